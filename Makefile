@@ -1,0 +1,41 @@
+# One command to set up and run the main job, one to set up and run the tests.
+#   make demo   creates .venv, installs bayesff, calibrates LJ argon against B2(T)
+#   make test   creates .venv, installs bayesff with its test dependencies, runs pytest
+# Both find a Python >= 3.12 themselves (scripts/find-python.sh) and stop with a
+# clear message when there is none; BAYESFF_PYTHON=/path/to/python overrides.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+BAYESFF_PYTHON ?=
+export BAYESFF_PYTHON
+
+.PHONY: demo test bench lint format clean venv
+
+$(STAMP): pyproject.toml
+	@base=$$(scripts/find-python.sh) || exit 1; \
+	  echo "Using $$base ($$($$base --version))"; \
+	  rm -rf $(VENV) && $$base -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e . --group dev
+	@touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/bayesff calibrate models/argon_lj_b2.toml --force
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,115 @@
+"""Command line: ``bayesff check | calibrate | list``.
+
+jax, numpyro and arviz are imported inside the commands that need them, so
+``bayesff --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def _cmd_check(args) -> int:
+    from bayesff.problem import Problem
+
+    problem = Problem.from_toml(args.problem)
+    print(problem.describe())
+    print(f"ok: {args.problem} is valid")
+    return 0
+
+
+def _cmd_calibrate(args) -> int:
+    from bayesff.inference import calibrate
+    from bayesff.problem import Problem
+
+    problem = Problem.from_toml(args.problem)
+    log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
+    run = calibrate(
+        problem,
+        out=args.out,
+        force=args.force,
+        progress=False if args.no_progress else None,
+        chains=args.chains,
+        warmup=args.warmup,
+        samples=args.samples,
+        seed=args.seed,
+        log=log,
+    )
+    print(run.summary())
+    print(
+        f"wrote {run.path} in {run.wall_time_s:.1f} s (sampling {run.timings['sampling_s']:.1f} s)"
+    )
+    if run.diagnostics.warnings and args.strict:
+        print("error: diagnostics failed and --strict was given", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from bayesff.observables import list_observables
+    from bayesff.potentials import list_potentials
+
+    print("potentials (parameters: name [internal unit] support; default prior [its unit])")
+    for name, pot in list_potentials().items():
+        print(f"  {name} ({pot.kind}): {pot.description}")
+        for p in pot.params:
+            print(
+                f"      {p.name:<8} [{p.unit}] {p.support.describe()}; "
+                f"default {p.default_prior.describe()} [{p.prior_unit}]"
+            )
+    print("observables (environment columns -> value column [unit])")
+    for name, obs in list_observables().items():
+        print(
+            f"  {name} ({obs.potential_kind}): {', '.join(obs.env_columns)} -> "
+            f"{obs.value_column} [{obs.unit}]; {obs.description}"
+        )
+    print("cut-off schemes: none, truncated, shifted, force_shifted (r_c with unit)")
+    print("inadequacy: none, inferred_scale (form relative|absolute, prior_scale)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bayesff",
+        description="Bayesian calibration of force-field parameters, with transferability.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="validate a problem and its data; print what will be fitted")
+    c.add_argument("problem", help="problem file, e.g. models/argon_lj_b2.toml")
+    c.set_defaults(func=_cmd_check)
+
+    c = sub.add_parser("calibrate", help="sample the posterior; write runs/NAME/posterior.nc")
+    c.add_argument("problem")
+    c.add_argument("--out", help="run file (default runs/NAME/posterior.nc)")
+    c.add_argument("--force", action="store_true", help="replace an existing run file")
+    c.add_argument("--chains", type=int)
+    c.add_argument("--warmup", type=int)
+    c.add_argument("--samples", type=int)
+    c.add_argument("--seed", type=int)
+    c.add_argument("--strict", action="store_true", help="exit 1 if diagnostics fail")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.add_argument("--quiet", action="store_true", help="only the summary")
+    c.set_defaults(func=_cmd_calibrate)
+
+    c = sub.add_parser("list", help="potentials and forward models with parameters and units")
+    c.set_defaults(func=_cmd_list)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``bayesff`` command."""
+    from bayesff.errors import BayesffError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BayesffError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,534 @@
+"""Run NUTS on a problem and write the result as an ArviZ DataTree.
+
+The run file (``runs/NAME/posterior.nc``) holds the groups ``posterior``,
+``prior``, ``posterior_predictive``, ``prior_predictive``, ``observed_data``,
+``log_likelihood``, ``sample_stats``, ``constant_data`` (training
+environments), ``predictions`` and ``predictions_constant_data`` (held-out
+environments), with named dimensions (``T`` for temperature) and attributes:
+the problem file's text, package versions, seed, device and wall time. It is
+written atomically (a temporary file renamed into place) and never replaces an
+existing run unless ``force=True``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from bayesff.errors import RunExistsError
+from bayesff.problem import Problem
+
+__all__ = [
+    "Diagnostics",
+    "Run",
+    "calibrate",
+    "diagnose",
+    "enable_compilation_cache",
+    "format_summary",
+    "write_datatree",
+]
+
+#: DESIGN.md section 7: diagnostics that gate a result.
+RHAT_MAX = 1.01
+ESS_BULK_MIN = 400
+EBFMI_MIN = 0.3
+
+_DIM_NAMES = {"T_K": "T", "rho_per_A3": "rho"}
+
+
+def enable_compilation_cache(path: str | os.PathLike | None = None) -> str:
+    """Turn on JAX's persistent compilation cache.
+
+    A cold ``bayesff calibrate`` spends most of its time compiling; the cache
+    makes the next process start in a fraction of that. The directory is
+    ``$BAYESFF_CACHE_DIR``, else ``~/.cache/bayesff/jax``.
+    """
+    import jax
+
+    d = Path(path or os.environ.get("BAYESFF_CACHE_DIR") or Path.home() / ".cache/bayesff/jax")
+    d.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(d))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return str(d)
+
+
+@dataclass
+class Diagnostics:
+    """Convergence diagnostics and the warnings they raise (DESIGN.md section 7)."""
+
+    rhat: dict[str, float]
+    ess_bulk: dict[str, float]
+    ess_tail: dict[str, float]
+    divergences: int
+    ebfmi: list[float]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.warnings
+
+    def as_dict(self) -> dict:
+        return {
+            "rhat": self.rhat,
+            "ess_bulk": self.ess_bulk,
+            "ess_tail": self.ess_tail,
+            "divergences": self.divergences,
+            "ebfmi": self.ebfmi,
+            "warnings": self.warnings,
+            "thresholds": {
+                "rhat_max": RHAT_MAX,
+                "ess_bulk_min": ESS_BULK_MIN,
+                "ebfmi_min": EBFMI_MIN,
+            },
+        }
+
+
+@dataclass
+class Run:
+    """Result of :func:`calibrate`."""
+
+    datatree: object
+    path: Path | None
+    diagnostics: Diagnostics
+    wall_time_s: float
+    timings: dict[str, float]
+
+    def summary(self) -> str:
+        """The posterior summary table (see :func:`format_summary`)."""
+        return format_summary(self.datatree, self.diagnostics)
+
+
+def _target_dims(problem: Problem) -> dict[str, str]:
+    dims, seen = {}, set()
+    for t in problem.targets:
+        cols = t.observable.env_columns
+        d = _DIM_NAMES.get(cols[0], cols[0]) if len(cols) == 1 else "environment"
+        if d in seen:
+            d = f"{d}_{t.name}"
+        seen.add(d)
+        dims[t.name] = d
+    return dims
+
+
+def init_to_central(site=None, low: float = 0.25, high: float = 0.75):
+    """numpyro init strategy: a random point in the central part of each prior.
+
+    Each chain starts at the prior quantile ``q ~ Uniform(low, high)`` of every
+    latent site (drawn with the chain's own key), so chains start dispersed,
+    which makes R-hat meaningful, but never in the far tails (numpyro's
+    default, uniform(-2, 2) in unconstrained space, puts epsilon/k near 1 K).
+    Falls back to ``init_to_median`` for distributions without ``icdf``.
+    """
+    import jax
+    from numpyro.infer.initialization import init_to_median
+
+    if site is None:
+        return functools.partial(init_to_central, low=low, high=high)
+    if site["type"] == "sample" and not site["is_observed"] and not site["fn"].support.is_discrete:
+        if site["value"] is not None:
+            return site["value"]
+        shape = site["kwargs"].get("sample_shape", ()) + site["fn"].shape()
+        q = jax.random.uniform(site["kwargs"]["rng_key"], shape, minval=low, maxval=high)
+        try:
+            return site["fn"].icdf(q)
+        except NotImplementedError:
+            return init_to_median(site)
+    return None
+
+
+def calibrate(
+    problem: Problem,
+    *,
+    out: str | os.PathLike | None = None,
+    force: bool = False,
+    progress: bool | None = None,
+    chains: int | None = None,
+    warmup: int | None = None,
+    samples: int | None = None,
+    seed: int | None = None,
+    write: bool = True,
+    log=print,
+) -> Run:
+    """Calibrate a problem with NUTS and write the run file.
+
+    Parameters
+    ----------
+    problem
+        A validated problem.
+    out
+        Run file path; default ``runs/<problem.name>/posterior.nc``.
+    force
+        Replace an existing run file. Without it an existing file is an error,
+        raised before any work.
+    progress
+        Show a progress bar (default: when stderr is a terminal).
+    chains, warmup, samples, seed
+        Override the problem's inference settings.
+    write
+        Write the run file (``False`` for in-memory use, e.g. tests).
+    log
+        Where one-line messages go (``None`` for silence).
+
+    Returns
+    -------
+    Run
+        The DataTree, the path written, diagnostics and timings.
+    """
+    t_start = time.perf_counter()
+    s = problem.inference
+    chains = chains or s.chains
+    warmup = warmup or s.warmup
+    samples = samples or s.samples
+    seed = s.seed if seed is None else seed
+    path = Path(out) if out is not None else Path("runs") / problem.name / "posterior.nc"
+    if write and path.exists() and not force:
+        raise RunExistsError(
+            "a run file is already there; pass --force (force=True) to replace it, or --out "
+            "to write elsewhere",
+            str(path),
+        )
+    log = log or (lambda *a, **k: None)
+    progress = sys.stderr.isatty() if progress is None else progress
+
+    import jax
+    from numpyro.infer import MCMC, NUTS
+
+    from bayesff.model import build_model
+
+    enable_compilation_cache()
+    cp = build_model(problem)
+    data = cp.data("train")
+    key = jax.random.PRNGKey(seed)
+    k_mcmc, k_prior, k_pp = jax.random.split(key, 3)
+    kernel = NUTS(
+        cp.model,
+        target_accept_prob=s.target_accept,
+        max_tree_depth=s.max_tree_depth,
+        dense_mass=s.dense_mass,
+        init_strategy=init_to_central,
+    )
+    # A fresh MCMC object per run: numpyro's vectorised chains fail when one
+    # object is re-run on new data.
+    mcmc = MCMC(
+        kernel,
+        num_warmup=warmup,
+        num_samples=samples,
+        num_chains=chains,
+        chain_method="vectorized",
+        progress_bar=progress,
+    )
+    log(f"sampling {problem.name}: NUTS, {chains} chains x ({warmup} warm-up + {samples} draws)")
+    t0 = time.perf_counter()
+    mcmc.run(
+        k_mcmc,
+        data,
+        extra_fields=(
+            "diverging",
+            "energy",
+            "num_steps",
+            "accept_prob",
+            "potential_energy",
+            "adapt_state.step_size",
+        ),
+    )
+    post = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    extra = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
+    t_sample = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    dt = _assemble(cp, post, extra, k_prior, k_pp)
+    t_post = time.perf_counter() - t0
+    diag = diagnose(dt)
+    wall = time.perf_counter() - t_start
+    dev = jax.devices()[0]
+    dt.attrs.update(
+        {
+            "problem_name": problem.name,
+            "problem_path": str(problem.path or ""),
+            "problem_text": problem.source_text,
+            "package_versions": json.dumps(_versions()),
+            "seed": int(seed),
+            "chains": int(chains),
+            "warmup": int(warmup),
+            "samples": int(samples),
+            "device": f"{dev.platform}:{getattr(dev, 'device_kind', '')}",
+            "host": platform.node(),
+            "wall_time_s": float(wall),
+            "sampling_time_s": float(t_sample),
+            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "diagnostics": json.dumps(diag.as_dict()),
+            "data_provenance": json.dumps(
+                {
+                    t.name: (t.provenance.as_dict() if t.provenance else None)
+                    for t in problem.targets
+                }
+            ),
+            "tolerance": json.dumps(problem.tolerance),
+            "float64": int(jax.config.jax_enable_x64),
+        }
+    )
+    written = None
+    if write:
+        write_datatree(dt, path, force=force)
+        written = path
+    return Run(dt, written, diag, wall, {"sampling_s": t_sample, "postprocess_s": t_post})
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for p in (
+        "bayesff",
+        "jax",
+        "jaxlib",
+        "numpyro",
+        "arviz",
+        "xarray",
+        "numpy",
+        "scipy",
+        "h5netcdf",
+    ):
+        try:
+            out[p] = version(p)
+        except PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def _assemble(cp, post: dict, extra: dict, k_prior, k_pp):
+    """Build the DataTree from posterior draws."""
+    import jax
+    import xarray as xr
+    from numpyro.infer import Predictive
+
+    from bayesff.model import noise_scale, predict_draws
+
+    problem = cp.problem
+    n_chain, n_draw = next(iter(post.values())).shape[:2]
+    cd = {"chain": np.arange(n_chain), "draw": np.arange(n_draw)}
+    dims = _target_dims(problem)
+    latent = [*cp.free, *cp.tau_names.values()]
+
+    posterior = xr.Dataset({n: (("chain", "draw"), post[n]) for n in latent}, coords=cd)
+    for n in cp.free:
+        posterior[n].attrs["units"] = problem.parameters[n].unit
+    for tname, tau in cp.tau_names.items():
+        t = next(t for t in problem.targets if t.name == tname)
+        posterior[tau].attrs["units"] = (
+            "1" if t.inadequacy.form == "relative" else t.observable.unit
+        )
+
+    stats = xr.Dataset(
+        {
+            "diverging": (("chain", "draw"), extra["diverging"].astype(bool)),
+            "energy": (("chain", "draw"), extra["energy"]),
+            "n_steps": (("chain", "draw"), extra["num_steps"]),
+            "tree_depth": (("chain", "draw"), np.log2(extra["num_steps"] + 1).astype(int)),
+            "acceptance_rate": (("chain", "draw"), extra["accept_prob"]),
+            "lp": (("chain", "draw"), -extra["potential_energy"]),
+            "step_size": (("chain", "draw"), extra["adapt_state.step_size"]),
+        },
+        coords=cd,
+    )
+
+    groups = {"posterior": posterior, "sample_stats": stats}
+    pp, ll, obs, const, preds, pconst = {}, {}, {}, {}, {}, {}
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(k_pp)).ravel()[-1])
+    theta = {n: post[n] for n in cp.free}
+    for k, t in enumerate(problem.targets):
+        d = dims[t.name]
+        mu_all = predict_draws(cp, theta, k)  # (chain, draw, rows)
+        tau = post[cp.tau_names[t.name]][..., None] if t.name in cp.tau_names else None
+        sig_all = np.asarray(noise_scale(t, t.uncertainties, np.abs(t.values), tau))
+        sig_all = np.broadcast_to(sig_all, mu_all.shape)
+        y_rep = mu_all + sig_all * rng.standard_normal(mu_all.shape)
+        tr = t.train
+        coords_tr = _env_coords(t, tr, d)
+        obs[t.name] = xr.DataArray(t.values[tr], dims=(d,), coords=coords_tr)
+        const.update(_env_vars(t, tr, d, coords_tr))
+        const[f"{t.name}_u"] = xr.DataArray(t.uncertainties[tr], dims=(d,), coords=coords_tr)
+        pp[t.name] = xr.DataArray(
+            y_rep[..., tr], dims=("chain", "draw", d), coords={**cd, **coords_tr}
+        )
+        pp[f"{t.name}_model"] = xr.DataArray(
+            mu_all[..., tr], dims=("chain", "draw", d), coords={**cd, **coords_tr}
+        )
+        z = (t.values[tr] - mu_all[..., tr]) / sig_all[..., tr]
+        ll[t.name] = xr.DataArray(
+            -0.5 * z**2 - np.log(sig_all[..., tr]) - 0.5 * math.log(2 * math.pi),
+            dims=("chain", "draw", d),
+            coords={**cd, **coords_tr},
+        )
+        for v in (obs[t.name], pp[t.name], pp[f"{t.name}_model"]):
+            v.attrs["units"] = t.observable.unit
+        ho = np.zeros(t.n, bool)
+        group = np.full(t.n, "", dtype=object)
+        for g, m in t.holdout.items():
+            ho |= m
+            group[m] = g
+        if ho.any():
+            coords_ho = _env_coords(t, ho, d)
+            coords_ho["holdout_group"] = (d, group[ho].astype(str))
+            preds[t.name] = xr.DataArray(
+                y_rep[..., ho], dims=("chain", "draw", d), coords={**cd, **coords_ho}
+            )
+            preds[f"{t.name}_model"] = xr.DataArray(
+                mu_all[..., ho], dims=("chain", "draw", d), coords={**cd, **coords_ho}
+            )
+            pconst.update(_env_vars(t, ho, d, coords_ho))
+            pconst[f"{t.name}_observed"] = xr.DataArray(t.values[ho], dims=(d,), coords=coords_ho)
+            pconst[f"{t.name}_u"] = xr.DataArray(t.uncertainties[ho], dims=(d,), coords=coords_ho)
+
+    groups["posterior_predictive"] = xr.Dataset(pp)
+    groups["log_likelihood"] = xr.Dataset(ll)
+    groups["observed_data"] = xr.Dataset(obs)
+    groups["constant_data"] = xr.Dataset(const)
+    if preds:
+        groups["predictions"] = xr.Dataset(preds)
+        groups["predictions_constant_data"] = xr.Dataset(pconst)
+
+    # Prior and prior predictive: the model with the observations left out.
+    n_prior = problem.inference.prior_draws
+    data_prior = cp.data("train", values=[None] * len(problem.targets))
+    draws = Predictive(cp.model, num_samples=n_prior)(k_prior, data_prior)
+    pc = {"chain": [0], "draw": np.arange(n_prior)}
+    groups["prior"] = xr.Dataset(
+        {n: (("chain", "draw"), np.asarray(draws[n])[None]) for n in latent}, coords=pc
+    )
+    prior_pp = {}
+    for t in problem.targets:
+        d = dims[t.name]
+        coords_tr = _env_coords(t, t.train, d)
+        prior_pp[t.name] = xr.DataArray(
+            np.asarray(draws[t.name])[None], dims=("chain", "draw", d), coords={**pc, **coords_tr}
+        )
+    groups["prior_predictive"] = xr.Dataset(prior_pp)
+    return xr.DataTree.from_dict(groups)
+
+
+def _env_coords(t, mask, d) -> dict:
+    cols = t.observable.env_columns
+    if len(cols) == 1:
+        return {d: t.env_display(cols[0])[mask]}
+    return {d: np.arange(int(mask.sum()))}
+
+
+def _env_vars(t, mask, d, coords) -> dict:
+    import xarray as xr
+
+    out = {}
+    for c in t.observable.env_columns:
+        da = xr.DataArray(t.env_display(c)[mask], dims=(d,), coords=coords)
+        da.attrs["units"] = t.file_units.get(c, "")
+        out[f"{t.name}_{c}"] = da
+    return out
+
+
+def diagnose(dt) -> Diagnostics:
+    """R-hat, bulk and tail ESS, divergences and E-BFMI, with warnings."""
+    import arviz as az
+
+    names = list(dt["posterior"].data_vars)
+    rhat = az.rhat(dt, var_names=names)
+    ess_b = az.ess(dt, var_names=names, method="bulk")
+    ess_t = az.ess(dt, var_names=names, method="tail")
+    r = {n: float(rhat[n].values) for n in names}
+    eb = {n: float(ess_b[n].values) for n in names}
+    et = {n: float(ess_t[n].values) for n in names}
+    div = int(dt["sample_stats"]["diverging"].values.sum())
+    bfmi = [float(x) for x in np.atleast_1d(az.bfmi(dt)["energy"].values)]
+    w = []
+    bad_r = [f"{n} ({v:.3f})" for n, v in r.items() if not v <= RHAT_MAX]
+    if bad_r:
+        w.append(f"R-hat above {RHAT_MAX}: {', '.join(bad_r)}")
+    bad_e = [f"{n} ({v:.0f})" for n, v in eb.items() if not v >= ESS_BULK_MIN]
+    if bad_e:
+        w.append(f"bulk ESS below {ESS_BULK_MIN}: {', '.join(bad_e)}")
+    if div:
+        w.append(f"{div} divergent transitions")
+    low = [f"chain {i} ({b:.2f})" for i, b in enumerate(bfmi) if b < EBFMI_MIN]
+    if low:
+        w.append(f"E-BFMI below {EBFMI_MIN}: {', '.join(low)}")
+    return Diagnostics(r, eb, et, div, bfmi, w)
+
+
+def _fmt(x: float, sd: float) -> str:
+    """Format to the precision the posterior spread supports (2 digits of sd)."""
+    if not math.isfinite(x):
+        return str(x)
+    if sd > 0 and math.isfinite(sd):
+        decimals = max(0, 1 - math.floor(math.log10(sd)))
+        return f"{x:.{min(decimals, 8)}f}"
+    return f"{x:.6g}"
+
+
+def format_summary(dt, diag: Diagnostics | None = None) -> str:
+    """Posterior table: mean, sd, 5/50/95 % quantiles (90 % equal-tailed), ESS, R-hat.
+
+    bayesff formats its own table: arviz 1.x defaults to an 89 % interval and
+    rounds narrow posteriors to equal bounds.
+    """
+    diag = diag or diagnose(dt)
+    post = dt["posterior"]
+    cols = ("mean", "sd", "5%", "50%", "95%")
+    head = f"{'parameter':<12} {'unit':<9} " + " ".join(f"{c:>10}" for c in cols)
+    head += f" {'ess_bulk':>8} {'ess_tail':>8} {'r_hat':>6}"
+    lines = [head, "-" * len(head)]
+    for n in post.data_vars:
+        x = np.asarray(post[n].values).ravel()
+        mean, sd = float(x.mean()), float(x.std(ddof=1))
+        q5, q50, q95 = np.quantile(x, [0.05, 0.5, 0.95])
+        unit = post[n].attrs.get("units", "")
+        lines.append(
+            f"{n:<12} {unit:<9} {_fmt(mean, sd):>10} {_fmt(sd, sd):>10} {_fmt(q5, sd):>10} "
+            f"{_fmt(q50, sd):>10} {_fmt(q95, sd):>10} {diag.ess_bulk[n]:>8.0f} "
+            f"{diag.ess_tail[n]:>8.0f} {diag.rhat[n]:>6.3f}"
+        )
+    lines.append(
+        f"divergences: {diag.divergences}; E-BFMI per chain: "
+        + ", ".join(f"{b:.2f}" for b in diag.ebfmi)
+    )
+    if diag.warnings:
+        lines += [f"WARNING: {w}" for w in diag.warnings]
+    else:
+        lines.append(
+            f"diagnostics ok (R-hat <= {RHAT_MAX}, bulk ESS >= {ESS_BULK_MIN}, no divergences, "
+            f"E-BFMI >= {EBFMI_MIN})"
+        )
+    return "\n".join(lines)
+
+
+def write_datatree(dt, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write a DataTree to netCDF atomically (temporary file, then rename).
+
+    Raises
+    ------
+    RunExistsError
+        If ``path`` exists and ``force`` is false.
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise RunExistsError(
+            "a run file is already there; pass force=True to replace it", str(path)
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        dt.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

@@ -1,0 +1,89 @@
+"""Observable (forward model) specifications and registry.
+
+An observable turns a potential into ``predict(params, env) -> array``: a pure
+JAX map from potential parameters (internal units, see :mod:`bayesff.units`)
+and an environment (a dict of arrays of conditions, internal units) to
+predictions in the observable's reporting unit. ``predict`` is jit- and
+vmap-compatible and differentiable in ``params``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bayesff.errors import ProblemError
+
+__all__ = ["EnvField", "Observable", "get_observable", "list_observables", "register_observable"]
+
+
+@dataclass(frozen=True)
+class EnvField:
+    """One environment coordinate: its data-file column and physical dimension."""
+
+    column: str
+    dimension: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Observable:
+    """A forward model and how its data look in a file.
+
+    Parameters
+    ----------
+    name
+        Registry name used in problem files (``observable = "second_virial"``).
+    env
+        Environment coordinates, in the order ``predict`` expects them.
+    value_column, uncertainty_column
+        Data-file columns of the observed value and its standard uncertainty.
+    dimension
+        Physical dimension of the value; ``unit`` is the unit ``predict`` returns.
+    build
+        ``build(potential, **options) -> predict(params, env)``.
+    potential_kind
+        ``"pair"`` or ``"torsion"``: what potentials this observable accepts.
+    """
+
+    name: str
+    env: tuple[EnvField, ...]
+    value_column: str
+    uncertainty_column: str
+    dimension: str
+    unit: str
+    build: Callable
+    potential_kind: str = "pair"
+    description: str = ""
+    reference: str = ""
+
+    @property
+    def env_columns(self) -> tuple[str, ...]:
+        return tuple(f.column for f in self.env)
+
+
+_OBSERVABLES: dict[str, Observable] = {}
+
+
+def register_observable(obs: Observable) -> Observable:
+    """Add an observable to the registry (names are unique)."""
+    if obs.name in _OBSERVABLES and _OBSERVABLES[obs.name] is not obs:
+        raise ValueError(f"an observable named {obs.name!r} is already registered")
+    _OBSERVABLES[obs.name] = obs
+    return obs
+
+
+def get_observable(name: str, where: str | None = None) -> Observable:
+    """Look an observable up by name, with an error listing the known ones."""
+    try:
+        return _OBSERVABLES[name]
+    except KeyError:
+        raise ProblemError(
+            f"unknown observable {name!r}; expected one of {', '.join(sorted(_OBSERVABLES))}",
+            where,
+        ) from None
+
+
+def list_observables() -> dict[str, Observable]:
+    """All registered observables by name."""
+    return dict(sorted(_OBSERVABLES.items()))

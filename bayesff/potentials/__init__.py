@@ -1,0 +1,58 @@
+"""Potentials: pure JAX functions with their parameter tables.
+
+Pair potentials take r in angstrom and return kJ/mol; torsion potentials take
+phi in radians. Cut-off conventions are wrappers (:mod:`bayesff.potentials.cutoff`),
+not branches inside the potentials.
+"""
+
+from bayesff import _jax  # noqa: F401  (float64 before any array exists)
+from bayesff.potentials._spec import (
+    PairPotential,
+    ParamSpec,
+    TorsionPotential,
+    get_potential,
+    list_potentials,
+    register,
+)
+from bayesff.potentials.cutoff import force_shifted, shifted, tail_correction, truncated
+from bayesff.potentials.pair import (
+    LENNARD_JONES,
+    MIE,
+    SQUARE_WELL,
+    lennard_jones,
+    mie,
+    square_well,
+)
+from bayesff.potentials.torsion import (
+    FOURIER,
+    RYCKAERT_BELLEMANS,
+    fourier,
+    fourier_to_ryckaert_bellemans,
+    ryckaert_bellemans,
+    ryckaert_bellemans_to_fourier,
+)
+
+__all__ = [
+    "FOURIER",
+    "LENNARD_JONES",
+    "MIE",
+    "RYCKAERT_BELLEMANS",
+    "SQUARE_WELL",
+    "PairPotential",
+    "ParamSpec",
+    "TorsionPotential",
+    "force_shifted",
+    "fourier",
+    "fourier_to_ryckaert_bellemans",
+    "get_potential",
+    "lennard_jones",
+    "list_potentials",
+    "mie",
+    "register",
+    "ryckaert_bellemans",
+    "ryckaert_bellemans_to_fourier",
+    "shifted",
+    "square_well",
+    "tail_correction",
+    "truncated",
+]

@@ -1,0 +1,145 @@
+"""Potential specifications: a potential publishes its parameters as data.
+
+Like numpyro's ``arg_constraints``, each potential declares a table of
+:class:`ParamSpec` (name, physical dimension, support, default prior); the
+model builder derives units, transforms and priors from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bayesff.errors import ProblemError
+from bayesff.priors import PriorSpec, Support
+from bayesff.units import INTERNAL_UNITS
+
+__all__ = [
+    "PairPotential",
+    "ParamSpec",
+    "TorsionPotential",
+    "get_potential",
+    "list_potentials",
+    "register",
+]
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter of a potential.
+
+    Parameters
+    ----------
+    name
+        Keyword name in ``energy(r, **params)``.
+    dimension
+        Physical dimension (a key of :data:`bayesff.units.INTERNAL_UNITS`);
+        the potential receives the value in the internal unit of that dimension.
+    support
+        Where the parameter may live.
+    default_prior
+        Weakly informative prior, in ``prior_unit``.
+    prior_unit
+        Unit of ``default_prior`` (e.g. ``"K"`` for an energy quoted as E/k_B).
+    description
+        One line for ``bayesff list``.
+    """
+
+    name: str
+    dimension: str
+    support: Support
+    default_prior: PriorSpec
+    prior_unit: str
+    description: str = ""
+
+    @property
+    def unit(self) -> str:
+        """Internal unit in which ``energy`` receives this parameter."""
+        return INTERNAL_UNITS[self.dimension]
+
+
+@dataclass(frozen=True)
+class PairPotential:
+    """A pair potential u(r) with its parameter table.
+
+    Parameters
+    ----------
+    name
+        Registry name, e.g. ``"lennard_jones"``.
+    energy
+        Pure JAX function ``energy(r, **params) -> u``: r in angstrom, u in
+        kJ/mol, scalar in r (callers broadcast).
+    params
+        Parameter table.
+    length_scale
+        ``length_scale(**params) -> angstrom``: the size of the repulsive core,
+        used to place quadrature panels.
+    breakpoints
+        ``breakpoints(**params) -> tuple of radii`` (angstrom) where u or du/dr
+        is discontinuous (hard core, well edge, cut-off). Quadrature panels end
+        there so that piecewise-smooth integrands are integrated to full accuracy.
+    hard_core
+        ``True`` if u = +inf below the first breakpoint (exp(-u/kT) = 0 there).
+    description, reference
+        Formula in words, and the citation.
+    """
+
+    name: str
+    energy: Callable
+    params: tuple[ParamSpec, ...]
+    length_scale: Callable
+    breakpoints: Callable = field(default=lambda **p: ())
+    hard_core: bool = False
+    description: str = ""
+    reference: str = ""
+    kind: str = field(default="pair", init=False)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+
+@dataclass(frozen=True)
+class TorsionPotential:
+    """A torsion potential u(phi) with its parameter table.
+
+    ``energy(phi, **params) -> u``: phi in radians (IUPAC convention, trans =
+    pi), u in kJ/mol.
+    """
+
+    name: str
+    energy: Callable
+    params: tuple[ParamSpec, ...]
+    description: str = ""
+    reference: str = ""
+    kind: str = field(default="torsion", init=False)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+
+_REGISTRY: dict[str, PairPotential | TorsionPotential] = {}
+
+
+def register(spec: PairPotential | TorsionPotential) -> PairPotential | TorsionPotential:
+    """Add a potential to the registry (names are unique)."""
+    if spec.name in _REGISTRY and _REGISTRY[spec.name] is not spec:
+        raise ValueError(f"a potential named {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_potential(name: str, where: str | None = None) -> PairPotential | TorsionPotential:
+    """Look a potential up by name, with an error listing the known ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ProblemError(
+            f"unknown potential {name!r}; expected one of {', '.join(sorted(_REGISTRY))}", where
+        ) from None
+
+
+def list_potentials() -> dict[str, PairPotential | TorsionPotential]:
+    """All registered potentials by name."""
+    return dict(sorted(_REGISTRY.items()))

@@ -1,0 +1,236 @@
+"""Pair potentials u(r): Lennard-Jones 12-6, Mie n-m and square well.
+
+Each is a pure JAX function ``energy(r, **params)`` with r in angstrom and u
+in kJ/mol, written for a scalar r and elementwise over broadcastable arrays.
+Cut-offs and shifts are wrappers (:mod:`bayesff.potentials.cutoff`), not
+branches here.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from bayesff import _jax  # noqa: F401  (float64 before any array exists)
+from bayesff.potentials._spec import PairPotential, ParamSpec, register
+from bayesff.priors import PriorSpec, Support
+
+__all__ = [
+    "LENNARD_JONES",
+    "MIE",
+    "SQUARE_WELL",
+    "lennard_jones",
+    "mie",
+    "square_well",
+]
+
+
+def lennard_jones(r, epsilon, sigma):
+    r"""Lennard-Jones 12-6 pair potential.
+
+    .. math::
+
+        u(r) = 4 \varepsilon \left[ \left(\frac{\sigma}{r}\right)^{12}
+               - \left(\frac{\sigma}{r}\right)^{6} \right]
+
+    The minimum is at :math:`r = 2^{1/6} \sigma` with depth :math:`-\varepsilon`.
+    Smooth for r > 0.
+
+    Parameters
+    ----------
+    r
+        Pair distance, angstrom.
+    epsilon
+        Well depth, kJ/mol.
+    sigma
+        Distance at which u = 0, angstrom.
+
+    Returns
+    -------
+    u
+        Pair energy, kJ/mol.
+
+    References
+    ----------
+    J. E. Jones, Proc. R. Soc. Lond. A 106, 463 (1924), doi:10.1098/rspa.1924.0082.
+    """
+    s6 = (sigma / r) ** 6
+    return 4.0 * epsilon * (s6 * s6 - s6)
+
+
+def mie(r, epsilon, sigma, n, m):
+    r"""Mie n-m pair potential (generalised Lennard-Jones).
+
+    .. math::
+
+        u(r) = C \varepsilon \left[ \left(\frac{\sigma}{r}\right)^{n}
+               - \left(\frac{\sigma}{r}\right)^{m} \right],
+        \qquad C = \frac{n}{n-m} \left(\frac{n}{m}\right)^{m/(n-m)}
+
+    The prefactor C makes the well depth :math:`\varepsilon` at
+    :math:`r_{min} = \sigma (n/m)^{1/(n-m)}`; n = 12, m = 6 gives
+    Lennard-Jones (C = 4).
+
+    Parameters
+    ----------
+    r
+        Pair distance, angstrom.
+    epsilon
+        Well depth, kJ/mol.
+    sigma
+        Distance at which u = 0, angstrom.
+    n, m
+        Repulsive and attractive exponents, dimensionless, n > m. The
+        registered supports (n in [6.5, 50], m in [4, 6]) are disjoint, so
+        every allowed pair has n > m > 3, which a finite second virial
+        coefficient (and a finite tail correction) requires.
+
+    Returns
+    -------
+    u
+        Pair energy, kJ/mol.
+
+    References
+    ----------
+    G. Mie, Ann. Phys. 316, 657 (1903), doi:10.1002/andp.19033160802.
+    """
+    c = n / (n - m) * (n / m) ** (m / (n - m))
+    x = sigma / r
+    return c * epsilon * (x**n - x**m)
+
+
+def square_well(r, epsilon, sigma, lam):
+    r"""Square-well pair potential: a hard core with a flat attractive well.
+
+    .. math::
+
+        u(r) = \begin{cases}
+            +\infty & r < \sigma \\
+            -\varepsilon & \sigma \le r < \lambda \sigma \\
+            0 & r \ge \lambda \sigma
+        \end{cases}
+
+    **Not differentiable** at r = sigma and r = lam * sigma (u jumps there),
+    so gradients of u with respect to r or to sigma and lam do not exist
+    pointwise. Gradients of integrated observables are still exact: the
+    spec's ``breakpoints`` returns ``(sigma, lam * sigma)``, quadrature panels
+    end there, and within each panel the Boltzmann factor exp(-u/kT) is
+    constant (0, exp(eps/kT) or 1), so Gauss quadrature integrates it exactly
+    and B2 and its gradient (through the panel ends) equal the closed form.
+    Liquid-state work (integral equations, MD) needs a continuous variant,
+    which is not provided yet. exp(-u/kT) = 0 in the core without NaN in its
+    gradient, because the core branch does not depend on the parameters.
+
+    Parameters
+    ----------
+    r
+        Pair distance, angstrom.
+    epsilon
+        Well depth, kJ/mol.
+    sigma
+        Hard-core diameter, angstrom.
+    lam
+        Well width in units of sigma, dimensionless, lam > 1.
+
+    Returns
+    -------
+    u
+        Pair energy, kJ/mol (``inf`` inside the core).
+
+    References
+    ----------
+    J. A. Barker and D. Henderson, Rev. Mod. Phys. 48, 587 (1976),
+    doi:10.1103/RevModPhys.48.587 (square well as a reference fluid).
+    """
+    well = jnp.where(r < lam * sigma, -epsilon, jnp.zeros_like(epsilon))
+    return jnp.where(r < sigma, jnp.inf, well)
+
+
+def _epsilon_spec() -> ParamSpec:
+    return ParamSpec(
+        name="epsilon",
+        dimension="energy",
+        support=Support("positive"),
+        default_prior=PriorSpec("LogNormal", {"median": 100.0, "scale": 1.0}),
+        prior_unit="K",
+        description="well depth (prior quoted as epsilon/k_B)",
+    )
+
+
+def _sigma_spec(description: str) -> ParamSpec:
+    return ParamSpec(
+        name="sigma",
+        dimension="length",
+        support=Support("positive"),
+        default_prior=PriorSpec("LogNormal", {"median": 3.5, "scale": 0.3}),
+        prior_unit="angstrom",
+        description=description,
+    )
+
+
+LENNARD_JONES = register(
+    PairPotential(
+        name="lennard_jones",
+        energy=lennard_jones,
+        params=(_epsilon_spec(), _sigma_spec("distance where u = 0")),
+        length_scale=lambda sigma, **kw: sigma,
+        breakpoints=lambda **kw: (),
+        description="4 eps [(sigma/r)^12 - (sigma/r)^6]",
+        reference="J. E. Jones, Proc. R. Soc. Lond. A 106, 463 (1924), doi:10.1098/rspa.1924.0082",
+    )
+)
+
+MIE = register(
+    PairPotential(
+        name="mie",
+        energy=mie,
+        params=(
+            _epsilon_spec(),
+            _sigma_spec("distance where u = 0"),
+            ParamSpec(
+                name="n",
+                dimension="dimensionless",
+                support=Support("interval", 6.5, 50.0),
+                default_prior=PriorSpec("Uniform", {"low": 8.0, "high": 30.0}),
+                prior_unit="1",
+                description="repulsive exponent (support disjoint from m's: n > m)",
+            ),
+            ParamSpec(
+                name="m",
+                dimension="dimensionless",
+                support=Support("interval", 4.0, 6.0),
+                default_prior=PriorSpec("Uniform", {"low": 5.0, "high": 6.0}),
+                prior_unit="1",
+                description="attractive exponent (> 3 for a finite B2)",
+            ),
+        ),
+        length_scale=lambda sigma, **kw: sigma,
+        breakpoints=lambda **kw: (),
+        description="C eps [(sigma/r)^n - (sigma/r)^m], C = n/(n-m) (n/m)^(m/(n-m))",
+        reference="G. Mie, Ann. Phys. 316, 657 (1903), doi:10.1002/andp.19033160802",
+    )
+)
+
+SQUARE_WELL = register(
+    PairPotential(
+        name="square_well",
+        energy=square_well,
+        params=(
+            _epsilon_spec(),
+            _sigma_spec("hard-core diameter"),
+            ParamSpec(
+                name="lam",
+                dimension="dimensionless",
+                support=Support("interval", 1.0, 3.0),
+                default_prior=PriorSpec("Uniform", {"low": 1.1, "high": 2.5}),
+                prior_unit="1",
+                description="well width in units of sigma",
+            ),
+        ),
+        length_scale=lambda sigma, **kw: sigma,
+        breakpoints=lambda epsilon, sigma, lam: (sigma, lam * sigma),
+        hard_core=True,
+        description="inf for r < sigma, -eps for sigma <= r < lam sigma, 0 beyond",
+        reference="J. A. Barker and D. Henderson, Rev. Mod. Phys. 48, 587 (1976), "
+        "doi:10.1103/RevModPhys.48.587",
+    )
+)

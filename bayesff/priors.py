@@ -1,0 +1,198 @@
+"""Prior specifications as data.
+
+A :class:`PriorSpec` is what a problem file writes
+(``prior = { dist = "LogNormal", median = 120.0, scale = 0.3 }``) or what a
+potential declares as the default prior of a parameter. It is validated
+eagerly (no numpyro import) and turned into a numpyro distribution only by
+the model layer, after conversion to the parameter's unit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from bayesff.errors import ProblemError
+
+__all__ = ["DISTRIBUTIONS", "PriorSpec", "Support"]
+
+# distribution -> (required arguments, description of the arguments)
+DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "LogNormal": (("median", "scale"), "median > 0 (in the parameter's unit), scale = sd of ln"),
+    "Normal": (("loc", "scale"), "mean and standard deviation"),
+    "TruncatedNormal": (("loc", "scale", "low", "high"), "normal restricted to [low, high]"),
+    "Uniform": (("low", "high"), "flat on [low, high]"),
+    "HalfNormal": (("scale",), "|Normal(0, scale)|"),
+}
+
+
+@dataclass(frozen=True)
+class Support:
+    """Where a parameter is allowed to live.
+
+    Parameters
+    ----------
+    kind
+        ``"real"``, ``"positive"``, ``"greater_than"`` or ``"interval"``.
+    low, high
+        Bounds for ``"greater_than"`` (``low``) and ``"interval"``.
+    """
+
+    kind: str = "real"
+    low: float = -math.inf
+    high: float = math.inf
+
+    def __post_init__(self):
+        if self.kind not in ("real", "positive", "greater_than", "interval"):
+            raise ValueError(f"unknown support kind {self.kind!r}")
+        if self.kind == "positive":
+            object.__setattr__(self, "low", 0.0)
+
+    def contains(self, x: float) -> bool:
+        """Whether ``x`` lies in the support (open at ``low`` for positive/greater_than)."""
+        if self.kind == "real":
+            return math.isfinite(x)
+        if self.kind in ("positive", "greater_than"):
+            return x > self.low
+        return self.low <= x <= self.high
+
+    def describe(self) -> str:
+        return {
+            "real": "any real number",
+            "positive": "> 0",
+            "greater_than": f"> {self.low:g}",
+            "interval": f"in [{self.low:g}, {self.high:g}]",
+        }[self.kind]
+
+    def to_numpyro(self):
+        """The matching ``numpyro.distributions.constraints`` object."""
+        from numpyro.distributions import constraints
+
+        return {
+            "real": lambda: constraints.real,
+            "positive": lambda: constraints.positive,
+            "greater_than": lambda: constraints.greater_than(self.low),
+            "interval": lambda: constraints.interval(self.low, self.high),
+        }[self.kind]()
+
+
+@dataclass(frozen=True)
+class PriorSpec:
+    """A prior distribution, in the unit of the parameter it belongs to.
+
+    Parameters
+    ----------
+    dist
+        One of :data:`DISTRIBUTIONS`.
+    args
+        The distribution's arguments, e.g. ``{"median": 120.0, "scale": 0.3}``.
+    where
+        File and field it came from, used in error messages.
+    """
+
+    dist: str
+    args: dict[str, float] = field(default_factory=dict)
+    where: str | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if self.dist not in DISTRIBUTIONS:
+            raise ProblemError(
+                f"unknown prior distribution {self.dist!r}; expected one of "
+                f"{', '.join(DISTRIBUTIONS)}",
+                self.where,
+            )
+        required, meaning = DISTRIBUTIONS[self.dist]
+        missing = [a for a in required if a not in self.args]
+        extra = [a for a in self.args if a not in required]
+        if missing or extra:
+            raise ProblemError(
+                f"{self.dist} prior takes exactly {', '.join(required)} ({meaning}); "
+                f"missing {missing or 'none'}, unexpected {extra or 'none'}",
+                self.where,
+            )
+        for a, v in self.args.items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                raise ProblemError(
+                    f"prior argument {a!r} must be a finite number, got {v!r}", self.where
+                )
+        a = self.args
+        if "scale" in a and a["scale"] <= 0:
+            raise ProblemError(f"prior scale must be > 0, got {a['scale']!r}", self.where)
+        if self.dist == "LogNormal" and a["median"] <= 0:
+            raise ProblemError(f"LogNormal median must be > 0, got {a['median']!r}", self.where)
+        if "low" in a and "high" in a and not a["low"] < a["high"]:
+            raise ProblemError(
+                f"prior needs low < high, got low={a['low']!r}, high={a['high']!r}", self.where
+            )
+
+    @classmethod
+    def from_mapping(cls, m: dict, where: str | None = None) -> PriorSpec:
+        """Build from a TOML table such as ``{dist = "Uniform", low = 3.0, high = 4.0}``."""
+        if not isinstance(m, dict) or "dist" not in m:
+            raise ProblemError(
+                f"a prior is a table with a 'dist' key and its arguments, got {m!r}", where
+            )
+        args = {k: v for k, v in m.items() if k != "dist"}
+        return cls(m["dist"], args, where)
+
+    def scaled(self, factor: float) -> PriorSpec:
+        """The same prior for ``factor * x`` (a change of unit); ``factor > 0``."""
+        a = dict(self.args)
+        for k in ("median", "loc", "scale", "low", "high"):
+            if k in a and not (self.dist == "LogNormal" and k == "scale"):
+                a[k] = a[k] * factor
+        return PriorSpec(self.dist, a, self.where)
+
+    def support_interval(self) -> tuple[float, float]:
+        """Closed hull of the prior's support."""
+        a = self.args
+        if self.dist in ("Uniform", "TruncatedNormal"):
+            return a["low"], a["high"]
+        if self.dist in ("LogNormal", "HalfNormal"):
+            return 0.0, math.inf
+        return -math.inf, math.inf
+
+    def check_within(self, support: Support, where: str | None = None) -> None:
+        """Raise if the prior puts mass outside the parameter's support."""
+        lo, hi = self.support_interval()
+        ok = {
+            "real": True,
+            "positive": lo >= 0.0,
+            "greater_than": lo >= support.low,
+            "interval": lo >= support.low and hi <= support.high,
+        }[support.kind]
+        if not ok:
+            raise ProblemError(
+                f"{self.dist} prior covers [{lo:g}, {hi:g}] but the parameter must be "
+                f"{support.describe()}; choose a prior inside the support",
+                where or self.where,
+            )
+
+    def median(self) -> float:
+        """A central value, used as the initial point of the sampler."""
+        a = self.args
+        return {
+            "LogNormal": lambda: a["median"],
+            "Normal": lambda: a["loc"],
+            "TruncatedNormal": lambda: min(max(a["loc"], a["low"]), a["high"]),
+            "Uniform": lambda: 0.5 * (a["low"] + a["high"]),
+            "HalfNormal": lambda: 0.6745 * a["scale"],
+        }[self.dist]()
+
+    def to_numpyro(self):
+        """The numpyro distribution (imports numpyro)."""
+        import numpyro.distributions as dist
+
+        a = self.args
+        if self.dist == "LogNormal":
+            return dist.LogNormal(math.log(a["median"]), a["scale"])
+        if self.dist == "Normal":
+            return dist.Normal(a["loc"], a["scale"])
+        if self.dist == "TruncatedNormal":
+            return dist.TruncatedNormal(a["loc"], a["scale"], low=a["low"], high=a["high"])
+        if self.dist == "Uniform":
+            return dist.Uniform(a["low"], a["high"])
+        return dist.HalfNormal(a["scale"])
+
+    def describe(self) -> str:
+        return f"{self.dist}({', '.join(f'{k}={v:g}' for k, v in self.args.items())})"
