@@ -36,6 +36,8 @@ def _cmd_calibrate(args) -> int:
         warmup=args.warmup,
         samples=args.samples,
         seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume,
         log=log,
     )
     print(run.summary())
@@ -89,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--warmup", type=int)
     c.add_argument("--samples", type=int)
     c.add_argument("--seed", type=int)
+    c.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="save sampler state every N draws (runs/NAME/checkpoint.pkl) so a killed run resumes",
+    )
+    c.add_argument("--resume", action="store_true", help="continue from the checkpoint")
     c.add_argument("--strict", action="store_true", help="exit 1 if diagnostics fail")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary")

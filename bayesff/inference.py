@@ -147,6 +147,164 @@ def init_to_central(site=None, low: float = 0.25, high: float = 0.75):
     return None
 
 
+_EXTRA_FIELDS = (
+    "diverging",
+    "energy",
+    "num_steps",
+    "accept_prob",
+    "potential_energy",
+    "adapt_state.step_size",
+)
+
+
+class Sampler:
+    """NUTS with vectorised chains, compiled once and re-usable on new data.
+
+    The model takes its data as arguments (``jit_model_args``), so running the
+    same sampler on other data of the same shape (synthetic data sets,
+    checkpoint chunks) does not recompile.
+
+    Parameters
+    ----------
+    cp
+        The compiled problem (:func:`bayesff.model.build_model`).
+    chains, warmup, samples
+        Chains (vectorised on one device), warm-up and kept draws per chain.
+    progress
+        Show numpyro's progress bar.
+    """
+
+    def __init__(self, cp, *, chains: int, warmup: int, samples: int, progress: bool = False):
+        from numpyro.infer import MCMC, NUTS
+
+        s = cp.problem.inference
+        self.cp = cp
+        self.chains, self.warmup, self.samples = chains, warmup, samples
+        self.kernel = NUTS(
+            cp.model,
+            target_accept_prob=s.target_accept,
+            max_tree_depth=s.max_tree_depth,
+            dense_mass=s.dense_mass,
+            init_strategy=init_to_central,
+        )
+        self._mcmc_args = dict(
+            num_chains=chains,
+            chain_method="vectorized",
+            progress_bar=progress,
+            jit_model_args=True,
+        )
+        self.mcmc = MCMC(self.kernel, num_warmup=warmup, num_samples=samples, **self._mcmc_args)
+
+    def run(self, key, data, *, checkpoint=None, checkpoint_every=0, resume=False, log=None):
+        """Sample; return (draws, extra fields) as NumPy arrays grouped by chain."""
+        if checkpoint is None:
+            self.mcmc.run(key, data, extra_fields=_EXTRA_FIELDS)
+            return self._collect(self.mcmc)
+        return self._run_chunked(key, data, checkpoint, checkpoint_every, resume, log)
+
+    @staticmethod
+    def _collect(mcmc):
+        post = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+        extra = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
+        return post, extra
+
+    def _run_chunked(self, key, data, ckpt, every, resume, log):
+        import jax
+        from numpyro.infer import MCMC
+
+        log = log or (lambda *a, **k: None)
+        every = every or self.samples
+        chunk = min(every, self.samples)
+        if self.samples % chunk:
+            raise ValueError(
+                f"samples ({self.samples}) must be a multiple of checkpoint_every ({chunk})"
+            )
+        if resume:
+            state, post, extra = ckpt.load()
+            log(f"resuming from {ckpt.path}: {_n_draws(post)} of {self.samples} draws done")
+        else:
+            self.mcmc.warmup(key, data, extra_fields=_EXTRA_FIELDS)
+            state, post, extra = self.mcmc.post_warmup_state, {}, {}
+            ckpt.save(state, post, extra)
+            log(f"warm-up done; checkpoint {ckpt.path}")
+        mcmc = MCMC(self.kernel, num_warmup=0, num_samples=chunk, **self._mcmc_args)
+        while _n_draws(post) < self.samples:
+            mcmc.post_warmup_state = state
+            mcmc.run(state.rng_key, data, extra_fields=_EXTRA_FIELDS)
+            p, e = self._collect(mcmc)
+            post = {
+                k: np.concatenate([post[k], v], axis=1) if k in post else v for k, v in p.items()
+            }
+            extra = {
+                k: np.concatenate([extra[k], v], axis=1) if k in extra else v for k, v in e.items()
+            }
+            state = jax.tree.map(np.asarray, mcmc.last_state)
+            ckpt.save(state, post, extra)
+            log(f"{_n_draws(post)} of {self.samples} draws; checkpoint {ckpt.path}")
+        return post, extra
+
+
+def _n_draws(post: dict) -> int:
+    return next(iter(post.values())).shape[1] if post else 0
+
+
+class Checkpoint:
+    """Sampler state and draws so far, saved atomically so a run can resume.
+
+    The file records a fingerprint of the problem text and the sampler
+    settings; resuming with anything different is an error, so draws from two
+    different posteriors are never mixed.
+    """
+
+    def __init__(self, path, problem, chains, warmup, samples, seed):
+        import hashlib
+
+        self.path = Path(path)
+        self.fingerprint = hashlib.sha256(
+            json.dumps(
+                [problem.source_text or problem.describe(), chains, warmup, samples, seed]
+            ).encode()
+        ).hexdigest()
+
+    def save(self, state, post, extra) -> None:
+        import pickle
+
+        import jax
+
+        payload = {
+            "fingerprint": self.fingerprint,
+            "state": jax.tree.map(np.asarray, state),
+            "post": post,
+            "extra": extra,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(payload, fh)
+        os.replace(tmp, self.path)
+
+    def load(self):
+        import pickle
+
+        from bayesff.errors import BayesffError
+
+        if not self.path.is_file():
+            raise BayesffError("no checkpoint to resume from", str(self.path))
+        with self.path.open("rb") as fh:
+            payload = pickle.load(fh)
+        if payload.get("fingerprint") != self.fingerprint:
+            raise BayesffError(
+                "the checkpoint was written for a different problem text or sampler settings "
+                "(chains, warm-up, draws, seed); run without --resume to start again",
+                str(self.path),
+            )
+        return payload["state"], payload["post"], payload["extra"]
+
+    def remove(self) -> None:
+        if self.path.exists():
+            self.path.unlink()
+
+
 def calibrate(
     problem: Problem,
     *,
@@ -158,6 +316,8 @@ def calibrate(
     samples: int | None = None,
     seed: int | None = None,
     write: bool = True,
+    checkpoint_every: int = 0,
+    resume: bool = False,
     log=print,
 ) -> Run:
     """Calibrate a problem with NUTS and write the run file.
@@ -177,6 +337,13 @@ def calibrate(
         Override the problem's inference settings.
     write
         Write the run file (``False`` for in-memory use, e.g. tests).
+    checkpoint_every
+        Save the sampler state and the draws so far every this many draws
+        (per chain) to ``checkpoint.pkl`` beside the run file; 0 = never.
+        Costs one extra compilation, so it is meant for long runs.
+    resume
+        Continue from that checkpoint (same problem text and settings, else an
+        error) instead of starting again.
     log
         Where one-line messages go (``None`` for silence).
 
@@ -202,7 +369,6 @@ def calibrate(
     progress = sys.stderr.isatty() if progress is None else progress
 
     import jax
-    from numpyro.infer import MCMC, NUTS
 
     from bayesff.model import build_model
 
@@ -211,39 +377,15 @@ def calibrate(
     data = cp.data("train")
     key = jax.random.PRNGKey(seed)
     k_mcmc, k_prior, k_pp = jax.random.split(key, 3)
-    kernel = NUTS(
-        cp.model,
-        target_accept_prob=s.target_accept,
-        max_tree_depth=s.max_tree_depth,
-        dense_mass=s.dense_mass,
-        init_strategy=init_to_central,
-    )
-    # A fresh MCMC object per run: numpyro's vectorised chains fail when one
-    # object is re-run on new data.
-    mcmc = MCMC(
-        kernel,
-        num_warmup=warmup,
-        num_samples=samples,
-        num_chains=chains,
-        chain_method="vectorized",
-        progress_bar=progress,
-    )
+    sampler = Sampler(cp, chains=chains, warmup=warmup, samples=samples, progress=progress)
+    ckpt = None
+    if checkpoint_every or resume:
+        ckpt = Checkpoint(path.with_name("checkpoint.pkl"), problem, chains, warmup, samples, seed)
     log(f"sampling {problem.name}: NUTS, {chains} chains x ({warmup} warm-up + {samples} draws)")
     t0 = time.perf_counter()
-    mcmc.run(
-        k_mcmc,
-        data,
-        extra_fields=(
-            "diverging",
-            "energy",
-            "num_steps",
-            "accept_prob",
-            "potential_energy",
-            "adapt_state.step_size",
-        ),
+    post, extra = sampler.run(
+        k_mcmc, data, checkpoint=ckpt, checkpoint_every=checkpoint_every, resume=resume, log=log
     )
-    post = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
-    extra = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
     t_sample = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -282,6 +424,8 @@ def calibrate(
     if write:
         write_datatree(dt, path, force=force)
         written = path
+    if ckpt is not None:
+        ckpt.remove()
     return Run(dt, written, diag, wall, {"sampling_s": t_sample, "postprocess_s": t_post})
 
 

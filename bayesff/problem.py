@@ -13,15 +13,12 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from bayesff import units
-from bayesff.data import load_table
 from bayesff.errors import ProblemError
 from bayesff.potentials import cutoff as _cutoff
 from bayesff.potentials._spec import PairPotential, ParamSpec, TorsionPotential, get_potential
 from bayesff.priors import PriorSpec
-from bayesff.targets import Inadequacy, Target, select_rows
+from bayesff.targets import Inadequacy, Target
 
 __all__ = ["InferenceSettings", "Parameter", "Problem"]
 
@@ -358,15 +355,10 @@ class Problem:
                 raise ProblemError(
                     f"no target named {h['target']!r}; targets are {list(by_name)}", hw
                 )
-            t = by_name[h["target"]]
-            disp = {c: t.env_display(c) for c in t.observable.env_columns}
-            mask = select_rows(disp, h["select"], f"{hw}.select") & ~t.train
-            label = h.get("name") or ",".join(
+            label = h.get("name") or ", ".join(
                 f"{c} {lo:g}-{hi:g}" for c, (lo, hi) in h["select"].items()
             )
-            if not mask.any():
-                raise ProblemError("the selection keeps no rows outside the training set", hw)
-            t.holdout[label] = mask
+            by_name[h["target"]].add_holdout(label, h["select"], hw)
         tolerance = tr.get("tolerance", {})
 
         inf = _table(doc, "inference", path)
@@ -474,46 +466,32 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs) -> Target:
         raise ProblemError(
             f"expected noise = {{ column = NAME }}, got {noise!r}", f"{where}.noise"
         )
-    cols = {f.column: f.dimension for f in obs.env}
-    cols[obs.value_column] = obs.dimension
-    cols[noise["column"]] = obs.dimension
-    table = load_table(data_path, cols, where=f"{where}.data")
-    env = {c: table.columns[c] for c in obs.env_columns}
-    # observed values in the observable's reporting unit
-    rep = units.factor(obs.unit, obs.dimension)
-    values = table.columns[obs.value_column] / rep
-    unc = table.columns[noise["column"]] / rep
     inad = t.get("inadequacy", "none")
-    if isinstance(inad, str):
-        inad_obj = Inadequacy(kind=inad) if inad in ("none", "inferred_scale") else None
-    elif isinstance(inad, dict):
-        inad_obj = None
-        if set(inad) <= {"kind", "form", "prior_scale"} and "kind" in inad:
-            try:
-                inad_obj = Inadequacy(**inad)
-            except ProblemError as e:
-                raise ProblemError(e.message, f"{where}.inadequacy") from None
-    else:
+    inad_obj = None
+    try:
+        if isinstance(inad, str):
+            inad_obj = Inadequacy(kind=inad)
+        elif (
+            isinstance(inad, dict)
+            and "kind" in inad
+            and set(inad) <= {"kind", "form", "prior_scale"}
+        ):
+            inad_obj = Inadequacy(**inad)
+    except ProblemError:
         inad_obj = None
     if inad_obj is None:
         raise ProblemError(
-            f"inadequacy must be 'none', 'inferred_scale' or {{ kind, form, prior_scale }}, "
-            f"got {inad!r} (hierarchical and gp arrive with the transferability issue)",
+            f"inadequacy must be 'none', 'inferred_scale' or {{ kind, form, prior_scale }} with "
+            f"form relative|absolute and prior_scale > 0, got {inad!r}",
             f"{where}.inadequacy",
         )
-    target = Target(
-        name=name,
-        observable=obs,
-        env=env,
-        values=values,
-        uncertainties=unc,
-        train=np.ones(table.n_rows, bool),
+    return Target.from_file(
+        name,
+        obs,
+        data_path,
+        train=t.get("train"),
+        noise_column=noise["column"],
         inadequacy=inad_obj,
-        file_units={c: table.file_units[c] for c in obs.env_columns},
-        provenance=table.entry,
-        data_path=data_rel,
+        data_label=data_rel,
+        where=where,
     )
-    if "train" in t:
-        disp = {c: target.env_display(c) for c in obs.env_columns}
-        target.train = select_rows(disp, t["train"], f"{where}.train")
-    return target

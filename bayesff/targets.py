@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bayesff import units
-from bayesff.data import ManifestEntry
+from bayesff.data import ManifestEntry, load_table
 from bayesff.errors import ProblemError
-from bayesff.observables._spec import Observable
+from bayesff.observables._spec import Observable, get_observable
 
 __all__ = ["INADEQUACY_KINDS", "Inadequacy", "Target", "select_rows"]
 
@@ -96,6 +96,85 @@ class Target:
         dim = next(f.dimension for f in self.observable.env if f.column == column)
         unit = self.file_units.get(column, units.INTERNAL_UNITS[dim])
         return units.from_internal(self.env[column], unit, dim)
+
+    @classmethod
+    def from_file(
+        cls,
+        name: str,
+        observable: str | Observable,
+        path,
+        *,
+        train: dict | None = None,
+        noise_column: str | None = None,
+        inadequacy: Inadequacy | None = None,
+        data_label: str | None = None,
+        where: str | None = None,
+    ) -> Target:
+        """Build a target from a data file listed in a ``manifest.toml``.
+
+        Parameters
+        ----------
+        name
+            Target name.
+        observable
+            Observable or its registry name, e.g. ``"second_virial"``.
+        path
+            CSV data file.
+        train
+            Training selection ``{column: [low, high]}`` in the file's units;
+            ``None`` trains on every row.
+        noise_column
+            Column of standard uncertainties (default: the observable's).
+        inadequacy
+            Model-inadequacy term (default none).
+        data_label
+            How the file is named in reports (default: ``path``).
+        where
+            Problem file and field, for error messages.
+        """
+        where = where or f"target {name!r}"
+        obs = (
+            get_observable(observable, f"{where}.observable")
+            if isinstance(observable, str)
+            else observable
+        )
+        noise_column = noise_column or obs.uncertainty_column
+        cols = {f.column: f.dimension for f in obs.env}
+        cols[obs.value_column] = obs.dimension
+        cols[noise_column] = obs.dimension
+        table = load_table(path, cols, where=f"{where}.data")
+        # values in the observable's reporting unit
+        rep = units.factor(obs.unit, obs.dimension)
+        target = cls(
+            name=name,
+            observable=obs,
+            env={c: table.columns[c] for c in obs.env_columns},
+            values=table.columns[obs.value_column] / rep,
+            uncertainties=table.columns[noise_column] / rep,
+            train=np.ones(table.n_rows, bool),
+            inadequacy=inadequacy or Inadequacy(),
+            file_units={c: table.file_units[c] for c in obs.env_columns},
+            provenance=table.entry,
+            data_path=data_label or str(path),
+        )
+        if train is not None:
+            target.train = select_rows(target._env_file_units(), train, f"{where}.train")
+        return target
+
+    def _env_file_units(self) -> dict[str, np.ndarray]:
+        return {c: self.env_display(c) for c in self.observable.env_columns}
+
+    def add_holdout(self, label: str, select: dict, where: str | None = None) -> np.ndarray:
+        """Mark rows in ``select`` (file units) and outside training as held out.
+
+        Returns the mask; raises if it selects no row.
+        """
+        where = where or f"target {self.name!r} holdout {label!r}"
+        mask = select_rows(self._env_file_units(), select, f"{where}.select") & ~self.train
+        if not mask.any():
+            raise ProblemError("the selection keeps no rows outside the training set", where)
+        self.holdout[label] = mask
+        return mask
 
     @classmethod
     def from_arrays(

@@ -1,0 +1,61 @@
+"""Helpers shared by tests: paths and a writer of data manifests."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ARGON_B2 = ROOT / "data" / "argon" / "b2.csv"
+
+PROBLEM_TOML = """\
+[problem]
+name = "toy"
+description = "test problem"
+
+[potential]
+kind = "lennard_jones"
+
+[parameters.epsilon]
+unit = "K"
+prior = { dist = "LogNormal", median = 120.0, scale = 0.3 }
+
+[parameters.sigma]
+unit = "angstrom"
+prior = { dist = "Uniform", low = 3.0, high = 4.0 }
+
+[[targets]]
+name = "B2"
+observable = "second_virial"
+data = "data/b2.csv"
+train = { T_K = [110.0, 500.0] }
+
+[transferability]
+holdout = [ { target = "B2", select = { T_K = [85.0, 110.0] } } ]
+tolerance = { B2 = { rel = 0.05 } }
+
+[inference]
+chains = 2
+warmup = 100
+samples = 100
+"""
+
+
+def write_manifest(data_dir: Path, name: str = "b2.csv", units: dict | None = None) -> None:
+    """Write data_dir/manifest.toml listing data_dir/name with its real sha256."""
+    units = units or {"T_K": "K", "B2_cm3_per_mol": "cm^3/mol", "u_B2_cm3_per_mol": "cm^3/mol"}
+    sha = hashlib.sha256((data_dir / name).read_bytes()).hexdigest()
+    unit_lines = "\n".join(f'{k} = "{v}"' for k, v in units.items())
+    (data_dir / "manifest.toml").write_text(
+        f"""[[files]]
+path = "{name}"
+kind = "synthetic"
+title = "test copy"
+source = "copy of data/argon/b2.csv for tests"
+licence = "MIT"
+script = "tests/conftest.py"
+sha256 = "{sha}"
+[files.units]
+{unit_lines}
+"""
+    )

@@ -1,0 +1,85 @@
+"""The command line end to end on the shipped problem, with few draws."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+from bayesff.cli import main
+
+from support import ROOT
+
+SHIPPED = str(ROOT / "models" / "argon_lj_b2.toml")
+
+
+def test_help_does_not_import_the_numerical_stack():
+    """`bayesff --help` must answer at once: jax, numpyro and arviz load lazily."""
+    code = (
+        "import sys, bayesff.cli as c\n"
+        "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('jax', 'numpyro', 'arviz', 'xarray') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "calibrate" in r.stdout
+
+
+def test_check_prints_what_will_be_fitted(capsys):
+    assert main(["check", SHIPPED]) == 0
+    out = capsys.readouterr().out
+    assert "potential lennard_jones" in out
+    assert "27 training rows of 42" in out
+    assert out.strip().endswith("is valid")
+
+
+def test_check_does_not_import_numpyro_or_arviz():
+    code = (
+        "import sys\nfrom bayesff.cli import main\n"
+        f"assert main(['check', {SHIPPED!r}]) == 0\n"
+        "heavy = [m for m in ('numpyro', 'arviz') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_check_reports_bad_input_with_exit_code_2(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(Path(SHIPPED).read_text().replace('unit = "K"', 'unit = "Kelvin degrees"'))
+    assert main(["check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml: [parameters.epsilon].unit: unknown energy unit 'Kelvin degrees'" in err
+
+
+def test_list_shows_potentials_and_units(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for word in ("lennard_jones", "mie", "square_well", "fourier", "ryckaert_bellemans"):
+        assert word in out
+    assert "epsilon  [kJ/mol] > 0" in out
+    assert "second_virial (pair): T_K -> B2_cm3_per_mol [cm^3/mol]" in out
+
+
+@pytest.mark.slow
+def test_calibrate_end_to_end(tmp_path):
+    """`bayesff calibrate` in a subprocess: summary, run file, no silent overwrite."""
+    out = tmp_path / "run" / "posterior.nc"
+    cmd = [sys.executable, "-m", "bayesff.cli", "calibrate", SHIPPED, "--out", str(out)]
+    cmd += ["--chains", "2", "--warmup", "150", "--samples", "150", "--no-progress"]
+    env = {**os.environ, "BAYESFF_CACHE_DIR": str(tmp_path / "cache")}
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "epsilon" in r.stdout and "sigma" in r.stdout and "r_hat" in r.stdout
+    assert f"wrote {out}" in r.stdout
+    dt = xr.open_datatree(out, engine="h5netcdf")
+    assert dt["posterior"].sizes == {"chain": 2, "draw": 150}
+    # a second run refuses to overwrite
+    r2 = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r2.returncode == 2
+    assert "a run file is already there; pass --force" in r2.stderr

@@ -1,0 +1,295 @@
+"""Problem files: the shipped problem loads, and bad input fails early and clearly.
+
+Each bad-input test asserts the message: it must say where (file, field, row),
+what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+import numpy as np
+import pytest
+
+from bayesff.errors import DataError, ProblemError, UnitError
+from bayesff.problem import Problem
+
+from support import ROOT, write_manifest
+
+
+def _load_python_problem():
+    spec = importlib.util.spec_from_file_location("argon_py", ROOT / "models" / "argon_lj_b2.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.build()
+
+
+def test_shipped_problem_loads():
+    p = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
+    assert p.free_parameters == ["epsilon", "sigma"]
+    (t,) = p.targets
+    T = t.env["T_K"]
+    # training range and held-out ends as written in the file
+    assert T[t.train].min() == 110.0 and T[t.train].max() == 500.0
+    assert set(t.holdout) == {"low T", "high T"}
+    assert not np.any(t.holdout["low T"] & t.train)
+    assert T[t.holdout["low T"]].max() < 110.0
+    assert T[t.holdout["high T"]].min() > 500.0
+    # epsilon is given in K; the potential receives kJ/mol (R = 8.314462618e-3 kJ/mol/K)
+    assert p.to_internal("epsilon", 119.8) == pytest.approx(119.8 * 8.314462618e-3, rel=1e-9)
+
+
+def test_python_problem_equals_toml_problem():
+    a = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
+    b = _load_python_problem()
+    assert a.parameters == b.parameters
+    assert a.tolerance == b.tolerance
+    assert a.inference == b.inference
+    ta, tb = a.targets[0], b.targets[0]
+    assert ta.inadequacy == tb.inadequacy
+    np.testing.assert_array_equal(ta.values, tb.values)
+    np.testing.assert_array_equal(ta.train, tb.train)
+    assert {k: v.tolist() for k, v in ta.holdout.items()} == {
+        k: v.tolist() for k, v in tb.holdout.items()
+    }
+
+
+def test_default_priors_fill_unlisted_parameters(problem_dir):
+    path = problem_dir / "models" / "toy.toml"
+    text = path.read_text()
+    start = text.index("[parameters.sigma]")
+    end = text.index("[[targets]]")
+    path.write_text(text[:start] + text[end:])
+    p = Problem.from_toml(path)
+    assert p.parameters["sigma"].prior.dist == "LogNormal"  # LENNARD_JONES default
+    assert p.parameters["sigma"].unit == "angstrom"
+
+
+def test_fixed_parameter(problem_dir):
+    path = problem_dir / "models" / "toy.toml"
+    path.write_text(
+        path.read_text().replace(
+            'prior = { dist = "Uniform", low = 3.0, high = 4.0 }', "value = 3.405"
+        )
+    )
+    p = Problem.from_toml(path)
+    assert p.free_parameters == ["epsilon"]
+
+
+def _break(problem_dir, old, new):
+    path = problem_dir / "models" / "toy.toml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def _edit_csv(problem_dir, fn):
+    f = problem_dir / "data" / "b2.csv"
+    lines = f.read_text().splitlines()
+    f.write_text("\n".join(fn(lines)) + "\n")
+    write_manifest(problem_dir / "data")
+    return f
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "exc", "pattern"),
+    [
+        (
+            'kind = "lennard_jones"',
+            'kind = "lenard_jones"',
+            ProblemError,
+            r"toy\.toml: \[potential\]\.kind: unknown potential 'lenard_jones'; expected one of "
+            r".*lennard_jones",
+        ),
+        (
+            'unit = "K"',
+            'unit = "kelvins"',
+            UnitError,
+            r"\[parameters\.epsilon\]\.unit: unknown energy unit 'kelvins'; expected one of "
+            r"'kJ/mol', 'kcal/mol'",
+        ),
+        (
+            'unit = "K"\n',
+            "",
+            ProblemError,
+            r"\[parameters\.epsilon\]: missing 'unit' \(a parameter's unit is never guessed\)",
+        ),
+        (
+            "low = 3.0, high = 4.0",
+            "low = -1.0, high = 4.0",
+            ProblemError,
+            r"\[parameters\.sigma\]\.prior: Uniform prior covers \[-1, 4\] but the parameter must "
+            r"be > 0",
+        ),
+        (
+            'dist = "LogNormal"',
+            'dist = "Lognormal"',
+            ProblemError,
+            r"\[parameters\.epsilon\]\.prior: unknown prior distribution 'Lognormal'",
+        ),
+        (
+            'observable = "second_virial"',
+            'observable = "third_virial"',
+            ProblemError,
+            r"targets\[0\] \(B2\)\.observable: unknown observable 'third_virial'",
+        ),
+        (
+            "train = { T_K = [110.0, 500.0] }",
+            "train = { T_K = [1000.0, 2000.0] }",
+            ProblemError,
+            r"target 'B2'\.train: the training selection keeps no rows",
+        ),
+        (
+            "train = { T_K = [110.0, 500.0] }",
+            "train = { T = [110.0, 500.0] }",
+            ProblemError,
+            r"targets\[0\] \(B2\)\.train: cannot select on 'T'; environment columns are T_K",
+        ),
+        (
+            'data = "data/b2.csv"',
+            'data = "data/missing.csv"',
+            ProblemError,
+            r"targets\[0\] \(B2\)\.data: data file 'data/missing.csv' not found",
+        ),
+        (
+            "[inference]",
+            "[inferense]",
+            ProblemError,
+            r"toy\.toml: unknown section\(s\) inferense",
+        ),
+        (
+            "chains = 2",
+            "chains = 0",
+            ProblemError,
+            r"\[inference\]: chains must be a positive integer, got 0",
+        ),
+        (
+            "tolerance = { B2 = { rel = 0.05 } }",
+            "tolerance = { B3 = { rel = 0.05 } }",
+            ProblemError,
+            r"\[transferability\]\.tolerance\.B3: no target named 'B3'",
+        ),
+        (
+            "select = { T_K = [85.0, 110.0] }",
+            "select = { T_K = [200.0, 300.0] }",
+            ProblemError,
+            r"holdout\[0\]: the selection keeps no rows outside the training set",
+        ),
+    ],
+)
+def test_bad_problem_file(problem_dir, old, new, exc, pattern):
+    path = _break(problem_dir, old, new)
+    with pytest.raises(exc, match=pattern):
+        Problem.from_toml(path)
+
+
+def test_missing_column(problem_dir):
+    _edit_csv(problem_dir, lambda ls: [ls[0].replace("u_B2_cm3_per_mol", "uB2"), *ls[1:]])
+    with pytest.raises(
+        DataError,
+        match=r"b2\.csv: missing column\(s\) u_B2_cm3_per_mol; expected T_K, B2_cm3_per_mol, "
+        r"u_B2_cm3_per_mol, found T_K, B2_cm3_per_mol, uB2",
+    ):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
+
+
+def test_negative_temperature(problem_dir):
+    _edit_csv(problem_dir, lambda ls: [ls[0], "-85" + ls[1][ls[1].index(",") :], *ls[2:]])
+    with pytest.raises(
+        DataError, match=r"b2\.csv, line 2, column 'T_K': temperature must be > 0 K, found -85"
+    ):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
+
+
+def test_nan_in_data(problem_dir):
+    def f(ls):
+        cells = ls[5].split(",")
+        cells[1] = "nan"
+        return [*ls[:5], ",".join(cells), *ls[6:]]
+
+    _edit_csv(problem_dir, f)
+    with pytest.raises(
+        DataError,
+        match=r"b2\.csv, line 6, column 'B2_cm3_per_mol': expected a finite number, found 'nan'",
+    ):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
+
+
+def test_non_numeric_and_short_rows(problem_dir):
+    _edit_csv(problem_dir, lambda ls: [*ls[:3], "90,abc,1.0", *ls[4:]])
+    with pytest.raises(DataError, match=r"line 4, column 'B2_cm3_per_mol': expected a number"):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
+
+
+def test_zero_uncertainty(problem_dir):
+    def f(ls):
+        cells = ls[2].split(",")
+        cells[2] = "0"
+        return [ls[0], ls[1], ",".join(cells), *ls[3:]]
+
+    _edit_csv(problem_dir, f)
+    with pytest.raises(
+        DataError, match=r"line 3, column 'u_B2_cm3_per_mol': a standard uncertainty"
+    ):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
+
+
+def test_sha256_mismatch(problem_dir):
+    f = problem_dir / "data" / "b2.csv"
+    f.write_text(f.read_text() + "\n")  # changed without updating the manifest
+    with pytest.raises(DataError, match=r"sha256 is [0-9a-f]{64} but .*manifest\.toml says"):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
+
+
+def test_file_not_in_manifest(problem_dir):
+    (problem_dir / "data" / "manifest.toml").write_text("files = []\n")
+    with pytest.raises(
+        DataError, match=r"not listed in .*manifest\.toml; add a \[\[files\]\] entry"
+    ):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
+
+
+def test_unknown_unit_in_manifest(problem_dir):
+    write_manifest(
+        problem_dir / "data",
+        units={"T_K": "K", "B2_cm3_per_mol": "cc/mol", "u_B2_cm3_per_mol": "cm^3/mol"},
+    )
+    with pytest.raises(
+        UnitError, match=r"units of column 'B2_cm3_per_mol'.*unknown molar_volume unit 'cc/mol'"
+    ):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
+
+
+def test_missing_unit_in_manifest(problem_dir):
+    write_manifest(
+        problem_dir / "data", units={"B2_cm3_per_mol": "cm^3/mol", "u_B2_cm3_per_mol": "cm^3/mol"}
+    )
+    with pytest.raises(UnitError, match=r"units of column 'T_K'.*missing unit for a temperature"):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
+
+
+def test_manifest_units_are_converted(problem_dir):
+    """A file in m^3/mol is converted at the boundary (1 m^3/mol = 1e6 cm^3/mol)."""
+    f = problem_dir / "data" / "b2.csv"
+    lines = f.read_text().splitlines()
+    out = [lines[0]]
+    for line in lines[1:]:
+        c = line.split(",")
+        out.append(",".join([c[0], repr(float(c[1]) * 1e-6), repr(float(c[2]) * 1e-6), *c[3:]]))
+    f.write_text("\n".join(out) + "\n")
+    write_manifest(
+        problem_dir / "data",
+        units={"T_K": "K", "B2_cm3_per_mol": "m^3/mol", "u_B2_cm3_per_mol": "m^3/mol"},
+    )
+    p = Problem.from_toml(problem_dir / "models" / "toy.toml")
+    ref = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
+    np.testing.assert_allclose(p.targets[0].values, ref.targets[0].values, rtol=1e-12)
+
+
+def test_describe_names_what_is_fitted():
+    text = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml").describe()
+    assert re.search(r"epsilon\s+\[K\] prior LogNormal\(median=120, scale=0.3\)", text)
+    assert "27 training rows of 42" in text
+    assert "held out 'low T': 5 rows" in text
