@@ -26,6 +26,7 @@ demo: $(STAMP)
 	$(VENV)/bin/bayesff calibrate models/argon_lj_b2.toml --force
 
 test: $(STAMP)
+	@bash scripts/ensure-chromium.sh
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(STAMP)

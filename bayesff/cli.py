@@ -44,9 +44,50 @@ def _cmd_calibrate(args) -> int:
     print(
         f"wrote {run.path} in {run.wall_time_s:.1f} s (sampling {run.timings['sampling_s']:.1f} s)"
     )
+    if "predictions" in run.datatree.children:
+        from bayesff.transferability import evaluate
+
+        print("transferability of the held-out environments:")
+        for line in evaluate(run.datatree).verdict_lines():
+            print(f"  {line}")
     if run.diagnostics.warnings and args.strict:
         print("error: diagnostics failed and --strict was given", file=sys.stderr)
         return 1
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from bayesff.report import write_report
+
+    log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
+    page = write_report(args.run, args.out, tuple(args.compare or ()), log=log)
+    print(page)
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    import xarray as xr
+
+    from bayesff.transferability import compare
+
+    runs = {}
+    for path in args.runs:
+        dt = xr.open_datatree(path, engine="h5netcdf")
+        name = str(dt.attrs.get("problem_name", path))
+        runs[name if name not in runs else path] = dt
+    res = compare(runs, env_groups=args.bands)
+    loeo = {r["run"]: r for r in res["loeo"]["ranking"]}
+    head = f"{'run':<28} {'elpd_loo':>10} {'se':>7} {'d_elpd':>8} {'dse':>7} {'p_loo':>7}"
+    print(head + f" {'elpd_loeo':>10} {'d_loeo':>8}")
+    for row in res["ranking"]:
+        n = row["run"]
+        print(
+            f"{n:<28} {row['elpd']:>10.2f} {res['loo'][n]['se']:>7.2f} {row['elpd_diff']:>8.2f} "
+            f"{row['dse']:>7.2f} {res['loo'][n].get('p_loo', float('nan')):>7.2f} "
+            f"{loeo[n]['elpd']:>10.2f} {loeo[n]['elpd_diff']:>8.2f}"
+        )
+    for w in res.get("warnings", []):
+        print(f"warning: {w}")
     return 0
 
 
@@ -103,6 +144,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary")
     c.set_defaults(func=_cmd_calibrate)
+
+    c = sub.add_parser("report", help="write reports/NAME/index.html and summary.json")
+    c.add_argument("run", help="run file, e.g. runs/argon_lj_b2/posterior.nc")
+    c.add_argument("--out", help="report folder (default reports/NAME)")
+    c.add_argument("--compare", nargs="+", metavar="RUN", help="other runs on the same data")
+    c.add_argument("--quiet", action="store_true", help="only the page's path")
+    c.set_defaults(func=_cmd_report)
+
+    c = sub.add_parser("compare", help="PSIS-LOO and leave-one-environment-out elpd of runs")
+    c.add_argument("runs", nargs="+", help="run files fitted to the same data")
+    c.add_argument("--bands", type=int, default=None, help="environment bands for LOEO")
+    c.set_defaults(func=_cmd_compare)
 
     c = sub.add_parser("list", help="potentials and forward models with parameters and units")
     c.set_defaults(func=_cmd_list)

@@ -417,6 +417,8 @@ def calibrate(
                 }
             ),
             "tolerance": json.dumps(problem.tolerance),
+            "targets": json.dumps(_target_info(problem)),
+            "candidates": json.dumps(_candidate_predictions(cp)),
             "float64": int(jax.config.jax_enable_x64),
         }
     )
@@ -427,6 +429,61 @@ def calibrate(
     if ckpt is not None:
         ckpt.remove()
     return Run(dt, written, diag, wall, {"sampling_s": t_sample, "postprocess_s": t_post})
+
+
+def _candidate_predictions(cp) -> list[dict]:
+    """Bare forward-model predictions of the problem's candidate parameter sets.
+
+    Every row of every target, with its observed value, environment (file
+    units), and held-out group ("" for training rows), for the deterministic
+    transferability rule.
+    """
+    problem = cp.problem
+    out = []
+    for c in problem.candidates:
+        latent = {n: float(c["values"][n]) for n in cp.free}
+        params = cp.to_params(latent)
+        for n, v in c["values"].items():  # fixed parameters may be overridden too
+            if n not in cp.free:
+                params[n] = problem.to_internal(n, float(v))
+        targets = {}
+        for k, t in enumerate(problem.targets):
+            env = {col: np.asarray(t.env[col]) for col in t.observable.env_columns}
+            f = np.asarray(cp.predicts[k](params, env))
+            group = np.full(t.n, "", dtype=object)
+            for g, m in t.holdout.items():
+                group[m] = g
+            targets[t.name] = {
+                "env": {col: t.env_display(col).tolist() for col in t.observable.env_columns},
+                "observed": t.values.tolist(),
+                "predicted": f.tolist(),
+                "group": [str(g) for g in group],
+            }
+        out.append({"name": c["name"], "parameters": c["values"], "targets": targets})
+    return out
+
+
+def _target_info(problem: Problem) -> dict:
+    """What downstream tools (transferability, report) need to read a run file."""
+    dims = _target_dims(problem)
+    return {
+        t.name: {
+            "observable": t.observable.name,
+            "unit": t.observable.unit,
+            "dim": dims[t.name],
+            "env_columns": list(t.observable.env_columns),
+            "env_units": {c: t.file_units.get(c, "") for c in t.observable.env_columns},
+            "inadequacy": {
+                "kind": t.inadequacy.kind,
+                "form": t.inadequacy.form,
+                "prior_scale": t.inadequacy.prior_scale,
+            },
+            "trained": bool(t.train.any()),
+            "holdout_groups": list(t.holdout),
+            "data": t.data_path,
+        }
+        for t in problem.targets
+    }
 
 
 def _versions() -> dict[str, str]:
@@ -463,16 +520,22 @@ def _assemble(cp, post: dict, extra: dict, k_prior, k_pp):
     n_chain, n_draw = next(iter(post.values())).shape[:2]
     cd = {"chain": np.arange(n_chain), "draw": np.arange(n_draw)}
     dims = _target_dims(problem)
-    latent = [*cp.free, *cp.tau_names.values()]
 
-    posterior = xr.Dataset({n: (("chain", "draw"), post[n]) for n in latent}, coords=cd)
+    posterior = xr.Dataset()
+    for n in cp.latent_names:
+        shape = post[n].shape[2:]
+        extra_dims = tuple(f"{n}_dim_{i}" for i in range(len(shape)))
+        posterior[n] = xr.DataArray(post[n], dims=("chain", "draw", *extra_dims))
+    posterior = posterior.assign_coords(cd)
     for n in cp.free:
         posterior[n].attrs["units"] = problem.parameters[n].unit
-    for tname, tau in cp.tau_names.items():
-        t = next(t for t in problem.targets if t.name == tname)
-        posterior[tau].attrs["units"] = (
-            "1" if t.inadequacy.form == "relative" else t.observable.unit
-        )
+    for t in problem.targets:
+        unit = "1" if t.inadequacy.form == "relative" else t.observable.unit
+        for n in cp.latent_names:
+            if n.endswith(f"_{t.name}") and n.split("_")[0] in ("tau", "omega", "alpha"):
+                posterior[n].attrs["units"] = "1" if n.startswith("omega") else unit
+            if n == f"length_{t.name}":
+                posterior[n].attrs["units"] = "scaled coordinate (range = 2)"
 
     stats = xr.Dataset(
         {
@@ -490,33 +553,35 @@ def _assemble(cp, post: dict, extra: dict, k_prior, k_pp):
     groups = {"posterior": posterior, "sample_stats": stats}
     pp, ll, obs, const, preds, pconst = {}, {}, {}, {}, {}, {}
     rng = np.random.default_rng(np.asarray(jax.random.key_data(k_pp)).ravel()[-1])
-    theta = {n: post[n] for n in cp.free}
     for k, t in enumerate(problem.targets):
         d = dims[t.name]
-        mu_all = predict_draws(cp, theta, k)  # (chain, draw, rows)
-        tau = post[cp.tau_names[t.name]][..., None] if t.name in cp.tau_names else None
-        sig_all = np.asarray(noise_scale(t, t.uncertainties, np.abs(t.values), tau))
-        sig_all = np.broadcast_to(sig_all, mu_all.shape)
+        rows = np.arange(t.n)
+        mu_all = predict_draws(cp, post, k, rows, rng)  # (chain, draw, rows)
+        tau = post[f"tau_{t.name}"][..., None] if f"tau_{t.name}" in post else None
+        sig_all = np.broadcast_to(
+            np.asarray(noise_scale(t, t.uncertainties, mu_all, tau)), mu_all.shape
+        )
         y_rep = mu_all + sig_all * rng.standard_normal(mu_all.shape)
         tr = t.train
-        coords_tr = _env_coords(t, tr, d)
-        obs[t.name] = xr.DataArray(t.values[tr], dims=(d,), coords=coords_tr)
-        const.update(_env_vars(t, tr, d, coords_tr))
-        const[f"{t.name}_u"] = xr.DataArray(t.uncertainties[tr], dims=(d,), coords=coords_tr)
-        pp[t.name] = xr.DataArray(
-            y_rep[..., tr], dims=("chain", "draw", d), coords={**cd, **coords_tr}
-        )
-        pp[f"{t.name}_model"] = xr.DataArray(
-            mu_all[..., tr], dims=("chain", "draw", d), coords={**cd, **coords_tr}
-        )
-        z = (t.values[tr] - mu_all[..., tr]) / sig_all[..., tr]
-        ll[t.name] = xr.DataArray(
-            -0.5 * z**2 - np.log(sig_all[..., tr]) - 0.5 * math.log(2 * math.pi),
-            dims=("chain", "draw", d),
-            coords={**cd, **coords_tr},
-        )
-        for v in (obs[t.name], pp[t.name], pp[f"{t.name}_model"]):
-            v.attrs["units"] = t.observable.unit
+        if tr.any():
+            coords_tr = _env_coords(t, tr, d)
+            obs[t.name] = xr.DataArray(t.values[tr], dims=(d,), coords=coords_tr)
+            const.update(_env_vars(t, tr, d, coords_tr))
+            const[f"{t.name}_u"] = xr.DataArray(t.uncertainties[tr], dims=(d,), coords=coords_tr)
+            pp[t.name] = xr.DataArray(
+                y_rep[..., tr], dims=("chain", "draw", d), coords={**cd, **coords_tr}
+            )
+            pp[f"{t.name}_model"] = xr.DataArray(
+                mu_all[..., tr], dims=("chain", "draw", d), coords={**cd, **coords_tr}
+            )
+            z = (t.values[tr] - mu_all[..., tr]) / sig_all[..., tr]
+            ll[t.name] = xr.DataArray(
+                -0.5 * z**2 - np.log(sig_all[..., tr]) - 0.5 * math.log(2 * math.pi),
+                dims=("chain", "draw", d),
+                coords={**cd, **coords_tr},
+            )
+            for v in (obs[t.name], pp[t.name], pp[f"{t.name}_model"]):
+                v.attrs["units"] = t.observable.unit
         ho = np.zeros(t.n, bool)
         group = np.full(t.n, "", dtype=object)
         for g, m in t.holdout.items():
@@ -524,16 +589,23 @@ def _assemble(cp, post: dict, extra: dict, k_prior, k_pp):
             group[m] = g
         if ho.any():
             coords_ho = _env_coords(t, ho, d)
-            coords_ho["holdout_group"] = (d, group[ho].astype(str))
+            # one coordinate name per dimension, so that targets never clash
+            gname = "holdout_group" if d == "T" else f"holdout_group_{d}"
+            coords_ho[gname] = (d, group[ho].astype(str))
             preds[t.name] = xr.DataArray(
                 y_rep[..., ho], dims=("chain", "draw", d), coords={**cd, **coords_ho}
             )
             preds[f"{t.name}_model"] = xr.DataArray(
                 mu_all[..., ho], dims=("chain", "draw", d), coords={**cd, **coords_ho}
             )
+            for v in (preds[t.name], preds[f"{t.name}_model"]):
+                v.attrs["units"] = t.observable.unit
             pconst.update(_env_vars(t, ho, d, coords_ho))
             pconst[f"{t.name}_observed"] = xr.DataArray(t.values[ho], dims=(d,), coords=coords_ho)
             pconst[f"{t.name}_u"] = xr.DataArray(t.uncertainties[ho], dims=(d,), coords=coords_ho)
+            pconst[f"{t.name}_holdout_group"] = xr.DataArray(
+                group[ho].astype(str), dims=(d,), coords=coords_ho
+            )
 
     groups["posterior_predictive"] = xr.Dataset(pp)
     groups["log_likelihood"] = xr.Dataset(ll)
@@ -548,11 +620,17 @@ def _assemble(cp, post: dict, extra: dict, k_prior, k_pp):
     data_prior = cp.data("train", values=[None] * len(problem.targets))
     draws = Predictive(cp.model, num_samples=n_prior)(k_prior, data_prior)
     pc = {"chain": [0], "draw": np.arange(n_prior)}
-    groups["prior"] = xr.Dataset(
-        {n: (("chain", "draw"), np.asarray(draws[n])[None]) for n in latent}, coords=pc
-    )
+    prior = xr.Dataset()
+    for n in cp.latent_names:
+        v = np.asarray(draws[n])[None]
+        prior[n] = xr.DataArray(
+            v, dims=("chain", "draw", *(f"{n}_dim_{i}" for i in range(v.ndim - 2)))
+        )
+    groups["prior"] = prior.assign_coords(pc)
     prior_pp = {}
     for t in problem.targets:
+        if not t.train.any():
+            continue
         d = dims[t.name]
         coords_tr = _env_coords(t, t.train, d)
         prior_pp[t.name] = xr.DataArray(
@@ -588,9 +666,10 @@ def diagnose(dt) -> Diagnostics:
     rhat = az.rhat(dt, var_names=names)
     ess_b = az.ess(dt, var_names=names, method="bulk")
     ess_t = az.ess(dt, var_names=names, method="tail")
-    r = {n: float(rhat[n].values) for n in names}
-    eb = {n: float(ess_b[n].values) for n in names}
-    et = {n: float(ess_t[n].values) for n in names}
+    # vector latents (hierarchical z, GP weights): the worst element counts
+    r = {n: float(np.max(rhat[n].values)) for n in names}
+    eb = {n: float(np.min(ess_b[n].values)) for n in names}
+    et = {n: float(np.min(ess_t[n].values)) for n in names}
     div = int(dt["sample_stats"]["diverging"].values.sum())
     bfmi = [float(x) for x in np.atleast_1d(az.bfmi(dt)["energy"].values)]
     w = []
@@ -630,7 +709,10 @@ def format_summary(dt, diag: Diagnostics | None = None) -> str:
     head = f"{'parameter':<12} {'unit':<9} " + " ".join(f"{c:>10}" for c in cols)
     head += f" {'ess_bulk':>8} {'ess_tail':>8} {'r_hat':>6}"
     lines = [head, "-" * len(head)]
+    vector = [n for n in post.data_vars if post[n].ndim > 2]
     for n in post.data_vars:
+        if n in vector:
+            continue
         x = np.asarray(post[n].values).ravel()
         mean, sd = float(x.mean()), float(x.std(ddof=1))
         q5, q50, q95 = np.quantile(x, [0.05, 0.5, 0.95])
@@ -639,6 +721,12 @@ def format_summary(dt, diag: Diagnostics | None = None) -> str:
             f"{n:<12} {unit:<9} {_fmt(mean, sd):>10} {_fmt(sd, sd):>10} {_fmt(q5, sd):>10} "
             f"{_fmt(q50, sd):>10} {_fmt(q95, sd):>10} {diag.ess_bulk[n]:>8.0f} "
             f"{diag.ess_tail[n]:>8.0f} {diag.rhat[n]:>6.3f}"
+        )
+    if vector:
+        lines.append(
+            f"vector latents {', '.join(vector)}: worst R-hat "
+            f"{max(diag.rhat[n] for n in vector):.3f}, min bulk ESS "
+            f"{min(diag.ess_bulk[n] for n in vector):.0f}"
         )
     lines.append(
         f"divergences: {diag.divergences}; E-BFMI per chain: "

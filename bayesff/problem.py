@@ -136,6 +136,10 @@ class Problem:
     description, source_text, path, cutoff
         What the problem is, the problem file's text (stored in the run), its
         path, and the cut-off convention as written.
+    candidates
+        Named parameter sets (``{"name": ..., "values": {param: value}}``, in
+        the problem's units) judged by the field's deterministic rule next to
+        the posterior, e.g. the literature values or epsilon +/- 5 %.
     """
 
     name: str
@@ -148,6 +152,7 @@ class Problem:
     source_text: str = ""
     path: str | None = None
     cutoff: dict = field(default_factory=lambda: {"scheme": "none"})
+    candidates: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
         where = self.path or f"problem {self.name!r}"
@@ -182,10 +187,29 @@ class Problem:
                     f"potential, {self.potential.name} is a {self.potential.kind} potential",
                     f"{where}: target {t.name!r}",
                 )
-            if not t.train.any():
+            if not t.train.any() and not t.holdout:
                 raise ProblemError(
                     "the training selection keeps no rows", f"{where}: target {t.name!r}.train"
                 )
+            inad = t.inadequacy
+            if inad.kind == "hierarchical":
+                unknown = [q for q in inad.parameters or () if q not in specs]
+                if unknown:
+                    raise ProblemError(
+                        f"cannot pool {', '.join(unknown)}: not parameters of "
+                        f"{self.potential.name} ({', '.join(specs)})",
+                        f"{where}: target {t.name!r}.inadequacy.parameters",
+                    )
+                if t.train.sum() < inad.bands:
+                    raise ProblemError(
+                        f"{inad.bands} bands need at least {inad.bands} training rows, "
+                        f"got {int(t.train.sum())}",
+                        f"{where}: target {t.name!r}.inadequacy.bands",
+                    )
+        if not any(t.train.any() for t in self.targets):
+            raise ProblemError(
+                "no target has training rows: nothing to calibrate", f"{where}: [[targets]]"
+            )
         for tname, tol in self.tolerance.items():
             twhere = f"{where}: [transferability].tolerance.{tname}"
             if tname not in names:
@@ -196,10 +220,42 @@ class Problem:
                 )
             if not next(iter(tol.values())) > 0:
                 raise ProblemError(f"tolerance must be > 0, got {tol!r}", twhere)
+        self._check_candidates(where)
         if all(p.fixed for p in self.parameters.values()):
             raise ProblemError(
                 "every parameter is fixed: nothing to calibrate", f"{where}: [parameters]"
             )
+
+    def _check_candidates(self, where: str) -> None:
+        specs = {s.name: s for s in self.potential.params}
+        names = []
+        for i, c in enumerate(self.candidates):
+            cw = f"{where}: [transferability].candidates[{i}]"
+            if not isinstance(c, dict) or not isinstance(c.get("name"), str):
+                raise ProblemError(f"expected {{ name = ..., PARAM = value, ... }}, got {c!r}", cw)
+            values = c.get("values", {})
+            unknown = [k for k in values if k not in specs]
+            if unknown:
+                raise ProblemError(
+                    f"unknown parameter(s) {', '.join(unknown)}; "
+                    f"parameters are {', '.join(specs)}",
+                    cw,
+                )
+            missing = [n for n in self.free_parameters if n not in values]
+            if missing:
+                raise ProblemError(f"missing value(s) for {', '.join(missing)}", cw)
+            for k, v in values.items():
+                p = self.parameters[k]
+                ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+                if not ok or not specs[k].support.contains(self.to_internal(k, float(v))):
+                    raise ProblemError(
+                        f"{k} = {v!r} {p.unit} is not a number in the support "
+                        f"({specs[k].support.describe()} {specs[k].unit})",
+                        cw,
+                    )
+            names.append(c["name"])
+        if len(set(names)) != len(names):
+            raise ProblemError(f"candidate names must be unique, got {names}", where)
 
     @staticmethod
     def _check_parameter(p: Parameter, spec: ParamSpec, where: str) -> None:
@@ -339,7 +395,7 @@ class Problem:
         targets = [_target_from_table(t, i, path, base_dirs) for i, t in enumerate(targets_t)]
 
         tr = _table(doc, "transferability", path)
-        extra = set(tr) - {"holdout", "tolerance"}
+        extra = set(tr) - {"holdout", "tolerance", "candidates"}
         if extra:
             raise ProblemError(
                 f"unknown key(s) {', '.join(sorted(extra))}", f"{path}: [transferability]"
@@ -360,6 +416,16 @@ class Problem:
             )
             by_name[h["target"]].add_holdout(label, h["select"], hw)
         tolerance = tr.get("tolerance", {})
+        candidates = []
+        for i, c in enumerate(tr.get("candidates", [])):
+            if not isinstance(c, dict) or "name" not in c:
+                raise ProblemError(
+                    f"expected {{ name = ..., PARAM = value, ... }}, got {c!r}",
+                    f"{path}: [transferability].candidates[{i}]",
+                )
+            candidates.append(
+                {"name": c["name"], "values": {k: v for k, v in c.items() if k != "name"}}
+            )
 
         inf = _table(doc, "inference", path)
         known = set(InferenceSettings.__dataclass_fields__)
@@ -385,6 +451,7 @@ class Problem:
             source_text=source_text,
             path=path,
             cutoff=cut,
+            candidates=candidates,
         )
 
 
@@ -466,30 +533,18 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs) -> Target:
         raise ProblemError(
             f"expected noise = {{ column = NAME }}, got {noise!r}", f"{where}.noise"
         )
-    inad = t.get("inadequacy", "none")
-    inad_obj = None
-    try:
-        if isinstance(inad, str):
-            inad_obj = Inadequacy(kind=inad)
-        elif (
-            isinstance(inad, dict)
-            and "kind" in inad
-            and set(inad) <= {"kind", "form", "prior_scale"}
-        ):
-            inad_obj = Inadequacy(**inad)
-    except ProblemError:
-        inad_obj = None
-    if inad_obj is None:
+    inad_obj = Inadequacy.from_value(t.get("inadequacy", "none"), f"{where}.inadequacy")
+    train = t.get("train")
+    if train is not None and train is not False and not isinstance(train, dict):
         raise ProblemError(
-            f"inadequacy must be 'none', 'inferred_scale' or {{ kind, form, prior_scale }} with "
-            f"form relative|absolute and prior_scale > 0, got {inad!r}",
-            f"{where}.inadequacy",
+            f"train must be a selection {{ column = [low, high] }} or false, got {train!r}",
+            f"{where}.train",
         )
     return Target.from_file(
         name,
         obs,
         data_path,
-        train=t.get("train"),
+        train=train,
         noise_column=noise["column"],
         inadequacy=inad_obj,
         data_label=data_rel,

@@ -13,30 +13,68 @@ from bayesff.observables._spec import Observable, get_observable
 
 __all__ = ["INADEQUACY_KINDS", "Inadequacy", "Target", "select_rows"]
 
-INADEQUACY_KINDS = ("none", "inferred_scale")
+INADEQUACY_KINDS = ("none", "inferred_scale", "hierarchical", "gp")
 
 
 @dataclass(frozen=True)
 class Inadequacy:
     r"""Model-inadequacy (discrepancy) term of one target.
 
-    ``kind = "none"``: :math:`y_i \sim N(f_i(\theta), u_i)`.
+    With forward model :math:`f_i(\theta)`, data :math:`y_i` and standard
+    uncertainties :math:`u_i`, and the scale :math:`s_i = |f_i(\theta)|` for
+    ``form = "relative"`` or :math:`s_i = 1` for ``form = "absolute"``:
 
-    ``kind = "inferred_scale"``: an extra, inferred error scale added in
-    quadrature to the measurement uncertainty,
+    ``"none"``
+        :math:`y_i \sim N(f_i(\theta), u_i)`.
+    ``"inferred_scale"``
+        an extra error scale in quadrature,
+        :math:`y_i \sim N(f_i, \sqrt{u_i^2 + \tau^2 s_i^2})`,
+        :math:`\tau \sim \mathrm{HalfNormal}(\tau_0)`; posterior variable
+        ``tau_<target>``. Widens every prediction alike.
+    ``"hierarchical"``
+        per-environment parameters with partial pooling: the training rows
+        are cut into ``bands`` contiguous bands of the environment coordinate
+        and each pooled parameter varies by band,
+        :math:`\theta_{k,b} = \theta_k \exp(\omega_k z_{k,b})`,
+        :math:`z_{k,b} \sim N(0, 1)`, :math:`\omega_k \sim \mathrm{HalfNormal}(\tau_0)`
+        (posterior variables ``omega_<param>_<target>``: the relative
+        between-environment spread of the parameter, a direct measure of
+        non-transferability). A held-out environment is a new band with a
+        fresh :math:`\\eta \\sim N(0, \\omega_k)`.
+    ``"gp"``
+        a Gaussian-process discrepancy over the environment coordinate x
+        (the first environment column),
+        :math:`y_i \sim N(f_i + s_i\, g(x_i), u_i)`,
+        :math:`g \sim GP(0, \alpha^2 \exp(-(x - x')^2 / 2\ell^2))` in the
+        Hilbert-space approximation of numpyro.contrib.hsgp with ``gp_basis``
+        basis functions on the coordinate scaled to [-1, 1] over training and
+        held-out rows, :math:`\alpha \sim \mathrm{HalfNormal}(\tau_0)`,
+        :math:`\ell \sim \mathrm{LogNormal}(\ln 0.5, 0.5)` (scaled units).
+        Posterior variables ``alpha_<target>``, ``length_<target>``.
+        Away from the training rows g reverts to its prior, so predictive
+        intervals widen where there is no data.
 
-    .. math:: y_i \sim N\left(f_i(\theta), \sqrt{u_i^2 + \tau^2 s_i^2}\right),
-              \qquad \tau \sim \mathrm{HalfNormal}(\tau_0)
-
-    with :math:`s_i = |y_i|` for ``form = "relative"`` (tau is a fraction) or
-    :math:`s_i = 1` for ``form = "absolute"`` (tau in the observable's unit).
-    tau is a parameter of the posterior named ``tau_<target>``: a large tau
-    says the potential cannot reproduce the data within their uncertainty.
+    Parameters
+    ----------
+    kind, form, prior_scale
+        As above; ``prior_scale`` is :math:`\tau_0`.
+    parameters
+        ``hierarchical``: names of the pooled parameters (default: the free
+        energy parameters, e.g. epsilon: a well depth that may drift with the
+        environment; pooling epsilon and sigma together within a narrow band
+        of B2 data leaves a ridge that NUTS samples badly).
+    bands
+        ``hierarchical``: number of environment bands of the training rows.
+    gp_basis
+        ``gp``: number of HSGP basis functions.
     """
 
     kind: str = "none"
     form: str = "relative"
     prior_scale: float = 0.1
+    parameters: tuple[str, ...] | None = None
+    bands: int = 4
+    gp_basis: int = 20
 
     def __post_init__(self):
         if self.kind not in INADEQUACY_KINDS:
@@ -45,8 +83,33 @@ class Inadequacy:
             )
         if self.form not in ("relative", "absolute"):
             raise ProblemError(f"inadequacy form must be relative or absolute, got {self.form!r}")
-        if not self.prior_scale > 0:
+        if not (isinstance(self.prior_scale, (int, float)) and self.prior_scale > 0):
             raise ProblemError(f"inadequacy prior_scale must be > 0, got {self.prior_scale!r}")
+        if not (isinstance(self.bands, int) and self.bands >= 2):
+            raise ProblemError(f"inadequacy bands must be an integer >= 2, got {self.bands!r}")
+        if not (isinstance(self.gp_basis, int) and self.gp_basis >= 4):
+            raise ProblemError(
+                f"inadequacy gp_basis must be an integer >= 4, got {self.gp_basis!r}"
+            )
+        if self.parameters is not None:
+            object.__setattr__(self, "parameters", tuple(self.parameters))
+
+    @classmethod
+    def from_value(cls, value, where: str | None = None) -> Inadequacy:
+        """From a problem file: a kind name or a table of the fields above."""
+        fields = {"kind", "form", "prior_scale", "parameters", "bands", "gp_basis"}
+        try:
+            if isinstance(value, str):
+                return cls(kind=value)
+            if isinstance(value, dict) and "kind" in value and set(value) <= fields:
+                return cls(**value)
+        except ProblemError as e:
+            raise ProblemError(e.message, where) from None
+        raise ProblemError(
+            f"inadequacy must be one of {', '.join(INADEQUACY_KINDS)} or a table with kind and "
+            f"optional {', '.join(sorted(fields - {'kind'}))}, got {value!r}",
+            where,
+        )
 
 
 @dataclass
@@ -122,7 +185,8 @@ class Target:
             CSV data file.
         train
             Training selection ``{column: [low, high]}`` in the file's units;
-            ``None`` trains on every row.
+            ``None`` trains on every row; ``False`` uses no row for training
+            (a held-out target, predicted only; its group is its name).
         noise_column
             Column of standard uncertainties (default: the observable's).
         inadequacy
@@ -157,8 +221,18 @@ class Target:
             provenance=table.entry,
             data_path=data_label or str(path),
         )
-        if train is not None:
+        if train is False:
+            # a target never used in training: every row is held out
+            target.train = np.zeros(table.n_rows, bool)
+            target.holdout[name] = np.ones(table.n_rows, bool)
+        elif train is not None:
             target.train = select_rows(target._env_file_units(), train, f"{where}.train")
+            if not target.train.any():
+                raise ProblemError(
+                    "the training selection keeps no rows (use train = false for a target "
+                    "that is only predicted)",
+                    f"{where}.train",
+                )
         return target
 
     def _env_file_units(self) -> dict[str, np.ndarray]:
@@ -173,6 +247,13 @@ class Target:
         mask = select_rows(self._env_file_units(), select, f"{where}.select") & ~self.train
         if not mask.any():
             raise ProblemError("the selection keeps no rows outside the training set", where)
+        for other, m in self.holdout.items():
+            if (m & mask).any():
+                raise ProblemError(
+                    f"overlaps held-out group {other!r} in {int((m & mask).sum())} row(s); "
+                    "each held-out row belongs to one group",
+                    where,
+                )
         self.holdout[label] = mask
         return mask
 

@@ -139,7 +139,7 @@ def _edit_csv(problem_dir, fn):
             "train = { T_K = [110.0, 500.0] }",
             "train = { T_K = [1000.0, 2000.0] }",
             ProblemError,
-            r"target 'B2'\.train: the training selection keeps no rows",
+            r"targets\[0\] \(B2\)\.train: the training selection keeps no rows",
         ),
         (
             "train = { T_K = [110.0, 500.0] }",

@@ -1,0 +1,723 @@
+"""summary.json: every number of the report, machine readable, and its schema.
+
+:func:`build_summary` reads a run file (an ArviZ DataTree written by
+:func:`bayesff.calibrate`) and returns plain JSON builtins; the HTML page is
+rendered from this dictionary only (plus the figures), so every number on the
+page is in summary.json. :func:`validate_summary` checks a summary against
+:data:`SCHEMA`, a small JSON-Schema-like description (types, required keys,
+enums), without a jsonschema dependency.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from bayesff.errors import BayesffError
+
+__all__ = [
+    "METHOD_CITATIONS",
+    "SCHEMA",
+    "SCHEMA_ID",
+    "SummaryError",
+    "build_summary",
+    "validate_summary",
+]
+
+SCHEMA_ID = "bayesff.report.summary/1"
+
+#: Methods the report relies on, cited on the page.
+METHOD_CITATIONS = [
+    {
+        "key": "nuts",
+        "what": "No-U-Turn Sampler (NUTS)",
+        "text": "M. D. Hoffman and A. Gelman, The No-U-Turn Sampler: adaptively setting path "
+        "lengths in Hamiltonian Monte Carlo, J. Mach. Learn. Res. 15, 1593-1623 (2014).",
+        "url": "https://jmlr.org/papers/v15/hoffman14a.html",
+    },
+    {
+        "key": "numpyro",
+        "what": "NumPyro (probabilistic programming, NUTS implementation)",
+        "text": "D. Phan, N. Pradhan and M. Jankowiak, Composable effects for flexible and "
+        "accelerated probabilistic programming in NumPyro, arXiv:1912.11554 (2019).",
+        "url": "https://arxiv.org/abs/1912.11554",
+    },
+    {
+        "key": "arviz",
+        "what": "ArviZ (run file format, diagnostics, plots via arviz-plots)",
+        "text": "R. Kumar, C. Carroll, A. Hartikainen and O. Martin, ArviZ a unified library "
+        "for exploratory analysis of Bayesian models in Python, J. Open Source Softw. 4(33), "
+        "1143 (2019), doi:10.21105/joss.01143.",
+        "url": "https://doi.org/10.21105/joss.01143",
+    },
+    {
+        "key": "rhat_ess",
+        "what": "Rank-normalised R-hat, bulk and tail ESS, rank plots",
+        "text": "A. Vehtari, A. Gelman, D. Simpson, B. Carpenter and P.-C. Bürkner, "
+        "Rank-normalization, folding, and localization: an improved R-hat for assessing "
+        "convergence of MCMC, Bayesian Anal. 16(2), 667-718 (2021), doi:10.1214/20-BA1221.",
+        "url": "https://doi.org/10.1214/20-BA1221",
+    },
+    {
+        "key": "rank_ecdf",
+        "what": "Rank ECDF plot and its simultaneous uniformity test",
+        "text": "T. Säilynoja, P.-C. Bürkner and A. Vehtari, Graphical test for discrete "
+        "uniformity and its applications in goodness-of-fit evaluation and multiple sample "
+        "comparison, Stat. Comput. 32, 32 (2022), doi:10.1007/s11222-022-10090-6.",
+        "url": "https://doi.org/10.1007/s11222-022-10090-6",
+    },
+    {
+        "key": "ebfmi",
+        "what": "E-BFMI (energy Bayesian fraction of missing information)",
+        "text": "M. Betancourt, Diagnosing suboptimal cotangent disintegrations in Hamiltonian "
+        "Monte Carlo, arXiv:1604.00695 (2016).",
+        "url": "https://arxiv.org/abs/1604.00695",
+    },
+    {
+        "key": "psis_loo",
+        "what": "PSIS-LOO cross-validation (model comparison)",
+        "text": "A. Vehtari, A. Gelman and J. Gabry, Practical Bayesian model evaluation using "
+        "leave-one-out cross-validation and WAIC, Stat. Comput. 27, 1413-1432 (2017), "
+        "doi:10.1007/s11222-016-9696-4.",
+        "url": "https://doi.org/10.1007/s11222-016-9696-4",
+    },
+    {
+        "key": "matplotlib",
+        "what": "Matplotlib (figures)",
+        "text": "J. D. Hunter, Matplotlib: a 2D graphics environment, Comput. Sci. Eng. 9(3), "
+        "90-95 (2007), doi:10.1109/MCSE.2007.55.",
+        "url": "https://doi.org/10.1109/MCSE.2007.55",
+    },
+]
+
+
+class SummaryError(BayesffError):
+    """A summary dictionary does not match :data:`SCHEMA`."""
+
+
+# --------------------------------------------------------------------------------------------
+# Schema: a small subset of JSON Schema (type, required, properties, values, items, enum)
+# --------------------------------------------------------------------------------------------
+
+_NUM = {"type": "number"}
+_NUM_OR_NULL = {"type": ["number", "null"]}
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+_PAIR = {"type": "array", "items": _NUM_OR_NULL, "minItems": 2, "maxItems": 2}
+_TOL = {"type": ["object", "null"], "values": _NUM}
+
+_STATE = {
+    "type": "object",
+    "required": [
+        "target",
+        "group",
+        "env",
+        "observed",
+        "u",
+        "pred_mean",
+        "pred_sd",
+        "pi50",
+        "pi90",
+        "model_mean",
+        "model_pi90",
+        "rel_error",
+        "z",
+        "tail_p",
+        "tolerance",
+        "p_within_tolerance",
+        "verdict",
+    ],
+    "properties": {
+        "target": _STR,
+        "group": _STR,
+        "env": {"type": "object", "values": _NUM_OR_NULL},
+        "observed": _NUM,
+        "u": _NUM_OR_NULL,
+        "pred_mean": _NUM,
+        "pred_sd": _NUM_OR_NULL,
+        "pi50": _PAIR,
+        "pi90": _PAIR,
+        "model_mean": _NUM,
+        "model_pi90": _PAIR,
+        "rel_error": _NUM_OR_NULL,
+        "z": _NUM_OR_NULL,
+        "tail_p": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "tolerance": _TOL,
+        "p_within_tolerance": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "verdict": {"type": "string", "enum": ["pass", "fail", "uncertain"]},
+    },
+}
+
+_GROUP = {
+    "type": "object",
+    "required": [
+        "target",
+        "group",
+        "n",
+        "p_all_within_tolerance",
+        "coverage50",
+        "coverage90",
+        "transferability_index",
+        "verdict",
+    ],
+    "properties": {
+        "target": _STR,
+        "group": _STR,
+        "n": {"type": "integer", "minimum": 1},
+        "p_all_within_tolerance": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "coverage50": {"type": "number", "minimum": 0, "maximum": 1},
+        "coverage90": {"type": "number", "minimum": 0, "maximum": 1},
+        "transferability_index": _NUM_OR_NULL,
+        "verdict": {
+            "type": "string",
+            "enum": ["transferable", "not transferable", "uncertain"],
+        },
+    },
+}
+
+_PARAM = {
+    "type": "object",
+    "required": ["name", "unit", "mean", "sd", "q05", "q50", "q95", "rhat", "ess_bulk"],
+    "properties": {
+        "name": _STR,
+        "unit": _STR,
+        "mean": _NUM,
+        "sd": {"type": "number", "minimum": 0},
+        "q05": _NUM,
+        "q50": _NUM,
+        "q95": _NUM,
+        "rhat": _NUM_OR_NULL,
+        "ess_bulk": _NUM_OR_NULL,
+        "ess_tail": _NUM_OR_NULL,
+        "prior": {
+            "type": ["object", "null"],
+            "required": ["mean", "q05", "q95"],
+            "values": _NUM_OR_NULL,
+        },
+    },
+}
+
+_ROWS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["x", "observed", "u", "pred_mean", "pi50", "pi90", "model_mean"],
+        "properties": {
+            "x": _NUM,
+            "group": _STR,
+            "observed": _NUM,
+            "u": _NUM_OR_NULL,
+            "pred_mean": _NUM,
+            "pi50": _PAIR,
+            "pi90": _PAIR,
+            "model_mean": _NUM,
+        },
+    },
+}
+
+#: The schema of summary.json (see :func:`validate_summary`).
+SCHEMA = {
+    "type": "object",
+    "required": [
+        "schema",
+        "generated_utc",
+        "bayesff_version",
+        "run",
+        "problem",
+        "targets",
+        "tolerance",
+        "provenance",
+        "parameters",
+        "diagnostics",
+        "predictive",
+        "transferability",
+        "comparison",
+        "figures",
+        "citations",
+    ],
+    "properties": {
+        "schema": {"type": "string", "enum": [SCHEMA_ID]},
+        "generated_utc": _STR,
+        "bayesff_version": _STR,
+        "run": {
+            "type": "object",
+            "required": ["path", "sha256", "seed", "chains", "warmup", "samples", "device"],
+            "properties": {
+                "path": _STR,
+                "sha256": _STR,
+                "seed": _INT,
+                "chains": {"type": "integer", "minimum": 1},
+                "warmup": {"type": "integer", "minimum": 0},
+                "samples": {"type": "integer", "minimum": 1},
+                "device": _STR,
+                "wall_time_s": _NUM_OR_NULL,
+                "sampling_time_s": _NUM_OR_NULL,
+                "package_versions": {"type": "object", "values": _STR},
+            },
+        },
+        "problem": {
+            "type": "object",
+            "required": ["name", "description", "text"],
+            "properties": {"name": _STR, "description": _STR, "text": _STR},
+        },
+        "targets": {
+            "type": "object",
+            "values": {
+                "type": "object",
+                "required": ["unit", "dim", "env_columns", "n_train", "n_holdout"],
+                "properties": {
+                    "unit": _STR,
+                    "dim": _STR,
+                    "env_columns": {"type": "array", "items": _STR},
+                    "n_train": {"type": "integer", "minimum": 0},
+                    "n_holdout": {"type": "integer", "minimum": 0},
+                },
+            },
+        },
+        "tolerance": {"type": "object", "values": _TOL},
+        "provenance": {"type": "object", "values": {"type": ["object", "null"]}},
+        "parameters": {"type": "array", "items": _PARAM, "minItems": 1},
+        "diagnostics": {
+            "type": "object",
+            "required": ["ok", "divergences", "ebfmi", "warnings", "thresholds"],
+            "properties": {
+                "ok": {"type": "boolean"},
+                "divergences": {"type": "integer", "minimum": 0},
+                "ebfmi": {"type": "array", "items": _NUM_OR_NULL},
+                "warnings": {"type": "array", "items": _STR},
+                "thresholds": {"type": "object", "values": _NUM},
+            },
+        },
+        "predictive": {
+            "type": "object",
+            "values": {
+                "type": "object",
+                "required": ["training", "held_out"],
+                "properties": {"training": _ROWS, "held_out": _ROWS},
+            },
+        },
+        "transferability": {
+            "type": ["object", "null"],
+            "required": ["states", "groups", "training", "verdict_lines"],
+            "properties": {
+                "states": {"type": "array", "items": _STATE},
+                "groups": {"type": "array", "items": _GROUP},
+                "training": {"type": "object", "values": {"type": "object"}},
+                "verdict_lines": {"type": "array", "items": _STR},
+                "pass_prob": {"type": "number", "minimum": 0, "maximum": 1},
+                "fail_prob": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+        },
+        "comparison": {
+            "type": ["object", "null"],
+            "required": ["runs", "files", "loo", "ranking", "loeo"],
+            "properties": {
+                "runs": {"type": "array", "items": _STR, "minItems": 2},
+                "files": {"type": "object", "values": _STR},
+                "loo": {"type": "object", "values": {"type": "object"}},
+                "ranking": {"type": "array", "items": {"type": "object"}},
+                "loeo": {"type": "object"},
+            },
+        },
+        "figures": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["key", "title", "made_with", "error"],
+                "properties": {
+                    "key": _STR,
+                    "title": _STR,
+                    "made_with": _STR,
+                    "error": {"type": ["string", "null"]},
+                },
+            },
+        },
+        "citations": {
+            "type": "object",
+            "required": ["data", "methods"],
+            "properties": {
+                "data": {"type": "array", "items": {"type": "object", "required": ["target"]}},
+                "methods": {
+                    "type": "array",
+                    "items": {"type": "object", "required": ["key", "text", "url"]},
+                },
+            },
+        },
+    },
+}
+
+_TYPES = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: (
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    ),
+}
+
+
+def _check(value, schema: Mapping, path: str, errors: list[str]) -> None:
+    types = schema.get("type")
+    if types is not None:
+        types = [types] if isinstance(types, str) else list(types)
+        if not any(_TYPES[t](value) for t in types):
+            found = type(value).__name__
+            if isinstance(value, float) and not math.isfinite(value):
+                found = repr(value)
+            errors.append(f"{path}: expected {' or '.join(types)}, found {found}")
+            return
+    if value is None:
+        return
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append(f"{path}: expected one of {schema['enum']}, found {value!r}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            errors.append(f"{path}: expected >= {schema['minimum']}, found {value!r}")
+        if "maximum" in schema and value > schema["maximum"]:
+            errors.append(f"{path}: expected <= {schema['maximum']}, found {value!r}")
+    if isinstance(value, dict):
+        for k in schema.get("required", ()):
+            if k not in value:
+                errors.append(f"{path}: missing required key {k!r}")
+        props = schema.get("properties", {})
+        for k, v in value.items():
+            if k in props:
+                _check(v, props[k], f"{path}.{k}", errors)
+            elif "values" in schema:
+                _check(v, schema["values"], f"{path}.{k}", errors)
+    if isinstance(value, list):
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            errors.append(
+                f"{path}: expected at least {schema['minItems']} items, found {len(value)}"
+            )
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            errors.append(
+                f"{path}: expected at most {schema['maxItems']} items, found {len(value)}"
+            )
+        if "items" in schema:
+            for i, v in enumerate(value):
+                _check(v, schema["items"], f"{path}[{i}]", errors)
+
+
+def validate_summary(d, schema: Mapping = SCHEMA) -> None:
+    """Check a summary dictionary against :data:`SCHEMA`.
+
+    Numbers must be finite (NaN and inf are written as null), integers must
+    not be booleans, and required keys must be present.
+
+    Raises
+    ------
+    SummaryError
+        Listing every mismatch as ``path: expected ..., found ...``.
+    """
+    errors: list[str] = []
+    _check(d, schema, "summary", errors)
+    if errors:
+        shown = errors[:20] + ([f"... and {len(errors) - 20} more"] if len(errors) > 20 else [])
+        raise SummaryError(
+            f"{len(errors)} schema violation(s):\n  " + "\n  ".join(shown), "summary.json"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Building the summary
+# --------------------------------------------------------------------------------------------
+
+_REQUIRED_ATTRS = ("problem_name", "targets", "diagnostics", "tolerance")
+
+
+def _jsonable(x):
+    """Plain JSON builtins; NaN and inf become None."""
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        return [_jsonable(v) for v in x.tolist()]
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, bool | np.bool_):
+        return bool(x)
+    if isinstance(x, int | np.integer):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    if isinstance(x, np.str_ | bytes):
+        return str(x)
+    return x
+
+
+def _attr_json(dt, name: str, default=None):
+    v = dt.attrs.get(name)
+    if v is None:
+        return default
+    return json.loads(v) if isinstance(v, str) else v
+
+
+def check_run(dt, path: str) -> None:
+    """Raise a BayesffError when the run file lacks what the report needs."""
+    missing = [a for a in _REQUIRED_ATTRS if a not in dt.attrs]
+    if missing:
+        raise BayesffError(
+            f"the run file has no attribute(s) {missing}: it was written by an older bayesff; "
+            "re-run `bayesff calibrate PROBLEM --force` to write a complete run file",
+            path,
+        )
+    groups = set(dt.children)
+    need = {"posterior", "sample_stats", "observed_data", "posterior_predictive"}
+    if need - groups:
+        raise BayesffError(
+            f"the run file has no group(s) {sorted(need - groups)}; expected a run file "
+            "written by `bayesff calibrate`",
+            path,
+        )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _description(text: str) -> str:
+    try:
+        return str(tomllib.loads(text).get("problem", {}).get("description", ""))
+    except tomllib.TOMLDecodeError:
+        return ""
+
+
+def _parameters(dt, diag: dict) -> list[dict]:
+    post = dt["posterior"].to_dataset()
+    prior = dt["prior"].to_dataset() if "prior" in dt.children else None
+    out = []
+    for n in post.data_vars:
+        x = np.asarray(post[n].values, float).ravel()
+        q05, q50, q95 = np.quantile(x, [0.05, 0.5, 0.95])
+        p = None
+        if prior is not None and n in prior:
+            xp = np.asarray(prior[n].values, float).ravel()
+            p = {
+                "mean": float(xp.mean()),
+                "q05": float(np.quantile(xp, 0.05)),
+                "q95": float(np.quantile(xp, 0.95)),
+            }
+        out.append(
+            {
+                "name": str(n),
+                "unit": str(post[n].attrs.get("units", "")),
+                "mean": float(x.mean()),
+                "sd": float(x.std(ddof=1)),
+                "q05": float(q05),
+                "q50": float(q50),
+                "q95": float(q95),
+                "rhat": diag.get("rhat", {}).get(n),
+                "ess_bulk": diag.get("ess_bulk", {}).get(n),
+                "ess_tail": diag.get("ess_tail", {}).get(n),
+                "prior": p,
+            }
+        )
+    return out
+
+
+def _rows(draws, model, x, obs, u, groups=None) -> list[dict]:
+    """Per environment: observation and posterior predictive summaries."""
+    flat = np.asarray(draws, float).reshape(-1, draws.shape[-1])
+    mflat = np.asarray(model, float).reshape(-1, model.shape[-1])
+    q = np.quantile(flat, [0.05, 0.25, 0.75, 0.95], axis=0)
+    rows = []
+    for i in range(flat.shape[1]):
+        r = {
+            "x": float(x[i]),
+            "observed": float(obs[i]),
+            "u": None if u is None else float(u[i]),
+            "pred_mean": float(flat[:, i].mean()),
+            "pi50": [float(q[1, i]), float(q[2, i])],
+            "pi90": [float(q[0, i]), float(q[3, i])],
+            "model_mean": float(mflat[:, i].mean()),
+        }
+        if groups is not None:
+            r["group"] = str(groups[i])
+        rows.append(r)
+    return rows
+
+
+def _predictive(dt, targets: dict) -> dict:
+    out = {}
+    for t, info in targets.items():
+        d = info["dim"]
+        rec = {"training": [], "held_out": []}
+        pp = dt["posterior_predictive"].to_dataset()
+        if t in pp.data_vars and f"{t}_model" in pp.data_vars:
+            cd = dt["constant_data"].to_dataset() if "constant_data" in dt.children else {}
+            u = cd[f"{t}_u"].values if f"{t}_u" in cd else None
+            rec["training"] = _rows(
+                pp[t].transpose("chain", "draw", d).values,
+                pp[f"{t}_model"].transpose("chain", "draw", d).values,
+                np.asarray(pp[t][d].values, float),
+                np.asarray(dt["observed_data"][t].values, float),
+                u,
+            )
+        if "predictions" in dt.children and t in dt["predictions"].data_vars:
+            pr = dt["predictions"].to_dataset()
+            pc = dt["predictions_constant_data"].to_dataset()
+            rec["held_out"] = _rows(
+                pr[t].transpose("chain", "draw", d).values,
+                pr[f"{t}_model"].transpose("chain", "draw", d).values,
+                np.asarray(pr[t][d].values, float),
+                np.asarray(pc[f"{t}_observed"].values, float),
+                pc[f"{t}_u"].values if f"{t}_u" in pc else None,
+                np.asarray(pr[t]["holdout_group"].values).astype(str)
+                if "holdout_group" in pr[t].coords
+                else None,
+            )
+        out[t] = rec
+    return out
+
+
+def transferability_section(dt) -> dict | None:
+    """Transferability of the run (:func:`bayesff.transferability.evaluate`), as builtins.
+
+    The only place the report depends on the keys of
+    :class:`bayesff.transferability.TransferabilityResult`. None when the run
+    has no held-out environments.
+    """
+    if "predictions" not in dt.children:
+        return None
+    from bayesff.transferability import evaluate
+
+    res = evaluate(dt)
+    d = res.as_dict()
+    d["verdict_lines"] = list(res.verdict_lines())
+    return d
+
+
+def comparison_section(runs: Mapping[str, object], files: Mapping[str, str]) -> dict:
+    """Model comparison (:func:`bayesff.transferability.compare`) of several runs."""
+    from bayesff.transferability import compare
+
+    d = _jsonable(compare(dict(runs)))
+    d["files"] = dict(files)
+    return d
+
+
+_DOI = re.compile(r"doi:\s*(10\.\d{4,9}/[^\s,;)]+[^\s,;.)])", re.IGNORECASE)
+
+
+def _citations(provenance: dict) -> dict:
+    data = []
+    for t, p in provenance.items():
+        if not p:
+            data.append({"target": t, "source": "no provenance recorded", "dois": []})
+            continue
+        src = str(p.get("source", ""))
+        data.append(
+            {
+                "target": t,
+                "title": str(p.get("title", "")),
+                "source": src,
+                "licence": str(p.get("licence", "")),
+                "dois": sorted(dict.fromkeys(m.group(1) for m in _DOI.finditer(src))),
+            }
+        )
+    return {"data": data, "methods": [dict(c) for c in METHOD_CITATIONS]}
+
+
+def build_summary(dt, run_path: str | Path, *, comparison: dict | None = None, figures=()) -> dict:
+    """Everything the report shows, as JSON builtins (NaN and inf as None).
+
+    Parameters
+    ----------
+    dt
+        The run DataTree (loaded).
+    run_path
+        Its file (recorded with its sha256).
+    comparison
+        The model comparison section (:func:`comparison_section`), or None.
+    figures
+        The figures (:func:`bayesff.report.plots.make_figures`); only their
+        key, title, library and error go into the summary.
+    """
+    from bayesff import __version__
+
+    run_path = Path(run_path)
+    check_run(dt, str(run_path))
+    targets_attr = _attr_json(dt, "targets", {})
+    diag = _attr_json(dt, "diagnostics", {})
+    provenance = _attr_json(dt, "data_provenance", {}) or {}
+    text = str(dt.attrs.get("problem_text", "") or "")
+
+    targets = {}
+    pr = dt["predictions"].to_dataset() if "predictions" in dt.children else {}
+    for t, info in targets_attr.items():
+        d = info["dim"]
+        obs = dt["observed_data"].to_dataset()
+        targets[t] = {
+            **info,
+            "n_train": int(obs[t].sizes[d]) if t in obs else 0,
+            "n_holdout": int(pr[t].sizes[d]) if t in pr else 0,
+        }
+
+    summary = {
+        "schema": SCHEMA_ID,
+        "generated_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "bayesff_version": __version__,
+        "run": {
+            "path": str(run_path),
+            "sha256": _sha256(run_path),
+            "seed": int(dt.attrs.get("seed", 0)),
+            "chains": int(dt.attrs.get("chains", dt["posterior"].sizes["chain"])),
+            "warmup": int(dt.attrs.get("warmup", 0)),
+            "samples": int(dt.attrs.get("samples", dt["posterior"].sizes["draw"])),
+            "device": str(dt.attrs.get("device", "")),
+            "host": str(dt.attrs.get("host", "")),
+            "float64": bool(int(dt.attrs.get("float64", 0))),
+            "wall_time_s": dt.attrs.get("wall_time_s"),
+            "sampling_time_s": dt.attrs.get("sampling_time_s"),
+            "created_utc": str(dt.attrs.get("created_utc", "")),
+            "package_versions": _attr_json(dt, "package_versions", {}),
+        },
+        "problem": {
+            "name": str(dt.attrs["problem_name"]),
+            "description": _description(text),
+            "path": str(dt.attrs.get("problem_path", "")),
+            "text": text,
+        },
+        "targets": targets,
+        "tolerance": _attr_json(dt, "tolerance", {}) or {},
+        "provenance": provenance,
+        "parameters": _parameters(dt, diag),
+        "diagnostics": {
+            "ok": not diag.get("warnings"),
+            "divergences": int(diag.get("divergences", 0)),
+            "ebfmi": diag.get("ebfmi", []),
+            "warnings": list(diag.get("warnings", [])),
+            "thresholds": diag.get("thresholds", {}),
+            "n_draws_total": int(dt["posterior"].sizes["chain"] * dt["posterior"].sizes["draw"]),
+        },
+        "predictive": _predictive(dt, targets_attr),
+        "transferability": transferability_section(dt),
+        "comparison": comparison,
+        "figures": [
+            {
+                "key": f["key"],
+                "title": f["title"],
+                "made_with": f.get("made_with", ""),
+                "error": f.get("error"),
+            }
+            for f in figures
+        ],
+        "citations": _citations(provenance),
+    }
+    return _jsonable(summary)

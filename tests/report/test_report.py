@@ -1,0 +1,438 @@
+"""The HTML report: files, summary.json schema, numbers on the page, and the page in a browser.
+
+A small real run (LJ argon against B2, 2 chains x 150 draws) is built once per
+module; the report of it is checked for its schema, for every transferability
+number being on the page with its exact value, and, in headless Chromium, for
+rendering with every image decoded and no script or console error. Chromium is
+Debian's ``chromium`` package, installed by ``scripts/ensure-chromium.sh`` (CI
+runs it); without it the browser tests skip and say how to install it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+from bayesff.errors import BayesffError
+from bayesff.inference import calibrate, write_datatree
+from bayesff.problem import Problem
+from bayesff.report import SummaryError, validate_summary, write_report
+from bayesff.report.summary import SCHEMA_ID
+
+from support import ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="chromium is not installed; install it with `bash scripts/ensure-chromium.sh` "
+    "(as root; CI does this) or `sudo apt-get install chromium`",
+)
+
+#: The page must stay light enough to mail around and open quickly (DESIGN.md section 5).
+MAX_PAGE_BYTES = 3_000_000
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def run_file(tmp_path_factory) -> Path:
+    """A real run file: LJ argon against B2, 2 chains x (150 warm-up + 150 draws)."""
+    out = tmp_path_factory.mktemp("run") / "posterior.nc"
+    problem = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
+    calibrate(problem, out=out, chains=2, warmup=150, samples=150, progress=False, log=None)
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(run_file, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reports") / "argon"
+    return write_report(run_file, out, log=None)
+
+
+@pytest.fixture(scope="module")
+def summary(report) -> dict:
+    return json.loads((report.parent / "summary.json").read_text())
+
+
+class _Spans(HTMLParser):
+    """Collects ``data-ref`` numbers, ``<tr>`` classes and ``<img>`` tags of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.refs: dict[str, tuple[str, str]] = {}  # ref -> (data-value, shown text)
+        self.rows: dict[str, str] = {}  # data-state -> class
+        self.images: list[dict] = []
+        self._open: list[str | None] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "tr" and "data-state" in a:
+            self.rows[a["data-state"]] = a.get("class", "")
+        if tag == "img":
+            self.images.append(a)
+        if tag == "span":
+            ref = a.get("data-ref")
+            if ref is not None:
+                assert ref not in self.refs, f"data-ref {ref} appears twice on the page"
+                self.refs[ref] = (a["data-value"], "")
+            self._open.append(ref)
+
+    def handle_endtag(self, tag):
+        if tag == "span" and self._open:
+            self._open.pop()
+
+    def handle_data(self, data):
+        ref = self._open[-1] if self._open else None
+        if ref is not None:
+            value, text = self.refs[ref]
+            self.refs[ref] = (value, text + data)
+
+
+@pytest.fixture(scope="module")
+def page(report) -> _Spans:
+    p = _Spans()
+    p.feed(report.read_text(encoding="utf-8"))
+    return p
+
+
+def _leaves(x, prefix: str):
+    """(path, value) of every number below x (booleans are not numbers)."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            yield from _leaves(v, f"{prefix}.{k}")
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            yield from _leaves(v, f"{prefix}.{i}")
+    elif isinstance(x, int | float) and not isinstance(x, bool):
+        yield prefix, x
+
+
+def _resolve(d, path: str):
+    for part in path.split("."):
+        d = d[int(part)] if isinstance(d, list) else d[part]
+    return d
+
+
+def _shown_matches(text: str, value) -> bool:
+    """The shown text is the value, rounded (``3.2 %`` for fractions shown as percent)."""
+    if value is None:
+        return text.strip() == "-"
+    t = text.strip().replace("−", "-")
+    scale = 1.0
+    if t.endswith("%"):
+        t, scale = t[:-1].strip(), 0.01
+    shown = float(t) * scale
+    # At least three significant digits are shown: half a unit of the third digit.
+    return math.isclose(shown, value, rel_tol=5e-3, abs_tol=5e-5 * max(1.0, scale * 100))
+
+
+# --------------------------------------------------------------------------------------------
+# Files and summary.json
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_report_writes_page_and_summary(report, summary, run_file):
+    assert report.name == "index.html" and report.is_file()
+    assert (report.parent / "summary.json").is_file()
+    assert report.stat().st_size < MAX_PAGE_BYTES
+    text = report.read_text(encoding="utf-8")
+    # Self-contained: nothing is fetched (links to papers are fine, they load nothing).
+    assert not re.search(r'<(script|img|link)[^>]+(src|href)="(https?:)?//', text)
+    assert "<link" not in text
+    assert summary["schema"] == SCHEMA_ID
+    assert summary["run"]["path"] == str(run_file)
+    assert summary["problem"]["name"] == "argon_lj_b2"
+    assert [p["name"] for p in summary["parameters"]] == ["epsilon", "sigma", "tau_B2"]
+    assert {p["name"]: p["unit"] for p in summary["parameters"]}["epsilon"] == "K"
+    assert all(f["error"] is None for f in summary["figures"]), summary["figures"]
+    assert summary["comparison"] is None
+    # No temporary folder is left beside the report.
+    assert [p.name for p in report.parent.parent.iterdir()] == [report.parent.name]
+
+
+@pytest.mark.slow
+def test_summary_matches_schema(summary):
+    validate_summary(summary)
+    tr = summary["transferability"]
+    assert {s["group"] for s in tr["states"]} == {"low T", "high T"}
+    assert len(tr["states"]) == 15  # 85-105 K (5) and 520-700 K (10) in data/argon/b2.csv
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("break_it", "expected"),
+    [
+        (lambda d: d.pop("parameters"), "missing required key 'parameters'"),
+        (
+            lambda d: d["transferability"]["states"][0].update(verdict="maybe"),
+            "summary.transferability.states[0].verdict",
+        ),
+        (
+            lambda d: d["transferability"]["states"][2].update(pi90=[1.0]),
+            "summary.transferability.states[2].pi90: expected at least 2 items",
+        ),
+        (lambda d: d["parameters"][1].update(mean=float("nan")), "summary.parameters[1].mean"),
+        (lambda d: d["run"].update(chains=True), "summary.run.chains: expected integer"),
+        (
+            lambda d: d["transferability"]["groups"][0].update(coverage90=1.5),
+            "summary.transferability.groups[0].coverage90: expected <= 1",
+        ),
+        (lambda d: d.update(schema="something else"), "summary.schema"),
+    ],
+)
+def test_broken_summary_fails_validation(summary, break_it, expected):
+    broken = copy.deepcopy(summary)
+    break_it(broken)
+    with pytest.raises(SummaryError, match=re.escape(expected)):
+        validate_summary(broken)
+
+
+@pytest.mark.slow
+def test_every_transferability_number_is_on_the_page(summary, page):
+    """Each number of the transferability section is shown, with its exact value attached."""
+    tr = summary["transferability"]
+    missing, wrong = [], []
+    for path, value in _leaves(tr, "transferability"):
+        # Each state and training row repeats its target's tolerance; it is shown once per
+        # held-out group (transferability.groups.*.tolerance) and in the problem table.
+        if re.match(r"transferability\.(states\.\d+|training\.\w+)\.tolerance\.", path):
+            continue
+        if path not in page.refs:
+            missing.append(path)
+            continue
+        data_value, shown = page.refs[path]
+        if json.loads(data_value) != value or not _shown_matches(shown, value):
+            wrong.append((path, value, data_value, shown))
+    assert not missing, f"not on the page: {missing}"
+    assert not wrong, f"shown wrongly: {wrong}"
+    n_state_numbers = sum(1 for p, _ in _leaves(tr["states"], "s"))
+    assert n_state_numbers >= 15 * 14  # the test looked at something
+
+
+@pytest.mark.slow
+def test_every_number_on_the_page_is_in_the_summary(summary, page):
+    """The converse: each number shown is the summary.json value at its data-ref path."""
+    assert len(page.refs) > 300
+    for ref, (data_value, shown) in page.refs.items():
+        value = _resolve(summary, ref)
+        assert json.loads(data_value) == value, ref
+        if ref.startswith(("parameters.", "run.")) and not ref.endswith(("rhat", "ess_bulk")):
+            continue  # formatted to the posterior's precision or as integers; value checked
+        assert _shown_matches(shown, value), (ref, value, shown)
+
+
+@pytest.mark.slow
+def test_states_are_coloured_by_verdict(summary, page):
+    for i, st in enumerate(summary["transferability"]["states"]):
+        assert page.rows[str(i)] == f"v-{st['verdict']}"
+
+
+@pytest.mark.slow
+def test_page_has_the_sections_and_citations(report, summary):
+    text = report.read_text(encoding="utf-8")
+    for anchor in ("problem", "data", "run", "diagnostics", "posterior", "predictive"):
+        assert f'id="{anchor}"' in text
+    assert 'id="transferability"' in text and 'id="citations"' in text
+    for doi in ("10.1007/s11222-016-9696-4", "10.1214/20-BA1221", "10.21105/joss.01143"):
+        assert doi in text
+    assert "arXiv:1912.11554" in text and "1593" in text
+    # the data's own reference, from the run file's provenance
+    assert "10.1063/1.556037" in summary["citations"]["data"][0]["dois"]
+    assert "https://doi.org/10.1063/1.556037" in text
+    for key in ("marginals", "prior_posterior", "pair", "trace", "rank", "predictive_B2"):
+        assert f'id="fig-{key}"' in text
+
+
+@pytest.mark.slow
+def test_report_is_replaced_atomically(run_file, tmp_path):
+    out = tmp_path / "r"
+    write_report(run_file, out, log=None)
+    (out / "stale.txt").write_text("from an older report")
+    lines = []
+    index = write_report(run_file, out, log=lines.append)
+    assert index == out / "index.html"
+    assert not (out / "stale.txt").exists()  # the folder was replaced, not merged
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+    assert lines and all(isinstance(x, str) for x in lines)
+
+
+@pytest.mark.slow
+def test_default_out_dir_is_reports_name(run_file, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    index = write_report(run_file, log=None)
+    assert index == Path("reports") / "argon_lj_b2" / "index.html"
+    assert (tmp_path / index).is_file()
+
+
+@pytest.mark.slow
+def test_old_run_file_without_metadata_is_refused(run_file, tmp_path):
+    with xr.open_datatree(run_file) as dt:
+        dt = dt.load()
+    del dt.attrs["targets"]
+    old = write_datatree(dt, tmp_path / "old.nc")
+    with pytest.raises(BayesffError, match="older bayesff"):
+        write_report(old, tmp_path / "out", log=None)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_missing_run_file_is_an_error(tmp_path):
+    with pytest.raises(BayesffError, match="no run file"):
+        write_report(tmp_path / "nope.nc", tmp_path / "out", log=None)
+
+
+@pytest.mark.slow
+def test_model_comparison_table(run_file, tmp_path):
+    other = tmp_path / "other" / "posterior.nc"
+    other.parent.mkdir()
+    shutil.copy(run_file, other)
+    index = write_report(run_file, tmp_path / "cmp", compare=[other], log=None)
+    s = json.loads((index.parent / "summary.json").read_text())
+    validate_summary(s)
+    c = s["comparison"]
+    assert len(c["runs"]) == 2 and len(set(c["runs"])) == 2
+    a, b = c["runs"]
+    assert c["loo"][a]["elpd"] == c["loo"][b]["elpd"]  # the same draws
+    text = index.read_text(encoding="utf-8")
+    assert 'id="comparison"' in text and "PSIS-LOO" in text
+    p = _Spans()
+    p.feed(text)
+    for name in c["runs"]:
+        ref = f"comparison.loo.{name}.elpd"
+        assert json.loads(p.refs[ref][0]) == c["loo"][name]["elpd"]
+
+
+def test_validator_rejects_non_finite_and_bool_numbers():
+    schema = {
+        "type": "object",
+        "required": ["x", "n"],
+        "properties": {"x": {"type": "number"}, "n": {"type": "integer"}},
+    }
+    validate_summary({"x": 1.5, "n": 2}, schema)
+    for bad, where in (
+        ({"x": float("inf"), "n": 2}, "summary.x"),
+        ({"x": 1.0, "n": False}, "summary.n"),
+        ({"x": 1.0}, "missing required key 'n'"),
+        ({"x": "1", "n": 1}, "summary.x: expected number, found str"),
+    ):
+        with pytest.raises(SummaryError, match=re.escape(where)):
+            validate_summary(bad, schema)
+
+
+# --------------------------------------------------------------------------------------------
+# The page in headless Chromium
+# --------------------------------------------------------------------------------------------
+
+
+def _chromium(url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp / 'chromium-profile'}",
+        "--virtual-time-budget=5000",
+        "--enable-logging=stderr",
+        "--v=0",
+        *args,
+        url,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+
+
+def _body_attrs(dom: str) -> dict[str, str]:
+    m = re.search(r"<body([^>]*)>", dom)
+    assert m, "no <body> in the dumped DOM: the page did not render"
+    return dict(re.findall(r'([\w-]+)="([^"]*)"', m.group(1)))
+
+
+def _page_console_lines(stderr: str) -> list[str]:
+    """Console output of the page (chromium logs it as ``...:CONSOLE...] "msg", source: ...``)."""
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+
+
+def _render(index: Path, tmp: Path) -> tuple[dict[str, str], list[str]]:
+    r = _chromium(index.resolve().as_uri(), tmp, "--dump-dom")
+    assert r.returncode == 0, r.stderr[-2000:]
+    return _body_attrs(r.stdout), _page_console_lines(r.stderr)
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_page_renders_in_chromium_with_all_images_and_no_errors(report, summary, tmp_path):
+    attrs, console = _render(report, tmp_path)
+    n_fig = len(summary["figures"])
+    assert attrs.get("data-render-check") == "done", attrs  # the load handler ran
+    assert attrs.get("data-images-ok") == f"{n_fig}/{n_fig}", attrs
+    assert attrs.get("data-errors") == "0", attrs.get("data-error-messages")
+    assert not console, console
+
+    shot = tmp_path / "page.png"
+    r = _chromium(
+        report.resolve().as_uri(), tmp_path, "--window-size=1280,4000", f"--screenshot={shot}"
+    )
+    assert r.returncode == 0 and shot.is_file(), r.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        assert im.size == (1280, 4000)
+        # A blank or error page has a handful of colours; figures and tables have thousands.
+        colours = im.convert("RGB").getcolors(maxcolors=1 << 20)
+        assert colours is not None and len(colours) > 500, len(colours or ())
+    assert shot.stat().st_size > 100_000
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_browser_check_catches_broken_images_and_errors(report, tmp_path):
+    """Negative control: the same page with a missing image and a script error fails the check."""
+    bad = tmp_path / "bad.html"
+    text = report.read_text(encoding="utf-8")
+    bad.write_text(
+        text.replace(
+            "</body>",
+            '<img src="missing.png" alt="missing"><script>notDefined();</script></body>',
+        ),
+        encoding="utf-8",
+    )
+    attrs, console = _render(bad, tmp_path)
+    ok, total = attrs["data-images-ok"].split("/")
+    assert int(ok) == int(total) - 1
+    assert attrs["data-images-failed"] == "missing"
+    assert int(attrs["data-errors"]) >= 2  # the failed load and the ReferenceError
+    assert any("notDefined" in line for line in console)
+
+
+@needs_chromium
+def test_ensure_chromium_script_finds_it():
+    r = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "ensure-chromium.sh")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ},
+    )
+    assert r.returncode == 0, r.stderr
+    assert "ensure-chromium: found" in r.stdout
