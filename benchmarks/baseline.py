@@ -23,6 +23,7 @@ __all__ = [
     "check_against_bayesff",
     "check_log_density",
     "make_log_prob",
+    "matching_log_prob",
     "run_emcee",
 ]
 
@@ -116,8 +117,16 @@ def _half_normal(scale):
     return lambda x: c - 0.5 * (x / scale) ** 2 if x >= 0 else -math.inf
 
 
-def make_log_prob(problem):
+def make_log_prob(problem, relative_to: str = "model"):
     """The log posterior (up to a constant) of ``problem`` for emcee.
+
+    Parameters
+    ----------
+    relative_to
+        Scale of a relative inadequacy term: ``"model"`` (s_i = |B2_i(theta)|,
+        bayesff's current likelihood) or ``"observed"`` (s_i = |y_i|, its
+        earlier one). :func:`matching_log_prob` picks the one that agrees with
+        the package's NumPyro model.
 
     Returns
     -------
@@ -137,7 +146,11 @@ def make_log_prob(problem):
     T = np.asarray(t.env["T_K"][t.train], float)  # internal unit of temperature is K
     y = np.asarray(t.values[t.train], float)
     u = np.asarray(t.uncertainties[t.train], float)
-    s = np.abs(y) if t.inadequacy.form == "relative" else np.ones_like(y)
+    if relative_to not in ("model", "observed"):
+        raise ValueError(f"relative_to must be 'model' or 'observed', got {relative_to!r}")
+    relative = t.inadequacy.form == "relative"
+    on_model = relative and relative_to == "model"
+    s = np.abs(y) if relative else np.ones_like(y)
     priors = [_log_prior_fn(problem.parameters[n].prior) for n in free]
     prior_tau = _half_normal(t.inadequacy.prior_scale)
     names = [*free, f"tau_{t.name}"]
@@ -151,7 +164,7 @@ def make_log_prob(problem):
             return -math.inf
         for Ti, yi, u2i, s2i in zip(T_l, y_l, u2, s2, strict=True):
             mu = b2_quad(Ti, eps, sig)
-            var = u2i + tau * tau * s2i
+            var = u2i + tau * tau * (mu * mu if on_model else s2i)
             lp -= 0.5 * (yi - mu) ** 2 / var + 0.5 * math.log(var) + half_log_2pi
         return lp
 
@@ -194,6 +207,26 @@ def check_log_density(problem, log_prob, names, atol: float = 1e-6) -> dict:
     return out
 
 
+def matching_log_prob(problem):
+    """The baseline log density that matches the package's NumPyro model.
+
+    Tries the relative-inadequacy scale |B2(theta)| and then |y|; returns
+    ``(log_prob, names, check, relative_to)`` for the first one whose log-density
+    differences agree with NumPyro's, and raises if neither does.
+    """
+    errors = []
+    for rel in ("model", "observed"):
+        log_prob, names = make_log_prob(problem, relative_to=rel)
+        try:
+            check = check_log_density(problem, log_prob, names)
+        except AssertionError as e:
+            errors.append(f"relative to {rel}: {e}")
+            continue
+        return log_prob, names, check, rel
+    msg = "no baseline log density matches the NumPyro model:\n"
+    raise AssertionError(msg + "\n".join(errors))
+
+
 # -------------------------------------------------------------------- emcee
 def ess_bulk_walkers(chain) -> np.ndarray:
     """Bulk ESS per parameter, walkers treated as chains; ``chain`` is (step, walker, dim)."""
@@ -226,7 +259,7 @@ def run_emcee(
     """
     import emcee
 
-    log_prob, names = make_log_prob(problem)
+    log_prob, names, _, relative_to = matching_log_prob(problem)
     t = problem.targets[0]
     center = np.array(
         [problem.parameters[n].prior.median() for n in problem.free_parameters]
@@ -271,6 +304,7 @@ def run_emcee(
     n_evals = n_steps * n_walkers
     return {
         "names": names,
+        "relative_inadequacy_scale": relative_to,
         "walkers": n_walkers,
         "steps": n_steps,
         "burn_in": burn,

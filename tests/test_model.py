@@ -1,0 +1,157 @@
+"""Model layer: inadequacy options and predicted-only targets, on synthetic data.
+
+Synthetic B2 data come from LJ 12-6 (epsilon/k = 119.8 K, sigma = 3.405
+angstrom); they are not measurements.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bayesff.inference import calibrate
+from bayesff.observables import LOW_DENSITY_PRESSURE, SECOND_VIRIAL, second_virial
+from bayesff.potentials import LENNARD_JONES, get_potential
+from bayesff.priors import PriorSpec
+from bayesff.problem import InferenceSettings, Parameter, Problem
+from bayesff.targets import Inadequacy, Target
+from bayesff.units import to_internal
+
+pytestmark = pytest.mark.slow
+
+T = np.linspace(110.0, 500.0, 12)
+
+
+def lj_b2(T, eps_K=119.8, sigma=3.405):
+    params = {"epsilon": to_internal(np.asarray(eps_K), "K", "energy"), "sigma": sigma}
+    return np.asarray(second_virial(LENNARD_JONES, params, np.asarray(T)))
+
+
+def problem(targets, **settings):
+    s = {"chains": 2, "warmup": 300, "samples": 300, "prior_draws": 20, "target_accept": 0.9}
+    s.update(settings)
+    return Problem(
+        name="model_test",
+        potential=get_potential("lennard_jones"),
+        parameters={
+            "epsilon": Parameter(
+                "epsilon", "K", PriorSpec("LogNormal", {"median": 120.0, "scale": 0.3})
+            ),
+            "sigma": Parameter(
+                "sigma", "angstrom", PriorSpec("Uniform", {"low": 3.0, "high": 4.0})
+            ),
+        },
+        targets=targets,
+        inference=InferenceSettings(**s),
+    )
+
+
+def b2_target(y, inadequacy=None, T=T, holdout=None):
+    t = Target.from_arrays(
+        "B2",
+        SECOND_VIRIAL,
+        {"T_K": T},
+        y,
+        np.maximum(0.3, 0.005 * np.abs(y)),
+        inadequacy=inadequacy,
+    )
+    if holdout is not None:
+        t.train = ~holdout
+        t.holdout["held out"] = holdout
+    return t
+
+
+def test_predicted_only_target_is_not_in_the_likelihood():
+    """A target with no training rows appears only in `predictions`."""
+    y = lj_b2(T)
+    rho = np.full(4, 1e-4)
+    Tp = np.array([150.0, 200.0, 300.0, 400.0])
+    p_true = np.asarray(
+        __import__("bayesff.observables", fromlist=["x"]).low_density_pressure(
+            LENNARD_JONES, {"epsilon": to_internal(119.8, "K", "energy"), "sigma": 3.405}, Tp, rho
+        )
+    )
+    pt = Target.from_arrays(
+        "p",
+        LOW_DENSITY_PRESSURE,
+        {"T_K": Tp, "rho_per_A3": rho},
+        p_true,
+        0.01 * p_true,
+        train=np.zeros(4, bool),
+    )
+    pt.holdout["p"] = np.ones(4, bool)
+    run = calibrate(problem([b2_target(y), pt]), write=False, progress=False, log=None)
+    dt = run.datatree
+    assert "p" not in dt["observed_data"] and "p" not in dt["log_likelihood"]
+    assert dt["predictions"]["p"].sizes["environment"] == 4
+    # the true model predicts the pressure within 1 % (B2 pins epsilon and sigma)
+    pm = dt["predictions"]["p_model"].values.reshape(-1, 4).mean(0)
+    np.testing.assert_allclose(pm, p_true, rtol=1e-2)
+
+
+def test_hierarchical_spread_detects_a_drifting_epsilon():
+    """omega (between-band spread of epsilon) is a measure of non-transferability.
+
+    Positive control: data made with epsilon offset by +3, -3, +3, -3 % in the
+    four temperature bands (3 rows each) need omega clearly above zero (5 %
+    quantile > 0.01). A *smooth* drift of epsilon with T would not do: B2(T)
+    absorbs most of it into a different (epsilon, sigma) pair (measured: a
+    +/-4 % linear drift gives omega ~ 0.004), which is why docs/inadequacy.md
+    calls omega a measure of band-to-band inconsistency. Negative control:
+    data from one epsilon give omega whose 95 % quantile is below 0.02.
+    Thresholds: the offsets' spread is 3 %; the data's 0.5 % uncertainty
+    resolves band offsets of ~0.5 %.
+    """
+    inad = Inadequacy("hierarchical", prior_scale=0.05, bands=4)
+    offsets = np.repeat([0.03, -0.03, 0.03, -0.03], 3)  # T is sorted: 4 bands of 3
+    eps = 119.8 * (1 + offsets)
+    y_drift = np.array([lj_b2([Ti], e)[0] for Ti, e in zip(T, eps, strict=True)])
+    run = calibrate(
+        problem([b2_target(y_drift, inad)], target_accept=0.95),
+        write=False,
+        progress=False,
+        log=None,
+    )
+    omega = run.datatree["posterior"]["omega_epsilon_B2"].values
+    assert np.quantile(omega, 0.05) > 0.01
+    run0 = calibrate(
+        problem([b2_target(lj_b2(T), inad)], target_accept=0.95),
+        write=False,
+        progress=False,
+        log=None,
+    )
+    omega0 = run0.datatree["posterior"]["omega_epsilon_B2"].values
+    assert np.quantile(omega0, 0.95) < 0.02
+    assert run0.datatree["posterior"]["eta_epsilon_B2"].shape[-1] == 4
+
+
+def test_gp_intervals_widen_away_from_the_training_data():
+    """HSGP discrepancy: held-out predictive sd grows with distance from training.
+
+    Train on 110-300 K, hold out 350-700 K; the GP reverts to its prior away
+    from the data, so the relative predictive width at 700 K exceeds that at
+    the training end (300 K) and that of the inferred-scale model at 700 K.
+    """
+    Tall = np.linspace(110.0, 700.0, 16)
+    y = lj_b2(Tall)
+    hold = Tall > 320.0
+    gp = calibrate(
+        problem(
+            [
+                b2_target(
+                    y,
+                    Inadequacy("gp", form="absolute", prior_scale=2.0, gp_basis=10),
+                    T=Tall,
+                    holdout=hold,
+                )
+            ],
+            target_accept=0.95,
+        ),
+        write=False,
+        progress=False,
+        log=None,
+    )
+    sd_ho = gp.datatree["predictions"]["B2_model"].std(("chain", "draw")).values
+    sd_tr = gp.datatree["posterior_predictive"]["B2_model"].std(("chain", "draw")).values
+    assert sd_ho[-1] > 3 * sd_tr[-1]
+    assert np.all(np.diff(sd_ho[-4:]) > 0)  # monotone growth into the far region
