@@ -83,3 +83,36 @@ def test_calibrate_end_to_end(tmp_path):
     r2 = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert r2.returncode == 2
     assert "a run file is already there; pass --force" in r2.stderr
+
+
+@pytest.mark.slow
+def test_report_and_compare_end_to_end(tmp_path, capsys):
+    """`bayesff report` ends with the page's path; `bayesff compare` ranks two
+    runs on the same data (shipped problem vs. the same with inadequacy none)."""
+    runs = []
+    for kind in ("inferred_scale", "none"):
+        text = Path(SHIPPED).read_text()
+        if kind == "none":
+            text = text.replace(
+                'inadequacy = { kind = "inferred_scale", form = "relative", prior_scale = 0.05 }',
+                'inadequacy = "none"',
+            ).replace('name = "argon_lj_b2"', 'name = "argon_lj_b2_none"')
+        toml = ROOT / "models" / f".test_{kind}.toml"  # beside the shipped file: same data path
+        toml.write_text(text)
+        try:
+            out = tmp_path / kind / "posterior.nc"
+            args = ["calibrate", str(toml), "--out", str(out), "--chains", "2"]
+            assert main([*args, "--warmup", "150", "--samples", "150", "--no-progress"]) == 0
+        finally:
+            toml.unlink()
+        runs.append(out)
+    printed = capsys.readouterr().out
+    assert "transferability of the held-out environments:" in printed
+    assert "B2 low T (5 states, 85-105 K):" in printed
+    assert main(["report", str(runs[0]), "--out", str(tmp_path / "rep"), "--quiet"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == str(tmp_path / "rep" / "index.html")
+    assert (tmp_path / "rep" / "summary.json").is_file()
+    assert main(["compare", *map(str, runs)]) == 0
+    table = capsys.readouterr().out
+    assert "elpd_loo" in table and "argon_lj_b2_none" in table and "argon_lj_b2 " in table
