@@ -176,6 +176,20 @@ def mean_prediction(cp: CompiledProblem, k: int, latent: dict, rows: np.ndarray,
     return mu
 
 
+def _target_predict(problem: Problem, t: Target, nodes: int):
+    """The forward model of a target, under its own cut-off convention if it has one."""
+    if t.cutoff is None:
+        return t.observable.build(problem.potential, nodes_per_panel=nodes)
+    from bayesff.problem import wrap_cutoff
+
+    pot = wrap_cutoff(problem.base_potential, t.cutoff)
+    if t.repair == "match_b2":
+        from bayesff.observables.conventions import matched_predict
+
+        return matched_predict(t.observable, problem.potential, pot, nodes_per_panel=nodes)
+    return t.observable.build(pot, nodes_per_panel=nodes)
+
+
 def build_model(problem: Problem) -> CompiledProblem:
     """Build the NumPyro model of a problem.
 
@@ -198,9 +212,7 @@ def build_model(problem: Problem) -> CompiledProblem:
         if p.fixed
     }
     nodes = problem.inference.nodes_per_panel
-    predicts = [
-        t.observable.build(problem.potential, nodes_per_panel=nodes) for t in problem.targets
-    ]
+    predicts = [_target_predict(problem, t, nodes) for t in problem.targets]
     energy = [n for n in free if specs[n].dimension == "energy"]
     layouts = [_layout(t, free, energy) for t in problem.targets]
 

@@ -153,9 +153,12 @@ class Problem:
     path: str | None = None
     cutoff: dict = field(default_factory=lambda: {"scheme": "none"})
     candidates: list[dict] = field(default_factory=list)
+    base_potential: PairPotential | TorsionPotential | None = None
 
     def __post_init__(self):
         where = self.path or f"problem {self.name!r}"
+        if self.base_potential is None:
+            self.base_potential = self.potential
         if not self.name or not all(c.isalnum() or c in "_-." for c in self.name):
             raise ProblemError(
                 f"name must be non-empty letters, digits, '_', '-', '.', got {self.name!r}",
@@ -452,6 +455,7 @@ class Problem:
             path=path,
             cutoff=cut,
             candidates=candidates,
+            base_potential=base,
         )
 
 
@@ -477,6 +481,11 @@ def _get(t: dict, key: str, typ, where: str):
     if not isinstance(t[key], typ):
         raise ProblemError(f"{key!r} must be a {typ.__name__}, got {t[key]!r}", where)
     return t[key]
+
+
+def wrap_cutoff(base, cut: dict, where: str = "cutoff"):
+    """The potential ``base`` under the cut-off convention ``cut`` (validated)."""
+    return _wrap_cutoff(base, cut, where)
 
 
 def _wrap_cutoff(base, cut, where: str):
@@ -511,7 +520,7 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs) -> Target:
     where = f"{path}: targets[{i}]"
     if not isinstance(t, dict):
         raise ProblemError(f"expected a table, got {t!r}", where)
-    allowed = {"name", "observable", "data", "train", "noise", "inadequacy"}
+    allowed = {"name", "observable", "data", "train", "noise", "inadequacy", "cutoff", "repair"}
     extra = set(t) - allowed
     if extra:
         raise ProblemError(
@@ -540,7 +549,7 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs) -> Target:
             f"train must be a selection {{ column = [low, high] }} or false, got {train!r}",
             f"{where}.train",
         )
-    return Target.from_file(
+    target = Target.from_file(
         name,
         obs,
         data_path,
@@ -550,3 +559,16 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs) -> Target:
         data_label=data_rel,
         where=where,
     )
+    if "cutoff" in t:
+        # validated now (scheme, r_c, unit); applied to the potential by the model
+        _wrap_cutoff(get_potential("lennard_jones"), t["cutoff"], f"{where}.cutoff")
+        target.cutoff = dict(t["cutoff"])
+    repair = t.get("repair", "none")
+    if repair not in ("none", "match_b2"):
+        raise ProblemError(
+            f"repair must be 'none' or 'match_b2', got {repair!r}", f"{where}.repair"
+        )
+    if repair != "none" and "cutoff" not in t:
+        raise ProblemError("repair needs a cutoff different from the problem's", f"{where}.repair")
+    target.repair = repair
+    return target

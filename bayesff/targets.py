@@ -136,6 +136,15 @@ class Target:
         Column -> unit as given in the source file (for selections and reports).
     provenance
         The data file's manifest entry, or ``None`` for arrays given in Python.
+    cutoff
+        Cut-off convention to predict this target under, when it differs from
+        the problem's (``{"scheme": ..., "r_c": ..., "unit": ...}``); ``None``
+        uses the problem's potential. This is how a calibration under one
+        convention is tested in another.
+    repair
+        ``"none"``, or ``"match_b2"``: map the parameters from the problem's
+        convention to this target's one so that B2 agrees at each temperature
+        (:mod:`bayesff.observables.conventions`).
     """
 
     name: str
@@ -149,6 +158,8 @@ class Target:
     file_units: dict[str, str] = field(default_factory=dict)
     provenance: ManifestEntry | None = None
     data_path: str | None = None
+    cutoff: dict | None = None
+    repair: str = "none"
 
     @property
     def n(self) -> int:
