@@ -472,7 +472,7 @@ class TransferabilityResult:
 
     def as_dict(self) -> dict:
         """Everything as JSON-serialisable builtins (NaN and inf become None)."""
-        return _jsonable(
+        return jsonable(
             {
                 "run": self.run,
                 "pass_prob": self.pass_prob,
@@ -577,13 +577,14 @@ def _fmt_num(x, digits: int) -> str:
     return f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.{digits}e}"
 
 
-def _jsonable(x):
+def jsonable(x):
+    """Plain JSON builtins (dicts, lists, numbers, strings); NaN and inf become None."""
     if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
+        return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
+        return [jsonable(v) for v in x.tolist()]
     if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
+        return [jsonable(v) for v in x]
     if isinstance(x, bool | np.bool_):
         return bool(x)
     if isinstance(x, int | np.integer):
@@ -591,7 +592,7 @@ def _jsonable(x):
     if isinstance(x, float | np.floating):
         x = float(x)
         return x if math.isfinite(x) else None
-    if isinstance(x, np.str_):
+    if isinstance(x, np.str_ | bytes):
         return str(x)
     return x
 

@@ -59,3 +59,26 @@ sha256 = "{sha}"
 {unit_lines}
 """
     )
+
+
+def lj_problem(targets, settings, name: str = "synthetic_lj"):
+    """An LJ problem with the shipped argon priors (epsilon/K ~ LogNormal(120, 0.3),
+    sigma/angstrom ~ Uniform(3, 4)) on the given targets."""
+    from bayesff.potentials import get_potential
+    from bayesff.priors import PriorSpec
+    from bayesff.problem import Parameter, Problem
+
+    return Problem(
+        name=name,
+        potential=get_potential("lennard_jones"),
+        parameters={
+            "epsilon": Parameter(
+                "epsilon", "K", PriorSpec("LogNormal", {"median": 120.0, "scale": 0.3})
+            ),
+            "sigma": Parameter(
+                "sigma", "angstrom", PriorSpec("Uniform", {"low": 3.0, "high": 4.0})
+            ),
+        },
+        targets=targets,
+        inference=settings,
+    )

@@ -19,13 +19,12 @@ from bayesff.errors import BayesffError, RunExistsError
 from bayesff.inference import Sampler, calibrate
 from bayesff.model import build_model
 from bayesff.observables import SECOND_VIRIAL, second_virial
-from bayesff.potentials import LENNARD_JONES, get_potential
-from bayesff.priors import PriorSpec
-from bayesff.problem import InferenceSettings, Parameter, Problem
+from bayesff.potentials import LENNARD_JONES
+from bayesff.problem import InferenceSettings, Problem
 from bayesff.targets import Inadequacy, Target
 from bayesff.units import to_internal
 
-from support import ROOT
+from support import ROOT, lj_problem
 
 pytestmark = pytest.mark.slow
 
@@ -42,20 +41,8 @@ def synthetic_problem(values, u, inadequacy="none", settings=None, T=T_TRAIN):
     target = Target.from_arrays(
         "B2", SECOND_VIRIAL, {"T_K": T}, values, u, inadequacy=Inadequacy(inadequacy)
     )
-    return Problem(
-        name="synthetic_lj",
-        potential=get_potential("lennard_jones"),
-        parameters={
-            "epsilon": Parameter(
-                "epsilon", "K", PriorSpec("LogNormal", {"median": 120.0, "scale": 0.3})
-            ),
-            "sigma": Parameter(
-                "sigma", "angstrom", PriorSpec("Uniform", {"low": 3.0, "high": 4.0})
-            ),
-        },
-        targets=[target],
-        inference=settings or InferenceSettings(chains=4, warmup=500, samples=500, prior_draws=50),
-    )
+    settings = settings or InferenceSettings(chains=4, warmup=500, samples=500, prior_draws=50)
+    return lj_problem([target], settings)
 
 
 def u_of(y):

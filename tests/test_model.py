@@ -11,11 +11,12 @@ import pytest
 
 from bayesff.inference import calibrate
 from bayesff.observables import LOW_DENSITY_PRESSURE, SECOND_VIRIAL, second_virial
-from bayesff.potentials import LENNARD_JONES, get_potential
-from bayesff.priors import PriorSpec
-from bayesff.problem import InferenceSettings, Parameter, Problem
+from bayesff.potentials import LENNARD_JONES
+from bayesff.problem import InferenceSettings
 from bayesff.targets import Inadequacy, Target
 from bayesff.units import to_internal
+
+from support import lj_problem
 
 pytestmark = pytest.mark.slow
 
@@ -30,20 +31,7 @@ def lj_b2(T, eps_K=119.8, sigma=3.405):
 def problem(targets, **settings):
     s = {"chains": 2, "warmup": 300, "samples": 300, "prior_draws": 20, "target_accept": 0.9}
     s.update(settings)
-    return Problem(
-        name="model_test",
-        potential=get_potential("lennard_jones"),
-        parameters={
-            "epsilon": Parameter(
-                "epsilon", "K", PriorSpec("LogNormal", {"median": 120.0, "scale": 0.3})
-            ),
-            "sigma": Parameter(
-                "sigma", "angstrom", PriorSpec("Uniform", {"low": 3.0, "high": 4.0})
-            ),
-        },
-        targets=targets,
-        inference=InferenceSettings(**s),
-    )
+    return lj_problem(targets, InferenceSettings(**s), name="model_test")
 
 
 def b2_target(y, inadequacy=None, T=T, holdout=None):

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesff.errors import BayesffError
+from bayesff.transferability import jsonable
 
 __all__ = [
     "METHOD_CITATIONS",
@@ -437,26 +438,6 @@ def validate_summary(d, schema: Mapping = SCHEMA) -> None:
 _REQUIRED_ATTRS = ("problem_name", "targets", "diagnostics", "tolerance")
 
 
-def _jsonable(x):
-    """Plain JSON builtins; NaN and inf become None."""
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, bool | np.bool_):
-        return bool(x)
-    if isinstance(x, int | np.integer):
-        return int(x)
-    if isinstance(x, float | np.floating):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    if isinstance(x, np.str_ | bytes):
-        return str(x)
-    return x
-
-
 def _attr_json(dt, name: str, default=None):
     v = dt.attrs.get(name)
     if v is None:
@@ -607,7 +588,7 @@ def comparison_section(runs: Mapping[str, object], files: Mapping[str, str]) -> 
     """Model comparison (:func:`bayesff.transferability.compare`) of several runs."""
     from bayesff.transferability import compare
 
-    d = _jsonable(compare(dict(runs)))
+    d = jsonable(compare(dict(runs)))
     d["files"] = dict(files)
     return d
 
@@ -720,4 +701,4 @@ def build_summary(dt, run_path: str | Path, *, comparison: dict | None = None, f
         ],
         "citations": _citations(provenance),
     }
-    return _jsonable(summary)
+    return jsonable(summary)
