@@ -175,14 +175,18 @@ def test_run_file_groups_dims_and_attributes(shipped_run):
 
 
 def test_log_likelihood_matches_normal_density(shipped_run):
-    """The stored pointwise log-likelihood is N(y | mu, sqrt(u^2 + tau^2 y^2)) (scipy)."""
+    """The stored pointwise log-likelihood is N(y | mu, sqrt(u^2 + tau^2 mu^2)) (scipy).
+
+    The relative inadequacy scale uses the model mean mu, not the observation
+    (bayesff.model.noise_scale), so that no observed value sets a width.
+    """
     p, run, _ = shipped_run
     dt = run.datatree
     t = p.targets[0]
     y, u = t.values[t.train], t.uncertainties[t.train]
     mu = dt["posterior_predictive"]["B2_model"].values[1, 7]
     tau = dt["posterior"]["tau_B2"].values[1, 7]
-    ref = stats.norm.logpdf(y, mu, np.sqrt(u**2 + (tau * y) ** 2))
+    ref = stats.norm.logpdf(y, mu, np.sqrt(u**2 + (tau * mu) ** 2))
     np.testing.assert_allclose(dt["log_likelihood"]["B2"].values[1, 7], ref, rtol=1e-10)
     # and the model mean is the forward model at that draw
     params = {

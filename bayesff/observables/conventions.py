@@ -147,7 +147,7 @@ def _make_solver(potential_ref, potential_to, nodes_per_panel, iterations):
             newton = x - f / jnp.where(df < 0, df, -1.0)
             candidate = x + jnp.clip(newton - x, -_MAX_STEP, _MAX_STEP)
             bracketed = jnp.isfinite(lo) & jnp.isfinite(hi)
-            ok = (df < 0) & (candidate > lo) & (candidate < hi)
+            ok = (df < 0) & (candidate >= lo) & (candidate <= hi)
             # wrong branch (df >= 0) and no bracket yet: climb towards larger s
             fallback = jnp.where(bracketed, 0.5 * (lo + hi), x + _MAX_STEP)
             x_new = jnp.where(ok, candidate, fallback)
