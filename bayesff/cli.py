@@ -83,11 +83,11 @@ def _cmd_compare(args) -> int:
         n = row["run"]
         print(
             f"{n:<28} {row['elpd']:>10.2f} {res['loo'][n]['se']:>7.2f} {row['elpd_diff']:>8.2f} "
-            f"{row['dse']:>7.2f} {res['loo'][n].get('p_loo', float('nan')):>7.2f} "
+            f"{row['dse']:>7.2f} {res['loo'][n]['p']:>7.2f} "
             f"{loeo[n]['elpd']:>10.2f} {loeo[n]['elpd_diff']:>8.2f}"
         )
     for w in res.get("warnings", []):
-        print(f"warning: {w}")
+        print(f"warning: {w.split('. ')[0]}")  # arviz's first sentence says it
     return 0
 
 

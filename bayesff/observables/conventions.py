@@ -86,6 +86,8 @@ DEFAULT_ITERATIONS = 32
 _MAX_STEP = 0.5
 #: Residual |F| accepted after the loop, relative to |B2_ref| + b0.
 _RESIDUAL_RTOL = 1e-9
+#: Residual below which the iteration stops (x frozen), same normalisation.
+_FREEZE_RTOL = 1e-13
 
 
 def _energy_names(potential: PairPotential) -> tuple[str, ...]:
@@ -137,9 +139,15 @@ def _make_solver(potential_ref, potential_to, nodes_per_panel, iterations):
         zero = jnp.zeros_like(T)
         inf = jnp.full_like(T, jnp.inf)
 
+        tol = _RESIDUAL_RTOL * (jnp.abs(target) + b0)
+
         def body(_, state):
-            x, lo, hi = state
+            x, lo, hi, done = state
             f, df = value_and_slope(params, x, T, target)
+            # Converged: freeze. Near the root the sign of F is rounding noise
+            # (XLA may sum the quadrature in different orders in different
+            # fusions), and a bracket built from noise would send x away.
+            done = done | (jnp.abs(f) <= _FREEZE_RTOL * tol / _RESIDUAL_RTOL)
             # F decreases in x on the rising branch (df < 0), where the root is:
             # F > 0 anywhere means the root lies above x; F <= 0 with df < 0, below.
             lo = jnp.where(f > 0, jnp.maximum(lo, x), lo)
@@ -151,12 +159,12 @@ def _make_solver(potential_ref, potential_to, nodes_per_panel, iterations):
             # wrong branch (df >= 0) and no bracket yet: climb towards larger s
             fallback = jnp.where(bracketed, 0.5 * (lo + hi), x + _MAX_STEP)
             x_new = jnp.where(ok, candidate, fallback)
-            done = f == 0.0
-            return jnp.where(done, x, x_new), lo, hi
+            return jnp.where(done, x, x_new), lo, hi, done
 
-        x, _, _ = jax.lax.fori_loop(0, iterations, body, (zero, -inf, inf))
+        state = (zero, -inf, inf, jnp.zeros(T.shape, bool))
+        x, _, _, _ = jax.lax.fori_loop(0, iterations, body, state)
         f = residual(params, x, T, target)
-        good = jnp.abs(f) <= _RESIDUAL_RTOL * (jnp.abs(target) + b0)
+        good = jnp.abs(f) <= tol
         return jnp.where(good, x, jnp.nan)
 
     @jax.custom_jvp
