@@ -396,6 +396,65 @@ _VERDICT_CLS = {
 }
 
 
+def _candidates(tr: dict) -> list[str]:
+    """The field's deterministic rule for candidate parameter sets, state by state,
+    beside the posterior's tolerance probability (its Bayesian version)."""
+    cands = tr.get("candidates") or []
+    if not cands:
+        return []
+    bayes = {
+        (st["target"], st["group"], tuple(st["env"].values())): (i, st["p_within_tolerance"])
+        for i, st in enumerate(tr["states"])
+    }
+    rows = []
+    for i, st in enumerate(cands[0]["states"]):
+        env = ", ".join(
+            _n(v, f"transferability.candidates.0.states.{i}.env.{c}") for c, v in st["env"].items()
+        )
+        cells = ""
+        for ci, c in enumerate(cands):
+            cs = c["states"][i]
+            ref = f"transferability.candidates.{ci}.states.{i}"
+            cells += (
+                f'<td class="num {_VERDICT_CLS.get(cs["verdict"], "")}">'
+                + _n(cs["predicted"], f"{ref}.predicted")
+                + " ("
+                + _n(cs["rel_error"], f"{ref}.rel_error", "pct")
+                + f") {_e(cs['verdict'])}</td>"
+            )
+        key = (st["target"], st["group"], tuple(st["env"].values()))
+        if key in bayes:
+            j, pw = bayes[key]
+            cells += _td(pw, f"transferability.states.{j}.p_within_tolerance", "prob")
+        else:
+            cells += "<td class='muted'>training</td>"
+        rows.append(
+            f"<tr><td>{_e(st['target'])}</td><td>{_e(st['group'])}</td>"
+            f"<td class='num'>{env}</td>"
+            + _td(st["observed"], f"transferability.candidates.0.states.{i}.observed")
+            + cells
+            + "</tr>"
+        )
+    cols = ", ".join(_e(c) for c in cands[0]["states"][0]["env"]) if cands[0]["states"] else ""
+    head = ["target", "group", f"environment ({cols})", "observed"]
+    head += [f"{_e(c['name'])}: predicted (rel. error)" for c in cands]
+    head.append("posterior P(within tolerance)")
+    out = ["<h3>Candidate parameter sets: the deterministic rule</h3>"]
+    params = "; ".join(
+        f"{_e(c['name'])}: " + ", ".join(f"{_e(k)} = {_e(v)}" for k, v in c["parameters"].items())
+        for c in cands
+    )
+    out.append(
+        "<p>Each candidate passes a state when |f(candidate) - observed| is within the "
+        f"target's tolerance (the field's rule). Candidates: {params}. The last column is "
+        "the Bayesian version from the posterior (held-out states only).</p>"
+    )
+    out.append('<div class="scroll">')
+    out.append(_table(head, rows, "candidates"))
+    out.append("</div>")
+    return out
+
+
 def _transferability(s: dict) -> str:
     tr = s["transferability"]
     out = ['<h2 id="transferability">Transferability</h2>']
@@ -548,6 +607,8 @@ def _transferability(s: dict) -> str:
         "z = (observed - predicted mean)/predicted sd; tail p: two-sided posterior predictive "
         "tail probability. Units: those of each target (table above).</p>"
     )
+
+    out += _candidates(tr)
 
     # Training
     if tr.get("training"):

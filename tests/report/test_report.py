@@ -436,3 +436,36 @@ def test_ensure_chromium_script_finds_it():
     )
     assert r.returncode == 0, r.stderr
     assert "ensure-chromium: found" in r.stdout
+
+
+@pytest.mark.slow
+def test_candidates_table_shows_the_deterministic_rule(tmp_path):
+    """The kappa_T state study's report shows each candidate's pass/fail per state
+    beside the posterior's P(within tolerance) (issue: "by the deterministic rule
+    and by its Bayesian version"); the failing cells are those where the
+    relative error exceeds 5 % (tests/test_kappa_study.py: low T, and low T with
+    high density, for epsilon +/- 5 %)."""
+    run = tmp_path / "kappa.nc"
+    calibrate(
+        Problem.from_toml(ROOT / "models" / "lj_kappa_states.toml"),
+        out=run,
+        chains=2,
+        warmup=150,
+        samples=150,
+        progress=False,
+        log=None,
+    )
+    page = write_report(run, tmp_path / "rep", log=None).read_text()
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    validate_summary(summary)
+    assert "Candidate parameter sets: the deterministic rule" in page
+    table = page[page.index('class="candidates"') :]
+    table = table[: table.index("</table>")]
+    cands = summary["transferability"]["candidates"]
+    assert [c["name"] for c in cands] == ["ground truth", "epsilon +5 %", "epsilon -5 %"]
+    n_fail = sum(st["verdict"] == "fail" for c in cands for st in c["states"])
+    assert table.count(" fail</td>") == n_fail > 0
+    for c in cands:
+        for st in c["states"]:
+            assert (abs(st["rel_error"]) > 0.05) == (st["verdict"] == "fail")
+            assert st["verdict"] == "pass" or st["group"] != "training"
