@@ -29,12 +29,15 @@ from bayesff.errors import RunExistsError
 from bayesff.problem import Problem
 
 __all__ = [
+    "Checkpoint",
     "Diagnostics",
     "Run",
+    "Sampler",
     "calibrate",
     "diagnose",
     "enable_compilation_cache",
     "format_summary",
+    "init_to_central",
     "write_datatree",
 ]
 

@@ -116,3 +116,16 @@ def test_report_and_compare_end_to_end(tmp_path, capsys):
     assert main(["compare", *map(str, runs)]) == 0
     table = capsys.readouterr().out
     assert "elpd_loo" in table and "argon_lj_b2_none" in table and "argon_lj_b2 " in table
+
+
+@pytest.mark.slow
+def test_strict_turns_diagnostic_warnings_into_exit_code_1(tmp_path, capsys):
+    """DESIGN.md section 7: bulk ESS < 400 is a warning, an error with --strict.
+    20 draws of one chain cannot reach a bulk ESS of 400, so this run must fail."""
+    out = tmp_path / "posterior.nc"
+    args = ["calibrate", SHIPPED, "--out", str(out), "--chains", "1", "--warmup", "20"]
+    assert main([*args, "--samples", "20", "--no-progress", "--strict"]) == 1
+    captured = capsys.readouterr()
+    assert "WARNING: bulk ESS below 400" in captured.out
+    assert "diagnostics failed and --strict was given" in captured.err
+    assert out.exists()  # the run is kept: nothing is lost, the exit code says it failed
