@@ -186,7 +186,13 @@ def _target_predict(problem: Problem, t: Target, nodes: int):
     if t.repair == "match_b2":
         from bayesff.observables.conventions import matched_predict
 
-        return matched_predict(t.observable, problem.potential, pot, nodes_per_panel=nodes)
+        return matched_predict(
+            t.observable,
+            problem.potential,
+            pot,
+            nodes_per_panel=nodes,
+            reference_T_K=t.repair_reference_T_K,
+        )
     return t.observable.build(pot, nodes_per_panel=nodes)
 
 

@@ -305,7 +305,10 @@ class Problem:
             )
             for col in t.observable.env_columns:
                 v = t.env_display(col)
-                lines.append(f"  train {col} in [{v[t.train].min():g}, {v[t.train].max():g}]")
+                if t.train.any():
+                    lines.append(f"  train {col} in [{v[t.train].min():g}, {v[t.train].max():g}]")
+                else:
+                    lines.append(f"  not trained on: predicted only ({col} as held out below)")
                 for g, m in t.holdout.items():
                     if m.any():
                         lines.append(
@@ -564,11 +567,24 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs) -> Target:
         _wrap_cutoff(get_potential("lennard_jones"), t["cutoff"], f"{where}.cutoff")
         target.cutoff = dict(t["cutoff"])
     repair = t.get("repair", "none")
+    ref_T = None
+    if isinstance(repair, dict):
+        ok = set(repair) <= {"method", "reference_T_K"} and "method" in repair
+        ref_T = repair.get("reference_T_K")
+        if not ok or (ref_T is not None and not (isinstance(ref_T, (int, float)) and ref_T > 0)):
+            raise ProblemError(
+                f"expected {{ method = 'match_b2', reference_T_K = T > 0 }}, got {repair!r}",
+                f"{where}.repair",
+            )
+        repair = repair["method"]
     if repair not in ("none", "match_b2"):
         raise ProblemError(
-            f"repair must be 'none' or 'match_b2', got {repair!r}", f"{where}.repair"
+            "repair must be 'none' or 'match_b2' (or a table with method and reference_T_K), "
+            f"got {repair!r}",
+            f"{where}.repair",
         )
     if repair != "none" and "cutoff" not in t:
         raise ProblemError("repair needs a cutoff different from the problem's", f"{where}.repair")
     target.repair = repair
+    target.repair_reference_T_K = None if ref_T is None else float(ref_T)
     return target

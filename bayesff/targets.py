@@ -145,6 +145,10 @@ class Target:
         ``"none"``, or ``"match_b2"``: map the parameters from the problem's
         convention to this target's one so that B2 agrees at each temperature
         (:mod:`bayesff.observables.conventions`).
+    repair_reference_T_K
+        With ``repair = "match_b2"``: solve the mapping once at this
+        temperature (K) and apply it at every temperature, a T-independent
+        rescaling of epsilon; ``None`` maps at each temperature.
     """
 
     name: str
@@ -160,6 +164,7 @@ class Target:
     data_path: str | None = None
     cutoff: dict | None = None
     repair: str = "none"
+    repair_reference_T_K: float | None = None
 
     @property
     def n(self) -> int:

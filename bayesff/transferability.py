@@ -362,6 +362,21 @@ def _target_meta(dt) -> dict:
     return meta
 
 
+def holdout_groups(dt, target: str) -> np.ndarray:
+    """Held-out group label of each held-out row of ``target``.
+
+    ``predictions_constant_data[f"{target}_holdout_group"]`` (written by
+    :func:`bayesff.calibrate`), else the ``holdout_group*`` coordinate of older
+    run files.
+    """
+    pc = dt["predictions_constant_data"]
+    if f"{target}_holdout_group" in pc:
+        return np.asarray(pc[f"{target}_holdout_group"].values)
+    da = dt["predictions"][target]
+    name = next(c for c in da.coords if str(c).startswith("holdout_group"))
+    return np.asarray(da[name].values)
+
+
 def _holdout_groups(da, dim: str, pcd, name: str) -> np.ndarray:
     """Held-out group label per row of target ``name``.
 
@@ -396,7 +411,7 @@ def _fmt_tol(tol: Mapping, unit: str) -> str:
     kind, delta = _check_tol(tol)
     if kind == "rel":
         return f"{100 * delta:g} %"
-    return f"±{delta:g} {unit}".rstrip()
+    return f"±{delta:g} {unit if unit != '1' else ''}".rstrip()
 
 
 def _binom_upper(k: int, n: int, p: float) -> float:
@@ -465,6 +480,7 @@ class TransferabilityResult:
     training: dict
     joint: dict | None = None
     candidates: list = field(default_factory=list)
+    conformers: list = field(default_factory=list)
     pass_prob: float = 0.9
     fail_prob: float = 0.1
     run: str = ""
@@ -482,6 +498,7 @@ class TransferabilityResult:
                 "training": self.training,
                 "joint": self.joint,
                 "candidates": self.candidates,
+                "conformers": self.conformers,
                 "notes": self.notes,
             }
         )
@@ -514,6 +531,15 @@ class TransferabilityResult:
             else:
                 bits.append(f"transferability index {ti:.2g}")
             lines.append(f"{head}: {g['verdict'].upper()} — {', '.join(bits)}")
+        for c in self.conformers:
+            if c.get("held_out", True):
+                lines.append(
+                    f"{c['target']} conformers at T = {c['T_K']:g} K, W = {c['W_kJ_per_mol']:g} "
+                    f"kJ/mol: {c['verdict'].upper()} — epsilon_p = {c['epsilon_p_mean']:.3f} "
+                    f"(P <= {c['eps_p_max']:g}: {c['P_epsilon_p']:.2f}), epsilon_G = "
+                    f"{c['epsilon_G_mean']:.2f} kJ/mol (P <= {c['eps_G_max']:g}: "
+                    f"{c['P_epsilon_G']:.2f})"
+                )
         for c in self.candidates:
             bad = [f"{g['target']} {g['group']}" for g in c["groups"] if g["n_pass"] < g["n"]]
             lines.append(
@@ -603,6 +629,22 @@ def _f(x) -> float | None:
         return None
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def _conformer_metrics(dt) -> list[dict]:
+    """epsilon_p and epsilon_G per environment of every conformer-population target
+    (:func:`bayesff.observables.conformers.conformer_transferability`)."""
+    meta = _target_meta(dt)
+    names = [n for n, m in meta.items() if m.get("observable") == "conformer_population"]
+    if not names:
+        return []
+    from bayesff.observables.conformers import conformer_transferability  # imports jax
+
+    out = []
+    for n in names:
+        for row in conformer_transferability(dt, n):
+            out.append({"target": n, **row})
+    return out
 
 
 _VERDICT_RANK = {"transferable": 0, "uncertain": 1, "not transferable": 2}
@@ -918,6 +960,7 @@ def evaluate(
         training=training,
         joint=joint,
         candidates=deterministic_rule(dt, tolerance),
+        conformers=_conformer_metrics(dt),
         pass_prob=pass_prob,
         fail_prob=fail_prob,
         run=str(dt.attrs.get("problem_name", "")),

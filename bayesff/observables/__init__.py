@@ -1,5 +1,6 @@
 """Forward models: ``(params, environment) -> predictions``, pure JAX."""
 
+from bayesff.observables import conformers, conventions  # noqa: F401  (registers observables)
 from bayesff.observables._spec import (
     EnvField,
     Observable,

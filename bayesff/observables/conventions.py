@@ -19,14 +19,14 @@ restores B2 solves, at each temperature,
 
 For the registered pair potentials u is linear in epsilon, so scaling epsilon
 by s is the same as scaling T by 1/s, and B2(T; s eps) = b(T*/s) with
-T* = k_B T / eps. b(T*) rises from -inf at T* -> 0 to a maximum (T* ~ 25 for
-the full LJ, lower for a cut one: the Boyle temperature is T* ~ 3.4) and
-decays slowly to 0 beyond it. F therefore has exactly one root on the rising
-branch, dB2/d eps < 0 (T*/s below the maximum of b), which is the physical
-one (continuous with s = 1 as the two conventions coincide); on the falling
-branch beyond the maximum a second root may exist and is never returned.
-B2 = 0 at the Boyle temperature is not special for F, so the Boyle region
-needs no care beyond that of dividing by nothing: we never divide by B2.
+T* = k_B T / eps. b(T*) rises from -inf at T* -> 0 to a maximum (at T* = 25.2
+for the full LJ; 23.0, 20.6 and 17.6 for LJ truncated, shifted and
+force-shifted at 2.5 sigma) and decays slowly beyond it. F therefore has
+exactly one root on the rising branch, where dB2/d eps < 0 at T*/s, and that
+is the root returned: it is the physical one below the maximum (continuous
+with s = 1 as the two conventions coincide). B2 = 0 at the Boyle temperature
+(T* = 3.42 for LJ) is not special for F: we never divide by B2, only by
+dF/dx = eps dB2/d eps, which is bounded away from 0 below the maximum.
 
 Solver: a fixed number of safeguarded Newton steps on x = ln s, vectorised
 over temperatures. A bracket [lo, hi] with F(lo) > 0 > F(hi) is kept from the
@@ -45,9 +45,12 @@ dx*/dtheta = -(dF/dtheta) / (dF/dx), implemented as a ``jax.custom_jvp``
 and never differentiate through the loop. ``jit`` and ``vmap`` (over
 parameter draws or temperatures) apply.
 
-Limitation: where T*/s would have to exceed the maximum of b (T* > ~20 for LJ
-truncated at 2.5 sigma) dF/dx is small and vanishes at the maximum, s grows
-quickly and its derivative with it; argon data stop at T* ~ 6.
+Limitations: near and beyond the maximum of b (T* > ~15 for LJ) B2 hardly
+depends on epsilon, dF/dx -> 0, and s grows steeply (s = 1.38 at T* = 20 and
+4.2 at T* = 50 for LJ truncated at 2.5 sigma): the mapping is ill-conditioned
+there and not meaningful. Mapping a cut potential onto the full one (s < 1)
+has no solution where the cut B2 exceeds the full B2's maximum (T* >~ 15 at
+2.5 sigma); the result is NaN. Argon data stop at T* ~ 6.
 
 The repair
 ----------

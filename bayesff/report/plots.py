@@ -19,6 +19,8 @@ import json
 
 import numpy as np
 
+from bayesff.transferability import holdout_groups
+
 __all__ = ["FIGURE_DPI", "Figure", "make_figures", "predictive_figure"]
 
 #: Resolution of every embedded PNG. 100 dpi keeps the page under 1 MB.
@@ -253,7 +255,7 @@ def predictive_figure(dt, target: str, info: dict, tolerance: dict | None) -> Fi
         x = np.asarray(pr[target][d].values, float)
         if d == "environment" and parts:
             x = x + len(parts[0][2])  # held-out rows after the training rows
-        groups = np.asarray(pr[target]["holdout_group"].values).astype(str)
+        groups = np.asarray(holdout_groups(dt, target)).astype(str)
         order = np.argsort(x, kind="stable")
         y_rep = np.asarray(pr[target].values, float)[..., order]
         mod = np.asarray(pr[f"{target}_model"].values, float)[..., order]

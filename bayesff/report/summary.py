@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesff.errors import BayesffError
-from bayesff.transferability import jsonable
+from bayesff.transferability import holdout_groups, jsonable
 
 __all__ = [
     "METHOD_CITATIONS",
@@ -559,9 +559,7 @@ def _predictive(dt, targets: dict) -> dict:
                 np.asarray(pr[t][d].values, float),
                 np.asarray(pc[f"{t}_observed"].values, float),
                 pc[f"{t}_u"].values if f"{t}_u" in pc else None,
-                np.asarray(pr[t]["holdout_group"].values).astype(str)
-                if "holdout_group" in pr[t].coords
-                else None,
+                np.asarray(holdout_groups(dt, t)).astype(str),
             )
         out[t] = rec
     return out
