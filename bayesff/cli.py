@@ -1,4 +1,4 @@
-"""Command line: ``bayesff check | calibrate | list``.
+"""Command line: ``bayesff check | calibrate | report | compare | list``.
 
 jax, numpyro and arviz are imported inside the commands that need them, so
 ``bayesff --help`` answers at once.
@@ -110,7 +110,10 @@ def _cmd_list(args) -> int:
             f"{obs.value_column} [{obs.unit}]; {obs.description}"
         )
     print("cut-off schemes: none, truncated, shifted, force_shifted (r_c with unit)")
-    print("inadequacy: none, inferred_scale (form relative|absolute, prior_scale)")
+    print(
+        "inadequacy: none, inferred_scale (form relative|absolute, prior_scale), hierarchical "
+        "(parameters, bands, prior_scale), gp (form, prior_scale, gp_basis)"
+    )
     return 0
 
 

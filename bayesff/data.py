@@ -126,7 +126,13 @@ class Table:
     n_rows: int = field(default=0)
 
 
-def load_table(path: str | Path, columns: dict[str, str], *, where: str | None = None) -> Table:
+def load_table(
+    path: str | Path,
+    columns: dict[str, str],
+    *,
+    where: str | None = None,
+    positive: tuple[str, ...] = (),
+) -> Table:
     """Load the given columns of a CSV data file, checked and in internal units.
 
     Parameters
@@ -137,6 +143,8 @@ def load_table(path: str | Path, columns: dict[str, str], *, where: str | None =
         Column name -> physical dimension (see :data:`bayesff.units.DIMENSIONS`).
     where
         The problem file and field that asked for this file (for messages).
+    positive
+        Further columns that must be > 0 (the noise column of a target).
 
     Raises
     ------
@@ -196,7 +204,7 @@ def load_table(path: str | Path, columns: dict[str, str], *, where: str | None =
                 raise DataError(f"expected a finite number, found {row[j]!r}", here)
             if dim == "temperature" and v <= 0:
                 raise DataError(f"temperature must be > 0 K, found {v!r}", here)
-            if col.startswith("u_") and v <= 0:
+            if (col.startswith("u_") or col in positive) and v <= 0:
                 raise DataError(f"a standard uncertainty must be > 0, found {v!r}", here)
             vals[i] = v * f
         out[col] = vals

@@ -263,9 +263,28 @@ class Checkpoint:
         import hashlib
 
         self.path = Path(path)
+        # everything that shapes the posterior: the problem text, the data as
+        # loaded (values, uncertainties, splits) and every sampler setting
+        data = [
+            [
+                t.values.tolist(),
+                t.uncertainties.tolist(),
+                t.train.tolist(),
+                {g: m.tolist() for g, m in t.holdout.items()},
+            ]
+            for t in problem.targets
+        ]
         self.fingerprint = hashlib.sha256(
             json.dumps(
-                [problem.source_text or problem.describe(), chains, warmup, samples, seed]
+                [
+                    problem.source_text or problem.describe(),
+                    data,
+                    repr(problem.inference),
+                    chains,
+                    warmup,
+                    samples,
+                    seed,
+                ]
             ).encode()
         ).hexdigest()
 

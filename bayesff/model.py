@@ -261,10 +261,13 @@ def build_model(problem: Problem) -> CompiledProblem:
             # A non-finite prediction means the forward model failed at these
             # parameters. Reject the proposal (log density -inf) instead of
             # letting NaN reach the sampler, and keep the likelihood finite.
-            ok = jnp.all(jnp.isfinite(mu))
+            ok = jnp.all(jnp.isfinite(mu)) & jnp.all(jnp.isfinite(sigma) & (sigma > 0))
             numpyro.factor(f"valid_{t.name}", jnp.where(ok, 0.0, -jnp.inf))
-            mu = jnp.where(jnp.isfinite(mu), mu, 0.0)
-            sigma = jnp.where(jnp.isfinite(sigma) & (sigma > 0), sigma, 1.0)
+            if y is not None:
+                # keep the (rejected) likelihood finite so that no NaN reaches NUTS
+                mu = jnp.where(jnp.isfinite(mu), mu, 0.0)
+                sigma = jnp.where(jnp.isfinite(sigma) & (sigma > 0), sigma, 1.0)
+            # without data (prior predictive) a failed forward model stays NaN
             numpyro.sample(t.name, dist.Normal(mu, sigma), obs=y)
 
     cp.model = model

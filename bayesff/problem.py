@@ -100,11 +100,12 @@ class InferenceSettings:
             v = getattr(self, k)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ProblemError(f"{k} must be a positive integer, got {v!r}", "[inference]")
-        if not isinstance(self.seed, int) or self.seed < 0:
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ProblemError(
                 f"seed must be a non-negative integer, got {self.seed!r}", "[inference]"
             )
-        if not 0.0 < self.target_accept < 1.0:
+        ta = self.target_accept
+        if not isinstance(ta, (int, float)) or isinstance(ta, bool) or not 0.0 < ta < 1.0:
             raise ProblemError(
                 f"target_accept must be in (0, 1), got {self.target_accept!r}", "[inference]"
             )
@@ -158,7 +159,9 @@ class Problem:
     def __post_init__(self):
         where = self.path or f"problem {self.name!r}"
         if self.base_potential is None:
-            self.base_potential = self.potential
+            # a per-target cut-off applies to the bare potential, never on top of
+            # the problem's own cut-off
+            self.base_potential = getattr(self.potential, "unwrapped", None) or self.potential
         if not self.name or not all(c.isalnum() or c in "_-." for c in self.name):
             raise ProblemError(
                 f"name must be non-empty letters, digits, '_', '-', '.', got {self.name!r}",
@@ -196,6 +199,18 @@ class Problem:
                 )
             inad = t.inadequacy
             if inad.kind == "hierarchical":
+                free = self.free_parameters
+                pooled = (
+                    list(inad.parameters)
+                    if inad.parameters is not None
+                    else [n for n in free if specs[n].dimension == "energy"]
+                )
+                if not pooled or any(q in specs and q not in free for q in pooled):
+                    raise ProblemError(
+                        f"hierarchical needs free parameters to pool; got {pooled or 'none'} "
+                        f"(free: {', '.join(free)}); name them in inadequacy.parameters",
+                        f"{where}: target {t.name!r}.inadequacy.parameters",
+                    )
                 unknown = [q for q in inad.parameters or () if q not in specs]
                 if unknown:
                     raise ProblemError(
@@ -221,7 +236,8 @@ class Problem:
                 raise ProblemError(
                     f"expected {{ rel = delta }} or {{ abs = delta }}, got {tol!r}", twhere
                 )
-            if not next(iter(tol.values())) > 0:
+            value = next(iter(tol.values()))
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
                 raise ProblemError(f"tolerance must be > 0, got {tol!r}", twhere)
         self._check_candidates(where)
         if all(p.fixed for p in self.parameters.values()):
@@ -297,8 +313,12 @@ class Problem:
             lines.append(f"  {spec.name:<10} [{p.unit}] {what}   ({spec.description})")
         for t in self.targets:
             inad = t.inadequacy.kind
+            scale_name = {"inferred_scale": "tau", "hierarchical": "omega", "gp": "alpha"}
             if inad != "none":
-                inad += f" ({t.inadequacy.form}, tau ~ HalfNormal({t.inadequacy.prior_scale:g}))"
+                inad += (
+                    f" ({t.inadequacy.form}, {scale_name[inad]} ~ "
+                    f"HalfNormal({t.inadequacy.prior_scale:g}))"
+                )
             lines.append(
                 f"target    {t.name}: {t.observable.name} [{t.observable.unit}], "
                 f"{int(t.train.sum())} training rows of {t.n}, inadequacy {inad}"
@@ -349,9 +369,14 @@ class Problem:
         *,
         path: str = "<dict>",
         source_text: str = "",
-        base_dirs: tuple[Path, ...] = (Path.cwd(),),
+        base_dirs: tuple[Path, ...] | None = None,
     ) -> Problem:
-        """Build from a parsed problem document (the TOML structure as dicts)."""
+        """Build from a parsed problem document (the TOML structure as dicts).
+
+        Relative data paths are resolved against ``base_dirs`` (default: the
+        current directory at call time).
+        """
+        base_dirs = base_dirs or (Path.cwd(),)
         unknown = set(doc) - _TOP_KEYS
         if unknown:
             raise ProblemError(
@@ -389,7 +414,9 @@ class Problem:
                 PriorSpec.from_mapping(ptab["prior"], f"{pw}.prior") if "prior" in ptab else None
             )
             value = ptab.get("value")
-            if value is not None and not isinstance(value, (int, float)):
+            if value is not None and (
+                not isinstance(value, (int, float)) or isinstance(value, bool)
+            ):
                 raise ProblemError(f"value must be a number, got {value!r}", f"{pw}.value")
             params[pname] = Parameter(
                 pname, ptab["unit"], prior, None if value is None else float(value)
@@ -417,11 +444,30 @@ class Problem:
                 raise ProblemError(
                     f"no target named {h['target']!r}; targets are {list(by_name)}", hw
                 )
-            label = h.get("name") or ", ".join(
-                f"{c} {lo:g}-{hi:g}" for c, (lo, hi) in h["select"].items()
+            extra = set(h) - {"target", "select", "name"}
+            if extra:
+                raise ProblemError(
+                    f"unknown key(s) {', '.join(sorted(extra))}; expected target, select, name", hw
+                )
+            sel = h["select"]
+            ok = isinstance(sel, dict) and all(
+                isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)
+                for v in sel.values()
             )
+            if not ok:
+                raise ProblemError(
+                    f"select must be a table of column = [low, high], got {sel!r}", f"{hw}.select"
+                )
+            if "name" in h and not isinstance(h["name"], str):
+                raise ProblemError(f"name must be a string, got {h['name']!r}", f"{hw}.name")
+            label = h.get("name") or ", ".join(f"{c} {lo:g}-{hi:g}" for c, (lo, hi) in sel.items())
             by_name[h["target"]].add_holdout(label, h["select"], hw)
         tolerance = tr.get("tolerance", {})
+        if not isinstance(tolerance, dict):
+            raise ProblemError(
+                f"tolerance must be a table {{ TARGET = {{ rel = delta }} }}, got {tolerance!r}",
+                f"{path}: [transferability].tolerance",
+            )
         candidates = []
         for i, c in enumerate(tr.get("candidates", [])):
             if not isinstance(c, dict) or "name" not in c:
@@ -511,7 +557,8 @@ def _wrap_cutoff(base, cut, where: str):
         raise ProblemError(
             f"unknown key(s) {', '.join(sorted(extra))}; expected scheme, r_c, unit", where
         )
-    if "r_c" not in cut or not isinstance(cut["r_c"], (int, float)) or cut["r_c"] <= 0:
+    r_c = cut.get("r_c")
+    if not isinstance(r_c, (int, float)) or isinstance(r_c, bool) or r_c <= 0:
         raise ProblemError(f"{scheme} needs r_c > 0, got {cut.get('r_c')!r}", where)
     r_c = units.to_internal(float(cut["r_c"]), cut.get("unit"), "length", where=f"{where}.unit")
     return getattr(_cutoff, scheme)(base, r_c)
@@ -581,6 +628,12 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs) -> Target:
         raise ProblemError(
             "repair must be 'none' or 'match_b2' (or a table with method and reference_T_K), "
             f"got {repair!r}",
+            f"{where}.repair",
+        )
+    if repair != "none" and obs.name != "second_virial":
+        raise ProblemError(
+            f"repair 'match_b2' maps B2 between conventions; it is defined for second_virial "
+            f"targets, not {obs.name}",
             f"{where}.repair",
         )
     if repair != "none" and "cutoff" not in t:

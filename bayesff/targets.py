@@ -83,7 +83,8 @@ class Inadequacy:
             )
         if self.form not in ("relative", "absolute"):
             raise ProblemError(f"inadequacy form must be relative or absolute, got {self.form!r}")
-        if not (isinstance(self.prior_scale, (int, float)) and self.prior_scale > 0):
+        ps = self.prior_scale
+        if not (isinstance(ps, (int, float)) and not isinstance(ps, bool) and ps > 0):
             raise ProblemError(f"inadequacy prior_scale must be > 0, got {self.prior_scale!r}")
         if not (isinstance(self.bands, int) and self.bands >= 2):
             raise ProblemError(f"inadequacy bands must be an integer >= 2, got {self.bands!r}")
@@ -222,7 +223,7 @@ class Target:
         cols = {f.column: f.dimension for f in obs.env}
         cols[obs.value_column] = obs.dimension
         cols[noise_column] = obs.dimension
-        table = load_table(path, cols, where=f"{where}.data")
+        table = load_table(path, cols, where=f"{where}.data", positive=(noise_column,))
         # values in the observable's reporting unit
         rep = units.factor(obs.unit, obs.dimension)
         target = cls(
@@ -260,6 +261,8 @@ class Target:
         Returns the mask; raises if it selects no row.
         """
         where = where or f"target {self.name!r} holdout {label!r}"
+        if label in self.holdout:
+            raise ProblemError(f"a held-out group named {label!r} exists already", where)
         mask = select_rows(self._env_file_units(), select, f"{where}.select") & ~self.train
         if not mask.any():
             raise ProblemError("the selection keeps no rows outside the training set", where)
@@ -339,5 +342,9 @@ def select_rows(target_env_display: dict[str, np.ndarray], select: dict, where: 
         if not ok:
             raise ProblemError(f"{col} must be [low, high] with low <= high, got {rng!r}", where)
         v = target_env_display[col]
-        mask &= (v >= rng[0]) & (v <= rng[1])
+        # the file-unit values come back from internal units: allow a few ulp so
+        # that a bound equal to a value in the file selects it
+        lo = rng[0] - 1e-9 * abs(rng[0])
+        hi = rng[1] + 1e-9 * abs(rng[1])
+        mask &= (v >= lo) & (v <= hi)
     return mask

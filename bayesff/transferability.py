@@ -522,14 +522,16 @@ class TransferabilityResult:
                 bits.append("no tolerance given (verdict from 90 % coverage)")
             bits.append(f"90 % coverage {g['n_inside90']}/{g['n']}")
             ti = g["transferability_index"]
+            ti_rel = g.get("transferability_index_rel")
             if not g["trained"]:
                 bits.append("transferability index n/a (target not trained)")
             elif ti is None:
                 bits.append("transferability index undefined (zero training error)")
-            elif ti >= 10:
-                bits.append(f"transferability index {ti:.0f}")
             else:
-                bits.append(f"transferability index {ti:.2g}")
+                # the absolute ratio also measures how the observable's size changes
+                # between training and held-out rows; the relative one does not
+                rel = "" if ti_rel is None else f", relative {ti_rel:.2g}"
+                bits.append(f"transferability index {ti:.2g}{rel}")
             lines.append(f"{head}: {g['verdict'].upper()} — {', '.join(bits)}")
         for c in self.conformers:
             if c.get("held_out", True):
@@ -753,14 +755,18 @@ def evaluate(
     forward-model predictions, held-out group against that target's training
     rows.
 
-    A group is "transferable" when all of its states pass, "not transferable"
-    when any fails, else "uncertain". For a target without a tolerance the
-    verdict is based on 90 % coverage instead: a state passes when it lies in
-    its central 90 % predictive interval; the group is "not transferable" when
-    so many states fall outside that a calibrated predictive would do so with
-    binomial probability ``P(X >= k | n, 0.1) < 0.01``, "uncertain" when that
-    probability is below 0.05, else "transferable" (``verdict_basis`` says
-    which rule was used).
+    A group's verdict is the worse of two: the tolerance verdict
+    ("transferable" when all of its states pass, "not transferable" when any
+    fails, else "uncertain") and the coverage verdict ("not transferable" when
+    so many of its k of n states fall outside their central 90 % predictive
+    intervals that a calibrated predictive would do so with binomial
+    probability ``P(X >= k | n, 0.1) < 0.01``, "uncertain" when below 0.05,
+    else "transferable"). A target without a tolerance gets the coverage
+    verdict alone; ``verdict_basis`` says which rules were used.
+
+    The joint probability covers the targets that have a tolerance and
+    training rows (targets with ``train = false`` are alternative predictions,
+    e.g. under another convention, not a second observable of the same fit).
     """
     if not 0 <= fail_prob < pass_prob <= 1:
         raise ValueError(f"need 0 <= fail_prob < pass_prob <= 1, got {fail_prob}, {pass_prob}")
@@ -835,7 +841,7 @@ def evaluate(
         z = standardized_residuals(rep, y)
         tail = tail_probability(rep, y)
         ptol = None if tol is None else tolerance_probability(mod, y, tol)
-        if tol is not None:
+        if tol is not None and name in train_mean:
             joint_parts[name] = (mod, y, tol)
 
         verdicts = []
@@ -1107,7 +1113,7 @@ def _rank(elpd_i: dict[str, np.ndarray], summary: dict[str, dict]) -> list[dict]
     for r, n in enumerate(order):
         diff = elpd_i[best] - elpd_i[n]
         n_pts = diff.size
-        dse = float(np.sqrt(n_pts * np.var(diff))) if n_pts > 1 else float("nan")
+        dse = float(np.sqrt(n_pts * np.var(diff, ddof=1))) if n_pts > 1 else float("nan")
         out.append(
             {
                 "run": n,

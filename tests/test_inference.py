@@ -257,3 +257,42 @@ def test_resume_after_interruption(tmp_path):
     assert any("resuming" in m and "100 of 200" in m for m in msgs)
     assert run.datatree["posterior"].sizes["draw"] == 200
     assert out.exists() and not (tmp_path / "checkpoint.pkl").exists()
+
+
+def test_checkpoint_fingerprint_sees_data_and_settings():
+    """Resuming must never mix two posteriors: the fingerprint changes with the data
+    values, their uncertainties and the sampler settings (review finding)."""
+    from dataclasses import replace
+
+    from bayesff.inference import Checkpoint
+
+    y = b2_true(T_TRAIN)
+    base = Checkpoint("x", synthetic_problem(y, u_of(y)), 2, 10, 10, 0).fingerprint
+    for p in (
+        synthetic_problem(1.3 * y, u_of(y)),
+        synthetic_problem(y, 5 * u_of(y)),
+    ):
+        assert Checkpoint("x", p, 2, 10, 10, 0).fingerprint != base
+    p = synthetic_problem(y, u_of(y))
+    p.inference = replace(p.inference, target_accept=0.99)
+    assert Checkpoint("x", p, 2, 10, 10, 0).fingerprint != base
+
+
+def test_prior_predictive_keeps_forward_model_failures_visible():
+    """Where the forward model fails (kappa_T of the B2-truncated EOS is NaN when
+    1 + 2 B2 rho <= 0, which wide priors reach at 150 K and rho = 0.003), the prior
+    predictive holds NaN, not plausible-looking numbers (review finding)."""
+    from bayesff.observables import ISOTHERMAL_COMPRESSIBILITY
+
+    t = Target.from_arrays(
+        "kappa",
+        ISOTHERMAL_COMPRESSIBILITY,
+        {"T_K": np.array([150.0, 500.0]), "rho_per_A3": np.array([0.003, 0.0002])},
+        [0.3, 7.0],
+        [0.003, 0.07],
+    )
+    s = InferenceSettings(chains=1, warmup=20, samples=20, prior_draws=400)
+    run = calibrate(lj_problem([t], s), write=False, progress=False, log=None)
+    pp = run.datatree["prior_predictive"]["kappa"].values[0]
+    assert np.isnan(pp[:, 0]).any()  # failures at 150 K, 0.003 are visible
+    assert not np.isnan(pp[:, 1]).any()  # the dilute state never fails

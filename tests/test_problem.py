@@ -293,3 +293,132 @@ def test_describe_names_what_is_fitted():
     assert re.search(r"epsilon\s+\[K\] prior LogNormal\(median=120, scale=0.3\)", text)
     assert "27 training rows of 42" in text
     assert "held out 'low T': 5 rows" in text
+
+
+# ---------------------------------------------------------------- review findings
+
+
+def test_noise_column_must_be_positive(problem_dir):
+    """A noise column that is not named u_* is still an uncertainty: > 0 on load."""
+    _break(
+        problem_dir,
+        'data = "data/b2.csv"',
+        'data = "data/b2.csv"\nnoise = { column = "B2_cm3_per_mol" }',
+    )
+    with pytest.raises(
+        DataError, match=r"line 2, column 'B2_cm3_per_mol': a standard uncertainty must be > 0"
+    ):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
+
+
+def test_duplicate_holdout_name_is_an_error(problem_dir):
+    _break(
+        problem_dir,
+        'holdout = [ { target = "B2", select = { T_K = [85.0, 110.0] } } ]',
+        'holdout = [ { target = "B2", name = "ends", select = { T_K = [85.0, 105.0] } },\n'
+        '            { target = "B2", name = "ends", select = { T_K = [520.0, 700.0] } } ]',
+    )
+    with pytest.raises(ProblemError, match=r"holdout\[1\]: a held-out group named 'ends' exists"):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "pattern"),
+    [
+        ("rel = 0.05", 'rel = "5%"', r"tolerance\.B2: tolerance must be > 0"),
+        ("tolerance = { B2 = { rel = 0.05 } }", "tolerance = 0.05", r"tolerance must be a table"),
+        (
+            "select = { T_K = [85.0, 110.0] }",
+            "select = { T_K = [85.0, 90.0, 110.0] }",
+            r"holdout\[0\]\.select: select must be a table of column = \[low, high\]",
+        ),
+        (
+            'holdout = [ { target = "B2",',
+            'holdout = [ { target = "B2", nmae = "x",',
+            r"holdout\[0\]: unknown key\(s\) nmae",
+        ),
+        ("chains = 2", 'chains = 2\ntarget_accept = "0.9"', r"target_accept must be in \(0, 1\)"),
+        ("chains = 2", "chains = 2\nseed = true", r"seed must be a non-negative integer"),
+    ],
+)
+def test_more_bad_input_is_caught_with_its_place(problem_dir, old, new, pattern):
+    path = _break(problem_dir, old, new)
+    with pytest.raises(ProblemError, match=pattern):
+        Problem.from_toml(path)
+
+
+def test_selection_bounds_survive_the_unit_round_trip(problem_dir):
+    """A bound equal to a file value selects it even when the file's unit is not the
+    internal one (K as an energy, mol/L, ... do not round-trip bit for bit)."""
+    from bayesff.observables import ISOTHERMAL_COMPRESSIBILITY
+    from bayesff.targets import select_rows
+    from bayesff.units import from_internal, to_internal
+
+    rho = np.array([0.03, 0.06, 0.11, 0.2])  # mol/L
+    shown = from_internal(to_internal(rho, "mol/L", "number_density"), "mol/L", "number_density")
+    mask = select_rows({"rho_per_A3": shown}, {"rho_per_A3": [0.03, 0.11]}, "test")
+    assert mask.tolist() == [True, True, True, False]
+    assert ISOTHERMAL_COMPRESSIBILITY.env_columns == ("T_K", "rho_per_A3")
+
+
+def test_python_problem_per_target_cutoff_uses_the_bare_potential():
+    """A problem built in Python with a truncated LJ: a target under scheme 'none' is
+    predicted with the full LJ, not the truncated one wrapped again (review finding)."""
+    from bayesff.model import build_model
+    from bayesff.observables import SECOND_VIRIAL, second_virial
+    from bayesff.potentials import LENNARD_JONES, truncated
+    from bayesff.priors import PriorSpec
+    from bayesff.problem import InferenceSettings, Parameter
+    from bayesff.targets import Target
+
+    T = np.array([150.0, 300.0])
+    full = Target.from_arrays("full", SECOND_VIRIAL, {"T_K": T}, [-100.0, -15.0], 1.0)
+    full.cutoff = {"scheme": "none"}
+    p = Problem(
+        name="cut",
+        potential=truncated(LENNARD_JONES, 8.5),
+        parameters={
+            "epsilon": Parameter(
+                "epsilon", "K", PriorSpec("LogNormal", {"median": 120.0, "scale": 0.3})
+            ),
+            "sigma": Parameter(
+                "sigma", "angstrom", PriorSpec("Uniform", {"low": 3.0, "high": 4.0})
+            ),
+        },
+        targets=[full],
+        inference=InferenceSettings(),
+    )
+    params = {"epsilon": 119.8 * 8.314462618e-3, "sigma": 3.405}
+    got = build_model(p).predicts[0](params, {"T_K": T})
+    np.testing.assert_allclose(got, second_virial(LENNARD_JONES, params, T), rtol=1e-12)
+
+
+def test_repair_is_only_for_b2(problem_dir):
+    from support import write_manifest
+
+    (problem_dir / "data" / "k.csv").write_text(
+        "T_K,rho_per_A3,kappa_T_per_MPa,u_kappa_T_per_MPa\n300,0.001,0.25,0.0025\n"
+    )
+    write_manifest(
+        problem_dir / "data",
+        "k.csv",
+        {
+            "T_K": "K",
+            "rho_per_A3": "1/angstrom^3",
+            "kappa_T_per_MPa": "1/MPa",
+            "u_kappa_T_per_MPa": "1/MPa",
+        },
+    )
+    path = problem_dir / "models" / "toy.toml"
+    text = (
+        path.read_text()
+        .replace('data = "data/b2.csv"', 'data = "data/k.csv"')
+        .replace('observable = "second_virial"', 'observable = "isothermal_compressibility"')
+    )
+    text = text.replace(
+        "train = { T_K = [110.0, 500.0] }", 'cutoff = { scheme = "none" }\nrepair = "match_b2"'
+    )
+    text = text[: text.index("[transferability]")] + text[text.index("[inference]") :]
+    path.write_text(text)
+    with pytest.raises(ProblemError, match=r"\.repair: repair 'match_b2' maps B2"):
+        Problem.from_toml(path)

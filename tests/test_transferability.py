@@ -319,16 +319,22 @@ def test_tolerance_override_and_joint():
     dt, targets = _hand_run()
     r = tf.evaluate(dt, tolerance={"p": {"abs": 0.12}})
     p_model = targets[1]["holdout"]["model"]
-    # reference: the pure function on the same aligned draws
+    # reference: the pure function on the same aligned draws. The joint probability
+    # covers trained targets only: p (train = false) is a prediction, not a second
+    # calibrated observable, so it is left out even with a tolerance.
     ref = tf.joint_tolerance_probability(
+        {"B2": (targets[0]["holdout"]["model"], targets[0]["holdout"]["y"], {"rel": 0.05})}
+    )
+    assert r.joint["targets"] == ["B2"] and r.joint["p_all_within_tolerance"] == ref
+    # B2 low T fails in every draw, so the joint probability is 0
+    assert ref == 0.0
+    both = tf.joint_tolerance_probability(
         {
             "B2": (targets[0]["holdout"]["model"], targets[0]["holdout"]["y"], {"rel": 0.05}),
             "p": (p_model, targets[1]["holdout"]["y"], {"abs": 0.12}),
         }
     )
-    assert r.joint["targets"] == ["B2", "p"] and r.joint["p_all_within_tolerance"] == ref
-    # B2 low T fails in every draw, so the joint probability is 0
-    assert ref == 0.0
+    assert both == 0.0
     # p: model offsets 0.1 * Z10 with Z10 = -1.5, -1.17, ..., 1.5: |offset| <= 0.12 except
     # for the two end draws (0.15) -> 8 of 10
     assert [s["p_within_tolerance"] for s in r.states if s["target"] == "p"] == [0.8] * 4
@@ -490,8 +496,9 @@ def test_compare_ranks_higher_likelihood_first():
     ref_good, ref_bad = _is_elpd(ll_good), _is_elpd(ll_bad)
     assert res["loo"]["good"]["elpd"] == pytest.approx(ref_good.sum(), abs=1e-3)
     assert res["ranking"][1]["elpd_diff"] == pytest.approx(ref_good.sum() - ref_bad.sum(), 1e-3)
-    # paired se of the difference: sqrt(n var_i(elpd_good,i - elpd_bad,i))
-    dse = math.sqrt(n * np.var(ref_good - ref_bad))
+    # paired se of the difference, with the sample variance (Vehtari, Gelman and Gabry
+    # 2017, eq. 24; ddof = 1 as arviz's own se): sqrt(n var_i(elpd_good,i - elpd_bad,i))
+    dse = math.sqrt(n * np.var(ref_good - ref_bad, ddof=1))
     assert res["ranking"][1]["dse"] == pytest.approx(dse, rel=1e-2)
     assert res["loo"]["good"]["reliable"] and res["loo"]["good"]["n_data_points"] == n
     assert set(res["loo"]["good"]["pareto_k"]) == {f"B2[{i}]" for i in range(n)}

@@ -20,7 +20,7 @@ restores B2 solves, at each temperature,
 For the registered pair potentials u is linear in epsilon, so scaling epsilon
 by s is the same as scaling T by 1/s, and B2(T; s eps) = b(T*/s) with
 T* = k_B T / eps. b(T*) rises from -inf at T* -> 0 to a maximum (at T* = 25.2
-for the full LJ; 23.0, 20.6 and 17.6 for LJ truncated, shifted and
+for the full LJ; 22.8, 20.6 and 17.7 for LJ truncated, shifted and
 force-shifted at 2.5 sigma) and decays slowly beyond it. F therefore has
 exactly one root on the rising branch, where dB2/d eps < 0 at T*/s, and that
 is the root returned: it is the physical one below the maximum (continuous

@@ -93,6 +93,8 @@ class PairPotential:
     description: str = ""
     reference: str = ""
     kind: str = field(default="pair", init=False)
+    #: The potential before a cut-off wrapper was applied (None: not wrapped).
+    unwrapped: object = field(default=None, compare=False)
 
     @property
     def param_names(self) -> tuple[str, ...]:

@@ -553,7 +553,7 @@ def _transferability(s: dict) -> str:
         ref = f"transferability.states.{i}"
         env = ", ".join(
             _n(v, f"{ref}.env.{c}")
-            + f" {_e(s['targets'].get(st['target'], {}).get('env_units', {}).get(c, ''))}"
+            + _unit(s["targets"].get(st["target"], {}).get("env_units", {}).get(c, ""))
             for c, v in st["env"].items()
         )
         rows.append(

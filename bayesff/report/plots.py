@@ -69,6 +69,9 @@ def _png(fig) -> bytes:
 
 
 def _label(name: str, unit: str) -> str:
+    # "/" is not allowed in xarray variable names (the label becomes one):
+    # U+2215 DIVISION SLASH looks the same on the page.
+    unit = unit.replace("/", "\u2215") if unit else unit
     return f"{name} [{unit}]" if unit and unit != "1" else name
 
 
@@ -157,7 +160,7 @@ def _pair(dt, n):
         "pair",
         "Pair plot",
         "Joint posterior draws of each pair of parameters (lower triangle) and marginals "
-        "(diagonal). Divergent transitions, if any, are marked.",
+        "(diagonal). Divergent transitions are counted in the diagnostics table.",
     )
 
 
@@ -232,7 +235,7 @@ def predictive_figure(dt, target: str, info: dict, tolerance: dict | None) -> Fi
     if d != "environment" and len(env_cols) == 1:
         xlabel = _label(d, env_units.get(env_cols[0], ""))
     else:
-        xlabel = "environment (row of the data file)"
+        xlabel = "environment: training rows first, then held-out rows (see the tables)"
 
     parts = []  # (kind, group, x, obs, u, y_rep draws, model draws)
     if "posterior_predictive" in dt.children and target in dt["posterior_predictive"].data_vars:
@@ -309,8 +312,10 @@ def predictive_figure(dt, target: str, info: dict, tolerance: dict | None) -> Fi
         ax.fill_between([], [], [], color=colour, alpha=0.2, label=once("90 % predictive"))
         ax.fill_between([], [], [], color=colour, alpha=0.4, label=once("50 % predictive"))
         mean = mod.reshape(-1, mod.shape[-1]).mean(axis=0)
-        ax.plot(x, mean, color=colour, lw=1.2, zorder=2, label=once("model, posterior mean"))
-        axr.plot(x, mean - obs, color=colour, lw=1.2, zorder=2)
+        # rows of a multi-column environment are not a continuum: points, not lines
+        line = dict(ls="none", marker="_", ms=9) if d == "environment" else dict(lw=1.2)
+        ax.plot(x, mean, color=colour, zorder=2, label=once("model, posterior mean"), **line)
+        axr.plot(x, mean - obs, color=colour, zorder=2, **line)
         style = (
             dict(fmt="o", color="black", ms=3.5, label=once("observed (training)"))
             if kind == "train"
