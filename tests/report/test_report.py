@@ -469,3 +469,24 @@ def test_candidates_table_shows_the_deterministic_rule(tmp_path):
         for st in c["states"]:
             assert (abs(st["rel_error"]) > 0.05) == (st["verdict"] == "fail")
             assert st["verdict"] == "pass" or st["group"] != "training"
+
+
+@pytest.mark.slow
+def test_every_figure_renders_for_parameters_in_kj_per_mol(tmp_path):
+    """Units with '/' (kJ/mol) once broke every arviz-plots figure (xarray forbids '/'
+    in variable names); the butane RB problem has five kJ/mol parameters and a
+    three-column environment."""
+    run = tmp_path / "butane.nc"
+    calibrate(
+        Problem.from_toml(ROOT / "models" / "butane_rb.toml"),
+        out=run,
+        chains=2,
+        warmup=100,
+        samples=100,
+        progress=False,
+        log=None,
+    )
+    write_report(run, tmp_path / "rep", log=None)
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert summary["figures"], "no figures"
+    assert [f.get("error") for f in summary["figures"]] == [None] * len(summary["figures"])
