@@ -13,6 +13,7 @@ angle          rad
 molar_volume   cm^3/mol            reporting unit of virial coefficients
 pressure       MPa                 reporting unit; computed as kJ/mol/Å^3
 inverse_pressure 1/MPa             isothermal compressibility
+inverse_length 1/angstrom          scattering vector q
 dimensionless  1
 ============== =================== ==========================================
 
@@ -69,6 +70,7 @@ INTERNAL_UNITS: dict[str, str] = {
     "molar_volume": "cm^3/mol",
     "pressure": "MPa",
     "inverse_pressure": "1/MPa",
+    "inverse_length": "1/angstrom",
     "dimensionless": "1",
 }
 DIMENSIONS = tuple(INTERNAL_UNITS)
@@ -119,6 +121,7 @@ _FACTORS: dict[str, dict[str, float]] = {
         "1/kPa": 1e3,
         "1/bar": 10.0,
     },
+    "inverse_length": {"1/angstrom": 1.0, "1/nm": 0.1, "1/m": 1e-10},
     "dimensionless": {"1": 1.0, "": 1.0},
 }
 
@@ -137,6 +140,9 @@ _ALIASES = {
     "cm3/mol": "cm^3/mol",
     "cm^3 mol^-1": "cm^3/mol",
     "m3/mol": "m^3/mol",
+    "1/Å": "1/angstrom",
+    "angstrom^-1": "1/angstrom",
+    "Å^-1": "1/angstrom",
     "degree": "deg",
     "degrees": "deg",
     "radian": "rad",

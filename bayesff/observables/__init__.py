@@ -1,6 +1,10 @@
 """Forward models: ``(params, environment) -> predictions``, pure JAX."""
 
-from bayesff.observables import conformers, conventions  # noqa: F401  (registers observables)
+from bayesff.observables import (  # noqa: F401  (registers observables)
+    conformers,
+    conventions,
+    structure,
+)
 from bayesff.observables._spec import (
     EnvField,
     Observable,
