@@ -38,24 +38,19 @@ L = math.log(0.6)  # OPLS -> AMBER Coulomb: ln(0.5 / (1 / 1.2))
 ATOL = 1e-12
 
 
-def decalin() -> Molecule:
-    """Decalin heavy atoms, naphthalene numbering C1..C4, C4a, C5..C8, C8a = 0..9."""
-    bonds = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 9), (9, 0)]
-    bonds += [(4, 5), (5, 6), (6, 7), (7, 8), (8, 9)]
-    return Molecule(["C"] * 10, bonds)
+def _load_examples():
+    """models/scaling_14_examples.py as a module (its molecule builders are used here;
+    the hand-derived results below check them)."""
+    path = ROOT / "models" / "scaling_14_examples.py"
+    spec = importlib.util.spec_from_file_location("scaling_14_examples", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def adamantane() -> Molecule:
-    """Adamantane heavy atoms: bridgeheads 0..3, one CH2 (4..9) on each bridgehead pair."""
-    bonds, k = [], 4
-    for i in range(4):
-        for j in range(i + 1, 4):
-            bonds += [(i, k), (j, k)]
-            k += 1
-    return Molecule(["C"] * 10, bonds)
-
-
-# --------------------------------------------------------------------------- molecules
+EXAMPLES = _load_examples()
+decalin = EXAMPLES.decalin
+adamantane = EXAMPLES.adamantane
 
 
 def test_butane_pair_counts():
@@ -459,11 +454,7 @@ def test_bayesian_rejects_bad_settings():
 
 def test_example_script_runs():
     """models/scaling_14_examples.py runs (deterministic table only, no NUTS)."""
-    path = ROOT / "models" / "scaling_14_examples.py"
-    spec = importlib.util.spec_from_file_location("scaling_14_examples", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    rows = module.table(bayes=False)
+    rows = EXAMPLES.table(bayes=False)
     by_name = {(r["molecule"], r["kind"]): r for r in rows}
     assert by_name[("butane (UA)", "coulomb")]["diagnosis"] == "under-determined"
     assert by_name[("cyclooctane (UA)", "coulomb")]["diagnosis"] == "inconsistent"
