@@ -178,8 +178,9 @@ def mean_prediction(cp: CompiledProblem, k: int, latent: dict, rows: np.ndarray,
 
 def _target_predict(problem: Problem, t: Target, nodes: int):
     """The forward model of a target, under its own cut-off convention if it has one."""
+    opts = {"nodes_per_panel": nodes, **t.options}
     if t.cutoff is None:
-        return t.observable.build(problem.potential, nodes_per_panel=nodes)
+        return t.observable.build(problem.potential, **opts)
     from bayesff.problem import wrap_cutoff
 
     pot = wrap_cutoff(problem.base_potential, t.cutoff)
@@ -193,7 +194,7 @@ def _target_predict(problem: Problem, t: Target, nodes: int):
             nodes_per_panel=nodes,
             reference_T_K=t.repair_reference_T_K,
         )
-    return t.observable.build(pot, nodes_per_panel=nodes)
+    return t.observable.build(pot, **opts)
 
 
 def build_model(problem: Problem) -> CompiledProblem:

@@ -570,7 +570,17 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs) -> Target:
     where = f"{path}: targets[{i}]"
     if not isinstance(t, dict):
         raise ProblemError(f"expected a table, got {t!r}", where)
-    allowed = {"name", "observable", "data", "train", "noise", "inadequacy", "cutoff", "repair"}
+    allowed = {
+        "name",
+        "observable",
+        "data",
+        "train",
+        "noise",
+        "inadequacy",
+        "cutoff",
+        "repair",
+        "options",
+    }
     extra = set(t) - allowed
     if extra:
         raise ProblemError(
@@ -640,4 +650,17 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs) -> Target:
         raise ProblemError("repair needs a cutoff different from the problem's", f"{where}.repair")
     target.repair = repair
     target.repair_reference_T_K = None if ref_T is None else float(ref_T)
+    target.options = _target_options(t.get("options", {}), obs, f"{where}.options")
     return target
+
+
+def _target_options(options, obs, where: str) -> dict:
+    """A target's forward-model options, checked against what its observable accepts."""
+    if not isinstance(options, dict):
+        raise ProblemError(f"expected a table of options, got {options!r}", where)
+    accepted = obs.options or ()
+    extra = sorted(set(options) - set(accepted))
+    if extra:
+        expected = ", ".join(accepted) if accepted else "none (this observable takes no options)"
+        raise ProblemError(f"unknown option(s) {', '.join(extra)}; expected {expected}", where)
+    return dict(options)

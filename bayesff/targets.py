@@ -150,6 +150,10 @@ class Target:
         With ``repair = "match_b2"``: solve the mapping once at this
         temperature (K) and apply it at every temperature, a T-independent
         rescaling of epsilon; ``None`` maps at each temperature.
+    options
+        Keyword options for the observable's forward model (e.g.
+        ``{"closure": "py", "n": 1024}`` for a structure target); only the
+        names in ``observable.options`` are accepted.
     """
 
     name: str
@@ -166,6 +170,7 @@ class Target:
     cutoff: dict | None = None
     repair: str = "none"
     repair_reference_T_K: float | None = None
+    options: dict = field(default_factory=dict)
 
     @property
     def n(self) -> int:

@@ -422,3 +422,55 @@ def test_repair_is_only_for_b2(problem_dir):
     path.write_text(text)
     with pytest.raises(ProblemError, match=r"\.repair: repair 'match_b2' maps B2"):
         Problem.from_toml(path)
+
+
+def test_target_options_are_checked_against_the_observable(problem_dir):
+    # second_virial takes no options from a problem file: any key is an error with its place
+    path = _break(
+        problem_dir,
+        "train = { T_K = [110.0, 500.0] }",
+        'train = { T_K = [110.0, 500.0] }\noptions = { closure = "py" }',
+    )
+    with pytest.raises(
+        ProblemError,
+        match=r"targets\[0\] \(B2\)\.options: unknown option\(s\) closure; expected none",
+    ):
+        Problem.from_toml(path)
+
+
+def test_structure_target_options_reach_the_forward_model(problem_dir):
+    from bayesff.model import _target_predict
+
+    from support import write_manifest
+
+    (problem_dir / "data" / "nn.csv").write_text(
+        "T_K,rho_per_A3,r_peak_angstrom,u_r_peak_angstrom\n85,0.02125,3.68,0.03\n"
+    )
+    write_manifest(
+        problem_dir / "data",
+        "nn.csv",
+        {
+            "T_K": "K",
+            "rho_per_A3": "1/angstrom^3",
+            "r_peak_angstrom": "angstrom",
+            "u_r_peak_angstrom": "angstrom",
+        },
+    )
+    path = problem_dir / "models" / "toy.toml"
+    text = path.read_text()
+    old = 'observable = "second_virial"\ndata = "data/b2.csv"'
+    assert old in text
+    text = text.replace(old, 'observable = "first_peak_position"\ndata = "data/nn.csv"')
+    text = text.replace("train = { T_K = [110.0, 500.0] }", "options = { n = 7 }")
+    path.write_text(text.split("[transferability]")[0] + "[inference]\nchains = 1\n")
+    p = Problem.from_toml(path)
+    assert p.targets[0].options == {"n": 7}
+    # n = 7 is below the solver's minimum grid: the option really reaches liquid.solve
+    with pytest.raises(ValueError, match="n"):
+        _target_predict(p, p.targets[0], 16)(
+            {"epsilon": 0.996, "sigma": 3.405}, {"T_K": 85.0, "rho_per_A3": 0.02125}
+        )
+    text = path.read_text().replace("options = { n = 7 }", 'options = { closur = "py" }')
+    path.write_text(text)
+    with pytest.raises(ProblemError, match=r"unknown option\(s\) closur; expected closure, n"):
+        Problem.from_toml(path)

@@ -1,6 +1,7 @@
 """Forward models: ``(params, environment) -> predictions``, pure JAX."""
 
 from bayesff.observables import (  # noqa: F401  (registers observables)
+    configurations,
     conformers,
     conventions,
     structure,

@@ -44,6 +44,9 @@ class Observable:
         ``build(potential, **options) -> predict(params, env)``.
     potential_kind
         ``"pair"`` or ``"torsion"``: what potentials this observable accepts.
+    options
+        Names of the keyword options ``build`` accepts from a problem file's
+        ``options`` table (e.g. ``closure``); ``None`` accepts none.
     """
 
     name: str
@@ -56,6 +59,7 @@ class Observable:
     potential_kind: str = "pair"
     description: str = ""
     reference: str = ""
+    options: tuple[str, ...] | None = None
 
     @property
     def env_columns(self) -> tuple[str, ...]:

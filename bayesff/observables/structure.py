@@ -81,6 +81,8 @@ Q_DIMENSION = "inverse_length"
 #: Window for the first minimum of g(r), in units of the first-peak position.
 FIRST_MIN_WINDOW = (1.05, 1.75)
 _DEFAULTS = {"closure": "vm", "n": 2048, "dr": None, "max_iter": 1000}
+#: Options a problem file may set in a structure target's ``options`` table.
+_OPTION_NAMES = tuple(_DEFAULTS)
 
 
 def _concrete(x):
@@ -278,6 +280,7 @@ STRUCTURE_FACTOR = register_observable(
         potential_kind="pair",
         description=f"static structure factor S(q) at one state from the OZ equation; {_OPTS}",
         reference=_REF,
+        options=_OPTION_NAMES,
     )
 )
 RADIAL_DISTRIBUTION = register_observable(
@@ -293,6 +296,7 @@ RADIAL_DISTRIBUTION = register_observable(
         description=f"radial distribution function g(r) at one state from the OZ equation; "
         f"{_OPTS}",
         reference=_REF,
+        options=_OPTION_NAMES,
     )
 )
 FIRST_PEAK_POSITION = register_observable(
@@ -308,6 +312,7 @@ FIRST_PEAK_POSITION = register_observable(
         description=f"position of the first peak of g(r) (parabola through the grid maximum); "
         f"{_OPTS}",
         reference=_REF,
+        options=_OPTION_NAMES,
     )
 )
 FIRST_PEAK_HEIGHT = register_observable(
@@ -323,6 +328,7 @@ FIRST_PEAK_HEIGHT = register_observable(
         description=f"height of the first peak of g(r) (parabola through the grid maximum); "
         f"{_OPTS}",
         reference=_REF,
+        options=_OPTION_NAMES,
     )
 )
 COORDINATION_NUMBER = register_observable(
@@ -337,5 +343,6 @@ COORDINATION_NUMBER = register_observable(
         potential_kind="pair",
         description=f"4 pi rho integral r^2 g(r) dr up to the first minimum of g(r); {_OPTS}",
         reference=_REF,
+        options=_OPTION_NAMES,
     )
 )

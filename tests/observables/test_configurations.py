@@ -1,0 +1,15 @@
+"""Configuration observables: the dimer energy u(r)."""
+
+import numpy as np
+
+from bayesff.observables import get_observable
+from bayesff.potentials.pair import LENNARD_JONES
+
+
+def test_pair_energy_is_the_potential_at_its_closed_form_points():
+    # LJ closed form: u(sigma) = 0 and u(2^(1/6) sigma) = -epsilon exactly.
+    predict = get_observable("pair_energy").build(LENNARD_JONES)
+    eps, sig = 0.99607, 3.405  # kJ/mol, angstrom
+    r = np.array([sig, 2 ** (1 / 6) * sig])
+    got = predict({"epsilon": eps, "sigma": sig}, {"r_angstrom": r})
+    np.testing.assert_allclose(got, [0.0, -eps], atol=1e-12)
