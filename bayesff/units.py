@@ -71,6 +71,7 @@ INTERNAL_UNITS: dict[str, str] = {
     "pressure": "MPa",
     "inverse_pressure": "1/MPa",
     "inverse_length": "1/angstrom",
+    "force": "kJ/mol/angstrom",
     "dimensionless": "1",
 }
 DIMENSIONS = tuple(INTERNAL_UNITS)
@@ -122,6 +123,12 @@ _FACTORS: dict[str, dict[str, float]] = {
         "1/bar": 10.0,
     },
     "inverse_length": {"1/angstrom": 1.0, "1/nm": 0.1, "1/m": 1e-10},
+    "force": {
+        "kJ/mol/angstrom": 1.0,
+        "kJ/mol/nm": 0.1,
+        "kcal/mol/angstrom": CALORIE_J,
+        "eV/angstrom": ELEMENTARY_CHARGE_C * AVOGADRO / 1000.0,
+    },
     "dimensionless": {"1": 1.0, "": 1.0},
 }
 

@@ -9,16 +9,33 @@ potentials (``docs/``).
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from bayesff.observables._spec import EnvField, Observable, register_observable
 
-__all__ = ["PAIR_ENERGY", "pair_energy"]
+__all__ = ["PAIR_ENERGY", "PAIR_FORCE", "pair_energy", "pair_force"]
 
 
 def pair_energy(potential, params, r_angstrom):
     """Dimer interaction energy u(r) in kJ/mol at distances ``r_angstrom`` (angstrom)."""
     return potential.energy(jnp.asarray(r_angstrom, dtype=float), **params)
+
+
+def pair_force(potential, params, r_angstrom):
+    """Radial force F(r) = -du/dr in kJ/mol/angstrom at distances ``r_angstrom`` (angstrom).
+
+    Positive F pushes the pair apart (repulsion).
+    """
+    du = jax.grad(lambda r: potential.energy(r, **params))
+    return -jnp.vectorize(du)(jnp.asarray(r_angstrom, dtype=float))
+
+
+def _build_pair_force(potential, **_options):
+    def predict(params, env):
+        return pair_force(potential, params, env["r_angstrom"])
+
+    return predict
 
 
 def _build_pair_energy(potential, **_options):
@@ -40,5 +57,19 @@ PAIR_ENERGY = register_observable(
         potential_kind="pair",
         description="dimer interaction energy u(r) of two atoms at distance r",
         reference="the pair potential itself (energy of an isolated pair)",
+    )
+)
+PAIR_FORCE = register_observable(
+    Observable(
+        name="pair_force",
+        env=(EnvField("r_angstrom", "length", "pair distance r"),),
+        value_column="F_kJ_per_mol_A",
+        uncertainty_column="u_F_kJ_per_mol_A",
+        dimension="force",
+        unit="kJ/mol/angstrom",
+        build=_build_pair_force,
+        potential_kind="pair",
+        description="radial force -du/dr between two atoms at distance r (positive: repulsive)",
+        reference="minus the derivative of the pair potential",
     )
 )
