@@ -215,6 +215,19 @@ def _segments(x: np.ndarray, labels: np.ndarray):
     return out
 
 
+def _varying_column(dt, target: str, env_cols) -> str | None:
+    """The single environment column whose value varies over a target's rows, if any."""
+    varying = []
+    for c in env_cols:
+        vals = []
+        for group in ("constant_data", "predictions_constant_data"):
+            if group in dt.children and f"{target}_{c}" in dt[group].data_vars:
+                vals.append(np.asarray(dt[group][f"{target}_{c}"].values, float))
+        if vals and np.ptp(np.concatenate(vals)) > 0:
+            varying.append(c)
+    return varying[0] if len(varying) == 1 else None
+
+
 def predictive_figure(dt, target: str, info: dict, tolerance: dict | None) -> Figure:
     """Posterior predictive bands of one target against its environment coordinate.
 
@@ -232,8 +245,14 @@ def predictive_figure(dt, target: str, info: dict, tolerance: dict | None) -> Fi
     unit = info.get("unit", "")
     env_cols = info.get("env_columns", [])
     env_units = info.get("env_units", {})
+    # the x axis: the environment coordinate itself, or, for a multi-column environment,
+    # the one column that varies over the target's rows (q of S(q) at one state, T of a
+    # saturation line); row order only when none or several vary.
+    xcol = _varying_column(dt, target, env_cols) if d == "environment" else None
     if d != "environment" and len(env_cols) == 1:
         xlabel = _label(d, env_units.get(env_cols[0], ""))
+    elif xcol is not None:
+        xlabel = _label(xcol, env_units.get(xcol, ""))
     else:
         xlabel = "environment: training rows first, then held-out rows (see the tables)"
 
@@ -241,6 +260,8 @@ def predictive_figure(dt, target: str, info: dict, tolerance: dict | None) -> Fi
     if "posterior_predictive" in dt.children and target in dt["posterior_predictive"].data_vars:
         pp = dt["posterior_predictive"]
         x = np.asarray(pp[target][d].values, float)
+        if xcol is not None:
+            x = np.asarray(dt["constant_data"][f"{target}_{xcol}"].values, float)
         parts.append(
             (
                 "train",
@@ -256,7 +277,9 @@ def predictive_figure(dt, target: str, info: dict, tolerance: dict | None) -> Fi
         pr = dt["predictions"]
         pc = dt["predictions_constant_data"]
         x = np.asarray(pr[target][d].values, float)
-        if d == "environment" and parts:
+        if xcol is not None:
+            x = np.asarray(pc[f"{target}_{xcol}"].values, float)
+        elif d == "environment" and parts:
             x = x + len(parts[0][2])  # held-out rows after the training rows
         groups = np.asarray(holdout_groups(dt, target)).astype(str)
         order = np.argsort(x, kind="stable")
@@ -313,7 +336,8 @@ def predictive_figure(dt, target: str, info: dict, tolerance: dict | None) -> Fi
         ax.fill_between([], [], [], color=colour, alpha=0.4, label=once("50 % predictive"))
         mean = mod.reshape(-1, mod.shape[-1]).mean(axis=0)
         # rows of a multi-column environment are not a continuum: points, not lines
-        line = dict(ls="none", marker="_", ms=9) if d == "environment" else dict(lw=1.2)
+        points = d == "environment" and xcol is None
+        line = dict(ls="none", marker="_", ms=9) if points else dict(lw=1.2)
         ax.plot(x, mean, color=colour, zorder=2, label=once("model, posterior mean"), **line)
         axr.plot(x, mean - obs, color=colour, zorder=2, **line)
         style = (

@@ -490,3 +490,27 @@ def test_every_figure_renders_for_parameters_in_kj_per_mol(tmp_path):
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     assert summary["figures"], "no figures"
     assert [f.get("error") for f in summary["figures"]] == [None] * len(summary["figures"])
+
+
+def test_multi_column_environment_is_plotted_against_the_column_that_varies():
+    # S(q) at one state: T and rho are constant, q varies -> the x axis is q; two varying
+    # columns -> no single axis (row order).
+    import numpy as np
+    import xarray as xr
+
+    from bayesff.report.plots import _varying_column
+
+    n = 5
+    const = xr.Dataset(
+        {
+            "S_T_K": ("environment", np.full(n, 85.0)),
+            "S_rho_per_A3": ("environment", np.full(n, 0.02125)),
+            "S_q_inv_angstrom": ("environment", np.linspace(1.0, 3.0, n)),
+        }
+    )
+    dt = xr.DataTree.from_dict({"constant_data": const})
+    cols = ["T_K", "rho_per_A3", "q_inv_angstrom"]
+    assert _varying_column(dt, "S", cols) == "q_inv_angstrom"
+    const["S_T_K"] = ("environment", np.linspace(80.0, 90.0, n))
+    dt = xr.DataTree.from_dict({"constant_data": const})
+    assert _varying_column(dt, "S", cols) is None
