@@ -216,3 +216,55 @@ def test_g_of_r_features_against_yarnell():
         )[()]
     )(ARGON["sigma"])
     assert 0.5 < float(dpos) < 1.5
+
+
+# ------------------------------------------------------------ liquid thermodynamics (joint)
+
+# LJ reduced units for the Thol comparison: epsilon/k = 119.8 K, sigma = 3.405 angstrom.
+_EPS_K, _SIG = 119.8, 3.405
+_P_UNIT_MPA = units.to_internal(119.8, "K", "energy") / _SIG**3 * units.KJ_PER_MOL_PER_A3_IN_MPA
+
+
+def test_liquid_pressure_and_energy_against_thol_within_the_vm_error():
+    # Reference: Thol et al., J. Phys. Chem. Ref. Data 45, 023101 (2016),
+    # doi:10.1063/1.4945000, LJ EOS as teqp 0.23.2's LJ126_TholJPCRD2016. Tolerances:
+    # docs/liquid.md, VM against Thol over 15 states: max |dp*| 0.29, max |du*| 1.8 %.
+    teqp = pytest.importorskip("teqp")
+    Ts, rs = 1.0, 0.8  # T*, rho*: a dense liquid like argon near 120 K
+    lj = teqp.build_LJ126_TholJPCRD2016()
+    z = np.array([1.0])
+    p_ref = rs * Ts * (1.0 + lj.get_Ar01(Ts, rs, z))
+    u_ref = Ts * lj.get_Ar10(Ts, rs, z)
+    env = {"T_K": np.array([Ts * _EPS_K]), "rho_per_A3": np.array([rs / _SIG**3])}
+    p = st.LIQUID_PRESSURE.build(LENNARD_JONES, n=N)(ARGON, env)[0] / _P_UNIT_MPA
+    eps_kj = ARGON["epsilon"]
+    u = st.LIQUID_ENERGY.build(LENNARD_JONES, n=N)(ARGON, env)[0] / eps_kj
+    assert abs(float(p) - p_ref) < 0.3, (float(p), p_ref)
+    assert abs(float(u) / u_ref - 1.0) < 0.02, (float(u), u_ref)
+
+
+def test_s0_is_rho_kT_kappa_T():
+    # Identity of the compressibility route: S(0) = rho k_B T kappa_T (Hansen & McDonald,
+    # Theory of Simple Liquids (2013), eq. 2.4.23); exact up to rounding.
+    env = {"T_K": np.array([T_K, 100.0]), "rho_per_A3": np.array([RHO, 0.0198])}
+    s0 = np.asarray(st.STRUCTURE_FACTOR_ZERO.build(LENNARD_JONES, n=N)(ARGON, env))
+    kappa = np.asarray(st.LIQUID_COMPRESSIBILITY.build(LENNARD_JONES, n=N)(ARGON, env))
+    kT_mpa = units.GAS_CONSTANT_KJ_PER_MOL_K * env["T_K"] * units.KJ_PER_MOL_PER_A3_IN_MPA
+    np.testing.assert_allclose(s0, env["rho_per_A3"] * kT_mpa * kappa, rtol=1e-10)
+    # and S(0) lies where the measured S(q -> 0) is (0.052 at q = 0.029): within VM's error
+    assert 0.04 < s0[0] < 0.07
+
+
+@pytest.mark.slow
+def test_liquid_density_inverts_liquid_pressure():
+    # Self-consistency (no external reference): the density found for p(T, rho0) is rho0.
+    T, rho0 = 110.0, 0.0190
+    p = st.LIQUID_PRESSURE.build(LENNARD_JONES, n=N)(
+        ARGON, {"T_K": np.array([T]), "rho_per_A3": np.array([rho0])}
+    )
+    rho = st.LIQUID_DENSITY.build(LENNARD_JONES, n=N)(
+        ARGON, {"T_K": np.array([T]), "p_MPa": np.asarray(p)}
+    )
+    np.testing.assert_allclose(np.asarray(rho), rho0, rtol=1e-6)
+    with pytest.raises(ValueError, match="steps"):
+        st.liquid_density(LENNARD_JONES, ARGON, T, 1.0, steps=1)
