@@ -79,6 +79,13 @@ Gradients are taken by implicit differentiation at the fixed point
 (``jax.custom_vjp``): the adjoint system :math:`(I - \partial G/\partial\gamma)^T w = v`
 is solved with the same Anderson iteration; the loop is never differentiated.
 
+Batches of parameter draws: :func:`solve_batch` solves B members (draws of the
+parameters, or states) in chunks, one batched Anderson iteration per chunk in
+which every member keeps its own convergence test, ramp stage, history and
+status (a converged member is frozen while the others go on); its gradients
+come from a batched adjoint. ``jax.vmap(solve)`` gives the same solutions but
+runs the whole batch until its slowest member converges.
+
 Units: r in angstrom, k in 1/angstrom, rho in 1/angstrom^3, T in K,
 energies in kJ/mol, p in MPa, kappa_T in 1/MPa.
 
@@ -118,6 +125,7 @@ __all__ = [
     "STATUS_MESSAGES",
     "LiquidSolution",
     "solve",
+    "solve_batch",
 ]
 
 CONVERGED, MAX_ITER, NONPHYSICAL, NONFINITE = 0, 1, 2, 3
@@ -263,6 +271,25 @@ class _Options(NamedTuple):
     adjoint_tol: float
 
 
+def _anderson_update(x, f, dx, df, it, *, memory, mixing):
+    """One Anderson step from x with residual f = G(x) - x, for one member.
+
+    ``dx`` and ``df`` (shape (memory, n)) hold the last min(it, memory) changes of
+    x and f in ring-buffer slots (update j wrote slot (j - 1) % memory).
+    """
+    valid = jnp.arange(memory) < jnp.minimum(it, memory)
+    a = df @ df.T
+    scale = jnp.where(valid, jnp.sqrt(jnp.diag(a)), 1.0)
+    scale = jnp.where(scale > 0, scale, 1.0)
+    a = a / scale[:, None] / scale[None, :]
+    mask = valid[:, None] & valid[None, :]
+    a = jnp.where(mask, a, jnp.eye(memory)) + 1e-12 * jnp.eye(memory)
+    b = jnp.where(valid, (df @ f) / scale, 0.0)
+    theta = jnp.linalg.solve(a, b) / scale
+    theta = jnp.where(valid, theta, 0.0)
+    return x + mixing * f - theta @ (dx + mixing * df)
+
+
 def _anderson(step, x0, *, memory, mixing, tol, max_iter):
     """Anderson mixing for x = step(x) (type II, Walker and Ni 2011).
 
@@ -281,17 +308,7 @@ def _anderson(step, x0, *, memory, mixing, tol, max_iter):
 
     def body(state):
         x, f, dx, df, it = state
-        valid = jnp.arange(memory) < jnp.minimum(it, memory)
-        a = df @ df.T
-        scale = jnp.where(valid, jnp.sqrt(jnp.diag(a)), 1.0)
-        scale = jnp.where(scale > 0, scale, 1.0)
-        a = a / scale[:, None] / scale[None, :]
-        mask = valid[:, None] & valid[None, :]
-        a = jnp.where(mask, a, jnp.eye(memory)) + 1e-12 * jnp.eye(memory)
-        b = jnp.where(valid, (df @ f) / scale, 0.0)
-        theta = jnp.linalg.solve(a, b) / scale
-        theta = jnp.where(valid, theta, 0.0)
-        x_new = x + mixing * f - theta @ (dx + mixing * df)
+        x_new = _anderson_update(x, f, dx, df, it, memory=memory, mixing=mixing)
         f_new = step(x_new) - x_new
         slot = it % memory
         dx = dx.at[slot].set(x_new - x)
@@ -301,6 +318,97 @@ def _anderson(step, x0, *, memory, mixing, tol, max_iter):
     x, f, _, _, it = jax.lax.while_loop(cond, body, (x0, f0, dx, df, jnp.asarray(0)))
     err = jnp.max(jnp.abs(f))
     return x, it, err <= tol, jnp.isfinite(err)
+
+
+class _BatchState(NamedTuple):
+    """Loop state of :func:`_anderson_batch`; every field has a leading member axis."""
+
+    x: jax.Array  # current iterate, (m, n)
+    x_prev: jax.Array  # iterate before the last update
+    f_prev: jax.Array  # residual at x_prev
+    dx: jax.Array  # (m, memory, n) ring buffers of changes in x and in the residual
+    df: jax.Array
+    k: jax.Array  # updates done in the current stage
+    total: jax.Array  # updates done in all stages
+    stage: jax.Array  # current stage (temperature-ramp step)
+    running: jax.Array  # not finished yet
+    ok: jax.Array  # converged (meaningful once finished)
+    finite: jax.Array
+
+
+def _anderson_batch(step, x0, tol, n_stages, *, memory, mixing, max_iter):
+    """Anderson mixing for m independent fixed points, one per row of x0 (m, n).
+
+    ``step(x, stage)`` evaluates every member's map, member b at its own stage
+    ``stage[b]``, and returns shape (m, n). Each member follows exactly the
+    iteration of :func:`_anderson` (the same updates, slots and stopping rule):
+    when its residual max |G(x) - x| falls below ``tol[b]`` it moves to its next
+    stage with an empty history, or, at the last stage, stops and keeps its state
+    while the others go on. A member also stops when an iteration of a stage
+    reaches ``max_iter`` updates or its residual is not finite. The loop runs
+    until no member is running, so its cost is that of the slowest member.
+
+    The residual is evaluated at the top of the loop body, so a stage costs one
+    map evaluation more than its updates, as in :func:`_anderson`.
+
+    Returns (x, iterations over all stages, converged, finite), each with a
+    leading member axis; converged and finite refer to the stage where the
+    member stopped.
+    """
+    m, n = x0.shape
+    rows = jnp.arange(m)
+    zeros_i = jnp.zeros(m, jnp.int32)
+    hist = jnp.zeros((m, memory, n), x0.dtype)
+    update = jax.vmap(functools.partial(_anderson_update, memory=memory, mixing=mixing))
+
+    def cond(s):
+        return jnp.any(s.running)
+
+    def body(s):
+        f = step(s.x, s.stage) - s.x
+        # Record the update that led to x (none yet at the start of a stage).
+        slot = (s.k - 1) % memory
+        write = (s.running & (s.k > 0))[:, None]
+        dx = s.dx.at[rows, slot].set(jnp.where(write, s.x - s.x_prev, s.dx[rows, slot]))
+        df = s.df.at[rows, slot].set(jnp.where(write, f - s.f_prev, s.df[rows, slot]))
+        err = jnp.max(jnp.abs(f), axis=1)
+        conv = err <= tol
+        fin = jnp.isfinite(err)
+        stop = conv | ~fin | (s.k >= max_iter)
+        advance = s.running & conv & (s.stage < n_stages - 1)
+        finish = s.running & stop & ~advance
+        move = s.running & ~stop
+        x_next = update(s.x, f, dx, df, s.k)
+        move_ = move[:, None]
+        return _BatchState(
+            x=jnp.where(move_, x_next, s.x),
+            x_prev=jnp.where(move_, s.x, s.x_prev),
+            f_prev=jnp.where(move_, f, s.f_prev),
+            dx=dx,
+            df=df,
+            k=jnp.where(move, s.k + 1, jnp.where(advance, 0, s.k)),
+            total=s.total + move.astype(jnp.int32),
+            stage=s.stage + advance.astype(jnp.int32),
+            running=s.running & ~finish,
+            ok=jnp.where(finish, conv, s.ok),
+            finite=jnp.where(finish, fin, s.finite),
+        )
+
+    init = _BatchState(
+        x=x0,
+        x_prev=x0,
+        f_prev=jnp.zeros_like(x0),
+        dx=hist,
+        df=hist,
+        k=zeros_i,
+        total=zeros_i,
+        stage=zeros_i,
+        running=jnp.ones(m, bool),
+        ok=jnp.zeros(m, bool),
+        finite=jnp.ones(m, bool),
+    )
+    s = jax.lax.while_loop(cond, body, init)
+    return s.x, s.total, s.ok, s.finite
 
 
 # ----------------------------------------------------------------------------- fixed point
@@ -363,6 +471,64 @@ def _solve_gamma(closure, opts, inputs, gamma0, ramp):
     init = (gamma0, jnp.asarray(0), jnp.asarray(True), jnp.asarray(True), jnp.asarray(0))
     gamma, it, ok, finite, _ = jax.lax.while_loop(cond, stage, init)
     return gamma, it, ok, finite
+
+
+def _oz_batch(closure, inputs, gamma):
+    """G(gamma) for a batch: ``inputs`` and ``gamma`` have a leading member axis."""
+    return jax.vmap(lambda i, g: _oz_map(closure, i, g)[0])(inputs, gamma)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def _fixed_point_batch(closure, opts, inputs, gamma):
+    """:func:`_fixed_point` for a batch (leading member axis), with a batched adjoint."""
+    return gamma
+
+
+def _fixed_point_batch_fwd(closure, opts, inputs, gamma):
+    return gamma, (inputs, gamma)
+
+
+def _fixed_point_batch_bwd(closure, opts, res, v):
+    inputs, gamma = res
+    # G acts on each member alone, so its Jacobian is block diagonal and one vjp of the
+    # batched map gives every member's J^T w. The adjoints w_b = v_b + J_b^T w_b are
+    # solved together, each to its own tolerance, as in _fixed_point_bwd.
+    _, vjp_gamma = jax.vjp(lambda g: _oz_batch(closure, inputs, g), gamma)
+    tol = opts.adjoint_tol * jnp.maximum(jnp.max(jnp.abs(v), axis=1), 1e-300)
+    w, _, _, _ = _anderson_batch(
+        lambda w, stage: v + vjp_gamma(w)[0],
+        v,
+        tol,
+        1,
+        memory=opts.memory,
+        mixing=opts.mixing,
+        max_iter=opts.max_iter,
+    )
+    _, vjp_inputs = jax.vjp(lambda i: _oz_batch(closure, i, gamma), inputs)
+    (grad_inputs,) = vjp_inputs(w)
+    return grad_inputs, jnp.zeros_like(gamma)
+
+
+_fixed_point_batch.defvjp(_fixed_point_batch_fwd, _fixed_point_batch_bwd)
+
+
+def _solve_gamma_batch(closure, opts, inputs, gamma0, ramp):
+    """:func:`_solve_gamma` for a batch: each member climbs the temperature ramp at its
+    own pace (it starts its next stage as soon as it converges in the current one)."""
+    fracs = jnp.arange(1, ramp + 1) / ramp
+    # Staged inputs, computed once: (ramp, m, n); the same arithmetic as _solve_gamma.
+    boltz = inputs.boltz[None] ** fracs[:, None, None]
+    beta_u_att = inputs.beta_u_att[None] * fracs[:, None, None]
+    rows = jnp.arange(gamma0.shape[0])
+
+    def step(gamma, stage):
+        staged = inputs._replace(boltz=boltz[stage, rows], beta_u_att=beta_u_att[stage, rows])
+        return _oz_batch(closure, staged, gamma)
+
+    tol = jnp.full(gamma0.shape[0], opts.tol)
+    return _anderson_batch(
+        step, gamma0, tol, ramp, memory=opts.memory, mixing=opts.mixing, max_iter=opts.max_iter
+    )
 
 
 # ----------------------------------------------------------------------------- public
@@ -481,6 +647,28 @@ def solve(
         tracing).
     """
     _check(closure, n, ramp, memory)
+    inputs, u, kt = _prepare(potential, params, T_K, rho_per_A3, closure, n, dr)
+    r = inputs.grid.r
+    opts = _Options(memory, float(mixing), float(tol), int(max_iter), float(adjoint_tol))
+    # Fixed-point values carry no gradient of their own: it comes from _fixed_point.
+    stopped = jax.tree.map(jax.lax.stop_gradient, inputs)
+    if gamma0 is None:
+        gamma_init, n_ramp = jnp.zeros_like(r), ramp
+    else:
+        gamma_init, n_ramp = jnp.asarray(gamma0, dtype=float), 1
+    if gamma_init.shape != r.shape:
+        raise ValueError(
+            f"gamma0 must have shape {r.shape} (n - 1 points), got {gamma_init.shape}"
+        )
+    gamma, iterations, ok, finite = _solve_gamma(
+        closure, opts, stopped, jax.lax.stop_gradient(gamma_init), n_ramp
+    )
+    gamma = _fixed_point(closure, opts, inputs, jax.lax.stop_gradient(gamma))
+    return _finish(potential, params, closure, n, inputs, u, kt, gamma, iterations, ok, finite)
+
+
+def _prepare(potential, params, T_K, rho_per_A3, closure, n, dr):
+    """Grid and closure inputs at one state; returns (inputs, u on the grid, kT in kJ/mol)."""
     T = jnp.asarray(T_K, dtype=float)
     rho = jnp.asarray(rho_per_A3, dtype=float)
     kt = GAS_CONSTANT_KJ_PER_MOL_K * T
@@ -500,23 +688,14 @@ def solve(
         beta_u_att = beta * u_att
     else:
         beta_u_att = jnp.zeros_like(r)
-    inputs = _Inputs(grid=grid, boltz=boltz, beta_u_att=beta_u_att, rho=rho)
-    opts = _Options(memory, float(mixing), float(tol), int(max_iter), float(adjoint_tol))
-    # Fixed-point values carry no gradient of their own: it comes from _fixed_point.
-    stopped = jax.tree.map(jax.lax.stop_gradient, inputs)
-    if gamma0 is None:
-        gamma_init, n_ramp = jnp.zeros_like(r), ramp
-    else:
-        gamma_init, n_ramp = jnp.asarray(gamma0, dtype=float), 1
-    if gamma_init.shape != r.shape:
-        raise ValueError(
-            f"gamma0 must have shape {r.shape} (n - 1 points), got {gamma_init.shape}"
-        )
-    gamma, iterations, ok, finite = _solve_gamma(
-        closure, opts, stopped, jax.lax.stop_gradient(gamma_init), n_ramp
-    )
-    gamma = _fixed_point(closure, opts, inputs, jax.lax.stop_gradient(gamma))
+    return _Inputs(grid=grid, boltz=boltz, beta_u_att=beta_u_att, rho=rho), u, kt
 
+
+def _finish(potential, params, closure, n, inputs, u, kt, gamma, iterations, ok, finite):
+    """LiquidSolution at one state from the converged gamma (differentiable through it)."""
+    grid, boltz, beta_u_att, rho = inputs
+    r, dr = grid.r, grid.dr
+    beta = 1.0 / kt
     c = _closure(closure, gamma, boltz, beta_u_att)
     # y = g exp(beta u) = exp(gamma + B) (HNC, VM) or 1 + gamma (PY): continuous.
     if closure == "py":
@@ -581,3 +760,173 @@ def solve(
         energy_kJ_per_mol=ok_or_nan(energy),
         gamma=gamma,
     )
+
+
+def _batch_size(params_batch, T_K, rho_per_A3, dr, gamma0, n):
+    """The common batch size B of the batched arguments; raises if they disagree."""
+    sizes = {}
+    named = {**{f"params_batch[{k!r}]": v for k, v in params_batch.items()}}
+    named.update(T_K=T_K, rho_per_A3=rho_per_A3)
+    if dr is not None:
+        named["dr"] = dr
+    for name, value in named.items():
+        shape = jnp.shape(value)
+        if len(shape) > 1:
+            raise ValueError(
+                f"solve_batch: {name} must be a scalar or a 1-d array (one value per draw), "
+                f"got shape {shape}"
+            )
+        if shape:
+            sizes[name] = shape[0]
+    if gamma0 is not None:
+        shape = jnp.shape(gamma0)
+        if shape[-1:] != (n - 1,) or len(shape) > 2:
+            raise ValueError(
+                f"solve_batch: gamma0 must have shape (n - 1,) = ({n - 1},) or (B, {n - 1}), "
+                f"got {shape}"
+            )
+        if len(shape) == 2:
+            sizes["gamma0"] = shape[0]
+    if not sizes:
+        raise ValueError(
+            "solve_batch: no batched argument; give params_batch, T_K or rho_per_A3 as 1-d "
+            "arrays with one value per draw (or use solve for one state)"
+        )
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{k}: {v}" for k, v in sizes.items())
+        raise ValueError(f"solve_batch: batched arguments differ in length ({listed})")
+    size = next(iter(sizes.values()))
+    if size == 0:
+        raise ValueError("solve_batch: the batch is empty")
+    return size
+
+
+def solve_batch(
+    potential: PairPotential,
+    params_batch: dict,
+    T_K,
+    rho_per_A3,
+    closure: str = "hnc",
+    n: int = 4096,
+    dr=None,
+    *,
+    chunk: int = 16,
+    gamma0=None,
+    ramp: int = 4,
+    tol: float = 1e-10,
+    max_iter: int = 1000,
+    memory: int = 5,
+    mixing: float = 0.5,
+    adjoint_tol: float = 1e-10,
+) -> LiquidSolution:
+    r"""Solve the OZ equation for a batch of parameter draws (or states), in chunks.
+
+    The same solutions as ``jax.vmap`` of :func:`solve`, member by member, at a
+    higher throughput for many draws. The batch is cut into chunks of ``chunk``
+    members, done one after another (``jax.lax.map``); within a chunk one
+    Anderson iteration advances all members together (one batched FFT per
+    step), each member with its own convergence test, temperature-ramp stage,
+    history and status: a member that has converged keeps its solution while
+    the others go on, and one that fails (e.g. a state inside the closure's
+    spinodal) gets its own status and NaN outputs without affecting the rest.
+    A chunk costs as many iterations as its slowest member, so chunks should
+    be small enough that one slow member holds up few others, and large enough
+    to amortise the per-iteration overhead (8-32 on a CPU; see
+    ``benchmarks/liquid_bench.py``).
+
+    jit-able (``potential``, ``closure``, ``n``, ``chunk``, ``ramp`` and
+    ``memory`` static) and differentiable in ``params_batch``, ``T_K`` and
+    ``rho_per_A3`` by implicit differentiation at each member's fixed point;
+    the adjoint systems of a chunk are solved together, each to its own
+    tolerance, as in :func:`solve`.
+
+    Which to use: ``solve_batch`` for many draws of one model (posterior
+    predictive checks, prior screening, a batch of states); ``jax.vmap(solve)``
+    where the solve sits inside a function that is vmapped as a whole, or for
+    a handful of members (it runs all members until the slowest converges, and
+    carries every member's state through every iteration).
+
+    Parameters
+    ----------
+    potential
+        A pair potential (possibly wrapped by a cut-off convention).
+    params_batch
+        Its parameters, internal units (energies kJ/mol, lengths angstrom); each
+        value a scalar (shared by all members) or a 1-d array of length B.
+    T_K
+        Temperature, K: scalar or shape (B,).
+    rho_per_A3
+        Number density, 1/angstrom^3: scalar or shape (B,).
+    closure, n
+        As in :func:`solve`.
+    dr
+        Grid spacing, angstrom: None (each member's ``length_scale / 100``), a
+        scalar or shape (B,).
+    chunk
+        Members solved together; B is padded to a multiple of ``chunk`` with
+        copies of the last member (``chunk`` larger than B is reduced to B).
+    gamma0
+        Warm start, shape (n - 1,) (shared) or (B, n - 1); then no temperature
+        ramp. Default: ideal-gas start and a ramp of ``ramp`` stages.
+    ramp, tol, max_iter, memory, mixing, adjoint_tol
+        As in :func:`solve`.
+
+    Returns
+    -------
+    LiquidSolution
+        Every field with a leading axis of length B (grids included: the grid
+        of member b scales with its own ``dr``); ``status`` per member.
+
+    Raises
+    ------
+    ValueError
+        Before any tracing, for an unknown closure, a bad grid size, ramp,
+        memory or chunk, batched arguments of different lengths, or no batched
+        argument.
+    """
+    _check(closure, n, ramp, memory)
+    if not (isinstance(chunk, int) and chunk >= 1):
+        raise ValueError(f"chunk must be an int >= 1, got {chunk!r}")
+    size = _batch_size(params_batch, T_K, rho_per_A3, dr, gamma0, n)
+    chunk = min(chunk, size)
+    n_chunks = -(-size // chunk)
+    # Pad with copies of the last member: they converge with it and are cut off below.
+    take = jnp.minimum(jnp.arange(n_chunks * chunk), size - 1)
+
+    def batched(value, tail=()):
+        value = jnp.asarray(value, dtype=float)
+        if value.ndim == len(tail):
+            value = jnp.broadcast_to(value, (size, *tail))
+        return value[take].reshape(n_chunks, chunk, *tail)
+
+    if gamma0 is None:
+        gamma_init, n_ramp = jnp.zeros(n - 1), ramp
+    else:
+        gamma_init, n_ramp = gamma0, 1
+    args = (
+        {k: batched(v) for k, v in params_batch.items()},
+        batched(T_K),
+        batched(rho_per_A3),
+        None if dr is None else batched(dr),
+        batched(gamma_init, (n - 1,)),
+    )
+    opts = _Options(memory, float(mixing), float(tol), int(max_iter), float(adjoint_tol))
+
+    def prepare(params, T, rho, dr_):
+        return _prepare(potential, params, T, rho, closure, n, None if dr is None else dr_)
+
+    def finish(params, inputs, u, kt, gamma, iterations, ok, finite):
+        return _finish(potential, params, closure, n, inputs, u, kt, gamma, iterations, ok, finite)
+
+    def one_chunk(chunk_args):
+        params, T, rho, dr_, gamma_start = chunk_args
+        inputs, u, kt = jax.vmap(prepare)(params, T, rho, dr_)
+        stopped = jax.tree.map(jax.lax.stop_gradient, inputs)
+        gamma, iterations, ok, finite = _solve_gamma_batch(
+            closure, opts, stopped, jax.lax.stop_gradient(gamma_start), n_ramp
+        )
+        gamma = _fixed_point_batch(closure, opts, inputs, jax.lax.stop_gradient(gamma))
+        return jax.vmap(finish)(params, inputs, u, kt, gamma, iterations, ok, finite)
+
+    out = jax.lax.map(one_chunk, args)
+    return jax.tree.map(lambda x: x.reshape(n_chunks * chunk, *x.shape[2:])[:size], out)
