@@ -1,20 +1,36 @@
-"""Energies of given geometries: the dimer energy u(r) of a pair potential.
+"""Energies and forces of given geometries under a pair potential.
 
 ``pair_energy`` is the simplest configuration observable: the interaction
 energy of two atoms at distance r, which for a pair potential is u(r) itself.
 It is the target of energy matching against a reference dimer curve (an
 ab-initio or a published accurate pair potential) and of Gaussian-process
 potentials (``docs/``).
+
+``configuration_energy`` and ``configuration_forces`` take a whole N-atom
+configuration (positions in angstrom, no periodic box): the total energy is
+the sum of u(r_ij) over the N(N-1)/2 pairs and the forces are its negative
+gradient, one vector per atom. ``energies_and_forces`` maps them over a batch
+of configurations with the same number of atoms (vmap in one place). They are
+the forward model of force matching (:mod:`bayesff.forcematch`).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from bayesff.observables._spec import EnvField, Observable, register_observable
 
-__all__ = ["PAIR_ENERGY", "PAIR_FORCE", "pair_energy", "pair_force"]
+__all__ = [
+    "PAIR_ENERGY",
+    "PAIR_FORCE",
+    "configuration_energy",
+    "configuration_forces",
+    "energies_and_forces",
+    "pair_energy",
+    "pair_force",
+]
 
 
 def pair_energy(potential, params, r_angstrom):
@@ -29,6 +45,92 @@ def pair_force(potential, params, r_angstrom):
     """
     du = jax.grad(lambda r: potential.energy(r, **params))
     return -jnp.vectorize(du)(jnp.asarray(r_angstrom, dtype=float))
+
+
+def _check_positions(positions, batched: bool):
+    """Shape check before tracing: (N, 3) or, batched, (M, N, 3) with N >= 2."""
+    shape = tuple(getattr(positions, "shape", np.shape(positions)))
+    want = "(M, N, 3)" if batched else "(N, 3)"
+    ndim = 3 if batched else 2
+    if len(shape) != ndim or shape[-1] != 3 or shape[-2] < 2:
+        raise ValueError(
+            f"positions must have shape {want} (angstrom) with N >= 2 atoms, got shape {shape}"
+        )
+
+
+def configuration_energy(potential, params, positions):
+    r"""Total pair energy of one configuration, in kJ/mol.
+
+    .. math:: E = \sum_{i<j} u(|\mathbf{r}_i - \mathbf{r}_j|)
+
+    Parameters
+    ----------
+    potential
+        A :class:`~bayesff.potentials.PairPotential`.
+    params
+        Its parameters, internal units (kJ/mol, angstrom).
+    positions
+        Atom positions, shape (N, 3), angstrom; open boundaries (no box).
+
+    Returns
+    -------
+    jax.Array
+        Scalar energy, kJ/mol. Coincident atoms give r = 0, where the pair
+        potentials are not finite: the result is then inf or NaN, never a
+        silent zero.
+    """
+    _check_positions(positions, batched=False)
+    x = jnp.asarray(positions, dtype=float)
+    i, j = np.triu_indices(x.shape[0], k=1)
+    r = jnp.sqrt(jnp.sum((x[i] - x[j]) ** 2, axis=-1))
+    return jnp.sum(potential.energy(r, **params))
+
+
+def configuration_forces(potential, params, positions):
+    """Forces on the atoms of one configuration, -dE/dr_i, in kJ/mol/angstrom.
+
+    Parameters
+    ----------
+    potential, params, positions
+        As for :func:`configuration_energy`; positions (N, 3) in angstrom.
+
+    Returns
+    -------
+    jax.Array
+        Shape (N, 3), kJ/mol/angstrom. They sum to zero (Newton's third law).
+    """
+    _check_positions(positions, batched=False)
+    return -jax.grad(lambda x: configuration_energy(potential, params, x))(
+        jnp.asarray(positions, dtype=float)
+    )
+
+
+def energies_and_forces(potential, params, positions):
+    """Energies and forces of a batch of configurations with the same atom count.
+
+    Parameters
+    ----------
+    potential
+        A pair potential.
+    params
+        Its parameters, internal units; scalars (shared by the batch).
+    positions
+        Shape (M, N, 3), angstrom.
+
+    Returns
+    -------
+    energy : jax.Array
+        Shape (M,), kJ/mol.
+    forces : jax.Array
+        Shape (M, N, 3), kJ/mol/angstrom.
+    """
+    _check_positions(positions, batched=True)
+
+    def one(x):
+        e, g = jax.value_and_grad(lambda y: configuration_energy(potential, params, y))(x)
+        return e, -g
+
+    return jax.vmap(one)(jnp.asarray(positions, dtype=float))
 
 
 def _build_pair_force(potential, **_options):

@@ -23,6 +23,7 @@ from bayesff.potentials.pair import (
     mie,
     square_well,
 )
+from bayesff.potentials.reference import ARGON_HFDID1, hfdid1
 from bayesff.potentials.scaling import (
     AMBER,
     CHARMM,
@@ -46,6 +47,7 @@ from bayesff.potentials.torsion import (
 
 __all__ = [
     "AMBER",
+    "ARGON_HFDID1",
     "CHARMM",
     "CONVENTIONS",
     "FOURIER",
@@ -64,6 +66,7 @@ __all__ = [
     "fourier",
     "fourier_to_ryckaert_bellemans",
     "get_potential",
+    "hfdid1",
     "lennard_jones",
     "list_potentials",
     "mie",
