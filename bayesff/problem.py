@@ -16,6 +16,7 @@ from pathlib import Path
 from bayesff import units
 from bayesff.errors import ProblemError
 from bayesff.potentials import cutoff as _cutoff
+from bayesff.potentials import gp as _gp  # noqa: F401  (registers kind = "gp")
 from bayesff.potentials._spec import PairPotential, ParamSpec, TorsionPotential, get_potential
 from bayesff.priors import PriorSpec
 from bayesff.targets import Inadequacy, Target
@@ -391,6 +392,17 @@ class Problem:
         pot_t = _table(doc, "potential", path, required=True)
         kind = _get(pot_t, "kind", str, f"{path}: [potential]")
         base = get_potential(kind, f"{path}: [potential].kind")
+        options = {k: v for k, v in pot_t.items() if k not in ("kind", "cutoff")}
+        configure = getattr(base, "configure", None)
+        if configure is not None:
+            # a configurable potential (the GP: base, basis, box) is built from its options
+            base = configure(options, f"{path}: [potential]")
+        elif options:
+            raise ProblemError(
+                f"unknown key(s) {', '.join(sorted(options))} for potential {kind!r}; "
+                "expected kind and cutoff",
+                f"{path}: [potential]",
+            )
         cut = pot_t.get("cutoff", {"scheme": "none"})
         potential = _wrap_cutoff(base, cut, f"{path}: [potential].cutoff")
 

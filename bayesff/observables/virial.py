@@ -95,7 +95,8 @@ def quadrature_rule(potential: PairPotential, params: dict, nodes_per_panel: int
         m > 3 (exact in the limit for integer m; see the module docstring).
     """
     s = potential.length_scale(**params)
-    bps = tuple(potential.breakpoints(**params))
+    # breakpoints (jumps, kinks) and smooth extra panel ends (e.g. a GP box)
+    bps = tuple(potential.breakpoints(**params)) + tuple(potential.quadrature_edges(**params))
     edges = jnp.asarray(PANEL_EDGES) * s
     if bps:
         # Breakpoints first: jnp.sort is stable, so where a breakpoint ties a

@@ -15,6 +15,7 @@ from bayesff.potentials._spec import (
     register,
 )
 from bayesff.potentials.cutoff import force_shifted, shifted, tail_correction, truncated
+from bayesff.potentials.gp import GP, GPPairPotential, gp_pair_potential
 from bayesff.potentials.pair import (
     LENNARD_JONES,
     MIE,
@@ -51,12 +52,14 @@ __all__ = [
     "CHARMM",
     "CONVENTIONS",
     "FOURIER",
+    "GP",
     "LENNARD_JONES",
     "MIE",
     "OPLS",
     "RYCKAERT_BELLEMANS",
     "SQUARE_WELL",
     "Convention",
+    "GPPairPotential",
     "Molecule",
     "PairPotential",
     "ParamSpec",
@@ -66,6 +69,7 @@ __all__ = [
     "fourier",
     "fourier_to_ryckaert_bellemans",
     "get_potential",
+    "gp_pair_potential",
     "hfdid1",
     "lennard_jones",
     "list_potentials",

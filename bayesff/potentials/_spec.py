@@ -78,6 +78,12 @@ class PairPotential:
         ``breakpoints(**params) -> tuple of radii`` (angstrom) where u or du/dr
         is discontinuous (hard core, well edge, cut-off). Quadrature panels end
         there so that piecewise-smooth integrands are integrated to full accuracy.
+    quadrature_edges
+        ``quadrature_edges(**params) -> tuple of radii`` (angstrom) where B2
+        quadrature panels should also end although u is smooth there (e.g. the
+        box of a GP correction, whose wiggles the sigma-based panels do not
+        resolve). Unlike breakpoints they are not discontinuities: the liquid
+        solver and MD ignore them.
     hard_core
         ``True`` if u = +inf below the first breakpoint (exp(-u/kT) = 0 there).
     description, reference
@@ -95,6 +101,9 @@ class PairPotential:
     kind: str = field(default="pair", init=False)
     #: The potential before a cut-off wrapper was applied (None: not wrapped).
     unwrapped: object = field(default=None, compare=False)
+    #: Smooth extra B2 panel ends (see ``quadrature_edges`` above); last so that
+    #: positional construction is unchanged.
+    quadrature_edges: Callable = field(default=lambda **p: ())
 
     @property
     def param_names(self) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 
 import numpy as np
 
@@ -84,7 +85,7 @@ def _display_tree(dt, groups=("posterior", "prior")):
     import xarray as xr
 
     post = dt["posterior"].to_dataset()
-    names = {v: _label(v, post[v].attrs.get("units", "")) for v in post.data_vars}
+    names = {v: _label(v, post[v].attrs.get("units", "")) for v in shown_parameters(dt)}
     out = {}
     for g in groups:
         if g in dt.children:
@@ -93,6 +94,24 @@ def _display_tree(dt, groups=("posterior", "prior")):
                 {v: names[v] for v in names if v in ds.data_vars}
             )
     return xr.DataTree.from_dict(out)
+
+
+#: Most parameters drawn in the per-parameter figures (arviz-plots refuses very many panels).
+MAX_PLOTTED = 12
+
+
+def shown_parameters(dt) -> list[str]:
+    """Posterior variables drawn in the parameter figures.
+
+    All of them when there are at most ``MAX_PLOTTED``; otherwise the basis
+    weights of a GP potential (``w_00``, ``w_01``, ...: standard-normal
+    coordinates with no meaning one by one) are left out, then the list is cut
+    at ``MAX_PLOTTED``. The tables of the report still list every parameter.
+    """
+    names = list(dt["posterior"].data_vars)
+    if len(names) <= MAX_PLOTTED:
+        return names
+    return [v for v in names if not re.fullmatch(r"w_\d+", v)][:MAX_PLOTTED]
 
 
 def _wrapped_size(n: int, width: float = 9.0) -> tuple[float, float]:
@@ -390,7 +409,7 @@ def make_figures(dt, targets: dict, tolerance: dict | None, log=None) -> list[Fi
     in summary.json. Nothing is skipped silently.
     """
     log = log or (lambda *a, **k: None)
-    n = len(dt["posterior"].data_vars)
+    n = len(shown_parameters(dt))
     makers = [
         ("marginals", "Posterior marginals", lambda: _marginals(dt, n)),
         ("prior_posterior", "Prior against posterior", lambda: _prior_posterior(dt, n)),

@@ -514,3 +514,18 @@ def test_multi_column_environment_is_plotted_against_the_column_that_varies():
     const["S_T_K"] = ("environment", np.linspace(80.0, 90.0, n))
     dt = xr.DataTree.from_dict({"constant_data": const})
     assert _varying_column(dt, "S", cols) is None
+
+
+def test_gp_weights_are_left_out_of_the_parameter_figures():
+    # arviz-plots refuses > 40 panels: a GP potential's 24+ weights would break the pair plot
+    import numpy as np
+    import xarray as xr
+
+    from bayesff.report.plots import MAX_PLOTTED, shown_parameters
+
+    names = ["epsilon", "sigma", "amplitude", "length_scale"] + [f"w_{i:02d}" for i in range(24)]
+    post = xr.Dataset({n: (("chain", "draw"), np.zeros((1, 3))) for n in names})
+    shown = shown_parameters(xr.DataTree.from_dict({"posterior": post}))
+    assert shown == ["epsilon", "sigma", "amplitude", "length_scale"]
+    few = xr.Dataset({n: (("chain", "draw"), np.zeros((1, 3))) for n in names[:MAX_PLOTTED]})
+    assert shown_parameters(xr.DataTree.from_dict({"posterior": few})) == names[:MAX_PLOTTED]
