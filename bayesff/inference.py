@@ -409,6 +409,10 @@ def calibrate(
         k_mcmc, data, checkpoint=ckpt, checkpoint_every=checkpoint_every, resume=resume, log=log
     )
     t_sample = time.perf_counter() - t0
+    if s.thin > 1:
+        # every thin-th draw of each chain: arrays are (chain, draw, ...)
+        post = {k: v[:, :: s.thin] for k, v in post.items()}
+        extra = {k: v[:, :: s.thin] for k, v in extra.items()}
 
     t0 = time.perf_counter()
     dt = _assemble(cp, post, extra, k_prior, k_pp)
@@ -426,6 +430,7 @@ def calibrate(
             "chains": int(chains),
             "warmup": int(warmup),
             "samples": int(samples),
+            "thin": int(s.thin),
             "device": f"{dev.platform}:{getattr(dev, 'device_kind', '')}",
             "host": platform.node(),
             "wall_time_s": float(wall),

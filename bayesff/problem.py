@@ -77,6 +77,11 @@ class InferenceSettings:
         Adapt a dense mass matrix in warm-up (default). Force-field parameters
         are strongly correlated (epsilon with sigma); a dense metric halves the
         number of leapfrog steps per draw and doubles the ESS on argon B2.
+    thin
+        Keep every ``thin``-th draw of each chain in the run file (default 1,
+        all). For problems whose held-out predictions are expensive (a liquid
+        density is several integral-equation solves per draw and state), the
+        posterior predictive, predictions and diagnostics use the kept draws.
     """
 
     chains: int = 4
@@ -88,6 +93,7 @@ class InferenceSettings:
     prior_draws: int = 500
     nodes_per_panel: int = 16
     dense_mass: bool = True
+    thin: int = 1
 
     def __post_init__(self):
         for k in (
@@ -97,6 +103,7 @@ class InferenceSettings:
             "max_tree_depth",
             "prior_draws",
             "nodes_per_panel",
+            "thin",
         ):
             v = getattr(self, k)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:

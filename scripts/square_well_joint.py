@@ -553,12 +553,18 @@ def study_markdown(study: dict) -> str:
         "(train) | thermo error (held out) | r_peak (angstrom) | structure error (angstrom) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+
+    def num(x, fmt, scale=1.0):
+        # None: a NaN in the study (no liquid solution at that profile point)
+        return "n/a" if x is None else format(scale * x, fmt)
+
     for p in study["profile"]:
         lines.append(
             f"| {p['sigma']:.2f} | {p['epsilon_K']:.1f} | {p['lam']:.3f} | "
-            f"{p['chi2_per_point_train']:.3g} | {100 * p['max_rel_error_train']:.2f} % | "
-            f"{100 * p['thermo_error']:.2f} % | {p['r_peak']:.3f} | "
-            f"{p['structure_error']:.3f} |"
+            f"{num(p['chi2_per_point_train'], '.3g')} | "
+            f"{num(p['max_rel_error_train'], '.2f', 100)} % | "
+            f"{num(p['thermo_error'], '.2f', 100)} % | {num(p['r_peak'], '.3f')} | "
+            f"{num(p['structure_error'], '.3f')} |"
         )
     return "\n".join(lines) + "\n"
 

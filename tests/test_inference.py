@@ -7,6 +7,7 @@ the training temperatures of the shipped problem.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax
@@ -216,6 +217,14 @@ def test_same_seed_same_draws():
         a.datatree["posterior"]["epsilon"].values, b.datatree["posterior"]["epsilon"].values
     )
     assert not math.isnan(float(a.datatree["posterior"]["epsilon"].values.mean()))
+    # thinning keeps every 4th draw of the same chains: the kept draws are a subset
+    t = dataclasses.replace(s, thin=4)
+    c = calibrate(synthetic_problem(y, u_of(y), settings=t), write=False, progress=False, log=None)
+    full = a.datatree["posterior"]["epsilon"].values
+    kept = c.datatree["posterior"]["epsilon"].values
+    assert kept.shape == (2, 25)
+    np.testing.assert_array_equal(kept, full[:, ::4])
+    assert c.datatree["posterior_predictive"]["B2"].shape[:2] == (2, 25)
 
 
 def test_resume_after_interruption(tmp_path):
