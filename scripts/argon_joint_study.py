@@ -16,6 +16,7 @@ posteriors in the (epsilon, sigma) plane, and n's posterior for the three Mie ru
 Usage (repository root)::
 
     python scripts/argon_joint_study.py [--reuse] [--chains 4 --warmup 500 --samples 500]
+        [--skip argon_joint]
 
 Run files go to ``runs/<problem name>/posterior.nc``.
 """
@@ -202,13 +203,19 @@ def main(argv=None) -> int:
     ap.add_argument("--chains", type=int)
     ap.add_argument("--warmup", type=int)
     ap.add_argument("--samples", type=int)
+    ap.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated problem names not to run (e.g. one another process is running)",
+    )
     args = ap.parse_args(argv)
+    skip = {x for x in args.skip.split(",") if x}
     import xarray as xr
 
     trees = {}
     for key, name in RUNS.items():
         path = _run_path(name)
-        if not (args.reuse and path.exists()):
+        if not (args.reuse and path.exists()) and name not in skip:
             _calibrate(name, args)
         if path.exists():
             trees[key] = xr.open_datatree(path)
