@@ -318,3 +318,24 @@ def test_block_standard_error_of_white_noise():
     mean, se = md.block_standard_error(x, 50)
     assert abs(mean) < 4 / np.sqrt(x.size)
     assert abs(se * np.sqrt(x.size) - 1.0) < 3 / np.sqrt(2 * 49)
+
+
+def test_gp_pair_potential_runs_in_md():
+    # Issue 6: a GP potential works wherever a pair potential does. With its weights at zero
+    # the GP is exactly its LJ base (tests/potentials/test_gp.py), so the same seed must give
+    # the same trajectory averages as the LJ itself, to round-off; a non-zero weight must
+    # change them (the correction reaches the forces).
+    from bayesff.potentials.gp import gp_pair_potential
+
+    gp = gp_pair_potential("lennard_jones", basis=4, r_min=0.9, r_c=2.4)
+    zero = {**LJ, "amplitude": 0.3, "length_scale": 0.3, **{f"w_{i:02d}": 0.0 for i in range(4)}}
+    run = functools.partial(
+        md.simulate, T_K=temperature(2.0), rho_per_A3=0.55, n_steps=200, n_equil=100,
+        seed=1, store_frames=False, n_blocks=4, **COMMON,
+    )  # fmt: skip
+    ref, same = run(LENNARD_JONES, LJ), run(gp, zero)
+    assert ref.status == md.OK and same.status == md.OK
+    np.testing.assert_allclose(same.energy_kJ_per_mol, ref.energy_kJ_per_mol, rtol=1e-9)
+    bumped = run(gp, {**zero, "w_00": 2.0})
+    assert bumped.status == md.OK
+    assert abs(bumped.energy_kJ_per_mol - ref.energy_kJ_per_mol) > 1e-3
