@@ -32,6 +32,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/liquid_bench.py
+	$(PY) benchmarks/md_bench.py
+	$(PY) benchmarks/joint_nuts.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
