@@ -300,83 +300,70 @@ _REF = (
 )
 _OPTS = "options: closure (default 'vm'), n (2048), dr (sigma/100), max_iter (1000)"
 
-STRUCTURE_FACTOR = register_observable(
-    Observable(
-        name="structure_factor",
-        env=(_T, _RHO, _Q),
-        value_column="S_q",
-        uncertainty_column="u_S_q",
-        dimension="dimensionless",
-        unit="1",
-        build=_build_sq,
-        potential_kind="pair",
-        description=f"static structure factor S(q) at one state from the OZ equation; {_OPTS}",
-        reference=_REF,
-        options=_OPTION_NAMES,
+
+def _oz_observable(name, env, value_column, dimension, unit, build, description):
+    """Register an observable of the OZ solution (uncertainty column ``u_<value_column>``)."""
+    return register_observable(
+        Observable(
+            name=name,
+            env=env,
+            value_column=value_column,
+            uncertainty_column=f"u_{value_column}",
+            dimension=dimension,
+            unit=unit,
+            build=build,
+            potential_kind="pair",
+            description=f"{description}; {_OPTS}",
+            reference=_REF,
+            options=_OPTION_NAMES,
+        )
     )
+
+
+STRUCTURE_FACTOR = _oz_observable(
+    "structure_factor",
+    (_T, _RHO, _Q),
+    "S_q",
+    "dimensionless",
+    "1",
+    _build_sq,
+    "static structure factor S(q) at one state from the OZ equation",
 )
-RADIAL_DISTRIBUTION = register_observable(
-    Observable(
-        name="radial_distribution",
-        env=(_T, _RHO, _R),
-        value_column="g_r",
-        uncertainty_column="u_g_r",
-        dimension="dimensionless",
-        unit="1",
-        build=_build_gr,
-        potential_kind="pair",
-        description=f"radial distribution function g(r) at one state from the OZ equation; "
-        f"{_OPTS}",
-        reference=_REF,
-        options=_OPTION_NAMES,
-    )
+RADIAL_DISTRIBUTION = _oz_observable(
+    "radial_distribution",
+    (_T, _RHO, _R),
+    "g_r",
+    "dimensionless",
+    "1",
+    _build_gr,
+    "radial distribution function g(r) at one state from the OZ equation",
 )
-FIRST_PEAK_POSITION = register_observable(
-    Observable(
-        name="first_peak_position",
-        env=(_T, _RHO),
-        value_column="r_peak_angstrom",
-        uncertainty_column="u_r_peak_angstrom",
-        dimension="length",
-        unit="angstrom",
-        build=_peak_builder(lambda sol, rho: first_peak(sol.r, sol.g)[0]),
-        potential_kind="pair",
-        description=f"position of the first peak of g(r) (parabola through the grid maximum); "
-        f"{_OPTS}",
-        reference=_REF,
-        options=_OPTION_NAMES,
-    )
+FIRST_PEAK_POSITION = _oz_observable(
+    "first_peak_position",
+    (_T, _RHO),
+    "r_peak_angstrom",
+    "length",
+    "angstrom",
+    _peak_builder(lambda sol, rho: first_peak(sol.r, sol.g)[0]),
+    "position of the first peak of g(r) (parabola through the grid maximum)",
 )
-FIRST_PEAK_HEIGHT = register_observable(
-    Observable(
-        name="first_peak_height",
-        env=(_T, _RHO),
-        value_column="g_peak",
-        uncertainty_column="u_g_peak",
-        dimension="dimensionless",
-        unit="1",
-        build=_peak_builder(lambda sol, rho: first_peak(sol.r, sol.g)[1]),
-        potential_kind="pair",
-        description=f"height of the first peak of g(r) (parabola through the grid maximum); "
-        f"{_OPTS}",
-        reference=_REF,
-        options=_OPTION_NAMES,
-    )
+FIRST_PEAK_HEIGHT = _oz_observable(
+    "first_peak_height",
+    (_T, _RHO),
+    "g_peak",
+    "dimensionless",
+    "1",
+    _peak_builder(lambda sol, rho: first_peak(sol.r, sol.g)[1]),
+    "height of the first peak of g(r) (parabola through the grid maximum)",
 )
-COORDINATION_NUMBER = register_observable(
-    Observable(
-        name="coordination_number",
-        env=(_T, _RHO),
-        value_column="n_coord",
-        uncertainty_column="u_n_coord",
-        dimension="dimensionless",
-        unit="1",
-        build=_peak_builder(lambda sol, rho: coordination_number(sol.r, sol.g, rho)[0]),
-        potential_kind="pair",
-        description=f"4 pi rho integral r^2 g(r) dr up to the first minimum of g(r); {_OPTS}",
-        reference=_REF,
-        options=_OPTION_NAMES,
-    )
+COORDINATION_NUMBER = _oz_observable(
+    "coordination_number",
+    (_T, _RHO),
+    "n_coord",
+    "dimensionless",
+    "1",
+    _peak_builder(lambda sol, rho: coordination_number(sol.r, sol.g, rho)[0]),
+    "4 pi rho integral r^2 g(r) dr up to the first minimum of g(r)",
 )
 
 
@@ -388,69 +375,42 @@ def _thermo_builder(field):
     return _peak_builder(lambda sol, rho: getattr(sol, field))
 
 
-LIQUID_PRESSURE = register_observable(
-    Observable(
-        name="liquid_pressure",
-        env=(_T, _RHO),
-        value_column="p_MPa",
-        uncertainty_column="u_p_MPa",
-        dimension="pressure",
-        unit="MPa",
-        build=_thermo_builder("pressure_MPa"),
-        potential_kind="pair",
-        description="pressure of the fluid by the virial route of the OZ solution (VM's "
-        f"error up to 0.3 in p*, ~10 MPa for liquid argon: docs/liquid.md); {_OPTS}",
-        reference=_REF,
-        options=_OPTION_NAMES,
-    )
+LIQUID_PRESSURE = _oz_observable(
+    "liquid_pressure",
+    (_T, _RHO),
+    "p_MPa",
+    "pressure",
+    "MPa",
+    _thermo_builder("pressure_MPa"),
+    "pressure of the fluid by the virial route of the OZ solution (VM's "
+    "error up to 0.3 in p*, ~10 MPa for liquid argon: docs/liquid.md)",
 )
-LIQUID_ENERGY = register_observable(
-    Observable(
-        name="liquid_energy",
-        env=(_T, _RHO),
-        value_column="E_res_kJ_per_mol",
-        uncertainty_column="u_E_res_kJ_per_mol",
-        dimension="energy",
-        unit="kJ/mol",
-        build=_thermo_builder("energy_kJ_per_mol"),
-        potential_kind="pair",
-        description="excess (residual) internal energy per particle, 2 pi rho int u g r^2 dr; "
-        f"{_OPTS}",
-        reference=_REF,
-        options=_OPTION_NAMES,
-    )
+LIQUID_ENERGY = _oz_observable(
+    "liquid_energy",
+    (_T, _RHO),
+    "E_res_kJ_per_mol",
+    "energy",
+    "kJ/mol",
+    _thermo_builder("energy_kJ_per_mol"),
+    "excess (residual) internal energy per particle, 2 pi rho int u g r^2 dr",
 )
-STRUCTURE_FACTOR_ZERO = register_observable(
-    Observable(
-        name="structure_factor_zero",
-        env=(_T, _RHO),
-        value_column="S0",
-        uncertainty_column="u_S0",
-        dimension="dimensionless",
-        unit="1",
-        build=_thermo_builder("S0"),
-        potential_kind="pair",
-        description="S(0) = 1 / (1 - rho c_hat(0)) = rho k_B T kappa_T (compressibility route, "
-        f"tails included); {_OPTS}",
-        reference=_REF,
-        options=_OPTION_NAMES,
-    )
+STRUCTURE_FACTOR_ZERO = _oz_observable(
+    "structure_factor_zero",
+    (_T, _RHO),
+    "S0",
+    "dimensionless",
+    "1",
+    _thermo_builder("S0"),
+    "S(0) = 1 / (1 - rho c_hat(0)) = rho k_B T kappa_T (compressibility route, tails included)",
 )
-LIQUID_COMPRESSIBILITY = register_observable(
-    Observable(
-        name="liquid_compressibility",
-        env=(_T, _RHO),
-        value_column="kappa_T_per_MPa",
-        uncertainty_column="u_kappa_T_per_MPa",
-        dimension="inverse_pressure",
-        unit="1/MPa",
-        build=_thermo_builder("kappa_T_per_MPa"),
-        potential_kind="pair",
-        description=f"isothermal compressibility S(0) / (rho k_B T) (compressibility route); "
-        f"{_OPTS}",
-        reference=_REF,
-        options=_OPTION_NAMES,
-    )
+LIQUID_COMPRESSIBILITY = _oz_observable(
+    "liquid_compressibility",
+    (_T, _RHO),
+    "kappa_T_per_MPa",
+    "inverse_pressure",
+    "1/MPa",
+    _thermo_builder("kappa_T_per_MPa"),
+    "isothermal compressibility S(0) / (rho k_B T) (compressibility route)",
 )
 
 # ------------------------------------------------------------------------ liquid density
