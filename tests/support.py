@@ -82,3 +82,15 @@ def lj_problem(targets, settings, name: str = "synthetic_lj"):
         targets=targets,
         inference=settings,
     )
+
+
+def lj_reference_eos(t_star: float, rho_star: float, kind: str = "LJ126_TholJPCRD2016"):
+    """(p*, u*) of the LJ fluid from a reference EOS in teqp (Thol et al. 2016 by default,
+    doi:10.1063/1.4945000): p* = rho* T* (1 + Ar01), u* = T* Ar10. Needs teqp."""
+    import numpy as np
+    import teqp
+
+    model = teqp.make_model({"kind": kind, "model": {}})
+    z = np.array([1.0])
+    p = rho_star * t_star * (1.0 + model.get_Ar01(t_star, rho_star, z))
+    return float(p), float(t_star * model.get_Ar10(t_star, rho_star, z))

@@ -229,12 +229,11 @@ def test_liquid_pressure_and_energy_against_thol_within_the_vm_error():
     # Reference: Thol et al., J. Phys. Chem. Ref. Data 45, 023101 (2016),
     # doi:10.1063/1.4945000, LJ EOS as teqp 0.23.2's LJ126_TholJPCRD2016. Tolerances:
     # docs/liquid.md, VM against Thol over 15 states: max |dp*| 0.29, max |du*| 1.8 %.
-    teqp = pytest.importorskip("teqp")
+    pytest.importorskip("teqp")
+    from support import lj_reference_eos
+
     Ts, rs = 1.0, 0.8  # T*, rho*: a dense liquid like argon near 120 K
-    lj = teqp.build_LJ126_TholJPCRD2016()
-    z = np.array([1.0])
-    p_ref = rs * Ts * (1.0 + lj.get_Ar01(Ts, rs, z))
-    u_ref = Ts * lj.get_Ar10(Ts, rs, z)
+    p_ref, u_ref = lj_reference_eos(Ts, rs)
     env = {"T_K": np.array([Ts * _EPS_K]), "rho_per_A3": np.array([rs / _SIG**3])}
     p = st.LIQUID_PRESSURE.build(LENNARD_JONES, n=N)(ARGON, env)[0] / _P_UNIT_MPA
     eps_kj = ARGON["epsilon"]
