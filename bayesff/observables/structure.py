@@ -107,7 +107,7 @@ Q_DIMENSION = "inverse_length"
 
 #: Window for the first minimum of g(r), in units of the first-peak position.
 FIRST_MIN_WINDOW = (1.05, 1.75)
-_DEFAULTS = {"closure": "vm", "n": 2048, "dr": None, "max_iter": 1000}
+_DEFAULTS = {"closure": "vm", "n": 2048, "dr": None, "max_iter": 1000, "tol": 1e-10, "ramp": 4}
 #: Options a problem file may set in a structure target's ``options`` table.
 _OPTION_NAMES = tuple(_DEFAULTS)
 
@@ -147,6 +147,8 @@ def _solve(potential, params, T, rho, opts):
         n=opts["n"],
         dr=opts["dr"],
         max_iter=opts["max_iter"],
+        tol=opts["tol"],
+        ramp=opts["ramp"],
     )
 
 
@@ -298,7 +300,10 @@ _REF = (
     "Ornstein-Zernike equation with a closure (bayesff.observables.liquid; VM: Verlet, "
     "Mol. Phys. 41, 183 (1980)); Hansen & McDonald, Theory of Simple Liquids (2013), ch. 4"
 )
-_OPTS = "options: closure (default 'vm'), n (2048), dr (sigma/100), max_iter (1000)"
+_OPTS = (
+    "options: closure (default 'vm'), n (2048), dr (sigma/100), max_iter (1000), tol (1e-10), "
+    "ramp (4)"
+)
 
 
 def _oz_observable(name, env, value_column, dimension, unit, build, description):
@@ -447,6 +452,8 @@ def liquid_density(
     dr=None,
     max_iter: int = 1000,
     steps: int = 8,
+    tol: float = 1e-10,
+    ramp: int = 4,
 ):
     r"""Liquid density at which the OZ virial pressure equals ``p_MPa`` at ``T_K``.
 
@@ -472,7 +479,7 @@ def liquid_density(
         Temperature, K (scalar).
     p_MPa
         Pressure, MPa (scalar), e.g. the vapour pressure for a saturated liquid.
-    closure, n, dr, max_iter
+    closure, n, dr, max_iter, tol, ramp
         As in :func:`bayesff.observables.liquid.solve`.
     steps
         Solves in all (>= 2).
@@ -503,6 +510,8 @@ def liquid_density(
             n=n,
             dr=dr,
             max_iter=max_iter,
+            tol=tol,
+            ramp=ramp,
             gamma0=gamma0,
         )
 
@@ -531,7 +540,7 @@ def liquid_density(
 
 def _build_density(potential, **options):
     opts = {**_DEFAULTS, "steps": 8, **options}
-    kw = {k: opts[k] for k in ("closure", "n", "dr", "max_iter", "steps")}
+    kw = {k: opts[k] for k in ("closure", "n", "dr", "max_iter", "tol", "ramp", "steps")}
 
     def predict(params, env):
         T, p = jnp.broadcast_arrays(
