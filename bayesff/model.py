@@ -149,7 +149,9 @@ def mean_prediction(cp: CompiledProblem, k: int, latent: dict, rows: np.ndarray,
     t = cp.problem.targets[k]
     lay = cp.layouts[k]
     predict = cp.predicts[k]
-    env = {c: jnp.asarray(v[rows]) for c, v in lay.env_all.items()}
+    # NumPy, not jnp: the states stay concrete while the model is traced, so forward
+    # models can check them or key per-state work on them (structure, md_targets)
+    env = {c: np.asarray(v[rows]) for c, v in lay.env_all.items()}
     params = cp.to_params(latent)
     inad = t.inadequacy
     if inad.kind == "hierarchical":

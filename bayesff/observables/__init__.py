@@ -4,6 +4,7 @@ from bayesff.observables import (  # noqa: F401  (registers observables)
     configurations,
     conformers,
     conventions,
+    md_targets,
     structure,
 )
 from bayesff.observables._spec import (
