@@ -38,8 +38,10 @@ def main(argv=None) -> int:
     ap.add_argument("--result", default="benchmarks/results/joint_nuts.json")
     args = ap.parse_args(argv)
 
-    exe = Path(sys.executable).with_name("bayesff")
-    cmd = [str(exe), "calibrate", args.problem, "--out", args.out, "--force", "--no-progress"]
+    # ``python -m bayesff.cli`` rather than the console script: works without an install
+    # (PYTHONPATH), e.g. on a GPU machine that gets the package as a source tree
+    cmd = [sys.executable, "-m", "bayesff.cli", "calibrate", args.problem, "--out", args.out]
+    cmd += ["--force", "--no-progress"]
     load0 = os.getloadavg()
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -50,6 +52,7 @@ def main(argv=None) -> int:
         print(f"calibrate exited with {proc.returncode}", file=sys.stderr)
 
     import arviz as az
+    import jax
     import numpy as np
     import xarray as xr
 
@@ -80,8 +83,10 @@ def main(argv=None) -> int:
         "loadavg_before": load0,
         "loadavg_after": load1,
         "cpu_count": os.cpu_count(),
+        "jax_devices": [str(d) for d in jax.devices()],
+        "jax_version": jax.__version__,
         "host": platform.node(),
-        "note": "2-core machine shared with other engineers' jobs: see the load averages",
+        "note": "timings depend on what else runs on the machine: see the load averages",
         "returncode": proc.returncode,
     }
     out = ROOT / args.result
