@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -70,26 +69,29 @@ def _labels(paths: list[Path], trees: list) -> list[str]:
     return out
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move the finished report ``tmp`` to ``out``, replacing an older report there.
+def _write_atomic(files: dict[str, str], out: Path) -> None:
+    """Write the report's own files into ``out``, each atomically; leave every other file.
 
-    The old folder is renamed aside first and removed only after the new one is
-    in place, so a reader sees either the old or the new report, never a mix.
+    Each file is written beside its final name and renamed into place, so a
+    reader never sees a half-written page, and a failed run leaves the old
+    report. Other files in the folder (a study's tables, a user's notes) are
+    kept: only ``index.html`` and ``summary.json`` belong to the report.
     """
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(out, old)
+    out.mkdir(parents=True, exist_ok=True)
+    tmps = {}
     try:
-        os.replace(tmp, out)
-    except BaseException:
-        if old is not None:
-            os.replace(old, out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        for name, text in files.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.chmod(tmp, 0o644)
+            tmps[name] = Path(tmp)
+        for name, tmp in tmps.items():
+            os.replace(tmp, out / name)
+    finally:
+        for tmp in tmps.values():
+            if tmp.exists():
+                tmp.unlink()
 
 
 def write_report(
@@ -107,10 +109,10 @@ def write_report(
         A run file written by :func:`bayesff.calibrate` (``runs/NAME/posterior.nc``).
     out_dir
         Folder of the report; default ``reports/<problem name>/`` relative to
-        the current directory. An existing report there is replaced (reports
-        are regenerated freely); the new one is written to a temporary folder
-        beside it and renamed into place, so a failed run leaves the old report
-        intact.
+        the current directory. An existing report there (``index.html``,
+        ``summary.json``) is replaced, each file written beside its final name
+        and renamed into place, so a failed run leaves the old report intact;
+        other files in the folder are kept.
     compare
         Other run files fitted to the same data; with any given, the page has a
         model comparison table (PSIS-LOO and leave-one-environment-out elpd,
@@ -161,18 +163,13 @@ def write_report(
     validate_summary(summary)
     page = html.render(summary, figures)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        (tmp / "summary.json").write_text(
-            json.dumps(summary, indent=1, allow_nan=False) + "\n", encoding="utf-8"
-        )
-        (tmp / "index.html").write_text(page, encoding="utf-8")
-        tmp.chmod(0o755)
-        _replace_dir(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    _write_atomic(
+        {
+            "summary.json": json.dumps(summary, indent=1, allow_nan=False) + "\n",
+            "index.html": page,
+        },
+        out,
+    )
     size = (out / "index.html").stat().st_size
     log(f"report: wrote {out / 'summary.json'} and index.html ({size / 1e6:.1f} MB)")
     return out / "index.html"

@@ -258,14 +258,20 @@ def test_page_has_the_sections_and_citations(report, summary):
 
 
 @pytest.mark.slow
-def test_report_is_replaced_atomically(run_file, tmp_path):
+def test_report_is_replaced_and_other_files_are_kept(run_file, tmp_path):
+    """A new report replaces index.html and summary.json and nothing else: a study's
+    table in the same folder survives (nothing is silently lost), and no temporary
+    file is left behind."""
     out = tmp_path / "r"
     write_report(run_file, out, log=None)
-    (out / "stale.txt").write_text("from an older report")
+    (out / "index.html").write_text("an older page")
+    (out / "comparison.md").write_text("a study's table")
     lines = []
     index = write_report(run_file, out, log=lines.append)
     assert index == out / "index.html"
-    assert not (out / "stale.txt").exists()  # the folder was replaced, not merged
+    assert "an older page" not in index.read_text()
+    assert (out / "comparison.md").read_text() == "a study's table"
+    assert sorted(p.name for p in out.iterdir()) == ["comparison.md", "index.html", "summary.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
     assert lines and all(isinstance(x, str) for x in lines)
 
