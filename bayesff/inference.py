@@ -162,7 +162,7 @@ class LaplaceStart:
         The posterior mode, constrained values (problem units).
     init_params
         Starting point of each chain: dict site -> array (chains, ...),
-        unconstrained.
+        unconstrained (no chain axis for one chain, as NumPyro expects).
     inverse_mass_matrix
         (D, D) inverse Hessian of the negative log density at the mode, over the
         ravelled sites in sorted-name order (NumPyro's ``dense_mass`` layout).
@@ -239,7 +239,9 @@ def laplace_start(cp, data, key, chains: int, *, widen: float = 2.0) -> LaplaceS
     for c in range(chains):
         if fun(starts[c])[0] >= 1e30:
             starts[c] = x_map
-    init = jax.vmap(unravel)(jnp.asarray(starts))
+    # numpyro takes one chain's init_params without the chain axis
+    starts = jnp.asarray(starts)
+    init = unravel(starts[0]) if chains == 1 else jax.vmap(unravel)(starts)
     mode = constrain_fn(cp.model, (data,), {}, unravel(jnp.asarray(x_map)))
     mode = {k: np.asarray(v) for k, v in mode.items() if k in cp.latent_names}
     return LaplaceStart(mode, init, cov, count[0])

@@ -341,6 +341,9 @@ def test_laplace_start_finds_the_mode_and_its_curvature():
     # one start per chain, unconstrained, dispersed but all with a finite density
     assert start.init_params["epsilon"].shape == (4,)
     assert np.unique(np.asarray(start.init_params["epsilon"])).size == 4
+    # one chain: no chain axis (numpyro's convention for a single chain)
+    one = laplace_start(cp, cp.data(), jax.random.PRNGKey(3), chains=1)
+    assert np.shape(one.init_params["epsilon"]) == ()
 
 
 def test_laplace_init_gives_the_same_posterior():
