@@ -93,9 +93,7 @@ import numpy as np
 from bayesff import _jax  # noqa: F401  (float64)
 from bayesff.observables import liquid, md
 from bayesff.observables._spec import EnvField, Observable, register_observable
-from bayesff.observables.structure import Q_DIMENSION, structure_factor_at
-from bayesff.potentials.cutoff import tail_correction
-from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA
+from bayesff.observables.structure import Q_DIMENSION, _concrete, structure_factor_at
 
 __all__ = [
     "MD_ENERGY",
@@ -341,39 +339,6 @@ def _run_key(settings: MDSettings) -> tuple:
     return (settings.reference, *sorted(settings.simulate_kwargs().items()))
 
 
-def _pairs(traj: md.Trajectory):
-    """Distances of each stored frame's pairs i < j within r_cut, padded to one width.
-
-    Computed once in NumPy (float64) from the frames' own neighbour lists, so that
-    reweighting evaluates u(r) on a flat array: no gather or minimum image per call.
-    """
-    n, box, rc2 = traj.n_particles, traj.box_angstrom, traj.r_cut_angstrom**2
-    rows = np.arange(n)[:, None]
-    per_frame = []
-    for R, idx in zip(traj.positions, traj.neighbors, strict=True):
-        j = np.asarray(idx)
-        keep = (j < n) & (j > rows)
-        dR = R[:, None, :] - R[np.minimum(j, n - 1)]
-        dR -= box * np.round(dR / box)
-        r2 = np.sum(dR * dR, axis=-1)
-        keep &= r2 < rc2
-        per_frame.append(np.sqrt(r2[keep]))
-    width = max(len(x) for x in per_frame)
-    r = np.full((len(per_frame), width), traj.r_cut_angstrom)
-    mask = np.zeros(r.shape, bool)
-    for f, x in enumerate(per_frame):
-        r[f, : len(x)] = x
-        mask[f, : len(x)] = True
-    return r, mask
-
-
-def _frame_sums(potential, r, mask, params):
-    """Pair energy U (kJ/mol) and virial W = sum r u'(r) (kJ/mol) of every frame."""
-    u, du = jax.jvp(lambda x: potential.energy(x, **params), (r,), (jnp.ones_like(r),))
-    zero = jnp.zeros_like(r)
-    return jnp.sum(jnp.where(mask, u, zero), axis=-1), jnp.sum(jnp.where(mask, r * du, zero), -1)
-
-
 def reference_run(potential, settings: MDSettings, T_K: float, rho_per_A3: float) -> _Reference:
     """The reference run of a state, simulated on first use and cached in-process.
 
@@ -400,10 +365,10 @@ def reference_run(potential, settings: MDSettings, T_K: float, rho_per_A3: float
                 f"reference {settings.reference_params} failed: {md.STATUS_MESSAGES[res.status]}"
             )
         traj = res.trajectory
-        r, mask = _pairs(traj)
+        r, mask = md._pair_distances(traj)
         r, mask = jnp.asarray(r), jnp.asarray(mask)
         ref = {k: jnp.asarray(v, dtype=float) for k, v in settings.reference}
-        u_ref = jax.jit(partial(_frame_sums, potential))(r, mask, ref)[0]
+        u_ref = jax.jit(partial(md._frame_sums, potential))(r, mask, ref)[0]
         entry = _Reference(
             result=res._replace(trajectory=None),
             n=traj.n_particles,
@@ -432,18 +397,13 @@ class Reweighted(NamedTuple):
 
 
 def _reweight(potential, ref: _Reference, params) -> Reweighted:
-    """The estimator of md.reweight on precomputed pair distances (same formulas)."""
+    """The estimator of md.reweight (shared code) on the reference's pair distances."""
     params = {k: jnp.asarray(v, dtype=float) for k, v in params.items()}
-    kT = GAS_CONSTANT_KJ_PER_MOL_K * ref.T_K
-    U, W = _frame_sums(potential, ref.r, ref.mask, params)
-    w = jax.nn.softmax(-(U - ref.u_ref) / kT)
-    ess_fraction = 1.0 / (jnp.sum(w * w) * U.shape[0])
-    energy = jnp.sum(w * U) / ref.n
-    pressure = (ref.rho * kT - jnp.sum(w * W) / (3.0 * ref.volume)) * KJ_PER_MOL_PER_A3_IN_MPA
-    if ref.long_range == "tail":
-        tail = tail_correction(potential, params, ref.r_cut, ref.rho)
-        energy = energy + tail.energy_per_particle
-        pressure = pressure + tail.pressure
+    state = (ref.n, ref.T_K, ref.rho, ref.volume, ref.r_cut, ref.long_range)
+    w, energy, pressure = md._reweighted_thermo(
+        potential, state, ref.r, ref.mask, ref.u_ref, params
+    )
+    ess_fraction = 1.0 / (jnp.sum(w * w) * ref.r.shape[0])
     return Reweighted(pressure, energy, w @ ref.structure, ess_fraction)
 
 
@@ -485,19 +445,6 @@ def _ie_reference(potential, settings: MDSettings, T, rho):
 
 
 # ----------------------------------------------------------------------------- predict
-
-
-def _concrete(x):
-    """``x`` as a NumPy array if its value is known at trace time, else None.
-
-    :mod:`bayesff.model` passes the environment as NumPy arrays, so the states
-    are concrete while the model is traced. Values that depend on the sampled
-    variables (a hierarchical target's vmapped rows) are tracers: None.
-    """
-    try:
-        return np.asarray(x, dtype=float)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        return None
 
 
 @dataclass
@@ -544,7 +491,7 @@ class Engine:
                 "'inferred_scale' or 'gp' for MD targets), or env was an argument of jax.jit "
                 "(close over it instead)."
             )
-        T, rho = np.broadcast_arrays(T, rho)
+        T, rho = np.broadcast_arrays(T.astype(float), rho.astype(float))
         pairs = np.stack([T.ravel(), rho.ravel()], axis=1)
         states, inverse = np.unique(pairs, axis=0, return_inverse=True)
         return states, inverse.ravel(), T.shape
