@@ -33,12 +33,14 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import io
 import platform
 import sys
 from pathlib import Path
 
 import numpy as np
+
+# the TSW evaluation, saturation and formatting of data/argon_liquid/ (same folder)
+from make_argon_liquid import _csv, _fmt, _model, _props, _saturation
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = REPO_ROOT / "data" / "argon_md"
@@ -53,35 +55,6 @@ U_RHO_REL = 2e-4
 U_E_REL = 0.005
 
 
-def _model():
-    import teqp
-
-    return teqp.build_multifluid_model(["Argon"], teqp.get_datapath()), teqp.__version__
-
-
-def _props(model, T, rho_molar):
-    """p (MPa), kappa_T (1/MPa), u_res (kJ/mol) at T (K), rho (mol/m^3)."""
-    z = np.array([1.0])
-    R = model.get_R(z)
-    a01 = model.get_Ar01(T, rho_molar, z)
-    a02 = model.get_Ar02n(T, rho_molar, z)[2]
-    a10 = model.get_Ar10(T, rho_molar, z)
-    p = rho_molar * R * T * (1.0 + a01) * 1e-6
-    dpdrho = R * T * (1.0 + 2.0 * a01 + a02)  # Pa m^3/mol
-    kappa = 1.0 / (rho_molar * dpdrho) * 1e6  # 1/MPa
-    return p, kappa, R * T * a10 * 1e-3
-
-
-def _saturated_liquid(model, T):
-    anc = model.build_ancillaries()
-    rl, _ = model.pure_VLE_T(T, anc.rhoL(T), anc.rhoV(T), 20)
-    return rl
-
-
-def _fmt(x, sig=7):
-    return f"{x:.{sig}g}"
-
-
 def build() -> bytes:
     model, teqp_version = _model()
     # the same evaluation as data/argon_liquid/ (cross-check against data/argon/b2.csv)
@@ -92,9 +65,9 @@ def build() -> bytes:
     rows = []
     for T, rho in STATES:
         rho_m = rho / (AVOGADRO * M3_PER_A3)
-        rl = _saturated_liquid(model, T)
+        rl, _ = _saturation(model, T)
         assert rho_m > rl, f"({T} K, {rho}) is not denser than the saturated liquid"
-        p, kappa, e_res = _props(model, T, rho_m)
+        p, kappa, _, e_res = _props(model, T, rho_m)
         assert kappa > 0 and p > 0, (T, rho, p, kappa)
         rows.append(
             [
@@ -107,22 +80,17 @@ def build() -> bytes:
                 _fmt(kappa),
             ]
         )
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(
-        [
-            "T_K",
-            "rho_per_A3",
-            "p_MPa",
-            "u_p_MPa",
-            "E_res_kJ_per_mol",
-            "u_E_res_kJ_per_mol",
-            "kappa_T_per_MPa",
-        ]
-    )
-    w.writerows(rows)
+    header = [
+        "T_K",
+        "rho_per_A3",
+        "p_MPa",
+        "u_p_MPa",
+        "E_res_kJ_per_mol",
+        "u_E_res_kJ_per_mol",
+        "kappa_T_per_MPa",
+    ]
     print(f"teqp {teqp_version}, Python {platform.python_version()}, numpy {np.__version__}")
-    return buf.getvalue().encode()
+    return _csv(header, rows)
 
 
 def main(argv=None) -> int:
