@@ -132,6 +132,7 @@ def load_table(
     *,
     where: str | None = None,
     positive: tuple[str, ...] = (),
+    key_columns: tuple[str, ...] = (),
 ) -> Table:
     """Load the given columns of a CSV data file, checked and in internal units.
 

@@ -1,22 +1,40 @@
-r"""From a :class:`~bayesff.problem.Problem` to a NumPyro model.
+r"""From a :class:`~bayesff.problem.Problem` to a NumPyro model whose data are arguments.
+
+A problem splits in two here:
+
+* its **structure** (:class:`Structure`, hashable): the potential, the forward
+  model of each target and its options, which parameters are sampled and
+  with which prior family, the inadequacy and nuisance terms, and the shapes
+  of the target arrays;
+* its **arrays** (:func:`arrays`, a pytree of NumPy arrays): observed values
+  and uncertainties, environments, priors' hyper-parameters, fixed parameter
+  values, masks of padded rows.
+
+:func:`model_of` builds the NumPyro model from the structure alone, and the
+model reads every number from its ``data`` argument. Two problems with the
+same structure therefore share one model function, and a sampler compiled
+for one (:mod:`bayesff.inference`) serves the other without tracing again:
+another fluid's B2, a bootstrap resample, other priors.
 
 For each free parameter :math:`\theta_k` (in the problem's unit, e.g.
-epsilon/k_B in K) a prior is drawn from the problem or from the potential's
-default; the potential receives :math:`\theta_k` converted to internal units.
-Each target with training rows adds a Gaussian likelihood with the data's
-standard uncertainties and its model-inadequacy term
-(:class:`bayesff.targets.Inadequacy`: none, an inferred error scale,
-hierarchical per-environment parameters, or a GP discrepancy). Targets without
-training rows are only predicted.
+epsilon/k_B in K) the prior is drawn in that unit and multiplied by the
+unit's factor to the internal unit before the potential sees it. Each target
+with training rows adds a likelihood
 
-Observed values are *arguments* of the model, not closed over, so that one
-compiled model serves any data of the same shape (synthetic data sets,
-checkpoint chunks). The same :func:`mean_prediction` gives the model mean in
-the likelihood and in the run file, at training and at held-out rows.
+.. math:: y_i \sim N\left(f_i(\theta, b),\ \sqrt{u_i^2 + \tau^2 s_i^2 + e_i^2}\right)
+
+with the data's standard uncertainty :math:`u_i`, the inadequacy term of
+:class:`bayesff.targets.Inadequacy` (:math:`\tau`, hierarchical or GP),
+nuisance parameters :math:`b` of the observable (an energy offset) and a
+floor :math:`e_i` that the forward model's own validated error sets
+(integral-equation closures, :mod:`bayesff.observables.liquid`). Vector
+observations (the forces of one configuration) are one event per row, so the
+pointwise log-likelihood has one entry per row.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import jax
@@ -24,102 +42,245 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayesff import units
-from bayesff.problem import Problem
-from bayesff.targets import Target
+from bayesff.priors import prior_distribution
 
-__all__ = ["CompiledProblem", "build_model", "mean_prediction", "noise_scale"]
+__all__ = [
+    "GP_BOX",
+    "ParamStructure",
+    "Structure",
+    "TargetStructure",
+    "arrays",
+    "constrained_sites",
+    "model_of",
+    "pad_arrays",
+    "structure_of",
+    "target_mean",
+]
 
 #: Half-width of the HSGP box, in units of the scaled coordinate's range [-1, 1].
-_GP_BOX = 1.5
+GP_BOX = 1.5
 
 
-@dataclass
-class _Layout:
-    """Static description of one target's rows, fixed when the model is built."""
+@dataclass(frozen=True)
+class ParamStructure:
+    """A potential parameter in the model: sampled with a prior family, or fixed.
 
-    env_all: dict  # column -> (n,) internal units, all rows
-    train_idx: np.ndarray
-    band: np.ndarray  # (n,) band index for hierarchical; held-out rows get -1
-    x_scaled: np.ndarray | None  # (n,) GP coordinate scaled to [-1, 1]
+    ``factor`` converts the problem's unit to the internal unit (a constant of
+    the unit, so part of the structure); the prior's hyper-parameters are data.
+    """
+
+    name: str
+    factor: float
+    family: str | None  # None: fixed (its value is data)
+
+
+@dataclass(frozen=True)
+class TargetStructure:
+    """What the model needs to know about a target before seeing its numbers."""
+
+    name: str
+    forward: object  # bayesff.targets.Forward: hashable, builds predict(params, env, **nuisance)
+    n_rows: int  # training rows (padded rows included)
+    value_shape: tuple[int, ...]
+    env_shapes: tuple[tuple[str, tuple[int, ...]], ...]
+    inadequacy: str  # none | inferred_scale | hierarchical | gp
+    form: str  # relative | absolute
+    bands: int
+    gp_basis: int
     pooled: tuple[str, ...]
+    nuisance: tuple[ParamStructure, ...]
 
 
-@dataclass
-class CompiledProblem:
-    """A problem turned into functions of arrays.
+@dataclass(frozen=True)
+class Structure:
+    """Everything that shapes the compiled model (hashable; see the module docstring)."""
 
-    Attributes
+    params: tuple[ParamStructure, ...]
+    targets: tuple[TargetStructure, ...]
+
+    @property
+    def free(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params if p.family is not None)
+
+    @functools.cached_property
+    def latent_names(self) -> tuple[str, ...]:
+        """Every latent site of the posterior, parameters first, in model order."""
+        names = list(self.free)
+        for t in self.targets:
+            names += [n for n, _ in _target_sites(t)]
+        return tuple(names)
+
+    def trained(self) -> tuple[TargetStructure, ...]:
+        return tuple(t for t in self.targets if t.n_rows > 0)
+
+
+def _target_sites(t: TargetStructure) -> list[tuple[str, str]]:
+    """Latent sites a target adds: (site name, role)."""
+    sites = [(f"{p.name}_{t.name}", "nuisance") for p in t.nuisance]
+    if t.n_rows == 0:
+        return sites  # predicted only: no inadequacy term is learned
+    if t.inadequacy == "inferred_scale":
+        sites.append((f"tau_{t.name}", "tau"))
+    elif t.inadequacy == "hierarchical":
+        for q in t.pooled:
+            sites += [(f"omega_{q}_{t.name}", "omega"), (f"eta_{q}_{t.name}", "eta")]
+    elif t.inadequacy == "gp":
+        sites += [
+            (f"alpha_{t.name}", "alpha"),
+            (f"length_{t.name}", "length"),
+            (f"beta_{t.name}", "beta"),
+        ]
+    return sites
+
+
+# ----------------------------------------------------------------------------- from a problem
+
+
+def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
+    """The structure of a problem's model.
+
+    Parameters
     ----------
-    model
-        ``model(data)``: the NumPyro model; ``data`` as from :meth:`data`.
-    free
-        Names of the sampled potential parameters.
-    latent_names
-        Every latent site the posterior holds, in order (parameters first).
-    to_params
-        ``to_params(theta) -> dict``: sampled values (problem units) to the
-        potential's full parameter dict in internal units (fixed ones added).
-    predicts
-        One ``predict(params, env)`` per target.
+    problem
+        A validated :class:`~bayesff.problem.Problem`.
+    n_rows
+        Target name -> number of training rows to pad to (batches of problems
+        with ragged data; default: each target's own count).
     """
+    specs = {s.name: s for s in problem.potential.params}
+    params = tuple(
+        ParamStructure(
+            n,
+            units.factor(p.unit, specs[n].dimension),
+            None if p.fixed else p.prior.dist,
+        )
+        for n, p in problem.parameters.items()
+    )
+    targets = []
+    for t in problem.targets:
+        rows = int(t.train.sum()) if n_rows is None else int(n_rows[t.name])
+        inad = t.inadequacy
+        nuis = tuple(
+            ParamStructure(n.name, n.factor, n.prior.dist) for n in t.nuisance_parameters()
+        )
+        targets.append(
+            TargetStructure(
+                name=t.name,
+                forward=t.forward(problem),
+                n_rows=rows,
+                value_shape=tuple(t.values.shape[1:]),
+                env_shapes=tuple((c, tuple(np.shape(v)[1:])) for c, v in sorted(t.env.items())),
+                inadequacy=inad.kind if rows else "none",
+                form=inad.form,
+                bands=inad.bands,
+                gp_basis=inad.gp_basis,
+                pooled=problem.pooled_parameters(t) if inad.kind == "hierarchical" else (),
+                nuisance=nuis,
+            )
+        )
+    return Structure(tuple(params), tuple(targets))
 
-    problem: Problem
-    model: object
-    free: list[str]
-    latent_names: list[str]
-    to_params: object
-    predicts: list
-    layouts: list
 
-    def data(self, rows: str = "train", values=None) -> tuple:
-        """Model arguments: per target (y, u) at its training rows.
+def arrays(problem, rows: str = "train") -> dict:
+    """The model's data argument for a problem: every number the model reads.
 
-        ``values`` replaces the observed values (list per target), e.g. with
-        synthetic data; ``None`` entries mean "sample them" (prior predictive).
-        """
-        out = []
-        for k, t in enumerate(self.problem.targets):
-            m = t.train if rows == "train" else np.ones(t.n, bool)
-            y = t.values[m] if values is None else values[k]
-            out.append((None if y is None else jnp.asarray(y), jnp.asarray(t.uncertainties[m])))
-        return tuple(out)
-
-
-def noise_scale(target: Target, u, mu, tau):
-    """Standard deviation of an observation: data uncertainty and inferred scale.
-
-    ``mu`` is the model mean (the relative scale uses |mu|, so that no observed
-    value, training or held-out, sets a predictive width).
+    Parameters
+    ----------
+    rows
+        ``"train"``: each target's training rows, observations included (the
+        data of the sampler). ``"holdout"``: each target's held-out rows, no
+        observations (the data of held-out predictions), with the index of
+        each row's held-out group (a hierarchical target draws one new
+        environment per group).
     """
-    if target.inadequacy.kind == "inferred_scale":
-        s = jnp.abs(mu) if target.inadequacy.form == "relative" else 1.0
-        return jnp.sqrt(u**2 + (tau * s) ** 2)
-    return u
+    out = {
+        "prior": {
+            n: np.asarray(p.prior.hyper(), dtype=float)
+            for n, p in problem.parameters.items()
+            if not p.fixed
+        },
+        "fixed": {
+            n: np.asarray(problem.to_internal(n, p.value), dtype=float)
+            for n, p in problem.parameters.items()
+            if p.fixed
+        },
+        "targets": {},
+    }
+    for t in problem.targets:
+        out["targets"][t.name] = _target_arrays(problem, t, rows)
+    return out
 
 
-def _layout(t: Target, free: list[str], energy_params=()) -> _Layout:
-    env_all = {c: np.asarray(t.env[c]) for c in t.observable.env_columns}
-    train_idx = np.flatnonzero(t.train)
-    band = np.full(t.n, -1)
-    x_scaled = None
-    pooled: tuple[str, ...] = ()
+def _target_arrays(problem, t, rows: str) -> dict:
+    if rows == "train":
+        idx = np.flatnonzero(t.train)
+    else:
+        idx = np.flatnonzero(t.holdout_mask())
     inad = t.inadequacy
-    x = env_all[t.observable.env_columns[0]]
+    d = {
+        "env": {c: np.asarray(v[idx], dtype=float) for c, v in t.env.items()},
+        "u": np.asarray(t.uncertainties[idx], dtype=float),
+        "floor": np.asarray(t.floor[idx], dtype=float),
+        "mask": np.ones(idx.size, bool),
+        "inadequacy_scale": np.asarray(inad.prior_scale, dtype=float),
+        "nuisance": {n.name: np.asarray(n.prior.hyper(), float) for n in t.nuisance_parameters()},
+        "nuisance_fixed": {
+            n.name: np.asarray(n.value * n.factor, float)
+            for n in t.nuisance.values()
+            if n.prior is None
+        },
+    }
+    if rows == "train":
+        d["y"] = np.asarray(t.values[idx], dtype=float)
     if inad.kind == "hierarchical":
-        pooled = tuple(inad.parameters or [n for n in free if n in energy_params])
-        order = train_idx[np.argsort(x[train_idx], kind="stable")]
-        for b, chunk in enumerate(np.array_split(order, inad.bands)):
-            band[chunk] = b
+        band = t.bands()[idx]
+        d["band"] = np.asarray(band, dtype=np.int32)
+        if rows != "train":
+            groups = t.holdout_group_index()[idx]
+            d["group"] = np.asarray(groups, dtype=np.int32)
+            d["n_groups"] = np.zeros(len(t.holdout), dtype=float)  # its shape is the count
     if inad.kind == "gp":
-        lo, hi = float(x.min()), float(x.max())
-        x_scaled = (2.0 * (x - lo) / (hi - lo) - 1.0) if hi > lo else np.zeros_like(x)
-    return _Layout(env_all, train_idx, band, x_scaled, pooled)
+        d["x_gp"] = np.asarray(t.gp_coordinate()[idx], dtype=float)
+    return d
+
+
+def pad_arrays(data: dict, n_rows: dict[str, int], groups: dict[str, int] | None = None) -> dict:
+    """Pad each target's rows to ``n_rows[name]`` with masked copies of its last row.
+
+    Padded rows repeat a real row (so forward models see a valid environment)
+    and are masked out of the likelihood; their predictions are dropped.
+    ``groups`` pads the number of held-out groups of hierarchical targets.
+    """
+    out = {**data, "targets": dict(data["targets"])}
+    for name, td in data["targets"].items():
+        n = td["mask"].shape[0]
+        extra = int(n_rows[name]) - n
+        if extra < 0:
+            raise ValueError(f"cannot pad target {name!r} from {n} to {n_rows[name]} rows")
+        new = dict(td)
+        if groups is not None and "n_groups" in td:
+            new["n_groups"] = np.zeros(max(int(groups[name]), td["n_groups"].shape[0]))
+        if extra and n:
+
+            def pad(a, extra=extra):
+                return np.concatenate([a, np.repeat(a[-1:], extra, axis=0)], axis=0)
+
+            for k in ("u", "floor", "y", "band", "group", "x_gp"):
+                if k in td:
+                    new[k] = pad(td[k])
+            new["env"] = {c: pad(v) for c, v in td["env"].items()}
+            new["mask"] = np.concatenate([td["mask"], np.zeros(extra, bool)])
+        out["targets"][name] = new
+    return out
+
+
+# ----------------------------------------------------------------------------- the model
 
 
 def _gp_basis(x_scaled, m: int):
     from numpyro.contrib.hsgp.laplacian import eigenfunctions
 
-    return eigenfunctions(x=jnp.asarray(x_scaled), ell=_GP_BOX, m=m)
+    return eigenfunctions(x=x_scaled, ell=GP_BOX, m=m)
 
 
 def _gp_spd(alpha, length, m: int):
@@ -127,190 +288,166 @@ def _gp_spd(alpha, length, m: int):
 
     return jnp.sqrt(
         diag_spectral_density_squared_exponential(
-            alpha=alpha, length=length, ell=_GP_BOX, m=m, dim=1
+            alpha=alpha, length=length, ell=GP_BOX, m=m, dim=1
         )
     )
 
 
-def mean_prediction(cp: CompiledProblem, k: int, latent: dict, rows: np.ndarray, new_z=None):
-    """Model mean of target ``k`` at ``rows`` for one set of latent values.
+def target_mean(t: TargetStructure, params: dict, latent: dict, td: dict):
+    """Model mean of target ``t`` at the rows of ``td`` for one set of latent values.
 
-    Parameters
-    ----------
-    latent
-        Values of the latent sites (parameters in problem units, inadequacy
-        variables), unbatched.
-    rows
-        Row indices of the target (training or held-out).
-    new_z
-        Hierarchical targets: dict parameter -> z of a new environment, used
-        for rows outside every training band (held-out rows).
+    Hierarchical targets give each training band its own pooled parameters
+    and each held-out group one new environment (``latent`` holds its z).
     """
-    t = cp.problem.targets[k]
-    lay = cp.layouts[k]
-    predict = cp.predicts[k]
-    # NumPy, not jnp: the states stay concrete while the model is traced, so forward
-    # models can check them or key per-state work on them (structure, md_targets)
-    env = {c: np.asarray(v[rows]) for c, v in lay.env_all.items()}
-    params = cp.to_params(latent)
-    inad = t.inadequacy
-    if inad.kind == "hierarchical":
-        band = lay.band[rows]
-        rows_params = {}
+    import numpyro
+
+    predict = t.forward.build()
+    nuis = {
+        **td["nuisance_fixed"],
+        **{p.name: latent[f"{p.name}_{t.name}"] * p.factor for p in t.nuisance},
+    }
+    env = td["env"]
+    if t.inadequacy == "hierarchical":
+        band = td["band"]
+        rows = {}
         for name, value in params.items():
-            if name in lay.pooled:
-                eta = latent[f"eta_{name}_{t.name}"]  # log-deviation per band
-                omega = latent[f"omega_{name}_{t.name}"]
-                eta_new = omega * (new_z[name] if new_z is not None else 0.0)
-                eta_rows = jnp.where(band >= 0, eta[np.maximum(band, 0)], eta_new)
-                rows_params[name] = value * jnp.exp(eta_rows)
+            if name not in t.pooled:
+                rows[name] = jnp.broadcast_to(value, band.shape)
+                continue
+            eta = latent[f"eta_{name}_{t.name}"]  # log-deviation per band
+            omega = latent[f"omega_{name}_{t.name}"]
+            if "group" in td:  # held-out rows: a new environment per group
+                z = numpyro.sample(
+                    f"znew_{name}_{t.name}",
+                    _normal(0.0, 1.0).expand([td["n_groups"].shape[0]]),
+                )
+                eta_rows = omega * z[td["group"]]
             else:
-                rows_params[name] = jnp.broadcast_to(value, band.shape)
+                eta_rows = eta[band]
+            rows[name] = value * jnp.exp(eta_rows)
         # one parameter set per row: the forward model is vmapped over rows
-        return jax.vmap(lambda p, e: predict(p, e))(rows_params, env)
-    mu = predict(params, env)
-    if inad.kind == "gp":
-        phi = _gp_basis(lay.x_scaled[rows], inad.gp_basis)
-        spd = _gp_spd(latent[f"alpha_{t.name}"], latent[f"length_{t.name}"], inad.gp_basis)
+        return jax.vmap(
+            lambda p, e: predict(p, jax.tree.map(lambda a: a[None], e), **nuis)[0]
+        )(rows, env)
+    mu = predict(params, env, **nuis)
+    if t.inadequacy == "gp":
+        phi = _gp_basis(td["x_gp"], t.gp_basis)
+        spd = _gp_spd(latent[f"alpha_{t.name}"], latent[f"length_{t.name}"], t.gp_basis)
         g = phi @ (spd * latent[f"beta_{t.name}"])
-        s = jnp.abs(mu) if inad.form == "relative" else 1.0
+        s = jnp.abs(mu) if t.form == "relative" else 1.0
         mu = mu + s * g
     return mu
 
 
-def _target_predict(problem: Problem, t: Target, nodes: int):
-    """The forward model of a target, under its own cut-off convention if it has one."""
-    opts = {"nodes_per_panel": nodes, **t.options}
-    if t.cutoff is None:
-        return t.observable.build(problem.potential, **opts)
-    from bayesff.problem import wrap_cutoff
+def _normal(loc, scale):
+    import numpyro.distributions as dist
 
-    pot = wrap_cutoff(problem.base_potential, t.cutoff)
-    if t.repair == "match_b2":
-        from bayesff.observables.conventions import matched_predict
-
-        return matched_predict(
-            t.observable,
-            problem.potential,
-            pot,
-            nodes_per_panel=nodes,
-            reference_T_K=t.repair_reference_T_K,
-        )
-    return t.observable.build(pot, **opts)
+    return dist.Normal(loc, scale)
 
 
-def build_model(problem: Problem) -> CompiledProblem:
-    """Build the NumPyro model of a problem.
+def _noise(t: TargetStructure, td: dict, mu, latent: dict):
+    """Standard deviation of each observation (data, inferred scale and floor in quadrature).
 
-    Returns
-    -------
-    CompiledProblem
-        The model, and the helpers that the inference layer uses to map draws
-        to the potential's parameters and to predictions.
+    The relative scale uses |mu|, so that no observed value (training or
+    held-out) sets a predictive width.
     """
+    var = td["u"] ** 2 + td["floor"] ** 2
+    if t.inadequacy == "inferred_scale":
+        s = jnp.abs(mu) if t.form == "relative" else 1.0
+        var = var + (latent[f"tau_{t.name}"] * s) ** 2
+    return jnp.sqrt(var)
+
+
+def _sample_target_latents(t: TargetStructure, td: dict, latent: dict) -> None:
     import numpyro
     import numpyro.distributions as dist
 
-    free = problem.free_parameters
-    specs = {s.name: s for s in problem.potential.params}
-    priors = {n: problem.parameters[n].prior.to_numpyro() for n in free}
-    factors = {n: units.factor(problem.parameters[n].unit, specs[n].dimension) for n in free}
-    fixed = {
-        n: jnp.asarray(problem.to_internal(n, p.value))
-        for n, p in problem.parameters.items()
-        if p.fixed
+    for p in t.nuisance:
+        name = f"{p.name}_{t.name}"
+        latent[name] = numpyro.sample(name, prior_distribution(p.family, td["nuisance"][p.name]))
+    if t.n_rows == 0:
+        return
+    scale = td["inadequacy_scale"]
+    if t.inadequacy == "inferred_scale":
+        latent[f"tau_{t.name}"] = numpyro.sample(f"tau_{t.name}", dist.HalfNormal(scale))
+    elif t.inadequacy == "hierarchical":
+        for q in t.pooled:
+            omega = numpyro.sample(f"omega_{q}_{t.name}", dist.HalfNormal(scale))
+            latent[f"omega_{q}_{t.name}"] = omega
+            # centred: each band is pinned by its own data (B2 bands hold several
+            # precise points), where a non-centred form diverges
+            latent[f"eta_{q}_{t.name}"] = numpyro.sample(
+                f"eta_{q}_{t.name}", dist.Normal(0.0, omega).expand([t.bands])
+            )
+    elif t.inadequacy == "gp":
+        latent[f"alpha_{t.name}"] = numpyro.sample(f"alpha_{t.name}", dist.HalfNormal(scale))
+        latent[f"length_{t.name}"] = numpyro.sample(
+            f"length_{t.name}", dist.LogNormal(np.log(0.5), 0.5)
+        )
+        latent[f"beta_{t.name}"] = numpyro.sample(
+            f"beta_{t.name}", dist.Normal(0.0, 1.0).expand([t.gp_basis])
+        )
+
+
+def _likelihood(t: TargetStructure, td: dict, mu, sigma) -> None:
+    import numpyro
+    import numpyro.distributions as dist
+
+    mask = td["mask"]
+    event = len(t.value_shape)
+    row_ok = jnp.isfinite(mu) & jnp.isfinite(sigma) & (sigma > 0)
+    if event:
+        row_ok = jnp.all(row_ok.reshape(row_ok.shape[0], -1), axis=1)
+    # A non-finite prediction means the forward model failed at these
+    # parameters: reject the proposal (log density -inf) instead of letting NaN
+    # reach the sampler. Padded rows never count.
+    ok = jnp.all(row_ok | ~mask)
+    numpyro.factor(f"valid_{t.name}", jnp.where(ok, 0.0, -jnp.inf))
+    y = td.get("y")
+    if y is not None:
+        # keep the (rejected) likelihood finite so that no NaN reaches NUTS;
+        # without data (predictive draws) a failed forward model stays NaN
+        mu = jnp.where(jnp.isfinite(mu), mu, 0.0)
+        sigma = jnp.where(jnp.isfinite(sigma) & (sigma > 0), sigma, 1.0)
+    d = dist.Normal(mu, sigma)
+    if event:
+        d = d.to_event(event)
+    numpyro.sample(t.name, d.mask(mask), obs=y)
+
+
+def _model(structure: Structure, data: dict) -> None:
+    import numpyro
+
+    latent = {}
+    for p in structure.params:
+        if p.family is not None:
+            latent[p.name] = numpyro.sample(
+                p.name, prior_distribution(p.family, data["prior"][p.name])
+            )
+    params = {
+        **data["fixed"],
+        **{p.name: latent[p.name] * p.factor for p in structure.params if p.family is not None},
     }
-    nodes = problem.inference.nodes_per_panel
-    predicts = [_target_predict(problem, t, nodes) for t in problem.targets]
-    energy = [n for n in free if specs[n].dimension == "energy"]
-    layouts = [_layout(t, free, energy) for t in problem.targets]
-
-    # inadequacy latent sites: name -> distribution factory
-    inad_sites: list[tuple[str, object]] = []
-    for t, lay in zip(problem.targets, layouts, strict=True):
-        i = t.inadequacy
-        if i.kind == "inferred_scale":
-            inad_sites.append((f"tau_{t.name}", dist.HalfNormal(i.prior_scale)))
-        elif i.kind == "hierarchical":
-            for q in lay.pooled:
-                inad_sites.append((f"omega_{q}_{t.name}", dist.HalfNormal(i.prior_scale)))
-                # centred: each band is pinned by its own data (B2 bands hold
-                # several precise points), where a non-centred form diverges
-                inad_sites.append((f"eta_{q}_{t.name}", (f"omega_{q}_{t.name}", i.bands)))
-        elif i.kind == "gp":
-            inad_sites.append((f"alpha_{t.name}", dist.HalfNormal(i.prior_scale)))
-            inad_sites.append((f"length_{t.name}", dist.LogNormal(np.log(0.5), 0.5)))
-            inad_sites.append((f"beta_{t.name}", dist.Normal(0.0, 1.0).expand([i.gp_basis])))
-
-    def to_params(theta):
-        return {**fixed, **{n: theta[n] * factors[n] for n in free}}
-
-    cp = CompiledProblem(
-        problem, None, free, [*free, *(n for n, _ in inad_sites)], to_params, predicts, layouts
-    )
-
-    def model(data):
-        latent = {n: numpyro.sample(n, priors[n]) for n in free}
-        for name, d in inad_sites:
-            if isinstance(d, tuple):  # centred hierarchical: N(0, omega) per band
-                scale_name, n_bands = d
-                d = dist.Normal(0.0, latent[scale_name]).expand([n_bands])
-            latent[name] = numpyro.sample(name, d)
-        for k, (t, lay, (y, u)) in enumerate(zip(problem.targets, layouts, data, strict=True)):
-            if lay.train_idx.size == 0:
-                continue  # predicted only
-            mu = mean_prediction(cp, k, latent, lay.train_idx)
-            sigma = noise_scale(t, u, mu, latent.get(f"tau_{t.name}"))
-            # A non-finite prediction means the forward model failed at these
-            # parameters. Reject the proposal (log density -inf) instead of
-            # letting NaN reach the sampler, and keep the likelihood finite.
-            ok = jnp.all(jnp.isfinite(mu)) & jnp.all(jnp.isfinite(sigma) & (sigma > 0))
-            numpyro.factor(f"valid_{t.name}", jnp.where(ok, 0.0, -jnp.inf))
-            if y is not None:
-                # keep the (rejected) likelihood finite so that no NaN reaches NUTS
-                mu = jnp.where(jnp.isfinite(mu), mu, 0.0)
-                sigma = jnp.where(jnp.isfinite(sigma) & (sigma > 0), sigma, 1.0)
-            # without data (prior predictive) a failed forward model stays NaN
-            numpyro.sample(t.name, dist.Normal(mu, sigma), obs=y)
-
-    cp.model = model
-    return cp
+    for t in structure.targets:
+        td = data["targets"][t.name]
+        _sample_target_latents(t, td, latent)
+        if td["mask"].shape[0] == 0:
+            continue  # no rows of this kind (predicted only, or nothing held out)
+        mu = target_mean(t, params, latent, td)
+        numpyro.deterministic(f"{t.name}_model", mu)
+        _likelihood(t, td, mu, _noise(t, td, mu, latent))
 
 
-def predict_draws(cp: CompiledProblem, post: dict, k: int, rows: np.ndarray, rng=None):
-    """Model means of target ``k`` at ``rows`` for every posterior draw.
+@functools.cache
+def model_of(structure: Structure):
+    """The NumPyro model of a structure: ``model(data)``, data from :func:`arrays`.
 
-    ``post`` maps latent names to arrays with leading (chain, draw) axes.
-    Held-out rows of a hierarchical target get a new environment: one fresh
-    z ~ N(0, 1) per pooled parameter, draw and held-out group (``rng``).
-    Returns an array (chain, draw, len(rows)).
+    Cached: the same structure always gives the same function object, which
+    is what lets a compiled sampler be found again.
     """
-    t = cp.problem.targets[k]
-    lay = cp.layouts[k]
-    lead = np.shape(post[cp.free[0]])[:2]
-    n = int(np.prod(lead))
-    flat = {
-        name: jnp.reshape(jnp.asarray(post[name]), (n, *np.shape(post[name])[2:]))
-        for name in cp.latent_names
-    }
-    rows = np.asarray(rows)
-    if t.inadequacy.kind == "hierarchical" and np.any(lay.band[rows] < 0):
-        rng = rng or np.random.default_rng(0)
-        groups = _holdout_group_index(t, rows)
-        out = np.empty((n, rows.size))
-        for g in np.unique(groups):
-            sel = rows[groups == g]
-            new_z = {q: jnp.asarray(rng.standard_normal(n)) for q in lay.pooled}
-            f = jax.jit(jax.vmap(lambda lat, z, sel=sel: mean_prediction(cp, k, lat, sel, z)))
-            out[:, groups == g] = np.asarray(f(flat, new_z))
-        return out.reshape((*lead, rows.size))
-    f = jax.jit(jax.vmap(lambda lat: mean_prediction(cp, k, lat, rows)))
-    return np.asarray(f(flat)).reshape((*lead, rows.size))
+    return functools.partial(_model, structure)
 
 
-def _holdout_group_index(t: Target, rows: np.ndarray) -> np.ndarray:
-    """Index of the held-out group of each row (-1 for training rows)."""
-    idx = np.full(rows.size, -1)
-    for g, (_, mask) in enumerate(t.holdout.items()):
-        idx[mask[rows]] = g
-    return idx
+def constrained_sites(structure: Structure) -> tuple[str, ...]:
+    """Names of the posterior's latent sites (problem units)."""
+    return structure.latent_names

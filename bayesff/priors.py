@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from bayesff.errors import ProblemError
 
-__all__ = ["DISTRIBUTIONS", "PriorSpec", "Support"]
+__all__ = ["DISTRIBUTIONS", "PriorSpec", "Support", "prior_distribution"]
 
 # distribution -> (required arguments, description of the arguments)
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -125,6 +125,11 @@ class PriorSpec:
                 f"prior needs low < high, got low={a['low']!r}, high={a['high']!r}", self.where
             )
 
+    def __hash__(self) -> int:
+        # frozen with a dict field: hash the arguments as sorted items, so that
+        # potentials (whose parameter tables hold default priors) are hashable keys
+        return hash((self.dist, tuple(sorted(self.args.items()))))
+
     @classmethod
     def from_mapping(cls, m: dict, where: str | None = None) -> PriorSpec:
         """Build from a TOML table such as ``{dist = "Uniform", low = 3.0, high = 4.0}``."""
@@ -179,20 +184,41 @@ class PriorSpec:
             "HalfNormal": lambda: 0.6745 * a["scale"],
         }[self.dist]()
 
-    def to_numpyro(self):
-        """The numpyro distribution (imports numpyro)."""
-        import numpyro.distributions as dist
+    def hyper(self) -> tuple[float, ...]:
+        """The distribution's arguments as numbers, in :func:`prior_distribution`'s order.
 
+        The model receives these as data (not closed-over constants), so one
+        compiled sampler serves every prior of the same family.
+        """
         a = self.args
         if self.dist == "LogNormal":
-            return dist.LogNormal(math.log(a["median"]), a["scale"])
-        if self.dist == "Normal":
-            return dist.Normal(a["loc"], a["scale"])
-        if self.dist == "TruncatedNormal":
-            return dist.TruncatedNormal(a["loc"], a["scale"], low=a["low"], high=a["high"])
-        if self.dist == "Uniform":
-            return dist.Uniform(a["low"], a["high"])
-        return dist.HalfNormal(a["scale"])
+            return (math.log(a["median"]), a["scale"])
+        return tuple(float(a[k]) for k in DISTRIBUTIONS[self.dist][0])
+
+    def to_numpyro(self):
+        """The numpyro distribution (imports numpyro)."""
+        return prior_distribution(self.dist, self.hyper())
+
+
+def prior_distribution(family: str, hyper):
+    """The numpyro distribution of a prior family from its :meth:`PriorSpec.hyper` numbers.
+
+    ``hyper`` may be traced (an argument of a compiled function).
+    """
+    import numpyro.distributions as dist
+
+    h = hyper
+    if family == "LogNormal":
+        return dist.LogNormal(h[0], h[1])
+    if family == "Normal":
+        return dist.Normal(h[0], h[1])
+    if family == "TruncatedNormal":
+        return dist.TruncatedNormal(h[0], h[1], low=h[2], high=h[3])
+    if family == "Uniform":
+        return dist.Uniform(h[0], h[1])
+    if family == "HalfNormal":
+        return dist.HalfNormal(h[0])
+    raise ValueError(f"unknown prior family {family!r}; expected one of {', '.join(DISTRIBUTIONS)}")
 
     def describe(self) -> str:
         return f"{self.dist}({', '.join(f'{k}={v:g}' for k, v in self.args.items())})"

@@ -1,8 +1,20 @@
-"""Targets: an observable, its environments, observed values and noise model."""
+"""Targets: an observable, its environments, observed values and noise model.
+
+A :class:`Target` holds the rows of one data file (or arrays given in
+Python): environments in internal units, observed values (a scalar or a
+vector per row) and their standard uncertainties, which rows train the model
+and which are held out (in named groups), the model-inadequacy term, nuisance
+parameters of the observation, and the forward model's options. Its
+:meth:`Target.forward` is a hashable key (:class:`Forward`) of the forward
+model, so that problems with the same forward model share a compiled sampler.
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -10,8 +22,18 @@ from bayesff import units
 from bayesff.data import ManifestEntry, load_table
 from bayesff.errors import ProblemError
 from bayesff.observables._spec import Observable, get_observable
+from bayesff.priors import PriorSpec
 
-__all__ = ["INADEQUACY_KINDS", "Inadequacy", "Target", "select_rows"]
+__all__ = [
+    "INADEQUACY_KINDS",
+    "Forward",
+    "Inadequacy",
+    "LoadedRows",
+    "Nuisance",
+    "Target",
+    "freeze",
+    "select_rows",
+]
 
 INADEQUACY_KINDS = ("none", "inferred_scale", "hierarchical", "gp")
 
@@ -35,12 +57,12 @@ class Inadequacy:
         per-environment parameters with partial pooling: the training rows
         are cut into ``bands`` contiguous bands of the environment coordinate
         and each pooled parameter varies by band,
-        :math:`\theta_{k,b} = \theta_k \exp(\omega_k z_{k,b})`,
-        :math:`z_{k,b} \sim N(0, 1)`, :math:`\omega_k \sim \mathrm{HalfNormal}(\tau_0)`
+        :math:`\theta_{k,b} = \theta_k \exp(\eta_{k,b})`,
+        :math:`\eta_{k,b} \sim N(0, \omega_k)`, :math:`\omega_k \sim \mathrm{HalfNormal}(\tau_0)`
         (posterior variables ``omega_<param>_<target>``: the relative
         between-environment spread of the parameter, a direct measure of
-        non-transferability). A held-out environment is a new band with a
-        fresh :math:`\\eta \\sim N(0, \\omega_k)`.
+        non-transferability). A held-out group is a new environment with a
+        fresh :math:`\eta \sim N(0, \omega_k)`.
     ``"gp"``
         a Gaussian-process discrepancy over the environment coordinate x
         (the first environment column),
@@ -84,15 +106,22 @@ class Inadequacy:
         if self.form not in ("relative", "absolute"):
             raise ProblemError(f"inadequacy form must be relative or absolute, got {self.form!r}")
         ps = self.prior_scale
-        if not (isinstance(ps, (int, float)) and not isinstance(ps, bool) and ps > 0):
+        if not (isinstance(ps, (int, float)) and not isinstance(ps, bool) and 0 < ps < np.inf):
             raise ProblemError(f"inadequacy prior_scale must be > 0, got {self.prior_scale!r}")
-        if not (isinstance(self.bands, int) and self.bands >= 2):
+        if not (isinstance(self.bands, int) and not isinstance(self.bands, bool)) or self.bands < 2:
             raise ProblemError(f"inadequacy bands must be an integer >= 2, got {self.bands!r}")
-        if not (isinstance(self.gp_basis, int) and self.gp_basis >= 4):
+        gb = self.gp_basis
+        if not (isinstance(gb, int) and not isinstance(gb, bool)) or gb < 4:
             raise ProblemError(
                 f"inadequacy gp_basis must be an integer >= 4, got {self.gp_basis!r}"
             )
         if self.parameters is not None:
+            if isinstance(self.parameters, str) or not all(
+                isinstance(p, str) for p in self.parameters
+            ):
+                raise ProblemError(
+                    f"inadequacy parameters must be a list of names, got {self.parameters!r}"
+                )
             object.__setattr__(self, "parameters", tuple(self.parameters))
 
     @classmethod
@@ -113,6 +142,79 @@ class Inadequacy:
         )
 
 
+@dataclass(frozen=True)
+class Nuisance:
+    """A nuisance parameter of a target (e.g. an energy offset), in ``unit``.
+
+    ``prior`` is in ``unit``; ``value`` fixes it instead (the prior is then a
+    point: the model still receives it as data).
+    """
+
+    name: str
+    unit: str
+    dimension: str
+    prior: PriorSpec | None
+    value: float | None = None
+
+    @property
+    def factor(self) -> float:
+        return units.factor(self.unit, self.dimension)
+
+
+def freeze(value):
+    """A hashable copy of option values (dicts and lists to sorted tuples)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return tuple(value.ravel().tolist()), value.shape
+    return value
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A forward model as a hashable key: ``builder(potential, **options)``.
+
+    Two targets with equal keys (the same builder, an equal potential and
+    equal options) build the same ``predict`` function, so the model code,
+    and the sampler compiled from it, is shared.
+    """
+
+    builder: Callable
+    potential: Any
+    options: tuple = ()
+    raw_options: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def build(self):
+        """``predict(params, env, **nuisance)`` (built once per key)."""
+        return _build(self)
+
+
+@functools.lru_cache(maxsize=512)
+def _build(fwd: Forward):
+    return fwd.builder(fwd.potential, **fwd.raw_options)
+
+
+@dataclass
+class LoadedRows:
+    """Rows read from a data file by an observable's own loader.
+
+    ``env`` (column -> (n, ...) internal units), ``values`` and
+    ``uncertainties`` ((n, *value shape), the observable's unit; ``None``
+    uncertainties when the file has none: the target must give a constant),
+    ``file_units`` of the environment columns, ``entry`` (manifest),
+    ``labels`` (n,) row labels for the run file (e.g. configuration ids).
+    """
+
+    env: dict
+    values: np.ndarray
+    uncertainties: np.ndarray | None
+    file_units: dict
+    entry: ManifestEntry | None
+    labels: np.ndarray | None = None
+
+
 @dataclass
 class Target:
     """An observable with observed values at a set of environments.
@@ -124,15 +226,22 @@ class Target:
     observable
         The forward model.
     env
-        Environment column -> array (internal units), one entry per row.
+        Environment column -> array (internal units), leading axis one entry per row.
     values, uncertainties
-        Observations and their standard uncertainties, in ``observable.unit``.
+        Observations and their standard uncertainties, in ``observable.unit``;
+        shape ``(n,)`` or ``(n, *value shape)`` for vector rows.
     train
         Boolean mask of rows used for calibration.
     holdout
         Group label -> boolean mask of held-out rows (never training rows).
     inadequacy
         Model-inadequacy term.
+    nuisance
+        Nuisance parameters of the observation by name (defaults from the
+        observable's table).
+    floor
+        Per-row floor of the model error (observable's unit) added in
+        quadrature: the forward model's validated error (zeros when none).
     file_units
         Column -> unit as given in the source file (for selections and reports).
     provenance
@@ -140,20 +249,20 @@ class Target:
     cutoff
         Cut-off convention to predict this target under, when it differs from
         the problem's (``{"scheme": ..., "r_c": ..., "unit": ...}``); ``None``
-        uses the problem's potential. This is how a calibration under one
-        convention is tested in another.
+        uses the problem's potential.
     repair
         ``"none"``, or ``"match_b2"``: map the parameters from the problem's
         convention to this target's one so that B2 agrees at each temperature
         (:mod:`bayesff.observables.conventions`).
     repair_reference_T_K
         With ``repair = "match_b2"``: solve the mapping once at this
-        temperature (K) and apply it at every temperature, a T-independent
-        rescaling of epsilon; ``None`` maps at each temperature.
+        temperature (K) and apply it at every temperature.
     options
         Keyword options for the observable's forward model (e.g.
-        ``{"closure": "py", "n": 1024}`` for a structure target); only the
-        names in ``observable.options`` are accepted.
+        ``{"closure": "py", "n": 1024}``); only ``observable.options`` names.
+    labels
+        Row labels for the run file when rows are not named by an
+        environment column (configuration ids), else ``None``.
     """
 
     name: str
@@ -164,6 +273,8 @@ class Target:
     train: np.ndarray
     holdout: dict[str, np.ndarray] = field(default_factory=dict)
     inadequacy: Inadequacy = field(default_factory=Inadequacy)
+    nuisance: dict[str, Nuisance] = field(default_factory=dict)
+    floor: np.ndarray | None = None
     file_units: dict[str, str] = field(default_factory=dict)
     provenance: ManifestEntry | None = None
     data_path: str | None = None
@@ -171,10 +282,76 @@ class Target:
     repair: str = "none"
     repair_reference_T_K: float | None = None
     options: dict = field(default_factory=dict)
+    labels: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.floor is None:
+            self.floor = np.zeros(self.n)
+        for spec in self.observable.nuisance:
+            if spec.name not in self.nuisance:
+                self.nuisance[spec.name] = Nuisance(
+                    spec.name, spec.prior_unit, spec.dimension, spec.default_prior
+                )
 
     @property
     def n(self) -> int:
         return len(self.values)
+
+    @property
+    def value_shape(self) -> tuple[int, ...]:
+        return tuple(np.shape(self.values)[1:])
+
+    # ------------------------------------------------------------------ rows
+    def holdout_mask(self) -> np.ndarray:
+        """Rows in any held-out group."""
+        m = np.zeros(self.n, bool)
+        for g in self.holdout.values():
+            m |= g
+        return m
+
+    def excluded_mask(self) -> np.ndarray:
+        """Rows neither trained on nor held out (reported by ``check`` and in the run)."""
+        return ~(self.train | self.holdout_mask())
+
+    def holdout_group_index(self) -> np.ndarray:
+        """Index of each row's held-out group (-1 for other rows), in ``holdout`` order."""
+        idx = np.full(self.n, -1)
+        for g, mask in enumerate(self.holdout.values()):
+            idx[mask] = g
+        return idx
+
+    def holdout_labels(self) -> np.ndarray:
+        """Each row's held-out group label ("" for other rows)."""
+        out = np.full(self.n, "", dtype=object)
+        for g, mask in self.holdout.items():
+            out[mask] = g
+        return out.astype(str)
+
+    def coordinate(self) -> np.ndarray:
+        """The first environment column (internal units): bands and GP run along it."""
+        return np.asarray(self.env[self.observable.env_columns[0]], dtype=float).reshape(self.n, -1)[
+            :, 0
+        ]
+
+    def bands(self) -> np.ndarray:
+        """Hierarchical band of each training row (contiguous in the coordinate); -1 elsewhere."""
+        band = np.full(self.n, -1)
+        train_idx = np.flatnonzero(self.train)
+        order = train_idx[np.argsort(self.coordinate()[train_idx], kind="stable")]
+        for b, chunk in enumerate(np.array_split(order, self.inadequacy.bands)):
+            band[chunk] = b
+        return band
+
+    def gp_coordinate(self) -> np.ndarray:
+        """The coordinate scaled to [-1, 1] over training and held-out rows (GP inadequacy)."""
+        x = self.coordinate()
+        used = self.train | self.holdout_mask()
+        lo, hi = float(x[used].min()), float(x[used].max())
+        return (2.0 * (x - lo) / (hi - lo) - 1.0) if hi > lo else np.zeros_like(x)
+
+    def nuisance_parameters(self) -> list[Nuisance]:
+        """The sampled nuisance parameters (fixed ones are passed as data)."""
+        return [n for n in self.nuisance.values() if n.prior is not None]
 
     def env_display(self, column: str) -> np.ndarray:
         """An environment column in its file unit (or the internal unit)."""
@@ -182,6 +359,33 @@ class Target:
         unit = self.file_units.get(column, units.INTERNAL_UNITS[dim])
         return units.from_internal(self.env[column], unit, dim)
 
+    # --------------------------------------------------------------- forward
+    def forward(self, problem) -> Forward:
+        """The hashable forward-model key of this target within ``problem``.
+
+        Under its own cut-off convention if it has one (a calibration under one
+        convention tested in another), with the B2-matching repair if asked.
+        """
+        from bayesff.potentials.cutoff import wrap_cutoff
+
+        if self.cutoff is None:
+            pot = problem.potential
+        else:
+            pot = wrap_cutoff(problem.base_potential, self.cutoff, f"target {self.name!r}.cutoff")
+        if self.repair == "match_b2":
+            from bayesff.observables.conventions import matched_builder
+
+            opts = {
+                "observable": self.observable,
+                "potential_from": problem.potential,
+                "reference_T_K": self.repair_reference_T_K,
+                **self.options,
+            }
+            return Forward(matched_builder, pot, freeze(opts), opts)
+        opts = dict(self.options)
+        return Forward(self.observable.build, pot, freeze(opts), opts)
+
+    # ------------------------------------------------------------- builders
     @classmethod
     def from_file(
         cls,
@@ -189,8 +393,9 @@ class Target:
         observable: str | Observable,
         path,
         *,
-        train: dict | None = None,
+        train: dict | bool | None = None,
         noise_column: str | None = None,
+        noise_value: float | None = None,
         inadequacy: Inadequacy | None = None,
         data_label: str | None = None,
         where: str | None = None,
@@ -204,13 +409,16 @@ class Target:
         observable
             Observable or its registry name, e.g. ``"second_virial"``.
         path
-            CSV data file.
+            Data file.
         train
             Training selection ``{column: [low, high]}`` in the file's units;
             ``None`` trains on every row; ``False`` uses no row for training
             (a held-out target, predicted only; its group is its name).
         noise_column
             Column of standard uncertainties (default: the observable's).
+        noise_value
+            A constant standard uncertainty (observable's unit) instead of a
+            column, for files that carry none (reference forces).
         inadequacy
             Model-inadequacy term (default none).
         data_label
@@ -224,41 +432,57 @@ class Target:
             if isinstance(observable, str)
             else observable
         )
-        noise_column = noise_column or obs.uncertainty_column
-        cols = {f.column: f.dimension for f in obs.env}
-        cols[obs.value_column] = obs.dimension
-        cols[noise_column] = obs.dimension
-        table = load_table(path, cols, where=f"{where}.data", positive=(noise_column,))
-        # values in the observable's reporting unit
-        rep = units.factor(obs.unit, obs.dimension)
+        if obs.load is not None:
+            rows = obs.load(path, f"{where}.data")
+        else:
+            rows = _load_rows(obs, path, noise_column, noise_value is not None, where)
+        unc = rows.uncertainties
+        if noise_value is not None:
+            unc = np.full(np.shape(rows.values), float(noise_value))
+        elif unc is None:
+            raise ProblemError(
+                f"{path} has no uncertainty column; give noise = {{ value = U }} "
+                f"(a standard uncertainty in {obs.unit})",
+                f"{where}.noise",
+            )
+        n = len(rows.values)
         target = cls(
             name=name,
             observable=obs,
-            env={c: table.columns[c] for c in obs.env_columns},
-            values=table.columns[obs.value_column] / rep,
-            uncertainties=table.columns[noise_column] / rep,
-            train=np.ones(table.n_rows, bool),
+            env=rows.env,
+            values=np.asarray(rows.values, dtype=float),
+            uncertainties=np.asarray(unc, dtype=float),
+            train=np.ones(n, bool),
             inadequacy=inadequacy or Inadequacy(),
-            file_units={c: table.file_units[c] for c in obs.env_columns},
-            provenance=table.entry,
+            file_units=rows.file_units,
+            provenance=rows.entry,
             data_path=data_label or str(path),
+            labels=rows.labels,
         )
+        target.set_train(train, where)
+        return target
+
+    def set_train(self, train, where: str) -> None:
+        """Apply a training selection (see :meth:`from_file`)."""
         if train is False:
             # a target never used in training: every row is held out
-            target.train = np.zeros(table.n_rows, bool)
-            target.holdout[name] = np.ones(table.n_rows, bool)
+            self.train = np.zeros(self.n, bool)
+            self.holdout = {self.name: np.ones(self.n, bool)}
         elif train is not None:
-            target.train = select_rows(target._env_file_units(), train, f"{where}.train")
-            if not target.train.any():
+            self.train = select_rows(self._env_file_units(), train, f"{where}.train")
+            if not self.train.any():
                 raise ProblemError(
                     "the training selection keeps no rows (use train = false for a target "
                     "that is only predicted)",
                     f"{where}.train",
                 )
-        return target
 
     def _env_file_units(self) -> dict[str, np.ndarray]:
-        return {c: self.env_display(c) for c in self.observable.env_columns}
+        return {
+            c: self.env_display(c)
+            for c in self.observable.env_columns
+            if np.ndim(self.env[c]) == 1
+        }
 
     def add_holdout(self, label: str, select: dict, where: str | None = None) -> np.ndarray:
         """Mark rows in ``select`` (file units) and outside training as held out.
@@ -285,15 +509,22 @@ class Target:
     def from_arrays(
         cls,
         name: str,
-        observable: Observable,
+        observable: Observable | str,
         env: dict,
         values,
         uncertainties,
         *,
         train=None,
         inadequacy: Inadequacy | None = None,
+        file_units: dict | None = None,
     ) -> Target:
-        """Build a target from arrays already in internal units (for Python use)."""
+        """Build a target from arrays already in internal units (for Python use).
+
+        ``train``: a boolean mask of training rows (default all); the other
+        rows are held out as one group named ``"held out"``.
+        """
+        if isinstance(observable, str):
+            observable = get_observable(observable, f"target {name!r}.observable")
         values = np.asarray(values, dtype=float)
         unc = np.broadcast_to(np.asarray(uncertainties, dtype=float), values.shape).copy()
         env = {k: np.asarray(v, dtype=float) for k, v in env.items()}
@@ -305,19 +536,56 @@ class Target:
                 f"target {name!r}",
             )
         for k, v in env.items():
-            if v.shape != values.shape:
+            if v.shape[:1] != values.shape[:1]:
                 raise ProblemError(
-                    f"environment column {k!r} has shape {v.shape}, values have {values.shape}",
+                    f"environment column {k!r} has {v.shape[:1]} rows, values have "
+                    f"{values.shape[:1]}",
                     f"target {name!r}",
                 )
         if not (np.all(np.isfinite(values)) and np.all(np.isfinite(unc)) and np.all(unc > 0)):
             raise ProblemError(
                 "values must be finite and uncertainties finite and > 0", f"target {name!r}"
             )
-        train = np.ones(values.shape, bool) if train is None else np.asarray(train, bool)
-        return cls(
-            name, observable, env, values, unc, train, inadequacy=inadequacy or Inadequacy()
+        n = values.shape[0]
+        train = np.ones(n, bool) if train is None else np.asarray(train, bool)
+        t = cls(
+            name,
+            observable,
+            env,
+            values,
+            unc,
+            train,
+            inadequacy=inadequacy or Inadequacy(),
+            file_units=dict(file_units or {}),
         )
+        if (~train).any():
+            t.holdout = {"held out": ~train}
+        return t
+
+
+def _load_rows(obs: Observable, path, noise_column, noise_given: bool, where) -> LoadedRows:
+    """The standard layout: one row per observation, env columns, value, uncertainty."""
+    noise_column = noise_column or obs.uncertainty_column
+    cols = {f.column: f.dimension for f in obs.env}
+    cols[obs.value_column] = obs.dimension
+    if not noise_given:
+        cols[noise_column] = obs.dimension
+    table = load_table(
+        path,
+        cols,
+        where=f"{where}.data",
+        positive=() if noise_given else (noise_column,),
+        key_columns=tuple(obs.env_columns),
+    )
+    # values in the observable's reporting unit
+    rep = units.factor(obs.unit, obs.dimension)
+    return LoadedRows(
+        env={c: table.columns[c] for c in obs.env_columns},
+        values=table.columns[obs.value_column] / rep,
+        uncertainties=None if noise_given else table.columns[noise_column] / rep,
+        file_units={c: table.file_units[c] for c in obs.env_columns},
+        entry=table.entry,
+    )
 
 
 def select_rows(target_env_display: dict[str, np.ndarray], select: dict, where: str) -> np.ndarray:
@@ -325,12 +593,12 @@ def select_rows(target_env_display: dict[str, np.ndarray], select: dict, where: 
 
     Ranges are in the file's unit of the column (the unit its name states).
     """
-    n = len(next(iter(target_env_display.values())))
-    mask = np.ones(n, bool)
     if not isinstance(select, dict) or not select:
         raise ProblemError(
             f"a selection is a table of column = [low, high], got {select!r}", where
         )
+    n = len(next(iter(target_env_display.values())))
+    mask = np.ones(n, bool)
     for col, rng in select.items():
         if col not in target_env_display:
             raise ProblemError(
@@ -341,11 +609,16 @@ def select_rows(target_env_display: dict[str, np.ndarray], select: dict, where: 
         ok = (
             isinstance(rng, list)
             and len(rng) == 2
-            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in rng)
+            and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
+                for x in rng
+            )
             and rng[0] <= rng[1]
         )
         if not ok:
-            raise ProblemError(f"{col} must be [low, high] with low <= high, got {rng!r}", where)
+            raise ProblemError(
+                f"{col} must be [low, high] with finite low <= high, got {rng!r}", where
+            )
         v = target_env_display[col]
         # the file-unit values come back from internal units: allow a few ulp so
         # that a bound equal to a value in the file selects it

@@ -47,6 +47,27 @@ class Observable:
     options
         Names of the keyword options ``build`` accepts from a problem file's
         ``options`` table (e.g. ``closure``); ``None`` accepts none.
+    nuisance
+        Parameters of the observation rather than of the potential (e.g. the
+        energy offset b of configuration energies), as
+        :class:`~bayesff.potentials.ParamSpec` (dimension, support, default
+        prior). ``predict`` receives them as keyword arguments in internal
+        units; a problem may give them other priors or fix them.
+    value_dims
+        Names of the dimensions of one row's value when it is a vector (the
+        forces of a configuration: ``("atom", "xyz")``); empty for a scalar.
+    row_dim
+        Name of the run file's row dimension when rows are not labelled by an
+        environment column (``"config"`` for configurations); ``None``: named
+        after the environment column that varies.
+    load
+        ``load(path, where) -> LoadedRows`` for data files that are not one
+        row per observation (configurations: one row per atom); ``None``: the
+        standard table with ``env`` columns, ``value_column`` and an
+        uncertainty column.
+
+    ``predict(params, env, **nuisance)`` receives environment arrays with a
+    leading row axis and returns an array of shape ``(rows, *value shape)``.
     """
 
     name: str
@@ -60,6 +81,15 @@ class Observable:
     description: str = ""
     reference: str = ""
     options: tuple[str, ...] | None = None
+    nuisance: tuple = ()
+    value_dims: tuple[str, ...] = ()
+    row_dim: str | None = None
+    load: Callable | None = None
+
+    def accepts(self, kind: str) -> bool:
+        """Whether a potential of this kind (``"pair"``, ``"torsion"``, ...) can be used."""
+        kinds = (self.potential_kind,) if isinstance(self.potential_kind, str) else self.potential_kind
+        return kind in kinds
 
     @property
     def env_columns(self) -> tuple[str, ...]:

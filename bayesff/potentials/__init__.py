@@ -5,7 +5,6 @@ phi in radians. Cut-off conventions are wrappers (:mod:`bayesff.potentials.cutof
 not branches inside the potentials.
 """
 
-from bayesff import _jax  # noqa: F401  (float64 before any array exists)
 from bayesff.potentials._spec import (
     PairPotential,
     ParamSpec,

@@ -18,6 +18,8 @@ Oxford University Press (2017), section 2.8, doi:10.1093/oso/9780198803195.001.0
 
 from __future__ import annotations
 
+import functools
+
 import dataclasses
 import math
 from typing import NamedTuple
@@ -28,9 +30,21 @@ import numpy as np
 
 from bayesff import _jax  # noqa: F401  (float64 before any array exists)
 from bayesff.potentials._spec import PairPotential
+from bayesff import units
 from bayesff.units import KJ_PER_MOL_PER_A3_IN_MPA
 
-__all__ = ["TailCorrection", "force_shifted", "shifted", "tail_correction", "truncated"]
+__all__ = [
+    "SCHEMES",
+    "TailCorrection",
+    "force_shifted",
+    "shifted",
+    "tail_correction",
+    "truncated",
+    "wrap_cutoff",
+]
+
+#: Cut-off conventions a problem file may name (``cutoff = { scheme = ... }``).
+SCHEMES = ("none", "truncated", "shifted", "force_shifted")
 
 _REFERENCE = (
     "M. P. Allen and D. J. Tildesley, Computer Simulation of Liquids, 2nd ed. (2017), section 2.8"
@@ -274,4 +288,55 @@ def tail_correction(pot: PairPotential, params: dict, r_c, rho) -> TailCorrectio
     return TailCorrection(
         energy_per_particle=2.0 * jnp.pi * rho * energy_integral,
         pressure=-(2.0 * jnp.pi / 3.0) * rho**2 * virial_integral * KJ_PER_MOL_PER_A3_IN_MPA,
+    )
+
+
+def wrap_cutoff(base, cut: dict, where: str = "cutoff"):
+    """The potential ``base`` under the cut-off convention ``cut`` (validated).
+
+    ``cut`` is a problem file's table: ``{scheme = "none"}`` or ``{scheme =
+    "truncated" | "shifted" | "force_shifted", r_c = R, unit = "angstrom"}``.
+    The same convention of the same potential gives the same object, so that
+    problems under one convention share a compiled sampler.
+
+    Raises
+    ------
+    ProblemError
+        Naming ``where``, for an unknown scheme or key, a missing, non-finite or
+        non-positive r_c, or a unit that is not a length.
+    """
+    from bayesff.errors import ProblemError
+
+    if not isinstance(cut, dict) or "scheme" not in cut:
+        raise ProblemError(f"expected {{ scheme = ... }}, got {cut!r}", where)
+    scheme = cut["scheme"]
+    if scheme not in SCHEMES:
+        raise ProblemError(
+            f"unknown cut-off scheme {scheme!r}; expected one of {', '.join(SCHEMES)}", where
+        )
+    if scheme == "none":
+        if set(cut) - {"scheme"}:
+            raise ProblemError("scheme 'none' takes no other keys", where)
+        return base
+    if base.kind != "pair":
+        raise ProblemError(f"a cut-off applies to pair potentials, not {base.kind}", where)
+    extra = set(cut) - {"scheme", "r_c", "unit"}
+    if extra:
+        raise ProblemError(
+            f"unknown key(s) {', '.join(sorted(extra))}; expected scheme, r_c, unit", where
+        )
+    r_c = cut.get("r_c")
+    ok = isinstance(r_c, (int, float)) and not isinstance(r_c, bool) and math.isfinite(r_c)
+    if not ok or r_c <= 0:
+        raise ProblemError(f"{scheme} needs a finite r_c > 0, got {cut.get('r_c')!r}", where)
+    if "unit" not in cut:
+        raise ProblemError("r_c needs its unit (for example unit = 'angstrom')", where)
+    r_c = units.to_internal(float(r_c), cut["unit"], "length", where=f"{where}.unit")
+    return _wrapped(base, scheme, float(r_c))
+
+
+@functools.lru_cache(maxsize=256)
+def _wrapped(base, scheme: str, r_c: float):
+    return {"truncated": truncated, "shifted": shifted, "force_shifted": force_shifted}[scheme](
+        base, r_c
     )

@@ -1,0 +1,34 @@
+"""Inference: one sampling path for every problem, compiled once per structure.
+
+:func:`calibrate` (one problem) and :func:`calibrate_many` (many; same-structure
+problems batched) sample with the kernels of :mod:`bayesff.inference.kernels`
+and write run files through :mod:`bayesff.runfile`.
+"""
+
+from bayesff.inference.calibrate import Interrupted, Run, calibrate, calibrate_many
+from bayesff.inference.diagnostics import (
+    EBFMI_MIN,
+    ESS_BULK_MIN,
+    RHAT_MAX,
+    Diagnostics,
+    DiagnosticsError,
+    diagnose,
+    format_summary,
+)
+from bayesff.inference.kernels import cache_info, clear_cache
+
+__all__ = [
+    "EBFMI_MIN",
+    "ESS_BULK_MIN",
+    "RHAT_MAX",
+    "Diagnostics",
+    "DiagnosticsError",
+    "Interrupted",
+    "Run",
+    "cache_info",
+    "calibrate",
+    "calibrate_many",
+    "clear_cache",
+    "diagnose",
+    "format_summary",
+]

@@ -1,0 +1,571 @@
+"""Calibrate one problem or many: the single sampling path of bayesff.
+
+:func:`calibrate` samples one problem's posterior; :func:`calibrate_many`
+samples many, running problems of the same structure as one batched program
+(ragged target arrays padded and masked). Both use the compiled kernels of
+:mod:`bayesff.inference.kernels`, so a second problem of the same structure
+in the same process compiles nothing, and :mod:`bayesff.inference.predictive`
+for everything the run file holds besides the draws.
+
+Flow of one batch: validate settings and outputs (before any tracing) ->
+model data of every problem (padded) -> kernel (cache) -> chain starts ->
+warm-up and sampling in blocks (progress, checkpoints, Ctrl-C) ->
+constrained draws -> predictive quantities -> run file
+(:func:`bayesff.runfile.build`) -> diagnostics -> atomic write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bayesff.errors import BayesffError, ProblemError, RunExistsError
+from bayesff.inference.diagnostics import Diagnostics, DiagnosticsError, diagnose, format_summary
+
+__all__ = ["Interrupted", "Run", "calibrate", "calibrate_many"]
+
+#: Wall time one block of iterations aims at: the progress bar moves, Ctrl-C is
+#: answered and checkpoints are written at this pace.
+BLOCK_SECONDS = 1.0
+#: Tries at finding chain starts with a finite log density and gradient.
+START_TRIES = 100
+
+
+class Interrupted(BayesffError):
+    """Sampling was interrupted (Ctrl-C); the checkpoint to resume from is named."""
+
+    def __init__(self, checkpoint: str | None):
+        self.checkpoint = checkpoint
+        msg = (
+            f"interrupted; the state is saved in {checkpoint}: run the same command with "
+            "--resume to continue"
+            if checkpoint
+            else "interrupted (no checkpoint: the run was not written to a file)"
+        )
+        super().__init__(msg)
+
+
+@dataclass
+class Run:
+    """Result of :func:`calibrate`.
+
+    Attributes
+    ----------
+    datatree
+        The run (ArviZ DataTree; schema in :mod:`bayesff.runfile`).
+    path
+        Where it was written, or ``None``.
+    diagnostics
+        R-hat, ESS, divergences, E-BFMI and their warnings.
+    wall_time_s
+        Wall time of the calibration (for a batch: of the whole batch).
+    timings
+        ``sampling_s``, ``postprocess_s``, ``batch_size``.
+    """
+
+    datatree: object
+    path: Path | None
+    diagnostics: Diagnostics
+    wall_time_s: float
+    timings: dict
+
+    def summary(self) -> str:
+        """The posterior summary table (see :func:`bayesff.inference.format_summary`)."""
+        return format_summary(self.datatree, self.diagnostics)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def _positive_int(name: str, v, allow_zero: bool = False):
+    if v is None:
+        return None
+    lo = 0 if allow_zero else 1
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise ProblemError(
+            f"{name} must be an integer >= {lo}, got {v!r}", f"--{name.replace('_', '-')}"
+        )
+    return int(v)
+
+
+def _settings(problem, overrides: dict):
+    """The problem's inference settings with the caller's overrides, validated."""
+    from bayesff.problem import SAMPLERS
+
+    ov = dict(overrides)
+    for k in ("chains", "warmup", "samples", "thin", "prior_draws"):
+        ov[k] = _positive_int(k, ov.get(k))
+    ov["seed"] = _positive_int("seed", ov.get("seed"), allow_zero=True)
+    if ov.get("sampler") is not None and ov["sampler"] not in SAMPLERS:
+        raise ProblemError(
+            f"sampler must be one of {', '.join(SAMPLERS)}, got {ov['sampler']!r}", "--sampler"
+        )
+    try:
+        return problem.inference.replace(**ov)
+    except ProblemError as e:
+        raise ProblemError(e.message, "command-line or keyword settings") from None
+
+
+def _kernel_settings(s):
+    from bayesff.inference.kernels import SamplerSettings
+
+    return SamplerSettings(
+        chains=s.chains,
+        warmup=s.warmup,
+        target_accept=float(s.target_accept),
+        max_tree_depth=s.max_tree_depth,
+        dense_mass=s.dense_mass,
+        sampler=s.sampler,
+    )
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def _prepare_output(out, force: bool, strict: bool, expected_bytes: int):
+    """Check an output before any work: exists (without force), writable, room, not locked."""
+    from bayesff.io import Lock, check_writable
+
+    if out is None:
+        return None, None
+    path = Path(out)
+    if path.exists() and not force:
+        raise RunExistsError(
+            "a run file is already there; pass --force (force=True) to replace it, or --out "
+            "to write elsewhere",
+            str(path),
+        )
+    if path.exists() and path.is_dir():
+        raise RunExistsError("a folder is in the way of the run file", str(path))
+    check_writable(path, expected_bytes)
+    return path, Lock(path).acquire()
+
+
+def _estimate_bytes(problem, s) -> int:
+    rows = sum(int(np.prod(t.values.shape)) for t in problem.targets)
+    n = s.chains * (s.samples // s.thin)
+    return 8 * (3 * rows + 16) * n + 8 * 3 * rows * s.prior_draws + 1_000_000
+
+
+# ------------------------------------------------------------------------------ batches
+
+
+def calibrate(
+    problem,
+    *,
+    out: str | os.PathLike | None = None,
+    force: bool = False,
+    progress: bool | None = None,
+    chains: int | None = None,
+    warmup: int | None = None,
+    samples: int | None = None,
+    seed: int | None = None,
+    thin: int | None = None,
+    sampler: str | None = None,
+    checkpoint_every: int = 0,
+    resume: bool = False,
+    strict: bool = False,
+    log=print,
+) -> Run:
+    """Sample a problem's posterior; write the run file if ``out`` is given.
+
+    Parameters
+    ----------
+    problem
+        A validated :class:`~bayesff.problem.Problem`.
+    out
+        Run file path (``runs/NAME/posterior.nc`` is the CLI's default);
+        ``None`` writes nothing. An existing file is an error, raised before
+        any work, unless ``force``.
+    progress
+        Show a progress bar (default: when stderr is a terminal).
+    chains, warmup, samples, seed, thin, sampler
+        Override the problem's ``[inference]`` settings.
+    checkpoint_every
+        Save the sampler state and the draws so far every this many draws
+        (per chain) to ``checkpoint.npz`` beside ``out``; 0 = only when
+        interrupted (Ctrl-C).
+    resume
+        Continue from that checkpoint (same problem and settings, else an error).
+    strict
+        Diagnostics that fail are an error (:class:`DiagnosticsError`); the run
+        is then written beside ``out`` as ``NAME.failed.nc``, never over it.
+    log
+        Where one-line messages go (``None`` for silence).
+
+    Returns
+    -------
+    Run
+        The DataTree, the path written, diagnostics and timings.
+    """
+    overrides = dict(
+        chains=chains, warmup=warmup, samples=samples, seed=seed, thin=thin, sampler=sampler
+    )
+    return _calibrate(
+        [problem],
+        [out],
+        overrides,
+        force=force,
+        progress=progress,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+        strict=strict,
+        log=log,
+    )[0]
+
+
+def calibrate_many(
+    problems,
+    *,
+    outs=None,
+    force: bool = False,
+    progress: bool | None = None,
+    batch_size: int | None = None,
+    log=print,
+    **overrides,
+) -> list[Run]:
+    """Calibrate many problems; same-structure problems run as one batched program.
+
+    Parameters
+    ----------
+    problems
+        Validated problems.
+    outs
+        One run-file path (or ``None``) per problem; default: write nothing.
+    batch_size
+        Most problems in one batched program (default: all of a structure).
+    overrides
+        ``chains``, ``warmup``, ``samples``, ``seed``, ``thin``, ``sampler``
+        for every problem.
+
+    Returns
+    -------
+    list of Run
+        One per problem, in order. Each agrees with :func:`calibrate` of that
+        problem alone within Monte Carlo error (and bit for bit for a batch of
+        one with the same seed).
+    """
+    problems = list(problems)
+    outs = list(outs) if outs is not None else [None] * len(problems)
+    if len(outs) != len(problems):
+        raise ProblemError(f"{len(outs)} outputs for {len(problems)} problems", "outs")
+    bs = _positive_int("batch_size", batch_size)
+    runs: list = [None] * len(problems)
+    for idx in _groups(problems, overrides, bs):
+        batch = _calibrate(
+            [problems[i] for i in idx],
+            [outs[i] for i in idx],
+            overrides,
+            force=force,
+            progress=progress,
+            log=log,
+        )
+        for i, r in zip(idx, batch, strict=True):
+            runs[i] = r
+    return runs
+
+
+def _shape_free(structure):
+    """A structure with row counts reduced to 'has rows': problems that can share a batch."""
+    import dataclasses
+
+    return dataclasses.replace(
+        structure,
+        targets=tuple(dataclasses.replace(t, n_rows=int(t.n_rows > 0)) for t in structure.targets),
+    )
+
+
+def _groups(problems, overrides, batch_size) -> list[list[int]]:
+    from bayesff.model import structure_of
+
+    groups: dict = {}
+    for i, p in enumerate(problems):
+        key = (_shape_free(structure_of(p)), _kernel_settings(_settings(p, overrides)))
+        groups.setdefault(key, []).append(i)
+    out = []
+    for idx in groups.values():
+        step = batch_size or len(idx)
+        out += [idx[j : j + step] for j in range(0, len(idx), step)]
+    return out
+
+
+def _calibrate(problems, outs, overrides, *, force, progress, log, checkpoint_every=0,
+               resume=False, strict=False) -> list[Run]:
+    from bayesff.runtime import ensure_configured
+
+    t0 = time.perf_counter()
+    log = log or (lambda *a, **k: None)
+    settings = [_settings(p, overrides) for p in problems]
+    if len({_kernel_settings(s) for s in settings}) > 1:
+        raise ProblemError("problems of one batch must share their sampler settings", "batch")
+    checkpoint_every = _positive_int("checkpoint_every", checkpoint_every, allow_zero=True)
+    s0 = settings[0]
+    if checkpoint_every and checkpoint_every > s0.samples:
+        raise ProblemError(
+            f"checkpoint-every ({checkpoint_every}) must be at most the draws per chain "
+            f"({s0.samples})",
+            "--checkpoint-every",
+        )
+    if (checkpoint_every or resume) and (len(problems) > 1 or outs[0] is None):
+        raise ProblemError(
+            "checkpoints need one problem and an output file (out=...)", "--checkpoint-every"
+        )
+    with contextlib.ExitStack() as stack:
+        paths = []
+        for p, o, s in zip(problems, outs, settings, strict=True):
+            path, lock = _prepare_output(o, force or resume, strict, _estimate_bytes(p, s))
+            if lock is not None:
+                stack.callback(lock.release)
+            paths.append(path)
+        ensure_configured()
+        job = _Batch(problems, settings, paths, log, progress)
+        job.sample(checkpoint_every, resume)
+        return job.finish(t0, strict)
+
+
+# ------------------------------------------------------------------------------- batch
+
+
+class _Batch:
+    """One batched calibration: data, kernel, sampling loop, run files."""
+
+    def __init__(self, problems, settings, paths, log, progress):
+        import jax
+
+        from bayesff.inference.kernels import get_kernel
+        from bayesff.model import arrays, pad_arrays, structure_of
+
+        self.problems, self.settings, self.paths, self.log = problems, settings, paths, log
+        self.progress = sys.stderr.isatty() if progress is None else bool(progress)
+        self.s = settings[0]
+        n_train = _max_rows(problems, "train")
+        self.n_holdout = _max_rows(problems, "holdout")
+        self.structure = structure_of(problems[0], n_train)
+        self.train = [pad_arrays(arrays(p, "train"), n_train) for p in problems]
+        self.holdout = [
+            pad_arrays(arrays(p, "holdout"), self.n_holdout, groups=_max_groups(problems))
+            for p in problems
+        ]
+        self.data = jax.tree.map(lambda *a: np.stack(a), *self.train)
+        self.kernel = get_kernel(self.structure, _kernel_settings(self.s))
+        keys = [jax.random.split(jax.random.PRNGKey(s.seed), 3) for s in settings]
+        self.k_mcmc = np.stack([np.asarray(k[0]) for k in keys])
+        self.k_post = [k[1] for k in keys]
+        self.k_prior = [k[2] for k in keys]
+        self.chain_keys = np.stack([np.asarray(jax.random.split(k, self.s.chains)) for k in self.k_mcmc])
+        self.timings = {"batch_size": len(problems)}
+
+    # -------------------------------------------------------------------- starts
+    def _template(self):
+        import jax
+
+        z = self.kernel.draw(self.chain_keys, self.data)
+        return jax.tree.map(np.asarray, z)
+
+    def _inverse_mass(self, d: int):
+        eye = np.eye(d) if self.s.dense_mass else np.ones(d)
+        return np.stack([eye] * len(self.problems))
+
+    def _start(self):
+        """Chain states at init_to_central draws (retried) or at Laplace starts."""
+        import jax
+        from jax.flatten_util import ravel_pytree
+
+        z = self._template()
+        one = jax.tree.map(lambda a: a[0, 0], z)
+        d = ravel_pytree(one)[0].size
+        inv = self._inverse_mass(d)
+        self.init_mode = {}
+        if self.s.init == "laplace":
+            z, inv = self._laplace(z, one, d)
+        state = self.kernel.init_at(self.chain_keys, self.data, z, inv)
+        for attempt in range(START_TRIES):
+            bad = ~_finite_state(state)
+            if not bad.any():
+                return state
+            keys = np.asarray(jax.vmap(jax.vmap(lambda k: jax.random.fold_in(k, attempt + 2)))(
+                self.chain_keys))
+            znew = jax.tree.map(np.asarray, self.kernel.draw(keys, self.data))
+            z = jax.tree.map(lambda a, b: np.where(_expand(bad, a), b, a), z, znew)
+            state = self.kernel.init_at(self.chain_keys, self.data, z, inv)
+        bad = ~_finite_state(state)
+        p = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise _start_error(self.problems[p])
+
+    def _laplace(self, z, one, d):
+        import jax
+        from jax.flatten_util import ravel_pytree
+
+        from bayesff.inference.laplace import laplace_start
+
+        starts, invs = [], []
+        for i, prob in enumerate(self.problems):
+            x0 = ravel_pytree(jax.tree.map(lambda a, i=i: a[i, 0], z))[0]
+            data_i = jax.tree.map(lambda a, i=i: a[i], self.data)
+            key = jax.random.fold_in(jax.random.PRNGKey(self.settings[i].seed), 7)
+            t = time.perf_counter()
+            ls = laplace_start(self.kernel, data_i, np.asarray(x0), one, key, self.s.chains)
+            self.log(f"laplace start ({prob.name}): mode in {ls.evaluations} evaluations, "
+                     f"{time.perf_counter() - t:.1f} s")
+            unravel = ravel_pytree(one)[1]
+            starts.append(jax.vmap(unravel)(ls.starts))
+            inv = ls.inverse_mass_matrix
+            invs.append(inv if self.s.dense_mass else np.diag(inv))
+        z = jax.tree.map(lambda *a: np.stack([np.asarray(x) for x in a]), *starts)
+        return z, np.stack(invs)
+
+    # ------------------------------------------------------------------- sampling
+    def sample(self, checkpoint_every: int, resume: bool) -> None:
+        from bayesff.inference.sampling import run_blocks
+
+        t = time.perf_counter()
+        ckpt = self._checkpoint()
+        if resume:
+            state = self.kernel.init_at(self.chain_keys, self.data, self._template(),
+                                        self._inverse_mass(self._dim()))
+            state, done, it = ckpt.load_into(state)
+            self.log(f"resuming from {ckpt.path}: {it} of {self.s.warmup + self.s.samples} "
+                     "iterations done")
+        else:
+            state, done, it = self._start(), {}, 0
+        self.log(f"sampling {', '.join(p.name for p in self.problems)}: "
+                 f"{self.s.sampler.upper()}, {self.s.chains} chains x ({self.s.warmup} warm-up + "
+                 f"{self.s.samples} draws)")
+        self.trace = run_blocks(self.kernel, state, self.data, self.s, it, done, ckpt,
+                                checkpoint_every, self.progress, self.log, BLOCK_SECONDS)
+        self.timings["sampling_s"] = time.perf_counter() - t
+        self.ckpt = ckpt
+
+    def _dim(self) -> int:
+        import jax
+        from jax.flatten_util import ravel_pytree
+
+        return ravel_pytree(jax.tree.map(lambda a: a[0, 0], self._template()))[0].size
+
+    def _checkpoint(self):
+        from bayesff.inference.sampling import BatchCheckpoint
+
+        if len(self.problems) != 1 or self.paths[0] is None:
+            return None
+        p = self.problems[0]
+        header = {
+            "problem_fingerprint": p.fingerprint(),
+            "settings": repr(self.s),
+        }
+        return BatchCheckpoint(self.paths[0].with_name("checkpoint.npz"), header)
+
+    # --------------------------------------------------------------------- finish
+    def finish(self, t0: float, strict: bool) -> list[Run]:
+        from bayesff.inference.assemble import assemble
+
+        t = time.perf_counter()
+        draws = self._kept()
+        runs = []
+        for i, prob in enumerate(self.problems):
+            dt = assemble(self, i, draws)
+            diag = diagnose(dt)
+            runs.append(Run(dt, None, diag, 0.0, dict(self.timings)))
+        self.timings["postprocess_s"] = time.perf_counter() - t
+        wall = time.perf_counter() - t0
+        for i, run in enumerate(runs):
+            run.wall_time_s = wall
+            run.timings = dict(self.timings)
+            run.datatree.attrs.update(
+                wall_time_s=float(wall),
+                sampling_time_s=float(self.timings["sampling_s"]),
+                batch_size=len(self.problems),
+            )
+            run.path = self._write(run, self.paths[i], strict)
+        if self.ckpt is not None:
+            self.ckpt.remove()
+        return runs
+
+    def _kept(self) -> dict:
+        """Kept draws, unconstrained, site -> (P, C, N, ...), thinned; statistics likewise."""
+        thin = self.s.thin
+        self.stats = {k: v[:, :, ::thin] for k, v in self.trace.items() if k != "z"}
+        return {k: v[:, :, ::thin] for k, v in self.trace["z"].items()}
+
+    def _write(self, run: Run, path, strict: bool):
+        from bayesff import runfile
+
+        if path is None:
+            if strict and not run.diagnostics.ok:
+                raise DiagnosticsError("; ".join(run.diagnostics.warnings))
+            return None
+        if strict and not run.diagnostics.ok:
+            failed = path.with_name(f"{path.stem}.failed.nc")
+            runfile.write(run.datatree, failed, force=True)
+            raise DiagnosticsError(
+                f"diagnostics failed ({'; '.join(run.diagnostics.warnings)}); with --strict the "
+                f"run was written to {failed}, not to {path}"
+            )
+        runfile.write(run.datatree, path, force=True)
+        return path
+
+
+def _max_rows(problems, kind: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for p in problems:
+        for t in p.targets:
+            n = int(t.train.sum()) if kind == "train" else int(t.holdout_mask().sum())
+            out[t.name] = max(out.get(t.name, 0), n)
+    return out
+
+
+def _max_groups(problems) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for p in problems:
+        for t in p.targets:
+            out[t.name] = max(out.get(t.name, 0), len(t.holdout))
+    return out
+
+
+def _expand(mask, a):
+    return mask.reshape(mask.shape + (1,) * (np.ndim(a) - mask.ndim))
+
+
+def _finite_state(state) -> np.ndarray:
+    """(P, C): chains whose start has a finite log density and gradient."""
+    import jax
+
+    pe = np.asarray(state.potential_energy)
+    ok = np.isfinite(pe)
+    for g in jax.tree.leaves(state.z_grad):
+        g = np.asarray(g)
+        ok &= np.all(np.isfinite(g.reshape(*pe.shape, -1)), axis=-1)
+    return ok
+
+
+def _start_error(problem) -> BayesffError:
+    """Why no chain could start: a forward model that is not finite at the prior's centre."""
+    from bayesff.inference.assemble import forward_at
+
+    params = {
+        n: (p.value if p.fixed else p.prior.median()) for n, p in problem.parameters.items()
+    }
+    shown = ", ".join(f"{n} = {v:.6g} {problem.parameters[n].unit}" for n, v in params.items())
+    for t in problem.targets:
+        f = forward_at(problem, t, params)
+        if not np.all(np.isfinite(f)):
+            bad = int(np.flatnonzero(~np.isfinite(np.reshape(f, (t.n, -1))).any(axis=1))[0])
+            return BayesffError(
+                f"potential {problem.potential.name!r} gives a non-finite {t.observable.name} "
+                f"(target {t.name!r}, row {bad}: {np.reshape(f, (t.n, -1))[bad][0]!r}) at the "
+                f"centre of the priors ({shown}); the sampler cannot start. Check the "
+                "potential's energy function there (overflow, log of a negative number, a hard "
+                "core everywhere)",
+                f"problem {problem.name!r}",
+            )
+    return BayesffError(
+        f"no starting point with a finite log density was found in {START_TRIES} draws from the "
+        f"central half of the priors (centre: {shown}); the data may be impossible under every "
+        "prior draw, or an uncertainty is zero",
+        f"problem {problem.name!r}",
+    )

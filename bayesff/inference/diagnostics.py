@@ -1,0 +1,158 @@
+"""Convergence diagnostics that gate a result (DESIGN.md section 7), and the summary table.
+
+The numbers come from ArviZ (``arviz.rhat``, ``arviz.ess``, ``arviz.bfmi``,
+``arviz.summary``); this module names the thresholds, turns them into
+warnings, and formats the table the CLI prints.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "EBFMI_MIN",
+    "ESS_BULK_MIN",
+    "RHAT_MAX",
+    "Diagnostics",
+    "DiagnosticsError",
+    "diagnose",
+    "format_summary",
+]
+
+#: R-hat above this is a warning (rank-normalised split R-hat; Vehtari et al. 2021,
+#: doi:10.1214/20-BA1221).
+RHAT_MAX = 1.01
+#: Bulk ESS below this is a warning (enough for 5 % MCSE of the 90 % interval ends).
+ESS_BULK_MIN = 400
+#: E-BFMI below this is a warning (Betancourt 2016, arXiv:1604.00695).
+EBFMI_MIN = 0.3
+
+
+class DiagnosticsError(RuntimeError):
+    """Diagnostics failed and ``strict`` was asked for."""
+
+
+@dataclass
+class Diagnostics:
+    """Convergence diagnostics and the warnings they raise."""
+
+    rhat: dict[str, float]
+    ess_bulk: dict[str, float]
+    ess_tail: dict[str, float]
+    divergences: int
+    ebfmi: list[float]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.warnings
+
+    def as_dict(self) -> dict:
+        return {
+            "rhat": self.rhat,
+            "ess_bulk": self.ess_bulk,
+            "ess_tail": self.ess_tail,
+            "divergences": self.divergences,
+            "ebfmi": self.ebfmi,
+            "warnings": self.warnings,
+            "thresholds": {
+                "rhat_max": RHAT_MAX,
+                "ess_bulk_min": ESS_BULK_MIN,
+                "ebfmi_min": EBFMI_MIN,
+            },
+        }
+
+
+def _worst(ds, reduce) -> dict[str, float]:
+    # vector latents (hierarchical z, GP weights): the worst element counts
+    return {n: float(reduce(np.asarray(ds[n].values))) for n in ds.data_vars}
+
+
+def diagnose(dt) -> Diagnostics:
+    """R-hat, bulk and tail ESS, divergences and E-BFMI of a run, with warnings."""
+    import arviz as az
+
+    rhat = _worst(az.rhat(dt), np.max)
+    eb = _worst(az.ess(dt, method="bulk"), np.min)
+    et = _worst(az.ess(dt, method="tail"), np.min)
+    div = int(dt["sample_stats"]["diverging"].values.sum())
+    try:
+        bfmi = [float(x) for x in np.atleast_1d(az.bfmi(dt)["energy"].values)]
+    except (KeyError, ValueError):
+        bfmi = []
+    w = []
+    bad_r = [f"{n} ({v:.3f})" for n, v in rhat.items() if not v <= RHAT_MAX]
+    if bad_r:
+        w.append(f"R-hat above {RHAT_MAX}: {', '.join(bad_r)}")
+    bad_e = [f"{n} ({v:.0f})" for n, v in eb.items() if not v >= ESS_BULK_MIN]
+    if bad_e:
+        w.append(f"bulk ESS below {ESS_BULK_MIN}: {', '.join(bad_e)}")
+    if div:
+        n = dt["sample_stats"]["diverging"].size
+        w.append(f"{div} divergent transitions ({100 * div / n:.1f} % of the draws)")
+    low = [f"chain {i} ({b:.2f})" for i, b in enumerate(bfmi) if b < EBFMI_MIN]
+    if low:
+        w.append(f"E-BFMI below {EBFMI_MIN}: {', '.join(low)}")
+    return Diagnostics(rhat, eb, et, div, bfmi, w)
+
+
+def _fmt(x: float, sd: float) -> str:
+    """Format to the precision the posterior spread supports (2 digits of sd)."""
+    if not math.isfinite(x):
+        return str(x)
+    if sd > 0 and math.isfinite(sd):
+        decimals = max(0, 1 - math.floor(math.log10(sd)))
+        return f"{x:.{min(decimals, 8)}f}"
+    return f"{x:.6g}"
+
+
+def format_summary(dt, diag: Diagnostics | None = None) -> str:
+    """Posterior table: mean, sd, 5/50/95 % quantiles (90 % equal-tailed), ESS, R-hat.
+
+    The statistics are ArviZ's (``arviz.summary`` with a 90 % equal-tailed
+    interval); the formatting keeps two significant digits of the sd, so that
+    narrow posteriors do not print as equal bounds.
+    """
+    import arviz as az
+
+    diag = diag or diagnose(dt)
+    post = dt["posterior"]
+    scalar = [n for n in post.data_vars if post[n].ndim == 2]
+    vector = [n for n in post.data_vars if post[n].ndim > 2]
+    s = az.summary(dt, var_names=scalar, ci_prob=0.9, ci_kind="eti", round_to="none")
+    med = {n: float(np.median(post[n].values)) for n in scalar}
+    cols = ("mean", "sd", "5%", "50%", "95%")
+    head = f"{'parameter':<14} {'unit':<9} " + " ".join(f"{c:>10}" for c in cols)
+    head += f" {'ess_bulk':>8} {'ess_tail':>8} {'r_hat':>6}"
+    lines = [head, "-" * len(head)]
+    for n in scalar:
+        r = s.loc[n]
+        sd = float(r["sd"])
+        vals = (r["mean"], sd, r["eti90_lb"], med[n], r["eti90_ub"])
+        unit = str(post[n].attrs.get("units", ""))
+        lines.append(
+            f"{n:<14} {unit:<9} "
+            + " ".join(f"{_fmt(float(v), sd):>10}" for v in vals)
+            + f" {r['ess_bulk']:>8.0f} {r['ess_tail']:>8.0f} {r['r_hat']:>6.3f}"
+        )
+    if vector:
+        lines.append(
+            f"vector latents {', '.join(vector)}: worst R-hat "
+            f"{max(diag.rhat[n] for n in vector):.3f}, min bulk ESS "
+            f"{min(diag.ess_bulk[n] for n in vector):.0f}"
+        )
+    lines.append(
+        f"divergences: {diag.divergences}; E-BFMI per chain: "
+        + ", ".join(f"{b:.2f}" for b in diag.ebfmi)
+    )
+    if diag.warnings:
+        lines += [f"WARNING: {w}" for w in diag.warnings]
+    else:
+        lines.append(
+            f"diagnostics ok (R-hat <= {RHAT_MAX}, bulk ESS >= {ESS_BULK_MIN}, no divergences, "
+            f"E-BFMI >= {EBFMI_MIN})"
+        )
+    return "\n".join(lines)

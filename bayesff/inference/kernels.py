@@ -1,0 +1,237 @@
+"""Compiled samplers, one per problem structure, reused for any data.
+
+A :class:`Kernel` is built from a :class:`~bayesff.model.Structure` and the
+sampler settings that change the compiled program (chains, warm-up length,
+target acceptance, tree depth, metric, block length). Its functions take the
+model's data as arguments: a second problem of the same structure (another
+fluid, a bootstrap resample, other priors or seeds, any number of draws)
+runs the same compiled code. :func:`get_kernel` keeps kernels in memory;
+JAX's persistent compilation cache (:func:`bayesff.configure`) carries the
+compiled code to the next process.
+
+Every function is batched over problems (leading axis P) and chains (axis
+C): a batch of same-structure problems is one vectorised program.
+
+The sampler is numpyro's NUTS (``numpyro.infer.hmc.hmc`` with
+``potential_fn_gen``, so that data stay arguments) with its windowed
+adaptation of step size and (dense) mass matrix. Draws are collected on the
+device in blocks of ``block`` iterations (:meth:`Kernel.run_block`), so the
+host sees a few large copies, a progress bar can move and a checkpoint can
+be written between blocks, and Ctrl-C is answered within one block.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from bayesff.model import Structure, model_of
+
+__all__ = ["Kernel", "SamplerSettings", "Trace", "cache_info", "clear_cache", "get_kernel"]
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """Settings that are compiled into a sampler (everything else is data)."""
+
+    chains: int
+    warmup: int
+    target_accept: float = 0.8
+    max_tree_depth: int = 10
+    dense_mass: bool = True
+    block: int = 100
+    sampler: str = "nuts"
+
+
+class Trace(NamedTuple):
+    """What one iteration of every chain records (leading axes: block, P, C)."""
+
+    z: dict  # unconstrained latent values
+    diverging: jax.Array
+    energy: jax.Array
+    num_steps: jax.Array
+    accept_prob: jax.Array
+    potential_energy: jax.Array
+    step_size: jax.Array
+
+
+def init_to_central(site=None, low: float = 0.25, high: float = 0.75):
+    """numpyro init strategy: a random point in the central part of each prior.
+
+    Each chain starts at the prior quantile ``q ~ Uniform(low, high)`` of every
+    latent site (drawn with the chain's own key), so chains start dispersed,
+    which makes R-hat meaningful, but never in the far tails (numpyro's
+    default, uniform(-2, 2) in unconstrained space, puts epsilon/k near 1 K).
+    Falls back to ``init_to_median`` for distributions without ``icdf``.
+    """
+    from numpyro.infer.initialization import init_to_median
+
+    if site is None:
+        return functools.partial(init_to_central, low=low, high=high)
+    if site["type"] == "sample" and not site["is_observed"] and not site["fn"].support.is_discrete:
+        if site["value"] is not None:
+            return site["value"]
+        shape = site["kwargs"].get("sample_shape", ()) + site["fn"].shape()
+        q = jax.random.uniform(site["kwargs"]["rng_key"], shape, minval=low, maxval=high)
+        try:
+            return site["fn"].icdf(q)
+        except NotImplementedError:
+            return init_to_median(site)
+    return None
+
+
+class Kernel:
+    """A compiled sampler for one structure and one :class:`SamplerSettings`.
+
+    Attributes
+    ----------
+    draw
+        ``draw(keys (P, C, 2), data) -> z``: unconstrained starting points,
+        one :func:`init_to_central` draw per chain.
+    init_at
+        ``init_at(keys, data, z (P, C, ...), inverse_mass (P, D, D) or (P, D))
+        -> state``: chains start at given unconstrained points (drawn,
+        Laplace start); a start without a finite log density and gradient
+        shows as a non-finite ``potential_energy`` or ``z_grad``.
+    run_block
+        ``run_block(state, data, n) -> (state, Trace)``: ``n <= block``
+        iterations of every chain; the trace has ``block`` rows, the first
+        ``n`` filled.
+    log_density
+        ``log_density(z (D,), data) -> (value, gradient)`` of one problem
+        (unbatched, ravelled unconstrained vector; for the Laplace start).
+    """
+
+    def __init__(self, structure: Structure, settings: SamplerSettings):
+        from numpyro.infer.hmc import hmc
+        from numpyro.infer.util import potential_energy
+
+        self.structure = structure
+        self.settings = settings
+        model = model_of(structure)
+        self._model = model
+
+        def pe_gen(data):
+            return functools.partial(potential_energy, model, (data,), {})
+
+        self._pe_gen = pe_gen
+        self._init_kernel, self._sample_kernel = hmc(potential_fn_gen=pe_gen, algo="NUTS")
+        self.draw = jax.jit(self._draw)
+        self.init_at = jax.jit(self._init_at)
+        self.run_block = jax.jit(self._run_block)
+        self.log_density = jax.jit(self._log_density)
+        self.calls = 0
+
+    # ----------------------------------------------------------- building blocks
+    def _chain_state(self, key, data, z, inverse_mass):
+        from numpyro.infer.util import ParamInfo
+
+        s = self.settings
+        pe, grad = jax.value_and_grad(self._pe_gen(data))(z)
+        return self._init_kernel(
+            ParamInfo(z, pe, grad),
+            num_warmup=s.warmup,
+            inverse_mass_matrix=inverse_mass,
+            dense_mass=s.dense_mass,
+            target_accept_prob=s.target_accept,
+            max_tree_depth=s.max_tree_depth,
+            model_args=(data,),
+            rng_key=key,
+        )
+
+    def _draw(self, keys, data):
+        """Unconstrained starting points: init_to_central draws, (P, C, ...)."""
+
+        def one_problem(k, d):
+            return jax.vmap(lambda kk: self._prototype(kk, d))(k)
+
+        return jax.vmap(one_problem)(keys, data)
+
+    def _prototype(self, key, data):
+        """Unconstrained latent values of one draw (their shapes are what init needs)."""
+        from numpyro.distributions.transforms import biject_to
+        from numpyro.handlers import seed, substitute, trace
+
+        seeded = substitute(seed(self._model, key), substitute_fn=init_to_central())
+        tr = trace(seeded).get_trace(data)
+        return {
+            name: biject_to(site["fn"].support).inv(site["value"])
+            for name, site in tr.items()
+            if site["type"] == "sample" and not site["is_observed"]
+        }
+
+    def _init_at(self, keys, data, z, inverse_mass):
+        def one_problem(k, d, zz, im):
+            return jax.vmap(lambda kk, zc: self._chain_state(kk, d, zc, im))(k, zz)
+
+        return jax.vmap(one_problem)(keys, data, z, inverse_mass)
+
+    def _run_block(self, state, data, n):
+        block = self.settings.block
+        step = jax.vmap(
+            jax.vmap(lambda st, d: self._sample_kernel(st, model_args=(d,)), in_axes=(0, None)),
+            in_axes=(0, 0),
+        )
+
+        def record(st):
+            return Trace(
+                st.z,
+                st.diverging,
+                st.energy,
+                st.num_steps,
+                st.accept_prob,
+                st.potential_energy,
+                st.adapt_state.step_size,
+            )
+
+        def body(i, carry):
+            st, buf = carry
+            st = step(st, data)
+            buf = jax.tree.map(lambda b, r: b.at[i].set(r), buf, record(st))
+            return st, buf
+
+        buf0 = jax.tree.map(lambda r: jnp.zeros((block, *r.shape), r.dtype), record(state))
+        return jax.lax.fori_loop(0, n, body, (state, buf0))
+
+    def _log_density(self, x, unravel_template, data):
+        from jax.flatten_util import ravel_pytree
+
+        _, unravel = ravel_pytree(unravel_template)
+        return jax.value_and_grad(lambda v: -self._pe_gen(data)(unravel(v)))(x)
+
+
+_CACHE: dict = {}
+_STATS = {"hits": 0, "misses": 0}
+
+
+def get_kernel(structure: Structure, settings: SamplerSettings) -> Kernel:
+    """The kernel for a structure and settings, built once per process."""
+    key = (structure, settings)
+    k = _CACHE.get(key)
+    if k is None:
+        _STATS["misses"] += 1
+        if settings.sampler == "chees":
+            from bayesff.inference.chees import CheesKernel
+
+            k = CheesKernel(structure, settings)
+        else:
+            k = Kernel(structure, settings)
+        _CACHE[key] = k
+    else:
+        _STATS["hits"] += 1
+    return k
+
+
+def cache_info() -> dict:
+    """Kernel cache counters: ``hits``, ``misses`` and ``size``."""
+    return {**_STATS, "size": len(_CACHE)}
+
+
+def clear_cache() -> None:
+    """Forget every kernel (and its compiled functions)."""
+    _CACHE.clear()
+    _STATS.update(hits=0, misses=0)

@@ -1,0 +1,157 @@
+"""Everything a run file holds besides the draws, computed by the model itself.
+
+From posterior draws: replicated observations and model means at the
+training rows (posterior predictive), the pointwise log-likelihood
+(numpyro's ``log_likelihood``, the one place it is computed), the log prior
+density of every latent site, and replicated observations and means at the
+held-out rows (predictions). From the prior: draws and prior predictive.
+
+The functions are compiled once per structure and chunk length and take the
+data as arguments; draws are processed in chunks of :data:`CHUNK` (the last
+padded), so that runs of any length reuse the compiled code.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bayesff.model import Structure, model_of
+
+__all__ = ["CHUNK", "PostProcessor", "get_postprocessor", "train_without_observations"]
+
+#: Draws per call of the compiled post-processing functions.
+CHUNK = 256
+
+
+def train_without_observations(data: dict) -> dict:
+    """The training data with the observations removed (the model then samples them)."""
+    return {
+        **data,
+        "targets": {
+            k: {kk: vv for kk, vv in v.items() if kk != "y"} for k, v in data["targets"].items()
+        },
+    }
+
+
+class PostProcessor:
+    """Compiled post-processing of one structure (see the module docstring)."""
+
+    def __init__(self, structure: Structure):
+        self.structure = structure
+        self.model = model_of(structure)
+        self._chunk = jax.jit(self._both_chunks)
+
+    def _log_prior(self, samples, data):
+        from numpyro.handlers import substitute, trace
+
+        names = self.structure.latent_names
+
+        def one(s):
+            tr = trace(substitute(self.model, data=s)).get_trace(data)
+            return {n: tr[n]["fn"].log_prob(tr[n]["value"]) for n in names}
+
+        return jax.vmap(one)(samples)
+
+    def _both_chunks(self, z, key, key_prior, data_train, data_holdout):
+        """One compiled call: CHUNK posterior draws (unconstrained ``z``) and CHUNK prior draws."""
+        from numpyro.infer.util import constrain_fn
+
+        samples = jax.vmap(lambda x: constrain_fn(self.model, (data_train,), {}, x))(z)
+        return samples, self._posterior_chunk(samples, key, data_train, data_holdout), (
+            self._prior_chunk(key_prior, data_train, CHUNK)
+        )
+
+    def _posterior_chunk(self, samples, key, data_train, data_holdout):
+        from numpyro.infer import Predictive
+        from numpyro.infer.util import log_likelihood
+
+        k1, k2 = jax.random.split(key)
+        trained = [t.name for t in self.structure.trained()]
+        sites = [*trained, *(f"{t}_model" for t in trained)]
+        pp = Predictive(self.model, posterior_samples=samples, return_sites=sites, parallel=True)(
+            k1, train_without_observations(data_train)
+        )
+        ll = log_likelihood(self.model, samples, data_train, parallel=True)
+        ll = {t: ll[t] for t in trained}
+        held = [t.name for t in self.structure.targets if data_holdout["targets"][t.name]["mask"].shape[0]]
+        pred = {}
+        if held:
+            pred = Predictive(
+                self.model,
+                posterior_samples=samples,
+                return_sites=[*held, *(f"{t}_model" for t in held)],
+                parallel=True,
+            )(k2, data_holdout)
+        return pp, ll, pred, self._log_prior(samples, data_train)
+
+    def _prior_chunk(self, key, data_train, n: int):
+        from numpyro.infer import Predictive
+
+        trained = [t.name for t in self.structure.trained()]
+        sites = [*self.structure.latent_names, *trained, *(f"{t}_model" for t in trained)]
+        draws = Predictive(self.model, num_samples=n, return_sites=sites, parallel=True)(
+            key, train_without_observations(data_train)
+        )
+        latent = {k: draws[k] for k in self.structure.latent_names}
+        return draws, self._log_prior(latent, data_train)
+
+    def run(self, z: dict, key, key_prior, data_train: dict, data_holdout: dict, n_prior: int):
+        """Constrained draws, predictive quantities and prior draws for one problem.
+
+        ``z``: site -> (N, ...) unconstrained posterior draws. Returns a dict:
+        ``posterior`` (site -> (N, ...) in problem units), ``pp``, ``ll``,
+        ``pred``, ``log_prior`` (leading axis N) and ``prior``, ``prior_log``
+        (leading axis ``n_prior``), as NumPy arrays.
+        """
+        n = next(iter(z.values())).shape[0]
+        chunks = max(-(-n // CHUNK), -(-n_prior // CHUNK))
+        post, prior = [], []
+        for i in range(chunks):
+            start = min(i * CHUNK, max(n - 1, 0))
+            chunk = {k: _pad(v[start : start + CHUNK], CHUNK) for k, v in z.items()}
+            samples, (pp, ll, pred, lp), (pdraws, plp) = self._chunk(
+                chunk,
+                jax.random.fold_in(key, i),
+                jax.random.fold_in(key_prior, i),
+                data_train,
+                data_holdout,
+            )
+            if i * CHUNK < n:
+                take = min(CHUNK, n - i * CHUNK)
+                post.append(
+                    jax.tree.map(lambda a, t=take: np.asarray(a)[:t], (samples, pp, ll, pred, lp))
+                )
+            if i * CHUNK < n_prior:
+                take = min(CHUNK, n_prior - i * CHUNK)
+                prior.append(jax.tree.map(lambda a, t=take: np.asarray(a)[:t], (pdraws, plp)))
+        cat = _concat
+        return {
+            "posterior": cat([p[0] for p in post]),
+            "pp": cat([p[1] for p in post]),
+            "ll": cat([p[2] for p in post]),
+            "pred": cat([p[3] for p in post]),
+            "log_prior": cat([p[4] for p in post]),
+            "prior": cat([p[0] for p in prior]),
+            "prior_log": cat([p[1] for p in prior]),
+        }
+
+
+def _concat(parts: list[dict]) -> dict:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _pad(a, n: int):
+    a = jnp.asarray(a)
+    if a.shape[0] == n:
+        return a
+    return jnp.concatenate([a, jnp.repeat(a[-1:], n - a.shape[0], axis=0)])
+
+
+@functools.lru_cache(maxsize=64)
+def get_postprocessor(structure: Structure) -> PostProcessor:
+    """The post-processor of a structure, built once per process."""
+    return PostProcessor(structure)

@@ -1,0 +1,175 @@
+"""The block loop: warm-up and sampling in blocks, with progress, checkpoints and Ctrl-C.
+
+Each call of the compiled :meth:`~bayesff.inference.kernels.Kernel.run_block`
+advances every chain of every problem by ``n`` iterations; ``n`` adapts so
+that one block takes about ``BLOCK_SECONDS``. Between blocks the loop moves
+the progress bar, copies the kept draws to the host (one copy per block),
+writes a checkpoint when one is due, and answers Ctrl-C: a KeyboardInterrupt
+saves a checkpoint (when the run has an output file) and raises
+:class:`~bayesff.inference.calibrate.Interrupted` naming it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from bayesff.inference.checkpoint import Checkpoint
+
+__all__ = ["BatchCheckpoint", "run_blocks"]
+
+
+class BatchCheckpoint(Checkpoint):
+    """A :class:`Checkpoint` of the block loop: state, kept draws and iteration count."""
+
+    def load_into(self, template):
+        """(state, kept draws (dict of lists of blocks), iteration)."""
+        state, flat, it = self.load(template)
+        done = {}
+        for k, v in flat.items():
+            if k.startswith("z/"):
+                done.setdefault("z", {})[k[2:]] = [v]
+            else:
+                done[k] = [v]
+        return state, done, it
+
+    def save_blocks(self, state, done: dict, it: int) -> None:
+        flat = {}
+        for k, v in _joined(done).items():
+            if k == "z":
+                flat.update({f"z/{s}": a for s, a in v.items()})
+            else:
+                flat[k] = v
+        self.save(state, flat, it)
+
+
+def _joined(done: dict) -> dict:
+    """Blocks of kept draws joined along the draw axis (axis 2 of (P, C, N, ...))."""
+    out = {}
+    for k, v in done.items():
+        if k == "z":
+            out["z"] = {s: np.concatenate(b, axis=2) for s, b in v.items()}
+        else:
+            out[k] = np.concatenate(v, axis=2)
+    return out
+
+
+def _host_block(trace, n: int) -> dict:
+    """A block's first n rows, as (P, C, n, ...) host arrays."""
+    import jax
+
+    def move(a):
+        a = np.asarray(jax.device_get(a))[:n]
+        return np.moveaxis(a, 0, 2)
+
+    out = {"z": {k: move(v) for k, v in trace.z.items()}}
+    for f in ("diverging", "energy", "num_steps", "accept_prob", "potential_energy", "step_size"):
+        out[f] = move(getattr(trace, f))
+    return out
+
+
+def _append(done: dict, block: dict) -> None:
+    for k, v in block.items():
+        if k == "z":
+            for s, a in v.items():
+                done.setdefault("z", {}).setdefault(s, []).append(a)
+        else:
+            done.setdefault(k, []).append(v)
+
+
+class _Progress:
+    """A tqdm bar on a terminal; otherwise a log line every ~10 % (at most every 5 s)."""
+
+    def __init__(self, total: int, start: int, enabled: bool, log, label: str):
+        self.total, self.log, self.label = total, log, label
+        self.bar = None
+        self.t0 = time.perf_counter()
+        self.start = start
+        self.last_log = 0.0
+        self.next_frac = 0.1
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, initial=start, desc=label, unit="it", leave=False)
+
+    def update(self, it: int, n: int, phase: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description(f"{self.label} ({phase})", refresh=False)
+            self.bar.update(n)
+            return
+        frac = it / self.total
+        now = time.perf_counter()
+        if frac >= self.next_frac and now - self.last_log >= 5.0 or it == self.total:
+            rate = (it - self.start) / max(now - self.t0, 1e-9)
+            eta = (self.total - it) / max(rate, 1e-9)
+            self.log(f"  {phase}: {it}/{self.total} iterations ({100 * frac:.0f} %), "
+                     f"ETA {eta:.0f} s")
+            self.last_log = now
+            self.next_frac = frac + 0.1
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _next_n(it, s, block, per_iter, checkpoint_every, block_seconds) -> int:
+    """Iterations of the next block: ~block_seconds long, ending at phase and checkpoint marks."""
+    total = s.warmup + s.samples
+    n = block if per_iter is None else int(block_seconds / max(per_iter, 1e-9))
+    n = max(1, min(n, block, total - it))
+    if it < s.warmup:
+        n = min(n, s.warmup - it)
+    elif checkpoint_every:
+        done = it - s.warmup
+        n = min(n, checkpoint_every - done % checkpoint_every)
+    if per_iter is None:
+        n = min(n, 10)  # the first call compiles: keep it short so the rate is known soon
+    return n
+
+
+def run_blocks(kernel, state, data, s, it, done, ckpt, checkpoint_every, progress, log,
+               block_seconds):
+    """Advance the chains from iteration ``it`` to warm-up + samples; return the kept draws.
+
+    Returns a dict: ``z`` (site -> (P, C, N, ...) unconstrained) and the
+    sample statistics (P, C, N).
+    """
+    total = s.warmup + s.samples
+    bar = _Progress(total, it, progress, log, "sampling")
+    per_iter, calls = None, 0
+    try:
+        while it < total:
+            n = _next_n(it, s, kernel.settings.block, per_iter, checkpoint_every, block_seconds)
+            t = time.perf_counter()
+            state, trace = kernel.run_block(state, data, n)
+            keep = it >= s.warmup
+            if keep:
+                _append(done, _host_block(trace, n))
+            else:
+                trace.energy.block_until_ready()
+            calls += 1
+            if calls > 1:  # the first call may include compiling: its time says nothing
+                per_iter = (time.perf_counter() - t) / n
+            it += n
+            bar.update(it, n, "warm-up" if it <= s.warmup else "sampling")
+            if ckpt is not None and _due(it, s, checkpoint_every):
+                ckpt.save_blocks(state, done, it)
+    except KeyboardInterrupt:
+        bar.close()
+        from bayesff.inference.calibrate import Interrupted
+
+        if ckpt is None:
+            raise Interrupted(None) from None
+        ckpt.save_blocks(state, done, it)
+        raise Interrupted(str(ckpt.path)) from None
+    bar.close()
+    return _joined(done)
+
+
+def _due(it: int, s, every: int) -> bool:
+    if not every:
+        return False
+    if it == s.warmup:
+        return True
+    return it > s.warmup and (it - s.warmup) % every == 0

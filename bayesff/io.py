@@ -1,0 +1,177 @@
+"""Writing files safely: atomic replacement, confinement to an output root, locks.
+
+* :func:`atomic_path` writes to a temporary file beside the target and
+  renames it into place; on any failure (a full disk, Ctrl-C) the temporary
+  file is removed and the old file, if any, is untouched.
+* :func:`confined` resolves a path and refuses one outside its output root
+  (``runs/``, ``reports/`` or the ``--out`` given), symlinks included.
+* :func:`check_writable` checks, before any sampling, that a folder can be
+  created and written and has room for the expected file.
+* :class:`Lock` is an exclusive lock file naming its holder (host, pid,
+  start time); a lock left by a dead process on this host is taken over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+from bayesff.errors import BayesffError
+
+__all__ = ["Lock", "LockedError", "OutputError", "atomic_path", "check_writable", "confined"]
+
+
+class OutputError(BayesffError):
+    """An output path is outside its root, unwritable, or on a disk without room."""
+
+
+class LockedError(BayesffError):
+    """Another live process holds the lock of an output."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write bytes atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    return Path(path)
+
+
+def confined(path: str | os.PathLike, root: str | os.PathLike, what: str = "output") -> Path:
+    """``path`` resolved (symlinks followed), refused unless it lies inside ``root``."""
+    root_r = Path(root).resolve()
+    p = Path(path)
+    resolved = (p if p.is_absolute() else Path.cwd() / p).resolve()
+    if resolved != root_r and root_r not in resolved.parents:
+        raise OutputError(
+            f"{what} {str(path)!r} resolves to {resolved}, outside its output folder {root_r}; "
+            "bayesff writes only inside it (check the name and any symbolic links)",
+            str(path),
+        )
+    return resolved
+
+
+def check_writable(path: str | os.PathLike, expected_bytes: int = 0) -> None:
+    """Fail now, not after sampling, if ``path`` cannot be written.
+
+    Creates the parent folder, writes and removes a probe file, checks the
+    name's length and, when ``expected_bytes`` is given, the free space.
+    """
+    path = Path(path)
+    try:
+        max_name = os.pathconf(path.parent if path.parent.exists() else ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        max_name = 255
+    for part in path.parts:
+        if len(part.encode()) > max_name:
+            raise OutputError(
+                f"a path component is {len(part.encode())} bytes long; the file system allows "
+                f"{max_name}",
+                str(path),
+            )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.with_name(f".{path.name}.{os.getpid()}.probe")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise OutputError(
+            f"cannot write here: {e.strerror or e} (choose another --out)", str(path)
+        ) from None
+    if expected_bytes:
+        free = shutil.disk_usage(path.parent).free
+        if free < 2 * expected_bytes:
+            raise OutputError(
+                f"only {free / 1e6:.1f} MB free, and the run file needs about "
+                f"{expected_bytes / 1e6:.1f} MB (twice that is asked for the atomic write)",
+                str(path),
+            )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Lock:
+    """An exclusive lock file beside an output (``.NAME.lock``), naming its holder.
+
+    Use as a context manager. A lock whose holder is a dead process on this
+    host is stale and is taken over; a lock held by a live process (or by
+    another host, which cannot be checked) raises :class:`LockedError` naming it.
+    """
+
+    def __init__(self, output: str | os.PathLike):
+        output = Path(output)
+        self.path = output.with_name(f".{output.name}.lock")
+        self.held = False
+
+    def _holder(self) -> dict:
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def acquire(self) -> Lock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        me = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                h = self._holder()
+                stale = h.get("host") == me["host"] and not _alive(int(h.get("pid", -1)))
+                if stale or not h:
+                    with contextlib.suppress(OSError):
+                        self.path.unlink()
+                    continue
+                raise LockedError(
+                    f"another bayesff process is writing this output (pid {h.get('pid')} on "
+                    f"{h.get('host')}, since "
+                    f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(h.get('started', 0)))}); "
+                    f"wait for it, or remove {self.path} if that process is gone",
+                    str(self.path),
+                ) from None
+            with os.fdopen(fd, "w") as fh:
+                json.dump(me, fh)
+            self.held = True
+            return self
+        raise LockedError("could not take the lock", str(self.path))
+
+    def release(self) -> None:
+        if self.held:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self.held = False
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()

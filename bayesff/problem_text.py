@@ -1,0 +1,348 @@
+"""Problem files in and out: document -> :class:`~bayesff.problem.Problem`, and back.
+
+:func:`build_from_document` reads a document already checked against
+:data:`bayesff.schemas.PROBLEM_SCHEMA` (so every value has its type) and
+builds the objects, checking what the schema cannot: data files, units,
+selections, options. :func:`document` writes a problem built in Python as a
+problem-file document (the run file records it), and :func:`describe` is the
+account ``bayesff check`` prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bayesff.errors import ProblemError
+from bayesff.potentials import plugins
+from bayesff.potentials.cutoff import wrap_cutoff
+from bayesff.priors import PriorSpec
+from bayesff.targets import Inadequacy, Nuisance, Target
+
+__all__ = ["build_from_document", "describe", "document"]
+
+
+def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dirs):
+    """The :class:`~bayesff.problem.Problem` of a schema-valid document."""
+    from bayesff.problem import InferenceSettings, Parameter
+
+    prob = doc["problem"]
+    pot_t = doc["potential"]
+    kind = pot_t["kind"]
+    base, source = plugins.resolve(kind, f"{path}: [potential].kind")
+    options = {k: v for k, v in pot_t.items() if k not in ("kind", "cutoff")}
+    configure = getattr(base, "configure", None)
+    if configure is not None:
+        # a configurable potential (the GP: base, basis, box) is built from its options
+        base = configure(options, f"{path}: [potential]")
+    elif options:
+        raise ProblemError(
+            f"unknown key(s) {', '.join(sorted(options))} for potential {kind!r}; "
+            "expected kind and cutoff",
+            f"{path}: [potential]",
+        )
+    cut = pot_t.get("cutoff", {"scheme": "none"})
+    potential = wrap_cutoff(base, cut, f"{path}: [potential].cutoff")
+
+    params = {}
+    for pname, ptab in doc.get("parameters", {}).items():
+        pw = f"{path}: [parameters.{pname}]"
+        if ("prior" in ptab) == ("value" in ptab):
+            raise ProblemError("give exactly one of 'prior' (sampled) or 'value' (fixed)", pw)
+        prior = PriorSpec.from_mapping(ptab["prior"], f"{pw}.prior") if "prior" in ptab else None
+        value = float(ptab["value"]) if "value" in ptab else None
+        params[pname] = Parameter(pname, ptab["unit"], prior, value)
+
+    targets = [
+        _target_from_table(t, i, path, base_dirs, base) for i, t in enumerate(doc["targets"])
+    ]
+    tr = doc.get("transferability", {})
+    _apply_holdouts(tr.get("holdout", []), targets, path)
+    candidates = [
+        {"name": c["name"], "values": {k: v for k, v in c.items() if k != "name"}}
+        for c in tr.get("candidates", [])
+    ]
+    try:
+        settings = InferenceSettings(**doc.get("inference", {}))
+    except ProblemError as e:
+        raise ProblemError(e.message, f"{path}: [inference]") from None
+    return cls(
+        name=prob["name"],
+        potential=potential,
+        parameters=params,
+        targets=targets,
+        tolerance=tr.get("tolerance", {}),
+        inference=settings,
+        description=prob.get("description", ""),
+        source_text=source_text,
+        path=path,
+        cutoff=cut,
+        candidates=candidates,
+        base_potential=base,
+        potential_source=source,
+    )
+
+
+def _apply_holdouts(holdouts: list, targets: list[Target], path: str) -> None:
+    by_name = {t.name: t for t in targets}
+    for i, h in enumerate(holdouts):
+        hw = f"{path}: [transferability].holdout[{i}]"
+        if h["target"] not in by_name:
+            raise ProblemError(f"no target named {h['target']!r}; targets are {list(by_name)}", hw)
+        sel = h["select"]
+        label = h.get("name") or ", ".join(f"{c} {lo:g}-{hi:g}" for c, (lo, hi) in sel.items())
+        by_name[h["target"]].add_holdout(label, sel, hw)
+
+
+def _data_path(data_rel: str, base_dirs, where: str) -> Path:
+    found = next((b / data_rel for b in base_dirs if (b / data_rel).is_file()), None)
+    if found is None:
+        raise ProblemError(
+            f"data file {data_rel!r} not found (looked in {', '.join(str(b) for b in base_dirs)})",
+            f"{where}.data",
+        )
+    return found
+
+
+def _target_from_table(t: dict, i: int, path: str, base_dirs, base_potential) -> Target:
+    from bayesff.observables import get_observable
+
+    name = t["name"]
+    where = f"{path}: targets[{i}] ({name})"
+    obs = get_observable(t["observable"], f"{where}.observable")
+    data_path = _data_path(t["data"], base_dirs, where)
+    noise = t.get("noise", {"column": obs.uncertainty_column})
+    if "value" in noise and not (0 < noise["value"] < np.inf):
+        raise ProblemError(
+            f"noise value must be a finite standard uncertainty > 0, got {noise['value']!r}",
+            f"{where}.noise",
+        )
+    target = Target.from_file(
+        name,
+        obs,
+        data_path,
+        train=t.get("train"),
+        noise_column=noise.get("column"),
+        noise_value=noise.get("value"),
+        inadequacy=Inadequacy.from_value(t.get("inadequacy", "none"), f"{where}.inadequacy"),
+        data_label=t["data"],
+        where=where,
+    )
+    if "cutoff" in t:
+        # validated now against the problem's own potential; applied by the model
+        wrap_cutoff(base_potential, t["cutoff"], f"{where}.cutoff")
+        target.cutoff = dict(t["cutoff"])
+    _repair(target, t, obs, where)
+    target.options = _target_options(t.get("options", {}), obs, f"{where}.options")
+    target.nuisance.update(_nuisance(t, obs, where))
+    return target
+
+
+def _repair(target: Target, t: dict, obs, where: str) -> None:
+    repair = t.get("repair", "none")
+    ref_T = None
+    if isinstance(repair, dict):
+        ref_T = repair.get("reference_T_K")
+        if ref_T is not None and not (0 < ref_T < np.inf):
+            raise ProblemError(
+                f"expected {{ method = 'match_b2', reference_T_K = T > 0 }}, got {repair!r}",
+                f"{where}.repair",
+            )
+        repair = repair["method"]
+    if repair not in ("none", "match_b2"):
+        raise ProblemError(
+            "repair must be 'none' or 'match_b2' (or a table with method and reference_T_K), "
+            f"got {repair!r}",
+            f"{where}.repair",
+        )
+    if repair != "none" and obs.name != "second_virial":
+        raise ProblemError(
+            f"repair 'match_b2' maps B2 between conventions; it is defined for second_virial "
+            f"targets, not {obs.name}",
+            f"{where}.repair",
+        )
+    if repair != "none" and "cutoff" not in t:
+        raise ProblemError("repair needs a cutoff different from the problem's", f"{where}.repair")
+    target.repair = repair
+    target.repair_reference_T_K = None if ref_T is None else float(ref_T)
+
+
+def _target_options(options: dict, obs, where: str) -> dict:
+    """A target's forward-model options, checked against what its observable accepts."""
+    accepted = obs.options or ()
+    extra = sorted(set(options) - set(accepted))
+    if extra:
+        expected = ", ".join(accepted) if accepted else "none (this observable takes no options)"
+        raise ProblemError(f"unknown option(s) {', '.join(extra)}; expected {expected}", where)
+    return dict(options)
+
+
+def _nuisance(t: dict, obs, where: str) -> dict[str, Nuisance]:
+    out = {}
+    specs = {s.name: s for s in obs.nuisance}
+    for name, tab in (t.get("nuisance") or {}).items():
+        nw = f"{where}.nuisance.{name}"
+        if name not in specs:
+            raise ProblemError(
+                f"{obs.name} has no nuisance parameter {name!r}; it has "
+                f"{', '.join(specs) or 'none'}",
+                nw,
+            )
+        if ("prior" in tab) == ("value" in tab):
+            raise ProblemError("give exactly one of 'prior' (sampled) or 'value' (fixed)", nw)
+        prior = PriorSpec.from_mapping(tab["prior"], f"{nw}.prior") if "prior" in tab else None
+        value = float(tab["value"]) if "value" in tab else None
+        out[name] = Nuisance(name, tab["unit"], specs[name].dimension, prior, value)
+    return out
+
+
+# ------------------------------------------------------------------------------ out
+
+
+def _prior_table(p: PriorSpec) -> dict:
+    return {"dist": p.dist, **{k: float(v) for k, v in p.args.items()}}
+
+
+def _inadequacy_table(i: Inadequacy):
+    if i.kind == "none":
+        return "none"
+    d = {"kind": i.kind, "form": i.form, "prior_scale": float(i.prior_scale)}
+    if i.kind == "hierarchical":
+        d["bands"] = i.bands
+        if i.parameters is not None:
+            d["parameters"] = list(i.parameters)
+    if i.kind == "gp":
+        d["gp_basis"] = i.gp_basis
+    return d
+
+
+def _target_table(t: Target) -> dict:
+    d = {
+        "name": t.name,
+        "observable": t.observable.name,
+        "data": t.data_path or "<arrays given in Python: see the run file's observed data>",
+        "inadequacy": _inadequacy_table(t.inadequacy),
+    }
+    if t.options:
+        d["options"] = dict(t.options)
+    if t.cutoff is not None:
+        d["cutoff"] = dict(t.cutoff)
+    if t.repair != "none":
+        d["repair"] = {"method": t.repair}
+        if t.repair_reference_T_K is not None:
+            d["repair"]["reference_T_K"] = t.repair_reference_T_K
+    if t.nuisance:
+        d["nuisance"] = {
+            n.name: {"unit": n.unit, **({"value": n.value} if n.prior is None else {
+                "prior": _prior_table(n.prior)})}
+            for n in t.nuisance.values()
+        }
+    return d
+
+
+def document(problem) -> dict:
+    """A problem-file document for a problem built in Python (see the module docstring)."""
+    src = problem.potential_source or {}
+    pot = {"kind": src.get("kind") or problem.base_potential.name}
+    if problem.cutoff and problem.cutoff.get("scheme", "none") != "none":
+        pot["cutoff"] = dict(problem.cutoff)
+    params = {}
+    for n, p in problem.parameters.items():
+        params[n] = {"unit": p.unit}
+        if p.fixed:
+            params[n]["value"] = float(p.value)
+        else:
+            params[n]["prior"] = _prior_table(p.prior)
+    s = problem.inference
+    doc = {
+        "problem": {"name": problem.name, "description": problem.description},
+        "potential": pot,
+        "parameters": params,
+        "targets": [_target_table(t) for t in problem.targets],
+        "inference": {
+            "chains": s.chains,
+            "warmup": s.warmup,
+            "samples": s.samples,
+            "seed": s.seed,
+            "target_accept": s.target_accept,
+            "max_tree_depth": s.max_tree_depth,
+            "prior_draws": s.prior_draws,
+            "dense_mass": s.dense_mass,
+            "thin": s.thin,
+            "init": s.init,
+            "sampler": s.sampler,
+        },
+    }
+    tr = {}
+    if problem.tolerance:
+        tr["tolerance"] = {k: dict(v) for k, v in problem.tolerance.items()}
+    if problem.candidates:
+        tr["candidates"] = [{"name": c["name"], **c["values"]} for c in problem.candidates]
+    if tr:
+        doc["transferability"] = tr
+    return doc
+
+
+def describe(problem) -> str:
+    """Human-readable account of what will be fitted (``bayesff check``)."""
+    lines = [f"problem   {problem.name}: {problem.description}".rstrip(": ")]
+    src = problem.potential_source or {}
+    origin = f" from {src['module']}" if src.get("module") else ""
+    lines.append(f"potential {problem.potential.name}{origin}")
+    lines.append("parameters")
+    for spec in problem.potential.params:
+        p = problem.parameters[spec.name]
+        what = f"fixed at {p.value:g}" if p.fixed else f"prior {p.prior.describe()}"
+        lines.append(f"  {spec.name:<10} [{p.unit}] {what}   ({spec.description})")
+    for t in problem.targets:
+        lines += _describe_target(t)
+    s = problem.inference
+    lines.append(
+        f"inference {s.sampler.upper()}, {s.chains} chains x ({s.warmup} warm-up + {s.samples} "
+        f"draws), seed {s.seed}, init {s.init}"
+    )
+    return "\n".join(lines)
+
+
+def _describe_target(t: Target) -> list[str]:
+    inad = t.inadequacy.kind
+    scale_name = {"inferred_scale": "tau", "hierarchical": "omega", "gp": "alpha"}
+    if inad != "none":
+        inad += f" ({t.inadequacy.form}, {scale_name[inad]} ~ HalfNormal({t.inadequacy.prior_scale:g}))"
+    shape = f", rows of shape {t.value_shape}" if t.value_shape else ""
+    lines = [
+        f"target    {t.name}: {t.observable.name} [{t.observable.unit}]{shape}, "
+        f"{int(t.train.sum())} training rows of {t.n}, inadequacy {inad}"
+    ]
+    for n in t.nuisance.values():
+        what = f"fixed at {n.value:g}" if n.prior is None else f"prior {n.prior.describe()}"
+        lines.append(f"  nuisance {n.name} [{n.unit}] {what}")
+    for col in t.observable.env_columns:
+        if np.ndim(t.env[col]) != 1:
+            continue
+        v = t.env_display(col)
+        if t.train.any():
+            lines.append(f"  train {col} in [{v[t.train].min():g}, {v[t.train].max():g}]")
+        else:
+            lines.append(f"  not trained on: predicted only ({col} as held out below)")
+        for g, m in t.holdout.items():
+            if m.any():
+                lines.append(
+                    f"  held out {g!r}: {int(m.sum())} rows, {col} in "
+                    f"[{v[m].min():g}, {v[m].max():g}]"
+                )
+    excluded = t.excluded_mask()
+    if excluded.any():
+        col = t.observable.env_columns[0]
+        where = ""
+        if np.ndim(t.env[col]) == 1:
+            v = t.env_display(col)[excluded]
+            where = f" ({col} {', '.join(f'{x:g}' for x in v[:8])}{', ...' if v.size > 8 else ''})"
+        lines.append(
+            f"  EXCLUDED {int(excluded.sum())} rows{where}: neither in the training selection "
+            "nor in a held-out group; they are not used (add a holdout to test them)"
+        )
+    if t.provenance is not None:
+        lines.append(f"  data {t.data_path} ({t.provenance.kind}): {t.provenance.source}")
+    return lines

@@ -1,0 +1,713 @@
+"""The run file: the only module that knows its groups, names, dims, coords and attributes.
+
+A run file (``posterior.nc``) is an ArviZ DataTree (netCDF, h5netcdf engine).
+docs/runfile.md is the written schema; this module writes it
+(:func:`build`, :func:`write`) and reads it (:func:`read`,
+:func:`targets`, :func:`rows`, :func:`info`). Everything else in bayesff
+(transferability, report, compare, active learning, sweeps) reads through
+these functions and never builds a variable name itself.
+
+Groups
+------
+``posterior``, ``prior``, ``log_prior``
+    latent sites: parameters in the problem's units, inadequacy and nuisance
+    terms (``tau_<target>``, ``omega_<param>_<target>``, ``offset_<target>``...).
+``sample_stats``
+    ``diverging``, ``energy``, ``n_steps``, ``tree_depth``,
+    ``acceptance_rate``, ``lp``, ``step_size``.
+``observed_data``, ``log_likelihood``, ``posterior_predictive``, ``prior_predictive``, ``constant_data``
+    training rows of each target: ``<target>`` (observed, pointwise
+    log-likelihood, replicated), ``<target>_model`` (the model mean f), and in
+    ``constant_data`` ``<target>_u`` (standard uncertainty) and
+    ``<target>_floor`` (forward-model error floor).
+``predictions``, ``predictions_constant_data``
+    held-out rows: ``<target>``, ``<target>_model``; ``<target>_observed``,
+    ``<target>_u``, ``<target>_floor``; the held-out group of each row is the
+    coordinate ``<target>_group``.
+``candidates``
+    the bare forward model at named parameter sets, every row of every target.
+``targets/<target>``
+    one node per target whose attributes describe it (observable, unit,
+    inadequacy, tolerance, environment columns and units, data provenance).
+
+Dimensions and coordinates
+--------------------------
+A target's rows lie along one dimension, named after the environment column
+that varies along it (``T``, ``q``, ``rho``...), or after the observable's row
+label (``config``), else ``state``; a name another target of the same group
+uses with other values gets the target's name appended (``T_p``). Every
+environment column is a coordinate ``<target>_<short name>`` along it
+(``B2_T``, ``S_q_rho``), with its unit. Vector rows add the observable's
+value dimensions (``atom``, ``xyz``).
+
+Attributes
+----------
+The root carries ``bayesff_runfile_version`` (:data:`VERSION`; a reader
+refuses a newer one), the problem's name, text, path and fingerprint, the
+potential's name and source, sampler settings, seed, device, host, times,
+float64, and ``version_<package>`` for every package that shaped the run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from bayesff.errors import BayesffError, RunExistsError
+
+__all__ = [
+    "VERSION",
+    "RunFileError",
+    "Rows",
+    "TargetInfo",
+    "build",
+    "info",
+    "latent_units",
+    "read",
+    "rows",
+    "short_name",
+    "targets",
+    "write",
+]
+
+#: Schema version written to ``bayesff_runfile_version``; bump on incompatible changes.
+VERSION = 1
+_PACKAGES = ("bayesff", "jax", "jaxlib", "numpyro", "arviz", "xarray", "numpy", "scipy", "h5netcdf")
+_STATS = {
+    "diverging": "diverging",
+    "energy": "energy",
+    "num_steps": "n_steps",
+    "accept_prob": "acceptance_rate",
+    "step_size": "step_size",
+}
+
+
+class RunFileError(BayesffError):
+    """A run file is missing, unreadable, of another schema version, or malformed."""
+
+
+# ------------------------------------------------------------------------------ names
+
+
+def short_name(column: str) -> str:
+    """Short name of an environment column: the part before the unit (``T_K`` -> ``T``)."""
+    return column.split("_")[0] if "_" in column else column
+
+
+def _model(t: str) -> str:
+    return f"{t}_model"
+
+
+def _env_coord(t: str, column: str) -> str:
+    return f"{t}_{short_name(column)}"
+
+
+def _group_coord(t: str) -> str:
+    return f"{t}_group"
+
+
+# ------------------------------------------------------------------------------ writing
+
+
+@dataclass
+class _Claims:
+    """Dimension names taken in one group, with their coordinate values."""
+
+    taken: dict
+
+    def claim(self, name: str, t: str, values) -> str:
+        v = None if values is None else np.asarray(values)
+        if name in self.taken:
+            old = self.taken[name]
+            same = (
+                old is not None
+                and v is not None
+                and old.shape == v.shape
+                and np.array_equal(old, v)
+            )
+            if not same:
+                name = f"{name}_{t}"
+        self.taken[name] = v
+        return name
+
+
+def _row_dim(t, idx: np.ndarray, claims: _Claims) -> tuple[str, np.ndarray | None]:
+    """Name and index values of target ``t``'s row dimension for rows ``idx``."""
+    obs = t.observable
+    if t.labels is not None:
+        return claims.claim(obs.row_dim or "row", t.name, t.labels[idx]), t.labels[idx]
+    varying = [
+        c
+        for c in obs.env_columns
+        if np.ndim(t.env[c]) == 1 and np.unique(t.env[c][idx]).size > 1
+    ]
+    if len(varying) == 1:
+        v = t.env_display(varying[0])[idx]
+        if np.unique(v).size == v.size:
+            return claims.claim(short_name(varying[0]), t.name, v), v
+    if idx.size == 1 and len(varying) == 0:
+        c = obs.env_columns[0]
+        if np.ndim(t.env[c]) == 1:
+            v = t.env_display(c)[idx]
+            return claims.claim(short_name(c), t.name, v), v
+    return claims.claim(obs.row_dim or "state", t.name, np.arange(idx.size)), None
+
+
+def _coords(t, idx: np.ndarray, dim: str, index) -> dict:
+    """Coordinates of target ``t``'s rows ``idx`` along ``dim`` (file units, with units)."""
+    import xarray as xr
+
+    coords = {}
+    if index is not None:
+        coords[dim] = index
+    else:
+        coords[dim] = np.arange(idx.size)
+    for c in t.observable.env_columns:
+        if np.ndim(t.env[c]) != 1:
+            continue
+        unit = t.file_units.get(c, "")
+        coords[_env_coord(t.name, c)] = xr.Variable(
+            (dim,), t.env_display(c)[idx], attrs={"units": unit}
+        )
+    return coords
+
+
+def _value_dims(t, dim: str, claims: _Claims) -> tuple[str, ...]:
+    dims = [dim]
+    for name, size in zip(t.observable.value_dims, t.value_shape, strict=False):
+        dims.append(claims.claim(name, t.name, np.arange(size)))
+    return tuple(dims)
+
+
+def _array(values, dims, coords, unit=None):
+    import xarray as xr
+
+    da = xr.DataArray(np.asarray(values), dims=dims, coords=coords)
+    if unit is not None:
+        da.attrs["units"] = unit
+    return da
+
+
+def _drop_value_coords(coords: dict, dims) -> dict:
+    return {k: v for k, v in coords.items() if k in dims or getattr(v, "dims", (k,))[0] in dims}
+
+
+def latent_units(problem, structure) -> dict[str, str]:
+    """Unit of every latent site: parameters in the problem's units, inadequacy terms."""
+    out = {n: problem.parameters[n].unit for n in structure.free}
+    for t in problem.targets:
+        scale_unit = "1" if t.inadequacy.form == "relative" else t.observable.unit
+        for n in structure.latent_names:
+            if n == f"tau_{t.name}" or n == f"alpha_{t.name}":
+                out[n] = scale_unit
+            elif n.startswith("omega_") and n.endswith(f"_{t.name}"):
+                out[n] = "1"
+            elif n.startswith("eta_") and n.endswith(f"_{t.name}"):
+                out[n] = "1 (log-deviation)"
+            elif n == f"length_{t.name}":
+                out[n] = "scaled coordinate (range = 2)"
+            elif n == f"beta_{t.name}":
+                out[n] = "1"
+        for nu in t.nuisance.values():
+            out[f"{nu.name}_{t.name}"] = nu.unit
+    return out
+
+
+def _latent_dataset(draws: dict, names, units: dict, problem):
+    """posterior / prior / log_prior: arrays (chain, draw, ...) with named vector dims."""
+    import xarray as xr
+
+    ds = xr.Dataset()
+    for n in names:
+        v = np.asarray(draws[n])
+        extra = []
+        for i in range(v.ndim - 2):
+            t = next((t for t in problem.targets if n.endswith(f"_{t.name}")), None)
+            tn = t.name if t is not None else n
+            kind = "band" if n.startswith("eta_") else "basis" if n.startswith("beta_") else "dim"
+            extra.append(f"{kind}_{tn}" if i == 0 else f"{kind}{i}_{tn}")
+        ds[n] = xr.DataArray(v, dims=("chain", "draw", *extra))
+        if units.get(n):
+            ds[n].attrs["units"] = units[n]
+    return ds.assign_coords(chain=np.arange(ds.sizes["chain"]), draw=np.arange(ds.sizes["draw"]))
+
+
+def _stats_dataset(stats: dict):
+    import xarray as xr
+
+    ds = xr.Dataset(
+        {
+            "diverging": (("chain", "draw"), np.asarray(stats["diverging"]).astype(bool)),
+            "energy": (("chain", "draw"), np.asarray(stats["energy"], float)),
+            "n_steps": (("chain", "draw"), np.asarray(stats["num_steps"], int)),
+            "tree_depth": (
+                ("chain", "draw"),
+                np.floor(np.log2(np.asarray(stats["num_steps"]) + 1)).astype(int),
+            ),
+            "acceptance_rate": (("chain", "draw"), np.asarray(stats["accept_prob"], float)),
+            "lp": (("chain", "draw"), -np.asarray(stats["potential_energy"], float)),
+            "step_size": (("chain", "draw"), np.asarray(stats["step_size"], float)),
+        }
+    )
+    return ds.assign_coords(chain=np.arange(ds.sizes["chain"]), draw=np.arange(ds.sizes["draw"]))
+
+
+def _target_groups(problem, out: dict, pp: dict, ll: dict, prior_pp: dict, pred: dict):
+    """Observed, predictive, log-likelihood and held-out variables of every target."""
+    import xarray as xr
+
+    g = {k: {} for k in ("obs", "const", "pp", "ll", "prior_pp", "pred", "pconst")}
+    claims_tr, claims_ho = _Claims({}), _Claims({})
+    cd = {"chain": np.arange(out["chains"]), "draw": np.arange(out["draws"])}
+    pc = {"chain": [0], "draw": np.arange(out["prior_draws"])}
+    for t in problem.targets:
+        unit = t.observable.unit
+        tr = np.flatnonzero(t.train)
+        if tr.size:
+            dim, index = _row_dim(t, tr, claims_tr)
+            dims = _value_dims(t, dim, claims_tr)
+            co = _coords(t, tr, dim, index)
+            g["obs"][t.name] = _array(t.values[tr], dims, co, unit)
+            g["const"][f"{t.name}_u"] = _array(t.uncertainties[tr], dims, co, unit)
+            g["const"][f"{t.name}_floor"] = _array(t.floor[tr], (dim,), co, unit)
+            _env_arrays(t, tr, dim, co, g["const"])
+            full = ("chain", "draw", *dims)
+            g["pp"][t.name] = _array(pp[t.name], full, {**cd, **co}, unit)
+            g["pp"][_model(t.name)] = _array(pp[_model(t.name)], full, {**cd, **co}, unit)
+            g["ll"][t.name] = _array(ll[t.name], ("chain", "draw", dim), {**cd, **co})
+            g["prior_pp"][t.name] = _array(prior_pp[t.name], full, {**pc, **co}, unit)
+            g["prior_pp"][_model(t.name)] = _array(
+                prior_pp[_model(t.name)], full, {**pc, **co}, unit
+            )
+        ho = np.flatnonzero(t.holdout_mask())
+        if ho.size:
+            dim, index = _row_dim(t, ho, claims_ho)
+            dims = _value_dims(t, dim, claims_ho)
+            co = _coords(t, ho, dim, index)
+            co[_group_coord(t.name)] = xr.Variable((dim,), t.holdout_labels()[ho])
+            full = ("chain", "draw", *dims)
+            g["pred"][t.name] = _array(pred[t.name], full, {**cd, **co}, unit)
+            g["pred"][_model(t.name)] = _array(pred[_model(t.name)], full, {**cd, **co}, unit)
+            g["pconst"][f"{t.name}_observed"] = _array(t.values[ho], dims, co, unit)
+            g["pconst"][f"{t.name}_u"] = _array(t.uncertainties[ho], dims, co, unit)
+            g["pconst"][f"{t.name}_floor"] = _array(t.floor[ho], (dim,), co, unit)
+            _env_arrays(t, ho, dim, co, g["pconst"])
+    return g
+
+
+def _env_arrays(t, idx, dim, coords, into: dict) -> None:
+    """Environment columns that are arrays per row (positions) as data variables."""
+    for c in t.observable.env_columns:
+        v = np.asarray(t.env[c])
+        if v.ndim > 1:
+            dims = (dim, *(f"{c}_dim{i}_{t.name}" for i in range(1, v.ndim)))
+            into[f"{t.name}_{c}"] = _array(v[idx], dims, {dim: coords[dim]}, t.file_units.get(c))
+
+
+def _candidates(problem, cand: dict):
+    """The ``candidates`` group: bare forward model at named parameter sets, all rows."""
+    import xarray as xr
+
+    if not cand:
+        return None
+    names = [c["name"] for c in problem.candidates]
+    ds = xr.Dataset()
+    claims = _Claims({})
+    for t in problem.targets:
+        idx = np.arange(t.n)
+        dim, index = _row_dim(t, idx, claims)
+        dims = _value_dims(t, dim, claims)
+        co = _coords(t, idx, dim, index)
+        co[_group_coord(t.name)] = xr.Variable((dim,), t.holdout_labels())
+        ds[t.name] = _array(
+            np.stack([cand[n][t.name] for n in names]),
+            ("candidate", *dims),
+            {"candidate": names, **co},
+            t.observable.unit,
+        )
+        ds[f"{t.name}_observed"] = _array(t.values, dims, co, t.observable.unit)
+    for p in problem.parameters:
+        ds[f"parameter_{p}"] = xr.DataArray(
+            [float(c["values"].get(p, np.nan)) for c in problem.candidates],
+            dims=("candidate",),
+            attrs={"units": problem.parameters[p].unit},
+        )
+    return ds
+
+
+def _target_attrs(problem, t) -> dict:
+    inad = t.inadequacy
+    tol = problem.tolerance.get(t.name, {})
+    a = {
+        "observable": t.observable.name,
+        "units": t.observable.unit,
+        "inadequacy": inad.kind,
+        "inadequacy_form": inad.form,
+        "inadequacy_prior_scale": float(inad.prior_scale),
+        "tolerance_rel": float(tol.get("rel", math.nan)),
+        "tolerance_abs": float(tol.get("abs", math.nan)),
+        "env_columns": list(t.observable.env_columns),
+        "env_units": [t.file_units.get(c, "") for c in t.observable.env_columns],
+        "value_dims": list(t.observable.value_dims),
+        "trained": int(t.train.any()),
+        "n_rows": int(t.n),
+        "n_train": int(t.train.sum()),
+        "holdout_groups": list(t.holdout),
+        "excluded_rows": int(t.excluded_mask().sum()),
+        "options": ", ".join(f"{k}={v}" for k, v in sorted(t.options.items())),
+        "data_path": t.data_path or "",
+    }
+    if t.provenance is not None:
+        p = t.provenance.as_dict()
+        for k in ("kind", "title", "source", "licence", "script", "sha256", "uncertainty"):
+            a[f"data_{k}"] = str(p.get(k, ""))
+    return a
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for p in _PACKAGES:
+        try:
+            out[p] = version(p)
+        except PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def run_attrs(problem, settings: dict) -> dict:
+    """Root attributes of a run (see the module docstring)."""
+    import jax
+
+    src = problem.potential_source or {}
+    dev = jax.devices()[0]
+    a = {
+        "bayesff_runfile_version": VERSION,
+        "problem_name": problem.name,
+        "problem_path": str(problem.path or ""),
+        "problem_text": problem.document_text(),
+        "problem_fingerprint": problem.fingerprint(),
+        "potential_name": problem.potential.name,
+        "potential_kind": str(src.get("kind", "")),
+        "potential_module": str(src.get("module", "")),
+        "potential_qualname": str(src.get("qualname", "")),
+        "potential_version": str(src.get("version", "")),
+        "device": f"{dev.platform}:{getattr(dev, 'device_kind', '')}",
+        "host": platform.node(),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "float64": int(bool(jax.config.jax_enable_x64)),
+    }
+    for k, v in settings.items():
+        a[k] = v
+    for k, v in _versions().items():
+        a[f"version_{k}"] = v
+    return a
+
+
+def build(problem, structure, out: dict, settings: dict):
+    """The DataTree of a run.
+
+    Parameters
+    ----------
+    problem, structure
+        The problem and its model structure.
+    out
+        Arrays from :mod:`bayesff.inference`: ``posterior``, ``prior``,
+        ``log_prior`` (site -> (chain, draw, ...)), ``stats``, ``pp``,
+        ``prior_pp``, ``ll``, ``pred`` (variable -> (chain, draw, rows...)),
+        ``candidates`` (name -> target -> rows), and the counts ``chains``,
+        ``draws``, ``prior_draws``.
+    settings
+        Root attributes of the run (seed, chains, sampler, times...).
+    """
+    import xarray as xr
+
+    units = latent_units(problem, structure)
+    names = structure.latent_names
+    g = _target_groups(problem, out, out["pp"], out["ll"], out["prior_pp"], out["pred"])
+    groups = {
+        "posterior": _latent_dataset(out["posterior"], names, units, problem),
+        "prior": _latent_dataset(out["prior"], names, units, problem),
+        "log_prior": _latent_dataset(out["log_prior"], names, {}, problem),
+        "sample_stats": _stats_dataset(out["stats"]),
+        "observed_data": xr.Dataset(g["obs"]),
+        "constant_data": xr.Dataset(g["const"]),
+        "posterior_predictive": xr.Dataset(g["pp"]),
+        "log_likelihood": xr.Dataset(g["ll"]),
+        "prior_predictive": xr.Dataset(g["prior_pp"]),
+    }
+    if g["pred"]:
+        groups["predictions"] = xr.Dataset(g["pred"])
+        groups["predictions_constant_data"] = xr.Dataset(g["pconst"])
+    cand = _candidates(problem, out.get("candidates"))
+    if cand is not None:
+        groups["candidates"] = cand
+    for t in problem.targets:
+        groups[f"targets/{t.name}"] = xr.Dataset(attrs=_target_attrs(problem, t))
+    dt = xr.DataTree.from_dict(groups)
+    dt.attrs.update(run_attrs(problem, settings))
+    return dt
+
+
+def write(dt, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write a DataTree to netCDF atomically (temporary file, then rename).
+
+    The temporary file is removed on any failure (a full disk included), so
+    a failed write leaves the previous file, if any, untouched.
+
+    Raises
+    ------
+    RunExistsError
+        If ``path`` exists and ``force`` is false.
+    RunFileError
+        If the file cannot be written (naming it and the reason).
+    """
+    from bayesff.io import atomic_path
+
+    path = Path(path)
+    if path.exists() and not force:
+        raise RunExistsError(
+            "a run file is already there; pass force=True (--force) to replace it", str(path)
+        )
+    try:
+        with atomic_path(path) as tmp:
+            dt.to_netcdf(tmp, engine="h5netcdf")
+    except OSError as e:
+        raise RunFileError(f"cannot write the run file: {e.strerror or e}", str(path)) from None
+    return path
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def read(path: str | os.PathLike):
+    """Open a run file, checking that it is one and that its schema version is known.
+
+    Raises
+    ------
+    RunFileError
+        For a missing or unreadable file, a file that is not netCDF/HDF5, a
+        file without ``bayesff_runfile_version``, or a newer schema version.
+    """
+    import xarray as xr
+
+    path = Path(path)
+    if not path.is_file():
+        raise RunFileError("run file not found", str(path))
+    with path.open("rb") as fh:
+        magic = fh.read(8)
+    if magic != b"\x89HDF\r\n\x1a\n":
+        raise RunFileError(
+            "not a run file: expected a netCDF-4/HDF5 file (posterior.nc written by bayesff)",
+            str(path),
+        )
+    try:
+        dt = xr.open_datatree(path, engine="h5netcdf")
+        dt = dt.load()
+    except Exception as e:  # h5py/h5netcdf raise several types for a damaged file
+        raise RunFileError(
+            f"cannot read the run file ({type(e).__name__}: {e}); it may be truncated or "
+            "damaged",
+            str(path),
+        ) from None
+    check_version(dt, str(path))
+    return dt
+
+
+def check_version(dt, where: str = "run file") -> None:
+    """Refuse a run file without a schema version or with a newer one than this bayesff."""
+    v = dt.attrs.get("bayesff_runfile_version")
+    if v is None:
+        raise RunFileError(
+            "no bayesff_runfile_version attribute: not a bayesff run file, or one written "
+            "before the schema was versioned (re-run bayesff calibrate)",
+            where,
+        )
+    if int(v) > VERSION:
+        raise RunFileError(
+            f"run-file schema version {int(v)} is newer than this bayesff reads ({VERSION}); "
+            "upgrade bayesff",
+            where,
+        )
+    for g in ("posterior", "sample_stats"):
+        if g not in dt.children:
+            raise RunFileError(f"the group {g!r} is missing", where)
+
+
+@dataclass
+class TargetInfo:
+    """A target as a run file describes it (the attributes of ``targets/<name>``)."""
+
+    name: str
+    observable: str
+    unit: str
+    inadequacy: str
+    inadequacy_form: str
+    tolerance: dict
+    env_columns: list
+    env_units: list
+    trained: bool
+    holdout_groups: list
+    attrs: dict
+
+
+def targets(dt) -> list[TargetInfo]:
+    """The targets of a run, in problem order."""
+    if "targets" not in dt.children:
+        raise RunFileError("the group 'targets' is missing")
+    out = []
+    for name, node in dt["targets"].children.items():
+        a = dict(node.attrs)
+        tol = {
+            k: float(a[f"tolerance_{k}"])
+            for k in ("rel", "abs")
+            if f"tolerance_{k}" in a and np.isfinite(float(a[f"tolerance_{k}"]))
+        }
+        out.append(
+            TargetInfo(
+                name=name,
+                observable=str(a.get("observable", "")),
+                unit=str(a.get("units", "")),
+                inadequacy=str(a.get("inadequacy", "none")),
+                inadequacy_form=str(a.get("inadequacy_form", "relative")),
+                tolerance=tol,
+                env_columns=[str(c) for c in np.atleast_1d(a.get("env_columns", []))],
+                env_units=[str(c) for c in np.atleast_1d(a.get("env_units", []))],
+                trained=bool(int(a.get("trained", 0))),
+                holdout_groups=[str(g) for g in np.atleast_1d(a.get("holdout_groups", []))],
+                attrs=a,
+            )
+        )
+    return out
+
+
+@dataclass
+class Rows:
+    """One target's rows of one kind (training or held out), as arrays.
+
+    Attributes
+    ----------
+    model
+        Model means f, (chain, draw, n, *value shape).
+    replicated
+        Replicated observations (posterior predictive), same shape.
+    observed, u, floor
+        (n, *value shape) observations, standard uncertainties; (n,) floor.
+    env
+        Short environment name (``T``) -> (n,) values in file units.
+    env_units
+        Short name -> unit.
+    group
+        (n,) held-out group label ("" for training rows).
+    dim
+        Name of the row dimension.
+    loglik
+        Pointwise log-likelihood (chain, draw, n) for training rows, else None.
+    """
+
+    model: np.ndarray
+    replicated: np.ndarray
+    observed: np.ndarray
+    u: np.ndarray
+    floor: np.ndarray
+    env: dict
+    env_units: dict
+    group: np.ndarray
+    dim: str
+    loglik: np.ndarray | None = None
+
+
+def _env_of(da, t: str) -> tuple[dict, dict]:
+    env, env_units = {}, {}
+    prefix = f"{t}_"
+    for k, c in da.coords.items():
+        if k.startswith(prefix) and k != _group_coord(t) and c.ndim == 1:
+            short = k[len(prefix):]
+            env[short] = np.asarray(c.values)
+            env_units[short] = str(c.attrs.get("units", ""))
+    return env, env_units
+
+
+def rows(dt, target: str, kind: str = "train") -> Rows | None:
+    """Training (``kind="train"``) or held-out (``"holdout"``) rows of a target; None if none."""
+    if kind == "train":
+        pp = dt.get("posterior_predictive") if "posterior_predictive" in dt.children else None
+        if pp is None or target not in pp.data_vars:
+            return None
+        rep = pp[target]
+        dim = rep.dims[2]
+        cd = dt["constant_data"]
+        env, eu = _env_of(rep, target)
+        ll = dt["log_likelihood"][target] if "log_likelihood" in dt.children else None
+        return Rows(
+            model=np.asarray(pp[_model(target)].transpose("chain", "draw", dim, ...).values),
+            replicated=np.asarray(rep.transpose("chain", "draw", dim, ...).values),
+            observed=np.asarray(dt["observed_data"][target].values),
+            u=np.asarray(cd[f"{target}_u"].values),
+            floor=np.asarray(cd[f"{target}_floor"].values),
+            env=env,
+            env_units=eu,
+            group=np.full(rep.sizes[dim], ""),
+            dim=dim,
+            loglik=None if ll is None else np.asarray(ll.transpose("chain", "draw", dim).values),
+        )
+    if "predictions" not in dt.children or target not in dt["predictions"].data_vars:
+        return None
+    pr = dt["predictions"]
+    pc = dt["predictions_constant_data"]
+    rep = pr[target]
+    dim = rep.dims[2]
+    env, eu = _env_of(rep, target)
+    return Rows(
+        model=np.asarray(pr[_model(target)].transpose("chain", "draw", dim, ...).values),
+        replicated=np.asarray(rep.transpose("chain", "draw", dim, ...).values),
+        observed=np.asarray(pc[f"{target}_observed"].values),
+        u=np.asarray(pc[f"{target}_u"].values),
+        floor=np.asarray(pc[f"{target}_floor"].values),
+        env=env,
+        env_units=eu,
+        group=np.asarray(rep.coords[_group_coord(target)].values).astype(str),
+        dim=dim,
+    )
+
+
+def candidate_rows(dt, target: str):
+    """(names, predictions (candidate, n, ...), observed, group labels, env) or None."""
+    if "candidates" not in dt.children or target not in dt["candidates"].data_vars:
+        return None
+    ds = dt["candidates"]
+    da = ds[target]
+    env, eu = _env_of(da, target)
+    return {
+        "names": [str(n) for n in da.coords["candidate"].values],
+        "predicted": np.asarray(da.values),
+        "observed": np.asarray(ds[f"{target}_observed"].values),
+        "group": np.asarray(da.coords[_group_coord(target)].values).astype(str),
+        "env": env,
+        "env_units": eu,
+        "parameters": {
+            k[len("parameter_"):]: (np.asarray(v.values), str(v.attrs.get("units", "")))
+            for k, v in ds.data_vars.items()
+            if k.startswith("parameter_")
+        },
+    }
+
+
+def info(dt) -> dict:
+    """The root attributes of a run (problem, potential, sampler, versions) as a dict."""
+    return {k: (v.item() if hasattr(v, "item") and np.ndim(v) == 0 else v) for k, v in dt.attrs.items()}
+
+
+def parameter_names(dt) -> list[str]:
+    """The potential's sampled parameters, in the potential's order."""
+    names = dt.attrs.get("parameters")
+    if names is None:
+        raise RunFileError("the root attribute 'parameters' is missing")
+    return [str(n) for n in np.atleast_1d(names)]

@@ -1,0 +1,319 @@
+"""JSON Schemas of problem and sweep files, and validation with readable errors.
+
+The schemas fix the *shape* of a file: which sections and keys exist and the
+type of every value. :func:`validate` runs ``jsonschema`` and turns its first
+error into a :class:`~bayesff.errors.ProblemError` that names the file and the
+field (``models/x.toml: targets[0].noise``), says what was expected and what
+was found. What the shape cannot say (a unit of the right dimension, a
+parameter the potential has, a data file that exists) is checked afterwards
+by :mod:`bayesff.problem`.
+
+Names that become file or folder names (problems, sweeps, tasks) or run-file
+variables (targets) follow :data:`NAME_PATTERN` and :data:`TARGET_NAME_PATTERN`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bayesff.errors import ProblemError
+
+__all__ = [
+    "NAME_PATTERN",
+    "PROBLEM_SCHEMA",
+    "SWEEP_SCHEMA",
+    "TARGET_NAME_PATTERN",
+    "check_name",
+    "validate",
+]
+
+#: Problem, sweep and task names: they become folder names under runs/ and
+#: reports/. A letter or digit first (so never "." or ".."), then letters,
+#: digits, "_", "-", "."; at most 64 characters.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+#: Target names: they become run-file variables and parts of latent names
+#: (``tau_B2``). A letter first, then letters, digits, "_"; at most 48.
+TARGET_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,47}$"
+
+_NUMBER = {"type": "number"}
+_STRING = {"type": "string"}
+_RANGE = {"type": "array", "items": _NUMBER, "minItems": 2, "maxItems": 2}
+_SELECTION = {"type": "object", "additionalProperties": _RANGE, "minProperties": 1}
+_PRIOR = {
+    "type": "object",
+    "required": ["dist"],
+    "properties": {"dist": _STRING},
+    "additionalProperties": _NUMBER,
+}
+_PARAMETER = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["unit"],
+    "properties": {"unit": _STRING, "prior": _PRIOR, "value": _NUMBER},
+}
+_CUTOFF = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["scheme"],
+    "properties": {"scheme": _STRING, "r_c": _NUMBER, "unit": _STRING},
+}
+_INADEQUACY = {
+    "oneOf": [
+        _STRING,
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["kind"],
+            "properties": {
+                "kind": _STRING,
+                "form": _STRING,
+                "prior_scale": _NUMBER,
+                "parameters": {"type": "array", "items": _STRING},
+                "bands": {"type": "integer"},
+                "gp_basis": {"type": "integer"},
+            },
+        },
+    ]
+}
+_TARGET = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "observable", "data"],
+    "properties": {
+        "name": {"type": "string", "pattern": TARGET_NAME_PATTERN},
+        "observable": _STRING,
+        "data": _STRING,
+        "train": {"oneOf": [_SELECTION, {"const": False}]},
+        "noise": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"column": _STRING, "value": _NUMBER},
+            "minProperties": 1,
+            "maxProperties": 1,
+        },
+        "inadequacy": _INADEQUACY,
+        "cutoff": _CUTOFF,
+        "repair": {
+            "oneOf": [
+                _STRING,
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["method"],
+                    "properties": {"method": _STRING, "reference_T_K": _NUMBER},
+                },
+            ]
+        },
+        "options": {"type": "object"},
+        "nuisance": {"type": "object", "additionalProperties": _PARAMETER},
+        "duplicates": {"enum": ["error", "drop"]},
+    },
+}
+_INFERENCE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "chains": {"type": "integer"},
+        "warmup": {"type": "integer"},
+        "samples": {"type": "integer"},
+        "seed": {"type": "integer"},
+        "target_accept": _NUMBER,
+        "max_tree_depth": {"type": "integer"},
+        "prior_draws": {"type": "integer"},
+        "dense_mass": {"type": "boolean"},
+        "thin": {"type": "integer"},
+        "init": _STRING,
+        "sampler": _STRING,
+    },
+}
+
+#: Shape of a problem file (``models/*.toml``); see docs and ``models/argon_lj_b2.toml``.
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["problem", "potential", "targets"],
+    "properties": {
+        "problem": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "pattern": NAME_PATTERN},
+                "description": _STRING,
+            },
+        },
+        "potential": {
+            "type": "object",
+            "required": ["kind"],
+            "properties": {"kind": _STRING, "cutoff": _CUTOFF},
+        },
+        "parameters": {"type": "object", "additionalProperties": _PARAMETER},
+        "targets": {"type": "array", "items": _TARGET, "minItems": 1},
+        "transferability": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "holdout": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["target", "select"],
+                        "properties": {
+                            "target": _STRING,
+                            "select": _SELECTION,
+                            "name": _STRING,
+                        },
+                    },
+                },
+                "tolerance": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "minProperties": 1,
+                        "properties": {"rel": _NUMBER, "abs": _NUMBER},
+                    },
+                },
+                "candidates": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {"name": _STRING},
+                        "additionalProperties": _NUMBER,
+                    },
+                },
+            },
+        },
+        "inference": _INFERENCE,
+    },
+}
+
+#: Shape of a sweep file (``bayesff sweep SWEEP.toml``); see :mod:`bayesff.sweep`.
+SWEEP_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["sweep"],
+    "properties": {
+        "sweep": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "pattern": NAME_PATTERN},
+                "description": _STRING,
+                "base": _STRING,
+                "problems": {"type": "array", "items": _STRING},
+                "report": {"type": "boolean"},
+                "retries": {"type": "integer", "minimum": 0},
+            },
+        },
+        "axes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "values"],
+                "properties": {
+                    "name": {"type": "string", "pattern": TARGET_NAME_PATTERN},
+                    "values": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["label"],
+                            "properties": {
+                                "label": {"type": "string", "pattern": NAME_PATTERN},
+                                "set": {"type": "object"},
+                            },
+                            "additionalProperties": False,
+                        },
+                    },
+                },
+            },
+        },
+        "inference": _INFERENCE,
+    },
+}
+
+
+def _field(path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _type_name(value) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def _message(err) -> str:
+    v = err.validator
+    inst = err.instance
+    if v == "type":
+        want = err.validator_value
+        want = want if isinstance(want, str) else " or ".join(want)
+        want = {"object": "table", "array": "array", "number": "number"}.get(want, want)
+        return f"expected {want if want[0] in 'aeiou' else want}, found {_type_name(inst)} {inst!r}"
+    if v == "additionalProperties" and err.validator_value is False:
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(inst) - set(allowed))
+        return f"unknown key(s) {', '.join(extra)}; expected {', '.join(allowed)}"
+    if v == "required":
+        return err.message.replace("is a required property", "is missing (required)")
+    if v == "pattern":
+        return (
+            f"{inst!r} is not an allowed name: use letters, digits and '_' (see the "
+            f"documented pattern {err.validator_value})"
+        )
+    if v in ("minItems", "maxItems") and err.schema.get("minItems") == 2 == err.schema.get(
+        "maxItems"
+    ):
+        return f"expected [low, high], found {inst!r}"
+    if v == "enum":
+        return f"expected one of {', '.join(map(repr, err.validator_value))}, found {inst!r}"
+    if v == "const":
+        return f"expected {err.validator_value!r}, found {inst!r}"
+    if v == "oneOf":
+        return f"unexpected value {inst!r}"
+    return err.message
+
+
+def validate(doc: dict, schema: dict, path: str) -> None:
+    """Raise :class:`ProblemError` naming ``path`` and the field if ``doc`` breaks ``schema``.
+
+    Of several errors the deepest (most specific) one is reported.
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = list(validator.iter_errors(doc))
+    if not errors:
+        return
+    err = jsonschema.exceptions.best_match(errors)
+    if err.validator == "oneOf" and err.context:
+        err = max(err.context, key=lambda e: len(e.absolute_path))
+    raise ProblemError(_message(err), f"{path}: {_field(err.absolute_path)}")
+
+
+def check_name(name, pattern: str, where: str, what: str = "name") -> str:
+    """Check a name against a pattern (:data:`NAME_PATTERN`, ...) and return it."""
+    if not isinstance(name, str) or not re.fullmatch(pattern, name):
+        raise ProblemError(
+            f"{what} {name!r} is not allowed: expected letters, digits and '_' (pattern "
+            f"{pattern})",
+            where,
+        )
+    return name
