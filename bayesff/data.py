@@ -2,32 +2,296 @@
 
 Every data file is listed in a ``manifest.toml`` (in its directory or the
 nearest ancestor that has one) with its source, licence, units, sha256 and the
-script that made it. Loading checks the hash, the columns, that every value
-is a finite number and that its unit is known, and converts columns to
-internal units. Errors name the file, row and column.
+script that made it. :func:`load_table` reads a CSV file, checks it against its
+entry and converts columns to internal units. Every rule below is checked
+before any expensive work, and a broken one raises
+:class:`~bayesff.errors.DataError` naming the file (and line, column or
+manifest field), what was expected and what was found.
+
+Rules
+-----
+Encoding
+    Files are UTF-8. A UTF-8 byte-order mark (BOM) at the start of a CSV file
+    or a manifest is accepted and ignored (spreadsheet programs write one); a
+    UTF-16 BOM is refused by name; any other non-UTF-8 byte is refused with
+    its value, byte offset and line.
+Manifest
+    ``[[files]]`` is an array of tables; each entry has exactly the fields of
+    :data:`MANIFEST_FIELDS` (``uncertainty`` optional, no others), each of its
+    type: ``path`` a relative path (no ``..``), ``kind`` one of
+    :data:`KINDS`, ``title``/``source``/``licence``/``script`` non-empty
+    strings, ``sha256`` 64 hexadecimal digits, ``units`` a table of column =
+    unit string. A path is listed once.
+Header
+    The first line names the columns; every name is non-empty and unique.
+    Names with invisible characters are shown escaped in messages.
+Rows
+    Every row has one field per header column. Blank lines are skipped (and
+    still counted in line numbers); a row of empty cells only is skipped and
+    reported in :attr:`Table.excluded`.
+Numbers
+    A cell of a loaded column is a plain decimal or scientific number: an
+    optional sign, ASCII digits with an optional decimal point, an optional
+    exponent (``90``, ``-1.5``, ``.5``, ``2.5e-3``, ``1E+05``); spaces and tabs
+    around it are allowed, as around header names. Refused, although Python's
+    ``float`` reads them: underscores (``9_0``), non-ASCII digits, ``nan`` and
+    ``inf`` in any spelling, other whitespace. Hexadecimal (``0x10``) and
+    empty cells are refused too. A number beyond the float64 range (about
+    1.8e308), in the file or once converted to internal units, is refused;
+    so is a non-zero number below the smallest normal float64 (2.2e-308) in
+    magnitude, which float64 cannot hold to full precision.
+Ranges
+    Temperatures are > 0 K. A standard uncertainty (a loaded ``u_*`` column
+    or a column in ``positive``) is > 0 and, in internal units,
+    ``u >= max(UNCERTAINTY_REL_FLOOR * |value|, UNCERTAINTY_ABS_FLOOR)``
+    (see the constants for the reasons); the relative part applies where the
+    value column is known (``u_X`` pairs with ``X``, or ``uncertainty_pairs``),
+    and the absolute part lets a value cross zero (B2 at the Boyle
+    temperature).
+Units in column names
+    Where a column's name ends in a unit of :data:`UNIT_SUFFIXES` (``T_K``,
+    ``B2_cm3_per_mol``, ``rho_per_A3``), that unit must convert to the
+    column's internal unit with the same factor as the manifest's unit (same
+    dimension, ratio 1): ``B2_L_per_mol`` with a manifest unit of
+    ``cm^3/mol`` is an error, not a silent factor 1000. Names without a
+    recognised suffix are not compared (see :func:`unit_from_column_name`).
+Duplicates and conflicts
+    Two rows equal in every column (numbers compared as numbers) are exact
+    duplicates. With ``key_columns`` (the environment, e.g. ``T_K``), two rows
+    with the same environment are duplicates if their loaded values agree and
+    a conflict if they do not. Duplicates are an error unless
+    ``duplicates = "drop"`` (the first is kept, the others are reported in
+    :attr:`Table.excluded`); conflicts are always an error naming both lines.
+Hash
+    The sha256 of the bytes read must equal the manifest's; the same bytes are
+    then parsed (one read).
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
+import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from bayesff import units
-from bayesff.errors import DataError
+from bayesff.errors import DataError, UnitError
 
-__all__ = ["ManifestEntry", "Table", "find_manifest", "load_table", "sha256_of"]
+__all__ = [
+    "KINDS",
+    "MANIFEST_FIELDS",
+    "UNCERTAINTY_ABS_FLOOR",
+    "UNCERTAINTY_REL_FLOOR",
+    "UNIT_SUFFIXES",
+    "Excluded",
+    "ManifestEntry",
+    "Table",
+    "find_manifest",
+    "load_table",
+    "read_manifest",
+    "sha256_of",
+    "unit_from_column_name",
+]
 
-_KINDS = ("measured", "reference-equation", "synthetic")
-_REQUIRED_KEYS = ("path", "kind", "title", "source", "licence", "script", "sha256", "units")
+#: Kinds of data a manifest entry may declare.
+KINDS = ("measured", "reference-equation", "synthetic")
+#: Fields of a ``[[files]]`` entry; all but ``uncertainty`` are required.
+MANIFEST_FIELDS = (
+    "path",
+    "kind",
+    "title",
+    "source",
+    "licence",
+    "script",
+    "sha256",
+    "units",
+    "uncertainty",
+)
+_REQUIRED_KEYS = MANIFEST_FIELDS[:-1]
+_TEXT_FIELDS = ("title", "source", "licence", "script")
+
+#: Relative floor of a standard uncertainty: ``u >= 1e-12 |value|``. Below it the
+#: model would have to match the value to better than the round-off of its own
+#: float64 evaluation: 1e-12 is about 4500 ulps (float64 epsilon 2.2e-16), and the
+#: forward models' quadrature, series and unit-conversion errors are 1e-14 to 1e-10
+#: relative, so residuals (y - f)/u would measure numerical noise, not physics.
+#: Every shipped file has u/|value| >= 1e-4.
+UNCERTAINTY_REL_FLOOR = 1e-12
+#: Absolute floor of a standard uncertainty, in internal units (angstrom, kJ/mol,
+#: cm^3/mol, ...): ``u >= 1e-150``. Below it u**2 (< 1e-300) and 1/u**2 (> 1e300)
+#: leave or approach the range of normal float64 numbers (2.2e-308 to 1.8e308), so
+#: the Gaussian log-likelihood -(y - f)**2 / (2 u**2) and its gradient overflow to
+#: inf or nan. It is the floor that applies where a value is zero.
+UNCERTAINTY_ABS_FLOOR = 1e-150
+
+#: Unit suffixes of column names (after the last quantity token, joined by ``_``)
+#: and the unit they name, as spelled in :mod:`bayesff.units`. Case-sensitive (K is
+#: kelvin, k would be kilo). Bare single letters that are also common labels (``A``,
+#: ``L``, ``m``) count only inside a compound (``per_A3``, ``kJ_per_mol_A``,
+#: ``L_per_mol``).
+UNIT_SUFFIXES: dict[str, str] = {
+    # temperature, and energies quoted as E/k_B
+    "K": "K",
+    # energy
+    "kJ_per_mol": "kJ/mol",
+    "kcal_per_mol": "kcal/mol",
+    "J_per_mol": "J/mol",
+    "eV": "eV",
+    # length
+    "angstrom": "angstrom",
+    "nm": "nm",
+    "pm": "pm",
+    "bohr": "bohr",
+    # number density
+    "per_A3": "1/angstrom^3",
+    "inv_A3": "1/angstrom^3",
+    "per_angstrom3": "1/angstrom^3",
+    "inv_angstrom3": "1/angstrom^3",
+    "per_nm3": "1/nm^3",
+    "mol_per_L": "mol/L",
+    "mol_per_m3": "mol/m^3",
+    "mol_per_cm3": "mol/cm^3",
+    # molar volume (and per-molecule volume in angstrom^3)
+    "cm3_per_mol": "cm^3/mol",
+    "m3_per_mol": "m^3/mol",
+    "L_per_mol": "L/mol",
+    "A3": "angstrom^3",
+    "angstrom3": "angstrom^3",
+    # pressure
+    "MPa": "MPa",
+    "kPa": "kPa",
+    "Pa": "Pa",
+    "bar": "bar",
+    # inverse pressure
+    "per_MPa": "1/MPa",
+    "per_kPa": "1/kPa",
+    "per_Pa": "1/Pa",
+    "per_bar": "1/bar",
+    "inv_MPa": "1/MPa",
+    # inverse length
+    "inv_angstrom": "1/angstrom",
+    "per_angstrom": "1/angstrom",
+    "inv_A": "1/angstrom",
+    "per_A": "1/angstrom",
+    "inv_nm": "1/nm",
+    "per_nm": "1/nm",
+    # angle
+    "deg": "deg",
+    "rad": "rad",
+    # force
+    "kJ_per_mol_A": "kJ/mol/angstrom",
+    "kJ_per_mol_angstrom": "kJ/mol/angstrom",
+    "kJ_per_mol_nm": "kJ/mol/nm",
+    "kcal_per_mol_A": "kcal/mol/angstrom",
+    "kcal_per_mol_angstrom": "kcal/mol/angstrom",
+    "eV_per_A": "eV/angstrom",
+    "eV_per_angstrom": "eV/angstrom",
+}
+# tokens that occur in unit suffixes: a suffix preceded by one of them is part of a
+# longer unit the table does not know (kJ_per_mol_K), so nothing is read from it.
+_UNIT_TOKENS = frozenset(t for k in UNIT_SUFFIXES for t in k.split("_")) | {"m", "s"}
+
+# A plain decimal or scientific number, ASCII only (\d would match other digits).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_SMALLEST_NORMAL = sys.float_info.min  # 2.2250738585072014e-308
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """Hex sha256 of a file's bytes, read in blocks (never the whole file at once).
+
+    :func:`hashlib.file_digest` streams the file through a fixed 256 KiB buffer,
+    so memory does not grow with the file's size.
+    """
+    with Path(path).open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def unit_from_column_name(name: str) -> str | None:
+    """The unit a column's name ends in, or ``None`` if it names none.
+
+    The longest suffix of ``_``-separated tokens found in :data:`UNIT_SUFFIXES`
+    is the unit (``kappa_T_per_MPa`` -> ``1/MPa``, ``F_kJ_per_mol_A`` ->
+    ``kJ/mol/angstrom``). Nothing is read when no suffix is in the table
+    (``S_q``, ``g_r``, ``p``), when the name is only a unit (``K``), or when the
+    token before the suffix is itself a unit token, i.e. the name ends in a
+    longer unit the table does not know (``Cv_kJ_per_mol_K`` is kJ/(mol K), not
+    K): such names are not checked against the manifest.
+
+    Examples
+    --------
+    >>> unit_from_column_name("B2_cm3_per_mol"), unit_from_column_name("S_q")
+    ('cm^3/mol', None)
+    """
+    tokens = name.split("_")
+    for n in range(len(tokens) - 1, 0, -1):
+        unit = UNIT_SUFFIXES.get("_".join(tokens[-n:]))
+        if unit is None:
+            continue
+        before = tokens[-n - 1]
+        if not before or before in _UNIT_TOKENS:
+            return None
+        return unit
+    return None
+
+
+# ---------------------------------------------------------------- reading text
+
+
+def _decode(data: bytes, path: Path) -> str:
+    """UTF-8 text of a file's bytes, a leading UTF-8 byte-order mark removed."""
+    if data.startswith(_UTF16_BOMS):
+        raise DataError(
+            f"starts with a UTF-16 byte-order mark (bytes 0x{data[0]:02x} 0x{data[1]:02x}); "
+            "expected UTF-8 text: save the file as UTF-8",
+            str(path),
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise DataError(
+            f"not UTF-8 text: byte 0x{data[e.start]:02x} at offset {e.start} (line {line}) "
+            "is not valid UTF-8; save the file as UTF-8",
+            str(path),
+        ) from None
+    # A UTF-8 byte-order mark carries no information; spreadsheet programs write one.
+    return text.removeprefix("\ufeff")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise DataError(f"cannot read the file: {e.strerror or e}", str(path)) from None
+
+
+def _show_name(name: str) -> str:
+    """A column name as written, or escaped when it holds invisible characters."""
+    return name if name.isprintable() and name.strip() == name else repr(name)
+
+
+def _show_toml(value) -> str:
+    """A TOML value and its type, for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    kind = {int: "an integer", float: "a float", list: "an array", dict: "a table"}.get(
+        type(value), type(value).__name__
+    )
+    return f"{value!r} ({kind})"
+
+
+# ---------------------------------------------------------------- manifest
 
 
 @dataclass(frozen=True)
@@ -73,34 +337,151 @@ def find_manifest(data_file: Path) -> Path:
     )
 
 
-def _manifest_entry(data_file: Path) -> ManifestEntry:
-    mpath = find_manifest(data_file)
+def _is_relative_path(p: str) -> bool:
+    pp = PurePosixPath(p)
+    return bool(p.strip()) and not pp.is_absolute() and ".." not in pp.parts and "\\" not in p
+
+
+def _entry(e: dict, where: str, mpath: Path) -> ManifestEntry:
+    missing = [k for k in _REQUIRED_KEYS if k not in e]
+    if missing:
+        raise DataError(f"lacks {', '.join(missing)}", where)
+    unknown = sorted(k for k in e if k not in MANIFEST_FIELDS)
+    if unknown:
+        raise DataError(
+            f"unknown field(s) {', '.join(unknown)}; expected {', '.join(MANIFEST_FIELDS)}",
+            where,
+        )
+    if not isinstance(e["kind"], str) or e["kind"] not in KINDS:
+        raise DataError(
+            f"expected one of {', '.join(KINDS)}, found {_show_toml(e['kind'])}", f"{where}.kind"
+        )
+    for k in _TEXT_FIELDS:
+        if not isinstance(e[k], str) or not e[k].strip():
+            raise DataError(
+                f"expected a non-empty string, found {_show_toml(e[k])}", f"{where}.{k}"
+            )
+    if not isinstance(e.get("uncertainty", ""), str):
+        raise DataError(
+            f"expected a string, found {_show_toml(e['uncertainty'])}", f"{where}.uncertainty"
+        )
+    sha = e["sha256"]
+    if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
+        raise DataError(
+            f"expected 64 hexadecimal digits, found {_show_toml(sha)} (the entry's sha256 is "
+            "the hex digest of the file's bytes)",
+            f"{where}.sha256",
+        )
+    u = e["units"]
+    if not isinstance(u, dict):
+        raise DataError(
+            f"expected a table of column = unit, found {_show_toml(u)}", f"{where}.units"
+        )
+    for col, unit in u.items():
+        if not isinstance(unit, str):
+            raise DataError(
+                f"expected a unit string, found {_show_toml(unit)}", f"{where}.units.{col}"
+            )
+    return ManifestEntry(
+        path=e["path"],
+        kind=e["kind"],
+        title=e["title"],
+        source=e["source"],
+        licence=e["licence"],
+        script=e["script"],
+        sha256=sha.lower(),
+        units=dict(u),
+        uncertainty=e.get("uncertainty", ""),
+        manifest=str(mpath),
+    )
+
+
+def read_manifest(path: str | Path) -> dict[str, ManifestEntry]:
+    """Read and check a ``manifest.toml``: every entry, its fields and their types.
+
+    Parameters
+    ----------
+    path
+        The manifest file.
+
+    Returns
+    -------
+    dict
+        Entry path (relative to the manifest's directory, as written) -> entry.
+
+    Raises
+    ------
+    DataError
+        If the file is not UTF-8 or not TOML, has keys other than ``files``, or
+        an entry breaks a rule (see the module docstring); the message names the
+        manifest, the entry (``files[i] (path = ...)``) and the field.
+    """
+    mpath = Path(path)
+    text = _decode(_read_bytes(mpath), mpath)
     try:
-        doc = tomllib.loads(mpath.read_text())
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise DataError(f"not valid TOML: {e}", str(mpath)) from None
-    rel = Path(data_file).resolve().relative_to(mpath.parent).as_posix()
-    for i, entry in enumerate(doc.get("files", [])):
-        if entry.get("path") != rel:
-            continue
-        where = f"{mpath}: files[{i}] (path = {rel!r})"
-        missing = [k for k in _REQUIRED_KEYS if k not in entry]
-        if missing:
-            raise DataError(f"manifest entry lacks {', '.join(missing)}", where)
-        if entry["kind"] not in _KINDS:
-            raise DataError(
-                f"kind must be one of {', '.join(_KINDS)}, found {entry['kind']!r}", where
-            )
-        return ManifestEntry(
-            **{k: entry[k] for k in _REQUIRED_KEYS},
-            uncertainty=entry.get("uncertainty", ""),
-            manifest=str(mpath),
+    unknown = sorted(k for k in doc if k != "files")
+    if unknown:
+        raise DataError(
+            f"unknown top-level key(s) {', '.join(unknown)}; expected files ([[files]] entries)",
+            str(mpath),
         )
+    files = doc.get("files", [])
+    if not isinstance(files, list):
+        raise DataError(
+            f"expected an array of tables ([[files]] entries), found {_show_toml(files)}",
+            f"{mpath}: files",
+        )
+    entries: dict[str, ManifestEntry] = {}
+    index: dict[str, int] = {}
+    for i, e in enumerate(files):
+        where = f"{mpath}: files[{i}]"
+        if not isinstance(e, dict):
+            raise DataError(f"expected a table ([[files]] entry), found {_show_toml(e)}", where)
+        if "path" not in e:
+            raise DataError("lacks path", where)
+        p = e["path"]
+        if not isinstance(p, str) or not _is_relative_path(p):
+            raise DataError(
+                "expected a relative path string (below the manifest's folder, no '..'), "
+                f"found {_show_toml(p)}",
+                f"{where}.path",
+            )
+        key = PurePosixPath(p).as_posix()
+        if key in index:
+            raise DataError(
+                f"path {p!r} is listed again (files[{index[key]}] lists it too); "
+                "one entry per file",
+                where,
+            )
+        index[key] = i
+        entries[key] = _entry(e, f"{where} (path = {p!r})", mpath)
+    return entries
+
+
+def _manifest_entry(data_file: Path) -> ManifestEntry:
+    mpath = find_manifest(data_file)
+    entries = read_manifest(mpath)
+    rel = Path(data_file).resolve().relative_to(mpath.parent).as_posix()
+    if rel in entries:
+        return entries[rel]
     raise DataError(
         f"not listed in {mpath}; add a [[files]] entry with path = {rel!r}, kind, title, "
         f"source, licence, script, units and sha256 = {sha256_of(data_file)!r}",
         str(data_file),
     )
+
+
+# ---------------------------------------------------------------- tables
+
+
+class Excluded(NamedTuple):
+    """A data row that :func:`load_table` did not return, and why."""
+
+    line: int
+    reason: str
 
 
 @dataclass
@@ -117,6 +498,12 @@ class Table:
         The manifest entry.
     path
         The file.
+    n_rows
+        Number of rows returned.
+    lines
+        The file line (1-based, header = 1) of each returned row.
+    excluded
+        Rows not returned (empty rows, dropped duplicates), with the reason.
     """
 
     columns: dict
@@ -124,6 +511,126 @@ class Table:
     entry: ManifestEntry
     path: Path
     n_rows: int = field(default=0)
+    lines: tuple[int, ...] = ()
+    excluded: list[Excluded] = field(default_factory=list)
+
+
+class _NotANumber(Exception):
+    """A cell broke a number rule; the caller adds the file, line and column."""
+
+
+def _parse_number(cell: str) -> float:
+    """A cell as a float, by the rules of the module docstring.
+
+    Raises :class:`_NotANumber` with the message (the caller knows where).
+    """
+    s = cell.strip(" \t")
+    if _NUMBER.fullmatch(s):
+        v = float(s)
+        if not math.isfinite(v):
+            raise _NotANumber(
+                f"expected a finite number, found {cell!r} (beyond the float64 range, "
+                "about 1.8e308)"
+            )
+        if (v == 0.0 and any(c in "123456789" for c in s.lower().partition("e")[0])) or (
+            0.0 < abs(v) < _SMALLEST_NORMAL
+        ):
+            raise _NotANumber(
+                f"found {cell!r}, a non-zero number smaller in magnitude than the smallest "
+                "normal float64 (2.2e-308), which cannot be held to full precision"
+            )
+        return v
+    if not s:
+        raise _NotANumber(f"empty cell; expected a number, found {cell!r}")
+    if _NON_FINITE.fullmatch(s):
+        raise _NotANumber(f"expected a finite number, found {cell!r}")
+    if "_" in s:
+        why = " (underscores are not allowed)"
+    elif re.match(r"[+-]?0[xX]", s):
+        why = " (hexadecimal is not allowed)"
+    elif "\ufeff" in s:
+        why = " (it contains U+FEFF, a byte-order mark)"
+    elif any(c.isdigit() and not c.isascii() for c in s):
+        why = " (only the ASCII digits 0-9 are allowed)"
+    else:
+        why = ""
+    raise _NotANumber(
+        "expected a number in plain decimal or scientific notation (like 90, -1.5 or "
+        f"2.5e-3), found {cell!r}{why}"
+    )
+
+
+def _read_csv(text: str, path: Path):
+    """Header, data rows, their line numbers and the skipped rows of a CSV text."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        first = next(reader, None)
+        if first is None:
+            raise DataError("file is empty; expected a header line", str(path))
+        header = [h.strip() for h in first]
+        if not any(header):
+            raise DataError(
+                "line 1 is empty; expected the header (column names separated by commas)",
+                str(path),
+            )
+        seen: dict[str, int] = {}
+        for j, h in enumerate(header):
+            if not h:
+                raise DataError(f"column {j + 1} has no name", f"{path}, line 1")
+            if h in seen:
+                raise DataError(
+                    f"column {h!r} appears twice (columns {seen[h] + 1} and {j + 1}); "
+                    "column names must be unique",
+                    f"{path}, line 1",
+                )
+            seen[h] = j
+        rows, lines, excluded = [], [], []
+        prev = reader.line_num
+        for row in reader:
+            start, prev = prev + 1, reader.line_num
+            if not row:
+                continue  # a blank line
+            if not any(c.strip() for c in row):
+                excluded.append(Excluded(start, "no values (empty cells only)"))
+                continue
+            if len(row) != len(header):
+                raise DataError(
+                    f"row has {len(row)} fields, expected {len(header)} (one per column: "
+                    f"{', '.join(_show_name(h) for h in header)})",
+                    f"{path}, line {start}",
+                )
+            rows.append(row)
+            lines.append(start)
+    except csv.Error as e:
+        raise DataError(f"not readable as CSV: {e}", f"{path}, line {reader.line_num}") from None
+    return header, rows, lines, excluded
+
+
+def _check_name_unit(col: str, unit: str, dim: str, where: str) -> None:
+    """The unit in a column's name (if any) must equal the manifest's unit."""
+    said = unit_from_column_name(col)
+    if said is None:
+        return
+    try:
+        f_said = units.factor(said, dim)
+    except UnitError:
+        dims = [d for d in units.DIMENSIONS if said in units.known_units(d)]
+        article = "an" if dim[0] in "aeiou" else "a"
+        raise DataError(
+            f"the column's name says {said}, which is not {article} {dim} unit (it is a unit "
+            f"of {' or '.join(dims)}); the manifest gives {unit!r}: rename the column or "
+            "correct the manifest",
+            where,
+        ) from None
+    f_manifest = units.factor(unit, dim)
+    if not math.isclose(f_said, f_manifest, rel_tol=1e-12):
+        ratio = max(f_said, f_manifest) / min(f_said, f_manifest)
+        raise DataError(
+            f"the column's name says {said} but the manifest gives {unit!r}: they differ by a "
+            f"factor of {ratio:.6g}, so one of them is wrong; rename the column or correct "
+            "the manifest",
+            where,
+        )
 
 
 def load_table(
@@ -132,7 +639,9 @@ def load_table(
     *,
     where: str | None = None,
     positive: tuple[str, ...] = (),
-    key_columns: tuple[str, ...] = (),
+    key_columns: tuple[str, ...] | None = None,
+    duplicates: str = "error",
+    uncertainty_pairs: dict[str, str] | None = None,
 ) -> Table:
     """Load the given columns of a CSV data file, checked and in internal units.
 
@@ -145,69 +654,201 @@ def load_table(
     where
         The problem file and field that asked for this file (for messages).
     positive
-        Further columns that must be > 0 (the noise column of a target).
+        Further columns that are standard uncertainties (the noise column of a
+        target): > 0 and above the floors, like ``u_*`` columns.
+    key_columns
+        The columns that name an observation's environment (e.g. ``("T_K",)``):
+        two rows with the same environment are a duplicate if their other
+        loaded columns agree and a conflict (always an error) if not.
+        ``None``: only rows equal in every column are duplicates.
+    duplicates
+        ``"error"`` (default): a duplicate row is an error. ``"drop"``: keep the
+        first, report the others in :attr:`Table.excluded`.
+    uncertainty_pairs
+        Uncertainty column -> the value column it is the uncertainty of, for
+        the relative floor. ``u_X`` pairs with ``X`` without being listed.
+
+    Returns
+    -------
+    Table
+        The columns in internal units, the rows' line numbers and the rows
+        not returned.
 
     Raises
     ------
     DataError
-        If the file is missing or not in a manifest, its sha256 differs, a
-        column is missing, a value is not a finite number, or a range check
-        fails (temperatures and uncertainties must be > 0). The message names
-        the file, row and column.
+        If the file is missing, not in a valid manifest entry, its sha256
+        differs, or it breaks a rule of the module docstring (encoding,
+        header, rows, numbers, ranges, units in column names, duplicates).
+        The message names the file, line and column or manifest field.
     UnitError
         If the manifest gives no unit, or an unknown one, for a column.
     """
     import numpy as np
 
     path = Path(path)
+    if duplicates not in ("error", "drop"):
+        raise DataError(f"duplicates must be 'error' or 'drop', found {duplicates!r}", where)
+    keys = tuple(key_columns or ())
+    stray = [k for k in keys if k not in columns]
+    if stray:
+        raise DataError(
+            f"key column(s) {', '.join(stray)} are not among the columns loaded "
+            f"({', '.join(columns)})",
+            where,
+        )
     if not path.is_file():
         raise DataError(f"data file not found: {path}", where)
     entry = _manifest_entry(path)
-    actual = sha256_of(path)
+    data = _read_bytes(path)
+    # hash the bytes that are parsed below: nothing can change in between
+    actual = hashlib.sha256(data).hexdigest()
     if actual != entry.sha256:
         raise DataError(
             f"sha256 is {actual} but {entry.manifest} says {entry.sha256}: the file changed "
             "since its provenance was recorded; re-run its script or update the manifest",
             str(path),
         )
-    with path.open(newline="") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise DataError("file is empty; expected a header line", str(path)) from None
-        rows = [row for row in reader if row and any(c.strip() for c in row)]
+    header, rows, lines, excluded = _read_csv(_decode(data, path), path)
     missing = [c for c in columns if c not in header]
     if missing:
         raise DataError(
             f"missing column(s) {', '.join(missing)}; expected {', '.join(columns)}, "
-            f"found {', '.join(header)}",
+            f"found {', '.join(_show_name(h) for h in header)}",
             str(path),
         )
     if not rows:
         raise DataError("file has a header but no rows", str(path))
-    out, file_units = {}, {}
+
+    factors, file_units = {}, {}
     for col, dim in columns.items():
         unit = entry.units.get(col)
-        f = units.factor(unit, dim, where=f"{entry.manifest}: units of column {col!r} in {path}")
+        uwhere = f"{entry.manifest}: units of column {col!r} in {path}"
+        factors[col] = units.factor(unit, dim, where=uwhere)
+        file_units[col] = unit
+        _check_name_unit(col, unit, dim, uwhere)
+
+    explicit = dict(uncertainty_pairs or {})
+    noise = [c for c in columns if c.startswith("u_") or c in positive or c in explicit]
+    pairs = {c: c[2:] for c in noise if c.startswith("u_") and c[2:] in columns}
+    pairs.update(explicit)
+    stray = [f"{u} -> {v}" for u, v in pairs.items() if u not in columns or v not in columns]
+    if stray:
+        raise DataError(
+            f"uncertainty pair(s) {', '.join(stray)} name columns that are not loaded", where
+        )
+
+    raw: dict[str, np.ndarray] = {}
+    for col, dim in columns.items():
         j = header.index(col)
         vals = np.empty(len(rows))
+        f, positive_only = factors[col], dim == "temperature" or col in noise
         for i, row in enumerate(rows):
-            # i + 2: 1-based, and the header is line 1.
-            here = f"{path}, line {i + 2}, column {col!r}"
-            if j >= len(row):
-                raise DataError(f"row has {len(row)} fields, expected {len(header)}", here)
             try:
-                v = float(row[j])
-            except ValueError:
-                raise DataError(f"expected a number, found {row[j]!r}", here) from None
-            if not math.isfinite(v):
-                raise DataError(f"expected a finite number, found {row[j]!r}", here)
-            if dim == "temperature" and v <= 0:
-                raise DataError(f"temperature must be > 0 K, found {v!r}", here)
-            if (col.startswith("u_") or col in positive) and v <= 0:
-                raise DataError(f"a standard uncertainty must be > 0, found {v!r}", here)
-            vals[i] = v * f
-        out[col] = vals
-        file_units[col] = unit
-    return Table(columns=out, file_units=file_units, entry=entry, path=path, n_rows=len(rows))
+                v = _parse_number(row[j])
+                if positive_only and v <= 0:
+                    what = "temperature" if dim == "temperature" else "a standard uncertainty"
+                    unit = " K" if dim == "temperature" else ""
+                    raise _NotANumber(f"{what} must be > 0{unit}, found {v!r}")
+                if not math.isfinite(v * f):
+                    raise _NotANumber(
+                        f"{row[j].strip()} {file_units[col]} is beyond the float64 range once "
+                        f"converted to {units.INTERNAL_UNITS[dim]}"
+                    )
+            except _NotANumber as e:
+                raise DataError(str(e), f"{path}, line {lines[i]}, column {col!r}") from None
+            vals[i] = v
+        raw[col] = vals
+
+    for col in noise:
+        u = raw[col] * factors[col]
+        floor = np.full(len(rows), UNCERTAINTY_ABS_FLOOR)
+        if col in pairs:
+            floor = np.maximum(
+                floor, UNCERTAINTY_REL_FLOOR * np.abs(raw[pairs[col]] * factors[pairs[col]])
+            )
+        bad = np.flatnonzero(u < floor)
+        if bad.size:
+            i = int(bad[0])
+            cell = rows[i][header.index(col)].strip()
+            here = f"{path}, line {lines[i]}, column {col!r}"
+            if floor[i] > UNCERTAINTY_ABS_FLOOR:
+                raise DataError(
+                    f"a standard uncertainty must be at least {UNCERTAINTY_REL_FLOOR:g} x "
+                    f"|{pairs[col]}| = {floor[i] / factors[col]:.3g} {file_units[col]} here, "
+                    f"found {cell}: a smaller one asks the model to match the value more "
+                    "closely than float64 round-off allows, so the likelihood is numerically "
+                    "meaningless",
+                    here,
+                )
+            raise DataError(
+                f"a standard uncertainty must be at least {UNCERTAINTY_ABS_FLOOR:g} in "
+                f"internal units ({units.INTERNAL_UNITS[columns[col]]}), found {cell} "
+                f"{file_units[col]}: below it u**2 underflows and the Gaussian likelihood "
+                "is not computable",
+                here,
+            )
+
+    keep = _deduplicate(header, rows, lines, raw, columns, keys, duplicates, path, excluded)
+    excluded.sort()
+    out = {col: raw[col][keep] * factors[col] for col in columns}
+    return Table(
+        columns=out,
+        file_units=file_units,
+        entry=entry,
+        path=path,
+        n_rows=len(keep),
+        lines=tuple(lines[i] for i in keep),
+        excluded=excluded,
+    )
+
+
+def _norm(cell: str):
+    """A cell for comparing rows: numbers as numbers (2e2 == 200), other text stripped."""
+    s = cell.strip(" \t")
+    return float(s) if _NUMBER.fullmatch(s) else s
+
+
+def _deduplicate(header, rows, lines, raw, columns, keys, duplicates, path, excluded):
+    """Indices of the rows to keep; raises on conflicts and (unless dropping) duplicates."""
+    hint = "remove it, or load with duplicates = 'drop' to keep only the first"
+    others = [c for c in columns if c not in keys]
+    first_row: dict[tuple, int] = {}
+    first_env: dict[tuple, int] = {}
+    keep = []
+    for i, row in enumerate(rows):
+        here = f"{path}, line {lines[i]}"
+        whole = tuple(_norm(c) for c in row)
+        if whole in first_row:
+            reason = f"exact duplicate of line {lines[first_row[whole]]}"
+            if duplicates == "error":
+                raise DataError(f"{reason}; {hint}", here)
+            excluded.append(Excluded(lines[i], reason))
+            continue
+        first_row[whole] = i
+        if keys:
+            env = tuple(float(raw[k][i]) for k in keys)
+            if env in first_env:
+                i0 = first_env[env]
+                shown = ", ".join(f"{k} = {row[header.index(k)].strip()}" for k in keys)
+                diff = [c for c in others if raw[c][i] != raw[c][i0]]
+                if diff:
+                    c, j = diff[0], header.index(diff[0])
+                    raise DataError(
+                        f"same environment as line {lines[i0]} ({shown}) but {c} differs: "
+                        f"{row[j].strip()} here, {rows[i0][j].strip()} on line {lines[i0]}; "
+                        "one environment has one observation: remove one row or combine them",
+                        here,
+                    )
+                reason = f"same environment and values as line {lines[i0]}"
+                if duplicates == "error":
+                    raise DataError(
+                        f"{reason} ({shown}); it would count as a second, independent "
+                        f"observation: {hint}",
+                        here,
+                    )
+                excluded.append(Excluded(lines[i], reason))
+                continue
+            first_env[env] = i
+        keep.append(i)
+    return keep
