@@ -128,6 +128,7 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs, base_potential) ->
         inadequacy=Inadequacy.from_value(t.get("inadequacy", "none"), f"{where}.inadequacy"),
         data_label=t["data"],
         where=where,
+        duplicates=t.get("duplicates", "error"),
     )
     if "cutoff" in t:
         # validated now against the problem's own potential; applied by the model
@@ -343,6 +344,8 @@ def _describe_target(t: Target) -> list[str]:
             f"  EXCLUDED {int(excluded.sum())} rows{where}: neither in the training selection "
             "nor in a held-out group; they are not used (add a holdout to test them)"
         )
+    for line in t.file_excluded:
+        lines.append(f"  EXCLUDED {line}")
     if t.provenance is not None:
         lines.append(f"  data {t.data_path} ({t.provenance.kind}): {t.provenance.source}")
     return lines

@@ -360,6 +360,7 @@ def _target_attrs(problem, t) -> dict:
         "n_train": int(t.train.sum()),
         "holdout_groups": list(t.holdout),
         "excluded_rows": int(t.excluded_mask().sum()),
+        "excluded_lines": [str(x) for x in t.file_excluded] or [""],
         "options": ", ".join(f"{k}={v}" for k, v in sorted(t.options.items())),
         "data_path": t.data_path or "",
     }

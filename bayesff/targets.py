@@ -213,6 +213,7 @@ class LoadedRows:
     file_units: dict
     entry: ManifestEntry | None
     labels: np.ndarray | None = None
+    excluded: list = field(default_factory=list)
 
 
 @dataclass
@@ -283,6 +284,7 @@ class Target:
     repair_reference_T_K: float | None = None
     options: dict = field(default_factory=dict)
     labels: np.ndarray | None = None
+    file_excluded: list = field(default_factory=list)
 
     def __post_init__(self):
         if self.floor is None:
@@ -399,6 +401,7 @@ class Target:
         inadequacy: Inadequacy | None = None,
         data_label: str | None = None,
         where: str | None = None,
+        duplicates: str = "error",
     ) -> Target:
         """Build a target from a data file listed in a ``manifest.toml``.
 
@@ -425,6 +428,9 @@ class Target:
             How the file is named in reports (default: ``path``).
         where
             Problem file and field, for error messages.
+        duplicates
+            ``"error"`` (default): rows repeated exactly in the file are an
+            error; ``"drop"``: keep the first, report the others as excluded.
         """
         where = where or f"target {name!r}"
         obs = (
@@ -435,7 +441,7 @@ class Target:
         if obs.load is not None:
             rows = obs.load(path, f"{where}.data")
         else:
-            rows = _load_rows(obs, path, noise_column, noise_value is not None, where)
+            rows = _load_rows(obs, path, noise_column, noise_value is not None, where, duplicates)
         unc = rows.uncertainties
         if noise_value is not None:
             unc = np.full(np.shape(rows.values), float(noise_value))
@@ -458,6 +464,7 @@ class Target:
             provenance=rows.entry,
             data_path=data_label or str(path),
             labels=rows.labels,
+            file_excluded=list(rows.excluded),
         )
         target.set_train(train, where)
         return target
@@ -563,7 +570,9 @@ class Target:
         return t
 
 
-def _load_rows(obs: Observable, path, noise_column, noise_given: bool, where) -> LoadedRows:
+def _load_rows(
+    obs: Observable, path, noise_column, noise_given: bool, where, duplicates="error"
+) -> LoadedRows:
     """The standard layout: one row per observation, env columns, value, uncertainty."""
     noise_column = noise_column or obs.uncertainty_column
     cols = {f.column: f.dimension for f in obs.env}
@@ -576,6 +585,8 @@ def _load_rows(obs: Observable, path, noise_column, noise_given: bool, where) ->
         where=f"{where}.data",
         positive=() if noise_given else (noise_column,),
         key_columns=tuple(obs.env_columns),
+        duplicates=duplicates,
+        uncertainty_pairs=None if noise_given else {noise_column: obs.value_column},
     )
     # values in the observable's reporting unit
     rep = units.factor(obs.unit, obs.dimension)
@@ -585,6 +596,7 @@ def _load_rows(obs: Observable, path, noise_column, noise_given: bool, where) ->
         uncertainties=None if noise_given else table.columns[noise_column] / rep,
         file_units={c: table.file_units[c] for c in obs.env_columns},
         entry=table.entry,
+        excluded=[f"line {e.line}: {e.reason}" for e in table.excluded],
     )
 
 
