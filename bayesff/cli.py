@@ -1,7 +1,10 @@
-"""Command line: ``bayesff check | calibrate | report | compare | list``.
+"""Command line: ``bayesff check | calibrate | report | evaluate | compare | list | ...``.
 
 jax, numpyro and arviz are imported inside the commands that need them, so
-``bayesff --help`` answers at once.
+``bayesff --help`` answers at once. Every error that bad input or the
+environment can cause is printed as one line (``error: WHERE: WHAT``) with
+exit status 2; ``--debug`` shows the traceback instead. Ctrl-C exits with
+status 130 (a calibration first saves a checkpoint and says how to resume).
 """
 
 from __future__ import annotations
@@ -9,7 +12,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
+
+#: Exit statuses.
+EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _log(args):
+    if getattr(args, "quiet", False):
+        return lambda *a, **k: None
+    return lambda *a, **k: print(*a, **k, flush=True)
+
+
+# ------------------------------------------------------------------------- commands
 
 
 def _cmd_check(args) -> int:
@@ -18,27 +33,41 @@ def _cmd_check(args) -> int:
     problem = Problem.from_toml(args.problem)
     print(problem.describe())
     print(f"ok: {args.problem} is valid")
-    return 0
+    return EXIT_OK
+
+
+def _default_out(problem) -> str:
+    from pathlib import Path
+
+    from bayesff.io import confined
+
+    path = Path("runs") / problem.name / "posterior.nc"
+    confined(path, "runs", "run file")
+    return str(path)
 
 
 def _cmd_calibrate(args) -> int:
     from bayesff.inference import calibrate
     from bayesff.problem import Problem
+    from bayesff.runtime import configure
 
     problem = Problem.from_toml(args.problem)
-    log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
+    configure()
     run = calibrate(
         problem,
-        out=args.out,
+        out=args.out or _default_out(problem),
         force=args.force,
         progress=False if args.no_progress else None,
         chains=args.chains,
         warmup=args.warmup,
         samples=args.samples,
         seed=args.seed,
+        thin=args.thin,
+        sampler=args.sampler,
         checkpoint_every=args.checkpoint_every,
         resume=args.resume,
-        log=log,
+        strict=args.strict,
+        log=_log(args),
     )
     print(run.summary())
     print(
@@ -50,29 +79,37 @@ def _cmd_calibrate(args) -> int:
         print("transferability of the held-out environments:")
         for line in evaluate(run.datatree).verdict_lines():
             print(f"  {line}")
-    if run.diagnostics.warnings and args.strict:
-        print("error: diagnostics failed and --strict was given", file=sys.stderr)
-        return 1
-    return 0
+    return EXIT_OK
 
 
 def _cmd_report(args) -> int:
-    from bayesff.report import write_report
+    from bayesff.report import report
 
-    log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
-    page = write_report(args.run, args.out, tuple(args.compare or ()), log=log)
+    page = report(args.run, args.out, tuple(args.compare or ()), log=_log(args))
     print(page)
-    return 0
+    return EXIT_OK
+
+
+def _cmd_evaluate(args) -> int:
+    from bayesff import runfile
+    from bayesff.transferability import evaluate
+
+    res = evaluate(runfile.read(args.run))
+    lines = res.verdict_lines()
+    if not lines:
+        print(f"{args.run}: no held-out environments to evaluate")
+    for line in lines:
+        print(line)
+    return EXIT_OK
 
 
 def _cmd_compare(args) -> int:
-    import xarray as xr
-
+    from bayesff import runfile
     from bayesff.transferability import compare
 
     runs = {}
     for path in args.runs:
-        dt = xr.open_datatree(path, engine="h5netcdf")
+        dt = runfile.read(path)
         name = str(dt.attrs.get("problem_name", path))
         runs[name if name not in runs else path] = dt
     res = compare(runs, env_groups=args.bands)
@@ -88,7 +125,7 @@ def _cmd_compare(args) -> int:
         )
     for w in res.get("warnings", []):
         print(f"warning: {w.split('. ')[0]}")  # arviz's first sentence says it
-    return 0
+    return EXIT_OK
 
 
 def _cmd_list(args) -> int:
@@ -103,66 +140,122 @@ def _cmd_list(args) -> int:
                 f"      {p.name:<8} [{p.unit}] {p.support.describe()}; "
                 f"default {p.default_prior.describe()} [{p.prior_unit}]"
             )
+    print("  your own: kind = 'package.module:factory' or an entry point of 'bayesff.potentials'")
     print("observables (environment columns -> value column [unit])")
     for name, obs in list_observables().items():
+        extra = f"; nuisance: {', '.join(n.name for n in obs.nuisance)}" if obs.nuisance else ""
         print(
             f"  {name} ({obs.potential_kind}): {', '.join(obs.env_columns)} -> "
-            f"{obs.value_column} [{obs.unit}]; {obs.description}"
+            f"{obs.value_column} [{obs.unit}]; {obs.description}{extra}"
         )
     print("cut-off schemes: none, truncated, shifted, force_shifted (r_c with unit)")
     print(
         "inadequacy: none, inferred_scale (form relative|absolute, prior_scale), hierarchical "
         "(parameters, bands, prior_scale), gp (form, prior_scale, gp_basis)"
     )
-    return 0
+    return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="bayesff",
-        description="Bayesian calibration of force-field parameters, with transferability.",
-    )
-    sub = p.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("check", help="validate a problem and its data; print what will be fitted")
-    c.add_argument("problem", help="problem file, e.g. models/argon_lj_b2.toml")
-    c.set_defaults(func=_cmd_check)
+# --------------------------------------------------------------------------- parser
 
+
+def _count(lo: int):
+    """argparse type: an integer >= lo, with a message naming the bound."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {v}")
+        return v
+
+    return parse
+
+
+def _calibrate_parser(sub) -> None:
     c = sub.add_parser("calibrate", help="sample the posterior; write runs/NAME/posterior.nc")
-    c.add_argument("problem")
+    c.add_argument("problem", help="problem file, e.g. models/argon_lj_b2.toml")
     c.add_argument("--out", help="run file (default runs/NAME/posterior.nc)")
     c.add_argument("--force", action="store_true", help="replace an existing run file")
-    c.add_argument("--chains", type=int)
-    c.add_argument("--warmup", type=int)
-    c.add_argument("--samples", type=int)
-    c.add_argument("--seed", type=int)
+    c.add_argument("--chains", type=_count(1), metavar="N", help="chains (>= 1)")
+    c.add_argument("--warmup", type=_count(1), metavar="N", help="warm-up draws per chain (>= 1)")
+    c.add_argument("--samples", type=_count(1), metavar="N", help="kept draws per chain (>= 1)")
+    c.add_argument("--seed", type=_count(0), metavar="N", help="PRNG seed (>= 0)")
+    c.add_argument("--thin", type=_count(1), metavar="N", help="keep every N-th draw")
+    c.add_argument("--sampler", choices=("nuts", "chees"), help="NUTS (default) or ChEES-HMC")
     c.add_argument(
         "--checkpoint-every",
-        type=int,
+        type=_count(0),
         default=0,
         metavar="N",
-        help="save sampler state every N draws (runs/NAME/checkpoint.pkl) so a killed run resumes",
+        help="save the sampler state every N draws (checkpoint.npz beside the run file); "
+        "Ctrl-C always saves one",
     )
     c.add_argument("--resume", action="store_true", help="continue from the checkpoint")
-    c.add_argument("--strict", action="store_true", help="exit 1 if diagnostics fail")
+    c.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 if diagnostics fail; the run then goes to NAME.failed.nc, never over a good one",
+    )
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary")
     c.set_defaults(func=_cmd_calibrate)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    from bayesff import __version__
+
+    p = argparse.ArgumentParser(
+        prog="bayesff",
+        description="Bayesian calibration of force-field parameters, with transferability.",
+    )
+    p.add_argument("--version", action="version", version=f"bayesff {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="validate a problem and its data; print what will be fitted")
+    c.add_argument("problem", help="problem file, e.g. models/argon_lj_b2.toml")
+    c.set_defaults(func=_cmd_check)
+    _calibrate_parser(sub)
     c = sub.add_parser("report", help="write reports/NAME/index.html and summary.json")
     c.add_argument("run", help="run file, e.g. runs/argon_lj_b2/posterior.nc")
     c.add_argument("--out", help="report folder (default reports/NAME)")
     c.add_argument("--compare", nargs="+", metavar="RUN", help="other runs on the same data")
     c.add_argument("--quiet", action="store_true", help="only the page's path")
     c.set_defaults(func=_cmd_report)
-
+    c = sub.add_parser("evaluate", help="transferability verdicts of a run's held-out groups")
+    c.add_argument("run", help="run file")
+    c.set_defaults(func=_cmd_evaluate)
     c = sub.add_parser("compare", help="PSIS-LOO and leave-one-environment-out elpd of runs")
     c.add_argument("runs", nargs="+", help="run files fitted to the same data")
-    c.add_argument("--bands", type=int, default=None, help="environment bands for LOEO")
+    c.add_argument("--bands", type=_count(2), default=None, help="environment bands for LOEO")
     c.set_defaults(func=_cmd_compare)
-
     c = sub.add_parser("list", help="potentials and forward models with parameters and units")
     c.set_defaults(func=_cmd_list)
+    for extra in _EXTRA_COMMANDS:
+        extra(sub)
     return p
+
+
+#: Subcommands defined in other modules (sweep, prepare, sensitivity): functions of the
+#: subparsers object that add their parser.
+_EXTRA_COMMANDS: list = []
+
+
+def _one_line(e: BaseException) -> str:
+    """An error as one line: where, what."""
+    from bayesff.errors import BayesffError
+
+    if isinstance(e, BayesffError):
+        return str(e)
+    if isinstance(e, OSError):
+        name = e.filename or ""
+        what = e.strerror or str(e)
+        return f"{name}: {what}" if name else what
+    if isinstance(e, UnicodeDecodeError):
+        return f"not UTF-8 text: {e.reason} at byte {e.start}"
+    return f"{type(e).__name__}: {e}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,9 +265,25 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except BayesffError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:
+        if args.debug:
+            raise
+        from bayesff.inference.calibrate import Interrupted
+        from bayesff.inference.diagnostics import DiagnosticsError
+
+        if isinstance(e, Interrupted):
+            print(str(e), file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if isinstance(e, DiagnosticsError):
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_FAILED
+        expected = (BayesffError, OSError, ValueError, KeyError, UnicodeDecodeError)
+        hint = "" if isinstance(e, expected) else " (unexpected; run with --debug and report it)"
+        print(f"error: {_one_line(e)}{hint}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -89,6 +89,7 @@ class TargetStructure:
     gp_basis: int
     pooled: tuple[str, ...]
     nuisance: tuple[ParamStructure, ...]
+    aux_shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
                 gp_basis=inad.gp_basis,
                 pooled=problem.pooled_parameters(t) if inad.kind == "hierarchical" else (),
                 nuisance=nuis,
+                aux_shapes=tuple((k, np.shape(v)) for k, v in sorted((t.aux or {}).items())),
             )
         )
     return Structure(tuple(params), tuple(targets))
@@ -230,6 +232,8 @@ def _target_arrays(problem, t, rows: str) -> dict:
             if n.prior is None
         },
     }
+    if t.aux:
+        d["aux"] = {k: np.asarray(v) for k, v in t.aux.items()}
     if rows == "train":
         d["y"] = np.asarray(t.values[idx], dtype=float)
     if inad.kind == "hierarchical":
@@ -306,6 +310,8 @@ def target_mean(t: TargetStructure, params: dict, latent: dict, td: dict):
         **td["nuisance_fixed"],
         **{p.name: latent[f"{p.name}_{t.name}"] * p.factor for p in t.nuisance},
     }
+    if "aux" in td:
+        nuis["aux"] = td["aux"]  # per-target arrays the forward model reads (prepared MD frames)
     env = td["env"]
     if t.inadequacy == "hierarchical":
         band = td["band"]
@@ -351,7 +357,8 @@ def _noise(t: TargetStructure, td: dict, mu, latent: dict):
     The relative scale uses |mu|, so that no observed value (training or
     held-out) sets a predictive width.
     """
-    var = td["u"] ** 2 + td["floor"] ** 2
+    floor = td["floor"].reshape(td["floor"].shape + (1,) * len(t.value_shape))
+    var = td["u"] ** 2 + floor**2
     if t.inadequacy == "inferred_scale":
         s = jnp.abs(mu) if t.form == "relative" else 1.0
         var = var + (latent[f"tau_{t.name}"] * s) ** 2

@@ -195,6 +195,9 @@ class PriorSpec:
             return (math.log(a["median"]), a["scale"])
         return tuple(float(a[k]) for k in DISTRIBUTIONS[self.dist][0])
 
+    def describe(self) -> str:
+        return f"{self.dist}({', '.join(f'{k}={v:g}' for k, v in self.args.items())})"
+
     def to_numpyro(self):
         """The numpyro distribution (imports numpyro)."""
         return prior_distribution(self.dist, self.hyper())
@@ -219,6 +222,3 @@ def prior_distribution(family: str, hyper):
     if family == "HalfNormal":
         return dist.HalfNormal(h[0])
     raise ValueError(f"unknown prior family {family!r}; expected one of {', '.join(DISTRIBUTIONS)}")
-
-    def describe(self) -> str:
-        return f"{self.dist}({', '.join(f'{k}={v:g}' for k, v in self.args.items())})"

@@ -276,7 +276,7 @@ def _target_groups(problem, out: dict, pp: dict, ll: dict, prior_pp: dict, pred:
             g["obs"][t.name] = _array(t.values[tr], dims, co, unit)
             g["const"][f"{t.name}_u"] = _array(t.uncertainties[tr], dims, co, unit)
             g["const"][f"{t.name}_floor"] = _array(t.floor[tr], (dim,), co, unit)
-            _env_arrays(t, tr, dim, co, g["const"])
+            _env_arrays(t, tr, dim, co, g["const"], claims_tr)
             full = ("chain", "draw", *dims)
             g["pp"][t.name] = _array(pp[t.name], full, {**cd, **co}, unit)
             g["pp"][_model(t.name)] = _array(pp[_model(t.name)], full, {**cd, **co}, unit)
@@ -297,17 +297,22 @@ def _target_groups(problem, out: dict, pp: dict, ll: dict, prior_pp: dict, pred:
             g["pconst"][f"{t.name}_observed"] = _array(t.values[ho], dims, co, unit)
             g["pconst"][f"{t.name}_u"] = _array(t.uncertainties[ho], dims, co, unit)
             g["pconst"][f"{t.name}_floor"] = _array(t.floor[ho], (dim,), co, unit)
-            _env_arrays(t, ho, dim, co, g["pconst"])
+            _env_arrays(t, ho, dim, co, g["pconst"], claims_ho)
     return g
 
 
-def _env_arrays(t, idx, dim, coords, into: dict) -> None:
-    """Environment columns that are arrays per row (positions) as data variables."""
+def _env_arrays(t, idx, dim, coords, into: dict, claims: _Claims) -> None:
+    """Environment columns that are arrays per row (positions (N, 3)) as data variables."""
     for c in t.observable.env_columns:
         v = np.asarray(t.env[c])
         if v.ndim > 1:
-            dims = (dim, *(f"{c}_dim{i}_{t.name}" for i in range(1, v.ndim)))
-            into[f"{t.name}_{c}"] = _array(v[idx], dims, {dim: coords[dim]}, t.file_units.get(c))
+            names = ("atom", "xyz") if v.ndim == 3 and v.shape[-1] == 3 else ()
+            names = names or tuple(f"{short_name(c)}_dim{i}" for i in range(1, v.ndim))
+            dims = (dim, *(claims.claim(n, t.name, np.arange(k)) for n, k in
+                           zip(names, v.shape[1:], strict=True)))
+            into[f"{t.name}_{short_name(c)}"] = _array(
+                v[idx], dims, {dim: coords[dim]}, t.file_units.get(c)
+            )
 
 
 def _candidates(problem, cand: dict):

@@ -285,6 +285,7 @@ class Target:
     options: dict = field(default_factory=dict)
     labels: np.ndarray | None = None
     file_excluded: list = field(default_factory=list)
+    aux: dict | None = None
 
     def __post_init__(self):
         if self.floor is None:
@@ -438,8 +439,10 @@ class Target:
             if isinstance(observable, str)
             else observable
         )
-        if obs.load is not None:
-            rows = obs.load(path, f"{where}.data")
+        if obs.layout == "configurations":
+            from bayesff.configdata import configuration_rows
+
+            rows = configuration_rows(obs, path, f"{where}.data")
         else:
             rows = _load_rows(obs, path, noise_column, noise_value is not None, where, duplicates)
         unc = rows.uncertainties

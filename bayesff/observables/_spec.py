@@ -60,14 +60,16 @@ class Observable:
         Name of the run file's row dimension when rows are not labelled by an
         environment column (``"config"`` for configurations); ``None``: named
         after the environment column that varies.
-    load
-        ``load(path, where) -> LoadedRows`` for data files that are not one
-        row per observation (configurations: one row per atom); ``None``: the
-        standard table with ``env`` columns, ``value_column`` and an
-        uncertainty column.
+    layout
+        How its data files are laid out: ``"rows"`` (one row per observation:
+        ``env`` columns, ``value_column`` and an uncertainty column) or
+        ``"configurations"`` (one row per atom of each configuration; read by
+        :mod:`bayesff.configdata`).
 
     ``predict(params, env, **nuisance)`` receives environment arrays with a
     leading row axis and returns an array of shape ``(rows, *value shape)``.
+    A target with prepared arrays (:attr:`bayesff.targets.Target.aux`) also
+    passes ``aux=`` (a dict of arrays).
     """
 
     name: str
@@ -84,7 +86,7 @@ class Observable:
     nuisance: tuple = ()
     value_dims: tuple[str, ...] = ()
     row_dim: str | None = None
-    load: Callable | None = None
+    layout: str = "rows"
 
     def accepts(self, kind: str) -> bool:
         """Whether a potential of this kind (``"pair"``, ``"torsion"``, ...) can be used."""

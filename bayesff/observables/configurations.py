@@ -11,7 +11,12 @@ configuration (positions in angstrom, no periodic box): the total energy is
 the sum of u(r_ij) over the N(N-1)/2 pairs and the forces are its negative
 gradient, one vector per atom. ``energies_and_forces`` maps them over a batch
 of configurations with the same number of atoms (vmap in one place). They are
-the forward model of force matching (:mod:`bayesff.forcematch`).
+the forward model of force matching: the registered observables
+``configuration_energy`` (one energy per configuration, with a nuisance
+energy offset b: E_ref = E(X) + b, b being a reference energy the potential
+cannot know, such as the energy of isolated atoms in an ab-initio
+calculation) and ``configuration_forces`` (one (N, 3) force array per
+configuration) make force matching an ordinary problem (``models/argon_forcematch.toml``).
 """
 
 from __future__ import annotations
@@ -21,8 +26,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayesff.observables._spec import EnvField, Observable, register_observable
+from bayesff.potentials._spec import ParamSpec
+from bayesff.priors import PriorSpec, Support
 
 __all__ = [
+    "CONFIGURATION_ENERGY",
+    "CONFIGURATION_FORCES",
     "PAIR_ENERGY",
     "PAIR_FORCE",
     "configuration_energy",
@@ -173,5 +182,70 @@ PAIR_FORCE = register_observable(
         potential_kind="pair",
         description="radial force -du/dr between two atoms at distance r (positive: repulsive)",
         reference="minus the derivative of the pair potential",
+    )
+)
+
+
+def _build_configuration_energy(potential, **_options):
+    def predict(params, env, offset=0.0):
+        x = jnp.asarray(env["positions_angstrom"], dtype=float)
+        return jax.vmap(lambda y: configuration_energy(potential, params, y))(x) + offset
+
+    return predict
+
+
+def _build_configuration_forces(potential, **_options):
+    def predict(params, env):
+        x = jnp.asarray(env["positions_angstrom"], dtype=float)
+        return jax.vmap(lambda y: configuration_forces(potential, params, y))(x)
+
+    return predict
+
+
+_POSITIONS = EnvField("positions_angstrom", "length", "atom positions (N, 3) of a configuration")
+_FORCE_MATCHING = (
+    "force matching: Ercolessi and Adams, Europhys. Lett. 26, 583 (1994), "
+    "doi:10.1209/0295-5075/26/8/005"
+)
+#: The energy offset b of configuration energies: E_ref = E(X) + b (kJ/mol).
+OFFSET = ParamSpec(
+    "offset",
+    "energy",
+    Support("real"),
+    PriorSpec("Normal", {"loc": 0.0, "scale": 10.0}),
+    "kJ/mol",
+    "energy offset b between the reference energies and the potential's (kJ/mol)",
+)
+
+CONFIGURATION_ENERGY = register_observable(
+    Observable(
+        name="configuration_energy",
+        env=(_POSITIONS,),
+        value_column="E_kJ_per_mol",
+        uncertainty_column="u_E_kJ_per_mol",
+        dimension="energy",
+        unit="kJ/mol",
+        build=_build_configuration_energy,
+        description="total pair energy of a configuration plus an offset b (nuisance)",
+        reference=_FORCE_MATCHING,
+        nuisance=(OFFSET,),
+        row_dim="config",
+        layout="configurations",
+    )
+)
+CONFIGURATION_FORCES = register_observable(
+    Observable(
+        name="configuration_forces",
+        env=(_POSITIONS,),
+        value_column="F_kJ_per_mol_A",
+        uncertainty_column="u_F_kJ_per_mol_A",
+        dimension="force",
+        unit="kJ/mol/angstrom",
+        build=_build_configuration_forces,
+        description="force vectors -dE/dr_i on every atom of a configuration",
+        reference=_FORCE_MATCHING,
+        value_dims=("atom", "xyz"),
+        row_dim="config",
+        layout="configurations",
     )
 )

@@ -348,6 +348,7 @@ CONFORMER_POPULATION = register_observable(
         dimension="dimensionless",
         unit="1",
         build=_build_population,
+        options=("nodes_per_panel", "basins_deg", "panel_deg"),
         potential_kind="torsion",
         description="population of a conformer basin, exp(-(u + W)/RT) integrated over the basin "
         "(Gauss-Legendre) and normalised",
@@ -363,6 +364,7 @@ CONFORMER_FREE_ENERGY = register_observable(
         dimension="energy",
         unit="kJ/mol",
         build=_build_free_energy,
+        options=("nodes_per_panel", "basins_deg", "panel_deg"),
         potential_kind="torsion",
         description="conformer free energy G_b - G_0 = -RT ln(p_b / p_0), relative to basin 0 "
         "(trans)",

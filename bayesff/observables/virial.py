@@ -42,7 +42,6 @@ import functools
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff import _jax  # noqa: F401  (float64)
 from bayesff.observables._spec import EnvField, Observable, register_observable
 from bayesff.potentials._spec import PairPotential
 from bayesff.units import AVOGADRO, GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA
@@ -252,6 +251,7 @@ SECOND_VIRIAL = register_observable(
         build=_build_b2,
         description="second virial coefficient B2(T) by Gauss-Legendre quadrature",
         reference=_MCQUARRIE,
+        options=("nodes_per_panel",),
     )
 )
 LOW_DENSITY_PRESSURE = register_observable(
@@ -265,6 +265,7 @@ LOW_DENSITY_PRESSURE = register_observable(
         build=_build_p,
         description="pressure p = rho kT (1 + B2 rho) of the dilute gas",
         reference=_MCQUARRIE,
+        options=("nodes_per_panel",),
     )
 )
 ISOTHERMAL_COMPRESSIBILITY = register_observable(
@@ -278,5 +279,6 @@ ISOTHERMAL_COMPRESSIBILITY = register_observable(
         build=_build_kappa,
         description="kappa_T = 1 / (rho kT (1 + 2 B2 rho)) of the dilute gas",
         reference=_MCQUARRIE,
+        options=("nodes_per_panel",),
     )
 )
