@@ -238,14 +238,22 @@ SWEEP_SCHEMA = {
 }
 
 
+_SECTIONS = ("problem", "potential", "parameters", "transferability", "inference", "sweep")
+
+
 def _field(path) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(top level)"
+    """A field as the problem-file docs name it: ``[parameters.sigma].prior``, ``targets[0].noise``."""
+    path = list(path)
+    if not path:
+        return ""
+    head, rest = path[0], path[1:]
+    if head in _SECTIONS:
+        out = f"[{head}.{rest.pop(0)}]" if head == "parameters" and rest else f"[{head}]"
+    else:
+        out = str(head)
+    for part in rest:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
 
 
 def _type_name(value) -> str:
@@ -265,27 +273,35 @@ def _message(err) -> str:
     if v == "type":
         want = err.validator_value
         want = want if isinstance(want, str) else " or ".join(want)
-        want = {"object": "table", "array": "array", "number": "number"}.get(want, want)
-        return f"expected {want if want[0] in 'aeiou' else want}, found {_type_name(inst)} {inst!r}"
+        want = {"object": "a table", "array": "an array", "number": "a number", "string": "a string",
+                "integer": "an integer", "boolean": "true or false"}.get(want, want)
+        return f"expected {want}, got {_type_name(inst)} {inst!r}"
     if v == "additionalProperties" and err.validator_value is False:
         allowed = sorted(err.schema.get("properties", {}))
         extra = sorted(set(inst) - set(allowed))
-        return f"unknown key(s) {', '.join(extra)}; expected {', '.join(allowed)}"
+        what = "section(s)" if not err.absolute_path else "key(s)"
+        return f"unknown {what} {', '.join(extra)}; expected {', '.join(allowed)}"
     if v == "required":
-        return err.message.replace("is a required property", "is missing (required)")
+        missing = [k for k in err.validator_value if k not in inst]
+        name = missing[0] if missing else "?"
+        if name == "unit":
+            return "missing 'unit' (a parameter's unit is never guessed)"
+        return f"missing {name!r}" if err.absolute_path else f"missing section [{name}]"
     if v == "pattern":
         return (
-            f"{inst!r} is not an allowed name: use letters, digits and '_' (see the "
-            f"documented pattern {err.validator_value})"
+            f"{inst!r} is not an allowed name: letters, digits and '_' (pattern "
+            f"{err.validator_value})"
         )
     if v in ("minItems", "maxItems") and err.schema.get("minItems") == 2 == err.schema.get(
         "maxItems"
     ):
-        return f"expected [low, high], found {inst!r}"
+        return f"expected [low, high], got {inst!r}"
+    if v == "minItems" and err.validator_value == 1:
+        return "at least one entry is needed"
     if v == "enum":
-        return f"expected one of {', '.join(map(repr, err.validator_value))}, found {inst!r}"
+        return f"expected one of {', '.join(map(repr, err.validator_value))}, got {inst!r}"
     if v == "const":
-        return f"expected {err.validator_value!r}, found {inst!r}"
+        return f"expected {err.validator_value!r}, got {inst!r}"
     if v == "oneOf":
         return f"unexpected value {inst!r}"
     return err.message
@@ -305,7 +321,8 @@ def validate(doc: dict, schema: dict, path: str) -> None:
     err = jsonschema.exceptions.best_match(errors)
     if err.validator == "oneOf" and err.context:
         err = max(err.context, key=lambda e: len(e.absolute_path))
-    raise ProblemError(_message(err), f"{path}: {_field(err.absolute_path)}")
+    field = _field(err.absolute_path)
+    raise ProblemError(_message(err), f"{path}: {field}" if field else path)
 
 
 def check_name(name, pattern: str, where: str, what: str = "name") -> str:

@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
     t_import = time.perf_counter() - t_import0
     problem = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
     t0 = time.perf_counter()
-    run = calibrate(problem, write=False, progress=False, log=None, warmup=warmup, samples=samples)
+    run = calibrate(problem, progress=False, log=None, warmup=warmup, samples=samples)
     t_cal = time.perf_counter() - t0
     t_total = time.perf_counter() - T_START
     d = run.diagnostics

@@ -56,5 +56,5 @@ if __name__ == "__main__":
 
     problem = build()
     print(problem.describe())
-    run = calibrate(problem, write=False, warmup=300, samples=300)
+    run = calibrate(problem, warmup=300, samples=300)
     print(run.summary())

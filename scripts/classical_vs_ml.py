@@ -187,7 +187,7 @@ def fit_lj(r, f, u, **settings):
     from bayesff.inference import calibrate
 
     problem = lj_problem(r, f, u, **settings)
-    run = calibrate(problem, write=False, progress=False, log=None)
+    run = calibrate(problem, progress=False, log=None)
     pred = Predictor(run.datatree, None, problem)
     return pred, run, problem
 
@@ -458,7 +458,7 @@ def fit_hsgp(r, f, u, *, seed: int = 0, chains: int = 2, warmup: int = 400, samp
         potential=pot,
         name="lj_hsgp_force_D0",
     )
-    run = calibrate(problem, write=False, progress=False, log=None)
+    run = calibrate(problem, progress=False, log=None)
     return Predictor(run.datatree, None, problem), run, problem
 
 

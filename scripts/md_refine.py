@@ -80,7 +80,7 @@ def main(argv=None) -> int:
         print(f"--- round {round_no}: reference {reference or 'as in the problem file'}")
         run = calibrate(
             problem,
-            write=False,
+            ,
             chains=args.chains,
             warmup=args.warmup,
             samples=args.samples,

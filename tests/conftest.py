@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
+import bayesff
 from support import ARGON_B2, PROBLEM_TOML, write_manifest
+
+# float64 and the persistent compilation cache, as the CLI and calibrate set them: importing
+# bayesff changes no global JAX setting, so the tests of forward models ask for float64 here.
+bayesff.configure()
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def test_nuts_recovers_synthetic_truth_and_report_renders(tmp_path):
     from bayesff.report import write_report
 
     p = _synthetic_problem()
-    run = calibrate(p, write=False, chains=1, warmup=100, samples=100, seed=3, log=None)
+    run = calibrate(p, chains=1, warmup=100, samples=100, seed=3, log=None)
     post = run.datatree["posterior"]
     for name, truth in TRUTH.items():
         lo, hi = np.quantile(np.asarray(post[name]).ravel(), [0.05, 0.95])

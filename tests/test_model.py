@@ -68,7 +68,7 @@ def test_predicted_only_target_is_not_in_the_likelihood():
         train=np.zeros(4, bool),
     )
     pt.holdout["p"] = np.ones(4, bool)
-    run = calibrate(problem([b2_target(y), pt]), write=False, progress=False, log=None)
+    run = calibrate(problem([b2_target(y), pt]), progress=False, log=None)
     dt = run.datatree
     assert "p" not in dt["observed_data"] and "p" not in dt["log_likelihood"]
     assert dt["predictions"]["p"].sizes["environment"] == 4
@@ -96,7 +96,7 @@ def test_hierarchical_spread_detects_a_drifting_epsilon():
     y_drift = np.array([lj_b2([Ti], e)[0] for Ti, e in zip(T, eps, strict=True)])
     run = calibrate(
         problem([b2_target(y_drift, inad)], target_accept=0.95),
-        write=False,
+        ,
         progress=False,
         log=None,
     )
@@ -104,7 +104,7 @@ def test_hierarchical_spread_detects_a_drifting_epsilon():
     assert np.quantile(omega, 0.05) > 0.01
     run0 = calibrate(
         problem([b2_target(lj_b2(T), inad)], target_accept=0.95),
-        write=False,
+        ,
         progress=False,
         log=None,
     )
@@ -135,7 +135,7 @@ def test_gp_intervals_widen_away_from_the_training_data():
             ],
             target_accept=0.95,
         ),
-        write=False,
+        ,
         progress=False,
         log=None,
     )

@@ -163,7 +163,7 @@ def _edit_csv(problem_dir, fn):
             "chains = 2",
             "chains = 0",
             ProblemError,
-            r"\[inference\]: chains must be a positive integer, got 0",
+            r"\[inference\]: chains must be an integer in \[1, 4096\], got 0",
         ),
         (
             "tolerance = { B2 = { rel = 0.05 } }",
@@ -218,8 +218,11 @@ def test_nan_in_data(problem_dir):
 
 
 def test_non_numeric_and_short_rows(problem_dir):
-    _edit_csv(problem_dir, lambda ls: [*ls[:3], "90,abc,1.0", *ls[4:]])
+    _edit_csv(problem_dir, lambda ls: [*ls[:3], "90,abc,1.0,1.0", *ls[4:]])
     with pytest.raises(DataError, match=r"line 4, column 'B2_cm3_per_mol': expected a number"):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
+    _edit_csv(problem_dir, lambda ls: [*ls[:3], "90,-200.0,1.0", *ls[4:]])
+    with pytest.raises(DataError, match=r"line 4: row has 3 fields, expected 4"):
         Problem.from_toml(problem_dir / "models" / "toy.toml")
 
 
@@ -271,21 +274,31 @@ def test_missing_unit_in_manifest(problem_dir):
 
 
 def test_manifest_units_are_converted(problem_dir):
-    """A file in m^3/mol is converted at the boundary (1 m^3/mol = 1e6 cm^3/mol)."""
+    """A column in m^3/mol is converted at the boundary (1 m^3/mol = 1e6 cm^3/mol); a column
+    whose name states one unit and whose manifest entry another is refused (issue 16)."""
+    from bayesff.data import load_table
+
     f = problem_dir / "data" / "b2.csv"
     lines = f.read_text().splitlines()
-    out = [lines[0]]
+    out = ["T_K,B2_m3_per_mol,u_B2_m3_per_mol"]
     for line in lines[1:]:
         c = line.split(",")
-        out.append(",".join([c[0], repr(float(c[1]) * 1e-6), repr(float(c[2]) * 1e-6), *c[3:]]))
+        out.append(",".join([c[0], repr(float(c[1]) * 1e-6), repr(float(c[2]) * 1e-6)]))
     f.write_text("\n".join(out) + "\n")
     write_manifest(
         problem_dir / "data",
-        units={"T_K": "K", "B2_cm3_per_mol": "m^3/mol", "u_B2_cm3_per_mol": "m^3/mol"},
+        units={"T_K": "K", "B2_m3_per_mol": "m^3/mol", "u_B2_m3_per_mol": "m^3/mol"},
     )
-    p = Problem.from_toml(problem_dir / "models" / "toy.toml")
+    tab = load_table(f, {"T_K": "temperature", "B2_m3_per_mol": "molar_volume"})
     ref = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
-    np.testing.assert_allclose(p.targets[0].values, ref.targets[0].values, rtol=1e-12)
+    # internal molar-volume unit is cm^3/mol: the converted column equals the reference file
+    np.testing.assert_allclose(tab.columns["B2_m3_per_mol"], ref.targets[0].values, rtol=1e-12)
+    write_manifest(
+        problem_dir / "data",
+        units={"T_K": "K", "B2_m3_per_mol": "cm^3/mol", "u_B2_m3_per_mol": "m^3/mol"},
+    )
+    with pytest.raises(DataError, match="differ by a factor of 1e\\+06"):
+        load_table(f, {"T_K": "temperature", "B2_m3_per_mol": "molar_volume"})
 
 
 def test_describe_names_what_is_fitted():
@@ -325,20 +338,20 @@ def test_duplicate_holdout_name_is_an_error(problem_dir):
 @pytest.mark.parametrize(
     ("old", "new", "pattern"),
     [
-        ("rel = 0.05", 'rel = "5%"', r"tolerance\.B2: tolerance must be > 0"),
-        ("tolerance = { B2 = { rel = 0.05 } }", "tolerance = 0.05", r"tolerance must be a table"),
+        ("rel = 0.05", 'rel = "5%"', r"tolerance\.B2\.rel: expected a number, got a string '5%'"),
+        ("tolerance = { B2 = { rel = 0.05 } }", "tolerance = 0.05", r"\[transferability\]\.tolerance: expected a table, got a number 0\.05"),
         (
             "select = { T_K = [85.0, 110.0] }",
             "select = { T_K = [85.0, 90.0, 110.0] }",
-            r"holdout\[0\]\.select: select must be a table of column = \[low, high\]",
+            r"holdout\[0\]\.select\.T_K: expected \[low, high\], got \[85\.0, 90\.0, 110\.0\]",
         ),
         (
             'holdout = [ { target = "B2",',
             'holdout = [ { target = "B2", nmae = "x",',
             r"holdout\[0\]: unknown key\(s\) nmae",
         ),
-        ("chains = 2", 'chains = 2\ntarget_accept = "0.9"', r"target_accept must be in \(0, 1\)"),
-        ("chains = 2", "chains = 2\nseed = true", r"seed must be a non-negative integer"),
+        ("chains = 2", 'chains = 2\ntarget_accept = "0.9"', r"\[inference\]\.target_accept: expected a number, got a string '0\.9'"),
+        ("chains = 2", "chains = 2\nseed = true", r"\[inference\]\.seed: expected an integer, got a boolean True"),
     ],
 )
 def test_more_bad_input_is_caught_with_its_place(problem_dir, old, new, pattern):
@@ -364,7 +377,6 @@ def test_selection_bounds_survive_the_unit_round_trip(problem_dir):
 def test_python_problem_per_target_cutoff_uses_the_bare_potential():
     """A problem built in Python with a truncated LJ: a target under scheme 'none' is
     predicted with the full LJ, not the truncated one wrapped again (review finding)."""
-    from bayesff.model import build_model
     from bayesff.observables import SECOND_VIRIAL, second_virial
     from bayesff.potentials import LENNARD_JONES, truncated
     from bayesff.priors import PriorSpec
@@ -389,7 +401,7 @@ def test_python_problem_per_target_cutoff_uses_the_bare_potential():
         inference=InferenceSettings(),
     )
     params = {"epsilon": 119.8 * 8.314462618e-3, "sigma": 3.405}
-    got = build_model(p).predicts[0](params, {"T_K": T})
+    got = p.targets[0].forward(p).build()(params, {"T_K": T})
     np.testing.assert_allclose(got, second_virial(LENNARD_JONES, params, T), rtol=1e-12)
 
 
@@ -425,7 +437,7 @@ def test_repair_is_only_for_b2(problem_dir):
 
 
 def test_target_options_are_checked_against_the_observable(problem_dir):
-    # second_virial takes no options from a problem file: any key is an error with its place
+    # second_virial takes only its quadrature setting: any other key is an error with its place
     path = _break(
         problem_dir,
         "train = { T_K = [110.0, 500.0] }",
@@ -433,14 +445,12 @@ def test_target_options_are_checked_against_the_observable(problem_dir):
     )
     with pytest.raises(
         ProblemError,
-        match=r"targets\[0\] \(B2\)\.options: unknown option\(s\) closure; expected none",
+        match=r"targets\[0\] \(B2\)\.options: unknown option\(s\) closure; expected nodes_per_panel",
     ):
         Problem.from_toml(path)
 
 
 def test_structure_target_options_reach_the_forward_model(problem_dir):
-    from bayesff.model import _target_predict
-
     from support import write_manifest
 
     (problem_dir / "data" / "nn.csv").write_text(
@@ -467,7 +477,7 @@ def test_structure_target_options_reach_the_forward_model(problem_dir):
     assert p.targets[0].options == {"n": 7}
     # n = 7 is below the solver's minimum grid: the option really reaches liquid.solve
     with pytest.raises(ValueError, match="n"):
-        _target_predict(p, p.targets[0], 16)(
+        p.targets[0].forward(p).build()(
             {"epsilon": 0.996, "sigma": 3.405}, {"T_K": 85.0, "rho_per_A3": 0.02125}
         )
     text = path.read_text().replace("options = { n = 7 }", 'options = { closur = "py" }')

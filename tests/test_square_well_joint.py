@@ -246,7 +246,7 @@ def test_known_truth_recovered_and_joint_probability_high(tmp_path):
     from bayesff.transferability import evaluate
 
     problem = _problem(_write_synthetic(tmp_path, TRUTH["sigma"]))
-    run = calibrate(problem, write=False, progress=False, log=None)
+    run = calibrate(problem, progress=False, log=None)
     post = run.datatree["posterior"]
     for name, true in TRUTH.items():
         lo, hi = np.quantile(post[name].values.ravel(), [0.05, 0.95])
@@ -271,7 +271,7 @@ def test_negative_control_core_mismatch_flagged(tmp_path):
     from bayesff.transferability import evaluate
 
     problem = _problem(_write_synthetic(tmp_path, TRUTH["sigma"] + 0.3))
-    run = calibrate(problem, write=False, progress=False, log=None)
+    run = calibrate(problem, progress=False, log=None)
     p_joint, p_s, p_t = _joint(run.datatree)
     assert p_joint <= 0.1, (p_joint, p_s, p_t)
     res = evaluate(run.datatree)

@@ -597,7 +597,7 @@ def test_candidates_deterministic_rule_on_the_kappa_study(tmp_path):
     from support import ROOT
 
     p = Problem.from_toml(ROOT / "models" / "lj_kappa_states.toml")
-    run = calibrate(p, write=False, progress=False, log=None, chains=2, warmup=200, samples=200)
+    run = calibrate(p, progress=False, log=None, chains=2, warmup=200, samples=200)
     res = tf.evaluate(run.datatree)
     by = {c["name"]: {(g["target"], g["group"]): g for g in c["groups"]} for c in res.candidates}
     assert all(g["verdict"] == "transferable" for g in by["ground truth"].values())

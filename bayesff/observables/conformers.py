@@ -67,7 +67,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff import _jax  # noqa: F401  (float64)
 from bayesff.observables._spec import EnvField, Observable, register_observable
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
 

@@ -77,11 +77,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from bayesff import _jax  # noqa: F401  (float64)
 from bayesff.observables.virial import _A3_TO_CM3_PER_MOL, DEFAULT_NODES, second_virial
 from bayesff.potentials._spec import PairPotential
 
-__all__ = ["epsilon_scale_factor", "matched_predict"]
+__all__ = ["epsilon_scale_factor", "matched_builder", "matched_predict"]
 
 #: Newton steps (fixed, so that the loop is a static ``fori_loop``).
 DEFAULT_ITERATIONS = 32
@@ -331,3 +330,25 @@ def matched_predict(
         return second_virial(potential_to, q, T, nodes_per_panel=nodes_per_panel)
 
     return predict
+
+
+def matched_builder(
+    potential_to,
+    *,
+    observable,
+    potential_from,
+    reference_T_K=None,
+    nodes_per_panel: int = DEFAULT_NODES,
+):
+    """Builder form of :func:`matched_predict` for a target's forward-model key.
+
+    ``predict(params, env)`` of parameters calibrated under ``potential_from``
+    predicted under ``potential_to`` with the B2-matching repair.
+    """
+    return matched_predict(
+        observable,
+        potential_from,
+        potential_to,
+        nodes_per_panel,
+        reference_T_K=reference_T_K,
+    )

@@ -111,7 +111,6 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from bayesff import _jax  # noqa: F401  (float64)
 from bayesff.potentials._spec import PairPotential
 from bayesff.potentials.cutoff import tail_correction
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA

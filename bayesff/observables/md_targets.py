@@ -90,7 +90,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff import _jax  # noqa: F401  (float64)
 from bayesff.observables import liquid, md
 from bayesff.observables._spec import EnvField, Observable, register_observable
 from bayesff.observables.structure import Q_DIMENSION, _concrete, structure_factor_at

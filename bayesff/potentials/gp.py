@@ -72,7 +72,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff import _jax  # noqa: F401  (float64 before any array exists)
 from bayesff.errors import ProblemError
 from bayesff.potentials import pair as _pair  # noqa: F401  (registers the bases)
 from bayesff.potentials._spec import PairPotential, ParamSpec, get_potential, register

@@ -58,7 +58,6 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
-from bayesff import _jax  # noqa: F401  (float64 before any array exists)
 from bayesff.potentials._spec import PairPotential, ParamSpec, register
 from bayesff.priors import PriorSpec, Support
 from bayesff.units import BOHR_RADIUS_ANGSTROM, GAS_CONSTANT_KJ_PER_MOL_K

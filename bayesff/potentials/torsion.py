@@ -29,7 +29,6 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from bayesff import _jax  # noqa: F401  (float64 before any array exists)
 from bayesff.potentials._spec import ParamSpec, TorsionPotential, register
 from bayesff.priors import PriorSpec, Support
 

@@ -245,7 +245,7 @@ def test_known_truth_recovery_and_refine(reference_run):
     data_run = md.simulate(LJ, TRUTH, T_K, RHO, seed=1, store_frames=False, **RUN)
     assert data_run.status == md.OK
     problem = _problem(TRUTH, data_run, reference_run)
-    run = calibrate(problem, write=False, progress=False, log=None)
+    run = calibrate(problem, progress=False, log=None)
     post = run.datatree["posterior"]
     for name, truth in (("epsilon", EPS_K), ("sigma", SIGMA)):
         lo, hi = np.quantile(post[name].values.ravel(), [0.025, 0.975])

@@ -322,12 +322,11 @@ def test_problem_file_builds_a_gp_potential():
     assert (pot.basis, pot.r_min, pot.r_c) == (6, 3.0, 10.0)
     assert prob.free_parameters == ["amplitude", "length_scale", *pot.weight_names]
     assert prob.parameters["w_05"].prior.dist == "Normal"
-    from bayesff.model import build_model
-
-    cp = build_model(prob)
-    theta = {n: 0.5 for n in cp.free}
-    params = cp.to_params(theta)
-    assert np.isfinite(cp.predicts[0](params, {"T_K": jnp.array([100.0, 300.0])})).all()
+    params = {
+        n: prob.to_internal(n, p.value if p.fixed else 0.5) for n, p in prob.parameters.items()
+    }
+    predict = prob.targets[0].forward(prob).build()
+    assert np.isfinite(predict(params, {"T_K": jnp.array([100.0, 300.0])})).all()
 
 
 @pytest.mark.parametrize(
