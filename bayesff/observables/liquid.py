@@ -20,17 +20,68 @@ Closures (``closure=``)
 ``"py"``
     Percus-Yevick, :math:`c = (e^{-\beta u} - 1)(1 + \gamma)`; exact contact
     values are known for hard spheres (Wertheim 1963, Thiele 1963).
-``"vm"``
-    Verlet-modified bridge function with the WCA split of the potential
-    (the form used for LJ by Duh and Haymet 1995):
-    :math:`B = -\tfrac12 \gamma^{*2} / (1 + \tfrac45 \gamma^*)`,
-    :math:`\gamma^* = \gamma - \beta u_{att}`, where :math:`u_{att} = u(r_{min})`
-    for :math:`r < r_{min}` and u(r) beyond (Weeks-Chandler-Andersen). This is
-    Verlet's (1980) form :math:`-\tfrac{A}{2}\gamma^2/(1 + B\gamma/2)` with
-    A = 1, B = 8/5. r_min is the grid point where u is lowest (for LJ the
-    error from r_min on the grid is second order because u is flat there).
-    Where :math:`\gamma^* < -1` (never seen in LJ liquids) the denominator is
-    evaluated at :math:`\gamma^* = -1` so that it stays positive.
+``"vm"`` (the default of the structure targets)
+    Verlet-modified bridge function with a density-weighted WCA split:
+
+    .. math::
+
+        B = -\frac{\gamma^{*2}}{2(1 + \tfrac45 \gamma^*)}, \qquad
+        \gamma^* = \gamma - w(\rho^*)\, \beta u_{att}, \qquad
+        w(\rho^*) = 1 - e^{-(\rho^*/0.5)^4},
+
+    with :math:`u_{att} = u(r_{min})` for :math:`r < r_{min}` and u(r) beyond
+    (Weeks, Chandler and Andersen 1971) and :math:`\rho^* = \rho\,\ell^3`, ell the
+    potential's ``length_scale`` (sigma). This is Verlet's (1980) form
+    :math:`-\tfrac{A}{2}\gamma^2/(1 + B\gamma/2)` (A = 1, B = 8/5) in the argument
+    Duh and Haymet (1995) used for LJ, :math:`\gamma - \beta u_{att}`, except that
+    the split is switched off at low density. Without the switch (``"vm_wca"``)
+    gamma* -> -beta u_att as rho -> 0, so B stays finite and u* is 8-19 % off at
+    vapour states. With it B vanishes **at second order in rho**: w = O(rho^4), so
+    :math:`B = -\tfrac12 \rho^2 \gamma_1^2 + O(\rho^3)` with gamma = rho gamma_1 + ...,
+    the same leading term as the Percus-Yevick bridge (fitted order 2.00-2.04 and
+    B_vm / B_py = 1.000 at rho* = 1e-3, ``tests/observables/test_liquid.py``); g(r)
+    is exact to first order in rho and p to the third virial coefficient, as for HNC
+    and PY. At rho* >= 0.75 the switch is 1 to within 0.7 % and the closure is the
+    WCA one. The switch is our own (no published low-density form of this bridge
+    was found); its two constants were chosen on tuning states disjoint from the
+    validation table (``python benchmarks/liquid_bench.py --switch-scan``).
+    r_min is the grid point where u is lowest (for LJ the error from r_min on the
+    grid is second order because u is flat there). Where :math:`\gamma^* < -1`
+    (never seen in LJ liquids) the denominator is evaluated at
+    :math:`\gamma^* = -1` so that it stays positive.
+``"vm_wca"``
+    The same with w = 1 at every density: ``"vm"`` as it was before issue 17 (kept
+    for comparison; wrong in the dilute gas).
+``"vm_consistent"``
+    Thermodynamically consistent VM: :math:`B = -\gamma^{*2}/(2(1 + \alpha
+    \max(\gamma^*, 0)))`, :math:`\gamma^* = \gamma - w \beta u_{att}` (the
+    Choudhury-Ghosh 2002 form of the Verlet bridge, whose denominator stays >= 1),
+    with the closure parameters (w, alpha) solved per state so that the virial and
+    compressibility routes agree (the criterion of Rogers and Young 1984 and Zerah
+    and Hansen 1986),
+
+    .. math:: \beta \left(\frac{\partial p_v}{\partial \rho}\right)_{T, w, \alpha} S(0) = 1,
+
+    the derivative (parameters frozen, as in those papers) by a central difference
+    of the virial pressure over rho (1 +- 5e-4). One equation fixes one number, so
+    (w, alpha) moves along a path with coordinate lam in [-1, 2] from the default
+    closure (lam = 0: w(rho*), alpha = 0.8): on [0, 1] w rises to 1, on [1, 2]
+    alpha falls to 0.5 at w = 1, on [-1, 0] alpha rises to 1.6 at the default w.
+    The mismatch falls along the path at every state tried, so the root is unique;
+    it is found by bracketing from lam = 0 and the Illinois method, each of the
+    three solves warm-started, to |mismatch| <= 1e4 tol (1e-6 at tol = 1e-10).
+    Where the path holds no root (subcritical vapour states, where the parameters
+    hardly matter; mismatch ~1e-4) the path point with the smallest mismatch is
+    used if that is <= 1e-2, otherwise the status is ``NONPHYSICAL``.
+    The path and its ends are our own; Choudhury and Ghosh used an empirical
+    alpha(rho) instead of a consistency condition. The parameters found are in
+    ``LiquidSolution.closure_params``; ``closure_params=`` freezes them.
+    Gradients: implicit differentiation of the root as well,
+    d lam / d theta = -(dm/d theta)/(dm/d lam), both from one reverse pass through
+    the three fixed points. Low density: w* ~ rho* at supercritical states and
+    w = w(rho*) = O(rho^4) (an end of the path) at subcritical vapour states, so
+    B = O(rho^2) there too (fitted order 2, not proved). Cost: about 6x a "vm" solve (a median of 350 Anderson iterations
+    over all solves against 60).
 
 Numerics
 --------
@@ -68,7 +119,12 @@ c = -beta u are assumed, and the potential's tails are added analytically
 with :func:`bayesff.potentials.cutoff.tail_correction` (exact for LJ; zero
 for a potential truncated inside the grid). The same closures give
 different pressures by the virial and compressibility routes (thermodynamic
-inconsistency); the virial route is reported.
+inconsistency), except ``"vm_consistent"`` in the sense above; the virial route
+is reported.
+
+Closure errors against the Thol et al. (2016) LJ EOS, by region, are tabulated in
+``docs/liquid.md`` and available as validated bounds from
+:func:`closure_error_floor`.
 
 Failures are values: ``status`` is ``CONVERGED`` (0), ``MAX_ITER`` (1),
 ``NONPHYSICAL`` (2: 1 - rho c(k) <= 0 somewhere, i.e. S(k) <= 0 or
@@ -95,6 +151,16 @@ References
 - J.-P. Hansen and I. R. McDonald, *Theory of Simple Liquids*, 4th ed. (2013),
   ch. 4, doi:10.1016/C2010-0-66723-X.
 - L. Verlet, Mol. Phys. 41, 183 (1980), doi:10.1080/00268978000102671.
+- J. D. Weeks, D. Chandler and H. C. Andersen, J. Chem. Phys. 54, 5237 (1971),
+  doi:10.1063/1.1674820.
+- F. J. Rogers and D. A. Young, Phys. Rev. A 30, 999 (1984),
+  doi:10.1103/PhysRevA.30.999.
+- G. Zerah and J.-P. Hansen, J. Chem. Phys. 84, 2336 (1986), doi:10.1063/1.450397.
+- N. Choudhury and S. K. Ghosh, J. Chem. Phys. 116, 8517 (2002) (modified Verlet
+  bridge function for LJ).
+- M. Thol, G. Rutkai, A. Koester, R. Lustig, R. Span and J. Vrabec, J. Phys. Chem.
+  Ref. Data 45, 023101 (2016), doi:10.1063/1.4945000 (the reference of
+  :func:`closure_error_floor`).
 - D.-M. Duh and A. D. J. Haymet, J. Chem. Phys. 103, 2625 (1995),
   doi:10.1063/1.470724.
 - M. S. Wertheim, Phys. Rev. Lett. 10, 321 (1963), doi:10.1103/PhysRevLett.10.321.
@@ -110,6 +176,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from bayesff.potentials._spec import PairPotential
 from bayesff.potentials.cutoff import tail_correction
@@ -117,12 +184,15 @@ from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA
 
 __all__ = [
     "CLOSURES",
+    "CLOSURE_ERROR_REGIONS",
     "CONVERGED",
     "MAX_ITER",
     "NONFINITE",
     "NONPHYSICAL",
     "STATUS_MESSAGES",
+    "ClosureErrorFloor",
     "LiquidSolution",
+    "closure_error_floor",
     "solve",
     "solve_batch",
 ]
@@ -134,12 +204,19 @@ STATUS_MESSAGES = (
     "maximum number of iterations reached; try a larger max_iter, a longer density ramp "
     "or a smaller mixing",
     "no physical solution: 1 - rho c(k) <= 0 somewhere (S(k) <= 0 or infinite); the state "
-    "may lie inside the closure's spinodal, or the iteration reached a spurious branch",
+    "may lie inside the closure's spinodal, or the iteration reached a spurious branch; for "
+    "'vm_consistent', also: no parameter on its path makes the virial and compressibility "
+    "routes agree to 1e-2",
     "non-finite values in the iteration",
 )
-CLOSURES = ("hnc", "py", "vm")
+CLOSURES = ("hnc", "py", "vm", "vm_wca", "vm_consistent")
+#: Closures built on the Verlet-modified bridge with the WCA split (parameters w, alpha).
+_VM_FAMILY = ("vm", "vm_wca", "vm_consistent")
 
 _VM_A = 0.8  # Verlet (1980) B/2 with B = 8/5 (A = 1)
+#: Low-density switch of "vm": w = 1 - exp(-(rho* / _SWITCH_RHO)^_SWITCH_POWER), rho* = rho
+#: length_scale^3. Chosen on tuning states disjoint from the validation table (docs/liquid.md).
+_SWITCH_RHO, _SWITCH_POWER = 0.5, 4
 _DEFAULT_POINTS_PER_LENGTH_SCALE = 100
 
 
@@ -161,7 +238,9 @@ class LiquidSolution(NamedTuple):
     status
         Status code (int32): see ``STATUS_MESSAGES``; outputs are NaN unless 0.
     iterations
-        Fixed-point iterations used, all ramp stages together.
+        Fixed-point iterations used, all ramp stages together (for
+        ``"vm_consistent"`` also those of every solve of its parameter search,
+        the three densities of each evaluation counted separately).
     pressure_MPa
         Pressure by the virial route, MPa.
     kappa_T_per_MPa
@@ -173,6 +252,11 @@ class LiquidSolution(NamedTuple):
     gamma
         gamma = h - c on ``r`` (the iteration variable; pass it as ``gamma0``
         to warm-start a nearby state).
+    closure_params
+        Parameters (w, alpha) of the Verlet-modified closures, shape (2,): the
+        weight w of the WCA split in gamma* = gamma - w beta u_att and Verlet's
+        alpha (B/2); for ``"vm_consistent"`` the values that make the two
+        routes agree. NaN for ``"hnc"`` and ``"py"``.
     """
 
     r: jax.Array
@@ -187,6 +271,7 @@ class LiquidSolution(NamedTuple):
     S0: jax.Array
     energy_kJ_per_mol: jax.Array
     gamma: jax.Array
+    closure_params: jax.Array
 
 
 # ----------------------------------------------------------------------------- transforms
@@ -212,22 +297,35 @@ def _inverse_fourier(fk, r, k, dk):
 # ----------------------------------------------------------------------------- closures
 
 
-def _bridge(name, gamma, beta_u_att):
-    """Bridge function B(r) of a closure (0 for HNC)."""
-    if name == "vm":
-        gs = gamma - beta_u_att
+def _vm_switch(rho_star):
+    """Weight w of the WCA split in "vm": 1 - exp(-(rho*/0.5)^4), O(rho*^4) as rho* -> 0."""
+    return -jnp.expm1(-((rho_star / _SWITCH_RHO) ** _SWITCH_POWER))
+
+
+def _bridge(name, gamma, beta_u_att, alpha):
+    """Bridge function B(r) of a closure (0 for HNC).
+
+    ``beta_u_att`` is w beta u_att (the split already weighted); ``alpha`` is the
+    Verlet parameter of "vm_consistent" (the other closures use 0.8).
+    """
+    gs = gamma - beta_u_att
+    if name in ("vm", "vm_wca"):
         return -0.5 * gs**2 / (1.0 + _VM_A * jnp.maximum(gs, -1.0))
+    if name == "vm_consistent":
+        # Choudhury-Ghosh form: the denominator acts only where gamma* > 0, so it stays >= 1
+        # for every alpha >= 0 (Verlet's clamp at gamma* = -1 would vanish at alpha = 1).
+        return -0.5 * gs**2 / (1.0 + alpha * jnp.maximum(gs, 0.0))
     return jnp.zeros_like(gamma)
 
 
-def _closure(name, gamma, boltz, beta_u_att):
+def _closure(name, gamma, boltz, beta_u_att, alpha):
     """c(r) from gamma(r); ``boltz`` = exp(-beta u) on the grid."""
     if name == "hnc":
         return boltz * jnp.exp(gamma) - 1.0 - gamma
     if name == "py":
         return (boltz - 1.0) * (1.0 + gamma)
-    if name == "vm":
-        return boltz * jnp.exp(gamma + _bridge(name, gamma, beta_u_att)) - 1.0 - gamma
+    if name in _VM_FAMILY:
+        return boltz * jnp.exp(gamma + _bridge(name, gamma, beta_u_att, alpha)) - 1.0 - gamma
     raise ValueError(f"unknown closure {name!r}; expected one of {', '.join(CLOSURES)}")
 
 
@@ -243,14 +341,15 @@ class _Inputs(NamedTuple):
 
     grid: _Grid
     boltz: jax.Array
-    beta_u_att: jax.Array
+    beta_u_att: jax.Array  # w beta u_att (0 outside the VM family)
     rho: jax.Array
+    alpha: jax.Array  # Verlet parameter of the VM family (0.8 except for vm_consistent)
 
 
 def _oz_map(closure, inputs, gamma):
     """One Picard step gamma -> G(gamma); also returns 1 - rho c_hat(k)."""
     grid = inputs.grid
-    c = _closure(closure, gamma, inputs.boltz, inputs.beta_u_att)
+    c = _closure(closure, gamma, inputs.boltz, inputs.beta_u_att, inputs.alpha)
     ck = _fourier(c, grid.r, grid.k, grid.dr)
     denom = 1.0 - inputs.rho * ck
     gk = inputs.rho * ck**2 / denom
@@ -530,6 +629,233 @@ def _solve_gamma_batch(closure, opts, inputs, gamma0, ramp):
     )
 
 
+# ----------------------------------------------------------------------------- consistent VM
+
+#: Path of "vm_consistent" through its parameters (w, alpha), lam in [-1, 2]: on [0, 1] w rises
+#: from the default closure's w(rho*) to 1 at alpha = 0.8; on [1, 2] alpha falls from 0.8 to
+#: _ALPHA_MIN at w = 1; on [-1, 0] alpha rises from 0.8 to _ALPHA_MAX at the default w. lam = 0
+#: is "vm" itself (up to the Choudhury-Ghosh denominator). Along the path the virial slope
+#: times S(0) falls (measured at every state of the table in docs/liquid.md).
+_LAMBDA_MIN, _LAMBDA_MAX = -1.0, 2.0
+_ALPHA_MIN, _ALPHA_MAX = 0.5, 1.6
+_LAMBDA_STEP = 0.5  # bracketing step along the path
+_FD_STEP = 5e-4  # relative density step of the central difference of the virial pressure
+#: Root tolerance on |beta (dp_v/drho) S(0) - 1|: 1e4 tol (1e-6 at the default tol = 1e-10),
+#: within [_MISMATCH_TOL_MIN, _MISMATCH_TOL_MAX]; below ~1e4 tol the difference quotient is noise.
+_MISMATCH_TOL_FACTOR, _MISMATCH_TOL_MIN, _MISMATCH_TOL_MAX = 1e4, 1e-9, 1e-6
+_MISMATCH_ACCEPT = 1e-2  # largest mismatch accepted where the path holds no root
+_MAX_EVALUATIONS = 40  # of the mismatch (three OZ solves each)
+_CONSISTENCY_SOLVE_TOL = 1e-10  # the solves inside the root find use at most this tol
+
+
+def _path(lam, w_default):
+    """Closure parameters (w, alpha) of "vm_consistent" at path coordinate ``lam``."""
+    down = jnp.clip(-lam, 0.0, 1.0)
+    mid = jnp.clip(lam, 0.0, 1.0)
+    up = jnp.clip(lam - 1.0, 0.0, 1.0)
+    w = w_default + (1.0 - w_default) * mid
+    alpha = _VM_A + (_ALPHA_MAX - _VM_A) * down - (_VM_A - _ALPHA_MIN) * up
+    return jnp.stack([w, alpha])
+
+
+def _default_w(potential, params, rho):
+    """The default closure's w at density rho (1/angstrom^3)."""
+    return _vm_switch(jnp.asarray(rho, dtype=float) * potential.length_scale(**params) ** 3)
+
+
+def _consistency_states(potential, params, T_K, rho, n, dr, lam):
+    """Inputs at rho (1 - d), rho and rho (1 + d) (leading axis 3), with the closure
+    parameters of path point ``lam`` frozen at their values for rho."""
+    rho = jnp.asarray(rho, dtype=float)
+    cparams = _path(lam, _default_w(potential, params, rho))
+    rhos = rho * jnp.array([1.0 - _FD_STEP, 1.0, 1.0 + _FD_STEP])
+
+    def prepare(r):
+        return _prepare(potential, params, T_K, r, "vm_consistent", n, dr, cparams)
+
+    return jax.vmap(prepare)(rhos)
+
+
+def _mismatch(potential, params, n, states, gamma3, ok3, finite3):
+    """(beta dp_v/drho S(0) - 1, worst status) from the three solutions of the states."""
+    inputs3, u3, kt3, cp3 = states
+
+    def finish(inputs, u, kt, cp, gamma, ok, finite):
+        return _finish(
+            potential, params, "vm_consistent", n, inputs, u, kt, gamma, 0, ok, finite, cp
+        )
+
+    sols = jax.vmap(finish)(inputs3, u3, kt3, cp3, gamma3, ok3, finite3)
+    beta_p = sols.pressure_MPa / (kt3 * KJ_PER_MOL_PER_A3_IN_MPA)  # 1/angstrom^3
+    slope = (beta_p[2] - beta_p[0]) / (inputs3.rho[2] - inputs3.rho[0])
+    return slope * sols.S0[1] - 1.0, jnp.max(sols.status)
+
+
+class _RootState(NamedTuple):
+    """Loop state of :func:`_find_lambda` (scalars unless noted)."""
+
+    a: jax.Array  # last valid point on the start's side of the root
+    m_a: jax.Array  # mismatch there (halved by the Illinois rule)
+    b: jax.Array  # other end of the bracket, once bracketed
+    m_b: jax.Array  # mismatch there: NaN where the solve failed
+    bracketed: jax.Array
+    sign_change: jax.Array  # a valid mismatch of the other sign was seen (a root is bracketed)
+    side: jax.Array  # end replaced by the last evaluation: 1 (a), -1 (b), 0 (none yet)
+    best: jax.Array  # valid point with the smallest |mismatch| so far
+    m_best: jax.Array
+    gamma_best: jax.Array  # (3, n - 1): solutions there
+    gamma_a: jax.Array  # (3, n - 1): solutions at a (warm start of the next evaluation)
+    count: jax.Array  # mismatch evaluations
+    iterations: jax.Array  # Anderson iterations, all solves together
+    done: jax.Array
+
+
+def _find_lambda(potential, opts, n, ramp, params, T_K, rho, dr, gamma0):
+    """Root of the consistency mismatch along the path (forward only, no gradient).
+
+    Bracketing from lam = 0 (the default closure) in steps of _LAMBDA_STEP towards the
+    side where the mismatch m(lam) has the other sign (m falls along the path), then the
+    Illinois variant of regula falsi (bisection while an end of the bracket is a failed
+    solve). A failed solve counts as lying beyond the root. Each evaluation solves the
+    three states warm-started from the last valid point's solutions.
+
+    Hand-written rather than a library root finder (optimistix) because each evaluation
+    carries the previous one's OZ solutions as its warm start, which a pure ``fn(y, args)``
+    cannot, and because the solves are reverse-mode only (custom VJP), so the implicit
+    gradient is taken by :func:`_consistent_lambda` itself.
+
+    Returns (lam, solutions (3, n - 1) at lam, status, iterations, is_root).
+    """
+    opts = opts._replace(tol=min(opts.tol, _CONSISTENCY_SOLVE_TOL))
+    tol_m = min(max(_MISMATCH_TOL_FACTOR * opts.tol, _MISMATCH_TOL_MIN), _MISMATCH_TOL_MAX)
+
+    def evaluate(lam, gamma3, stages):
+        states = _consistency_states(potential, params, T_K, rho, n, dr, lam)
+        g3, it3, ok3, fin3 = _solve_gamma_batch("vm_consistent", opts, states[0], gamma3, stages)
+        m, status = _mismatch(potential, params, n, states, g3, ok3, fin3)
+        return m, g3, jnp.sum(it3), status
+
+    gamma0 = jnp.broadcast_to(gamma0, (3, n - 1))
+    m0, g0, it0, status0 = evaluate(jnp.asarray(0.0), gamma0, ramp)
+    direction = jnp.where(m0 > 0, 1.0, -1.0)
+    nan = jnp.asarray(jnp.nan)
+    zero = jnp.asarray(0.0)
+
+    def body(s):
+        step = jnp.clip(s.a + direction * _LAMBDA_STEP, _LAMBDA_MIN, _LAMBDA_MAX)
+        falsi = s.a - s.m_a * (s.b - s.a) / (s.m_b - s.m_a)
+        mid = 0.5 * (s.a + s.b)
+        inner = jnp.where(jnp.isfinite(falsi) & ((falsi - s.a) * (falsi - s.b) < 0), falsi, mid)
+        t = jnp.where(s.bracketed, inner, step)
+        m, g3, it, _ = evaluate(t, s.gamma_a, 1)
+        valid = jnp.isfinite(m)
+        cross = ~valid | (jnp.sign(m) != jnp.sign(m0))
+        keep_a = ~cross
+        m_a = jnp.where(keep_a, m, s.m_a)
+        m_b = jnp.where(cross, m, s.m_b)
+        # Illinois: the end kept twice in a row has its value halved.
+        m_a = jnp.where(s.bracketed & cross & (s.side == -1), 0.5 * m_a, m_a)
+        m_b = jnp.where(s.bracketed & keep_a & (s.side == 1), 0.5 * m_b, m_b)
+        a = jnp.where(keep_a, t, s.a)
+        b = jnp.where(cross, t, s.b)
+        bracketed = s.bracketed | cross
+        better = valid & (jnp.abs(m) < jnp.abs(s.m_best))
+        count = s.count + 1
+        walked_out = ~bracketed & ((a <= _LAMBDA_MIN) | (a >= _LAMBDA_MAX))
+        converged = valid & (jnp.abs(m) <= tol_m)
+        collapsed = bracketed & (jnp.abs(b - a) <= 1e-10)
+        return _RootState(
+            a=a,
+            m_a=m_a,
+            b=b,
+            m_b=m_b,
+            bracketed=bracketed,
+            sign_change=s.sign_change | (valid & cross),
+            side=jnp.where(keep_a, 1, -1),
+            best=jnp.where(better, t, s.best),
+            m_best=jnp.where(better, m, s.m_best),
+            gamma_best=jnp.where(better, g3, s.gamma_best),
+            gamma_a=jnp.where(keep_a, g3, s.gamma_a),
+            count=count,
+            iterations=s.iterations + it,
+            done=converged | walked_out | collapsed | (count >= _MAX_EVALUATIONS),
+        )
+
+    init = _RootState(
+        a=zero,
+        m_a=m0,
+        b=zero,
+        m_b=nan,
+        bracketed=jnp.asarray(False),
+        sign_change=jnp.asarray(False),
+        side=jnp.asarray(0),
+        best=zero,
+        m_best=m0,
+        gamma_best=g0,
+        gamma_a=g0,
+        count=jnp.asarray(1),
+        iterations=it0,
+        done=~jnp.isfinite(m0) | (jnp.abs(m0) <= tol_m),
+    )
+    s = jax.lax.while_loop(lambda s: ~s.done, body, init)
+    accepted = jnp.abs(s.m_best) <= _MISMATCH_ACCEPT
+    # A root: the mismatch changed sign along the path (the bracket then closes on it) or
+    # vanished at the start. Otherwise lam is an end of the path or of the solvable range.
+    is_root = (s.sign_change | (jnp.abs(m0) <= tol_m)) & accepted
+    status = jnp.where(
+        ~jnp.isfinite(m0),
+        jnp.where(status0 == CONVERGED, NONFINITE, status0),
+        jnp.where(
+            accepted,
+            CONVERGED,
+            jnp.where(s.bracketed & (s.count >= _MAX_EVALUATIONS), MAX_ITER, NONPHYSICAL),
+        ),
+    ).astype(jnp.int32)
+    return s.best, s.gamma_best, status, s.iterations, is_root
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
+def _consistent_lambda(potential, opts, n, ramp, params, T_K, rho, dr, gamma0):
+    """Path coordinate of "vm_consistent" at one state, differentiable in (params, T, rho, dr).
+
+    Returns (lam, gamma at rho, status, iterations); only lam carries a gradient.
+    """
+    lam, gamma3, status, iterations, _ = _find_lambda(
+        potential, opts, n, ramp, params, T_K, rho, dr, gamma0
+    )
+    return lam, gamma3[1], status, iterations
+
+
+def _consistent_lambda_fwd(potential, opts, n, ramp, params, T_K, rho, dr, gamma0):
+    lam, gamma3, status, iterations, is_root = _find_lambda(
+        potential, opts, n, ramp, params, T_K, rho, dr, gamma0
+    )
+    res = (params, T_K, rho, dr, gamma0, lam, gamma3, is_root)
+    return (lam, gamma3[1], status, iterations), res
+
+
+def _consistent_lambda_bwd(potential, opts, n, ramp, res, ct):
+    params, T_K, rho, dr, gamma0, lam, gamma3, is_root = res
+
+    # Implicit function theorem on m(theta, lam*) = 0: dlam/dtheta = -(dm/dtheta) / (dm/dlam),
+    # both from one reverse pass through the three fixed points (their own adjoints).
+    def mismatch(params, T_K, rho, dr, lam):
+        states = _consistency_states(potential, params, T_K, rho, n, dr, lam)
+        g3 = _fixed_point_batch("vm_consistent", opts, states[0], gamma3)
+        ok = jnp.ones(3, bool)
+        return _mismatch(potential, params, n, states, g3, ok, ok)[0]
+
+    _, vjp = jax.vjp(mismatch, params, T_K, rho, dr, lam)
+    *grads, g_lam = vjp(jnp.ones((), dtype=float))
+    # No root (an end of the path was kept, e.g. at vapour densities): lam is a constant.
+    scale = jnp.where(is_root, -ct[0] / g_lam, 0.0)
+    grads = jax.tree.map(lambda x: x * scale, tuple(grads))
+    return (*grads, jnp.zeros_like(gamma0))
+
+
+_consistent_lambda.defvjp(_consistent_lambda_fwd, _consistent_lambda_bwd)
+
+
 # ----------------------------------------------------------------------------- public
 
 
@@ -566,9 +892,21 @@ def _virial_smooth(potential, params, r, beta):
     return jax.jvp(e_of_r, (r,), (jnp.ones_like(r),))[1]
 
 
-def _check(closure, n, ramp, memory):
+def _check(closure, n, ramp, memory, closure_params=None):
     if closure not in CLOSURES:
         raise ValueError(f"unknown closure {closure!r}; expected one of {', '.join(CLOSURES)}")
+    if closure_params is not None:
+        if closure != "vm_consistent":
+            raise ValueError(
+                "closure_params (w, alpha) applies only to closure='vm_consistent' (it freezes "
+                f"the parameters that closure otherwise solves for), got closure={closure!r}"
+            )
+        shape = np.shape(closure_params)
+        if shape[-1:] != (2,) or len(shape) > 2:
+            raise ValueError(
+                "closure_params must have shape (2,) (w, alpha) or, in solve_batch, (B, 2); "
+                f"got shape {shape}"
+            )
     if not (isinstance(n, int) and n >= 16):
         raise ValueError(f"n (grid size) must be an int >= 16, got {n!r}")
     if not (isinstance(ramp, int) and ramp >= 1):
@@ -593,6 +931,7 @@ def solve(
     memory: int = 5,
     mixing: float = 0.5,
     adjoint_tol: float = 1e-10,
+    closure_params=None,
 ) -> LiquidSolution:
     r"""Solve the OZ equation with a closure for a simple fluid at one state.
 
@@ -611,7 +950,8 @@ def solve(
     rho_per_A3
         Number density, 1/angstrom^3 (scalar).
     closure
-        ``"hnc"``, ``"py"`` or ``"vm"`` (see the module docstring).
+        ``"hnc"``, ``"py"``, ``"vm"``, ``"vm_wca"`` or ``"vm_consistent"`` (see
+        the module docstring).
     n
         Grid size N: the grid has N - 1 points; a power of two keeps the FFT of
         length 2N fast.
@@ -631,43 +971,83 @@ def solve(
         Anderson memory and damping.
     adjoint_tol
         Relative tolerance of the adjoint solve in the backward pass.
+    closure_params
+        Only for ``"vm_consistent"``: (w, alpha) to use instead of solving for
+        them (the closure is then not consistent in general; used to check the
+        consistency by finite differences at fixed parameters).
 
     Returns
     -------
     LiquidSolution
         Grids, g(r), S(k), c(r), status, iterations, pressure (MPa, virial
         route), kappa_T (1/MPa) and S(0) (compressibility route), excess energy
-        per particle (kJ/mol). Scalars are NaN unless ``status == CONVERGED``.
+        per particle (kJ/mol), the closure parameters (w, alpha). Scalars are
+        NaN unless ``status == CONVERGED``.
 
     Raises
     ------
     ValueError
-        For an unknown closure or a bad grid size, ramp or memory (before any
-        tracing).
+        For an unknown closure, a bad grid size, ramp, memory or gamma0, or
+        ``closure_params`` with another closure than ``"vm_consistent"`` (before
+        any tracing).
     """
-    _check(closure, n, ramp, memory)
-    inputs, u, kt = _prepare(potential, params, T_K, rho_per_A3, closure, n, dr)
-    r = inputs.grid.r
+    _check(closure, n, ramp, memory, closure_params)
     opts = _Options(memory, float(mixing), float(tol), int(max_iter), float(adjoint_tol))
-    # Fixed-point values carry no gradient of their own: it comes from _fixed_point.
-    stopped = jax.tree.map(jax.lax.stop_gradient, inputs)
     if gamma0 is None:
-        gamma_init, n_ramp = jnp.zeros_like(r), ramp
+        gamma_init, n_ramp = jnp.zeros(n - 1), ramp
     else:
         gamma_init, n_ramp = jnp.asarray(gamma0, dtype=float), 1
-    if gamma_init.shape != r.shape:
+    if gamma_init.shape != (n - 1,):
         raise ValueError(
-            f"gamma0 must have shape {r.shape} (n - 1 points), got {gamma_init.shape}"
+            f"gamma0 must have shape ({n - 1},) (n - 1 points), got {gamma_init.shape}"
         )
+    pre_status, pre_iterations, cparams = jnp.asarray(CONVERGED), jnp.asarray(0), None
+    if closure == "vm_consistent" and closure_params is None:
+        lam, gamma_c, pre_status, pre_iterations = _consistent_lambda(
+            potential, opts, n, n_ramp, params, T_K, rho_per_A3, dr, gamma_init
+        )
+        cparams = _path(lam, _default_w(potential, params, rho_per_A3))
+        gamma_init, n_ramp = gamma_c, 1
+    elif closure == "vm_consistent":
+        cparams = jnp.asarray(closure_params, dtype=float)
+    inputs, u, kt, cparams = _prepare(potential, params, T_K, rho_per_A3, closure, n, dr, cparams)
+    # Fixed-point values carry no gradient of their own: it comes from _fixed_point.
+    stopped = jax.tree.map(jax.lax.stop_gradient, inputs)
     gamma, iterations, ok, finite = _solve_gamma(
         closure, opts, stopped, jax.lax.stop_gradient(gamma_init), n_ramp
     )
     gamma = _fixed_point(closure, opts, inputs, jax.lax.stop_gradient(gamma))
-    return _finish(potential, params, closure, n, inputs, u, kt, gamma, iterations, ok, finite)
+    sol = _finish(
+        potential, params, closure, n, inputs, u, kt, gamma, iterations, ok, finite, cparams
+    )
+    return _with_prior_status(sol, pre_status, pre_iterations)
 
 
-def _prepare(potential, params, T_K, rho_per_A3, closure, n, dr):
-    """Grid and closure inputs at one state; returns (inputs, u on the grid, kT in kJ/mol)."""
+def _with_prior_status(sol, pre_status, pre_iterations):
+    """A solution whose status is ``pre_status`` (the parameter solve's) unless that is 0,
+    with the parameter solve's iterations added."""
+    status = jnp.where(pre_status != CONVERGED, pre_status, sol.status).astype(jnp.int32)
+    valid = status == CONVERGED
+
+    def ok_or_nan(x):
+        return jnp.where(valid, x, jnp.nan)
+
+    return sol._replace(
+        status=status,
+        iterations=sol.iterations + pre_iterations,
+        pressure_MPa=ok_or_nan(sol.pressure_MPa),
+        kappa_T_per_MPa=ok_or_nan(sol.kappa_T_per_MPa),
+        S0=ok_or_nan(sol.S0),
+        energy_kJ_per_mol=ok_or_nan(sol.energy_kJ_per_mol),
+    )
+
+
+def _prepare(potential, params, T_K, rho_per_A3, closure, n, dr, closure_params=None):
+    """Grid and closure inputs at one state.
+
+    Returns (inputs, u on the grid, kT in kJ/mol, closure parameters (w, alpha)).
+    ``closure_params`` (w, alpha) is required for "vm_consistent" and ignored otherwise.
+    """
     T = jnp.asarray(T_K, dtype=float)
     rho = jnp.asarray(rho_per_A3, dtype=float)
     kt = GAS_CONSTANT_KJ_PER_MOL_K * T
@@ -681,26 +1061,38 @@ def _prepare(potential, params, T_K, rho_per_A3, closure, n, dr):
     r = grid.r
 
     boltz, u = _boltzmann(potential, params, r, beta, dr)
-    if closure == "vm":
+    if closure in _VM_FAMILY:
         i_min = jnp.argmin(jnp.where(boltz > 0, u, jnp.inf))
         u_att = jnp.where(jnp.arange(n - 1) < i_min, u[i_min], u)
-        beta_u_att = beta * u_att
+        if closure == "vm":
+            w, alpha = _vm_switch(rho * potential.length_scale(**params) ** 3), _VM_A
+        elif closure == "vm_wca":
+            w, alpha = 1.0, _VM_A
+        else:
+            w, alpha = closure_params[0], closure_params[1]
+        w = jnp.asarray(w, dtype=float)
+        alpha = jnp.asarray(alpha, dtype=float)
+        beta_u_att = w * beta * u_att
+        cparams = jnp.stack([w, alpha])
     else:
         beta_u_att = jnp.zeros_like(r)
-    return _Inputs(grid=grid, boltz=boltz, beta_u_att=beta_u_att, rho=rho), u, kt
+        alpha = jnp.asarray(0.0)
+        cparams = jnp.full(2, jnp.nan)
+    inputs = _Inputs(grid=grid, boltz=boltz, beta_u_att=beta_u_att, rho=rho, alpha=alpha)
+    return inputs, u, kt, cparams
 
 
-def _finish(potential, params, closure, n, inputs, u, kt, gamma, iterations, ok, finite):
+def _finish(potential, params, closure, n, inputs, u, kt, gamma, iterations, ok, finite, cparams):
     """LiquidSolution at one state from the converged gamma (differentiable through it)."""
-    grid, boltz, beta_u_att, rho = inputs
+    grid, boltz, beta_u_att, rho, alpha = inputs
     r, dr = grid.r, grid.dr
     beta = 1.0 / kt
-    c = _closure(closure, gamma, boltz, beta_u_att)
+    c = _closure(closure, gamma, boltz, beta_u_att, alpha)
     # y = g exp(beta u) = exp(gamma + B) (HNC, VM) or 1 + gamma (PY): continuous.
     if closure == "py":
         y = 1.0 + gamma
     else:
-        y = jnp.exp(gamma + _bridge(closure, gamma, beta_u_att))
+        y = jnp.exp(gamma + _bridge(closure, gamma, beta_u_att, alpha))
     g = boltz * y  # = 1 + gamma + c, but exactly 0 inside a core
     ck = _fourier(c, r, grid.k, dr)
     denom = 1.0 - rho * ck
@@ -758,6 +1150,7 @@ def _finish(potential, params, closure, n, inputs, u, kt, gamma, iterations, ok,
         S0=ok_or_nan(s0),
         energy_kJ_per_mol=ok_or_nan(energy),
         gamma=gamma,
+        closure_params=cparams,
     )
 
 
@@ -817,6 +1210,7 @@ def solve_batch(
     memory: int = 5,
     mixing: float = 0.5,
     adjoint_tol: float = 1e-10,
+    closure_params=None,
 ) -> LiquidSolution:
     r"""Solve the OZ equation for a batch of parameter draws (or states), in chunks.
 
@@ -869,6 +1263,11 @@ def solve_batch(
         ramp. Default: ideal-gas start and a ramp of ``ramp`` stages.
     ramp, tol, max_iter, memory, mixing, adjoint_tol
         As in :func:`solve`.
+    closure_params
+        As in :func:`solve`, shape (2,) (shared) or (B, 2).
+
+    For ``"vm_consistent"`` each member's parameters are first solved for one
+    member after another (``jax.lax.map``), then the chunk is solved as above.
 
     Returns
     -------
@@ -883,7 +1282,7 @@ def solve_batch(
         memory or chunk, batched arguments of different lengths, or no batched
         argument.
     """
-    _check(closure, n, ramp, memory)
+    _check(closure, n, ramp, memory, closure_params)
     if not (isinstance(chunk, int) and chunk >= 1):
         raise ValueError(f"chunk must be an int >= 1, got {chunk!r}")
     size = _batch_size(params_batch, T_K, rho_per_A3, dr, gamma0, n)
@@ -908,24 +1307,192 @@ def solve_batch(
         batched(rho_per_A3),
         None if dr is None else batched(dr),
         batched(gamma_init, (n - 1,)),
+        batched(jnp.zeros(2) if closure_params is None else closure_params, (2,)),
     )
     opts = _Options(memory, float(mixing), float(tol), int(max_iter), float(adjoint_tol))
+    solve_params = closure == "vm_consistent" and closure_params is None
+    stages = 1 if solve_params else n_ramp
 
-    def prepare(params, T, rho, dr_):
-        return _prepare(potential, params, T, rho, closure, n, None if dr is None else dr_)
+    def prepare(params, T, rho, dr_, cparams):
+        dr_ = None if dr is None else dr_
+        return _prepare(potential, params, T, rho, closure, n, dr_, cparams)
 
-    def finish(params, inputs, u, kt, gamma, iterations, ok, finite):
-        return _finish(potential, params, closure, n, inputs, u, kt, gamma, iterations, ok, finite)
+    def finish(params, inputs, u, kt, gamma, iterations, ok, finite, cparams):
+        return _finish(
+            potential, params, closure, n, inputs, u, kt, gamma, iterations, ok, finite, cparams
+        )
+
+    def member_lambda(member_args):
+        params, T, rho, dr_, gamma_start = member_args
+        dr_ = None if dr is None else dr_
+        return _consistent_lambda(potential, opts, n, n_ramp, params, T, rho, dr_, gamma_start)
 
     def one_chunk(chunk_args):
-        params, T, rho, dr_, gamma_start = chunk_args
-        inputs, u, kt = jax.vmap(prepare)(params, T, rho, dr_)
+        params, T, rho, dr_, gamma_start, cparams = chunk_args
+        if solve_params:
+            lam, gamma_start, pre_status, pre_iterations = jax.lax.map(
+                member_lambda, (params, T, rho, dr_, gamma_start)
+            )
+            w_default = jax.vmap(lambda p, r: _default_w(potential, p, r))(params, rho)
+            cparams = jax.vmap(_path)(lam, w_default)
+        inputs, u, kt, cparams = jax.vmap(prepare)(params, T, rho, dr_, cparams)
         stopped = jax.tree.map(jax.lax.stop_gradient, inputs)
         gamma, iterations, ok, finite = _solve_gamma_batch(
-            closure, opts, stopped, jax.lax.stop_gradient(gamma_start), n_ramp
+            closure, opts, stopped, jax.lax.stop_gradient(gamma_start), stages
         )
         gamma = _fixed_point_batch(closure, opts, inputs, jax.lax.stop_gradient(gamma))
-        return jax.vmap(finish)(params, inputs, u, kt, gamma, iterations, ok, finite)
+        sols = jax.vmap(finish)(params, inputs, u, kt, gamma, iterations, ok, finite, cparams)
+        if solve_params:
+            sols = jax.vmap(_with_prior_status)(sols, pre_status, pre_iterations)
+        return sols
 
     out = jax.lax.map(one_chunk, args)
     return jax.tree.map(lambda x: x.reshape(n_chunks * chunk, *x.shape[2:])[:size], out)
+
+
+# ----------------------------------------------------------------------------- closure error
+
+#: Regions of :func:`closure_error_floor`, in the potential's reduced units (T* = k_B T /
+#: epsilon, rho* = rho sigma^3), split at the critical point of the Thol et al. (2016) LJ EOS,
+#: T*_c = 1.32 and rho*_c = 0.31: ``supercritical`` T* >= 1.32; ``liquid`` T* < 1.32 and
+#: rho* >= 0.31; ``vapour`` T* < 1.32 and rho* < 0.31.
+CLOSURE_ERROR_REGIONS = ("vapour", "liquid", "supercritical")
+_T_STAR_CRITICAL, _RHO_STAR_CRITICAL = 1.32, 0.31
+#: The validated box: T* and rho* of the table's states (the two-phase region excepted).
+_VALIDATED_T_STAR, _VALIDATED_RHO_STAR = (0.72, 4.0), (0.0, 0.9)
+
+#: Upper bounds (|dp*|, |du*|, |du*/u*|, |dkappa_T/kappa_T|) of each closure's error against
+#: the Thol EOS over the validation states of each region: the maxima over the states where
+#: the closure converged, rounded up to two significant figures. Produced by
+#: ``python benchmarks/liquid_bench.py --accuracy`` (N = 4096, dr = sigma/100), raw output
+#: ``benchmarks/results/liquid_accuracy.json`` ("floor"); tests/observables/test_liquid.py
+#: checks that these entries bound that file's maxima.
+_CLOSURE_ERROR_TABLE = {
+    "hnc": {
+        "vapour": (0.0016, 0.055, 0.047, 3.0),
+        "liquid": (1.9, 0.34, 0.057, 2.3),
+        "supercritical": (3.7, 0.76, 0.23, 0.79),
+    },
+    "py": {
+        "vapour": (0.00046, 0.018, 0.015, 0.044),
+        "liquid": (1.5, 0.17, 0.028, 1.9),
+        "supercritical": (1.1, 0.25, 0.073, 0.41),
+    },
+    "vm_wca": {
+        "vapour": (0.015, 0.093, 0.2, 0.52),
+        "liquid": (0.31, 0.055, 0.009, 0.42),
+        "supercritical": (0.4, 0.086, 0.064, 0.51),
+    },
+    "vm": {
+        "vapour": (0.00053, 0.018, 0.016, 0.045),
+        "liquid": (0.31, 0.055, 0.009, 0.25),
+        "supercritical": (0.4, 0.086, 0.026, 0.14),
+    },
+    "vm_consistent": {
+        "vapour": (0.0013, 0.017, 0.015, 0.034),
+        "liquid": (0.062, 0.017, 0.0034, 0.23),
+        "supercritical": (0.11, 0.025, 0.0071, 0.16),
+    },
+}
+
+
+class ClosureErrorFloor(NamedTuple):
+    """Validated closure-error bounds at given states (arrays broadcast from the inputs).
+
+    Each bound holds on its own over the region's validation states: |p* - p*_Thol| <=
+    ``dp_star``, |u* - u*_Thol| <= ``du_star``, |u*/u*_Thol - 1| <= ``du_rel`` and
+    |kappa_T/kappa_T,Thol - 1| <= ``dkappa_rel`` (so the smaller of ``du_star`` and
+    ``du_rel |u*|`` is a bound too). Reduced units: p* = p sigma^3/epsilon, u* = u/epsilon.
+
+    Attributes
+    ----------
+    dp_star, du_star, du_rel, dkappa_rel
+        The bounds (float arrays).
+    region
+        ``"vapour"``, ``"liquid"`` or ``"supercritical"`` (str array).
+    validated
+        True inside the validated box, 0.72 <= T* <= 4 and rho* <= 0.9; elsewhere the
+        region's bound is returned but was not validated there.
+    """
+
+    dp_star: np.ndarray
+    du_star: np.ndarray
+    du_rel: np.ndarray
+    dkappa_rel: np.ndarray
+    region: np.ndarray
+    validated: np.ndarray
+
+
+def closure_error_floor(closure: str, T_star, rho_star) -> ClosureErrorFloor:
+    r"""Validated upper bound on a closure's error for the LJ fluid, by state region.
+
+    Pure NumPy (for building a model, not for use inside jit). The bounds are the
+    maxima of the closure's errors against the Thol et al. (2016) LJ equation of state
+    (doi:10.1063/1.4945000) over the validation states of the region (10 vapour, 12
+    liquid, 22 supercritical states, T* 0.72-4, rho* 0.005-0.9; table in
+    ``docs/liquid.md``), rounded up to two significant figures. Regions are split at
+    the critical point of the same EOS (``CLOSURE_ERROR_REGIONS``):
+
+    .. math::
+
+        \text{supercritical}: T^* \ge 1.32, \quad
+        \text{liquid}: T^* < 1.32,\ \rho^* \ge 0.31, \quad
+        \text{vapour}: T^* < 1.32,\ \rho^* < 0.31.
+
+    To convert to physical units for a potential with well depth epsilon and size
+    sigma: dp = dp* epsilon / sigma^3, du = du* epsilon; the relative bounds carry over.
+    States inside the vapour-liquid coexistence region are classified by density;
+    none was validated (a closure may have no solution there: its status says so).
+
+    Parameters
+    ----------
+    closure
+        One of ``CLOSURES``.
+    T_star
+        Reduced temperature k_B T / epsilon (array-like).
+    rho_star
+        Reduced number density rho sigma^3 (array-like, broadcast with ``T_star``).
+
+    Returns
+    -------
+    ClosureErrorFloor
+        Bounds, region and whether the state lies in the validated box.
+
+    Raises
+    ------
+    ValueError
+        For an unknown closure, or a non-positive or non-finite T* or a negative or
+        non-finite rho*.
+    """
+    if closure not in _CLOSURE_ERROR_TABLE:
+        raise ValueError(f"unknown closure {closure!r}; expected one of {', '.join(CLOSURES)}")
+    t, rho = np.broadcast_arrays(np.asarray(T_star, dtype=float), np.asarray(rho_star, float))
+    if not (np.all(np.isfinite(t)) and np.all(t > 0)):
+        raise ValueError(f"T_star must be finite and > 0, got {T_star!r}")
+    if not (np.all(np.isfinite(rho)) and np.all(rho >= 0)):
+        raise ValueError(f"rho_star must be finite and >= 0, got {rho_star!r}")
+    region = np.where(
+        t >= _T_STAR_CRITICAL,
+        "supercritical",
+        np.where(rho >= _RHO_STAR_CRITICAL, "liquid", "vapour"),
+    )
+    table = _CLOSURE_ERROR_TABLE[closure]
+    bounds = np.array([table[name] for name in CLOSURE_ERROR_REGIONS])  # (region, 4)
+    index = np.select(
+        [region == name for name in CLOSURE_ERROR_REGIONS], range(len(CLOSURE_ERROR_REGIONS))
+    )
+    values = bounds[index]
+    validated = (
+        (t >= _VALIDATED_T_STAR[0])
+        & (t <= _VALIDATED_T_STAR[1])
+        & (rho >= _VALIDATED_RHO_STAR[0])
+        & (rho <= _VALIDATED_RHO_STAR[1])
+    )
+    return ClosureErrorFloor(
+        dp_star=values[..., 0],
+        du_star=values[..., 1],
+        du_rel=values[..., 2],
+        dkappa_rel=values[..., 3],
+        region=region,
+        validated=validated,
+    )
