@@ -466,7 +466,7 @@ def test_batched_runs_agree_with_single_runs():
     posterior means within Monte Carlo error (5 combined MCSE)."""
     import arviz as az
 
-    s = InferenceSettings(chains=2, warmup=300, samples=400, prior_draws=10)
+    s = InferenceSettings(chains=4, warmup=400, samples=500, prior_draws=10)
     t_a, t_b = np.linspace(110, 500, 12), np.linspace(150, 450, 9)
     pa = synthetic_problem(b2_true(t_a), u_of(b2_true(t_a)), settings=s, T=t_a)
     pb = synthetic_problem(1.02 * b2_true(t_b), u_of(b2_true(t_b)), settings=s, T=t_b)

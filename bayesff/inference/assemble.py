@@ -104,5 +104,4 @@ def assemble(batch, i: int, draws: dict):
         if n_tr:
             out["ll"][t.name] = _rows(r["ll"][t.name], c, n, n_tr)
     attrs = _settings(batch, i)
-    attrs.update({f"init_mode_{k}": float(v) for k, v in batch.init_mode.items()})
     return runfile.build(problem, batch.structure, out, attrs)

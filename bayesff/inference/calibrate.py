@@ -381,7 +381,6 @@ class _Batch:
         one = jax.tree.map(lambda a: a[0, 0], z)
         d = ravel_pytree(one)[0].size
         inv = self._inverse_mass(d)
-        self.init_mode = {}
         if self.s.init == "laplace":
             z, inv = self._laplace(z, one, d)
         state = self.kernel.init_at(self.chain_keys, self.data, z, inv)

@@ -145,10 +145,11 @@ def _concat(parts: list[dict]) -> dict:
 
 
 def _pad(a, n: int):
-    a = jnp.asarray(a)
+    """Rows of ``a`` padded to ``n`` with copies of the last (NumPy: no compilation per shape)."""
+    a = np.asarray(a)
     if a.shape[0] == n:
         return a
-    return jnp.concatenate([a, jnp.repeat(a[-1:], n - a.shape[0], axis=0)])
+    return np.concatenate([a, np.repeat(a[-1:], n - a.shape[0], axis=0)])
 
 
 @functools.lru_cache(maxsize=64)

@@ -55,12 +55,12 @@ def _joined(done: dict) -> dict:
     return out
 
 
-def _host_block(trace, n: int) -> dict:
-    """A block's first n rows, as (P, C, n, ...) host arrays."""
+def _host_block(trace, n: int, skip: int = 0) -> dict:
+    """Rows ``skip:n`` of a block (the kept ones), as (P, C, n - skip, ...) host arrays."""
     import jax
 
     def move(a):
-        a = np.asarray(jax.device_get(a))[:n]
+        a = np.asarray(jax.device_get(a))[skip:n]
         return np.moveaxis(a, 0, 2)
 
     out = {"z": {k: move(v) for k, v in trace.z.items()}}
@@ -138,20 +138,23 @@ def run_blocks(kernel, state, data, s, it, done, ckpt, checkpoint_every, progres
     total = s.warmup + s.samples
     bar = _Progress(total, it, progress, log, "sampling")
     per_iter, calls = None, 0
+    # (state, iteration) after the last complete block: a Ctrl-C between two statements
+    # must never save a state that does not match the draws kept with it
+    committed = (state, it)
     try:
         while it < total:
             n = _next_n(it, s, kernel.settings.block, per_iter, checkpoint_every, block_seconds)
             t = time.perf_counter()
             state, trace = kernel.run_block(state, data, n)
-            keep = it >= s.warmup
-            if keep:
-                _append(done, _host_block(trace, n))
+            if it + n > s.warmup:
+                _append(done, _host_block(trace, n, skip=max(s.warmup - it, 0)))
             else:
                 trace.energy.block_until_ready()
+            it += n
+            committed = (state, it)
             calls += 1
             if calls > 1:  # the first call may include compiling: its time says nothing
                 per_iter = (time.perf_counter() - t) / n
-            it += n
             bar.update(it, n, "warm-up" if it <= s.warmup else "sampling")
             if ckpt is not None and _due(it, s, checkpoint_every):
                 ckpt.save_blocks(state, done, it)
@@ -161,10 +164,24 @@ def run_blocks(kernel, state, data, s, it, done, ckpt, checkpoint_every, progres
 
         if ckpt is None:
             raise Interrupted(None) from None
+        state, it = committed
+        _trim(done, max(it - s.warmup, 0))
         ckpt.save_blocks(state, done, it)
         raise Interrupted(str(ckpt.path)) from None
     bar.close()
     return _joined(done)
+
+
+def _trim(done: dict, n: int) -> None:
+    """Keep the first n kept draws (drop a block appended after the last commit)."""
+    if not done:
+        return
+    joined = _joined(done)
+    for k, v in joined.items():
+        if k == "z":
+            done["z"] = {s: [a[:, :, :n]] for s, a in v.items()}
+        else:
+            done[k] = [v[:, :, :n]]
 
 
 def _due(it: int, s, every: int) -> bool:
