@@ -47,13 +47,33 @@ def _default_out(problem) -> str:
 
 
 def _cmd_calibrate(args) -> int:
-    from bayesff.inference import calibrate
+    from bayesff.inference import DiagnosticsError, calibrate
     from bayesff.problem import Problem
     from bayesff.runtime import configure
 
     problem = Problem.from_toml(args.problem)
     configure()
-    run = calibrate(
+    try:
+        run = _calibrate_cli(calibrate, problem, args)
+    except DiagnosticsError as e:
+        print(e.run.summary())
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    print(run.summary())
+    print(
+        f"wrote {run.path} in {run.wall_time_s:.1f} s (sampling {run.timings['sampling_s']:.1f} s)"
+    )
+    if "predictions" in run.datatree.children:
+        from bayesff.transferability import evaluate
+
+        print("transferability of the held-out environments:")
+        for line in evaluate(run.datatree).verdict_lines():
+            print(f"  {line}")
+    return EXIT_OK
+
+
+def _calibrate_cli(calibrate, problem, args):
+    return calibrate(
         problem,
         out=args.out or _default_out(problem),
         force=args.force,
@@ -69,17 +89,6 @@ def _cmd_calibrate(args) -> int:
         strict=args.strict,
         log=_log(args),
     )
-    print(run.summary())
-    print(
-        f"wrote {run.path} in {run.wall_time_s:.1f} s (sampling {run.timings['sampling_s']:.1f} s)"
-    )
-    if "predictions" in run.datatree.children:
-        from bayesff.transferability import evaluate
-
-        print("transferability of the held-out environments:")
-        for line in evaluate(run.datatree).verdict_lines():
-            print(f"  {line}")
-    return EXIT_OK
 
 
 def _cmd_report(args) -> int:

@@ -34,7 +34,7 @@ Dimensions and coordinates
 --------------------------
 A target's rows lie along one dimension, named after the environment column
 that varies along it (``T``, ``q``, ``rho``...), or after the observable's row
-label (``config``), else ``state``; a name another target of the same group
+label (``config``), else ``environment``; a name another target of the same group
 uses with other values gets the target's name appended (``T_p``). Every
 environment column is a coordinate ``<target>_<short name>`` along it
 (``B2_T``, ``S_q_rho``), with its unit. Vector rows add the observable's
@@ -156,7 +156,7 @@ def _row_dim(t, idx: np.ndarray, claims: _Claims) -> tuple[str, np.ndarray | Non
         if np.ndim(t.env[c]) == 1:
             v = t.env_display(c)[idx]
             return claims.claim(short_name(c), t.name, v), v
-    return claims.claim(obs.row_dim or "state", t.name, np.arange(idx.size)), None
+    return claims.claim(obs.row_dim or "environment", t.name, np.arange(idx.size)), None
 
 
 def _coords(t, idx: np.ndarray, dim: str, index) -> dict:

@@ -80,7 +80,6 @@ def main(argv=None) -> int:
         print(f"--- round {round_no}: reference {reference or 'as in the problem file'}")
         run = calibrate(
             problem,
-            ,
             chains=args.chains,
             warmup=args.warmup,
             samples=args.samples,

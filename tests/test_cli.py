@@ -128,4 +128,10 @@ def test_strict_turns_diagnostic_warnings_into_exit_code_1(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "WARNING: bulk ESS below 400" in captured.out
     assert "diagnostics failed and --strict was given" in captured.err
-    assert out.exists()  # the run is kept: nothing is lost, the exit code says it failed
+    # the failed run is kept beside the output, never in its place (issue 16)
+    assert not out.exists() and (tmp_path / "posterior.failed.nc").exists()
+    assert "posterior.failed.nc" in captured.err
+    # and with --force it does not replace a good run either
+    out.write_bytes(b"good run")
+    assert main([*args, "--samples", "20", "--no-progress", "--strict", "--force"]) == 1
+    assert out.read_bytes() == b"good run"

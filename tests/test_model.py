@@ -96,7 +96,6 @@ def test_hierarchical_spread_detects_a_drifting_epsilon():
     y_drift = np.array([lj_b2([Ti], e)[0] for Ti, e in zip(T, eps, strict=True)])
     run = calibrate(
         problem([b2_target(y_drift, inad)], target_accept=0.95),
-        ,
         progress=False,
         log=None,
     )
@@ -104,7 +103,6 @@ def test_hierarchical_spread_detects_a_drifting_epsilon():
     assert np.quantile(omega, 0.05) > 0.01
     run0 = calibrate(
         problem([b2_target(lj_b2(T), inad)], target_accept=0.95),
-        ,
         progress=False,
         log=None,
     )
@@ -135,7 +133,6 @@ def test_gp_intervals_widen_away_from_the_training_data():
             ],
             target_accept=0.95,
         ),
-        ,
         progress=False,
         log=None,
     )

@@ -494,16 +494,19 @@ class _Batch:
     def _write(self, run: Run, path, strict: bool):
         from bayesff import runfile
 
+        failed = strict and not run.diagnostics.ok
         if path is None:
-            if strict and not run.diagnostics.ok:
-                raise DiagnosticsError("; ".join(run.diagnostics.warnings))
+            if failed:
+                raise DiagnosticsError("; ".join(run.diagnostics.warnings), run=run)
             return None
-        if strict and not run.diagnostics.ok:
-            failed = path.with_name(f"{path.stem}.failed.nc")
-            runfile.write(run.datatree, failed, force=True)
+        if failed:
+            # --strict never replaces a good run: the failed one goes beside it
+            bad = path.with_name(f"{path.stem}.failed.nc")
+            runfile.write(run.datatree, bad, force=True)
             raise DiagnosticsError(
-                f"diagnostics failed ({'; '.join(run.diagnostics.warnings)}); with --strict the "
-                f"run was written to {failed}, not to {path}"
+                f"diagnostics failed and --strict was given; the run was written to {bad}, "
+                f"not to {path}",
+                run=run,
             )
         runfile.write(run.datatree, path, force=True)
         return path

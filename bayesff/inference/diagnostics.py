@@ -32,7 +32,11 @@ EBFMI_MIN = 0.3
 
 
 class DiagnosticsError(RuntimeError):
-    """Diagnostics failed and ``strict`` was asked for."""
+    """Diagnostics failed and ``strict`` was asked for; ``run`` is the failed run."""
+
+    def __init__(self, message: str, run=None):
+        super().__init__(message)
+        self.run = run
 
 
 @dataclass

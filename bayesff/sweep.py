@@ -1,0 +1,504 @@
+"""Many calibrations from one sweep file, run on Dask.
+
+A sweep file names a base problem and the axes to vary, or lists problem
+files::
+
+    [sweep]
+    name = "argon_forms"
+    base = "../argon_lj_b2.toml"        # relative to the sweep file
+    retries = 2                        # Dask retries of a task whose worker died
+
+    [[axes]]
+    name = "potential"
+    values = [
+      { label = "lj" },
+      { label = "mie", set = { potential = { kind = "mie" } } },
+    ]
+
+    [inference]                        # overrides every task's [inference]
+    samples = 1000
+
+Each value's ``set`` is merged into the base problem's document (tables
+merge key by key; targets are addressed by name: ``set = { targets = { B2 =
+{ data = "..." } } }``). The tasks are the product of the axes, named by their
+labels (``lj``, ``mie``; ``lj-argon`` for two axes), and each is an ordinary
+problem whose run file is ``runs/SWEEP/TASK/posterior.nc``.
+
+:func:`run_sweep` expands the file, checks every task's problem before any
+sampling (an invalid one is reported in the summary, the others run), skips
+tasks whose run file exists with the same problem fingerprint and settings,
+groups same-structure tasks into batches (:func:`bayesff.calibrate_many`) and
+submits them to a Dask cluster: an embedded ``LocalCluster`` by default, or
+the scheduler at ``scheduler="tcp://HOST:PORT"``. A worker that dies loses the
+batch it was running, which Dask runs again (``retries``). At the end,
+``runs/SWEEP/summary.csv`` and ``reports/SWEEP/index.html`` list every task.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import math
+import os
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bayesff.errors import BayesffError, ProblemError
+from bayesff.schemas import NAME_PATTERN, SWEEP_SCHEMA, check_name, validate
+
+__all__ = ["SweepResult", "Task", "expand", "read_sweep", "run_sweep", "write_summary"]
+
+
+@dataclass
+class Task:
+    """One calibration of a sweep.
+
+    Attributes
+    ----------
+    name
+        Task name (labels of its axis values joined by '-').
+    document
+        The problem document (a problem file's tables).
+    base_dirs
+        Where relative data paths are looked up.
+    out
+        The run file.
+    error
+        Why the task cannot run (an invalid problem), or ``None``.
+    """
+
+    name: str
+    document: dict
+    base_dirs: tuple
+    out: Path
+    error: str | None = None
+    fingerprint: str = ""
+    settings: str = ""
+
+
+@dataclass
+class SweepResult:
+    """What :func:`run_sweep` did: the tasks, their status and where the summary is."""
+
+    name: str
+    tasks: list[Task]
+    status: dict[str, str] = field(default_factory=dict)  # task -> done | skipped | failed
+    messages: dict[str, str] = field(default_factory=dict)
+    summary: Path | None = None
+    index: Path | None = None
+    wall_time_s: float = 0.0
+
+
+def _merge(base: dict, change: dict, where: str) -> dict:
+    """``change`` merged into ``base`` (tables key by key; targets by name)."""
+    out = copy.deepcopy(base)
+    for k, v in change.items():
+        if k == "targets" and isinstance(v, dict):
+            by_name = {t.get("name"): t for t in out.get("targets", [])}
+            for tname, tchange in v.items():
+                if tname not in by_name:
+                    raise ProblemError(
+                        f"no target named {tname!r} in the base problem; targets are "
+                        f"{', '.join(map(str, by_name))}",
+                        f"{where}.targets",
+                    )
+                by_name[tname].update(_merge(by_name[tname], tchange, f"{where}.targets.{tname}"))
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v, f"{where}.{k}")
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def read_sweep(path: str | Path) -> dict:
+    """A sweep file's document, checked against :data:`bayesff.schemas.SWEEP_SCHEMA`."""
+    from bayesff.problem import read_text
+
+    path = Path(path)
+    text = read_text(path, "sweep file")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ProblemError(f"not valid TOML: {e}", str(path)) from None
+    validate(doc, SWEEP_SCHEMA, str(path))
+    s = doc["sweep"]
+    if ("base" in s) == ("problems" in s):
+        raise ProblemError("give exactly one of 'base' (with axes) or 'problems'", f"{path}: [sweep]")
+    if "problems" in s and doc.get("axes"):
+        raise ProblemError("axes vary a base problem; a list of problems takes none", str(path))
+    return doc
+
+
+def _base_document(path: Path) -> tuple[dict, tuple]:
+    from bayesff.problem import read_text
+
+    text = read_text(path, "problem file")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ProblemError(f"not valid TOML: {e}", str(path)) from None
+    d = path.resolve().parent
+    return doc, (d, d.parent, Path.cwd())
+
+
+def _combinations(axes: list[dict]) -> list[tuple[str, dict]]:
+    combos = [("", {})]
+    for axis in axes:
+        labels = [v["label"] for v in axis["values"]]
+        if len(set(labels)) != len(labels):
+            raise ProblemError(f"labels repeat in axis {axis['name']!r}: {labels}", "[[axes]]")
+        combos = [
+            (f"{name}-{v['label']}" if name else v["label"], {**sets, axis["name"]: v.get("set", {})})
+            for name, sets in combos
+            for v in axis["values"]
+        ]
+    return combos
+
+
+def expand(path: str | Path, out_root: str | Path = "runs") -> tuple[str, list[Task]]:
+    """The sweep's name and its tasks (nothing is built or sampled)."""
+    path = Path(path)
+    doc = read_sweep(path)
+    s = doc["sweep"]
+    name = s["name"]
+    root = Path(out_root) / name
+    inference = doc.get("inference", {})
+    tasks = []
+    if "problems" in s:
+        for rel in s["problems"]:
+            p = (path.parent / rel).resolve()
+            pdoc, dirs = _base_document(p)
+            pdoc = _merge(pdoc, {"inference": inference}, str(path))
+            tname = pdoc.get("problem", {}).get("name", p.stem)
+            tasks.append(Task(tname, pdoc, dirs, root / tname / "posterior.nc"))
+    else:
+        base, dirs = _base_document((path.parent / s["base"]).resolve())
+        for tname, sets in _combinations(doc.get("axes", [])) or [(name, {})]:
+            tname = tname or name
+            d = base
+            for axis, change in sets.items():
+                d = _merge(d, change, f"{path}: axis {axis!r}")
+            d = _merge(d, {"inference": inference}, str(path))
+            d.setdefault("problem", {})["name"] = f"{name}-{tname}"[:64]
+            tasks.append(Task(tname, d, dirs, root / tname / "posterior.nc"))
+    names = [t.name for t in tasks]
+    if len(set(names)) != len(names):
+        raise ProblemError(f"task names repeat: {names}", str(path))
+    for t in tasks:
+        check_name(t.name, NAME_PATTERN, f"{path}: task", "task name")
+    return name, tasks
+
+
+# ------------------------------------------------------------------------------ tasks
+
+
+def _problem(task: Task):
+    from bayesff.problem import Problem
+
+    import tomli_w
+
+    text = tomli_w.dumps(task.document)
+    return Problem.from_dict(
+        task.document, path=f"task {task.name}", source_text=text, base_dirs=task.base_dirs
+    )
+
+
+def _done(task: Task) -> bool:
+    """Whether the task's run file exists with the same problem and settings."""
+    if not task.out.is_file():
+        return False
+    try:
+        import xarray as xr
+
+        with xr.open_datatree(task.out, engine="h5netcdf") as dt:
+            a = dt.attrs
+            return (
+                a.get("problem_fingerprint") == task.fingerprint
+                and a.get("sweep_settings") == task.settings
+            )
+    except Exception:  # a damaged or foreign file: run the task again (atomically replaced)
+        return False
+
+
+def run_batch(tasks: list[dict], report: bool) -> list[dict]:
+    """Calibrate a batch of same-structure tasks (runs on a Dask worker).
+
+    ``tasks`` are plain dicts (name, document, base_dirs, out, settings), so
+    that nothing but data crosses to the worker. Returns one row per task.
+    """
+    from bayesff.inference import calibrate_many
+    from bayesff.runtime import ensure_configured
+
+    ensure_configured()
+    objs = [Task(t["name"], t["document"], t["base_dirs"], Path(t["out"])) for t in tasks]
+    problems = [_problem(t) for t in objs]
+    t0 = time.perf_counter()
+    runs = calibrate_many(problems, outs=[t.out for t in objs], force=True, progress=False, log=None)
+    rows = []
+    for t, run, spec in zip(objs, runs, tasks, strict=True):
+        from bayesff import runfile
+
+        run.datatree.attrs["sweep_settings"] = spec["settings"]
+        runfile.write(run.datatree, t.out, force=True)
+        page = None
+        if report:
+            from bayesff.report import report as write_report
+
+            page = str(write_report(t.out, Path(spec["report_root"]) / t.name, log=None))
+        rows.append(_row(t.name, run.datatree, run.diagnostics, page, time.perf_counter() - t0))
+    return rows
+
+
+def _row(name: str, dt, d, page, wall: float) -> dict:
+    """A summary row: posterior means and 5/50/95 % quantiles, diagnostics, verdicts."""
+    from bayesff import runfile
+
+    post = dt["posterior"]
+    row = {"task": name, "status": "done", "message": "", "wall_time_s": round(wall, 2)}
+    row["potential"] = str(dt.attrs.get("potential_name", ""))
+    for n in runfile.parameter_names(dt):
+        x = post[n].values.ravel()
+        unit = str(post[n].attrs.get("units", "")).replace("/", "_per_").replace(" ", "")
+        key = f"{n}_{unit}" if unit else n
+        row[f"{key}_mean"] = float(x.mean())
+        for q in (5, 50, 95):
+            row[f"{key}_q{q:02d}"] = float(_quantile(x, q / 100))
+    row["rhat_max"] = max(d.rhat.values())
+    row["ess_bulk_min"] = min(d.ess_bulk.values())
+    row["divergences"] = d.divergences
+    row["diagnostics_ok"] = bool(d.ok)
+    row.update(_verdicts(dt))
+    row["report"] = page or ""
+    return row
+
+
+def _quantile(x, q):
+    import numpy as np
+
+    return np.quantile(x, q)
+
+
+def _verdicts(dt) -> dict:
+    if "predictions" not in dt.children:
+        return {}
+    from bayesff.transferability import evaluate
+
+    out = {}
+    for g in evaluate(dt).groups:
+        out[f"verdict[{g.target}/{g.group}]"] = g.verdict
+        out[f"p_all_within[{g.target}/{g.group}]"] = g.p_all_within
+    return out
+
+
+# ------------------------------------------------------------------------------ running
+
+
+def _cluster(scheduler: str | None, workers: int | None, cluster: str | None):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler), None
+    if cluster == "slurm":
+        from dask_jobqueue import SLURMCluster  # optional extra: bayesff[hpc]
+
+        c = SLURMCluster()
+        c.scale(workers or 1)
+        return Client(c), c
+    n = workers or max(1, min(os.cpu_count() or 1, 8))
+    # one single-threaded process per worker: XLA's own threads fill a core each,
+    # so more threads per worker would only compete
+    c = LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        env={"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"},
+    )
+    return Client(c), c
+
+
+def _batches(tasks: list[Task], n_workers: int) -> list[list[Task]]:
+    """Same-structure tasks in batches, about one per worker per structure."""
+    from bayesff.inference.calibrate import _groups
+
+    problems = [_problem(t) for t in tasks]
+    out = []
+    for idx in _groups(problems, {}, None):
+        size = max(1, math.ceil(len(idx) / n_workers))
+        out += [[tasks[i] for i in idx[j : j + size]] for j in range(0, len(idx), size)]
+    return out
+
+
+def _prepare(tasks: list[Task], log) -> list[Task]:
+    """Check every task's problem now; mark invalid ones, fingerprint the others."""
+    ok = []
+    for t in tasks:
+        try:
+            p = _problem(t)
+        except BayesffError as e:
+            t.error = str(e)
+            log(f"  task {t.name}: invalid problem: {e}")
+            continue
+        t.fingerprint = p.fingerprint()
+        t.settings = repr(p.inference)
+        ok.append(t)
+    return ok
+
+
+def run_sweep(
+    path: str | Path,
+    *,
+    out_root: str | Path = "runs",
+    report_root: str | Path = "reports",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    cluster: str | None = None,
+    report: bool | None = None,
+    log=print,
+    progress: bool | None = None,
+) -> SweepResult:
+    """Run a sweep file (see the module docstring) and write its summary and index."""
+    import sys
+
+    from dask.distributed import as_completed
+
+    t0 = time.perf_counter()
+    log = log or (lambda *a, **k: None)
+    name, tasks = expand(path, out_root)
+    doc = read_sweep(path)
+    report = doc["sweep"].get("report", True) if report is None else report
+    retries = int(doc["sweep"].get("retries", 2))
+    res = SweepResult(name, tasks)
+    runnable = _prepare(tasks, log)
+    for t in tasks:
+        if t.error:
+            res.status[t.name], res.messages[t.name] = "failed", t.error
+    todo = [t for t in runnable if not _done(t)]
+    for t in runnable:
+        if t not in todo:
+            res.status[t.name] = "skipped"
+    log(f"sweep {name}: {len(tasks)} tasks, {len(todo)} to run, "
+        f"{len(runnable) - len(todo)} done before, {len(tasks) - len(runnable)} invalid")
+    rows = {}
+    if todo:
+        client, cluster_obj = _cluster(scheduler, workers, cluster)
+        try:
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
+            futures = {}
+            for batch in _batches(todo, n_workers):
+                specs = [_spec(t, report_root) for t in batch]
+                f = client.submit(run_batch, specs, report, retries=retries, pure=False)
+                futures[f] = batch
+            bar = _SweepProgress(len(todo), progress if progress is not None else sys.stderr.isatty(), log)
+            for f in as_completed(futures):
+                batch = futures[f]
+                try:
+                    for row in f.result():
+                        rows[row["task"]] = row
+                        res.status[row["task"]] = "done"
+                except Exception as e:  # a task's error, reported in the summary
+                    for t in batch:
+                        res.status[t.name] = "failed"
+                        res.messages[t.name] = f"{type(e).__name__}: {e}"
+                bar.update(len(batch), sum(1 for s in res.status.values() if s == "failed"))
+            bar.close()
+        finally:
+            client.close()
+            if cluster_obj is not None:
+                cluster_obj.close()
+    res.wall_time_s = time.perf_counter() - t0
+    res.summary = write_summary(res, rows, Path(out_root) / name / "summary.csv")
+    res.index = _index(res, rows, Path(report_root) / name)
+    log(f"sweep {name}: {sum(s == 'done' for s in res.status.values())} done, "
+        f"{sum(s == 'skipped' for s in res.status.values())} skipped, "
+        f"{sum(s == 'failed' for s in res.status.values())} failed in {res.wall_time_s:.1f} s; "
+        f"summary {res.summary}")
+    return res
+
+
+def _spec(t: Task, report_root) -> dict:
+    return {
+        "name": t.name,
+        "document": t.document,
+        "base_dirs": tuple(str(d) for d in t.base_dirs),
+        "out": str(t.out),
+        "settings": t.settings,
+        "report_root": str(Path(report_root)),
+    }
+
+
+class _SweepProgress:
+    """Tasks done / running / failed and the ETA: a tqdm bar, or log lines."""
+
+    def __init__(self, total: int, bar: bool, log):
+        self.total, self.done, self.log = total, 0, log
+        self.t0 = time.perf_counter()
+        self.bar = None
+        if bar:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit="task", desc="sweep")
+
+    def update(self, n: int, failed: int) -> None:
+        self.done += n
+        rate = self.done / max(time.perf_counter() - self.t0, 1e-9)
+        eta = (self.total - self.done) / max(rate, 1e-9)
+        text = f"{self.done}/{self.total} tasks done, {failed} failed, ETA {eta:.0f} s"
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"failed {failed}")
+            self.bar.update(n)
+        else:
+            self.log(f"  {text}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _existing_row(t: Task) -> dict:
+    """A summary row of a task skipped because its run file is there."""
+    from bayesff import runfile
+    from bayesff.inference import diagnose
+
+    dt = runfile.read(t.out)
+    page = Path("reports") / t.out.parent.parent.name / t.name / "index.html"
+    return _row(t.name, dt, diagnose(dt), str(page) if page.is_file() else None,
+                float(dt.attrs.get("wall_time_s", 0.0)))
+
+
+def write_summary(res: SweepResult, rows: dict, path: Path) -> Path:
+    """``summary.csv``: one row per task (status, posterior means and intervals, diagnostics,
+    verdicts), written atomically."""
+    from bayesff.io import atomic_path
+
+    table = []
+    for t in res.tasks:
+        st = res.status.get(t.name, "failed")
+        if st == "done" and t.name in rows:
+            row = dict(rows[t.name])
+        elif st == "skipped":
+            row = {**_existing_row(t), "status": "skipped"}
+        else:
+            row = {"task": t.name, "status": st, "message": res.messages.get(t.name, "")}
+        row["run"] = str(t.out) if st != "failed" else ""
+        table.append(row)
+    cols = []
+    for row in table:
+        cols += [c for c in row if c not in cols]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, restval="")
+    w.writeheader()
+    w.writerows(table)
+    with atomic_path(path) as tmp:
+        tmp.write_text(buf.getvalue())
+    res.rows = table
+    return path
+
+
+def _index(res: SweepResult, rows: dict, folder: Path) -> Path:
+    from bayesff.report.sweep import write_index
+
+    return write_index(res, getattr(res, "rows", []), folder)
