@@ -16,6 +16,12 @@ from bayesff.potentials._spec import (
 )
 from bayesff.potentials.cutoff import force_shifted, shifted, tail_correction, truncated
 from bayesff.potentials.gp import GP, GPPairPotential, gp_pair_potential
+from bayesff.potentials.molecular import (
+    STOCKMAYER,
+    TWO_CENTRE_LJ,
+    TWO_CENTRE_LJ_QUADRUPOLE,
+    LinearPairPotential,
+)
 from bayesff.potentials.pair import (
     LENNARD_JONES,
     MIE,
@@ -58,8 +64,12 @@ __all__ = [
     "OPLS",
     "RYCKAERT_BELLEMANS",
     "SQUARE_WELL",
+    "STOCKMAYER",
+    "TWO_CENTRE_LJ",
+    "TWO_CENTRE_LJ_QUADRUPOLE",
     "Convention",
     "GPPairPotential",
+    "LinearPairPotential",
     "Molecule",
     "PairPotential",
     "ParamSpec",
