@@ -305,12 +305,13 @@ def check_sites(potential: ClusterPotential, positions, sites, where: str | None
                 )
 
 
-def check_energy(potential: ClusterPotential, positions, sites, where=None, **params):
+def check_energy(potential: ClusterPotential, params, positions, sites, where=None):
     """Energy of one configuration, evaluated eagerly, raising on a failure status.
 
     For scripts, data generation and tests; inside a compiled model use
     ``energy_and_status`` and turn the status into a rejection (module
-    docstring).
+    docstring). ``params`` is a dict in internal units, positions (N, 3) in
+    angstrom, ``where`` names the data (file, configuration) in errors.
 
     Raises
     ------
@@ -340,25 +341,32 @@ def check_energy(potential: ClusterPotential, positions, sites, where=None, **pa
     )
 
 
-def forces(potential: ClusterPotential, positions, sites, **params):
-    """Forces -dE/dx on the sites, shape (N, 3), kJ/mol/angstrom (NaN with a failure)."""
+def forces(potential: ClusterPotential, params, positions, sites):
+    """Forces -dE/dx on the sites, shape (N, 3), kJ/mol/angstrom (NaN with a failure).
+
+    ``params`` is a dict in internal units; positions (N, 3) in angstrom.
+    """
     x = jnp.asarray(positions, dtype=float)
     return -jax.grad(lambda y: potential.energy_and_status(y, sites, **params)[0])(x)
 
 
-def energies_and_forces(potential: ClusterPotential, positions, sites, **params):
+def energies_and_forces(potential: ClusterPotential, params, positions, sites):
     """Energies, forces and statuses of a batch of configurations of the same size.
+
+    The argument order is that of
+    :func:`bayesff.observables.configurations.energies_and_forces` (pair
+    potentials), plus the site columns.
 
     Parameters
     ----------
     potential
         A cluster potential.
+    params
+        Its parameters, internal units (scalars, or arrays under an outer vmap).
     positions
         Shape (M, N, 3), angstrom.
     sites
         Per-site columns, each of shape (N,) (shared by the batch) or (M, N).
-    **params
-        Scalars, internal units.
 
     Returns
     -------

@@ -52,9 +52,14 @@ Pair potentials here have parameters ``q_i`` and ``q_j`` (the two charges):
 problems fix them (they are data, not calibrated); a cluster takes them per
 site from the ``charge_e`` column (:func:`fixed_charge_cluster`,
 :func:`bayesff.potentials.cluster.cluster_from_pair`). Second virial
-coefficients of net charges do not exist (the integral diverges): these
-potentials are for energies of given geometries (``pair_energy``,
-configuration energies), not for ``second_virial``.
+coefficients of net charges do not exist (the 1/r tail makes the integral
+diverge): these potentials are for energies of given geometries
+(``pair_energy``, configuration energies). Their ``length_scale`` is NaN
+for a charged pair (bare charges always; LJ plus unscreened or
+Mehler-Solmajer Coulomb when q_i q_j != 0), so that a B2 quadrature or a
+grid built on it returns NaN instead of a finite wrong number;
+``lj_debye_huckel`` keeps sigma (the screened tail decays exponentially and
+its B2 is finite).
 """
 
 from __future__ import annotations
@@ -210,11 +215,12 @@ def debye_huckel(r, q_i, q_j, s, eps_r, debye_length):
     )
 
 
-def add_pair_potentials(name, first, second, *, description="", reference=""):
+def add_pair_potentials(name, first, second, *, description="", reference="", length_scale=None):
     """The sum of two pair potentials as one registered-style spec.
 
-    Parameters of the two must have distinct names; the length scale and
-    breakpoints are those of ``first`` (the part with the repulsive core).
+    Parameters of the two must have distinct names; the breakpoints are those
+    of ``first`` (the part with the repulsive core) and so is the length
+    scale unless ``length_scale`` is given.
     """
     clash = set(first.param_names) & set(second.param_names)
     if clash:
@@ -230,7 +236,7 @@ def add_pair_potentials(name, first, second, *, description="", reference=""):
         name=name,
         energy=energy,
         params=first.params + second.params,
-        length_scale=first.length_scale,
+        length_scale=length_scale or first.length_scale,
         breakpoints=first.breakpoints,
         description=description or f"{first.name} + {second.name}",
         reference=reference or f"{first.reference}; {second.reference}",
@@ -318,10 +324,23 @@ _DEBYE = ParamSpec(
     prior_unit="angstrom",
     description="Debye screening length",
 )
-_NO_CORE = (
-    "net charges have no repulsive core and no finite B2; length_scale 1 angstrom is a "
-    "placeholder for the quadrature of potentials that add one"
-)
+
+
+def _no_core(**_):
+    """Length scale of bare charges: NaN, so that B2 and grids built on it fail visibly.
+
+    A pair of net charges has no repulsive core and no finite second virial
+    coefficient (the 1/r tail makes the integral diverge, and opposite charges
+    collapse at r -> 0); a finite number from the quadrature would be wrong.
+    """
+    return jnp.asarray(jnp.nan)
+
+
+def _sigma_if_neutral(sigma, q_i, q_j, **_):
+    """LJ + long-ranged Coulomb: sigma for a neutral pair (q_i q_j = 0), else NaN (_no_core)."""
+    return jnp.where(q_i * q_j == 0.0, sigma, jnp.nan)
+
+
 _LEONTYEV = "I. V. Leontyev and A. A. Stuchebrukhov, PCCP 13, 2613 (2011), doi:10.1039/c0cp01971b"
 _MS = "E. L. Mehler and T. Solmajer, Protein Eng. 4, 903 (1991), doi:10.1093/protein/4.8.903"
 _DH = "P. Debye and E. Hückel, Phys. Z. 24, 185 (1923)"
@@ -332,7 +351,7 @@ COULOMB = register(
         name="coulomb",
         energy=coulomb,
         params=(*_QQ, _S, _EPS_R),
-        length_scale=lambda **p: 1.0,  # see _NO_CORE
+        length_scale=_no_core,
         description="k_e s^2 q_i q_j / (eps_r r): scaled point charges, uniform dielectric",
         reference=f"Coulomb's law; k_e from CODATA 2018; ECC: {_LEONTYEV}",
     )
@@ -342,7 +361,7 @@ SCREENED_COULOMB = register(
         name="screened_coulomb",
         energy=screened_coulomb,
         params=(*_QQ, _S, *_MS_SPECS),
-        length_scale=lambda **p: 1.0,
+        length_scale=_no_core,
         description="k_e s^2 q_i q_j / (eps(r) r), eps(r) sigmoidal (Mehler-Solmajer)",
         reference=_MS,
     )
@@ -352,7 +371,7 @@ DEBYE_HUCKEL = register(
         name="debye_huckel",
         energy=debye_huckel,
         params=(*_QQ, _S, _EPS_R, _DEBYE),
-        length_scale=lambda **p: 1.0,
+        length_scale=_no_core,
         description="k_e s^2 q_i q_j exp(-r/lambda_D) / (eps_r r): Debye-Hueckel screening",
         reference=_DH,
     )
@@ -365,6 +384,7 @@ LJ_COULOMB = register(
         LENNARD_JONES,
         COULOMB,
         description="LJ 12-6 (repulsive core) + k_e s^2 q_i q_j / (eps_r r)",
+        length_scale=_sigma_if_neutral,
     )
 )
 LJ_SCREENED_COULOMB = register(
@@ -373,6 +393,7 @@ LJ_SCREENED_COULOMB = register(
         LENNARD_JONES,
         SCREENED_COULOMB,
         description="LJ 12-6 + Coulomb screened by the Mehler-Solmajer eps(r)",
+        length_scale=_sigma_if_neutral,
     )
 )
 LJ_DEBYE_HUCKEL = register(

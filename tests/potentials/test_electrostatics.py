@@ -284,13 +284,13 @@ def test_polarisation_catastrophe_detected():
     )
     assert int(status) == STATUS_OK
     with pytest.raises(ClusterEnergyError, match=r"sites 1 and 0 are 1\.3") as err:
-        check_energy(UNDAMPED, _axis(0.98 * limit), ION_SITES, **ION_PARAMS)
+        check_energy(UNDAMPED, ION_PARAMS, _axis(0.98 * limit), ION_SITES)
     assert set(err.value.sites) == {0, 1}
     assert "alpha_1=3.5" in str(err.value)
     # under jit and vmap the status is a value
     rs = jnp.array([0.9, 1.1, 1.5, 3.0]) * limit
     xs = jax.vmap(lambda r: jnp.stack([jnp.zeros(3), jnp.array([0.0, 0.0, 1.0]) * r]))(rs)
-    _, _, st = jax.jit(lambda x: energies_and_forces(UNDAMPED, x, ION_SITES, **ION_PARAMS))(xs)
+    _, _, st = jax.jit(lambda x: energies_and_forces(UNDAMPED, ION_PARAMS, x, ION_SITES))(xs)
     np.testing.assert_array_equal(st, [1, 0, 0, 0])
 
 
@@ -346,7 +346,7 @@ def test_cluster_energy_invariant_under_rotation_and_translation(model):
         p = {k: v for k, v in ION_PARAMS.items() if not k.startswith("alpha")}
         p.update(s=0.9, eps_r=1.0)
     e0 = float(pot.energy(jnp.asarray(x), sites, **p))
-    f0 = np.asarray(forces(pot, x, sites, **p))
+    f0 = np.asarray(forces(pot, p, x, sites))
     np.testing.assert_allclose(f0.sum(axis=0), 0.0, atol=1e-9 * np.abs(f0).max())
     rng = np.random.default_rng(11)
     for _ in range(3):
@@ -354,7 +354,7 @@ def test_cluster_energy_invariant_under_rotation_and_translation(model):
         y = rot.apply(x) + rng.normal(scale=5.0, size=3)
         assert float(pot.energy(jnp.asarray(y), sites, **p)) == pytest.approx(e0, rel=1e-12)
         np.testing.assert_allclose(
-            np.asarray(forces(pot, y, sites, **p)), rot.apply(f0), rtol=1e-9, atol=1e-9
+            np.asarray(forces(pot, p, y, sites)), rot.apply(f0), rtol=1e-9, atol=1e-9
         )
 
 
@@ -376,17 +376,30 @@ def test_gradients_central_differences():
 
 
 def test_batch_energies_and_forces_match_single():
-    """energies_and_forces over a batch (vmap) equals one-by-one evaluation."""
+    """energies_and_forces over a batch (vmap) equals one-by-one evaluation; so does a vmap
+    over parameter draws."""
     xs = np.stack([_cluster(4, seed=s)[0] for s in range(3)])
     _, sites = _cluster(4)
     p = {**ION_PARAMS, "thole_a": 0.39}
-    e, f, st = jax.jit(lambda x: energies_and_forces(POLARISABLE, x, sites, **p))(xs)
+    e, f, st = jax.jit(lambda x: energies_and_forces(POLARISABLE, p, x, sites))(xs)
     for m in range(3):
         assert float(e[m]) == pytest.approx(
             float(POLARISABLE.energy(xs[m], sites, **p)), rel=1e-13
         )
-        np.testing.assert_allclose(f[m], forces(POLARISABLE, xs[m], sites, **p), rtol=1e-12)
+        np.testing.assert_allclose(f[m], forces(POLARISABLE, p, xs[m], sites), rtol=1e-12)
     np.testing.assert_array_equal(st, 0)
+    # and over parameter draws (s and alpha_1 batched, the rest shared)
+    draws = {"s": jnp.array([0.8, 0.9, 1.0]), "alpha_1": jnp.array([2.0, 3.0, 4.0])}
+
+    def one(d):
+        return POLARISABLE.energy_and_status(xs[0], sites, **{**p, **d})
+
+    e_draws, st_draws = jax.jit(jax.vmap(one))(draws)
+    for k in range(3):
+        single = POLARISABLE.energy(xs[0], sites, **{**p, "s": draws["s"][k],
+                                                    "alpha_1": draws["alpha_1"][k]})  # fmt: skip
+        assert float(e_draws[k]) == pytest.approx(float(single), rel=1e-13)
+    np.testing.assert_array_equal(st_draws, 0)
 
 
 def test_site_data_errors_are_clear():
@@ -417,3 +430,22 @@ def test_registered_priors_inside_support(name):
         )
     if pot.kind == "cluster":
         assert pot.site_column_names == ("charge_e", "type") and pot.n_types == 2
+
+
+def test_b2_of_charged_pairs_is_nan_not_a_wrong_number():
+    """B2 of a net-charged pair diverges: the quadrature returns NaN, never a finite number.
+
+    Neutral LJ + Coulomb (a zero charge) is plain LJ (rtol 1e-14 against virial.py's LJ
+    B2); Debye-Hueckel screening makes the charged B2 finite (an exponentially decaying tail).
+    """
+    from bayesff.observables.virial import second_virial
+    from bayesff.potentials.electrostatics import LJ_DEBYE_HUCKEL
+
+    lj = {"epsilon": 1.0, "sigma": 3.0}
+    el = {"s": 1.0, "eps_r": 78.4}
+    assert np.isnan(float(second_virial(COULOMB, {"q_i": 1.0, "q_j": -1.0, **el}, 300.0)))
+    assert np.isnan(float(second_virial(LJ_COULOMB, {**lj, "q_i": 1.0, "q_j": 1.0, **el}, 300.0)))
+    neutral = float(second_virial(LJ_COULOMB, {**lj, "q_i": 0.0, "q_j": 1.0, **el}, 300.0))
+    assert neutral == pytest.approx(float(second_virial(LENNARD_JONES, lj, 300.0)), rel=1e-14)
+    dh = {**lj, "q_i": 1.0, "q_j": 1.0, **el, "debye_length": 5.0}
+    assert np.isfinite(float(second_virial(LJ_DEBYE_HUCKEL, dh, 300.0)))
