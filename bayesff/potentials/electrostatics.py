@@ -93,6 +93,7 @@ __all__ = [
     "debye_huckel",
     "ecc_scaling",
     "fixed_charge_cluster",
+    "lorentz_berthelot_lj",
     "mehler_solmajer_permittivity",
     "screened_coulomb",
     "type_params",

@@ -48,10 +48,13 @@ and
 B is positive definite exactly when the induced dipoles are bounded; it
 stops being so at the *polarisation catastrophe* (two undamped sites along
 their axis at :math:`r^6 \le 4\alpha_i\alpha_j`). The system is solved
-directly, never iterated: one Cholesky factorisation (half the work of
-the LU behind ``jax.numpy.linalg.solve``, and the test of positive
-definiteness itself) inside ``jax.lax.custom_linear_solve``, exactly as
-``jax.numpy.linalg.solve`` wraps its LU factors. The derivatives are those
+directly, never iterated: one Cholesky factorisation inside
+``jax.lax.custom_linear_solve``, the way ``jax.numpy.linalg.solve`` wraps
+its LU factors. Cholesky rather than LU because the factorisation *is* the
+test of positive definiteness (LU with pivoting cannot tell), so one
+factorisation gives both the dipoles and the status; it has half the flops
+of LU, though at 300 x 300 both take about the same time on this CPU
+(``benchmarks/electrostatics_bench.py``). The derivatives are those
 of the exact solution (implicit differentiation:
 :math:`d\boldsymbol\nu = \mathsf B^{-1}(d\mathbf b - d\mathsf B\,\boldsymbol\nu)`),
 so a gradient costs two triangular solves more, not a differentiated
