@@ -14,13 +14,27 @@ molar_volume   cm^3/mol            reporting unit of virial coefficients
 pressure       MPa                 reporting unit; computed as kJ/mol/Å^3
 inverse_pressure 1/MPa             isothermal compressibility
 inverse_length 1/angstrom          scattering vector q
+charge         e                   elementary charges
+dipole         e*angstrom          1 D = 0.20819434 e angstrom
+quadrupole     e*angstrom^2        1 B (Buckingham) = 1 D angstrom
+polarisability angstrom^3          polarisability volume alpha/(4 pi eps0)
 dimensionless  1
 ============== =================== ==========================================
 
 Constants are CODATA 2018 (E. Tiesinga, P. J. Mohr, D. B. Newell and
 B. N. Taylor, Rev. Mod. Phys. 93, 025010 (2021), doi:10.1103/RevModPhys.93.025010);
 k_B, N_A and e are exact in the 2019 SI. The thermochemical calorie is
-4.184 J exactly.
+4.184 J exactly. The vacuum permittivity is the CODATA 2018 value
+eps0 = 8.8541878128(13) x 10^-12 F/m, so that the Coulomb constant
+e^2 N_A / (4 pi eps0) = 1389.35457 kJ mol^-1 angstrom e^-2 (relative standard
+uncertainty 1.5e-10, that of eps0). The debye is 10^-21/c C m exactly (c the
+speed of light), and the buckingham 1 D angstrom.
+
+Electrostatic quantities are in "e-angstrom" units: charges in e, dipoles in
+e angstrom, quadrupoles in e angstrom^2 and polarisabilities as polarisability
+volumes alpha/(4 pi eps0) in angstrom^3; an energy is then
+:data:`COULOMB_KJ_PER_MOL_ANGSTROM` times a product of these over a power of
+angstrom (e.g. q_i q_j / r).
 
 Conversions are plain floats so that they can be applied inside jitted code
 as constants; nothing here imports jax. A missing or unknown unit raises
@@ -36,6 +50,8 @@ from bayesff.errors import UnitError
 __all__ = [
     "AVOGADRO",
     "BOLTZMANN_J_PER_K",
+    "COULOMB_KJ_PER_MOL_ANGSTROM",
+    "DEBYE_E_ANGSTROM",
     "DIMENSIONS",
     "GAS_CONSTANT_KJ_PER_MOL_K",
     "INTERNAL_UNITS",
@@ -58,6 +74,20 @@ GAS_CONSTANT_KJ_PER_MOL_K = BOLTZMANN_J_PER_K * AVOGADRO / 1000.0
 BOHR_RADIUS_ANGSTROM = 0.529177210903
 #: Thermochemical calorie in J (exact by definition).
 CALORIE_J = 4.184
+#: Vacuum electric permittivity, F/m (CODATA 2018).
+VACUUM_PERMITTIVITY_F_PER_M = 8.8541878128e-12
+#: Speed of light in vacuum, m/s (exact).
+SPEED_OF_LIGHT_M_PER_S = 299792458.0
+#: Coulomb constant e^2 N_A / (4 pi eps0) in kJ mol^-1 angstrom e^-2 (1389.35457...).
+COULOMB_KJ_PER_MOL_ANGSTROM = (
+    ELEMENTARY_CHARGE_C**2
+    * AVOGADRO
+    / (4.0 * math.pi * VACUUM_PERMITTIVITY_F_PER_M)
+    / 1e-10
+    / 1000.0
+)
+#: One debye (10^-21/c C m) in e angstrom (0.20819434...).
+DEBYE_E_ANGSTROM = 1e-21 / SPEED_OF_LIGHT_M_PER_S / (ELEMENTARY_CHARGE_C * 1e-10)
 #: 1 kJ/mol/Å^3 expressed in MPa: 1e3 J / N_A / 1e-30 m^3 / 1e6.
 KJ_PER_MOL_PER_A3_IN_MPA = 1e3 / AVOGADRO / 1e-30 / 1e6
 
@@ -72,6 +102,10 @@ INTERNAL_UNITS: dict[str, str] = {
     "inverse_pressure": "1/MPa",
     "inverse_length": "1/angstrom",
     "force": "kJ/mol/angstrom",
+    "charge": "e",
+    "dipole": "e*angstrom",
+    "quadrupole": "e*angstrom^2",
+    "polarisability": "angstrom^3",
     "dimensionless": "1",
 }
 DIMENSIONS = tuple(INTERNAL_UNITS)
@@ -129,6 +163,30 @@ _FACTORS: dict[str, dict[str, float]] = {
         "kcal/mol/angstrom": CALORIE_J,
         "eV/angstrom": ELEMENTARY_CHARGE_C * AVOGADRO / 1000.0,
     },
+    "charge": {"e": 1.0, "C": 1.0 / ELEMENTARY_CHARGE_C},
+    "dipole": {
+        "e*angstrom": 1.0,
+        "D": DEBYE_E_ANGSTROM,
+        "e*bohr": BOHR_RADIUS_ANGSTROM,
+        "C*m": 1.0 / (ELEMENTARY_CHARGE_C * 1e-10),
+    },
+    "quadrupole": {
+        "e*angstrom^2": 1.0,
+        # the buckingham, 1 B = 1 D angstrom = 1e-26 statC cm^2
+        "B": DEBYE_E_ANGSTROM,
+        "D*angstrom": DEBYE_E_ANGSTROM,
+        "e*bohr^2": BOHR_RADIUS_ANGSTROM**2,
+        "C*m^2": 1.0 / (ELEMENTARY_CHARGE_C * 1e-20),
+    },
+    "polarisability": {
+        # polarisability volume alpha' = alpha / (4 pi eps0)
+        "angstrom^3": 1.0,
+        "bohr^3": BOHR_RADIUS_ANGSTROM**3,
+        "nm^3": 1e3,
+        "cm^3": 1e24,
+        # SI polarisability alpha in C m^2 / V -> alpha / (4 pi eps0) in m^3 -> angstrom^3
+        "C*m^2/V": 1e30 / (4.0 * math.pi * VACUUM_PERMITTIVITY_F_PER_M),
+    },
     "dimensionless": {"1": 1.0, "": 1.0},
 }
 
@@ -154,6 +212,16 @@ _ALIASES = {
     "degrees": "deg",
     "radian": "rad",
     "radians": "rad",
+    "debye": "D",
+    "Debye": "D",
+    "e Å": "e*angstrom",
+    "e*Å": "e*angstrom",
+    "buckingham": "B",
+    "Buckingham": "B",
+    "e Å^2": "e*angstrom^2",
+    "e*Å^2": "e*angstrom^2",
+    "Å^3": "angstrom^3",
+    "a0^3": "bohr^3",
 }
 
 
