@@ -9,6 +9,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 BAYESFF_PYTHON ?=
 export BAYESFF_PYTHON
+# OpenBLAS worker threads behind JAX's CPU linear algebra stall under load (a 3 ms
+# Cholesky measured at ~480 ms on 2 busy cores); one thread each avoids it
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: demo test bench lint format clean venv
 

@@ -90,6 +90,7 @@ class TargetStructure:
     pooled: tuple[str, ...]
     nuisance: tuple[ParamStructure, ...]
     aux_shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    error_model: str = "independent"
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,8 @@ def _target_sites(t: TargetStructure) -> list[tuple[str, str]]:
             (f"length_{t.name}", "length"),
             (f"beta_{t.name}", "beta"),
         ]
+    if t.error_model == "discrepancy_gp":
+        sites += [(f"delta_amplitude_{t.name}", "delta"), (f"delta_length_{t.name}", "delta")]
     return sites
 
 
@@ -178,6 +181,7 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
                 pooled=problem.pooled_parameters(t) if inad.kind == "hierarchical" else (),
                 nuisance=nuis,
                 aux_shapes=tuple((k, np.shape(v)) for k, v in sorted((t.aux or {}).items())),
+                error_model=t.error_model.kind,
             )
         )
     return Structure(tuple(params), tuple(targets))
@@ -234,6 +238,14 @@ def _target_arrays(problem, t, rows: str) -> dict:
     }
     if t.aux:
         d["aux"] = {k: np.asarray(v) for k, v in t.aux.items()}
+    em = t.error_model
+    if em.kind == "covariance":
+        d["cov"] = np.asarray(t.covariance[np.ix_(idx, idx)], dtype=float)
+    if em.kind == "discrepancy_gp":
+        d["x_curve"] = np.asarray(t.curve_coordinate()[idx], dtype=float)
+        tr_u = t.uncertainties[t.train] if t.train.any() else t.uncertainties
+        a0 = em.amplitude_scale or 3.0 * float(np.median(tr_u))
+        d["delta_prior"] = np.asarray([a0, np.log(em.length_scale)], dtype=float)
     if rows == "train":
         d["y"] = np.asarray(t.values[idx], dtype=float)
     if inad.kind == "hierarchical":
@@ -269,11 +281,15 @@ def pad_arrays(data: dict, n_rows: dict[str, int], groups: dict[str, int] | None
             def pad(a, extra=extra):
                 return np.concatenate([a, np.repeat(a[-1:], extra, axis=0)], axis=0)
 
-            for k in ("u", "floor", "y", "band", "group", "x_gp"):
+            for k in ("u", "floor", "y", "band", "group", "x_gp", "x_curve"):
                 if k in td:
                     new[k] = pad(td[k])
             new["env"] = {c: pad(v) for c, v in td["env"].items()}
             new["mask"] = np.concatenate([td["mask"], np.zeros(extra, bool)])
+            if "cov" in td:  # padded rows: unit variance, uncorrelated, masked out below
+                cov = np.eye(n + extra)
+                cov[:n, :n] = td["cov"]
+                new["cov"] = cov
         out["targets"][name] = new
     return out
 
@@ -372,6 +388,14 @@ def _sample_target_latents(t: TargetStructure, td: dict, latent: dict) -> None:
     for p in t.nuisance:
         name = f"{p.name}_{t.name}"
         latent[name] = numpyro.sample(name, prior_distribution(p.family, td["nuisance"][p.name]))
+    if t.error_model == "discrepancy_gp":
+        a0, log_l0 = td["delta_prior"][0], td["delta_prior"][1]
+        latent[f"delta_amplitude_{t.name}"] = numpyro.sample(
+            f"delta_amplitude_{t.name}", dist.HalfNormal(a0)
+        )
+        latent[f"delta_length_{t.name}"] = numpyro.sample(
+            f"delta_length_{t.name}", dist.LogNormal(log_l0, 0.75)
+        )
     if t.n_rows == 0:
         return
     scale = td["inadequacy_scale"]
@@ -396,7 +420,7 @@ def _sample_target_latents(t: TargetStructure, td: dict, latent: dict) -> None:
         )
 
 
-def _likelihood(t: TargetStructure, td: dict, mu, sigma) -> None:
+def _likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> None:
     import numpyro
     import numpyro.distributions as dist
 
@@ -416,10 +440,47 @@ def _likelihood(t: TargetStructure, td: dict, mu, sigma) -> None:
         # without data (predictive draws) a failed forward model stays NaN
         mu = jnp.where(jnp.isfinite(mu), mu, 0.0)
         sigma = jnp.where(jnp.isfinite(sigma) & (sigma > 0), sigma, 1.0)
+    if t.error_model != "independent":
+        _curve_likelihood(t, td, mu, sigma, latent)
+        return
     d = dist.Normal(mu, sigma)
     if event:
         d = d.to_event(event)
     numpyro.sample(t.name, d.mask(mask), obs=y)
+
+
+def _curve_covariance(t: TargetStructure, td: dict, sigma, latent: dict):
+    """Covariance of a curve's errors: data covariance or GP discrepancy, plus the diagonal."""
+    if t.error_model == "covariance":
+        # C replaces the stated u^2 on the diagonal; inadequacy and floor add to it
+        return td["cov"] + jnp.diag(sigma**2 - td["u"] ** 2)
+    from tinygp import kernels
+
+    a = latent[f"delta_amplitude_{t.name}"]
+    ell = latent[f"delta_length_{t.name}"]
+    x = td["x_curve"]
+    k = a**2 * kernels.ExpSquared(scale=ell)(x, x)
+    return k + jnp.diag(sigma**2)
+
+
+def _curve_likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> None:
+    """One multivariate normal per curve (Cholesky inside numpyro's MultivariateNormal).
+
+    Padded rows (batches of ragged problems) get unit variance, no correlation
+    and a zero residual; their constant is removed from the stored pointwise
+    log-likelihood (bayesff.inference.assemble).
+    """
+    import numpyro
+    import numpyro.distributions as dist
+
+    m = td["mask"]
+    cov = _curve_covariance(t, td, sigma, latent)
+    both = m[:, None] & m[None, :]
+    cov = jnp.where(both, cov, 0.0) + jnp.diag(jnp.where(m, 0.0, 1.0))
+    loc = jnp.where(m, mu, 0.0)
+    y = td.get("y")
+    obs = None if y is None else jnp.where(m, y, 0.0)
+    numpyro.sample(t.name, dist.MultivariateNormal(loc, covariance_matrix=cov), obs=obs)
 
 
 def _model(structure: Structure, data: dict) -> None:
@@ -442,7 +503,7 @@ def _model(structure: Structure, data: dict) -> None:
             continue  # no rows of this kind (predicted only, or nothing held out)
         mu = target_mean(t, params, latent, td)
         numpyro.deterministic(f"{t.name}_model", mu)
-        _likelihood(t, td, mu, _noise(t, td, mu, latent))
+        _likelihood(t, td, mu, _noise(t, td, mu, latent), latent)
 
 
 @functools.cache

@@ -137,7 +137,34 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs, base_potential) ->
     _repair(target, t, obs, where)
     target.options = _target_options(t.get("options", {}), obs, f"{where}.options")
     target.nuisance.update(_nuisance(t, obs, where))
+    _error_model(target, t, base_dirs, where)
     return target
+
+
+def _error_model(target: Target, t: dict, base_dirs, where: str) -> None:
+    """The target's error model (independent by default; discrepancy GP for dense curves)."""
+    from bayesff.targets import ErrorModel, correlation_covariance, replicate_covariance
+
+    value = t.get("error_model")
+    if value is None:
+        value = "discrepancy_gp" if target.observable.curve else "independent"
+    ew = f"{where}.error_model"
+    try:
+        em = ErrorModel(kind=value) if isinstance(value, str) else ErrorModel(**value)
+    except ProblemError as e:
+        raise ProblemError(e.message, ew) from None
+    except TypeError as e:
+        raise ProblemError(f"unknown key in {value!r}: {e}", ew) from None
+    if em.correlated and target.value_shape:
+        raise ProblemError("correlated error models are for curves of scalar rows", ew)
+    if em.kind == "covariance":
+        if em.data is not None:
+            path = _data_path(em.data, base_dirs, ew)
+            target.covariance = correlation_covariance(path, target.uncertainties, f"{ew}.data")
+        else:
+            path = _data_path(em.replicates, base_dirs, ew)
+            target.covariance = replicate_covariance(target, path, em, f"{ew}.replicates")
+    target.error_model = em
 
 
 def _repair(target: Target, t: dict, obs, where: str) -> None:

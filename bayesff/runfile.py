@@ -214,6 +214,10 @@ def latent_units(problem, structure) -> dict[str, str]:
                 out[n] = "scaled coordinate (range = 2)"
             elif n == f"beta_{t.name}":
                 out[n] = "1"
+            elif n == f"delta_amplitude_{t.name}":
+                out[n] = t.observable.unit
+            elif n == f"delta_length_{t.name}":
+                out[n] = "scaled coordinate (range 1)"
         for nu in t.nuisance.values():
             out[f"{nu.name}_{t.name}"] = nu.unit
     return out
@@ -280,7 +284,10 @@ def _target_groups(problem, out: dict, pp: dict, ll: dict, prior_pp: dict, pred:
             full = ("chain", "draw", *dims)
             g["pp"][t.name] = _array(pp[t.name], full, {**cd, **co}, unit)
             g["pp"][_model(t.name)] = _array(pp[_model(t.name)], full, {**cd, **co}, unit)
-            g["ll"][t.name] = _array(ll[t.name], ("chain", "draw", dim), {**cd, **co})
+            if t.error_model.correlated:  # one observation per curve
+                g["ll"][t.name] = _array(ll[t.name], ("chain", "draw", f"curve_{t.name}"), cd)
+            else:
+                g["ll"][t.name] = _array(ll[t.name], ("chain", "draw", dim), {**cd, **co})
             g["prior_pp"][t.name] = _array(prior_pp[t.name], full, {**pc, **co}, unit)
             g["prior_pp"][_model(t.name)] = _array(
                 prior_pp[_model(t.name)], full, {**pc, **co}, unit
@@ -364,6 +371,7 @@ def _target_attrs(problem, t) -> dict:
         "n_rows": int(t.n),
         "n_train": int(t.train.sum()),
         "holdout_groups": list(t.holdout),
+        "error_model": t.error_model.kind,
         "excluded_rows": int(t.excluded_mask().sum()),
         "excluded_lines": [str(x) for x in t.file_excluded] or [""],
         "options": ", ".join(f"{k}={v}" for k, v in sorted(t.options.items())),
@@ -662,7 +670,7 @@ def rows(dt, target: str, kind: str = "train") -> Rows | None:
             env_units=eu,
             group=np.full(rep.sizes[dim], ""),
             dim=dim,
-            loglik=None if ll is None else np.asarray(ll.transpose("chain", "draw", dim).values),
+            loglik=None if ll is None else np.asarray(ll.transpose("chain", "draw", ...).values),
         )
     if "predictions" not in dt.children or target not in dt["predictions"].data_vars:
         return None

@@ -107,6 +107,24 @@ _TARGET = {
         "options": {"type": "object"},
         "nuisance": {"type": "object", "additionalProperties": _PARAMETER},
         "duplicates": {"enum": ["error", "drop"]},
+        "error_model": {
+            "oneOf": [
+                _STRING,
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["kind"],
+                    "properties": {
+                        "kind": _STRING,
+                        "data": _STRING,
+                        "replicates": _STRING,
+                        "block_length": {"type": "integer"},
+                        "amplitude_scale": _NUMBER,
+                        "length_scale": _NUMBER,
+                    },
+                },
+            ]
+        },
     },
 }
 _INFERENCE = {

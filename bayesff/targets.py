@@ -25,7 +25,9 @@ from bayesff.observables._spec import Observable, get_observable
 from bayesff.priors import PriorSpec
 
 __all__ = [
+    "ERROR_MODELS",
     "INADEQUACY_KINDS",
+    "ErrorModel",
     "Forward",
     "Inadequacy",
     "LoadedRows",
@@ -140,6 +142,76 @@ class Inadequacy:
             f"optional {', '.join(sorted(fields - {'kind'}))}, got {value!r}",
             where,
         )
+
+
+ERROR_MODELS = ("independent", "covariance", "discrepancy_gp")
+
+
+@dataclass(frozen=True)
+class ErrorModel:
+    r"""How the errors of a target's rows are correlated (a curve: S(q), g(r), a scan).
+
+    With model means :math:`f_i`, data :math:`y_i`, stated standard
+    uncertainties :math:`u_i` and the inadequacy and floor variances
+    :math:`v_i` (:class:`Inadequacy`, forward-model floor):
+
+    ``"independent"``
+        :math:`y_i \sim N(f_i, \sqrt{u_i^2 + v_i})` independently (every point
+        is a separate measurement).
+    ``"covariance"``
+        :math:`y \sim MVN(f, C + \mathrm{diag}(v))` with a full covariance
+        matrix C of the curve's errors: read from a data file (``data``, an
+        n x n CSV with provenance, rows and columns in the target's row order)
+        or estimated by block bootstrap from replicate curves or a trajectory
+        (``replicates``: a CSV of curves, one per row, on the target's grid;
+        ``block_length`` consecutive replicates are resampled together).
+    ``"discrepancy_gp"``
+        :math:`y = f + \delta(x) + \epsilon`, :math:`\epsilon_i \sim N(0,
+        \sqrt{u_i^2 + v_i})`, :math:`\delta \sim GP(0, a^2 \exp(-(x -
+        x')^2 / 2\ell^2))` over the curve's coordinate x (the environment column
+        that varies, scaled to [0, 1] over the target's rows), marginalised:
+        :math:`y \sim MVN(f, K + \mathrm{diag}(u^2 + v))`, with
+        :math:`a \sim \mathrm{HalfNormal}(a_0)` (``amplitude_scale``, in the
+        observable's unit) and :math:`\ell \sim \mathrm{LogNormal}(\ln
+        \ell_0, 0.75)` (``length_scale``, scaled coordinate). Posterior
+        variables ``delta_amplitude_<target>``, ``delta_length_<target>``.
+
+    The multivariate likelihood is evaluated through a Cholesky factor
+    (numpyro's ``MultivariateNormal``; the GP kernel from tinygp). A curve is
+    one observation of the pointwise log-likelihood. Held-out rows of a
+    correlated target are predicted with the error model's marginal (not
+    conditioned on the training residuals).
+    """
+
+    kind: str = "independent"
+    data: str | None = None
+    replicates: str | None = None
+    block_length: int | None = None
+    amplitude_scale: float | None = None
+    length_scale: float = 0.1
+
+    def __post_init__(self):
+        if self.kind not in ERROR_MODELS:
+            raise ProblemError(
+                f"unknown error model {self.kind!r}; expected one of {', '.join(ERROR_MODELS)}"
+            )
+        if self.kind == "covariance" and (self.data is None) == (self.replicates is None):
+            raise ProblemError(
+                "a covariance error model needs exactly one of data (a covariance file) or "
+                "replicates (curves to bootstrap)"
+            )
+        if self.block_length is not None and (
+            not isinstance(self.block_length, int) or self.block_length < 1
+        ):
+            raise ProblemError(f"block_length must be an integer >= 1, got {self.block_length!r}")
+        for k in ("amplitude_scale", "length_scale"):
+            v = getattr(self, k)
+            if v is not None and not (isinstance(v, (int, float)) and 0 < v < np.inf):
+                raise ProblemError(f"{k} must be a finite number > 0, got {v!r}")
+
+    @property
+    def correlated(self) -> bool:
+        return self.kind != "independent"
 
 
 @dataclass(frozen=True)
@@ -286,6 +358,8 @@ class Target:
     labels: np.ndarray | None = None
     file_excluded: list = field(default_factory=list)
     aux: dict | None = None
+    error_model: ErrorModel = field(default_factory=ErrorModel)
+    covariance: np.ndarray | None = None
 
     def __post_init__(self):
         if self.floor is None:
@@ -344,6 +418,17 @@ class Target:
         for b, chunk in enumerate(np.array_split(order, self.inadequacy.bands)):
             band[chunk] = b
         return band
+
+    def curve_coordinate(self) -> np.ndarray:
+        """The coordinate a correlated error model runs along, scaled to [0, 1] over all rows.
+
+        The environment column that varies most (q for S(q) at one state).
+        """
+        cols = [c for c in self.observable.env_columns if np.ndim(self.env[c]) == 1]
+        spans = [np.ptp(np.asarray(self.env[c], float)) for c in cols]
+        x = np.asarray(self.env[cols[int(np.argmax(spans))]], float) if cols else np.arange(self.n)
+        lo, hi = float(x.min()), float(x.max())
+        return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
 
     def gp_coordinate(self) -> np.ndarray:
         """The coordinate scaled to [-1, 1] over training and held-out rows (GP inadequacy)."""
@@ -641,3 +726,89 @@ def select_rows(target_env_display: dict[str, np.ndarray], select: dict, where: 
         hi = rng[1] + 1e-9 * abs(rng[1])
         mask &= (v >= lo) & (v <= hi)
     return mask
+
+
+def correlation_covariance(path, u: np.ndarray, where: str) -> np.ndarray:
+    """C = diag(u) R diag(u) from a correlation file (columns i, j, R; see :class:`ErrorModel`)."""
+    table = load_table(
+        path, {"i": "dimensionless", "j": "dimensionless", "R": "dimensionless"}, where=where
+    )
+    n = u.shape[0]
+    i = table.columns["i"].astype(int)
+    j = table.columns["j"].astype(int)
+    if (table.columns["i"] != i).any() or (table.columns["j"] != j).any():
+        raise ProblemError("i and j must be integer row indices", where)
+    if i.min() < 0 or j.min() < 0 or i.max() >= n or j.max() >= n:
+        raise ProblemError(f"row indices must lie in [0, {n - 1}] (the target's rows)", where)
+    r = np.eye(n)
+    r[i, j] = table.columns["R"]
+    r[j, i] = table.columns["R"]
+    if not np.allclose(np.diag(r), 1.0):
+        raise ProblemError("a correlation matrix has ones on its diagonal", where)
+    try:
+        np.linalg.cholesky(r)
+    except np.linalg.LinAlgError:
+        raise ProblemError("the correlation matrix is not positive definite", where) from None
+    return u[:, None] * r * u[None, :]
+
+
+def bootstrap_covariance(
+    curves: np.ndarray, block_length: int = 1, n_boot: int = 2000, seed: int = 0
+) -> np.ndarray:
+    """Covariance of the mean of replicate curves by a moving-block bootstrap.
+
+    Parameters
+    ----------
+    curves
+        (R, n): R replicates (or consecutive trajectory blocks) of a curve of n points.
+    block_length
+        Consecutive replicates resampled together (1: independent replicates;
+        longer blocks keep the correlation between neighbouring replicates of
+        a trajectory). Kuensch, Ann. Stat. 17, 1217 (1989), doi:10.1214/aos/1176347265.
+    n_boot, seed
+        Bootstrap resamples and their seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, n) covariance of the mean curve.
+    """
+    curves = np.asarray(curves, dtype=float)
+    r = curves.shape[0]
+    if not 1 <= block_length <= r:
+        raise ValueError(f"block_length must be in [1, {r}], got {block_length}")
+    rng = np.random.default_rng(seed)
+    n_blocks = -(-r // block_length)
+    starts = rng.integers(0, r - block_length + 1, size=(n_boot, n_blocks))
+    idx = (starts[..., None] + np.arange(block_length)).reshape(n_boot, -1)[:, :r]
+    means = curves[idx].mean(axis=1)
+    return np.cov(means, rowvar=False)
+
+
+def replicate_covariance(target: Target, path, em: ErrorModel, where: str) -> np.ndarray:
+    """The block-bootstrap covariance of a target's replicate curves (see :class:`ErrorModel`)."""
+    obs = target.observable
+    cols = {f.column: f.dimension for f in obs.env}
+    cols[obs.value_column] = obs.dimension
+    cols["replicate"] = "dimensionless"
+    table = load_table(path, cols, where=where)
+    rep = table.columns["replicate"]
+    labels = np.unique(rep)
+    n = target.n
+    curves = []
+    for lab in labels:
+        sel = rep == lab
+        if sel.sum() != n:
+            raise ProblemError(
+                f"replicate {lab:g} has {int(sel.sum())} rows; the target has {n}", where
+            )
+        for c in obs.env_columns:
+            if not np.allclose(table.columns[c][sel], target.env[c]):
+                raise ProblemError(
+                    f"replicate {lab:g} is not on the target's grid (column {c})", where
+                )
+        rep_unit = units.factor(obs.unit, obs.dimension)
+        curves.append(table.columns[obs.value_column][sel] / rep_unit)
+    if len(curves) < 2:
+        raise ProblemError("a covariance needs at least 2 replicates", where)
+    return bootstrap_covariance(np.stack(curves), em.block_length or 1)

@@ -106,6 +106,7 @@ INTERNAL_UNITS: dict[str, str] = {
     "dipole": "e*angstrom",
     "quadrupole": "e*angstrom^2",
     "polarisability": "angstrom^3",
+    "molar_mass": "g/mol",
     "dimensionless": "1",
 }
 DIMENSIONS = tuple(INTERNAL_UNITS)
@@ -128,6 +129,7 @@ _FACTORS: dict[str, dict[str, float]] = {
         "eV": ELEMENTARY_CHARGE_C * AVOGADRO / 1000.0,
     },
     "temperature": {"K": 1.0},
+    "molar_mass": {"g/mol": 1.0, "kg/mol": 1000.0},
     "number_density": {
         "1/angstrom^3": 1.0,
         "1/nm^3": 1e-3,

@@ -101,7 +101,13 @@ def assemble(batch, i: int, draws: dict):
                 out["prior_pp"][name] = _rows(pr["draws"][name], 1, n_prior, n_tr)
             if n_ho:
                 out["pred"][name] = _rows(r["pred"][name], c, n, n_ho)
-        if n_tr:
+        if n_tr and t.error_model.correlated:
+            # one observation per curve; remove the constant of padded rows (unit normals
+            # with zero residual: -log(2 pi)/2 each)
+            n_pad = batch.train[i]["targets"][t.name]["mask"].shape[0] - n_tr
+            ll = np.asarray(r["ll"][t.name]) + 0.5 * np.log(2 * np.pi) * n_pad
+            out["ll"][t.name] = ll.reshape(c, n, 1)
+        elif n_tr:
             out["ll"][t.name] = _rows(r["ll"][t.name], c, n, n_tr)
     attrs = _settings(batch, i)
     return runfile.build(problem, batch.structure, out, attrs)

@@ -66,6 +66,11 @@ class Observable:
         ``"configurations"`` (one row per atom of each configuration; read by
         :mod:`bayesff.configdata`).
 
+    curve
+        Rows of one target are points of a dense curve (S(q), g(r)) whose
+        errors are correlated: the default error model is then
+        ``discrepancy_gp`` (:class:`bayesff.targets.ErrorModel`).
+
     ``predict(params, env, **nuisance)`` receives environment arrays with a
     leading row axis and returns an array of shape ``(rows, *value shape)``.
     A target with prepared arrays (:attr:`bayesff.targets.Target.aux`) also
@@ -87,6 +92,7 @@ class Observable:
     value_dims: tuple[str, ...] = ()
     row_dim: str | None = None
     layout: str = "rows"
+    curve: bool = False
 
     def accepts(self, kind: str) -> bool:
         """Whether a potential of this kind (``"pair"``, ``"torsion"``, ...) can be used."""

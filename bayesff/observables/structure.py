@@ -305,7 +305,7 @@ _OPTS = (
 )
 
 
-def _oz_observable(name, env, value_column, dimension, unit, build, description):
+def _oz_observable(name, env, value_column, dimension, unit, build, description, curve=False):
     """Register an observable of the OZ solution (uncertainty column ``u_<value_column>``)."""
     return register_observable(
         Observable(
@@ -320,6 +320,7 @@ def _oz_observable(name, env, value_column, dimension, unit, build, description)
             description=f"{description}; {_OPTS}",
             reference=_REF,
             options=_OPTION_NAMES,
+            curve=curve,
         )
     )
 
@@ -332,6 +333,7 @@ STRUCTURE_FACTOR = _oz_observable(
     "1",
     _build_sq,
     "static structure factor S(q) at one state from the OZ equation",
+    curve=True,
 )
 RADIAL_DISTRIBUTION = _oz_observable(
     "radial_distribution",
@@ -341,6 +343,7 @@ RADIAL_DISTRIBUTION = _oz_observable(
     "1",
     _build_gr,
     "radial distribution function g(r) at one state from the OZ equation",
+    curve=True,
 )
 FIRST_PEAK_POSITION = _oz_observable(
     "first_peak_position",

@@ -211,7 +211,18 @@ def isothermal_compressibility(
     return jnp.where(denom > 0, 1.0 / denom, jnp.nan)
 
 
-def _build_b2(potential, nodes_per_panel=DEFAULT_NODES):
+def _build_b2(potential, nodes_per_panel=DEFAULT_NODES, **options):
+    if potential.kind == "linear":
+        # rigid linear molecules: B2 averaged over the relative orientation
+        from bayesff.observables import orientational
+
+        return orientational.build(potential, nodes_per_panel=nodes_per_panel, **options)
+    if options:
+        raise ValueError(
+            f"option(s) {', '.join(sorted(options))} apply to linear molecules only; "
+            f"{potential.name} is a {potential.kind} potential"
+        )
+
     def predict(params, env):
         return second_virial(potential, params, env["T_K"], nodes_per_panel=nodes_per_panel)
 
@@ -251,7 +262,8 @@ SECOND_VIRIAL = register_observable(
         build=_build_b2,
         description="second virial coefficient B2(T) by Gauss-Legendre quadrature",
         reference=_MCQUARRIE,
-        options=("nodes_per_panel",),
+        options=("nodes_per_panel", "n_cos", "n_phi", "phi_rule", "method"),
+        potential_kind=("pair", "linear"),
     )
 )
 LOW_DENSITY_PRESSURE = register_observable(
