@@ -230,6 +230,7 @@ class Problem:
         self._check_targets(where)
         self._check_tolerance(where)
         self._check_candidates(where)
+        self._apply_floors()
 
     # ------------------------------------------------------------ validation
     def _check_parameters(self, where: str) -> None:
@@ -354,6 +355,25 @@ class Problem:
             names.append(c["name"])
         if len(set(names)) != len(names):
             raise ProblemError(f"candidate names must be unique, got {names}", where)
+
+    def _apply_floors(self) -> None:
+        """Forward-model error floors (observable hook), at the centre of the priors.
+
+        The floor depends on the parameters only through the reduced state
+        (T k_B / epsilon, rho sigma^3) and the unit conversion; it is evaluated
+        once at the prior medians (fixed values where fixed) and recorded in
+        the run (constant_data ``<target>_floor``). docs/inadequacy.md.
+        """
+        centre = {
+            n: self.to_internal(n, p.value if p.fixed else p.prior.median())
+            for n, p in self.parameters.items()
+        }
+        for t in self.targets:
+            f = t.observable.error_floor
+            if f is None or np.any(t.floor):
+                continue  # none, or set by the user already
+            pot = self.potential if t.cutoff is None else self.base_potential
+            t.floor = np.asarray(f(pot, centre, t.env, t.values, t.options), dtype=float)
 
     # ------------------------------------------------------------------ views
     @property

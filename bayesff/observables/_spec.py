@@ -71,6 +71,12 @@ class Observable:
         errors are correlated: the default error model is then
         ``discrepancy_gp`` (:class:`bayesff.targets.ErrorModel`).
 
+    error_floor
+        ``error_floor(potential, params, env, values, options) -> (n,)``: the
+        forward model's own validated error at each row (observable's unit),
+        used as a floor of the model error (the integral-equation closures'
+        errors against a reference EOS); ``None``: no floor.
+
     ``predict(params, env, **nuisance)`` receives environment arrays with a
     leading row axis and returns an array of shape ``(rows, *value shape)``.
     A target with prepared arrays (:attr:`bayesff.targets.Target.aux`) also
@@ -93,6 +99,7 @@ class Observable:
     row_dim: str | None = None
     layout: str = "rows"
     curve: bool = False
+    error_floor: Callable | None = None
 
     def accepts(self, kind: str) -> bool:
         """Whether a potential of this kind (``"pair"``, ``"torsion"``, ...) can be used."""

@@ -73,6 +73,7 @@ import numpy as np
 from bayesff.observables import liquid
 from bayesff.observables._spec import EnvField, Observable, register_observable
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as GAS_CONSTANT
+from bayesff.units import KJ_PER_MOL_PER_A3_IN_MPA
 
 __all__ = [
     "COORDINATION_NUMBER",
@@ -305,7 +306,38 @@ _OPTS = (
 )
 
 
-def _oz_observable(name, env, value_column, dimension, unit, build, description, curve=False):
+def _closure_floor(quantity: str):
+    """The validated closure error of a thermodynamic observable, as a per-row floor.
+
+    ``floor(potential, params, env, values, options) -> (n,)`` in the observable's
+    unit, from :func:`bayesff.observables.liquid.closure_error_floor` (errors
+    against the Thol et al. 2016 LJ EOS by state region) with the potential's
+    ``epsilon`` (kJ/mol) and ``sigma`` (angstrom) for the reduced state and the
+    conversion: dp = dp* epsilon / sigma^3, du = du* epsilon, dkappa = rel |kappa|.
+    Potentials without epsilon and sigma get no floor (zeros).
+    """
+
+    def floor(potential, params, env, values, options):
+        n = np.shape(values)[0]
+        if "epsilon" not in params or "sigma" not in params:
+            return np.zeros(n)
+        eps, sig = float(params["epsilon"]), float(params["sigma"])
+        t_star = GAS_CONSTANT * np.asarray(env["T_K"], float) / eps
+        rho_star = np.asarray(env["rho_per_A3"], float) * sig**3
+        f = liquid.closure_error_floor(options.get("closure", _DEFAULTS["closure"]), t_star,
+                                       rho_star)
+        if quantity == "pressure":
+            return np.asarray(f.dp_star) * eps / sig**3 * KJ_PER_MOL_PER_A3_IN_MPA
+        if quantity == "energy":
+            return np.asarray(f.du_star) * eps
+        return np.asarray(f.dkappa_rel) * np.abs(np.asarray(values, float))
+
+    return floor
+
+
+def _oz_observable(
+    name, env, value_column, dimension, unit, build, description, curve=False, floor=None
+):
     """Register an observable of the OZ solution (uncertainty column ``u_<value_column>``)."""
     return register_observable(
         Observable(
@@ -321,6 +353,7 @@ def _oz_observable(name, env, value_column, dimension, unit, build, description,
             reference=_REF,
             options=_OPTION_NAMES,
             curve=curve,
+            error_floor=floor,
         )
     )
 
@@ -391,6 +424,7 @@ LIQUID_PRESSURE = _oz_observable(
     _thermo_builder("pressure_MPa"),
     "pressure of the fluid by the virial route of the OZ solution (VM's "
     "error up to 0.3 in p*, ~10 MPa for liquid argon: docs/liquid.md)",
+    floor=_closure_floor("pressure"),
 )
 LIQUID_ENERGY = _oz_observable(
     "liquid_energy",
@@ -400,6 +434,7 @@ LIQUID_ENERGY = _oz_observable(
     "kJ/mol",
     _thermo_builder("energy_kJ_per_mol"),
     "excess (residual) internal energy per particle, 2 pi rho int u g r^2 dr",
+    floor=_closure_floor("energy"),
 )
 STRUCTURE_FACTOR_ZERO = _oz_observable(
     "structure_factor_zero",
@@ -409,6 +444,7 @@ STRUCTURE_FACTOR_ZERO = _oz_observable(
     "1",
     _thermo_builder("S0"),
     "S(0) = 1 / (1 - rho c_hat(0)) = rho k_B T kappa_T (compressibility route, tails included)",
+    floor=_closure_floor("kappa"),
 )
 LIQUID_COMPRESSIBILITY = _oz_observable(
     "liquid_compressibility",
@@ -418,6 +454,7 @@ LIQUID_COMPRESSIBILITY = _oz_observable(
     "1/MPa",
     _thermo_builder("kappa_T_per_MPa"),
     "isothermal compressibility S(0) / (rho k_B T) (compressibility route)",
+    floor=_closure_floor("kappa"),
 )
 
 # ------------------------------------------------------------------------ liquid density
