@@ -523,8 +523,9 @@ def read(path: str | os.PathLike):
         dt = xr.open_datatree(path, engine="h5netcdf")
         dt = dt.load()
     except Exception as e:  # h5py/h5netcdf raise several types for a damaged file
+        what = " ".join(str(e).split())  # one line, whatever h5py says
         raise RunFileError(
-            f"cannot read the run file ({type(e).__name__}: {e}); it may be truncated or "
+            f"cannot read the run file ({type(e).__name__}: {what}); it may be truncated or "
             "damaged",
             str(path),
         ) from None
@@ -754,7 +755,7 @@ def candidate_rows(dt, target: str):
 
     A dict: ``names`` (candidate names), ``predicted`` (candidate, n, ...),
     ``observed`` (n, ...), ``group`` (n,) held-out group ("" for other rows),
-    ``index`` (n,) row-dimension coordinate, ``env`` and ``env_units`` (short
+    ``index`` (n,) row-dimension coordinate and ``dim`` its name, ``env`` and ``env_units`` (short
     name -> (n,) values in file units, unit), ``parameters`` (name -> (values
     per candidate, unit)).
     """
@@ -769,6 +770,7 @@ def candidate_rows(dt, target: str):
         "observed": np.asarray(ds[f"{target}_observed"].values),
         "group": np.asarray(da.coords[_group_coord(target)].values).astype(str),
         "index": _index(da, da.dims[1]),
+        "dim": str(da.dims[1]),
         "env": env,
         "env_units": eu,
         "parameters": {

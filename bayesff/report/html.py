@@ -426,6 +426,35 @@ _VERDICT_CLS = {
 }
 
 
+def _candidate_row(i: int, cands: list[dict], bayes: dict) -> str:
+    """State i of every candidate: prediction, relative error and verdict, beside the
+    posterior's P(within tolerance) of the same held-out state."""
+    st = cands[0]["states"][i]
+    ref0 = f"transferability.candidates.0.states.{i}"
+    env = ", ".join(_n(v, f"{ref0}.env.{c}") for c, v in st["env"].items())
+    cells = ""
+    for ci, c in enumerate(cands):
+        cs = c["states"][i]
+        ref = f"transferability.candidates.{ci}.states.{i}"
+        cells += (
+            f'<td class="num {_VERDICT_CLS.get(cs["verdict"], "")}">'
+            + _n(cs["predicted"], f"{ref}.predicted")
+            + " ("
+            + _n(cs["rel_error"], f"{ref}.rel_error", "pct")
+            + f") {_e(cs['verdict'])}</td>"
+        )
+    key = (st["target"], st["group"], tuple(st["env"].values()))
+    if key in bayes:
+        j, pw = bayes[key]
+        cells += _td(pw, f"transferability.states.{j}.p_within_tolerance", "prob")
+    else:
+        cells += f"<td class='muted'>{_e(st['group'])}</td>"
+    return (
+        f"<tr><td>{_e(st['target'])}</td><td>{_e(st['group'])}</td>"
+        f"<td class='num'>{env}</td>" + _td(st["observed"], f"{ref0}.observed") + cells + "</tr>"
+    )
+
+
 def _candidates(tr: dict) -> list[str]:
     """The field's deterministic rule for candidate parameter sets, state by state,
     beside the posterior's tolerance probability (its Bayesian version)."""
@@ -436,42 +465,12 @@ def _candidates(tr: dict) -> list[str]:
         (st["target"], st["group"], tuple(st["env"].values())): (i, st["p_within_tolerance"])
         for i, st in enumerate(tr["states"])
     }
-    rows = []
     shown, left = _shown_states(cands[0]["states"])
-    for i in shown:
-        st = cands[0]["states"][i]
-        env = ", ".join(
-            _n(v, f"transferability.candidates.0.states.{i}.env.{c}") for c, v in st["env"].items()
-        )
-        cells = ""
-        for ci, c in enumerate(cands):
-            cs = c["states"][i]
-            ref = f"transferability.candidates.{ci}.states.{i}"
-            cells += (
-                f'<td class="num {_VERDICT_CLS.get(cs["verdict"], "")}">'
-                + _n(cs["predicted"], f"{ref}.predicted")
-                + " ("
-                + _n(cs["rel_error"], f"{ref}.rel_error", "pct")
-                + f") {_e(cs['verdict'])}</td>"
-            )
-        key = (st["target"], st["group"], tuple(st["env"].values()))
-        if key in bayes:
-            j, pw = bayes[key]
-            cells += _td(pw, f"transferability.states.{j}.p_within_tolerance", "prob")
-        else:
-            cells += "<td class='muted'>training</td>"
-        rows.append(
-            f"<tr><td>{_e(st['target'])}</td><td>{_e(st['group'])}</td>"
-            f"<td class='num'>{env}</td>"
-            + _td(st["observed"], f"transferability.candidates.0.states.{i}.observed")
-            + cells
-            + "</tr>"
-        )
+    rows = [_candidate_row(i, cands, bayes) for i in shown]
     cols = ", ".join(_e(c) for c in cands[0]["states"][0]["env"]) if cands[0]["states"] else ""
     head = ["target", "group", f"environment ({cols})", "observed"]
     head += [f"{_e(c['name'])}: predicted (rel. error)" for c in cands]
     head.append("posterior P(within tolerance)")
-    out = ["<h3>Candidate parameter sets: the deterministic rule</h3>", _left_out_note(left)]
     params = "; ".join(
         f"{_e(c['name'])}: "
         + ", ".join(
@@ -480,15 +479,14 @@ def _candidates(tr: dict) -> list[str]:
         )
         for c in cands
     )
-    out.append(
-        "<p>Each candidate passes a state when |f(candidate) - observed| is within the "
-        f"target's tolerance (the field's rule). Candidates: {params}. The last column is "
-        "the Bayesian version from the posterior (held-out states only).</p>"
-    )
-    out.append('<div class="scroll">')
-    out.append(_table(head, rows, "candidates"))
-    out.append("</div>")
-    return out
+    return [
+        "<h3>Candidate parameter sets: the deterministic rule</h3>",
+        _left_out_note(left),
+        "<p>Each candidate passes a state when |f(candidate) - observed| &le; abs + rel "
+        f"|observed|, the target's tolerance (the field's rule). Candidates: {params}. The "
+        "last column is the Bayesian version from the posterior (held-out states only).</p>",
+        f'<div class="scroll">{_table(head, rows, "candidates")}</div>',
+    ]
 
 
 #: Held-out states shown per target in the page's state tables; the rest are in

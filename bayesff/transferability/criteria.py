@@ -34,8 +34,11 @@ from bayesff.transferability.thresholds import (
 )
 
 __all__ = [
+    "GROUP_VERDICTS",
     "CriteriaError",
     "all_within_tolerance_probability",
+    "central_interval",
+    "check_probabilities",
     "check_tolerance",
     "coverage_verdict",
     "format_tolerance",

@@ -19,7 +19,13 @@ import numpy as np
 from bayesff import runfile
 from bayesff.transferability import criteria as cr
 from bayesff.transferability.result import TransferabilityResult
-from bayesff.transferability.states import States, as_run, states_of, targets_by_name
+from bayesff.transferability.states import (
+    States,
+    as_run,
+    state_env,
+    states_of,
+    targets_by_name,
+)
 from bayesff.transferability.thresholds import (
     COVERAGE_NOT_TRANSFERABLE_P,
     COVERAGE_PROB,
@@ -363,29 +369,25 @@ def _candidate_labels(dt, info, cand: dict) -> list[str]:
     ]
 
 
-def _candidate_states(info, cand, c: int, labels, tol, env_cols) -> list[dict]:
-    n = cand["observed"].shape[0]
-    k = int(np.prod(cand["observed"].shape[1:])) if cand["observed"].ndim > 1 else 1
+def _candidate_states(info, cand, c: int, labels, tol, env) -> list[dict]:
+    """One candidate's states of one target (vector rows per component)."""
     y = np.asarray(cand["observed"], float).ravel()
     f = np.asarray(cand["predicted"][c], float).ravel()
+    k = y.size // cand["observed"].shape[0]
     ok = cr.within_tolerance(f[None, :], y, tol)[0]
-    out = []
-    for i in range(y.size):
-        row = i // k
-        out.append(
-            {
-                "target": info.name,
-                "group": labels[row],
-                "env": {col: _f(v[row]) for col, v in env_cols.items()},
-                "observed": _f(y[i]),
-                "predicted": _f(f[i]),
-                "rel_error": _rel_error(f[i], y[i]),
-                "tolerance": tol,
-                "verdict": "pass" if ok[i] else "fail",
-            }
-        )
-    assert len(out) == n * k
-    return out
+    return [
+        {
+            "target": info.name,
+            "group": labels[i // k],
+            "env": {col: _f(v[i]) for col, v in env.items()},
+            "observed": _f(y[i]),
+            "predicted": _f(f[i]),
+            "rel_error": _rel_error(f[i], y[i]),
+            "tolerance": tol,
+            "verdict": "pass" if ok[i] else "fail",
+        }
+        for i in range(y.size)
+    ]
 
 
 def _candidate_groups(states: list[dict], target: str) -> list[dict]:
@@ -433,14 +435,13 @@ def deterministic_rule(dt_or_path, tolerance: Mapping | None = None) -> list[dic
         if cand is None or name not in tols:
             continue
         labels = _candidate_labels(dt, info, cand)
-        env_cols = {
-            col: np.asarray(cand["env"][runfile.short_name(col)], float)
-            for col in info.env_columns
-            if runfile.short_name(col) in cand["env"]
-        }
+        vshape = cand["observed"].shape[1:]
+        env, _ = state_env(
+            info, cand["env"], cand["env_units"], cand["index"], cand["dim"], vshape
+        )
         for c, cname in enumerate(cand["names"]):
             entry = out.setdefault(cname, _candidate_entry(cname, c, cand))
-            sts = _candidate_states(info, cand, c, labels, tols[name], env_cols)
+            sts = _candidate_states(info, cand, c, labels, tols[name], env)
             entry["states"] += sts
             entry["groups"] += _candidate_groups(sts, name)
     return list(out.values())

@@ -17,7 +17,7 @@ import numpy as np
 
 from bayesff import runfile
 
-__all__ = ["States", "as_run", "states_of", "targets_by_name"]
+__all__ = ["States", "as_run", "state_env", "states_of", "targets_by_name"]
 
 
 def as_run(dt_or_path):
@@ -83,27 +83,35 @@ def _flat_draws(a: np.ndarray) -> np.ndarray:
     return a.reshape(a.shape[0] * a.shape[1], -1)
 
 
-def _env(info: runfile.TargetInfo, r: runfile.Rows, k: int, vshape) -> tuple[dict, dict]:
-    """Environment columns per state (each row's value repeated over its k components)."""
-    env, units = {}, {}
+def state_env(info: runfile.TargetInfo, env: dict, env_units: dict, index, dim: str, vshape):
+    """Environment of each scalar state: column -> (rows x components,) values in file units.
+
+    ``env``/``env_units`` are a reader's short-name dicts (:class:`bayesff.runfile.Rows`);
+    each row's value is repeated over its components. A target without a scalar
+    environment column is labelled by its row coordinate (``index`` along ``dim``), and
+    vector rows add their component indices (``atom``, ``xyz``).
+    """
+    vshape = tuple(vshape)
+    k = int(np.prod(vshape)) if vshape else 1
+    n = len(index)
+    out, units = {}, {}
     for col, unit in zip(info.env_columns, info.env_units, strict=False):
         short = runfile.short_name(col)
-        if short in r.env:
-            env[col] = np.repeat(np.asarray(r.env[short], dtype=float), k)
-            units[col] = r.env_units.get(short, unit)
-    if not env:
-        index = np.asarray(r.index)
-        label = r.dim
+        if short in env:
+            out[col] = np.repeat(np.asarray(env[short], dtype=float), k)
+            units[col] = env_units.get(short, unit)
+    if not out:
+        index = np.asarray(index)
         numeric = np.issubdtype(index.dtype, np.number)
-        env[label] = np.repeat(index.astype(float) if numeric else np.arange(index.size), k)
-        units[label] = ""
+        out[dim] = np.repeat(index.astype(float) if numeric else np.arange(n, dtype=float), k)
+        units[dim] = ""
     if k > 1:
         names = list(info.value_dims) or [f"component{i}" for i in range(len(vshape))]
         comp = np.indices(vshape).reshape(len(vshape), -1)
         for name, c in zip(names, comp, strict=False):
-            env[name] = np.tile(c.astype(float), r.observed.shape[0])
+            out[name] = np.tile(c.astype(float), n)
             units[name] = ""
-    return env, units
+    return out, units
 
 
 def states_of(dt, info: runfile.TargetInfo, kind: str) -> States | None:
@@ -114,7 +122,7 @@ def states_of(dt, info: runfile.TargetInfo, kind: str) -> States | None:
     n = r.observed.shape[0]
     vshape = tuple(r.observed.shape[1:])
     k = int(np.prod(vshape)) if vshape else 1
-    env, env_units = _env(info, r, k, vshape)
+    env, env_units = state_env(info, r.env, r.env_units, r.index, r.dim, vshape)
     u = np.broadcast_to(np.asarray(r.u, dtype=float).reshape(n, -1), (n, k)).ravel()
     floor = np.repeat(np.asarray(r.floor, dtype=float).reshape(n), k)
     loglik = None
