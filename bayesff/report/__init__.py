@@ -61,16 +61,19 @@ def _check_plotting() -> None:
 
 def _load(run) -> tuple[object, Path | None]:
     """(DataTree, its file or None) of a path, a DataTree or a calibrate() result."""
+    import xarray as xr
+
     from bayesff import runfile
 
     if isinstance(run, str | os.PathLike):
         return runfile.read(run), Path(run)
-    tree = getattr(run, "datatree", run)
-    path = getattr(run, "path", None)
-    if path is not None:
-        return runfile.read(path), Path(path)
-    runfile.check_version(tree)
-    return tree, None
+    if isinstance(run, xr.DataTree):  # (its .path is the node's path, not a file)
+        runfile.check_version(run)
+        return run, None
+    if getattr(run, "path", None) is not None:  # a calibrate() result written to a file
+        return runfile.read(run.path), Path(run.path)
+    runfile.check_version(run.datatree)
+    return run.datatree, None
 
 
 def _labels(paths: list, trees: list) -> list[str]:

@@ -21,11 +21,13 @@ __all__ = ["States", "as_run", "state_env", "states_of", "targets_by_name"]
 
 
 def as_run(dt_or_path):
-    """A loaded run DataTree, reading a path through :func:`bayesff.runfile.read`."""
+    """A loaded run DataTree: a path is read with :func:`bayesff.runfile.read`, a
+    :func:`bayesff.calibrate` result gives its ``datatree``; the schema version is checked."""
     if isinstance(dt_or_path, str | os.PathLike):
         return runfile.read(dt_or_path)
-    runfile.check_version(dt_or_path)
-    return dt_or_path
+    dt = getattr(dt_or_path, "datatree", dt_or_path)
+    runfile.check_version(dt)
+    return dt
 
 
 def targets_by_name(dt) -> dict[str, runfile.TargetInfo]:

@@ -286,6 +286,23 @@ def test_report_is_replaced_and_other_files_are_kept(run_file, tmp_path):
 
 
 @pytest.mark.slow
+def test_report_of_a_run_in_memory(run_file, tmp_path):
+    """report() takes a DataTree (or a calibrate() result) as well as a path; a run that
+    was never written has no file to name."""
+    from types import SimpleNamespace
+
+    dt = runfile.read(run_file)
+    for run in (dt, SimpleNamespace(datatree=dt, path=None)):
+        index = report(run, tmp_path / "mem")
+        s = json.loads((index.parent / "summary.json").read_text())
+        assert s["run"]["path"] == "" and s["run"]["sha256"] == ""
+        assert s["problem"]["name"] == "argon_lj_b2"
+    s = json.loads((report(SimpleNamespace(datatree=dt, path=run_file), tmp_path / "f").parent
+                    / "summary.json").read_text())  # fmt: skip
+    assert s["run"]["path"] == str(run_file)
+
+
+@pytest.mark.slow
 def test_default_out_dir_is_reports_name(run_file, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     index = report(run_file, log=None)
