@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 import os
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,16 +63,21 @@ from bayesff.errors import BayesffError, RunExistsError
 
 __all__ = [
     "VERSION",
-    "RunFileError",
     "Rows",
+    "RunFileError",
     "TargetInfo",
     "build",
+    "candidate_rows",
+    "check_version",
     "info",
     "latent_units",
+    "latents",
+    "parameter_names",
     "read",
     "rows",
     "short_name",
     "targets",
+    "versions",
     "write",
 ]
 
@@ -526,8 +531,9 @@ def read(path: str | os.PathLike):
         dt = xr.open_datatree(path, engine="h5netcdf")
         dt = dt.load()
     except Exception as e:  # h5py/h5netcdf raise several types for a damaged file
+        what = " ".join(str(e).split())  # one line, whatever h5py says
         raise RunFileError(
-            f"cannot read the run file ({type(e).__name__}: {e}); it may be truncated or "
+            f"cannot read the run file ({type(e).__name__}: {what}); it may be truncated or "
             "damaged",
             str(path),
         ) from None
@@ -544,9 +550,15 @@ def check_version(dt, where: str = "run file") -> None:
             "before the schema was versioned (re-run bayesff calibrate)",
             where,
         )
-    if int(v) > VERSION:
+    try:
+        v = int(np.asarray(v).item())
+    except (TypeError, ValueError):
         raise RunFileError(
-            f"run-file schema version {int(v)} is newer than this bayesff reads ({VERSION}); "
+            f"bayesff_runfile_version is {v!r}, expected an integer", where
+        ) from None
+    if v > VERSION:
+        raise RunFileError(
+            f"run-file schema version {v} is newer than this bayesff reads ({VERSION}); "
             "upgrade bayesff",
             where,
         )
@@ -570,6 +582,30 @@ class TargetInfo:
     trained: bool
     holdout_groups: list
     attrs: dict
+    value_dims: list = field(default_factory=list)
+    n_rows: int = 0
+    n_train: int = 0
+    excluded_rows: int = 0
+    excluded_lines: list = field(default_factory=list)
+    data_path: str = ""
+    options: str = ""
+
+    @property
+    def provenance(self) -> dict:
+        """The data file's manifest entry as recorded (``kind``, ``title``, ``source``,
+        ``licence``, ``script``, ``sha256``, ``uncertainty``); empty for arrays from Python."""
+        return {
+            k[len(_DATA_PREFIX):]: str(v)
+            for k, v in self.attrs.items()
+            if k.startswith(_DATA_PREFIX) and k != "data_path" and str(v)
+        }
+
+
+_DATA_PREFIX = "data_"
+
+
+def _strings(v) -> list[str]:
+    return [str(x) for x in np.atleast_1d(v) if str(x)] if v is not None else []
 
 
 def targets(dt) -> list[TargetInfo]:
@@ -595,8 +631,15 @@ def targets(dt) -> list[TargetInfo]:
                 env_columns=[str(c) for c in np.atleast_1d(a.get("env_columns", []))],
                 env_units=[str(c) for c in np.atleast_1d(a.get("env_units", []))],
                 trained=bool(int(a.get("trained", 0))),
-                holdout_groups=[str(g) for g in np.atleast_1d(a.get("holdout_groups", []))],
+                holdout_groups=_strings(a.get("holdout_groups")),
                 attrs=a,
+                value_dims=_strings(a.get("value_dims")),
+                n_rows=int(a.get("n_rows", 0)),
+                n_train=int(a.get("n_train", 0)),
+                excluded_rows=int(a.get("excluded_rows", 0)),
+                excluded_lines=_strings(a.get("excluded_lines")),
+                data_path=str(a.get("data_path", "")),
+                options=str(a.get("options", "")),
             )
         )
     return out
@@ -624,6 +667,9 @@ class Rows:
         Name of the row dimension.
     loglik
         Pointwise log-likelihood (chain, draw, n) for training rows, else None.
+    index
+        (n,) values of the row dimension's coordinate (environment values or
+        row labels such as configuration ids).
     """
 
     model: np.ndarray
@@ -636,17 +682,35 @@ class Rows:
     group: np.ndarray
     dim: str
     loglik: np.ndarray | None = None
+    index: np.ndarray | None = None
 
 
-def _env_of(da, t: str) -> tuple[dict, dict]:
+def _env_of(da, t: str, dt=None) -> tuple[dict, dict]:
+    """Environment coordinates of target ``t`` on ``da``, by short name.
+
+    Only the target's own environment columns (from ``targets/<t>``) are read,
+    so a target named ``E`` does not pick up ``E_trimers_group``.
+    """
+    columns = None
+    if dt is not None and "targets" in dt.children and t in dt["targets"].children:
+        columns = _strings(dt["targets"][t].attrs.get("env_columns"))
     env, env_units = {}, {}
-    prefix = f"{t}_"
-    for k, c in da.coords.items():
-        if k.startswith(prefix) and k != _group_coord(t) and c.ndim == 1:
-            short = k[len(prefix):]
-            env[short] = np.asarray(c.values)
-            env_units[short] = str(c.attrs.get("units", ""))
+    for col in columns if columns is not None else []:
+        c = da.coords.get(_env_coord(t, col))
+        if c is not None and c.ndim == 1:
+            env[short_name(col)] = np.asarray(c.values)
+            env_units[short_name(col)] = str(c.attrs.get("units", ""))
+    if columns is None:  # no target node: every coordinate with the target's prefix
+        prefix = f"{t}_"
+        for k, c in da.coords.items():
+            if k.startswith(prefix) and k != _group_coord(t) and c.ndim == 1:
+                env[k[len(prefix):]] = np.asarray(c.values)
+                env_units[k[len(prefix):]] = str(c.attrs.get("units", ""))
     return env, env_units
+
+
+def _index(da, dim: str) -> np.ndarray:
+    return np.asarray(da[dim].values) if dim in da.coords else np.arange(da.sizes[dim])
 
 
 def rows(dt, target: str, kind: str = "train") -> Rows | None:
@@ -658,7 +722,7 @@ def rows(dt, target: str, kind: str = "train") -> Rows | None:
         rep = pp[target]
         dim = rep.dims[2]
         cd = dt["constant_data"]
-        env, eu = _env_of(rep, target)
+        env, eu = _env_of(rep, target, dt)
         ll = dt["log_likelihood"][target] if "log_likelihood" in dt.children else None
         return Rows(
             model=np.asarray(pp[_model(target)].transpose("chain", "draw", dim, ...).values),
@@ -671,6 +735,7 @@ def rows(dt, target: str, kind: str = "train") -> Rows | None:
             group=np.full(rep.sizes[dim], ""),
             dim=dim,
             loglik=None if ll is None else np.asarray(ll.transpose("chain", "draw", ...).values),
+            index=_index(rep, dim),
         )
     if "predictions" not in dt.children or target not in dt["predictions"].data_vars:
         return None
@@ -678,7 +743,7 @@ def rows(dt, target: str, kind: str = "train") -> Rows | None:
     pc = dt["predictions_constant_data"]
     rep = pr[target]
     dim = rep.dims[2]
-    env, eu = _env_of(rep, target)
+    env, eu = _env_of(rep, target, dt)
     return Rows(
         model=np.asarray(pr[_model(target)].transpose("chain", "draw", dim, ...).values),
         replicated=np.asarray(rep.transpose("chain", "draw", dim, ...).values),
@@ -689,21 +754,31 @@ def rows(dt, target: str, kind: str = "train") -> Rows | None:
         env_units=eu,
         group=np.asarray(rep.coords[_group_coord(target)].values).astype(str),
         dim=dim,
+        index=_index(rep, dim),
     )
 
 
 def candidate_rows(dt, target: str):
-    """(names, predictions (candidate, n, ...), observed, group labels, env) or None."""
+    """The ``candidates`` group for one target, or None.
+
+    A dict: ``names`` (candidate names), ``predicted`` (candidate, n, ...),
+    ``observed`` (n, ...), ``group`` (n,) held-out group ("" for other rows),
+    ``index`` (n,) row-dimension coordinate and ``dim`` its name, ``env`` and ``env_units`` (short
+    name -> (n,) values in file units, unit), ``parameters`` (name -> (values
+    per candidate, unit)).
+    """
     if "candidates" not in dt.children or target not in dt["candidates"].data_vars:
         return None
     ds = dt["candidates"]
     da = ds[target]
-    env, eu = _env_of(da, target)
+    env, eu = _env_of(da, target, dt)
     return {
         "names": [str(n) for n in da.coords["candidate"].values],
         "predicted": np.asarray(da.values),
         "observed": np.asarray(ds[f"{target}_observed"].values),
         "group": np.asarray(da.coords[_group_coord(target)].values).astype(str),
+        "index": _index(da, da.dims[1]),
+        "dim": str(da.dims[1]),
         "env": env,
         "env_units": eu,
         "parameters": {
@@ -716,7 +791,9 @@ def candidate_rows(dt, target: str):
 
 def info(dt) -> dict:
     """The root attributes of a run (problem, potential, sampler, versions) as a dict."""
-    return {k: (v.item() if hasattr(v, "item") and np.ndim(v) == 0 else v) for k, v in dt.attrs.items()}
+    return {
+        k: (v.item() if hasattr(v, "item") and np.ndim(v) == 0 else v) for k, v in dt.attrs.items()
+    }
 
 
 def parameter_names(dt) -> list[str]:
@@ -725,3 +802,21 @@ def parameter_names(dt) -> list[str]:
     if names is None:
         raise RunFileError("the root attribute 'parameters' is missing")
     return [str(n) for n in np.atleast_1d(names)]
+
+
+def latents(dt, which: str = "posterior"):
+    """Draws of the latent sites (parameters in the problem's units, inadequacy and
+    nuisance terms): ``which`` = ``"posterior"`` (chain, draw, ...) or ``"prior"``
+    (one chain of prior draws). An ``xarray.Dataset`` with a ``units`` attribute
+    on each variable, or None when the run has no such group."""
+    if which not in ("posterior", "prior"):
+        raise ValueError(f'which must be "posterior" or "prior", got {which!r}')
+    if which not in dt.children:
+        return None
+    return dt[which].to_dataset()
+
+
+def versions(dt) -> dict[str, str]:
+    """Package -> version of every package that shaped the run (python included)."""
+    prefix = "version_"
+    return {k[len(prefix):]: str(v) for k, v in dt.attrs.items() if k.startswith(prefix)}

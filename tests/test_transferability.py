@@ -1,10 +1,10 @@
 """Transferability criteria (DESIGN.md section 6) on hand-built draws and run files.
 
-No sampling: every DataTree here is assembled by hand with the layout that
-bayesff.inference writes (posterior_predictive / predictions with NAME and
-NAME_model, predictions_constant_data with NAME_observed, NAME_u and the
-environment columns, attrs "targets" and "tolerance"). Each test says where its
-reference value comes from.
+No sampling, except in the tests marked slow: every run here is written by
+bayesff's own writer (:func:`bayesff.runfile.build`, through
+``tests/handmade_runs.py``) from a real problem and hand-chosen draws, and
+read back by the code under test through :mod:`bayesff.runfile`. Each test
+says where its reference value comes from.
 """
 
 from __future__ import annotations
@@ -14,99 +14,63 @@ import math
 
 import numpy as np
 import pytest
-import xarray as xr
+from handmade_runs import build_run as _write_run
+from handmade_runs import target as _target
 
+from bayesff import runfile
 from bayesff import transferability as tf
+from bayesff.errors import BayesffError
 
 # --------------------------------------------------------------------------------------------
 # builders
 # --------------------------------------------------------------------------------------------
 
-
-def _coords(env: dict, dim: str) -> dict:
-    cols = list(env)
-    n = len(env[cols[0]])
-    return {dim: np.asarray(env[cols[0]], float) if len(cols) == 1 else np.arange(n)}
+#: Observable standing in for each set of environment columns (only the columns, the unit
+#: and the layout matter here; the forward models are never evaluated).
+_OBSERVABLE = {("T_K",): "second_virial", ("T_K", "rho_per_A3"): "liquid_pressure"}
 
 
-def build_run(targets: list[dict], tolerance: dict | None = None, meta: bool = True):
-    """A run DataTree in bayesff.inference's layout, with one chain of S draws.
+def build_run(targets: list[dict], tolerance: dict | None = None):
+    """A run with one chain of S hand-chosen draws.
 
-    Each target dict: name, dim, unit, env_units {column: unit}; optional
-    ``train`` = {env, y, model, rep, ll} and ``holdout`` = {env, group, y, u, model, rep}
-    (draw arrays of shape (S, N), env = {column: values}).
+    Each target dict: name, env_units {column: unit}; optional ``train`` = {env, y, model,
+    rep, ll} and ``holdout`` = {env, group, y, u, model, rep} (draw arrays of shape (S, N),
+    env = {column: values}). Training rows come first, then held-out rows.
     """
-    any_draws = next(
-        (t[k]["model"] for t in targets for k in ("train", "holdout") if t.get(k)), None
-    )
-    s = any_draws.shape[0]
-    cd = {"chain": [0], "draw": np.arange(s)}
-    rng = np.random.default_rng(0)
-    groups = {
-        "posterior": xr.Dataset({"a": (("chain", "draw"), rng.standard_normal((1, s)))}, coords=cd)
-    }
-    pp, ll, obs, const, preds, pconst = {}, {}, {}, {}, {}, {}
-    info = {}
+    made, draws = [], {}
     for t in targets:
-        name, d = t["name"], t["dim"]
         tr, ho = t.get("train"), t.get("holdout")
-        info[name] = {
-            "observable": "synthetic",
-            "unit": t["unit"],
-            "dim": d,
-            "env_columns": list(t["env_units"]),
-            "env_units": t["env_units"],
-            "inadequacy": {"kind": "none", "form": None, "prior_scale": None},
-            "trained": tr is not None,
-            "holdout_groups": [] if ho is None else list(dict.fromkeys(ho["group"])),
-            "data": "synthetic",
-        }
-        if tr is not None:
-            c = _coords(tr["env"], d)
-            obs[name] = xr.DataArray(tr["y"], dims=(d,), coords=c, attrs={"units": t["unit"]})
-            const[f"{name}_u"] = xr.DataArray(np.ones(len(tr["y"])), dims=(d,), coords=c)
-            for col, v in tr["env"].items():
-                const[f"{name}_{col}"] = xr.DataArray(
-                    v, dims=(d,), coords=c, attrs={"units": t["env_units"][col]}
-                )
-            for key, arr in (("", tr["rep"]), ("_model", tr["model"])):
-                pp[f"{name}{key}"] = xr.DataArray(
-                    arr[None], dims=("chain", "draw", d), coords={**cd, **c}
-                )
-            ll[name] = xr.DataArray(tr["ll"][None], dims=("chain", "draw", d), coords={**cd, **c})
+        parts = [p for p in (tr, ho) if p is not None]
+        cols = tuple(t["env_units"])
+        env = {c: np.concatenate([np.asarray(p["env"][c], float) for p in parts]) for c in cols}
+        y = np.concatenate([np.asarray(p["y"], float) for p in parts])
+        n_tr = 0 if tr is None else len(tr["y"])
+        u = np.concatenate(
+            ([np.ones(n_tr)] if tr is not None else []) + ([ho["u"]] if ho is not None else [])
+        )
+        train = np.arange(y.size) < n_tr
+        holdout = None
         if ho is not None:
-            c = _coords(ho["env"], d)
-            # one "holdout_group" coordinate per dim: two targets with different dims cannot
-            # share one coordinate name in a Dataset (xarray MergeError), so the second is
-            # "holdout_group_<dim>"; evaluate reads either.
-            key = "holdout_group" if not preds else f"holdout_group_{d}"
-            c[key] = (d, np.asarray(ho["group"], dtype=str))
-            for key, arr in (("", ho["rep"]), ("_model", ho["model"])):
-                preds[f"{name}{key}"] = xr.DataArray(
-                    arr[None], dims=("chain", "draw", d), coords={**cd, **c}
-                )
-            pconst[f"{name}_observed"] = xr.DataArray(ho["y"], dims=(d,), coords=c)
-            pconst[f"{name}_u"] = xr.DataArray(ho["u"], dims=(d,), coords=c)
-            for col, v in ho["env"].items():
-                pconst[f"{name}_{col}"] = xr.DataArray(
-                    v, dims=(d,), coords=c, attrs={"units": t["env_units"][col]}
-                )
-    for gname, g in (
-        ("posterior_predictive", pp),
-        ("log_likelihood", ll),
-        ("observed_data", obs),
-        ("constant_data", const),
-        ("predictions", preds),
-        ("predictions_constant_data", pconst),
-    ):
-        if g:
-            groups[gname] = xr.Dataset(g)
-    dt = xr.DataTree.from_dict(groups)
-    dt.attrs["problem_name"] = "synthetic"
-    dt.attrs["tolerance"] = json.dumps(tolerance or {})
-    if meta:
-        dt.attrs["targets"] = json.dumps(info)
-    return dt
+            labels = np.r_[np.full(n_tr, ""), np.asarray(ho["group"], str)]
+            holdout = {g: labels == g for g in dict.fromkeys(ho["group"])}
+        made.append(
+            _target(
+                t["name"],
+                _OBSERVABLE[cols],
+                env,
+                y,
+                u=u,
+                train=train,
+                holdout=holdout,
+                file_units=t["env_units"],
+            )
+        )
+        draws[t["name"]] = {}
+        if tr is not None:
+            draws[t["name"]]["train"] = {k: tr[k] for k in ("model", "rep", "ll")}
+        if ho is not None:
+            draws[t["name"]]["holdout"] = {k: ho[k] for k in ("model", "rep")}
+    return _write_run(made, draws, tolerance=tolerance)
 
 
 S = 10
@@ -114,7 +78,7 @@ S = 10
 Z10 = np.linspace(-1.5, 1.5, S)
 
 
-def _hand_run(tolerance=None, p_outside=(False, False, False, True), meta=True):
+def _hand_run(tolerance=None, p_outside=(False, False, False, True)):
     """B2 (trained, rel 5 %) with held-out groups 'low T', 'high T', 'very high T';
     p (not trained, two environment columns, no tolerance) with 4 held-out states."""
     col = np.ones((S, 1))
@@ -137,8 +101,6 @@ def _hand_run(tolerance=None, p_outside=(False, False, False, True), meta=True):
     targets = [
         {
             "name": "B2",
-            "dim": "T",
-            "unit": "cm^3/mol",
             "env_units": {"T_K": "K"},
             "train": {
                 "env": {"T_K": np.array([200.0, 300.0, 400.0])},
@@ -158,8 +120,6 @@ def _hand_run(tolerance=None, p_outside=(False, False, False, True), meta=True):
         },
         {
             "name": "p",
-            "dim": "environment",
-            "unit": "bar",
             "env_units": {"T_K": "K", "rho_per_A3": "1/angstrom^3"},
             "holdout": {
                 "env": {
@@ -174,7 +134,7 @@ def _hand_run(tolerance=None, p_outside=(False, False, False, True), meta=True):
             },
         },
     ]
-    return build_run(targets, tolerance={"B2": {"rel": 0.05}}, meta=meta), targets
+    return build_run(targets, tolerance={"B2": {"rel": 0.05}}), targets
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,16 +173,48 @@ def test_all_within_and_joint_by_hand():
 
 
 @pytest.mark.parametrize(
-    "tol", [{"rel": -0.1}, {"rel": 0.0}, {"tol": 0.1}, {"rel": 0.1, "abs": 1.0}, 0.1]
+    "tol",
+    [
+        {"rel": -0.1},
+        {"rel": 0.0},
+        {"tol": 0.1},
+        {"rel": 0.1, "tol": 1.0},
+        {"abs": float("nan")},
+        {"rel": 0.1, "abs": -1.0},
+        {},
+        0.1,
+    ],
 )
 def test_bad_tolerance_is_refused(tol):
-    with pytest.raises(ValueError, match="tolerance"):
+    with pytest.raises(tf.CriteriaError, match="tolerance"):
         tf.tolerance_probability(np.ones((3, 1)), [1.0], tol)
 
 
 def test_relative_tolerance_needs_nonzero_observation():
-    with pytest.raises(ValueError, match="non-zero"):
+    with pytest.raises(tf.CriteriaError, match=r"non-zero.*abs"):
         tf.tolerance_probability(np.zeros((3, 1)), [0.0], {"rel": 0.1})
+
+
+def test_relative_plus_absolute_tolerance_by_hand():
+    """|f - y| <= abs + rel |y| (numpy.isclose semantics), the form a target crossing
+    zero needs (B2 at the Boyle temperature)."""
+    # y = 0 (the Boyle point): only the absolute part counts, 0.5 -> draws within 0.5 pass:
+    # 0.3, -0.5 pass (<= is inclusive), 0.7 fails -> 2/3
+    d = np.array([0.3, -0.5, 0.7])
+    assert tf.tolerance_probability(d, 0.0, {"rel": 0.05, "abs": 0.5}) == pytest.approx([2 / 3])
+    # y = -100: width 0.5 + 0.05 * 100 = 5.5; errors 5.4 (pass), 5.6 (fail), 0 (pass) -> 2/3,
+    # while rel alone (width 5) passes one draw and abs alone (0.5) one draw
+    d = np.array([-94.6, -105.6, -100.0])
+    both = tf.tolerance_probability(d, -100.0, {"rel": 0.05, "abs": 0.5})
+    assert both == pytest.approx([2 / 3])
+    assert tf.tolerance_probability(d, -100.0, {"rel": 0.05}) == pytest.approx([1 / 3])
+    assert tf.tolerance_probability(d, -100.0, {"abs": 0.5}) == pytest.approx([1 / 3])
+    # numpy's own isclose agrees state by state (rtol = rel, atol = abs)
+    ok = np.isclose(d, -100.0, rtol=0.05, atol=0.5)
+    assert tf.tolerance_probability(d, -100.0, {"rel": 0.05, "abs": 0.5})[0] == ok.mean()
+    assert tf.tolerance_width([-100.0, 0.0, 20.0], {"rel": 0.05, "abs": 0.5}) == pytest.approx(
+        [5.5, 0.5, 1.5]
+    )
 
 
 def test_interval_coverage_known_quantiles():
@@ -368,17 +360,80 @@ def test_nan_becomes_none_in_as_dict():
     json.dumps(d, allow_nan=False)
 
 
-def test_run_file_without_targets_attribute():
-    # older run files have no "targets" attr: targets are inferred from the variable names
-    dt, _ = _hand_run(meta=False)
-    r = tf.evaluate(dt)
-    assert [(g["target"], g["group"]) for g in r.groups][:3] == [
+def test_evaluate_reads_the_run_file_from_disk(tmp_path):
+    """A path and the DataTree it was written from give the same result."""
+    dt, _ = _hand_run()
+    path = runfile.write(dt, tmp_path / "posterior.nc")
+    assert tf.evaluate(path).as_dict() == tf.evaluate(dt).as_dict()
+    assert [(g["target"], g["group"]) for g in tf.evaluate(path).groups][:3] == [
         ("B2", "low T"),
         ("B2", "high T"),
         ("B2", "very high T"),
     ]
-    assert r.groups[0]["verdict"] == "not transferable"
-    assert r.groups[3]["env_range"] == "T 300-400 K, rho 0.01-0.02 1/angstrom^3"
+
+
+def test_run_file_of_a_newer_schema_version_is_refused(tmp_path):
+    """A reader must not guess at a layout it does not know (issue 15 item 2)."""
+    dt, _ = _hand_run()
+    dt.attrs["bayesff_runfile_version"] = 99
+    with pytest.raises(runfile.RunFileError, match="version 99 is newer"):
+        tf.evaluate(dt)
+    path = runfile.write(dt, tmp_path / "future.nc")
+    for call in (tf.evaluate, tf.deterministic_rule, tf.residual_check):
+        with pytest.raises(runfile.RunFileError, match="upgrade bayesff") as e:
+            call(path)
+        assert "\n" not in str(e.value) and str(path) in str(e.value)
+    with pytest.raises(runfile.RunFileError, match="newer"):
+        tf.compare({"a": path, "b": path})
+    del dt.attrs["bayesff_runfile_version"]
+    with pytest.raises(runfile.RunFileError, match="no bayesff_runfile_version"):
+        tf.evaluate(dt)
+
+
+def _boyle_run():
+    """B2 trained at 200-400 K and held out at the Boyle point (y = 0) and at 600 K."""
+    return build_run(
+        [
+            {
+                "name": "B2",
+                "env_units": {"T_K": "K"},
+                "train": {
+                    "env": {"T_K": np.array([200.0, 300.0, 400.0])},
+                    "y": np.array([-50.0, -20.0, -5.0]),
+                    "model": np.array([-50.0, -20.0, -5.0]) + 0.01 * Z10[:, None],
+                    "rep": np.array([-50.0, -20.0, -5.0]) + Z10[:, None],
+                    "ll": np.zeros((S, 3)),
+                },
+                "holdout": {
+                    "env": {"T_K": np.array([411.0, 600.0])},
+                    "group": ["Boyle", "Boyle"],
+                    "y": np.array([0.0, 10.0]),
+                    "u": np.full(2, 0.1),
+                    # |err| at the Boyle point 0.3 * |Z10| <= 0.45; at 600 K 0.1 * |Z10|
+                    "model": np.column_stack([0.3 * Z10, 10.0 + 0.1 * Z10]),
+                    "rep": np.column_stack([0.3 * Z10, 10.0 + 0.1 * Z10]) + 0.1 * Z10[:, None],
+                },
+            }
+        ],
+        tolerance={"B2": {"rel": 0.05, "abs": 0.5}},
+    )
+
+
+def test_target_crossing_zero_needs_and_gets_an_absolute_part():
+    dt = _boyle_run()
+    r = tf.evaluate(dt)
+    # width 0.5 at y = 0 and 0.5 + 0.05 * 10 = 1 at 600 K: every draw is within -> pass
+    assert [s["p_within_tolerance"] for s in r.states] == [1.0, 1.0]
+    assert r.states[0]["rel_error"] is None  # no relative error of an observation of 0
+    assert r.groups[0]["tolerance"] == {"rel": 0.05, "abs": 0.5}
+    line = r.verdict_lines()[0]
+    assert "P(all within ±(0.5 cm^3/mol + 5 %)) = 1.00" in line
+    # abs alone, 0.4: the Boyle point's draws with |0.3 Z10| > 0.4 (Z10 = +-1.5) fail -> 8/10
+    r = tf.evaluate(dt, tolerance={"B2": {"abs": 0.4}})
+    assert r.states[0]["p_within_tolerance"] == 0.8
+    # rel alone cannot judge an observation of 0: a clear error, not a division by zero
+    with pytest.raises(tf.CriteriaError, match="non-zero observations; add an absolute part"):
+        tf.evaluate(dt, tolerance={"B2": {"rel": 0.05}})
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,20 +465,19 @@ def _linear_posterior_run(basis, n_draws=4000, seed=1):
     m_tr, m_ho = mu(x_tr), mu(x_ho)
     rep_tr = m_tr + sigma * rng.standard_normal(m_tr.shape)
     rep_ho = m_ho + sigma * rng.standard_normal(m_ho.shape)
+    # the environment column is a stand-in: T_K = 100 K (1 + x) labels the rows
     target = {
         "name": "y",
-        "dim": "x",
-        "unit": "1",
-        "env_units": {"x": "1"},
+        "env_units": {"T_K": "K"},
         "train": {
-            "env": {"x": x_tr},
+            "env": {"T_K": 100.0 * (1.0 + x_tr)},
             "y": y_tr,
             "model": m_tr,
             "rep": rep_tr,
             "ll": -0.5 * ((y_tr - m_tr) / sigma) ** 2 - math.log(sigma * math.sqrt(2 * math.pi)),
         },
         "holdout": {
-            "env": {"x": x_ho},
+            "env": {"T_K": 100.0 * (1.0 + x_ho)},
             "group": ["far"] * 3,
             "y": y_ho,
             "u": np.full(3, sigma),
@@ -469,8 +523,6 @@ def _ll_run(ll, y=None, T=None):
     y = np.linspace(-100.0, 20.0, n) if y is None else y
     target = {
         "name": "B2",
-        "dim": "T",
-        "unit": "cm^3/mol",
         "env_units": {"T_K": "K"},
         "train": {"env": {"T_K": T}, "y": y, "model": ll * 0, "rep": ll * 0, "ll": ll},
     }
@@ -526,7 +578,7 @@ def test_compare_leave_one_environment_out():
     assert [g["n_rows"] for g in res2["loeo"]["groups"]] == [7, 3]
     grouped2 = np.stack([ll[:, :7].sum(1), ll[:, 7:].sum(1)], axis=1)
     assert res2["loeo"]["runs"]["a"]["elpd"] == pytest.approx(_is_elpd(grouped2).sum(), abs=1e-3)
-    with pytest.raises(ValueError, match="labels for 10 training rows"):
+    with pytest.raises(tf.CompareError, match="labels for 10 training rows"):
         tf.compare(runs, env_groups=["x"] * 9)
 
 
@@ -534,11 +586,14 @@ def test_compare_refuses_different_data():
     ll = -np.ones((50, 4)) + 0.01 * np.random.default_rng(5).standard_normal((50, 4))
     a = _ll_run(ll)
     b = _ll_run(ll, y=np.array([-100.0, -60.0, -20.0, 21.0]))
-    with pytest.raises(ValueError, match="different data"):
+    with pytest.raises(tf.DifferentDataError, match="different data") as e:
         tf.compare({"a": a, "b": b})
+    assert isinstance(e.value, BayesffError)  # the CLI prints it as one line
     c = _ll_run(ll, T=np.array([100.0, 200.0, 300.0, 401.0]))
-    with pytest.raises(ValueError, match="different data"):
+    with pytest.raises(tf.DifferentDataError, match="different data"):
         tf.compare({"a": a, "c": c})
+    with pytest.raises(tf.CompareError, match="at least one run"):
+        tf.compare({})
 
 
 def test_within_tolerance_but_overconfident_is_not_transferable():
@@ -555,8 +610,6 @@ def test_within_tolerance_but_overconfident_is_not_transferable():
         [
             {
                 "name": "B2",
-                "dim": "T",
-                "unit": "cm^3/mol",
                 "env_units": {"T_K": "K"},
                 "train": {
                     "env": {"T_K": np.array([300.0, 400.0])},
@@ -610,3 +663,55 @@ def test_candidates_deterministic_rule_on_the_kappa_study(tmp_path):
         line.startswith("candidate 'ground truth'") and "passes everywhere" in line
         for line in lines
     )
+
+
+def test_deterministic_rule_by_hand_with_excluded_rows():
+    """The field's rule on named parameter sets, |f - y| <= abs + rel |y| per state.
+
+    B2 at 200, 300 K (trained), 400 K (neither trained on nor held out: excluded) and
+    100 K (held out). Candidate 'close' is off by 1 % everywhere: passes 5 %; 'far' is
+    off by 10 % at 100 K only. The excluded row is labelled as such, not as training.
+    """
+    T = np.array([200.0, 300.0, 400.0, 100.0])
+    y = np.array([-50.0, -20.0, -5.0, -180.0])
+    t = _target(
+        "B2",
+        "second_virial",
+        {"T_K": T},
+        y,
+        u=0.1,
+        train=np.array([True, True, False, False]),
+        holdout={"low T": np.array([False, False, False, True])},
+        file_units={"T_K": "K"},
+    )
+    draws = {
+        "B2": {
+            "train": {"model": np.ones((S, 2)) * y[:2], "rep": y[:2] + Z10[:, None],
+                      "ll": np.zeros((S, 2))},
+            "holdout": {"model": np.ones((S, 1)) * y[3], "rep": y[3] + Z10[:, None]},
+        }
+    }  # fmt: skip
+    cands = {
+        "close": ({"epsilon": 120.0, "sigma": 3.4}, {"B2": y * 1.01}),
+        "far": ({"epsilon": 130.0, "sigma": 3.4}, {"B2": y * np.array([1.0, 1.0, 1.0, 1.1])}),
+    }
+    dt = _write_run([t], draws, tolerance={"B2": {"rel": 0.05}}, candidates=cands)
+    res = tf.deterministic_rule(dt)
+    assert [c["name"] for c in res] == ["close", "far"]
+    assert res[0]["parameters"] == {"epsilon": 120.0, "sigma": 3.4}
+    assert res[0]["parameter_units"]["epsilon"] == "K"
+    close, far = ({(s["group"], s["env"]["T_K"]): s for s in c["states"]} for c in res)
+    assert set(close) == {("training", 200.0), ("training", 300.0), ("excluded", 400.0),
+                          ("low T", 100.0)}  # fmt: skip
+    assert all(s["verdict"] == "pass" for s in close.values())
+    # (f - y) / |y| with f = 1.01 y and y = -180 < 0
+    assert close["low T", 100.0]["rel_error"] == pytest.approx(-0.01)
+    assert far["low T", 100.0]["verdict"] == "fail" and far["training", 200.0]["verdict"] == "pass"
+    groups = {(g["group"]): g["verdict"] for g in res[1]["groups"]}
+    assert groups == {"training": "transferable", "excluded": "transferable",
+                      "low T": "not transferable"}  # fmt: skip
+    # rel + abs: 10 % of 180 = 18 off; abs 20 on top of 5 % (9) -> width 29 -> passes
+    res = tf.deterministic_rule(dt, tolerance={"B2": {"rel": 0.05, "abs": 20.0}})
+    assert all(s["verdict"] == "pass" for s in res[1]["states"])
+    line = tf.evaluate(dt).verdict_lines()
+    assert "candidate 'far' (deterministic rule): fails in B2 low T" in line

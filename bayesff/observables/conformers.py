@@ -51,8 +51,10 @@ Transferability metrics
 :func:`population_errors` gives the field's two numbers for one environment,
 :math:`\epsilon_p = \sqrt{\tfrac1B \sum_b (p_b^{pred} - p_b^{obs})^2}` (RMS
 population error) and :math:`\epsilon_G = \max_b |G_b^{pred} - G_b^{obs}|`
-(largest free-energy error, kJ/mol); :func:`conformer_transferability`
-evaluates them per posterior draw for every environment (T, A) of a run file.
+(largest free-energy error, kJ/mol);
+:func:`bayesff.transferability.conformer_transferability` evaluates them per
+posterior draw for every environment (T, A) of a run file, against the
+thresholds of :mod:`bayesff.transferability.thresholds`.
 
 Units: phi in rad internally (data files give ``phi_deg`` in degrees, converted
 on load), T in K, energies and A in kJ/mol, populations dimensionless.
@@ -75,12 +77,9 @@ __all__ = [
     "CONFORMER_FREE_ENERGY",
     "CONFORMER_POPULATION",
     "DEFAULT_BASINS_DEG",
-    "EPS_G_MAX",
-    "EPS_P_MAX",
     "TORSION_ENERGY",
     "basin_free_energies",
     "basin_populations",
-    "conformer_transferability",
     "modulation",
     "population_errors",
     "quadrature_rule",
@@ -92,17 +91,6 @@ DEFAULT_BASINS_DEG = ((120.0, 240.0), (0.0, 120.0), (240.0, 360.0))
 BASIN_NAMES = ("trans", "gauche+", "gauche-")
 DEFAULT_NODES = 16
 DEFAULT_PANEL_DEG = 30.0
-
-#: Default thresholds of the conformer transferability criteria.
-#: epsilon_p <= 0.02: twice the 0.01 standard uncertainty typical of conformer
-#: populations from NMR couplings or IR band intensities (and assumed for the
-#: shipped data); at p ~ 0.2-0.6 it is a 3-10 % relative error.
-EPS_P_MAX = 0.02
-#: epsilon_G <= 0.5 kJ/mol (0.12 kcal/mol, 0.2 RT at 300 K): a 20 % error in a
-#: basin population (dp/p = dG/RT); same order as eps_p for a gauche basin
-#: with p ~ 0.2, and well below the ~1 kcal/mol "chemical accuracy" that is
-#: too loose to tell torsion parametrisations apart.
-EPS_G_MAX = 0.5
 
 
 def modulation(phi):
@@ -418,164 +406,3 @@ def population_errors(pred_p, obs_p, T_K) -> dict:
     if eps_p.ndim == 0:
         return {"epsilon_p": float(eps_p), "epsilon_G": float(eps_g)}
     return {"epsilon_p": eps_p, "epsilon_G": eps_g}
-
-
-def _flat_draws(da) -> np.ndarray:
-    """(chain, draw, rows) DataArray -> (S, rows)."""
-    rows = [d for d in da.dims if d not in ("chain", "draw")]
-    da = da.transpose("chain", "draw", *rows)
-    return np.asarray(da.values, dtype=float).reshape(da.sizes["chain"] * da.sizes["draw"], -1)
-
-
-def _temperature_K(da) -> np.ndarray:
-    unit = da.attrs.get("units", "K") or "K"
-    if unit == "K":
-        return np.asarray(da.values, dtype=float)
-    from bayesff import units
-
-    return units.to_internal(np.asarray(da.values, dtype=float), unit, "temperature")
-
-
-def conformer_transferability(
-    dt,
-    target: str,
-    eps_p_max: float = EPS_P_MAX,
-    eps_G_max: float = EPS_G_MAX,
-    *,
-    include_training: bool = True,
-    pass_prob: float = 0.9,
-    fail_prob: float = 0.1,
-) -> list[dict]:
-    r"""Conformer criteria per environment (T, A) of a ``conformer_population`` target.
-
-    For every posterior draw s the forward-model populations
-    :math:`p_b(\theta_s)` of an environment (``NAME_model`` in the run file,
-    no measurement noise) give :math:`\epsilon_p^{(s)}` and
-    :math:`\epsilon_G^{(s)}` (:func:`population_errors`); the criteria are the
-    posterior probabilities
-    :math:`P(\epsilon_p \le \epsilon_p^{max})`,
-    :math:`P(\epsilon_G \le \epsilon_G^{max})` and of both jointly (the same
-    draws). An environment is *transferable* when the joint probability is
-    ``>= pass_prob``, *not transferable* when ``<= fail_prob``, else
-    *uncertain*.
-
-    Parameters
-    ----------
-    dt
-        Run DataTree (:func:`bayesff.calibrate`): held-out rows from
-        ``predictions[NAME_model]`` and ``predictions_constant_data``
-        (``NAME_T_K``, ``NAME_basin``, ``NAME_W_kJ_per_mol``,
-        ``NAME_observed``, ``NAME_holdout_group``); training rows from
-        ``posterior_predictive[NAME_model]``, ``constant_data`` and
-        ``observed_data[NAME]``.
-    target
-        Name of a target of observable ``conformer_population``.
-    eps_p_max, eps_G_max
-        Thresholds: RMS population error (dimensionless) and largest
-        free-energy error (kJ/mol). Defaults :data:`EPS_P_MAX`,
-        :data:`EPS_G_MAX` (see their comments for the reasons).
-    include_training
-        Also report the training environments (``held_out = False``, group
-        ``"training"``), the reference for how well the model fits.
-    pass_prob, fail_prob
-        Verdict thresholds on the joint probability.
-
-    Returns
-    -------
-    list of dict
-        One per environment, held-out ones first: ``target``, ``group``,
-        ``held_out``, ``T_K``, ``W_kJ_per_mol`` (file unit, ``W_unit``),
-        ``basins`` (indices, sorted), ``complete`` (all basins present; when
-        not, the metrics cover the present ones only), ``observed``,
-        ``pred_mean``, ``pred_pi90`` (per basin), ``epsilon_p_mean``,
-        ``epsilon_p_pi90``, ``epsilon_G_mean``, ``epsilon_G_pi90``,
-        ``epsilon_p_at_mean``, ``epsilon_G_at_mean`` (of the posterior-mean
-        populations), ``P_epsilon_p``, ``P_epsilon_G``, ``P_both``, the
-        thresholds, ``n_draws`` and ``verdict``. Probabilities from S draws
-        have a resolution of 1/S.
-    """
-    if not (eps_p_max > 0 and eps_G_max > 0):
-        raise ValueError(f"thresholds must be > 0, got {eps_p_max!r}, {eps_G_max!r}")
-    sources = [("predictions", "predictions_constant_data", True)]
-    if include_training:
-        sources.append(("posterior_predictive", "constant_data", False))
-    out = []
-    found = False
-    for gname, cname, held_out in sources:
-        try:
-            ds, cd = dt[gname].to_dataset(), dt[cname].to_dataset()
-        except KeyError:
-            continue
-        if f"{target}_model" not in ds:
-            continue
-        found = True
-        missing = [
-            f"{target}_{c}" for c in ("T_K", "basin", "W_kJ_per_mol") if f"{target}_{c}" not in cd
-        ]
-        if missing:
-            raise ValueError(
-                f"{cname} lacks {', '.join(missing)}: is {target!r} a conformer_population target?"
-            )
-        draws = _flat_draws(ds[f"{target}_model"])
-        T = _temperature_K(cd[f"{target}_T_K"])
-        basin = np.rint(np.asarray(cd[f"{target}_basin"].values, dtype=float)).astype(int)
-        W = np.asarray(cd[f"{target}_W_kJ_per_mol"].values, dtype=float)
-        w_unit = cd[f"{target}_W_kJ_per_mol"].attrs.get("units", "kJ/mol")
-        if held_out:
-            obs = np.asarray(cd[f"{target}_observed"].values, dtype=float)
-            key = f"{target}_holdout_group"
-            groups = (
-                np.asarray(cd[key].values).astype(str) if key in cd else np.full(T.size, target)
-            )
-        else:
-            obs = np.asarray(dt["observed_data"][target].values, dtype=float)
-            groups = np.full(T.size, "training")
-        n_basins = int(basin.max()) + 1
-        for t_k, w_a in dict.fromkeys(zip(T.tolist(), W.tolist(), strict=True)):
-            sel = np.flatnonzero((T == t_k) & (W == w_a))
-            sel = sel[np.argsort(basin[sel], kind="stable")]
-            pred = draws[:, sel]
-            y = obs[sel]
-            err = population_errors(pred, y, t_k)
-            at_mean = population_errors(pred.mean(axis=0), y, t_k)
-            ok_p = err["epsilon_p"] <= eps_p_max
-            ok_g = err["epsilon_G"] <= eps_G_max
-            p_both = float(np.mean(ok_p & ok_g))
-            verdict = (
-                "transferable"
-                if p_both >= pass_prob
-                else "not transferable"
-                if p_both <= fail_prob
-                else "uncertain"
-            )
-            out.append(
-                {
-                    "target": target,
-                    "group": str(groups[sel[0]]),
-                    "held_out": held_out,
-                    "T_K": float(t_k),
-                    "W_kJ_per_mol": float(w_a),
-                    "W_unit": w_unit,
-                    "basins": basin[sel].tolist(),
-                    "complete": sorted(basin[sel].tolist()) == list(range(n_basins)),
-                    "observed": y.tolist(),
-                    "pred_mean": pred.mean(axis=0).tolist(),
-                    "pred_pi90": np.quantile(pred, [0.05, 0.95], axis=0).T.tolist(),
-                    "epsilon_p_mean": float(np.mean(err["epsilon_p"])),
-                    "epsilon_p_pi90": np.quantile(err["epsilon_p"], [0.05, 0.95]).tolist(),
-                    "epsilon_G_mean": float(np.mean(err["epsilon_G"])),
-                    "epsilon_G_pi90": np.quantile(err["epsilon_G"], [0.05, 0.95]).tolist(),
-                    "epsilon_p_at_mean": at_mean["epsilon_p"],
-                    "epsilon_G_at_mean": at_mean["epsilon_G"],
-                    "eps_p_max": float(eps_p_max),
-                    "eps_G_max": float(eps_G_max),
-                    "P_epsilon_p": float(np.mean(ok_p)),
-                    "P_epsilon_G": float(np.mean(ok_g)),
-                    "P_both": p_both,
-                    "n_draws": int(pred.shape[0]),
-                    "verdict": verdict,
-                }
-            )
-    if not found:
-        raise ValueError(f"the run file has no model draws {target}_model for target {target!r}")
-    return out

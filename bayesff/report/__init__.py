@@ -1,14 +1,15 @@
-"""HTML report of a run: ``bayesff report runs/NAME/posterior.nc``.
+"""HTML report of a run: ``bayesff report runs/NAME/posterior.nc`` or :func:`report`.
 
-:func:`write_report` reads a run file and writes ``reports/NAME/index.html``
-(self-contained: figures embedded, no external scripts, styles or fonts, so it
-opens offline) and ``reports/NAME/summary.json`` (every number on the page).
-The page shows the problem and the data's provenance, the sampler diagnostics
-with their warnings, posterior marginals, prior against posterior, pair, trace
-and rank plots, posterior predictive bands against each target's environment
-coordinate (training and held-out regions marked), the transferability tables
-coloured by verdict, a model comparison when other runs are given, and the
-citations for data and methods.
+:func:`report` reads a run file through :mod:`bayesff.runfile` and writes
+``reports/NAME/index.html`` (self-contained: figures embedded, no external
+scripts, styles or fonts, so it opens offline) and ``reports/NAME/summary.json``
+(every number on the page). The page names the potential and its source,
+shows the problem, the data's provenance and the data rows left out, the
+sampler diagnostics with their warnings, posterior marginals, prior against
+posterior, pair, trace and rank plots, posterior predictive bands against
+each target's environment coordinate (training and held-out regions marked),
+the transferability tables coloured by verdict, a model comparison when other
+runs are given, and the citations for data and methods.
 
 Modules: :mod:`~bayesff.report.summary` (summary.json and its schema),
 :mod:`~bayesff.report.plots` (figures) and :mod:`~bayesff.report.html` (the
@@ -19,54 +20,106 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from bayesff.errors import BayesffError
 from bayesff.report.summary import SCHEMA, SummaryError, build_summary, validate_summary
 
-__all__ = ["SCHEMA", "SummaryError", "build_summary", "validate_summary", "write_report"]
+__all__ = [
+    "SCHEMA",
+    "ReportError",
+    "SummaryError",
+    "build_summary",
+    "report",
+    "validate_summary",
+    "write_report",
+]
+
+#: Where reports go when no folder is given: reports/<problem name>/.
+REPORTS_ROOT = "reports"
 
 
-def _open(path: Path):
-    import xarray as xr
-
-    from bayesff.errors import BayesffError
-
-    if not path.is_file():
-        raise BayesffError("no run file there; run `bayesff calibrate PROBLEM` first", str(path))
-    with xr.open_datatree(path, engine="h5netcdf") as dt:
-        return dt.load()
+class ReportError(BayesffError):
+    """A report cannot be written: a missing plotting library, or a run whose problem name
+    is not a valid folder name."""
 
 
 def _check_plotting() -> None:
     """Fail early, with the fix, when the plotting libraries are missing."""
-    from bayesff.errors import BayesffError
-
     for mod, pkg in (("matplotlib", "matplotlib"), ("arviz_plots", "arviz-plots")):
         try:
             __import__(mod)
         except ImportError as exc:
-            raise BayesffError(
+            raise ReportError(
                 f"the report draws its figures with {pkg}, which is not installed ({exc}); "
                 f"install it with `pip install {pkg}`"
             ) from exc
 
 
-def _labels(paths: list[Path], trees: list) -> list[str]:
+def _load(run) -> tuple[object, Path | None]:
+    """(DataTree, its file or None) of a path, a DataTree or a calibrate() result."""
+    import xarray as xr
+
+    from bayesff import runfile
+
+    if isinstance(run, str | os.PathLike):
+        return runfile.read(run), Path(run)
+    if isinstance(run, xr.DataTree):  # (its .path is the node's path, not a file)
+        runfile.check_version(run)
+        return run, None
+    if getattr(run, "path", None) is not None:  # a calibrate() result written to a file
+        return runfile.read(run.path), Path(run.path)
+    runfile.check_version(run.datatree)
+    return run.datatree, None
+
+
+def _labels(paths: list, trees: list) -> list[str]:
     """Run labels for the comparison: problem names, made unique with the file's folder."""
+    from bayesff import runfile
+
     names = [
-        str(t.attrs.get("problem_name") or p.parent.name)
+        str(runfile.info(t).get("problem_name") or (p.parent.name if p else "run"))
         for p, t in zip(paths, trees, strict=True)
     ]
     out = []
     for p, n in zip(paths, names, strict=True):
-        label = n if names.count(n) == 1 else f"{n} ({p.parent.name}/{p.name})"
+        where = f"{p.parent.name}/{p.name}" if p else "in memory"
+        label = n if names.count(n) == 1 else f"{n} ({where})"
         k, base = 2, label
         while label in out:
             label, k = f"{base} #{k}", k + 1
         out.append(label)
     return out
+
+
+def _folder(dt, run_path: Path | None, out) -> tuple[Path, Path]:
+    """The report's folder, resolved and confined to its output root, and as given.
+
+    ``out`` given: that folder (its own root). Else ``reports/<problem name>``,
+    the name checked against :data:`bayesff.schemas.NAME_PATTERN` first (a run
+    file is data from elsewhere: a name such as ``../../..`` must not choose
+    where bayesff writes), then resolved (symbolic links followed) and
+    refused unless inside ``reports/``.
+    """
+    from bayesff import runfile
+    from bayesff.io import confined
+    from bayesff.schemas import NAME_PATTERN
+
+    if out is not None:
+        return confined(out, out, "report folder"), Path(out)
+    name = runfile.info(dt).get("problem_name")
+    where = str(run_path) if run_path else "run"
+    if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name):
+        raise ReportError(
+            f"the run's problem name {name!r} cannot name a report folder (expected "
+            f"{NAME_PATTERN}); give the folder with out= (--out)",
+            f"{where}: problem_name",
+        )
+    folder = Path(REPORTS_ROOT) / name
+    return confined(folder, REPORTS_ROOT, "report folder"), folder
 
 
 def _write_atomic(files: dict[str, str], out: Path) -> None:
@@ -82,16 +135,100 @@ def _write_atomic(files: dict[str, str], out: Path) -> None:
     try:
         for name, text in files.items():
             fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+            tmps[name] = Path(tmp)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
             os.chmod(tmp, 0o644)
-            tmps[name] = Path(tmp)
         for name, tmp in tmps.items():
             os.replace(tmp, out / name)
     finally:
         for tmp in tmps.values():
             if tmp.exists():
                 tmp.unlink()
+
+
+def _comparison(dt, run_path, compare, log):
+    from bayesff import runfile
+    from bayesff.report.summary import comparison_section
+
+    paths = [run_path, *(Path(p) for p in compare)]
+    trees = [dt, *(runfile.read(p) for p in paths[1:])]
+    labels = _labels(paths, trees)
+    log(f"report: comparing {len(paths)} runs (PSIS-LOO, leave-one-environment-out)")
+    return comparison_section(
+        dict(zip(labels, trees, strict=True)),
+        {lab: str(p or "") for lab, p in zip(labels, paths, strict=True)},
+    )
+
+
+def report(
+    run_or_path,
+    out: str | os.PathLike | None = None,
+    compare: Iterable[str | os.PathLike] = (),
+    log: Callable[..., None] | None = None,
+) -> Path:
+    """Write ``index.html`` and ``summary.json`` for a run.
+
+    Parameters
+    ----------
+    run_or_path
+        A run file written by :func:`bayesff.calibrate` (``runs/NAME/posterior.nc``),
+        the :class:`~bayesff.inference.Run` it returned, or a run DataTree.
+    out
+        Folder of the report; default ``reports/<problem name>/`` under the
+        current directory (the name is validated, and the folder must resolve
+        inside ``reports/``). An existing report there (``index.html``,
+        ``summary.json``) is replaced, each file written beside its final name
+        and renamed into place, so a failed run leaves the old report intact;
+        other files in the folder are kept.
+    compare
+        Other run files fitted to the same data; with any given, the page has a
+        model comparison table (PSIS-LOO and leave-one-environment-out elpd,
+        :func:`bayesff.transferability.compare`) over this run and those.
+    log
+        Where one-line progress messages go (``None``: nowhere).
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``index.html``.
+
+    Raises
+    ------
+    bayesff.runfile.RunFileError
+        A run file that is missing, not a run file, damaged, or of a newer
+        schema version.
+    ReportError
+        A problem name that cannot name a folder, or missing plotting libraries.
+    bayesff.io.OutputError
+        A report folder outside its output root (e.g. through a symbolic link).
+    bayesff.transferability.DifferentDataError
+        Runs to compare that were fitted to different data.
+    """
+    from bayesff.report import html, plots
+
+    log = log or (lambda *a, **k: None)
+    _check_plotting()
+    dt, run_path = _load(run_or_path)
+    folder, shown = _folder(dt, run_path, out)
+    comparison = _comparison(dt, run_path, compare, log) if compare else None
+    log("report: transferability and summary")
+    summary = build_summary(dt, run_path, comparison=comparison)
+    log(f"report: drawing figures for {summary['problem']['name']}")
+    figures = plots.make_figures(dt, summary, log=log)
+    summary["figures"] = plots.figure_records(figures)
+    validate_summary(summary)
+    page = html.render(summary, figures)
+    _write_atomic(
+        {
+            "summary.json": json.dumps(summary, indent=1, allow_nan=False) + "\n",
+            "index.html": page,
+        },
+        folder,
+    )
+    size = (folder / "index.html").stat().st_size
+    log(f"report: wrote {folder / 'summary.json'} and index.html ({size / 1e6:.1f} MB)")
+    return shown / "index.html"
 
 
 def write_report(
@@ -101,75 +238,5 @@ def write_report(
     *,
     log: Callable[..., None] | None = print,
 ) -> Path:
-    """Write ``index.html`` and ``summary.json`` for a run file.
-
-    Parameters
-    ----------
-    run_path
-        A run file written by :func:`bayesff.calibrate` (``runs/NAME/posterior.nc``).
-    out_dir
-        Folder of the report; default ``reports/<problem name>/`` relative to
-        the current directory. An existing report there (``index.html``,
-        ``summary.json``) is replaced, each file written beside its final name
-        and renamed into place, so a failed run leaves the old report intact;
-        other files in the folder are kept.
-    compare
-        Other run files fitted to the same data; with any given, the page has a
-        model comparison table (PSIS-LOO and leave-one-environment-out elpd,
-        :func:`bayesff.transferability.compare`) over this run and those.
-    log
-        Where one-line progress messages go (``None`` for silence).
-
-    Returns
-    -------
-    pathlib.Path
-        The path of ``index.html``.
-
-    Raises
-    ------
-    BayesffError
-        If a run file is missing or lacks what the report needs (e.g. written
-        by an older bayesff), or the summary does not match its schema.
-    """
-    from bayesff.report import html, plots
-    from bayesff.report.summary import check_run, comparison_section
-
-    log = log or (lambda *a, **k: None)
-    _check_plotting()
-    run_path = Path(run_path)
-    dt = _open(run_path)
-    check_run(dt, str(run_path))
-    name = str(dt.attrs["problem_name"])
-    out = Path(out_dir) if out_dir is not None else Path("reports") / name
-
-    comparison = None
-    compare = [Path(p) for p in compare]
-    if compare:
-        paths = [run_path, *compare]
-        trees = [dt, *(_open(p) for p in compare)]
-        labels = _labels(paths, trees)
-        log(f"report: comparing {len(paths)} runs (PSIS-LOO, leave-one-environment-out)")
-        comparison = comparison_section(
-            dict(zip(labels, trees, strict=True)),
-            {lab: str(p) for lab, p in zip(labels, paths, strict=True)},
-        )
-
-    targets = json.loads(dt.attrs["targets"])
-    tolerance = json.loads(dt.attrs.get("tolerance", "{}") or "{}")
-    log(f"report: drawing figures for {name}")
-    figures = plots.make_figures(dt, targets, tolerance, log=log)
-    log("report: transferability and summary")
-    summary = build_summary(dt, run_path, comparison=comparison, figures=figures)
-    validate_summary(summary)
-    page = html.render(summary, figures)
-
-    _write_atomic(
-        {
-            "summary.json": json.dumps(summary, indent=1, allow_nan=False) + "\n",
-            "index.html": page,
-        },
-        out,
-    )
-    size = (out / "index.html").stat().st_size
-    log(f"report: wrote {out / 'summary.json'} and index.html ({size / 1e6:.1f} MB)")
-    return out / "index.html"
+    """:func:`report` with progress printed by default (the scripts' older name)."""
+    return report(run_path, out_dir, compare, log=log)

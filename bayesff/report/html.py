@@ -166,15 +166,6 @@ def _unit(u: str) -> str:
     return "" if u in ("", "1") else f" {_e(u)}"
 
 
-def _tol_text(tol) -> str:
-    if not tol:
-        return "none"
-    parts = []
-    for k, v in tol.items():
-        parts.append(f"{100 * v:g} % of |observed|" if k == "rel" else f"{k} {v:g}")
-    return ", ".join(parts)
-
-
 # --------------------------------------------------------------------------------------------
 # Sections
 # --------------------------------------------------------------------------------------------
@@ -204,37 +195,75 @@ def _glance(s: dict) -> str:
     return "".join(out)
 
 
+def _tol_cell(tol: dict | None, ref: str, unit: str, rel_text: str = " of |observed|") -> str:
+    """A tolerance ``a + r |y|`` with its numbers tied to summary.json; "none" without one."""
+    if not tol:
+        return "none"
+    parts = []
+    if "abs" in tol:
+        parts.append(_n(tol["abs"], f"{ref}.abs") + _unit(unit))
+    if "rel" in tol:
+        parts.append(_n(tol["rel"], f"{ref}.rel", "pct") + rel_text)
+    return " + ".join(parts)
+
+
+def _potential(p: dict) -> str:
+    pot = p.get("potential") or {}
+    src = pot.get("module", "")
+    if pot.get("qualname"):
+        src = f"{src}:{pot['qualname']}" if src else pot["qualname"]
+    ver = f", version {_e(pot['version'])}" if pot.get("version") else ""
+    kind = (
+        f" (kind {_e(pot['kind'])})" if pot.get("kind") and pot["kind"] != pot.get("name") else ""
+    )
+    return (
+        f"<p>Potential: <strong>{_e(pot.get('name', ''))}</strong>{kind}, from "
+        f"<code>{_e(src)}</code>{ver}.</p>"
+    )
+
+
+def _target_row(s: dict, t: str, info: dict) -> str:
+    units = info.get("env_units", {})
+    env = ", ".join(f"{c} [{units.get(c, '')}]" for c in info["env_columns"])
+    inad = info.get("inadequacy") or {}
+    inad_t = _e(inad.get("kind", ""))
+    if inad.get("kind") not in (None, "none"):
+        inad_t += f" ({_e(inad.get('form', ''))}, prior scale "
+        inad_t += _n(inad.get("prior_scale"), f"targets.{t}.inadequacy.prior_scale") + ")"
+    tol_t = _tol_cell(s["tolerance"].get(t), f"tolerance.{t}", info["unit"])
+    excl = info["excluded_rows"]
+    excl_cls = "num bad" if excl else "num"
+    return (
+        f"<tr><td>{_e(t)}</td><td>{_e(info.get('observable', ''))}</td>"
+        f"<td>{_e(info['unit'])}</td><td>{_e(env)}</td>"
+        f"{_td(info['n_train'], f'targets.{t}.n_train')}"
+        f"{_td(info['n_holdout'], f'targets.{t}.n_holdout')}"
+        f"{_td(excl, f'targets.{t}.excluded_rows', cls=excl_cls)}"
+        f"<td>{_e(', '.join(info.get('holdout_groups', [])))}</td>"
+        f"<td>{inad_t}</td><td>{tol_t}</td><td>{_e(info.get('data', ''))}</td></tr>"
+    )
+
+
+def _excluded(s: dict) -> str:
+    """Data rows neither trained on nor held out, with the reasons the loader gave."""
+    out = []
+    for t, info in s["targets"].items():
+        if not info["excluded_rows"] and not info["excluded_lines"]:
+            continue
+        items = "".join(f"<li>{_e(x)}</li>" for x in info["excluded_lines"])
+        out.append(
+            f"<div class='warn'><strong>{_e(t)}</strong>: "
+            + _e(info["excluded_rows"])
+            + " data row(s) neither trained on nor held out"
+            + (f"; lines left out of the data file:<ul>{items}</ul>" if items else ".")
+            + "</div>"
+        )
+    return "".join(out)
+
+
 def _problem(s: dict) -> str:
     p = s["problem"]
-    rows = []
-    for t, info in s["targets"].items():
-        env = ", ".join(
-            f"{c} [{info.get('env_units', {}).get(c, '')}]" for c in info["env_columns"]
-        )
-        inad = info.get("inadequacy") or {}
-        inad_t = _e(inad.get("kind", ""))
-        if inad.get("kind") not in (None, "none"):
-            inad_t += f" ({_e(inad.get('form', ''))}, prior scale "
-            inad_t += _n(inad.get("prior_scale"), f"targets.{t}.inadequacy.prior_scale") + ")"
-        tol = s["tolerance"].get(t)
-        tol_t = "none"
-        if tol:
-            tol_t = ", ".join(
-                (
-                    _n(v, f"tolerance.{t}.{k}", "pct") + " of |observed|"
-                    if k == "rel"
-                    else _n(v, f"tolerance.{t}.{k}") + _unit(info["unit"])
-                )
-                for k, v in tol.items()
-            )
-        rows.append(
-            f"<tr><td>{_e(t)}</td><td>{_e(info.get('observable', ''))}</td>"
-            f"<td>{_e(info['unit'])}</td><td>{_e(env)} (dim {_e(info['dim'])})</td>"
-            f"{_td(info['n_train'], f'targets.{t}.n_train')}"
-            f"{_td(info['n_holdout'], f'targets.{t}.n_holdout')}"
-            f"<td>{_e(', '.join(info.get('holdout_groups', [])))}</td>"
-            f"<td>{inad_t}</td><td>{tol_t}</td><td>{_e(info.get('data', ''))}</td></tr>"
-        )
+    rows = [_target_row(s, t, info) for t, info in s["targets"].items()]
     table = _table(
         [
             "target",
@@ -243,6 +272,7 @@ def _problem(s: dict) -> str:
             "environment",
             "training rows",
             "held-out rows",
+            "excluded rows",
             "held-out groups",
             "model inadequacy",
             "tolerance",
@@ -252,7 +282,7 @@ def _problem(s: dict) -> str:
     )
     return (
         f'<h2 id="problem">Problem</h2><p><strong>{_e(p["name"])}</strong>: '
-        f"{_e(p['description'])}</p>{table}"
+        f"{_e(p['description'])}</p>{_potential(p)}{table}{_excluded(s)}"
         f"<details><summary>Problem file <code>{_e(p.get('path', ''))}</code></summary>"
         f"<pre>{_e(p['text'])}</pre></details>"
     )
@@ -396,6 +426,35 @@ _VERDICT_CLS = {
 }
 
 
+def _candidate_row(i: int, cands: list[dict], bayes: dict) -> str:
+    """State i of every candidate: prediction, relative error and verdict, beside the
+    posterior's P(within tolerance) of the same held-out state."""
+    st = cands[0]["states"][i]
+    ref0 = f"transferability.candidates.0.states.{i}"
+    env = ", ".join(_n(v, f"{ref0}.env.{c}") for c, v in st["env"].items())
+    cells = ""
+    for ci, c in enumerate(cands):
+        cs = c["states"][i]
+        ref = f"transferability.candidates.{ci}.states.{i}"
+        cells += (
+            f'<td class="num {_VERDICT_CLS.get(cs["verdict"], "")}">'
+            + _n(cs["predicted"], f"{ref}.predicted")
+            + " ("
+            + _n(cs["rel_error"], f"{ref}.rel_error", "pct")
+            + f") {_e(cs['verdict'])}</td>"
+        )
+    key = (st["target"], st["group"], tuple(st["env"].values()))
+    if key in bayes:
+        j, pw = bayes[key]
+        cells += _td(pw, f"transferability.states.{j}.p_within_tolerance", "prob")
+    else:
+        cells += f"<td class='muted'>{_e(st['group'])}</td>"
+    return (
+        f"<tr><td>{_e(st['target'])}</td><td>{_e(st['group'])}</td>"
+        f"<td class='num'>{env}</td>" + _td(st["observed"], f"{ref0}.observed") + cells + "</tr>"
+    )
+
+
 def _candidates(tr: dict) -> list[str]:
     """The field's deterministic rule for candidate parameter sets, state by state,
     beside the posterior's tolerance probability (its Bayesian version)."""
@@ -406,67 +465,67 @@ def _candidates(tr: dict) -> list[str]:
         (st["target"], st["group"], tuple(st["env"].values())): (i, st["p_within_tolerance"])
         for i, st in enumerate(tr["states"])
     }
-    rows = []
-    for i, st in enumerate(cands[0]["states"]):
-        env = ", ".join(
-            _n(v, f"transferability.candidates.0.states.{i}.env.{c}") for c, v in st["env"].items()
-        )
-        cells = ""
-        for ci, c in enumerate(cands):
-            cs = c["states"][i]
-            ref = f"transferability.candidates.{ci}.states.{i}"
-            cells += (
-                f'<td class="num {_VERDICT_CLS.get(cs["verdict"], "")}">'
-                + _n(cs["predicted"], f"{ref}.predicted")
-                + " ("
-                + _n(cs["rel_error"], f"{ref}.rel_error", "pct")
-                + f") {_e(cs['verdict'])}</td>"
-            )
-        key = (st["target"], st["group"], tuple(st["env"].values()))
-        if key in bayes:
-            j, pw = bayes[key]
-            cells += _td(pw, f"transferability.states.{j}.p_within_tolerance", "prob")
-        else:
-            cells += "<td class='muted'>training</td>"
-        rows.append(
-            f"<tr><td>{_e(st['target'])}</td><td>{_e(st['group'])}</td>"
-            f"<td class='num'>{env}</td>"
-            + _td(st["observed"], f"transferability.candidates.0.states.{i}.observed")
-            + cells
-            + "</tr>"
-        )
+    shown, left = _shown_states(cands[0]["states"])
+    rows = [_candidate_row(i, cands, bayes) for i in shown]
     cols = ", ".join(_e(c) for c in cands[0]["states"][0]["env"]) if cands[0]["states"] else ""
     head = ["target", "group", f"environment ({cols})", "observed"]
     head += [f"{_e(c['name'])}: predicted (rel. error)" for c in cands]
     head.append("posterior P(within tolerance)")
-    out = ["<h3>Candidate parameter sets: the deterministic rule</h3>"]
     params = "; ".join(
-        f"{_e(c['name'])}: " + ", ".join(f"{_e(k)} = {_e(v)}" for k, v in c["parameters"].items())
+        f"{_e(c['name'])}: "
+        + ", ".join(
+            f"{_e(k)} = {_e(v)}{_unit(c.get('parameter_units', {}).get(k, ''))}"
+            for k, v in c["parameters"].items()
+        )
         for c in cands
     )
-    out.append(
-        "<p>Each candidate passes a state when |f(candidate) - observed| is within the "
-        f"target's tolerance (the field's rule). Candidates: {params}. The last column is "
-        "the Bayesian version from the posterior (held-out states only).</p>"
+    return [
+        "<h3>Candidate parameter sets: the deterministic rule</h3>",
+        _left_out_note(left),
+        "<p>Each candidate passes a state when |f(candidate) - observed| &le; abs + rel "
+        f"|observed|, the target's tolerance (the field's rule). Candidates: {params}. The "
+        "last column is the Bayesian version from the posterior (held-out states only).</p>",
+        f'<div class="scroll">{_table(head, rows, "candidates")}</div>',
+    ]
+
+
+#: Held-out states shown per target in the page's state tables; the rest are in
+#: summary.json (a force target has one state per force component: thousands).
+MAX_STATES_SHOWN = 200
+
+
+def _shown_states(states: list[dict]) -> tuple[list[int], dict[str, int]]:
+    """Indices of the states shown (the first MAX_STATES_SHOWN of each target), and the
+    number left out per target."""
+    count: dict[str, int] = {}
+    shown, left = [], {}
+    for i, st in enumerate(states):
+        count[st["target"]] = count.get(st["target"], 0) + 1
+        if count[st["target"]] <= MAX_STATES_SHOWN:
+            shown.append(i)
+        else:
+            left[st["target"]] = left.get(st["target"], 0) + 1
+    return shown, left
+
+
+def _left_out_note(left: dict[str, int]) -> str:
+    if not left:
+        return ""
+    items = ", ".join(f"{_e(t)}: {n}" for t, n in left.items())
+    return (
+        f"<p class='muted'>Only the first {MAX_STATES_SHOWN} states of each target are shown; "
+        f"left out here (every one is in summary.json): {items}.</p>"
     )
-    out.append('<div class="scroll">')
-    out.append(_table(head, rows, "candidates"))
-    out.append("</div>")
-    return out
 
 
-def _transferability(s: dict) -> str:
-    tr = s["transferability"]
-    out = ['<h2 id="transferability">Transferability</h2>']
-    if not tr:
-        out.append("<p>The problem has no held-out environments.</p>")
-        return "".join(out)
-    out.append(
+def _transferability_intro(tr: dict) -> str:
+    return (
         '<p class="legend">Colours: <span class="v-pass">pass / transferable</span>'
         '<span class="v-uncertain">uncertain</span>'
         '<span class="v-fail">fail / not transferable</span></p>'
         "<p>A held-out state <em>passes</em> when the posterior probability that the "
-        "force field (the noise-free forward model) predicts it within tolerance is at least "
+        "force field (the noise-free forward model) predicts it within tolerance, "
+        "|predicted - observed| &le; abs + rel |observed|, is at least "
         + _n(tr.get("pass_prob"), "transferability.pass_prob")
         + ", <em>fails</em> when it is at most "
         + _n(tr.get("fail_prob"), "transferability.fail_prob")
@@ -475,61 +534,50 @@ def _transferability(s: dict) -> str:
         "Transferability index: RMSE of the posterior-mean model on the held-out group over "
         "its RMSE on the training rows (rel.: the same with relative errors).</p>"
     )
-    # Per group
-    rows = []
-    for j, g in enumerate(tr["groups"]):
-        ref = f"transferability.groups.{j}"
-        tol = g.get("tolerance") or {}
-        tol_t = (
-            ", ".join(
-                _n(v, f"{ref}.tolerance.{k}", "pct" if k == "rel" else "num")
-                + (" rel." if k == "rel" else _unit(g.get("unit", "")))
-                for k, v in tol.items()
-            )
-            or "none"
-        )
-        rows.append(
-            f'<tr class="{_VERDICT_CLS.get(g["verdict"], "")}" data-group="{j}">'
-            f"<td>{_e(g['target'])}</td><td>{_e(g['group'])}</td>"
-            f"<td>{_e(g.get('env_range', ''))}</td>"
-            + _td(g["n"], f"{ref}.n")
-            + f"<td>{tol_t}</td>"
-            + _td(g["p_all_within_tolerance"], f"{ref}.p_all_within_tolerance", "prob")
-            + _td(g["coverage50"], f"{ref}.coverage50", "prob")
-            + _td(g["coverage90"], f"{ref}.coverage90", "prob")
-            + _td(g.get("n_inside90"), f"{ref}.n_inside90")
-            + _td(
-                g.get("mean_abs_z"), f"{ref}.mean_abs_z", text=fmt_number(g.get("mean_abs_z"), 3)
-            )
-            + _td(g["transferability_index"], f"{ref}.transferability_index", "prob")
-            + _td(g.get("transferability_index_rel"), f"{ref}.transferability_index_rel", "prob")
-            + '<td class="num">'
-            + " / ".join(_n(g.get(k), f"{ref}.{k}") for k in ("n_pass", "n_uncertain", "n_fail"))
-            + "</td>"
-            + f'<td class="verdict">{_e(g["verdict"])}</td></tr>'
-        )
-    out.append("<h3>Held-out groups</h3>")
-    out.append(
-        _table(
-            [
-                "target",
-                "group",
-                "environments",
-                "states",
-                "tolerance",
-                "P(all within tolerance)",
-                "50 % coverage",
-                "90 % coverage",
-                "inside 90 %",
-                "mean |z|",
-                "transferability index",
-                "index (rel.)",
-                "pass / uncertain / fail",
-                "verdict",
-            ],
-            rows,
-        )
+
+
+def _group_row(j: int, g: dict) -> str:
+    ref = f"transferability.groups.{j}"
+    tol_t = _tol_cell(g.get("tolerance"), f"{ref}.tolerance", g.get("unit", ""), " rel.")
+    return (
+        f'<tr class="{_VERDICT_CLS.get(g["verdict"], "")}" data-group="{j}">'
+        f"<td>{_e(g['target'])}</td><td>{_e(g['group'])}</td>"
+        f"<td>{_e(g.get('env_range', ''))}</td>"
+        + _td(g["n"], f"{ref}.n")
+        + f"<td>{tol_t}</td>"
+        + _td(g["p_all_within_tolerance"], f"{ref}.p_all_within_tolerance", "prob")
+        + _td(g["coverage50"], f"{ref}.coverage50", "prob")
+        + _td(g["coverage90"], f"{ref}.coverage90", "prob")
+        + _td(g.get("n_inside90"), f"{ref}.n_inside90")
+        + _td(g.get("mean_abs_z"), f"{ref}.mean_abs_z", text=fmt_number(g.get("mean_abs_z"), 3))
+        + _td(g["transferability_index"], f"{ref}.transferability_index", "prob")
+        + _td(g.get("transferability_index_rel"), f"{ref}.transferability_index_rel", "prob")
+        + '<td class="num">'
+        + " / ".join(_n(g.get(k), f"{ref}.{k}") for k in ("n_pass", "n_uncertain", "n_fail"))
+        + "</td>"
+        + f'<td class="verdict">{_e(g["verdict"])}</td></tr>'
     )
+
+
+def _groups_table(tr: dict) -> str:
+    rows = [_group_row(j, g) for j, g in enumerate(tr["groups"])]
+    head = [
+        "target",
+        "group",
+        "environments",
+        "states",
+        "tolerance",
+        "P(all within tolerance)",
+        "50 % coverage",
+        "90 % coverage",
+        "inside 90 %",
+        "mean |z|",
+        "transferability index",
+        "index (rel.)",
+        "pass / uncertain / fail",
+        "verdict",
+    ]
+    out = ["<h3>Held-out groups</h3>", f'<div class="scroll">{_table(head, rows)}</div>']
     bases = dict.fromkeys(g.get("verdict_basis", "") for g in tr["groups"])
     out += [f"<p class='muted'>Verdict rule: {_e(b)}.</p>" for b in bases if b]
     joint = tr.get("joint")
@@ -546,108 +594,167 @@ def _transferability(s: dict) -> str:
             )
             + ".</p>"
         )
+    return "".join(out)
 
-    # Per state
+
+def _state_row(s: dict, i: int, st: dict) -> str:
+    ref = f"transferability.states.{i}"
+    units = s["targets"].get(st["target"], {}).get("env_units", {})
+    env = ", ".join(
+        _n(v, f"{ref}.env.{c}") + _unit(units.get(c, "")) for c, v in st["env"].items()
+    )
+    return (
+        f'<tr class="{_VERDICT_CLS.get(st["verdict"], "")}" data-state="{i}">'
+        f"<td>{_e(st['target'])}</td><td>{_e(st['group'])}</td><td class='num'>{env}</td>"
+        + _pm(st["observed"], st["u"], f"{ref}.observed", f"{ref}.u")
+        + _pm(st["pred_mean"], st["pred_sd"], f"{ref}.pred_mean", f"{ref}.pred_sd")
+        + _pair(st["pi50"], f"{ref}.pi50")
+        + _pair(st["pi90"], f"{ref}.pi90")
+        + '<td class="num">'
+        + _n(st["model_mean"], f"{ref}.model_mean")
+        + " ["
+        + _n(st["model_pi90"][0], f"{ref}.model_pi90.0")
+        + ", "
+        + _n(st["model_pi90"][1], f"{ref}.model_pi90.1")
+        + "]</td>"
+        + _td(st["rel_error"], f"{ref}.rel_error", "pct")
+        + _td(st["z"], f"{ref}.z", text=fmt_number(st["z"], 3))
+        + _td(st["tail_p"], f"{ref}.tail_p", "prob")
+        + _td(st["p_within_tolerance"], f"{ref}.p_within_tolerance", "prob")
+        + f'<td class="verdict">{_e(st["verdict"])}</td></tr>'
+    )
+
+
+def _states_table(s: dict) -> str:
+    tr = s["transferability"]
+    shown, left = _shown_states(tr["states"])
+    rows = [_state_row(s, i, tr["states"][i]) for i in shown]
+    head = [
+        "target",
+        "group",
+        "environment",
+        "observed &plusmn; u",
+        "predicted mean &plusmn; sd",
+        "predicted 50 %",
+        "predicted 90 %",
+        "model mean [90 %]",
+        "rel. error",
+        "z",
+        "tail p",
+        "P(within tolerance)",
+        "verdict",
+    ]
+    return (
+        "<h3>Held-out states (environment x target)</h3>"
+        + _left_out_note(left)
+        + f'<div class="scroll">{_table(head, rows, "states")}</div>'
+        + "<p class='muted'>observed and u (standard uncertainty) from the data file; "
+        "predicted: posterior predictive mean, sd and central intervals; model: the noise-free "
+        "forward model over posterior draws; rel. error = (predicted mean - observed)/"
+        "|observed|; z = (observed - predicted mean)/predicted sd; tail p: two-sided posterior "
+        "predictive tail probability. Units: those of each target (table above).</p>"
+    )
+
+
+def _training_table(tr: dict) -> str:
+    if not tr.get("training"):
+        return ""
     rows = []
-    for i, st in enumerate(tr["states"]):
-        ref = f"transferability.states.{i}"
-        env = ", ".join(
-            _n(v, f"{ref}.env.{c}")
-            + _unit(s["targets"].get(st["target"], {}).get("env_units", {}).get(c, ""))
-            for c, v in st["env"].items()
-        )
+    for t, r in tr["training"].items():
+        ref = f"transferability.training.{t}"
         rows.append(
-            f'<tr class="{_VERDICT_CLS.get(st["verdict"], "")}" data-state="{i}">'
-            f"<td>{_e(st['target'])}</td><td>{_e(st['group'])}</td><td class='num'>{env}</td>"
-            + _pm(st["observed"], st["u"], f"{ref}.observed", f"{ref}.u")
-            + _pm(st["pred_mean"], st["pred_sd"], f"{ref}.pred_mean", f"{ref}.pred_sd")
-            + _pair(st["pi50"], f"{ref}.pi50")
-            + _pair(st["pi90"], f"{ref}.pi90")
+            f"<tr><td>{_e(t)}</td>"
+            + _td(r.get("n"), f"{ref}.n")
             + '<td class="num">'
-            + _n(st["model_mean"], f"{ref}.model_mean")
-            + " ["
-            + _n(st["model_pi90"][0], f"{ref}.model_pi90.0")
-            + ", "
-            + _n(st["model_pi90"][1], f"{ref}.model_pi90.1")
-            + "]</td>"
-            + _td(st["rel_error"], f"{ref}.rel_error", "pct")
-            + _td(st["z"], f"{ref}.z", text=fmt_number(st["z"], 3))
-            + _td(st["tail_p"], f"{ref}.tail_p", "prob")
-            + _td(st["p_within_tolerance"], f"{ref}.p_within_tolerance", "prob")
-            + f'<td class="verdict">{_e(st["verdict"])}</td></tr>'
+            + _n(r.get("rmse"), f"{ref}.rmse", text=fmt_number(r.get("rmse"), 3))
+            + f"{_unit(r.get('unit', ''))}</td>"
+            + _td(r.get("rel_rmse"), f"{ref}.rel_rmse", "pct")
+            + _td(r.get("coverage50"), f"{ref}.coverage50", "prob")
+            + _td(r.get("coverage90"), f"{ref}.coverage90", "prob")
+            + _td(
+                r.get("mean_abs_z"), f"{ref}.mean_abs_z", text=fmt_number(r.get("mean_abs_z"), 3)
+            )
+            + _td(r.get("p_all_within_tolerance"), f"{ref}.p_all_within_tolerance", "prob")
+            + "</tr>"
         )
-    out.append("<h3>Held-out states (environment x target)</h3>")
-    out.append('<div class="scroll">')
-    out.append(
-        _table(
-            [
-                "target",
-                "group",
-                "environment",
-                "observed &plusmn; u",
-                "predicted mean &plusmn; sd",
-                "predicted 50 %",
-                "predicted 90 %",
-                "model mean [90 %]",
-                "rel. error",
-                "z",
-                "tail p",
-                "P(within tolerance)",
-                "verdict",
-            ],
-            rows,
-            "states",
+    head = [
+        "target",
+        "rows",
+        "RMSE",
+        "relative RMSE",
+        "50 % coverage",
+        "90 % coverage",
+        "mean |z|",
+        "P(all within tolerance)",
+    ]
+    return "<h3>Training fit (for comparison)</h3>" + _table(head, rows)
+
+
+def _conformers(tr: dict) -> str:
+    """epsilon_p / epsilon_G per environment of conformer-population targets."""
+    cs = tr.get("conformers") or []
+    if not cs:
+        return ""
+    rows = []
+    for i, c in enumerate(cs):
+        ref = f"transferability.conformers.{i}"
+        rows.append(
+            f'<tr class="{_VERDICT_CLS.get(c["verdict"], "")}">'
+            f"<td>{_e(c['target'])}</td><td>{_e(c['group'])}</td>"
+            + _td(c["T_K"], f"{ref}.T_K")
+            + _td(c["W_kJ_per_mol"], f"{ref}.W_kJ_per_mol")
+            + _td(
+                c["epsilon_p_mean"],
+                f"{ref}.epsilon_p_mean",
+                text=fmt_number(c["epsilon_p_mean"], 3),
+            )
+            + _td(c["P_epsilon_p"], f"{ref}.P_epsilon_p", "prob")
+            + _td(
+                c["epsilon_G_mean"],
+                f"{ref}.epsilon_G_mean",
+                text=fmt_number(c["epsilon_G_mean"], 3),
+            )
+            + _td(c["P_epsilon_G"], f"{ref}.P_epsilon_G", "prob")
+            + _td(c["P_both"], f"{ref}.P_both", "prob")
+            + f'<td class="verdict">{_e(c["verdict"])}</td></tr>'
         )
-    )
-    out.append("</div>")
-    out.append(
-        "<p class='muted'>observed and u (standard uncertainty) from the data file; predicted: "
-        "posterior predictive mean, sd and central intervals; model: the noise-free forward "
-        "model over posterior draws; rel. error = (predicted mean - observed)/|observed|; "
-        "z = (observed - predicted mean)/predicted sd; tail p: two-sided posterior predictive "
-        "tail probability. Units: those of each target (table above).</p>"
+    head = [
+        "target",
+        "group",
+        "T [K]",
+        "W [kJ/mol]",
+        "mean epsilon_p",
+        "P(epsilon_p &le; max)",
+        "mean epsilon_G [kJ/mol]",
+        "P(epsilon_G &le; max)",
+        "P(both)",
+        "verdict",
+    ]
+    c0 = cs[0]
+    return (
+        "<h3>Conformer populations</h3><p>RMS population error epsilon_p and largest "
+        "free-energy error epsilon_G per environment, over posterior draws; thresholds "
+        + _n(c0["eps_p_max"], "transferability.conformers.0.eps_p_max")
+        + " and "
+        + _n(c0["eps_G_max"], "transferability.conformers.0.eps_G_max")
+        + " kJ/mol.</p>"
+        + _table(head, rows)
     )
 
+
+def _transferability(s: dict) -> str:
+    tr = s["transferability"]
+    out = ['<h2 id="transferability">Transferability</h2>']
+    if not tr:
+        out.append("<p>The problem has no held-out environments.</p>")
+        return "".join(out)
+    out.append(_transferability_intro(tr))
+    if tr["groups"]:
+        out.append(_groups_table(tr))
+        out.append(_states_table(s))
+    out.append(_conformers(tr))
     out += _candidates(tr)
-
-    # Training
-    if tr.get("training"):
-        rows = []
-        for t, r in tr["training"].items():
-            ref = f"transferability.training.{t}"
-            rows.append(
-                f"<tr><td>{_e(t)}</td>"
-                + _td(r.get("n"), f"{ref}.n")
-                + '<td class="num">'
-                + _n(r.get("rmse"), f"{ref}.rmse", text=fmt_number(r.get("rmse"), 3))
-                + f"{_unit(r.get('unit', ''))}</td>"
-                + _td(r.get("rel_rmse"), f"{ref}.rel_rmse", "pct")
-                + _td(r.get("coverage50"), f"{ref}.coverage50", "prob")
-                + _td(r.get("coverage90"), f"{ref}.coverage90", "prob")
-                + _td(
-                    r.get("mean_abs_z"),
-                    f"{ref}.mean_abs_z",
-                    text=fmt_number(r.get("mean_abs_z"), 3),
-                )
-                + _td(r.get("p_all_within_tolerance"), f"{ref}.p_all_within_tolerance", "prob")
-                + "</tr>"
-            )
-        out.append("<h3>Training fit (for comparison)</h3>")
-        out.append(
-            _table(
-                [
-                    "target",
-                    "rows",
-                    "RMSE",
-                    "relative RMSE",
-                    "50 % coverage",
-                    "90 % coverage",
-                    "mean |z|",
-                    "P(all within tolerance)",
-                ],
-                rows,
-            )
-        )
+    out.append(_training_table(tr))
     for note in tr.get("notes", []):
         out.append(f"<p class='warn'>{_e(note)}</p>")
     return "".join(out)

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import re
 
 import numpy as np
 
-from bayesff.transferability import holdout_groups
+from bayesff import runfile
 
-__all__ = ["FIGURE_DPI", "Figure", "make_figures", "predictive_figure"]
+__all__ = ["FIGURE_DPI", "Figure", "figure_records", "make_figures", "predictive_figure"]
 
 #: Resolution of every embedded PNG. 100 dpi keeps the page under 1 MB.
 FIGURE_DPI = 100
@@ -84,15 +83,14 @@ def _display_tree(dt, groups=("posterior", "prior")):
     """
     import xarray as xr
 
-    post = dt["posterior"].to_dataset()
+    post = runfile.latents(dt, "posterior")
     names = {v: _label(v, post[v].attrs.get("units", "")) for v in shown_parameters(dt)}
     out = {}
-    for g in groups:
-        if g in dt.children:
-            ds = dt[g].to_dataset()
-            out[g] = ds[[v for v in names if v in ds.data_vars]].rename(
-                {v: names[v] for v in names if v in ds.data_vars}
-            )
+    for g in groups:  # ArviZ's group names, which arviz-plots reads
+        ds = runfile.latents(dt, g)
+        if ds is not None:
+            keep = [v for v in names if v in ds.data_vars]
+            out[g] = ds[keep].rename({v: names[v] for v in keep})
     return xr.DataTree.from_dict(out)
 
 
@@ -108,7 +106,7 @@ def shown_parameters(dt) -> list[str]:
     coordinates with no meaning one by one) are left out, then the list is cut
     at ``MAX_PLOTTED``. The tables of the report still list every parameter.
     """
-    names = list(dt["posterior"].data_vars)
+    names = list(runfile.latents(dt, "posterior").data_vars)
     if len(names) <= MAX_PLOTTED:
         return names
     return [v for v in names if not re.fullmatch(r"w_\d+", v)][:MAX_PLOTTED]
@@ -219,11 +217,6 @@ def _rank(dt, n):
     )
 
 
-def _quantiles(draws: np.ndarray, qs=(0.05, 0.25, 0.75, 0.95)) -> np.ndarray:
-    flat = draws.reshape(-1, draws.shape[-1])
-    return np.quantile(flat, qs, axis=0)
-
-
 def _segments(x: np.ndarray, labels: np.ndarray):
     """Index arrays of consecutive runs of the same label (x sorted)."""
     out, start = [], 0
@@ -234,83 +227,124 @@ def _segments(x: np.ndarray, labels: np.ndarray):
     return out
 
 
-def _varying_column(dt, target: str, env_cols) -> str | None:
-    """The single environment column whose value varies over a target's rows, if any."""
-    varying = []
-    for c in env_cols:
-        vals = []
-        for group in ("constant_data", "predictions_constant_data"):
-            if group in dt.children and f"{target}_{c}" in dt[group].data_vars:
-                vals.append(np.asarray(dt[group][f"{target}_{c}"].values, float))
-        if vals and np.ptp(np.concatenate(vals)) > 0:
-            varying.append(c)
-    return varying[0] if len(varying) == 1 else None
+def _arrays(rows: list[dict]) -> dict[str, np.ndarray]:
+    """Columns of a list of predictive rows (summary.json ``predictive``)."""
+    return {
+        "x": np.array([r["x"] for r in rows], float),
+        "obs": np.array([r["observed"] for r in rows], float),
+        "u": np.array([np.nan if r["u"] is None else r["u"] for r in rows], float),
+        # quantiles 5, 25, 75, 95 % of the posterior predictive
+        "q": np.array([[r["pi90"][0], r["pi50"][0], r["pi50"][1], r["pi90"][1]] for r in rows]).T,
+        "mean": np.array([r["model_mean"] for r in rows], float),
+        "group": np.array([r.get("group", "training") for r in rows], dtype=object),
+    }
 
 
-def predictive_figure(dt, target: str, info: dict, tolerance: dict | None) -> Figure:
+def _parts(pred: dict) -> list[tuple[str, str, dict]]:
+    """(kind, group, columns) of the training rows and of each held-out segment (x sorted)."""
+    parts = []
+    if pred["training"]:
+        a = _arrays(pred["training"])
+        order = np.argsort(a["x"], kind="stable")
+        parts.append(("train", "training", {k: v[..., order] for k, v in a.items()}))
+    if pred["held_out"]:
+        a = _arrays(pred["held_out"])
+        order = np.argsort(a["x"], kind="stable")
+        a = {k: v[..., order] for k, v in a.items()}
+        for g, idx in _segments(a["x"], a["group"]):
+            parts.append(("holdout", str(g), {k: v[..., idx] for k, v in a.items()}))
+    return parts
+
+
+def _shade(ax, axr, kind: str, g: str, x: np.ndarray, once) -> None:
+    """Shade a region half a spacing beyond its end points, so adjacent regions meet."""
+    lo, hi = x.min(), x.max()
+    step = np.diff(x) if len(x) > 1 else np.array([max(abs(lo) * 0.02, 1.0)])
+    pad_lo, pad_hi = 0.5 * step[0], 0.5 * step[-1]
+    shade = _TRAIN_SHADE if kind == "train" else _HOLDOUT_SHADE
+    region = "training region" if kind == "train" else "held-out region"
+    for a in (ax, axr):
+        a.axvspan(lo - pad_lo, hi + pad_hi, color=shade, lw=0, zorder=0)
+    ax.axvspan(lo - pad_lo, lo - pad_lo, color=shade, label=once(region))
+    if kind == "holdout":
+        ax.text(
+            0.5 * (lo + hi),
+            1.0,
+            g,
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color=_HOLDOUT_COLOUR,
+        )
+
+
+def _draw_part(ax, axr, kind: str, a: dict, once, points: bool, tol: dict) -> None:
+    """Bands, model mean, observations and tolerance envelope of one region."""
+    x, obs, u, q = a["x"], a["obs"], a["u"], a["q"]
+    for axis, qq in ((ax, q), (axr, q - obs)):
+        axis.fill_between(x, qq[0], qq[3], color=_BAND_COLOUR, alpha=0.2, lw=0, zorder=1)
+        axis.fill_between(x, qq[1], qq[2], color=_BAND_COLOUR, alpha=0.4, lw=0, zorder=1)
+    ax.fill_between([], [], [], color=_BAND_COLOUR, alpha=0.2, label=once("90 % predictive"))
+    ax.fill_between([], [], [], color=_BAND_COLOUR, alpha=0.4, label=once("50 % predictive"))
+    # rows that are not a continuum (row order): points, not lines
+    line = dict(ls="none", marker="_", ms=9) if points else dict(lw=1.2)
+    label = once("model, posterior mean")
+    ax.plot(x, a["mean"], color=_BAND_COLOUR, zorder=2, label=label, **line)
+    axr.plot(x, a["mean"] - obs, color=_BAND_COLOUR, zorder=2, **line)
+    if kind == "train":
+        style = dict(fmt="o", color="black", ms=3.5, label=once("observed (training)"))
+    else:
+        style = dict(
+            fmt="s", mfc="white", color=_HOLDOUT_COLOUR, ms=4, label=once("observed (held out)")
+        )
+    ax.errorbar(x, obs, yerr=u, capsize=2, lw=1, zorder=3, **style)
+    style.pop("label")
+    axr.errorbar(x, np.zeros_like(x), yerr=u, capsize=2, lw=1, zorder=3, **style)
+    if tol:
+        env = float(tol.get("rel", 0.0)) * np.abs(obs) + float(tol.get("abs", 0.0))
+        axr.plot(x, env, color="0.3", ls="--", lw=0.9, label=once("tolerance"))
+        axr.plot(x, -env, color="0.3", ls="--", lw=0.9)
+
+
+def _tolerance_text(tol: dict) -> str:
+    if not tol:
+        return ""
+    parts = []
+    if "abs" in tol:
+        parts.append(f"{tol['abs']:g} (absolute)")
+    if "rel" in tol:
+        parts.append(f"{100 * tol['rel']:g} % of |observed|")
+    return f" Tolerance: |predicted - observed| <= {' + '.join(parts)} (dashed)."
+
+
+def predictive_figure(target: str, pred: dict, info: dict, tolerance: dict | None) -> Figure:
     """Posterior predictive bands of one target against its environment coordinate.
 
+    Parameters
+    ----------
+    target
+        Target name.
+    pred
+        Its ``predictive`` section of summary.json: ``x_label``, ``x_column``,
+        ``x_continuous`` and the ``training`` and ``held_out`` rows (x, observation, u,
+        predictive 50 % and 90 % intervals, model mean, group).
+    info
+        Its ``targets`` entry of summary.json (unit).
+    tolerance
+        Its tolerance (``rel``, ``abs`` or both) or None.
+
     Top: 50 % and 90 % central bands of the posterior predictive (replicated
-    data, model inadequacy included) at the training environments and of the
-    ``predictions`` group at the held-out ones, the posterior mean of the model
-    (``<target>_model``) and the observations with their standard
-    uncertainties. Bottom: the same bands as predicted minus observed, with the
-    tolerance envelope (``rel * |obs| + abs``) when the problem states one.
-    The training region is shaded blue, held-out regions orange.
+    data, model inadequacy included) at the training and held-out
+    environments, the posterior mean of the model and the observations with
+    their standard uncertainties. Bottom: the same bands as predicted minus
+    observed, with the tolerance envelope (``abs + rel * |obs|``) when the
+    problem states one. The training region is shaded blue, held-out
+    regions orange.
     """
     import matplotlib.pyplot as plt
 
-    d = info["dim"]
-    unit = info.get("unit", "")
-    env_cols = info.get("env_columns", [])
-    env_units = info.get("env_units", {})
-    # the x axis: the environment coordinate itself, or, for a multi-column environment,
-    # the one column that varies over the target's rows (q of S(q) at one state, T of a
-    # saturation line); row order only when none or several vary.
-    xcol = _varying_column(dt, target, env_cols) if d == "environment" else None
-    if d != "environment" and len(env_cols) == 1:
-        xlabel = _label(d, env_units.get(env_cols[0], ""))
-    elif xcol is not None:
-        xlabel = _label(xcol, env_units.get(xcol, ""))
-    else:
-        xlabel = "environment: training rows first, then held-out rows (see the tables)"
-
-    parts = []  # (kind, group, x, obs, u, y_rep draws, model draws)
-    if "posterior_predictive" in dt.children and target in dt["posterior_predictive"].data_vars:
-        pp = dt["posterior_predictive"]
-        x = np.asarray(pp[target][d].values, float)
-        if xcol is not None:
-            x = np.asarray(dt["constant_data"][f"{target}_{xcol}"].values, float)
-        parts.append(
-            (
-                "train",
-                "training",
-                x,
-                np.asarray(dt["observed_data"][target].values, float),
-                np.asarray(dt["constant_data"][f"{target}_u"].values, float),
-                np.asarray(pp[target].values, float),
-                np.asarray(pp[f"{target}_model"].values, float),
-            )
-        )
-    if "predictions" in dt.children and target in dt["predictions"].data_vars:
-        pr = dt["predictions"]
-        pc = dt["predictions_constant_data"]
-        x = np.asarray(pr[target][d].values, float)
-        if xcol is not None:
-            x = np.asarray(pc[f"{target}_{xcol}"].values, float)
-        elif d == "environment" and parts:
-            x = x + len(parts[0][2])  # held-out rows after the training rows
-        groups = np.asarray(holdout_groups(dt, target)).astype(str)
-        order = np.argsort(x, kind="stable")
-        y_rep = np.asarray(pr[target].values, float)[..., order]
-        mod = np.asarray(pr[f"{target}_model"].values, float)[..., order]
-        obs = np.asarray(pc[f"{target}_observed"].values, float)[order]
-        u = np.asarray(pc[f"{target}_u"].values, float)[order]
-        x, groups = x[order], groups[order]
-        for g, idx in _segments(x, groups):
-            parts.append(("holdout", g, x[idx], obs[idx], u[idx], y_rep[..., idx], mod[..., idx]))
-
-    tol = (tolerance or {}).get(target) or {}
+    unit, tol = info.get("unit", ""), tolerance or {}
     fig, (ax, axr) = plt.subplots(
         2, 1, figsize=(8.0, 6.0), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
     )
@@ -322,91 +356,42 @@ def predictive_figure(dt, target: str, info: dict, tolerance: dict | None) -> Fi
         labelled.add(label)
         return label
 
-    for kind, g, x, obs, u, y_rep, mod in parts:
-        if len(x) == 0:
-            continue
-        lo, hi = x.min(), x.max()
-        # shade half a spacing beyond the end points, so adjacent regions meet
-        step = np.diff(x) if len(x) > 1 else np.array([max(abs(lo) * 0.02, 1.0)])
-        pad_lo, pad_hi = 0.5 * step[0], 0.5 * step[-1]
-        shade = _TRAIN_SHADE if kind == "train" else _HOLDOUT_SHADE
-        region = "training region" if kind == "train" else "held-out region"
-        for a in (ax, axr):
-            a.axvspan(lo - pad_lo, hi + pad_hi, color=shade, lw=0, zorder=0)
-        ax.axvspan(lo - pad_lo, lo - pad_lo, color=shade, label=once(region))
-        if kind == "holdout":
-            ax.text(
-                0.5 * (lo + hi),
-                1.0,
-                g,
-                transform=ax.get_xaxis_transform(),
-                ha="center",
-                va="bottom",
-                fontsize=8,
-                color=_HOLDOUT_COLOUR,
-            )
-        q = _quantiles(y_rep)
-        qd = _quantiles(y_rep - obs)
-        colour = _BAND_COLOUR
-        for a, qq in ((ax, q), (axr, qd)):
-            a.fill_between(x, qq[0], qq[3], color=colour, alpha=0.2, lw=0, zorder=1)
-            a.fill_between(x, qq[1], qq[2], color=colour, alpha=0.4, lw=0, zorder=1)
-        ax.fill_between([], [], [], color=colour, alpha=0.2, label=once("90 % predictive"))
-        ax.fill_between([], [], [], color=colour, alpha=0.4, label=once("50 % predictive"))
-        mean = mod.reshape(-1, mod.shape[-1]).mean(axis=0)
-        # rows of a multi-column environment are not a continuum: points, not lines
-        points = d == "environment" and xcol is None
-        line = dict(ls="none", marker="_", ms=9) if points else dict(lw=1.2)
-        ax.plot(x, mean, color=colour, zorder=2, label=once("model, posterior mean"), **line)
-        axr.plot(x, mean - obs, color=colour, zorder=2, **line)
-        style = (
-            dict(fmt="o", color="black", ms=3.5, label=once("observed (training)"))
-            if kind == "train"
-            else dict(
-                fmt="s",
-                mfc="white",
-                color=_HOLDOUT_COLOUR,
-                ms=4,
-                label=once("observed (held out)"),
-            )
-        )
-        ax.errorbar(x, obs, yerr=u, capsize=2, lw=1, zorder=3, **style)
-        style.pop("label")
-        axr.errorbar(x, np.zeros_like(x), yerr=u, capsize=2, lw=1, zorder=3, **style)
-        if tol:
-            env = float(tol.get("rel", 0.0)) * np.abs(obs) + float(tol.get("abs", 0.0))
-            axr.plot(x, env, color="0.3", ls="--", lw=0.9, label=once("tolerance"))
-            axr.plot(x, -env, color="0.3", ls="--", lw=0.9)
+    points = not pred.get("x_continuous", False)
+    for kind, g, a in _parts(pred):
+        _shade(ax, axr, kind, g, a["x"], once)
+        _draw_part(ax, axr, kind, a, once, points, tol)
     ax.set_ylabel(_label(target, unit))
     axr.set_ylabel(_label("predicted - observed", unit))
     axr.axhline(0.0, color="0.5", lw=0.6)
-    axr.set_xlabel(xlabel)
+    axr.set_xlabel(pred["x_label"])
     ax.legend(fontsize=8, loc="best", framealpha=0.9)
     if tol:
         axr.legend(fontsize=8, loc="best")
     fig.tight_layout()
-    tol_txt = f" Tolerance: {json.dumps(tol)} (rel: fraction of |observed|)." if tol else ""
     return Figure(
         key=f"predictive_{target}",
         title=f"Posterior predictive: {target}",
         caption=(
-            f"{target} against {xlabel}: 50 % and 90 % central bands of the posterior "
+            f"{target} against {pred['x_label']}: 50 % and 90 % central bands of the posterior "
             "predictive (model plus noise and inferred inadequacy) at training environments "
             "and of the predictions at held-out environments; line: posterior mean of the "
             "model; points: observations with standard uncertainties (training filled, held "
-            f"out open). Bottom: predicted minus observed.{tol_txt}"
+            f"out open). Bottom: predicted minus observed.{_tolerance_text(tol)}"
         ),
         png=_png(fig),
         made_with="matplotlib",
     )
 
 
-def make_figures(dt, targets: dict, tolerance: dict | None, log=None) -> list[Figure]:
+def make_figures(dt, summary: dict, log=None) -> list[Figure]:
     """All figures of the report, in page order.
 
-    A figure that fails to draw is returned with ``error`` set (and no PNG) so
-    the page says so in place of the image; the caller logs it and records it
-    in summary.json. Nothing is skipped silently.
+    Parameter figures are drawn from the run's posterior and prior draws
+    (:func:`bayesff.runfile.latents`), predictive figures from the summary's
+    ``predictive`` section. A figure that fails to draw is returned with
+    ``error`` set (and no PNG) so the page says so in place of the image;
+    the caller logs it and records it in summary.json. Nothing is skipped
+    silently.
     """
     log = log or (lambda *a, **k: None)
     n = len(shown_parameters(dt))
@@ -417,14 +402,16 @@ def make_figures(dt, targets: dict, tolerance: dict | None, log=None) -> list[Fi
         ("trace", "Trace", lambda: _trace(dt, n)),
         ("rank", "Rank plot", lambda: _rank(dt, n)),
     ]
-    if "prior" not in dt.children:
+    if runfile.latents(dt, "prior") is None:
         makers.pop(1)
-    for t, info in targets.items():
+    for t, pred in summary["predictive"].items():
         makers.append(
             (
                 f"predictive_{t}",
                 f"Posterior predictive: {t}",
-                lambda t=t, info=info: predictive_figure(dt, t, info, tolerance),
+                lambda t=t, pred=pred: predictive_figure(
+                    t, pred, summary["targets"][t], summary["tolerance"].get(t)
+                ),
             )
         )
     out = []
@@ -437,3 +424,16 @@ def make_figures(dt, targets: dict, tolerance: dict | None, log=None) -> list[Fi
                 log(f"report: figure {key!r} failed: {msg}")
                 out.append(Figure(key=key, title=title, caption="", error=msg, made_with=""))
     return out
+
+
+def figure_records(figures) -> list[dict]:
+    """What summary.json records of each figure: key, title, library and error."""
+    return [
+        {
+            "key": f["key"],
+            "title": f["title"],
+            "made_with": f.get("made_with", ""),
+            "error": f.get("error"),
+        }
+        for f in figures
+    ]

@@ -11,7 +11,6 @@ enums), without a jsonschema dependency.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 import tomllib
@@ -21,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bayesff import runfile
 from bayesff.errors import BayesffError
-from bayesff.transferability import holdout_groups, jsonable
+from bayesff.transferability import jsonable
 
 __all__ = [
     "METHOD_CITATIONS",
@@ -30,10 +30,13 @@ __all__ = [
     "SCHEMA_ID",
     "SummaryError",
     "build_summary",
+    "comparison_section",
+    "predictive_axis",
+    "transferability_section",
     "validate_summary",
 ]
 
-SCHEMA_ID = "bayesff.report.summary/1"
+SCHEMA_ID = "bayesff.report.summary/2"
 
 #: Methods the report relies on, cited on the page.
 METHOD_CITATIONS = [
@@ -266,20 +269,37 @@ SCHEMA = {
         },
         "problem": {
             "type": "object",
-            "required": ["name", "description", "text"],
-            "properties": {"name": _STR, "description": _STR, "text": _STR},
+            "required": ["name", "description", "text", "potential"],
+            "properties": {
+                "name": _STR,
+                "description": _STR,
+                "text": _STR,
+                "potential": {
+                    "type": "object",
+                    "required": ["name", "kind", "module", "qualname", "version"],
+                    "values": _STR,
+                },
+            },
         },
         "targets": {
             "type": "object",
             "values": {
                 "type": "object",
-                "required": ["unit", "dim", "env_columns", "n_train", "n_holdout"],
+                "required": [
+                    "unit",
+                    "env_columns",
+                    "n_train",
+                    "n_holdout",
+                    "excluded_rows",
+                    "excluded_lines",
+                ],
                 "properties": {
                     "unit": _STR,
-                    "dim": _STR,
                     "env_columns": {"type": "array", "items": _STR},
                     "n_train": {"type": "integer", "minimum": 0},
                     "n_holdout": {"type": "integer", "minimum": 0},
+                    "excluded_rows": {"type": "integer", "minimum": 0},
+                    "excluded_lines": {"type": "array", "items": _STR},
                 },
             },
         },
@@ -301,8 +321,8 @@ SCHEMA = {
             "type": "object",
             "values": {
                 "type": "object",
-                "required": ["training", "held_out"],
-                "properties": {"training": _ROWS, "held_out": _ROWS},
+                "required": ["x_label", "training", "held_out"],
+                "properties": {"x_label": _STR, "training": _ROWS, "held_out": _ROWS},
             },
         },
         "transferability": {
@@ -432,36 +452,8 @@ def validate_summary(d, schema: Mapping = SCHEMA) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Building the summary
+# Building the summary (the run is read through bayesff.runfile only)
 # --------------------------------------------------------------------------------------------
-
-_REQUIRED_ATTRS = ("problem_name", "targets", "diagnostics", "tolerance")
-
-
-def _attr_json(dt, name: str, default=None):
-    v = dt.attrs.get(name)
-    if v is None:
-        return default
-    return json.loads(v) if isinstance(v, str) else v
-
-
-def check_run(dt, path: str) -> None:
-    """Raise a BayesffError when the run file lacks what the report needs."""
-    missing = [a for a in _REQUIRED_ATTRS if a not in dt.attrs]
-    if missing:
-        raise BayesffError(
-            f"the run file has no attribute(s) {missing}: it was written by an older bayesff; "
-            "re-run `bayesff calibrate PROBLEM --force` to write a complete run file",
-            path,
-        )
-    groups = set(dt.children)
-    need = {"posterior", "sample_stats", "observed_data", "posterior_predictive"}
-    if need - groups:
-        raise BayesffError(
-            f"the run file has no group(s) {sorted(need - groups)}; expected a run file "
-            "written by `bayesff calibrate`",
-            path,
-        )
 
 
 def _sha256(path: Path) -> str:
@@ -479,9 +471,72 @@ def _description(text: str) -> str:
         return ""
 
 
+def _run_section(dt, run_path: Path | None) -> dict:
+    a = runfile.info(dt)
+    post = runfile.latents(dt, "posterior")
+    return {
+        "path": "" if run_path is None else str(run_path),
+        "sha256": "" if run_path is None else _sha256(run_path),
+        "seed": int(a.get("seed", 0)),
+        "chains": int(a.get("chains", post.sizes["chain"])),
+        "warmup": int(a.get("warmup", 0)),
+        "samples": int(a.get("samples", post.sizes["draw"])),
+        "thin": int(a.get("thin", 1)),
+        "sampler": str(a.get("sampler", "nuts")),
+        "device": str(a.get("device", "")),
+        "host": str(a.get("host", "")),
+        "float64": bool(int(a.get("float64", 0))),
+        "wall_time_s": a.get("wall_time_s"),
+        "sampling_time_s": a.get("sampling_time_s"),
+        "created_utc": str(a.get("created_utc", "")),
+        "runfile_version": int(a.get("bayesff_runfile_version", 0)),
+        "package_versions": runfile.versions(dt),
+    }
+
+
+def _problem_section(dt) -> dict:
+    a = runfile.info(dt)
+    text = str(a.get("problem_text", "") or "")
+    return {
+        "name": str(a.get("problem_name", "")),
+        "description": _description(text),
+        "path": str(a.get("problem_path", "")),
+        "fingerprint": str(a.get("problem_fingerprint", "")),
+        "text": text,
+        "potential": {
+            k: str(a.get(f"potential_{k}", ""))
+            for k in ("name", "kind", "module", "qualname", "version")
+        },
+    }
+
+
+def _target_entry(info: runfile.TargetInfo) -> dict:
+    return {
+        "observable": info.observable,
+        "unit": info.unit,
+        "env_columns": list(info.env_columns),
+        "env_units": dict(zip(info.env_columns, info.env_units, strict=False)),
+        "value_dims": list(info.value_dims),
+        "inadequacy": {
+            "kind": info.inadequacy,
+            "form": info.inadequacy_form if info.inadequacy != "none" else None,
+            "prior_scale": info.attrs.get("inadequacy_prior_scale")
+            if info.inadequacy != "none"
+            else None,
+        },
+        "holdout_groups": list(info.holdout_groups),
+        "data": info.data_path,
+        "options": info.options,
+        "n_train": int(info.n_train),
+        "n_holdout": int(info.n_rows - info.n_train - info.excluded_rows),
+        "excluded_rows": int(info.excluded_rows),
+        "excluded_lines": list(info.excluded_lines),
+    }
+
+
 def _parameters(dt, diag: dict) -> list[dict]:
-    post = dt["posterior"].to_dataset()
-    prior = dt["prior"].to_dataset() if "prior" in dt.children else None
+    post = runfile.latents(dt, "posterior")
+    prior = runfile.latents(dt, "prior")
     out = []
     for n in post.data_vars:
         x = np.asarray(post[n].values, float).ravel()
@@ -512,55 +567,91 @@ def _parameters(dt, diag: dict) -> list[dict]:
     return out
 
 
-def _rows(draws, model, x, obs, u, groups=None) -> list[dict]:
-    """Per environment: observation and posterior predictive summaries."""
-    flat = np.asarray(draws, float).reshape(-1, draws.shape[-1])
-    mflat = np.asarray(model, float).reshape(-1, model.shape[-1])
-    q = np.quantile(flat, [0.05, 0.25, 0.75, 0.95], axis=0)
+def _diagnostics(dt) -> tuple[dict, dict]:
+    """(the diagnostics section, the raw diagnostics) from bayesff.inference.diagnose."""
+    from bayesff.inference import diagnose
+
+    d = diagnose(dt).as_dict()
+    post = runfile.latents(dt, "posterior")
+    section = {
+        "ok": not d["warnings"],
+        "divergences": int(d["divergences"]),
+        "ebfmi": d["ebfmi"],
+        "warnings": list(d["warnings"]),
+        "thresholds": d["thresholds"],
+        "n_draws_total": int(post.sizes["chain"] * post.sizes["draw"]),
+    }
+    return section, d
+
+
+def predictive_axis(parts) -> tuple[str | None, str]:
+    """The x axis of a target's predictive rows: ``(column, label)``.
+
+    The target's one environment column, or among several the one whose value
+    varies over its rows (q of S(q) at one state, T of a saturation line);
+    ``(None, ...)`` (row order) when none or several vary (vector rows vary in
+    their component indices).
+    """
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None, "row"
+    cols = list(parts[0].env)
+    units = parts[0].env_units
+    if len(cols) != 1:
+        vary = [c for c in cols if np.ptp(np.concatenate([p.env[c] for p in parts])) > 0]
+        cols = vary if len(vary) == 1 else []
+    if not cols:
+        return None, "row order: training rows first, then held-out rows (see the tables)"
+    c = cols[0]
+    unit = units.get(c, "")
+    short = c.split("_")[0]
+    return c, f"{short} [{unit}]" if unit not in ("", "1") else short
+
+
+def _rows(st, x: np.ndarray, groups: bool) -> list[dict]:
+    """Per state: observation and posterior predictive summaries."""
+    q = np.quantile(st.replicated, [0.05, 0.25, 0.75, 0.95], axis=0)
+    pred_mean = st.replicated.mean(axis=0)
+    model_mean = st.model.mean(axis=0)
     rows = []
-    for i in range(flat.shape[1]):
+    for i in range(st.n):
         r = {
             "x": float(x[i]),
-            "observed": float(obs[i]),
-            "u": None if u is None else float(u[i]),
-            "pred_mean": float(flat[:, i].mean()),
+            "observed": float(st.observed[i]),
+            "u": float(st.u[i]),
+            "pred_mean": float(pred_mean[i]),
             "pi50": [float(q[1, i]), float(q[2, i])],
             "pi90": [float(q[0, i]), float(q[3, i])],
-            "model_mean": float(mflat[:, i].mean()),
+            "model_mean": float(model_mean[i]),
         }
-        if groups is not None:
-            r["group"] = str(groups[i])
+        if groups:
+            r["group"] = str(st.group[i])
         rows.append(r)
     return rows
 
 
-def _predictive(dt, targets: dict) -> dict:
+def _predictive(dt, infos: dict) -> dict:
+    from bayesff.transferability.states import states_of
+
     out = {}
-    for t, info in targets.items():
-        d = info["dim"]
-        rec = {"training": [], "held_out": []}
-        pp = dt["posterior_predictive"].to_dataset()
-        if t in pp.data_vars and f"{t}_model" in pp.data_vars:
-            cd = dt["constant_data"].to_dataset() if "constant_data" in dt.children else {}
-            u = cd[f"{t}_u"].values if f"{t}_u" in cd else None
-            rec["training"] = _rows(
-                pp[t].transpose("chain", "draw", d).values,
-                pp[f"{t}_model"].transpose("chain", "draw", d).values,
-                np.asarray(pp[t][d].values, float),
-                np.asarray(dt["observed_data"][t].values, float),
-                u,
-            )
-        if "predictions" in dt.children and t in dt["predictions"].data_vars:
-            pr = dt["predictions"].to_dataset()
-            pc = dt["predictions_constant_data"].to_dataset()
-            rec["held_out"] = _rows(
-                pr[t].transpose("chain", "draw", d).values,
-                pr[f"{t}_model"].transpose("chain", "draw", d).values,
-                np.asarray(pr[t][d].values, float),
-                np.asarray(pc[f"{t}_observed"].values, float),
-                pc[f"{t}_u"].values if f"{t}_u" in pc else None,
-                np.asarray(holdout_groups(dt, t)).astype(str),
-            )
+    for t, info in infos.items():
+        train, held = states_of(dt, info, "train"), states_of(dt, info, "holdout")
+        col, label = predictive_axis([train, held])
+        rec = {
+            "x_label": label,
+            "x_column": col,
+            # an environment column is a continuum (lines); a row label is not (points)
+            "x_continuous": col in info.env_columns,
+            "training": [],
+            "held_out": [],
+        }
+        n_train = 0 if train is None else train.n
+        if train is not None:
+            x = train.env[col] if col else np.arange(n_train, dtype=float)
+            rec["training"] = _rows(train, x, groups=False)
+        if held is not None:
+            x = held.env[col] if col else n_train + np.arange(held.n, dtype=float)
+            rec["held_out"] = _rows(held, x, groups=True)
         out[t] = rec
     return out
 
@@ -570,13 +661,13 @@ def transferability_section(dt) -> dict | None:
 
     The only place the report depends on the keys of
     :class:`bayesff.transferability.TransferabilityResult`. None when the run
-    has no held-out environments.
+    has no held-out rows.
     """
-    if "predictions" not in dt.children:
-        return None
     from bayesff.transferability import evaluate
 
     res = evaluate(dt)
+    if not res.groups and not res.conformers and not res.candidates:
+        return None
     d = res.as_dict()
     d["verdict_lines"] = list(res.verdict_lines())
     return d
@@ -613,90 +704,43 @@ def _citations(provenance: dict) -> dict:
     return {"data": data, "methods": [dict(c) for c in METHOD_CITATIONS]}
 
 
-def build_summary(dt, run_path: str | Path, *, comparison: dict | None = None, figures=()) -> dict:
+def build_summary(dt, run_path: str | Path | None, *, comparison: dict | None = None) -> dict:
     """Everything the report shows, as JSON builtins (NaN and inf as None).
 
     Parameters
     ----------
     dt
-        The run DataTree (loaded).
+        The run DataTree (loaded; :func:`bayesff.runfile.read`).
     run_path
-        Its file (recorded with its sha256).
+        Its file (recorded with its sha256), or None for a run held in memory.
     comparison
         The model comparison section (:func:`comparison_section`), or None.
-    figures
-        The figures (:func:`bayesff.report.plots.make_figures`); only their
-        key, title, library and error go into the summary.
+
+    The ``figures`` entry is empty here; :func:`bayesff.report.report` fills
+    it with :func:`bayesff.report.plots.figure_records` once the figures,
+    drawn from this summary, exist.
     """
     from bayesff import __version__
 
-    run_path = Path(run_path)
-    check_run(dt, str(run_path))
-    targets_attr = _attr_json(dt, "targets", {})
-    diag = _attr_json(dt, "diagnostics", {})
-    provenance = _attr_json(dt, "data_provenance", {}) or {}
-    text = str(dt.attrs.get("problem_text", "") or "")
-
-    targets = {}
-    pr = dt["predictions"].to_dataset() if "predictions" in dt.children else {}
-    for t, info in targets_attr.items():
-        d = info["dim"]
-        obs = dt["observed_data"].to_dataset()
-        targets[t] = {
-            **info,
-            "n_train": int(obs[t].sizes[d]) if t in obs else 0,
-            "n_holdout": int(pr[t].sizes[d]) if t in pr else 0,
-        }
-
+    runfile.check_version(dt)
+    infos = {i.name: i for i in runfile.targets(dt)}
+    diagnostics, diag = _diagnostics(dt)
+    provenance = {t: i.provenance or None for t, i in infos.items()}
     summary = {
         "schema": SCHEMA_ID,
         "generated_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "bayesff_version": __version__,
-        "run": {
-            "path": str(run_path),
-            "sha256": _sha256(run_path),
-            "seed": int(dt.attrs.get("seed", 0)),
-            "chains": int(dt.attrs.get("chains", dt["posterior"].sizes["chain"])),
-            "warmup": int(dt.attrs.get("warmup", 0)),
-            "samples": int(dt.attrs.get("samples", dt["posterior"].sizes["draw"])),
-            "device": str(dt.attrs.get("device", "")),
-            "host": str(dt.attrs.get("host", "")),
-            "float64": bool(int(dt.attrs.get("float64", 0))),
-            "wall_time_s": dt.attrs.get("wall_time_s"),
-            "sampling_time_s": dt.attrs.get("sampling_time_s"),
-            "created_utc": str(dt.attrs.get("created_utc", "")),
-            "package_versions": _attr_json(dt, "package_versions", {}),
-        },
-        "problem": {
-            "name": str(dt.attrs["problem_name"]),
-            "description": _description(text),
-            "path": str(dt.attrs.get("problem_path", "")),
-            "text": text,
-        },
-        "targets": targets,
-        "tolerance": _attr_json(dt, "tolerance", {}) or {},
+        "run": _run_section(dt, None if run_path is None else Path(run_path)),
+        "problem": _problem_section(dt),
+        "targets": {t: _target_entry(i) for t, i in infos.items()},
+        "tolerance": {t: dict(i.tolerance) for t, i in infos.items() if i.tolerance},
         "provenance": provenance,
         "parameters": _parameters(dt, diag),
-        "diagnostics": {
-            "ok": not diag.get("warnings"),
-            "divergences": int(diag.get("divergences", 0)),
-            "ebfmi": diag.get("ebfmi", []),
-            "warnings": list(diag.get("warnings", [])),
-            "thresholds": diag.get("thresholds", {}),
-            "n_draws_total": int(dt["posterior"].sizes["chain"] * dt["posterior"].sizes["draw"]),
-        },
-        "predictive": _predictive(dt, targets_attr),
+        "diagnostics": diagnostics,
+        "predictive": _predictive(dt, infos),
         "transferability": transferability_section(dt),
         "comparison": comparison,
-        "figures": [
-            {
-                "key": f["key"],
-                "title": f["title"],
-                "made_with": f.get("made_with", ""),
-                "error": f.get("error"),
-            }
-            for f in figures
-        ],
+        "figures": [],
         "citations": _citations(provenance),
     }
     return jsonable(summary)

@@ -27,11 +27,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import xarray as xr
 from jax.test_util import check_grads
 from scipy.integrate import quad
 
 import bayesff.observables.conformers as conf  # registers the observables
+from bayesff import transferability as tf
 from bayesff.observables import get_observable
 from bayesff.potentials._spec import TorsionPotential
 from bayesff.potentials.torsion import FOURIER, RYCKAERT_BELLEMANS
@@ -314,44 +314,33 @@ def test_population_errors_by_hand():
         conf.population_errors(pred, obs[:2], 300.0)
 
 
-def _fake_run(model_ho, model_tr, T, W, basin, obs, group, T_tr, W_tr, b_tr, obs_tr):
-    """A DataTree with the groups bayesff.calibrate writes (multi-column target)."""
-    name = "populations"
-    S = model_ho.shape[0]
-    cd = {"chain": [0], "draw": np.arange(S)}
+def _conformer_run(model_ho, model_tr, T, W, basin, obs, group, T_tr, W_tr, b_tr, obs_tr):
+    """A run with these draws, written by bayesff's own writer (tests/handmade_runs.py):
+    a conformer_population target ``populations`` (three environment columns)."""
+    from handmade_runs import build_run, target
 
-    def env_ds(T, W, b, extra):
-        ds = xr.Dataset(
-            {
-                f"{name}_T_K": ("environment", T, {"units": "K"}),
-                f"{name}_basin": ("environment", np.asarray(b, float), {"units": "1"}),
-                f"{name}_W_kJ_per_mol": ("environment", W, {"units": "kJ/mol"}),
-                **extra,
-            }
-        )
-        return ds
-
-    return xr.DataTree.from_dict(
-        {
-            "predictions": xr.Dataset(
-                {f"{name}_model": (("chain", "draw", "environment"), model_ho[None])}, coords=cd
-            ),
-            "predictions_constant_data": env_ds(
-                T,
-                W,
-                basin,
-                {
-                    f"{name}_observed": ("environment", obs),
-                    f"{name}_holdout_group": ("environment", np.asarray(group)),
-                },
-            ),
-            "posterior_predictive": xr.Dataset(
-                {f"{name}_model": (("chain", "draw", "environment"), model_tr[None])}, coords=cd
-            ),
-            "constant_data": env_ds(T_tr, W_tr, b_tr, {}),
-            "observed_data": xr.Dataset({name: ("environment", obs_tr)}),
-        }
+    n_tr = len(obs_tr)
+    env = {
+        "T_K": np.r_[T_tr, T],
+        "W_kJ_per_mol": np.r_[W_tr, W],
+        "basin": np.r_[b_tr, basin].astype(float),
+    }
+    labels = np.r_[[""] * n_tr, group]
+    t = target(
+        "populations",
+        "conformer_population",
+        env,
+        np.r_[obs_tr, obs],
+        u=0.01,
+        train=np.arange(labels.size) < n_tr,
+        holdout={g: labels == g for g in dict.fromkeys(group)},
+        file_units={"T_K": "K", "W_kJ_per_mol": "kJ/mol", "basin": "1"},
     )
+    draws = {
+        "train": {"model": model_tr, "rep": model_tr, "ll": np.zeros(model_tr.shape)},
+        "holdout": {"model": model_ho, "rep": model_ho},
+    }
+    return build_run([t], {"populations": draws}, potential="ryckaert_bellemans")
 
 
 def test_conformer_transferability_by_hand():
@@ -376,10 +365,10 @@ def test_conformer_transferability_by_hand():
     obs = np.r_[good, obs_mod]
     group = ["gas"] * 3 + ["solvent"] * 3
     model_tr = np.stack([gas300] * 4)
-    dt = _fake_run(model_ho, model_tr, T, W, basin, obs, group, [300.0] * 3, [0.0] * 3,
-                   [0, 1, 2], gas300)  # fmt: skip
+    dt = _conformer_run(model_ho, model_tr, T, W, basin, obs, group, [300.0] * 3, [0.0] * 3,
+                        [0, 1, 2], gas300)  # fmt: skip
 
-    res = conf.conformer_transferability(dt, "populations", eps_p_max=0.02, eps_G_max=0.5)
+    res = tf.conformer_transferability(dt, "populations", eps_p_max=0.02, eps_G_max=0.5)
     assert [(r["group"], r["held_out"]) for r in res] == [
         ("gas", True),
         ("solvent", True),
@@ -406,10 +395,13 @@ def test_conformer_transferability_by_hand():
     assert solvent["P_both"] == 0.0 and solvent["verdict"] == "not transferable"
     assert train["epsilon_p_mean"] < 1e-15 and train["verdict"] == "transferable"
     # looser thresholds pass the solvent case
-    loose = conf.conformer_transferability(dt, "populations", eps_p_max=0.1, eps_G_max=2.0)
+    loose = tf.conformer_transferability(dt, "populations", eps_p_max=0.1, eps_G_max=2.0)
     assert loose[1]["verdict"] == "transferable"
-    with pytest.raises(ValueError, match="no model draws"):
-        conf.conformer_transferability(dt, "scan")
+    with pytest.raises(tf.CriteriaError, match="no model draws"):
+        tf.conformer_transferability(dt, "scan")
+    # the defaults are the documented thresholds, and evaluate() reports the same rows
+    assert tf.conformer_transferability(dt, "populations") == res
+    assert tf.evaluate(dt).conformers == res
 
 
 # ------------------------------------------------------------------- shipped data, problem

@@ -21,12 +21,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import xarray as xr
 
-from bayesff.errors import BayesffError
-from bayesff.inference import calibrate, write_datatree
+from bayesff import runfile
+from bayesff.inference import calibrate
+from bayesff.io import OutputError
 from bayesff.problem import Problem
-from bayesff.report import SummaryError, validate_summary, write_report
+from bayesff.report import ReportError, SummaryError, report, validate_summary
 from bayesff.report.summary import SCHEMA_ID
 
 from support import ROOT
@@ -57,14 +57,14 @@ def run_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def report(run_file, tmp_path_factory) -> Path:
+def page_file(run_file, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reports") / "argon"
-    return write_report(run_file, out, log=None)
+    return report(run_file, out, log=None)
 
 
 @pytest.fixture(scope="module")
-def summary(report) -> dict:
-    return json.loads((report.parent / "summary.json").read_text())
+def summary(page_file) -> dict:
+    return json.loads((page_file.parent / "summary.json").read_text())
 
 
 class _Spans(HTMLParser):
@@ -102,9 +102,9 @@ class _Spans(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def page(report) -> _Spans:
+def page(page_file) -> _Spans:
     p = _Spans()
-    p.feed(report.read_text(encoding="utf-8"))
+    p.feed(page_file.read_text(encoding="utf-8"))
     return p
 
 
@@ -145,7 +145,8 @@ def _shown_matches(text: str, value) -> bool:
 
 
 @pytest.mark.slow
-def test_report_writes_page_and_summary(report, summary, run_file):
+def test_report_writes_page_and_summary(page_file, summary, run_file):
+    report = page_file
     assert report.name == "index.html" and report.is_file()
     assert (report.parent / "summary.json").is_file()
     assert report.stat().st_size < MAX_PAGE_BYTES
@@ -160,6 +161,14 @@ def test_report_writes_page_and_summary(report, summary, run_file):
     assert {p["name"]: p["unit"] for p in summary["parameters"]}["epsilon"] == "K"
     assert all(f["error"] is None for f in summary["figures"]), summary["figures"]
     assert summary["comparison"] is None
+    # The potential is named, with its source (issue 15 item 5).
+    pot = summary["problem"]["potential"]
+    assert pot["name"] == "lennard_jones" and pot["module"] == "bayesff.potentials.pair"
+    assert "Potential: <strong>lennard_jones</strong>" in text
+    assert "bayesff.potentials.pair:lennard_jones" in text
+    # Every data row is accounted for: 27 trained + 15 held out = the 42 rows of b2.csv.
+    b2 = summary["targets"]["B2"]
+    assert (b2["n_train"], b2["n_holdout"], b2["excluded_rows"]) == (27, 15, 0)
     # No temporary folder is left beside the report.
     assert [p.name for p in report.parent.parent.iterdir()] == [report.parent.name]
 
@@ -242,8 +251,8 @@ def test_states_are_coloured_by_verdict(summary, page):
 
 
 @pytest.mark.slow
-def test_page_has_the_sections_and_citations(report, summary):
-    text = report.read_text(encoding="utf-8")
+def test_page_has_the_sections_and_citations(page_file, summary):
+    text = page_file.read_text(encoding="utf-8")
     for anchor in ("problem", "data", "run", "diagnostics", "posterior", "predictive"):
         assert f'id="{anchor}"' in text
     assert 'id="transferability"' in text and 'id="citations"' in text
@@ -263,11 +272,11 @@ def test_report_is_replaced_and_other_files_are_kept(run_file, tmp_path):
     table in the same folder survives (nothing is silently lost), and no temporary
     file is left behind."""
     out = tmp_path / "r"
-    write_report(run_file, out, log=None)
+    report(run_file, out, log=None)
     (out / "index.html").write_text("an older page")
     (out / "comparison.md").write_text("a study's table")
     lines = []
-    index = write_report(run_file, out, log=lines.append)
+    index = report(run_file, out, log=lines.append)
     assert index == out / "index.html"
     assert "an older page" not in index.read_text()
     assert (out / "comparison.md").read_text() == "a study's table"
@@ -277,28 +286,136 @@ def test_report_is_replaced_and_other_files_are_kept(run_file, tmp_path):
 
 
 @pytest.mark.slow
+def test_report_of_a_run_in_memory(run_file, tmp_path):
+    """report() takes a DataTree (or a calibrate() result) as well as a path; a run that
+    was never written has no file to name."""
+    from types import SimpleNamespace
+
+    dt = runfile.read(run_file)
+    for run in (dt, SimpleNamespace(datatree=dt, path=None)):
+        index = report(run, tmp_path / "mem")
+        s = json.loads((index.parent / "summary.json").read_text())
+        assert s["run"]["path"] == "" and s["run"]["sha256"] == ""
+        assert s["problem"]["name"] == "argon_lj_b2"
+    s = json.loads((report(SimpleNamespace(datatree=dt, path=run_file), tmp_path / "f").parent
+                    / "summary.json").read_text())  # fmt: skip
+    assert s["run"]["path"] == str(run_file)
+
+
+@pytest.mark.slow
 def test_default_out_dir_is_reports_name(run_file, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    index = write_report(run_file, log=None)
+    index = report(run_file, log=None)
     assert index == Path("reports") / "argon_lj_b2" / "index.html"
     assert (tmp_path / index).is_file()
 
 
+def _crafted(run_file, tmp_path, name="crafted.nc", **attrs):
+    """A copy of the run file with root attributes changed (None deletes one)."""
+    dt = runfile.read(run_file)
+    for k, v in attrs.items():
+        if v is None:
+            del dt.attrs[k]
+        else:
+            dt.attrs[k] = v
+    return runfile.write(dt, tmp_path / name, force=True)
+
+
 @pytest.mark.slow
-def test_old_run_file_without_metadata_is_refused(run_file, tmp_path):
-    with xr.open_datatree(run_file) as dt:
-        dt = dt.load()
-    del dt.attrs["targets"]
-    old = write_datatree(dt, tmp_path / "old.nc")
-    with pytest.raises(BayesffError, match="older bayesff"):
-        write_report(old, tmp_path / "out", log=None)
+def test_unversioned_and_future_run_files_are_refused(run_file, tmp_path):
+    old = _crafted(run_file, tmp_path, "old.nc", bayesff_runfile_version=None)
+    with pytest.raises(runfile.RunFileError, match="no bayesff_runfile_version"):
+        report(old, tmp_path / "out")
+    future = _crafted(run_file, tmp_path, "future.nc", bayesff_runfile_version=99)
+    with pytest.raises(runfile.RunFileError) as e:
+        report(future, tmp_path / "out")
+    msg = str(e.value)
+    assert "\n" not in msg and str(future) in msg
+    assert "schema version 99 is newer than this bayesff reads (1); upgrade bayesff" in msg
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_run_file_is_an_error(tmp_path):
+    with pytest.raises(runfile.RunFileError, match="run file not found"):
+        report(tmp_path / "nope.nc", tmp_path / "out", log=None)
     assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
-def test_missing_run_file_is_an_error(tmp_path):
-    with pytest.raises(BayesffError, match="no run file"):
-        write_report(tmp_path / "nope.nc", tmp_path / "out", log=None)
+def test_truncated_or_foreign_files_give_one_line(run_file, tmp_path):
+    """Damaged input is a one-line RunFileError naming the file, never a traceback
+    from h5py (issue 16 item 6)."""
+    data = run_file.read_bytes()
+    truncated = tmp_path / "truncated.nc"
+    truncated.write_bytes(data[: len(data) // 3])
+    text = tmp_path / "notes.nc"
+    text.write_text("this is not a run file\n")
+    empty = tmp_path / "empty.nc"
+    empty.write_bytes(b"")
+    for path, what in ((truncated, "truncated or damaged"), (text, "not a run file"),
+                       (empty, "not a run file")):  # fmt: skip
+        with pytest.raises(runfile.RunFileError, match=what) as e:
+            report(path, tmp_path / "out")
+        assert "\n" not in str(e.value) and str(path) in str(e.value)
+    with pytest.raises(runfile.RunFileError, match="not a run file"):
+        report(run_file, tmp_path / "out", compare=[text])
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_problem_name_cannot_move_the_report_out_of_reports(run_file, tmp_path, monkeypatch):
+    """A run file is data from elsewhere: its problem name must not choose where bayesff
+    writes (issue 16 item 2). '../../..' is refused before anything is written; a
+    reports/NAME that is a symbolic link out of reports/ is refused too."""
+    work = tmp_path / "a" / "b" / "work"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    for bad in ("../../..", "..", ".", "a/b", ""):
+        crafted = _crafted(run_file, tmp_path, "crafted.nc", problem_name=bad)
+        with pytest.raises(ReportError, match="cannot name a report folder"):
+            report(crafted)
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["crafted.nc"]
+    assert not (work / "reports").exists()
+    # a symbolic link out of reports/ is followed and refused
+    (work / "reports").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (work / "reports" / "argon_lj_b2").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OutputError, match="outside its output folder"):
+        report(run_file)
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    # with --out given, the report goes exactly there, whatever the name says
+    index = report(_crafted(run_file, tmp_path, problem_name="../../.."), work / "mine")
+    assert index == work / "mine" / "index.html" and index.is_file()
+
+
+@pytest.mark.slow
+def test_relative_plus_absolute_tolerance_and_excluded_rows_are_shown(run_file, summary, tmp_path):
+    """A tolerance with both parts (|f - y| <= abs + rel |y|) and data rows that were
+    neither trained on nor held out are shown on the page with their numbers."""
+    dt = runfile.read(run_file)
+    node = dt["targets"]["B2"]
+    node.attrs.update(
+        tolerance_abs=2.0, excluded_rows=2, excluded_lines=["line 44: a duplicate of line 43"]
+    )
+    path = runfile.write(dt, tmp_path / "tol.nc")
+    index = report(path, tmp_path / "rep")
+    s = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    validate_summary(s)
+    assert s["tolerance"]["B2"] == {"rel": 0.05, "abs": 2.0}
+    assert s["targets"]["B2"]["excluded_rows"] == 2
+    text = index.read_text(encoding="utf-8")
+    p = _Spans()
+    p.feed(text)
+    assert json.loads(p.refs["tolerance.B2.abs"][0]) == 2.0
+    assert json.loads(p.refs["transferability.groups.0.tolerance.abs"][0]) == 2.0
+    assert "line 44: a duplicate of line 43" in text
+    assert "2 data row(s) neither trained on nor held out" in text
+    basis = s["transferability"]["groups"][0]["verdict_basis"]
+    assert "tolerance ±(2 cm^3/mol + 5 %)" in basis
+    # the states' probabilities use the wider band: never below those of rel alone
+    wide = [st["p_within_tolerance"] for st in s["transferability"]["states"]]
+    narrow = [st["p_within_tolerance"] for st in summary["transferability"]["states"]]
+    assert all(w >= n for w, n in zip(wide, narrow, strict=True)) and wide != narrow
 
 
 @pytest.mark.slow
@@ -306,7 +423,7 @@ def test_model_comparison_table(run_file, tmp_path):
     other = tmp_path / "other" / "posterior.nc"
     other.parent.mkdir()
     shutil.copy(run_file, other)
-    index = write_report(run_file, tmp_path / "cmp", compare=[other], log=None)
+    index = report(run_file, tmp_path / "cmp", compare=[other], log=None)
     s = json.loads((index.parent / "summary.json").read_text())
     validate_summary(s)
     c = s["comparison"]
@@ -385,7 +502,8 @@ def _render(index: Path, tmp: Path) -> tuple[dict[str, str], list[str]]:
 
 @pytest.mark.slow
 @needs_chromium
-def test_page_renders_in_chromium_with_all_images_and_no_errors(report, summary, tmp_path):
+def test_page_renders_in_chromium_with_all_images_and_no_errors(page_file, summary, tmp_path):
+    report = page_file
     attrs, console = _render(report, tmp_path)
     n_fig = len(summary["figures"])
     assert attrs.get("data-render-check") == "done", attrs  # the load handler ran
@@ -411,10 +529,10 @@ def test_page_renders_in_chromium_with_all_images_and_no_errors(report, summary,
 
 @pytest.mark.slow
 @needs_chromium
-def test_browser_check_catches_broken_images_and_errors(report, tmp_path):
+def test_browser_check_catches_broken_images_and_errors(page_file, tmp_path):
     """Negative control: the same page with a missing image and a script error fails the check."""
     bad = tmp_path / "bad.html"
-    text = report.read_text(encoding="utf-8")
+    text = page_file.read_text(encoding="utf-8")
     bad.write_text(
         text.replace(
             "</body>",
@@ -461,7 +579,7 @@ def test_candidates_table_shows_the_deterministic_rule(tmp_path):
         progress=False,
         log=None,
     )
-    page = write_report(run, tmp_path / "rep", log=None).read_text()
+    page = report(run, tmp_path / "rep", log=None).read_text()
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     validate_summary(summary)
     assert "Candidate parameter sets: the deterministic rule" in page
@@ -492,7 +610,7 @@ def test_every_figure_renders_for_parameters_in_kj_per_mol(tmp_path):
         progress=False,
         log=None,
     )
-    write_report(run, tmp_path / "rep", log=None)
+    report(run, tmp_path / "rep", log=None)
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     assert summary["figures"], "no figures"
     assert [f.get("error") for f in summary["figures"]] == [None] * len(summary["figures"])
@@ -501,25 +619,30 @@ def test_every_figure_renders_for_parameters_in_kj_per_mol(tmp_path):
 def test_multi_column_environment_is_plotted_against_the_column_that_varies():
     # S(q) at one state: T and rho are constant, q varies -> the x axis is q; two varying
     # columns -> no single axis (row order).
-    import numpy as np
-    import xarray as xr
+    from types import SimpleNamespace
 
-    from bayesff.report.plots import _varying_column
+    import numpy as np
+
+    from bayesff.report.summary import predictive_axis
 
     n = 5
-    const = xr.Dataset(
-        {
-            "S_T_K": ("environment", np.full(n, 85.0)),
-            "S_rho_per_A3": ("environment", np.full(n, 0.02125)),
-            "S_q_inv_angstrom": ("environment", np.linspace(1.0, 3.0, n)),
-        }
+    env = {
+        "T_K": np.full(n, 85.0),
+        "rho_per_A3": np.full(n, 0.02125),
+        "q_inv_angstrom": np.linspace(1.0, 3.0, n),
+    }
+    units = {"T_K": "K", "rho_per_A3": "1/angstrom^3", "q_inv_angstrom": "1/angstrom"}
+    train = SimpleNamespace(env=env, env_units=units)
+    held = SimpleNamespace(
+        env={**env, "q_inv_angstrom": np.linspace(3.5, 5.0, n)}, env_units=units
     )
-    dt = xr.DataTree.from_dict({"constant_data": const})
-    cols = ["T_K", "rho_per_A3", "q_inv_angstrom"]
-    assert _varying_column(dt, "S", cols) == "q_inv_angstrom"
-    const["S_T_K"] = ("environment", np.linspace(80.0, 90.0, n))
-    dt = xr.DataTree.from_dict({"constant_data": const})
-    assert _varying_column(dt, "S", cols) is None
+    assert predictive_axis([train, held]) == ("q_inv_angstrom", "q [1/angstrom]")
+    varying_t = SimpleNamespace(env={**env, "T_K": np.linspace(80.0, 90.0, n)}, env_units=units)
+    col, label = predictive_axis([varying_t, None])
+    assert col is None and label.startswith("row order")
+    # one column: that column, whether or not it varies
+    one = SimpleNamespace(env={"T_K": np.full(n, 85.0)}, env_units={"T_K": "K"})
+    assert predictive_axis([one]) == ("T_K", "T [K]")
 
 
 def test_gp_weights_are_left_out_of_the_parameter_figures():

@@ -1,0 +1,406 @@
+"""The transferability criteria of DESIGN.md section 6 on plain arrays, and the verdict rules.
+
+Every function takes draws with the draws axis first, ``(S, N)`` for ``S``
+posterior draws and ``N`` states, and observations of shape ``(N,)``; all
+values are in the observable's unit (e.g. cm^3/mol for B2) unless stated
+otherwise. Probabilities estimated from ``S`` draws have a resolution of
+``1/S``: a reported 0 means "less than about 1/S". Nothing here reads a run
+file (that is :mod:`bayesff.transferability.states`) or imports jax.
+
+A tolerance is ``{"rel": r}``, ``{"abs": a}`` or both; a prediction ``f`` of an
+observation ``y`` is within it when
+
+.. math:: |f - y| \\le a + r\\,|y|
+
+(the semantics of :func:`math.isclose` and :func:`numpy.isclose`), so that a
+target crossing zero (B2 at the Boyle temperature) can have a relative
+tolerance with an absolute floor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from bayesff.errors import BayesffError
+from bayesff.transferability.thresholds import (
+    COVERAGE_NOT_TRANSFERABLE_P,
+    COVERAGE_PROB,
+    COVERAGE_UNCERTAIN_P,
+    FAIL_PROB,
+    PASS_PROB,
+)
+
+__all__ = [
+    "GROUP_VERDICTS",
+    "CriteriaError",
+    "all_within_tolerance_probability",
+    "central_interval",
+    "check_probabilities",
+    "check_tolerance",
+    "coverage_verdict",
+    "format_tolerance",
+    "interval_coverage",
+    "joint_tolerance_probability",
+    "standardized_residuals",
+    "state_verdict",
+    "tail_probability",
+    "tolerance_probability",
+    "tolerance_verdict",
+    "tolerance_width",
+    "transferability_index",
+    "within_tolerance",
+    "worse_verdict",
+]
+
+
+class CriteriaError(BayesffError):
+    """Arrays, a tolerance or a threshold given to a criterion are not what it needs."""
+
+
+# ------------------------------------------------------------------------------ tolerance
+
+
+def check_tolerance(tol) -> dict[str, float]:
+    """A tolerance as ``{"rel": r, "abs": a}`` (the parts given), each checked.
+
+    Raises
+    ------
+    CriteriaError
+        Unless ``tol`` is a mapping with ``rel``, ``abs`` or both, each a
+        finite number > 0.
+    """
+    if not isinstance(tol, Mapping) or not tol or not set(tol) <= {"rel", "abs"}:
+        raise CriteriaError(f'tolerance must be {{"rel": r}}, {{"abs": a}} or both, got {tol!r}')
+    out = {}
+    for kind in ("rel", "abs"):
+        if kind not in tol:
+            continue
+        try:
+            delta = float(tol[kind])
+        except (TypeError, ValueError):
+            delta = math.nan
+        if not (math.isfinite(delta) and delta > 0):
+            raise CriteriaError(
+                f"tolerance {kind} must be a positive finite number, got {tol[kind]!r}"
+            )
+        out[kind] = delta
+    return out
+
+
+def tolerance_width(observed, tol) -> np.ndarray:
+    """Half-width ``a + r |y|`` of the tolerance band around each observation.
+
+    Raises
+    ------
+    CriteriaError
+        For a purely relative tolerance and an observation of exactly 0 (no
+        prediction could pass; give an ``abs`` part too).
+    """
+    t = check_tolerance(tol)
+    y = np.asarray(observed, dtype=float)
+    if "abs" not in t and np.any(y == 0):
+        raise CriteriaError(
+            "a relative tolerance needs non-zero observations; add an absolute part "
+            "({ rel = r, abs = a }) for a target that crosses zero"
+        )
+    return t.get("abs", 0.0) + t.get("rel", 0.0) * np.abs(y)
+
+
+def format_tolerance(tol, unit: str = "") -> str:
+    """``5 %``, ``±0.02 kJ/mol`` or ``±(0.02 kJ/mol + 5 %)``."""
+    t = check_tolerance(tol)
+    unit = "" if unit in ("", "1") else f" {unit}"
+    rel = f"{100 * t['rel']:g} %" if "rel" in t else ""
+    if "abs" not in t:
+        return rel
+    ab = f"{t['abs']:g}{unit}"
+    return f"±({ab} + {rel})" if rel else f"±{ab}"
+
+
+# ------------------------------------------------------------------------------ shapes
+
+
+def _draws_obs(draws, observed) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and shape ``draws`` to ``(S, N)`` and ``observed`` to ``(N,)``."""
+    y = np.atleast_1d(np.asarray(observed, dtype=float))
+    x = np.asarray(draws, dtype=float)
+    if y.ndim != 1:
+        raise CriteriaError(f"observed must be one-dimensional (N,), got shape {y.shape}")
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] != y.shape[0]:
+        raise CriteriaError(
+            f"draws must have shape (S, N) = (S, {y.shape[0]}) with the draws axis first, "
+            f"got {np.shape(draws)}"
+        )
+    if x.shape[0] < 1:
+        raise CriteriaError("draws is empty (no posterior draws)")
+    return x, y
+
+
+def within_tolerance(model_draws, observed, tol) -> np.ndarray:
+    """Boolean ``(S, N)``: draw s puts state n within tolerance, ``|f - y| <= a + r|y|``."""
+    x, y = _draws_obs(model_draws, observed)
+    return np.abs(x - y) <= tolerance_width(y, tol)
+
+
+# ------------------------------------------------------------------------------ criteria
+
+
+def tolerance_probability(model_draws, observed, tol) -> np.ndarray:
+    """Posterior probability that each state is predicted within tolerance.
+
+    .. math::
+
+        p_n = \\frac{1}{S} \\sum_{s=1}^{S}
+              \\mathbb{1}\\left[|\\mu_{sn} - y_n| \\le a + r\\,|y_n|\\right]
+
+    where :math:`\\mu_{sn}` is the noise-free forward model for posterior draw
+    ``s`` at state ``n``. This is the Bayesian version of the field's
+    deterministic rule :math:`|\\mu(\\hat\\theta) - y| / |y| \\le \\delta`: the
+    rule is applied to every posterior draw instead of one best fit.
+
+    Parameters
+    ----------
+    model_draws
+        ``(S, N)`` forward-model means (no measurement noise), observable unit.
+    observed
+        ``(N,)`` observations, same unit.
+    tol
+        ``{"rel": r}`` (dimensionless, e.g. 0.05 for 5 %), ``{"abs": a}``
+        (observable unit) or both.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` probabilities in [0, 1].
+    """
+    return within_tolerance(model_draws, observed, tol).mean(axis=0)
+
+
+def all_within_tolerance_probability(model_draws, observed, tol) -> float:
+    """Posterior probability that *all* states are within tolerance jointly.
+
+    .. math::
+
+        P_\\text{all} = \\frac{1}{S} \\sum_s \\prod_n
+        \\mathbb{1}\\left[|\\mu_{sn} - y_n| \\le a + r\\,|y_n|\\right]
+
+    The product is taken within each draw, so correlations between states
+    (one parameter set predicting all of them) are kept; in general
+    :math:`P_\\text{all} \\ne \\prod_n p_n`.
+
+    Parameters are as in :func:`tolerance_probability`; returns a float.
+    """
+    return float(np.all(within_tolerance(model_draws, observed, tol), axis=1).mean())
+
+
+def joint_tolerance_probability(parts: Mapping[str, tuple]) -> float:
+    """Joint transferability over several targets from the same posterior draws.
+
+    .. math::
+
+        P = \\frac{1}{S} \\sum_s \\prod_{k \\in \\text{targets}} \\prod_{n}
+            \\mathbb{1}\\left[|\\mu^{(k)}_{sn} - y^{(k)}_n| \\le a_k + r_k |y^{(k)}_n|\\right]
+
+    e.g. ``P(structure error <= tau_s and thermo error <= tau_t)``. Row ``s``
+    of every target's draws must come from the same posterior draw (the same
+    parameter vector), which holds for targets of one run file flattened in
+    the same (chain, draw) order.
+
+    Parameters
+    ----------
+    parts
+        ``{target: (model_draws (S, N_k), observed (N_k,), tol)}``.
+
+    Returns
+    -------
+    float
+        The probability that every state of every target is within its
+        target's tolerance.
+    """
+    if not parts:
+        raise CriteriaError("joint_tolerance_probability needs at least one target")
+    ok, n_draws = None, None
+    for name, (draws, obs, tol) in parts.items():
+        w = np.all(within_tolerance(draws, obs, tol), axis=1)
+        if n_draws is not None and w.shape[0] != n_draws:
+            raise CriteriaError(
+                f"target {name!r} has {w.shape[0]} draws, others {n_draws}: the draws must be "
+                "aligned (the same posterior draws for every target)"
+            )
+        n_draws = w.shape[0]
+        ok = w if ok is None else ok & w
+    return float(ok.mean())
+
+
+def central_interval(draws, prob: float) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-tailed interval ``[q_{(1-prob)/2}, q_{(1+prob)/2}]`` per column (linear quantiles)."""
+    if not 0 < prob < 1:
+        raise CriteriaError(f"prob must be in (0, 1), got {prob}")
+    lo, hi = np.quantile(np.asarray(draws, dtype=float), [(1 - prob) / 2, (1 + prob) / 2], axis=0)
+    return lo, hi
+
+
+def interval_coverage(pred_draws, observed, prob: float = 0.9) -> tuple[float, np.ndarray]:
+    """Coverage of the central (equal-tailed) posterior predictive interval.
+
+    The interval for state ``n`` is ``[q_{(1-prob)/2}, q_{(1+prob)/2}]`` of the
+    predictive draws (``numpy.quantile``, linear interpolation); the state is
+    covered when ``q_lo <= y_n <= q_hi``. For a calibrated predictive the
+    expected coverage is ``prob``.
+
+    Parameters
+    ----------
+    pred_draws
+        ``(S, N)`` posterior predictive draws: replicated observations including
+        measurement noise and model inadequacy, observable unit.
+    observed
+        ``(N,)`` observations.
+    prob
+        Central probability of the interval, e.g. 0.5 or 0.9.
+
+    Returns
+    -------
+    coverage : float
+        Fraction of states covered (NaN for no state).
+    inside : numpy.ndarray
+        ``(N,)`` booleans.
+    """
+    x, y = _draws_obs(pred_draws, observed)
+    lo, hi = central_interval(x, prob)
+    inside = (y >= lo) & (y <= hi)
+    return float(inside.mean()) if inside.size else float("nan"), inside
+
+
+def standardized_residuals(pred_draws, observed) -> np.ndarray:
+    """Standardised residuals ``z_n = (y_n - mean_s ỹ_sn) / sd_s ỹ_sn``.
+
+    Mean and standard deviation (``ddof=1``) of the posterior predictive
+    draws; dimensionless. For a calibrated predictive ``z`` is roughly
+    standard normal; ``|z| > 2`` flags a state the model does not explain.
+    Zero predictive spread gives ``±inf`` (or NaN when the residual is 0).
+    """
+    x, y = _draws_obs(pred_draws, observed)
+    sd = x.std(axis=0, ddof=1) if x.shape[0] > 1 else np.zeros(x.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (y - x.mean(axis=0)) / sd
+
+
+def tail_probability(pred_draws, observed) -> np.ndarray:
+    """Two-sided posterior predictive tail probability (p-value) per state.
+
+    .. math::
+
+        p_n = \\min\\left(1,\\; 2 \\min\\left(P(\\tilde y_n \\ge y_n),\\;
+              P(\\tilde y_n \\le y_n)\\right)\\right)
+
+    with the probabilities estimated as fractions of predictive draws. Small
+    values (e.g. < 0.05) mean the observation is in a tail of the predictive;
+    the resolution is ``2/S``.
+    """
+    x, y = _draws_obs(pred_draws, observed)
+    upper = (x >= y).mean(axis=0)
+    lower = (x <= y).mean(axis=0)
+    return np.minimum(1.0, 2.0 * np.minimum(upper, lower))
+
+
+def transferability_index(
+    train_mean, train_obs, test_mean, test_obs, *, relative: bool = False
+) -> float:
+    """Held-out over training prediction error.
+
+    .. math::
+
+        \\mathrm{TI} = \\frac{\\mathrm{RMSE}_\\text{test}}{\\mathrm{RMSE}_\\text{train}},
+        \\qquad \\mathrm{RMSE} = \\sqrt{\\tfrac{1}{N}\\sum_n (\\bar\\mu_n - y_n)^2}
+
+    with :math:`\\bar\\mu_n` the posterior-mean prediction (observable unit;
+    the ratio is dimensionless). With ``relative=True`` the errors are relative,
+    :math:`(\\bar\\mu_n - y_n)/|y_n|`, which compares states of very different
+    magnitude fairly (B2 spans two orders of magnitude over 85-700 K).
+    ``TI ~ 1``: the model predicts held-out environments as well as it fits
+    the training ones; ``TI >> 1``: it does not transfer. Returns ``inf`` when
+    the training error is 0 and the test error is not, NaN when either set is
+    empty.
+    """
+    errs = []
+    for m, y in ((train_mean, train_obs), (test_mean, test_obs)):
+        m = np.atleast_1d(np.asarray(m, dtype=float))
+        y = np.atleast_1d(np.asarray(y, dtype=float))
+        if m.shape != y.shape:
+            raise CriteriaError(
+                f"predictions {m.shape} and observations {y.shape} differ in shape"
+            )
+        if m.size == 0:
+            return float("nan")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e = (m - y) / np.abs(y) if relative else m - y
+        errs.append(float(np.sqrt(np.mean(e**2))))
+    tr, te = errs
+    if tr == 0:
+        return float("inf") if te > 0 else float("nan")
+    return te / tr
+
+
+# ------------------------------------------------------------------------------ verdicts
+
+#: Verdicts of a group, best first (the worse of two is the later one).
+GROUP_VERDICTS = ("transferable", "uncertain", "not transferable")
+
+
+def check_probabilities(pass_prob: float, fail_prob: float) -> None:
+    """Refuse verdict thresholds that do not satisfy ``0 <= fail_prob < pass_prob <= 1``."""
+    if not 0 <= fail_prob < pass_prob <= 1:
+        raise CriteriaError(
+            f"need 0 <= fail_prob < pass_prob <= 1, got fail_prob = {fail_prob}, "
+            f"pass_prob = {pass_prob}"
+        )
+
+
+def state_verdict(p_within: float, pass_prob: float = PASS_PROB, fail_prob: float = FAIL_PROB):
+    """``"pass"`` when ``p_within >= pass_prob``, ``"fail"`` when ``<= fail_prob``, else
+    ``"uncertain"`` (the posterior does not know yet)."""
+    if p_within >= pass_prob:
+        return "pass"
+    return "fail" if p_within <= fail_prob else "uncertain"
+
+
+def tolerance_verdict(state_verdicts) -> str:
+    """A group's tolerance verdict: transferable when every state passes, not transferable
+    when any fails, else uncertain."""
+    vs = list(state_verdicts)
+    if all(v == "pass" for v in vs):
+        return "transferable"
+    return "not transferable" if any(v == "fail" for v in vs) else "uncertain"
+
+
+def coverage_verdict(k_out: int, n: int, prob: float = COVERAGE_PROB) -> tuple[str, float]:
+    """A group's coverage verdict from ``k_out`` of ``n`` states outside their intervals.
+
+    ``p = P(X >= k_out)`` for ``X ~ Binomial(n, 1 - prob)``, the probability
+    that a calibrated predictive leaves that many states outside their
+    central ``prob`` intervals (scipy.stats.binom). Not transferable when
+    ``p <`` :data:`~bayesff.transferability.thresholds.COVERAGE_NOT_TRANSFERABLE_P`,
+    uncertain when ``p <``
+    :data:`~bayesff.transferability.thresholds.COVERAGE_UNCERTAIN_P`, else
+    transferable.
+
+    Returns
+    -------
+    (verdict, p)
+    """
+    from scipy.stats import binom
+
+    p = float(binom.sf(k_out - 1, n, 1.0 - prob)) if k_out > 0 else 1.0
+    if p < COVERAGE_NOT_TRANSFERABLE_P:
+        return "not transferable", p
+    return ("uncertain" if p < COVERAGE_UNCERTAIN_P else "transferable"), p
+
+
+def worse_verdict(*verdicts: str) -> str:
+    """The worst of group verdicts (transferable < uncertain < not transferable)."""
+    return max(verdicts, key=GROUP_VERDICTS.index)
