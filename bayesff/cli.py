@@ -137,6 +137,50 @@ def _cmd_compare(args) -> int:
     return EXIT_OK
 
 
+def _cmd_sweep(args) -> int:
+    from bayesff.sweep import run_sweep
+
+    res = run_sweep(
+        args.sweep,
+        out_root=args.runs,
+        report_root=args.reports,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        cluster=args.cluster,
+        report=False if args.no_report else None,
+        log=_log(args),
+        progress=False if args.no_progress else None,
+    )
+    failed = [t for t, st in res.status.items() if st == "failed"]
+    print(f"summary {res.summary}; index {res.index}")
+    for t in failed:
+        print(f"failed: {t}: {res.messages.get(t, '')}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _sweep_parser(sub) -> None:
+    c = sub.add_parser(
+        "sweep",
+        help="run many calibrations from a sweep file on Dask (runs/SWEEP/, reports/SWEEP/)",
+    )
+    c.add_argument("sweep", help="sweep file, e.g. models/sweeps/argon_forms.toml")
+    c.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running dask.distributed scheduler, e.g. tcp://host:8786 (default: a "
+        "LocalCluster on this machine)",
+    )
+    c.add_argument("--workers", type=_count(1), metavar="N", help="LocalCluster workers")
+    c.add_argument("--cluster", choices=("slurm",), help="start workers through SLURM "
+                   "(dask-jobqueue, the 'hpc' extra; configure it in ~/.config/dask/jobqueue.yaml)")
+    c.add_argument("--runs", default="runs", help="output root of run files (default runs)")
+    c.add_argument("--reports", default="reports", help="output root of reports (default reports)")
+    c.add_argument("--no-report", action="store_true", help="no per-task reports")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.add_argument("--quiet", action="store_true", help="only the summary line")
+    c.set_defaults(func=_cmd_sweep)
+
+
 def _cmd_list(args) -> int:
     from bayesff.observables import list_observables
     from bayesff.potentials import list_potentials
@@ -240,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("runs", nargs="+", help="run files fitted to the same data")
     c.add_argument("--bands", type=_count(2), default=None, help="environment bands for LOEO")
     c.set_defaults(func=_cmd_compare)
+    _sweep_parser(sub)
     c = sub.add_parser("list", help="potentials and forward models with parameters and units")
     c.set_defaults(func=_cmd_list)
     for extra in _EXTRA_COMMANDS:

@@ -227,42 +227,57 @@ def run_batch(tasks: list[dict], report: bool) -> list[dict]:
     """Calibrate a batch of same-structure tasks (runs on a Dask worker).
 
     ``tasks`` are plain dicts (name, document, base_dirs, out, settings), so
-    that nothing but data crosses to the worker. Returns one row per task.
+    that nothing but data crosses to the worker. Returns one row per task. An
+    input error (a :class:`~bayesff.errors.BayesffError`) becomes a failed row,
+    so that Dask does not retry it; a crash of the worker is retried by Dask.
     """
     from bayesff.inference import calibrate_many
     from bayesff.runtime import ensure_configured
 
     ensure_configured()
-    objs = [Task(t["name"], t["document"], t["base_dirs"], Path(t["out"])) for t in tasks]
-    problems = [_problem(t) for t in objs]
+    objs = [
+        Task(t["name"], t["document"], tuple(Path(d) for d in t["base_dirs"]), Path(t["out"]))
+        for t in tasks
+    ]
     t0 = time.perf_counter()
-    runs = calibrate_many(problems, outs=[t.out for t in objs], force=True, progress=False, log=None)
-    rows = []
-    for t, run, spec in zip(objs, runs, tasks, strict=True):
-        from bayesff import runfile
+    try:
+        problems = [_problem(t) for t in objs]
+        runs = calibrate_many(
+            problems, outs=[None] * len(objs), force=True, progress=False, log=None
+        )
+    except BayesffError as e:
+        return [{"task": t.name, "status": "failed", "message": str(e)} for t in objs]
+    return [
+        _finish_task(t, run, spec, report, time.perf_counter() - t0)
+        for t, run, spec in zip(objs, runs, tasks, strict=True)
+    ]
 
-        run.datatree.attrs["sweep_settings"] = spec["settings"]
-        runfile.write(run.datatree, t.out, force=True)
-        page = None
-        if report:
-            from bayesff.report import report as write_report
 
-            page = str(write_report(t.out, Path(spec["report_root"]) / t.name, log=None))
-        rows.append(_row(t.name, run.datatree, run.diagnostics, page, time.perf_counter() - t0))
-    return rows
+def _finish_task(t: Task, run, spec: dict, report: bool, wall: float) -> dict:
+    """Write a task's run file (with the sweep's settings stamp) and its report."""
+    from bayesff import runfile
+
+    run.datatree.attrs["sweep_settings"] = spec["settings"]
+    runfile.write(run.datatree, t.out, force=True)
+    page = None
+    if report:
+        from bayesff.report import report as write_report
+
+        page = str(write_report(t.out, Path(spec["report_root"]) / t.name, log=None))
+    return _row(t.name, run.datatree, run.diagnostics, page, wall)
 
 
 def _row(name: str, dt, d, page, wall: float) -> dict:
     """A summary row: posterior means and 5/50/95 % quantiles, diagnostics, verdicts."""
     from bayesff import runfile
 
-    post = dt["posterior"]
+    post = runfile.latents(dt, "posterior")
     row = {"task": name, "status": "done", "message": "", "wall_time_s": round(wall, 2)}
     row["potential"] = str(dt.attrs.get("potential_name", ""))
     for n in runfile.parameter_names(dt):
         x = post[n].values.ravel()
         unit = str(post[n].attrs.get("units", "")).replace("/", "_per_").replace(" ", "")
-        key = f"{n}_{unit}" if unit else n
+        key = f"{n}_{unit}" if unit not in ("", "1") else n
         row[f"{key}_mean"] = float(x.mean())
         for q in (5, 50, 95):
             row[f"{key}_q{q:02d}"] = float(_quantile(x, q / 100))
@@ -282,14 +297,13 @@ def _quantile(x, q):
 
 
 def _verdicts(dt) -> dict:
-    if "predictions" not in dt.children:
-        return {}
     from bayesff.transferability import evaluate
 
     out = {}
     for g in evaluate(dt).groups:
-        out[f"verdict[{g.target}/{g.group}]"] = g.verdict
-        out[f"p_all_within[{g.target}/{g.group}]"] = g.p_all_within
+        key = f"{g['target']}/{g['group']}"
+        out[f"verdict[{key}]"] = g["verdict"]
+        out[f"p_all_within[{key}]"] = g["p_all_within_tolerance"]
     return out
 
 
@@ -398,8 +412,9 @@ def run_sweep(
                 try:
                     for row in f.result():
                         rows[row["task"]] = row
-                        res.status[row["task"]] = "done"
-                except Exception as e:  # a task's error, reported in the summary
+                        res.status[row["task"]] = row["status"]
+                        res.messages[row["task"]] = row.get("message", "")
+                except Exception as e:  # a crash that survived the retries
                     for t in batch:
                         res.status[t.name] = "failed"
                         res.messages[t.name] = f"{type(e).__name__}: {e}"
@@ -426,7 +441,7 @@ def _spec(t: Task, report_root) -> dict:
         "base_dirs": tuple(str(d) for d in t.base_dirs),
         "out": str(t.out),
         "settings": t.settings,
-        "report_root": str(Path(report_root)),
+        "report_root": str(Path(report_root) / t.out.parent.parent.name),
     }
 
 

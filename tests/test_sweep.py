@@ -1,0 +1,162 @@
+"""Sweeps on Dask: tasks, skipping finished work, faults, invalid tasks (issue 12 item 6).
+
+The sweeps vary the argon LJ B2 problem (models/argon_lj_b2.toml) over seeds and
+training ranges with short runs; what is checked is the bookkeeping (run files,
+skips, retries, messages), not the posteriors, which tests/test_inference.py checks.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bayesff.errors import ProblemError
+from bayesff.sweep import expand, run_sweep
+
+from support import ROOT
+
+pytestmark = pytest.mark.slow
+
+SHORT = "[inference]\nchains = 2\nwarmup = 60\nsamples = 60\nprior_draws = 10\n"
+
+
+def _sweep_file(tmp_path: Path, seeds=(0, 1, 2, 3), extra_values: str = "") -> Path:
+    values = ", ".join(
+        f'{{ label = "s{s}", set = {{ inference = {{ seed = {s} }} }} }}' for s in seeds
+    )
+    text = (
+        f'[sweep]\nname = "tiny"\nbase = "{ROOT / "models" / "argon_lj_b2.toml"}"\n'
+        f"report = false\n\n[[axes]]\nname = \"seed\"\nvalues = [{values}{extra_values}]\n\n"
+        + SHORT
+    )
+    path = tmp_path / "tiny.toml"
+    path.write_text(text)
+    return path
+
+
+def _summary(root: Path) -> dict[str, dict]:
+    with (root / "tiny" / "summary.csv").open() as fh:
+        return {r["task"]: r for r in csv.DictReader(fh)}
+
+
+def test_expand_names_tasks_and_merges_by_target_name(tmp_path):
+    name, tasks = expand(_sweep_file(tmp_path), tmp_path / "runs")
+    assert name == "tiny" and [t.name for t in tasks] == ["s0", "s1", "s2", "s3"]
+    assert tasks[2].document["inference"]["seed"] == 2
+    assert tasks[2].document["inference"]["samples"] == 60
+    assert tasks[0].out == tmp_path / "runs" / "tiny" / "s0" / "posterior.nc"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        f'[sweep]\nname = "x"\nbase = "{ROOT / "models" / "argon_lj_b2.toml"}"\n[[axes]]\n'
+        'name = "d"\nvalues = [{ label = "a", set = { targets = { B3 = { data = "x" } } } }]\n'
+    )
+    with pytest.raises(ProblemError, match="no target named 'B3'"):
+        expand(bad)
+    bad.write_text('[sweep]\nname = "../x"\nbase = "a.toml"\n')
+    with pytest.raises(ProblemError, match="not an allowed name"):
+        expand(bad)
+
+
+def test_sweep_runs_four_tasks_and_skips_them_the_second_time(tmp_path):
+    """4 tasks on a 2-worker LocalCluster write 4 run files; an invalid task (a prior outside
+    its support) fails with a clear message in the summary while the others finish; a
+    re-run recomputes nothing (modification times unchanged)."""
+    bad = ', { label = "bad", set = { parameters = { sigma = { unit = "angstrom", prior = { dist = "Uniform", low = -1.0, high = 4.0 } } } } }'  # noqa: E501
+    path = _sweep_file(tmp_path, extra_values=bad)
+    runs = tmp_path / "runs"
+    res = run_sweep(path, out_root=runs, report_root=tmp_path / "reports", workers=2, log=None)
+    assert {t: s for t, s in res.status.items()} == {
+        "s0": "done", "s1": "done", "s2": "done", "s3": "done", "bad": "failed"
+    }
+    files = {t: runs / "tiny" / t / "posterior.nc" for t in ("s0", "s1", "s2", "s3")}
+    assert all(f.is_file() for f in files.values())
+    rows = _summary(runs)
+    assert "sigma" in rows["bad"]["message"] and "support" in rows["bad"]["message"]
+    assert float(rows["s1"]["epsilon_K_mean"]) > 100
+    assert (tmp_path / "reports" / "tiny" / "index.html").is_file()
+    mtimes = {t: f.stat().st_mtime_ns for t, f in files.items()}
+    again = run_sweep(path, out_root=runs, report_root=tmp_path / "reports", workers=2, log=None)
+    assert [again.status[t] for t in files] == ["skipped"] * 4
+    assert {t: f.stat().st_mtime_ns for t, f in files.items()} == mtimes
+
+
+def _start(path: Path, tmp_path: Path, workers: int = 2) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "bayesff.cli", "sweep", str(path), "--runs",
+           str(tmp_path / "runs"), "--reports", str(tmp_path / "reports"),
+           "--workers", str(workers), "--no-progress", "--no-report"]
+    return subprocess.Popen(cmd, env=env, cwd=tmp_path, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait(cond, timeout: float) -> bool:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if cond():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_a_sweep_killed_in_the_middle_resumes_with_only_the_missing_tasks(tmp_path):
+    """Kill the whole sweep (SIGKILL to its process group) once some run files exist; the
+    re-run leaves those files untouched and writes the others."""
+    path = _sweep_file(tmp_path, seeds=range(6))
+    out = tmp_path / "runs" / "tiny"
+    proc = _start(path, tmp_path, workers=2)
+    try:
+        assert _wait(lambda: len(list(out.glob("*/posterior.nc"))) >= 2, 600)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    done = {f: f.stat().st_mtime_ns for f in out.glob("*/posterior.nc")}
+    assert 2 <= len(done) < 6 or len(done) == 6
+    res = run_sweep(path, out_root=tmp_path / "runs", workers=2, report=False, log=None)
+    assert all(res.status[f.parent.name] == "skipped" for f in done)
+    assert sum(s == "done" for s in res.status.values()) == 6 - len(done)
+    assert {f: f.stat().st_mtime_ns for f in done} == done
+    assert len(list(out.glob("*/posterior.nc"))) == 6
+    # a temporary file of a killed writer is removed when its task is written again; one
+    # of a task that was already complete may stay (its pid is dead, the next write of
+    # that path removes it) but never replaces the run file
+    stale = [p for p in out.glob("*/.*.tmp") if p.parent / "posterior.nc" not in done]
+    assert not stale
+
+
+def _worker_pids(root_pid: int) -> list[int]:
+    import psutil
+
+    procs = psutil.Process(root_pid).children(recursive=True)
+    return [p.pid for p in procs if "spawn_main" in " ".join(p.cmdline())]
+
+
+def test_a_killed_worker_loses_only_its_task_which_dask_runs_again(tmp_path):
+    """SIGKILL one worker process while it samples: Dask restarts it and retries the task;
+    the sweep ends with every run file complete."""
+    path = _sweep_file(tmp_path, seeds=range(4))
+    proc = _start(path, tmp_path, workers=2)
+    try:
+        assert _wait(lambda: len(_worker_pids(proc.pid)) >= 2, 120), "no workers started"
+        time.sleep(8)  # both workers are compiling or sampling by now
+        os.kill(_worker_pids(proc.pid)[0], signal.SIGKILL)
+        out, _ = proc.communicate(timeout=900)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        proc.stdout.close()
+    assert proc.returncode == 0, out
+    files = list((tmp_path / "runs" / "tiny").glob("*/posterior.nc"))
+    assert len(files) == 4, out
+    from bayesff import runfile
+
+    for f in files:
+        assert runfile.read(f)["posterior"].sizes["draw"] == 60
