@@ -1,25 +1,34 @@
-"""Energy and force matching: recovery of known truth, a negative control, the loader."""
+"""Force matching as an ordinary problem: recovery of known truth, the shipped problem,
+the configuration loader.
+
+Synthetic configurations come from LJ 12-6 with epsilon/k = 119.8 K, sigma = 3.405
+angstrom (classic argon values, Michels et al. 1949), or from Aziz's HFD-ID1 argon
+potential (doi:10.1063/1.466106); they are not measurements.
+"""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bayesff.errors import DataError, ProblemError
-from bayesff.forcematch import (
+from bayesff.configdata import (
     Configurations,
-    fit,
+    configuration_targets,
     load_configurations,
     random_dimers,
     random_trimers,
     reference_configurations,
-    residual_check,
 )
+from bayesff.errors import DataError, ProblemError
+from bayesff.inference import calibrate
 from bayesff.potentials import get_potential
 from bayesff.potentials.reference import ARGON_HFDID1, HFDID1_EPSILON_K, HFDID1_R_M_ANGSTROM
+from bayesff.priors import PriorSpec
+from bayesff.problem import InferenceSettings, Problem
+from bayesff.transferability import residual_check
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as R
 
-from support import ROOT, write_manifest
+from support import ROOT, lj_problem, write_manifest  # noqa: F401
 
 LJ = get_potential("lennard_jones")
 TRUTH_K = {"epsilon": 119.8, "sigma": 3.405}  # classic argon LJ (Michels et al. 1949)
@@ -56,62 +65,65 @@ def test_force_matching_recovers_lj_parameters_and_the_energy_offset():
     rng = np.random.default_rng(42)
     d, t = _sets(LJ, TRUTH)
     b = 1.5
-    data = [_noisy(d, rng, 0.02, 0.02, b), _noisy(t, rng, 0.02, 0.02, b)]
-    dt = fit(LJ, data, sigma_E=0.02, sigma_F=0.02, chains=2, warmup=100, samples=150, seed=1)
-    post = dt["posterior"]
-    for name, truth in (*TRUTH_K.items(), ("b", b)):
+    dn, tn = _noisy(d, rng, 0.02, 0.02, b), _noisy(t, rng, 0.02, 0.02, b)
+    # each set has its own offset with the same prior; both must find b
+    offset = PriorSpec("Normal", {"loc": 0.0, "scale": 10.0})
+    targets = [
+        *configuration_targets(dn, noise_E=0.02, noise_F=0.02, offset=offset),
+        *configuration_targets(tn, noise_E=0.02, noise_F=0.02, offset=offset),
+    ]
+    s = InferenceSettings(chains=2, warmup=150, samples=150, seed=1, prior_draws=10)
+    run = calibrate(lj_problem(targets, s, name="fm_truth"), progress=False, log=None)
+    post = run.datatree["posterior"]
+    for name, truth in (*TRUTH_K.items(), ("offset_E_dimers", b), ("offset_E_trimers", b)):
         v = post[name].values.ravel()
         lo, hi = np.quantile(v, [0.05, 0.95])
         assert lo < truth < hi, (name, lo, truth, hi)
         assert v.mean() == pytest.approx(truth, rel=0.01)
     assert post["epsilon"].attrs["units"] == "K"
-    assert dt.attrs["method"] == "nuts"
-    assert int(dt["sample_stats"]["diverging"].sum()) == 0
-    chk = residual_check(dt)
+    assert post["offset_E_dimers"].attrs["units"] == "kJ/mol"
+    assert int(run.datatree["sample_stats"]["diverging"].sum()) == 0
+    assert run.datatree["observed_data"]["F_dimers"].dims == ("config", "atom", "xyz")
+    chk = residual_check(run.datatree)
     # rms standardised residual of a correct model: 1 +- 1/sqrt(2 n) (n = 30 energies,
-    # 540 force components); 0.7-1.3 leaves room for the 30 energies' scatter.
-    assert chk.adequate and 0.7 < chk.rms_z_E < 1.3 and 0.9 < chk.rms_z_F < 1.1
+    # 540 force components, each set pooled over dimers and trimers); 0.7-1.3 leaves
+    # room for the 30 energies' scatter.
+    assert chk.adequate, chk
+    # the 30 energies of both sets together, as one rms
+    e = [chk.targets[n] for n in ("E_dimers", "E_trimers")]
+    rms_e = np.sqrt(sum(x["n"] * x["rms_z"] ** 2 for x in e) / sum(x["n"] for x in e))
+    assert 0.7 < rms_e < 1.3, e
+    f = [chk.targets[n] for n in ("F_dimers", "F_trimers")]
+    rms_f = np.sqrt(sum(x["n"] * x["rms_z"] ** 2 for x in f) / sum(x["n"] for x in f))
+    assert 0.9 < rms_f < 1.1, f
 
 
 @pytest.mark.slow
-def test_lj_fitted_to_the_aziz_reference_is_flagged_and_hfdid1_is_not():
-    # Negative control: the HFD-ID1 argon curve (doi:10.1063/1.466106) is not of
-    # LJ form (softer repulsion, deeper well), so with sigma_E = sigma_F = 0.01
-    # (kJ/mol, kJ/mol/angstrom: the weights we choose, ~1 K) the best LJ leaves
-    # residuals many times the noise and the posterior predictive p-value is ~0.
-    # Positive companion on the same data: the potential that made them passes.
-    d, t = _sets(ARGON_HFDID1, AZIZ, seed=7)
-    kw = dict(sigma_E=0.01, sigma_F=0.01, chains=2, samples=200, method="laplace")
-    bad = residual_check(fit(LJ, [d, t], **kw))
-    assert not bad.adequate and bad.p_value == 0.0
-    assert bad.rms_z_F > 5 and bad.rms_z_E > 5
-    # exact data: residuals ~0, far below the noise, so the check passes
-    good = residual_check(fit(ARGON_HFDID1, [d, t], **kw))
-    assert good.adequate and good.rms_z_F < 1 and good.rms_z_E < 1
+def test_shipped_force_matching_problem_runs_through_the_pipeline(tmp_path):
+    """models/argon_forcematch.toml: check, calibrate (short), evaluate and report like
+    every other problem (issue 15: force matching is an ordinary problem)."""
+    from bayesff import report
+    from bayesff.cli import main
+    from bayesff.transferability import evaluate
+
+    path = ROOT / "models" / "argon_forcematch.toml"
+    assert main(["check", str(path)]) == 0
+    p = Problem.from_toml(path)
+    out = tmp_path / "posterior.nc"
+    run = calibrate(p, out=out, progress=False, log=None, chains=2, warmup=100, samples=100)
+    assert out.is_file()
+    groups = {g["target"] for g in evaluate(run.datatree).groups}
+    assert groups == {"E_trimers", "F_trimers"}
+    page = report(out, tmp_path / "report")
+    assert page.is_file()
 
 
-def test_laplace_posterior_carries_units_and_groups():
-    d, _ = _sets(LJ, TRUTH, n_dimers=8)
-    dt = fit(LJ, d, sigma_E=0.05, sigma_F=None, chains=1, samples=50, method="laplace")
-    assert set(dt.children) >= {"posterior", "observed_data", "posterior_predictive"}
-    assert dt["posterior"]["b"].attrs["units"] == "kJ/mol"
-    assert dt["observed_data"]["E_dimers"].dims == ("config_dimers",)
-    assert "F_dimers" not in dt["observed_data"]
-
-
-# -------------------------------------------------------------------- errors
-def test_fit_refuses_bad_settings_before_sampling():
+def test_configuration_targets_refuse_missing_values():
     d, _ = _sets(LJ, TRUTH, n_dimers=3)
-    with pytest.raises(ProblemError, match="give sigma_E, sigma_F or both"):
-        fit(LJ, d)
-    with pytest.raises(ProblemError, match="sigma_F must be a positive number"):
-        fit(LJ, d, sigma_F=-1.0)
-    with pytest.raises(ProblemError, match=r"unknown parameter\(s\) eps"):
-        fit(LJ, d, sigma_F=0.1, priors={"eps": 1.0})
-    with pytest.raises(ProblemError, match="sigma_E is given but set 'x' has no energies"):
-        fit(LJ, Configurations.from_arrays(d.positions, forces=d.forces, name="x"), sigma_E=1.0)
-    with pytest.raises(ProblemError, match="method must be"):
-        fit(LJ, d, sigma_F=0.1, method="svi")
+    no_e = d.replace(name="x")
+    object.__setattr__(no_e, "energy", None)
+    with pytest.raises(ProblemError, match="noise_E is given but set 'x' has no energies"):
+        configuration_targets(no_e, noise_E=1.0, noise_F=None)
 
 
 # -------------------------------------------------------------------- loader
@@ -161,7 +173,11 @@ def test_loader_reads_a_file_and_groups_atoms(tmp_path):
         ([*GOOD[:3], "5,1,0,4.5,0,-0.6,0,-1,0"], r"line 5, column 'E_kJ_per_mol'.*same on each"),
         (
             [*GOOD, "0,0,0,0,0,-1.0,1,0,0", "0,1,4,0,0,-1.0,-1,0,0"],
-            r"line 6, column 'config_id'.*appears again",
+            r"line 6: exact duplicate of line 2",
+        ),
+        (  # the same configuration id again with other positions: a conflict
+            [*GOOD, "0,0,0.5,0,0,-1.0,1,0,0", "0,1,4.5,0,0,-1.0,-1,0,0"],
+            r"line 6.*line 2|line 2.*line 6",
         ),
         (["0.5,0,0,0,0,-1.0,1,0,0", *GOOD[1:]], r"line 2, column 'config_id'.*integer"),
         ([*GOOD, "7,0,0,0,0,1,0,0,0"], r"line 6, column 'config_id'.*has 1 atoms but"),
@@ -175,8 +191,6 @@ def test_loader_errors_name_line_and_column(tmp_path, rows, match):
 def test_shipped_files_match_the_reference_potential():
     # data/argon_aziz/*.csv were written by data/scripts/make_argon_aziz.py from
     # hfdid1; re-evaluating must give the written values to their 12 digits.
-    # Read with numpy here: the manifest entries live in data/manifest.d/conf.toml
-    # until merged into data/manifest.toml.
     for name, n in (("dimers", 2), ("trimers", 3)):
         a = np.loadtxt(ROOT / "data" / "argon_aziz" / f"{name}.csv", delimiter=",", skiprows=1)
         x = a[:, 2:5].reshape(-1, n, 3)

@@ -18,6 +18,9 @@ page).
 
 from __future__ import annotations
 
+import sys
+import types
+
 import json
 import os
 import re
@@ -240,3 +243,16 @@ def write_report(
 ) -> Path:
     """:func:`report` with progress printed by default (the scripts' older name)."""
     return report(run_path, out_dir, compare, log=log)
+
+
+
+class _CallableModule(types.ModuleType):
+    """``bayesff.report`` is both this subpackage and the public function: calling the
+    module calls :func:`report` (``bayesff.report(run)``), whichever of the two the
+    import system left on the parent package."""
+
+    def __call__(self, *args, **kwargs):
+        return report(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -22,7 +22,7 @@ Files written (units: angstrom, kJ/mol, kJ/mol/angstrom):
   Fy_kJ_per_mol_A, Fz_kJ_per_mol_A``; E is the configuration's total energy
   (repeated on each of its rows), F the force on the atom (-grad E).
   Geometries from ``numpy.random.default_rng(1993)`` via
-  ``bayesff.forcematch.random_dimers`` / ``random_trimers``.
+  ``bayesff.configdata.random_dimers`` / ``random_trimers``.
 
 PAIRWISE ADDITIVE. The trimer energies are sums of the three pair energies.
 A real argon trimer also has a non-additive three-body energy (leading term:
@@ -76,7 +76,7 @@ def dimer_target_csv() -> str:
 
 
 def configs_csv(positions: np.ndarray) -> str:
-    from bayesff.forcematch import reference_configurations
+    from bayesff.configdata import reference_configurations
     from bayesff.potentials.reference import ARGON_HFDID1, HFDID1_CONSTANTS
     from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
 
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--force", action="store_true", help="overwrite existing files")
     args = ap.parse_args(argv)
 
-    from bayesff.forcematch import random_dimers, random_trimers
+    from bayesff.configdata import random_dimers, random_trimers
 
     rng = np.random.default_rng(SEED)
     dimers = random_dimers(rng, N_DIMERS, SIDE_MIN, SIDE_MAX)

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from bayesff.forcematch import random_trimers
+from bayesff.configdata import random_trimers
 from bayesff.observables import get_observable
 from bayesff.observables.configurations import (
     configuration_energy,
