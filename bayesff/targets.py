@@ -286,6 +286,7 @@ class LoadedRows:
     entry: ManifestEntry | None
     labels: np.ndarray | None = None
     excluded: list = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -359,6 +360,7 @@ class Target:
     file_excluded: list = field(default_factory=list)
     aux: dict | None = None
     error_model: ErrorModel = field(default_factory=ErrorModel)
+    extra_columns: dict = field(default_factory=dict)
     covariance: np.ndarray | None = None
 
     def __post_init__(self):
@@ -553,6 +555,7 @@ class Target:
             data_path=data_label or str(path),
             labels=rows.labels,
             file_excluded=list(rows.excluded),
+            extra_columns=dict(rows.extra),
         )
         target.set_train(train, where)
         return target
@@ -573,11 +576,13 @@ class Target:
                 )
 
     def _env_file_units(self) -> dict[str, np.ndarray]:
-        return {
+        """Columns a selection may name: 1-D environment columns and the file's other ones."""
+        cols = {
             c: self.env_display(c)
             for c in self.observable.env_columns
             if np.ndim(self.env[c]) == 1
         }
+        return {**self.extra_columns, **cols}
 
     def add_holdout(self, label: str, select: dict, where: str | None = None) -> np.ndarray:
         """Mark rows in ``select`` (file units) and outside training as held out.
@@ -685,7 +690,25 @@ def _load_rows(
         file_units={c: table.file_units[c] for c in obs.env_columns},
         entry=table.entry,
         excluded=[f"line {e.line}: {e.reason}" for e in table.excluded],
+        extra=_extra_columns(path, table, set(cols), duplicates, where),
     )
+
+
+def _extra_columns(path, table, used: set, duplicates: str, where: str) -> dict:
+    """The file's other numeric columns, in their file units, for selections (T_over_Tc)."""
+    extra = {}
+    for col, unit in table.entry.units.items():
+        if col in used or unit == "text":
+            continue
+        dims = units.dimensions_of(unit)
+        if dims:
+            extra[col] = "temperature" if "temperature" in dims else dims[0]
+    if not extra:
+        return {}
+    t2 = load_table(path, extra, where=f"{where}.data", duplicates=duplicates)
+    return {
+        c: units.from_internal(t2.columns[c], t2.file_units[c], dim) for c, dim in extra.items()
+    }
 
 
 def select_rows(target_env_display: dict[str, np.ndarray], select: dict, where: str) -> np.ndarray:

@@ -57,6 +57,7 @@ __all__ = [
     "INTERNAL_UNITS",
     "KJ_PER_MOL_PER_A3_IN_MPA",
     "convert",
+    "dimensions_of",
     "from_internal",
     "known_units",
     "to_internal",
@@ -254,6 +255,18 @@ def _canonical(unit: str | None, dimension: str, where: str | None) -> str:
             where,
         )
     return name
+
+
+def dimensions_of(unit: str) -> tuple[str, ...]:
+    """The dimensions a unit belongs to (``"K"``: temperature and energy, as E/k_B)."""
+    out = []
+    for d in DIMENSIONS:
+        try:
+            factor(unit, d)
+        except UnitError:
+            continue
+        out.append(d)
+    return tuple(out)
 
 
 def known_units(dimension: str) -> tuple[str, ...]:
