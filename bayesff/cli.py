@@ -171,8 +171,12 @@ def _sweep_parser(sub) -> None:
         "LocalCluster on this machine)",
     )
     c.add_argument("--workers", type=_count(1), metavar="N", help="LocalCluster workers")
-    c.add_argument("--cluster", choices=("slurm",), help="start workers through SLURM "
-                   "(dask-jobqueue, the 'hpc' extra; configure it in ~/.config/dask/jobqueue.yaml)")
+    c.add_argument(
+        "--cluster",
+        choices=("slurm",),
+        help="start workers through SLURM "
+        "(dask-jobqueue, the 'hpc' extra; configure it in ~/.config/dask/jobqueue.yaml)",
+    )
     c.add_argument("--runs", default="runs", help="output root of run files (default runs)")
     c.add_argument("--reports", default="reports", help="output root of reports (default reports)")
     c.add_argument("--no-report", action="store_true", help="no per-task reports")

@@ -246,8 +246,15 @@ class Problem:
             if pname not in self.parameters:
                 self.parameters[pname] = Parameter(pname, spec.prior_unit, spec.default_prior)
             p = self.parameters[pname]
-            _check_parameter(p.unit, p.prior, p.value, spec.dimension, spec.support, spec.unit,
-                             f"{where}: [parameters.{pname}]")
+            _check_parameter(
+                p.unit,
+                p.prior,
+                p.value,
+                spec.dimension,
+                spec.support,
+                spec.unit,
+                f"{where}: [parameters.{pname}]",
+            )
         # potential order, so the posterior lists parameters as the potential does
         self.parameters = {n: self.parameters[n] for n in specs}
         if all(p.fixed for p in self.parameters.values()):
@@ -276,8 +283,15 @@ class Problem:
                 raise ProblemError("the training selection keeps no rows", f"{tw}.train")
             for n in t.nuisance.values():
                 spec = next(s for s in t.observable.nuisance if s.name == n.name)
-                _check_parameter(n.unit, n.prior, n.value, spec.dimension, spec.support,
-                                 spec.unit, f"{tw}.nuisance.{n.name}")
+                _check_parameter(
+                    n.unit,
+                    n.prior,
+                    n.value,
+                    spec.dimension,
+                    spec.support,
+                    spec.unit,
+                    f"{tw}.nuisance.{n.name}",
+                )
             if t.inadequacy.kind == "hierarchical":
                 self._check_hierarchical(t, tw)
         if not any(t.train.any() for t in self.targets):

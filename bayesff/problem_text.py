@@ -262,8 +262,10 @@ def _target_table(t: Target) -> dict:
             d["repair"]["reference_T_K"] = t.repair_reference_T_K
     if t.nuisance:
         d["nuisance"] = {
-            n.name: {"unit": n.unit, **({"value": n.value} if n.prior is None else {
-                "prior": _prior_table(n.prior)})}
+            n.name: {
+                "unit": n.unit,
+                **({"value": n.value} if n.prior is None else {"prior": _prior_table(n.prior)}),
+            }
             for n in t.nuisance.values()
         }
     return d

@@ -291,8 +291,14 @@ def _message(err) -> str:
     if v == "type":
         want = err.validator_value
         want = want if isinstance(want, str) else " or ".join(want)
-        want = {"object": "a table", "array": "an array", "number": "a number", "string": "a string",
-                "integer": "an integer", "boolean": "true or false"}.get(want, want)
+        want = {
+            "object": "a table",
+            "array": "an array",
+            "number": "a number",
+            "string": "a string",
+            "integer": "an integer",
+            "boolean": "true or false",
+        }.get(want, want)
         return f"expected {want}, got {_type_name(inst)} {inst!r}"
     if v == "additionalProperties" and err.validator_value is False:
         allowed = sorted(err.schema.get("properties", {}))

@@ -42,9 +42,7 @@ def test_shipped_problem_runs(path):
     problem.inference = dataclasses.replace(
         problem.inference, prior_draws=5, thin=1, max_tree_depth=4
     )
-    run = calibrate(
-        problem, progress=False, log=None, chains=1, warmup=30, samples=30
-    )
+    run = calibrate(problem, progress=False, log=None, chains=1, warmup=30, samples=30)
     post = run.datatree["posterior"]
     for name in problem.free_parameters:
         assert post[name].sizes == {"chain": 1, "draw": 30}
