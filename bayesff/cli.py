@@ -254,7 +254,8 @@ def _calibrate_parser(sub) -> None:
     c.add_argument(
         "--strict",
         action="store_true",
-        help="exit 1 if diagnostics fail; the run then goes to NAME.failed.nc, never over a good one",
+        help="exit 1 if diagnostics fail; the run then goes to NAME.failed.nc, never over a "
+        "good one",
     )
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary")

@@ -339,7 +339,8 @@ def _describe_target(t: Target) -> list[str]:
     inad = t.inadequacy.kind
     scale_name = {"inferred_scale": "tau", "hierarchical": "omega", "gp": "alpha"}
     if inad != "none":
-        inad += f" ({t.inadequacy.form}, {scale_name[inad]} ~ HalfNormal({t.inadequacy.prior_scale:g}))"
+        scale = f"{scale_name[inad]} ~ HalfNormal({t.inadequacy.prior_scale:g})"
+        inad += f" ({t.inadequacy.form}, {scale})"
     shape = f", rows of shape {t.value_shape}" if t.value_shape else ""
     lines = [
         f"target    {t.name}: {t.observable.name} [{t.observable.unit}]{shape}, "

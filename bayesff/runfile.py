@@ -15,7 +15,8 @@ Groups
 ``sample_stats``
     ``diverging``, ``energy``, ``n_steps``, ``tree_depth``,
     ``acceptance_rate``, ``lp``, ``step_size``.
-``observed_data``, ``log_likelihood``, ``posterior_predictive``, ``prior_predictive``, ``constant_data``
+``observed_data``, ``log_likelihood``, ``posterior_predictive``, ``prior_predictive``,
+``constant_data``
     training rows of each target: ``<target>`` (observed, pointwise
     log-likelihood, replicated), ``<target>_model`` (the model mean f), and in
     ``constant_data`` ``<target>_u`` (standard uncertainty) and

@@ -260,7 +260,7 @@ _SECTIONS = ("problem", "potential", "parameters", "transferability", "inference
 
 
 def _field(path) -> str:
-    """A field as the problem-file docs name it: ``[parameters.sigma].prior``, ``targets[0].noise``."""
+    """A field as the docs name it: ``[parameters.sigma].prior``, ``targets[0].noise``."""
     path = list(path)
     if not path:
         return ""

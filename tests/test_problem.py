@@ -457,7 +457,8 @@ def test_target_options_are_checked_against_the_observable(problem_dir):
     )
     with pytest.raises(
         ProblemError,
-        match=r"targets\[0\] \(B2\)\.options: unknown option\(s\) closure; expected nodes_per_panel",
+        match=r"targets\[0\] \(B2\)\.options: unknown option\(s\) closure; "
+        r"expected nodes_per_panel",
     ):
         Problem.from_toml(path)
 

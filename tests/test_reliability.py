@@ -346,7 +346,7 @@ def test_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(xr.DataTree, "to_netcdf", full)
     with pytest.raises(
-        RunFileError, match="posterior.nc: cannot write the run file: No space left"
+        RunFileError, match=r"posterior\.nc: cannot write the run file: No space left"
     ):
         runfile.write(xr.DataTree(), out, force=True)
     assert out.read_bytes() == b"previous good run"

@@ -401,10 +401,12 @@ class _Batch:
             if not bad.any():
                 return state
             keys = np.asarray(
-                jax.vmap(jax.vmap(lambda k: jax.random.fold_in(k, attempt + 2)))(self.chain_keys)
+                jax.vmap(jax.vmap(lambda k, n=attempt + 2: jax.random.fold_in(k, n)))(
+                    self.chain_keys
+                )
             )
             znew = jax.tree.map(np.asarray, self.kernel.draw(keys, self.data))
-            z = jax.tree.map(lambda a, b: np.where(_expand(bad, a), b, a), z, znew)
+            z = jax.tree.map(lambda a, b, m=bad: np.where(_expand(m, a), b, a), z, znew)
             state = self.kernel.init_at(self.chain_keys, self.data, z, inv)
         bad = ~_finite_state(state)
         p = int(np.flatnonzero(bad.any(axis=1))[0])
@@ -497,7 +499,7 @@ class _Batch:
         t = time.perf_counter()
         draws = self._kept()
         runs = []
-        for i, prob in enumerate(self.problems):
+        for i in range(len(self.problems)):
             dt = assemble(self, i, draws)
             diag = diagnose(dt)
             runs.append(Run(dt, None, diag, 0.0, dict(self.timings)))
