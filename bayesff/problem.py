@@ -97,7 +97,9 @@ class InferenceSettings:
     sampler
         ``"nuts"`` (default; numpyro's NUTS, vectorised chains) or
         ``"chees"`` (ChEES-HMC, blackjax: many short chains in lockstep, for
-        GPUs; use 32-256 chains).
+        GPUs; use 32-256 chains). ChEES always starts from the Laplace start
+        (chains from wide priors can settle in a secondary mode that a common
+        trajectory length never leaves).
     """
 
     chains: int = 4

@@ -485,3 +485,23 @@ def test_batched_runs_agree_with_single_runs():
             assert abs(m_b - m_s) < 5 * math.hypot(*se), (p.name, name, m_b, m_s)
         # 4 chains x 500 draws: R-hat within the loose 1.05 (the 1.01 gate needs longer runs)
         assert max(br.diagnostics.rhat.values()) < 1.05, br.diagnostics.warnings
+
+
+def test_chees_gives_the_nuts_posterior():
+    """sampler = "chees" (blackjax ChEES-HMC, 16 chains): the same posterior as NUTS on
+    noise-free synthetic B2. Tolerance: 5 combined Monte Carlo standard errors of the
+    means (arviz mcse), and R-hat <= 1.01 over the 16 chains."""
+    import arviz as az
+
+    y = b2_true(T_TRAIN)
+    s = InferenceSettings(chains=16, warmup=300, samples=200, prior_draws=10)
+    ch = calibrate(
+        synthetic_problem(y, u_of(y), settings=s), progress=False, log=None, sampler="chees"
+    )
+    assert ch.datatree.attrs["sampler"] == "chees"
+    assert ch.diagnostics.ok, ch.diagnostics.warnings
+    nuts = calibrate(synthetic_problem(y, u_of(y)), progress=False, log=None)
+    for name in ("epsilon", "sigma"):
+        m = [float(r.datatree["posterior"][name].mean()) for r in (ch, nuts)]
+        se = [float(az.mcse(r.datatree, method="mean")[name]) for r in (ch, nuts)]
+        assert abs(m[0] - m[1]) < 5 * math.hypot(*se), (name, m, se)

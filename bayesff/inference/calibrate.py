@@ -393,7 +393,9 @@ class _Batch:
         one = jax.tree.map(lambda a: a[0, 0], z)
         d = ravel_pytree(one)[0].size
         inv = self._inverse_mass(d)
-        if self.s.init == "laplace":
+        if self.s.init == "laplace" or self.s.sampler == "chees":
+            # many chains from the central half of wide priors can start in a secondary
+            # mode that ChEES's common trajectory length never leaves: start at the mode
             z, inv = self._laplace(z, one, d)
         state = self.kernel.init_at(self.chain_keys, self.data, z, inv)
         for attempt in range(START_TRIES):

@@ -144,6 +144,14 @@ def run_blocks(
     # must never save a state that does not match the draws kept with it
     committed = (state, it)
     try:
+        if getattr(kernel, "warmup_in_one_call", False) and it < s.warmup:
+            # ChEES: blackjax adapts in one compiled call
+            state = kernel.warmup_all(state, data)
+            it = s.warmup
+            committed = (state, it)
+            bar.update(it, s.warmup, "warm-up")
+            if ckpt is not None and _due(it, s, checkpoint_every):
+                ckpt.save_blocks(state, done, it)
         while it < total:
             n = _next_n(it, s, kernel.settings.block, per_iter, checkpoint_every, block_seconds)
             t = time.perf_counter()
