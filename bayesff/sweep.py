@@ -321,9 +321,7 @@ def _cluster(scheduler: str | None, workers: int | None, cluster: str | None):
     if scheduler:
         return Client(scheduler), None
     if cluster == "slurm":
-        from dask_jobqueue import SLURMCluster  # optional extra: bayesff[hpc]
-
-        c = SLURMCluster()
+        c = slurm_cluster()
         c.scale(workers or 1)
         return Client(c), c
     n = workers or max(1, min(os.cpu_count() or 1, 8))
@@ -337,6 +335,27 @@ def _cluster(scheduler: str | None, workers: int | None, cluster: str | None):
         env={"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"},
     )
     return Client(c), c
+
+
+def slurm_cluster():
+    """A dask-jobqueue ``SLURMCluster`` configured from ``~/.config/dask/jobqueue.yaml``.
+
+    Its workers are single-threaded (XLA fills the core) and run with the same
+    XLA flags as a LocalCluster's. Needs the ``hpc`` extra (dask-jobqueue).
+    """
+    try:
+        from dask_jobqueue import SLURMCluster
+    except ImportError:
+        raise BayesffError(
+            "--cluster slurm needs dask-jobqueue: pip install 'bayesff[hpc]'", "--cluster"
+        ) from None
+    return SLURMCluster(
+        processes=1,
+        job_script_prologue=[
+            'export XLA_FLAGS="--xla_cpu_multi_thread_eigen=false '
+            'intra_op_parallelism_threads=1"'
+        ],
+    )
 
 
 def _batches(tasks: list[Task], n_workers: int) -> list[list[Task]]:

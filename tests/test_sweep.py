@@ -182,3 +182,23 @@ def test_a_killed_worker_loses_only_its_task_which_dask_runs_again(tmp_path):
 
     for f in files:
         assert runfile.read(f)["posterior"].sizes["draw"] == 60
+
+
+def test_slurm_cluster_is_constructed_from_the_jobqueue_config():
+    """--cluster slurm: tested as far as its construction without a batch system (issue 12
+    notes): the job script asks SLURM for the configured resources and starts one worker."""
+    pytest.importorskip("dask_jobqueue", reason="dask-jobqueue is the optional 'hpc' extra")
+    import dask
+
+    from bayesff.sweep import slurm_cluster
+
+    cfg = {"jobqueue.slurm.cores": 2, "jobqueue.slurm.memory": "4GB",
+           "jobqueue.slurm.walltime": "01:00:00", "jobqueue.slurm.queue": "short"}
+    with dask.config.set(cfg):
+        cluster = slurm_cluster()
+        try:
+            script = cluster.job_script()
+        finally:
+            cluster.close()
+    assert "#SBATCH" in script and "-p short" in script and "distributed" in script
+    assert "intra_op_parallelism_threads=1" in script
