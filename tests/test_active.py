@@ -153,6 +153,46 @@ def test_loop_labels_where_the_committee_disagrees():
         )
 
 
+def test_query_on_a_handmade_run_reads_its_held_out_rows():
+    """A run with hand-chosen draws (no sampling): spreads known exactly.
+
+    Pool rows at 2.6, 2.8, 6.0, 7.0 angstrom in two held-out groups; the two draws differ
+    by 0, 2, 4 and 1 there, so the committee sd is that / sqrt(2) (ddof=1).
+    """
+    from handmade_runs import build_run, target
+
+    from bayesff.observables import get_observable
+
+    obs = get_observable("pair_force")
+    f = target("F", obs, {"r_angstrom": [3.0, 4.0]}, [1.0, -0.5], u=0.1)
+    r_pool = np.array([2.6, 2.8, 6.0, 7.0])
+    groups = {"short": np.array([1, 1, 0, 0], bool), "long": np.array([0, 0, 1, 1], bool)}
+    pool = target(
+        "pool",
+        obs,
+        {"r_angstrom": r_pool},
+        np.zeros(4),
+        u=0.1,
+        train=np.zeros(4, bool),
+        holdout=groups,
+    )
+    m = np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 2.0, 4.0, 1.0]])
+    tr = np.zeros((2, 2))
+    dt = build_run(
+        [f, pool],
+        {
+            "F": {"train": {"model": tr, "rep": tr, "ll": tr}},
+            "pool": {"holdout": {"model": m, "rep": m}},
+        },
+    )
+    q = query(dt, k=2)
+    np.testing.assert_allclose(q.scores, np.array([0.0, 2.0, 4.0, 1.0]) / np.sqrt(2.0))
+    assert q.candidates.tolist() == [6.0, 2.8]
+    q = query(dt, k=2, target="pool", group="long", method="variance")
+    np.testing.assert_allclose(q.scores, [8.0, 0.5])
+    assert q.candidates.tolist() == [6.0, 7.0]
+
+
 # --------------------------------------------------------------------------------------------
 # A real run
 # --------------------------------------------------------------------------------------------
