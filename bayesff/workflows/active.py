@@ -200,6 +200,8 @@ class RunPool:
         Short name -> unit.
     index
         ``(n,)`` row labels (the row dimension's coordinate).
+    unit
+        The target's unit (of the draws and of a committee score).
     """
 
     target: str
@@ -208,6 +210,7 @@ class RunPool:
     draws: np.ndarray
     env_units: dict = field(default_factory=dict)
     index: np.ndarray | None = None
+    unit: str = ""
 
 
 def _read_run(run):
@@ -246,7 +249,8 @@ def run_pool(run, target: str | None = None, group: str | None = None) -> RunPoo
     from bayesff import runfile
 
     dt = _read_run(run)
-    names = [t.name for t in runfile.targets(dt)]
+    infos = {t.name: t for t in runfile.targets(dt)}
+    names = list(infos)
     held = [n for n in names if runfile.rows(dt, n, "holdout") is not None]
     if target is None:
         if len(held) != 1:
@@ -278,7 +282,7 @@ def run_pool(run, target: str | None = None, group: str | None = None) -> RunPoo
     env = {k: np.asarray(v)[keep] for k, v in rows.env.items()}
     cands = next(iter(env.values())) if len(env) == 1 else env
     index = None if rows.index is None else np.asarray(rows.index)[keep]
-    return RunPool(target, group, cands, draws, dict(rows.env_units), index)
+    return RunPool(target, group, cands, draws, dict(rows.env_units), index, infos[target].unit)
 
 
 # ------------------------------------------------------------------------------------ query
@@ -329,7 +333,8 @@ def query(
         ``method="variance"``, an ``(n_candidates,)`` array of predictive
         variances, e.g. a Gaussian process's); or a run (the result of
         :func:`bayesff.calibrate`, its DataTree, or the path of its run
-        file), whose held-out rows are the pool (:func:`run_pool`).
+        file), whose held-out rows are the pool (:func:`run_pool`), or a
+        :class:`RunPool` already read.
     candidates
         For a callable: the pool, an array (one value per candidate, e.g.
         distances in angstrom) or a dict ``column -> array``; passed to the
@@ -365,7 +370,7 @@ def query(
     k = _check_k(k)
     method = _check_method(method)
     threshold = _check_threshold(threshold)
-    if callable(model) and not hasattr(model, "children"):
+    if callable(model) and not hasattr(model, "children") and not isinstance(model, RunPool):
         if candidates is None:
             raise BayesffError("a callable model needs candidates (the pool to choose from)")
         pool, n = _pool(candidates)  # empty or non-finite pools fail before any work
@@ -377,7 +382,7 @@ def query(
                 "candidate environments to the problem as a held-out group or a target with "
                 "train = false, and name it with target= / group="
             )
-        rp = run_pool(model, target, group)
+        rp = model if isinstance(model, RunPool) else run_pool(model, target, group)
         pool, n = rp.candidates, rp.draws.shape[1]
         out = rp.draws
     scores = _scores(out, n, method)
