@@ -84,7 +84,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayesff.observables.virial import DEFAULT_NODES, second_virial
-from bayesff.potentials._spec import PairPotential
+from bayesff.potentials import PairPotential
 from bayesff.units import AVOGADRO
 
 __all__ = [
