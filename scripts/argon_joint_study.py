@@ -3,7 +3,7 @@
 The study is bayesff.workflows.argon_joint; the same from the command line:
 ``bayesff study argon-joint [--reuse] [--chains N --warmup N --samples N] [--skip NAMES]``.
 
-    python scripts/argon_joint_study.py     # -> reports/argon_joint/comparison.{md,json}
+    python scripts/argon_joint_study.py     # calibrates the problems whose run is missing
 """
 
 from bayesff.workflows import argon_joint
