@@ -201,8 +201,10 @@ def _cmd_list(args) -> int:
     print("observables (environment columns -> value column [unit])")
     for name, obs in list_observables().items():
         extra = f"; nuisance: {', '.join(n.name for n in obs.nuisance)}" if obs.nuisance else ""
+        kinds = obs.potential_kind
+        kinds = kinds if isinstance(kinds, str) else "|".join(kinds)
         print(
-            f"  {name} ({obs.potential_kind}): {', '.join(obs.env_columns)} -> "
+            f"  {name} ({kinds}): {', '.join(obs.env_columns)} -> "
             f"{obs.value_column} [{obs.unit}]; {obs.description}{extra}"
         )
     print("cut-off schemes: none, truncated, shifted, force_shifted (r_c with unit)")
@@ -297,9 +299,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-#: Subcommands defined in other modules (sweep, prepare, sensitivity): functions of the
-#: subparsers object that add their parser.
-_EXTRA_COMMANDS: list = []
+def _workflow_parsers(sub) -> None:
+    from bayesff.workflows.cli import add_parsers
+
+    add_parsers(sub)
+
+
+#: Subcommands defined in other modules (workflows: active, study; prepare, refine,
+#: sensitivity): functions of the subparsers object that add their parsers. Building
+#: them imports argparse only, so ``bayesff --help`` stays fast.
+_EXTRA_COMMANDS: list = [_workflow_parsers]
 
 
 def _one_line(e: BaseException) -> str:

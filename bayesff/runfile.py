@@ -182,10 +182,13 @@ def _coords(t, idx: np.ndarray, dim: str, index) -> dict:
         coords[dim] = index
     else:
         coords[dim] = np.arange(idx.size)
+    from bayesff.units import INTERNAL_UNITS
+
+    dims = {f.column: f.dimension for f in t.observable.env}
     for c in t.observable.env_columns:
         if np.ndim(t.env[c]) != 1:
             continue
-        unit = t.file_units.get(c, "")
+        unit = t.file_units.get(c) or INTERNAL_UNITS[dims[c]]
         coords[_env_coord(t.name, c)] = xr.Variable(
             (dim,), t.env_display(c)[idx], attrs={"units": unit}
         )
