@@ -368,4 +368,11 @@ def _describe_target(t: Target) -> list[str]:
         lines.append(f"  EXCLUDED {line}")
     if t.provenance is not None:
         lines.append(f"  data {t.data_path} ({t.provenance.kind}): {t.provenance.source}")
+    if t.aux is not None and "reference" in t.aux:
+        refs = np.unique(np.asarray(t.aux["reference"]), axis=0)
+        shown = "; ".join(", ".join(f"{v:.6g}" for v in r) for r in refs)
+        lines.append(
+            f"  prepared reference runs (bayesff prepare): {len(t.aux['T_K'])} state(s), "
+            f"reference parameters (internal units) {shown}"
+        )
     return lines

@@ -213,19 +213,20 @@ def test_prepare_writes_data_files_with_provenance(prepared_dir, monkeypatch):
 
 def test_loading_reads_the_prepared_runs_into_aux(prepared_dir):
     """Problem.from_toml attaches the arrays to both MD targets, names the runs in a
-    comment appended to the problem text (so the run file records them), and the
-    problem's fingerprint covers them."""
+    comment appended to the problem text (so the run file records them) and in what
+    `bayesff check` prints, and the problem's fingerprint covers them."""
     root, paths = prepared_dir
     problem = load(root)
-    for t in problem.targets:
+    for t in problem.targets[1:]:  # p and E (B2 reads no prepared data)
         assert t.aux is not None and t.aux["r"].shape[:2] == (1, 100)
         assert t.aux["reference"][0] == pytest.approx([TRUTH["epsilon"], SIGMA])
     assert prepared.MARKER in problem.source_text
     assert paths[0].name in problem.source_text
+    assert "prepared reference runs (bayesff prepare): 1 state(s)" in problem.describe()
     tomllib.loads(problem.source_text)  # still a valid problem file
     again = load(root)
     assert again.fingerprint() == problem.fingerprint()
-    again.targets[0].aux["u_ref"] = again.targets[0].aux["u_ref"] + 1e-9
+    again.targets[1].aux["u_ref"] = again.targets[1].aux["u_ref"] + 1e-9
     assert again.fingerprint() != problem.fingerprint()
 
 
@@ -340,12 +341,12 @@ def test_stopping_rule(outside, at_mean, trained, round_no, status):
 @pytest.mark.slow
 def test_refine_moves_the_reference_to_the_posterior_and_stops(tmp_path, data_run, monkeypatch):
     """Start from a reference at sigma +2 % of the truth (ESS/n ~0.18 at round 1's
-    posterior mean, N = 64): round 1's posterior lies outside the trust region, so refine re-simulates at
-    its posterior mean; the next round is inside and the loop stops as converged within
-    3 rounds. Each round's run and prepared headers are kept, the prepared runs end at
-    the last reference (near the truth, 1 %), the truth lies in the final 95 % intervals
-    (known-truth recovery), every round reuses one compiled sampler (aux shapes are the
-    same), and nothing is simulated inside a calibration."""
+    posterior mean, N = 64): round 1's posterior lies outside the trust region, so refine
+    re-simulates at its posterior mean; the next round is inside and the loop stops as
+    converged within 3 rounds. Each round's run and prepared headers are kept, the
+    prepared runs end at the last reference (near the truth, 1 %), the truth lies in the
+    final 95 % intervals (known-truth recovery), every round reuses one compiled sampler
+    (aux shapes are the same), and nothing is simulated inside a calibration."""
     from bayesff import inference
 
     far = {**TRUTH, "sigma": 1.02 * SIGMA}
@@ -394,3 +395,28 @@ def test_refine_moves_the_reference_to_the_posterior_and_stops(tmp_path, data_ru
     # a plain calibration now loads the refined runs
     (p_target,) = [t for t in Problem.from_toml("models/md.toml").targets if t.name == "p"]
     assert p_target.aux["reference"][0][1] == pytest.approx(res.reference["sigma"])
+
+
+def test_numeric_core_does_not_import_workflow_layers():
+    """No module of bayesff/observables or bayesff/potentials imports the layers above the
+    forward models (model, inference, problem, targets, prepared, workflows, report,
+    transferability, cli), read from the source (ast), so the MD targets stay pure."""
+    import ast
+
+    above = {"model", "inference", "problem", "targets", "prepared", "workflows", "report",
+             "transferability", "cli"}  # fmt: skip
+    pkg = Path(__file__).resolve().parent.parent / "bayesff"
+    bad = []
+    for sub in ("observables", "potentials"):
+        for f in sorted((pkg / sub).glob("*.py")):
+            for node in ast.walk(ast.parse(f.read_text())):
+                names = []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                for n in names:
+                    parts = n.split(".")
+                    if parts[0] == "bayesff" and len(parts) > 1 and parts[1] in above:
+                        bad.append(f"{f.name}: {n}")
+    assert not bad, bad

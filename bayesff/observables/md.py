@@ -212,6 +212,11 @@ class Trajectory:
     def n_frames(self) -> int:
         return int(self.positions.shape[0])
 
+    @functools.cached_property
+    def _reweighting(self):
+        """What :func:`reweight` needs, computed on first use (:func:`_prepared`)."""
+        return _prepared(self)
+
     @property
     def n_particles(self) -> int:
         return int(self.positions.shape[1])
@@ -948,14 +953,9 @@ def _reweight_core(meta: _Meta, arrays, params, u_ref):
     return ReweightedResult(g, S, pressure, energy, ess, ess / r.shape[0], w)
 
 
-_CACHE: dict[int, tuple] = {}
-
-
 def _prepared(traj: Trajectory):
-    """Device arrays and reference energies of a trajectory, computed once."""
-    hit = _CACHE.get(id(traj))
-    if hit is not None and hit[0] is traj:
-        return hit[1:]
+    """Device arrays and reference energies of a trajectory (computed once per trajectory:
+    :attr:`Trajectory._reweighting` caches them on the object, not in a module cache)."""
     meta = _meta(traj)
     shell = 4.0 / 3.0 * np.pi * (traj.r_edges[1:] ** 3 - traj.r_edges[:-1] ** 3)
     r, mask = pair_distances(traj)
@@ -968,9 +968,6 @@ def _prepared(traj: Trajectory):
     )
     ref = {k: jnp.asarray(v, dtype=float) for k, v in traj.params.items()}
     u_ref = _reference_energies_jit(meta, arrays[0], arrays[1], ref)
-    if len(_CACHE) > 8:  # a few trajectories at a time; drop the oldest
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[id(traj)] = (traj, meta, arrays, u_ref)
     return meta, arrays, u_ref
 
 
@@ -1012,7 +1009,7 @@ def reweight(traj: Trajectory, params: dict) -> ReweightedResult:
             f"reweight: potential {traj.potential.name!r} takes parameters "
             f"{list(traj.potential.param_names)}, got {sorted(params)}"
         )
-    meta, arrays, u_ref = _prepared(traj)
+    meta, arrays, u_ref = traj._reweighting
     params = {k: jnp.asarray(v, dtype=float) for k, v in params.items()}
     return _reweight_core(meta, arrays, params, u_ref)
 

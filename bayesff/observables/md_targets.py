@@ -517,9 +517,9 @@ def _forward_mode(fun):
     * under ``vmap`` over chains (the sampler vmaps them) the batched JVPs
       cost ~3.5x a loop over the chains (53 ms against 15 ms for 4 chains),
       so the value and the Jacobian are computed by :func:`_sequential` (a
-      loop when batched). It sits
-      outside the linear part ``J @ dtheta``, which is all that reverse mode
-      transposes (custom_vmap has no transpose rule).
+      loop when batched). It sits outside the linear part ``J @ dtheta``,
+      which is all that reverse mode transposes (custom_vmap has no transpose
+      rule).
 
     ``data`` (the prepared frames) is treated as constant.
     """
