@@ -29,6 +29,13 @@ Modules
     argon B2 under each model-inadequacy option.
 :mod:`~bayesff.workflows.remap`
     the Bayesian 1-4 scaling re-mapping as a calibration problem.
+:mod:`~bayesff.workflows.prepare`
+    ``bayesff prepare PROBLEM``: the reference MD runs of a problem's MD
+    targets, stored as data files (:mod:`bayesff.prepared`); forward models
+    never simulate.
+:mod:`~bayesff.workflows.refine`
+    ``bayesff refine PROBLEM``: calibrate, check the MD trust regions at the
+    posterior, re-simulate at the posterior mean, until none is needed.
 :mod:`~bayesff.workflows.cli`
     ``bayesff active`` and ``bayesff study`` subcommands.
 
@@ -47,6 +54,8 @@ __all__ = [
     "empirical_bayes",
     "forcegp",
     "inadequacy",
+    "prepare",
+    "refine",
     "remap",
     "square_well",
 ]

@@ -53,9 +53,14 @@ def _log(args):
 
 
 def add_parsers(subparsers) -> None:
-    """Add ``active`` and ``study`` to the ``bayesff`` command's subparsers."""
+    """Add ``active``, ``study``, ``prepare`` and ``refine`` to the ``bayesff`` command's
+    subparsers."""
+    from bayesff.workflows import prepare, refine
+
     add_active_parser(subparsers)
     add_study_parser(subparsers)
+    prepare.add_parser(subparsers)
+    refine.add_parser(subparsers)
 
 
 # ------------------------------------------------------------------------------- active
