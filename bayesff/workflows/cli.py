@@ -290,6 +290,7 @@ def _electrostatics(sub) -> None:
         _runs_options(c, f"reports/{name.replace('-', '_')}")
         c.add_argument("--data", default="data", help="data folder (default data/)")
         c.add_argument("--no-report", action="store_true", help="no HTML report per run")
+        c.add_argument("--tasks", default="", help="comma-separated task names (default all)")
         for opt in ("chains", "warmup", "samples", "seed"):
             c.add_argument(f"--{opt}", type=_count(1 if opt != "seed" else 0), metavar="N")
         c.set_defaults(func=_cmd_electrostatics, study_name=name)
@@ -307,6 +308,7 @@ def _cmd_electrostatics(args) -> int:
         models_dir=args.models,
         data_dir=args.data,
         report=not args.no_report,
+        tasks=[t for t in args.tasks.split(",") if t] or None,
         log=_log(args),
         **{k: v for k, v in overrides.items() if v is not None},
     )

@@ -108,6 +108,7 @@ def get_runs(
     reuse: bool = False,
     models_dir="models",
     report_root: str | None = "reports",
+    tasks=None,
     log=print,
     **overrides,
 ) -> dict:
@@ -127,6 +128,8 @@ def get_runs(
     report_root
         HTML report of each calibrated run under ``report_root/S/T/``
         (``None``: no reports).
+    tasks
+        Names of the tasks to run (default: all of the sweep's).
     overrides
         ``chains``, ``warmup``, ``samples``, ``seed`` for :func:`bayesff.calibrate`
         (default: the sweep file's ``[inference]``).
@@ -142,9 +145,17 @@ def get_runs(
     from bayesff.sweep import expand
 
     log = log or (lambda *a, **k: None)
-    sweep_name, tasks = expand(Path(models_dir) / _study(name).sweep, runs)
+    sweep_name, all_tasks = expand(Path(models_dir) / _study(name).sweep, runs)
+    if tasks is not None:
+        unknown = sorted(set(tasks) - {t.name for t in all_tasks})
+        if unknown:
+            raise ValueError(
+                f"study {name!r} has no task {', '.join(unknown)}; its tasks are "
+                f"{', '.join(t.name for t in all_tasks)}"
+            )
+        all_tasks = [t for t in all_tasks if t.name in set(tasks)]
     trees = {}
-    for t in tasks:
+    for t in all_tasks:
         wall = 0.0
         if not (reuse and t.out.is_file()):
             log(f"calibrating {sweep_name}/{t.name}")
@@ -508,13 +519,16 @@ def run_study(
     models_dir="models",
     data_dir="data",
     report: bool = True,
+    tasks=None,
     log=print,
     **overrides,
 ) -> dict:
     """Run study ``name``: :func:`get_runs`, :func:`summarise`, and under ``out``
     (default :attr:`Study.out`) ``NAME.json``, ``NAME.md`` and ``NAME.png``.
 
-    Returns the entries of :func:`summarise`.
+    ``tasks`` (default all) and ``overrides`` (``chains``, ``warmup``,
+    ``samples``, ``seed``) as for :func:`get_runs`. Returns the entries of
+    :func:`summarise`, task -> numbers.
     """
     study = _study(name)
     out = Path(out or study.out)
@@ -524,6 +538,7 @@ def run_study(
         reuse=reuse,
         models_dir=models_dir,
         report_root=str(out.parent) if report else None,
+        tasks=tasks,
         log=log,
         **overrides,
     )
