@@ -164,3 +164,23 @@ def test_unknown_study_and_task_are_errors(tmp_path):
         es.get_runs(
             "ion-clusters", runs=tmp_path, models_dir=ROOT / "models", tasks=["alpha9"], log=None
         )
+
+
+def test_study_commands_parse():
+    """``bayesff study ion-clusters|ion-pair-solvents|polar-gases`` take the documented options."""
+    import argparse
+
+    from bayesff.workflows.cli import add_parsers
+
+    p = argparse.ArgumentParser(prog="bayesff")
+    add_parsers(p.add_subparsers(dest="command", required=True))
+    a = p.parse_args(["study", "ion-clusters", "--tasks", "alpha0,alpha3p5", "--chains", "2"])
+    assert (a.study_name, a.tasks, a.chains, a.out) == (
+        "ion-clusters",
+        "alpha0,alpha3p5",
+        2,
+        "reports/ion_clusters",
+    )
+    a = p.parse_args(["study", "polar-gases", "--reuse", "--no-report"])
+    assert a.reuse and a.no_report and a.out == "reports/polar_gases" and callable(a.func)
+    assert p.parse_args(["study", "ion-pair-solvents"]).study_name == "ion-pair-solvents"
