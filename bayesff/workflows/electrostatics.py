@@ -240,6 +240,7 @@ def ion_cluster_entry(dt) -> dict:
         "trimer_mean_error_kJ_per_mol": float(err.mean()),
         "trimer_max_abs_error_kJ_per_mol": float(np.max(np.abs(err))),
         "trimer_verdict": g["verdict"],
+        "trimer_states_pass": [int(g["n_pass"]), int(g["n"])],
         "trimer_p_all_within": g["p_all_within_tolerance"],
         "diagnostics": _diagnostics(dt),
     }
@@ -248,9 +249,9 @@ def ion_cluster_entry(dt) -> dict:
 def _ion_clusters_table(entries: dict) -> str:
     out = [
         "| alpha (angstrom^3) | s, mean [90 %] | sigma_0 (angstrom) | tau dimers (kJ/mol) | "
-        "trimer RMS error (kJ/mol) | trimer mean error (kJ/mol) | verdict (2 kJ/mol) | "
-        "max R-hat |",
-        "|---|---|---|---|---|---|---|---|",
+        "trimer RMS error (kJ/mol) | trimer mean error (kJ/mol) | trimers passing | "
+        "verdict (2 kJ/mol) | max R-hat |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for task, e in entries.items():
         s, tau = e["s"], e["tau_E_dimers_kJ_per_mol"]
@@ -259,6 +260,7 @@ def _ion_clusters_table(entries: dict) -> str:
             f"{e['sigma_0_angstrom']['mean']:.3f} | "
             f"{'none (no term)' if tau is None else format(tau['mean'], '.3g')} | "
             f"{e['trimer_rms_error_kJ_per_mol']:.3g} | {e['trimer_mean_error_kJ_per_mol']:.3g} | "
+            f"{e['trimer_states_pass'][0]}/{e['trimer_states_pass'][1]} | "
             f"{e['trimer_verdict']} | {e['diagnostics']['max_rhat']:.3f} |"
         )
     return "\n".join(out) + "\n"
@@ -327,6 +329,7 @@ def screening_entry(dt) -> dict:
         "hexane_rel_error_beyond_4A_max": float(np.max(np.abs(rel[r_ho >= 4.0]))),
         "hexane_rel_error_median": float(np.median(np.abs(rel))),
         "hexane_p_all_within": g["p_all_within_tolerance"],
+        "hexane_states_pass": [int(g["n_pass"]), int(g["n"])],
         "hexane_verdict": g["verdict"],
         "diagnostics": _diagnostics(dt),
         "curves": {
@@ -347,15 +350,16 @@ def _convention(task: str) -> str:
 def _screening_table(entries: dict) -> str:
     out = [
         "| convention | water RMS error (kJ/mol) | hexane: max rel. error r <= 3 A | "
-        "r >= 4 A | median | verdict (10 % + 0.5 kJ/mol) | max R-hat |",
-        "|---|---|---|---|---|---|---|",
+        "r >= 4 A | median | states passing | verdict (10 % + 0.5 kJ/mol) | max R-hat |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for c, e in entries.items():
         out.append(
             f"| {_convention(c)} | {e['water_rms_error_kJ_per_mol']:.3g} | "
             f"{e['hexane_rel_error_contact_max']:.3g} | "
             f"{e['hexane_rel_error_beyond_4A_max']:.3g} | "
-            f"{e['hexane_rel_error_median']:.3g} | {e['hexane_verdict']} | "
+            f"{e['hexane_rel_error_median']:.3g} | "
+            f"{e['hexane_states_pass'][0]}/{e['hexane_states_pass'][1]} | {e['hexane_verdict']} | "
             f"{e['diagnostics']['max_rhat']:.3f} |"
         )
     return "\n".join(out) + "\n"
