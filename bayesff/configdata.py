@@ -223,6 +223,8 @@ def load_configurations(path: str | Path, *, name: str | None = None) -> Configu
     DataError
         Naming the file, line and column of the first offending value.
     """
+    # Long because: sites, configurations and their energies/forces are cross-checked
+    # row by row here so that every error names the file, configuration and site.
     from bayesff.data import load_table
 
     path = Path(path)

@@ -684,6 +684,8 @@ def load_table(
     UnitError
         If the manifest gives no unit, or an unknown one, for a column.
     """
+    # Long because: every data-integrity rule (numbers, units, duplicates, conflicts,
+    # floors) is checked in one pass over the rows, so each error names its line and column.
     import numpy as np
 
     path = Path(path)

@@ -386,10 +386,13 @@ class Problem:
         }
         for t in self.targets:
             f = t.observable.error_floor
-            if f is None or np.any(t.floor):
-                continue  # none, or set by the user already
+            if f is None:
+                continue
             pot = self.potential if t.cutoff is None else self.base_potential
-            t.floor = np.asarray(f(pot, centre, t.env, t.values, t.options), dtype=float)
+            model_floor = np.asarray(f(pot, centre, t.env, t.values, t.options), dtype=float)
+            # a floor the user set is kept where it is larger, never lowered below the
+            # forward model's validated error
+            t.floor = np.maximum(np.asarray(t.floor, dtype=float), model_floor)
 
     # ------------------------------------------------------------------ views
     @property

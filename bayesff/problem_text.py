@@ -369,6 +369,11 @@ def _describe_target(t: Target) -> list[str]:
     for n in t.nuisance.values():
         what = f"fixed at {n.value:g}" if n.prior is None else f"prior {n.prior.describe()}"
         lines.append(f"  nuisance {n.name} [{n.unit}] {what}")
+    if t.floor is not None and np.any(t.floor > 0):
+        lines.append(
+            f"  forward-model error floor {np.min(t.floor):.3g} to {np.max(t.floor):.3g} "
+            f"[{t.observable.unit}] (validated closure error, docs/inadequacy.md)"
+        )
     for col in t.observable.env_columns:
         if np.ndim(t.env[col]) != 1:
             continue

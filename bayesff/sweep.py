@@ -352,8 +352,7 @@ def slurm_cluster():
     return SLURMCluster(
         processes=1,
         job_script_prologue=[
-            'export XLA_FLAGS="--xla_cpu_multi_thread_eigen=false '
-            'intra_op_parallelism_threads=1"'
+            'export XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"'
         ],
     )
 
@@ -399,6 +398,8 @@ def run_sweep(
     progress: bool | None = None,
 ) -> SweepResult:
     """Run a sweep file (see the module docstring) and write its summary and index."""
+    # Long because: the Dask submit / as_completed loop, skipping, failures and progress
+    # share one state (futures, done set, summary rows) that must stay consistent.
     import sys
 
     from dask.distributed import as_completed

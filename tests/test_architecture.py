@@ -28,6 +28,7 @@ LAYERS = {
     "bayesff.observables": 2,
     "bayesff.data": 3,
     "bayesff.configdata": 3,
+    "bayesff.prepared": 3,
     "bayesff.targets": 3,
     "bayesff.problem": 3,
     "bayesff.problem_text": 3,

@@ -494,7 +494,7 @@ def test_chees_gives_the_nuts_posterior():
     import arviz as az
 
     y = b2_true(T_TRAIN)
-    s = InferenceSettings(chains=16, warmup=300, samples=200, prior_draws=10)
+    s = InferenceSettings(chains=16, warmup=400, samples=400, prior_draws=10)
     ch = calibrate(
         synthetic_problem(y, u_of(y), settings=s), progress=False, log=None, sampler="chees"
     )

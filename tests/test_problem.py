@@ -497,3 +497,30 @@ def test_structure_target_options_reach_the_forward_model(problem_dir):
     path.write_text(text)
     with pytest.raises(ProblemError, match=r"unknown option\(s\) closur; expected closure, n"):
         Problem.from_toml(path)
+
+
+def test_closure_error_floor_is_applied_and_never_lowered():
+    """Issue 17 item 3: a liquid target's error floor is at least the closure's validated
+    error for its state region (liquid.closure_error_floor, the maxima of the closure's
+    errors against the Thol et al. 2016 LJ EOS, docs/liquid.md), evaluated at the prior
+    medians; a smaller floor set by hand is raised to it, a larger one kept. Reference:
+    the floor function itself on the same reduced state (exact equality)."""
+    from bayesff.observables import liquid
+    from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
+
+    p = Problem.from_toml(ROOT / "models" / "argon_joint.toml")
+    t = next(t for t in p.targets if t.name == "S0")
+    eps = p.to_internal("epsilon", p.parameters["epsilon"].prior.median())
+    sig = p.parameters["sigma"].prior.median()
+    T_star = GAS_CONSTANT_KJ_PER_MOL_K * np.asarray(t.env["T_K"], float) / eps
+    rho_star = np.asarray(t.env["rho_per_A3"], float) * sig**3
+    want = liquid.closure_error_floor("vm", T_star, rho_star).dkappa_rel * np.abs(t.values)
+    assert np.all(want > 0)
+    np.testing.assert_allclose(t.floor, want, rtol=1e-12)
+
+    t.floor = 0.5 * want  # a hand-set floor below the closure's error is raised
+    p._apply_floors()
+    np.testing.assert_allclose(t.floor, want, rtol=1e-12)
+    t.floor = 3.0 * want  # a larger one is kept
+    p._apply_floors()
+    np.testing.assert_allclose(t.floor, 3.0 * want, rtol=1e-12)

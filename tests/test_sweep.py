@@ -192,8 +192,12 @@ def test_slurm_cluster_is_constructed_from_the_jobqueue_config():
 
     from bayesff.sweep import slurm_cluster
 
-    cfg = {"jobqueue.slurm.cores": 2, "jobqueue.slurm.memory": "4GB",
-           "jobqueue.slurm.walltime": "01:00:00", "jobqueue.slurm.queue": "short"}
+    cfg = {
+        "jobqueue.slurm.cores": 2,
+        "jobqueue.slurm.memory": "4GB",
+        "jobqueue.slurm.walltime": "01:00:00",
+        "jobqueue.slurm.queue": "short",
+    }
     with dask.config.set(cfg):
         cluster = slurm_cluster()
         try:

@@ -726,6 +726,8 @@ def _find_lambda(potential, opts, n, ramp, params, T_K, rho, dr, gamma0):
 
     Returns (lam, solutions (3, n - 1) at lam, status, iterations, is_root).
     """
+    # Long because: the bracket search, the safeguarded root solve and the fallback to
+    # the smallest mismatch are one jitted lax loop whose carry they share.
     opts = opts._replace(tol=min(opts.tol, _CONSISTENCY_SOLVE_TOL))
     tol_m = min(max(_MISMATCH_TOL_FACTOR * opts.tol, _MISMATCH_TOL_MIN), _MISMATCH_TOL_MAX)
 

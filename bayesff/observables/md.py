@@ -626,6 +626,8 @@ def simulate(
         missing parameters, r_cut > L/2 (too few particles for the cut-off),
         r_max > L/2, too few samples for the blocks, or an unknown dtype.
     """
+    # Long because: every setting is checked here, before anything is compiled, so bad
+    # input fails before expensive work; the compiled pieces are _build and its sample.
     t0 = time.perf_counter()
     params = _check_params(potential, params)
     T = _positive("T_K", T_K)

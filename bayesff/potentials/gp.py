@@ -307,6 +307,8 @@ def gp_pair_potential(
     >>> round(float(gp.energy(2 ** (1 / 6) * 3.405, **p)), 6)  # weights zero: LJ minimum
     -0.996
     """
+    # Long because: it builds the HSGP basis, the prior scales and the registry entry of
+    # one potential together; split up, the pieces would share a dozen closed-over arrays.
     if isinstance(base, str):
         base = get_potential(base)
     if not isinstance(base, PairPotential) or base.kind != "pair":
