@@ -32,7 +32,6 @@ LAYERS = {
     "bayesff.targets": 3,
     "bayesff.problem": 3,
     "bayesff.problem_text": 3,
-    "bayesff.prepared": 3,
     "bayesff.model": 4,
     "bayesff.inference": 5,
     "bayesff.runfile": 5,
