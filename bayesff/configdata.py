@@ -3,10 +3,16 @@
 A configuration file is a CSV listed in a ``manifest.toml`` with one row per
 atom: ``config_id, atom, x_angstrom, y_angstrom, z_angstrom, E_kJ_per_mol,
 Fx_kJ_per_mol_A, Fy_kJ_per_mol_A, Fz_kJ_per_mol_A`` (E, the configuration's
-total energy, repeated on each of its rows). :func:`load_configurations`
+total energy, repeated on each of its rows), and optionally per-atom site
+columns (:data:`SITE_COLUMNS`: ``charge_e``, the atom's charge in e, and
+``type``, its site type 0, 1, ...) that cluster potentials
+(:class:`bayesff.potentials.ClusterPotential`, e.g. ions with charges and
+polarisabilities) read; they enter a target's environment as arrays of shape
+(configurations, atoms). :func:`load_configurations`
 reads it into :class:`Configurations`; :func:`configuration_rows` gives the
 rows of a ``configuration_energy`` or ``configuration_forces`` target (one row
-per configuration). :func:`random_dimers`, :func:`random_trimers` and
+per configuration), with the site columns in its environment.
+:func:`random_dimers`, :func:`random_trimers` and
 :func:`reference_configurations` make synthetic sets (data/scripts/).
 Units: angstrom, kJ/mol, kJ/mol/angstrom.
 """
@@ -14,7 +20,7 @@ Units: angstrom, kJ/mol, kJ/mol/angstrom.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +29,7 @@ from bayesff.errors import DataError, ProblemError
 
 __all__ = [
     "CONFIG_COLUMNS",
+    "SITE_COLUMNS",
     "Configurations",
     "configuration_rows",
     "configuration_targets",
@@ -45,6 +52,11 @@ CONFIG_COLUMNS = {
     "Fz_kJ_per_mol_A": "force",
 }
 
+#: Optional per-atom site columns and their physical dimensions: the charge of
+#: the atom (e, before any scaling) and its site type (an integer label 0, 1,
+#: ... that selects per-type parameters of a cluster potential).
+SITE_COLUMNS = {"charge_e": "charge", "type": "dimensionless"}
+
 
 @dataclass(frozen=True)
 class Configurations:
@@ -65,6 +77,12 @@ class Configurations:
         Shape (M,), integer ids (default 0..M-1).
     source
         Where the values came from (file path), for messages.
+    entry
+        The data file's manifest entry (``None`` for arrays given in Python).
+    sites
+        Per-atom site columns (:data:`SITE_COLUMNS`), each of shape (M, N):
+        ``charge_e`` in e, ``type`` integer labels >= 0; empty when the
+        configurations carry none (pair potentials need none).
     """
 
     positions: np.ndarray
@@ -74,6 +92,7 @@ class Configurations:
     config_ids: np.ndarray | None = None
     source: str | None = None
     entry: object = None
+    sites: dict = field(default_factory=dict)
 
     def __post_init__(self):
         where = self.source or f"Configurations {self.name!r}"
@@ -108,11 +127,20 @@ class Configurations:
                     f"(config_id {ids[bad[0]]})",
                     where,
                 )
+        object.__setattr__(self, "sites", _check_site_arrays(self.sites, x.shape[:2], ids, where))
 
     @classmethod
-    def from_arrays(cls, positions, energy=None, forces=None, *, name="configs", config_ids=None):
-        """Build from arrays in internal units (angstrom, kJ/mol, kJ/mol/angstrom)."""
-        return cls(positions, energy, forces, name=name, config_ids=config_ids)
+    def from_arrays(
+        cls, positions, energy=None, forces=None, *, name="configs", config_ids=None, sites=None
+    ):
+        """Build from arrays in internal units (angstrom, kJ/mol, kJ/mol/angstrom).
+
+        ``sites``: per-atom site columns (:data:`SITE_COLUMNS`), each (M, N) or
+        (N,) (the same for every configuration).
+        """
+        return cls(
+            positions, energy, forces, name=name, config_ids=config_ids, sites=dict(sites or {})
+        )
 
     @property
     def n_configs(self) -> int:
@@ -131,7 +159,46 @@ class Configurations:
             name=self.name if name is None else name,
             config_ids=self.config_ids,
             source=self.source,
+            sites=self.sites,
         )
+
+
+def _check_site_arrays(sites, shape: tuple[int, int], ids, where: str) -> dict:
+    """Site columns as float arrays of shape (M, N), checked (see :data:`SITE_COLUMNS`)."""
+    m, n = shape
+    out = {}
+    for col, v in dict(sites or {}).items():
+        if col not in SITE_COLUMNS:
+            raise ProblemError(
+                f"unknown site column {col!r}; site columns are {', '.join(SITE_COLUMNS)}", where
+            )
+        a = np.asarray(v, dtype=float)
+        if a.shape == (n,):
+            a = np.broadcast_to(a, (m, n)).copy()
+        if a.shape != (m, n):
+            raise ProblemError(
+                f"site column {col!r} must have shape ({m}, {n}) (configurations, atoms) or "
+                f"({n},), got {a.shape}",
+                where,
+            )
+        if not np.all(np.isfinite(a)):
+            bad = np.argwhere(~np.isfinite(a))[0]
+            raise ProblemError(
+                f"site column {col!r} must be finite; found {a[tuple(bad)]!r} at atom {bad[1]} "
+                f"of config_id {ids[bad[0]]}",
+                where,
+            )
+        if col == "type":
+            bad = np.argwhere((a != np.round(a)) | (a < 0))
+            if bad.size:
+                i, j = bad[0]
+                raise ProblemError(
+                    f"site column 'type' holds integer labels >= 0; found {a[i, j]!r} at atom "
+                    f"{j} of config_id {ids[i]}",
+                    where,
+                )
+        out[col] = a
+    return out
 
 
 def load_configurations(path: str | Path, *, name: str | None = None) -> Configurations:
@@ -161,14 +228,16 @@ def load_configurations(path: str | Path, *, name: str | None = None) -> Configu
     from bayesff.data import load_table
 
     path = Path(path)
-    tab = load_table(path, CONFIG_COLUMNS, key_columns=("config_id", "atom"))
+    present = [col for col in SITE_COLUMNS if col in _header(path)]
+    columns = {**CONFIG_COLUMNS, **{col: SITE_COLUMNS[col] for col in present}}
+    tab = load_table(path, columns, key_columns=("config_id", "atom"))
     c = tab.columns
 
     def here(i: int, col: str) -> str:
         # i: 0-based data row; +2 for the header and 1-based lines (no blank lines).
         return f"{path}, line {i + 2}, column {col!r}"
 
-    for col in ("config_id", "atom"):
+    for col in ("config_id", "atom", *(["type"] if "type" in present else [])):
         v = c[col]
         bad = np.flatnonzero((v != np.round(v)) | (v < 0))
         if bad.size:
@@ -225,7 +294,19 @@ def load_configurations(path: str | Path, *, name: str | None = None) -> Configu
         config_ids=ids,
         source=str(path),
         entry=tab.entry,
+        sites={col: c[col].reshape(m, n) for col in present},
     )
+
+
+def _header(path: Path) -> list[str]:
+    """Column names of a CSV file's first line ([] if it cannot be read: load_table says why)."""
+    import csv
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            return [h.strip() for h in next(csv.reader(fh), [])]
+    except (OSError, UnicodeDecodeError):
+        return []
 
 
 def _random_rotations(rng: np.random.Generator, m: int) -> np.ndarray:
@@ -283,27 +364,56 @@ def random_trimers(
     return _place(rng, np.asarray(out), shift)
 
 
-def reference_configurations(potential, params: dict, positions, *, name="configs"):
-    """Configurations with energies and forces evaluated from a pair potential.
+def reference_configurations(potential, params: dict, positions, *, name="configs", sites=None):
+    """Configurations with energies and forces evaluated from a pair or cluster potential.
 
     Parameters
     ----------
     potential
-        A pair potential; ``params`` in internal units.
+        A pair potential, or a cluster potential
+        (:class:`~bayesff.potentials.ClusterPotential`); ``params`` in internal units.
     positions
         Shape (M, N, 3), angstrom.
+    sites
+        Per-atom site columns (:data:`SITE_COLUMNS`) a cluster potential reads,
+        each (M, N) or (N,).
+
+    Raises
+    ------
+    ClusterEnergyError
+        If a cluster potential fails on a configuration (e.g. the polarisation
+        catastrophe), naming the configuration and the sites.
     """
+    x = np.asarray(positions, dtype=float)
+    if getattr(potential, "kind", "pair") == "cluster":
+        from bayesff.potentials.cluster import check_energy, check_sites, energies_and_forces
+
+        c = Configurations(x, name=name, sites=sites)
+        check_sites(potential, x, c.sites, f"configurations {name!r}")
+        e, f, status = energies_and_forces(potential, params, x, c.sites)
+        bad = np.flatnonzero(np.asarray(status) != 0)
+        if bad.size:  # eager: the error names the sites and parameters
+            k = int(bad[0])
+            check_energy(
+                potential,
+                params,
+                x[k],
+                {col: v[k] for col, v in c.sites.items()},
+                f"configurations {name!r}, configuration {k}",
+            )
+        return c.replace(energy=np.asarray(e), forces=np.asarray(f))
     from bayesff.observables.configurations import energies_and_forces
 
-    e, f = energies_and_forces(potential, params, np.asarray(positions, dtype=float))
-    return Configurations(positions, np.asarray(e), np.asarray(f), name=name)
+    e, f = energies_and_forces(potential, params, x)
+    return Configurations(positions, np.asarray(e), np.asarray(f), name=name, sites=sites)
 
 
 def configuration_rows(observable, path, where: str):
     """Rows of a configuration target: one per configuration (see the module docstring).
 
     Returns a :class:`bayesff.targets.LoadedRows` with the environment
-    ``positions_angstrom`` (n, N, 3), the energies (n,) or forces (n, N, 3),
+    ``positions_angstrom`` (n, N, 3) and the file's site columns (n, N) (e.g.
+    ``charge_e``, ``type``), the energies (n,) or forces (n, N, 3),
     no uncertainties (a target gives ``noise = { value = U }``) and the
     configuration ids as row labels.
     """
@@ -321,13 +431,19 @@ def configuration_rows(observable, path, where: str):
             where,
         )
     return LoadedRows(
-        env={"positions_angstrom": c.positions},
+        env={"positions_angstrom": c.positions, **c.sites},
         values=values,
         uncertainties=None,
-        file_units={"positions_angstrom": "angstrom"},
+        file_units={"positions_angstrom": "angstrom", **_site_units(c)},
         entry=c.entry,
         labels=np.asarray(c.config_ids),
     )
+
+
+def _site_units(c: Configurations) -> dict:
+    from bayesff.units import INTERNAL_UNITS
+
+    return {col: INTERNAL_UNITS[SITE_COLUMNS[col]] for col in c.sites}
 
 
 def configuration_targets(
@@ -365,7 +481,7 @@ def configuration_targets(
     from bayesff.priors import PriorSpec
     from bayesff.targets import Nuisance, Target
 
-    env = {"positions_angstrom": configs.positions}
+    env = {"positions_angstrom": configs.positions, **configs.sites}
     mask = np.full(configs.n_configs, bool(train))
     out = []
     for kind, values, u in (("E", configs.energy, noise_E), ("F", configs.forces, noise_F)):
@@ -386,7 +502,7 @@ def configuration_targets(
             u,
             train=mask,
             inadequacy=inadequacy,
-            file_units={"positions_angstrom": "angstrom"},
+            file_units={"positions_angstrom": "angstrom", **_site_units(configs)},
         )
         t.labels = np.asarray(configs.config_ids)
         if kind == "E" and offset is not None:

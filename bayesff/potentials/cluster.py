@@ -297,9 +297,11 @@ def check_sites(potential: ClusterPotential, positions, sites, where: str | None
             if not np.all(v == np.round(v)):
                 raise DataError(f"site column {col.name!r} must hold integers, got {v}", where)
             if potential.n_types is not None and (v.min() < 0 or v.max() >= potential.n_types):
+                # ravel: site columns of a batch are (M, N)
+                found = sorted({int(t) for t in np.ravel(v)})
                 raise DataError(
                     f"site column {col.name!r} must be in 0 .. {potential.n_types - 1} "
-                    f"({potential.name} has {potential.n_types} site types), got {sorted(set(v))}",
+                    f"({potential.name} has {potential.n_types} site types), got {found}",
                     where,
                 )
 

@@ -292,12 +292,15 @@ _MS_SPECS = (
     ParamSpec(
         name="ms_a",
         dimension="dimensionless",
-        support=Support("interval", -50.0, 0.0),
+        # up to 1: under the electronic continuum correction the sigmoid is the
+        # orientational screening alone, which starts from A = 1 (no screening
+        # beyond the electronic one already in the scaled charges; docs/electrostatics.md)
+        support=Support("interval", -50.0, 1.0),
         default_prior=PriorSpec(
             "TruncatedNormal", {"loc": -8.5525, "scale": 2.0, "low": -20.0, "high": -1.0}
         ),
         prior_unit="1",
-        description="Mehler-Solmajer A (water -8.5525)",
+        description="Mehler-Solmajer A (water -8.5525; 1 under ECC)",
     ),
     ParamSpec(
         name="ms_k",

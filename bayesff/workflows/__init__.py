@@ -25,6 +25,9 @@ Modules
     the square well's joint structure-and-thermo tolerance for argon.
 :mod:`~bayesff.workflows.argon_joint`
     B2-only, structure-only and joint argon posteriors, LJ against Mie.
+:mod:`~bayesff.workflows.electrostatics`
+    the electrostatics studies: charge scaling on ion clusters, dielectric
+    screening across solvents, Stockmayer B2 of polar gases.
 :mod:`~bayesff.workflows.inadequacy`
     argon B2 under each model-inadequacy option.
 :mod:`~bayesff.workflows.remap`
@@ -51,6 +54,7 @@ __all__ = [
     "classical_vs_ml",
     "cli",
     "delta_learning",
+    "electrostatics",
     "empirical_bayes",
     "forcegp",
     "inadequacy",
