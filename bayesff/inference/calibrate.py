@@ -516,13 +516,15 @@ class _Batch:
     def _prewarm_body(self) -> None:
         import jax
 
-        from bayesff.inference.predictive import CHUNK, get_postprocessor
+        from bayesff.inference.predictive import chunk_size, get_postprocessor
 
         try:
             import arviz  # noqa: F401  (imported here to take it off the critical path)
 
+            s = self.settings[0]
+            n = chunk_size(s.chains * -(-s.samples // s.thin), s.prior_draws)
             z = jax.tree.map(
-                lambda a: np.repeat(np.asarray(a)[0, :1], CHUNK, axis=0), self._template_z
+                lambda a: np.repeat(np.asarray(a)[0, :1], n, axis=0), self._template_z
             )
             key = jax.random.PRNGKey(0)
             out = get_postprocessor(self.structure)._chunk(

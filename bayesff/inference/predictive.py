@@ -7,8 +7,10 @@ density of every latent site, and replicated observations and means at the
 held-out rows (predictions). From the prior: draws and prior predictive.
 
 The functions are compiled once per structure and chunk length and take the
-data as arguments; draws are processed in chunks of :data:`CHUNK` (the last
-padded), so that runs of any length reuse the compiled code.
+data as arguments; draws are processed in chunks (the last padded) of
+:func:`chunk_size` draws: a power of two up to :data:`CHUNK`, so that runs of
+any length reuse a few compiled shapes and a short run (thinned, or a sweep's
+small task) does not pay for 256 draws of expensive held-out predictions.
 """
 
 from __future__ import annotations
@@ -20,10 +22,25 @@ import numpy as np
 
 from bayesff.model import Structure, model_of
 
-__all__ = ["CHUNK", "PostProcessor", "get_postprocessor", "train_without_observations"]
+__all__ = [
+    "CHUNK",
+    "PostProcessor",
+    "chunk_size",
+    "get_postprocessor",
+    "train_without_observations",
+]
 
-#: Draws per call of the compiled post-processing functions.
+#: Largest number of draws per call of the compiled post-processing functions.
 CHUNK = 256
+
+
+def chunk_size(n_posterior: int, n_prior: int) -> int:
+    """Draws per compiled call for ``n_posterior`` kept and ``n_prior`` prior draws.
+
+    The smallest power of two (at least 8) that holds both, capped at :data:`CHUNK`.
+    """
+    n = max(int(n_posterior), int(n_prior), 1)
+    return min(CHUNK, max(8, 1 << (n - 1).bit_length()))
 
 
 def train_without_observations(data: dict) -> dict:
@@ -56,14 +73,16 @@ class PostProcessor:
         return jax.vmap(one)(samples)
 
     def _both_chunks(self, z, key, key_prior, data_train, data_holdout):
-        """One compiled call: CHUNK posterior draws (unconstrained ``z``) and CHUNK prior draws."""
+        """One compiled call: a chunk of posterior draws (unconstrained ``z``) and as many
+        prior draws."""
         from numpyro.infer.util import constrain_fn
 
+        n = next(iter(z.values())).shape[0]  # static: the chunk length
         samples = jax.vmap(lambda x: constrain_fn(self.model, (data_train,), {}, x))(z)
         return (
             samples,
             self._posterior_chunk(samples, key, data_train, data_holdout),
-            (self._prior_chunk(key_prior, data_train, CHUNK)),
+            (self._prior_chunk(key_prior, data_train, n)),
         )
 
     def _posterior_chunk(self, samples, key, data_train, data_holdout):
@@ -113,11 +132,12 @@ class PostProcessor:
         (leading axis ``n_prior``), as NumPy arrays.
         """
         n = next(iter(z.values())).shape[0]
-        chunks = max(-(-n // CHUNK), -(-n_prior // CHUNK))
+        size = chunk_size(n, n_prior)
+        chunks = max(-(-n // size), -(-n_prior // size))
         post, prior = [], []
         for i in range(chunks):
-            start = min(i * CHUNK, max(n - 1, 0))
-            chunk = {k: _pad(v[start : start + CHUNK], CHUNK) for k, v in z.items()}
+            start = min(i * size, max(n - 1, 0))
+            chunk = {k: _pad(v[start : start + size], size) for k, v in z.items()}
             samples, (pp, ll, pred, lp), (pdraws, plp) = self._chunk(
                 chunk,
                 jax.random.fold_in(key, i),
@@ -125,13 +145,13 @@ class PostProcessor:
                 data_train,
                 data_holdout,
             )
-            if i * CHUNK < n:
-                take = min(CHUNK, n - i * CHUNK)
+            if i * size < n:
+                take = min(size, n - i * size)
                 post.append(
                     jax.tree.map(lambda a, t=take: np.asarray(a)[:t], (samples, pp, ll, pred, lp))
                 )
-            if i * CHUNK < n_prior:
-                take = min(CHUNK, n_prior - i * CHUNK)
+            if i * size < n_prior:
+                take = min(size, n_prior - i * size)
                 prior.append(jax.tree.map(lambda a, t=take: np.asarray(a)[:t], (pdraws, plp)))
         cat = _concat
         return {
