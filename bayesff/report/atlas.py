@@ -124,7 +124,8 @@ def read_fluids(path: str | Path) -> dict[str, dict]:
     missing = [c for c in need if rows and c not in rows[0]]
     if not rows or missing:
         raise DataError(
-            f"expected a table with columns {', '.join(need)}; missing {', '.join(missing) or 'rows'}",
+            f"expected a table with columns {', '.join(need)}; "
+            f"missing {', '.join(missing) or 'rows'}",
             str(path),
         )
     out = {}
@@ -137,7 +138,9 @@ def read_fluids(path: str | Path) -> dict[str, dict]:
                 d[k] = v
         for c in ("Tc_K", "Vc_cm3_per_mol"):
             if not isinstance(d[c], float) or not d[c] > 0:
-                raise DataError(f"{c} must be a positive number, got {r[c]!r}", f"{path}: row {i + 2}")
+                raise DataError(
+                    f"{c} must be a positive number, got {r[c]!r}", f"{path}: row {i + 2}"
+                )
         out[str(r["fluid"])] = d
     return out
 
@@ -236,7 +239,10 @@ def _parameters(dt, fluid: dict | None) -> tuple[dict, dict]:
             **_stats(_AVOGADRO * _A3_TO_CM3 * post["sigma"].values ** 3),
         }
     if fluid is not None and "epsilon" in post and str(post["epsilon"].attrs.get("units")) == "K":
-        derived["Tc_over_epsilon"] = {"unit": "1", **_stats(fluid["Tc_K"] / post["epsilon"].values)}
+        derived["Tc_over_epsilon"] = {
+            "unit": "1",
+            **_stats(fluid["Tc_K"] / post["epsilon"].values),
+        }
     return params, derived
 
 
@@ -315,13 +321,12 @@ def _logmeanexp(a: np.ndarray) -> np.ndarray:
     m = np.max(a, axis=0)
     safe = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):
-        return np.where(
-            np.isfinite(m), safe + np.log(np.mean(np.exp(a - safe), axis=0)), -np.inf
-        )
+        return np.where(np.isfinite(m), safe + np.log(np.mean(np.exp(a - safe), axis=0)), -np.inf)
 
 
-def _entry(task, status: str, message: str, report_folder: Path, fluids: dict, fa: str,
-           pa: str) -> AtlasEntry:
+def _entry(
+    task, status: str, message: str, report_folder: Path, fluids: dict, fa: str, pa: str
+) -> AtlasEntry:
     from bayesff.inference import diagnose
     from bayesff.transferability import evaluate
 
@@ -359,8 +364,13 @@ def _entry(task, status: str, message: str, report_folder: Path, fluids: dict, f
     return e
 
 
-def collect(res, report_folder: Path, fluids: dict, fluid_axis: str = "fluid",
-            potential_axis: str = "potential") -> list[AtlasEntry]:
+def collect(
+    res,
+    report_folder: Path,
+    fluids: dict,
+    fluid_axis: str = "fluid",
+    potential_axis: str = "potential",
+) -> list[AtlasEntry]:
     """One :class:`AtlasEntry` per task of a :class:`~bayesff.sweep.SweepResult`."""
     from bayesff.errors import ProblemError
 
@@ -374,8 +384,15 @@ def collect(res, report_folder: Path, fluids: dict, fluid_axis: str = "fluid",
                     "[sweep.atlas]",
                 )
         out.append(
-            _entry(t, res.status.get(t.name, "failed"), res.messages.get(t.name, ""),
-                   report_folder, fluids, fluid_axis, potential_axis)
+            _entry(
+                t,
+                res.status.get(t.name, "failed"),
+                res.messages.get(t.name, ""),
+                report_folder,
+                fluids,
+                fluid_axis,
+                potential_axis,
+            )
         )
     return out
 
@@ -396,8 +413,18 @@ def _compare_fluid(entries: list[AtlasEntry]) -> dict:
             out["loo"] = {
                 "ranking": c["ranking"],
                 "runs": {
-                    k: {kk: v[kk] for kk in ("elpd", "se", "p", "reliable", "pareto_k_max",
-                                             "n_k_above_good", "n_data_points")}
+                    k: {
+                        kk: v[kk]
+                        for kk in (
+                            "elpd",
+                            "se",
+                            "p",
+                            "reliable",
+                            "pareto_k_max",
+                            "n_k_above_good",
+                            "n_data_points",
+                        )
+                    }
                     for k, v in c["loo"].items()
                 },
                 "weights": c["weights"],
@@ -447,8 +474,11 @@ def _rank_heldout(have: dict[str, dict]) -> dict[str, dict]:
             "elpd_diff": 0.0 if k == order[0] else (float(diff.sum()) if finite else math.inf),
             "dse": 0.0
             if k == order[0]
-            else (float(np.sqrt(diff.size * np.var(diff, ddof=1))) if finite and diff.size > 1
-                  else None),
+            else (
+                float(np.sqrt(diff.size * np.var(diff, ddof=1)))
+                if finite and diff.size > 1
+                else None
+            ),
         }
     return out
 
@@ -505,8 +535,17 @@ def atlas_rows(entries: list[AtlasEntry], fluids: dict) -> list[dict]:
         for k in ("rhat_max", "ess_bulk_min", "divergences", "rhat_ok", "draws"):
             r[k] = _num(e.diagnostics.get(k))
         r["diagnostics_warnings"] = "; ".join(e.diagnostics.get("warnings", []))
-        for k in ("elpd", "se", "p", "rank", "elpd_diff", "dse", "weight", "reliable",
-                  "pareto_k_max"):
+        for k in (
+            "elpd",
+            "se",
+            "p",
+            "rank",
+            "elpd_diff",
+            "dse",
+            "weight",
+            "reliable",
+            "pareto_k_max",
+        ):
             r[f"loo_{k}" + ("_nats" if k in ("elpd", "se", "elpd_diff", "dse") else "")] = _num(
                 e.loo.get(k)
             )
@@ -521,8 +560,14 @@ def atlas_rows(entries: list[AtlasEntry], fluids: dict) -> list[dict]:
                 continue
             r[f"verdict[{key}]"] = grp["verdict"]
             r[f"p_all_within[{key}]"] = _num(grp["p_all_within_tolerance"])
-            for k in ("n", "n_pass", "n_uncertain", "n_fail", "coverage90",
-                      "transferability_index_rel"):
+            for k in (
+                "n",
+                "n_pass",
+                "n_uncertain",
+                "n_fail",
+                "coverage90",
+                "transferability_index_rel",
+            ):
                 r[f"{k}[{key}]"] = _num(grp.get(k))
             r[f"n_failed_states[{key}]"] = len(grp["failed_states"])
             el = grp.get("elpd") or {}
@@ -581,9 +626,7 @@ _MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 def _errorbar(ax, x, p: dict, **kw):
     lo, hi = p["q05"], p["q95"]
-    ax.errorbar(
-        [x], [p["mean"]], yerr=[[p["mean"] - lo], [hi - p["mean"]]], capsize=2, **kw
-    )
+    ax.errorbar([x], [p["mean"]], yerr=[[p["mean"] - lo], [hi - p["mean"]]], capsize=2, **kw)
 
 
 def corresponding_states_figure(entries, fluids, potentials) -> dict:
@@ -602,8 +645,13 @@ def corresponding_states_figure(entries, fluids, potentials) -> dict:
                 if e.potential != pot or not e.ok or e.fluid not in fluids:
                     continue
                 f = fluids[e.fluid]
-                kw = dict(fmt=_MARKERS[i % len(_MARKERS)], color=f"C{i}", ms=5, alpha=0.85,
-                          label=None if label_done else pot)
+                kw = dict(
+                    fmt=_MARKERS[i % len(_MARKERS)],
+                    color=f"C{i}",
+                    ms=5,
+                    alpha=0.85,
+                    label=None if label_done else pot,
+                )
                 label_done = True
                 if "epsilon" in e.params and not e.params["epsilon"].get("fixed"):
                     _errorbar(axes[0], f["Tc_K"], e.params["epsilon"], **kw)
@@ -643,8 +691,11 @@ def mie_n_figure(entries, fluids, potential: str) -> dict | None:
 
     from bayesff.report.plots import _agg_backend
 
-    pts = [e for e in entries if e.potential == potential and e.ok and "n" in e.params
-           and not e.params["n"].get("fixed")]
+    pts = [
+        e
+        for e in entries
+        if e.potential == potential and e.ok and "n" in e.params and not e.params["n"].get("fixed")
+    ]
     if not pts:
         return None
     with _agg_backend():
@@ -686,18 +737,27 @@ def _col_label(t: str, g: str) -> str:
 
 
 def _cell(e: AtlasEntry | None, t: str, g: str, fluid: str, pot: str) -> str:
-    attrs = f'data-fluid="{_e(fluid)}" data-potential="{_e(pot)}" data-target="{_e(t)}" ' \
-            f'data-group="{_e(g)}"'
+    attrs = (
+        f'data-fluid="{_e(fluid)}" data-potential="{_e(pot)}" data-target="{_e(t)}" '
+        f'data-group="{_e(g)}"'
+    )
     if e is None:
-        return f'<td class="cell na" {attrs} data-verdict="" title="not in the sweep">&middot;</td>'
+        return (
+            f'<td class="cell na" {attrs} data-verdict="" title="not in the sweep">&middot;</td>'
+        )
     if not e.ok:
         msg = f"task {e.task}: {e.status} {e.message}"
-        return (f'<td class="cell failed" {attrs} data-verdict="{_e(e.status)}" '
-                f'title="{_e(msg)}">{_e(e.status)}</td>')
+        return (
+            f'<td class="cell failed" {attrs} data-verdict="{_e(e.status)}" '
+            f'title="{_e(msg)}">{_e(e.status)}</td>'
+        )
     grp = e.group(t, g)
     if grp is None:
-        why = ("not predicted: the integral-equation solver takes spherical pair potentials "
-               "only" if t != "B2" else "no such group in this run")
+        why = (
+            "not predicted: the integral-equation solver takes spherical pair potentials only"
+            if t != "B2"
+            else "no such group in this run"
+        )
         return f'<td class="cell na" {attrs} data-verdict="" title="{_e(why)}">n/a</td>'
     v = str(grp["verdict"])
     p = grp["p_all_within_tolerance"]
@@ -712,8 +772,10 @@ def _cell(e: AtlasEntry | None, t: str, g: str, fluid: str, pot: str) -> str:
     ]
     nf = len(grp["failed_states"])
     if nf:
-        lines.append(f"forward model failed (closure did not converge) for some draws at {nf} "
-                     "state(s): see the fluid's page")
+        lines.append(
+            f"forward model failed (closure did not converge) for some draws at {nf} "
+            "state(s): see the fluid's page"
+        )
     diag = e.diagnostics
     if not diag.get("rhat_ok", True):
         lines.append(f"FLAG: R-hat {diag['rhat_max']:.4f} > {RHAT_LIMIT}")
@@ -736,21 +798,29 @@ def _fluid_label(fluid: str, fluids: dict, link: bool = True) -> str:
         name = f'<a href="fluid_{_e(fluid)}.html">{name}</a>'
     flag = ""
     if f.get("quantum_flag") in (1.0, "1"):
-        flag = (f' <span class="flag" title="quantum corrections to B2 exceed the data '
-                f'uncertainty at low T (up to {_fmt(f.get("q1_over_u_max"), 3)} u_B2): '
-                f'{_e(f.get("note", ""))}">[quantum]</span>')
+        flag = (
+            f' <span class="flag" title="quantum corrections to B2 exceed the data '
+            f"uncertainty at low T (up to {_fmt(f.get('q1_over_u_max'), 3)} u_B2): "
+            f'{_e(f.get("note", ""))}">[quantum]</span>'
+        )
     return f"{name}{flag}"
 
 
 def _matrix(entries, fluids, fluid_order, potentials, cols) -> str:
     by = {(e.fluid, e.potential): e for e in entries}
-    head1 = '<tr><th class="fluid" rowspan="2">fluid</th>' + "".join(
-        f'<th colspan="{len(cols) + 1}">{_e(p)}</th>' for p in potentials
-    ) + "</tr>"
-    head2 = "<tr>" + "".join(
-        "".join(f"<th>{_col_label(t, g)}</th>" for t, g in cols) + "<th>R-hat</th>"
-        for _ in potentials
-    ) + "</tr>"
+    head1 = (
+        '<tr><th class="fluid" rowspan="2">fluid</th>'
+        + "".join(f'<th colspan="{len(cols) + 1}">{_e(p)}</th>' for p in potentials)
+        + "</tr>"
+    )
+    head2 = (
+        "<tr>"
+        + "".join(
+            "".join(f"<th>{_col_label(t, g)}</th>" for t, g in cols) + "<th>R-hat</th>"
+            for _ in potentials
+        )
+        + "</tr>"
+    )
     body = []
     for fl in fluid_order:
         cells = []
@@ -768,7 +838,10 @@ def _matrix(entries, fluids, fluid_order, potentials, cols) -> str:
                     f'title="{_e(title)}">{r:.3f}{"" if e.diagnostics["rhat_ok"] else " !"}</td>'
                 )
         body.append(f'<tr><td class="fluid">{_fluid_label(fl, fluids)}</td>{"".join(cells)}</tr>')
-    return f'<div class="scroll"><table class="atlas" id="matrix">{head1}{head2}{"".join(body)}</table></div>'
+    return (
+        f'<div class="scroll"><table class="atlas" id="matrix">{head1}{head2}'
+        f"{''.join(body)}</table></div>"
+    )
 
 
 def _params_table(entries, fluid_order, potentials) -> str:
@@ -777,7 +850,9 @@ def _params_table(entries, fluid_order, potentials) -> str:
         names += [n for n in {**e.params, **e.derived}]
     names = list(dict.fromkeys(names))
     by = {(e.fluid, e.potential): e for e in entries}
-    head = "<tr><th>fluid</th><th>form</th>" + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>"
+    head = (
+        "<tr><th>fluid</th><th>form</th>" + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>"
+    )
     rows = []
     for fl in fluid_order:
         for p in potentials:
@@ -799,8 +874,14 @@ def _params_table(entries, fluid_order, potentials) -> str:
             rows.append(f"<tr><td>{_e(fl)}</td><td>{_e(p)}</td>{''.join(cells)}</tr>")
     units = []
     for n in names:
-        u = next((({**e.params, **e.derived}[n]["unit"]) for e in entries
-                  if n in {**e.params, **e.derived}), "")
+        u = next(
+            (
+                ({**e.params, **e.derived}[n]["unit"])
+                for e in entries
+                if n in {**e.params, **e.derived}
+            ),
+            "",
+        )
         units.append(f"{n} [{u}]" if u and u != "1" else n)
     return (
         "<p>Posterior mean [5 %, 95 %] (the 90 % equal-tailed interval) in the units: "
@@ -847,7 +928,8 @@ def _heldout_table(comparisons: dict, fluid_order) -> str:
                 rows.append(
                     f"<tr><td>{_e(fl)}</td><td>{_e(key)}</td><td>{_e(pot)}</td>"
                     f"<td class='num'>{r['rank']}</td><td class='num'>{_fmt(r['elpd'])}</td>"
-                    f"<td class='num'>{_fmt(r['elpd_diff'])} &plusmn; {_fmt(r['dse'], 3)}</td></tr>"
+                    f"<td class='num'>{_fmt(r['elpd_diff'])} &plusmn; "
+                    f"{_fmt(r['dse'], 3)}</td></tr>"
                 )
     return (
         "<table id='heldout-elpd'><tr><th>fluid</th><th>held-out group</th><th>form</th>"
@@ -887,8 +969,17 @@ _LEGEND = (
 )
 
 
-def render_atlas(name, entries, fluids, fluid_order, potentials, comparisons, figures,
-                 wall_time_s: float, description: str = "") -> str:
+def render_atlas(
+    name,
+    entries,
+    fluids,
+    fluid_order,
+    potentials,
+    comparisons,
+    figures,
+    wall_time_s: float,
+    description: str = "",
+) -> str:
     """The atlas page (``index.html``) as one string."""
     cols = _columns(entries)
     n_ok = sum(e.ok for e in entries)
@@ -959,17 +1050,21 @@ def render_atlas(name, entries, fluids, fluid_order, potentials, comparisons, fi
 
 def _fluid_page(fluid, entries, fluids, potentials, comparison, folder: Path) -> str:
     f = fluids.get(fluid, {})
-    props = "".join(
-        f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in f.items() if str(v) != ""
-    )
-    parts = [f"<h1>{_fluid_label(fluid, fluids, link=False)}</h1>",
-             "<p><a href='index.html'>back to the atlas</a></p>", f"<dl>{props}</dl>"]
+    props = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in f.items() if str(v) != "")
+    parts = [
+        f"<h1>{_fluid_label(fluid, fluids, link=False)}</h1>",
+        "<p><a href='index.html'>back to the atlas</a></p>",
+        f"<dl>{props}</dl>",
+    ]
     for p in potentials:
         e = next((x for x in entries if x.fluid == fluid and x.potential == p), None)
         if e is None:
             continue
-        link = (f"<a href='{_e(os.path.relpath(e.report, folder))}'>report of {_e(e.task)}</a>"
-                if e.report else "no task report")
+        link = (
+            f"<a href='{_e(os.path.relpath(e.report, folder))}'>report of {_e(e.task)}</a>"
+            if e.report
+            else "no task report"
+        )
         parts.append(f"<h2>{_e(p)} ({_e(e.potential_name)}): {link}</h2>")
         if not e.ok:
             parts.append(f"<p class='err'>{_e(e.status)}: {_e(e.message)}</p>")
@@ -978,14 +1073,17 @@ def _fluid_page(fluid, entries, fluids, potentials, comparison, folder: Path) ->
         parts.append(
             f"<p>R-hat max {d['rhat_max']:.4f}, bulk ESS min {d['ess_bulk_min']:.0f} of "
             f"{d['draws']} kept draws, {d['divergences']} divergences. "
-            + _e("; ".join(d["warnings"]) or "no warnings") + "</p>"
+            + _e("; ".join(d["warnings"]) or "no warnings")
+            + "</p>"
         )
         rows = []
         for g in e.groups:
             el = g.get("elpd") or {}
             failed = "; ".join(
-                ", ".join(f"{k} = {v:g} {s['env_units'].get(k, '')}".rstrip()
-                          for k, v in s["env"].items())
+                ", ".join(
+                    f"{k} = {v:g} {s['env_units'].get(k, '')}".rstrip()
+                    for k, v in s["env"].items()
+                )
                 + f" ({100 * s['fraction_failed']:.0f} % of draws)"
                 for s in g["failed_states"]
             )
@@ -1003,19 +1101,26 @@ def _fluid_page(fluid, entries, fluids, potentials, comparison, folder: Path) ->
             "<table><tr><th>held-out group</th><th>range</th><th>verdict</th>"
             "<th>P(all within)</th><th>pass/uncertain/fail</th><th>90 % coverage</th>"
             "<th>held-out elpd</th><th>states where the forward model failed</th></tr>"
-            + "".join(rows) + "</table>"
+            + "".join(rows)
+            + "</table>"
         )
         prow = []
         for n, q in {**e.params, **e.derived}.items():
             if q.get("fixed"):
-                prow.append(f"<tr><td>{_e(n)}</td><td>{_e(q['unit'])}</td>"
-                            f"<td colspan='3'>{_fmt(q['value'])} (fixed)</td></tr>")
+                prow.append(
+                    f"<tr><td>{_e(n)}</td><td>{_e(q['unit'])}</td>"
+                    f"<td colspan='3'>{_fmt(q['value'])} (fixed)</td></tr>"
+                )
             else:
-                prow.append(f"<tr><td>{_e(n)}</td><td>{_e(q['unit'])}</td>"
-                            f"<td class='num'>{_fmt(q['mean'])}</td><td class='num'>"
-                            f"{_fmt(q['q05'])}</td><td class='num'>{_fmt(q['q95'])}</td></tr>")
-        parts.append("<table><tr><th>parameter</th><th>unit</th><th>mean</th><th>5 %</th>"
-                     "<th>95 %</th></tr>" + "".join(prow) + "</table>")
+                prow.append(
+                    f"<tr><td>{_e(n)}</td><td>{_e(q['unit'])}</td>"
+                    f"<td class='num'>{_fmt(q['mean'])}</td><td class='num'>"
+                    f"{_fmt(q['q05'])}</td><td class='num'>{_fmt(q['q95'])}</td></tr>"
+                )
+        parts.append(
+            "<table><tr><th>parameter</th><th>unit</th><th>mean</th><th>5 %</th>"
+            "<th>95 %</th></tr>" + "".join(prow) + "</table>"
+        )
     parts.append("<h2>Comparison</h2>")
     parts.append(_comparison_table({fluid: comparison}, [fluid]))
     parts.append(_heldout_table({fluid: comparison}, [fluid]))
@@ -1025,8 +1130,16 @@ def _fluid_page(fluid, entries, fluids, potentials, comparison, folder: Path) ->
 # ------------------------------------------------------------------------------------ write
 
 
-def write_atlas(res, folder: str | Path, fluids_csv: str | Path, *, fluid_axis: str = "fluid",
-                potential_axis: str = "potential", description: str = "", log=print) -> Path:
+def write_atlas(
+    res,
+    folder: str | Path,
+    fluids_csv: str | Path,
+    *,
+    fluid_axis: str = "fluid",
+    potential_axis: str = "potential",
+    description: str = "",
+    log=print,
+) -> Path:
     """Write the atlas of a finished sweep into ``folder`` (see the module docstring).
 
     Parameters
@@ -1057,9 +1170,7 @@ def write_atlas(res, folder: str | Path, fluids_csv: str | Path, *, fluid_axis: 
     entries = collect(res, folder, fluids, fluid_axis, potential_axis)
     fluid_order = list(dict.fromkeys(e.fluid for e in entries))
     potentials = list(dict.fromkeys(e.potential for e in entries))
-    comparisons = {
-        fl: _compare_fluid([e for e in entries if e.fluid == fl]) for fl in fluid_order
-    }
+    comparisons = {fl: _compare_fluid([e for e in entries if e.fluid == fl]) for fl in fluid_order}
     figures = [corresponding_states_figure(entries, fluids, potentials)]
     if "mie" in potentials:
         figures.append(mie_n_figure(entries, fluids, "mie"))
@@ -1078,15 +1189,25 @@ def write_atlas(res, folder: str | Path, fluids_csv: str | Path, *, fluid_axis: 
     with atomic_path(folder / "atlas.json") as tmp:
         tmp.write_text(json.dumps(_jsonable(payload), indent=1), encoding="utf-8")
     for fl in fluid_order:
-        page = _fluid_page(fl, [e for e in entries if e.fluid == fl], fluids, potentials,
-                           comparisons[fl], folder)
+        page = _fluid_page(
+            fl, [e for e in entries if e.fluid == fl], fluids, potentials, comparisons[fl], folder
+        )
         with atomic_path(folder / f"fluid_{fl}.html") as tmp:
             tmp.write_text(page, encoding="utf-8")
     with atomic_path(folder / "tasks.html") as tmp:
         tmp.write_text(render_index(res, getattr(res, "rows", []), folder), encoding="utf-8")
     index = folder / "index.html"
-    html = render_atlas(res.name, entries, fluids, fluid_order, potentials, comparisons,
-                        figures, res.wall_time_s, description)
+    html = render_atlas(
+        res.name,
+        entries,
+        fluids,
+        fluid_order,
+        potentials,
+        comparisons,
+        figures,
+        res.wall_time_s,
+        description,
+    )
     with atomic_path(index) as tmp:
         tmp.write_text(html, encoding="utf-8")
     log(f"atlas {index} ({len(entries)} runs, {len(fluid_order)} fluids)")
