@@ -754,9 +754,9 @@ def _cell(e: AtlasEntry | None, t: str, g: str, fluid: str, pot: str) -> str:
     grp = e.group(t, g)
     if grp is None:
         why = (
-            "not predicted: the integral-equation solver takes spherical pair potentials only"
-            if t != "B2"
-            else "no such group in this run"
+            f"not predicted: {t} is not a target of this form's problem (the integral-"
+            "equation solver takes spherical pair potentials only, so the two-centre "
+            "forms have no dense-fluid targets)"
         )
         return f'<td class="cell na" {attrs} data-verdict="" title="{_e(why)}">n/a</td>'
     v = str(grp["verdict"])
