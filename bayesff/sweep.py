@@ -443,7 +443,9 @@ def _cluster(scheduler: str | None, workers: int | None, cluster: str | None):
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        # None still binds the default port 8787, and a second sweep on the machine
+        # (another user's, a test's) then fails to start: any free port
+        dashboard_address=":0",
         env={"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"},
     )
     return Client(c), c
