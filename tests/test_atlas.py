@@ -416,3 +416,34 @@ def test_tiny_atlas_page_renders_in_chromium(tiny, tmp_path):
     ok, total = body["data-images-ok"].split("/")
     assert ok == total and int(total) >= 1, body
     assert body.get("data-errors") == "0", body.get("data-error-messages")
+
+
+@pytest.mark.slow
+def test_bayesff_atlas_rebuilds_the_page_from_run_files_and_marks_missing_ones(tiny, tmp_path):
+    """``bayesff atlas`` (no sampling) gives the same table as the sweep for the same run
+    files, and a task whose run file is gone is shown as missing, not silently dropped."""
+    from bayesff.workflows.atlas import build_atlas
+
+    res, folder = tiny
+    sweep_file = folder.parent.parent / "tiny.toml"
+    runs = folder.parent.parent / "runs"
+    before = _csv_rows(folder)
+    index = build_atlas(sweep_file, out_root=runs, report_root=tmp_path / "a", log=None)
+    again = _csv_rows(index.parent)
+    assert set(again) == set(before)
+    for k, row in before.items():
+        for col in ("sigma_angstrom_mean", "verdict[B2/low T]", "p_all_within[B2/high T]"):
+            assert again[k][col] == row[col], (k, col)
+    moved = tmp_path / "kept.nc"
+    run = runs / "tiny_atlas" / "neon-hs" / "posterior.nc"
+    run.rename(moved)
+    try:
+        index = build_atlas(sweep_file, out_root=runs, report_root=tmp_path / "b", log=None)
+    finally:
+        moved.rename(run)
+    rows = _csv_rows(index.parent)
+    assert rows[("neon", "hs")]["status"] == "missing"
+    assert "no up-to-date run file" in rows[("neon", "hs")]["message"]
+    assert rows[("argon", "hs")]["status"] == "skipped"
+    html = index.read_text(encoding="utf-8")
+    assert re.search(r'data-fluid="neon" data-potential="hs"[^>]*data-verdict="missing"', html)
