@@ -424,7 +424,7 @@ def test_bayesff_atlas_rebuilds_the_page_from_run_files_and_marks_missing_ones(t
     files, and a task whose run file is gone is shown as missing, not silently dropped."""
     from bayesff.workflows.atlas import build_atlas
 
-    res, folder = tiny
+    _, folder = tiny
     sweep_file = folder.parent.parent / "tiny.toml"
     runs = folder.parent.parent / "runs"
     before = _csv_rows(folder)
