@@ -1014,7 +1014,13 @@ def render_atlas(
             f"<h1>Transferability atlas: {_e(name)}</h1>",
             f"<p>{_e(description)}</p>" if description else "",
             f"<p>{len(entries)} runs ({n_ok} with results) of {len(fluid_order)} fluids and "
-            f"{len(potentials)} potential forms; sweep wall time {wall_time_s:.1f} s. Every "
+            f"{len(potentials)} potential forms; "
+            + (
+                f"sweep wall time {wall_time_s:.1f} s. "
+                if wall_time_s > 0
+                else "page written from the existing run files (bayesff atlas). "
+            )
+            + "Every "
             "number is in <a href='atlas.csv'>atlas.csv</a> and atlas.json beside this page; "
             "the task list is in <a href='tasks.html'>tasks.html</a>.</p>",
             f"<nav>Fluids: {nav}</nav>",
