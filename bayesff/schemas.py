@@ -225,6 +225,16 @@ SWEEP_SCHEMA = {
                 "problems": {"type": "array", "items": _STRING},
                 "report": {"type": "boolean"},
                 "retries": {"type": "integer", "minimum": 0},
+                "atlas": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["fluids"],
+                    "properties": {
+                        "fluids": _STRING,
+                        "fluid_axis": _STRING,
+                        "potential_axis": _STRING,
+                    },
+                },
             },
         },
         "axes": {
@@ -244,10 +254,28 @@ SWEEP_SCHEMA = {
                             "properties": {
                                 "label": {"type": "string", "pattern": NAME_PATTERN},
                                 "set": {"type": "object"},
+                                "base": _STRING,
                             },
                             "additionalProperties": False,
                         },
                     },
+                },
+            },
+        },
+        "when": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "match": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "oneOf": [_STRING, {"type": "array", "items": _STRING, "minItems": 1}]
+                        },
+                    },
+                    "set": {"type": "object"},
+                    "exclude": {"type": "boolean"},
                 },
             },
         },

@@ -24,6 +24,41 @@ merge key by key; targets are addressed by name: ``set = { targets = { B2 =
 labels (``lj``, ``mie``; ``lj-argon`` for two axes), and each is an ordinary
 problem whose run file is ``runs/SWEEP/TASK/posterior.nc``.
 
+Three additions serve sweeps whose axes do not combine freely (the atlas of
+``models/atlas/atlas.toml``: fluids x potential forms):
+
+* **A base per value.** A value may name its own ``base`` problem file
+  (relative to the sweep file), used instead of ``[sweep].base`` for the
+  tasks that take this value: potential forms with different targets
+  (``{ label = "2clj", base = "2clj.toml" }``). ``[sweep].base`` may then be
+  left out if every task gets a base from a value; two values of one task
+  that both name a base are an error.
+* **Conditional sets**, ``[[when]]``: ``match`` names labels per axis (a
+  label or a list of labels; all named axes must match; no ``match`` matches
+  every task), ``set`` is merged into the matching tasks' documents after the
+  axes' own sets, in file order::
+
+      [[when]]
+      match = { fluid = "nitrogen", potential = ["2clj", "2cljq"] }
+      set = { parameters = { L = { unit = "angstrom", value = 1.09768 } } }
+
+* **Excluded combinations**: a ``[[when]]`` with ``exclude = true`` (and no
+  ``set``) removes the matching combinations from the sweep (``match``
+  required): ``{ match = { fluid = ["argon"], potential = ["2clj"] },
+  exclude = true }``.
+
+A label in ``match`` that no value of its axis has, or an axis that does not
+exist, is an error (a typo would otherwise match nothing silently). The merge
+order is: base, the axes' sets in axis order, the matching ``[[when]]`` sets
+in file order, then ``[inference]``. Each task records its axis labels
+(:attr:`Task.labels`).
+
+``[sweep.atlas]`` asks for the transferability atlas page
+(:mod:`bayesff.report.atlas`) as ``reports/SWEEP/index.html``, the task list
+then going to ``reports/SWEEP/tasks.html``: ``fluids`` (a CSV with one row per
+fluid: ``fluid``, ``Tc_K``, ``Vc_cm3_per_mol``, ``quantum_flag``, ...),
+``fluid_axis`` and ``potential_axis`` (default ``"fluid"``, ``"potential"``).
+
 :func:`run_sweep` expands the file, checks every task's problem before any
 sampling (an invalid one is reported in the summary, the others run), skips
 tasks whose run file exists with the same problem fingerprint and settings,
@@ -68,6 +103,8 @@ class Task:
         The run file.
     error
         Why the task cannot run (an invalid problem), or ``None``.
+    labels
+        Axis name -> this task's label on it (empty for a list of problems).
     """
 
     name: str
@@ -77,6 +114,7 @@ class Task:
     error: str | None = None
     fingerprint: str = ""
     settings: str = ""
+    labels: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -125,13 +163,55 @@ def read_sweep(path: str | Path) -> dict:
         raise ProblemError(f"not valid TOML: {e}", str(path)) from None
     validate(doc, SWEEP_SCHEMA, str(path))
     s = doc["sweep"]
-    if ("base" in s) == ("problems" in s):
+    value_bases = any("base" in v for a in doc.get("axes", []) for v in a["values"])
+    if "problems" in s and ("base" in s or value_bases):
         raise ProblemError(
             "give exactly one of 'base' (with axes) or 'problems'", f"{path}: [sweep]"
         )
-    if "problems" in s and doc.get("axes"):
-        raise ProblemError("axes vary a base problem; a list of problems takes none", str(path))
+    if "problems" not in s and "base" not in s and not value_bases:
+        raise ProblemError(
+            "give exactly one of 'base' (with axes) or 'problems'", f"{path}: [sweep]"
+        )
+    if "problems" in s and (doc.get("axes") or doc.get("when")):
+        raise ProblemError(
+            "axes and [[when]] vary a base problem; a list of problems takes none", str(path)
+        )
+    _check_when(doc, path)
     return doc
+
+
+def _check_when(doc: dict, path: Path) -> None:
+    """Every ``[[when]]`` names existing axes and labels, and sets or excludes (not both)."""
+    labels = {a["name"]: [v["label"] for v in a["values"]] for a in doc.get("axes", [])}
+    for i, w in enumerate(doc.get("when", [])):
+        where = f"{path}: when[{i}]"
+        if w.get("exclude") and "set" in w:
+            raise ProblemError("give either set or exclude = true, not both", where)
+        if not w.get("exclude") and "set" not in w:
+            raise ProblemError("expected set = {...} or exclude = true", where)
+        if w.get("exclude") and not w.get("match"):
+            raise ProblemError("exclude = true needs a match (it would remove every task)", where)
+        for axis, want in w.get("match", {}).items():
+            if axis not in labels:
+                raise ProblemError(
+                    f"no axis named {axis!r}; axes are {', '.join(labels) or 'none'}",
+                    f"{where}.match",
+                )
+            unknown = [x for x in _as_list(want) if x not in labels[axis]]
+            if unknown:
+                raise ProblemError(
+                    f"no value labelled {', '.join(map(repr, unknown))} in axis {axis!r}; its "
+                    f"labels are {', '.join(labels[axis])}",
+                    f"{where}.match.{axis}",
+                )
+
+
+def _as_list(x) -> list:
+    return list(x) if isinstance(x, list) else [x]
+
+
+def _matches(when: dict, labels: dict) -> bool:
+    return all(labels[a] in _as_list(want) for a, want in when.get("match", {}).items())
 
 
 def _base_document(path: Path) -> tuple[dict, tuple]:
@@ -146,8 +226,9 @@ def _base_document(path: Path) -> tuple[dict, tuple]:
     return doc, (d, d.parent, Path.cwd())
 
 
-def _combinations(axes: list[dict]) -> list[tuple[str, dict]]:
-    combos = [("", {})]
+def _combinations(axes: list[dict]) -> list[tuple[str, dict, dict]]:
+    """(task name, axis -> value, axis -> label) for every combination of the axes."""
+    combos = [("", {}, {})]
     for axis in axes:
         labels = [v["label"] for v in axis["values"]]
         if len(set(labels)) != len(labels):
@@ -155,12 +236,32 @@ def _combinations(axes: list[dict]) -> list[tuple[str, dict]]:
         combos = [
             (
                 f"{name}-{v['label']}" if name else v["label"],
-                {**sets, axis["name"]: v.get("set", {})},
+                {**values, axis["name"]: v},
+                {**labs, axis["name"]: v["label"]},
             )
-            for name, sets in combos
+            for name, values, labs in combos
             for v in axis["values"]
         ]
     return combos
+
+
+def _task_base(path: Path, s: dict, values: dict, tname: str) -> Path:
+    """The base problem file of a task: a value's own ``base``, else ``[sweep].base``."""
+    own = [(a, v["base"]) for a, v in values.items() if "base" in v]
+    if len(own) > 1:
+        raise ProblemError(
+            f"task {tname!r}: values of axes {', '.join(a for a, _ in own)} both name a base "
+            "problem; give it in one axis only",
+            f"{path}: [[axes]]",
+        )
+    rel = own[0][1] if own else s.get("base")
+    if rel is None:
+        raise ProblemError(
+            f"task {tname!r} has no base problem: give [sweep].base or a base on one of its "
+            "values",
+            f"{path}: [sweep]",
+        )
+    return (path.parent / rel).resolve()
 
 
 def expand(path: str | Path, out_root: str | Path = "runs") -> tuple[str, list[Task]]:
@@ -180,15 +281,26 @@ def expand(path: str | Path, out_root: str | Path = "runs") -> tuple[str, list[T
             tname = pdoc.get("problem", {}).get("name", p.stem)
             tasks.append(Task(tname, pdoc, dirs, root / tname / "posterior.nc"))
     else:
-        base, dirs = _base_document((path.parent / s["base"]).resolve())
-        for tname, sets in _combinations(doc.get("axes", [])) or [(name, {})]:
+        bases: dict[Path, tuple[dict, tuple]] = {}
+        whens = doc.get("when", [])
+        for tname, values, labels in _combinations(doc.get("axes", [])):
+            if any(w.get("exclude") and _matches(w, labels) for w in whens):
+                continue
             tname = tname or name
-            d = base
-            for axis, change in sets.items():
-                d = _merge(d, change, f"{path}: axis {axis!r}")
+            bpath = _task_base(path, s, values, tname)
+            if bpath not in bases:
+                bases[bpath] = _base_document(bpath)
+            d, dirs = bases[bpath]
+            for axis, v in values.items():
+                d = _merge(d, v.get("set", {}), f"{path}: axis {axis!r}")
+            for i, w in enumerate(whens):
+                if "set" in w and _matches(w, labels):
+                    d = _merge(d, w["set"], f"{path}: when[{i}]")
             d = _merge(d, {"inference": inference}, str(path))
             d.setdefault("problem", {})["name"] = f"{name}-{tname}"[:64]
-            tasks.append(Task(tname, d, dirs, root / tname / "posterior.nc"))
+            tasks.append(Task(tname, d, dirs, root / tname / "posterior.nc", labels=labels))
+        if not tasks:
+            raise ProblemError("every combination of the axes is excluded", str(path))
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise ProblemError(f"task names repeat: {names}", str(path))
@@ -331,7 +443,9 @@ def _cluster(scheduler: str | None, workers: int | None, cluster: str | None):
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        # None still binds the default port 8787, and a second sweep on the machine
+        # (another user's, a test's) then fails to start: any free port
+        dashboard_address=":0",
         env={"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"},
     )
     return Client(c), c
@@ -454,8 +568,26 @@ def run_sweep(
             if cluster_obj is not None:
                 cluster_obj.close()
     res.wall_time_s = time.perf_counter() - t0
-    res.summary = write_summary(res, rows, Path(out_root) / name / "summary.csv")
-    res.index = _index(res, rows, Path(report_root) / name)
+    res.summary = write_summary(
+        res, rows, Path(out_root) / name / "summary.csv", Path(report_root) / name
+    )
+    atlas = doc["sweep"].get("atlas")
+    if atlas is None:
+        res.index = _index(res, rows, Path(report_root) / name)
+    else:
+        from bayesff.report.atlas import write_atlas
+
+        fluids = (Path(path).parent / atlas["fluids"]).resolve()
+        res.index = write_atlas(
+            res,
+            Path(report_root) / name,
+            fluids,
+            fluid_axis=atlas.get("fluid_axis", "fluid"),
+            potential_axis=atlas.get("potential_axis", "potential"),
+            description=doc["sweep"].get("description", ""),
+            log=log,
+        )
+        res.wall_time_s = time.perf_counter() - t0
     log(
         f"sweep {name}: {sum(s == 'done' for s in res.status.values())} done, "
         f"{sum(s == 'skipped' for s in res.status.values())} skipped, "
@@ -504,13 +636,13 @@ class _SweepProgress:
             self.bar.close()
 
 
-def _existing_row(t: Task) -> dict:
+def _existing_row(t: Task, report_folder: Path) -> dict:
     """A summary row of a task skipped because its run file is there."""
     from bayesff import runfile
     from bayesff.inference import diagnose
 
     dt = runfile.read(t.out)
-    page = Path("reports") / t.out.parent.parent.name / t.name / "index.html"
+    page = Path(report_folder) / t.name / "index.html"
     return _row(
         t.name,
         dt,
@@ -520,9 +652,12 @@ def _existing_row(t: Task) -> dict:
     )
 
 
-def write_summary(res: SweepResult, rows: dict, path: Path) -> Path:
+def write_summary(
+    res: SweepResult, rows: dict, path: Path, report_folder: Path | None = None
+) -> Path:
     """``summary.csv``: one row per task (status, posterior means and intervals, diagnostics,
-    verdicts), written atomically."""
+    verdicts), written atomically. ``report_folder`` (default ``reports/SWEEP``) is where
+    the task reports of skipped tasks are looked for."""
     from bayesff.io import atomic_path
 
     table = []
@@ -531,7 +666,8 @@ def write_summary(res: SweepResult, rows: dict, path: Path) -> Path:
         if st == "done" and t.name in rows:
             row = dict(rows[t.name])
         elif st == "skipped":
-            row = {**_existing_row(t), "status": "skipped"}
+            folder = report_folder or Path("reports") / t.out.parent.parent.name
+            row = {**_existing_row(t, folder), "status": "skipped"}
         else:
             row = {"task": t.name, "status": st, "message": res.messages.get(t.name, "")}
         row["run"] = str(t.out) if st != "failed" else ""

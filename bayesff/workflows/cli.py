@@ -56,14 +56,15 @@ def _log(args):
 
 
 def add_parsers(subparsers) -> None:
-    """Add ``active``, ``study``, ``prepare`` and ``refine`` to the ``bayesff`` command's
-    subparsers."""
-    from bayesff.workflows import prepare, refine
+    """Add ``active``, ``study``, ``prepare``, ``refine`` and ``atlas`` to the ``bayesff``
+    command's subparsers."""
+    from bayesff.workflows import atlas, prepare, refine
 
     add_active_parser(subparsers)
     add_study_parser(subparsers)
     prepare.add_parser(subparsers)
     refine.add_parser(subparsers)
+    atlas.add_parser(subparsers)
 
 
 # ------------------------------------------------------------------------------- active

@@ -1,0 +1,1220 @@
+r"""The transferability atlas of a sweep: fluids x potential forms x held-out groups.
+
+A sweep whose file has a ``[sweep.atlas]`` table (``models/atlas/atlas.toml``)
+ends with :func:`write_atlas`, which reads every task's run file (through
+:mod:`bayesff.runfile` only), judges its held-out groups with
+:func:`bayesff.transferability.evaluate`, compares the potential forms of each
+fluid with :func:`bayesff.transferability.compare` (PSIS-LOO on the shared
+training data) and by their held-out log predictive density
+(:func:`heldout_elpd`), and writes, in ``reports/SWEEP/``:
+
+``index.html``
+    The atlas (self-contained, opens offline): the matrix of fluids x forms x
+    held-out groups coloured by verdict, with the tolerance probabilities in
+    the cells and the details on hover; diagnostics flags; posterior means and
+    90 % intervals of every parameter; corresponding-states plots (epsilon/k
+    against Tc, N_A sigma^3 against the critical molar volume); Mie n per
+    fluid; the model comparison; links to a page per fluid.
+``fluid_FLUID.html``
+    One page per fluid: its constants and flags, each form's groups with their
+    states where the forward model failed, parameters, comparison, and links
+    to each task's own report.
+``tasks.html``
+    The sweep's task list (:func:`bayesff.report.sweep.render_index`).
+``atlas.csv``
+    Every number, one row per fluid and form, columns named with their units
+    (``epsilon_K_mean``, ``sigma_angstrom_q05``, ``verdict[B2/low T]``, ...).
+``atlas.json``
+    The same, with the per-state lists, as JSON.
+
+Verdicts are those of :func:`~bayesff.transferability.evaluate` (DESIGN.md
+section 6), unchanged. A held-out state where the forward model failed for
+some posterior draws (the integral-equation closure did not converge) has NaN
+predictions for those draws; evaluate counts them as outside tolerance, and the
+atlas names every such state with the fraction of draws that failed.
+
+Held-out comparison. The held-out rows were not used in fitting, so their log
+predictive density is an out-of-sample score, no leave-one-out approximation
+needed:
+
+.. math::
+
+    \mathrm{elpd}_i = \log \frac{1}{S} \sum_s N\!\left(y_i \mid f_i(\theta_s),
+    \sqrt{u_i^2 + e_i^2 + \tau_s^2 s_i^2}\right),
+
+with the model mean :math:`f_i(\theta_s)` of draw s, the data's uncertainty
+:math:`u_i`, the forward model's error floor :math:`e_i`, and, for an
+``inferred_scale`` target, the draw's :math:`\tau_s` with :math:`s_i =
+|f_i(\theta_s)|` (relative) or 1 (absolute): the model's own likelihood
+(:mod:`bayesff.model`). Per group, the sum over its states, with the standard
+error :math:`\sqrt{n\,\mathrm{var}(\mathrm{elpd}_i)}`; two forms are compared
+on the same states with the paired standard error of the difference. Draws
+whose prediction is NaN (a failed forward model) count as zero density, so a
+form that fails at a state is penalised there, never silently excused.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+import numpy as np
+
+from bayesff import runfile
+from bayesff.report.html import _CHECK_JS, _CSS, fmt_number, fmt_probability
+
+__all__ = [
+    "AtlasEntry",
+    "collect",
+    "heldout_elpd",
+    "read_fluids",
+    "render_atlas",
+    "write_atlas",
+]
+
+#: Avogadro constant (CODATA 2018, exact), 1/mol: N_A sigma^3 in cm^3/mol.
+_AVOGADRO = 6.02214076e23
+_A3_TO_CM3 = 1e-24
+#: R-hat above this flags a run (DESIGN.md section 7).
+RHAT_LIMIT = 1.01
+
+_VERDICT_CLASS = {
+    "transferable": "v-transferable",
+    "uncertain": "v-uncertain",
+    "not transferable": "v-not-transferable",
+}
+_VERDICT_MARK = {"transferable": "\u2713", "uncertain": "?", "not transferable": "\u2717"}
+
+_ATLAS_CSS = """
+table.atlas td, table.atlas th { text-align: center; padding: 2px 5px; }
+table.atlas th.fluid, table.atlas td.fluid { text-align: left; white-space: nowrap; }
+td.v-transferable { background: #7fc97f; } td.v-uncertain { background: #fdd96a; }
+td.v-not-transferable { background: #f08080; } td.na { background: #eeeeee; color: #888; }
+td.failed { background: #555; color: #fff; } td.diag-bad { outline: 2px solid #c0392b; }
+span.flag { color: #b35900; font-weight: bold; } td.cell { min-width: 52px; }
+.legend span.v-transferable { background: #7fc97f; } .legend span.v-uncertain
+{ background: #fdd96a; } .legend span.v-not-transferable { background: #f08080; }
+"""
+
+
+# ------------------------------------------------------------------------------------ fluids
+
+
+def read_fluids(path: str | Path) -> dict[str, dict]:
+    """Fluid -> its row of a fluids table (``data/atlas/fluids.csv``), numbers as floats.
+
+    Needs the columns ``fluid``, ``Tc_K`` and ``Vc_cm3_per_mol``; ``quantum_flag``,
+    ``q1_over_u_max``, ``model_class``, ``formula`` and ``note`` are used when present.
+    """
+    from bayesff.errors import DataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"fluids table not found: {path}", "[sweep.atlas].fluids")
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    need = ("fluid", "Tc_K", "Vc_cm3_per_mol")
+    missing = [c for c in need if rows and c not in rows[0]]
+    if not rows or missing:
+        raise DataError(
+            f"expected a table with columns {', '.join(need)}; "
+            f"missing {', '.join(missing) or 'rows'}",
+            str(path),
+        )
+    out = {}
+    for i, r in enumerate(rows):
+        d = dict(r)
+        for k, v in r.items():
+            try:
+                d[k] = float(v)
+            except (TypeError, ValueError):
+                d[k] = v
+        for c in ("Tc_K", "Vc_cm3_per_mol"):
+            if not isinstance(d[c], float) or not d[c] > 0:
+                raise DataError(
+                    f"{c} must be a positive number, got {r[c]!r}", f"{path}: row {i + 2}"
+                )
+        out[str(r["fluid"])] = d
+    return out
+
+
+# ------------------------------------------------------------------------------- one run
+
+
+@dataclass
+class AtlasEntry:
+    """What the atlas shows of one task (a fluid and a potential form).
+
+    ``params``: name -> {unit, fixed, mean, sd, q05, q50, q95} in the problem's
+    units (fixed parameters: ``value``); ``derived``: the same for
+    ``NA_sigma3`` (cm^3/mol) and ``Tc_over_epsilon`` (k Tc / epsilon); ``groups``:
+    :func:`~bayesff.transferability.evaluate` groups, each with ``failed_states``
+    (states where some draws' forward model failed) and ``elpd`` (held out);
+    ``training``: evaluate's training entries with the PSIS-LOO of the run.
+    """
+
+    fluid: str
+    potential: str
+    task: str
+    status: str
+    message: str = ""
+    run: str = ""
+    report: str = ""
+    potential_name: str = ""
+    params: dict = field(default_factory=dict)
+    derived: dict = field(default_factory=dict)
+    diagnostics: dict = field(default_factory=dict)
+    groups: list = field(default_factory=list)
+    training: dict = field(default_factory=dict)
+    loo: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("done", "skipped") and bool(self.groups or self.params)
+
+    def group(self, target: str, group: str) -> dict | None:
+        return next(
+            (g for g in self.groups if g["target"] == target and g["group"] == group), None
+        )
+
+
+def _stats(x: np.ndarray) -> dict:
+    x = np.asarray(x, dtype=float).ravel()
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return {"mean": None, "sd": None, "q05": None, "q50": None, "q95": None}
+    q = np.quantile(x, [0.05, 0.5, 0.95])
+    return {
+        "mean": float(x.mean()),
+        "sd": float(x.std(ddof=1)) if x.size > 1 else 0.0,
+        "q05": float(q[0]),
+        "q50": float(q[1]),
+        "q95": float(q[2]),
+    }
+
+
+def _fixed_values(dt) -> dict:
+    """Fixed parameters (``value = ...`` in the problem text) with their units."""
+    import tomllib
+
+    text = runfile.info(dt).get("problem_text", "")
+    try:
+        doc = tomllib.loads(str(text))
+    except tomllib.TOMLDecodeError:
+        return {}
+    return {
+        n: {"unit": p.get("unit", ""), "value": float(p["value"])}
+        for n, p in doc.get("parameters", {}).items()
+        if isinstance(p, dict) and "value" in p
+    }
+
+
+def _parameters(dt, fluid: dict | None) -> tuple[dict, dict]:
+    post = runfile.latents(dt, "posterior")
+    params = {}
+    for n in runfile.parameter_names(dt):
+        unit = str(post[n].attrs.get("units", ""))
+        params[n] = {"unit": unit, "fixed": False, **_stats(post[n].values)}
+    for n, f in _fixed_values(dt).items():
+        params.setdefault(n, {"unit": f["unit"], "fixed": True, "value": f["value"]})
+    for n in post.data_vars:  # inadequacy terms (tau_B2, ...)
+        if n not in params:
+            params[n] = {
+                "unit": str(post[n].attrs.get("units", "")),
+                "fixed": False,
+                "latent": True,
+                **_stats(post[n].values),
+            }
+    derived = {}
+    if "sigma" in post and str(post["sigma"].attrs.get("units", "")) == "angstrom":
+        derived["NA_sigma3"] = {
+            "unit": "cm^3/mol",
+            **_stats(_AVOGADRO * _A3_TO_CM3 * post["sigma"].values ** 3),
+        }
+    if fluid is not None and "epsilon" in post and str(post["epsilon"].attrs.get("units")) == "K":
+        derived["Tc_over_epsilon"] = {
+            "unit": "1",
+            **_stats(fluid["Tc_K"] / post["epsilon"].values),
+        }
+    return params, derived
+
+
+def _failed_states(dt, target: str) -> dict[str, list[dict]]:
+    """Held-out states of a target where some draws' forward model is not finite, by group."""
+    rows = runfile.rows(dt, target, "holdout")
+    if rows is None:
+        return {}
+    model = np.asarray(rows.model, dtype=float)
+    m = model.reshape(-1, model.shape[2], *model.shape[3:])
+    bad = ~np.isfinite(m)
+    if bad.ndim > 2:
+        bad = bad.reshape(bad.shape[0], bad.shape[1], -1).any(axis=2)
+    frac = bad.mean(axis=0)
+    out: dict[str, list[dict]] = {}
+    for i in np.flatnonzero(frac > 0):
+        env = {k: float(np.asarray(v)[i]) for k, v in rows.env.items()}
+        out.setdefault(str(rows.group[i]), []).append(
+            {"env": env, "env_units": dict(rows.env_units), "fraction_failed": float(frac[i])}
+        )
+    return out
+
+
+def heldout_elpd(dt) -> dict[tuple[str, str], dict]:
+    """Log predictive density of every held-out group of a run (module docstring).
+
+    Returns
+    -------
+    dict
+        ``(target, group)`` -> ``elpd`` (nats, summed over the group's states),
+        ``se``, ``n``, ``elpd_i`` (per state), ``observed`` (the states' values,
+        to check that two runs are compared on the same data). Targets whose
+        inadequacy is not ``none`` or ``inferred_scale``, or with vector rows, are
+        left out (their likelihood is not a normal per row).
+    """
+    post = runfile.latents(dt, "posterior")
+    out = {}
+    for info in runfile.targets(dt):
+        if info.inadequacy not in ("none", "inferred_scale") or info.value_dims:
+            continue
+        if info.attrs.get("error_model", "independent") not in ("independent", ""):
+            continue
+        rows = runfile.rows(dt, info.name, "holdout")
+        if rows is None or rows.observed.shape[0] == 0:
+            continue
+        f = np.asarray(rows.model, dtype=float)  # (chain, draw, n)
+        var = np.asarray(rows.u, float) ** 2 + np.asarray(rows.floor, float) ** 2
+        var = np.broadcast_to(var, f.shape)
+        if info.inadequacy == "inferred_scale" and f"tau_{info.name}" in post:
+            # (a target with no training rows has no tau: the model adds none either)
+            tau = np.asarray(post[f"tau_{info.name}"].values, float)[..., None]
+            s = np.abs(f) if info.inadequacy_form == "relative" else 1.0
+            var = var + (tau * s) ** 2
+        y = np.asarray(rows.observed, float)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            logp = -0.5 * np.log(2 * np.pi * var) - 0.5 * (y - f) ** 2 / var
+        logp = np.where(np.isfinite(logp), logp, -np.inf).reshape(-1, y.size)
+        elpd_i = _logmeanexp(logp)
+        for g in dict.fromkeys(np.asarray(rows.group).tolist()):
+            sel = np.asarray(rows.group) == g
+            e = elpd_i[sel]
+            n = int(sel.sum())
+            finite = np.isfinite(e).all()
+            out[(info.name, str(g))] = {
+                "elpd": float(e.sum()) if finite else -math.inf,
+                "se": float(np.sqrt(n * np.var(e, ddof=1))) if finite and n > 1 else None,
+                "n": n,
+                "elpd_i": e,
+                "observed": y[sel],
+            }
+    return out
+
+
+def _logmeanexp(a: np.ndarray) -> np.ndarray:
+    """log mean exp over axis 0, stable; -inf where every draw is -inf."""
+    m = np.max(a, axis=0)
+    safe = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.where(np.isfinite(m), safe + np.log(np.mean(np.exp(a - safe), axis=0)), -np.inf)
+
+
+def _entry(
+    task, status: str, message: str, report_folder: Path, fluids: dict, fa: str, pa: str
+) -> AtlasEntry:
+    from bayesff.inference import diagnose
+    from bayesff.transferability import evaluate
+
+    fluid, pot = task.labels.get(fa, ""), task.labels.get(pa, "")
+    e = AtlasEntry(fluid, pot, task.name, status, message)
+    if status not in ("done", "skipped") or not Path(task.out).is_file():
+        return e
+    dt = runfile.read(task.out)
+    e.run = str(task.out)
+    page = Path(report_folder) / task.name / "index.html"
+    e.report = str(page) if page.is_file() else ""
+    e.potential_name = str(runfile.info(dt).get("potential_name", ""))
+    e.params, e.derived = _parameters(dt, fluids.get(fluid))
+    d = diagnose(dt)
+    e.diagnostics = {
+        "rhat_max": float(max(d.rhat.values())),
+        "ess_bulk_min": float(min(d.ess_bulk.values())),
+        "divergences": int(d.divergences),
+        "rhat_ok": bool(max(d.rhat.values()) <= RHAT_LIMIT),
+        "ok": bool(d.ok),
+        "warnings": list(d.warnings),
+        "draws": int(np.prod([dt["posterior"].sizes[k] for k in ("chain", "draw")])),
+    }
+    res = evaluate(dt)
+    e.training = {k: dict(v) for k, v in res.training.items()}
+    failed = {t.name: _failed_states(dt, t.name) for t in runfile.targets(dt)}
+    elpd = heldout_elpd(dt)
+    for g in res.groups:
+        g = dict(g)
+        g["failed_states"] = failed.get(g["target"], {}).get(g["group"], [])
+        h = elpd.get((g["target"], g["group"]))
+        g["elpd"] = None if h is None else {k: v for k, v in h.items()}
+        e.groups.append(g)
+    e._dt = dt  # kept for the comparison; not written anywhere
+    return e
+
+
+def collect(
+    res,
+    report_folder: Path,
+    fluids: dict,
+    fluid_axis: str = "fluid",
+    potential_axis: str = "potential",
+) -> list[AtlasEntry]:
+    """One :class:`AtlasEntry` per task of a :class:`~bayesff.sweep.SweepResult`."""
+    from bayesff.errors import ProblemError
+
+    out = []
+    for t in res.tasks:
+        for a in (fluid_axis, potential_axis):
+            if a not in t.labels:
+                raise ProblemError(
+                    f"task {t.name!r} has no {a!r} axis (axes: {', '.join(t.labels) or 'none'}); "
+                    "set fluid_axis and potential_axis in [sweep.atlas]",
+                    "[sweep.atlas]",
+                )
+        out.append(
+            _entry(
+                t,
+                res.status.get(t.name, "failed"),
+                res.messages.get(t.name, ""),
+                report_folder,
+                fluids,
+                fluid_axis,
+                potential_axis,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------- comparison
+
+
+def _compare_fluid(entries: list[AtlasEntry]) -> dict:
+    """PSIS-LOO on the training data and held-out elpd per group, across one fluid's forms."""
+    from bayesff.transferability import compare
+    from bayesff.transferability.compare import CompareError
+
+    runs = {e.potential: e._dt for e in entries if e.ok and hasattr(e, "_dt")}
+    out = {"loo": None, "loo_error": "", "heldout": {}}
+    if runs:
+        try:
+            c = compare(runs)
+            out["loo"] = {
+                "ranking": c["ranking"],
+                "runs": {
+                    k: {
+                        kk: v[kk]
+                        for kk in (
+                            "elpd",
+                            "se",
+                            "p",
+                            "reliable",
+                            "pareto_k_max",
+                            "n_k_above_good",
+                            "n_data_points",
+                        )
+                    }
+                    for k, v in c["loo"].items()
+                },
+                "weights": c["weights"],
+                "n_rows": c["n_rows"],
+            }
+            for e in entries:
+                if e.potential in c["loo"]:
+                    e.loo = dict(out["loo"]["runs"][e.potential])
+                    r = next(r for r in c["ranking"] if r["run"] == e.potential)
+                    e.loo.update(rank=r["rank"], elpd_diff=r["elpd_diff"], dse=r["dse"])
+                    if c["weights"]:
+                        e.loo["weight"] = c["weights"].get(e.potential)
+        except CompareError as err:
+            out["loo_error"] = str(err)
+    keys = []
+    for e in entries:
+        keys += [(g["target"], g["group"]) for g in e.groups if g.get("elpd")]
+    for key in dict.fromkeys(keys):
+        have = {
+            e.potential: e.group(*key)["elpd"]
+            for e in entries
+            if e.ok and e.group(*key) and e.group(*key).get("elpd")
+        }
+        out["heldout"][f"{key[0]}/{key[1]}"] = _rank_heldout(have)
+        for e in entries:
+            g = e.group(*key) if e.ok else None
+            if g and g.get("elpd") and e.potential in out["heldout"][f"{key[0]}/{key[1]}"]:
+                g["elpd_rank"] = out["heldout"][f"{key[0]}/{key[1]}"][e.potential]
+    return out
+
+
+def _rank_heldout(have: dict[str, dict]) -> dict[str, dict]:
+    """Forms ranked by held-out elpd, with differences to the best and paired SEs."""
+    if not have:
+        return {}
+    ref = next(iter(have.values()))["observed"]
+    same = {k: v for k, v in have.items() if np.array_equal(v["observed"], ref)}
+    order = sorted(same, key=lambda k: -same[k]["elpd"])
+    best = same[order[0]]
+    out = {}
+    for r, k in enumerate(order):
+        diff = best["elpd_i"] - same[k]["elpd_i"]
+        finite = np.isfinite(diff).all()
+        out[k] = {
+            "rank": r,
+            "elpd": same[k]["elpd"],
+            "elpd_diff": 0.0 if k == order[0] else (float(diff.sum()) if finite else math.inf),
+            "dse": 0.0
+            if k == order[0]
+            else (
+                float(np.sqrt(diff.size * np.var(diff, ddof=1)))
+                if finite and diff.size > 1
+                else None
+            ),
+        }
+    return out
+
+
+# ------------------------------------------------------------------------------------ table
+
+
+def _columns(entries: list[AtlasEntry]) -> list[tuple[str, str]]:
+    cols = []
+    for e in entries:
+        cols += [(g["target"], g["group"]) for g in e.groups]
+    return list(dict.fromkeys(cols))
+
+
+def _unit_key(unit: str) -> str:
+    u = unit.replace("^", "").replace("/", "_per_").replace(" ", "")
+    return {"1": ""}.get(u, u)
+
+
+def _num(x):
+    if x is None:
+        return ""
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    return x
+
+
+def atlas_rows(entries: list[AtlasEntry], fluids: dict) -> list[dict]:
+    """``atlas.csv``: one row per fluid and form with every number, units in the names."""
+    cols = _columns(entries)
+    rows = []
+    for e in entries:
+        f = fluids.get(e.fluid, {})
+        r = {
+            "fluid": e.fluid,
+            "potential": e.potential,
+            "potential_kind": e.potential_name,
+            "task": e.task,
+            "status": e.status,
+            "message": e.message,
+            "Tc_K": f.get("Tc_K"),
+            "Vc_cm3_per_mol": f.get("Vc_cm3_per_mol"),
+            "model_class": f.get("model_class", ""),
+            "quantum_flag": f.get("quantum_flag", ""),
+            "q1_over_u_max": f.get("q1_over_u_max", ""),
+        }
+        for n, p in {**e.params, **e.derived}.items():
+            key = f"{n}_{_unit_key(p['unit'])}" if _unit_key(p["unit"]) else n
+            if p.get("fixed"):
+                r[f"{key}_fixed"] = p["value"]
+                continue
+            for s in ("mean", "sd", "q05", "q50", "q95"):
+                r[f"{key}_{s}"] = _num(p.get(s))
+        for k in ("rhat_max", "ess_bulk_min", "divergences", "rhat_ok", "draws"):
+            r[k] = _num(e.diagnostics.get(k))
+        r["diagnostics_warnings"] = "; ".join(e.diagnostics.get("warnings", []))
+        for k in (
+            "elpd",
+            "se",
+            "p",
+            "rank",
+            "elpd_diff",
+            "dse",
+            "weight",
+            "reliable",
+            "pareto_k_max",
+        ):
+            r[f"loo_{k}" + ("_nats" if k in ("elpd", "se", "elpd_diff", "dse") else "")] = _num(
+                e.loo.get(k)
+            )
+        for t, tr in e.training.items():
+            r[f"train_rel_rmse[{t}]"] = _num(tr.get("rel_rmse"))
+            r[f"train_p_all_within[{t}]"] = _num(tr.get("p_all_within_tolerance"))
+        for t, g in cols:
+            key = f"{t}/{g}"
+            grp = e.group(t, g)
+            if grp is None:
+                r[f"verdict[{key}]"] = "" if e.ok else e.status
+                continue
+            r[f"verdict[{key}]"] = grp["verdict"]
+            r[f"p_all_within[{key}]"] = _num(grp["p_all_within_tolerance"])
+            for k in (
+                "n",
+                "n_pass",
+                "n_uncertain",
+                "n_fail",
+                "coverage90",
+                "transferability_index_rel",
+            ):
+                r[f"{k}[{key}]"] = _num(grp.get(k))
+            r[f"n_failed_states[{key}]"] = len(grp["failed_states"])
+            el = grp.get("elpd") or {}
+            r[f"heldout_elpd_nats[{key}]"] = _num(el.get("elpd"))
+            r[f"heldout_elpd_se_nats[{key}]"] = _num(el.get("se"))
+            rk = grp.get("elpd_rank") or {}
+            r[f"heldout_elpd_rank[{key}]"] = _num(rk.get("rank"))
+            r[f"heldout_elpd_diff_nats[{key}]"] = _num(rk.get("elpd_diff"))
+            r[f"heldout_elpd_dse_nats[{key}]"] = _num(rk.get("dse"))
+        r["run"] = e.run
+        r["report"] = e.report
+        rows.append(r)
+    return rows
+
+
+def _write_csv(rows: list[dict], path: Path) -> None:
+    from bayesff.io import atomic_path
+
+    cols = []
+    for r in rows:
+        cols += [c for c in r if c not in cols]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, restval="")
+    w.writeheader()
+    w.writerows(rows)
+    with atomic_path(path) as tmp:
+        tmp.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+# ---------------------------------------------------------------------------------- plots
+
+
+def _png_b64(fig) -> str:
+    from bayesff.report.plots import _png
+
+    return base64.b64encode(_png(fig)).decode("ascii")
+
+
+_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def _errorbar(ax, x, p: dict, **kw):
+    lo, hi = p["q05"], p["q95"]
+    ax.errorbar([x], [p["mean"]], yerr=[[p["mean"] - lo], [hi - p["mean"]]], capsize=2, **kw)
+
+
+def corresponding_states_figure(entries, fluids, potentials) -> dict:
+    """epsilon/k against Tc and N_A sigma^3 against Vc, one point per fluid and form."""
+    import matplotlib.pyplot as plt
+
+    from bayesff.report.plots import _agg_backend
+
+    with _agg_backend():
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+        tc = np.array([f["Tc_K"] for f in fluids.values()])
+        vc = np.array([f["Vc_cm3_per_mol"] for f in fluids.values()])
+        for i, pot in enumerate(potentials):
+            label_done = False
+            for e in entries:
+                if e.potential != pot or not e.ok or e.fluid not in fluids:
+                    continue
+                f = fluids[e.fluid]
+                kw = dict(
+                    fmt=_MARKERS[i % len(_MARKERS)],
+                    color=f"C{i}",
+                    ms=5,
+                    alpha=0.85,
+                    label=None if label_done else pot,
+                )
+                label_done = True
+                if "epsilon" in e.params and not e.params["epsilon"].get("fixed"):
+                    _errorbar(axes[0], f["Tc_K"], e.params["epsilon"], **kw)
+                if "NA_sigma3" in e.derived:
+                    kw["label"] = None
+                    _errorbar(axes[1], f["Vc_cm3_per_mol"], e.derived["NA_sigma3"], **kw)
+        x = np.linspace(0, tc.max() * 1.08, 50)
+        axes[0].plot(x, x / 1.31, "k--", lw=0.8, label="k Tc / epsilon = 1.31 (LJ)")
+        x = np.linspace(0, vc.max() * 1.08, 50)
+        axes[1].plot(x, 0.316 * x, "k--", lw=0.8, label="N_A sigma^3 = 0.316 Vc (LJ)")
+        axes[0].set_xlabel("critical temperature Tc [K]")
+        axes[0].set_ylabel("epsilon / k [K]")
+        axes[1].set_xlabel("critical molar volume Vc [cm^3/mol]")
+        axes[1].set_ylabel("N_A sigma^3 [cm^3/mol]")
+        for ax in axes:
+            ax.legend(fontsize=8)
+            ax.grid(alpha=0.3)
+        fig.tight_layout()
+        b64 = _png_b64(fig)
+    return {
+        "key": "corresponding_states",
+        "title": "Corresponding states",
+        "caption": (
+            "Posterior mean and 90 % interval of epsilon/k against the critical temperature "
+            "(left) and of N_A sigma^3 against the critical molar volume (right), one point per "
+            "fluid and potential form. Dashed: the LJ critical point (T* = 1.31, rho* = 0.316; "
+            "Potoff and Panagiotopoulos 1998, doi:10.1063/1.477787). For 2CLJ and 2CLJQ the "
+            "parameters are those of one site, so they fall below the lines by construction."
+        ),
+        "png": b64,
+    }
+
+
+def mie_n_figure(entries, fluids, potential: str) -> dict | None:
+    """Mie's repulsive exponent n per fluid (posterior mean and 90 % interval)."""
+    import matplotlib.pyplot as plt
+
+    from bayesff.report.plots import _agg_backend
+
+    pts = [
+        e
+        for e in entries
+        if e.potential == potential and e.ok and "n" in e.params and not e.params["n"].get("fixed")
+    ]
+    if not pts:
+        return None
+    with _agg_backend():
+        fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(pts) + 2), 3.8))
+        for i, e in enumerate(pts):
+            _errorbar(ax, i, e.params["n"], fmt="o", color="C1", ms=5)
+        ax.axhline(12, color="k", ls="--", lw=0.8, label="n = 12 (LJ)")
+        ax.set_xticks(range(len(pts)), [e.fluid for e in pts], rotation=45, ha="right")
+        ax.set_ylabel("Mie repulsive exponent n")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        b64 = _png_b64(fig)
+    return {
+        "key": "mie_n",
+        "title": "Mie n per fluid",
+        "caption": (
+            "Posterior mean and 90 % interval of the repulsive exponent n of the Mie n-6 form "
+            "(m = 6 fixed). B2 over a middle range of T/Tc constrains n weakly; compare with "
+            "the prior (in the sweep's base problem) before reading much into it."
+        ),
+        "png": b64,
+    }
+
+
+# ------------------------------------------------------------------------------------- html
+
+
+def _e(x) -> str:
+    return escape(str(x))
+
+
+def _fmt(x, digits=4) -> str:
+    return fmt_number(x, digits) if x is not None else "-"
+
+
+def _col_label(t: str, g: str) -> str:
+    return _e(t if t == g else f"{t} {g}")
+
+
+def _cell(e: AtlasEntry | None, t: str, g: str, fluid: str, pot: str) -> str:
+    attrs = (
+        f'data-fluid="{_e(fluid)}" data-potential="{_e(pot)}" data-target="{_e(t)}" '
+        f'data-group="{_e(g)}"'
+    )
+    if e is None:
+        return (
+            f'<td class="cell na" {attrs} data-verdict="" title="not in the sweep">&middot;</td>'
+        )
+    if not e.ok:
+        msg = f"task {e.task}: {e.status} {e.message}"
+        return (
+            f'<td class="cell failed" {attrs} data-verdict="{_e(e.status)}" '
+            f'title="{_e(msg)}">{_e(e.status)}</td>'
+        )
+    grp = e.group(t, g)
+    if grp is None:
+        why = (
+            f"not predicted: {t} is not a target of this form's problem (the integral-"
+            "equation solver takes spherical pair potentials only, so the two-centre "
+            "forms have no dense-fluid targets)"
+        )
+        return f'<td class="cell na" {attrs} data-verdict="" title="{_e(why)}">n/a</td>'
+    v = str(grp["verdict"])
+    p = grp["p_all_within_tolerance"]
+    lines = [
+        f"{e.task}: {t} {g}" if t != g else f"{e.task}: {t}",
+        f"verdict: {v.upper()}",
+        f"P(all {grp['n']} states within tolerance) = {fmt_probability(p)}",
+        f"states: {grp['n_pass']} pass, {grp['n_uncertain']} uncertain, {grp['n_fail']} fail",
+        f"90 % predictive coverage: {fmt_probability(grp['coverage90'])}",
+        f"range: {grp['env_range']}",
+        f"tolerance: {json.dumps(grp['tolerance'])}",
+    ]
+    nf = len(grp["failed_states"])
+    if nf:
+        lines.append(
+            f"forward model failed (closure did not converge) for some draws at {nf} "
+            "state(s): see the fluid's page"
+        )
+    diag = e.diagnostics
+    if not diag.get("rhat_ok", True):
+        lines.append(f"FLAG: R-hat {diag['rhat_max']:.4f} > {RHAT_LIMIT}")
+    cls = _VERDICT_CLASS.get(v, "")
+    if not diag.get("rhat_ok", True):
+        cls += " diag-bad"
+    mark = _VERDICT_MARK.get(v, "")
+    extra = f" <span class='flag'>{nf}!</span>" if nf else ""
+    return (
+        f'<td class="cell {cls}" {attrs} data-verdict="{_e(v)}" data-p="{_e(json.dumps(p))}" '
+        f'data-failed-states="{nf}" title="{_e(chr(10).join(lines))}">{mark} '
+        f"{_e(fmt_probability(p))}{extra}</td>"
+    )
+
+
+def _fluid_label(fluid: str, fluids: dict, link: bool = True) -> str:
+    f = fluids.get(fluid, {})
+    name = _e(fluid)
+    if link:
+        name = f'<a href="fluid_{_e(fluid)}.html">{name}</a>'
+    flag = ""
+    if f.get("quantum_flag") in (1.0, "1"):
+        flag = (
+            f' <span class="flag" title="quantum corrections to B2 exceed the data '
+            f"uncertainty at low T (up to {_fmt(f.get('q1_over_u_max'), 3)} u_B2): "
+            f'{_e(f.get("note", ""))}">[quantum]</span>'
+        )
+    return f"{name}{flag}"
+
+
+def _matrix(entries, fluids, fluid_order, potentials, cols) -> str:
+    by = {(e.fluid, e.potential): e for e in entries}
+    head1 = (
+        '<tr><th class="fluid" rowspan="2">fluid</th>'
+        + "".join(f'<th colspan="{len(cols) + 1}">{_e(p)}</th>' for p in potentials)
+        + "</tr>"
+    )
+    head2 = (
+        "<tr>"
+        + "".join(
+            "".join(f"<th>{_col_label(t, g)}</th>" for t, g in cols) + "<th>R-hat</th>"
+            for _ in potentials
+        )
+        + "</tr>"
+    )
+    body = []
+    for fl in fluid_order:
+        cells = []
+        for p in potentials:
+            e = by.get((fl, p))
+            cells += [_cell(e, t, g, fl, p) for t, g in cols]
+            if e is None or not e.ok:
+                cells.append('<td class="na">-</td>')
+            else:
+                r = e.diagnostics["rhat_max"]
+                cls = "" if e.diagnostics["rhat_ok"] else "bad"
+                title = "; ".join(e.diagnostics["warnings"]) or "diagnostics ok"
+                cells.append(
+                    f'<td class="num {cls}" data-task="{_e(e.task)}" data-rhat="{r:.6g}" '
+                    f'title="{_e(title)}">{r:.3f}{"" if e.diagnostics["rhat_ok"] else " !"}</td>'
+                )
+        body.append(f'<tr><td class="fluid">{_fluid_label(fl, fluids)}</td>{"".join(cells)}</tr>')
+    return (
+        f'<div class="scroll"><table class="atlas" id="matrix">{head1}{head2}'
+        f"{''.join(body)}</table></div>"
+    )
+
+
+def _params_table(entries, fluid_order, potentials) -> str:
+    names = []
+    for e in entries:
+        names += [n for n in {**e.params, **e.derived}]
+    names = list(dict.fromkeys(names))
+    by = {(e.fluid, e.potential): e for e in entries}
+    head = (
+        "<tr><th>fluid</th><th>form</th>" + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>"
+    )
+    rows = []
+    for fl in fluid_order:
+        for p in potentials:
+            e = by.get((fl, p))
+            if e is None:
+                continue
+            cells = []
+            for n in names:
+                q = {**e.params, **e.derived}.get(n)
+                if q is None or not e.ok:
+                    cells.append("<td></td>")
+                elif q.get("fixed"):
+                    cells.append(f'<td class="num">{_fmt(q["value"])} (fixed)</td>')
+                else:
+                    cells.append(
+                        f'<td class="num">{_fmt(q["mean"])} [{_fmt(q["q05"])}, {_fmt(q["q95"])}]'
+                        "</td>"
+                    )
+            rows.append(f"<tr><td>{_e(fl)}</td><td>{_e(p)}</td>{''.join(cells)}</tr>")
+    units = []
+    for n in names:
+        u = next(
+            (
+                ({**e.params, **e.derived}[n]["unit"])
+                for e in entries
+                if n in {**e.params, **e.derived}
+            ),
+            "",
+        )
+        units.append(f"{n} [{u}]" if u and u != "1" else n)
+    return (
+        "<p>Posterior mean [5 %, 95 %] (the 90 % equal-tailed interval) in the units: "
+        + _e(", ".join(units))
+        + ". tau_B2 is the inferred relative inadequacy of B2; NA_sigma3 = N_A sigma^3; "
+        "Tc_over_epsilon = k Tc / epsilon.</p>"
+        f'<div class="scroll"><table id="parameters">{head}{"".join(rows)}</table></div>'
+    )
+
+
+def _comparison_table(comparisons: dict, fluid_order) -> str:
+    rows = []
+    for fl in fluid_order:
+        c = comparisons.get(fl)
+        if not c:
+            continue
+        if c["loo"] is None:
+            rows.append(f"<tr><td>{_e(fl)}</td><td colspan='6'>{_e(c['loo_error'])}</td></tr>")
+            continue
+        for r in c["loo"]["ranking"]:
+            run = c["loo"]["runs"][r["run"]]
+            w = (c["loo"]["weights"] or {}).get(r["run"])
+            rel = "" if run["reliable"] else " (Pareto k high)"
+            rows.append(
+                f"<tr><td>{_e(fl)}</td><td>{_e(r['run'])}</td><td class='num'>{r['rank']}</td>"
+                f"<td class='num'>{_fmt(run['elpd'])} &plusmn; {_fmt(run['se'], 3)}</td>"
+                f"<td class='num'>{_fmt(r['elpd_diff'])} &plusmn; {_fmt(r['dse'], 3)}</td>"
+                f"<td class='num'>{_fmt(w, 3)}</td><td>{_e(rel)}</td></tr>"
+            )
+    return (
+        "<table id='loo'><tr><th>fluid</th><th>form</th><th>rank</th><th>elpd_loo (nats)</th>"
+        "<th>difference to best</th><th>stacking weight</th><th>note</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def _heldout_table(comparisons: dict, fluid_order) -> str:
+    rows = []
+    for fl in fluid_order:
+        c = comparisons.get(fl) or {}
+        for key, ranks in c.get("heldout", {}).items():
+            for pot, r in sorted(ranks.items(), key=lambda kv: kv[1]["rank"]):
+                rows.append(
+                    f"<tr><td>{_e(fl)}</td><td>{_e(key)}</td><td>{_e(pot)}</td>"
+                    f"<td class='num'>{r['rank']}</td><td class='num'>{_fmt(r['elpd'])}</td>"
+                    f"<td class='num'>{_fmt(r['elpd_diff'])} &plusmn; "
+                    f"{_fmt(r['dse'], 3)}</td></tr>"
+                )
+    return (
+        "<table id='heldout-elpd'><tr><th>fluid</th><th>held-out group</th><th>form</th>"
+        "<th>rank</th><th>elpd (nats)</th><th>difference to best</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def _figure_html(f: dict | None) -> str:
+    if not f:
+        return ""
+    return (
+        f'<figure id="fig-{_e(f["key"])}"><img src="data:image/png;base64,{f["png"]}" '
+        f'alt="{_e(f["title"])}"><figcaption><strong>{_e(f["title"])}.</strong> '
+        f"{_e(f['caption'])}</figcaption></figure>"
+    )
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_CSS}{_ATLAS_CSS}</style>"
+        f"<script>{_CHECK_JS}</script></head>"
+        f'<body data-render-check="pending">{body}</body></html>\n'
+    )
+
+
+_LEGEND = (
+    "<p class='legend'><span class='v-transferable'>&#10003; TRANSFERABLE</span>"
+    "<span class='v-uncertain'>? UNCERTAIN</span>"
+    "<span class='v-not-transferable'>&#10007; NOT TRANSFERABLE</span>"
+    "<span style='background:#eee'>n/a: not predicted</span>"
+    "<span style='background:#555;color:#fff'>failed task</span></p>"
+)
+
+
+def render_atlas(
+    name,
+    entries,
+    fluids,
+    fluid_order,
+    potentials,
+    comparisons,
+    figures,
+    wall_time_s: float,
+    description: str = "",
+) -> str:
+    """The atlas page (``index.html``) as one string."""
+    cols = _columns(entries)
+    n_ok = sum(e.ok for e in entries)
+    flagged = [e.task for e in entries if e.ok and not e.diagnostics["rhat_ok"]]
+    failed_states = sum(len(g["failed_states"]) for e in entries if e.ok for g in e.groups)
+    quantum = [f for f in fluid_order if fluids.get(f, {}).get("quantum_flag") in (1.0, "1")]
+    qnote = ""
+    if quantum:
+        qnote = (
+            "<p class='warn'><strong>Quantum corrections.</strong> For "
+            + ", ".join(_e(q) for q in quantum)
+            + " the estimated first quantum correction to B2 exceeds the data's uncertainty at "
+            "low temperatures (data/atlas/fluids.csv, quantum_flag and q1_over_u_max; marked "
+            "[quantum] below). The potentials here are classical: their low-T B2 verdicts test "
+            "a classical model against a quantum fluid.</p>"
+        )
+    diag = (
+        f"<p class='ok'>Every run has R-hat &lt;= {RHAT_LIMIT}.</p>"
+        if not flagged
+        else f"<p class='warn'>R-hat &gt; {RHAT_LIMIT} (flagged in the matrix with a red "
+        f"outline and '!'): {_e(', '.join(flagged))}.</p>"
+    )
+    fail_note = (
+        f"<p>Held-out states where the integral-equation closure did not converge for some "
+        f"posterior draws: {failed_states} in total, counted as outside tolerance for those "
+        "draws, marked with the number of such states ('3!') in the cell and listed on each "
+        "fluid's page.</p>"
+    )
+    nav = " ".join(f'<a href="fluid_{_e(f)}.html">{_e(f)}</a>' for f in fluid_order)
+    body = "".join(
+        [
+            f"<h1>Transferability atlas: {_e(name)}</h1>",
+            f"<p>{_e(description)}</p>" if description else "",
+            f"<p>{len(entries)} runs ({n_ok} with results) of {len(fluid_order)} fluids and "
+            f"{len(potentials)} potential forms; "
+            + (
+                f"sweep wall time {wall_time_s:.1f} s. "
+                if wall_time_s > 0
+                else "page written from the existing run files (bayesff atlas). "
+            )
+            + "Every "
+            "number is in <a href='atlas.csv'>atlas.csv</a> and atlas.json beside this page; "
+            "the task list is in <a href='tasks.html'>tasks.html</a>.</p>",
+            f"<nav>Fluids: {nav}</nav>",
+            "<h2 id='matrix-h'>Verdicts</h2>",
+            "<p>Each cell: the verdict of a held-out group (bayesff.transferability.evaluate, "
+            "DESIGN.md section 6: the worse of the tolerance verdict and the 90 % coverage "
+            "verdict) and P(all states of the group within tolerance). Hover for the states, "
+            "the coverage and the tolerance. The R-hat column is the worst R-hat of the "
+            "run.</p>",
+            _LEGEND,
+            _matrix(entries, fluids, fluid_order, potentials, cols),
+            diag,
+            fail_note,
+            qnote,
+            "<h2 id='parameters-h'>Parameters</h2>",
+            _params_table(entries, fluid_order, potentials),
+            "<h2 id='figures'>Corresponding states and Mie n</h2>",
+            "".join(_figure_html(f) for f in figures),
+            "<h2 id='comparison'>Model comparison per fluid</h2>",
+            "<p>PSIS-LOO (bayesff.transferability.compare) on the training data, which every "
+            "form of a fluid shares: higher elpd is better; the difference to the best with its "
+            "paired standard error.</p>",
+            _comparison_table(comparisons, fluid_order),
+            "<p>Held-out groups: the log predictive density of the held-out states under each "
+            "form's posterior predictive (the model's own likelihood, no refit needed: these "
+            "states were not used in fitting); draws whose forward model failed count as zero "
+            "density. Forms are compared on the same states only.</p>",
+            _heldout_table(comparisons, fluid_order),
+        ]
+    )
+    return _page(f"atlas {name}", body)
+
+
+def _fluid_page(fluid, entries, fluids, potentials, comparison, folder: Path) -> str:
+    f = fluids.get(fluid, {})
+    props = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in f.items() if str(v) != "")
+    parts = [
+        f"<h1>{_fluid_label(fluid, fluids, link=False)}</h1>",
+        "<p><a href='index.html'>back to the atlas</a></p>",
+        f"<dl>{props}</dl>",
+    ]
+    for p in potentials:
+        e = next((x for x in entries if x.fluid == fluid and x.potential == p), None)
+        if e is None:
+            continue
+        link = (
+            f"<a href='{_e(os.path.relpath(e.report, folder))}'>report of {_e(e.task)}</a>"
+            if e.report
+            else "no task report"
+        )
+        parts.append(f"<h2>{_e(p)} ({_e(e.potential_name)}): {link}</h2>")
+        if not e.ok:
+            parts.append(f"<p class='err'>{_e(e.status)}: {_e(e.message)}</p>")
+            continue
+        d = e.diagnostics
+        parts.append(
+            f"<p>R-hat max {d['rhat_max']:.4f}, bulk ESS min {d['ess_bulk_min']:.0f} of "
+            f"{d['draws']} kept draws, {d['divergences']} divergences. "
+            + _e("; ".join(d["warnings"]) or "no warnings")
+            + "</p>"
+        )
+        rows = []
+        for g in e.groups:
+            el = g.get("elpd") or {}
+            failed = "; ".join(
+                ", ".join(
+                    f"{k} = {v:g} {s['env_units'].get(k, '')}".rstrip()
+                    for k, v in s["env"].items()
+                )
+                + f" ({100 * s['fraction_failed']:.0f} % of draws)"
+                for s in g["failed_states"]
+            )
+            cls = _VERDICT_CLASS.get(g["verdict"], "")
+            rows.append(
+                f"<tr><td>{_col_label(g['target'], g['group'])}</td><td>{_e(g['env_range'])}</td>"
+                f"<td class='{cls}'>{_e(str(g['verdict']).upper())}</td>"
+                f"<td class='num'>{_e(fmt_probability(g['p_all_within_tolerance']))}</td>"
+                f"<td class='num'>{g['n_pass']}/{g['n_uncertain']}/{g['n_fail']}</td>"
+                f"<td class='num'>{_e(fmt_probability(g['coverage90']))}</td>"
+                f"<td class='num'>{_fmt(el.get('elpd'))}</td>"
+                f"<td>{_e(failed or 'none')}</td></tr>"
+            )
+        parts.append(
+            "<table><tr><th>held-out group</th><th>range</th><th>verdict</th>"
+            "<th>P(all within)</th><th>pass/uncertain/fail</th><th>90 % coverage</th>"
+            "<th>held-out elpd</th><th>states where the forward model failed</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
+        prow = []
+        for n, q in {**e.params, **e.derived}.items():
+            if q.get("fixed"):
+                prow.append(
+                    f"<tr><td>{_e(n)}</td><td>{_e(q['unit'])}</td>"
+                    f"<td colspan='3'>{_fmt(q['value'])} (fixed)</td></tr>"
+                )
+            else:
+                prow.append(
+                    f"<tr><td>{_e(n)}</td><td>{_e(q['unit'])}</td>"
+                    f"<td class='num'>{_fmt(q['mean'])}</td><td class='num'>"
+                    f"{_fmt(q['q05'])}</td><td class='num'>{_fmt(q['q95'])}</td></tr>"
+                )
+        parts.append(
+            "<table><tr><th>parameter</th><th>unit</th><th>mean</th><th>5 %</th>"
+            "<th>95 %</th></tr>" + "".join(prow) + "</table>"
+        )
+    parts.append("<h2>Comparison</h2>")
+    parts.append(_comparison_table({fluid: comparison}, [fluid]))
+    parts.append(_heldout_table({fluid: comparison}, [fluid]))
+    return _page(f"atlas: {fluid}", "".join(parts))
+
+
+# ------------------------------------------------------------------------------------ write
+
+
+def write_atlas(
+    res,
+    folder: str | Path,
+    fluids_csv: str | Path,
+    *,
+    fluid_axis: str = "fluid",
+    potential_axis: str = "potential",
+    description: str = "",
+    log=print,
+) -> Path:
+    """Write the atlas of a finished sweep into ``folder`` (see the module docstring).
+
+    Parameters
+    ----------
+    res
+        The :class:`~bayesff.sweep.SweepResult` (tasks with their axis labels, status,
+        summary rows).
+    folder
+        ``reports/SWEEP``.
+    fluids_csv
+        The fluids table (:func:`read_fluids`).
+    fluid_axis, potential_axis
+        The sweep's axes that name the fluid and the potential form.
+    description
+        One line shown under the title (the sweep's description).
+
+    Returns
+    -------
+    Path
+        ``folder/index.html``.
+    """
+    from bayesff.io import atomic_path
+    from bayesff.report.sweep import render_index
+
+    log = log or (lambda *a, **k: None)
+    folder = Path(folder)
+    fluids = read_fluids(fluids_csv)
+    entries = collect(res, folder, fluids, fluid_axis, potential_axis)
+    fluid_order = list(dict.fromkeys(e.fluid for e in entries))
+    potentials = list(dict.fromkeys(e.potential for e in entries))
+    comparisons = {fl: _compare_fluid([e for e in entries if e.fluid == fl]) for fl in fluid_order}
+    figures = [corresponding_states_figure(entries, fluids, potentials)]
+    if "mie" in potentials:
+        figures.append(mie_n_figure(entries, fluids, "mie"))
+    figures = [f for f in figures if f]
+    rows = atlas_rows(entries, fluids)
+    _write_csv(rows, folder / "atlas.csv")
+    payload = {
+        "sweep": res.name,
+        "fluids": fluids,
+        "potentials": potentials,
+        "entries": [
+            {k: v for k, v in e.__dict__.items() if not k.startswith("_")} for e in entries
+        ],
+        "comparisons": comparisons,
+    }
+    with atomic_path(folder / "atlas.json") as tmp:
+        tmp.write_text(json.dumps(_jsonable(payload), indent=1), encoding="utf-8")
+    for fl in fluid_order:
+        page = _fluid_page(
+            fl, [e for e in entries if e.fluid == fl], fluids, potentials, comparisons[fl], folder
+        )
+        with atomic_path(folder / f"fluid_{fl}.html") as tmp:
+            tmp.write_text(page, encoding="utf-8")
+    with atomic_path(folder / "tasks.html") as tmp:
+        tmp.write_text(render_index(res, getattr(res, "rows", []), folder), encoding="utf-8")
+    index = folder / "index.html"
+    html = render_atlas(
+        res.name,
+        entries,
+        fluids,
+        fluid_order,
+        potentials,
+        comparisons,
+        figures,
+        res.wall_time_s,
+        description,
+    )
+    with atomic_path(index) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    log(f"atlas {index} ({len(entries)} runs, {len(fluid_order)} fluids)")
+    return index
