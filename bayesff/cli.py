@@ -171,8 +171,12 @@ def _sweep_parser(sub) -> None:
         "LocalCluster on this machine)",
     )
     c.add_argument("--workers", type=_count(1), metavar="N", help="LocalCluster workers")
-    c.add_argument("--cluster", choices=("slurm",), help="start workers through SLURM "
-                   "(dask-jobqueue, the 'hpc' extra; configure it in ~/.config/dask/jobqueue.yaml)")
+    c.add_argument(
+        "--cluster",
+        choices=("slurm",),
+        help="start workers through SLURM "
+        "(dask-jobqueue, the 'hpc' extra; configure it in ~/.config/dask/jobqueue.yaml)",
+    )
     c.add_argument("--runs", default="runs", help="output root of run files (default runs)")
     c.add_argument("--reports", default="reports", help="output root of reports (default reports)")
     c.add_argument("--no-report", action="store_true", help="no per-task reports")
@@ -197,8 +201,10 @@ def _cmd_list(args) -> int:
     print("observables (environment columns -> value column [unit])")
     for name, obs in list_observables().items():
         extra = f"; nuisance: {', '.join(n.name for n in obs.nuisance)}" if obs.nuisance else ""
+        kinds = obs.potential_kind
+        kinds = kinds if isinstance(kinds, str) else "|".join(kinds)
         print(
-            f"  {name} ({obs.potential_kind}): {', '.join(obs.env_columns)} -> "
+            f"  {name} ({kinds}): {', '.join(obs.env_columns)} -> "
             f"{obs.value_column} [{obs.unit}]; {obs.description}{extra}"
         )
     print("cut-off schemes: none, truncated, shifted, force_shifted (r_c with unit)")
@@ -250,7 +256,8 @@ def _calibrate_parser(sub) -> None:
     c.add_argument(
         "--strict",
         action="store_true",
-        help="exit 1 if diagnostics fail; the run then goes to NAME.failed.nc, never over a good one",
+        help="exit 1 if diagnostics fail; the run then goes to NAME.failed.nc, never over a "
+        "good one",
     )
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary")
@@ -292,9 +299,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-#: Subcommands defined in other modules (sweep, prepare, sensitivity): functions of the
-#: subparsers object that add their parser.
-_EXTRA_COMMANDS: list = []
+def _workflow_parsers(sub) -> None:
+    from bayesff.workflows.cli import add_parsers
+
+    add_parsers(sub)
+
+
+#: Subcommands defined in other modules (workflows: active, study; prepare, refine,
+#: sensitivity): functions of the subparsers object that add their parsers. Building
+#: them imports argparse only, so ``bayesff --help`` stays fast.
+_EXTRA_COMMANDS: list = [_workflow_parsers]
 
 
 def _one_line(e: BaseException) -> str:

@@ -377,7 +377,13 @@ def configuration_targets(
             )
         obs = get_observable("configuration_energy" if kind == "E" else "configuration_forces")
         t = Target.from_arrays(
-            f"{kind}_{configs.name}", obs, env, values, u, train=mask, inadequacy=inadequacy,
+            f"{kind}_{configs.name}",
+            obs,
+            env,
+            values,
+            u,
+            train=mask,
+            inadequacy=inadequacy,
             file_units={"positions_angstrom": "angstrom"},
         )
         t.labels = np.asarray(configs.config_ids)

@@ -93,7 +93,7 @@ def check_writable(path: str | os.PathLike, expected_bytes: int = 0) -> None:
     """
     path = Path(path)
     try:
-        max_name = os.pathconf(path.parent if path.parent.exists() else ".", "PC_NAME_MAX")
+        max_name = os.pathconf(".", "PC_NAME_MAX")
     except (OSError, ValueError):
         max_name = 255
     for part in path.parts:

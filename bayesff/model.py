@@ -348,9 +348,9 @@ def target_mean(t: TargetStructure, params: dict, latent: dict, td: dict):
                 eta_rows = eta[band]
             rows[name] = value * jnp.exp(eta_rows)
         # one parameter set per row: the forward model is vmapped over rows
-        return jax.vmap(
-            lambda p, e: predict(p, jax.tree.map(lambda a: a[None], e), **nuis)[0]
-        )(rows, env)
+        return jax.vmap(lambda p, e: predict(p, jax.tree.map(lambda a: a[None], e), **nuis)[0])(
+            rows, env
+        )
     mu = predict(params, env, **nuis)
     if t.inadequacy == "gp":
         phi = _gp_basis(td["x_gp"], t.gp_basis)

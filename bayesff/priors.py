@@ -221,4 +221,6 @@ def prior_distribution(family: str, hyper):
         return dist.Uniform(h[0], h[1])
     if family == "HalfNormal":
         return dist.HalfNormal(h[0])
-    raise ValueError(f"unknown prior family {family!r}; expected one of {', '.join(DISTRIBUTIONS)}")
+    raise ValueError(
+        f"unknown prior family {family!r}; expected one of {', '.join(DISTRIBUTIONS)}"
+    )

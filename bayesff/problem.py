@@ -97,7 +97,9 @@ class InferenceSettings:
     sampler
         ``"nuts"`` (default; numpyro's NUTS, vectorised chains) or
         ``"chees"`` (ChEES-HMC, blackjax: many short chains in lockstep, for
-        GPUs; use 32-256 chains).
+        GPUs; use 32-256 chains). ChEES always starts from the Laplace start
+        (chains from wide priors can settle in a secondary mode that a common
+        trajectory length never leaves).
     """
 
     chains: int = 4
@@ -246,8 +248,15 @@ class Problem:
             if pname not in self.parameters:
                 self.parameters[pname] = Parameter(pname, spec.prior_unit, spec.default_prior)
             p = self.parameters[pname]
-            _check_parameter(p.unit, p.prior, p.value, spec.dimension, spec.support, spec.unit,
-                             f"{where}: [parameters.{pname}]")
+            _check_parameter(
+                p.unit,
+                p.prior,
+                p.value,
+                spec.dimension,
+                spec.support,
+                spec.unit,
+                f"{where}: [parameters.{pname}]",
+            )
         # potential order, so the posterior lists parameters as the potential does
         self.parameters = {n: self.parameters[n] for n in specs}
         if all(p.fixed for p in self.parameters.values()):
@@ -276,8 +285,15 @@ class Problem:
                 raise ProblemError("the training selection keeps no rows", f"{tw}.train")
             for n in t.nuisance.values():
                 spec = next(s for s in t.observable.nuisance if s.name == n.name)
-                _check_parameter(n.unit, n.prior, n.value, spec.dimension, spec.support,
-                                 spec.unit, f"{tw}.nuisance.{n.name}")
+                _check_parameter(
+                    n.unit,
+                    n.prior,
+                    n.value,
+                    spec.dimension,
+                    spec.support,
+                    spec.unit,
+                    f"{tw}.nuisance.{n.name}",
+                )
             if t.inadequacy.kind == "hierarchical":
                 self._check_hierarchical(t, tw)
         if not any(t.train.any() for t in self.targets):
@@ -397,7 +413,8 @@ class Problem:
         """sha256 of everything that shapes the posterior except the sampler settings.
 
         The problem text (or, for a problem built in Python, its document),
-        the data as loaded (values, uncertainties, environments, splits).
+        the data as loaded (values, uncertainties, environments, splits) and
+        prepared arrays (``Target.aux``: MD reference runs).
         Sweeps skip a task whose run has the same fingerprint; a checkpoint
         is resumed only under the same fingerprint.
         """
@@ -409,6 +426,8 @@ class Problem:
                 h.update(np.ascontiguousarray(a, dtype=float).tobytes())
             for g, m in t.holdout.items():
                 h.update(g.encode() + np.asarray(m, bool).tobytes())
+            for k, v in sorted((t.aux or {}).items()):
+                h.update(k.encode() + np.ascontiguousarray(v).tobytes())
         return h.hexdigest()
 
     def describe(self) -> str:
@@ -441,11 +460,15 @@ class Problem:
 
     # ------------------------------------------------------------- from TOML
     @classmethod
-    def from_toml(cls, path: str | Path) -> Problem:
+    def from_toml(cls, path: str | Path, *, prepared: bool | str | Path = True) -> Problem:
         """Read and validate a problem file.
 
         Relative data paths are resolved against the problem file's directory,
         then against its parent (so ``data/...`` works from ``models/``).
+        ``prepared``: where MD targets read their prepared reference runs
+        (:mod:`bayesff.prepared`): ``True`` (default) ``prepared/NAME`` in the
+        current directory, a directory, or ``False`` not to read them (a
+        problem that cannot be calibrated; ``bayesff prepare`` loads it so).
         """
         path = Path(path)
         text = read_text(path, "problem file")
@@ -453,7 +476,9 @@ class Problem:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise ProblemError(f"not valid TOML: {e}", str(path)) from None
-        return cls.from_dict(doc, path=str(path), source_text=text, base_dirs=_base_dirs(path))
+        return cls.from_dict(
+            doc, path=str(path), source_text=text, base_dirs=_base_dirs(path), prepared=prepared
+        )
 
     @classmethod
     def from_dict(
@@ -463,17 +488,23 @@ class Problem:
         path: str = "<dict>",
         source_text: str = "",
         base_dirs: tuple[Path, ...] | None = None,
+        prepared: bool | str | Path = True,
     ) -> Problem:
         """Build from a parsed problem document (the TOML structure as dicts).
 
         Relative data paths are resolved against ``base_dirs`` (default: the
-        current directory at call time).
+        current directory at call time); ``prepared`` as for :meth:`from_toml`.
         """
         from bayesff.problem_text import build_from_document
 
         validate(doc, PROBLEM_SCHEMA, path)
         return build_from_document(
-            cls, doc, path=path, source_text=source_text, base_dirs=base_dirs or (Path.cwd(),)
+            cls,
+            doc,
+            path=path,
+            source_text=source_text,
+            base_dirs=base_dirs or (Path.cwd(),),
+            prepared=prepared,
         )
 
 

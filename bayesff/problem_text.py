@@ -23,8 +23,14 @@ from bayesff.targets import Inadequacy, Nuisance, Target
 __all__ = ["build_from_document", "describe", "document"]
 
 
-def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dirs):
-    """The :class:`~bayesff.problem.Problem` of a schema-valid document."""
+def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dirs, prepared=True):
+    """The :class:`~bayesff.problem.Problem` of a schema-valid document.
+
+    ``prepared``: read the prepared data of MD targets into their ``aux``
+    (:func:`bayesff.prepared.attach`) from the default directory (``True``),
+    from a given directory, or not at all (``False``: what ``bayesff prepare``
+    needs). The runs used are named in a comment appended to the problem's text.
+    """
     from bayesff.problem import InferenceSettings, Parameter
 
     prob = doc["problem"]
@@ -67,7 +73,7 @@ def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dir
         settings = InferenceSettings(**doc.get("inference", {}))
     except ProblemError as e:
         raise ProblemError(e.message, f"{path}: [inference]") from None
-    return cls(
+    problem = cls(
         name=prob["name"],
         potential=potential,
         parameters=params,
@@ -82,6 +88,20 @@ def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dir
         base_potential=base,
         potential_source=source,
     )
+    if prepared is not False:
+        _attach_prepared(problem, None if prepared is True else prepared)
+    return problem
+
+
+def _attach_prepared(problem, directory) -> None:
+    from bayesff import prepared
+
+    headers = prepared.attach(problem, directory)
+    if headers and problem.source_text:
+        d = directory if directory is not None else prepared.default_directory(problem.name)
+        problem.source_text = prepared.strip_provenance(
+            problem.source_text
+        ) + prepared.provenance_comment(d, headers)
 
 
 def _apply_holdouts(holdouts: list, targets: list[Target], path: str) -> None:
@@ -262,8 +282,10 @@ def _target_table(t: Target) -> dict:
             d["repair"]["reference_T_K"] = t.repair_reference_T_K
     if t.nuisance:
         d["nuisance"] = {
-            n.name: {"unit": n.unit, **({"value": n.value} if n.prior is None else {
-                "prior": _prior_table(n.prior)})}
+            n.name: {
+                "unit": n.unit,
+                **({"value": n.value} if n.prior is None else {"prior": _prior_table(n.prior)}),
+            }
             for n in t.nuisance.values()
         }
     return d
@@ -337,7 +359,8 @@ def _describe_target(t: Target) -> list[str]:
     inad = t.inadequacy.kind
     scale_name = {"inferred_scale": "tau", "hierarchical": "omega", "gp": "alpha"}
     if inad != "none":
-        inad += f" ({t.inadequacy.form}, {scale_name[inad]} ~ HalfNormal({t.inadequacy.prior_scale:g}))"
+        scale = f"{scale_name[inad]} ~ HalfNormal({t.inadequacy.prior_scale:g})"
+        inad += f" ({t.inadequacy.form}, {scale})"
     shape = f", rows of shape {t.value_shape}" if t.value_shape else ""
     lines = [
         f"target    {t.name}: {t.observable.name} [{t.observable.unit}]{shape}, "
@@ -375,4 +398,11 @@ def _describe_target(t: Target) -> list[str]:
         lines.append(f"  EXCLUDED {line}")
     if t.provenance is not None:
         lines.append(f"  data {t.data_path} ({t.provenance.kind}): {t.provenance.source}")
+    if t.aux is not None and "reference" in t.aux:
+        refs = np.unique(np.asarray(t.aux["reference"]), axis=0)
+        shown = "; ".join(", ".join(f"{v:.6g}" for v in r) for r in refs)
+        lines.append(
+            f"  prepared reference runs (bayesff prepare): {len(t.aux['T_K'])} state(s), "
+            f"reference parameters (internal units) {shown}"
+        )
     return lines

@@ -15,7 +15,8 @@ Groups
 ``sample_stats``
     ``diverging``, ``energy``, ``n_steps``, ``tree_depth``,
     ``acceptance_rate``, ``lp``, ``step_size``.
-``observed_data``, ``log_likelihood``, ``posterior_predictive``, ``prior_predictive``, ``constant_data``
+``observed_data``, ``log_likelihood``, ``posterior_predictive``, ``prior_predictive``,
+``constant_data``
     training rows of each target: ``<target>`` (observed, pointwise
     log-likelihood, replicated), ``<target>_model`` (the model mean f), and in
     ``constant_data`` ``<target>_u`` (standard uncertainty) and
@@ -83,7 +84,17 @@ __all__ = [
 
 #: Schema version written to ``bayesff_runfile_version``; bump on incompatible changes.
 VERSION = 1
-_PACKAGES = ("bayesff", "jax", "jaxlib", "numpyro", "arviz", "xarray", "numpy", "scipy", "h5netcdf")
+_PACKAGES = (
+    "bayesff",
+    "jax",
+    "jaxlib",
+    "numpyro",
+    "arviz",
+    "xarray",
+    "numpy",
+    "scipy",
+    "h5netcdf",
+)
 _STATS = {
     "diverging": "diverging",
     "energy": "energy",
@@ -148,9 +159,7 @@ def _row_dim(t, idx: np.ndarray, claims: _Claims) -> tuple[str, np.ndarray | Non
     if t.labels is not None:
         return claims.claim(obs.row_dim or "row", t.name, t.labels[idx]), t.labels[idx]
     varying = [
-        c
-        for c in obs.env_columns
-        if np.ndim(t.env[c]) == 1 and np.unique(t.env[c][idx]).size > 1
+        c for c in obs.env_columns if np.ndim(t.env[c]) == 1 and np.unique(t.env[c][idx]).size > 1
     ]
     if len(varying) == 1:
         v = t.env_display(varying[0])[idx]
@@ -173,10 +182,13 @@ def _coords(t, idx: np.ndarray, dim: str, index) -> dict:
         coords[dim] = index
     else:
         coords[dim] = np.arange(idx.size)
+    from bayesff.units import INTERNAL_UNITS
+
+    dims = {f.column: f.dimension for f in t.observable.env}
     for c in t.observable.env_columns:
         if np.ndim(t.env[c]) != 1:
             continue
-        unit = t.file_units.get(c, "")
+        unit = t.file_units.get(c) or INTERNAL_UNITS[dims[c]]
         coords[_env_coord(t.name, c)] = xr.Variable(
             (dim,), t.env_display(c)[idx], attrs={"units": unit}
         )
@@ -320,8 +332,13 @@ def _env_arrays(t, idx, dim, coords, into: dict, claims: _Claims) -> None:
         if v.ndim > 1:
             names = ("atom", "xyz") if v.ndim == 3 and v.shape[-1] == 3 else ()
             names = names or tuple(f"{short_name(c)}_dim{i}" for i in range(1, v.ndim))
-            dims = (dim, *(claims.claim(n, t.name, np.arange(k)) for n, k in
-                           zip(names, v.shape[1:], strict=True)))
+            dims = (
+                dim,
+                *(
+                    claims.claim(n, t.name, np.arange(k))
+                    for n, k in zip(names, v.shape[1:], strict=True)
+                ),
+            )
             into[f"{t.name}_{short_name(c)}"] = _array(
                 v[idx], dims, {dim: coords[dim]}, t.file_units.get(c)
             )
@@ -595,7 +612,7 @@ class TargetInfo:
         """The data file's manifest entry as recorded (``kind``, ``title``, ``source``,
         ``licence``, ``script``, ``sha256``, ``uncertainty``); empty for arrays from Python."""
         return {
-            k[len(_DATA_PREFIX):]: str(v)
+            k[len(_DATA_PREFIX) :]: str(v)
             for k, v in self.attrs.items()
             if k.startswith(_DATA_PREFIX) and k != "data_path" and str(v)
         }
@@ -704,8 +721,8 @@ def _env_of(da, t: str, dt=None) -> tuple[dict, dict]:
         prefix = f"{t}_"
         for k, c in da.coords.items():
             if k.startswith(prefix) and k != _group_coord(t) and c.ndim == 1:
-                env[k[len(prefix):]] = np.asarray(c.values)
-                env_units[k[len(prefix):]] = str(c.attrs.get("units", ""))
+                env[k[len(prefix) :]] = np.asarray(c.values)
+                env_units[k[len(prefix) :]] = str(c.attrs.get("units", ""))
     return env, env_units
 
 
@@ -782,7 +799,7 @@ def candidate_rows(dt, target: str):
         "env": env,
         "env_units": eu,
         "parameters": {
-            k[len("parameter_"):]: (np.asarray(v.values), str(v.attrs.get("units", "")))
+            k[len("parameter_") :]: (np.asarray(v.values), str(v.attrs.get("units", "")))
             for k, v in ds.data_vars.items()
             if k.startswith("parameter_")
         },
@@ -819,4 +836,4 @@ def latents(dt, which: str = "posterior"):
 def versions(dt) -> dict[str, str]:
     """Package -> version of every package that shaped the run (python included)."""
     prefix = "version_"
-    return {k[len(prefix):]: str(v) for k, v in dt.attrs.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: str(v) for k, v in dt.attrs.items() if k.startswith(prefix)}

@@ -32,7 +32,9 @@ def _default_cache_dir() -> str | None:
     return str(Path(v) if v else Path.home() / ".cache" / "bayesff" / "jax")
 
 
-def configure(*, x64: bool | None = None, compilation_cache: str | os.PathLike | bool | None = None):
+def configure(
+    *, x64: bool | None = None, compilation_cache: str | os.PathLike | bool | None = None
+):
     """Set float64 and the compilation cache for this process.
 
     Parameters

@@ -260,7 +260,7 @@ _SECTIONS = ("problem", "potential", "parameters", "transferability", "inference
 
 
 def _field(path) -> str:
-    """A field as the problem-file docs name it: ``[parameters.sigma].prior``, ``targets[0].noise``."""
+    """A field as the docs name it: ``[parameters.sigma].prior``, ``targets[0].noise``."""
     path = list(path)
     if not path:
         return ""
@@ -291,8 +291,14 @@ def _message(err) -> str:
     if v == "type":
         want = err.validator_value
         want = want if isinstance(want, str) else " or ".join(want)
-        want = {"object": "a table", "array": "an array", "number": "a number", "string": "a string",
-                "integer": "an integer", "boolean": "true or false"}.get(want, want)
+        want = {
+            "object": "a table",
+            "array": "an array",
+            "number": "a number",
+            "string": "a string",
+            "integer": "an integer",
+            "boolean": "true or false",
+        }.get(want, want)
         return f"expected {want}, got {_type_name(inst)} {inst!r}"
     if v == "additionalProperties" and err.validator_value is False:
         allowed = sorted(err.schema.get("properties", {}))

@@ -126,7 +126,9 @@ def read_sweep(path: str | Path) -> dict:
     validate(doc, SWEEP_SCHEMA, str(path))
     s = doc["sweep"]
     if ("base" in s) == ("problems" in s):
-        raise ProblemError("give exactly one of 'base' (with axes) or 'problems'", f"{path}: [sweep]")
+        raise ProblemError(
+            "give exactly one of 'base' (with axes) or 'problems'", f"{path}: [sweep]"
+        )
     if "problems" in s and doc.get("axes"):
         raise ProblemError("axes vary a base problem; a list of problems takes none", str(path))
     return doc
@@ -151,7 +153,10 @@ def _combinations(axes: list[dict]) -> list[tuple[str, dict]]:
         if len(set(labels)) != len(labels):
             raise ProblemError(f"labels repeat in axis {axis['name']!r}: {labels}", "[[axes]]")
         combos = [
-            (f"{name}-{v['label']}" if name else v["label"], {**sets, axis["name"]: v.get("set", {})})
+            (
+                f"{name}-{v['label']}" if name else v["label"],
+                {**sets, axis["name"]: v.get("set", {})},
+            )
             for name, sets in combos
             for v in axis["values"]
         ]
@@ -196,9 +201,9 @@ def expand(path: str | Path, out_root: str | Path = "runs") -> tuple[str, list[T
 
 
 def _problem(task: Task):
-    from bayesff.problem import Problem
-
     import tomli_w
+
+    from bayesff.problem import Problem
 
     text = tomli_w.dumps(task.document)
     return Problem.from_dict(
@@ -316,9 +321,7 @@ def _cluster(scheduler: str | None, workers: int | None, cluster: str | None):
     if scheduler:
         return Client(scheduler), None
     if cluster == "slurm":
-        from dask_jobqueue import SLURMCluster  # optional extra: bayesff[hpc]
-
-        c = SLURMCluster()
+        c = slurm_cluster()
         c.scale(workers or 1)
         return Client(c), c
     n = workers or max(1, min(os.cpu_count() or 1, 8))
@@ -332,6 +335,27 @@ def _cluster(scheduler: str | None, workers: int | None, cluster: str | None):
         env={"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"},
     )
     return Client(c), c
+
+
+def slurm_cluster():
+    """A dask-jobqueue ``SLURMCluster`` configured from ``~/.config/dask/jobqueue.yaml``.
+
+    Its workers are single-threaded (XLA fills the core) and run with the same
+    XLA flags as a LocalCluster's. Needs the ``hpc`` extra (dask-jobqueue).
+    """
+    try:
+        from dask_jobqueue import SLURMCluster
+    except ImportError:
+        raise BayesffError(
+            "--cluster slurm needs dask-jobqueue: pip install 'bayesff[hpc]'", "--cluster"
+        ) from None
+    return SLURMCluster(
+        processes=1,
+        job_script_prologue=[
+            'export XLA_FLAGS="--xla_cpu_multi_thread_eigen=false '
+            'intra_op_parallelism_threads=1"'
+        ],
+    )
 
 
 def _batches(tasks: list[Task], n_workers: int) -> list[list[Task]]:
@@ -394,8 +418,10 @@ def run_sweep(
     for t in runnable:
         if t not in todo:
             res.status[t.name] = "skipped"
-    log(f"sweep {name}: {len(tasks)} tasks, {len(todo)} to run, "
-        f"{len(runnable) - len(todo)} done before, {len(tasks) - len(runnable)} invalid")
+    log(
+        f"sweep {name}: {len(tasks)} tasks, {len(todo)} to run, "
+        f"{len(runnable) - len(todo)} done before, {len(tasks) - len(runnable)} invalid"
+    )
     rows = {}
     if todo:
         client, cluster_obj = _cluster(scheduler, workers, cluster)
@@ -406,7 +432,9 @@ def run_sweep(
                 specs = [_spec(t, report_root) for t in batch]
                 f = client.submit(run_batch, specs, report, retries=retries, pure=False)
                 futures[f] = batch
-            bar = _SweepProgress(len(todo), progress if progress is not None else sys.stderr.isatty(), log)
+            bar = _SweepProgress(
+                len(todo), progress if progress is not None else sys.stderr.isatty(), log
+            )
             for f in as_completed(futures):
                 batch = futures[f]
                 try:
@@ -427,10 +455,12 @@ def run_sweep(
     res.wall_time_s = time.perf_counter() - t0
     res.summary = write_summary(res, rows, Path(out_root) / name / "summary.csv")
     res.index = _index(res, rows, Path(report_root) / name)
-    log(f"sweep {name}: {sum(s == 'done' for s in res.status.values())} done, "
+    log(
+        f"sweep {name}: {sum(s == 'done' for s in res.status.values())} done, "
         f"{sum(s == 'skipped' for s in res.status.values())} skipped, "
         f"{sum(s == 'failed' for s in res.status.values())} failed in {res.wall_time_s:.1f} s; "
-        f"summary {res.summary}")
+        f"summary {res.summary}"
+    )
     return res
 
 
@@ -480,8 +510,13 @@ def _existing_row(t: Task) -> dict:
 
     dt = runfile.read(t.out)
     page = Path("reports") / t.out.parent.parent.name / t.name / "index.html"
-    return _row(t.name, dt, diagnose(dt), str(page) if page.is_file() else None,
-                float(dt.attrs.get("wall_time_s", 0.0)))
+    return _row(
+        t.name,
+        dt,
+        diagnose(dt),
+        str(page) if page.is_file() else None,
+        float(dt.attrs.get("wall_time_s", 0.0)),
+    )
 
 
 def write_summary(res: SweepResult, rows: dict, path: Path) -> Path:

@@ -110,7 +110,10 @@ class Inadequacy:
         ps = self.prior_scale
         if not (isinstance(ps, (int, float)) and not isinstance(ps, bool) and 0 < ps < np.inf):
             raise ProblemError(f"inadequacy prior_scale must be > 0, got {self.prior_scale!r}")
-        if not (isinstance(self.bands, int) and not isinstance(self.bands, bool)) or self.bands < 2:
+        if (
+            not (isinstance(self.bands, int) and not isinstance(self.bands, bool))
+            or self.bands < 2
+        ):
             raise ProblemError(f"inadequacy bands must be an integer >= 2, got {self.bands!r}")
         gb = self.gp_basis
         if not (isinstance(gb, int) and not isinstance(gb, bool)) or gb < 4:
@@ -411,9 +414,9 @@ class Target:
 
     def coordinate(self) -> np.ndarray:
         """The first environment column (internal units): bands and GP run along it."""
-        return np.asarray(self.env[self.observable.env_columns[0]], dtype=float).reshape(self.n, -1)[
-            :, 0
-        ]
+        return np.asarray(self.env[self.observable.env_columns[0]], dtype=float).reshape(
+            self.n, -1
+        )[:, 0]
 
     def bands(self) -> np.ndarray:
         """Hierarchical band of each training row (contiguous in the coordinate); -1 elsewhere."""

@@ -182,15 +182,15 @@ def check_log_density(problem, log_prob, names, atol: float = 1e-6) -> dict:
     import jax.numpy as jnp
     from numpyro.infer.util import log_density
 
-    from bayesff.model import build_model
+    from bayesff.model import arrays, model_of, structure_of
 
-    cp = build_model(problem)
-    data = cp.data("train")
+    model = model_of(structure_of(problem))
+    data = arrays(problem)
     pts = [(120.0, 3.4, 0.02), (118.0, 3.42, 0.035), (140.0, 3.3, 0.01)]
 
     def np_lp(p):
         params = {n: jnp.asarray(v) for n, v in zip(names, p, strict=True)}
-        return float(log_density(cp.model, (data,), {}, params)[0])
+        return float(log_density(model, (data,), {}, params)[0])
 
     ref = [np_lp(p) for p in pts]
     mine = [log_prob(np.asarray(p)) for p in pts]

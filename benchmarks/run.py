@@ -151,8 +151,10 @@ def bayesff_cli(quick: bool, log) -> dict:
         wall, p = _subprocess(cmd, env, log)
         import xarray as xr
 
+        from bayesff.inference import diagnose
+
         with xr.open_datatree(run_file, engine="h5netcdf") as dt:
-            diag = json.loads(dt.attrs["diagnostics"])
+            diag = diagnose(dt).as_dict()
             wall_attr = float(dt.attrs["wall_time_s"])
         cmd_txt = " ".join(
             ["bayesff", *cmd[1:4], "<tmp>/posterior.nc", *cmd[5:]]
@@ -277,6 +279,31 @@ def part_b(args, log) -> dict:
 
 
 # ------------------------------------------------------------------ summary
+def _part_c_md(c: dict) -> list[str]:
+    s, m, w = c["second_in_process"], c["calibrate_many_20"], c["sweep_20"]
+    return [
+        "",
+        "### Part C: many calibrations (issue 12)",
+        "",
+        "| what | wall (s) | detail |",
+        "| --- | ---: | --- |",
+        f"| second calibration, same process, other data | {s['second_wall_s']:.1f} | "
+        f"sampling {s['second_sampling_s']:.1f} s, ratio {s['ratio_second_to_sampling']:.2f}; "
+        f"kernel cache hit: {s['kernel_cache_hit']} |",
+        f"| 20 bootstrap problems, `calibrate_many` | {m['wall_s']:.1f} | worst R-hat "
+        f"{m['max_rhat']:.3f}; {m['ess_per_s']:.0f} ESS/s (summed min bulk ESS / wall)"
+        + (
+            f", {m['ratio_ess_per_s_to_emcee']:.0f}x emcee"
+            if "ratio_ess_per_s_to_emcee" in m
+            else ""
+        )
+        + " |",
+        f"| the same 20, `bayesff sweep`, 2-worker LocalCluster | {w['wall_s']:.1f} | "
+        f"{w['done']}/{w['tasks']} done, worst R-hat {w['max_rhat']}; {w['ess_per_s']:.0f} "
+        f"ESS/s; re-run with nothing changed {w['rerun_all_skipped_s']:.1f} s |",
+    ]
+
+
 def summary_md(res: dict) -> str:
     L = []
     m = res["machine"]
@@ -287,6 +314,8 @@ def summary_md(res: dict) -> str:
     L.append(f"- Python {m['python']}; " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()))
     L.append(f"- load before: `{res['load_before']['uptime']}`")
     L.append(f"- load after: `{res['load_after']['uptime']}`")
+    if res.get("part_c"):
+        L += _part_c_md(res["part_c"])
     a = res.get("part_a")
     if a:
         L += ["", "### Part A: calibration (LJ argon on B2, same posterior)", ""]
@@ -422,7 +451,9 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     import jax
 
-    from bayesff import _jax  # noqa: F401  (float64 in this process)
+    from bayesff.runtime import configure
+
+    configure()  # float64 in this process
 
     log(f"jax.devices(): {jax.devices()}")
     res = {
@@ -434,6 +465,21 @@ def main(argv=None) -> int:
     }
     log(f"load: {res['load_before']['uptime']}")
     res["part_a"] = part_a(args, log)
+    if not args.quick:
+        import many
+
+        log("C. many calibrations (issue 12): reuse, calibrate_many, sweep ...")
+        res["part_c"] = {
+            "second_in_process": many.second_in_process(log),
+            "calibrate_many_20": many.many_in_process(log),
+            "sweep_20": many.many_in_sweep(log),
+        }
+        em = res["part_a"].get("emcee")
+        if em:
+            for k in ("calibrate_many_20", "sweep_20"):
+                res["part_c"][k]["ratio_ess_per_s_to_emcee"] = (
+                    res["part_c"][k]["ess_per_s"] / em["ess_per_s"]
+                )
     res["part_b"] = part_b(args, log)
     res["load_after"] = load()
     res["total_wall_s"] = time.perf_counter() - t0

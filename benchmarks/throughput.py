@@ -40,12 +40,17 @@ def bayesff_rate(n_sets: int, n_T: int = 25, repeats: int = 3) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from bayesff.model import build_model
     from bayesff.problem import Problem
+    from bayesff.runtime import ensure_configured
 
+    ensure_configured()
     problem = Problem.from_toml(PROBLEM)
-    cp = build_model(problem)
-    predict, to_params = cp.predicts[0], cp.to_params
+    predict = problem.targets[0].forward(problem).build()
+    factors = {n: problem.to_internal(n, 1.0) for n in problem.free_parameters}
+
+    def to_params(theta):
+        return {n: theta[n] * factors[n] for n in factors}
+
     dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
     theta = {k: jax.device_put(jnp.asarray(v, dtype)) for k, v in parameter_sets(n_sets).items()}
     env = {"T_K": jax.device_put(jnp.asarray(temperatures(n_T), dtype))}

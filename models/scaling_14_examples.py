@@ -26,10 +26,10 @@ from bayesff.potentials.scaling import (
     CONVENTIONS,
     OPLS,
     Molecule,
-    bayesian_remap,
     solve_remap,
     topological_distances,
 )
+from bayesff.workflows.remap import bayesian_remap
 
 
 def decalin() -> Molecule:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import bayesff
+
 from support import ARGON_B2, PROBLEM_TOML, write_manifest
 
 # float64 and the persistent compilation cache, as the CLI and calibrate set them: importing

@@ -63,7 +63,7 @@ def test_list_shows_potentials_and_units(capsys):
     for word in ("lennard_jones", "mie", "square_well", "fourier", "ryckaert_bellemans"):
         assert word in out
     assert "epsilon  [kJ/mol] > 0" in out
-    assert "second_virial (pair): T_K -> B2_cm3_per_mol [cm^3/mol]" in out
+    assert "second_virial (pair|linear): T_K -> B2_cm3_per_mol [cm^3/mol]" in out
 
 
 @pytest.mark.slow

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from bayesff.configdata import (
-    Configurations,
     configuration_targets,
     load_configurations,
     random_dimers,
@@ -28,7 +27,7 @@ from bayesff.problem import InferenceSettings, Problem
 from bayesff.transferability import residual_check
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as R
 
-from support import ROOT, lj_problem, write_manifest  # noqa: F401
+from support import ROOT, lj_problem, write_manifest
 
 LJ = get_potential("lennard_jones")
 TRUTH_K = {"epsilon": 119.8, "sigma": 3.405}  # classic argon LJ (Michels et al. 1949)

@@ -61,9 +61,7 @@ def test_recovers_known_parameters_from_noise_free_data():
     import arviz as az
 
     y = b2_true(T_TRAIN)
-    run = calibrate(
-        synthetic_problem(y, u_of(y)), progress=False, log=None, samples=1000
-    )
+    run = calibrate(synthetic_problem(y, u_of(y)), progress=False, log=None, samples=1000)
     assert run.diagnostics.ok, run.diagnostics.warnings
     mcse = az.mcse(run.datatree, method="mean")
     for name, truth in (("epsilon", EPS_K), ("sigma", SIGMA_A)):
@@ -227,9 +225,7 @@ def test_same_seed_same_draws():
     )
     assert not math.isnan(float(a.datatree["posterior"]["epsilon"].values.mean()))
     # a batch of one is the same program: bit-identical draws
-    (one,) = calibrate_many(
-        [synthetic_problem(y, u_of(y), settings=s)], progress=False, log=None
-    )
+    (one,) = calibrate_many([synthetic_problem(y, u_of(y), settings=s)], progress=False, log=None)
     np.testing.assert_array_equal(
         one.datatree["posterior"]["epsilon"].values, a.datatree["posterior"]["epsilon"].values
     )
@@ -267,7 +263,9 @@ def test_resume_after_interruption(tmp_path, monkeypatch):
     out = tmp_path / "posterior.nc"
     with monkeypatch.context() as m:
         _interrupt_after(m, 100)
-        with pytest.raises(Interrupted, match=r"checkpoint\.npz: run the same command with --resume"):
+        with pytest.raises(
+            Interrupted, match=r"checkpoint\.npz: run the same command with --resume"
+        ):
             calibrate(synthetic_problem(y, u_of(y), settings=s), out=out, log=None)
     assert (tmp_path / "checkpoint.npz").exists() and not out.exists()
     # resuming with other settings would mix two posteriors: refused
@@ -452,7 +450,9 @@ def test_second_calibration_of_the_same_structure_compiles_nothing():
     other = synthetic_problem(1.01 * y, 2 * u_of(y), settings=s)
     other.parameters["epsilon"] = dataclasses.replace(
         other.parameters["epsilon"],
-        prior=dataclasses.replace(other.parameters["epsilon"].prior, args={"median": 110.0, "scale": 0.2}),
+        prior=dataclasses.replace(
+            other.parameters["epsilon"].prior, args={"median": 110.0, "scale": 0.2}
+        ),
     )
     run = calibrate(other, progress=False, log=None, seed=5, samples=90)
     assert cache_info()["hits"] == hits + 1
@@ -485,3 +485,23 @@ def test_batched_runs_agree_with_single_runs():
             assert abs(m_b - m_s) < 5 * math.hypot(*se), (p.name, name, m_b, m_s)
         # 4 chains x 500 draws: R-hat within the loose 1.05 (the 1.01 gate needs longer runs)
         assert max(br.diagnostics.rhat.values()) < 1.05, br.diagnostics.warnings
+
+
+def test_chees_gives_the_nuts_posterior():
+    """sampler = "chees" (blackjax ChEES-HMC, 16 chains): the same posterior as NUTS on
+    noise-free synthetic B2. Tolerance: 5 combined Monte Carlo standard errors of the
+    means (arviz mcse), and R-hat <= 1.01 over the 16 chains."""
+    import arviz as az
+
+    y = b2_true(T_TRAIN)
+    s = InferenceSettings(chains=16, warmup=300, samples=200, prior_draws=10)
+    ch = calibrate(
+        synthetic_problem(y, u_of(y), settings=s), progress=False, log=None, sampler="chees"
+    )
+    assert ch.datatree.attrs["sampler"] == "chees"
+    assert ch.diagnostics.ok, ch.diagnostics.warnings
+    nuts = calibrate(synthetic_problem(y, u_of(y)), progress=False, log=None)
+    for name in ("epsilon", "sigma"):
+        m = [float(r.datatree["posterior"][name].mean()) for r in (ch, nuts)]
+        se = [float(az.mcse(r.datatree, method="mean")[name]) for r in (ch, nuts)]
+        assert abs(m[0] - m[1]) < 5 * math.hypot(*se), (name, m, se)

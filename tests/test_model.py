@@ -71,7 +71,9 @@ def test_predicted_only_target_is_not_in_the_likelihood():
     run = calibrate(problem([b2_target(y), pt]), progress=False, log=None)
     dt = run.datatree
     assert "p" not in dt["observed_data"] and "p" not in dt["log_likelihood"]
-    assert dt["predictions"]["p"].sizes["environment"] == 4
+    # one varying environment column (T): the row dimension is named after it (docs/runfile.md)
+    assert dt["predictions"]["p"].dims == ("chain", "draw", "T")
+    assert dt["predictions"]["p"].sizes["T"] == 4
     # the true model predicts the pressure within 1 % (B2 pins epsilon and sigma)
     pm = dt["predictions"]["p_model"].values.reshape(-1, 4).mean(0)
     np.testing.assert_allclose(pm, p_true, rtol=1e-2)

@@ -22,10 +22,10 @@ PROBLEMS = sorted((ROOT / "models").glob("*.toml"))
 # Running each through the OZ solver again would cost CI minutes and test nothing new.
 RUN = [p for p in PROBLEMS if not p.stem.endswith(("_b2", "_structure")) or "joint" not in p.stem]
 RUN = [p for p in RUN if not (p.stem.startswith("argon_sw_") and p.stem != "argon_sw_joint")]
-# argon_md's smoke run is four reference MD runs (~3 min on CI's 2 cores); the same
-# machinery (reference runs, reweighting inside NUTS, recovery of known parameters) is
-# tested at smaller N in tests/observables/test_md_targets.py, and the file is loaded and
-# its model built below.
+# argon_md needs its prepared reference runs (`bayesff prepare`: four MD runs, ~3 min on
+# CI's 2 cores); the same machinery (prepare, reweighting inside NUTS, the refine loop,
+# recovery of known parameters) is tested on a small system in tests/test_workflows_md.py
+# and tests/observables/test_md_targets.py, and the file is loaded and checked below.
 RUN = [p for p in RUN if p.stem != "argon_md"]
 
 
@@ -42,22 +42,31 @@ def test_shipped_problem_runs(path):
     problem.inference = dataclasses.replace(
         problem.inference, prior_draws=5, thin=1, max_tree_depth=4
     )
-    run = calibrate(
-        problem, progress=False, log=None, chains=1, warmup=30, samples=30
-    )
+    run = calibrate(problem, progress=False, log=None, chains=1, warmup=30, samples=30)
     post = run.datatree["posterior"]
     for name in problem.free_parameters:
         assert post[name].sizes == {"chain": 1, "draw": 30}
         assert post[name].notnull().all()
 
 
-def test_argon_md_loads_and_builds():
-    """The MD problem file matches the package: it loads, and its model builds (the
-    reference simulations run only when the model is first traced, so none runs here)."""
-    from bayesff.model import build_model
+def test_argon_md_loads_and_builds(tmp_path):
+    """The MD problem file matches the package: it loads without its prepared runs (as
+    `bayesff prepare` loads it), its forward models build from its options (which checks
+    them; nothing is simulated), it needs four reference runs (one per liquid state,
+    shared by the pressure and energy targets), and loaded for calibration without them
+    it says to run `bayesff prepare models/argon_md.toml`."""
+    from bayesff.errors import ProblemError
+    from bayesff.model import structure_of
+    from bayesff.prepared import plan
 
-    problem = Problem.from_toml(ROOT / "models" / "argon_md.toml")
-    cp = build_model(problem)
+    path = ROOT / "models" / "argon_md.toml"
+    problem = Problem.from_toml(path, prepared=False)
     names = [t.observable.name for t in problem.targets]
     assert "md_pressure" in names and "md_energy" in names
-    assert cp.free == ["epsilon", "sigma"]
+    assert structure_of(problem).free == ("epsilon", "sigma")
+    for t in problem.targets:
+        t.forward(problem).build()
+    runs = plan(problem)
+    assert len(runs) == 4 and all(set(r.targets) == {"p_liquid", "E_liquid"} for r in runs)
+    with pytest.raises(ProblemError, match=r"run `bayesff prepare .*argon_md.toml`"):
+        Problem.from_toml(path, prepared=tmp_path)

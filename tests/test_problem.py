@@ -339,7 +339,11 @@ def test_duplicate_holdout_name_is_an_error(problem_dir):
     ("old", "new", "pattern"),
     [
         ("rel = 0.05", 'rel = "5%"', r"tolerance\.B2\.rel: expected a number, got a string '5%'"),
-        ("tolerance = { B2 = { rel = 0.05 } }", "tolerance = 0.05", r"\[transferability\]\.tolerance: expected a table, got a number 0\.05"),
+        (
+            "tolerance = { B2 = { rel = 0.05 } }",
+            "tolerance = 0.05",
+            r"\[transferability\]\.tolerance: expected a table, got a number 0\.05",
+        ),
         (
             "select = { T_K = [85.0, 110.0] }",
             "select = { T_K = [85.0, 90.0, 110.0] }",
@@ -350,8 +354,16 @@ def test_duplicate_holdout_name_is_an_error(problem_dir):
             'holdout = [ { target = "B2", nmae = "x",',
             r"holdout\[0\]: unknown key\(s\) nmae",
         ),
-        ("chains = 2", 'chains = 2\ntarget_accept = "0.9"', r"\[inference\]\.target_accept: expected a number, got a string '0\.9'"),
-        ("chains = 2", "chains = 2\nseed = true", r"\[inference\]\.seed: expected an integer, got a boolean True"),
+        (
+            "chains = 2",
+            'chains = 2\ntarget_accept = "0.9"',
+            r"\[inference\]\.target_accept: expected a number, got a string '0\.9'",
+        ),
+        (
+            "chains = 2",
+            "chains = 2\nseed = true",
+            r"\[inference\]\.seed: expected an integer, got a boolean True",
+        ),
     ],
 )
 def test_more_bad_input_is_caught_with_its_place(problem_dir, old, new, pattern):
@@ -445,7 +457,8 @@ def test_target_options_are_checked_against_the_observable(problem_dir):
     )
     with pytest.raises(
         ProblemError,
-        match=r"targets\[0\] \(B2\)\.options: unknown option\(s\) closure; expected nodes_per_panel",
+        match=r"targets\[0\] \(B2\)\.options: unknown option\(s\) closure; "
+        r"expected nodes_per_panel",
     ):
         Problem.from_toml(path)
 

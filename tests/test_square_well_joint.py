@@ -1,6 +1,6 @@
 """The square-well joint-transferability case (models/argon_sw_*.toml).
 
-Study: scripts/square_well_joint.py; docs/square_well.md.
+Study: bayesff.workflows.square_well (``bayesff study square-well``); docs/square_well.md.
 
 (a) the first-peak features of data/scripts/yarnell_features.py on analytic g(r)
     and on the shipped data; (b) the problem files load; (c) inference on known
@@ -216,21 +216,17 @@ prior_draws = 8
 
 
 def _joint(dt):
-    """(joint tolerance probability, P(structure), P(thermo)) from the run's aligned draws."""
-    from bayesff.transferability import joint_tolerance_probability
+    """(joint tolerance probability, P(structure), P(thermo)) from the run's aligned draws.
 
-    pp, obs = dt["posterior_predictive"], dt["observed_data"]
-    pr, pc = dt["predictions"], dt["predictions_constant_data"]
-    r_mod = pp["r_peak_model"].values.reshape(-1, 1)
-    r_obs = obs["r_peak"].values
-    b_mod = pr["B2_model"].values.reshape(-1, pr["B2_model"].shape[-1])
-    b_obs = pc["B2_observed"].values
-    parts = {"r": (r_mod, r_obs, {"abs": TAU_S}), "B2": (b_mod, b_obs, {"rel": TAU_T})}
-    return (
-        joint_tolerance_probability(parts),
-        joint_tolerance_probability({"r": parts["r"]}),
-        joint_tolerance_probability({"B2": parts["B2"]}),
-    )
+    The study's own functions (bayesff.workflows.square_well): r_peak's one row, and
+    the B2 states in the held-out ranges of _problem (80-100 K and 550-750 K).
+    """
+    from bayesff.workflows import square_well
+
+    e = square_well.errors(dt, thermo_T_K=((80.0, 100.0), (550.0, 750.0)))
+    assert e["B2_T_K"].tolist() == [90.0, 600.0, 700.0]
+    p = square_well.probabilities(e, TAU_S, TAU_T)
+    return p["p_joint"], p["p_structure"], p["p_thermo"]
 
 
 @pytest.mark.slow
@@ -276,3 +272,55 @@ def test_negative_control_core_mismatch_flagged(tmp_path):
     assert p_joint <= 0.1, (p_joint, p_s, p_t)
     res = evaluate(run.datatree)
     assert any(g["verdict"] != "transferable" for g in res.groups if g["target"] == "B2")
+
+
+def test_errors_and_joint_probability_on_handmade_draws():
+    """Exact probabilities from four hand-chosen draws (no sampling).
+
+    r_peak (obs 3.70 angstrom, tau_s = 0.05): draws 3.70, 3.71, 3.80 and a failed OZ solve
+    (NaN): within for draws 0 and 1. B2 at 90, 600, 700 K (obs -200, 20, 22 cm^3/mol,
+    tau_t = 5 %): draw 1 misses at 600 K by 10 %, the others are exact. So P(structure) =
+    1/2, P(thermo) = 3/4, P(joint) = 1/4 (only draw 0 passes both), not their product 3/8.
+    """
+    from handmade_runs import build_run, target
+
+    from bayesff.observables import get_observable
+    from bayesff.workflows import square_well
+
+    nan = float("nan")
+    r_peak = target(
+        "r_peak",
+        get_observable("first_peak_position"),
+        {"T_K": [85.0], "rho_per_A3": [0.02125]},
+        [3.70],
+        u=0.02,
+    )
+    b2 = target(
+        "B2",
+        get_observable("second_virial"),
+        {"T_K": [90.0, 600.0, 700.0]},
+        [-200.0, 20.0, 22.0],
+        u=1.0,
+        train=np.zeros(3, bool),
+    )
+    r = np.array([[3.70], [3.71], [3.80], [nan]])
+    b = np.array([[-200.0, 20.0, 22.0], [-200.0, 22.0, 22.0], [-200.0, 20.0, 22.0]] * 2)[:4]
+    dt = build_run(
+        [r_peak, b2],
+        {
+            "r_peak": {"train": {"model": r, "rep": r, "ll": np.zeros((4, 1))}},
+            "B2": {"holdout": {"model": b, "rep": b}},
+        },
+        potential="square_well",
+    )
+    e = square_well.errors(dt, thermo_T_K=((80.0, 100.0), (550.0, 750.0)))
+    np.testing.assert_allclose(e["structure_error"], [0.0, 0.01, 0.10, nan], atol=1e-12)
+    np.testing.assert_allclose(e["thermo_error"], [0.0, 0.1, 0.0, 0.0], atol=1e-12)
+    p = square_well.probabilities(e, 0.05, 0.05)
+    assert (p["p_structure"], p["p_thermo"], p["p_joint"]) == (0.5, 0.75, 0.25)
+    assert p["product_of_marginals"] == 0.375 and p["failed_oz_fraction"] == 0.25
+    # a range that leaves out 90 K: only the two high-T states count
+    assert square_well.errors(dt, thermo_T_K=((500.0, 750.0),))["B2_T_K"].tolist() == [
+        600.0,
+        700.0,
+    ]

@@ -33,8 +33,7 @@ def _sweep_file(tmp_path: Path, seeds=(0, 1, 2, 3), extra_values: str = "") -> P
     )
     text = (
         f'[sweep]\nname = "tiny"\nbase = "{ROOT / "models" / "argon_lj_b2.toml"}"\n'
-        f"report = false\n\n[[axes]]\nname = \"seed\"\nvalues = [{values}{extra_values}]\n\n"
-        + SHORT
+        f'report = false\n\n[[axes]]\nname = "seed"\nvalues = [{values}{extra_values}]\n\n' + SHORT
     )
     path = tmp_path / "tiny.toml"
     path.write_text(text)
@@ -73,7 +72,11 @@ def test_sweep_runs_four_tasks_and_skips_them_the_second_time(tmp_path):
     runs = tmp_path / "runs"
     res = run_sweep(path, out_root=runs, report_root=tmp_path / "reports", workers=2, log=None)
     assert {t: s for t, s in res.status.items()} == {
-        "s0": "done", "s1": "done", "s2": "done", "s3": "done", "bad": "failed"
+        "s0": "done",
+        "s1": "done",
+        "s2": "done",
+        "s3": "done",
+        "bad": "failed",
     }
     files = {t: runs / "tiny" / t / "posterior.nc" for t in ("s0", "s1", "s2", "s3")}
     assert all(f.is_file() for f in files.values())
@@ -89,11 +92,30 @@ def test_sweep_runs_four_tasks_and_skips_them_the_second_time(tmp_path):
 
 def _start(path: Path, tmp_path: Path, workers: int = 2) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "bayesff.cli", "sweep", str(path), "--runs",
-           str(tmp_path / "runs"), "--reports", str(tmp_path / "reports"),
-           "--workers", str(workers), "--no-progress", "--no-report"]
-    return subprocess.Popen(cmd, env=env, cwd=tmp_path, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "bayesff.cli",
+        "sweep",
+        str(path),
+        "--runs",
+        str(tmp_path / "runs"),
+        "--reports",
+        str(tmp_path / "reports"),
+        "--workers",
+        str(workers),
+        "--no-progress",
+        "--no-report",
+    ]
+    return subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait(cond, timeout: float) -> bool:
@@ -160,3 +182,23 @@ def test_a_killed_worker_loses_only_its_task_which_dask_runs_again(tmp_path):
 
     for f in files:
         assert runfile.read(f)["posterior"].sizes["draw"] == 60
+
+
+def test_slurm_cluster_is_constructed_from_the_jobqueue_config():
+    """--cluster slurm: tested as far as its construction without a batch system (issue 12
+    notes): the job script asks SLURM for the configured resources and starts one worker."""
+    pytest.importorskip("dask_jobqueue", reason="dask-jobqueue is the optional 'hpc' extra")
+    import dask
+
+    from bayesff.sweep import slurm_cluster
+
+    cfg = {"jobqueue.slurm.cores": 2, "jobqueue.slurm.memory": "4GB",
+           "jobqueue.slurm.walltime": "01:00:00", "jobqueue.slurm.queue": "short"}
+    with dask.config.set(cfg):
+        cluster = slurm_cluster()
+        try:
+            script = cluster.job_script()
+        finally:
+            cluster.close()
+    assert "#SBATCH" in script and "-p short" in script and "distributed" in script
+    assert "intra_op_parallelism_threads=1" in script

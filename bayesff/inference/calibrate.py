@@ -135,6 +135,7 @@ def _prepare_output(out, force: bool, strict: bool, expected_bytes: int):
     if out is None:
         return None, None
     path = Path(out)
+    check_writable(path, expected_bytes)  # names, permissions, room: before anything else
     if path.exists() and not force:
         raise RunExistsError(
             "a run file is already there; pass --force (force=True) to replace it, or --out "
@@ -143,7 +144,6 @@ def _prepare_output(out, force: bool, strict: bool, expected_bytes: int):
         )
     if path.exists() and path.is_dir():
         raise RunExistsError("a folder is in the way of the run file", str(path))
-    check_writable(path, expected_bytes)
     return path, Lock(path).acquire()
 
 
@@ -295,8 +295,18 @@ def _groups(problems, overrides, batch_size) -> list[list[int]]:
     return out
 
 
-def _calibrate(problems, outs, overrides, *, force, progress, log, checkpoint_every=0,
-               resume=False, strict=False) -> list[Run]:
+def _calibrate(
+    problems,
+    outs,
+    overrides,
+    *,
+    force,
+    progress,
+    log,
+    checkpoint_every=0,
+    resume=False,
+    strict=False,
+) -> list[Run]:
     from bayesff.runtime import ensure_configured
 
     t0 = time.perf_counter()
@@ -358,7 +368,9 @@ class _Batch:
         self.k_mcmc = np.stack([np.asarray(k[0]) for k in keys])
         self.k_post = [k[1] for k in keys]
         self.k_prior = [k[2] for k in keys]
-        self.chain_keys = np.stack([np.asarray(jax.random.split(k, self.s.chains)) for k in self.k_mcmc])
+        self.chain_keys = np.stack(
+            [np.asarray(jax.random.split(k, self.s.chains)) for k in self.k_mcmc]
+        )
         self.timings = {"batch_size": len(problems)}
 
     # -------------------------------------------------------------------- starts
@@ -381,17 +393,22 @@ class _Batch:
         one = jax.tree.map(lambda a: a[0, 0], z)
         d = ravel_pytree(one)[0].size
         inv = self._inverse_mass(d)
-        if self.s.init == "laplace":
+        if self.s.init == "laplace" or self.s.sampler == "chees":
+            # many chains from the central half of wide priors can start in a secondary
+            # mode that ChEES's common trajectory length never leaves: start at the mode
             z, inv = self._laplace(z, one, d)
         state = self.kernel.init_at(self.chain_keys, self.data, z, inv)
         for attempt in range(START_TRIES):
             bad = ~_finite_state(state)
             if not bad.any():
                 return state
-            keys = np.asarray(jax.vmap(jax.vmap(lambda k: jax.random.fold_in(k, attempt + 2)))(
-                self.chain_keys))
+            keys = np.asarray(
+                jax.vmap(jax.vmap(lambda k, n=attempt + 2: jax.random.fold_in(k, n)))(
+                    self.chain_keys
+                )
+            )
             znew = jax.tree.map(np.asarray, self.kernel.draw(keys, self.data))
-            z = jax.tree.map(lambda a, b: np.where(_expand(bad, a), b, a), z, znew)
+            z = jax.tree.map(lambda a, b, m=bad: np.where(_expand(m, a), b, a), z, znew)
             state = self.kernel.init_at(self.chain_keys, self.data, z, inv)
         bad = ~_finite_state(state)
         p = int(np.flatnonzero(bad.any(axis=1))[0])
@@ -410,8 +427,10 @@ class _Batch:
             key = jax.random.fold_in(jax.random.PRNGKey(self.settings[i].seed), 7)
             t = time.perf_counter()
             ls = laplace_start(self.kernel, data_i, np.asarray(x0), one, key, self.s.chains)
-            self.log(f"laplace start ({prob.name}): mode in {ls.evaluations} evaluations, "
-                     f"{time.perf_counter() - t:.1f} s")
+            self.log(
+                f"laplace start ({prob.name}): mode in {ls.evaluations} evaluations, "
+                f"{time.perf_counter() - t:.1f} s"
+            )
             unravel = ravel_pytree(one)[1]
             starts.append(jax.vmap(unravel)(ls.starts))
             inv = ls.inverse_mass_matrix
@@ -426,18 +445,34 @@ class _Batch:
         t = time.perf_counter()
         ckpt = self._checkpoint()
         if resume:
-            state = self.kernel.init_at(self.chain_keys, self.data, self._template(),
-                                        self._inverse_mass(self._dim()))
+            state = self.kernel.init_at(
+                self.chain_keys, self.data, self._template(), self._inverse_mass(self._dim())
+            )
             state, done, it = ckpt.load_into(state)
-            self.log(f"resuming from {ckpt.path}: {it} of {self.s.warmup + self.s.samples} "
-                     "iterations done")
+            self.log(
+                f"resuming from {ckpt.path}: {it} of {self.s.warmup + self.s.samples} "
+                "iterations done"
+            )
         else:
             state, done, it = self._start(), {}, 0
-        self.log(f"sampling {', '.join(p.name for p in self.problems)}: "
-                 f"{self.s.sampler.upper()}, {self.s.chains} chains x ({self.s.warmup} warm-up + "
-                 f"{self.s.samples} draws)")
-        self.trace = run_blocks(self.kernel, state, self.data, self.s, it, done, ckpt,
-                                checkpoint_every, self.progress, self.log, BLOCK_SECONDS)
+        self.log(
+            f"sampling {', '.join(p.name for p in self.problems)}: "
+            f"{self.s.sampler.upper()}, {self.s.chains} chains x ({self.s.warmup} warm-up + "
+            f"{self.s.samples} draws)"
+        )
+        self.trace = run_blocks(
+            self.kernel,
+            state,
+            self.data,
+            self.s,
+            it,
+            done,
+            ckpt,
+            checkpoint_every,
+            self.progress,
+            self.log,
+            BLOCK_SECONDS,
+        )
         self.timings["sampling_s"] = time.perf_counter() - t
         self.ckpt = ckpt
 
@@ -466,7 +501,7 @@ class _Batch:
         t = time.perf_counter()
         draws = self._kept()
         runs = []
-        for i, prob in enumerate(self.problems):
+        for i in range(len(self.problems)):
             dt = assemble(self, i, draws)
             diag = diagnose(dt)
             runs.append(Run(dt, None, diag, 0.0, dict(self.timings)))
@@ -549,9 +584,7 @@ def _start_error(problem) -> BayesffError:
     """Why no chain could start: a forward model that is not finite at the prior's centre."""
     from bayesff.inference.assemble import forward_at
 
-    params = {
-        n: (p.value if p.fixed else p.prior.median()) for n, p in problem.parameters.items()
-    }
+    params = {n: (p.value if p.fixed else p.prior.median()) for n, p in problem.parameters.items()}
     shown = ", ".join(f"{n} = {v:.6g} {problem.parameters[n].unit}" for n, v in params.items())
     for t in problem.targets:
         f = forward_at(problem, t, params)

@@ -137,7 +137,7 @@ class Checkpoint:
                 f"cannot read the checkpoint ({type(e).__name__}: {e})", where
             ) from None
         state = _unflatten(state_template, "state", arrays, where)
-        trace = {k[len("trace/"):]: v for k, v in arrays.items() if k.startswith("trace/")}
+        trace = {k[len("trace/") :]: v for k, v in arrays.items() if k.startswith("trace/")}
         return state, trace, int(meta["iteration"])
 
     def remove(self) -> None:

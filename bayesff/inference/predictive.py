@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from bayesff.model import Structure, model_of
@@ -61,8 +60,10 @@ class PostProcessor:
         from numpyro.infer.util import constrain_fn
 
         samples = jax.vmap(lambda x: constrain_fn(self.model, (data_train,), {}, x))(z)
-        return samples, self._posterior_chunk(samples, key, data_train, data_holdout), (
-            self._prior_chunk(key_prior, data_train, CHUNK)
+        return (
+            samples,
+            self._posterior_chunk(samples, key, data_train, data_holdout),
+            (self._prior_chunk(key_prior, data_train, CHUNK)),
         )
 
     def _posterior_chunk(self, samples, key, data_train, data_holdout):
@@ -77,7 +78,11 @@ class PostProcessor:
         )
         ll = log_likelihood(self.model, samples, data_train, parallel=True)
         ll = {t: ll[t] for t in trained}
-        held = [t.name for t in self.structure.targets if data_holdout["targets"][t.name]["mask"].shape[0]]
+        held = [
+            t.name
+            for t in self.structure.targets
+            if data_holdout["targets"][t.name]["mask"].shape[0]
+        ]
         pred = {}
         if held:
             pred = Predictive(

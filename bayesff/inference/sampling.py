@@ -100,11 +100,12 @@ class _Progress:
             return
         frac = it / self.total
         now = time.perf_counter()
-        if frac >= self.next_frac and now - self.last_log >= 5.0 or it == self.total:
+        if (frac >= self.next_frac and now - self.last_log >= 5.0) or it == self.total:
             rate = (it - self.start) / max(now - self.t0, 1e-9)
             eta = (self.total - it) / max(rate, 1e-9)
-            self.log(f"  {phase}: {it}/{self.total} iterations ({100 * frac:.0f} %), "
-                     f"ETA {eta:.0f} s")
+            self.log(
+                f"  {phase}: {it}/{self.total} iterations ({100 * frac:.0f} %), ETA {eta:.0f} s"
+            )
             self.last_log = now
             self.next_frac = frac + 0.1
 
@@ -128,8 +129,9 @@ def _next_n(it, s, block, per_iter, checkpoint_every, block_seconds) -> int:
     return n
 
 
-def run_blocks(kernel, state, data, s, it, done, ckpt, checkpoint_every, progress, log,
-               block_seconds):
+def run_blocks(
+    kernel, state, data, s, it, done, ckpt, checkpoint_every, progress, log, block_seconds
+):
     """Advance the chains from iteration ``it`` to warm-up + samples; return the kept draws.
 
     Returns a dict: ``z`` (site -> (P, C, N, ...) unconstrained) and the
@@ -142,6 +144,14 @@ def run_blocks(kernel, state, data, s, it, done, ckpt, checkpoint_every, progres
     # must never save a state that does not match the draws kept with it
     committed = (state, it)
     try:
+        if getattr(kernel, "warmup_in_one_call", False) and it < s.warmup:
+            # ChEES: blackjax adapts in one compiled call
+            state = kernel.warmup_all(state, data)
+            it = s.warmup
+            committed = (state, it)
+            bar.update(it, s.warmup, "warm-up")
+            if ckpt is not None and _due(it, s, checkpoint_every):
+                ckpt.save_blocks(state, done, it)
         while it < total:
             n = _next_n(it, s, kernel.settings.block, per_iter, checkpoint_every, block_seconds)
             t = time.perf_counter()

@@ -103,7 +103,9 @@ class Observable:
 
     def accepts(self, kind: str) -> bool:
         """Whether a potential of this kind (``"pair"``, ``"torsion"``, ...) can be used."""
-        kinds = (self.potential_kind,) if isinstance(self.potential_kind, str) else self.potential_kind
+        kinds = (
+            (self.potential_kind,) if isinstance(self.potential_kind, str) else self.potential_kind
+        )
         return kind in kinds
 
     @property

@@ -28,22 +28,26 @@ with s = 1 as the two conventions coincide). B2 = 0 at the Boyle temperature
 (T* = 3.42 for LJ) is not special for F: we never divide by B2, only by
 dF/dx = eps dB2/d eps, which is bounded away from 0 below the maximum.
 
-Solver: a fixed number of safeguarded Newton steps on x = ln s, vectorised
-over temperatures. A bracket [lo, hi] with F(lo) > 0 > F(hi) is kept from the
-iterates; a Newton step that leaves it, or is taken where dF/dx >= 0 (the
-wrong branch), is replaced by bisection, or by a step of +0.5 in x while no
-bracket is known (which climbs onto the rising branch, where the root is).
-Steps are capped at 0.5 in x. From x = 0 the root is reached in 3-5 steps for
-s within a factor of 2 of 1; the default 32 steps leave a margin. After the
-loop the residual is checked; where it is not below 1e-9 of
-``|B2_ref| + b0`` (b0 = 2 pi N_A l^3 / 3 with l the potential's length scale)
-the result is NaN, never a silently wrong number.
+Solver: the root is bracketed, then found by bisection (``optimistix``).
+F is evaluated on a fixed grid of x = ln s (:data:`X_GRID`, s from e^-3 to
+e^3); the rising-branch root is the one place where F goes from positive to
+non-positive as x grows (F rises from -B2_ref at x -> -inf to the maximum of
+B2 and falls to -inf after it, so that down-crossing is unique), and the
+grid cell holding it is the bracket. :class:`optimistix.Bisection` then
+narrows it to :data:`X_TOL` in x. A Newton iteration (optimistix's, or a
+hand-written one) needs a start on the rising branch and a safeguard against
+the other root on the falling branch; the bracket gives both for the price
+of one grid of evaluations, and bisection cannot leave it. After the solve
+the residual is checked; where it is not below 1e-9 of ``|B2_ref| + b0``
+(b0 = 2 pi N_A l^3 / 3 with l the potential's length scale), or where the
+grid shows no down-crossing (no root with s in [e^-3, e^3]), the result is
+NaN, never a silently wrong number.
 
 Derivatives: implicit function theorem. With x*(theta, T) the root,
-dx*/dtheta = -(dF/dtheta) / (dF/dx), implemented as a ``jax.custom_jvp``
-(reverse mode works by transposition), so gradients cost one extra JVP of F
-and never differentiate through the loop. ``jit`` and ``vmap`` (over
-parameter draws or temperatures) apply.
+dx*/dtheta = -(dF/dtheta) / (dF/dx), by optimistix's
+:class:`~optimistix.ImplicitAdjoint` (forward and reverse mode), so gradients
+cost one extra linearisation of F and never differentiate through the loop.
+``jit`` and ``vmap`` (over parameter draws or temperatures) apply.
 
 Limitations: near and beyond the maximum of b (T* > ~15 for LJ) B2 hardly
 depends on epsilon, dF/dx -> 0, and s grows steeply (s = 1.38 at T* = 20 and
@@ -69,27 +73,39 @@ References
 M. P. Allen and D. J. Tildesley, *Computer Simulation of Liquids*, 2nd ed.
 (2017), section 2.8 (cut-off conventions); D. A. McQuarrie, *Statistical
 Mechanics* (2000), ch. 12 (B2); W. H. Press et al., *Numerical Recipes*, 3rd
-ed. (2007), section 9.4 (rtsafe: Newton with bisection safeguard).
+ed. (2007), section 9.1 (bracketing and bisection); P. Kidger et al.,
+optimistix (root finding with implicit differentiation in JAX).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from bayesff.observables.virial import _A3_TO_CM3_PER_MOL, DEFAULT_NODES, second_virial
-from bayesff.potentials._spec import PairPotential
+from bayesff.observables.virial import DEFAULT_NODES, second_virial
+from bayesff.potentials import PairPotential
+from bayesff.units import AVOGADRO
 
-__all__ = ["epsilon_scale_factor", "matched_builder", "matched_predict"]
+__all__ = [
+    "MAX_STEPS",
+    "X_GRID",
+    "X_TOL",
+    "epsilon_scale_factor",
+    "matched_builder",
+    "matched_predict",
+]
 
-#: Newton steps (fixed, so that the loop is a static ``fori_loop``).
-DEFAULT_ITERATIONS = 32
-#: Largest step in x = ln s.
-_MAX_STEP = 0.5
-#: Residual |F| accepted after the loop, relative to |B2_ref| + b0.
+#: Grid of x = ln s on which the root is bracketed (s from e^-3 = 0.05 to e^3 = 20).
+X_GRID = np.linspace(-3.0, 3.0, 25)
+#: Width in x at which bisection stops (s to 1e-14 relative).
+X_TOL = 1e-14
+#: Most bisection steps: log2(0.25 / 1e-14) = 45 are needed from one grid cell.
+MAX_STEPS = 64
+#: Residual |F| accepted after the solve, relative to |B2_ref| + b0.
 _RESIDUAL_RTOL = 1e-9
-#: Residual below which the iteration stops (x frozen), same normalisation.
-_FREEZE_RTOL = 1e-13
+#: Angstrom^3 per molecule -> cm^3/mol.
+_A3_TO_CM3_PER_MOL = AVOGADRO * 1e-24
 
 
 def _energy_names(potential: PairPotential) -> tuple[str, ...]:
@@ -114,74 +130,51 @@ def _check_pair(potential_ref: PairPotential, potential_to: PairPotential):
     return _energy_names(potential_to)
 
 
-def _make_solver(potential_ref, potential_to, nodes_per_panel, iterations):
-    """x = ln s as a function ``solve(params, T_flat) -> (n,)`` with an implicit JVP."""
+def _scaled(params: dict, x, energy: tuple[str, ...]) -> dict:
+    """Parameters with every energy parameter multiplied by s = e^x."""
+    return {k: (v * jnp.exp(x) if k in energy else v) for k, v in params.items()}
+
+
+def _make_solver(potential_ref, potential_to, nodes_per_panel, max_steps):
+    """x = ln s as a function ``solve(params, T_flat) -> (n,)``, differentiable (implicit)."""
+    import optimistix as optx
+
     energy = _check_pair(potential_ref, potential_to)
+    grid = jnp.asarray(X_GRID)
+    bisection = optx.Bisection(rtol=0.0, atol=X_TOL, flip=True)  # F decreases across the root
 
-    def scaled(params, x):
-        return {k: (v * jnp.exp(x) if k in energy else v) for k, v in params.items()}
+    def residual(x, args):
+        """F(x) / (|B2_ref| + b0) at one temperature: dimensionless, O(1)."""
+        params, T, target, norm = args
+        b2 = second_virial(
+            potential_to, _scaled(params, x, energy), T, nodes_per_panel=nodes_per_panel
+        )
+        return (b2 - target) / norm
 
-    def b2_to(params, x, T):
-        # one temperature and one x: vmapped over both by the callers
-        return second_virial(potential_to, scaled(params, x), T, nodes_per_panel=nodes_per_panel)
-
-    def b2_ref(params, T):
-        return second_virial(potential_ref, params, T, nodes_per_panel=nodes_per_panel)
-
-    def residual(params, x, T, target):
-        return jax.vmap(lambda xi, ti: b2_to(params, xi, ti))(x, T) - target
-
-    def value_and_slope(params, x, T, target):
-        return jax.jvp(lambda y: residual(params, y, T, target), (x,), (jnp.ones_like(x),))
-
-    def solve_primal(params, T):
-        target = b2_ref(params, T)
-        scale = potential_to.length_scale(**params)
-        b0 = 2.0 * jnp.pi / 3.0 * scale**3 * _A3_TO_CM3_PER_MOL
-        zero = jnp.zeros_like(T)
-        inf = jnp.full_like(T, jnp.inf)
-
-        tol = _RESIDUAL_RTOL * (jnp.abs(target) + b0)
-
-        def body(_, state):
-            x, lo, hi, done = state
-            f, df = value_and_slope(params, x, T, target)
-            # Converged: freeze. Near the root the sign of F is rounding noise
-            # (XLA may sum the quadrature in different orders in different
-            # fusions), and a bracket built from noise would send x away.
-            done = done | (jnp.abs(f) <= _FREEZE_RTOL * tol / _RESIDUAL_RTOL)
-            # F decreases in x on the rising branch (df < 0), where the root is:
-            # F > 0 anywhere means the root lies above x; F <= 0 with df < 0, below.
-            lo = jnp.where(f > 0, jnp.maximum(lo, x), lo)
-            hi = jnp.where((f <= 0) & (df < 0), jnp.minimum(hi, x), hi)
-            newton = x - f / jnp.where(df < 0, df, -1.0)
-            candidate = x + jnp.clip(newton - x, -_MAX_STEP, _MAX_STEP)
-            bracketed = jnp.isfinite(lo) & jnp.isfinite(hi)
-            ok = (df < 0) & (candidate >= lo) & (candidate <= hi)
-            # wrong branch (df >= 0) and no bracket yet: climb towards larger s
-            fallback = jnp.where(bracketed, 0.5 * (lo + hi), x + _MAX_STEP)
-            x_new = jnp.where(ok, candidate, fallback)
-            return jnp.where(done, x, x_new), lo, hi, done
-
-        state = (zero, -inf, inf, jnp.zeros(T.shape, bool))
-        x, _, _, _ = jax.lax.fori_loop(0, iterations, body, state)
-        f = residual(params, x, T, target)
-        good = jnp.abs(f) <= tol
+    def solve_one(params, T):
+        target = second_virial(potential_ref, params, T, nodes_per_panel=nodes_per_panel)
+        b0 = 2.0 * jnp.pi / 3.0 * potential_to.length_scale(**params) ** 3 * _A3_TO_CM3_PER_MOL
+        args = (params, T, target, jnp.abs(target) + b0)
+        # the bracket: the grid cell where F turns from > 0 to <= 0 (NaN never brackets)
+        f = jax.vmap(lambda x: residual(x, jax.lax.stop_gradient(args)))(grid)
+        down = (f[:-1] > 0) & (f[1:] <= 0)
+        k = jnp.argmax(down)
+        lo, hi = grid[k], grid[k + 1]
+        sol = optx.root_find(
+            residual,
+            bisection,
+            0.5 * (lo + hi),
+            args,
+            options={"lower": lo, "upper": hi},
+            max_steps=max_steps,
+            throw=False,
+        )
+        x = sol.value
+        good = down.any() & (jnp.abs(residual(x, jax.lax.stop_gradient(args))) <= _RESIDUAL_RTOL)
         return jnp.where(good, x, jnp.nan)
 
-    @jax.custom_jvp
     def solve(params, T):
-        return solve_primal(params, T)
-
-    @solve.defjvp
-    def solve_jvp(primals, tangents):
-        params, T = primals
-        x = solve_primal(params, T)
-        # F(x; params, T) = B2_to(T; s eps) - B2_ref(T; eps) with x held fixed
-        f_of = lambda p, t: residual(p, x, t, b2_ref(p, t))  # noqa: E731
-        _, f_dot = jax.jvp(f_of, (params, T), tangents)
-        _, df_dx = value_and_slope(params, x, T, b2_ref(params, T))
-        return x, -f_dot / df_dx
+        return jax.vmap(solve_one, in_axes=(None, 0))(params, T)
 
     return solve
 
@@ -199,7 +192,7 @@ def epsilon_scale_factor(
     T_K,
     *,
     nodes_per_panel: int = DEFAULT_NODES,
-    iterations: int = DEFAULT_ITERATIONS,
+    max_steps: int = MAX_STEPS,
 ):
     r"""Factor s(T) on the energy parameters that makes B2 of the cut potential equal the full one.
 
@@ -225,14 +218,14 @@ def epsilon_scale_factor(
         Temperature(s) in K, any shape.
     nodes_per_panel
         Gauss-Legendre nodes per panel of the B2 quadrature.
-    iterations
-        Safeguarded Newton steps (fixed).
+    max_steps
+        Most bisection steps (the default reaches :data:`X_TOL`).
 
     Returns
     -------
     jax.Array
         s, shape of ``T_K``; NaN where the solver did not converge (far beyond
-        the maximum of B2, see the module docstring).
+        the maximum of B2, or s outside [e^-3, e^3]; see the module docstring).
 
     Notes
     -----
@@ -243,7 +236,7 @@ def epsilon_scale_factor(
               \Big/ \left(-\frac{\partial B_2}{\partial \ln\varepsilon}\right).
     """
     _params_check(params, potential_full)
-    solve = _make_solver(potential_full, potential_cut, nodes_per_panel, iterations)
+    solve = _make_solver(potential_full, potential_cut, nodes_per_panel, max_steps)
     T = jnp.asarray(T_K, dtype=float)
     p = {k: jnp.asarray(v, dtype=float) for k, v in params.items()}
     x = solve(p, T.reshape(-1))
@@ -257,7 +250,7 @@ def matched_predict(
     nodes_per_panel: int = DEFAULT_NODES,
     *,
     reference_T_K: float | None = None,
-    iterations: int = DEFAULT_ITERATIONS,
+    max_steps: int = MAX_STEPS,
 ):
     r"""Predictions under ``potential_to`` of parameters calibrated under ``potential_from``.
 
@@ -284,8 +277,8 @@ def matched_predict(
         solved once at that temperature (K) and applied at every
         temperature, the T-independent rescaling of epsilon an MD user would
         make; how well it carries is the honest test of the repair.
-    iterations
-        Safeguarded Newton steps (fixed).
+    max_steps
+        Most bisection steps of the root finder.
 
     Returns
     -------
@@ -311,7 +304,7 @@ def matched_predict(
         t_ref = float(reference_T_K)
         if not (t_ref > 0 and t_ref < float("inf")):
             raise ValueError(f"reference_T_K must be a finite temperature > 0 K, got {t_ref!r}")
-    solve = _make_solver(potential_from, potential_to, nodes_per_panel, iterations)
+    solve = _make_solver(potential_from, potential_to, nodes_per_panel, max_steps)
 
     def predict(params, env):
         T = jnp.asarray(env["T_K"], dtype=float)
@@ -321,12 +314,12 @@ def matched_predict(
             flat = T.reshape(-1)
 
             def one(xi, ti):
-                q = {k: (v * jnp.exp(xi) if k in energy else v) for k, v in p.items()}
+                q = _scaled(p, xi, energy)
                 return second_virial(potential_to, q, ti, nodes_per_panel=nodes_per_panel)
 
             return jax.vmap(one)(x, flat).reshape(T.shape)
         x = solve(p, jnp.asarray([t_ref]))[0]
-        q = {k: (v * jnp.exp(x) if k in energy else v) for k, v in p.items()}
+        q = _scaled(p, x, energy)
         return second_virial(potential_to, q, T, nodes_per_panel=nodes_per_panel)
 
     return predict

@@ -80,8 +80,8 @@ Closures (``closure=``)
     d lam / d theta = -(dm/d theta)/(dm/d lam), both from one reverse pass through
     the three fixed points. Low density: w* ~ rho* at supercritical states and
     w = w(rho*) = O(rho^4) (an end of the path) at subcritical vapour states, so
-    B = O(rho^2) there too (fitted order 2, not proved). Cost: about 6x a "vm" solve (a median of 350 Anderson iterations
-    over all solves against 60).
+    B = O(rho^2) there too (fitted order 2, not proved). Cost: about 6x a "vm" solve
+    (a median of 350 Anderson iterations over all solves against 60).
 
 Numerics
 --------

@@ -73,7 +73,11 @@ __all__ = [
     "ReweightingEstimator",
     "Trajectory",
     "block_standard_error",
+    "default_r_cut",
+    "frame_sums",
+    "pair_distances",
     "reweight",
+    "reweighted_thermo",
     "simulate",
 ]
 
@@ -208,6 +212,11 @@ class Trajectory:
     def n_frames(self) -> int:
         return int(self.positions.shape[0])
 
+    @functools.cached_property
+    def _reweighting(self):
+        """What :func:`reweight` needs, computed on first use (:func:`_prepared`)."""
+        return _prepared(self)
+
     @property
     def n_particles(self) -> int:
         return int(self.positions.shape[1])
@@ -272,8 +281,9 @@ def _check_params(potential, params, where="simulate"):
     return out
 
 
-def _default_r_cut(potential, params):
-    """The wrapper's r_c for a cut-off-wrapped potential, else 3 length scales."""
+def default_r_cut(potential, params) -> float:
+    """The default cut-off of :func:`simulate`, angstrom: the wrapper's r_c for a
+    cut-off-wrapped potential, else 3 length scales (3 sigma for LJ) at ``params``."""
     if potential.unwrapped is not None:
         bps = tuple(potential.breakpoints(**params))
         if bps:
@@ -645,7 +655,7 @@ def simulate(
         )
     box = _box(n, rho)
     ell = float(potential.length_scale(**params))
-    r_cut = _default_r_cut(potential, params) if r_cut_angstrom is None else r_cut_angstrom
+    r_cut = default_r_cut(potential, params) if r_cut_angstrom is None else r_cut_angstrom
     r_cut = _positive("r_cut_angstrom", r_cut)
     if r_cut > 0.5 * box:
         raise ValueError(
@@ -839,13 +849,24 @@ def _meta(traj: Trajectory) -> _Meta:
     )  # fmt: skip
 
 
-def _pair_distances(traj: Trajectory):
+def pair_distances(traj: Trajectory):
     """Distances of each stored frame's pairs i < j within r_cut, padded to one width.
 
     Computed once in NumPy (float64) from the frames' own neighbour lists, so that
     reweighting evaluates u(r) on a flat (frames, pairs) array: no gather or minimum
     image per call (~18x faster than recomputing them from positions, docs/md.md).
-    Returns (r, mask); padding entries hold r_cut and mask False.
+
+    Parameters
+    ----------
+    traj
+        Stored frames (:attr:`MDResult.trajectory`).
+
+    Returns
+    -------
+    r, mask
+        ``(frames, width)`` distances (angstrom) and which entries are pairs,
+        width the largest pair count of a frame; padding entries hold r_cut
+        and mask False.
     """
     n, box, rc2 = traj.n_particles, traj.box_angstrom, traj.r_cut_angstrom**2
     rows = np.arange(n)[:, None]
@@ -867,59 +888,77 @@ def _pair_distances(traj: Trajectory):
     return r, mask
 
 
-def _frame_sums(potential, r, mask, params):
-    """Pair energy U (kJ/mol) and virial W = sum r u'(r) (kJ/mol) of every frame."""
-    u, du = jax.jvp(lambda x: potential.energy(x, **params), (r,), (jnp.ones_like(r),))
+def frame_sums(potential, r, mask, params, virial: bool = True):
+    """Pair energy U (kJ/mol) and virial W = sum r u'(r) (kJ/mol) of every frame.
+
+    ``r``, ``mask``: ``(..., pairs)`` from :func:`pair_distances`. With
+    ``virial=False`` only U is computed (W is None): half the work.
+    """
     zero = jnp.zeros_like(r)
+    if not virial:
+        return jnp.sum(jnp.where(mask, potential.energy(r, **params), zero), axis=-1), None
+    u, du = jax.jvp(lambda x: potential.energy(x, **params), (r,), (jnp.ones_like(r),))
     return jnp.sum(jnp.where(mask, u, zero), axis=-1), jnp.sum(jnp.where(mask, r * du, zero), -1)
 
 
-def _reweighted_thermo(potential, state, r, mask, u_ref, params):
-    """Normalised weights, energy per particle (kJ/mol) and pressure (MPa) at ``params``.
+def reweighted_thermo(potential, state, r, mask, u_ref, params, virial: bool = True):
+    r"""Normalised weights, energy per particle (kJ/mol) and pressure (MPa) at ``params``.
 
-    ``state`` = (n, T_K, rho, volume, r_cut, long_range) of the reference run. The
-    estimator of :func:`reweight`, shared with :mod:`bayesff.observables.md_targets`.
+    ``state`` = (n, T_K, rho, volume, r_cut, tail) of the reference run, ``tail``
+    true (or 1.0) to add the long-range corrections
+    (:func:`~bayesff.potentials.cutoff.tail_correction`), false (0.0) not to;
+    every entry may be traced.
+    The estimator of :func:`reweight`, shared with
+    :mod:`bayesff.observables.md_targets`:
+
+    .. math::
+
+        w_i = \frac{e^{-\beta [U_i(\theta) - U_i(\theta_0)]}}{\sum_j e^{-\beta [U_j(\theta)
+        - U_j(\theta_0)]}}, \quad e = \sum_i w_i U_i / N, \quad
+        p = \rho k_B T - \sum_i w_i W_i / (3 V)
+
+    With ``virial=False`` the pressure is None (only U is evaluated).
     """
-    n, T_K, rho, volume, r_cut, long_range = state
+    n, T_K, rho, volume, r_cut, tail = state
     kT = GAS_CONSTANT_KJ_PER_MOL_K * T_K
-    U, W = _frame_sums(potential, r, mask, params)
+    U, W = frame_sums(potential, r, mask, params, virial)
     w = jax.nn.softmax(-(U - u_ref) / kT)
     energy = jnp.sum(w * U) / n
-    pressure = (rho * kT - jnp.sum(w * W) / (3.0 * volume)) * KJ_PER_MOL_PER_A3_IN_MPA
-    if long_range == "tail":
-        tail = tail_correction(potential, params, r_cut, rho)
-        energy = energy + tail.energy_per_particle
-        pressure = pressure + tail.pressure
+    pressure = None
+    if virial:
+        pressure = (rho * kT - jnp.sum(w * W) / (3.0 * volume)) * KJ_PER_MOL_PER_A3_IN_MPA
+    # a flag rather than a branch, so that it may be data (traced)
+    flag = jnp.asarray(tail, dtype=energy.dtype)
+    tc = tail_correction(potential, params, r_cut, rho)
+    energy = energy + flag * tc.energy_per_particle
+    if virial:
+        pressure = pressure + flag * tc.pressure
     return w, energy, pressure
 
 
 @partial(jax.jit, static_argnums=0)
 def _reference_energies_jit(meta, r, mask, params):
-    return _frame_sums(meta.potential.obj, r, mask, params)[0]
+    return frame_sums(meta.potential.obj, r, mask, params, virial=False)[0]
 
 
 @partial(jax.jit, static_argnums=0)
 def _reweight_core(meta: _Meta, arrays, params, u_ref):
     r, mask, histograms, structure, shell = arrays
-    state = (meta.n, meta.T_K, meta.rho, meta.box**3, meta.r_cut, meta.long_range)
-    w, energy, pressure = _reweighted_thermo(meta.potential.obj, state, r, mask, u_ref, params)
+    tail = meta.long_range == "tail"
+    state = (meta.n, meta.T_K, meta.rho, meta.box**3, meta.r_cut, tail)
+    w, energy, pressure = reweighted_thermo(meta.potential.obj, state, r, mask, u_ref, params)
     ess = 1.0 / jnp.sum(w * w)
     g = (w @ histograms) / (meta.n * (meta.n - 1) / meta.box**3 * shell)
     S = w @ structure
     return ReweightedResult(g, S, pressure, energy, ess, ess / r.shape[0], w)
 
 
-_CACHE: dict[int, tuple] = {}
-
-
 def _prepared(traj: Trajectory):
-    """Device arrays and reference energies of a trajectory, computed once."""
-    hit = _CACHE.get(id(traj))
-    if hit is not None and hit[0] is traj:
-        return hit[1:]
+    """Device arrays and reference energies of a trajectory (computed once per trajectory:
+    :attr:`Trajectory._reweighting` caches them on the object, not in a module cache)."""
     meta = _meta(traj)
     shell = 4.0 / 3.0 * np.pi * (traj.r_edges[1:] ** 3 - traj.r_edges[:-1] ** 3)
-    r, mask = _pair_distances(traj)
+    r, mask = pair_distances(traj)
     arrays = (
         jnp.asarray(r),
         jnp.asarray(mask),
@@ -929,9 +968,6 @@ def _prepared(traj: Trajectory):
     )
     ref = {k: jnp.asarray(v, dtype=float) for k, v in traj.params.items()}
     u_ref = _reference_energies_jit(meta, arrays[0], arrays[1], ref)
-    if len(_CACHE) > 8:  # a few trajectories at a time; drop the oldest
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[id(traj)] = (traj, meta, arrays, u_ref)
     return meta, arrays, u_ref
 
 
@@ -973,7 +1009,7 @@ def reweight(traj: Trajectory, params: dict) -> ReweightedResult:
             f"reweight: potential {traj.potential.name!r} takes parameters "
             f"{list(traj.potential.param_names)}, got {sorted(params)}"
         )
-    meta, arrays, u_ref = _prepared(traj)
+    meta, arrays, u_ref = traj._reweighting
     params = {k: jnp.asarray(v, dtype=float) for k, v in params.items()}
     return _reweight_core(meta, arrays, params, u_ref)
 

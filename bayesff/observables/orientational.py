@@ -101,7 +101,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff import _jax  # noqa: F401  (float64)
 from bayesff.observables.virial import PANEL_EDGES
 from bayesff.observables.virial import quadrature_rule as _radial_rule
 from bayesff.potentials.molecular import LinearPairPotential

@@ -324,8 +324,9 @@ def _closure_floor(quantity: str):
         eps, sig = float(params["epsilon"]), float(params["sigma"])
         t_star = GAS_CONSTANT * np.asarray(env["T_K"], float) / eps
         rho_star = np.asarray(env["rho_per_A3"], float) * sig**3
-        f = liquid.closure_error_floor(options.get("closure", _DEFAULTS["closure"]), t_star,
-                                       rho_star)
+        f = liquid.closure_error_floor(
+            options.get("closure", _DEFAULTS["closure"]), t_star, rho_star
+        )
         if quantity == "pressure":
             return np.asarray(f.dp_star) * eps / sig**3 * KJ_PER_MOL_PER_A3_IN_MPA
         if quantity == "energy":

@@ -57,7 +57,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff import _jax  # noqa: F401  (float64 before any array exists)
 from bayesff.errors import BayesffError, DataError
 from bayesff.potentials._spec import PairPotential, ParamSpec
 

@@ -18,9 +18,8 @@ Oxford University Press (2017), section 2.8, doi:10.1093/oso/9780198803195.001.0
 
 from __future__ import annotations
 
-import functools
-
 import dataclasses
+import functools
 import math
 from typing import NamedTuple
 
@@ -28,8 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff.potentials._spec import PairPotential
 from bayesff import units
+from bayesff.potentials._spec import PairPotential
 from bayesff.units import KJ_PER_MOL_PER_A3_IN_MPA
 
 __all__ = [

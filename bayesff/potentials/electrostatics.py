@@ -67,7 +67,6 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff import _jax  # noqa: F401  (float64 before any array exists)
 from bayesff.potentials._spec import PairPotential, ParamSpec, register
 from bayesff.potentials.cluster import (
     STATUS_OK,

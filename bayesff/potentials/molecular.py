@@ -50,7 +50,6 @@ from math import comb, factorial
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff import _jax  # noqa: F401  (float64 before any array exists)
 from bayesff.potentials._spec import ParamSpec, register
 from bayesff.priors import PriorSpec, Support
 from bayesff.units import COULOMB_KJ_PER_MOL_ANGSTROM

@@ -72,8 +72,7 @@ def resolve(kind: str, where: str | None = None):
             mod = importlib.import_module(module)
         except Exception as e:  # ImportError, or an error raised by the module's own code
             raise ProblemError(
-                f"cannot import module {module!r} for potential {kind!r}: "
-                f"{type(e).__name__}: {e}",
+                f"cannot import module {module!r} for potential {kind!r}: {type(e).__name__}: {e}",
                 where,
             ) from None
         if not hasattr(mod, attr):

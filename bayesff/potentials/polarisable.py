@@ -98,7 +98,6 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import cho_solve
 
-from bayesff import _jax  # noqa: F401  (float64 before any array exists)
 from bayesff.potentials._spec import ParamSpec, register
 from bayesff.potentials.cluster import (
     STATUS_OK,

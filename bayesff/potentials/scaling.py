@@ -40,6 +40,10 @@ conventions and force :math:`f_i f_j = 1` (``intermolecular=True`` adds those
 rows, for two copies of the molecule); the re-mapped charges need not keep
 the net charge. Special 1-4 LJ parameters (CHARMM's ``eps14``/``Rmin14``) and
 differences in the sigma combining rule are outside this re-mapping.
+
+The Bayesian version (a prior on the factors, the irreducible residual
+sigma_res as an inferred inadequacy scale) is a calibration problem built on
+this system: :func:`bayesff.workflows.remap.bayesian_remap`.
 """
 
 from __future__ import annotations
@@ -61,7 +65,6 @@ __all__ = [
     "Pair",
     "RemapResult",
     "RemapSystem",
-    "bayesian_remap",
     "pair_classes",
     "remap_system",
     "solve_remap",
@@ -516,183 +519,3 @@ def solve_remap(
         pairs=pairs,
         residual_pairs=tuple(p for p, rk in zip(pairs, r, strict=True) if abs(rk) > tol),
     )
-
-
-# --------------------------------------------------------------------------- Bayesian
-
-
-def bayesian_remap(
-    mol: Molecule,
-    conv_from: Convention | str,
-    conv_to: Convention | str,
-    kind: Kind = "lj",
-    *,
-    intermolecular: bool = False,
-    prior_scale: float = 1.0,
-    sigma_res_scale: float = 0.5,
-    sigma_floor: float = 1e-3,
-    num_warmup: int = 500,
-    num_samples: int = 1000,
-    num_chains: int = 2,
-    target_accept_prob: float = 0.95,
-    seed: int = 0,
-) -> dict:
-    r"""Posterior of the per-atom factors and of the irreducible residual.
-
-    Model (x = ln f or ln g, one entry per atom; b, M from :func:`remap_system`):
-
-    .. math::
-
-        x_i \sim \mathcal N(0, s^2), \quad
-        \sigma_\mathrm{res} \sim \mathrm{HalfNormal}(\tau), \quad
-        b_{ij} \sim \mathcal N\!\left(x_i + x_j,\;
-            \sigma_\mathrm{res}^2 + \sigma_0^2\right).
-
-    :math:`\sigma_\mathrm{res}` is the scale of the per-pair log energy
-    mismatch that no choice of x removes. x is integrated out analytically
-    (the model is linear-Gaussian given sigma): with :math:`M = U S V^T`,
-    :math:`U^T b \sim \mathcal N(0, \mathrm{diag}(s^2 S^2) + \sigma^2)`, so
-    NUTS samples sigma alone; x is then drawn exactly from
-    :math:`p(x \mid \sigma, b)`. What the data can say about sigma comes from
-    the m - rank redundant combinations of b: with none (a tree of pairs,
-    m = rank) the posterior of sigma is its prior. A consistent redundant
-    system pushes sigma below ~sigma_0; an inconsistent one puts it near
-    :math:`\sqrt{\mathrm{RSS}/(m - \mathrm{rank})}`.
-
-    Parameters
-    ----------
-    mol, conv_from, conv_to, kind, intermolecular
-        As in :func:`remap_system`.
-    prior_scale
-        s, prior standard deviation of each ln f_i (1: f within a factor e).
-    sigma_res_scale
-        tau, scale of the half-normal prior on sigma_res (ln units; |ln 0.6|
-        = 0.51 is the size of the OPLS -> AMBER Coulomb data).
-    sigma_floor
-        sigma_0, a fixed mismatch treated as zero (1e-3: 0.1 % of a pair
-        energy). It keeps the posterior proper: without it the density of
-        sigma diverges at 0 for a consistent redundant system.
-    num_warmup, num_samples, num_chains, seed
-        NUTS settings (chains vectorised on one device).
-    target_accept_prob
-        NUTS target acceptance. 0.95 rather than 0.8: in the unconstrained
-        ln sigma the half-normal prior has a super-exponential upper tail, and
-        at 0.8 up to 15 of 2000 draws diverged there (no-information cases).
-
-    Returns
-    -------
-    dict
-        ``log_factor_mean``, ``log_factor_sd``, ``factor_mean``, ``factor_sd``,
-        ``factor_median`` (shape (n,); an atom in no interacting pair keeps
-        its prior, ln f ~ N(0, s^2), so its f has mean exp(s^2 / 2));
-        ``sigma_res`` with ``mean``, ``sd``, ``q05``, ``q50``, ``q95``;
-        ``residual_mean`` (shape (m,), b - M x); ``pairs``;
-        ``redundancy`` (m - rank); ``sigma_res_identified`` (redundancy > 0);
-        ``num_divergences``; ``samples`` with ``log_factors`` (draws, n) and
-        ``sigma_res`` (draws,); ``settings``.
-    """
-    import jax
-    import jax.numpy as jnp
-    import numpyro
-    import numpyro.distributions as dist
-    from numpyro.infer import MCMC, NUTS
-
-    from bayesff import _jax  # noqa: F401  (float64 before any array exists)
-
-    for name, v in (
-        ("prior_scale", prior_scale),
-        ("sigma_res_scale", sigma_res_scale),
-        ("sigma_floor", sigma_floor),
-    ):
-        if not (math.isfinite(v) and v > 0):
-            raise ValueError(f"bayesian_remap: {name} must be finite and > 0, found {v!r}")
-    for name, v in (
-        ("num_warmup", num_warmup),
-        ("num_samples", num_samples),
-        ("num_chains", num_chains),
-    ):
-        if not (isinstance(v, int) and v >= 1):
-            raise ValueError(f"bayesian_remap: {name} must be a positive integer, found {v!r}")
-    if not 0.0 < target_accept_prob < 1.0:
-        raise ValueError(
-            f"bayesian_remap: target_accept_prob must be in (0, 1), found {target_accept_prob!r}"
-        )
-
-    M, b, pairs = remap_system(mol, conv_from, conv_to, kind, intermolecular=intermolecular)
-    m, n = M.shape
-    if m:
-        U, S, Vt = np.linalg.svd(M, full_matrices=True)
-        rank = int(np.linalg.matrix_rank(M))
-    else:
-        U, S, Vt, rank = np.zeros((0, 0)), np.zeros(0), np.eye(n), 0
-    S = np.where(np.arange(S.size) < rank, S, 0.0)  # exact zeros beyond the rank
-    lam = np.zeros(m)
-    lam[: S.size] = S**2  # eigenvalues of M M^T, aligned with U's columns
-    b_rot = jnp.asarray(U.T @ b)
-    lam_j = jnp.asarray(lam)
-    s2, floor2 = prior_scale**2, sigma_floor**2
-
-    def model():
-        sigma = numpyro.sample("sigma_res", dist.HalfNormal(sigma_res_scale))
-        var = s2 * lam_j + sigma**2 + floor2
-        numpyro.sample("b_rot", dist.Normal(0.0, jnp.sqrt(var)), obs=b_rot)
-
-    key_mcmc, key_x = jax.random.split(jax.random.PRNGKey(seed))
-    mcmc = MCMC(
-        NUTS(model, target_accept_prob=target_accept_prob),
-        num_warmup=num_warmup,
-        num_samples=num_samples,
-        num_chains=num_chains,
-        chain_method="vectorized",
-        progress_bar=False,
-    )
-    mcmc.run(key_mcmc, extra_fields=("diverging",))
-    sigma = np.asarray(mcmc.get_samples()["sigma_res"])
-    n_div = int(np.sum(np.asarray(mcmc.get_extra_fields()["diverging"])))
-
-    # x | sigma, b in the right-singular basis z = V^T x: for the first min(m, n)
-    # directions b_rot_k = S_k z_k + noise, z_k ~ N(0, s^2); the rest keep the prior.
-    tau2 = sigma[:, None] ** 2 + floor2
-    S_pad = np.zeros(n)
-    S_pad[: min(m, n)] = S[: min(m, n)]
-    bz = np.zeros(n)
-    bz[: min(m, n)] = np.asarray(b_rot)[: min(m, n)]
-    prec = 1.0 / s2 + S_pad[None, :] ** 2 / tau2
-    mean = (S_pad[None, :] * bz[None, :] / tau2) / prec
-    eps = np.asarray(jax.random.normal(key_x, (sigma.size, n)))
-    z = mean + eps / np.sqrt(prec)
-    x = z @ Vt  # rows: x = V z
-    f = np.exp(x)
-    resid = b[None, :] - x @ M.T
-    q05, q50, q95 = np.quantile(sigma, [0.05, 0.5, 0.95])
-    return {
-        "kind": kind,
-        "log_factor_mean": x.mean(axis=0),
-        "log_factor_sd": x.std(axis=0, ddof=1),
-        "factor_mean": f.mean(axis=0),
-        "factor_sd": f.std(axis=0, ddof=1),
-        "factor_median": np.median(f, axis=0),
-        "sigma_res": {
-            "mean": float(sigma.mean()),
-            "sd": float(sigma.std(ddof=1)),
-            "q05": float(q05),
-            "q50": float(q50),
-            "q95": float(q95),
-        },
-        "residual_mean": resid.mean(axis=0),
-        "pairs": pairs,
-        "redundancy": m - rank,
-        "sigma_res_identified": m > rank,
-        "num_divergences": n_div,
-        "samples": {"log_factors": x, "sigma_res": sigma},
-        "settings": {
-            "prior_scale": prior_scale,
-            "sigma_res_scale": sigma_res_scale,
-            "sigma_floor": sigma_floor,
-            "num_warmup": num_warmup,
-            "num_samples": num_samples,
-            "num_chains": num_chains,
-            "target_accept_prob": target_accept_prob,
-            "seed": seed,
-        },
-    }

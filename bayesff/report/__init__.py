@@ -18,13 +18,12 @@ page).
 
 from __future__ import annotations
 
-import sys
-import types
-
 import json
 import os
 import re
+import sys
 import tempfile
+import types
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -243,7 +242,6 @@ def write_report(
 ) -> Path:
     """:func:`report` with progress printed by default (the scripts' older name)."""
     return report(run_path, out_dir, compare, log=log)
-
 
 
 class _CallableModule(types.ModuleType):

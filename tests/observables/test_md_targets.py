@@ -1,17 +1,17 @@
-"""Tests of the MD targets (bayesff.observables.md_targets): reweighting inside NUTS.
+"""Tests of the MD forward models (bayesff.observables.md_targets) on prepared frames.
 
 LJ in argon-like units: epsilon/k_B = 120 K, sigma = 3.4 angstrom, one state at
 T* = 2 (240 K), rho* = 0.6 (0.01527 1/angstrom^3), N = 108, r_cut = 2.5 sigma
 (L/2 = 2.82 sigma), 1000 + 2000 steps, a frame every 20 steps (100 frames). Small
-and short on purpose: the reweighting identities hold for any run, and the
-recovery test only needs MD-quality data of the same model. Every run is cached
-in-process (module-scoped fixtures, and md_targets' own cache), so the file
-makes four simulations (reference, synthetic data, a far reference, the direct
-check of test_pressure_at_reference_is_the_plain_average) on one compiled setup.
+and short on purpose: the reweighting identities hold for any run. The reference
+run is a module fixture, turned into the prepared arrays by
+md_targets.state_arrays (what `bayesff prepare` stores), so this file simulates
+twice (the reference, and a direct re-run with the same seed for the identity
+test), on one compiled setup. The prepare step, the files and the refine loop are
+tested in tests/test_workflows_md.py.
 
-Cost, measured on the 2 shared cores under load ~4 (nice -n 19): the 19 fast tests
-42 s wall (importing jax-md ~10 s, one compilation ~10 s, each run 3-10 s); the slow
-NUTS recovery test (2 chains x 80 + 80, two refine() checks) 84 s + 11 s setup.
+Cost, measured on the 2 shared cores under load 4-8: about 60 s for the file
+(importing jax-md ~10 s, each run 7-20 s, the IE tests' compilations ~10 s each).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pytest
 pytest.importorskip("jax_md")  # optional extra: pip install bayesff[md]
 
 import jax
+import jax.numpy as jnp
 
 from bayesff.observables import get_observable, liquid, md, md_targets
 from bayesff.potentials import get_potential
@@ -40,45 +41,75 @@ RUN = {
     "sample_every": 20,
 }
 OPTIONS = {"reference": TRUTH, **RUN}
+SETTINGS = md_targets.parse_options(LJ, OPTIONS)
 
 
 def build(name, **options):
     return get_observable(name).build(LJ, **{**OPTIONS, **options})
 
 
-@pytest.fixture(scope="module")
-def pressure():
-    return build("md_pressure")
+def aux_for(name, state, **options):
+    settings = md_targets.parse_options(LJ, {**OPTIONS, **options})
+    return md_targets.target_aux([state], md_targets.quantity_of(name), settings)
 
 
 @pytest.fixture(scope="module")
-def reference_run(pressure):
-    return pressure.md_engine.reference(T_K, RHO).result
+def reference_run():
+    res = md.simulate(LJ, TRUTH, T_K, RHO, store_frames=True, **SETTINGS.simulate_kwargs(LJ))
+    assert res.status == md.OK
+    return res
+
+
+@pytest.fixture(scope="module")
+def state(reference_run):
+    return md_targets.state_arrays(LJ, reference_run, TRUTH)
+
+
+@pytest.fixture(scope="module")
+def pressure(state):
+    return build("md_pressure"), aux_for("md_pressure", state)
 
 
 # ------------------------------------------------------------------- identities
 
 
-def test_pressure_at_reference_is_the_plain_average(pressure, reference_run):
+def test_pressure_at_reference_is_the_plain_average(pressure, reference_run, state):
     """At params == reference the weights are uniform: the prediction is the plain average
     of the reference run, which is the run md.simulate makes with the same settings (same
     seed, same compiled code: bit-identical). Tolerance 1e-10 relative: only the summation
-    order of the pair energies differs (each pair once here, twice and halved in md)."""
-    direct = md.simulate(LJ, TRUTH, T_K, RHO, seed=0, store_frames=False, **RUN)
+    order of the pair energies differs (each pair once here, twice and halved in md).
+    The same under jit with env and aux traced (arguments), as the model passes them."""
+    predict, aux = pressure
+    kw = {**SETTINGS.simulate_kwargs(LJ), "store_frames": False}
+    direct = md.simulate(LJ, TRUTH, T_K, RHO, **kw)
     assert direct.status == md.OK
     assert reference_run.pressure_MPa == direct.pressure_MPa
-    p = float(pressure(TRUTH, ENV)[0])
+    p = float(predict(TRUTH, ENV, aux=aux)[0])
     assert p == pytest.approx(direct.pressure_MPa, rel=1e-10)
-    # under jit (the environment closed over, as bayesff.model does) and for the energy
-    p_jit = float(jax.jit(lambda prm: pressure(prm, ENV))(TRUTH)[0])
+    p_jit = float(jax.jit(lambda prm, e, a: predict(prm, e, aux=a))(TRUTH, ENV, aux)[0])
     assert p_jit == pytest.approx(direct.pressure_MPa, rel=1e-10)
-    e = float(build("md_energy")(TRUTH, ENV)[0])
+    e = float(build("md_energy")(TRUTH, ENV, aux=aux_for("md_energy", state))[0])
     assert e == pytest.approx(direct.energy_kJ_per_mol, rel=1e-10)
-    rw = pressure.md_engine.reweighted(TRUTH, T_K, RHO)
-    assert float(rw.ess_fraction) == pytest.approx(1.0, rel=1e-12)
+    ess = md_targets.ess_fractions(LJ, TRUTH, aux)
+    assert float(ess[0]) == pytest.approx(1.0, rel=1e-12)
 
 
-def test_structure_factor_at_reference_is_the_run_s_of_q(reference_run):
+def test_prediction_is_the_reweighting_estimator(pressure, reference_run):
+    """Inside the trust region (epsilon +5 %, sigma +0.3 %: ESS/n 0.84) the prediction
+    is md.reweight's estimate on the same frames (one shared estimator; md.reweight is
+    checked against a direct simulation at epsilon +5 % in test_md.py), to 1e-10 relative
+    (summation order over the padded pair arrays)."""
+    predict, aux = pressure
+    new = {"epsilon": 1.05 * TRUTH["epsilon"], "sigma": 1.003 * SIGMA}
+    rw = md.reweight(reference_run.trajectory, new)
+    assert float(rw.ess_fraction) > 0.5
+    assert float(md_targets.ess_fractions(LJ, new, aux)[0]) == pytest.approx(
+        float(rw.ess_fraction), rel=1e-10
+    )
+    assert float(predict(new, ENV, aux=aux)[0]) == pytest.approx(float(rw.pressure_MPa), rel=1e-10)
+
+
+def test_structure_factor_at_reference_is_the_run_s_of_q(reference_run, state):
     """md_structure_factor at the run's own shells is its S(q) (1e-10); between shells a
     linear interpolation; outside the box's range (q < 2 pi / L or > q_max) NaN."""
     q = reference_run.q
@@ -88,32 +119,99 @@ def test_structure_factor_at_reference_is_the_run_s_of_q(reference_run):
         "rho_per_A3": np.full(4, RHO),
         "q_inv_angstrom": np.array([q[3], mid, 0.5 * q[0], q[-1] + 1.0]),
     }
-    s = np.asarray(build("md_structure_factor")(TRUTH, env))
+    aux = aux_for("md_structure_factor", state)
+    s = np.asarray(build("md_structure_factor")(TRUTH, env, aux=aux))
     assert s[0] == pytest.approx(reference_run.S[3], rel=1e-10)
     assert s[1] == pytest.approx(0.5 * (reference_run.S[3] + reference_run.S[4]), rel=1e-10)
     assert np.isnan(s[2]) and np.isnan(s[3])
 
 
-def test_rejected_outside_the_trust_region(pressure):
-    """sigma +20 %: ESS/n is at its floor 1/n (one frame carries all the weight; at
-    N = 108 the trust region ends near sigma +1 %, docs/md.md) and the prediction is
-    NaN, which the model turns into a rejected proposal. epsilon +2 % stays inside
-    (ESS/n 0.98 at this state) and is finite."""
-    far = {**TRUTH, "sigma": 1.2 * SIGMA}
-    assert np.isnan(float(pressure(far, ENV)[0]))
-    assert float(pressure.md_engine.ess_fraction(far, T_K, RHO)) < 0.05
-    near = {**TRUTH, "epsilon": 1.02 * TRUTH["epsilon"]}
-    assert np.isfinite(float(pressure(near, ENV)[0]))
+def test_rows_are_mapped_to_their_states_inside_jax(pressure):
+    """Rows find their state in aux under jit (env and aux traced) and under vmap over
+    rows (a hierarchical inadequacy): a second state is the first with T = 300 K and its
+    value0 shifted (an index check, not physics); a row at a state without prepared data
+    predicts NaN."""
+    predict, aux = pressure
+    two = {k: np.concatenate([v, v]) for k, v in aux.items()}
+    two["T_K"] = np.array([T_K, 300.0])
+    two["value0"] = two["value0"] + np.array([0.0, 50.0])
+    far = {**TRUTH, "sigma": 1.2 * SIGMA}  # ESS/n ~ 1/n: the linear fallback, value0 + ...
+    env = {"T_K": np.array([T_K, 300.0, T_K, 500.0]), "rho_per_A3": np.full(4, RHO)}
+    out = np.asarray(jax.jit(lambda p, e, a: predict(p, e, aux=a))(far, env, two))
+    assert out[0] == out[2]
+    assert out[1] == pytest.approx(out[0] + 50.0, rel=1e-12)
+    assert np.isnan(out[3])
+    rows = jax.vmap(
+        lambda t, r: predict(far, {"T_K": t[None], "rho_per_A3": r[None]}, aux=two)[0]
+    )(jnp.asarray(env["T_K"][:3]), jnp.asarray(env["rho_per_A3"][:3]))
+    np.testing.assert_allclose(np.asarray(rows), out[:3], rtol=1e-12)
 
 
-def test_gradient_matches_central_differences(pressure):
+# ------------------------------------------------------------------- smooth trust region
+
+
+def test_trust_weight_is_a_c2_switch():
+    """Perlin's smootherstep in the ESS fraction: 0 below ess_min - w/2, 1 above
+    ess_min + w/2 (exactly; 1e-9 off the edges, where 0.3 - 0.1 rounds), 1/2 at ess_min,
+    monotone, with zero first derivative at both edges (exact polynomial identities:
+    tolerance rounding, 1e-12)."""
+    e = jnp.linspace(0.0, 1.0, 201)
+    s = np.asarray(md_targets.trust_weight(e, 0.3, 0.2))
+    assert np.all(s[e < 0.2 - 1e-9] == 0.0) and np.all(s[e > 0.4 + 1e-9] == 1.0)
+    assert float(md_targets.trust_weight(0.3, 0.3, 0.2)) == pytest.approx(0.5, abs=1e-12)
+    assert np.all(np.diff(s) >= 0.0)
+    ds = jax.vmap(jax.grad(lambda x: md_targets.trust_weight(x, 0.3, 0.2)))
+    assert np.allclose(np.asarray(ds(jnp.array([0.2, 0.4]))), 0.0, atol=1e-12)
+    assert float(ds(jnp.array([0.3]))[0]) == pytest.approx(15.0 / 8.0 / 0.2, rel=1e-12)
+
+
+def test_smooth_trust_region_is_finite_and_differentiable_across_ess_min(pressure, reference_run):
+    """Along sigma from the reference to +3 % the ESS fraction falls from 1 to ~0.02,
+    crossing the band [0.2, 0.4] around ess_min = 0.3. Everywhere the prediction and its
+    gradient are finite; above the band it is exactly the reweighted average, below it
+    exactly the linear fallback value0 + gradient0 . dtheta (same arithmetic: 1e-12);
+    and jax.grad matches central differences (h = 1e-6 angstrom: truncation
+    O(h^2 p''') < 1e-6 relative, rounding 1e-16 p / h ~ 1e-8) at points inside the band,
+    where the switch is active, so the log density NUTS sees is C^1 across ess_min."""
+    predict, aux = pressure
+
+    def p_of(sig):
+        return predict({**TRUTH, "sigma": sig}, ENV, aux=aux)[0]
+
+    grad = jax.jit(jax.value_and_grad(p_of))
+    sigmas = SIGMA * np.linspace(1.0, 1.03, 31)
+    ess = np.array([float(md_targets.ess_fractions(LJ, {**TRUTH, "sigma": s}, aux)[0])
+                    for s in sigmas])  # fmt: skip
+    assert ess[0] == pytest.approx(1.0) and ess[-1] < 0.05
+    assert np.any((ess > 0.2) & (ess < 0.4)), "the path must cross the band"
+    for s, e in zip(sigmas, ess, strict=True):
+        v, g = grad(s)
+        assert np.isfinite(float(v)) and np.isfinite(float(g)), (s, e)
+        theta = jnp.array([TRUTH["epsilon"], s])
+        linear = aux["value0"][0] + aux["gradient0"][0] @ (np.asarray(theta) - aux["reference"][0])
+        rw = md.reweight(reference_run.trajectory, {"epsilon": TRUTH["epsilon"], "sigma": s})
+        if e >= 0.4:
+            assert float(v) == pytest.approx(float(rw.pressure_MPa), rel=1e-10)
+        if e <= 0.2:
+            assert float(v) == pytest.approx(float(linear), rel=1e-12)
+    inside = [s for s, e in zip(sigmas, ess, strict=True) if 0.2 < e < 0.4]
+    h = 1e-6
+    for s in inside:
+        fd = (float(p_of(s + h)) - float(p_of(s - h))) / (2 * h)
+        assert float(grad(s)[1]) == pytest.approx(fd, rel=1e-5)
+
+
+def test_gradient_and_hessian_match_central_differences(pressure):
     """jax.grad of the md_pressure prediction in epsilon vs a central difference of the
-    same reweighted estimate, h = 1e-5 kJ/mol: truncation O(h^2 p''') ~ 1e-10 relative,
-    rounding ~ 1e-16 * p / h ~ 1e-9 MPa per kJ/mol against a slope of ~100; rtol 1e-6."""
+    same estimate, h = 1e-5 kJ/mol: truncation O(h^2 p''') ~ 1e-10 relative, rounding
+    ~1e-16 * p / h ~ 1e-9 MPa per kJ/mol against a slope of ~100; rtol 1e-6. The Hessian
+    (the Laplace start differentiates twice) is symmetric and matches central
+    differences of the gradient (h = 1e-5 relative; rtol 1e-4)."""
+    predict, aux = pressure
     x0 = {**TRUTH, "epsilon": 1.01 * TRUTH["epsilon"], "sigma": 1.002 * SIGMA}
 
     def p(eps):
-        return pressure({**x0, "epsilon": eps}, ENV)[0]
+        return predict({**x0, "epsilon": eps}, ENV, aux=aux)[0]
 
     grad = float(jax.grad(p)(x0["epsilon"]))
     h = 1e-5
@@ -121,30 +219,64 @@ def test_gradient_matches_central_differences(pressure):
     assert grad == pytest.approx(fd, rel=1e-6)
     assert abs(grad) > 1.0  # not trivially zero
 
+    def f(th):
+        return predict({"epsilon": th[0], "sigma": th[1]}, ENV, aux=aux)[0]
+
+    th = jnp.array([x0["epsilon"], x0["sigma"]])
+    hess = np.asarray(jax.hessian(f)(th))
+    assert hess[0, 1] == pytest.approx(hess[1, 0], rel=1e-8)
+    g = jax.grad(f)
+    for k in range(2):
+        dk = 1e-5 * float(th[k]) * np.eye(2)[k]
+        col = (np.asarray(g(th + dk)) - np.asarray(g(th - dk))) / (2 * dk[k])
+        np.testing.assert_allclose(hess[:, k], col, rtol=1e-4)
+
 
 # ------------------------------------------------------------------- ie_corrected
 
 
-def test_ie_corrected_is_md_at_reference_and_moves_like_the_ie(reference_run):
-    """IE(theta) + [MD(theta_0) - IE(theta_0)]: at theta_0 the MD value (to 1e-8 MPa: the
-    same IE solve, traced and eager, converged to 1e-10); at epsilon +5 % it differs from
-    the MD value at theta_0 by exactly the IE's own change (liquid.solve, same closure and
-    grid), to the same 1e-8."""
+def test_ie_corrected_is_md_at_reference_and_moves_like_the_ie(reference_run, state):
+    """IE(theta) + [MD(theta_0) - IE(theta_0)]: MD(theta_0) is the prepared plain average,
+    which equals the run's own average to 1e-10 relative (summation order); at theta_0 the
+    prediction is that MD value (to 1e-8 MPa: the same IE solve twice, converged to
+    1e-10); at epsilon +5 % it differs from it by exactly the IE's own change
+    (liquid.solve, same closure and grid), to the same 1e-8."""
+    assert float(state["pressure_MPa"]) == pytest.approx(reference_run.pressure_MPa, rel=1e-10)
+    assert float(state["energy_kJ_per_mol"]) == pytest.approx(
+        reference_run.energy_kJ_per_mol, rel=1e-10
+    )
     opts = {"mode": "ie_corrected", "closure": "vm", "n": 1024}
-    p_ie = build("md_pressure", **opts)
-    e_ie = build("md_energy", **opts)
-    assert float(p_ie(TRUTH, ENV)[0]) == pytest.approx(reference_run.pressure_MPa, abs=1e-8)
-    assert float(e_ie(TRUTH, ENV)[0]) == pytest.approx(reference_run.energy_kJ_per_mol, abs=1e-8)
+    p_ie, p_aux = build("md_pressure", **opts), aux_for("md_pressure", state, **opts)
+    e_ie, e_aux = build("md_energy", **opts), aux_for("md_energy", state, **opts)
+    assert "r" not in p_aux  # ie_corrected needs no frames
+    p0, e0 = float(state["pressure_MPa"]), float(state["energy_kJ_per_mol"])
+    assert float(p_ie(TRUTH, ENV, aux=p_aux)[0]) == pytest.approx(p0, abs=1e-8)
+    assert float(e_ie(TRUTH, ENV, aux=e_aux)[0]) == pytest.approx(e0, abs=1e-8)
     moved = {**TRUTH, "epsilon": 1.05 * TRUTH["epsilon"]}
     sol0 = liquid.solve(LJ, TRUTH, T_K, RHO, closure="vm", n=1024)
     sol1 = liquid.solve(LJ, moved, T_K, RHO, closure="vm", n=1024)
     dp = float(sol1.pressure_MPa - sol0.pressure_MPa)
     assert abs(dp) > 1.0  # the IE does move
-    assert float(p_ie(moved, ENV)[0]) == pytest.approx(reference_run.pressure_MPa + dp, abs=1e-8)
+    assert float(p_ie(moved, ENV, aux=p_aux)[0]) == pytest.approx(p0 + dp, abs=1e-8)
     de = float(sol1.energy_kJ_per_mol - sol0.energy_kJ_per_mol)
-    assert float(e_ie(moved, ENV)[0]) == pytest.approx(
-        reference_run.energy_kJ_per_mol + de, abs=1e-8
-    )
+    assert float(e_ie(moved, ENV, aux=e_aux)[0]) == pytest.approx(e0 + de, abs=1e-8)
+
+
+def test_ie_fallback_takes_over_outside_the_trust_region(state):
+    """fallback = "ie_corrected": far outside the trust region (sigma +3 %, ESS/n < 0.05)
+    the reweight-mode prediction is the ie_corrected one (weight exactly 0: to 1e-10, the
+    same solves traced twice), with a finite gradient."""
+    opts = {"closure": "vm", "n": 1024}
+    p_fb = build("md_pressure", fallback="ie_corrected", **opts)
+    aux_fb = aux_for("md_pressure", state, fallback="ie_corrected", **opts)
+    p_ie = build("md_pressure", mode="ie_corrected", **opts)
+    aux_ie = aux_for("md_pressure", state, mode="ie_corrected", **opts)
+    far = {**TRUTH, "sigma": 1.03 * SIGMA}
+    assert float(md_targets.ess_fractions(LJ, far, aux_fb)[0]) < 0.05
+    v = float(p_fb(far, ENV, aux=aux_fb)[0])
+    assert v == pytest.approx(float(p_ie(far, ENV, aux=aux_ie)[0]), rel=1e-10)
+    g = jax.grad(lambda s: p_fb({**TRUTH, "sigma": s}, ENV, aux=aux_fb)[0])(far["sigma"])
+    assert np.isfinite(float(g)) and abs(float(g)) > 1.0
 
 
 # ------------------------------------------------------------------- bad input
@@ -154,10 +286,13 @@ def test_ie_corrected_is_md_at_reference_and_moves_like_the_ie(reference_run):
     ("options", "message"),
     [
         ({"mode": "mc"}, "option 'mode' must be one of 'reweight', 'ie_corrected', got 'mc'"),
+        ({"fallback": "zero"}, "option 'fallback' must be one of 'linear', 'ie_corrected'"),
         ({"reference": None}, "option 'reference' is required"),
-        ({"ess_min": 0.0}, r"option 'ess_min' must be a number in \(0, 1\]"),
-        ({"ess_min": 1.5}, r"option 'ess_min' must be a number in \(0, 1\]"),
-        ({"ess_min": "0.3"}, r"option 'ess_min' must be a number in \(0, 1\]"),
+        ({"ess_min": 0.0}, r"option 'ess_min' must be a number in \(0, 1\)"),
+        ({"ess_min": 1.5}, r"option 'ess_min' must be a number in \(0, 1\)"),
+        ({"ess_min": "0.3"}, r"option 'ess_min' must be a number in \(0, 1\)"),
+        ({"ess_min": 0.1, "ess_width": 0.3}, r"band \[-0.05, 0.25\]; it must lie inside"),
+        ({"ess_width": 1.0}, r"option 'ess_width' must be a number in \(0, 1\)"),
         ({"reference": {"epsilon": 1.0}}, "must be a table of every parameter"),
         ({"reference": {"epsilon": -1.0, "sigma": 3.4}}, "outside the support"),
         ({"reference": {"epsilon": float("nan"), "sigma": 3.4}}, "finite number"),
@@ -168,97 +303,27 @@ def test_ie_corrected_is_md_at_reference_and_moves_like_the_ie(reference_run):
         ({"frames": 10}, r"unknown option\(s\) frames"),
     ],
 )
-def test_bad_options_raise_before_any_simulation(options, message, monkeypatch):
-    def no_simulation(*a, **k):  # pragma: no cover - reached only if validation is missing
-        raise AssertionError("simulated before the options were validated")
+def test_bad_options_raise_when_built(options, message, monkeypatch):
+    """Options are checked when the forward model is built (before any tracing); nothing
+    in the forward model ever simulates (md.simulate made to fail)."""
+
+    def no_simulation(*a, **k):  # pragma: no cover - reached only if a model simulates
+        raise AssertionError("a forward model simulated")
 
     monkeypatch.setattr(md, "simulate", no_simulation)
     opts = {**OPTIONS, **options}
     if opts["reference"] is None:
         del opts["reference"]
     with pytest.raises(ValueError, match=message):
-        predict = get_observable("md_pressure").build(LJ, **opts)
-        predict(TRUTH, ENV)
+        get_observable("md_pressure").build(LJ, **opts)
 
 
-def test_traced_states_are_refused(monkeypatch):
-    """A hierarchical target vmaps the forward model over rows, so T and rho are traced:
-    a clear error, before any simulation."""
+def test_without_prepared_data_predict_says_to_prepare(monkeypatch):
+    """No aux (no prepared data): a clear error naming `bayesff prepare`, and no
+    simulation (md.simulate made to fail), also while traced."""
     monkeypatch.setattr(md, "simulate", None)
     predict = build("md_energy", seed=99)
-    with pytest.raises(ValueError, match="need concrete states"):
-        jax.vmap(predict, in_axes=(None, 0))(TRUTH, ENV)
-
-
-# ------------------------------------------------------------------- recovery with NUTS
-
-
-def _problem(reference, data_run, ref_run):
-    """md_pressure + md_energy at the test state; priors narrow enough that every chain
-    starts inside the trust region (init_to_central draws from the central 50 % of each
-    prior: epsilon/K within 120 +- 3.4 %, sigma within 3.4 +- 0.6 %; ESS/n >= 0.3 reaches
-    sigma +-1 % and epsilon +-20 % here)."""
-    from bayesff.priors import PriorSpec
-    from bayesff.problem import InferenceSettings, Parameter, Problem
-    from bayesff.targets import Target
-
-    # u: the two runs' block standard errors combined, x 1.5 because a 10-block standard
-    # error is itself uncertain by ~1/sqrt(2 x 9) = 24 % (3 of its sd ~ 1.5x at worst)
-    u_p = 1.5 * np.hypot(ref_run.pressure_se_MPa, data_run.pressure_se_MPa)
-    u_e = 1.5 * np.hypot(ref_run.energy_se_kJ_per_mol, data_run.energy_se_kJ_per_mol)
-    env = {"T_K": [T_K], "rho_per_A3": [RHO]}
-    p = Target.from_arrays("p", get_observable("md_pressure"), env, [data_run.pressure_MPa], [u_p])
-    e = Target.from_arrays(
-        "e", get_observable("md_energy"), env, [data_run.energy_kJ_per_mol], [u_e]
-    )
-    for t in (p, e):
-        t.options = {**OPTIONS, "reference": reference}
-    return Problem(
-        name="md_truth",
-        potential=LJ,
-        parameters={
-            "epsilon": Parameter(
-                "epsilon", "K", PriorSpec("LogNormal", {"median": 120.0, "scale": 0.05})
-            ),
-            "sigma": Parameter(
-                "sigma", "angstrom", PriorSpec("Uniform", {"low": 3.36, "high": 3.44})
-            ),
-        },
-        targets=[p, e],
-        inference=InferenceSettings(
-            chains=2, warmup=80, samples=80, seed=0, prior_draws=10, max_tree_depth=6
-        ),
-    )
-
-
-@pytest.mark.slow
-def test_known_truth_recovery_and_refine(reference_run):
-    """Synthetic MD data at the truth (seed 1, the same settings), reference run at
-    the truth (seed 0): NUTS (2 chains x 80 + 80, tree depth <= 6) puts the truth
-    inside each parameter's 95 % interval, and refine() finds the draws inside the
-    trust region (median ESS/n >= 0.5, none below ess_min): no re-simulation.
-    Negative control: the same draws against a reference at sigma +1.5 % (ESS/n ~ 0.03
-    at the truth) are mostly rejected: refine() says re-simulate, and proposes the
-    same posterior mean as the new reference."""
-    from bayesff.inference import calibrate
-
-    data_run = md.simulate(LJ, TRUTH, T_K, RHO, seed=1, store_frames=False, **RUN)
-    assert data_run.status == md.OK
-    problem = _problem(TRUTH, data_run, reference_run)
-    run = calibrate(problem, progress=False, log=None)
-    post = run.datatree["posterior"]
-    for name, truth in (("epsilon", EPS_K), ("sigma", SIGMA)):
-        lo, hi = np.quantile(post[name].values.ravel(), [0.025, 0.975])
-        assert lo < truth < hi, (name, lo, hi)
-    report = md_targets.refine(problem, run)
-    print("\n" + report.format())
-    assert not report.needs_resimulation, report.reasons
-    assert {s.target for s in report.states} == {"p", "e"}
-    assert report.reference["sigma"] == pytest.approx(SIGMA, rel=0.01)
-
-    far = {**TRUTH, "sigma": 1.015 * SIGMA}
-    negative = md_targets.refine(_problem(far, data_run, reference_run), run)
-    print(negative.format())
-    assert negative.needs_resimulation
-    assert all(s.rejected > 0.5 for s in negative.states)
-    assert negative.reference == pytest.approx(report.reference)
+    with pytest.raises(ValueError, match=r"no prepared MD data.*bayesff prepare"):
+        predict(TRUTH, ENV)
+    with pytest.raises(ValueError, match="bayesff prepare"):
+        jax.jit(lambda p: predict(p, ENV, aux={"T_K": np.array([T_K])}))(TRUTH)

@@ -2,8 +2,9 @@
 
 References are hand derivations written in each docstring (L = ln(0.5 / (1/1.2))
 = ln 0.6 is the OPLS -> AMBER Coulomb 1-4 right-hand side), graph theory
-proved in docs/scaling_14.md, and, for the Bayesian version, a 1-D quadrature
-of the exact marginal posterior of sigma_res.
+proved in docs/scaling_14.md, and, for the Bayesian version
+(bayesff.workflows.remap, sampled by bayesff.calibrate), a 1-D quadrature of
+the exact marginal posterior of sigma_res.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from bayesff.potentials.scaling import (
     Convention,
     Molecule,
     Pair,
-    bayesian_remap,
     pair_classes,
     remap_system,
     solve_remap,
     topological_distances,
 )
+from bayesff.workflows.remap import bayesian_remap
 
 from support import ROOT
 
@@ -440,6 +441,9 @@ def test_bayesian_tree_of_pairs_leaves_sigma_at_prior():
     assert not out["sigma_res_identified"]
     _check_against_quadrature(mol, out)
     assert out["sigma_res"]["q95"] > 0.5
+    # the funnel of sampling ln g and sigma_res together (ln g pinned to sigma_res where the
+    # data speak) is removed by integrating half of ln g's prior out (bayesff.workflows.remap)
+    assert out["num_divergences"] == 0
 
 
 def test_bayesian_rejects_bad_settings():

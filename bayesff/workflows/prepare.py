@@ -1,0 +1,256 @@
+"""``bayesff prepare``: run the reference simulations of a problem's MD targets.
+
+Forward models never simulate (:mod:`bayesff.observables.md_targets`): the
+reference runs they reweight are made here, once per distinct (T, rho) and
+run settings, and stored as data files with provenance in
+``prepared/<problem name>/`` (format and location: :mod:`bayesff.prepared`).
+Loading the problem reads them into its targets; a missing or stale file is
+an error that says to run this step.
+
+Usage::
+
+    bayesff prepare models/argon_md.toml            # simulate what is missing or stale
+    bayesff prepare models/argon_md.toml --force    # every run again, at the file's reference
+
+or from Python, for a problem built there::
+
+    from bayesff.workflows.prepare import prepare
+    prepare(problem)          # simulates, writes prepared/NAME/, attaches to problem
+    run = bayesff.calibrate(problem)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+__all__ = ["add_parser", "prepare"]
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for p in ("bayesff", "jax", "jaxlib", "jax-md", "numpy"):
+        try:
+            out[p] = version(p)
+        except PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def _load(problem):
+    """(problem without prepared data, the object to attach to or None, its label)."""
+    from bayesff.problem import Problem
+
+    if isinstance(problem, Problem):
+        return problem, problem, str(problem.path or problem.name)
+    return Problem.from_toml(Path(problem), prepared=False), None, str(problem)
+
+
+def _header_of(directory: Path, run) -> dict | None:
+    """The header of an up-to-date run file (readable, matching, intact), else None."""
+    from bayesff import prepared
+    from bayesff.errors import ProblemError
+
+    try:
+        return prepared.read(directory, run)[1]
+    except ProblemError:
+        return None
+
+
+def _simulate(run, reference: dict, log) -> tuple[dict, dict]:
+    """One reference run -> (arrays, header additions)."""
+    from bayesff.errors import BayesffError
+    from bayesff.observables import md, md_targets
+
+    kw = run.settings.simulate_kwargs(run.potential)
+    t0 = time.perf_counter()
+    res = md.simulate(run.potential, reference, run.T_K, run.rho_per_A3, store_frames=True, **kw)
+    if res.status != md.OK:
+        raise BayesffError(
+            f"reference MD run at T = {run.T_K:g} K, rho = {run.rho_per_A3:g} /angstrom^3, "
+            f"reference {reference} failed: {md.STATUS_MESSAGES[res.status]}",
+            f"targets {', '.join(run.targets)}",
+        )
+    arrays = md_targets.state_arrays(run.potential, res, reference)
+    diag = {k: v for k, v in res.diagnostics.items() if isinstance(v, (int, float, str, bool))}
+    extra = {
+        "reference": {k: float(v) for k, v in reference.items()},
+        "run": {
+            "pressure_MPa": float(res.pressure_MPa),
+            "pressure_se_MPa": float(res.pressure_se_MPa),
+            "energy_kJ_per_mol": float(res.energy_kJ_per_mol),
+            "energy_se_kJ_per_mol": float(res.energy_se_kJ_per_mol),
+            "temperature_kinetic_K": float(res.temperature_kinetic_K),
+            "n_frames": int(arrays["r"].shape[0]),
+            "diagnostics": diag,
+        },
+        "versions": _versions(),
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "wall_s": time.perf_counter() - t0,
+    }
+    log(
+        f"  p = {res.pressure_MPa:.4g} +- {res.pressure_se_MPa:.2g} MPa, "
+        f"E = {res.energy_kJ_per_mol:.5g} +- {res.energy_se_kJ_per_mol:.2g} kJ/mol "
+        f"({extra['wall_s']:.0f} s)"
+    )
+    return arrays, extra
+
+
+def _check_reference(run, reference: dict) -> dict:
+    from bayesff.errors import ProblemError
+    from bayesff.observables import md_targets
+
+    try:
+        opts = {"reference": dict(reference)}
+        md_targets.parse_options(run.potential, opts, f"targets {', '.join(run.targets)}")
+    except ValueError as e:
+        raise ProblemError(str(e), "prepare(reference=...)") from None
+    return {k: float(reference[k]) for k in run.potential.param_names}
+
+
+def _remove_unused(directory: Path, keep: set[str], log) -> None:
+    """Remove run files of this format that the problem no longer needs."""
+    from bayesff import prepared
+
+    for js in sorted(directory.glob("*.json")):
+        h = prepared.read_header(js)
+        if h is None or h.get("fingerprint") in keep:
+            continue
+        npz = directory / str(h.get("npz", ""))
+        log(f"removing {js.name} and {npz.name}: not needed by the problem any more")
+        js.unlink(missing_ok=True)
+        if npz.suffix == ".npz":
+            npz.unlink(missing_ok=True)
+
+
+def prepare(
+    problem,
+    *,
+    force: bool = False,
+    log=print,
+    directory=None,
+    reference: dict | None = None,
+    origin: str | None = None,
+) -> list[Path]:
+    """Run and store the reference simulations of every MD target of a problem.
+
+    One NVT run (:func:`bayesff.observables.md.simulate`) per distinct (T,
+    rho) and run settings, shared by the targets that need it; each is stored
+    as ``<stem>.npz`` + ``<stem>.json`` with a ``manifest.toml``
+    (:mod:`bayesff.prepared`). Runs that are already there and up to date
+    (same fingerprint, intact) are kept, unless ``force`` or ``reference``.
+
+    Parameters
+    ----------
+    problem
+        A problem file's path, or a :class:`~bayesff.problem.Problem` (its
+        targets' ``aux`` are then filled in place, ready for ``calibrate``).
+    force
+        Simulate every run again, at the reference of the problem's options
+        (this undoes a ``bayesff refine``).
+    log
+        Where progress lines go (``None``: nowhere).
+    directory
+        The prepared directory (default ``prepared/<problem name>`` in the
+        current directory).
+    reference
+        Simulate every run at these parameters (internal units, every
+        parameter of the potential) instead of the options' ``reference``:
+        what :func:`bayesff.workflows.refine.refine` does with a posterior
+        mean. The options' reference stays the one the fingerprint records.
+    origin
+        Where the reference came from, recorded in the headers.
+
+    Returns
+    -------
+    list of Path
+        The ``.npz`` file of every run the problem needs (written now or up to
+        date), in the order of its targets and states.
+
+    Raises
+    ------
+    ProblemError
+        For a problem that does not load, invalid MD options or reference.
+    BayesffError
+        If a simulation fails (status not OK).
+    """
+    from bayesff import prepared
+    from bayesff.runtime import ensure_configured
+
+    log = log or (lambda *a, **k: None)
+    prob, attach_to, label = _load(problem)
+    runs = prepared.plan(prob)
+    d = Path(directory) if directory is not None else prepared.default_directory(prob.name)
+    if not runs:
+        log(f"{label}: no MD targets, nothing to prepare")
+        return []
+    ensure_configured()  # float64 (md.simulate needs it)
+    headers, paths = [], []
+    for i, run in enumerate(runs, 1):
+        head = None if (force or reference is not None) else _header_of(d, run)
+        where = f"[{i}/{len(runs)}] T = {run.T_K:g} K, rho = {run.rho_per_A3:g} /angstrom^3"
+        if head is not None:
+            log(f"{where}: up to date ({run.stem}.npz, reference {head['reference']})")
+        else:
+            ref = (
+                run.settings.reference_params
+                if reference is None
+                else _check_reference(run, reference)
+            )
+            s = run.settings
+            log(
+                f"{where}: simulating N = {s.n_particles}, {s.n_equil} + {s.n_steps} steps, "
+                f"{s.n_frames} frames, reference {ref} (targets {', '.join(run.targets)})"
+            )
+            arrays, extra = _simulate(run, ref, log)
+            extra["origin"] = origin or (
+                "bayesff prepare (the problem's reference option)"
+                if reference is None
+                else "bayesff prepare with a given reference"
+            )
+            prepared.write(d, run, arrays, extra)
+            head = prepared.read(d, run)[1]
+        headers.append(head)
+        paths.append(d / head["npz"])
+    _remove_unused(d, {r.fingerprint for r in runs}, log)
+    script = f"bayesff prepare {label} (bayesff.workflows.prepare)"
+    manifest = prepared.write_manifest(d, headers, script)
+    log(f"prepared {len(runs)} reference run(s) in {d} ({manifest.name})")
+    if attach_to is not None:
+        prepared.attach(attach_to, d)
+    return paths
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def _cmd(args) -> int:
+    from bayesff.runtime import configure
+
+    configure()
+    log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
+    prepare(args.problem, force=args.force, log=log)
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    """Add ``bayesff prepare PROBLEM [--force] [--quiet]`` to the CLI's subcommands."""
+    c = subparsers.add_parser(
+        "prepare",
+        help="run the reference MD simulations of a problem's MD targets (prepared/NAME/)",
+        description=(
+            "Run one NVT reference simulation per state of every MD target and store the "
+            "frames as data files with provenance in prepared/NAME/ (npz + JSON + "
+            "manifest.toml); runs that are up to date are kept. Calibration reads them."
+        ),
+    )
+    c.add_argument("problem", help="problem file, e.g. models/argon_md.toml")
+    c.add_argument(
+        "--force",
+        action="store_true",
+        help="simulate every run again at the problem's reference (undoes bayesff refine)",
+    )
+    c.add_argument("--quiet", action="store_true", help="no progress lines")
+    c.set_defaults(func=_cmd)

@@ -1,0 +1,668 @@
+"""``bayesff refine``: calibrate, re-simulate the MD references at the posterior, repeat.
+
+MD targets reweight reference runs made at parameters theta_0
+(:mod:`bayesff.observables.md_targets`). The reweighted average is trusted
+where the Kish ESS fraction e(theta) of the frames is at least
+``ess_min + ess_width / 2``; below, the prediction blends smoothly into a
+fallback. If the data pull the posterior away from theta_0, its draws leave
+that trust region and the fallback carries them. The loop
+
+1. calibrates the problem (:func:`bayesff.inference.calibrate`), keeping
+   each round's run in ``runs/<name>/refine/round-<k>/posterior.nc``;
+2. checks the ESS fractions of the posterior draws at every trained state
+   of every MD target (:func:`check_trust`);
+3. stops when no state needs a re-simulation (:func:`decide`), or when the
+   rounds are used up, or when re-simulating cannot help; else it
+   re-simulates every reference run at the posterior mean
+   (:func:`bayesff.workflows.prepare.prepare` with ``reference=``) and goes
+   back to 1.
+
+**The stopping rule** (:func:`decide`; thresholds in :data:`MAX_OUTSIDE` and
+:data:`STALL_ESS`). A trained state *needs re-simulation* when more than
+``max_outside`` (5 %) of the posterior draws have e below the trust region's
+edge ``ess_min + ess_width / 2``, i.e. where the prediction is not purely the
+reweighted average. Then
+
+* no state needs it: **converged**;
+* every state that needs it already has e >= :data:`STALL_ESS` (0.9) at the
+  posterior mean, so the reference *is* at the posterior mean and a new run
+  there would change nothing: **stalled**: the posterior is wider than the
+  trust region (fewer particles widen the region, as 1/sqrt(N); or read the
+  tails as carried by the fallback);
+* the last round is done: **max_rounds**;
+* otherwise **re-simulate** at the posterior mean and calibrate again.
+
+After ``bayesff refine`` the prepared runs stay at the last reference, so a
+plain ``bayesff calibrate`` uses them.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "MAX_OUTSIDE",
+    "N_DRAWS",
+    "STALL_ESS",
+    "Decision",
+    "RefineResult",
+    "RoundResult",
+    "StateTrust",
+    "TrustReport",
+    "add_parser",
+    "check_trust",
+    "decide",
+    "reference_from_posterior",
+    "refine",
+    "set_reference",
+]
+
+#: Largest fraction of posterior draws of a trained state allowed outside the trust region.
+MAX_OUTSIDE = 0.05
+#: ESS fraction of the current runs at the posterior mean above which the reference counts
+#: as already there (re-simulating would change nothing: the loop has stalled).
+STALL_ESS = 0.9
+#: Posterior draws at which the ESS fractions are evaluated (evenly thinned).
+N_DRAWS = 200
+
+
+# ----------------------------------------------------------------------------- the check
+
+
+@dataclass(frozen=True)
+class StateTrust:
+    """ESS fractions of the posterior draws at one state of an MD target.
+
+    ``outside``: fraction of draws with e below ``edge`` = ess_min +
+    ess_width / 2 (the prediction not purely reweighted); ``below_min``:
+    fraction with e < ess_min (mostly fallback); ``at_mean``: e at the
+    posterior mean.
+    """
+
+    target: str
+    T_K: float
+    rho_per_A3: float
+    trained: bool
+    ess_min: float
+    edge: float
+    min: float
+    median: float
+    below_min: float
+    outside: float
+    at_mean: float
+
+
+@dataclass
+class TrustReport:
+    """Result of :func:`check_trust`.
+
+    Attributes
+    ----------
+    states
+        One :class:`StateTrust` per (MD target in reweight mode, state).
+    reference
+        The posterior mean: every parameter of the potential (fixed ones at
+        their value), internal units (kJ/mol, angstrom): the next reference.
+    reference_problem_units
+        The posterior mean of the free parameters in the problem's units.
+    needs_resimulation
+        True if a trained state has more than ``max_outside`` of its draws
+        outside the trust region.
+    reasons
+        Which states and why (empty if none).
+    n_draws, max_outside
+        Draws evaluated and the threshold used.
+    divergent_fraction
+        Fraction of divergent transitions of the run (None if unknown).
+    """
+
+    states: list[StateTrust]
+    reference: dict[str, float]
+    reference_problem_units: dict[str, float]
+    needs_resimulation: bool
+    reasons: list[str]
+    n_draws: int
+    max_outside: float
+    divergent_fraction: float | None = None
+
+    def format(self) -> str:
+        """A table of the ESS figures and the verdict."""
+        lines = [
+            f"ESS / n_frames of the MD reference runs at {self.n_draws} posterior draws "
+            f"(re-simulate if > {self.max_outside:.0%} of a trained state's draws are below "
+            "the trust edge):",
+            f"{'target':<14} {'T_K':>8} {'rho_per_A3':>11} {'edge':>5} {'min':>6} "
+            f"{'median':>7} {'at mean':>7} {'<ess_min':>8} {'<edge':>7}",
+        ]
+        for s in self.states:
+            flag = "" if s.trained else "  (held out)"
+            lines.append(
+                f"{s.target:<14} {s.T_K:>8.2f} {s.rho_per_A3:>11.6f} {s.edge:>5.2f} "
+                f"{s.min:>6.3f} {s.median:>7.3f} {s.at_mean:>7.3f} {s.below_min:>8.1%} "
+                f"{s.outside:>7.1%}{flag}"
+            )
+        if self.divergent_fraction is not None:
+            lines.append(f"divergent transitions: {self.divergent_fraction:.2%}")
+        ref = ", ".join(f"{k} = {v:.6g}" for k, v in self.reference.items())
+        lines.append(f"posterior mean (internal units): {ref}")
+        if self.needs_resimulation:
+            lines.append("outside the trust region: " + "; ".join(self.reasons))
+        else:
+            lines.append("inside the trust region: no re-simulation needed")
+        return "\n".join(lines)
+
+
+def _load(problem, prepared=True):
+    from bayesff.problem import Problem
+
+    if isinstance(problem, Problem):
+        return problem
+    return Problem.from_toml(Path(problem), prepared=prepared)
+
+
+def _datatree(run):
+    if isinstance(run, (str, Path)):
+        from bayesff import runfile
+
+        return runfile.read(run)
+    return getattr(run, "datatree", run)
+
+
+def _posterior_draws(run, free) -> tuple[dict, float | None]:
+    """Flat draws {name: (n,)} of the free parameters (problem units) and the divergences."""
+    if isinstance(run, Mapping) and all(n in run for n in free):
+        return {n: np.asarray(run[n], dtype=float).ravel() for n in free}, None
+    dt = _datatree(run)
+    post = dt["posterior"]
+    draws = {n: np.asarray(post[n].values, dtype=float).ravel() for n in free}
+    try:
+        divergent = float(np.mean(np.asarray(dt["sample_stats"]["diverging"].values)))
+    except KeyError:
+        divergent = None
+    return draws, divergent
+
+
+def _internal(problem, draws: dict) -> dict:
+    """Every potential parameter in internal units, arrays over draws."""
+    n = len(next(iter(draws.values())))
+    out = {}
+    for p, par in problem.parameters.items():
+        v = np.full(n, par.value) if par.fixed else np.asarray(draws[p])
+        out[p] = np.asarray(problem.to_internal(p, v), dtype=float)
+    return out
+
+
+def reference_from_posterior(problem, run) -> dict[str, float]:
+    """Posterior mean of the potential's parameters, internal units (a new reference).
+
+    Parameters
+    ----------
+    problem
+        A :class:`~bayesff.problem.Problem` or the path of its TOML file.
+    run
+        A :class:`~bayesff.inference.Run`, its DataTree, the path of a run
+        file, or a dict of draws (problem units) of every free parameter.
+
+    Returns
+    -------
+    dict
+        Every parameter of the potential (fixed ones at their value), kJ/mol
+        and angstrom, as floats: ready for ``options.reference`` or
+        ``prepare(reference=...)``.
+    """
+    problem = _load(problem, prepared=False)
+    draws, _ = _posterior_draws(run, problem.free_parameters)
+    return _mean_reference(problem, draws)[0]
+
+
+def _mean_reference(problem, draws):
+    mean = {n: float(np.mean(v)) for n, v in draws.items()}
+    internal = {
+        p: float(problem.to_internal(p, par.value if par.fixed else mean[p]))
+        for p, par in problem.parameters.items()
+    }
+    return internal, mean
+
+
+def _ess_at(potential, params: dict, aux: dict, batch_size: int) -> np.ndarray:
+    """ESS fractions (draws, states) of a target's prepared runs."""
+    import jax
+
+    from bayesff.observables import md_targets
+
+    def one(p):
+        return md_targets.ess_fractions(potential, p, aux)
+
+    f = jax.jit(lambda ps: jax.lax.map(one, ps, batch_size=batch_size))
+    return np.asarray(f({k: np.asarray(v) for k, v in params.items()}))
+
+
+def _state_of_rows(target, aux) -> np.ndarray:
+    T = np.asarray(target.env["T_K"], float).reshape(target.n, -1)[:, 0]
+    rho = np.asarray(target.env["rho_per_A3"], float).reshape(target.n, -1)[:, 0]
+    d = np.abs(T[:, None] / aux["T_K"][None] - 1) + np.abs(
+        rho[:, None] / aux["rho_per_A3"][None] - 1
+    )
+    return np.argmin(d, axis=1)
+
+
+def check_trust(
+    problem,
+    run,
+    *,
+    n_draws: int = N_DRAWS,
+    max_outside: float = MAX_OUTSIDE,
+    batch_size: int = 8,
+) -> TrustReport:
+    """How much of a run's posterior lies outside its MD targets' trust regions.
+
+    For every MD target in ``reweight`` mode and each of its states, the
+    ESS fraction e of the prepared reference run is computed at ``n_draws``
+    posterior draws (evenly thinned over all chains) and at the posterior mean.
+
+    Parameters
+    ----------
+    problem
+        The :class:`~bayesff.problem.Problem` that was calibrated, with its
+        prepared data (or its TOML path: loaded with the prepared data now in
+        ``prepared/<name>``).
+    run
+        A :class:`~bayesff.inference.Run`, its DataTree, a run-file path, or a
+        dict of draws (problem units) of every free parameter.
+    n_draws
+        Posterior draws evaluated.
+    max_outside
+        Largest tolerated fraction of a trained state's draws with e below
+        the trust edge (0 <= max_outside < 1).
+    batch_size
+        Draws evaluated at once (memory: batch x frames x pairs floats).
+
+    Returns
+    -------
+    TrustReport
+    """
+    from bayesff.errors import ProblemError
+    from bayesff.prepared import md_targets as md_entries
+
+    if not 0.0 <= max_outside < 1.0:
+        raise ProblemError(f"max_outside must be in [0, 1), got {max_outside!r}", "refine")
+    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
+        raise ProblemError(f"n_draws must be an integer >= 1, got {n_draws!r}", "refine")
+    problem = _load(problem)
+    draws, divergent = _posterior_draws(run, problem.free_parameters)
+    total = len(next(iter(draws.values())))
+    pick = np.unique(np.linspace(0, total - 1, min(n_draws, total)).round().astype(int))
+    params = _internal(problem, {k: v[pick] for k, v in draws.items()})
+    reference, mean = _mean_reference(problem, draws)
+    states, reasons = [], []
+    for t, pot, settings, _ in md_entries(problem):
+        if settings.mode != "reweight":
+            continue
+        if t.aux is None:
+            raise ProblemError(
+                "no prepared data attached; load the problem with its prepared runs",
+                f"target {t.name!r}",
+            )
+        aux = {k: np.asarray(v) for k, v in t.aux.items()}
+        ess = _ess_at(pot, params, aux, batch_size)
+        at_mean = _ess_at(pot, {k: np.array([v]) for k, v in reference.items()}, aux, 1)[0]
+        rows = _state_of_rows(t, aux)
+        edge = settings.ess_min + settings.ess_width / 2
+        for s in range(ess.shape[1]):
+            e = ess[:, s]
+            st = StateTrust(
+                target=t.name,
+                T_K=float(aux["T_K"][s]),
+                rho_per_A3=float(aux["rho_per_A3"][s]),
+                trained=bool(t.train[rows == s].any()),
+                ess_min=settings.ess_min,
+                edge=edge,
+                min=float(e.min()),
+                median=float(np.median(e)),
+                below_min=float(np.mean(e < settings.ess_min)),
+                outside=float(np.mean(e < edge)),
+                at_mean=float(at_mean[s]),
+            )
+            states.append(st)
+            if st.trained and st.outside > max_outside:
+                reasons.append(
+                    f"{t.name} at T = {st.T_K:g} K, rho = {st.rho_per_A3:g} /angstrom^3: "
+                    f"{st.outside:.0%} of the draws below e = {edge:g}"
+                )
+    return TrustReport(
+        states=states,
+        reference=reference,
+        reference_problem_units=mean,
+        needs_resimulation=bool(reasons),
+        reasons=reasons,
+        n_draws=len(pick),
+        max_outside=max_outside,
+        divergent_fraction=divergent,
+    )
+
+
+# ----------------------------------------------------------------------------- the rule
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the loop does after a round: ``status`` is ``"converged"``,
+    ``"resimulate"``, ``"stalled"`` or ``"max_rounds"``; ``reason`` says why."""
+
+    status: str
+    reason: str
+
+    @property
+    def resimulate(self) -> bool:
+        return self.status == "resimulate"
+
+
+def decide(
+    report: TrustReport, round_no: int, max_rounds: int, *, stall_ess: float = STALL_ESS
+) -> Decision:
+    """The stopping rule of :func:`refine` (see the module docstring)."""
+    if not report.needs_resimulation:
+        return Decision("converged", "the posterior lies inside every trust region")
+    failing = [s for s in report.states if s.trained and s.outside > report.max_outside]
+    if failing and all(s.at_mean >= stall_ess for s in failing):
+        worst = max(failing, key=lambda s: s.outside)
+        return Decision(
+            "stalled",
+            f"the reference runs are already at the posterior mean (ESS/n >= {stall_ess:g} "
+            f"there) but {worst.outside:.0%} of the draws at {worst.target}, T = "
+            f"{worst.T_K:g} K lie outside the trust region: the posterior is wider than the "
+            "region (fewer particles widen it, as 1/sqrt(N); the tails are carried by the "
+            "fallback)",
+        )
+    if round_no >= max_rounds:
+        return Decision(
+            "max_rounds",
+            f"{max_rounds} round(s) done and the posterior still leaves the trust region; "
+            "run more rounds",
+        )
+    return Decision("resimulate", "re-simulating at the posterior mean")
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+@dataclass
+class RoundResult:
+    """One round: the run file, the MD reference it used, the check and the decision."""
+
+    round: int
+    run_path: Path | None
+    reference: dict[str, float]
+    report: TrustReport
+    decision: Decision
+    diagnostics: object = None
+
+
+@dataclass
+class RefineResult:
+    """Result of :func:`refine`: every round, the final status and reference."""
+
+    rounds: list[RoundResult] = field(default_factory=list)
+    status: str = ""
+    reference: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def converged(self) -> bool:
+        return self.status == "converged"
+
+    @property
+    def run_path(self) -> Path | None:
+        """The last round's run file."""
+        return self.rounds[-1].run_path if self.rounds else None
+
+
+def _reference_in_use(problem) -> dict[str, float]:
+    from bayesff.prepared import md_targets as md_entries
+
+    for t, pot, _, _ in md_entries(problem):
+        if t.aux is not None:
+            ref = np.asarray(t.aux["reference"])[0]
+            return {n: float(v) for n, v in zip(pot.param_names, ref, strict=True)}
+    return {}
+
+
+def _keep_prepared(directory: Path, dest: Path) -> None:
+    """Copy the prepared headers and manifest used in a round (not the frames)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in [*directory.glob("*.json"), directory / "manifest.toml"]:
+        if f.is_file():
+            shutil.copy2(f, dest / f.name)
+
+
+def refine(
+    problem,
+    *,
+    max_rounds: int = 3,
+    out=None,
+    force: bool = False,
+    n_draws: int = N_DRAWS,
+    max_outside: float = MAX_OUTSIDE,
+    progress: bool | None = None,
+    log=print,
+    directory=None,
+    **overrides,
+) -> RefineResult:
+    """Calibrate, re-simulate the MD references at the posterior mean, until converged.
+
+    Parameters
+    ----------
+    problem
+        A problem file's path, or a :class:`~bayesff.problem.Problem`
+        (prepared and re-attached in place each round).
+    max_rounds
+        At most this many calibrations (>= 1).
+    out
+        Folder of the rounds' runs (default ``runs/<name>/refine``): each
+        round writes ``round-<k>/posterior.nc`` and a copy of the prepared
+        runs' headers and manifest (``round-<k>/prepared/``).
+    force
+        Replace round files that exist (else an error before any work).
+    n_draws, max_outside
+        As for :func:`check_trust`.
+    progress, log
+        Progress bar of each calibration, and where progress lines go.
+    directory
+        The prepared directory (default ``prepared/<name>``).
+    **overrides
+        ``chains``, ``warmup``, ``samples``, ``seed``, ``thin`` for every
+        calibration (:func:`bayesff.inference.calibrate`).
+
+    Returns
+    -------
+    RefineResult
+        Every round (run file, reference used, :class:`TrustReport`,
+        :class:`Decision`), the final status (``converged``, ``stalled`` or
+        ``max_rounds``) and the reference the prepared runs are now at.
+    """
+    from bayesff import prepared
+    from bayesff.errors import ProblemError, RunExistsError
+    from bayesff.inference import calibrate
+    from bayesff.problem import Problem
+    from bayesff.workflows.prepare import prepare
+
+    log = log or (lambda *a, **k: None)
+    if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
+        raise ProblemError(f"max_rounds must be an integer >= 1, got {max_rounds!r}", "refine")
+    given = problem if isinstance(problem, Problem) else None
+    base = given or Problem.from_toml(Path(problem), prepared=False)
+    if not prepared.plan(base):
+        raise ProblemError("the problem has no MD target: nothing to refine", str(problem))
+    d = Path(directory) if directory is not None else prepared.default_directory(base.name)
+    out = Path(out) if out is not None else Path("runs") / base.name / "refine"
+    paths = [out / f"round-{k}" / "posterior.nc" for k in range(1, max_rounds + 1)]
+    existing = sorted(out.glob("round-*/posterior.nc")) if out.is_dir() else []
+    if existing and not force:
+        raise RunExistsError(
+            "a round's run file is already there; pass --force (force=True) to replace the "
+            "rounds, or --out to write elsewhere",
+            str(existing[0]),
+        )
+    for old in existing:  # force: an earlier refine's rounds would mix with these
+        shutil.rmtree(old.parent)
+    prepare(given or problem, log=log, directory=d)
+    result = RefineResult()
+    for k in range(1, max_rounds + 1):
+        prob = given or Problem.from_toml(Path(problem), prepared=d)
+        if given is not None:
+            prepared.attach(prob, d)
+        ref = _reference_in_use(prob)
+        log(f"refine round {k}/{max_rounds}: calibrating with the MD reference {ref}")
+        run = calibrate(
+            prob, out=paths[k - 1], force=True, progress=progress, log=log, **overrides
+        )
+        _keep_prepared(d, paths[k - 1].parent / "prepared")
+        log(run.summary())
+        report = check_trust(prob, run, n_draws=n_draws, max_outside=max_outside)
+        decision = decide(report, k, max_rounds)
+        log(report.format())
+        log(f"round {k}: {decision.status}: {decision.reason}")
+        result.rounds.append(RoundResult(k, run.path, ref, report, decision, run.diagnostics))
+        result.status = decision.status
+        result.reference = ref
+        if not decision.resimulate:
+            break
+        prepare(
+            given or problem,
+            log=log,
+            directory=d,
+            reference=report.reference,
+            origin=f"bayesff refine round {k}: posterior mean of {run.path}",
+        )
+        result.reference = dict(report.reference)
+    return result
+
+
+def set_reference(doc: Mapping, reference: Mapping[str, float], targets=None) -> dict:
+    """A copy of a problem document with ``options.reference`` of its MD targets replaced.
+
+    To write a refined reference into a problem file (the prepared runs then
+    have to be made again: the option is part of their fingerprint).
+
+    Parameters
+    ----------
+    doc
+        The parsed problem file (``tomllib.load``), as for ``Problem.from_dict``.
+    reference
+        New reference, internal units (e.g. :attr:`TrustReport.reference`).
+    targets
+        Names of the targets to change; default every MD target
+        (``md_pressure``, ``md_energy``, ``md_structure_factor``).
+
+    Returns
+    -------
+    dict
+        The new document (the input is not modified).
+    """
+    from bayesff.observables.md_targets import MD_OBSERVABLES
+
+    out = copy.deepcopy(dict(doc))
+    for t in out.get("targets", []):
+        chosen = (
+            t.get("observable") in MD_OBSERVABLES if targets is None else t.get("name") in targets
+        )
+        if chosen:
+            t.setdefault("options", {})["reference"] = {k: float(v) for k, v in reference.items()}
+    return out
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def _count(lo: int):
+    import argparse
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {v}")
+        return v
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    import argparse
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= v < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {v}")
+    return v
+
+
+def _cmd(args) -> int:
+    from bayesff.runtime import configure
+
+    configure()
+    log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
+    res = refine(
+        args.problem,
+        max_rounds=args.rounds,
+        out=args.out,
+        force=args.force,
+        n_draws=args.draws,
+        max_outside=args.max_outside,
+        progress=False if args.no_progress else None,
+        log=log,
+        chains=args.chains,
+        warmup=args.warmup,
+        samples=args.samples,
+        seed=args.seed,
+    )
+    last = res.rounds[-1]
+    print(
+        f"refine: {res.status} after {len(res.rounds)} round(s); last run {res.run_path}; "
+        f"prepared runs now at {res.reference}"
+    )
+    if not res.converged:
+        print(f"refine: {last.decision.reason}")
+    return 0 if res.converged else 1
+
+
+def add_parser(subparsers) -> None:
+    """Add ``bayesff refine PROBLEM [...]`` to the CLI's subcommands."""
+    c = subparsers.add_parser(
+        "refine",
+        help="calibrate and re-simulate MD references at the posterior mean until converged",
+        description=(
+            "Loop: calibrate (runs/NAME/refine/round-K/posterior.nc), check the ESS of the MD "
+            "reference runs at the posterior draws, re-simulate them at the posterior mean if "
+            "more than --max-outside of a state's draws leave the trust region; stop when none "
+            "does (exit 0), or after --rounds, or when the reference no longer moves (exit 1)."
+        ),
+    )
+    c.add_argument("problem", help="problem file with MD targets, e.g. models/argon_md.toml")
+    c.add_argument("--rounds", type=_count(1), default=3, metavar="N", help="at most N rounds (3)")
+    c.add_argument("--chains", type=_count(1), metavar="N", help="chains (>= 1)")
+    c.add_argument("--warmup", type=_count(1), metavar="N", help="warm-up draws per chain")
+    c.add_argument("--samples", type=_count(1), metavar="N", help="kept draws per chain")
+    c.add_argument("--seed", type=_count(0), metavar="N", help="PRNG seed (>= 0)")
+    c.add_argument(
+        "--draws", type=_count(1), default=N_DRAWS, metavar="N",
+        help=f"posterior draws checked per round ({N_DRAWS})",
+    )  # fmt: skip
+    c.add_argument(
+        "--max-outside", type=_fraction, default=MAX_OUTSIDE, metavar="F",
+        help=f"largest fraction of a state's draws outside the trust region ({MAX_OUTSIDE})",
+    )  # fmt: skip
+    c.add_argument("--out", help="folder of the rounds' runs (default runs/NAME/refine)")
+    c.add_argument("--force", action="store_true", help="replace existing round files")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.add_argument("--quiet", action="store_true", help="only the final line")
+    c.set_defaults(func=_cmd)
