@@ -176,14 +176,19 @@ class SensitivityResult:
 
     # ----------------------------------------------------------------- reading
     def diagnosis(self, p: str) -> str:
-        """ArviZ's diagnosis of parameter ``p`` (Kallioinen et al. 2024), with flat priors."""
+        """ArviZ's diagnosis of parameter ``p`` (Kallioinen et al. 2024), with flat priors.
+
+        A parameter whose flat prior's bound holds it (:data:`AT_BOUND`) is said so first:
+        its own prior cannot be power-scaled, and the sensitivity it shows to "the priors"
+        comes from the other parameters' priors through the posterior correlation.
+        """
         pr, li = self.prior[p], self.likelihood[p]
+        if self.at_bound.get(p, 0.0) >= AT_BOUND:
+            return "held by a bound of its flat prior"
         if pr >= SENSITIVE and li >= SENSITIVE:
             return "prior-data conflict"
         if pr >= SENSITIVE > li:
             return "prior dominates (weak likelihood)"
-        if self.at_bound.get(p, 0.0) >= AT_BOUND:
-            return "held by a bound of its flat prior"
         if li < SENSITIVE:
             return "weakly informed"
         return "data dominate"

@@ -14,8 +14,6 @@ known by construction:
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import pytest
 
@@ -202,25 +200,39 @@ def test_prior_conflict_dominance_and_flat_bounds_are_reported():
 
 
 @pytest.mark.slow
-def test_cli_and_report_section(two, capsys):
-    """``bayesff sensitivity RUN --no-refit`` prints the table and the findings; the report
-    section embeds ArviZ's power-scaling figures and the leave-one-out figure, none failed."""
-    from bayesff.report.sensitivity import sensitivity_record, sensitivity_section
-    from bayesff.sensitivity import add_parser, sensitivity
+def test_cli_and_report_section(two, capsys, tmp_path):
+    """``bayesff sensitivity RUN --no-refit`` (through the ``bayesff`` command's own parser)
+    prints a table naming every parameter and target, and the findings; ``bayesff.report``
+    of the run has the sensitivity section (ArviZ's power-scaling figures and the
+    leave-one-out figure, none failed) and its numbers in summary.json.
+
+    Reference: the construction of the two-target problem (B2_high drives epsilon).
+    """
+    import json
+
+    from bayesff import report
+    from bayesff.cli import main
 
     _, path = two
-    parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["sensitivity", str(path), "--no-refit", "--quiet"])
-    assert args.func(args) == 0
+    assert main(["sensitivity", str(path), "--no-refit", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "power-scaling sensitivity" in out and "epsilon: driven by B2_high" in out
-    html = sensitivity_section(path)
-    assert html.startswith('<h2 id="sensitivity">')
-    assert html.count("data:image/png;base64,") >= 5  # dist, quantities, 2 targets, left out
-    assert "failed to draw" not in html
-    rec = sensitivity_record(sensitivity(path, refit=False))
-    assert rec["drivers"]["epsilon"] == ["B2_high"]
+    header = next(line for line in out.splitlines() if line.startswith("parameter"))
+    for name in ("prior", "B2_high", "B2_low"):
+        assert name in header
+    rows = [line.split()[0] for line in out.splitlines() if line.strip()]
+    assert "epsilon" in rows and "sigma" in rows
+    assert "left out" in out and "B2_low" in rows
+
+    index = report(path, tmp_path / "report", log=None)
+    html = index.read_text()
+    assert '<h2 id="sensitivity">' in html and 'href="#sensitivity"' in html
+    start = html.index('<h2 id="sensitivity">')
+    section = html[start : html.index("<h2", start + 5)]  # the citations follow
+    assert section.count("data:image/png;base64,") >= 5  # dist, quantities, 2 targets, left out
+    assert "failed to draw" not in section
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["sensitivity"]["drivers"]["epsilon"] == ["B2_high"]
 
 
 def test_run_without_log_prior_is_a_clear_error(tmp_path):

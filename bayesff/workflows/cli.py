@@ -53,14 +53,16 @@ def _log(args):
 
 
 def add_parsers(subparsers) -> None:
-    """Add ``active``, ``study``, ``prepare`` and ``refine`` to the ``bayesff`` command's
-    subparsers."""
+    """Add ``active``, ``study``, ``prepare``, ``refine`` and ``sensitivity`` to the
+    ``bayesff`` command's subparsers."""
+    from bayesff import sensitivity
     from bayesff.workflows import prepare, refine
 
     add_active_parser(subparsers)
     add_study_parser(subparsers)
     prepare.add_parser(subparsers)
     refine.add_parser(subparsers)
+    sensitivity.add_parser(subparsers)
 
 
 # ------------------------------------------------------------------------------- active
