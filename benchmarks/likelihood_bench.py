@@ -1,13 +1,8 @@
-"""Correlated error models of curves (issue 18): cost, grid refinement, coverage, sensitivity.
+"""Gradient cost of the correlated error models of curves (issue 18).
 
-Subcommands (repository root; each writes ``benchmarks/results/likelihood_<name>.json``,
-the study ones also a figure ``docs/figures/likelihood_<name>.png``)::
+Run from the repository root (writes ``benchmarks/results/likelihood_grad.json``)::
 
-    python benchmarks/likelihood_bench.py grad          # gradient cost on the joint argon problem
-    python benchmarks/likelihood_bench.py refine        # synthetic grid refinement (3 models)
-    python benchmarks/likelihood_bench.py coverage      # synthetic 90 % coverage (3 models)
-    python benchmarks/likelihood_bench.py argon-refine  # argon S(q) interpolated to 2x, 4x
-    python benchmarks/likelihood_bench.py sensitivity RUN [RUN ...]  # bayesff sensitivity time
+    PYTHONPATH=$PWD python benchmarks/likelihood_bench.py grad
 
 ``grad``: value and gradient of the log density of ``models/argon_joint.toml``
 (B2 + S(q) at 85 K through the OZ/VM solve), vectorised over 4 chains as NUTS runs
@@ -17,10 +12,7 @@ and the GP discrepancy (the default), and the earlier setup (34 thinned points,
 independent). The median of repeated timings is reported; the CPU is shared, so run it
 pinned to one core (``taskset -c 0``) and read the ratios rather than the absolute times.
 
-``refine`` and ``coverage`` are the studies behind tests/test_likelihoods.py at larger
-sizes; ``argon-refine`` calibrates LJ to the Yarnell S(q) (structure only) on its own
-grid and on grids 2x and 4x finer (cubic-spline interpolation of the same table) under
-the independent and the GP-discrepancy models.
+The grid-refinement and coverage studies are tests (tests/test_likelihoods.py).
 """
 
 from __future__ import annotations
@@ -68,7 +60,13 @@ def _save(name: str, result: dict) -> Path:
 
 
 def _joint_variants() -> dict:
-    """The joint argon problem with the S(q) target under each error model."""
+    """The joint argon problem with the S(q) target under each error model.
+
+    ``models/argon_joint.toml`` trains on 34 thinned S(q) points; here its S(q) target is
+    replaced by the full Yarnell grid at 1 <= q <= 8 1/angstrom (238 points,
+    data/argon_yarnell1973/sq_85K_target.csv) under each error model, and the shipped
+    thinned target is kept, declared independent, as "before".
+    """
     import copy
     import dataclasses
 
@@ -78,28 +76,38 @@ def _joint_variants() -> dict:
     from bayesff.targets import ErrorModel, Inadequacy, Target
 
     base = Problem.from_toml(ROOT / "models" / "argon_joint.toml")
-    out = {"discrepancy_gp": base}
     sq = next(t for t in base.targets if t.name == "Sq")
-    for kind in ("independent", "covariance"):
-        p = copy.deepcopy(base)
-        t = next(t for t in p.targets if t.name == "Sq")
-        t.error_model = ErrorModel(kind=kind, data="benchmark" if kind == "covariance" else None)
+
+    def with_sq(path, kind, train=None):
+        t = Target.from_file(
+            "Sq",
+            sq.observable,
+            path,
+            train=train,
+            noise_column="u_S_q",
+            inadequacy=Inadequacy(kind="inferred_scale", form="absolute", prior_scale=0.02),
+        )
+        t.options = dict(sq.options)
         if kind == "covariance":
+            t.error_model = ErrorModel(kind=kind, data="benchmark: Matern-5/2 (0.03, 0.05)")
             x = t.curve_coordinate()
             t.covariance = matern52(x, x, 0.03, 0.05) + np.diag(t.uncertainties**2)
-        out[kind] = p
-    thin = Target.from_file(
-        "Sq",
-        sq.observable,
-        ROOT / "data" / "argon_liquid" / "sq_85K_thinned.csv",
-        noise_column="u_S_q",
-        inadequacy=Inadequacy(kind="inferred_scale", form="absolute", prior_scale=0.02),
-    )
-    thin.options = dict(sq.options)
-    old = copy.deepcopy(base)
-    targets = [thin if t.name == "Sq" else t for t in old.targets]
-    out["independent, 34 thinned points (before)"] = dataclasses.replace(old, targets=targets)
+        else:
+            t.error_model = ErrorModel(kind=kind, amplitude_scale=sq.error_model.amplitude_scale)
+        p = copy.deepcopy(base)
+        targets = [t if u.name == "Sq" else u for u in p.targets]
+        return dataclasses.replace(p, targets=targets)
+
+    full = ROOT / "data" / "argon_yarnell1973" / "sq_85K_target.csv"
+    train = {"q_inv_angstrom": [1.0, 8.0]}
+    out = {kind: with_sq(full, kind, train) for kind in ERROR_KINDS}
+    thin = ROOT / "data" / "argon_liquid" / "sq_85K_thinned.csv"
+    out["independent, 34 thinned points (before)"] = with_sq(thin, "independent")
     return out
+
+
+#: Error models of the full-grid S(q) target compared by ``grad``.
+ERROR_KINDS = ("independent", "covariance", "discrepancy_gp")
 
 
 def _grad_fn(problem, chains: int):
