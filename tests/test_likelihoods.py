@@ -287,30 +287,6 @@ def test_refining_the_grid_narrows_only_the_independent_posterior():
             assert abs(ratio - 1.0) < 0.10, ("covariance", n, p, ratio)
 
 
-@pytest.mark.slow
-def test_refining_the_grid_leaves_the_gp_discrepancy_posterior():
-    """As above for the GP discrepancy, from 12 to 24 points (2x; the 4x grid takes
-    minutes of NUTS on 2 cores: the GP's hyperparameters make long trajectories there,
-    see docs/likelihoods.md).
-
-    Reference: as above (the issue's 10 %); the independent model on the same grids
-    shrinks by 1/sqrt(2) = 0.71 (checked here too, accepted [0.60, 0.82]).
-    """
-    sd = refinement_study(
-        ("independent", "discrepancy_gp"),
-        sizes=(12, 24),
-        chains=2,
-        warmup=300,
-        samples=700,
-        seed=1,
-    )
-    for p in TRUTH:
-        shrink = sd[("independent", 24)][p] / sd[("independent", 12)][p]
-        assert 0.60 < shrink < 0.82, (p, shrink)
-        ratio = sd[("discrepancy_gp", 24)][p] / sd[("discrepancy_gp", 12)][p]
-        assert abs(ratio - 1.0) < 0.10, ("discrepancy_gp", p, ratio)
-
-
 #: Data sets of the coverage test and the binomial band their hit count must fall in.
 N_SETS = 40
 
