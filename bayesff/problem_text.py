@@ -366,6 +366,22 @@ def _describe_target(t: Target) -> list[str]:
         f"target    {t.name}: {t.observable.name} [{t.observable.unit}]{shape}, "
         f"{int(t.train.sum())} training rows of {t.n}, inadequacy {inad}"
     ]
+    em = t.error_model
+    if em.kind == "discrepancy_gp":
+        tr_u = t.uncertainties[t.train] if t.train.any() else t.uncertainties
+        a0 = em.amplitude_scale or 3.0 * float(np.median(tr_u))  # as bayesff.model
+        lines.append(
+            f"  error model discrepancy_gp: Matern-5/2 GP over the scaled curve coordinate, "
+            f"a ~ HalfNormal({a0:.3g}) [{t.observable.unit}], ell ~ LogNormal(ln "
+            f"{em.length_scale:g}, 0.75), plus the stated u"
+        )
+    elif em.kind == "covariance" and em.data is not None:
+        lines.append(f"  error model covariance: C = diag(u) R diag(u), R from {em.data}")
+    elif em.kind == "covariance":
+        lines.append(
+            f"  error model covariance: moving-block bootstrap of {em.replicates}, block "
+            f"length {em.block_length or 1} (replicates resampled together)"
+        )
     for n in t.nuisance.values():
         what = f"fixed at {n.value:g}" if n.prior is None else f"prior {n.prior.describe()}"
         lines.append(f"  nuisance {n.name} [{n.unit}] {what}")

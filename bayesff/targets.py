@@ -170,8 +170,9 @@ class ErrorModel:
         ``block_length`` consecutive replicates are resampled together).
     ``"discrepancy_gp"``
         :math:`y = f + \delta(x) + \epsilon`, :math:`\epsilon_i \sim N(0,
-        \sqrt{u_i^2 + v_i})`, :math:`\delta \sim GP(0, a^2 \exp(-(x -
-        x')^2 / 2\ell^2))` over the curve's coordinate x (the environment column
+        \sqrt{u_i^2 + v_i})`, :math:`\delta \sim GP(0, a^2 k_{5/2}(|x - x'| /
+        \ell))` with the Matern-5/2 correlation :math:`k_{5/2}(r) = (1 + \sqrt5 r +
+        5r^2/3) e^{-\sqrt5 r}` over the curve's coordinate x (the environment column
         that varies, scaled to [0, 1] over the target's rows), marginalised:
         :math:`y \sim MVN(f, K + \mathrm{diag}(u^2 + v))`, with
         :math:`a \sim \mathrm{HalfNormal}(a_0)` (``amplitude_scale``, in the
@@ -180,7 +181,9 @@ class ErrorModel:
         variables ``delta_amplitude_<target>``, ``delta_length_<target>``.
 
     The multivariate likelihood is evaluated through a Cholesky factor
-    (numpyro's ``MultivariateNormal``; the GP kernel from tinygp). A curve is
+    (numpyro's ``MultivariateNormal``), or for the GP discrepancy by tinygp's
+    ``GaussianProcess`` (dense Cholesky for short curves, its O(n)
+    quasiseparable solver for long ones: :data:`bayesff.model.QUASISEP_MIN_ROWS`). A curve is
     one observation of the pointwise log-likelihood. Held-out rows of a
     correlated target are predicted with the error model's marginal (not
     conditioned on the training residuals).

@@ -18,6 +18,7 @@ page).
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import os
 import re
@@ -163,6 +164,27 @@ def _comparison(dt, run_path, compare, log):
     )
 
 
+def _sensitivity(dt, run_path, summary: dict) -> str:
+    """The sensitivity section's HTML; its numbers go to ``summary["sensitivity"]``.
+
+    Kept leave-one-target-out refits beside the run are used, nothing is sampled
+    (``refit="cached"``): ``bayesff sensitivity RUN`` does the refits.
+    """
+    from bayesff.report.sensitivity import sensitivity_record, sensitivity_section
+    from bayesff.sensitivity import SensitivityError, sensitivity
+
+    try:
+        res = sensitivity(run_path if run_path is not None else dt, refit="cached")
+    except SensitivityError as e:
+        summary["sensitivity"] = None
+        return (
+            '<h2 id="sensitivity">Sensitivity: which data drive which parameter</h2>'
+            f"<p>Not available: {html_lib.escape(str(e))}.</p>"
+        )
+    summary["sensitivity"] = sensitivity_record(res)
+    return sensitivity_section(dt, res)
+
+
 def report(
     run_or_path,
     out: str | os.PathLike | None = None,
@@ -219,8 +241,12 @@ def report(
     log(f"report: drawing figures for {summary['problem']['name']}")
     figures = plots.make_figures(dt, summary, log=log)
     summary["figures"] = plots.figure_records(figures)
+    sections = {}
+    if "log_prior" in dt.children and "log_likelihood" in dt.children:
+        log("report: sensitivity (power-scaling, leave one target out)")
+        sections["sensitivity"] = _sensitivity(dt, run_path, summary)
     validate_summary(summary)
-    page = html.render(summary, figures)
+    page = html.render(summary, figures, sections=sections)
     _write_atomic(
         {
             "summary.json": json.dumps(summary, indent=1, allow_nan=False) + "\n",

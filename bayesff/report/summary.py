@@ -249,6 +249,11 @@ SCHEMA = {
     ],
     "properties": {
         "schema": {"type": "string", "enum": [SCHEMA_ID]},
+        # optional: runs with a log_prior group (bayesff.sensitivity.SensitivityResult.to_dict)
+        "sensitivity": {
+            "type": ["object", "null"],
+            "required": ["parameters", "targets", "prior", "likelihood", "by_target", "lines"],
+        },
         "generated_utc": _STR,
         "bayesff_version": _STR,
         "run": {

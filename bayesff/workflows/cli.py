@@ -56,8 +56,9 @@ def _log(args):
 
 
 def add_parsers(subparsers) -> None:
-    """Add ``active``, ``study``, ``prepare``, ``refine`` and ``atlas`` to the ``bayesff``
-    command's subparsers."""
+    """Add ``active``, ``study``, ``prepare``, ``refine``, ``atlas`` and ``sensitivity`` to
+    the ``bayesff`` command's subparsers."""
+    from bayesff import sensitivity
     from bayesff.workflows import atlas, prepare, refine
 
     add_active_parser(subparsers)
@@ -65,6 +66,7 @@ def add_parsers(subparsers) -> None:
     prepare.add_parser(subparsers)
     refine.add_parser(subparsers)
     atlas.add_parser(subparsers)
+    sensitivity.add_parser(subparsers)
 
 
 # ------------------------------------------------------------------------------- active

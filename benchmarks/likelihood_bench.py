@@ -1,0 +1,198 @@
+"""Gradient cost of the correlated error models of curves (issue 18).
+
+Run from the repository root (writes ``benchmarks/results/likelihood_grad.json``)::
+
+    PYTHONPATH=$PWD python benchmarks/likelihood_bench.py grad
+
+``grad``: value and gradient of the log density of ``models/argon_joint.toml``
+(B2 + S(q) at 85 K through the OZ/VM solve), vectorised over 4 chains as NUTS runs
+them, at a point near the posterior, with the S(q) target (238 points, q = 1-8
+1/angstrom) under each error model: independent, covariance (a fixed Matern-5/2 matrix)
+and the GP discrepancy (the default), and the earlier setup (34 thinned points,
+independent). The median of repeated timings is reported; the CPU is shared, so run it
+pinned to one core (``taskset -c 0``) and read the ratios rather than the absolute times.
+
+The grid-refinement and coverage studies are tests (tests/test_likelihoods.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+FIGURES = ROOT / "docs" / "figures"
+sys.path.insert(0, str(ROOT / "tests"))  # the synthetic set-up is the tests' own
+
+
+def _machine() -> dict:
+    import platform
+
+    import jax
+
+    return {
+        "host": platform.node(),
+        "cpu_count": os.cpu_count(),
+        "affinity": sorted(os.sched_getaffinity(0)),
+        "load_before": os.getloadavg(),
+        "jax": jax.__version__,
+        "device": str(jax.devices()[0]),
+    }
+
+
+def _save(name: str, result: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"likelihood_{name}.json"
+    result["machine"]["load_after"] = os.getloadavg()
+    path.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    print(f"wrote {path}")
+    return path
+
+
+# ------------------------------------------------------------------------------ grad
+
+
+def _joint_variants() -> dict:
+    """The joint argon problem with the S(q) target under each error model.
+
+    ``models/argon_joint.toml`` trains on 34 thinned S(q) points; here its S(q) target is
+    replaced by the full Yarnell grid at 1 <= q <= 8 1/angstrom (238 points,
+    data/argon_yarnell1973/sq_85K_target.csv) under each error model, and the shipped
+    thinned target is kept, declared independent, as "before".
+    """
+    import copy
+    import dataclasses
+
+    from test_likelihoods import matern52
+
+    from bayesff.problem import Problem
+    from bayesff.targets import ErrorModel, Inadequacy, Target
+
+    base = Problem.from_toml(ROOT / "models" / "argon_joint.toml")
+    sq = next(t for t in base.targets if t.name == "Sq")
+
+    def with_sq(path, kind, train=None):
+        t = Target.from_file(
+            "Sq",
+            sq.observable,
+            path,
+            train=train,
+            noise_column="u_S_q",
+            inadequacy=Inadequacy(kind="inferred_scale", form="absolute", prior_scale=0.02),
+        )
+        t.options = dict(sq.options)
+        if kind == "covariance":
+            t.error_model = ErrorModel(kind=kind, data="benchmark: Matern-5/2 (0.03, 0.05)")
+            x = t.curve_coordinate()
+            t.covariance = matern52(x, x, 0.03, 0.05) + np.diag(t.uncertainties**2)
+        else:
+            t.error_model = ErrorModel(kind=kind, amplitude_scale=sq.error_model.amplitude_scale)
+        p = copy.deepcopy(base)
+        targets = [t if u.name == "Sq" else u for u in p.targets]
+        return dataclasses.replace(p, targets=targets)
+
+    full = ROOT / "data" / "argon_yarnell1973" / "sq_85K_target.csv"
+    train = {"q_inv_angstrom": [1.0, 8.0]}
+    out = {kind: with_sq(full, kind, train) for kind in ERROR_KINDS}
+    thin = ROOT / "data" / "argon_liquid" / "sq_85K_thinned.csv"
+    out["independent, 34 thinned points (before)"] = with_sq(thin, "independent")
+    return out
+
+
+#: Error models of the full-grid S(q) target compared by ``grad``.
+ERROR_KINDS = ("independent", "covariance", "discrepancy_gp")
+
+
+def _grad_fn(problem, chains: int):
+    """Compiled value + gradient of the log density over ``chains`` points, and its inputs."""
+    import jax
+    from numpyro.infer.util import init_to_value, initialize_model, potential_energy
+
+    from bayesff.model import arrays, model_of, structure_of
+
+    s = structure_of(problem)
+    data = arrays(problem)
+    model = model_of(s)
+    values = {"epsilon": 119.5, "sigma": 3.42, "tau_B2": 0.01, "tau_Sq": 0.01}
+    values |= {"delta_amplitude_Sq": 0.03, "delta_length_Sq": 0.08}
+    values |= {"delta_amplitude_B2": 2.0, "delta_length_B2": 0.15}
+    init = init_to_value(values={k: v for k, v in values.items() if k in s.latent_names})
+    info = initialize_model(jax.random.PRNGKey(0), model, model_args=(data,), init_strategy=init)
+    rng = np.random.default_rng(0)
+    z = jax.tree.map(
+        lambda a: a + 1e-3 * rng.standard_normal((chains, *np.shape(a))), info.param_info.z
+    )
+
+    def pe(zz, d):
+        return potential_energy(model, (d,), {}, zz)
+
+    f = jax.jit(jax.vmap(jax.value_and_grad(pe), in_axes=(0, None)))
+    t = time.perf_counter()
+    v, _ = jax.block_until_ready(f(z, data))
+    compile_s = time.perf_counter() - t
+    assert np.all(np.isfinite(np.asarray(v))), "log density not finite at the benchmark point"
+    rows = max(int(td["mask"].shape[0]) for td in data["targets"].values())
+    return f, z, data, {"rows": rows, "compile_s": compile_s}
+
+
+def cmd_grad(args) -> int:
+    import jax
+
+    import bayesff
+
+    bayesff.configure()
+    res = {"machine": _machine(), "chains": args.chains, "calls": args.calls, "variants": {}}
+    fns = {name: _grad_fn(p, args.chains) for name, p in _joint_variants().items()}
+    times = {name: [] for name in fns}
+    # one call of each variant in turn, many times: the load of a shared CPU drifts, and
+    # interleaving lets every variant see the same conditions; the minimum is the call
+    # least disturbed by other processes (the figure quoted), the median is kept too
+    for _ in range(args.calls):
+        for name, (f, z, data, _) in fns.items():
+            t = time.perf_counter()
+            jax.block_until_ready(f(z, data))
+            times[name].append(time.perf_counter() - t)
+    for name, (_, _, _, info) in fns.items():
+        ts = 1e3 * np.asarray(times[name])
+        res["variants"][name] = {
+            **info,
+            "min_ms": float(ts.min()),
+            "median_ms": float(np.median(ts)),
+            "q25_ms": float(np.quantile(ts, 0.25)),
+        }
+    ref = res["variants"]["independent"]
+    for name, r in res["variants"].items():
+        r["overhead_min"] = r["min_ms"] / ref["min_ms"] - 1.0
+        r["overhead_median"] = r["median_ms"] / ref["median_ms"] - 1.0
+        print(
+            f"{name:<42} rows {r['rows']:>4}  min {r['min_ms']:7.2f} ms "
+            f"({100 * r['overhead_min']:+5.1f} %)  median {r['median_ms']:7.2f} ms "
+            f"({100 * r['overhead_median']:+5.1f} %)"
+        )
+    _save("grad", res)
+    return 0
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("grad", help="gradient cost on the joint argon problem")
+    g.add_argument("--chains", type=int, default=4)
+    g.add_argument("--calls", type=int, default=200, help="calls of each variant, interleaved")
+    g.set_defaults(func=cmd_grad)
+    args = ap.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
