@@ -271,7 +271,13 @@ class Forward:
 
 @functools.lru_cache(maxsize=512)
 def _build(fwd: Forward):
-    return fwd.builder(fwd.potential, **fwd.raw_options)
+    import jax
+
+    # Built on first use, which may be inside a trace (the model is traced by the
+    # sampler, the post-processing, ...): evaluate the builder's own constants eagerly,
+    # so the cached predict function never holds a tracer of the trace that built it.
+    with jax.ensure_compile_time_eval():
+        return fwd.builder(fwd.potential, **fwd.raw_options)
 
 
 @dataclass

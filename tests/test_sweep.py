@@ -141,7 +141,14 @@ def test_a_sweep_killed_in_the_middle_resumes_with_only_the_missing_tasks(tmp_pa
         proc.stdout.close()
     done = {f: f.stat().st_mtime_ns for f in out.glob("*/posterior.nc")}
     assert 2 <= len(done) < 6 or len(done) == 6
-    res = run_sweep(path, out_root=tmp_path / "runs", workers=2, report=False, log=None)
+    res = run_sweep(
+        path,
+        out_root=tmp_path / "runs",
+        report_root=tmp_path / "reports",
+        workers=2,
+        report=False,
+        log=None,
+    )
     assert all(res.status[f.parent.name] == "skipped" for f in done)
     assert sum(s == "done" for s in res.status.values()) == 6 - len(done)
     assert {f: f.stat().st_mtime_ns for f in done} == done

@@ -140,7 +140,6 @@ def _make_solver(potential_ref, potential_to, nodes_per_panel, max_steps):
     import optimistix as optx
 
     energy = _check_pair(potential_ref, potential_to)
-    grid = jnp.asarray(X_GRID)
     bisection = optx.Bisection(rtol=0.0, atol=X_TOL, flip=True)  # F decreases across the root
 
     def residual(x, args):
@@ -152,6 +151,7 @@ def _make_solver(potential_ref, potential_to, nodes_per_panel, max_steps):
         return (b2 - target) / norm
 
     def solve_one(params, T):
+        grid = jnp.asarray(X_GRID)  # here, not at build time: a constant of this trace
         target = second_virial(potential_ref, params, T, nodes_per_panel=nodes_per_panel)
         b0 = 2.0 * jnp.pi / 3.0 * potential_to.length_scale(**params) ** 3 * _A3_TO_CM3_PER_MOL
         args = (params, T, target, jnp.abs(target) + b0)
