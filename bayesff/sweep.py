@@ -472,13 +472,17 @@ def slurm_cluster():
 
 
 def _batches(tasks: list[Task], n_workers: int) -> list[list[Task]]:
-    """Same-structure tasks in batches, about one per worker per structure."""
-    from bayesff.inference.calibrate import _groups
+    """Same-structure tasks in batches, about one per worker per structure; one task per
+    batch where batching does not pay (NUTS on a CPU: :func:`default_batch_size`), the
+    worker process then reusing its compiled sampler from task to task."""
+    from bayesff.inference.calibrate import _groups, _kernel_settings, default_batch_size
 
     problems = [_problem(t) for t in tasks]
     out = []
     for idx in _groups(problems, {}, None):
+        sampler = _kernel_settings(problems[idx[0]].inference).sampler
         size = max(1, math.ceil(len(idx) / n_workers))
+        size = min(size, default_batch_size(sampler, size))
         out += [[tasks[i] for i in idx[j : j + size]] for j in range(0, len(idx), size)]
     return out
 

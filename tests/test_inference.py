@@ -93,7 +93,7 @@ def test_interval_coverage_over_repeated_synthetic_data():
     for k, p in enumerate(problems):
         p.inference = dataclasses.replace(p.inference, seed=k)
     # one batched program: 40 problems x 2 chains
-    runs = calibrate_many(problems, progress=False, log=None)
+    runs = calibrate_many(problems, progress=False, log=None, batch_size=n_sets)
     covered = {"epsilon": 0, "sigma": 0}
     for run in runs:
         for name, truth in (("epsilon", EPS_K), ("sigma", SIGMA_A)):
@@ -470,7 +470,7 @@ def test_batched_runs_agree_with_single_runs():
     t_a, t_b = np.linspace(110, 500, 12), np.linspace(150, 450, 9)
     pa = synthetic_problem(b2_true(t_a), u_of(b2_true(t_a)), settings=s, T=t_a)
     pb = synthetic_problem(1.02 * b2_true(t_b), u_of(b2_true(t_b)), settings=s, T=t_b)
-    batch = calibrate_many([pa, pb], progress=False, log=None)
+    batch = calibrate_many([pa, pb], progress=False, log=None, batch_size=2)
     assert batch[0].timings["batch_size"] == 2
     for p, br in zip((pa, pb), batch, strict=True):
         single = calibrate(p, progress=False, log=None)
@@ -518,3 +518,28 @@ def test_postprocessing_chunk_is_a_small_power_of_two():
     assert chunk_size(65, 10) == 128
     assert chunk_size(3, 0) == 8
     assert chunk_size(4000, 100) == CHUNK == 256
+
+
+def test_default_batch_size_by_sampler_and_backend():
+    """NUTS on a CPU runs same-structure problems one after another on the cached kernel
+    (vectorised NUTS waits for the deepest tree of all chains: measured 231 s batched
+    against ~6 s per problem alone, benchmarks/RESULTS.md part C); ChEES batches them all.
+    calibrate_many without batch_size then makes batches of one."""
+    import jax
+
+    from bayesff.inference.calibrate import default_batch_size
+
+    assert jax.default_backend() == "cpu"  # CI has no GPU
+    assert default_batch_size("nuts", 20) == 1
+    assert default_batch_size("chees", 20) == 20
+    y = b2_true(T_TRAIN)
+    s = InferenceSettings(chains=2, warmup=100, samples=100, prior_draws=5)
+    runs = calibrate_many(
+        [
+            synthetic_problem(y, u_of(y), settings=s),
+            synthetic_problem(1.01 * y, u_of(y), settings=s),
+        ],
+        progress=False,
+        log=None,
+    )
+    assert [r.timings["batch_size"] for r in runs] == [1, 1]

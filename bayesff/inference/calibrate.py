@@ -239,7 +239,12 @@ def calibrate_many(
     outs
         One run-file path (or ``None``) per problem; default: write nothing.
     batch_size
-        Most problems in one batched program (default: all of a structure).
+        Most problems in one batched program. Default (:func:`default_batch_size`):
+        all problems of a structure for ChEES or on a GPU; one for NUTS on a CPU,
+        where the problems then run one after another on the same compiled sampler
+        (vectorised NUTS waits at every step for the deepest tree of all its
+        chains: 20 argon B2 problems batched took 231 s on 2 cores against ~6 s
+        each alone, ``benchmarks/RESULTS.md`` part C).
     overrides
         ``chains``, ``warmup``, ``samples``, ``seed``, ``thin``, ``sampler``
         for every problem.
@@ -271,6 +276,16 @@ def calibrate_many(
     return runs
 
 
+def default_batch_size(sampler: str, n: int) -> int:
+    """Problems per batched program when none is given: ``n`` (all) for ChEES, whose
+    chains share one trajectory length, or on an accelerator; 1 for NUTS on a CPU."""
+    import jax
+
+    if sampler == "nuts" and jax.default_backend() == "cpu":
+        return 1
+    return n
+
+
 def _shape_free(structure):
     """A structure with row counts reduced to 'has rows': problems that can share a batch."""
     import dataclasses
@@ -289,8 +304,8 @@ def _groups(problems, overrides, batch_size) -> list[list[int]]:
         key = (_shape_free(structure_of(p)), _kernel_settings(_settings(p, overrides)))
         groups.setdefault(key, []).append(i)
     out = []
-    for idx in groups.values():
-        step = batch_size or len(idx)
+    for (_, ks), idx in groups.items():
+        step = batch_size or default_batch_size(ks.sampler, len(idx))
         out += [idx[j : j + step] for j in range(0, len(idx), step)]
     return out
 
