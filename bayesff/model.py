@@ -511,7 +511,15 @@ def _shifted_class():
             super().__init__(batch_shape=base.batch_shape, event_shape=base.event_shape)
 
         def sample(self, key, sample_shape=()):
-            return self.base.sample(key, sample_shape)
+            import warnings
+
+            # tinygp's TinyDistribution.sample calls numpyro's deprecated
+            # distributions.util.is_prng_key (a DeprecationWarning at every trace)
+            with warnings.catch_warnings():
+                warnings.filterwarnings(
+                    "ignore", "Please use numpyro.util.is_prng_key", DeprecationWarning
+                )
+                return self.base.sample(key, sample_shape)
 
         def log_prob(self, value):
             return self.base.log_prob(value) + self.shift
