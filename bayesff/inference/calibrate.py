@@ -350,7 +350,6 @@ def _calibrate(
             paths.append(path)
         ensure_configured()
         job = _Batch(problems, settings, paths, log, progress)
-        stack.callback(job.join_prewarm)  # on any exit, no tracing left running behind
         job.sample(checkpoint_every, resume)
         return job.finish(t0, strict)
 
@@ -394,8 +393,7 @@ class _Batch:
         import jax
 
         z = self.kernel.draw(self.chain_keys, self.data)
-        self._template_z = jax.tree.map(np.asarray, z)
-        return self._template_z
+        return jax.tree.map(np.asarray, z)
 
     def _inverse_mass(self, d: int):
         eye = np.eye(d) if self.s.dense_mass else np.ones(d)
@@ -489,7 +487,6 @@ class _Batch:
             self.progress,
             self.log,
             BLOCK_SECONDS,
-            after_first_block=self._start_prewarm,
         )
         self.timings["sampling_s"] = time.perf_counter() - t
         self.ckpt = ckpt
@@ -512,55 +509,10 @@ class _Batch:
         }
         return BatchCheckpoint(self.paths[0].with_name("checkpoint.npz"), header)
 
-    # ------------------------------------------------------------------- pre-warm
-    def _start_prewarm(self) -> None:
-        """Compile the post-processing and import ArviZ while the chains run.
-
-        Called once the sampler is compiled (after its first block): from then on
-        the main thread only runs compiled code, which releases the GIL, so the
-        post-processing's tracing and compiling (and ArviZ's import, ~1-2 s) use
-        the otherwise idle core instead of following the sampling. NumPyro's
-        handler stack is a module global, so nothing may trace a model in the main
-        thread until :meth:`join_prewarm` has returned.
-        """
-        import threading
-
-        self._prewarm = threading.Thread(target=self._prewarm_body, daemon=True)
-        self._prewarm.start()
-
-    def _prewarm_body(self) -> None:
-        import jax
-
-        from bayesff.inference.predictive import chunk_size, get_postprocessor
-
-        try:
-            import arviz  # noqa: F401  (imported here to take it off the critical path)
-
-            s = self.settings[0]
-            n = chunk_size(s.chains * -(-s.samples // s.thin), s.prior_draws)
-            z = jax.tree.map(
-                lambda a: np.repeat(np.asarray(a)[0, :1], n, axis=0), self._template_z
-            )
-            key = jax.random.PRNGKey(0)
-            out = get_postprocessor(self.structure)._chunk(
-                z, key, key, self.train[0], self.holdout[0]
-            )
-            jax.block_until_ready(out)
-        except Exception:  # only a warm-up: finish() traces and compiles it again
-            pass
-
-    def join_prewarm(self) -> None:
-        """Wait for :meth:`_start_prewarm`'s thread (no-op if none was started)."""
-        t = getattr(self, "_prewarm", None)
-        if t is not None:
-            t.join()
-            self._prewarm = None
-
     # --------------------------------------------------------------------- finish
     def finish(self, t0: float, strict: bool) -> list[Run]:
         from bayesff.inference.assemble import assemble
 
-        self.join_prewarm()
         t = time.perf_counter()
         draws = self._kept()
         runs = []

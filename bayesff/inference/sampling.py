@@ -141,12 +141,8 @@ def run_blocks(
     progress,
     log,
     block_seconds,
-    after_first_block=None,
 ):
     """Advance the chains from iteration ``it`` to warm-up + samples; return the kept draws.
-
-    ``after_first_block()`` is called once, after the first block (the sampler is
-    compiled by then): the caller starts work that overlaps with sampling there.
 
     Returns a dict: ``z`` (site -> (P, C, N, ...) unconstrained) and the
     sample statistics (P, C, N).
@@ -177,8 +173,6 @@ def run_blocks(
             it += n
             committed = (state, it)
             calls += 1
-            if calls == 1 and after_first_block is not None:
-                after_first_block()
             if calls > 1:  # the first call may include compiling: its time says nothing
                 per_iter = (time.perf_counter() - t) / n
             bar.update(it, n, "warm-up" if it <= s.warmup else "sampling")
