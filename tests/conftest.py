@@ -25,3 +25,26 @@ def problem_dir(tmp_path: Path) -> Path:
     write_manifest(tmp_path / "data")
     (tmp_path / "models" / "toy.toml").write_text(PROBLEM_TOML)
     return tmp_path
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_compiled_state():
+    """Each test module starts without the compiled functions of the modules before it.
+
+    A worker process of the suite runs hundreds of calibrations; their kernels,
+    post-processors, built forward models and JAX's in-memory executables would
+    otherwise all stay alive until the end (the persistent cache on disk is kept).
+    """
+    yield
+    import gc
+
+    import jax
+
+    from bayesff.inference import kernels, predictive
+    from bayesff.targets import _build
+
+    kernels.clear_cache()
+    predictive.get_postprocessor.cache_clear()
+    _build.cache_clear()
+    jax.clear_caches()
+    gc.collect()
