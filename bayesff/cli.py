@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bayesff.argtypes import count as _count
+
 __all__ = ["build_parser", "main"]
 
 #: Exit statuses.
@@ -216,21 +218,6 @@ def _cmd_list(args) -> int:
 
 
 # --------------------------------------------------------------------------- parser
-
-
-def _count(lo: int):
-    """argparse type: an integer >= lo, with a message naming the bound."""
-
-    def parse(text: str) -> int:
-        try:
-            v = int(text, 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if v < lo:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {v}")
-        return v
-
-    return parse
 
 
 def _calibrate_parser(sub) -> None:

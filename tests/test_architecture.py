@@ -23,6 +23,7 @@ LAYERS = {
     "bayesff.runtime": 0,
     "bayesff._jax": 0,
     "bayesff.schemas": 0,
+    "bayesff.argtypes": 0,
     "bayesff.priors": 1,
     "bayesff.potentials": 1,
     "bayesff.observables": 2,

@@ -19,34 +19,10 @@ stays fast. :func:`add_parsers` adds them all.
 
 from __future__ import annotations
 
-import argparse
+from bayesff.argtypes import count as _count
+from bayesff.argtypes import nonnegative as _nonnegative
 
 __all__ = ["add_active_parser", "add_parsers", "add_study_parser"]
-
-
-def _count(lo: int):
-    """argparse type: an integer >= lo."""
-
-    def parse(text: str) -> int:
-        try:
-            v = int(text, 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if v < lo:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {v}")
-        return v
-
-    return parse
-
-
-def _nonnegative(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return v
 
 
 def _log(args):

@@ -579,33 +579,6 @@ def set_reference(doc: Mapping, reference: Mapping[str, float], targets=None) ->
 # ----------------------------------------------------------------------------- CLI
 
 
-def _count(lo: int):
-    import argparse
-
-    def parse(text: str) -> int:
-        try:
-            v = int(text, 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if v < lo:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {v}")
-        return v
-
-    return parse
-
-
-def _fraction(text: str) -> float:
-    import argparse
-
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= v < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {v}")
-    return v
-
-
 def _cmd(args) -> int:
     from bayesff.runtime import configure
 
@@ -637,6 +610,9 @@ def _cmd(args) -> int:
 
 def add_parser(subparsers) -> None:
     """Add ``bayesff refine PROBLEM [...]`` to the CLI's subcommands."""
+    from bayesff.argtypes import count as _count
+    from bayesff.argtypes import fraction as _fraction
+
     c = subparsers.add_parser(
         "refine",
         help="calibrate and re-simulate MD references at the posterior mean until converged",

@@ -1,0 +1,50 @@
+"""argparse types of the ``bayesff`` subcommands: numbers with their allowed range.
+
+Each raises :class:`argparse.ArgumentTypeError` with a message naming what was
+expected and what was given, so that every numeric flag is checked the same way
+(``bayesff.cli`` and the workflow subcommands).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["count", "fraction", "nonnegative"]
+
+
+def count(lo: int):
+    """argparse type: an integer >= lo, with a message naming the bound."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {v}")
+        return v
+
+    return parse
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def nonnegative(text: str) -> float:
+    """argparse type: a number >= 0."""
+    v = _number(text)
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return v
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number in [0, 1)."""
+    v = _number(text)
+    if not 0.0 <= v < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {v}")
+    return v
