@@ -684,11 +684,29 @@ def load_table(
     UnitError
         If the manifest gives no unit, or an unknown one, for a column.
     """
-    # Long because: every data-integrity rule (numbers, units, duplicates, conflicts,
-    # floors) is checked in one pass over the rows, so each error names its line and column.
-    import numpy as np
-
     path = Path(path)
+    keys = _check_load_args(columns, where, key_columns, duplicates)
+    entry, header, rows, lines, excluded = _read_checked(path, columns, where)
+    factors, file_units = _column_units(columns, entry, path)
+    noise, pairs = _noise_columns(columns, positive, uncertainty_pairs, where)
+    raw = _parse_columns(columns, header, rows, lines, factors, file_units, noise, path)
+    _check_floors(columns, header, rows, lines, raw, factors, file_units, noise, pairs, path)
+    keep = _deduplicate(header, rows, lines, raw, columns, keys, duplicates, path, excluded)
+    excluded.sort()
+    out = {col: raw[col][keep] * factors[col] for col in columns}
+    return Table(
+        columns=out,
+        file_units=file_units,
+        entry=entry,
+        path=path,
+        n_rows=len(keep),
+        lines=tuple(lines[i] for i in keep),
+        excluded=excluded,
+    )
+
+
+def _check_load_args(columns, where, key_columns, duplicates) -> tuple[str, ...]:
+    """The key columns, after checking ``duplicates`` and that the keys are loaded."""
     if duplicates not in ("error", "drop"):
         raise DataError(f"duplicates must be 'error' or 'drop', found {duplicates!r}", where)
     keys = tuple(key_columns or ())
@@ -699,6 +717,11 @@ def load_table(
             f"({', '.join(columns)})",
             where,
         )
+    return keys
+
+
+def _read_checked(path: Path, columns, where):
+    """Manifest entry, header, rows, line numbers and skipped rows of a verified file."""
     if not path.is_file():
         raise DataError(f"data file not found: {path}", where)
     entry = _manifest_entry(path)
@@ -721,7 +744,11 @@ def load_table(
         )
     if not rows:
         raise DataError("file has a header but no rows", str(path))
+    return entry, header, rows, lines, excluded
 
+
+def _column_units(columns, entry: ManifestEntry, path: Path):
+    """Conversion factors to internal units and the manifest's unit of each column."""
     factors, file_units = {}, {}
     for col, dim in columns.items():
         unit = entry.units.get(col)
@@ -729,7 +756,11 @@ def load_table(
         factors[col] = units.factor(unit, dim, where=uwhere)
         file_units[col] = unit
         _check_name_unit(col, unit, dim, uwhere)
+    return factors, file_units
 
+
+def _noise_columns(columns, positive, uncertainty_pairs, where):
+    """The uncertainty columns and the value column each is paired with (if any)."""
     explicit = dict(uncertainty_pairs or {})
     noise = [c for c in columns if c.startswith("u_") or c in positive or c in explicit]
     pairs = {c: c[2:] for c in noise if c.startswith("u_") and c[2:] in columns}
@@ -739,6 +770,12 @@ def load_table(
         raise DataError(
             f"uncertainty pair(s) {', '.join(stray)} name columns that are not loaded", where
         )
+    return noise, pairs
+
+
+def _parse_columns(columns, header, rows, lines, factors, file_units, noise, path):
+    """Each column's numbers in file units; errors name the line and column."""
+    import numpy as np
 
     raw: dict[str, np.ndarray] = {}
     for col, dim in columns.items():
@@ -761,6 +798,12 @@ def load_table(
                 raise DataError(str(e), f"{path}, line {lines[i]}, column {col!r}") from None
             vals[i] = v
         raw[col] = vals
+    return raw
+
+
+def _check_floors(columns, header, rows, lines, raw, factors, file_units, noise, pairs, path):
+    """Every uncertainty must be above the absolute and (if paired) relative floor."""
+    import numpy as np
 
     for col in noise:
         u = raw[col] * factors[col]
@@ -790,19 +833,6 @@ def load_table(
                 "is not computable",
                 here,
             )
-
-    keep = _deduplicate(header, rows, lines, raw, columns, keys, duplicates, path, excluded)
-    excluded.sort()
-    out = {col: raw[col][keep] * factors[col] for col in columns}
-    return Table(
-        columns=out,
-        file_units=file_units,
-        entry=entry,
-        path=path,
-        n_rows=len(keep),
-        lines=tuple(lines[i] for i in keep),
-        excluded=excluded,
-    )
 
 
 def _norm(cell: str):

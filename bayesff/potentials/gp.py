@@ -307,8 +307,42 @@ def gp_pair_potential(
     >>> round(float(gp.energy(2 ** (1 / 6) * 3.405, **p)), 6)  # weights zero: LJ minimum
     -0.996
     """
-    # Long because: it builds the HSGP basis, the prior scales and the registry entry of
-    # one potential together; split up, the pieces would share a dozen closed-over arrays.
+    base, r_min, r_c, width = _check_gp_args(base, basis, r_min, r_c, switch_width)
+    wnames = _weight_names(basis)
+    _check_no_clash(base, wnames)
+    base_names = base.param_names
+    energy = _gp_energy(base, wnames, basis, r_min, r_c, width)
+    params = _gp_params(base, wnames, basis)
+
+    def split(p):
+        return {k: p[k] for k in base_names}
+
+    edges = tuple(float(x) for x in np.linspace(r_min, r_c, basis + 1))
+
+    return GPPairPotential(
+        name=name or f"gp({base.name}, m={basis}, r=[{r_min:g}, {r_c:g}])",
+        energy=energy,
+        params=params,
+        length_scale=lambda **p: base.length_scale(**split(p)),
+        breakpoints=lambda **p: tuple(base.breakpoints(**split(p))),
+        hard_core=base.hard_core,
+        description=(
+            f"{base.name} + HSGP correction f(r) (squared exponential, {basis} sine basis "
+            f"functions on [{r_min:g}, {r_c:g}] angstrom, smoothstep width {width:g}); "
+            "f = 0 outside the box"
+        ),
+        reference=f"{base.reference}; {_REFERENCE}".lstrip("; "),
+        base=base,
+        basis=basis,
+        r_min=r_min,
+        r_c=r_c,
+        switch_width=width,
+        quadrature_edges=lambda **p: edges,
+    )
+
+
+def _check_gp_args(base, basis, r_min, r_c, switch_width):
+    """The checked base (resolved from its name), r_min, r_c and switch width."""
     if isinstance(base, str):
         base = get_potential(base)
     if not isinstance(base, PairPotential) or base.kind != "pair":
@@ -327,13 +361,22 @@ def gp_pair_potential(
         raise ValueError(
             f"switch_width must be in (0, (r_c - r_min)/2 = {half:g}] angstrom, got {width!r}"
         )
-    wnames = _weight_names(basis)
+    return base, r_min, r_c, width
+
+
+def _check_no_clash(base, wnames):
+    """The base's parameter names must not be among those of the GP part."""
     gp_names = ("amplitude", "length_scale", *wnames)
     clash = sorted(set(base.param_names) & set(gp_names))
     if clash:
         raise ValueError(f"base {base.name} has parameter(s) {clash} that the GP part uses")
+
+
+def _gp_energy(base, wnames, basis, r_min, r_c, width):
+    """u(r, **params) = u_base + the HSGP correction (basis times prior scales times weights)."""
     base_names = base.param_names
     u_base = base.energy
+    half = 0.5 * (r_c - r_min)
 
     def energy(r, **params):
         r = jnp.asarray(r, dtype=float)
@@ -344,7 +387,12 @@ def gp_pair_potential(
         )
         return u0 + jnp.sum(a * w, axis=-1)
 
-    params = (
+    return energy
+
+
+def _gp_params(base, wnames, basis):
+    """The parameter table: the base's, then amplitude, length_scale and the weights."""
+    return (
         *base.params,
         ParamSpec(
             name="amplitude",
@@ -373,32 +421,6 @@ def gp_pair_potential(
             )
             for j, n in enumerate(wnames)
         ),
-    )
-
-    def split(p):
-        return {k: p[k] for k in base_names}
-
-    edges = tuple(float(x) for x in np.linspace(r_min, r_c, basis + 1))
-
-    return GPPairPotential(
-        name=name or f"gp({base.name}, m={basis}, r=[{r_min:g}, {r_c:g}])",
-        energy=energy,
-        params=params,
-        length_scale=lambda **p: base.length_scale(**split(p)),
-        breakpoints=lambda **p: tuple(base.breakpoints(**split(p))),
-        hard_core=base.hard_core,
-        description=(
-            f"{base.name} + HSGP correction f(r) (squared exponential, {basis} sine basis "
-            f"functions on [{r_min:g}, {r_c:g}] angstrom, smoothstep width {width:g}); "
-            "f = 0 outside the box"
-        ),
-        reference=f"{base.reference}; {_REFERENCE}".lstrip("; "),
-        base=base,
-        basis=basis,
-        r_min=r_min,
-        r_c=r_c,
-        switch_width=width,
-        quadrature_edges=lambda **p: edges,
     )
 
 
