@@ -726,64 +726,32 @@ def _find_lambda(potential, opts, n, ramp, params, T_K, rho, dr, gamma0):
 
     Returns (lam, solutions (3, n - 1) at lam, status, iterations, is_root).
     """
-    # Long because: the bracket search, the safeguarded root solve and the fallback to
-    # the smallest mismatch are one jitted lax loop whose carry they share.
     opts = opts._replace(tol=min(opts.tol, _CONSISTENCY_SOLVE_TOL))
     tol_m = min(max(_MISMATCH_TOL_FACTOR * opts.tol, _MISMATCH_TOL_MIN), _MISMATCH_TOL_MAX)
-
-    def evaluate(lam, gamma3, stages):
-        states = _consistency_states(potential, params, T_K, rho, n, dr, lam)
-        g3, it3, ok3, fin3 = _solve_gamma_batch("vm_consistent", opts, states[0], gamma3, stages)
-        m, status = _mismatch(potential, params, n, states, g3, ok3, fin3)
-        return m, g3, jnp.sum(it3), status
-
+    evaluate = functools.partial(_evaluate_lambda, potential, opts, n, params, T_K, rho, dr)
     gamma0 = jnp.broadcast_to(gamma0, (3, n - 1))
     m0, g0, it0, status0 = evaluate(jnp.asarray(0.0), gamma0, ramp)
     direction = jnp.where(m0 > 0, 1.0, -1.0)
+    body = functools.partial(_root_step, evaluate, m0, direction, tol_m)
+    init = _root_init(m0, g0, it0, tol_m)
+    s = jax.lax.while_loop(lambda s: ~s.done, body, init)
+    status, is_root = _root_outcome(s, m0, status0, tol_m)
+    return s.best, s.gamma_best, status, s.iterations, is_root
+
+
+def _evaluate_lambda(potential, opts, n, params, T_K, rho, dr, lam, gamma3, stages):
+    """Mismatch at path coordinate lam: (m, solutions (3, n - 1), iterations, status)."""
+    states = _consistency_states(potential, params, T_K, rho, n, dr, lam)
+    g3, it3, ok3, fin3 = _solve_gamma_batch("vm_consistent", opts, states[0], gamma3, stages)
+    m, status = _mismatch(potential, params, n, states, g3, ok3, fin3)
+    return m, g3, jnp.sum(it3), status
+
+
+def _root_init(m0, g0, it0, tol_m):
+    """The root search's state after the evaluation at lam = 0."""
     nan = jnp.asarray(jnp.nan)
     zero = jnp.asarray(0.0)
-
-    def body(s):
-        step = jnp.clip(s.a + direction * _LAMBDA_STEP, _LAMBDA_MIN, _LAMBDA_MAX)
-        falsi = s.a - s.m_a * (s.b - s.a) / (s.m_b - s.m_a)
-        mid = 0.5 * (s.a + s.b)
-        inner = jnp.where(jnp.isfinite(falsi) & ((falsi - s.a) * (falsi - s.b) < 0), falsi, mid)
-        t = jnp.where(s.bracketed, inner, step)
-        m, g3, it, _ = evaluate(t, s.gamma_a, 1)
-        valid = jnp.isfinite(m)
-        cross = ~valid | (jnp.sign(m) != jnp.sign(m0))
-        keep_a = ~cross
-        m_a = jnp.where(keep_a, m, s.m_a)
-        m_b = jnp.where(cross, m, s.m_b)
-        # Illinois: the end kept twice in a row has its value halved.
-        m_a = jnp.where(s.bracketed & cross & (s.side == -1), 0.5 * m_a, m_a)
-        m_b = jnp.where(s.bracketed & keep_a & (s.side == 1), 0.5 * m_b, m_b)
-        a = jnp.where(keep_a, t, s.a)
-        b = jnp.where(cross, t, s.b)
-        bracketed = s.bracketed | cross
-        better = valid & (jnp.abs(m) < jnp.abs(s.m_best))
-        count = s.count + 1
-        walked_out = ~bracketed & ((a <= _LAMBDA_MIN) | (a >= _LAMBDA_MAX))
-        converged = valid & (jnp.abs(m) <= tol_m)
-        collapsed = bracketed & (jnp.abs(b - a) <= 1e-10)
-        return _RootState(
-            a=a,
-            m_a=m_a,
-            b=b,
-            m_b=m_b,
-            bracketed=bracketed,
-            sign_change=s.sign_change | (valid & cross),
-            side=jnp.where(keep_a, 1, -1),
-            best=jnp.where(better, t, s.best),
-            m_best=jnp.where(better, m, s.m_best),
-            gamma_best=jnp.where(better, g3, s.gamma_best),
-            gamma_a=jnp.where(keep_a, g3, s.gamma_a),
-            count=count,
-            iterations=s.iterations + it,
-            done=converged | walked_out | collapsed | (count >= _MAX_EVALUATIONS),
-        )
-
-    init = _RootState(
+    return _RootState(
         a=zero,
         m_a=m0,
         b=zero,
@@ -799,7 +767,52 @@ def _find_lambda(potential, opts, n, ramp, params, T_K, rho, dr, gamma0):
         iterations=it0,
         done=~jnp.isfinite(m0) | (jnp.abs(m0) <= tol_m),
     )
-    s = jax.lax.while_loop(lambda s: ~s.done, body, init)
+
+
+def _root_step(evaluate, m0, direction, tol_m, s):
+    """One evaluation of the root search: a bracketing step, or Illinois / bisection."""
+    step = jnp.clip(s.a + direction * _LAMBDA_STEP, _LAMBDA_MIN, _LAMBDA_MAX)
+    falsi = s.a - s.m_a * (s.b - s.a) / (s.m_b - s.m_a)
+    mid = 0.5 * (s.a + s.b)
+    inner = jnp.where(jnp.isfinite(falsi) & ((falsi - s.a) * (falsi - s.b) < 0), falsi, mid)
+    t = jnp.where(s.bracketed, inner, step)
+    m, g3, it, _ = evaluate(t, s.gamma_a, 1)
+    valid = jnp.isfinite(m)
+    cross = ~valid | (jnp.sign(m) != jnp.sign(m0))
+    keep_a = ~cross
+    m_a = jnp.where(keep_a, m, s.m_a)
+    m_b = jnp.where(cross, m, s.m_b)
+    # Illinois: the end kept twice in a row has its value halved.
+    m_a = jnp.where(s.bracketed & cross & (s.side == -1), 0.5 * m_a, m_a)
+    m_b = jnp.where(s.bracketed & keep_a & (s.side == 1), 0.5 * m_b, m_b)
+    a = jnp.where(keep_a, t, s.a)
+    b = jnp.where(cross, t, s.b)
+    bracketed = s.bracketed | cross
+    better = valid & (jnp.abs(m) < jnp.abs(s.m_best))
+    count = s.count + 1
+    walked_out = ~bracketed & ((a <= _LAMBDA_MIN) | (a >= _LAMBDA_MAX))
+    converged = valid & (jnp.abs(m) <= tol_m)
+    collapsed = bracketed & (jnp.abs(b - a) <= 1e-10)
+    return _RootState(
+        a=a,
+        m_a=m_a,
+        b=b,
+        m_b=m_b,
+        bracketed=bracketed,
+        sign_change=s.sign_change | (valid & cross),
+        side=jnp.where(keep_a, 1, -1),
+        best=jnp.where(better, t, s.best),
+        m_best=jnp.where(better, m, s.m_best),
+        gamma_best=jnp.where(better, g3, s.gamma_best),
+        gamma_a=jnp.where(keep_a, g3, s.gamma_a),
+        count=count,
+        iterations=s.iterations + it,
+        done=converged | walked_out | collapsed | (count >= _MAX_EVALUATIONS),
+    )
+
+
+def _root_outcome(s, m0, status0, tol_m):
+    """(status, is_root) of a finished root search; falls back to the smallest mismatch."""
     accepted = jnp.abs(s.m_best) <= _MISMATCH_ACCEPT
     # A root: the mismatch changed sign along the path (the bracket then closes on it) or
     # vanished at the start. Otherwise lam is an end of the path or of the solvable range.
@@ -813,7 +826,7 @@ def _find_lambda(potential, opts, n, ramp, params, T_K, rho, dr, gamma0):
             jnp.where(s.bracketed & (s.count >= _MAX_EVALUATIONS), MAX_ITER, NONPHYSICAL),
         ),
     ).astype(jnp.int32)
-    return s.best, s.gamma_best, status, s.iterations, is_root
+    return status, is_root
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
@@ -994,15 +1007,8 @@ def solve(
         any tracing).
     """
     _check(closure, n, ramp, memory, closure_params)
-    opts = _Options(memory, float(mixing), float(tol), int(max_iter), float(adjoint_tol))
-    if gamma0 is None:
-        gamma_init, n_ramp = jnp.zeros(n - 1), ramp
-    else:
-        gamma_init, n_ramp = jnp.asarray(gamma0, dtype=float), 1
-    if gamma_init.shape != (n - 1,):
-        raise ValueError(
-            f"gamma0 must have shape ({n - 1},) (n - 1 points), got {gamma_init.shape}"
-        )
+    opts = _options(memory, mixing, tol, max_iter, adjoint_tol)
+    gamma_init, n_ramp = _single_start(gamma0, n, ramp)
     pre_status, pre_iterations, cparams = jnp.asarray(CONVERGED), jnp.asarray(0), None
     if closure == "vm_consistent" and closure_params is None:
         lam, gamma_c, pre_status, pre_iterations = _consistent_lambda(
@@ -1012,17 +1018,42 @@ def solve(
         gamma_init, n_ramp = gamma_c, 1
     elif closure == "vm_consistent":
         cparams = jnp.asarray(closure_params, dtype=float)
-    inputs, u, kt, cparams = _prepare(potential, params, T_K, rho_per_A3, closure, n, dr, cparams)
+    sol = _solve_one(
+        potential, params, T_K, rho_per_A3, closure, n, dr, opts, gamma_init, n_ramp, cparams
+    )
+    return _with_prior_status(sol, pre_status, pre_iterations)
+
+
+def _options(memory, mixing, tol, max_iter, adjoint_tol):
+    """The solver options of :func:`solve` and :func:`solve_batch`."""
+    return _Options(memory, float(mixing), float(tol), int(max_iter), float(adjoint_tol))
+
+
+def _single_start(gamma0, n, ramp):
+    """(starting gamma, ramp stages) of :func:`solve`; raises for a gamma0 of the wrong shape."""
+    if gamma0 is None:
+        gamma_init, n_ramp = jnp.zeros(n - 1), ramp
+    else:
+        gamma_init, n_ramp = jnp.asarray(gamma0, dtype=float), 1
+    if gamma_init.shape != (n - 1,):
+        raise ValueError(
+            f"gamma0 must have shape ({n - 1},) (n - 1 points), got {gamma_init.shape}"
+        )
+    return gamma_init, n_ramp
+
+
+def _solve_one(potential, params, T_K, rho, closure, n, dr, opts, gamma_init, n_ramp, cparams):
+    """One state's OZ solve from gamma_init, with the closure parameters cparams."""
+    inputs, u, kt, cparams = _prepare(potential, params, T_K, rho, closure, n, dr, cparams)
     # Fixed-point values carry no gradient of their own: it comes from _fixed_point.
     stopped = jax.tree.map(jax.lax.stop_gradient, inputs)
     gamma, iterations, ok, finite = _solve_gamma(
         closure, opts, stopped, jax.lax.stop_gradient(gamma_init), n_ramp
     )
     gamma = _fixed_point(closure, opts, inputs, jax.lax.stop_gradient(gamma))
-    sol = _finish(
+    return _finish(
         potential, params, closure, n, inputs, u, kt, gamma, iterations, ok, finite, cparams
     )
-    return _with_prior_status(sol, pre_status, pre_iterations)
 
 
 def _with_prior_status(sol, pre_status, pre_iterations):
@@ -1290,6 +1321,26 @@ def solve_batch(
     size = _batch_size(params_batch, T_K, rho_per_A3, dr, gamma0, n)
     chunk = min(chunk, size)
     n_chunks = -(-size // chunk)
+    if gamma0 is None:
+        gamma_init, n_ramp = jnp.zeros(n - 1), ramp
+    else:
+        gamma_init, n_ramp = gamma0, 1
+    args = _chunked_args(
+        params_batch, T_K, rho_per_A3, dr, gamma_init, closure_params, n, size, chunk
+    )
+    opts = _options(memory, mixing, tol, max_iter, adjoint_tol)
+    solve_params = closure == "vm_consistent" and closure_params is None
+    stages = 1 if solve_params else n_ramp
+    one_chunk = functools.partial(
+        _solve_chunk, potential, closure, n, opts, n_ramp, stages, solve_params, dr is None
+    )
+    out = jax.lax.map(one_chunk, args)
+    return jax.tree.map(lambda x: x.reshape(n_chunks * chunk, *x.shape[2:])[:size], out)
+
+
+def _chunked_args(params_batch, T_K, rho_per_A3, dr, gamma_init, closure_params, n, size, chunk):
+    """The batched arguments of :func:`solve_batch`, shaped (n_chunks, chunk, ...)."""
+    n_chunks = -(-size // chunk)
     # Pad with copies of the last member: they converge with it and are cut off below.
     take = jnp.minimum(jnp.arange(n_chunks * chunk), size - 1)
 
@@ -1299,11 +1350,7 @@ def solve_batch(
             value = jnp.broadcast_to(value, (size, *tail))
         return value[take].reshape(n_chunks, chunk, *tail)
 
-    if gamma0 is None:
-        gamma_init, n_ramp = jnp.zeros(n - 1), ramp
-    else:
-        gamma_init, n_ramp = gamma0, 1
-    args = (
+    return (
         {k: batched(v) for k, v in params_batch.items()},
         batched(T_K),
         batched(rho_per_A3),
@@ -1311,12 +1358,13 @@ def solve_batch(
         batched(gamma_init, (n - 1,)),
         batched(jnp.zeros(2) if closure_params is None else closure_params, (2,)),
     )
-    opts = _Options(memory, float(mixing), float(tol), int(max_iter), float(adjoint_tol))
-    solve_params = closure == "vm_consistent" and closure_params is None
-    stages = 1 if solve_params else n_ramp
+
+
+def _solve_chunk(potential, closure, n, opts, n_ramp, stages, solve_params, no_dr, chunk_args):
+    """One chunk of :func:`solve_batch`: its members' solutions (leading axis chunk)."""
 
     def prepare(params, T, rho, dr_, cparams):
-        dr_ = None if dr is None else dr_
+        dr_ = None if no_dr else dr_
         return _prepare(potential, params, T, rho, closure, n, dr_, cparams)
 
     def finish(params, inputs, u, kt, gamma, iterations, ok, finite, cparams):
@@ -1326,30 +1374,26 @@ def solve_batch(
 
     def member_lambda(member_args):
         params, T, rho, dr_, gamma_start = member_args
-        dr_ = None if dr is None else dr_
+        dr_ = None if no_dr else dr_
         return _consistent_lambda(potential, opts, n, n_ramp, params, T, rho, dr_, gamma_start)
 
-    def one_chunk(chunk_args):
-        params, T, rho, dr_, gamma_start, cparams = chunk_args
-        if solve_params:
-            lam, gamma_start, pre_status, pre_iterations = jax.lax.map(
-                member_lambda, (params, T, rho, dr_, gamma_start)
-            )
-            w_default = jax.vmap(lambda p, r: _default_w(potential, p, r))(params, rho)
-            cparams = jax.vmap(_path)(lam, w_default)
-        inputs, u, kt, cparams = jax.vmap(prepare)(params, T, rho, dr_, cparams)
-        stopped = jax.tree.map(jax.lax.stop_gradient, inputs)
-        gamma, iterations, ok, finite = _solve_gamma_batch(
-            closure, opts, stopped, jax.lax.stop_gradient(gamma_start), stages
+    params, T, rho, dr_, gamma_start, cparams = chunk_args
+    if solve_params:
+        lam, gamma_start, pre_status, pre_iterations = jax.lax.map(
+            member_lambda, (params, T, rho, dr_, gamma_start)
         )
-        gamma = _fixed_point_batch(closure, opts, inputs, jax.lax.stop_gradient(gamma))
-        sols = jax.vmap(finish)(params, inputs, u, kt, gamma, iterations, ok, finite, cparams)
-        if solve_params:
-            sols = jax.vmap(_with_prior_status)(sols, pre_status, pre_iterations)
-        return sols
-
-    out = jax.lax.map(one_chunk, args)
-    return jax.tree.map(lambda x: x.reshape(n_chunks * chunk, *x.shape[2:])[:size], out)
+        w_default = jax.vmap(lambda p, r: _default_w(potential, p, r))(params, rho)
+        cparams = jax.vmap(_path)(lam, w_default)
+    inputs, u, kt, cparams = jax.vmap(prepare)(params, T, rho, dr_, cparams)
+    stopped = jax.tree.map(jax.lax.stop_gradient, inputs)
+    gamma, iterations, ok, finite = _solve_gamma_batch(
+        closure, opts, stopped, jax.lax.stop_gradient(gamma_start), stages
+    )
+    gamma = _fixed_point_batch(closure, opts, inputs, jax.lax.stop_gradient(gamma))
+    sols = jax.vmap(finish)(params, inputs, u, kt, gamma, iterations, ok, finite, cparams)
+    if solve_params:
+        sols = jax.vmap(_with_prior_status)(sols, pre_status, pre_iterations)
+    return sols
 
 
 # ----------------------------------------------------------------------------- closure error
