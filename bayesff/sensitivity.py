@@ -628,8 +628,6 @@ def sensitivity(
         A run without ``log_prior`` or ``log_likelihood`` groups, or (refitting)
         whose problem or data changed since it was written.
     """
-    import logging
-
     from bayesff import runfile
 
     log = log or (lambda *a, **k: None)
@@ -641,67 +639,29 @@ def sensitivity(
     post = dt["posterior"].to_dataset()
     units = {p: str(post[p].attrs.get("units", "")) for p in params}
     targets = [t for t in dt["log_likelihood"].to_dataset().data_vars]
-    sites = [s for s in dt["log_prior"].to_dataset().data_vars]
-    lp = dt["log_prior"].to_dataset()
-    flat = [s for s in sites if float(np.ptp(np.asarray(lp[s].values))) == 0.0]
-    scalable = [s for s in sites if s not in flat]
-    # arviz warns through logging about "potential issues"; the result says it in words
-    logging.getLogger("arviz_stats.psense").setLevel(logging.ERROR)
-    if scalable:
-        prior, lik, by_prior, by_target = _psense_all(dt, params, scalable, targets)
-    else:
-        _, lik, _, by_target = _psense_all(dt, params, [], targets)
-        prior, by_prior = {p: 0.0 for p in params}, {}
-    ks = {"likelihood": _khat_power(_component(dt, "log_likelihood", targets))}
-    if scalable:
-        ks["prior"] = _khat_power(_component(dt, "log_prior", scalable))
-    for s in scalable:
-        ks[f"prior:{s}"] = _khat_power(_component(dt, "log_prior", [s]))
-    for t in targets:
-        ks[f"likelihood:{t}"] = _khat_power(_component(dt, "log_likelihood", [t]))
+    flat, prior, lik, by_prior, by_target, ks = _power_scaling(dt, params, targets)
     t_psense = time.perf_counter() - t0
 
     draws = {p: np.asarray(post[p].transpose(*_SAMPLE_DIMS).values) for p in params}
     full = {p: _summary(draws[p]) for p in params}
-    at_bound = {}
     prior_ds = runfile.latents(dt, "prior")
-    for p in params:
-        if p in flat and prior_ds is not None and p in prior_ds:
-            lo, hi = float(prior_ds[p].min()), float(prior_ds[p].max())
-            tol = 0.01 * (hi - lo)
-            x = draws[p]
-            at_bound[p] = float(np.mean((x <= lo + tol) | (x >= hi - tol)))
+    at_bound = _at_bound(draws, params, flat, prior_ds)
 
     t1 = time.perf_counter()
-    r_eff = _r_eff(dt, params)
-    left = {}
-    rebuilt = None
-    t_refit = 0.0
-    for t in targets:
-        if len(targets) == 1:
-            if prior_ds is None:
-                continue
-            s = {p: _summary(np.asarray(prior_ds[p].values)) for p in params}
-            left[t] = _left(t, math.nan, "prior", s, full)
-            continue
-        k, w = _psis_leave_out(dt, t, params, r_eff)
-        if k > K_REFIT and refit:
-            tr = time.perf_counter()
-            if refit == "cached":
-                ds, path = _kept_refit(run_path, t), None
-                if ds is not None:
-                    path = str(_refit_path(run_path, t))
-            else:
-                if rebuilt is None:
-                    rebuilt = _problem_of(dt, problem, where)
-                ds, path = _refit(dt, run_path, rebuilt, t, refit_settings, log)
-            t_refit += time.perf_counter() - tr
-            if ds is not None:
-                s = {p: _summary(np.asarray(ds[p].values)) for p in params}
-                left[t] = _left(t, k, "refit", s, full, path)
-                continue
-        s = {p: _summary(draws[p], w) for p in params}
-        left[t] = _left(t, k, "psis" if k <= K_REFIT else "psis, unreliable", s, full)
+    left, t_refit = _leave_one_out(
+        dt,
+        run_path,
+        where,
+        params,
+        targets,
+        draws,
+        full,
+        prior_ds,
+        refit=refit,
+        problem=problem,
+        refit_settings=refit_settings,
+        log=log,
+    )
     timings = {
         "psense_s": t_psense,
         "leave_out_s": time.perf_counter() - t1 - t_refit,
@@ -724,6 +684,111 @@ def sensitivity(
         left_out=left,
         timings=timings,
     )
+
+
+def _power_scaling(dt, params: list, targets: list):
+    """Power-scaling sensitivities and their Pareto k of a run.
+
+    Returns ``(flat, prior, likelihood, by_prior, by_target, pareto_k)``: the prior
+    sites that are flat (constant log prior, not power-scalable) and the numbers of
+    :class:`SensitivityResult` of the same names.
+    """
+    import logging
+
+    sites = [s for s in dt["log_prior"].to_dataset().data_vars]
+    lp = dt["log_prior"].to_dataset()
+    flat = [s for s in sites if float(np.ptp(np.asarray(lp[s].values))) == 0.0]
+    scalable = [s for s in sites if s not in flat]
+    # arviz warns through logging about "potential issues"; the result says it in words
+    logging.getLogger("arviz_stats.psense").setLevel(logging.ERROR)
+    if scalable:
+        prior, lik, by_prior, by_target = _psense_all(dt, params, scalable, targets)
+    else:
+        _, lik, _, by_target = _psense_all(dt, params, [], targets)
+        prior, by_prior = {p: 0.0 for p in params}, {}
+    ks = {"likelihood": _khat_power(_component(dt, "log_likelihood", targets))}
+    if scalable:
+        ks["prior"] = _khat_power(_component(dt, "log_prior", scalable))
+    for s in scalable:
+        ks[f"prior:{s}"] = _khat_power(_component(dt, "log_prior", [s]))
+    for t in targets:
+        ks[f"likelihood:{t}"] = _khat_power(_component(dt, "log_likelihood", [t]))
+    return flat, prior, lik, by_prior, by_target, ks
+
+
+def _at_bound(draws: dict, params: list, flat: list, prior_ds) -> dict:
+    """Share of the posterior within 1 % of the range of a flat prior's bounds."""
+    at_bound = {}
+    for p in params:
+        if p in flat and prior_ds is not None and p in prior_ds:
+            lo, hi = float(prior_ds[p].min()), float(prior_ds[p].max())
+            tol = 0.01 * (hi - lo)
+            x = draws[p]
+            at_bound[p] = float(np.mean((x <= lo + tol) | (x >= hi - tol)))
+    return at_bound
+
+
+def _leave_one_out(
+    dt,
+    run_path,
+    where,
+    params,
+    targets,
+    draws,
+    full,
+    prior_ds,
+    *,
+    refit,
+    problem,
+    refit_settings,
+    log,
+):
+    """Posteriors without each target: PSIS, or a refit where Pareto k > K_REFIT.
+
+    Returns ``(left_out, refit_seconds)``.
+    """
+    r_eff = _r_eff(dt, params)
+    left = {}
+    rebuilt = None
+    t_refit = 0.0
+    for t in targets:
+        if len(targets) == 1:
+            if prior_ds is None:
+                continue
+            s = {p: _summary(np.asarray(prior_ds[p].values)) for p in params}
+            left[t] = _left(t, math.nan, "prior", s, full)
+            continue
+        k, w = _psis_leave_out(dt, t, params, r_eff)
+        if k > K_REFIT and refit:
+            tr = time.perf_counter()
+            ds, path, rebuilt = _refit_left_out(
+                dt, run_path, where, t, refit, rebuilt, problem, refit_settings, log
+            )
+            t_refit += time.perf_counter() - tr
+            if ds is not None:
+                s = {p: _summary(np.asarray(ds[p].values)) for p in params}
+                left[t] = _left(t, k, "refit", s, full, path)
+                continue
+        s = {p: _summary(draws[p], w) for p in params}
+        left[t] = _left(t, k, "psis" if k <= K_REFIT else "psis, unreliable", s, full)
+    return left, t_refit
+
+
+def _refit_left_out(dt, run_path, where, t, refit, rebuilt, problem, refit_settings, log):
+    """Draws without target t from a kept refit (``refit="cached"``) or a new one.
+
+    Returns ``(draws or None, path or None, rebuilt problem or None)``; the problem
+    is rebuilt once (``rebuilt`` passes it on between targets).
+    """
+    if refit == "cached":
+        ds, path = _kept_refit(run_path, t), None
+        if ds is not None:
+            path = str(_refit_path(run_path, t))
+    else:
+        if rebuilt is None:
+            rebuilt = _problem_of(dt, problem, where)
+        ds, path = _refit(dt, run_path, rebuilt, t, refit_settings, log)
+    return ds, path, rebuilt
 
 
 def _left(t, k, method, s: dict, full: dict, path=None) -> LeftOut:

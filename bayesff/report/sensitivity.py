@@ -174,7 +174,7 @@ def sensitivity_section(run, result=None, *, refit="cached", log=None) -> str:
         a run without ``log_prior`` or ``log_likelihood`` groups gives a short
         section saying so.
     """
-    from bayesff.sensitivity import K_REFIT, SENSITIVE, SensitivityError, read_run, sensitivity
+    from bayesff.sensitivity import SensitivityError, read_run, sensitivity
 
     head = '<h2 id="sensitivity">Sensitivity: which data drive which parameter</h2>'
     dt, _ = read_run(run)
@@ -184,7 +184,26 @@ def sensitivity_section(run, result=None, *, refit="cached", log=None) -> str:
         except SensitivityError as e:
             return f"{head}<p>Not available: {_e(e)}.</p>"
     res = result
-    intro = (
+    words = _findings(res)
+    figs = _figures(dt, res)
+    parts = [
+        head,
+        _intro(),
+        words,
+        "<h3>Power-scaling sensitivity</h3>",
+        _psense_table(res),
+    ]
+    if res.left_out:
+        parts += ["<h3>Leaving one target out</h3>", _left_out_table(res)]
+    parts += figs
+    return "".join(parts)
+
+
+def _intro() -> str:
+    """The paragraph saying what the section's numbers are."""
+    from bayesff.sensitivity import K_REFIT, SENSITIVE
+
+    return (
         "<p>Power-scaling sensitivity (Kallioinen et al., Stat. Comput. 34, 57 (2024), "
         "doi:10.1007/s11222-023-10366-5; computed by ArviZ's <code>psense</code>): how much "
         "each parameter's posterior moves when the priors, the whole likelihood or one "
@@ -195,85 +214,93 @@ def sensitivity_section(run, result=None, *, refit="cached", log=None) -> str:
         f"importance sampling, or sampled again where Pareto k > {K_REFIT} "
         "(<code>bayesff sensitivity RUN</code> keeps the refits beside the run).</p>"
     )
+
+
+def _findings(res) -> str:
+    """The findings in words, as a list."""
     words = "".join(f"<li>{_e(line)}</li>" for line in res.lines())
+    return f"<ul>{words}</ul>"
+
+
+def _figures(dt, res) -> list[str]:
+    """The section's figures (ArviZ power-scaling plots, leave-one-target-out intervals)."""
     figs = []
     if len(res.parameters) and len(dt["posterior"].to_dataset().data_vars):
         with _agg():
-            import arviz_plots as azp
-
-            view = _view(dt, res)
-            size = {"figsize": (9.0, 1.9 * len(res.parameters) + 0.6)}
-
-            def arviz(plot, **kw):
-                def draw():
-                    pc = plot(
-                        view,
-                        var_names=res.parameters,
-                        backend="matplotlib",
-                        figure_kwargs=size,
-                        **kw,
-                    )
-                    return pc.viz["figure"].item()
-
-                return draw
-
-            figs.append(
-                _figure(
-                    "psense_dist",
-                    "Power-scaled posteriors",
-                    "Each parameter's posterior with the priors (left) or the whole "
-                    "likelihood (right) raised to the power 0.8, 1 and 1.25 (importance "
-                    "weights). Curves that move mean sensitivity.",
-                    "arviz-plots",
-                    arviz(azp.plot_psense_dist),
-                )
-            )
-            figs.append(
-                _figure(
-                    "psense_quantities",
-                    "Power-scaled mean and sd",
-                    "Posterior mean and sd of each parameter against the power applied "
-                    "to the priors and to the likelihood; dashed lines: +/- 2 Monte Carlo "
-                    "standard errors.",
-                    "arviz-plots",
-                    arviz(azp.plot_psense_quantities),
-                )
-            )
-            if len(res.targets) > 1:
-                for t in res.targets:
-                    figs.append(
-                        _figure(
-                            f"psense_{t}",
-                            f"Power-scaling target {t}",
-                            f"As the first figure, with only {t}'s likelihood power-scaled "
-                            "(right column).",
-                            "arviz-plots",
-                            arviz(azp.plot_psense_dist, likelihood_var_names=[t]),
-                        )
-                    )
+            figs += _psense_figures(dt, res)
             if res.left_out:
-                figs.append(
-                    _figure(
-                        "left_out",
-                        "Leaving one target out",
-                        "Posterior mean and 90 % interval with every target (black) and "
-                        "without each one (blue; orange where the importance weights are "
-                        f"unreliable, Pareto k > {K_REFIT}, and no refit was kept).",
-                        "matplotlib",
-                        lambda: _left_out_figure(res),
-                    )
-                )
-    parts = [
-        head,
-        intro,
-        f"<ul>{words}</ul>",
-        "<h3>Power-scaling sensitivity</h3>",
-        _psense_table(res),
+                figs.append(_left_out_figure_html(res))
+    return figs
+
+
+def _psense_figures(dt, res) -> list[str]:
+    """ArviZ's power-scaling figures: all components, then one per target."""
+    import arviz_plots as azp
+
+    view = _view(dt, res)
+    size = {"figsize": (9.0, 1.9 * len(res.parameters) + 0.6)}
+
+    def arviz(plot, **kw):
+        def draw():
+            pc = plot(
+                view,
+                var_names=res.parameters,
+                backend="matplotlib",
+                figure_kwargs=size,
+                **kw,
+            )
+            return pc.viz["figure"].item()
+
+        return draw
+
+    figs = [
+        _figure(
+            "psense_dist",
+            "Power-scaled posteriors",
+            "Each parameter's posterior with the priors (left) or the whole "
+            "likelihood (right) raised to the power 0.8, 1 and 1.25 (importance "
+            "weights). Curves that move mean sensitivity.",
+            "arviz-plots",
+            arviz(azp.plot_psense_dist),
+        ),
+        _figure(
+            "psense_quantities",
+            "Power-scaled mean and sd",
+            "Posterior mean and sd of each parameter against the power applied "
+            "to the priors and to the likelihood; dashed lines: +/- 2 Monte Carlo "
+            "standard errors.",
+            "arviz-plots",
+            arviz(azp.plot_psense_quantities),
+        ),
     ]
-    if res.left_out:
-        parts += ["<h3>Leaving one target out</h3>", _left_out_table(res)]
-    parts += figs
-    return "".join(parts)
+    if len(res.targets) > 1:
+        for t in res.targets:
+            figs.append(
+                _figure(
+                    f"psense_{t}",
+                    f"Power-scaling target {t}",
+                    f"As the first figure, with only {t}'s likelihood power-scaled "
+                    "(right column).",
+                    "arviz-plots",
+                    arviz(azp.plot_psense_dist, likelihood_var_names=[t]),
+                )
+            )
+    return figs
+
+
+def _left_out_figure_html(res) -> str:
+    """The leave-one-target-out intervals as an embedded figure."""
+    from bayesff.sensitivity import K_REFIT
+
+    return _figure(
+        "left_out",
+        "Leaving one target out",
+        "Posterior mean and 90 % interval with every target (black) and "
+        "without each one (blue; orange where the importance weights are "
+        f"unreliable, Pareto k > {K_REFIT}, and no refit was kept).",
+        "matplotlib",
+        lambda: _left_out_figure(res),
+    )
 
 
 def sensitivity_record(result) -> dict:
