@@ -524,6 +524,271 @@ def _finite(state):
 # ----------------------------------------------------------------------------- simulate
 
 
+@dataclasses.dataclass(frozen=True)
+class _MDSettings:
+    """The checked and derived settings of one :func:`simulate` call."""
+
+    params: dict
+    T: float
+    rho: float
+    n: int
+    sample_every: int
+    n_bins: int
+    n_blocks: int
+    max_reallocations: int
+    long_range: str
+    dtype: str
+    n_samples: int
+    chunk: int
+    n_equil_chunks: int
+    box: float
+    r_cut: float
+    r_max: float
+    kT: float
+    mass: float
+    dt: float
+    gamma: float
+    skin: float
+    q_max: float
+
+
+def _md_counts(
+    n_particles, n_steps, n_equil, sample_every, n_bins, n_blocks, max_reallocations,
+    long_range, dtype,
+):  # fmt: skip
+    """Check the integer settings, long_range and dtype; derive the sample chunking."""
+    n = _positive_int("n_particles", n_particles, 2)
+    n_steps = _positive_int("n_steps", n_steps)
+    n_equil = _positive_int("n_equil", n_equil, 0)
+    sample_every = _positive_int("sample_every", sample_every)
+    n_bins = _positive_int("n_bins", n_bins)
+    n_blocks = _positive_int("n_blocks", n_blocks, 2)
+    max_reallocations = _positive_int("max_reallocations", max_reallocations, 0)
+    if long_range not in ("tail", "none"):
+        raise ValueError(f"simulate: long_range must be 'tail' or 'none', got {long_range!r}")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"simulate: dtype must be 'float32' or 'float64', got {dtype!r}")
+    if dtype == "float64" and not jax.config.jax_enable_x64:
+        raise ValueError("simulate: dtype='float64' needs jax_enable_x64 (BAYESFF_X64 is 0)")
+    n_samples = n_steps // sample_every
+    # chunk: the largest divisor of n_samples up to _CHUNK_SAMPLES; equilibration is
+    # rounded up to whole chunks.
+    chunk = max(d for d in range(1, _CHUNK_SAMPLES + 1) if n_samples % d == 0)
+    n_equil_chunks = -(-n_equil // (chunk * sample_every))
+    if n_samples < 2 * n_blocks:
+        raise ValueError(
+            f"simulate: n_steps // sample_every = {n_samples} samples, need at least "
+            f"2 * n_blocks = {2 * n_blocks}; raise n_steps or lower sample_every / n_blocks"
+        )
+    return n, sample_every, n_bins, n_blocks, max_reallocations, n_samples, chunk, n_equil_chunks
+
+
+def _md_settings(
+    potential, params, T_K, rho_per_A3, *, n_particles, n_steps, n_equil, r_cut_angstrom,
+    long_range, dt_ps, mass_g_per_mol, friction_per_ps, skin_angstrom, sample_every, n_bins,
+    r_max_angstrom, q_max_per_angstrom, n_blocks, dtype, max_reallocations,
+) -> _MDSettings:  # fmt: skip
+    """Check every setting of :func:`simulate`, in order, before anything is compiled."""
+    params = _check_params(potential, params)
+    T = _positive("T_K", T_K)
+    rho = _positive("rho_per_A3", rho_per_A3)
+    n, sample_every, n_bins, n_blocks, max_reallocations, n_samples, chunk, n_equil_chunks = (
+        _md_counts(
+            n_particles, n_steps, n_equil, sample_every, n_bins, n_blocks, max_reallocations,
+            long_range, dtype,
+        )
+    )  # fmt: skip
+    box = _box(n, rho)
+    ell = float(potential.length_scale(**params))
+    r_cut = default_r_cut(potential, params) if r_cut_angstrom is None else r_cut_angstrom
+    r_cut = _positive("r_cut_angstrom", r_cut)
+    if r_cut > 0.5 * box:
+        raise ValueError(
+            f"simulate: r_cut = {r_cut:g} angstrom exceeds half the box, L/2 = {0.5 * box:g} "
+            f"angstrom, for N = {n} at rho = {rho:g} /angstrom^3: too few particles for the "
+            f"cut-off; use n_particles >= {_min_particles(r_cut, rho)} or a smaller r_cut"
+        )
+    r_max = r_cut if r_max_angstrom is None else _positive("r_max_angstrom", r_max_angstrom)
+    if r_max > r_cut:
+        raise ValueError(
+            f"simulate: r_max = {r_max:g} angstrom must not exceed r_cut = {r_cut:g} angstrom "
+            "(g(r) is histogrammed from the neighbour list)"
+        )
+    kT = GAS_CONSTANT_KJ_PER_MOL_K * T
+    mass = MASS_UNIT * _positive("mass_g_per_mol", mass_g_per_mol)
+    tau = ell * math.sqrt(mass / kT)
+    dt = 0.005 * tau if dt_ps is None else _positive("dt_ps", dt_ps)
+    gamma = 1.0 / tau if friction_per_ps is None else _positive("friction_per_ps", friction_per_ps)
+    skin = 0.3 * ell if skin_angstrom is None else _positive("skin_angstrom", skin_angstrom)
+    q_max = 10.0 / ell if q_max_per_angstrom is None else _positive("q_max", q_max_per_angstrom)
+    if q_max < 2.0 * math.pi / box:
+        raise ValueError(
+            f"simulate: q_max = {q_max:g} /angstrom is below the smallest wave number of the "
+            f"box, 2 pi / L = {2 * math.pi / box:g} /angstrom"
+        )
+    return _MDSettings(
+        params, T, rho, n, sample_every, n_bins, n_blocks, max_reallocations, long_range, dtype,
+        n_samples, chunk, n_equil_chunks, box, r_cut, r_max, kT, mass, dt, gamma, skin, q_max,
+    )  # fmt: skip
+
+
+def _md_integrate(s: _MDSettings, neighbor_fn, init, sample, seed, store_frames):
+    """Equilibrate and sample; returns (state, nbrs, chunks, status, n_realloc).
+
+    Equilibration and production run in chunks of ``s.chunk`` samples through one
+    compiled function; a chunk whose neighbour list overflowed is redone from its start
+    with a larger list (counted, status :data:`NEIGHBOR_OVERFLOW` if too many).
+    """
+    jdt = jnp.dtype(s.dtype)
+    jparams = {k: jnp.asarray(v, dtype=jdt) for k, v in s.params.items()}
+    dyn = {"kT": jnp.asarray(s.kT, dtype=jdt), "dt": jnp.asarray(s.dt, dtype=jdt)}
+    n_realloc = 0
+    status = OK
+    ctx = _quiet()
+    try:
+        R = _fcc_lattice(s.n, s.box, jdt)
+        nbrs = neighbor_fn.allocate(R)
+        state = init(
+            jax.random.PRNGKey(seed), R, jnp.asarray(s.mass, jdt), nbrs.idx, jparams, dyn["kT"]
+        )
+
+        def advance(state, nbrs, store):
+            nonlocal n_realloc
+            while True:
+                (new_state, new_nbrs), obs = sample((state, nbrs), jparams, dyn, s.chunk, store)
+                if not bool(new_nbrs.did_buffer_overflow):
+                    return new_state, new_nbrs, obs, OK
+                n_realloc += 1
+                if n_realloc > s.max_reallocations:
+                    return state, nbrs, None, NEIGHBOR_OVERFLOW
+                nbrs = neighbor_fn.allocate(
+                    state.position, extra_capacity=max(nbrs.idx.shape[1] // 4, 1)
+                )
+
+        for _ in range(s.n_equil_chunks):
+            state, nbrs, _, status = advance(state, nbrs, store_frames)
+            if status == OK and not _finite(state):
+                status = NONFINITE
+            if status != OK:
+                break
+        chunks = []
+        if status == OK:
+            nbrs = neighbor_fn.allocate(state.position)  # sized for the fluid, not the lattice
+            for _ in range(s.n_samples // s.chunk):
+                state, nbrs, obs, status = advance(state, nbrs, store_frames)
+                if status == OK and not (_finite(state) and bool(jnp.all(jnp.isfinite(obs["U"])))):
+                    status = NONFINITE
+                if status != OK:
+                    break
+                chunks.append(jax.tree.map(np.asarray, obs))
+    finally:
+        ctx.__exit__(None, None, None)
+    return state, nbrs, chunks, status, n_realloc
+
+
+def _md_diagnostics(potential, s: _MDSettings, nbrs, n_realloc, wall):
+    """Tail corrections and the run's diagnostics: (diagnostics, e_tail, p_tail)."""
+    tail = (
+        tail_correction(potential, s.params, s.r_cut, s.rho)
+        if s.long_range == "tail"
+        else (jnp.zeros(()), jnp.zeros(()))
+    )
+    e_tail, p_tail = float(tail[0]), float(tail[1])
+    n_equil_run = s.n_equil_chunks * s.chunk * s.sample_every
+    diagnostics = {
+        "n_reallocations": n_realloc,
+        "neighbor_capacity": int(nbrs.idx.shape[1]),
+        "n_samples": s.n_samples,
+        "wall_s": wall,
+        "n_equil_run": n_equil_run,
+        "steps_per_s": (n_equil_run + s.n_samples * s.sample_every) / wall,
+        "dt_ps": s.dt,
+        "friction_per_ps": s.gamma,
+        "r_cut_angstrom": s.r_cut,
+        "skin_angstrom": s.skin,
+        "box_angstrom": s.box,
+        "dtype": s.dtype,
+        "tail_energy_kJ_per_mol": e_tail,
+        "tail_pressure_MPa": p_tail,
+        "cell_list": _use_cells(s.box, s.r_cut, s.skin),
+    }
+    return diagnostics, e_tail, p_tail
+
+
+def _md_trajectory(potential, s: _MDSettings, obs, r_mid, r_edges, q) -> Trajectory:
+    return Trajectory(
+        potential=potential,
+        params=s.params,
+        T_K=s.T,
+        rho_per_A3=s.rho,
+        box_angstrom=s.box,
+        r_cut_angstrom=s.r_cut,
+        long_range=s.long_range,
+        positions=obs["R"].astype(np.float64),
+        neighbors=obs["idx"],
+        histograms=obs["hist"].astype(np.float64),
+        structure=obs["S"].astype(np.float64),
+        r=r_mid,
+        r_edges=r_edges,
+        q=q,
+    )
+
+
+def _md_result(
+    potential, s: _MDSettings, chunks, status, diagnostics, e_tail, p_tail, r_edges, q,
+    store_frames,
+) -> MDResult:  # fmt: skip
+    """Block averages of the samples into an MDResult (all-NaN unless status is OK)."""
+    n = s.n
+    r_mid = 0.5 * (r_edges[1:] + r_edges[:-1])
+    if status == OK:
+        obs = jax.tree.map(lambda *x: np.concatenate(x), *chunks)
+        # 3N degrees of freedom: jax-md's Langevin O step does not remove the centre-of-
+        # mass momentum, so it is thermalised too.
+        t_kin, t_kin_se = block_standard_error(
+            obs["ke"] * 2.0 / (3.0 * n) / GAS_CONSTANT_KJ_PER_MOL_K, s.n_blocks
+        )
+        diagnostics["temperature_kinetic_K"] = float(t_kin)
+        diagnostics["temperature_kinetic_se_K"] = float(t_kin_se)
+        if not abs(t_kin / s.T - 1.0) <= KINETIC_TOLERANCE:
+            status = UNSTABLE
+    if status != OK:
+        nan = float("nan")
+        return MDResult(
+            r_mid, np.full(s.n_bins, nan), np.full(s.n_bins, nan), q, np.full(len(q), nan),
+            np.full(len(q), nan), nan, nan, nan, nan, nan, status, diagnostics, None,
+        )  # fmt: skip
+
+    diagnostics["max_neighbors"] = (
+        int(np.max(np.sum(obs["idx"] < n, axis=-1))) if store_frames else None
+    )
+    vol = s.box**3
+    shell = 4.0 / 3.0 * np.pi * (r_edges[1:] ** 3 - r_edges[:-1] ** 3)
+    g_frames = obs["hist"] / (n * (n - 1) / vol * shell)
+    g, g_se = block_standard_error(g_frames, s.n_blocks)
+    e, e_se = block_standard_error(obs["U"] / n, s.n_blocks)
+    p_frames = (s.rho * s.kT - obs["W"] / (3.0 * vol)) * KJ_PER_MOL_PER_A3_IN_MPA
+    p, p_se = block_standard_error(p_frames, s.n_blocks)
+    S, S_se = block_standard_error(obs["S"], s.n_blocks)
+    traj = _md_trajectory(potential, s, obs, r_mid, r_edges, q) if store_frames else None
+    return MDResult(
+        r=r_mid,
+        g=g,
+        g_se=g_se,
+        q=q,
+        S=S,
+        S_se=S_se,
+        pressure_MPa=float(p) + p_tail,
+        pressure_se_MPa=float(p_se),
+        energy_kJ_per_mol=float(e) + e_tail,
+        energy_se_kJ_per_mol=float(e_se),
+        temperature_kinetic_K=float(t_kin),
+        status=status,
+        diagnostics=diagnostics,
+        trajectory=traj,
+    )
+
+
 def simulate(
     potential: PairPotential,
     params: dict,
@@ -626,208 +891,29 @@ def simulate(
         missing parameters, r_cut > L/2 (too few particles for the cut-off),
         r_max > L/2, too few samples for the blocks, or an unknown dtype.
     """
-    # Long because: every setting is checked here, before anything is compiled, so bad
-    # input fails before expensive work; the compiled pieces are _build and its sample.
     t0 = time.perf_counter()
-    params = _check_params(potential, params)
-    T = _positive("T_K", T_K)
-    rho = _positive("rho_per_A3", rho_per_A3)
-    n = _positive_int("n_particles", n_particles, 2)
-    n_steps = _positive_int("n_steps", n_steps)
-    n_equil = _positive_int("n_equil", n_equil, 0)
-    sample_every = _positive_int("sample_every", sample_every)
-    n_bins = _positive_int("n_bins", n_bins)
-    n_blocks = _positive_int("n_blocks", n_blocks, 2)
-    max_reallocations = _positive_int("max_reallocations", max_reallocations, 0)
-    if long_range not in ("tail", "none"):
-        raise ValueError(f"simulate: long_range must be 'tail' or 'none', got {long_range!r}")
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"simulate: dtype must be 'float32' or 'float64', got {dtype!r}")
-    if dtype == "float64" and not jax.config.jax_enable_x64:
-        raise ValueError("simulate: dtype='float64' needs jax_enable_x64 (BAYESFF_X64 is 0)")
-    n_samples = n_steps // sample_every
-    # chunk: the largest divisor of n_samples up to _CHUNK_SAMPLES; equilibration is
-    # rounded up to whole chunks.
-    chunk = max(d for d in range(1, _CHUNK_SAMPLES + 1) if n_samples % d == 0)
-    n_equil_chunks = -(-n_equil // (chunk * sample_every))
-    if n_samples < 2 * n_blocks:
-        raise ValueError(
-            f"simulate: n_steps // sample_every = {n_samples} samples, need at least "
-            f"2 * n_blocks = {2 * n_blocks}; raise n_steps or lower sample_every / n_blocks"
-        )
-    box = _box(n, rho)
-    ell = float(potential.length_scale(**params))
-    r_cut = default_r_cut(potential, params) if r_cut_angstrom is None else r_cut_angstrom
-    r_cut = _positive("r_cut_angstrom", r_cut)
-    if r_cut > 0.5 * box:
-        raise ValueError(
-            f"simulate: r_cut = {r_cut:g} angstrom exceeds half the box, L/2 = {0.5 * box:g} "
-            f"angstrom, for N = {n} at rho = {rho:g} /angstrom^3: too few particles for the "
-            f"cut-off; use n_particles >= {_min_particles(r_cut, rho)} or a smaller r_cut"
-        )
-    r_max = r_cut if r_max_angstrom is None else _positive("r_max_angstrom", r_max_angstrom)
-    if r_max > r_cut:
-        raise ValueError(
-            f"simulate: r_max = {r_max:g} angstrom must not exceed r_cut = {r_cut:g} angstrom "
-            "(g(r) is histogrammed from the neighbour list)"
-        )
-    kT = GAS_CONSTANT_KJ_PER_MOL_K * T
-    mass = MASS_UNIT * _positive("mass_g_per_mol", mass_g_per_mol)
-    tau = ell * math.sqrt(mass / kT)
-    dt = 0.005 * tau if dt_ps is None else _positive("dt_ps", dt_ps)
-    gamma = 1.0 / tau if friction_per_ps is None else _positive("friction_per_ps", friction_per_ps)
-    skin = 0.3 * ell if skin_angstrom is None else _positive("skin_angstrom", skin_angstrom)
-    q_max = 10.0 / ell if q_max_per_angstrom is None else _positive("q_max", q_max_per_angstrom)
-    if q_max < 2.0 * math.pi / box:
-        raise ValueError(
-            f"simulate: q_max = {q_max:g} /angstrom is below the smallest wave number of the "
-            f"box, 2 pi / L = {2 * math.pi / box:g} /angstrom"
-        )
-
-    r_edges = np.linspace(0.0, r_max, n_bins + 1)
-    q = _k_vectors(box, q_max)[2]
+    s = _md_settings(
+        potential, params, T_K, rho_per_A3, n_particles=n_particles, n_steps=n_steps,
+        n_equil=n_equil, r_cut_angstrom=r_cut_angstrom, long_range=long_range, dt_ps=dt_ps,
+        mass_g_per_mol=mass_g_per_mol, friction_per_ps=friction_per_ps,
+        skin_angstrom=skin_angstrom, sample_every=sample_every, n_bins=n_bins,
+        r_max_angstrom=r_max_angstrom, q_max_per_angstrom=q_max_per_angstrom,
+        n_blocks=n_blocks, dtype=dtype, max_reallocations=max_reallocations,
+    )  # fmt: skip
+    r_edges = np.linspace(0.0, s.r_max, s.n_bins + 1)
+    q = _k_vectors(s.box, s.q_max)[2]
     setup = _Setup(
-        _ByIdentity(potential), n, box, r_cut, skin, gamma, dtype, r_max, n_bins, q_max,
-        sample_every,
+        _ByIdentity(potential), s.n, s.box, s.r_cut, s.skin, s.gamma, s.dtype, s.r_max,
+        s.n_bins, s.q_max, s.sample_every,
     )  # fmt: skip
     neighbor_fn, init, sample = _build(setup)
-
-    jdt = jnp.dtype(dtype)
-    jparams = {k: jnp.asarray(v, dtype=jdt) for k, v in params.items()}
-    dyn = {"kT": jnp.asarray(kT, dtype=jdt), "dt": jnp.asarray(dt, dtype=jdt)}
-    n_realloc = 0
-    status = OK
-    ctx = _quiet()
-    try:
-        R = _fcc_lattice(n, box, jdt)
-        nbrs = neighbor_fn.allocate(R)
-        state = init(
-            jax.random.PRNGKey(seed), R, jnp.asarray(mass, jdt), nbrs.idx, jparams, dyn["kT"]
-        )
-
-        # Equilibration and production run in chunks of `chunk` samples through one
-        # compiled function; a chunk whose neighbour list overflowed is redone from its
-        # start with a larger list (counted in diagnostics, status if too many).
-        def advance(state, nbrs, store):
-            nonlocal n_realloc
-            while True:
-                (new_state, new_nbrs), obs = sample((state, nbrs), jparams, dyn, chunk, store)
-                if not bool(new_nbrs.did_buffer_overflow):
-                    return new_state, new_nbrs, obs, OK
-                n_realloc += 1
-                if n_realloc > max_reallocations:
-                    return state, nbrs, None, NEIGHBOR_OVERFLOW
-                nbrs = neighbor_fn.allocate(
-                    state.position, extra_capacity=max(nbrs.idx.shape[1] // 4, 1)
-                )
-
-        for _ in range(n_equil_chunks):
-            state, nbrs, _, status = advance(state, nbrs, store_frames)
-            if status == OK and not _finite(state):
-                status = NONFINITE
-            if status != OK:
-                break
-        chunks = []
-        if status == OK:
-            nbrs = neighbor_fn.allocate(state.position)  # sized for the fluid, not the lattice
-            for _ in range(n_samples // chunk):
-                state, nbrs, obs, status = advance(state, nbrs, store_frames)
-                if status == OK and not (_finite(state) and bool(jnp.all(jnp.isfinite(obs["U"])))):
-                    status = NONFINITE
-                if status != OK:
-                    break
-                chunks.append(jax.tree.map(np.asarray, obs))
-    finally:
-        ctx.__exit__(None, None, None)
+    _, nbrs, chunks, status, n_realloc = _md_integrate(
+        s, neighbor_fn, init, sample, seed, store_frames
+    )
     wall = time.perf_counter() - t0
-
-    tail = (
-        tail_correction(potential, params, r_cut, rho)
-        if long_range == "tail"
-        else (jnp.zeros(()), jnp.zeros(()))
-    )
-    e_tail, p_tail = float(tail[0]), float(tail[1])
-    r_mid = 0.5 * (r_edges[1:] + r_edges[:-1])
-    diagnostics = {
-        "n_reallocations": n_realloc,
-        "neighbor_capacity": int(nbrs.idx.shape[1]),
-        "n_samples": n_samples,
-        "wall_s": wall,
-        "n_equil_run": n_equil_chunks * chunk * sample_every,
-        "steps_per_s": (n_equil_chunks * chunk * sample_every + n_samples * sample_every) / wall,
-        "dt_ps": dt,
-        "friction_per_ps": gamma,
-        "r_cut_angstrom": r_cut,
-        "skin_angstrom": skin,
-        "box_angstrom": box,
-        "dtype": dtype,
-        "tail_energy_kJ_per_mol": e_tail,
-        "tail_pressure_MPa": p_tail,
-        "cell_list": _use_cells(box, r_cut, skin),
-    }
-    if status == OK:
-        obs = jax.tree.map(lambda *x: np.concatenate(x), *chunks)
-        # 3N degrees of freedom: jax-md's Langevin O step does not remove the centre-of-
-        # mass momentum, so it is thermalised too.
-        t_kin, t_kin_se = block_standard_error(
-            obs["ke"] * 2.0 / (3.0 * n) / GAS_CONSTANT_KJ_PER_MOL_K, n_blocks
-        )
-        diagnostics["temperature_kinetic_K"] = float(t_kin)
-        diagnostics["temperature_kinetic_se_K"] = float(t_kin_se)
-        if not abs(t_kin / T - 1.0) <= KINETIC_TOLERANCE:
-            status = UNSTABLE
-    if status != OK:
-        nan = float("nan")
-        return MDResult(
-            r_mid, np.full(n_bins, nan), np.full(n_bins, nan), q, np.full(len(q), nan),
-            np.full(len(q), nan), nan, nan, nan, nan, nan, status, diagnostics, None,
-        )  # fmt: skip
-
-    diagnostics["max_neighbors"] = (
-        int(np.max(np.sum(obs["idx"] < n, axis=-1))) if store_frames else None
-    )
-    vol = box**3
-    shell = 4.0 / 3.0 * np.pi * (r_edges[1:] ** 3 - r_edges[:-1] ** 3)
-    g_frames = obs["hist"] / (n * (n - 1) / vol * shell)
-    g, g_se = block_standard_error(g_frames, n_blocks)
-    e, e_se = block_standard_error(obs["U"] / n, n_blocks)
-    p_frames = (rho * kT - obs["W"] / (3.0 * vol)) * KJ_PER_MOL_PER_A3_IN_MPA
-    p, p_se = block_standard_error(p_frames, n_blocks)
-    S, S_se = block_standard_error(obs["S"], n_blocks)
-
-    traj = None
-    if store_frames:
-        traj = Trajectory(
-            potential=potential,
-            params=params,
-            T_K=T,
-            rho_per_A3=rho,
-            box_angstrom=box,
-            r_cut_angstrom=r_cut,
-            long_range=long_range,
-            positions=obs["R"].astype(np.float64),
-            neighbors=obs["idx"],
-            histograms=obs["hist"].astype(np.float64),
-            structure=obs["S"].astype(np.float64),
-            r=r_mid,
-            r_edges=r_edges,
-            q=q,
-        )
-    return MDResult(
-        r=r_mid,
-        g=g,
-        g_se=g_se,
-        q=q,
-        S=S,
-        S_se=S_se,
-        pressure_MPa=float(p) + p_tail,
-        pressure_se_MPa=float(p_se),
-        energy_kJ_per_mol=float(e) + e_tail,
-        energy_se_kJ_per_mol=float(e_se),
-        temperature_kinetic_K=float(t_kin),
-        status=status,
-        diagnostics=diagnostics,
-        trajectory=traj,
+    diagnostics, e_tail, p_tail = _md_diagnostics(potential, s, nbrs, n_realloc, wall)
+    return _md_result(
+        potential, s, chunks, status, diagnostics, e_tail, p_tail, r_edges, q, store_frames
     )
 
 
