@@ -616,7 +616,7 @@ def _jsonable(x):
 
 
 def _png_b64(fig) -> str:
-    from bayesff.report.plots import _png
+    from bayesff.report.plots import png_bytes as _png
 
     return base64.b64encode(_png(fig)).decode("ascii")
 
@@ -633,9 +633,9 @@ def corresponding_states_figure(entries, fluids, potentials) -> dict:
     """epsilon/k against Tc and N_A sigma^3 against Vc, one point per fluid and form."""
     import matplotlib.pyplot as plt
 
-    from bayesff.report.plots import _agg_backend
+    from bayesff.report.plots import agg_backend
 
-    with _agg_backend():
+    with agg_backend():
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
         tc = np.array([f["Tc_K"] for f in fluids.values()])
         vc = np.array([f["Vc_cm3_per_mol"] for f in fluids.values()])
@@ -689,7 +689,7 @@ def mie_n_figure(entries, fluids, potential: str) -> dict | None:
     """Mie's repulsive exponent n per fluid (posterior mean and 90 % interval)."""
     import matplotlib.pyplot as plt
 
-    from bayesff.report.plots import _agg_backend
+    from bayesff.report.plots import agg_backend
 
     pts = [
         e
@@ -698,7 +698,7 @@ def mie_n_figure(entries, fluids, potential: str) -> dict | None:
     ]
     if not pts:
         return None
-    with _agg_backend():
+    with agg_backend():
         fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(pts) + 2), 3.8))
         for i, e in enumerate(pts):
             _errorbar(ax, i, e.params["n"], fmt="o", color="C1", ms=5)

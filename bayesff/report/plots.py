@@ -21,7 +21,15 @@ import numpy as np
 
 from bayesff import runfile
 
-__all__ = ["FIGURE_DPI", "Figure", "figure_records", "make_figures", "predictive_figure"]
+__all__ = [
+    "FIGURE_DPI",
+    "Figure",
+    "agg_backend",
+    "figure_records",
+    "make_figures",
+    "png_bytes",
+    "predictive_figure",
+]
 
 #: Resolution of every embedded PNG. 100 dpi keeps the page under 1 MB.
 FIGURE_DPI = 100
@@ -40,7 +48,7 @@ class Figure(dict):
 
 
 @contextlib.contextmanager
-def _agg_backend():
+def agg_backend():
     """Draw with Agg whatever backend pyplot had; restore it afterwards."""
     import matplotlib
     import matplotlib.pyplot as plt
@@ -57,7 +65,8 @@ def _agg_backend():
                 plt.switch_backend(before)
 
 
-def _png(fig) -> bytes:
+def png_bytes(fig) -> bytes:
+    """A figure as PNG bytes at FIGURE_DPI; the figure is closed."""
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
@@ -121,7 +130,9 @@ def _arviz_figure(plot, key, title, caption):
     import arviz_plots as azp
 
     fig = plot(azp).viz["figure"].item()
-    return Figure(key=key, title=title, caption=caption, png=_png(fig), made_with="arviz-plots")
+    return Figure(
+        key=key, title=title, caption=caption, png=png_bytes(fig), made_with="arviz-plots"
+    )
 
 
 def _marginals(dt, n):
@@ -378,7 +389,7 @@ def predictive_figure(target: str, pred: dict, info: dict, tolerance: dict | Non
             "model; points: observations with standard uncertainties (training filled, held "
             f"out open). Bottom: predicted minus observed.{_tolerance_text(tol)}"
         ),
-        png=_png(fig),
+        png=png_bytes(fig),
         made_with="matplotlib",
     )
 
@@ -415,7 +426,7 @@ def make_figures(dt, summary: dict, log=None) -> list[Figure]:
             )
         )
     out = []
-    with _agg_backend():
+    with agg_backend():
         for key, title, make in makers:
             try:
                 out.append(make())

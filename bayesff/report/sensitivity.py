@@ -15,55 +15,23 @@ and flags the importance-sampling estimates that need one.
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
-import io
 
 import numpy as np
 
-__all__ = ["sensitivity_record", "sensitivity_section"]
+from bayesff.report.plots import agg_backend, png_bytes
 
-#: Resolution of the embedded figures (as the rest of the report, bayesff.report.plots).
-DPI = 100
+__all__ = ["sensitivity_record", "sensitivity_section"]
 
 
 def _e(x) -> str:
     return html.escape(str(x), quote=True)
 
 
-@contextlib.contextmanager
-def _agg():
-    """Draw with Agg whatever backend pyplot had; restore it afterwards."""
-    import matplotlib
-    import matplotlib.pyplot as plt
-
-    before = matplotlib.get_backend()
-    switch = before.lower() != "agg"
-    if switch:
-        plt.switch_backend("Agg")
-    try:
-        yield
-    finally:
-        if switch:
-            with contextlib.suppress(Exception):
-                plt.switch_backend(before)
-
-
-def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    return buf.getvalue()
-
-
 def _figure(key: str, title: str, caption: str, made_with: str, draw) -> str:
     """A ``<figure>`` with the PNG embedded, or a line saying why it failed to draw."""
     try:
-        png = _png(draw())
+        png = png_bytes(draw())
     except Exception as exc:  # shown in place of the image, never hidden
         return (
             f'<figure id="fig-{_e(key)}"><div class="err">{_e(title)}: the figure failed '
@@ -226,7 +194,7 @@ def _figures(dt, res) -> list[str]:
     """The section's figures (ArviZ power-scaling plots, leave-one-target-out intervals)."""
     figs = []
     if len(res.parameters) and len(dt["posterior"].to_dataset().data_vars):
-        with _agg():
+        with agg_backend():
             figs += _psense_figures(dt, res)
             if res.left_out:
                 figs.append(_left_out_figure_html(res))
