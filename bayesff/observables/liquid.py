@@ -25,16 +25,23 @@ Closures (``closure=``)
 
     .. math::
 
-        B = -\frac{\gamma^{*2}}{2(1 + \tfrac45 \gamma^*)}, \qquad
+        B = -\frac{\gamma^{*2}}{2(1 + \alpha(T^*) \gamma^*)}, \qquad
         \gamma^* = \gamma - w(\rho^*)\, \beta u_{att}, \qquad
         w(\rho^*) = 1 - e^{-(\rho^*/0.5)^4},
+
+    with :math:`\alpha(T^*) = \max(0.94 - 0.2/T^*, 0.5)` (:func:`vm_alpha`;
+    T* = k_B T / |u_min|),
 
     with :math:`u_{att} = u(r_{min})` for :math:`r < r_{min}` and u(r) beyond
     (Weeks, Chandler and Andersen 1971) and :math:`\rho^* = \rho\,\ell^3`, ell the
     potential's ``length_scale`` (sigma). This is Verlet's (1980) form
     :math:`-\tfrac{A}{2}\gamma^2/(1 + B\gamma/2)` (A = 1, B = 8/5) in the argument
     Duh and Haymet (1995) used for LJ, :math:`\gamma - \beta u_{att}`, except that
-    the split is switched off at low density. Without the switch (``"vm_wca"``)
+    the split is switched off at low density and Verlet's constant B/2 = 0.8 is
+    replaced by alpha(T*), which rises from 0.66 at T* = 0.72 to 0.89 at T* = 4
+    (it equals 0.8 at T* = 1.43; ``"vm_consistent"`` finds 0.68 and 0.86 at those
+    dense states), which takes the largest |dp*| on the validation table from 0.40
+    to 0.14. Without the switch (``"vm_wca"``)
     gamma* -> -beta u_att as rho -> 0, so B stays finite and u* is 8-19 % off at
     vapour states. With it B vanishes **at second order in rho**: w = O(rho^4), so
     :math:`B = -\tfrac12 \rho^2 \gamma_1^2 + O(\rho^3)` with gamma = rho gamma_1 + ...,
@@ -214,6 +221,11 @@ CLOSURES = ("hnc", "py", "vm", "vm_wca", "vm_consistent")
 _VM_FAMILY = ("vm", "vm_wca", "vm_consistent")
 
 _VM_A = 0.8  # Verlet (1980) B/2 with B = 8/5 (A = 1)
+#: Temperature dependence of "vm"'s alpha: alpha = max(_VM_ALPHA_A + _VM_ALPHA_B (1 - 1/T*),
+#: _ALPHA_MIN) with T* = k_B T / |u_min| (u_min the potential's minimum on the grid). Chosen
+#: on tuning states disjoint from the validation table (``benchmarks/liquid_bench.py
+#: --alpha-scan``; docs/liquid.md).
+_VM_ALPHA_A, _VM_ALPHA_B = 0.74, 0.2
 #: Low-density switch of "vm": w = 1 - exp(-(rho* / _SWITCH_RHO)^_SWITCH_POWER), rho* = rho
 #: length_scale^3. Chosen on tuning states disjoint from the validation table (docs/liquid.md).
 _SWITCH_RHO, _SWITCH_POWER = 0.5, 4
@@ -302,15 +314,50 @@ def _vm_switch(rho_star):
     return -jnp.expm1(-((rho_star / _SWITCH_RHO) ** _SWITCH_POWER))
 
 
+def vm_alpha(T_star):
+    r"""Verlet parameter alpha of the default closure ``"vm"`` at reduced temperature T*.
+
+    .. math:: \alpha(T^*) = \max\big(0.74 + 0.2\,(1 - 1/T^*),\ 0.5\big)
+
+    (0.8 at T* = 1.43, 0.66 at T* = 0.72, 0.89 at T* = 4, 0.94 as T* -> infinity, the
+    value a purely repulsive potential gets). Verlet's constant 0.8 is right near the
+    LJ critical temperature but too large in the cold dense liquid and too small in
+    the hot dense fluid (p* off by -0.40 at T* = 4, rho* = 0.9); the consistent closure
+    ``"vm_consistent"`` finds alpha* = 0.68 and 0.86 at T* = 0.72 and 4 on the same
+    dense states. The two constants are ours, chosen on tuning states disjoint from
+    the validation table (``python benchmarks/liquid_bench.py --alpha-scan``,
+    docs/liquid.md).
+
+    Parameters
+    ----------
+    T_star
+        k_B T / |u_min|, u_min the potential's minimum on the grid (epsilon for LJ).
+        Array-like; ``inf`` for a potential without attraction.
+
+    Returns
+    -------
+    jax.Array
+        alpha, in [0.5, 0.94).
+    """
+    return _vm_alpha_inv(1.0 / jnp.asarray(T_star, dtype=float))
+
+
+def _vm_alpha_inv(inv_T_star):
+    # in 1/T* so that a potential without attraction (1/T* = 0) has finite gradients
+    return jnp.maximum(_VM_ALPHA_A + _VM_ALPHA_B * (1.0 - inv_T_star), _ALPHA_MIN)
+
+
 def _bridge(name, gamma, beta_u_att, alpha):
     """Bridge function B(r) of a closure (0 for HNC).
 
     ``beta_u_att`` is w beta u_att (the split already weighted); ``alpha`` is the
-    Verlet parameter of "vm_consistent" (the other closures use 0.8).
+    Verlet parameter (:func:`vm_alpha` for "vm", 0.8 for "vm_wca", solved for
+    "vm_consistent").
     """
     gs = gamma - beta_u_att
     if name in ("vm", "vm_wca"):
-        return -0.5 * gs**2 / (1.0 + _VM_A * jnp.maximum(gs, -1.0))
+        # alpha < 1 (vm_alpha), so the denominator stays >= 1 - alpha > 0
+        return -0.5 * gs**2 / (1.0 + alpha * jnp.maximum(gs, -1.0))
     if name == "vm_consistent":
         # Choudhury-Ghosh form: the denominator acts only where gamma* > 0, so it stays >= 1
         # for every alpha >= 0 (Verlet's clamp at gamma* = -1 would vanish at alpha = 1).
@@ -634,7 +681,8 @@ def _solve_gamma_batch(closure, opts, inputs, gamma0, ramp):
 #: Path of "vm_consistent" through its parameters (w, alpha), lam in [-1, 2]: on [0, 1] w rises
 #: from the default closure's w(rho*) to 1 at alpha = 0.8; on [1, 2] alpha falls from 0.8 to
 #: _ALPHA_MIN at w = 1; on [-1, 0] alpha rises from 0.8 to _ALPHA_MAX at the default w. lam = 0
-#: is "vm" itself (up to the Choudhury-Ghosh denominator). Along the path the virial slope
+#: is Verlet's alpha = 0.8 with "vm"'s switch (up to the Choudhury-Ghosh denominator; "vm" itself
+#: now takes alpha from vm_alpha(T*)). Along the path the virial slope
 #: times S(0) falls (measured at every state of the table in docs/liquid.md).
 _LAMBDA_MIN, _LAMBDA_MAX = -1.0, 2.0
 _ALPHA_MIN, _ALPHA_MAX = 0.5, 1.6
@@ -1098,7 +1146,9 @@ def _prepare(potential, params, T_K, rho_per_A3, closure, n, dr, closure_params=
         i_min = jnp.argmin(jnp.where(boltz > 0, u, jnp.inf))
         u_att = jnp.where(jnp.arange(n - 1) < i_min, u[i_min], u)
         if closure == "vm":
-            w, alpha = _vm_switch(rho * potential.length_scale(**params) ** 3), _VM_A
+            w = _vm_switch(rho * potential.length_scale(**params) ** 3)
+            # 1/T* = beta |u_min|; 0 (alpha's high-T limit) for a potential without attraction
+            alpha = _vm_alpha_inv(beta * jnp.maximum(-u[i_min], 0.0))
         elif closure == "vm_wca":
             w, alpha = 1.0, _VM_A
         else:
@@ -1431,8 +1481,8 @@ _CLOSURE_ERROR_TABLE = {
     },
     "vm": {
         "vapour": (0.00053, 0.018, 0.016, 0.045),
-        "liquid": (0.31, 0.055, 0.009, 0.25),
-        "supercritical": (0.4, 0.086, 0.026, 0.14),
+        "liquid": (0.072, 0.016, 0.0028, 0.25),
+        "supercritical": (0.14, 0.022, 0.0067, 0.13),
     },
     "vm_consistent": {
         "vapour": (0.0013, 0.017, 0.015, 0.034),

@@ -175,9 +175,9 @@ def test_reference_eos_values():
 
 #: CI subset of the validation states of docs/liquid.md (two vapour, three liquid, five
 #: supercritical; boundaries in liquid.CLOSURE_ERROR_REGIONS), with (p*, u*) from the Thol
-#: EOS as THOL above (teqp 0.23.2; recomputed in test_reference_eos_values). The state
-#: T* = 4, rho* = 0.9 of the full table, where "vm" misses the bound in p* (dp* = -0.40,
-#: du* = +2.51 %), is left out here and tested against the floor below.
+#: EOS as THOL above (teqp 0.23.2; recomputed in test_reference_eos_values). T* = 4,
+#: rho* = 0.9 is the hottest, densest state, where "vm" with Verlet's constant alpha = 0.8
+#: (now "vm_wca" there, the switch being 1) misses the bound in p* (dp* = -0.40).
 THOL_SUBSET = {
     (0.8, 0.005): (0.0038430053100030215, -0.054597389265358266),
     (1.2, 0.08): (0.06837792607940284, -0.6710672856888815),
@@ -189,6 +189,7 @@ THOL_SUBSET = {
     (2.0, 0.5): (1.0751637833293994, -3.1525021361952534),
     (3.0, 0.9): (13.910784363761444, -4.17574901942858),
     (4.0, 0.8): (12.138576618601562, -3.4927583462242873),
+    (4.0, 0.9): (18.217396466922946, -3.4204565787747243),
 }
 
 
@@ -218,8 +219,9 @@ def subset_errors(closure):
 def test_default_closure_meets_the_accuracy_bounds():
     """Issue 17, item 2: |dp*| <= 0.35 and |du*| <= max(2.5 % |u*|, 0.01) for the default
     closure ("vm") at vapour, liquid and supercritical states. The bounds are the issue's
-    (not fitted to this solver). The old closure "vm_wca" must fail them at the vapour
-    states (u* 10-19 % off there): a negative control that the test can fail."""
+    (not fitted to this solver). Negative controls that the test can fail: the old closure
+    "vm_wca" (no low-density switch, alpha = 0.8) must fail them at the vapour states (u*
+    10-19 % off there) and, with Verlet's constant alpha, at T* = 4, rho* = 0.9 (dp* = -0.40)."""
     errors = subset_errors("vm")
     for (state, _), (dp, du, u_ref) in zip(THOL_SUBSET.items(), errors, strict=True):
         assert abs(dp) <= 0.35, (state, dp)
@@ -227,6 +229,22 @@ def test_default_closure_meets_the_accuracy_bounds():
     old = subset_errors("vm_wca")
     vapour = [i for i, (t, rho) in enumerate(THOL_SUBSET) if t < 1.32 and rho < 0.31]
     assert all(abs(old[i, 1]) > 0.025 * abs(old[i, 2]) for i in vapour)
+    hot = list(THOL_SUBSET).index((4.0, 0.9))
+    assert abs(old[hot, 0]) > 0.35, old[hot]
+
+
+def test_vm_alpha_rises_with_temperature_and_is_used():
+    """alpha(T*) = max(0.94 - 0.2/T*, 0.5) (docs/liquid.md): Verlet's 0.8 at T* = 10/7,
+    0.94 without attraction, clamped at 0.5 below T* = 5/11; the solution reports the
+    alpha it used, with T* = k_B T / |u_min| taken from the potential on the grid."""
+    np.testing.assert_allclose(liquid.vm_alpha(10.0 / 7.0), 0.8, rtol=1e-12)
+    np.testing.assert_allclose(liquid.vm_alpha(np.inf), 0.94, rtol=1e-12)
+    np.testing.assert_allclose(liquid.vm_alpha([0.2, 0.72, 4.0]), [0.5, 0.94 - 0.2 / 0.72, 0.89])
+    sol = lj_solver("vm", 2048)(temperature(4.0), 0.9)
+    # u_min on the grid is -epsilon to O(dr^2) (r_min = 2^(1/6) sigma lies between nodes)
+    np.testing.assert_allclose(float(sol.closure_params[1]), 0.89, atol=1e-4)
+    old = lj_solver("vm_wca", 2048)(temperature(4.0), 0.9)
+    assert float(old.closure_params[1]) == 0.8
 
 
 def test_consistent_closure_accuracy():
@@ -296,7 +314,8 @@ def test_consistent_closure_routes_agree(state):
     difference-quotient noise from the solves' tol = 1e-10; measured <= 5e-7), and within
     1e-4 with a step of 2e-3 (truncation error O(step^2); measured <= 1.7e-5). The three
     states put the root on each of the path's three segments (alpha < 0.8 at w = 1; w < 1;
-    alpha > 0.8). Negative control: "vm" misses by > 0.1 at each (measured 0.11-0.15)."""
+    alpha > 0.8). Negative control: Percus-Yevick, thermodynamically inconsistent (Hansen and
+    McDonald ch. 4), misses by > 0.2 at each (measured 0.26-1.45; "vm" 0.005-0.11)."""
     t_star, rho = state
     t = temperature(t_star)
     sol = lj_solver("vm_consistent", 2048)(t, rho)
@@ -323,8 +342,8 @@ def test_consistent_closure_routes_agree(state):
     s0 = float(sol.S0)
     assert abs(mismatch(lambda r: fixed(t, r, sol.closure_params), 5e-4, s0)) < 2e-6
     assert abs(mismatch(lambda r: fixed(t, r, sol.closure_params), 2e-3, s0)) < 1e-4
-    vm = lj_solver("vm", 2048)
-    assert abs(mismatch(lambda r: vm(t, r), 5e-4, float(vm(t, rho).S0))) > 0.1
+    py = lj_solver("py", 2048)
+    assert abs(mismatch(lambda r: py(t, r), 5e-4, float(py(t, rho).S0))) > 0.2
 
 
 def consistent_outputs(x):
@@ -427,7 +446,8 @@ def test_closure_error_floor_regions_and_arguments():
     assert floor.validated.tolist() == [[True] * 4 + [False]] * 2
     assert not liquid.closure_error_floor("vm", 5.0, 0.5).validated
     liquid_bound = liquid.closure_error_floor("vm", 0.72, 0.84)
-    assert float(liquid_bound.dp_star) >= 0.30  # the largest liquid error of the table
+    # the largest liquid error of the table (+0.0719 at T* = 1, rho* = 0.85), not the state's
+    assert float(liquid_bound.dp_star) >= 0.0719
     with pytest.raises(ValueError, match="unknown closure"):
         liquid.closure_error_floor("msa", 1.0, 0.5)
     with pytest.raises(ValueError, match="T_star"):
