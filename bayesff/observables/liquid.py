@@ -226,6 +226,9 @@ _VM_A = 0.8  # Verlet (1980) B/2 with B = 8/5 (A = 1)
 #: on tuning states disjoint from the validation table (``benchmarks/liquid_bench.py
 #: --alpha-scan``; docs/liquid.md).
 _VM_ALPHA_A, _VM_ALPHA_B = 0.74, 0.2
+#: Width of the smooth floor of alpha at 0.5: alpha = 0.5 + w softplus((raw - 0.5) / w); it
+#: moves alpha by < 1e-5 where raw >= 0.66 (T* >= 0.72, the validated range).
+_VM_ALPHA_FLOOR_WIDTH = 0.02
 #: Low-density switch of "vm": w = 1 - exp(-(rho* / _SWITCH_RHO)^_SWITCH_POWER), rho* = rho
 #: length_scale^3. Chosen on tuning states disjoint from the validation table (docs/liquid.md).
 _SWITCH_RHO, _SWITCH_POWER = 0.5, 4
@@ -317,7 +320,11 @@ def _vm_switch(rho_star):
 def vm_alpha(T_star):
     r"""Verlet parameter alpha of the default closure ``"vm"`` at reduced temperature T*.
 
-    .. math:: \alpha(T^*) = \max\big(0.74 + 0.2\,(1 - 1/T^*),\ 0.5\big)
+    .. math:: \alpha(T^*) \approx \max\big(0.74 + 0.2\,(1 - 1/T^*),\ 0.5\big)
+
+    with the maximum taken smoothly (0.5 + 0.02 softplus((raw - 0.5)/0.02), within 1e-5
+    of the plain maximum at T* >= 0.72, 0.514 where raw = 0.5, so that the log density
+    of a calibration has no kink where alpha meets its floor)
 
     (0.8 at T* = 1.43, 0.66 at T* = 0.72, 0.89 at T* = 4, 0.94 as T* -> infinity, the
     value a purely repulsive potential gets). Verlet's constant 0.8 is right near the
@@ -337,14 +344,18 @@ def vm_alpha(T_star):
     Returns
     -------
     jax.Array
-        alpha, in [0.5, 0.94).
+        alpha, in (0.5, 0.94).
     """
     return _vm_alpha_inv(1.0 / jnp.asarray(T_star, dtype=float))
 
 
 def _vm_alpha_inv(inv_T_star):
-    # in 1/T* so that a potential without attraction (1/T* = 0) has finite gradients
-    return jnp.maximum(_VM_ALPHA_A + _VM_ALPHA_B * (1.0 - inv_T_star), _ALPHA_MIN)
+    # in 1/T* so that a potential without attraction (1/T* = 0) has finite gradients;
+    # the floor at _ALPHA_MIN is smooth (softplus of width _VM_ALPHA_FLOOR_WIDTH): a kink in
+    # alpha would be a kink in the log density, which NUTS answers with divergences
+    raw = _VM_ALPHA_A + _VM_ALPHA_B * (1.0 - inv_T_star)
+    w = _VM_ALPHA_FLOOR_WIDTH
+    return _ALPHA_MIN + w * jax.nn.softplus((raw - _ALPHA_MIN) / w)
 
 
 def _bridge(name, gamma, beta_u_att, alpha):
