@@ -234,9 +234,10 @@ def test_default_closure_meets_the_accuracy_bounds():
 
 
 def test_vm_alpha_rises_with_temperature_and_is_used():
-    """alpha(T*) = max(0.94 - 0.2/T*, 0.5), the maximum taken smoothly (docs/liquid.md): Verlet's 0.8 at T* = 10/7,
-    0.94 without attraction, clamped at 0.5 below T* = 5/11; the solution reports the
-    alpha it used, with T* = k_B T / |u_min| taken from the potential on the grid."""
+    """alpha(T*) = max(0.94 - 0.2/T*, 0.5), the maximum taken smoothly (docs/liquid.md):
+    Verlet's 0.8 at T* = 10/7, 0.94 without attraction, 0.5 well below T* = 5/11; the
+    solution reports the alpha it used, with T* = k_B T / |u_min| taken from the
+    potential on the grid."""
     # the floor is smooth (softplus, width 0.02): 1e-5 from the plain maximum at T* >= 0.72
     np.testing.assert_allclose(liquid.vm_alpha(10.0 / 7.0), 0.8, rtol=1e-7)
     np.testing.assert_allclose(liquid.vm_alpha(np.inf), 0.94, rtol=1e-7)
