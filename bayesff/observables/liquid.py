@@ -142,12 +142,18 @@ Gradients are taken by implicit differentiation at the fixed point
 (``jax.custom_vjp``): the adjoint system :math:`(I - \partial G/\partial\gamma)^T w = v`
 is solved with the same Anderson iteration; the loop is never differentiated.
 
-Batches of parameter draws: :func:`solve_batch` solves B members (draws of the
+Batches: :func:`solve_batch` solves B members (draws of the
 parameters, or states) in chunks, one batched Anderson iteration per chunk in
 which every member keeps its own convergence test, ramp stage, history and
 status (a converged member is frozen while the others go on); its gradients
 come from a batched adjoint. ``jax.vmap(solve)`` gives the same solutions but
-runs the whole batch until its slowest member converges.
+runs the whole batch until its slowest member converges. A chunk costs as many
+iterations as its slowest member, so chunks should be small enough that one slow
+member holds up few others and large enough to amortise the per-iteration overhead
+(8-32 on a CPU; ``benchmarks/liquid_bench.py``). Which to use: ``solve_batch`` for
+many draws of one model (posterior predictive checks, prior screening, a batch of
+states); ``jax.vmap(solve)`` where the solve sits inside a function that is vmapped
+as a whole, or for a handful of members.
 
 Units: r in angstrom, k in 1/angstrom, rho in 1/angstrom^3, T in K,
 energies in kJ/mol, p in MPa, kappa_T in 1/MPa.
@@ -1309,29 +1315,17 @@ def solve_batch(
     r"""Solve the OZ equation for a batch of parameter draws (or states), in chunks.
 
     The same solutions as ``jax.vmap`` of :func:`solve`, member by member, at a
-    higher throughput for many draws. The batch is cut into chunks of ``chunk``
-    members, done one after another (``jax.lax.map``); within a chunk one
-    Anderson iteration advances all members together (one batched FFT per
-    step), each member with its own convergence test, temperature-ramp stage,
-    history and status: a member that has converged keeps its solution while
-    the others go on, and one that fails (e.g. a state inside the closure's
-    spinodal) gets its own status and NaN outputs without affecting the rest.
-    A chunk costs as many iterations as its slowest member, so chunks should
-    be small enough that one slow member holds up few others, and large enough
-    to amortise the per-iteration overhead (8-32 on a CPU; see
-    ``benchmarks/liquid_bench.py``).
+    higher throughput for many draws (module docstring, "Batches"). Chunks of
+    ``chunk`` members are done one after another (``jax.lax.map``); within a
+    chunk one Anderson iteration advances all members together, each with its
+    own convergence test, ramp stage, history and status, so one that fails
+    (e.g. a state inside the closure's spinodal) gets its own status and NaN
+    outputs without affecting the rest.
 
     jit-able (``potential``, ``closure``, ``n``, ``chunk``, ``ramp`` and
     ``memory`` static) and differentiable in ``params_batch``, ``T_K`` and
-    ``rho_per_A3`` by implicit differentiation at each member's fixed point;
-    the adjoint systems of a chunk are solved together, each to its own
-    tolerance, as in :func:`solve`.
-
-    Which to use: ``solve_batch`` for many draws of one model (posterior
-    predictive checks, prior screening, a batch of states); ``jax.vmap(solve)``
-    where the solve sits inside a function that is vmapped as a whole, or for
-    a handful of members (it runs all members until the slowest converges, and
-    carries every member's state through every iteration).
+    ``rho_per_A3`` by implicit differentiation at each member's fixed point
+    (the adjoint systems of a chunk solved together, as in :func:`solve`).
 
     Parameters
     ----------
@@ -1381,7 +1375,6 @@ def solve_batch(
         raise ValueError(f"chunk must be an int >= 1, got {chunk!r}")
     size = _batch_size(params_batch, T_K, rho_per_A3, dr, gamma0, n)
     chunk = min(chunk, size)
-    n_chunks = -(-size // chunk)
     if gamma0 is None:
         gamma_init, n_ramp = jnp.zeros(n - 1), ramp
     else:
@@ -1389,14 +1382,21 @@ def solve_batch(
     args = _chunked_args(
         params_batch, T_K, rho_per_A3, dr, gamma_init, closure_params, n, size, chunk
     )
-    opts = _options(memory, mixing, tol, max_iter, adjoint_tol)
+    one_chunk = _chunk_solver(
+        potential, closure, n, _options(memory, mixing, tol, max_iter, adjoint_tol), n_ramp,
+        closure_params, dr is None,
+    )  # fmt: skip
+    out = jax.lax.map(one_chunk, args)
+    return jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:])[:size], out)
+
+
+def _chunk_solver(potential, closure, n, opts, n_ramp, closure_params, default_dr):
+    """The solve of one chunk of :func:`solve_batch` (a function of its arguments)."""
     solve_params = closure == "vm_consistent" and closure_params is None
     stages = 1 if solve_params else n_ramp
-    one_chunk = functools.partial(
-        _solve_chunk, potential, closure, n, opts, n_ramp, stages, solve_params, dr is None
+    return functools.partial(
+        _solve_chunk, potential, closure, n, opts, n_ramp, stages, solve_params, default_dr
     )
-    out = jax.lax.map(one_chunk, args)
-    return jax.tree.map(lambda x: x.reshape(n_chunks * chunk, *x.shape[2:])[:size], out)
 
 
 def _chunked_args(params_batch, T_K, rho_per_A3, dr, gamma_init, closure_params, n, size, chunk):

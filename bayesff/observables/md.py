@@ -34,6 +34,17 @@ properties of the untruncated potential. For a potential already wrapped by a
 cut-off convention at r_c <= r_cut the tail is zero, so the results are those
 of the wrapped model.
 
+What is measured
+----------------
+Observables per sample: U = sum_{i<j} u(r_ij) and the virial
+W = sum_{i<j} r_ij u'(r_ij) for r_ij < r_cut; the ordered pair-distance
+histogram; and S(k) = |sum_j exp(i k.R_j)|^2 / N on the box's k vectors.
+Reported: p = rho k_B T - <W> / (3 V) (+ p_tail), e = <U> / N (+ e_tail),
+g(r) = <hist> / (N (N - 1) / V * shell volume) (g = 1 exactly for an ideal
+gas of N particles), S(q) averaged over each shell |k| = q. The ideal term
+of p uses the thermostat's T (exact for the canonical ensemble) rather than
+the noisy kinetic temperature, which is reported as a check.
+
 References
 ----------
 The integrator is jax-md's BAOAB Langevin scheme (S. S. Schoenholz and
@@ -789,6 +800,15 @@ def _md_result(
     )
 
 
+def _md_engine(potential, s: _MDSettings):
+    """The compiled neighbour function, initialiser and sampler for these settings."""
+    setup = _Setup(
+        _ByIdentity(potential), s.n, s.box, s.r_cut, s.skin, s.gamma, s.dtype, s.r_max,
+        s.n_bins, s.q_max, s.sample_every,
+    )  # fmt: skip
+    return _build(setup)
+
+
 def simulate(
     potential: PairPotential,
     params: dict,
@@ -824,14 +844,8 @@ def simulate(
     jax-md neighbour list with a skin, rebuilt only when a particle has moved
     more than half the skin.
 
-    Observables per sample: U = sum_{i<j} u(r_ij) and the virial
-    W = sum_{i<j} r_ij u'(r_ij) for r_ij < r_cut; the ordered pair-distance
-    histogram; and S(k) = |sum_j exp(i k.R_j)|^2 / N on the box's k vectors.
-    Reported: p = rho k_B T - <W> / (3 V) (+ p_tail), e = <U> / N (+ e_tail),
-    g(r) = <hist> / (N (N - 1) / V * shell volume) (g = 1 exactly for an ideal
-    gas of N particles), S(q) averaged over each shell |k| = q. The ideal term
-    of p uses the thermostat's T (exact for the canonical ensemble) rather than
-    the noisy kinetic temperature, which is reported as a check.
+    What is measured and how it is averaged: module docstring, "What is
+    measured".
 
     Parameters
     ----------
@@ -900,17 +914,13 @@ def simulate(
         r_max_angstrom=r_max_angstrom, q_max_per_angstrom=q_max_per_angstrom,
         n_blocks=n_blocks, dtype=dtype, max_reallocations=max_reallocations,
     )  # fmt: skip
-    r_edges = np.linspace(0.0, s.r_max, s.n_bins + 1)
-    q = _k_vectors(s.box, s.q_max)[2]
-    setup = _Setup(
-        _ByIdentity(potential), s.n, s.box, s.r_cut, s.skin, s.gamma, s.dtype, s.r_max,
-        s.n_bins, s.q_max, s.sample_every,
-    )  # fmt: skip
-    neighbor_fn, init, sample = _build(setup)
+    neighbor_fn, init, sample = _md_engine(potential, s)
     _, nbrs, chunks, status, n_realloc = _md_integrate(
         s, neighbor_fn, init, sample, seed, store_frames
     )
     wall = time.perf_counter() - t0
+    r_edges = np.linspace(0.0, s.r_max, s.n_bins + 1)
+    q = _k_vectors(s.box, s.q_max)[2]
     diagnostics, e_tail, p_tail = _md_diagnostics(potential, s, nbrs, n_realloc, wall)
     return _md_result(
         potential, s, chunks, status, diagnostics, e_tail, p_tail, r_edges, q, store_frames
