@@ -567,21 +567,25 @@ def _refit(dt, run_path, problem, t: str, settings: dict | None, log):
     from bayesff.inference import calibrate
 
     reduced = _without(problem, t)
+    info = runfile.info(dt)
+    kw = {k: int(info[k]) for k in ("chains", "warmup", "samples", "seed", "thin") if k in info}
+    kw.update(settings or {})
     out = None
     if run_path is not None:
         out = _refit_path(run_path, t)
         if out.is_file():
             try:
                 old = runfile.read(out)
-                if runfile.info(old).get("problem_fingerprint") == reduced.fingerprint():
+                kept = runfile.info(old)
+                same = kept.get("problem_fingerprint") == reduced.fingerprint() and all(
+                    int(kept.get(k, -1)) == v for k, v in kw.items()
+                )
+                if same:
                     log(f"sensitivity: reusing {out}")
                     return old["posterior"].to_dataset(), str(out)
             except runfile.RunFileError:
                 pass  # damaged or old: sample again
         out.parent.mkdir(parents=True, exist_ok=True)
-    info = runfile.info(dt)
-    kw = {k: int(info[k]) for k in ("chains", "warmup", "samples", "seed", "thin") if k in info}
-    kw.update(settings or {})
     log(f"sensitivity: refitting without {t} ({kw})")
     run = calibrate(reduced, out=out, force=True, progress=False, log=None, **kw)
     return run.datatree["posterior"].to_dataset(), None if out is None else str(out)
@@ -821,7 +825,8 @@ def _cmd(args) -> int:
     if args.refit:
         configure()
     log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
-    res = sensitivity(args.run, refit=args.refit, log=log)
+    settings = {k: getattr(args, k) for k in ("warmup", "samples") if getattr(args, k)}
+    res = sensitivity(args.run, refit=args.refit, refit_settings=settings or None, log=log)
     if args.json:
         print(json.dumps(res.to_dict(), indent=1))
         return 0
@@ -835,6 +840,8 @@ def _cmd(args) -> int:
 
 def add_parser(subparsers) -> None:
     """Add ``bayesff sensitivity RUN`` to the CLI's subparsers."""
+    from bayesff.argtypes import count
+
     c = subparsers.add_parser(
         "sensitivity",
         help="which target drives which parameter; prior and likelihood power-scaling",
@@ -846,6 +853,12 @@ def add_parser(subparsers) -> None:
         action="store_false",
         help="never sample again: leave-one-target-out by importance sampling only "
         "(flagged where Pareto k > 0.7)",
+    )
+    c.add_argument(
+        "--warmup", type=count(1), metavar="N", help="warm-up draws per chain of refits (>= 1)"
+    )
+    c.add_argument(
+        "--samples", type=count(1), metavar="N", help="kept draws per chain of refits (>= 1)"
     )
     c.add_argument("--json", action="store_true", help="every number as JSON")
     c.add_argument("--quiet", action="store_true", help="no progress lines")

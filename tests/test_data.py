@@ -70,3 +70,40 @@ def test_every_shipped_file_loads_with_all_its_columns():
         checked_names += sum(unit_from_column_name(c) is not None for c in header)
     # the unit-suffix rule really applied to the shipped names (T_K, B2_cm3_per_mol, ...)
     assert checked_names >= 60
+
+
+def test_refined_sq_files_are_the_measured_rows_plus_a_spline_and_reproducible():
+    """data/argon_yarnell1973/sq_85K_target_x2.csv and _x4.csv (DERIVED, for the grid-
+    refinement study of docs/likelihoods.md) hold every measured row of
+    sq_85K_target.csv unchanged, in order, with k - 1 rows between neighbours, and are
+    what data/scripts/make_argon_sq_refined.py writes, byte for byte.
+
+    Reference: the measured file itself; the inserted S values against linear
+    interpolation of their neighbours, within 0.05 (the largest second-difference term
+    of the measured curve, dq^2 |S''| / 8, is ~0.01 at the first peak: a spline that
+    overshoots by 0.05 would not be an interpolation of this curve).
+    """
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location(
+        "make_argon_sq_refined", DATA / "scripts" / "make_argon_sq_refined.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    src = (DATA / "argon_yarnell1973" / "sq_85K_target.csv").read_text()
+    measured = src.splitlines()[1:]
+    for k in (2, 4):
+        path = DATA / "argon_yarnell1973" / f"sq_85K_target_x{k}.csv"
+        assert path.read_bytes() == mod.refine(src, k), f"{path.name} differs from its script"
+        body = path.read_text().splitlines()[1:]
+        assert len(body) == k * (len(measured) - 1) + 1
+        assert body[::k] == measured
+        q = np.array([float(r.split(",")[2]) for r in body])
+        s = np.array([float(r.split(",")[3]) for r in body])
+        assert np.all(np.diff(q) > 0)
+        for j in range(1, k):
+            lo, hi, mid = s[:-k:k], s[k::k], s[j::k]
+            linear = lo + (hi - lo) * j / k
+            assert np.max(np.abs(mid - linear)) < 0.05, (k, j)

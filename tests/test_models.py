@@ -7,6 +7,7 @@ package fails here, not in a user's hands.
 from __future__ import annotations
 
 import dataclasses
+import tomllib
 
 import pytest
 
@@ -27,6 +28,9 @@ RUN = [p for p in RUN if not (p.stem.startswith("argon_sw_") and p.stem != "argo
 # recovery of known parameters) is tested on a small system in tests/test_workflows_md.py
 # and tests/observables/test_md_targets.py, and the file is loaded and checked below.
 RUN = [p for p in RUN if p.stem != "argon_md"]
+# argon_joint_mie_sq_gp is argon_joint_mie (Mie, B2 + S(q)) with the S(q) target of
+# argon_joint_sq_gp (full grid, GP discrepancy); both of those run here.
+RUN = [p for p in RUN if p.stem != "argon_joint_mie_sq_gp"]
 
 
 def test_there_are_shipped_problems():
@@ -70,3 +74,21 @@ def test_argon_md_loads_and_builds(tmp_path):
     assert len(runs) == 4 and all(set(r.targets) == {"p_liquid", "E_liquid"} for r in runs)
     with pytest.raises(ProblemError, match=r"run `bayesff prepare .*argon_md.toml`"):
         Problem.from_toml(path, prepared=tmp_path)
+
+
+SWEEPS = sorted(
+    p for p in (ROOT / "models").glob("**/*.toml") if "sweep" in tomllib.loads(p.read_text())
+)
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=[str(p.relative_to(ROOT / "models")) for p in SWEEPS])
+def test_shipped_sweep_expands_to_valid_problems(path, tmp_path):
+    """Every task of a shipped sweep file is a valid problem (data paths, merged tables),
+    checked as ``bayesff sweep`` checks them before any sampling."""
+    from bayesff.sweep import _prepare, expand
+
+    _, tasks = expand(path, tmp_path)
+    assert tasks
+    ok = _prepare(tasks, log=lambda *a: None)
+    assert [t.name for t in tasks if t.error] == [], [t.error for t in tasks if t.error]
+    assert len(ok) == len(tasks)

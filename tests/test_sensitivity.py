@@ -169,6 +169,12 @@ def test_unreliable_weights_are_refitted_and_kept(two):
     assert again.timings["refit_s"] < 0.5 * res.timings["refit_s"]
     cached = sensitivity(path, refit="cached")  # what the report does: never samples
     assert cached.left_out["B2_high"].method == "refit"
+    # other sampler settings: the kept refit is not theirs, so it is sampled again with them
+    short = sensitivity(path, refit=True, problem=problem, refit_settings={"samples": 150})
+    from bayesff import runfile
+
+    kept = runfile.info(runfile.read(short.left_out["B2_high"].refit_path))
+    assert kept["samples"] == 150 and short.left_out["B2_high"].mean != hi.mean
 
 
 @pytest.mark.slow
@@ -246,3 +252,14 @@ def test_run_without_log_prior_is_a_clear_error(tmp_path):
     dt.attrs["bayesff_runfile_version"] = 1
     with pytest.raises(SensitivityError, match="no 'log_prior' group"):
         sensitivity(dt, refit=False)
+
+
+def test_cli_refit_settings_are_checked(capsys):
+    """``--warmup`` / ``--samples`` of ``bayesff sensitivity`` are counts >= 1, refused by the
+    parser (exit 2, the bound and the value named) before any run file is read."""
+    from bayesff.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["sensitivity", "no/such/run.nc", "--warmup", "0"])
+    assert e.value.code == 2
+    assert "must be an integer >= 1, got 0" in capsys.readouterr().err

@@ -58,7 +58,9 @@ class States:
     row
         ``(N,)`` index of the row each state belongs to.
     loglik
-        ``(S, rows)`` pointwise log-likelihood of the training rows, else None.
+        ``(S, rows)`` pointwise log-likelihood of the training rows, or ``(S, 1)``
+        for a curve with correlated errors (one value for the whole curve: its rows
+        are not independent, so they have no pointwise values), else None.
     """
 
     target: str
@@ -129,7 +131,8 @@ def states_of(dt, info: runfile.TargetInfo, kind: str) -> States | None:
     floor = np.repeat(np.asarray(r.floor, dtype=float).reshape(n), k)
     loglik = None
     if r.loglik is not None:
-        loglik = np.asarray(r.loglik, dtype=float).reshape(-1, n)
+        ll = np.asarray(r.loglik, dtype=float)  # (chain, draw, rows) or (chain, draw, 1)
+        loglik = ll.reshape(ll.shape[0] * ll.shape[1], -1)
     return States(
         target=info.name,
         unit=info.unit,
