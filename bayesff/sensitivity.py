@@ -109,6 +109,10 @@ class LeftOut:
         Parameter -> sd without / sd with: how much the target narrows.
     refit_path
         The refitted run file, when there is one.
+    diagnostics
+        The refit's convergence warnings (R-hat, bulk ESS, divergences, E-BFMI;
+        :func:`bayesff.inference.diagnostics.diagnose`); empty when it converged or
+        was not refitted. A refit with warnings is indicative only.
     """
 
     target: str
@@ -121,6 +125,7 @@ class LeftOut:
     shift: dict = field(default_factory=dict)
     widen: dict = field(default_factory=dict)
     refit_path: str | None = None
+    diagnostics: list = field(default_factory=list)
 
 
 @dataclass
@@ -227,7 +232,8 @@ class SensitivityResult:
                 if lo is not None and lo.method != "psis, unreliable":
                     bits.append(
                         f"without it the mean moves {lo.shift[p]:+.1f} sd and the sd is "
-                        f"x{lo.widen[p]:.2g} ({lo.method})"
+                        f"x{lo.widen[p]:.2g} ({lo.method}"
+                        + (", not converged)" if lo.diagnostics else ")")
                     )
                 parts.append(f"{t} ({'; '.join(bits)})")
             who = "; ".join(parts) if parts else "no single target (none reaches 0.05)"
@@ -243,6 +249,12 @@ class SensitivityResult:
                     f"{K_REFIT}: its sensitivities are rough"
                 )
         for t, lo in self.left_out.items():
+            if lo.diagnostics:
+                out.append(
+                    f"warning: the refit without {t} did not converge ("
+                    + "; ".join(lo.diagnostics)
+                    + "): its numbers are indicative only"
+                )
             if lo.method == "psis, unreliable":
                 out.append(
                     f"warning: leaving {t} out by importance sampling is unreliable (Pareto k "
@@ -310,7 +322,7 @@ class SensitivityResult:
                     [
                         t,
                         "-" if not np.isfinite(lo.pareto_k) else f"{lo.pareto_k:.2f}",
-                        lo.method,
+                        lo.method + (", not converged" if lo.diagnostics else ""),
                         *(f"{lo.shift[p]:+.2f}, x{lo.widen[p]:.2f}" for p in self.parameters),
                     ]
                 )
@@ -549,20 +561,20 @@ def _refit_path(run_path, t: str) -> Path:
 
 
 def _kept_refit(run_path, t: str):
-    """The posterior of a kept refit without t, if one is there (no fingerprint check:
+    """The run DataTree of a kept refit without t, if one is there (no fingerprint check:
     ``refit="cached"`` trusts the folder, as the report does), else None."""
     from bayesff import runfile
 
     if run_path is None or not _refit_path(run_path, t).is_file():
         return None
     try:
-        return runfile.read(_refit_path(run_path, t))["posterior"].to_dataset()
+        return runfile.read(_refit_path(run_path, t))
     except runfile.RunFileError:
         return None
 
 
 def _refit(dt, run_path, problem, t: str, settings: dict | None, log):
-    """Posterior draws of the parameters without target t (sampled, or a kept refit)."""
+    """The run DataTree without target t (sampled, or a kept refit) and its path."""
     from bayesff import runfile
     from bayesff.inference import calibrate
 
@@ -582,13 +594,13 @@ def _refit(dt, run_path, problem, t: str, settings: dict | None, log):
                 )
                 if same:
                     log(f"sensitivity: reusing {out}")
-                    return old["posterior"].to_dataset(), str(out)
+                    return old, str(out)
             except runfile.RunFileError:
                 pass  # damaged or old: sample again
         out.parent.mkdir(parents=True, exist_ok=True)
     log(f"sensitivity: refitting without {t} ({kw})")
     run = calibrate(reduced, out=out, force=True, progress=False, log=None, **kw)
-    return run.datatree["posterior"].to_dataset(), None if out is None else str(out)
+    return run.datatree, None if out is None else str(out)
 
 
 def sensitivity(
@@ -765,13 +777,17 @@ def _leave_one_out(
         k, w = _psis_leave_out(dt, t, params, r_eff)
         if k > K_REFIT and refit:
             tr = time.perf_counter()
-            ds, path, rebuilt = _refit_left_out(
+            tree, path, rebuilt = _refit_left_out(
                 dt, run_path, where, t, refit, rebuilt, problem, refit_settings, log
             )
             t_refit += time.perf_counter() - tr
-            if ds is not None:
+            if tree is not None:
+                from bayesff.inference.diagnostics import diagnose
+
+                ds = tree["posterior"]
                 s = {p: _summary(np.asarray(ds[p].values)) for p in params}
                 left[t] = _left(t, k, "refit", s, full, path)
+                left[t].diagnostics = list(diagnose(tree).warnings)
                 continue
         s = {p: _summary(draws[p], w) for p in params}
         left[t] = _left(t, k, "psis" if k <= K_REFIT else "psis, unreliable", s, full)
@@ -779,9 +795,9 @@ def _leave_one_out(
 
 
 def _refit_left_out(dt, run_path, where, t, refit, rebuilt, problem, refit_settings, log):
-    """Draws without target t from a kept refit (``refit="cached"``) or a new one.
+    """The run without target t from a kept refit (``refit="cached"``) or a new one.
 
-    Returns ``(draws or None, path or None, rebuilt problem or None)``; the problem
+    Returns ``(DataTree or None, path or None, rebuilt problem or None)``; the problem
     is rebuilt once (``rebuilt`` passes it on between targets).
     """
     if refit == "cached":

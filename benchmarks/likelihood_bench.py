@@ -12,20 +12,24 @@ and the GP discrepancy (the default), and the earlier setup (34 thinned points,
 independent). The median of repeated timings is reported; the CPU is shared, so run it
 pinned to one core (``taskset -c 0``) and read the ratios rather than the absolute times.
 
-``gp-refinement``: the synthetic grid-refinement study of tests/test_likelihoods.py for
-the GP discrepancy over several data sets (writes ``likelihood_gp_refinement.json``)::
+``refinement``: the synthetic grid-refinement study of tests/test_likelihoods.py for the
+three error models over several data sets (writes ``likelihood_refinement.json``)::
 
-    PYTHONPATH=$PWD python benchmarks/likelihood_bench.py gp-refinement [--sets 8]
+    PYTHONPATH=$PWD python benchmarks/likelihood_bench.py refinement [--sets 8]
 
 One correlated error curve per data set (data seeds 18, 19, ...) is drawn on 48
-temperatures and subsampled to 24 and 12; the three grids of all sets are fitted under
-``discrepancy_gp`` (NUTS 2 x (300 + 700), sampler seed 1; the sets of one grid run as
-one batched program). A single data set's sd ratio scatters by the data (the GP's
-amplitude and length are learned from that one curve) and by Monte Carlo error (~5 %);
-the mean over sets is the figure compared with issue 18's 10 % bound.
+temperatures and subsampled to 24 and 12; every grid of every set is fitted under each
+model (NUTS 2 x (300 + 700), sampler seed 1; the sets of one model and grid share one
+compiled sampler). A single data set's sd ratio scatters by the data (the GP learns its
+amplitude and length from that one curve) and by Monte Carlo error (~5 %); the mean
+over sets is the figure compared with issue 18's 10 % bound.
 
-The independent and covariance halves of the refinement study and the coverage study
-are tests (tests/test_likelihoods.py).
+``coverage``: the coverage study (40 curves of 16 points, data seed 7) for the three
+models (writes ``likelihood_coverage.json``). ``figures``: docs/figures/
+likelihood_refinement.png and likelihood_coverage.png from those JSONs and
+``sq_refinement.json`` (benchmarks/sq_refinement.py).
+
+Tests assert the same properties (tests/test_likelihoods.py).
 """
 
 from __future__ import annotations
@@ -193,27 +197,134 @@ def cmd_grad(args) -> int:
     return 0
 
 
-def cmd_gp_refinement(args) -> int:
+KINDS = ("independent", "covariance", "discrepancy_gp")
+
+
+def cmd_refinement(args) -> int:
     import test_likelihoods as tl  # the synthetic set-up is the tests' own
 
     sizes, first = (12, 24, 48), 18
     seeds = list(range(first, first + args.sets))
     t0 = time.perf_counter()
-    sd = tl.gp_refinement_study(args.sets, sizes, first, chains=2, warmup=300, samples=700, seed=1)
-    res = {"machine": _machine(), "sizes": sizes, "data_seeds": seeds, "sets": {}}
+    sd = tl.refinement_sets_study(
+        KINDS, args.sets, sizes, first, chains=2, warmup=300, samples=700, seed=1
+    )
+    res = {"machine": _machine(), "sizes": sizes, "data_seeds": seeds, "models": {}}
     res["wall_s"] = time.perf_counter() - t0
-    for s in seeds:
-        res["sets"][str(s)] = {f"n{n}": sd[(s, n)] for n in sizes}
-    res["mean_ratio"] = {}
-    for n in sizes[1:]:
-        ratios = {p: [sd[(s, n)][p] / sd[(s, sizes[0])][p] for s in seeds] for p in tl.TRUTH}
-        key = f"n{n}/n{sizes[0]}"
-        res["mean_ratio"][key] = {p: float(np.mean(r)) for p, r in ratios.items()}
-        res["mean_ratio"][key + "_se"] = {
-            p: float(np.std(r, ddof=1) / np.sqrt(len(r))) for p, r in ratios.items()
-        }
-    print(json.dumps(res["mean_ratio"], indent=1))
-    _save("gp_refinement", res)
+    for kind in KINDS:
+        m = res["models"][kind] = {"sets": {}, "mean_ratio": {}, "mean_ratio_se": {}}
+        for s in seeds:
+            m["sets"][str(s)] = {f"n{n}": sd[(kind, s, n)] for n in sizes}
+        for n in sizes[1:]:
+            r = {
+                p: [sd[(kind, s, n)][p] / sd[(kind, s, sizes[0])][p] for s in seeds]
+                for p in tl.TRUTH
+            }
+            key = f"n{n}/n{sizes[0]}"
+            m["mean_ratio"][key] = {p: float(np.mean(v)) for p, v in r.items()}
+            m["mean_ratio_se"][key] = {
+                p: float(np.std(v, ddof=1) / np.sqrt(len(v))) for p, v in r.items()
+            }
+        print(kind, json.dumps(m["mean_ratio"]), flush=True)
+    _save("refinement", res)
+    return 0
+
+
+def cmd_coverage(args) -> int:
+    import test_likelihoods as tl
+
+    t0 = time.perf_counter()
+    hits = tl.coverage_study(KINDS, data_seed=7, chains=2, warmup=250, samples=300)
+    lo, hi = tl.binomial_band(tl.N_SETS)
+    res = {"machine": _machine(), "sets": tl.N_SETS, "data_seed": 7, "band_99": [lo, hi]}
+    res["hits"], res["wall_s"] = hits, time.perf_counter() - t0
+    print(json.dumps(hits))
+    _save("coverage", res)
+    return 0
+
+
+def cmd_figures(args) -> int:
+    """docs/figures/likelihood_refinement.png and likelihood_coverage.png from the JSONs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    ref = json.loads((RESULTS / "likelihood_refinement.json").read_text())
+    argon = json.loads((RESULTS / "sq_refinement.json").read_text())["rows"]
+    label = {
+        "independent": "independent",
+        "covariance": "covariance (true C)",
+        "discrepancy_gp": "GP discrepancy",
+    }
+    colour = {"independent": "tab:red", "covariance": "tab:blue", "discrepancy_gp": "tab:green"}
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9.5, 3.8), constrained_layout=True)
+    sizes = ref["sizes"]
+    for kind, m in ref["models"].items():
+        for k, p in enumerate(("epsilon", "sigma")):
+            y = [1.0] + [m["mean_ratio"][f"n{n}/n{sizes[0]}"][p] for n in sizes[1:]]
+            e = [0.0] + [m["mean_ratio_se"][f"n{n}/n{sizes[0]}"][p] for n in sizes[1:]]
+            x = np.array(sizes) * (1.0 + 0.03 * (k - 0.5))
+            a.errorbar(
+                x,
+                y,
+                yerr=e,
+                marker="os"[k],
+                color=colour[kind],
+                capsize=2,
+                ls="-" if k == 0 else ":",
+                label=f"{label[kind]}, {p}",
+            )
+    n = np.geomspace(sizes[0], sizes[-1], 50)
+    a.plot(n, np.sqrt(sizes[0] / n), color="0.5", lw=0.8, label="1/sqrt(points)")
+    a.axhspan(0.9, 1.1, color="0.9", zorder=0, label="+/- 10 %")
+    a.set(
+        xscale="log",
+        xlabel="points on the same error curve",
+        ylabel="sd / sd(12 points)",
+        title=f"synthetic B2 curves (mean of {len(ref['data_seeds'])} data sets)",
+    )
+    a.set_xticks(sizes, [str(s) for s in sizes])
+    a.legend(fontsize=6.5, loc="lower left")
+    k = np.array([1, 2, 4])
+    for err, kind in (("gp", "discrepancy_gp"), ("independent", "independent")):
+        y = [argon[f"x{f}-{err}"]["sd_ratio_to_x1"] for f in k]
+        b.plot(k, y, marker="o", color=colour[kind], label=label[kind])
+    b.plot(k, 1 / np.sqrt(k), color="0.5", lw=0.8, label="1/sqrt(points)")
+    b.axhspan(0.9, 1.1, color="0.9", zorder=0, label="+/- 10 %")
+    b.set(
+        xscale="log",
+        xlabel="grid (x the measured 238 points)",
+        ylabel="sd(sigma) / sd(1x)",
+        title="argon S(q), 85 K (Yarnell 1973), interpolated",
+    )
+    b.set_xticks(k, ["1x", "2x", "4x"])
+    b.legend(fontsize=7, loc="lower left")
+    fig.savefig(FIGURES / "likelihood_refinement.png", dpi=120)
+    plt.close(fig)
+
+    cov = json.loads((RESULTS / "likelihood_coverage.json").read_text())
+    lo, hi = cov["band_99"]
+    fig, ax = plt.subplots(figsize=(5.5, 3.4), constrained_layout=True)
+    for i, kind in enumerate(KINDS):
+        for k, p in enumerate(("epsilon", "sigma")):
+            ax.bar(
+                i + 0.38 * (k - 0.5),
+                cov["hits"][kind][p],
+                width=0.36,
+                color=colour[kind],
+                alpha=1.0 if k == 0 else 0.6,
+                label=p if i == 0 else None,
+            )
+    ax.axhspan(lo, hi, color="0.85", zorder=0, label=f"Binomial({cov['sets']}, 0.9), 99 %")
+    ax.axhline(0.9 * cov["sets"], color="k", lw=0.8)
+    ax.set_xticks(range(len(KINDS)), [label[k] for k in KINDS])
+    ax.set(ylabel=f"90 % intervals covering the truth (of {cov['sets']})", ylim=(0, cov["sets"]))
+    ax.legend(fontsize=7, loc="lower right")
+    fig.savefig(FIGURES / "likelihood_coverage.png", dpi=120)
+    plt.close(fig)
+    print(f"wrote {FIGURES / 'likelihood_refinement.png'}, {FIGURES / 'likelihood_coverage.png'}")
     return 0
 
 
@@ -227,9 +338,13 @@ def main(argv=None) -> int:
     g.add_argument("--chains", type=int, default=4)
     g.add_argument("--calls", type=int, default=200, help="calls of each variant, interleaved")
     g.set_defaults(func=cmd_grad)
-    r = sub.add_parser("gp-refinement", help="GP discrepancy's grid refinement over data sets")
+    r = sub.add_parser("refinement", help="grid refinement of the three models over data sets")
     r.add_argument("--sets", type=int, default=8, help="synthetic data sets (data seeds 18, ...)")
-    r.set_defaults(func=cmd_gp_refinement)
+    r.set_defaults(func=cmd_refinement)
+    c = sub.add_parser("coverage", help="coverage of the three models over 40 data sets")
+    c.set_defaults(func=cmd_coverage)
+    f = sub.add_parser("figures", help="docs/figures/likelihood_*.png from the saved JSONs")
+    f.set_defaults(func=cmd_figures)
     args = ap.parse_args(argv)
     return args.func(args)
 

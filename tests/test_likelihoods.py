@@ -298,13 +298,15 @@ def test_refining_the_grid_narrows_only_the_independent_posterior():
             assert abs(ratio - 1.0) < 0.10, ("covariance", n, p, ratio)
 
 
-def gp_refinement_study(n_sets=8, sizes=(12, 24, 48), first_seed=18, **kw) -> dict:
-    """The refinement study of the GP discrepancy over ``n_sets`` data sets (data seeds
-    ``first_seed``, ``first_seed + 1``, ...): {(seed, n): {parameter: sd}}.
+def refinement_sets_study(
+    kinds=("discrepancy_gp",), n_sets=8, sizes=(12, 24, 48), first_seed=18, **kw
+) -> dict:
+    """The refinement study over ``n_sets`` data sets (data seeds ``first_seed``,
+    ``first_seed + 1``, ...): {(model, seed, n): {parameter: sd}}.
 
     Each set's error curve is drawn on ``max(sizes)`` temperatures and subsampled; the
-    sets of one grid size run through :func:`bayesff.calibrate_many` (one compiled
-    sampler for all of them).
+    sets of one model and grid size run through :func:`bayesff.calibrate_many` (one
+    compiled sampler for all of them).
     """
     import bayesff
 
@@ -313,15 +315,16 @@ def gp_refinement_study(n_sets=8, sizes=(12, 24, 48), first_seed=18, **kw) -> di
         fine = np.linspace(*T_RANGE, max(sizes))
         curves[s] = (fine, b2(fine) + correlated_noise(fine, np.random.default_rng(s)))
     sd = {}
-    for n in sizes:
-        step = max(sizes) // n
-        problems = [
-            three_models(fine[::step], y[::step], f"set{s}_n{n}")["discrepancy_gp"]
-            for s, (fine, y) in curves.items()
-        ]
-        runs = bayesff.calibrate_many(problems, log=None, progress=False, **kw)
-        for s, r in zip(curves, runs, strict=True):
-            sd[(s, n)] = {p: float(r.datatree["posterior"][p].std()) for p in TRUTH}
+    for kind in kinds:
+        for n in sizes:
+            step = max(sizes) // n
+            problems = [
+                three_models(fine[::step], y[::step], f"set{s}_n{n}")[kind]
+                for s, (fine, y) in curves.items()
+            ]
+            runs = bayesff.calibrate_many(problems, log=None, progress=False, **kw)
+            for s, r in zip(curves, runs, strict=True):
+                sd[(kind, s, n)] = {p: float(r.datatree["posterior"][p].std()) for p in TRUTH}
     return sd
 
 
@@ -335,13 +338,15 @@ def test_refining_the_grid_keeps_the_gp_discrepancy_sd_on_average():
     +/- 10-25 % with the data (the GP's amplitude and length are learned from that one
     curve; data seed 18 alone gives 0.88 from 12 to 24 points) and by ~5 % Monte Carlo
     error; the mean of 8 has a standard error of ~4 % (measured:
-    benchmarks/results/likelihood_gp_refinement.json). About 4 minutes on 2 cores.
+    benchmarks/results/likelihood_refinement.json). About 4 minutes on 2 cores.
     """
-    sd = gp_refinement_study(8, chains=2, warmup=300, samples=700, seed=1)
-    seeds = sorted({s for s, _ in sd})
+    sd = refinement_sets_study(("discrepancy_gp",), 8, chains=2, warmup=300, samples=700, seed=1)
+    seeds = sorted({s for _, s, _ in sd})
     for n in (24, 48):
         for p in TRUTH:
-            ratio = np.mean([sd[(s, n)][p] / sd[(s, 12)][p] for s in seeds])
+            ratio = np.mean(
+                [sd[("discrepancy_gp", s, n)][p] / sd[("discrepancy_gp", s, 12)][p] for s in seeds]
+            )
             assert abs(ratio - 1.0) < 0.10, (n, p, ratio)
 
 

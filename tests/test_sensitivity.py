@@ -175,6 +175,14 @@ def test_unreliable_weights_are_refitted_and_kept(two):
 
     kept = runfile.info(runfile.read(short.left_out["B2_high"].refit_path))
     assert kept["samples"] == 150 and short.left_out["B2_high"].mean != hi.mean
+    # 2 chains x 150 draws cannot reach a bulk ESS of 400: the refit is flagged, in the
+    # table and in words, as not converged
+    assert any("bulk ESS below 400" in w for w in short.left_out["B2_high"].diagnostics)
+    assert "refit, not converged" in short.table()
+    assert any(
+        line.startswith("warning: the refit without B2_high did not converge")
+        for line in short.lines()
+    )
 
 
 @pytest.mark.slow

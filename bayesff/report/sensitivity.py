@@ -80,7 +80,8 @@ def _left_out_table(res) -> str:
         head += [f"{p} mean", f"{p} shift (sd)", f"{p} sd ratio"]
     rows = []
     for t, lo in res.left_out.items():
-        row = [t, "-" if not np.isfinite(lo.pareto_k) else f"{lo.pareto_k:.2f}", lo.method]
+        method = lo.method + (", not converged" if lo.diagnostics else "")
+        row = [t, "-" if not np.isfinite(lo.pareto_k) else f"{lo.pareto_k:.2f}", method]
         for p in res.parameters:
             row += [f"{lo.mean[p]:.5g}", f"{lo.shift[p]:+.2f}", f"{lo.widen[p]:.2f}"]
         rows.append(row)
@@ -98,7 +99,8 @@ def _left_out_figure(res):
     for ax, p in zip(axes[0], params, strict=True):
         rows = [(res.posterior[p]["mean"], res.posterior[p]["q05"], res.posterior[p]["q95"], "k")]
         for lo in res.left_out.values():
-            colour = "#d95f02" if lo.method == "psis, unreliable" else "#1f77b4"
+            unreliable = lo.method == "psis, unreliable" or lo.diagnostics
+            colour = "#d95f02" if unreliable else "#1f77b4"
             rows.append((lo.mean[p], lo.q05[p], lo.q95[p], colour))
         for i, (m, a, b, c) in enumerate(rows):
             ax.plot([a, b], [i, i], color=c, lw=2)
