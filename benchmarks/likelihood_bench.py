@@ -249,6 +249,7 @@ def cmd_figures(args) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     FIGURES.mkdir(parents=True, exist_ok=True)
     ref = json.loads((RESULTS / "likelihood_refinement.json").read_text())
@@ -301,6 +302,8 @@ def cmd_figures(args) -> int:
     )
     b.set_xticks(k, ["1x", "2x", "4x"])
     b.legend(fontsize=7, loc="lower left")
+    for ax in (a, b):
+        ax.xaxis.set_minor_formatter(NullFormatter())
     fig.savefig(FIGURES / "likelihood_refinement.png", dpi=120)
     plt.close(fig)
 
@@ -321,7 +324,7 @@ def cmd_figures(args) -> int:
     ax.axhline(0.9 * cov["sets"], color="k", lw=0.8)
     ax.set_xticks(range(len(KINDS)), [label[k] for k in KINDS])
     ax.set(ylabel=f"90 % intervals covering the truth (of {cov['sets']})", ylim=(0, cov["sets"]))
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", title="dark: epsilon, light: sigma", title_fontsize=7)
     fig.savefig(FIGURES / "likelihood_coverage.png", dpi=120)
     plt.close(fig)
     print(f"wrote {FIGURES / 'likelihood_refinement.png'}, {FIGURES / 'likelihood_coverage.png'}")
