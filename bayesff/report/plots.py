@@ -84,16 +84,33 @@ def _label(name: str, unit: str) -> str:
     return f"{name} [{unit}]" if unit and unit != "1" else name
 
 
-def _display_tree(dt, groups=("posterior", "prior")):
+def pair_parameters(dt) -> list[str]:
+    """Variables of the pair plot: at most ``MAX_PAIR`` of :func:`shown_parameters`, the
+    potential's own parameters first, then the others (inadequacy, nuisance and error-
+    model terms) in run order. arviz-plots draws a full n x n grid and refuses more
+    than 40 panels."""
+    shown = shown_parameters(dt)
+    try:
+        own = [v for v in runfile.parameter_names(dt) if v in shown]
+    except runfile.RunFileError:
+        own = []
+    return (own + [v for v in shown if v not in own])[:MAX_PAIR]
+
+
+def _display_tree(dt, groups=("posterior", "prior"), variables=None):
     """A DataTree with the given groups only, variables renamed to ``name [unit]``.
 
     Units come from the posterior's ``units`` attributes; arviz-plots then
-    prints them in every title and axis label.
+    prints them in every title and axis label. ``variables``: which ones
+    (default :func:`shown_parameters`).
     """
     import xarray as xr
 
     post = runfile.latents(dt, "posterior")
-    names = {v: _label(v, post[v].attrs.get("units", "")) for v in shown_parameters(dt)}
+    names = {
+        v: _label(v, post[v].attrs.get("units", ""))
+        for v in (shown_parameters(dt) if variables is None else variables)
+    }
     out = {}
     for g in groups:  # ArviZ's group names, which arviz-plots reads
         ds = runfile.latents(dt, g)
@@ -105,6 +122,8 @@ def _display_tree(dt, groups=("posterior", "prior")):
 
 #: Most parameters drawn in the per-parameter figures (arviz-plots refuses very many panels).
 MAX_PLOTTED = 12
+#: Most parameters in the pair plot (an n x n grid: 36 panels; arviz-plots' limit is 40).
+MAX_PAIR = 6
 
 
 def shown_parameters(dt) -> list[str]:
@@ -175,20 +194,25 @@ def _prior_posterior(dt, n):
 
 
 def _pair(dt, n):
+    shown = pair_parameters(dt)
+    n = len(shown)
+
     def plot(azp):
         return azp.plot_pair(
-            _display_tree(dt, ("posterior",)),
+            _display_tree(dt, ("posterior",), shown),
             backend="matplotlib",
             visuals={"scatter": {"alpha": 0.15, "s": 4}},
             figure_kwargs={"figsize": (min(9.0, 2.6 * n + 1), min(9.0, 2.6 * n))},
         )
 
+    left = [v for v in shown_parameters(dt) if v not in shown]
+    note = f" Not shown (at most {MAX_PAIR} fit the grid): {', '.join(left)}." if left else ""
     return _arviz_figure(
         plot,
         "pair",
         "Pair plot",
         "Joint posterior draws of each pair of parameters (lower triangle) and marginals "
-        "(diagonal). Divergent transitions are counted in the diagnostics table.",
+        "(diagonal). Divergent transitions are counted in the diagnostics table." + note,
     )
 
 

@@ -267,6 +267,32 @@ def test_page_has_the_sections_and_citations(page_file, summary):
 
 
 @pytest.mark.slow
+def test_pair_plot_of_many_parameters_is_drawn_with_the_potentials_first(run_file):
+    """A run with more latent variables than the pair grid holds (the joint Mie argon run
+    with a GP-discrepancy S(q) has 7: arviz-plots refused its 49 panels) gets a pair plot
+    of at most 6, the potential's parameters first, and the caption names the rest.
+
+    Reference: arviz-plots' limit of 40 panels (rcParams plot.max_subplots); the run's
+    own parameter list (epsilon, sigma).
+    """
+    from bayesff import runfile
+    from bayesff.report import plots
+
+    dt = runfile.read(run_file)
+    post = dt["posterior"].to_dataset()
+    for i in range(6):  # extra nuisance-like latents, placed before the potential's
+        post = post.assign({f"aux_{i}": post["sigma"] * (1.0 + i)})
+        post[f"aux_{i}"].attrs["units"] = "1"
+    post = post[[*(f"aux_{i}" for i in range(6)), *dt["posterior"].data_vars]]
+    dt["posterior"] = post
+    names = plots.pair_parameters(dt)
+    assert names[:2] == ["epsilon", "sigma"] and len(names) == plots.MAX_PAIR
+    with plots.agg_backend():
+        fig = plots._pair(dt, len(names))
+    assert fig.get("png") and not fig.get("error")
+    assert "Not shown" in fig["caption"] and "aux_5" in fig["caption"]
+
+
 def test_report_is_replaced_and_other_files_are_kept(run_file, tmp_path):
     """A new report replaces index.html and summary.json and nothing else: a study's
     table in the same folder survives (nothing is silently lost), and no temporary
