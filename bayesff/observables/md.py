@@ -79,6 +79,7 @@ __all__ = [
     "OK",
     "STATUS_MESSAGES",
     "UNSTABLE",
+    "MDOptions",
     "MDResult",
     "ReweightedResult",
     "ReweightingEstimator",
@@ -809,6 +810,64 @@ def _md_engine(potential, s: _MDSettings):
     return _build(setup)
 
 
+@dataclasses.dataclass(frozen=True)
+class MDOptions:
+    r"""Numerical settings of :func:`simulate` (cut-off, integrator, sampling, histograms).
+
+    Every field may also be given to :func:`simulate` as a keyword argument of the
+    same name, which overrides the ``options`` it is given.
+
+    Attributes
+    ----------
+    r_cut_angstrom
+        Interaction cut-off (u = 0 beyond, no impulsive force). Default: the
+        wrapper's r_c for a cut-off-wrapped potential, else 3 length scales
+        (3 sigma). Must be <= L/2.
+    long_range
+        ``"tail"`` adds the long-range corrections of the potential beyond
+        r_cut (g = 1 there) to p and e; ``"none"`` reports the truncated model.
+    dt_ps
+        Time step. Default 0.005 tau, tau = l sqrt(m / k_B T), l the
+        potential's length scale (for LJ at T* = 1 this is dt* = 0.005).
+    mass_g_per_mol
+        Particle mass (sets the time scale only). Default: argon.
+    friction_per_ps
+        Langevin friction gamma. Default 1 / tau.
+    skin_angstrom
+        Neighbour-list skin. Default 0.3 l.
+    sample_every
+        Steps between samples.
+    n_bins, r_max_angstrom
+        g(r) histogram on (0, r_max] (default r_max = r_cut).
+    q_max_per_angstrom
+        Largest |k| for S(q). Default 10 / l (past the main peak of a
+        simple liquid, q sigma ~ 7).
+    n_blocks
+        Blocks for the standard errors (>= 2; samples >= 2 * n_blocks).
+    dtype
+        ``"float64"`` (default) or ``"float32"`` for the integration
+        (observables of the stored frames are recomputed in float64 by
+        :func:`reweight`).
+    max_reallocations
+        Neighbour-list overflows tolerated (each re-allocates a larger list
+        and redoes the chunk); beyond, status :data:`NEIGHBOR_OVERFLOW`.
+    """
+
+    r_cut_angstrom: float | None = None
+    long_range: str = "tail"
+    dt_ps: float | None = None
+    mass_g_per_mol: float = 39.948
+    friction_per_ps: float | None = None
+    skin_angstrom: float | None = None
+    sample_every: int = 20
+    n_bins: int = 100
+    r_max_angstrom: float | None = None
+    q_max_per_angstrom: float | None = None
+    n_blocks: int = 10
+    dtype: str = "float64"
+    max_reallocations: int = 5
+
+
 def simulate(
     potential: PairPotential,
     params: dict,
@@ -819,20 +878,9 @@ def simulate(
     n_steps: int,
     n_equil: int,
     seed: int = 0,
-    r_cut_angstrom: float | None = None,
-    long_range: str = "tail",
-    dt_ps: float | None = None,
-    mass_g_per_mol: float = 39.948,
-    friction_per_ps: float | None = None,
-    skin_angstrom: float | None = None,
-    sample_every: int = 20,
-    n_bins: int = 100,
-    r_max_angstrom: float | None = None,
-    q_max_per_angstrom: float | None = None,
-    n_blocks: int = 10,
     store_frames: bool = True,
-    dtype: str = "float64",
-    max_reallocations: int = 5,
+    options: MDOptions | None = None,
+    **overrides,
 ) -> MDResult:
     r"""NVT molecular dynamics of a pair-potential fluid at one state point.
 
@@ -859,40 +907,12 @@ def simulate(
         Production and equilibration steps.
     seed
         PRNG seed (velocities and Langevin noise).
-    r_cut_angstrom
-        Interaction cut-off (u = 0 beyond, no impulsive force). Default: the
-        wrapper's r_c for a cut-off-wrapped potential, else 3 length scales
-        (3 sigma). Must be <= L/2.
-    long_range
-        ``"tail"`` adds the long-range corrections of the potential beyond
-        r_cut (g = 1 there) to p and e; ``"none"`` reports the truncated model.
-    dt_ps
-        Time step. Default 0.005 tau, tau = l sqrt(m / k_B T), l the
-        potential's length scale (for LJ at T* = 1 this is dt* = 0.005).
-    mass_g_per_mol
-        Particle mass (sets the time scale only). Default: argon.
-    friction_per_ps
-        Langevin friction gamma. Default 1 / tau.
-    skin_angstrom
-        Neighbour-list skin. Default 0.3 l.
-    sample_every
-        Steps between samples.
-    n_bins, r_max_angstrom
-        g(r) histogram on (0, r_max] (default r_max = r_cut).
-    q_max_per_angstrom
-        Largest |k| for S(q). Default 10 / l (past the main peak of a
-        simple liquid, q sigma ~ 7).
-    n_blocks
-        Blocks for the standard errors (>= 2; samples >= 2 * n_blocks).
     store_frames
         Keep positions and neighbour lists for :func:`reweight`.
-    dtype
-        ``"float64"`` (default) or ``"float32"`` for the integration
-        (observables of the stored frames are recomputed in float64 by
-        :func:`reweight`).
-    max_reallocations
-        Neighbour-list overflows tolerated (each re-allocates a larger list
-        and redoes the chunk); beyond, status :data:`NEIGHBOR_OVERFLOW`.
+    options, **overrides
+        Numerical settings (:class:`MDOptions`: cut-off, time step, friction,
+        skin, sampling, histograms, dtype); keyword arguments named as its fields
+        override ``options`` (e.g. ``r_cut_angstrom=10.0, dtype="float32"``).
 
     Returns
     -------
@@ -900,19 +920,18 @@ def simulate(
 
     Raises
     ------
+    TypeError
+        For a keyword argument that is not a field of :class:`MDOptions`.
     ValueError
         Before any simulation, for non-positive T, rho, N or steps, unknown or
         missing parameters, r_cut > L/2 (too few particles for the cut-off),
         r_max > L/2, too few samples for the blocks, or an unknown dtype.
     """
     t0 = time.perf_counter()
+    opts = dataclasses.replace(options or MDOptions(), **overrides)
     s = _md_settings(
         potential, params, T_K, rho_per_A3, n_particles=n_particles, n_steps=n_steps,
-        n_equil=n_equil, r_cut_angstrom=r_cut_angstrom, long_range=long_range, dt_ps=dt_ps,
-        mass_g_per_mol=mass_g_per_mol, friction_per_ps=friction_per_ps,
-        skin_angstrom=skin_angstrom, sample_every=sample_every, n_bins=n_bins,
-        r_max_angstrom=r_max_angstrom, q_max_per_angstrom=q_max_per_angstrom,
-        n_blocks=n_blocks, dtype=dtype, max_reallocations=max_reallocations,
+        n_equil=n_equil, **dataclasses.asdict(opts),
     )  # fmt: skip
     neighbor_fn, init, sample = _md_engine(potential, s)
     _, nbrs, chunks, status, n_realloc = _md_integrate(

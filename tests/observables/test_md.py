@@ -303,6 +303,26 @@ def test_bad_input_raises_before_simulating(kwargs, message, monkeypatch):
         md.simulate(**args)
 
 
+def test_options_and_keyword_overrides_reach_the_settings(monkeypatch):
+    """Numerical settings come from ``options`` (md.MDOptions), a keyword argument of the
+    same name overrides it, and a keyword that names no setting is a TypeError naming it;
+    all before anything is built. Reference: the r_cut > L/2 check of the settings (256
+    particles at rho* = 0.8 give L/2 = 3.4 sigma)."""
+
+    def no_build(*a, **k):  # pragma: no cover - reached only if validation is missing
+        raise AssertionError("simulation started before the input was validated")
+
+    monkeypatch.setattr(md, "_build", no_build)
+    args = (LENNARD_JONES, LJ, temperature(1.0), 0.8)
+    run = {"n_particles": 256, "n_steps": 4000, "n_equil": 0}
+    with pytest.raises(ValueError, match=r"r_cut = 3\.5 angstrom exceeds half the box"):
+        md.simulate(*args, **run, options=md.MDOptions(r_cut_angstrom=3.5))
+    with pytest.raises(ValueError, match=r"r_cut = 3\.6 angstrom exceeds half the box"):
+        md.simulate(*args, **run, options=md.MDOptions(r_cut_angstrom=3.0), r_cut_angstrom=3.6)
+    with pytest.raises(TypeError, match="r_cutoff"):
+        md.simulate(*args, **run, r_cutoff=3.0)
+
+
 def test_wrapped_potential_sets_the_default_cutoff():
     """A cut-off-wrapped potential: r_cut defaults to its r_c (checked via the L/2 error)."""
     pot = truncated(LENNARD_JONES, 4.0)
