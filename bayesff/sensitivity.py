@@ -127,6 +127,11 @@ class LeftOut:
     refit_path: str | None = None
     diagnostics: list = field(default_factory=list)
 
+    @property
+    def shown_method(self) -> str:
+        """``method``, with ", not converged" for a refit with diagnostics warnings."""
+        return self.method + (", not converged" if self.diagnostics else "")
+
 
 @dataclass
 class SensitivityResult:
@@ -232,8 +237,7 @@ class SensitivityResult:
                 if lo is not None and lo.method != "psis, unreliable":
                     bits.append(
                         f"without it the mean moves {lo.shift[p]:+.1f} sd and the sd is "
-                        f"x{lo.widen[p]:.2g} ({lo.method}"
-                        + (", not converged)" if lo.diagnostics else ")")
+                        f"x{lo.widen[p]:.2g} ({lo.shown_method})"
                     )
                 parts.append(f"{t} ({'; '.join(bits)})")
             who = "; ".join(parts) if parts else "no single target (none reaches 0.05)"
@@ -322,7 +326,7 @@ class SensitivityResult:
                     [
                         t,
                         "-" if not np.isfinite(lo.pareto_k) else f"{lo.pareto_k:.2f}",
-                        lo.method + (", not converged" if lo.diagnostics else ""),
+                        lo.shown_method,
                         *(f"{lo.shift[p]:+.2f}, x{lo.widen[p]:.2f}" for p in self.parameters),
                     ]
                 )

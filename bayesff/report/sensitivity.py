@@ -80,8 +80,7 @@ def _left_out_table(res) -> str:
         head += [f"{p} mean", f"{p} shift (sd)", f"{p} sd ratio"]
     rows = []
     for t, lo in res.left_out.items():
-        method = lo.method + (", not converged" if lo.diagnostics else "")
-        row = [t, "-" if not np.isfinite(lo.pareto_k) else f"{lo.pareto_k:.2f}", method]
+        row = [t, "-" if not np.isfinite(lo.pareto_k) else f"{lo.pareto_k:.2f}", lo.shown_method]
         for p in res.parameters:
             row += [f"{lo.mean[p]:.5g}", f"{lo.shift[p]:+.2f}", f"{lo.widen[p]:.2f}"]
         rows.append(row)
