@@ -45,8 +45,9 @@ Attributes
 ----------
 The root carries ``bayesff_runfile_version`` (:data:`VERSION`; a reader
 refuses a newer one), the problem's name, text, path and fingerprint, the
-potential's name and source, sampler settings, seed, device, host, times,
-float64, and ``version_<package>`` for every package that shaped the run.
+potential's name and source, sampler settings, seed, device, the number of
+devices the chains were split over (``chain_devices``), host, times, float64,
+and ``version_<package>`` for every package that shaped the run.
 """
 
 from __future__ import annotations

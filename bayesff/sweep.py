@@ -446,7 +446,11 @@ def _cluster(scheduler: str | None, workers: int | None, cluster: str | None):
         # None still binds the default port 8787, and a second sweep on the machine
         # (another user's, a test's) then fails to start: any free port
         dashboard_address=":0",
-        env={"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"},
+        # and one JAX device per worker (bayesff.configure would split the CPU in each)
+        env={
+            "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+            "BAYESFF_HOST_DEVICES": "1",
+        },
     )
     return Client(c), c
 

@@ -47,7 +47,7 @@ def build() -> Problem:
         },
         targets=[b2],
         tolerance={"B2": {"rel": 0.05}},
-        inference=InferenceSettings(chains=4, warmup=1000, samples=1000, seed=0),
+        inference=InferenceSettings(chains=4, warmup=1000, samples=1000, seed=0, init="laplace"),
     )
 
 

@@ -142,10 +142,38 @@ def test_importing_bayesff_changes_no_jax_setting():
     import sys
 
     code = (
-        "import jax; before = (jax.config.jax_enable_x64, jax.config.jax_compilation_cache_dir);"
+        "import jax; c = jax.config;"
+        "before = (c.jax_enable_x64, c.jax_compilation_cache_dir, c.jax_num_cpu_devices);"
         "import bayesff, bayesff.problem, bayesff.inference, bayesff.observables;"
-        "after = (jax.config.jax_enable_x64, jax.config.jax_compilation_cache_dir);"
+        "after = (c.jax_enable_x64, c.jax_compilation_cache_dir, c.jax_num_cpu_devices);"
         "assert before == after, (before, after); print('ok')"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr
+
+
+def test_configure_splits_the_cpu_only_before_jax_starts():
+    """configure(host_devices=N) gives N CPU devices in a new process; after JAX's first
+    operation it leaves the devices alone and says so (host_devices None); a bad
+    BAYESFF_HOST_DEVICES is a clear error."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import bayesff, jax; n = jax.local_device_count;"
+        "s = bayesff.configure(host_devices=3); print(s['host_devices'], n());"
+        "t = bayesff.configure(host_devices=2); print(t['host_devices'], n())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["3 3", "None 3"], out.stdout
+    env = {**os.environ, "BAYESFF_HOST_DEVICES": "two"}
+    bad = subprocess.run(
+        [sys.executable, "-c", "import bayesff; bayesff.configure()"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert bad.returncode != 0
+    assert "BAYESFF_HOST_DEVICES must be a whole number" in bad.stderr and "'two'" in bad.stderr

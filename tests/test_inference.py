@@ -239,6 +239,66 @@ def test_same_seed_same_draws():
     assert c.datatree["posterior_predictive"]["B2"].shape[:2] == (2, 25)
 
 
+SHARDED_CHILD = """
+import json, sys
+import arviz as az
+import bayesff
+bayesff.configure(host_devices=2)
+import jax
+from bayesff.inference import calibrate, kernels
+from bayesff.problem import Problem
+
+problem = Problem.from_toml(sys.argv[1])
+out = {"devices": jax.local_device_count(), "runs": []}
+for split in (True, True, False):
+    kernels.clear_cache()
+    if not split:
+        kernels.chain_shards = lambda chains: 1
+    run = calibrate(problem, progress=False, log=None, chains=4, warmup=300, samples=500, seed=5)
+    dt = run.datatree
+    out["runs"].append({
+        "shards": max(k.shards for k in kernels._CACHE.values()),
+        "chain_devices": int(dt.attrs["chain_devices"]),
+        "sigma": dt["posterior"]["sigma"].values.tolist(),
+        "mcse": float(az.mcse(dt, method="mean")["sigma"]),
+        "rhat": max(run.diagnostics.rhat.values()),
+    })
+print(json.dumps(out))
+"""
+
+
+def test_chains_split_over_cpu_devices(tmp_path):
+    """Issue 12: with the CPU split into 2 devices (bayesff.configure), the 4 chains run 2
+    per device (shard_map). The same seed gives the same draws again with the same
+    split; with one device the draws differ in the last bits, which chaos amplifies,
+    but the posterior is the same: means within 5 combined Monte Carlo standard errors.
+    The run file records the split. Run in a new process, where JAX has not started,
+    so that the split takes effect whatever this test process has."""
+    import json
+    import subprocess
+    import sys
+
+    child = tmp_path / "child.py"
+    child.write_text(SHARDED_CHILD)
+    proc = subprocess.run(
+        [sys.executable, str(child), str(ROOT / "models" / "argon_lj_b2.toml")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["devices"] == 2
+    split, again, single = out["runs"]
+    assert [r["shards"] for r in out["runs"]] == [2, 2, 1]
+    assert [r["chain_devices"] for r in out["runs"]] == [2, 2, 1]
+    np.testing.assert_array_equal(split["sigma"], again["sigma"])
+    a, b = np.asarray(split["sigma"]), np.asarray(single["sigma"])
+    assert a.shape == (4, 500) and np.std(a) > 0
+    assert abs(a.mean() - b.mean()) < 5 * math.hypot(split["mcse"], single["mcse"])
+    assert split["rhat"] < 1.02 and single["rhat"] < 1.02
+
+
 def _interrupt_after(monkeypatch, draws: int):
     """Make sampling raise KeyboardInterrupt (as Ctrl-C does) once ``draws`` are kept."""
     from bayesff.inference import sampling
@@ -404,7 +464,7 @@ def test_laplace_init_gives_the_same_posterior():
     import arviz as az
 
     y = b2_true(T_TRAIN)
-    base = InferenceSettings(chains=4, warmup=300, samples=500, prior_draws=20)
+    base = InferenceSettings(chains=4, warmup=500, samples=1000, prior_draws=20)
     runs = {
         init: calibrate(
             synthetic_problem(y, u_of(y), settings=dataclasses.replace(base, init=init)),
@@ -543,3 +603,40 @@ def test_default_batch_size_by_sampler_and_backend():
         log=None,
     )
     assert [r.timings["batch_size"] for r in runs] == [1, 1]
+
+
+def test_a_chain_that_never_moved_is_named_not_an_arviz_warning():
+    """A chain whose draws are all equal (a collapsed step size after a too-short warm-up:
+    seen with 1 chain x 20 warm-up draws) has no R-hat or ESS. diagnose must say so in a
+    warning naming the chain and report NaN (ArviZ would report an ESS equal to the number
+    of draws and emit a RuntimeWarning, which the CLI turns into an error); a moving chain
+    is not flagged (negative control)."""
+    import warnings
+
+    from bayesff.inference.diagnostics import diagnose, format_summary
+
+    rng = np.random.default_rng(0)
+    eps = rng.normal(120.0, 1.0, (2, 50))
+    eps[1] = 119.0  # chain 1 never moved
+    sig = rng.normal(3.4, 0.01, (2, 50))
+    dt = xr.DataTree.from_dict(
+        {
+            "posterior": xr.Dataset(
+                {"epsilon": (("chain", "draw"), eps), "sigma": (("chain", "draw"), sig)}
+            ),
+            "sample_stats": xr.Dataset(
+                {
+                    "diverging": (("chain", "draw"), np.zeros((2, 50), bool)),
+                    "energy": (("chain", "draw"), rng.normal(0.0, 1.0, (2, 50))),
+                }
+            ),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = diagnose(dt)
+        table = format_summary(dt, d)
+    assert math.isnan(d.rhat["epsilon"]) and math.isnan(d.ess_bulk["epsilon"])
+    assert "chains that never moved" in d.warnings[0] and "epsilon (chain 1)" in d.warnings[0]
+    assert "sigma" not in d.warnings[0] and math.isfinite(d.ess_bulk["sigma"])
+    assert "nan" in table.splitlines()[2]

@@ -53,6 +53,10 @@ def _settings(batch, i: int) -> dict:
         "thin": int(s.thin),
         "sampler": s.sampler,
         "init": s.init,
+        # devices the chains were split over: the same seed gives the same draws only
+        # with the same split (BAYESFF_HOST_DEVICES), as vectorised maths differs in the
+        # last bit between batch widths
+        "chain_devices": int(getattr(batch.kernel, "shards", 1)),
         "target_accept": float(s.target_accept),
         "max_tree_depth": int(s.max_tree_depth),
         "dense_mass": int(s.dense_mass),

@@ -61,6 +61,7 @@ class CheesKernel(Kernel):
     """A compiled ChEES-HMC sampler (see the module docstring); same interface as NUTS."""
 
     warmup_in_one_call = True
+    shardable = False  # the chains share one step size, metric and trajectory length
 
     def __init__(self, structure: Structure, settings: SamplerSettings):
         super().__init__(structure, settings)

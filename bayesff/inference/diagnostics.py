@@ -8,6 +8,7 @@ warnings, and formats the table the CLI prints.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,19 +76,50 @@ def _worst(ds, reduce) -> dict[str, float]:
     return {n: float(reduce(np.asarray(ds[n].values))) for n in ds.data_vars}
 
 
+def _stuck(dt) -> dict[str, list[int]]:
+    """Latents with a chain that never moved (every kept draw equal): name -> chains."""
+    post = dt["posterior"]
+    out = {}
+    for n in post.data_vars:
+        v = np.asarray(post[n].values)  # (chain, draw, ...)
+        if v.ndim < 2 or v.shape[1] < 2:
+            continue
+        flat = v.reshape(v.shape[0], v.shape[1], -1)
+        still = np.all(flat == flat[:, :1], axis=1).any(axis=1)  # per chain
+        if still.any():
+            out[n] = [int(c) for c in np.flatnonzero(still)]
+    return out
+
+
 def diagnose(dt) -> Diagnostics:
-    """R-hat, bulk and tail ESS, divergences and E-BFMI of a run, with warnings."""
+    """R-hat, bulk and tail ESS, divergences and E-BFMI of a run, with warnings.
+
+    A chain that never moved (a collapsed or exploded step size after a short
+    warm-up) has no R-hat or ESS: they are NaN, and a warning names it.
+    """
     import arviz as az
 
-    rhat = _worst(az.rhat(dt), np.max)
-    eb = _worst(az.ess(dt, method="bulk"), np.min)
-    et = _worst(az.ess(dt, method="tail"), np.min)
+    # a chain without variance makes ArviZ divide by zero: that case is named below
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = _worst(az.rhat(dt), np.max)
+        eb = _worst(az.ess(dt, method="bulk"), np.min)
+        et = _worst(az.ess(dt, method="tail"), np.min)
+    stuck = _stuck(dt)
+    for n in stuck:
+        rhat[n] = eb[n] = et[n] = math.nan
     div = int(dt["sample_stats"]["diverging"].values.sum())
     try:
         bfmi = [float(x) for x in np.atleast_1d(az.bfmi(dt)["energy"].values)]
     except (KeyError, ValueError):
         bfmi = []
     w = []
+    if stuck:
+        w.append(
+            "chains that never moved (every draw the same: warm-up too short, or the step "
+            "size collapsed): "
+            + ", ".join(f"{n} (chain {', '.join(map(str, c))})" for n, c in stuck.items())
+        )
     bad_r = [f"{n} ({v:.3f})" for n, v in rhat.items() if not v <= RHAT_MAX]
     if bad_r:
         w.append(f"R-hat above {RHAT_MAX}: {', '.join(bad_r)}")
@@ -126,7 +158,9 @@ def format_summary(dt, diag: Diagnostics | None = None) -> str:
     post = dt["posterior"]
     scalar = [n for n in post.data_vars if post[n].ndim == 2]
     vector = [n for n in post.data_vars if post[n].ndim > 2]
-    s = az.summary(dt, var_names=scalar, ci_prob=0.9, ci_kind="eti", round_to="none")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # stuck chains: diagnose names them
+        s = az.summary(dt, var_names=scalar, ci_prob=0.9, ci_kind="eti", round_to="none")
     med = {n: float(np.median(post[n].values)) for n in scalar}
     cols = ("mean", "sd", "5%", "50%", "95%")
     head = f"{'parameter':<14} {'unit':<9} " + " ".join(f"{c:>10}" for c in cols)
@@ -140,7 +174,7 @@ def format_summary(dt, diag: Diagnostics | None = None) -> str:
         lines.append(
             f"{n:<14} {unit:<9} "
             + " ".join(f"{_fmt(float(v), sd):>10}" for v in vals)
-            + f" {r['ess_bulk']:>8.0f} {r['ess_tail']:>8.0f} {r['r_hat']:>6.3f}"
+            + f" {diag.ess_bulk[n]:>8.0f} {diag.ess_tail[n]:>8.0f} {diag.rhat[n]:>6.3f}"
         )
     if vector:
         lines.append(

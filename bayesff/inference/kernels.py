@@ -18,6 +18,14 @@ adaptation of step size and (dense) mass matrix. Draws are collected on the
 device in blocks of ``block`` iterations (:meth:`Kernel.run_block`), so the
 host sees a few large copies, a progress bar can move and a checkpoint can
 be written between blocks, and Ctrl-C is answered within one block.
+
+Where the process has several devices (a CPU split into host devices by
+:func:`bayesff.configure`, or several GPUs), the chains are split over them
+with ``jax.shard_map``: each device advances its own chains, and devices
+meet only at the end of a block. The posterior is the same; the draws of a
+seed are the same only for the same split, since XLA's vectorised maths can
+differ in the last bit between batch widths and chains are chaotic (the run
+records the split as ``chain_devices``).
 """
 
 from __future__ import annotations
@@ -31,7 +39,15 @@ import jax.numpy as jnp
 
 from bayesff.model import Structure, model_of
 
-__all__ = ["Kernel", "SamplerSettings", "Trace", "cache_info", "clear_cache", "get_kernel"]
+__all__ = [
+    "Kernel",
+    "SamplerSettings",
+    "Trace",
+    "cache_info",
+    "chain_shards",
+    "clear_cache",
+    "get_kernel",
+]
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,12 @@ def init_to_central(site=None, low: float = 0.25, high: float = 0.75):
     return None
 
 
+def chain_shards(chains: int) -> int:
+    """Devices the chains are split over: the largest divisor of ``chains`` <= devices."""
+    n = min(jax.local_device_count(), chains)
+    return max(d for d in range(1, n + 1) if chains % d == 0)
+
+
 class Kernel:
     """A compiled sampler for one structure and one :class:`SamplerSettings`.
 
@@ -100,11 +122,15 @@ class Kernel:
     run_block
         ``run_block(state, data, n) -> (state, Trace)``: ``n <= block``
         iterations of every chain; the trace has ``block`` rows, the first
-        ``n`` filled.
+        ``n`` filled. With ``shards > 1`` the chains are split over that many
+        devices (:func:`chain_shards`).
     log_density
         ``log_density(z (D,), data) -> (value, gradient)`` of one problem
         (unbatched, ravelled unconstrained vector; for the Laplace start).
     """
+
+    #: whether chains may be split over devices (each chain's state is its own)
+    shardable = True
 
     def __init__(self, structure: Structure, settings: SamplerSettings):
         from numpyro.infer.hmc import hmc
@@ -122,7 +148,8 @@ class Kernel:
         self._init_kernel, self._sample_kernel = hmc(potential_fn_gen=pe_gen, algo="NUTS")
         self.draw = jax.jit(self._draw)
         self.init_at = jax.jit(self._init_at)
-        self.run_block = jax.jit(self._run_block)
+        self.shards = chain_shards(settings.chains) if self.shardable else 1
+        self.run_block = self._sharded_run_block() if self.shards > 1 else jax.jit(self._run_block)
         self.log_density = jax.jit(self._log_density)
         self.calls = 0
 
@@ -196,6 +223,31 @@ class Kernel:
 
         buf0 = jax.tree.map(lambda r: jnp.zeros((block, *r.shape), r.dtype), record(state))
         return jax.lax.fori_loop(0, n, body, (state, buf0))
+
+    def _sharded_run_block(self):
+        """``run_block`` with the chain axis split over ``self.shards`` devices."""
+        from jax.sharding import NamedSharding
+        from jax.sharding import PartitionSpec as Spec
+
+        mesh = jax.make_mesh((self.shards,), ("chains",), devices=jax.devices()[: self.shards])
+        # state leaves are (P, C, ...), trace leaves (block, P, C, ...); data are replicated.
+        # check_vma=False: numpyro's NUTS loops carry values the checker cannot type
+        run = jax.jit(
+            jax.shard_map(
+                self._run_block,
+                mesh=mesh,
+                in_specs=(Spec(None, "chains"), Spec(), Spec()),
+                out_specs=(Spec(None, "chains"), Spec(None, None, "chains")),
+                check_vma=False,
+            )
+        )
+        by_chain = NamedSharding(mesh, Spec(None, "chains"))
+        replicated = NamedSharding(mesh, Spec())
+
+        def run_block(state, data, n):
+            return run(jax.device_put(state, by_chain), jax.device_put(data, replicated), n)
+
+        return run_block
 
     def _log_density(self, x, unravel_template, data):
         from jax.flatten_util import ravel_pytree
