@@ -327,17 +327,16 @@ def _done(task: Task) -> bool:
     """Whether the task's run file exists with the same problem and settings."""
     if not task.out.is_file():
         return False
-    try:
-        import xarray as xr
+    from bayesff import runfile
 
-        with xr.open_datatree(task.out, engine="h5netcdf") as dt:
-            a = dt.attrs
-            return (
-                a.get("problem_fingerprint") == task.fingerprint
-                and a.get("sweep_settings") == task.settings
-            )
+    try:
+        a = runfile.read_attrs(task.out)  # the root attributes only: fast
     except Exception:  # a damaged or foreign file: run the task again (atomically replaced)
         return False
+    return (
+        a.get("problem_fingerprint") == task.fingerprint
+        and a.get("sweep_settings") == task.settings
+    )
 
 
 def run_batch(tasks: list[dict], report: bool) -> list[dict]:

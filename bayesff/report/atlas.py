@@ -171,6 +171,7 @@ class AtlasEntry:
     params: dict = field(default_factory=dict)
     derived: dict = field(default_factory=dict)
     diagnostics: dict = field(default_factory=dict)
+    wall_time_s: float = 0.0  # the run's own wall time, when it was calibrated
     groups: list = field(default_factory=list)
     training: dict = field(default_factory=dict)
     loo: dict = field(default_factory=dict)
@@ -339,6 +340,7 @@ def _entry(
     page = Path(report_folder) / task.name / "index.html"
     e.report = str(page) if page.is_file() else ""
     e.potential_name = str(runfile.info(dt).get("potential_name", ""))
+    e.wall_time_s = float(dt.attrs.get("wall_time_s", 0.0))
     e.params, e.derived = _parameters(dt, fluids.get(fluid))
     d = diagnose(dt)
     e.diagnostics = {
@@ -1016,10 +1018,11 @@ def render_atlas(
             f"<p>{len(entries)} runs ({n_ok} with results) of {len(fluid_order)} fluids and "
             f"{len(potentials)} potential forms; "
             + (
-                f"sweep wall time {wall_time_s:.1f} s. "
+                f"this sweep's wall time {wall_time_s:.1f} s (tasks already done are skipped). "
                 if wall_time_s > 0
                 else "page written from the existing run files (bayesff atlas). "
             )
+            + f"The runs' own wall times sum to {sum(e.wall_time_s for e in entries):.0f} s. "
             + "Every "
             "number is in <a href='atlas.csv'>atlas.csv</a> and atlas.json beside this page; "
             "the task list is in <a href='tasks.html'>tasks.html</a>.</p>",
