@@ -447,3 +447,22 @@ def test_bayesff_atlas_rebuilds_the_page_from_run_files_and_marks_missing_ones(t
     assert rows[("argon", "hs")]["status"] == "skipped"
     html = index.read_text(encoding="utf-8")
     assert re.search(r'data-fluid="neon" data-potential="hs"[^>]*data-verdict="missing"', html)
+
+
+def test_heldout_ranking_names_states_without_a_prediction():
+    """A form whose forward model failed at every draw of a held-out state has elpd -inf
+    there; the table says at how many states instead of printing '-inf' and 'inf +- -'
+    (seen for LJ ethane's dense-fluid pressure, where the closure has no solution at
+    90 K). The other form's numbers are the plain sums (a hand computation)."""
+    from bayesff.report.atlas import _heldout_table, _rank_heldout
+
+    obs = np.array([1.0, 2.0, 3.0])
+    good = {"elpd_i": np.array([-1.0, -2.0, -1.5]), "observed": obs}
+    bad = {"elpd_i": np.array([-np.inf, -3.0, -2.0]), "observed": obs}
+    good["elpd"], bad["elpd"] = float(good["elpd_i"].sum()), -np.inf
+    ranks = _rank_heldout({"lj": bad, "mie": good})
+    assert ranks["mie"] == {"rank": 0, "elpd": -4.5, "n_failed": 0, "elpd_diff": 0.0, "dse": 0.0}
+    assert ranks["lj"]["rank"] == 1 and ranks["lj"]["n_failed"] == 1
+    html = _heldout_table({"ethane": {"heldout": {"p/p": ranks}}}, ["ethane"])
+    assert "-inf: no prediction at 1 state<" in html and "not finite" in html
+    assert "inf &plusmn;" not in html

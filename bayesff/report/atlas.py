@@ -470,9 +470,12 @@ def _rank_heldout(have: dict[str, dict]) -> dict[str, dict]:
     for r, k in enumerate(order):
         diff = best["elpd_i"] - same[k]["elpd_i"]
         finite = np.isfinite(diff).all()
+        elpd_i = np.asarray(same[k]["elpd_i"], float)
         out[k] = {
             "rank": r,
             "elpd": same[k]["elpd"],
+            # states where the forward model failed at every draw: elpd is -inf there
+            "n_failed": int((~np.isfinite(elpd_i)).sum()),
             "elpd_diff": 0.0 if k == order[0] else (float(diff.sum()) if finite else math.inf),
             "dse": 0.0
             if k == order[0]
@@ -927,11 +930,21 @@ def _heldout_table(comparisons: dict, fluid_order) -> str:
         c = comparisons.get(fl) or {}
         for key, ranks in c.get("heldout", {}).items():
             for pot, r in sorted(ranks.items(), key=lambda kv: kv[1]["rank"]):
+                nf = r.get("n_failed", 0)
+                elpd = (
+                    f"-inf: no prediction at {nf} state{'s' if nf > 1 else ''}"
+                    if nf
+                    else _fmt(r["elpd"])
+                )
+                diff = (
+                    "not finite"
+                    if not math.isfinite(r["elpd_diff"])
+                    else f"{_fmt(r['elpd_diff'])} &plusmn; {_fmt(r['dse'], 3)}"
+                )
                 rows.append(
                     f"<tr><td>{_e(fl)}</td><td>{_e(key)}</td><td>{_e(pot)}</td>"
-                    f"<td class='num'>{r['rank']}</td><td class='num'>{_fmt(r['elpd'])}</td>"
-                    f"<td class='num'>{_fmt(r['elpd_diff'])} &plusmn; "
-                    f"{_fmt(r['dse'], 3)}</td></tr>"
+                    f"<td class='num'>{r['rank']}</td><td class='num'>{elpd}</td>"
+                    f"<td class='num'>{diff}</td></tr>"
                 )
     return (
         "<table id='heldout-elpd'><tr><th>fluid</th><th>held-out group</th><th>form</th>"
