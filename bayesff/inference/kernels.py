@@ -231,7 +231,8 @@ class Kernel:
 
         mesh = jax.make_mesh((self.shards,), ("chains",), devices=jax.devices()[: self.shards])
         # state leaves are (P, C, ...), trace leaves (block, P, C, ...); data are replicated.
-        # check_vma=False: numpyro's NUTS loops carry values the checker cannot type
+        # check_vma=False: the branches of lax.cond in numpyro's NUTS come out with different
+        # varying-axes types, which the checker refuses (tried: TypeError)
         run = jax.jit(
             jax.shard_map(
                 self._run_block,
