@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,17 @@ from support import ARGON_B2, PROBLEM_TOML, write_manifest
 
 # float64 and the persistent compilation cache, as the CLI and calibrate set them: importing
 # bayesff changes no global JAX setting, so the tests of forward models ask for float64 here.
-bayesff.configure()
+# Each pytest-xdist worker gets its share of the cores as JAX devices, as a sweep's Dask
+# workers do (with -n 2 on 2 cores: one each; measured once each, the suite took 960 s
+# with two devices per worker and 706 s with one). The split of the chains over devices
+# is tested in a new process of its own
+# (tests/test_inference.py::test_chains_split_over_cpu_devices).
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+bayesff.configure(
+    host_devices=None
+    if "BAYESFF_HOST_DEVICES" in os.environ
+    else max(1, len(os.sched_getaffinity(0)) // _WORKERS)
+)
 
 
 @pytest.fixture
