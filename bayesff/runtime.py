@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["configure", "ensure_configured", "settings"]
+__all__ = ["configure", "ensure_configured", "settings", "usable_cores"]
 
 _STATE: dict = {}
 
@@ -54,11 +54,15 @@ def _default_host_devices() -> int:
         if n < 1:
             raise ValueError(f"BAYESFF_HOST_DEVICES must be >= 1, got {n}")
         return n
+    return max(1, min(usable_cores(), 8))
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
+        return os.cpu_count() or 1
 
 
 def configure(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import bayesff
+from bayesff.runtime import usable_cores
 
 from support import ARGON_B2, PROBLEM_TOML, write_manifest
 
@@ -23,7 +24,7 @@ _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 bayesff.configure(
     host_devices=None
     if "BAYESFF_HOST_DEVICES" in os.environ
-    else max(1, len(os.sched_getaffinity(0)) // _WORKERS)
+    else max(1, usable_cores() // _WORKERS)
 )
 
 
