@@ -580,6 +580,33 @@ def test_postprocessing_chunk_is_a_small_power_of_two():
     assert chunk_size(4000, 100) == CHUNK == 256
 
 
+def test_postprocessing_reports_its_progress(monkeypatch):
+    """Post-processing in several chunks says how far it is (held-out liquid predictions
+    can take minutes after the sampling bar has finished): one line per ~10 % with the
+    draws done, ending at the total. The 5 s quiet period is set to 0 here so that the
+    few-second run logs. Reference: the rule in bayesff.inference.assemble."""
+    from bayesff.inference import sampling
+
+    real = sampling._Progress
+
+    class Loud(real):
+        def __init__(self, *a, **k):
+            k["quiet_for"] = 0.0
+            super().__init__(*a, **k)
+            self.next_frac = 0.0
+
+    monkeypatch.setattr(sampling, "_Progress", Loud)
+    lines = []
+    y = b2_true(T_TRAIN)
+    s = InferenceSettings(chains=2, warmup=100, samples=300, prior_draws=20)
+    calibrate(synthetic_problem(y, u_of(y), settings=s), progress=False, log=lines.append)
+    post = [ln for ln in lines if "post-processing" in ln]
+    assert post, lines
+    assert post[-1].strip().startswith("post-processing: 620/620 draws (100 %)"), post
+    done = [int(ln.split(":")[1].split("/")[0]) for ln in post]
+    assert done == sorted(done) and done[0] < 620, post
+
+
 def test_default_batch_size_by_sampler_and_backend():
     """NUTS on a CPU runs same-structure problems one after another on the cached kernel
     (vectorised NUTS waits for the deepest tree of all chains: measured 231 s batched

@@ -68,16 +68,39 @@ def _settings(batch, i: int) -> dict:
 def assemble(batch, i: int, draws: dict):
     """The DataTree of problem ``i`` of a batch (see :func:`bayesff.runfile.build`)."""
     from bayesff import runfile
-    from bayesff.inference.predictive import get_postprocessor
+    from bayesff.inference.predictive import CHUNK, get_postprocessor
 
     problem = batch.problems[i]
     z = {k: v[i] for k, v in draws.items()}
     c, n = next(iter(z.values())).shape[:2]
     flat = {k: v.reshape(c * n, *v.shape[2:]) for k, v in z.items()}
     n_prior = batch.settings[i].prior_draws
+    total = c * n + n_prior
+    report = None
+    if total > CHUNK:
+        # held-out liquid predictions can take minutes: say how far post-processing is
+        from bayesff.inference.sampling import _Progress
+
+        bar = _Progress(
+            total, 0, batch.progress, batch.log, "post-processing", unit="draws", quiet_for=5.0
+        )
+        seen = [0]
+
+        def report(done, _total):
+            bar.update(done, done - seen[0], "post-processing")
+            seen[0] = done
+
     r = get_postprocessor(batch.structure).run(
-        flat, batch.k_post[i], batch.k_prior[i], batch.train[i], batch.holdout[i], n_prior
+        flat,
+        batch.k_post[i],
+        batch.k_prior[i],
+        batch.train[i],
+        batch.holdout[i],
+        n_prior,
+        progress=report,
     )
+    if report is not None:
+        bar.close()
 
     def chains(a):
         return a.reshape(c, n, *a.shape[1:])

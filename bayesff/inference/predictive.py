@@ -123,13 +123,24 @@ class PostProcessor:
         latent = {k: draws[k] for k in self.structure.latent_names}
         return draws, self._log_prior(latent, data_train)
 
-    def run(self, z: dict, key, key_prior, data_train: dict, data_holdout: dict, n_prior: int):
+    def run(
+        self,
+        z: dict,
+        key,
+        key_prior,
+        data_train: dict,
+        data_holdout: dict,
+        n_prior: int,
+        progress=None,
+    ):
         """Constrained draws, predictive quantities and prior draws for one problem.
 
         ``z``: site -> (N, ...) unconstrained posterior draws. Returns a dict:
         ``posterior`` (site -> (N, ...) in problem units), ``pp``, ``ll``,
         ``pred``, ``log_prior`` (leading axis N) and ``prior``, ``prior_log``
-        (leading axis ``n_prior``), as NumPy arrays.
+        (leading axis ``n_prior``), as NumPy arrays. ``progress(done, total)``,
+        if given, is called after each chunk with the draws processed so far
+        (posterior and prior counted together).
         """
         n = next(iter(z.values())).shape[0]
         size = chunk_size(n, n_prior)
@@ -153,6 +164,9 @@ class PostProcessor:
             if i * size < n_prior:
                 take = min(size, n_prior - i * size)
                 prior.append(jax.tree.map(lambda a, t=take: np.asarray(a)[:t], (pdraws, plp)))
+            if progress is not None:
+                done = min((i + 1) * size, n) + min((i + 1) * size, n_prior)
+                progress(done, n + n_prior)
         cat = _concat
         return {
             "posterior": cat([p[0] for p in post]),

@@ -81,8 +81,19 @@ def _append(done: dict, block: dict) -> None:
 class _Progress:
     """A tqdm bar on a terminal; otherwise a log line every ~10 % (at most every 5 s)."""
 
-    def __init__(self, total: int, start: int, enabled: bool, log, label: str):
-        self.total, self.log, self.label = total, log, label
+    def __init__(
+        self,
+        total: int,
+        start: int,
+        enabled: bool,
+        log,
+        label: str,
+        unit: str = "iterations",
+        quiet_for: float = 0.0,
+    ):
+        # quiet_for: no log line (the final one included) before this many seconds
+        self.total, self.log, self.label, self.unit = total, log, label, unit
+        self.quiet_for = quiet_for
         self.bar = None
         self.t0 = time.perf_counter()
         self.start = start
@@ -91,7 +102,7 @@ class _Progress:
         if enabled:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, initial=start, desc=label, unit="it", leave=False)
+            self.bar = tqdm(total=total, initial=start, desc=label, unit=unit[:4], leave=False)
 
     def update(self, it: int, n: int, phase: str) -> None:
         if self.bar is not None:
@@ -100,11 +111,13 @@ class _Progress:
             return
         frac = it / self.total
         now = time.perf_counter()
+        if now - self.t0 < self.quiet_for:
+            return
         if (frac >= self.next_frac and now - self.last_log >= 5.0) or it == self.total:
             rate = (it - self.start) / max(now - self.t0, 1e-9)
             eta = (self.total - it) / max(rate, 1e-9)
             self.log(
-                f"  {phase}: {it}/{self.total} iterations ({100 * frac:.0f} %), ETA {eta:.0f} s"
+                f"  {phase}: {it}/{self.total} {self.unit} ({100 * frac:.0f} %), ETA {eta:.0f} s"
             )
             self.last_log = now
             self.next_frac = frac + 0.1
