@@ -284,7 +284,16 @@ def _peak_builder(feature):
                 # observables at that state, so that XLA shares one forward solve
                 # between the targets of a model (common-subexpression elimination)
                 return one(params, T.ravel()[0], rho.ravel()[0]).reshape(T.shape)
-            out = jax.vmap(lambda t, d: one(params, t, d))(T.ravel(), rho.ravel())
+            if jax.default_backend() == "cpu":
+                # one state after another, each vectorised over whatever is batched
+                # outside (draws, chains): a vectorised while loop runs every member
+                # as long as its slowest one, so with the states vectorised too, one
+                # state near the closure's spinodal (hundreds of iterations) set the
+                # cost of all of them; on a CPU the states gain nothing from running
+                # side by side (on an accelerator they do, and stay vectorised)
+                out = jax.lax.map(lambda td: one(params, *td), (T.ravel(), rho.ravel()))
+            else:
+                out = jax.vmap(lambda t, d: one(params, t, d))(T.ravel(), rho.ravel())
             return out.reshape(T.shape)
 
         return predict
