@@ -84,11 +84,9 @@ def assemble(batch, i: int, draws: dict):
         bar = _Progress(
             total, 0, batch.progress, batch.log, "post-processing", unit="draws", quiet_for=5.0
         )
-        seen = [0]
 
         def report(done, _total):
-            bar.update(done, done - seen[0], "post-processing")
-            seen[0] = done
+            bar.update(done, "post-processing")
 
     r = get_postprocessor(batch.structure).run(
         flat,

@@ -96,7 +96,7 @@ class _Progress:
         self.quiet_for = quiet_for
         self.bar = None
         self.t0 = time.perf_counter()
-        self.start = start
+        self.start = self.it = start
         self.last_log = 0.0
         self.next_frac = 0.1
         if enabled:
@@ -104,7 +104,9 @@ class _Progress:
 
             self.bar = tqdm(total=total, initial=start, desc=label, unit=unit[:4], leave=False)
 
-    def update(self, it: int, n: int, phase: str) -> None:
+    def update(self, it: int, phase: str) -> None:
+        """Progress is now at ``it`` of ``total``."""
+        n, self.it = it - self.it, it
         if self.bar is not None:
             self.bar.set_description(f"{self.label} ({phase})", refresh=False)
             self.bar.update(n)
@@ -172,7 +174,7 @@ def run_blocks(
             state = kernel.warmup_all(state, data)
             it = s.warmup
             committed = (state, it)
-            bar.update(it, s.warmup, "warm-up")
+            bar.update(it, "warm-up")
             if ckpt is not None and _due(it, s, checkpoint_every):
                 ckpt.save_blocks(state, done, it)
         while it < total:
@@ -188,7 +190,7 @@ def run_blocks(
             calls += 1
             if calls > 1:  # the first call may include compiling: its time says nothing
                 per_iter = (time.perf_counter() - t) / n
-            bar.update(it, n, "warm-up" if it <= s.warmup else "sampling")
+            bar.update(it, "warm-up" if it <= s.warmup else "sampling")
             if ckpt is not None and _due(it, s, checkpoint_every):
                 ckpt.save_blocks(state, done, it)
     except KeyboardInterrupt:
