@@ -113,7 +113,9 @@ def configure(
             cache = None  # an unwritable cache directory must not stop a calibration
     if cache is not None:
         jax.config.update("jax_compilation_cache_dir", cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+        # every program, however small: a new process otherwise compiles again the ~20
+        # small ones (random keys, slicing) a calibration makes, ~0.5 s in all
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     n = _default_host_devices() if host_devices is None else int(host_devices)
     if n < 1:

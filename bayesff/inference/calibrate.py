@@ -17,6 +17,7 @@ constrained draws -> predictive quantities -> run file
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -349,6 +350,7 @@ def _calibrate(
                 stack.callback(lock.release)
             paths.append(path)
         ensure_configured()
+        _prefetch_imports(_LATE_IMPORTS + (("h5netcdf",) if any(paths) else ()))
         job = _Batch(problems, settings, paths, log, progress)
         job.sample(checkpoint_every, resume)
         return job.finish(t0, strict)
@@ -379,13 +381,12 @@ class _Batch:
         ]
         self.data = jax.tree.map(lambda *a: np.stack(a), *self.train)
         self.kernel = get_kernel(self.structure, _kernel_settings(self.s))
-        keys = [jax.random.split(jax.random.PRNGKey(s.seed), 3) for s in settings]
-        self.k_mcmc = np.stack([np.asarray(k[0]) for k in keys])
+        keys = [_seed_keys(s.seed, self.s.chains) for s in settings]
+        self.k_mcmc = np.stack([k[0] for k in keys])
         self.k_post = [k[1] for k in keys]
         self.k_prior = [k[2] for k in keys]
-        self.chain_keys = np.stack(
-            [np.asarray(jax.random.split(k, self.s.chains)) for k in self.k_mcmc]
-        )
+        self.chain_keys = np.stack([k[3] for k in keys])
+        self.k_laplace = [k[4] for k in keys]
         self.timings = {"batch_size": len(problems)}
 
     # -------------------------------------------------------------------- starts
@@ -439,9 +440,10 @@ class _Batch:
         for i, prob in enumerate(self.problems):
             x0 = ravel_pytree(jax.tree.map(lambda a, i=i: a[i, 0], z))[0]
             data_i = jax.tree.map(lambda a, i=i: a[i], self.data)
-            key = jax.random.fold_in(jax.random.PRNGKey(self.settings[i].seed), 7)
             t = time.perf_counter()
-            ls = laplace_start(self.kernel, data_i, np.asarray(x0), one, key, self.s.chains)
+            ls = laplace_start(
+                self.kernel, data_i, np.asarray(x0), one, self.k_laplace[i], self.s.chains
+            )
             self.log(
                 f"laplace start ({prob.name}): mode in {ls.evaluations} evaluations, "
                 f"{time.perf_counter() - t:.1f} s"
@@ -560,6 +562,60 @@ class _Batch:
             )
         runfile.write(run.datatree, path, force=True)
         return path
+
+
+#: What only the end of a calibration needs (run file, diagnostics): about 1.5 s of
+#: imports in a new process, done while the sampler compiles and runs (h5netcdf too
+#: when a run file is written)
+_LATE_IMPORTS = ("xarray", "arviz_stats")
+
+
+def _prefetch_imports(modules) -> None:
+    """Import ``modules`` in a background thread, those not imported yet.
+
+    XLA compiles and runs with Python's lock released, so a new process pays for
+    these imports (measured 1.5 s) in parallel instead of after the sampling. A
+    failed import here is ignored: the same import then fails where it is used.
+    """
+    import importlib
+    import threading
+
+    missing = [m for m in modules if m not in sys.modules]
+    if not missing:
+        return
+
+    def run():
+        for m in missing:
+            try:
+                importlib.import_module(m)
+            except BaseException:  # reported where the module is used
+                return
+
+    threading.Thread(target=run, name="bayesff-imports", daemon=True).start()
+
+
+def _seed_keys(seed: int, chains: int) -> tuple[np.ndarray, ...]:
+    """A run's random keys from its seed: MCMC, posterior predictive, prior, per chain, Laplace.
+
+    One compiled call (``jax.random`` called op by op compiles a small program
+    for every operation and shape: ~0.4 s in a new process).
+    """
+    return tuple(np.asarray(k) for k in _seed_keys_jit()(seed, chains))
+
+
+def _seed_keys_impl(seed, chains: int):
+    import jax
+
+    root = jax.random.PRNGKey(seed)
+    k = jax.random.split(root, 3)
+    return k[0], k[1], k[2], jax.random.split(k[0], chains), jax.random.fold_in(root, 7)
+
+
+@functools.cache
+def _seed_keys_jit():
+    import jax
+
+    return jax.jit(_seed_keys_impl, static_argnums=1)
 
 
 def _max_rows(problems, kind: str) -> dict[str, int]:

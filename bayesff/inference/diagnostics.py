@@ -97,7 +97,7 @@ def diagnose(dt) -> Diagnostics:
     A chain that never moved (a collapsed or exploded step size after a short
     warm-up) has no R-hat or ESS: they are NaN, and a warning names it.
     """
-    import arviz as az
+    import arviz_stats as az  # arviz re-exports these; arviz itself also imports matplotlib
 
     # a chain without variance makes ArviZ divide by zero: that case is named below
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -152,7 +152,7 @@ def format_summary(dt, diag: Diagnostics | None = None) -> str:
     interval); the formatting keeps two significant digits of the sd, so that
     narrow posteriors do not print as equal bounds.
     """
-    import arviz as az
+    import arviz_stats as az  # arviz re-exports these; arviz itself also imports matplotlib
 
     diag = diag or diagnose(dt)
     post = dt["posterior"]

@@ -19,6 +19,14 @@ device in blocks of ``block`` iterations (:meth:`Kernel.run_block`), so the
 host sees a few large copies, a progress bar can move and a checkpoint can
 be written between blocks, and Ctrl-C is answered within one block.
 
+On a CPU, each device runs its chains one after another (``lax.map``); on an
+accelerator they are vectorised (``vmap``). Measured on argon B2 (one core, 4
+chains x 2000 iterations): one after another traced in 0.12 s, compiled in
+2.0 s and ran in 1.4 s; vectorised, 1.2 s, 4.2 s and 2.2 s. Vectorised NUTS
+chains wait at every iteration for the deepest tree among them, and batching
+numpyro's nested while loops is what makes tracing slow
+(``SamplerSettings.chain_method`` overrides the choice).
+
 Where the process has several devices (a CPU split into host devices by
 :func:`bayesff.configure`, or several GPUs), the chains are split over them
 with ``jax.shard_map``: each device advances its own chains, and devices
@@ -36,6 +44,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from bayesff.model import Structure, model_of
 
@@ -61,6 +70,8 @@ class SamplerSettings:
     dense_mass: bool = True
     block: int = 100
     sampler: str = "nuts"
+    #: "auto": one chain after another on each CPU device, vectorised on accelerators
+    chain_method: str = "auto"
 
 
 class Trace(NamedTuple):
@@ -146,6 +157,15 @@ class Kernel:
 
         self._pe_gen = pe_gen
         self._init_kernel, self._sample_kernel = hmc(potential_fn_gen=pe_gen, algo="NUTS")
+        method = settings.chain_method
+        if method not in ("auto", "sequential", "vectorized"):
+            raise ValueError(
+                f"chain_method must be 'auto', 'sequential' or 'vectorized', got {method!r}"
+            )
+        #: chains vectorised (vmap) rather than one after another (lax.map) on each device
+        self.vectorised = method == "vectorized" or (
+            method == "auto" and jax.default_backend() != "cpu"
+        )
         self.draw = jax.jit(self._draw)
         self.init_at = jax.jit(self._init_at)
         self.shards = chain_shards(settings.chains) if self.shardable else 1
@@ -170,13 +190,36 @@ class Kernel:
             rng_key=key,
         )
 
+    def _over_chains(self, fn, per_problem, per_chain):
+        """``fn(per_problem_p, per_chain_pc)`` for every chain of every problem.
+
+        ``per_problem`` leaves have a leading axis P, ``per_chain`` leaves (P, C);
+        the result's leaves are (P, C, ...). The P x C chains are one flat axis,
+        mapped one after another or vectorised (:attr:`vectorised`); a single
+        problem's data stay unbatched.
+        """
+        n_problems, n_chains = jax.tree.leaves(per_chain)[0].shape[:2]
+        flat = jax.tree.map(lambda a: a.reshape(n_problems * n_chains, *a.shape[2:]), per_chain)
+        if n_problems == 1:
+            one = jax.tree.map(lambda a: a[0], per_problem)
+
+            def g(x):
+                return fn(one, x)
+
+            args = flat
+        else:
+            rep = jax.tree.map(lambda a: jnp.repeat(a, n_chains, axis=0), per_problem)
+
+            def g(dx):
+                return fn(*dx)
+
+            args = (rep, flat)
+        out = jax.vmap(g)(args) if self.vectorised else jax.lax.map(g, args)
+        return jax.tree.map(lambda a: a.reshape(n_problems, n_chains, *a.shape[1:]), out)
+
     def _draw(self, keys, data):
         """Unconstrained starting points: init_to_central draws, (P, C, ...)."""
-
-        def one_problem(k, d):
-            return jax.vmap(lambda kk: self._prototype(kk, d))(k)
-
-        return jax.vmap(one_problem)(keys, data)
+        return self._over_chains(lambda d, k: self._prototype(k, d), data, keys)
 
     def _prototype(self, key, data):
         """Unconstrained latent values of one draw (their shapes are what init needs)."""
@@ -192,17 +235,13 @@ class Kernel:
         }
 
     def _init_at(self, keys, data, z, inverse_mass):
-        def one_problem(k, d, zz, im):
-            return jax.vmap(lambda kk, zc: self._chain_state(kk, d, zc, im))(k, zz)
+        def one(d_im, k_z):
+            return self._chain_state(k_z[0], d_im[0], k_z[1], d_im[1])
 
-        return jax.vmap(one_problem)(keys, data, z, inverse_mass)
+        return self._over_chains(one, (data, inverse_mass), (keys, z))
 
     def _run_block(self, state, data, n):
         block = self.settings.block
-        step = jax.vmap(
-            jax.vmap(lambda st, d: self._sample_kernel(st, model_args=(d,)), in_axes=(0, None)),
-            in_axes=(0, 0),
-        )
 
         def record(st):
             return Trace(
@@ -215,14 +254,19 @@ class Kernel:
                 st.adapt_state.step_size,
             )
 
-        def body(i, carry):
-            st, buf = carry
-            st = step(st, data)
-            buf = jax.tree.map(lambda b, r: b.at[i].set(r), buf, record(st))
-            return st, buf
+        def chain(d, st):
+            def body(i, carry):
+                st, buf = carry
+                st = self._sample_kernel(st, model_args=(d,))
+                buf = jax.tree.map(lambda b, r: b.at[i].set(r), buf, record(st))
+                return st, buf
 
-        buf0 = jax.tree.map(lambda r: jnp.zeros((block, *r.shape), r.dtype), record(state))
-        return jax.lax.fori_loop(0, n, body, (state, buf0))
+            buf0 = jax.tree.map(lambda r: jnp.zeros((block, *r.shape), r.dtype), record(st))
+            return jax.lax.fori_loop(0, n, body, (st, buf0))
+
+        state, buf = self._over_chains(chain, data, state)
+        # (P, C, block, ...) -> (block, P, C, ...)
+        return state, jax.tree.map(lambda b: jnp.moveaxis(b, 2, 0), buf)
 
     def _sharded_run_block(self):
         """``run_block`` with the chain axis split over ``self.shards`` devices."""
@@ -246,7 +290,12 @@ class Kernel:
         replicated = NamedSharding(mesh, Spec())
 
         def run_block(state, data, n):
-            return run(jax.device_put(state, by_chain), jax.device_put(data, replicated), n)
+            leaf = jax.tree.leaves(state)[0]
+            if getattr(leaf, "sharding", None) != by_chain:
+                # a start made on one device: split it from host memory (a device-side
+                # split compiles a slicing program per leaf shape, ~0.15 s in a new process)
+                state = jax.device_put(jax.tree.map(np.asarray, state), by_chain)
+            return run(state, jax.device_put(data, replicated), n)
 
         return run_block
 

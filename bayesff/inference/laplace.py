@@ -66,7 +66,6 @@ def laplace_start(kernel, data, x0: np.ndarray, template, key, chains: int, *, w
     BayesffError
         If the optimiser ends at a point without a finite log density.
     """
-    import jax
     import jax.numpy as jnp
     from scipy.optimize import minimize
 
@@ -100,7 +99,8 @@ def laplace_start(kernel, data, x0: np.ndarray, template, key, chains: int, *, w
     w = np.maximum(w, 1e-3 * max(float(w.max()), 1e-12))
     cov = (v / w) @ v.T
     chol = v / np.sqrt(w)  # cov = chol @ chol.T
-    z = np.asarray(jax.random.normal(key, (chains, d)))
+    # NumPy's generator, seeded by the key: jax.random would compile a program here
+    z = np.random.default_rng(np.asarray(key, dtype=np.uint32)).standard_normal((chains, d))
     starts = x_map + widen * z @ chol.T
     for c in range(chains):
         if fun(starts[c])[0] >= 1e30:

@@ -72,11 +72,12 @@ class PostProcessor:
 
         return jax.vmap(one)(samples)
 
-    def _both_chunks(self, z, key, key_prior, data_train, data_holdout):
-        """One compiled call: a chunk of posterior draws (unconstrained ``z``) and as many
-        prior draws."""
+    def _both_chunks(self, z, key, key_prior, i, data_train, data_holdout):
+        """One compiled call: chunk ``i`` of posterior draws (unconstrained ``z``) and as
+        many prior draws."""
         from numpyro.infer.util import constrain_fn
 
+        key, key_prior = jax.random.fold_in(key, i), jax.random.fold_in(key_prior, i)
         n = next(iter(z.values())).shape[0]  # static: the chunk length
         samples = jax.vmap(lambda x: constrain_fn(self.model, (data_train,), {}, x))(z)
         return (
@@ -151,8 +152,9 @@ class PostProcessor:
             chunk = {k: _pad(v[start : start + size], size) for k, v in z.items()}
             samples, (pp, ll, pred, lp), (pdraws, plp) = self._chunk(
                 chunk,
-                jax.random.fold_in(key, i),
-                jax.random.fold_in(key_prior, i),
+                key,
+                key_prior,
+                i,
                 data_train,
                 data_holdout,
             )
