@@ -299,6 +299,85 @@ def test_chains_split_over_cpu_devices(tmp_path):
     assert split["rhat"] < 1.02 and single["rhat"] < 1.02
 
 
+EXPORTED_CHILD = """
+import json, sys
+import bayesff
+bayesff.configure(compilation_cache=sys.argv[2], host_devices=2)
+from bayesff.inference import calibrate, exported
+from bayesff.problem import Problem
+
+if sys.argv[3] == "edited":  # as if a source file of bayesff had changed
+    env = exported._environment()
+    exported._environment = lambda: env + " edited"
+run = calibrate(Problem.from_toml(sys.argv[1]), progress=False, log=None, warmup=150,
+                samples=150, seed=3)
+print(json.dumps({"stats": exported.STATS,
+                  "sigma": run.datatree["posterior"]["sigma"].values.tolist()}))
+"""
+
+
+def test_a_new_process_reads_the_compiled_sampler_back_instead_of_tracing_it(tmp_path):
+    """Issue 12, cold start: the first process exports the NUTS kernel's functions and the
+    post-processing (jax.export, next to the compilation cache); a second process with
+    the same structure reads all five back and traces none, and draws the same numbers
+    for the same seed. A changed environment (an edited bayesff file changes the key)
+    traces and writes them again rather than using stale code."""
+    import json
+    import subprocess
+    import sys
+
+    child = tmp_path / "child.py"
+    child.write_text(EXPORTED_CHILD)
+    cache = tmp_path / "cache"
+
+    def run(mode):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(child),
+                str(ROOT / "models" / "argon_lj_b2.toml"),
+                str(cache),
+                mode,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    first = run("same")
+    assert first["stats"]["traced"] == 5 and first["stats"]["exported"] == 0
+    files = sorted(p.name.split("-")[0] for p in (cache / "exported").iterdir())
+    assert files == ["draw", "init_at", "log_density", "postprocess", "run_block"]
+    second = run("same")
+    assert second["stats"] == {"exported": 5, "traced": 0, "jit": 0}
+    np.testing.assert_allclose(second["sigma"], first["sigma"], rtol=1e-12)
+    edited = run("edited")
+    assert edited["stats"]["traced"] == 5 and edited["stats"]["exported"] == 0
+    assert len(list((cache / "exported").iterdir())) == 10
+
+
+def test_only_bayesff_own_code_is_exported():
+    """A structure whose forward model involves code from outside bayesff (a potential
+    that is not the registry's own object, options holding objects) gets no key, so it
+    is traced in every process: its code could change without its name changing."""
+    import dataclasses as dc
+
+    from bayesff.inference.exported import structure_key
+    from bayesff.model import structure_of
+
+    problem = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
+    st = structure_of(problem)
+    assert structure_key(st) is not None
+    assert structure_key(st) == structure_key(structure_of(problem))
+    t = st.targets[0]
+    foreign = dc.replace(t.forward, potential=dc.replace(t.forward.potential))
+    assert structure_key(dc.replace(st, targets=(dc.replace(t, forward=foreign),))) is None
+    odd = dc.replace(t.forward, options=(("thing", object()),))
+    assert structure_key(dc.replace(st, targets=(dc.replace(t, forward=odd),))) is None
+
+
 def _interrupt_after(monkeypatch, draws: int):
     """Make sampling raise KeyboardInterrupt (as Ctrl-C does) once ``draws`` are kept."""
     from bayesff.inference import sampling

@@ -46,6 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayesff.inference.exported import persistent, structure_key
 from bayesff.model import Structure, model_of
 
 __all__ = [
@@ -166,12 +167,24 @@ class Kernel:
         self.vectorised = method == "vectorized" or (
             method == "auto" and jax.default_backend() != "cpu"
         )
-        self.draw = jax.jit(self._draw)
-        self.init_at = jax.jit(self._init_at)
         self.shards = chain_shards(settings.chains) if self.shardable else 1
-        self.run_block = self._sharded_run_block() if self.shards > 1 else jax.jit(self._run_block)
-        self.log_density = jax.jit(self._log_density)
+        # NUTS kernels of bayesff's own potentials and observables are read back from
+        # disk in a new process instead of traced again (bayesff.inference.exported)
+        key = self._persistent_key()
+        self.draw = persistent(jax.jit(self._draw), "draw", key)
+        self.init_at = persistent(jax.jit(self._init_at), "init_at", key)
+        self.run_block = (
+            self._sharded_run_block(key)
+            if self.shards > 1
+            else persistent(jax.jit(self._run_block), "run_block", key)
+        )
+        self.log_density = persistent(jax.jit(self._log_density), "log_density", key)
         self.calls = 0
+
+    def _persistent_key(self) -> str | None:
+        if type(self) is not Kernel:
+            return None  # other samplers (ChEES) keep blackjax's own state types
+        return structure_key(self.structure, self.settings, self.vectorised, self.shards)
 
     # ----------------------------------------------------------- building blocks
     def _chain_state(self, key, data, z, inverse_mass):
@@ -268,7 +281,7 @@ class Kernel:
         # (P, C, block, ...) -> (block, P, C, ...)
         return state, jax.tree.map(lambda b: jnp.moveaxis(b, 2, 0), buf)
 
-    def _sharded_run_block(self):
+    def _sharded_run_block(self, key: str | None):
         """``run_block`` with the chain axis split over ``self.shards`` devices."""
         from jax.sharding import NamedSharding
         from jax.sharding import PartitionSpec as Spec
@@ -277,14 +290,18 @@ class Kernel:
         # state leaves are (P, C, ...), trace leaves (block, P, C, ...); data are replicated.
         # check_vma=False: the branches of lax.cond in numpyro's NUTS come out with different
         # varying-axes types, which the checker refuses (tried: TypeError)
-        run = jax.jit(
-            jax.shard_map(
-                self._run_block,
-                mesh=mesh,
-                in_specs=(Spec(None, "chains"), Spec(), Spec()),
-                out_specs=(Spec(None, "chains"), Spec(None, None, "chains")),
-                check_vma=False,
-            )
+        run = persistent(
+            jax.jit(
+                jax.shard_map(
+                    self._run_block,
+                    mesh=mesh,
+                    in_specs=(Spec(None, "chains"), Spec(), Spec()),
+                    out_specs=(Spec(None, "chains"), Spec(None, None, "chains")),
+                    check_vma=False,
+                )
+            ),
+            "run_block",
+            key,
         )
         by_chain = NamedSharding(mesh, Spec(None, "chains"))
         replicated = NamedSharding(mesh, Spec())

@@ -20,6 +20,7 @@ import functools
 import jax
 import numpy as np
 
+from bayesff.inference.exported import persistent, structure_key
 from bayesff.model import Structure, model_of
 
 __all__ = [
@@ -59,7 +60,9 @@ class PostProcessor:
     def __init__(self, structure: Structure):
         self.structure = structure
         self.model = model_of(structure)
-        self._chunk = jax.jit(self._both_chunks)
+        self._chunk = persistent(
+            jax.jit(self._both_chunks), "postprocess", structure_key(structure)
+        )
 
     def _log_prior(self, samples, data):
         from numpyro.handlers import substitute, trace

@@ -1,0 +1,215 @@
+"""Compiled samplers carried to the next process without tracing them again.
+
+JAX's persistent compilation cache (:func:`bayesff.configure`) spares a new
+process XLA's compilation, but not Python's tracing and lowering, which the
+cache needs to find its entry: for the argon B2 problem about 1.2 s of every
+new process (the NUTS block, its start, the Laplace log density and the
+post-processing). :func:`persistent` wraps a jitted kernel function so that
+the first process exports it (``jax.export``: serialized StableHLO, data,
+never Python code) next to the compilation cache, and later processes read it
+back and only compile it, from the compilation cache.
+
+The file is found again only under the same key: the problem structure (each
+target's observable and potential by registry name, options, shapes, priors'
+families), the function's argument types and shardings, and the environment
+(jax, jaxlib, numpyro and bayesff versions, float64, the devices, and the size
+and modification time of every file of the installed ``bayesff`` package, so
+that an edited source file is never served stale code). Structures that
+involve code from outside bayesff (a plug-in or Python-built potential or
+observable, a cut-off wrapper, options holding objects) have no key and are
+traced as before: their code could change without their names changing.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+__all__ = ["STATS", "persistent", "structure_key"]
+
+#: Functions of this process by where they came from: ``"exported"`` (read back
+#: from disk), ``"traced"`` (traced, then written) and ``"jit"`` (no cache directory).
+STATS = {"exported": 0, "traced": 0, "jit": 0}
+
+#: Primitive option values whose repr is the same in every process.
+_PRIMITIVE = (str, int, float, bool, type(None))
+
+
+def _stable(value) -> bool:
+    if isinstance(value, tuple):
+        return all(_stable(v) for v in value)
+    return isinstance(value, _PRIMITIVE)
+
+
+def _ours(obj) -> bool:
+    return getattr(obj, "__module__", "").startswith("bayesff.")
+
+
+def _forward_key(fwd) -> tuple | None:
+    from bayesff.observables._spec import list_observables
+    from bayesff.potentials import list_potentials
+
+    pot = fwd.potential
+    name = getattr(pot, "name", None)
+    if list_potentials().get(name) is not pot or not _ours(type(pot)):
+        return None
+    obs = [o.name for o in list_observables().values() if o.build is fwd.builder]
+    if len(obs) != 1 or not _ours(fwd.builder) or not _stable(fwd.options):
+        return None
+    return (obs[0], name, fwd.options)
+
+
+def structure_key(structure, *extra) -> str | None:
+    """A text that names ``structure`` (and ``extra``) in every process, or ``None``.
+
+    ``None`` when some target's forward model involves code from outside
+    bayesff (see the module docstring).
+    """
+    import dataclasses
+
+    targets = []
+    for t in structure.targets:
+        fk = _forward_key(t.forward)
+        if fk is None:
+            return None
+        fields = {f.name: getattr(t, f.name) for f in dataclasses.fields(t) if f.name != "forward"}
+        targets.append((fk, tuple(sorted(fields.items()))))
+    return repr((structure.params, tuple(targets), extra))
+
+
+@functools.cache
+def _environment() -> str:
+    """Versions, devices and the installed package's files (see the module docstring)."""
+    import jax
+    import jaxlib
+    import numpyro
+
+    import bayesff
+
+    root = Path(bayesff.__file__).parent
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for f in sorted(filenames):
+            path = os.path.join(dirpath, f)
+            st = os.stat(path)
+            files.append((os.path.relpath(path, root), st.st_size, st.st_mtime_ns))
+    devices = jax.devices()
+    return repr(
+        (
+            jax.__version__,
+            jaxlib.__version__,
+            numpyro.__version__,
+            bool(jax.config.jax_enable_x64),
+            jax.default_backend(),
+            len(devices),
+            devices[0].device_kind,
+            files,
+        )
+    )
+
+
+def _directory() -> Path | None:
+    from bayesff.runtime import settings
+
+    cache = settings().get("compilation_cache")
+    return None if cache is None else Path(cache) / "exported"
+
+
+@functools.cache
+def _register_pytrees() -> bool:
+    """Let the exported functions' NamedTuple arguments and results be serialized."""
+    try:
+        from jax import export
+        from numpyro.infer.hmc import HMCState
+        from numpyro.infer.hmc_util import HMCAdaptState
+
+        from bayesff.inference.kernels import Trace
+
+        for cls, name in (
+            (HMCState, "numpyro.infer.hmc.HMCState"),
+            (HMCAdaptState, "numpyro.infer.hmc_util.HMCAdaptState"),
+            (Trace, "bayesff.inference.kernels.Trace"),
+        ):
+            export.register_namedtuple_serialization(cls, serialized_name=name)
+        import jax._src.export.serialization  # noqa: F401  (needs the flatbuffers package)
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
+def _signature(args) -> str:
+    """Argument types: pytree structure, shapes, dtypes, weak types and shardings."""
+    import jax
+    from jax.api_util import shaped_abstractify
+
+    leaves, tree = jax.tree.flatten(args)
+    parts = [str(tree)]
+    for leaf in leaves:
+        spec = list(getattr(getattr(leaf, "sharding", None), "spec", None) or ())
+        while spec and spec[-1] is None:  # P(None, "chains") is P(None, "chains", None)
+            spec.pop()
+        parts.append(f"{shaped_abstractify(leaf).str_short()}|{spec}")
+    return ";".join(parts)
+
+
+class _Persistent:
+    def __init__(self, jitted, name: str, key: str):
+        self.jitted, self.name, self.key = jitted, name, key
+        self._calls: dict = {}
+
+    def __call__(self, *args):
+        sig = _signature(args)
+        f = self._calls.get(sig)
+        if f is None:
+            f, origin = self._function(args, sig)
+            self._calls[sig] = f
+            STATS[origin] += 1
+        return f(*args)
+
+    def _function(self, args, sig: str):
+        import jax
+        from jax import export
+
+        from bayesff.io import atomic_write_bytes
+
+        folder = _directory()
+        if folder is None or not _register_pytrees():
+            return self.jitted, "jit"
+        digest = hashlib.sha256(
+            "\n".join((self.name, self.key, sig, _environment())).encode()
+        ).hexdigest()[:40]
+        path = folder / f"{self.name}-{digest}.jaxexport"
+        exp, origin = None, "exported"
+        if path.exists():
+            try:
+                exp = export.deserialize(bytearray(path.read_bytes()))
+            except Exception:  # a damaged or foreign file: export it again
+                exp = None
+        if exp is None:
+            exp, origin = export.export(self.jitted)(*args), "traced"
+            try:
+                atomic_write_bytes(path, bytes(exp.serialize()))
+            except OSError:
+                pass  # an unwritable cache must not stop a calibration
+        return jax.jit(exp.call), origin
+
+
+def persistent(jitted, name: str, key: str | None):
+    """``jitted`` (a ``jax.jit`` function), exported to disk and read back in later processes.
+
+    Parameters
+    ----------
+    jitted
+        The jitted function; every argument an array (no static arguments).
+    name
+        Which function of the structure this is (``"run_block"``, ...).
+    key
+        :func:`structure_key` of what determines its code; ``None`` returns
+        ``jitted`` unchanged.
+    """
+    if key is None:
+        return jitted
+    return _Persistent(jitted, name, key)
