@@ -4,10 +4,12 @@
    one (4096 points at sigma/100) for LJ argon (the LJ proxy of data/atlas/fluids.csv,
    epsilon/k = 119.8 K, sigma = 3.385 angstrom) at the 24 states of
    data/atlas/liquid_argon.csv: largest |difference| of p (MPa) and E_res (kJ/mol).
-2. The orientational quadrature of models/atlas/2cljq.toml, (nodes_per_panel, n_cos,
-   n_phi) = (8, 8, 8), against (16, 16, 16) for three 2CLJQ parameter sets at the
-   atlas's prior medians (N2-like, ethane-like, CO2-like) over 0.5-4 Tc: largest
-   absolute difference of B2, and largest relative one away from B2's zero crossing.
+2. The B2 of models/atlas/2cljq.toml (the table of bayesff.observables.two_centre_table,
+   options = { method = "table" }) against the orientational quadrature at
+   (nodes_per_panel, n_cos, n_phi) = (24, 48, 48), the table's own settings, for three
+   2CLJQ parameter sets at the atlas's prior medians (N2-like, ethane-like, CO2-like) over
+   0.5-4 Tc: largest absolute difference of B2, and largest relative one away from B2's
+   zero crossing.
 
 Run: PYTHONPATH=. python scripts/atlas_accuracy.py   (a minute or two on one core)
 """
@@ -67,11 +69,9 @@ def quadrature() -> None:
         }
         temps = np.linspace(0.5, 4.0, 30) * tc
         env = {t.observable.env_columns[0]: temps}
-        lo = np.asarray(
-            _fwd(t, problem, {"nodes_per_panel": 8, "n_cos": 8, "n_phi": 8}).build()(params, env)
-        )
+        lo = np.asarray(_fwd(t, problem, dict(t.options)).build()(params, env))
         hi = np.asarray(
-            _fwd(t, problem, {"nodes_per_panel": 16, "n_cos": 16, "n_phi": 16}).build()(
+            _fwd(t, problem, {"nodes_per_panel": 24, "n_cos": 48, "n_phi": 48}).build()(
                 params, env
             )
         )

@@ -211,12 +211,14 @@ def isothermal_compressibility(
     return jnp.where(denom > 0, 1.0 / denom, jnp.nan)
 
 
-def _build_b2(potential, nodes_per_panel=DEFAULT_NODES, **options):
+def _build_b2(potential, nodes_per_panel=None, **options):
     if potential.kind == "linear":
-        # rigid linear molecules: B2 averaged over the relative orientation
+        # rigid linear molecules: B2 averaged over the relative orientation (None: the
+        # default rule, or no rule at all for method = "table")
         from bayesff.observables import orientational
 
         return orientational.build(potential, nodes_per_panel=nodes_per_panel, **options)
+    nodes_per_panel = DEFAULT_NODES if nodes_per_panel is None else nodes_per_panel
     if options:
         raise ValueError(
             f"option(s) {', '.join(sorted(options))} apply to linear molecules only; "
