@@ -358,6 +358,27 @@ def test_a_new_process_reads_the_compiled_sampler_back_instead_of_tracing_it(tmp
     assert len(list((cache / "exported").iterdir())) == 10
 
 
+def test_a_function_jax_export_cannot_serialize_is_traced_as_before(tmp_path, monkeypatch):
+    """Some forward models call back to the host (jax.pure_callback), which jax.export
+    cannot serialize: such a function runs as plain jit, gives its result, and leaves no
+    file (found by CI on the shipped S(q) problems)."""
+    from bayesff.inference import exported
+
+    monkeypatch.setattr(exported, "_directory", lambda: tmp_path)
+
+    def f(x):
+        y = jax.pure_callback(np.sin, jax.ShapeDtypeStruct(x.shape, x.dtype), x)
+        return 2.0 * y
+
+    before = dict(exported.STATS)
+    g = exported.persistent(jax.jit(f), "callback", "a key")
+    x = np.linspace(0.0, 1.0, 5)
+    np.testing.assert_allclose(g(x), 2.0 * np.sin(x))
+    assert exported.STATS["jit"] == before["jit"] + 1
+    assert exported.STATS["traced"] == before["traced"]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_only_bayesff_own_code_is_exported():
     """A structure whose forward model involves code from outside bayesff (a potential
     that is not the registry's own object, options holding objects) gets no key, so it

@@ -189,7 +189,12 @@ class _Persistent:
             except Exception:  # a damaged or foreign file: export it again
                 exp = None
         if exp is None:
-            exp, origin = export.export(self.jitted)(*args), "traced"
+            try:
+                exp, origin = export.export(self.jitted)(*args), "traced"
+            except NotImplementedError:
+                # what jax.export cannot serialize (host callbacks, used by some forward
+                # models) is traced in every process, as without this module
+                return self.jitted, "jit"
             try:
                 atomic_write_bytes(path, bytes(exp.serialize()))
             except OSError:
