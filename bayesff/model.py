@@ -400,7 +400,7 @@ def _sample_target_latents(t: TargetStructure, td: dict, latent: dict) -> None:
         return
     scale = td["inadequacy_scale"]
     if t.inadequacy == "inferred_scale":
-        latent[f"tau_{t.name}"] = numpyro.sample(f"tau_{t.name}", dist.HalfNormal(scale))
+        latent[f"tau_{t.name}"] = numpyro.sample(f"tau_{t.name}", _FoldedHalfNormal(scale))
     elif t.inadequacy == "hierarchical":
         for q in t.pooled:
             omega = numpyro.sample(f"omega_{q}_{t.name}", dist.HalfNormal(scale))
@@ -530,6 +530,62 @@ def _shifted_class():
 def _Shifted(base, shift):
     """``base`` with ``shift`` added to its log density (draws unchanged)."""
     return _shifted_class()(base, shift)
+
+
+@functools.cache
+def _folded_class():
+    """A NumPyro HalfNormal sampled on the whole line as ``tau = |x|``.
+
+    Its support's bijection is ``|x|`` (unit Jacobian) instead of ``exp``. An
+    inadequacy scale whose posterior reaches zero (argon B2 under LJ: median
+    tau 0.0096, 1 % quantile 0.0002) has in ln(tau) a long exponential tail
+    towards -inf that NUTS crosses slowly; as ``|x|`` it is a smooth, even
+    density around 0. Measured on argon_lj_b2, 4 x 1000 draws, 17 seeds: median
+    bulk ESS of tau 1184 with exp, 2901 folded (docs/inadequacy.md). The
+    posterior reports tau = |x|; the start (``init_to_central``) maps tau back
+    to x = tau.
+    """
+    import numpyro.distributions as dist
+    from numpyro.distributions import constraints
+    from numpyro.distributions.transforms import Transform, biject_to
+
+    class FoldedPositive(type(constraints.positive)):
+        pass
+
+    class AbsTransform(Transform):
+        sign = 1
+
+        @property
+        def codomain(self):
+            return FOLDED
+
+        def __call__(self, x):
+            return jnp.abs(x)
+
+        def _inverse(self, y):
+            return y
+
+        def log_abs_det_jacobian(self, x, y, intermediates=None):
+            return jnp.zeros(jnp.shape(x))
+
+        def tree_flatten(self):
+            return (), ((), dict())
+
+        def eq(self, other, static=False):
+            return isinstance(other, AbsTransform)
+
+    FOLDED = FoldedPositive()
+    biject_to.register(FoldedPositive, lambda constraint: AbsTransform())
+
+    class FoldedHalfNormal(dist.HalfNormal):
+        support = FOLDED
+
+    return FoldedHalfNormal
+
+
+def _FoldedHalfNormal(scale):
+    """HalfNormal(``scale``) whose unconstrained coordinate is signed (tau = |x|)."""
+    return _folded_class()(scale)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import xarray as xr
@@ -320,8 +322,11 @@ def test_a_new_process_reads_the_compiled_sampler_back_instead_of_tracing_it(tmp
     """Issue 12, cold start: the first process exports the NUTS kernel's functions and the
     post-processing (jax.export, next to the compilation cache); a second process with
     the same structure reads all five back and traces none, and draws the same numbers
-    for the same seed. A changed environment (an edited bayesff file changes the key)
-    traces and writes them again rather than using stale code."""
+    for the same seed. The NUTS block and the post-processing are compiled ahead in a
+    background thread, for the argument types the calls then have, and give the same
+    draws as compiling them in the calling thread. A changed environment (an edited
+    bayesff file changes the key) traces and writes them again rather than using stale
+    code."""
     import json
     import subprocess
     import sys
@@ -330,7 +335,7 @@ def test_a_new_process_reads_the_compiled_sampler_back_instead_of_tracing_it(tmp
     child.write_text(EXPORTED_CHILD)
     cache = tmp_path / "cache"
 
-    def run(mode):
+    def run(mode, background="1"):
         proc = subprocess.run(
             [
                 sys.executable,
@@ -342,17 +347,31 @@ def test_a_new_process_reads_the_compiled_sampler_back_instead_of_tracing_it(tmp
             capture_output=True,
             text=True,
             timeout=600,
+            env={**os.environ, "BAYESFF_BACKGROUND_COMPILE": background},
         )
         assert proc.returncode == 0, proc.stderr[-3000:]
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     first = run("same")
     assert first["stats"]["traced"] == 5 and first["stats"]["exported"] == 0
+    # the NUTS block and the post-processing were compiled in the background for exactly
+    # the argument types the calls then had (a mismatch counts as ahead_unused)
+    assert first["stats"]["ahead"] == 2 and first["stats"]["ahead_unused"] == 0
     files = sorted(p.name.split("-")[0] for p in (cache / "exported").iterdir())
     assert files == ["draw", "init_at", "log_density", "postprocess", "run_block"]
     second = run("same")
-    assert second["stats"] == {"exported": 5, "traced": 0, "jit": 0}
+    assert second["stats"] == {
+        "exported": 5,
+        "traced": 0,
+        "jit": 0,
+        "ahead": 2,
+        "ahead_unused": 0,
+    }
     np.testing.assert_allclose(second["sigma"], first["sigma"], rtol=1e-12)
+    # compiling in the calling thread instead runs the same program: the same draws
+    off = run("same", background="0")
+    assert off["stats"]["ahead"] == 0 and off["stats"]["exported"] == 5
+    np.testing.assert_allclose(off["sigma"], first["sigma"], rtol=1e-12)
     edited = run("edited")
     assert edited["stats"]["traced"] == 5 and edited["stats"]["exported"] == 0
     assert len(list((cache / "exported").iterdir())) == 10
@@ -553,6 +572,69 @@ def test_laplace_start_finds_the_mode_and_its_curvature():
     # one start per chain, dispersed but all with a finite density
     assert start.starts.shape == (4, 2)
     assert np.unique(start.starts[:, 0]).size == 4
+
+
+class _DensityOnly:
+    """A stand-in kernel for laplace_start: only ``log_density(x, template, data)``."""
+
+    def __init__(self, log_p):
+        self.f = jax.jit(jax.value_and_grad(log_p))
+
+    def log_density(self, x, template, data):
+        return self.f(x)
+
+
+def _two_normals(w_minor, loc_minor, sd_minor):
+    from jax.scipy.special import logsumexp
+    from jax.scipy.stats import norm
+
+    def log_p(x):
+        x = x[0]
+        return logsumexp(
+            jnp.array(
+                [
+                    jnp.log1p(-w_minor) + norm.logpdf(x, 0.0, 1.0),
+                    jnp.log(w_minor) + norm.logpdf(x, loc_minor, sd_minor),
+                ]
+            )
+        )
+
+    return log_p
+
+
+def test_laplace_start_escapes_a_minor_mode_by_starting_from_every_chain():
+    """A density with a minor mode (weight 1e-6 at x = 8, 13 nats below the main one at
+    0): one optimisation started beside the minor mode ends in it (so would every chain:
+    measured on argon_lj_b2 with tau folded, one seed in three). From one start per chain
+    the best optimum is the main mode, and every chain starts about it (widen 2 x a unit
+    sd: all within 8 sd of 0 with overwhelming probability)."""
+    from bayesff.inference.laplace import laplace_start
+
+    kernel = _DensityOnly(_two_normals(1e-6, 8.0, 0.5))
+    key = np.array([0, 11], dtype=np.uint32)
+    one = laplace_start(kernel, None, np.array([7.5]), None, key, 4)
+    assert one.mode[0] == pytest.approx(8.0, abs=0.05)  # the trap the single start fell in
+    many = laplace_start(kernel, None, np.array([[7.5], [-1.0], [2.0], [0.5]]), None, key, 4)
+    assert many.mode[0] == pytest.approx(0.0, abs=0.05)
+    assert many.inverse_mass_matrix[0, 0] == pytest.approx(1.0, rel=0.02)  # unit sd
+    assert np.all(np.abs(many.starts) < 8.0)
+    assert many.modes == 1
+    assert many.log_densities.shape == (4,)
+
+
+def test_laplace_start_with_two_comparable_modes_starts_chains_at_both():
+    """Two modes of equal weight at 0 and 8 (equal density, 8 sd apart): chains whose own
+    optimisation found the other mode start there, so R-hat sees both (negative control
+    for a Laplace start that would hide a bimodal posterior)."""
+    from bayesff.inference.laplace import laplace_start
+
+    kernel = _DensityOnly(_two_normals(0.5, 8.0, 1.0))
+    key = np.array([0, 0], dtype=np.uint32)  # NumPy draws from this key: deterministic
+    start = laplace_start(kernel, None, np.array([[-1.0], [7.0], [1.0], [9.0]]), None, key, 4)
+    assert start.modes == 2
+    np.testing.assert_allclose(start.optima[:, 0], [0.0, 8.0, 0.0, 8.0], atol=0.05)
+    near_zero = np.abs(start.starts[:, 0]) < np.abs(start.starts[:, 0] - 8.0)
+    assert near_zero.tolist() == [True, False, True, False]
 
 
 def test_laplace_init_gives_the_same_posterior():

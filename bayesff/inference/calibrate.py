@@ -17,7 +17,6 @@ constrained draws -> predictive quantities -> run file
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sys
 import time
@@ -403,11 +402,10 @@ class _Batch:
     def _start(self):
         """Chain states at init_to_central draws (retried) or at Laplace starts."""
         import jax
-        from jax.flatten_util import ravel_pytree
 
         z = self._template()
         one = jax.tree.map(lambda a: a[0, 0], z)
-        d = ravel_pytree(one)[0].size
+        d = sum(a.size for a in jax.tree.leaves(one))
         inv = self._inverse_mass(d)
         if self.s.init == "laplace" or self.s.sampler == "chees":
             # many chains from the central half of wide priors can start in a secondary
@@ -432,27 +430,31 @@ class _Batch:
 
     def _laplace(self, z, one, d):
         import jax
-        from jax.flatten_util import ravel_pytree
 
         from bayesff.inference.laplace import laplace_start
 
+        # ravelled as jax.flatten_util.ravel_pytree ravels (leaf order), in NumPy: the
+        # JAX version compiles a reshape and a split program in a new process
+        leaves, tree = jax.tree.flatten(z)
         starts, invs = [], []
         for i, prob in enumerate(self.problems):
-            x0 = ravel_pytree(jax.tree.map(lambda a, i=i: a[i, 0], z))[0]
+            # one optimisation from each chain's draw: one alone can end in a local mode
+            x0 = np.concatenate([a[i].reshape(self.s.chains, -1) for a in leaves], axis=1)
             data_i = jax.tree.map(lambda a, i=i: a[i], self.data)
             t = time.perf_counter()
-            ls = laplace_start(
-                self.kernel, data_i, np.asarray(x0), one, self.k_laplace[i], self.s.chains
-            )
+            ls = laplace_start(self.kernel, data_i, x0, one, self.k_laplace[i], self.s.chains)
+            spread = np.ptp(ls.log_densities[np.isfinite(ls.log_densities)])
             self.log(
-                f"laplace start ({prob.name}): mode in {ls.evaluations} evaluations, "
-                f"{time.perf_counter() - t:.1f} s"
+                f"laplace start ({prob.name}): {len(x0)} optimisations, {ls.evaluations} "
+                f"evaluations, {time.perf_counter() - t:.1f} s; optima span {spread:.1f} nats"
+                + (f", {ls.modes} competing modes: chains start at each" if ls.modes > 1 else "")
             )
-            unravel = ravel_pytree(one)[1]
-            starts.append(jax.vmap(unravel)(ls.starts))
+            cut = np.cumsum([a[i, 0].size for a in leaves])[:-1]
+            parts = np.split(ls.starts, cut, axis=1)
+            starts.append([x.reshape(a[i].shape) for x, a in zip(parts, leaves, strict=True)])
             inv = ls.inverse_mass_matrix
             invs.append(inv if self.s.dense_mass else np.diag(inv))
-        z = jax.tree.map(lambda *a: np.stack([np.asarray(x) for x in a]), *starts)
+        z = jax.tree.unflatten(tree, [np.stack(a) for a in zip(*starts, strict=True)])
         return z, np.stack(invs)
 
     # ------------------------------------------------------------------- sampling
@@ -460,6 +462,11 @@ class _Batch:
         from bayesff.inference.sampling import run_blocks
 
         t = time.perf_counter()
+        # the sampler's block and then the post-processing compile in the background
+        # while the start is found and the chains run
+        latent = self.kernel.precompile(self.chain_keys, self.data)
+        if self.s.sampler == "nuts":
+            self._postprocess_ahead(latent)
         ckpt = self._checkpoint()
         if resume:
             state = self.kernel.init_at(
@@ -493,11 +500,31 @@ class _Batch:
         self.timings["sampling_s"] = time.perf_counter() - t
         self.ckpt = ckpt
 
+    def _postprocess_ahead(self, z) -> None:
+        """Start compiling the post-processing in the background (``z``: abstract latents)."""
+        from bayesff.inference.exported import background_compilation
+        from bayesff.inference.predictive import get_postprocessor
+
+        if not background_compilation():
+            return
+        latent = {k: (a.shape[2:], a.dtype) for k, a in z.items()}
+        post = get_postprocessor(self.structure)
+        kept = -(-self.s.samples // self.s.thin)
+        for i in range(len(self.problems)):
+            post.prepare(
+                latent,
+                self.k_post[i],
+                self.k_prior[i],
+                self.train[i],
+                self.holdout[i],
+                self.s.chains * kept,
+                self.settings[i].prior_draws,
+            )
+
     def _dim(self) -> int:
         import jax
-        from jax.flatten_util import ravel_pytree
 
-        return ravel_pytree(jax.tree.map(lambda a: a[0, 0], self._template()))[0].size
+        return sum(int(np.prod(a.shape[2:])) for a in jax.tree.leaves(self._template()))
 
     def _checkpoint(self):
         from bayesff.inference.sampling import BatchCheckpoint
@@ -597,25 +624,17 @@ def _prefetch_imports(modules) -> None:
 def _seed_keys(seed: int, chains: int) -> tuple[np.ndarray, ...]:
     """A run's random keys from its seed: MCMC, posterior predictive, prior, per chain, Laplace.
 
-    One compiled call (``jax.random`` called op by op compiles a small program
-    for every operation and shape: ~0.4 s in a new process).
+    Raw JAX keys (uint32 pairs) from NumPy's ``SeedSequence``, whose spawned
+    children are independent streams by design; ``jax.random`` would compile a
+    program for this in a new process (~0.3 s with its tracing).
     """
-    return tuple(np.asarray(k) for k in _seed_keys_jit()(seed, chains))
+    mcmc, post, prior, laplace = np.random.SeedSequence(int(seed)).spawn(4)
 
+    def key(s):
+        return s.generate_state(2, dtype=np.uint32)
 
-def _seed_keys_impl(seed, chains: int):
-    import jax
-
-    root = jax.random.PRNGKey(seed)
-    k = jax.random.split(root, 3)
-    return k[0], k[1], k[2], jax.random.split(k[0], chains), jax.random.fold_in(root, 7)
-
-
-@functools.cache
-def _seed_keys_jit():
-    import jax
-
-    return jax.jit(_seed_keys_impl, static_argnums=1)
+    per_chain = np.stack([key(c) for c in mcmc.spawn(chains)])
+    return key(mcmc), key(post), key(prior), per_chain, key(laplace)
 
 
 def _max_rows(problems, kind: str) -> dict[str, int]:

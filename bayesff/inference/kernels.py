@@ -46,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff.inference.exported import persistent, structure_key
+from bayesff.inference.exported import ONE_SHOT, persistent, structure_key
 from bayesff.model import Structure, model_of
 
 __all__ = [
@@ -171,8 +171,12 @@ class Kernel:
         # NUTS kernels of bayesff's own potentials and observables are read back from
         # disk in a new process instead of traced again (bayesff.inference.exported)
         key = self._persistent_key()
-        self.draw = persistent(jax.jit(self._draw), "draw", key)
-        self.init_at = persistent(jax.jit(self._init_at), "init_at", key)
+        self.draw = persistent(
+            jax.jit(self._draw, compiler_options=ONE_SHOT), "draw", key, ONE_SHOT
+        )
+        self.init_at = persistent(
+            jax.jit(self._init_at, compiler_options=ONE_SHOT), "init_at", key, ONE_SHOT
+        )
         self.run_block = (
             self._sharded_run_block(key)
             if self.shards > 1
@@ -303,24 +307,73 @@ class Kernel:
             "run_block",
             key,
         )
-        by_chain = NamedSharding(mesh, Spec(None, "chains"))
-        replicated = NamedSharding(mesh, Spec())
+        return _ShardedRunBlock(
+            run, NamedSharding(mesh, Spec(None, "chains")), NamedSharding(mesh, Spec())
+        )
 
-        def run_block(state, data, n):
-            leaf = jax.tree.leaves(state)[0]
-            if getattr(leaf, "sharding", None) != by_chain:
-                # a start made on one device: split it from host memory (a device-side
-                # split compiles a slicing program per leaf shape, ~0.15 s in a new process)
-                state = jax.device_put(jax.tree.map(np.asarray, state), by_chain)
-            return run(state, jax.device_put(data, replicated), n)
+    # ------------------------------------------------------------ compile ahead
+    def precompile(self, keys, data) -> dict:
+        """Start compiling :attr:`run_block` in the background for these arguments' types.
 
-        return run_block
+        The state's types come from tracing ``init_at`` abstractly (no
+        compilation); the calling thread goes on with the chains' start while
+        the block compiles (:func:`bayesff.inference.exported.precompile`).
+        Returns the abstract unconstrained latent values, site -> (P, C, ...).
+        """
+        from bayesff.inference.exported import background_compilation, precompile
+
+        # shapes through the jitted functions: their traces are cached for the real calls
+        z = jax.eval_shape(_jitted(self.draw), keys, data)
+        if not background_compilation() or getattr(self, "warmup_in_one_call", False):
+            return z  # ChEES adapts in a call of its own: not compiled ahead
+        n_problems = keys.shape[0]
+        d = sum(int(np.prod(a.shape[2:])) for a in jax.tree.leaves(z))
+        one = np.eye(d) if self.settings.dense_mass else np.ones(d)
+        inverse_mass = np.stack([one] * n_problems)
+        state = jax.eval_shape(_jitted(self.init_at), keys, data, z, inverse_mass)
+        if isinstance(self.run_block, _ShardedRunBlock):
+            self.run_block.prepare(state, data)
+        else:
+            precompile(self.run_block, state, data, 1)
+        return z
 
     def _log_density(self, x, unravel_template, data):
         from jax.flatten_util import ravel_pytree
 
         _, unravel = ravel_pytree(unravel_template)
         return jax.value_and_grad(lambda v: -self._pe_gen(data)(unravel(v)))(x)
+
+
+def _jitted(function):
+    """The ``jax.jit`` function behind a :func:`~bayesff.inference.exported.persistent` one."""
+    return getattr(function, "jitted", function)
+
+
+class _ShardedRunBlock:
+    """``run_block`` with the chains split over devices: placement, then the compiled block."""
+
+    def __init__(self, run, by_chain, replicated):
+        self.run, self.by_chain, self.replicated = run, by_chain, replicated
+
+    def __call__(self, state, data, n):
+        leaf = jax.tree.leaves(state)[0]
+        if getattr(leaf, "sharding", None) != self.by_chain:
+            # a start made on one device: split it from host memory (a device-side
+            # split compiles a slicing program per leaf shape, ~0.15 s in a new process)
+            state = jax.device_put(jax.tree.map(np.asarray, state), self.by_chain)
+        return self.run(state, jax.device_put(data, self.replicated), n)
+
+    def prepare(self, state, data) -> None:
+        """Compile ahead for an abstract ``state`` (placed as :meth:`__call__` places it)."""
+        from bayesff.inference.exported import precompile
+
+        state = jax.tree.map(
+            lambda a: jax.ShapeDtypeStruct(
+                a.shape, a.dtype, weak_type=a.weak_type, sharding=self.by_chain
+            ),
+            state,
+        )
+        precompile(self.run, state, jax.device_put(data, self.replicated), 1)
 
 
 _CACHE: dict = {}

@@ -20,7 +20,7 @@ import functools
 import jax
 import numpy as np
 
-from bayesff.inference.exported import persistent, structure_key
+from bayesff.inference.exported import persistent, precompile, structure_key
 from bayesff.model import Structure, model_of
 
 __all__ = [
@@ -126,6 +126,26 @@ class PostProcessor:
         )
         latent = {k: draws[k] for k in self.structure.latent_names}
         return draws, self._log_prior(latent, data_train)
+
+    def prepare(
+        self,
+        latent: dict,
+        key,
+        key_prior,
+        data_train: dict,
+        data_holdout: dict,
+        n: int,
+        n_prior: int,
+    ) -> None:
+        """Start compiling :meth:`run`'s program in the background (see
+        :func:`bayesff.inference.exported.precompile`).
+
+        ``latent``: site -> (shape, dtype) of one unconstrained draw; ``n``
+        and ``n_prior`` as :meth:`run` will see them (they fix the chunk length).
+        """
+        size = chunk_size(n, n_prior)
+        chunk = {k: np.zeros((size, *shape), dtype) for k, (shape, dtype) in latent.items()}
+        precompile(self._chunk, chunk, key, key_prior, 0, data_train, data_holdout)
 
     def run(
         self,
