@@ -112,6 +112,11 @@ class Structure:
             names += [n for n, _ in _target_sites(t)]
         return tuple(names)
 
+    @functools.cached_property
+    def folded_names(self) -> tuple[str, ...]:
+        """Latent sites sampled as |x| (their unconstrained x and -x are the same point)."""
+        return tuple(n for t in self.trained() for n, role in _target_sites(t) if role == "tau")
+
     def trained(self) -> tuple[TargetStructure, ...]:
         return tuple(t for t in self.targets if t.n_rows > 0)
 

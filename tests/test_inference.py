@@ -889,3 +889,26 @@ def test_a_chain_that_never_moved_is_named_not_an_arviz_warning():
     assert "chains that never moved" in d.warnings[0] and "epsilon (chain 1)" in d.warnings[0]
     assert "sigma" not in d.warnings[0] and math.isfinite(d.ess_bulk["sigma"])
     assert "nan" in table.splitlines()[2]
+
+
+def test_laplace_start_counts_mirror_optima_of_a_folded_scale_as_one_mode():
+    """A scale sampled as tau = |x| has a density even in x: optima at +x and -x are one
+    point of the posterior. Told which coordinate is folded, the Laplace start counts
+    them as one mode (untold, as two: the control)."""
+    from jax.scipy.stats import norm
+
+    from bayesff.inference.laplace import laplace_start
+
+    def log_p(x):  # even in x[1]; modes at x[1] = +-3 (unit sd)
+        return norm.logpdf(x[0]) + jnp.logaddexp(
+            norm.logpdf(x[1], 3.0, 1.0), norm.logpdf(x[1], -3.0, 1.0)
+        )
+
+    kernel = _DensityOnly(log_p)
+    key = np.array([0, 0], dtype=np.uint32)
+    x0 = np.array([[0.5, 2.0], [-0.5, -2.0], [0.1, 4.0], [0.2, -4.0]])
+    told = laplace_start(kernel, None, x0, None, key, 4, folded=np.array([False, True]))
+    untold = laplace_start(kernel, None, x0, None, key, 4)
+    np.testing.assert_allclose(np.abs(told.optima[:, 1]), 3.0, atol=0.05)
+    assert told.modes == 1
+    assert untold.modes == 2

@@ -436,13 +436,22 @@ class _Batch:
         # ravelled as jax.flatten_util.ravel_pytree ravels (leaf order), in NumPy: the
         # JAX version compiles a reshape and a split program in a new process
         leaves, tree = jax.tree.flatten(z)
+        folded_sites = set(self.structure.folded_names)
+        folded = np.concatenate(
+            [
+                np.full(leaf[0, 0].size, str(getattr(path[0], "key", "")) in folded_sites)
+                for path, leaf in jax.tree_util.tree_flatten_with_path(z)[0]
+            ]
+        )
         starts, invs = [], []
         for i, prob in enumerate(self.problems):
             # one optimisation from each chain's draw: one alone can end in a local mode
             x0 = np.concatenate([a[i].reshape(self.s.chains, -1) for a in leaves], axis=1)
             data_i = jax.tree.map(lambda a, i=i: a[i], self.data)
             t = time.perf_counter()
-            ls = laplace_start(self.kernel, data_i, x0, one, self.k_laplace[i], self.s.chains)
+            ls = laplace_start(
+                self.kernel, data_i, x0, one, self.k_laplace[i], self.s.chains, folded=folded
+            )
             spread = np.ptp(ls.log_densities[np.isfinite(ls.log_densities)])
             self.log(
                 f"laplace start ({prob.name}): {len(x0)} optimisations, {ls.evaluations} "

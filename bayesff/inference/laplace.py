@@ -55,7 +55,9 @@ class LaplaceStart:
     modes: int
 
 
-def laplace_start(kernel, data, x0: np.ndarray, template, key, chains: int, *, widen=2.0):
+def laplace_start(
+    kernel, data, x0: np.ndarray, template, key, chains: int, *, widen=2.0, folded=None
+):
     """Modes by L-BFGS from each row of ``x0``; Hessian at the best by central differences.
 
     The negative log density (NumPyro's potential energy, in unconstrained
@@ -83,6 +85,9 @@ def laplace_start(kernel, data, x0: np.ndarray, template, key, chains: int, *, w
         Starting point(s), ravelled unconstrained vectors: (D,) or (K, D).
     template
         The unconstrained latent dict whose ravelling ``x0`` is.
+    folded
+        Optional boolean mask (D,) of coordinates sampled as |x| (x and -x are
+        one point: optima that differ only in their signs are one mode).
 
     Raises
     ------
@@ -129,8 +134,11 @@ def laplace_start(kernel, data, x0: np.ndarray, template, key, chains: int, *, w
     cov = (v / w) @ v.T
     chol = v / np.sqrt(w)  # cov = chol @ chol.T
     prec = (v * w) @ v.T  # the floored Hessian: distances in Laplace sd
+    mirror = np.zeros(d, bool) if folded is None else np.asarray(folded, dtype=bool)
+    canon = np.where(mirror, np.abs(optima), optima)
+    best_c = np.where(mirror, np.abs(x_map), x_map)
     # a competing mode: close in density, but more than 3 Laplace sd from the best
-    far = np.array([_distance(x, x_map, prec) > 3.0 for x in optima])
+    far = np.array([_distance(x, best_c, prec) > 3.0 for x in canon])
     competing = far & (energy - energy[best] < COMPETING_NATS)
     own = np.arange(chains) % len(x0)
     centres = np.where(competing[own, None], optima[own], x_map)
@@ -140,7 +148,7 @@ def laplace_start(kernel, data, x0: np.ndarray, template, key, chains: int, *, w
     for c in range(chains):
         if fun(starts[c])[0] >= 1e30:
             starts[c] = centres[c]
-    modes = 1 + _distinct(optima[competing], prec)
+    modes = 1 + _distinct(canon[competing], prec)
     return LaplaceStart(x_map, starts, cov, count[0], optima, -energy, modes)
 
 
