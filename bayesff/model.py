@@ -558,7 +558,7 @@ def _folded_class():
         pass
 
     class AbsTransform(Transform):
-        sign = 1
+        # not monotone: no ``sign`` (numpyro's default raises where one is asked for)
 
         @property
         def codomain(self):
