@@ -27,13 +27,16 @@ pytestmark = pytest.mark.slow
 SHORT = "[inference]\nchains = 2\nwarmup = 60\nsamples = 60\nprior_draws = 10\n"
 
 
-def _sweep_file(tmp_path: Path, seeds=(0, 1, 2, 3), extra_values: str = "") -> Path:
+def _sweep_file(
+    tmp_path: Path, seeds=(0, 1, 2, 3), extra_values: str = "", settings: str = SHORT
+) -> Path:
     values = ", ".join(
         f'{{ label = "s{s}", set = {{ inference = {{ seed = {s} }} }} }}' for s in seeds
     )
     text = (
         f'[sweep]\nname = "tiny"\nbase = "{ROOT / "models" / "argon_lj_b2.toml"}"\n'
-        f'report = false\n\n[[axes]]\nname = "seed"\nvalues = [{values}{extra_values}]\n\n' + SHORT
+        f'report = false\n\n[[axes]]\nname = "seed"\nvalues = [{values}{extra_values}]\n\n'
+        + settings
     )
     path = tmp_path / "tiny.toml"
     path.write_text(text)
@@ -167,15 +170,40 @@ def _worker_pids(root_pid: int) -> list[int]:
     return [p.pid for p in procs if "spawn_main" in " ".join(p.cmdline())]
 
 
+def _busy_worker(root_pid: int, cpu_s: float) -> int | None:
+    """A worker process that has used at least ``cpu_s`` of CPU (past its imports)."""
+    import psutil
+
+    for pid in _worker_pids(root_pid):
+        try:
+            t = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        if t.user + t.system >= cpu_s:
+            return pid
+    return None
+
+
 def test_a_killed_worker_loses_only_its_task_which_dask_runs_again(tmp_path):
     """SIGKILL one worker process while it samples: Dask restarts it and retries the task;
-    the sweep ends with every run file complete."""
-    path = _sweep_file(tmp_path, seeds=range(4))
+    the sweep ends with every run file complete. Each task warms up for 20000 iterations
+    (~6 s; warm-up draws are not kept, so the files stay small): a tiny task now ends
+    before a fixed wait could catch it (CI found that). The worker is killed once it has
+    used 4 s of CPU, past its imports (~2 s)."""
+    long = SHORT.replace("warmup = 60", "warmup = 20000")
+    path = _sweep_file(tmp_path, seeds=range(4), settings=long)
     proc = _start(path, tmp_path, workers=2)
     try:
         assert _wait(lambda: len(_worker_pids(proc.pid)) >= 2, 120), "no workers started"
-        time.sleep(8)  # both workers are compiling or sampling by now
-        os.kill(_worker_pids(proc.pid)[0], signal.SIGKILL)
+        busy: list[int] = []
+
+        def found() -> bool:
+            pid = _busy_worker(proc.pid, 4.0)
+            busy.extend([] if pid is None else [pid])
+            return bool(busy)
+
+        assert _wait(found, 120), "no task started"
+        os.kill(busy[0], signal.SIGKILL)
         out, _ = proc.communicate(timeout=900)
     finally:
         if proc.poll() is None:
