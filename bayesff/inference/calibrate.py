@@ -396,16 +396,17 @@ class _Batch:
         return jax.tree.map(np.asarray, z)
 
     def _inverse_mass(self, d: int):
-        eye = np.eye(d) if self.s.dense_mass else np.ones(d)
-        return np.stack([eye] * len(self.problems))
+        return self.kernel.unit_inverse_mass(len(self.problems), d)
 
     def _start(self):
         """Chain states at init_to_central draws (retried) or at Laplace starts."""
         import jax
 
+        from bayesff.inference.kernels import latent_dim
+
         z = self._template()
         one = jax.tree.map(lambda a: a[0, 0], z)
-        d = sum(a.size for a in jax.tree.leaves(one))
+        d = latent_dim(z)
         inv = self._inverse_mass(d)
         if self.s.init == "laplace" or self.s.sampler == "chees":
             # many chains from the central half of wide priors can start in a secondary
@@ -511,11 +512,8 @@ class _Batch:
 
     def _postprocess_ahead(self, z) -> None:
         """Start compiling the post-processing in the background (``z``: abstract latents)."""
-        from bayesff.inference.exported import background_compilation
         from bayesff.inference.predictive import get_postprocessor
 
-        if not background_compilation():
-            return
         latent = {k: (a.shape[2:], a.dtype) for k, a in z.items()}
         post = get_postprocessor(self.structure)
         kept = -(-self.s.samples // self.s.thin)
@@ -531,9 +529,9 @@ class _Batch:
             )
 
     def _dim(self) -> int:
-        import jax
+        from bayesff.inference.kernels import latent_dim
 
-        return sum(int(np.prod(a.shape[2:])) for a in jax.tree.leaves(self._template()))
+        return latent_dim(self._template())
 
     def _checkpoint(self):
         from bayesff.inference.sampling import BatchCheckpoint

@@ -326,10 +326,7 @@ class Kernel:
         z = jax.eval_shape(_jitted(self.draw), keys, data)
         if not background_compilation() or getattr(self, "warmup_in_one_call", False):
             return z  # ChEES adapts in a call of its own: not compiled ahead
-        n_problems = keys.shape[0]
-        d = sum(int(np.prod(a.shape[2:])) for a in jax.tree.leaves(z))
-        one = np.eye(d) if self.settings.dense_mass else np.ones(d)
-        inverse_mass = np.stack([one] * n_problems)
+        inverse_mass = self.unit_inverse_mass(keys.shape[0], latent_dim(z))
         state = jax.eval_shape(_jitted(self.init_at), keys, data, z, inverse_mass)
         if isinstance(self.run_block, _ShardedRunBlock):
             self.run_block.prepare(state, data)
@@ -337,11 +334,21 @@ class Kernel:
             precompile(self.run_block, state, data, 1)
         return z
 
+    def unit_inverse_mass(self, n_problems: int, d: int) -> np.ndarray:
+        """The unadapted metric of ``n_problems`` problems: (P, D, D) identity or (P, D) ones."""
+        one = np.eye(d) if self.settings.dense_mass else np.ones(d)
+        return np.stack([one] * n_problems)
+
     def _log_density(self, x, unravel_template, data):
         from jax.flatten_util import ravel_pytree
 
         _, unravel = ravel_pytree(unravel_template)
         return jax.value_and_grad(lambda v: -self._pe_gen(data)(unravel(v)))(x)
+
+
+def latent_dim(z) -> int:
+    """Unconstrained dimension D of one chain, from latent values with leaves (P, C, ...)."""
+    return sum(int(np.prod(a.shape[2:])) for a in jax.tree.leaves(z))
 
 
 def _jitted(function):
