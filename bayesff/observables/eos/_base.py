@@ -1,0 +1,109 @@
+r"""The contract every equation of state of a model fluid fulfils.
+
+An equation of state here is a residual Helmholtz energy in reduced units,
+
+.. math::
+
+    \alpha^r(T^*, \rho^*; \theta) = \frac{A^{res}}{N k_B T},
+    \qquad T^* = \frac{k_B T}{\epsilon}, \qquad \rho^* = \frac{N}{V}\sigma^3,
+
+with epsilon and sigma the (site or segment) energy and length of the
+potential and theta its dimensionless shape parameters (Mie exponents,
+two-centre elongation L* = L/sigma and squared quadrupole Q*^2, number of
+chain segments). Density is counted in molecules (a chain of m segments is one
+molecule). Everything thermodynamic (pressure, chemical potential, energy,
+coexistence) follows from alpha^r by automatic differentiation
+(:mod:`bayesff.observables.eos.thermo`), so a model is one pure function.
+
+Mapping a potential's parameters (internal units: epsilon in kJ/mol, sigma in
+angstrom) to (T*, rho*, theta) is exact algebra, so gradients of every
+prediction in the force-field parameters are exact.
+
+Coefficients of an EOS are package data (JSON, never pickled) whose sha256 is
+checked when read (:func:`load_coefficients`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+
+__all__ = ["ReducedEOS", "Validity", "load_coefficients"]
+
+
+@dataclass(frozen=True)
+class Validity:
+    """Where an equation of state was fitted and validated, in reduced units.
+
+    Parameters
+    ----------
+    T_star
+        (lowest, highest) reduced temperature k_B T / epsilon.
+    rho_star_max
+        Highest reduced density N sigma^3 / V (molecules).
+    shape
+        (lowest, highest) of each shape parameter, by name.
+    """
+
+    T_star: tuple[float, float]
+    rho_star_max: float
+    shape: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReducedEOS:
+    """A Helmholtz-energy model of a model fluid, in reduced units.
+
+    Parameters
+    ----------
+    name
+        Short name, e.g. ``"lj_thol2016"``.
+    alphar
+        ``alphar(T_star, rho_star, **shape) -> scalar``: A_res / (N k_B T),
+        pure JAX, float64, scalar inputs (callers vmap), differentiable in
+        every argument to second order.
+    shape
+        Names of the dimensionless shape parameters ``alphar`` takes.
+    critical_estimate
+        ``critical_estimate(**shape) -> (Tc_star, rhoc_star)``: a start for the
+        critical-point solve, within about 10 %.
+    validity
+        Where the model was fitted and validated.
+    reference
+        Citation with DOI.
+    """
+
+    name: str
+    alphar: Callable
+    shape: tuple[str, ...]
+    critical_estimate: Callable
+    validity: Validity
+    reference: str
+
+
+def load_coefficients(filename: str, sha256: str) -> dict:
+    """Read an EOS coefficient file from the package data, checking its sha256.
+
+    Parameters
+    ----------
+    filename
+        Name of a JSON file in ``bayesff/observables/eos/data/``.
+    sha256
+        Expected hex digest of the file's bytes.
+
+    Raises
+    ------
+    RuntimeError
+        The file's digest differs (an edited or corrupted installation).
+    """
+    raw = resources.files("bayesff.observables.eos").joinpath("data", filename).read_bytes()
+    got = hashlib.sha256(raw).hexdigest()
+    if got != sha256:
+        raise RuntimeError(
+            f"bayesff/observables/eos/data/{filename}: sha256 {got} differs from the "
+            f"expected {sha256}; the coefficient file was edited or corrupted, reinstall bayesff"
+        )
+    return json.loads(raw)
