@@ -329,7 +329,11 @@ def polarisable_cluster(
         )
         w, v = np.linalg.eigh(np.asarray(b_mat))
         weight = (np.asarray(v[:, 0]) ** 2).reshape(-1, 3).sum(axis=1)
-        top = [int(k) for k in np.argsort(weight)[::-1][:3] if weight[k] > 0.05]
+        # Heaviest first; weights equal to 1e-6 (the two sites of a symmetric pair, whose
+        # eigenvector order is the platform's LAPACK's choice) are ordered by index so
+        # that the message is the same on every machine.
+        order = np.lexsort((np.arange(weight.size), -np.round(weight, 6)))
+        top = [int(k) for k in order[:3] if weight[k] > 0.05]
         alpha = np.asarray(sa) ** 2
         parts = [f"lowest eigenvalue of B {w[0]:.3g}; sites most involved:"]
         for k in top:
@@ -338,7 +342,7 @@ def polarisable_cluster(
                 f"weight {weight[k]:.2f})"
             )
         if len(top) >= 2:
-            a, b = top[0], top[1]
+            a, b = sorted(top[:2])
             d = float(np.linalg.norm(np.asarray(positions)[a] - np.asarray(positions)[b]))
             limit = (4.0 * alpha[a] * alpha[b]) ** (1.0 / 6.0)
             parts.append(

@@ -283,7 +283,9 @@ def test_polarisation_catastrophe_detected():
         _axis(0.98 * limit), ION_SITES, thole_a=0.39, **ION_PARAMS
     )
     assert int(status) == STATUS_OK
-    with pytest.raises(ClusterEnergyError, match=r"sites 1 and 0 are 1\.3") as err:
+    with pytest.raises(
+        ClusterEnergyError, match=r"sites 0 and 1 are 1\.306 angstrom apart"
+    ) as err:
         check_energy(UNDAMPED, ION_PARAMS, _axis(0.98 * limit), ION_SITES)
     assert set(err.value.sites) == {0, 1}
     assert "alpha_1=3.5" in str(err.value)
@@ -292,6 +294,22 @@ def test_polarisation_catastrophe_detected():
     xs = jax.vmap(lambda r: jnp.stack([jnp.zeros(3), jnp.array([0.0, 0.0, 1.0]) * r]))(rs)
     _, _, st = jax.jit(lambda x: energies_and_forces(UNDAMPED, ION_PARAMS, x, ION_SITES))(xs)
     np.testing.assert_array_equal(st, [1, 0, 0, 0])
+
+
+def test_polarisation_catastrophe_message_is_deterministic():
+    """The two sites named in the catastrophe message come in index order, whatever order.
+
+    The weights of a symmetric pair in the lowest eigenvector are equal, and which of
+    the two LAPACK lists first differs between machines (issue 28: "sites 1 and 0" on
+    one CPU, "sites 0 and 1" on another). With the sites given in the other order, the
+    message still names the lower index first, and names the same distance.
+    """
+    limit = (4 * ION_PARAMS["alpha_0"] * ION_PARAMS["alpha_1"]) ** (1 / 6)
+    x = _axis(0.98 * limit)
+    swapped_sites = {"charge_e": ION_SITES["charge_e"][::-1], "type": ION_SITES["type"][::-1]}
+    for positions, sites in ((x, ION_SITES), (x[::-1], swapped_sites)):
+        with pytest.raises(ClusterEnergyError, match=r"sites 0 and 1 are 1\.306 angstrom"):
+            check_energy(UNDAMPED, ION_PARAMS, positions, sites)
 
 
 def _cluster(n=6, seed=0):
