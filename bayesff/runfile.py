@@ -507,18 +507,23 @@ def write(dt, path: str | os.PathLike, *, force: bool = False) -> Path:
     RunFileError
         If the file cannot be written (naming it and the reason).
     """
-    from bayesff.io import atomic_path
+    from bayesff.io import atomic_write_bytes
 
     path = Path(path)
     if path.exists() and not force:
         raise RunExistsError(
             "a run file is already there; pass force=True (--force) to replace it", str(path)
         )
+    # Serialised in memory first, then written by plain file I/O: HDF5 meeting a full
+    # disk mid-write fails on close and then crashes the process when the half-closed
+    # file is collected (a segfault, measured with h5py 3 on a full tmpfs), which left the
+    # temporary file behind; a plain write fails with OSError and atomic_path removes it.
+    data = dt.to_netcdf(engine="h5netcdf")
     try:
-        with atomic_path(path) as tmp:
-            dt.to_netcdf(tmp, engine="h5netcdf")
+        atomic_write_bytes(path, data)
     except OSError as e:
-        raise RunFileError(f"cannot write the run file: {e.strerror or e}", str(path)) from None
+        reason = " ".join(str(e.strerror or e).split())
+        raise RunFileError(f"cannot write the run file: {reason}", str(path)) from None
     return path
 
 

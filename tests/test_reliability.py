@@ -340,11 +340,11 @@ def test_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
     out = tmp_path / "posterior.nc"
     out.write_bytes(b"previous good run")
 
-    def full(self, path, **kw):
-        Path(path).write_bytes(b"partial")
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(xr.DataTree, "to_netcdf", full)
+    # the bytes are written, then the disk is found full when they are flushed
+    monkeypatch.setattr("bayesff.io.os.fsync", full)
     with pytest.raises(
         RunFileError, match=r"posterior\.nc: cannot write the run file: No space left"
     ):
