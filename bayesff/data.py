@@ -73,6 +73,7 @@ import csv
 import hashlib
 import io
 import math
+import os
 import re
 import sys
 import tomllib
@@ -461,7 +462,33 @@ def read_manifest(path: str | Path) -> dict[str, ManifestEntry]:
     return entries
 
 
+def _refuse_link_out_of_its_folder(data_file: Path) -> None:
+    """A data file reached through a symbolic link that leaves its manifest's folder.
+
+    The manifest that covers the path as written (the link's folder) is the one the
+    user means; provenance is recorded only for files inside that folder, so a link out
+    of it is refused with a message that says so (not "no manifest found", which is
+    what the resolved path's folder gives).
+    """
+    written = Path(os.path.abspath(data_file))
+    real = written.resolve()
+    if real == written:
+        return
+    for d in written.parents:
+        if (d / "manifest.toml").is_file():
+            folder = d.resolve()
+            if not real.is_relative_to(folder):
+                raise DataError(
+                    f"reached through a symbolic link to {real}, outside {folder}, the folder "
+                    f"of its manifest {d / 'manifest.toml'}; data files are read only inside "
+                    "their manifest's folder: copy the file there and list it in the manifest",
+                    str(data_file),
+                )
+            return
+
+
 def _manifest_entry(data_file: Path) -> ManifestEntry:
+    _refuse_link_out_of_its_folder(data_file)
     mpath = find_manifest(data_file)
     entries = read_manifest(mpath)
     rel = Path(data_file).resolve().relative_to(mpath.parent).as_posix()
