@@ -1,0 +1,215 @@
+r"""Start configurations of molecular systems: molecules on a lattice, no overlaps.
+
+:func:`lattice_configuration` places the molecules of a
+:class:`~bayesff.potentials.forcefield.System` at the centres of a simple
+cubic lattice in a cubic box sized for a target mass density, each in its
+start geometry (:func:`conformer`) with a random orientation, retried until
+no site comes closer than ``min_distance_angstrom`` to a site of another
+molecule. A start this dense is not an equilibrium liquid: the engines
+equilibrate it (``n_equil``) and :mod:`bayesff.simulate.timeseries` detects
+how much of the run to discard.
+
+Units: angstrom, kg/m^3, g/mol.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bayesff.errors import ProblemError
+from bayesff.potentials.forcefield import System, check_box, minimum_image
+from bayesff.potentials.topology import MoleculeType
+from bayesff.units import AVOGADRO
+
+__all__ = [
+    "box_for_density",
+    "check_overlaps",
+    "conformer",
+    "density_kg_per_m3",
+    "lattice_configuration",
+]
+
+#: kg/m^3 per (g/mol / angstrom^3): 1e-3 kg/g / N_A / 1e-30 m^3.
+_KG_M3 = 1e27 / AVOGADRO
+
+
+def density_kg_per_m3(system: System, volume_A3) -> float:
+    """Mass density of the system in a box of ``volume_A3`` (angstrom^3), kg/m^3."""
+    return system.total_mass_g_per_mol / volume_A3 * _KG_M3
+
+
+def box_for_density(system: System, density_kg_per_m3: float) -> float:
+    """Edge of the cubic box (angstrom) holding the system at a mass density (kg/m^3)."""
+    rho = float(density_kg_per_m3)
+    if not (math.isfinite(rho) and rho > 0):
+        raise ProblemError(f"density must be finite and > 0 kg/m^3, found {rho!r}", "density")
+    return (system.total_mass_g_per_mol * _KG_M3 / rho) ** (1.0 / 3.0)
+
+
+def conformer(molecule: MoleculeType) -> np.ndarray:
+    """A start geometry of a molecule, angstrom, shape (n_sites, 3).
+
+    The molecule's own ``coordinates_angstrom`` when given; otherwise, for an
+    unbranched chain, the planar all-trans zig-zag with the bond lengths and
+    the equilibrium angles of its terms (109.47 deg where a chain angle has
+    no term). Centred at the origin (geometric centre).
+
+    Raises
+    ------
+    ProblemError
+        For a branched or cyclic molecule without coordinates.
+    """
+    if molecule.coordinates_angstrom is not None:
+        xyz = np.asarray(molecule.coordinates_angstrom, dtype=float)
+        return xyz - xyz.mean(axis=0)
+    n = molecule.n_sites
+    if n == 1:
+        return np.zeros((1, 3))
+    adj = molecule.graph.neighbours()
+    ends = [k for k in range(n) if len(adj[k]) == 1]
+    if any(len(a) > 2 for a in adj) or len(ends) != 2 or len(molecule.bonds) != n - 1:
+        raise ProblemError(
+            "a branched or cyclic molecule needs start coordinates (coordinates = [[x, y, z], "
+            "...] in angstrom); only unbranched chains are built automatically",
+            f"molecules[{molecule.name}].coordinates",
+        )
+    order = [ends[0]]
+    while len(order) < n:
+        nxt = [k for k in adj[order[-1]] if k not in order]
+        order.append(nxt[0])
+    length = {(min(b.i, b.j), max(b.i, b.j)): b.length_angstrom for b in molecule.bonds}
+    theta = {a.j: a.theta0_rad for a in molecule.angles}
+    xyz = np.zeros((n, 3))
+    heading = 0.0
+    for step in range(1, n):
+        prev, cur = order[step - 1], order[step]
+        if step > 1:
+            # turn by (pi - theta) at the previous site, alternating sides: all trans
+            turn = math.pi - theta.get(prev, math.radians(109.47))
+            heading += turn if step % 2 == 0 else -turn
+        b = length[(min(prev, cur), max(prev, cur))]
+        xyz[cur] = xyz[prev] + b * np.array([math.cos(heading), math.sin(heading), 0.0])
+    return xyz - xyz.mean(axis=0)
+
+
+def _random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random rotation matrix (QR of a Gaussian matrix, sign-fixed)."""
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    q = q * np.sign(np.diag(r))
+    if np.linalg.det(q) < 0:
+        q[:, 0] = -q[:, 0]
+    return q
+
+
+def check_overlaps(
+    system: System,
+    positions,
+    box,
+    min_distance_angstrom: float,
+    where: str = "start configuration",
+) -> None:
+    """Raise if two sites of different molecules are closer than ``min_distance_angstrom``.
+
+    Raises
+    ------
+    ProblemError
+        Naming the two sites, their molecules and the distance.
+    """
+    R = np.asarray(positions, dtype=float)
+    mol = system.arrays["site_molecule"]
+    box = None if box is None else np.broadcast_to(np.asarray(box, dtype=float), (3,))
+    for i in range(R.shape[0] - 1):
+        d = np.asarray(minimum_image(R[i + 1 :] - R[i], box))
+        r = np.sqrt(np.sum(d * d, axis=1))
+        other = mol[i + 1 :] != mol[i]
+        close = np.flatnonzero(other & (r < min_distance_angstrom))
+        if close.size:
+            j = i + 1 + int(close[0])
+            raise ProblemError(
+                f"overlapping molecules: site {i} (molecule {_label(system, mol[i])}) and site "
+                f"{j} (molecule {_label(system, mol[j])}) are {r[close[0]]:.3g} angstrom apart, "
+                f"below {min_distance_angstrom:g}",
+                where,
+            )
+
+
+def _label(system: System, imol: int) -> str:
+    kind = system.arrays["molecule_kind"][imol]
+    return f"{imol}, {system.topology.molecules[kind].name}"
+
+
+def lattice_configuration(
+    system: System,
+    density_kg_per_m3: float,
+    *,
+    seed: int = 0,
+    min_distance_angstrom: float = 2.5,
+    max_tries: int = 200,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Molecules on a simple cubic lattice in a cubic box at a mass density.
+
+    Parameters
+    ----------
+    system
+        The molecules (in the order of ``system.counts``).
+    density_kg_per_m3
+        Target mass density; the box edge follows (:func:`box_for_density`)
+        and must be at least twice the cut-off.
+    seed
+        Seed of the random orientations.
+    min_distance_angstrom
+        Smallest allowed distance between sites of different molecules.
+    max_tries
+        Orientations tried per molecule before giving up.
+
+    Returns
+    -------
+    positions, box
+        (N, 3) and (3,), angstrom; molecules whole, centres in the box.
+
+    Raises
+    ------
+    ProblemError
+        If the box is smaller than twice the cut-off, or a molecule cannot be
+        placed without overlap (naming it: lower the start density).
+    """
+    L = box_for_density(system, density_kg_per_m3)
+    box = check_box(system, L, "start configuration box")
+    rng = np.random.default_rng(seed)
+    topo = system.topology
+    shapes = {m.name: conformer(m) for m in topo.molecules}
+    n_mol = system.n_molecules
+    per_edge = math.ceil(n_mol ** (1.0 / 3.0) - 1e-9)
+    a = L / per_edge
+    cells = np.array(np.meshgrid(*[np.arange(per_edge)] * 3, indexing="ij")).reshape(3, -1).T
+    centres = (cells[:n_mol] + 0.5) * a
+    placed: list[np.ndarray] = []
+    imol = 0
+    for name, count in system.counts:
+        shape = shapes[name]
+        for _ in range(count):
+            done = False
+            for _try in range(max_tries):
+                xyz = shape @ _random_rotation(rng).T + centres[imol]
+                if not placed or _clear(np.concatenate(placed), xyz, box, min_distance_angstrom):
+                    done = True
+                    break
+            if not done:
+                raise ProblemError(
+                    f"could not place molecule {imol} ({name}) without a site closer than "
+                    f"{min_distance_angstrom:g} angstrom to another molecule in {max_tries} "
+                    f"orientations at {density_kg_per_m3:g} kg/m^3; start at a lower density "
+                    "and let the barostat compress",
+                    "start configuration",
+                )
+            placed.append(xyz)
+            imol += 1
+    return np.concatenate(placed), box
+
+
+def _clear(others: np.ndarray, xyz: np.ndarray, box, dmin: float) -> bool:
+    d = others[:, None, :] - xyz[None, :, :]
+    d -= box * np.round(d / box)
+    return bool(np.min(np.sum(d * d, axis=-1)) >= dmin * dmin)
