@@ -58,7 +58,7 @@ term was fitted to simulations of a 2CLJQ fluid with L* = 0.505 only. For
 quadrupolar fluids far from L* = 0.505 with Q*^2 > 1, prefer the correlations
 of :mod:`~bayesff.observables.eos.two_centre_correlations`, which are fits to
 those simulations. ``critical_estimate`` is the Stoll et al. critical-point
-correlation; it is within 4 % of the EOS's own critical point over that range.
+correlation; it is within 3 % of the EOS's own critical point over that range.
 
 References
 ----------

@@ -57,7 +57,7 @@ What they reproduce (tests/observables/eos/test_two_centre_correlations.py):
   uncertainties"). The printed sign looks like a misprint; ``variant`` selects
   either (default ``"printed"``, to reproduce Madin et al.).
 - Madin et al.'s code: the values and parameter gradients printed in the tests
-  of their repository (bayesiantesting), to 1e-7 relative.
+  of their repository (bayesiantesting), to the digits printed there.
 
 References
 ----------
