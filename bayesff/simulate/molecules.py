@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from bayesff.errors import ProblemError
-from bayesff.potentials.forcefield import System, check_box, minimum_image
+from bayesff.potentials.forcefield import System, check_box
 from bayesff.potentials.topology import MoleculeType
 from bayesff.units import AVOGADRO
 
@@ -121,7 +121,9 @@ def check_overlaps(
     mol = system.arrays["site_molecule"]
     box = None if box is None else np.broadcast_to(np.asarray(box, dtype=float), (3,))
     for i in range(R.shape[0] - 1):
-        d = np.asarray(minimum_image(R[i + 1 :] - R[i], box))
+        d = R[i + 1 :] - R[i]
+        if box is not None:
+            d -= box * np.round(d / box)
         r = np.sqrt(np.sum(d * d, axis=1))
         other = mol[i + 1 :] != mol[i]
         close = np.flatnonzero(other & (r < min_distance_angstrom))

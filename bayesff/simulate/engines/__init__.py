@@ -8,8 +8,10 @@ thermostat, barostat, lengths). Two ensembles:
 
 - ``"npt"``: the periodic liquid at (T, p); Langevin thermostat and Monte
   Carlo barostat (isotropic, molecular centres scaled);
-- ``"gas"``: one isolated molecule (no box, no cut-off) at T, Langevin; its
-  potential energy is the intramolecular energy of the ideal-gas state.
+- ``"gas"``: isolated molecules of one type (no box, no cut-off, no
+  interaction between molecules: ``count`` independent copies sampled at
+  once) at T, Langevin; the potential energy per molecule is the
+  intramolecular energy of the ideal-gas state.
 
 Two engines, chosen by ``settings.engine``:
 
@@ -240,7 +242,8 @@ class Trajectory:
         (F, 3) angstrom edges (NaN for the gas phase).
     potential_energy
         (F,) the engine's own potential energy, kJ/mol (tail included where
-        the topology asks for it).
+        the topology asks for it; in the gas phase the sum over the
+        independent molecules).
     volume
         (F,) angstrom^3 (NaN for the gas phase).
     time_ps
@@ -297,9 +300,10 @@ def _check_state(system: SimulatedSystem, state: State, settings: RunSettings) -
             "state.positions",
         )
     if settings.ensemble == "gas":
-        if s.n_molecules != 1:
+        if len(s.counts) != 1:
             raise ProblemError(
-                f"the gas phase simulates one isolated molecule, found {s.n_molecules}",
+                "the gas phase simulates isolated molecules of one type, found "
+                f"{[n for n, _ in s.counts]}",
                 "system.counts",
             )
         return State(R, None, state.velocities)

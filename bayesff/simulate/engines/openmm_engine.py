@@ -60,8 +60,8 @@ def openmm_system(system: System, params, *, periodic: bool = True) -> openmm.Sy
     params
         Nonbonded parameters, internal units.
     periodic
-        True for the periodic liquid (cut-off, tail); False for an isolated
-        molecule (no cut-off, no tail).
+        True for the periodic liquid (cut-off, tail); False for isolated
+        molecules (no cut-off, no tail, no interaction between molecules).
     """
     topo = system.topology
     a = system.arrays
@@ -89,7 +89,7 @@ def openmm_system(system: System, params, *, periodic: bool = True) -> openmm.Sy
         f.setUsesPeriodicBoundaryConditions(periodic)
         oms.addForce(f)
     tables = [np.asarray(t, dtype=float) for t in pair_tables(topo, params)]
-    excluded = _excluded_pairs(system)
+    excluded = _excluded_pairs(system, isolated=not periodic)
     if _lj_lorentz_berthelot(topo):
         _add_nonbonded(oms, system, tables, excluded, periodic)
     else:
@@ -97,10 +97,17 @@ def openmm_system(system: System, params, *, periodic: bool = True) -> openmm.Sy
     return oms
 
 
-def _excluded_pairs(system: System) -> list[tuple[int, int]]:
-    """Every intramolecular pair that the pair sum skips (excluded and 1-4), global indices."""
+def _excluded_pairs(system: System, isolated: bool = False) -> list[tuple[int, int]]:
+    """Every pair that the pair sum skips (excluded and 1-4), global indices; with
+    ``isolated`` also every pair of sites of different molecules (the gas phase of
+    independent molecules)."""
     out = []
     a = system.arrays
+    if isolated:
+        mol = a["site_molecule"]
+        i, j = np.triu_indices(len(mol), k=1)
+        inter = mol[i] != mol[j]
+        out += list(zip(i[inter].tolist(), j[inter].tolist(), strict=True))
     for first, kind in zip(a["molecule_first"], a["molecule_kind"], strict=True):
         m = system.topology.molecules[kind]
         for group in ("excluded", "scaled14"):
