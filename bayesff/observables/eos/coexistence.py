@@ -1,0 +1,422 @@
+r"""Vapour-liquid coexistence and the compressed liquid of any reduced equation of state.
+
+Coexistence at T* solves equal pressure and equal chemical potential,
+
+.. math::
+
+    F_1 = \frac{p(\rho_l) - p(\rho_v)}{T} = 0, \qquad
+    F_2 = \frac{\mu(\rho_l) - \mu(\rho_v)}{k_B T}
+        = \ln\frac{\rho_l}{\rho_v} + \alpha^r_l + Z_l - \alpha^r_v - Z_v = 0,
+
+by Newton's method in (ln rho_l, ln rho_v) (the scheme of Akasaka, J. Therm.
+Sci. Technol. 3, 442 (2008), doi:10.1299/jtst.3.442, in log densities). With B
+= (dp/drho)/T of each phase its Jacobian is [[rho_l B_l, -rho_v B_v], [B_l,
+-B_v]], so a step has a closed form. Steps are capped at 0.5 in ln rho (damping);
+at most ``max_iter`` steps; converged when both steps are below 1e-10 and the
+residuals are below 1e-9 (relative to p_v/T for F1).
+
+Starts: the ancillary saturation curve of the Thol et al. (2016) LJ EOS in
+critical-reduced form (:func:`bayesff.observables.eos.lj.ancillary_reduced`),
+scaled by the model's own critical point (:func:`~bayesff.observables.eos.thermo.critical_point`,
+computed once per parameter draw) -- no draw needs a hand-chosen guess. The
+vapour start is then refined from the liquid start by equating the liquid's
+chemical potential with an ideal gas's, rho_v = rho_l exp(mu_res,l/kT - 1 + ...),
+which follows the model's own volatility where the LJ shape does not (chains).
+
+Failures are values: above the critical temperature, below the EOS's validity,
+unconverged, collapsed onto one density (the trivial solution near Tc) or
+converged on a mechanically unstable root, the densities and pressure are NaN
+and ``status`` says which (:class:`~bayesff.observables.eos.thermo.SolveStatus`).
+
+Derivatives in T* and every shape parameter are exact and cheap: the solution
+carries implicit-function-theorem tangents
+(:func:`~bayesff.observables.eos.thermo.implicit_solution`), so the Newton
+iterations are never differentiated. Everything is scalar in T*; vmap over
+temperatures and parameter draws.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from bayesff.observables.eos._base import ReducedEOS
+from bayesff.observables.eos.lj import ancillary_reduced
+from bayesff.observables.eos.thermo import (
+    CriticalPoint,
+    SolveStatus,
+    alphar_density_derivatives,
+    critical_point,
+    implicit_solution,
+    pressure,
+    residual_energy,
+)
+
+__all__ = [
+    "Coexistence",
+    "SinglePhase",
+    "enthalpy_of_vaporisation",
+    "liquid_density",
+    "solve_coexistence",
+]
+
+#: Largest Newton step in ln rho (damping).
+MAX_STEP = 0.5
+#: Convergence: largest |step| in ln rho, and residual tolerance.
+STEP_TOL = 1e-10
+RESIDUAL_TOL = 1e-9
+#: Newton steps of the first start before the fallback start takes over.
+FIRST_ATTEMPT_STEPS = 20
+#: Densities closer than this in ln rho are one phase (the trivial solution).
+TRIVIAL_GAP = 1e-4
+
+
+class Coexistence(NamedTuple):
+    """Coexisting phases at one temperature, reduced units (NaN unless ``status`` is OK).
+
+    Attributes
+    ----------
+    rho_l, rho_v
+        Saturated liquid and vapour densities rho* = rho sigma^3 (molecules).
+    p
+        Vapour pressure p* = p sigma^3 / epsilon.
+    status
+        :class:`~bayesff.observables.eos.thermo.SolveStatus` code (int32).
+    iterations
+        Newton steps used.
+    """
+
+    rho_l: jax.Array
+    rho_v: jax.Array
+    p: jax.Array
+    status: jax.Array
+    iterations: jax.Array
+
+
+class SinglePhase(NamedTuple):
+    """A single-phase density at given (T*, p*) (NaN unless ``status`` is OK)."""
+
+    rho: jax.Array
+    status: jax.Array
+    iterations: jax.Array
+
+
+def _phase_terms(eos, t, rho, shape):
+    """(p/T, mu/kT without the T-only part, B = (dp/drho)/T) of one phase."""
+    a, a_r, a_rr = alphar_density_derivatives(eos, t, rho, shape)
+    z = 1.0 + rho * a_r
+    return rho * z, jnp.log(rho) + a + z, 1.0 + 2.0 * rho * a_r + rho**2 * a_rr
+
+
+def _vle_residual(eos):
+    def residual(x, args):
+        t, shape = args
+        pl, ml, _ = _phase_terms(eos, t, jnp.exp(x[0]), shape)
+        pv, mv, _ = _phase_terms(eos, t, jnp.exp(x[1]), shape)
+        return jnp.stack([pl - pv, ml - mv])
+
+    return residual
+
+
+def _liquid_newton(eos, t, p_target, x0, shape, max_iter):
+    """Newton on p(rho) = p_target in x = ln rho, kept on the liquid branch.
+
+    Steps are capped at ``MAX_STEP``; an iterate where dp/drho <= 0 (the unstable
+    branch between the spinodals) is pushed up by 0.1 in ln rho instead. From a
+    start denser than the root Newton descends monotonically where p(rho) is
+    convex (the liquid branch); from below it overshoots once and then does.
+    Returns (x, last |step|, iterations).
+    """
+
+    def body(c):
+        x, _, it = c
+        rho = jnp.exp(x)
+        _, a_r, a_rr = alphar_density_derivatives(eos, t, rho, shape)
+        p_here = rho * t * (1.0 + rho * a_r)
+        dpdx = rho * t * (1.0 + 2.0 * rho * a_r + rho**2 * a_rr)
+        dx = jnp.clip(-(p_here - p_target) / dpdx, -MAX_STEP, MAX_STEP)
+        stable = dpdx > 0
+        return jnp.where(stable, x + dx, x + 0.1), jnp.where(stable, jnp.abs(dx), jnp.inf), it + 1
+
+    def cond(c):
+        x, size, it = c
+        return (size > STEP_TOL) & jnp.isfinite(x) & (it < max_iter)
+
+    return jax.lax.while_loop(cond, body, (x0, jnp.inf, jnp.int32(0)))
+
+
+def _starts(eos, t, crit, shape, max_iter):
+    """Two starts (ln rho_l, ln rho_v) for the coexistence Newton: (first, fallback).
+
+    The zero-pressure start: well below Tc the saturated liquid is nearly the liquid
+    at zero pressure and the vapour nearly an ideal gas, so rho_l0 solves p(rho_l0) =
+    0 on the liquid branch (from 1.15 times the scaled ancillary liquid density) and
+    equating mu/kT = ln rho + alpha^r + Z (Z_l = 0) with the ideal gas's ln rho_v + 1
+    gives rho_v0 = rho_l0 exp(alpha^r_l - 1). Both follow the model's own
+    thermodynamics, where the LJ shape of the ancillary knows nothing of, e.g., a
+    chain's lower volatility. The ancillary start: the LJ ancillary curve scaled by the
+    model's critical point; all fluids' coexistence curves look alike near Tc. The
+    first start is the zero-pressure one below 0.85 Tc (if p = 0 has a liquid root),
+    the ancillary one above; the other is the fallback.
+    """
+    t_r = jnp.clip(t / crit.T_star, 0.05, 0.999)
+    _, rl, rv = ancillary_reduced(t_r)
+    x_anc = jnp.stack([jnp.log(rl * crit.rho_star), jnp.log(rv * crit.rho_star)])
+    x_l, size, _ = _liquid_newton(eos, t, 0.0, x_anc[0] + jnp.log(1.15), shape, max_iter)
+    a_l = eos.alphar(t, jnp.exp(x_l), **shape)
+    x_v = x_l + a_l - 1.0
+    zero_p_ok = (size <= STEP_TOL) & jnp.isfinite(x_v) & (x_v < x_l - 1.0)
+    x_zero = jnp.where(zero_p_ok, jnp.stack([x_l, x_v]), x_anc)
+    zero_first = t_r < 0.85
+    return jnp.where(zero_first, x_zero, x_anc), jnp.where(zero_first, x_anc, x_zero)
+
+
+def _newton(eos, t, x0, shape, max_iter, active=True):
+    """Damped Newton on (ln rho_l, ln rho_v) with the closed-form 2 x 2 step.
+
+    Returns (x, last max |step|, iterations); an inactive member does not iterate.
+    """
+
+    def step(x):
+        rho_l, rho_v = jnp.exp(x[0]), jnp.exp(x[1])
+        pl, ml, bl = _phase_terms(eos, t, rho_l, shape)
+        pv, mv, bv = _phase_terms(eos, t, rho_v, shape)
+        f1, f2 = pl - pv, ml - mv
+        gap = rho_l - rho_v
+        # J = [[rho_l B_l, -rho_v B_v], [B_l, -B_v]] solved in closed form
+        u = (rho_v * f2 - f1) / gap
+        w = (rho_l * f2 - f1) / gap
+        dx = jnp.stack([u / bl, w / bv])
+        scale = jnp.minimum(1.0, MAX_STEP / (jnp.max(jnp.abs(dx)) + 1e-300))
+        return x + scale * dx, jnp.max(jnp.abs(dx))
+
+    def cond(c):
+        x, size, it = c
+        return (size > STEP_TOL) & jnp.all(jnp.isfinite(x)) & (it < max_iter)
+
+    def body(c):
+        x, _, it = c
+        x_new, size = step(x)
+        return x_new, size, it + 1
+
+    size0 = jnp.where(active, jnp.inf, 0.0)
+    return jax.lax.while_loop(cond, body, (x0, size0, jnp.int32(0)))
+
+
+def _assess(eos, t, x, size, shape):
+    """Checks of a Newton result: (converged, non-trivial, stable, finite, p_v)."""
+    rho_l, rho_v = jnp.exp(x[0]), jnp.exp(x[1])
+    pl, ml, bl = _phase_terms(eos, t, rho_l, shape)
+    pv, mv, bv = _phase_terms(eos, t, rho_v, shape)
+    # |p_l - p_v|/T against p_v/T, plus the rounding of the liquid's p (a 1e-11 change of
+    # rho_l moves it by 1e-11 rho_l B_l): at low T the vapour pressure is far below it
+    f_ok = (jnp.abs(pl - pv) <= RESIDUAL_TOL * jnp.abs(pv) + 1e-11 * rho_l * jnp.abs(bl)) & (
+        jnp.abs(ml - mv) <= RESIDUAL_TOL
+    )
+    finite = jnp.all(jnp.isfinite(x)) & jnp.isfinite(pl) & jnp.isfinite(pv)
+    converged = (size <= STEP_TOL) & f_ok
+    distinct = jnp.abs(x[0] - x[1]) >= TRIVIAL_GAP
+    stable = (bl > 0.0) & (bv > 0.0) & (x[0] > x[1])
+    return converged, distinct, stable, finite
+
+
+def solve_coexistence(
+    eos: ReducedEOS,
+    T_star,
+    *,
+    critical: CriticalPoint | None = None,
+    max_iter: int = 50,
+    **shape,
+) -> Coexistence:
+    r"""Saturated liquid and vapour densities and the vapour pressure at T*.
+
+    Parameters
+    ----------
+    eos
+        The model (any :class:`~bayesff.observables.eos.ReducedEOS`).
+    T_star
+        Reduced temperature k_B T / epsilon (scalar; vmap for many).
+    critical
+        The model's critical point at these shape parameters, if already computed
+        (share it across temperatures); computed here otherwise. Only the starts
+        and the above-Tc test use it, so its gradient does not enter.
+    max_iter
+        Newton step limit.
+    **shape
+        The model's shape parameters (scalars).
+
+    Returns
+    -------
+    Coexistence
+        rho*_l, rho*_v, p*, status, iterations. NaN and a status other than OK
+        where T* >= T*c (``ABOVE_CRITICAL``), T* is below ``eos.validity``
+        (``OUTSIDE_VALIDITY``), the critical point failed (``CRITICAL_FAILED``),
+        the iteration did not converge (``NOT_CONVERGED``), the phases collapsed
+        (``TRIVIAL``), a phase is mechanically unstable (``UNSTABLE``), or an input
+        is not finite (``NONFINITE``).
+    """
+    t = jnp.asarray(T_star, dtype=float)
+    if critical is None:
+        critical = critical_point(eos, **shape)
+    crit = jax.tree.map(jax.lax.stop_gradient, critical)
+    sh = jax.lax.stop_gradient(shape)
+    t_fixed = jax.lax.stop_gradient(t)
+
+    x_first, x_fallback = _starts(eos, t_fixed, crit, sh, max_iter)
+    # Newton from a good start converges in < 10 steps or not at all: the first attempt
+    # gets at most FIRST_ATTEMPT_STEPS, so that a failing member does not hold up the batch
+    x1, size1, it1 = _newton(eos, t_fixed, x_first, sh, min(max_iter, FIRST_ATTEMPT_STEPS))
+    good1 = jnp.all(jnp.array(_assess(eos, t_fixed, x1, size1, sh)))
+    # the fallback start iterates only for members whose first attempt failed
+    x2, size2, it2 = _newton(eos, t_fixed, x_fallback, sh, max_iter, active=~good1)
+    x = jnp.where(good1, x1, x2)
+    size = jnp.where(good1, size1, size2)
+    it = it1 + it2
+    converged, distinct, stable, finite_out = _assess(eos, t_fixed, x, size, sh)
+    finite_in = jnp.isfinite(t) & jnp.all(
+        jnp.array([jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(shape)] or [True])
+    )
+    status = jnp.select(
+        [
+            ~finite_in,
+            crit.status != SolveStatus.OK,
+            t >= crit.T_star,
+            t < eos.validity.T_star[0],
+            ~finite_out,
+            ~distinct,
+            ~converged,
+            ~stable,
+        ],
+        [
+            SolveStatus.NONFINITE,
+            SolveStatus.CRITICAL_FAILED,
+            SolveStatus.ABOVE_CRITICAL,
+            SolveStatus.OUTSIDE_VALIDITY,
+            SolveStatus.NONFINITE,
+            SolveStatus.TRIVIAL,
+            SolveStatus.NOT_CONVERGED,
+            SolveStatus.UNSTABLE,
+        ],
+        SolveStatus.OK,
+    ).astype(jnp.int32)
+    ok = status == SolveStatus.OK
+    # failed members carry a finite dummy root so that their (masked) tangents stay finite
+    x_safe = jnp.where(ok, x, jnp.log(jnp.array([0.7, 0.01])))
+    x_imp = implicit_solution(_vle_residual(eos), x_safe, (t, shape))
+    rho_l, rho_v = jnp.exp(x_imp[0]), jnp.exp(x_imp[1])
+    p = pressure(eos, t, rho_v, **shape)
+    nan = jnp.nan
+    return Coexistence(
+        jnp.where(ok, rho_l, nan), jnp.where(ok, rho_v, nan), jnp.where(ok, p, nan), status, it
+    )
+
+
+def enthalpy_of_vaporisation(eos: ReducedEOS, T_star, coex: Coexistence, **shape):
+    r"""Enthalpy of vaporisation per molecule in units of epsilon, from a coexistence result.
+
+    .. math::
+
+        \Delta h^* = u^{res*}(\rho_v) - u^{res*}(\rho_l)
+                     + p^*\left(\frac{1}{\rho^*_v} - \frac{1}{\rho^*_l}\right)
+
+    (the ideal-gas parts cancel at equal T). NaN where ``coex`` is NaN.
+    """
+    u_l = residual_energy(eos, T_star, coex.rho_l, **shape)
+    u_v = residual_energy(eos, T_star, coex.rho_v, **shape)
+    return u_v - u_l + coex.p * (1.0 / coex.rho_v - 1.0 / coex.rho_l)
+
+
+def _liquid_residual(eos):
+    def residual(x, args):
+        t, p_target, shape = args
+        rho = jnp.exp(x[0])
+        return jnp.stack([pressure(eos, t, rho, **shape) / p_target - 1.0])
+
+    return residual
+
+
+def liquid_density(
+    eos: ReducedEOS,
+    T_star,
+    p_star,
+    *,
+    critical: CriticalPoint | None = None,
+    max_iter: int = 50,
+    **shape,
+) -> SinglePhase:
+    r"""Density of the compressed (or supercritical dense) fluid at given T* and p*.
+
+    Newton's method on p(rho) = p in ln rho from a dense start: 1.15 times the
+    scaled ancillary liquid density below Tc, 3 rho*c above. Steps are capped at
+    0.5 in ln rho; an iterate where dp/drho <= 0 (the unstable branch) is pushed
+    up by 0.1 in ln rho, so the iteration stays on the liquid branch. Converged
+    when the step is below 1e-10. Differentiable in T*, p* and the shape
+    parameters (implicit function theorem).
+
+    Below Tc at a pressure under the vapour pressure the root found is the
+    metastable (superheated) liquid if there is one; this is not checked.
+
+    Parameters
+    ----------
+    eos
+        The model.
+    T_star, p_star
+        Reduced temperature and pressure p sigma^3 / epsilon (scalars).
+    critical
+        The model's critical point, if already computed.
+    max_iter
+        Newton step limit.
+    **shape
+        The model's shape parameters.
+
+    Returns
+    -------
+    SinglePhase
+        rho*, status (``OK``, ``NOT_CONVERGED``, ``UNSTABLE``, ``OUTSIDE_VALIDITY``
+        (T* below the EOS's range or rho* above its highest density),
+        ``CRITICAL_FAILED`` or ``NONFINITE``), iterations.
+    """
+    t = jnp.asarray(T_star, dtype=float)
+    p = jnp.asarray(p_star, dtype=float)
+    if critical is None:
+        critical = critical_point(eos, **shape)
+    crit = jax.tree.map(jax.lax.stop_gradient, critical)
+    sh = jax.lax.stop_gradient(shape)
+    t_fixed, p_fixed = jax.lax.stop_gradient(t), jax.lax.stop_gradient(p)
+
+    t_r = jnp.clip(t_fixed / crit.T_star, 0.05, 0.999)
+    _, rl, _ = ancillary_reduced(t_r)
+    rho0 = jnp.where(t_fixed < crit.T_star, 1.15 * rl, 3.0) * crit.rho_star
+
+    x, size, it = _liquid_newton(eos, t_fixed, p_fixed, jnp.log(rho0), sh, max_iter)
+    rho = jnp.exp(x)
+    _, a_r, a_rr = alphar_density_derivatives(eos, t_fixed, rho, sh)
+    b = 1.0 + 2.0 * rho * a_r + rho**2 * a_rr
+    finite_in = jnp.isfinite(t) & jnp.isfinite(p) & (p > 0)
+    status = jnp.select(
+        [
+            ~finite_in,
+            crit.status != SolveStatus.OK,
+            t < eos.validity.T_star[0],
+            ~jnp.isfinite(x),
+            size > STEP_TOL,
+            b <= 0.0,
+            rho > eos.validity.rho_star_max,
+        ],
+        [
+            SolveStatus.NONFINITE,
+            SolveStatus.CRITICAL_FAILED,
+            SolveStatus.OUTSIDE_VALIDITY,
+            SolveStatus.NONFINITE,
+            SolveStatus.NOT_CONVERGED,
+            SolveStatus.UNSTABLE,
+            SolveStatus.OUTSIDE_VALIDITY,
+        ],
+        SolveStatus.OK,
+    ).astype(jnp.int32)
+    ok = status == SolveStatus.OK
+    x_safe = jnp.where(ok, x, jnp.log(0.7))[None]
+    x_imp = implicit_solution(_liquid_residual(eos), x_safe, (t, p, shape))
+    return SinglePhase(jnp.where(ok, jnp.exp(x_imp[0]), jnp.nan), status, it)
