@@ -77,6 +77,7 @@ __all__ = [
     "PairTables",
     "System",
     "all_pairs",
+    "bonded_energy",
     "check_box",
     "check_params",
     "energy",
@@ -477,6 +478,14 @@ def _bonded(system: System, R, box):
         c = a["rb"]
         e_tors = jnp.sum(ryckaert_bellemans(phi, *(c[:, k] for k in range(6))))
     return e_bond, e_angle, e_tors
+
+
+def bonded_energy(system: System, positions, box):
+    """Bonds + angles + torsions of a configuration, kJ/mol: the part of U that no
+    nonbonded parameter changes (``box`` None for isolated molecules)."""
+    R = jnp.asarray(positions)
+    box = None if box is None else jnp.broadcast_to(jnp.asarray(box, dtype=R.dtype), (3,))
+    return sum(_bonded(system, R, box))
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,0 +1,237 @@
+"""Differentiable MBAR reweighting of molecular NPT frames (issue 31 items 3 and 8)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+
+from bayesff.errors import ProblemError
+from bayesff.observables import molecular_reweight as mr
+from bayesff.potentials import forcefield as ff
+from bayesff.potentials.topology import SCALING, TRAPPE_UA_ALKANE, trappe_topology
+from bayesff.simulate import engines
+from bayesff.simulate.molecules import conformer, lattice_configuration
+from bayesff.units import AVOGADRO, KJ_PER_MOL_PER_A3_IN_MPA
+from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as R_GAS
+
+PUB = TRAPPE_UA_ALKANE.published_parameters()
+THETA0 = {k: PUB[k] for k in ("epsilon_CH3", "sigma_CH3", "epsilon_CH2", "sigma_CH2")}
+THETA1 = {**THETA0, "epsilon_CH2": THETA0["epsilon_CH2"] * 1.03}
+T, P = 250.0, 0.1
+KG = 1e27 / AVOGADRO
+
+pytestmark = pytest.mark.skipif(not engines.available_engines(), reason="no MD engine installed")
+
+
+def _engine():
+    return "openmm" if "openmm" in engines.available_engines() else "jax-md"
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Short reference runs of 32 TraPPE butanes (r_c = 7 angstrom, tail) at 250 K and
+    0.1 MPa: liquid at theta0 and at theta1 (epsilon_CH2 + 3 %), gas (16 independent
+    molecules) at theta0; 50 frames each after equilibration."""
+    topo = trappe_topology([4], r_cut_angstrom=7.0, tail=True)
+    system = ff.System(topo, (("n-butane", 32),))
+    R, box = lattice_configuration(system, 450.0, seed=5)
+    out = []
+    for k, theta in enumerate((THETA0, THETA1)):
+        s = engines.RunSettings(
+            T_K=T, p_MPa=P, n_equil=6000, n_steps=5000, sample_every=100, engine=_engine(), seed=k
+        )
+        tr = engines.run(engines.SimulatedSystem(system, theta), engines.State(R, box), s)
+        out.append(mr.ReferenceRun("liquid", tr.positions, tr.box, T, P, theta))
+    gas_sys = ff.System(topo, (("n-butane", 16),))
+    x0 = conformer(topo.molecules[0])
+    Rg = np.concatenate([x0 + 15.0 * k for k in range(16)])
+    s = engines.RunSettings(
+        T_K=T, n_equil=2000, n_steps=5000, sample_every=100, engine=_engine(), ensemble="gas"
+    )
+    tr = engines.run(engines.SimulatedSystem(gas_sys, THETA0), engines.State(Rg, None), s)
+    out.append(mr.ReferenceRun("gas", tr.positions, None, T, 0.0, THETA0))
+    return system, out
+
+
+def _energies(system, run, params):
+    f = jax.jit(jax.vmap(partial(ff.energy, system, params=params)))
+    return np.asarray(f(run.positions, run.box))
+
+
+@pytest.mark.slow
+def test_statistics_reproduce_the_force_field_energy(runs):
+    """The energy of every stored frame from its pair-power sums (frame_energies)
+    equals the JAX force field's energy of the configuration (ff.energy, all pairs,
+    with tail) to 1e-10 relative, at the reference and at other parameters: the
+    sums are sufficient statistics, not an approximation."""
+    system, rs = runs
+    exps = mr._exponents(system, THETA0)
+    stats = mr.frame_statistics(system, rs[0].positions, rs[0].box, exps)
+    for theta in (THETA0, {**THETA0, "sigma_CH3": 3.9, "epsilon_CH2": 0.5}):
+        mine = np.asarray(mr.frame_energies(system, stats, theta, exps))
+        np.testing.assert_allclose(mine, _energies(system, rs[0], theta), rtol=1e-10)
+
+
+def test_statistics_with_mie_and_14_pairs():
+    """Mie 16-6/14-6 with AMBER 1-4 scaling (scaled 1-4 pairs present), on lattice
+    frames of hexane with random boxes: frame_energies equals ff.energy to 1e-10;
+    for isolated molecules (no box) likewise per molecule."""
+    topo0 = trappe_topology([6], r_cut_angstrom=7.0, tail=True)
+    mols = tuple(dataclasses.replace(m, scaling=SCALING["amber"]) for m in topo0.molecules)
+    topo = dataclasses.replace(topo0, molecules=mols, form="mie")
+    system = ff.System(topo, (("n-hexane", 20),))
+    p = {**THETA0, "n_CH3": 16.0, "m_CH3": 6.0, "n_CH2": 14.0, "m_CH2": 6.0}
+    rng = np.random.default_rng(0)
+    frames, boxes = [], []
+    for k in range(3):
+        R, box = lattice_configuration(system, 420.0 + 20 * k, seed=k)
+        frames.append(R + rng.normal(0, 0.1, R.shape))
+        boxes.append(box)
+    frames, boxes = np.asarray(frames), np.asarray(boxes)
+    exps = mr._exponents(system, p)
+    stats = mr.frame_statistics(system, frames, boxes, exps)
+    # 1-4 pairs of hexane: CH3-CH2 (0-3, 2-5) and CH2-CH2 (1-4), no CH3-CH3
+    assert np.all(stats["rep14"][:, 1:] > 0) and np.all(stats["rep14"][:, 0] == 0)
+    theta = {k: p[k] for k in mr.reweightable_parameters(topo)}
+    e = jax.jit(jax.vmap(partial(ff.energy, system, params=p)))(frames, boxes)
+    np.testing.assert_allclose(mr.frame_energies(system, stats, theta, exps), e, rtol=1e-10)
+    single = ff.System(topo, (("n-hexane", 1),))
+    mols_xyz = frames.reshape(-1, 6, 3)
+    g = mr.frame_statistics(single, mols_xyz, None, exps)
+    e1 = jax.jit(jax.vmap(partial(ff.energy, single, box=None, params=p)))(mols_xyz)
+    np.testing.assert_allclose(
+        mr.frame_energies(single, g, theta, exps, periodic=False), e1, rtol=1e-10
+    )
+
+
+@pytest.mark.slow
+def test_reweighting_to_the_reference_returns_the_plain_averages(runs):
+    """One liquid and one gas reference: at the reference parameters, T and p the
+    weights are uniform, so every average equals the plain frame average (to 1e-12
+    relative) and the ESS fraction is 1; Delta H_vap equals <U_gas> - <U_liq>/N +
+    RT - p<V>/N evaluated from the plain averages."""
+    system, rs = runs
+    prep = mr.prepare(system, [rs[0], rs[2]])
+    out = mr.predict(prep, THETA0, T, P)
+    vol = np.prod(rs[0].box, axis=1)
+    u = _energies(system, rs[0], THETA0)
+    single = ff.System(system.topology, (("n-butane", 1),))
+    ug = np.asarray(
+        jax.jit(jax.vmap(partial(ff.energy, single, box=None, params=THETA0)))(
+            rs[2].positions.reshape(-1, 4, 3)
+        )
+    )
+    rho = np.mean(system.total_mass_g_per_mol / vol) * KG
+    assert float(out.density_kg_per_m3) == pytest.approx(rho, rel=1e-12)
+    assert float(out.energy_liquid_kJ_per_mol) == pytest.approx(np.mean(u) / 32, rel=1e-10)
+    assert float(out.energy_gas_kJ_per_mol) == pytest.approx(float(np.mean(ug)), rel=1e-10)
+    assert float(out.ess_fraction_liquid) == pytest.approx(1.0, rel=1e-12)
+    assert float(out.ess_fraction_gas) == pytest.approx(1.0, rel=1e-12)
+    dh = (
+        np.mean(ug)
+        - np.mean(u) / 32
+        + R_GAS * T
+        - P / KJ_PER_MOL_PER_A3_IN_MPA * np.mean(vol) / 32
+    )
+    assert float(out.dHvap_kJ_per_mol) == pytest.approx(dh, rel=1e-10)
+    assert 10.0 < float(out.dHvap_kJ_per_mol) < 40.0  # butane: ~22 kJ/mol near 272 K
+
+
+@pytest.mark.slow
+def test_ess_falls_as_the_parameters_move(runs):
+    """The liquid ESS fraction is 1 at the reference and decreases monotonically as
+    epsilon_CH3 and sigma_CH3 move away from it, falling below 0.5 by a 5 % step in
+    sigma (the sampled configurations no longer cover the target)."""
+    system, rs = runs
+    prep = mr.prepare(system, [rs[0], rs[2]])
+    ess = [
+        float(
+            mr.predict(
+                prep, {**THETA0, "sigma_CH3": THETA0["sigma_CH3"] * (1 + d)}, T, P
+            ).ess_fraction_liquid
+        )
+        for d in (0.0, 0.005, 0.01, 0.02, 0.05)
+    ]
+    assert ess[0] == pytest.approx(1.0)
+    assert all(a > b for a, b in itertools.pairwise(ess)), ess
+    assert ess[-1] < 0.5
+    e2 = float(
+        mr.predict(
+            prep, {**THETA0, "epsilon_CH3": THETA0["epsilon_CH3"] * 1.1}, T, P
+        ).ess_fraction_liquid
+    )
+    assert e2 < 1.0
+
+
+@pytest.mark.slow
+def test_two_reference_states_match_pymbar(runs):
+    """With two liquid references (theta0, theta1) the reweighted density and energy
+    at a third parameter set (epsilon_CH2 + 1.5 %, sigma_CH3 + 0.5 %) equal pymbar's
+    own MBAR estimate (MBAR.compute_expectations with the target's reduced energies,
+    every energy from ff.energy of the configurations) to 1e-8 relative: the
+    prepared free energies and the pure-JAX weights are MBAR's."""
+    pymbar = pytest.importorskip("pymbar")
+    system, rs = runs
+    prep = mr.prepare(system, [rs[0], rs[1], rs[2]])
+    target = {**THETA0, "epsilon_CH2": THETA0["epsilon_CH2"] * 1.015, "sigma_CH3": 3.77}
+    ours = mr.predict(prep, target, T, P)
+    pos = np.concatenate([rs[0].positions, rs[1].positions])
+    box = np.concatenate([rs[0].box, rs[1].box])
+    vol = np.prod(box, axis=1)
+    pooled = mr.ReferenceRun("liquid", pos, box, T, P, THETA0)
+    beta, pv = 1.0 / (R_GAS * T), P / KJ_PER_MOL_PER_A3_IN_MPA * vol
+    u_kn = np.array([beta * (_energies(system, pooled, th) + pv) for th in (THETA0, THETA1)])
+    u_t = _energies(system, pooled, target)
+    x64 = jax.config.jax_enable_x64
+    mbar = pymbar.MBAR(u_kn, np.array([50, 50]), solver_protocol="robust")
+    rho = system.total_mass_g_per_mol / vol * KG
+    est = mbar.compute_expectations(rho, u_kn=beta * (u_t + pv))["mu"]
+    e = mbar.compute_expectations(u_t / 32, u_kn=beta * (u_t + pv))["mu"]
+    jax.config.update("jax_enable_x64", x64)
+    assert float(ours.density_kg_per_m3) == pytest.approx(float(np.squeeze(est)), rel=1e-8)
+    assert float(ours.energy_liquid_kJ_per_mol) == pytest.approx(float(np.squeeze(e)), rel=1e-8)
+    np.testing.assert_allclose(prep.f_liquid[0], 0.0)
+
+
+@pytest.mark.slow
+def test_gradients_are_finite_and_match_finite_differences(runs):
+    """jax.grad of the reweighted density and Delta H_vap in every parameter is finite
+    and equals central differences (jax.test_util.check_grads, order 1, its float64
+    tolerance 1e-5) at a point between the two references. The step is 1e-6, not
+    the default 1e-4: beta dU/dsigma is ~1e3 per angstrom here, so the weights are
+    stiff and a 1e-4 step leaves a truncation error ~(1e-4 * 1e3)^2 / 6 ~ 2e-3."""
+    system, rs = runs
+    prep = mr.prepare(system, rs)
+    theta = {
+        k: jnp.asarray(v)
+        for k, v in {**THETA0, "epsilon_CH2": THETA0["epsilon_CH2"] * 1.01}.items()
+    }
+    dens = jax.jit(lambda q: mr.predict(prep, q, T, P).density_kg_per_m3)
+    dh = jax.jit(lambda q: mr.predict(prep, q, T, P).dHvap_kJ_per_mol)
+    for f in (dens, dh):
+        g = jax.grad(f)(theta)
+        assert all(np.isfinite(float(v)) for v in g.values())
+        check_grads(f, (theta,), order=1, modes=["rev"], eps=1e-6)
+
+
+def test_bad_input_is_refused():
+    """A mixture, a missing gas run and unknown parameters are ProblemErrors naming
+    what is wrong, raised before any work."""
+    topo = trappe_topology([4, 5], r_cut_angstrom=7.0)
+    mix = ff.System(topo, (("n-butane", 10), ("n-pentane", 10)))
+    with pytest.raises(ProblemError, match="one-component liquid"):
+        mr.prepare(mix, [])
+    one = ff.System(topo, (("n-butane", 40),))
+    frames = np.zeros((2, 160, 3))
+    liq = mr.ReferenceRun("liquid", frames, np.full((2, 3), 30.0), T, P, THETA0)
+    with pytest.raises(ProblemError, match="need at least one liquid and one gas run"):
+        mr.prepare(one, [liq])
+    with pytest.raises(ProblemError, match="kind must be 'liquid' or 'gas'"):
+        mr.prepare(one, [liq._replace(kind="vapour")])
