@@ -39,7 +39,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import jax
 import numpy as np
 
 from bayesff import units
@@ -54,7 +53,6 @@ from bayesff.potentials.scaling import (
     pair_classes,
     topological_distances,
 )
-from bayesff.potentials.torsion import fourier_to_ryckaert_bellemans
 from bayesff.priors import PriorSpec, Support
 
 __all__ = [
@@ -190,13 +188,25 @@ class Torsion:
     coefficients_kJ_per_mol: tuple[float, ...]
 
     def ryckaert_bellemans(self) -> tuple[float, ...]:
-        """The term as Ryckaert-Bellemans coefficients C0..C5, kJ/mol (exact for Fourier)."""
+        """The term as Ryckaert-Bellemans coefficients C0..C5, kJ/mol (exact for Fourier).
+
+        The conversion of :func:`bayesff.potentials.torsion.fourier_to_ryckaert_bellemans`,
+        written again in float64 NumPy here so that these constants do not depend on
+        JAX's x64 setting (JAX computes in float32 without it); the two are checked
+        equal in tests/potentials/test_topology.py.
+        """
+        c = tuple(float(x) for x in self.coefficients_kJ_per_mol)
         if self.form == "ryckaert_bellemans":
-            return tuple(float(c) for c in self.coefficients_kJ_per_mol)
-        # constants, even when first asked for while a caller is being traced
-        with jax.ensure_compile_time_eval():
-            rb = fourier_to_ryckaert_bellemans(*self.coefficients_kJ_per_mol)
-            return tuple(float(c) for c in rb)
+            return c
+        v1, v2, v3, v4 = c
+        return (
+            v2 + 0.5 * (v1 + v3),
+            0.5 * (3.0 * v3 - v1),
+            4.0 * v4 - v2,
+            -2.0 * v3,
+            -4.0 * v4,
+            0.0,
+        )
 
 
 _TORSION_SIZES = {"fourier": 4, "ryckaert_bellemans": 6}

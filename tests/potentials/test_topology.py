@@ -17,7 +17,7 @@ from bayesff.potentials.topology import (
     trappe_alkane,
     trappe_topology,
 )
-from bayesff.potentials.torsion import fourier, ryckaert_bellemans
+from bayesff.potentials.torsion import fourier, fourier_to_ryckaert_bellemans, ryckaert_bellemans
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as R
 
 
@@ -45,6 +45,13 @@ def test_trappe_butane_terms_are_the_published_ones():
     np.testing.assert_allclose(fourier(phi, *t.coefficients_kJ_per_mol), published, rtol=1e-13)
     np.testing.assert_allclose(
         ryckaert_bellemans(phi, *t.ryckaert_bellemans()), published, rtol=1e-12, atol=1e-12
+    )
+    # the NumPy conversion equals the JAX one (float64 here: conftest configures x64)
+    np.testing.assert_allclose(
+        t.ryckaert_bellemans(),
+        [float(c) for c in fourier_to_ryckaert_bellemans(*t.coefficients_kJ_per_mol)],
+        rtol=1e-15,
+        atol=1e-15,
     )
 
 

@@ -1,0 +1,376 @@
+r"""Force-field files for MD engines from calibrated parameters (posterior mean, draws).
+
+:func:`render` is a pure function of (format, parameter table, topology,
+fingerprint) returning the text of one file; :func:`render_ensemble` renders
+the posterior mean and K draws (``mean.<ext>``, ``draw_0000.<ext>``, ...), so
+that a user can carry the parameter uncertainty into production runs. Nothing
+is written to disk here (the ``bayesff export`` command does that).
+
+Formats and unit conversions (internal: angstrom, kJ/mol, rad):
+
+- ``"openmm"``: an OpenMM ``ForceField`` XML (nm, kJ/mol): atom types with
+  masses, one residue template per molecule type, harmonic bonds and angles,
+  Ryckaert-Bellemans torsions, and ``NonbondedForce`` (LJ, Lorentz-Berthelot)
+  or ``CustomNonbondedForce`` (geometric rule, Mie; only without 1-4 LJ).
+  Fixed bonds are written with k = 0: create the system with
+  ``constraints=app.AllBonds`` (said in the header).
+- ``"lammps"``: an include file for ``units real`` (kcal/mol, angstrom):
+  ``pair_style lj/cut`` or ``mie/cut`` with the cut-off, ``pair_modify tail``,
+  ``special_bonds lj 0 0 s14`` and one ``pair_coeff`` per pair of atom types
+  (1..T in the topology's order), unlike pairs written out so that no mixing
+  rule is needed.
+- ``"gromacs"``: the nonbonded section of a topology (nm, kJ/mol):
+  ``[ defaults ]`` (fudgeLJ = the 1-4 factor), ``[ atomtypes ]`` and
+  ``[ nonbond_params ]`` for every unlike pair. LJ only (GROMACS has no Mie
+  form).
+
+Each file starts with a comment giving the fingerprint of the run it came
+from, which draw it is, the units and what the file does not contain.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from bayesff.errors import ProblemError
+from bayesff.potentials.topology import Topology, parameter_names
+from bayesff.units import CALORIE_J
+
+__all__ = ["EXTENSIONS", "FORMATS", "render", "render_ensemble"]
+
+FORMATS = ("openmm", "lammps", "gromacs")
+EXTENSIONS = {"openmm": "xml", "lammps": "lmp", "gromacs": "itp"}
+
+_NM = 0.1  # nm per angstrom
+
+
+def _check(fmt: str, params: Mapping, topology: Topology, fingerprint: str) -> dict[str, float]:
+    if fmt not in FORMATS:
+        raise ProblemError(f"unknown format {fmt!r}; expected one of {FORMATS}", "export.format")
+    if not isinstance(fingerprint, str) or not fingerprint.strip() or "\n" in fingerprint:
+        raise ProblemError(
+            f"the fingerprint must be a non-empty single-line string, found {fingerprint!r}",
+            "export.fingerprint",
+        )
+    names = parameter_names(topology)
+    missing = [n for n in names if n not in params]
+    extra = sorted(set(params) - set(names))
+    if missing or extra:
+        raise ProblemError(
+            f"expected parameters {list(names)}; missing {missing}, unknown {extra}",
+            "export.parameters",
+        )
+    out = {}
+    for n in names:
+        v = float(np.asarray(params[n]))
+        if not math.isfinite(v):
+            raise ProblemError(f"parameter {n} is not finite ({v})", "export.parameters")
+        out[n] = v
+    return out
+
+
+def _lj14(topology: Topology, fmt: str) -> float:
+    values = {m.scaling.lj14 for m in topology.molecules}
+    if len(values) != 1:
+        raise ProblemError(
+            f"{fmt} takes one 1-4 LJ factor for the whole force field; the molecules use "
+            f"{sorted(values)}",
+            "export",
+        )
+    return values.pop()
+
+
+def _pair_values(topology: Topology, p: dict) -> dict[tuple[str, str], tuple[float, ...]]:
+    """(epsilon kJ/mol, sigma angstrom, n, m) of every pair of site types (a <= b in order)."""
+    names = topology.type_names
+    out = {}
+    for i, a in enumerate(names):
+        for b in names[i:]:
+            ea, eb = p[f"epsilon_{a}"], p[f"epsilon_{b}"]
+            sa, sb = p[f"sigma_{a}"], p[f"sigma_{b}"]
+            if a == b:
+                eps, sig = ea, sa
+            elif topology.combining_rule == "explicit":
+                eps, sig = p[f"epsilon_{a}_{b}"], p[f"sigma_{a}_{b}"]
+            elif topology.combining_rule == "geometric":
+                eps, sig = math.sqrt(ea * eb), math.sqrt(sa * sb)
+            else:
+                eps, sig = math.sqrt(ea * eb), 0.5 * (sa + sb)
+            if topology.form == "mie":
+                n = 0.5 * (p[f"n_{a}"] + p[f"n_{b}"])
+                m = 0.5 * (p[f"m_{a}"] + p[f"m_{b}"])
+            else:
+                n, m = 12.0, 6.0
+            out[(a, b)] = (eps, sig, n, m)
+    return out
+
+
+def _g(x: float) -> str:
+    return f"{float(x) + 0.0:.12g}"  # + 0.0 turns -0.0 into 0
+
+
+def _header(comment: str, fingerprint: str, label: str, lines: list[str]) -> list[str]:
+    body = [
+        f"bayesff export: run {fingerprint}",
+        f"parameters: {label}",
+        *lines,
+    ]
+    if comment == "<!--":
+        return ["<!--", *(f"  {x}" for x in body), "-->"]
+    return [f"{comment} {x}" for x in body]
+
+
+# --------------------------------------------------------------------------- OpenMM
+
+
+def _openmm(topo: Topology, p: dict, fingerprint: str, label: str) -> str:
+    lj14 = _lj14(topo, "OpenMM XML")
+    lines = _header(
+        "<!--",
+        fingerprint,
+        label,
+        [
+            "units: nm, kJ/mol, rad, amu (OpenMM); cut-off "
+            f"{topo.r_cut_angstrom * _NM:g} nm and the tail (useDispersionCorrection) are "
+            "createSystem arguments",
+            "fixed bonds are written with k = 0: createSystem(..., constraints=app.AllBonds)",
+        ],
+    )
+    lines += ["<ForceField>", " <AtomTypes>"]
+    for t in topo.site_types:
+        lines.append(f'  <Type name="{t.name}" class="{t.name}" mass="{_g(t.mass_g_per_mol)}"/>')
+    lines += [" </AtomTypes>", " <Residues>"]
+    for m in topo.molecules:
+        lines.append(f'  <Residue name="{m.name}">')
+        for k, s in enumerate(m.sites):
+            lines.append(f'   <Atom name="S{k}" type="{s}"/>')
+        for b in m.bonds:
+            lines.append(f'   <Bond atomName1="S{b.i}" atomName2="S{b.j}"/>')
+        lines.append("  </Residue>")
+    lines.append(" </Residues>")
+    bonds, angles, torsions = {}, {}, {}
+    for m in topo.molecules:
+        s = m.sites
+        for b in m.bonds:
+            key = tuple(sorted((s[b.i], s[b.j])))
+            k = 0.0 if b.fixed else b.k_kJ_per_mol_A2 / _NM**2
+            _unique(bonds, key, (b.length_angstrom * _NM, k), "bond")
+        for a in m.angles:
+            key = (s[a.i], s[a.j], s[a.k])
+            key = min(key, key[::-1])
+            _unique(angles, key, (a.theta0_rad, a.k_kJ_per_mol_rad2), "angle")
+        for t in m.torsions:
+            key = (s[t.i], s[t.j], s[t.k], s[t.l])
+            key = min(key, key[::-1])
+            _unique(torsions, key, t.ryckaert_bellemans(), "torsion")
+    if bonds:
+        lines.append(" <HarmonicBondForce>")
+        for (a, b), (r0, k) in bonds.items():
+            lines.append(f'  <Bond class1="{a}" class2="{b}" length="{_g(r0)}" k="{_g(k)}"/>')
+        lines.append(" </HarmonicBondForce>")
+    if angles:
+        lines.append(" <HarmonicAngleForce>")
+        for (a, b, c), (th, k) in angles.items():
+            lines.append(
+                f'  <Angle class1="{a}" class2="{b}" class3="{c}" angle="{_g(th)}" k="{_g(k)}"/>'
+            )
+        lines.append(" </HarmonicAngleForce>")
+    if torsions:
+        lines.append(" <RBTorsionForce>")
+        for (a, b, c, d), cs in torsions.items():
+            coeffs = " ".join(f'c{k}="{_g(x)}"' for k, x in enumerate(cs))
+            lines.append(
+                f'  <Proper class1="{a}" class2="{b}" class3="{c}" class4="{d}" {coeffs}/>'
+            )
+        lines.append(" </RBTorsionForce>")
+    if topo.form == "lj" and topo.combining_rule == "lorentz_berthelot":
+        lines.append(f' <NonbondedForce coulomb14scale="1" lj14scale="{_g(lj14)}">')
+        for t in topo.type_names:
+            lines.append(
+                f'  <Atom type="{t}" charge="0" sigma="{_g(p[f"sigma_{t}"] * _NM)}" '
+                f'epsilon="{_g(p[f"epsilon_{t}"])}"/>'
+            )
+        lines.append(" </NonbondedForce>")
+    else:
+        if topo.combining_rule == "explicit":
+            raise ProblemError(
+                "OpenMM XML export supports the Lorentz-Berthelot and geometric rules; "
+                "explicit unlike pairs need the LAMMPS or GROMACS format",
+                "export.openmm",
+            )
+        if lj14 != 0.0:
+            raise ProblemError(
+                "a CustomNonbondedForce (geometric rule or Mie) cannot scale 1-4 pairs in "
+                "OpenMM XML; only molecules with 1-4 LJ excluded (lj14 = 0) export",
+                "export.openmm",
+            )
+        sig = "sqrt(sig1*sig2)" if topo.combining_rule == "geometric" else "0.5*(sig1+sig2)"
+        if topo.form == "mie":
+            energy = (
+                "C*eps*((sig/r)^n-(sig/r)^m); C=(n/(n-m))*(n/m)^(m/(n-m)); "
+                f"eps=sqrt(eps1*eps2); sig={sig}; n=0.5*(n1+n2); m=0.5*(m1+m2)"
+            )
+            per = ("sig", "eps", "n", "m")
+        else:
+            energy = f"4*eps*((sig/r)^12-(sig/r)^6); eps=sqrt(eps1*eps2); sig={sig}"
+            per = ("sig", "eps")
+        lines.append(f' <CustomNonbondedForce energy="{energy}" bondCutoff="3">')
+        lines += [f'  <PerParticleParameter name="{x}"/>' for x in per]
+        for t in topo.type_names:
+            vals = {"sig": p[f"sigma_{t}"] * _NM, "eps": p[f"epsilon_{t}"]}
+            if topo.form == "mie":
+                vals |= {"n": p[f"n_{t}"], "m": p[f"m_{t}"]}
+            attrs = " ".join(f'{k}="{_g(vals[k])}"' for k in per)
+            lines.append(f'  <Atom type="{t}" {attrs}/>')
+        lines.append(" </CustomNonbondedForce>")
+    lines.append("</ForceField>")
+    return "\n".join(lines) + "\n"
+
+
+def _unique(table: dict, key, value, what: str) -> None:
+    if key in table and not np.allclose(table[key], value, rtol=1e-12, atol=0.0):
+        raise ProblemError(
+            f"two {what} terms on site types {key} have different parameters; an OpenMM "
+            "force field assigns terms by type",
+            "export.openmm",
+        )
+    table.setdefault(key, value)
+
+
+# --------------------------------------------------------------------------- LAMMPS
+
+
+def _lammps(topo: Topology, p: dict, fingerprint: str, label: str) -> str:
+    lj14 = _lj14(topo, "LAMMPS")
+    kcal = 1.0 / CALORIE_J
+    types = ", ".join(f"{k + 1} = {t}" for k, t in enumerate(topo.type_names))
+    lines = _header(
+        "#",
+        fingerprint,
+        label,
+        [
+            "units real: epsilon in kcal/mol, sigma and cut-off in angstrom",
+            f"atom types: {types}",
+            "bonded terms are not included (see the molecule definition)",
+        ],
+    )
+    style = "lj/cut" if topo.form == "lj" else "mie/cut"
+    lines.append(f"pair_style {style} {_g(topo.r_cut_angstrom)}")
+    lines.append(f"pair_modify tail {'yes' if topo.tail else 'no'}")
+    lines.append(f"special_bonds lj 0.0 0.0 {_g(lj14)}")
+    index = {t: k + 1 for k, t in enumerate(topo.type_names)}
+    for (a, b), (eps, sig, n, m) in _pair_values(topo, p).items():
+        extra = "" if topo.form == "lj" else f" {_g(n)} {_g(m)}"
+        lines.append(
+            f"pair_coeff {index[a]} {index[b]} {_g(eps * kcal)} {_g(sig)}{extra}  # {a}-{b}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- GROMACS
+
+
+def _gromacs(topo: Topology, p: dict, fingerprint: str, label: str) -> str:
+    if topo.form != "lj":
+        raise ProblemError("GROMACS has no Mie form; export LJ, or use LAMMPS", "export.gromacs")
+    lj14 = _lj14(topo, "GROMACS")
+    lines = _header(
+        ";",
+        fingerprint,
+        label,
+        [
+            "units: nm, kJ/mol; nonbonded section only ([ moleculetype ] with nrexcl = 3 "
+            "and the bonded terms are not included)",
+            f"cut-off {topo.r_cut_angstrom * _NM:g} nm (rvdw), "
+            f"DispCorr = {'EnerPres' if topo.tail else 'no'} in the .mdp file",
+        ],
+    )
+    comb = 3 if topo.combining_rule == "geometric" else 2
+    lines += [
+        "[ defaults ]",
+        "; nbfunc  comb-rule  gen-pairs  fudgeLJ  fudgeQQ",
+        f"  1  {comb}  yes  {_g(lj14)}  1.0",
+        "",
+        "[ atomtypes ]",
+        "; name  mass  charge  ptype  sigma(nm)  epsilon(kJ/mol)",
+    ]
+    masses = {t.name: t.mass_g_per_mol for t in topo.site_types}
+    for t in topo.type_names:
+        lines.append(
+            f"  {t}  {_g(masses[t])}  0.0  A  {_g(p[f'sigma_{t}'] * _NM)}  {_g(p[f'epsilon_{t}'])}"
+        )
+    unlike = [(k, v) for k, v in _pair_values(topo, p).items() if k[0] != k[1]]
+    if unlike:
+        lines += ["", "[ nonbond_params ]", "; i  j  func  sigma(nm)  epsilon(kJ/mol)"]
+        for (a, b), (eps, sig, _, _) in unlike:
+            lines.append(f"  {a}  {b}  1  {_g(sig * _NM)}  {_g(eps)}")
+    return "\n".join(lines) + "\n"
+
+
+_RENDER = {"openmm": _openmm, "lammps": _lammps, "gromacs": _gromacs}
+
+
+def render(
+    fmt: str,
+    params: Mapping[str, float],
+    topology: Topology,
+    fingerprint: str,
+    label: str = "mean",
+) -> str:
+    """The text of one force-field file.
+
+    Parameters
+    ----------
+    fmt
+        ``"openmm"``, ``"lammps"`` or ``"gromacs"`` (:data:`FORMATS`).
+    params
+        Every nonbonded parameter of the topology
+        (:func:`~bayesff.potentials.topology.parameter_names`), internal units
+        (kJ/mol, angstrom).
+    topology
+        Site types, molecules and the nonbonded model.
+    fingerprint
+        The run's fingerprint (one line), written into the header.
+    label
+        Which parameters these are (``"mean"``, ``"draw 3 of 100"``).
+
+    Raises
+    ------
+    ProblemError
+        For an unknown format, missing or non-finite parameters, a blank
+        fingerprint, or a model the format cannot express.
+    """
+    p = _check(fmt, params, topology, fingerprint)
+    return _RENDER[fmt](topology, p, fingerprint.strip(), label)
+
+
+def render_ensemble(
+    fmt: str,
+    mean: Mapping[str, float],
+    draws: Mapping[str, np.ndarray],
+    topology: Topology,
+    fingerprint: str,
+) -> dict[str, str]:
+    """The posterior mean and every draw as files: ``{file name: text}``.
+
+    ``draws`` maps each parameter to its K draws (internal units, shape (K,)),
+    giving ``draw_0000.<ext>`` ... in draw order, beside ``mean.<ext>``.
+    """
+    ext = EXTENSIONS.get(fmt, "txt")
+    sizes = {np.asarray(v).shape for v in draws.values()}
+    if len(sizes) != 1 or len(next(iter(sizes))) != 1:
+        raise ProblemError(
+            f"draws must be one (K,) array per parameter, found shapes {sorted(sizes)}",
+            "export.draws",
+        )
+    k_draws = next(iter(sizes))[0]
+    out = {f"mean.{ext}": render(fmt, mean, topology, fingerprint, "posterior mean")}
+    for k in range(k_draws):
+        p = {n: float(np.asarray(v)[k]) for n, v in draws.items()}
+        out[f"draw_{k:04d}.{ext}"] = render(
+            fmt, p, topology, fingerprint, f"posterior draw {k + 1} of {k_draws}"
+        )
+    return out

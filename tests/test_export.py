@@ -1,0 +1,189 @@
+"""Force-field export for OpenMM, LAMMPS and GROMACS (issue 31 item 6)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+from functools import partial
+
+import jax
+import numpy as np
+import pytest
+
+from bayesff.errors import ProblemError
+from bayesff.export import render, render_ensemble
+from bayesff.potentials import forcefield as ff
+from bayesff.potentials.topology import TRAPPE_UA_ALKANE, trappe_topology
+from bayesff.simulate.molecules import lattice_configuration
+from bayesff.units import CALORIE_J
+
+PUB = TRAPPE_UA_ALKANE.published_parameters()
+PARAMS = {k: PUB[k] for k in ("epsilon_CH3", "sigma_CH3", "epsilon_CH2", "sigma_CH2")}
+FP = "sha256:0123abcd runs/alkanes/posterior.nc"
+
+
+def _openmm_energy(xml: str, system: ff.System, R, box, r_cut):
+    """Load the XML with OpenMM's ForceField, build the same molecules, and return the
+    Reference-platform energy of the configuration (kJ/mol)."""
+    openmm = pytest.importorskip("openmm", reason="OpenMM is not installed (optional extra)")
+    from openmm import app, unit
+
+    forcefield = app.ForceField(io.StringIO(xml))
+    top = app.Topology()
+    chain = top.addChain()
+    for name, count in system.counts:
+        mol = system.topology.molecule(name)
+        for _ in range(count):
+            res = top.addResidue(name, chain)
+            atoms = [top.addAtom(f"S{k}", None, res) for k in range(mol.n_sites)]
+            for b in mol.bonds:
+                top.addBond(atoms[b.i], atoms[b.j])
+    top.setPeriodicBoxVectors(np.diag(box) * 0.1 * unit.nanometer)
+    # the tail is off on both sides (useDispersionCorrection is a NonbondedForce option)
+    tail = {"useDispersionCorrection": False} if "<NonbondedForce" in xml else {}
+    oms = forcefield.createSystem(
+        top,
+        nonbondedMethod=app.CutoffPeriodic,
+        nonbondedCutoff=r_cut * 0.1 * unit.nanometer,
+        constraints=app.AllBonds,
+        **tail,
+    )
+    for f in oms.getForces():
+        if isinstance(f, openmm.CustomNonbondedForce):
+            f.setUseLongRangeCorrection(False)
+    ctx = openmm.Context(
+        oms, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference")
+    )
+    ctx.setPositions(R * 0.1)
+    return ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
+
+
+@pytest.mark.parametrize(("form", "rule"), [("lj", "lorentz_berthelot"), ("mie", "geometric")])
+def test_openmm_xml_loads_and_gives_the_same_energy(form, rule):
+    """The exported ForceField XML, loaded by OpenMM's app.ForceField and applied to a
+    box of butanes and pentanes (constraints=AllBonds, no tail), gives the energy of
+    bayesff's force field at the same configuration to 1e-8 relative (Reference
+    platform): units (nm, kJ/mol), types, templates, angles, RB torsions, 1-4
+    exclusion and combining rule all carried over. Mie 16-6/14-6 with the geometric
+    rule goes through a CustomNonbondedForce."""
+    topo = dataclasses.replace(
+        trappe_topology([4, 5], r_cut_angstrom=7.0, tail=False), form=form, combining_rule=rule
+    )
+    p = dict(PARAMS)
+    if form == "mie":
+        p |= {"n_CH3": 16.0, "m_CH3": 6.0, "n_CH2": 14.0, "m_CH2": 6.0}
+    system = ff.System(topo, (("n-butane", 10), ("n-pentane", 6)))
+    R, box = lattice_configuration(system, 450.0, seed=2)
+    R = R + np.random.default_rng(2).normal(0, 0.1, R.shape)
+    xml = render("openmm", p, topo, FP)
+    assert FP in xml and "constraints=app.AllBonds" in xml
+    mine = float(jax.jit(partial(ff.energy, system))(R, box, p))
+    assert _openmm_energy(xml, system, R, box, 7.0) == pytest.approx(mine, rel=1e-8)
+
+
+def _parse_lammps(text):
+    coeffs, style = {}, {}
+    for line in text.splitlines():
+        line = line.split("#")[0].split()
+        if not line:
+            continue
+        if line[0] == "pair_coeff":
+            coeffs[(int(line[1]), int(line[2]))] = [float(x) for x in line[3:]]
+        else:
+            style[line[0]] = line[1:]
+    return style, coeffs
+
+
+def test_lammps_include_parses_back_to_the_parameters():
+    """An independent parser of the LAMMPS include: pair_style lj/cut with the
+    cut-off in angstrom, tail on, special_bonds lj 0 0 0 (TraPPE excludes 1-4), and
+    pair_coeff i j eps sigma for every i <= j equal to the Lorentz-Berthelot values
+    converted to kcal/mol (1 kcal = 4.184 kJ exactly) to 1e-11 relative (12 digits
+    written)."""
+    topo = trappe_topology([4], r_cut_angstrom=14.0)
+    style, coeffs = _parse_lammps(render("lammps", PARAMS, topo, FP))
+    assert style["pair_style"] == ["lj/cut", "14"]
+    assert style["pair_modify"] == ["tail", "yes"]
+    assert style["special_bonds"] == ["lj", "0.0", "0.0", "0"]
+    e3, e2 = PARAMS["epsilon_CH3"], PARAMS["epsilon_CH2"]
+    s3, s2 = PARAMS["sigma_CH3"], PARAMS["sigma_CH2"]
+    expected = {
+        (1, 1): (e3, s3),
+        (1, 2): (np.sqrt(e3 * e2), 0.5 * (s3 + s2)),
+        (2, 2): (e2, s2),
+    }
+    assert set(coeffs) == set(expected)
+    for k, (eps, sig) in expected.items():
+        np.testing.assert_allclose(coeffs[k], [eps / CALORIE_J, sig], rtol=1e-11)
+
+
+def _parse_gromacs(text):
+    section, out = None, {}
+    for line in text.splitlines():
+        line = line.split(";")[0].strip()
+        if not line:
+            continue
+        m = re.fullmatch(r"\[\s*(\w+)\s*\]", line)
+        if m:
+            section = m.group(1)
+            out[section] = []
+        else:
+            out[section].append(line.split())
+    return out
+
+
+def test_gromacs_itp_parses_back_to_the_parameters():
+    """An independent parser of the itp section: [ defaults ] with nbfunc 1, the
+    Lorentz-Berthelot comb-rule 2 and fudgeLJ 0 (1-4 excluded); [ atomtypes ] sigma
+    in nm and epsilon in kJ/mol with the masses; [ nonbond_params ] the unlike pair;
+    values to 1e-11 relative."""
+    topo = trappe_topology([4])
+    sec = _parse_gromacs(render("gromacs", PARAMS, topo, FP))
+    assert sec["defaults"] == [["1", "2", "yes", "0", "1.0"]]
+    types = {row[0]: [float(x) for x in (row[1], row[4], row[5])] for row in sec["atomtypes"]}
+    np.testing.assert_allclose(types["CH3"], [15.035, 0.375, PARAMS["epsilon_CH3"]], rtol=1e-11)
+    np.testing.assert_allclose(types["CH2"], [14.027, 0.395, PARAMS["epsilon_CH2"]], rtol=1e-11)
+    (row,) = sec["nonbond_params"]
+    assert row[:3] == ["CH3", "CH2", "1"]
+    np.testing.assert_allclose(
+        [float(row[3]), float(row[4])],
+        [0.385, np.sqrt(PARAMS["epsilon_CH3"] * PARAMS["epsilon_CH2"])],
+        rtol=1e-11,
+    )
+
+
+def test_ensemble_writes_the_mean_and_every_draw():
+    """Three posterior draws and the mean give four files, each with the fingerprint
+    and its own label in the header, and each with its own parameters."""
+    topo = trappe_topology([4])
+    draws = {k: v * np.array([0.99, 1.0, 1.01]) for k, v in PARAMS.items()}
+    files = render_ensemble("lammps", PARAMS, draws, topo, FP)
+    assert sorted(files) == ["draw_0000.lmp", "draw_0001.lmp", "draw_0002.lmp", "mean.lmp"]
+    assert all(FP in t for t in files.values())
+    assert "posterior draw 3 of 3" in files["draw_0002.lmp"]
+    eps = [_parse_lammps(files[f"draw_{k:04d}.lmp"])[1][(1, 1)][0] for k in range(3)]
+    np.testing.assert_allclose(
+        eps, PARAMS["epsilon_CH3"] / CALORIE_J * np.array([0.99, 1.0, 1.01])
+    )
+
+
+def test_bad_requests_are_refused():
+    """Unknown format, missing parameter, multi-line fingerprint, Mie for GROMACS and
+    the explicit rule for OpenMM XML: each a one-line ProblemError."""
+    topo = trappe_topology([4])
+    with pytest.raises(ProblemError, match="unknown format 'charmm'"):
+        render("charmm", PARAMS, topo, FP)
+    with pytest.raises(ProblemError, match=r"missing \['sigma_CH2'\]"):
+        render("lammps", {k: v for k, v in PARAMS.items() if k != "sigma_CH2"}, topo, FP)
+    with pytest.raises(ProblemError, match="single-line"):
+        render("lammps", PARAMS, topo, "a\nb")
+    mie = dataclasses.replace(topo, form="mie")
+    p = PARAMS | {"n_CH3": 16.0, "m_CH3": 6.0, "n_CH2": 14.0, "m_CH2": 6.0}
+    with pytest.raises(ProblemError, match="GROMACS has no Mie form"):
+        render("gromacs", p, mie, FP)
+    explicit = dataclasses.replace(topo, combining_rule="explicit")
+    q = PARAMS | {"epsilon_CH3_CH2": 0.5, "sigma_CH3_CH2": 3.9}
+    with pytest.raises(ProblemError, match="explicit unlike pairs"):
+        render("openmm", q, explicit, FP)
+    assert "pair_coeff 1 2 " in render("lammps", q, explicit, FP)
