@@ -6,6 +6,7 @@ from bayesff.observables import (  # noqa: F401  (registers observables)
     conventions,
     md_targets,
     structure,
+    vle,
 )
 from bayesff.observables._spec import (
     EnvField,

@@ -259,7 +259,8 @@ def solve_coexistence(
     """
     t = jnp.asarray(T_star, dtype=float)
     if critical is None:
-        critical = critical_point(eos, **shape)
+        # only the starts and the above-Tc test use it: no derivative flows through it
+        critical = critical_point(eos, **jax.lax.stop_gradient(shape))
     crit = jax.tree.map(jax.lax.stop_gradient, critical)
     sh = jax.lax.stop_gradient(shape)
     t_fixed = jax.lax.stop_gradient(t)
@@ -381,7 +382,8 @@ def liquid_density(
     t = jnp.asarray(T_star, dtype=float)
     p = jnp.asarray(p_star, dtype=float)
     if critical is None:
-        critical = critical_point(eos, **shape)
+        # only the starts and the above-Tc test use it: no derivative flows through it
+        critical = critical_point(eos, **jax.lax.stop_gradient(shape))
     crit = jax.tree.map(jax.lax.stop_gradient, critical)
     sh = jax.lax.stop_gradient(shape)
     t_fixed, p_fixed = jax.lax.stop_gradient(t), jax.lax.stop_gradient(p)

@@ -236,12 +236,12 @@ class CriticalPoint(NamedTuple):
     iterations: jax.Array
 
 
-def _density_series(eos, T_star, rho_star, shape):
-    """alpha^r and its first four rho* derivatives at fixed T*: nested forward passes.
+def _density_series(eos, T_star, rho_star, shape, order):
+    """alpha^r and its first ``order`` (3 or 4) rho* derivatives at fixed T*.
 
-    Each pass keeps only the new highest derivative, so the trace grows as 2^4 copies
-    of the EOS (Taylor mode, ``jax.experimental.jet``, compiled no faster here and has
-    no rules for some operations an EOS may use).
+    Nested forward passes, each keeping only the new highest derivative: the trace holds
+    about 2^order copies of the EOS. (Taylor mode, ``jax.experimental.jet``, compiled
+    no faster here and has no rules for some operations an EOS may use.)
     """
 
     def f(r):
@@ -257,25 +257,28 @@ def _density_series(eos, T_star, rho_star, shape):
         p, t = jax.jvp(d2, (r,), (jnp.ones_like(r),))
         return (*p, t[2])
 
+    if order == 3:
+        return d3(rho_star)
     p, t = jax.jvp(d3, (rho_star,), (jnp.ones_like(rho_star),))
     return (*p, t[3])
 
 
-def _b_derivatives(eos, T_star, rho_star, shape):
-    """B = (dp/drho)/T* and its first two density derivatives."""
+def _b_derivatives(eos, T_star, rho_star, shape, order=4):
+    """B = (dp/drho)/T* and its density derivatives: (B, B') for order 3, (B, B', B'') for 4."""
     r = rho_star
-    _, a1, a2, a3, a4 = _density_series(eos, T_star, r, shape)
-    b0 = 1.0 + 2.0 * r * a1 + r**2 * a2
-    b1 = 2.0 * a1 + 4.0 * r * a2 + r**2 * a3
-    b2 = 6.0 * a2 + 6.0 * r * a3 + r**2 * a4
-    return b0, b1, b2
+    a = _density_series(eos, T_star, r, shape, order)
+    b0 = 1.0 + 2.0 * r * a[1] + r**2 * a[2]
+    b1 = 2.0 * a[1] + 4.0 * r * a[2] + r**2 * a[3]
+    if order == 3:
+        return b0, b1
+    return b0, b1, 6.0 * a[2] + 6.0 * r * a[3] + r**2 * a[4]
 
 
 def _critical_residual(eos):
     def residual(x, shape):
         # x = (T*, ln rho*); conditions: dp/drho = 0 and rho d2p/drho2 / T = 0
         t, r = x[0], jnp.exp(x[1])
-        b0, db, _ = _b_derivatives(eos, t, r, shape)
+        b0, db = _b_derivatives(eos, t, r, shape, order=3)
         return jnp.stack([b0, r * db])
 
     return residual
@@ -312,7 +315,7 @@ def _critical_newton(eos, x0, shape, max_iter, tol):
         # density series took 2-3x longer to compile. ln rho column from B' and B''.
         h = 1e-7 * t
         b0, b1, b2 = _b_derivatives(eos, t, r, shape)
-        b0_h, b1_h, _ = _b_derivatives(eos, t + h, r, shape)
+        b0_h, b1_h = _b_derivatives(eos, t + h, r, shape, order=3)
         f = jnp.stack([b0, r * b1])
         jac = jnp.array([[(b0_h - b0) / h, r * b1], [r * (b1_h - b1) / h, r * b1 + r**2 * b2]])
         dx = -jnp.linalg.solve(jac, f)
@@ -322,8 +325,8 @@ def _critical_newton(eos, x0, shape, max_iter, tol):
         return x + scale * dx, f, it + 1
 
     x, _, it = jax.lax.while_loop(cond, body, (x0, jnp.full(2, jnp.inf), jnp.int32(0)))
-    f = residual(x, shape)
-    _, _, d2b = _b_derivatives(eos, x[0], jnp.exp(x[1]), shape)
+    b0, b1, d2b = _b_derivatives(eos, x[0], jnp.exp(x[1]), shape)
+    f = jnp.stack([b0, jnp.exp(x[1]) * b1])
     finite = jnp.all(jnp.isfinite(x)) & jnp.all(jnp.isfinite(f)) & jnp.isfinite(d2b)
     status = jnp.where(
         ~finite,

@@ -1,0 +1,251 @@
+"""Cost of the vapour-liquid equilibrium forward models, and the LJ EOS error floors.
+
+Speed (default): value and gradient (with respect to epsilon and sigma) of a Gaussian
+log-likelihood of the 4 VLE properties (saturated liquid and vapour density, vapour
+pressure, enthalpy of vaporisation) at 25 temperatures (T* 0.70-1.20 for the median draw),
+for 4 parameter draws (argon-like LJ, epsilon/k_B = 120 K, sigma = 3.405 angstrom, +-3 %
+around it, fixed seed), jit-compiled, timed after warm-up as the median of repeats:
+
+- ``shared``: one coexistence solve per temperature feeding all four properties
+  (``bayesff.observables.vle.vle_predictions``);
+- ``observables``: the four registered observables' ``predict`` functions, as a problem
+  with four targets calls them (four solves);
+- ``B2``: the second virial coefficient (``bayesff.observables.virial.second_virial``) at
+  the same 25 temperatures and 4 draws.
+
+Floors (``--floors``): the Thol et al. (2016) LJ EOS's error table of
+``bayesff.observables.vle.LJ_THOL2016_FLOOR``, from teqp 0.23.2:
+
+- per T/Tc region (edges 0.8, 0.9, 0.95; Tc* = 1.32), the largest relative difference of
+  rho_l, rho_v, p_sat and dH_vap between the Thol and Kolafa-Nezbeda (1994) EOS, and of
+  the Thol EOS from correlations of simulation data: the vapour pressure of Lotfi, Vrabec
+  and Fischer, Mol. Phys. 76, 1319 (1992) (ln p* = 1.2629 T* - 4.8095/T* - 0.15115/T*^4)
+  and the saturated densities of Stephan, Thol, Vrabec and Hasse, J. Chem. Inf. Model. 59,
+  4248 (2019) (coefficients as transcribed in a public code repository, not checked
+  against the paper);
+- per single-phase region, the largest |dp*|, |du*| between the two EOS and the relative
+  density difference of the compressed liquid at equal (T, p) (T* 0.7-6, rho* 0.005-1,
+  p* <= 65, two-phase states excluded; the density difference at rho* >= 0.5 only, away
+  from the critical point where dp/drho vanishes).
+
+The simulation-data correlations are compared over 0.7 <= T* <= 1.3 only.
+
+Usage (from the repository root)::
+
+    python benchmarks/vle_bench.py               # 50 repeats
+    python benchmarks/vle_bench.py --floors      # needs teqp
+
+Writes ``benchmarks/results/vle_bench.json`` (or ``vle_floors.json``). Timings on a shared
+machine are noisy: the load average is recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+jax.config.update("jax_enable_x64", True)
+
+from bayesff.observables import get_observable  # noqa: E402
+from bayesff.observables.virial import second_virial  # noqa: E402
+from bayesff.observables.vle import fluid_eos_of, vle_predictions  # noqa: E402
+from bayesff.potentials.pair import LENNARD_JONES  # noqa: E402
+from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+EPSILON_K, SIGMA_A = 120.0, 3.405
+N_T, N_DRAWS = 25, 4
+PROPS = ("rho_l", "rho_v", "p_sat", "dH_vap")
+OBSERVABLES = (
+    "saturated_liquid_density",
+    "saturated_vapour_density",
+    "vapour_pressure",
+    "enthalpy_of_vaporisation",
+)
+
+
+def _draws(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    eps = EPSILON_K * GAS_CONSTANT_KJ_PER_MOL_K * (1 + 0.03 * rng.uniform(-1, 1, N_DRAWS))
+    sig = SIGMA_A * (1 + 0.03 * rng.uniform(-1, 1, N_DRAWS))
+    return {"epsilon": jnp.asarray(eps), "sigma": jnp.asarray(sig)}
+
+
+def _median_time(fn, args, repeats: int) -> float:
+    jax.block_until_ready(fn(*args))  # warm-up (compiled already)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def speed(repeats: int) -> dict:
+    fluid = fluid_eos_of(LENNARD_JONES)
+    T = jnp.linspace(0.70, 1.20, N_T) * EPSILON_K  # K
+    draws = _draws()
+    centre = {"epsilon": jnp.asarray(EPSILON_K * GAS_CONSTANT_KJ_PER_MOL_K), "sigma": SIGMA_A}
+    ref = vle_predictions(fluid, centre, T)
+    obs = {k: getattr(ref, k) * 1.01 for k in PROPS}  # synthetic data 1 % off
+    unc = {k: 0.01 * jnp.abs(getattr(ref, k)) for k in PROPS}
+    b2_obs = second_virial(LENNARD_JONES, centre, T) * 1.01
+    b2_unc = 0.01 * jnp.abs(b2_obs) + 1.0
+
+    def loglik_shared(p):
+        pred = vle_predictions(fluid, p, T)
+        return sum(-0.5 * jnp.sum(((getattr(pred, k) - obs[k]) / unc[k]) ** 2) for k in PROPS)
+
+    predicts = [get_observable(n).build(LENNARD_JONES) for n in OBSERVABLES]
+
+    def loglik_obs(p):
+        total = 0.0
+        for k, f in zip(PROPS, predicts, strict=True):
+            total += -0.5 * jnp.sum(((f(p, {"T_K": T}) - obs[k]) / unc[k]) ** 2)
+        return total
+
+    def loglik_b2(p):
+        return -0.5 * jnp.sum(((second_virial(LENNARD_JONES, p, T) - b2_obs) / b2_unc) ** 2)
+
+    out = {}
+    for name, f in (("shared", loglik_shared), ("observables", loglik_obs), ("B2", loglik_b2)):
+        fn = jax.jit(jax.vmap(jax.value_and_grad(f)))
+        t0 = time.perf_counter()
+        compiled = fn.lower(draws).compile()
+        t_compile = time.perf_counter() - t0
+        value, grad = compiled(draws)
+        finite = bool(jnp.all(jnp.isfinite(value)) & jnp.all(jnp.isfinite(grad["epsilon"])))
+        out[name] = {
+            "median_ms": 1e3 * _median_time(compiled, (draws,), repeats),
+            "compile_s": t_compile,
+            "finite": finite,
+        }
+    # value-only cost of the shared solve
+    fv = jax.jit(jax.vmap(loglik_shared)).lower(draws).compile()
+    out["shared_value_only"] = {"median_ms": 1e3 * _median_time(fv, (draws,), repeats)}
+    return out
+
+
+def floors() -> dict:
+    import teqp  # the [data]/test extra; only this mode needs it
+
+    z = np.array([1.0])
+    th = teqp.make_model({"kind": "LJ126_TholJPCRD2016", "model": {}})
+    kn = teqp.make_model({"kind": "LJ126_KolafaNezbeda1994", "model": {}})
+    t_c = 1.32
+    edges = (0.8, 0.9, 0.95)
+
+    def vle(m, t, guess):
+        rl, rv = m.pure_VLE_T(t, guess[0], guess[1], 100)
+        p = rv * t * (1 + m.get_Ar01(t, rv, z))
+        h = t * m.get_Ar10(t, rv, z) - t * m.get_Ar10(t, rl, z) + p * (1 / rv - 1 / rl)
+        return np.array([rl, rv, p, h])
+
+    def lotfi_p(t):
+        return math.exp(1.2629 * t - 4.8095 / t - 0.15115 / t**4)
+
+    st_tc, st_rc = 1.321, 0.316
+    n_l = np.array([1.341700, 2.075332, -2.123475, 0.328998, 1.386131])
+    t_l = np.array([0.327140, 0.958759, 1.645654, 17.000001, 2.400858])
+    n_v = np.array([-8.135822, -102.919110, -3.037979, -44.381841, -34.55892948])
+    t_v = np.array([1.651685, 43.469214, 0.462877, 11.500462, 5.394370])
+
+    def stephan(t):
+        th_ = 1 - t / st_tc
+        return st_rc * (1 + np.sum(n_l * th_**t_l)), st_rc * np.exp(np.sum(n_v * th_**t_v))
+
+    vle_max = np.zeros((len(edges) + 1, 4))
+    g1 = g2 = (0.86, 0.0012)
+    sat = {}
+    for t in np.arange(0.661, 0.99 * t_c, 0.002):
+        a = vle(th, t, g1)
+        b = vle(kn, t, g2)
+        g1, g2 = a[:2], b[:2]
+        sat[round(float(t), 6)] = a[:2]
+        d = np.abs(b / a - 1)
+        d_sim = np.zeros(4)
+        if 0.7 <= t <= 1.3:  # the range of the simulation data the correlations were fitted to
+            sim_l, sim_v = stephan(t)
+            d_sim[:3] = [abs(a[0] / sim_l - 1), abs(a[1] / sim_v - 1), abs(a[2] / lotfi_p(t) - 1)]
+        i = int(np.searchsorted(edges, t / t_c, side="right"))
+        vle_max[i] = np.maximum(vle_max[i], np.maximum(d, d_sim))
+    single = {"vapour": np.zeros(3), "liquid": np.zeros(3), "supercritical": np.zeros(3)}
+    ts = np.array(sorted(sat))
+    grid_t = np.concatenate([np.arange(0.7, t_c, 0.02), np.arange(t_c, 6.0001, 0.1)])
+    for t in grid_t:
+        for r in np.arange(0.005, 1.0001, 0.005):
+            if t < t_c:
+                rl, rv = sat[ts[np.argmin(np.abs(ts - t))]]
+                if rv < r < rl:
+                    continue
+                region = "liquid" if r >= 0.31 else "vapour"
+            else:
+                region = "supercritical"
+            p1 = r * t * (1 + th.get_Ar01(t, r, z))
+            if p1 > 65:
+                continue
+            p2 = r * t * (1 + kn.get_Ar01(t, r, z))
+            du = abs(t * th.get_Ar10(t, r, z) - t * kn.get_Ar10(t, r, z))
+            drho = 0.0
+            if r >= 0.5:  # compressed liquid / dense fluid: density change at equal (T, p)
+                dpdrho = t * (1 + 2 * th.get_Ar01(t, r, z) + th.get_Ar02(t, r, z))
+                drho = abs(p1 - p2) / (r * dpdrho)
+            single[region] = np.maximum(single[region], [abs(p1 - p2), du, drho])
+
+    def up(x):  # round up to two significant figures
+        if x == 0:
+            return 0.0
+        e = math.floor(math.log10(abs(x))) - 1
+        return math.ceil(x / 10**e) * 10**e
+
+    return {
+        "T_r_edges": list(edges),
+        "vle_rel": {k: [up(v) for v in vle_max[:, j]] for j, k in enumerate(PROPS)},
+        "vle_rel_raw": {k: vle_max[:, j].tolist() for j, k in enumerate(PROPS)},
+        "single_phase": {k: [up(x) for x in v] for k, v in single.items()},
+        "single_phase_raw": {k: v.tolist() for k, v in single.items()},
+        "teqp": teqp.__version__,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--floors", action="store_true", help="the LJ EOS error floors (teqp)")
+    ap.add_argument("--repeats", type=int, default=50)
+    args = ap.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    machine = {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "jax": jax.__version__,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if args.floors:
+        res = {"machine": machine, "floors": floors()}
+        (RESULTS / "vle_floors.json").write_text(json.dumps(res, indent=2))
+        print(json.dumps(res["floors"], indent=2))
+        return
+    res = {"machine": machine, "counts": {"temperatures": N_T, "draws": N_DRAWS}}
+    res["speed"] = speed(args.repeats)
+    res["machine"]["load_average_after"] = os.getloadavg()
+    (RESULTS / "vle_bench.json").write_text(json.dumps(res, indent=2))
+    print(f"load average before {machine['load_average']}, after {os.getloadavg()}")
+    for k, v in res["speed"].items():
+        extra = f", compile {v['compile_s']:.1f} s" if "compile_s" in v else ""
+        print(f"{k:18s} {v['median_ms']:8.3f} ms{extra}")
+
+
+if __name__ == "__main__":
+    main()

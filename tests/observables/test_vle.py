@@ -1,0 +1,233 @@
+"""The VLE and single-phase EOS observables (bayesff.observables.vle) in reporting units.
+
+References: teqp 0.23.2's Thol et al. (2016) LJ EOS (``LJ126_TholJPCRD2016``) in reduced
+units, converted by hand here with a stated epsilon/k_B = 120 K and sigma = 3.4 angstrom
+and the SI constants (k_B, N_A exact); teqp's ``dpsatdT_pure`` for the corresponding-
+states gradient; finite differences.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import teqp
+
+from bayesff.errors import ProblemError
+from bayesff.observables import get_observable
+from bayesff.observables.eos import SolveStatus
+from bayesff.observables.eos.lj import ancillary
+from bayesff.observables.vle import LJ_THOL2016_FLOOR, fluid_eos_of, vle_predictions
+from bayesff.potentials import get_potential
+from bayesff.potentials.cutoff import wrap_cutoff
+from bayesff.problem import InferenceSettings
+from bayesff.targets import Target
+from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
+
+from support import lj_problem
+
+jax.config.update("jax_enable_x64", True)
+
+pytestmark = pytest.mark.slow  # compiles the coexistence solver
+
+TEQP = teqp.make_model({"kind": "LJ126_TholJPCRD2016", "model": {}})
+Z1 = np.array([1.0])
+KB, NA = 1.380649e-23, 6.02214076e23  # J/K, 1/mol (exact, SI 2019)
+EPS_K, SIGMA = 120.0, 3.4  # epsilon/k_B in K, sigma in angstrom
+LJ = get_potential("lennard_jones")
+PARAMS = {"epsilon": jnp.float64(EPS_K * GAS_CONSTANT_KJ_PER_MOL_K), "sigma": jnp.float64(SIGMA)}
+T_K = np.array([85.0, 100.0, 115.0, 130.0, 145.0])
+VLE = (
+    "saturated_liquid_density",
+    "saturated_vapour_density",
+    "vapour_pressure",
+    "enthalpy_of_vaporisation",
+)
+
+
+def _teqp_vle(t):
+    """teqp's coexistence at T*, started from the paper's ancillary values."""
+    _, rl0, rv0 = (float(x) for x in ancillary(t))
+    return TEQP.pure_VLE_T(t, rl0, rv0, 100)
+
+
+def _by_hand(t_k):
+    """(rho_l, rho_v in mol/L, p_sat in MPa, dH in kJ/mol) from teqp's reduced values."""
+    t = t_k / EPS_K
+    rl, rv = _teqp_vle(t)
+    p_star = rv * t * (1 + TEQP.get_Ar01(t, rv, Z1))
+    h_star = t * (TEQP.get_Ar10(t, rv, Z1) - TEQP.get_Ar10(t, rl, Z1)) + p_star * (1 / rv - 1 / rl)
+    sigma_m = SIGMA * 1e-10
+    per_l = 1.0 / (sigma_m**3 * NA) / 1000.0  # rho* -> mol/L
+    return (
+        rl * per_l,
+        rv * per_l,
+        p_star * KB * EPS_K / sigma_m**3 / 1e6,
+        h_star * KB * EPS_K * NA / 1000.0,
+    )
+
+
+def test_vle_observables_in_reporting_units():
+    """The four coexistence observables at 85-145 K (T* 0.71-1.21) for eps/k = 120 K,
+    sigma = 3.4 angstrom equal teqp's reduced coexistence converted by hand (mol/L, MPa,
+    kJ/mol) to 1e-9 relative."""
+    want = np.array([_by_hand(t) for t in T_K]).T
+    for i, name in enumerate(VLE):
+        got = np.asarray(get_observable(name).build(LJ)(PARAMS, {"T_K": jnp.asarray(T_K)}))
+        np.testing.assert_allclose(got, want[i], rtol=1e-9, err_msg=name)
+
+
+def test_single_phase_observables_in_reporting_units():
+    """eos_pressure and eos_residual_energy at (T, rho) and compressed_liquid_density at
+    (T, p) against teqp by hand: p = p* eps/sigma^3, E = u* eps, to 1e-10."""
+    t_k = np.array([90.0, 150.0, 300.0])
+    rho_a3 = np.array([0.021, 0.015, 0.008])  # 1/angstrom^3
+    got_p = get_observable("eos_pressure").build(LJ)(
+        PARAMS, {"T_K": jnp.asarray(t_k), "rho_per_A3": jnp.asarray(rho_a3)}
+    )
+    got_e = get_observable("eos_residual_energy").build(LJ)(
+        PARAMS, {"T_K": jnp.asarray(t_k), "rho_per_A3": jnp.asarray(rho_a3)}
+    )
+    for i, (tk, r) in enumerate(zip(t_k, rho_a3, strict=True)):
+        t, rs = tk / EPS_K, r * SIGMA**3
+        p = rs * t * (1 + TEQP.get_Ar01(t, rs, Z1)) * KB * EPS_K / (SIGMA * 1e-10) ** 3 / 1e6
+        e = t * TEQP.get_Ar10(t, rs, Z1) * KB * EPS_K * NA / 1000.0
+        assert abs(float(got_p[i]) / p - 1) < 1e-10 and abs(float(got_e[i]) / e - 1) < 1e-10
+    p_mpa = np.array([5.0, 50.0, 200.0])
+    got_rho = get_observable("compressed_liquid_density").build(LJ)(
+        PARAMS, {"T_K": jnp.asarray(t_k), "p_MPa": jnp.asarray(p_mpa)}
+    )
+    for i, (tk, pm) in enumerate(zip(t_k, p_mpa, strict=True)):
+        rs = float(got_rho[i]) * 1000.0 * NA * (SIGMA * 1e-10) ** 3  # mol/L -> rho*
+        t = tk / EPS_K
+        p = rs * t * (1 + TEQP.get_Ar01(t, rs, Z1)) * KB * EPS_K / (SIGMA * 1e-10) ** 3 / 1e6
+        assert abs(p / pm - 1) < 1e-10
+
+
+def test_liquid_density_gradient_finite_differences_and_corresponding_states():
+    """d rho_l / d sigma and d rho_l / d epsilon at 90 and 130 K: (i) central differences
+    (relative steps 1e-6, truncation ~1e-11: tolerance 1e-7); (ii) the exact corresponding-
+    states relation rho_l(T; eps, sigma) = rho*_l(k T / eps) / sigma^3, so d/dsigma = -3
+    rho/sigma and d/deps = -(T*/eps) (d rho*_l/dT*) / sigma^3, with d rho*_l/dT* from teqp's
+    saturation curve from teqp's dpsatdT_pure and residual derivatives (tolerance 1e-8)."""
+    predict = get_observable("saturated_liquid_density").build(LJ)
+    t_k = jnp.array([90.0, 130.0])
+    jac = jax.jacfwd(lambda p: predict(p, {"T_K": t_k}))(PARAMS)
+    f = jax.jit(lambda e, s: predict({"epsilon": e, "sigma": s}, {"T_K": t_k}))
+    e0, s0 = PARAMS["epsilon"], PARAMS["sigma"]
+    fd_e = (f(e0 * (1 + 1e-6), s0) - f(e0 * (1 - 1e-6), s0)) / (2e-6 * e0)
+    fd_s = (f(e0, s0 * (1 + 1e-6)) - f(e0, s0 * (1 - 1e-6))) / (2e-6 * s0)
+    np.testing.assert_allclose(jac["epsilon"], fd_e, rtol=1e-7)
+    np.testing.assert_allclose(jac["sigma"], fd_s, rtol=1e-7)
+    rho = np.asarray(f(e0, s0))
+    np.testing.assert_allclose(jac["sigma"], -3.0 * rho / SIGMA, rtol=1e-12)
+    per_l = 1.0 / ((SIGMA * 1e-10) ** 3 * NA) / 1000.0
+    for i, tk in enumerate(np.asarray(t_k)):
+        t = tk / EPS_K
+        rl, rv = _teqp_vle(t)
+        # along the saturation curve: d rho_l/dT = (dp_sat/dT - (dp/dT)_rho) / (dp/drho)_T
+        dpsat_dt = TEQP.dpsatdT_pure(t, rl, rv)
+        dp_dt = rl * (1 + TEQP.get_Ar01(t, rl, Z1) - TEQP.get_Ar11(t, rl, Z1))
+        dp_drho = t * (1 + 2 * TEQP.get_Ar01(t, rl, Z1) + TEQP.get_Ar02(t, rl, Z1))
+        drl_dt = (dpsat_dt - dp_dt) / dp_drho
+        want = -(t / float(e0)) * drl_dt * per_l
+        assert abs(float(jac["epsilon"][i]) / want - 1) < 1e-8
+
+
+def test_one_solve_feeds_all_four_properties_and_counts_failures():
+    """vle_predictions: NaN with status ABOVE_CRITICAL above Tc = 1.32 eps/k = 158.4 K, the
+    others OK and finite, for a batch of parameter draws (vmap over draws x temperatures)."""
+    fluid = fluid_eos_of(LJ)
+    t_k = jnp.array([90.0, 150.0, 160.0, 200.0])
+    draws = {
+        "epsilon": jnp.array([0.98, 1.0, 1.02]) * PARAMS["epsilon"],
+        "sigma": jnp.array([3.3, 3.4, 3.5]),
+    }
+    out = jax.jit(jax.vmap(lambda p: vle_predictions(fluid, p, t_k)))(draws)
+    status = np.asarray(out.status)
+    assert status.shape == (3, 4)
+    t_c = 1.3200003 * np.asarray(draws["epsilon"]) / GAS_CONSTANT_KJ_PER_MOL_K
+    above = np.asarray(t_k)[None, :] >= t_c[:, None]
+    assert np.all(status[above] == SolveStatus.ABOVE_CRITICAL)
+    assert np.all(status[~above] == SolveStatus.OK)
+    for k in ("rho_l", "rho_v", "p_sat", "dH_vap"):
+        v = np.asarray(getattr(out, k))
+        assert np.all(np.isnan(v[above])) and np.all(np.isfinite(v[~above])), k
+
+
+def test_observables_through_a_problem_built_in_python():
+    """A problem with the four VLE targets and an eos_pressure target (synthetic values
+    from the same EOS at eps/k = 120 K, sigma = 3.4): each target's forward model predicts
+    finite values in the observable's unit, and the EOS error floor is applied at the prior
+    medians (eps/k = 120 K, sigma = 3.5): rho_l floor = 0.21 % of |value| below 0.8 Tc
+    (LJ_THOL2016_FLOOR; Tc at the median epsilon = 158.4 K)."""
+    t_k = np.array([90.0, 110.0, 125.0])
+    want = np.array([_by_hand(t) for t in t_k]).T
+    targets = [
+        Target.from_arrays(name, name, {"T_K": t_k}, want[i], 0.01 * np.abs(want[i]))
+        for i, name in enumerate(VLE)
+    ]
+    rho = np.array([0.02, 0.001])
+    targets.append(
+        Target.from_arrays(
+            "p",
+            "eos_pressure",
+            {"T_K": np.array([100.0, 300.0]), "rho_per_A3": rho},
+            [1.0, 2.0],
+            0.1,
+        )
+    )
+    problem = lj_problem(targets, InferenceSettings(chains=1, warmup=10, samples=10))
+    for t in problem.targets:
+        pred = np.asarray(
+            t.forward(problem).build()(PARAMS, {k: jnp.asarray(v) for k, v in t.env.items()})
+        )
+        assert pred.shape == t.values.shape and np.all(np.isfinite(pred)), t.name
+        if t.name in VLE:
+            np.testing.assert_allclose(pred, t.values, rtol=1e-9)
+    t_rl = problem.targets[0]
+    t_r = t_k / (1.3200003 * 120.0)
+    assert np.all(t_r < 0.8)
+    np.testing.assert_allclose(
+        t_rl.floor, LJ_THOL2016_FLOOR.vle_rel["rho_l"][0] * want[0], rtol=1e-6
+    )
+
+
+def test_potentials_without_an_equation_of_state_are_refused():
+    """A potential with no EOS (square well), or LJ under a cut-off convention (the EOS
+    describes the full potential), is a ProblemError naming the observable, at build time
+    and when the problem is built (the floor hook)."""
+    with pytest.raises(ProblemError, match=r"square_well.*has none"):
+        get_observable("vapour_pressure").build(get_potential("square_well"))
+    cut = wrap_cutoff(LJ, {"scheme": "truncated", "r_c": 10.0, "unit": "angstrom"}, "test")
+    with pytest.raises(ProblemError, match="cut-off convention"):
+        get_observable("saturated_liquid_density").build(cut)
+    floor = get_observable("vapour_pressure").error_floor
+    with pytest.raises(ProblemError, match="vapour_pressure"):
+        floor(
+            get_potential("square_well"),
+            {"epsilon": 1.0, "sigma": 3.0, "lam": 1.5},
+            {"T_K": T_K},
+            T_K,
+            {},
+        )
+
+
+def test_floor_table_bounds_the_recomputed_eos_spread():
+    """LJ_THOL2016_FLOOR bounds the Thol - Kolafa-Nezbeda spread recomputed with teqp at
+    a few temperatures per region (the table is its maximum rounded up: benchmarks/
+    vle_bench.py --floors). A table edited by hand below the spread fails."""
+    kn = teqp.make_model({"kind": "LJ126_KolafaNezbeda1994", "model": {}})
+    for t in (0.75, 1.0, 1.1, 1.2, 1.24):
+        a = _teqp_vle(t)
+        b = kn.pure_VLE_T(t, a[0], a[1], 100)
+        pa = a[1] * t * (1 + TEQP.get_Ar01(t, a[1], Z1))
+        pb = b[1] * t * (1 + kn.get_Ar01(t, b[1], Z1))
+        t_r = t / 1.32
+        assert abs(b[0] / a[0] - 1) <= LJ_THOL2016_FLOOR.vle("rho_l", t_r)
+        assert abs(b[1] / a[1] - 1) <= LJ_THOL2016_FLOOR.vle("rho_v", t_r)
+        assert abs(pb / pa - 1) <= LJ_THOL2016_FLOOR.vle("p_sat", t_r)
+    assert math.isclose(LJ_THOL2016_FLOOR.vle("rho_l", 0.97), 0.034)
