@@ -524,7 +524,9 @@ def run(
             moves = int(st.n_moves) - moves0
             if moves and not gas:
                 rate = (int(st.n_accepted) - acc0) / moves
-                dv *= 1.5 if rate > 0.75 else (0.5 if rate < 0.25 else 1.0)
+                # towards half of the moves accepted (OpenMM's MonteCarloBarostat aims at
+                # 25-75 %); adapted in equilibration only, fixed in production
+                dv *= min(max(rate / 0.5, 0.5), 2.0)
                 dv = min(dv, 0.05 * float(jnp.prod(st.box)))
             n_eq_frames -= k
         t_prod = time.perf_counter()
