@@ -50,7 +50,6 @@ __all__ = [
     "Structure",
     "TargetStructure",
     "arrays",
-    "constrained_sites",
     "model_of",
     "pad_arrays",
     "structure_of",
@@ -651,8 +650,3 @@ def model_of(structure: Structure):
     is what lets a compiled sampler be found again.
     """
     return functools.partial(_model, structure)
-
-
-def constrained_sites(structure: Structure) -> tuple[str, ...]:
-    """Names of the posterior's latent sites (problem units)."""
-    return structure.latent_names

@@ -213,10 +213,6 @@ def _array(values, dims, coords, unit=None):
     return da
 
 
-def _drop_value_coords(coords: dict, dims) -> dict:
-    return {k: v for k, v in coords.items() if k in dims or getattr(v, "dims", (k,))[0] in dims}
-
-
 def latent_units(problem, structure) -> dict[str, str]:
     """Unit of every latent site: parameters in the problem's units, inadequacy terms."""
     out = {n: problem.parameters[n].unit for n in structure.free}

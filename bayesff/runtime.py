@@ -2,7 +2,7 @@
 
 Importing bayesff changes nothing global. :func:`configure` switches on
 
-* **float64** (DESIGN.md section 7: B2 near the Boyle temperature and the
+* **float64** (docs/architecture.md, Inference defaults: B2 near the Boyle temperature and the
   integral equations lose digits in float32), and
 * JAX's **persistent compilation cache**, so that a new process finds the
   sampler compiled by an earlier one (``$BAYESFF_CACHE_DIR``, default

@@ -1,4 +1,4 @@
-"""The layers of DESIGN.md section 2, checked on the import graph (issue 15 item 3).
+"""The layers of docs/architecture.md, Layers, checked on the import graph (issue 15 item 3).
 
 A module may import modules of its own layer or of lower layers, never of a
 higher one (function-level imports included: they are dependencies too), and
@@ -14,14 +14,13 @@ from support import ROOT
 
 PKG = ROOT / "bayesff"
 
-#: Layer of each module (prefix match, longest first); DESIGN.md section 2, with the
+#: Layer of each module (prefix match, longest first); docs/architecture.md, Layers, with the
 #: utility modules (errors, units, io, runtime, schemas) at the bottom.
 LAYERS = {
     "bayesff.errors": 0,
     "bayesff.units": 0,
     "bayesff.io": 0,
     "bayesff.runtime": 0,
-    "bayesff._jax": 0,
     "bayesff.schemas": 0,
     "bayesff.argtypes": 0,
     "bayesff.priors": 1,

@@ -292,8 +292,9 @@ def _csv_rows(folder: Path) -> dict[tuple[str, str], dict]:
 
 def _independent_group(dt, lo: float, hi: float) -> tuple[float, str]:
     """P(all states of the held-out B2 group within tolerance) and the tolerance verdict
-    (DESIGN.md section 6: a state passes at P >= 0.9, fails at P <= 0.1), from the run
-    file's held-out rows and the T/Tc column of the data file, not from the atlas code."""
+    (docs/architecture.md, Transferability criteria: a state passes at P >= 0.9, fails at
+    P <= 0.1), from the run file's held-out rows and the T/Tc column of the data file, not
+    from the atlas code."""
     rows = runfile.rows(dt, "B2", "holdout")
     info = next(t for t in runfile.targets(dt) if t.name == "B2")
     with Path(info.data_path).open() as fh:

@@ -120,7 +120,8 @@ def test_report_and_compare_end_to_end(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_strict_turns_diagnostic_warnings_into_exit_code_1(tmp_path, capsys):
-    """DESIGN.md section 7: bulk ESS < 400 is a warning, an error with --strict.
+    """Bulk ESS < 400 is a warning, an error with --strict (docs/architecture.md, Inference
+    defaults).
     20 draws of one chain cannot reach a bulk ESS of 400, so this run must fail."""
     out = tmp_path / "posterior.nc"
     args = ["calibrate", SHIPPED, "--out", str(out), "--chains", "1", "--warmup", "20"]

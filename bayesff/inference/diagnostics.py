@@ -1,4 +1,6 @@
-"""Convergence diagnostics that gate a result (DESIGN.md section 7), and the summary table.
+"""Convergence diagnostics that gate a result, and the summary table.
+
+The thresholds are those of docs/architecture.md (Inference defaults).
 
 The numbers come from ArviZ (``arviz.rhat``, ``arviz.ess``, ``arviz.bfmi``,
 ``arviz.summary``); this module names the thresholds, turns them into

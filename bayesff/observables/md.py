@@ -333,12 +333,6 @@ def _pair_terms(potential, box, r_cut, R, idx, params):
     return dR, r, jnp.where(mask, u, zero), jnp.where(mask, du, zero), mask
 
 
-def _energy_virial(potential, box, r_cut, R, idx, params):
-    """Total pair energy U (kJ/mol) and virial W = sum_{i<j} r u'(r) (kJ/mol)."""
-    _, r, u, du, _ = _pair_terms(potential, box, r_cut, R, idx, params)
-    return 0.5 * jnp.sum(u), 0.5 * jnp.sum(r * du)
-
-
 def _forces(potential, box, r_cut, R, neighbor_idx, params):
     """F_i = -sum_j u'(r_ij) (R_i - R_j) / r_ij, a row reduction over the Dense list."""
     dR, r, _, du, _ = _pair_terms(potential, box, r_cut, R, neighbor_idx, params)

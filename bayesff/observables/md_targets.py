@@ -231,10 +231,6 @@ class MDSettings:
     def n_frames(self) -> int:
         return self.n_steps // self.sample_every
 
-    @property
-    def needs_ie(self) -> bool:
-        return self.mode == "ie_corrected" or self.fallback == "ie_corrected"
-
     def simulate_kwargs(self, potential) -> dict:
         """Keyword arguments of :func:`~bayesff.observables.md.simulate` for a reference run.
 

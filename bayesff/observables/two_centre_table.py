@@ -54,7 +54,7 @@ would be C^0 or C^1 at its seams). Evaluation: the Chebyshev basis by its
 three-term recurrence (no arccos, so derivatives stay finite up to the edges),
 contracted with the coefficient tensor.
 
-Outside the domain the result is NaN (DESIGN.md section 4: a failure value that
+Outside the domain the result is NaN (docs/architecture.md, Contracts: a failure value that
 NUTS rejects), never an extrapolation.
 
 Domain

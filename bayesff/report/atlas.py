@@ -27,8 +27,8 @@ training data) and by their held-out log predictive density
 ``atlas.json``
     The same, with the per-state lists, as JSON.
 
-Verdicts are those of :func:`~bayesff.transferability.evaluate` (DESIGN.md
-section 6), unchanged. A held-out state where the forward model failed for
+Verdicts are those of :func:`~bayesff.transferability.evaluate` (docs/architecture.md,
+Transferability criteria), unchanged. A held-out state where the forward model failed for
 some posterior draws (the integral-equation closure did not converge) has NaN
 predictions for those draws; evaluate counts them as outside tolerance, and the
 atlas names every such state with the fraction of draws that failed.
@@ -82,7 +82,7 @@ __all__ = [
 #: Avogadro constant (CODATA 2018, exact), 1/mol: N_A sigma^3 in cm^3/mol.
 _AVOGADRO = 6.02214076e23
 _A3_TO_CM3 = 1e-24
-#: R-hat above this flags a run (DESIGN.md section 7).
+#: R-hat above this flags a run (docs/architecture.md, Inference defaults).
 RHAT_LIMIT = 1.01
 
 _VERDICT_CLASS = {
@@ -1042,8 +1042,9 @@ def render_atlas(
             f"<nav>Fluids: {nav}</nav>",
             "<h2 id='matrix-h'>Verdicts</h2>",
             "<p>Each cell: the verdict of a held-out group (bayesff.transferability.evaluate, "
-            "DESIGN.md section 6: the worse of the tolerance verdict and the 90 % coverage "
-            "verdict) and P(all states of the group within tolerance). Hover for the states, "
+            "the worse of the tolerance verdict and the 90 % coverage verdict: "
+            "docs/architecture.md, Transferability criteria) and P(all states of the group "
+            "within tolerance). Hover for the states, "
             "the coverage and the tolerance. The R-hat column is the worst R-hat of the "
             "run.</p>",
             _LEGEND,

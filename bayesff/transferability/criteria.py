@@ -1,4 +1,6 @@
-"""The transferability criteria of DESIGN.md section 6 on plain arrays, and the verdict rules.
+"""Transferability criteria on plain arrays, and the verdict rules.
+
+The criteria are listed in docs/architecture.md (Transferability criteria).
 
 Every function takes draws with the draws axis first, ``(S, N)`` for ``S``
 posterior draws and ``N`` states, and observations of shape ``(N,)``; all

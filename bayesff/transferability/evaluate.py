@@ -1,10 +1,11 @@
 """Transferability of a run to its held-out environments: :func:`evaluate` and the
 field's deterministic rule on the candidate parameter sets (:func:`deterministic_rule`).
 
-DESIGN.md section 6. Every criterion is computed from the posterior draws of
-a run file, per held-out state, then summarised per held-out group (a band
-of environments named in the problem file) and per target; the criteria are
-in :mod:`bayesff.transferability.criteria`, the thresholds in
+The criteria of docs/architecture.md (Transferability criteria). Every
+criterion is computed from the posterior draws of a run file, per held-out
+state, then summarised per held-out group (a band of environments named in
+the problem file) and per target; the criteria are in
+:mod:`bayesff.transferability.criteria`, the thresholds in
 :mod:`bayesff.transferability.thresholds`. The run is read through
 :mod:`bayesff.runfile` only.
 """

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ForceGP", "neg_log_posterior"]
+__all__ = ["ForceGP"]
 
 #: Starting length scales of the multi-start search, angstrom.
 LENGTH_STARTS = (0.2, 0.6, 2.0)
@@ -94,30 +94,6 @@ def _neg_log_posterior(log_theta, args):
     lp = lp - 0.5 * ((log_theta[1] - jnp.log(med)) / s) ** 2
     value = nll - lp
     return jnp.where(jnp.isfinite(value), value, jnp.inf)
-
-
-def neg_log_posterior(log_theta, r, y, u, prior_amplitude=100.0, prior_length=(1.0, 0.75)):
-    """-log p(ln a, ln l | y) up to a constant, and its gradient (jax).
-
-    Marginal likelihood N(y | 0, K + diag(u^2)) (tinygp, with its constant
-    -n/2 ln 2 pi), priors a ~ HalfNormal(``prior_amplitude``),
-    l ~ LogNormal(ln median, s) with ``prior_length = (median, s)``, and the
-    log-Jacobian of the log transform.
-
-    Returns
-    -------
-    value, gradient
-        A float and a (2,) array; ``inf`` where the covariance is not
-        positive definite.
-    """
-    import jax
-
-    from bayesff.runtime import ensure_configured
-
-    ensure_configured()
-    args = _args(r, y, u, prior_amplitude, prior_length)
-    v, g = jax.value_and_grad(_neg_log_posterior)(np.asarray(log_theta, float), args)
-    return float(v), np.asarray(g)
 
 
 def _args(r, y, u, prior_amplitude, prior_length):

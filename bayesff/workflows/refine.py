@@ -38,7 +38,6 @@ plain ``bayesff calibrate`` uses them.
 
 from __future__ import annotations
 
-import copy
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,9 +57,7 @@ __all__ = [
     "add_parser",
     "check_trust",
     "decide",
-    "reference_from_posterior",
     "refine",
-    "set_reference",
 ]
 
 #: Largest fraction of posterior draws of a trained state allowed outside the trust region.
@@ -196,29 +193,6 @@ def _internal(problem, draws: dict) -> dict:
         v = np.full(n, par.value) if par.fixed else np.asarray(draws[p])
         out[p] = np.asarray(problem.to_internal(p, v), dtype=float)
     return out
-
-
-def reference_from_posterior(problem, run) -> dict[str, float]:
-    """Posterior mean of the potential's parameters, internal units (a new reference).
-
-    Parameters
-    ----------
-    problem
-        A :class:`~bayesff.problem.Problem` or the path of its TOML file.
-    run
-        A :class:`~bayesff.inference.Run`, its DataTree, the path of a run
-        file, or a dict of draws (problem units) of every free parameter.
-
-    Returns
-    -------
-    dict
-        Every parameter of the potential (fixed ones at their value), kJ/mol
-        and angstrom, as floats: ready for ``options.reference`` or
-        ``prepare(reference=...)``.
-    """
-    problem = _load(problem, prepared=False)
-    draws, _ = _posterior_draws(run, problem.free_parameters)
-    return _mean_reference(problem, draws)[0]
 
 
 def _mean_reference(problem, draws):
@@ -541,39 +515,6 @@ def refine(
         )
         result.reference = dict(report.reference)
     return result
-
-
-def set_reference(doc: Mapping, reference: Mapping[str, float], targets=None) -> dict:
-    """A copy of a problem document with ``options.reference`` of its MD targets replaced.
-
-    To write a refined reference into a problem file (the prepared runs then
-    have to be made again: the option is part of their fingerprint).
-
-    Parameters
-    ----------
-    doc
-        The parsed problem file (``tomllib.load``), as for ``Problem.from_dict``.
-    reference
-        New reference, internal units (e.g. :attr:`TrustReport.reference`).
-    targets
-        Names of the targets to change; default every MD target
-        (``md_pressure``, ``md_energy``, ``md_structure_factor``).
-
-    Returns
-    -------
-    dict
-        The new document (the input is not modified).
-    """
-    from bayesff.observables.md_targets import MD_OBSERVABLES
-
-    out = copy.deepcopy(dict(doc))
-    for t in out.get("targets", []):
-        chosen = (
-            t.get("observable") in MD_OBSERVABLES if targets is None else t.get("name") in targets
-        )
-        if chosen:
-            t.setdefault("options", {})["reference"] = {k: float(v) for k, v in reference.items()}
-    return out
 
 
 # ----------------------------------------------------------------------------- CLI
