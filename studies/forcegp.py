@@ -31,7 +31,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import optimistix as optx
+from tinygp import GaussianProcess, kernels, transforms
+
+from bayesff.runtime import ensure_configured
 
 __all__ = ["ForceGP"]
 
@@ -59,8 +65,6 @@ def _gp(r, u, amplitude, length, mask=None):
     padded to a few fixed sizes give exact results with one compilation per
     size (:func:`_bucket`).
     """
-    import jax.numpy as jnp
-    from tinygp import GaussianProcess, kernels, transforms
 
     if mask is None:
         mask = jnp.ones_like(r)
@@ -81,7 +85,6 @@ def _pad(a, size: int, fill: float = 0.0):
 
 
 def _neg_log_posterior(log_theta, args):
-    import jax.numpy as jnp
 
     r, y, u, mask, prior_amplitude, prior_length = args
     a, ell = jnp.exp(log_theta[0]), jnp.exp(log_theta[1])
@@ -114,8 +117,6 @@ def _args(r, y, u, prior_amplitude, prior_length):
 @functools.cache
 def _search():
     """Compiled multi-start BFGS (optimistix) of the negative log posterior in (ln a, ln l)."""
-    import jax
-    import optimistix as optx
 
     solver = optx.BFGS(rtol=BFGS_TOL, atol=BFGS_TOL)
 
@@ -131,8 +132,6 @@ def _search():
 @functools.cache
 def _conditioned():
     """Compiled posterior mean and covariance of the noise-free F at test points."""
-    import jax
-    import jax.numpy as jnp
 
     def fn(r, y, u, mask, amplitude, length, x):
         g = _gp(r, u, amplitude, length, mask).condition(y, (x, jnp.ones_like(x))).gp
@@ -166,7 +165,6 @@ class ForceGP:
     prior_length: tuple[float, float] = (1.0, 0.75)
 
     def __post_init__(self):
-        from bayesff.runtime import ensure_configured
 
         ensure_configured()
         self.r = np.asarray(self.r, float)
@@ -189,7 +187,6 @@ class ForceGP:
         prior_amplitude, prior_length
             See the class attributes.
         """
-        from bayesff.runtime import ensure_configured
 
         ensure_configured()
         r = np.asarray(r, float)
