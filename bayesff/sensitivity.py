@@ -38,7 +38,7 @@ For a finished run (a run file written by :func:`bayesff.calibrate`):
 The result (:class:`SensitivityResult`) says in words which target drives which
 parameter and whether a prior dominates (:meth:`SensitivityResult.lines`),
 prints as a table (:meth:`SensitivityResult.table`), and is the command
-``bayesff sensitivity RUN`` (:func:`add_parser`).
+``bayesff sensitivity RUN`` (:mod:`bayesff.cli.runs`).
 """
 
 from __future__ import annotations
@@ -60,7 +60,6 @@ __all__ = [
     "LeftOut",
     "SensitivityError",
     "SensitivityResult",
-    "add_parser",
     "psense_view",
     "read_run",
     "sensitivity",
@@ -832,54 +831,3 @@ def _left(t, k, method, s: dict, full: dict, path=None) -> LeftOut:
         widen={p: s[p]["sd"] / full[p]["sd"] if full[p]["sd"] > 0 else 1.0 for p in params},
         refit_path=path,
     )
-
-
-# ------------------------------------------------------------------------------------ CLI
-
-
-def _cmd(args) -> int:
-    import json
-
-    from bayesff.runtime import configure
-
-    if args.refit:
-        configure()
-    log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
-    settings = {k: getattr(args, k) for k in ("warmup", "samples") if getattr(args, k)}
-    res = sensitivity(args.run, refit=args.refit, refit_settings=settings or None, log=log)
-    if args.json:
-        print(json.dumps(res.to_dict(), indent=1))
-        return 0
-    print(res.table())
-    print()
-    for line in res.lines():
-        print(line)
-    print(f"({res.timings['total_s']:.1f} s)")
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    """Add ``bayesff sensitivity RUN`` to the CLI's subparsers."""
-    from bayesff.argtypes import count
-
-    c = subparsers.add_parser(
-        "sensitivity",
-        help="which target drives which parameter; prior and likelihood power-scaling",
-    )
-    c.add_argument("run", help="run file, e.g. runs/argon_joint/posterior.nc")
-    c.add_argument(
-        "--no-refit",
-        dest="refit",
-        action="store_false",
-        help="never sample again: leave-one-target-out by importance sampling only "
-        "(flagged where Pareto k > 0.7)",
-    )
-    c.add_argument(
-        "--warmup", type=count(1), metavar="N", help="warm-up draws per chain of refits (>= 1)"
-    )
-    c.add_argument(
-        "--samples", type=count(1), metavar="N", help="kept draws per chain of refits (>= 1)"
-    )
-    c.add_argument("--json", action="store_true", help="every number as JSON")
-    c.add_argument("--quiet", action="store_true", help="no progress lines")
-    c.set_defaults(func=_cmd)

@@ -84,7 +84,15 @@ from pathlib import Path
 from bayesff.errors import BayesffError, ProblemError
 from bayesff.schemas import NAME_PATTERN, SWEEP_SCHEMA, check_name, validate
 
-__all__ = ["SweepResult", "Task", "expand", "read_sweep", "run_sweep", "write_summary"]
+__all__ = [
+    "SweepResult",
+    "Task",
+    "build_atlas",
+    "expand",
+    "read_sweep",
+    "run_sweep",
+    "write_summary",
+]
 
 
 @dataclass
@@ -656,6 +664,81 @@ def _existing_row(t: Task, report_folder: Path) -> dict:
         diagnose(dt),
         str(page) if page.is_file() else None,
         float(dt.attrs.get("wall_time_s", 0.0)),
+    )
+
+
+def build_atlas(
+    sweep: str | Path,
+    *,
+    out_root: str | Path = "runs",
+    report_root: str | Path = "reports",
+    log=print,
+) -> Path:
+    """Write ``report_root/NAME/index.html`` (and ``atlas.csv``, ...) from existing runs.
+
+    ``bayesff sweep`` writes the atlas page at its end when the sweep file has a
+    ``[sweep.atlas]`` table (:mod:`bayesff.report.atlas`). This writes the same
+    page without sampling anything: every task whose run file exists with the
+    same problem fingerprint and settings (the rule by which a sweep skips a
+    task) is shown; a task without one is shown as ``missing`` (an invalid task
+    as ``failed``, with its message). It serves to rebuild the page after a
+    change to the report code, or to look at a sweep that is still running or
+    was stopped (``bayesff atlas SWEEP``).
+
+    Parameters
+    ----------
+    sweep
+        A sweep file with a ``[sweep.atlas]`` table, e.g. ``models/atlas/atlas.toml``.
+    out_root, report_root
+        Where the sweep's run files are (``out_root/NAME/TASK/posterior.nc``) and where
+        the atlas goes, as for ``bayesff sweep``.
+
+    Returns
+    -------
+    Path
+        The atlas page.
+
+    Raises
+    ------
+    bayesff.errors.ProblemError
+        For a sweep file that is not valid or has no ``[sweep.atlas]`` table.
+    """
+    from bayesff.report.atlas import write_atlas
+
+    log = log or (lambda *a, **k: None)
+    sweep = Path(sweep)
+    doc = read_sweep(sweep)
+    atlas = doc["sweep"].get("atlas")
+    if atlas is None:
+        raise ProblemError(
+            "no [sweep.atlas] table: add one (fluids = 'path/to/fluids.csv') to make an atlas",
+            f"{sweep}: [sweep]",
+        )
+    name, tasks = expand(sweep, out_root)
+    res = SweepResult(name, tasks)
+    folder = Path(report_root) / name
+    ok = _prepare(tasks, log)
+    rows = []
+    for t in tasks:
+        if t.error:
+            res.status[t.name], res.messages[t.name] = "failed", t.error
+        elif t in ok and _done(t):
+            res.status[t.name] = "skipped"
+            rows.append({**_existing_row(t, folder), "status": "skipped"})
+        else:
+            res.status[t.name] = "missing"
+            res.messages[t.name] = f"not run: no up-to-date run file {t.out}"
+    res.rows = rows
+    have = sum(s == "skipped" for s in res.status.values())
+    log(f"atlas {name}: {have} of {len(tasks)} tasks have a run file")
+    return write_atlas(
+        res,
+        folder,
+        (sweep.parent / atlas["fluids"]).resolve(),
+        fluid_axis=atlas.get("fluid_axis", "fluid"),
+        potential_axis=atlas.get("potential_axis", "potential"),
+        description=doc["sweep"].get("description", ""),
+        log=log,
     )
 
 

@@ -22,7 +22,6 @@ LAYERS = {
     "bayesff.io": 0,
     "bayesff.runtime": 0,
     "bayesff.schemas": 0,
-    "bayesff.argtypes": 0,
     "bayesff.priors": 1,
     "bayesff.potentials": 1,
     "bayesff.observables": 2,

@@ -423,7 +423,7 @@ def test_tiny_atlas_page_renders_in_chromium(tiny, tmp_path):
 def test_bayesff_atlas_rebuilds_the_page_from_run_files_and_marks_missing_ones(tiny, tmp_path):
     """``bayesff atlas`` (no sampling) gives the same table as the sweep for the same run
     files, and a task whose run file is gone is shown as missing, not silently dropped."""
-    from bayesff.workflows.atlas import build_atlas
+    from bayesff.sweep import build_atlas
 
     _, folder = tiny
     sweep_file = folder.parent.parent / "tiny.toml"

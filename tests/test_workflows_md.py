@@ -263,9 +263,7 @@ def test_prepare_and_refine_subcommands(prepared_dir, monkeypatch, capsys, tmp_p
     add_parser into the CLI): prepare in the problem's own directory says up to date;
     refine of a problem without MD targets is a one-line error (exit 2)."""
     from bayesff import cli
-    from bayesff.workflows import prepare as prepare_mod
 
-    monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [prepare_mod.add_parser, refine_mod.add_parser])
     root, _ = prepared_dir
     monkeypatch.chdir(root)
     assert cli.main(["prepare", "models/md.toml"]) == 0

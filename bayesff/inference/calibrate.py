@@ -25,8 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesff.errors import BayesffError, ProblemError, RunExistsError
-from bayesff.inference.diagnostics import Diagnostics, DiagnosticsError, diagnose, format_summary
+from bayesff.errors import (
+    BayesffError,
+    DiagnosticsError,
+    Interrupted,
+    ProblemError,
+    RunExistsError,
+)
+from bayesff.inference.diagnostics import Diagnostics, diagnose, format_summary
 
 __all__ = ["Interrupted", "Run", "calibrate", "calibrate_many"]
 
@@ -35,20 +41,6 @@ __all__ = ["Interrupted", "Run", "calibrate", "calibrate_many"]
 BLOCK_SECONDS = 1.0
 #: Tries at finding chain starts with a finite log density and gradient.
 START_TRIES = 100
-
-
-class Interrupted(BayesffError):
-    """Sampling was interrupted (Ctrl-C); the checkpoint to resume from is named."""
-
-    def __init__(self, checkpoint: str | None):
-        self.checkpoint = checkpoint
-        msg = (
-            f"interrupted; the state is saved in {checkpoint}: run the same command with "
-            "--resume to continue"
-            if checkpoint
-            else "interrupted (no checkpoint: the run was not written to a file)"
-        )
-        super().__init__(msg)
 
 
 @dataclass

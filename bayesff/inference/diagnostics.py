@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bayesff.errors import DiagnosticsError
+
 __all__ = [
     "EBFMI_MIN",
     "ESS_BULK_MIN",
@@ -32,14 +34,6 @@ RHAT_MAX = 1.01
 ESS_BULK_MIN = 400
 #: E-BFMI below this is a warning (Betancourt 2016, arXiv:1604.00695).
 EBFMI_MIN = 0.3
-
-
-class DiagnosticsError(RuntimeError):
-    """Diagnostics failed and ``strict`` was asked for; ``run`` is the failed run."""
-
-    def __init__(self, message: str, run=None):
-        super().__init__(message)
-        self.run = run
 
 
 @dataclass

@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from bayesff.errors import Interrupted
 from bayesff.inference.checkpoint import Checkpoint
 
 __all__ = ["BatchCheckpoint", "run_blocks"]
@@ -195,8 +196,6 @@ def run_blocks(
                 ckpt.save_blocks(state, done, it)
     except KeyboardInterrupt:
         bar.close()
-        from bayesff.inference.calibrate import Interrupted
-
         if ckpt is None:
             raise Interrupted(None) from None
         state, it = committed

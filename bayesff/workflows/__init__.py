@@ -12,16 +12,12 @@ Modules
     active-learning queries (which environment to label next) and the
     label-refit-query loop.
 :mod:`~bayesff.workflows.prepare`
-    ``bayesff prepare PROBLEM``: the reference MD runs of a problem's MD
+    what ``bayesff prepare PROBLEM`` runs: the reference MD runs of a problem's MD
     targets, stored as data files (:mod:`bayesff.prepared`); forward models
     never simulate.
 :mod:`~bayesff.workflows.refine`
-    ``bayesff refine PROBLEM``: calibrate, check the MD trust regions at the
+    what ``bayesff refine PROBLEM`` runs: calibrate, check the MD trust regions at the
     posterior, re-simulate at the posterior mean, until none is needed.
-:mod:`~bayesff.workflows.atlas`
-    ``bayesff atlas SWEEP``: the transferability atlas of a finished sweep.
-:mod:`~bayesff.workflows.cli`
-    ``bayesff active`` and the parsers of the commands above.
 
 Submodules are imported on use (``from bayesff.workflows import active``);
 importing this package loads nothing heavy.
@@ -29,4 +25,4 @@ importing this package loads nothing heavy.
 
 from __future__ import annotations
 
-__all__ = ["active", "atlas", "cli", "prepare", "refine"]
+__all__ = ["active", "prepare", "refine"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-__all__ = ["add_parser", "prepare"]
+__all__ = ["prepare"]
 
 
 def _versions() -> dict[str, str]:
@@ -221,36 +221,3 @@ def prepare(
     if attach_to is not None:
         prepared.attach(attach_to, d)
     return paths
-
-
-# ----------------------------------------------------------------------------- CLI
-
-
-def _cmd(args) -> int:
-    from bayesff.runtime import configure
-
-    configure()
-    log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
-    prepare(args.problem, force=args.force, log=log)
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    """Add ``bayesff prepare PROBLEM [--force] [--quiet]`` to the CLI's subcommands."""
-    c = subparsers.add_parser(
-        "prepare",
-        help="run the reference MD simulations of a problem's MD targets (prepared/NAME/)",
-        description=(
-            "Run one NVT reference simulation per state of every MD target and store the "
-            "frames as data files with provenance in prepared/NAME/ (npz + JSON + "
-            "manifest.toml); runs that are up to date are kept. Calibration reads them."
-        ),
-    )
-    c.add_argument("problem", help="problem file, e.g. models/argon_md.toml")
-    c.add_argument(
-        "--force",
-        action="store_true",
-        help="simulate every run again at the problem's reference (undoes bayesff refine)",
-    )
-    c.add_argument("--quiet", action="store_true", help="no progress lines")
-    c.set_defaults(func=_cmd)

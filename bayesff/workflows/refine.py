@@ -54,7 +54,6 @@ __all__ = [
     "RoundResult",
     "StateTrust",
     "TrustReport",
-    "add_parser",
     "check_trust",
     "decide",
     "refine",
@@ -515,71 +514,3 @@ def refine(
         )
         result.reference = dict(report.reference)
     return result
-
-
-# ----------------------------------------------------------------------------- CLI
-
-
-def _cmd(args) -> int:
-    from bayesff.runtime import configure
-
-    configure()
-    log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
-    res = refine(
-        args.problem,
-        max_rounds=args.rounds,
-        out=args.out,
-        force=args.force,
-        n_draws=args.draws,
-        max_outside=args.max_outside,
-        progress=False if args.no_progress else None,
-        log=log,
-        chains=args.chains,
-        warmup=args.warmup,
-        samples=args.samples,
-        seed=args.seed,
-    )
-    last = res.rounds[-1]
-    print(
-        f"refine: {res.status} after {len(res.rounds)} round(s); last run {res.run_path}; "
-        f"prepared runs now at {res.reference}"
-    )
-    if not res.converged:
-        print(f"refine: {last.decision.reason}")
-    return 0 if res.converged else 1
-
-
-def add_parser(subparsers) -> None:
-    """Add ``bayesff refine PROBLEM [...]`` to the CLI's subcommands."""
-    from bayesff.argtypes import count as _count
-    from bayesff.argtypes import fraction as _fraction
-
-    c = subparsers.add_parser(
-        "refine",
-        help="calibrate and re-simulate MD references at the posterior mean until converged",
-        description=(
-            "Loop: calibrate (runs/NAME/refine/round-K/posterior.nc), check the ESS of the MD "
-            "reference runs at the posterior draws, re-simulate them at the posterior mean if "
-            "more than --max-outside of a state's draws leave the trust region; stop when none "
-            "does (exit 0), or after --rounds, or when the reference no longer moves (exit 1)."
-        ),
-    )
-    c.add_argument("problem", help="problem file with MD targets, e.g. models/argon_md.toml")
-    c.add_argument("--rounds", type=_count(1), default=3, metavar="N", help="at most N rounds (3)")
-    c.add_argument("--chains", type=_count(1), metavar="N", help="chains (>= 1)")
-    c.add_argument("--warmup", type=_count(1), metavar="N", help="warm-up draws per chain")
-    c.add_argument("--samples", type=_count(1), metavar="N", help="kept draws per chain")
-    c.add_argument("--seed", type=_count(0), metavar="N", help="PRNG seed (>= 0)")
-    c.add_argument(
-        "--draws", type=_count(1), default=N_DRAWS, metavar="N",
-        help=f"posterior draws checked per round ({N_DRAWS})",
-    )  # fmt: skip
-    c.add_argument(
-        "--max-outside", type=_fraction, default=MAX_OUTSIDE, metavar="F",
-        help=f"largest fraction of a state's draws outside the trust region ({MAX_OUTSIDE})",
-    )  # fmt: skip
-    c.add_argument("--out", help="folder of the rounds' runs (default runs/NAME/refine)")
-    c.add_argument("--force", action="store_true", help="replace existing round files")
-    c.add_argument("--no-progress", action="store_true", help="no progress bar")
-    c.add_argument("--quiet", action="store_true", help="only the final line")
-    c.set_defaults(func=_cmd)
