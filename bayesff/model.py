@@ -40,9 +40,10 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro.distributions as dist
 
 from bayesff import units
-from bayesff.priors import prior_distribution
+from bayesff.priors import DISTRIBUTIONS
 
 __all__ = [
     "GP_BOX",
@@ -52,9 +53,31 @@ __all__ = [
     "arrays",
     "model_of",
     "pad_arrays",
+    "prior_distribution",
     "structure_of",
     "target_mean",
 ]
+
+def prior_distribution(family: str, hyper):
+    """The numpyro distribution of a prior family from its :meth:`PriorSpec.hyper` numbers.
+
+    ``hyper`` may be traced (an argument of a compiled function).
+    """
+    h = hyper
+    if family == "LogNormal":
+        return dist.LogNormal(h[0], h[1])
+    if family == "Normal":
+        return dist.Normal(h[0], h[1])
+    if family == "TruncatedNormal":
+        return dist.TruncatedNormal(h[0], h[1], low=h[2], high=h[3])
+    if family == "Uniform":
+        return dist.Uniform(h[0], h[1])
+    if family == "HalfNormal":
+        return dist.HalfNormal(h[0])
+    raise ValueError(
+        f"unknown prior family {family!r}; expected one of {', '.join(DISTRIBUTIONS)}"
+    )
+
 
 #: Half-width of the HSGP box, in units of the scaled coordinate's range [-1, 1].
 GP_BOX = 1.5

@@ -359,7 +359,7 @@ def write_manifest(directory, headers: list[dict], script: str) -> Path:
                     "not measured)"
                 ),
                 "source": (
-                    f"bayesff.observables.md.simulate (jax-md BAOAB Langevin NVT) with "
+                    f"bayesff.simulate.lj_md.simulate (jax-md BAOAB Langevin NVT) with "
                     f"{', '.join(f'{k} = {v}' for k, v in sorted(sim.items()))}; reference "
                     f"parameters (internal units, kJ/mol and angstrom) {ref}; "
                     f"{h.get('origin', '')}; {versions}"

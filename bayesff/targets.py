@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from bayesff import units
-from bayesff.data import ManifestEntry, load_table
+from bayesff.configdata import Configurations, configuration_rows, site_units
+from bayesff.data import LoadedRows, ManifestEntry, load_table
 from bayesff.errors import ProblemError
 from bayesff.observables._spec import Observable, get_observable
 from bayesff.priors import PriorSpec
@@ -33,6 +34,7 @@ __all__ = [
     "LoadedRows",
     "Nuisance",
     "Target",
+    "configuration_targets",
     "freeze",
     "select_rows",
 ]
@@ -281,27 +283,6 @@ def _build(fwd: Forward):
 
 
 @dataclass
-class LoadedRows:
-    """Rows read from a data file by an observable's own loader.
-
-    ``env`` (column -> (n, ...) internal units), ``values`` and
-    ``uncertainties`` ((n, *value shape), the observable's unit; ``None``
-    uncertainties when the file has none: the target must give a constant),
-    ``file_units`` of the environment columns, ``entry`` (manifest),
-    ``labels`` (n,) row labels for the run file (e.g. configuration ids).
-    """
-
-    env: dict
-    values: np.ndarray
-    uncertainties: np.ndarray | None
-    file_units: dict
-    entry: ManifestEntry | None
-    labels: np.ndarray | None = None
-    excluded: list = field(default_factory=list)
-    extra: dict = field(default_factory=dict)
-
-
-@dataclass
 class Target:
     """An observable with observed values at a set of environments.
 
@@ -539,8 +520,6 @@ class Target:
             else observable
         )
         if obs.layout == "configurations":
-            from bayesff.configdata import configuration_rows
-
             rows = configuration_rows(obs, path, f"{where}.data")
         else:
             rows = _load_rows(obs, path, noise_column, noise_value is not None, where, duplicates)
@@ -847,3 +826,67 @@ def replicate_covariance(target: Target, path, em: ErrorModel, where: str) -> np
     if len(curves) < 2:
         raise ProblemError("a covariance needs at least 2 replicates", where)
     return bootstrap_covariance(np.stack(curves), em.block_length or 1)
+
+
+def configuration_targets(
+    configs: Configurations,
+    *,
+    noise_E: float | None,
+    noise_F: float | None,
+    train: bool = True,
+    offset=None,
+    inadequacy=None,
+):
+    """Energy and force targets of a configuration set, for a problem built in Python.
+
+    Parameters
+    ----------
+    configs
+        The configurations with their reference energies and/or forces.
+    noise_E, noise_F
+        Standard uncertainty of each energy (kJ/mol) and of each force
+        component (kJ/mol/angstrom); ``None`` leaves that target out.
+    train
+        Train on the set (``False``: predicted only, a held-out set).
+    offset
+        The energy offset b: a :class:`~bayesff.priors.PriorSpec` (kJ/mol), a
+        number (fixed, kJ/mol) or ``None`` (the observable's default prior).
+    inadequacy
+        A :class:`~bayesff.targets.Inadequacy` for both targets (default none).
+
+    Returns
+    -------
+    list of Target
+        ``E_<name>`` (configuration_energy) and ``F_<name>`` (configuration_forces).
+    """
+    env = {"positions_angstrom": configs.positions, **configs.sites}
+    mask = np.full(configs.n_configs, bool(train))
+    out = []
+    for kind, values, u in (("E", configs.energy, noise_E), ("F", configs.forces, noise_F)):
+        if u is None:
+            continue
+        if values is None:
+            raise ProblemError(
+                f"noise_{kind} is given but set {configs.name!r} has no "
+                f"{'energies' if kind == 'E' else 'forces'}",
+                "configuration_targets",
+            )
+        obs = get_observable("configuration_energy" if kind == "E" else "configuration_forces")
+        t = Target.from_arrays(
+            f"{kind}_{configs.name}",
+            obs,
+            env,
+            values,
+            u,
+            train=mask,
+            inadequacy=inadequacy,
+            file_units={"positions_angstrom": "angstrom", **site_units(configs)},
+        )
+        t.labels = np.asarray(configs.config_ids)
+        if kind == "E" and offset is not None:
+            if isinstance(offset, PriorSpec):
+                t.nuisance["offset"] = Nuisance("offset", "kJ/mol", "energy", offset)
+            else:
+                t.nuisance["offset"] = Nuisance("offset", "kJ/mol", "energy", None, float(offset))
+        out.append(t)
+    return out

@@ -356,7 +356,7 @@ class _Batch:
     def __init__(self, problems, settings, paths, log, progress):
         import jax
 
-        from bayesff.inference.kernels import get_kernel
+        from bayesff.inference.cache import get_kernel
         from bayesff.model import arrays, pad_arrays, structure_of
 
         self.problems, self.settings, self.paths, self.log = problems, settings, paths, log

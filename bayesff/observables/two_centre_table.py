@@ -150,7 +150,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff.observables import orientational
+from bayesff.observables.quadrature import expm1_capped, orientation_grid
 from bayesff.potentials.molecular import quadrupole_quadrupole, two_centre_lj
 from bayesff.units import AVOGADRO, COULOMB_KJ_PER_MOL_ANGSTROM, GAS_CONSTANT_KJ_PER_MOL_K
 
@@ -320,7 +320,7 @@ def _reduced_quadrature(potential_name: str, quadrature: tuple[int, int, int]):
     @jax.jit
     def run(l_star, t_star, q_star2):
         params = {"epsilon": 1.0, "sigma": 1.0, "L": l_star} | ({"Q": 0.0} if quad else {})
-        r, w, ang, core = orientational._grid(
+        r, w, ang, core = orientation_grid(
             potential, params, nodes_per_panel, n_cos, n_phi, "chebyshev"
         )
         u_lj = two_centre_lj(r, *ang, epsilon=1.0, sigma=1.0, L=l_star)
@@ -328,7 +328,7 @@ def _reduced_quadrature(potential_name: str, quadrature: tuple[int, int, int]):
 
         def one(tq):
             t, q = tq
-            f = orientational._mayer(-(u_lj + q * u_qq) / t)
+            f = expm1_capped(-(u_lj + q * u_qq) / t)
             return -2.0 * jnp.pi * (jnp.sum(w * f) - core)
 
         return jax.lax.map(one, (t_star, q_star2))

@@ -62,7 +62,8 @@ def _header_of(directory: Path, run) -> dict | None:
 def _simulate(run, reference: dict, log) -> tuple[dict, dict]:
     """One reference run -> (arrays, header additions)."""
     from bayesff.errors import BayesffError
-    from bayesff.observables import md, md_targets
+    from bayesff.observables import md_targets
+    from bayesff.simulate import lj_md as md
 
     kw = run.settings.simulate_kwargs(run.potential)
     t0 = time.perf_counter()
@@ -136,7 +137,7 @@ def prepare(
 ) -> list[Path]:
     """Run and store the reference simulations of every MD target of a problem.
 
-    One NVT run (:func:`bayesff.observables.md.simulate`) per distinct (T,
+    One NVT run (:func:`bayesff.simulate.lj_md.simulate`) per distinct (T,
     rho) and run settings, shared by the targets that need it; each is stored
     as ``<stem>.npz`` + ``<stem>.json`` with a ``manifest.toml``
     (:mod:`bayesff.prepared`). Runs that are already there and up to date
