@@ -19,14 +19,18 @@ Units: angstrom, kJ/mol, kJ/mol/angstrom.
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from bayesff.data import LoadedRows
+from bayesff.data import LoadedRows, load_table
 from bayesff.errors import DataError, ProblemError
+from bayesff.observables.configurations import energies_and_forces as pair_energies_and_forces
+from bayesff.potentials import cluster
+from bayesff.units import INTERNAL_UNITS
 
 __all__ = [
     "CONFIG_COLUMNS",
@@ -226,7 +230,6 @@ def load_configurations(path: str | Path, *, name: str | None = None) -> Configu
     """
     # Long because: sites, configurations and their energies/forces are cross-checked
     # row by row here so that every error names the file, configuration and site.
-    from bayesff.data import load_table
 
     path = Path(path)
     present = [col for col in SITE_COLUMNS if col in _header(path)]
@@ -301,7 +304,6 @@ def load_configurations(path: str | Path, *, name: str | None = None) -> Configu
 
 def _header(path: Path) -> list[str]:
     """Column names of a CSV file's first line ([] if it cannot be read: load_table says why)."""
-    import csv
 
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -387,15 +389,13 @@ def reference_configurations(potential, params: dict, positions, *, name="config
     """
     x = np.asarray(positions, dtype=float)
     if getattr(potential, "kind", "pair") == "cluster":
-        from bayesff.potentials.cluster import check_energy, check_sites, energies_and_forces
-
         c = Configurations(x, name=name, sites=sites)
-        check_sites(potential, x, c.sites, f"configurations {name!r}")
-        e, f, status = energies_and_forces(potential, params, x, c.sites)
+        cluster.check_sites(potential, x, c.sites, f"configurations {name!r}")
+        e, f, status = cluster.energies_and_forces(potential, params, x, c.sites)
         bad = np.flatnonzero(np.asarray(status) != 0)
         if bad.size:  # eager: the error names the sites and parameters
             k = int(bad[0])
-            check_energy(
+            cluster.check_energy(
                 potential,
                 params,
                 x[k],
@@ -403,9 +403,7 @@ def reference_configurations(potential, params: dict, positions, *, name="config
                 f"configurations {name!r}, configuration {k}",
             )
         return c.replace(energy=np.asarray(e), forces=np.asarray(f))
-    from bayesff.observables.configurations import energies_and_forces
-
-    e, f = energies_and_forces(potential, params, x)
+    e, f = pair_energies_and_forces(potential, params, x)
     return Configurations(positions, np.asarray(e), np.asarray(f), name=name, sites=sites)
 
 
@@ -440,6 +438,5 @@ def configuration_rows(observable, path, where: str):
 
 
 def site_units(c: Configurations) -> dict:
-    from bayesff.units import INTERNAL_UNITS
 
     return {col: INTERNAL_UNITS[SITE_COLUMNS[col]] for col in c.sites}

@@ -778,7 +778,6 @@ def _noise_columns(columns, positive, uncertainty_pairs, where):
 
 def _parse_columns(columns, header, rows, lines, factors, file_units, noise, path):
     """Each column's numbers in file units; errors name the line and column."""
-    import numpy as np
 
     raw: dict[str, np.ndarray] = {}
     for col, dim in columns.items():
@@ -806,7 +805,6 @@ def _parse_columns(columns, header, rows, lines, factors, file_units, noise, pat
 
 def _check_floors(columns, header, rows, lines, raw, factors, file_units, noise, pairs, path):
     """Every uncertainty must be above the absolute and (if paired) relative floor."""
-    import numpy as np
 
     for col in noise:
         u = raw[col] * factors[col]

@@ -35,12 +35,20 @@ pointwise log-likelihood has one entry per row.
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro
 import numpyro.distributions as dist
+from numpyro.contrib.hsgp.laplacian import eigenfunctions
+from numpyro.contrib.hsgp.spectral_densities import diag_spectral_density_squared_exponential
+from numpyro.distributions import constraints
+from numpyro.distributions.transforms import PermuteTransform, Transform, biject_to
+from tinygp import GaussianProcess, kernels
+from tinygp.kernels import quasisep
 
 from bayesff import units
 from bayesff.priors import DISTRIBUTIONS
@@ -57,6 +65,7 @@ __all__ = [
     "structure_of",
     "target_mean",
 ]
+
 
 def prior_distribution(family: str, hyper):
     """The numpyro distribution of a prior family from its :meth:`PriorSpec.hyper` numbers.
@@ -325,13 +334,11 @@ def pad_arrays(data: dict, n_rows: dict[str, int], groups: dict[str, int] | None
 
 
 def _gp_basis(x_scaled, m: int):
-    from numpyro.contrib.hsgp.laplacian import eigenfunctions
 
     return eigenfunctions(x=x_scaled, ell=GP_BOX, m=m)
 
 
 def _gp_spd(alpha, length, m: int):
-    from numpyro.contrib.hsgp.spectral_densities import diag_spectral_density_squared_exponential
 
     return jnp.sqrt(
         diag_spectral_density_squared_exponential(
@@ -346,7 +353,6 @@ def target_mean(t: TargetStructure, params: dict, latent: dict, td: dict):
     Hierarchical targets give each training band its own pooled parameters
     and each held-out group one new environment (``latent`` holds its z).
     """
-    import numpyro
 
     predict = t.forward.build()
     nuis = {
@@ -389,7 +395,6 @@ def target_mean(t: TargetStructure, params: dict, latent: dict, td: dict):
 
 
 def _normal(loc, scale):
-    import numpyro.distributions as dist
 
     return dist.Normal(loc, scale)
 
@@ -409,8 +414,6 @@ def _noise(t: TargetStructure, td: dict, mu, latent: dict):
 
 
 def _sample_target_latents(t: TargetStructure, td: dict, latent: dict) -> None:
-    import numpyro
-    import numpyro.distributions as dist
 
     for p in t.nuisance:
         name = f"{p.name}_{t.name}"
@@ -448,8 +451,6 @@ def _sample_target_latents(t: TargetStructure, td: dict, latent: dict) -> None:
 
 
 def _likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> None:
-    import numpyro
-    import numpyro.distributions as dist
 
     mask = td["mask"]
     event = len(t.value_shape)
@@ -502,10 +503,6 @@ def _discrepancy_gp(t: TargetStructure, td: dict, loc, sigma, latent: dict):
     :math:`d = |x_i - x_j|`. The rows are sorted along x for the quasiseparable solver
     and the draws permuted back, so that row order is the target's.
     """
-    import numpyro.distributions as dist
-    from numpyro.distributions.transforms import PermuteTransform
-    from tinygp import GaussianProcess, kernels
-    from tinygp.kernels import quasisep
 
     a = latent[f"delta_amplitude_{t.name}"]
     ell = latent[f"delta_length_{t.name}"]
@@ -528,7 +525,6 @@ def _discrepancy_gp(t: TargetStructure, td: dict, loc, sigma, latent: dict):
 @functools.cache
 def _shifted_class():
     """A NumPyro distribution: another one with a constant added to its log density."""
-    import numpyro.distributions as dist
 
     class Shifted(dist.Distribution):
         support = dist.constraints.real_vector
@@ -538,7 +534,6 @@ def _shifted_class():
             super().__init__(batch_shape=base.batch_shape, event_shape=base.event_shape)
 
         def sample(self, key, sample_shape=()):
-            import warnings
 
             # tinygp's TinyDistribution.sample calls numpyro's deprecated
             # distributions.util.is_prng_key (a DeprecationWarning at every trace)
@@ -572,9 +567,6 @@ def _folded_class():
     posterior reports tau = |x|; the start (``init_to_central``) maps tau back
     to x = tau.
     """
-    import numpyro.distributions as dist
-    from numpyro.distributions import constraints
-    from numpyro.distributions.transforms import Transform, biject_to
 
     class FoldedPositive(type(constraints.positive)):
         pass
@@ -625,8 +617,6 @@ def _curve_likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> 
     and a zero residual; their constant is removed from the stored pointwise
     log-likelihood (bayesff.inference.assemble).
     """
-    import numpyro
-    import numpyro.distributions as dist
 
     m = td["mask"]
     loc = jnp.where(m, mu, 0.0)
@@ -643,7 +633,6 @@ def _curve_likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> 
 
 
 def _model(structure: Structure, data: dict) -> None:
-    import numpyro
 
     latent = {}
     for p in structure.params:

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import tomli_w
 
 from bayesff import units
 from bayesff.errors import ProblemError
 from bayesff.potentials import plugins
 from bayesff.priors import Parameter
+from bayesff.problem_text import build_from_document, describe, document
 from bayesff.schemas import NAME_PATTERN, PROBLEM_SCHEMA, TARGET_NAME_PATTERN, check_name, validate
 from bayesff.settings import INIT_STRATEGIES, SAMPLERS, InferenceSettings
 from bayesff.targets import Target
@@ -298,7 +300,6 @@ class Problem:
 
     def describe(self) -> str:
         """Human-readable account of what will be fitted (``bayesff check``)."""
-        from bayesff.problem_text import describe
 
         return describe(self)
 
@@ -310,7 +311,6 @@ class Problem:
         embedded: the run file holds them), so that every run records what it
         solved.
         """
-        from bayesff.problem_text import document
 
         if self.source_text:
             return tomllib.loads(self.source_text)
@@ -318,7 +318,6 @@ class Problem:
 
     def document_text(self) -> str:
         """:meth:`document` as TOML text."""
-        import tomli_w
 
         if self.source_text:
             return self.source_text
@@ -361,7 +360,6 @@ class Problem:
         Relative data paths are resolved against ``base_dirs`` (default: the
         current directory at call time); ``prepared`` as for :meth:`from_toml`.
         """
-        from bayesff.problem_text import build_from_document
 
         validate(doc, PROBLEM_SCHEMA, path)
         return build_from_document(

@@ -30,6 +30,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import jax
+
 __all__ = ["configure", "ensure_configured", "settings", "usable_cores"]
 
 _STATE: dict = {}
@@ -95,7 +97,6 @@ def configure(
         The settings now in force (``x64``, ``compilation_cache``,
         ``host_devices``).
     """
-    import jax
 
     if x64 is None:
         x64 = os.environ.get("BAYESFF_X64", "1") != "0"

@@ -76,13 +76,29 @@ import csv
 import io
 import math
 import os
+import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import tomli_w
+from dask.distributed import Client, LocalCluster, as_completed
+from tqdm.auto import tqdm
+
+from bayesff import runfile
 from bayesff.errors import BayesffError, ProblemError
+from bayesff.inference import calibrate_many, diagnose
+from bayesff.inference.calibrate import _groups, _kernel_settings, default_batch_size
+from bayesff.io import atomic_path
+from bayesff.problem import Problem, read_text
+from bayesff.report import report as write_report
+from bayesff.report.atlas import write_atlas
+from bayesff.report.sweep import write_index
+from bayesff.runtime import ensure_configured
 from bayesff.schemas import NAME_PATTERN, SWEEP_SCHEMA, check_name, validate
+from bayesff.transferability import evaluate
 
 __all__ = [
     "SweepResult",
@@ -161,7 +177,6 @@ def _merge(base: dict, change: dict, where: str) -> dict:
 
 def read_sweep(path: str | Path) -> dict:
     """A sweep file's document, checked against :data:`bayesff.schemas.SWEEP_SCHEMA`."""
-    from bayesff.problem import read_text
 
     path = Path(path)
     text = read_text(path, "sweep file")
@@ -223,7 +238,6 @@ def _matches(when: dict, labels: dict) -> bool:
 
 
 def _base_document(path: Path) -> tuple[dict, tuple]:
-    from bayesff.problem import read_text
 
     text = read_text(path, "problem file")
     try:
@@ -321,9 +335,6 @@ def expand(path: str | Path, out_root: str | Path = "runs") -> tuple[str, list[T
 
 
 def _problem(task: Task):
-    import tomli_w
-
-    from bayesff.problem import Problem
 
     text = tomli_w.dumps(task.document)
     return Problem.from_dict(
@@ -335,7 +346,6 @@ def _done(task: Task) -> bool:
     """Whether the task's run file exists with the same problem and settings."""
     if not task.out.is_file():
         return False
-    from bayesff import runfile
 
     try:
         a = runfile.read_attrs(task.out)  # the root attributes only: fast
@@ -355,8 +365,6 @@ def run_batch(tasks: list[dict], report: bool) -> list[dict]:
     input error (a :class:`~bayesff.errors.BayesffError`) becomes a failed row,
     so that Dask does not retry it; a crash of the worker is retried by Dask.
     """
-    from bayesff.inference import calibrate_many
-    from bayesff.runtime import ensure_configured
 
     ensure_configured()
     objs = [
@@ -379,21 +387,17 @@ def run_batch(tasks: list[dict], report: bool) -> list[dict]:
 
 def _finish_task(t: Task, run, spec: dict, report: bool, wall: float) -> dict:
     """Write a task's run file (with the sweep's settings stamp) and its report."""
-    from bayesff import runfile
 
     run.datatree.attrs["sweep_settings"] = spec["settings"]
     runfile.write(run.datatree, t.out, force=True)
     page = None
     if report:
-        from bayesff.report import report as write_report
-
         page = str(write_report(t.out, Path(spec["report_root"]) / t.name, log=None))
     return _row(t.name, run.datatree, run.diagnostics, page, wall)
 
 
 def _row(name: str, dt, d, page, wall: float) -> dict:
     """A summary row: posterior means and 5/50/95 % quantiles, diagnostics, verdicts."""
-    from bayesff import runfile
 
     post = runfile.latents(dt, "posterior")
     row = {"task": name, "status": "done", "message": "", "wall_time_s": round(wall, 2)}
@@ -415,13 +419,11 @@ def _row(name: str, dt, d, page, wall: float) -> dict:
 
 
 def _quantile(x, q):
-    import numpy as np
 
     return np.quantile(x, q)
 
 
 def _verdicts(dt) -> dict:
-    from bayesff.transferability import evaluate
 
     out = {}
     for g in evaluate(dt).groups:
@@ -435,7 +437,6 @@ def _verdicts(dt) -> dict:
 
 
 def _cluster(scheduler: str | None, workers: int | None, cluster: str | None):
-    from dask.distributed import Client, LocalCluster
 
     if scheduler:
         return Client(scheduler), None
@@ -486,7 +487,6 @@ def _batches(tasks: list[Task], n_workers: int) -> list[list[Task]]:
     """Same-structure tasks in batches, about one per worker per structure; one task per
     batch where batching does not pay (NUTS on a CPU: :func:`default_batch_size`), the
     worker process then reusing its compiled sampler from task to task."""
-    from bayesff.inference.calibrate import _groups, _kernel_settings, default_batch_size
 
     problems = [_problem(t) for t in tasks]
     out = []
@@ -529,9 +529,6 @@ def run_sweep(
     """Run a sweep file (see the module docstring) and write its summary and index."""
     # Long because: the Dask submit / as_completed loop, skipping, failures and progress
     # share one state (futures, done set, summary rows) that must stay consistent.
-    import sys
-
-    from dask.distributed import as_completed
 
     t0 = time.perf_counter()
     log = log or (lambda *a, **k: None)
@@ -590,8 +587,6 @@ def run_sweep(
     if atlas is None:
         res.index = _index(res, rows, Path(report_root) / name)
     else:
-        from bayesff.report.atlas import write_atlas
-
         fluids = (Path(path).parent / atlas["fluids"]).resolve()
         res.index = write_atlas(
             res,
@@ -631,8 +626,6 @@ class _SweepProgress:
         self.t0 = time.perf_counter()
         self.bar = None
         if bar:
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(total=total, unit="task", desc="sweep")
 
     def update(self, n: int, failed: int) -> None:
@@ -653,8 +646,6 @@ class _SweepProgress:
 
 def _existing_row(t: Task, report_folder: Path) -> dict:
     """A summary row of a task skipped because its run file is there."""
-    from bayesff import runfile
-    from bayesff.inference import diagnose
 
     dt = runfile.read(t.out)
     page = Path(report_folder) / t.name / "index.html"
@@ -703,7 +694,6 @@ def build_atlas(
     bayesff.errors.ProblemError
         For a sweep file that is not valid or has no ``[sweep.atlas]`` table.
     """
-    from bayesff.report.atlas import write_atlas
 
     log = log or (lambda *a, **k: None)
     sweep = Path(sweep)
@@ -748,7 +738,6 @@ def write_summary(
     """``summary.csv``: one row per task (status, posterior means and intervals, diagnostics,
     verdicts), written atomically. ``report_folder`` (default ``reports/SWEEP``) is where
     the task reports of skipped tasks are looked for."""
-    from bayesff.io import atomic_path
 
     table = []
     for t in res.tasks:
@@ -776,6 +765,5 @@ def write_summary(
 
 
 def _index(res: SweepResult, rows: dict, folder: Path) -> Path:
-    from bayesff.report.sweep import write_index
 
     return write_index(res, getattr(res, "rows", []), folder)

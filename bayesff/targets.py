@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jax
 import numpy as np
 
 from bayesff import units
@@ -23,6 +24,8 @@ from bayesff.configdata import Configurations, configuration_rows, site_units
 from bayesff.data import LoadedRows, ManifestEntry, load_table
 from bayesff.errors import ProblemError
 from bayesff.observables._spec import Observable, get_observable
+from bayesff.observables.conventions import matched_builder
+from bayesff.potentials.cutoff import wrap_cutoff
 from bayesff.priors import PriorSpec
 
 __all__ = [
@@ -273,7 +276,6 @@ class Forward:
 
 @functools.lru_cache(maxsize=512)
 def _build(fwd: Forward):
-    import jax
 
     # Built on first use, which may be inside a trace (the model is traced by the
     # sampler, the post-processing, ...): evaluate the builder's own constants eagerly,
@@ -449,15 +451,12 @@ class Target:
         Under its own cut-off convention if it has one (a calibration under one
         convention tested in another), with the B2-matching repair if asked.
         """
-        from bayesff.potentials.cutoff import wrap_cutoff
 
         if self.cutoff is None:
             pot = problem.potential
         else:
             pot = wrap_cutoff(problem.base_potential, self.cutoff, f"target {self.name!r}.cutoff")
         if self.repair == "match_b2":
-            from bayesff.observables.conventions import matched_builder
-
             opts = {
                 "observable": self.observable,
                 "potential_from": problem.potential,

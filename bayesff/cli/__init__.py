@@ -33,7 +33,7 @@ import argparse
 import importlib
 import sys
 
-from bayesff import __version__
+from bayesff._version import __version__
 from bayesff.cli.command import EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED
 from bayesff.errors import BayesffError, DiagnosticsError, Interrupted
 

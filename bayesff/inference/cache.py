@@ -6,7 +6,6 @@ other priors or seeds) finds its kernel here and compiles nothing.
 
 from __future__ import annotations
 
-from bayesff.inference.chees import CheesKernel
 from bayesff.inference.kernels import Kernel, SamplerSettings
 from bayesff.model import Structure
 
@@ -22,7 +21,15 @@ def get_kernel(structure: Structure, settings: SamplerSettings) -> Kernel:
     k = _CACHE.get(key)
     if k is None:
         _STATS["misses"] += 1
-        k = (CheesKernel if settings.sampler == "chees" else Kernel)(structure, settings)
+        if settings.sampler == "chees":
+            # Imported on first use, not at the top: importing blackjax starts JAX's
+            # backend, which must wait for bayesff.configure() (float64, the CPU's
+            # split into devices); a NUTS-only process never imports it.
+            from bayesff.inference.chees import CheesKernel
+
+            k = CheesKernel(structure, settings)
+        else:
+            k = Kernel(structure, settings)
         _CACHE[key] = k
     else:
         _STATS["hits"] += 1

@@ -13,6 +13,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 
+import arviz_stats as az
 import numpy as np
 
 from bayesff.errors import DiagnosticsError
@@ -93,7 +94,6 @@ def diagnose(dt) -> Diagnostics:
     A chain that never moved (a collapsed or exploded step size after a short
     warm-up) has no R-hat or ESS: they are NaN, and a warning names it.
     """
-    import arviz_stats as az  # arviz re-exports these; arviz itself also imports matplotlib
 
     # a chain without variance makes ArviZ divide by zero: that case is named below
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -148,7 +148,6 @@ def format_summary(dt, diag: Diagnostics | None = None) -> str:
     interval); the formatting keeps two significant digits of the sd, so that
     narrow posteriors do not print as equal bounds.
     """
-    import arviz_stats as az  # arviz re-exports these; arviz itself also imports matplotlib
 
     diag = diag or diagnose(dt)
     post = dt["posterior"]

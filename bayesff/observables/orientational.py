@@ -114,6 +114,7 @@ import jax.numpy as jnp
 from bayesff.observables.quadrature import angular_rule, orientation_grid, radial_rule
 from bayesff.observables.quadrature import beta as _beta
 from bayesff.observables.quadrature import expm1_capped as _mayer
+from bayesff.observables.two_centre_table import second_virial_table, table_potentials
 from bayesff.potentials.molecular import LinearPairPotential
 from bayesff.units import AVOGADRO
 
@@ -271,8 +272,6 @@ def _check_method(potential, method, nodes_per_panel, n_cos, n_phi, phi_rule):
     if method == "closed_form" and potential.orientation_average is None:
         raise ValueError(f"{potential.name} has no closed-form orientation average")
     if method == "table":
-        from bayesff.observables.two_centre_table import table_potentials
-
         if potential.name not in table_potentials():
             usable = ["'auto'", "'quadrature'"]
             if potential.orientation_average is not None:
@@ -354,8 +353,6 @@ def second_virial_linear(
     """
     _check_method(potential, method, nodes_per_panel, n_cos, n_phi, phi_rule)
     if method == "table":
-        from bayesff.observables.two_centre_table import second_virial_table
-
         return second_virial_table(potential, params, T_K)
     nodes_per_panel = DEFAULT_NODES if nodes_per_panel is None else nodes_per_panel
     n_cos = DEFAULT_N_COS if n_cos is None else n_cos

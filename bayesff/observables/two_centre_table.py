@@ -151,6 +151,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayesff.observables.quadrature import expm1_capped, orientation_grid
+from bayesff.potentials import get_potential
 from bayesff.potentials.molecular import quadrupole_quadrupole, two_centre_lj
 from bayesff.units import AVOGADRO, COULOMB_KJ_PER_MOL_ANGSTROM, GAS_CONSTANT_KJ_PER_MOL_K
 
@@ -310,7 +311,6 @@ def _reduced_quadrature(potential_name: str, quadrature: tuple[int, int, int]):
     :math:`u^* = u^*_{2CLJ} + Q^{*2}\,u^*_{QQ}(Q^{*2} = 1)`: the grid depends on L*
     only, so its energies are computed once per L* and shared by every (T*, Q*^2).
     """
-    from bayesff.potentials import get_potential
 
     potential = get_potential(potential_name)
     quad = potential_name == "two_centre_lj_quadrupole"

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from bayesff.observables import orientational
 from bayesff.observables._spec import EnvField, Observable, register_observable
 from bayesff.observables.quadrature import DEFAULT_NODES, PANEL_EDGES
 from bayesff.observables.quadrature import radial_rule as quadrature_rule
@@ -162,7 +163,6 @@ def _build_b2(potential, nodes_per_panel=None, **options):
     if potential.kind == "linear":
         # rigid linear molecules: B2 averaged over the relative orientation (None: the
         # default rule, or no rule at all for method = "table")
-        from bayesff.observables import orientational
 
         return orientational.build(potential, nodes_per_panel=nodes_per_panel, **options)
     nodes_per_panel = DEFAULT_NODES if nodes_per_panel is None else nodes_per_panel

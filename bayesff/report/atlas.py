@@ -61,14 +61,24 @@ import io
 import json
 import math
 import os
+import tomllib
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from bayesff import runfile
+from bayesff.errors import DataError, ProblemError
+from bayesff.inference import diagnose
+from bayesff.io import atomic_path
 from bayesff.report.html import _CHECK_JS, _CSS, fmt_number, fmt_probability
+from bayesff.report.plots import agg_backend
+from bayesff.report.plots import png_bytes as _png
+from bayesff.report.sweep import render_index
+from bayesff.transferability import compare, evaluate
+from bayesff.transferability.compare import CompareError
 
 __all__ = [
     "AtlasEntry",
@@ -113,7 +123,6 @@ def read_fluids(path: str | Path) -> dict[str, dict]:
     Needs the columns ``fluid``, ``Tc_K`` and ``Vc_cm3_per_mol``; ``quantum_flag``,
     ``q1_over_u_max``, ``model_class``, ``formula`` and ``note`` are used when present.
     """
-    from bayesff.errors import DataError
 
     path = Path(path)
     if not path.is_file():
@@ -203,7 +212,6 @@ def _stats(x: np.ndarray) -> dict:
 
 def _fixed_values(dt) -> dict:
     """Fixed parameters (``value = ...`` in the problem text) with their units."""
-    import tomllib
 
     text = runfile.info(dt).get("problem_text", "")
     try:
@@ -328,8 +336,6 @@ def _logmeanexp(a: np.ndarray) -> np.ndarray:
 def _entry(
     task, status: str, message: str, report_folder: Path, fluids: dict, fa: str, pa: str
 ) -> AtlasEntry:
-    from bayesff.inference import diagnose
-    from bayesff.transferability import evaluate
 
     fluid, pot = task.labels.get(fa, ""), task.labels.get(pa, "")
     e = AtlasEntry(fluid, pot, task.name, status, message)
@@ -374,7 +380,6 @@ def collect(
     potential_axis: str = "potential",
 ) -> list[AtlasEntry]:
     """One :class:`AtlasEntry` per task of a :class:`~bayesff.sweep.SweepResult`."""
-    from bayesff.errors import ProblemError
 
     out = []
     for t in res.tasks:
@@ -404,8 +409,6 @@ def collect(
 
 def _compare_fluid(entries: list[AtlasEntry]) -> dict:
     """PSIS-LOO on the training data and held-out elpd per group, across one fluid's forms."""
-    from bayesff.transferability import compare
-    from bayesff.transferability.compare import CompareError
 
     runs = {e.potential: e._dt for e in entries if e.ok and hasattr(e, "_dt")}
     out = {"loo": None, "loo_error": "", "heldout": {}}
@@ -589,7 +592,6 @@ def atlas_rows(entries: list[AtlasEntry], fluids: dict) -> list[dict]:
 
 
 def _write_csv(rows: list[dict], path: Path) -> None:
-    from bayesff.io import atomic_path
 
     cols = []
     for r in rows:
@@ -621,7 +623,6 @@ def _jsonable(x):
 
 
 def _png_b64(fig) -> str:
-    from bayesff.report.plots import png_bytes as _png
 
     return base64.b64encode(_png(fig)).decode("ascii")
 
@@ -636,9 +637,6 @@ def _errorbar(ax, x, p: dict, **kw):
 
 def corresponding_states_figure(entries, fluids, potentials) -> dict:
     """epsilon/k against Tc and N_A sigma^3 against Vc, one point per fluid and form."""
-    import matplotlib.pyplot as plt
-
-    from bayesff.report.plots import agg_backend
 
     with agg_backend():
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
@@ -692,9 +690,6 @@ def corresponding_states_figure(entries, fluids, potentials) -> dict:
 
 def mie_n_figure(entries, fluids, potential: str) -> dict | None:
     """Mie's repulsive exponent n per fluid (posterior mean and 90 % interval)."""
-    import matplotlib.pyplot as plt
-
-    from bayesff.report.plots import agg_backend
 
     pts = [
         e
@@ -1184,8 +1179,6 @@ def write_atlas(
     Path
         ``folder/index.html``.
     """
-    from bayesff.io import atomic_path
-    from bayesff.report.sweep import render_index
 
     log = log or (lambda *a, **k: None)
     folder = Path(folder)

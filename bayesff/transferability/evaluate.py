@@ -19,6 +19,7 @@ import numpy as np
 
 from bayesff import runfile
 from bayesff.transferability import criteria as cr
+from bayesff.transferability.checks import conformer_metrics
 from bayesff.transferability.result import TransferabilityResult
 from bayesff.transferability.states import (
     States,
@@ -329,7 +330,6 @@ def evaluate(
             "n_states": int(sum(p[1].size for p in joint_parts.values())),
             "p_all_within_tolerance": cr.joint_tolerance_probability(joint_parts),
         }
-    from bayesff.transferability.checks import conformer_metrics
 
     return TransferabilityResult(
         states=states,

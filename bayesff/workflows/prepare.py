@@ -22,13 +22,20 @@ or from Python, for a problem built there::
 from __future__ import annotations
 
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from bayesff import prepared
+from bayesff.errors import BayesffError, ProblemError
+from bayesff.observables import md_targets
+from bayesff.problem import Problem
+from bayesff.runtime import ensure_configured
+from bayesff.simulate import lj_md as md
 
 __all__ = ["prepare"]
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
 
     out = {}
     for p in ("bayesff", "jax", "jaxlib", "jax-md", "numpy"):
@@ -41,7 +48,6 @@ def _versions() -> dict[str, str]:
 
 def _load(problem):
     """(problem without prepared data, the object to attach to or None, its label)."""
-    from bayesff.problem import Problem
 
     if isinstance(problem, Problem):
         return problem, problem, str(problem.path or problem.name)
@@ -50,8 +56,6 @@ def _load(problem):
 
 def _header_of(directory: Path, run) -> dict | None:
     """The header of an up-to-date run file (readable, matching, intact), else None."""
-    from bayesff import prepared
-    from bayesff.errors import ProblemError
 
     try:
         return prepared.read(directory, run)[1]
@@ -61,9 +65,6 @@ def _header_of(directory: Path, run) -> dict | None:
 
 def _simulate(run, reference: dict, log) -> tuple[dict, dict]:
     """One reference run -> (arrays, header additions)."""
-    from bayesff.errors import BayesffError
-    from bayesff.observables import md_targets
-    from bayesff.simulate import lj_md as md
 
     kw = run.settings.simulate_kwargs(run.potential)
     t0 = time.perf_counter()
@@ -100,8 +101,6 @@ def _simulate(run, reference: dict, log) -> tuple[dict, dict]:
 
 
 def _check_reference(run, reference: dict) -> dict:
-    from bayesff.errors import ProblemError
-    from bayesff.observables import md_targets
 
     try:
         opts = {"reference": dict(reference)}
@@ -113,7 +112,6 @@ def _check_reference(run, reference: dict) -> dict:
 
 def _remove_unused(directory: Path, keep: set[str], log) -> None:
     """Remove run files of this format that the problem no longer needs."""
-    from bayesff import prepared
 
     for js in sorted(directory.glob("*.json")):
         h = prepared.read_header(js)
@@ -177,8 +175,6 @@ def prepare(
     BayesffError
         If a simulation fails (status not OK).
     """
-    from bayesff import prepared
-    from bayesff.runtime import ensure_configured
 
     log = log or (lambda *a, **k: None)
     prob, attach_to, label = _load(problem)

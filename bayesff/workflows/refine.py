@@ -43,7 +43,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jax
 import numpy as np
+
+from bayesff import prepared, runfile
+from bayesff.errors import ProblemError, RunExistsError
+from bayesff.inference import calibrate
+from bayesff.observables import md_targets
+from bayesff.prepared import md_targets as md_entries
+from bayesff.problem import Problem
+from bayesff.workflows.prepare import prepare
 
 __all__ = [
     "MAX_OUTSIDE",
@@ -155,7 +164,6 @@ class TrustReport:
 
 
 def _load(problem, prepared=True):
-    from bayesff.problem import Problem
 
     if isinstance(problem, Problem):
         return problem
@@ -164,8 +172,6 @@ def _load(problem, prepared=True):
 
 def _datatree(run):
     if isinstance(run, (str, Path)):
-        from bayesff import runfile
-
         return runfile.read(run)
     return getattr(run, "datatree", run)
 
@@ -205,9 +211,6 @@ def _mean_reference(problem, draws):
 
 def _ess_at(potential, params: dict, aux: dict, batch_size: int) -> np.ndarray:
     """ESS fractions (draws, states) of a target's prepared runs."""
-    import jax
-
-    from bayesff.observables import md_targets
 
     def one(p):
         return md_targets.ess_fractions(potential, p, aux)
@@ -260,8 +263,6 @@ def check_trust(
     -------
     TrustReport
     """
-    from bayesff.errors import ProblemError
-    from bayesff.prepared import md_targets as md_entries
 
     if not 0.0 <= max_outside < 1.0:
         raise ProblemError(f"max_outside must be in [0, 1), got {max_outside!r}", "refine")
@@ -396,7 +397,6 @@ class RefineResult:
 
 
 def _reference_in_use(problem) -> dict[str, float]:
-    from bayesff.prepared import md_targets as md_entries
 
     for t, pot, _, _ in md_entries(problem):
         if t.aux is not None:
@@ -458,11 +458,6 @@ def refine(
         :class:`Decision`), the final status (``converged``, ``stalled`` or
         ``max_rounds``) and the reference the prepared runs are now at.
     """
-    from bayesff import prepared
-    from bayesff.errors import ProblemError, RunExistsError
-    from bayesff.inference import calibrate
-    from bayesff.problem import Problem
-    from bayesff.workflows.prepare import prepare
 
     log = log or (lambda *a, **k: None)
     if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
