@@ -1,5 +1,6 @@
 # One command to set up and run the main job, one to set up and run the tests.
-#   make demo   creates .venv, installs bayesff, calibrates LJ argon against B2(T), writes the report
+#   make demo   creates .venv, installs bayesff, calibrates LJ argon against B2(T), writes the
+#               report under runs/ (git-ignored: the clone is left as it was)
 #   make test   creates .venv, installs bayesff with its test dependencies, runs pytest
 # Both find a Python >= 3.12 themselves (scripts/find-python.sh) and stop with a
 # clear message when there is none; BAYESFF_PYTHON=/path/to/python overrides.
@@ -27,7 +28,7 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/bayesff calibrate models/argon_lj_b2.toml --force
-	$(VENV)/bin/bayesff report runs/argon_lj_b2/posterior.nc
+	$(VENV)/bin/bayesff report runs/argon_lj_b2/posterior.nc --out runs/argon_lj_b2/report
 
 test: $(STAMP)
 	@bash scripts/ensure-chromium.sh

@@ -13,7 +13,9 @@ fast and change no global JAX setting (see :func:`configure`)::
 
 from __future__ import annotations
 
-__version__ = "0.2.0"
+import importlib
+
+from bayesff._version import __version__ as __version__
 
 __all__ = [
     "Problem",
@@ -48,7 +50,6 @@ _LAZY = {
 
 
 def __getattr__(name):
-    import importlib
 
     if name in _LAZY:
         mod, attr = _LAZY[name]

@@ -19,24 +19,29 @@ Units: angstrom, kJ/mol, kJ/mol/angstrom.
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from bayesff.data import LoadedRows, load_table
 from bayesff.errors import DataError, ProblemError
+from bayesff.observables.configurations import energies_and_forces as pair_energies_and_forces
+from bayesff.potentials import cluster
+from bayesff.units import INTERNAL_UNITS
 
 __all__ = [
     "CONFIG_COLUMNS",
     "SITE_COLUMNS",
     "Configurations",
     "configuration_rows",
-    "configuration_targets",
     "load_configurations",
     "random_dimers",
     "random_trimers",
     "reference_configurations",
+    "site_units",
 ]
 
 #: Columns of a configuration file and their physical dimensions.
@@ -225,7 +230,6 @@ def load_configurations(path: str | Path, *, name: str | None = None) -> Configu
     """
     # Long because: sites, configurations and their energies/forces are cross-checked
     # row by row here so that every error names the file, configuration and site.
-    from bayesff.data import load_table
 
     path = Path(path)
     present = [col for col in SITE_COLUMNS if col in _header(path)]
@@ -300,7 +304,6 @@ def load_configurations(path: str | Path, *, name: str | None = None) -> Configu
 
 def _header(path: Path) -> list[str]:
     """Column names of a CSV file's first line ([] if it cannot be read: load_table says why)."""
-    import csv
 
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -386,15 +389,13 @@ def reference_configurations(potential, params: dict, positions, *, name="config
     """
     x = np.asarray(positions, dtype=float)
     if getattr(potential, "kind", "pair") == "cluster":
-        from bayesff.potentials.cluster import check_energy, check_sites, energies_and_forces
-
         c = Configurations(x, name=name, sites=sites)
-        check_sites(potential, x, c.sites, f"configurations {name!r}")
-        e, f, status = energies_and_forces(potential, params, x, c.sites)
+        cluster.check_sites(potential, x, c.sites, f"configurations {name!r}")
+        e, f, status = cluster.energies_and_forces(potential, params, x, c.sites)
         bad = np.flatnonzero(np.asarray(status) != 0)
         if bad.size:  # eager: the error names the sites and parameters
             k = int(bad[0])
-            check_energy(
+            cluster.check_energy(
                 potential,
                 params,
                 x[k],
@@ -402,9 +403,7 @@ def reference_configurations(potential, params: dict, positions, *, name="config
                 f"configurations {name!r}, configuration {k}",
             )
         return c.replace(energy=np.asarray(e), forces=np.asarray(f))
-    from bayesff.observables.configurations import energies_and_forces
-
-    e, f = energies_and_forces(potential, params, x)
+    e, f = pair_energies_and_forces(potential, params, x)
     return Configurations(positions, np.asarray(e), np.asarray(f), name=name, sites=sites)
 
 
@@ -417,8 +416,6 @@ def configuration_rows(observable, path, where: str):
     no uncertainties (a target gives ``noise = { value = U }``) and the
     configuration ids as row labels.
     """
-    from bayesff.targets import LoadedRows
-
     c = load_configurations(path)
     if observable.value_column == "E_kJ_per_mol":
         values = c.energy
@@ -434,81 +431,12 @@ def configuration_rows(observable, path, where: str):
         env={"positions_angstrom": c.positions, **c.sites},
         values=values,
         uncertainties=None,
-        file_units={"positions_angstrom": "angstrom", **_site_units(c)},
+        file_units={"positions_angstrom": "angstrom", **site_units(c)},
         entry=c.entry,
         labels=np.asarray(c.config_ids),
     )
 
 
-def _site_units(c: Configurations) -> dict:
-    from bayesff.units import INTERNAL_UNITS
+def site_units(c: Configurations) -> dict:
 
     return {col: INTERNAL_UNITS[SITE_COLUMNS[col]] for col in c.sites}
-
-
-def configuration_targets(
-    configs: Configurations,
-    *,
-    noise_E: float | None,
-    noise_F: float | None,
-    train: bool = True,
-    offset=None,
-    inadequacy=None,
-):
-    """Energy and force targets of a configuration set, for a problem built in Python.
-
-    Parameters
-    ----------
-    configs
-        The configurations with their reference energies and/or forces.
-    noise_E, noise_F
-        Standard uncertainty of each energy (kJ/mol) and of each force
-        component (kJ/mol/angstrom); ``None`` leaves that target out.
-    train
-        Train on the set (``False``: predicted only, a held-out set).
-    offset
-        The energy offset b: a :class:`~bayesff.priors.PriorSpec` (kJ/mol), a
-        number (fixed, kJ/mol) or ``None`` (the observable's default prior).
-    inadequacy
-        A :class:`~bayesff.targets.Inadequacy` for both targets (default none).
-
-    Returns
-    -------
-    list of Target
-        ``E_<name>`` (configuration_energy) and ``F_<name>`` (configuration_forces).
-    """
-    from bayesff.observables import get_observable
-    from bayesff.priors import PriorSpec
-    from bayesff.targets import Nuisance, Target
-
-    env = {"positions_angstrom": configs.positions, **configs.sites}
-    mask = np.full(configs.n_configs, bool(train))
-    out = []
-    for kind, values, u in (("E", configs.energy, noise_E), ("F", configs.forces, noise_F)):
-        if u is None:
-            continue
-        if values is None:
-            raise ProblemError(
-                f"noise_{kind} is given but set {configs.name!r} has no "
-                f"{'energies' if kind == 'E' else 'forces'}",
-                "configuration_targets",
-            )
-        obs = get_observable("configuration_energy" if kind == "E" else "configuration_forces")
-        t = Target.from_arrays(
-            f"{kind}_{configs.name}",
-            obs,
-            env,
-            values,
-            u,
-            train=mask,
-            inadequacy=inadequacy,
-            file_units={"positions_angstrom": "angstrom", **_site_units(configs)},
-        )
-        t.labels = np.asarray(configs.config_ids)
-        if kind == "E" and offset is not None:
-            if isinstance(offset, PriorSpec):
-                t.nuisance["offset"] = Nuisance("offset", "kJ/mol", "energy", offset)
-            else:
-                t.nuisance["offset"] = Nuisance("offset", "kJ/mol", "energy", None, float(offset))
-        out.append(t)
-    return out

@@ -81,6 +81,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
+import numpy as np
+
 from bayesff import units
 from bayesff.errors import DataError, UnitError
 
@@ -91,6 +93,7 @@ __all__ = [
     "UNCERTAINTY_REL_FLOOR",
     "UNIT_SUFFIXES",
     "Excluded",
+    "LoadedRows",
     "ManifestEntry",
     "Table",
     "find_manifest",
@@ -802,7 +805,6 @@ def _noise_columns(columns, positive, uncertainty_pairs, where):
 
 def _parse_columns(columns, header, rows, lines, factors, file_units, noise, path):
     """Each column's numbers in file units; errors name the line and column."""
-    import numpy as np
 
     raw: dict[str, np.ndarray] = {}
     for col, dim in columns.items():
@@ -830,7 +832,6 @@ def _parse_columns(columns, header, rows, lines, factors, file_units, noise, pat
 
 def _check_floors(columns, header, rows, lines, raw, factors, file_units, noise, pairs, path):
     """Every uncertainty must be above the absolute and (if paired) relative floor."""
-    import numpy as np
 
     for col in noise:
         u = raw[col] * factors[col]
@@ -911,3 +912,24 @@ def _deduplicate(header, rows, lines, raw, columns, keys, duplicates, path, excl
             first_env[env] = i
         keep.append(i)
     return keep
+
+
+@dataclass
+class LoadedRows:
+    """Rows read from a data file by an observable's own loader.
+
+    ``env`` (column -> (n, ...) internal units), ``values`` and
+    ``uncertainties`` ((n, *value shape), the observable's unit; ``None``
+    uncertainties when the file has none: the target must give a constant),
+    ``file_units`` of the environment columns, ``entry`` (manifest),
+    ``labels`` (n,) row labels for the run file (e.g. configuration ids).
+    """
+
+    env: dict
+    values: np.ndarray
+    uncertainties: np.ndarray | None
+    file_units: dict
+    entry: ManifestEntry | None
+    labels: np.ndarray | None = None
+    excluded: list = field(default_factory=list)
+    extra: dict = field(default_factory=dict)

@@ -7,7 +7,15 @@ tracing, no sampling).
 
 from __future__ import annotations
 
-__all__ = ["BayesffError", "DataError", "ProblemError", "RunExistsError", "UnitError"]
+__all__ = [
+    "BayesffError",
+    "DataError",
+    "DiagnosticsError",
+    "Interrupted",
+    "ProblemError",
+    "RunExistsError",
+    "UnitError",
+]
 
 
 class BayesffError(ValueError):
@@ -42,3 +50,25 @@ class ProblemError(BayesffError):
 
 class RunExistsError(BayesffError):
     """A run file exists and would be overwritten without ``force=True``."""
+
+
+class Interrupted(BayesffError):
+    """Sampling was interrupted (Ctrl-C); the checkpoint to resume from is named."""
+
+    def __init__(self, checkpoint: str | None):
+        self.checkpoint = checkpoint
+        msg = (
+            f"interrupted; the state is saved in {checkpoint}: run the same command with "
+            "--resume to continue"
+            if checkpoint
+            else "interrupted (no checkpoint: the run was not written to a file)"
+        )
+        super().__init__(msg)
+
+
+class DiagnosticsError(RuntimeError):
+    """Diagnostics failed and ``strict`` was asked for; ``run`` is the failed run."""
+
+    def __init__(self, message: str, run=None):
+        super().__init__(message)
+        self.run = run

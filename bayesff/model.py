@@ -35,14 +35,23 @@ pointwise log-likelihood has one entry per row.
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro
+import numpyro.distributions as dist
+from numpyro.contrib.hsgp.laplacian import eigenfunctions
+from numpyro.contrib.hsgp.spectral_densities import diag_spectral_density_squared_exponential
+from numpyro.distributions import constraints
+from numpyro.distributions.transforms import PermuteTransform, Transform, biject_to
+from tinygp import GaussianProcess, kernels
+from tinygp.kernels import quasisep
 
 from bayesff import units
-from bayesff.priors import prior_distribution
+from bayesff.priors import DISTRIBUTIONS
 
 __all__ = [
     "GP_BOX",
@@ -50,12 +59,34 @@ __all__ = [
     "Structure",
     "TargetStructure",
     "arrays",
-    "constrained_sites",
     "model_of",
     "pad_arrays",
+    "prior_distribution",
     "structure_of",
     "target_mean",
 ]
+
+
+def prior_distribution(family: str, hyper):
+    """The numpyro distribution of a prior family from its :meth:`PriorSpec.hyper` numbers.
+
+    ``hyper`` may be traced (an argument of a compiled function).
+    """
+    h = hyper
+    if family == "LogNormal":
+        return dist.LogNormal(h[0], h[1])
+    if family == "Normal":
+        return dist.Normal(h[0], h[1])
+    if family == "TruncatedNormal":
+        return dist.TruncatedNormal(h[0], h[1], low=h[2], high=h[3])
+    if family == "Uniform":
+        return dist.Uniform(h[0], h[1])
+    if family == "HalfNormal":
+        return dist.HalfNormal(h[0])
+    raise ValueError(
+        f"unknown prior family {family!r}; expected one of {', '.join(DISTRIBUTIONS)}"
+    )
+
 
 #: Half-width of the HSGP box, in units of the scaled coordinate's range [-1, 1].
 GP_BOX = 1.5
@@ -303,13 +334,11 @@ def pad_arrays(data: dict, n_rows: dict[str, int], groups: dict[str, int] | None
 
 
 def _gp_basis(x_scaled, m: int):
-    from numpyro.contrib.hsgp.laplacian import eigenfunctions
 
     return eigenfunctions(x=x_scaled, ell=GP_BOX, m=m)
 
 
 def _gp_spd(alpha, length, m: int):
-    from numpyro.contrib.hsgp.spectral_densities import diag_spectral_density_squared_exponential
 
     return jnp.sqrt(
         diag_spectral_density_squared_exponential(
@@ -324,7 +353,6 @@ def target_mean(t: TargetStructure, params: dict, latent: dict, td: dict):
     Hierarchical targets give each training band its own pooled parameters
     and each held-out group one new environment (``latent`` holds its z).
     """
-    import numpyro
 
     predict = t.forward.build()
     nuis = {
@@ -367,7 +395,6 @@ def target_mean(t: TargetStructure, params: dict, latent: dict, td: dict):
 
 
 def _normal(loc, scale):
-    import numpyro.distributions as dist
 
     return dist.Normal(loc, scale)
 
@@ -387,8 +414,6 @@ def _noise(t: TargetStructure, td: dict, mu, latent: dict):
 
 
 def _sample_target_latents(t: TargetStructure, td: dict, latent: dict) -> None:
-    import numpyro
-    import numpyro.distributions as dist
 
     for p in t.nuisance:
         name = f"{p.name}_{t.name}"
@@ -426,8 +451,6 @@ def _sample_target_latents(t: TargetStructure, td: dict, latent: dict) -> None:
 
 
 def _likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> None:
-    import numpyro
-    import numpyro.distributions as dist
 
     mask = td["mask"]
     event = len(t.value_shape)
@@ -480,10 +503,6 @@ def _discrepancy_gp(t: TargetStructure, td: dict, loc, sigma, latent: dict):
     :math:`d = |x_i - x_j|`. The rows are sorted along x for the quasiseparable solver
     and the draws permuted back, so that row order is the target's.
     """
-    import numpyro.distributions as dist
-    from numpyro.distributions.transforms import PermuteTransform
-    from tinygp import GaussianProcess, kernels
-    from tinygp.kernels import quasisep
 
     a = latent[f"delta_amplitude_{t.name}"]
     ell = latent[f"delta_length_{t.name}"]
@@ -506,7 +525,6 @@ def _discrepancy_gp(t: TargetStructure, td: dict, loc, sigma, latent: dict):
 @functools.cache
 def _shifted_class():
     """A NumPyro distribution: another one with a constant added to its log density."""
-    import numpyro.distributions as dist
 
     class Shifted(dist.Distribution):
         support = dist.constraints.real_vector
@@ -516,7 +534,6 @@ def _shifted_class():
             super().__init__(batch_shape=base.batch_shape, event_shape=base.event_shape)
 
         def sample(self, key, sample_shape=()):
-            import warnings
 
             # tinygp's TinyDistribution.sample calls numpyro's deprecated
             # distributions.util.is_prng_key (a DeprecationWarning at every trace)
@@ -550,9 +567,6 @@ def _folded_class():
     posterior reports tau = |x|; the start (``init_to_central``) maps tau back
     to x = tau.
     """
-    import numpyro.distributions as dist
-    from numpyro.distributions import constraints
-    from numpyro.distributions.transforms import Transform, biject_to
 
     class FoldedPositive(type(constraints.positive)):
         pass
@@ -603,8 +617,6 @@ def _curve_likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> 
     and a zero residual; their constant is removed from the stored pointwise
     log-likelihood (bayesff.inference.assemble).
     """
-    import numpyro
-    import numpyro.distributions as dist
 
     m = td["mask"]
     loc = jnp.where(m, mu, 0.0)
@@ -621,7 +633,6 @@ def _curve_likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> 
 
 
 def _model(structure: Structure, data: dict) -> None:
-    import numpyro
 
     latent = {}
     for p in structure.params:
@@ -651,8 +662,3 @@ def model_of(structure: Structure):
     is what lets a compiled sampler be found again.
     """
     return functools.partial(_model, structure)
-
-
-def constrained_sites(structure: Structure) -> tuple[str, ...]:
-    """Names of the posterior's latent sites (problem units)."""
-    return structure.latent_names

@@ -53,8 +53,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import tomli_w
 
+from bayesff.data import sha256_of
 from bayesff.errors import ProblemError
+from bayesff.io import atomic_path
+from bayesff.observables import md_targets as mdt
+from bayesff.potentials import plugins
 
 __all__ = [
     "ARRAY_UNITS",
@@ -135,7 +140,6 @@ class PlannedRun:
 
 
 def _potential_record(potential) -> dict:
-    from bayesff.potentials import plugins
 
     d = plugins.describe(potential)
     return {
@@ -173,7 +177,6 @@ def md_targets(problem) -> list[tuple]:
     ProblemError
         For invalid options, naming the target.
     """
-    from bayesff.observables import md_targets as mdt
 
     out = []
     for t in problem.targets:
@@ -222,8 +225,6 @@ def write(directory, run: PlannedRun, arrays: dict, header: dict) -> tuple[Path,
     ``header`` adds to what this function records itself (format, version,
     fingerprint, state, the fingerprint's record, array shapes and units, sha256).
     """
-    from bayesff.data import sha256_of
-    from bayesff.io import atomic_path
 
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
@@ -318,7 +319,6 @@ def read(directory, run: PlannedRun, *, hint: str = "run `bayesff prepare PROBLE
     head = read_header(js) if js.is_file() else None
     if head is None or head.get("fingerprint") != run.fingerprint:
         raise ProblemError(_missing_message(d, run, hint), where)
-    from bayesff.data import sha256_of
 
     npz = d / head["npz"]
     if not npz.is_file() or sha256_of(npz) != head.get("sha256"):
@@ -339,9 +339,6 @@ def read(directory, run: PlannedRun, *, hint: str = "run `bayesff prepare PROBLE
 
 def write_manifest(directory, headers: list[dict], script: str) -> Path:
     """``manifest.toml`` of a prepared directory: one entry per run (see the module docstring)."""
-    import tomli_w
-
-    from bayesff.io import atomic_path
 
     files = []
     for h in headers:
@@ -359,7 +356,7 @@ def write_manifest(directory, headers: list[dict], script: str) -> Path:
                     "not measured)"
                 ),
                 "source": (
-                    f"bayesff.observables.md.simulate (jax-md BAOAB Langevin NVT) with "
+                    f"bayesff.simulate.lj_md.simulate (jax-md BAOAB Langevin NVT) with "
                     f"{', '.join(f'{k} = {v}' for k, v in sorted(sim.items()))}; reference "
                     f"parameters (internal units, kJ/mol and angstrom) {ref}; "
                     f"{h.get('origin', '')}; {versions}"
@@ -407,7 +404,6 @@ def attach(problem, directory=None) -> list[dict]:
         option or potential changed), a damaged file, or an S(q) row whose q
         lies outside the run's shells; each says to run ``bayesff prepare``.
     """
-    from bayesff.observables import md_targets as mdt
 
     entries = md_targets(problem)
     if not entries:

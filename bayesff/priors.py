@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from bayesff.errors import ProblemError
 
-__all__ = ["DISTRIBUTIONS", "PriorSpec", "Support", "prior_distribution"]
+__all__ = ["DISTRIBUTIONS", "Parameter", "PriorSpec", "Support"]
 
 # distribution -> (required arguments, description of the arguments)
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -63,17 +63,6 @@ class Support:
             "greater_than": f"> {self.low:g}",
             "interval": f"in [{self.low:g}, {self.high:g}]",
         }[self.kind]
-
-    def to_numpyro(self):
-        """The matching ``numpyro.distributions.constraints`` object."""
-        from numpyro.distributions import constraints
-
-        return {
-            "real": lambda: constraints.real,
-            "positive": lambda: constraints.positive,
-            "greater_than": lambda: constraints.greater_than(self.low),
-            "interval": lambda: constraints.interval(self.low, self.high),
-        }[self.kind]()
 
 
 @dataclass(frozen=True)
@@ -185,7 +174,8 @@ class PriorSpec:
         }[self.dist]()
 
     def hyper(self) -> tuple[float, ...]:
-        """The distribution's arguments as numbers, in :func:`prior_distribution`'s order.
+        """The distribution's arguments as numbers, in the order of
+        :func:`bayesff.model.prior_distribution`.
 
         The model receives these as data (not closed-over constants), so one
         compiled sampler serves every prior of the same family.
@@ -198,29 +188,29 @@ class PriorSpec:
     def describe(self) -> str:
         return f"{self.dist}({', '.join(f'{k}={v:g}' for k, v in self.args.items())})"
 
-    def to_numpyro(self):
-        """The numpyro distribution (imports numpyro)."""
-        return prior_distribution(self.dist, self.hyper())
 
+@dataclass(frozen=True)
+class Parameter:
+    """A potential parameter as the problem states it.
 
-def prior_distribution(family: str, hyper):
-    """The numpyro distribution of a prior family from its :meth:`PriorSpec.hyper` numbers.
-
-    ``hyper`` may be traced (an argument of a compiled function).
+    Parameters
+    ----------
+    name
+        Name in the potential's parameter table.
+    unit
+        Unit the prior (and the posterior) is expressed in, e.g. ``"K"`` for
+        epsilon/k_B; converted to the internal unit inside the model.
+    prior
+        Prior in ``unit``; ``None`` with ``value`` set means fixed.
+    value
+        Fixed value in ``unit`` (not sampled).
     """
-    import numpyro.distributions as dist
 
-    h = hyper
-    if family == "LogNormal":
-        return dist.LogNormal(h[0], h[1])
-    if family == "Normal":
-        return dist.Normal(h[0], h[1])
-    if family == "TruncatedNormal":
-        return dist.TruncatedNormal(h[0], h[1], low=h[2], high=h[3])
-    if family == "Uniform":
-        return dist.Uniform(h[0], h[1])
-    if family == "HalfNormal":
-        return dist.HalfNormal(h[0])
-    raise ValueError(
-        f"unknown prior family {family!r}; expected one of {', '.join(DISTRIBUTIONS)}"
-    )
+    name: str
+    unit: str
+    prior: PriorSpec | None = None
+    value: float | None = None
+
+    @property
+    def fixed(self) -> bool:
+        return self.value is not None

@@ -13,157 +13,22 @@ from __future__ import annotations
 import hashlib
 import math
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import tomli_w
 
 from bayesff import units
 from bayesff.errors import ProblemError
 from bayesff.potentials import plugins
-from bayesff.priors import PriorSpec
+from bayesff.priors import Parameter
+from bayesff.problem_text import build_from_document, describe, document
 from bayesff.schemas import NAME_PATTERN, PROBLEM_SCHEMA, TARGET_NAME_PATTERN, check_name, validate
+from bayesff.settings import INIT_STRATEGIES, SAMPLERS, InferenceSettings
 from bayesff.targets import Target
 
 __all__ = ["INIT_STRATEGIES", "SAMPLERS", "InferenceSettings", "Parameter", "Problem", "read_text"]
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A potential parameter as the problem states it.
-
-    Parameters
-    ----------
-    name
-        Name in the potential's parameter table.
-    unit
-        Unit the prior (and the posterior) is expressed in, e.g. ``"K"`` for
-        epsilon/k_B; converted to the internal unit inside the model.
-    prior
-        Prior in ``unit``; ``None`` with ``value`` set means fixed.
-    value
-        Fixed value in ``unit`` (not sampled).
-    """
-
-    name: str
-    unit: str
-    prior: PriorSpec | None = None
-    value: float | None = None
-
-    @property
-    def fixed(self) -> bool:
-        return self.value is not None
-
-
-#: Values of ``[inference] init`` (see :class:`InferenceSettings`).
-INIT_STRATEGIES = ("central", "laplace")
-#: Values of ``[inference] sampler``.
-SAMPLERS = ("nuts", "chees")
-
-
-@dataclass(frozen=True)
-class InferenceSettings:
-    """Sampler settings.
-
-    Attributes
-    ----------
-    chains, warmup, samples
-        Number of chains (vectorised on one device) and of warm-up and kept
-        draws per chain.
-    seed
-        PRNG seed; the same seed and problem give the same draws.
-    target_accept
-        Target acceptance probability of the step-size adaptation.
-    max_tree_depth
-        NUTS maximum tree depth.
-    prior_draws
-        Number of draws from the prior (and prior predictive) stored in the run.
-    dense_mass
-        Adapt a dense mass matrix in warm-up (default). Force-field parameters
-        are strongly correlated (epsilon with sigma); a dense metric halves the
-        number of leapfrog steps per draw and doubles the ESS on argon B2.
-    thin
-        Keep every ``thin``-th draw of each chain in the run file (default 1,
-        all). For problems whose held-out predictions are expensive (a liquid
-        density is several integral-equation solves per draw and state), the
-        posterior predictive, predictions and diagnostics use the kept draws.
-    init
-        ``"central"`` (default): each chain starts at a random point of the
-        central half of every prior, identity mass matrix. ``"laplace"``: find
-        the posterior mode, take the inverse Hessian there as the initial
-        inverse mass matrix, and start each chain at a draw from that
-        Gaussian, widened 2x so that R-hat can still detect chains that do not
-        mix; for expensive models with correlated parameters (docs/joint.md).
-    sampler
-        ``"nuts"`` (default; numpyro's NUTS, vectorised chains) or
-        ``"chees"`` (ChEES-HMC, blackjax: many short chains in lockstep, for
-        GPUs; use 32-256 chains). ChEES always starts from the Laplace start
-        (chains from wide priors can settle in a secondary mode that a common
-        trajectory length never leaves).
-    """
-
-    chains: int = 4
-    warmup: int = 1000
-    samples: int = 1000
-    seed: int = 0
-    target_accept: float = 0.8
-    max_tree_depth: int = 10
-    prior_draws: int = 500
-    dense_mass: bool = True
-    thin: int = 1
-    init: str = "central"
-    sampler: str = "nuts"
-
-    def __post_init__(self):
-        limits = {
-            "chains": (1, 4096),
-            "warmup": (1, 10**7),
-            "samples": (1, 10**7),
-            "max_tree_depth": (1, 15),
-            "prior_draws": (1, 10**6),
-            "thin": (1, 10**6),
-        }
-        for k, (lo, hi) in limits.items():
-            v = getattr(self, k)
-            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-                raise ProblemError(
-                    f"{k} must be an integer in [{lo}, {hi}], got {v!r}", "[inference]"
-                )
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed:
-            raise ProblemError(
-                f"seed must be a non-negative integer, got {self.seed!r}", "[inference]"
-            )
-        if self.seed >= 2**63:
-            raise ProblemError(f"seed must be below 2**63, got {self.seed!r}", "[inference]")
-        ta = self.target_accept
-        if not isinstance(ta, (int, float)) or isinstance(ta, bool) or not 0.0 < ta < 1.0:
-            raise ProblemError(
-                f"target_accept must be in (0, 1), got {self.target_accept!r}", "[inference]"
-            )
-        if self.init not in INIT_STRATEGIES:
-            raise ProblemError(
-                f"init must be one of {', '.join(map(repr, INIT_STRATEGIES))}, got {self.init!r}",
-                "[inference]",
-            )
-        if self.sampler not in SAMPLERS:
-            raise ProblemError(
-                f"sampler must be one of {', '.join(map(repr, SAMPLERS))}, got {self.sampler!r}",
-                "[inference]",
-            )
-        if not isinstance(self.dense_mass, bool):
-            raise ProblemError(
-                f"dense_mass must be true or false, got {self.dense_mass!r}", "[inference]"
-            )
-        if self.thin > self.samples:
-            raise ProblemError(
-                f"thin ({self.thin}) keeps no draw of {self.samples} samples", "[inference]"
-            )
-
-    def replace(self, **changes) -> InferenceSettings:
-        """A copy with some settings changed (``None`` values are ignored)."""
-        kw = {f.name: getattr(self, f.name) for f in fields(self)}
-        kw.update({k: v for k, v in changes.items() if v is not None})
-        return InferenceSettings(**kw)
 
 
 @dataclass
@@ -435,7 +300,6 @@ class Problem:
 
     def describe(self) -> str:
         """Human-readable account of what will be fitted (``bayesff check``)."""
-        from bayesff.problem_text import describe
 
         return describe(self)
 
@@ -447,7 +311,6 @@ class Problem:
         embedded: the run file holds them), so that every run records what it
         solved.
         """
-        from bayesff.problem_text import document
 
         if self.source_text:
             return tomllib.loads(self.source_text)
@@ -455,7 +318,6 @@ class Problem:
 
     def document_text(self) -> str:
         """:meth:`document` as TOML text."""
-        import tomli_w
 
         if self.source_text:
             return self.source_text
@@ -498,7 +360,6 @@ class Problem:
         Relative data paths are resolved against ``base_dirs`` (default: the
         current directory at call time); ``prepared`` as for :meth:`from_toml`.
         """
-        from bayesff.problem_text import build_from_document
 
         validate(doc, PROBLEM_SCHEMA, path)
         return build_from_document(

@@ -14,11 +14,21 @@ from pathlib import Path
 
 import numpy as np
 
+from bayesff import prepared
 from bayesff.errors import ProblemError
+from bayesff.observables import get_observable
 from bayesff.potentials import plugins
 from bayesff.potentials.cutoff import wrap_cutoff
-from bayesff.priors import PriorSpec
-from bayesff.targets import Inadequacy, Nuisance, Target
+from bayesff.priors import Parameter, PriorSpec
+from bayesff.settings import InferenceSettings
+from bayesff.targets import (
+    ErrorModel,
+    Inadequacy,
+    Nuisance,
+    Target,
+    correlation_covariance,
+    replicate_covariance,
+)
 
 __all__ = ["build_from_document", "describe", "document"]
 
@@ -31,7 +41,6 @@ def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dir
     from a given directory, or not at all (``False``: what ``bayesff prepare``
     needs). The runs used are named in a comment appended to the problem's text.
     """
-    from bayesff.problem import InferenceSettings, Parameter
 
     prob = doc["problem"]
     pot_t = doc["potential"]
@@ -94,7 +103,6 @@ def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dir
 
 
 def _attach_prepared(problem, directory) -> None:
-    from bayesff import prepared
 
     headers = prepared.attach(problem, directory)
     if headers and problem.source_text:
@@ -126,7 +134,6 @@ def _data_path(data_rel: str, base_dirs, where: str) -> Path:
 
 
 def _target_from_table(t: dict, i: int, path: str, base_dirs, base_potential) -> Target:
-    from bayesff.observables import get_observable
 
     name = t["name"]
     where = f"{path}: targets[{i}] ({name})"
@@ -163,7 +170,6 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs, base_potential) ->
 
 def _error_model(target: Target, t: dict, base_dirs, where: str) -> None:
     """The target's error model (independent by default; discrepancy GP for dense curves)."""
-    from bayesff.targets import ErrorModel, correlation_covariance, replicate_covariance
 
     value = t.get("error_model")
     if value is None:

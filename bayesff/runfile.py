@@ -57,11 +57,16 @@ import os
 import platform
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import jax
 import numpy as np
+import xarray as xr
 
 from bayesff.errors import BayesffError, RunExistsError
+from bayesff.io import atomic_write_bytes
+from bayesff.units import INTERNAL_UNITS
 
 __all__ = [
     "VERSION",
@@ -177,14 +182,12 @@ def _row_dim(t, idx: np.ndarray, claims: _Claims) -> tuple[str, np.ndarray | Non
 
 def _coords(t, idx: np.ndarray, dim: str, index) -> dict:
     """Coordinates of target ``t``'s rows ``idx`` along ``dim`` (file units, with units)."""
-    import xarray as xr
 
     coords = {}
     if index is not None:
         coords[dim] = index
     else:
         coords[dim] = np.arange(idx.size)
-    from bayesff.units import INTERNAL_UNITS
 
     dims = {f.column: f.dimension for f in t.observable.env}
     for c in t.observable.env_columns:
@@ -205,16 +208,11 @@ def _value_dims(t, dim: str, claims: _Claims) -> tuple[str, ...]:
 
 
 def _array(values, dims, coords, unit=None):
-    import xarray as xr
 
     da = xr.DataArray(np.asarray(values), dims=dims, coords=coords)
     if unit is not None:
         da.attrs["units"] = unit
     return da
-
-
-def _drop_value_coords(coords: dict, dims) -> dict:
-    return {k: v for k, v in coords.items() if k in dims or getattr(v, "dims", (k,))[0] in dims}
 
 
 def latent_units(problem, structure) -> dict[str, str]:
@@ -244,7 +242,6 @@ def latent_units(problem, structure) -> dict[str, str]:
 
 def _latent_dataset(draws: dict, names, units: dict, problem):
     """posterior / prior / log_prior: arrays (chain, draw, ...) with named vector dims."""
-    import xarray as xr
 
     ds = xr.Dataset()
     for n in names:
@@ -262,7 +259,6 @@ def _latent_dataset(draws: dict, names, units: dict, problem):
 
 
 def _stats_dataset(stats: dict):
-    import xarray as xr
 
     ds = xr.Dataset(
         {
@@ -283,7 +279,6 @@ def _stats_dataset(stats: dict):
 
 def _target_groups(problem, out: dict, pp: dict, ll: dict, prior_pp: dict, pred: dict):
     """Observed, predictive, log-likelihood and held-out variables of every target."""
-    import xarray as xr
 
     g = {k: {} for k in ("obs", "const", "pp", "ll", "prior_pp", "pred", "pconst")}
     claims_tr, claims_ho = _Claims({}), _Claims({})
@@ -348,7 +343,6 @@ def _env_arrays(t, idx, dim, coords, into: dict, claims: _Claims) -> None:
 
 def _candidates(problem, cand: dict):
     """The ``candidates`` group: bare forward model at named parameter sets, all rows."""
-    import xarray as xr
 
     if not cand:
         return None
@@ -409,7 +403,6 @@ def _target_attrs(problem, t) -> dict:
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
     for p in _PACKAGES:
@@ -422,7 +415,6 @@ def _versions() -> dict[str, str]:
 
 def run_attrs(problem, settings: dict) -> dict:
     """Root attributes of a run (see the module docstring)."""
-    import jax
 
     src = problem.potential_source or {}
     dev = jax.devices()[0]
@@ -465,7 +457,6 @@ def build(problem, structure, out: dict, settings: dict):
     settings
         Root attributes of the run (seed, chains, sampler, times...).
     """
-    import xarray as xr
 
     units = latent_units(problem, structure)
     names = structure.latent_names
@@ -507,7 +498,6 @@ def write(dt, path: str | os.PathLike, *, force: bool = False) -> Path:
     RunFileError
         If the file cannot be written (naming it and the reason).
     """
-    from bayesff.io import atomic_write_bytes
 
     path = Path(path)
     if path.exists() and not force:
@@ -572,7 +562,6 @@ def read(path: str | os.PathLike):
         For a missing or unreadable file, a file that is not netCDF/HDF5, a
         file without ``bayesff_runfile_version``, or a newer schema version.
     """
-    import xarray as xr
 
     path = _checked_path(path)
     st = path.stat()
@@ -601,7 +590,6 @@ def read_attrs(path: str | os.PathLike) -> dict:
     RunFileError
         As :func:`read`.
     """
-    import xarray as xr
 
     path = _checked_path(path)
     try:

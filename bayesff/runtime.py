@@ -2,7 +2,7 @@
 
 Importing bayesff changes nothing global. :func:`configure` switches on
 
-* **float64** (DESIGN.md section 7: B2 near the Boyle temperature and the
+* **float64** (docs/architecture.md, Inference defaults: B2 near the Boyle temperature and the
   integral equations lose digits in float32), and
 * JAX's **persistent compilation cache**, so that a new process finds the
   sampler compiled by an earlier one (``$BAYESFF_CACHE_DIR``, default
@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import jax
 
 __all__ = ["configure", "ensure_configured", "settings", "usable_cores"]
 
@@ -95,7 +97,6 @@ def configure(
         The settings now in force (``x64``, ``compilation_cache``,
         ``host_devices``).
     """
-    import jax
 
     if x64 is None:
         x64 = os.environ.get("BAYESFF_X64", "1") != "0"

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+import jsonschema
+
 from bayesff.errors import ProblemError
 
 __all__ = [
@@ -364,7 +366,6 @@ def validate(doc: dict, schema: dict, path: str) -> None:
 
     Of several errors the deepest (most specific) one is reported.
     """
-    import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema)
     errors = list(validator.iter_errors(doc))

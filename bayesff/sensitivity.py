@@ -38,21 +38,30 @@ For a finished run (a run file written by :func:`bayesff.calibrate`):
 The result (:class:`SensitivityResult`) says in words which target drives which
 parameter and whether a prior dominates (:meth:`SensitivityResult.lines`),
 prints as a table (:meth:`SensitivityResult.table`), and is the command
-``bayesff sensitivity RUN`` (:func:`add_parser`).
+``bayesff sensitivity RUN`` (:mod:`bayesff.cli.runs`).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import logging
 import math
 import os
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
+from arviz_stats import ess, psense
 
+from bayesff import runfile
 from bayesff.errors import BayesffError
+from bayesff.inference import calibrate
+from bayesff.inference.diagnostics import diagnose
+from bayesff.problem import Problem
 
 __all__ = [
     "K_REFIT",
@@ -60,7 +69,6 @@ __all__ = [
     "LeftOut",
     "SensitivityError",
     "SensitivityResult",
-    "add_parser",
     "psense_view",
     "read_run",
     "sensitivity",
@@ -367,9 +375,6 @@ def _format(head: list, rows: list) -> list[str]:
 
 def read_run(run_or_path):
     """(DataTree, run file path or None) of a run file, a calibrate() result or a DataTree."""
-    import xarray as xr
-
-    from bayesff import runfile
 
     if isinstance(run_or_path, (str, os.PathLike)):
         return runfile.read(run_or_path), Path(run_or_path)
@@ -414,7 +419,6 @@ def psense_view(dt, params, sites, targets):
     "coordinate 'B2_T' not present in all datasets". Summing each variable over
     its own dimensions first gives the same sums.
     """
-    import xarray as xr
 
     def summed(group, names):
         return xr.Dataset(
@@ -434,7 +438,6 @@ def psense_view(dt, params, sites, targets):
 
 def _psense_all(dt, params, sites, targets) -> tuple[dict, dict, dict, dict]:
     """Power-scaling sensitivities: all priors, each prior, all likelihood, each target."""
-    from arviz_stats import psense
 
     dt = psense_view(dt, params, sites, targets)
 
@@ -469,7 +472,6 @@ def _component(dt, group: str, names) -> np.ndarray:
 
 def _khat_power(comp: np.ndarray) -> float:
     """Largest Pareto k of the power-scaling log weights (alpha - 1) * comp, both alphas."""
-    import xarray as xr
 
     ks = []
     for a in _ALPHAS:
@@ -483,7 +485,6 @@ def _khat_power(comp: np.ndarray) -> float:
 
 def _r_eff(dt, params) -> float:
     """Relative efficiency of the draws (ArviZ's rule for PSIS-LOO: mean ESS / draws)."""
-    from arviz_stats import ess
 
     post = dt["posterior"].to_dataset()[params]
     n = post.sizes["chain"] * post.sizes["draw"]
@@ -495,7 +496,6 @@ def _r_eff(dt, params) -> float:
 
 def _psis_leave_out(dt, t: str, params, r_eff) -> tuple[float, np.ndarray]:
     """Pareto k and normalised PSIS weights (flat) that remove target t's likelihood."""
-    import xarray as xr
 
     ll = _component(dt, "log_likelihood", [t])
     da = xr.DataArray(ll, dims=_SAMPLE_DIMS)
@@ -508,10 +508,6 @@ def _psis_leave_out(dt, t: str, params, r_eff) -> tuple[float, np.ndarray]:
 
 def _problem_of(dt, problem, where: str):
     """The run's problem, rebuilt from its file (or given), checked against the run."""
-    import tomllib
-
-    from bayesff import runfile
-    from bayesff.problem import Problem
 
     info = runfile.info(dt)
     want = str(info.get("problem_fingerprint", ""))
@@ -541,7 +537,6 @@ def _problem_of(dt, problem, where: str):
 
 def _without(problem, target: str):
     """The problem without target's likelihood, nothing held out, no candidates."""
-    import copy
 
     keep = []
     for t in problem.targets:
@@ -567,7 +562,6 @@ def _refit_path(run_path, t: str) -> Path:
 def _kept_refit(run_path, t: str):
     """The run DataTree of a kept refit without t, if one is there (no fingerprint check:
     ``refit="cached"`` trusts the folder, as the report does), else None."""
-    from bayesff import runfile
 
     if run_path is None or not _refit_path(run_path, t).is_file():
         return None
@@ -579,8 +573,6 @@ def _kept_refit(run_path, t: str):
 
 def _refit(dt, run_path, problem, t: str, settings: dict | None, log):
     """The run DataTree without target t (sampled, or a kept refit) and its path."""
-    from bayesff import runfile
-    from bayesff.inference import calibrate
 
     reduced = _without(problem, t)
     info = runfile.info(dt)
@@ -648,7 +640,6 @@ def sensitivity(
         A run without ``log_prior`` or ``log_likelihood`` groups, or (refitting)
         whose problem or data changed since it was written.
     """
-    from bayesff import runfile
 
     log = log or (lambda *a, **k: None)
     t0 = time.perf_counter()
@@ -713,7 +704,6 @@ def _power_scaling(dt, params: list, targets: list):
     sites that are flat (constant log prior, not power-scalable) and the numbers of
     :class:`SensitivityResult` of the same names.
     """
-    import logging
 
     sites = [s for s in dt["log_prior"].to_dataset().data_vars]
     lp = dt["log_prior"].to_dataset()
@@ -786,8 +776,6 @@ def _leave_one_out(
             )
             t_refit += time.perf_counter() - tr
             if tree is not None:
-                from bayesff.inference.diagnostics import diagnose
-
                 ds = tree["posterior"]
                 s = {p: _summary(np.asarray(ds[p].values)) for p in params}
                 left[t] = _left(t, k, "refit", s, full, path)
@@ -832,54 +820,3 @@ def _left(t, k, method, s: dict, full: dict, path=None) -> LeftOut:
         widen={p: s[p]["sd"] / full[p]["sd"] if full[p]["sd"] > 0 else 1.0 for p in params},
         refit_path=path,
     )
-
-
-# ------------------------------------------------------------------------------------ CLI
-
-
-def _cmd(args) -> int:
-    import json
-
-    from bayesff.runtime import configure
-
-    if args.refit:
-        configure()
-    log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
-    settings = {k: getattr(args, k) for k in ("warmup", "samples") if getattr(args, k)}
-    res = sensitivity(args.run, refit=args.refit, refit_settings=settings or None, log=log)
-    if args.json:
-        print(json.dumps(res.to_dict(), indent=1))
-        return 0
-    print(res.table())
-    print()
-    for line in res.lines():
-        print(line)
-    print(f"({res.timings['total_s']:.1f} s)")
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    """Add ``bayesff sensitivity RUN`` to the CLI's subparsers."""
-    from bayesff.argtypes import count
-
-    c = subparsers.add_parser(
-        "sensitivity",
-        help="which target drives which parameter; prior and likelihood power-scaling",
-    )
-    c.add_argument("run", help="run file, e.g. runs/argon_joint/posterior.nc")
-    c.add_argument(
-        "--no-refit",
-        dest="refit",
-        action="store_false",
-        help="never sample again: leave-one-target-out by importance sampling only "
-        "(flagged where Pareto k > 0.7)",
-    )
-    c.add_argument(
-        "--warmup", type=count(1), metavar="N", help="warm-up draws per chain of refits (>= 1)"
-    )
-    c.add_argument(
-        "--samples", type=count(1), metavar="N", help="kept draws per chain of refits (>= 1)"
-    )
-    c.add_argument("--json", action="store_true", help="every number as JSON")
-    c.add_argument("--quiet", action="store_true", help="no progress lines")
-    c.set_defaults(func=_cmd)

@@ -76,15 +76,39 @@ import csv
 import io
 import math
 import os
+import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bayesff.errors import BayesffError, ProblemError
-from bayesff.schemas import NAME_PATTERN, SWEEP_SCHEMA, check_name, validate
+import numpy as np
+import tomli_w
+from dask.distributed import Client, LocalCluster, as_completed
+from tqdm.auto import tqdm
 
-__all__ = ["SweepResult", "Task", "expand", "read_sweep", "run_sweep", "write_summary"]
+from bayesff import runfile
+from bayesff.errors import BayesffError, ProblemError
+from bayesff.inference import calibrate_many, diagnose
+from bayesff.inference.calibrate import _groups, _kernel_settings, default_batch_size
+from bayesff.io import atomic_path
+from bayesff.problem import Problem, read_text
+from bayesff.report import report as write_report
+from bayesff.report.atlas import write_atlas
+from bayesff.report.sweep import write_index
+from bayesff.runtime import ensure_configured
+from bayesff.schemas import NAME_PATTERN, SWEEP_SCHEMA, check_name, validate
+from bayesff.transferability import evaluate
+
+__all__ = [
+    "SweepResult",
+    "Task",
+    "build_atlas",
+    "expand",
+    "read_sweep",
+    "run_sweep",
+    "write_summary",
+]
 
 
 @dataclass
@@ -153,7 +177,6 @@ def _merge(base: dict, change: dict, where: str) -> dict:
 
 def read_sweep(path: str | Path) -> dict:
     """A sweep file's document, checked against :data:`bayesff.schemas.SWEEP_SCHEMA`."""
-    from bayesff.problem import read_text
 
     path = Path(path)
     text = read_text(path, "sweep file")
@@ -215,7 +238,6 @@ def _matches(when: dict, labels: dict) -> bool:
 
 
 def _base_document(path: Path) -> tuple[dict, tuple]:
-    from bayesff.problem import read_text
 
     text = read_text(path, "problem file")
     try:
@@ -313,9 +335,6 @@ def expand(path: str | Path, out_root: str | Path = "runs") -> tuple[str, list[T
 
 
 def _problem(task: Task):
-    import tomli_w
-
-    from bayesff.problem import Problem
 
     text = tomli_w.dumps(task.document)
     return Problem.from_dict(
@@ -327,7 +346,6 @@ def _done(task: Task) -> bool:
     """Whether the task's run file exists with the same problem and settings."""
     if not task.out.is_file():
         return False
-    from bayesff import runfile
 
     try:
         a = runfile.read_attrs(task.out)  # the root attributes only: fast
@@ -347,8 +365,6 @@ def run_batch(tasks: list[dict], report: bool) -> list[dict]:
     input error (a :class:`~bayesff.errors.BayesffError`) becomes a failed row,
     so that Dask does not retry it; a crash of the worker is retried by Dask.
     """
-    from bayesff.inference import calibrate_many
-    from bayesff.runtime import ensure_configured
 
     ensure_configured()
     objs = [
@@ -371,21 +387,17 @@ def run_batch(tasks: list[dict], report: bool) -> list[dict]:
 
 def _finish_task(t: Task, run, spec: dict, report: bool, wall: float) -> dict:
     """Write a task's run file (with the sweep's settings stamp) and its report."""
-    from bayesff import runfile
 
     run.datatree.attrs["sweep_settings"] = spec["settings"]
     runfile.write(run.datatree, t.out, force=True)
     page = None
     if report:
-        from bayesff.report import report as write_report
-
         page = str(write_report(t.out, Path(spec["report_root"]) / t.name, log=None))
     return _row(t.name, run.datatree, run.diagnostics, page, wall)
 
 
 def _row(name: str, dt, d, page, wall: float) -> dict:
     """A summary row: posterior means and 5/50/95 % quantiles, diagnostics, verdicts."""
-    from bayesff import runfile
 
     post = runfile.latents(dt, "posterior")
     row = {"task": name, "status": "done", "message": "", "wall_time_s": round(wall, 2)}
@@ -407,13 +419,11 @@ def _row(name: str, dt, d, page, wall: float) -> dict:
 
 
 def _quantile(x, q):
-    import numpy as np
 
     return np.quantile(x, q)
 
 
 def _verdicts(dt) -> dict:
-    from bayesff.transferability import evaluate
 
     out = {}
     for g in evaluate(dt).groups:
@@ -427,7 +437,6 @@ def _verdicts(dt) -> dict:
 
 
 def _cluster(scheduler: str | None, workers: int | None, cluster: str | None):
-    from dask.distributed import Client, LocalCluster
 
     if scheduler:
         return Client(scheduler), None
@@ -478,7 +487,6 @@ def _batches(tasks: list[Task], n_workers: int) -> list[list[Task]]:
     """Same-structure tasks in batches, about one per worker per structure; one task per
     batch where batching does not pay (NUTS on a CPU: :func:`default_batch_size`), the
     worker process then reusing its compiled sampler from task to task."""
-    from bayesff.inference.calibrate import _groups, _kernel_settings, default_batch_size
 
     problems = [_problem(t) for t in tasks]
     out = []
@@ -521,9 +529,6 @@ def run_sweep(
     """Run a sweep file (see the module docstring) and write its summary and index."""
     # Long because: the Dask submit / as_completed loop, skipping, failures and progress
     # share one state (futures, done set, summary rows) that must stay consistent.
-    import sys
-
-    from dask.distributed import as_completed
 
     t0 = time.perf_counter()
     log = log or (lambda *a, **k: None)
@@ -582,8 +587,6 @@ def run_sweep(
     if atlas is None:
         res.index = _index(res, rows, Path(report_root) / name)
     else:
-        from bayesff.report.atlas import write_atlas
-
         fluids = (Path(path).parent / atlas["fluids"]).resolve()
         res.index = write_atlas(
             res,
@@ -623,8 +626,6 @@ class _SweepProgress:
         self.t0 = time.perf_counter()
         self.bar = None
         if bar:
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(total=total, unit="task", desc="sweep")
 
     def update(self, n: int, failed: int) -> None:
@@ -645,8 +646,6 @@ class _SweepProgress:
 
 def _existing_row(t: Task, report_folder: Path) -> dict:
     """A summary row of a task skipped because its run file is there."""
-    from bayesff import runfile
-    from bayesff.inference import diagnose
 
     dt = runfile.read(t.out)
     page = Path(report_folder) / t.name / "index.html"
@@ -659,13 +658,86 @@ def _existing_row(t: Task, report_folder: Path) -> dict:
     )
 
 
+def build_atlas(
+    sweep: str | Path,
+    *,
+    out_root: str | Path = "runs",
+    report_root: str | Path = "reports",
+    log=print,
+) -> Path:
+    """Write ``report_root/NAME/index.html`` (and ``atlas.csv``, ...) from existing runs.
+
+    ``bayesff sweep`` writes the atlas page at its end when the sweep file has a
+    ``[sweep.atlas]`` table (:mod:`bayesff.report.atlas`). This writes the same
+    page without sampling anything: every task whose run file exists with the
+    same problem fingerprint and settings (the rule by which a sweep skips a
+    task) is shown; a task without one is shown as ``missing`` (an invalid task
+    as ``failed``, with its message). It serves to rebuild the page after a
+    change to the report code, or to look at a sweep that is still running or
+    was stopped (``bayesff atlas SWEEP``).
+
+    Parameters
+    ----------
+    sweep
+        A sweep file with a ``[sweep.atlas]`` table, e.g. ``models/atlas/atlas.toml``.
+    out_root, report_root
+        Where the sweep's run files are (``out_root/NAME/TASK/posterior.nc``) and where
+        the atlas goes, as for ``bayesff sweep``.
+
+    Returns
+    -------
+    Path
+        The atlas page.
+
+    Raises
+    ------
+    bayesff.errors.ProblemError
+        For a sweep file that is not valid or has no ``[sweep.atlas]`` table.
+    """
+
+    log = log or (lambda *a, **k: None)
+    sweep = Path(sweep)
+    doc = read_sweep(sweep)
+    atlas = doc["sweep"].get("atlas")
+    if atlas is None:
+        raise ProblemError(
+            "no [sweep.atlas] table: add one (fluids = 'path/to/fluids.csv') to make an atlas",
+            f"{sweep}: [sweep]",
+        )
+    name, tasks = expand(sweep, out_root)
+    res = SweepResult(name, tasks)
+    folder = Path(report_root) / name
+    ok = _prepare(tasks, log)
+    rows = []
+    for t in tasks:
+        if t.error:
+            res.status[t.name], res.messages[t.name] = "failed", t.error
+        elif t in ok and _done(t):
+            res.status[t.name] = "skipped"
+            rows.append({**_existing_row(t, folder), "status": "skipped"})
+        else:
+            res.status[t.name] = "missing"
+            res.messages[t.name] = f"not run: no up-to-date run file {t.out}"
+    res.rows = rows
+    have = sum(s == "skipped" for s in res.status.values())
+    log(f"atlas {name}: {have} of {len(tasks)} tasks have a run file")
+    return write_atlas(
+        res,
+        folder,
+        (sweep.parent / atlas["fluids"]).resolve(),
+        fluid_axis=atlas.get("fluid_axis", "fluid"),
+        potential_axis=atlas.get("potential_axis", "potential"),
+        description=doc["sweep"].get("description", ""),
+        log=log,
+    )
+
+
 def write_summary(
     res: SweepResult, rows: dict, path: Path, report_folder: Path | None = None
 ) -> Path:
     """``summary.csv``: one row per task (status, posterior means and intervals, diagnostics,
     verdicts), written atomically. ``report_folder`` (default ``reports/SWEEP``) is where
     the task reports of skipped tasks are looked for."""
-    from bayesff.io import atomic_path
 
     table = []
     for t in res.tasks:
@@ -693,6 +765,5 @@ def write_summary(
 
 
 def _index(res: SweepResult, rows: dict, folder: Path) -> Path:
-    from bayesff.report.sweep import write_index
 
     return write_index(res, getattr(res, "rows", []), folder)

@@ -16,12 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jax
 import numpy as np
 
 from bayesff import units
-from bayesff.data import ManifestEntry, load_table
+from bayesff.configdata import Configurations, configuration_rows, site_units
+from bayesff.data import LoadedRows, ManifestEntry, load_table
 from bayesff.errors import ProblemError
 from bayesff.observables._spec import Observable, get_observable
+from bayesff.observables.conventions import matched_builder
+from bayesff.potentials.cutoff import wrap_cutoff
 from bayesff.priors import PriorSpec
 
 __all__ = [
@@ -33,6 +37,7 @@ __all__ = [
     "LoadedRows",
     "Nuisance",
     "Target",
+    "configuration_targets",
     "freeze",
     "select_rows",
 ]
@@ -271,34 +276,12 @@ class Forward:
 
 @functools.lru_cache(maxsize=512)
 def _build(fwd: Forward):
-    import jax
 
     # Built on first use, which may be inside a trace (the model is traced by the
     # sampler, the post-processing, ...): evaluate the builder's own constants eagerly,
     # so the cached predict function never holds a tracer of the trace that built it.
     with jax.ensure_compile_time_eval():
         return fwd.builder(fwd.potential, **fwd.raw_options)
-
-
-@dataclass
-class LoadedRows:
-    """Rows read from a data file by an observable's own loader.
-
-    ``env`` (column -> (n, ...) internal units), ``values`` and
-    ``uncertainties`` ((n, *value shape), the observable's unit; ``None``
-    uncertainties when the file has none: the target must give a constant),
-    ``file_units`` of the environment columns, ``entry`` (manifest),
-    ``labels`` (n,) row labels for the run file (e.g. configuration ids).
-    """
-
-    env: dict
-    values: np.ndarray
-    uncertainties: np.ndarray | None
-    file_units: dict
-    entry: ManifestEntry | None
-    labels: np.ndarray | None = None
-    excluded: list = field(default_factory=list)
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -468,15 +451,12 @@ class Target:
         Under its own cut-off convention if it has one (a calibration under one
         convention tested in another), with the B2-matching repair if asked.
         """
-        from bayesff.potentials.cutoff import wrap_cutoff
 
         if self.cutoff is None:
             pot = problem.potential
         else:
             pot = wrap_cutoff(problem.base_potential, self.cutoff, f"target {self.name!r}.cutoff")
         if self.repair == "match_b2":
-            from bayesff.observables.conventions import matched_builder
-
             opts = {
                 "observable": self.observable,
                 "potential_from": problem.potential,
@@ -539,8 +519,6 @@ class Target:
             else observable
         )
         if obs.layout == "configurations":
-            from bayesff.configdata import configuration_rows
-
             rows = configuration_rows(obs, path, f"{where}.data")
         else:
             rows = _load_rows(obs, path, noise_column, noise_value is not None, where, duplicates)
@@ -847,3 +825,67 @@ def replicate_covariance(target: Target, path, em: ErrorModel, where: str) -> np
     if len(curves) < 2:
         raise ProblemError("a covariance needs at least 2 replicates", where)
     return bootstrap_covariance(np.stack(curves), em.block_length or 1)
+
+
+def configuration_targets(
+    configs: Configurations,
+    *,
+    noise_E: float | None,
+    noise_F: float | None,
+    train: bool = True,
+    offset=None,
+    inadequacy=None,
+):
+    """Energy and force targets of a configuration set, for a problem built in Python.
+
+    Parameters
+    ----------
+    configs
+        The configurations with their reference energies and/or forces.
+    noise_E, noise_F
+        Standard uncertainty of each energy (kJ/mol) and of each force
+        component (kJ/mol/angstrom); ``None`` leaves that target out.
+    train
+        Train on the set (``False``: predicted only, a held-out set).
+    offset
+        The energy offset b: a :class:`~bayesff.priors.PriorSpec` (kJ/mol), a
+        number (fixed, kJ/mol) or ``None`` (the observable's default prior).
+    inadequacy
+        A :class:`~bayesff.targets.Inadequacy` for both targets (default none).
+
+    Returns
+    -------
+    list of Target
+        ``E_<name>`` (configuration_energy) and ``F_<name>`` (configuration_forces).
+    """
+    env = {"positions_angstrom": configs.positions, **configs.sites}
+    mask = np.full(configs.n_configs, bool(train))
+    out = []
+    for kind, values, u in (("E", configs.energy, noise_E), ("F", configs.forces, noise_F)):
+        if u is None:
+            continue
+        if values is None:
+            raise ProblemError(
+                f"noise_{kind} is given but set {configs.name!r} has no "
+                f"{'energies' if kind == 'E' else 'forces'}",
+                "configuration_targets",
+            )
+        obs = get_observable("configuration_energy" if kind == "E" else "configuration_forces")
+        t = Target.from_arrays(
+            f"{kind}_{configs.name}",
+            obs,
+            env,
+            values,
+            u,
+            train=mask,
+            inadequacy=inadequacy,
+            file_units={"positions_angstrom": "angstrom", **site_units(configs)},
+        )
+        t.labels = np.asarray(configs.config_ids)
+        if kind == "E" and offset is not None:
+            if isinstance(offset, PriorSpec):
+                t.nuisance["offset"] = Nuisance("offset", "kJ/mol", "energy", offset)
+            else:
+                t.nuisance["offset"] = Nuisance("offset", "kJ/mol", "energy", None, float(offset))
+        out.append(t)
+    return out

@@ -1,6 +1,6 @@
 """The internal unit system and conversions at the boundary.
 
-Internal units (DESIGN.md section 3):
+Internal units (docs/architecture.md, Units):
 
 ============== =================== ==========================================
 dimension      internal unit       notes

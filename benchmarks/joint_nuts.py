@@ -13,7 +13,7 @@ Usage (repository root)::
     python benchmarks/joint_nuts.py [--problem models/argon_joint.toml]
         [--out runs/argon_joint/posterior.nc] [--result benchmarks/results/joint_nuts.json]
 
-The run file is kept (``scripts/argon_joint_study.py --reuse`` picks it up).
+The run file is kept (``studies/argon_joint.py --reuse`` picks it up).
 """
 
 from __future__ import annotations

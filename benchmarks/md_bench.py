@@ -4,7 +4,7 @@ Runs standalone (``/tmp/venv312/bin/python benchmarks/md_bench.py``); prints a
 table and records ``jax.devices()``. Lennard-Jones in reduced units (epsilon =
 1 kJ/mol, sigma = 1 angstrom) at T* = 1.0, rho* = 0.8, cut-off 2.5 sigma,
 skin 0.3 sigma, Dense neighbour list (cell list where the box holds >= 3 cells
-per side), the same compiled step as :func:`bayesff.observables.md.simulate`
+per side), the same compiled step as :func:`bayesff.simulate.lj_md.simulate`
 (observables measured every ``sample_every`` = 100 steps, frames not stored).
 
 Rates are steps per second of wall time and per CPU-second (user + system of
@@ -39,15 +39,15 @@ def rate(n: int, dtype: str, steps: int, repeats: int) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from bayesff.observables import md
     from bayesff.potentials.pair import LENNARD_JONES
+    from bayesff.simulate import lj_md as md
 
     rho, kT, r_cut, skin, every = 0.8, 1.0, 2.5, 0.3, 100
     box = md._box(n, rho)
     mass = md.MASS_UNIT * 39.948
     tau = math.sqrt(mass / kT)
     setup = md._Setup(
-        md._ByIdentity(LENNARD_JONES), n, box, r_cut, skin, 1.0 / tau, dtype, r_cut, 50, 6.0,
+        md.ByIdentity(LENNARD_JONES), n, box, r_cut, skin, 1.0 / tau, dtype, r_cut, 50, 6.0,
         every,
     )  # fmt: skip
     neighbor_fn, init, sample = md._build(setup)
@@ -90,8 +90,8 @@ def rate(n: int, dtype: str, steps: int, repeats: int) -> dict:
 
 
 def accuracy(dtype: str) -> dict:
-    from bayesff.observables import md
     from bayesff.potentials.pair import LENNARD_JONES
+    from bayesff.simulate import lj_md as md
     from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA
 
     t_star, rho = 1.0, 0.8

@@ -52,10 +52,10 @@ def _fresh_compiled_state():
 
     import jax
 
-    from bayesff.inference import kernels, predictive
+    from bayesff.inference import cache, predictive
     from bayesff.targets import _build
 
-    kernels.clear_cache()
+    cache.clear_cache()
     predictive.get_postprocessor.cache_clear()
     _build.cache_clear()
     jax.clear_caches()

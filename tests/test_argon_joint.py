@@ -81,7 +81,7 @@ def test_nuts_recovers_synthetic_truth_and_report_renders(tmp_path):
     from bayesff import runfile
     from bayesff.inference import calibrate
     from bayesff.report import report
-    from bayesff.workflows import argon_joint
+    from studies import argon_joint
 
     p = _synthetic_problem()
     run = calibrate(p, chains=1, warmup=100, samples=100, seed=3, log=None)
@@ -94,7 +94,7 @@ def test_nuts_recovers_synthetic_truth_and_report_renders(tmp_path):
     page = report(path, tmp_path / "report", log=None)
     html = page.read_text()
     assert "Sq" in html and "q_inv_angstrom" in html
-    # the study's summary of the run (bayesff.workflows.argon_joint): the right model on
+    # the study's summary of the run (studies.argon_joint): the right model on
     # noise-free data predicts the held-out B2 ends within the problem's 5 % tolerance and
     # fits S(q) to well under its stated uncertainty (0.02)
     res = argon_joint.summarise({("LJ", "joint"): runfile.read(path)})

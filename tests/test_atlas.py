@@ -292,8 +292,9 @@ def _csv_rows(folder: Path) -> dict[tuple[str, str], dict]:
 
 def _independent_group(dt, lo: float, hi: float) -> tuple[float, str]:
     """P(all states of the held-out B2 group within tolerance) and the tolerance verdict
-    (DESIGN.md section 6: a state passes at P >= 0.9, fails at P <= 0.1), from the run
-    file's held-out rows and the T/Tc column of the data file, not from the atlas code."""
+    (docs/architecture.md, Transferability criteria: a state passes at P >= 0.9, fails at
+    P <= 0.1), from the run file's held-out rows and the T/Tc column of the data file, not
+    from the atlas code."""
     rows = runfile.rows(dt, "B2", "holdout")
     info = next(t for t in runfile.targets(dt) if t.name == "B2")
     with Path(info.data_path).open() as fh:
@@ -422,7 +423,7 @@ def test_tiny_atlas_page_renders_in_chromium(tiny, tmp_path):
 def test_bayesff_atlas_rebuilds_the_page_from_run_files_and_marks_missing_ones(tiny, tmp_path):
     """``bayesff atlas`` (no sampling) gives the same table as the sweep for the same run
     files, and a task whose run file is gone is shown as missing, not silently dropped."""
-    from bayesff.workflows.atlas import build_atlas
+    from bayesff.sweep import build_atlas
 
     _, folder = tiny
     sweep_file = folder.parent.parent / "tiny.toml"

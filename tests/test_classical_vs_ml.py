@@ -1,4 +1,4 @@
-"""The classical-versus-ML study (bayesff.workflows.classical_vs_ml, .forcegp, .active).
+"""The classical-versus-ML study (studies.classical_vs_ml, .forcegp, .active).
 
 The truth is SYNTHETIC and known exactly (data/scripts/make_lj_gauss.py wrote the
 training file; the workflow holds the same closed form): LJ
@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayesff.workflows import classical_vs_ml as study
-from bayesff.workflows.forcegp import ForceGP
+from studies import classical_vs_ml as study
+from studies.forcegp import ForceGP
 
 from support import ROOT
 

@@ -120,7 +120,8 @@ def test_report_and_compare_end_to_end(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_strict_turns_diagnostic_warnings_into_exit_code_1(tmp_path, capsys):
-    """DESIGN.md section 7: bulk ESS < 400 is a warning, an error with --strict.
+    """Bulk ESS < 400 is a warning, an error with --strict (docs/architecture.md, Inference
+    defaults).
     20 draws of one chain cannot reach a bulk ESS of 400, so this run must fail."""
     out = tmp_path / "posterior.nc"
     args = ["calibrate", SHIPPED, "--out", str(out), "--chains", "1", "--warmup", "20"]
@@ -135,3 +136,27 @@ def test_strict_turns_diagnostic_warnings_into_exit_code_1(tmp_path, capsys):
     out.write_bytes(b"good run")
     assert main([*args, "--samples", "20", "--no-progress", "--strict", "--force"]) == 1
     assert out.read_bytes() == b"good run"
+
+
+def test_every_command_is_registered_once_and_answers_help(capsys):
+    """One registry (bayesff.cli.COMMANDS) names the module of each command; that module
+    defines it, no command module defines one the registry lacks, and each answers --help."""
+    import importlib
+    import pkgutil
+
+    import bayesff.cli as cli
+
+    defined = {}
+    for m in pkgutil.iter_modules(cli.__path__):
+        if m.name == "__main__":
+            continue  # running it is the command itself
+        mod = importlib.import_module(f"bayesff.cli.{m.name}")
+        for name in getattr(mod, "COMMANDS", {}):
+            assert name not in defined, f"{name} defined in {defined.get(name)} and {m.name}"
+            defined[name] = m.name
+    assert defined == {k: module for k, (module, _) in cli.COMMANDS.items()}
+    for name in cli.COMMANDS:
+        with pytest.raises(SystemExit) as e:
+            main([name, "--help"])
+        assert e.value.code == 0
+        assert f"bayesff {name}" in capsys.readouterr().out

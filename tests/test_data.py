@@ -1,4 +1,4 @@
-"""The data folder's own rule: every data file has a manifest entry (DESIGN.md, data/README.md)."""
+"""The data folder's own rule: every data file has a manifest entry (data/README.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Delta learning (bayesff.workflows.delta_learning): a GP on a cheap potential needs fewer points.
+"""Delta learning (studies.delta_learning): a GP on a cheap potential needs fewer points.
 
 Reference curve: Aziz's HFD-ID1 argon potential, R. A. Aziz, J. Chem. Phys.
 99, 4518 (1993), doi:10.1063/1.466106 (bayesff.potentials.reference.hfdid1).
@@ -12,7 +12,7 @@ import pytest
 from bayesff.potentials import LENNARD_JONES
 from bayesff.potentials.gp import predict
 from bayesff.potentials.reference import hfdid1
-from bayesff.workflows import delta_learning as dl
+from studies import delta_learning as dl
 
 
 @pytest.mark.slow

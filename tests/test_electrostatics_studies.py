@@ -1,4 +1,4 @@
-"""The electrostatics studies of issue 14 in miniature (bayesff.workflows.electrostatics).
+"""The electrostatics studies of issue 14 in miniature (studies.electrostatics).
 
 * Ion clusters (models/ion_clusters/): fixed charges + LJ fitted on dimers of a polarisable
   ion model, trimers held out. At alpha = 0 the reference IS the fitted model at s = 1
@@ -28,7 +28,7 @@ import pytest
 from bayesff import runfile
 from bayesff.inference import calibrate
 from bayesff.problem import Problem
-from bayesff.workflows import electrostatics as es
+from studies import electrostatics as es
 
 from support import ROOT
 
@@ -170,20 +170,12 @@ def test_unknown_study_and_task_are_errors(tmp_path):
 
 
 def test_study_commands_parse():
-    """``bayesff study ion-clusters|ion-pair-solvents|polar-gases`` take the documented options."""
-    import argparse
-
-    from bayesff.workflows.cli import add_parsers
-
-    p = argparse.ArgumentParser(prog="bayesff")
-    add_parsers(p.add_subparsers(dest="command", required=True))
-    a = p.parse_args(["study", "ion-clusters", "--tasks", "alpha0,alpha3p5", "--chains", "2"])
-    assert (a.study_name, a.tasks, a.chains, a.out) == (
-        "ion-clusters",
-        "alpha0,alpha3p5",
-        2,
-        "reports/ion_clusters",
-    )
-    a = p.parse_args(["study", "polar-gases", "--reuse", "--no-report"])
-    assert a.reuse and a.no_report and a.out == "reports/polar_gases" and callable(a.func)
-    assert p.parse_args(["study", "ion-pair-solvents"]).study_name == "ion-pair-solvents"
+    """``python -m studies.electrostatics ion-clusters|ion-pair-solvents|polar-gases`` take the
+    documented options."""
+    p = es.parser()
+    a = p.parse_args(["ion-clusters", "--tasks", "alpha0,alpha3p5", "--chains", "2"])
+    assert (a.study, a.tasks, a.chains, a.out) == ("ion-clusters", "alpha0,alpha3p5", 2, None)
+    assert es.STUDIES[a.study].out == "reports/ion_clusters"
+    a = p.parse_args(["polar-gases", "--reuse", "--no-report"])
+    assert a.reuse and a.no_report and es.STUDIES[a.study].out == "reports/polar_gases"
+    assert p.parse_args(["ion-pair-solvents"]).study == "ion-pair-solvents"

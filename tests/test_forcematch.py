@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from bayesff.configdata import (
-    configuration_targets,
     load_configurations,
     random_dimers,
     random_trimers,
@@ -24,6 +23,7 @@ from bayesff.potentials import get_potential
 from bayesff.potentials.reference import ARGON_HFDID1, HFDID1_EPSILON_K, HFDID1_R_M_ANGSTROM
 from bayesff.priors import PriorSpec
 from bayesff.problem import InferenceSettings, Problem
+from bayesff.targets import configuration_targets
 from bayesff.transferability import residual_check
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as R
 

@@ -247,13 +247,13 @@ import arviz as az
 import bayesff
 bayesff.configure(host_devices=2)
 import jax
-from bayesff.inference import calibrate, kernels
+from bayesff.inference import cache, calibrate, kernels
 from bayesff.problem import Problem
 
 problem = Problem.from_toml(sys.argv[1])
 out = {"devices": jax.local_device_count(), "runs": []}
 for split in (True, True, False):
-    kernels.clear_cache()
+    cache.clear_cache()
     if not split:
         kernels.chain_shards = lambda chains: 1
     run = calibrate(problem, progress=False, log=None, chains=4, warmup=300, samples=500, seed=5)
@@ -543,7 +543,8 @@ def test_laplace_start_finds_the_mode_and_its_curvature():
     """
     from jax.flatten_util import ravel_pytree
 
-    from bayesff.inference.kernels import SamplerSettings, get_kernel
+    from bayesff.inference.cache import get_kernel
+    from bayesff.inference.kernels import SamplerSettings
     from bayesff.inference.laplace import laplace_start
     from bayesff.model import arrays, structure_of
 

@@ -1,6 +1,6 @@
 """The square-well joint-transferability case (models/argon_sw_*.toml).
 
-Study: bayesff.workflows.square_well (``bayesff study square-well``); docs/square_well.md.
+Study: studies.square_well (``python -m studies.square_well``); docs/square_well.md.
 
 (a) the first-peak features of data/scripts/yarnell_features.py on analytic g(r)
     and on the shipped data; (b) the problem files load; (c) inference on known
@@ -218,10 +218,10 @@ prior_draws = 8
 def _joint(dt):
     """(joint tolerance probability, P(structure), P(thermo)) from the run's aligned draws.
 
-    The study's own functions (bayesff.workflows.square_well): r_peak's one row, and
+    The study's own functions (studies.square_well): r_peak's one row, and
     the B2 states in the held-out ranges of _problem (80-100 K and 550-750 K).
     """
-    from bayesff.workflows import square_well
+    from studies import square_well
 
     e = square_well.errors(dt, thermo_T_K=((80.0, 100.0), (550.0, 750.0)))
     assert e["B2_T_K"].tolist() == [90.0, 600.0, 700.0]
@@ -285,7 +285,7 @@ def test_errors_and_joint_probability_on_handmade_draws():
     from handmade_runs import build_run, target
 
     from bayesff.observables import get_observable
-    from bayesff.workflows import square_well
+    from studies import square_well
 
     nan = float("nan")
     r_peak = target(

@@ -1,4 +1,4 @@
-"""Transferability criteria (DESIGN.md section 6) on hand-built draws and run files.
+"""Transferability criteria (docs/architecture.md) on hand-built draws and run files.
 
 No sampling, except in the tests marked slow: every run here is written by
 bayesff's own writer (:func:`bayesff.runfile.build`, through

@@ -8,7 +8,6 @@ base problem with only its inadequacy term (and name) changed.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tomllib
@@ -20,11 +19,9 @@ from support import ROOT
 
 
 def _parser():
-    from bayesff.workflows.cli import add_parsers
+    from bayesff.cli import build_parser
 
-    p = argparse.ArgumentParser(prog="bayesff")
-    add_parsers(p.add_subparsers(dest="command", required=True))
-    return p
+    return build_parser("active")
 
 
 def test_parsers_take_the_documented_commands():
@@ -37,22 +34,29 @@ def test_parsers_take_the_documented_commands():
         "committee",
         None,
     )
-    a = p.parse_args(["study", "square-well", "--reuse", "--no-report"])
-    assert a.reuse and a.no_report and a.runs == "runs" and a.out == "reports/argon_sw_joint"
-    a = p.parse_args(["study", "argon-joint", "--chains", "2", "--skip", "argon_joint"])
-    assert a.chains == 2 and a.skip == "argon_joint"
-    for name in ("classical-vs-ml", "delta-learning", "inadequacy"):
-        assert callable(p.parse_args(["study", name]).func)
     with pytest.raises(SystemExit):
         p.parse_args(["active", "r.nc", "-k", "0"])
+
+
+def test_studies_take_the_documented_options():
+    """The studies' own command lines (``python -m studies.NAME``, studies/README.md)."""
+    from studies import argon_joint, classical_vs_ml, delta_learning, inadequacy, square_well
+
+    a = square_well.parser().parse_args(["--reuse", "--no-report"])
+    assert a.reuse and a.no_report and a.runs == "runs" and a.out == "reports/argon_sw_joint"
+    a = argon_joint.parser().parse_args(["--chains", "2", "--skip", "argon_joint"])
+    assert a.chains == 2 and a.skip == "argon_joint"
+    assert classical_vs_ml.parser().parse_args(["--quick"]).quick
+    assert delta_learning.parser().parse_args([]).out == "reports/argon_gp"
+    assert inadequacy.parser().parse_args(["--no-doc"]).no_doc
 
 
 def test_building_the_parsers_imports_no_jax():
     """``bayesff --help`` must answer at once: the parsers import only argparse."""
     code = (
-        "import sys, argparse\n"
-        "from bayesff.workflows.cli import add_parsers\n"
-        "add_parsers(argparse.ArgumentParser().add_subparsers())\n"
+        "import sys\n"
+        "from bayesff.cli import build_parser\n"
+        "build_parser()\n"
         "print(any(m.split('.')[0] in ('jax', 'numpyro', 'arviz') for m in sys.modules))\n"
     )
     out = subprocess.run(
@@ -104,7 +108,7 @@ def test_active_command_ranks_a_runs_pool(tmp_path, capsys):
 
 @pytest.mark.parametrize("kind", ["none", "inferred_scale", "hierarchical", "gp"])
 def test_inadequacy_variants_change_only_the_inadequacy(kind):
-    from bayesff.workflows import inadequacy
+    from studies import inadequacy
 
     base = (ROOT / inadequacy.BASE).read_text()
     text = inadequacy.variant(kind, base)

@@ -35,6 +35,7 @@ from bayesff.errors import ProblemError
 from bayesff.observables import md
 from bayesff.potentials import get_potential
 from bayesff.problem import Problem
+from bayesff.simulate import lj_md
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
 from bayesff.workflows import refine as refine_mod
 from bayesff.workflows.prepare import prepare
@@ -114,8 +115,8 @@ max_tree_depth = 6
 
 @pytest.fixture(scope="module")
 def data_run():
-    res = md.simulate(LJ, TRUTH, T_K, RHO, seed=1, store_frames=False, **RUN)
-    assert res.status == md.OK
+    res = lj_md.simulate(LJ, TRUTH, T_K, RHO, seed=1, store_frames=False, **RUN)
+    assert res.status == lj_md.OK
     return res
 
 
@@ -155,7 +156,7 @@ def make_dir(root: Path, data_run, reference: dict) -> Path:
     )
     b2_units = {"T_K": "K", "B2_cm3_per_mol": "cm^3/mol", "u_B2_cm3_per_mol": "cm^3/mol"}
     (root / "data" / "manifest.toml").write_text(
-        _entry(csv, "p and E of an LJ NVT run at the truth (seed 1)", "md.simulate", UNITS)
+        _entry(csv, "p and E of an LJ NVT run at the truth (seed 1)", "lj_md.simulate", UNITS)
         + "\n"
         + _entry(b2, "B2 of the same LJ at the truth", "virial.second_virial", b2_units)
     )
@@ -184,7 +185,7 @@ def test_prepare_writes_data_files_with_provenance(prepared_dir, monkeypatch):
     """One run for the state (the pressure and energy targets share it): npz (no pickle)
     + JSON header + manifest.toml with kind synthetic, the MD settings, the reference,
     package versions and the file's real sha256. A second prepare finds it up to date
-    and simulates nothing (md.simulate made to fail)."""
+    and simulates nothing (lj_md.simulate made to fail)."""
     root, paths = prepared_dir
     d = root / "prepared" / "md_small"
     assert len(paths) == 1 and paths[0].suffix == ".npz" and paths[0].parent == d
@@ -263,9 +264,7 @@ def test_prepare_and_refine_subcommands(prepared_dir, monkeypatch, capsys, tmp_p
     add_parser into the CLI): prepare in the problem's own directory says up to date;
     refine of a problem without MD targets is a one-line error (exit 2)."""
     from bayesff import cli
-    from bayesff.workflows import prepare as prepare_mod
 
-    monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [prepare_mod.add_parser, refine_mod.add_parser])
     root, _ = prepared_dir
     monkeypatch.chdir(root)
     assert cli.main(["prepare", "models/md.toml"]) == 0
@@ -285,7 +284,7 @@ def test_prepare_and_refine_subcommands(prepared_dir, monkeypatch, capsys, tmp_p
 
 @pytest.mark.slow
 def test_calibration_never_simulates(prepared_dir, monkeypatch):
-    """With md.simulate made to fail, a calibration of the prepared problem traces,
+    """With lj_md.simulate made to fail, a calibration of the prepared problem traces,
     samples and post-processes (1 chain x 20 + 20): nothing is simulated at trace time."""
     from bayesff.inference import calibrate
 
@@ -353,7 +352,7 @@ def test_refine_moves_the_reference_to_the_posterior_and_stops(tmp_path, data_ru
     root = make_dir(tmp_path, data_run, far)
     monkeypatch.chdir(root)
     state = {"calibrating": False}
-    real_simulate, real_calibrate = md.simulate, inference.calibrate
+    real_simulate, real_calibrate = lj_md.simulate, inference.calibrate
 
     def simulate(*a, **k):
         assert not state["calibrating"], "simulated inside a calibration"

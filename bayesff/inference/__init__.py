@@ -5,6 +5,7 @@ problems batched) sample with the kernels of :mod:`bayesff.inference.kernels`
 and write run files through :mod:`bayesff.runfile`.
 """
 
+from bayesff.inference.cache import cache_info, clear_cache
 from bayesff.inference.calibrate import Interrupted, Run, calibrate, calibrate_many
 from bayesff.inference.diagnostics import (
     EBFMI_MIN,
@@ -15,7 +16,6 @@ from bayesff.inference.diagnostics import (
     diagnose,
     format_summary,
 )
-from bayesff.inference.kernels import cache_info, clear_cache
 
 __all__ = [
     "EBFMI_MIN",

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import jax
 import numpy as np
+
+from bayesff import runfile
+from bayesff.inference.predictive import CHUNK, get_postprocessor
+from bayesff.inference.sampling import _Progress
 
 __all__ = ["assemble", "forward_at"]
 
@@ -12,7 +17,6 @@ def forward_at(problem, target, values: dict) -> np.ndarray:
 
     Nuisance parameters take their fixed value or their prior's median.
     """
-    import jax
 
     params = {n: np.asarray(problem.to_internal(n, float(v))) for n, v in values.items()}
     nuis = {
@@ -67,8 +71,6 @@ def _settings(batch, i: int) -> dict:
 
 def assemble(batch, i: int, draws: dict):
     """The DataTree of problem ``i`` of a batch (see :func:`bayesff.runfile.build`)."""
-    from bayesff import runfile
-    from bayesff.inference.predictive import CHUNK, get_postprocessor
 
     problem = batch.problems[i]
     z = {k: v[i] for k, v in draws.items()}
@@ -79,7 +81,6 @@ def assemble(batch, i: int, draws: dict):
     report = None
     if total > CHUNK:
         # held-out liquid predictions can take minutes: say how far post-processing is
-        from bayesff.inference.sampling import _Progress
 
         bar = _Progress(
             total, 0, batch.progress, batch.log, "post-processing", unit="draws", quiet_for=5.0

@@ -17,16 +17,37 @@ constrained draws -> predictive quantities -> run file
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import importlib
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import jax
 import numpy as np
 
-from bayesff.errors import BayesffError, ProblemError, RunExistsError
-from bayesff.inference.diagnostics import Diagnostics, DiagnosticsError, diagnose, format_summary
+from bayesff import runfile
+from bayesff.errors import (
+    BayesffError,
+    DiagnosticsError,
+    Interrupted,
+    ProblemError,
+    RunExistsError,
+)
+from bayesff.inference.assemble import assemble, forward_at
+from bayesff.inference.cache import get_kernel
+from bayesff.inference.diagnostics import Diagnostics, diagnose, format_summary
+from bayesff.inference.kernels import SamplerSettings, latent_dim
+from bayesff.inference.laplace import laplace_start
+from bayesff.inference.predictive import get_postprocessor
+from bayesff.inference.sampling import BatchCheckpoint, run_blocks
+from bayesff.io import Lock, check_writable
+from bayesff.model import arrays, pad_arrays, structure_of
+from bayesff.problem import SAMPLERS
+from bayesff.runtime import ensure_configured
 
 __all__ = ["Interrupted", "Run", "calibrate", "calibrate_many"]
 
@@ -35,20 +56,6 @@ __all__ = ["Interrupted", "Run", "calibrate", "calibrate_many"]
 BLOCK_SECONDS = 1.0
 #: Tries at finding chain starts with a finite log density and gradient.
 START_TRIES = 100
-
-
-class Interrupted(BayesffError):
-    """Sampling was interrupted (Ctrl-C); the checkpoint to resume from is named."""
-
-    def __init__(self, checkpoint: str | None):
-        self.checkpoint = checkpoint
-        msg = (
-            f"interrupted; the state is saved in {checkpoint}: run the same command with "
-            "--resume to continue"
-            if checkpoint
-            else "interrupted (no checkpoint: the run was not written to a file)"
-        )
-        super().__init__(msg)
 
 
 @dataclass
@@ -96,7 +103,6 @@ def _positive_int(name: str, v, allow_zero: bool = False):
 
 def _settings(problem, overrides: dict):
     """The problem's inference settings with the caller's overrides, validated."""
-    from bayesff.problem import SAMPLERS
 
     ov = dict(overrides)
     for k in ("chains", "warmup", "samples", "thin", "prior_draws"):
@@ -113,7 +119,6 @@ def _settings(problem, overrides: dict):
 
 
 def _kernel_settings(s):
-    from bayesff.inference.kernels import SamplerSettings
 
     return SamplerSettings(
         chains=s.chains,
@@ -130,7 +135,6 @@ def _kernel_settings(s):
 
 def _prepare_output(out, force: bool, strict: bool, expected_bytes: int):
     """Check an output before any work: exists (without force), writable, room, not locked."""
-    from bayesff.io import Lock, check_writable
 
     if out is None:
         return None, None
@@ -279,7 +283,6 @@ def calibrate_many(
 def default_batch_size(sampler: str, n: int) -> int:
     """Problems per batched program when none is given: ``n`` (all) for ChEES, whose
     chains share one trajectory length, or on an accelerator; 1 for NUTS on a CPU."""
-    import jax
 
     if sampler == "nuts" and jax.default_backend() == "cpu":
         return 1
@@ -288,7 +291,6 @@ def default_batch_size(sampler: str, n: int) -> int:
 
 def _shape_free(structure):
     """A structure with row counts reduced to 'has rows': problems that can share a batch."""
-    import dataclasses
 
     return dataclasses.replace(
         structure,
@@ -297,7 +299,6 @@ def _shape_free(structure):
 
 
 def _groups(problems, overrides, batch_size) -> list[list[int]]:
-    from bayesff.model import structure_of
 
     groups: dict = {}
     for i, p in enumerate(problems):
@@ -322,7 +323,6 @@ def _calibrate(
     resume=False,
     strict=False,
 ) -> list[Run]:
-    from bayesff.runtime import ensure_configured
 
     t0 = time.perf_counter()
     log = log or (lambda *a, **k: None)
@@ -362,10 +362,6 @@ class _Batch:
     """One batched calibration: data, kernel, sampling loop, run files."""
 
     def __init__(self, problems, settings, paths, log, progress):
-        import jax
-
-        from bayesff.inference.kernels import get_kernel
-        from bayesff.model import arrays, pad_arrays, structure_of
 
         self.problems, self.settings, self.paths, self.log = problems, settings, paths, log
         self.progress = sys.stderr.isatty() if progress is None else bool(progress)
@@ -390,7 +386,6 @@ class _Batch:
 
     # -------------------------------------------------------------------- starts
     def _template(self):
-        import jax
 
         z = self.kernel.draw(self.chain_keys, self.data)
         return jax.tree.map(np.asarray, z)
@@ -400,9 +395,6 @@ class _Batch:
 
     def _start(self):
         """Chain states at init_to_central draws (retried) or at Laplace starts."""
-        import jax
-
-        from bayesff.inference.kernels import latent_dim
 
         z = self._template()
         one = jax.tree.map(lambda a: a[0, 0], z)
@@ -430,9 +422,6 @@ class _Batch:
         raise _start_error(self.problems[p])
 
     def _laplace(self, z, one, d):
-        import jax
-
-        from bayesff.inference.laplace import laplace_start
 
         # ravelled as jax.flatten_util.ravel_pytree ravels (leaf order), in NumPy: the
         # JAX version compiles a reshape and a split program in a new process
@@ -469,7 +458,6 @@ class _Batch:
 
     # ------------------------------------------------------------------- sampling
     def sample(self, checkpoint_every: int, resume: bool) -> None:
-        from bayesff.inference.sampling import run_blocks
 
         t = time.perf_counter()
         # the sampler's block and then the post-processing compile in the background
@@ -512,7 +500,6 @@ class _Batch:
 
     def _postprocess_ahead(self, z) -> None:
         """Start compiling the post-processing in the background (``z``: abstract latents)."""
-        from bayesff.inference.predictive import get_postprocessor
 
         latent = {k: (a.shape[2:], a.dtype) for k, a in z.items()}
         post = get_postprocessor(self.structure)
@@ -529,12 +516,10 @@ class _Batch:
             )
 
     def _dim(self) -> int:
-        from bayesff.inference.kernels import latent_dim
 
         return latent_dim(self._template())
 
     def _checkpoint(self):
-        from bayesff.inference.sampling import BatchCheckpoint
 
         if len(self.problems) != 1 or self.paths[0] is None:
             return None
@@ -547,7 +532,6 @@ class _Batch:
 
     # --------------------------------------------------------------------- finish
     def finish(self, t0: float, strict: bool) -> list[Run]:
-        from bayesff.inference.assemble import assemble
 
         t = time.perf_counter()
         draws = self._kept()
@@ -578,7 +562,6 @@ class _Batch:
         return {k: v[:, :, ::thin] for k, v in self.trace["z"].items()}
 
     def _write(self, run: Run, path, strict: bool):
-        from bayesff import runfile
 
         failed = strict and not run.diagnostics.ok
         if path is None:
@@ -611,8 +594,6 @@ def _prefetch_imports(modules) -> None:
     these imports (measured 1.5 s) in parallel instead of after the sampling. A
     failed import here is ignored: the same import then fails where it is used.
     """
-    import importlib
-    import threading
 
     missing = [m for m in modules if m not in sys.modules]
     if not missing:
@@ -667,7 +648,6 @@ def _expand(mask, a):
 
 def _finite_state(state) -> np.ndarray:
     """(P, C): chains whose start has a finite log density and gradient."""
-    import jax
 
     pe = np.asarray(state.potential_energy)
     ok = np.isfinite(pe)
@@ -679,7 +659,6 @@ def _finite_state(state) -> np.ndarray:
 
 def _start_error(problem) -> BayesffError:
     """Why no chain could start: a forward model that is not finite at the prior's centre."""
-    from bayesff.inference.assemble import forward_at
 
     params = {n: (p.value if p.fixed else p.prior.median()) for n, p in problem.parameters.items()}
     shown = ", ".join(f"{n} = {v:.6g} {problem.parameters[n].unit}" for n, v in params.items())

@@ -18,9 +18,11 @@ import json
 import zipfile
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from bayesff.errors import BayesffError
+from bayesff.io import atomic_write_bytes
 
 __all__ = ["FORMAT", "Checkpoint", "CheckpointError"]
 
@@ -33,14 +35,12 @@ class CheckpointError(BayesffError):
 
 
 def _flatten(tree, prefix: str) -> dict[str, np.ndarray]:
-    import jax
 
     leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
     return {f"{prefix}{jax.tree_util.keystr(k)}": np.asarray(v) for k, v in leaves}
 
 
 def _unflatten(template, prefix: str, arrays: dict, where: str):
-    import jax
 
     paths, treedef = jax.tree_util.tree_flatten_with_path(template)
     leaves = []
@@ -76,7 +76,6 @@ class Checkpoint:
 
     def save(self, state, trace: dict, iteration: int) -> None:
         """Write the state, the draws so far and the iteration count atomically."""
-        from bayesff.io import atomic_write_bytes
 
         meta = {**self.header, "iteration": int(iteration)}
         arrays = {

@@ -18,9 +18,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import blackjax
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
+from blackjax.mcmc.dynamic_hmc import DynamicHMCState, build_kernel, halton_sequence
+from jax.flatten_util import ravel_pytree
 
 from bayesff.inference.kernels import Kernel, SamplerSettings, Trace
 from bayesff.model import Structure
@@ -49,7 +53,6 @@ def _integration_steps(warmup: int):
     max_bits = int(np.ceil(np.log2(warmup + _MAX_ITERATIONS)))
 
     def steps(random_generator_arg, num_leapfrog_steps):
-        from blackjax.mcmc.dynamic_hmc import halton_sequence
 
         jitter = halton_sequence(random_generator_arg, max_bits)
         return jnp.asarray(jnp.ceil(jitter * num_leapfrog_steps), dtype=int)
@@ -69,7 +72,6 @@ class CheesKernel(Kernel):
 
     # positions are ravelled per chain: blackjax works on flat vectors here
     def _flat(self, z):
-        from jax.flatten_util import ravel_pytree
 
         one = jax.tree.map(lambda a: a[0], z)
         unravel = ravel_pytree(one)[1]
@@ -101,8 +103,6 @@ class CheesKernel(Kernel):
         return jax.vmap(one_problem)(keys, data, z, inverse_mass)
 
     def _warmup_all(self, state: CheesState, data) -> CheesState:
-        import blackjax
-        import optax
 
         s = self.settings
 
@@ -140,7 +140,6 @@ class CheesKernel(Kernel):
         return jax.vmap(one_problem)(state, data)
 
     def _run_block(self, state: CheesState, data, n):
-        from blackjax.mcmc.dynamic_hmc import DynamicHMCState, build_kernel
 
         block = self.settings.block
         step = build_kernel(

@@ -1,4 +1,6 @@
-"""Convergence diagnostics that gate a result (DESIGN.md section 7), and the summary table.
+"""Convergence diagnostics that gate a result, and the summary table.
+
+The thresholds are those of docs/architecture.md (Inference defaults).
 
 The numbers come from ArviZ (``arviz.rhat``, ``arviz.ess``, ``arviz.bfmi``,
 ``arviz.summary``); this module names the thresholds, turns them into
@@ -11,7 +13,10 @@ import math
 import warnings
 from dataclasses import dataclass, field
 
+import arviz_stats as az
 import numpy as np
+
+from bayesff.errors import DiagnosticsError
 
 __all__ = [
     "EBFMI_MIN",
@@ -30,14 +35,6 @@ RHAT_MAX = 1.01
 ESS_BULK_MIN = 400
 #: E-BFMI below this is a warning (Betancourt 2016, arXiv:1604.00695).
 EBFMI_MIN = 0.3
-
-
-class DiagnosticsError(RuntimeError):
-    """Diagnostics failed and ``strict`` was asked for; ``run`` is the failed run."""
-
-    def __init__(self, message: str, run=None):
-        super().__init__(message)
-        self.run = run
 
 
 @dataclass
@@ -97,7 +94,6 @@ def diagnose(dt) -> Diagnostics:
     A chain that never moved (a collapsed or exploded step size after a short
     warm-up) has no R-hat or ESS: they are NaN, and a warning names it.
     """
-    import arviz_stats as az  # arviz re-exports these; arviz itself also imports matplotlib
 
     # a chain without variance makes ArviZ divide by zero: that case is named below
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -152,7 +148,6 @@ def format_summary(dt, diag: Diagnostics | None = None) -> str:
     interval); the formatting keeps two significant digits of the sd, so that
     narrow posteriors do not print as equal bounds.
     """
-    import arviz_stats as az  # arviz re-exports these; arviz itself also imports matplotlib
 
     diag = diag or diagnose(dt)
     post = dt["posterior"]

@@ -12,9 +12,10 @@ back and only compile it, from the compilation cache.
 The file is found again only under the same key: the problem structure (each
 target's observable and potential by registry name, options, shapes, priors'
 families), the function's argument types and shardings, and the environment
-(jax, jaxlib, numpyro and bayesff versions, float64, the devices, and the size
-and modification time of every file of the installed ``bayesff`` package, so
-that an edited source file is never served stale code). Structures that
+(jax, jaxlib, numpyro and bayesff versions, float64, the devices, and the
+sha256 of every file of the installed ``bayesff`` package, so that an edited
+source file is never served stale code, and a copy or a checkout with new
+modification times but the same content finds its files again). Structures that
 involve code from outside bayesff (a plug-in or Python-built potential or
 observable, a cut-off wrapper, options holding objects) have no key and are
 traced as before: their code could change without their names changing.
@@ -22,10 +23,24 @@ traced as before: their code could change without their names changing.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import importlib.util
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import jax
+import jaxlib
+import numpyro
+from jax import export
+from jax.api_util import shaped_abstractify
+
+from bayesff.io import atomic_write_bytes
+from bayesff.observables._spec import list_observables
+from bayesff.potentials import list_potentials
+from bayesff.runtime import settings
 
 __all__ = [
     "ONE_SHOT",
@@ -33,6 +48,7 @@ __all__ = [
     "background_compilation",
     "persistent",
     "precompile",
+    "register_pytrees",
     "structure_key",
 ]
 
@@ -57,8 +73,6 @@ def _ours(obj) -> bool:
 
 
 def _forward_key(fwd) -> tuple | None:
-    from bayesff.observables._spec import list_observables
-    from bayesff.potentials import list_potentials
 
     pot = fwd.potential
     name = getattr(pot, "name", None)
@@ -76,7 +90,6 @@ def structure_key(structure, *extra) -> str | None:
     ``None`` when some target's forward model involves code from outside
     bayesff (see the module docstring).
     """
-    import dataclasses
 
     targets = []
     for t in structure.targets:
@@ -91,20 +104,15 @@ def structure_key(structure, *extra) -> str | None:
 @functools.cache
 def _environment() -> str:
     """Versions, devices and the installed package's files (see the module docstring)."""
-    import jax
-    import jaxlib
-    import numpyro
-
-    import bayesff
-
-    root = Path(bayesff.__file__).parent
-    files = []
+    root = Path(__file__).resolve().parents[1]  # the installed bayesff package
+    # the package's content, not its files' times (hashing its ~2 MB takes a few ms)
+    files = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
         for f in sorted(filenames):
             path = os.path.join(dirpath, f)
-            st = os.stat(path)
-            files.append((os.path.relpath(path, root), st.st_size, st.st_mtime_ns))
+            files.update(os.path.relpath(path, root).encode() + b"\0")
+            files.update(Path(path).read_bytes())
     devices = jax.devices()
     return repr(
         (
@@ -115,44 +123,42 @@ def _environment() -> str:
             jax.default_backend(),
             len(devices),
             devices[0].device_kind,
-            files,
+            files.hexdigest(),
         )
     )
 
 
 def _directory() -> Path | None:
-    from bayesff.runtime import settings
 
     cache = settings().get("compilation_cache")
     return None if cache is None else Path(cache) / "exported"
 
 
+#: NamedTuple types registered for serialization (:func:`register_pytrees`).
+_REGISTERED: set = set()
+
+
+def register_pytrees(*types) -> None:
+    """Let exported functions take and return these NamedTuple types (once per type).
+
+    The serialized name is the type's module and name, the same in every process.
+    """
+    for cls in types:
+        if cls not in _REGISTERED:
+            export.register_namedtuple_serialization(
+                cls, serialized_name=f"{cls.__module__}.{cls.__qualname__}"
+            )
+            _REGISTERED.add(cls)
+
+
 @functools.cache
-def _register_pytrees() -> bool:
-    """Let the exported functions' NamedTuple arguments and results be serialized."""
-    try:
-        from jax import export
-        from numpyro.infer.hmc import HMCState
-        from numpyro.infer.hmc_util import HMCAdaptState
-
-        from bayesff.inference.kernels import Trace
-
-        for cls, name in (
-            (HMCState, "numpyro.infer.hmc.HMCState"),
-            (HMCAdaptState, "numpyro.infer.hmc_util.HMCAdaptState"),
-            (Trace, "bayesff.inference.kernels.Trace"),
-        ):
-            export.register_namedtuple_serialization(cls, serialized_name=name)
-        import jax._src.export.serialization  # noqa: F401  (needs the flatbuffers package)
-    except (ImportError, ValueError):
-        return False
-    return True
+def _serializable() -> bool:
+    """Whether jax.export can serialize here (it needs the flatbuffers package)."""
+    return importlib.util.find_spec("flatbuffers") is not None
 
 
 def _signature(args) -> str:
     """Argument types: pytree structure, shapes, dtypes, weak types and shardings."""
-    import jax
-    from jax.api_util import shaped_abstractify
 
     leaves, tree = jax.tree.flatten(args)
     parts = [str(tree)]
@@ -211,13 +217,9 @@ class _Persistent:
         self._calls[sig] = _Pending(_executor().submit(lowered.compile), f)
 
     def _function(self, args, sig: str):
-        import jax
-        from jax import export
-
-        from bayesff.io import atomic_write_bytes
 
         folder = _directory()
-        if self.key is None or folder is None or not _register_pytrees():
+        if self.key is None or folder is None or not _serializable():
             return self.jitted, "jit"
         digest = hashlib.sha256(
             "\n".join((self.name, self.key, sig, _environment())).encode()
@@ -265,8 +267,6 @@ def _executor():
     """One background thread for ahead-of-time compilation (created on first use)."""
     global _EXECUTOR
     if _EXECUTOR is None:
-        from concurrent.futures import ThreadPoolExecutor
-
         # one thread: the calling thread goes on tracing, compiling what it needs
         # now and sampling, so a second background compilation would only compete
         _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bayesff-compile")

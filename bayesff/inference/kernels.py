@@ -5,7 +5,8 @@ sampler settings that change the compiled program (chains, warm-up length,
 target acceptance, tree depth, metric, block length). Its functions take the
 model's data as arguments: a second problem of the same structure (another
 fluid, a bootstrap resample, other priors or seeds, any number of draws)
-runs the same compiled code. :func:`get_kernel` keeps kernels in memory;
+runs the same compiled code. :func:`bayesff.inference.cache.get_kernel` keeps kernels
+in memory;
 JAX's persistent compilation cache (:func:`bayesff.configure`) carries the
 compiled code to the next process.
 
@@ -45,19 +46,27 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as Spec
+from numpyro.distributions.transforms import biject_to
+from numpyro.handlers import seed, substitute, trace
+from numpyro.infer.hmc import HMCState, hmc
+from numpyro.infer.hmc_util import HMCAdaptState
+from numpyro.infer.initialization import init_to_median
+from numpyro.infer.util import ParamInfo, potential_energy
 
-from bayesff.inference.exported import ONE_SHOT, persistent, structure_key
+from bayesff.inference.exported import (
+    ONE_SHOT,
+    background_compilation,
+    persistent,
+    precompile,
+    register_pytrees,
+    structure_key,
+)
 from bayesff.model import Structure, model_of
 
-__all__ = [
-    "Kernel",
-    "SamplerSettings",
-    "Trace",
-    "cache_info",
-    "chain_shards",
-    "clear_cache",
-    "get_kernel",
-]
+__all__ = ["Kernel", "SamplerSettings", "Trace", "chain_shards", "latent_dim"]
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,6 @@ def init_to_central(site=None, low: float = 0.25, high: float = 0.75):
     default, uniform(-2, 2) in unconstrained space, puts epsilon/k near 1 K).
     Falls back to ``init_to_median`` for distributions without ``icdf``.
     """
-    from numpyro.infer.initialization import init_to_median
 
     if site is None:
         return functools.partial(init_to_central, low=low, high=high)
@@ -145,11 +153,11 @@ class Kernel:
     shardable = True
 
     def __init__(self, structure: Structure, settings: SamplerSettings):
-        from numpyro.infer.hmc import hmc
-        from numpyro.infer.util import potential_energy
 
         self.structure = structure
         self.settings = settings
+        # the compiled block's state and trace types, for jax.export (bayesff.inference.exported)
+        register_pytrees(HMCState, HMCAdaptState, Trace)
         model = model_of(structure)
         self._model = model
 
@@ -192,7 +200,6 @@ class Kernel:
 
     # ----------------------------------------------------------- building blocks
     def _chain_state(self, key, data, z, inverse_mass):
-        from numpyro.infer.util import ParamInfo
 
         s = self.settings
         pe, grad = jax.value_and_grad(self._pe_gen(data))(z)
@@ -240,8 +247,6 @@ class Kernel:
 
     def _prototype(self, key, data):
         """Unconstrained latent values of one draw (their shapes are what init needs)."""
-        from numpyro.distributions.transforms import biject_to
-        from numpyro.handlers import seed, substitute, trace
 
         seeded = substitute(seed(self._model, key), substitute_fn=init_to_central())
         tr = trace(seeded).get_trace(data)
@@ -287,8 +292,6 @@ class Kernel:
 
     def _sharded_run_block(self, key: str | None):
         """``run_block`` with the chain axis split over ``self.shards`` devices."""
-        from jax.sharding import NamedSharding
-        from jax.sharding import PartitionSpec as Spec
 
         mesh = jax.make_mesh((self.shards,), ("chains",), devices=jax.devices()[: self.shards])
         # state leaves are (P, C, ...), trace leaves (block, P, C, ...); data are replicated.
@@ -320,7 +323,6 @@ class Kernel:
         the block compiles (:func:`bayesff.inference.exported.precompile`).
         Returns the abstract unconstrained latent values, site -> (P, C, ...).
         """
-        from bayesff.inference.exported import background_compilation, precompile
 
         # shapes through the jitted functions: their traces are cached for the real calls
         z = jax.eval_shape(_jitted(self.draw), keys, data)
@@ -340,7 +342,6 @@ class Kernel:
         return np.stack([one] * n_problems)
 
     def _log_density(self, x, unravel_template, data):
-        from jax.flatten_util import ravel_pytree
 
         _, unravel = ravel_pytree(unravel_template)
         return jax.value_and_grad(lambda v: -self._pe_gen(data)(unravel(v)))(x)
@@ -372,7 +373,6 @@ class _ShardedRunBlock:
 
     def prepare(self, state, data) -> None:
         """Compile ahead for an abstract ``state`` (placed as :meth:`__call__` places it)."""
-        from bayesff.inference.exported import precompile
 
         state = jax.tree.map(
             lambda a: jax.ShapeDtypeStruct(
@@ -381,36 +381,3 @@ class _ShardedRunBlock:
             state,
         )
         precompile(self.run, state, jax.device_put(data, self.replicated), 1)
-
-
-_CACHE: dict = {}
-_STATS = {"hits": 0, "misses": 0}
-
-
-def get_kernel(structure: Structure, settings: SamplerSettings) -> Kernel:
-    """The kernel for a structure and settings, built once per process."""
-    key = (structure, settings)
-    k = _CACHE.get(key)
-    if k is None:
-        _STATS["misses"] += 1
-        if settings.sampler == "chees":
-            from bayesff.inference.chees import CheesKernel
-
-            k = CheesKernel(structure, settings)
-        else:
-            k = Kernel(structure, settings)
-        _CACHE[key] = k
-    else:
-        _STATS["hits"] += 1
-    return k
-
-
-def cache_info() -> dict:
-    """Kernel cache counters: ``hits``, ``misses`` and ``size``."""
-    return {**_STATS, "size": len(_CACHE)}
-
-
-def clear_cache() -> None:
-    """Forget every kernel (and its compiled functions)."""
-    _CACHE.clear()
-    _STATS.update(hits=0, misses=0)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jax.numpy as jnp
 import numpy as np
+from scipy.optimize import minimize
 
 from bayesff.errors import BayesffError
 
@@ -94,8 +96,6 @@ def laplace_start(
     BayesffError
         If every optimisation ends at a point without a finite log density.
     """
-    import jax.numpy as jnp
-    from scipy.optimize import minimize
 
     count = [0]
 

@@ -19,6 +19,9 @@ import functools
 
 import jax
 import numpy as np
+from numpyro.handlers import substitute, trace
+from numpyro.infer import Predictive
+from numpyro.infer.util import constrain_fn, log_likelihood
 
 from bayesff.inference.exported import persistent, precompile, structure_key
 from bayesff.model import Structure, model_of
@@ -65,7 +68,6 @@ class PostProcessor:
         )
 
     def _log_prior(self, samples, data):
-        from numpyro.handlers import substitute, trace
 
         names = self.structure.latent_names
 
@@ -78,7 +80,6 @@ class PostProcessor:
     def _both_chunks(self, z, key, key_prior, i, data_train, data_holdout):
         """One compiled call: chunk ``i`` of posterior draws (unconstrained ``z``) and as
         many prior draws."""
-        from numpyro.infer.util import constrain_fn
 
         key, key_prior = jax.random.fold_in(key, i), jax.random.fold_in(key_prior, i)
         n = next(iter(z.values())).shape[0]  # static: the chunk length
@@ -90,8 +91,6 @@ class PostProcessor:
         )
 
     def _posterior_chunk(self, samples, key, data_train, data_holdout):
-        from numpyro.infer import Predictive
-        from numpyro.infer.util import log_likelihood
 
         k1, k2 = jax.random.split(key)
         trained = [t.name for t in self.structure.trained()]
@@ -117,7 +116,6 @@ class PostProcessor:
         return pp, ll, pred, self._log_prior(samples, data_train)
 
     def _prior_chunk(self, key, data_train, n: int):
-        from numpyro.infer import Predictive
 
         trained = [t.name for t in self.structure.trained()]
         sites = [*self.structure.latent_names, *trained, *(f"{t}_model" for t in trained)]

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import time
 
+import jax
 import numpy as np
+from tqdm.auto import tqdm
 
+from bayesff.errors import Interrupted
 from bayesff.inference.checkpoint import Checkpoint
 
 __all__ = ["BatchCheckpoint", "run_blocks"]
@@ -57,7 +60,6 @@ def _joined(done: dict) -> dict:
 
 def _host_block(trace, n: int, skip: int = 0) -> dict:
     """Rows ``skip:n`` of a block (the kept ones), as (P, C, n - skip, ...) host arrays."""
-    import jax
 
     def move(a):
         a = np.asarray(jax.device_get(a))[skip:n]
@@ -100,8 +102,6 @@ class _Progress:
         self.last_log = 0.0
         self.next_frac = 0.1
         if enabled:
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(total=total, initial=start, desc=label, unit=unit[:4], leave=False)
 
     def update(self, it: int, phase: str) -> None:
@@ -195,8 +195,6 @@ def run_blocks(
                 ckpt.save_blocks(state, done, it)
     except KeyboardInterrupt:
         bar.close()
-        from bayesff.inference.calibrate import Interrupted
-
         if ckpt is None:
             raise Interrupted(None) from None
         state, it = committed

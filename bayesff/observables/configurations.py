@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayesff.errors import ProblemError
 from bayesff.observables._spec import EnvField, Observable, register_observable
 from bayesff.potentials._spec import ParamSpec
 from bayesff.potentials.cluster import (
@@ -361,7 +362,6 @@ def permittivity_parameter(potential) -> str:
     ProblemError
         If the potential has none (it has no dielectric to set).
     """
-    from bayesff.errors import ProblemError
 
     names = potential.param_names
     for p in PERMITTIVITY_PARAMETERS:
@@ -472,7 +472,6 @@ def _build_solvated_pair_energy(potential, convention="static", **_options):
 
 def _solvent_check(potential, _params, env, values, options):
     """Problem-time check of a solvated_pair_energy target (hook; no floor: zeros)."""
-    from bayesff.errors import ProblemError
 
     convention = options.get("convention", "static")
     if convention not in SOLVENT_CONVENTIONS:

@@ -82,6 +82,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optimistix as optx
 
 from bayesff.observables.virial import DEFAULT_NODES, second_virial
 from bayesff.potentials import PairPotential
@@ -137,7 +138,6 @@ def _scaled(params: dict, x, energy: tuple[str, ...]) -> dict:
 
 def _make_solver(potential_ref, potential_to, nodes_per_panel, max_steps):
     """x = ln s as a function ``solve(params, T_flat) -> (n,)``, differentiable (implicit)."""
-    import optimistix as optx
 
     energy = _check_pair(potential_ref, potential_to)
     bisection = optx.Bisection(rtol=0.0, atol=X_TOL, flip=True)  # F decreases across the root

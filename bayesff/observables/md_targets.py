@@ -193,7 +193,7 @@ class MDSettings:
         PRNG seed of the reference runs (0).
     r_cut_angstrom
         Interaction cut-off, angstrom; ``None`` (default): the default of
-        :func:`bayesff.observables.md.simulate` at ``reference`` (3 sigma), fixed
+        :func:`bayesff.simulate.lj_md.simulate` at ``reference`` (3 sigma), fixed
         for every later reference so that the model stays the same.
     sample_every
         Steps between stored frames (20): n_steps // sample_every frames.
@@ -231,12 +231,8 @@ class MDSettings:
     def n_frames(self) -> int:
         return self.n_steps // self.sample_every
 
-    @property
-    def needs_ie(self) -> bool:
-        return self.mode == "ie_corrected" or self.fallback == "ie_corrected"
-
     def simulate_kwargs(self, potential) -> dict:
-        """Keyword arguments of :func:`~bayesff.observables.md.simulate` for a reference run.
+        """Keyword arguments of :func:`~bayesff.simulate.lj_md.simulate` for a reference run.
 
         The cut-off and the largest wave number are fixed from the starting
         reference, so that runs at a refined reference simulate the same model
@@ -721,7 +717,7 @@ def pair_capacity(n_particles: int, rho_per_A3: float, r_cut_angstrom: float, la
     return 128 * math.ceil(width / 128)
 
 
-def state_arrays(potential, result: md.MDResult, reference: Mapping[str, float]) -> dict:
+def state_arrays(potential, result, reference: Mapping[str, float]) -> dict:
     """What the MD targets need of one reference run, as NumPy arrays (internal units).
 
     Called by the prepare step on a finished run; pure (no simulation).
@@ -731,7 +727,8 @@ def state_arrays(potential, result: md.MDResult, reference: Mapping[str, float])
     potential
         The pair potential the run was made with.
     result
-        An OK :class:`~bayesff.observables.md.MDResult` with its trajectory.
+        A finished run whose ``ok`` is true and whose ``trajectory`` holds its frames
+        (:class:`bayesff.simulate.lj_md.MDResult`).
     reference
         The parameters of the run, internal units.
 
@@ -748,7 +745,7 @@ def state_arrays(potential, result: md.MDResult, reference: Mapping[str, float])
         errors ``pressure_se_MPa``, ``energy_se_kJ_per_mol``, ``S_se``.
     """
     traj = result.trajectory
-    if result.status != md.OK or traj is None:
+    if not result.ok or traj is None:
         raise ValueError("state_arrays: needs an OK run with stored frames (store_frames=True)")
     names = potential.param_names
     theta0 = np.array([float(reference[n]) for n in names])

@@ -108,16 +108,15 @@ Units: T in K, energies in kJ/mol, lengths in angstrom, B2 in cm^3/mol.
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from bayesff.observables.virial import PANEL_EDGES
-from bayesff.observables.virial import quadrature_rule as _radial_rule
+from bayesff.observables.quadrature import angular_rule, orientation_grid, radial_rule
+from bayesff.observables.quadrature import beta as _beta
+from bayesff.observables.quadrature import expm1_capped as _mayer
+from bayesff.observables.two_centre_table import second_virial_table, table_potentials
 from bayesff.potentials.molecular import LinearPairPotential
-from bayesff.units import AVOGADRO, GAS_CONSTANT_KJ_PER_MOL_K
+from bayesff.units import AVOGADRO
 
 __all__ = [
     "DEFAULT_NODES",
@@ -135,143 +134,6 @@ DEFAULT_N_PHI = 16
 
 #: Å^3 per molecule -> cm^3/mol.
 _A3_TO_CM3_PER_MOL = AVOGADRO * 1e-24
-
-
-@functools.cache
-def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights on [0, 1]."""
-    x, w = np.polynomial.legendre.leggauss(n)
-    return 0.5 * (x + 1.0), 0.5 * w
-
-
-@functools.cache
-def angular_rule(n_cos: int, n_phi: int, head_tail_symmetric: bool, phi_rule: str = "chebyshev"):
-    """Nodes and weights of the orientation average.
-
-    The tensor product of a Gauss-Legendre rule in each cos(theta_i) and a
-    rule in phi, folded by the exchange symmetry of identical molecules:
-    :math:`u(c_1, c_2, \\cos\\phi) = u(-c_2, -c_1, \\cos\\phi)` (relabelling the
-    molecules reverses the intermolecular vector), which for head-tail
-    symmetric molecules becomes :math:`u(c_1, c_2, \\cdot) = u(c_2, c_1, \\cdot)`.
-    The rule's nodes are closed under that map, so each pair of mirror
-    nodes is evaluated once with twice the weight (the result is the same
-    number as the full tensor rule's, at about half the cost).
-
-    Parameters
-    ----------
-    n_cos
-        Gauss-Legendre nodes in each cos(theta_i) (over [0, 1] if
-        ``head_tail_symmetric``, else over [-1, 1]).
-    n_phi
-        Nodes in phi over [0, pi].
-    head_tail_symmetric
-        See :class:`~bayesff.potentials.molecular.LinearPairPotential`.
-    phi_rule
-        ``"chebyshev"`` (default): the Gauss rule of
-        :math:`\\frac1\\pi\\int_0^\\pi g(\\cos\\phi)\\,d\\phi
-        = \\frac1\\pi\\int_{-1}^1 g(x)(1-x^2)^{-1/2}dx`, i.e. Gauss-Chebyshev,
-        the midpoint rule in phi, exact for polynomials of degree
-        2 n_phi - 1 in cos(phi); ``"legendre"``: Gauss-Legendre in phi.
-        For the same error Chebyshev needs about half the nodes
-        (measured on 2CLJ in ``tests/observables/test_orientational.py``).
-
-    Returns
-    -------
-    c1, s1, c2, s2, cphi, w : numpy.ndarray
-        Flat arrays: cosines and sines of the two polar angles, cos(phi), and
-        weights summing to 1, so that ``sum(w * F)`` approximates the
-        orientation average of any F with the symmetry above.
-    """
-    if n_cos < 1 or n_phi < 1:
-        raise ValueError(f"n_cos and n_phi must be >= 1, got {n_cos}, {n_phi}")
-    x, wx = _gauss_legendre(n_cos)
-    if head_tail_symmetric:
-        c, wc = x, wx  # [0, 1], weights sum to 1
-    else:
-        c, wc = 2.0 * x - 1.0, wx  # [-1, 1], weights sum to 1 (the 1/2 of the average)
-    if phi_rule == "chebyshev":
-        # Gauss rule for (1/pi) int_0^pi g(cos phi) dphi
-        #   = (1/pi) int_{-1}^{1} g(x) / sqrt(1 - x^2) dx:
-        # Gauss-Chebyshev, i.e. the midpoint rule in phi
-        phi = np.pi * (np.arange(n_phi) + 0.5) / n_phi
-        wp = np.full(n_phi, 1.0 / n_phi)
-    elif phi_rule == "legendre":
-        p, wp = _gauss_legendre(n_phi)
-        phi = np.pi * p  # weights wp sum to 1 = (1/pi) * pi
-    else:
-        raise ValueError(f"phi_rule must be 'chebyshev' or 'legendre', got {phi_rule!r}")
-    i, j = np.meshgrid(np.arange(n_cos), np.arange(n_cos), indexing="ij")
-    i, j = i.ravel(), j.ravel()
-    if head_tail_symmetric:
-        # (i, j) ~ (j, i): keep i <= j
-        keep, mult = i <= j, np.where(i < j, 2.0, 1.0)
-    else:
-        # (c_i, c_j) ~ (-c_j, -c_i); GL nodes satisfy c_{n-1-k} = -c_k
-        s = i + j
-        keep, mult = s <= n_cos - 1, np.where(s < n_cos - 1, 2.0, 1.0)
-    i, j, mult = i[keep], j[keep], mult[keep]
-    w_pair = wc[i] * wc[j] * mult
-    c1 = np.repeat(c[i], n_phi)
-    c2 = np.repeat(c[j], n_phi)
-    w = (w_pair[:, None] * wp[None, :]).ravel()
-    cphi = np.tile(np.cos(phi), i.size)
-    return c1, np.sqrt(1.0 - c1 * c1), c2, np.sqrt(1.0 - c2 * c2), cphi, w
-
-
-def _radial_nodes(rc, big_r, nodes_per_panel, core):
-    """Radii and weights per orientation (inner panels) and the shared tail.
-
-    rc: (n_orient,) contact distances; big_r: scalar end of the inner region;
-    core: fraction of rc below which nothing is integrated (the overlap core).
-    """
-    x, wx = _gauss_legendre(nodes_per_panel)
-    # panels core .. 1.4 in units of rc (virial.py's edges, the first one moved to the core)
-    inner = jnp.asarray((core, *(e for e in PANEL_EDGES[1:-1] if e > core)))
-    edges = jnp.concatenate(
-        [rc[:, None] * inner[None, :], jnp.broadcast_to(big_r, rc.shape)[:, None]], axis=1
-    )
-    a, b = edges[:, :-1, None], edges[:, 1:, None]
-    r_in = (a + (b - a) * x).reshape(rc.shape[0], -1)
-    w_in = ((b - a) * wx).reshape(rc.shape[0], -1)
-    r_tail = big_r / x
-    w_tail = big_r / x**2 * wx
-    return r_in, w_in, r_tail, w_tail
-
-
-def _mayer(x):
-    """expm1(x) with x capped below at -700: the result is -1 either way, and the cap keeps
-    the computation out of subnormal numbers (slow on x86) and out of inf * 0 in gradients."""
-    return jnp.expm1(jnp.maximum(x, -700.0))
-
-
-def _beta(T_K):
-    return 1.0 / (GAS_CONSTANT_KJ_PER_MOL_K * jnp.asarray(T_K, dtype=float))
-
-
-def _grid(potential, params, nodes_per_panel, n_cos, n_phi, phi_rule):
-    """Flat quadrature grid: radii, weights w_angle * w_r * r^2, and the angles.
-
-    The nodes depend on the parameters only through the contact distances
-    (panel placement), which changes the result at the level of the
-    quadrature error; derivatives are taken at fixed nodes (see
-    :func:`_b2_quadrature`).
-    """
-    c1, s1, c2, s2, cphi, w_ang = (
-        jnp.asarray(a) for a in angular_rule(n_cos, n_phi, potential.head_tail_symmetric, phi_rule)
-    )
-    p = {k: jax.lax.stop_gradient(v) for k, v in params.items()}
-    rc = potential.contact_distance(c1, s1, c2, s2, cphi, **p)
-    big_r = 2.0 * jnp.max(rc)
-    core = potential.overlap_core
-    r_in, w_in, r_tail, w_tail = _radial_nodes(rc, big_r, nodes_per_panel, core)
-    # the overlap core r < core * rc contributes int_0^{core rc} (-1) r^2 dr per orientation
-    core_volume = jnp.sum(w_ang * (core * rc) ** 3) / 3.0
-    n_o, n_in, n_t = rc.shape[0], r_in.shape[1], r_tail.shape[0]
-    r = jnp.concatenate([r_in, jnp.broadcast_to(r_tail, (n_o, n_t))], axis=1)
-    w_r = jnp.concatenate([w_in, jnp.broadcast_to(w_tail, (n_o, n_t))], axis=1)
-    weight = (w_ang[:, None] * w_r * r * r).ravel()
-    ang = tuple(jnp.repeat(a, n_in + n_t) for a in (c1, s1, c2, s2, cphi))
-    return r.ravel(), weight, ang, core_volume
 
 
 def _b2_quadrature(potential, params, T, nodes_per_panel, n_cos, n_phi, phi_rule):
@@ -293,7 +155,7 @@ def _b2_quadrature(potential, params, T, nodes_per_panel, n_cos, n_phi, phi_rule
 
     @jax.custom_jvp
     def b2(vals, T):
-        r, w, ang, core = _grid(potential, dict(zip(names, vals, strict=True)), *opts)
+        r, w, ang, core = orientation_grid(potential, dict(zip(names, vals, strict=True)), *opts)
         u = energy(vals, r, ang)
         f = _mayer(-_beta(T)[:, None] * u)
         return -2.0 * jnp.pi * (jnp.sum(w * f, axis=-1) - core)
@@ -302,7 +164,7 @@ def _b2_quadrature(potential, params, T, nodes_per_panel, n_cos, n_phi, phi_rule
     def b2_jvp(primals, tangents):
         vals, T = primals
         dvals, dT = tangents
-        r, w, ang, core = _grid(potential, dict(zip(names, vals, strict=True)), *opts)
+        r, w, ang, core = orientation_grid(potential, dict(zip(names, vals, strict=True)), *opts)
         u = energy(vals, r, ang)
         # du/dp for every parameter: one forward-mode pass per parameter (cheap, elementwise)
         cols = [
@@ -331,7 +193,7 @@ def _b2_quadrature(potential, params, T, nodes_per_panel, n_cos, n_phi, phi_rule
 
 def _b2_closed_form(potential, params, T, nodes_per_panel):
     # the radial rule of virial.py needs only length_scale (and no breakpoints)
-    r, w = _radial_rule(_RadialView(potential), params, nodes_per_panel)
+    r, w = radial_rule(_RadialView(potential), params, nodes_per_panel)
     f = potential.orientation_average(r[None, :], _beta(T)[:, None], **params)
     return -2.0 * jnp.pi * jnp.sum(w * r**2 * f, axis=-1)
 
@@ -410,8 +272,6 @@ def _check_method(potential, method, nodes_per_panel, n_cos, n_phi, phi_rule):
     if method == "closed_form" and potential.orientation_average is None:
         raise ValueError(f"{potential.name} has no closed-form orientation average")
     if method == "table":
-        from bayesff.observables.two_centre_table import table_potentials
-
         if potential.name not in table_potentials():
             usable = ["'auto'", "'quadrature'"]
             if potential.orientation_average is not None:
@@ -493,8 +353,6 @@ def second_virial_linear(
     """
     _check_method(potential, method, nodes_per_panel, n_cos, n_phi, phi_rule)
     if method == "table":
-        from bayesff.observables.two_centre_table import second_virial_table
-
         return second_virial_table(potential, params, T_K)
     nodes_per_panel = DEFAULT_NODES if nodes_per_panel is None else nodes_per_panel
     n_cos = DEFAULT_N_COS if n_cos is None else n_cos

@@ -54,7 +54,7 @@ would be C^0 or C^1 at its seams). Evaluation: the Chebyshev basis by its
 three-term recurrence (no arccos, so derivatives stay finite up to the edges),
 contracted with the coefficient tensor.
 
-Outside the domain the result is NaN (DESIGN.md section 4: a failure value that
+Outside the domain the result is NaN (docs/architecture.md, Contracts: a failure value that
 NUTS rejects), never an extrapolation.
 
 Domain
@@ -150,7 +150,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff.observables import orientational
+from bayesff.observables.quadrature import expm1_capped, orientation_grid
+from bayesff.potentials import get_potential
 from bayesff.potentials.molecular import quadrupole_quadrupole, two_centre_lj
 from bayesff.units import AVOGADRO, COULOMB_KJ_PER_MOL_ANGSTROM, GAS_CONSTANT_KJ_PER_MOL_K
 
@@ -310,7 +311,6 @@ def _reduced_quadrature(potential_name: str, quadrature: tuple[int, int, int]):
     :math:`u^* = u^*_{2CLJ} + Q^{*2}\,u^*_{QQ}(Q^{*2} = 1)`: the grid depends on L*
     only, so its energies are computed once per L* and shared by every (T*, Q*^2).
     """
-    from bayesff.potentials import get_potential
 
     potential = get_potential(potential_name)
     quad = potential_name == "two_centre_lj_quadrupole"
@@ -320,7 +320,7 @@ def _reduced_quadrature(potential_name: str, quadrature: tuple[int, int, int]):
     @jax.jit
     def run(l_star, t_star, q_star2):
         params = {"epsilon": 1.0, "sigma": 1.0, "L": l_star} | ({"Q": 0.0} if quad else {})
-        r, w, ang, core = orientational._grid(
+        r, w, ang, core = orientation_grid(
             potential, params, nodes_per_panel, n_cos, n_phi, "chebyshev"
         )
         u_lj = two_centre_lj(r, *ang, epsilon=1.0, sigma=1.0, L=l_star)
@@ -328,7 +328,7 @@ def _reduced_quadrature(potential_name: str, quadrature: tuple[int, int, int]):
 
         def one(tq):
             t, q = tq
-            f = orientational._mayer(-(u_lj + q * u_qq) / t)
+            f = expm1_capped(-(u_lj + q * u_qq) / t)
             return -2.0 * jnp.pi * (jnp.sum(w * f) - core)
 
         return jax.lax.map(one, (t_star, q_star2))

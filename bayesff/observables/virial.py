@@ -37,12 +37,12 @@ number density in 1/angstrom^3, pressure in MPa, kappa_T in 1/MPa.
 
 from __future__ import annotations
 
-import functools
-
 import jax.numpy as jnp
-import numpy as np
 
+from bayesff.observables import orientational
 from bayesff.observables._spec import EnvField, Observable, register_observable
+from bayesff.observables.quadrature import DEFAULT_NODES, PANEL_EDGES
+from bayesff.observables.quadrature import radial_rule as quadrature_rule
 from bayesff.potentials._spec import PairPotential
 from bayesff.units import AVOGADRO, GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA
 
@@ -57,60 +57,8 @@ __all__ = [
     "second_virial",
 ]
 
-#: Panel edges in units of the potential's length scale. Chosen so that the
-#: steep rise of exp(-u/kT) (x ~ 0.6 at T* = 100, x ~ 0.95 at T* = 0.3) and the
-#: well (x ~ 1.1) each fall inside a panel of their own.
-PANEL_EDGES = (0.0, 0.6, 0.8, 0.95, 1.1, 1.4, 2.0)
-DEFAULT_NODES = 16
-
 #: Å^3 per molecule -> cm^3/mol.
 _A3_TO_CM3_PER_MOL = AVOGADRO * 1e-24
-
-
-@functools.cache
-def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights on [0, 1]."""
-    x, w = np.polynomial.legendre.leggauss(n)
-    return 0.5 * (x + 1.0), 0.5 * w
-
-
-def quadrature_rule(potential: PairPotential, params: dict, nodes_per_panel: int = DEFAULT_NODES):
-    """Radii (angstrom) and weights of the B2 quadrature for given parameters.
-
-    Parameters
-    ----------
-    potential
-        A pair potential.
-    params
-        Its parameters, internal units.
-    nodes_per_panel
-        Gauss-Legendre nodes per panel (the tail panel included).
-
-    Returns
-    -------
-    r, w : jax.Array
-        Radii in angstrom and weights such that ``sum(w * f(r))`` approximates
-        the integral of ``f`` over (0, inf) for ``f ~ r^(2-m)`` at large r,
-        m > 3 (exact in the limit for integer m; see the module docstring).
-    """
-    s = potential.length_scale(**params)
-    # breakpoints (jumps, kinks) and smooth extra panel ends (e.g. a GP box)
-    bps = tuple(potential.breakpoints(**params)) + tuple(potential.quadrature_edges(**params))
-    edges = jnp.asarray(PANEL_EDGES) * s
-    if bps:
-        # Breakpoints first: jnp.sort is stable, so where a breakpoint ties a
-        # fixed edge the breakpoint closes the panel below it and the
-        # derivative with respect to it (e.g. the square well's lambda) is kept.
-        bp = jnp.stack([jnp.asarray(b, dtype=edges.dtype) for b in bps])
-        edges = jnp.sort(jnp.concatenate([bp, edges]), stable=True)
-    x, wx = _gauss_legendre(nodes_per_panel)
-    a, b = edges[:-1, None], edges[1:, None]
-    r_in = (a + (b - a) * x).ravel()
-    w_in = ((b - a) * wx).ravel()
-    big_r = edges[-1]
-    r_tail = big_r / x  # t = R/r in (0, 1) maps to r in (R, inf)
-    w_tail = big_r / x**2 * wx
-    return jnp.concatenate([r_in, r_tail]), jnp.concatenate([w_in, w_tail])
 
 
 def _mayer(potential: PairPotential, params: dict, r, T_K):
@@ -215,7 +163,6 @@ def _build_b2(potential, nodes_per_panel=None, **options):
     if potential.kind == "linear":
         # rigid linear molecules: B2 averaged over the relative orientation (None: the
         # default rule, or no rule at all for method = "table")
-        from bayesff.observables import orientational
 
         return orientational.build(potential, nodes_per_panel=nodes_per_panel, **options)
     nodes_per_panel = DEFAULT_NODES if nodes_per_panel is None else nodes_per_panel

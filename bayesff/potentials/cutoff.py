@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayesff import units
+from bayesff.errors import ProblemError
 from bayesff.potentials._spec import PairPotential
 from bayesff.units import KJ_PER_MOL_PER_A3_IN_MPA
 
@@ -303,7 +304,6 @@ def wrap_cutoff(base, cut: dict, where: str = "cutoff"):
         Naming ``where``, for an unknown scheme or key, a missing, non-finite or
         non-positive r_c, or a unit that is not a length.
     """
-    from bayesff.errors import ProblemError
 
     if not isinstance(cut, dict) or "scheme" not in cut:
         raise ProblemError(f"expected {{ scheme = ... }}, got {cut!r}", where)

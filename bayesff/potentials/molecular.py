@@ -45,7 +45,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from math import comb, factorial
+from math import comb, factorial, lgamma, log, sinh, sqrt
 
 import jax.numpy as jnp
 import numpy as np
@@ -461,7 +461,6 @@ def stockmayer_series_range(terms: int, rel: float = 1e-17) -> float:
     with c), :math:`G(y) \ge (1 - c_0)\sinh(y a_0)/(y a_0)`,
     :math:`a_0 = \sqrt{1 + 3c_0^2}`. The true remainder is smaller.
     """
-    from math import lgamma, log, sinh, sqrt
 
     def remainder_ok(y):
         # first omitted term is n = N = terms; with c_n y^2n <= (2y)^2n / (2n+1)! the

@@ -28,8 +28,22 @@ import types
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import xarray as xr
+
+from bayesff import runfile
 from bayesff.errors import BayesffError
-from bayesff.report.summary import SCHEMA, SummaryError, build_summary, validate_summary
+from bayesff.io import confined
+from bayesff.report import html, plots
+from bayesff.report.sensitivity import sensitivity_record, sensitivity_section
+from bayesff.report.summary import (
+    SCHEMA,
+    SummaryError,
+    build_summary,
+    comparison_section,
+    validate_summary,
+)
+from bayesff.schemas import NAME_PATTERN
+from bayesff.sensitivity import SensitivityError, sensitivity
 
 __all__ = [
     "SCHEMA",
@@ -64,9 +78,6 @@ def _check_plotting() -> None:
 
 def _load(run) -> tuple[object, Path | None]:
     """(DataTree, its file or None) of a path, a DataTree or a calibrate() result."""
-    import xarray as xr
-
-    from bayesff import runfile
 
     if isinstance(run, str | os.PathLike):
         return runfile.read(run), Path(run)
@@ -81,7 +92,6 @@ def _load(run) -> tuple[object, Path | None]:
 
 def _labels(paths: list, trees: list) -> list[str]:
     """Run labels for the comparison: problem names, made unique with the file's folder."""
-    from bayesff import runfile
 
     names = [
         str(runfile.info(t).get("problem_name") or (p.parent.name if p else "run"))
@@ -107,9 +117,6 @@ def _folder(dt, run_path: Path | None, out) -> tuple[Path, Path]:
     where bayesff writes), then resolved (symbolic links followed) and
     refused unless inside ``reports/``.
     """
-    from bayesff import runfile
-    from bayesff.io import confined
-    from bayesff.schemas import NAME_PATTERN
 
     if out is not None:
         return confined(out, out, "report folder"), Path(out)
@@ -151,8 +158,6 @@ def _write_atomic(files: dict[str, str], out: Path) -> None:
 
 
 def _comparison(dt, run_path, compare, log):
-    from bayesff import runfile
-    from bayesff.report.summary import comparison_section
 
     paths = [run_path, *(Path(p) for p in compare)]
     trees = [dt, *(runfile.read(p) for p in paths[1:])]
@@ -170,8 +175,6 @@ def _sensitivity(dt, run_path, summary: dict) -> str:
     Kept leave-one-target-out refits beside the run are used, nothing is sampled
     (``refit="cached"``): ``bayesff sensitivity RUN`` does the refits.
     """
-    from bayesff.report.sensitivity import sensitivity_record, sensitivity_section
-    from bayesff.sensitivity import SensitivityError, sensitivity
 
     try:
         res = sensitivity(run_path if run_path is not None else dt, refit="cached")
@@ -229,7 +232,6 @@ def report(
     bayesff.transferability.DifferentDataError
         Runs to compare that were fitted to different data.
     """
-    from bayesff.report import html, plots
 
     log = log or (lambda *a, **k: None)
     _check_plotting()

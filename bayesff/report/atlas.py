@@ -27,8 +27,8 @@ training data) and by their held-out log predictive density
 ``atlas.json``
     The same, with the per-state lists, as JSON.
 
-Verdicts are those of :func:`~bayesff.transferability.evaluate` (DESIGN.md
-section 6), unchanged. A held-out state where the forward model failed for
+Verdicts are those of :func:`~bayesff.transferability.evaluate` (docs/architecture.md,
+Transferability criteria), unchanged. A held-out state where the forward model failed for
 some posterior draws (the integral-equation closure did not converge) has NaN
 predictions for those draws; evaluate counts them as outside tolerance, and the
 atlas names every such state with the fraction of draws that failed.
@@ -61,14 +61,24 @@ import io
 import json
 import math
 import os
+import tomllib
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from bayesff import runfile
+from bayesff.errors import DataError, ProblemError
+from bayesff.inference import diagnose
+from bayesff.io import atomic_path
 from bayesff.report.html import _CHECK_JS, _CSS, fmt_number, fmt_probability
+from bayesff.report.plots import agg_backend
+from bayesff.report.plots import png_bytes as _png
+from bayesff.report.sweep import render_index
+from bayesff.transferability import compare, evaluate
+from bayesff.transferability.compare import CompareError
 
 __all__ = [
     "AtlasEntry",
@@ -82,7 +92,7 @@ __all__ = [
 #: Avogadro constant (CODATA 2018, exact), 1/mol: N_A sigma^3 in cm^3/mol.
 _AVOGADRO = 6.02214076e23
 _A3_TO_CM3 = 1e-24
-#: R-hat above this flags a run (DESIGN.md section 7).
+#: R-hat above this flags a run (docs/architecture.md, Inference defaults).
 RHAT_LIMIT = 1.01
 
 _VERDICT_CLASS = {
@@ -113,7 +123,6 @@ def read_fluids(path: str | Path) -> dict[str, dict]:
     Needs the columns ``fluid``, ``Tc_K`` and ``Vc_cm3_per_mol``; ``quantum_flag``,
     ``q1_over_u_max``, ``model_class``, ``formula`` and ``note`` are used when present.
     """
-    from bayesff.errors import DataError
 
     path = Path(path)
     if not path.is_file():
@@ -203,7 +212,6 @@ def _stats(x: np.ndarray) -> dict:
 
 def _fixed_values(dt) -> dict:
     """Fixed parameters (``value = ...`` in the problem text) with their units."""
-    import tomllib
 
     text = runfile.info(dt).get("problem_text", "")
     try:
@@ -328,8 +336,6 @@ def _logmeanexp(a: np.ndarray) -> np.ndarray:
 def _entry(
     task, status: str, message: str, report_folder: Path, fluids: dict, fa: str, pa: str
 ) -> AtlasEntry:
-    from bayesff.inference import diagnose
-    from bayesff.transferability import evaluate
 
     fluid, pot = task.labels.get(fa, ""), task.labels.get(pa, "")
     e = AtlasEntry(fluid, pot, task.name, status, message)
@@ -374,7 +380,6 @@ def collect(
     potential_axis: str = "potential",
 ) -> list[AtlasEntry]:
     """One :class:`AtlasEntry` per task of a :class:`~bayesff.sweep.SweepResult`."""
-    from bayesff.errors import ProblemError
 
     out = []
     for t in res.tasks:
@@ -404,8 +409,6 @@ def collect(
 
 def _compare_fluid(entries: list[AtlasEntry]) -> dict:
     """PSIS-LOO on the training data and held-out elpd per group, across one fluid's forms."""
-    from bayesff.transferability import compare
-    from bayesff.transferability.compare import CompareError
 
     runs = {e.potential: e._dt for e in entries if e.ok and hasattr(e, "_dt")}
     out = {"loo": None, "loo_error": "", "heldout": {}}
@@ -589,7 +592,6 @@ def atlas_rows(entries: list[AtlasEntry], fluids: dict) -> list[dict]:
 
 
 def _write_csv(rows: list[dict], path: Path) -> None:
-    from bayesff.io import atomic_path
 
     cols = []
     for r in rows:
@@ -621,7 +623,6 @@ def _jsonable(x):
 
 
 def _png_b64(fig) -> str:
-    from bayesff.report.plots import png_bytes as _png
 
     return base64.b64encode(_png(fig)).decode("ascii")
 
@@ -636,9 +637,6 @@ def _errorbar(ax, x, p: dict, **kw):
 
 def corresponding_states_figure(entries, fluids, potentials) -> dict:
     """epsilon/k against Tc and N_A sigma^3 against Vc, one point per fluid and form."""
-    import matplotlib.pyplot as plt
-
-    from bayesff.report.plots import agg_backend
 
     with agg_backend():
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
@@ -692,9 +690,6 @@ def corresponding_states_figure(entries, fluids, potentials) -> dict:
 
 def mie_n_figure(entries, fluids, potential: str) -> dict | None:
     """Mie's repulsive exponent n per fluid (posterior mean and 90 % interval)."""
-    import matplotlib.pyplot as plt
-
-    from bayesff.report.plots import agg_backend
 
     pts = [
         e
@@ -1042,8 +1037,9 @@ def render_atlas(
             f"<nav>Fluids: {nav}</nav>",
             "<h2 id='matrix-h'>Verdicts</h2>",
             "<p>Each cell: the verdict of a held-out group (bayesff.transferability.evaluate, "
-            "DESIGN.md section 6: the worse of the tolerance verdict and the 90 % coverage "
-            "verdict) and P(all states of the group within tolerance). Hover for the states, "
+            "the worse of the tolerance verdict and the 90 % coverage verdict: "
+            "docs/architecture.md, Transferability criteria) and P(all states of the group "
+            "within tolerance). Hover for the states, "
             "the coverage and the tolerance. The R-hat column is the worst R-hat of the "
             "run.</p>",
             _LEGEND,
@@ -1183,8 +1179,6 @@ def write_atlas(
     Path
         ``folder/index.html``.
     """
-    from bayesff.io import atomic_path
-    from bayesff.report.sweep import render_index
 
     log = log or (lambda *a, **k: None)
     folder = Path(folder)

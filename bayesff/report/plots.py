@@ -17,7 +17,11 @@ import contextlib
 import io
 import re
 
+import arviz_plots as azp
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+import xarray as xr
 
 from bayesff import runfile
 
@@ -50,8 +54,6 @@ class Figure(dict):
 @contextlib.contextmanager
 def agg_backend():
     """Draw with Agg whatever backend pyplot had; restore it afterwards."""
-    import matplotlib
-    import matplotlib.pyplot as plt
 
     before = matplotlib.get_backend()
     switch = before.lower() != "agg"
@@ -67,7 +69,6 @@ def agg_backend():
 
 def png_bytes(fig) -> bytes:
     """A figure as PNG bytes at FIGURE_DPI; the figure is closed."""
-    import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     try:
@@ -104,7 +105,6 @@ def _display_tree(dt, groups=("posterior", "prior"), variables=None):
     prints them in every title and axis label. ``variables``: which ones
     (default :func:`shown_parameters`).
     """
-    import xarray as xr
 
     post = runfile.latents(dt, "posterior")
     names = {
@@ -146,7 +146,6 @@ def _wrapped_size(n: int, width: float = 9.0) -> tuple[float, float]:
 
 
 def _arviz_figure(plot, key, title, caption):
-    import arviz_plots as azp
 
     fig = plot(azp).viz["figure"].item()
     return Figure(
@@ -377,7 +376,6 @@ def predictive_figure(target: str, pred: dict, info: dict, tolerance: dict | Non
     problem states one. The training region is shaded blue, held-out
     regions orange.
     """
-    import matplotlib.pyplot as plt
 
     unit, tol = info.get("unit", ""), tolerance or {}
     fig, (ax, axr) = plt.subplots(

@@ -17,9 +17,19 @@ from __future__ import annotations
 import base64
 import html
 
+import arviz_plots as azp
+import matplotlib.pyplot as plt
 import numpy as np
 
 from bayesff.report.plots import agg_backend, png_bytes
+from bayesff.sensitivity import (
+    K_REFIT,
+    SENSITIVE,
+    SensitivityError,
+    psense_view,
+    read_run,
+    sensitivity,
+)
 
 __all__ = ["sensitivity_record", "sensitivity_section"]
 
@@ -89,7 +99,6 @@ def _left_out_table(res) -> str:
 
 def _left_out_figure(res):
     """Posterior 90 % intervals and means with every target and without each one."""
-    import matplotlib.pyplot as plt
 
     params = res.parameters
     labels = ["all targets", *(f"without {t}" for t in res.left_out)]
@@ -113,7 +122,6 @@ def _left_out_figure(res):
 
 
 def _view(dt, res):
-    from bayesff.sensitivity import psense_view
 
     # flat priors add a constant to the summed log prior: no effect on the weights
     sites = list(dt["log_prior"].to_dataset().data_vars)
@@ -143,7 +151,6 @@ def sensitivity_section(run, result=None, *, refit="cached", log=None) -> str:
         a run without ``log_prior`` or ``log_likelihood`` groups gives a short
         section saying so.
     """
-    from bayesff.sensitivity import SensitivityError, read_run, sensitivity
 
     head = '<h2 id="sensitivity">Sensitivity: which data drive which parameter</h2>'
     dt, _ = read_run(run)
@@ -170,7 +177,6 @@ def sensitivity_section(run, result=None, *, refit="cached", log=None) -> str:
 
 def _intro() -> str:
     """The paragraph saying what the section's numbers are."""
-    from bayesff.sensitivity import K_REFIT, SENSITIVE
 
     return (
         "<p>Power-scaling sensitivity (Kallioinen et al., Stat. Comput. 34, 57 (2024), "
@@ -204,7 +210,6 @@ def _figures(dt, res) -> list[str]:
 
 def _psense_figures(dt, res) -> list[str]:
     """ArviZ's power-scaling figures: all components, then one per target."""
-    import arviz_plots as azp
 
     view = _view(dt, res)
     size = {"figsize": (9.0, 1.9 * len(res.parameters) + 0.6)}
@@ -259,7 +264,6 @@ def _psense_figures(dt, res) -> list[str]:
 
 def _left_out_figure_html(res) -> str:
     """The leave-one-target-out intervals as an embedded figure."""
-    from bayesff.sensitivity import K_REFIT
 
     return _figure(
         "left_out",

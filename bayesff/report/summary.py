@@ -21,8 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from bayesff import runfile
+from bayesff._version import __version__
 from bayesff.errors import BayesffError
-from bayesff.transferability import jsonable
+from bayesff.inference import diagnose
+from bayesff.transferability import compare, evaluate, jsonable
+from bayesff.transferability.states import states_of
 
 __all__ = [
     "METHOD_CITATIONS",
@@ -574,7 +577,6 @@ def _parameters(dt, diag: dict) -> list[dict]:
 
 def _diagnostics(dt) -> tuple[dict, dict]:
     """(the diagnostics section, the raw diagnostics) from bayesff.inference.diagnose."""
-    from bayesff.inference import diagnose
 
     d = diagnose(dt).as_dict()
     post = runfile.latents(dt, "posterior")
@@ -636,7 +638,6 @@ def _rows(st, x: np.ndarray, groups: bool) -> list[dict]:
 
 
 def _predictive(dt, infos: dict) -> dict:
-    from bayesff.transferability.states import states_of
 
     out = {}
     for t, info in infos.items():
@@ -668,7 +669,6 @@ def transferability_section(dt) -> dict | None:
     :class:`bayesff.transferability.TransferabilityResult`. None when the run
     has no held-out rows.
     """
-    from bayesff.transferability import evaluate
 
     res = evaluate(dt)
     if not res.groups and not res.conformers and not res.candidates:
@@ -680,7 +680,6 @@ def transferability_section(dt) -> dict | None:
 
 def comparison_section(runs: Mapping[str, object], files: Mapping[str, str]) -> dict:
     """Model comparison (:func:`bayesff.transferability.compare`) of several runs."""
-    from bayesff.transferability import compare
 
     d = jsonable(compare(dict(runs)))
     d["files"] = dict(files)
@@ -725,7 +724,6 @@ def build_summary(dt, run_path: str | Path | None, *, comparison: dict | None = 
     it with :func:`bayesff.report.plots.figure_records` once the figures,
     drawn from this summary, exist.
     """
-    from bayesff import __version__
 
     runfile.check_version(dt)
     infos = {i.name: i for i in runfile.targets(dt)}

@@ -12,6 +12,7 @@ import os
 from html import escape
 from pathlib import Path
 
+from bayesff.io import atomic_path
 from bayesff.report.html import _CSS, fmt_number
 
 __all__ = ["write_index"]
@@ -75,7 +76,6 @@ def render_index(res, rows: list[dict], folder: Path) -> str:
 
 def write_index(res, rows: list[dict], folder: Path) -> Path:
     """Write ``folder/index.html`` atomically, inside ``reports/``-like ``folder``."""
-    from bayesff.io import atomic_path
 
     folder = Path(folder)
     page = folder / "index.html"

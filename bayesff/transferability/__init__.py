@@ -1,4 +1,6 @@
-"""Transferability of a calibrated force field to held-out environments (DESIGN.md section 6).
+"""Transferability of a calibrated force field to held-out environments.
+
+The criteria are listed in docs/architecture.md (Transferability criteria).
 
 Every criterion is computed from the posterior draws of a run file, read
 through :mod:`bayesff.runfile`, per held-out state, then summarised per

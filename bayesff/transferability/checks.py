@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bayesff import units
+from bayesff.observables.conformers import population_errors
 from bayesff.transferability.criteria import CriteriaError, check_probabilities, state_verdict
 from bayesff.transferability.states import States, as_run, states_of, targets_by_name
 from bayesff.transferability.thresholds import (
@@ -157,7 +159,6 @@ def _temperature_K(values, unit: str) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     if unit in ("", "K"):
         return values
-    from bayesff import units
 
     return units.to_internal(values, unit, "temperature")
 
@@ -177,7 +178,6 @@ def _conformer_columns(st: States, target: str) -> tuple[np.ndarray, np.ndarray,
 
 def _environment(pred, y, t_k, eps_p_max, eps_g_max, pass_prob, fail_prob) -> dict:
     """epsilon_p / epsilon_G of one environment over the posterior draws."""
-    from bayesff.observables.conformers import population_errors  # imports jax
 
     err = population_errors(pred, y, t_k)
     at_mean = population_errors(pred.mean(axis=0), y, t_k)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 
+import arviz as az
 import numpy as np
+import xarray as xr
 
 from bayesff import runfile
 from bayesff.errors import BayesffError
@@ -155,7 +157,6 @@ def _env_labels(dt, rows: Mapping[str, runfile.Rows], env_groups) -> dict[str, n
 
 def _loo_tree(dt, ll: np.ndarray, dim: str, coord):
     """A DataTree in ArviZ's layout (posterior, log_likelihood) for ``arviz.loo``."""
-    import xarray as xr
 
     c, d = ll.shape[:2]
     da = xr.DataArray(
@@ -169,7 +170,6 @@ def _loo_tree(dt, ll: np.ndarray, dim: str, coord):
 
 
 def _loo(tree, coord_labels) -> tuple[dict, np.ndarray, list[str]]:
-    import arviz as az
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -231,7 +231,6 @@ def _elpd_all(runs, data, members, group_names):
 
 
 def _stacking_weights(trees: dict, msgs: list[str]) -> dict | None:
-    import arviz as az
 
     if len(trees) < 2:
         return None

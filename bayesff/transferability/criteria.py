@@ -1,4 +1,6 @@
-"""The transferability criteria of DESIGN.md section 6 on plain arrays, and the verdict rules.
+"""Transferability criteria on plain arrays, and the verdict rules.
+
+The criteria are listed in docs/architecture.md (Transferability criteria).
 
 Every function takes draws with the draws axis first, ``(S, N)`` for ``S``
 posterior draws and ``N`` states, and observations of shape ``(N,)``; all
@@ -23,6 +25,7 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
+from scipy.stats import binom
 
 from bayesff.errors import BayesffError
 from bayesff.transferability.thresholds import (
@@ -393,7 +396,6 @@ def coverage_verdict(k_out: int, n: int, prob: float = COVERAGE_PROB) -> tuple[s
     -------
     (verdict, p)
     """
-    from scipy.stats import binom
 
     p = float(binom.sf(k_out - 1, n, 1.0 - prob)) if k_out > 0 else 1.0
     if p < COVERAGE_NOT_TRANSFERABLE_P:

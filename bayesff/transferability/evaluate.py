@@ -1,10 +1,11 @@
 """Transferability of a run to its held-out environments: :func:`evaluate` and the
 field's deterministic rule on the candidate parameter sets (:func:`deterministic_rule`).
 
-DESIGN.md section 6. Every criterion is computed from the posterior draws of
-a run file, per held-out state, then summarised per held-out group (a band
-of environments named in the problem file) and per target; the criteria are
-in :mod:`bayesff.transferability.criteria`, the thresholds in
+The criteria of docs/architecture.md (Transferability criteria). Every
+criterion is computed from the posterior draws of a run file, per held-out
+state, then summarised per held-out group (a band of environments named in
+the problem file) and per target; the criteria are in
+:mod:`bayesff.transferability.criteria`, the thresholds in
 :mod:`bayesff.transferability.thresholds`. The run is read through
 :mod:`bayesff.runfile` only.
 """
@@ -18,6 +19,7 @@ import numpy as np
 
 from bayesff import runfile
 from bayesff.transferability import criteria as cr
+from bayesff.transferability.checks import conformer_metrics
 from bayesff.transferability.result import TransferabilityResult
 from bayesff.transferability.states import (
     States,
@@ -328,7 +330,6 @@ def evaluate(
             "n_states": int(sum(p[1].size for p in joint_parts.values())),
             "p_all_within_tolerance": cr.joint_tolerance_probability(joint_parts),
         }
-    from bayesff.transferability.checks import conformer_metrics
 
     return TransferabilityResult(
         states=states,

@@ -1,6 +1,6 @@
 """Every threshold of the transferability verdicts, named and explained in one place.
 
-The criteria (DESIGN.md section 6) are probabilities and counts; these
+The criteria (docs/architecture.md, Transferability criteria) are probabilities and counts; these
 constants turn them into the words "pass", "fail", "uncertain",
 "transferable", "not transferable". Functions take them as defaults and
 accept other values, and every verdict records the thresholds it used.

@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bayesff import runfile
 from bayesff.errors import BayesffError
 
 __all__ = [
@@ -215,7 +216,6 @@ class RunPool:
 
 def _read_run(run):
     """A run's DataTree from a calibrate result, a DataTree or a run-file path."""
-    from bayesff import runfile
 
     if isinstance(run, (str, os.PathLike)):
         return runfile.read(run)
@@ -246,7 +246,6 @@ def run_pool(run, target: str | None = None, group: str | None = None) -> RunPoo
     BayesffError
         For an unknown target or group, or a target without held-out rows.
     """
-    from bayesff import runfile
 
     dt = _read_run(run)
     infos = {t.name: t for t in runfile.targets(dt)}

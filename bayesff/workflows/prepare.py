@@ -22,13 +22,20 @@ or from Python, for a problem built there::
 from __future__ import annotations
 
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-__all__ = ["add_parser", "prepare"]
+from bayesff import prepared
+from bayesff.errors import BayesffError, ProblemError
+from bayesff.observables import md_targets
+from bayesff.problem import Problem
+from bayesff.runtime import ensure_configured
+from bayesff.simulate import lj_md as md
+
+__all__ = ["prepare"]
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
 
     out = {}
     for p in ("bayesff", "jax", "jaxlib", "jax-md", "numpy"):
@@ -41,7 +48,6 @@ def _versions() -> dict[str, str]:
 
 def _load(problem):
     """(problem without prepared data, the object to attach to or None, its label)."""
-    from bayesff.problem import Problem
 
     if isinstance(problem, Problem):
         return problem, problem, str(problem.path or problem.name)
@@ -50,8 +56,6 @@ def _load(problem):
 
 def _header_of(directory: Path, run) -> dict | None:
     """The header of an up-to-date run file (readable, matching, intact), else None."""
-    from bayesff import prepared
-    from bayesff.errors import ProblemError
 
     try:
         return prepared.read(directory, run)[1]
@@ -61,8 +65,6 @@ def _header_of(directory: Path, run) -> dict | None:
 
 def _simulate(run, reference: dict, log) -> tuple[dict, dict]:
     """One reference run -> (arrays, header additions)."""
-    from bayesff.errors import BayesffError
-    from bayesff.observables import md, md_targets
 
     kw = run.settings.simulate_kwargs(run.potential)
     t0 = time.perf_counter()
@@ -99,8 +101,6 @@ def _simulate(run, reference: dict, log) -> tuple[dict, dict]:
 
 
 def _check_reference(run, reference: dict) -> dict:
-    from bayesff.errors import ProblemError
-    from bayesff.observables import md_targets
 
     try:
         opts = {"reference": dict(reference)}
@@ -112,7 +112,6 @@ def _check_reference(run, reference: dict) -> dict:
 
 def _remove_unused(directory: Path, keep: set[str], log) -> None:
     """Remove run files of this format that the problem no longer needs."""
-    from bayesff import prepared
 
     for js in sorted(directory.glob("*.json")):
         h = prepared.read_header(js)
@@ -136,7 +135,7 @@ def prepare(
 ) -> list[Path]:
     """Run and store the reference simulations of every MD target of a problem.
 
-    One NVT run (:func:`bayesff.observables.md.simulate`) per distinct (T,
+    One NVT run (:func:`bayesff.simulate.lj_md.simulate`) per distinct (T,
     rho) and run settings, shared by the targets that need it; each is stored
     as ``<stem>.npz`` + ``<stem>.json`` with a ``manifest.toml``
     (:mod:`bayesff.prepared`). Runs that are already there and up to date
@@ -176,8 +175,6 @@ def prepare(
     BayesffError
         If a simulation fails (status not OK).
     """
-    from bayesff import prepared
-    from bayesff.runtime import ensure_configured
 
     log = log or (lambda *a, **k: None)
     prob, attach_to, label = _load(problem)
@@ -221,36 +218,3 @@ def prepare(
     if attach_to is not None:
         prepared.attach(attach_to, d)
     return paths
-
-
-# ----------------------------------------------------------------------------- CLI
-
-
-def _cmd(args) -> int:
-    from bayesff.runtime import configure
-
-    configure()
-    log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
-    prepare(args.problem, force=args.force, log=log)
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    """Add ``bayesff prepare PROBLEM [--force] [--quiet]`` to the CLI's subcommands."""
-    c = subparsers.add_parser(
-        "prepare",
-        help="run the reference MD simulations of a problem's MD targets (prepared/NAME/)",
-        description=(
-            "Run one NVT reference simulation per state of every MD target and store the "
-            "frames as data files with provenance in prepared/NAME/ (npz + JSON + "
-            "manifest.toml); runs that are up to date are kept. Calibration reads them."
-        ),
-    )
-    c.add_argument("problem", help="problem file, e.g. models/argon_md.toml")
-    c.add_argument(
-        "--force",
-        action="store_true",
-        help="simulate every run again at the problem's reference (undoes bayesff refine)",
-    )
-    c.add_argument("--quiet", action="store_true", help="no progress lines")
-    c.set_defaults(func=_cmd)

@@ -38,13 +38,21 @@ plain ``bayesff calibrate`` uses them.
 
 from __future__ import annotations
 
-import copy
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jax
 import numpy as np
+
+from bayesff import prepared, runfile
+from bayesff.errors import ProblemError, RunExistsError
+from bayesff.inference import calibrate
+from bayesff.observables import md_targets
+from bayesff.prepared import md_targets as md_entries
+from bayesff.problem import Problem
+from bayesff.workflows.prepare import prepare
 
 __all__ = [
     "MAX_OUTSIDE",
@@ -55,12 +63,9 @@ __all__ = [
     "RoundResult",
     "StateTrust",
     "TrustReport",
-    "add_parser",
     "check_trust",
     "decide",
-    "reference_from_posterior",
     "refine",
-    "set_reference",
 ]
 
 #: Largest fraction of posterior draws of a trained state allowed outside the trust region.
@@ -159,7 +164,6 @@ class TrustReport:
 
 
 def _load(problem, prepared=True):
-    from bayesff.problem import Problem
 
     if isinstance(problem, Problem):
         return problem
@@ -168,8 +172,6 @@ def _load(problem, prepared=True):
 
 def _datatree(run):
     if isinstance(run, (str, Path)):
-        from bayesff import runfile
-
         return runfile.read(run)
     return getattr(run, "datatree", run)
 
@@ -198,29 +200,6 @@ def _internal(problem, draws: dict) -> dict:
     return out
 
 
-def reference_from_posterior(problem, run) -> dict[str, float]:
-    """Posterior mean of the potential's parameters, internal units (a new reference).
-
-    Parameters
-    ----------
-    problem
-        A :class:`~bayesff.problem.Problem` or the path of its TOML file.
-    run
-        A :class:`~bayesff.inference.Run`, its DataTree, the path of a run
-        file, or a dict of draws (problem units) of every free parameter.
-
-    Returns
-    -------
-    dict
-        Every parameter of the potential (fixed ones at their value), kJ/mol
-        and angstrom, as floats: ready for ``options.reference`` or
-        ``prepare(reference=...)``.
-    """
-    problem = _load(problem, prepared=False)
-    draws, _ = _posterior_draws(run, problem.free_parameters)
-    return _mean_reference(problem, draws)[0]
-
-
 def _mean_reference(problem, draws):
     mean = {n: float(np.mean(v)) for n, v in draws.items()}
     internal = {
@@ -232,9 +211,6 @@ def _mean_reference(problem, draws):
 
 def _ess_at(potential, params: dict, aux: dict, batch_size: int) -> np.ndarray:
     """ESS fractions (draws, states) of a target's prepared runs."""
-    import jax
-
-    from bayesff.observables import md_targets
 
     def one(p):
         return md_targets.ess_fractions(potential, p, aux)
@@ -287,8 +263,6 @@ def check_trust(
     -------
     TrustReport
     """
-    from bayesff.errors import ProblemError
-    from bayesff.prepared import md_targets as md_entries
 
     if not 0.0 <= max_outside < 1.0:
         raise ProblemError(f"max_outside must be in [0, 1), got {max_outside!r}", "refine")
@@ -423,7 +397,6 @@ class RefineResult:
 
 
 def _reference_in_use(problem) -> dict[str, float]:
-    from bayesff.prepared import md_targets as md_entries
 
     for t, pot, _, _ in md_entries(problem):
         if t.aux is not None:
@@ -485,11 +458,6 @@ def refine(
         :class:`Decision`), the final status (``converged``, ``stalled`` or
         ``max_rounds``) and the reference the prepared runs are now at.
     """
-    from bayesff import prepared
-    from bayesff.errors import ProblemError, RunExistsError
-    from bayesff.inference import calibrate
-    from bayesff.problem import Problem
-    from bayesff.workflows.prepare import prepare
 
     log = log or (lambda *a, **k: None)
     if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
@@ -541,104 +509,3 @@ def refine(
         )
         result.reference = dict(report.reference)
     return result
-
-
-def set_reference(doc: Mapping, reference: Mapping[str, float], targets=None) -> dict:
-    """A copy of a problem document with ``options.reference`` of its MD targets replaced.
-
-    To write a refined reference into a problem file (the prepared runs then
-    have to be made again: the option is part of their fingerprint).
-
-    Parameters
-    ----------
-    doc
-        The parsed problem file (``tomllib.load``), as for ``Problem.from_dict``.
-    reference
-        New reference, internal units (e.g. :attr:`TrustReport.reference`).
-    targets
-        Names of the targets to change; default every MD target
-        (``md_pressure``, ``md_energy``, ``md_structure_factor``).
-
-    Returns
-    -------
-    dict
-        The new document (the input is not modified).
-    """
-    from bayesff.observables.md_targets import MD_OBSERVABLES
-
-    out = copy.deepcopy(dict(doc))
-    for t in out.get("targets", []):
-        chosen = (
-            t.get("observable") in MD_OBSERVABLES if targets is None else t.get("name") in targets
-        )
-        if chosen:
-            t.setdefault("options", {})["reference"] = {k: float(v) for k, v in reference.items()}
-    return out
-
-
-# ----------------------------------------------------------------------------- CLI
-
-
-def _cmd(args) -> int:
-    from bayesff.runtime import configure
-
-    configure()
-    log = (lambda *a, **k: None) if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
-    res = refine(
-        args.problem,
-        max_rounds=args.rounds,
-        out=args.out,
-        force=args.force,
-        n_draws=args.draws,
-        max_outside=args.max_outside,
-        progress=False if args.no_progress else None,
-        log=log,
-        chains=args.chains,
-        warmup=args.warmup,
-        samples=args.samples,
-        seed=args.seed,
-    )
-    last = res.rounds[-1]
-    print(
-        f"refine: {res.status} after {len(res.rounds)} round(s); last run {res.run_path}; "
-        f"prepared runs now at {res.reference}"
-    )
-    if not res.converged:
-        print(f"refine: {last.decision.reason}")
-    return 0 if res.converged else 1
-
-
-def add_parser(subparsers) -> None:
-    """Add ``bayesff refine PROBLEM [...]`` to the CLI's subcommands."""
-    from bayesff.argtypes import count as _count
-    from bayesff.argtypes import fraction as _fraction
-
-    c = subparsers.add_parser(
-        "refine",
-        help="calibrate and re-simulate MD references at the posterior mean until converged",
-        description=(
-            "Loop: calibrate (runs/NAME/refine/round-K/posterior.nc), check the ESS of the MD "
-            "reference runs at the posterior draws, re-simulate them at the posterior mean if "
-            "more than --max-outside of a state's draws leave the trust region; stop when none "
-            "does (exit 0), or after --rounds, or when the reference no longer moves (exit 1)."
-        ),
-    )
-    c.add_argument("problem", help="problem file with MD targets, e.g. models/argon_md.toml")
-    c.add_argument("--rounds", type=_count(1), default=3, metavar="N", help="at most N rounds (3)")
-    c.add_argument("--chains", type=_count(1), metavar="N", help="chains (>= 1)")
-    c.add_argument("--warmup", type=_count(1), metavar="N", help="warm-up draws per chain")
-    c.add_argument("--samples", type=_count(1), metavar="N", help="kept draws per chain")
-    c.add_argument("--seed", type=_count(0), metavar="N", help="PRNG seed (>= 0)")
-    c.add_argument(
-        "--draws", type=_count(1), default=N_DRAWS, metavar="N",
-        help=f"posterior draws checked per round ({N_DRAWS})",
-    )  # fmt: skip
-    c.add_argument(
-        "--max-outside", type=_fraction, default=MAX_OUTSIDE, metavar="F",
-        help=f"largest fraction of a state's draws outside the trust region ({MAX_OUTSIDE})",
-    )  # fmt: skip
-    c.add_argument("--out", help="folder of the rounds' runs (default runs/NAME/refine)")
-    c.add_argument("--force", action="store_true", help="replace existing round files")
-    c.add_argument("--no-progress", action="store_true", help="no progress bar")
-    c.add_argument("--quiet", action="store_true", help="only the final line")
-    c.set_defaults(func=_cmd)

@@ -2,7 +2,7 @@
 
 Both files are SYNTHETIC: computed from a made-up pair potential with known
 parameters, for the classical-versus-ML transferability study
-(``scripts/classical_vs_ml.py``, ``docs/transfer_ml.md``). Nothing here is a
+(``studies/classical_vs_ml.py``, ``docs/transfer_ml.md``). Nothing here is a
 measurement or a quantum-chemical value.
 
 Ground truth: Lennard-Jones 12-6 plus a Gaussian well,

@@ -156,8 +156,8 @@ def _fixed(potential, values, free):
 
 
 def _cluster_problem(potential, values, configs, free):
-    from bayesff.configdata import configuration_targets
     from bayesff.problem import Problem
+    from bayesff.targets import configuration_targets
 
     targets = configuration_targets(configs, noise_E=0.1, noise_F=0.1, offset=0.0)
     return Problem("ions", potential, _fixed(potential, values, free), targets)

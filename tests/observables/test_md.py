@@ -32,6 +32,7 @@ from bayesff.observables import liquid, md
 from bayesff.observables.structure import first_peak, structure_factor_at
 from bayesff.potentials.cutoff import truncated
 from bayesff.potentials.pair import LENNARD_JONES
+from bayesff.simulate import lj_md
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA
 
 LJ = {"epsilon": 1.0, "sigma": 1.0}
@@ -69,7 +70,7 @@ def reduced_pressure(p_mpa):
 
 @functools.cache
 def run(t_star, rho_star, seed=0, n_steps=8000, n_equil=2000, **params):
-    return md.simulate(
+    return lj_md.simulate(
         LENNARD_JONES, {**LJ, **params}, temperature(t_star), rho_star,
         n_steps=n_steps, n_equil=n_equil, seed=seed, **COMMON,
     )  # fmt: skip
@@ -88,7 +89,7 @@ def super_run():
 def test_pressure_and_energy_against_thol(state):
     """MD p* and u* (virial + tail corrections) vs Thol 2016, 4 se + ALLOW_P/ALLOW_U."""
     res = run(*state)
-    assert res.status == md.OK, md.STATUS_MESSAGES[res.status]
+    assert res.status == lj_md.OK, lj_md.STATUS_MESSAGES[res.status]
     p_ref, u_ref = THOL[state]
     p, p_se = reduced_pressure(res.pressure_MPa), reduced_pressure(res.pressure_se_MPa)
     u, u_se = res.energy_kJ_per_mol, res.energy_se_kJ_per_mol
@@ -237,7 +238,7 @@ def test_reweighted_gradient_matches_finite_differences(super_run):
 @pytest.mark.slow
 def test_estimator_resimulates_when_ess_drops(super_run):
     """A small change is reweighted; sigma +5 % drops the ESS below 0.5 and re-simulates."""
-    est = md.ReweightingEstimator(
+    est = lj_md.ReweightingEstimator(
         LENNARD_JONES, temperature(2.0), 0.55, ess_threshold=0.5,
         trajectory=super_run.trajectory, n_steps=1000, n_equil=500, seed=2, **COMMON,
     )  # fmt: skip
@@ -262,13 +263,15 @@ def test_blow_up_is_a_status_not_numbers():
     """A time step 100x too large: a failure status (here the kinetic temperature is far
     off T; NaN/inf or a neighbour list that cannot keep up are reported likewise) and NaN
     averages, never silent numbers."""
-    # default dt = 0.005 sigma sqrt(m / k_B T), m = 0.01 * 39.948 (md.MASS_UNIT, argon)
-    dt_default = 0.005 * np.sqrt(md.MASS_UNIT * 39.948 / 2.0)
-    res = md.simulate(
+    # default dt = 0.005 sigma sqrt(m / k_B T), m = 0.01 * 39.948 (lj_md.MASS_UNIT, argon)
+    dt_default = 0.005 * np.sqrt(lj_md.MASS_UNIT * 39.948 / 2.0)
+    res = lj_md.simulate(
         LENNARD_JONES, LJ, temperature(2.0), 0.55, n_steps=1000, n_equil=0,
         dt_ps=100 * dt_default, max_reallocations=0, **COMMON,
     )  # fmt: skip
-    assert res.status in (md.NONFINITE, md.NEIGHBOR_OVERFLOW, md.UNSTABLE), res.diagnostics
+    assert res.status in (lj_md.NONFINITE, lj_md.NEIGHBOR_OVERFLOW, lj_md.UNSTABLE), (
+        res.diagnostics
+    )
     assert np.isnan(res.pressure_MPa) and np.isnan(res.energy_kJ_per_mol)
     assert res.trajectory is None
 
@@ -300,11 +303,11 @@ def test_bad_input_raises_before_simulating(kwargs, message, monkeypatch):
     }  # fmt: skip
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
-        md.simulate(**args)
+        lj_md.simulate(**args)
 
 
 def test_options_and_keyword_overrides_reach_the_settings(monkeypatch):
-    """Numerical settings come from ``options`` (md.MDOptions), a keyword argument of the
+    """Numerical settings come from ``options`` (lj_md.MDOptions), a keyword argument of the
     same name overrides it, and a keyword that names no setting is a TypeError naming it;
     all before anything is built. Reference: the r_cut > L/2 check of the settings (256
     particles at rho* = 0.8 give L/2 = 3.4 sigma)."""
@@ -316,25 +319,27 @@ def test_options_and_keyword_overrides_reach_the_settings(monkeypatch):
     args = (LENNARD_JONES, LJ, temperature(1.0), 0.8)
     run = {"n_particles": 256, "n_steps": 4000, "n_equil": 0}
     with pytest.raises(ValueError, match=r"r_cut = 3\.5 angstrom exceeds half the box"):
-        md.simulate(*args, **run, options=md.MDOptions(r_cut_angstrom=3.5))
+        lj_md.simulate(*args, **run, options=lj_md.MDOptions(r_cut_angstrom=3.5))
     with pytest.raises(ValueError, match=r"r_cut = 3\.6 angstrom exceeds half the box"):
-        md.simulate(*args, **run, options=md.MDOptions(r_cut_angstrom=3.0), r_cut_angstrom=3.6)
+        lj_md.simulate(
+            *args, **run, options=lj_md.MDOptions(r_cut_angstrom=3.0), r_cut_angstrom=3.6
+        )
     with pytest.raises(TypeError, match="r_cutoff"):
-        md.simulate(*args, **run, r_cutoff=3.0)
+        lj_md.simulate(*args, **run, r_cutoff=3.0)
 
 
 def test_wrapped_potential_sets_the_default_cutoff():
     """A cut-off-wrapped potential: r_cut defaults to its r_c (checked via the L/2 error)."""
     pot = truncated(LENNARD_JONES, 4.0)
     with pytest.raises(ValueError, match="r_cut = 4 angstrom exceeds half the box"):
-        md.simulate(pot, LJ, temperature(1.0), 0.8, n_particles=256, n_steps=4000, n_equil=0)
+        lj_md.simulate(pot, LJ, temperature(1.0), 0.8, n_particles=256, n_steps=4000, n_equil=0)
 
 
 def test_block_standard_error_of_white_noise():
     """Closed form: for iid N(0, 1) samples the standard error is 1/sqrt(n) (within 3 x its
     own relative uncertainty 1/sqrt(2 (n_blocks - 1)) at 50 blocks)."""
     x = np.random.default_rng(0).standard_normal(100_000)
-    mean, se = md.block_standard_error(x, 50)
+    mean, se = lj_md.block_standard_error(x, 50)
     assert abs(mean) < 4 / np.sqrt(x.size)
     assert abs(se * np.sqrt(x.size) - 1.0) < 3 / np.sqrt(2 * 49)
 
@@ -349,12 +354,12 @@ def test_gp_pair_potential_runs_in_md():
     gp = gp_pair_potential("lennard_jones", basis=4, r_min=0.9, r_c=2.4)
     zero = {**LJ, "amplitude": 0.3, "length_scale": 0.3, **{f"w_{i:02d}": 0.0 for i in range(4)}}
     run = functools.partial(
-        md.simulate, T_K=temperature(2.0), rho_per_A3=0.55, n_steps=200, n_equil=100,
+        lj_md.simulate, T_K=temperature(2.0), rho_per_A3=0.55, n_steps=200, n_equil=100,
         seed=1, store_frames=False, n_blocks=4, **COMMON,
     )  # fmt: skip
     ref, same = run(LENNARD_JONES, LJ), run(gp, zero)
-    assert ref.status == md.OK and same.status == md.OK
+    assert ref.status == lj_md.OK and same.status == lj_md.OK
     np.testing.assert_allclose(same.energy_kJ_per_mol, ref.energy_kJ_per_mol, rtol=1e-9)
     bumped = run(gp, {**zero, "w_00": 2.0})
-    assert bumped.status == md.OK
+    assert bumped.status == lj_md.OK
     assert abs(bumped.energy_kJ_per_mol - ref.energy_kJ_per_mol) > 1e-3

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 
 from bayesff.observables import get_observable, liquid, md, md_targets
 from bayesff.potentials import get_potential
+from bayesff.simulate import lj_md
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
 
 LJ = get_potential("lennard_jones")
@@ -55,8 +56,8 @@ def aux_for(name, state, **options):
 
 @pytest.fixture(scope="module")
 def reference_run():
-    res = md.simulate(LJ, TRUTH, T_K, RHO, store_frames=True, **SETTINGS.simulate_kwargs(LJ))
-    assert res.status == md.OK
+    res = lj_md.simulate(LJ, TRUTH, T_K, RHO, store_frames=True, **SETTINGS.simulate_kwargs(LJ))
+    assert res.status == lj_md.OK
     return res
 
 
@@ -75,14 +76,14 @@ def pressure(state):
 
 def test_pressure_at_reference_is_the_plain_average(pressure, reference_run, state):
     """At params == reference the weights are uniform: the prediction is the plain average
-    of the reference run, which is the run md.simulate makes with the same settings (same
+    of the reference run, which is the run lj_md.simulate makes with the same settings (same
     seed, same compiled code: bit-identical). Tolerance 1e-10 relative: only the summation
     order of the pair energies differs (each pair once here, twice and halved in md).
     The same under jit with env and aux traced (arguments), as the model passes them."""
     predict, aux = pressure
     kw = {**SETTINGS.simulate_kwargs(LJ), "store_frames": False}
-    direct = md.simulate(LJ, TRUTH, T_K, RHO, **kw)
-    assert direct.status == md.OK
+    direct = lj_md.simulate(LJ, TRUTH, T_K, RHO, **kw)
+    assert direct.status == lj_md.OK
     assert reference_run.pressure_MPa == direct.pressure_MPa
     p = float(predict(TRUTH, ENV, aux=aux)[0])
     assert p == pytest.approx(direct.pressure_MPa, rel=1e-10)
@@ -305,7 +306,7 @@ def test_ie_fallback_takes_over_outside_the_trust_region(state):
 )
 def test_bad_options_raise_when_built(options, message, monkeypatch):
     """Options are checked when the forward model is built (before any tracing); nothing
-    in the forward model ever simulates (md.simulate made to fail)."""
+    in the forward model ever simulates (lj_md.simulate made to fail)."""
 
     def no_simulation(*a, **k):  # pragma: no cover - reached only if a model simulates
         raise AssertionError("a forward model simulated")
@@ -320,7 +321,7 @@ def test_bad_options_raise_when_built(options, message, monkeypatch):
 
 def test_without_prepared_data_predict_says_to_prepare(monkeypatch):
     """No aux (no prepared data): a clear error naming `bayesff prepare`, and no
-    simulation (md.simulate made to fail), also while traced."""
+    simulation (lj_md.simulate made to fail), also while traced."""
     monkeypatch.setattr(md, "simulate", None)
     predict = build("md_energy", seed=99)
     with pytest.raises(ValueError, match=r"no prepared MD data.*bayesff prepare"):

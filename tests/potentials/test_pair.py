@@ -21,7 +21,7 @@ from bayesff.potentials import (
 )
 from bayesff.units import INTERNAL_UNITS, known_units
 
-# float64 throughout (bayesff._jax). Closed-form identities hold to rounding:
+# float64 throughout (bayesff.configure, in conftest). Closed-form identities hold to rounding:
 # a few ulp of the O(1)-O(100) terms that cancel, hence rtol 1e-12.
 RTOL = 1e-12
 

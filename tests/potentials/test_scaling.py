@@ -3,13 +3,12 @@
 References are hand derivations written in each docstring (L = ln(0.5 / (1/1.2))
 = ln 0.6 is the OPLS -> AMBER Coulomb 1-4 right-hand side), graph theory
 proved in docs/scaling_14.md, and, for the Bayesian version
-(bayesff.workflows.remap, sampled by bayesff.calibrate), a 1-D quadrature of
+(studies.remap, sampled by bayesff.calibrate), a 1-D quadrature of
 the exact marginal posterior of sigma_res.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import numpy as np
@@ -29,9 +28,7 @@ from bayesff.potentials.scaling import (
     solve_remap,
     topological_distances,
 )
-from bayesff.workflows.remap import bayesian_remap
-
-from support import ROOT
+from studies.remap import bayesian_remap
 
 L = math.log(0.6)  # OPLS -> AMBER Coulomb: ln(0.5 / (1 / 1.2))
 # Least-squares solutions of these integer systems are exact to float64
@@ -40,13 +37,11 @@ ATOL = 1e-12
 
 
 def _load_examples():
-    """models/scaling_14_examples.py as a module (its molecule builders are used here;
+    """studies/scaling_14_examples.py as a module (its molecule builders are used here;
     the hand-derived results below check them)."""
-    path = ROOT / "models" / "scaling_14_examples.py"
-    spec = importlib.util.spec_from_file_location("scaling_14_examples", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from studies import scaling_14_examples
+
+    return scaling_14_examples
 
 
 EXAMPLES = _load_examples()
@@ -442,7 +437,7 @@ def test_bayesian_tree_of_pairs_leaves_sigma_at_prior():
     _check_against_quadrature(mol, out)
     assert out["sigma_res"]["q95"] > 0.5
     # the funnel of sampling ln g and sigma_res together (ln g pinned to sigma_res where the
-    # data speak) is removed by integrating half of ln g's prior out (bayesff.workflows.remap)
+    # data speak) is removed by integrating half of ln g's prior out (studies.remap)
     assert out["num_divergences"] == 0
 
 
@@ -457,7 +452,7 @@ def test_bayesian_rejects_bad_settings():
 
 
 def test_example_script_runs():
-    """models/scaling_14_examples.py runs (deterministic table only, no NUTS)."""
+    """studies/scaling_14_examples.py runs (deterministic table only, no NUTS)."""
     rows = EXAMPLES.table(bayes=False)
     by_name = {(r["molecule"], r["kind"]): r for r in rows}
     assert by_name[("butane (UA)", "coulomb")]["diagnosis"] == "under-determined"

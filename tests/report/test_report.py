@@ -38,7 +38,7 @@ needs_chromium = pytest.mark.skipif(
     "(as root; CI does this) or `sudo apt-get install chromium`",
 )
 
-#: The page must stay light enough to mail around and open quickly (DESIGN.md section 5).
+#: The page must stay light enough to mail around and open quickly (docs/architecture.md, Files).
 MAX_PAGE_BYTES = 3_000_000
 
 

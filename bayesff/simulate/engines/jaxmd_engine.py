@@ -47,7 +47,6 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax_md import partition, space
 
 from bayesff.errors import ProblemError
 from bayesff.potentials import forcefield as ff
@@ -249,6 +248,10 @@ class _Engine:
         self.mol_mass = jax.ops.segment_sum(jnp.asarray(s.masses), self.mol, self.n_mol)
         self.single = ff.System(s.topology, ((s.counts[0][0], 1),)) if gas else None
         if not gas:
+            # jax_md creates arrays when imported, which starts JAX's backend before
+            # bayesff.configure() could split the CPU: imported when an engine is built
+            from jax_md import partition, space
+
             disp, _ = space.periodic_general(jnp.ones(3), fractional_coordinates=True)
             self.neighbor_fn = partition.neighbor_list(
                 disp,

@@ -7,11 +7,11 @@ q_i' = q_i g_i) that makes AMBER's 1-4 factors (LJ 0.5, Coulomb 1/1.2)
 reproduce OPLS-AA's (0.5, 0.5) intramolecular pair energies; its rank, RMS
 residual (a relative pair-energy error) and diagnosis; and the Bayesian
 irreducible residual sigma_res (90 % interval). Formulation and proofs:
-docs/scaling_14.md. Run:
+docs/scaling_14.md. Run from the repository root:
 
-    python models/scaling_14_examples.py            # full table, about 1-2 minutes
-    python models/scaling_14_examples.py --no-bayes # least squares only, instant
-    python models/scaling_14_examples.py --to charmm  # OPLS-AA -> CHARMM (1.0, 1.0)
+    python -m studies.scaling_14_examples            # full table, about 1-2 minutes
+    python -m studies.scaling_14_examples --no-bayes # least squares only, instant
+    python -m studies.scaling_14_examples --to charmm  # OPLS-AA -> CHARMM (1.0, 1.0)
 
 References: W. L. Jorgensen, D. S. Maxwell, J. Tirado-Rives, J. Am. Chem. Soc.
 118, 11225 (1996), doi:10.1021/ja9621760 (OPLS-AA); W. D. Cornell et al.,
@@ -29,7 +29,7 @@ from bayesff.potentials.scaling import (
     solve_remap,
     topological_distances,
 )
-from bayesff.workflows.remap import bayesian_remap
+from studies.remap import bayesian_remap
 
 
 def decalin() -> Molecule:

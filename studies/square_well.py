@@ -25,16 +25,45 @@ reported. :func:`profile` maps the trade-off without sampling: for each sigma
 on a grid, (epsilon, lambda) are fitted to the training B2 by weighted least
 squares, and both errors of that best fit are computed. :func:`run_study`
 does it all and writes the figures and tables of docs/square_well.md.
+
+Run from the repository root (``--reuse`` reads run files already there)::
+
+    python -m studies.square_well [--reuse] [--closure-check]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+from scipy.optimize import least_squares
+
+import bayesff
+from bayesff import runfile
+from bayesff.inference import calibrate, diagnose
+from bayesff.observables import liquid
+from bayesff.observables.structure import FIRST_PEAK_POSITION, first_peak
+from bayesff.observables.virial import second_virial
+from bayesff.potentials.pair import SQUARE_WELL
+from bayesff.problem import Problem
+from bayesff.report import report
+from bayesff.transferability import (
+    all_within_tolerance_probability,
+    evaluate,
+    joint_tolerance_probability,
+    jsonable,
+    tolerance_probability,
+)
+from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as R
 
 __all__ = [
     "PARAMS",
@@ -45,7 +74,9 @@ __all__ = [
     "errors_figure",
     "get_run",
     "load_problem",
+    "main",
     "pair_figure",
+    "parser",
     "posterior_summary",
     "probabilities",
     "profile",
@@ -73,7 +104,6 @@ THERMO_T_K = ((85.0, 109.0), (500.1, 700.0))
 
 def load_problem(name: str, models_dir="models"):
     """``models_dir/NAME.toml`` as a :class:`~bayesff.problem.Problem`."""
-    from bayesff.problem import Problem
 
     return Problem.from_toml(Path(models_dir) / f"{name}.toml")
 
@@ -81,8 +111,6 @@ def load_problem(name: str, models_dir="models"):
 def get_run(name: str, runs_dir, reuse: bool, models_dir="models", log=print, **overrides):
     """The run of problem ``name``: read from ``runs_dir/NAME/posterior.nc`` with ``reuse``
     if there, else calibrated (and written there). Returns ``(DataTree, wall time s or None)``."""
-    from bayesff import runfile
-    from bayesff.inference import calibrate
 
     log = log or (lambda *a, **k: None)
     path = Path(runs_dir) / name / "posterior.nc"
@@ -103,7 +131,6 @@ def target_draws(dt, target: str):
     Training rows first, then held-out rows (a target is trained, held out, or
     both), draws in (chain, draw) order.
     """
-    from bayesff import runfile
 
     draws, obs, env = [], [], []
     for kind in ("train", "holdout"):
@@ -180,11 +207,6 @@ def probabilities(e: dict, tau_s: float, tau_t: float) -> dict:
         ``n_draws``, ``mc_resolution`` (1/S), ``failed_oz_fraction``, the
         errors' quantiles and their correlation over the draws.
     """
-    from bayesff.transferability import (
-        all_within_tolerance_probability,
-        joint_tolerance_probability,
-        tolerance_probability,
-    )
 
     s_tol, t_tol = {"abs": tau_s}, {"rel": tau_t}
     p_s = float(tolerance_probability(e["r_peak_model"], e["r_peak_obs"], s_tol)[0])
@@ -225,8 +247,6 @@ def _flat_latent(lat, name: str) -> np.ndarray:
 
 def posterior_summary(dt) -> dict:
     """Mean and 90 % interval of each parameter (and tau_B2), correlations, diagnostics."""
-    from bayesff import runfile
-    from bayesff.inference import diagnose
 
     lat = runfile.latents(dt)
     out = {}
@@ -264,8 +284,6 @@ def posterior_summary(dt) -> dict:
 
 def _best_b2_fit(b2_of, sigma, y, u, train):
     """Weighted least squares of (epsilon/k, lambda) at fixed sigma, from three starts."""
-    import jax.numpy as jnp
-    from scipy.optimize import least_squares
 
     best = None
     for start in ((60.0, 1.5), (100.0, 1.7), (150.0, 1.3)):
@@ -303,12 +321,6 @@ def profile(sigmas, closure_opts: dict, problem=None, models_dir="models", log=p
         ``max_rel_error_train``, ``thermo_error`` (held-out states),
         ``r_peak`` and ``structure_error`` (angstrom).
     """
-    import jax
-    import jax.numpy as jnp
-
-    from bayesff.observables.structure import FIRST_PEAK_POSITION
-    from bayesff.observables.virial import second_virial
-    from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as R
 
     log = log or (lambda *a, **k: None)
     problem = problem or load_problem("argon_sw_b2", models_dir)
@@ -352,12 +364,6 @@ def profile(sigmas, closure_opts: dict, problem=None, models_dir="models", log=p
 
 
 def _closure_rows(closure: str, n: int) -> list[dict]:
-    import jax
-
-    from bayesff.observables import liquid
-    from bayesff.observables.structure import first_peak
-    from bayesff.potentials.pair import SQUARE_WELL
-    from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as R
 
     T, rho = 85.0, 0.02125
 
@@ -425,10 +431,8 @@ def closure_check(n: int = 2048, log=print) -> list[dict]:
 
 
 def _plt():
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     return plt
 
@@ -445,7 +449,6 @@ def _pair_panel(ax, i, j, x, idx, label):
 
 def pair_figure(trees: dict, path, n_max: int = 600) -> None:
     """Pair plot of (sigma, epsilon, lambda) of each posterior."""
-    from bayesff import runfile
 
     plt = _plt()
     k = len(PARAMS)
@@ -650,7 +653,6 @@ def study_markdown(study: dict) -> str:
 
 
 def _analyse(trees: dict, walls: dict, joint_problem) -> tuple[dict, dict]:
-    from bayesff.transferability import evaluate
 
     tol = joint_problem.tolerance
     tau_s, tau_t = float(tol["r_peak"]["abs"]), float(tol["B2"]["rel"])
@@ -677,11 +679,8 @@ def _analyse(trees: dict, walls: dict, joint_problem) -> tuple[dict, dict]:
 
 
 def _write(study: dict, errs: dict, trees: dict, out: Path, report_run) -> None:
-    from bayesff.transferability import jsonable
 
     if report_run is not None:
-        from bayesff.report import report
-
         report(report_run, out, log=None)
     out.mkdir(parents=True, exist_ok=True)
     tau_s, tau_t = study["tau_s_angstrom"], study["tau_t_rel"]
@@ -739,3 +738,46 @@ def run_study(
     _write(study, errs, trees, out, report_run)
     log(f"wrote {out}/pairs.png, errors.png, tradeoff.png, study.md, summary.json")
     return study
+
+
+OUT = "reports/argon_sw_joint"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The options of :func:`main`."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", default="runs", help="run folder (default runs/)")
+    ap.add_argument("--out", default=OUT, help=f"output folder (default {OUT})")
+    ap.add_argument("--models", default="models", help="folder of the problem files")
+    ap.add_argument("--reuse", action="store_true", help="read existing run files")
+    ap.add_argument("--quiet", action="store_true", help="no progress lines")
+    ap.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    ap.add_argument(
+        "--closure-check", action="store_true", help="only the VM/PY scan (~1 min), then exit"
+    )
+    return ap
+
+
+def main(argv=None) -> int:
+    """``python -m studies.square_well``: the three runs, probabilities, profile, figures."""
+    args = parser().parse_args(argv)
+    bayesff.configure()
+    log = None if args.quiet else (lambda *a, **k: print(*a, **k, flush=True))
+    if args.closure_check:
+        rows = closure_check(log=log or (lambda *a, **k: None))
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "closure_check.json").write_text(json.dumps(rows, indent=1) + "\n")
+        return 0
+    run_study(
+        runs=args.runs,
+        out=args.out,
+        reuse=args.reuse,
+        report=not args.no_report,
+        models_dir=args.models,
+        log=log,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

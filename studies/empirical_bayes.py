@@ -26,7 +26,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+
+from bayesff.potentials.gp import condition, log_marginal_likelihood
+from bayesff.runtime import ensure_configured
 
 __all__ = ["GridFit", "grid_empirical_bayes", "half_normal_log_normal"]
 
@@ -71,7 +76,6 @@ def half_normal_log_normal(
     length_median, length_sd
         :math:`\ell_0` (angstrom) and :math:`s_\ell` (sd of ln l).
     """
-    import jax.numpy as jnp
 
     def log_prior(amplitude, length_scale):
         z = (jnp.log(length_scale) - jnp.log(length_median)) / length_sd
@@ -113,11 +117,6 @@ def grid_empirical_bayes(
     -------
     GridFit
     """
-    import jax
-    import jax.numpy as jnp
-
-    from bayesff.potentials.gp import condition, log_marginal_likelihood
-    from bayesff.runtime import ensure_configured
 
     ensure_configured()
     log_hyperprior = log_hyperprior or half_normal_log_normal()

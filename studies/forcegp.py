@@ -31,9 +31,15 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import optimistix as optx
+from tinygp import GaussianProcess, kernels, transforms
 
-__all__ = ["ForceGP", "neg_log_posterior"]
+from bayesff.runtime import ensure_configured
+
+__all__ = ["ForceGP"]
 
 #: Starting length scales of the multi-start search, angstrom.
 LENGTH_STARTS = (0.2, 0.6, 2.0)
@@ -59,8 +65,6 @@ def _gp(r, u, amplitude, length, mask=None):
     padded to a few fixed sizes give exact results with one compilation per
     size (:func:`_bucket`).
     """
-    import jax.numpy as jnp
-    from tinygp import GaussianProcess, kernels, transforms
 
     if mask is None:
         mask = jnp.ones_like(r)
@@ -81,7 +85,6 @@ def _pad(a, size: int, fill: float = 0.0):
 
 
 def _neg_log_posterior(log_theta, args):
-    import jax.numpy as jnp
 
     r, y, u, mask, prior_amplitude, prior_length = args
     a, ell = jnp.exp(log_theta[0]), jnp.exp(log_theta[1])
@@ -94,30 +97,6 @@ def _neg_log_posterior(log_theta, args):
     lp = lp - 0.5 * ((log_theta[1] - jnp.log(med)) / s) ** 2
     value = nll - lp
     return jnp.where(jnp.isfinite(value), value, jnp.inf)
-
-
-def neg_log_posterior(log_theta, r, y, u, prior_amplitude=100.0, prior_length=(1.0, 0.75)):
-    """-log p(ln a, ln l | y) up to a constant, and its gradient (jax).
-
-    Marginal likelihood N(y | 0, K + diag(u^2)) (tinygp, with its constant
-    -n/2 ln 2 pi), priors a ~ HalfNormal(``prior_amplitude``),
-    l ~ LogNormal(ln median, s) with ``prior_length = (median, s)``, and the
-    log-Jacobian of the log transform.
-
-    Returns
-    -------
-    value, gradient
-        A float and a (2,) array; ``inf`` where the covariance is not
-        positive definite.
-    """
-    import jax
-
-    from bayesff.runtime import ensure_configured
-
-    ensure_configured()
-    args = _args(r, y, u, prior_amplitude, prior_length)
-    v, g = jax.value_and_grad(_neg_log_posterior)(np.asarray(log_theta, float), args)
-    return float(v), np.asarray(g)
 
 
 def _args(r, y, u, prior_amplitude, prior_length):
@@ -138,8 +117,6 @@ def _args(r, y, u, prior_amplitude, prior_length):
 @functools.cache
 def _search():
     """Compiled multi-start BFGS (optimistix) of the negative log posterior in (ln a, ln l)."""
-    import jax
-    import optimistix as optx
 
     solver = optx.BFGS(rtol=BFGS_TOL, atol=BFGS_TOL)
 
@@ -155,8 +132,6 @@ def _search():
 @functools.cache
 def _conditioned():
     """Compiled posterior mean and covariance of the noise-free F at test points."""
-    import jax
-    import jax.numpy as jnp
 
     def fn(r, y, u, mask, amplitude, length, x):
         g = _gp(r, u, amplitude, length, mask).condition(y, (x, jnp.ones_like(x))).gp
@@ -190,7 +165,6 @@ class ForceGP:
     prior_length: tuple[float, float] = (1.0, 0.75)
 
     def __post_init__(self):
-        from bayesff.runtime import ensure_configured
 
         ensure_configured()
         self.r = np.asarray(self.r, float)
@@ -213,7 +187,6 @@ class ForceGP:
         prior_amplitude, prior_length
             See the class attributes.
         """
-        from bayesff.runtime import ensure_configured
 
         ensure_configured()
         r = np.asarray(r, float)

@@ -6,23 +6,37 @@ evaluates the held-out environments with :func:`bayesff.transferability.evaluate
 compares the fits with PSIS-LOO (:func:`bayesff.transferability.compare`),
 and writes the table of docs/inadequacy.md (between its markers) and the raw
 numbers to ``results.json``.
+
+Run from the repository root (``--no-doc`` leaves docs/inadequacy.md alone)::
+
+    python -m studies.inadequacy [--no-doc]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
+import sys
 import time
 import tomllib
 from pathlib import Path
 
 import numpy as np
 
+import bayesff
+from bayesff import runfile
+from bayesff.inference import calibrate
+from bayesff.problem import Problem
+from bayesff.transferability import compare, evaluate
+
 __all__ = [
     "BASE",
     "DOC_MARKERS",
     "OPTIONS",
+    "main",
     "markdown_table",
+    "parser",
     "run_study",
     "run_variant",
     "update_doc",
@@ -68,7 +82,6 @@ def variant(kind: str, base_text: str) -> str:
 
 def variant_problem(kind: str, base=BASE, root="."):
     """The :class:`~bayesff.problem.Problem` of :func:`variant`; data resolved from ``root``."""
-    from bayesff.problem import Problem
 
     text = variant(kind, Path(base).read_text())
     return Problem.from_dict(
@@ -84,9 +97,6 @@ def run_variant(kind: str, base=BASE, out_dir=None, root=".") -> tuple[dict, obj
 
     ``out_dir``: where ``KIND.nc`` is written (``None``: nothing written).
     """
-    from bayesff import runfile
-    from bayesff.inference import calibrate
-    from bayesff.transferability import evaluate
 
     problem = variant_problem(kind, base, root)
     out = None if out_dir is None else Path(out_dir) / f"{kind}.nc"
@@ -159,7 +169,6 @@ def run_study(
         and held-out criteria), ``compare`` (the PSIS-LOO ranking) and
         ``table`` (markdown).
     """
-    from bayesff.transferability import compare
 
     log = log or (lambda *a, **k: None)
     out = Path(out)
@@ -176,3 +185,34 @@ def run_study(
     if doc is not None:
         update_doc(doc, table)
     return {**results, "table": table}
+
+
+def parser() -> argparse.ArgumentParser:
+    """The options of :func:`main`."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", default=BASE, help="the problem to vary")
+    ap.add_argument("--out", default="runs/inadequacy_study", help="run files and results.json")
+    ap.add_argument("--doc", default="docs/inadequacy.md", help="markdown file to update")
+    ap.add_argument("--no-doc", action="store_true", help="leave the documentation alone")
+    ap.add_argument("--root", default=".", help="where data paths are resolved (repository)")
+    ap.add_argument("--quiet", action="store_true", help="no progress lines, only the table")
+    return ap
+
+
+def main(argv=None) -> int:
+    """``python -m studies.inadequacy``: the four runs and the table of docs/inadequacy.md."""
+    args = parser().parse_args(argv)
+    bayesff.configure()
+    res = run_study(
+        base=args.base,
+        out=args.out,
+        doc=None if args.no_doc else args.doc,
+        root=args.root,
+        log=None if args.quiet else (lambda *a, **k: print(*a, **k, flush=True)),
+    )
+    print(res["table"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

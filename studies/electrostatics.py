@@ -2,7 +2,7 @@
 
 Three studies, each a sweep file under ``models/`` (:data:`STUDIES`) whose
 tasks are ordinary problems, so that ``bayesff sweep FILE`` (Dask) and
-``bayesff study NAME`` (here: the tasks one after the other in this process)
+``python -m studies.electrostatics NAME`` (here: the tasks one after the other in this process)
 write the same run files ``runs/SWEEP/TASK/posterior.nc``:
 
 ``ion-clusters`` (``models/ion_clusters/alpha_sweep.toml``)
@@ -24,17 +24,36 @@ write the same run files ``runs/SWEEP/TASK/posterior.nc``:
 HTML report per run (:func:`bayesff.report`) and the study's ``NAME.json``
 (every number), ``NAME.md`` (the table) and ``NAME.png`` (the figure) under
 ``out``.
+
+Run from the repository root, one study at a time (``--reuse`` reads run files)::
+
+    python -m studies.electrostatics ion-clusters|ion-pair-solvents|polar-gases [--reuse]
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import arviz as az
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+import tomli_w
+
+import bayesff
+from bayesff import runfile
+from bayesff.inference import calibrate
+from bayesff.problem import Problem
+from bayesff.report import report
+from bayesff.sweep import expand
+from bayesff.transferability import evaluate
+from bayesff.transferability.criteria import state_verdict, tolerance_probability
 
 __all__ = [
     "STUDIES",
@@ -42,7 +61,9 @@ __all__ = [
     "dipole_entry",
     "get_runs",
     "ion_cluster_entry",
+    "main",
     "measured_dipoles",
+    "parser",
     "run_study",
     "screening_entry",
     "summarise",
@@ -62,7 +83,7 @@ class Study:
     title: str
 
 
-#: Study name (``bayesff study NAME``) -> its sweep file and report folder.
+#: Study name (``python -m studies.electrostatics NAME``) -> its sweep file and report folder.
 STUDIES = {
     "ion-clusters": Study(
         "ion_clusters/alpha_sweep.toml",
@@ -89,9 +110,6 @@ def _study(name: str) -> Study:
 
 
 def _problem(task):
-    import tomli_w
-
-    from bayesff.problem import Problem
 
     return Problem.from_dict(
         task.document,
@@ -140,9 +158,6 @@ def get_runs(
         Task name -> run DataTree, in the sweep's order, with the wall time
         of each calibration in ``attrs["study_wall_s"]`` (0 for a reused run).
     """
-    from bayesff import runfile
-    from bayesff.inference import calibrate
-    from bayesff.sweep import expand
 
     log = log or (lambda *a, **k: None)
     sweep_name, all_tasks = expand(Path(models_dir) / _study(name).sweep, runs)
@@ -163,8 +178,6 @@ def get_runs(
             calibrate(_problem(t), out=t.out, force=True, progress=False, log=None, **overrides)
             wall = time.perf_counter() - t0
             if report_root is not None:
-                from bayesff.report import report
-
                 report(t.out, Path(report_root) / sweep_name / t.name, log=None)
         dt = runfile.read(t.out)
         dt.attrs["study_wall_s"] = wall
@@ -187,16 +200,12 @@ def _mean_model(rows) -> np.ndarray:
 
 
 def _groups(dt, target: str) -> dict:
-    from bayesff.transferability import evaluate
 
     return {g["group"]: g for g in evaluate(dt).groups if g["target"] == target}
 
 
 def _diagnostics(dt) -> dict:
     """Largest R-hat and smallest bulk ESS over the latent sites; sampling time (s)."""
-    import arviz as az
-
-    from bayesff import runfile
 
     post = runfile.latents(dt, "posterior")
     rhat = az.rhat(post)
@@ -224,7 +233,6 @@ def alpha_of(task: str) -> float:
 def ion_cluster_entry(dt) -> dict:
     """Charge scaling ``s`` (1), cation diameter ``sigma_0`` (angstrom), inferred dimer
     inadequacy (kJ/mol) and the held-out trimer errors (kJ/mol) and verdict of one run."""
-    from bayesff import runfile
 
     post = runfile.latents(dt, "posterior")
     ho = runfile.rows(dt, "E_trimers", "holdout")
@@ -267,10 +275,8 @@ def _ion_clusters_table(entries: dict) -> str:
 
 
 def _ion_clusters_figure(entries: dict, path: Path) -> None:
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     a = np.array([alpha_of(t) for t in entries])
     es = list(entries.values())
@@ -310,7 +316,6 @@ def _ion_clusters_figure(entries: dict, path: Path) -> None:
 def screening_entry(dt) -> dict:
     """Posterior means, the water fit's RMS error (kJ/mol) and the held-out hexane
     errors (relative, at contact r <= 3 angstrom and beyond 4 angstrom) and verdict."""
-    from bayesff import runfile
 
     post = runfile.latents(dt, "posterior")
     tr, ho = runfile.rows(dt, "W", "train"), runfile.rows(dt, "W", "holdout")
@@ -366,10 +371,8 @@ def _screening_table(entries: dict) -> str:
 
 
 def _screening_figure(entries: dict, path: Path) -> None:
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
     first = next(iter(entries.values()))["curves"]
@@ -417,8 +420,6 @@ def dipole_entry(dt, mu_measured_D: float) -> dict:
     (:func:`~bayesff.transferability.criteria.state_verdict`). Also the B2
     verdicts of the held-out temperature ends.
     """
-    from bayesff import runfile
-    from bayesff.transferability.criteria import state_verdict, tolerance_probability
 
     post = runfile.latents(dt, "posterior")
     unit = str(post["mu"].attrs.get("units", ""))
@@ -460,10 +461,8 @@ def _dipole_table(entries: dict) -> str:
 
 
 def _dipole_figure(entries: dict, path: Path) -> None:
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     names = list(entries)
     fig, ax = plt.subplots(figsize=(7.0, 0.45 * len(names) + 1.2))
@@ -511,7 +510,8 @@ def write_markdown(name: str, entries: dict) -> str:
         "ion-pair-solvents": _screening_table,
         "polar-gases": _dipole_table,
     }[name](entries)
-    return f"# {_study(name).title}\n\nGenerated by `bayesff study {name}`.\n\n{table}"
+    command = f"python -m studies.electrostatics {name}"
+    return f"# {_study(name).title}\n\nGenerated by `{command}`.\n\n{table}"
 
 
 def run_study(
@@ -558,3 +558,45 @@ def run_study(
     }[name]
     figure(entries, out / f"{stem}.png")
     return entries
+
+
+def parser() -> argparse.ArgumentParser:
+    """The options of :func:`main`."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("study", choices=tuple(STUDIES), help="which study")
+    ap.add_argument("--runs", default="runs", help="run folder (default runs/)")
+    ap.add_argument("--out", help="output folder (default the study's reports/ folder)")
+    ap.add_argument("--models", default="models", help="folder of the problem files")
+    ap.add_argument("--reuse", action="store_true", help="read existing run files")
+    ap.add_argument("--quiet", action="store_true", help="no progress lines")
+    ap.add_argument("--data", default="data", help="data folder (default data/)")
+    ap.add_argument("--no-report", action="store_true", help="no HTML report per run")
+    ap.add_argument("--tasks", default="", help="comma-separated task names (default all)")
+    for opt in ("chains", "warmup", "samples", "seed"):
+        ap.add_argument(f"--{opt}", type=int, metavar="N")
+    return ap
+
+
+def main(argv=None) -> int:
+    """``python -m studies.electrostatics NAME``: one of the three studies."""
+    args = parser().parse_args(argv)
+    bayesff.configure()
+    overrides = {k: getattr(args, k) for k in ("chains", "warmup", "samples", "seed")}
+    entries = run_study(
+        args.study,
+        runs=args.runs,
+        out=args.out,
+        reuse=args.reuse,
+        models_dir=args.models,
+        data_dir=args.data,
+        report=not args.no_report,
+        tasks=[t for t in args.tasks.split(",") if t] or None,
+        log=None if args.quiet else (lambda *a, **k: print(*a, **k, flush=True)),
+        **{k: v for k, v in overrides.items() if v is not None},
+    )
+    print(write_markdown(args.study, entries))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -25,7 +25,7 @@ LJ
     Priors: eps/k_B ~ LogNormal(median 100 K, 0.5), sigma ~ Uniform(2.8, 4.2)
     angstrom.
 GP
-    :class:`bayesff.workflows.forcegp.ForceGP`: exact Matérn-5/2 GP on F(r)
+    :class:`studies.forcegp.ForceGP`: exact Matérn-5/2 GP on F(r)
     (tinygp) with the labels' known noise, hyperparameters at their
     posterior mode.
 LJ + HSGP
@@ -39,19 +39,41 @@ range (5, 8] angstrom): RMS error of the posterior-mean force against the
 truth, transferability index T = RMS(domain) / RMS(training distances) (both
 against the truth), coverage of the TRUE force by the central 90 % credible
 band of the noise-free force, and the band's mean width.
+
+Run from the repository root (about 10 minutes; ``--quick`` for a smoke run)::
+
+    python -m studies.classical_vs_ml [--quick] [--out DIR]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+from scipy.stats import norm
 
+import bayesff
+from bayesff import runfile
+from bayesff.data import load_table
 from bayesff.errors import BayesffError
+from bayesff.inference import calibrate
+from bayesff.observables import get_observable
+from bayesff.potentials import get_potential
+from bayesff.potentials.gp import gp_pair_potential
+from bayesff.priors import PriorSpec
+from bayesff.problem import InferenceSettings, Parameter, Problem
+from bayesff.targets import Target
+from bayesff.transferability import transferability_index
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
+from bayesff.workflows.active import STRATEGIES, active_learning
+from studies.forcegp import ForceGP
 
 __all__ = [
     "DEFAULT_DATA",
@@ -72,7 +94,9 @@ __all__ = [
     "fit_hsgp",
     "fit_lj",
     "force_problem",
+    "main",
     "noisy_forces",
+    "parser",
     "read_training",
     "train_distances",
     "true_energy",
@@ -183,7 +207,6 @@ def read_training(path=DEFAULT_DATA) -> tuple[np.ndarray, np.ndarray, np.ndarray
     BayesffError
         If its exact forces are not those of :data:`TRUTH`.
     """
-    from bayesff.data import load_table
 
     cols = {
         "r_angstrom": "length",
@@ -233,11 +256,6 @@ def force_problem(
     name
         The problem's name.
     """
-    from bayesff.observables import get_observable
-    from bayesff.potentials import get_potential
-    from bayesff.priors import PriorSpec
-    from bayesff.problem import InferenceSettings, Parameter, Problem
-    from bayesff.targets import Target
 
     r_all, f_all, u_all = (
         np.asarray(r, float),
@@ -299,7 +317,6 @@ class ForcePosterior:
     @classmethod
     def from_run(cls, run, target: str = "F") -> ForcePosterior:
         """Training and held-out rows of ``target`` from a run (result, DataTree or path)."""
-        from bayesff import runfile
 
         dt = runfile.read(run) if isinstance(run, (str, Path)) else getattr(run, "datatree", run)
         rs, ds = [], []
@@ -323,7 +340,6 @@ class ForcePosterior:
 
 
 def _fit(problem):
-    from bayesff.inference import calibrate
 
     run = calibrate(problem, progress=False, log=None)
     return ForcePosterior.from_run(run), run, problem
@@ -342,7 +358,6 @@ def fit_lj(r, f, u, *, r_eval=None, f_eval=None, **settings):
 
 def fit_hsgp(r, f, u, *, r_eval=None, f_eval=None, **settings):
     """NUTS fit of LJ + an HSGP correction on u(r); returns ``(posterior, run, problem)``."""
-    from bayesff.potentials.gp import gp_pair_potential
 
     pot = gp_pair_potential("lennard_jones", **HSGP_BOX)
     problem = force_problem(
@@ -362,7 +377,6 @@ def band_from_draws(draws, prob: float = PROB) -> dict:
 
 def band_from_gaussian(mean, var, prob: float = PROB) -> dict:
     """Exact mean and central ``prob`` band of a Gaussian posterior (no Monte Carlo error)."""
-    from scipy.stats import norm
 
     half = norm.ppf(0.5 + prob / 2) * np.sqrt(var)
     return {"mean": np.asarray(mean), "lo": mean - half, "hi": mean + half}
@@ -387,7 +401,6 @@ def domain_metrics(mean_train, f_train, r_grid, band: dict, f_grid) -> dict:
         ``width`` (mean band width). Forces in kJ/mol/angstrom; T and coverage
         dimensionless.
     """
-    from bayesff.transferability import transferability_index
 
     mean_train = np.asarray(mean_train)
     out = {"train_rmse": float(np.sqrt(np.mean((mean_train - f_train) ** 2)))}
@@ -408,7 +421,6 @@ def domain_metrics(mean_train, f_train, r_grid, band: dict, f_grid) -> dict:
 
 
 def _posterior_entry(run, names) -> dict:
-    from bayesff import runfile
 
     lat = runfile.latents(run.datatree)
     return {
@@ -467,7 +479,6 @@ def comparison(
         ``what``, ``posterior`` or ``hyperparameters``, ``fit_s`` and
         ``metrics`` (:func:`domain_metrics`).
     """
-    from bayesff.workflows.forcegp import ForceGP
 
     log = log or (lambda *a, **k: None)
     r, f, u = read_training(data)
@@ -539,7 +550,7 @@ def comparison_markdown(res: dict) -> str:
                 f"{x['coverage']:.2f} | {x['width']:.3g} |"
             )
     return (
-        "<!-- generated by bayesff study classical-vs-ml; do not edit -->\n"
+        "<!-- generated by python -m studies.classical_vs_ml; do not edit -->\n"
         "SYNTHETIC truth: LJ (eps/k_B = 120 K, sigma = 3.4 Å) + Gaussian well "
         "(A = -0.5 kJ/mol, r0 = 4.4 Å, w = 0.25 Å); 41 force labels on [3, 5] Å, noise sd "
         f"{res['u_F']} kJ/mol/Å. Errors and coverage against the TRUE force on a 0.02 Å grid.\n\n"
@@ -550,10 +561,8 @@ def comparison_markdown(res: dict) -> str:
 
 
 def _plt():
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     return plt
 
@@ -647,8 +656,6 @@ def active_learning_curve(
     ValueError
         For an unknown strategy.
     """
-    from bayesff.workflows.active import STRATEGIES, active_learning
-    from bayesff.workflows.forcegp import ForceGP
 
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -697,7 +704,6 @@ def active_learning_study(
     *, seeds=range(5), n_max: int = 45, threshold_sd: float = 1.0, out=None, log=print
 ) -> dict:
     """Every strategy over several seeds: median curves; figure and table in ``out``."""
-    from bayesff.workflows.active import STRATEGIES
 
     log = log or (lambda *a, **k: None)
     t0 = time.perf_counter()
@@ -759,7 +765,7 @@ def active_learning_markdown(res: dict, at=(5, 10, 20, 30, 45)) -> str:
             + " |"
         )
     return (
-        "<!-- generated by bayesff study classical-vs-ml; do not edit -->\n"
+        "<!-- generated by python -m studies.classical_vs_ml; do not edit -->\n"
         f"Median over {len(res['seeds'])} seeds of the RMS error (kJ/mol/Å) of the GP "
         "posterior-mean force against the truth on [2.7, 8] Å (0.02 Å grid); start: 3 random "
         "labels in D0; one label per round.\n\n" + head + "\n".join(rows) + "\n"
@@ -807,3 +813,38 @@ def run_study(
         seeds=range(2) if quick else range(5), n_max=20 if quick else 45, out=out, log=log
     )
     return {"comparison": comp, "active_learning": al}
+
+
+def parser() -> argparse.ArgumentParser:
+    """The options of :func:`main`."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="reports/classical_vs_ml", help="output folder")
+    ap.add_argument(
+        "--data", default=DEFAULT_DATA, help="training file (default: the shipped one)"
+    )
+    ap.add_argument("--seed", type=int, default=0, help="NUTS seed")
+    ap.add_argument("--quick", action="store_true", help="fewer draws and seeds (smoke test)")
+    ap.add_argument("--no-hsgp", action="store_true", help="skip the LJ + HSGP model")
+    ap.add_argument("--quiet", action="store_true", help="no progress lines")
+    return ap
+
+
+def main(argv=None) -> int:
+    """``python -m studies.classical_vs_ml``: the study, its tables printed."""
+    args = parser().parse_args(argv)
+    bayesff.configure()
+    res = run_study(
+        out=args.out,
+        data=args.data,
+        seed=args.seed,
+        quick=args.quick,
+        hsgp=not args.no_hsgp,
+        log=None if args.quiet else (lambda *a, **k: print(*a, **k, flush=True)),
+    )
+    print(comparison_markdown(res["comparison"]))
+    print(active_learning_markdown(res["active_learning"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

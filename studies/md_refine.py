@@ -2,9 +2,10 @@
 
 The product is ``bayesff prepare PROBLEM`` and ``bayesff refine PROBLEM``
 (bayesff.workflows.prepare, bayesff.workflows.refine; docs/md.md). This script
-only shows the same two calls from Python, with a shorter run per round:
+only shows the same two calls from Python, with a shorter run per round. Run
+from the repository root::
 
-    python scripts/md_refine.py models/argon_md.toml --rounds 3 --chains 2 \
+    python -m studies.md_refine models/argon_md.toml --rounds 3 --chains 2 \
         --warmup 200 --samples 200
 
 then ``bayesff calibrate models/argon_md.toml`` samples with the refined reference runs.

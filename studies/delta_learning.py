@@ -18,24 +18,37 @@ accurate energies:
 All use the same GP (:data:`BOX`: 24 sine basis functions on [2.9, 12]
 angstrom, switch 0.2 angstrom), the same hyperpriors (amplitude ~
 HalfNormal(1 kJ/mol), length scale ~ LogNormal(median 1 angstrom, sd of ln
-0.5)) and the same fit: :func:`bayesff.workflows.empirical_bayes.grid_empirical_bayes`
+0.5)) and the same fit: :func:`studies.empirical_bayes.grid_empirical_bayes`
 on a 40 x 40 grid, then the exact posterior mean of the weights. Training
 radii: n points evenly spaced on [3.3, 9.0] angstrom; test: the RMS error
 against HFD-ID1 on 500 points on [3.3, 10.0] angstrom (the well and the tail;
 at 3.3 angstrom u = 0.47 kJ/mol, in the thermally accessible part of the
 wall). docs/gp.md has the results.
+
+Run from the repository root::
+
+    python -m studies.delta_learning [--out DIR]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import sys
 from pathlib import Path
 
+import jax.numpy as jnp
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 
+import bayesff
 from bayesff.potentials import LENNARD_JONES, PairPotential
+from bayesff.potentials.gp import gp_pair_potential, predict
+from bayesff.potentials.reference import hfdid1
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
+from studies.empirical_bayes import grid_empirical_bayes, half_normal_log_normal
 
 __all__ = [
     "AMPLITUDE_GRID",
@@ -50,8 +63,10 @@ __all__ = [
     "WCA",
     "figure",
     "fit",
+    "main",
     "models",
     "noise_sd",
+    "parser",
     "points_needed",
     "rms_error",
     "run_study",
@@ -93,7 +108,6 @@ def repulsive_wall(r, epsilon, sigma):
 
 def wca_repulsion(r, epsilon, sigma):
     r"""WCA repulsion: LJ + eps for r < 2^(1/6) sigma, 0 beyond (kJ/mol); C^1 at the junction."""
-    import jax.numpy as jnp
 
     x = jnp.minimum(r, 2.0 ** (1.0 / 6.0) * sigma)
     s6 = (sigma / x) ** 6
@@ -122,7 +136,6 @@ WCA = PairPotential(
 
 def models() -> dict:
     """The GP potentials of the study: ``delta`` (LJ base), ``direct`` (WCA), ``direct_r12``."""
-    from bayesff.potentials.gp import gp_pair_potential
 
     return {
         "delta": gp_pair_potential(LENNARD_JONES, **BOX),
@@ -146,9 +159,8 @@ def fit(gp, r, u):
     params, posterior, log_posterior_grid
         The base parameters (classic LJ argon) with the chosen hyperparameters,
         the weights' posterior, and the grid
-        (:class:`bayesff.workflows.empirical_bayes.GridFit`).
+        (:class:`studies.empirical_bayes.GridFit`).
     """
-    from bayesff.workflows.empirical_bayes import grid_empirical_bayes, half_normal_log_normal
 
     res = grid_empirical_bayes(
         gp,
@@ -170,8 +182,6 @@ def training_radii(n: int) -> np.ndarray:
 
 def rms_error(gp, params, posterior, r_test) -> float:
     """RMS of (posterior-mean u - HFD-ID1) on ``r_test`` (angstrom), kJ/mol."""
-    from bayesff.potentials.gp import predict
-    from bayesff.potentials.reference import hfdid1
 
     mean, _ = predict(gp, params, posterior, r_test)
     return float(np.sqrt(np.mean((np.asarray(mean) - np.asarray(hfdid1(r_test))) ** 2)))
@@ -187,9 +197,6 @@ def study(n_points=N_POINTS, n_test: int = 500) -> dict:
         ``rms_<model>_kJ_per_mol``, the chosen ``amplitude_<model>_kJ_per_mol``
         and ``length_scale_<model>_angstrom``, and ``ratio_direct_over_delta``.
     """
-    import jax.numpy as jnp
-
-    from bayesff.potentials.reference import hfdid1
 
     r_test = np.linspace(*TEST_RANGE, n_test)
     lj = np.asarray(LENNARD_JONES.energy(jnp.asarray(r_test), **LJ_ARGON))
@@ -231,7 +238,6 @@ def points_needed(result: dict, model: str, tol: float) -> int | None:
 
 
 def _error_panel(ax, result: dict) -> None:
-    import matplotlib.ticker
 
     rows = result["rows"]
     n = [r["n"] for r in rows]
@@ -250,10 +256,6 @@ def _error_panel(ax, result: dict) -> None:
 
 
 def _curve_panel(bx, n0: int) -> None:
-    import jax.numpy as jnp
-
-    from bayesff.potentials.gp import predict
-    from bayesff.potentials.reference import hfdid1
 
     r_test = np.linspace(*TEST_RANGE, 400)
     r = training_radii(n0)
@@ -277,10 +279,8 @@ def _curve_panel(bx, n0: int) -> None:
 
 def figure(result: dict, path) -> None:
     """RMS error against n, and the curves at the second-smallest n."""
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     n = [r["n"] for r in result["rows"]]
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
@@ -332,3 +332,22 @@ def run_study(out="reports/argon_gp", *, log=print) -> dict:
     if not all(math.isfinite(r["rms_delta_kJ_per_mol"]) for r in result["rows"]):
         log("warning: a non-finite RMS error (a failed fit)")
     return result
+
+
+def parser() -> argparse.ArgumentParser:
+    """The options of :func:`main`."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="reports/argon_gp", help="output folder")
+    return ap
+
+
+def main(argv=None) -> int:
+    """``python -m studies.delta_learning``: the study's figure, table and numbers."""
+    args = parser().parse_args(argv)
+    bayesff.configure()
+    run_study(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

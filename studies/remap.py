@@ -58,12 +58,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import jax.numpy as jnp
 import numpy as np
 
+from bayesff import runfile
+from bayesff.inference import calibrate
 from bayesff.observables import EnvField, Observable
 from bayesff.potentials import ParamSpec
 from bayesff.potentials.scaling import Convention, Molecule, remap_system
 from bayesff.priors import PriorSpec, Support
+from bayesff.problem import InferenceSettings, Parameter, Problem
+from bayesff.targets import Inadequacy, Target
 
 __all__ = [
     "EXPLICIT_FRACTION",
@@ -132,7 +137,6 @@ class LogFactors:
 
 def _build_combination(potential, **options):
     """``predict(params, env) = A w``: each row's combination of the per-atom log-factors."""
-    import jax.numpy as jnp
 
     names = potential.param_names
 
@@ -261,8 +265,6 @@ def remap_problem(
     ValueError
         When the molecule has no interacting pair (nothing to re-map).
     """
-    from bayesff.problem import InferenceSettings, Parameter, Problem
-    from bayesff.targets import Inadequacy, Target
 
     m, n = modes.M.shape
     if m == 0:
@@ -350,8 +352,6 @@ def bayesian_remap(
         For a setting that is not a finite positive number or a positive
         integer, or a molecule without interacting pairs; before any sampling.
     """
-    from bayesff.inference import calibrate
-    from bayesff.problem import InferenceSettings
 
     counts = {"num_warmup": num_warmup, "num_samples": num_samples, "num_chains": num_chains}
     _check_settings(prior_scale, sigma_res_scale, sigma_floor, counts, target_accept_prob)
@@ -390,7 +390,6 @@ def bayesian_remap(
 
 def _run_draws(run) -> tuple[np.ndarray, np.ndarray]:
     """(w (S, n), sigma_res (S,)) from a re-mapping run, draws in (chain, draw) order."""
-    from bayesff import runfile
 
     dt = run.datatree
     lat = runfile.latents(dt)

@@ -2,7 +2,7 @@
 
 Each raises :class:`argparse.ArgumentTypeError` with a message naming what was
 expected and what was given, so that every numeric flag is checked the same way
-(``bayesff.cli`` and the workflow subcommands).
+(every command of :mod:`bayesff.cli`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,138 @@
+"""Command line: ``bayesff check | calibrate | report | evaluate | compare | ...``.
+
+Every command is registered once, in :data:`COMMANDS` (its name, the module of
+this package that defines it, and its one-line help); the module holds a
+:class:`~bayesff.cli.command.Command` of the same name (its arguments and what
+it runs). One module per group of commands:
+
+================  ======================================================
+module            commands
+================  ======================================================
+``problem``       ``check``, ``list``
+``calibrate``     ``calibrate``
+``runs``          ``report``, ``evaluate``, ``compare``, ``sensitivity``
+``sweep``         ``sweep``, ``atlas``
+``md``            ``prepare``, ``refine``
+``active``        ``active``
+================  ======================================================
+
+Start-up. This entry imports the module of the one command being run, and
+nothing else: the command modules import the numerical stack at their top
+(jax, numpyro, arviz: about 2-3 s in a new process), which ``bayesff --help``
+and ``bayesff check`` do not need. This is the package's one lazy import.
+
+Every error that bad input or the environment can cause is printed as one line
+(``error: WHERE: WHAT``) with exit status 2; ``--debug`` shows the traceback
+instead. Ctrl-C exits with status 130 (a calibration first saves a checkpoint
+and says how to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from bayesff._version import __version__
+from bayesff.cli.command import EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED
+from bayesff.errors import BayesffError, DiagnosticsError, Interrupted
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: Command -> (module of :mod:`bayesff.cli` that defines it, one-line help).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("problem", "validate a problem and its data; print what will be fitted"),
+    "calibrate": ("calibrate", "sample the posterior; write runs/NAME/posterior.nc"),
+    "report": ("runs", "write reports/NAME/index.html and summary.json"),
+    "evaluate": ("runs", "transferability verdicts of a run's held-out groups"),
+    "compare": ("runs", "PSIS-LOO and leave-one-environment-out elpd of runs"),
+    "sweep": (
+        "sweep",
+        "run many calibrations from a sweep file on Dask (runs/SWEEP/, reports/SWEEP/)",
+    ),
+    "list": ("problem", "potentials and forward models with parameters and units"),
+    "active": (
+        "active",
+        "which held-out environments of a run to label next (posterior disagreement)",
+    ),
+    "prepare": (
+        "md",
+        "run the reference MD simulations of a problem's MD targets (prepared/NAME/)",
+    ),
+    "refine": (
+        "md",
+        "calibrate and re-simulate MD references at the posterior mean until converged",
+    ),
+    "atlas": ("sweep", "write the transferability atlas of a sweep from its existing run files"),
+    "sensitivity": (
+        "runs",
+        "which target drives which parameter; prior and likelihood power-scaling",
+    ),
+}
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The command named in ``argv`` (the first word that is not an option), if any."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``bayesff`` parser; ``command``'s own arguments are added when it is named.
+
+    Every command is listed (with its help) in any case; only the named one's
+    module is imported, to add its arguments.
+    """
+    p = argparse.ArgumentParser(
+        prog="bayesff",
+        description="Bayesian calibration of force-field parameters, with transferability.",
+    )
+    p.add_argument("--version", action="version", version=f"bayesff {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, (module, text) in COMMANDS.items():
+        c = sub.add_parser(name, help=text)
+        if name == command:
+            spec = importlib.import_module(f"bayesff.cli.{module}").COMMANDS[name]
+            spec.arguments(c)
+            c.set_defaults(func=spec.run)
+    return p
+
+
+def _one_line(e: BaseException) -> str:
+    """An error as one line: where, what."""
+    if isinstance(e, BayesffError):
+        return str(e)
+    if isinstance(e, OSError):
+        name = e.filename or ""
+        what = e.strerror or str(e)
+        return f"{name}: {what}" if name else what
+    if isinstance(e, UnicodeDecodeError):
+        return f"not UTF-8 text: {e.reason} at byte {e.start}"
+    return f"{type(e).__name__}: {e}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``bayesff`` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command_of(argv)).parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:
+        if args.debug:
+            raise
+        if isinstance(e, Interrupted):
+            print(str(e), file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if isinstance(e, DiagnosticsError):
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_FAILED
+        expected = (BayesffError, OSError, ValueError, KeyError, UnicodeDecodeError)
+        hint = "" if isinstance(e, expected) else " (unexpected; run with --debug and report it)"
+        print(f"error: {_one_line(e)}{hint}", file=sys.stderr)
+        return EXIT_ERROR

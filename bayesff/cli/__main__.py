@@ -1,0 +1,7 @@
+"""``python -m bayesff.cli``: the ``bayesff`` command."""
+
+import sys
+
+from bayesff.cli import main
+
+sys.exit(main())

@@ -1,0 +1,113 @@
+"""Commands on run files: ``bayesff report | evaluate | compare | sensitivity RUN``."""
+
+from __future__ import annotations
+
+import json
+
+from bayesff import runfile
+from bayesff.cli.argtypes import count
+from bayesff.cli.command import EXIT_OK, Command, logger
+from bayesff.report import report
+from bayesff.runtime import configure
+from bayesff.sensitivity import sensitivity
+from bayesff.transferability import compare, evaluate
+
+__all__ = ["COMMANDS"]
+
+
+def _report_arguments(c) -> None:
+    c.add_argument("run", help="run file, e.g. runs/argon_lj_b2/posterior.nc")
+    c.add_argument("--out", help="report folder (default reports/NAME)")
+    c.add_argument("--compare", nargs="+", metavar="RUN", help="other runs on the same data")
+    c.add_argument("--quiet", action="store_true", help="only the page's path")
+
+
+def _report(args) -> int:
+    page = report(args.run, args.out, tuple(args.compare or ()), log=logger(args))
+    print(page)
+    return EXIT_OK
+
+
+def _evaluate_arguments(c) -> None:
+    c.add_argument("run", help="run file")
+
+
+def _evaluate(args) -> int:
+    res = evaluate(runfile.read(args.run))
+    lines = res.verdict_lines()
+    if not lines:
+        print(f"{args.run}: no held-out environments to evaluate")
+    for line in lines:
+        print(line)
+    return EXIT_OK
+
+
+def _compare_arguments(c) -> None:
+    c.add_argument("runs", nargs="+", help="run files fitted to the same data")
+    c.add_argument("--bands", type=count(2), default=None, help="environment bands for LOEO")
+
+
+def _compare(args) -> int:
+    runs = {}
+    for path in args.runs:
+        dt = runfile.read(path)
+        name = str(dt.attrs.get("problem_name", path))
+        runs[name if name not in runs else path] = dt
+    res = compare(runs, env_groups=args.bands)
+    loeo = {r["run"]: r for r in res["loeo"]["ranking"]}
+    head = f"{'run':<28} {'elpd_loo':>10} {'se':>7} {'d_elpd':>8} {'dse':>7} {'p_loo':>7}"
+    print(head + f" {'elpd_loeo':>10} {'d_loeo':>8}")
+    for row in res["ranking"]:
+        n = row["run"]
+        print(
+            f"{n:<28} {row['elpd']:>10.2f} {res['loo'][n]['se']:>7.2f} {row['elpd_diff']:>8.2f} "
+            f"{row['dse']:>7.2f} {res['loo'][n]['p']:>7.2f} "
+            f"{loeo[n]['elpd']:>10.2f} {loeo[n]['elpd_diff']:>8.2f}"
+        )
+    for w in res.get("warnings", []):
+        print(f"warning: {w.split('. ')[0]}")  # arviz's first sentence says it
+    return EXIT_OK
+
+
+def _sensitivity_arguments(c) -> None:
+    c.add_argument("run", help="run file, e.g. runs/argon_joint/posterior.nc")
+    c.add_argument(
+        "--no-refit",
+        dest="refit",
+        action="store_false",
+        help="never sample again: leave-one-target-out by importance sampling only "
+        "(flagged where Pareto k > 0.7)",
+    )
+    c.add_argument(
+        "--warmup", type=count(1), metavar="N", help="warm-up draws per chain of refits (>= 1)"
+    )
+    c.add_argument(
+        "--samples", type=count(1), metavar="N", help="kept draws per chain of refits (>= 1)"
+    )
+    c.add_argument("--json", action="store_true", help="every number as JSON")
+    c.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def _sensitivity(args) -> int:
+    if args.refit:
+        configure()
+    settings = {k: getattr(args, k) for k in ("warmup", "samples") if getattr(args, k)}
+    log = logger(args)
+    res = sensitivity(args.run, refit=args.refit, refit_settings=settings or None, log=log)
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=1))
+        return EXIT_OK
+    print(res.table())
+    print()
+    for line in res.lines():
+        print(line)
+    print(f"({res.timings['total_s']:.1f} s)")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "report": Command(_report_arguments, _report),
+    "evaluate": Command(_evaluate_arguments, _evaluate),
+    "compare": Command(_compare_arguments, _compare),
+    "sensitivity": Command(_sensitivity_arguments, _sensitivity),
+}

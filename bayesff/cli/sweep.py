@@ -1,0 +1,81 @@
+"""``bayesff sweep SWEEP`` (many calibrations on Dask) and ``bayesff atlas SWEEP``."""
+
+from __future__ import annotations
+
+import sys
+
+from bayesff.cli.argtypes import count
+from bayesff.cli.command import EXIT_FAILED, EXIT_OK, Command, logger
+from bayesff.sweep import build_atlas, run_sweep
+
+__all__ = ["COMMANDS"]
+
+
+def _sweep_arguments(c) -> None:
+    c.add_argument("sweep", help="sweep file, e.g. models/sweeps/argon_forms.toml")
+    c.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running dask.distributed scheduler, e.g. tcp://host:8786 (default: a "
+        "LocalCluster on this machine)",
+    )
+    c.add_argument("--workers", type=count(1), metavar="N", help="LocalCluster workers")
+    c.add_argument(
+        "--cluster",
+        choices=("slurm",),
+        help="start workers through SLURM "
+        "(dask-jobqueue, the 'hpc' extra; configure it in ~/.config/dask/jobqueue.yaml)",
+    )
+    c.add_argument("--runs", default="runs", help="output root of run files (default runs)")
+    c.add_argument("--reports", default="reports", help="output root of reports (default reports)")
+    c.add_argument("--no-report", action="store_true", help="no per-task reports")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.add_argument("--quiet", action="store_true", help="only the summary line")
+
+
+def _sweep(args) -> int:
+    res = run_sweep(
+        args.sweep,
+        out_root=args.runs,
+        report_root=args.reports,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        cluster=args.cluster,
+        report=False if args.no_report else None,
+        log=logger(args),
+        progress=False if args.no_progress else None,
+    )
+    failed = [t for t, st in res.status.items() if st == "failed"]
+    print(f"summary {res.summary}; index {res.index}")
+    for t in failed:
+        print(f"failed: {t}: {res.messages.get(t, '')}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _atlas_arguments(c) -> None:
+    c.description = (
+        "Write the atlas page (index.html, atlas.csv, a page per fluid) of a sweep file "
+        "with a [sweep.atlas] table from the run files it has, sampling nothing: tasks "
+        "without an up-to-date run file are shown as missing."
+    )
+    c.add_argument("sweep", help="sweep file, e.g. models/atlas/atlas.toml")
+    c.add_argument("--runs", default="runs", help="output root of run files (default runs)")
+    c.add_argument("--reports", default="reports", help="output root of reports (default reports)")
+    c.add_argument("--quiet", action="store_true", help="only the page's path")
+
+
+def _atlas(args) -> int:
+    index = build_atlas(
+        args.sweep,
+        out_root=args.runs,
+        report_root=args.reports,
+        log=None if args.quiet else print,
+    )
+    print(f"atlas {index}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "sweep": Command(_sweep_arguments, _sweep),
+    "atlas": Command(_atlas_arguments, _atlas),
+}

@@ -1,0 +1,47 @@
+"""Compiled kernels kept per process: one per (structure, sampler settings).
+
+A second problem of the same structure (another fluid, a bootstrap resample,
+other priors or seeds) finds its kernel here and compiles nothing.
+"""
+
+from __future__ import annotations
+
+from bayesff.inference.kernels import Kernel, SamplerSettings
+from bayesff.model import Structure
+
+__all__ = ["cache_info", "clear_cache", "get_kernel"]
+
+_CACHE: dict = {}
+_STATS = {"hits": 0, "misses": 0}
+
+
+def get_kernel(structure: Structure, settings: SamplerSettings) -> Kernel:
+    """The kernel for a structure and settings, built once per process."""
+    key = (structure, settings)
+    k = _CACHE.get(key)
+    if k is None:
+        _STATS["misses"] += 1
+        if settings.sampler == "chees":
+            # Imported on first use, not at the top: importing blackjax starts JAX's
+            # backend, which must wait for bayesff.configure() (float64, the CPU's
+            # split into devices); a NUTS-only process never imports it.
+            from bayesff.inference.chees import CheesKernel
+
+            k = CheesKernel(structure, settings)
+        else:
+            k = Kernel(structure, settings)
+        _CACHE[key] = k
+    else:
+        _STATS["hits"] += 1
+    return k
+
+
+def cache_info() -> dict:
+    """Kernel cache counters: ``hits``, ``misses`` and ``size``."""
+    return {**_STATS, "size": len(_CACHE)}
+
+
+def clear_cache() -> None:
+    """Forget every kernel (and its compiled functions)."""
+    _CACHE.clear()
+    _STATS.update(hits=0, misses=0)
