@@ -59,11 +59,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import numpy as np
 import xarray as xr
 
+from bayesff import sites
 from bayesff.errors import BayesffError, RunExistsError
 from bayesff.io import atomic_path
 from bayesff.units import INTERNAL_UNITS
@@ -71,6 +73,7 @@ from bayesff.units import INTERNAL_UNITS
 __all__ = [
     "VERSION",
     "Rows",
+    "RunContent",
     "RunFileError",
     "TargetInfo",
     "build",
@@ -124,7 +127,7 @@ def short_name(column: str) -> str:
 
 
 def _model(t: str) -> str:
-    return f"{t}_model"
+    return sites.mean(t)
 
 
 def _env_coord(t: str, column: str) -> str:
@@ -218,39 +221,39 @@ def _array(values, dims, coords, unit=None):
 def latent_units(problem, structure) -> dict[str, str]:
     """Unit of every latent site: parameters in the problem's units, inadequacy terms."""
     out = {n: problem.parameters[n].unit for n in structure.free}
+    roles = structure.site_roles()
     for t in problem.targets:
         scale_unit = "1" if t.inadequacy.form == "relative" else t.observable.unit
-        for n in structure.latent_names:
-            if n == f"tau_{t.name}" or n == f"alpha_{t.name}":
-                out[n] = scale_unit
-            elif n.startswith("omega_") and n.endswith(f"_{t.name}"):
-                out[n] = "1"
-            elif n.startswith("eta_") and n.endswith(f"_{t.name}"):
-                out[n] = "1 (log-deviation)"
-            elif n == f"length_{t.name}":
-                out[n] = "scaled coordinate (range = 2)"
-            elif n == f"beta_{t.name}":
-                out[n] = "1"
-            elif n == f"delta_amplitude_{t.name}":
-                out[n] = t.observable.unit
-            elif n == f"delta_length_{t.name}":
-                out[n] = "scaled coordinate (range 1)"
+        unit_of_role = {
+            "tau": scale_unit,
+            "alpha": scale_unit,
+            "omega": "1",
+            "eta": "1 (log-deviation)",
+            "length": "scaled coordinate (range = 2)",
+            "beta": "1",
+            "delta_amplitude": t.observable.unit,
+            "delta_length": "scaled coordinate (range 1)",
+        }
+        for n, (target, role) in roles.items():
+            if target == t.name and role in unit_of_role:
+                out[n] = unit_of_role[role]
         for nu in t.nuisance.values():
-            out[f"{nu.name}_{t.name}"] = nu.unit
+            out[sites.nuisance(nu.name, t.name)] = nu.unit
     return out
 
 
-def _latent_dataset(draws: dict, names, units: dict, problem):
-    """posterior / prior / log_prior: arrays (chain, draw, ...) with named vector dims."""
+def _latent_dataset(draws: dict, names, units: dict, roles: dict):
+    """posterior / prior / log_prior: arrays (chain, draw, ...) with named vector dims
+    (``roles``: site -> (target, role), :meth:`bayesff.model.Structure.site_roles`)."""
 
     ds = xr.Dataset()
     for n in names:
         v = np.asarray(draws[n])
         extra = []
         for i in range(v.ndim - 2):
-            t = next((t for t in problem.targets if n.endswith(f"_{t.name}")), None)
-            tn = t.name if t is not None else n
-            kind = "band" if n.startswith("eta_") else "basis" if n.startswith("beta_") else "dim"
+            target, role = roles.get(n, (n, ""))
+            tn = target
+            kind = {"eta": "band", "beta": "basis"}.get(role, "dim")
             extra.append(f"{kind}_{tn}" if i == 0 else f"{kind}{i}_{tn}")
         ds[n] = xr.DataArray(v, dims=("chain", "draw", *extra))
         if units.get(n):
@@ -277,13 +280,14 @@ def _stats_dataset(stats: dict):
     return ds.assign_coords(chain=np.arange(ds.sizes["chain"]), draw=np.arange(ds.sizes["draw"]))
 
 
-def _target_groups(problem, out: dict, pp: dict, ll: dict, prior_pp: dict, pred: dict):
+def _target_groups(problem, out: RunContent):
     """Observed, predictive, log-likelihood and held-out variables of every target."""
+    pp, ll, prior_pp, pred = out.pp, out.ll, out.prior_pp, out.pred
 
     g = {k: {} for k in ("obs", "const", "pp", "ll", "prior_pp", "pred", "pconst")}
     claims_tr, claims_ho = _Claims({}), _Claims({})
-    cd = {"chain": np.arange(out["chains"]), "draw": np.arange(out["draws"])}
-    pc = {"chain": [0], "draw": np.arange(out["prior_draws"])}
+    cd = {"chain": np.arange(out.chains), "draw": np.arange(out.draws)}
+    pc = {"chain": [0], "draw": np.arange(out.prior_draws)}
     for t in problem.targets:
         unit = t.observable.unit
         tr = np.flatnonzero(t.train)
@@ -441,7 +445,44 @@ def run_attrs(problem, settings: dict) -> dict:
     return a
 
 
-def build(problem, structure, out: dict, settings: dict):
+class RunContent(NamedTuple):
+    """The arrays of one run, as :func:`build` turns them into the run file's groups.
+
+    Attributes
+    ----------
+    posterior, prior, log_prior
+        Site -> (chain, draw, ...) draws in problem units (the prior has one chain).
+    stats
+        Sample statistics -> (chain, draw).
+    pp, prior_pp
+        Training rows: ``<target>`` replicated observations and its model mean
+        (:func:`bayesff.sites.mean`) -> (chain, draw, rows, ...).
+    ll
+        Target -> pointwise log-likelihood of the training rows (chain, draw, rows),
+        or (chain, draw, 1) for a correlated target.
+    pred
+        Held-out rows, as ``pp``.
+    candidates
+        Candidate name -> target -> rows of the bare forward model, or None.
+    chains, draws, prior_draws
+        The counts.
+    """
+
+    posterior: dict
+    prior: dict
+    log_prior: dict
+    stats: dict
+    pp: dict
+    ll: dict
+    prior_pp: dict
+    pred: dict
+    candidates: dict | None
+    chains: int
+    draws: int
+    prior_draws: int
+
+
+def build(problem, structure, out: RunContent, settings: dict):
     """The DataTree of a run.
 
     Parameters
@@ -449,23 +490,20 @@ def build(problem, structure, out: dict, settings: dict):
     problem, structure
         The problem and its model structure.
     out
-        Arrays from :mod:`bayesff.inference`: ``posterior``, ``prior``,
-        ``log_prior`` (site -> (chain, draw, ...)), ``stats``, ``pp``,
-        ``prior_pp``, ``ll``, ``pred`` (variable -> (chain, draw, rows...)),
-        ``candidates`` (name -> target -> rows), and the counts ``chains``,
-        ``draws``, ``prior_draws``.
+        The run's arrays (:class:`RunContent`, from :mod:`bayesff.inference`).
     settings
         Root attributes of the run (seed, chains, sampler, times...).
     """
 
     units = latent_units(problem, structure)
     names = structure.latent_names
-    g = _target_groups(problem, out, out["pp"], out["ll"], out["prior_pp"], out["pred"])
+    roles = structure.site_roles()
+    g = _target_groups(problem, out)
     groups = {
-        "posterior": _latent_dataset(out["posterior"], names, units, problem),
-        "prior": _latent_dataset(out["prior"], names, units, problem),
-        "log_prior": _latent_dataset(out["log_prior"], names, {}, problem),
-        "sample_stats": _stats_dataset(out["stats"]),
+        "posterior": _latent_dataset(out.posterior, names, units, roles),
+        "prior": _latent_dataset(out.prior, names, units, roles),
+        "log_prior": _latent_dataset(out.log_prior, names, {}, roles),
+        "sample_stats": _stats_dataset(out.stats),
         "observed_data": xr.Dataset(g["obs"]),
         "constant_data": xr.Dataset(g["const"]),
         "posterior_predictive": xr.Dataset(g["pp"]),
@@ -475,7 +513,7 @@ def build(problem, structure, out: dict, settings: dict):
     if g["pred"]:
         groups["predictions"] = xr.Dataset(g["pred"])
         groups["predictions_constant_data"] = xr.Dataset(g["pconst"])
-    cand = _candidates(problem, out.get("candidates"))
+    cand = _candidates(problem, out.candidates)
     if cand is not None:
         groups["candidates"] = cand
     for t in problem.targets:

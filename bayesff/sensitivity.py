@@ -772,7 +772,15 @@ def _leave_one_out(
         if k > K_REFIT and refit:
             tr = time.perf_counter()
             tree, path, rebuilt = _refit_left_out(
-                dt, run_path, where, t, refit, rebuilt, problem, refit_settings, log
+                dt,
+                run_path,
+                where,
+                t,
+                refit=refit,
+                rebuilt=rebuilt,
+                problem=problem,
+                refit_settings=refit_settings,
+                log=log,
             )
             t_refit += time.perf_counter() - tr
             if tree is not None:
@@ -786,7 +794,7 @@ def _leave_one_out(
     return left, t_refit
 
 
-def _refit_left_out(dt, run_path, where, t, refit, rebuilt, problem, refit_settings, log):
+def _refit_left_out(dt, run_path, where, t, *, refit, rebuilt, problem, refit_settings, log):
     """The run without target t from a kept refit (``refit="cached"``) or a new one.
 
     Returns ``(DataTree or None, path or None, rebuilt problem or None)``; the problem

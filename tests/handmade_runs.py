@@ -103,4 +103,4 @@ def build_run(
             out["pred"][f"{t}_model"] = np.asarray(d["holdout"]["model"])[None]
     settings = {"seed": 0, "chains": 1, "warmup": 0, "samples": s}
     settings["parameters"] = list(structure.free)
-    return runfile.build(problem, structure, out, settings)
+    return runfile.build(problem, structure, runfile.RunContent(**out), settings)

@@ -748,12 +748,13 @@ def test_chains_one_after_another_or_vectorised_give_the_same_posterior(monkeypa
     pa = synthetic_problem(b2_true(t_a), u_of(b2_true(t_a)), settings=s, T=t_a)
     pb = synthetic_problem(1.02 * b2_true(t_b), u_of(b2_true(t_b)), settings=s, T=t_b)
     auto = calibrate_many([pa, pb], progress=False, log=None, batch_size=2)
-    job = cal._Batch([pa], [cal._settings(pa, {})], [None], print, False)
-    assert job.kernel.settings.chain_method == "auto"
-    assert job.kernel.vectorised is (jax.default_backend() != "cpu")
+    batch = cal._batch([pa], [cal._settings(pa, {})])
+    kernel = cal.get_kernel(batch.structure, cal._kernel_settings(batch.s))
+    assert kernel.settings.chain_method == "auto"
+    assert kernel.vectorised is (jax.default_backend() != "cpu")
     with pytest.raises(ValueError, match="chain_method"):
         kernels.Kernel(
-            job.structure, dataclasses.replace(job.kernel.settings, chain_method="parallel")
+            batch.structure, dataclasses.replace(kernel.settings, chain_method="parallel")
         )
     real = cal._kernel_settings
     monkeypatch.setattr(
@@ -808,9 +809,9 @@ def test_postprocessing_reports_its_progress(monkeypatch):
     can take minutes after the sampling bar has finished): one line per ~10 % with the
     draws done, ending at the total. The 5 s quiet period is set to 0 here so that the
     few-second run logs. Reference: the rule in bayesff.inference.assemble."""
-    from bayesff.inference import sampling
+    from bayesff.inference import assemble
 
-    real = sampling._Progress
+    real = assemble.Progress
 
     class Loud(real):
         def __init__(self, *a, **k):
@@ -818,7 +819,7 @@ def test_postprocessing_reports_its_progress(monkeypatch):
             super().__init__(*a, **k)
             self.next_frac = 0.0
 
-    monkeypatch.setattr(sampling, "_Progress", Loud)
+    monkeypatch.setattr(assemble, "Progress", Loud)
     lines = []
     y = b2_true(T_TRAIN)
     s = InferenceSettings(chains=2, warmup=100, samples=300, prior_draws=20)

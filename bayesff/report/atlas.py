@@ -983,6 +983,7 @@ def render_atlas(
     name,
     entries,
     fluids,
+    *,
     fluid_order,
     potentials,
     comparisons,
@@ -1217,12 +1218,12 @@ def write_atlas(
         res.name,
         entries,
         fluids,
-        fluid_order,
-        potentials,
-        comparisons,
-        figures,
-        res.wall_time_s,
-        description,
+        fluid_order=fluid_order,
+        potentials=potentials,
+        comparisons=comparisons,
+        figures=figures,
+        wall_time_s=res.wall_time_s,
+        description=description,
     )
     with atomic_path(index) as tmp:
         tmp.write_text(html, encoding="utf-8")
