@@ -43,7 +43,6 @@ prints as a table (:meth:`SensitivityResult.table`), and is the command
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 import math
@@ -542,9 +541,7 @@ def _without(problem, target: str):
     for t in problem.targets:
         if t.name == target or not t.train.any():
             continue
-        t2 = copy.copy(t)
-        t2.holdout = {}
-        keep.append(t2)
+        keep.append(t.replace(holdout={}))
     names = {t.name for t in keep}
     return dataclasses.replace(
         problem,

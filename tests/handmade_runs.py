@@ -21,7 +21,7 @@ def target(name, observable, env, values, *, u=1.0, train=None, holdout=None, fi
         name, observable, env, values, u, train=train, file_units=file_units or {}
     )
     if holdout is not None:
-        t.holdout = {g: np.asarray(m, bool) for g, m in holdout.items()}
+        t = t.replace(holdout={g: np.asarray(m, bool) for g, m in holdout.items()})
     return t
 
 

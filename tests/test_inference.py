@@ -92,8 +92,10 @@ def test_interval_coverage_over_repeated_synthetic_data():
         synthetic_problem(y0 + u * rng.standard_normal(len(y0)), u, settings=settings)
         for _ in range(n_sets)
     ]
-    for k, p in enumerate(problems):
-        p.inference = dataclasses.replace(p.inference, seed=k)
+    problems = [
+        p.replace(inference=dataclasses.replace(p.inference, seed=k))
+        for k, p in enumerate(problems)
+    ]
     # one batched program: 40 problems x 2 chains
     runs = calibrate_many(problems, progress=False, log=None, batch_size=n_sets)
     covered = {"epsilon": 0, "sigma": 0}
@@ -119,8 +121,7 @@ def test_negative_control_lj_cannot_fit_argon_over_85_to_700_K():
     """
     p = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
     t = p.targets[0]
-    t.train = np.ones(t.n, bool)
-    t.holdout = {}
+    p = p.with_target(t.replace(train=np.ones(t.n, bool), holdout={}))
     wrong = calibrate(p, progress=False, log=None, warmup=500, samples=500)
     tau_wrong = wrong.datatree["posterior"]["tau_B2"].values
     assert np.quantile(tau_wrong, 0.05) > 0.01
@@ -691,12 +692,11 @@ def test_second_calibration_of_the_same_structure_compiles_nothing():
     first, hits = count[0], cache_info()["hits"]
     assert first > 0
     other = synthetic_problem(1.01 * y, 2 * u_of(y), settings=s)
-    other.parameters["epsilon"] = dataclasses.replace(
-        other.parameters["epsilon"],
-        prior=dataclasses.replace(
-            other.parameters["epsilon"].prior, args={"median": 110.0, "scale": 0.2}
-        ),
+    eps = other.parameters["epsilon"]
+    eps = dataclasses.replace(
+        eps, prior=dataclasses.replace(eps.prior, args={"median": 110.0, "scale": 0.2})
     )
+    other = other.replace(parameters={**other.parameters, "epsilon": eps})
     run = calibrate(other, progress=False, log=None, seed=5, samples=90)
     assert cache_info()["hits"] == hits + 1
     assert count[0] == first, f"{count[0] - first} new compilations"

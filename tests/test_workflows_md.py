@@ -226,8 +226,9 @@ def test_loading_reads_the_prepared_runs_into_aux(prepared_dir):
     tomllib.loads(problem.source_text)  # still a valid problem file
     again = load(root)
     assert again.fingerprint() == problem.fingerprint()
-    again.targets[1].aux["u_ref"] = again.targets[1].aux["u_ref"] + 1e-9
-    assert again.fingerprint() != problem.fingerprint()
+    t = again.targets[1]
+    changed = again.with_target(t.replace(aux={**t.aux, "u_ref": t.aux["u_ref"] + 1e-9}))
+    assert changed.fingerprint() != problem.fingerprint()
 
 
 def test_missing_stale_or_damaged_prepared_data_is_a_clear_error(tmp_path, prepared_dir, data_run):
