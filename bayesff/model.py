@@ -64,6 +64,7 @@ __all__ = [
     "arrays",
     "model_of",
     "pad_arrays",
+    "pointwise_log_likelihood",
     "prior_distribution",
     "structure_of",
     "target_mean",
@@ -156,6 +157,17 @@ class Structure:
         ``omega``, ``eta``, ``alpha``, ``length``, ``beta``, ``delta_amplitude``,
         ``delta_length`` (parameters are not listed)."""
         return {n: (t.name, role) for t in self.targets for n, role in _target_sites(t)}
+
+    def new_environment_sites(self) -> tuple[str, ...]:
+        """Sites drawn only at held-out rows: a hierarchical target's new environment per
+        held-out group (the held-out log-likelihood is evaluated at the same draws as the
+        predictions)."""
+        return tuple(
+            sites.znew(q, t.name)
+            for t in self.trained()
+            if t.inadequacy == "hierarchical"
+            for q in t.pooled
+        )
 
     def trained(self) -> tuple[TargetStructure, ...]:
         return tuple(t for t in self.targets if t.n_rows > 0)
@@ -313,11 +325,11 @@ def arrays(problem, rows: str = "train") -> ModelData:
     Parameters
     ----------
     rows
-        ``"train"``: each target's training rows, observations included (the
-        data of the sampler). ``"holdout"``: each target's held-out rows, no
-        observations (the data of held-out predictions), with the index of
-        each row's held-out group (a hierarchical target draws one new
-        environment per group).
+        ``"train"``: each target's training rows (the data of the sampler).
+        ``"holdout"``: each target's held-out rows (held-out predictions, with
+        :meth:`ModelData.without_observations`, and their log-likelihood), with
+        the index of each row's held-out group (a hierarchical target draws one
+        new environment per group). Observations are included in both.
     """
     return ModelData(
         prior={
@@ -349,7 +361,7 @@ def _target_arrays(t, rows: str) -> TargetData:
             for n in t.nuisance.values()
             if n.prior is None
         },
-        y=np.asarray(t.values[idx], dtype=float) if rows == "train" else None,
+        y=np.asarray(t.values[idx], dtype=float),
         aux={k: np.asarray(v) for k, v in t.aux.items()} if t.aux else None,
         cov=(
             np.asarray(t.covariance[np.ix_(idx, idx)], dtype=float)
@@ -373,6 +385,27 @@ def _target_arrays(t, rows: str) -> TargetData:
                 n_groups=np.zeros(len(t.holdout), dtype=float),  # its shape is the count
             )
     return d
+
+
+def pointwise_log_likelihood(structure: Structure, ll: dict, data: ModelData) -> dict:
+    """The model's log-likelihood per observation of each target, from numpyro's values.
+
+    ``ll``: target -> (N, rows) log densities of the model's observed sites (numpyro's
+    ``log_likelihood``) at the rows of ``data``. Independent rows are one
+    observation each (padded rows give 0 and are cut off later). A correlated
+    target's curve is one observation, (N,): its padded rows (unit normals with
+    zero residual) each added -log(2 pi)/2, which is removed here.
+    """
+    out = {}
+    for t in structure.targets:
+        if t.name not in ll:
+            continue
+        if t.error_model == "independent":
+            out[t.name] = ll[t.name]
+        else:
+            n_pad = data.targets[t.name].n - int(np.sum(data.targets[t.name].mask))
+            out[t.name] = ll[t.name] + 0.5 * np.log(2 * np.pi) * n_pad
+    return out
 
 
 #: Row-wise fields of :class:`TargetData`, padded by repeating the last real row.

@@ -22,7 +22,9 @@ Groups
     ``constant_data`` ``<target>_u`` (standard uncertainty) and
     ``<target>_floor`` (forward-model error floor).
 ``predictions``, ``predictions_constant_data``
-    held-out rows: ``<target>``, ``<target>_model``; ``<target>_observed``,
+    held-out rows: ``<target>``, ``<target>_model``, ``<target>_log_likelihood``
+    (the model's log density of each held-out observation at each draw; one per
+    curve for a correlated target); ``<target>_observed``,
     ``<target>_u``, ``<target>_floor``; the held-out group of each row is the
     coordinate ``<target>_group``.
 ``candidates``
@@ -132,6 +134,10 @@ def _model(t: str) -> str:
 
 def _env_coord(t: str, column: str) -> str:
     return f"{t}_{short_name(column)}"
+
+
+def _heldout_ll(t: str) -> str:
+    return f"{t}_log_likelihood"
 
 
 def _group_coord(t: str) -> str:
@@ -319,6 +325,12 @@ def _target_groups(problem, out: RunContent):
             full = ("chain", "draw", *dims)
             g["pred"][t.name] = _array(pred[t.name], full, {**cd, **co}, unit)
             g["pred"][_model(t.name)] = _array(pred[_model(t.name)], full, {**cd, **co}, unit)
+            if t.name in out.pred_ll:
+                if t.error_model.correlated:  # one observation per curve
+                    ll_dims, ll_coords = ("chain", "draw", f"curve_{t.name}"), cd
+                else:
+                    ll_dims, ll_coords = ("chain", "draw", dim), {**cd, **co}
+                g["pred"][_heldout_ll(t.name)] = _array(out.pred_ll[t.name], ll_dims, ll_coords)
             g["pconst"][f"{t.name}_observed"] = _array(t.values[ho], dims, co, unit)
             g["pconst"][f"{t.name}_u"] = _array(t.uncertainties[ho], dims, co, unit)
             g["pconst"][f"{t.name}_floor"] = _array(t.floor[ho], (dim,), co, unit)
@@ -462,6 +474,9 @@ class RunContent(NamedTuple):
         or (chain, draw, 1) for a correlated target.
     pred
         Held-out rows, as ``pp``.
+    pred_ll
+        Target -> log-likelihood of the held-out observations (the model's own at
+        each draw), as ``ll``.
     candidates
         Candidate name -> target -> rows of the bare forward model, or None.
     chains, draws, prior_draws
@@ -476,6 +491,7 @@ class RunContent(NamedTuple):
     ll: dict
     prior_pp: dict
     pred: dict
+    pred_ll: dict
     candidates: dict | None
     chains: int
     draws: int
@@ -763,7 +779,10 @@ class Rows:
     dim
         Name of the row dimension.
     loglik
-        Pointwise log-likelihood (chain, draw, n) for training rows, else None.
+        Pointwise log-likelihood (chain, draw, n), or (chain, draw, 1) for a
+        correlated target (one observation per curve): of the training rows, or of
+        the held-out rows (the model's density of the held-out observations at each
+        draw, -inf where the forward model failed); None where the run has none.
     index
         (n,) values of the row dimension's coordinate (environment values or
         row labels such as configuration ids).
@@ -841,6 +860,7 @@ def rows(dt, target: str, kind: str = "train") -> Rows | None:
     rep = pr[target]
     dim = rep.dims[2]
     env, eu = _env_of(rep, target, dt)
+    ll = pr[_heldout_ll(target)] if _heldout_ll(target) in pr.data_vars else None
     return Rows(
         model=np.asarray(pr[_model(target)].transpose("chain", "draw", dim, ...).values),
         replicated=np.asarray(rep.transpose("chain", "draw", dim, ...).values),
@@ -851,6 +871,7 @@ def rows(dt, target: str, kind: str = "train") -> Rows | None:
         env_units=eu,
         group=np.asarray(rep.coords[_group_coord(target)].values).astype(str),
         dim=dim,
+        loglik=None if ll is None else np.asarray(ll.transpose("chain", "draw", ...).values),
         index=_index(rep, dim),
     )
 

@@ -87,6 +87,7 @@ def build_run(
         "ll": {},
         "prior_pp": {},
         "pred": {},
+        "pred_ll": {},
         "candidates": {n: f for n, (_, f) in candidates.items()} if candidates else None,
         "chains": 1,
         "draws": s,

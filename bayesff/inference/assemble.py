@@ -10,7 +10,7 @@ import numpy as np
 from bayesff import runfile, sites
 from bayesff.inference.predictive import CHUNK, get_postprocessor
 from bayesff.inference.sampling import Progress
-from bayesff.model import ModelData, Structure
+from bayesff.model import ModelData, Structure, pointwise_log_likelihood
 from bayesff.settings import InferenceSettings
 
 __all__ = ["Drawn", "assemble", "forward_at", "run_attributes"]
@@ -137,7 +137,9 @@ def assemble(
     def chains(a):
         return a.reshape(c, n, *a.shape[1:])
 
-    pp, ll, prior_pp, pred = {}, {}, {}, {}
+    pp, ll, prior_pp, pred, pred_ll = {}, {}, {}, {}, {}
+    train_ll = pointwise_log_likelihood(structure, r.ll, drawn.train)
+    holdout_ll = pointwise_log_likelihood(structure, r.pred_ll, drawn.holdout)
     for t in problem.targets:
         n_tr, n_ho = int(t.train.sum()), int(t.holdout_mask().sum())
         for name in (t.name, sites.mean(t.name)):
@@ -146,15 +148,11 @@ def assemble(
                 prior_pp[name] = _rows(r.prior[name], 1, n_prior, n_tr)
             if n_ho:
                 pred[name] = _rows(r.pred[name], c, n, n_ho)
-        if n_tr and t.error_model.correlated:
-            # one observation per curve; remove the constant of padded rows (unit normals
-            # with zero residual: -log(2 pi)/2 each)
-            n_pad = drawn.train.targets[t.name].n - n_tr
-            ll[t.name] = (np.asarray(r.ll[t.name]) + 0.5 * np.log(2 * np.pi) * n_pad).reshape(
-                c, n, 1
-            )
-        elif n_tr:
-            ll[t.name] = _rows(r.ll[t.name], c, n, n_tr)
+        # one observation per row, or per curve (1) for a correlated target
+        for n_rows, src, into in ((n_tr, train_ll, ll), (n_ho, holdout_ll, pred_ll)):
+            if n_rows and t.name in src:
+                k = 1 if t.error_model.correlated else n_rows
+                into[t.name] = _rows(np.reshape(src[t.name], (c * n, -1)), c, n, k)
     content = runfile.RunContent(
         posterior={k: chains(v) for k, v in r.posterior.items()},
         prior={k: r.prior[k][None] for k in structure.latent_names},
@@ -164,6 +162,7 @@ def assemble(
         ll=ll,
         prior_pp=prior_pp,
         pred=pred,
+        pred_ll=pred_ll,
         candidates=_candidates(problem),
         chains=c,
         draws=n,

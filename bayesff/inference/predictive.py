@@ -19,6 +19,7 @@ import functools
 from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from numpyro.handlers import substitute, trace
 from numpyro.infer import Predictive
@@ -63,6 +64,9 @@ class PostProcessed(NamedTuple):
         (N,) for a correlated target (one observation per curve).
     pred
         Held-out rows, as ``pp``.
+    pred_ll
+        Target -> log-likelihood of the held-out observations, as ``ll``: the
+        model's own, at the draws of ``pred`` (-inf where the forward model failed).
     log_prior
         Site -> (N, ...) log prior density of each posterior draw.
     prior, prior_log
@@ -74,6 +78,7 @@ class PostProcessed(NamedTuple):
     pp: dict
     ll: dict
     pred: dict
+    pred_ll: dict
     log_prior: dict
     prior: dict
     prior_log: dict
@@ -124,15 +129,37 @@ class PostProcessor:
         ll = log_likelihood(self.model, samples, data_train, parallel=True)
         ll = {t: ll[t] for t in trained}
         held = [t.name for t in self.structure.targets if data_holdout.targets[t.name].n]
-        pred = {}
+        pred, pred_ll = {}, {}
         if held:
+            new_env = list(self.structure.new_environment_sites())
             pred = Predictive(
                 self.model,
                 posterior_samples=samples,
-                return_sites=[*held, *(sites.mean(t) for t in held)],
+                return_sites=[*held, *(sites.mean(t) for t in held), *new_env],
                 parallel=True,
-            )(k2, data_holdout)
-        return pp, ll, pred, self._log_prior(samples, data_train)
+            )(k2, data_holdout.without_observations())
+            pred_ll = self._heldout_log_likelihood(samples, pred, held, data_holdout)
+            pred = {k: v for k, v in pred.items() if k not in new_env}
+        return pp, ll, pred, pred_ll, self._log_prior(samples, data_train)
+
+    def _heldout_log_likelihood(self, samples, pred, held, data_holdout):
+        """The model's log-likelihood of the held-out observations at each draw.
+
+        Evaluated by the model itself (numpyro's ``log_likelihood``) at the posterior
+        draws and the draws of a new environment the predictions used; a draw whose
+        forward model failed at a row (non-finite model mean) has density zero there
+        (the model rejects it: its ``valid`` factor), so -inf, never a silent number.
+        """
+        new_env = {k: pred[k] for k in self.structure.new_environment_sites() if k in pred}
+        ll = log_likelihood(self.model, {**samples, **new_env}, data_holdout, parallel=True)
+        out = {}
+        for t in held:
+            mean = pred[sites.mean(t)]
+            finite = jnp.isfinite(mean.reshape(mean.shape[0], mean.shape[1], -1)).all(axis=2)
+            if ll[t].ndim == 1:  # a correlated target: one observation per curve
+                finite = finite.all(axis=1)
+            out[t] = jnp.where(finite, ll[t], -jnp.inf)
+        return out
 
     def _prior_chunk(self, key, data_train, n: int):
 
@@ -188,7 +215,7 @@ class PostProcessor:
         for i in range(chunks):
             start = min(i * size, max(n - 1, 0))
             chunk = {k: _pad(v[start : start + size], size) for k, v in z.items()}
-            samples, (pp, ll, pred, lp), (pdraws, plp) = self._chunk(
+            samples, (pp, ll, pred, pred_ll, lp), (pdraws, plp) = self._chunk(
                 chunk,
                 key,
                 key_prior,
@@ -199,7 +226,9 @@ class PostProcessor:
             if i * size < n:
                 take = min(size, n - i * size)
                 post.append(
-                    jax.tree.map(lambda a, t=take: np.asarray(a)[:t], (samples, pp, ll, pred, lp))
+                    jax.tree.map(
+                        lambda a, t=take: np.asarray(a)[:t], (samples, pp, ll, pred, pred_ll, lp)
+                    )
                 )
             if i * size < n_prior:
                 take = min(size, n_prior - i * size)
@@ -213,7 +242,8 @@ class PostProcessor:
             pp=cat([p[1] for p in post]),
             ll=cat([p[2] for p in post]),
             pred=cat([p[3] for p in post]),
-            log_prior=cat([p[4] for p in post]),
+            pred_ll=cat([p[4] for p in post]),
+            log_prior=cat([p[5] for p in post]),
             prior=cat([p[0] for p in prior]),
             prior_log=cat([p[1] for p in prior]),
         )
