@@ -154,7 +154,7 @@ def _grad_fn(problem, chains: int):
     v, _ = jax.block_until_ready(f(z, data))
     compile_s = time.perf_counter() - t
     assert np.all(np.isfinite(np.asarray(v))), "log density not finite at the benchmark point"
-    rows = max(int(td["mask"].shape[0]) for td in data["targets"].values())
+    rows = max(td.n for td in data.targets.values())
     return f, z, data, {"rows": rows, "compile_s": compile_s}
 
 

@@ -49,7 +49,7 @@ def second_in_process(log) -> dict:
     first = calibrate(p, progress=False, log=None)
     t_first = time.perf_counter() - t0
     q = Problem.from_toml(PROBLEM)
-    q.targets[0].values = q.targets[0].values * 1.01
+    q = q.with_target(q.targets[0].replace(values=q.targets[0].values * 1.01))
     hits = cache_info()["hits"]
     t0 = time.perf_counter()
     second = calibrate(q, progress=False, log=None, seed=1)
