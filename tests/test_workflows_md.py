@@ -260,8 +260,8 @@ def test_missing_stale_or_damaged_prepared_data_is_a_clear_error(tmp_path, prepa
 
 
 def test_prepare_and_refine_subcommands(prepared_dir, monkeypatch, capsys, tmp_path):
-    """`bayesff prepare` and `bayesff refine` through bayesff.cli.main (the lead wires
-    add_parser into the CLI): prepare in the problem's own directory says up to date;
+    """`bayesff prepare` and `bayesff refine` through bayesff.cli.main (registered in
+    bayesff.cli.COMMANDS): prepare in the problem's own directory says up to date;
     refine of a problem without MD targets is a one-line error (exit 2)."""
     from bayesff import cli
 
