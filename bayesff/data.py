@@ -720,8 +720,29 @@ def load_table(
     factors, file_units = _column_units(columns, entry, path)
     noise, pairs = _noise_columns(columns, positive, uncertainty_pairs, where)
     raw = _parse_columns(columns, header, rows, lines, factors, file_units, noise, path)
-    _check_floors(columns, header, rows, lines, raw, factors, file_units, noise, pairs, path)
-    keep = _deduplicate(header, rows, lines, raw, columns, keys, duplicates, path, excluded)
+    _check_floors(
+        columns,
+        header,
+        rows,
+        lines=lines,
+        raw=raw,
+        factors=factors,
+        file_units=file_units,
+        noise=noise,
+        pairs=pairs,
+        path=path,
+    )
+    keep = _deduplicate(
+        header,
+        rows,
+        lines,
+        raw=raw,
+        columns=columns,
+        keys=keys,
+        duplicates=duplicates,
+        path=path,
+        excluded=excluded,
+    )
     excluded.sort()
     out = {col: raw[col][keep] * factors[col] for col in columns}
     return Table(
@@ -830,7 +851,7 @@ def _parse_columns(columns, header, rows, lines, factors, file_units, noise, pat
     return raw
 
 
-def _check_floors(columns, header, rows, lines, raw, factors, file_units, noise, pairs, path):
+def _check_floors(columns, header, rows, *, lines, raw, factors, file_units, noise, pairs, path):
     """Every uncertainty must be above the absolute and (if paired) relative floor."""
 
     for col in noise:
@@ -869,7 +890,7 @@ def _norm(cell: str):
     return float(s) if _NUMBER.fullmatch(s) else s
 
 
-def _deduplicate(header, rows, lines, raw, columns, keys, duplicates, path, excluded):
+def _deduplicate(header, rows, lines, *, raw, columns, keys, duplicates, path, excluded):
     """Indices of the rows to keep; raises on conflicts and (unless dropping) duplicates."""
     hint = "remove it, or load with duplicates = 'drop' to keep only the first"
     others = [c for c in columns if c not in keys]

@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import warnings
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -50,17 +51,20 @@ from numpyro.distributions.transforms import PermuteTransform, Transform, biject
 from tinygp import GaussianProcess, kernels
 from tinygp.kernels import quasisep
 
-from bayesff import units
+from bayesff import sites, units
 from bayesff.priors import DISTRIBUTIONS
 
 __all__ = [
     "GP_BOX",
+    "ModelData",
     "ParamStructure",
     "Structure",
+    "TargetData",
     "TargetStructure",
     "arrays",
     "model_of",
     "pad_arrays",
+    "pointwise_log_likelihood",
     "prior_distribution",
     "structure_of",
     "target_mean",
@@ -148,29 +152,49 @@ class Structure:
         """Latent sites sampled as |x| (their unconstrained x and -x are the same point)."""
         return tuple(n for t in self.trained() for n, role in _target_sites(t) if role == "tau")
 
+    def site_roles(self) -> dict[str, tuple[str, str]]:
+        """Every latent site of the targets -> (target name, role): ``nuisance``, ``tau``,
+        ``omega``, ``eta``, ``alpha``, ``length``, ``beta``, ``delta_amplitude``,
+        ``delta_length`` (parameters are not listed)."""
+        return {n: (t.name, role) for t in self.targets for n, role in _target_sites(t)}
+
+    def new_environment_sites(self) -> tuple[str, ...]:
+        """Sites drawn only at held-out rows: a hierarchical target's new environment per
+        held-out group (the held-out log-likelihood is evaluated at the same draws as the
+        predictions)."""
+        return tuple(
+            sites.znew(q, t.name)
+            for t in self.trained()
+            if t.inadequacy == "hierarchical"
+            for q in t.pooled
+        )
+
     def trained(self) -> tuple[TargetStructure, ...]:
         return tuple(t for t in self.targets if t.n_rows > 0)
 
 
 def _target_sites(t: TargetStructure) -> list[tuple[str, str]]:
     """Latent sites a target adds: (site name, role)."""
-    sites = [(f"{p.name}_{t.name}", "nuisance") for p in t.nuisance]
+    out = [(sites.nuisance(p.name, t.name), "nuisance") for p in t.nuisance]
     if t.n_rows == 0:
-        return sites  # predicted only: no inadequacy term is learned
+        return out  # predicted only: no inadequacy term is learned
     if t.inadequacy == "inferred_scale":
-        sites.append((f"tau_{t.name}", "tau"))
+        out.append((sites.tau(t.name), "tau"))
     elif t.inadequacy == "hierarchical":
         for q in t.pooled:
-            sites += [(f"omega_{q}_{t.name}", "omega"), (f"eta_{q}_{t.name}", "eta")]
+            out += [(sites.omega(q, t.name), "omega"), (sites.eta(q, t.name), "eta")]
     elif t.inadequacy == "gp":
-        sites += [
-            (f"alpha_{t.name}", "alpha"),
-            (f"length_{t.name}", "length"),
-            (f"beta_{t.name}", "beta"),
+        out += [
+            (sites.alpha(t.name), "alpha"),
+            (sites.length(t.name), "length"),
+            (sites.beta(t.name), "beta"),
         ]
     if t.error_model == "discrepancy_gp":
-        sites += [(f"delta_amplitude_{t.name}", "delta"), (f"delta_length_{t.name}", "delta")]
-    return sites
+        out += [
+            (sites.delta_amplitude(t.name), "delta_amplitude"),
+            (sites.delta_length(t.name), "delta_length"),
+        ]
+    return out
 
 
 # ----------------------------------------------------------------------------- from a problem
@@ -223,111 +247,203 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
     return Structure(tuple(params), tuple(targets))
 
 
-def arrays(problem, rows: str = "train") -> dict:
+class TargetData(NamedTuple):
+    """Every number the model reads for one target's rows (a pytree; NumPy or JAX arrays).
+
+    Rows are a target's training rows (the sampler's data) or its held-out rows
+    (predictions); ``n`` counts padded rows too. Units are internal, values and
+    uncertainties in the observable's unit. Fields a target does not use are
+    ``None`` (an empty subtree).
+
+    Attributes
+    ----------
+    env
+        Environment column -> (n, ...) values.
+    u, floor
+        (n, *value shape) standard uncertainties; (n,) forward-model error floor.
+    mask
+        (n,) True for real rows, False for padding.
+    inadequacy_scale
+        Scalar prior scale of the inadequacy term.
+    nuisance, nuisance_fixed
+        Sampled nuisance parameters' prior hyper-parameters; fixed ones' values.
+    y
+        (n, *value shape) observations; ``None`` for predictive draws.
+    aux
+        Prepared arrays the forward model reads (MD reference frames).
+    cov
+        (n, n) covariance of a ``covariance`` error model.
+    x_curve, delta_prior
+        Scaled curve coordinate (n,) and the prior (a0, ln l0) of a GP discrepancy.
+    band
+        (n,) hierarchical band of each row.
+    group, n_groups
+        Held-out rows of a hierarchical target: each row's group (n,), and an
+        array whose length is the number of groups.
+    x_gp
+        (n,) coordinate of a GP inadequacy, scaled to [-1, 1].
+    """
+
+    env: dict
+    u: Any
+    floor: Any
+    mask: Any
+    inadequacy_scale: Any
+    nuisance: dict
+    nuisance_fixed: dict
+    y: Any = None
+    aux: dict | None = None
+    cov: Any = None
+    x_curve: Any = None
+    delta_prior: Any = None
+    band: Any = None
+    group: Any = None
+    n_groups: Any = None
+    x_gp: Any = None
+
+    @property
+    def n(self) -> int:
+        """Rows, padded ones included."""
+        return int(self.mask.shape[0])
+
+
+class ModelData(NamedTuple):
+    """The model's data argument: priors' hyper-parameters, fixed values, targets' rows."""
+
+    prior: dict
+    fixed: dict
+    targets: dict
+
+    def without_observations(self) -> ModelData:
+        """The same rows with ``y`` removed: the model then samples replicated observations."""
+        return self._replace(targets={k: v._replace(y=None) for k, v in self.targets.items()})
+
+
+def arrays(problem, rows: str = "train") -> ModelData:
     """The model's data argument for a problem: every number the model reads.
 
     Parameters
     ----------
     rows
-        ``"train"``: each target's training rows, observations included (the
-        data of the sampler). ``"holdout"``: each target's held-out rows, no
-        observations (the data of held-out predictions), with the index of
-        each row's held-out group (a hierarchical target draws one new
-        environment per group).
+        ``"train"``: each target's training rows (the data of the sampler).
+        ``"holdout"``: each target's held-out rows (held-out predictions, with
+        :meth:`ModelData.without_observations`, and their log-likelihood), with
+        the index of each row's held-out group (a hierarchical target draws one
+        new environment per group). Observations are included in both.
     """
-    out = {
-        "prior": {
+    return ModelData(
+        prior={
             n: np.asarray(p.prior.hyper(), dtype=float)
             for n, p in problem.parameters.items()
             if not p.fixed
         },
-        "fixed": {
+        fixed={
             n: np.asarray(problem.to_internal(n, p.value), dtype=float)
             for n, p in problem.parameters.items()
             if p.fixed
         },
-        "targets": {},
-    }
-    for t in problem.targets:
-        out["targets"][t.name] = _target_arrays(problem, t, rows)
-    return out
+        targets={t.name: _target_arrays(t, rows) for t in problem.targets},
+    )
 
 
-def _target_arrays(problem, t, rows: str) -> dict:
-    if rows == "train":
-        idx = np.flatnonzero(t.train)
-    else:
-        idx = np.flatnonzero(t.holdout_mask())
-    inad = t.inadequacy
-    d = {
-        "env": {c: np.asarray(v[idx], dtype=float) for c, v in t.env.items()},
-        "u": np.asarray(t.uncertainties[idx], dtype=float),
-        "floor": np.asarray(t.floor[idx], dtype=float),
-        "mask": np.ones(idx.size, bool),
-        "inadequacy_scale": np.asarray(inad.prior_scale, dtype=float),
-        "nuisance": {n.name: np.asarray(n.prior.hyper(), float) for n in t.nuisance_parameters()},
-        "nuisance_fixed": {
+def _target_arrays(t, rows: str) -> TargetData:
+    idx = np.flatnonzero(t.train if rows == "train" else t.holdout_mask())
+    inad, em = t.inadequacy, t.error_model
+    d = TargetData(
+        env={c: np.asarray(v[idx], dtype=float) for c, v in t.env.items()},
+        u=np.asarray(t.uncertainties[idx], dtype=float),
+        floor=np.asarray(t.floor[idx], dtype=float),
+        mask=np.ones(idx.size, bool),
+        inadequacy_scale=np.asarray(inad.prior_scale, dtype=float),
+        nuisance={n.name: np.asarray(n.prior.hyper(), float) for n in t.nuisance_parameters()},
+        nuisance_fixed={
             n.name: np.asarray(n.value * n.factor, float)
             for n in t.nuisance.values()
             if n.prior is None
         },
-    }
-    if t.aux:
-        d["aux"] = {k: np.asarray(v) for k, v in t.aux.items()}
-    em = t.error_model
-    if em.kind == "covariance":
-        d["cov"] = np.asarray(t.covariance[np.ix_(idx, idx)], dtype=float)
+        y=np.asarray(t.values[idx], dtype=float),
+        aux={k: np.asarray(v) for k, v in t.aux.items()} if t.aux else None,
+        cov=(
+            np.asarray(t.covariance[np.ix_(idx, idx)], dtype=float)
+            if em.kind == "covariance"
+            else None
+        ),
+        x_gp=np.asarray(t.gp_coordinate()[idx], dtype=float) if inad.kind == "gp" else None,
+    )
     if em.kind == "discrepancy_gp":
-        d["x_curve"] = np.asarray(t.curve_coordinate()[idx], dtype=float)
         tr_u = t.uncertainties[t.train] if t.train.any() else t.uncertainties
         a0 = em.amplitude_scale or 3.0 * float(np.median(tr_u))
-        d["delta_prior"] = np.asarray([a0, np.log(em.length_scale)], dtype=float)
-    if rows == "train":
-        d["y"] = np.asarray(t.values[idx], dtype=float)
+        d = d._replace(
+            x_curve=np.asarray(t.curve_coordinate()[idx], dtype=float),
+            delta_prior=np.asarray([a0, np.log(em.length_scale)], dtype=float),
+        )
     if inad.kind == "hierarchical":
-        band = t.bands()[idx]
-        d["band"] = np.asarray(band, dtype=np.int32)
+        d = d._replace(band=np.asarray(t.bands()[idx], dtype=np.int32))
         if rows != "train":
-            groups = t.holdout_group_index()[idx]
-            d["group"] = np.asarray(groups, dtype=np.int32)
-            d["n_groups"] = np.zeros(len(t.holdout), dtype=float)  # its shape is the count
-    if inad.kind == "gp":
-        d["x_gp"] = np.asarray(t.gp_coordinate()[idx], dtype=float)
+            d = d._replace(
+                group=np.asarray(t.holdout_group_index()[idx], dtype=np.int32),
+                n_groups=np.zeros(len(t.holdout), dtype=float),  # its shape is the count
+            )
     return d
 
 
-def pad_arrays(data: dict, n_rows: dict[str, int], groups: dict[str, int] | None = None) -> dict:
+def pointwise_log_likelihood(structure: Structure, ll: dict, data: ModelData) -> dict:
+    """The model's log-likelihood per observation of each target, from numpyro's values.
+
+    ``ll``: target -> (N, rows) log densities of the model's observed sites (numpyro's
+    ``log_likelihood``) at the rows of ``data``. Independent rows are one
+    observation each (padded rows give 0 and are cut off later). A correlated
+    target's curve is one observation, (N,): its padded rows (unit normals with
+    zero residual) each added -log(2 pi)/2, which is removed here.
+    """
+    out = {}
+    for t in structure.targets:
+        if t.name not in ll:
+            continue
+        if t.error_model == "independent":
+            out[t.name] = ll[t.name]
+        else:
+            n_pad = data.targets[t.name].n - int(np.sum(data.targets[t.name].mask))
+            out[t.name] = ll[t.name] + 0.5 * np.log(2 * np.pi) * n_pad
+    return out
+
+
+#: Row-wise fields of :class:`TargetData`, padded by repeating the last real row.
+_ROW_FIELDS = ("u", "floor", "y", "band", "group", "x_gp", "x_curve")
+
+
+def pad_arrays(
+    data: ModelData, n_rows: dict[str, int], groups: dict[str, int] | None = None
+) -> ModelData:
     """Pad each target's rows to ``n_rows[name]`` with masked copies of its last row.
 
     Padded rows repeat a real row (so forward models see a valid environment)
     and are masked out of the likelihood; their predictions are dropped.
     ``groups`` pads the number of held-out groups of hierarchical targets.
     """
-    out = {**data, "targets": dict(data["targets"])}
-    for name, td in data["targets"].items():
-        n = td["mask"].shape[0]
+    targets = {}
+    for name, td in data.targets.items():
+        n = td.n
         extra = int(n_rows[name]) - n
         if extra < 0:
             raise ValueError(f"cannot pad target {name!r} from {n} to {n_rows[name]} rows")
-        new = dict(td)
-        if groups is not None and "n_groups" in td:
-            new["n_groups"] = np.zeros(max(int(groups[name]), td["n_groups"].shape[0]))
+        if groups is not None and td.n_groups is not None:
+            td = td._replace(n_groups=np.zeros(max(int(groups[name]), td.n_groups.shape[0])))
         if extra and n:
 
             def pad(a, extra=extra):
                 return np.concatenate([a, np.repeat(a[-1:], extra, axis=0)], axis=0)
 
-            for k in ("u", "floor", "y", "band", "group", "x_gp", "x_curve"):
-                if k in td:
-                    new[k] = pad(td[k])
-            new["env"] = {c: pad(v) for c, v in td["env"].items()}
-            new["mask"] = np.concatenate([td["mask"], np.zeros(extra, bool)])
-            if "cov" in td:  # padded rows: unit variance, uncorrelated, masked out below
+            change = {k: pad(getattr(td, k)) for k in _ROW_FIELDS if getattr(td, k) is not None}
+            change["env"] = {c: pad(v) for c, v in td.env.items()}
+            change["mask"] = np.concatenate([td.mask, np.zeros(extra, bool)])
+            if td.cov is not None:  # padded rows: unit variance, uncorrelated, masked out below
                 cov = np.eye(n + extra)
-                cov[:n, :n] = td["cov"]
-                new["cov"] = cov
-        out["targets"][name] = new
-    return out
+                cov[:n, :n] = td.cov
+                change["cov"] = cov
+            td = td._replace(**change)
+        targets[name] = td
+    return data._replace(targets=targets)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -356,27 +472,27 @@ def target_mean(t: TargetStructure, params: dict, latent: dict, td: dict):
 
     predict = t.forward.build()
     nuis = {
-        **td["nuisance_fixed"],
-        **{p.name: latent[f"{p.name}_{t.name}"] * p.factor for p in t.nuisance},
+        **td.nuisance_fixed,
+        **{p.name: latent[sites.nuisance(p.name, t.name)] * p.factor for p in t.nuisance},
     }
-    if "aux" in td:
-        nuis["aux"] = td["aux"]  # per-target arrays the forward model reads (prepared MD frames)
-    env = td["env"]
+    if td.aux is not None:
+        nuis["aux"] = td.aux  # per-target arrays the forward model reads (prepared MD frames)
+    env = td.env
     if t.inadequacy == "hierarchical":
-        band = td["band"]
+        band = td.band
         rows = {}
         for name, value in params.items():
             if name not in t.pooled:
                 rows[name] = jnp.broadcast_to(value, band.shape)
                 continue
-            eta = latent[f"eta_{name}_{t.name}"]  # log-deviation per band
-            omega = latent[f"omega_{name}_{t.name}"]
-            if "group" in td:  # held-out rows: a new environment per group
+            eta = latent[sites.eta(name, t.name)]  # log-deviation per band
+            omega = latent[sites.omega(name, t.name)]
+            if td.group is not None:  # held-out rows: a new environment per group
                 z = numpyro.sample(
-                    f"znew_{name}_{t.name}",
-                    _normal(0.0, 1.0).expand([td["n_groups"].shape[0]]),
+                    sites.znew(name, t.name),
+                    _normal(0.0, 1.0).expand([td.n_groups.shape[0]]),
                 )
-                eta_rows = omega * z[td["group"]]
+                eta_rows = omega * z[td.group]
             else:
                 eta_rows = eta[band]
             rows[name] = value * jnp.exp(eta_rows)
@@ -386,9 +502,9 @@ def target_mean(t: TargetStructure, params: dict, latent: dict, td: dict):
         )
     mu = predict(params, env, **nuis)
     if t.inadequacy == "gp":
-        phi = _gp_basis(td["x_gp"], t.gp_basis)
-        spd = _gp_spd(latent[f"alpha_{t.name}"], latent[f"length_{t.name}"], t.gp_basis)
-        g = phi @ (spd * latent[f"beta_{t.name}"])
+        phi = _gp_basis(td.x_gp, t.gp_basis)
+        spd = _gp_spd(latent[sites.alpha(t.name)], latent[sites.length(t.name)], t.gp_basis)
+        g = phi @ (spd * latent[sites.beta(t.name)])
         s = jnp.abs(mu) if t.form == "relative" else 1.0
         mu = mu + s * g
     return mu
@@ -405,54 +521,54 @@ def _noise(t: TargetStructure, td: dict, mu, latent: dict):
     The relative scale uses |mu|, so that no observed value (training or
     held-out) sets a predictive width.
     """
-    floor = td["floor"].reshape(td["floor"].shape + (1,) * len(t.value_shape))
-    var = td["u"] ** 2 + floor**2
+    floor = td.floor.reshape(td.floor.shape + (1,) * len(t.value_shape))
+    var = td.u**2 + floor**2
     if t.inadequacy == "inferred_scale":
         s = jnp.abs(mu) if t.form == "relative" else 1.0
-        var = var + (latent[f"tau_{t.name}"] * s) ** 2
+        var = var + (latent[sites.tau(t.name)] * s) ** 2
     return jnp.sqrt(var)
 
 
 def _sample_target_latents(t: TargetStructure, td: dict, latent: dict) -> None:
 
     for p in t.nuisance:
-        name = f"{p.name}_{t.name}"
-        latent[name] = numpyro.sample(name, prior_distribution(p.family, td["nuisance"][p.name]))
+        name = sites.nuisance(p.name, t.name)
+        latent[name] = numpyro.sample(name, prior_distribution(p.family, td.nuisance[p.name]))
     if t.error_model == "discrepancy_gp":
-        a0, log_l0 = td["delta_prior"][0], td["delta_prior"][1]
-        latent[f"delta_amplitude_{t.name}"] = numpyro.sample(
-            f"delta_amplitude_{t.name}", dist.HalfNormal(a0)
+        a0, log_l0 = td.delta_prior[0], td.delta_prior[1]
+        latent[sites.delta_amplitude(t.name)] = numpyro.sample(
+            sites.delta_amplitude(t.name), dist.HalfNormal(a0)
         )
-        latent[f"delta_length_{t.name}"] = numpyro.sample(
-            f"delta_length_{t.name}", dist.LogNormal(log_l0, 0.75)
+        latent[sites.delta_length(t.name)] = numpyro.sample(
+            sites.delta_length(t.name), dist.LogNormal(log_l0, 0.75)
         )
     if t.n_rows == 0:
         return
-    scale = td["inadequacy_scale"]
+    scale = td.inadequacy_scale
     if t.inadequacy == "inferred_scale":
-        latent[f"tau_{t.name}"] = numpyro.sample(f"tau_{t.name}", _FoldedHalfNormal(scale))
+        latent[sites.tau(t.name)] = numpyro.sample(sites.tau(t.name), _FoldedHalfNormal(scale))
     elif t.inadequacy == "hierarchical":
         for q in t.pooled:
-            omega = numpyro.sample(f"omega_{q}_{t.name}", dist.HalfNormal(scale))
-            latent[f"omega_{q}_{t.name}"] = omega
+            omega = numpyro.sample(sites.omega(q, t.name), dist.HalfNormal(scale))
+            latent[sites.omega(q, t.name)] = omega
             # centred: each band is pinned by its own data (B2 bands hold several
             # precise points), where a non-centred form diverges
-            latent[f"eta_{q}_{t.name}"] = numpyro.sample(
-                f"eta_{q}_{t.name}", dist.Normal(0.0, omega).expand([t.bands])
+            latent[sites.eta(q, t.name)] = numpyro.sample(
+                sites.eta(q, t.name), dist.Normal(0.0, omega).expand([t.bands])
             )
     elif t.inadequacy == "gp":
-        latent[f"alpha_{t.name}"] = numpyro.sample(f"alpha_{t.name}", dist.HalfNormal(scale))
-        latent[f"length_{t.name}"] = numpyro.sample(
-            f"length_{t.name}", dist.LogNormal(np.log(0.5), 0.5)
+        latent[sites.alpha(t.name)] = numpyro.sample(sites.alpha(t.name), dist.HalfNormal(scale))
+        latent[sites.length(t.name)] = numpyro.sample(
+            sites.length(t.name), dist.LogNormal(np.log(0.5), 0.5)
         )
-        latent[f"beta_{t.name}"] = numpyro.sample(
-            f"beta_{t.name}", dist.Normal(0.0, 1.0).expand([t.gp_basis])
+        latent[sites.beta(t.name)] = numpyro.sample(
+            sites.beta(t.name), dist.Normal(0.0, 1.0).expand([t.gp_basis])
         )
 
 
 def _likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> None:
 
-    mask = td["mask"]
+    mask = td.mask
     event = len(t.value_shape)
     row_ok = jnp.isfinite(mu) & jnp.isfinite(sigma) & (sigma > 0)
     if event:
@@ -461,8 +577,8 @@ def _likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> None:
     # parameters: reject the proposal (log density -inf) instead of letting NaN
     # reach the sampler. Padded rows never count.
     ok = jnp.all(row_ok | ~mask)
-    numpyro.factor(f"valid_{t.name}", jnp.where(ok, 0.0, -jnp.inf))
-    y = td.get("y")
+    numpyro.factor(sites.valid(t.name), jnp.where(ok, 0.0, -jnp.inf))
+    y = td.y
     if y is not None:
         # keep the (rejected) likelihood finite so that no NaN reaches NUTS;
         # without data (predictive draws) a failed forward model stays NaN
@@ -480,7 +596,7 @@ def _likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> None:
 def _curve_covariance(t: TargetStructure, td: dict, sigma, latent: dict):
     """Covariance of a curve's errors under a ``covariance`` error model (data C plus diagonal)."""
     # C replaces the stated u^2 on the diagonal; inadequacy and floor add to it
-    return td["cov"] + jnp.diag(sigma**2 - td["u"] ** 2)
+    return td.cov + jnp.diag(sigma**2 - td.u**2)
 
 
 # --- [likelihood helper, issue 18] GP discrepancy through tinygp's solvers --------------------
@@ -504,11 +620,11 @@ def _discrepancy_gp(t: TargetStructure, td: dict, loc, sigma, latent: dict):
     and the draws permuted back, so that row order is the target's.
     """
 
-    a = latent[f"delta_amplitude_{t.name}"]
-    ell = latent[f"delta_length_{t.name}"]
-    m = td["mask"]
+    a = latent[sites.delta_amplitude(t.name)]
+    ell = latent[sites.delta_length(t.name)]
+    m = td.mask
     n = m.shape[0]
-    x = jnp.where(m, td["x_curve"], _PAD_X * (2.0 + jnp.arange(n)))
+    x = jnp.where(m, td.x_curve, _PAD_X * (2.0 + jnp.arange(n)))
     order = jnp.argsort(x)
     if n > QUASISEP_MIN_ROWS:
         kernel = quasisep.Matern52(scale=ell, sigma=a)
@@ -618,9 +734,9 @@ def _curve_likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> 
     log-likelihood (bayesff.inference.assemble).
     """
 
-    m = td["mask"]
+    m = td.mask
     loc = jnp.where(m, mu, 0.0)
-    y = td.get("y")
+    y = td.y
     obs = None if y is None else jnp.where(m, y, 0.0)
     if t.error_model == "discrepancy_gp":
         d = _discrepancy_gp(t, td, loc, jnp.where(m, sigma, 1.0), latent)
@@ -638,19 +754,19 @@ def _model(structure: Structure, data: dict) -> None:
     for p in structure.params:
         if p.family is not None:
             latent[p.name] = numpyro.sample(
-                p.name, prior_distribution(p.family, data["prior"][p.name])
+                p.name, prior_distribution(p.family, data.prior[p.name])
             )
     params = {
-        **data["fixed"],
+        **data.fixed,
         **{p.name: latent[p.name] * p.factor for p in structure.params if p.family is not None},
     }
     for t in structure.targets:
-        td = data["targets"][t.name]
+        td = data.targets[t.name]
         _sample_target_latents(t, td, latent)
-        if td["mask"].shape[0] == 0:
+        if td.n == 0:
             continue  # no rows of this kind (predicted only, or nothing held out)
         mu = target_mean(t, params, latent, td)
-        numpyro.deterministic(f"{t.name}_model", mu)
+        numpyro.deterministic(sites.mean(t.name), mu)
         _likelihood(t, td, mu, _noise(t, td, mu, latent), latent)
 
 

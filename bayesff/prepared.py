@@ -381,8 +381,8 @@ def write_manifest(directory, headers: list[dict], script: str) -> Path:
 # ----------------------------------------------------------------------------- attach
 
 
-def attach(problem, directory=None) -> list[dict]:
-    """Read a problem's prepared MD runs into its MD targets' ``aux`` (in place).
+def attach(problem, directory=None) -> tuple:
+    """A copy of a problem whose MD targets' ``aux`` holds their prepared MD runs.
 
     Parameters
     ----------
@@ -394,8 +394,9 @@ def attach(problem, directory=None) -> list[dict]:
 
     Returns
     -------
-    list of dict
-        The headers of the runs used (empty if the problem has no MD target).
+    problem, headers
+        The new problem (the same one if it has no MD target), and the headers
+        of the runs used (empty if it has no MD target).
 
     Raises
     ------
@@ -407,10 +408,11 @@ def attach(problem, directory=None) -> list[dict]:
 
     entries = md_targets(problem)
     if not entries:
-        return []
+        return problem, []
     d = Path(directory) if directory is not None else default_directory(problem.name)
     hint = _prepare_hint(problem)
     cache: dict[str, tuple] = {}
+    with_aux = {}
     for t, pot, settings, quantity in entries:
         states = []
         for T, rho in target_states(t):
@@ -421,8 +423,9 @@ def attach(problem, directory=None) -> list[dict]:
         aux = mdt.target_aux(states, quantity, settings)
         if quantity == "structure":
             _check_q(problem, t, aux)
-        t.aux = aux
-    return [h for _, h in cache.values()]
+        with_aux[t.name] = t.replace(aux=aux)
+    targets = [with_aux.get(t.name, t) for t in problem.targets]
+    return problem.replace(targets=targets), [h for _, h in cache.values()]
 
 
 def _check_q(problem, target, aux) -> None:

@@ -10,6 +10,8 @@ was found. The file's shape is checked against :data:`bayesff.schemas.PROBLEM_SC
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import math
 import tomllib
@@ -28,12 +30,27 @@ from bayesff.schemas import NAME_PATTERN, PROBLEM_SCHEMA, TARGET_NAME_PATTERN, c
 from bayesff.settings import INIT_STRATEGIES, SAMPLERS, InferenceSettings
 from bayesff.targets import Target
 
-__all__ = ["INIT_STRATEGIES", "SAMPLERS", "InferenceSettings", "Parameter", "Problem", "read_text"]
+__all__ = [
+    "INIT_STRATEGIES",
+    "SAMPLERS",
+    "InferenceSettings",
+    "Parameter",
+    "Problem",
+    "dump_problem",
+    "load_problem",
+    "problem_from_dict",
+    "read_text",
+]
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Problem:
-    """A calibration problem.
+    """A calibration problem (an immutable record; a changed problem is a new one).
+
+    Built from a problem file (:func:`load_problem`, :meth:`from_toml`) or in
+    Python; everything is checked at construction, where defaults are filled in
+    (parameters the problem does not name, the forward models' error floors).
+    :meth:`replace` gives a copy with some fields changed, checked again.
 
     Attributes
     ----------
@@ -68,25 +85,31 @@ class Problem:
     name: str
     potential: object
     parameters: dict[str, Parameter]
-    targets: list[Target]
+    targets: tuple[Target, ...]
     tolerance: dict[str, dict] = field(default_factory=dict)
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     description: str = ""
     source_text: str = ""
     path: str | None = None
     cutoff: dict = field(default_factory=lambda: {"scheme": "none"})
-    candidates: list[dict] = field(default_factory=list)
+    candidates: tuple[dict, ...] = ()
     base_potential: object = None
     potential_source: dict | None = None
 
     def __post_init__(self):
         where = self.path or f"problem {self.name!r}"
+        # normalised while it is built (object.__setattr__: the record is frozen)
+        set_ = functools.partial(object.__setattr__, self)
+        set_("targets", tuple(self.targets))
+        set_("candidates", tuple(self.candidates))
+        set_("parameters", dict(self.parameters))
+        set_("tolerance", dict(self.tolerance))
         if self.base_potential is None:
             # a per-target cut-off applies to the bare potential, never on top of
             # the problem's own cut-off
-            self.base_potential = getattr(self.potential, "unwrapped", None) or self.potential
+            set_("base_potential", getattr(self.potential, "unwrapped", None) or self.potential)
         if self.potential_source is None:
-            self.potential_source = plugins.describe(self.base_potential)
+            set_("potential_source", plugins.describe(self.base_potential))
         check_name(self.name, NAME_PATTERN, f"{where}: [problem].name", "problem name")
         if not isinstance(self.description, str):
             raise ProblemError(
@@ -109,10 +132,11 @@ class Problem:
                 f"are {', '.join(specs)}",
                 f"{where}: [parameters]",
             )
+        params = dict(self.parameters)
         for pname, spec in specs.items():
-            if pname not in self.parameters:
-                self.parameters[pname] = Parameter(pname, spec.prior_unit, spec.default_prior)
-            p = self.parameters[pname]
+            if pname not in params:
+                params[pname] = Parameter(pname, spec.prior_unit, spec.default_prior)
+            p = params[pname]
             _check_parameter(
                 p.unit,
                 p.prior,
@@ -123,7 +147,7 @@ class Problem:
                 f"{where}: [parameters.{pname}]",
             )
         # potential order, so the posterior lists parameters as the potential does
-        self.parameters = {n: self.parameters[n] for n in specs}
+        object.__setattr__(self, "parameters", {n: params[n] for n in specs})
         if all(p.fixed for p in self.parameters.values()):
             raise ProblemError(
                 "every parameter is fixed: nothing to calibrate", f"{where}: [parameters]"
@@ -249,15 +273,27 @@ class Problem:
             n: self.to_internal(n, p.value if p.fixed else p.prior.median())
             for n, p in self.parameters.items()
         }
+        targets = []
         for t in self.targets:
             f = t.observable.error_floor
-            if f is None:
-                continue
-            pot = self.potential if t.cutoff is None else self.base_potential
-            model_floor = np.asarray(f(pot, centre, t.env, t.values, t.options), dtype=float)
-            # a floor the user set is kept where it is larger, never lowered below the
-            # forward model's validated error
-            t.floor = np.maximum(np.asarray(t.floor, dtype=float), model_floor)
+            if f is not None:
+                pot = self.potential if t.cutoff is None else self.base_potential
+                model_floor = np.asarray(f(pot, centre, t.env, t.values, t.options), float)
+                # a floor the user set is kept where it is larger, never lowered below the
+                # forward model's validated error
+                t = t.replace(floor=np.maximum(np.asarray(t.floor, dtype=float), model_floor))
+            targets.append(t)
+        object.__setattr__(self, "targets", tuple(targets))
+
+    def replace(self, **changes) -> Problem:
+        """A copy with some fields changed (checked again, as a new problem)."""
+        return dataclasses.replace(self, **changes)
+
+    def with_target(self, target: Target) -> Problem:
+        """A copy in which ``target`` replaces the target of the same name."""
+        if target.name not in {t.name for t in self.targets}:
+            raise ProblemError(f"no target named {target.name!r}", f"problem {self.name!r}")
+        return self.replace(targets=[target if t.name == target.name else t for t in self.targets])
 
     # ------------------------------------------------------------------ views
     @property
@@ -311,17 +347,13 @@ class Problem:
         embedded: the run file holds them), so that every run records what it
         solved.
         """
-
         if self.source_text:
             return tomllib.loads(self.source_text)
         return document(self)
 
     def document_text(self) -> str:
-        """:meth:`document` as TOML text."""
-
-        if self.source_text:
-            return self.source_text
-        return tomli_w.dumps(self.document())
+        """:meth:`document` as TOML text (:func:`dump_problem`)."""
+        return dump_problem(self)
 
     # ------------------------------------------------------------- from TOML
     @classmethod
@@ -335,15 +367,7 @@ class Problem:
         current directory, a directory, or ``False`` not to read them (a
         problem that cannot be calibrated; ``bayesff prepare`` loads it so).
         """
-        path = Path(path)
-        text = read_text(path, "problem file")
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise ProblemError(f"not valid TOML: {e}", str(path)) from None
-        return cls.from_dict(
-            doc, path=str(path), source_text=text, base_dirs=_base_dirs(path), prepared=prepared
-        )
+        return load_problem(path, prepared=prepared, cls=cls)
 
     @classmethod
     def from_dict(
@@ -361,15 +385,63 @@ class Problem:
         current directory at call time); ``prepared`` as for :meth:`from_toml`.
         """
 
-        validate(doc, PROBLEM_SCHEMA, path)
-        return build_from_document(
-            cls,
+        return problem_from_dict(
             doc,
             path=path,
             source_text=source_text,
-            base_dirs=base_dirs or (Path.cwd(),),
+            base_dirs=base_dirs,
             prepared=prepared,
+            cls=cls,
         )
+
+
+def load_problem(
+    path: str | Path, *, prepared: bool | str | Path = True, cls: type = Problem
+) -> Problem:
+    """Read and validate a problem file (see :meth:`Problem.from_toml`)."""
+    path = Path(path)
+    text = read_text(path, "problem file")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ProblemError(f"not valid TOML: {e}", str(path)) from None
+    return problem_from_dict(
+        doc,
+        path=str(path),
+        source_text=text,
+        base_dirs=_base_dirs(path),
+        prepared=prepared,
+        cls=cls,
+    )
+
+
+def problem_from_dict(
+    doc: dict,
+    *,
+    path: str = "<dict>",
+    source_text: str = "",
+    base_dirs: tuple[Path, ...] | None = None,
+    prepared: bool | str | Path = True,
+    cls: type = Problem,
+) -> Problem:
+    """A problem from a parsed problem document (see :meth:`Problem.from_dict`)."""
+    validate(doc, PROBLEM_SCHEMA, path)
+    return build_from_document(
+        cls,
+        doc,
+        path=path,
+        source_text=source_text,
+        base_dirs=base_dirs or (Path.cwd(),),
+        prepared=prepared,
+    )
+
+
+def dump_problem(problem: Problem) -> str:
+    """A problem as problem-file text: the file it was read from, or, for one built in
+    Python, its document written as TOML (data arrays named, not embedded)."""
+    if problem.source_text:
+        return problem.source_text
+    return tomli_w.dumps(document(problem))
 
 
 def _check_parameter(unit, prior, value, dimension, support, internal_unit, where: str) -> None:

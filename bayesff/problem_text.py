@@ -22,6 +22,7 @@ from bayesff.potentials.cutoff import wrap_cutoff
 from bayesff.priors import Parameter, PriorSpec
 from bayesff.settings import InferenceSettings
 from bayesff.targets import (
+    Conventions,
     ErrorModel,
     Inadequacy,
     Nuisance,
@@ -73,7 +74,7 @@ def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dir
         _target_from_table(t, i, path, base_dirs, base) for i, t in enumerate(doc["targets"])
     ]
     tr = doc.get("transferability", {})
-    _apply_holdouts(tr.get("holdout", []), targets, path)
+    targets = _with_holdouts(tr.get("holdout", []), targets, path)
     candidates = [
         {"name": c["name"], "values": {k: v for k, v in c.items() if k != "name"}}
         for c in tr.get("candidates", [])
@@ -98,21 +99,22 @@ def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dir
         potential_source=source,
     )
     if prepared is not False:
-        _attach_prepared(problem, None if prepared is True else prepared)
+        problem = _with_prepared(problem, None if prepared is True else prepared)
     return problem
 
 
-def _attach_prepared(problem, directory) -> None:
-
-    headers = prepared.attach(problem, directory)
+def _with_prepared(problem, directory):
+    """The problem with its MD targets' prepared runs, named in a comment of its text."""
+    problem, headers = prepared.attach(problem, directory)
     if headers and problem.source_text:
         d = directory if directory is not None else prepared.default_directory(problem.name)
-        problem.source_text = prepared.strip_provenance(
-            problem.source_text
-        ) + prepared.provenance_comment(d, headers)
+        text = prepared.strip_provenance(problem.source_text)
+        problem = problem.replace(source_text=text + prepared.provenance_comment(d, headers))
+    return problem
 
 
-def _apply_holdouts(holdouts: list, targets: list[Target], path: str) -> None:
+def _with_holdouts(holdouts: list, targets: list[Target], path: str) -> list[Target]:
+    """The targets with the problem file's held-out groups."""
     by_name = {t.name: t for t in targets}
     for i, h in enumerate(holdouts):
         hw = f"{path}: [transferability].holdout[{i}]"
@@ -120,7 +122,8 @@ def _apply_holdouts(holdouts: list, targets: list[Target], path: str) -> None:
             raise ProblemError(f"no target named {h['target']!r}; targets are {list(by_name)}", hw)
         sel = h["select"]
         label = h.get("name") or ", ".join(f"{c} {lo:g}-{hi:g}" for c, (lo, hi) in sel.items())
-        by_name[h["target"]].add_holdout(label, sel, hw)
+        by_name[h["target"]] = by_name[h["target"]].with_holdout(label, sel, hw)
+    return [by_name[t.name] for t in targets]
 
 
 def _data_path(data_rel: str, base_dirs, where: str) -> Path:
@@ -160,16 +163,23 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs, base_potential) ->
     if "cutoff" in t:
         # validated now against the problem's own potential; applied by the model
         wrap_cutoff(base_potential, t["cutoff"], f"{where}.cutoff")
-        target.cutoff = dict(t["cutoff"])
-    _repair(target, t, obs, where)
-    target.options = _target_options(t.get("options", {}), obs, f"{where}.options")
-    target.nuisance.update(_nuisance(t, obs, where))
-    _error_model(target, t, base_dirs, where)
-    return target
+    repair, ref_T = _repair(t, obs, where)
+    conventions = Conventions(
+        cutoff=dict(t["cutoff"]) if "cutoff" in t else None,
+        repair=repair,
+        repair_reference_T_K=ref_T,
+        options=_target_options(t.get("options", {}), obs, f"{where}.options"),
+    )
+    nuisance = {**target.nuisance, **_nuisance(t, obs, where)}
+    em, covariance = _error_model(target, t, base_dirs, where)
+    return target.replace(
+        conventions=conventions, nuisance=nuisance, error_model=em, covariance=covariance
+    )
 
 
-def _error_model(target: Target, t: dict, base_dirs, where: str) -> None:
-    """The target's error model (independent by default; discrepancy GP for dense curves)."""
+def _error_model(target: Target, t: dict, base_dirs, where: str) -> tuple[ErrorModel, object]:
+    """The target's error model (independent by default; discrepancy GP for dense curves)
+    and, for a ``covariance`` one, its covariance matrix."""
 
     value = t.get("error_model")
     if value is None:
@@ -183,17 +193,17 @@ def _error_model(target: Target, t: dict, base_dirs, where: str) -> None:
         raise ProblemError(f"unknown key in {value!r}: {e}", ew) from None
     if em.correlated and target.value_shape:
         raise ProblemError("correlated error models are for curves of scalar rows", ew)
-    if em.kind == "covariance":
-        if em.data is not None:
-            path = _data_path(em.data, base_dirs, ew)
-            target.covariance = correlation_covariance(path, target.uncertainties, f"{ew}.data")
-        else:
-            path = _data_path(em.replicates, base_dirs, ew)
-            target.covariance = replicate_covariance(target, path, em, f"{ew}.replicates")
-    target.error_model = em
+    if em.kind != "covariance":
+        return em, None
+    if em.data is not None:
+        path = _data_path(em.data, base_dirs, ew)
+        return em, correlation_covariance(path, target.uncertainties, f"{ew}.data")
+    path = _data_path(em.replicates, base_dirs, ew)
+    return em, replicate_covariance(target, path, em, f"{ew}.replicates")
 
 
-def _repair(target: Target, t: dict, obs, where: str) -> None:
+def _repair(t: dict, obs, where: str) -> tuple[str, float | None]:
+    """The target's repair method and reference temperature (K, or None)."""
     repair = t.get("repair", "none")
     ref_T = None
     if isinstance(repair, dict):
@@ -218,8 +228,7 @@ def _repair(target: Target, t: dict, obs, where: str) -> None:
         )
     if repair != "none" and "cutoff" not in t:
         raise ProblemError("repair needs a cutoff different from the problem's", f"{where}.repair")
-    target.repair = repair
-    target.repair_reference_T_K = None if ref_T is None else float(ref_T)
+    return repair, None if ref_T is None else float(ref_T)
 
 
 def _target_options(options: dict, obs, where: str) -> dict:

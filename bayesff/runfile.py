@@ -22,7 +22,9 @@ Groups
     ``constant_data`` ``<target>_u`` (standard uncertainty) and
     ``<target>_floor`` (forward-model error floor).
 ``predictions``, ``predictions_constant_data``
-    held-out rows: ``<target>``, ``<target>_model``; ``<target>_observed``,
+    held-out rows: ``<target>``, ``<target>_model``, ``<target>_log_likelihood``
+    (the model's log density of each held-out observation at each draw; one per
+    curve for a correlated target); ``<target>_observed``,
     ``<target>_u``, ``<target>_floor``; the held-out group of each row is the
     coordinate ``<target>_group``.
 ``candidates``
@@ -59,11 +61,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import numpy as np
 import xarray as xr
 
+from bayesff import sites
 from bayesff.errors import BayesffError, RunExistsError
 from bayesff.io import atomic_write_bytes
 from bayesff.units import INTERNAL_UNITS
@@ -71,6 +75,7 @@ from bayesff.units import INTERNAL_UNITS
 __all__ = [
     "VERSION",
     "Rows",
+    "RunContent",
     "RunFileError",
     "TargetInfo",
     "build",
@@ -124,11 +129,15 @@ def short_name(column: str) -> str:
 
 
 def _model(t: str) -> str:
-    return f"{t}_model"
+    return sites.mean(t)
 
 
 def _env_coord(t: str, column: str) -> str:
     return f"{t}_{short_name(column)}"
+
+
+def _heldout_ll(t: str) -> str:
+    return f"{t}_log_likelihood"
 
 
 def _group_coord(t: str) -> str:
@@ -218,39 +227,39 @@ def _array(values, dims, coords, unit=None):
 def latent_units(problem, structure) -> dict[str, str]:
     """Unit of every latent site: parameters in the problem's units, inadequacy terms."""
     out = {n: problem.parameters[n].unit for n in structure.free}
+    roles = structure.site_roles()
     for t in problem.targets:
         scale_unit = "1" if t.inadequacy.form == "relative" else t.observable.unit
-        for n in structure.latent_names:
-            if n == f"tau_{t.name}" or n == f"alpha_{t.name}":
-                out[n] = scale_unit
-            elif n.startswith("omega_") and n.endswith(f"_{t.name}"):
-                out[n] = "1"
-            elif n.startswith("eta_") and n.endswith(f"_{t.name}"):
-                out[n] = "1 (log-deviation)"
-            elif n == f"length_{t.name}":
-                out[n] = "scaled coordinate (range = 2)"
-            elif n == f"beta_{t.name}":
-                out[n] = "1"
-            elif n == f"delta_amplitude_{t.name}":
-                out[n] = t.observable.unit
-            elif n == f"delta_length_{t.name}":
-                out[n] = "scaled coordinate (range 1)"
+        unit_of_role = {
+            "tau": scale_unit,
+            "alpha": scale_unit,
+            "omega": "1",
+            "eta": "1 (log-deviation)",
+            "length": "scaled coordinate (range = 2)",
+            "beta": "1",
+            "delta_amplitude": t.observable.unit,
+            "delta_length": "scaled coordinate (range 1)",
+        }
+        for n, (target, role) in roles.items():
+            if target == t.name and role in unit_of_role:
+                out[n] = unit_of_role[role]
         for nu in t.nuisance.values():
-            out[f"{nu.name}_{t.name}"] = nu.unit
+            out[sites.nuisance(nu.name, t.name)] = nu.unit
     return out
 
 
-def _latent_dataset(draws: dict, names, units: dict, problem):
-    """posterior / prior / log_prior: arrays (chain, draw, ...) with named vector dims."""
+def _latent_dataset(draws: dict, names, units: dict, roles: dict):
+    """posterior / prior / log_prior: arrays (chain, draw, ...) with named vector dims
+    (``roles``: site -> (target, role), :meth:`bayesff.model.Structure.site_roles`)."""
 
     ds = xr.Dataset()
     for n in names:
         v = np.asarray(draws[n])
         extra = []
         for i in range(v.ndim - 2):
-            t = next((t for t in problem.targets if n.endswith(f"_{t.name}")), None)
-            tn = t.name if t is not None else n
-            kind = "band" if n.startswith("eta_") else "basis" if n.startswith("beta_") else "dim"
+            target, role = roles.get(n, (n, ""))
+            tn = target
+            kind = {"eta": "band", "beta": "basis"}.get(role, "dim")
             extra.append(f"{kind}_{tn}" if i == 0 else f"{kind}{i}_{tn}")
         ds[n] = xr.DataArray(v, dims=("chain", "draw", *extra))
         if units.get(n):
@@ -277,13 +286,14 @@ def _stats_dataset(stats: dict):
     return ds.assign_coords(chain=np.arange(ds.sizes["chain"]), draw=np.arange(ds.sizes["draw"]))
 
 
-def _target_groups(problem, out: dict, pp: dict, ll: dict, prior_pp: dict, pred: dict):
+def _target_groups(problem, out: RunContent):
     """Observed, predictive, log-likelihood and held-out variables of every target."""
+    pp, ll, prior_pp, pred = out.pp, out.ll, out.prior_pp, out.pred
 
     g = {k: {} for k in ("obs", "const", "pp", "ll", "prior_pp", "pred", "pconst")}
     claims_tr, claims_ho = _Claims({}), _Claims({})
-    cd = {"chain": np.arange(out["chains"]), "draw": np.arange(out["draws"])}
-    pc = {"chain": [0], "draw": np.arange(out["prior_draws"])}
+    cd = {"chain": np.arange(out.chains), "draw": np.arange(out.draws)}
+    pc = {"chain": [0], "draw": np.arange(out.prior_draws)}
     for t in problem.targets:
         unit = t.observable.unit
         tr = np.flatnonzero(t.train)
@@ -315,6 +325,12 @@ def _target_groups(problem, out: dict, pp: dict, ll: dict, prior_pp: dict, pred:
             full = ("chain", "draw", *dims)
             g["pred"][t.name] = _array(pred[t.name], full, {**cd, **co}, unit)
             g["pred"][_model(t.name)] = _array(pred[_model(t.name)], full, {**cd, **co}, unit)
+            if t.name in out.pred_ll:
+                if t.error_model.correlated:  # one observation per curve
+                    ll_dims, ll_coords = ("chain", "draw", f"curve_{t.name}"), cd
+                else:
+                    ll_dims, ll_coords = ("chain", "draw", dim), {**cd, **co}
+                g["pred"][_heldout_ll(t.name)] = _array(out.pred_ll[t.name], ll_dims, ll_coords)
             g["pconst"][f"{t.name}_observed"] = _array(t.values[ho], dims, co, unit)
             g["pconst"][f"{t.name}_u"] = _array(t.uncertainties[ho], dims, co, unit)
             g["pconst"][f"{t.name}_floor"] = _array(t.floor[ho], (dim,), co, unit)
@@ -441,7 +457,48 @@ def run_attrs(problem, settings: dict) -> dict:
     return a
 
 
-def build(problem, structure, out: dict, settings: dict):
+class RunContent(NamedTuple):
+    """The arrays of one run, as :func:`build` turns them into the run file's groups.
+
+    Attributes
+    ----------
+    posterior, prior, log_prior
+        Site -> (chain, draw, ...) draws in problem units (the prior has one chain).
+    stats
+        Sample statistics -> (chain, draw).
+    pp, prior_pp
+        Training rows: ``<target>`` replicated observations and its model mean
+        (:func:`bayesff.sites.mean`) -> (chain, draw, rows, ...).
+    ll
+        Target -> pointwise log-likelihood of the training rows (chain, draw, rows),
+        or (chain, draw, 1) for a correlated target.
+    pred
+        Held-out rows, as ``pp``.
+    pred_ll
+        Target -> log-likelihood of the held-out observations (the model's own at
+        each draw), as ``ll``.
+    candidates
+        Candidate name -> target -> rows of the bare forward model, or None.
+    chains, draws, prior_draws
+        The counts.
+    """
+
+    posterior: dict
+    prior: dict
+    log_prior: dict
+    stats: dict
+    pp: dict
+    ll: dict
+    prior_pp: dict
+    pred: dict
+    pred_ll: dict
+    candidates: dict | None
+    chains: int
+    draws: int
+    prior_draws: int
+
+
+def build(problem, structure, out: RunContent, settings: dict):
     """The DataTree of a run.
 
     Parameters
@@ -449,23 +506,20 @@ def build(problem, structure, out: dict, settings: dict):
     problem, structure
         The problem and its model structure.
     out
-        Arrays from :mod:`bayesff.inference`: ``posterior``, ``prior``,
-        ``log_prior`` (site -> (chain, draw, ...)), ``stats``, ``pp``,
-        ``prior_pp``, ``ll``, ``pred`` (variable -> (chain, draw, rows...)),
-        ``candidates`` (name -> target -> rows), and the counts ``chains``,
-        ``draws``, ``prior_draws``.
+        The run's arrays (:class:`RunContent`, from :mod:`bayesff.inference`).
     settings
         Root attributes of the run (seed, chains, sampler, times...).
     """
 
     units = latent_units(problem, structure)
     names = structure.latent_names
-    g = _target_groups(problem, out, out["pp"], out["ll"], out["prior_pp"], out["pred"])
+    roles = structure.site_roles()
+    g = _target_groups(problem, out)
     groups = {
-        "posterior": _latent_dataset(out["posterior"], names, units, problem),
-        "prior": _latent_dataset(out["prior"], names, units, problem),
-        "log_prior": _latent_dataset(out["log_prior"], names, {}, problem),
-        "sample_stats": _stats_dataset(out["stats"]),
+        "posterior": _latent_dataset(out.posterior, names, units, roles),
+        "prior": _latent_dataset(out.prior, names, units, roles),
+        "log_prior": _latent_dataset(out.log_prior, names, {}, roles),
+        "sample_stats": _stats_dataset(out.stats),
         "observed_data": xr.Dataset(g["obs"]),
         "constant_data": xr.Dataset(g["const"]),
         "posterior_predictive": xr.Dataset(g["pp"]),
@@ -475,7 +529,7 @@ def build(problem, structure, out: dict, settings: dict):
     if g["pred"]:
         groups["predictions"] = xr.Dataset(g["pred"])
         groups["predictions_constant_data"] = xr.Dataset(g["pconst"])
-    cand = _candidates(problem, out.get("candidates"))
+    cand = _candidates(problem, out.candidates)
     if cand is not None:
         groups["candidates"] = cand
     for t in problem.targets:
@@ -730,7 +784,10 @@ class Rows:
     dim
         Name of the row dimension.
     loglik
-        Pointwise log-likelihood (chain, draw, n) for training rows, else None.
+        Pointwise log-likelihood (chain, draw, n), or (chain, draw, 1) for a
+        correlated target (one observation per curve): of the training rows, or of
+        the held-out rows (the model's density of the held-out observations at each
+        draw, -inf where the forward model failed); None where the run has none.
     index
         (n,) values of the row dimension's coordinate (environment values or
         row labels such as configuration ids).
@@ -808,6 +865,7 @@ def rows(dt, target: str, kind: str = "train") -> Rows | None:
     rep = pr[target]
     dim = rep.dims[2]
     env, eu = _env_of(rep, target, dt)
+    ll = pr[_heldout_ll(target)] if _heldout_ll(target) in pr.data_vars else None
     return Rows(
         model=np.asarray(pr[_model(target)].transpose("chain", "draw", dim, ...).values),
         replicated=np.asarray(rep.transpose("chain", "draw", dim, ...).values),
@@ -818,6 +876,7 @@ def rows(dt, target: str, kind: str = "train") -> Rows | None:
         env_units=eu,
         group=np.asarray(rep.coords[_group_coord(target)].values).astype(str),
         dim=dim,
+        loglik=None if ll is None else np.asarray(ll.transpose("chain", "draw", ...).values),
         index=_index(rep, dim),
     )
 

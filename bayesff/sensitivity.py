@@ -43,7 +43,6 @@ prints as a table (:meth:`SensitivityResult.table`), and is the command
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 import math
@@ -542,9 +541,7 @@ def _without(problem, target: str):
     for t in problem.targets:
         if t.name == target or not t.train.any():
             continue
-        t2 = copy.copy(t)
-        t2.holdout = {}
-        keep.append(t2)
+        keep.append(t.replace(holdout={}))
     names = {t.name for t in keep}
     return dataclasses.replace(
         problem,
@@ -772,7 +769,15 @@ def _leave_one_out(
         if k > K_REFIT and refit:
             tr = time.perf_counter()
             tree, path, rebuilt = _refit_left_out(
-                dt, run_path, where, t, refit, rebuilt, problem, refit_settings, log
+                dt,
+                run_path,
+                where,
+                t,
+                refit=refit,
+                rebuilt=rebuilt,
+                problem=problem,
+                refit_settings=refit_settings,
+                log=log,
             )
             t_refit += time.perf_counter() - tr
             if tree is not None:
@@ -786,7 +791,7 @@ def _leave_one_out(
     return left, t_refit
 
 
-def _refit_left_out(dt, run_path, where, t, refit, rebuilt, problem, refit_settings, log):
+def _refit_left_out(dt, run_path, where, t, *, refit, rebuilt, problem, refit_settings, log):
     """The run without target t from a kept refit (``refit="cached"``) or a new one.
 
     Returns ``(DataTree or None, path or None, rebuilt problem or None)``; the problem

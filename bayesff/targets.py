@@ -11,6 +11,7 @@ model, so that problems with the same forward model share a compiled sampler.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,11 +32,15 @@ from bayesff.priors import PriorSpec
 __all__ = [
     "ERROR_MODELS",
     "INADEQUACY_KINDS",
+    "Conventions",
     "ErrorModel",
     "Forward",
     "Inadequacy",
+    "Likelihood",
     "LoadedRows",
     "Nuisance",
+    "Observations",
+    "Split",
     "Target",
     "configuration_targets",
     "freeze",
@@ -284,37 +289,126 @@ def _build(fwd: Forward):
         return fwd.builder(fwd.potential, **fwd.raw_options)
 
 
-@dataclass
-class Target:
-    """An observable with observed values at a set of environments.
+def _read_only(a, dtype=None) -> np.ndarray:
+    """``a`` as an array that cannot be written to (copied unless it is one already)."""
+    a = np.asarray(a, dtype=dtype)
+    if a.flags.writeable:
+        a = a.copy()
+        a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class Observations:
+    """A target's rows as observed (internal units; values in the observable's unit).
 
     Attributes
     ----------
-    name
-        Target name (a variable of the run file).
-    observable
-        The forward model.
     env
-        Environment column -> array (internal units), leading axis one entry per row.
+        Environment column -> array, leading axis one entry per row.
     values, uncertainties
-        Observations and their standard uncertainties, in ``observable.unit``;
-        shape ``(n,)`` or ``(n, *value shape)`` for vector rows.
-    train
-        Boolean mask of rows used for calibration.
-    holdout
-        Group label -> boolean mask of held-out rows (never training rows).
+        Observations and their standard uncertainties, shape ``(n,)`` or
+        ``(n, *value shape)`` for vector rows.
+    labels
+        Row labels for the run file when rows are not named by an environment
+        column (configuration ids), else ``None``.
+    file_units
+        Column -> unit as given in the source file (for selections and reports).
+    extra_columns
+        The file's other numeric columns in their file units (selections such as
+        ``T_over_Tc``).
+    provenance
+        The data file's manifest entry, or ``None`` for arrays given in Python.
+    data_path
+        How the data file is named (the problem file's ``data``).
+    file_excluded
+        Rows of the file that were left out, as ``"line N: reason"``.
+    aux
+        Prepared arrays the forward model reads (MD reference runs,
+        :mod:`bayesff.prepared`), or ``None``.
+    """
+
+    env: dict
+    values: np.ndarray
+    uncertainties: np.ndarray
+    labels: np.ndarray | None = None
+    file_units: dict = field(default_factory=dict)
+    extra_columns: dict = field(default_factory=dict)
+    provenance: ManifestEntry | None = None
+    data_path: str | None = None
+    file_excluded: tuple = ()
+    aux: dict | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "env", {k: _read_only(v) for k, v in self.env.items()})
+        object.__setattr__(self, "values", _read_only(self.values, float))
+        object.__setattr__(self, "uncertainties", _read_only(self.uncertainties, float))
+        if self.labels is not None:
+            object.__setattr__(self, "labels", _read_only(self.labels))
+        object.__setattr__(self, "file_units", dict(self.file_units))
+        object.__setattr__(self, "extra_columns", dict(self.extra_columns))
+        object.__setattr__(self, "file_excluded", tuple(self.file_excluded))
+        if self.aux is not None:
+            object.__setattr__(self, "aux", {k: _read_only(v) for k, v in self.aux.items()})
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """Which rows train the model and which are held out, in named groups.
+
+    ``train`` is a boolean mask; ``holdout`` maps a group label to a boolean
+    mask of rows outside training (each held-out row in one group).
+    """
+
+    train: np.ndarray
+    holdout: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "train", _read_only(self.train, bool))
+        object.__setattr__(
+            self, "holdout", {g: _read_only(m, bool) for g, m in self.holdout.items()}
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Likelihood:
+    """How a target's observations relate to the model beyond their stated uncertainties.
+
+    Attributes
+    ----------
     inadequacy
-        Model-inadequacy term.
-    nuisance
-        Nuisance parameters of the observation by name (defaults from the
-        observable's table).
+        Model-inadequacy term (:class:`Inadequacy`).
+    error_model, covariance
+        How the rows' errors are correlated (:class:`ErrorModel`), and the
+        covariance matrix of a ``covariance`` error model.
     floor
         Per-row floor of the model error (observable's unit) added in
         quadrature: the forward model's validated error (zeros when none).
-    file_units
-        Column -> unit as given in the source file (for selections and reports).
-    provenance
-        The data file's manifest entry, or ``None`` for arrays given in Python.
+    nuisance
+        Nuisance parameters of the observation by name (defaults from the
+        observable's table).
+    """
+
+    inadequacy: Inadequacy = field(default_factory=Inadequacy)
+    error_model: ErrorModel = field(default_factory=ErrorModel)
+    covariance: np.ndarray | None = None
+    floor: np.ndarray | None = None
+    nuisance: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.covariance is not None:
+            object.__setattr__(self, "covariance", _read_only(self.covariance, float))
+        if self.floor is not None:
+            object.__setattr__(self, "floor", _read_only(self.floor, float))
+        object.__setattr__(self, "nuisance", dict(self.nuisance))
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """The conventions a target is predicted under.
+
+    Attributes
+    ----------
     cutoff
         Cut-off convention to predict this target under, when it differs from
         the problem's (``{"scheme": ..., "r_c": ..., "unit": ...}``); ``None``
@@ -329,43 +423,111 @@ class Target:
     options
         Keyword options for the observable's forward model (e.g.
         ``{"closure": "py", "n": 1024}``); only ``observable.options`` names.
-    labels
-        Row labels for the run file when rows are not named by an
-        environment column (configuration ids), else ``None``.
     """
 
-    name: str
-    observable: Observable
-    env: dict[str, np.ndarray]
-    values: np.ndarray
-    uncertainties: np.ndarray
-    train: np.ndarray
-    holdout: dict[str, np.ndarray] = field(default_factory=dict)
-    inadequacy: Inadequacy = field(default_factory=Inadequacy)
-    nuisance: dict[str, Nuisance] = field(default_factory=dict)
-    floor: np.ndarray | None = None
-    file_units: dict[str, str] = field(default_factory=dict)
-    provenance: ManifestEntry | None = None
-    data_path: str | None = None
     cutoff: dict | None = None
     repair: str = "none"
     repair_reference_T_K: float | None = None
     options: dict = field(default_factory=dict)
-    labels: np.ndarray | None = None
-    file_excluded: list = field(default_factory=list)
-    aux: dict | None = None
-    error_model: ErrorModel = field(default_factory=ErrorModel)
-    extra_columns: dict = field(default_factory=dict)
-    covariance: np.ndarray | None = None
 
     def __post_init__(self):
-        if self.floor is None:
-            self.floor = np.zeros(self.n)
+        if self.cutoff is not None:
+            object.__setattr__(self, "cutoff", dict(self.cutoff))
+        object.__setattr__(self, "options", dict(self.options))
+
+
+#: Which part of a :class:`Target` each of its flat fields lives in (:meth:`Target.replace`).
+_PART_OF = {
+    **{f: "data" for f in Observations.__dataclass_fields__},
+    **{f: "split" for f in Split.__dataclass_fields__},
+    **{f: "likelihood" for f in Likelihood.__dataclass_fields__},
+    **{f: "conventions" for f in Conventions.__dataclass_fields__},
+}
+
+
+def _part(part: str, name: str):
+    """A read-only view of field ``name`` of part ``part`` as an attribute of Target."""
+    return property(lambda self: getattr(getattr(self, part), name), doc=f"``{part}.{name}``.")
+
+
+@dataclass(frozen=True, eq=False)
+class Target:
+    """An observable with observed values at a set of environments (an immutable record).
+
+    A target is four parts, each frozen: its :class:`Observations` (``data``),
+    its :class:`Split` into training and held-out rows, its :class:`Likelihood`
+    (inadequacy, error model, floor, nuisance) and its :class:`Conventions`
+    (cut-off, repair, forward-model options). Their fields read as the target's
+    own (``t.values`` is ``t.data.values``); a changed target is a new one
+    (:meth:`replace`, :meth:`with_train`, :meth:`with_holdout`).
+
+    Attributes
+    ----------
+    name
+        Target name (a variable of the run file).
+    observable
+        The forward model.
+    data, split, likelihood, conventions
+        The parts (see their classes for their fields).
+    """
+
+    name: str
+    observable: Observable
+    data: Observations
+    split: Split
+    likelihood: Likelihood = field(default_factory=Likelihood)
+    conventions: Conventions = field(default_factory=Conventions)
+
+    def __post_init__(self):
+        lk = self.likelihood
+        nuisance = dict(lk.nuisance)
         for spec in self.observable.nuisance:
-            if spec.name not in self.nuisance:
-                self.nuisance[spec.name] = Nuisance(
+            if spec.name not in nuisance:
+                nuisance[spec.name] = Nuisance(
                     spec.name, spec.prior_unit, spec.dimension, spec.default_prior
                 )
+        floor = np.zeros(self.n) if lk.floor is None else lk.floor
+        if nuisance != lk.nuisance or lk.floor is None:
+            object.__setattr__(
+                self, "likelihood", dataclasses.replace(lk, nuisance=nuisance, floor=floor)
+            )
+
+    env = _part("data", "env")
+    values = _part("data", "values")
+    uncertainties = _part("data", "uncertainties")
+    labels = _part("data", "labels")
+    file_units = _part("data", "file_units")
+    extra_columns = _part("data", "extra_columns")
+    provenance = _part("data", "provenance")
+    data_path = _part("data", "data_path")
+    file_excluded = _part("data", "file_excluded")
+    aux = _part("data", "aux")
+    train = _part("split", "train")
+    holdout = _part("split", "holdout")
+    inadequacy = _part("likelihood", "inadequacy")
+    error_model = _part("likelihood", "error_model")
+    covariance = _part("likelihood", "covariance")
+    floor = _part("likelihood", "floor")
+    nuisance = _part("likelihood", "nuisance")
+    cutoff = _part("conventions", "cutoff")
+    repair = _part("conventions", "repair")
+    repair_reference_T_K = _part("conventions", "repair_reference_T_K")
+    options = _part("conventions", "options")
+
+    def replace(self, **changes) -> Target:
+        """A copy with some fields changed, named as the flat fields above
+        (``t.replace(floor=f, inadequacy=Inadequacy("gp"))``) or as parts."""
+        top, parts = {}, {}
+        for k, v in changes.items():
+            if k in self.__dataclass_fields__:
+                top[k] = v
+            elif k in _PART_OF:
+                parts.setdefault(_PART_OF[k], {})[k] = v
+            else:
+                raise TypeError(f"Target has no field {k!r}")
+        for part, ch in parts.items():
+            top[part] = dataclasses.replace(top.get(part, getattr(self, part)), **ch)
+        return dataclasses.replace(self, **top)
 
     @property
     def n(self) -> int:
@@ -535,35 +697,39 @@ class Target:
         target = cls(
             name=name,
             observable=obs,
-            env=rows.env,
-            values=np.asarray(rows.values, dtype=float),
-            uncertainties=np.asarray(unc, dtype=float),
-            train=np.ones(n, bool),
-            inadequacy=inadequacy or Inadequacy(),
-            file_units=rows.file_units,
-            provenance=rows.entry,
-            data_path=data_label or str(path),
-            labels=rows.labels,
-            file_excluded=list(rows.excluded),
-            extra_columns=dict(rows.extra),
+            data=Observations(
+                env=rows.env,
+                values=np.asarray(rows.values, dtype=float),
+                uncertainties=np.asarray(unc, dtype=float),
+                labels=rows.labels,
+                file_units=rows.file_units,
+                extra_columns=dict(rows.extra),
+                provenance=rows.entry,
+                data_path=data_label or str(path),
+                file_excluded=tuple(rows.excluded),
+            ),
+            split=Split(np.ones(n, bool)),
+            likelihood=Likelihood(inadequacy=inadequacy or Inadequacy()),
         )
-        target.set_train(train, where)
-        return target
+        return target.with_train(train, where)
 
-    def set_train(self, train, where: str) -> None:
-        """Apply a training selection (see :meth:`from_file`)."""
+    def with_train(self, train, where: str) -> Target:
+        """This target under a training selection (see :meth:`from_file`)."""
         if train is False:
             # a target never used in training: every row is held out
-            self.train = np.zeros(self.n, bool)
-            self.holdout = {self.name: np.ones(self.n, bool)}
-        elif train is not None:
-            self.train = select_rows(self._env_file_units(), train, f"{where}.train")
-            if not self.train.any():
-                raise ProblemError(
-                    "the training selection keeps no rows (use train = false for a target "
-                    "that is only predicted)",
-                    f"{where}.train",
-                )
+            return self.replace(
+                train=np.zeros(self.n, bool), holdout={self.name: np.ones(self.n, bool)}
+            )
+        if train is None:
+            return self
+        mask = select_rows(self._env_file_units(), train, f"{where}.train")
+        if not mask.any():
+            raise ProblemError(
+                "the training selection keeps no rows (use train = false for a target "
+                "that is only predicted)",
+                f"{where}.train",
+            )
+        return self.replace(train=mask)
 
     def _env_file_units(self) -> dict[str, np.ndarray]:
         """Columns a selection may name: 1-D environment columns and the file's other ones."""
@@ -574,11 +740,9 @@ class Target:
         }
         return {**self.extra_columns, **cols}
 
-    def add_holdout(self, label: str, select: dict, where: str | None = None) -> np.ndarray:
-        """Mark rows in ``select`` (file units) and outside training as held out.
-
-        Returns the mask; raises if it selects no row.
-        """
+    def with_holdout(self, label: str, select: dict, where: str | None = None) -> Target:
+        """This target with the rows in ``select`` (file units) and outside training held
+        out as group ``label``; raises if it selects no row or overlaps another group."""
         where = where or f"target {self.name!r} holdout {label!r}"
         if label in self.holdout:
             raise ProblemError(f"a held-out group named {label!r} exists already", where)
@@ -592,8 +756,7 @@ class Target:
                     "each held-out row belongs to one group",
                     where,
                 )
-        self.holdout[label] = mask
-        return mask
+        return self.replace(holdout={**self.holdout, label: mask})
 
     @classmethod
     def from_arrays(
@@ -638,19 +801,13 @@ class Target:
             )
         n = values.shape[0]
         train = np.ones(n, bool) if train is None else np.asarray(train, bool)
-        t = cls(
-            name,
-            observable,
-            env,
-            values,
-            unc,
-            train,
-            inadequacy=inadequacy or Inadequacy(),
-            file_units=dict(file_units or {}),
+        return cls(
+            name=name,
+            observable=observable,
+            data=Observations(env, values, unc, file_units=dict(file_units or {})),
+            split=Split(train, {"held out": ~train} if (~train).any() else {}),
+            likelihood=Likelihood(inadequacy=inadequacy or Inadequacy()),
         )
-        if (~train).any():
-            t.holdout = {"held out": ~train}
-        return t
 
 
 def _load_rows(
@@ -881,11 +1038,12 @@ def configuration_targets(
             inadequacy=inadequacy,
             file_units={"positions_angstrom": "angstrom", **site_units(configs)},
         )
-        t.labels = np.asarray(configs.config_ids)
+        t = t.replace(labels=np.asarray(configs.config_ids))
         if kind == "E" and offset is not None:
             if isinstance(offset, PriorSpec):
-                t.nuisance["offset"] = Nuisance("offset", "kJ/mol", "energy", offset)
+                b = Nuisance("offset", "kJ/mol", "energy", offset)
             else:
-                t.nuisance["offset"] = Nuisance("offset", "kJ/mol", "energy", None, float(offset))
+                b = Nuisance("offset", "kJ/mol", "energy", None, float(offset))
+            t = t.replace(nuisance={**t.nuisance, "offset": b})
         out.append(t)
     return out

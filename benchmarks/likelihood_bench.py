@@ -84,8 +84,6 @@ def _joint_variants() -> dict:
     data/argon_yarnell1973/sq_85K_target.csv) under each error model, and the shipped
     thinned target is kept, declared independent, as "before".
     """
-    import copy
-    import dataclasses
 
     from test_likelihoods import matern52
 
@@ -104,16 +102,17 @@ def _joint_variants() -> dict:
             noise_column="u_S_q",
             inadequacy=Inadequacy(kind="inferred_scale", form="absolute", prior_scale=0.02),
         )
-        t.options = dict(sq.options)
+        t = t.replace(options=dict(sq.options))
         if kind == "covariance":
-            t.error_model = ErrorModel(kind=kind, data="benchmark: Matern-5/2 (0.03, 0.05)")
             x = t.curve_coordinate()
-            t.covariance = matern52(x, x, 0.03, 0.05) + np.diag(t.uncertainties**2)
+            t = t.replace(
+                error_model=ErrorModel(kind=kind, data="benchmark: Matern-5/2 (0.03, 0.05)"),
+                covariance=matern52(x, x, 0.03, 0.05) + np.diag(t.uncertainties**2),
+            )
         else:
-            t.error_model = ErrorModel(kind=kind, amplitude_scale=sq.error_model.amplitude_scale)
-        p = copy.deepcopy(base)
-        targets = [t if u.name == "Sq" else u for u in p.targets]
-        return dataclasses.replace(p, targets=targets)
+            amplitude = sq.error_model.amplitude_scale
+            t = t.replace(error_model=ErrorModel(kind=kind, amplitude_scale=amplitude))
+        return base.with_target(t)
 
     full = ROOT / "data" / "argon_yarnell1973" / "sq_85K_target.csv"
     train = {"q_inv_angstrom": [1.0, 8.0]}
@@ -155,7 +154,7 @@ def _grad_fn(problem, chains: int):
     v, _ = jax.block_until_ready(f(z, data))
     compile_s = time.perf_counter() - t
     assert np.all(np.isfinite(np.asarray(v))), "log density not finite at the benchmark point"
-    rows = max(int(td["mask"].shape[0]) for td in data["targets"].values())
+    rows = max(td.n for td in data.targets.values())
     return f, z, data, {"rows": rows, "compile_s": compile_s}
 
 

@@ -49,7 +49,7 @@ def second_in_process(log) -> dict:
     first = calibrate(p, progress=False, log=None)
     t_first = time.perf_counter() - t0
     q = Problem.from_toml(PROBLEM)
-    q.targets[0].values = q.targets[0].values * 1.01
+    q = q.with_target(q.targets[0].replace(values=q.targets[0].values * 1.01))
     hits = cache_info()["hits"]
     t0 = time.perf_counter()
     second = calibrate(q, progress=False, log=None, seed=1)
@@ -91,15 +91,13 @@ def bootstrap_problems():
         p = Problem.from_toml(PROBLEM)
         t = p.targets[0]
         rows = tr[idx]
-        t.values = t.values.copy()
-        t.uncertainties = t.uncertainties.copy()
-        t.values[tr] = t.values[rows]
-        t.uncertainties[tr] = t.uncertainties[rows]
-        t.env = {c: v.copy() for c, v in t.env.items()}
-        for c in t.env:
-            t.env[c][tr] = t.env[c][rows]
-        p.inference = p.inference.replace(seed=k)
-        p.name = f"boot{k:02d}"
+        values, unc = t.values.copy(), t.uncertainties.copy()
+        values[tr], unc[tr] = t.values[rows], t.uncertainties[rows]
+        env = {c: v.copy() for c, v in t.env.items()}
+        for c in env:
+            env[c][tr] = t.env[c][rows]
+        t = t.replace(values=values, uncertainties=unc, env=env)
+        p = p.with_target(t).replace(name=f"boot{k:02d}", inference=p.inference.replace(seed=k))
         out.append(p)
     return out
 

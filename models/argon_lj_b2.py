@@ -30,8 +30,9 @@ def build() -> Problem:
         inadequacy=Inadequacy("inferred_scale", form="relative", prior_scale=0.05),
         data_label="data/argon/b2.csv",
     )
-    b2.add_holdout("low T", {"T_K": [85.0, 110.0]})
-    b2.add_holdout("high T", {"T_K": [500.0, 700.0]})
+    # targets are immutable: a held-out group gives a new target
+    b2 = b2.with_holdout("low T", {"T_K": [85.0, 110.0]})
+    b2 = b2.with_holdout("high T", {"T_K": [500.0, 700.0]})
     return Problem(
         name="argon_lj_b2",
         description="LJ 12-6 for argon from the second virial coefficient",

@@ -274,7 +274,7 @@ def force_problem(
         "F", get_observable("pair_force"), {"r_angstrom": r_all}, f_all, u_all, train=train
     )
     if (~train).any():
-        target.holdout = {"grid": ~train}
+        target = target.replace(holdout={"grid": ~train})
     return Problem(
         name=name,
         description="pair potential from synthetic pair forces on [3, 5] angstrom",

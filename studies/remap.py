@@ -284,8 +284,10 @@ def remap_problem(
         inadequacy=Inadequacy("inferred_scale", "absolute", float(sigma_res_scale)),
         file_units={"coefficients": "1"},
     )
-    target.labels = np.array(
-        [f"mode {k}" if k < modes.rank else f"cycle {k - modes.rank}" for k in range(m)]
+    target = target.replace(
+        labels=np.array(
+            [f"mode {k}" if k < modes.rank else f"cycle {k - modes.rank}" for k in range(m)]
+        )
     )
     return Problem(
         name=name,

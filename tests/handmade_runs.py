@@ -21,7 +21,7 @@ def target(name, observable, env, values, *, u=1.0, train=None, holdout=None, fi
         name, observable, env, values, u, train=train, file_units=file_units or {}
     )
     if holdout is not None:
-        t.holdout = {g: np.asarray(m, bool) for g, m in holdout.items()}
+        t = t.replace(holdout={g: np.asarray(m, bool) for g, m in holdout.items()})
     return t
 
 
@@ -87,6 +87,7 @@ def build_run(
         "ll": {},
         "prior_pp": {},
         "pred": {},
+        "pred_ll": {},
         "candidates": {n: f for n, (_, f) in candidates.items()} if candidates else None,
         "chains": 1,
         "draws": s,
@@ -103,4 +104,4 @@ def build_run(
             out["pred"][f"{t}_model"] = np.asarray(d["holdout"]["model"])[None]
     settings = {"seed": 0, "chains": 1, "warmup": 0, "samples": s}
     settings["parameters"] = list(structure.free)
-    return runfile.build(problem, structure, out, settings)
+    return runfile.build(problem, structure, runfile.RunContent(**out), settings)

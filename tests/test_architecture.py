@@ -21,6 +21,7 @@ PKG = ROOT / "bayesff"
 #: utility modules (errors, units, io, runtime, schemas) at the bottom.
 LAYERS = {
     "bayesff._version": 0,
+    "bayesff.sites": 0,
     "bayesff.errors": 0,
     "bayesff.units": 0,
     "bayesff.io": 0,

@@ -63,17 +63,20 @@ def _synthetic_problem() -> Problem:
     from bayesff.observables import SECOND_VIRIAL
 
     env_b2 = {c: np.asarray(b2.env[c]) for c in SECOND_VIRIAL.env_columns}
-    b2.values = np.asarray(SECOND_VIRIAL.build(p.potential)(params, env_b2))
-    b2.inadequacy = Inadequacy()
+    b2 = b2.replace(
+        values=np.asarray(SECOND_VIRIAL.build(p.potential)(params, env_b2)),
+        inadequacy=Inadequacy(),
+    )
     q = np.linspace(1.5, 7.0, 8)
     env = {"T_K": np.full(8, 85.0), "rho_per_A3": np.full(8, 0.02125), "q_inv_angstrom": q}
     sq = np.asarray(st.STRUCTURE_FACTOR.build(p.potential, n=512)(params, env))
     sq_t = Target.from_arrays("Sq", st.STRUCTURE_FACTOR, env, sq, np.full(8, 0.02))
-    sq_t.options = {"closure": "vm", "n": 512}
-    p.targets = [b2, sq_t]
-    p.tolerance = {"B2": {"rel": 0.05}}
-    p.inference = dataclasses.replace(p.inference, prior_draws=20)
-    return p
+    sq_t = sq_t.replace(options={"closure": "vm", "n": 512})
+    return p.replace(
+        targets=[b2, sq_t],
+        tolerance={"B2": {"rel": 0.05}},
+        inference=dataclasses.replace(p.inference, prior_draws=20),
+    )
 
 
 @pytest.mark.slow

@@ -92,8 +92,10 @@ def test_interval_coverage_over_repeated_synthetic_data():
         synthetic_problem(y0 + u * rng.standard_normal(len(y0)), u, settings=settings)
         for _ in range(n_sets)
     ]
-    for k, p in enumerate(problems):
-        p.inference = dataclasses.replace(p.inference, seed=k)
+    problems = [
+        p.replace(inference=dataclasses.replace(p.inference, seed=k))
+        for k, p in enumerate(problems)
+    ]
     # one batched program: 40 problems x 2 chains
     runs = calibrate_many(problems, progress=False, log=None, batch_size=n_sets)
     covered = {"epsilon": 0, "sigma": 0}
@@ -119,8 +121,7 @@ def test_negative_control_lj_cannot_fit_argon_over_85_to_700_K():
     """
     p = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
     t = p.targets[0]
-    t.train = np.ones(t.n, bool)
-    t.holdout = {}
+    p = p.with_target(t.replace(train=np.ones(t.n, bool), holdout={}))
     wrong = calibrate(p, progress=False, log=None, warmup=500, samples=500)
     tau_wrong = wrong.datatree["posterior"]["tau_B2"].values
     assert np.quantile(tau_wrong, 0.05) > 0.01
@@ -691,12 +692,11 @@ def test_second_calibration_of_the_same_structure_compiles_nothing():
     first, hits = count[0], cache_info()["hits"]
     assert first > 0
     other = synthetic_problem(1.01 * y, 2 * u_of(y), settings=s)
-    other.parameters["epsilon"] = dataclasses.replace(
-        other.parameters["epsilon"],
-        prior=dataclasses.replace(
-            other.parameters["epsilon"].prior, args={"median": 110.0, "scale": 0.2}
-        ),
+    eps = other.parameters["epsilon"]
+    eps = dataclasses.replace(
+        eps, prior=dataclasses.replace(eps.prior, args={"median": 110.0, "scale": 0.2})
     )
+    other = other.replace(parameters={**other.parameters, "epsilon": eps})
     run = calibrate(other, progress=False, log=None, seed=5, samples=90)
     assert cache_info()["hits"] == hits + 1
     assert count[0] == first, f"{count[0] - first} new compilations"
@@ -748,12 +748,13 @@ def test_chains_one_after_another_or_vectorised_give_the_same_posterior(monkeypa
     pa = synthetic_problem(b2_true(t_a), u_of(b2_true(t_a)), settings=s, T=t_a)
     pb = synthetic_problem(1.02 * b2_true(t_b), u_of(b2_true(t_b)), settings=s, T=t_b)
     auto = calibrate_many([pa, pb], progress=False, log=None, batch_size=2)
-    job = cal._Batch([pa], [cal._settings(pa, {})], [None], print, False)
-    assert job.kernel.settings.chain_method == "auto"
-    assert job.kernel.vectorised is (jax.default_backend() != "cpu")
+    batch = cal._batch([pa], [cal._settings(pa, {})])
+    kernel = cal.get_kernel(batch.structure, cal._kernel_settings(batch.s))
+    assert kernel.settings.chain_method == "auto"
+    assert kernel.vectorised is (jax.default_backend() != "cpu")
     with pytest.raises(ValueError, match="chain_method"):
         kernels.Kernel(
-            job.structure, dataclasses.replace(job.kernel.settings, chain_method="parallel")
+            batch.structure, dataclasses.replace(kernel.settings, chain_method="parallel")
         )
     real = cal._kernel_settings
     monkeypatch.setattr(
@@ -808,9 +809,9 @@ def test_postprocessing_reports_its_progress(monkeypatch):
     can take minutes after the sampling bar has finished): one line per ~10 % with the
     draws done, ending at the total. The 5 s quiet period is set to 0 here so that the
     few-second run logs. Reference: the rule in bayesff.inference.assemble."""
-    from bayesff.inference import sampling
+    from bayesff.inference import assemble
 
-    real = sampling._Progress
+    real = assemble.Progress
 
     class Loud(real):
         def __init__(self, *a, **k):
@@ -818,7 +819,7 @@ def test_postprocessing_reports_its_progress(monkeypatch):
             super().__init__(*a, **k)
             self.next_frac = 0.0
 
-    monkeypatch.setattr(sampling, "_Progress", Loud)
+    monkeypatch.setattr(assemble, "Progress", Loud)
     lines = []
     y = b2_true(T_TRAIN)
     s = InferenceSettings(chains=2, warmup=100, samples=300, prior_draws=20)

@@ -54,11 +54,15 @@ def curve_target(temps, values, kind, *, cov=None, amplitude_scale=A, length_sca
 
     t = Target.from_arrays("B2", "second_virial", {"T_K": temps}, values, W)
     if kind == "covariance":
-        t.error_model = ErrorModel(kind="covariance", data="synthetic (known covariance)")
-        t.covariance = np.asarray(cov, float)
+        t = t.replace(
+            error_model=ErrorModel(kind="covariance", data="synthetic (known covariance)"),
+            covariance=np.asarray(cov, float),
+        )
     elif kind == "discrepancy_gp":
-        t.error_model = ErrorModel(
-            kind="discrepancy_gp", amplitude_scale=amplitude_scale, length_scale=length_scale
+        t = t.replace(
+            error_model=ErrorModel(
+                kind="discrepancy_gp", amplitude_scale=amplitude_scale, length_scale=length_scale
+            )
         )
     return t
 
@@ -107,10 +111,11 @@ def test_curve_log_likelihood_is_the_multivariate_normal(kind, n, pad):
     y = b2(temps) + 3.0 * rng.standard_normal(n)
     x = scaled(temps)
     cov = matern52(x, x, 1.7, 0.2) + np.diag(u**2)
-    t = curve_target(temps, y, kind, cov=cov)
-    t.uncertainties = u
+    t = curve_target(temps, y, kind, cov=cov).replace(uncertainties=u)
     if kind == "covariance":
-        t.inadequacy = Inadequacy(kind="inferred_scale", form="absolute", prior_scale=1.0)
+        t = t.replace(
+            inadequacy=Inadequacy(kind="inferred_scale", form="absolute", prior_scale=1.0)
+        )
     problem = lj_problem([t], settings())
     eps, sig, amp, ell, tau = 117.0, 3.43, 2.3, 0.12, 0.8
     latent = {"epsilon": np.array([eps]), "sigma": np.array([sig])}
@@ -236,8 +241,9 @@ def three_models(temps, y, name):
     """
     x = scaled(temps)
     cov = matern52(x, x, A, ELL) + W**2 * np.eye(x.size)
-    ind = curve_target(temps, y, "independent")
-    ind.uncertainties = np.full(x.size, np.hypot(W, A))
+    ind = curve_target(temps, y, "independent").replace(
+        uncertainties=np.full(x.size, np.hypot(W, A))
+    )
     return {
         "independent": lj_problem([ind], settings(), name=f"{name}_ind"),
         "covariance": lj_problem(
@@ -428,9 +434,8 @@ def test_run_with_a_correlated_curve_and_held_out_rows_is_evaluated():
 
     temps = np.linspace(*T_RANGE, 24)
     y = b2(temps) + correlated_noise(temps, np.random.default_rng(3))
-    t = curve_target(temps, y, "discrepancy_gp")
-    t.train = temps <= 400.0
-    t.add_holdout("hot", {"T_K": [400.5, 500.0]})
+    t = curve_target(temps, y, "discrepancy_gp").replace(train=temps <= 400.0)
+    t = t.with_holdout("hot", {"T_K": [400.5, 500.0]})
     p = lj_problem([t], settings(warmup=100, samples=100, prior_draws=10), name="gp_holdout")
     run = calibrate(p, progress=False, log=None)
     ll = run.datatree["log_likelihood"]["B2"]

@@ -44,8 +44,7 @@ def b2_target(y, inadequacy=None, T=T, holdout=None):
         inadequacy=inadequacy,
     )
     if holdout is not None:
-        t.train = ~holdout
-        t.holdout["held out"] = holdout
+        t = t.replace(train=~holdout, holdout={**t.holdout, "held out": holdout})
     return t
 
 
@@ -67,7 +66,7 @@ def test_predicted_only_target_is_not_in_the_likelihood():
         0.01 * p_true,
         train=np.zeros(4, bool),
     )
-    pt.holdout["p"] = np.ones(4, bool)
+    pt = pt.replace(holdout={**pt.holdout, "p": np.ones(4, bool)})
     run = calibrate(problem([b2_target(y), pt]), progress=False, log=None)
     dt = run.datatree
     assert "p" not in dt["observed_data"] and "p" not in dt["log_likelihood"]

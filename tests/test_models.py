@@ -43,8 +43,8 @@ def test_shipped_problem_runs(path):
     problem = Problem.from_toml(path)
     # a smoke run: few prior draws, short trees (early warm-up of an OZ problem can take
     # 1023 leapfrog steps per draw), no thinning (the shipped thin = 4 is for long runs)
-    problem.inference = dataclasses.replace(
-        problem.inference, prior_draws=5, thin=1, max_tree_depth=4
+    problem = problem.replace(
+        inference=dataclasses.replace(problem.inference, prior_draws=5, thin=1, max_tree_depth=4)
     )
     run = calibrate(problem, progress=False, log=None, chains=1, warmup=30, samples=30)
     post = run.datatree["posterior"]

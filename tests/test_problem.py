@@ -397,7 +397,7 @@ def test_python_problem_per_target_cutoff_uses_the_bare_potential():
 
     T = np.array([150.0, 300.0])
     full = Target.from_arrays("full", SECOND_VIRIAL, {"T_K": T}, [-100.0, -15.0], 1.0)
-    full.cutoff = {"scheme": "none"}
+    full = full.replace(cutoff={"scheme": "none"})
     p = Problem(
         name="cut",
         potential=truncated(LENNARD_JONES, 8.5),
@@ -518,9 +518,9 @@ def test_closure_error_floor_is_applied_and_never_lowered():
     assert np.all(want > 0)
     np.testing.assert_allclose(t.floor, want, rtol=1e-12)
 
-    t.floor = 0.5 * want  # a hand-set floor below the closure's error is raised
-    p._apply_floors()
-    np.testing.assert_allclose(t.floor, want, rtol=1e-12)
-    t.floor = 3.0 * want  # a larger one is kept
-    p._apply_floors()
-    np.testing.assert_allclose(t.floor, 3.0 * want, rtol=1e-12)
+    # a hand-set floor below the closure's error is raised (floors apply as a problem is built)
+    low = p.with_target(t.replace(floor=0.5 * want))
+    k = [u.name for u in p.targets].index(t.name)
+    np.testing.assert_allclose(low.targets[k].floor, want, rtol=1e-12)
+    high = p.with_target(t.replace(floor=3.0 * want))  # a larger one is kept
+    np.testing.assert_allclose(high.targets[k].floor, 3.0 * want, rtol=1e-12)

@@ -32,7 +32,6 @@ pytest.importorskip("jax_md")  # optional extra: pip install bayesff[md]
 
 from bayesff import prepared
 from bayesff.errors import ProblemError
-from bayesff.observables import md
 from bayesff.potentials import get_potential
 from bayesff.problem import Problem
 from bayesff.simulate import lj_md
@@ -207,7 +206,7 @@ def test_prepare_writes_data_files_with_provenance(prepared_dir, monkeypatch):
     def no_simulation(*a, **k):  # pragma: no cover - reached only if up-to-date is missed
         raise AssertionError("simulated although the prepared run is up to date")
 
-    monkeypatch.setattr(md, "simulate", no_simulation)
+    monkeypatch.setattr(lj_md, "simulate", no_simulation)
     again = prepare(root / "models" / "md.toml", directory=d, log=None)
     assert again == paths
 
@@ -227,8 +226,9 @@ def test_loading_reads_the_prepared_runs_into_aux(prepared_dir):
     tomllib.loads(problem.source_text)  # still a valid problem file
     again = load(root)
     assert again.fingerprint() == problem.fingerprint()
-    again.targets[1].aux["u_ref"] = again.targets[1].aux["u_ref"] + 1e-9
-    assert again.fingerprint() != problem.fingerprint()
+    t = again.targets[1]
+    changed = again.with_target(t.replace(aux={**t.aux, "u_ref": t.aux["u_ref"] + 1e-9}))
+    assert changed.fingerprint() != problem.fingerprint()
 
 
 def test_missing_stale_or_damaged_prepared_data_is_a_clear_error(tmp_path, prepared_dir, data_run):
@@ -260,8 +260,8 @@ def test_missing_stale_or_damaged_prepared_data_is_a_clear_error(tmp_path, prepa
 
 
 def test_prepare_and_refine_subcommands(prepared_dir, monkeypatch, capsys, tmp_path):
-    """`bayesff prepare` and `bayesff refine` through bayesff.cli.main (the lead wires
-    add_parser into the CLI): prepare in the problem's own directory says up to date;
+    """`bayesff prepare` and `bayesff refine` through bayesff.cli.main (registered in
+    bayesff.cli.COMMANDS): prepare in the problem's own directory says up to date;
     refine of a problem without MD targets is a one-line error (exit 2)."""
     from bayesff import cli
 
@@ -294,7 +294,7 @@ def test_calibration_never_simulates(prepared_dir, monkeypatch):
     def no_simulation(*a, **k):  # pragma: no cover - reached only if a model simulates
         raise AssertionError("simulated while a model was traced")
 
-    monkeypatch.setattr(md, "simulate", no_simulation)
+    monkeypatch.setattr(lj_md, "simulate", no_simulation)
     run = calibrate(problem, progress=False, log=None, chains=1, warmup=20, samples=20)
     assert np.isfinite(run.datatree["posterior"]["sigma"].values).all()
 
@@ -365,8 +365,8 @@ def test_refine_moves_the_reference_to_the_posterior_and_stops(tmp_path, data_ru
         finally:
             state["calibrating"] = False
 
-    monkeypatch.setattr(md, "simulate", simulate)
-    monkeypatch.setattr(inference, "calibrate", calibrate)
+    monkeypatch.setattr(lj_md, "simulate", simulate)
+    monkeypatch.setattr(refine_mod, "calibrate", calibrate)
     inference.clear_cache()
     lines = []
     res = refine_mod.refine("models/md.toml", max_rounds=3, progress=False, log=lines.append)

@@ -1,15 +1,19 @@
-"""From a batch's draws to one problem's run (a DataTree through :mod:`bayesff.runfile`)."""
+"""From one problem's draws to its run (a DataTree through :mod:`bayesff.runfile`)."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import jax
 import numpy as np
 
-from bayesff import runfile
+from bayesff import runfile, sites
 from bayesff.inference.predictive import CHUNK, get_postprocessor
-from bayesff.inference.sampling import _Progress
+from bayesff.inference.sampling import Progress
+from bayesff.model import ModelData, Structure, pointwise_log_likelihood
+from bayesff.settings import InferenceSettings
 
-__all__ = ["assemble", "forward_at"]
+__all__ = ["Drawn", "assemble", "forward_at", "run_attributes"]
 
 
 def forward_at(problem, target, values: dict) -> np.ndarray:
@@ -47,8 +51,31 @@ def _candidates(problem) -> dict | None:
     return out
 
 
-def _settings(batch, i: int) -> dict:
-    s = batch.settings[i]
+class Drawn(NamedTuple):
+    """One problem's share of a batch: what :func:`assemble` turns into its run.
+
+    Attributes
+    ----------
+    z
+        Site -> (C, N, ...) unconstrained kept draws.
+    stats
+        Sample statistics -> (C, N).
+    train, holdout
+        The problem's model data (:func:`bayesff.model.arrays`, padded to the batch).
+    key_post, key_prior
+        Raw JAX keys of the posterior predictive and of the prior draws.
+    """
+
+    z: dict
+    stats: dict
+    train: ModelData
+    holdout: ModelData
+    key_post: np.ndarray
+    key_prior: np.ndarray
+
+
+def run_attributes(s: InferenceSettings, structure: Structure, chain_devices: int) -> dict:
+    """The sampler settings a run records (root attributes of its run file)."""
     return {
         "seed": int(s.seed),
         "chains": int(s.chains),
@@ -60,80 +87,86 @@ def _settings(batch, i: int) -> dict:
         # devices the chains were split over: the same seed gives the same draws only
         # with the same split (BAYESFF_HOST_DEVICES), as vectorised maths differs in the
         # last bit between batch widths
-        "chain_devices": int(getattr(batch.kernel, "shards", 1)),
+        "chain_devices": int(chain_devices),
         "target_accept": float(s.target_accept),
         "max_tree_depth": int(s.max_tree_depth),
         "dense_mass": int(s.dense_mass),
         "prior_draws": int(s.prior_draws),
-        "parameters": list(batch.structure.free),
+        "parameters": list(structure.free),
     }
 
 
-def assemble(batch, i: int, draws: dict):
-    """The DataTree of problem ``i`` of a batch (see :func:`bayesff.runfile.build`)."""
-
-    problem = batch.problems[i]
-    z = {k: v[i] for k, v in draws.items()}
-    c, n = next(iter(z.values())).shape[:2]
-    flat = {k: v.reshape(c * n, *v.shape[2:]) for k, v in z.items()}
-    n_prior = batch.settings[i].prior_draws
-    total = c * n + n_prior
-    report = None
-    if total > CHUNK:
+def _postprocess(structure: Structure, drawn: Drawn, n_prior: int, progress: bool, log):
+    """Predictive quantities of the draws, with a progress line when they take a while."""
+    c, n = next(iter(drawn.z.values())).shape[:2]
+    flat = {k: v.reshape(c * n, *v.shape[2:]) for k, v in drawn.z.items()}
+    report = bar = None
+    if c * n + n_prior > CHUNK:
         # held-out liquid predictions can take minutes: say how far post-processing is
-
-        bar = _Progress(
-            total, 0, batch.progress, batch.log, "post-processing", unit="draws", quiet_for=5.0
+        bar = Progress(
+            c * n + n_prior, 0, progress, log, "post-processing", unit="draws", quiet_for=5.0
         )
 
         def report(done, _total):
             bar.update(done, "post-processing")
 
-    r = get_postprocessor(batch.structure).run(
-        flat,
-        batch.k_post[i],
-        batch.k_prior[i],
-        batch.train[i],
-        batch.holdout[i],
-        n_prior,
+    r = get_postprocessor(structure).run(
+        flat, drawn.key_post, drawn.key_prior, drawn.train, drawn.holdout, n_prior,
         progress=report,
-    )
-    if report is not None:
+    )  # fmt: skip
+    if bar is not None:
         bar.close()
+    return r
+
+
+def assemble(
+    problem,
+    structure: Structure,
+    settings: InferenceSettings,
+    drawn: Drawn,
+    *,
+    chain_devices: int = 1,
+    progress: bool = False,
+    log=print,
+):
+    """The DataTree of one problem's draws (see :func:`bayesff.runfile.build`)."""
+    c, n = next(iter(drawn.z.values())).shape[:2]
+    n_prior = settings.prior_draws
+    r = _postprocess(structure, drawn, n_prior, progress, log)
 
     def chains(a):
         return a.reshape(c, n, *a.shape[1:])
 
-    out = {
-        "posterior": {k: chains(v) for k, v in r["posterior"].items()},
-        "prior": {k: r["prior"][k][None] for k in batch.structure.latent_names},
-        "log_prior": {k: chains(v) for k, v in r["log_prior"].items()},
-        "stats": {k: v[i] for k, v in batch.stats.items()},
-        "pp": {},
-        "ll": {},
-        "prior_pp": {},
-        "pred": {},
-        "candidates": _candidates(problem),
-        "chains": c,
-        "draws": n,
-        "prior_draws": n_prior,
-    }
-    pr = {"draws": r["prior"]}
+    pp, ll, prior_pp, pred, pred_ll = {}, {}, {}, {}, {}
+    train_ll = pointwise_log_likelihood(structure, r.ll, drawn.train)
+    holdout_ll = pointwise_log_likelihood(structure, r.pred_ll, drawn.holdout)
     for t in problem.targets:
         n_tr, n_ho = int(t.train.sum()), int(t.holdout_mask().sum())
-        for name in (t.name, f"{t.name}_model"):
+        for name in (t.name, sites.mean(t.name)):
             if n_tr:
-                out["pp"][name] = _rows(r["pp"][name], c, n, n_tr)
-                out["prior_pp"][name] = _rows(pr["draws"][name], 1, n_prior, n_tr)
+                pp[name] = _rows(r.pp[name], c, n, n_tr)
+                prior_pp[name] = _rows(r.prior[name], 1, n_prior, n_tr)
             if n_ho:
-                out["pred"][name] = _rows(r["pred"][name], c, n, n_ho)
-        if n_tr and t.error_model.correlated:
-            # one observation per curve; remove the constant of padded rows (unit normals
-            # with zero residual: -log(2 pi)/2 each)
-            n_pad = batch.train[i]["targets"][t.name]["mask"].shape[0] - n_tr
-            ll = np.asarray(r["ll"][t.name]) + 0.5 * np.log(2 * np.pi) * n_pad
-            out["ll"][t.name] = ll.reshape(c, n, 1)
-        elif n_tr:
-            out["ll"][t.name] = _rows(r["ll"][t.name], c, n, n_tr)
-    attrs = _settings(batch, i)
-    return runfile.build(problem, batch.structure, out, attrs)
+                pred[name] = _rows(r.pred[name], c, n, n_ho)
+        # one observation per row, or per curve (1) for a correlated target
+        for n_rows, src, into in ((n_tr, train_ll, ll), (n_ho, holdout_ll, pred_ll)):
+            if n_rows and t.name in src:
+                k = 1 if t.error_model.correlated else n_rows
+                into[t.name] = _rows(np.reshape(src[t.name], (c * n, -1)), c, n, k)
+    content = runfile.RunContent(
+        posterior={k: chains(v) for k, v in r.posterior.items()},
+        prior={k: r.prior[k][None] for k in structure.latent_names},
+        log_prior={k: chains(v) for k, v in r.log_prior.items()},
+        stats=dict(drawn.stats),
+        pp=pp,
+        ll=ll,
+        prior_pp=prior_pp,
+        pred=pred,
+        pred_ll=pred_ll,
+        candidates=_candidates(problem),
+        chains=c,
+        draws=n,
+        prior_draws=n_prior,
+    )
+    attrs = run_attributes(settings, structure, chain_devices)
+    return runfile.build(problem, structure, content, attrs)

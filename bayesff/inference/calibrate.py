@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import os
 import sys
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -37,17 +37,17 @@ from bayesff.errors import (
     ProblemError,
     RunExistsError,
 )
-from bayesff.inference.assemble import assemble, forward_at
+from bayesff.inference.assemble import Drawn, assemble, forward_at
 from bayesff.inference.cache import get_kernel
 from bayesff.inference.diagnostics import Diagnostics, diagnose, format_summary
 from bayesff.inference.kernels import SamplerSettings, latent_dim
 from bayesff.inference.laplace import laplace_start
 from bayesff.inference.predictive import get_postprocessor
-from bayesff.inference.sampling import BatchCheckpoint, run_blocks
+from bayesff.inference.sampling import BatchCheckpoint, Draws, run_blocks
 from bayesff.io import Lock, check_writable
-from bayesff.model import arrays, pad_arrays, structure_of
-from bayesff.problem import SAMPLERS
+from bayesff.model import ModelData, Structure, arrays, pad_arrays, structure_of
 from bayesff.runtime import ensure_configured
+from bayesff.settings import SAMPLERS, InferenceSettings
 
 __all__ = ["Interrupted", "Run", "calibrate", "calibrate_many"]
 
@@ -349,264 +349,265 @@ def _calibrate(
                 stack.callback(lock.release)
             paths.append(path)
         ensure_configured()
-        _prefetch_imports(_LATE_IMPORTS + (("h5netcdf",) if any(paths) else ()))
-        job = _Batch(problems, settings, paths, log, progress)
-        job.sample(checkpoint_every, resume)
-        return job.finish(t0, strict)
-
-
-# ------------------------------------------------------------------------------- batch
-
-
-class _Batch:
-    """One batched calibration: data, kernel, sampling loop, run files."""
-
-    def __init__(self, problems, settings, paths, log, progress):
-
-        self.problems, self.settings, self.paths, self.log = problems, settings, paths, log
-        self.progress = sys.stderr.isatty() if progress is None else bool(progress)
-        self.s = settings[0]
-        n_train = _max_rows(problems, "train")
-        self.n_holdout = _max_rows(problems, "holdout")
-        self.structure = structure_of(problems[0], n_train)
-        self.train = [pad_arrays(arrays(p, "train"), n_train) for p in problems]
-        self.holdout = [
-            pad_arrays(arrays(p, "holdout"), self.n_holdout, groups=_max_groups(problems))
-            for p in problems
-        ]
-        self.data = jax.tree.map(lambda *a: np.stack(a), *self.train)
-        self.kernel = get_kernel(self.structure, _kernel_settings(self.s))
-        keys = [_seed_keys(s.seed, self.s.chains) for s in settings]
-        self.k_mcmc = np.stack([k[0] for k in keys])
-        self.k_post = [k[1] for k in keys]
-        self.k_prior = [k[2] for k in keys]
-        self.chain_keys = np.stack([k[3] for k in keys])
-        self.k_laplace = [k[4] for k in keys]
-        self.timings = {"batch_size": len(problems)}
-
-    # -------------------------------------------------------------------- starts
-    def _template(self):
-
-        z = self.kernel.draw(self.chain_keys, self.data)
-        return jax.tree.map(np.asarray, z)
-
-    def _inverse_mass(self, d: int):
-        return self.kernel.unit_inverse_mass(len(self.problems), d)
-
-    def _start(self):
-        """Chain states at init_to_central draws (retried) or at Laplace starts."""
-
-        z = self._template()
-        one = jax.tree.map(lambda a: a[0, 0], z)
-        d = latent_dim(z)
-        inv = self._inverse_mass(d)
-        if self.s.init == "laplace" or self.s.sampler == "chees":
-            # many chains from the central half of wide priors can start in a secondary
-            # mode that ChEES's common trajectory length never leaves: start at the mode
-            z, inv = self._laplace(z, one, d)
-        state = self.kernel.init_at(self.chain_keys, self.data, z, inv)
-        for attempt in range(START_TRIES):
-            bad = ~_finite_state(state)
-            if not bad.any():
-                return state
-            keys = np.asarray(
-                jax.vmap(jax.vmap(lambda k, n=attempt + 2: jax.random.fold_in(k, n)))(
-                    self.chain_keys
-                )
-            )
-            znew = jax.tree.map(np.asarray, self.kernel.draw(keys, self.data))
-            z = jax.tree.map(lambda a, b, m=bad: np.where(_expand(m, a), b, a), z, znew)
-            state = self.kernel.init_at(self.chain_keys, self.data, z, inv)
-        bad = ~_finite_state(state)
-        p = int(np.flatnonzero(bad.any(axis=1))[0])
-        raise _start_error(self.problems[p])
-
-    def _laplace(self, z, one, d):
-
-        # ravelled as jax.flatten_util.ravel_pytree ravels (leaf order), in NumPy: the
-        # JAX version compiles a reshape and a split program in a new process
-        leaves, tree = jax.tree.flatten(z)
-        folded_sites = set(self.structure.folded_names)
-        folded = np.concatenate(
-            [
-                np.full(leaf[0, 0].size, str(getattr(path[0], "key", "")) in folded_sites)
-                for path, leaf in jax.tree_util.tree_flatten_with_path(z)[0]
-            ]
-        )
-        starts, invs = [], []
-        for i, prob in enumerate(self.problems):
-            # one optimisation from each chain's draw: one alone can end in a local mode
-            x0 = np.concatenate([a[i].reshape(self.s.chains, -1) for a in leaves], axis=1)
-            data_i = jax.tree.map(lambda a, i=i: a[i], self.data)
-            t = time.perf_counter()
-            ls = laplace_start(
-                self.kernel, data_i, x0, one, self.k_laplace[i], self.s.chains, folded=folded
-            )
-            spread = np.ptp(ls.log_densities[np.isfinite(ls.log_densities)])
-            self.log(
-                f"laplace start ({prob.name}): {len(x0)} optimisations, {ls.evaluations} "
-                f"evaluations, {time.perf_counter() - t:.1f} s; optima span {spread:.1f} nats"
-                + (f", {ls.modes} competing modes: chains start at each" if ls.modes > 1 else "")
-            )
-            cut = np.cumsum([a[i, 0].size for a in leaves])[:-1]
-            parts = np.split(ls.starts, cut, axis=1)
-            starts.append([x.reshape(a[i].shape) for x, a in zip(parts, leaves, strict=True)])
-            inv = ls.inverse_mass_matrix
-            invs.append(inv if self.s.dense_mass else np.diag(inv))
-        z = jax.tree.unflatten(tree, [np.stack(a) for a in zip(*starts, strict=True)])
-        return z, np.stack(invs)
-
-    # ------------------------------------------------------------------- sampling
-    def sample(self, checkpoint_every: int, resume: bool) -> None:
-
+        options = _Options(bool(sys.stderr.isatty() if progress is None else progress), log)
+        batch = _batch(problems, settings)
+        kernel = get_kernel(batch.structure, _kernel_settings(batch.s))
+        ckpt = _checkpoint(batch, paths)
         t = time.perf_counter()
-        # the sampler's block and then the post-processing compile in the background
-        # while the start is found and the chains run
-        latent = self.kernel.precompile(self.chain_keys, self.data)
-        if self.s.sampler == "nuts":
-            self._postprocess_ahead(latent)
-        ckpt = self._checkpoint()
-        if resume:
-            state = self.kernel.init_at(
-                self.chain_keys, self.data, self._template(), self._inverse_mass(self._dim())
-            )
-            state, done, it = ckpt.load_into(state)
-            self.log(
-                f"resuming from {ckpt.path}: {it} of {self.s.warmup + self.s.samples} "
-                "iterations done"
-            )
-        else:
-            state, done, it = self._start(), {}, 0
-        self.log(
-            f"sampling {', '.join(p.name for p in self.problems)}: "
-            f"{self.s.sampler.upper()}, {self.s.chains} chains x ({self.s.warmup} warm-up + "
-            f"{self.s.samples} draws)"
-        )
-        self.trace = run_blocks(
-            self.kernel,
-            state,
-            self.data,
-            self.s,
-            it,
-            done,
-            ckpt,
-            checkpoint_every,
-            self.progress,
-            self.log,
-            BLOCK_SECONDS,
-        )
-        self.timings["sampling_s"] = time.perf_counter() - t
-        self.ckpt = ckpt
-
-    def _postprocess_ahead(self, z) -> None:
-        """Start compiling the post-processing in the background (``z``: abstract latents)."""
-
-        latent = {k: (a.shape[2:], a.dtype) for k, a in z.items()}
-        post = get_postprocessor(self.structure)
-        kept = -(-self.s.samples // self.s.thin)
-        for i in range(len(self.problems)):
-            post.prepare(
-                latent,
-                self.k_post[i],
-                self.k_prior[i],
-                self.train[i],
-                self.holdout[i],
-                self.s.chains * kept,
-                self.settings[i].prior_draws,
-            )
-
-    def _dim(self) -> int:
-
-        return latent_dim(self._template())
-
-    def _checkpoint(self):
-
-        if len(self.problems) != 1 or self.paths[0] is None:
-            return None
-        p = self.problems[0]
-        header = {
-            "problem_fingerprint": p.fingerprint(),
-            "settings": repr(self.s),
-        }
-        return BatchCheckpoint(self.paths[0].with_name("checkpoint.npz"), header)
-
-    # --------------------------------------------------------------------- finish
-    def finish(self, t0: float, strict: bool) -> list[Run]:
-
-        t = time.perf_counter()
-        draws = self._kept()
-        runs = []
-        for i in range(len(self.problems)):
-            dt = assemble(self, i, draws)
-            diag = diagnose(dt)
-            runs.append(Run(dt, None, diag, 0.0, dict(self.timings)))
-        self.timings["postprocess_s"] = time.perf_counter() - t
+        draws = _sample(kernel, batch, ckpt, options, checkpoint_every, resume)
+        timings = {"batch_size": len(problems), "sampling_s": time.perf_counter() - t}
+        runs = _runs(kernel, batch, draws.thinned(batch.s.thin), options, timings)
         wall = time.perf_counter() - t0
-        for i, run in enumerate(runs):
+        for run, path in zip(runs, paths, strict=True):
             run.wall_time_s = wall
-            run.timings = dict(self.timings)
+            run.timings = dict(timings)
             run.datatree.attrs.update(
                 wall_time_s=float(wall),
-                sampling_time_s=float(self.timings["sampling_s"]),
-                batch_size=len(self.problems),
+                sampling_time_s=float(timings["sampling_s"]),
+                batch_size=len(problems),
             )
-            run.path = self._write(run, self.paths[i], strict)
-        if self.ckpt is not None:
-            self.ckpt.remove()
+            run.path = _write(run, path, strict)
+        if ckpt is not None:
+            ckpt.remove()
         return runs
 
-    def _kept(self) -> dict:
-        """Kept draws, unconstrained, site -> (P, C, N, ...), thinned; statistics likewise."""
-        thin = self.s.thin
-        self.stats = {k: v[:, :, ::thin] for k, v in self.trace.items() if k != "z"}
-        return {k: v[:, :, ::thin] for k, v in self.trace["z"].items()}
 
-    def _write(self, run: Run, path, strict: bool):
-
-        failed = strict and not run.diagnostics.ok
-        if path is None:
-            if failed:
-                raise DiagnosticsError("; ".join(run.diagnostics.warnings), run=run)
-            return None
-        if failed:
-            # --strict never replaces a good run: the failed one goes beside it
-            bad = path.with_name(f"{path.stem}.failed.nc")
-            runfile.write(run.datatree, bad, force=True)
-            raise DiagnosticsError(
-                f"diagnostics failed and --strict was given; the run was written to {bad}, "
-                f"not to {path}",
-                run=run,
-            )
-        runfile.write(run.datatree, path, force=True)
-        return path
+# ------------------------------------------------------------------------------- steps
 
 
-#: What only the end of a calibration needs (run file, diagnostics): about 1.5 s of
-#: imports in a new process, done while the sampler compiles and runs (h5netcdf too
-#: when a run file is written)
-_LATE_IMPORTS = ("xarray", "arviz_stats")
+class _Options(NamedTuple):
+    """How a calibration talks: a progress bar (or lines), and where its lines go."""
+
+    progress: bool
+    log: Callable[..., None]
 
 
-def _prefetch_imports(modules) -> None:
-    """Import ``modules`` in a background thread, those not imported yet.
+class RunKeys(NamedTuple):
+    """A batch's random keys (raw JAX keys, uint32 pairs): the chains' (P, C, 2), and per
+    problem the posterior predictive's, the prior's and the Laplace start's."""
 
-    XLA compiles and runs with Python's lock released, so a new process pays for
-    these imports (measured 1.5 s) in parallel instead of after the sampling. A
-    failed import here is ignored: the same import then fails where it is used.
+    chains: np.ndarray
+    post: tuple
+    prior: tuple
+    laplace: tuple
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Problems of one structure and sampler settings, and everything their program reads.
+
+    ``train`` and ``holdout`` are each problem's model data padded to the batch's
+    largest; ``data`` is ``train`` stacked along a leading problem axis (P).
     """
 
-    missing = [m for m in modules if m not in sys.modules]
-    if not missing:
-        return
+    problems: tuple
+    settings: tuple
+    structure: Structure
+    train: tuple
+    holdout: tuple
+    data: ModelData
+    keys: RunKeys
 
-    def run():
-        for m in missing:
-            try:
-                importlib.import_module(m)
-            except BaseException:  # reported where the module is used
-                return
+    @property
+    def s(self) -> InferenceSettings:
+        """The settings the compiled program shares (those of the first problem)."""
+        return self.settings[0]
 
-    threading.Thread(target=run, name="bayesff-imports", daemon=True).start()
+
+def _batch(problems, settings) -> Batch:
+    n_train, n_holdout = _max_rows(problems, "train"), _max_rows(problems, "holdout")
+    train = tuple(pad_arrays(arrays(p, "train"), n_train) for p in problems)
+    holdout = tuple(
+        pad_arrays(arrays(p, "holdout"), n_holdout, groups=_max_groups(problems)) for p in problems
+    )
+    keys = [_seed_keys(s.seed, settings[0].chains) for s in settings]
+    return Batch(
+        problems=tuple(problems),
+        settings=tuple(settings),
+        structure=structure_of(problems[0], n_train),
+        train=train,
+        holdout=holdout,
+        data=jax.tree.map(lambda *a: np.stack(a), *train),
+        keys=RunKeys(
+            chains=np.stack([k[3] for k in keys]),
+            post=tuple(k[1] for k in keys),
+            prior=tuple(k[2] for k in keys),
+            laplace=tuple(k[4] for k in keys),
+        ),
+    )
+
+
+def _template(kernel, batch: Batch) -> dict:
+    """One init_to_central draw per chain, unconstrained: the latent values' shapes."""
+    return jax.tree.map(np.asarray, kernel.draw(batch.keys.chains, batch.data))
+
+
+def _start(kernel, batch: Batch, log):
+    """Chain states at init_to_central draws (retried) or at Laplace starts."""
+    z = _template(kernel, batch)
+    d = latent_dim(z)
+    inv = kernel.unit_inverse_mass(len(batch.problems), d)
+    if batch.s.init == "laplace" or batch.s.sampler == "chees":
+        # many chains from the central half of wide priors can start in a secondary
+        # mode that ChEES's common trajectory length never leaves: start at the mode
+        z, inv = _laplace(kernel, batch, z, log)
+    keys = batch.keys.chains
+    state = kernel.init_at(keys, batch.data, z, inv)
+    for attempt in range(START_TRIES):
+        bad = ~_finite_state(state)
+        if not bad.any():
+            return state
+        retry = np.asarray(
+            jax.vmap(jax.vmap(lambda k, n=attempt + 2: jax.random.fold_in(k, n)))(keys)
+        )
+        znew = jax.tree.map(np.asarray, kernel.draw(retry, batch.data))
+        z = jax.tree.map(lambda a, b, m=bad: np.where(_expand(m, a), b, a), z, znew)
+        state = kernel.init_at(keys, batch.data, z, inv)
+    bad = ~_finite_state(state)
+    p = int(np.flatnonzero(bad.any(axis=1))[0])
+    raise _start_error(batch.problems[p])
+
+
+def _laplace(kernel, batch: Batch, z, log):
+    """Laplace starts of every chain of every problem, and their inverse mass matrices."""
+    s = batch.s
+    one = jax.tree.map(lambda a: a[0, 0], z)
+    # ravelled as jax.flatten_util.ravel_pytree ravels (leaf order), in NumPy: the
+    # JAX version compiles a reshape and a split program in a new process
+    leaves, tree = jax.tree.flatten(z)
+    folded_sites = set(batch.structure.folded_names)
+    folded = np.concatenate(
+        [
+            np.full(leaf[0, 0].size, str(getattr(path[0], "key", "")) in folded_sites)
+            for path, leaf in jax.tree_util.tree_flatten_with_path(z)[0]
+        ]
+    )
+    starts, invs = [], []
+    for i, prob in enumerate(batch.problems):
+        # one optimisation from each chain's draw: one alone can end in a local mode
+        x0 = np.concatenate([a[i].reshape(s.chains, -1) for a in leaves], axis=1)
+        data_i = jax.tree.map(lambda a, i=i: a[i], batch.data)
+        t = time.perf_counter()
+        ls = laplace_start(kernel, data_i, x0, one, batch.keys.laplace[i], s.chains, folded=folded)
+        spread = np.ptp(ls.log_densities[np.isfinite(ls.log_densities)])
+        log(
+            f"laplace start ({prob.name}): {len(x0)} optimisations, {ls.evaluations} "
+            f"evaluations, {time.perf_counter() - t:.1f} s; optima span {spread:.1f} nats"
+            + (f", {ls.modes} competing modes: chains start at each" if ls.modes > 1 else "")
+        )
+        cut = np.cumsum([a[i, 0].size for a in leaves])[:-1]
+        parts = np.split(ls.starts, cut, axis=1)
+        starts.append([x.reshape(a[i].shape) for x, a in zip(parts, leaves, strict=True)])
+        inv = ls.inverse_mass_matrix
+        invs.append(inv if s.dense_mass else np.diag(inv))
+    z = jax.tree.unflatten(tree, [np.stack(a) for a in zip(*starts, strict=True)])
+    return z, np.stack(invs)
+
+
+def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int, resume: bool):
+    """Warm-up and sampling of every chain (from a checkpoint if resuming): the kept draws."""
+    s = batch.s
+    # the sampler's block and then the post-processing compile in the background
+    # while the start is found and the chains run
+    latent = kernel.precompile(batch.keys.chains, batch.data)
+    if s.sampler == "nuts":
+        _postprocess_ahead(batch, latent)
+    if resume:
+        template = _template(kernel, batch)
+        inv = kernel.unit_inverse_mass(len(batch.problems), latent_dim(template))
+        state = kernel.init_at(batch.keys.chains, batch.data, template, inv)
+        state, done, it = ckpt.load_into(state)
+        options.log(f"resuming from {ckpt.path}: {it} of {s.warmup + s.samples} iterations done")
+    else:
+        state, done, it = _start(kernel, batch, options.log), {}, 0
+    options.log(
+        f"sampling {', '.join(p.name for p in batch.problems)}: "
+        f"{s.sampler.upper()}, {s.chains} chains x ({s.warmup} warm-up + {s.samples} draws)"
+    )
+    return run_blocks(
+        kernel,
+        state,
+        batch.data,
+        s,
+        it=it,
+        done=done,
+        ckpt=ckpt,
+        checkpoint_every=checkpoint_every,
+        progress=options.progress,
+        log=options.log,
+        block_seconds=BLOCK_SECONDS,
+    )
+
+
+def _postprocess_ahead(batch: Batch, z) -> None:
+    """Start compiling the post-processing in the background (``z``: abstract latents)."""
+    latent = {k: (a.shape[2:], a.dtype) for k, a in z.items()}
+    post = get_postprocessor(batch.structure)
+    kept = -(-batch.s.samples // batch.s.thin)
+    for i, s in enumerate(batch.settings):
+        post.prepare(
+            latent,
+            batch.keys.post[i],
+            batch.keys.prior[i],
+            batch.train[i],
+            batch.holdout[i],
+            batch.s.chains * kept,
+            s.prior_draws,
+        )
+
+
+def _checkpoint(batch: Batch, paths) -> BatchCheckpoint | None:
+    """The checkpoint of a single problem written to a file (else none)."""
+    if len(batch.problems) != 1 or paths[0] is None:
+        return None
+    header = {"problem_fingerprint": batch.problems[0].fingerprint(), "settings": repr(batch.s)}
+    return BatchCheckpoint(paths[0].with_name("checkpoint.npz"), header)
+
+
+def _runs(kernel, batch: Batch, draws: Draws, options: _Options, timings: dict) -> list[Run]:
+    """Each problem's run (DataTree and diagnostics) from the batch's kept draws."""
+    t = time.perf_counter()
+    runs = []
+    for i, problem in enumerate(batch.problems):
+        drawn = Drawn(
+            z={k: v[i] for k, v in draws.z.items()},
+            stats={k: v[i] for k, v in draws.stats.items()},
+            train=batch.train[i],
+            holdout=batch.holdout[i],
+            key_post=batch.keys.post[i],
+            key_prior=batch.keys.prior[i],
+        )
+        dt = assemble(
+            problem,
+            batch.structure,
+            batch.settings[i],
+            drawn,
+            chain_devices=getattr(kernel, "shards", 1),
+            progress=options.progress,
+            log=options.log,
+        )
+        runs.append(Run(dt, None, diagnose(dt), 0.0, {}))
+    timings["postprocess_s"] = time.perf_counter() - t
+    return runs
+
+
+def _write(run: Run, path, strict: bool):
+    failed = strict and not run.diagnostics.ok
+    if path is None:
+        if failed:
+            raise DiagnosticsError("; ".join(run.diagnostics.warnings), run=run)
+        return None
+    if failed:
+        # --strict never replaces a good run: the failed one goes beside it
+        bad = path.with_name(f"{path.stem}.failed.nc")
+        runfile.write(run.datatree, bad, force=True)
+        raise DiagnosticsError(
+            f"diagnostics failed and --strict was given; the run was written to {bad}, "
+            f"not to {path}",
+            run=run,
+        )
+    runfile.write(run.datatree, path, force=True)
+    return path
 
 
 def _seed_keys(seed: int, chains: int) -> tuple[np.ndarray, ...]:

@@ -64,7 +64,7 @@ from bayesff.inference.exported import (
     register_pytrees,
     structure_key,
 )
-from bayesff.model import Structure, model_of
+from bayesff.model import ModelData, Structure, TargetData, model_of
 
 __all__ = ["Kernel", "SamplerSettings", "Trace", "chain_shards", "latent_dim"]
 
@@ -157,7 +157,7 @@ class Kernel:
         self.structure = structure
         self.settings = settings
         # the compiled block's state and trace types, for jax.export (bayesff.inference.exported)
-        register_pytrees(HMCState, HMCAdaptState, Trace)
+        register_pytrees(HMCState, HMCAdaptState, Trace, ModelData, TargetData)
         model = model_of(structure)
         self._model = model
 

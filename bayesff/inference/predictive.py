@@ -16,23 +16,25 @@ small task) does not pay for 256 draws of expensive held-out predictions.
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from numpyro.handlers import substitute, trace
 from numpyro.infer import Predictive
 from numpyro.infer.util import constrain_fn, log_likelihood
 
-from bayesff.inference.exported import persistent, precompile, structure_key
-from bayesff.model import Structure, model_of
+from bayesff import sites
+from bayesff.inference.exported import (
+    persistent,
+    precompile,
+    register_pytrees,
+    structure_key,
+)
+from bayesff.model import ModelData, Structure, TargetData, model_of
 
-__all__ = [
-    "CHUNK",
-    "PostProcessor",
-    "chunk_size",
-    "get_postprocessor",
-    "train_without_observations",
-]
+__all__ = ["CHUNK", "PostProcessed", "PostProcessor", "chunk_size", "get_postprocessor"]
 
 #: Largest number of draws per call of the compiled post-processing functions.
 CHUNK = 256
@@ -47,14 +49,39 @@ def chunk_size(n_posterior: int, n_prior: int) -> int:
     return min(CHUNK, max(8, 1 << (n - 1).bit_length()))
 
 
-def train_without_observations(data: dict) -> dict:
-    """The training data with the observations removed (the model then samples them)."""
-    return {
-        **data,
-        "targets": {
-            k: {kk: vv for kk, vv in v.items() if kk != "y"} for k, v in data["targets"].items()
-        },
-    }
+class PostProcessed(NamedTuple):
+    """What the post-processing of one problem's draws gives (NumPy arrays).
+
+    Attributes
+    ----------
+    posterior
+        Site -> (N, ...) constrained posterior draws (problem units).
+    pp
+        Training rows: ``<target>`` replicated observations and ``<target>_model``
+        model means, (N, rows, ...).
+    ll
+        Target -> pointwise log-likelihood of the training rows, (N, rows), or
+        (N,) for a correlated target (one observation per curve).
+    pred
+        Held-out rows, as ``pp``.
+    pred_ll
+        Target -> log-likelihood of the held-out observations, as ``ll``: the
+        model's own, at the draws of ``pred`` (-inf where the forward model failed).
+    log_prior
+        Site -> (N, ...) log prior density of each posterior draw.
+    prior, prior_log
+        The same for ``n_prior`` prior draws (sites, replicated training rows and
+        model means; log prior densities).
+    """
+
+    posterior: dict
+    pp: dict
+    ll: dict
+    pred: dict
+    pred_ll: dict
+    log_prior: dict
+    prior: dict
+    prior_log: dict
 
 
 class PostProcessor:
@@ -63,6 +90,7 @@ class PostProcessor:
     def __init__(self, structure: Structure):
         self.structure = structure
         self.model = model_of(structure)
+        register_pytrees(ModelData, TargetData)  # the data argument, for jax.export
         self._chunk = persistent(
             jax.jit(self._both_chunks), "postprocess", structure_key(structure)
         )
@@ -94,33 +122,51 @@ class PostProcessor:
 
         k1, k2 = jax.random.split(key)
         trained = [t.name for t in self.structure.trained()]
-        sites = [*trained, *(f"{t}_model" for t in trained)]
-        pp = Predictive(self.model, posterior_samples=samples, return_sites=sites, parallel=True)(
-            k1, train_without_observations(data_train)
+        names = [*trained, *(sites.mean(t) for t in trained)]
+        pp = Predictive(self.model, posterior_samples=samples, return_sites=names, parallel=True)(
+            k1, data_train.without_observations()
         )
         ll = log_likelihood(self.model, samples, data_train, parallel=True)
         ll = {t: ll[t] for t in trained}
-        held = [
-            t.name
-            for t in self.structure.targets
-            if data_holdout["targets"][t.name]["mask"].shape[0]
-        ]
-        pred = {}
+        held = [t.name for t in self.structure.targets if data_holdout.targets[t.name].n]
+        pred, pred_ll = {}, {}
         if held:
+            new_env = list(self.structure.new_environment_sites())
             pred = Predictive(
                 self.model,
                 posterior_samples=samples,
-                return_sites=[*held, *(f"{t}_model" for t in held)],
+                return_sites=[*held, *(sites.mean(t) for t in held), *new_env],
                 parallel=True,
-            )(k2, data_holdout)
-        return pp, ll, pred, self._log_prior(samples, data_train)
+            )(k2, data_holdout.without_observations())
+            pred_ll = self._heldout_log_likelihood(samples, pred, held, data_holdout)
+            pred = {k: v for k, v in pred.items() if k not in new_env}
+        return pp, ll, pred, pred_ll, self._log_prior(samples, data_train)
+
+    def _heldout_log_likelihood(self, samples, pred, held, data_holdout):
+        """The model's log-likelihood of the held-out observations at each draw.
+
+        Evaluated by the model itself (numpyro's ``log_likelihood``) at the posterior
+        draws and the draws of a new environment the predictions used; a draw whose
+        forward model failed at a row (non-finite model mean) has density zero there
+        (the model rejects it: its ``valid`` factor), so -inf, never a silent number.
+        """
+        new_env = {k: pred[k] for k in self.structure.new_environment_sites() if k in pred}
+        ll = log_likelihood(self.model, {**samples, **new_env}, data_holdout, parallel=True)
+        out = {}
+        for t in held:
+            mean = pred[sites.mean(t)]
+            finite = jnp.isfinite(mean.reshape(mean.shape[0], mean.shape[1], -1)).all(axis=2)
+            if ll[t].ndim == 1:  # a correlated target: one observation per curve
+                finite = finite.all(axis=1)
+            out[t] = jnp.where(finite, ll[t], -jnp.inf)
+        return out
 
     def _prior_chunk(self, key, data_train, n: int):
 
         trained = [t.name for t in self.structure.trained()]
-        sites = [*self.structure.latent_names, *trained, *(f"{t}_model" for t in trained)]
-        draws = Predictive(self.model, num_samples=n, return_sites=sites, parallel=True)(
-            key, train_without_observations(data_train)
+        names = [*self.structure.latent_names, *trained, *(sites.mean(t) for t in trained)]
+        draws = Predictive(self.model, num_samples=n, return_sites=names, parallel=True)(
+            key, data_train.without_observations()
         )
         latent = {k: draws[k] for k in self.structure.latent_names}
         return draws, self._log_prior(latent, data_train)
@@ -157,10 +203,8 @@ class PostProcessor:
     ):
         """Constrained draws, predictive quantities and prior draws for one problem.
 
-        ``z``: site -> (N, ...) unconstrained posterior draws. Returns a dict:
-        ``posterior`` (site -> (N, ...) in problem units), ``pp``, ``ll``,
-        ``pred``, ``log_prior`` (leading axis N) and ``prior``, ``prior_log``
-        (leading axis ``n_prior``), as NumPy arrays. ``progress(done, total)``,
+        ``z``: site -> (N, ...) unconstrained posterior draws. Returns a
+        :class:`PostProcessed`. ``progress(done, total)``,
         if given, is called after each chunk with the draws processed so far
         (posterior and prior counted together).
         """
@@ -171,7 +215,7 @@ class PostProcessor:
         for i in range(chunks):
             start = min(i * size, max(n - 1, 0))
             chunk = {k: _pad(v[start : start + size], size) for k, v in z.items()}
-            samples, (pp, ll, pred, lp), (pdraws, plp) = self._chunk(
+            samples, (pp, ll, pred, pred_ll, lp), (pdraws, plp) = self._chunk(
                 chunk,
                 key,
                 key_prior,
@@ -182,7 +226,9 @@ class PostProcessor:
             if i * size < n:
                 take = min(size, n - i * size)
                 post.append(
-                    jax.tree.map(lambda a, t=take: np.asarray(a)[:t], (samples, pp, ll, pred, lp))
+                    jax.tree.map(
+                        lambda a, t=take: np.asarray(a)[:t], (samples, pp, ll, pred, pred_ll, lp)
+                    )
                 )
             if i * size < n_prior:
                 take = min(size, n_prior - i * size)
@@ -191,15 +237,16 @@ class PostProcessor:
                 done = min((i + 1) * size, n) + min((i + 1) * size, n_prior)
                 progress(done, n + n_prior)
         cat = _concat
-        return {
-            "posterior": cat([p[0] for p in post]),
-            "pp": cat([p[1] for p in post]),
-            "ll": cat([p[2] for p in post]),
-            "pred": cat([p[3] for p in post]),
-            "log_prior": cat([p[4] for p in post]),
-            "prior": cat([p[0] for p in prior]),
-            "prior_log": cat([p[1] for p in prior]),
-        }
+        return PostProcessed(
+            posterior=cat([p[0] for p in post]),
+            pp=cat([p[1] for p in post]),
+            ll=cat([p[2] for p in post]),
+            pred=cat([p[3] for p in post]),
+            pred_ll=cat([p[4] for p in post]),
+            log_prior=cat([p[5] for p in post]),
+            prior=cat([p[0] for p in prior]),
+            prior_log=cat([p[1] for p in prior]),
+        )
 
 
 def _concat(parts: list[dict]) -> dict:

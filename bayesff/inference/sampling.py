@@ -12,6 +12,7 @@ saves a checkpoint (when the run has an output file) and raises
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -20,7 +21,25 @@ from tqdm.auto import tqdm
 from bayesff.errors import Interrupted
 from bayesff.inference.checkpoint import Checkpoint
 
-__all__ = ["BatchCheckpoint", "run_blocks"]
+__all__ = ["STAT_FIELDS", "BatchCheckpoint", "Draws", "Progress", "run_blocks"]
+
+#: Sample statistics recorded per kept draw (fields of the kernel's Trace).
+STAT_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "potential_energy", "step_size")
+
+
+class Draws(NamedTuple):
+    """Kept draws of a batch: ``z`` site -> (P, C, N, ...) unconstrained values, and
+    ``stats`` (:data:`STAT_FIELDS`) -> (P, C, N) sample statistics."""
+
+    z: dict
+    stats: dict
+
+    def thinned(self, thin: int) -> Draws:
+        """Every ``thin``-th draw of each chain."""
+        return Draws(
+            {k: v[:, :, ::thin] for k, v in self.z.items()},
+            {k: v[:, :, ::thin] for k, v in self.stats.items()},
+        )
 
 
 class BatchCheckpoint(Checkpoint):
@@ -66,7 +85,7 @@ def _host_block(trace, n: int, skip: int = 0) -> dict:
         return np.moveaxis(a, 0, 2)
 
     out = {"z": {k: move(v) for k, v in trace.z.items()}}
-    for f in ("diverging", "energy", "num_steps", "accept_prob", "potential_energy", "step_size"):
+    for f in STAT_FIELDS:
         out[f] = move(getattr(trace, f))
     return out
 
@@ -80,7 +99,7 @@ def _append(done: dict, block: dict) -> None:
             done.setdefault(k, []).append(v)
 
 
-class _Progress:
+class Progress:
     """A tqdm bar on a terminal; otherwise a log line every ~10 % (at most every 5 s)."""
 
     def __init__(
@@ -149,21 +168,33 @@ def run_blocks(
     state,
     data,
     s,
-    it,
-    done,
-    ckpt,
-    checkpoint_every,
-    progress,
-    log,
-    block_seconds,
-):
+    *,
+    it: int = 0,
+    done: dict | None = None,
+    ckpt: BatchCheckpoint | None = None,
+    checkpoint_every: int = 0,
+    progress: bool = False,
+    log=print,
+    block_seconds: float = 1.0,
+) -> Draws:
     """Advance the chains from iteration ``it`` to warm-up + samples; return the kept draws.
 
-    Returns a dict: ``z`` (site -> (P, C, N, ...) unconstrained) and the
-    sample statistics (P, C, N).
+    Parameters
+    ----------
+    kernel, state, data
+        The compiled kernel, the chains' state and the model's data (batched).
+    s
+        The sampler settings (warm-up and kept draws per chain).
+    it, done
+        The iteration to start from and the kept draws so far (a resumed run).
+    ckpt, checkpoint_every
+        Where and how often (draws per chain; 0: only on Ctrl-C) to save.
+    progress, log, block_seconds
+        Progress bar, one-line messages, and the wall time one block aims at.
     """
+    done = {} if done is None else done
     total = s.warmup + s.samples
-    bar = _Progress(total, it, progress, log, "sampling")
+    bar = Progress(total, it, progress, log, "sampling")
     per_iter, calls = None, 0
     # (state, iteration) after the last complete block: a Ctrl-C between two statements
     # must never save a state that does not match the draws kept with it
@@ -202,7 +233,8 @@ def run_blocks(
         ckpt.save_blocks(state, done, it)
         raise Interrupted(str(ckpt.path)) from None
     bar.close()
-    return _joined(done)
+    joined = _joined(done)
+    return Draws(joined["z"], {k: joined[k] for k in STAT_FIELDS})
 
 
 def _trim(done: dict, n: int) -> None:

@@ -185,7 +185,7 @@ References
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -747,13 +747,47 @@ def _mismatch(potential, params, n, states, gamma3, ok3, finite3):
 
     def finish(inputs, u, kt, cp, gamma, ok, finite):
         return _finish(
-            potential, params, "vm_consistent", n, inputs, u, kt, gamma, 0, ok, finite, cp
+            potential, params, "vm_consistent", n, (inputs, u, kt, cp), (gamma, 0, ok, finite)
         )
 
     sols = jax.vmap(finish)(inputs3, u3, kt3, cp3, gamma3, ok3, finite3)
     beta_p = sols.pressure_MPa / (kt3 * KJ_PER_MOL_PER_A3_IN_MPA)  # 1/angstrom^3
     slope = (beta_p[2] - beta_p[0]) / (inputs3.rho[2] - inputs3.rho[0])
     return slope * sols.S0[1] - 1.0, jnp.max(sols.status)
+
+
+class _Path(NamedTuple):
+    """The static part of the vm_consistent path solve (nondiff in its custom VJP)."""
+
+    potential: Any
+    opts: Any  # _Options
+    n: int
+    ramp: int
+
+
+class _PathPoint(NamedTuple):
+    """One state along the path: what :func:`_evaluate_lambda` solves at each lam."""
+
+    potential: Any
+    opts: Any
+    n: int
+    params: Any
+    T_K: Any
+    rho: Any
+    dr: Any
+
+
+class _ChunkSetup(NamedTuple):
+    """What every chunk of :func:`solve_batch` shares (bound once by functools.partial)."""
+
+    potential: Any
+    closure: str
+    n: int
+    opts: Any
+    n_ramp: int
+    stages: int
+    solve_params: bool
+    no_dr: bool
 
 
 class _RootState(NamedTuple):
@@ -775,7 +809,7 @@ class _RootState(NamedTuple):
     done: jax.Array
 
 
-def _find_lambda(potential, opts, n, ramp, params, T_K, rho, dr, gamma0):
+def _find_lambda(path: _Path, params, T_K, rho, dr, gamma0):
     """Root of the consistency mismatch along the path (forward only, no gradient).
 
     Bracketing from lam = 0 (the default closure) in steps of _LAMBDA_STEP towards the
@@ -791,9 +825,12 @@ def _find_lambda(potential, opts, n, ramp, params, T_K, rho, dr, gamma0):
 
     Returns (lam, solutions (3, n - 1) at lam, status, iterations, is_root).
     """
+    potential, opts, n, ramp = path
     opts = opts._replace(tol=min(opts.tol, _CONSISTENCY_SOLVE_TOL))
     tol_m = min(max(_MISMATCH_TOL_FACTOR * opts.tol, _MISMATCH_TOL_MIN), _MISMATCH_TOL_MAX)
-    evaluate = functools.partial(_evaluate_lambda, potential, opts, n, params, T_K, rho, dr)
+    evaluate = functools.partial(
+        _evaluate_lambda, _PathPoint(potential, opts, n, params, T_K, rho, dr)
+    )
     gamma0 = jnp.broadcast_to(gamma0, (3, n - 1))
     m0, g0, it0, status0 = evaluate(jnp.asarray(0.0), gamma0, ramp)
     direction = jnp.where(m0 > 0, 1.0, -1.0)
@@ -804,8 +841,9 @@ def _find_lambda(potential, opts, n, ramp, params, T_K, rho, dr, gamma0):
     return s.best, s.gamma_best, status, s.iterations, is_root
 
 
-def _evaluate_lambda(potential, opts, n, params, T_K, rho, dr, lam, gamma3, stages):
+def _evaluate_lambda(point: _PathPoint, lam, gamma3, stages):
     """Mismatch at path coordinate lam: (m, solutions (3, n - 1), iterations, status)."""
+    potential, opts, n, params, T_K, rho, dr = point
     states = _consistency_states(potential, params, T_K, rho, n, dr, lam)
     g3, it3, ok3, fin3 = _solve_gamma_batch("vm_consistent", opts, states[0], gamma3, stages)
     m, status = _mismatch(potential, params, n, states, g3, ok3, fin3)
@@ -894,28 +932,25 @@ def _root_outcome(s, m0, status0, tol_m):
     return status, is_root
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
-def _consistent_lambda(potential, opts, n, ramp, params, T_K, rho, dr, gamma0):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _consistent_lambda(path: _Path, params, T_K, rho, dr, gamma0):
     """Path coordinate of "vm_consistent" at one state, differentiable in (params, T, rho, dr).
 
     Returns (lam, gamma at rho, status, iterations); only lam carries a gradient.
     """
-    lam, gamma3, status, iterations, _ = _find_lambda(
-        potential, opts, n, ramp, params, T_K, rho, dr, gamma0
-    )
+    lam, gamma3, status, iterations, _ = _find_lambda(path, params, T_K, rho, dr, gamma0)
     return lam, gamma3[1], status, iterations
 
 
-def _consistent_lambda_fwd(potential, opts, n, ramp, params, T_K, rho, dr, gamma0):
-    lam, gamma3, status, iterations, is_root = _find_lambda(
-        potential, opts, n, ramp, params, T_K, rho, dr, gamma0
-    )
+def _consistent_lambda_fwd(path: _Path, params, T_K, rho, dr, gamma0):
+    lam, gamma3, status, iterations, is_root = _find_lambda(path, params, T_K, rho, dr, gamma0)
     res = (params, T_K, rho, dr, gamma0, lam, gamma3, is_root)
     return (lam, gamma3[1], status, iterations), res
 
 
-def _consistent_lambda_bwd(potential, opts, n, ramp, res, ct):
+def _consistent_lambda_bwd(path: _Path, res, ct):
     params, T_K, rho, dr, gamma0, lam, gamma3, is_root = res
+    potential, opts, n, _ = path
 
     # Implicit function theorem on m(theta, lam*) = 0: dlam/dtheta = -(dm/dtheta) / (dm/dlam),
     # both from one reverse pass through the three fixed points (their own adjoints).
@@ -1077,15 +1112,16 @@ def solve(
     pre_status, pre_iterations, cparams = jnp.asarray(CONVERGED), jnp.asarray(0), None
     if closure == "vm_consistent" and closure_params is None:
         lam, gamma_c, pre_status, pre_iterations = _consistent_lambda(
-            potential, opts, n, n_ramp, params, T_K, rho_per_A3, dr, gamma_init
+            _Path(potential, opts, n, n_ramp), params, T_K, rho_per_A3, dr, gamma_init
         )
         cparams = _path(lam, _default_w(potential, params, rho_per_A3))
         gamma_init, n_ramp = gamma_c, 1
     elif closure == "vm_consistent":
         cparams = jnp.asarray(closure_params, dtype=float)
     sol = _solve_one(
-        potential, params, T_K, rho_per_A3, closure, n, dr, opts, gamma_init, n_ramp, cparams
-    )
+        potential, params, T_K, rho_per_A3, closure=closure, n=n, dr=dr, opts=opts,
+        gamma_init=gamma_init, n_ramp=n_ramp, cparams=cparams,
+    )  # fmt: skip
     return _with_prior_status(sol, pre_status, pre_iterations)
 
 
@@ -1107,7 +1143,7 @@ def _single_start(gamma0, n, ramp):
     return gamma_init, n_ramp
 
 
-def _solve_one(potential, params, T_K, rho, closure, n, dr, opts, gamma_init, n_ramp, cparams):
+def _solve_one(potential, params, T_K, rho, *, closure, n, dr, opts, gamma_init, n_ramp, cparams):
     """One state's OZ solve from gamma_init, with the closure parameters cparams."""
     inputs, u, kt, cparams = _prepare(potential, params, T_K, rho, closure, n, dr, cparams)
     # Fixed-point values carry no gradient of their own: it comes from _fixed_point.
@@ -1117,7 +1153,7 @@ def _solve_one(potential, params, T_K, rho, closure, n, dr, opts, gamma_init, n_
     )
     gamma = _fixed_point(closure, opts, inputs, jax.lax.stop_gradient(gamma))
     return _finish(
-        potential, params, closure, n, inputs, u, kt, gamma, iterations, ok, finite, cparams
+        potential, params, closure, n, (inputs, u, kt, cparams), (gamma, iterations, ok, finite)
     )
 
 
@@ -1182,8 +1218,14 @@ def _prepare(potential, params, T_K, rho_per_A3, closure, n, dr, closure_params=
     return inputs, u, kt, cparams
 
 
-def _finish(potential, params, closure, n, inputs, u, kt, gamma, iterations, ok, finite, cparams):
-    """LiquidSolution at one state from the converged gamma (differentiable through it)."""
+def _finish(potential, params, closure, n, prepared, solved):
+    """LiquidSolution at one state from the converged gamma (differentiable through it).
+
+    ``prepared``: (inputs, u, kt, cparams) of :func:`_prepare`; ``solved``: (gamma,
+    iterations, ok, finite) of the fixed-point solve.
+    """
+    inputs, u, kt, cparams = prepared
+    gamma, iterations, ok, finite = solved
     grid, boltz, beta_u_att, rho, alpha = inputs
     r, dr = grid.r, grid.dr
     beta = 1.0 / kt
@@ -1380,7 +1422,7 @@ def solve_batch(
     else:
         gamma_init, n_ramp = gamma0, 1
     args = _chunked_args(
-        params_batch, T_K, rho_per_A3, dr, gamma_init, closure_params, n, size, chunk
+        params_batch, T_K, rho_per_A3, dr, gamma_init, closure_params, n=n, size=size, chunk=chunk
     )
     one_chunk = _chunk_solver(
         potential, closure, n, _options(memory, mixing, tol, max_iter, adjoint_tol), n_ramp,
@@ -1395,11 +1437,14 @@ def _chunk_solver(potential, closure, n, opts, n_ramp, closure_params, default_d
     solve_params = closure == "vm_consistent" and closure_params is None
     stages = 1 if solve_params else n_ramp
     return functools.partial(
-        _solve_chunk, potential, closure, n, opts, n_ramp, stages, solve_params, default_dr
+        _solve_chunk,
+        _ChunkSetup(potential, closure, n, opts, n_ramp, stages, solve_params, default_dr),
     )
 
 
-def _chunked_args(params_batch, T_K, rho_per_A3, dr, gamma_init, closure_params, n, size, chunk):
+def _chunked_args(
+    params_batch, T_K, rho_per_A3, dr, gamma_init, closure_params, *, n, size, chunk
+):
     """The batched arguments of :func:`solve_batch`, shaped (n_chunks, chunk, ...)."""
     n_chunks = -(-size // chunk)
     # Pad with copies of the last member: they converge with it and are cut off below.
@@ -1421,22 +1466,23 @@ def _chunked_args(params_batch, T_K, rho_per_A3, dr, gamma_init, closure_params,
     )
 
 
-def _solve_chunk(potential, closure, n, opts, n_ramp, stages, solve_params, no_dr, chunk_args):
+def _solve_chunk(setup: _ChunkSetup, chunk_args):
     """One chunk of :func:`solve_batch`: its members' solutions (leading axis chunk)."""
+    potential, closure, n, opts, n_ramp, stages, solve_params, no_dr = setup
 
     def prepare(params, T, rho, dr_, cparams):
         dr_ = None if no_dr else dr_
         return _prepare(potential, params, T, rho, closure, n, dr_, cparams)
 
-    def finish(params, inputs, u, kt, gamma, iterations, ok, finite, cparams):
-        return _finish(
-            potential, params, closure, n, inputs, u, kt, gamma, iterations, ok, finite, cparams
-        )
+    def finish(params, prepared, solved):
+        return _finish(potential, params, closure, n, prepared, solved)
 
     def member_lambda(member_args):
         params, T, rho, dr_, gamma_start = member_args
         dr_ = None if no_dr else dr_
-        return _consistent_lambda(potential, opts, n, n_ramp, params, T, rho, dr_, gamma_start)
+        return _consistent_lambda(
+            _Path(potential, opts, n, n_ramp), params, T, rho, dr_, gamma_start
+        )
 
     params, T, rho, dr_, gamma_start, cparams = chunk_args
     if solve_params:
@@ -1451,7 +1497,7 @@ def _solve_chunk(potential, closure, n, opts, n_ramp, stages, solve_params, no_d
         closure, opts, stopped, jax.lax.stop_gradient(gamma_start), stages
     )
     gamma = _fixed_point_batch(closure, opts, inputs, jax.lax.stop_gradient(gamma))
-    sols = jax.vmap(finish)(params, inputs, u, kt, gamma, iterations, ok, finite, cparams)
+    sols = jax.vmap(finish)(params, (inputs, u, kt, cparams), (gamma, iterations, ok, finite))
     if solve_params:
         sols = jax.vmap(_with_prior_status)(sols, pre_status, pre_iterations)
     return sols

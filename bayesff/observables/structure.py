@@ -346,7 +346,7 @@ def _closure_floor(quantity: str):
 
 
 def _oz_observable(
-    name, env, value_column, dimension, unit, build, description, curve=False, floor=None
+    name, env, value_column, dimension, unit, build, description, *, curve=False, floor=None
 ):
     """Register an observable of the OZ solution (uncertainty column ``u_<value_column>``)."""
     return register_observable(

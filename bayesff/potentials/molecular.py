@@ -181,7 +181,7 @@ def _site_pairs(L):
     return ((h, h), (h, -h), (-h, h), (-h, -h))
 
 
-def two_centre_lj(r, c1, s1, c2, s2, cphi, epsilon, sigma, L):
+def two_centre_lj(r, c1, s1, c2, s2, cphi, *, epsilon, sigma, L):
     r"""Two-centre Lennard-Jones (2CLJ) energy of two linear molecules.
 
     Each molecule carries two identical LJ sites at :math:`\pm (L/2)\mathbf e_i`
@@ -296,7 +296,7 @@ def dipole_dipole(r, c1, s1, c2, s2, cphi, mu):
     return COULOMB_KJ_PER_MOL_ANGSTROM * mu * mu / r**3 * (s1 * s2 * cphi - 2.0 * c1 * c2)
 
 
-def two_centre_lj_quadrupole(r, c1, s1, c2, s2, cphi, epsilon, sigma, L, Q):
+def two_centre_lj_quadrupole(r, c1, s1, c2, s2, cphi, *, epsilon, sigma, L, Q):
     r"""2CLJ plus a point quadrupole on each molecule's axis at its centre (2CLJQ).
 
     .. math:: u = u_{2CLJ}(r, \Omega; \varepsilon, \sigma, L) + u_{QQ}(r, \Omega; Q)
@@ -308,12 +308,11 @@ def two_centre_lj_quadrupole(r, c1, s1, c2, s2, cphi, epsilon, sigma, L, Q):
     ----------
     Vrabec, Stoll and Hasse (2001), doi:10.1021/jp012542o.
     """
-    return two_centre_lj(r, c1, s1, c2, s2, cphi, epsilon, sigma, L) + quadrupole_quadrupole(
-        r, c1, s1, c2, s2, cphi, Q
-    )
+    u_lj = two_centre_lj(r, c1, s1, c2, s2, cphi, epsilon=epsilon, sigma=sigma, L=L)
+    return u_lj + quadrupole_quadrupole(r, c1, s1, c2, s2, cphi, Q)
 
 
-def stockmayer(r, c1, s1, c2, s2, cphi, epsilon, sigma, mu):
+def stockmayer(r, c1, s1, c2, s2, cphi, *, epsilon, sigma, mu):
     r"""Stockmayer potential: LJ 12-6 plus a point dipole at each centre.
 
     .. math::

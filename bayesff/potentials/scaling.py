@@ -43,7 +43,7 @@ differences in the sigma combining rule are outside this re-mapping.
 
 The Bayesian version (a prior on the factors, the irreducible residual
 sigma_res as an inferred inadequacy scale) is a calibration problem built on
-this system: :func:`bayesff.workflows.remap.bayesian_remap`.
+this system: ``bayesian_remap`` in studies/remap.py (an example beside the package).
 """
 
 from __future__ import annotations

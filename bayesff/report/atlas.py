@@ -39,18 +39,17 @@ needed:
 
 .. math::
 
-    \mathrm{elpd}_i = \log \frac{1}{S} \sum_s N\!\left(y_i \mid f_i(\theta_s),
-    \sqrt{u_i^2 + e_i^2 + \tau_s^2 s_i^2}\right),
+    \mathrm{elpd}_i = \log \frac{1}{S} \sum_s p(y_i \mid \theta_s),
 
-with the model mean :math:`f_i(\theta_s)` of draw s, the data's uncertainty
-:math:`u_i`, the forward model's error floor :math:`e_i`, and, for an
-``inferred_scale`` target, the draw's :math:`\tau_s` with :math:`s_i =
-|f_i(\theta_s)|` (relative) or 1 (absolute): the model's own likelihood
-(:mod:`bayesff.model`). Per group, the sum over its states, with the standard
-error :math:`\sqrt{n\,\mathrm{var}(\mathrm{elpd}_i)}`; two forms are compared
-on the same states with the paired standard error of the difference. Draws
-whose prediction is NaN (a failed forward model) count as zero density, so a
-form that fails at a state is penalised there, never silently excused.
+with :math:`p(y_i \mid \theta_s)` the model's own likelihood of the held-out
+observation at draw s (:mod:`bayesff.model`, evaluated when the run was made
+and stored in the run file: every inadequacy term and error model, a
+hierarchical target's new environment, the forward model's error floor). Per
+group, the sum over its states, with the standard error
+:math:`\sqrt{n\,\mathrm{var}(\mathrm{elpd}_i)}`; two forms are compared on the
+same states with the paired standard error of the difference. Draws whose
+forward model failed (NaN prediction) count as zero density, so a form that
+fails at a state is penalised there, never silently excused.
 """
 
 from __future__ import annotations
@@ -278,49 +277,45 @@ def _failed_states(dt, target: str) -> dict[str, list[dict]]:
 def heldout_elpd(dt) -> dict[tuple[str, str], dict]:
     """Log predictive density of every held-out group of a run (module docstring).
 
+    From the model's own pointwise log-likelihood of the held-out observations,
+    which the run file holds (:func:`bayesff.runfile.rows`, ``loglik``): every
+    inadequacy and error model is covered, nothing is computed again here. A
+    correlated target's held-out rows are one observation (one density per
+    curve), reported under their group when they form one, else under all their
+    groups joined by " + ".
+
     Returns
     -------
     dict
         ``(target, group)`` -> ``elpd`` (nats, summed over the group's states),
-        ``se``, ``n``, ``elpd_i`` (per state), ``observed`` (the states' values,
-        to check that two runs are compared on the same data). Targets whose
-        inadequacy is not ``none`` or ``inferred_scale``, or with vector rows, are
-        left out (their likelihood is not a normal per row).
+        ``se``, ``n``, ``elpd_i`` (per state, or per curve), ``observed`` (the
+        states' values, to check that two runs are compared on the same data).
+        Runs written before the held-out log-likelihood was stored have none.
     """
-    post = runfile.latents(dt, "posterior")
     out = {}
     for info in runfile.targets(dt):
-        if info.inadequacy not in ("none", "inferred_scale") or info.value_dims:
-            continue
-        if info.attrs.get("error_model", "independent") not in ("independent", ""):
-            continue
         rows = runfile.rows(dt, info.name, "holdout")
-        if rows is None or rows.observed.shape[0] == 0:
+        if rows is None or rows.loglik is None or rows.observed.shape[0] == 0:
             continue
-        f = np.asarray(rows.model, dtype=float)  # (chain, draw, n)
-        var = np.asarray(rows.u, float) ** 2 + np.asarray(rows.floor, float) ** 2
-        var = np.broadcast_to(var, f.shape)
-        if info.inadequacy == "inferred_scale" and f"tau_{info.name}" in post:
-            # (a target with no training rows has no tau: the model adds none either)
-            tau = np.asarray(post[f"tau_{info.name}"].values, float)[..., None]
-            s = np.abs(f) if info.inadequacy_form == "relative" else 1.0
-            var = var + (tau * s) ** 2
-        y = np.asarray(rows.observed, float)
-        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            logp = -0.5 * np.log(2 * np.pi * var) - 0.5 * (y - f) ** 2 / var
-        logp = np.where(np.isfinite(logp), logp, -np.inf).reshape(-1, y.size)
-        elpd_i = _logmeanexp(logp)
-        for g in dict.fromkeys(np.asarray(rows.group).tolist()):
-            sel = np.asarray(rows.group) == g
-            e = elpd_i[sel]
-            n = int(sel.sum())
+        c, d = rows.loglik.shape[:2]
+        elpd_i = _logmeanexp(rows.loglik.reshape(c * d, -1))
+        groups = np.asarray(rows.group)
+        if elpd_i.size != groups.size:  # one observation per curve
+            parts = [(" + ".join(dict.fromkeys(groups.tolist())), np.ones(groups.size, bool))]
+            curve = True
+        else:
+            parts = [(g, groups == g) for g in dict.fromkeys(groups.tolist())]
+            curve = False
+        for g, sel in parts:
+            e = elpd_i if curve else elpd_i[sel]
+            n = int(e.size)
             finite = np.isfinite(e).all()
             out[(info.name, str(g))] = {
                 "elpd": float(e.sum()) if finite else -math.inf,
                 "se": float(np.sqrt(n * np.var(e, ddof=1))) if finite and n > 1 else None,
                 "n": n,
                 "elpd_i": e,
-                "observed": y[sel],
+                "observed": np.asarray(rows.observed, float)[sel],
             }
     return out
 
@@ -983,6 +978,7 @@ def render_atlas(
     name,
     entries,
     fluids,
+    *,
     fluid_order,
     potentials,
     comparisons,
@@ -1217,12 +1213,12 @@ def write_atlas(
         res.name,
         entries,
         fluids,
-        fluid_order,
-        potentials,
-        comparisons,
-        figures,
-        res.wall_time_s,
-        description,
+        fluid_order=fluid_order,
+        potentials=potentials,
+        comparisons=comparisons,
+        figures=figures,
+        wall_time_s=res.wall_time_s,
+        description=description,
     )
     with atomic_path(index) as tmp:
         tmp.write_text(html, encoding="utf-8")

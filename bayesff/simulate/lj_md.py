@@ -470,7 +470,7 @@ class _MDSettings:
 
 
 def _md_counts(
-    n_particles, n_steps, n_equil, sample_every, n_bins, n_blocks, max_reallocations,
+    n_particles, n_steps, *, n_equil, sample_every, n_bins, n_blocks, max_reallocations,
     long_range, dtype,
 ):  # fmt: skip
     """Check the integer settings, long_range and dtype; derive the sample chunking."""
@@ -511,8 +511,9 @@ def _md_settings(
     rho = _positive("rho_per_A3", rho_per_A3)
     n, sample_every, n_bins, n_blocks, max_reallocations, n_samples, chunk, n_equil_chunks = (
         _md_counts(
-            n_particles, n_steps, n_equil, sample_every, n_bins, n_blocks, max_reallocations,
-            long_range, dtype,
+            n_particles, n_steps, n_equil=n_equil, sample_every=sample_every, n_bins=n_bins,
+            n_blocks=n_blocks, max_reallocations=max_reallocations, long_range=long_range,
+            dtype=dtype,
         )
     )  # fmt: skip
     box = _box(n, rho)
@@ -652,7 +653,7 @@ def _md_trajectory(potential, s: _MDSettings, obs, r_mid, r_edges, q) -> Traject
 
 
 def _md_result(
-    potential, s: _MDSettings, chunks, status, diagnostics, e_tail, p_tail, r_edges, q,
+    potential, s: _MDSettings, *, chunks, status, diagnostics, e_tail, p_tail, r_edges, q,
     store_frames,
 ) -> MDResult:  # fmt: skip
     """Block averages of the samples into an MDResult (all-NaN unless status is OK)."""
@@ -847,7 +848,16 @@ def simulate(
     q = _k_vectors(s.box, s.q_max)[2]
     diagnostics, e_tail, p_tail = _md_diagnostics(potential, s, nbrs, n_realloc, wall)
     return _md_result(
-        potential, s, chunks, status, diagnostics, e_tail, p_tail, r_edges, q, store_frames
+        potential,
+        s,
+        chunks=chunks,
+        status=status,
+        diagnostics=diagnostics,
+        e_tail=e_tail,
+        p_tail=p_tail,
+        r_edges=r_edges,
+        q=q,
+        store_frames=store_frames,
     )
 
 

@@ -14,8 +14,10 @@ Usage::
 
 or from Python, for a problem built there::
 
+    from bayesff import prepared
     from bayesff.workflows.prepare import prepare
-    prepare(problem)          # simulates, writes prepared/NAME/, attaches to problem
+    prepare(problem)                          # simulates, writes prepared/NAME/
+    problem, _ = prepared.attach(problem)     # a copy with the runs in its MD targets
     run = bayesff.calibrate(problem)
 """
 
@@ -47,11 +49,10 @@ def _versions() -> dict[str, str]:
 
 
 def _load(problem):
-    """(problem without prepared data, the object to attach to or None, its label)."""
-
+    """(problem without prepared data, its label)."""
     if isinstance(problem, Problem):
-        return problem, problem, str(problem.path or problem.name)
-    return Problem.from_toml(Path(problem), prepared=False), None, str(problem)
+        return problem, str(problem.path or problem.name)
+    return Problem.from_toml(Path(problem), prepared=False), str(problem)
 
 
 def _header_of(directory: Path, run) -> dict | None:
@@ -144,8 +145,8 @@ def prepare(
     Parameters
     ----------
     problem
-        A problem file's path, or a :class:`~bayesff.problem.Problem` (its
-        targets' ``aux`` are then filled in place, ready for ``calibrate``).
+        A problem file's path, or a :class:`~bayesff.problem.Problem` (then
+        :func:`bayesff.prepared.attach` gives the copy that reads the runs).
     force
         Simulate every run again, at the reference of the problem's options
         (this undoes a ``bayesff refine``).
@@ -177,7 +178,7 @@ def prepare(
     """
 
     log = log or (lambda *a, **k: None)
-    prob, attach_to, label = _load(problem)
+    prob, label = _load(problem)
     runs = prepared.plan(prob)
     d = Path(directory) if directory is not None else prepared.default_directory(prob.name)
     if not runs:
@@ -215,6 +216,4 @@ def prepare(
     script = f"bayesff prepare {label} (bayesff.workflows.prepare)"
     manifest = prepared.write_manifest(d, headers, script)
     log(f"prepared {len(runs)} reference run(s) in {d} ({manifest.name})")
-    if attach_to is not None:
-        prepared.attach(attach_to, d)
     return paths

@@ -432,7 +432,7 @@ def refine(
     ----------
     problem
         A problem file's path, or a :class:`~bayesff.problem.Problem`
-        (prepared and re-attached in place each round).
+        (prepared, and a copy with the new runs attached, each round).
     max_rounds
         At most this many calibrations (>= 1).
     out
@@ -481,9 +481,10 @@ def refine(
     prepare(given or problem, log=log, directory=d)
     result = RefineResult()
     for k in range(1, max_rounds + 1):
-        prob = given or Problem.from_toml(Path(problem), prepared=d)
         if given is not None:
-            prepared.attach(prob, d)
+            prob = prepared.attach(given, d)[0]
+        else:
+            prob = Problem.from_toml(Path(problem), prepared=d)
         ref = _reference_in_use(prob)
         log(f"refine round {k}/{max_rounds}: calibrating with the MD reference {ref}")
         run = calibrate(

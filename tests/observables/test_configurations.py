@@ -169,8 +169,8 @@ def _predict(problem, target, params):
 
     st = structure_of(problem)
     t = next(t for t in st.targets if t.name == target)
-    td = arrays(problem)["targets"][target]
-    return np.asarray(t.forward.build()(params, td["env"], **td["nuisance_fixed"]))
+    td = arrays(problem).targets[target]
+    return np.asarray(t.forward.build()(params, td.env, **td.nuisance_fixed))
 
 
 def test_cluster_energies_through_a_problem_equal_the_direct_energy():

@@ -295,7 +295,7 @@ def test_bad_input_raises_before_simulating(kwargs, message, monkeypatch):
     def no_build(*a, **k):  # pragma: no cover - reached only if validation is missing
         raise AssertionError("simulation started before the input was validated")
 
-    monkeypatch.setattr(md, "_build", no_build)
+    monkeypatch.setattr(lj_md, "_build", no_build)
     args = {
         "potential": LENNARD_JONES, "params": LJ, "T_K": temperature(1.0),
         "rho_per_A3": 0.8, "n_particles": 256, "n_steps": 4000, "n_equil": 0,
@@ -315,7 +315,7 @@ def test_options_and_keyword_overrides_reach_the_settings(monkeypatch):
     def no_build(*a, **k):  # pragma: no cover - reached only if validation is missing
         raise AssertionError("simulation started before the input was validated")
 
-    monkeypatch.setattr(md, "_build", no_build)
+    monkeypatch.setattr(lj_md, "_build", no_build)
     args = (LENNARD_JONES, LJ, temperature(1.0), 0.8)
     run = {"n_particles": 256, "n_steps": 4000, "n_equil": 0}
     with pytest.raises(ValueError, match=r"r_cut = 3\.5 angstrom exceeds half the box"):

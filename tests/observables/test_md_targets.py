@@ -311,7 +311,7 @@ def test_bad_options_raise_when_built(options, message, monkeypatch):
     def no_simulation(*a, **k):  # pragma: no cover - reached only if a model simulates
         raise AssertionError("a forward model simulated")
 
-    monkeypatch.setattr(md, "simulate", no_simulation)
+    monkeypatch.setattr(lj_md, "simulate", no_simulation)
     opts = {**OPTIONS, **options}
     if opts["reference"] is None:
         del opts["reference"]
@@ -322,7 +322,7 @@ def test_bad_options_raise_when_built(options, message, monkeypatch):
 def test_without_prepared_data_predict_says_to_prepare(monkeypatch):
     """No aux (no prepared data): a clear error naming `bayesff prepare`, and no
     simulation (lj_md.simulate made to fail), also while traced."""
-    monkeypatch.setattr(md, "simulate", None)
+    monkeypatch.setattr(lj_md, "simulate", None)
     predict = build("md_energy", seed=99)
     with pytest.raises(ValueError, match=r"no prepared MD data.*bayesff prepare"):
         predict(TRUTH, ENV)

@@ -1,0 +1,83 @@
+"""Names of the model's sites, which are also the run file's variable names: one place.
+
+:mod:`bayesff.model` samples its latent variables and records its model means
+under these names, and :mod:`bayesff.runfile` writes and reads them; no other
+module builds a name (``tau_B2``) itself. Every name ends in the target's name.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "alpha",
+    "beta",
+    "delta_amplitude",
+    "delta_length",
+    "eta",
+    "length",
+    "mean",
+    "nuisance",
+    "omega",
+    "tau",
+    "valid",
+    "znew",
+]
+
+
+def mean(target: str) -> str:
+    """The model mean f of a target's rows (a deterministic site)."""
+    return f"{target}_model"
+
+
+def nuisance(param: str, target: str) -> str:
+    """A nuisance parameter of a target (an energy offset ``offset_E``)."""
+    return f"{param}_{target}"
+
+
+def tau(target: str) -> str:
+    """The inferred inadequacy scale of a target."""
+    return f"tau_{target}"
+
+
+def omega(param: str, target: str) -> str:
+    """The between-band spread of a pooled parameter (hierarchical inadequacy)."""
+    return f"omega_{param}_{target}"
+
+
+def eta(param: str, target: str) -> str:
+    """The log-deviations of a pooled parameter per band (hierarchical inadequacy)."""
+    return f"eta_{param}_{target}"
+
+
+def znew(param: str, target: str) -> str:
+    """The standard-normal deviation of a new environment per held-out group."""
+    return f"znew_{param}_{target}"
+
+
+def alpha(target: str) -> str:
+    """The amplitude of a GP inadequacy."""
+    return f"alpha_{target}"
+
+
+def length(target: str) -> str:
+    """The length scale of a GP inadequacy (scaled coordinate)."""
+    return f"length_{target}"
+
+
+def beta(target: str) -> str:
+    """The basis weights of a GP inadequacy."""
+    return f"beta_{target}"
+
+
+def delta_amplitude(target: str) -> str:
+    """The amplitude of a GP discrepancy error model (observable's unit)."""
+    return f"delta_amplitude_{target}"
+
+
+def delta_length(target: str) -> str:
+    """The length scale of a GP discrepancy error model (scaled coordinate)."""
+    return f"delta_length_{target}"
+
+
+def valid(target: str) -> str:
+    """The factor that rejects parameters where the forward model fails."""
+    return f"valid_{target}"
