@@ -7,7 +7,8 @@ for 4 parameter draws (argon-like LJ, epsilon/k_B = 120 K, sigma = 3.405 angstro
 around it, fixed seed), jit-compiled, timed after warm-up as the median of repeats:
 
 - ``shared``: one coexistence solve per temperature feeding all four properties
-  (``bayesff.observables.vle.vle_predictions``);
+  (``bayesff.observables.vle.vle_predictions``, with the LJ EOS's critical point computed
+  once, as the observables do);
 - ``observables``: the four registered observables' ``predict`` functions, as a problem
   with four targets calls them (four solves);
 - ``B2``: the second virial coefficient (``bayesff.observables.virial.second_virial``) at
@@ -59,7 +60,11 @@ jax.config.update("jax_enable_x64", True)
 
 from bayesff.observables import get_observable  # noqa: E402
 from bayesff.observables.virial import second_virial  # noqa: E402
-from bayesff.observables.vle import fluid_eos_of, vle_predictions  # noqa: E402
+from bayesff.observables.vle import (  # noqa: E402
+    constant_critical_point,
+    fluid_eos_of,
+    vle_predictions,
+)
 from bayesff.potentials.pair import LENNARD_JONES  # noqa: E402
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K  # noqa: E402
 
@@ -103,8 +108,10 @@ def speed(repeats: int) -> dict:
     b2_obs = second_virial(LENNARD_JONES, centre, T) * 1.01
     b2_unc = 0.01 * jnp.abs(b2_obs) + 1.0
 
+    crit = constant_critical_point(fluid.eos)  # LJ: no shape parameters, one critical point
+
     def loglik_shared(p):
-        pred = vle_predictions(fluid, p, T)
+        pred = vle_predictions(fluid, p, T, critical=crit)
         return sum(-0.5 * jnp.sum(((getattr(pred, k) - obs[k]) / unc[k]) ** 2) for k in PROPS)
 
     predicts = [get_observable(n).build(LENNARD_JONES) for n in OBSERVABLES]

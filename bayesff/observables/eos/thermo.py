@@ -167,23 +167,26 @@ def dp_drho(eos: ReducedEOS, T_star, rho_star, **shape):
 # ----------------------------------------------------------------------------- implicit tangents
 
 
-def _implicit_primal(residual, x, args):
+def _implicit_primal(residual, jacobian, x, args):
     return x
 
 
-_implicit = jax.custom_jvp(_implicit_primal, nondiff_argnums=(0,))
+_implicit = jax.custom_jvp(_implicit_primal, nondiff_argnums=(0, 1))
 
 
 @_implicit.defjvp
-def _implicit_jvp(residual, primals, tangents):
+def _implicit_jvp(residual, jacobian, primals, tangents):
     x, args = primals
     _, dargs = tangents
-    jac = jax.jacfwd(residual, argnums=0)(x, args)
+    if jacobian is None:
+        jac = jax.jacfwd(residual, argnums=0)(x, args)
+    else:
+        jac = jacobian(x, args)
     _, df = jax.jvp(lambda a: residual(x, a), (args,), (dargs,))
     return x, -jnp.linalg.solve(jac, df)
 
 
-def implicit_solution(residual, x, args):
+def implicit_solution(residual, x, args, jacobian=None):
     r"""Return the root ``x`` of ``residual(x, args) = 0`` with exact tangents in ``args``.
 
     The implicit function theorem gives dx = -J^{-1} (dF/dargs) dargs with J =
@@ -203,13 +206,16 @@ def implicit_solution(residual, x, args):
         The root (computed without gradients; its own tangent is ignored).
     args
         Pytree of the parameters the root depends on.
+    jacobian
+        ``jacobian(x, args) -> (n, n)``, dF/dx in closed form if known (cheaper to
+        compile than the forward-mode Jacobian used otherwise).
 
     Returns
     -------
     jax.Array
         ``x``, carrying implicit-function tangents.
     """
-    return _implicit(residual, jax.lax.stop_gradient(x), args)
+    return _implicit(residual, jacobian, jax.lax.stop_gradient(x), args)
 
 
 # ----------------------------------------------------------------------------- critical point
@@ -284,20 +290,18 @@ def _critical_residual(eos):
     return residual
 
 
-#: Starts of the critical-point solve, as factors on the model's (T*c, rho*c) estimate.
-#: Newton from one start can land on a spurious inflection inside the two-phase region
-#: (the Thol LJ EOS has one at T* = 1.3035, and a 3e-7-deep wiggle of dp/drho at its
-#: critical point); the solve runs from each and keeps the hottest valid root, the top
-#: of the spinodal.
+#: Starts of the critical-point solve, as factors on the model's (T*c, rho*c) estimate,
+#: tried in order. Newton from one start can land on a spurious inflection inside the
+#: two-phase region (the Thol LJ EOS has one at T* = 1.3035, where its own estimate
+#: (1.32, 0.31) leads); the next start, from above, then finds the top of the spinodal.
 CRITICAL_STARTS = ((1.0, 1.0), (1.06, 1.1), (1.06, 0.9), (1.12, 1.0))
 
 
-def _critical_newton(eos, x0, shape, max_iter, tol):
+def _critical_newton(eos, x0, shape, max_iter, tol, active=True):
     """Damped Newton on the critical conditions from x0 = (T*, ln rho*).
 
     Returns (x, status, iterations).
     """
-    residual = _critical_residual(eos)
     steps = jnp.array([0.05, 0.2])
 
     def converged(f):
@@ -324,7 +328,8 @@ def _critical_newton(eos, x0, shape, max_iter, tol):
         scale = jnp.minimum(1.0, jnp.min(limit / (jnp.abs(dx) + 1e-300)))
         return x + scale * dx, f, it + 1
 
-    x, _, it = jax.lax.while_loop(cond, body, (x0, jnp.full(2, jnp.inf), jnp.int32(0)))
+    f0 = jnp.where(active, jnp.inf, 0.0) * jnp.ones(2)  # an inactive member does not iterate
+    x, _, it = jax.lax.while_loop(cond, body, (x0, f0, jnp.int32(0)))
     b0, b1, d2b = _b_derivatives(eos, x[0], jnp.exp(x[1]), shape)
     f = jnp.stack([b0, jnp.exp(x[1]) * b1])
     finite = jnp.all(jnp.isfinite(x)) & jnp.all(jnp.isfinite(f)) & jnp.isfinite(d2b)
@@ -347,12 +352,12 @@ def critical_point(
 
     Newton's method in (T*, ln rho*) on B = 0 and rho dB/drho = 0, with B =
     (dp/drho)/T*, from the model's ``critical_estimate(**shape)`` scaled by each
-    of :data:`CRITICAL_STARTS`; steps limited to 5 % in T* and 0.2 in ln rho*, at
+    of :data:`CRITICAL_STARTS` in turn; steps limited to 5 % in T* and 0.2 in ln rho*, at
     most ``max_iter`` iterations, converged when |B| <= tol and |rho dB/drho| <=
     100 tol. A root is valid only where B has a minimum in rho (d2B/drho2 >= 0):
     a root with d2B/drho2 < 0 is a spurious inflection inside the two-phase
     region, which multiparameter EOS can have (the Thol LJ EOS has one at T* =
-    1.3035). Of the valid roots the hottest is kept. Differentiable in the shape
+    1.3035), and the next start is tried. Differentiable in the shape
     parameters by the implicit function theorem (not in ``max_iter``, ``tol``).
 
     Parameters
@@ -372,15 +377,22 @@ def critical_point(
     """
     t0, r0 = eos.critical_estimate(**shape)
     t0, r0 = jnp.asarray(t0, float), jnp.asarray(r0, float)
-    factors = jnp.asarray(CRITICAL_STARTS)
-    x0 = jnp.stack([t0 * factors[:, 0], jnp.log(r0 * factors[:, 1])], axis=1)
     sh = jax.lax.stop_gradient(shape)
-    xs, statuses, its = jax.vmap(lambda x: _critical_newton(eos, x, sh, max_iter, tol))(x0)
-    ok_each = statuses == SolveStatus.OK
-    best = jnp.argmax(jnp.where(ok_each, xs[:, 0], -jnp.inf))
-    ok = jnp.any(ok_each)
-    status = jnp.where(ok, SolveStatus.OK, statuses[0]).astype(jnp.int32)
-    x_safe = jnp.where(ok, xs[best], x0[0])
+    # the starts one after another: a later one iterates only if no earlier one found a
+    # valid root, and is kept only if it is hotter (a member that needs no restart costs
+    # nothing in a vmapped batch)
+    x0 = jnp.stack([t0 * CRITICAL_STARTS[0][0], jnp.log(r0 * CRITICAL_STARTS[0][1])])
+    best, status0, its = _critical_newton(eos, x0, sh, max_iter, tol)
+    ok = status0 == SolveStatus.OK
+    for ft, fr in CRITICAL_STARTS[1:]:
+        xi = jnp.stack([t0 * ft, jnp.log(r0 * fr)])
+        x, st, it = _critical_newton(eos, xi, sh, max_iter, tol, active=~ok)
+        better = (st == SolveStatus.OK) & (~ok | (x[0] > best[0]))
+        best = jnp.where(better, x, best)
+        ok = ok | (st == SolveStatus.OK)
+        its = its + it
+    status = jnp.where(ok, SolveStatus.OK, status0).astype(jnp.int32)
+    x_safe = jnp.where(ok, best, x0)
     x_imp = implicit_solution(_critical_residual(eos), x_safe, shape)
     t_c, rho_c = x_imp[0], jnp.exp(x_imp[1])
     p_c = pressure(eos, t_c, rho_c, **shape)
@@ -390,5 +402,5 @@ def critical_point(
         jnp.where(ok, rho_c, nan),
         jnp.where(ok, p_c, nan),
         status,
-        jnp.max(its),
+        its,
     )
