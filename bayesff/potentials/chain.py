@@ -4,9 +4,10 @@ A :class:`ChainPotential` (``kind = "chain"``) is a molecule of ``segments``
 identical spheres bonded at contact (bond length sigma), each pair of segments on
 different molecules interacting through one Mie (n, m) pair potential. It is not a
 pair potential between molecules, so the pair-only forward models (the second
-virial coefficient, the integral equations) do not accept it; the equation of
-state of chains (:mod:`bayesff.observables.eos.saft_vr_mie`) and molecular
-simulation of the chains do.
+virial coefficient, the integral equations) do not accept it; forward models
+of chains do (the equation of state :mod:`bayesff.observables.eos.saft_vr_mie`
+through :func:`reduced_state`, and molecular simulation of chains where an
+engine takes them).
 
 ``energy(r, **params)`` is the segment-segment pair energy (what LAMMPS'
 ``pair_style mie/cut`` or an OpenMM ``CustomNonbondedForce`` is given), so
