@@ -63,6 +63,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import NamedTuple
 
+import dask
 import jax
 import numpy as np
 import xarray as xr
@@ -562,7 +563,11 @@ def write(dt, path: str | os.PathLike, *, force: bool = False) -> Path:
     # disk mid-write fails on close and then crashes the process when the half-closed
     # file is collected (a segfault, measured with h5py 3 on a full tmpfs), which left the
     # temporary file behind; a plain write fails with OSError and atomic_path removes it.
-    data = dt.to_netcdf(engine="h5netcdf")
+    # The synchronous scheduler: inside a Dask worker xarray would otherwise guard the
+    # in-memory buffer with a distributed.Lock named after the BytesIO object, which the
+    # scheduler does not know ("Semaphore or Lock ... not known"); nothing here is lazy.
+    with dask.config.set(scheduler="synchronous"):
+        data = dt.to_netcdf(engine="h5netcdf")
     try:
         atomic_write_bytes(path, data)
     except OSError as e:

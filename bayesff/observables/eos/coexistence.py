@@ -12,16 +12,27 @@ by Newton's method in (ln rho_l, ln rho_v) (the scheme of Akasaka, J. Therm.
 Sci. Technol. 3, 442 (2008), doi:10.1299/jtst.3.442, in log densities). With B
 = (dp/drho)/T of each phase its Jacobian is [[rho_l B_l, -rho_v B_v], [B_l,
 -B_v]], so a step has a closed form. Steps are capped at 0.5 in ln rho (damping);
-at most ``max_iter`` steps; converged when both steps are below 1e-10 and the
-residuals are below 1e-9 (relative to p_v/T for F1).
+converged when both steps are below 1e-8 (Newton converges quadratically: the
+result is then good to ~1e-15) and, checked once at the end, the residuals are
+below 1e-9 (relative to p_v/T for F1, plus the rounding of the liquid's pressure).
 
-Starts: the ancillary saturation curve of the Thol et al. (2016) LJ EOS in
-critical-reduced form (:func:`bayesff.observables.eos.lj.ancillary_reduced`),
-scaled by the model's own critical point (:func:`~bayesff.observables.eos.thermo.critical_point`,
-computed once per parameter draw) -- no draw needs a hand-chosen guess. The
-vapour start is then refined from the liquid start by equating the liquid's
-chemical potential with an ideal gas's, rho_v = rho_l exp(mu_res,l/kT - 1 + ...),
-which follows the model's own volatility where the LJ shape does not (chains).
+Starts, from the model's own critical point
+(:func:`~bayesff.observables.eos.thermo.critical_point`, once per parameter draw)
+-- no draw needs a hand-chosen guess:
+
+- the ancillary saturation curve of the Thol et al. (2016) LJ EOS in
+  critical-reduced form (:func:`bayesff.observables.eos.lj.ancillary_reduced`)
+  scaled by the model's Tc and rho_c;
+- the zero-pressure start: the liquid at p = 0 (a 1-D Newton from the ancillary
+  liquid density) and an ideal-gas vapour of equal chemical potential, rho_v =
+  rho_l exp(alpha^r_l - 1), which follows the model's own volatility where the LJ
+  shape does not (chains).
+
+The zero-pressure start comes first below 0.85 Tc, the ancillary one above; a
+member whose first attempt has not converged in 20 steps, or converged on an
+unstable or trivial pair, restarts from the other within the same loop.
+Tested on the LJ EOS from 0.50 to 0.99 Tc and on PC-SAFT chains of 1-16 segments
+from 0.35 to 0.99 Tc (tests/observables/eos/).
 
 Failures are values: above the critical temperature, below the EOS's validity,
 unconverged, collapsed onto one density (the trivial solution near Tc) or
@@ -65,10 +76,13 @@ __all__ = [
 #: Largest Newton step in ln rho (damping).
 MAX_STEP = 0.5
 #: Convergence: largest |step| in ln rho, and residual tolerance.
-STEP_TOL = 1e-10
+STEP_TOL = 1e-8
 RESIDUAL_TOL = 1e-9
 #: Newton steps of the first start before the fallback start takes over.
 FIRST_ATTEMPT_STEPS = 20
+#: Newton steps of the zero-pressure liquid of a start (where it takes more, p = 0 has
+#: no liquid root nearby: close to Tc, where the ancillary start serves).
+ZERO_PRESSURE_STEPS = 12
 #: Densities closer than this in ln rho are one phase (the trivial solution).
 TRIVIAL_GAP = 1e-4
 
@@ -120,14 +134,14 @@ def _vle_residual(eos):
     return residual
 
 
-def _liquid_newton(eos, t, p_target, x0, shape, max_iter):
+def _liquid_newton(eos, t, p_target, x0, shape, max_iter, active=True):
     """Newton on p(rho) = p_target in x = ln rho, kept on the liquid branch.
 
     Steps are capped at ``MAX_STEP``; an iterate where dp/drho <= 0 (the unstable
     branch between the spinodals) is pushed up by 0.1 in ln rho instead. From a
     start denser than the root Newton descends monotonically where p(rho) is
     convex (the liquid branch); from below it overshoots once and then does.
-    Returns (x, last |step|, iterations).
+    Returns (x, last |step|, iterations); an inactive member does not iterate.
     """
 
     def body(c):
@@ -144,42 +158,47 @@ def _liquid_newton(eos, t, p_target, x0, shape, max_iter):
         x, size, it = c
         return (size > STEP_TOL) & jnp.isfinite(x) & (it < max_iter)
 
-    return jax.lax.while_loop(cond, body, (x0, jnp.inf, jnp.int32(0)))
+    size0 = jnp.where(active, jnp.inf, 0.0)
+    return jax.lax.while_loop(cond, body, (x0, size0, jnp.int32(0)))
 
 
-def _starts(eos, t, crit, shape, max_iter):
-    """Two starts (ln rho_l, ln rho_v) for the coexistence Newton: (first, fallback).
-
-    The zero-pressure start: well below Tc the saturated liquid is nearly the liquid
-    at zero pressure and the vapour nearly an ideal gas, so rho_l0 solves p(rho_l0) =
-    0 on the liquid branch (from 1.15 times the scaled ancillary liquid density) and
-    equating mu/kT = ln rho + alpha^r + Z (Z_l = 0) with the ideal gas's ln rho_v + 1
-    gives rho_v0 = rho_l0 exp(alpha^r_l - 1). Both follow the model's own
-    thermodynamics, where the LJ shape of the ancillary knows nothing of, e.g., a
-    chain's lower volatility. The ancillary start: the LJ ancillary curve scaled by the
-    model's critical point; all fluids' coexistence curves look alike near Tc. The
-    first start is the zero-pressure one below 0.85 Tc (if p = 0 has a liquid root),
-    the ancillary one above; the other is the fallback.
-    """
+def _ancillary_start(t, crit):
+    """(ln rho_l, ln rho_v) of the LJ ancillary curve scaled by the model's critical point."""
     t_r = jnp.clip(t / crit.T_star, 0.05, 0.999)
     _, rl, rv = ancillary_reduced(t_r)
-    x_anc = jnp.stack([jnp.log(rl * crit.rho_star), jnp.log(rv * crit.rho_star)])
-    x_l, size, _ = _liquid_newton(eos, t, 0.0, x_anc[0] + jnp.log(1.15), shape, max_iter)
-    a_l = eos.alphar(t, jnp.exp(x_l), **shape)
-    x_v = x_l + a_l - 1.0
-    zero_p_ok = (size <= STEP_TOL) & jnp.isfinite(x_v) & (x_v < x_l - 1.0)
-    x_zero = jnp.where(zero_p_ok, jnp.stack([x_l, x_v]), x_anc)
-    zero_first = t_r < 0.85
-    return jnp.where(zero_first, x_zero, x_anc), jnp.where(zero_first, x_anc, x_zero)
+    return jnp.stack([jnp.log(rl * crit.rho_star), jnp.log(rv * crit.rho_star)])
 
 
-def _newton(eos, t, x0, shape, max_iter, active=True):
-    """Damped Newton on (ln rho_l, ln rho_v) with the closed-form 2 x 2 step.
+def _zero_pressure_start(eos, t, x_anc, shape, max_iter):
+    """(ln rho_l, ln rho_v) from the liquid at zero pressure and an ideal-gas vapour.
 
-    Returns (x, last max |step|, iterations); an inactive member does not iterate.
+    Well below Tc the saturated liquid is nearly the liquid at zero pressure and the
+    vapour nearly an ideal gas: rho_l0 solves p(rho_l0) = 0 on the liquid branch (from
+    the ancillary liquid density), and equating mu/kT = ln rho + alpha^r + Z (Z_l = 0)
+    with the ideal gas's ln rho_v + 1 gives rho_v0 = rho_l0 exp(alpha^r_l - 1). Both
+    follow the model's own thermodynamics, where the LJ shape of the ancillary knows
+    nothing of, e.g., a chain's lower volatility. Falls back to ``x_anc`` where p = 0
+    has no liquid root within ``max_iter`` steps (close to Tc).
+    """
+    x_l, size, _ = _liquid_newton(eos, t, 0.0, x_anc[0], shape, max_iter)
+    x_v = x_l + eos.alphar(t, jnp.exp(x_l), **shape) - 1.0
+    ok = (size <= STEP_TOL) & jnp.isfinite(x_v) & (x_v < x_l - 1.0)
+    return jnp.where(ok, jnp.stack([x_l, x_v]), x_anc)
+
+
+def _newton(eos, t, x_first, x_fallback, shape, max_iter):
+    """Damped Newton on (ln rho_l, ln rho_v) with the closed-form 2 x 2 step, one restart.
+
+    The first start gets at most ``FIRST_ATTEMPT_STEPS`` steps (Newton from a good start
+    converges in < 10 or not at all, and a failing member should not hold up a vmapped
+    batch); if it has not converged by then, leaves the finite numbers, or converges on
+    an unstable or trivial pair, the iteration restarts from ``x_fallback``. One loop
+    for both attempts keeps the compiled program small. Returns (x, last max |step|,
+    total iterations).
     """
 
-    def step(x):
+    def body(c):
+        x, _, it, attempt = c
         rho_l, rho_v = jnp.exp(x[0]), jnp.exp(x[1])
         pl, ml, bl = _phase_terms(eos, t, rho_l, shape)
         pv, mv, bv = _phase_terms(eos, t, rho_v, shape)
@@ -189,24 +208,45 @@ def _newton(eos, t, x0, shape, max_iter, active=True):
         u = (rho_v * f2 - f1) / gap
         w = (rho_l * f2 - f1) / gap
         dx = jnp.stack([u / bl, w / bv])
-        scale = jnp.minimum(1.0, MAX_STEP / (jnp.max(jnp.abs(dx)) + 1e-300))
-        return x + scale * dx, jnp.max(jnp.abs(dx))
+        size = jnp.max(jnp.abs(dx))
+        x_new = x + jnp.minimum(1.0, MAX_STEP / (size + 1e-300)) * dx
+        it = it + 1
+        done = size <= STEP_TOL
+        valid = (bl > 0.0) & (bv > 0.0) & (x_new[0] - x_new[1] >= TRIVIAL_GAP)
+        failed = (
+            ~jnp.all(jnp.isfinite(x_new))
+            | ~jnp.isfinite(size)
+            | (done & ~valid)
+            | (~done & (it >= FIRST_ATTEMPT_STEPS))
+        )
+        restart = (attempt == 0) & failed
+        x_new = jnp.where(restart, x_fallback, x_new)
+        size = jnp.where(restart, jnp.inf, size)
+        return x_new, size, it, attempt + restart.astype(jnp.int32)
 
     def cond(c):
-        x, size, it = c
+        x, size, it, _ = c
         return (size > STEP_TOL) & jnp.all(jnp.isfinite(x)) & (it < max_iter)
 
-    def body(c):
-        x, _, it = c
-        x_new, size = step(x)
-        return x_new, size, it + 1
+    x, size, it, _ = jax.lax.while_loop(cond, body, (x_first, jnp.inf, jnp.int32(0), 0))
+    return x, size, it
 
-    size0 = jnp.where(active, jnp.inf, 0.0)
-    return jax.lax.while_loop(cond, body, (x0, size0, jnp.int32(0)))
+
+def _jacobian(eos):
+    """dF/d(ln rho_l, ln rho_v) of the coexistence residual in closed form."""
+
+    def jac(x, args):
+        t, shape = args
+        rho_l, rho_v = jnp.exp(x[0]), jnp.exp(x[1])
+        _, _, bl = _phase_terms(eos, t, rho_l, shape)
+        _, _, bv = _phase_terms(eos, t, rho_v, shape)
+        return jnp.array([[rho_l * bl, -rho_v * bv], [bl, -bv]])
+
+    return jac
 
 
 def _assess(eos, t, x, size, shape):
-    """Checks of a Newton result: (converged, non-trivial, stable, finite, p_v)."""
+    """Checks of a Newton result: (converged, non-trivial, stable, finite)."""
     rho_l, rho_v = jnp.exp(x[0]), jnp.exp(x[1])
     pl, ml, bl = _phase_terms(eos, t, rho_l, shape)
     pv, mv, bv = _phase_terms(eos, t, rho_v, shape)
@@ -265,16 +305,14 @@ def solve_coexistence(
     sh = jax.lax.stop_gradient(shape)
     t_fixed = jax.lax.stop_gradient(t)
 
-    x_first, x_fallback = _starts(eos, t_fixed, crit, sh, max_iter)
-    # Newton from a good start converges in < 10 steps or not at all: the first attempt
-    # gets at most FIRST_ATTEMPT_STEPS, so that a failing member does not hold up the batch
-    x1, size1, it1 = _newton(eos, t_fixed, x_first, sh, min(max_iter, FIRST_ATTEMPT_STEPS))
-    good1 = jnp.all(jnp.array(_assess(eos, t_fixed, x1, size1, sh)))
-    # the fallback start iterates only for members whose first attempt failed
-    x2, size2, it2 = _newton(eos, t_fixed, x_fallback, sh, max_iter, active=~good1)
-    x = jnp.where(good1, x1, x2)
-    size = jnp.where(good1, size1, size2)
-    it = it1 + it2
+    # Two starts: the zero-pressure one (_zero_pressure_start) below 0.85 Tc and the
+    # scaled ancillary above; the other is the fallback (_newton restarts from it).
+    x_anc = _ancillary_start(t_fixed, crit)
+    x_zero = _zero_pressure_start(eos, t_fixed, x_anc, sh, ZERO_PRESSURE_STEPS)
+    zero_first = t_fixed < 0.85 * crit.T_star
+    x_first = jnp.where(zero_first, x_zero, x_anc)
+    x_fallback = jnp.where(zero_first, x_anc, x_zero)
+    x, size, it = _newton(eos, t_fixed, x_first, x_fallback, sh, max_iter + FIRST_ATTEMPT_STEPS)
     converged, distinct, stable, finite_out = _assess(eos, t_fixed, x, size, sh)
     finite_in = jnp.isfinite(t) & jnp.all(
         jnp.array([jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(shape)] or [True])
@@ -305,7 +343,7 @@ def solve_coexistence(
     ok = status == SolveStatus.OK
     # failed members carry a finite dummy root so that their (masked) tangents stay finite
     x_safe = jnp.where(ok, x, jnp.log(jnp.array([0.7, 0.01])))
-    x_imp = implicit_solution(_vle_residual(eos), x_safe, (t, shape))
+    x_imp = implicit_solution(_vle_residual(eos), x_safe, (t, shape), _jacobian(eos))
     rho_l, rho_v = jnp.exp(x_imp[0]), jnp.exp(x_imp[1])
     p = pressure(eos, t, rho_v, **shape)
     nan = jnp.nan

@@ -38,6 +38,7 @@ from bayesff.observables.eos._base import ReducedEOS
 
 __all__ = [
     "CRITICAL_STARTS",
+    "CRITICAL_STENCIL",
     "CriticalPoint",
     "SolveStatus",
     "alphar_density_derivatives",
@@ -167,23 +168,26 @@ def dp_drho(eos: ReducedEOS, T_star, rho_star, **shape):
 # ----------------------------------------------------------------------------- implicit tangents
 
 
-def _implicit_primal(residual, x, args):
+def _implicit_primal(residual, jacobian, x, args):
     return x
 
 
-_implicit = jax.custom_jvp(_implicit_primal, nondiff_argnums=(0,))
+_implicit = jax.custom_jvp(_implicit_primal, nondiff_argnums=(0, 1))
 
 
 @_implicit.defjvp
-def _implicit_jvp(residual, primals, tangents):
+def _implicit_jvp(residual, jacobian, primals, tangents):
     x, args = primals
     _, dargs = tangents
-    jac = jax.jacfwd(residual, argnums=0)(x, args)
+    if jacobian is None:
+        jac = jax.jacfwd(residual, argnums=0)(x, args)
+    else:
+        jac = jacobian(x, args)
     _, df = jax.jvp(lambda a: residual(x, a), (args,), (dargs,))
     return x, -jnp.linalg.solve(jac, df)
 
 
-def implicit_solution(residual, x, args):
+def implicit_solution(residual, x, args, jacobian=None):
     r"""Return the root ``x`` of ``residual(x, args) = 0`` with exact tangents in ``args``.
 
     The implicit function theorem gives dx = -J^{-1} (dF/dargs) dargs with J =
@@ -203,13 +207,16 @@ def implicit_solution(residual, x, args):
         The root (computed without gradients; its own tangent is ignored).
     args
         Pytree of the parameters the root depends on.
+    jacobian
+        ``jacobian(x, args) -> (n, n)``, dF/dx in closed form if known (cheaper to
+        compile than the forward-mode Jacobian used otherwise).
 
     Returns
     -------
     jax.Array
         ``x``, carrying implicit-function tangents.
     """
-    return _implicit(residual, jax.lax.stop_gradient(x), args)
+    return _implicit(residual, jacobian, jax.lax.stop_gradient(x), args)
 
 
 # ----------------------------------------------------------------------------- critical point
@@ -236,151 +243,142 @@ class CriticalPoint(NamedTuple):
     iterations: jax.Array
 
 
-def _density_series(eos, T_star, rho_star, shape, order):
-    """alpha^r and its first ``order`` (3 or 4) rho* derivatives at fixed T*.
+#: Relative steps of the critical-point stencil: ln rho* and T*.
+CRITICAL_STENCIL = (2e-3, 1e-4)
+_K5 = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
 
-    Nested forward passes, each keeping only the new highest derivative: the trace holds
-    about 2^order copies of the EOS. (Taylor mode, ``jax.experimental.jet``, compiled
-    no faster here and has no rules for some operations an EOS may use.)
+
+def _b_value(eos, t, rho, shape):
+    """B = (dp/drho)/T* = 1 + 2 rho a_rho + rho^2 a_rhorho (second derivatives only)."""
+    _, a_r, a_rr = alphar_density_derivatives(eos, t, rho, shape)
+    return 1.0 + 2.0 * rho * a_r + rho**2 * a_rr
+
+
+def _critical_terms(eos, x, shape):
+    """B, dB/ds, d2B/ds2 (s = ln rho*) at x = (T*, s), and dB/dT*, d(dB/ds)/dT*.
+
+    From B on a stencil -- five points in s at T*, three at each of T*(1 +- h_T) --
+    evaluated by one vmapped call, so the compiled program holds one second-order
+    derivative of the EOS, not the nested third and fourth-order ones (2^4 copies of
+    a SAFT-VR Mie EOS took minutes to compile). Five-point differences in s with
+    step h = 2e-3: truncation ~h^4 and rounding ~1e-16/h^2, both below 1e-9 of B''.
     """
-
-    def f(r):
-        return eos.alphar(T_star, r, **shape)
-
-    def d2(r):
-        (a, a1), (_, a2) = jax.jvp(
-            lambda x: jax.jvp(f, (x,), (jnp.ones_like(x),)), (r,), (jnp.ones_like(r),)
-        )
-        return a, a1, a2
-
-    def d3(r):
-        p, t = jax.jvp(d2, (r,), (jnp.ones_like(r),))
-        return (*p, t[2])
-
-    if order == 3:
-        return d3(rho_star)
-    p, t = jax.jvp(d3, (rho_star,), (jnp.ones_like(rho_star),))
-    return (*p, t[3])
-
-
-def _b_derivatives(eos, T_star, rho_star, shape, order=4):
-    """B = (dp/drho)/T* and its density derivatives: (B, B') for order 3, (B, B', B'') for 4."""
-    r = rho_star
-    a = _density_series(eos, T_star, r, shape, order)
-    b0 = 1.0 + 2.0 * r * a[1] + r**2 * a[2]
-    b1 = 2.0 * a[1] + 4.0 * r * a[2] + r**2 * a[3]
-    if order == 3:
-        return b0, b1
-    return b0, b1, 6.0 * a[2] + 6.0 * r * a[3] + r**2 * a[4]
+    h, h_t = CRITICAL_STENCIL
+    t, s = x[0], x[1]
+    dt = h_t * t
+    ts = jnp.concatenate([jnp.full(5, t), jnp.full(3, t + dt), jnp.full(3, t - dt)])
+    ks = jnp.concatenate([_K5, _K5[1:4], _K5[1:4]])
+    b = jax.vmap(lambda ti, ri: _b_value(eos, ti, ri, shape))(ts, jnp.exp(s + h * ks))
+    b0 = b[2]
+    b_s = (b[0] - 8.0 * b[1] + 8.0 * b[3] - b[4]) / (12.0 * h)
+    b_ss = (-b[0] + 16.0 * b[1] - 30.0 * b[2] + 16.0 * b[3] - b[4]) / (12.0 * h**2)
+    b_t = (b[6] - b[9]) / (2.0 * dt)
+    b_s_plus, b_s_minus = (b[7] - b[5]) / (2.0 * h), (b[10] - b[8]) / (2.0 * h)
+    return b0, b_s, b_ss, b_t, (b_s_plus - b_s_minus) / (2.0 * dt)
 
 
 def _critical_residual(eos):
     def residual(x, shape):
-        # x = (T*, ln rho*); conditions: dp/drho = 0 and rho d2p/drho2 / T = 0
-        t, r = x[0], jnp.exp(x[1])
-        b0, db = _b_derivatives(eos, t, r, shape, order=3)
-        return jnp.stack([b0, r * db])
+        # x = (T*, ln rho*); conditions: dp/drho = 0 and d2p/drho2 = 0 (B = dB/ds = 0)
+        b0, b_s, _, _, _ = _critical_terms(eos, x, shape)
+        return jnp.stack([b0, b_s])
 
     return residual
 
 
-#: Starts of the critical-point solve, as factors on the model's (T*c, rho*c) estimate.
-#: Newton from one start can land on a spurious inflection inside the two-phase region
-#: (the Thol LJ EOS has one at T* = 1.3035, and a 3e-7-deep wiggle of dp/drho at its
-#: critical point); the solve runs from each and keeps the hottest valid root, the top
-#: of the spinodal.
+#: Starts of the critical-point solve, as factors on the model's (T*c, rho*c) estimate,
+#: tried in order. Newton from one start can land on a spurious inflection inside the
+#: two-phase region (the Thol LJ EOS has one at T* = 1.3035, where its own estimate
+#: (1.32, 0.31) leads); the next start, from above, then finds the top of the spinodal.
 CRITICAL_STARTS = ((1.0, 1.0), (1.06, 1.1), (1.06, 0.9), (1.12, 1.0))
-
-
-def _critical_newton(eos, x0, shape, max_iter, tol):
-    """Damped Newton on the critical conditions from x0 = (T*, ln rho*).
-
-    Returns (x, status, iterations).
-    """
-    residual = _critical_residual(eos)
-    steps = jnp.array([0.05, 0.2])
-
-    def converged(f):
-        return (jnp.abs(f[0]) <= tol) & (jnp.abs(f[1]) <= 100 * tol)
-
-    def cond(c):
-        x, f, it = c
-        return (~converged(f)) & jnp.all(jnp.isfinite(x)) & (it < max_iter)
-
-    def body(c):
-        x, _, it = c
-        t, r = x[0], jnp.exp(x[1])
-        # The T column by a forward difference: the step is exact where it matters (the
-        # residual decides convergence), and a forward-mode T derivative of the 4th-order
-        # density series took 2-3x longer to compile. ln rho column from B' and B''.
-        h = 1e-7 * t
-        b0, b1, b2 = _b_derivatives(eos, t, r, shape)
-        b0_h, b1_h = _b_derivatives(eos, t + h, r, shape, order=3)
-        f = jnp.stack([b0, r * b1])
-        jac = jnp.array([[(b0_h - b0) / h, r * b1], [r * (b1_h - b1) / h, r * b1 + r**2 * b2]])
-        dx = -jnp.linalg.solve(jac, f)
-        # limit the step to 5 % of T* and 0.2 in ln rho*
-        limit = steps * jnp.array([x[0], 1.0])
-        scale = jnp.minimum(1.0, jnp.min(limit / (jnp.abs(dx) + 1e-300)))
-        return x + scale * dx, f, it + 1
-
-    x, _, it = jax.lax.while_loop(cond, body, (x0, jnp.full(2, jnp.inf), jnp.int32(0)))
-    b0, b1, d2b = _b_derivatives(eos, x[0], jnp.exp(x[1]), shape)
-    f = jnp.stack([b0, jnp.exp(x[1]) * b1])
-    finite = jnp.all(jnp.isfinite(x)) & jnp.all(jnp.isfinite(f)) & jnp.isfinite(d2b)
-    status = jnp.where(
-        ~finite,
-        SolveStatus.NONFINITE,
-        jnp.where(
-            ~converged(f),
-            SolveStatus.NOT_CONVERGED,
-            jnp.where(d2b < 0.0, SolveStatus.UNSTABLE, SolveStatus.OK),
-        ),
-    ).astype(jnp.int32)
-    return x, status, it
+#: Newton steps per start before the next start is tried.
+CRITICAL_STEPS_PER_START = 30
 
 
 def critical_point(
-    eos: ReducedEOS, *, max_iter: int = 60, tol: float = 1e-10, **shape
+    eos: ReducedEOS, *, max_iter: int = 30, tol: float = 1e-10, **shape
 ) -> CriticalPoint:
     r"""The critical point of a model fluid: dp/drho = d2p/drho2 = 0, the top of the spinodal.
 
-    Newton's method in (T*, ln rho*) on B = 0 and rho dB/drho = 0, with B =
-    (dp/drho)/T*, from the model's ``critical_estimate(**shape)`` scaled by each
-    of :data:`CRITICAL_STARTS`; steps limited to 5 % in T* and 0.2 in ln rho*, at
-    most ``max_iter`` iterations, converged when |B| <= tol and |rho dB/drho| <=
-    100 tol. A root is valid only where B has a minimum in rho (d2B/drho2 >= 0):
-    a root with d2B/drho2 < 0 is a spurious inflection inside the two-phase
-    region, which multiparameter EOS can have (the Thol LJ EOS has one at T* =
-    1.3035). Of the valid roots the hottest is kept. Differentiable in the shape
-    parameters by the implicit function theorem (not in ``max_iter``, ``tol``).
+    Newton's method in (T*, s = ln rho*) on B = 0 and dB/ds = 0, with B =
+    (dp/drho)/T*, from the model's ``critical_estimate(**shape)`` scaled by each of
+    :data:`CRITICAL_STARTS` in turn (one loop: a start that fails hands over to the
+    next), steps limited to 5 % in T* and 0.2 in s, at most ``max_iter`` steps per
+    start, converged when |B| <= tol and |dB/ds| <= 100 tol. The s-derivatives of B
+    and the Jacobian come from a stencil of B values (:data:`CRITICAL_STENCIL`,
+    five-point differences: ~1e-10 of the exact derivatives), which keeps the compiled
+    program to one second-order derivative of the EOS. A root is valid only where B
+    has a minimum in rho (d2B/ds2 >= 0): a root with d2B/ds2 < 0 is a spurious
+    inflection inside the two-phase region, which multiparameter EOS can have (the
+    Thol LJ EOS has one at T* = 1.3035), and the next start is tried. Differentiable
+    in the shape parameters by the implicit function theorem applied to the same
+    stencil equations (not in ``max_iter`` or ``tol``).
 
     Parameters
     ----------
     eos
         The model.
     max_iter, tol
-        Iteration limit and residual tolerance (see above).
+        Newton steps per start, and the residual tolerance (see above).
     **shape
         The model's shape parameters (scalars).
 
     Returns
     -------
     CriticalPoint
-        T*c, rho*c, p*c and the status: ``OK``; otherwise that of the first start
+        T*c, rho*c, p*c and the status: ``OK``; otherwise that of the last start
         (``NOT_CONVERGED``, ``UNSTABLE`` or ``NONFINITE``) and NaN numbers.
     """
     t0, r0 = eos.critical_estimate(**shape)
     t0, r0 = jnp.asarray(t0, float), jnp.asarray(r0, float)
-    factors = jnp.asarray(CRITICAL_STARTS)
-    x0 = jnp.stack([t0 * factors[:, 0], jnp.log(r0 * factors[:, 1])], axis=1)
     sh = jax.lax.stop_gradient(shape)
-    xs, statuses, its = jax.vmap(lambda x: _critical_newton(eos, x, sh, max_iter, tol))(x0)
-    ok_each = statuses == SolveStatus.OK
-    best = jnp.argmax(jnp.where(ok_each, xs[:, 0], -jnp.inf))
-    ok = jnp.any(ok_each)
-    status = jnp.where(ok, SolveStatus.OK, statuses[0]).astype(jnp.int32)
-    x_safe = jnp.where(ok, xs[best], x0[0])
+    factors = jnp.asarray(CRITICAL_STARTS)
+    starts = jnp.stack([t0 * factors[:, 0], jnp.log(r0 * factors[:, 1])], axis=1)
+    n_starts = len(CRITICAL_STARTS)
+    limit = jnp.array([0.05, 0.2])
+
+    def verdict(b0, b_s, b_ss, x):
+        converged = (jnp.abs(b0) <= tol) & (jnp.abs(b_s) <= 100 * tol)
+        finite = jnp.all(jnp.isfinite(x)) & jnp.isfinite(b0) & jnp.isfinite(b_s)
+        return jnp.where(
+            ~finite,
+            SolveStatus.NONFINITE,
+            jnp.where(
+                ~converged,
+                SolveStatus.NOT_CONVERGED,
+                jnp.where(b_ss < 0.0, SolveStatus.UNSTABLE, SolveStatus.OK),
+            ),
+        ).astype(jnp.int32)
+
+    def body(c):
+        x, it, k, _, total = c
+        b0, b_s, b_ss, b_t, b_st = _critical_terms(eos, x, sh)
+        status = verdict(b0, b_s, b_ss, x)
+        jac = jnp.array([[b_t, b_s], [b_st, b_ss]])
+        dx = -jnp.linalg.solve(jac, jnp.stack([b0, b_s]))
+        scale = jnp.minimum(1.0, jnp.min(limit * jnp.array([x[0], 1.0]) / (jnp.abs(dx) + 1e-300)))
+        x_new = jnp.where(status == SolveStatus.OK, x, x + scale * dx)
+        # a start that converged on a spurious root, left the finite numbers or ran out
+        # of steps hands over to the next one
+        failed = (
+            (status == SolveStatus.UNSTABLE) | ~jnp.all(jnp.isfinite(x_new)) | (it >= max_iter)
+        )
+        nxt = failed & (k + 1 < n_starts)
+        x_new = jnp.where(nxt, starts[jnp.minimum(k + 1, n_starts - 1)], x_new)
+        return x_new, jnp.where(nxt, 0, it + 1), k + nxt.astype(jnp.int32), status, total + 1
+
+    def cond(c):
+        x, it, k, status, _ = c
+        exhausted = (k == n_starts - 1) & ((it > max_iter) | ~jnp.all(jnp.isfinite(x)))
+        last_spurious = (k == n_starts - 1) & (status == SolveStatus.UNSTABLE)
+        return (status != SolveStatus.OK) & ~exhausted & ~last_spurious
+
+    init = (starts[0], jnp.int32(0), jnp.int32(0), jnp.int32(SolveStatus.NOT_CONVERGED), 0)
+    x, _, _, _, total = jax.lax.while_loop(cond, body, init)
+    b0, b_s, b_ss, _, _ = _critical_terms(eos, x, sh)
+    status = verdict(b0, b_s, b_ss, x)
+    ok = status == SolveStatus.OK
+    x_safe = jnp.where(ok, x, starts[0])
     x_imp = implicit_solution(_critical_residual(eos), x_safe, shape)
     t_c, rho_c = x_imp[0], jnp.exp(x_imp[1])
     p_c = pressure(eos, t_c, rho_c, **shape)
@@ -390,5 +388,5 @@ def critical_point(
         jnp.where(ok, rho_c, nan),
         jnp.where(ok, p_c, nan),
         status,
-        jnp.max(its),
+        jnp.asarray(total, jnp.int32),
     )
