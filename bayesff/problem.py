@@ -357,7 +357,13 @@ class Problem:
 
     # ------------------------------------------------------------- from TOML
     @classmethod
-    def from_toml(cls, path: str | Path, *, prepared: bool | str | Path = True) -> Problem:
+    def from_toml(
+        cls,
+        path: str | Path,
+        *,
+        prepared: bool | str | Path = True,
+        allow_plugins: tuple[str, ...] = (),
+    ) -> Problem:
         """Read and validate a problem file.
 
         Relative data paths are resolved against the problem file's directory,
@@ -366,8 +372,12 @@ class Problem:
         (:mod:`bayesff.prepared`): ``True`` (default) ``prepared/NAME`` in the
         current directory, a directory, or ``False`` not to read them (a
         problem that cannot be calibrated; ``bayesff prepare`` loads it so).
+        ``allow_plugins``: modules the file may name as ``kind =
+        "module:factory"`` (:mod:`bayesff.potentials.plugins`; with those of
+        the user's configuration file and of an enclosing
+        ``plugins.allow_plugins`` block).
         """
-        return load_problem(path, prepared=prepared, cls=cls)
+        return load_problem(path, prepared=prepared, cls=cls, allow_plugins=allow_plugins)
 
     @classmethod
     def from_dict(
@@ -378,11 +388,13 @@ class Problem:
         source_text: str = "",
         base_dirs: tuple[Path, ...] | None = None,
         prepared: bool | str | Path = True,
+        allow_plugins: tuple[str, ...] = (),
     ) -> Problem:
         """Build from a parsed problem document (the TOML structure as dicts).
 
         Relative data paths are resolved against ``base_dirs`` (default: the
-        current directory at call time); ``prepared`` as for :meth:`from_toml`.
+        current directory at call time); ``prepared`` and ``allow_plugins`` as
+        for :meth:`from_toml`.
         """
 
         return problem_from_dict(
@@ -392,13 +404,23 @@ class Problem:
             base_dirs=base_dirs,
             prepared=prepared,
             cls=cls,
+            allow_plugins=allow_plugins,
         )
 
 
 def load_problem(
-    path: str | Path, *, prepared: bool | str | Path = True, cls: type = Problem
+    path: str | Path,
+    *,
+    prepared: bool | str | Path = True,
+    cls: type = Problem,
+    allow_plugins: tuple[str, ...] = (),
 ) -> Problem:
-    """Read and validate a problem file (see :meth:`Problem.from_toml`)."""
+    """Read and validate a problem file (see :meth:`Problem.from_toml`).
+
+    ``allow_plugins``: modules the file may name as ``kind = "module:factory"``
+    (:mod:`bayesff.potentials.plugins`); nothing else is imported because a
+    file names it.
+    """
     path = Path(path)
     text = read_text(path, "problem file")
     try:
@@ -412,6 +434,7 @@ def load_problem(
         base_dirs=_base_dirs(path),
         prepared=prepared,
         cls=cls,
+        allow_plugins=allow_plugins,
     )
 
 
@@ -423,17 +446,21 @@ def problem_from_dict(
     base_dirs: tuple[Path, ...] | None = None,
     prepared: bool | str | Path = True,
     cls: type = Problem,
+    allow_plugins: tuple[str, ...] = (),
 ) -> Problem:
     """A problem from a parsed problem document (see :meth:`Problem.from_dict`)."""
     validate(doc, PROBLEM_SCHEMA, path)
-    return build_from_document(
-        cls,
-        doc,
-        path=path,
-        source_text=source_text,
-        base_dirs=base_dirs or (Path.cwd(),),
-        prepared=prepared,
-    )
+    if isinstance(allow_plugins, str):  # one module given as a string, not its letters
+        allow_plugins = (allow_plugins,)
+    with plugins.allow_plugins(*allow_plugins):
+        return build_from_document(
+            cls,
+            doc,
+            path=path,
+            source_text=source_text,
+            base_dirs=base_dirs or (Path.cwd(),),
+            prepared=prepared,
+        )
 
 
 def dump_problem(problem: Problem) -> str:

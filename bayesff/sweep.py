@@ -92,6 +92,7 @@ from bayesff.errors import BayesffError, ProblemError
 from bayesff.inference import calibrate_many, diagnose
 from bayesff.inference.calibrate import _groups, _kernel_settings, default_batch_size
 from bayesff.io import atomic_path
+from bayesff.potentials import plugins
 from bayesff.problem import Problem, read_text
 from bayesff.report import report as write_report
 from bayesff.report.atlas import write_atlas
@@ -360,8 +361,10 @@ def _done(task: Task) -> bool:
 def run_batch(tasks: list[dict], report: bool) -> list[dict]:
     """Calibrate a batch of same-structure tasks (runs on a Dask worker).
 
-    ``tasks`` are plain dicts (name, document, base_dirs, out, settings), so
-    that nothing but data crosses to the worker. Returns one row per task. An
+    ``tasks`` are plain dicts (name, document, base_dirs, out, settings,
+    allow_plugins), so that nothing but data crosses to the worker; the worker
+    allows exactly the plug-in modules the parent allowed (its own
+    configuration file aside). Returns one row per task. An
     input error (a :class:`~bayesff.errors.BayesffError`) becomes a failed row,
     so that Dask does not retry it; a crash of the worker is retried by Dask.
     """
@@ -372,8 +375,10 @@ def run_batch(tasks: list[dict], report: bool) -> list[dict]:
         for t in tasks
     ]
     t0 = time.perf_counter()
+    allowed = tasks[0].get("allow_plugins", ()) if tasks else ()
     try:
-        problems = [_problem(t) for t in objs]
+        with plugins.allow_plugins(*allowed, config=False):
+            problems = [_problem(t) for t in objs]
         runs = calibrate_many(
             problems, outs=[None] * len(objs), force=True, progress=False, log=None
         )
@@ -555,8 +560,9 @@ def run_sweep(
         try:
             n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
             futures = {}
+            allowed = plugins.allowed_modules()  # the workers get the parent's list
             for batch in _batches(todo, n_workers):
-                specs = [_spec(t, report_root) for t in batch]
+                specs = [_spec(t, report_root, allowed) for t in batch]
                 f = client.submit(run_batch, specs, report, retries=retries, pure=False)
                 futures[f] = batch
             bar = _SweepProgress(
@@ -607,8 +613,9 @@ def run_sweep(
     return res
 
 
-def _spec(t: Task, report_root) -> dict:
+def _spec(t: Task, report_root, allow_plugins: tuple[str, ...] = ()) -> dict:
     return {
+        "allow_plugins": tuple(allow_plugins),
         "name": t.name,
         "document": t.document,
         "base_dirs": tuple(str(d) for d in t.base_dirs),

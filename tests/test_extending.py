@@ -1,7 +1,8 @@
 """A potential written by a user, named in a problem file (issue 15 item 5), end to end.
 
 The Morse potential u(r) = D [(1 - exp(-a (r - r_e)))^2 - 1] is defined in a module
-written by the test (not part of bayesff), named as ``kind = "module:factory"``,
+written by the test (not part of bayesff), named as ``kind = "module:factory"`` and
+allowed by the caller (``allow_plugins``; a problem file alone cannot import it),
 calibrated on synthetic B2 data made from known parameters, reported, and recorded
 in the run file. Truth: D/k = 120 K, a = 1.8 1/angstrom, r_e = 3.8 angstrom
 (argon-like; synthetic, not measurements).
@@ -24,6 +25,7 @@ MODULE = textwrap.dedent(
     import jax.numpy as jnp
 
     from bayesff.potentials import PairPotential, ParamSpec
+    from bayesff.potentials.plugins import potential_factory
     from bayesff.priors import PriorSpec, Support
 
 
@@ -52,10 +54,16 @@ MODULE = textwrap.dedent(
     )
 
 
+    @potential_factory
     def morse():
         return MORSE
 
 
+    def undeclared():
+        return MORSE
+
+
+    @potential_factory
     def broken():
         import dataclasses
         return dataclasses.replace(MORSE, name="broken", energy=lambda r, D, a, r_e: jnp.nan * r)
@@ -121,7 +129,7 @@ def test_a_user_potential_runs_from_toml_to_report(user_dir):
 
     path = user_dir / "models" / "morse.toml"
     path.write_text(PROBLEM.format(kind="mymorse_pkg:morse"))
-    problem = Problem.from_toml(path)
+    problem = Problem.from_toml(path, allow_plugins=("mymorse_pkg",))
     assert problem.potential.name == "morse"
     assert problem.potential_source["module"] == "mymorse_pkg"
     out = user_dir / "runs" / "posterior.nc"
@@ -149,7 +157,7 @@ def test_a_potential_that_is_not_finite_gets_a_clear_error(user_dir):
 
     path = user_dir / "models" / "broken.toml"
     path.write_text(PROBLEM.format(kind="mymorse_pkg:broken"))
-    problem = Problem.from_toml(path)
+    problem = Problem.from_toml(path, allow_plugins=("mymorse_pkg",))
     with pytest.raises(BayesffError, match=r"potential 'broken' gives a non-finite second_virial"):
         calibrate(problem, progress=False, log=None, warmup=10, samples=10)
     with pytest.raises(BayesffError, match=r"D = \d"):
@@ -162,9 +170,10 @@ def test_a_bad_plugin_name_is_a_clear_error(user_dir):
     path = user_dir / "models" / "bad.toml"
     for kind, match in (
         ("mymorse_pkg:nothing", "module 'mymorse_pkg' has no attribute 'nothing'"),
+        ("mymorse_pkg:undeclared", "'mymorse_pkg:undeclared' is a function, not a declared"),
         ("no_such_module_xyz:f", "cannot import module 'no_such_module_xyz'"),
         ("lenard_jones", "unknown potential 'lenard_jones'"),
     ):
         path.write_text(PROBLEM.format(kind=kind))
         with pytest.raises(BayesffError, match=match):
-            Problem.from_toml(path)
+            Problem.from_toml(path, allow_plugins=("mymorse_pkg", "no_such_module_xyz"))

@@ -109,10 +109,11 @@ PROBLEM_CASES = {
         'kind = "lenard"',
         r"unknown potential 'lenard'",
     ),
-    "plugin not importable": (
+    "plugin not allowed": (
         'kind = "lennard_jones"',
         'kind = "nope_pkg_xyz:f"',
-        r"cannot import module 'nope_pkg_xyz'",
+        r"\[potential\]\.kind: potential 'nope_pkg_xyz:f' would import module 'nope_pkg_xyz', "
+        r"which you have not allowed.*--allow-plugin nope_pkg_xyz",
     ),
     "tolerance not positive": ("rel = 0.05", "rel = -0.05", r"rel must be a finite number > 0"),
     "tolerance a string": ("rel = 0.05", 'rel = "5%"', r"tolerance\.B2\.rel: expected a number"),

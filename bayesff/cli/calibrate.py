@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from bayesff.cli.allow import add_allow_plugin, allowing_plugins
 from bayesff.cli.argtypes import count
 from bayesff.cli.command import EXIT_FAILED, EXIT_OK, Command, logger
 from bayesff.errors import DiagnosticsError
@@ -44,6 +45,7 @@ def _arguments(c) -> None:
     )
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary")
+    add_allow_plugin(c)
 
 
 def _default_out(problem) -> str:
@@ -87,4 +89,4 @@ def _run(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"calibrate": Command(_arguments, _run)}
+COMMANDS = {"calibrate": Command(_arguments, allowing_plugins(_run))}

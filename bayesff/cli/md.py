@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bayesff.cli.allow import add_allow_plugin, allowing_plugins
 from bayesff.cli.argtypes import count, fraction
 from bayesff.cli.command import EXIT_FAILED, EXIT_OK, Command, logger
 from bayesff.runtime import configure
@@ -24,6 +25,7 @@ def _prepare_arguments(c) -> None:
         help="simulate every run again at the problem's reference (undoes bayesff refine)",
     )
     c.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_allow_plugin(c)
 
 
 def _prepare(args) -> int:
@@ -57,6 +59,7 @@ def _refine_arguments(c) -> None:
     c.add_argument("--force", action="store_true", help="replace existing round files")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the final line")
+    add_allow_plugin(c)
 
 
 def _refine(args) -> int:
@@ -86,6 +89,6 @@ def _refine(args) -> int:
 
 
 COMMANDS = {
-    "prepare": Command(_prepare_arguments, _prepare),
-    "refine": Command(_refine_arguments, _refine),
+    "prepare": Command(_prepare_arguments, allowing_plugins(_prepare)),
+    "refine": Command(_refine_arguments, allowing_plugins(_refine)),
 }

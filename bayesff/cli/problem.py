@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bayesff.cli.allow import add_allow_plugin, allowing_plugins
 from bayesff.cli.command import EXIT_OK, Command
 from bayesff.observables import list_observables
 from bayesff.potentials import list_potentials
@@ -12,6 +13,7 @@ __all__ = ["COMMANDS"]
 
 def _check_arguments(c) -> None:
     c.add_argument("problem", help="problem file, e.g. models/argon_lj_b2.toml")
+    add_allow_plugin(c)
 
 
 def _check(args) -> int:
@@ -53,6 +55,6 @@ def _list(args) -> int:
 
 
 COMMANDS = {
-    "check": Command(_check_arguments, _check),
+    "check": Command(_check_arguments, allowing_plugins(_check)),
     "list": Command(_list_arguments, _list),
 }

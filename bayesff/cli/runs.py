@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bayesff import runfile
+from bayesff.cli.allow import add_allow_plugin, allowing_plugins
 from bayesff.cli.argtypes import count
 from bayesff.cli.command import EXIT_OK, Command, logger
 from bayesff.report import report
@@ -86,6 +87,7 @@ def _sensitivity_arguments(c) -> None:
     )
     c.add_argument("--json", action="store_true", help="every number as JSON")
     c.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_allow_plugin(c)
 
 
 def _sensitivity(args) -> int:
@@ -109,5 +111,5 @@ COMMANDS = {
     "report": Command(_report_arguments, _report),
     "evaluate": Command(_evaluate_arguments, _evaluate),
     "compare": Command(_compare_arguments, _compare),
-    "sensitivity": Command(_sensitivity_arguments, _sensitivity),
+    "sensitivity": Command(_sensitivity_arguments, allowing_plugins(_sensitivity)),
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from bayesff.cli.allow import add_allow_plugin, allowing_plugins
 from bayesff.cli.argtypes import count
 from bayesff.cli.command import EXIT_FAILED, EXIT_OK, Command, logger
 from bayesff.sweep import build_atlas, run_sweep
@@ -31,6 +32,7 @@ def _sweep_arguments(c) -> None:
     c.add_argument("--no-report", action="store_true", help="no per-task reports")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary line")
+    add_allow_plugin(c)
 
 
 def _sweep(args) -> int:
@@ -62,6 +64,7 @@ def _atlas_arguments(c) -> None:
     c.add_argument("--runs", default="runs", help="output root of run files (default runs)")
     c.add_argument("--reports", default="reports", help="output root of reports (default reports)")
     c.add_argument("--quiet", action="store_true", help="only the page's path")
+    add_allow_plugin(c)
 
 
 def _atlas(args) -> int:
@@ -76,6 +79,6 @@ def _atlas(args) -> int:
 
 
 COMMANDS = {
-    "sweep": Command(_sweep_arguments, _sweep),
-    "atlas": Command(_atlas_arguments, _atlas),
+    "sweep": Command(_sweep_arguments, allowing_plugins(_sweep)),
+    "atlas": Command(_atlas_arguments, allowing_plugins(_atlas)),
 }
