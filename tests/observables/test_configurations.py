@@ -315,7 +315,7 @@ def test_polarisation_catastrophe_is_an_error_at_check_and_minus_inf_in_the_mode
     c = Configurations.from_arrays(x, np.zeros(2), np.zeros_like(x), name="pair", sites=sites)
     values = {k: v for k, v in POL_PARAMS.items() if k != "thole_a"}
     wide = {"alpha_1": PriorSpec("Uniform", {"low": 0.0, "high": 8.0})}  # centre 4: past it
-    with pytest.raises(ClusterEnergyError, match=r"configuration row 0 .*sites 1 and 0"):
+    with pytest.raises(ClusterEnergyError, match=r"configuration row 0 .*sites 0 and 1"):
         _cluster_problem(undamped, values, c, wide)
     low = {"alpha_1": PriorSpec("Uniform", {"low": 0.0, "high": 4.0})}  # centre 2: fine
     prob = _cluster_problem(undamped, values, c, low)

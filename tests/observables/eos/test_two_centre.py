@@ -324,6 +324,6 @@ def test_reduced_variables_match_si_and_the_potentials():
     assert COULOMB_KJ_PER_MOL_ANGSTROM * Q * Q / (eps * sigma**5) == pytest.approx(Q2_s, rel=1e-14)
     # 2CLJ: u/epsilon at the same (r/sigma, L*) for two (epsilon, sigma)
     angles = (0.6, 0.8, 0.28, 0.96, 0.5)  # cos/sin theta_1, cos/sin theta_2, cos phi
-    u1 = two_centre_lj(1.2 * sigma, *angles, eps, sigma, L_s * sigma)
-    u2 = two_centre_lj(1.2 * 4.0, *angles, 2.0, 4.0, L_s * 4.0)
+    u1 = two_centre_lj(1.2 * sigma, *angles, epsilon=eps, sigma=sigma, L=L_s * sigma)
+    u2 = two_centre_lj(1.2 * 4.0, *angles, epsilon=2.0, sigma=4.0, L=L_s * 4.0)
     assert float(u1) / eps == pytest.approx(float(u2) / 2.0, rel=1e-12)
