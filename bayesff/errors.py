@@ -53,9 +53,13 @@ class RunExistsError(BayesffError):
 
 
 class Interrupted(BayesffError):
-    """Sampling was interrupted (Ctrl-C); the checkpoint to resume from is named."""
+    """Sampling was interrupted (Ctrl-C); the checkpoint to resume from is named.
 
-    def __init__(self, checkpoint: str | None):
+    ``message`` replaces the default line (e.g. for an interruption before
+    sampling began, when there is nothing to save).
+    """
+
+    def __init__(self, checkpoint: str | None, message: str | None = None):
         self.checkpoint = checkpoint
         msg = (
             f"interrupted; the state is saved in {checkpoint}: run the same command with "
@@ -63,7 +67,7 @@ class Interrupted(BayesffError):
             if checkpoint
             else "interrupted (no checkpoint: the run was not written to a file)"
         )
-        super().__init__(msg)
+        super().__init__(message or msg)
 
 
 class DiagnosticsError(RuntimeError):

@@ -29,9 +29,12 @@ and says how to resume).
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from bayesff._version import __version__
 from bayesff.cli.command import EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED
@@ -114,17 +117,55 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"
 
 
+class _Redeliver:
+    """``sys.unraisablehook`` while a command runs: a Ctrl-C that landed where Python cannot
+    raise it (a garbage-collector callback, such as the one JAX registers, or a
+    ``__del__``) is delivered to the main thread again, instead of being printed as
+    "Exception ignored" and lost (the run then went on and exited 0).
+
+    It is delivered from a timer thread a moment later: raised at once, it would land
+    inside this hook, where it would be lost again.
+    """
+
+    def __init__(self, previous):
+        self.previous = previous
+        self.timer: threading.Timer | None = None
+
+    def __call__(self, unraisable) -> None:
+        if not issubclass(unraisable.exc_type, KeyboardInterrupt):
+            self.previous(unraisable)
+        elif self.timer is None or not self.timer.is_alive():
+            self.timer = threading.Timer(0.01, _thread.interrupt_main, (signal.SIGINT,))
+            self.timer.daemon = True
+            self.timer.start()
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``bayesff`` command."""
+    """Entry point of the ``bayesff`` command.
+
+    A Ctrl-C at any moment (while the command's module is imported, while a
+    program compiles, samples or a file is written) ends with one line and
+    exit status 130, never a traceback: the parser is built inside the same
+    ``try`` as the command, because importing the numerical stack takes
+    seconds, and a Ctrl-C swallowed by a garbage-collector callback is raised
+    again (:class:`_Redeliver`).
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(_command_of(argv)).parse_args(argv)
+    args = None
+    previous = sys.unraisablehook
+    sys.unraisablehook = redeliver = _Redeliver(previous)
     try:
+        args = build_parser(_command_of(argv)).parse_args(argv)
         return args.func(args)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted (Ctrl-C)", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as e:
-        if args.debug:
+        if args is None or args.debug:
             raise
         if isinstance(e, Interrupted):
             print(str(e), file=sys.stderr)
@@ -136,3 +177,6 @@ def main(argv: list[str] | None = None) -> int:
         hint = "" if isinstance(e, expected) else " (unexpected; run with --debug and report it)"
         print(f"error: {_one_line(e)}{hint}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        redeliver.cancel()
+        sys.unraisablehook = previous

@@ -43,7 +43,7 @@ from bayesff.inference.diagnostics import Diagnostics, diagnose, format_summary
 from bayesff.inference.kernels import SamplerSettings, latent_dim
 from bayesff.inference.laplace import laplace_start
 from bayesff.inference.predictive import get_postprocessor
-from bayesff.inference.sampling import BatchCheckpoint, Draws, run_blocks
+from bayesff.inference.sampling import BatchCheckpoint, Draws, run_blocks, save_finished
 from bayesff.io import Lock, check_writable
 from bayesff.model import ModelData, Structure, arrays, pad_arrays, structure_of
 from bayesff.runtime import ensure_configured
@@ -351,25 +351,45 @@ def _calibrate(
         ensure_configured()
         options = _Options(bool(sys.stderr.isatty() if progress is None else progress), log)
         batch = _batch(problems, settings)
-        kernel = get_kernel(batch.structure, _kernel_settings(batch.s))
         ckpt = _checkpoint(batch, paths)
         t = time.perf_counter()
-        draws = _sample(kernel, batch, ckpt, options, checkpoint_every, resume)
-        timings = {"batch_size": len(problems), "sampling_s": time.perf_counter() - t}
-        runs = _runs(kernel, batch, draws.thinned(batch.s.thin), options, timings)
-        wall = time.perf_counter() - t0
-        for run, path in zip(runs, paths, strict=True):
-            run.wall_time_s = wall
-            run.timings = dict(timings)
-            run.datatree.attrs.update(
-                wall_time_s=float(wall),
-                sampling_time_s=float(timings["sampling_s"]),
-                batch_size=len(problems),
-            )
-            run.path = _write(run, path, strict)
+        # Ctrl-C: inside the block loop run_blocks saves a checkpoint; before it (compiling,
+        # the start) there is nothing to save; after it the finished draws are saved
+        try:
+            kernel = get_kernel(batch.structure, _kernel_settings(batch.s))
+            draws = _sample(kernel, batch, ckpt, options, checkpoint_every, resume)
+        except KeyboardInterrupt:
+            raise _interrupted_before(ckpt, resume) from None
+        try:
+            timings = {"batch_size": len(problems), "sampling_s": time.perf_counter() - t}
+            runs = _runs(kernel, batch, draws.thinned(batch.s.thin), options, timings)
+            wall = time.perf_counter() - t0
+            for run, path in zip(runs, paths, strict=True):
+                run.wall_time_s = wall
+                run.timings = dict(timings)
+                run.datatree.attrs.update(
+                    wall_time_s=float(wall),
+                    sampling_time_s=float(timings["sampling_s"]),
+                    batch_size=len(problems),
+                )
+                run.path = _write(run, path, strict)
+        except KeyboardInterrupt:
+            if ckpt is None:
+                raise Interrupted(None) from None
+            save_finished(ckpt, draws, batch.s.warmup + batch.s.samples)
+            raise Interrupted(str(ckpt.path)) from None
         if ckpt is not None:
             ckpt.remove()
         return runs
+
+
+def _interrupted_before(ckpt, resume: bool) -> Interrupted:
+    """Ctrl-C before the first block: a checkpoint being resumed is still there."""
+    if resume and ckpt is not None:
+        return Interrupted(str(ckpt.path))
+    return Interrupted(
+        None, "interrupted before sampling began; nothing to save: run the same command again"
+    )
 
 
 # ------------------------------------------------------------------------------- steps

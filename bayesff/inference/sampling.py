@@ -21,7 +21,14 @@ from tqdm.auto import tqdm
 from bayesff.errors import Interrupted
 from bayesff.inference.checkpoint import Checkpoint
 
-__all__ = ["STAT_FIELDS", "BatchCheckpoint", "Draws", "Progress", "run_blocks"]
+__all__ = [
+    "STAT_FIELDS",
+    "BatchCheckpoint",
+    "Draws",
+    "Progress",
+    "run_blocks",
+    "save_finished",
+]
 
 #: Sample statistics recorded per kept draw (fields of the kernel's Trace).
 STAT_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "potential_energy", "step_size")
@@ -29,10 +36,13 @@ STAT_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "potential_ene
 
 class Draws(NamedTuple):
     """Kept draws of a batch: ``z`` site -> (P, C, N, ...) unconstrained values, and
-    ``stats`` (:data:`STAT_FIELDS`) -> (P, C, N) sample statistics."""
+    ``stats`` (:data:`STAT_FIELDS`) -> (P, C, N) sample statistics; ``state``: the
+    chains' state after the last iteration (for a checkpoint of the finished loop;
+    ``None`` once thinned)."""
 
     z: dict
     stats: dict
+    state: object = None
 
     def thinned(self, thin: int) -> Draws:
         """Every ``thin``-th draw of each chain."""
@@ -224,6 +234,9 @@ def run_blocks(
             bar.update(it, "warm-up" if it <= s.warmup else "sampling")
             if ckpt is not None and _due(it, s, checkpoint_every):
                 ckpt.save_blocks(state, done, it)
+        bar.close()
+        joined = _joined(done)  # inside the try: a Ctrl-C here still saves the draws
+        return Draws(joined["z"], {k: joined[k] for k in STAT_FIELDS}, state)
     except KeyboardInterrupt:
         bar.close()
         if ckpt is None:
@@ -232,9 +245,15 @@ def run_blocks(
         _trim(done, max(it - s.warmup, 0))
         ckpt.save_blocks(state, done, it)
         raise Interrupted(str(ckpt.path)) from None
-    bar.close()
-    joined = _joined(done)
-    return Draws(joined["z"], {k: joined[k] for k in STAT_FIELDS})
+
+
+def save_finished(ckpt: BatchCheckpoint, draws: Draws, it: int) -> None:
+    """Checkpoint of a finished loop (``it`` = warm-up + samples, every draw kept): a
+    Ctrl-C while the run is post-processed or written loses no sampling, and
+    ``--resume`` goes straight to writing."""
+    done = {"z": {k: [v] for k, v in draws.z.items()}}
+    done.update({k: [v] for k, v in draws.stats.items()})
+    ckpt.save_blocks(draws.state, done, it)
 
 
 def _trim(done: dict, n: int) -> None:
