@@ -22,7 +22,21 @@ Each potential with an equation of state has one entry in
 :data:`FLUID_EOS` (:func:`register_fluid_eos`): the
 :class:`~bayesff.observables.eos.ReducedEOS` and the exact map from the
 potential's parameters (internal units: epsilon kJ/mol, sigma angstrom) to the
-EOS's energy and length scales and shape parameters; the reduced state is then
+EOS's energy and length scales and shape parameters:
+
+==============================  ===========================  =====================================
+potential                       EOS                          shape parameters
+==============================  ===========================  =====================================
+``lennard_jones``               Thol et al. (2016)           none
+``mie``                         SAFT-VR Mie (Lafitte 2013)   segments = 1, lambda_r = n,
+                                                             lambda_a = m
+``mie_chain``                   SAFT-VR Mie (Lafitte 2013)   segments, lambda_r = n, lambda_a = m
+``two_centre_lj``               2CLJ, Lisal et al. (2004)    L* = L / sigma
+``two_centre_lj_quadrupole``    2CLJQ, Lisal et al. (2004)   L* = L / sigma, Q*^2 = Q^2 /
+                                + Saager-Fischer (1992)      (4 pi eps0 epsilon sigma^5)
+==============================  ===========================  =====================================
+
+The reduced state is then
 
 .. math::
 
@@ -35,10 +49,19 @@ describe the full potential), is a :class:`~bayesff.errors.ProblemError` when
 the problem is built.
 
 Where the phase-equilibrium solve fails (above the model's critical
-temperature, below the EOS's validity, not converged) the prediction is NaN,
+temperature, below the EOS's validity, not converged), or a shape parameter
+lies outside the range the EOS was validated over, the prediction is NaN,
 which the model turns into a rejected proposal; :func:`vle_predictions`
 returns the status codes for counting
-(:class:`~bayesff.observables.eos.thermo.SolveStatus`).
+(:class:`~bayesff.observables.eos.thermo.SolveStatus`). The single-phase
+observables are NaN outside the EOS's temperature, density and shape range.
+When a problem is built, the same limits are checked at the centre of the
+priors (fixed values where fixed), in float64 whatever JAX's setting: a shape
+parameter outside the range, or a row outside the EOS's temperature range or
+at or above the model's critical temperature there, is a
+:class:`~bayesff.errors.ProblemError` naming the observable and the row. The
+EOS observables need float64 (``bayesff.configure()``); traced in float32
+they raise a ProblemError.
 
 Each observable carries its EOS's validated error as a forward-model floor
 (``Observable.error_floor``; :class:`EOSErrorFloor`).
@@ -46,8 +69,9 @@ Each observable carries its EOS's validated error as a forward-model floor
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import jax
@@ -63,7 +87,20 @@ from bayesff.observables.eos.coexistence import (
     solve_coexistence,
 )
 from bayesff.observables.eos.lj import LJ_THOL2016
-from bayesff.observables.eos.thermo import critical_point, pressure, residual_energy
+from bayesff.observables.eos.saft_vr_mie import SAFT_VR_MIE
+from bayesff.observables.eos.thermo import (
+    CriticalPoint,
+    SolveStatus,
+    critical_point,
+    pressure,
+    residual_energy,
+)
+from bayesff.observables.eos.two_centre import (
+    TWO_CENTRE_LJ,
+    TWO_CENTRE_LJ_QUADRUPOLE,
+    reduced_variables,
+)
+from bayesff.potentials.chain import reduced_state
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA, factor
 
 __all__ = [
@@ -71,6 +108,7 @@ __all__ = [
     "ENTHALPY_OF_VAPORISATION",
     "EOS_PRESSURE",
     "EOS_RESIDUAL_ENERGY",
+    "ESTIMATE_MARGIN",
     "FLUID_EOS",
     "SATURATED_LIQUID_DENSITY",
     "SATURATED_VAPOUR_DENSITY",
@@ -182,11 +220,15 @@ class FluidEOS:
         JAX arrays; exact algebra so that gradients are exact).
     floor
         The EOS's validated error (``None``: no floor).
+    shape_from
+        For messages: each shape parameter in terms of the potential's parameters
+        (``{"lambda_a": "m"}``, ``{"L_star": "L/sigma"}``).
     """
 
     eos: ReducedEOS
     reduce: Callable
     floor: EOSErrorFloor | None = None
+    shape_from: dict[str, str] = field(default_factory=dict)
 
 
 #: Potential registry name -> its fluid's equation of state.
@@ -196,16 +238,24 @@ FLUID_EOS: dict[str, FluidEOS] = {}
 def register_fluid_eos(potential_name: str, fluid: FluidEOS) -> FluidEOS:
     """Give a registered potential an equation of state for the VLE observables.
 
-    Examples (the one-line additions for the other model fluids)::
+    Parameters
+    ----------
+    potential_name
+        Registry name of the potential (:mod:`bayesff.potentials`).
+    fluid
+        Its fluid's EOS and the exact map from its parameters to the reduced
+        variables.
+
+    Returns
+    -------
+    FluidEOS
+        ``fluid``.
+
+    Example (the entry of the Mie n-m pair potential below)::
 
         register_fluid_eos("mie", FluidEOS(SAFT_VR_MIE, lambda p: (
             p["epsilon"], p["sigma"],
             {"segments": 1.0, "lambda_r": p["n"], "lambda_a": p["m"]})))
-        register_fluid_eos("two_centre_lj_quadrupole", FluidEOS(TWO_CENTRE_LJQ, lambda p: (
-            p["epsilon"], p["sigma"],
-            {"L_star": p["L"] / p["sigma"],
-             "Q2_star": p["Q"] ** 2 * COULOMB_KJ_PER_MOL_ANGSTROM
-                        / (p["epsilon"] * p["sigma"] ** 5)})))
     """
     if potential_name in FLUID_EOS and FLUID_EOS[potential_name] is not fluid:
         raise ValueError(f"potential {potential_name!r} already has an equation of state")
@@ -213,9 +263,52 @@ def register_fluid_eos(potential_name: str, fluid: FluidEOS) -> FluidEOS:
     return fluid
 
 
+def _lj(p):
+    return p["epsilon"], p["sigma"], {}
+
+
+def _mie(p):
+    # the Mie n-m monomer is the SAFT-VR Mie chain of one segment (its chain term is 0)
+    return p["epsilon"], p["sigma"], {"segments": 1.0, "lambda_r": p["n"], "lambda_a": p["m"]}
+
+
+def _mie_chain(p):
+    _, _, shape = reduced_state(0.0, 0.0, p["epsilon"], p["sigma"], p["n"], p["m"], p["segments"])
+    return p["epsilon"], p["sigma"], shape
+
+
+def _two_centre(p):
+    _, _, l_star, _ = reduced_variables(0.0, 0.0, p["epsilon"], p["sigma"], p["L"])
+    return p["epsilon"], p["sigma"], {"L_star": l_star}
+
+
+def _two_centre_quadrupole(p):
+    _, _, l_star, q2_star = reduced_variables(0.0, 0.0, p["epsilon"], p["sigma"], p["L"], p["Q"])
+    return p["epsilon"], p["sigma"], {"L_star": l_star, "Q2_star": q2_star}
+
+
+_MIE_SHAPE = {"segments": "segments", "lambda_r": "n", "lambda_a": "m"}
+_L_STAR = "L/sigma"
+_Q2_STAR = "Q^2/(4 pi eps0 epsilon sigma^5)"
+
+register_fluid_eos("lennard_jones", FluidEOS(LJ_THOL2016, _lj, LJ_THOL2016_FLOOR))
+# SAFT-VR Mie (Lafitte et al. 2013): no validated error floor against simulation data here
+# yet (docs/vle.md, limits); the Mie monomer is its one-segment chain
+register_fluid_eos("mie", FluidEOS(SAFT_VR_MIE, _mie, None, {"lambda_r": "n", "lambda_a": "m"}))
+register_fluid_eos("mie_chain", FluidEOS(SAFT_VR_MIE, _mie_chain, None, _MIE_SHAPE))
+# 2CLJ / 2CLJQ (Lisal et al. 2004 + Saager and Fischer 1992, as teqp's 2CLJF models):
+# molecules of two LJ sites; densities count molecules
 register_fluid_eos(
-    "lennard_jones",
-    FluidEOS(LJ_THOL2016, lambda p: (p["epsilon"], p["sigma"], {}), LJ_THOL2016_FLOOR),
+    "two_centre_lj", FluidEOS(TWO_CENTRE_LJ, _two_centre, None, {"L_star": _L_STAR})
+)
+register_fluid_eos(
+    "two_centre_lj_quadrupole",
+    FluidEOS(
+        TWO_CENTRE_LJ_QUADRUPOLE,
+        _two_centre_quadrupole,
+        None,
+        {"L_star": _L_STAR, "Q2_star": _Q2_STAR},
+    ),
 )
 
 
@@ -260,24 +353,65 @@ class VLEPrediction(NamedTuple):
     status: jax.Array
 
 
-def constant_critical_point(eos: ReducedEOS):
+def _critical_x64(eos: ReducedEOS, shape: dict) -> CriticalPoint:
+    """The critical point at concrete shape parameters, solved in float64, as NumPy numbers.
+
+    ``jax.enable_x64`` as a context: the solve runs in float64 whatever JAX's global
+    setting is now (a problem may be built before bayesff turns float64 on), and the
+    NumPy results carry no JAX dtype into the programs that use them.
+    """
+    with jax.enable_x64(True):
+        args = {k: jnp.asarray(v, jnp.float64) for k, v in shape.items()}
+        c = jax.device_get(jax.jit(functools.partial(critical_point, eos))(**args))
+    return CriticalPoint(
+        np.float64(c.T_star),
+        np.float64(c.rho_star),
+        np.float64(c.p_star),
+        np.int32(c.status),
+        np.int32(c.iterations),
+    )
+
+
+def constant_critical_point(eos: ReducedEOS) -> CriticalPoint | None:
     """The critical point of an EOS without shape parameters, computed once per EOS name.
 
-    Returns concrete numbers (a :class:`~bayesff.observables.eos.thermo.CriticalPoint`)
-    when called outside a trace (builders and floors run eagerly), so that a compiled
-    sampler for such a model holds no critical-point solve. ``None`` for an EOS with
-    shape parameters (its critical point depends on the parameters).
+    Solved in float64 whatever JAX's x64 setting is at the call, and returned as NumPy
+    float64 numbers (a :class:`~bayesff.observables.eos.thermo.CriticalPoint`): the
+    observables' builders call it when a problem is built, which the command line does
+    before it turns float64 on, and the constants then enter the programs traced later
+    in either precision, so that a compiled sampler for such a model holds no
+    critical-point solve. ``None`` for an EOS with shape parameters (its critical point
+    depends on the parameters and is solved inside the prediction).
     """
     if eos.shape:
         return None
-    fn = _CRITICAL_FNS.get(eos.name)
-    if fn is None:
-        fn = _CRITICAL_FNS[eos.name] = jax.jit(lambda: critical_point(eos))
-    return fn()
+    crit = _CONSTANT_CRITICAL.get(eos.name)
+    if crit is None:
+        crit = _CONSTANT_CRITICAL[eos.name] = _critical_x64(eos, {})
+    return crit
 
 
-#: Compiled critical-point solves of shape-free EOS, by EOS name (see constant_critical_point).
-_CRITICAL_FNS: dict[str, Callable] = {}
+#: Critical points of shape-free EOS (NumPy float64), by EOS name (constant_critical_point).
+_CONSTANT_CRITICAL: dict[str, CriticalPoint] = {}
+
+
+def _inside_shape_validity(eos: ReducedEOS, shape: dict):
+    """True where every shape parameter lies in ``eos.validity.shape`` (no gradient)."""
+    inside = jnp.asarray(True)
+    for name, (lo, hi) in eos.validity.shape.items():
+        v = jax.lax.stop_gradient(jnp.asarray(shape[name], dtype=float))
+        inside = inside & (v >= lo) & (v <= hi)
+    return inside
+
+
+def _require_float64(observable: str) -> None:
+    """The EOS solvers converge to 1e-8 and take finite differences: float32 cannot."""
+    if not jax.config.jax_enable_x64:
+        raise ProblemError(
+            f"observable {observable!r} needs float64 (its phase-equilibrium and density "
+            "solves converge to 1e-8) but JAX is running in float32 (BAYESFF_X64=0 or "
+            "jax_enable_x64 off); call bayesff.configure() or unset BAYESFF_X64"
+        )
 
 
 def vle_predictions(
@@ -302,7 +436,10 @@ def vle_predictions(
     Returns
     -------
     VLEPrediction
-        Arrays of shape (n,).
+        Arrays of shape (n,). NaN with the solver's status where the solve fails
+        (:func:`~bayesff.observables.eos.solve_coexistence`), and with
+        ``OUTSIDE_VALIDITY`` where a shape parameter lies outside the range the EOS
+        was validated over (``eos.validity.shape``): never an extrapolation.
     """
     eps, sig, shape = fluid.reduce(params)
     eos = fluid.eos
@@ -317,13 +454,18 @@ def vle_predictions(
         return c, enthalpy_of_vaporisation(eos, t, c, **shape)
 
     coex, dh = jax.vmap(one)(t_star)
+    # outside the validated shape range the solve's own verdict is moot
+    status = jnp.where(
+        _inside_shape_validity(eos, shape), coex.status, jnp.int32(SolveStatus.OUTSIDE_VALIDITY)
+    )
+    ok = status == SolveStatus.OK
     to_mol_per_L = 1.0 / (sig**3 * _MOL_PER_L)
     return VLEPrediction(
-        rho_l=coex.rho_l * to_mol_per_L,
-        rho_v=coex.rho_v * to_mol_per_L,
-        p_sat=coex.p * eps / sig**3 * KJ_PER_MOL_PER_A3_IN_MPA,
-        dH_vap=dh * eps,
-        status=coex.status,
+        rho_l=jnp.where(ok, coex.rho_l * to_mol_per_L, jnp.nan),
+        rho_v=jnp.where(ok, coex.rho_v * to_mol_per_L, jnp.nan),
+        p_sat=jnp.where(ok, coex.p * eps / sig**3 * KJ_PER_MOL_PER_A3_IN_MPA, jnp.nan),
+        dH_vap=jnp.where(ok, dh * eps, jnp.nan),
+        status=status,
     )
 
 
@@ -333,6 +475,7 @@ def _build_vle(prop: str, name: str):
         crit = constant_critical_point(fluid.eos)
 
         def predict(params, env):
+            _require_float64(name)
             return getattr(vle_predictions(fluid, params, env["T_K"], critical=crit), prop)
 
         return predict
@@ -344,15 +487,26 @@ def _build_single(quantity: str, name: str):
     def build(potential):
         fluid = fluid_eos_of(potential, f"observable {name!r}")
         eos = fluid.eos
+        (t_lo, t_hi), rho_hi = eos.validity.T_star, eos.validity.rho_star_max
 
         def predict(params, env):
+            _require_float64(name)
             eps, sig, shape = fluid.reduce(params)
             t = GAS_CONSTANT_KJ_PER_MOL_K * jnp.asarray(env["T_K"], dtype=float) / eps
             rho = jnp.asarray(env["rho_per_A3"], dtype=float) * sig**3
+            # outside the EOS's validated (T*, rho*, shape) the value is NaN, not extrapolated
+            valid = (
+                _inside_shape_validity(eos, shape)
+                & (jax.lax.stop_gradient(t) >= t_lo)
+                & (jax.lax.stop_gradient(t) <= t_hi)
+                & (jax.lax.stop_gradient(rho) <= rho_hi)
+            )
             if quantity == "pressure":
                 p = jax.vmap(lambda a, b: pressure(eos, a, b, **shape))(t, rho)
-                return p * eps / sig**3 * KJ_PER_MOL_PER_A3_IN_MPA
-            return jax.vmap(lambda a, b: residual_energy(eos, a, b, **shape))(t, rho) * eps
+                out = p * eps / sig**3 * KJ_PER_MOL_PER_A3_IN_MPA
+            else:
+                out = jax.vmap(lambda a, b: residual_energy(eos, a, b, **shape))(t, rho) * eps
+            return jnp.where(valid, out, jnp.nan)
 
         return predict
 
@@ -360,11 +514,14 @@ def _build_single(quantity: str, name: str):
 
 
 def _build_compressed(potential):
-    fluid = fluid_eos_of(potential, "observable 'compressed_liquid_density'")
+    name = "compressed_liquid_density"
+    fluid = fluid_eos_of(potential, f"observable {name!r}")
     eos = fluid.eos
     const_crit = constant_critical_point(eos)
+    t_hi = eos.validity.T_star[1]
 
     def predict(params, env):
+        _require_float64(name)
         eps, sig, shape = fluid.reduce(params)
         t = GAS_CONSTANT_KJ_PER_MOL_K * jnp.asarray(env["T_K"], dtype=float) / eps
         p = jnp.asarray(env["p_MPa"], dtype=float) / KJ_PER_MOL_PER_A3_IN_MPA * sig**3 / eps
@@ -372,62 +529,197 @@ def _build_compressed(potential):
         if crit is None:
             crit = critical_point(eos, **jax.lax.stop_gradient(shape))
         sol = jax.vmap(lambda a, b: liquid_density(eos, a, b, critical=crit, **shape))(t, p)
-        return sol.rho / (sig**3 * _MOL_PER_L)
+        # liquid_density flags T* below the range and rho* above it; the rest here
+        valid = _inside_shape_validity(eos, shape) & (jax.lax.stop_gradient(t) <= t_hi)
+        return jnp.where(valid, sol.rho / (sig**3 * _MOL_PER_L), jnp.nan)
 
     return predict
+
+
+# ----------------------------------------------------------------------------- build-time checks
+
+
+#: A shape-dependent EOS's critical temperature at the prior centre is its
+#: ``critical_estimate`` (SAFT-VR Mie: within 0.6 %; 2CLJ(Q): within 3 %), not a solve (a
+#: SAFT-VR Mie critical point compiles for ~20 s); a row is refused only where it lies this
+#: factor above the estimate, i.e. certainly above the model's Tc.
+ESTIMATE_MARGIN = 1.05
+
+
+class _Centre(NamedTuple):
+    """The reduced model at the prior centre (NumPy floats)."""
+
+    fluid: FluidEOS
+    epsilon: float  # kJ/mol
+    sigma: float  # angstrom
+    shape: dict
+    T_c_star: float
+    rho_c_star: float
+    exact: bool  # critical point solved (True) or the EOS's estimate (False)
+
+    @property
+    def epsilon_K(self) -> float:
+        return self.epsilon / GAS_CONSTANT_KJ_PER_MOL_K
+
+
+def _centre(potential, params, observable: str) -> _Centre:
+    """The reduced model at the given (prior-centre) parameters, checked.
+
+    Called when a problem is built (``Problem._apply_floors``), in float64 whatever
+    JAX's setting: a potential without an equation of state, with a cut-off convention,
+    or whose shape parameters lie outside the EOS's validated range at the prior
+    centre is a ProblemError here, before anything is traced.
+    """
+    fluid = fluid_eos_of(potential, f"observable {observable!r}")
+    eos = fluid.eos
+    with jax.enable_x64(True):
+        eps, sig, shape = fluid.reduce({k: jnp.asarray(v, jnp.float64) for k, v in params.items()})
+        shape = {k: float(v) for k, v in shape.items()}
+        for name, (lo, hi) in eos.validity.shape.items():
+            v = shape[name]
+            if not lo <= v <= hi:
+                source = fluid.shape_from.get(name, name)
+                raise ProblemError(
+                    f"observable {observable!r}: at the prior centre (or fixed value) the "
+                    f"{eos.name} EOS's {name} = {source} = {v:.6g} lies outside the range it "
+                    f"was validated over, {lo:g} to {hi:g}; predictions there are NaN, not "
+                    f"extrapolations: centre the prior (or fix the value) inside that range"
+                )
+        crit = constant_critical_point(eos)
+        if crit is not None:
+            t_c, rho_c, exact = float(crit.T_star), float(crit.rho_star), True
+        else:
+            t_c, rho_c = (float(x) for x in eos.critical_estimate(**shape))
+            exact = False
+    return _Centre(fluid, float(eps), float(sig), shape, t_c, rho_c, exact)
+
+
+def _first_rows(mask: np.ndarray) -> tuple[int, str]:
+    rows = np.flatnonzero(mask)
+    more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
+    return int(rows[0]), more
+
+
+def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) -> np.ndarray:
+    """T* at the centre; a ProblemError naming the first row outside the EOS's range.
+
+    Coexistence rows must lie below the model's critical temperature (certainly below
+    for an estimated one, :data:`ESTIMATE_MARGIN`) and at or above the EOS's lowest
+    temperature; single-phase rows within its temperature range.
+    """
+    T_K = np.asarray(T_K, float)
+    t = GAS_CONSTANT_KJ_PER_MOL_K * T_K / c.epsilon
+    eos = c.fluid.eos
+    t_lo, t_hi = eos.validity.T_star
+    at = f"at the prior centre (epsilon/k_B = {c.epsilon_K:.6g} K)"
+    if coexistence:
+        limit = c.T_c_star * (1.0 if c.exact else ESTIMATE_MARGIN)
+        above = t >= limit
+        if np.any(above):
+            i, more = _first_rows(above)
+            how = "" if c.exact else f", estimated; refused above {ESTIMATE_MARGIN:g} x that"
+            raise ProblemError(
+                f"observable {observable!r}, row {i} (T_K = {T_K[i]:g}){more}: {at} the "
+                f"model's critical temperature is {c.T_c_star * c.epsilon_K:.5g} K "
+                f"(T*c = {c.T_c_star:.5g}{how}); there is no coexistence at or above it and "
+                f"the prediction is NaN: centre the epsilon prior above "
+                f"{T_K[i] / c.T_c_star:.5g} K or leave out the rows at or above Tc"
+            )
+    else:
+        above = t > t_hi
+        if np.any(above):
+            i, more = _first_rows(above)
+            raise ProblemError(
+                f"observable {observable!r}, row {i} (T_K = {T_K[i]:g}){more}: {at} T* = "
+                f"{t[i]:.5g} is above the highest temperature the {eos.name} EOS was "
+                f"validated at (T* = {t_hi:g}); the prediction is NaN there: centre the "
+                f"epsilon prior above {T_K[i] / t_hi:.5g} K or leave out the row"
+            )
+    below = t < t_lo
+    if np.any(below):
+        i, more = _first_rows(below)
+        raise ProblemError(
+            f"observable {observable!r}, row {i} (T_K = {T_K[i]:g}){more}: {at} T* = "
+            f"{t[i]:.5g} is below the lowest temperature the {eos.name} EOS was validated at "
+            f"(T* = {t_lo:g}); the prediction is NaN there: centre the epsilon prior below "
+            f"{T_K[i] / t_lo:.5g} K or leave out the rows below {t_lo * c.epsilon_K:.5g} K"
+        )
+    return t
+
+
+def _check_densities(c: _Centre, rho_per_A3, observable: str) -> np.ndarray:
+    """rho* at the centre; a ProblemError naming the first row above the EOS's range."""
+    rho = np.asarray(rho_per_A3, float) * c.sigma**3
+    hi = c.fluid.eos.validity.rho_star_max
+    if np.any(rho > hi):
+        i, more = _first_rows(rho > hi)
+        raise ProblemError(
+            f"observable {observable!r}, row {i} (rho_per_A3 = {rho_per_A3[i]:g}){more}: at "
+            f"the prior centre (sigma = {c.sigma:.6g} angstrom) rho* = {rho[i]:.5g} is above "
+            f"the highest density the {c.fluid.eos.name} EOS was validated at "
+            f"(rho* = {hi:g}); the prediction is NaN there: centre the sigma prior below "
+            f"{(hi / rho_per_A3[i]) ** (1 / 3):.5g} angstrom or leave out the row"
+        )
+    return rho
+
+
+def _floor_critical(c: _Centre) -> tuple[float, float]:
+    """(T*c, rho*c) for the floor's regions: solved where only an estimate is at hand."""
+    if c.exact:
+        return c.T_c_star, c.rho_c_star
+    crit = _critical_x64(c.fluid.eos, c.shape)
+    return float(crit.T_star), float(crit.rho_star)
 
 
 # ----------------------------------------------------------------------------- floors
 
 
-def _reduced_centre(potential, params, observable: str):
-    """(fluid, epsilon, sigma, Tc*, rho_c*) at the given (prior-centre) parameters, NumPy.
-
-    Called when a problem is built (``Problem._apply_floors``): a potential without an
-    equation of state, or with a cut-off convention, is a ProblemError here, before
-    anything is traced.
-    """
-    fluid = fluid_eos_of(potential, f"observable {observable!r}")
-    eps, sig, shape = fluid.reduce({k: jnp.asarray(v, float) for k, v in params.items()})
-    crit = constant_critical_point(fluid.eos)
-    if crit is None:
-        crit = critical_point(fluid.eos, **shape)
-    return fluid, float(eps), float(sig), float(crit.T_star), float(crit.rho_star)
-
-
 def _vle_floor(prop: str, observable: str):
-    """floor(potential, params, env, values, options): relative EOS error x |value|."""
+    """floor(potential, params, env, values, options): relative EOS error x |value|.
+
+    Also the build-time check of the target's rows (:func:`_check_temperatures`).
+    """
 
     def floor(potential, params, env, values, options):
         n = np.shape(values)[0]
-        centre = _reduced_centre(potential, params, observable)
-        if centre[0].floor is None or not np.isfinite(centre[3]):
+        c = _centre(potential, params, observable)
+        _check_temperatures(c, env["T_K"], observable, coexistence=True)
+        if c.fluid.floor is None:
             return np.zeros(n)
-        fluid, eps, _, t_c, _ = centre
-        t_r = GAS_CONSTANT_KJ_PER_MOL_K * np.asarray(env["T_K"], float) / eps / t_c
-        return fluid.floor.vle(prop, t_r) * np.abs(np.asarray(values, float))
+        t_c, _ = _floor_critical(c)
+        if not np.isfinite(t_c):
+            return np.zeros(n)
+        t_r = GAS_CONSTANT_KJ_PER_MOL_K * np.asarray(env["T_K"], float) / c.epsilon / t_c
+        return c.fluid.floor.vle(prop, t_r) * np.abs(np.asarray(values, float))
 
     return floor
 
 
 def _single_floor(kind: str, observable: str):
-    """Single-phase floors: dp* epsilon / sigma^3, du* epsilon, or drho/rho |rho|."""
+    """Single-phase floors: dp* epsilon / sigma^3, du* epsilon, or drho/rho |rho|.
+
+    Also the build-time check of the target's rows (temperatures, densities).
+    """
 
     def floor(potential, params, env, values, options):
         n = np.shape(values)[0]
-        centre = _reduced_centre(potential, params, observable)
-        if centre[0].floor is None or not np.isfinite(centre[3]):
+        c = _centre(potential, params, observable)
+        _check_temperatures(c, env["T_K"], observable, coexistence=False)
+        if kind != "density":
+            rho = _check_densities(c, env["rho_per_A3"], observable)
+        if c.fluid.floor is None:
             return np.zeros(n)
-        fluid, eps, sig, t_c, rho_c = centre
-        t_r = GAS_CONSTANT_KJ_PER_MOL_K * np.asarray(env["T_K"], float) / eps / t_c
+        t_c, rho_c = _floor_critical(c)
+        if not np.isfinite(t_c):
+            return np.zeros(n)
+        t_r = GAS_CONSTANT_KJ_PER_MOL_K * np.asarray(env["T_K"], float) / c.epsilon / t_c
         if kind == "density":
             rho_r = np.full(n, np.inf)  # a compressed liquid: the liquid/supercritical floors
-            return fluid.floor.single(t_r, rho_r)[:, 2] * np.abs(np.asarray(values, float))
-        rho_r = np.asarray(env["rho_per_A3"], float) * sig**3 / rho_c
-        f = fluid.floor.single(t_r, rho_r)
+            return c.fluid.floor.single(t_r, rho_r)[:, 2] * np.abs(np.asarray(values, float))
+        f = c.fluid.floor.single(t_r, rho / rho_c)
         if kind == "pressure":
-            return f[:, 0] * eps / sig**3 * KJ_PER_MOL_PER_A3_IN_MPA
-        return f[:, 1] * eps
+            return f[:, 0] * c.epsilon / c.sigma**3 * KJ_PER_MOL_PER_A3_IN_MPA
+        return f[:, 1] * c.epsilon
 
     return floor
 
@@ -439,10 +731,13 @@ _RHO = EnvField("rho_per_A3", "number_density", "number density")
 _P = EnvField("p_MPa", "pressure", "pressure")
 _REF = (
     "equations of state of model fluids (bayesff.observables.eos: LJ: M. Thol et al., J. Phys. "
-    "Chem. Ref. Data 45, 023101 (2016), doi:10.1063/1.4945000); coexistence by Newton's method "
-    "with implicit differentiation (bayesff.observables.eos.coexistence)"
+    "Chem. Ref. Data 45, 023101 (2016), doi:10.1063/1.4945000; Mie and Mie chains: SAFT-VR Mie, "
+    "T. Lafitte et al., J. Chem. Phys. 139, 154504 (2013), doi:10.1063/1.4819786; 2CLJ(Q): "
+    "M. Lisal et al., Int. J. Thermophys. 25, 159 (2004), doi:10.1023/B:IJOT.0000022332.12319.06, "
+    "quadrupole: B. Saager and J. Fischer, Fluid Phase Equilib. 72, 67 (1992)); coexistence by "
+    "Newton's method with implicit differentiation (bayesff.observables.eos.coexistence)"
 )
-_KINDS = ("pair", "linear")
+_KINDS = ("pair", "linear", "chain")
 
 
 def _register(name, env, column, dimension, unit, build, description, floor):

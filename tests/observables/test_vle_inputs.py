@@ -1,0 +1,207 @@
+"""Bad input to the EOS observables (bayesff.observables.vle) and JAX's float64 setting.
+
+What is checked: a problem built while JAX runs in float32 (the command line builds it
+before it turns float64 on) predicts in float64 afterwards; a trace in float32 is a clear
+error; a row outside the EOS's temperature or density range, or at or above the model's
+critical temperature, and a shape parameter outside the EOS's validated range, at the
+centre of the priors, are one-line ProblemErrors naming the observable and the row (or
+the parameter); at sampled parameters outside the range the prediction is NaN, never an
+extrapolation.
+
+References: teqp 0.23.2's Thol et al. (2016) LJ EOS (``LJ126_TholJPCRD2016``, its
+``solve_pure_critical`` and ``pure_VLE_T``); the validity ranges are the EOS modules' own
+(``ReducedEOS.validity``).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import teqp
+
+from bayesff.errors import ProblemError
+from bayesff.observables import get_observable, vle
+from bayesff.observables.eos import LJ_THOL2016, SolveStatus
+from bayesff.observables.eos.lj import ancillary
+from bayesff.observables.eos.saft_vr_mie import SAFT_VR_MIE
+from bayesff.observables.eos.two_centre import TWO_CENTRE_LJ_QUADRUPOLE
+from bayesff.potentials import get_potential
+from bayesff.priors import Parameter, PriorSpec
+from bayesff.problem import InferenceSettings, Problem
+from bayesff.targets import Target
+from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
+
+from support import lj_problem
+
+jax.config.update("jax_enable_x64", True)
+
+TEQP = teqp.make_model({"kind": "LJ126_TholJPCRD2016", "model": {}})
+LJ = get_potential("lennard_jones")
+SETTINGS = InferenceSettings(chains=1, warmup=10, samples=10)
+KB, NA = 1.380649e-23, 6.02214076e23  # J/K, 1/mol (exact, SI 2019)
+
+
+def _target(observable, t_k, name="t", **env):
+    t_k = np.asarray(t_k, float)
+    return Target.from_arrays(name, observable, {"T_K": t_k, **env}, np.ones_like(t_k), 0.1)
+
+
+def _teqp_critical():
+    # from above the spinodal (from below teqp lands on the Thol EOS's spurious point)
+    return TEQP.solve_pure_critical(1.33, 0.31)
+
+
+def test_constant_critical_point_is_float64_numpy_whatever_the_x64_setting():
+    """Solved inside ``jax.enable_x64(False)`` the LJ critical point is NumPy float64 and
+    equals teqp's (solve_pure_critical) to 1e-8 in T*c and 1e-5 in rho*c, the tolerances
+    of tests/observables/eos/test_thermo.py (the critical isotherm is nearly flat in rho);
+    a float32 solve (B's stencil differences in 7 digits) does not converge to that."""
+    with jax.enable_x64(False):
+        crit = vle._critical_x64(LJ_THOL2016, {})
+    assert isinstance(crit.T_star, np.float64) and isinstance(crit.rho_star, np.float64)
+    assert crit.status == SolveStatus.OK
+    t_c, rho_c = _teqp_critical()
+    assert abs(crit.T_star / t_c - 1) < 1e-8 and abs(crit.rho_star / rho_c - 1) < 1e-5
+
+
+@pytest.mark.slow  # compiles the LJ coexistence solve with its gradient
+def test_problem_built_in_float32_predicts_in_float64(monkeypatch):
+    """The bug of the command line: the problem (and the observables' constant critical
+    point, emptied here first) built while JAX is in float32, then value and gradient
+    traced in float64. The saturated liquid density at 100 K for eps/k = 120 K, sigma =
+    3.4 angstrom equals teqp's pure_VLE_T converted by hand to 1e-9 (the solve converges
+    to ~1e-15), and its gradient is finite."""
+    monkeypatch.setattr(vle, "_CONSTANT_CRITICAL", {})
+    with jax.enable_x64(False):
+        problem = lj_problem([_target("saturated_liquid_density", [100.0, 120.0])], SETTINGS)
+        target = problem.targets[0]
+        predict = target.forward(problem).build()
+    params = {"epsilon": jnp.float64(120.0 * GAS_CONSTANT_KJ_PER_MOL_K), "sigma": 3.4}
+    env = {"T_K": jnp.asarray([100.0, 120.0])}
+    value, grad = jax.jit(jax.value_and_grad(lambda p: predict(p, env)[0]))(params)
+    assert value.dtype == jnp.float64
+    t = 100.0 / 120.0
+    rl, _ = TEQP.pure_VLE_T(t, *(float(x) for x in ancillary(t)[1:]), 100)
+    want = rl / ((3.4e-10) ** 3 * NA) / 1000.0  # rho* -> mol/L
+    assert abs(float(value) / want - 1) < 1e-9
+    assert all(np.isfinite(float(g)) for g in grad.values())
+
+
+def test_tracing_in_float32_is_a_problem_error():
+    """Each EOS observable refuses to trace in float32 (its solves converge to 1e-8)."""
+    for name in ("vapour_pressure", "eos_pressure", "compressed_liquid_density"):
+        predict = get_observable(name).build(LJ)
+        env = {"T_K": jnp.ones(1), "rho_per_A3": jnp.ones(1), "p_MPa": jnp.ones(1)}
+        with jax.enable_x64(False), pytest.raises(ProblemError, match="needs float64"):
+            predict({"epsilon": 1.0, "sigma": 3.4}, env)
+
+
+def test_rows_at_or_above_the_critical_temperature_are_refused():
+    """At the prior centre (eps/k = 120 K) the Thol EOS's Tc* = 1.32 gives Tc = 158.4 K:
+    the rows at 160 and 170 K of a coexistence target are a ProblemError naming the
+    first row, the count, Tc and the epsilon that would put the row below Tc."""
+    with pytest.raises(ProblemError) as err:
+        lj_problem([_target("saturated_liquid_density", [100.0, 160.0, 170.0])], SETTINGS)
+    msg = str(err.value)
+    assert "'saturated_liquid_density', row 1 (T_K = 160) (and 1 more rows)" in msg
+    assert "critical temperature is 158.4 K" in msg and "above 121.21 K" in msg
+    assert "\n" not in msg
+
+
+def test_rows_below_the_eos_range_are_refused():
+    """T* = 70 K / 120 K = 0.583 is below the Thol EOS's lowest T* 0.661 (its triple
+    point): a ProblemError naming the row; same for a single-phase target."""
+    with pytest.raises(ProblemError, match=r"row 0 \(T_K = 70\).*below the lowest"):
+        lj_problem([_target("vapour_pressure", [70.0, 100.0])], SETTINGS)
+    with pytest.raises(ProblemError, match=r"row 1 \(T_K = 70\).*below the lowest"):
+        lj_problem(
+            [_target("eos_pressure", [100.0, 70.0], rho_per_A3=np.array([0.01, 0.01]))],
+            SETTINGS,
+        )
+
+
+def test_single_phase_rows_above_the_eos_range_are_refused():
+    """T* above the Thol EOS's highest (9.24: 1200 K at eps/k = 120 K) and rho* above
+    its highest (1.08: 0.03 / angstrom^3 x 3.5^3 = 1.29 at the centre sigma = 3.5) are
+    ProblemErrors naming the row."""
+    with pytest.raises(ProblemError, match=r"row 0 \(T_K = 1200\).*above the highest"):
+        lj_problem([_target("eos_pressure", [1200.0], rho_per_A3=np.array([0.01]))], SETTINGS)
+    with pytest.raises(ProblemError, match=r"row 1 \(rho_per_A3 = 0.03\).*rho\* = 1.2862"):
+        lj_problem(
+            [_target("eos_residual_energy", [150.0, 150.0], rho_per_A3=np.array([0.02, 0.03]))],
+            SETTINGS,
+        )
+
+
+def _problem(potential, fixed: dict, free: dict, target):
+    params = {n: Parameter(n, u, None, value=v) for n, (u, v) in fixed.items()}
+    params |= {
+        n: Parameter(n, u, PriorSpec("LogNormal", {"median": v, "scale": 0.1}))
+        for n, (u, v) in free.items()
+    }
+    return Problem(
+        name="bad",
+        potential=get_potential(potential),
+        parameters=params,
+        targets=[target],
+        inference=SETTINGS,
+    )
+
+
+def test_shape_parameter_outside_the_validated_range_is_refused():
+    """SAFT-VR Mie is validated for lambda_a 5-7 (saft_vr_mie.VALIDITY): a Mie potential
+    with m fixed at 4.5 is a ProblemError naming lambda_a = m; the 2CLJQ EOS for L* 0-0.8
+    (Stoll et al. 2001's range): L = 3 angstrom at sigma = 3.4 is L* = 0.88, refused.
+    Inside the ranges the same problems build."""
+    assert SAFT_VR_MIE.validity.shape["lambda_a"] == (5.0, 7.0)
+    assert TWO_CENTRE_LJ_QUADRUPOLE.validity.shape["L_star"] == (0.0, 0.8)
+    eps_sigma = {"epsilon": ("K", 150.0), "sigma": ("angstrom", 3.4)}
+    target = _target("vapour_pressure", [100.0])
+    with pytest.raises(ProblemError, match=r"lambda_a = m = 4.5 lies outside .* 5 to 7"):
+        _problem("mie", {"n": ("1", 12.0), "m": ("1", 4.5)}, eps_sigma, target)
+    _problem("mie", {"n": ("1", 12.0), "m": ("1", 6.0)}, eps_sigma, target)
+    # 250 K: T* = 1.67, above the 2CLJQ EOS's lowest validated T* (1.13)
+    target = _target("vapour_pressure", [250.0])
+    with pytest.raises(ProblemError, match=r"L_star = L/sigma = 0.882353 lies outside"):
+        _problem(
+            "two_centre_lj_quadrupole",
+            {"L": ("angstrom", 3.0), "Q": ("B", 1.0)},
+            eps_sigma,
+            target,
+        )
+    _problem(
+        "two_centre_lj_quadrupole", {"L": ("angstrom", 1.5), "Q": ("B", 1.0)}, eps_sigma, target
+    )
+
+
+def test_estimated_critical_temperature_refuses_only_rows_certainly_above():
+    """For an EOS with shape parameters the check at the prior centre uses the EOS's
+    critical estimate (no solve when a problem is built): a row at 0.99 x the estimated
+    Tc passes (the solve decides), a row at 1.1 x (above ESTIMATE_MARGIN = 1.05) is
+    refused with the estimate named."""
+    eps_sigma = {"epsilon": ("K", 150.0), "sigma": ("angstrom", 3.4)}
+    fixed = {"n": ("1", 12.0), "m": ("1", 6.0)}
+    t_c_star, _ = SAFT_VR_MIE.critical_estimate(1.0, 12.0, 6.0)
+    t_c = float(t_c_star) * 150.0
+    _problem("mie", fixed, eps_sigma, _target("saturated_vapour_density", [0.99 * t_c]))
+    with pytest.raises(ProblemError, match=r"row 0 .*estimated; refused above 1.05 x that"):
+        _problem("mie", fixed, eps_sigma, _target("saturated_vapour_density", [1.1 * t_c]))
+
+
+def test_single_phase_prediction_is_nan_outside_the_range_at_sampled_parameters():
+    """At parameters where a row leaves the EOS's range (T* below 0.661: 100 K at eps/k =
+    160 K; rho* above 1.08: 0.03 / angstrom^3 at sigma = 3.5) eos_pressure is NaN; inside
+    the range it equals teqp's p = rho* T* (1 + Ar01) eps / sigma^3 (1e-10)."""
+    predict = jax.jit(get_observable("eos_pressure").build(LJ))
+    env = {"T_K": jnp.array([100.0, 150.0]), "rho_per_A3": jnp.array([0.01, 0.03])}
+    r = GAS_CONSTANT_KJ_PER_MOL_K
+    low_t = np.asarray(predict({"epsilon": 160.0 * r, "sigma": 3.0}, env))
+    assert np.isnan(low_t[0]) and np.isfinite(low_t[1])
+    dense = np.asarray(predict({"epsilon": 120.0 * r, "sigma": 3.5}, env))
+    assert np.isfinite(dense[0]) and np.isnan(dense[1])
+    t, rho = 100.0 / 120.0, 0.01 * 3.5**3
+    p = rho * t * (1 + TEQP.get_Ar01(t, rho, np.array([1.0])))
+    want = p * KB * 120.0 / (3.5e-10) ** 3 / 1e6
+    assert abs(dense[0] / want - 1) < 1e-10
