@@ -57,6 +57,8 @@ from __future__ import annotations
 import math
 import os
 import platform
+import re
+import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -665,7 +667,8 @@ def read_attrs(path: str | os.PathLike) -> dict:
 
 
 def check_version(dt, where: str = "run file") -> None:
-    """Refuse a run file without a schema version or with a newer one than this bayesff."""
+    """Refuse a run file without a schema version or with a newer one than this bayesff,
+    or whose attributes do not hold what a writer puts there (:func:`check_attributes`)."""
     v = dt.attrs.get("bayesff_runfile_version")
     if v is None:
         raise RunFileError(
@@ -688,6 +691,105 @@ def check_version(dt, where: str = "run file") -> None:
     for g in ("posterior", "sample_stats"):
         if g not in dt.children:
             raise RunFileError(f"the group {g!r} is missing", where)
+    check_attributes(dt, where)
+
+
+#: Attributes that hold numbers (root, then ``targets/<name>``), where a writer puts them.
+_INT_ATTRS = (
+    "seed",
+    "chains",
+    "warmup",
+    "samples",
+    "thin",
+    "prior_draws",
+    "chain_devices",
+    "max_tree_depth",
+    "dense_mass",
+    "batch_size",
+    "float64",
+)
+_FLOAT_ATTRS = ("wall_time_s", "sampling_time_s", "target_accept")
+_TARGET_INT_ATTRS = ("trained", "n_rows", "n_train", "excluded_rows")
+_TARGET_FLOAT_ATTRS = ("inadequacy_prior_scale", "tolerance_rel", "tolerance_abs")
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_numbers(attrs, ints, floats, where: str) -> None:
+    for kinds, names, what in (("iub", ints, "an integer"), ("iufb", floats, "a number")):
+        for k in names:
+            if k in attrs:
+                a = np.asarray(attrs[k])
+                if a.size != 1 or a.dtype.kind not in kinds:
+                    raise RunFileError(
+                        f"attribute {k!r} holds {_shown(attrs[k])}, expected {what}", where
+                    )
+
+
+def _shown(v) -> str:
+    text = repr(v.item() if isinstance(v, np.ndarray) and v.size == 1 else v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_attributes(dt, where: str = "run file") -> None:
+    """Refuse attributes that do not hold what bayesff writes: numbers that are not
+    numbers, a ``problem_text`` that is not TOML, ``parameters`` that are not posterior
+    variables, column names that are not names, held-out groups without rows.
+
+    A run file is data that may come from anyone: a malformed attribute is an error
+    naming the file and the attribute, never a report built on what it happened to
+    hold.
+
+    Raises
+    ------
+    RunFileError
+        Naming ``where`` (the file), the node and the attribute.
+    """
+    a = dt.attrs
+    _check_numbers(a, _INT_ATTRS, _FLOAT_ATTRS, where)
+    text = a.get("problem_text")
+    if text is not None:
+        if not isinstance(text, str):
+            raise RunFileError(
+                f"attribute 'problem_text' holds {_shown(text)}, expected text", where
+            )
+        try:
+            tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise RunFileError(
+                f"attribute 'problem_text' is not a TOML problem file ({e})", where
+            ) from None
+    if "parameters" in a:
+        post = dt["posterior"].data_vars
+        for n in _strings(a["parameters"]):
+            if n not in post:
+                raise RunFileError(
+                    f"attribute 'parameters' names {n!r}, which is not a variable of the "
+                    f"posterior ({', '.join(sorted(post))})",
+                    where,
+                )
+    if "targets" not in dt.children:
+        return
+    pred = dt["predictions"] if "predictions" in dt.children else None
+    for name, node in dt["targets"].children.items():
+        w = f"{where}: targets/{name}"
+        ta = node.attrs
+        _check_numbers(ta, _TARGET_INT_ATTRS, _TARGET_FLOAT_ATTRS, w)
+        for k in ("env_columns", "value_dims"):
+            for c in _strings(ta.get(k)):
+                if not _COLUMN.match(c):
+                    raise RunFileError(
+                        f"attribute {k!r} holds {_shown(c)}, expected column names", w
+                    )
+        coord = _group_coord(name)
+        if pred is not None and coord in pred.coords:
+            have = {str(g) for g in np.atleast_1d(pred.coords[coord].values)}
+            for g in _strings(ta.get("holdout_groups")):
+                if g not in have:
+                    raise RunFileError(
+                        f"attribute 'holdout_groups' names {_shown(g)}, which has no "
+                        f"held-out rows (groups: {', '.join(sorted(have))})",
+                        w,
+                    )
 
 
 @dataclass

@@ -14,7 +14,9 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
+import h5py
 import pytest
 
 from bayesff.cli import main
@@ -225,3 +227,66 @@ def test_ctrl_c_while_the_run_is_written_keeps_the_draws(tmp_path, monkeypatch, 
     printed = capsys.readouterr().out
     assert "200 of 200 iterations done" in printed  # warm-up 100 + 100 draws: none redone
     assert out.is_file() and not (out.parent / "checkpoint.npz").exists()
+
+
+# ------------------------------------------------------------- run-file attributes
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory) -> Path:
+    """A small real run file (the toy problem, 2 chains x (50 + 50))."""
+    folder = tmp_path_factory.mktemp("toy_run")
+    problem = _toy_problem(folder)
+    out = folder / "run" / "posterior.nc"
+    args = ["--out", str(out), "--warmup", "50", "--samples", "50", "--no-progress", "--quiet"]
+    code = main(["calibrate", str(problem), *args])
+    assert code == 0
+    return out
+
+
+#: node, attribute, malformed value (JSON-like text where bayesff writes TOML, numbers,
+#: names), and what the one-line error says. The first three gave a report and exit 0.
+_BAD_ATTRS = {
+    "problem_text": ("/", "problem_text", '{"problem": {"name": ', "is not a TOML problem"),
+    "env_columns": ("/targets/B2", "env_columns", '["T_K",', "expected column names"),
+    "holdout_groups": ("/targets/B2", "holdout_groups", '{"low T"', "has no held-out rows"),
+    "seed": ("/", "seed", '{"seed": 1}', "expected an integer"),
+    "tolerance": ("/targets/B2", "tolerance_rel", '{"rel": 0.05}', "expected a number"),
+    "parameters": ("/", "parameters", '["epsilon", ', "not a variable of the posterior"),
+}
+
+
+@pytest.mark.slow  # the fixture calibrates once (~7-15 s on 2 busy cores); each case < 1 s
+@pytest.mark.parametrize("case", sorted(_BAD_ATTRS))
+def test_a_run_file_with_a_malformed_attribute_is_refused(toy_run, tmp_path, capsys, case):
+    """``bayesff report`` on a run file whose attribute holds malformed text: exit 2 and one
+    line naming the file, the node and the attribute, and no report. Before, a malformed
+    problem text, column list or group list gave a report and exit 0, and the others a
+    bare ValueError or KeyError naming neither file nor attribute."""
+    node, attr, value, says = _BAD_ATTRS[case]
+    bad = tmp_path / "posterior.nc"
+    shutil.copy(toy_run, bad)
+    with h5py.File(bad, "r+") as f:
+        del f[node].attrs[attr]
+        f[node].attrs[attr] = value
+    code = main(["report", str(bad), "--out", str(tmp_path / "report")])
+    line = [ln for ln in capsys.readouterr().err.strip().splitlines() if ln.strip()]
+    assert code == 2 and len(line) == 1, line
+    where = f"{bad}: targets/B2" if node != "/" else f"{bad}"
+    assert line[0].startswith(f"error: {where}: attribute {attr!r}") and says in line[0], line
+    assert not (tmp_path / "report").exists()
+
+
+def test_checkpoint_every_that_does_not_divide_the_draws_is_refused(tmp_path, capsys):
+    """``--checkpoint-every 30`` with 100 draws: exit 2 before sampling, one line naming the
+    flag and the nearest values that divide (25, 50). Before, the run went on (exit 0)."""
+    problem = _toy_problem(tmp_path)
+    out = tmp_path / "run" / "posterior.nc"
+    args = ["--out", str(out), "--samples", "100", "--checkpoint-every", "30", "--quiet"]
+    assert main(["calibrate", str(problem), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "error: --checkpoint-every: checkpoint-every (30) must divide the draws per chain "
+        "(100); the nearest that do are 25 and 50"
+    )
+    assert not out.exists()
