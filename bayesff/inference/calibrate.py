@@ -337,6 +337,14 @@ def _calibrate(
             f"({s0.samples})",
             "--checkpoint-every",
         )
+    if checkpoint_every and s0.samples % checkpoint_every:
+        # refused, not rounded: the checkpoints land where the user asked, or nowhere
+        near = _divisors_near(s0.samples, checkpoint_every)
+        raise ProblemError(
+            f"checkpoint-every ({checkpoint_every}) must divide the draws per chain "
+            f"({s0.samples}); the nearest that do are {' and '.join(map(str, near))}",
+            "--checkpoint-every",
+        )
     if (checkpoint_every or resume) and (len(problems) > 1 or outs[0] is None):
         raise ProblemError(
             "checkpoints need one problem and an output file (out=...)", "--checkpoint-every"
@@ -381,6 +389,13 @@ def _calibrate(
         if ckpt is not None:
             ckpt.remove()
         return runs
+
+
+def _divisors_near(n: int, k: int) -> tuple[int, ...]:
+    """The divisors of n closest to k from below and from above (one if they coincide)."""
+    below = next(d for d in range(k, 0, -1) if n % d == 0)
+    above = next(d for d in range(k, n + 1) if n % d == 0)
+    return tuple(dict.fromkeys((below, above)))
 
 
 def _interrupted_before(ckpt, resume: bool) -> Interrupted:
