@@ -242,7 +242,7 @@ def quadrupole_run():
 
 def test_two_centre_quadrupole_vle_equals_teqp(quadrupole_run):
     """2CLJQ with eps/k = 100 K, sigma = 3.3, L = 1.6 angstrom (L* = 0.485), Q = 2.4 B
-    (Q*^2 = 1.30) at 170-270 K equals teqp's 2CLJF-Quadrupole, whose reduced values are
+    (Q*^2 = 1.07) at 170-270 K equals teqp's 2CLJF-Quadrupole, whose reduced values are
     converted here in SI, to 1e-9 relative (EOS agreement 1e-12, solve ~1e-15)."""
     values, status, _ = quadrupole_run(_two_centre_params(), jnp.asarray(T_2C))
     assert np.all(np.asarray(status) == SolveStatus.OK)
