@@ -36,7 +36,10 @@ def _list(args) -> int:
                 f"      {p.name:<8} [{p.unit}] {p.support.describe()}; "
                 f"default {p.default_prior.describe()} [{p.prior_unit}]"
             )
-    print("  your own: kind = 'package.module:factory' or an entry point of 'bayesff.potentials'")
+    print(
+        "  your own: an entry point of 'bayesff.potentials', or kind = 'module:factory' "
+        "with --allow-plugin MODULE (docs/extending.md)"
+    )
     print("observables (environment columns -> value column [unit])")
     for name, obs in list_observables().items():
         extra = f"; nuisance: {', '.join(n.name for n in obs.nuisance)}" if obs.nuisance else ""
