@@ -26,7 +26,14 @@ from bayesff.errors import ProblemError
 from bayesff.potentials import plugins
 from bayesff.priors import Parameter
 from bayesff.problem_text import build_from_document, describe, document
-from bayesff.schemas import NAME_PATTERN, PROBLEM_SCHEMA, TARGET_NAME_PATTERN, check_name, validate
+from bayesff.schemas import (
+    NAME_PATTERN,
+    PROBLEM_SCHEMA,
+    TARGET_NAME_PATTERN,
+    check_name,
+    parse_toml,
+    validate,
+)
 from bayesff.settings import INIT_STRATEGIES, SAMPLERS, InferenceSettings
 from bayesff.targets import Target
 
@@ -423,10 +430,7 @@ def load_problem(
     """
     path = Path(path)
     text = read_text(path, "problem file")
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ProblemError(f"not valid TOML: {e}", str(path)) from None
+    doc = parse_toml(text, str(path))
     return problem_from_dict(
         doc,
         path=str(path),
@@ -495,9 +499,12 @@ def _base_dirs(path: Path) -> tuple[Path, ...]:
 def read_text(path: Path, what: str) -> str:
     """A UTF-8 text file (a leading byte-order mark is dropped), with clear errors."""
     path = Path(path)
-    if not path.is_file():
-        raise ProblemError(f"{what} not found: {path}")
-    raw = path.read_bytes()
+    try:
+        if not path.is_file():
+            raise ProblemError(f"{what} not found: {path}")
+        raw = path.read_bytes()
+    except OSError as e:  # a name too long for the file system, no permission, a link loop
+        raise ProblemError(f"{what} cannot be read: {e.strerror or e}", str(path)) from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]  # a UTF-8 byte-order mark (some Windows editors write one)
     try:

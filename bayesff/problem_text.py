@@ -126,8 +126,19 @@ def _with_holdouts(holdouts: list, targets: list[Target], path: str) -> list[Tar
     return [by_name[t.name] for t in targets]
 
 
+def _is_file(path: Path, where: str) -> bool:
+    try:
+        return path.is_file()
+    except OSError as e:  # a name too long for the file system, a loop of links
+        raise ProblemError(
+            f"data file {str(path)!r} cannot be looked up: {e.strerror}", where
+        ) from None
+
+
 def _data_path(data_rel: str, base_dirs, where: str) -> Path:
-    found = next((b / data_rel for b in base_dirs if (b / data_rel).is_file()), None)
+    found = next(
+        (b / data_rel for b in base_dirs if _is_file(b / data_rel, f"{where}.data")), None
+    )
     if found is None:
         raise ProblemError(
             f"data file {data_rel!r} not found (looked in {', '.join(str(b) for b in base_dirs)})",

@@ -14,18 +14,24 @@ variables (targets) follow :data:`NAME_PATTERN` and :data:`TARGET_NAME_PATTERN`.
 
 from __future__ import annotations
 
+import json
+import math
 import re
+import tomllib
 
 import jsonschema
 
-from bayesff.errors import ProblemError
+from bayesff.errors import BayesffError, ProblemError
 
 __all__ = [
+    "MAX_DEPTH",
     "NAME_PATTERN",
     "PROBLEM_SCHEMA",
     "SWEEP_SCHEMA",
     "TARGET_NAME_PATTERN",
+    "check_document",
     "check_name",
+    "parse_toml",
     "validate",
 ]
 
@@ -361,12 +367,95 @@ def _message(err) -> str:
     return err.message
 
 
+#: Deepest nesting of tables and arrays a document may have. The deepest real one is
+#: a sweep's ``axes[i].values[j].set.targets.B2.train.T_K[k]`` (8 levels). Reading a
+#: deeper one recurses once or more per level (JSON Schema validation, copies, the repr
+#: in error messages) and would end in a RecursionError past Python's limit (1000).
+MAX_DEPTH = 32
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def check_document(doc, where: str) -> None:
+    """Refuse what TOML cannot hold and what the readers cannot take, before any of
+    them walks the document: nesting deeper than :data:`MAX_DEPTH`, keys that are not
+    printable text (which would break the one-line error naming them), and integers
+    outside 64 bits (the TOML spec's range, which :mod:`tomllib` does not enforce;
+    ``10**400`` would overflow float conversions and, past 4300 digits, even the
+    repr of an error message).
+
+    Iterative, so that it cannot itself exceed the recursion limit.
+
+    Raises
+    ------
+    ProblemError
+        Naming ``where`` and the field.
+    """
+    stack = [(doc, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            field = _field(path[:4])
+            raise ProblemError(
+                f"tables or arrays nested more than {MAX_DEPTH} levels deep (from {field}); "
+                "a problem, sweep or molecule file needs fewer than 10",
+                where,
+            )
+        if isinstance(node, dict):
+            for k in node:
+                if not (isinstance(k, str) and k.isprintable()):
+                    # a newline, NUL or right-to-left override in a key would break or
+                    # disguise every message that names the field
+                    field = _field(path)
+                    shown = json.dumps(k) if isinstance(k, str) else repr(k)
+                    raise ProblemError(
+                        f"the key {shown} is not printable text (keys are names: no "
+                        "control, format or line-separator characters)",
+                        f"{where}: {field}" if field else where,
+                    )
+            stack.extend((v, (*path, k)) for k, v in node.items())
+        elif isinstance(node, list | tuple):
+            stack.extend((v, (*path, i)) for i, v in enumerate(node))
+        elif isinstance(node, int) and not isinstance(node, bool):
+            if not _INT64[0] <= node <= _INT64[1]:
+                field = _field(path)
+                raise ProblemError(
+                    f"an integer of about {int(node.bit_length() * math.log10(2)) + 1} digits, "
+                    "outside TOML's 64-bit range (-2^63 to 2^63 - 1)",
+                    f"{where}: {field}" if field else where,
+                )
+
+
+def parse_toml(text: str, where: str, error: type[BayesffError] = ProblemError) -> dict:
+    """TOML text as a document; any text that is not TOML raises one ``error`` line.
+
+    :mod:`tomllib` raises more than ``TOMLDecodeError``: ``ValueError`` for an
+    integer past Python's 4300-digit conversion limit and ``RecursionError`` for
+    arrays or inline tables nested some hundreds of levels deep.
+    """
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise error(f"not valid TOML: {e}", where) from None
+    except ValueError:
+        raise error(
+            "not valid TOML: an integer of more than 4300 digits (TOML integers are 64-bit)",
+            where,
+        ) from None
+    except RecursionError:
+        raise error(
+            "not valid TOML for bayesff: arrays or inline tables nested hundreds of levels deep",
+            where,
+        ) from None
+
+
 def validate(doc: dict, schema: dict, path: str) -> None:
     """Raise :class:`ProblemError` naming ``path`` and the field if ``doc`` breaks ``schema``.
 
-    Of several errors the deepest (most specific) one is reported.
+    Of several errors the deepest (most specific) one is reported. The document is
+    first checked by :func:`check_document` (depth, integer range).
     """
 
+    check_document(doc, path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = list(validator.iter_errors(doc))
     if not errors:

@@ -78,7 +78,6 @@ import math
 import os
 import sys
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,7 +97,14 @@ from bayesff.report import report as write_report
 from bayesff.report.atlas import write_atlas
 from bayesff.report.sweep import write_index
 from bayesff.runtime import ensure_configured
-from bayesff.schemas import NAME_PATTERN, SWEEP_SCHEMA, check_name, validate
+from bayesff.schemas import (
+    NAME_PATTERN,
+    SWEEP_SCHEMA,
+    check_document,
+    check_name,
+    parse_toml,
+    validate,
+)
 from bayesff.transferability import evaluate
 
 __all__ = [
@@ -160,13 +166,27 @@ def _merge(base: dict, change: dict, where: str) -> dict:
     out = copy.deepcopy(base)
     for k, v in change.items():
         if k == "targets" and isinstance(v, dict):
-            by_name = {t.get("name"): t for t in out.get("targets", [])}
+            base_targets = out.get("targets", [])
+            if not isinstance(base_targets, list) or not all(
+                isinstance(t, dict) for t in base_targets
+            ):
+                raise ProblemError(
+                    "targets are set by name, but the base problem's targets are not an "
+                    "array of [[targets]] tables",
+                    f"{where}.targets",
+                )
+            by_name = {t.get("name"): t for t in base_targets}
             for tname, tchange in v.items():
                 if tname not in by_name:
                     raise ProblemError(
                         f"no target named {tname!r} in the base problem; targets are "
-                        f"{', '.join(map(str, by_name))}",
+                        f"{', '.join(map(repr, by_name))}",
                         f"{where}.targets",
+                    )
+                if not isinstance(tchange, dict):
+                    raise ProblemError(
+                        f"expected a table of the target's keys, got {tchange!r}",
+                        f"{where}.targets.{tname}",
                     )
                 by_name[tname].update(_merge(by_name[tname], tchange, f"{where}.targets.{tname}"))
         elif isinstance(v, dict) and isinstance(out.get(k), dict):
@@ -181,10 +201,7 @@ def read_sweep(path: str | Path) -> dict:
 
     path = Path(path)
     text = read_text(path, "sweep file")
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ProblemError(f"not valid TOML: {e}", str(path)) from None
+    doc = parse_toml(text, str(path))
     validate(doc, SWEEP_SCHEMA, str(path))
     s = doc["sweep"]
     value_bases = any("base" in v for a in doc.get("axes", []) for v in a["values"])
@@ -241,12 +258,18 @@ def _matches(when: dict, labels: dict) -> bool:
 def _base_document(path: Path) -> tuple[dict, tuple]:
 
     text = read_text(path, "problem file")
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ProblemError(f"not valid TOML: {e}", str(path)) from None
+    doc = parse_toml(text, str(path))
+    check_document(doc, str(path))  # before the merges copy and walk it
     d = path.resolve().parent
     return doc, (d, d.parent, Path.cwd())
+
+
+def _problem_table(doc: dict, path: Path) -> dict:
+    """The document's ``[problem]`` table (made if missing), where the task's name goes."""
+    table = doc.setdefault("problem", {})
+    if not isinstance(table, dict):
+        raise ProblemError(f"expected a table, got {table!r}", f"{path}: [problem]")
+    return table
 
 
 def _combinations(axes: list[dict]) -> list[tuple[str, dict, dict]]:
@@ -301,7 +324,7 @@ def expand(path: str | Path, out_root: str | Path = "runs") -> tuple[str, list[T
             p = (path.parent / rel).resolve()
             pdoc, dirs = _base_document(p)
             pdoc = _merge(pdoc, {"inference": inference}, str(path))
-            tname = pdoc.get("problem", {}).get("name", p.stem)
+            tname = _problem_table(pdoc, p).get("name", p.stem)
             tasks.append(Task(tname, pdoc, dirs, root / tname / "posterior.nc"))
     else:
         bases: dict[Path, tuple[dict, tuple]] = {}
@@ -320,7 +343,7 @@ def expand(path: str | Path, out_root: str | Path = "runs") -> tuple[str, list[T
                 if "set" in w and _matches(w, labels):
                     d = _merge(d, w["set"], f"{path}: when[{i}]")
             d = _merge(d, {"inference": inference}, str(path))
-            d.setdefault("problem", {})["name"] = f"{name}-{tname}"[:64]
+            _problem_table(d, bpath)["name"] = f"{name}-{tname}"[:64]
             tasks.append(Task(tname, d, dirs, root / tname / "posterior.nc", labels=labels))
         if not tasks:
             raise ProblemError("every combination of the axes is excluded", str(path))

@@ -54,10 +54,12 @@ from bayesff.potentials.scaling import (
     topological_distances,
 )
 from bayesff.priors import PriorSpec, Support
+from bayesff.schemas import check_document
 
 __all__ = [
     "COMBINING_RULES",
     "FORMS",
+    "MAX_ALKANE_CARBONS",
     "SCALING",
     "TRAPPE_UA",
     "TRAPPE_UA_ALKANE",
@@ -333,7 +335,10 @@ class MoleculeType:
                 f"the 1-4 LJ factor must be >= 0, found {lj14}", self._where("scaling")
             )
         if self.coordinates_angstrom is not None:
-            xyz = np.asarray(self.coordinates_angstrom, dtype=float)
+            try:
+                xyz = np.asarray(self.coordinates_angstrom, dtype=float)
+            except (TypeError, ValueError, OverflowError):  # ragged rows, text, 10**400
+                xyz = np.full((0,), np.nan)
             if xyz.shape != (n, 3) or not np.all(np.isfinite(xyz)):
                 raise ProblemError(
                     f"coordinates must be {n} rows of 3 finite numbers, found shape {xyz.shape}",
@@ -625,6 +630,11 @@ class _TrappeAlkane:
         return out
 
 
+#: Longest n-alkane :func:`trappe_alkane` builds. The pair lists take O(n^2) time and
+#: memory (2 s at 1000 carbons, measured; 10**6 carbons would ask for 7 TiB), and a
+#: file's ``carbons = N`` must not make a few characters cost hours.
+MAX_ALKANE_CARBONS = 1000
+
 #: The TraPPE-UA n-alkane constants and published parameters (see :class:`_TrappeAlkane`).
 TRAPPE_UA_ALKANE = _TrappeAlkane()
 
@@ -652,9 +662,14 @@ def trappe_alkane(n_carbons: int) -> MoleculeType:
     M. G. Martin and J. I. Siepmann, J. Phys. Chem. B 102, 2569 (1998),
     doi:10.1021/jp972543+.
     """
-    if isinstance(n_carbons, bool) or not isinstance(n_carbons, int) or n_carbons < 1:
+    if (
+        isinstance(n_carbons, bool)
+        or not isinstance(n_carbons, int)
+        or not 1 <= n_carbons <= MAX_ALKANE_CARBONS
+    ):
         raise ProblemError(
-            f"an n-alkane needs a whole number of carbons >= 1, found {n_carbons!r}",
+            f"an n-alkane needs a whole number of carbons from 1 to {MAX_ALKANE_CARBONS}, "
+            f"found {n_carbons!r}",
             "molecules.alkane.carbons",
         )
     c = TRAPPE_UA_ALKANE
@@ -713,7 +728,12 @@ def trappe_topology(
 def _number(value, where, what) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ProblemError(f"{what} must be a number, found {value!r}", where)
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int past 1e308
+        raise ProblemError(
+            f"{what} must be finite, found an integer beyond 1e308", where
+        ) from None
     if not math.isfinite(v):
         raise ProblemError(f"{what} must be finite, found {value!r}", where)
     return v
@@ -818,6 +838,8 @@ def _torsion_from(entry, n, where) -> Torsion:
         where,
     )
     idx = _sites_of(entry, n, where, 4)
+    if not isinstance(entry["form"], str):
+        raise ProblemError(f"form must be a string, found {entry['form']!r}", f"{where}.form")
     coeffs = entry["coefficients"]
     if not isinstance(coeffs, list | tuple):
         raise ProblemError(f"coefficients must be a list of numbers, found {coeffs!r}", where)
@@ -902,11 +924,13 @@ def molecule_from_dict(entry: Mapping, index: int = 0) -> MoleculeType:
     coords = entry.get("coordinates")
     if coords is not None:
         try:
-            coords = tuple(tuple(float(x) for x in row) for row in coords)
-        except (TypeError, ValueError):
+            xyz = np.asarray(coords, dtype=float)
+        except (TypeError, ValueError, OverflowError):  # ragged rows, words, 10**400
             raise ProblemError(
                 "coordinates must be rows of 3 numbers (angstrom)", f"{where}.coordinates"
             ) from None
+        # the shape and finiteness are checked by MoleculeType, naming the molecule
+        coords = tuple(map(tuple, xyz.tolist())) if xyz.ndim == 2 else xyz.tolist()
     return MoleculeType(
         name, tuple(sites), terms["bonds"], terms["angles"], terms["torsions"], scaling, coords
     )
@@ -944,6 +968,7 @@ def topology_from_dict(doc: Mapping) -> Topology:
     field: an unknown site type, a bond to a missing site, a torsion on sites
     that are not bonded, unknown keys or units.
     """
+    check_document(doc, "topology")  # depth, keys and integers, before anything walks it
     _keys(doc, _TOPOLOGY_KEYS, ("site_types", "molecules", "r_cut", "r_cut_unit"), "topology")
     st = doc["site_types"]
     if not isinstance(st, Mapping) or not st:
