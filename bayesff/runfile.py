@@ -58,7 +58,6 @@ import math
 import os
 import platform
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -73,6 +72,7 @@ import xarray as xr
 from bayesff import sites
 from bayesff.errors import BayesffError, RunExistsError
 from bayesff.io import atomic_write_bytes
+from bayesff.schemas import parse_toml
 from bayesff.units import INTERNAL_UNITS
 
 __all__ = [
@@ -752,11 +752,11 @@ def check_attributes(dt, where: str = "run file") -> None:
             raise RunFileError(
                 f"attribute 'problem_text' holds {_shown(text)}, expected text", where
             )
-        try:
-            tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
+        try:  # parse_toml: tomllib's RecursionError and ValueError are "not TOML" too
+            parse_toml(text, where, RunFileError)
+        except RunFileError as e:
             raise RunFileError(
-                f"attribute 'problem_text' is not a TOML problem file ({e})", where
+                f"attribute 'problem_text' is not a TOML problem file ({e.message})", where
             ) from None
     if "parameters" in a:
         post = dt["posterior"].data_vars

@@ -729,7 +729,18 @@ def _attr_values():
     text = st.one_of(
         st.sampled_from(_NAMES + _WORDS),
         st.text(max_size=12),
-        st.sampled_from(['{"a": 1', "[problem", "x = [" * 300, "{}", "null", "[]", "1e400"]),
+        st.sampled_from(
+            [
+                '{"a": 1',
+                "[problem",
+                "x = [" * 300,
+                "{}",
+                "null",
+                "[]",
+                "1e400",
+                "x = " + "[" * 500 + "]" * 500,
+            ]
+        ),
     )
     number = st.one_of(
         st.sampled_from([n for n in _NUMBERS if abs(n) < 2**63]).map(np.asarray),
@@ -784,6 +795,9 @@ def _read_run(dt):
 
 @_examples(1.5)
 @given(edits=attribute_edits())
+# found by fuzzing: tomllib's RecursionError and ValueError escaped the problem_text check
+@example(edits=[("", "problem_text", "x = " + "[" * 500 + "]" * 500)])
+@example(edits=[("", "problem_text", "x = " + "9" * 5000)])
 def test_run_file_attributes(sandbox, run_tree, edits):
     """A run whose root or target attributes were edited (deleted, or set to wrong types,
     malformed TOML or JSON text, NaN, huge numbers, arrays where a scalar belongs): the
