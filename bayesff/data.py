@@ -424,8 +424,10 @@ def read_manifest(path: str | Path) -> dict[str, ManifestEntry]:
     text = _decode(_read_bytes(mpath), mpath)
     try:
         doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise DataError(f"not valid TOML: {e}", str(mpath)) from None
+    # tomllib also raises ValueError (an integer past 4300 digits) and RecursionError
+    # (arrays nested hundreds deep); TOMLDecodeError is a ValueError
+    except (ValueError, RecursionError) as e:
+        raise DataError(f"not valid TOML: {type(e).__name__}: {e}"[:300], str(mpath)) from None
     unknown = sorted(k for k in doc if k != "files")
     if unknown:
         raise DataError(

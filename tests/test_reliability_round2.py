@@ -290,3 +290,30 @@ def test_checkpoint_every_that_does_not_divide_the_draws_is_refused(tmp_path, ca
         "(100); the nearest that do are 25 and 50"
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [("x = " + "[" * 1200 + "]" * 1200, "RecursionError"), ("x = 1" + "0" * 5000, "ValueError")],
+)
+def test_manifest_and_config_past_tomllib_limits_are_one_line_errors(
+    tmp_path, monkeypatch, body, reason
+):
+    """tomllib raises RecursionError for arrays nested ~1000 deep and ValueError for an
+    integer past Python's 4300-digit limit, not only TOMLDecodeError (found by
+    tests/test_fuzz.py in the problem loader); the data manifest and the user's plug-in
+    configuration are TOML read by other code and must answer with one line too."""
+    from bayesff.data import read_manifest
+    from bayesff.errors import DataError, ProblemError
+    from bayesff.potentials import plugins
+
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(body + "\n")
+    with pytest.raises(DataError, match=f"not valid TOML: {reason}") as e:
+        read_manifest(manifest)
+    assert "\n" not in str(e.value)
+    config = tmp_path / "config.toml"
+    config.write_text(body + "\n")
+    monkeypatch.setenv("BAYESFF_CONFIG", str(config))
+    with pytest.raises(ProblemError, match=f"not valid TOML: {reason}"):
+        plugins.allowed_modules()

@@ -158,8 +158,9 @@ def _config_modules() -> tuple[str, ...]:
         return ()
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ProblemError(f"not valid TOML: {e}", str(path)) from None
+    # ValueError covers TOMLDecodeError, UnicodeDecodeError and tomllib's integer limit
+    except (ValueError, RecursionError) as e:
+        raise ProblemError(f"not valid TOML: {type(e).__name__}: {e}"[:300], str(path)) from None
     table = doc.get("plugins", {})
     where = f"{path}: [plugins]"
     if not isinstance(table, dict) or set(table) - {"allow"}:

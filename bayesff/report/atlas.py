@@ -215,7 +215,7 @@ def _fixed_values(dt) -> dict:
     text = runfile.info(dt).get("problem_text", "")
     try:
         doc = tomllib.loads(str(text))
-    except tomllib.TOMLDecodeError:
+    except (ValueError, RecursionError):  # not TOML, or past tomllib's limits
         return {}
     return {
         n: {"unit": p.get("unit", ""), "value": float(p["value"])}
