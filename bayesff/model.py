@@ -35,6 +35,7 @@ pointwise log-likelihood has one entry per row.
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -53,6 +54,28 @@ from tinygp.kernels import quasisep
 
 from bayesff import sites, units
 from bayesff.priors import DISTRIBUTIONS
+
+
+def _restore_numpyro_submodules() -> None:
+    """Bind every loaded ``numpyro.*`` submodule to its parent package again.
+
+    ArviZ (arviz_base) lazy-loads numpyro with :class:`importlib.util.LazyLoader`; when
+    ArviZ is imported before numpyro (a user's ``import arviz`` first), CPython 3.12.1's
+    LazyLoader leaves ``numpyro.distributions`` without its ``distribution``
+    attribute, and ``numpyro.factor`` then fails with an AttributeError. Idempotent and
+    cheap (one pass over ``sys.modules``); called at import and whenever the model is
+    traced, so the import order of a user's script does not matter.
+    """
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith("numpyro."):
+            continue
+        parent_name, _, child = name.rpartition(".")
+        parent = sys.modules.get(parent_name)
+        if parent is not None and child not in vars(parent):
+            setattr(parent, child, module)
+
+
+_restore_numpyro_submodules()
 
 __all__ = [
     "GP_BOX",
@@ -749,6 +772,7 @@ def _curve_likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> 
 
 
 def _model(structure: Structure, data: dict) -> None:
+    _restore_numpyro_submodules()
 
     latent = {}
     for p in structure.params:

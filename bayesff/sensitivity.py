@@ -53,14 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-# numpyro before ArviZ: arviz_base lazy-loads numpyro, and CPython 3.12.1's LazyLoader then
-# drops the submodule attributes of numpyro.distributions (numpyro.factor fails on
-# numpyro.distributions.distribution); a real import first leaves lazy_loader nothing to do
-import numpyro  # noqa: F401
 import xarray as xr
-
-# isort: split
 from arviz_stats import ess, psense
 
 from bayesff import runfile

@@ -199,3 +199,26 @@ def test_folded_tau_recovers_a_known_relative_inadequacy():
     assert lo < 0.04 < hi
     assert abs(med - 0.04) < 0.15 * 0.04
     assert run.diagnostics.rhat["tau_B2"] < 1.02
+
+
+def test_numpyro_works_when_arviz_is_imported_first():
+    """A user's script that imports ArviZ before bayesff: arviz_base lazy-loads numpyro,
+    and CPython 3.12.1's LazyLoader then leaves numpyro.distributions without its
+    'distribution' submodule, on which numpyro.factor (the model's validity factor)
+    fails. Run in a new process, where nothing has imported numpyro yet."""
+    import subprocess
+    import sys
+
+    code = (
+        "import arviz\n"
+        "import bayesff.report\n"
+        "import bayesff.model\n"
+        "import numpyro\n"
+        "from numpyro.handlers import seed, trace\n"
+        "def m():\n"
+        "    numpyro.factor('f', 0.0)\n"
+        "print(sorted(trace(seed(m, 0)).get_trace()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("['f']")

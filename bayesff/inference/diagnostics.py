@@ -13,12 +13,6 @@ import math
 import warnings
 from dataclasses import dataclass, field
 
-# numpyro before ArviZ: arviz_base lazy-loads numpyro, and CPython 3.12.1's LazyLoader then
-# drops the submodule attributes of numpyro.distributions (numpyro.factor fails on
-# numpyro.distributions.distribution); a real import first leaves lazy_loader nothing to do
-import numpyro  # noqa: F401
-
-# isort: split
 import arviz_stats as az
 import numpy as np
 

@@ -17,12 +17,6 @@ from __future__ import annotations
 import base64
 import html
 
-# numpyro before ArviZ: arviz_base lazy-loads numpyro, and CPython 3.12.1's LazyLoader then
-# drops the submodule attributes of numpyro.distributions (numpyro.factor fails on
-# numpyro.distributions.distribution); a real import first leaves lazy_loader nothing to do
-import numpyro  # noqa: F401
-
-# isort: split
 import arviz_plots as azp
 import matplotlib.pyplot as plt
 import numpy as np

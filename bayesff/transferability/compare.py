@@ -10,12 +10,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 
-# numpyro before ArviZ: arviz_base lazy-loads numpyro, and CPython 3.12.1's LazyLoader then
-# drops the submodule attributes of numpyro.distributions (numpyro.factor fails on
-# numpyro.distributions.distribution); a real import first leaves lazy_loader nothing to do
-import numpyro  # noqa: F401
-
-# isort: split
 import arviz as az
 import numpy as np
 import xarray as xr
