@@ -32,7 +32,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@bash scripts/ensure-chromium.sh
-	$(PY) -m pytest -n 2 --durations=25 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist worksteal --durations=25 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
