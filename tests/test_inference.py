@@ -260,7 +260,7 @@ for split in (True, True, False):
     run = calibrate(problem, progress=False, log=None, chains=4, warmup=300, samples=500, seed=5)
     dt = run.datatree
     out["runs"].append({
-        "shards": max(k.shards for k in kernels._CACHE.values()),
+        "shards": max(k.shards for k in cache._CACHE.values()),
         "chain_devices": int(dt.attrs["chain_devices"]),
         "sigma": dt["posterior"]["sigma"].values.tolist(),
         "mcse": float(az.mcse(dt, method="mean")["sigma"]),
