@@ -139,7 +139,15 @@ def _openmm(topo: Topology, p: dict, fingerprint: str, label: str) -> str:
             "fixed bonds are written with k = 0: createSystem(..., constraints=app.AllBonds)",
         ],
     )
-    lines += ["<ForceField>", " <AtomTypes>"]
+    lines += ["<ForceField>", *_openmm_types_and_residues(topo)]
+    lines += _openmm_bonded(*_bonded_tables(topo))
+    lines += _openmm_nonbonded(topo, p, lj14)
+    lines.append("</ForceField>")
+    return "\n".join(lines) + "\n"
+
+
+def _openmm_types_and_residues(topo: Topology) -> list[str]:
+    lines = [" <AtomTypes>"]
     for t in topo.site_types:
         lines.append(f'  <Type name="{t.name}" class="{t.name}" mass="{_g(t.mass_g_per_mol)}"/>')
     lines += [" </AtomTypes>", " <Residues>"]
@@ -151,6 +159,12 @@ def _openmm(topo: Topology, p: dict, fingerprint: str, label: str) -> str:
             lines.append(f'   <Bond atomName1="S{b.i}" atomName2="S{b.j}"/>')
         lines.append("  </Residue>")
     lines.append(" </Residues>")
+    return lines
+
+
+def _bonded_tables(topo: Topology) -> tuple[dict, dict, dict]:
+    """Bond, angle and torsion parameters by site-type classes (OpenMM units), each
+    class tuple once; the same classes with different parameters are an error."""
     bonds, angles, torsions = {}, {}, {}
     for m in topo.molecules:
         s = m.sites
@@ -166,6 +180,11 @@ def _openmm(topo: Topology, p: dict, fingerprint: str, label: str) -> str:
             key = (s[t.i], s[t.j], s[t.k], s[t.l])
             key = min(key, key[::-1])
             _unique(torsions, key, t.ryckaert_bellemans(), "torsion")
+    return bonds, angles, torsions
+
+
+def _openmm_bonded(bonds: dict, angles: dict, torsions: dict) -> list[str]:
+    lines = []
     if bonds:
         lines.append(" <HarmonicBondForce>")
         for (a, b), (r0, k) in bonds.items():
@@ -186,48 +205,49 @@ def _openmm(topo: Topology, p: dict, fingerprint: str, label: str) -> str:
                 f'  <Proper class1="{a}" class2="{b}" class3="{c}" class4="{d}" {coeffs}/>'
             )
         lines.append(" </RBTorsionForce>")
+    return lines
+
+
+def _openmm_nonbonded(topo: Topology, p: dict, lj14: float) -> list[str]:
     if topo.form == "lj" and topo.combining_rule == "lorentz_berthelot":
-        lines.append(f' <NonbondedForce coulomb14scale="1" lj14scale="{_g(lj14)}">')
+        lines = [f' <NonbondedForce coulomb14scale="1" lj14scale="{_g(lj14)}">']
         for t in topo.type_names:
             lines.append(
                 f'  <Atom type="{t}" charge="0" sigma="{_g(p[f"sigma_{t}"] * _NM)}" '
                 f'epsilon="{_g(p[f"epsilon_{t}"])}"/>'
             )
-        lines.append(" </NonbondedForce>")
+        return [*lines, " </NonbondedForce>"]
+    if topo.combining_rule == "explicit":
+        raise ProblemError(
+            "OpenMM XML export supports the Lorentz-Berthelot and geometric rules; "
+            "explicit unlike pairs need the LAMMPS or GROMACS format",
+            "export.openmm",
+        )
+    if lj14 != 0.0:
+        raise ProblemError(
+            "a CustomNonbondedForce (geometric rule or Mie) cannot scale 1-4 pairs in "
+            "OpenMM XML; only molecules with 1-4 LJ excluded (lj14 = 0) export",
+            "export.openmm",
+        )
+    sig = "sqrt(sig1*sig2)" if topo.combining_rule == "geometric" else "0.5*(sig1+sig2)"
+    if topo.form == "mie":
+        energy = (
+            "C*eps*((sig/r)^n-(sig/r)^m); C=(n/(n-m))*(n/m)^(m/(n-m)); "
+            f"eps=sqrt(eps1*eps2); sig={sig}; n=0.5*(n1+n2); m=0.5*(m1+m2)"
+        )
+        per = ("sig", "eps", "n", "m")
     else:
-        if topo.combining_rule == "explicit":
-            raise ProblemError(
-                "OpenMM XML export supports the Lorentz-Berthelot and geometric rules; "
-                "explicit unlike pairs need the LAMMPS or GROMACS format",
-                "export.openmm",
-            )
-        if lj14 != 0.0:
-            raise ProblemError(
-                "a CustomNonbondedForce (geometric rule or Mie) cannot scale 1-4 pairs in "
-                "OpenMM XML; only molecules with 1-4 LJ excluded (lj14 = 0) export",
-                "export.openmm",
-            )
-        sig = "sqrt(sig1*sig2)" if topo.combining_rule == "geometric" else "0.5*(sig1+sig2)"
+        energy = f"4*eps*((sig/r)^12-(sig/r)^6); eps=sqrt(eps1*eps2); sig={sig}"
+        per = ("sig", "eps")
+    lines = [f' <CustomNonbondedForce energy="{energy}" bondCutoff="3">']
+    lines += [f'  <PerParticleParameter name="{x}"/>' for x in per]
+    for t in topo.type_names:
+        vals = {"sig": p[f"sigma_{t}"] * _NM, "eps": p[f"epsilon_{t}"]}
         if topo.form == "mie":
-            energy = (
-                "C*eps*((sig/r)^n-(sig/r)^m); C=(n/(n-m))*(n/m)^(m/(n-m)); "
-                f"eps=sqrt(eps1*eps2); sig={sig}; n=0.5*(n1+n2); m=0.5*(m1+m2)"
-            )
-            per = ("sig", "eps", "n", "m")
-        else:
-            energy = f"4*eps*((sig/r)^12-(sig/r)^6); eps=sqrt(eps1*eps2); sig={sig}"
-            per = ("sig", "eps")
-        lines.append(f' <CustomNonbondedForce energy="{energy}" bondCutoff="3">')
-        lines += [f'  <PerParticleParameter name="{x}"/>' for x in per]
-        for t in topo.type_names:
-            vals = {"sig": p[f"sigma_{t}"] * _NM, "eps": p[f"epsilon_{t}"]}
-            if topo.form == "mie":
-                vals |= {"n": p[f"n_{t}"], "m": p[f"m_{t}"]}
-            attrs = " ".join(f'{k}="{_g(vals[k])}"' for k in per)
-            lines.append(f'  <Atom type="{t}" {attrs}/>')
-        lines.append(" </CustomNonbondedForce>")
-    lines.append("</ForceField>")
-    return "\n".join(lines) + "\n"
+            vals |= {"n": p[f"n_{t}"], "m": p[f"m_{t}"]}
+        attrs = " ".join(f'{k}="{_g(vals[k])}"' for k in per)
+        lines.append(f'  <Atom type="{t}" {attrs}/>')
+    return [*lines, " </CustomNonbondedForce>"]
 
 
 def _unique(table: dict, key, value, what: str) -> None:

@@ -438,6 +438,108 @@ def _nbr_failed(nbrs) -> bool:
     return bool(nbrs.did_buffer_overflow) or bool(nbrs.cell_size_too_small)
 
 
+class _Advance:
+    """Frames of the compiled integrator with the run's checks: the neighbour list
+    reallocated (bounded) when it overflows, blow-ups and failed constraints as
+    EngineError."""
+
+    def __init__(self, eng: _Engine, opts: JaxMDOptions, where: str):
+        self.eng, self.opts, self.where = eng, opts, where
+        self.frames_fn = jax.jit(eng.frames, static_argnums=2)
+        self.n_realloc = 0
+
+    def __call__(self, st, nbrs, dv, n_frames):
+        where = self.where
+        while True:
+            (new, new_nbrs), obs = self.frames_fn((st, nbrs), jnp.asarray(dv), n_frames)
+            if not _nbr_failed(new_nbrs):
+                break
+            self.n_realloc += 1
+            if self.n_realloc > self.opts.max_reallocations:
+                raise EngineError(
+                    f"{where}: the neighbour list overflowed {self.n_realloc} times; the density "
+                    "changed far from what the list was sized for (raise max_reallocations "
+                    "or capacity_multiplier)"
+                )
+            nbrs = self.eng.allocate(st.R, st.box, extra=max(int(nbrs.idx.shape[1]) // 4, 1))
+        if not bool(new.ok):
+            raise EngineError(
+                f"{where}: the bond constraints did not converge within "
+                f"{self.opts.max_constraint_iterations} iterations: the run blew up; lower dt_fs"
+            )
+        R_obs, _, U_obs = obs
+        if not (np.all(np.isfinite(np.asarray(U_obs))) and np.all(np.isfinite(np.asarray(R_obs)))):
+            raise EngineError(
+                f"{where}: non-finite potential energy or positions: the run blew up; lower "
+                "dt_fs or equilibrate from a less strained start"
+            )
+        return new, new_nbrs, obs
+
+
+def _start(eng: _Engine, system: SimulatedSystem, state: State, settings: RunSettings, *,
+           opts: JaxMDOptions, gas: bool, where: str):  # fmt: skip
+    """The first integrator state (constrained, minimised if asked, velocities drawn or
+    given, constraint-projected) and its neighbour list."""
+    R = jnp.asarray(state.positions, dtype=jnp.float64)
+    box = jnp.ones(3) if gas else jnp.asarray(state.box, dtype=jnp.float64)
+    if not gas:
+        R = ff.unwrap(system.system, R, box)  # molecules whole from here on
+    nbrs = eng.allocate(R, box)
+    R, ok = eng.shake(R, R, box)
+    if not bool(ok):
+        raise EngineError(f"{where}: the start configuration cannot satisfy its bond constraints")
+    if settings.minimize:
+        minimize = jax.jit(eng.minimize, static_argnums=3, compiler_options=_ONE_SHOT)
+        R, nbrs = minimize(R, box, nbrs, opts.minimize_steps)
+        nbrs = eng.allocate(R, box)
+    U, F = jax.jit(eng.energy_forces, compiler_options=_ONE_SHOT)(R, box, eng.idx(nbrs))
+    key = jax.random.PRNGKey(settings.seed)
+    key, kv = jax.random.split(key)
+    if state.velocities is not None:
+        V = jnp.asarray(state.velocities, dtype=jnp.float64)
+    else:
+        V = jax.random.normal(kv, R.shape) * jnp.sqrt(eng.kT * eng.inv_mass)[:, None]
+    V, _ = eng.project(R, V, box)
+    st = _MDState(
+        R, V, F, U, box, key, jnp.array(True), jnp.asarray(1.0), jnp.asarray(0), jnp.asarray(0)
+    )
+    return st, nbrs
+
+
+def _equilibrate(advance: _Advance, st, nbrs, settings: RunSettings, gas: bool):
+    """Equilibration in frames of sample_every steps; returns the state, the list and the
+    volume step (A^3), adapted per chunk towards half of the volume moves accepted."""
+    # initial volume step: 1 % of the volume
+    dv = 0.01 * float(jnp.prod(st.box)) if not gas else 0.0
+    n_eq_frames = -(-settings.n_equil // settings.sample_every)
+    while n_eq_frames > 0:
+        k = min(_FRAMES_PER_CHUNK, n_eq_frames)
+        moves0, acc0 = int(st.n_moves), int(st.n_accepted)
+        st, nbrs, _ = advance(st, nbrs, dv, k)
+        moves = int(st.n_moves) - moves0
+        if moves and not gas:
+            rate = (int(st.n_accepted) - acc0) / moves
+            # towards half of the moves accepted (OpenMM's MonteCarloBarostat aims at
+            # 25-75 %); adapted in equilibration only, fixed in production
+            dv *= min(max(rate / 0.5, 0.5), 2.0)
+            dv = min(dv, 0.05 * float(jnp.prod(st.box)))
+        n_eq_frames -= k
+    return st, nbrs, dv
+
+
+def _produce(advance: _Advance, st, nbrs, dv: float, n_frames: int):
+    """Production frames in chunks; returns the last state and (positions, boxes,
+    energies) as NumPy arrays."""
+    chunks = []
+    done = 0
+    while done < n_frames:
+        k = min(_FRAMES_PER_CHUNK, n_frames - done)
+        st, nbrs, obs = advance(st, nbrs, dv, k)
+        chunks.append(tuple(np.asarray(x) for x in obs))
+        done += k
+    return st, tuple(np.concatenate([c[i] for c in chunks]) for i in range(3))
+
+
 def run(
     system: SimulatedSystem,
     state: State,
@@ -457,97 +559,18 @@ def run(
     eng = _Engine(system, settings, opts, gas)
     where = f"jax-md, {settings.describe()}"
     s = system.system
-    R = jnp.asarray(state.positions, dtype=jnp.float64)
-    box = jnp.ones(3) if gas else jnp.asarray(state.box, dtype=jnp.float64)
-    if not gas:
-        R = ff.unwrap(s, R, box)  # molecules whole from here on
     ctx = _quiet()
     try:
-        nbrs = eng.allocate(R, box)
-        R, ok = eng.shake(R, R, box)
-        if not bool(ok):
-            raise EngineError(
-                f"{where}: the start configuration cannot satisfy its bond constraints"
-            )
-        if settings.minimize:
-            minimize = jax.jit(eng.minimize, static_argnums=3, compiler_options=_ONE_SHOT)
-            R, nbrs = minimize(R, box, nbrs, opts.minimize_steps)
-            nbrs = eng.allocate(R, box)
-        U, F = jax.jit(eng.energy_forces, compiler_options=_ONE_SHOT)(R, box, eng.idx(nbrs))
-        key = jax.random.PRNGKey(settings.seed)
-        key, kv = jax.random.split(key)
-        if state.velocities is not None:
-            V = jnp.asarray(state.velocities, dtype=jnp.float64)
-        else:
-            V = jax.random.normal(kv, R.shape) * jnp.sqrt(eng.kT * eng.inv_mass)[:, None]
-        V, _ = eng.project(R, V, box)
-        st = _MDState(
-            R, V, F, U, box, key, jnp.array(True), jnp.asarray(1.0), jnp.asarray(0), jnp.asarray(0)
-        )
-        frames_fn = jax.jit(eng.frames, static_argnums=2)
-        # initial volume step: 1 % of the volume, adapted during equilibration
-        dv = 0.01 * float(jnp.prod(box)) if not gas else 0.0
-        n_realloc = 0
-
-        def advance(st, nbrs, dv, n_frames):
-            nonlocal n_realloc
-            while True:
-                (new, new_nbrs), obs = frames_fn((st, nbrs), jnp.asarray(dv), n_frames)
-                if not _nbr_failed(new_nbrs):
-                    break
-                n_realloc += 1
-                if n_realloc > opts.max_reallocations:
-                    raise EngineError(
-                        f"{where}: the neighbour list overflowed {n_realloc} times; the density "
-                        "changed far from what the list was sized for (raise max_reallocations "
-                        "or capacity_multiplier)"
-                    )
-                nbrs = eng.allocate(st.R, st.box, extra=max(int(nbrs.idx.shape[1]) // 4, 1))
-            if not bool(new.ok):
-                raise EngineError(
-                    f"{where}: the bond constraints did not converge within "
-                    f"{opts.max_constraint_iterations} iterations: the run blew up; lower dt_fs"
-                )
-            R_obs, _, U_obs = obs
-            if not (
-                np.all(np.isfinite(np.asarray(U_obs))) and np.all(np.isfinite(np.asarray(R_obs)))
-            ):
-                raise EngineError(
-                    f"{where}: non-finite potential energy or positions: the run blew up; lower "
-                    "dt_fs or equilibrate from a less strained start"
-                )
-            return new, new_nbrs, obs
-
-        # equilibration in frames of sample_every steps, the volume step adapted per chunk
-        n_eq_frames = -(-settings.n_equil // settings.sample_every)
-        while n_eq_frames > 0:
-            k = min(_FRAMES_PER_CHUNK, n_eq_frames)
-            moves0, acc0 = int(st.n_moves), int(st.n_accepted)
-            st, nbrs, _ = advance(st, nbrs, dv, k)
-            moves = int(st.n_moves) - moves0
-            if moves and not gas:
-                rate = (int(st.n_accepted) - acc0) / moves
-                # towards half of the moves accepted (OpenMM's MonteCarloBarostat aims at
-                # 25-75 %); adapted in equilibration only, fixed in production
-                dv *= min(max(rate / 0.5, 0.5), 2.0)
-                dv = min(dv, 0.05 * float(jnp.prod(st.box)))
-            n_eq_frames -= k
+        st, nbrs = _start(eng, system, state, settings, opts=opts, gas=gas, where=where)
+        advance = _Advance(eng, opts, where)
+        st, nbrs, dv = _equilibrate(advance, st, nbrs, settings, gas)
         t_prod = time.perf_counter()
         n_frames = settings.n_steps // settings.sample_every
         moves0, acc0 = int(st.n_moves), int(st.n_accepted)
-        chunks = []
-        done = 0
-        while done < n_frames:
-            k = min(_FRAMES_PER_CHUNK, n_frames - done)
-            st, nbrs, obs = advance(st, nbrs, dv, k)
-            chunks.append(tuple(np.asarray(x) for x in obs))
-            done += k
+        st, (positions, boxes, energies) = _produce(advance, st, nbrs, dv, n_frames)
     finally:
         ctx.__exit__(None, None, None)
     t_end = time.perf_counter()
-    positions = np.concatenate([c[0] for c in chunks])
-    boxes = np.concatenate([c[1] for c in chunks])
-    energies = np.concatenate([c[2] for c in chunks])
     if gas:
         boxes = np.full_like(boxes, np.nan)
     dt_ps = eng.dt
@@ -566,7 +589,7 @@ def run(
         wall_s=t_end - t0,
         ns_per_day=ns / ((t_end - t_prod) / 86400.0),
         info={
-            "n_reallocations": n_realloc,
+            "n_reallocations": advance.n_realloc,
             "volume_step_A3": dv,
             "volume_acceptance": (int(st.n_accepted) - acc0) / moves if moves else None,
             "degrees_of_freedom": 3 * s.n_sites - eng.n_constraints,
