@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import sys
 from functools import partial
 
 import jax
@@ -203,3 +204,34 @@ def test_bad_input_is_refused_before_running():
         engines.SimulatedSystem(one, {"epsilon_CH3": 1.0})
     assert set(engines.available_engines()) <= set(engines.ENGINES)
     assert math.isfinite(engines.RunSettings(T_K=300.0, n_steps=10, sample_every=5).p_MPa)
+
+
+@pytest.mark.parametrize(
+    ("engine", "backend", "extra"), [("openmm", "openmm", "molecular"), ("jax-md", "jax_md", "md")]
+)
+def test_an_engine_that_is_not_installed_is_one_line_before_running(
+    engine, backend, extra, monkeypatch
+):
+    """Negative control (issue 28, item 3): with the engine's backend hidden from the
+    import system (``sys.modules[backend] = None`` makes ``import backend`` fail, as on
+    a machine without it), ``run`` raises one ProblemError naming the setting, the
+    missing package and the pip extra, instead of a bare ImportError from inside the
+    engine; the engine is dropped from ``available_engines`` too."""
+    monkeypatch.setitem(sys.modules, backend, None)
+    monkeypatch.delitem(sys.modules, engines.ENGINES[engine], raising=False)
+    assert engine not in engines.available_engines()
+    topo = trappe_topology([4], r_cut_angstrom=7.0)
+    system = ff.System(topo, (("n-butane", 1),))
+    settings = engines.RunSettings(
+        T_K=300.0, n_steps=10, sample_every=5, engine=engine, ensemble="gas"
+    )
+    with pytest.raises(ProblemError) as err:
+        engines.run(
+            engines.SimulatedSystem(system, PARAMS),
+            engines.State(conformer(topo.molecules[0]), None),
+            settings,
+        )
+    message = str(err.value)
+    assert "RunSettings.engine" in message and "\n" not in message
+    assert f"needs the package '{backend}', which is not installed" in message
+    assert f"pip install 'bayesff[{extra}]'" in message

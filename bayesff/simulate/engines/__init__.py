@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ ENGINES = {
     "openmm": "bayesff.simulate.engines.openmm_engine",
     "jax-md": "bayesff.simulate.engines.jaxmd_engine",
 }
+# The package each engine's backend is, and the extra of bayesff that installs it.
+_BACKENDS = {"openmm": ("openmm", "molecular"), "jax-md": ("jax_md", "md")}
 ENSEMBLES = ("npt", "gas")
 THERMOSTATS = ("langevin",)
 BAROSTATS = ("monte_carlo",)
@@ -280,15 +283,15 @@ class Trajectory:
 
 
 def available_engines() -> tuple[str, ...]:
-    """The engines whose backend imports here."""
-    out = []
-    for name, mod in ENGINES.items():
-        try:
-            importlib.import_module(mod)
-        except ImportError:
-            continue
-        out.append(name)
-    return tuple(out)
+    """The engines whose backend is installed here (found, not imported)."""
+    return tuple(e for e, (backend, _) in _BACKENDS.items() if _installed(backend))
+
+
+def _installed(backend: str) -> bool:
+    try:
+        return importlib.util.find_spec(backend) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a broken entry
+        return False
 
 
 def _check_state(system: SimulatedSystem, state: State, settings: RunSettings) -> State:
@@ -318,12 +321,31 @@ def run(system: SimulatedSystem, state: State, settings: RunSettings) -> Traject
     Raises
     ------
     ProblemError
-        For bad input (before anything runs).
-    ImportError
-        If the engine's backend is not installed.
+        For bad input, or an engine whose backend is not installed (before anything
+        runs).
     EngineError
         If the run blows up, naming the engine and the state.
     """
     state = _check_state(system, state, settings)
-    module = importlib.import_module(ENGINES[settings.engine])
-    return module.run(system, state, settings)
+    return _engine_module(settings.engine).run(system, state, settings)
+
+
+def _engine_module(engine: str):
+    """Import an engine's module, or say in one line what to install (before any work).
+
+    jax-md imports its backend lazily (it starts JAX's backend when imported), so the
+    backend is looked up here as well as imported by the module.
+    """
+    backend, extra = _BACKENDS[engine]
+    try:
+        if not _installed(backend):
+            raise ImportError(f"no module named {backend!r}")
+        return importlib.import_module(ENGINES[engine])
+    except ImportError as err:
+        others = [e for e in available_engines() if e != engine]
+        alternative = f"; engines installed here: {', '.join(others)}" if others else ""
+        raise ProblemError(
+            f"engine {engine!r} needs the package {backend!r}, which is not installed "
+            f"({err}); install it with `pip install 'bayesff[{extra}]'`{alternative}",
+            "RunSettings.engine",
+        ) from err
