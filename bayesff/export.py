@@ -4,7 +4,11 @@ r"""Force-field files for MD engines from calibrated parameters (posterior mean,
 fingerprint) returning the text of one file; :func:`render_ensemble` renders
 the posterior mean and K draws (``mean.<ext>``, ``draw_0000.<ext>``, ...), so
 that a user can carry the parameter uncertainty into production runs. Nothing
-is written to disk here (the ``bayesff export`` command does that).
+is written to disk by those two; :func:`run_parameters` takes the parameters
+out of a run file (posterior mean and K evenly spaced draws, converted to
+internal units) and :func:`write_files` writes the files atomically, refusing to
+overwrite unless asked. ``bayesff export RUN --format F --topology FILE``
+(:mod:`bayesff.cli.export`) joins the three.
 
 Formats and unit conversions (internal: angstrom, kJ/mol, rad):
 
@@ -31,15 +35,26 @@ from, which draw it is, the units and what the file does not contain.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
+from bayesff import runfile, units
 from bayesff.errors import ProblemError
-from bayesff.potentials.topology import Topology, parameter_names
+from bayesff.io import atomic_write_bytes
+from bayesff.potentials.topology import Topology, parameter_names, parameter_specs
 from bayesff.units import CALORIE_J
 
-__all__ = ["EXTENSIONS", "FORMATS", "render", "render_ensemble"]
+__all__ = [
+    "EXTENSIONS",
+    "FORMATS",
+    "render",
+    "render_ensemble",
+    "run_parameters",
+    "write_files",
+]
 
 FORMATS = ("openmm", "lammps", "gromacs")
 EXTENSIONS = {"openmm": "xml", "lammps": "lmp", "gromacs": "itp"}
@@ -394,3 +409,97 @@ def render_ensemble(
             fmt, p, topology, fingerprint, f"posterior draw {k + 1} of {k_draws}"
         )
     return out
+
+
+def run_parameters(
+    dt, topology: Topology, n_draws: int = 0, where: str = "run file"
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """The posterior mean and ``n_draws`` posterior draws of a run, as a topology needs them.
+
+    Parameters
+    ----------
+    dt
+        A run file as read by :func:`bayesff.runfile.read`.
+    topology
+        The molecules whose nonbonded parameters
+        (:func:`~bayesff.potentials.topology.parameter_names`) the run calibrated;
+        each must be a parameter of the run, with the same name.
+    n_draws
+        Number of posterior draws, evenly spaced over all chains and draws (the
+        first and the last included), so the choice is reproducible; 0 for the
+        mean only.
+    where
+        Where the run came from, for messages.
+
+    Returns
+    -------
+    mean, draws
+        ``{name: value}`` and ``{name: (n_draws,) array}`` in internal units
+        (kJ/mol, angstrom), converted from each variable's ``units`` attribute.
+
+    Raises
+    ------
+    ProblemError
+        A run without a posterior, a parameter the topology needs that the run
+        does not have (the message lists both), a unit of the wrong dimension, or
+        more draws than the run holds.
+    """
+    post = runfile.latents(dt, "posterior")
+    if post is None:
+        raise ProblemError("the run has no posterior group to export", where)
+    specs = {s.name: s for s in parameter_specs(topology)}
+    missing = [n for n in specs if n not in post.data_vars]
+    if missing:
+        have = sorted(str(v) for v in post.data_vars)
+        raise ProblemError(
+            f"the force field needs parameters {list(specs)}; the run has {have}, "
+            f"without {missing}",
+            where,
+        )
+    total = int(post.sizes.get("chain", 1) * post.sizes.get("draw", 1))
+    if not isinstance(n_draws, int) or not 0 <= n_draws <= total:
+        raise ProblemError(f"draws must be 0-{total} (the run's draws), found {n_draws}", where)
+    pick = np.unique(np.linspace(0, total - 1, n_draws).round().astype(int)) if n_draws else []
+    if len(pick) != n_draws:  # only when n_draws is close to total; spacing 1 then
+        pick = np.arange(n_draws)
+    mean, draws = {}, {}
+    for name, spec in specs.items():
+        da = post[name]
+        flat = np.asarray(da.values, dtype=float).reshape(-1)
+        unit = str(da.attrs.get("units", spec.unit))
+        if flat.size != total:
+            raise ProblemError(
+                f"parameter {name!r} has {flat.size} values per draw set, expected one per "
+                "draw (a scalar parameter)",
+                where,
+            )
+        value = units.to_internal(flat, unit, spec.dimension, where=f"{where}: {name}.units")
+        mean[name] = float(np.mean(value))
+        draws[name] = np.asarray(value)[pick]
+    return mean, draws
+
+
+def write_files(
+    files: Mapping[str, str], out_dir: str | os.PathLike, *, force: bool = False
+) -> list[Path]:
+    """Write ``{file name: text}`` into ``out_dir``, each file atomically.
+
+    Refuses (before writing anything) when a file exists and ``force`` is not
+    given, or when a name is not a plain file name; returns the paths written.
+    """
+    out = Path(out_dir)
+    paths = []
+    for name in files:
+        if not name or Path(name).name != name or name.startswith("."):
+            raise ProblemError(f"not a plain file name: {name!r}", "export")
+        paths.append(out / name)
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not force:
+        raise ProblemError(
+            f"{len(existing)} file(s) exist already (first {existing[0]}); pass --force "
+            "to replace them",
+            str(out),
+        )
+    for path, text in zip(paths, files.values(), strict=True):
+        atomic_write_bytes(path, text.encode())
+    return paths

@@ -45,7 +45,7 @@ LAYERS = {
     "bayesff.transferability": 6,
     "bayesff.sensitivity": 6,
     "bayesff.report": 7,
-    # force fields written for MD engines from a parameter table (no run-file reading)
+    # force fields written for MD engines from a parameter table or a run file
     "bayesff.export": 7,
     "bayesff.workflows": 8,
     "bayesff.sweep": 8,

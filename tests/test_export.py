@@ -187,3 +187,120 @@ def test_bad_requests_are_refused():
     with pytest.raises(ProblemError, match="explicit unlike pairs"):
         render("openmm", q, explicit, FP)
     assert "pair_coeff 1 2 " in render("lammps", q, explicit, FP)
+
+
+# -------------------------------------------------- bayesff export RUN (issue 31 item 6)
+
+TOPOLOGY_TOML = """
+form = "lj"
+combining_rule = "lorentz_berthelot"
+r_cut = 14.0
+r_cut_unit = "angstrom"
+[site_types]
+CH3 = { mass = 15.035, mass_unit = "g/mol" }
+CH2 = { mass = 14.027, mass_unit = "g/mol" }
+[[molecules]]
+name = "n-butane"
+alkane = { carbons = 4 }
+"""
+
+
+def _molecular_run(tmp_path, draws_K, name="butane"):
+    """A run file whose posterior holds the TraPPE-UA CH3/CH2 parameters as a molecular
+    calibration would (epsilon in K, sigma in angstrom; one chain of hand-chosen draws),
+    written by bayesff's own writer. (A calibration from a problem file with molecules
+    is not possible yet: issue 31 item 1.)"""
+    import xarray as xr
+
+    from bayesff import runfile
+    from tests.handmade_runs import build_run, target
+
+    n = len(draws_K["epsilon_CH3"])
+    t = target("B2", "second_virial", {"T_K": np.array([300.0, 400.0])}, np.array([-10.0, -5.0]))
+    rows = np.zeros((n, 2))
+    dt = build_run([t], {"B2": {"train": {"model": rows, "rep": rows, "ll": rows}}})
+    post = dt["posterior"].to_dataset()
+    for name, values in draws_K.items():
+        post[name] = (("chain", "draw"), np.asarray(values, float)[None])
+        post[name].attrs["units"] = "K" if name.startswith("epsilon") else "angstrom"
+    dt["posterior"] = xr.DataTree(post)
+    path = tmp_path / f"{name}.nc"
+    runfile.write(dt, path)
+    return path
+
+
+@pytest.mark.slow  # builds and writes a run file (about 5 s on 2 cores)
+def test_export_command_writes_the_posterior_mean_and_evenly_spaced_draws(tmp_path):
+    """`bayesff export RUN --format lammps --topology FILE --draws 3` on a run of 5
+    hand-chosen draws: four files (mean + draws 0, 2, 4 of the flattened posterior,
+    evenly spaced and reproducible), each pair_coeff equal to the draw's values
+    converted K -> kJ/mol (R = 8.314462618 J/mol/K, CODATA 2018 exact) -> kcal/mol
+    (4.184 J/cal exact) to 1e-11 (12 digits written), the mean file to the mean of
+    all 5 draws, and the run's name in every header."""
+    from bayesff import cli
+    from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as R
+
+    rng = np.random.default_rng(3)
+    draws = {
+        "epsilon_CH3": 98.0 + rng.normal(0, 2, 5),
+        "sigma_CH3": 3.75 + rng.normal(0, 0.02, 5),
+        "epsilon_CH2": 46.0 + rng.normal(0, 1, 5),
+        "sigma_CH2": 3.95 + rng.normal(0, 0.02, 5),
+    }
+    run = _molecular_run(tmp_path, draws)
+    (tmp_path / "butane.toml").write_text(TOPOLOGY_TOML)
+    out = tmp_path / "exported"
+    argv = ["export", str(run), "--format", "lammps", "--topology", str(tmp_path / "butane.toml")]
+    assert cli.main([*argv, "--draws", "3", "--out", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["draw_0000.lmp", "draw_0001.lmp", "draw_0002.lmp", "mean.lmp"]
+    for name, pick in [("draw_0000.lmp", [0]), ("draw_0001.lmp", [2]), ("draw_0002.lmp", [4]),
+                       ("mean.lmp", [0, 1, 2, 3, 4])]:  # fmt: skip
+        text = (out / name).read_text()
+        assert "synthetic" in text.splitlines()[0] + text.splitlines()[1]
+        _, coeffs = _parse_lammps(text)
+        eps3 = np.mean(draws["epsilon_CH3"][pick]) * R / CALORIE_J
+        sig2 = np.mean(draws["sigma_CH2"][pick])
+        np.testing.assert_allclose(coeffs[(1, 1)][0], eps3, rtol=1e-11)
+        np.testing.assert_allclose(coeffs[(2, 2)][1], sig2, rtol=1e-11)
+    # a second export does not overwrite without --force, and leaves the files as they were
+    before = (out / "mean.lmp").read_bytes()
+    assert cli.main([*argv, "--out", str(out)]) == 2
+    assert (out / "mean.lmp").read_bytes() == before
+    assert cli.main([*argv, "--out", str(out), "--force"]) == 0
+
+
+@pytest.mark.slow  # builds and writes a run file (about 5 s on 2 cores)
+def test_export_command_refuses_bad_requests_in_one_line(tmp_path, capsys):
+    """Negative controls, each exit 2 with one line naming the place: a run without a
+    parameter the topology needs (the message lists what the run has), more draws than
+    the run holds, a topology file with an unknown site type (names file and field), a
+    topology file that is not TOML, and a missing topology file. Nothing is written."""
+    from bayesff import cli
+
+    draws = {"epsilon_CH3": [98.0, 99.0], "sigma_CH3": [3.75, 3.76], "epsilon_CH2": [46.0, 47.0]}
+    run = _molecular_run(tmp_path, draws)
+    topo = tmp_path / "butane.toml"
+    topo.write_text(TOPOLOGY_TOML)
+    bad_site = tmp_path / "bad_site.toml"
+    bad_site.write_text(TOPOLOGY_TOML + '[[molecules]]\nname = "x"\nsites = ["CH9"]\n')
+    not_toml = tmp_path / "not.toml"
+    not_toml.write_text("form = [\n")
+    out = tmp_path / "never"
+    cases = [
+        (topo, [], rf"{run}: .*without \['sigma_CH2'\]"),
+        (bad_site, [], r"bad_site\.toml: molecules\[x\]\.sites\[0\]: unknown site type 'CH9'"),
+        (not_toml, [], r"not\.toml: not valid TOML"),
+        (tmp_path / "missing.toml", [], r"missing\.toml: no such topology file"),
+    ]
+    for path, extra, message in cases:
+        argv = ["export", str(run), "--format", "openmm", "--topology", str(path), *extra]
+        assert cli.main([*argv, "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and re.search(message, err), err
+    full = {**draws, "sigma_CH2": [3.95, 3.96]}
+    run = _molecular_run(tmp_path, full, "full")
+    argv = ["export", str(run), "--format", "gromacs", "--topology", str(topo), "--draws", "3"]
+    assert cli.main([*argv, "--out", str(out)]) == 2
+    assert re.search(r"draws must be 0-2", capsys.readouterr().err)
+    assert not out.exists()

@@ -14,6 +14,7 @@ module            commands
 ``sweep``         ``sweep``, ``atlas``
 ``md``            ``prepare``, ``refine``
 ``active``        ``active``
+``export``        ``export``
 ================  ======================================================
 
 Start-up. This entry imports the module of the one command being run, and
@@ -49,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("runs", "write reports/NAME/index.html and summary.json"),
     "evaluate": ("runs", "transferability verdicts of a run's held-out groups"),
     "compare": ("runs", "PSIS-LOO and leave-one-environment-out elpd of runs"),
+    "export": ("export", "force-field files (OpenMM, LAMMPS, GROMACS) of a run's posterior"),
     "sweep": (
         "sweep",
         "run many calibrations from a sweep file on Dask (runs/SWEEP/, reports/SWEEP/)",
