@@ -1,8 +1,9 @@
 """Model comparison of runs fitted to the same data: PSIS-LOO and leave-one-environment-out.
 
 The pointwise log-likelihood of the training rows is read from each run
-through :mod:`bayesff.runfile`; the elpd estimates are ArviZ's (``arviz.loo``,
-``arviz.compare``).
+through :mod:`bayesff.runfile`; the elpd estimates are ArviZ's (``arviz_stats.loo``,
+``arviz_stats.compare``, which ``arviz`` re-exports; importing ``arviz`` itself would also
+load arviz_plots and matplotlib, about 3 s of every command's start-up).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 
-import arviz as az
+import arviz_stats as az
 import numpy as np
 import xarray as xr
 
