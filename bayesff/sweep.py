@@ -65,8 +65,23 @@ tasks whose run file exists with the same problem fingerprint and settings,
 groups same-structure tasks into batches (:func:`bayesff.calibrate_many`) and
 submits them to a Dask cluster: an embedded ``LocalCluster`` by default, or
 the scheduler at ``scheduler="tcp://HOST:PORT"``. A worker that dies loses the
-batch it was running, which Dask runs again (``retries``). At the end,
-``runs/SWEEP/summary.csv`` and ``reports/SWEEP/index.html`` list every task.
+batch it was running, which Dask runs again (``retries``); a task of that
+batch whose run file the dead worker had already written is not computed
+again. If the connection to the scheduler is lost (the scheduler died), the
+sweep stops with :class:`SweepInterrupted` after writing the summary (the
+tasks not finished are listed as ``not run``); running it again computes only
+those. At the end, ``runs/SWEEP/summary.csv`` and ``reports/SWEEP/index.html``
+list every task.
+
+Every attempt at a task is logged in ``runs/SWEEP/journal.jsonl``, one JSON
+line per event appended by the process that did it (``start``, ``written``,
+``failed``, ``skipped`` on a worker; ``sweep`` and ``end`` by the process that
+runs the sweep), with the time, host and process id: how many times a task was
+computed, and where, can be read there.
+
+A sweep has at most ``max_tasks`` tasks (:data:`DEFAULT_MAX_TASKS`, or the
+``--max-tasks`` flag): axes whose sizes multiply beyond it are refused before
+any combination is built.
 """
 
 from __future__ import annotations
@@ -74,11 +89,15 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import json
 import math
 import os
+import platform
 import sys
 import time
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +127,8 @@ from bayesff.schemas import (
 from bayesff.transferability import evaluate
 
 __all__ = [
+    "DEFAULT_MAX_TASKS",
+    "SweepInterrupted",
     "SweepResult",
     "Task",
     "build_atlas",
@@ -116,6 +137,29 @@ __all__ = [
     "run_sweep",
     "write_summary",
 ]
+
+
+#: Tasks a sweep may have unless told otherwise (``max_tasks``, ``--max-tasks``). Every
+#: task's problem is built and its data read before any sampling (about 15 ms each on a
+#: laptop core), its document kept in memory and its row written to the summary and the
+#: index page: 10,000 tasks take minutes to check, while axes that multiply into
+#: millions would exhaust the memory before a single calibration.
+DEFAULT_MAX_TASKS = 10_000
+
+#: Status of the tasks a sweep did not reach because it lost its scheduler.
+NOT_RUN = "not run"
+
+
+class SweepInterrupted(BayesffError):
+    """The sweep lost its Dask scheduler; ``result`` is what it had done (summary written).
+
+    Run files written before are complete (atomic writes); running the sweep again
+    computes only the tasks listed as ``not run``.
+    """
+
+    def __init__(self, message: str, where: str | None, result: SweepResult):
+        super().__init__(message, where)
+        self.result = result
 
 
 @dataclass
@@ -272,6 +316,29 @@ def _problem_table(doc: dict, path: Path) -> dict:
     return table
 
 
+def _check_size(path: Path, doc: dict, max_tasks: int) -> None:
+    """Refuse, before expanding anything, a sweep with more than ``max_tasks`` tasks."""
+    if isinstance(max_tasks, bool) or not isinstance(max_tasks, int) or max_tasks < 1:
+        raise ProblemError(f"expected a whole number >= 1, got {max_tasks!r}", "max_tasks")
+    s = doc["sweep"]
+    if "problems" in s:
+        n, where, what = len(s["problems"]), f"{path}: [sweep].problems", "problems are listed"
+    else:
+        sizes = [(a["name"], len(a["values"])) for a in doc.get("axes", [])]
+        n = math.prod(k for _, k in sizes)
+        where = f"{path}: [[axes]]"
+        what = "the axes multiply into that many tasks (" + (
+            " x ".join(f"{a}: {k:,}" for a, k in sizes) + f" = {n:,})"
+        )
+    if n > max_tasks:
+        raise ProblemError(
+            f"{n:,} tasks, more than the limit of {max_tasks:,} tasks per sweep: {what}; "
+            f"split the sweep, or raise the limit with --max-tasks N (Python: "
+            f"max_tasks=N) if this many calibrations is what you want",
+            where,
+        )
+
+
 def _combinations(axes: list[dict]) -> list[tuple[str, dict, dict]]:
     """(task name, axis -> value, axis -> label) for every combination of the axes."""
     combos = [("", {}, {})]
@@ -310,10 +377,21 @@ def _task_base(path: Path, s: dict, values: dict, tname: str) -> Path:
     return (path.parent / rel).resolve()
 
 
-def expand(path: str | Path, out_root: str | Path = "runs") -> tuple[str, list[Task]]:
-    """The sweep's name and its tasks (nothing is built or sampled)."""
+def expand(
+    path: str | Path, out_root: str | Path = "runs", *, max_tasks: int = DEFAULT_MAX_TASKS
+) -> tuple[str, list[Task]]:
+    """The sweep's name and its tasks (nothing is built or sampled).
+
+    Raises
+    ------
+    bayesff.errors.ProblemError
+        For an invalid sweep file, or one with more than ``max_tasks`` tasks (the
+        product of the axes' sizes, exclusions not counted, or the number of listed
+        problems), checked before any task is built.
+    """
     path = Path(path)
     doc = read_sweep(path)
+    _check_size(path, doc, max_tasks)
     s = doc["sweep"]
     name = s["name"]
     root = Path(out_root) / name
@@ -385,32 +463,85 @@ def run_batch(tasks: list[dict], report: bool) -> list[dict]:
     """Calibrate a batch of same-structure tasks (runs on a Dask worker).
 
     ``tasks`` are plain dicts (name, document, base_dirs, out, settings,
-    allow_plugins), so that nothing but data crosses to the worker; the worker
-    allows exactly the plug-in modules the parent allowed (its own
-    configuration file aside). Returns one row per task. An
+    fingerprint, journal, allow_plugins), so that nothing but data crosses to
+    the worker; the worker allows exactly the plug-in modules the parent
+    allowed (its own configuration file aside). Returns one row per task. An
     input error (a :class:`~bayesff.errors.BayesffError`) becomes a failed row,
-    so that Dask does not retry it; a crash of the worker is retried by Dask.
+    so that Dask does not retry it; a crash of the worker is retried by Dask,
+    and a task of the retried batch whose run file the crashed worker had
+    already written (same fingerprint and settings) is not computed again (its
+    row says ``skipped``). Each attempt is logged in the sweep's journal.
     """
 
     ensure_configured()
     objs = [
-        Task(t["name"], t["document"], tuple(Path(d) for d in t["base_dirs"]), Path(t["out"]))
+        Task(
+            t["name"],
+            t["document"],
+            tuple(Path(d) for d in t["base_dirs"]),
+            Path(t["out"]),
+            fingerprint=t.get("fingerprint", ""),
+            settings=t["settings"],
+        )
         for t in tasks
     ]
+    journal = tasks[0].get("journal") if tasks else None
+    rows: dict[str, dict] = {}
+    todo = []
+    for t, spec in zip(objs, tasks, strict=True):
+        if t.fingerprint and _done(t):
+            row = _existing_row(t, Path(spec["report_root"]))
+            rows[t.name] = {**row, "status": "skipped", "message": "written by an earlier attempt"}
+            _journal(journal, "skipped", t.name)
+        else:
+            todo.append((t, spec))
+    for t, _ in todo:
+        _journal(journal, "start", t.name)
     t0 = time.perf_counter()
     allowed = tasks[0].get("allow_plugins", ()) if tasks else ()
     try:
         with plugins.allow_plugins(*allowed, config=False):
-            problems = [_problem(t) for t in objs]
+            problems = [_problem(t) for t, _ in todo]
         runs = calibrate_many(
-            problems, outs=[None] * len(objs), force=True, progress=False, log=None
+            problems, outs=[None] * len(todo), force=True, progress=False, log=None
         )
     except BayesffError as e:
-        return [{"task": t.name, "status": "failed", "message": str(e)} for t in objs]
-    return [
-        _finish_task(t, run, spec, report, time.perf_counter() - t0)
-        for t, run, spec in zip(objs, runs, tasks, strict=True)
-    ]
+        for t, _ in todo:
+            rows[t.name] = {"task": t.name, "status": "failed", "message": str(e)}
+            _journal(journal, "failed", t.name)
+        runs = []
+    for (t, spec), run in zip(todo, runs, strict=False):
+        rows[t.name] = _finish_task(t, run, spec, report, time.perf_counter() - t0)
+    return [rows[t.name] for t in objs]
+
+
+def _journal(path: str | Path | None, event: str, task: str = "", **extra) -> None:
+    """Append one event to a sweep's journal (``runs/SWEEP/journal.jsonl``).
+
+    One ``os.write`` of one line to a file opened with ``O_APPEND``: lines
+    appended by several processes stay whole on a local file system (on a network
+    file system they may interleave; the journal is a record, not a lock). A
+    failure to write it is ignored: it must never cost a calibration (a full disk
+    fails the run file's own write, with its error).
+    """
+    if not path:
+        return
+    record = {
+        "utc": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "event": event,
+        "task": task,
+        "host": platform.node(),
+        "pid": os.getpid(),
+        **extra,
+    }
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (json.dumps(record) + "\n").encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
 
 
 def _finish_task(t: Task, run, spec: dict, report: bool, wall: float) -> dict:
@@ -418,6 +549,7 @@ def _finish_task(t: Task, run, spec: dict, report: bool, wall: float) -> dict:
 
     run.datatree.attrs["sweep_settings"] = spec["settings"]
     runfile.write(run.datatree, t.out, force=True)
+    _journal(spec.get("journal"), "written", t.name)
     page = None
     if report:
         page = str(write_report(t.out, Path(spec["report_root"]) / t.name, log=None))
@@ -467,7 +599,14 @@ def _verdicts(dt) -> dict:
 def _cluster(scheduler: str | None, workers: int | None, cluster: str | None):
 
     if scheduler:
-        return Client(scheduler), None
+        try:
+            return Client(scheduler), None
+        except OSError as e:  # no scheduler there (distributed waits its connect timeout)
+            raise BayesffError(
+                f"cannot reach the Dask scheduler: {e}; start it (dask scheduler) or leave "
+                "--scheduler out to run on this machine",
+                f"--scheduler {scheduler}",
+            ) from None
     if cluster == "slurm":
         c = slurm_cluster()
         c.scale(workers or 1)
@@ -553,14 +692,22 @@ def run_sweep(
     report: bool | None = None,
     log=print,
     progress: bool | None = None,
+    max_tasks: int = DEFAULT_MAX_TASKS,
 ) -> SweepResult:
-    """Run a sweep file (see the module docstring) and write its summary and index."""
-    # Long because: the Dask submit / as_completed loop, skipping, failures and progress
-    # share one state (futures, done set, summary rows) that must stay consistent.
+    """Run a sweep file (see the module docstring) and write its summary and index.
+
+    Raises
+    ------
+    bayesff.errors.ProblemError
+        For an invalid sweep file or one with more than ``max_tasks`` tasks, before any
+        work (an invalid task's problem is not an error: it is reported in the summary).
+    SweepInterrupted
+        When the connection to the Dask scheduler was lost, after the summary is written.
+    """
 
     t0 = time.perf_counter()
     log = log or (lambda *a, **k: None)
-    name, tasks = expand(path, out_root)
+    name, tasks = expand(path, out_root, max_tasks=max_tasks)
     doc = read_sweep(path)
     report = doc["sweep"].get("report", True) if report is None else report
     retries = int(doc["sweep"].get("retries", 2))
@@ -577,37 +724,22 @@ def run_sweep(
         f"sweep {name}: {len(tasks)} tasks, {len(todo)} to run, "
         f"{len(runnable) - len(todo)} done before, {len(tasks) - len(runnable)} invalid"
     )
-    rows = {}
-    if todo:
-        client, cluster_obj = _cluster(scheduler, workers, cluster)
-        try:
-            n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
-            futures = {}
-            allowed = plugins.allowed_modules()  # the workers get the parent's list
-            for batch in _batches(todo, n_workers):
-                specs = [_spec(t, report_root, allowed) for t in batch]
-                f = client.submit(run_batch, specs, report, retries=retries, pure=False)
-                futures[f] = batch
-            bar = _SweepProgress(
-                len(todo), progress if progress is not None else sys.stderr.isatty(), log
-            )
-            for f in as_completed(futures):
-                batch = futures[f]
-                try:
-                    for row in f.result():
-                        rows[row["task"]] = row
-                        res.status[row["task"]] = row["status"]
-                        res.messages[row["task"]] = row.get("message", "")
-                except Exception as e:  # a crash that survived the retries
-                    for t in batch:
-                        res.status[t.name] = "failed"
-                        res.messages[t.name] = f"{type(e).__name__}: {e}"
-                bar.update(len(batch), sum(1 for s in res.status.values() if s == "failed"))
-            bar.close()
-        finally:
-            client.close()
-            if cluster_obj is not None:
-                cluster_obj.close()
+    journal = Path(out_root).absolute() / name / "journal.jsonl"
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    _journal(journal, "sweep", tasks=len(tasks), to_run=len(todo), scheduler=scheduler or "")
+    rows: dict[str, dict] = {}
+    lost = _run_on_dask(
+        todo,
+        res,
+        rows,
+        (scheduler, workers, cluster),
+        retries,
+        report,
+        report_root,
+        progress,
+        log,
+        journal,
+    )
     res.wall_time_s = time.perf_counter() - t0
     res.summary = write_summary(
         res, rows, Path(out_root) / name / "summary.csv", Path(report_root) / name
@@ -627,24 +759,109 @@ def run_sweep(
             log=log,
         )
         res.wall_time_s = time.perf_counter() - t0
+    counts = {k: sum(s == k for s in res.status.values()) for k in ("done", "skipped", "failed")}
+    not_run = sum(s == NOT_RUN for s in res.status.values())
+    _journal(journal, "end", **counts, not_run=not_run)
     log(
-        f"sweep {name}: {sum(s == 'done' for s in res.status.values())} done, "
-        f"{sum(s == 'skipped' for s in res.status.values())} skipped, "
-        f"{sum(s == 'failed' for s in res.status.values())} failed in {res.wall_time_s:.1f} s; "
-        f"summary {res.summary}"
+        f"sweep {name}: {counts['done']} done, {counts['skipped']} skipped, "
+        f"{counts['failed']} failed"
+        + (f", {not_run} not run" if not_run else "")
+        + f" in {res.wall_time_s:.1f} s; summary {res.summary}"
     )
+    if lost is not None:
+        raise SweepInterrupted(
+            f"lost the connection to the Dask scheduler ({lost}); {not_run} of {len(tasks)} "
+            f"tasks were not run, the run files written before are complete and kept, and "
+            f"{res.summary} lists every task: start the scheduler and its workers again and "
+            f"run the same sweep, which computes only the {not_run} tasks not run",
+            f"--scheduler {scheduler}" if scheduler else f"sweep {name}",
+            res,
+        )
     return res
 
 
-def _spec(t: Task, report_root, allow_plugins: tuple[str, ...] = ()) -> dict:
+def _run_on_dask(
+    todo, res, rows, where, retries, report, report_root, progress, log, journal
+) -> str | None:
+    """Submit the batches of ``todo`` and collect their rows into ``res`` and ``rows``.
+
+    Returns ``None``, or why the scheduler was lost: the futures of a lost scheduler
+    are cancelled by Dask, and their tasks are marked ``not run`` (or ``done`` where
+    a worker had written the run file before the loss).
+    """
+    # Long because: the Dask submit / as_completed loop, skipping, failures and progress
+    # share one state (futures, done set, summary rows) that must stay consistent.
+    if not todo:
+        return None
+    scheduler, workers, cluster = where
+    client, cluster_obj = _cluster(scheduler, workers, cluster)
+    lost = None
+    try:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
+        futures = {}
+        allowed = plugins.allowed_modules()  # the workers get the parent's list
+        for batch in _batches(todo, n_workers):
+            specs = [_spec(t, report_root, allowed, journal) for t in batch]
+            f = client.submit(run_batch, specs, report, retries=retries, pure=False)
+            futures[f] = batch
+        bar = _SweepProgress(
+            len(todo), progress if progress is not None else sys.stderr.isatty(), log
+        )
+        for f in as_completed(futures):
+            # forget the future once read: Dask recomputes the results a dead worker held
+            # for futures still referenced, which would compute finished tasks again
+            batch = futures.pop(f)
+            try:
+                for row in f.result():
+                    rows[row["task"]] = row
+                    res.status[row["task"]] = row["status"]
+                    res.messages[row["task"]] = row.get("message", "")
+            except CancelledError as e:
+                # nothing here cancels a future: the scheduler forgot it (it died, or
+                # the client lost it); the rest cannot finish either
+                lost = f"status {client.status}: {str(e).splitlines()[0]}"
+                break
+            except Exception as e:  # a crash that survived the retries
+                for t in batch:
+                    res.status[t.name] = "failed"
+                    res.messages[t.name] = f"{type(e).__name__}: {e}"
+            bar.update(len(batch), sum(1 for s in res.status.values() if s == "failed"))
+        bar.close()
+    finally:
+        client.close()
+        if cluster_obj is not None:
+            cluster_obj.close()
+    if lost is not None:
+        for t in todo:
+            if t.name in res.status:
+                continue
+            if _done(t):  # written by a worker before the scheduler was lost
+                res.status[t.name] = "skipped"
+                res.messages[t.name] = "written before the scheduler was lost"
+            else:
+                res.status[t.name] = NOT_RUN
+                res.messages[t.name] = (
+                    "not run: the connection to the Dask scheduler was lost; run the sweep "
+                    "again to compute it"
+                )
+    return lost
+
+
+def _spec(
+    t: Task, report_root, allow_plugins: tuple[str, ...] = (), journal: Path | None = None
+) -> dict:
+    """What a worker gets of a task: data only, with absolute paths (a worker started
+    by ``dask worker`` elsewhere has its own working directory)."""
     return {
         "allow_plugins": tuple(allow_plugins),
         "name": t.name,
         "document": t.document,
         "base_dirs": tuple(str(d) for d in t.base_dirs),
-        "out": str(t.out),
+        "out": str(t.out.absolute()),
         "settings": t.settings,
-        "report_root": str(Path(report_root) / t.out.parent.parent.name),
+        "fingerprint": t.fingerprint,
+        "journal": str(journal) if journal else "",
+        "report_root": str(Path(report_root).absolute() / t.out.parent.parent.name),
     }
 
 
@@ -694,6 +911,7 @@ def build_atlas(
     out_root: str | Path = "runs",
     report_root: str | Path = "reports",
     log=print,
+    max_tasks: int = DEFAULT_MAX_TASKS,
 ) -> Path:
     """Write ``report_root/NAME/index.html`` (and ``atlas.csv``, ...) from existing runs.
 
@@ -713,6 +931,8 @@ def build_atlas(
     out_root, report_root
         Where the sweep's run files are (``out_root/NAME/TASK/posterior.nc``) and where
         the atlas goes, as for ``bayesff sweep``.
+    max_tasks
+        The most tasks the sweep may have (:data:`DEFAULT_MAX_TASKS`).
 
     Returns
     -------
@@ -734,7 +954,7 @@ def build_atlas(
             "no [sweep.atlas] table: add one (fluids = 'path/to/fluids.csv') to make an atlas",
             f"{sweep}: [sweep]",
         )
-    name, tasks = expand(sweep, out_root)
+    name, tasks = expand(sweep, out_root, max_tasks=max_tasks)
     res = SweepResult(name, tasks)
     folder = Path(report_root) / name
     ok = _prepare(tasks, log)
@@ -779,7 +999,7 @@ def write_summary(
             row = {**_existing_row(t, folder), "status": "skipped"}
         else:
             row = {"task": t.name, "status": st, "message": res.messages.get(t.name, "")}
-        row["run"] = str(t.out) if st != "failed" else ""
+        row["run"] = "" if st in ("failed", NOT_RUN) else str(t.out)
         table.append(row)
     cols = []
     for row in table:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from bayesff.cli.allow import add_allow_plugin, allowing_plugins
 from bayesff.cli.argtypes import count
 from bayesff.cli.command import EXIT_FAILED, EXIT_OK, Command, logger
-from bayesff.sweep import build_atlas, run_sweep
+from bayesff.sweep import DEFAULT_MAX_TASKS, build_atlas, run_sweep
 
 __all__ = ["COMMANDS"]
 
@@ -32,10 +33,21 @@ def _sweep_arguments(c) -> None:
     c.add_argument("--no-report", action="store_true", help="no per-task reports")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary line")
+    c.add_argument(
+        "--max-tasks",
+        type=count(1),
+        default=DEFAULT_MAX_TASKS,
+        metavar="N",
+        help=f"refuse a sweep of more than N tasks, before any work (default {DEFAULT_MAX_TASKS})",
+    )
     add_allow_plugin(c)
 
 
 def _sweep(args) -> int:
+    if not getattr(args, "debug", False):
+        # distributed logs each failed reconnection to a lost scheduler with a traceback;
+        # run_sweep reports a lost scheduler itself, in one line (--debug shows them)
+        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
     res = run_sweep(
         args.sweep,
         out_root=args.runs,
@@ -46,6 +58,7 @@ def _sweep(args) -> int:
         report=False if args.no_report else None,
         log=logger(args),
         progress=False if args.no_progress else None,
+        max_tasks=args.max_tasks,
     )
     failed = [t for t, st in res.status.items() if st == "failed"]
     print(f"summary {res.summary}; index {res.index}")
@@ -64,6 +77,13 @@ def _atlas_arguments(c) -> None:
     c.add_argument("--runs", default="runs", help="output root of run files (default runs)")
     c.add_argument("--reports", default="reports", help="output root of reports (default reports)")
     c.add_argument("--quiet", action="store_true", help="only the page's path")
+    c.add_argument(
+        "--max-tasks",
+        type=count(1),
+        default=DEFAULT_MAX_TASKS,
+        metavar="N",
+        help=f"refuse a sweep of more than N tasks, before any work (default {DEFAULT_MAX_TASKS})",
+    )
     add_allow_plugin(c)
 
 
@@ -73,6 +93,7 @@ def _atlas(args) -> int:
         out_root=args.runs,
         report_root=args.reports,
         log=None if args.quiet else print,
+        max_tasks=args.max_tasks,
     )
     print(f"atlas {index}")
     return EXIT_OK
