@@ -149,6 +149,7 @@ class TargetStructure:
     nuisance: tuple[ParamStructure, ...]
     aux_shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
     error_model: str = "independent"
+    fixed: tuple[str, ...] = ()  # potential parameters fixed per target (values are data)
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,7 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
                 nuisance=nuis,
                 aux_shapes=tuple((k, np.shape(v)) for k, v in sorted((t.aux or {}).items())),
                 error_model=t.error_model.kind,
+                fixed=tuple(sorted(t.fixed)),
             )
         )
     return Structure(tuple(params), tuple(targets))
@@ -305,6 +307,9 @@ class TargetData(NamedTuple):
         array whose length is the number of groups.
     x_gp
         (n,) coordinate of a GP inadequacy, scaled to [-1, 1].
+    fixed
+        The target's own fixed potential parameters (name -> value, internal
+        units), replacing the problem's for this target's forward model.
     """
 
     env: dict
@@ -323,6 +328,7 @@ class TargetData(NamedTuple):
     group: Any = None
     n_groups: Any = None
     x_gp: Any = None
+    fixed: dict | None = None
 
     @property
     def n(self) -> int:
@@ -365,7 +371,16 @@ def arrays(problem, rows: str = "train") -> ModelData:
             for n, p in problem.parameters.items()
             if p.fixed
         },
-        targets={t.name: _target_arrays(t, rows) for t in problem.targets},
+        targets={
+            t.name: _target_arrays(t, rows)._replace(
+                fixed={
+                    n: np.asarray(problem.to_internal(n, v), dtype=float)
+                    for n, v in sorted(t.fixed.items())
+                }
+                or None
+            )
+            for t in problem.targets
+        },
     )
 
 
@@ -494,6 +509,8 @@ def target_mean(t: TargetStructure, params: dict, latent: dict, td: dict):
     """
 
     predict = t.forward.build()
+    if td.fixed:  # the target's own fixed values (a molecule's segment count)
+        params = {**params, **td.fixed}
     nuis = {
         **td.nuisance_fixed,
         **{p.name: latent[sites.nuisance(p.name, t.name)] * p.factor for p in t.nuisance},
@@ -771,6 +788,61 @@ def _curve_likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> 
     numpyro.sample(t.name, d, obs=obs)
 
 
+def _stackable(t: TargetStructure, td) -> bool:
+    """A target whose mean depends only on the parameters, its own fixed values and its rows
+    (no nuisance, prepared arrays, hierarchical or GP term): it may share one vmapped
+    forward-model call with the targets of the same forward model."""
+    return (
+        bool(t.fixed)
+        and td.n > 0
+        and not t.nuisance
+        and not t.aux_shapes
+        and t.inadequacy in ("none", "inferred_scale")
+    )
+
+
+def _predict_with(predict, params: dict, fixed: dict, env: dict):
+    """``predict`` at the shared parameters with one target's fixed values."""
+    return predict({**params, **fixed}, env)
+
+
+def _stacked_means(structure: Structure, data, params: dict) -> dict:
+    """Model means of the targets that differ only in their per-target fixed values.
+
+    Targets with the same forward model, the same fixed parameter names and the same
+    row shapes (the molecules of a transferable chain model) are predicted by one call
+    of the forward model vmapped over the targets, their rows padded to the longest
+    with copies of their last row and cut off again. The result equals the per-target
+    call; what it saves is compilation: one traced copy of the forward model (a
+    phase-equilibrium solve) per group instead of one per target.
+    """
+    groups: dict = {}
+    for t in structure.targets:
+        td = data.targets[t.name]
+        if _stackable(t, td):
+            key = (t.forward, t.fixed, t.value_shape, t.env_shapes)
+            groups.setdefault(key, []).append(t)
+    out = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        tds = [data.targets[t.name] for t in members]
+        n_max = max(td.n for td in tds)
+
+        def pad(a, n_max=n_max):
+            a = jnp.asarray(a)
+            extra = n_max - a.shape[0]
+            return jnp.concatenate([a, jnp.repeat(a[-1:], extra, axis=0)]) if extra else a
+
+        env = {c: jnp.stack([pad(td.env[c]) for td in tds]) for c in tds[0].env}
+        fixed = {n: jnp.stack([td.fixed[n] for td in tds]) for n in members[0].fixed}
+        predict = members[0].forward.build()
+        mu = jax.vmap(functools.partial(_predict_with, predict, params))(fixed, env)
+        for i, (t, td) in enumerate(zip(members, tds, strict=True)):
+            out[t.name] = mu[i, : td.n]
+    return out
+
+
 def _model(structure: Structure, data: dict) -> None:
     _restore_numpyro_submodules()
 
@@ -784,12 +856,13 @@ def _model(structure: Structure, data: dict) -> None:
         **data.fixed,
         **{p.name: latent[p.name] * p.factor for p in structure.params if p.family is not None},
     }
+    stacked = _stacked_means(structure, data, params)
     for t in structure.targets:
         td = data.targets[t.name]
         _sample_target_latents(t, td, latent)
         if td.n == 0:
             continue  # no rows of this kind (predicted only, or nothing held out)
-        mu = target_mean(t, params, latent, td)
+        mu = stacked[t.name] if t.name in stacked else target_mean(t, params, latent, td)
         numpyro.deterministic(sites.mean(t.name), mu)
         _likelihood(t, td, mu, _noise(t, td, mu, latent), latent)
 

@@ -190,12 +190,43 @@ class Problem:
                     spec.unit,
                     f"{tw}.nuisance.{n.name}",
                 )
+            self._check_target_fixed(t, tw)
             if t.inadequacy.kind == "hierarchical":
                 self._check_hierarchical(t, tw)
         if not any(t.train.any() for t in self.targets):
             raise ProblemError(
                 "no target has training rows: nothing to calibrate", f"{where}: [[targets]]"
             )
+
+    def _check_target_fixed(self, t: Target, tw: str) -> None:
+        """A target's own fixed parameter values: fixed parameters of the potential, in
+        their support (the value is in the problem's unit of that parameter)."""
+        specs = {p.name: p for p in self.potential.params}
+        for pname, value in t.fixed.items():
+            fw = f"{tw}.fixed.{pname}"
+            if pname not in specs:
+                raise ProblemError(
+                    f"{self.potential.name} has no parameter {pname!r}; its parameters are "
+                    f"{', '.join(specs)}",
+                    fw,
+                )
+            p = self.parameters[pname]
+            if not p.fixed:
+                raise ProblemError(
+                    f"{pname} is sampled (it has a prior in [parameters.{pname}]); a per-target "
+                    f"value replaces a fixed one: give [parameters.{pname}] a value",
+                    fw,
+                )
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            spec = specs[pname]
+            if not ok or not math.isfinite(value):
+                raise ProblemError(f"expected a finite number ({p.unit}), got {value!r}", fw)
+            if not spec.support.contains(self.to_internal(pname, float(value))):
+                raise ProblemError(
+                    f"value {value!r} {p.unit} is outside the support "
+                    f"({spec.support.describe()} {spec.unit})",
+                    fw,
+                )
 
     def _check_hierarchical(self, t: Target, tw: str) -> None:
         specs = {p.name: p for p in self.potential.params}
@@ -285,7 +316,16 @@ class Problem:
             f = t.observable.error_floor
             if f is not None:
                 pot = self.potential if t.cutoff is None else self.base_potential
-                model_floor = np.asarray(f(pot, centre, t.env, t.values, t.options), float)
+                # the target's own fixed values (a molecule's segment count) count here
+                at = {**centre, **{n: self.to_internal(n, v) for n, v in t.fixed.items()}}
+                # rows neither trained on nor held out are never predicted: not checked
+                used = t.train | t.holdout_mask()
+                model_floor = np.zeros(t.n)
+                if used.any():
+                    env = {c: np.asarray(v)[used] for c, v in t.env.items()}
+                    model_floor[used] = np.asarray(
+                        f(pot, at, env, np.asarray(t.values)[used], t.options), float
+                    )
                 # a floor the user set is kept where it is larger, never lowered below the
                 # forward model's validated error
                 t = t.replace(floor=np.maximum(np.asarray(t.floor, dtype=float), model_floor))

@@ -180,6 +180,7 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs, base_potential) ->
         repair=repair,
         repair_reference_T_K=ref_T,
         options=_target_options(t.get("options", {}), obs, f"{where}.options"),
+        fixed={k: float(v) for k, v in t.get("fixed", {}).items()},  # checked by the problem
     )
     nuisance = {**target.nuisance, **_nuisance(t, obs, where)}
     em, covariance = _error_model(target, t, base_dirs, where)
@@ -300,6 +301,8 @@ def _target_table(t: Target) -> dict:
     }
     if t.options:
         d["options"] = dict(t.options)
+    if t.fixed:
+        d["fixed"] = {k: float(v) for k, v in t.fixed.items()}
     if t.cutoff is not None:
         d["cutoff"] = dict(t.cutoff)
     if t.repair != "none":
@@ -408,6 +411,8 @@ def _describe_target(t: Target) -> list[str]:
             f"  error model covariance: moving-block bootstrap of {em.replicates}, block "
             f"length {em.block_length or 1} (replicates resampled together)"
         )
+    for k, v in t.fixed.items():
+        lines.append(f"  parameter {k} fixed at {v:g} for this target")
     for n in t.nuisance.values():
         what = f"fixed at {n.value:g}" if n.prior is None else f"prior {n.prior.describe()}"
         lines.append(f"  nuisance {n.name} [{n.unit}] {what}")

@@ -113,6 +113,7 @@ _TARGET = {
             ]
         },
         "options": {"type": "object"},
+        "fixed": {"type": "object", "additionalProperties": _NUMBER},
         "nuisance": {"type": "object", "additionalProperties": _PARAMETER},
         "duplicates": {"enum": ["error", "drop"]},
         "error_model": {

@@ -423,17 +423,25 @@ class Conventions:
     options
         Keyword options for the observable's forward model (e.g.
         ``{"closure": "py", "n": 1024}``); only ``observable.options`` names.
+    fixed
+        Potential parameters given their own fixed value for this target
+        (name -> value in the problem's unit of that parameter), replacing the
+        problem's fixed value: the segment count of each molecule of a
+        transferable chain model (``fixed = { segments = 2.0 }``). Checked by the
+        problem (a fixed parameter of its potential, a value in its support).
     """
 
     cutoff: dict | None = None
     repair: str = "none"
     repair_reference_T_K: float | None = None
     options: dict = field(default_factory=dict)
+    fixed: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.cutoff is not None:
             object.__setattr__(self, "cutoff", dict(self.cutoff))
         object.__setattr__(self, "options", dict(self.options))
+        object.__setattr__(self, "fixed", dict(self.fixed))
 
 
 #: Which part of a :class:`Target` each of its flat fields lives in (:meth:`Target.replace`).
@@ -513,6 +521,7 @@ class Target:
     repair = _part("conventions", "repair")
     repair_reference_T_K = _part("conventions", "repair_reference_T_K")
     options = _part("conventions", "options")
+    fixed = _part("conventions", "fixed")
 
     def replace(self, **changes) -> Target:
         """A copy with some fields changed, named as the flat fields above

@@ -1,0 +1,485 @@
+"""Do Mie-chain parameters transfer along the n-alkanes? (issue 30; docs/chains.md)
+
+Run from the repository root::
+
+    python -m studies.alkane_chains            # the study (runs in runs/alkane_chains/)
+    python -m studies.alkane_chains --quick    # 2 chains x (150 + 150): a smoke run
+    python -m studies.alkane_chains --only b12 --reuse   # one model; the others from
+                                                         # their run files
+
+Models (problem files in ``models/alkane_chains/``, written by its ``make_models.py``):
+
+* (a) ``per_molecule``: each molecule on its own (epsilon, sigma, n free; segments by
+  m_s = 1 + (C - 1)/3), for C1-C8, C10 and C12, one batch (:func:`bayesff.calibrate_many`);
+* (b) ``transferable``: one (epsilon, sigma, n) for every molecule, segments per molecule
+  by the same rule, trained on the saturated liquid density and vapour pressure of
+  C1-C8; n-decane and n-dodecane held out, with the enthalpy of vaporisation and the
+  compressed-liquid density of every molecule;
+* (b12) ``transferable_n12``: (b) with n fixed at 12.
+
+What it writes: ``reports/alkane_chains/index.html`` (posteriors, diagnostics, the elpd
+table, verdicts per molecule and property), ``reports/alkane_chains/predictions.csv``
+(every held-out state of n-decane and n-dodecane under model (b), and under (b12)) and
+``reports/alkane_chains/summary.json`` (every number of the page). Public API only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import json
+import math
+import time
+import tomllib
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+
+import bayesff
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models" / "alkane_chains"
+RUNS = ROOT / "runs" / "alkane_chains"
+REPORT = ROOT / "reports" / "alkane_chains"
+
+#: (molecule, carbon number): the molecules of model (a) (those of models/alkane_chains).
+MOLECULES = (
+    ("methane", 1),
+    ("ethane", 2),
+    ("propane", 3),
+    ("n_butane", 4),
+    ("n_pentane", 5),
+    ("n_hexane", 6),
+    ("n_heptane", 7),
+    ("n_octane", 8),
+    ("n_decane", 10),
+    ("n_dodecane", 12),
+)
+HELD_OUT_MOLECULES = ("n_decane", "n_dodecane")
+#: target prefix -> (observable name written in predictions.csv)
+PROPERTY = {
+    "rho_l": "saturated_liquid_density",
+    "p_sat": "vapour_pressure",
+    "dH_vap": "enthalpy_of_vaporisation",
+    "rho_comp": "compressed_liquid_density",
+}
+TRANSFERABLE = {"b": "transferable.toml", "b12": "transferable_n12.toml"}
+
+
+def _molecule_of(carbon: int) -> str:
+    return next(m for m, c in MOLECULES if c == carbon)
+
+
+def _split(target: str) -> tuple[str, int]:
+    """'rho_l_c10' -> ('rho_l', 10)."""
+    prefix, _, c = target.rpartition("_c")
+    return prefix, int(c)
+
+
+def per_molecule_problems(settings: dict) -> list:
+    """Model (a): per_molecule.toml with each molecule's data and segment count."""
+    text = (MODELS / "per_molecule.toml").read_text()
+    sweep = tomllib.loads((MODELS / "per_molecule_sweep.toml").read_text())
+    problems = []
+    for value in sweep["axes"][0]["values"]:
+        doc = tomllib.loads(text)
+        doc["problem"]["name"] = f"alkane_per_molecule_{value['label']}"
+        doc["parameters"].update(value["set"]["parameters"])
+        for t in doc["targets"]:
+            t.update(value["set"]["targets"][t["name"]])
+        doc["inference"].update(settings)
+        problems.append(
+            bayesff.Problem.from_dict(
+                doc, path=f"{MODELS / 'per_molecule.toml'} ({value['label']})", base_dirs=(ROOT,)
+            )
+        )
+    return problems
+
+
+def transferable_problem(file: str, settings: dict):
+    """Model (b) or (b12) from its file, with the study's sampler settings."""
+    doc = tomllib.loads((MODELS / file).read_text())
+    doc["inference"].update(settings)
+    return bayesff.Problem.from_dict(doc, path=str(MODELS / file), base_dirs=(ROOT,))
+
+
+# ------------------------------------------------------------------------------ numbers
+
+
+def _heldout_elpd(dt, target: str) -> float:
+    """sum over held-out rows of log mean_s p(y | theta_s), nats (run file predictions)."""
+    ll = np.asarray(dt["predictions"][f"{target}_log_likelihood"])
+    ll = ll.reshape(-1, ll.shape[-1]) if ll.ndim > 1 else ll.reshape(-1, 1)
+    m = ll.max(axis=0)
+    with np.errstate(divide="ignore"):
+        return float(np.sum(m + np.log(np.mean(np.exp(ll - m), axis=0))))
+
+
+def _posterior(dt, names) -> dict:
+    out = {}
+    post = dt["posterior"]
+    for n in names:
+        if n not in post:
+            continue
+        x = np.asarray(post[n]).reshape(-1)
+        out[n] = {
+            "mean": float(np.mean(x)),
+            "sd": float(np.std(x)),
+            "q05": float(np.quantile(x, 0.05)),
+            "q95": float(np.quantile(x, 0.95)),
+        }
+    return out
+
+
+class _Stored:
+    """A run read back from its file (the run of an earlier invocation)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.datatree = bayesff.load_run(path)
+
+
+def _timing(label: str, wall_s: float | None = None) -> float | None:
+    """Record (or read back) the calibration wall time of a model, s (runs/.../timing.json)."""
+    f = RUNS / "timing.json"
+    t = json.loads(f.read_text()) if f.exists() else {}
+    if wall_s is not None:
+        t[label] = wall_s
+        f.write_text(json.dumps(t, indent=1))
+    return t.get(label)
+
+
+def _diagnostics(run) -> dict:
+    """Worst R-hat and bulk ESS over the parameters and inadequacy scales (arviz), and the
+    number of divergent transitions, from the run file."""
+    dt = run.datatree
+    post = dt["posterior"].to_dataset()
+    rhat = az.rhat(post)
+    ess = az.ess(post, method="bulk")
+    div = int(np.asarray(dt["sample_stats"]["diverging"]).sum())
+    max_rhat = max(float(np.nanmax(np.asarray(rhat[v]))) for v in rhat.data_vars)
+    min_ess = min(float(np.nanmin(np.asarray(ess[v]))) for v in ess.data_vars)
+    return {
+        "max_rhat": max_rhat,
+        "min_ess_bulk": min_ess,
+        "divergences": div,
+        "ok": bool(max_rhat <= 1.01 and min_ess >= 400 and div == 0),
+    }
+
+
+def _state_rows(label: str, res) -> list[dict]:
+    """predictions.csv rows of a transferable run: held-out states of C10 and C12."""
+    rows = []
+    for s in res.states:
+        prefix, carbon = _split(s["target"])
+        molecule = _molecule_of(carbon)
+        if molecule not in HELD_OUT_MOLECULES:
+            continue
+        lo, hi = s["pi90"]
+        rows.append(
+            {
+                "model": label,
+                "molecule": molecule,
+                "T_K": s["env"]["T_K"],
+                "p_MPa": s["env"].get("p_MPa", ""),
+                "property": PROPERTY[prefix],
+                "unit": s["unit"],
+                "observed": s["observed"],
+                "u_observed": s["u"],
+                "mean": s["pred_mean"],
+                "q05": lo,
+                "q95": hi,
+                "rel_error": s["rel_error"],
+                "p_within_tolerance": s["p_within_tolerance"],
+                "tolerance_rel": s["tolerance"].get("rel", "") if s["tolerance"] else "",
+                "verdict": s["verdict"],
+            }
+        )
+    return rows
+
+
+def _group_rows(label: str, res) -> list[dict]:
+    out = []
+    for g in res.groups:
+        prefix, carbon = _split(g["target"])
+        out.append(
+            {
+                "model": label,
+                "molecule": _molecule_of(carbon),
+                "property": PROPERTY[prefix],
+                "n": g["n"],
+                "p_all_within": g["p_all_within_tolerance"],
+                "coverage90": g["coverage90"],
+                "verdict": g["verdict"],
+            }
+        )
+    return out
+
+
+def _abs_rel(res, target: str) -> dict:
+    """Median and max |posterior-mean relative error| of a held-out target's states."""
+    e = np.abs([s["rel_error"] for s in res.states if s["target"] == target])
+    if e.size == 0:
+        return {}
+    return {"median": float(np.median(e)), "max": float(np.max(e))}
+
+
+# ------------------------------------------------------------------------------ page
+
+
+def _table(rows: list[dict], cols: list[str]) -> str:
+    def cell(v):
+        if isinstance(v, float):
+            return f"{v:.4g}" if math.isfinite(v) else "nan"
+        return html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell(r.get(c, ''))}</td>" for c in cols) + "</tr>" for r in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _page(summary: dict) -> str:
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        "<title>Mie chains for the n-alkanes</title><style>body{font-family:sans-serif;"
+        "max-width:70em;margin:auto}table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style></head><body>",
+        "<h1>Do Mie-chain parameters transfer along the n-alkanes?</h1>",
+        f"<p>{html.escape(summary['what'])}</p>",
+        f"<p>Command: <code>{html.escape(summary['command'])}</code>; wall time "
+        f"{summary['wall_s']:.0f} s; settings {html.escape(json.dumps(summary['settings']))}.</p>",
+        "<h2>Posteriors and diagnostics</h2>",
+    ]
+    rows = []
+    for label, m in summary["models"].items():
+        for p, s in m["posterior"].items():
+            rows.append({"model": label, "parameter": p, **s})
+    parts.append(_table(rows, ["model", "parameter", "mean", "sd", "q05", "q95"]))
+    drows = [{"model": k, **v["diagnostics"]} for k, v in summary["models"].items()]
+    parts.append(
+        _table(drows, ["model", "max_rhat", "min_ess_bulk", "divergences", "ok", "wall_s"])
+    )
+    parts.append("<h2>Model comparison (elpd, nats)</h2>")
+    parts.append(f"<p>{html.escape(summary['elpd_note'])}</p>")
+    parts.append(
+        _table(
+            summary["elpd"],
+            ["model", "elpd_loo_C1_C8", "se", "p_loo", "elpd_heldout_common", "n_heldout_common"],
+        )
+    )
+    parts.append("<h2>Held-out verdicts per molecule and property</h2>")
+    parts.append(
+        _table(
+            summary["groups"],
+            ["model", "molecule", "property", "n", "p_all_within", "coverage90", "verdict"],
+        )
+    )
+    parts.append("<h2>n-decane and n-dodecane: |relative error| of the posterior mean</h2>")
+    parts.append(
+        _table(summary["heldout_errors"], ["model", "molecule", "property", "median", "max"])
+    )
+    parts.append(
+        "<p>Every held-out state of n-decane and n-dodecane is in "
+        "<code>predictions.csv</code> (mean, q05, q95: the posterior predictive).</p>"
+    )
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="2 chains x (150 + 150)")
+    ap.add_argument("--skip-per-molecule", action="store_true", help="models (b) only")
+    ap.add_argument(
+        "--only",
+        choices=["b", "b12", "a"],
+        action="append",
+        help="calibrate only these models (repeatable); the others are read from their "
+        "run files in runs/alkane_chains/ when present",
+    )
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="read every model whose run file exists instead of calibrating it again",
+    )
+    args = ap.parse_args(argv)
+    settings = (
+        {"chains": 2, "warmup": 150, "samples": 150}
+        if args.quick
+        else {"chains": 4, "warmup": 500, "samples": 500}
+    )
+    bayesff.configure()
+    t_start = time.perf_counter()
+    RUNS.mkdir(parents=True, exist_ok=True)
+    REPORT.mkdir(parents=True, exist_ok=True)
+    models, groups, states, errors = {}, [], [], []
+    runs = {}
+
+    def wanted(label: str) -> bool:
+        return args.only is None or label in args.only
+
+    for label, file in TRANSFERABLE.items():
+        path = RUNS / label / "posterior.nc"
+        if not wanted(label) or (args.reuse and path.exists()):
+            if not path.exists():
+                continue
+            run = _Stored(path)
+        else:
+            run = bayesff.calibrate(transferable_problem(file, settings), out=path, force=True)
+            _timing(label, run.wall_time_s)
+        runs[label] = run
+        res = bayesff.evaluate(run.datatree)
+        models[label] = {
+            "file": f"models/alkane_chains/{file}",
+            "posterior": _posterior(run.datatree, ["epsilon", "sigma", "n"]),
+            "diagnostics": {**_diagnostics(run), "wall_s": _timing(label)},
+        }
+        groups += _group_rows(label, res)
+        states += _state_rows(label, res)
+        for mol in HELD_OUT_MOLECULES:
+            carbon = dict(MOLECULES)[mol]
+            for prefix, prop in PROPERTY.items():
+                errors.append(
+                    {
+                        "model": label,
+                        "molecule": mol,
+                        "property": prop,
+                        **_abs_rel(res, f"{prefix}_c{carbon}"),
+                    }
+                )
+    per_molecule = []
+    if not args.skip_per_molecule:
+        problems = per_molecule_problems(settings)
+        outs = [RUNS / "a" / p.name / "posterior.nc" for p in problems]
+        if not wanted("a") or (args.reuse and all(o.exists() for o in outs)):
+            per_molecule = [_Stored(o) for o in outs if o.exists()]
+            if len(per_molecule) != len(outs):
+                per_molecule = []
+        else:
+            t0 = time.perf_counter()
+            per_molecule = bayesff.calibrate_many(problems, outs=outs, force=True)
+            _timing("a", time.perf_counter() - t0)
+        for (mol, carbon), run in zip(MOLECULES, per_molecule, strict=False):
+            models[f"a_c{carbon}"] = {
+                "file": "models/alkane_chains/per_molecule.toml",
+                "posterior": _posterior(run.datatree, ["epsilon", "sigma", "n"]),
+                "diagnostics": {**_diagnostics(run), "wall_s": _timing("a")},
+            }
+            res = bayesff.evaluate(run.datatree)
+            for g in res.groups:
+                groups.append(
+                    {
+                        "model": f"a_c{carbon}",
+                        "molecule": mol,
+                        "property": PROPERTY[g["target"]],
+                        "n": g["n"],
+                        "p_all_within": g["p_all_within_tolerance"],
+                        "coverage90": g["coverage90"],
+                        "verdict": g["verdict"],
+                    }
+                )
+    elpd, note = _elpd_table(runs, per_molecule)
+    summary = {
+        "what": "Mie chains (SAFT-VR Mie EOS) for the n-alkanes: per molecule (a), "
+        "transferable with segments m_s = 1 + (C - 1)/3 (b), and (b) with n = 12 (b12). "
+        "Trained on saturated liquid density and vapour pressure (C1-C8 for b, b12).",
+        "command": "python -m studies.alkane_chains" + (" --quick" if args.quick else ""),
+        "settings": settings,
+        "models": models,
+        "groups": groups,
+        "heldout_errors": errors,
+        "elpd": elpd,
+        "elpd_note": note,
+        "wall_s": time.perf_counter() - t_start,
+    }
+    _write(summary, states)
+    print(f"wrote {REPORT / 'index.html'} in {summary['wall_s']:.0f} s")
+    return summary
+
+
+def _elpd_table(runs: dict, per_molecule: list) -> tuple[list[dict], str]:
+    """PSIS-LOO on the C1-C8 training rows and the held-out elpd on rows every model
+    predicts (the enthalpy of vaporisation and compressed-liquid density of C1-C8)."""
+    common = [f"{p}_c{c}" for p in ("dH_vap", "rho_comp") for _, c in MOLECULES if c <= 8]
+    out = []
+    if not runs:
+        return out, "no transferable run"
+    cmp = bayesff.compare({k: r.datatree for k, r in runs.items()})
+    for label, run in runs.items():
+        loo = cmp["loo"][label]
+        out.append(
+            {
+                "model": label,
+                "elpd_loo_C1_C8": loo["elpd"],
+                "se": loo["se"],
+                "p_loo": loo["p"],
+                "elpd_heldout_common": sum(_heldout_elpd(run.datatree, t) for t in common),
+                "n_heldout_common": len(common),
+            }
+        )
+    if per_molecule:
+        elpd = se2 = p = held = 0.0
+        for (mol, carbon), run in zip(MOLECULES, per_molecule, strict=True):
+            if carbon > 8:
+                continue
+            loo = bayesff.compare({mol: run.datatree})["loo"][mol]
+            elpd += loo["elpd"]
+            se2 += loo["se"] ** 2
+            p += loo["p"]
+            held += sum(_heldout_elpd(run.datatree, t) for t in ("dH_vap", "rho_comp"))
+        out.append(
+            {
+                "model": "a (sum over C1-C8)",
+                "elpd_loo_C1_C8": elpd,
+                "se": math.sqrt(se2),
+                "p_loo": p,
+                "elpd_heldout_common": held,
+                "n_heldout_common": len(common),
+            }
+        )
+    note = (
+        "elpd_loo: PSIS-LOO over the same training rows (rho_l and p_sat of C1-C8; for (a) "
+        "the sum of the eight per-molecule runs, its se from theirs in quadrature). "
+        "elpd_heldout_common: sum over the held-out rows every model predicts (dH_vap and "
+        "the compressed-liquid density of C1-C8) of log mean_s p(y | theta_s). Larger is "
+        "better; n_heldout_common counts targets."
+    )
+    return out, note
+
+
+def _write(summary: dict, states: list[dict]) -> None:
+    cols = [
+        "molecule",
+        "T_K",
+        "property",
+        "unit",
+        "observed",
+        "u_observed",
+        "mean",
+        "q05",
+        "q95",
+        "verdict",
+        "model",
+        "p_MPa",
+        "rel_error",
+        "p_within_tolerance",
+        "tolerance_rel",
+    ]
+    with open(REPORT / "predictions.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols)
+        w.writeheader()
+        for r in states:
+            w.writerow({k: (f"{v:.8g}" if isinstance(v, float) else v) for k, v in r.items()})
+    (REPORT / "summary.json").write_text(json.dumps(summary, indent=1, default=float))
+    (REPORT / "index.html").write_text(_page(summary))
+
+
+if __name__ == "__main__":
+    main()
