@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 
+import arviz_stats
 import numpy as np
 import pytest
 from handmade_runs import build_run as _write_run
@@ -715,3 +716,90 @@ def test_deterministic_rule_by_hand_with_excluded_rows():
     assert all(s["verdict"] == "pass" for s in res[1]["states"])
     line = tf.evaluate(dt).verdict_lines()
     assert "candidate 'far' (deterministic rule): fails in B2 low T" in line
+
+
+# --------------------------------------------------------------------------------------------
+# Monte Carlo error of the verdicts
+# --------------------------------------------------------------------------------------------
+
+
+def test_indicator_mcse_iid_and_autocorrelated():
+    """The Monte Carlo standard error of a pass probability (the mean of 0/1 draws).
+
+    References, closed forms: for independent Bernoulli(p) draws the standard error of the
+    mean is sqrt(p (1 - p) / S); for a stationary two-state Markov chain that stays in its
+    state with probability a (p = 1/2, lag-k autocorrelation rho^k with rho = 2a - 1) the
+    asymptotic variance of the mean is p (1 - p) / S x (1 + rho) / (1 - rho), i.e. 3x the
+    independent standard error at a = 0.9. Tolerance 15 %: the estimator's own scatter
+    at S = 20000 (a few %) plus ArviZ's finite-sample ESS estimate."""
+    rng = np.random.default_rng(1)
+    chains, draws = 4, 5000
+    iid = rng.random((chains * draws, 2)) < np.array([0.9, 0.5])
+    se = tf.criteria.indicator_mcse(iid, chains)
+    want = np.sqrt(np.array([0.9 * 0.1, 0.25]) / (chains * draws))
+    assert se == pytest.approx(want, rel=0.15)
+    a = 0.9
+    x = np.empty((chains, draws), bool)
+    x[:, 0] = rng.random(chains) < 0.5
+    flips = rng.random((chains, draws)) > a
+    for i in range(1, draws):
+        x[:, i] = x[:, i - 1] ^ flips[:, i]
+    se_ar = tf.criteria.indicator_mcse(x.reshape(-1, 1), chains)[0]
+    rho = 2 * a - 1
+    assert se_ar == pytest.approx(
+        np.sqrt(0.25 / (chains * draws) * (1 + rho) / (1 - rho)), rel=0.15
+    )
+    # every draw agrees: no Monte Carlo error; draws that do not split into the chains
+    assert tf.criteria.indicator_mcse(np.ones((40, 1), bool), 4)[0] == 0.0
+    with pytest.raises(tf.criteria.CriteriaError, match="equal length"):
+        tf.criteria.indicator_mcse(np.ones((10, 1)), 4)
+
+
+def test_verdict_range_opens_only_verdicts_within_mc_error_of_a_threshold():
+    """Hand cases against the thresholds (pass at P >= 0.9, fail at P <= 0.1, coverage by
+    the binomial rule of docs/architecture.md; 2 standard errors): P = 0.91 +- 0.01 could be
+    0.89 (uncertain) -> open; 0.95 +- 0.01 -> settled; 0.12 +- 0.02 could be 0.08 (fail).
+    Coverage: three states, two certainly outside their 90 % interval (F = 0.999) and one
+    at F = 0.951 +- 0.01 counted inside: P(X >= 2 | 3, 0.1) = 0.028 (uncertain) or, if it
+    is outside, P(X >= 3 | 3, 0.1) = 0.001 (not transferable)."""
+    vr = tf.criteria.verdict_range
+    inside = np.array([True])
+    mid = np.array([0.5])
+    r = vr(np.array([0.91]), np.array([0.01]), mid, np.zeros(1), inside)
+    assert (r["best"], r["worst"], r["settled"], r["n_states"]) == (
+        "transferable",
+        "uncertain",
+        False,
+        1,
+    )
+    r = vr(np.array([0.95]), np.array([0.01]), mid, np.zeros(1), inside)
+    assert r["settled"] and r["best"] == "transferable" and r["n_states"] == 0
+    r = vr(np.array([0.12]), np.array([0.02]), mid, np.zeros(1), inside)
+    assert (r["best"], r["worst"]) == ("uncertain", "not transferable")
+    f = np.array([0.999, 0.999, 0.951])
+    r = vr(None, None, f, np.array([0.0, 0.0, 0.01]), np.array([False, False, True]))
+    assert (r["best"], r["worst"], r["n_states"]) == ("uncertain", "not transferable", 1)
+    r = vr(None, None, f, np.zeros(3), np.array([False, False, True]))
+    assert r["settled"] and r["best"] == "uncertain"
+
+
+def test_evaluate_reports_the_mc_error_of_each_state_and_group():
+    """evaluate's Monte Carlo fields against ArviZ's mcse of the same indicator draws (the
+    hand-built run has one chain of 10 draws) and against verdict_range on them: the 700 K
+    state (P = 0.5: its first 5 draws within tolerance, the last 5 not, so strongly
+    autocorrelated) has a standard error wide enough to reach 0.9 and 0.1 -> the 'high T'
+    group is open; 'very high T' (every draw within) is settled."""
+    dt, targets = _hand_run()
+    r = tf.evaluate(dt)
+    ho = targets[0]["holdout"]
+    within = np.abs(ho["model"][:, 3] - ho["y"][3]) <= 0.05 * abs(ho["y"][3])
+    want = float(arviz_stats.mcse(within.astype(float).reshape(1, -1, 1), method="mean")[0])
+    s700 = next(s for s in r.states if s["env"] == {"T_K": 700.0})
+    assert s700["p_within_mcse"] == pytest.approx(want, rel=1e-12)
+    assert 0.5 - 2 * want <= 0.1 and 0.5 + 2 * want >= 0.9
+    g = {x["group"]: x for x in r.groups if x["target"] == "B2"}
+    assert not g["high T"]["mc_verdict"]["settled"]
+    assert g["high T"]["mc_verdict"]["worst"] == "not transferable"
+    assert g["very high T"]["mc_verdict"]["settled"]
+    assert g["very high T"]["p_all_within_mcse"] == 0.0
+    assert "within Monte Carlo error of a threshold" in "\n".join(r.verdict_lines())

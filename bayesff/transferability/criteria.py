@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+import arviz_stats
 import numpy as np
 from scipy.stats import binom
 
@@ -33,6 +34,7 @@ from bayesff.transferability.thresholds import (
     COVERAGE_PROB,
     COVERAGE_UNCERTAIN_P,
     FAIL_PROB,
+    MC_ERROR_Z,
     PASS_PROB,
 )
 
@@ -45,6 +47,7 @@ __all__ = [
     "check_tolerance",
     "coverage_verdict",
     "format_tolerance",
+    "indicator_mcse",
     "interval_coverage",
     "joint_tolerance_probability",
     "standardized_residuals",
@@ -54,6 +57,7 @@ __all__ = [
     "tolerance_verdict",
     "tolerance_width",
     "transferability_index",
+    "verdict_range",
     "within_tolerance",
     "worse_verdict",
 ]
@@ -406,3 +410,113 @@ def coverage_verdict(k_out: int, n: int, prob: float = COVERAGE_PROB) -> tuple[s
 def worse_verdict(*verdicts: str) -> str:
     """The worst of group verdicts (transferable < uncertain < not transferable)."""
     return max(verdicts, key=GROUP_VERDICTS.index)
+
+
+# ------------------------------------------------------------------------- Monte Carlo error
+
+
+def indicator_mcse(indicator, chains: int = 1) -> np.ndarray:
+    """Monte Carlo standard error of the mean of 0/1 draws, per column.
+
+    Parameters
+    ----------
+    indicator
+        ``(S, N)`` booleans or 0/1 (e.g. :func:`within_tolerance`), the draws axis first in
+        (chain, draw) order: ``chains`` runs of ``S / chains`` consecutive draws each.
+    chains
+        Number of chains in ``S``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` standard errors of the column means (probabilities): ArviZ's
+        ``mcse(method="mean")``, i.e. ``sd / sqrt(ESS)`` with the effective sample size of
+        the indicator across chains, so that autocorrelated draws count for less than
+        independent ones. A constant column has error 0 (every draw agrees). Fewer than
+        4 draws per chain: the independent-draws value ``sqrt(p (1 - p) / S)``.
+    """
+    x = np.asarray(indicator, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    s, n = x.shape
+    if chains < 1 or s % chains:
+        raise CriteriaError(f"{s} draws do not split into {chains} chains of equal length")
+    p = x.mean(axis=0)
+    iid = np.sqrt(p * (1.0 - p) / max(s, 1))
+    if s // chains < 4:
+        return iid
+    se = np.asarray(
+        arviz_stats.mcse(
+            x.reshape(chains, s // chains, n), method="mean", chain_axis=0, draw_axis=1
+        ),
+        dtype=float,
+    ).reshape(n)
+    return np.where(np.isfinite(se), se, iid)
+
+
+def verdict_range(
+    p_within,
+    p_mcse,
+    outside_cdf,
+    cdf_mcse,
+    inside,
+    *,
+    pass_prob: float = PASS_PROB,
+    fail_prob: float = FAIL_PROB,
+    coverage_prob: float = COVERAGE_PROB,
+    z: float = MC_ERROR_Z,
+) -> dict:
+    """The group verdicts that Monte Carlo error alone could give (best and worst).
+
+    A state's tolerance probability ``p`` is known to ``+- z mcse``; each state takes the
+    verdict of ``p + z mcse`` (best) or of ``p - z mcse`` (worst). Likewise a state's
+    place in its predictive distribution, ``F = P(replicated <= y)``, is known to
+    ``+- z mcse``: a state whose ``F`` interval crosses ``(1 - coverage_prob) / 2`` or
+    ``(1 + coverage_prob) / 2`` may be inside or outside its central interval. The group
+    verdict (the worse of the tolerance and the coverage verdicts, as
+    :func:`bayesff.transferability.evaluate` decides it) is computed at both ends.
+
+    Parameters
+    ----------
+    p_within, p_mcse
+        ``(N,)`` tolerance probabilities and their Monte Carlo standard errors, or None for
+        a target without a tolerance (the coverage verdict alone).
+    outside_cdf, cdf_mcse
+        ``(N,)`` ``F`` of each state and its standard error.
+    inside
+        ``(N,)`` whether each state is inside its central interval (as counted).
+    pass_prob, fail_prob, coverage_prob, z
+        Thresholds, and the half-width of the Monte Carlo interval in standard errors
+        (:data:`~bayesff.transferability.thresholds.MC_ERROR_Z`).
+
+    Returns
+    -------
+    dict
+        ``best``, ``worst`` (group verdicts), ``settled`` (``best == worst``) and
+        ``n_states`` (states whose tolerance or coverage verdict Monte Carlo error could
+        change).
+    """
+    f = np.asarray(outside_cdf, float)
+    fe = z * np.asarray(cdf_mcse, float)
+    lo_q, hi_q = (1 - coverage_prob) / 2, (1 + coverage_prob) / 2
+    inside = np.asarray(inside, bool)
+    # the F interval straddles an interval end: inside or outside by chance
+    cov_amb = ((f - fe <= lo_q) & (f + fe >= lo_q)) | ((f - fe <= hi_q) & (f + fe >= hi_q))
+    n = inside.size
+    k_out = int(n - inside.sum())
+    k_best = k_out - int((cov_amb & ~inside).sum())
+    k_worst = k_out + int((cov_amb & inside).sum())
+    cov_best, _ = coverage_verdict(k_best, n, coverage_prob)
+    cov_worst, _ = coverage_verdict(k_worst, n, coverage_prob)
+    amb = cov_amb.copy()
+    if p_within is None:
+        best, worst = cov_best, cov_worst
+    else:
+        p = np.asarray(p_within, float)
+        e = z * np.asarray(p_mcse, float)
+        hi = [state_verdict(min(x, 1.0), pass_prob, fail_prob) for x in p + e]
+        lo = [state_verdict(max(x, 0.0), pass_prob, fail_prob) for x in p - e]
+        amb |= np.array([a != b for a, b in zip(hi, lo, strict=True)], bool)
+        best = worse_verdict(tolerance_verdict(hi), cov_best)
+        worst = worse_verdict(tolerance_verdict(lo), cov_worst)
+    return {"best": best, "worst": worst, "settled": best == worst, "n_states": int(amb.sum())}

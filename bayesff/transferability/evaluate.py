@@ -136,6 +136,13 @@ def _state_arrays(st: States, tol) -> dict:
         "z": cr.standardized_residuals(rep, y),
         "tail": cr.tail_probability(rep, y),
         "ptol": None if tol is None else cr.tolerance_probability(mod, y, tol),
+        # Monte Carlo errors (from the effective sample size across chains) of the
+        # tolerance probabilities and of each state's place in its predictive, F
+        "ptol_mcse": (
+            None if tol is None else cr.indicator_mcse(cr.within_tolerance(mod, y, tol), st.chains)
+        ),
+        "cdf": (rep <= y).mean(axis=0),
+        "cdf_mcse": cr.indicator_mcse(rep <= y, st.chains),
     }
     return a
 
@@ -167,6 +174,7 @@ def _state_dicts(st: States, a: dict, tol, pass_prob, fail_prob) -> list[dict]:
                 "tail_p": _f(a["tail"][i]),
                 "tolerance": tol,
                 "p_within_tolerance": None if a["ptol"] is None else _f(a["ptol"][i]),
+                "p_within_mcse": None if a["ptol"] is None else _f(a["ptol_mcse"][i]),
                 "inside50": bool(a["in50"][i]),
                 "inside90": bool(a["in90"][i]),
                 "verdict": v,
@@ -206,6 +214,15 @@ def _group_dicts(st: States, a: dict, verdicts, tol, fit, pass_prob, fail_prob) 
         vs = [v for v, s in zip(verdicts, sel, strict=True) if s]
         k_out = int(n - a["in_cov"][sel].sum())
         verdict, basis = _group_verdict(st, tol, vs, k_out, n, pass_prob, fail_prob)
+        mc = cr.verdict_range(
+            None if tol is None else a["ptol"][sel],
+            None if tol is None else a["ptol_mcse"][sel],
+            a["cdf"][sel],
+            a["cdf_mcse"][sel],
+            a["in_cov"][sel],
+            pass_prob=pass_prob,
+            fail_prob=fail_prob,
+        )
         ti = ti_rel = None
         if fit is not None:
             ti = cr.transferability_index(*fit, a["model_mean"][sel], st.observed[sel])
@@ -223,6 +240,15 @@ def _group_dicts(st: States, a: dict, verdicts, tol, fit, pass_prob, fail_prob) 
                 "p_all_within_tolerance": (
                     None if tol is None else cr.all_within_tolerance_probability(mod, y, tol)
                 ),
+                "p_all_within_mcse": (
+                    None
+                    if tol is None
+                    else _f(
+                        cr.indicator_mcse(cr.within_tolerance(mod, y, tol).all(axis=1), st.chains)[
+                            0
+                        ]
+                    )
+                ),
                 "coverage50": float(a["in50"][sel].mean()),
                 "coverage90": float(a["in90"][sel].mean()),
                 "n_inside90": int(a["in90"][sel].sum()),
@@ -235,6 +261,8 @@ def _group_dicts(st: States, a: dict, verdicts, tol, fit, pass_prob, fail_prob) 
                 "n_uncertain": vs.count("uncertain"),
                 "verdict": verdict,
                 "verdict_basis": basis,
+                # the verdicts Monte Carlo error alone could give (criteria.verdict_range)
+                "mc_verdict": mc,
             }
         )
     return out

@@ -66,6 +66,12 @@ def _group_line(g: dict) -> str:
         # between training and held-out rows; the relative one does not
         rel = "" if ti_rel is None else f", relative {ti_rel:.2g}"
         bits.append(f"transferability index {ti:.2g}{rel}")
+    mc = g.get("mc_verdict") or {}
+    if mc and not mc["settled"]:
+        bits.append(
+            f"within Monte Carlo error of a threshold at {mc['n_states']} state(s): "
+            f"{mc['best']} to {mc['worst']}"
+        )
     return f"{head}: {g['verdict'].upper()} — {', '.join(bits)}"
 
 
@@ -98,14 +104,19 @@ class TransferabilityResult:
         ``unit``, ``pred_mean``, ``pred_sd``, ``pi50``, ``pi90`` (predictive
         intervals), ``model_mean``, ``model_pi90`` (noise-free forward model),
         ``rel_error`` (``(pred_mean - y)/|y|``), ``z``, ``tail_p``,
-        ``tolerance``, ``p_within_tolerance``, ``inside50``, ``inside90``,
+        ``tolerance``, ``p_within_tolerance`` (and its Monte Carlo standard error
+        ``p_within_mcse``), ``inside50``, ``inside90``,
         ``verdict`` ("pass", "fail", "uncertain").
     groups
         One dict per (target, held-out group): ``n``, ``env_range``,
         ``p_all_within_tolerance``, ``coverage50``, ``coverage90``,
         ``n_inside90``, ``mean_abs_z``, ``transferability_index`` (and
         ``transferability_index_rel``), ``verdict`` ("transferable",
-        "not transferable", "uncertain") and ``verdict_basis``.
+        "not transferable", "uncertain"), ``verdict_basis``, ``p_all_within_mcse``
+        (Monte Carlo standard error of ``p_all_within_tolerance``) and ``mc_verdict``:
+        the best and worst verdicts Monte Carlo error alone could give, whether they
+        agree (``settled``) and at how many states
+        (:func:`~bayesff.transferability.criteria.verdict_range`).
     training
         Per trained target: ``n``, ``rmse``, ``rel_rmse``, ``coverage50``,
         ``coverage90``, ``mean_abs_z``, ``p_all_within_tolerance``.

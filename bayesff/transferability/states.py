@@ -57,6 +57,9 @@ class States:
         ``(N,)`` held-out group label ("" for training rows).
     row
         ``(N,)`` index of the row each state belongs to.
+    chains
+        Number of chains in ``S`` (the draws are ``chains`` runs of ``S / chains``
+        consecutive draws), for Monte Carlo errors that account for autocorrelation.
     loglik
         ``(S, rows)`` pointwise log-likelihood of the training rows, or ``(S, 1)``
         for a curve with correlated errors (one value for the whole curve: its rows
@@ -75,6 +78,7 @@ class States:
     group: np.ndarray
     row: np.ndarray
     loglik: np.ndarray | None = None
+    chains: int = 1
 
     @property
     def n(self) -> int:
@@ -146,4 +150,5 @@ def states_of(dt, info: runfile.TargetInfo, kind: str) -> States | None:
         group=np.repeat(np.asarray(r.group).astype(str), k),
         row=np.repeat(np.arange(n), k),
         loglik=loglik,
+        chains=int(np.shape(r.model)[0]),
     )

@@ -16,6 +16,7 @@ __all__ = [
     "EPS_P_MAX",
     "FAIL_PROB",
     "LOEO_BANDS",
+    "MC_ERROR_Z",
     "PASS_PROB",
     "RESIDUAL_ALPHA",
 ]
@@ -27,6 +28,15 @@ PASS_PROB = 0.9
 #: ... and *fails* when that probability is at most this (the rule holds for at
 #: most 10 % of them); in between the posterior does not know yet ("uncertain").
 FAIL_PROB = 0.1
+
+#: A probability estimated from posterior draws lies *within its Monte Carlo error* of a
+#: threshold when it is at most this many Monte Carlo standard errors from it (about a
+#: 95 % interval for the estimate's run-to-run scatter). The standard error is that of
+#: the mean of the 0/1 indicator over the draws, from its effective sample size
+#: (:func:`bayesff.transferability.criteria.indicator_mcse`, ArviZ's ``mcse``): a
+#: verdict that such a shift could change is reported as not settled, not flipped
+#: between runs of different seeds or machines.
+MC_ERROR_Z = 2.0
 
 #: Central probability of the predictive interval whose coverage decides the
 #: coverage verdict of a held-out group (and of a target without a tolerance).
