@@ -535,7 +535,8 @@ def _journal(path: str | Path | None, event: str, task: str = "", **extra) -> No
         **extra,
     }
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # O_NOFOLLOW: a link planted at the journal's place is not followed out of runs/
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:
             os.write(fd, (json.dumps(record) + "\n").encode())
         finally:
