@@ -65,6 +65,11 @@ they raise a ProblemError.
 
 Each observable carries its EOS's validated error as a forward-model floor
 (``Observable.error_floor``; :class:`EOSErrorFloor`).
+
+For the two-centre potentials the saturated densities and the vapour pressure may
+instead come from the closed-form correlations of Stoll et al. (2001)
+(``options = { method = "correlation" }``; :func:`correlation_predictions`,
+:data:`CORRELATION_FLOOR`), the forward model of Madin et al. (2021).
 """
 
 from __future__ import annotations
@@ -81,6 +86,7 @@ import numpy as np
 from bayesff.errors import ProblemError
 from bayesff.observables._spec import EnvField, Observable, register_observable
 from bayesff.observables.eos import ReducedEOS
+from bayesff.observables.eos import two_centre_correlations as stoll
 from bayesff.observables.eos.coexistence import (
     enthalpy_of_vaporisation,
     liquid_density,
@@ -105,6 +111,9 @@ from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA, f
 
 __all__ = [
     "COMPRESSED_LIQUID_DENSITY",
+    "CORRELATION_FLOOR",
+    "CORRELATION_POTENTIALS",
+    "CORRELATION_T_R_MIN",
     "ENTHALPY_OF_VAPORISATION",
     "EOS_PRESSURE",
     "EOS_RESIDUAL_ENERGY",
@@ -113,10 +122,12 @@ __all__ = [
     "SATURATED_LIQUID_DENSITY",
     "SATURATED_VAPOUR_DENSITY",
     "VAPOUR_PRESSURE",
+    "VLE_METHODS",
     "EOSErrorFloor",
     "FluidEOS",
     "VLEPrediction",
     "constant_critical_point",
+    "correlation_predictions",
     "fluid_eos_of",
     "register_fluid_eos",
     "vle_predictions",
@@ -469,9 +480,162 @@ def vle_predictions(
     )
 
 
+# ----------------------------------------------------------------------------- correlations
+
+#: Methods of the coexistence observables: ``"eos"`` (the potential's EOS, every potential of
+#: :data:`FLUID_EOS`) and ``"correlation"`` (two-centre potentials only: the closed-form
+#: correlations of Stoll, Vrabec, Hasse and Fischer, Fluid Phase Equilib. 179, 339 (2001),
+#: :mod:`~bayesff.observables.eos.two_centre_correlations`, which Madin et al. (2021) used as
+#: their forward model). A target picks one with ``options = { method = "correlation" }``.
+VLE_METHODS = ("eos", "correlation")
+
+#: Potentials whose coexistence properties the Stoll et al. (2001) correlations describe.
+CORRELATION_POTENTIALS = ("two_centre_lj", "two_centre_lj_quadrupole")
+
+#: Lowest T / T*c(L*, Q*^2) at which the correlations are used: Stoll et al. simulated 0.55 to
+#: 0.95 T*c; the liquid-density and vapour-pressure correlations are smooth closed forms that
+#: the LJ limit checks down to 0.6 T*c (module docstring of two_centre_correlations), and 0.5
+#: leaves room for the model's T*c to differ from the fluid's by 10 % at the lowest trained
+#: row (0.55 Tc) without a wall in the posterior. Below it the prediction is NaN.
+CORRELATION_T_R_MIN = 0.5
+
+#: Validated relative error of the correlations against the simulations they were fitted to,
+#: used as the correlation method's forward-model floor: the largest deviation from Stoll et
+#: al.'s Table 1 (30 fluids at about 0.80 T*c) measured by
+#: tests/observables/eos/test_two_centre_correlations.py (liquid density 0.5 %, vapour
+#: pressure 5.3 %, vapour density 18 %; the paper warns that its vapour-density correlation
+#: is poor below 0.6 T*c). One figure for every temperature: the paper gives no breakdown
+#: by region. The enthalpy of vaporisation has no correlation.
+CORRELATION_FLOOR = {"rho_l": 0.005, "rho_v": 0.18, "p_sat": 0.053}
+
+
+def _method(potential, prop: str, observable: str, method) -> str:
+    """The checked ``method`` option; a ProblemError names what was expected."""
+    if method not in VLE_METHODS:
+        raise ProblemError(
+            f"observable {observable!r}: options.method must be one of "
+            f"{', '.join(VLE_METHODS)}, found {method!r}"
+        )
+    if method == "correlation":
+        if potential.name not in CORRELATION_POTENTIALS:
+            raise ProblemError(
+                f"observable {observable!r}: method = 'correlation' needs a two-centre potential "
+                f"({', '.join(CORRELATION_POTENTIALS)}), found {potential.name!r}"
+            )
+        if prop not in CORRELATION_FLOOR:
+            raise ProblemError(
+                f"observable {observable!r}: Stoll et al. (2001) give no correlation of this "
+                "property; use method = 'eos'"
+            )
+    return method
+
+
+def correlation_predictions(fluid: FluidEOS, params: dict, T_K) -> VLEPrediction:
+    """Saturated densities and vapour pressure from the Stoll et al. (2001) correlations.
+
+    Parameters
+    ----------
+    fluid
+        The two-centre potential's entry of :data:`FLUID_EOS` (for its exact map to
+        T* = R T / epsilon, L* = L / sigma and Q*^2).
+    params
+        Potential parameters, internal units (epsilon kJ/mol, sigma angstrom, L angstrom,
+        Q e angstrom^2).
+    T_K
+        Temperatures in K, shape (n,).
+
+    Returns
+    -------
+    VLEPrediction
+        ``rho_l``, ``rho_v`` (mol/L, molecules) and ``p_sat`` (MPa); ``dH_vap`` is NaN (no
+        correlation). NaN with status ``ABOVE_CRITICAL`` at or above the correlation's
+        T*c and ``OUTSIDE_VALIDITY`` below :data:`CORRELATION_T_R_MIN` T*c or outside its
+        fitted L* 0-0.8, Q*^2 0-4: never an extrapolation.
+    """
+    eps, sig, shape = fluid.reduce(params)
+    L, q = shape["L_star"], shape.get("Q2_star", jnp.zeros_like(shape["L_star"]))
+    t = GAS_CONSTANT_KJ_PER_MOL_K * jnp.asarray(T_K, dtype=float) / eps
+    tc = stoll.critical_temperature(L, q)
+    t_ng, tc_ng = jax.lax.stop_gradient(t), jax.lax.stop_gradient(tc)
+    inside = jnp.asarray(True)
+    for name, (lo, hi) in stoll.STOLL2001_VALIDITY.shape.items():
+        v = jax.lax.stop_gradient(jnp.asarray(shape.get(name, 0.0), dtype=float))
+        inside = inside & (v >= lo) & (v <= hi)
+    status = jnp.where(
+        t_ng >= tc_ng,
+        jnp.int32(SolveStatus.ABOVE_CRITICAL),
+        jnp.where(
+            inside & (t_ng >= CORRELATION_T_R_MIN * tc_ng),
+            jnp.int32(SolveStatus.OK),
+            jnp.int32(SolveStatus.OUTSIDE_VALIDITY),
+        ),
+    )
+    ok = status == SolveStatus.OK
+    to_mol_per_L = 1.0 / (sig**3 * _MOL_PER_L)
+    # the correlations are NaN above their T*c (with zero gradients there); a NaN times a
+    # parameter-dependent unit factor would give a NaN gradient in that parameter (NaN x 0),
+    # so the reduced values are made finite before the conversion and NaN again after it
+    t_safe = jnp.where(ok, t, 0.8 * tc_ng)
+
+    def reduced(f):
+        return jnp.where(ok, f(t_safe, L, q), 1.0)
+
+    rho_l = reduced(stoll.saturated_liquid_density) * to_mol_per_L
+    rho_v = reduced(stoll.saturated_vapour_density) * to_mol_per_L
+    p_sat = reduced(stoll.vapour_pressure) * eps / sig**3 * KJ_PER_MOL_PER_A3_IN_MPA
+    nan = jnp.full_like(t, jnp.nan)
+    return VLEPrediction(
+        rho_l=jnp.where(ok, rho_l, jnp.nan),
+        rho_v=jnp.where(ok, rho_v, jnp.nan),
+        p_sat=jnp.where(ok, p_sat, jnp.nan),
+        dH_vap=nan,
+        status=status,
+    )
+
+
+def _correlation_floor(prop, observable, potential, params, env, values) -> np.ndarray:
+    """Build-time check (shape range, rows above the correlation's Tc at the prior centre)
+    and the constant relative floor :data:`CORRELATION_FLOOR`."""
+    fluid = fluid_eos_of(potential, f"observable {observable!r}")
+    with jax.enable_x64(True):
+        eps, _, shape = fluid.reduce({k: jnp.asarray(v, jnp.float64) for k, v in params.items()})
+        shape = {k: float(v) for k, v in shape.items()}
+        eps = float(eps)
+        tc = float(stoll.critical_temperature(shape["L_star"], shape.get("Q2_star", 0.0)))
+    for name, (lo, hi) in stoll.STOLL2001_VALIDITY.shape.items():
+        v = shape.get(name, 0.0)
+        if not lo <= v <= hi:
+            raise ProblemError(
+                f"observable {observable!r}: at the prior centre (or fixed value) {name} = "
+                f"{fluid.shape_from.get(name, name)} = {v:.6g} lies outside the range the Stoll "
+                f"et al. (2001) correlations were fitted over, {lo:g} to {hi:g}; predictions "
+                "there are NaN: centre the prior (or fix the value) inside that range"
+            )
+    T_K = np.asarray(env["T_K"], float)
+    t = GAS_CONSTANT_KJ_PER_MOL_K * T_K / eps
+    above = t >= tc
+    if np.any(above):
+        i, more = _first_rows(above)
+        eps_K = eps / GAS_CONSTANT_KJ_PER_MOL_K
+        raise ProblemError(
+            f"observable {observable!r}, row {i} (T_K = {T_K[i]:g}){more}: at the prior centre "
+            f"(epsilon/k_B = {eps_K:.6g} K) the correlation's critical temperature is "
+            f"{tc * eps_K:.5g} K (T*c = {tc:.5g}); there is no coexistence at or above it and "
+            f"the prediction is NaN: centre the epsilon prior above {T_K[i] / tc:.5g} K or "
+            "leave out the rows at or above Tc"
+        )
+    return CORRELATION_FLOOR[prop] * np.abs(np.asarray(values, float))
+
+
 def _build_vle(prop: str, name: str):
-    def build(potential):
+    def build(potential, method: str = "eos"):
         fluid = fluid_eos_of(potential, f"observable {name!r}")
+        if _method(potential, prop, name, method) == "correlation":
+
+            def predict_correlation(params, env):
+                return getattr(correlation_predictions(fluid, params, env["T_K"]), prop)
+
+            return predict_correlation
         crit = constant_critical_point(fluid.eos)
 
         def predict(params, env):
@@ -682,6 +846,9 @@ def _vle_floor(prop: str, observable: str):
 
     def floor(potential, params, env, values, options):
         n = np.shape(values)[0]
+        method = _method(potential, prop, observable, (options or {}).get("method", "eos"))
+        if method == "correlation":
+            return _correlation_floor(prop, observable, potential, params, env, values)
         c = _centre(potential, params, observable)
         _check_temperatures(c, env["T_K"], observable, coexistence=True)
         if c.fluid.floor is None:
@@ -740,7 +907,7 @@ _REF = (
 _KINDS = ("pair", "linear", "chain")
 
 
-def _register(name, env, column, dimension, unit, build, description, floor):
+def _register(name, env, column, dimension, unit, build, description, floor, options=None):
     return register_observable(
         Observable(
             name=name,
@@ -753,7 +920,7 @@ def _register(name, env, column, dimension, unit, build, description, floor):
             potential_kind=_KINDS,
             description=description,
             reference=_REF,
-            options=None,
+            options=options,
             error_floor=floor,
         )
     )
@@ -768,6 +935,7 @@ SATURATED_LIQUID_DENSITY = _register(
     _build_vle("rho_l", "saturated_liquid_density"),
     "saturated liquid density (molecules) from the potential's EOS; NaN at or above its Tc",
     _vle_floor("rho_l", "saturated_liquid_density"),
+    ("method",),
 )
 SATURATED_VAPOUR_DENSITY = _register(
     "saturated_vapour_density",
@@ -778,6 +946,7 @@ SATURATED_VAPOUR_DENSITY = _register(
     _build_vle("rho_v", "saturated_vapour_density"),
     "saturated vapour density (molecules) from the potential's EOS; NaN at or above its Tc",
     _vle_floor("rho_v", "saturated_vapour_density"),
+    ("method",),
 )
 VAPOUR_PRESSURE = _register(
     "vapour_pressure",
@@ -788,6 +957,7 @@ VAPOUR_PRESSURE = _register(
     _build_vle("p_sat", "vapour_pressure"),
     "vapour pressure from the potential's EOS; NaN at or above its Tc",
     _vle_floor("p_sat", "vapour_pressure"),
+    ("method",),
 )
 ENTHALPY_OF_VAPORISATION = _register(
     "enthalpy_of_vaporisation",
@@ -798,6 +968,7 @@ ENTHALPY_OF_VAPORISATION = _register(
     _build_vle("dH_vap", "enthalpy_of_vaporisation"),
     "enthalpy of vaporisation du_res + p (1/rho_v - 1/rho_l) from the potential's EOS",
     _vle_floor("dH_vap", "enthalpy_of_vaporisation"),
+    ("method",),
 )
 EOS_PRESSURE = _register(
     "eos_pressure",
