@@ -27,6 +27,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import arviz_stats
 import numpy as np
 import pytest
 
@@ -61,60 +62,181 @@ def _length_scale(f: dict) -> float:
 # ------------------------------------------------------------------- the sweep file's rules
 
 
-def test_atlas_sweep_file_expands_to_every_fluid_and_its_forms():
+#: The training sets of atlas.toml: label -> (B2 trained, VLE trained).
+TRAININGS = {"B2": (True, False), "VLE": (False, True), "B2_VLE": (True, True)}
+#: Its training ranges (T/Tc) and the first saturation row kept (models/atlas/make_atlas.py).
+B2_TRAIN, VLE_TRAIN, VLE_T_MIN = [0.8, 1.5], [0.65, 0.85], 0.55
+SUBSETS = ROOT / "models" / "atlas" / "subsets"
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_atlas_sweep_file_expands_to_every_fluid_form_and_training():
     """14 fluids x LJ and Mie, and the two-centre forms for the 7 non-spherical fluids only
-    (model_class of data/atlas/fluids.csv): 42 tasks, each with its axis labels."""
+    (model_class of data/atlas/fluids.csv), each trained on B2, VLE or both: 126 tasks.
+    Each task trains exactly the targets of its training set over the stated ranges, and
+    holds out the groups of the header of atlas.toml: B2 low/high T when B2 is trained
+    (else B2 whole), rho_l and p_sat low/high T when VLE is trained (no low T for CO2 and
+    SF6, whose saturation rows start at 0.70-0.71 Tc; else whole), and always rho_v,
+    dH_vap and the dense supercritical p and E_res from the form's EOS."""
     name, tasks = expand(ATLAS)
     fluids = _fluids()
     assert name == "atlas" and len(fluids) == 14
     want = {
-        (fl, pot)
+        (fl, pot, tr)
         for fl, f in fluids.items()
         for pot in ("lj", "mie", "2clj", "2cljq")
+        for tr in TRAININGS
         if pot in ("lj", "mie") or f["model_class"] == "two-centre"
     }
-    got = {(t.labels["fluid"], t.labels["potential"]) for t in tasks}
-    assert got == want and len(tasks) == 42
+    got = {(t.labels["fluid"], t.labels["potential"], t.labels["training"]) for t in tasks}
+    assert got == want and len(tasks) == 126
     kinds = {"lj": "lennard_jones", "mie": "mie", "2clj": "two_centre_lj"}
     kinds["2cljq"] = "two_centre_lj_quadrupole"
+    observables = {
+        "B2": "second_virial",
+        "rho_l": "saturated_liquid_density",
+        "p_sat": "vapour_pressure",
+        "rho_v": "saturated_vapour_density",
+        "dH_vap": "enthalpy_of_vaporisation",
+        "p": "eos_pressure",
+        "E_res": "eos_residual_energy",
+    }
+    for t in tasks:
+        fl, pot, tr = t.labels["fluid"], t.labels["potential"], t.labels["training"]
+        d = t.document
+        b2_on, vle_on = TRAININGS[tr]
+        assert d["potential"]["kind"] == kinds[pot], t.name
+        assert "thin" not in d.get("inference", {}), t.name  # every draw kept
+        tg = {x["name"]: x for x in d["targets"]}
+        assert {n: x["observable"] for n, x in tg.items()} == observables, t.name
+        assert tg["B2"]["data"] == f"data/atlas/b2_{fl}.csv", t.name
+        dense = "2clj" if pot == "2cljq" else pot
+        for n in ("rho_l", "p_sat", "rho_v", "dH_vap"):
+            assert tg[n]["data"] == f"models/atlas/subsets/vle_{fl}.csv", t.name
+        for n in ("p", "E_res"):
+            assert tg[n]["data"] == f"models/atlas/subsets/dense_{fl}_{dense}.csv", t.name
+        assert tg["B2"]["train"] == ({"T_over_Tc": B2_TRAIN} if b2_on else False), t.name
+        for n in ("rho_l", "p_sat"):
+            assert tg[n]["train"] == ({"T_over_Tc": VLE_TRAIN} if vle_on else False), t.name
+        for n in ("rho_v", "dH_vap", "p", "E_res"):
+            assert tg[n]["train"] is False, t.name
+        for n, x in tg.items():  # an inferred inadequacy on exactly the trained targets
+            assert ("inadequacy" in x) == (x["train"] is not False), (t.name, n)
+        groups = {(h["target"], h["name"]) for h in d["transferability"].get("holdout", [])}
+        want_groups = {("B2", "low T"), ("B2", "high T")} if b2_on else set()
+        if vle_on:
+            ends = ("high T",) if fl in ("carbon_dioxide", "sf6") else ("low T", "high T")
+            want_groups |= {(n, e) for n in ("rho_l", "p_sat") for e in ends}
+        assert groups == want_groups, t.name
+        assert set(d["transferability"]["tolerance"]) == set(observables), t.name
+
+
+def test_atlas_data_subsets_are_rows_of_the_data_files_by_the_stated_rule():
+    """models/atlas/subsets/ (written by models/atlas/make_atlas.py): each VLE file is the
+    rows of data/vle/saturation_FLUID.csv at T/Tc >= 0.55, unchanged and complete; each
+    dense file is rows of data/atlas/liquid_FLUID.csv on the supercritical branches (1, 2),
+    unchanged, inside the validated range of the form's EOS at its prior centre (T* within
+    the range narrowed by 1.1, rho* <= 0.8 of the maximum; the EOS ranges are those of the
+    papers as docs/vle.md lists them); every file is listed in subsets/manifest.toml with
+    its sha256 (checked when a problem loads it)."""
+    eos = {"lj": ((0.661, 9.24), 1.08), "mie": ((0.3, 10.0), 1.05)}
+    eos["2clj"] = ((1.1290800160938717, 6.0763048039999985), 0.8355341330621667)
+    _, tasks = expand(ATLAS)
+    manifest = (SUBSETS / "manifest.toml").read_text()
+    seen = set()
     for t in tasks:
         fl, pot = t.labels["fluid"], t.labels["potential"]
-        d = t.document
-        assert d["potential"]["kind"] == kinds[pot], t.name
-        b2 = next(x for x in d["targets"] if x["name"] == "B2")
-        assert b2["data"] == f"data/atlas/b2_{fl}.csv", t.name
-        assert b2["train"] == {"T_over_Tc": [0.8, 1.5]}, t.name
-        groups = {(h["target"], h["name"]) for h in d["transferability"]["holdout"]}
-        assert groups == {("B2", "low T"), ("B2", "high T")}, t.name
-        dense = [x for x in d["targets"] if x["name"] in ("p", "E_res")]
-        if pot in ("lj", "mie"):
-            assert [x["data"] for x in dense] == [f"data/atlas/liquid_{fl}.csv"] * 2, t.name
-            assert all(x["train"] is False for x in dense), t.name
-        else:
-            assert dense == [], t.name
+        form = "2clj" if pot == "2cljq" else pot
+        if (fl, form) in seen:
+            continue
+        seen.add((fl, form))
+        parent = _rows(ROOT / "data" / "vle" / f"saturation_{fl}.csv")
+        vle = _rows(SUBSETS / f"vle_{fl}.csv")
+        assert vle == [r for r in parent if float(r["T_over_Tc"]) >= VLE_T_MIN], fl
+        par = t.document["parameters"]
+        eps, sig = par["epsilon"]["prior"]["median"], par["sigma"]["prior"]["median"]
+        (t_lo, t_hi), rho_hi = eos[form]
+        dense = _rows(SUBSETS / f"dense_{fl}_{form}.csv")
+        parent = _rows(DATA / f"liquid_{fl}.csv")
+        assert dense and all(r in parent for r in dense), (fl, form)
+        for r in dense:
+            t_star, rho_star = float(r["T_K"]) / eps, float(r["rho_per_A3"]) * sig**3
+            assert int(r["branch"]) >= 1, (fl, form, r)
+            assert 1.1 * t_lo <= t_star <= t_hi / 1.1 and rho_star <= 0.8 * rho_hi, (fl, r)
+        for name in (f"vle_{fl}.csv", f"dense_{fl}_{form}.csv"):
+            assert f'path = "{name}"' in manifest, name
 
 
-def test_atlas_priors_and_grids_follow_the_stated_rules():
-    """Spherical forms: epsilon/k median Tc/1.31, sigma median 0.316^(1/3) (Vc/N_A)^(1/3),
-    grid dr = sigma/50; two-centre: Tc/2.8 and 0.59 (Vc/N_A)^(1/3), L fixed at r_e of
-    data/atlas/bond_lengths.csv for the diatomics. A wrong constant anywhere (for example
-    Tc/1.26, the other LJ critical temperature in use) misses by more than 3 %."""
+def _teqp_critical_temperatures(l_stars: dict[str, float]) -> tuple[tuple, dict]:
+    """(T*c, rho*c) of the SAFT-VR Mie 16-6 monomer and of the 2CLJ fluid (Lisal et al. 2004) at
+    each L*, from teqp (an implementation independent of bayesff's EOS and solver)."""
+    teqp = pytest.importorskip("teqp")
+    eps_k, sigma = 100.0, 3.5
+    coeffs = {
+        "name": "mie16",
+        "m": 1.0,
+        "sigma_m": sigma * 1e-10,
+        "epsilon_over_k": eps_k,
+        "lambda_r": 16.0,
+        "lambda_a": 6.0,
+        "BibTeXKey": "Lafitte-JCP-2013",
+    }
+    mie = teqp.make_model({"kind": "SAFT-VR-Mie", "model": {"coeffs": [coeffs]}})
+    rho0 = 0.31 / (N_A * (sigma * 1e-10) ** 3)
+    tc, rhoc = mie.solve_pure_critical(1.13 * eps_k, rho0)
+    crit_mie = (tc / eps_k, rhoc * N_A * (sigma * 1e-10) ** 3)
+    tc_2clj = {}
+    for fl, ls in l_stars.items():
+        m = teqp.make_model({"kind": "2CLJF", "model": {"author": "2CLJF_Lisal", "L^*": ls}})
+        tc_2clj[fl] = m.solve_pure_critical(5.3 - 4.4 * ls + 1.6 * ls**2, 0.31 - 0.2 * ls)[0]
+    return crit_mie, tc_2clj
+
+
+def test_atlas_priors_follow_the_stated_rules():
+    """Every form centred on its own critical point, so that the model's Tc at the prior
+    centre is the fluid's: LJ epsilon/k median Tc/1.31 and sigma 0.316^(1/3) l (Potoff and
+    Panagiotopoulos 1998), l = (Vc/N_A)^(1/3); Mie Tc / T*c and rho*c^(1/3) l of the SAFT-VR
+    Mie 16-6 fluid (the n prior's centre; T*c from teqp's SAFT-VR Mie); two-centre sigma
+    0.59 l and epsilon Tc / T*c(L*) with L* = L / sigma at the centre (teqp's 2CLJF,
+    Lisal et al. 2004), L fixed at r_e of data/atlas/bond_lengths.csv for the diatomics.
+    The file rounds to 4 figures (ROUNDING); the 2CLJ critical temperatures of teqp and of
+    bayesff's critical solver agree to ~1e-6; a wrong constant (Tc/1.26, or the LJ point for
+    Mie, off by 16 %) misses by far more."""
     fluids = _fluids()
     with (DATA / "bond_lengths.csv").open() as fh:
         r_e = {r["fluid"]: float(r["L_angstrom"]) for r in csv.DictReader(fh)}
     _, tasks = expand(ATLAS)
+    l_stars = {}
+    for t in tasks:
+        par = t.document["parameters"]
+        if t.labels["potential"] == "2clj":
+            length = par["L"].get("value") or par["L"]["prior"]["loc"]
+            l_stars[t.labels["fluid"]] = length / par["sigma"]["prior"]["median"]
+    (tc_mie, rhoc_mie), tc_2clj = _teqp_critical_temperatures(l_stars)
+    # the header's figures
+    assert (tc_mie, rhoc_mie) == pytest.approx((1.1282, 0.3094), abs=2e-4)
     for t in tasks:
         fl, pot = t.labels["fluid"], t.labels["potential"]
         f, par = fluids[fl], t.document["parameters"]
         eps, sig = par["epsilon"]["prior"]["median"], par["sigma"]["prior"]["median"]
         tc, ell = float(f["Tc_K"]), _length_scale(f)
-        if pot in ("lj", "mie"):
+        if pot == "lj":
             want_eps, want_sig = tc / T_STAR_C, RHO_STAR_C ** (1 / 3) * ell
-            for x in t.document["targets"]:
-                if x["name"] in ("p", "E_res"):
-                    assert x["options"]["dr"] == pytest.approx(want_sig / 50, rel=2e-3), t.name
+        elif pot == "mie":
+            want_eps, want_sig = tc / tc_mie, rhoc_mie ** (1 / 3) * ell
+            assert par["n"]["prior"] == {
+                "dist": "TruncatedNormal",
+                "loc": 16.0,
+                "scale": 5.0,
+                "low": 8.0,
+                "high": 40.0,
+            }
         else:
-            want_eps, want_sig = tc / 2.8, 0.59 * ell
+            want_eps, want_sig = tc / tc_2clj[fl], 0.59 * ell
             if fl in r_e:
                 assert par["L"] == {"unit": "angstrom", "value": r_e[fl]}, t.name
             else:
@@ -467,3 +589,224 @@ def test_heldout_ranking_names_states_without_a_prediction():
     html = _heldout_table({"ethane": {"heldout": {"p/p": ranks}}}, ["ethane"])
     assert "-inf: no prediction at 1 state<" in html and "not finite" in html
     assert "inf &plusmn;" not in html
+
+
+# ------------------------------------------------------- a tiny atlas across the phase boundary
+
+_LJ_VLE = """
+[problem]
+name = "lj_vle"
+[potential]
+kind = "lennard_jones"
+cutoff = { scheme = "none" }
+[parameters.epsilon]
+unit = "K"
+prior = { dist = "LogNormal", median = 115.0, scale = 0.3 }
+[parameters.sigma]
+unit = "angstrom"
+prior = { dist = "LogNormal", median = 3.395, scale = 0.15 }
+[[targets]]
+name = "B2"
+observable = "second_virial"
+data = "DATA/b2_argon.csv"
+noise = { column = "u_B2_cm3_per_mol" }
+[[targets]]
+name = "rho_l"
+observable = "saturated_liquid_density"
+data = "SUBSETS/vle_argon.csv"
+noise = { column = "u_rho_l_mol_per_L" }
+[[targets]]
+name = "p_sat"
+observable = "vapour_pressure"
+data = "SUBSETS/vle_argon.csv"
+noise = { column = "u_p_sat_MPa" }
+[[targets]]
+name = "dH_vap"
+observable = "enthalpy_of_vaporisation"
+data = "SUBSETS/vle_argon.csv"
+train = false
+noise = { column = "u_dH_vap_kJ_per_mol" }
+"""
+
+_INAD = 'inadequacy = { kind = "inferred_scale", form = "relative", prior_scale = 0.05 }\n'
+
+_TINY_PHASE = f"""
+[sweep]
+name = "tiny_phase"
+report = false
+
+[sweep.atlas]
+fluids = "DATA/fluids.csv"
+
+[[axes]]
+name = "fluid"
+[[axes.values]]
+label = "argon"
+[[axes.values]]
+label = "krypton"
+[axes.values.set.targets]
+B2 = {{ data = "DATA/b2_krypton.csv" }}
+rho_l = {{ data = "SUBSETS/vle_krypton.csv" }}
+p_sat = {{ data = "SUBSETS/vle_krypton.csv" }}
+dH_vap = {{ data = "SUBSETS/vle_krypton.csv" }}
+[axes.values.set.parameters]
+epsilon = {{ prior = {{ median = 159.9 }} }}
+sigma = {{ prior = {{ median = 3.644 }} }}
+
+[[axes]]
+name = "potential"
+values = [{{ label = "lj", base = "lj.toml" }}, {{ label = "ljoff", base = "lj.toml" }}]
+
+[[axes]]
+name = "training"
+[[axes.values]]
+label = "B2"
+[axes.values.set.targets.B2]
+train = {{ T_over_Tc = [0.8, 1.5] }}
+{_INAD}[axes.values.set.targets.rho_l]
+train = false
+[axes.values.set.targets.p_sat]
+train = false
+[[axes.values]]
+label = "VLE"
+[axes.values.set.targets.B2]
+train = false
+[axes.values.set.targets.rho_l]
+train = {{ T_over_Tc = [0.65, 0.85] }}
+{_INAD}[axes.values.set.targets.p_sat]
+train = {{ T_over_Tc = [0.65, 0.85] }}
+{_INAD}
+[[when]]
+[when.set.transferability.tolerance]
+B2 = {{ rel = 0.05, abs = 2.0 }}
+rho_l = {{ rel = 0.02 }}
+p_sat = {{ rel = 0.05 }}
+dH_vap = {{ rel = 0.03 }}
+
+[[when]]
+match = {{ training = "B2" }}
+[when.set.transferability]
+holdout = [
+  {{ target = "B2", name = "low T", select = {{ T_over_Tc = [0.0, 0.8] }} }},
+  {{ target = "B2", name = "high T", select = {{ T_over_Tc = [1.5, 100.0] }} }},
+]
+
+[[when]]
+match = {{ training = "VLE" }}
+[when.set.transferability]
+holdout = [
+  {{ target = "rho_l", name = "low T", select = {{ T_over_Tc = [0.0, 0.65] }} }},
+  {{ target = "rho_l", name = "high T", select = {{ T_over_Tc = [0.85, 1.0] }} }},
+  {{ target = "p_sat", name = "low T", select = {{ T_over_Tc = [0.0, 0.65] }} }},
+  {{ target = "p_sat", name = "high T", select = {{ T_over_Tc = [0.85, 1.0] }} }},
+]
+
+# negative control: sigma held 10 % above the LJ corresponding-states value, so the
+# liquid density (~ 1/sigma^3) is ~25 % off whatever epsilon does
+[[when]]
+match = {{ potential = "ljoff", fluid = "argon" }}
+[when.set.parameters]
+sigma = {{ prior = {{ median = 3.735, scale = 0.002 }} }}
+[[when]]
+match = {{ potential = "ljoff", fluid = "krypton" }}
+[when.set.parameters]
+sigma = {{ prior = {{ median = 4.008, scale = 0.002 }} }}
+
+[inference]
+chains = 2
+warmup = 150
+samples = 100
+prior_draws = 10
+seed = 0
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_phase(tmp_path_factory):
+    """The 2 fluid x 2 form x 2 training atlas, run once: (sweep result, report folder)."""
+    d = tmp_path_factory.mktemp("phase")
+    for name, text in (("lj.toml", _LJ_VLE), ("tiny.toml", _TINY_PHASE)):
+        (d / name).write_text(text.replace("DATA", str(DATA)).replace("SUBSETS", str(SUBSETS)))
+    res = run_sweep(
+        d / "tiny.toml", out_root=d / "runs", report_root=d / "reports", workers=1, log=None
+    )
+    return res, d / "reports" / "tiny_phase"
+
+
+def _phase_rows(folder: Path) -> dict[tuple[str, str, str], dict]:
+    with (folder / "atlas.csv").open() as fh:
+        return {(r["fluid"], r["potential"], r["training"]): r for r in csv.DictReader(fh)}
+
+
+@pytest.mark.slow
+def test_tiny_phase_atlas_training_column_groups_and_mc_marks(tiny_phase):
+    """End to end (issue 29 item 5): 2 fluids x 2 forms x 2 training sets. atlas.csv has a
+    training column and, per training set, the held-out groups of the sweep file: trained on
+    B2, B2 low/high T and the liquid whole (rho_l, p_sat); trained on VLE, rho_l and p_sat
+    low/high T and the gas whole (B2); dH_vap always. Every group carries the Monte Carlo
+    standard error of P(all within), checked against ArviZ's mcse of the all-within
+    indicator computed here from the run file (through bayesff.runfile only); the page
+    marks exactly the cells atlas.csv calls 'within MC error', and at 2 x 100 draws some
+    are. Negative control: LJ with sigma held 10 % high predicts the liquid density 25 %
+    off (LJ corresponding states: rho ~ 1/sigma^3), so fitted to the gas it cannot predict
+    the liquid: rho_l NOT TRANSFERABLE with P = 0, in atlas.csv and in the page's answers."""
+    res, folder = tiny_phase
+    assert {res.status[t.name] for t in res.tasks} == {"done"}, res.messages
+    rows = _phase_rows(folder)
+    assert set(rows) == {
+        (f, p, t) for f in ("argon", "krypton") for p in ("lj", "ljoff") for t in ("B2", "VLE")
+    }
+    groups = {
+        "B2": {"B2/low T", "B2/high T", "rho_l/rho_l", "p_sat/p_sat", "dH_vap/dH_vap"},
+        "VLE": {
+            "B2/B2",
+            "rho_l/low T",
+            "rho_l/high T",
+            "p_sat/low T",
+            "p_sat/high T",
+            "dH_vap/dH_vap",
+        },
+    }
+    html = (folder / "index.html").read_text(encoding="utf-8")
+    cells = {
+        (m["fluid"], m["potential"], m["training"], f"{m['target']}/{m['group']}"): m
+        for m in (
+            dict(re.findall(r'data-([a-z-]+)="([^"]*)"', c))
+            for c in re.findall(r'<td class="cell[^>]*>', html)
+        )
+        if m.get("verdict") and m.get("training")
+    }
+    n_open = 0
+    for (fl, pot, tr), r in rows.items():
+        have = {c[len("verdict[") : -1] for c, v in r.items() if c.startswith("verdict[") and v}
+        assert have == groups[tr], (fl, pot, tr)
+        dt = runfile.read(r["run"])
+        tol = {"B2": (0.05, 2.0), "rho_l": (0.02, 0.0), "p_sat": (0.05, 0.0)}
+        tol["dH_vap"] = (0.03, 0.0)
+        for key in groups[tr]:
+            target, group = key.split("/")
+            rr = runfile.rows(dt, target, "holdout")
+            sel = np.asarray(rr.group).astype(str) == group
+            model = np.asarray(rr.model, float)[:, :, sel]
+            y = np.asarray(rr.observed, float)[sel]
+            rel, ab = tol[target]
+            within = (np.abs(model - y) <= ab + rel * np.abs(y)).all(axis=2).astype(float)
+            se = float(np.asarray(arviz_stats.mcse(within[..., None], method="mean")).ravel()[0])
+            assert float(r[f"p_all_within[{key}]"]) == pytest.approx(within.mean(), abs=1e-12)
+            assert float(r[f"p_all_within_mcse[{key}]"]) == pytest.approx(se, rel=1e-9, abs=1e-15)
+            open_ = r[f"verdict_mc[{key}]"].startswith("within MC error")
+            assert open_ or r[f"verdict_mc[{key}]"] == "settled", r[f"verdict_mc[{key}]"]
+            assert cells[(fl, pot, tr, key)]["mc"] == ("open" if open_ else "settled")
+            assert cells[(fl, pot, tr, key)]["verdict"] == r[f"verdict[{key}]"]
+            n_open += open_
+    assert n_open >= 1
+    assert "within Monte Carlo error of a threshold" in html
+    for fl in ("argon", "krypton"):
+        off = rows[(fl, "ljoff", "B2")]
+        assert off["verdict[rho_l/rho_l]"] == "not transferable"
+        assert float(off["p_all_within[rho_l/rho_l]"]) == 0.0
+        ans = re.search(
+            rf"<tr data-fluid='{fl}' data-potential='ljoff'>.*?data-verdict='([a-z ]+)'", html
+        )
+        assert ans and ans.group(1) == "not transferable", fl
+    assert "fitted to the gas (B2)" in html and "fitted to the liquid" in html

@@ -1,4 +1,5 @@
-r"""The transferability atlas of a sweep: fluids x potential forms x held-out groups.
+r"""The transferability atlas of a sweep: fluids x potential forms (x training sets) x
+held-out groups.
 
 A sweep whose file has a ``[sweep.atlas]`` table (``models/atlas/atlas.toml``)
 ends with :func:`write_atlas`, which reads every task's run file (through
@@ -10,11 +11,14 @@ training data) and by their held-out log predictive density
 
 ``index.html``
     The atlas (self-contained, opens offline): the matrix of fluids x forms x
-    held-out groups coloured by verdict, with the tolerance probabilities in
-    the cells and the details on hover; diagnostics flags; posterior means and
-    90 % intervals of every parameter; corresponding-states plots (epsilon/k
-    against Tc, N_A sigma^3 against the critical molar volume); Mie n per
-    fluid; the model comparison; links to a page per fluid.
+    held-out groups coloured by verdict (one matrix per training set when the
+    sweep has an axis named ``training``, :data:`TRAINING_AXIS`), with the
+    tolerance probabilities in the cells and the details on hover; diagnostics
+    flags; the answers across the phase boundary (per fluid and form: trained on
+    B2, does it predict the liquid? trained on VLE, does it predict the gas?);
+    posterior means and 90 % intervals of every parameter; corresponding-states
+    plots (epsilon/k against Tc, N_A sigma^3 against the critical molar volume);
+    Mie n per fluid; the model comparison; links to a page per fluid.
 ``fluid_FLUID.html``
     One page per fluid: its constants and flags, each form's groups with their
     states where the forward model failed, parameters, comparison, and links
@@ -22,15 +26,20 @@ training data) and by their held-out log predictive density
 ``tasks.html``
     The sweep's task list (:func:`bayesff.report.sweep.render_index`).
 ``atlas.csv``
-    Every number, one row per fluid and form, columns named with their units
-    (``epsilon_K_mean``, ``sigma_angstrom_q05``, ``verdict[B2/low T]``, ...).
+    Every number, one row per fluid, form and training set, columns named with
+    their units (``training``, ``epsilon_K_mean``, ``sigma_angstrom_q05``,
+    ``verdict[B2/low T]``, ``p_all_within_mcse[B2/low T]``, ``verdict_mc[B2/low T]``, ...).
 ``atlas.json``
     The same, with the per-state lists, as JSON.
 
 Verdicts are those of :func:`~bayesff.transferability.evaluate` (docs/architecture.md,
-Transferability criteria), unchanged. A held-out state where the forward model failed for
-some posterior draws (the integral-equation closure did not converge) has NaN
-predictions for those draws; evaluate counts them as outside tolerance, and the
+Transferability criteria), unchanged, with its Monte Carlo error: a group whose verdict
+Monte Carlo error alone could change (``mc_verdict``,
+:func:`bayesff.transferability.criteria.verdict_range`) is shown as "within MC error of
+the threshold" with the verdicts it could take, not as one of them. A held-out state where
+the forward model failed for some posterior draws (outside its equation of state's range,
+no coexistence above the model's critical temperature, a closure that did not converge)
+has NaN predictions for those draws; evaluate counts them as outside tolerance, and the
 atlas names every such state with the fraction of draws that failed.
 
 Held-out comparison. The held-out rows were not used in fitting, so their log
@@ -78,6 +87,7 @@ from bayesff.report.plots import png_bytes as _png
 from bayesff.report.sweep import render_index
 from bayesff.transferability import compare, evaluate
 from bayesff.transferability.compare import CompareError
+from bayesff.transferability.criteria import worse_verdict
 
 __all__ = [
     "AtlasEntry",
@@ -93,6 +103,13 @@ _AVOGADRO = 6.02214076e23
 _A3_TO_CM3 = 1e-24
 #: R-hat above this flags a run (docs/architecture.md, Inference defaults).
 RHAT_LIMIT = 1.01
+#: ... and so does a bulk ESS below this.
+ESS_LIMIT = 400
+#: The sweep axis that names the training set, when the sweep has one (models/atlas/atlas.toml).
+TRAINING_AXIS = "training"
+#: The questions across the phase boundary: (trained on, held-out targets that answer it).
+GAS_TARGETS = ("B2",)
+LIQUID_TARGETS = ("rho_l", "p_sat")
 
 _VERDICT_CLASS = {
     "transferable": "v-transferable",
@@ -108,6 +125,8 @@ td.v-transferable { background: #7fc97f; } td.v-uncertain { background: #fdd96a;
 td.v-not-transferable { background: #f08080; } td.na { background: #eeeeee; color: #888; }
 td.failed { background: #555; color: #fff; } td.diag-bad { outline: 2px solid #c0392b; }
 span.flag { color: #b35900; font-weight: bold; } td.cell { min-width: 52px; }
+td.mc-open, .legend span.mc-open { background-image:
+repeating-linear-gradient(45deg, transparent 0 6px, rgba(255,255,255,.55) 6px 9px); }
 .legend span.v-transferable { background: #7fc97f; } .legend span.v-uncertain
 { background: #fdd96a; } .legend span.v-not-transferable { background: #f08080; }
 """
@@ -173,6 +192,7 @@ class AtlasEntry:
     task: str
     status: str
     message: str = ""
+    training_set: str = ""  # the training set ("B2", "VLE", "B2+VLE"), "" without that axis
     run: str = ""
     report: str = ""
     potential_name: str = ""
@@ -328,12 +348,19 @@ def _logmeanexp(a: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(m), safe + np.log(np.mean(np.exp(a - safe), axis=0)), -np.inf)
 
 
+def training_name(label: str) -> str:
+    """The training set a label of the training axis names: ``B2_VLE`` is ``B2+VLE`` (a
+    label is part of a task name, which takes no ``+``)."""
+    return label.replace("_", "+")
+
+
 def _entry(
     task, status: str, message: str, report_folder: Path, fluids: dict, fa: str, pa: str
 ) -> AtlasEntry:
 
     fluid, pot = task.labels.get(fa, ""), task.labels.get(pa, "")
-    e = AtlasEntry(fluid, pot, task.name, status, message)
+    training = training_name(task.labels.get(TRAINING_AXIS, ""))
+    e = AtlasEntry(fluid, pot, task.name, status, message, training)
     if status not in ("done", "skipped") or not Path(task.out).is_file():
         return e
     dt = runfile.read(task.out)
@@ -349,6 +376,7 @@ def _entry(
         "ess_bulk_min": float(min(d.ess_bulk.values())),
         "divergences": int(d.divergences),
         "rhat_ok": bool(max(d.rhat.values()) <= RHAT_LIMIT),
+        "ess_ok": bool(min(d.ess_bulk.values()) >= ESS_LIMIT),
         "ok": bool(d.ok),
         "warnings": list(d.warnings),
         "draws": int(np.prod([dt["posterior"].sizes[k] for k in ("chain", "draw")])),
@@ -518,6 +546,7 @@ def atlas_rows(entries: list[AtlasEntry], fluids: dict) -> list[dict]:
         r = {
             "fluid": e.fluid,
             "potential": e.potential,
+            "training": e.training_set,
             "potential_kind": e.potential_name,
             "task": e.task,
             "status": e.status,
@@ -535,7 +564,7 @@ def atlas_rows(entries: list[AtlasEntry], fluids: dict) -> list[dict]:
                 continue
             for s in ("mean", "sd", "q05", "q50", "q95"):
                 r[f"{key}_{s}"] = _num(p.get(s))
-        for k in ("rhat_max", "ess_bulk_min", "divergences", "rhat_ok", "draws"):
+        for k in ("rhat_max", "ess_bulk_min", "divergences", "rhat_ok", "ess_ok", "draws"):
             r[k] = _num(e.diagnostics.get(k))
         r["diagnostics_warnings"] = "; ".join(e.diagnostics.get("warnings", []))
         for k in (
@@ -563,6 +592,18 @@ def atlas_rows(entries: list[AtlasEntry], fluids: dict) -> list[dict]:
                 continue
             r[f"verdict[{key}]"] = grp["verdict"]
             r[f"p_all_within[{key}]"] = _num(grp["p_all_within_tolerance"])
+            # Monte Carlo error: the standard error of P(all within) and the verdicts
+            # that error alone could give (transferability.criteria.verdict_range)
+            mc = grp.get("mc_verdict") or {}
+            r[f"p_all_within_mcse[{key}]"] = _num(grp.get("p_all_within_mcse"))
+            r[f"verdict_mc[{key}]"] = (
+                ""
+                if not mc
+                else "settled"
+                if mc["settled"]
+                else f"within MC error: {mc['best']} to {mc['worst']}"
+            )
+            r[f"n_states_within_mc_error[{key}]"] = _num(mc.get("n_states"))
             for k in (
                 "n",
                 "n_pass",
@@ -630,8 +671,10 @@ def _errorbar(ax, x, p: dict, **kw):
     ax.errorbar([x], [p["mean"]], yerr=[[p["mean"] - lo], [hi - p["mean"]]], capsize=2, **kw)
 
 
-def corresponding_states_figure(entries, fluids, potentials) -> dict:
+def corresponding_states_figure(entries, fluids, potentials, training: str = "") -> dict | None:
     """epsilon/k against Tc and N_A sigma^3 against Vc, one point per fluid and form."""
+    if not any(e.ok for e in entries):
+        return None
 
     with agg_backend():
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
@@ -670,8 +713,8 @@ def corresponding_states_figure(entries, fluids, potentials) -> dict:
         fig.tight_layout()
         b64 = _png_b64(fig)
     return {
-        "key": "corresponding_states",
-        "title": "Corresponding states",
+        "key": "corresponding_states" + (f"_{training}" if training else ""),
+        "title": "Corresponding states" + (f", trained on {training}" if training else ""),
         "caption": (
             "Posterior mean and 90 % interval of epsilon/k against the critical temperature "
             "(left) and of N_A sigma^3 against the critical molar volume (right), one point per "
@@ -683,7 +726,7 @@ def corresponding_states_figure(entries, fluids, potentials) -> dict:
     }
 
 
-def mie_n_figure(entries, fluids, potential: str) -> dict | None:
+def mie_n_figure(entries, fluids, potential: str, training: str = "") -> dict | None:
     """Mie's repulsive exponent n per fluid (posterior mean and 90 % interval)."""
 
     pts = [
@@ -705,12 +748,13 @@ def mie_n_figure(entries, fluids, potential: str) -> dict | None:
         fig.tight_layout()
         b64 = _png_b64(fig)
     return {
-        "key": "mie_n",
-        "title": "Mie n per fluid",
+        "key": "mie_n" + (f"_{training}" if training else ""),
+        "title": "Mie n per fluid" + (f", trained on {training}" if training else ""),
         "caption": (
             "Posterior mean and 90 % interval of the repulsive exponent n of the Mie n-6 form "
             "(m = 6 fixed). B2 over a middle range of T/Tc constrains n weakly; compare with "
-            "the prior (in the sweep's base problem) before reading much into it."
+            "the prior (in the sweep's base problem, TruncatedNormal(16, 5) in the atlas) "
+            "before reading much into it."
         ),
         "png": b64,
     }
@@ -731,11 +775,24 @@ def _col_label(t: str, g: str) -> str:
     return _e(t if t == g else f"{t} {g}")
 
 
+def _mc_text(grp: dict) -> str:
+    """ "" for a settled verdict, else what Monte Carlo error leaves open."""
+    mc = grp.get("mc_verdict") or {}
+    if not mc or mc["settled"]:
+        return ""
+    return (
+        f"within MC error of the threshold ({mc['n_states']} state(s)): "
+        f"{mc['best'].upper()} to {mc['worst'].upper()}"
+    )
+
+
 def _cell(e: AtlasEntry | None, t: str, g: str, fluid: str, pot: str) -> str:
     attrs = (
         f'data-fluid="{_e(fluid)}" data-potential="{_e(pot)}" data-target="{_e(t)}" '
         f'data-group="{_e(g)}"'
     )
+    if e is not None and e.training_set:
+        attrs += f' data-training="{_e(e.training_set)}"'
     if e is None:
         return (
             f'<td class="cell na" {attrs} data-verdict="" title="not in the sweep">&middot;</td>'
@@ -749,9 +806,8 @@ def _cell(e: AtlasEntry | None, t: str, g: str, fluid: str, pot: str) -> str:
     grp = e.group(t, g)
     if grp is None:
         why = (
-            f"not predicted: {t} is not a target of this form's problem (the integral-"
-            "equation solver takes spherical pair potentials only, so the two-centre "
-            "forms have no dense-fluid targets)"
+            f"no such held-out group in this run: {t} {g} is trained on, or not a target "
+            "of this form's problem"
         )
         return f'<td class="cell na" {attrs} data-verdict="" title="{_e(why)}">n/a</td>'
     v = str(grp["verdict"])
@@ -765,22 +821,35 @@ def _cell(e: AtlasEntry | None, t: str, g: str, fluid: str, pot: str) -> str:
         f"range: {grp['env_range']}",
         f"tolerance: {json.dumps(grp['tolerance'])}",
     ]
+    if grp.get("p_all_within_mcse") is not None:
+        lines[2] += f" (Monte Carlo standard error {grp['p_all_within_mcse']:.2g})"
+    mc = _mc_text(grp)
+    if mc:
+        lines.insert(2, mc)
     nf = len(grp["failed_states"])
     if nf:
         lines.append(
-            f"forward model failed (closure did not converge) for some draws at {nf} "
-            "state(s): see the fluid's page"
+            f"forward model gave no value (outside its EOS's range, above the model's Tc, "
+            f"not converged) for some draws at {nf} state(s): see the fluid's page"
         )
     diag = e.diagnostics
-    if not diag.get("rhat_ok", True):
-        lines.append(f"FLAG: R-hat {diag['rhat_max']:.4f} > {RHAT_LIMIT}")
+    bad = not (diag.get("rhat_ok", True) and diag.get("ess_ok", True))
+    if bad:
+        lines.append(
+            f"FLAG: R-hat {diag['rhat_max']:.4f} (limit {RHAT_LIMIT}), bulk ESS "
+            f"{diag['ess_bulk_min']:.0f} (limit {ESS_LIMIT})"
+        )
     cls = _VERDICT_CLASS.get(v, "")
-    if not diag.get("rhat_ok", True):
+    if bad:
         cls += " diag-bad"
     mark = _VERDICT_MARK.get(v, "")
+    if mc:
+        cls += " mc-open"
+        mark = "&asymp;"
     extra = f" <span class='flag'>{nf}!</span>" if nf else ""
     return (
         f'<td class="cell {cls}" {attrs} data-verdict="{_e(v)}" data-p="{_e(json.dumps(p))}" '
+        f'data-mc="{"open" if mc else "settled"}" '
         f'data-failed-states="{nf}" title="{_e(chr(10).join(lines))}">{mark} '
         f"{_e(fmt_probability(p))}{extra}</td>"
     )
@@ -826,11 +895,15 @@ def _matrix(entries, fluids, fluid_order, potentials, cols) -> str:
                 cells.append('<td class="na">-</td>')
             else:
                 r = e.diagnostics["rhat_max"]
-                cls = "" if e.diagnostics["rhat_ok"] else "bad"
-                title = "; ".join(e.diagnostics["warnings"]) or "diagnostics ok"
+                ok = e.diagnostics["rhat_ok"] and e.diagnostics.get("ess_ok", True)
+                cls = "" if ok else "bad"
+                title = f"bulk ESS min {e.diagnostics['ess_bulk_min']:.0f}; " + (
+                    "; ".join(e.diagnostics["warnings"]) or "diagnostics ok"
+                )
                 cells.append(
                     f'<td class="num {cls}" data-task="{_e(e.task)}" data-rhat="{r:.6g}" '
-                    f'title="{_e(title)}">{r:.3f}{"" if e.diagnostics["rhat_ok"] else " !"}</td>'
+                    f'data-ess="{e.diagnostics["ess_bulk_min"]:.6g}" '
+                    f'title="{_e(title)}">{r:.3f}{"" if ok else " !"}</td>'
                 )
         body.append(f'<tr><td class="fluid">{_fluid_label(fl, fluids)}</td>{"".join(cells)}</tr>')
     return (
@@ -839,19 +912,124 @@ def _matrix(entries, fluids, fluid_order, potentials, cols) -> str:
     )
 
 
+def _trainings(entries) -> list[str]:
+    """The training sets of the entries, in sweep order ([""] without a training axis)."""
+    return list(dict.fromkeys(e.training_set for e in entries)) or [""]
+
+
+def _matrices(entries, fluids, fluid_order, potentials) -> str:
+    """One matrix per training set (one matrix without a training axis)."""
+    out = []
+    for tr in _trainings(entries):
+        sub = [e for e in entries if e.training_set == tr]
+        if tr:
+            out.append(f"<h3 id='matrix-{_e(tr)}'>Trained on {_e(tr)}</h3>")
+        out.append(_matrix(sub, fluids, fluid_order, potentials, _columns(sub)))
+    return "".join(out)
+
+
+def _answer(e: AtlasEntry | None, targets: tuple[str, ...]) -> dict | None:
+    """The verdict on a question: the worse of the groups of ``targets`` (held out whole,
+    i.e. not trained on), with whether Monte Carlo error leaves any of them open."""
+    if e is None or not e.ok:
+        return None
+    groups = [g for g in e.groups if g["target"] in targets]
+    if not groups:
+        return None
+    verdict = worse_verdict(*(g["verdict"] for g in groups))
+    mc = [g for g in groups if not (g.get("mc_verdict") or {"settled": True})["settled"]]
+    best = worse_verdict(*(g.get("mc_verdict", {}).get("best", g["verdict"]) for g in groups))
+    worst = worse_verdict(*(g.get("mc_verdict", {}).get("worst", g["verdict"]) for g in groups))
+    return {
+        "verdict": verdict,
+        "settled": best == worst,
+        "best": best,
+        "worst": worst,
+        "groups": [
+            (f"{g['target']} {g['group']}" if g["group"] != g["target"] else g["target"])
+            + f": {g['verdict']} (P(all within) = {fmt_probability(g['p_all_within_tolerance'])})"
+            for g in groups
+        ],
+        "n_open": len(mc),
+    }
+
+
+def _answer_cell(a: dict | None) -> str:
+    if a is None:
+        return "<td class='na'>-</td>"
+    cls = _VERDICT_CLASS.get(a["verdict"], "")
+    text = _VERDICT_MARK.get(a["verdict"], "") + " " + a["verdict"].upper()
+    title = "; ".join(a["groups"])
+    if not a["settled"]:
+        cls += " mc-open"
+        text = f"&asymp; {_e(a['best'].upper())} to {_e(a['worst'].upper())}"
+        title += "; within Monte Carlo error of a threshold"
+    else:
+        text = _e(text)
+    return (
+        f"<td class='cell {cls}' data-verdict='{_e(a['verdict'])}' "
+        f"data-mc='{'settled' if a['settled'] else 'open'}' title='{_e(title)}'>{text}</td>"
+    )
+
+
+def _phase_answers(entries, fluids, fluid_order, potentials) -> str:
+    """Per fluid and form: fitted to the gas, does it predict the liquid? And the reverse."""
+    by = {(e.fluid, e.potential, e.training_set): e for e in entries}
+    rows = []
+    for fl in fluid_order:
+        for p in potentials:
+            gas, liq = by.get((fl, p, "B2")), by.get((fl, p, "VLE"))
+            if gas is None and liq is None:
+                continue
+            rows.append(
+                f"<tr data-fluid='{_e(fl)}' data-potential='{_e(p)}'>"
+                f"<td class='fluid'>{_fluid_label(fl, fluids)}</td><td>{_e(p)}</td>"
+                + _answer_cell(_answer(gas, LIQUID_TARGETS))
+                + _answer_cell(_answer(gas, ("rho_v", "dH_vap")))
+                + _answer_cell(_answer(gas, ("p", "E_res")))
+                + _answer_cell(_answer(liq, GAS_TARGETS))
+                + _answer_cell(_answer(liq, ("rho_v", "dH_vap")))
+                + _answer_cell(_answer(liq, ("p", "E_res")))
+                + "</tr>"
+            )
+    if not rows:
+        return ""
+    return (
+        "<h2 id='phase'>Across the phase boundary</h2>"
+        "<p>Per fluid and form, the verdict on each question: the worse of the verdicts of "
+        "the held-out groups that answer it. <em>Fitted to the gas</em> (training B2): "
+        "does it predict the liquid, i.e. the saturated liquid density and the vapour "
+        "pressure (rho_l, p_sat, every temperature 0.55-0.95 Tc)? and the saturated vapour "
+        "density and enthalpy of vaporisation, and the dense supercritical states? "
+        "<em>Fitted to the liquid</em> (training VLE: rho_l and p_sat at 0.65-0.85 Tc): "
+        "does it predict the gas, i.e. B2 at every temperature? and the same other "
+        "properties. Hover for the groups and their probabilities.</p>"
+        "<div class='scroll'><table class='atlas' id='phase-answers'><tr>"
+        "<th class='fluid' rowspan='2'>fluid</th><th rowspan='2'>form</th>"
+        "<th colspan='3'>fitted to the gas (B2)</th><th colspan='3'>fitted to the liquid "
+        "(VLE)</th></tr><tr><th>liquid: rho_l, p_sat</th><th>rho_v, dH_vap</th>"
+        "<th>dense p, E_res</th><th>gas: B2</th><th>rho_v, dH_vap</th><th>dense p, E_res</th>"
+        "</tr>" + "".join(rows) + "</table></div>"
+    )
+
+
 def _params_table(entries, fluid_order, potentials) -> str:
     names = []
     for e in entries:
         names += [n for n in {**e.params, **e.derived}]
     names = list(dict.fromkeys(names))
-    by = {(e.fluid, e.potential): e for e in entries}
+    by = {(e.fluid, e.potential, e.training_set): e for e in entries}
     head = (
-        "<tr><th>fluid</th><th>form</th>" + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>"
+        "<tr><th>fluid</th><th>form</th><th>training</th>"
+        + "".join(f"<th>{_e(n)}</th>" for n in names)
+        + "</tr>"
     )
     rows = []
-    for fl in fluid_order:
-        for p in potentials:
-            e = by.get((fl, p))
+    for fl, p, tr in (
+        (fl, p, tr) for fl in fluid_order for p in potentials for tr in _trainings(entries)
+    ):
+        if True:
+            e = by.get((fl, p, tr))
             if e is None:
                 continue
             cells = []
@@ -866,7 +1044,9 @@ def _params_table(entries, fluid_order, potentials) -> str:
                         f'<td class="num">{_fmt(q["mean"])} [{_fmt(q["q05"])}, {_fmt(q["q95"])}]'
                         "</td>"
                     )
-            rows.append(f"<tr><td>{_e(fl)}</td><td>{_e(p)}</td>{''.join(cells)}</tr>")
+            rows.append(
+                f"<tr><td>{_e(fl)}</td><td>{_e(p)}</td><td>{_e(tr)}</td>{''.join(cells)}</tr>"
+            )
     units = []
     for n in names:
         u = next(
@@ -881,7 +1061,8 @@ def _params_table(entries, fluid_order, potentials) -> str:
     return (
         "<p>Posterior mean [5 %, 95 %] (the 90 % equal-tailed interval) in the units: "
         + _e(", ".join(units))
-        + ". tau_B2 is the inferred relative inadequacy of B2; NA_sigma3 = N_A sigma^3; "
+        + ". tau_B2 (tau_rho_l, tau_p_sat) is the inferred relative inadequacy of B2 (of the "
+        "saturated liquid density, the vapour pressure); NA_sigma3 = N_A sigma^3; "
         "Tc_over_epsilon = k Tc / epsilon.</p>"
         f'<div class="scroll"><table id="parameters">{head}{"".join(rows)}</table></div>'
     )
@@ -969,6 +1150,8 @@ _LEGEND = (
     "<p class='legend'><span class='v-transferable'>&#10003; TRANSFERABLE</span>"
     "<span class='v-uncertain'>? UNCERTAIN</span>"
     "<span class='v-not-transferable'>&#10007; NOT TRANSFERABLE</span>"
+    "<span class='v-uncertain mc-open'>&asymp; within Monte Carlo error of a threshold "
+    "(striped; colour: the verdict at the estimate)</span>"
     "<span style='background:#eee'>n/a: not predicted</span>"
     "<span style='background:#555;color:#fff'>failed task</span></p>"
 )
@@ -987,9 +1170,19 @@ def render_atlas(
     description: str = "",
 ) -> str:
     """The atlas page (``index.html``) as one string."""
-    cols = _columns(entries)
     n_ok = sum(e.ok for e in entries)
-    flagged = [e.task for e in entries if e.ok and not e.diagnostics["rhat_ok"]]
+    flagged = [
+        e.task
+        for e in entries
+        if e.ok and not (e.diagnostics["rhat_ok"] and e.diagnostics.get("ess_ok", True))
+    ]
+    n_open = sum(
+        1
+        for e in entries
+        if e.ok
+        for g in e.groups
+        if not (g.get("mc_verdict") or {"settled": True})["settled"]
+    )
     failed_states = sum(len(g["failed_states"]) for e in entries if e.ok for g in e.groups)
     quantum = [f for f in fluid_order if fluids.get(f, {}).get("quantum_flag") in (1.0, "1")]
     qnote = ""
@@ -1003,16 +1196,23 @@ def render_atlas(
             "a classical model against a quantum fluid.</p>"
         )
     diag = (
-        f"<p class='ok'>Every run has R-hat &lt;= {RHAT_LIMIT}.</p>"
+        f"<p class='ok'>Every run has R-hat &lt;= {RHAT_LIMIT} and bulk ESS &gt;= {ESS_LIMIT}.</p>"
         if not flagged
-        else f"<p class='warn'>R-hat &gt; {RHAT_LIMIT} (flagged in the matrix with a red "
-        f"outline and '!'): {_e(', '.join(flagged))}.</p>"
+        else f"<p class='warn'>R-hat &gt; {RHAT_LIMIT} or bulk ESS &lt; {ESS_LIMIT} (flagged "
+        f"in the matrix with a red outline and '!'): {_e(', '.join(flagged))}.</p>"
     )
     fail_note = (
-        f"<p>Held-out states where the integral-equation closure did not converge for some "
-        f"posterior draws: {failed_states} in total, counted as outside tolerance for those "
-        "draws, marked with the number of such states ('3!') in the cell and listed on each "
-        "fluid's page.</p>"
+        f"<p>Held-out states where the forward model gave no value for some posterior draws "
+        f"(outside its equation of state's validated range, no coexistence above the model's "
+        f"critical temperature, or not converged): {failed_states} in total, counted as "
+        "outside tolerance for those draws, marked with the number of such states ('3!') in "
+        "the cell and listed on each fluid's page.</p>"
+        f"<p>Monte Carlo error: {n_open} cell(s) lie within their Monte Carlo error of a "
+        "verdict threshold (striped, '&asymp;'): a state's tolerance probability or its place "
+        "in its predictive distribution is within two Monte Carlo standard errors (from the "
+        "effective sample size of its pass indicator, ArviZ's mcse) of a threshold that "
+        "would change the verdict; the hover text gives the verdicts that error alone could "
+        "give. Another seed could give either, so the cell does not claim one.</p>"
     )
     nav = " ".join(f'<a href="fluid_{_e(f)}.html">{_e(f)}</a>' for f in fluid_order)
     body = "".join(
@@ -1020,7 +1220,12 @@ def render_atlas(
             f"<h1>Transferability atlas: {_e(name)}</h1>",
             f"<p>{_e(description)}</p>" if description else "",
             f"<p>{len(entries)} runs ({n_ok} with results) of {len(fluid_order)} fluids and "
-            f"{len(potentials)} potential forms; "
+            f"{len(potentials)} potential forms"
+            + (
+                f" x {len(_trainings(entries))} training sets; "
+                if _trainings(entries) != [""]
+                else "; "
+            )
             + (
                 f"this sweep's wall time {wall_time_s:.1f} s (tasks already done are skipped). "
                 if wall_time_s > 0
@@ -1039,10 +1244,11 @@ def render_atlas(
             "the coverage and the tolerance. The R-hat column is the worst R-hat of the "
             "run.</p>",
             _LEGEND,
-            _matrix(entries, fluids, fluid_order, potentials, cols),
+            _matrices(entries, fluids, fluid_order, potentials),
             diag,
             fail_note,
             qnote,
+            _phase_answers(entries, fluids, fluid_order, potentials),
             "<h2 id='parameters-h'>Parameters</h2>",
             _params_table(entries, fluid_order, potentials),
             "<h2 id='figures'>Corresponding states and Mie n</h2>",
@@ -1051,12 +1257,12 @@ def render_atlas(
             "<p>PSIS-LOO (bayesff.transferability.compare) on the training data, which every "
             "form of a fluid shares: higher elpd is better; the difference to the best with its "
             "paired standard error.</p>",
-            _comparison_table(comparisons, fluid_order),
+            _comparison_table(comparisons, list(comparisons)),
             "<p>Held-out groups: the log predictive density of the held-out states under each "
             "form's posterior predictive (the model's own likelihood, no refit needed: these "
             "states were not used in fitting); draws whose forward model failed count as zero "
             "density. Forms are compared on the same states only.</p>",
-            _heldout_table(comparisons, fluid_order),
+            _heldout_table(comparisons, list(comparisons)),
         ]
     )
     return _page(f"atlas {name}", body)
@@ -1070,8 +1276,11 @@ def _fluid_page(fluid, entries, fluids, potentials, comparison, folder: Path) ->
         "<p><a href='index.html'>back to the atlas</a></p>",
         f"<dl>{props}</dl>",
     ]
-    for p in potentials:
-        e = next((x for x in entries if x.fluid == fluid and x.potential == p), None)
+    for p, tr in ((p, tr) for p in potentials for tr in _trainings(entries)):
+        e = next(
+            (x for x in entries if x.fluid == fluid and x.potential == p and x.training_set == tr),
+            None,
+        )
         if e is None:
             continue
         link = (
@@ -1079,7 +1288,8 @@ def _fluid_page(fluid, entries, fluids, potentials, comparison, folder: Path) ->
             if e.report
             else "no task report"
         )
-        parts.append(f"<h2>{_e(p)} ({_e(e.potential_name)}): {link}</h2>")
+        trained = f", trained on {_e(tr)}" if tr else ""
+        parts.append(f"<h2>{_e(p)} ({_e(e.potential_name)}){trained}: {link}</h2>")
         if not e.ok:
             parts.append(f"<p class='err'>{_e(e.status)}: {_e(e.message)}</p>")
             continue
@@ -1102,9 +1312,12 @@ def _fluid_page(fluid, entries, fluids, potentials, comparison, folder: Path) ->
                 for s in g["failed_states"]
             )
             cls = _VERDICT_CLASS.get(g["verdict"], "")
+            mc = _mc_text(g)
             rows.append(
                 f"<tr><td>{_col_label(g['target'], g['group'])}</td><td>{_e(g['env_range'])}</td>"
-                f"<td class='{cls}'>{_e(str(g['verdict']).upper())}</td>"
+                f"<td class='{cls}'>{_e(str(g['verdict']).upper())}"
+                + (f"<br><small>{_e(mc)}</small>" if mc else "")
+                + "</td>"
                 f"<td class='num'>{_e(fmt_probability(g['p_all_within_tolerance']))}</td>"
                 f"<td class='num'>{g['n_pass']}/{g['n_uncertain']}/{g['n_fail']}</td>"
                 f"<td class='num'>{_e(fmt_probability(g['coverage90']))}</td>"
@@ -1136,8 +1349,8 @@ def _fluid_page(fluid, entries, fluids, potentials, comparison, folder: Path) ->
             "<th>95 %</th></tr>" + "".join(prow) + "</table>"
         )
     parts.append("<h2>Comparison</h2>")
-    parts.append(_comparison_table({fluid: comparison}, [fluid]))
-    parts.append(_heldout_table({fluid: comparison}, [fluid]))
+    parts.append(_comparison_table(comparison, list(comparison)))
+    parts.append(_heldout_table(comparison, list(comparison)))
     return _page(f"atlas: {fluid}", "".join(parts))
 
 
@@ -1182,10 +1395,23 @@ def write_atlas(
     entries = collect(res, folder, fluids, fluid_axis, potential_axis)
     fluid_order = list(dict.fromkeys(e.fluid for e in entries))
     potentials = list(dict.fromkeys(e.potential for e in entries))
-    comparisons = {fl: _compare_fluid([e for e in entries if e.fluid == fl]) for fl in fluid_order}
-    figures = [corresponding_states_figure(entries, fluids, potentials)]
-    if "mie" in potentials:
-        figures.append(mie_n_figure(entries, fluids, "mie"))
+    trainings = _trainings(entries)
+    # forms are compared on the same training data only: per fluid and training set
+    comparisons = {
+        fl: {
+            (f"{fl} ({tr})" if tr else fl): _compare_fluid(
+                [e for e in entries if e.fluid == fl and e.training_set == tr]
+            )
+            for tr in trainings
+        }
+        for fl in fluid_order
+    }
+    figures = []
+    for tr in trainings:
+        sub = [e for e in entries if e.training_set == tr]
+        figures.append(corresponding_states_figure(sub, fluids, potentials, tr))
+        if "mie" in potentials:
+            figures.append(mie_n_figure(sub, fluids, "mie", tr))
     figures = [f for f in figures if f]
     rows = atlas_rows(entries, fluids)
     _write_csv(rows, folder / "atlas.csv")
@@ -1215,7 +1441,7 @@ def write_atlas(
         fluids,
         fluid_order=fluid_order,
         potentials=potentials,
-        comparisons=comparisons,
+        comparisons={k: v for c in comparisons.values() for k, v in c.items()},
         figures=figures,
         wall_time_s=res.wall_time_s,
         description=description,

@@ -1,0 +1,577 @@
+"""Write the atlas sweep files and their data subsets from the rules they state.
+
+Run from the repository root::
+
+    .venv/bin/python models/atlas/make_atlas.py          # (re)write everything
+    .venv/bin/python models/atlas/make_atlas.py --check  # exit 1 if a file would change
+
+It writes
+
+* ``models/atlas/atlas.toml`` and ``models/atlas/atlas_2core.toml`` (the per-fluid
+  ``[[when]]`` blocks: priors of every form, L of the two-centre forms, the data files);
+* ``models/atlas/subsets/vle_FLUID.csv``: the rows of ``data/vle/saturation_FLUID.csv``
+  at T/Tc >= 0.55 (column for column, unchanged), and
+  ``models/atlas/subsets/dense_FLUID_FORM.csv``: the supercritical rows (branch 1 and 2)
+  of ``data/atlas/liquid_FLUID.csv`` that lie inside the validated range of the form's
+  equation of state at the centre of its priors, with a margin (below);
+* ``models/atlas/subsets/manifest.toml``: each subset's provenance (its parent file, that
+  file's sha256, the selection) and sha256.
+
+Why subsets: an EOS observable refuses, when the problem is built, a row outside its
+EOS's validated range at the prior centre (docs/vle.md, "Bad input and failed solves"),
+and a problem file has no row filter besides the training selection and the held-out
+groups (a target with ``train = false`` holds out every row). The triple-point end of the
+saturation files (down to T/Tc = 0.30 for ethane) lies below the Thol LJ EOS's lowest
+temperature, T* = 0.661, i.e. T/Tc = 0.50 at the LJ prior centre; the 2.5 Tc isotherm
+lies above the two-centre EOS's highest, T* = 6.08.
+
+The prior rules (each form's own corresponding states at the centre of its shape prior):
+
+* LJ: epsilon/k = Tc / 1.31, sigma = 0.316^(1/3) l, l = (Vc / N_A)^(1/3) (the LJ critical
+  point of J. J. Potoff and A. Z. Panagiotopoulos, J. Chem. Phys. 109, 10914 (1998),
+  doi:10.1063/1.477787);
+* Mie n-6, n ~ TruncatedNormal(16, 5): epsilon/k = Tc / T*c(16-6), sigma = rho*c(16-6)^(1/3) l,
+  with the critical point of the SAFT-VR Mie 16-6 monomer (the EOS of the VLE
+  observables), solved by bayesff.observables.eos.thermo.critical_point: T*c = 1.1282,
+  rho*c = 0.3094. Centred on the LJ point instead, the Mie model's Tc at the prior centre
+  is 0.86 Tc and the saturation rows up to 0.95 Tc have no coexistence there;
+* 2CLJ and 2CLJQ (site-site): sigma = 0.59 l, epsilon/k = Tc / T*c(L*) with L* = L / sigma
+  at the centre (L = r_e for the diatomics, the heavy-atom separation d otherwise) and
+  T*c the critical temperature of the 2CLJ EOS of Lisal et al. (2004) at that L*, solved as
+  above (3.49 for N2, 2.23 for CO2); the same epsilon prior for 2CLJQ (Q at its centre,
+  2 B, raises T*c by 0.3-1.5 %). Scale 0.4 (log), as before;
+* L free (ethane, ethylene, CO2): TruncatedNormal(d, 0.3 d) on [0.2 d, 2 d].
+
+Dense supercritical subset, per form: a state is kept when at the prior centre its T* lies
+inside the EOS's validated range divided by 1.1 on each side and its rho* below 0.8 times the
+EOS's highest validated density (the posterior's sigma may lie 5-7 % above the centre, which
+is 15-22 % in rho*); a draw that leaves the range still gives NaN there, counted as outside
+tolerance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import sys
+from pathlib import Path
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+from bayesff.observables.eos.thermo import critical_point  # noqa: E402
+from bayesff.observables.vle import FLUID_EOS  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = ROOT / "models" / "atlas"
+SUBSETS = HERE / "subsets"
+N_A = 6.02214076e23  # 1/mol, CODATA 2018 (exact)
+R_K = 1.0  # energies in K: T* = T / (epsilon/k)
+
+#: LJ critical point (Potoff and Panagiotopoulos 1998).
+LJ_TC, LJ_RHOC = 1.31, 0.316
+#: Mie n of the prior centre.
+MIE_N = 16.0
+#: site sigma / l for the two-centre forms.
+TWO_CENTRE_SIGMA = 0.59
+#: VLE rows kept: T/Tc at or above this.
+VLE_T_MIN = 0.55
+#: Training range of the VLE targets and the held-out ends.
+VLE_TRAIN = (0.65, 0.85)
+B2_TRAIN = (0.8, 1.5)
+#: heavy-atom separations d (angstrom) of the fluids with L free (Harmony et al. 1979).
+L_FREE = {"ethane": 1.535, "ethylene": 1.339, "carbon_dioxide": 2.32}
+FLUIDS = [
+    "neon",
+    "argon",
+    "krypton",
+    "xenon",
+    "methane",
+    "nitrogen",
+    "oxygen",
+    "carbon_monoxide",
+    "fluorine",
+    "r14",
+    "sf6",
+    "ethane",
+    "ethylene",
+    "carbon_dioxide",
+]
+
+
+def _sig4(x: float) -> float:
+    return float(f"{x:.4g}")
+
+
+def _fluids() -> dict[str, dict]:
+    with (ROOT / "data" / "atlas" / "fluids.csv").open() as fh:
+        return {r["fluid"]: r for r in csv.DictReader(fh)}
+
+
+def _bond_lengths() -> dict[str, float]:
+    with (ROOT / "data" / "atlas" / "bond_lengths.csv").open() as fh:
+        return {r["fluid"]: float(r["L_angstrom"]) for r in csv.DictReader(fh)}
+
+
+def _length(f: dict) -> float:
+    return (float(f["Vc_cm3_per_mol"]) * 1e24 / N_A) ** (1 / 3)
+
+
+def mie_critical() -> tuple[float, float]:
+    """(T*c, rho*c) of the SAFT-VR Mie 16-6 monomer."""
+    c = critical_point(FLUID_EOS["mie"].eos, segments=1.0, lambda_r=MIE_N, lambda_a=6.0)
+    return float(c.T_star), float(c.rho_star)
+
+
+def two_centre_critical(l_star: float) -> float:
+    """T*c of the 2CLJ EOS (Lisal et al. 2004) at L*."""
+    return float(critical_point(FLUID_EOS["two_centre_lj"].eos, L_star=l_star).T_star)
+
+
+def centres() -> dict[tuple[str, str], dict]:
+    """(fluid, form) -> prior centre: epsilon_K, sigma, L (two-centre), fixed_L."""
+    fl, r_e = _fluids(), _bond_lengths()
+    mie_tc, mie_rhoc = mie_critical()
+    out = {}
+    for name in FLUIDS:
+        f = fl[name]
+        tc, ell = float(f["Tc_K"]), _length(f)
+        out[name, "lj"] = {"epsilon": _sig4(tc / LJ_TC), "sigma": _sig4(LJ_RHOC ** (1 / 3) * ell)}
+        out[name, "mie"] = {
+            "epsilon": _sig4(tc / mie_tc),
+            "sigma": _sig4(mie_rhoc ** (1 / 3) * ell),
+        }
+        if f["model_class"] != "two-centre":
+            continue
+        sig = _sig4(TWO_CENTRE_SIGMA * ell)
+        length = r_e.get(name, L_FREE.get(name))
+        eps = _sig4(tc / two_centre_critical(length / sig))
+        for form in ("2clj", "2cljq"):
+            out[name, form] = {"epsilon": eps, "sigma": sig, "L": length, "fixed_L": name in r_e}
+    return out
+
+
+def _read(path: Path) -> tuple[list[str], list[dict], str]:
+    text = path.read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return list(rows[0].keys()), rows, hashlib.sha256(text.encode()).hexdigest()
+
+
+def _csv(header: list[str], rows: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=header, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _dense_keep(row: dict, form: str, c: dict) -> bool:
+    eos = FLUID_EOS[
+        {"lj": "lennard_jones", "mie": "mie", "2clj": "two_centre_lj"}[form]
+    ].eos.validity
+    t_star = float(row["T_K"]) / c["epsilon"]
+    rho_star = float(row["rho_per_A3"]) * c["sigma"] ** 3
+    lo, hi = eos.T_star
+    return (
+        int(float(row["branch"])) >= 1
+        and lo * 1.1 <= t_star <= hi / 1.1
+        and rho_star <= 0.8 * eos.rho_star_max
+    )
+
+
+def subsets(cent: dict) -> dict[str, tuple[str, dict]]:
+    """File name -> (text, manifest entry)."""
+    out = {}
+    for name in FLUIDS:
+        parent = ROOT / "data" / "vle" / f"saturation_{name}.csv"
+        header, rows, sha = _read(parent)
+        kept = [r for r in rows if float(r["T_over_Tc"]) >= VLE_T_MIN]
+        entry = {
+            "title": f"Saturation properties of {name} at T/Tc >= {VLE_T_MIN} "
+            f"({len(kept)} of the {len(rows)} rows of data/vle/saturation_{name}.csv)",
+            "source": f"Rows of data/vle/saturation_{name}.csv (sha256 {sha}) with "
+            f"T_over_Tc >= {VLE_T_MIN}, unchanged; that file's provenance is in "
+            "data/manifest.toml (reference equation of state via CoolProp, computed, not "
+            "measured).",
+            "parent": parent,
+        }
+        out[f"vle_{name}.csv"] = (_csv(header, kept), entry)
+        parent = ROOT / "data" / "atlas" / f"liquid_{name}.csv"
+        header, rows, sha = _read(parent)
+        for form in ("lj", "mie", "2clj"):
+            if (name, form) not in cent:
+                continue
+            c = cent[name, form]
+            kept = [r for r in rows if _dense_keep(r, form, c)]
+            entry = {
+                "title": f"Dense supercritical states of {name} inside the {form} EOS's range "
+                f"({len(kept)} of the {len(rows)} rows of data/atlas/liquid_{name}.csv)",
+                "source": f"Rows of data/atlas/liquid_{name}.csv (sha256 {sha}) with branch "
+                f">= 1 (supercritical isotherms) and, at the {form} prior centre "
+                f"(epsilon/k = {c['epsilon']} K, sigma = {c['sigma']} angstrom), T* within "
+                "the EOS's validated range narrowed by 1.1 on each side and rho* <= 0.8 "
+                "times its highest validated density; unchanged. That file's provenance "
+                "is in data/manifest.toml (computed, not measured).",
+                "parent": parent,
+            }
+            out[f"dense_{name}_{form}.csv"] = (_csv(header, kept), entry)
+    return out
+
+
+def _units(parent: Path) -> str:
+    """The [files.units] table of the parent's entry in data/manifest.toml (verbatim)."""
+    text = (ROOT / "data" / "manifest.toml").read_text()
+    rel = parent.relative_to(ROOT / "data").as_posix()
+    start = text.index(f'path = "{rel}"')
+    units = text.index("[files.units]", start)
+    end = text.find("\n\n", units)
+    return text[units : end if end > 0 else None].rstrip() + "\n"
+
+
+def manifest(files: dict[str, tuple[str, dict]]) -> str:
+    lines = [
+        "# Provenance of the atlas's data subsets: rows of files in data/, selected by",
+        "# models/atlas/make_atlas.py (the rule is in each entry's source).",
+        "",
+    ]
+    for fname, (text, e) in files.items():
+        sha = hashlib.sha256(text.encode()).hexdigest()
+        lines += [
+            "[[files]]",
+            f'path = "{fname}"',
+            'kind = "reference-equation"',
+            f'title = "{e["title"]}"',
+            f'source = "{e["source"]}"',
+            'licence = "As the parent file in data/manifest.toml (MIT, bayesff)."',
+            'script = "models/atlas/make_atlas.py"',
+            f'sha256 = "{sha}"',
+            'uncertainty = "As the parent file (data/manifest.toml): the same columns."',
+            _units(e["parent"]),
+        ]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------ the sweep files
+
+ATLAS_HEADER = """\
+# A transferability atlas of simple fluids across the phase boundary: LJ 12-6, Mie n-6 and
+# two-centre models, trained on the gas (B2), the liquid (VLE) or both.
+#
+# WRITTEN BY models/atlas/make_atlas.py (the per-fluid blocks follow the rules below; edit
+# the script, not this file). What it shows: for each of the 14 fluids of data/atlas/
+# (reference equations of state, via CoolProp; provenance in data/manifest.toml), each
+# potential form and each training set, which held-out states the calibrated form predicts:
+# "fitted to the gas, does it predict the liquid?" (training = B2) and the reverse
+# (training = VLE). Run it with
+#
+#     bayesff sweep models/atlas/atlas.toml
+#     bayesff atlas models/atlas/atlas.toml      # the page again, from the run files
+#
+# (run files in runs/atlas/TASK/posterior.nc, the atlas in reports/atlas/index.html and
+# reports/atlas/atlas.csv; docs/atlas.md says how to read it and what it finds). Tasks are
+# FLUID-FORM-TRAINING, e.g. argon-lj-B2, nitrogen-2cljq-B2_VLE (B2_VLE is "B2+VLE": a label
+# is part of a task name, which takes no "+").
+#
+# The rules, the same for every fluid (stated once, in the first [[when]] blocks below):
+#   * training (axis "training"):
+#       B2      B2 at 0.8 <= T/Tc <= 1.5;
+#       VLE     saturated liquid density rho_l and vapour pressure p_sat at
+#               0.65 <= T/Tc <= 0.85 (data/vle/saturation_FLUID.csv);
+#       B2_VLE  both.
+#   * held out:
+#       B2 trained:     B2 "low T" (T/Tc < 0.8, to the triple point or the EOS's lower limit)
+#                       and "high T" (T/Tc > 1.5, to the EOS's upper limit);
+#       B2 not trained: B2 at every temperature (group "B2");
+#       VLE trained:    rho_l and p_sat "low T" (0.55 <= T/Tc < 0.65; none for CO2 and SF6,
+#                       whose triple point is at 0.70-0.71 Tc) and "high T" (0.85 < T/Tc <= 0.95);
+#       VLE not trained: rho_l and p_sat at every temperature 0.55-0.95 Tc (groups "rho_l",
+#                       "p_sat");
+#       always:         the saturated vapour density rho_v and the enthalpy of vaporisation
+#                       dH_vap at 0.55-0.95 Tc (never trained on), and the dense
+#                       supercritical states (1.5 Tc and the fluid's second isotherm, up to
+#                       2.5 Tc, of data/atlas/liquid_FLUID.csv) as pressure p and residual
+#                       energy E_res (groups "p", "E_res").
+#     Every VLE and dense prediction comes from the form's equation of state (docs/vle.md:
+#     Thol et al. 2016 for LJ, SAFT-VR Mie for Mie, Lisal et al. 2004 (+ Saager-Fischer
+#     quadrupole) for 2CLJ/2CLJQ), not from an integral equation: no state is NaN for want of
+#     a closure. A draw outside the EOS's validated range (or above the model's Tc for a
+#     saturation row) gives NaN for that state, which counts as outside tolerance.
+#     The rows come from models/atlas/subsets/ (written by make_atlas.py, provenance in its
+#     manifest.toml): saturation rows at T/Tc >= 0.55 (the Thol LJ EOS starts at T* = 0.661,
+#     T/Tc = 0.50 at the LJ prior centre) and, per form, the supercritical states inside its
+#     EOS's range at the prior centre (T* within the range narrowed by 1.1, rho* <= 0.8 of its
+#     maximum): the two-centre EOS ends at T* = 6.08, so the 2.5 Tc isotherm is not there.
+#   * inadequacy: each trained target has an inferred relative scale tau ~ HalfNormal(0.05)
+#     (B2 as models/argon_lj_b2.toml, rho_l and p_sat as models/argon_lj_vle.toml); a target
+#     not trained on has none. Every EOS observable adds its EOS's validated error as a
+#     forward-model floor (LJ only so far; docs/vle.md).
+#   * tolerances (docs/architecture.md, Transferability criteria; pass when
+#     |pred - obs| <= abs + rel |obs|): B2 5 % + 2 cm^3/mol (the absolute part keeps the
+#     test meaningful where B2 crosses zero near the Boyle temperature, about 2.5-2.7 Tc);
+#     rho_l 2 %; p_sat 5 %; rho_v 5 % and dH_vap 3 % (as models/argon_lj_vle.toml); p 10 % +
+#     5 MPa and E_res 5 % + 0.05 kJ/mol (as the integral-equation atlas before, so the dense
+#     cells compare). Our choices: a force field that misses the saturated liquid density by
+#     more than 2 % or the vapour pressure by more than 5 % would not be called transferable.
+#     Verdicts: a state passes at P >= 0.9 and fails at P <= 0.1; a cell whose probability
+#     lies within its Monte Carlo error of a threshold says so (docs/atlas.md).
+#   * sampler: NUTS from the Laplace start (init = "laplace" in every base file), 4 chains x
+#     (1000 warm-up + 1000 draws), seed 0, every draw kept (R-hat <= 1.01 and bulk ESS >= 400
+#     are required of every run, docs/architecture.md, Inference defaults); 250 prior draws.
+#
+# Priors (the same rule for every fluid, from its critical temperature Tc and molar critical
+# volume Vc, data/atlas/fluids.csv; l = (Vc / N_A)^(1/3)): each form centred on its own
+# corresponding states, so that the model's critical temperature at the prior centre is the
+# fluid's (make_atlas.py computes them):
+#   * LJ: epsilon/k ~ LogNormal(Tc / 1.31, 0.3), sigma ~ LogNormal(0.316^(1/3) l, 0.15): the
+#     LJ critical point T* = 1.31, rho* = 0.316 (J. J. Potoff and A. Z. Panagiotopoulos,
+#     J. Chem. Phys. 109, 10914 (1998), doi:10.1063/1.477787).
+#   * Mie: epsilon/k ~ LogNormal(Tc / 1.1282, 0.3), sigma ~ LogNormal(0.3094^(1/3) l, 0.15):
+#     the critical point of the SAFT-VR Mie 16-6 fluid (the centre of the n prior;
+#     bayesff.observables.eos.thermo.critical_point). n ~ TruncatedNormal(16, 5) on [8, 40]
+#     (mie.toml says why).
+#   * 2CLJ and 2CLJQ (site-site parameters): sigma ~ LogNormal(0.59 l, 0.15), epsilon/k ~
+#     LogNormal(Tc / T*c(L*), 0.4) with T*c the critical temperature of the 2CLJ EOS (Lisal
+#     et al. 2004) at L* = L / sigma of the prior centre (3.5 for N2 to 2.2 for CO2; published
+#     2CLJQ models have Tc k/epsilon from about 2.3 (CO2) to 3.6 (N2, O2): J. Vrabec,
+#     J. Stoll, H. Hasse, J. Phys. Chem. B 105, 12126 (2001), doi:10.1021/jp012542o).
+#     L: fixed at the bond length r_e for N2, O2, CO and F2 (data/atlas/bond_lengths.csv);
+#     for CO2, ethane and ethylene, whose sites stand for groups of atoms, L is free with
+#     TruncatedNormal(d, 0.3 d) on [0.2 d, 2 d], centred on the heavy-atom separation d
+#     (gas-phase structures: M. D. Harmony et al., J. Phys. Chem. Ref. Data 8, 619 (1979),
+#     doi:10.1063/1.555605). Q (2CLJQ): the default prior, LogNormal(2 B, 1.0).
+# tests/test_atlas.py checks that every number below follows these rules.
+#
+# Sweep format: a base problem per form (lj.toml, mie.toml, 2clj.toml, 2cljq.toml), the
+# axes fluid x potential x training, [[when]] blocks that set values for matching tasks (in
+# file order, after the axes' sets) or exclude combinations (bayesff/sweep.py).
+
+[sweep]
+name = "atlas"
+description = "LJ, Mie and two-centre models of 14 fluids trained on B2, VLE or both"
+retries = 2
+
+[sweep.atlas]
+fluids = "../../data/atlas/fluids.csv"
+fluid_axis = "fluid"
+potential_axis = "potential"
+
+[[axes]]
+name = "fluid"
+values = [
+{fluid_values}]
+
+[[axes]]
+name = "potential"
+values = [
+  {{ label = "lj", base = "lj.toml" }},
+  {{ label = "mie", base = "mie.toml" }},
+  {{ label = "2clj", base = "2clj.toml" }},
+  {{ label = "2cljq", base = "2cljq.toml" }},
+]
+
+[[axes]]
+name = "training"
+[[axes.values]]
+label = "B2"
+[axes.values.set.targets.B2]
+train = {{ T_over_Tc = [0.8, 1.5] }}
+inadequacy = {{ kind = "inferred_scale", form = "relative", prior_scale = 0.05 }}
+[axes.values.set.targets.rho_l]
+train = false
+[axes.values.set.targets.p_sat]
+train = false
+
+[[axes.values]]
+label = "VLE"
+[axes.values.set.targets.B2]
+train = false
+[axes.values.set.targets.rho_l]
+train = {{ T_over_Tc = [0.65, 0.85] }}
+inadequacy = {{ kind = "inferred_scale", form = "relative", prior_scale = 0.05 }}
+[axes.values.set.targets.p_sat]
+train = {{ T_over_Tc = [0.65, 0.85] }}
+inadequacy = {{ kind = "inferred_scale", form = "relative", prior_scale = 0.05 }}
+
+[[axes.values]]
+label = "B2_VLE"
+[axes.values.set.targets.B2]
+train = {{ T_over_Tc = [0.8, 1.5] }}
+inadequacy = {{ kind = "inferred_scale", form = "relative", prior_scale = 0.05 }}
+[axes.values.set.targets.rho_l]
+train = {{ T_over_Tc = [0.65, 0.85] }}
+inadequacy = {{ kind = "inferred_scale", form = "relative", prior_scale = 0.05 }}
+[axes.values.set.targets.p_sat]
+train = {{ T_over_Tc = [0.65, 0.85] }}
+inadequacy = {{ kind = "inferred_scale", form = "relative", prior_scale = 0.05 }}
+
+# ------------------------------------------------------------------ the rules (every task)
+
+[[when]]
+[when.set.transferability.tolerance]
+B2 = {{ rel = 0.05, abs = 2.0 }}
+rho_l = {{ rel = 0.02 }}
+p_sat = {{ rel = 0.05 }}
+rho_v = {{ rel = 0.05 }}
+dH_vap = {{ rel = 0.03 }}
+p = {{ rel = 0.1, abs = 5.0 }}
+E_res = {{ rel = 0.05, abs = 0.05 }}
+
+# two-centre forms only for the fluids whose model class is two-centre (fluids.csv)
+[[when]]
+match = {{ fluid = [
+  "neon", "argon", "krypton", "xenon", "methane", "r14", "sf6",
+], potential = ["2clj", "2cljq"] }}
+exclude = true
+
+"""
+
+SMALL_HEADER = """\
+# The atlas of atlas.toml at a size for a 2-core laptop: 2 chains x (300 warm-up + 300
+# draws) instead of 4 x (1000 + 1000), 20 prior draws instead of 250. Everything else
+# (fluids, forms, training sets, held-out groups, priors, tolerances) is atlas.toml's, line
+# for line; the sweep has the same name, so it writes runs/atlas/ and reports/atlas/ (a run
+# of the other file re-samples every task: the settings differ, so no run file is reused).
+# With 600 draws per run a bulk ESS of 400 is not always reached; the atlas flags such runs.
+#
+"""
+
+
+def _prior(median: float, scale: float) -> str:
+    return f'{{ dist = "LogNormal", median = {median}, scale = {scale} }}'
+
+
+def _holdout(training: str, low_vle: bool) -> str:
+    b2 = [
+        '{ target = "B2", name = "low T", select = { T_over_Tc = [0.0, 0.8] } }',
+        '{ target = "B2", name = "high T", select = { T_over_Tc = [1.5, 100.0] } }',
+    ]
+    vle = []
+    for t in ("rho_l", "p_sat"):
+        if low_vle:
+            vle.append(
+                f'{{ target = "{t}", name = "low T", select = {{ T_over_Tc = [0.0, 0.65] }} }}'
+            )
+        vle.append(
+            f'{{ target = "{t}", name = "high T", select = {{ T_over_Tc = [0.85, 1.0] }} }}'
+        )
+    groups = (b2 if "B2" in training else []) + (vle if "VLE" in training else [])
+    return "holdout = [\n" + "".join(f"  {g},\n" for g in groups) + "]\n"
+
+
+def per_fluid_blocks(cent: dict) -> str:
+    out = []
+    no_low = [n for n in FLUIDS if not _has_low_vle(n)]
+    with_low = [n for n in FLUIDS if n not in no_low]
+    out.append(
+        "# ------------------------------------------- held-out groups per training value\n"
+    )
+    for label, training in (("B2", "B2"), ("VLE", "VLE"), ("B2_VLE", "B2+VLE")):
+        for fluids, low in ((with_low, True), (no_low, False)):
+            if "VLE" not in training and not low:
+                continue
+            match = f'training = "{label}"'
+            if "VLE" in training:
+                sel = ", ".join(f'"{n}"' for n in fluids)
+                match += f", fluid = [{sel}]"
+            note = (
+                ""
+                if low or "VLE" not in training
+                else "# no saturation rows below 0.65 Tc (triple point at 0.70-0.71 Tc): "
+                "no low-T VLE group\n"
+            )
+            out.append(
+                f"{note}[[when]]\nmatch = {{ {match} }}\n[when.set.transferability]\n"
+                + _holdout(training, low)
+                + "\n"
+            )
+    out.append(
+        "# ---------------------------------------------------- per fluid: data and priors\n"
+    )
+    for name in FLUIDS:
+        vle = f"models/atlas/subsets/vle_{name}.csv"
+        out.append(
+            f'[[when]]\nmatch = {{ fluid = "{name}" }}\n[when.set.targets]\n'
+            + "".join(
+                f'{t} = {{ data = "{vle}" }}\n' for t in ("rho_l", "p_sat", "rho_v", "dH_vap")
+            )
+            + "\n"
+        )
+        for form in ("lj", "mie", "2clj"):
+            if (name, form) not in cent:
+                continue
+            c = cent[name, form]
+            forms = '["2clj", "2cljq"]' if form == "2clj" else f'"{form}"'
+            dense = f"models/atlas/subsets/dense_{name}_{form}.csv"
+            scale = 0.4 if form == "2clj" else 0.3
+            block = (
+                f'[[when]]\nmatch = {{ fluid = "{name}", potential = {forms} }}\n'
+                "[when.set.parameters]\n"
+                f'epsilon = {{ unit = "K", prior = {_prior(c["epsilon"], scale)} }}\n'
+                f'sigma = {{ unit = "angstrom", prior = {_prior(c["sigma"], 0.15)} }}\n'
+            )
+            if form == "2clj":
+                d = c["L"]
+                if c["fixed_L"]:
+                    block += f'L = {{ unit = "angstrom", value = {d} }}\n'
+                else:
+                    block += (
+                        'L = { unit = "angstrom", prior = { dist = "TruncatedNormal", '
+                        f"loc = {d}, scale = {_sig4(0.3 * d)}, low = {_sig4(0.2 * d)}, "
+                        f"high = {_sig4(2 * d)} }} }}\n"
+                    )
+            block += (
+                "[when.set.targets]\n"
+                f'p = {{ data = "{dense}" }}\nE_res = {{ data = "{dense}" }}\n\n'
+            )
+            out.append(block)
+    return "".join(out)
+
+
+def _has_low_vle(name: str) -> bool:
+    _, rows, _ = _read(ROOT / "data" / "vle" / f"saturation_{name}.csv")
+    return any(VLE_T_MIN <= float(r["T_over_Tc"]) < VLE_TRAIN[0] for r in rows)
+
+
+def sweep_text(cent: dict, *, small: bool) -> str:
+    b2 = '{{ targets = {{ B2 = {{ data = "data/atlas/b2_{}.csv" }} }} }}'
+    values = "".join(f'  {{ label = "{n}", set = {b2.format(n)} }},\n' for n in FLUIDS)
+    head = ATLAS_HEADER.format(fluid_values=values)
+    if small:
+        head = SMALL_HEADER + head
+    body = per_fluid_blocks(cent)
+    tail = (
+        "[inference]\nchains = 2\nwarmup = 300\nsamples = 300\nprior_draws = 20\nseed = 0\n"
+        if small
+        else "[inference]\nchains = 4\nwarmup = 1000\nsamples = 1000\nprior_draws = 250\n"
+        "seed = 0\n"
+    )
+    return head + body + tail
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="exit 1 if a file would change")
+    args = ap.parse_args(argv)
+    cent = centres()
+    files = subsets(cent)
+    want = {SUBSETS / k: v[0] for k, v in files.items()}
+    want[SUBSETS / "manifest.toml"] = manifest(files)
+    want[HERE / "atlas.toml"] = sweep_text(cent, small=False)
+    want[HERE / "atlas_2core.toml"] = sweep_text(cent, small=True)
+    changed = [p for p, t in want.items() if not p.is_file() or p.read_text() != t]
+    if args.check:
+        for p in changed:
+            print(f"would change: {p.relative_to(ROOT)}")
+        return 1 if changed else 0
+    SUBSETS.mkdir(exist_ok=True)
+    for p in changed:
+        p.write_text(want[p])
+        print(f"wrote {p.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
