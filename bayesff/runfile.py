@@ -54,6 +54,7 @@ and ``version_<package>`` for every package that shaped the run.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import platform
@@ -422,14 +423,19 @@ def _target_attrs(problem, t) -> dict:
 
 
 def _versions() -> dict[str, str]:
+    """Package -> installed version of every package that shapes a run."""
+    return dict(_installed_versions())
 
+
+@functools.cache  # installed versions do not change in a process; ~0.05 s per run file
+def _installed_versions() -> tuple[tuple[str, str], ...]:
     out = {"python": platform.python_version()}
     for p in _PACKAGES:
         try:
             out[p] = version(p)
         except PackageNotFoundError:
             out[p] = "not installed"
-    return out
+    return tuple(out.items())
 
 
 def run_attrs(problem, settings: dict) -> dict:
