@@ -1,4 +1,5 @@
-"""The transferability atlas (issue 13 items 3-4): the sweep file's rules and the atlas page.
+"""The transferability atlas (issue 13 items 3-4; across the phase boundary, issue 29
+item 5): the sweep file's rules and the atlas page.
 
 Three kinds of check:
 
@@ -16,7 +17,11 @@ Three kinds of check:
   :mod:`bayesff.runfile` only, not through the atlas code), the hard-sphere form
   (no attraction: B2 > 0 at every T, while the fluids' B2 is negative below
   about 2.7 Tc) is the negative control that must be flagged NOT TRANSFERABLE,
-  neon carries its quantum flag, and the page renders in headless Chromium.
+  neon carries its quantum flag, and the page renders in headless Chromium;
+* a tiny atlas across the phase boundary (argon and krypton x LJ and a wrong-sigma LJ x
+  trained on B2 or VLE, 2 chains x 100 draws): the training column, the held-out groups
+  of each training set, the Monte Carlo errors against ArviZ on the run files, the cells
+  marked within Monte Carlo error of a threshold, and the wrong-sigma negative control.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import arviz_stats
 import numpy as np
@@ -33,7 +39,7 @@ import pytest
 
 from bayesff import runfile
 from bayesff.errors import ProblemError
-from bayesff.sweep import expand, run_sweep
+from bayesff.sweep import _prepare, _spec, build_atlas, expand, run_batch, run_sweep
 
 from support import ROOT
 
@@ -545,7 +551,6 @@ def test_tiny_atlas_page_renders_in_chromium(tiny, tmp_path):
 def test_bayesff_atlas_rebuilds_the_page_from_run_files_and_marks_missing_ones(tiny, tmp_path):
     """``bayesff atlas`` (no sampling) gives the same table as the sweep for the same run
     files, and a task whose run file is gone is shown as missing, not silently dropped."""
-    from bayesff.sweep import build_atlas
 
     _, folder = tiny
     sweep_file = folder.parent.parent / "tiny.toml"
@@ -723,14 +728,27 @@ seed = 0
 
 @pytest.fixture(scope="module")
 def tiny_phase(tmp_path_factory):
-    """The 2 fluid x 2 form x 2 training atlas, run once: (sweep result, report folder)."""
+    """The 2 fluid x 2 form x 2 training atlas, run once: (sweep result, report folder).
+
+    The sweep's own steps in this process, without a Dask cluster (whose start and stop
+    took minutes on the loaded 2-core machine, and whose close timed out there once):
+    expand and check the tasks as ``bayesff sweep`` does, calibrate each training set's
+    same-structure tasks with the sweep's worker function (``run_batch``: run files with
+    the sweep's settings stamp), then write the page with ``bayesff atlas``
+    (:func:`bayesff.sweep.build_atlas`), which reads them back."""
     d = tmp_path_factory.mktemp("phase")
     for name, text in (("lj.toml", _LJ_VLE), ("tiny.toml", _TINY_PHASE)):
         (d / name).write_text(text.replace("DATA", str(DATA)).replace("SUBSETS", str(SUBSETS)))
-    res = run_sweep(
-        d / "tiny.toml", out_root=d / "runs", report_root=d / "reports", workers=1, log=None
-    )
-    return res, d / "reports" / "tiny_phase"
+    _, tasks = expand(d / "tiny.toml", d / "runs")
+    ok = _prepare(tasks, log=lambda *a: None)
+    assert len(ok) == len(tasks) == 8, [t.error for t in tasks]
+    status = {}
+    for training in ("B2", "VLE"):
+        batch = [t for t in ok if t.labels["training"] == training]
+        for row in run_batch([_spec(t, d / "reports") for t in batch], report=False):
+            status[row["task"]] = row["status"]
+    index = build_atlas(d / "tiny.toml", out_root=d / "runs", report_root=d / "reports", log=None)
+    return SimpleNamespace(tasks=tasks, status=status, messages={}), index.parent
 
 
 def _phase_rows(folder: Path) -> dict[tuple[str, str, str], dict]:
