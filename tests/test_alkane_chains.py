@@ -20,6 +20,7 @@ from numpyro.handlers import substitute, trace
 import bayesff
 from bayesff import sites
 from bayesff.errors import ProblemError
+from bayesff.inference.assemble import forward_at
 from bayesff.model import arrays, model_of, structure_of
 from bayesff.problem import Problem
 from bayesff.targets import Target
@@ -95,6 +96,11 @@ def test_fixed_per_target_reaches_the_forward_model():
         want = np.asarray(predict({"epsilon": eps, "sigma": sigma, "n": n, "m": 6.0}, env))
         np.testing.assert_allclose(means[name], want, rtol=1e-12)
     assert not np.allclose(means["B2a"], means["B2b"], rtol=1e-3)
+    # the bare forward model at named parameters (candidates, the start-error check) too
+    for t, n in zip(p.targets, (12.0, 14.0, 13.0), strict=True):
+        want = np.asarray(predict({"epsilon": eps, "sigma": sigma, "n": n, "m": 6.0}, env))
+        got = forward_at(p, t, {"epsilon": eps_K, "sigma": sigma, "n": 13.0, "m": 6.0})
+        np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 def test_fixed_per_target_is_written_and_described():

@@ -19,10 +19,14 @@ __all__ = ["Drawn", "assemble", "forward_at", "run_attributes"]
 def forward_at(problem, target, values: dict) -> np.ndarray:
     """The bare forward model of ``target`` at every row, for parameters in the problem's units.
 
-    Nuisance parameters take their fixed value or their prior's median.
+    Nuisance parameters take their fixed value or their prior's median; the target's own
+    fixed values (``Target.fixed``) replace the problem's.
     """
 
     params = {n: np.asarray(problem.to_internal(n, float(v))) for n, v in values.items()}
+    params.update(
+        {n: np.asarray(problem.to_internal(n, float(v))) for n, v in target.fixed.items()}
+    )
     nuis = {
         n.name: (n.value if n.prior is None else n.prior.median()) * n.factor
         for n in target.nuisance.values()
