@@ -651,12 +651,14 @@ def slurm_cluster():
     )
 
 
-def _batches(tasks: list[Task], n_workers: int) -> list[list[Task]]:
+def _batches(tasks: list[Task], n_workers: int, built: dict | None = None) -> list[list[Task]]:
     """Same-structure tasks in batches, about one per worker per structure; one task per
     batch where batching does not pay (NUTS on a CPU: :func:`default_batch_size`), the
-    worker process then reusing its compiled sampler from task to task."""
+    worker process then reusing its compiled sampler from task to task. ``built`` (task
+    name -> problem, from :func:`_prepare`) spares building each problem a second time."""
 
-    problems = [_problem(t) for t in tasks]
+    built = built or {}
+    problems = [built[t.name] if t.name in built else _problem(t) for t in tasks]
     out = []
     for idx in _groups(problems, {}, None):
         sampler = _kernel_settings(problems[idx[0]].inference).sampler
@@ -666,8 +668,9 @@ def _batches(tasks: list[Task], n_workers: int) -> list[list[Task]]:
     return out
 
 
-def _prepare(tasks: list[Task], log) -> list[Task]:
-    """Check every task's problem now; mark invalid ones, fingerprint the others."""
+def _prepare(tasks: list[Task], log, built: dict | None = None) -> list[Task]:
+    """Check every task's problem now; mark invalid ones, fingerprint the others (and keep
+    each valid problem in ``built``, task name -> problem, when given)."""
     ok = []
     for t in tasks:
         try:
@@ -678,6 +681,8 @@ def _prepare(tasks: list[Task], log) -> list[Task]:
             continue
         t.fingerprint = p.fingerprint()
         t.settings = repr(p.inference)
+        if built is not None:
+            built[t.name] = p
         ok.append(t)
     return ok
 
@@ -713,7 +718,8 @@ def run_sweep(
     report = doc["sweep"].get("report", True) if report is None else report
     retries = int(doc["sweep"].get("retries", 2))
     res = SweepResult(name, tasks)
-    runnable = _prepare(tasks, log)
+    built: dict = {}  # task name -> problem: built once, read again by _batches
+    runnable = _prepare(tasks, log, built)
     for t in tasks:
         if t.error:
             res.status[t.name], res.messages[t.name] = "failed", t.error
@@ -740,6 +746,7 @@ def run_sweep(
         progress,
         log,
         journal,
+        built,
     )
     res.wall_time_s = time.perf_counter() - t0
     res.summary = write_summary(
@@ -782,7 +789,7 @@ def run_sweep(
 
 
 def _run_on_dask(
-    todo, res, rows, where, retries, report, report_root, progress, log, journal
+    todo, res, rows, where, retries, report, report_root, progress, log, journal, built=None
 ) -> str | None:
     """Submit the batches of ``todo`` and collect their rows into ``res`` and ``rows``.
 
@@ -801,10 +808,12 @@ def _run_on_dask(
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
         futures = {}
         allowed = plugins.allowed_modules()  # the workers get the parent's list
-        for batch in _batches(todo, n_workers):
+        for batch in _batches(todo, n_workers, built):
             specs = [_spec(t, report_root, allowed, journal) for t in batch]
             f = client.submit(run_batch, specs, report, retries=retries, pure=False)
             futures[f] = batch
+        if built:
+            built.clear()  # not needed any more: free the problems' data during the sweep
         bar = _SweepProgress(
             len(todo), progress if progress is not None else sys.stderr.isatty(), log
         )
