@@ -8,6 +8,9 @@ C1. second calibration in the same process: ``calibrate`` on the argon LJ B2
 C2. 20 same-structure problems in one process with ``calibrate_many``: 20
     bootstrap resamples (rows drawn with replacement, seeded) of the argon B2
     training rows, one batched program; R-hat of each.
+C2b. ``calibrate_many`` on C3's own problems (the data files below, duplicate rows
+    dropped by the loader, so 14-20 training rows each): the like-for-like reference
+    for C3, since each distinct row count is its own compiled sampler.
 C3. the same 20 problems with ``bayesff sweep`` on a 2-worker LocalCluster: the
     bootstrap sets written as data files (synthetic, with a manifest made here,
     in a temporary folder) and a sweep file whose axis sets each task's data.
@@ -172,6 +175,32 @@ def _write_sweep(folder: Path) -> Path:
     return sweep
 
 
+def many_sweep_problems(log) -> dict:
+    """C2b: ``calibrate_many`` on the sweep's own 20 problems (C3's data files, duplicates
+    dropped), so that C3 is compared with the same problems. Dropping a resample's
+    duplicate rows leaves 14-20 training rows: one compiled sampler per row count."""
+    from bayesff.inference import calibrate_many
+    from bayesff.sweep import _prepare, expand
+
+    with tempfile.TemporaryDirectory(prefix="bayesff-bench-many-") as td:
+        _, tasks = expand(_write_sweep(Path(td)), Path(td) / "runs")
+        built: dict = {}
+        _prepare(tasks, lambda *a, **k: None, built)
+        problems = [built[t.name] for t in tasks]
+    rows = sorted({int(p.targets[0].train.sum()) for p in problems})
+    t0 = time.perf_counter()
+    runs = calibrate_many(problems, progress=False, log=None)
+    wall = time.perf_counter() - t0
+    res = {
+        "problems": len(runs),
+        "distinct_training_row_counts": rows,
+        "wall_s": wall,
+        "max_rhat": max(_diag_row(r)["max_rhat"] for r in runs),
+    }
+    log(f"    {len(runs)} problems ({len(rows)} training row counts) in {wall:.1f} s")
+    return res
+
+
 def many_in_sweep(log) -> dict:
     """C3: the 20 bootstrap sets through ``bayesff sweep`` on 2 LocalCluster workers."""
     from bayesff.sweep import run_sweep
@@ -228,6 +257,8 @@ def main(argv: list[str]) -> int:
     res["second_in_process"] = second_in_process(log)
     log("C2. 20 bootstrap problems with calibrate_many ...")
     res["calibrate_many_20"] = many_in_process(log)
+    log("C2b. calibrate_many on the sweep's own 20 problems (duplicates dropped) ...")
+    res["calibrate_many_sweep_problems_20"] = many_sweep_problems(log)
     log("C3. the same 20 with bayesff sweep on a 2-worker LocalCluster ...")
     res["sweep_20"] = many_in_sweep(log)
     if argv:
