@@ -545,7 +545,7 @@ def _group_row(j: int, g: dict) -> str:
         f"<td>{_e(g.get('env_range', ''))}</td>"
         + _td(g["n"], f"{ref}.n")
         + f"<td>{tol_t}</td>"
-        + _td(g["p_all_within_tolerance"], f"{ref}.p_all_within_tolerance", "prob")
+        + _p_mc(g, "p_all_within_tolerance", "p_all_within_mcse", ref)
         + _td(g["coverage50"], f"{ref}.coverage50", "prob")
         + _td(g["coverage90"], f"{ref}.coverage90", "prob")
         + _td(g.get("n_inside90"), f"{ref}.n_inside90")
@@ -555,7 +555,28 @@ def _group_row(j: int, g: dict) -> str:
         + '<td class="num">'
         + " / ".join(_n(g.get(k), f"{ref}.{k}") for k in ("n_pass", "n_uncertain", "n_fail"))
         + "</td>"
-        + f'<td class="verdict">{_e(g["verdict"])}</td></tr>'
+        + f'<td class="verdict">{_e(g["verdict"])}{_mc_range(g, ref)}</td></tr>'
+    )
+
+
+def _p_mc(row: dict, key: str, mcse_key: str, ref: str) -> str:
+    """A probability with its Monte Carlo standard error, when the run has one."""
+    se = row.get(mcse_key)
+    tail = "" if se is None else " &plusmn; " + _n(se, f"{ref}.{mcse_key}", text=fmt_number(se, 2))
+    return f'<td class="num">{_n(row[key], f"{ref}.{key}", "prob")}{tail}</td>'
+
+
+def _mc_range(g: dict, ref: str) -> str:
+    """The verdicts Monte Carlo error alone could give, where they differ."""
+    mc = g.get("mc_verdict") or {}
+    if not mc:
+        return ""
+    n = _n(mc.get("n_states"), f"{ref}.mc_verdict.n_states")
+    if mc.get("settled", True):
+        return f"<br><small>settled ({n} state(s) within MC error of a threshold)</small>"
+    return (
+        f"<br><small>within MC error: {_e(mc['best'])} to {_e(mc['worst'])} "
+        f"({n} state(s) near a threshold)</small>"
     )
 
 
@@ -620,7 +641,7 @@ def _state_row(s: dict, i: int, st: dict) -> str:
         + _td(st["rel_error"], f"{ref}.rel_error", "pct")
         + _td(st["z"], f"{ref}.z", text=fmt_number(st["z"], 3))
         + _td(st["tail_p"], f"{ref}.tail_p", "prob")
-        + _td(st["p_within_tolerance"], f"{ref}.p_within_tolerance", "prob")
+        + _p_mc(st, "p_within_tolerance", "p_within_mcse", ref)
         + f'<td class="verdict">{_e(st["verdict"])}</td></tr>'
     )
 
