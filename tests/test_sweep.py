@@ -232,6 +232,8 @@ def test_slurm_cluster_is_constructed_from_the_jobqueue_config():
         "jobqueue.slurm.memory": "4GB",
         "jobqueue.slurm.walltime": "01:00:00",
         "jobqueue.slurm.queue": "short",
+        # any free dashboard port: another test's cluster may hold 8787 (CI, 2 workers)
+        "jobqueue.slurm.scheduler-options": {"dashboard_address": ":0"},
     }
     with dask.config.set(cfg):
         cluster = slurm_cluster()
