@@ -8,8 +8,8 @@ file here keeps the rows of the reference-EOS file from 0.50 Tc to 0.95 Tc, unch
 bytes per row). Nothing is recomputed: values, uncertainties and provenance are those of
 data/vle/ (data/manifest.toml, data/scripts/make_vle_data.py).
 
-Run from the repository root: ``python data/madin_2cljq/make_data.py``; it rewrites the CSV
-files and prints each one's sha256 for data/madin_2cljq/manifest.toml.
+Run from the repository root: ``python data/scripts/make_madin_2cljq.py``; it rewrites the CSV
+files and prints each one's sha256 for data/manifest.toml.
 """
 
 from __future__ import annotations
