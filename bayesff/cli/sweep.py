@@ -13,6 +13,18 @@ from bayesff.sweep import DEFAULT_MAX_TASKS, build_atlas, run_sweep
 __all__ = ["COMMANDS"]
 
 
+def _add_limits(c) -> None:
+    """Options both commands share: the task limit and the plug-in allow list."""
+    c.add_argument(
+        "--max-tasks",
+        type=count(1),
+        default=DEFAULT_MAX_TASKS,
+        metavar="N",
+        help=f"refuse a sweep of more than N tasks, before any work (default {DEFAULT_MAX_TASKS})",
+    )
+    add_allow_plugin(c)
+
+
 def _sweep_arguments(c) -> None:
     c.add_argument("sweep", help="sweep file, e.g. models/sweeps/argon_forms.toml")
     c.add_argument(
@@ -33,14 +45,7 @@ def _sweep_arguments(c) -> None:
     c.add_argument("--no-report", action="store_true", help="no per-task reports")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary line")
-    c.add_argument(
-        "--max-tasks",
-        type=count(1),
-        default=DEFAULT_MAX_TASKS,
-        metavar="N",
-        help=f"refuse a sweep of more than N tasks, before any work (default {DEFAULT_MAX_TASKS})",
-    )
-    add_allow_plugin(c)
+    _add_limits(c)
 
 
 def _sweep(args) -> int:
@@ -77,14 +82,7 @@ def _atlas_arguments(c) -> None:
     c.add_argument("--runs", default="runs", help="output root of run files (default runs)")
     c.add_argument("--reports", default="reports", help="output root of reports (default reports)")
     c.add_argument("--quiet", action="store_true", help="only the page's path")
-    c.add_argument(
-        "--max-tasks",
-        type=count(1),
-        default=DEFAULT_MAX_TASKS,
-        metavar="N",
-        help=f"refuse a sweep of more than N tasks, before any work (default {DEFAULT_MAX_TASKS})",
-    )
-    add_allow_plugin(c)
+    _add_limits(c)
 
 
 def _atlas(args) -> int:

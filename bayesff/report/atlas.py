@@ -1157,20 +1157,8 @@ _LEGEND = (
 )
 
 
-def render_atlas(
-    name,
-    entries,
-    fluids,
-    *,
-    fluid_order,
-    potentials,
-    comparisons,
-    figures,
-    wall_time_s: float,
-    description: str = "",
-) -> str:
-    """The atlas page (``index.html``) as one string."""
-    n_ok = sum(e.ok for e in entries)
+def _atlas_notes(entries, fluids, fluid_order) -> tuple[str, str, str]:
+    """The notes under the matrices: convergence, failed states and MC error, quantum fluids."""
     flagged = [
         e.task
         for e in entries
@@ -1214,18 +1202,20 @@ def render_atlas(
         "would change the verdict; the hover text gives the verdicts that error alone could "
         "give. Another seed could give either, so the cell does not claim one.</p>"
     )
-    nav = " ".join(f'<a href="fluid_{_e(f)}.html">{_e(f)}</a>' for f in fluid_order)
-    body = "".join(
+    return diag, fail_note, qnote
+
+
+def _atlas_intro(name, entries, fluid_order, potentials, wall_time_s, description) -> str:
+    """The page's heading, what it holds and where its numbers are."""
+    n_ok = sum(e.ok for e in entries)
+    trainings = _trainings(entries)
+    return "".join(
         [
             f"<h1>Transferability atlas: {_e(name)}</h1>",
             f"<p>{_e(description)}</p>" if description else "",
             f"<p>{len(entries)} runs ({n_ok} with results) of {len(fluid_order)} fluids and "
             f"{len(potentials)} potential forms"
-            + (
-                f" x {len(_trainings(entries))} training sets; "
-                if _trainings(entries) != [""]
-                else "; "
-            )
+            + (f" x {len(trainings)} training sets; " if trainings != [""] else "; ")
             + (
                 f"this sweep's wall time {wall_time_s:.1f} s (tasks already done are skipped). "
                 if wall_time_s > 0
@@ -1235,6 +1225,28 @@ def render_atlas(
             + "Every "
             "number is in <a href='atlas.csv'>atlas.csv</a> and atlas.json beside this page; "
             "the task list is in <a href='tasks.html'>tasks.html</a>.</p>",
+        ]
+    )
+
+
+def render_atlas(
+    name,
+    entries,
+    fluids,
+    *,
+    fluid_order,
+    potentials,
+    comparisons,
+    figures,
+    wall_time_s: float,
+    description: str = "",
+) -> str:
+    """The atlas page (``index.html``) as one string."""
+    diag, fail_note, qnote = _atlas_notes(entries, fluids, fluid_order)
+    nav = " ".join(f'<a href="fluid_{_e(f)}.html">{_e(f)}</a>' for f in fluid_order)
+    body = "".join(
+        [
+            _atlas_intro(name, entries, fluid_order, potentials, wall_time_s, description),
             f"<nav>Fluids: {nav}</nav>",
             "<h2 id='matrix-h'>Verdicts</h2>",
             "<p>Each cell: the verdict of a held-out group (bayesff.transferability.evaluate, "
