@@ -34,6 +34,7 @@ pointwise log-likelihood has one entry per row.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 import warnings
@@ -790,10 +791,11 @@ def _curve_likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> 
 
 def _stackable(t: TargetStructure, td) -> bool:
     """A target whose mean depends only on the parameters, its own fixed values and its rows
-    (no nuisance, prepared arrays, hierarchical or GP term): it may share one vmapped
+    (no nuisance, prepared arrays, hierarchical or GP term), and that has its own fixed
+    values or a joint forward model (:func:`_joint_forward`): it may share one vmapped
     forward-model call with the targets of the same forward model."""
     return (
-        bool(t.fixed)
+        (bool(t.fixed) or _joint_forward(t.forward)[1] is not None)
         and td.n > 0
         and not t.nuisance
         and not t.aux_shapes
@@ -812,18 +814,21 @@ def _stacked_means(structure: Structure, data, params: dict) -> dict:
     Targets with the same forward model, the same fixed parameter names and the same
     row shapes (the molecules of a transferable chain model) are predicted by one call
     of the forward model vmapped over the targets, their rows padded to the longest
-    with copies of their last row and cut off again. The result equals the per-target
-    call; what it saves is compilation: one traced copy of the forward model (a
-    phase-equilibrium solve) per group instead of one per target.
+    with copies of their last row and cut off again. Targets of observables with one
+    joint forward model (saturated densities, vapour pressure and enthalpy of
+    vaporisation: one phase-equilibrium solve gives all four) share that call and each
+    takes its own property from it. The result equals the per-target call; what it
+    saves is compilation: one traced copy of the forward model (a phase-equilibrium
+    solve) per group instead of one per target and property.
     """
     groups: dict = {}
     for t in structure.targets:
         td = data.targets[t.name]
         if _stackable(t, td):
-            key = (t.forward, t.fixed, t.value_shape, t.env_shapes)
+            key = (_joint_forward(t.forward)[0], t.fixed, t.value_shape, t.env_shapes)
             groups.setdefault(key, []).append(t)
     out = {}
-    for members in groups.values():
+    for (forward, *_), members in groups.items():
         if len(members) < 2:
             continue
         tds = [data.targets[t.name] for t in members]
@@ -836,11 +841,26 @@ def _stacked_means(structure: Structure, data, params: dict) -> dict:
 
         env = {c: jnp.stack([pad(td.env[c]) for td in tds]) for c in tds[0].env}
         fixed = {n: jnp.stack([td.fixed[n] for td in tds]) for n in members[0].fixed}
-        predict = members[0].forward.build()
-        mu = jax.vmap(functools.partial(_predict_with, predict, params))(fixed, env)
+        mu = jax.vmap(functools.partial(_predict_with, forward.build(), params))(fixed, env)
         for i, (t, td) in enumerate(zip(members, tds, strict=True)):
-            out[t.name] = mu[i, : td.n]
+            field = _joint_forward(t.forward)[1]
+            out[t.name] = (mu if field is None else getattr(mu, field))[i, : td.n]
     return out
+
+
+def _joint_forward(forward) -> tuple:
+    """(forward model to call, field of its result) of a target's forward model.
+
+    An observable whose builder carries ``joint = (joint_builder, field)`` (the
+    coexistence properties, :func:`bayesff.observables.vle.build_vle_all`) is predicted
+    by the joint forward model, whose result holds every property, and its own field
+    taken from it; others by their own forward model (field ``None``).
+    """
+    joint = getattr(forward.builder, "joint", None)
+    if joint is None:
+        return forward, None
+    builder, field = joint
+    return dataclasses.replace(forward, builder=builder), field
 
 
 def _model(structure: Structure, data: dict) -> None:

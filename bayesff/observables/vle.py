@@ -627,23 +627,45 @@ def _correlation_floor(prop, observable, potential, params, env, values) -> np.n
     return CORRELATION_FLOOR[prop] * np.abs(np.asarray(values, float))
 
 
+def build_vle_all(potential, method: str = "eos"):
+    """``predict(params, env) -> VLEPrediction``: every coexistence property of the rows.
+
+    The joint forward model of the four coexistence observables (their builders carry
+    it as ``build.joint``): the model predicts targets of different coexistence
+    properties with one vmapped call of this function and picks each target's property,
+    so a problem with saturated densities, vapour pressures and enthalpies of
+    vaporisation compiles one phase-equilibrium solver, not one per property.
+    ``method`` as for the single observables (already checked by their builders).
+    """
+    fluid = fluid_eos_of(potential, "the coexistence observables")
+    if method == "correlation":
+
+        def predict_correlation(params, env):
+            return correlation_predictions(fluid, params, env["T_K"])
+
+        return predict_correlation
+    crit = constant_critical_point(fluid.eos)
+
+    def predict(params, env):
+        _require_float64("the coexistence observables")
+        return vle_predictions(fluid, params, env["T_K"], critical=crit)
+
+    return predict
+
+
 def _build_vle(prop: str, name: str):
     def build(potential, method: str = "eos"):
-        fluid = fluid_eos_of(potential, f"observable {name!r}")
-        if _method(potential, prop, name, method) == "correlation":
-
-            def predict_correlation(params, env):
-                return getattr(correlation_predictions(fluid, params, env["T_K"]), prop)
-
-            return predict_correlation
-        crit = constant_critical_point(fluid.eos)
+        fluid_eos_of(potential, f"observable {name!r}")
+        _method(potential, prop, name, method)
+        predict_all = build_vle_all(potential, method)
 
         def predict(params, env):
-            _require_float64(name)
-            return getattr(vle_predictions(fluid, params, env["T_K"], critical=crit), prop)
+            return getattr(predict_all(params, env), prop)
 
         return predict
 
+    # (joint builder, field): targets of several coexistence properties share one solve
+    build.joint = (build_vle_all, prop)
     return build
 
 

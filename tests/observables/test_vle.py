@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -194,6 +195,69 @@ def test_observables_through_a_problem_built_in_python():
     np.testing.assert_allclose(
         t_rl.floor, LJ_THOL2016_FLOOR.vle_rel["rho_l"][0] * want[0], rtol=1e-6
     )
+
+
+def _while_loops(jaxpr) -> int:
+    """Number of while loops in a jaxpr, nested ones included."""
+    n = 0
+    for eqn in jaxpr.eqns:
+        n += eqn.primitive.name == "while"
+        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            n += _while_loops(sub)
+    return n
+
+
+def test_targets_of_several_properties_share_one_coexistence_solve():
+    """The model predicts saturated densities, vapour pressure and enthalpy of
+    vaporisation targets with one vmapped call of the joint forward model
+    (observables.vle.build_vle_all; model._stacked_means): its means equal teqp's
+    coexistence (Thol et al. 2016 LJ EOS, the same EOS: 1e-9 relative, the solver's
+    tolerance), and the traced model holds as many while loops (Newton iterations) with
+    four properties as with one, where one solve per property would hold four times as
+    many."""
+    from numpyro.handlers import substitute, trace
+
+    from bayesff import sites
+    from bayesff.model import arrays, model_of, structure_of
+
+    t_k = np.array([90.0, 110.0, 125.0])
+    want = np.array([_by_hand(t) for t in t_k]).T
+
+    def problem(names, rows):
+        targets = [
+            Target.from_arrays(
+                name,
+                name,
+                {"T_K": t_k[:rows]},
+                want[VLE.index(name)][:rows],
+                0.01 * np.abs(want[VLE.index(name)][:rows]),
+            )
+            for name in names
+        ]
+        return lj_problem(targets, InferenceSettings(chains=1, warmup=10, samples=10))
+
+    # rows differ between targets (3 and 2): the joint call pads and cuts them
+    p4 = problem(VLE, 3)
+    p4 = p4.replace(targets=[*p4.targets[:3], problem(VLE[3:], 2).targets[0]])
+    latent = {"epsilon": EPS_K, "sigma": SIGMA}
+    model4 = model_of(structure_of(p4))
+    tr = trace(substitute(model4, data=latent)).get_trace(arrays(p4))
+    for i, name in enumerate(VLE):
+        got = np.asarray(tr[sites.mean(name)]["value"])
+        np.testing.assert_allclose(got, want[i][: got.size], rtol=1e-9, err_msg=name)
+
+    def loops(p):
+        model = model_of(structure_of(p))
+        data = arrays(p)
+        def values():
+            tr = trace(substitute(model, data=latent)).get_trace(data)
+            return {k: site["value"] for k, site in tr.items()}
+
+        return _while_loops(jax.make_jaxpr(values)().jaxpr)
+
+    n1 = loops(problem(VLE[:1], 3))
+    assert n1 > 0
+    assert loops(p4) == n1
 
 
 def test_potentials_without_an_equation_of_state_are_refused():

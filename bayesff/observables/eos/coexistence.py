@@ -124,11 +124,23 @@ def _phase_terms(eos, t, rho, shape):
     return rho * z, jnp.log(rho) + a + z, 1.0 + 2.0 * rho * a_r + rho**2 * a_rr
 
 
+def _both_phases(eos, t, x, shape):
+    """:func:`_phase_terms` of the liquid and the vapour at x = (ln rho_l, ln rho_v).
+
+    One vmapped call over the two densities, not two calls: the compiled program then
+    holds one copy of the EOS's second density derivatives where it held two (the
+    solver's loop, its checks and its implicit tangents each evaluate both phases), which
+    roughly halves the compile time of a SAFT-VR Mie coexistence solve (docs/vle.md).
+    Returns ((p_l, mu_l, B_l), (p_v, mu_v, B_v)).
+    """
+    p, mu, b = jax.vmap(lambda r: _phase_terms(eos, t, r, shape))(jnp.exp(x))
+    return (p[0], mu[0], b[0]), (p[1], mu[1], b[1])
+
+
 def _vle_residual(eos):
     def residual(x, args):
         t, shape = args
-        pl, ml, _ = _phase_terms(eos, t, jnp.exp(x[0]), shape)
-        pv, mv, _ = _phase_terms(eos, t, jnp.exp(x[1]), shape)
+        (pl, ml, _), (pv, mv, _) = _both_phases(eos, t, x, shape)
         return jnp.stack([pl - pv, ml - mv])
 
     return residual
@@ -200,8 +212,7 @@ def _newton(eos, t, x_first, x_fallback, shape, max_iter):
     def body(c):
         x, _, it, attempt = c
         rho_l, rho_v = jnp.exp(x[0]), jnp.exp(x[1])
-        pl, ml, bl = _phase_terms(eos, t, rho_l, shape)
-        pv, mv, bv = _phase_terms(eos, t, rho_v, shape)
+        (pl, ml, bl), (pv, mv, bv) = _both_phases(eos, t, x, shape)
         f1, f2 = pl - pv, ml - mv
         gap = rho_l - rho_v
         # J = [[rho_l B_l, -rho_v B_v], [B_l, -B_v]] solved in closed form
@@ -238,8 +249,7 @@ def _jacobian(eos):
     def jac(x, args):
         t, shape = args
         rho_l, rho_v = jnp.exp(x[0]), jnp.exp(x[1])
-        _, _, bl = _phase_terms(eos, t, rho_l, shape)
-        _, _, bv = _phase_terms(eos, t, rho_v, shape)
+        (_, _, bl), (_, _, bv) = _both_phases(eos, t, x, shape)
         return jnp.array([[rho_l * bl, -rho_v * bv], [bl, -bv]])
 
     return jac
@@ -247,9 +257,8 @@ def _jacobian(eos):
 
 def _assess(eos, t, x, size, shape):
     """Checks of a Newton result: (converged, non-trivial, stable, finite)."""
-    rho_l, rho_v = jnp.exp(x[0]), jnp.exp(x[1])
-    pl, ml, bl = _phase_terms(eos, t, rho_l, shape)
-    pv, mv, bv = _phase_terms(eos, t, rho_v, shape)
+    rho_l = jnp.exp(x[0])
+    (pl, ml, bl), (pv, mv, bv) = _both_phases(eos, t, x, shape)
     # |p_l - p_v|/T against p_v/T, plus the rounding of the liquid's p (a 1e-11 change of
     # rho_l moves it by 1e-11 rho_l B_l): at low T the vapour pressure is far below it
     f_ok = (jnp.abs(pl - pv) <= RESIDUAL_TOL * jnp.abs(pv) + 1e-11 * rho_l * jnp.abs(bl)) & (
@@ -362,8 +371,10 @@ def enthalpy_of_vaporisation(eos: ReducedEOS, T_star, coex: Coexistence, **shape
 
     (the ideal-gas parts cancel at equal T). NaN where ``coex`` is NaN.
     """
-    u_l = residual_energy(eos, T_star, coex.rho_l, **shape)
-    u_v = residual_energy(eos, T_star, coex.rho_v, **shape)
+    # one vmapped call over the two phases (one compiled copy of the EOS's T-derivative)
+    u_l, u_v = jax.vmap(lambda r: residual_energy(eos, T_star, r, **shape))(
+        jnp.stack([coex.rho_l, coex.rho_v])
+    )
     return u_v - u_l + coex.p * (1.0 / coex.rho_v - 1.0 / coex.rho_l)
 
 
