@@ -249,6 +249,7 @@ def test_targets_of_several_properties_share_one_coexistence_solve():
     def loops(p):
         model = model_of(structure_of(p))
         data = arrays(p)
+
         def values():
             tr = trace(substitute(model, data=latent)).get_trace(data)
             return {k: site["value"] for k, site in tr.items()}
