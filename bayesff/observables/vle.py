@@ -650,7 +650,12 @@ def build_vle_all(potential, method: str = "eos"):
         _require_float64("the coexistence observables")
         return vle_predictions(fluid, params, env["T_K"], critical=crit)
 
-    return predict
+    # A jit boundary: the model is traced many times (initialisation, the sampler, each
+    # post-processing program), and tracing a coexistence solve in Python costs seconds
+    # (SAFT-VR Mie: most of a chain calibration's time, docs/chains.md). Under jit the
+    # solve is traced once per argument shape and its jaxpr reused by every outer trace,
+    # vmap and derivative.
+    return jax.jit(predict)
 
 
 def _build_vle(prop: str, name: str):
