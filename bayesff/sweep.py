@@ -108,7 +108,12 @@ from tqdm.auto import tqdm
 from bayesff import runfile
 from bayesff.errors import BayesffError, ProblemError
 from bayesff.inference import calibrate_many, diagnose
-from bayesff.inference.calibrate import _groups, _kernel_settings, default_batch_size
+from bayesff.inference.calibrate import (
+    _groups,
+    _kernel_settings,
+    default_batch_size,
+    row_counts,
+)
 from bayesff.io import atomic_path
 from bayesff.potentials import plugins
 from bayesff.problem import Problem, read_text
@@ -189,6 +194,7 @@ class Task:
     error: str | None = None
     fingerprint: str = ""
     settings: str = ""
+    pad_rows: dict | None = None  # row counts of its structure group (calibrate_many)
     labels: dict = field(default_factory=dict)
 
 
@@ -503,7 +509,12 @@ def run_batch(tasks: list[dict], report: bool) -> list[dict]:
         with plugins.allow_plugins(*allowed, config=False):
             problems = [_problem(t) for t, _ in todo]
         runs = calibrate_many(
-            problems, outs=[None] * len(todo), force=True, progress=False, log=None
+            problems,
+            outs=[None] * len(todo),
+            force=True,
+            progress=False,
+            log=None,
+            pad_rows=todo[0][1].get("pad_rows") if todo else None,
         )
     except BayesffError as e:
         for t, _ in todo:
@@ -660,10 +671,17 @@ def _batches(tasks: list[Task], n_workers: int, built: dict | None = None) -> li
     built = built or {}
     problems = [built[t.name] if t.name in built else _problem(t) for t in tasks]
     out = []
-    for idx in _groups(problems, {}, None):
+    # whole groups (a batch size of every problem), split into batches below
+    for idx in _groups(problems, {}, len(problems)):
         sampler = _kernel_settings(problems[idx[0]].inference).sampler
         size = max(1, math.ceil(len(idx) / n_workers))
         size = min(size, default_batch_size(sampler, size))
+        # every batch of the group is padded to the group's largest row counts: a worker
+        # then compiles one sampler per structure, not one per row count (a bootstrap's
+        # resamples differ in their distinct rows; benchmarks/RESULTS.md)
+        pad = row_counts([problems[i] for i in idx])
+        for i in idx:
+            tasks[i].pad_rows = pad
         out += [[tasks[i] for i in idx[j : j + size]] for j in range(0, len(idx), size)]
     return out
 
@@ -869,6 +887,7 @@ def _spec(
         "base_dirs": tuple(str(d) for d in t.base_dirs),
         "out": str(t.out.absolute()),
         "settings": t.settings,
+        "pad_rows": t.pad_rows,
         "fingerprint": t.fingerprint,
         "journal": str(journal) if journal else "",
         "report_root": str(Path(report_root).absolute() / t.out.parent.parent.name),

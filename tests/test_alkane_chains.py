@@ -174,9 +174,10 @@ HELD_OUT = 14
 @pytest.mark.slow
 @pytest.mark.skipif(
     os.environ.get("BAYESFF_EOS_RECOVERY") != "1",
-    reason="traces and compiles SAFT-VR Mie coexistence with its gradient under the model's "
-    "vmaps: still tracing after 213 CPU-s on this 2-core machine (2026-11-25), beyond CI's "
-    "budget; run with BAYESFF_EOS_RECOVERY=1 (issue 30: compile time is the open problem)",
+    reason="compiles SAFT-VR Mie coexistence with its gradient into the sampler and the "
+    "post-processing: 218 s wall alone on an idle 2-core machine (649 s before the joint "
+    "solve and its jit boundary, 2026-11-25), more than CI's remaining budget allows; run "
+    "with BAYESFF_EOS_RECOVERY=1",
 )
 def test_recovers_segment_parameters_from_three_chain_lengths(tmp_path):
     """Synthetic saturated liquid densities and vapour pressures of three chain lengths
@@ -187,9 +188,10 @@ def test_recovers_segment_parameters_from_three_chain_lengths(tmp_path):
     must be judged (evaluate) with its states inside the 90 % predictive interval at the
     rate the noise allows (>= 60 % of 8 states; a fixed seed).
 
-    Slow (compilation of the SAFT-VR Mie coexistence with its gradient: 70-90 s on an
-    idle 2-core CPU, docs/vle.md; several minutes under load). It is the end-to-end run
-    of a small transferable model: calibrate, held-out predictions, evaluate."""
+    Slow (compilation of the SAFT-VR Mie coexistence with its gradient into the sampler
+    and the post-processing: 218 s for the whole test on an idle 2-core CPU, of which
+    about 130 s XLA compilation and 60 s tracing; docs/chains.md). It is the end-to-end
+    run of a small transferable model: calibrate, held-out predictions, evaluate."""
     bayesff.configure()
     pot = bayesff.get_potential("mie_chain")
     eps = TRUE["epsilon"] * 8.314462618e-3

@@ -914,3 +914,37 @@ def test_laplace_start_counts_mirror_optima_of_a_folded_scale_as_one_mode():
     np.testing.assert_allclose(np.abs(told.optima[:, 1]), 3.0, atol=0.05)
     assert told.modes == 1
     assert untold.modes == 2
+
+
+def test_batches_of_one_with_ragged_rows_share_one_compiled_sampler():
+    """calibrate_many on a CPU runs NUTS problems one at a time (default_batch_size);
+    with 12 and 9 training rows they are padded to the group's largest (12, masked), so
+    the second problem finds the first one's kernel (one kernel-cache miss, not two:
+    one trace and compile; benchmarks/RESULTS.md measured a new compile per row count
+    as 46-75 s per sweep task). Each run file keeps its own rows, and the padded run
+    agrees with the same problem alone within Monte Carlo error (5 combined MCSE)."""
+    import arviz as az
+
+    from bayesff.inference import cache_info
+    from bayesff.inference.cache import clear_cache
+    from bayesff.inference.calibrate import merge_row_counts, row_counts
+
+    s = InferenceSettings(chains=2, warmup=200, samples=300, prior_draws=10, seed=3)
+    t_a, t_b = np.linspace(110, 500, 12), np.linspace(150, 450, 9)
+    pa = synthetic_problem(b2_true(t_a), u_of(b2_true(t_a)), settings=s, T=t_a)
+    pb = synthetic_problem(1.02 * b2_true(t_b), u_of(b2_true(t_b)), settings=s, T=t_b)
+    rows = row_counts([pa, pb])
+    assert rows["train"] == {"B2": 12}
+    assert merge_row_counts(rows, {"train": {"B2": 20}})["train"] == {"B2": 20}
+    clear_cache()  # an earlier test may have built either kernel
+    misses = cache_info()["misses"]
+    ra, rb = calibrate_many([pa, pb], progress=False, log=None)
+    assert [r.timings["batch_size"] for r in (ra, rb)] == [1, 1]
+    assert cache_info()["misses"] - misses == 1
+    assert rb.datatree["posterior_predictive"]["B2"].shape[-1] == 9
+    assert ra.datatree["posterior_predictive"]["B2"].shape[-1] == 12
+    alone = calibrate(pb, progress=False, log=None)
+    for name in ("epsilon", "sigma"):
+        m = [float(r.datatree["posterior"][name].mean()) for r in (rb, alone)]
+        se = [float(az.mcse(r.datatree, method="mean")[name]) for r in (rb, alone)]
+        assert abs(m[0] - m[1]) < 5 * math.hypot(*se), (name, m, se)

@@ -66,6 +66,28 @@ def test_expand_names_tasks_and_merges_by_target_name(tmp_path):
         expand(bad)
 
 
+def test_tasks_of_one_structure_are_padded_to_its_largest_row_counts(tmp_path):
+    """Tasks that differ in their training rows (110-500 K: 27 rows; 200-500 K: fewer)
+    have one structure up to row counts; every batch of the group is sent the group's
+    largest row counts (``pad_rows`` in the worker's spec), so a worker compiles one
+    sampler for both (benchmarks/RESULTS.md: a new row count cost a task 46-75 s).
+    Reference: the row counts of the problems themselves (problem.targets[].train)."""
+    from bayesff.sweep import _batches, _prepare, _spec
+
+    extra = (
+        ', { label = "narrow", set = { targets = { B2 = { train = { T_K = [200.0, 500.0] } } } } }'
+    )
+    _, tasks = expand(_sweep_file(tmp_path, seeds=(0,), extra_values=extra), tmp_path / "runs")
+    built: dict = {}
+    tasks = _prepare(tasks, print, built)
+    rows = [int(built[t.name].targets[0].train.sum()) for t in tasks]
+    assert rows[0] > rows[1] > 0, rows
+    batches = _batches(tasks, 2, built)
+    assert len(batches) == 2  # NUTS on a CPU: one task per batch
+    specs = [_spec(t, tmp_path / "reports") for b in batches for t in b]
+    assert [sp["pad_rows"]["train"] for sp in specs] == [{"B2": rows[0]}] * 2
+
+
 def test_sweep_runs_four_tasks_and_skips_them_the_second_time(tmp_path):
     """4 tasks on a 2-worker LocalCluster write 4 run files; an invalid task (a prior outside
     its support) fails with a clear message in the summary while the others finish; a

@@ -49,7 +49,7 @@ from bayesff.model import ModelData, Structure, arrays, pad_arrays, structure_of
 from bayesff.runtime import ensure_configured
 from bayesff.settings import SAMPLERS, InferenceSettings
 
-__all__ = ["Interrupted", "Run", "calibrate", "calibrate_many"]
+__all__ = ["Interrupted", "Run", "calibrate", "calibrate_many", "merge_row_counts", "row_counts"]
 
 #: Wall time one block of iterations aims at: the progress bar moves, Ctrl-C is
 #: answered and checkpoints are written at this pace.
@@ -231,6 +231,7 @@ def calibrate_many(
     force: bool = False,
     progress: bool | None = None,
     batch_size: int | None = None,
+    pad_rows: dict | None = None,
     log=print,
     **overrides,
 ) -> list[Run]:
@@ -249,6 +250,13 @@ def calibrate_many(
         (vectorised NUTS waits at every step for the deepest tree of all its
         chains: 20 argon B2 problems batched took 231 s on 2 cores against ~6 s
         each alone, ``benchmarks/RESULTS.md`` part C).
+    pad_rows
+        Row counts to pad every batch to, as :func:`row_counts` returns them (for
+        example those of a larger set of problems that should share one compiled
+        sampler, as a sweep's workers do). Every batch is padded to at least the
+        largest row counts of all the given problems of its structure, so that the
+        batches of one structure compile one sampler, not one per row count; padded
+        rows are masked out of the likelihood and their predictions dropped.
     overrides
         ``chains``, ``warmup``, ``samples``, ``seed``, ``thin``, ``sampler``
         for every problem.
@@ -266,7 +274,8 @@ def calibrate_many(
         raise ProblemError(f"{len(outs)} outputs for {len(problems)} problems", "outs")
     bs = _positive_int("batch_size", batch_size)
     runs: list = [None] * len(problems)
-    for idx in _groups(problems, overrides, bs):
+    for idx, group in _groups(problems, overrides, bs, members=True):
+        pad = merge_row_counts(row_counts([problems[i] for i in group]), pad_rows)
         batch = _calibrate(
             [problems[i] for i in idx],
             [outs[i] for i in idx],
@@ -274,6 +283,7 @@ def calibrate_many(
             force=force,
             progress=progress,
             log=log,
+            pad_rows=pad,
         )
         for i, r in zip(idx, batch, strict=True):
             runs[i] = r
@@ -298,7 +308,9 @@ def _shape_free(structure):
     )
 
 
-def _groups(problems, overrides, batch_size) -> list[list[int]]:
+def _groups(problems, overrides, batch_size, members: bool = False) -> list:
+    """Batches of problem indices, same structure (up to row counts) and sampler settings
+    in each; with ``members``, (batch, every index of the batch's group) pairs."""
 
     groups: dict = {}
     for i, p in enumerate(problems):
@@ -307,7 +319,38 @@ def _groups(problems, overrides, batch_size) -> list[list[int]]:
     out = []
     for (_, ks), idx in groups.items():
         step = batch_size or default_batch_size(ks.sampler, len(idx))
-        out += [idx[j : j + step] for j in range(0, len(idx), step)]
+        out += [
+            (idx[j : j + step], idx) if members else idx[j : j + step]
+            for j in range(0, len(idx), step)
+        ]
+    return out
+
+
+def row_counts(problems) -> dict[str, dict[str, int]]:
+    """The largest row counts of ``problems``, per target: what a batch pads to.
+
+    Returns
+    -------
+    dict
+        ``{"train": {target: rows}, "holdout": {target: rows}, "groups": {target:
+        held-out groups}}``, plain integers (JSON-safe: a sweep sends it to its workers).
+    """
+    problems = list(problems)
+    return {
+        "train": _max_rows(problems, "train"),
+        "holdout": _max_rows(problems, "holdout"),
+        "groups": _max_groups(problems),
+    }
+
+
+def merge_row_counts(a: dict | None, b: dict | None) -> dict:
+    """The larger of two :func:`row_counts` results, target by target."""
+    out: dict = {}
+    for part in ("train", "holdout", "groups"):
+        merged = dict((a or {}).get(part, {}))
+        for name, n in (b or {}).get(part, {}).items():
+            merged[name] = max(int(merged.get(name, 0)), int(n))
+        out[part] = merged
     return out
 
 
@@ -322,6 +365,7 @@ def _calibrate(
     checkpoint_every=0,
     resume=False,
     strict=False,
+    pad_rows=None,
 ) -> list[Run]:
 
     t0 = time.perf_counter()
@@ -358,7 +402,7 @@ def _calibrate(
             paths.append(path)
         ensure_configured()
         options = _Options(bool(sys.stderr.isatty() if progress is None else progress), log)
-        batch = _batch(problems, settings)
+        batch = _batch(problems, settings, pad_rows)
         ckpt = _checkpoint(batch, paths)
         t = time.perf_counter()
         # Ctrl-C: inside the block loop run_blocks saves a checkpoint; before it (compiling,
@@ -449,12 +493,17 @@ class Batch:
         return self.settings[0]
 
 
-def _batch(problems, settings) -> Batch:
-    n_train, n_holdout = _max_rows(problems, "train"), _max_rows(problems, "holdout")
-    train = tuple(pad_arrays(arrays(p, "train"), n_train) for p in problems)
-    holdout = tuple(
-        pad_arrays(arrays(p, "holdout"), n_holdout, groups=_max_groups(problems)) for p in problems
+def _batch(problems, settings, pad_rows=None) -> Batch:
+    # the batch's own largest row counts, or more where pad_rows asks (only for the
+    # batch's targets: pad_rows may come from problems of other structures too)
+    rows = merge_row_counts(row_counts(problems), pad_rows)
+    names = {t.name for t in problems[0].targets}
+    n_train, n_holdout, groups = (
+        {k: v for k, v in rows[part].items() if k in names}
+        for part in ("train", "holdout", "groups")
     )
+    train = tuple(pad_arrays(arrays(p, "train"), n_train) for p in problems)
+    holdout = tuple(pad_arrays(arrays(p, "holdout"), n_holdout, groups=groups) for p in problems)
     keys = [_seed_keys(s.seed, settings[0].chains) for s in settings]
     return Batch(
         problems=tuple(problems),
