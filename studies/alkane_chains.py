@@ -310,11 +310,14 @@ def main(argv=None) -> dict:
         help="read every model whose run file exists instead of calibrating it again",
     )
     args = ap.parse_args(argv)
+    # Laplace starts (the mode and its Hessian as the first mass matrix): from the
+    # prior-central starts NUTS's warm-up ran at the largest tree depth (65 s per
+    # iteration for model b12, 2026-11-25; docs/chains.md)
     settings = (
         {"chains": 2, "warmup": 150, "samples": 150}
         if args.quick
         else {"chains": 4, "warmup": 500, "samples": 500}
-    )
+    ) | {"init": "laplace"}
     bayesff.configure()
     t_start = time.perf_counter()
     RUNS.mkdir(parents=True, exist_ok=True)
