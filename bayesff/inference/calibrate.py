@@ -274,8 +274,12 @@ def calibrate_many(
         raise ProblemError(f"{len(outs)} outputs for {len(problems)} problems", "outs")
     bs = _positive_int("batch_size", batch_size)
     runs: list = [None] * len(problems)
+    pads: dict = {}  # a group's row counts, computed once for all its batches
     for idx, group in _groups(problems, overrides, bs, members=True):
-        pad = merge_row_counts(row_counts([problems[i] for i in group]), pad_rows)
+        key = tuple(group)
+        if key not in pads:
+            pads[key] = merge_row_counts(row_counts([problems[i] for i in group]), pad_rows)
+        pad = pads[key]
         batch = _calibrate(
             [problems[i] for i in idx],
             [outs[i] for i in idx],

@@ -129,8 +129,9 @@ def _both_phases(eos, t, x, shape):
 
     One vmapped call over the two densities, not two calls: the compiled program then
     holds one copy of the EOS's second density derivatives where it held two (the
-    solver's loop, its checks and its implicit tangents each evaluate both phases), which
-    roughly halves the compile time of a SAFT-VR Mie coexistence solve (docs/vle.md).
+    solver's loop, its checks and its implicit tangents each evaluate both phases): for a
+    SAFT-VR Mie chain the compiled gradient's HLO is 29 % smaller and compiles in 32 s
+    instead of 44 s (idle 2-core CPU, 2026-11-25; docs/chains.md).
     Returns ((p_l, mu_l, B_l), (p_v, mu_v, B_v)).
     """
     p, mu, b = jax.vmap(lambda r: _phase_terms(eos, t, r, shape))(jnp.exp(x))
