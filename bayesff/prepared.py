@@ -81,6 +81,9 @@ __all__ = [
 ]
 
 FORMAT = "bayesff-prepared-md"
+#: Formats of prepared files: pair MD (this module) and molecular liquids
+#: (:mod:`bayesff.prepared_molecular`).
+FORMATS = (FORMAT, "bayesff-prepared-molecular-md")
 #: Format version (in the fingerprint: a new version makes old files stale).
 VERSION = 1
 #: Units of the stored arrays (internal units; parameters in the potential's order).
@@ -130,6 +133,8 @@ class PlannedRun:
     fingerprint: str
     targets: tuple[str, ...]
 
+    format = FORMAT
+
     @property
     def stem(self) -> str:
         return f"T{self.T_K:.6g}K_rho{self.rho_per_A3:.6g}_{self.fingerprint[:12]}"
@@ -137,6 +142,23 @@ class PlannedRun:
     def record(self) -> dict:
         """What the fingerprint covers, as JSON-ready values."""
         return _record(self.potential, self.settings)
+
+    def header_fields(self) -> dict:
+        """The state, as the header records it."""
+        return {"T_K": self.T_K, "rho_per_A3": self.rho_per_A3}
+
+    def describe(self) -> str:
+        return f"T = {self.T_K:g} K, rho = {self.rho_per_A3:g} /angstrom^3"
+
+    def same_state(self, header: dict) -> bool:
+        """Whether a header is of this run's state (another fingerprint: stale)."""
+        return bool(
+            np.isclose(header.get("T_K", np.nan), self.T_K, rtol=1e-9)
+            and np.isclose(header.get("rho_per_A3", np.nan), self.rho_per_A3, rtol=1e-9)
+        )
+
+    def record_keys(self) -> tuple[str, ...]:
+        return ("potential", "simulate", "reference_option")
 
 
 def _potential_record(potential) -> dict:
@@ -219,7 +241,7 @@ def _where(problem, target) -> str:
 # ----------------------------------------------------------------------------- files
 
 
-def write(directory, run: PlannedRun, arrays: dict, header: dict) -> tuple[Path, Path]:
+def write(directory, run, arrays: dict, header: dict) -> tuple[Path, Path]:
     """Write one run's arrays (npz) and header (JSON) atomically; returns both paths.
 
     ``header`` adds to what this function records itself (format, version,
@@ -230,20 +252,20 @@ def write(directory, run: PlannedRun, arrays: dict, header: dict) -> tuple[Path,
     d.mkdir(parents=True, exist_ok=True)
     npz = d / f"{run.stem}.npz"
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    units_ = getattr(run, "array_units", ARRAY_UNITS)
     with atomic_path(npz) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
     head = {
-        "format": FORMAT,
+        "format": run.format,
         "version": VERSION,
         "fingerprint": run.fingerprint,
-        "T_K": run.T_K,
-        "rho_per_A3": run.rho_per_A3,
+        **run.header_fields(),
         "targets": list(run.targets),
         **run.record(),
         **header,
         "arrays": {
-            k: {"shape": list(v.shape), "dtype": str(v.dtype), "unit": ARRAY_UNITS.get(k, "")}
+            k: {"shape": list(v.shape), "dtype": str(v.dtype), "unit": units_.get(k, "")}
             for k, v in arrays.items()
         },
         "npz": npz.name,
@@ -262,7 +284,7 @@ def read_header(path) -> dict | None:
         h = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return h if isinstance(h, dict) and h.get("format") == FORMAT else None
+    return h if isinstance(h, dict) and h.get("format") in FORMATS else None
 
 
 def _prepare_hint(problem) -> str:
@@ -281,18 +303,15 @@ def _differences(expected: dict, found: dict, prefix: str = "") -> list[str]:
     return out
 
 
-def _missing_message(directory: Path, run: PlannedRun, hint: str) -> str:
-    state = f"T = {run.T_K:g} K, rho = {run.rho_per_A3:g} /angstrom^3"
+def _missing_message(directory: Path, run, hint: str) -> str:
+    state = run.describe()
     if directory.is_dir():
         for js in sorted(directory.glob("*.json")):
             h = read_header(js)
-            if h is None or h.get("fingerprint") == run.fingerprint:
+            if h is None or h.get("fingerprint") == run.fingerprint or h["format"] != run.format:
                 continue
-            same_state = np.isclose(h.get("T_K", np.nan), run.T_K, rtol=1e-9) and np.isclose(
-                h.get("rho_per_A3", np.nan), run.rho_per_A3, rtol=1e-9
-            )
-            if same_state:
-                found = {k: h.get(k) for k in ("potential", "simulate", "reference_option")}
+            if run.same_state(h):
+                found = {k: h.get(k) for k in run.record_keys()}
                 if h.get("version") != VERSION:
                     diff = [f"format version {h.get('version')} there, {VERSION} now"]
                 else:
@@ -304,7 +323,7 @@ def _missing_message(directory: Path, run: PlannedRun, hint: str) -> str:
     return f"no prepared MD run for {state} in {directory}; {hint}"
 
 
-def read(directory, run: PlannedRun, *, hint: str = "run `bayesff prepare PROBLEM`", where=None):
+def read(directory, run, *, hint: str = "run `bayesff prepare PROBLEM`", where=None):
     """One run's arrays and header, checked against the plan.
 
     Raises
@@ -342,6 +361,21 @@ def write_manifest(directory, headers: list[dict], script: str) -> Path:
 
     files = []
     for h in headers:
+        if "manifest" in h:  # a format that describes itself (molecular runs)
+            files.append(
+                {
+                    "path": h["npz"],
+                    "header": f"{Path(h['npz']).stem}.json",
+                    "kind": "synthetic",
+                    **h["manifest"],
+                    "licence": "generated by bayesff; same licence as bayesff (MIT)",
+                    "script": script,
+                    "sha256": h["sha256"],
+                    "fingerprint": h["fingerprint"],
+                    "units": {k: v["unit"] for k, v in h["arrays"].items()},
+                }
+            )
+            continue
         sim = h["simulate"]
         ref = ", ".join(f"{k} = {v:.10g}" for k, v in h["reference"].items())
         versions = ", ".join(f"{k} {v}" for k, v in sorted(h.get("versions", {}).items()))
@@ -406,11 +440,16 @@ def attach(problem, directory=None) -> tuple:
         lies outside the run's shells; each says to run ``bayesff prepare``.
     """
 
+    from bayesff.prepared_molecular import attach_molecular  # it imports this module
+
     entries = md_targets(problem)
-    if not entries:
-        return problem, []
     d = Path(directory) if directory is not None else default_directory(problem.name)
     hint = _prepare_hint(problem)
+    targets, headers = attach_molecular(problem, d, hint)
+    if headers:
+        problem = problem.replace(targets=targets)
+    if not entries:
+        return problem, headers
     cache: dict[str, tuple] = {}
     with_aux = {}
     for t, pot, settings, quantity in entries:
@@ -425,7 +464,7 @@ def attach(problem, directory=None) -> tuple:
             _check_q(problem, t, aux)
         with_aux[t.name] = t.replace(aux=aux)
     targets = [with_aux.get(t.name, t) for t in problem.targets]
-    return problem.replace(targets=targets), [h for _, h in cache.values()]
+    return problem.replace(targets=targets), headers + [h for _, h in cache.values()]
 
 
 def _check_q(problem, target, aux) -> None:
@@ -464,8 +503,9 @@ def provenance_comment(directory, headers: list[dict]) -> str:
     lines = [MARKER, f"# directory: {Path(directory)}"]
     for h in headers:
         ref = ", ".join(f"{k} = {v:.10g}" for k, v in h["reference"].items())
+        state = h.get("state_text") or f"T = {h['T_K']:g} K, rho = {h['rho_per_A3']:g}"
         lines.append(
-            f"# T = {h['T_K']:g} K, rho = {h['rho_per_A3']:g}: {h['npz']} sha256 {h['sha256']}; "
+            f"# {state}: {h['npz']} sha256 {h['sha256']}; "
             f"reference {{ {ref} }} ({h.get('origin', '')})"
         )
     return "\n".join(lines) + "\n"

@@ -48,6 +48,14 @@ def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dir
     kind = pot_t["kind"]
     base, source = plugins.resolve(kind, f"{path}: [potential].kind")
     options = {k: v for k, v in pot_t.items() if k not in ("kind", "cutoff")}
+    if "molecules" in doc:
+        if getattr(base, "kind", None) != "molecular":
+            raise ProblemError(
+                f"[[molecules]] tables describe the molecules of a forcefield potential; "
+                f"[potential].kind is {kind!r}",
+                f"{path}: molecules",
+            )
+        options["molecules"] = doc["molecules"]
     configure = getattr(base, "configure", None)
     if configure is not None:
         # a configurable potential (the GP: base, basis, box) is built from its options

@@ -175,6 +175,9 @@ PROBLEM_SCHEMA = {
             "properties": {"kind": _STRING, "cutoff": _CUTOFF},
         },
         "parameters": {"type": "object", "additionalProperties": _PARAMETER},
+        # molecules of a forcefield potential: checked field by field by
+        # bayesff.potentials.topology.molecule_from_dict
+        "molecules": {"type": "array", "items": {"type": "object"}, "minItems": 1},
         "targets": {"type": "array", "items": _TARGET, "minItems": 1},
         "transferability": {
             "type": "object",

@@ -753,19 +753,29 @@ class Target:
         """This target with the rows in ``select`` (file units) and outside training held
         out as group ``label``; raises if it selects no row or overlaps another group."""
         where = where or f"target {self.name!r} holdout {label!r}"
-        if label in self.holdout:
+        holdout = self.holdout
+        if (
+            not self.train.any()
+            and set(holdout) == {self.name}
+            and holdout[self.name].all()
+            and label != self.name
+        ):
+            # train = false held every row out as one group; named groups replace it, so
+            # a predicted-only target can predict some of its file's rows
+            holdout = {}
+        if label in holdout:
             raise ProblemError(f"a held-out group named {label!r} exists already", where)
         mask = select_rows(self._env_file_units(), select, f"{where}.select") & ~self.train
         if not mask.any():
             raise ProblemError("the selection keeps no rows outside the training set", where)
-        for other, m in self.holdout.items():
+        for other, m in holdout.items():
             if (m & mask).any():
                 raise ProblemError(
                     f"overlaps held-out group {other!r} in {int((m & mask).sum())} row(s); "
                     "each held-out row belongs to one group",
                     where,
                 )
-        return self.replace(holdout={**self.holdout, label: mask})
+        return self.replace(holdout={**holdout, label: mask})
 
     @classmethod
     def from_arrays(

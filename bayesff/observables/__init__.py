@@ -5,6 +5,7 @@ from bayesff.observables import (  # noqa: F401  (registers observables)
     conformers,
     conventions,
     md_targets,
+    molecular_targets,
     structure,
     vle,
 )

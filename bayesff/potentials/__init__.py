@@ -42,6 +42,7 @@ from bayesff.potentials.molecular import (
     TWO_CENTRE_LJ_QUADRUPOLE,
     LinearPairPotential,
 )
+from bayesff.potentials.molecular_ff import FORCEFIELD, ForceFieldPotential
 from bayesff.potentials.pair import (
     LENNARD_JONES,
     MIE,
@@ -80,6 +81,7 @@ __all__ = [
     "COULOMB",
     "DEBYE_HUCKEL",
     "FIXED_CHARGE",
+    "FORCEFIELD",
     "FOURIER",
     "GP",
     "LENNARD_JONES",
@@ -101,6 +103,7 @@ __all__ = [
     "ClusterEnergyError",
     "ClusterPotential",
     "Convention",
+    "ForceFieldPotential",
     "GPPairPotential",
     "LinearPairPotential",
     "Molecule",

@@ -52,6 +52,7 @@ from bayesff.potentials._spec import (
 from bayesff.potentials.chain import ChainPotential
 from bayesff.potentials.cluster import ClusterPotential
 from bayesff.potentials.molecular import LinearPairPotential
+from bayesff.potentials.molecular_ff import ForceFieldPotential
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -77,6 +78,7 @@ _POTENTIAL_TYPES = (
     ChainPotential,
     ClusterPotential,
     LinearPairPotential,
+    ForceFieldPotential,
 )
 
 #: (modules allowed by the code around, whether the user's config file counts too).

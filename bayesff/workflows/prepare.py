@@ -27,9 +27,11 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from bayesff import prepared
+import numpy as np
+
+from bayesff import prepared, prepared_molecular
 from bayesff.errors import BayesffError, ProblemError
-from bayesff.observables import md_targets
+from bayesff.observables import md_targets, molecular_targets
 from bayesff.problem import Problem
 from bayesff.runtime import ensure_configured
 from bayesff.simulate import lj_md as md
@@ -40,7 +42,7 @@ __all__ = ["prepare"]
 def _versions() -> dict[str, str]:
 
     out = {}
-    for p in ("bayesff", "jax", "jaxlib", "jax-md", "numpy"):
+    for p in ("bayesff", "jax", "jaxlib", "jax-md", "numpy", "openmm", "pymbar", "scipy"):
         try:
             out[p] = version(p)
         except PackageNotFoundError:
@@ -104,11 +106,129 @@ def _simulate(run, reference: dict, log) -> tuple[dict, dict]:
 def _check_reference(run, reference: dict) -> dict:
 
     try:
-        opts = {"reference": dict(reference)}
-        md_targets.parse_options(run.potential, opts, f"targets {', '.join(run.targets)}")
+        where = f"targets {', '.join(run.targets)}"
+        if isinstance(run, prepared_molecular.PlannedMolecularRun):
+            opts = {"molecule": run.molecule, "reference": dict(reference)}
+            molecular_targets.parse_options(run.potential, opts, where)
+        else:
+            md_targets.parse_options(run.potential, {"reference": dict(reference)}, where)
     except ValueError as e:
         raise ProblemError(str(e), "prepare(reference=...)") from None
     return {k: float(reference[k]) for k in run.potential.param_names}
+
+
+def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
+    """The liquid and gas runs of one molecule at every state -> (arrays, header additions)."""
+    from bayesff.observables import molecular_reweight as mr
+    from bayesff.potentials import forcefield as ff
+    from bayesff.runtime import usable_cores
+    from bayesff.simulate import engines, timeseries
+    from bayesff.simulate.molecules import conformer, lattice_configuration
+
+    s = run.settings
+    liquid, _, _ = molecular_targets.systems(run.potential, s)
+    topo = run.potential.topology
+    gas_system = ff.System(topo, ((s.molecule, s.gas_molecules),))
+    x0 = conformer(topo.molecule(s.molecule))
+    spacing = 2.0 * float(np.ptp(x0, axis=0).max()) + 10.0  # apart; they do not interact
+    threads = usable_cores()
+    n_gas_mol = s.gas_molecules
+    t_start = time.perf_counter()
+    refs, n_liq, n_gas, records, sems = [], [], [], [], []
+    for k, (T, p) in enumerate(run.states):
+        where = f"{s.molecule} at T = {T:g} K, p = {p:.4g} MPa"
+        common = {"engine": s.engine, "seed": s.seed + k, "threads": threads, "T_K": T}
+        R, box = lattice_configuration(liquid, s.start_density_kg_per_m3, seed=s.seed + k)
+        traj = engines.run(
+            engines.SimulatedSystem(liquid, reference),
+            engines.State(R, box),
+            engines.RunSettings(
+                p_MPa=p, n_equil=s.n_equil, n_steps=s.n_steps, sample_every=s.sample_every,
+                dt_fs=s.dt_fs, **common,
+            ),
+        )  # fmt: skip
+        av = timeseries.trajectory_averages(traj)
+        t0 = av["density_kg_per_m3"].t0
+        kept = traj.n_frames - t0
+        if kept < 20:
+            raise BayesffError(
+                f"the liquid run is not equilibrated: equilibration was detected at frame {t0} "
+                f"of {traj.n_frames}, leaving {kept} frames (at least 20 are needed); raise "
+                "n_equil or n_steps",
+                where,
+            )
+        gas = engines.run(
+            engines.SimulatedSystem(gas_system, reference),
+            engines.State(np.concatenate([x0 + spacing * j for j in range(n_gas_mol)]), None),
+            engines.RunSettings(
+                ensemble="gas", n_equil=5000, n_steps=s.gas_steps,
+                sample_every=s.gas_sample_every, dt_fs=s.dt_fs, **common,
+            ),
+        )  # fmt: skip
+        refs.append(mr.ReferenceRun("liquid", traj.positions[t0:], traj.box[t0:], T, p, reference))
+        refs.append(mr.ReferenceRun("gas", gas.positions, None, T, 0.0, reference))
+        n_liq.append(kept)
+        n_gas.append(gas.n_frames * s.gas_molecules)
+        rho, u = av["density_kg_per_m3"], av["potential_energy_kJ_per_mol"]
+        u_gas = timeseries.average(gas.potential_energy / s.gas_molecules, where=f"{where} (gas)")
+        m_mol = liquid.total_mass_g_per_mol / liquid.n_molecules
+        # the MD statistical error of the reference averages (kg/m^3 = g/L -> mol/L)
+        sems.append((rho.sem / m_mol, float(np.hypot(u.sem / liquid.n_molecules, u_gas.sem))))
+        records.append(
+            {
+                "T_K": T,
+                "p_MPa": p,
+                "engine": traj.engine,
+                "equilibration_frame": int(t0),
+                "frames": int(traj.n_frames),
+                "statistical_inefficiency_density": float(rho.g),
+                "density_kg_per_m3": float(rho.mean),
+                "density_sem_kg_per_m3": float(rho.sem),
+                "potential_energy_kJ_per_mol": float(u.mean),
+                "potential_energy_sem_kJ_per_mol": float(u.sem),
+                "ns_per_day_liquid": float(traj.ns_per_day),
+                "wall_s_liquid": float(traj.wall_s),
+                "wall_s_gas": float(gas.wall_s),
+                "gas_samples": int(gas.n_frames * s.gas_molecules),
+            }
+        )
+        log(
+            f"  {where}: rho = {rho.mean:.1f} +- {rho.sem:.1f} kg/m^3 ({kept} frames after "
+            f"t0 = {t0}, {traj.ns_per_day:.0f} ns/day); gas {gas.n_frames * s.gas_molecules} "
+            "samples"
+        )
+    prep = mr.prepare(liquid, refs)
+    arrays = molecular_targets.prepared_arrays(
+        run.potential, s, prep, run.states, n_liq, n_gas, reference
+    )
+    arrays["sem_density0"] = np.array([a for a, _ in sems])
+    arrays["sem_dhvap0"] = np.array([b for _, b in sems])
+    ref_text = ", ".join(f"{k} = {v:.10g}" for k, v in reference.items())
+    record = sorted(s.run_record().items())
+    settings_text = ", ".join(f"{k} = {v}" for k, v in record if k != "reference")
+    extra = {
+        "reference": {k: float(v) for k, v in reference.items()},
+        "runs": records,
+        "mbar_f_liquid": [float(x) for x in prep.f_liquid],
+        "mbar_f_gas": [float(x) for x in prep.f_gas],
+        "versions": _versions(),
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "wall_s": time.perf_counter() - t_start,
+        "manifest": {
+            "title": (
+                f"NPT MD of liquid {s.molecule} ({s.n_molecules} molecules) and MD of isolated "
+                f"molecules at {run._states_text()}: per-frame energy statistics for MBAR "
+                "reweighting (simulated, not measured)"
+            ),
+            "source": (
+                f"bayesff.simulate.engines ({s.engine}; Langevin, Monte Carlo barostat) with "
+                f"{settings_text}; "
+                f"reference parameters (kJ/mol, angstrom) {ref_text}; equilibration detected by "
+                "pymbar.timeseries; MBAR by pymbar"
+            ),
+        },
+    }
+    return arrays, extra
 
 
 def _remove_unused(directory: Path, keep: set[str], log) -> None:
@@ -179,7 +299,7 @@ def prepare(
 
     log = log or (lambda *a, **k: None)
     prob, label = _load(problem)
-    runs = prepared.plan(prob)
+    runs = prepared.plan(prob) + prepared_molecular.plan_molecular(prob)
     d = Path(directory) if directory is not None else prepared.default_directory(prob.name)
     if not runs:
         log(f"{label}: no MD targets, nothing to prepare")
@@ -188,7 +308,7 @@ def prepare(
     headers, paths = [], []
     for i, run in enumerate(runs, 1):
         head = None if (force or reference is not None) else _header_of(d, run)
-        where = f"[{i}/{len(runs)}] T = {run.T_K:g} K, rho = {run.rho_per_A3:g} /angstrom^3"
+        where = f"[{i}/{len(runs)}] {run.describe()}"
         if head is not None:
             log(f"{where}: up to date ({run.stem}.npz, reference {head['reference']})")
         else:
@@ -198,11 +318,20 @@ def prepare(
                 else _check_reference(run, reference)
             )
             s = run.settings
-            log(
-                f"{where}: simulating N = {s.n_particles}, {s.n_equil} + {s.n_steps} steps, "
-                f"{s.n_frames} frames, reference {ref} (targets {', '.join(run.targets)})"
-            )
-            arrays, extra = _simulate(run, ref, log)
+            if isinstance(run, prepared_molecular.PlannedMolecularRun):
+                log(
+                    f"{where}: simulating {s.n_molecules} molecules with {s.engine}, "
+                    f"{s.n_equil} + {s.n_steps} steps per state, and the gas phase (targets "
+                    f"{', '.join(run.targets)})"
+                )
+                arrays, extra = _simulate_molecule(run, ref, log)
+            else:
+                log(
+                    f"{where}: simulating N = {s.n_particles}, {s.n_equil} + {s.n_steps} "
+                    f"steps, {s.n_frames} frames, reference {ref} (targets "
+                    f"{', '.join(run.targets)})"
+                )
+                arrays, extra = _simulate(run, ref, log)
             extra["origin"] = origin or (
                 "bayesff prepare (the problem's reference option)"
                 if reference is None

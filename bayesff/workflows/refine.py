@@ -46,10 +46,12 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from bayesff import prepared, runfile
+from bayesff import prepared, prepared_molecular, runfile
 from bayesff.errors import ProblemError, RunExistsError
 from bayesff.inference import calibrate
 from bayesff.observables import md_targets
+from bayesff.observables.molecular_reweight import reweightable_parameters
+from bayesff.observables.molecular_targets import state_index
 from bayesff.prepared import md_targets as md_entries
 from bayesff.problem import Problem
 from bayesff.workflows.prepare import prepare
@@ -219,6 +221,56 @@ def _ess_at(potential, params: dict, aux: dict, batch_size: int) -> np.ndarray:
     return np.asarray(f({k: np.asarray(v) for k, v in params.items()}))
 
 
+def _molecular_trust(problem, params, reference, max_outside, batch_size):
+    """StateTrust of every state of every molecular MD target (rho_per_A3 is NaN there)."""
+    states, reasons = [], []
+    for t, pot, settings, _ in prepared_molecular.molecular_targets(problem):
+        if t.aux is None:
+            raise ProblemError(
+                "no prepared data attached; load the problem with its prepared runs",
+                f"target {t.name!r}",
+            )
+        pred = t.observable.build(pot, **t.options)
+        aux = {k: np.asarray(v) for k, v in t.aux.items()}
+
+        def ess_of(ps, b, pred=pred, aux=aux):
+            def one(q):
+                return pred.ess_fractions(q, aux)
+
+            f = jax.jit(lambda qs: jax.lax.map(one, qs, batch_size=b))
+            return np.asarray(f({k: np.asarray(v) for k, v in ps.items()}))
+
+        ess = ess_of(params, batch_size)
+        at_mean = ess_of({k: np.array([v]) for k, v in reference.items()}, 1)[0]
+        pcol = t.observable.env[1].column
+        T = np.asarray(t.env["T_K"], float).ravel()
+        p = np.asarray(t.env[pcol], float).ravel()
+        rows = state_index(T, p, aux["state_T_K"], aux["state_p_MPa"], np)[0]
+        edge = settings.ess_min + settings.ess_width / 2
+        for s in range(ess.shape[1]):
+            e = ess[:, s]
+            st = StateTrust(
+                target=t.name,
+                T_K=float(aux["state_T_K"][s]),
+                rho_per_A3=float("nan"),
+                trained=bool(t.train[rows == s].any()),
+                ess_min=settings.ess_min,
+                edge=edge,
+                min=float(e.min()),
+                median=float(np.median(e)),
+                below_min=float(np.mean(e < settings.ess_min)),
+                outside=float(np.mean(e < edge)),
+                at_mean=float(at_mean[s]),
+            )
+            states.append(st)
+            if st.trained and st.outside > max_outside:
+                reasons.append(
+                    f"{t.name} at T = {st.T_K:g} K, p = {aux['state_p_MPa'][s]:.4g} MPa: "
+                    f"{st.outside:.0%} of the draws below e = {edge:g}"
+                )
+    return states, reasons
+
+
 def _state_of_rows(target, aux) -> np.ndarray:
     T = np.asarray(target.env["T_K"], float).reshape(target.n, -1)[:, 0]
     rho = np.asarray(target.env["rho_per_A3"], float).reshape(target.n, -1)[:, 0]
@@ -309,6 +361,9 @@ def check_trust(
                     f"{t.name} at T = {st.T_K:g} K, rho = {st.rho_per_A3:g} /angstrom^3: "
                     f"{st.outside:.0%} of the draws below e = {edge:g}"
                 )
+    states_m, reasons_m = _molecular_trust(problem, params, reference, max_outside, batch_size)
+    states += states_m
+    reasons += reasons_m
     return TrustReport(
         states=states,
         reference=reference,
@@ -402,6 +457,11 @@ def _reference_in_use(problem) -> dict[str, float]:
         if t.aux is not None:
             ref = np.asarray(t.aux["reference"])[0]
             return {n: float(v) for n, v in zip(pot.param_names, ref, strict=True)}
+    for t, pot, _, _ in prepared_molecular.molecular_targets(problem):
+        if t.aux is not None:
+            names = reweightable_parameters(pot.topology)
+            ref = np.asarray(t.aux["reference"])
+            return {n: float(v) for n, v in zip(names, ref, strict=True)}
     return {}
 
 
@@ -464,7 +524,7 @@ def refine(
         raise ProblemError(f"max_rounds must be an integer >= 1, got {max_rounds!r}", "refine")
     given = problem if isinstance(problem, Problem) else None
     base = given or Problem.from_toml(Path(problem), prepared=False)
-    if not prepared.plan(base):
+    if not prepared.plan(base) and not prepared_molecular.plan_molecular(base):
         raise ProblemError("the problem has no MD target: nothing to refine", str(problem))
     d = Path(directory) if directory is not None else prepared.default_directory(base.name)
     out = Path(out) if out is not None else Path("runs") / base.name / "refine"
