@@ -45,6 +45,12 @@ def _arguments(c) -> None:
     )
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary")
+    c.add_argument(
+        "--prepared",
+        metavar="DIR",
+        help="the prepared MD runs of the problem's MD targets (default prepared/NAME): a "
+        "variant of a problem can use the runs `bayesff prepare` made for the original",
+    )
     add_allow_plugin(c)
 
 
@@ -55,7 +61,7 @@ def _default_out(problem) -> str:
 
 
 def _run(args) -> int:
-    problem = Problem.from_toml(args.problem)
+    problem = Problem.from_toml(args.problem, prepared=args.prepared or True)
     configure()
     try:
         run = calibrate(

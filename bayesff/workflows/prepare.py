@@ -138,7 +138,12 @@ def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
     for k, (T, p) in enumerate(run.states):
         where = f"{s.molecule} at T = {T:g} K, p = {p:.4g} MPa"
         common = {"engine": s.engine, "seed": s.seed + k, "threads": threads, "T_K": T}
-        R, box = lattice_configuration(liquid, s.start_density_kg_per_m3, seed=s.seed + k)
+        if k == 0:
+            R, box = lattice_configuration(liquid, s.start_density_kg_per_m3, seed=s.seed)
+        else:
+            # the states are in increasing T: each starts from the last frame of the one
+            # before, a liquid already, so its equilibration is short (n_equil still applies)
+            R, box = traj.positions[-1], traj.box[-1]
         traj = engines.run(
             engines.SimulatedSystem(liquid, reference),
             engines.State(R, box),

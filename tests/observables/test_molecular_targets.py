@@ -34,6 +34,7 @@ from bayesff.problem import Problem
 from bayesff.simulate.molecules import conformer, lattice_configuration
 from bayesff.units import AVOGADRO, KJ_PER_MOL_PER_A3_IN_MPA
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as R_GAS
+
 from support import write_manifest
 
 PUB = TRAPPE_UA_ALKANE.published_parameters()
