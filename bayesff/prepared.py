@@ -60,6 +60,7 @@ from bayesff.errors import ProblemError
 from bayesff.io import atomic_path
 from bayesff.observables import md_targets as mdt
 from bayesff.potentials import plugins
+from bayesff.prepared_molecular import attach_molecular
 
 __all__ = [
     "ARRAY_UNITS",
@@ -440,12 +441,10 @@ def attach(problem, directory=None) -> tuple:
         lies outside the run's shells; each says to run ``bayesff prepare``.
     """
 
-    from bayesff.prepared_molecular import attach_molecular  # it imports this module
-
     entries = md_targets(problem)
     d = Path(directory) if directory is not None else default_directory(problem.name)
     hint = _prepare_hint(problem)
-    targets, headers = attach_molecular(problem, d, hint)
+    targets, headers = attach_molecular(problem, d, hint, read)
     if headers:
         problem = problem.replace(targets=targets)
     if not entries:

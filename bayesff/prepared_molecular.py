@@ -214,8 +214,11 @@ def plan_molecular(problem) -> list[PlannedMolecularRun]:
     return out
 
 
-def attach_molecular(problem, directory, hint: str) -> tuple[list, list[dict]]:
+def attach_molecular(problem, directory, hint: str, read_run) -> tuple[list, list[dict]]:
     """(targets with their prepared arrays in ``aux``, headers used) of a problem.
+
+    ``read_run(directory, run, hint=, where=)`` reads and checks one prepared file
+    (:func:`bayesff.prepared.read`, which shares its format checks).
 
     Raises
     ------
@@ -224,8 +227,6 @@ def attach_molecular(problem, directory, hint: str) -> tuple[list, list[dict]]:
         exponent of the problem that differs from the reference runs' (exponents
         are not reweighted).
     """
-    from bayesff import prepared
-
     runs = {r.fingerprint: r for r in plan_molecular(problem)}
     if not runs:
         return list(problem.targets), []
@@ -236,7 +237,7 @@ def attach_molecular(problem, directory, hint: str) -> tuple[list, list[dict]]:
         run = by_key[_key(settings)]
         if run.fingerprint not in read:
             where = _where(problem, t)
-            read[run.fingerprint] = prepared.read(directory, run, hint=hint, where=where)
+            read[run.fingerprint] = read_run(directory, run, hint=hint, where=where)
         _check_exponents(problem, t, settings)
         arrays = read[run.fingerprint][0]
         with_aux[t.name] = t.replace(aux=arrays, floor=_md_floor(t, arrays))

@@ -19,6 +19,7 @@ from bayesff.errors import ProblemError
 from bayesff.observables import get_observable
 from bayesff.potentials import plugins
 from bayesff.potentials.cutoff import wrap_cutoff
+from bayesff.potentials.topology import topology_to_dict
 from bayesff.priors import Parameter, PriorSpec
 from bayesff.settings import InferenceSettings
 from bayesff.targets import (
@@ -342,6 +343,12 @@ def document(problem) -> dict:
         else:
             params[n]["prior"] = _prior_table(p.prior)
     s = problem.inference
+    molecules = None
+    if getattr(problem.base_potential, "kind", None) == "molecular":
+        # a force field's molecules are part of the problem: written out in full
+        ff = topology_to_dict(problem.base_potential.topology)
+        molecules = ff.pop("molecules")
+        pot.update(ff)
     doc = {
         "problem": {"name": problem.name, "description": problem.description},
         "potential": pot,
@@ -361,6 +368,8 @@ def document(problem) -> dict:
             "sampler": s.sampler,
         },
     }
+    if molecules is not None:
+        doc["molecules"] = molecules
     tr = {}
     if problem.tolerance:
         tr["tolerance"] = {k: dict(v) for k, v in problem.tolerance.items()}

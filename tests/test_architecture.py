@@ -35,6 +35,7 @@ LAYERS = {
     "bayesff.data": 3,
     "bayesff.configdata": 3,
     "bayesff.prepared": 3,
+    "bayesff.prepared_molecular": 3,
     "bayesff.targets": 3,
     "bayesff.settings": 3,
     "bayesff.problem": 3,

@@ -524,3 +524,24 @@ def test_closure_error_floor_is_applied_and_never_lowered():
     np.testing.assert_allclose(low.targets[k].floor, want, rtol=1e-12)
     high = p.with_target(t.replace(floor=3.0 * want))  # a larger one is kept
     np.testing.assert_allclose(high.targets[k].floor, 3.0 * want, rtol=1e-12)
+
+
+def test_named_groups_of_an_untrained_target_replace_the_whole_target_group(problem_dir):
+    """train = false holds every row out as one group; named held-out groups of that target
+    replace it, so only their rows are predicted (the rest are neither trained on nor
+    predicted), and two named groups may split it; a target with training rows keeps its
+    groups (an overlap is still an error)."""
+    t0 = Problem.from_toml(problem_dir / "models" / "toy.toml").targets[0]
+    whole = t0.with_train(False, "test")
+    assert set(whole.holdout) == {"B2"} and whole.holdout["B2"].all()
+    t = whole.with_holdout("cold", {"T_K": [85.0, 105.0]})
+    t = t.with_holdout("hot", {"T_K": [520.0, 700.0]})
+    assert set(t.holdout) == {"cold", "hot"}
+    T = t.env_display("T_K")
+    assert np.all((T[t.holdout["cold"]] >= 85.0) & (T[t.holdout["cold"]] <= 105.0))
+    assert not t.train.any()
+    # rows between the groups are ignored, not held out
+    n_out = t.holdout["cold"].sum() + t.holdout["hot"].sum()
+    assert t.excluded_mask().sum() == t.n - n_out > 0
+    with pytest.raises(ProblemError, match="overlaps held-out group 'cold'"):
+        t.with_holdout("again", {"T_K": [85.0, 100.0]})

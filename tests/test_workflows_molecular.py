@@ -183,6 +183,13 @@ def test_recovers_known_parameters_from_synthetic_data(prepared_problem):
     for n, truth in TRUTH.items():
         x = np.asarray(post[n]).ravel()
         assert abs(x.mean() - truth) < 3 * x.std(), (n, x.mean(), x.std(), truth)
+    # `bayesff export` takes the molecules from the run's own problem (no --topology)
+    from bayesff import cli
+
+    out = d / "exported"
+    assert cli.main(["export", str(run.path), "--format", "lammps", "--out", str(out)]) == 0
+    text = (out / "mean.lmp").read_text()
+    assert "pair_coeff" in text and "tiny_butane" in text
     # the trust check of `bayesff refine` covers molecular targets: two states each
     report = check_trust(prob, run, n_draws=40)
     assert {s.target for s in report.states} == {"rho", "dhvap"}

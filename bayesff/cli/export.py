@@ -1,4 +1,4 @@
-"""``bayesff export RUN --format F --topology FILE``: force-field files of a run's posterior."""
+"""``bayesff export RUN --format F [--topology FILE]``: force-field files of a run's posterior."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ def _export_arguments(c) -> None:
     c.add_argument("--format", required=True, choices=FORMATS, help="the engine's file format")
     c.add_argument(
         "--topology",
-        required=True,
         metavar="FILE",
         help="TOML file of the molecules and site types (docs/molecular.md, dict form); "
-        "its parameter names must be the run's",
+        "its parameter names must be the run's. Default: the molecules of the run's own "
+        "problem (a forcefield potential)",
     )
     c.add_argument(
         "--draws",
@@ -51,9 +51,26 @@ def _topology(path: str):
         raise ProblemError(e.message, f"{path}: {e.where}" if e.where else path) from None
 
 
+def _run_topology(dt, where: str):
+    """The topology of a run whose problem is a forcefield with [[molecules]]."""
+    doc = parse_toml(str(dt.attrs.get("problem_text", "")), where)
+    pot = doc.get("potential", {})
+    if pot.get("kind") != "forcefield" or "molecules" not in doc:
+        raise ProblemError(
+            f"the run's potential is {pot.get('kind', 'unknown')!r}, not a forcefield with "
+            "[[molecules]]: give the molecules with --topology FILE",
+            where,
+        )
+    opts = {k: v for k, v in pot.items() if k not in ("kind", "cutoff")}
+    return topology_from_dict({**opts, "molecules": doc["molecules"]})
+
+
 def _export(args) -> int:
-    topology = _topology(args.topology)  # before the run file: the cheaper check first
+    # a topology file is read before the run file: the cheaper check first
+    topology = _topology(args.topology) if args.topology else None
     dt = runfile.read(args.run)
+    if topology is None:
+        topology = _run_topology(dt, args.run)
     mean, draws = run_parameters(dt, topology, args.draws, where=args.run)
     name = str(dt.attrs.get("problem_name", "run"))
     fingerprint = str(dt.attrs.get("problem_fingerprint", "")) or "unknown"

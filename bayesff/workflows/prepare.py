@@ -135,15 +135,16 @@ def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
     n_gas_mol = s.gas_molecules
     t_start = time.perf_counter()
     refs, n_liq, n_gas, records, sems = [], [], [], [], []
+    last = None
     for k, (T, p) in enumerate(run.states):
         where = f"{s.molecule} at T = {T:g} K, p = {p:.4g} MPa"
         common = {"engine": s.engine, "seed": s.seed + k, "threads": threads, "T_K": T}
-        if k == 0:
+        if last is None:
             R, box = lattice_configuration(liquid, s.start_density_kg_per_m3, seed=s.seed)
         else:
             # the states are in increasing T: each starts from the last frame of the one
             # before, a liquid already, so its equilibration is short (n_equil still applies)
-            R, box = traj.positions[-1], traj.box[-1]
+            R, box = last
         traj = engines.run(
             engines.SimulatedSystem(liquid, reference),
             engines.State(R, box),
@@ -152,6 +153,7 @@ def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
                 dt_fs=s.dt_fs, **common,
             ),
         )  # fmt: skip
+        last = (traj.positions[-1], traj.box[-1])
         av = timeseries.trajectory_averages(traj)
         t0 = av["density_kg_per_m3"].t0
         kept = traj.n_frames - t0

@@ -372,3 +372,20 @@ def test_prepared_files_attach_and_go_stale(tmp_path, pot):
     npz.write_bytes(npz.read_bytes()[:-10])
     with pytest.raises(ProblemError, match="sha256"):
         Problem.from_toml(path, prepared=d)
+
+
+def test_a_problem_built_in_python_writes_its_molecules(tmp_path):
+    """A forcefield problem built from a dict (no source text) is written out with its
+    molecules in full (the run file's problem text), and that text loads back to the same
+    force field."""
+    import tomllib
+
+    path = _problem_text(tmp_path)
+    doc = tomllib.loads(path.read_text())
+    prob = Problem.from_dict(doc, path=str(path), base_dirs=(tmp_path,), prepared=False)
+    text = bayesff.dump_problem(prob)
+    back = tomllib.loads(text)
+    assert back["potential"]["kind"] == "forcefield"
+    assert back["molecules"][0]["name"] == "n-butane"
+    again = Problem.from_dict(back, path="again", base_dirs=(tmp_path,), prepared=False)
+    assert again.potential.topology == prob.potential.topology
