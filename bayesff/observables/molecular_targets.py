@@ -63,9 +63,11 @@ import numpy as np
 from bayesff.observables import molecular_reweight as mr
 from bayesff.observables._spec import EnvField, Observable, register_observable
 from bayesff.observables.md_targets import trust_weight
+from bayesff.potentials import forcefield as ff
 from bayesff.units import AVOGADRO
 
 __all__ = [
+    "ENGINE_NAMES",
     "MOLECULAR_OBSERVABLES",
     "OPTION_NAMES",
     "STATE_MATCH_RTOL",
@@ -80,6 +82,9 @@ __all__ = [
 #: Rows are matched to prepared states when T and p agree to this relative tolerance
 #: (p also absolutely to 1e-9 MPa: vapour pressures near the triple point are ~1e-7 MPa).
 STATE_MATCH_RTOL = 1e-9
+#: The MD engines a target may name (those of bayesff.simulate.engines, which a forward
+#: model never imports; tests/observables/test_molecular_targets.py checks they agree).
+ENGINE_NAMES = ("openmm", "jax-md")
 #: Densest liquid the box check assumes, kg/m^3 (n-alkanes: < 800 below 0.7 Tc).
 _MAX_DENSITY_KG_M3 = 1000.0
 
@@ -175,8 +180,6 @@ def parse_options(potential, options: Mapping, where: str = "molecular md target
         an unknown engine, a trust band outside (0, 1], or a liquid box that
         cannot hold twice the cut-off.
     """
-    from bayesff.simulate.engines import ENGINES  # names only; no backend is imported
-
     topo = getattr(potential, "topology", None)
     if getattr(potential, "kind", None) != "molecular" or topo is None:
         raise ValueError(
@@ -241,9 +244,9 @@ def parse_options(potential, options: Mapping, where: str = "molecular md target
                     f"frames), got {v!r}"
                 )
             kw[name] = float(v)
-    if "engine" in options and options["engine"] not in ENGINES:
+    if "engine" in options and options["engine"] not in ENGINE_NAMES:
         raise ValueError(
-            f"{where}: option 'engine' must be one of {', '.join(map(repr, ENGINES))}, got "
+            f"{where}: option 'engine' must be one of {', '.join(map(repr, ENGINE_NAMES))}, got "
             f"{options['engine']!r}"
         )
     if "engine" in options:
@@ -277,8 +280,6 @@ def parse_options(potential, options: Mapping, where: str = "molecular md target
 
 def systems(potential, settings: MolecularSettings):
     """(liquid system, gas system of one molecule, exponents) of a target's molecule."""
-    from bayesff.potentials import forcefield as ff
-
     topo = potential.topology
     liquid = ff.System(topo, ((settings.molecule, settings.n_molecules),))
     gas = ff.System(topo, ((settings.molecule, 1),))

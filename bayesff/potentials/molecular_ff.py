@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bayesff.errors import ProblemError
+from bayesff.potentials import forcefield as ff
 from bayesff.potentials._spec import ParamSpec, register
 from bayesff.potentials.topology import Topology, parameter_specs, topology_from_dict
 
@@ -79,8 +80,6 @@ class ForceFieldPotential:
         ``counts``: ``((molecule name, number), ...)``; positions (N, 3) and box
         edges (3,) in angstrom (``box=None``: isolated molecules).
         """
-        from bayesff.potentials import forcefield as ff  # the JAX force field, on use
-
         system = ff.System(self._configured(), tuple(counts))
         return ff.energy(system, positions, box, params)
 

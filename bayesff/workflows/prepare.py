@@ -32,9 +32,13 @@ import numpy as np
 from bayesff import prepared, prepared_molecular
 from bayesff.errors import BayesffError, ProblemError
 from bayesff.observables import md_targets, molecular_targets
+from bayesff.observables import molecular_reweight as mr
+from bayesff.potentials import forcefield as ff
 from bayesff.problem import Problem
-from bayesff.runtime import ensure_configured
+from bayesff.runtime import ensure_configured, usable_cores
+from bayesff.simulate import engines, timeseries
 from bayesff.simulate import lj_md as md
+from bayesff.simulate.molecules import conformer, lattice_configuration
 
 __all__ = ["prepare"]
 
@@ -119,12 +123,6 @@ def _check_reference(run, reference: dict) -> dict:
 
 def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
     """The liquid and gas runs of one molecule at every state -> (arrays, header additions)."""
-    from bayesff.observables import molecular_reweight as mr
-    from bayesff.potentials import forcefield as ff
-    from bayesff.runtime import usable_cores
-    from bayesff.simulate import engines, timeseries
-    from bayesff.simulate.molecules import conformer, lattice_configuration
-
     s = run.settings
     liquid, _, _ = molecular_targets.systems(run.potential, s)
     topo = run.potential.topology

@@ -242,6 +242,12 @@ def test_bad_options_are_refused_before_any_work(pot, change, match):
         mt.parse_options(pot, {**OPTIONS, **change}, "md_saturated_liquid_density")
 
 
+def test_engine_names_are_the_engines():
+    from bayesff.simulate.engines import ENGINES
+
+    assert set(mt.ENGINE_NAMES) == set(ENGINES)
+
+
 def test_molecular_observables_need_a_forcefield():
     from bayesff.potentials import LENNARD_JONES
 
