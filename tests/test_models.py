@@ -76,6 +76,37 @@ def test_argon_md_loads_and_builds(tmp_path):
         Problem.from_toml(path, prepared=tmp_path)
 
 
+def test_alkane_md_problems_load_and_plan(tmp_path):
+    """The TraPPE-UA study's files (models/alkanes/) match the package: they load without
+    their prepared runs, their forward models build (options checked), they need one
+    prepared file per molecule (six) with the states of the rows they train on or hold out
+    (3 per training molecule, 2 per held-out one: 15 liquid runs), the CH3-fixed variant
+    plans the very same files (so it can use the main model's runs), and without them
+    loading says to run `bayesff prepare`."""
+    from bayesff.errors import ProblemError
+    from bayesff.model import structure_of
+    from bayesff.prepared_molecular import plan_molecular
+
+    main = Problem.from_toml(ROOT / "models" / "alkanes" / "trappe_ua.toml", prepared=False)
+    variant = Problem.from_toml(
+        ROOT / "models" / "alkanes" / "trappe_ua_ch2_only.toml", prepared=False
+    )
+    assert structure_of(main).free == ("epsilon_CH3", "sigma_CH3", "epsilon_CH2", "sigma_CH2")
+    assert structure_of(variant).free == ("epsilon_CH2", "sigma_CH2")
+    for t in main.targets:
+        t.forward(main).build()
+    runs = plan_molecular(main)
+    states = {r.molecule: len(r.states) for r in runs}
+    assert states == {"propane": 3, "n-butane": 3, "n-pentane": 3, "n-hexane": 2,
+                      "n-octane": 2, "n-decane": 2}  # fmt: skip
+    assert {r.fingerprint for r in runs} == {r.fingerprint for r in plan_molecular(variant)}
+    trained = {t.name for t in main.targets if t.train.any()}
+    assert trained == {f"{p}_{m}" for p in ("rho", "dhvap") for m in ("propane", "butane",
+                                                                      "pentane")}  # fmt: skip
+    with pytest.raises(ProblemError, match=r"run `bayesff prepare .*trappe_ua.toml`"):
+        Problem.from_toml(ROOT / "models" / "alkanes" / "trappe_ua.toml", prepared=tmp_path)
+
+
 SWEEPS = sorted(
     p for p in (ROOT / "models").glob("**/*.toml") if "sweep" in tomllib.loads(p.read_text())
 )
