@@ -199,8 +199,12 @@ def test_recovers_known_parameters_from_synthetic_data(prepared_problem):
     assert all(0.0 < s.median <= 2.0 + 1e-9 for s in report.states), report.format()
 
 
-def test_a_run_that_does_not_equilibrate_is_an_error(tmp_path):
-    """Too few frames after the detected equilibration: a clear error, nothing written."""
+def test_a_run_that_does_not_equilibrate_is_an_error(tmp_path, monkeypatch):
+    """Too few frames after the detected equilibration (and no extension allowed here): a
+    clear error, nothing written."""
+    from bayesff.workflows import prepare as prepare_mod
+
+    monkeypatch.setattr(prepare_mod, "MAX_EXTENSIONS", 0)
     bayesff.configure()
     _write_data(tmp_path, [10.0, 9.8], [24.0, 23.5])
     path = _problem(tmp_path)

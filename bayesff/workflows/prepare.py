@@ -23,6 +23,7 @@ or from Python, for a problem built there::
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -121,6 +122,21 @@ def _check_reference(run, reference: dict) -> dict:
     return {k: float(reference[k]) for k in run.potential.param_names}
 
 
+#: Liquid frames a molecular reference run must keep after the detected equilibration.
+MIN_KEPT_FRAMES = 20
+#: Times a liquid run whose equilibration is detected too late is continued by n_steps.
+MAX_EXTENSIONS = 2
+
+
+def _joined(a, b):
+    """Trajectory ``a`` continued by ``b`` (frames, energies, volumes and times appended)."""
+    cat = {k: np.concatenate([getattr(a, k), getattr(b, k)]) for k in
+           ("positions", "box", "potential_energy", "volume")}  # fmt: skip
+    cat["time_ps"] = np.concatenate([a.time_ps, a.time_ps[-1] + b.time_ps])
+    wall = a.wall_s + b.wall_s
+    return dataclasses.replace(a, **cat, wall_s=wall, ns_per_day=b.ns_per_day)
+
+
 def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
     """The liquid and gas runs of one molecule at every state -> (arrays, header additions)."""
     s = run.settings
@@ -143,23 +159,36 @@ def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
             # the states are in increasing T: each starts from the last frame of the one
             # before, a liquid already, so its equilibration is short (n_equil still applies)
             R, box = last
-        traj = engines.run(
-            engines.SimulatedSystem(liquid, reference),
-            engines.State(R, box),
-            engines.RunSettings(
-                p_MPa=p, n_equil=s.n_equil, n_steps=s.n_steps, sample_every=s.sample_every,
-                dt_fs=s.dt_fs, **common,
-            ),
-        )  # fmt: skip
+        model = engines.SimulatedSystem(liquid, reference)
+
+        def liquid_run(R, box, n_equil, seed, p=p, common=common, model=model):
+            settings = engines.RunSettings(
+                p_MPa=p, n_equil=n_equil, n_steps=s.n_steps, sample_every=s.sample_every,
+                dt_fs=s.dt_fs, **{**common, "seed": seed},
+            )  # fmt: skip
+            return engines.run(model, engines.State(R, box), settings)
+
+        traj = liquid_run(R, box, s.n_equil, s.seed + k)
+        extensions = 0
+        while True:
+            av = timeseries.trajectory_averages(traj)
+            t0 = av["density_kg_per_m3"].t0
+            kept = traj.n_frames - t0
+            if kept >= MIN_KEPT_FRAMES or extensions == MAX_EXTENSIONS:
+                break
+            # equilibration was detected late (a slow drift from the start): continue the
+            # run by another n_steps from its last frame and detect again on the whole
+            extensions += 1
+            log(f"  {where}: {kept} frames after t0 = {t0}; extending by {s.n_steps} steps")
+            more = liquid_run(traj.positions[-1], traj.box[-1], 0, s.seed + k + 1000 * extensions)
+            traj = _joined(traj, more)
         last = (traj.positions[-1], traj.box[-1])
-        av = timeseries.trajectory_averages(traj)
-        t0 = av["density_kg_per_m3"].t0
-        kept = traj.n_frames - t0
-        if kept < 20:
+        if kept < MIN_KEPT_FRAMES:
             raise BayesffError(
                 f"the liquid run is not equilibrated: equilibration was detected at frame {t0} "
-                f"of {traj.n_frames}, leaving {kept} frames (at least 20 are needed); raise "
-                "n_equil or n_steps",
+                f"of {traj.n_frames} (after {extensions} extension(s) of {s.n_steps} steps), "
+                f"leaving {kept} frames (at least {MIN_KEPT_FRAMES} are needed); raise n_equil "
+                "or n_steps",
                 where,
             )
         gas = engines.run(
@@ -185,6 +214,7 @@ def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
                 "p_MPa": p,
                 "engine": traj.engine,
                 "equilibration_frame": int(t0),
+                "extensions": extensions,
                 "frames": int(traj.n_frames),
                 "statistical_inefficiency_density": float(rho.g),
                 "density_kg_per_m3": float(rho.mean),

@@ -103,6 +103,8 @@ class StateTrust:
     below_min: float
     outside: float
     at_mean: float
+    #: The pressure of a molecular target's state, MPa (its rho_per_A3 is NaN).
+    p_MPa: float = float("nan")
 
 
 @dataclass
@@ -144,13 +146,13 @@ class TrustReport:
             f"ESS / n_frames of the MD reference runs at {self.n_draws} posterior draws "
             f"(re-simulate if > {self.max_outside:.0%} of a trained state's draws are below "
             "the trust edge):",
-            f"{'target':<14} {'T_K':>8} {'rho_per_A3':>11} {'edge':>5} {'min':>6} "
+            f"{'target':<14} {'T_K':>8} {'rho /A^3|p MPa':>14} {'edge':>5} {'min':>6} "
             f"{'median':>7} {'at mean':>7} {'<ess_min':>8} {'<edge':>7}",
         ]
         for s in self.states:
             flag = "" if s.trained else "  (held out)"
             lines.append(
-                f"{s.target:<14} {s.T_K:>8.2f} {s.rho_per_A3:>11.6f} {s.edge:>5.2f} "
+                f"{s.target:<14} {s.T_K:>8.2f} {_state_column(s):>14} {s.edge:>5.2f} "
                 f"{s.min:>6.3f} {s.median:>7.3f} {s.at_mean:>7.3f} {s.below_min:>8.1%} "
                 f"{s.outside:>7.1%}{flag}"
             )
@@ -163,6 +165,10 @@ class TrustReport:
         else:
             lines.append("inside the trust region: no re-simulation needed")
         return "\n".join(lines)
+
+
+def _state_column(s: StateTrust) -> str:
+    return f"p {s.p_MPa:.4g}" if np.isnan(s.rho_per_A3) else f"{s.rho_per_A3:.6f}"
 
 
 def _load(problem, prepared=True):
@@ -261,11 +267,12 @@ def _molecular_trust(problem, params, reference, max_outside, batch_size):
                 below_min=float(np.mean(e < settings.ess_min)),
                 outside=float(np.mean(e < edge)),
                 at_mean=float(at_mean[s]),
+                p_MPa=float(aux["state_p_MPa"][s]),
             )
             states.append(st)
             if st.trained and st.outside > max_outside:
                 reasons.append(
-                    f"{t.name} at T = {st.T_K:g} K, p = {aux['state_p_MPa'][s]:.4g} MPa: "
+                    f"{t.name} at T = {st.T_K:g} K, p = {st.p_MPa:.4g} MPa: "
                     f"{st.outside:.0%} of the draws below e = {edge:g}"
                 )
     return states, reasons
