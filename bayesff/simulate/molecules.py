@@ -152,6 +152,10 @@ def lattice_configuration(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Molecules on a simple cubic lattice in a cubic box at a mass density.
 
+    Randomly oriented first; where that leaves overlaps (long chains at liquid
+    densities), aligned along z on a lattice whose z spacing holds the longest
+    molecule, turned about z at random.
+
     Parameters
     ----------
     system
@@ -179,6 +183,72 @@ def lattice_configuration(
     """
     L = box_for_density(system, density_kg_per_m3)
     box = check_box(system, L, "start configuration box")
+    try:
+        return _random_lattice(system, L, box, seed, min_distance_angstrom, max_tries,
+                               density_kg_per_m3)  # fmt: skip
+    except ProblemError as random_error:
+        # long chains do not fit in randomly oriented cubic cells at liquid densities;
+        # aligned along z on a lattice with a long z spacing they do (the usual start of
+        # an alkane liquid), and the first nanoseconds of MD melt the order
+        try:
+            return _aligned_lattice(system, L, box, seed, min_distance_angstrom, max_tries)
+        except ProblemError:
+            raise random_error from None
+
+
+def _along_z(xyz: np.ndarray) -> np.ndarray:
+    """A conformer centred, its longest principal axis along z (a proper rotation)."""
+    x = xyz - xyz.mean(axis=0)
+    if x.shape[0] < 2:
+        return x
+    _, _, vt = np.linalg.svd(x, full_matrices=True)
+    rot = vt[[2, 1, 0]].T  # columns: third, second, first principal axis -> x, y, z
+    if np.linalg.det(rot) < 0:
+        rot[:, 0] *= -1.0
+    return x @ rot
+
+
+def _rotation_z(angle: float, flip: bool) -> np.ndarray:
+    c, s = math.cos(angle), math.sin(angle)
+    r = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    if flip:  # half a turn about x: the molecule's ends swapped
+        r = r @ np.diag([1.0, -1.0, -1.0])
+    return r
+
+
+def _aligned_lattice(system, L, box, seed, dmin, max_tries):
+    """Molecules with their long axes along z, on an nx x ny x nz lattice whose z spacing
+    holds the longest molecule; random turns about z and flips."""
+    rng = np.random.default_rng(seed)
+    shapes = {m.name: _along_z(conformer(m)) for m in system.topology.molecules}
+    length = max(float(np.ptp(x[:, 2])) for x in shapes.values()) + dmin
+    n_mol = system.n_molecules
+    nz = max(1, min(n_mol, int(L // length)))
+    n_xy = math.ceil(n_mol / nz)
+    nx = math.ceil(math.sqrt(n_xy))
+    ny = math.ceil(n_xy / nx)
+    cells = [(i, j, k) for k in range(nz) for i in range(nx) for j in range(ny)][:n_mol]
+    centres = (np.asarray(cells, dtype=float) + 0.5) * (L / np.array([nx, ny, nz]))
+    placed: list[np.ndarray] = []
+    imol = 0
+    for name, count in system.counts:
+        for _ in range(count):
+            for _try in range(max_tries):
+                r = _rotation_z(rng.uniform(0.0, 2.0 * math.pi), bool(rng.integers(2)))
+                xyz = shapes[name] @ r.T + centres[imol]
+                if not placed or _clear(np.concatenate(placed), xyz, box, dmin):
+                    break
+            else:
+                raise ProblemError(
+                    f"could not place molecule {imol} ({name}) aligned either",
+                    "start configuration",
+                )
+            placed.append(xyz)
+            imol += 1
+    return np.concatenate(placed), box
+
+
+def _random_lattice(system, L, box, seed, min_distance_angstrom, max_tries, density_kg_per_m3):
     rng = np.random.default_rng(seed)
     topo = system.topology
     shapes = {m.name: conformer(m) for m in topo.molecules}

@@ -50,6 +50,23 @@ def test_lattice_start_has_the_density_and_no_overlap():
     np.testing.assert_allclose(bonds, 1.54, rtol=1e-12)
 
 
+def test_long_chains_start_aligned_at_liquid_density():
+    """128 n-decanes at 650 kg/m^3 (liquid; random orientations in cubic cells leave
+    overlaps even at 300): the start has that density, no two sites of different molecules
+    closer than 2.5 angstrom, and every molecule its all-trans geometry (pair distances
+    within a molecule equal the conformer's to 1e-12: a rigid rotation)."""
+    topo = trappe_topology([10], r_cut_angstrom=10.0)
+    system = ff.System(topo, (("n-decane", 128),))
+    R, box = lattice_configuration(system, 650.0, seed=0)
+    assert density_kg_per_m3(system, float(np.prod(box))) == pytest.approx(650.0, rel=1e-12)
+    check_overlaps(system, R, box, 2.5)
+    x = conformer(topo.molecules[0])
+    d0 = np.linalg.norm(x[:, None] - x[None], axis=-1)
+    for m in range(128):
+        y = R[10 * m : 10 * m + 10]
+        np.testing.assert_allclose(np.linalg.norm(y[:, None] - y[None], axis=-1), d0, atol=1e-12)
+
+
 def test_overlaps_and_small_boxes_are_refused():
     """Negative controls: two molecules on top of each other are named with their
     distance; a box below twice the cut-off and a density too high to place the
