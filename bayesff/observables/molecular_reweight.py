@@ -86,7 +86,9 @@ __all__ = [
     "MolecularAverages",
     "PreparedReweighting",
     "ReferenceRun",
+    "averages",
     "frame_energies",
+    "frame_energies_of",
     "frame_statistics",
     "predict",
     "prepare",
@@ -519,13 +521,31 @@ def predict(prepared: PreparedReweighting, params, T_K, p_MPa) -> MolecularAvera
         raise ProblemError(
             f"expected parameters {list(names)}; missing {missing}, unknown {extra}", "params"
         )
+    return averages(prepared, frame_energies_of(prepared, params), T_K, p_MPa)
+
+
+def frame_energies_of(prepared: PreparedReweighting, params) -> tuple[jax.Array, jax.Array]:
+    """(U of every pooled liquid frame, U of every gas sample) at ``params``, kJ/mol.
+
+    They do not depend on T or p: compute them once and pass them to :func:`averages`
+    for every state (what :func:`predict` does for one).
+    """
     aux = prepared.aux
-    kT = GAS_CONSTANT_KJ_PER_MOL_K * T_K
-    p = p_MPa / KJ_PER_MOL_PER_A3_IN_MPA
     liq = {k[4:]: jnp.asarray(v) for k, v in aux.items() if k.startswith("liq_")}
     gas = {k[4:]: jnp.asarray(v) for k, v in aux.items() if k.startswith("gas_")}
     u_liq = frame_energies(prepared.liquid, liq, params, prepared.exponents)
     u_gas = frame_energies(prepared.gas, gas, params, prepared.exponents, periodic=False)
+    return u_liq, u_gas
+
+
+def averages(prepared: PreparedReweighting, energies, T_K, p_MPa) -> MolecularAverages:
+    """The reweighted averages at (T, p) from :func:`frame_energies_of` (pure JAX)."""
+    u_liq, u_gas = energies
+    aux = prepared.aux
+    kT = GAS_CONSTANT_KJ_PER_MOL_K * T_K
+    p = p_MPa / KJ_PER_MOL_PER_A3_IN_MPA
+    liq = {"volume": jnp.asarray(aux["liq_volume"]), "log_mix": jnp.asarray(aux["liq_log_mix"])}
+    gas = {"log_mix": jnp.asarray(aux["gas_log_mix"])}
     vol = liq["volume"]
     w_l, ess_l = _weights(-(u_liq + p * vol) / kT - liq["log_mix"])
     w_g, ess_g = _weights(-u_gas / kT - gas["log_mix"])

@@ -305,9 +305,11 @@ def _at_states(potential, settings, names, theta, aux):
     prep = _prep(potential, settings, aux)
     mass = prep.liquid.total_mass_g_per_mol / prep.liquid.n_molecules
     params = {n: theta[i] for i, n in enumerate(names)}
+    # the frames' energies do not depend on the state: once, then reweighted per state
+    energies = mr.frame_energies_of(prep, params)
 
     def one(T, p, n_liq, n_gas):
-        out = mr.predict(prep, params, T, p)
+        out = mr.averages(prep, energies, T, p)
         e_l = out.ess_liquid / n_liq
         e_g = out.ess_gas / n_gas
         # kg/m^3 = g/L; over the molar mass: mol/L
