@@ -468,10 +468,12 @@ def _describe_target(t: Target) -> list[str]:
     if t.provenance is not None:
         lines.append(f"  data {t.data_path} ({t.provenance.kind}): {t.provenance.source}")
     if t.aux is not None and "reference" in t.aux:
-        refs = np.unique(np.asarray(t.aux["reference"]), axis=0)
+        # (states, parameters) for pair MD; one vector for a molecule's MBAR file
+        refs = np.unique(np.atleast_2d(np.asarray(t.aux["reference"])), axis=0)
         shown = "; ".join(", ".join(f"{v:.6g}" for v in r) for r in refs)
+        n_states = len(t.aux["T_K"] if "T_K" in t.aux else t.aux["state_T_K"])
         lines.append(
-            f"  prepared reference runs (bayesff prepare): {len(t.aux['T_K'])} state(s), "
+            f"  prepared reference runs (bayesff prepare): {n_states} state(s), "
             f"reference parameters (internal units) {shown}"
         )
     return lines

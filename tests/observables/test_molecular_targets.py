@@ -367,7 +367,8 @@ def test_prepared_files_attach_and_go_stale(tmp_path, pot):
     assert rho.floor[rho.train][0] == pytest.approx(0.02)
     dh = next(t for t in prob.targets if t.name == "dhvap")
     assert dh.floor[dh.train][0] == pytest.approx(0.05)
-    assert "tiny_molecular" in prob.source_text or "n-butane" in prob.source_text
+    # `bayesff check` describes it (one prepared file, one state, its reference)
+    assert "prepared reference runs (bayesff prepare): 1 state(s)" in prob.describe()
 
     stale = _problem_text(tmp_path, options={**OPTIONS, "n_steps": 4000})
     with pytest.raises(ProblemError, match=r"stale.*n_steps"):
