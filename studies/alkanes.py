@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -141,12 +142,15 @@ def _write_csv(path: Path, rows: list[dict], cols: list[str]) -> None:
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 chains x (200 + 200)")
+    for name in ("chains", "warmup", "samples"):
+        ap.add_argument(f"--{name}", type=int, help=f"{name} (overrides the default)")
     args = ap.parse_args(argv)
     settings = (
         {"chains": 2, "warmup": 200, "samples": 200}
         if args.quick
         else {"chains": 4, "warmup": 500, "samples": 500}
     )
+    settings |= {k: getattr(args, k) for k in ("chains", "warmup", "samples") if getattr(args, k)}
     bayesff.configure()
     t_start = time.perf_counter()
     # the reference MD (skipped where prepared/<name>/ already holds up-to-date runs)
@@ -207,7 +211,7 @@ def main(argv=None) -> dict:
     summary = {
         "what": "TraPPE-UA n-alkanes by MD + MBAR: CH3/CH2 LJ calibrated on C3-C5 "
         "(saturated liquid density, Delta H_vap), predicted for C6, C8, C10",
-        "command": "python -m studies.alkanes" + (" --quick" if args.quick else ""),
+        "command": " ".join(["python -m studies.alkanes", *(argv or sys.argv[1:])]),
         "settings": settings,
         "models": models,
         "wall_s": time.perf_counter() - t_start,
