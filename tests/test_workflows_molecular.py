@@ -80,7 +80,7 @@ def _problem(d: Path) -> Path:
     ref = ", ".join(f"{k} = {v!r}" for k, v in REF.items())
     opts = (
         f'{{ molecule = "n-butane", n_molecules = 20, engine = "{_engine()}", n_equil = 6000, '
-        "n_steps = 12000, sample_every = 100, gas_molecules = 4, gas_steps = 4000, "
+        "n_steps = 12000, sample_every = 100, gas_molecules = 4, gas_steps = 2000, "
         f"gas_sample_every = 100, start_density_kg_per_m3 = 620.0, reference = {{ {ref} }} }}"
     )
     priors = {
@@ -128,8 +128,8 @@ alkane = {{ carbons = 4 }}
 {targets}
 [inference]
 chains = 2
-warmup = 200
-samples = 200
+warmup = 150
+samples = 150
 seed = 1
 """
     (d / "tiny.toml").write_text(text)
