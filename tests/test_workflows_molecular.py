@@ -195,8 +195,10 @@ def test_recovers_known_parameters_from_synthetic_data(prepared_problem):
     assert {s.target for s in report.states} == {"rho", "dhvap"}
     assert len(report.states) == 4
     # ESS over the state's own frame count: MBAR pools both states' frames, so with the
-    # two temperatures overlapping it may exceed 1, up to 2 here
-    assert all(0.0 < s.median <= 2.0 + 1e-9 for s in report.states), report.format()
+    # two temperatures overlapping it may exceed 1, up to all frames over the state's own
+    frames = np.asarray(prob.targets[0].aux["state_frames_liq"])
+    bound = frames.sum() / frames.min() + 1e-9
+    assert all(0.0 < s.median <= bound for s in report.states), report.format()
 
 
 def test_a_run_that_does_not_equilibrate_is_an_error(tmp_path, monkeypatch):
