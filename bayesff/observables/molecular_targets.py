@@ -202,6 +202,15 @@ def parse_options(potential, options: Mapping, where: str = "molecular md target
             f"{where}: option 'molecule' must name one of the problem's molecules {names}, got "
             f"{options['molecule']!r}"
         )
+    kw = {"molecule": options["molecule"], "reference": _reference(potential, options, where)}
+    kw |= _numbers(options, where)
+    s = MolecularSettings(**kw)
+    _check_settings(s, topo, where)
+    return s
+
+
+def _reference(potential, options, where) -> tuple[tuple[str, float], ...]:
+    """The ``reference`` option: every force-field parameter, finite and in its support."""
     ref = options["reference"]
     pnames = potential.param_names
     if not isinstance(ref, Mapping) or set(ref) != set(pnames):
@@ -220,7 +229,12 @@ def parse_options(potential, options: Mapping, where: str = "molecular md target
                 f"{specs[n].support.describe()} ({specs[n].unit}), got {v!r}"
             )
         reference.append((n, float(v)))
-    kw = {"molecule": options["molecule"], "reference": tuple(reference)}
+    return tuple(reference)
+
+
+def _numbers(options, where) -> dict:
+    """The numeric and engine options, checked one by one."""
+    kw = {}
     for name, low in _INTS.items():
         if name in options:
             v = options[name]
@@ -251,7 +265,11 @@ def parse_options(potential, options: Mapping, where: str = "molecular md target
         )
     if "engine" in options:
         kw["engine"] = options["engine"]
-    s = MolecularSettings(**kw)
+    return kw
+
+
+def _check_settings(s: MolecularSettings, topo, where) -> None:
+    """What the options mean together: the trust band, frame counts, the box."""
     lo, hi = s.ess_min - s.ess_width / 2, s.ess_min + s.ess_width / 2
     if lo <= 0.0 or hi > 1.0:
         raise ValueError(
@@ -275,7 +293,6 @@ def parse_options(potential, options: Mapping, where: str = "molecular md target
             f"{edge:.1f} angstrom at {_MAX_DENSITY_KG_M3:g} kg/m^3, less than twice the cut-off "
             f"({topo.r_cut_angstrom:g} angstrom); use more molecules or a shorter cut-off"
         )
-    return s
 
 
 def systems(potential, settings: MolecularSettings):

@@ -137,6 +137,100 @@ def _joined(a, b):
     return dataclasses.replace(a, **cat, wall_s=wall, ns_per_day=b.ns_per_day)
 
 
+def _equilibrated_liquid(model, R, box, p, s, common, where, log):
+    """The NPT run of one state, continued while its equilibration is detected too late.
+
+    Returns (trajectory, its averages, detected t0, extensions made); raises
+    :class:`BayesffError` if fewer than :data:`MIN_KEPT_FRAMES` frames remain after
+    :data:`MAX_EXTENSIONS` extensions.
+    """
+
+    def liquid_run(R, box, n_equil, seed):
+        settings = engines.RunSettings(
+            p_MPa=p, n_equil=n_equil, n_steps=s.n_steps, sample_every=s.sample_every,
+            dt_fs=s.dt_fs, **{**common, "seed": seed},
+        )  # fmt: skip
+        return engines.run(model, engines.State(R, box), settings)
+
+    seed = common["seed"]
+    traj = liquid_run(R, box, s.n_equil, seed)
+    extensions = 0
+    while True:
+        av = timeseries.trajectory_averages(traj)
+        t0 = av["density_kg_per_m3"].t0
+        kept = traj.n_frames - t0
+        if kept >= MIN_KEPT_FRAMES or extensions == MAX_EXTENSIONS:
+            break
+        # equilibration was detected late (a slow drift from the start): continue the
+        # run by another n_steps from its last frame and detect again on the whole
+        extensions += 1
+        log(f"  {where}: {kept} frames after t0 = {t0}; extending by {s.n_steps} steps")
+        more = liquid_run(traj.positions[-1], traj.box[-1], 0, seed + 1000 * extensions)
+        traj = _joined(traj, more)
+    if kept < MIN_KEPT_FRAMES:
+        raise BayesffError(
+            f"the liquid run is not equilibrated: equilibration was detected at frame {t0} "
+            f"of {traj.n_frames} (after {extensions} extension(s) of {s.n_steps} steps), "
+            f"leaving {kept} frames (at least {MIN_KEPT_FRAMES} are needed); raise n_equil "
+            "or n_steps",
+            where,
+        )
+    return traj, av, t0, extensions
+
+
+def _state_record(T, p, traj, gas, av, t0, extensions, gas_molecules) -> dict:
+    """What the header records of one state's runs."""
+    rho, u = av["density_kg_per_m3"], av["potential_energy_kJ_per_mol"]
+    return {
+        "T_K": T,
+        "p_MPa": p,
+        "engine": traj.engine,
+        "equilibration_frame": int(t0),
+        "extensions": extensions,
+        "frames": int(traj.n_frames),
+        "statistical_inefficiency_density": float(rho.g),
+        "density_kg_per_m3": float(rho.mean),
+        "density_sem_kg_per_m3": float(rho.sem),
+        "potential_energy_kJ_per_mol": float(u.mean),
+        "potential_energy_sem_kJ_per_mol": float(u.sem),
+        "ns_per_day_liquid": float(traj.ns_per_day),
+        "wall_s_liquid": float(traj.wall_s),
+        "wall_s_gas": float(gas.wall_s),
+        "gas_samples": int(gas.n_frames * gas_molecules),
+    }
+
+
+def _molecule_header(run, reference, records, prep, wall_s) -> dict:
+    """Header additions of a molecule's prepared file (provenance and manifest text)."""
+    s = run.settings
+    ref_text = ", ".join(f"{k} = {v:.10g}" for k, v in reference.items())
+    record = sorted(s.run_record().items())
+    settings_text = ", ".join(f"{k} = {v}" for k, v in record if k != "reference")
+    extra = {
+        "reference": {k: float(v) for k, v in reference.items()},
+        "runs": records,
+        "mbar_f_liquid": [float(x) for x in prep.f_liquid],
+        "mbar_f_gas": [float(x) for x in prep.f_gas],
+        "versions": _versions(),
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "wall_s": wall_s,
+        "manifest": {
+            "title": (
+                f"NPT MD of liquid {s.molecule} ({s.n_molecules} molecules) and MD of isolated "
+                f"molecules at {run._states_text()}: per-frame energy statistics for MBAR "
+                "reweighting (simulated, not measured)"
+            ),
+            "source": (
+                f"bayesff.simulate.engines ({s.engine}; Langevin, Monte Carlo barostat) with "
+                f"{settings_text}; "
+                f"reference parameters (kJ/mol, angstrom) {ref_text}; equilibration detected by "
+                "pymbar.timeseries; MBAR by pymbar"
+            ),
+        },
+    }
+    return extra
+
+
 def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
     """The liquid and gas runs of one molecule at every state -> (arrays, header additions)."""
     s = run.settings
@@ -160,37 +254,9 @@ def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
             # before, a liquid already, so its equilibration is short (n_equil still applies)
             R, box = last
         model = engines.SimulatedSystem(liquid, reference)
-
-        def liquid_run(R, box, n_equil, seed, p=p, common=common, model=model):
-            settings = engines.RunSettings(
-                p_MPa=p, n_equil=n_equil, n_steps=s.n_steps, sample_every=s.sample_every,
-                dt_fs=s.dt_fs, **{**common, "seed": seed},
-            )  # fmt: skip
-            return engines.run(model, engines.State(R, box), settings)
-
-        traj = liquid_run(R, box, s.n_equil, s.seed + k)
-        extensions = 0
-        while True:
-            av = timeseries.trajectory_averages(traj)
-            t0 = av["density_kg_per_m3"].t0
-            kept = traj.n_frames - t0
-            if kept >= MIN_KEPT_FRAMES or extensions == MAX_EXTENSIONS:
-                break
-            # equilibration was detected late (a slow drift from the start): continue the
-            # run by another n_steps from its last frame and detect again on the whole
-            extensions += 1
-            log(f"  {where}: {kept} frames after t0 = {t0}; extending by {s.n_steps} steps")
-            more = liquid_run(traj.positions[-1], traj.box[-1], 0, s.seed + k + 1000 * extensions)
-            traj = _joined(traj, more)
+        traj, av, t0, extensions = _equilibrated_liquid(model, R, box, p, s, common, where, log)
+        kept = traj.n_frames - t0
         last = (traj.positions[-1], traj.box[-1])
-        if kept < MIN_KEPT_FRAMES:
-            raise BayesffError(
-                f"the liquid run is not equilibrated: equilibration was detected at frame {t0} "
-                f"of {traj.n_frames} (after {extensions} extension(s) of {s.n_steps} steps), "
-                f"leaving {kept} frames (at least {MIN_KEPT_FRAMES} are needed); raise n_equil "
-                "or n_steps",
-                where,
-            )
         gas = engines.run(
             engines.SimulatedSystem(gas_system, reference),
             engines.State(np.concatenate([x0 + spacing * j for j in range(n_gas_mol)]), None),
@@ -208,25 +274,7 @@ def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
         m_mol = liquid.total_mass_g_per_mol / liquid.n_molecules
         # the MD statistical error of the reference averages (kg/m^3 = g/L -> mol/L)
         sems.append((rho.sem / m_mol, float(np.hypot(u.sem / liquid.n_molecules, u_gas.sem))))
-        records.append(
-            {
-                "T_K": T,
-                "p_MPa": p,
-                "engine": traj.engine,
-                "equilibration_frame": int(t0),
-                "extensions": extensions,
-                "frames": int(traj.n_frames),
-                "statistical_inefficiency_density": float(rho.g),
-                "density_kg_per_m3": float(rho.mean),
-                "density_sem_kg_per_m3": float(rho.sem),
-                "potential_energy_kJ_per_mol": float(u.mean),
-                "potential_energy_sem_kJ_per_mol": float(u.sem),
-                "ns_per_day_liquid": float(traj.ns_per_day),
-                "wall_s_liquid": float(traj.wall_s),
-                "wall_s_gas": float(gas.wall_s),
-                "gas_samples": int(gas.n_frames * s.gas_molecules),
-            }
-        )
+        records.append(_state_record(T, p, traj, gas, av, t0, extensions, s.gas_molecules))
         log(
             f"  {where}: rho = {rho.mean:.1f} +- {rho.sem:.1f} kg/m^3 ({kept} frames after "
             f"t0 = {t0}, {traj.ns_per_day:.0f} ns/day); gas {gas.n_frames * s.gas_molecules} "
@@ -238,31 +286,7 @@ def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
     )
     arrays["sem_density0"] = np.array([a for a, _ in sems])
     arrays["sem_dhvap0"] = np.array([b for _, b in sems])
-    ref_text = ", ".join(f"{k} = {v:.10g}" for k, v in reference.items())
-    record = sorted(s.run_record().items())
-    settings_text = ", ".join(f"{k} = {v}" for k, v in record if k != "reference")
-    extra = {
-        "reference": {k: float(v) for k, v in reference.items()},
-        "runs": records,
-        "mbar_f_liquid": [float(x) for x in prep.f_liquid],
-        "mbar_f_gas": [float(x) for x in prep.f_gas],
-        "versions": _versions(),
-        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "wall_s": time.perf_counter() - t_start,
-        "manifest": {
-            "title": (
-                f"NPT MD of liquid {s.molecule} ({s.n_molecules} molecules) and MD of isolated "
-                f"molecules at {run._states_text()}: per-frame energy statistics for MBAR "
-                "reweighting (simulated, not measured)"
-            ),
-            "source": (
-                f"bayesff.simulate.engines ({s.engine}; Langevin, Monte Carlo barostat) with "
-                f"{settings_text}; "
-                f"reference parameters (kJ/mol, angstrom) {ref_text}; equilibration detected by "
-                "pymbar.timeseries; MBAR by pymbar"
-            ),
-        },
-    }
+    extra = _molecule_header(run, reference, records, prep, time.perf_counter() - t_start)
     return arrays, extra
 
 
