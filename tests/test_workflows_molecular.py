@@ -201,6 +201,45 @@ def test_recovers_known_parameters_from_synthetic_data(prepared_problem):
     assert all(0.0 < s.median <= bound for s in report.states), report.format()
 
 
+def test_refine_pools_the_runs_of_every_reference(prepared_problem, tmp_path):
+    """`prepare(..., reference=..., pool=True)` (what `bayesff refine` does) keeps the runs
+    already prepared and adds new ones at the new reference: the file lists both
+    references and every run, its first rows are the old file's statistics unchanged, the
+    linear expansion is about the newest reference, and the trust region now holds both
+    references (ESS fraction >= 0.5 at the old one, measured against one run's frames)."""
+    import shutil
+
+    d, path, npz = prepared_problem
+    pooled_dir = tmp_path / "pooled"
+    shutil.copytree(d / "prepared", pooled_dir)
+    prob = Problem.from_toml(path, prepared=pooled_dir)
+    new_ref = {n: float(prob.to_internal(n, v)) for n, v in TRUTH.items()}
+    old_ref = {n: float(prob.to_internal(n, v)) for n, v in
+               {"epsilon_CH3": 98.0, "sigma_CH3": 3.75, "epsilon_CH2": 46.0,
+                "sigma_CH2": 3.95}.items()}  # fmt: skip
+    before = np.load(npz)
+    lines = []
+    (out,) = prepare(path, directory=pooled_dir, reference=new_ref, pool=True, log=lines.append)
+    assert any("kept and pooled" in ln for ln in lines)
+    head = json.loads(out.with_suffix(".json").read_text())
+    assert len(head["references"]) == 2
+    assert head["reference"] == pytest.approx(new_ref)
+    assert len(head["reference_runs"]) == 8  # 2 states x (liquid, gas) x 2 references
+    assert len(head["runs"]) == 4 and all("reference" in r for r in head["runs"])
+    after = np.load(out)
+    n_old = before["liq_bonded"].shape[0]
+    np.testing.assert_array_equal(after["liq_rep"][:n_old], before["liq_rep"])
+    rows = sum(r["rows"] for r in head["reference_runs"] if r["kind"] == "liquid")
+    assert rows == after["liq_bonded"].shape[0] > n_old
+    prob = Problem.from_toml(path, prepared=pooled_dir)
+    t = prob.targets[0]
+    names = [n for n in ("epsilon_CH3", "sigma_CH3", "epsilon_CH2", "sigma_CH2")]
+    np.testing.assert_allclose(t.aux["reference"], [new_ref[n] for n in names])
+    pred = t.observable.build(prob.potential, **t.options)
+    for ref in (old_ref, new_ref):
+        assert np.all(np.asarray(pred.ess_fractions(ref, t.aux)) >= 0.5), ref
+
+
 def test_a_run_that_does_not_equilibrate_is_an_error(tmp_path, monkeypatch):
     """Too few frames after the detected equilibration (and no extension allowed here): a
     clear error, nothing written."""

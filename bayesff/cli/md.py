@@ -57,6 +57,10 @@ def _refine_arguments(c) -> None:
     )  # fmt: skip
     c.add_argument("--out", help="folder of the rounds' runs (default runs/NAME/refine)")
     c.add_argument("--force", action="store_true", help="replace existing round files")
+    c.add_argument(
+        "--replace-runs", action="store_true",
+        help="re-simulated molecular runs replace the earlier ones (default: pooled by MBAR)",
+    )  # fmt: skip
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the final line")
     add_allow_plugin(c)
@@ -73,6 +77,7 @@ def _refine(args) -> int:
         max_outside=args.max_outside,
         progress=False if args.no_progress else None,
         log=logger(args),
+        pool=not args.replace_runs,
         chains=args.chains,
         warmup=args.warmup,
         samples=args.samples,

@@ -86,6 +86,7 @@ __all__ = [
     "MolecularAverages",
     "PreparedReweighting",
     "ReferenceRun",
+    "StoredRun",
     "averages",
     "frame_energies",
     "frame_energies_of",
@@ -93,6 +94,7 @@ __all__ = [
     "predict",
     "prepare",
     "reweightable_parameters",
+    "stored_runs",
 ]
 
 _KG_M3 = 1e27 / AVOGADRO  # kg/m^3 per (g/mol / angstrom^3)
@@ -118,6 +120,33 @@ class ReferenceRun(NamedTuple):
     kind: str
     positions: np.ndarray
     box: np.ndarray | None
+    T_K: float
+    p_MPa: float
+    params: Mapping[str, float]
+
+
+class StoredRun(NamedTuple):
+    """A reference run already reduced to its per-frame statistics (a prepared file's).
+
+    What :func:`prepare` pools with new :class:`ReferenceRun` s so that the runs
+    of an earlier reference keep counting (``bayesff refine`` adds a reference
+    at each round instead of replacing the last one): the statistics are
+    exact, so MBAR over stored and new runs equals MBAR over their positions.
+
+    Attributes
+    ----------
+    kind
+        ``"liquid"`` or ``"gas"``.
+    stats
+        :func:`frame_statistics` of its frames (``rep``, ``att``, ``rep14``,
+        ``att14``: (F, P); ``bonded``, ``volume``: (F,)); for the gas, one row
+        per isolated molecule.
+    T_K, p_MPa, params
+        As for :class:`ReferenceRun`.
+    """
+
+    kind: str
+    stats: Mapping[str, np.ndarray]
     T_K: float
     p_MPa: float
     params: Mapping[str, float]
@@ -329,7 +358,8 @@ class PreparedReweighting:
     f_liquid, f_gas
         MBAR free energies of the reference states (f_0 = 0).
     runs
-        ``(kind, T_K, p_MPa, params, n_frames)`` of each reference run.
+        ``(kind, T_K, p_MPa, params, rows)`` of each reference run: rows are its frames
+        (liquid) or isolated molecules over all its frames (gas) in the pooled statistics.
     """
 
     liquid: ff.System
@@ -341,10 +371,33 @@ class PreparedReweighting:
     runs: tuple
 
 
-def _check_run(run: ReferenceRun, system: ff.System, k: int) -> None:
+_STAT_KEYS = ("rep", "att", "rep14", "att14", "bonded", "volume")
+
+
+def _check_stored(run: StoredRun, n_pairs: int, where: str) -> None:
+    missing = [k for k in _STAT_KEYS if k not in run.stats]
+    if missing:
+        raise DataError(f"stored statistics lack {missing}", where)
+    n = np.asarray(run.stats["bonded"]).shape
+    if len(n) != 1 or n[0] < 1:
+        raise DataError(f"bonded must be (frames,) with frames >= 1, found {n}", where)
+    for k in _STAT_KEYS:
+        want = (n[0], n_pairs) if k in ("rep", "att", "rep14", "att14") else n
+        got = np.asarray(run.stats[k]).shape
+        if got != want:
+            raise DataError(f"{k} must have shape {want}, found {got}", where)
+
+
+def _check_run(run: ReferenceRun | StoredRun, system: ff.System, k: int) -> None:
     where = f"reference run {k} ({run.kind})"
     if run.kind not in ("liquid", "gas"):
         raise ProblemError(f"kind must be 'liquid' or 'gas', found {run.kind!r}", where)
+    if isinstance(run, StoredRun):
+        n_types = len(system.topology.site_types)
+        _check_stored(run, n_types * (n_types + 1) // 2, where)
+        if not (math.isfinite(float(run.T_K)) and float(run.T_K) > 0):
+            raise ProblemError(f"T_K must be finite and > 0, found {run.T_K}", where)
+        return
     R = np.asarray(run.positions)
     if R.ndim != 3 or R.shape[2] != 3 or R.shape[0] < 1:
         raise DataError(f"positions must be (frames, sites, 3), found {R.shape}", where)
@@ -386,7 +439,7 @@ def _log_mix(u_kn, n_k, f_k):
     return mx + np.log(np.exp(a - mx).sum(axis=0))
 
 
-def prepare(system: ff.System, runs: Sequence[ReferenceRun]) -> PreparedReweighting:
+def prepare(system: ff.System, runs: Sequence[ReferenceRun | StoredRun]) -> PreparedReweighting:
     """Statistics, reduced energies and MBAR free energies of the reference runs.
 
     Parameters
@@ -395,9 +448,12 @@ def prepare(system: ff.System, runs: Sequence[ReferenceRun]) -> PreparedReweight
         The liquid's system: one molecule type (its gas phase is the single
         molecule of that type).
     runs
-        At least one liquid and one gas :class:`ReferenceRun`; liquid runs
-        share the system's composition. Pass only equilibrated frames
-        (:func:`bayesff.simulate.timeseries.trajectory_averages` gives t0).
+        At least one liquid and one gas run: :class:`ReferenceRun` (frames;
+        liquid runs share the system's composition; pass only equilibrated
+        frames, :func:`bayesff.simulate.timeseries.trajectory_averages` gives
+        t0) or :class:`StoredRun` (their statistics, from an earlier
+        :func:`prepare`: :func:`stored_runs`). Each run has its own parameters:
+        MBAR pools references at different parameters as at different states.
 
     Raises
     ------
@@ -441,6 +497,9 @@ def prepare(system: ff.System, runs: Sequence[ReferenceRun]) -> PreparedReweight
     for kind, group, sys_k in (("liq", liquid, system), ("gas", gas, gas_system)):
         stats = []
         for r in group:
+            if isinstance(r, StoredRun):
+                stats.append({k: np.asarray(r.stats[k], dtype=float) for k in _STAT_KEYS})
+                continue
             R = np.asarray(r.positions, dtype=float)
             if kind == "gas":
                 n = gas_system.n_sites
@@ -477,16 +536,68 @@ def prepare(system: ff.System, runs: Sequence[ReferenceRun]) -> PreparedReweight
         f_liquid=f_out["liq"],
         f_gas=f_out["gas"],
         runs=tuple(
-            (
-                r.kind,
-                float(r.T_K),
-                float(r.p_MPa),
-                dict(r.params),
-                int(np.asarray(r.positions).shape[0]),
-            )
-            for r in runs
+            (r.kind, float(r.T_K), float(r.p_MPa), dict(r.params), n)
+            for r, n in zip(runs, _frame_counts(runs, gas_system), strict=True)
         ),
     )
+
+
+def _frame_counts(runs, gas_system) -> list[int]:
+    """Rows each run adds to its kind's pooled statistics (gas: one per molecule)."""
+    out = []
+    for r in runs:
+        if isinstance(r, StoredRun):
+            out.append(int(np.asarray(r.stats["bonded"]).shape[0]))
+        elif r.kind == "gas":
+            R = np.asarray(r.positions)
+            out.append(int(R.shape[0] * R.shape[1] // gas_system.n_sites))
+        else:
+            out.append(int(np.asarray(r.positions).shape[0]))
+    return out
+
+
+def stored_runs(aux: Mapping[str, np.ndarray], runs: Sequence) -> list[StoredRun]:
+    """Split pooled statistics back into their runs (the inverse of :func:`prepare`'s pooling).
+
+    Parameters
+    ----------
+    aux
+        The ``liq_*`` and ``gas_*`` statistics of a :class:`PreparedReweighting`
+        (or of a prepared file).
+    runs
+        ``(kind, T_K, p_MPa, params, rows)`` of every run, in the order
+        :func:`prepare` pooled them (:attr:`PreparedReweighting.runs`; within a
+        kind, rows are consecutive).
+
+    Returns
+    -------
+    list of StoredRun
+        In the order of ``runs``; passing them to :func:`prepare` gives the same
+        free energies and log-mixtures.
+
+    Raises
+    ------
+    DataError
+        If the rows of a kind do not add up to its pooled statistics.
+    """
+    start = {"liquid": 0, "gas": 0}
+    prefix = {"liquid": "liq", "gas": "gas"}
+    out = []
+    for k, (kind, T_K, p_MPa, params, rows) in enumerate(runs):
+        if kind not in prefix:
+            raise DataError(f"kind must be 'liquid' or 'gas', found {kind!r}", f"run {k}")
+        a, b = start[kind], start[kind] + int(rows)
+        stats = {key: np.asarray(aux[f"{prefix[kind]}_{key}"])[a:b] for key in _STAT_KEYS}
+        out.append(StoredRun(kind, stats, float(T_K), float(p_MPa), dict(params)))
+        start[kind] = b
+    for kind, n in start.items():
+        total = np.asarray(aux[f"{prefix[kind]}_bonded"]).shape[0]
+        if n != total:
+            raise DataError(
+                f"the {kind} runs list {n} rows but the pooled statistics hold {total}",
+                f"{prefix[kind]}_bonded",
+            )
+    return out
 
 
 # --------------------------------------------------------------------------- predict

@@ -200,15 +200,37 @@ def _state_record(T, p, traj, gas, av, t0, extensions, gas_molecules) -> dict:
     }
 
 
+def _distinct(params: list[dict]) -> list[dict]:
+    """The parameter sets in order of first appearance, each once."""
+    out = []
+    for q in params:
+        q = {k: float(v) for k, v in q.items()}
+        if q not in out:
+            out.append(q)
+    return out
+
+
 def _molecule_header(run, reference, records, prep, wall_s) -> dict:
     """Header additions of a molecule's prepared file (provenance and manifest text)."""
     s = run.settings
+    refs_used = _distinct([r[3] for r in prep.runs if r[0] == "liquid"])
     ref_text = ", ".join(f"{k} = {v:.10g}" for k, v in reference.items())
+    if len(refs_used) > 1:
+        ref_text += (
+            f" (the newest of {len(refs_used)} references whose runs are pooled by MBAR; "
+            "all in the header's references)"
+        )
     record = sorted(s.run_record().items())
     settings_text = ", ".join(f"{k} = {v}" for k, v in record if k != "reference")
     extra = {
         "reference": {k: float(v) for k, v in reference.items()},
         "runs": records,
+        # every run MBAR pools, in the pooled order: what a later round needs to add to them
+        "reference_runs": [
+            {"kind": kind, "T_K": T, "p_MPa": p, "params": params, "rows": rows}
+            for kind, T, p, params, rows in prep.runs
+        ],
+        "references": refs_used,
         "mbar_f_liquid": [float(x) for x in prep.f_liquid],
         "mbar_f_gas": [float(x) for x in prep.f_gas],
         "versions": _versions(),
@@ -231,8 +253,32 @@ def _molecule_header(run, reference, records, prep, wall_s) -> dict:
     return extra
 
 
-def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
-    """The liquid and gas runs of one molecule at every state -> (arrays, header additions)."""
+def _previous_runs(arrays: dict, head: dict) -> list[mr.StoredRun]:
+    """The runs of a molecule's prepared file, as :class:`mr.StoredRun` s.
+
+    Files from before pooling (no ``reference_runs`` in the header) hold one
+    reference: a liquid and a gas run per state, in the order of the states."""
+    listed = head.get("reference_runs")
+    if listed is None:
+        ref = head["reference"]
+        T, p = arrays["state_T_K"], arrays["state_p_MPa"]
+        listed = [
+            {"kind": "liquid", "T_K": t, "p_MPa": q, "params": ref, "rows": n}
+            for t, q, n in zip(T, p, arrays["state_frames_liq"], strict=True)
+        ] + [
+            {"kind": "gas", "T_K": t, "p_MPa": 0.0, "params": ref, "rows": n}
+            for t, n in zip(T, arrays["state_frames_gas"], strict=True)
+        ]
+    meta = [(r["kind"], r["T_K"], r["p_MPa"], r["params"], int(r["rows"])) for r in listed]
+    return mr.stored_runs(arrays, meta)
+
+
+def _simulate_molecule(run, reference: dict, log, previous=None) -> tuple[dict, dict]:
+    """The liquid and gas runs of one molecule at every state -> (arrays, header additions).
+
+    ``previous``: the (arrays, header) of the molecule's prepared file, whose runs are
+    pooled with the new ones (MBAR over both references) instead of replaced.
+    """
     s = run.settings
     liquid, _, _ = molecular_targets.systems(run.potential, s)
     topo = run.potential.topology
@@ -244,9 +290,12 @@ def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
     t_start = time.perf_counter()
     refs, n_liq, n_gas, records, sems = [], [], [], [], []
     last = None
+    # a pooled round draws new random numbers (same settings, different seed)
+    round_k = 0 if previous is None else len(previous[1].get("references", [None]))
     for k, (T, p) in enumerate(run.states):
         where = f"{s.molecule} at T = {T:g} K, p = {p:.4g} MPa"
-        common = {"engine": s.engine, "seed": s.seed + k, "threads": threads, "T_K": T}
+        seed = s.seed + k + 100 * round_k
+        common = {"engine": s.engine, "seed": seed, "threads": threads, "T_K": T}
         if last is None:
             R, box = lattice_configuration(liquid, s.start_density_kg_per_m3, seed=s.seed)
         else:
@@ -280,10 +329,21 @@ def _simulate_molecule(run, reference: dict, log) -> tuple[dict, dict]:
             f"t0 = {t0}, {traj.ns_per_day:.0f} ns/day); gas {gas.n_frames * s.gas_molecules} "
             "samples"
         )
+    for r in records:
+        r["reference"] = {k: float(v) for k, v in reference.items()}
+    if previous is not None:
+        old_arrays, old_head = previous
+        refs = [*_previous_runs(old_arrays, old_head), *refs]
+        # n_liq, n_gas stay the newest runs' frames: the ESS fraction of the trust region
+        # is measured against one run's worth of frames (pooled frames can exceed it)
+        old_records = [{**r, "reference": r.get("reference", old_head["reference"])}
+                       for r in old_head["runs"]]  # fmt: skip
+        records = [*old_records, *records]
     prep = mr.prepare(liquid, refs)
     arrays = molecular_targets.prepared_arrays(
         run.potential, s, prep, run.states, n_liq, n_gas, reference
     )
+    # the MD error of the newest runs: the averages at the reference are theirs
     arrays["sem_density0"] = np.array([a for a, _ in sems])
     arrays["sem_dhvap0"] = np.array([b for _, b in sems])
     extra = _molecule_header(run, reference, records, prep, time.perf_counter() - t_start)
@@ -312,6 +372,7 @@ def prepare(
     directory=None,
     reference: dict | None = None,
     origin: str | None = None,
+    pool: bool = False,
 ) -> list[Path]:
     """Run and store the reference simulations of every MD target of a problem.
 
@@ -341,6 +402,12 @@ def prepare(
         mean. The options' reference stays the one the fingerprint records.
     origin
         Where the reference came from, recorded in the headers.
+    pool
+        With ``reference``: keep the molecular runs already prepared (up to
+        date, at earlier references) and add the new ones to them, MBAR
+        pooling every reference, so that the trust region covers all of them
+        (what ``bayesff refine`` does). Pair MD runs (one file per state) are
+        replaced as without it.
 
     Returns
     -------
@@ -383,7 +450,12 @@ def prepare(
                     f"{s.n_equil} + {s.n_steps} steps per state, and the gas phase (targets "
                     f"{', '.join(run.targets)})"
                 )
-                arrays, extra = _simulate_molecule(run, ref, log)
+                previous = None
+                if pool and reference is not None and _header_of(d, run) is not None:
+                    previous = prepared.read(d, run)
+                    n_old = len(_previous_runs(*previous))
+                    log(f"  the {n_old} liquid and gas runs there are kept and pooled (MBAR)")
+                arrays, extra = _simulate_molecule(run, ref, log, previous)
             else:
                 log(
                     f"{where}: simulating N = {s.n_particles}, {s.n_equil} + {s.n_steps} "

@@ -491,6 +491,7 @@ def refine(
     progress: bool | None = None,
     log=print,
     directory=None,
+    pool: bool = True,
     **overrides,
 ) -> RefineResult:
     """Calibrate, re-simulate the MD references at the posterior mean, until converged.
@@ -514,6 +515,11 @@ def refine(
         Progress bar of each calibration, and where progress lines go.
     directory
         The prepared directory (default ``prepared/<name>``).
+    pool
+        Keep the molecular runs of earlier references and add each round's to
+        them (MBAR over all: the trust region grows around every reference the
+        loop has visited), instead of replacing them. Pair MD runs (argon) are
+        one file per state and are always replaced.
     **overrides
         ``chains``, ``warmup``, ``samples``, ``seed``, ``thin`` for every
         calibration (:func:`bayesff.inference.calibrate`).
@@ -574,6 +580,7 @@ def refine(
             directory=d,
             reference=report.reference,
             origin=f"bayesff refine round {k}: posterior mean of {run.path}",
+            pool=pool,
         )
         result.reference = dict(report.reference)
     return result

@@ -201,6 +201,30 @@ def test_two_reference_states_match_pymbar(runs):
 
 
 @pytest.mark.slow
+def test_stored_runs_pool_exactly_like_their_frames(runs):
+    """Runs reduced to statistics by one prepare (StoredRun) and pooled with a new run give
+    the free energies, log-mixtures and statistics of one prepare over all the frames
+    (the statistics are exact): what `bayesff refine` relies on to keep earlier
+    references. Rows that do not add up are refused."""
+    from bayesff.errors import DataError
+
+    system, rs = runs
+    first = mr.prepare(system, [rs[0], rs[2]])
+    stored = mr.stored_runs(first.aux, first.runs)
+    assert [r.kind for r in stored] == ["liquid", "gas"]
+    pooled = mr.prepare(system, [*stored, rs[1]])
+    direct = mr.prepare(system, [rs[0], rs[2], rs[1]])
+    np.testing.assert_allclose(pooled.f_liquid, direct.f_liquid, rtol=0, atol=1e-10)
+    assert set(pooled.aux) == set(direct.aux)
+    for k in direct.aux:
+        np.testing.assert_allclose(pooled.aux[k], direct.aux[k], rtol=1e-12, atol=1e-12)
+    assert [r[4] for r in pooled.runs] == [r[4] for r in direct.runs]
+    bad = [(*first.runs[0][:4], first.runs[0][4] - 1), first.runs[1]]
+    with pytest.raises(DataError, match="rows"):
+        mr.stored_runs(first.aux, bad)
+
+
+@pytest.mark.slow
 def test_gradients_are_finite_and_match_finite_differences(runs):
     """jax.grad of the reweighted density and Delta H_vap in every parameter is finite
     and equals central differences (jax.test_util.check_grads, order 1, its float64

@@ -103,7 +103,10 @@ def test_gas_phase_angles_obey_equipartition(engine):
     np.testing.assert_allclose(traj.potential_energy, np.asarray(t.total).sum(axis=1), rtol=rtol)
 
 
-def _thol_density(T_star, p_star):
+def _thol_state(T_star, p_star):
+    """(rho*, u_res*) of the Thol et al. (2016) LJ EOS at (T*, p*), by teqp: the density
+    solves p* = rho* T* (1 + A^r_01), the residual energy per particle over epsilon is
+    u_res* = T* A^r_10 (A^r_10 = tau dA^r/dtau)."""
     teqp = pytest.importorskip("teqp", reason="teqp (test dependency) is not installed")
     model = teqp.make_model({"kind": "LJ126_TholJPCRD2016", "model": {}})
     z = np.array([1.0])
@@ -111,7 +114,8 @@ def _thol_density(T_star, p_star):
     def p(rho):
         return rho * T_star * (1.0 + model.get_Ar01(T_star, rho, z)) - p_star
 
-    return brentq(p, 0.3, 1.1)
+    rho = brentq(p, 0.3, 1.1)
+    return rho, T_star * model.get_Ar10(T_star, rho, z)
 
 
 @pytest.mark.slow
@@ -120,7 +124,8 @@ def test_npt_density_of_lj_fluid_matches_thol_eos(engine):
     """256 LJ sites (epsilon/k = 148 K, sigma = 3.73 angstrom: TraPPE methane) at
     T* = 2.0, p* = 2.0 (supercritical dense fluid), cut at 3 sigma with tail
     corrections: the NPT density equals that of the Thol et al. (2016) LJ EOS (teqp
-    LJ126_TholJPCRD2016, rho* = 0.6240) within 3 standard errors of the run's mean
+    LJ126_TholJPCRD2016, rho* = 0.6240), and its potential energy per site the EOS's
+    residual energy (u_res* = -3.889), within 3 standard errors of the run's mean
     plus 0.5 % for the EOS's own uncertainty and the g = 1 approximation beyond
     3 sigma (not quantified here). The run starts at the EOS density and discards
     its n_equil steps; the error uses pymbar's statistical inefficiency of the whole
@@ -130,7 +135,7 @@ def test_npt_density_of_lj_fluid_matches_thol_eos(engine):
     is ~5x slower, so it runs fewer steps."""
     eps_K, sig, mass = 148.0, 3.73, 16.043
     T_star, p_star = 2.0, 2.0
-    rho_eos = _thol_density(T_star, p_star)
+    rho_eos, u_eos = _thol_state(T_star, p_star)
     topo = trappe_topology([1], r_cut_angstrom=3.0 * sig, tail=True)
     system = ff.System(topo, (("methane", 256),))
     params = {"epsilon_CH4": eps_K * R_GAS, "sigma_CH4": sig}
@@ -149,6 +154,10 @@ def test_npt_density_of_lj_fluid_matches_thol_eos(engine):
     traj = engines.run(engines.SimulatedSystem(system, params), engines.State(R, box), settings)
     a = timeseries.average(traj.density_kg_per_m3 / to_kg, t0=0)
     assert abs(a.mean - rho_eos) <= 3.0 * a.sem + 0.005 * rho_eos, (a, rho_eos)
+    # the energy the enthalpy of vaporisation is made of: the potential energy per site
+    # (cut-off pairs + tail) equals the EOS's residual energy, same tolerance
+    u = timeseries.average(traj.potential_energy / 256 / (eps_K * R_GAS), t0=0)
+    assert abs(u.mean - u_eos) <= 3.0 * u.sem + 0.005 * abs(u_eos), (u, u_eos)
 
 
 @pytest.mark.slow
