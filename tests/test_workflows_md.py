@@ -334,6 +334,42 @@ def test_stopping_rule(outside, at_mean, trained, round_no, status):
     assert d.resimulate == (status == "resimulate")
 
 
+def test_pooled_refine_adds_tail_references_where_it_would_stall():
+    """With pooled (molecular) runs a covered mean and uncovered tails is not a stall: the
+    loop adds the tail references; without tail references, or unpooled, it stalls as
+    before; on the last round it stops."""
+    rep = _report(0.30, 0.95)
+    rep.tail_references = [dict(TRUTH), dict(TRUTH)]
+    rep.tail_molecules = ["n-butane"]
+    d = refine_mod.decide(rep, 1, max_rounds=3, pool=True)
+    assert d.status == "resimulate" and "tails" in d.reason and "n-butane" in d.reason
+    assert refine_mod.decide(rep, 1, max_rounds=3).status == "stalled"
+    assert refine_mod.decide(rep, 3, max_rounds=3, pool=True).status == "stalled"
+    assert refine_mod.decide(_report(0.30, 0.95), 1, max_rounds=3, pool=True).status == ("stalled")
+
+
+def test_tail_references_sit_where_the_outside_draws_are():
+    """Draws of a correlated 2-d Gaussian (sd 1 and 0.1, 45 degrees), outside where they
+    are more than 1.5 sd from the mean along the long axis: one reference per side, at
+    the centroid of that side's outside draws (about +-1.9 sd along the long axis:
+    E[x | x > 1.5] = phi(1.5) / (1 - Phi(1.5)) = 1.94 for a unit normal), a fixed
+    parameter kept at its value; too few outside draws give none."""
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=4000)
+    u = 0.1 * rng.normal(size=4000)
+    draws = {"a": 10.0 + (t - u) / np.sqrt(2), "b": 3.0 + (t + u) / np.sqrt(2),
+             "c": np.full(4000, 7.0)}  # fmt: skip
+    outside = np.abs(t) > 1.5
+    refs = refine_mod.tail_references(draws, outside)
+    assert len(refs) == 2
+    along = sorted((r["a"] - 10.0 + r["b"] - 3.0) / np.sqrt(2) for r in refs)
+    np.testing.assert_allclose(along, [-1.94, 1.94], atol=0.08)
+    assert all(r["c"] == 7.0 for r in refs)
+    one_side = refine_mod.tail_references(draws, t > 1.5)
+    assert len(one_side) == 1
+    assert refine_mod.tail_references(draws, np.zeros(4000, dtype=bool)) == []
+
+
 # ------------------------------------------------------------------- the loop
 
 

@@ -238,6 +238,13 @@ def test_refine_pools_the_runs_of_every_reference(prepared_problem, tmp_path):
     pred = t.observable.build(prob.potential, **t.options)
     for ref in (old_ref, new_ref):
         assert np.all(np.asarray(pred.ess_fractions(ref, t.aux)) >= 0.5), ref
+    # refine's tail references simulate only the molecules that need them: none here
+    sha = head["sha256"]
+    lines = []
+    prepare(path, directory=pooled_dir, reference=old_ref, pool=True, molecules=["propane"],
+            log=lines.append)  # fmt: skip
+    assert json.loads(out.with_suffix(".json").read_text())["sha256"] == sha
+    assert any("up to date" in ln for ln in lines)
 
 
 def test_a_run_that_does_not_equilibrate_is_an_error(tmp_path, monkeypatch):

@@ -373,6 +373,7 @@ def prepare(
     reference: dict | None = None,
     origin: str | None = None,
     pool: bool = False,
+    molecules=None,
 ) -> list[Path]:
     """Run and store the reference simulations of every MD target of a problem.
 
@@ -408,6 +409,10 @@ def prepare(
         pooling every reference, so that the trust region covers all of them
         (what ``bayesff refine`` does). Pair MD runs (one file per state) are
         replaced as without it.
+    molecules
+        Simulate only the molecular runs of these molecules (names); every
+        other run must be prepared already and is kept as it is (what
+        ``bayesff refine`` does when it adds tail references).
 
     Returns
     -------
@@ -432,9 +437,20 @@ def prepare(
         return []
     ensure_configured()  # float64 (md.simulate needs it)
     headers, paths = [], []
+    only = None if molecules is None else {str(m) for m in molecules}
     for i, run in enumerate(runs, 1):
-        head = None if (force or reference is not None) else _header_of(d, run)
         where = f"[{i}/{len(runs)}] {run.describe()}"
+        chosen = only is None or (
+            isinstance(run, prepared_molecular.PlannedMolecularRun)
+            and run.settings.molecule in only
+        )
+        head = None if (force or reference is not None) and chosen else _header_of(d, run)
+        if not chosen and head is None:
+            raise ProblemError(
+                f"only {sorted(only)} are to be simulated, but this run is not prepared "
+                f"(or stale) in {d}: run `bayesff prepare` first",
+                where,
+            )
         if head is not None:
             log(f"{where}: up to date ({run.stem}.npz, reference {head['reference']})")
         else:

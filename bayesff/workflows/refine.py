@@ -32,6 +32,15 @@ reweighted average. Then
 * the last round is done: **max_rounds**;
 * otherwise **re-simulate** at the posterior mean and calibrate again.
 
+**Molecular targets, pooled** (``pool=True``, the default): their new runs are
+added to the ones already prepared (MBAR over every reference,
+:mod:`bayesff.observables.molecular_reweight`), so the loop can do what one
+reference cannot: hold a posterior wider than one trust region. Where the mean
+is already covered but the tails are not (the *stalled* case above), it adds
+references *in the tails* (:func:`tail_references`: the draws outside the trust
+region are split along their principal axis and each half's centroid becomes a
+reference) for the molecules whose trained states need them, and calibrates again.
+
 After ``bayesff refine`` the prepared runs stay at the last reference, so a
 plain ``bayesff calibrate`` uses them.
 """
@@ -68,6 +77,7 @@ __all__ = [
     "check_trust",
     "decide",
     "refine",
+    "tail_references",
 ]
 
 #: Largest fraction of posterior draws of a trained state allowed outside the trust region.
@@ -139,6 +149,11 @@ class TrustReport:
     n_draws: int
     max_outside: float
     divergent_fraction: float | None = None
+    #: Where the draws outside a trained molecular state's trust region lie
+    #: (:func:`tail_references`; internal units, every potential parameter).
+    tail_references: list[dict[str, float]] = field(default_factory=list)
+    #: The molecules with a trained state that needs re-simulation.
+    tail_molecules: list[str] = field(default_factory=list)
 
     def format(self) -> str:
         """A table of the ESS figures and the verdict."""
@@ -160,6 +175,9 @@ class TrustReport:
             lines.append(f"divergent transitions: {self.divergent_fraction:.2%}")
         ref = ", ".join(f"{k} = {v:.6g}" for k, v in self.reference.items())
         lines.append(f"posterior mean (internal units): {ref}")
+        for k, r in enumerate(self.tail_references, 1):
+            ref = ", ".join(f"{n} = {v:.6g}" for n, v in r.items())
+            lines.append(f"tail reference {k} ({', '.join(self.tail_molecules)}): {ref}")
         if self.needs_resimulation:
             lines.append("outside the trust region: " + "; ".join(self.reasons))
         else:
@@ -228,8 +246,12 @@ def _ess_at(potential, params: dict, aux: dict, batch_size: int) -> np.ndarray:
 
 
 def _molecular_trust(problem, params, reference, max_outside, batch_size):
-    """StateTrust of every state of every molecular MD target (rho_per_A3 is NaN there)."""
+    """StateTrust of every state of every molecular MD target (rho_per_A3 is NaN there),
+    the reasons, which draws lie outside a failing trained state, and its molecules."""
     states, reasons = [], []
+    n = len(next(iter(params.values())))
+    outside_any = np.zeros(n, dtype=bool)
+    molecules: list[str] = []
     for t, pot, settings, _ in prepared_molecular.molecular_targets(problem):
         if t.aux is None:
             raise ProblemError(
@@ -275,7 +297,58 @@ def _molecular_trust(problem, params, reference, max_outside, batch_size):
                     f"{t.name} at T = {st.T_K:g} K, p = {st.p_MPa:.4g} MPa: "
                     f"{st.outside:.0%} of the draws below e = {edge:g}"
                 )
-    return states, reasons
+                outside_any |= e < edge
+                if settings.molecule not in molecules:
+                    molecules.append(settings.molecule)
+    return states, reasons, outside_any, molecules
+
+
+def tail_references(
+    draws: Mapping[str, np.ndarray], outside: np.ndarray, min_draws: int = 3
+) -> list[dict[str, float]]:
+    """Where to add references so that pooled runs cover a posterior's tails.
+
+    The draws outside the trust region of a posterior wider than it lie on both
+    sides of the mean (the mean is covered). In coordinates standardised by the
+    draws' standard deviations, their principal axis (about the mean) is the
+    direction they leave along; splitting them by the sign of their projection
+    on it and taking each half's centroid gives one reference per side, about
+    where the uncovered posterior mass is.
+
+    Parameters
+    ----------
+    draws
+        ``{name: (n,)}`` of every potential parameter (fixed ones constant).
+    outside
+        (n,) bool: the draws outside a trust region that needs re-simulation.
+    min_draws
+        A side with fewer outside draws gets no reference.
+
+    Returns
+    -------
+    list of dict
+        Zero, one or two parameter sets (same names and units as ``draws``).
+    """
+    names = list(draws)
+    X = np.stack([np.asarray(draws[n], dtype=float) for n in names], axis=1)
+    outside = np.asarray(outside, dtype=bool)
+    if outside.sum() < min_draws:
+        return []
+    mean, sd = X.mean(axis=0), X.std(axis=0)
+    free = sd > 0
+    Z = np.zeros_like(X)
+    Z[:, free] = (X[:, free] - mean[free]) / sd[free]
+    Zo = Z[outside]
+    # principal axis of the outside draws about the mean (not about their centroid,
+    # which sits near the mean when they fall out on both sides)
+    axis = np.linalg.eigh(Zo.T @ Zo)[1][:, -1]
+    side = Zo @ axis >= 0.0
+    out = []
+    for half in (side, ~side):
+        if half.sum() >= min_draws:
+            c = X[outside][half].mean(axis=0)
+            out.append({n: float(v) for n, v in zip(names, c, strict=True)})
+    return out
 
 
 def _state_of_rows(target, aux) -> np.ndarray:
@@ -368,10 +441,14 @@ def check_trust(
                     f"{t.name} at T = {st.T_K:g} K, rho = {st.rho_per_A3:g} /angstrom^3: "
                     f"{st.outside:.0%} of the draws below e = {edge:g}"
                 )
-    states_m, reasons_m = _molecular_trust(problem, params, reference, max_outside, batch_size)
+    states_m, reasons_m, outside_m, molecules = _molecular_trust(
+        problem, params, reference, max_outside, batch_size
+    )
     states += states_m
     reasons += reasons_m
     return TrustReport(
+        tail_references=tail_references(params, outside_m) if molecules else [],
+        tail_molecules=molecules,
         states=states,
         reference=reference,
         reference_problem_units=mean,
@@ -400,13 +477,27 @@ class Decision:
 
 
 def decide(
-    report: TrustReport, round_no: int, max_rounds: int, *, stall_ess: float = STALL_ESS
+    report: TrustReport,
+    round_no: int,
+    max_rounds: int,
+    *,
+    stall_ess: float = STALL_ESS,
+    pool: bool = False,
 ) -> Decision:
-    """The stopping rule of :func:`refine` (see the module docstring)."""
+    """The stopping rule of :func:`refine` (see the module docstring); with ``pool``,
+    a covered mean and uncovered tails mean adding tail references, not a stall."""
     if not report.needs_resimulation:
         return Decision("converged", "the posterior lies inside every trust region")
     failing = [s for s in report.states if s.trained and s.outside > report.max_outside]
-    if failing and all(s.at_mean >= stall_ess for s in failing):
+    covered = failing and all(s.at_mean >= stall_ess for s in failing)
+    if covered and pool and report.tail_references and round_no < max_rounds:
+        return Decision(
+            "resimulate",
+            f"the posterior mean is covered but its tails are not: adding "
+            f"{len(report.tail_references)} reference(s) in the tails for "
+            f"{', '.join(report.tail_molecules)}",
+        )
+    if covered:
         worst = max(failing, key=lambda s: s.outside)
         return Decision(
             "stalled",
@@ -566,7 +657,7 @@ def refine(
         _keep_prepared(d, paths[k - 1].parent / "prepared")
         log(run.summary())
         report = check_trust(prob, run, n_draws=n_draws, max_outside=max_outside)
-        decision = decide(report, k, max_rounds)
+        decision = decide(report, k, max_rounds, pool=pool)
         log(report.format())
         log(f"round {k}: {decision.status}: {decision.reason}")
         result.rounds.append(RoundResult(k, run.path, ref, report, decision, run.diagnostics))
@@ -574,13 +665,27 @@ def refine(
         result.reference = ref
         if not decision.resimulate:
             break
-        prepare(
-            given or problem,
-            log=log,
-            directory=d,
-            reference=report.reference,
-            origin=f"bayesff refine round {k}: posterior mean of {run.path}",
-            pool=pool,
-        )
-        result.reference = dict(report.reference)
+        failing = [s for s in report.states if s.trained and s.outside > max_outside]
+        mean_covered = bool(failing) and all(s.at_mean >= STALL_ESS for s in failing)
+        if not (pool and mean_covered):
+            prepare(
+                given or problem,
+                log=log,
+                directory=d,
+                reference=report.reference,
+                origin=f"bayesff refine round {k}: posterior mean of {run.path}",
+                pool=pool,
+            )
+            result.reference = dict(report.reference)
+        if pool and mean_covered:
+            for j, ref in enumerate(report.tail_references, 1):
+                prepare(
+                    given or problem,
+                    log=log,
+                    directory=d,
+                    reference=ref,
+                    origin=f"bayesff refine round {k}: tail reference {j} of {run.path}",
+                    pool=True,
+                    molecules=report.tail_molecules,
+                )
     return result
