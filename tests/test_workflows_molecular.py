@@ -205,7 +205,7 @@ def test_refine_pools_the_runs_of_every_reference(prepared_problem, tmp_path):
     """`prepare(..., reference=..., pool=True)` (what `bayesff refine` does) keeps the runs
     already prepared and adds new ones at the new reference: the file lists both
     references and every run, its first rows are the old file's statistics unchanged, the
-    linear expansion is about the newest reference, and the trust region now holds both
+    linear expansion is about the point asked for, and the trust region now holds both
     references (ESS fraction >= 0.5 at the old one, measured against one run's frames)."""
     import shutil
 
@@ -219,11 +219,16 @@ def test_refine_pools_the_runs_of_every_reference(prepared_problem, tmp_path):
                 "sigma_CH2": 3.95}.items()}  # fmt: skip
     before = np.load(npz)
     lines = []
-    (out,) = prepare(path, directory=pooled_dir, reference=new_ref, pool=True, log=lines.append)
+    # the expansion about the midpoint (refine keeps it at the posterior mean for tails)
+    mid = {n: 0.5 * (old_ref[n] + new_ref[n]) for n in new_ref}
+    (out,) = prepare(path, directory=pooled_dir, reference=new_ref, pool=True,
+                     expand_about=mid, log=lines.append)  # fmt: skip
     assert any("kept and pooled" in ln for ln in lines)
     head = json.loads(out.with_suffix(".json").read_text())
     assert len(head["references"]) == 2
-    assert head["reference"] == pytest.approx(new_ref)
+    assert head["references"][0] == pytest.approx(old_ref)
+    assert head["references"][1] == pytest.approx(new_ref)
+    assert head["reference"] == pytest.approx(mid)
     assert len(head["reference_runs"]) == 8  # 2 states x (liquid, gas) x 2 references
     assert len(head["runs"]) == 4 and all("reference" in r for r in head["runs"])
     after = np.load(out)
@@ -234,7 +239,7 @@ def test_refine_pools_the_runs_of_every_reference(prepared_problem, tmp_path):
     prob = Problem.from_toml(path, prepared=pooled_dir)
     t = prob.targets[0]
     names = [n for n in ("epsilon_CH3", "sigma_CH3", "epsilon_CH2", "sigma_CH2")]
-    np.testing.assert_allclose(t.aux["reference"], [new_ref[n] for n in names])
+    np.testing.assert_allclose(t.aux["reference"], [mid[n] for n in names])
     pred = t.observable.build(prob.potential, **t.options)
     for ref in (old_ref, new_ref):
         assert np.all(np.asarray(pred.ess_fractions(ref, t.aux)) >= 0.5), ref

@@ -217,8 +217,8 @@ def _molecule_header(run, reference, records, prep, wall_s) -> dict:
     ref_text = ", ".join(f"{k} = {v:.10g}" for k, v in reference.items())
     if len(refs_used) > 1:
         ref_text += (
-            f" (the newest of {len(refs_used)} references whose runs are pooled by MBAR; "
-            "all in the header's references)"
+            f" (the first-order expansion's point; the runs of {len(refs_used)} references "
+            "are pooled by MBAR: all in the header's references)"
         )
     record = sorted(s.run_record().items())
     settings_text = ", ".join(f"{k} = {v}" for k, v in record if k != "reference")
@@ -273,11 +273,12 @@ def _previous_runs(arrays: dict, head: dict) -> list[mr.StoredRun]:
     return mr.stored_runs(arrays, meta)
 
 
-def _simulate_molecule(run, reference: dict, log, previous=None) -> tuple[dict, dict]:
+def _simulate_molecule(run, reference: dict, log, previous=None, anchor=None) -> tuple[dict, dict]:
     """The liquid and gas runs of one molecule at every state -> (arrays, header additions).
 
     ``previous``: the (arrays, header) of the molecule's prepared file, whose runs are
     pooled with the new ones (MBAR over both references) instead of replaced.
+    ``anchor``: where the first-order expansion is taken (default ``reference``).
     """
     s = run.settings
     liquid, _, _ = molecular_targets.systems(run.potential, s)
@@ -340,13 +341,14 @@ def _simulate_molecule(run, reference: dict, log, previous=None) -> tuple[dict, 
                        for r in old_head["runs"]]  # fmt: skip
         records = [*old_records, *records]
     prep = mr.prepare(liquid, refs)
+    anchor = reference if anchor is None else _check_reference(run, anchor)
     arrays = molecular_targets.prepared_arrays(
-        run.potential, s, prep, run.states, n_liq, n_gas, reference
+        run.potential, s, prep, run.states, n_liq, n_gas, anchor
     )
-    # the MD error of the newest runs: the averages at the reference are theirs
+    # the MD error of the newest runs (one run's worth of frames, as the ESS fraction)
     arrays["sem_density0"] = np.array([a for a, _ in sems])
     arrays["sem_dhvap0"] = np.array([b for _, b in sems])
-    extra = _molecule_header(run, reference, records, prep, time.perf_counter() - t_start)
+    extra = _molecule_header(run, anchor, records, prep, time.perf_counter() - t_start)
     return arrays, extra
 
 
@@ -374,6 +376,7 @@ def prepare(
     origin: str | None = None,
     pool: bool = False,
     molecules=None,
+    expand_about: dict | None = None,
 ) -> list[Path]:
     """Run and store the reference simulations of every MD target of a problem.
 
@@ -413,6 +416,11 @@ def prepare(
         Simulate only the molecular runs of these molecules (names); every
         other run must be prepared already and is kept as it is (what
         ``bayesff refine`` does when it adds tail references).
+    expand_about
+        Molecular runs: the parameters (internal units) about which the
+        first-order fallback expansion is taken, and which the header and the
+        targets' ``reference`` record (default: the new reference). Refine's
+        tail references keep it at the posterior mean.
 
     Returns
     -------
@@ -471,7 +479,7 @@ def prepare(
                     previous = prepared.read(d, run)
                     n_old = len(_previous_runs(*previous))
                     log(f"  the {n_old} liquid and gas runs there are kept and pooled (MBAR)")
-                arrays, extra = _simulate_molecule(run, ref, log, previous)
+                arrays, extra = _simulate_molecule(run, ref, log, previous, expand_about)
             else:
                 log(
                     f"{where}: simulating N = {s.n_particles}, {s.n_equil} + {s.n_steps} "

@@ -687,5 +687,6 @@ def refine(
                     origin=f"bayesff refine round {k}: tail reference {j} of {run.path}",
                     pool=True,
                     molecules=report.tail_molecules,
+                    expand_about=report.reference,
                 )
     return result
