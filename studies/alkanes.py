@@ -144,6 +144,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--quick", action="store_true", help="2 chains x (200 + 200)")
     for name in ("chains", "warmup", "samples"):
         ap.add_argument(f"--{name}", type=int, help=f"{name} (overrides the default)")
+        ap.add_argument(
+            f"--alt-{name}", type=int, help=f"{name} of the alternative model (default: the same)"
+        )
     args = ap.parse_args(argv)
     settings = (
         {"chains": 2, "warmup": 200, "samples": 200}
@@ -151,6 +154,11 @@ def main(argv=None) -> dict:
         else {"chains": 4, "warmup": 500, "samples": 500}
     )
     settings |= {k: getattr(args, k) for k in ("chains", "warmup", "samples") if getattr(args, k)}
+    alt = settings | {
+        k: getattr(args, f"alt_{k}")
+        for k in ("chains", "warmup", "samples")
+        if getattr(args, f"alt_{k}")
+    }
     bayesff.configure()
     t_start = time.perf_counter()
     # the reference MD (skipped where prepared/<name>/ already holds up-to-date runs)
@@ -159,7 +167,7 @@ def main(argv=None) -> dict:
     REPORT.mkdir(parents=True, exist_ok=True)
     runs, problems, timing = {}, {}, {}
     for label, file in FILES.items():
-        problems[label] = problem(file, settings)
+        problems[label] = problem(file, settings if label == "main" else alt)
         t0 = time.perf_counter()
         runs[label] = bayesff.calibrate(
             problems[label], out=RUNS / label / "posterior.nc", force=True
@@ -213,6 +221,7 @@ def main(argv=None) -> dict:
         "(saturated liquid density, Delta H_vap), predicted for C6, C8, C10",
         "command": " ".join(["python -m studies.alkanes", *(argv or sys.argv[1:])]),
         "settings": settings,
+        "settings_alternative": alt,
         "models": models,
         "wall_s": time.perf_counter() - t_start,
     }
