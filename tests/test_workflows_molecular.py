@@ -236,6 +236,11 @@ def test_refine_pools_the_runs_of_every_reference(prepared_problem, tmp_path):
     np.testing.assert_array_equal(after["liq_rep"][:n_old], before["liq_rep"])
     rows = sum(r["rows"] for r in head["reference_runs"] if r["kind"] == "liquid")
     assert rows == after["liq_bonded"].shape[0] > n_old
+    # the ESS denominator: one run's worth of frames, the mean over the references
+    for T, n in zip(after["state_T_K"], after["state_frames_liq"], strict=True):
+        per_run = [r["rows"] for r in head["reference_runs"]
+                   if r["kind"] == "liquid" and r["T_K"] == T]  # fmt: skip
+        assert len(per_run) == 2 and n == pytest.approx(np.mean(per_run))
     prob = Problem.from_toml(path, prepared=pooled_dir)
     t = prob.targets[0]
     names = [n for n in ("epsilon_CH3", "sigma_CH3", "epsilon_CH2", "sigma_CH2")]

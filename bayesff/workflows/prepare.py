@@ -273,6 +273,19 @@ def _previous_runs(arrays: dict, head: dict) -> list[mr.StoredRun]:
     return mr.stored_runs(arrays, meta)
 
 
+def _frames_per_run(runs, states) -> tuple[list[float], list[float]]:
+    """Mean rows per run at each state, liquid and gas, over every pooled reference.
+
+    The ESS fraction of the trust region is the Kish ESS over one run's worth of
+    frames; with runs pooled from several references, that is their mean at the
+    state (pooled frames can exceed it: the fraction can pass 1 between references)."""
+    liq, gas = [], []
+    for T, p in states:
+        liq.append(np.mean([r[4] for r in runs if r[0] == "liquid" and r[1] == T and r[2] == p]))
+        gas.append(np.mean([r[4] for r in runs if r[0] == "gas" and r[1] == T]))
+    return liq, gas
+
+
 def _simulate_molecule(run, reference: dict, log, previous=None, anchor=None) -> tuple[dict, dict]:
     """The liquid and gas runs of one molecule at every state -> (arrays, header additions).
 
@@ -335,12 +348,12 @@ def _simulate_molecule(run, reference: dict, log, previous=None, anchor=None) ->
     if previous is not None:
         old_arrays, old_head = previous
         refs = [*_previous_runs(old_arrays, old_head), *refs]
-        # n_liq, n_gas stay the newest runs' frames: the ESS fraction of the trust region
-        # is measured against one run's worth of frames (pooled frames can exceed it)
         old_records = [{**r, "reference": r.get("reference", old_head["reference"])}
                        for r in old_head["runs"]]  # fmt: skip
         records = [*old_records, *records]
     prep = mr.prepare(liquid, refs)
+    if previous is not None:
+        n_liq, n_gas = _frames_per_run(prep.runs, run.states)
     anchor = reference if anchor is None else _check_reference(run, anchor)
     arrays = molecular_targets.prepared_arrays(
         run.potential, s, prep, run.states, n_liq, n_gas, anchor
