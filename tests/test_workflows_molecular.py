@@ -206,7 +206,8 @@ def test_refine_pools_the_runs_of_every_reference(prepared_problem, tmp_path):
     already prepared and adds new ones at the new reference: the file lists both
     references and every run, its first rows are the old file's statistics unchanged, the
     linear expansion is about the point asked for, and the trust region now holds both
-    references (ESS fraction >= 0.5 at the old one, measured against one run's frames)."""
+    references (ESS fraction >= 0.5 at the old one, measured against one run's frames).
+    New gas runs are pooled only where the old ones do not cover the new reference."""
     import shutil
 
     d, path, npz = prepared_problem
@@ -229,8 +230,15 @@ def test_refine_pools_the_runs_of_every_reference(prepared_problem, tmp_path):
     assert head["references"][0] == pytest.approx(old_ref)
     assert head["references"][1] == pytest.approx(new_ref)
     assert head["reference"] == pytest.approx(mid)
-    assert len(head["reference_runs"]) == 8  # 2 states x (liquid, gas) x 2 references
+    # butane has no intramolecular pair beyond 1-4: its gas energy does not depend on the
+    # nonbonded parameters, the old gas runs cover any reference, the new ones are not
+    # pooled (2 states x 2 references of liquid + 2 gas runs)
+    assert any("new ones not pooled" in ln for ln in lines)
+    assert len(head["reference_runs"]) == 6
+    assert [r["kind"] for r in head["reference_runs"]].count("gas") == 2
     assert len(head["runs"]) == 4 and all("reference" in r for r in head["runs"])
+    assert [r.get("gas_pooled", True) for r in head["runs"]] == [True, True, False, False]
+    np.testing.assert_array_equal(np.load(out)["gas_rep"], before["gas_rep"])
     after = np.load(out)
     n_old = before["liq_bonded"].shape[0]
     np.testing.assert_array_equal(after["liq_rep"][:n_old], before["liq_rep"])

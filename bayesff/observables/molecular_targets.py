@@ -72,6 +72,7 @@ __all__ = [
     "OPTION_NAMES",
     "STATE_MATCH_RTOL",
     "MolecularSettings",
+    "gas_ess_fractions",
     "parse_options",
     "prepared_arrays",
     "quantity_of",
@@ -333,6 +334,25 @@ def _at_states(potential, settings, names, theta, aux):
         return out.density_kg_per_m3 / mass, out.dHvap_kJ_per_mol, e_l, jnp.minimum(e_l, e_g)
 
     return jax.vmap(one)(*(aux[k] for k in STATE_KEYS))
+
+
+def gas_ess_fractions(potential, settings: MolecularSettings, params, aux) -> np.ndarray:
+    """ESS fraction of the gas samples at each prepared state, at ``params`` (NumPy).
+
+    ``params``: the reweightable parameters (internal units); ``aux``: a molecule's
+    prepared arrays. What a pooled ``bayesff prepare`` asks before it adds new gas runs:
+    an isolated molecule's energy depends on the nonbonded parameters only through its
+    intramolecular pairs beyond 1-4 (none in propane or n-butane), so the gas runs of
+    one reference usually cover a whole posterior.
+    """
+    prep = _prep(potential, settings, aux)
+    names = mr.reweightable_parameters(potential.topology)
+    energies = mr.frame_energies_of(prep, {n: jnp.asarray(float(params[n])) for n in names})
+    out = []
+    for T, p, n_gas in zip(aux["state_T_K"], aux["state_p_MPa"], aux["state_frames_gas"],
+                           strict=True):  # fmt: skip
+        out.append(float(mr.averages(prep, energies, float(T), float(p)).ess_gas) / float(n_gas))
+    return np.asarray(out)
 
 
 def prepared_arrays(potential, settings: MolecularSettings, prep: mr.PreparedReweighting,

@@ -286,6 +286,13 @@ def _frames_per_run(runs, states) -> tuple[list[float], list[float]]:
     return liq, gas
 
 
+def _gas_covered(run, arrays: dict, reference: dict) -> bool:
+    """Whether a molecule's prepared gas runs hold the trust edge at ``reference``."""
+    s = run.settings
+    e = molecular_targets.gas_ess_fractions(run.potential, s, reference, arrays)
+    return bool(np.all(e >= s.ess_min + s.ess_width / 2))
+
+
 def _simulate_molecule(run, reference: dict, log, previous=None, anchor=None) -> tuple[dict, dict]:
     """The liquid and gas runs of one molecule at every state -> (arrays, header additions).
 
@@ -347,6 +354,14 @@ def _simulate_molecule(run, reference: dict, log, previous=None, anchor=None) ->
         r["reference"] = {k: float(v) for k, v in reference.items()}
     if previous is not None:
         old_arrays, old_head = previous
+        if _gas_covered(run, old_arrays, reference):
+            # the gas runs already there cover the new reference: pooling more isolated
+            # molecules would only make every evaluation of Delta H_vap slower (the gas
+            # samples are most of its cost); the new runs' figures stay in the records
+            refs = [r for r in refs if r.kind != "gas"]
+            for r in records:
+                r["gas_pooled"] = False
+            log(f"  {s.molecule}: the gas runs there cover this reference; new ones not pooled")
         refs = [*_previous_runs(old_arrays, old_head), *refs]
         old_records = [{**r, "reference": r.get("reference", old_head["reference"])}
                        for r in old_head["runs"]]  # fmt: skip
