@@ -39,7 +39,7 @@ from bayesff.problem import Problem
 from bayesff.runtime import ensure_configured, usable_cores
 from bayesff.simulate import engines, timeseries
 from bayesff.simulate import lj_md as md
-from bayesff.simulate.molecules import conformer, lattice_configuration
+from bayesff.simulate.molecules import conformer, lattice_configuration, thermal_conformers
 
 __all__ = ["prepare"]
 
@@ -178,8 +178,9 @@ def _equilibrated_liquid(model, R, box, p, s, common, where, log):
     return traj, av, t0, extensions
 
 
-def _state_record(T, p, traj, gas, av, t0, extensions, gas_molecules) -> dict:
-    """What the header records of one state's runs."""
+def _state_record(T, p, traj, gas, av, t0, extensions, gas_molecules, u_gas) -> dict:
+    """What the header records of one state's runs (``u_gas``: the gas run's average
+    energy per molecule, a timeseries average)."""
     rho, u = av["density_kg_per_m3"], av["potential_energy_kJ_per_mol"]
     return {
         "T_K": T,
@@ -197,6 +198,8 @@ def _state_record(T, p, traj, gas, av, t0, extensions, gas_molecules) -> dict:
         "wall_s_liquid": float(traj.wall_s),
         "wall_s_gas": float(gas.wall_s),
         "gas_samples": int(gas.n_frames * gas_molecules),
+        "gas_energy_kJ_per_mol": float(u_gas.mean),
+        "gas_energy_sem_kJ_per_mol": float(u_gas.sem),
     }
 
 
@@ -293,6 +296,14 @@ def _gas_covered(run, arrays: dict, reference: dict) -> bool:
     return bool(np.all(e >= s.ess_min + s.ess_width / 2))
 
 
+def _gas_start(topo, molecule, reference, T, n_mol, seed, spacing) -> np.ndarray:
+    """Isolated molecules in shapes drawn from their Boltzmann distribution at T, on a
+    line ``spacing`` angstrom apart: a gas run of 100 ps started all-trans keeps most
+    torsions trans (bayesff.simulate.molecules)."""
+    shapes = thermal_conformers(topo, molecule, reference, T, n_mol, seed=seed)
+    return np.concatenate([x + np.array([spacing * j, 0.0, 0.0]) for j, x in enumerate(shapes)])
+
+
 def _simulate_molecule(run, reference: dict, log, previous=None, anchor=None) -> tuple[dict, dict]:
     """The liquid and gas runs of one molecule at every state -> (arrays, header additions).
 
@@ -305,7 +316,8 @@ def _simulate_molecule(run, reference: dict, log, previous=None, anchor=None) ->
     topo = run.potential.topology
     gas_system = ff.System(topo, ((s.molecule, s.gas_molecules),))
     x0 = conformer(topo.molecule(s.molecule))
-    spacing = 2.0 * float(np.ptp(x0, axis=0).max()) + 10.0  # apart; they do not interact
+    # apart; they do not interact (the all-trans chain is the longest shape)
+    spacing = 2.0 * float(np.ptp(x0, axis=0).max()) + 10.0
     threads = usable_cores()
     n_gas_mol = s.gas_molecules
     t_start = time.perf_counter()
@@ -318,7 +330,12 @@ def _simulate_molecule(run, reference: dict, log, previous=None, anchor=None) ->
         seed = s.seed + k + 100 * round_k
         common = {"engine": s.engine, "seed": seed, "threads": threads, "T_K": T}
         if last is None:
-            R, box = lattice_configuration(liquid, s.start_density_kg_per_m3, seed=s.seed)
+            # flexible molecules start in shapes drawn at T, not all-trans: MD turns a
+            # torsion about once a nanosecond (bayesff.simulate.molecules)
+            shapes = thermal_conformers(topo, s.molecule, reference, T, liquid.n_molecules,
+                                        seed=s.seed)  # fmt: skip
+            R, box = lattice_configuration(liquid, s.start_density_kg_per_m3, seed=s.seed,
+                                           conformers={s.molecule: shapes})  # fmt: skip
         else:
             # the states are in increasing T: each starts from the last frame of the one
             # before, a liquid already, so its equilibration is short (n_equil still applies)
@@ -327,9 +344,10 @@ def _simulate_molecule(run, reference: dict, log, previous=None, anchor=None) ->
         traj, av, t0, extensions = _equilibrated_liquid(model, R, box, p, s, common, where, log)
         kept = traj.n_frames - t0
         last = (traj.positions[-1], traj.box[-1])
+        gas_start = _gas_start(topo, s.molecule, reference, T, n_gas_mol, seed, spacing)
         gas = engines.run(
             engines.SimulatedSystem(gas_system, reference),
-            engines.State(np.concatenate([x0 + spacing * j for j in range(n_gas_mol)]), None),
+            engines.State(gas_start, None),
             engines.RunSettings(
                 ensemble="gas", n_equil=5000, n_steps=s.gas_steps,
                 sample_every=s.gas_sample_every, dt_fs=s.dt_fs, **common,
@@ -344,7 +362,7 @@ def _simulate_molecule(run, reference: dict, log, previous=None, anchor=None) ->
         m_mol = liquid.total_mass_g_per_mol / liquid.n_molecules
         # the MD statistical error of the reference averages (kg/m^3 = g/L -> mol/L)
         sems.append((rho.sem / m_mol, float(np.hypot(u.sem / liquid.n_molecules, u_gas.sem))))
-        records.append(_state_record(T, p, traj, gas, av, t0, extensions, s.gas_molecules))
+        records.append(_state_record(T, p, traj, gas, av, t0, extensions, s.gas_molecules, u_gas))
         log(
             f"  {where}: rho = {rho.mean:.1f} +- {rho.sem:.1f} kg/m^3 ({kept} frames after "
             f"t0 = {t0}, {traj.ns_per_day:.0f} ns/day); gas {gas.n_frames * s.gas_molecules} "
