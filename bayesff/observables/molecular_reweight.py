@@ -635,22 +635,33 @@ def predict(prepared: PreparedReweighting, params, T_K, p_MPa) -> MolecularAvera
     return averages(prepared, frame_energies_of(prepared, params), T_K, p_MPa)
 
 
-def frame_energies_of(prepared: PreparedReweighting, params) -> tuple[jax.Array, jax.Array]:
+def frame_energies_of(
+    prepared: PreparedReweighting, params, gas: bool = True
+) -> tuple[jax.Array, jax.Array | None]:
     """(U of every pooled liquid frame, U of every gas sample) at ``params``, kJ/mol.
 
     They do not depend on T or p: compute them once and pass them to :func:`averages`
-    for every state (what :func:`predict` does for one).
+    for every state (what :func:`predict` does for one). ``gas=False`` skips the gas
+    samples (None in their place): a density needs only the liquid, and the gas samples
+    are most of the work (tens of thousands of isolated molecules against hundreds of
+    liquid frames).
     """
     aux = prepared.aux
     liq = {k[4:]: jnp.asarray(v) for k, v in aux.items() if k.startswith("liq_")}
-    gas = {k[4:]: jnp.asarray(v) for k, v in aux.items() if k.startswith("gas_")}
     u_liq = frame_energies(prepared.liquid, liq, params, prepared.exponents)
-    u_gas = frame_energies(prepared.gas, gas, params, prepared.exponents, periodic=False)
+    if not gas:
+        return u_liq, None
+    g = {k[4:]: jnp.asarray(v) for k, v in aux.items() if k.startswith("gas_")}
+    u_gas = frame_energies(prepared.gas, g, params, prepared.exponents, periodic=False)
     return u_liq, u_gas
 
 
 def averages(prepared: PreparedReweighting, energies, T_K, p_MPa) -> MolecularAverages:
-    """The reweighted averages at (T, p) from :func:`frame_energies_of` (pure JAX)."""
+    """The reweighted averages at (T, p) from :func:`frame_energies_of` (pure JAX).
+
+    Without gas energies (``frame_energies_of(..., gas=False)``) the gas-phase fields
+    and Delta H_vap are NaN.
+    """
     u_liq, u_gas = energies
     aux = prepared.aux
     kT = GAS_CONSTANT_KJ_PER_MOL_K * T_K
@@ -659,12 +670,16 @@ def averages(prepared: PreparedReweighting, energies, T_K, p_MPa) -> MolecularAv
     gas = {"log_mix": jnp.asarray(aux["gas_log_mix"])}
     vol = liq["volume"]
     w_l, ess_l = _weights(-(u_liq + p * vol) / kT - liq["log_mix"])
-    w_g, ess_g = _weights(-u_gas / kT - gas["log_mix"])
     n_mol = prepared.liquid.n_molecules
     mass = prepared.liquid.total_mass_g_per_mol
     density = jnp.sum(w_l * mass / vol) * _KG_M3
     e_liq = jnp.sum(w_l * u_liq) / n_mol
     v_liq = jnp.sum(w_l * vol) / n_mol
+    if u_gas is None:
+        nan = jnp.full_like(density, jnp.nan)
+        return MolecularAverages(density, e_liq, v_liq, nan, nan, ess_l, nan,
+                                 ess_l / vol.shape[0], nan)  # fmt: skip
+    w_g, ess_g = _weights(-u_gas / kT - gas["log_mix"])
     e_gas = jnp.sum(w_g * u_gas)
     dh = e_gas - e_liq + kT - p * v_liq
     return MolecularAverages(

@@ -318,13 +318,16 @@ def _prep(potential, settings, aux) -> mr.PreparedReweighting:
     return mr.PreparedReweighting(liquid, gas, exps, stats, np.zeros(1), np.zeros(1), ())
 
 
-def _at_states(potential, settings, names, theta, aux):
-    """(density mol/L, dH_vap kJ/mol, e_density, e_dhvap) at every prepared state, (S,) each."""
+def _at_states(potential, settings, names, theta, aux, gas: bool = True):
+    """(density mol/L, dH_vap kJ/mol, e_density, e_dhvap) at every prepared state, (S,) each.
+
+    ``gas=False``: the liquid only (a density's targets), dH_vap and e_dhvap NaN.
+    """
     prep = _prep(potential, settings, aux)
     mass = prep.liquid.total_mass_g_per_mol / prep.liquid.n_molecules
     params = {n: theta[i] for i, n in enumerate(names)}
     # the frames' energies do not depend on the state: once, then reweighted per state
-    energies = mr.frame_energies_of(prep, params)
+    energies = mr.frame_energies_of(prep, params, gas=gas)
 
     def one(T, p, n_liq, n_gas):
         out = mr.averages(prep, energies, T, p)
@@ -436,7 +439,8 @@ class _Predict:
     def per_state(self, theta, aux):
         """Blended predictions at each prepared state, (S,)."""
         s = self.settings
-        rho, dh, e_rho, e_dh = _at_states(self.potential, s, self.names, theta, aux)
+        gas = self.quantity != "density"
+        rho, dh, e_rho, e_dh = _at_states(self.potential, s, self.names, theta, aux, gas=gas)
         delta = theta - aux["reference"]
         if self.quantity == "density":
             rw, e, v0, g0 = rho, e_rho, aux["density0"], aux["d_density0"]
@@ -449,8 +453,9 @@ class _Predict:
         """ESS fraction (the one the blend uses) at each prepared state, (S,)."""
         aux = {k: jnp.asarray(v) for k, v in aux.items()}
         theta = jnp.stack([jnp.asarray(params[n], dtype=float) for n in self.names])
-        out = _at_states(self.potential, self.settings, self.names, theta, aux)
-        return out[2] if self.quantity == "density" else out[3]
+        gas = self.quantity != "density"
+        out = _at_states(self.potential, self.settings, self.names, theta, aux, gas=gas)
+        return out[3] if gas else out[2]
 
     def __call__(self, params, env, aux=None):
         self._require(aux)

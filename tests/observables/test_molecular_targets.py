@@ -396,3 +396,36 @@ def test_a_problem_built_in_python_writes_its_molecules(tmp_path):
     assert back["molecules"][0]["name"] == "n-butane"
     again = Problem.from_dict(back, path="again", base_dirs=(tmp_path,), prepared=False)
     assert again.potential.topology == prob.potential.topology
+
+
+def _eqn_shapes(jaxpr):
+    """Every intermediate's shape in a jaxpr, sub-jaxprs (jit, vmap bodies) included."""
+    out = []
+    for eq in jaxpr.eqns:
+        out += [tuple(getattr(v.aval, "shape", ())) for v in eq.outvars]
+        for p in eq.params.values():
+            for sub in p if isinstance(p, tuple | list) else (p,):
+                inner = getattr(sub, "jaxpr", None)
+                if inner is not None:
+                    out += _eqn_shapes(getattr(inner, "jaxpr", inner))
+    return out
+
+
+def test_density_targets_do_not_compute_the_gas_samples(pot):
+    """A density needs only the liquid frames; the gas samples (64 x thousands of isolated
+    molecules in a real run) are most of the work. With 37 gas samples (a size nothing else
+    has), no intermediate of the density's traced prediction has a dimension of 37, while
+    Delta H_vap's has (the control)."""
+    system, R, B, G = _frames(pot, n_liq=30, n_gas=37, seed=4)
+    runs = [
+        mr.ReferenceRun("liquid", R, B, T0, P0, REF),
+        mr.ReferenceRun("gas", G, None, T0, 0.0, REF),
+    ]
+    settings = mt.parse_options(pot, OPTIONS)
+    aux = mt.prepared_arrays(pot, settings, mr.prepare(system, runs), [(T0, P0)], [30], [37], REF)
+    theta = {k: jnp.asarray(v * 1.004) for k, v in REF.items()}
+    for name, uses_gas in (("md_saturated_liquid_density", False),
+                           ("md_enthalpy_of_vaporisation", True)):  # fmt: skip
+        model = get_observable(name).build(pot, **OPTIONS)
+        jaxpr = jax.make_jaxpr(lambda t, m=model: m(t, _env(), aux=aux))(theta)
+        assert any(37 in s for s in _eqn_shapes(jaxpr.jaxpr)) == uses_gas, name
