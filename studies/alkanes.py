@@ -2,8 +2,15 @@
 
 Run from the repository root::
 
-    python -m studies.alkanes            # prepare (MD, ~25 min on 2 cores), calibrate, report
-    python -m studies.alkanes --quick    # 2 chains x (200 + 200) on the same prepared runs
+    python -m studies.alkanes              # MD at TraPPE-UA, refine, final calibration, report
+    python -m studies.alkanes --rounds 0   # no refine: calibrate on the prepared runs as they are
+    python -m studies.alkanes --quick      # 2 chains x (200 + 200) for the final calibrations
+
+Steps: (1) ``bayesff prepare`` at TraPPE-UA's published parameters (skipped where
+``prepared/alkanes_trappe_ua`` is up to date); (2) ``bayesff refine`` (``--rounds``, each
+round a short calibration, then new reference runs at its posterior mean, pooled with the
+old ones, until the posterior sits in the trust region of the reweighting); (3) the main
+and the alternative model calibrated on the final runs; (4) the report.
 
 Models (``models/alkanes/``):
 
@@ -37,8 +44,9 @@ import arviz as az
 import numpy as np
 
 import bayesff
+from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
 from bayesff.workflows.prepare import prepare
-from bayesff.workflows.refine import check_trust
+from bayesff.workflows.refine import check_trust, refine
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models" / "alkanes"
@@ -139,6 +147,86 @@ def _write_csv(path: Path, rows: list[dict], cols: list[str]) -> None:
     tmp.replace(path)
 
 
+def _direct_md() -> list[dict]:
+    """Every reference run's own averages (no reweighting) against the reference EOS:
+    density and Delta H_vap = <U_gas> - <U_liq>/N + RT - p <V_liq>/N (ideal vapour) at the
+    parameters it was simulated at, from the prepared headers."""
+    rows = []
+    eos = {}
+    for path in sorted(PREPARED.glob("*.json")):
+        if path.name == "manifest.json":
+            continue
+        head = json.loads(path.read_text())
+        if "molecule" not in head or "runs" not in head:
+            continue
+        mol = head["molecule"]
+        key = mol.removeprefix("n-")
+        if key not in eos:
+            eos[key] = _eos_rows(mol)
+        n_mol = head["simulate"]["n_molecules"]
+        for r in head["runs"]:
+            if "gas_energy_kJ_per_mol" not in r:
+                continue  # made before the gas energy was recorded
+            T, p = r["T_K"], r["p_MPa"]
+            rho = r["density_kg_per_m3"]
+            m_mol = eos[key]["molar_mass"]
+            v = m_mol / rho * 1e-3  # m^3/mol
+            dh = (r["gas_energy_kJ_per_mol"] - r["potential_energy_kJ_per_mol"] / n_mol
+                  + GAS_CONSTANT_KJ_PER_MOL_K * T - p * v * 1e3)  # fmt: skip
+            ref = eos[key]["rows"].get(round(T, 2))
+            ref_rho = ref["rho_l_mol_per_L"] * m_mol if ref else float("nan")  # g/L = kg/m^3
+            ref_dh = ref["dH_vap_kJ_per_mol"] if ref else float("nan")
+            rows.append(
+                {
+                    "molecule": mol,
+                    "T_K": T,
+                    "reference": {k: float(x) for k, x in r["reference"].items()},
+                    "density_kg_per_m3": rho,
+                    "density_rel_error": rho / ref_rho - 1.0,
+                    "dH_vap_kJ_per_mol": dh,
+                    "dH_vap_rel_error": dh / ref_dh - 1.0,
+                    "gas_energy_kJ_per_mol": r["gas_energy_kJ_per_mol"],
+                }
+            )
+    return rows
+
+
+def _eos_rows(molecule: str) -> dict:
+    """The reference-EOS rows of a molecule (data/alkanes), by T rounded to 0.01 K."""
+    name = molecule.replace("-", "_")
+    with open(ROOT / "data" / "alkanes" / f"saturation_{name}.csv") as fh:
+        rows = {round(float(r["T_K"]), 2): {k: float(v) for k, v in r.items()}
+                for r in csv.DictReader(fh)}  # fmt: skip
+    with open(ROOT / "data" / "alkanes" / "molecules.csv") as fh:
+        for r in csv.DictReader(fh):
+            if r.get("molecule", "").replace("-", "_") == name:
+                return {"rows": rows, "molar_mass": float(r["M_g_per_mol"])}
+    raise KeyError(f"no molar mass for {molecule} in data/alkanes/molecules.csv")
+
+
+def _refine_rounds(res) -> list[dict]:
+    return [
+        {
+            "round": r.round,
+            "reference": r.reference,
+            "status": r.decision.status,
+            "reason": r.decision.reason,
+            "states": [
+                {
+                    "target": s.target,
+                    "T_K": s.T_K,
+                    "median_ess_fraction": s.median,
+                    "outside": s.outside,
+                    "at_mean": s.at_mean,
+                }
+                for s in r.report.states
+                if s.trained
+            ],
+        }
+        for r in res.rounds
+    ]
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 chains x (200 + 200)")
@@ -147,6 +235,14 @@ def main(argv=None) -> dict:
         ap.add_argument(
             f"--alt-{name}", type=int, help=f"{name} of the alternative model (default: the same)"
         )
+    ap.add_argument(
+        "--rounds", type=int, default=3,
+        help="refine rounds before the final calibration (0: use the prepared runs as they are)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--refine-draws", type=int, default=300,
+        help="warm-up and kept draws per chain (2 chains) of each refine round's calibration",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     settings = (
         {"chains": 2, "warmup": 200, "samples": 200}
@@ -164,6 +260,14 @@ def main(argv=None) -> dict:
     # the reference MD (skipped where prepared/<name>/ already holds up-to-date runs)
     prepare(MODELS / FILES["main"], directory=PREPARED)
     RUNS.mkdir(parents=True, exist_ok=True)
+    rounds = []
+    t_refine = time.perf_counter()
+    if args.rounds > 0:
+        n = args.refine_draws
+        res = refine(MODELS / FILES["main"], max_rounds=args.rounds, out=RUNS / "refine",
+                     force=True, directory=PREPARED, chains=2, warmup=n, samples=n)  # fmt: skip
+        rounds = _refine_rounds(res)
+    t_refine = time.perf_counter() - t_refine
     REPORT.mkdir(parents=True, exist_ok=True)
     runs, problems, timing = {}, {}, {}
     for label, file in FILES.items():
@@ -223,6 +327,8 @@ def main(argv=None) -> dict:
         "settings": settings,
         "settings_alternative": alt,
         "models": models,
+        "refine": {"rounds": rounds, "wall_s": t_refine},
+        "direct_md": _direct_md(),
         "wall_s": time.perf_counter() - t_start,
     }
     path = REPORT / "study.json"
