@@ -204,6 +204,15 @@ def _eos_rows(molecule: str) -> dict:
     raise KeyError(f"no molar mass for {molecule} in data/alkanes/molecules.csv")
 
 
+def _trust_states(states) -> list[dict]:
+    """The trust-region check of each state (refine.StateTrust) as plain numbers."""
+    keys = {"median_ess_fraction": "median", "outside": "outside", "at_mean": "at_mean"}
+    return [
+        {"target": s.target, "T_K": s.T_K, **{k: getattr(s, a) for k, a in keys.items()}}
+        for s in states
+    ]
+
+
 def _refine_rounds(res) -> list[dict]:
     return [
         {
@@ -211,17 +220,7 @@ def _refine_rounds(res) -> list[dict]:
             "reference": r.reference,
             "status": r.decision.status,
             "reason": r.decision.reason,
-            "states": [
-                {
-                    "target": s.target,
-                    "T_K": s.T_K,
-                    "median_ess_fraction": s.median,
-                    "outside": s.outside,
-                    "at_mean": s.at_mean,
-                }
-                for s in r.report.states
-                if s.trained
-            ],
+            "states": _trust_states(s for s in r.report.states if s.trained),
         }
         for r in res.rounds
     ]
@@ -296,16 +295,7 @@ def main(argv=None) -> dict:
             "trust": {
                 "needs_resimulation": trust.needs_resimulation,
                 "reasons": trust.reasons,
-                "states": [
-                    {
-                        "target": s.target,
-                        "T_K": s.T_K,
-                        "median_ess_fraction": s.median,
-                        "outside": s.outside,
-                        "at_mean": s.at_mean,
-                    }
-                    for s in trust.states
-                ],
+                "states": _trust_states(trust.states),
             },
         }
         if label == "main":
