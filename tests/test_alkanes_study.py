@@ -43,6 +43,6 @@ def test_direct_md_delta_h_vap_by_hand(tmp_path, monkeypatch):
     (row,) = alkanes._direct_md()
     want = 4.0 + 2000.0 / 128 + 8.314462618e-3 * 244.44 - 0.030054783 * 58.1222 / 630.0
     assert want == pytest.approx(21.654614, abs=1e-6)
-    assert row["dH_vap_kJ_per_mol"] == pytest.approx(want, rel=1e-12)
-    assert row["dH_vap_rel_error"] == pytest.approx(want / 23.798804 - 1.0, rel=1e-12)
+    assert row["dH_vap_kJ_per_mol"] == pytest.approx(want, rel=1e-9)
+    assert row["dH_vap_rel_error"] == pytest.approx(want / 23.798804 - 1.0, rel=1e-8)
     assert row["density_rel_error"] == pytest.approx(630.0 / (10.84946 * 58.1222) - 1.0)
