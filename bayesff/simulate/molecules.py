@@ -316,6 +316,7 @@ def lattice_configuration(
     """
     L = box_for_density(system, density_kg_per_m3)
     box = check_box(system, L, "start configuration box")
+    conformers = _checked_shapes(system.topology, conformers)
     try:
         return _random_lattice(system, L, box, seed, min_distance_angstrom, max_tries,
                                density_kg_per_m3, conformers)  # fmt: skip
@@ -327,6 +328,23 @@ def lattice_configuration(
             return _aligned_lattice(system, L, box, seed, min_distance_angstrom, max_tries)
         except ProblemError:
             raise random_error from None
+
+
+def _checked_shapes(topo: Topology, conformers) -> dict[str, np.ndarray]:
+    """``{name: (K, n_sites, 3)}`` start shapes, centred, or a ProblemError naming the
+    molecule and the shape expected."""
+    out = {}
+    for name, xyz in (conformers or {}).items():
+        m = topo.molecule(name)
+        xyz = np.asarray(xyz, dtype=float)
+        if xyz.ndim != 3 or xyz.shape[0] == 0 or xyz.shape[1:] != (m.n_sites, 3):
+            raise ProblemError(
+                f"start shapes of {name} must be (K, {m.n_sites}, 3) with K >= 1, found "
+                f"shape {xyz.shape}",
+                "start configuration",
+            )
+        out[name] = xyz - xyz.mean(axis=1, keepdims=True)
+    return out
 
 
 def _along_z(xyz: np.ndarray) -> np.ndarray:
@@ -385,17 +403,7 @@ def _random_lattice(system, L, box, seed, min_distance_angstrom, max_tries, dens
                     conformers=None):  # fmt: skip
     rng = np.random.default_rng(seed)
     topo = system.topology
-    shapes = {m.name: conformer(m)[None] for m in topo.molecules}
-    for name, xyz in (conformers or {}).items():
-        m = topo.molecule(name)
-        xyz = np.asarray(xyz, dtype=float)
-        if xyz.ndim != 3 or xyz.shape[0] == 0 or xyz.shape[1:] != (m.n_sites, 3):
-            raise ProblemError(
-                f"start shapes of {name} must be (K, {m.n_sites}, 3) with K >= 1, found "
-                f"shape {xyz.shape}",
-                "start configuration",
-            )
-        shapes[name] = xyz - xyz.mean(axis=1, keepdims=True)
+    shapes = {m.name: conformer(m)[None] for m in topo.molecules} | (conformers or {})
     n_mol = system.n_molecules
     per_edge = math.ceil(n_mol ** (1.0 / 3.0) - 1e-9)
     a = L / per_edge

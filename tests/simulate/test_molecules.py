@@ -222,3 +222,22 @@ def test_pentane_conformers_feel_the_one_five_pair():
     se = e_mc.std() / np.sqrt(len(e_mc))
     assert abs(e_mc.mean() - exact) < 4 * se
     assert abs(torsion_only - exact) > 10 * se
+
+
+def test_lattice_start_places_the_given_shapes():
+    """With ``conformers``, molecule k of a type takes shape k % K (each a rigid motion of
+    it: its pair distances equal the shape's to 1e-12); a shape of the wrong size is a
+    ProblemError naming the expected shape."""
+    topo = trappe_topology([5], r_cut_angstrom=8.0)
+    system = ff.System(topo, (("n-pentane", 27),))
+    shapes = thermal_conformers(topo, "n-pentane", _TRAPPE, 300.0, 4, seed=2)
+    R, box = lattice_configuration(system, 450.0, seed=1, conformers={"n-pentane": shapes})
+    check_overlaps(system, R, box, 2.5)
+
+    def dist(x):
+        return np.linalg.norm(x[:, None] - x[None], axis=-1)
+
+    for m in range(27):
+        np.testing.assert_allclose(dist(R[5 * m : 5 * m + 5]), dist(shapes[m % 4]), atol=1e-12)
+    with pytest.raises(ProblemError, match=r"start shapes of n-pentane must be \(K, 5, 3\)"):
+        lattice_configuration(system, 450.0, conformers={"n-pentane": shapes[:, :4]})
