@@ -58,6 +58,9 @@ ARRAY_UNITS = {
     "state_p_MPa": "MPa",
     "state_frames_liq": "1 (mean kept frames per liquid run at the state: the ESS denominator)",
     "state_frames_gas": "1 (mean samples per gas run at the state)",
+    "state_gas_energy": "kJ/mol (gas energy per molecule at the state; molecules whose gas "
+    "energy does not depend on the parameters only)",
+    "state_gas_ess": "1 (Kish ESS of the gas samples at the state; the same molecules)",
     "reference": "kJ/mol and angstrom (header param_names order)",
     "density0": "mol/L",
     "d_density0": "mol/L per internal unit of each parameter",
@@ -233,13 +236,14 @@ def attach_molecular(problem, directory, hint: str, read_run) -> tuple[list, lis
     by_key = {_key(r.settings): r for r in runs.values()}
     read: dict[str, tuple] = {}
     with_aux = {}
-    for t, _pot, settings, _ in molecular_targets(problem):
+    for t, pot, settings, _ in molecular_targets(problem):
         run = by_key[_key(settings)]
         if run.fingerprint not in read:
             where = _where(problem, t)
             read[run.fingerprint] = read_run(directory, run, hint=hint, where=where)
         _check_exponents(problem, t, settings)
-        arrays = read[run.fingerprint][0]
+        # files prepared before the per-state gas averages were stored gain them here
+        arrays = mt.with_gas_constants(pot, settings, read[run.fingerprint][0])
         with_aux[t.name] = t.replace(aux=arrays, floor=_md_floor(t, arrays))
     targets = [with_aux.get(t.name, t) for t in problem.targets]
     return targets, [h for _, h in read.values()]

@@ -10,10 +10,13 @@ Run from the repository root after ``bayesff prepare models/alkanes/trappe_ua.to
 ``--chains`` points near TraPPE-UA's parameters as NUTS runs them.
 
 ``per molecule``: value and gradient of one molecule's reweighted density and Delta
-H_vap at its prepared states, and of the density computed with the gas samples as well
-(what the density targets did before they skipped them: the baseline of the ratio,
-measured in the same run). Calls of the variants are interleaved; the minimum over
-calls is quoted (the call least disturbed by other processes), the median kept too.
+H_vap at its prepared states, Delta H_vap both as the model computes it (for a molecule
+whose gas energy does not depend on the parameters, propane and n-butane, the gas
+averages per state are stored once) and with every gas sample reweighted again (the
+code before that change: the baseline of the ratio, measured in the same run). Calls of
+the variants are interleaved; the minimum over calls is quoted (the call least disturbed
+by other processes), the median kept too. (A density traced with the gas samples costs
+the same as without: XLA prunes the unused gas work from the compiled program.)
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=50)
     ap.add_argument("--chains", type=int, default=2)
+    ap.add_argument("--prepared", default=str(PREPARED), help="the prepared runs' folder")
+    ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args(argv)
 
     import jax
@@ -61,7 +66,7 @@ def main(argv=None) -> dict:
     from bayesff.observables import molecular_targets as mt
 
     bayesff.configure()
-    problem = bayesff.Problem.from_toml(PROBLEM, prepared=PREPARED)
+    problem = bayesff.Problem.from_toml(PROBLEM, prepared=Path(args.prepared))
     s = structure_of(problem)
     data = arrays(problem)
     model = model_of(s)
@@ -85,15 +90,20 @@ def main(argv=None) -> dict:
         pred = t.forward(problem).build()
         settings = pred.settings
         aux = {k: jnp.asarray(v) for k, v in t.aux.items()}
+        full = {k: v for k, v in aux.items() if k not in mt.GAS_CONSTANT_KEYS}
         names = pred.names
         theta = jnp.asarray([float(t.aux["reference"][i]) * 1.01 for i in range(len(names))])
         n_gas = int(np.shape(t.aux["gas_log_mix"])[0])
         n_liq = int(np.shape(t.aux["liq_log_mix"])[0])
-        per_molecule[settings.molecule] = {"liquid_frames": n_liq, "gas_samples": n_gas}
-        for label, q, gas in (("dhvap", 1, True), ("density", 0, False),
-                              ("density_with_gas", 0, True)):  # fmt: skip
+        per_molecule[settings.molecule] = {
+            "liquid_frames": n_liq,
+            "gas_samples": n_gas,
+            "gas_parameter_free": all(k in t.aux for k in mt.GAS_CONSTANT_KEYS),
+        }
+        for label, q, gas, a in (("dhvap", 1, True, aux), ("density", 0, False, aux),
+                                 ("dhvap_every_gas_sample", 1, True, full)):  # fmt: skip
 
-            def f(th, a=aux, q=q, gas=gas, st=settings, nm=names, pot=pred.potential):
+            def f(th, a=a, q=q, gas=gas, st=settings, nm=names, pot=pred.potential):
                 return jnp.sum(mt._at_states(pot, st, nm, th, a, gas=gas)[q])
 
             fns[f"{settings.molecule}:{label}"] = (jax.jit(jax.value_and_grad(f)), (theta,))
@@ -102,7 +112,7 @@ def main(argv=None) -> dict:
     res = _timed(fns, args.calls)
     for mol, d in per_molecule.items():
         d |= {k.split(":")[1]: v for k, v in res.items() if k.startswith(f"{mol}:")}
-        d["density_speedup"] = d["density_with_gas"]["min_ms"] / d["density"]["min_ms"]
+        d["dhvap_speedup"] = d["dhvap_every_gas_sample"]["min_ms"] / d["dhvap"]["min_ms"]
     out = {
         "machine": {
             "host": platform.node(),
@@ -112,13 +122,15 @@ def main(argv=None) -> dict:
         },
         "chains": args.chains,
         "calls": args.calls,
+        "prepared": args.prepared,
         "model_value_and_grad": res["model"],
         "per_molecule": per_molecule,
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = OUT.with_suffix(".json.tmp")
+    dest = Path(args.out)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(out, indent=1) + "\n")
-    tmp.replace(OUT)
+    tmp.replace(dest)
     print(json.dumps(out, indent=1))
     return out
 

@@ -88,9 +88,11 @@ __all__ = [
     "ReferenceRun",
     "StoredRun",
     "averages",
+    "dhvap",
     "frame_energies",
     "frame_energies_of",
     "frame_statistics",
+    "gas_is_parameter_free",
     "predict",
     "prepare",
     "reweightable_parameters",
@@ -656,6 +658,26 @@ def frame_energies_of(
     return u_liq, u_gas
 
 
+def dhvap(e_gas, e_liq, v_liq, T_K, p_MPa):
+    """Delta H_vap = e_gas - e_liq + k_B T - p v_liq (ideal vapour), kJ/mol.
+
+    ``e_gas``, ``e_liq``: potential energy per molecule of the gas and the liquid
+    (kJ/mol); ``v_liq``: liquid volume per molecule (angstrom^3); T in K, p in MPa.
+    """
+    return (
+        e_gas - e_liq + GAS_CONSTANT_KJ_PER_MOL_K * T_K - p_MPa / KJ_PER_MOL_PER_A3_IN_MPA * v_liq
+    )
+
+
+def gas_is_parameter_free(molecule) -> bool:
+    """Whether an isolated molecule's energy is the same at every nonbonded parameter
+    point: no intramolecular pair beyond the exclusions (full or scaled 1-4) of its
+    :class:`~bayesff.potentials.topology.MoleculeType` (propane and n-butane in
+    TraPPE-UA). Its gas averages then depend on T only."""
+    lists = molecule.pair_lists
+    return not lists["full"] and not lists["scaled14"]
+
+
 def averages(prepared: PreparedReweighting, energies, T_K, p_MPa) -> MolecularAverages:
     """The reweighted averages at (T, p) from :func:`frame_energies_of` (pure JAX).
 
@@ -681,7 +703,7 @@ def averages(prepared: PreparedReweighting, energies, T_K, p_MPa) -> MolecularAv
                                  ess_l / vol.shape[0], nan)  # fmt: skip
     w_g, ess_g = _weights(-u_gas / kT - gas["log_mix"])
     e_gas = jnp.sum(w_g * u_gas)
-    dh = e_gas - e_liq + kT - p * v_liq
+    dh = dhvap(e_gas, e_liq, v_liq, T_K, p_MPa)
     return MolecularAverages(
         density_kg_per_m3=density,
         energy_liquid_kJ_per_mol=e_liq,

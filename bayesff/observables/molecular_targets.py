@@ -68,6 +68,7 @@ from bayesff.units import AVOGADRO
 
 __all__ = [
     "ENGINE_NAMES",
+    "GAS_CONSTANT_KEYS",
     "MOLECULAR_OBSERVABLES",
     "OPTION_NAMES",
     "STATE_MATCH_RTOL",
@@ -78,6 +79,7 @@ __all__ = [
     "quantity_of",
     "state_index",
     "systems",
+    "with_gas_constants",
 ]
 
 #: Rows are matched to prepared states when T and p agree to this relative tolerance
@@ -318,25 +320,48 @@ def _prep(potential, settings, aux) -> mr.PreparedReweighting:
     return mr.PreparedReweighting(liquid, gas, exps, stats, np.zeros(1), np.zeros(1), ())
 
 
+#: aux keys of the gas averages at each state when they do not depend on the parameters
+#: (:func:`bayesff.observables.molecular_reweight.gas_is_parameter_free`): energy per
+#: molecule (kJ/mol) and Kish ESS of the gas samples. Older prepared files lack them.
+GAS_CONSTANT_KEYS = ("state_gas_energy", "state_gas_ess")
+
+
+def _gas_constant(potential, settings, aux) -> bool:
+    mol = potential.topology.molecule(settings.molecule)
+    return mr.gas_is_parameter_free(mol) and all(k in aux for k in GAS_CONSTANT_KEYS)
+
+
 def _at_states(potential, settings, names, theta, aux, gas: bool = True):
     """(density mol/L, dH_vap kJ/mol, e_density, e_dhvap) at every prepared state, (S,) each.
 
-    ``gas=False``: the liquid only (a density's targets), dH_vap and e_dhvap NaN.
+    ``gas=False``: the liquid only (a density's targets), dH_vap and e_dhvap NaN. A
+    molecule whose gas energy does not depend on the parameters takes its gas averages
+    from ``aux`` (:data:`GAS_CONSTANT_KEYS`) instead of reweighting every gas sample
+    again: they are most of the work.
     """
     prep = _prep(potential, settings, aux)
     mass = prep.liquid.total_mass_g_per_mol / prep.liquid.n_molecules
     params = {n: theta[i] for i, n in enumerate(names)}
+    constant = gas and _gas_constant(potential, settings, aux)
     # the frames' energies do not depend on the state: once, then reweighted per state
-    energies = mr.frame_energies_of(prep, params, gas=gas)
+    energies = mr.frame_energies_of(prep, params, gas=gas and not constant)
+    n_states = jnp.shape(aux["state_T_K"])[0]
+    nan = jnp.full((n_states,), jnp.nan)
+    e_gas_c = aux["state_gas_energy"] if constant else nan
+    ess_gas_c = aux["state_gas_ess"] if constant else nan
 
-    def one(T, p, n_liq, n_gas):
+    def one(T, p, n_liq, n_gas, e_gas, ess_gas):
         out = mr.averages(prep, energies, T, p)
         e_l = out.ess_liquid / n_liq
-        e_g = out.ess_gas / n_gas
+        if constant:
+            dh = mr.dhvap(e_gas, out.energy_liquid_kJ_per_mol, out.volume_A3_per_molecule, T, p)
+            e_g = ess_gas / n_gas
+        else:
+            dh, e_g = out.dHvap_kJ_per_mol, out.ess_gas / n_gas
         # kg/m^3 = g/L; over the molar mass: mol/L
-        return out.density_kg_per_m3 / mass, out.dHvap_kJ_per_mol, e_l, jnp.minimum(e_l, e_g)
+        return out.density_kg_per_m3 / mass, dh, e_l, jnp.minimum(e_l, e_g)
 
-    return jax.vmap(one)(*(aux[k] for k in STATE_KEYS))
+    return jax.vmap(one)(*(aux[k] for k in STATE_KEYS), e_gas_c, ess_gas_c)
 
 
 def gas_ess_fractions(potential, settings: MolecularSettings, params, aux) -> np.ndarray:
@@ -356,6 +381,35 @@ def gas_ess_fractions(potential, settings: MolecularSettings, params, aux) -> np
                            strict=True):  # fmt: skip
         out.append(float(mr.averages(prep, energies, float(T), float(p)).ess_gas) / float(n_gas))
     return np.asarray(out)
+
+
+def with_gas_constants(potential, settings: MolecularSettings, aux: Mapping,
+                       params: Mapping | None = None) -> dict:  # fmt: skip
+    """``aux`` with the gas averages at each state (:data:`GAS_CONSTANT_KEYS`) where the
+    molecule's gas energy does not depend on the parameters, else ``aux`` unchanged.
+
+    Any parameter point gives the same averages (``params``: the reference by default,
+    internal units). What :func:`prepared_arrays` stores, and what attaching a file
+    prepared before these keys existed adds (NumPy in, NumPy out). Without JAX's float64
+    (:func:`bayesff.configure`) it adds nothing: the model then reweights every gas
+    sample, which gives the same numbers more slowly.
+    """
+    out = dict(aux)
+    mol = potential.topology.molecule(settings.molecule)
+    if not mr.gas_is_parameter_free(mol) or all(k in out for k in GAS_CONSTANT_KEYS):
+        return out
+    if not jax.config.jax_enable_x64:
+        return out
+    names = mr.reweightable_parameters(potential.topology)
+    params = settings.reference_params if params is None else params
+    jaux = {k: jnp.asarray(v) for k, v in out.items()}
+    pr = _prep(potential, settings, jaux)
+    energies = mr.frame_energies_of(pr, {n: jnp.asarray(float(params[n])) for n in names})
+    states = zip(out["state_T_K"], out["state_p_MPa"], strict=True)
+    gas_avg = [mr.averages(pr, energies, float(T), float(p)) for T, p in states]
+    out["state_gas_energy"] = np.array([float(a.energy_gas_kJ_per_mol) for a in gas_avg])
+    out["state_gas_ess"] = np.array([float(a.ess_gas) for a in gas_avg])
+    return out
 
 
 def prepared_arrays(potential, settings: MolecularSettings, prep: mr.PreparedReweighting,
@@ -383,7 +437,9 @@ def prepared_arrays(potential, settings: MolecularSettings, prep: mr.PreparedRew
         the states (:data:`STATE_KEYS`), ``reference`` (the reweighted
         parameters' values), and per state the reweighted averages at the
         reference with their gradients: ``density0`` (mol/L), ``d_density0``,
-        ``dhvap0`` (kJ/mol), ``d_dhvap0`` ((S, P) per internal unit).
+        ``dhvap0`` (kJ/mol), ``d_dhvap0`` ((S, P) per internal unit); for a molecule
+        whose gas energy does not depend on the parameters also the gas averages at
+        each state (:data:`GAS_CONSTANT_KEYS`).
     """
     names = mr.reweightable_parameters(potential.topology)
     aux = {k: np.asarray(v, dtype=float) for k, v in prep.aux.items()}
@@ -392,6 +448,7 @@ def prepared_arrays(potential, settings: MolecularSettings, prep: mr.PreparedRew
     aux["state_frames_liq"] = np.asarray(frames_liq, dtype=float)
     aux["state_frames_gas"] = np.asarray(frames_gas, dtype=float)
     theta0 = jnp.asarray([float(reference[n]) for n in names])
+    aux = with_gas_constants(potential, settings, aux, reference)
     jaux = {k: jnp.asarray(v) for k, v in aux.items()}
 
     def f(th):

@@ -28,7 +28,7 @@ from bayesff.observables import molecular_reweight as mr
 from bayesff.observables import molecular_targets as mt
 from bayesff.potentials import forcefield as ff
 from bayesff.potentials.molecular_ff import FORCEFIELD
-from bayesff.potentials.topology import TRAPPE_UA_ALKANE
+from bayesff.potentials.topology import TRAPPE_UA_ALKANE, trappe_alkane
 from bayesff.prepared_molecular import plan_molecular
 from bayesff.problem import Problem
 from bayesff.simulate.molecules import conformer, lattice_configuration
@@ -369,6 +369,13 @@ def test_prepared_files_attach_and_go_stale(tmp_path, pot):
     assert dh.floor[dh.train][0] == pytest.approx(0.05)
     # `bayesff check` describes it (one prepared file, one state, its reference)
     assert "prepared reference runs (bayesff prepare): 1 state(s)" in prob.describe()
+    # a file prepared before the per-state gas averages existed gains them on attach
+    old = tmp_path / "old"
+    prepared.write(old, run, {k: v for k, v in arrays.items() if k not in mt.GAS_CONSTANT_KEYS},
+                   {"reference": REF})  # fmt: skip
+    dh_old = next(t for t in Problem.from_toml(path, prepared=old).targets if t.name == "dhvap")
+    for k in mt.GAS_CONSTANT_KEYS:
+        np.testing.assert_allclose(dh_old.aux[k], arrays[k], rtol=1e-12)
 
     stale = _problem_text(tmp_path, options={**OPTIONS, "n_steps": 4000})
     with pytest.raises(ProblemError, match=r"stale.*n_steps"):
@@ -423,9 +430,42 @@ def test_density_targets_do_not_compute_the_gas_samples(pot):
     ]
     settings = mt.parse_options(pot, OPTIONS)
     aux = mt.prepared_arrays(pot, settings, mr.prepare(system, runs), [(T0, P0)], [30], [37], REF)
+    # without the per-state gas averages of a parameter-free gas (as for n-pentane)
+    aux = {k: v for k, v in aux.items() if k not in mt.GAS_CONSTANT_KEYS}
     theta = {k: jnp.asarray(v * 1.004) for k, v in REF.items()}
     for name, uses_gas in (("md_saturated_liquid_density", False),
                            ("md_enthalpy_of_vaporisation", True)):  # fmt: skip
         model = get_observable(name).build(pot, **OPTIONS)
         jaxpr = jax.make_jaxpr(lambda t, m=model: m(t, _env(), aux=aux))(theta)
         assert any(37 in s for s in _eqn_shapes(jaxpr.jaxpr)) == uses_gas, name
+
+
+def test_parameter_free_gas_is_averaged_once(pot, prepared_arrays):
+    """n-butane has no intramolecular pair beyond the exclusions, so its gas averages
+    depend on T only: prepared_arrays stores them per state (GAS_CONSTANT_KEYS), and
+    Delta H_vap's value and gradient with them equal the full reweighting of every gas
+    sample (1e-10) at a point 0.4 % from the reference, while its traced program holds
+    no intermediate of the gas sample count (37 here). n-pentane (a 1-5 pair) gets no
+    such keys: its gas energy depends on the parameters (the control)."""
+    system, R, B, G = _frames(pot, n_liq=30, n_gas=37, seed=4)
+    runs = [
+        mr.ReferenceRun("liquid", R, B, T0, P0, REF),
+        mr.ReferenceRun("gas", G, None, T0, 0.0, REF),
+    ]
+    settings = mt.parse_options(pot, OPTIONS)
+    aux = mt.prepared_arrays(pot, settings, mr.prepare(system, runs), [(T0, P0)], [30], [37], REF)
+    assert all(k in aux for k in mt.GAS_CONSTANT_KEYS)
+    full = {k: v for k, v in aux.items() if k not in mt.GAS_CONSTANT_KEYS}
+    dh = get_observable("md_enthalpy_of_vaporisation").build(pot, **OPTIONS)
+    theta = {k: jnp.asarray(v * 1.004) for k, v in REF.items()}
+    va, ga = jax.value_and_grad(lambda t: dh(t, _env(), aux=aux)[0])(theta)
+    vb, gb = jax.value_and_grad(lambda t: dh(t, _env(), aux=full)[0])(theta)
+    assert float(va) == pytest.approx(float(vb), rel=1e-10)
+    for k in theta:
+        assert float(ga[k]) == pytest.approx(float(gb[k]), rel=1e-8, abs=1e-12)
+    jaxpr = jax.make_jaxpr(lambda t: dh(t, _env(), aux=aux))(theta)
+    assert not any(37 in s for s in _eqn_shapes(jaxpr.jaxpr))
+    jaxpr = jax.make_jaxpr(lambda t: dh(t, _env(), aux=full))(theta)
+    assert any(37 in s for s in _eqn_shapes(jaxpr.jaxpr))
+    assert mr.gas_is_parameter_free(pot.topology.molecule("n-butane"))
+    assert not mr.gas_is_parameter_free(trappe_alkane(5))
