@@ -418,20 +418,26 @@ def _eqn_shapes(jaxpr):
     return out
 
 
-def test_density_targets_do_not_compute_the_gas_samples(pot):
-    """A density needs only the liquid frames; the gas samples (64 x thousands of isolated
-    molecules in a real run) are most of the work. With 37 gas samples (a size nothing else
-    has), no intermediate of the density's traced prediction has a dimension of 37, while
-    Delta H_vap's has (the control)."""
+@pytest.fixture(scope="module")
+def aux37(pot):
+    """Prepared arrays of 30 liquid frames and 37 gas samples (a size nothing else has)."""
+    bayesff.configure()
     system, R, B, G = _frames(pot, n_liq=30, n_gas=37, seed=4)
     runs = [
         mr.ReferenceRun("liquid", R, B, T0, P0, REF),
         mr.ReferenceRun("gas", G, None, T0, 0.0, REF),
     ]
     settings = mt.parse_options(pot, OPTIONS)
-    aux = mt.prepared_arrays(pot, settings, mr.prepare(system, runs), [(T0, P0)], [30], [37], REF)
+    return mt.prepared_arrays(pot, settings, mr.prepare(system, runs), [(T0, P0)], [30], [37], REF)
+
+
+def test_density_targets_do_not_compute_the_gas_samples(pot, aux37):
+    """A density needs only the liquid frames; the gas samples (64 x thousands of isolated
+    molecules in a real run) are most of the work. With 37 gas samples (a size nothing else
+    has), no intermediate of the density's traced prediction has a dimension of 37, while
+    Delta H_vap's has (the control)."""
     # without the per-state gas averages of a parameter-free gas (as for n-pentane)
-    aux = {k: v for k, v in aux.items() if k not in mt.GAS_CONSTANT_KEYS}
+    aux = {k: v for k, v in aux37.items() if k not in mt.GAS_CONSTANT_KEYS}
     theta = {k: jnp.asarray(v * 1.004) for k, v in REF.items()}
     for name, uses_gas in (("md_saturated_liquid_density", False),
                            ("md_enthalpy_of_vaporisation", True)):  # fmt: skip
@@ -440,20 +446,14 @@ def test_density_targets_do_not_compute_the_gas_samples(pot):
         assert any(37 in s for s in _eqn_shapes(jaxpr.jaxpr)) == uses_gas, name
 
 
-def test_parameter_free_gas_is_averaged_once(pot, prepared_arrays):
+def test_parameter_free_gas_is_averaged_once(pot, aux37):
     """n-butane has no intramolecular pair beyond the exclusions, so its gas averages
     depend on T only: prepared_arrays stores them per state (GAS_CONSTANT_KEYS), and
     Delta H_vap's value and gradient with them equal the full reweighting of every gas
     sample (1e-10) at a point 0.4 % from the reference, while its traced program holds
     no intermediate of the gas sample count (37 here). n-pentane (a 1-5 pair) gets no
     such keys: its gas energy depends on the parameters (the control)."""
-    system, R, B, G = _frames(pot, n_liq=30, n_gas=37, seed=4)
-    runs = [
-        mr.ReferenceRun("liquid", R, B, T0, P0, REF),
-        mr.ReferenceRun("gas", G, None, T0, 0.0, REF),
-    ]
-    settings = mt.parse_options(pot, OPTIONS)
-    aux = mt.prepared_arrays(pot, settings, mr.prepare(system, runs), [(T0, P0)], [30], [37], REF)
+    aux = aux37
     assert all(k in aux for k in mt.GAS_CONSTANT_KEYS)
     full = {k: v for k, v in aux.items() if k not in mt.GAS_CONSTANT_KEYS}
     dh = get_observable("md_enthalpy_of_vaporisation").build(pot, **OPTIONS)
