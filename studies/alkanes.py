@@ -226,6 +226,40 @@ def _refine_rounds(res) -> list[dict]:
     ]
 
 
+def figure(predictions: Path, out: Path) -> Path:
+    """Held-out predictions against the reference EOS: relative deviation of the posterior
+    mean with its 90 % interval, and the EOS's own uncertainty, per molecule and T (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(predictions) as fh:
+        rows = list(csv.DictReader(fh))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=False)
+    for ax, prop, label in zip(axes, PROPERTY.values(), ("liquid density", "Delta H_vap"),
+                               strict=True):  # fmt: skip
+        sel = [r for r in rows if r["property"] == prop]
+        names = [f"{r['molecule']}\n{float(r['T_K']):.0f} K" for r in sel]
+        obs = np.array([float(r["observed"]) for r in sel])
+        mean, lo, hi = (100 * (np.array([float(r[k]) for r in sel]) / obs - 1)
+                        for k in ("mean", "q05", "q95"))  # fmt: skip
+        x = np.arange(len(sel))
+        ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt="o", capsize=3,
+                    label="posterior mean, 90 % interval")  # fmt: skip
+        u = 100 * np.array([float(r["u_observed"]) for r in sel]) / obs
+        ax.fill_between(x, -u, u, color="0.85", step="mid", label="EOS uncertainty")
+        ax.axhline(0.0, color="k", lw=0.8)
+        ax.set_xticks(x, names, rotation=60, fontsize=7)
+        ax.set_ylabel(f"{label}: (predicted - EOS) / EOS, %")
+        ax.set_title(label)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 chains x (200 + 200)")
@@ -321,6 +355,7 @@ def main(argv=None) -> dict:
         "direct_md": _direct_md(),
         "wall_s": time.perf_counter() - t_start,
     }
+    figure(REPORT / "predictions.csv", REPORT / "heldout.png")
     path = REPORT / "study.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(summary, indent=1, default=float) + "\n")
