@@ -103,6 +103,7 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 from dask.distributed import Client, LocalCluster, as_completed
+from distributed.comm.core import CommClosedError
 from tqdm.auto import tqdm
 
 from bayesff import runfile
@@ -844,10 +845,14 @@ def _run_on_dask(
                     rows[row["task"]] = row
                     res.status[row["task"]] = row["status"]
                     res.messages[row["task"]] = row.get("message", "")
-            except CancelledError as e:
+            except (CancelledError, CommClosedError) as e:
                 # nothing here cancels a future: the scheduler forgot it (it died, or
-                # the client lost it); the rest cannot finish either
-                lost = f"status {client.status}: {str(e).splitlines()[0]}"
+                # the client lost it); the rest cannot finish either. A scheduler killed
+                # while a result is being gathered surfaces as a closed connection
+                # instead (measured: 1 task of 200 reported failed with "CommClosedError:
+                # ... Connection reset by peer" in a loaded run): the same loss
+                first = str(e).splitlines()[0] if str(e) else type(e).__name__
+                lost = f"status {client.status}: {first}"
                 break
             except Exception as e:  # a crash that survived the retries
                 for t in batch:

@@ -265,3 +265,58 @@ def test_slurm_cluster_is_constructed_from_the_jobqueue_config():
             cluster.close()
     assert "#SBATCH" in script and "-p short" in script and "distributed" in script
     assert "intra_op_parallelism_threads=1" in script
+
+
+def test_a_connection_closed_while_gathering_is_a_lost_scheduler(monkeypatch):
+    """A scheduler killed while a batch's result is being gathered surfaces as
+    CommClosedError, not CancelledError (seen in a loaded run of tests/test_sweep_scale.py:
+    one task reported 'failed' with 'Connection reset by peer'). It must count as the lost
+    scheduler: the batch already collected stays done, every other task is 'not run'
+    (none 'failed'), and the loop says why. Dask, the batching and the task specs are
+    replaced by stand-ins here; test_sweep_scale.py does it with real processes."""
+    from types import SimpleNamespace
+
+    from distributed.comm.core import CommClosedError
+
+    import bayesff.sweep as sw
+
+    tasks = [SimpleNamespace(name=f"t{k}") for k in range(4)]
+    done_rows = [{"task": "t0", "status": "done"}, {"task": "t1", "status": "done"}]
+    reset = CommClosedError("in <TCP (closed) ConnectionPool.gather>: Connection reset by peer")
+
+    class Future:
+        def __init__(self, rows=None, error=None):
+            self.rows, self.error = rows, error
+
+        def result(self):
+            if self.error is not None:
+                raise self.error
+            return self.rows
+
+    queue = [Future(rows=done_rows), Future(error=reset)]
+
+    class Client:
+        status = "connecting"
+
+        def scheduler_info(self):
+            return {"workers": {"w": {}}}
+
+        def submit(self, *args, **kwargs):
+            return queue.pop(0)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(sw, "_cluster", lambda *a: (Client(), None))
+    monkeypatch.setattr(sw, "_batches", lambda todo, n, built=None: [todo[:2], todo[2:]])
+    monkeypatch.setattr(sw, "_spec", lambda t, *a: {"name": t.name})
+    monkeypatch.setattr(sw, "as_completed", list)
+    monkeypatch.setattr(sw, "_done", lambda t: False)
+    res = sw.SweepResult("s", tasks)
+    lost = sw._run_on_dask(tasks, res, {}, (None, 1, None), 0, False, Path("r"), False,
+                           lambda *a: None, None)  # fmt: skip
+    assert (
+        lost
+        == "status connecting: in <TCP (closed) ConnectionPool.gather>: Connection reset by peer"
+    )
+    assert res.status == {"t0": "done", "t1": "done", "t2": "not run", "t3": "not run"}
