@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python -m studies.alkanes              # MD at TraPPE-UA, refine, final calibration, report
+    python -m studies.alkanes              # MD at TraPPE-UA, 5 refine rounds, final fits, report
     python -m studies.alkanes --rounds 0   # no refine: calibrate on the prepared runs as they are
     python -m studies.alkanes --quick      # 2 chains x (200 + 200) for the final calibrations
 
@@ -269,7 +269,7 @@ def main(argv=None) -> dict:
             f"--alt-{name}", type=int, help=f"{name} of the alternative model (default: the same)"
         )
     ap.add_argument(
-        "--rounds", type=int, default=3,
+        "--rounds", type=int, default=5,
         help="refine rounds before the final calibration (0: use the prepared runs as they are)",
     )  # fmt: skip
     ap.add_argument(
@@ -280,7 +280,7 @@ def main(argv=None) -> dict:
     settings = (
         {"chains": 2, "warmup": 200, "samples": 200}
         if args.quick
-        else {"chains": 4, "warmup": 500, "samples": 500}
+        else {"chains": 4, "warmup": 500, "samples": 750}
     )
     settings |= {k: getattr(args, k) for k in ("chains", "warmup", "samples") if getattr(args, k)}
     alt = settings | {
