@@ -624,6 +624,29 @@ def test_laplace_start_escapes_a_minor_mode_by_starting_from_every_chain():
     assert many.log_densities.shape == (4,)
 
 
+def test_laplace_start_reaches_a_narrow_mode_beside_the_edge_of_the_model_domain():
+    """A ridge 1e-3 wide in x0 (unit sd in x1) whose log density is NaN below x0 = -0.5,
+    as a forward model is outside its domain. From x0 = 0.3 the gradient is 3e5 and
+    L-BFGS-B's first trial step (unit length along it) lands at x0 = -0.7: its line search
+    returns to the start and reports convergence after one iteration (45,000 nats above
+    the mode; the Mie-chain n-butane model stopped 7,700 nats up this way, docs/chains.md).
+    The start must reach the mode (0, 1) and the Hessian must keep both scales: with
+    eigenvalues 1e6 and 1, a floor at 1e-3 of the largest would shrink the x1 sd to 0.03."""
+    from bayesff.inference.laplace import laplace_start
+
+    def log_p(x):
+        v = -0.5 * ((x[0] / 1e-3) ** 2 + (x[1] - 1.0) ** 2)
+        return jnp.where(x[0] > -0.5, v, jnp.nan)
+
+    kernel = _DensityOnly(log_p)
+    key = np.array([0, 5], dtype=np.uint32)
+    start = laplace_start(kernel, None, np.array([[0.3, 0.0], [0.2, 2.0]]), None, key, 2)
+    np.testing.assert_allclose(start.mode, [0.0, 1.0], atol=1e-6)
+    sd = np.sqrt(np.diag(start.inverse_mass_matrix))
+    np.testing.assert_allclose(sd, [1e-3, 1.0], rtol=1e-3)
+    assert np.all(start.log_densities > -1e-6)  # both optimisations reached the mode
+
+
 def test_laplace_start_with_two_comparable_modes_starts_chains_at_both():
     """Two modes of equal weight at 0 and 8 (equal density, 8 sd apart): chains whose own
     optimisation found the other mode start there, so R-hat sees both (negative control

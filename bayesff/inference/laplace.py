@@ -7,6 +7,7 @@ with an unadapted metric (measured on argon_joint: docs/joint.md).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import jax.numpy as jnp
@@ -17,6 +18,12 @@ from bayesff.errors import BayesffError
 
 __all__ = ["LaplaceStart", "laplace_start"]
 
+
+#: Eigenvalues of the Hessian at the mode are floored at this fraction of the largest, so
+#: that the inverse exists where the density is flat or the finite differences noisy. Low:
+#: a higher floor shrinks the metric's widest directions (1e-3 cut the widest Laplace sd of
+#: the Mie-chain n-butane model 4.4-fold, its eigenvalues spanning 1.9e4).
+EIGEN_FLOOR = 1e-6
 
 #: A local optimum counts as a competing mode (its chain starts there, so that R-hat
 #: can see it) when its log density is within this many nats of the best one's.
@@ -60,16 +67,17 @@ class LaplaceStart:
 def laplace_start(
     kernel, data, x0: np.ndarray, template, key, chains: int, *, widen=2.0, folded=None
 ):
-    """Modes by L-BFGS from each row of ``x0``; Hessian at the best by central differences.
+    """Modes by L-BFGS-B and BFGS from each row of ``x0``; Hessian at the best by differences.
 
     The negative log density (NumPyro's potential energy, in unconstrained
-    space) is minimised with scipy's L-BFGS-B from every starting point (one
-    per chain is the calibration's default: a single optimisation can end in a
-    local mode far below the best, measured on argon_lj_b2 where one start in
-    three reached a mode 160 nats down and all chains stayed there). The
-    Hessian at the best mode comes from central differences of the gradient
-    (the forward models' implicit-function gradients have no second
-    derivatives), is symmetrised, and its eigenvalues are floored at 1e-3 of
+    space) is minimised with scipy's L-BFGS-B, then BFGS (:func:`_optimise`),
+    from every starting point (one per chain is the calibration's default: a
+    single optimisation can end in a local mode far below the best, measured
+    on argon_lj_b2 where one start in three reached a mode 160 nats down and
+    all chains stayed there). The Hessian at the best mode comes from central
+    differences of the gradient (the forward models' implicit-function
+    gradients have no second derivatives), is symmetrised, and its
+    eigenvalues are floored at :data:`EIGEN_FLOOR` of
     the largest so that the inverse exists. Chain ``c`` starts at
     ``widen`` x a draw from N(0, H^-1) about the best mode, or about its own
     optimum (row ``c mod K``) when that is a distinct mode within
@@ -111,8 +119,7 @@ def laplace_start(
     optima = np.empty_like(x0)
     energy = np.empty(len(x0))
     for k, x in enumerate(x0):
-        optima[k] = minimize(fun, x, jac=True, method="L-BFGS-B").x
-        energy[k] = fun(optima[k])[0]
+        optima[k], energy[k] = _optimise(fun, x)
     best = int(np.argmin(energy))
     if energy[best] >= 1e30:
         raise BayesffError(
@@ -130,7 +137,7 @@ def laplace_start(
         hess[:, i] = (fun(x_map + e)[1] - fun(x_map - e)[1]) / (2.0 * h[i])
     hess = 0.5 * (hess + hess.T)
     w, v = np.linalg.eigh(hess)
-    w = np.maximum(w, 1e-3 * max(float(w.max()), 1e-12))
+    w = np.maximum(w, EIGEN_FLOOR * max(float(w.max()), 1e-12))
     cov = (v / w) @ v.T
     chol = v / np.sqrt(w)  # cov = chol @ chol.T
     prec = (v * w) @ v.T  # the floored Hessian: distances in Laplace sd
@@ -150,6 +157,26 @@ def laplace_start(
             starts[c] = centres[c]
     modes = 1 + _distinct(canon[competing], prec)
     return LaplaceStart(x_map, starts, cov, count[0], optima, -energy, modes)
+
+
+def _optimise(fun, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Minimise ``fun`` from ``x``: L-BFGS-B, then BFGS from where it stopped; the lower end.
+
+    L-BFGS-B alone is not enough: where its first trial step (unit length along the
+    gradient) lands outside the forward model's domain, its line search returns to the
+    start and reports convergence after one iteration. Measured on the Mie-chain model of
+    n-butane (models/alkane_chains, per molecule): it stopped at -log p = 7586, where BFGS,
+    whose line search backs off, reached the mode at -160 (docs/chains.md). BFGS from an
+    optimum L-BFGS-B did reach stops after a step or two.
+    """
+    best = minimize(fun, x, jac=True, method="L-BFGS-B").x
+    e_best = fun(best)[0]
+    with warnings.catch_warnings():
+        # "precision loss" at a converged optimum of a flat or very narrow density
+        warnings.simplefilter("ignore", RuntimeWarning)
+        polished = minimize(fun, best, jac=True, method="BFGS").x
+    e_polished = fun(polished)[0]
+    return (polished, e_polished) if e_polished < e_best else (best, e_best)
 
 
 def _distance(x: np.ndarray, y: np.ndarray, prec: np.ndarray) -> float:
