@@ -227,9 +227,113 @@ def floors() -> dict:
     }
 
 
+def saft_floors() -> dict:
+    """SAFT-VR Mie's error floor: its LJ fluid (one segment, lambda_r 12, lambda_a 6)
+    against the Thol et al. (2016) LJ EOS, a fit to simulation data, at equal reduced
+    state. Per T/Tc region (Tc: SAFT-VR Mie's own), the largest relative difference of each
+    coexistence property at equal T* over T* = 0.661 ... 0.99 Tc, plus the Thol EOS's own
+    floor of that region (its distance from simulation data); single phase as
+    :func:`floors` (|dp*|, |du*| and the relative density difference at equal (T*, p*) of
+    the dense fluid), plus Thol's. A lower bound for chains: the chain term's error
+    (Lafitte et al. 2013, against simulations of Mie chains) is not in it."""
+    import teqp
+
+    from bayesff.observables.vle import LJ_THOL2016_FLOOR
+
+    z = np.array([1.0])
+    avogadro, sigma_m, eps_k = 6.02214076e23, 3.5e-10, 150.0
+    to_molar = 1.0 / (avogadro * sigma_m**3)  # rho* -> mol/m^3
+    th = teqp.make_model({"kind": "LJ126_TholJPCRD2016", "model": {}})
+    coeffs = {
+        "name": "LJ",
+        "m": 1.0,
+        "sigma_m": sigma_m,
+        "epsilon_over_k": eps_k,
+        "lambda_r": 12.0,
+        "lambda_a": 6.0,
+        "BibTeXKey": "Lafitte-JCP-2013",
+    }
+    sv = teqp.make_model({"kind": "SAFT-VR-Mie", "model": {"coeffs": [coeffs]}})
+
+    def ar(m, kind, t, r):  # reduced (t*, rho*) -> teqp's own units
+        if m is th:
+            return getattr(m, kind)(t, r, z)
+        return getattr(m, kind)(t * eps_k, r * to_molar, z)
+
+    def vle(m, t, guess):
+        if m is th:
+            rl, rv = m.pure_VLE_T(t, guess[0], guess[1], 100)
+        else:
+            rl, rv = m.pure_VLE_T(t * eps_k, guess[0] * to_molar, guess[1] * to_molar, 100)
+            rl, rv = rl / to_molar, rv / to_molar
+        p = rv * t * (1 + ar(m, "get_Ar01", t, rv))
+        h = t * ar(m, "get_Ar10", t, rv) - t * ar(m, "get_Ar10", t, rl) + p * (1 / rv - 1 / rl)
+        return np.array([rl, rv, p, h])
+
+    t_c_sv = sv.solve_pure_critical(1.3 * eps_k, 0.3 * to_molar)[0] / eps_k
+    edges = LJ_THOL2016_FLOOR.T_r_edges
+    vle_max = np.zeros((len(edges) + 1, 4))
+    g1 = g2 = (0.86, 0.0012)
+    sat = {}
+    for t in np.arange(0.661, 0.99 * min(t_c_sv, 1.32), 0.002):
+        a = vle(th, t, g1)
+        b = vle(sv, t, g2)
+        g1, g2 = a[:2], b[:2]
+        sat[round(float(t), 6)] = a[:2]
+        i = int(np.searchsorted(edges, t / t_c_sv, side="right"))
+        vle_max[i] = np.maximum(vle_max[i], np.abs(b / a - 1))
+    thol_vle = np.array([LJ_THOL2016_FLOOR.vle_rel[k] for k in PROPS]).T
+    vle_max = vle_max + thol_vle
+    single = {"vapour": np.zeros(3), "liquid": np.zeros(3), "supercritical": np.zeros(3)}
+    ts = np.array(sorted(sat))
+    grid_t = np.concatenate([np.arange(0.7, 1.32, 0.02), np.arange(1.32, 6.0001, 0.1)])
+    for t in grid_t:
+        for r in np.arange(0.005, 1.0001, 0.005):
+            if t < 1.32:
+                rl, rv = sat[ts[np.argmin(np.abs(ts - t))]]
+                if rv < r < rl:
+                    continue
+                region = "liquid" if r >= 0.31 else "vapour"
+            else:
+                region = "supercritical"
+            p1 = r * t * (1 + ar(th, "get_Ar01", t, r))
+            if p1 > 65:
+                continue
+            p2 = r * t * (1 + ar(sv, "get_Ar01", t, r))
+            du = abs(t * ar(th, "get_Ar10", t, r) - t * ar(sv, "get_Ar10", t, r))
+            drho = 0.0
+            if r >= 0.5:
+                dpdrho = t * (1 + 2 * ar(th, "get_Ar01", t, r) + ar(th, "get_Ar02", t, r))
+                drho = abs(p1 - p2) / (r * dpdrho)
+            single[region] = np.maximum(single[region], [abs(p1 - p2), du, drho])
+    for k in single:
+        single[k] = single[k] + np.asarray(LJ_THOL2016_FLOOR.single_phase[k])
+
+    return {
+        "T_c_star_saft_vr_mie_lj": float(t_c_sv),
+        "T_r_edges": list(edges),
+        "vle_rel": {k: [_up(v) for v in vle_max[:, j]] for j, k in enumerate(PROPS)},
+        "vle_rel_raw": {k: vle_max[:, j].tolist() for j, k in enumerate(PROPS)},
+        "single_phase": {k: [_up(x) for x in v] for k, v in single.items()},
+        "single_phase_raw": {k: v.tolist() for k, v in single.items()},
+        "teqp": teqp.__version__,
+    }
+
+
+def _up(x: float) -> float:
+    """Round up to two significant figures."""
+    if x == 0:
+        return 0.0
+    e = math.floor(math.log10(abs(x))) - 1
+    return math.ceil(x / 10**e) * 10**e
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--floors", action="store_true", help="the LJ EOS error floors (teqp)")
+    ap.add_argument(
+        "--saft-floors", action="store_true", help="the SAFT-VR Mie error floors (teqp)"
+    )
     ap.add_argument("--repeats", type=int, default=50)
     args = ap.parse_args()
     RESULTS.mkdir(exist_ok=True)
@@ -240,6 +344,11 @@ def main() -> None:
         "jax": jax.__version__,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if args.saft_floors:
+        res = {"machine": machine, "floors": saft_floors()}
+        (RESULTS / "saft_vr_mie_floors.json").write_text(json.dumps(res, indent=2))
+        print(json.dumps(res["floors"], indent=2))
+        return
     if args.floors:
         res = {"machine": machine, "floors": floors()}
         (RESULTS / "vle_floors.json").write_text(json.dumps(res, indent=2))

@@ -296,3 +296,38 @@ def test_floor_table_bounds_the_recomputed_eos_spread():
         assert abs(b[1] / a[1] - 1) <= LJ_THOL2016_FLOOR.vle("rho_v", t_r)
         assert abs(pb / pa - 1) <= LJ_THOL2016_FLOOR.vle("p_sat", t_r)
     assert math.isclose(LJ_THOL2016_FLOOR.vle("rho_l", 0.97), 0.034)
+
+
+def test_saft_vr_mie_floor_bounds_its_distance_from_the_thol_lj_eos():
+    """SAFT_VR_MIE_FLOOR (Mie and Mie-chain fluids) bounds the difference between
+    SAFT-VR Mie's LJ fluid (teqp's independent SAFT-VR-Mie, one segment, 12-6) and the Thol
+    LJ EOS at a few temperatures per region, and is more than the Thol table alone (it is
+    that difference plus Thol's floor: benchmarks/vle_bench.py --saft-floors). Regions are
+    T / 1.3122, SAFT-VR Mie's own T*c of the LJ fluid (solved by teqp here)."""
+    from bayesff.observables.vle import SAFT_VR_MIE_FLOOR
+
+    na, sig_m, eps_k = 6.02214076e23, 3.5e-10, 150.0
+    to_molar = 1.0 / (na * sig_m**3)
+    coeffs = {
+        "name": "LJ",
+        "m": 1.0,
+        "sigma_m": sig_m,
+        "epsilon_over_k": eps_k,
+        "lambda_r": 12.0,
+        "lambda_a": 6.0,
+        "BibTeXKey": "Lafitte-JCP-2013",
+    }
+    sv = teqp.make_model({"kind": "SAFT-VR-Mie", "model": {"coeffs": [coeffs]}})
+    t_c = sv.solve_pure_critical(1.3 * eps_k, 0.3 * to_molar)[0] / eps_k
+    assert t_c == pytest.approx(1.3122, abs=2e-4)
+    for t in (0.7, 0.9, 1.0, 1.1, 1.2, 1.23):
+        a = _teqp_vle(t)
+        rl, rv = sv.pure_VLE_T(t * eps_k, a[0] * to_molar, a[1] * to_molar, 100) / to_molar
+        pa = a[1] * t * (1 + TEQP.get_Ar01(t, a[1], Z1))
+        pb = rv * t * (1 + sv.get_Ar01(t * eps_k, rv * to_molar, Z1))
+        t_r = t / t_c
+        assert abs(rl / a[0] - 1) <= SAFT_VR_MIE_FLOOR.vle("rho_l", t_r)
+        assert abs(rv / a[1] - 1) <= SAFT_VR_MIE_FLOOR.vle("rho_v", t_r)
+        assert abs(pb / pa - 1) <= SAFT_VR_MIE_FLOOR.vle("p_sat", t_r)
+    for prop, thol in LJ_THOL2016_FLOOR.vle_rel.items():
+        assert all(m > t for m, t in zip(SAFT_VR_MIE_FLOOR.vle_rel[prop], thol, strict=True))
