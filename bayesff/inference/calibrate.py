@@ -577,10 +577,13 @@ def _laplace(kernel, batch: Batch, z, log):
         data_i = jax.tree.map(lambda a, i=i: a[i], batch.data)
         t = time.perf_counter()
         ls = laplace_start(kernel, data_i, x0, one, batch.keys.laplace[i], s.chains, folded=folded)
-        spread = np.ptp(ls.log_densities[np.isfinite(ls.log_densities)])
+        # an optimisation that ended without a density reports -1e30: not an optimum
+        found = ls.log_densities > -1e29
+        spread = np.ptp(ls.log_densities[found])
+        lost = "" if found.all() else f" ({int((~found).sum())} ended without a density)"
         log(
             f"laplace start ({prob.name}): {len(x0)} optimisations, {ls.evaluations} "
-            f"evaluations, {time.perf_counter() - t:.1f} s; optima span {spread:.1f} nats"
+            f"evaluations, {time.perf_counter() - t:.1f} s; optima span {spread:.1f} nats{lost}"
             + (f", {ls.modes} competing modes: chains start at each" if ls.modes > 1 else "")
         )
         cut = np.cumsum([a[i, 0].size for a in leaves])[:-1]
