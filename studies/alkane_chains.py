@@ -30,6 +30,7 @@ import csv
 import html
 import json
 import math
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -169,19 +170,23 @@ def _diagnostics(run) -> dict:
     }
 
 
-def _state_rows(label: str, res) -> list[dict]:
-    """predictions.csv rows of a transferable run: held-out states of C10 and C12."""
+def _state_rows(label: str, res, molecule: str | None = None) -> list[dict]:
+    """predictions.csv rows: held-out states of C10 and C12 of a transferable run, or of
+    one molecule's own run of model (a) (``molecule``; its targets carry no ``_cN``)."""
     rows = []
     for s in res.states:
-        prefix, carbon = _split(s["target"])
-        molecule = _molecule_of(carbon)
-        if molecule not in HELD_OUT_MOLECULES:
+        if molecule is None:
+            prefix, carbon = _split(s["target"])
+            mol = _molecule_of(carbon)
+        else:
+            prefix, mol = s["target"], molecule
+        if mol not in HELD_OUT_MOLECULES:
             continue
         lo, hi = s["pi90"]
         rows.append(
             {
                 "model": label,
-                "molecule": molecule,
+                "molecule": mol,
                 "T_K": s["env"]["T_K"],
                 "p_MPa": s["env"].get("p_MPa", ""),
                 "property": PROPERTY[prefix],
@@ -376,6 +381,7 @@ def main(argv=None) -> dict:
                 "diagnostics": {**_diagnostics(run), "wall_s": _timing("a")},
             }
             res = bayesff.evaluate(run.datatree)
+            states += _state_rows(f"a_c{carbon}", res, molecule=mol)
             for g in res.groups:
                 groups.append(
                     {
@@ -393,7 +399,7 @@ def main(argv=None) -> dict:
         "what": "Mie chains (SAFT-VR Mie EOS) for the n-alkanes: per molecule (a), "
         "transferable with segments m_s = 1 + (C - 1)/3 (b), and (b) with n = 12 (b12). "
         "Trained on saturated liquid density and vapour pressure (C1-C8 for b, b12).",
-        "command": "python -m studies.alkane_chains" + (" --quick" if args.quick else ""),
+        "command": " ".join(["python -m studies.alkane_chains", *(argv or sys.argv[1:])]),
         "settings": settings,
         "models": models,
         "groups": groups,
