@@ -25,6 +25,10 @@ __all__ = ["LaplaceStart", "laplace_start"]
 #: the Mie-chain n-butane model 4.4-fold, its eigenvalues spanning 1.9e4).
 EIGEN_FLOOR = 1e-6
 
+#: The curvature given to a direction whose Hessian eigenvalue is not positive, as a
+#: fraction of the largest (the floor every eigenvalue had before EIGEN_FLOOR).
+INDEFINITE_FLOOR = 1e-3
+
 #: A local optimum counts as a competing mode (its chain starts there, so that R-hat
 #: can see it) when its log density is within this many nats of the best one's.
 #: Lower optima hold less than e^-10 of the best one's mass near their peak.
@@ -77,8 +81,9 @@ def laplace_start(
     all chains stayed there). The Hessian at the best mode comes from central
     differences of the gradient (the forward models' implicit-function
     gradients have no second derivatives), is symmetrised, and its
-    eigenvalues are floored at :data:`EIGEN_FLOOR` of
-    the largest so that the inverse exists. Chain ``c`` starts at
+    positive eigenvalues are floored at :data:`EIGEN_FLOOR` of the largest and
+    non-positive ones set to :data:`INDEFINITE_FLOOR` of it, so that the inverse
+    exists. Chain ``c`` starts at
     ``widen`` x a draw from N(0, H^-1) about the best mode, or about its own
     optimum (row ``c mod K``) when that is a distinct mode within
     :data:`COMPETING_NATS` of the best, so that R-hat sees a posterior with
@@ -137,7 +142,11 @@ def laplace_start(
         hess[:, i] = (fun(x_map + e)[1] - fun(x_map - e)[1]) / (2.0 * h[i])
     hess = 0.5 * (hess + hess.T)
     w, v = np.linalg.eigh(hess)
-    w = np.maximum(w, EIGEN_FLOOR * max(float(w.max()), 1e-12))
+    top = max(float(w.max()), 1e-12)
+    # a measured positive curvature is kept down to EIGEN_FLOOR; a direction without one
+    # (not a mode there, or noise) gets the conservative INDEFINITE_FLOOR: a near-zero
+    # curvature there would send a widened start far away
+    w = np.where(w > 0, np.maximum(w, EIGEN_FLOOR * top), INDEFINITE_FLOOR * top)
     cov = (v / w) @ v.T
     chol = v / np.sqrt(w)  # cov = chol @ chol.T
     prec = (v * w) @ v.T  # the floored Hessian: distances in Laplace sd
