@@ -890,11 +890,15 @@ def _check_densities(c: _Centre, rho_per_A3, observable: str) -> np.ndarray:
 
 
 def _floor_critical(c: _Centre) -> tuple[float, float]:
-    """(T*c, rho*c) for the floor's regions: solved where only an estimate is at hand."""
-    if c.exact:
-        return c.T_c_star, c.rho_c_star
-    crit = _critical_x64(c.fluid.eos, c.shape)
-    return float(crit.T_star), float(crit.rho_star)
+    """(T*c, rho*c) for the floor's regions: the exact point, or the EOS's estimate.
+
+    The estimate (SAFT-VR Mie's ``critical_estimate``: within 0.6 % of the solved T*c)
+    only picks a floor's region (edges 0.8, 0.9, 0.95 Tc), so a row within 0.6 % of an
+    edge may get its neighbour's floor. Solving instead compiled a critical-point program
+    for every new shape when a problem was built (about 20 s each): the shipped sweeps'
+    Mie-chain problems then took minutes to build.
+    """
+    return c.T_c_star, c.rho_c_star
 
 
 # ----------------------------------------------------------------------------- floors
