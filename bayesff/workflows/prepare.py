@@ -508,38 +508,7 @@ def prepare(
         if head is not None:
             log(f"{where}: up to date ({run.stem}.npz, reference {head['reference']})")
         else:
-            ref = (
-                run.settings.reference_params
-                if reference is None
-                else _check_reference(run, reference)
-            )
-            s = run.settings
-            if isinstance(run, prepared_molecular.PlannedMolecularRun):
-                log(
-                    f"{where}: simulating {s.n_molecules} molecules with {s.engine}, "
-                    f"{s.n_equil} + {s.n_steps} steps per state, and the gas phase (targets "
-                    f"{', '.join(run.targets)})"
-                )
-                previous = None
-                if pool and reference is not None and _header_of(d, run) is not None:
-                    previous = prepared.read(d, run)
-                    n_old = len(_previous_runs(*previous))
-                    log(f"  the {n_old} liquid and gas runs there are kept and pooled (MBAR)")
-                arrays, extra = _simulate_molecule(run, ref, log, previous, expand_about)
-            else:
-                log(
-                    f"{where}: simulating N = {s.n_particles}, {s.n_equil} + {s.n_steps} "
-                    f"steps, {s.n_frames} frames, reference {ref} (targets "
-                    f"{', '.join(run.targets)})"
-                )
-                arrays, extra = _simulate(run, ref, log)
-            extra["origin"] = origin or (
-                "bayesff prepare (the problem's reference option)"
-                if reference is None
-                else "bayesff prepare with a given reference"
-            )
-            prepared.write(d, run, arrays, extra)
-            head = prepared.read(d, run)[1]
+            head = _simulate_and_write(run, d, where, reference, pool, origin, expand_about, log)
         headers.append(head)
         paths.append(d / head["npz"])
     _remove_unused(d, {r.fingerprint for r in runs}, log)
@@ -547,3 +516,35 @@ def prepare(
     manifest = prepared.write_manifest(d, headers, script)
     log(f"prepared {len(runs)} reference run(s) in {d} ({manifest.name})")
     return paths
+
+
+def _simulate_and_write(run, d: Path, where: str, reference, pool, origin, expand_about, log):
+    """Simulate one planned run (pair or molecular) and store it; its header as read back."""
+    ref = run.settings.reference_params if reference is None else _check_reference(run, reference)
+    s = run.settings
+    if isinstance(run, prepared_molecular.PlannedMolecularRun):
+        log(
+            f"{where}: simulating {s.n_molecules} molecules with {s.engine}, "
+            f"{s.n_equil} + {s.n_steps} steps per state, and the gas phase (targets "
+            f"{', '.join(run.targets)})"
+        )
+        previous = None
+        if pool and reference is not None and _header_of(d, run) is not None:
+            previous = prepared.read(d, run)
+            n_old = len(_previous_runs(*previous))
+            log(f"  the {n_old} liquid and gas runs there are kept and pooled (MBAR)")
+        arrays, extra = _simulate_molecule(run, ref, log, previous, expand_about)
+    else:
+        log(
+            f"{where}: simulating N = {s.n_particles}, {s.n_equil} + {s.n_steps} "
+            f"steps, {s.n_frames} frames, reference {ref} (targets "
+            f"{', '.join(run.targets)})"
+        )
+        arrays, extra = _simulate(run, ref, log)
+    extra["origin"] = origin or (
+        "bayesff prepare (the problem's reference option)"
+        if reference is None
+        else "bayesff prepare with a given reference"
+    )
+    prepared.write(d, run, arrays, extra)
+    return prepared.read(d, run)[1]

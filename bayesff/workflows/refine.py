@@ -633,15 +633,7 @@ def refine(
     d = Path(directory) if directory is not None else prepared.default_directory(base.name)
     out = Path(out) if out is not None else Path("runs") / base.name / "refine"
     paths = [out / f"round-{k}" / "posterior.nc" for k in range(1, max_rounds + 1)]
-    existing = sorted(out.glob("round-*/posterior.nc")) if out.is_dir() else []
-    if existing and not force:
-        raise RunExistsError(
-            "a round's run file is already there; pass --force (force=True) to replace the "
-            "rounds, or --out to write elsewhere",
-            str(existing[0]),
-        )
-    for old in existing:  # force: an earlier refine's rounds would mix with these
-        shutil.rmtree(old.parent)
+    _clear_rounds(out, force)
     prepare(given or problem, log=log, directory=d)
     result = RefineResult()
     for k in range(1, max_rounds + 1):
@@ -665,28 +657,51 @@ def refine(
         result.reference = ref
         if not decision.resimulate:
             break
-        failing = [s for s in report.states if s.trained and s.outside > max_outside]
-        mean_covered = bool(failing) and all(s.at_mean >= STALL_ESS for s in failing)
-        if not (pool and mean_covered):
+        moved = _resimulate(given or problem, d, report, run, k, pool, max_outside, log)
+        if moved is not None:
+            result.reference = moved
+    return result
+
+
+def _clear_rounds(out: Path, force: bool) -> None:
+    """Refuse (or, with ``force``, remove) the rounds of an earlier refine in ``out``."""
+    existing = sorted(out.glob("round-*/posterior.nc")) if out.is_dir() else []
+    if existing and not force:
+        raise RunExistsError(
+            "a round's run file is already there; pass --force (force=True) to replace the "
+            "rounds, or --out to write elsewhere",
+            str(existing[0]),
+        )
+    for old in existing:  # force: an earlier refine's rounds would mix with these
+        shutil.rmtree(old.parent)
+
+
+def _resimulate(problem, d: Path, report, run, k: int, pool: bool, max_outside, log):
+    """One round's new reference runs: at the posterior mean, or (pooled, with the mean
+    already covered) at the tail references. The new reference, or None if unmoved."""
+    moved = None
+    failing = [s for s in report.states if s.trained and s.outside > max_outside]
+    mean_covered = bool(failing) and all(s.at_mean >= STALL_ESS for s in failing)
+    if not (pool and mean_covered):
+        prepare(
+            problem,
+            log=log,
+            directory=d,
+            reference=report.reference,
+            origin=f"bayesff refine round {k}: posterior mean of {run.path}",
+            pool=pool,
+        )
+        moved = dict(report.reference)
+    if pool and mean_covered:
+        for j, ref in enumerate(report.tail_references, 1):
             prepare(
-                given or problem,
+                problem,
                 log=log,
                 directory=d,
-                reference=report.reference,
-                origin=f"bayesff refine round {k}: posterior mean of {run.path}",
-                pool=pool,
+                reference=ref,
+                origin=f"bayesff refine round {k}: tail reference {j} of {run.path}",
+                pool=True,
+                molecules=report.tail_molecules,
+                expand_about=report.reference,
             )
-            result.reference = dict(report.reference)
-        if pool and mean_covered:
-            for j, ref in enumerate(report.tail_references, 1):
-                prepare(
-                    given or problem,
-                    log=log,
-                    directory=d,
-                    reference=ref,
-                    origin=f"bayesff refine round {k}: tail reference {j} of {run.path}",
-                    pool=True,
-                    molecules=report.tail_molecules,
-                    expand_about=report.reference,
-                )
-    return result
+    return moved
