@@ -23,18 +23,11 @@ import numpy as np
 
 import bayesff
 from bayesff.observables.vle import fluid_eos_of, vle_predictions
+from studies.alkane_chains import MOLECULES as CHAIN_MOLECULES
 
 ROOT = Path(__file__).resolve().parent.parent
-MOLECULES = (
-    ("methane", 1),
-    ("ethane", 2),
-    ("propane", 3),
-    ("n_butane", 4),
-    ("n_pentane", 5),
-    ("n_hexane", 6),
-    ("n_heptane", 7),
-    ("n_octane", 8),
-)
+#: the trained molecules of model (b12): methane to n-octane
+MOLECULES = tuple((m, c) for m, c in CHAIN_MOLECULES if c <= 8)
 #: k_B in kJ/(mol K): epsilon/k (K) -> the package's epsilon (kJ/mol)
 R_KJ = 0.0083144626
 
