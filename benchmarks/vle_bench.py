@@ -35,6 +35,7 @@ Usage (from the repository root)::
 
     python benchmarks/vle_bench.py               # 50 repeats
     python benchmarks/vle_bench.py --floors      # needs teqp
+    python benchmarks/vle_bench.py --draws 4,64,1024 --chain 1024 --out FILE  # as on the GPU
 
 Writes ``benchmarks/results/vle_bench.json`` (or ``vle_floors.json``). Timings on a shared
 machine are noisy: the load average is recorded.
@@ -65,11 +66,13 @@ from bayesff.observables.vle import (  # noqa: E402
     fluid_eos_of,
     vle_predictions,
 )
+from bayesff.potentials.chain import MIE_CHAIN  # noqa: E402
 from bayesff.potentials.pair import LENNARD_JONES  # noqa: E402
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EPSILON_K, SIGMA_A = 120.0, 3.405
+CHAIN_EPSILON_K, CHAIN_SIGMA_A, CHAIN_TC_K = 250.0, 4.0, 420.0
 N_T, N_DRAWS = 25, 4
 PROPS = ("rho_l", "rho_v", "p_sat", "dH_vap")
 OBSERVABLES = (
@@ -80,11 +83,24 @@ OBSERVABLES = (
 )
 
 
-def _draws(seed: int = 0):
+def _draws(n_draws: int = N_DRAWS, seed: int = 0):
     rng = np.random.default_rng(seed)
-    eps = EPSILON_K * GAS_CONSTANT_KJ_PER_MOL_K * (1 + 0.03 * rng.uniform(-1, 1, N_DRAWS))
-    sig = SIGMA_A * (1 + 0.03 * rng.uniform(-1, 1, N_DRAWS))
+    eps = EPSILON_K * GAS_CONSTANT_KJ_PER_MOL_K * (1 + 0.03 * rng.uniform(-1, 1, n_draws))
+    sig = SIGMA_A * (1 + 0.03 * rng.uniform(-1, 1, n_draws))
     return {"epsilon": jnp.asarray(eps), "sigma": jnp.asarray(sig)}
+
+
+def _chain_draws(n_draws: int, seed: int = 0):
+    """n-butane-like Mie chains (2 segments, epsilon/k 250 K, sigma 4.0 A, n 12-14, m 6)."""
+    rng = np.random.default_rng(seed)
+    u = lambda: rng.uniform(-1, 1, n_draws)  # noqa: E731
+    return {
+        "epsilon": jnp.asarray(CHAIN_EPSILON_K * GAS_CONSTANT_KJ_PER_MOL_K * (1 + 0.03 * u())),
+        "sigma": jnp.asarray(CHAIN_SIGMA_A * (1 + 0.03 * u())),
+        "n": jnp.asarray(13.0 + u()),
+        "m": jnp.full(n_draws, 6.0),
+        "segments": jnp.full(n_draws, 2.0),
+    }
 
 
 def _times(fn, args, repeats: int) -> dict:
@@ -98,10 +114,10 @@ def _times(fn, args, repeats: int) -> dict:
     return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times)}
 
 
-def speed(repeats: int) -> dict:
+def speed(repeats: int, n_draws: int = N_DRAWS) -> dict:
     fluid = fluid_eos_of(LENNARD_JONES)
     T = jnp.linspace(0.70, 1.20, N_T) * EPSILON_K  # K
-    draws = _draws()
+    draws = _draws(n_draws)
     centre = {"epsilon": jnp.asarray(EPSILON_K * GAS_CONSTANT_KJ_PER_MOL_K), "sigma": SIGMA_A}
     ref = vle_predictions(fluid, centre, T)
     obs = {k: getattr(ref, k) * 1.01 for k in PROPS}  # synthetic data 1 % off
@@ -143,6 +159,40 @@ def speed(repeats: int) -> dict:
     fv = jax.jit(jax.vmap(loglik_shared)).lower(draws).compile()
     out["shared_value_only"] = _times(fv, (draws,), repeats)
     return out
+
+
+def chain_speed(repeats: int, n_draws: int) -> dict:
+    """The SAFT-VR Mie chain (``mie_chain``): value and gradient of the 4 VLE properties.
+
+    The repulsive exponent varies between draws, so each draw solves its own critical
+    point, as a calibration with n free does.
+    """
+    fluid = fluid_eos_of(MIE_CHAIN)
+    draws = _chain_draws(n_draws)
+    T = jnp.linspace(0.55, 0.90, N_T) * CHAIN_TC_K  # K, below the chain's critical point
+    centre = {k: v[0] for k, v in _chain_draws(1, seed=1).items()}
+    ref = vle_predictions(fluid, centre, T)
+    obs = {k: getattr(ref, k) * 1.01 for k in PROPS}
+    unc = {k: 0.01 * jnp.abs(getattr(ref, k)) for k in PROPS}
+
+    def loglik(p):
+        pred = vle_predictions(fluid, p, T)
+        return sum(-0.5 * jnp.sum(((getattr(pred, k) - obs[k]) / unc[k]) ** 2) for k in PROPS)
+
+    fn = jax.jit(jax.vmap(jax.value_and_grad(loglik)))
+    t0 = time.perf_counter()
+    compiled = fn.lower(draws).compile()
+    t_compile = time.perf_counter() - t0
+    value, grad = compiled(draws)
+    finite = int(jnp.sum(jnp.isfinite(value) & jnp.isfinite(grad["epsilon"])))
+    return {
+        "chain_shared": {
+            **_times(compiled, (draws,), repeats),
+            "compile_s": t_compile,
+            "finite": finite == n_draws,
+            "finite_draws": finite,
+        }
+    }
 
 
 def floors() -> dict:
@@ -328,6 +378,16 @@ def _up(x: float) -> float:
     return math.ceil(x / 10**e) * 10**e
 
 
+def _report(n: int, timings: dict) -> None:
+    for k, v in timings.items():
+        extra = f", compile {v['compile_s']:.1f} s" if "compile_s" in v else ""
+        print(
+            f"{n:5d} draws  {k:18s} median {v['median_ms']:8.3f} ms, "
+            f"min {v['min_ms']:8.3f} ms{extra}",
+            flush=True,
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--floors", action="store_true", help="the LJ EOS error floors (teqp)")
@@ -335,6 +395,20 @@ def main() -> None:
         "--saft-floors", action="store_true", help="the SAFT-VR Mie error floors (teqp)"
     )
     ap.add_argument("--repeats", type=int, default=50)
+    ap.add_argument(
+        "--draws",
+        default=str(N_DRAWS),
+        help="comma-separated numbers of parameter draws to time (default 4; e.g. 4,64,1024)",
+    )
+    ap.add_argument(
+        "--chain",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time the SAFT-VR Mie chain (mie_chain) at N draws (its program compiles "
+        "for ~100 s on a CPU, so one size only)",
+    )
+    ap.add_argument("--out", type=Path, default=None, help="JSON file (default results/)")
     args = ap.parse_args()
     RESULTS.mkdir(exist_ok=True)
     machine = {
@@ -342,6 +416,8 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
         "jax": jax.__version__,
+        "device": str(jax.devices()[0].device_kind),
+        "backend": jax.default_backend(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if args.saft_floors:
@@ -354,14 +430,19 @@ def main() -> None:
         (RESULTS / "vle_floors.json").write_text(json.dumps(res, indent=2))
         print(json.dumps(res["floors"], indent=2))
         return
-    res = {"machine": machine, "counts": {"temperatures": N_T, "draws": N_DRAWS}}
-    res["speed"] = speed(args.repeats)
+    counts = [int(c) for c in args.draws.split(",")]
+    res = {"machine": machine, "counts": {"temperatures": N_T, "draws": counts}}
+    res["speed"] = {}
+    for n in counts:
+        res["speed"][str(n)] = speed(args.repeats, n)
+        _report(n, res["speed"][str(n)])
+    if args.chain:
+        res["chain"] = {str(args.chain): chain_speed(args.repeats, args.chain)}
+        _report(args.chain, res["chain"][str(args.chain)])
     res["machine"]["load_average_after"] = os.getloadavg()
-    (RESULTS / "vle_bench.json").write_text(json.dumps(res, indent=2))
+    out = args.out or RESULTS / "vle_bench.json"
+    out.write_text(json.dumps(res, indent=2))
     print(f"load average before {machine['load_average']}, after {os.getloadavg()}")
-    for k, v in res["speed"].items():
-        extra = f", compile {v['compile_s']:.1f} s" if "compile_s" in v else ""
-        print(f"{k:18s} median {v['median_ms']:7.3f} ms, min {v['min_ms']:7.3f} ms{extra}")
 
 
 if __name__ == "__main__":

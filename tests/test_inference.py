@@ -971,3 +971,58 @@ def test_batches_of_one_with_ragged_rows_share_one_compiled_sampler():
         m = [float(r.datatree["posterior"][name].mean()) for r in (rb, alone)]
         se = [float(az.mcse(r.datatree, method="mean")[name]) for r in (rb, alone)]
         assert abs(m[0] - m[1]) < 5 * math.hypot(*se), (name, m, se)
+
+
+class _HalfLine:
+    """A stand-in kernel for ``calibrate._start``: the density N(1, 1) exists for x > 0
+    only, and its draws are N(0, 1), so about half of them have none (as the argon VLE
+    problem's prior draws put the data above the critical point, 3 of 4 at seed 0)."""
+
+    def draw(self, keys, data):
+        keys = np.asarray(keys)
+        x = np.array(
+            [np.random.default_rng(k.tolist()).standard_normal() for k in keys.reshape(-1, 2)]
+        )
+        return {"x": x.reshape(keys.shape[:-1])}
+
+    def unit_inverse_mass(self, problems, d):
+        return np.ones((problems, d))
+
+    def init_at(self, keys, data, z, inv):
+        from types import SimpleNamespace
+
+        x = np.asarray(z["x"])
+        with np.errstate(invalid="ignore"):
+            pe = np.where(x > 0, 0.5 * (x - 1.0) ** 2, np.nan)
+        return SimpleNamespace(potential_energy=pe, z_grad={"x": np.where(x > 0, x - 1, np.nan)})
+
+
+def test_laplace_optimisations_start_from_draws_with_a_density(monkeypatch):
+    """Each Laplace optimisation starts from a chain's draw; one started where the log
+    density is not finite ends there at once (argon_lj_vle logged '3 ended without a
+    density': one optimisation instead of four). The draws handed to the Laplace start
+    must all have a density (x > 0 here), each chain's draw redrawn until it has one."""
+    import importlib
+    from types import SimpleNamespace
+
+    cal = importlib.import_module("bayesff.inference.calibrate")  # the module, not the function
+    seen = {}
+
+    def fake_laplace(kernel, batch, z, log):
+        seen["x"] = np.asarray(z["x"]).copy()
+        return z, np.ones((1, 1))
+
+    monkeypatch.setattr(cal, "_laplace", fake_laplace)
+    keys = np.arange(16, dtype=np.uint32).reshape(1, 8, 2)  # 1 problem x 8 chains
+    batch = SimpleNamespace(
+        keys=SimpleNamespace(chains=keys),
+        data=None,
+        s=SimpleNamespace(init="laplace", sampler="nuts"),
+        problems=(SimpleNamespace(name="half_line"),),
+    )
+    kernel = _HalfLine()
+    assert np.any(kernel.draw(keys, None)["x"] <= 0)  # the first draws: some without
+    state = cal._start(kernel, batch, log=lambda msg: None)
+    assert seen["x"].shape == (1, 8)
+    assert np.all(seen["x"] > 0)
+    assert np.all(np.isfinite(state.potential_energy))
