@@ -370,6 +370,159 @@ def saft_floors() -> dict:
     }
 
 
+#: Q*^2 bands of the two-centre floors: the 2CLJQ EOS is good up to Q*^2 = 1 and fails
+#: beyond (Stoll et al. 2001, section 4; tests/observables/eos/test_two_centre.py).
+#: The band 0.0 (Q*^2 = 0 only) is the 2CLJ fluid's.
+TWO_CENTRE_Q2_BANDS = {
+    0.0: (0.0,),
+    1.0: (0.0, 0.25, 0.5, 0.75, 1.0),
+    4.0: (1.5, 2.0, 2.5, 3.0, 3.5, 4.0),
+}
+_TC_PROPS = ("rho_l", "rho_v", "p_sat")
+TWO_CENTRE_L_STARS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.505, 0.6, 0.7, 0.8)
+
+
+def two_centre_floors() -> dict:
+    """The 2CLJ/2CLJQ EOS's error floors (Lisal et al. 2004 + Saager and Fischer 1992).
+
+    Coexistence, per Q*^2 band (:data:`TWO_CENTRE_Q2_BANDS`) and T/Tc region (Tc: the
+    EOS's own critical point at each shape): the largest relative difference of rho_l,
+    rho_v and p_sat between the EOS and the Stoll et al. (2001) correlations of their
+    simulations, over L* 0-0.8 (:data:`TWO_CENTRE_L_STARS`) and 0.55-0.99 Tc, plus the
+    correlations' measured error against those simulations (``CORRELATION_FLOOR``: 0.5 %,
+    18 %, 5.3 %). The vapour-density correlation is poor below 0.6 of its Tc (up to 100 %
+    off at 0.55, the paper says) and still loose at 0.6-0.7, so rho_v is compared from
+    0.7 of the correlation's Tc only, and its floor is at least the vapour pressure's of
+    the same region (a near-ideal vapour: rho_v = p / (k T Z), Z ~ 1).
+    The enthalpy of vaporisation (no correlation) and the single-phase floors come from
+    the LJ limit (L* = Q*^2 = 0: T*, p*, u* are four times the one-site LJ's) against the
+    Thol et al. (2016) LJ EOS, plus Thol's own floor: lower bounds for elongated and
+    quadrupolar molecules, as SAFT-VR Mie's are for chains. bayesff's own EOS and solvers
+    (equal to teqp's 2CLJF models to 1e-8, tests/observables/eos/test_two_centre.py).
+    """
+    from bayesff.observables.eos import two_centre_correlations as corr
+    from bayesff.observables.eos.coexistence import enthalpy_of_vaporisation, solve_coexistence
+    from bayesff.observables.eos.lj import LJ_THOL2016
+    from bayesff.observables.eos.thermo import critical_point, dp_drho, pressure, residual_energy
+    from bayesff.observables.eos.two_centre import TWO_CENTRE_LJ_QUADRUPOLE as E
+    from bayesff.observables.vle import CORRELATION_FLOOR, LJ_THOL2016_FLOOR
+
+    edges = LJ_THOL2016_FLOOR.T_r_edges
+    t_r = np.arange(0.55, 0.99001, 0.005)
+
+    @jax.jit
+    def trace(L, q2):
+        crit = critical_point(E, L_star=L, Q2_star=q2)
+        t = jnp.asarray(t_r) * crit.T_star
+
+        def one(ti):
+            c = solve_coexistence(E, ti, critical=crit, L_star=L, Q2_star=q2)
+            return c, enthalpy_of_vaporisation(E, ti, c, L_star=L, Q2_star=q2)
+
+        coex, dh = jax.vmap(one)(t)
+        tc_corr = corr.critical_temperature(L, q2)
+        ref = (
+            corr.saturated_liquid_density(t, L, q2),
+            corr.saturated_vapour_density(t, L, q2),
+            corr.vapour_pressure(t, L, q2),
+        )
+        return crit.T_star, t, coex, dh, ref, tc_corr
+
+    region = np.searchsorted(np.asarray(edges), t_r, side="right")
+    vle = {}
+    for top, q2s in TWO_CENTRE_Q2_BANDS.items():
+        worst = np.zeros((len(edges) + 1, 3))
+        for L in TWO_CENTRE_L_STARS:
+            for q2 in q2s:
+                _, t, coex, _, ref, tc_corr = jax.tree.map(np.asarray, trace(L, q2))
+                ok = coex.status == 0
+                mine = (coex.rho_l, coex.rho_v, coex.p)
+                for j, (a, b) in enumerate(zip(mine, ref, strict=True)):
+                    use = ok & np.isfinite(b) & (t >= (0.7 * tc_corr if j == 1 else 0.0))
+                    d = np.where(use, np.abs(a / np.where(use, b, 1.0) - 1.0), 0.0)
+                    np.maximum.at(worst[:, j], region, d)
+        own = np.array([CORRELATION_FLOOR[k] for k in ("rho_l", "rho_v", "p_sat")])
+        worst = worst + own
+        worst[:, 1] = np.maximum(worst[:, 1], worst[:, 2])
+        vle[str(top)] = worst
+
+    # the LJ limit: E at (T*, rho*) against 4 x Thol at (T*/4, rho*)
+    tc0, t0, coex0, dh0, _, _ = jax.tree.map(np.asarray, trace(0.0, 0.0))
+    th_coex = jax.vmap(lambda ti: solve_coexistence(LJ_THOL2016, ti))(jnp.asarray(t0 / 4))
+    th_dh = 4 * np.asarray(
+        jax.vmap(lambda ti, c: enthalpy_of_vaporisation(LJ_THOL2016, ti, c))(
+            jnp.asarray(t0 / 4), th_coex
+        )
+    )
+    ok = (coex0.status == 0) & (np.asarray(th_coex.status) == 0)
+    d = np.where(ok, np.abs(dh0 / np.where(ok, th_dh, 1.0) - 1.0), 0.0)
+    dh_worst = np.zeros(len(edges) + 1)
+    np.maximum.at(dh_worst, region, d)
+    dh_floor = dh_worst + np.asarray(LJ_THOL2016_FLOOR.vle_rel["dH_vap"])
+
+    def props(eos, t, r, **shape):
+        return (
+            pressure(eos, t, r, **shape),
+            residual_energy(eos, t, r, **shape),
+            dp_drho(eos, t, r, **shape),
+        )
+
+    def e0(t, r):
+        return props(E, t, r, L_star=0.0, Q2_star=0.0)
+
+    t_lo, t_hi = E.validity.T_star
+    # from 4 x 0.7 (T* 0.7 of the one-site LJ: the Thol floors' lowest) to the EOS's top
+    t_lo = max(t_lo, 4 * 0.7)
+    grid_t = np.concatenate([np.arange(t_lo, tc0, 0.04), np.arange(tc0, t_hi, 0.2)])
+    grid_r = np.arange(0.005, E.validity.rho_star_max, 0.005)
+    T, R = (a.ravel() for a in np.meshgrid(grid_t, grid_r, indexing="ij"))
+    pe, ue, dpe = (np.asarray(x) for x in jax.jit(jax.vmap(e0))(jnp.asarray(T), jnp.asarray(R)))
+    pt, ut, _ = (
+        np.asarray(x)
+        for x in jax.jit(jax.vmap(lambda t, r: props(LJ_THOL2016, t, r)))(
+            jnp.asarray(T / 4), jnp.asarray(R)
+        )
+    )
+    pt, ut = 4 * pt, 4 * ut
+    # two-phase states (below Tc, between the coexisting densities) are left out
+    rl = np.interp(T, t0, coex0.rho_l, right=np.nan)
+    rv = np.interp(T, t0, coex0.rho_v, right=np.nan)
+    two_phase = (T < tc0) & ~((R <= rv) | (R >= rl))
+    rho_c0 = float(np.asarray(critical_point(E, L_star=0.0, Q2_star=0.0).rho_star))
+    name = np.where(T >= tc0, "supercritical", np.where(R >= rho_c0, "liquid", "vapour"))
+    keep = ~two_phase & np.isfinite(pe) & np.isfinite(pt) & (pe < 65 * 4)
+    single = {}
+    for g in ("vapour", "liquid", "supercritical"):
+        m = keep & (name == g)
+        dense = m & (R >= 0.5)
+        drho = np.abs(pe - pt)[dense] / (R * dpe)[dense] if dense.any() else np.zeros(1)
+        thol = np.asarray(LJ_THOL2016_FLOOR.single_phase[g]) * np.array([4.0, 4.0, 1.0])
+        single[g] = [
+            float(np.abs(pe - pt)[m].max()) + thol[0],
+            float(np.abs(ue - ut)[m].max()) + thol[1],
+            float(np.max(drho)) + thol[2],
+        ]
+    return {
+        "T_r_edges": list(edges),
+        "Q2_bands": {str(k): list(v) for k, v in TWO_CENTRE_Q2_BANDS.items()},
+        "L_stars": list(TWO_CENTRE_L_STARS),
+        "vle_rel": {
+            band: {
+                **{
+                    k: [_up(x) for x in v[:, j]] for j, k in enumerate(("rho_l", "rho_v", "p_sat"))
+                },
+                "dH_vap": [_up(x) for x in dh_floor],
+            }
+            for band, v in vle.items()
+        },
+        "vle_rel_raw": {band: v.tolist() for band, v in vle.items()},
+        "dH_vap_raw": dh_floor.tolist(),
+        "single_phase": {k: [_up(x) for x in v] for k, v in single.items()},
+        "single_phase_raw": single,
+        "critical_LJ_limit": [float(tc0), rho_c0],
+    }
+
+
 def _up(x: float) -> float:
     """Round up to two significant figures."""
     if x == 0:
@@ -393,6 +546,9 @@ def main() -> None:
     ap.add_argument("--floors", action="store_true", help="the LJ EOS error floors (teqp)")
     ap.add_argument(
         "--saft-floors", action="store_true", help="the SAFT-VR Mie error floors (teqp)"
+    )
+    ap.add_argument(
+        "--two-centre-floors", action="store_true", help="the 2CLJ/2CLJQ EOS error floors"
     )
     ap.add_argument("--repeats", type=int, default=50)
     ap.add_argument(
@@ -424,6 +580,12 @@ def main() -> None:
         res = {"machine": machine, "floors": saft_floors()}
         (RESULTS / "saft_vr_mie_floors.json").write_text(json.dumps(res, indent=2))
         print(json.dumps(res["floors"], indent=2))
+        return
+    if args.two_centre_floors:
+        res = {"machine": machine, "floors": two_centre_floors()}
+        (RESULTS / "two_centre_floors.json").write_text(json.dumps(res, indent=2))
+        print(json.dumps(res["floors"]["vle_rel"], indent=2))
+        print(json.dumps(res["floors"]["single_phase"], indent=2))
         return
     if args.floors:
         res = {"machine": machine, "floors": floors()}

@@ -123,6 +123,7 @@ __all__ = [
     "SATURATED_VAPOUR_DENSITY",
     "VAPOUR_PRESSURE",
     "VLE_METHODS",
+    "BandedFloor",
     "EOSErrorFloor",
     "FluidEOS",
     "VLEPrediction",
@@ -165,6 +166,10 @@ class EOSErrorFloor:
     vle_rel: dict[str, tuple[float, ...]]
     single_phase: dict[str, tuple[float, float, float]]
     source: str
+
+    def at(self, shape: dict) -> EOSErrorFloor:
+        """The floor at these shape parameters: this one (it does not depend on them)."""
+        return self
 
     def vle(self, prop: str, T_r) -> np.ndarray:
         """Relative floor of a coexistence property at reduced temperatures T/Tc."""
@@ -246,6 +251,97 @@ SAFT_VR_MIE_FLOOR = EOSErrorFloor(
 )
 
 
+@dataclass(frozen=True)
+class BandedFloor:
+    """Error floors that depend on one shape parameter, in bands of its value.
+
+    Parameters
+    ----------
+    parameter
+        The EOS's shape parameter (``"Q2_star"``).
+    edges
+        Upper edges of the bands (inclusive), increasing; a value above the last edge
+        gets the last band's floor.
+    floors
+        One :class:`EOSErrorFloor` per band.
+    """
+
+    parameter: str
+    edges: tuple[float, ...]
+    floors: tuple[EOSErrorFloor, ...]
+
+    def at(self, shape: dict) -> EOSErrorFloor:
+        """The band's floor at these shape parameters (at the prior centre)."""
+        i = int(np.searchsorted(np.asarray(self.edges), float(shape[self.parameter]), "left"))
+        return self.floors[min(i, len(self.floors) - 1)]
+
+
+def _two_centre_floor(rho_l, rho_v, p_sat, band: str) -> EOSErrorFloor:
+    return EOSErrorFloor(
+        T_r_edges=(0.8, 0.9, 0.95),
+        vle_rel={"rho_l": rho_l, "rho_v": rho_v, "p_sat": p_sat, "dH_vap": _TWO_CENTRE_DH},
+        single_phase=_TWO_CENTRE_SINGLE,
+        source=(
+            f"Lisal et al. (2004) 2CLJ EOS (+ Saager and Fischer 1992 quadrupole), {band}: "
+            "against the Stoll et al. (2001) correlations of simulation data plus their own "
+            "error; Delta H_vap and single phase from the LJ limit against the Thol et al. "
+            "(2016) EOS plus its floor (benchmarks/vle_bench.py --two-centre-floors); lower "
+            "bounds there for elongated and quadrupolar molecules"
+        ),
+    )
+
+
+#: The two-centre EOS's enthalpy-of-vaporisation floor per T/Tc region: its LJ limit
+#: (L* = Q*^2 = 0) against the Thol et al. (2016) LJ EOS plus Thol's floor. A lower bound.
+_TWO_CENTRE_DH = (0.0039, 0.0085, 0.0082, 0.26)
+#: Single-phase floors (|dp*|, |du*| in the two-centre reduced units, drho/rho), LJ limit.
+_TWO_CENTRE_SINGLE = {
+    "vapour": (0.0076, 0.11, 0.0),
+    "liquid": (0.62, 0.065, 0.005),
+    "supercritical": (0.24, 0.19, 0.003),
+}
+
+#: The 2CLJ EOS's (Lisal et al. 2004) error floor. NOT the paper's own deviation figures (not
+#: readable here): per T/Tc region (Tc: the EOS's own), the largest relative difference of
+#: rho_l, rho_v and p_sat between the EOS and the correlations of Stoll, Vrabec, Hasse and
+#: Fischer (Fluid Phase Equilib. 179, 339 (2001)) fitted to their simulations, over L* = 0 to
+#: 0.8 and 0.55-0.99 Tc, plus the correlations' own error against those simulations
+#: (:data:`CORRELATION_FLOOR`). rho_v is compared from 0.7 of the correlation's Tc only (the
+#: correlation is poor below) and is floored at least at p_sat's figure (a near-ideal
+#: vapour). The EOS's critical temperature lies 1-3 % above the correlation's, so the last
+#: region (above 0.95 Tc) carries tens of percent. Delta H_vap and the single-phase floors:
+#: the LJ limit (L* = 0) against the Thol et al. (2016) EOS plus its floor, lower bounds for
+#: elongated molecules. bayesff's EOS and solvers, rounded up to two significant figures, by
+#: ``python benchmarks/vle_bench.py --two-centre-floors``
+#: (benchmarks/results/two_centre_floors.json).
+TWO_CENTRE_LJ_FLOOR = _two_centre_floor(
+    (0.017, 0.03, 0.063, 0.39), (0.35, 0.24, 0.28, 0.58), (0.14, 0.093, 0.097, 0.12), "Q = 0"
+)
+
+#: The 2CLJQ EOS's error floor, as :data:`TWO_CENTRE_LJ_FLOOR`, in two bands of Q*^2 at the
+#: prior centre: up to 1 (where Stoll et al. find the EOS good; Q*^2 0-1 compared) and above
+#: (Q*^2 1.5-4, where the EOS's liquid density is low and its vapour pressure high: at L* =
+#: 0.8, Q*^2 = 4 and 0.55 Tc the vapour pressure is twice the correlation's).
+TWO_CENTRE_LJ_QUADRUPOLE_FLOOR = BandedFloor(
+    parameter="Q2_star",
+    edges=(1.0, 4.0),
+    floors=(
+        _two_centre_floor(
+            (0.017, 0.03, 0.063, 0.39),
+            (0.36, 0.25, 0.29, 0.58),
+            (0.18, 0.11, 0.12, 0.13),
+            "Q*^2 <= 1",
+        ),
+        _two_centre_floor(
+            (0.06, 0.081, 0.11, 0.34),
+            (1.1, 0.63, 0.65, 0.73),
+            (1.1, 0.42, 0.38, 0.37),
+            "Q*^2 > 1",
+        ),
+    ),
+)
+
+
 # ----------------------------------------------------------------------------- potential table
 
 
@@ -263,7 +359,8 @@ class FluidEOS:
         shape parameters as a dict, from the potential's parameters (internal units,
         JAX arrays; exact algebra so that gradients are exact).
     floor
-        The EOS's validated error (``None``: no floor).
+        The EOS's validated error (``None``: no floor), or floors in bands of a shape
+        parameter (:class:`BandedFloor`); either's ``at(shape)`` gives the one to use.
     shape_from
         For messages: each shape parameter in terms of the potential's parameters
         (``{"lambda_a": "m"}``, ``{"L_star": "L/sigma"}``).
@@ -271,7 +368,7 @@ class FluidEOS:
 
     eos: ReducedEOS
     reduce: Callable
-    floor: EOSErrorFloor | None = None
+    floor: EOSErrorFloor | BandedFloor | None = None
     shape_from: dict[str, str] = field(default_factory=dict)
 
 
@@ -345,14 +442,15 @@ register_fluid_eos("mie_chain", FluidEOS(SAFT_VR_MIE, _mie_chain, SAFT_VR_MIE_FL
 # 2CLJ / 2CLJQ (Lisal et al. 2004 + Saager and Fischer 1992, as teqp's 2CLJF models):
 # molecules of two LJ sites; densities count molecules
 register_fluid_eos(
-    "two_centre_lj", FluidEOS(TWO_CENTRE_LJ, _two_centre, None, {"L_star": _L_STAR})
+    "two_centre_lj",
+    FluidEOS(TWO_CENTRE_LJ, _two_centre, TWO_CENTRE_LJ_FLOOR, {"L_star": _L_STAR}),
 )
 register_fluid_eos(
     "two_centre_lj_quadrupole",
     FluidEOS(
         TWO_CENTRE_LJ_QUADRUPOLE,
         _two_centre_quadrupole,
-        None,
+        TWO_CENTRE_LJ_QUADRUPOLE_FLOOR,
         {"L_star": _L_STAR, "Q2_star": _Q2_STAR},
     ),
 )
@@ -923,7 +1021,7 @@ def _vle_floor(prop: str, observable: str):
         if not np.isfinite(t_c):
             return np.zeros(n)
         t_r = GAS_CONSTANT_KJ_PER_MOL_K * np.asarray(env["T_K"], float) / c.epsilon / t_c
-        return c.fluid.floor.vle(prop, t_r) * np.abs(np.asarray(values, float))
+        return c.fluid.floor.at(c.shape).vle(prop, t_r) * np.abs(np.asarray(values, float))
 
     return floor
 
@@ -948,8 +1046,9 @@ def _single_floor(kind: str, observable: str):
         t_r = GAS_CONSTANT_KJ_PER_MOL_K * np.asarray(env["T_K"], float) / c.epsilon / t_c
         if kind == "density":
             rho_r = np.full(n, np.inf)  # a compressed liquid: the liquid/supercritical floors
-            return c.fluid.floor.single(t_r, rho_r)[:, 2] * np.abs(np.asarray(values, float))
-        f = c.fluid.floor.single(t_r, rho / rho_c)
+            floor = c.fluid.floor.at(c.shape).single(t_r, rho_r)
+            return floor[:, 2] * np.abs(np.asarray(values, float))
+        f = c.fluid.floor.at(c.shape).single(t_r, rho / rho_c)
         if kind == "pressure":
             return f[:, 0] * c.epsilon / c.sigma**3 * KJ_PER_MOL_PER_A3_IN_MPA
         return f[:, 1] * c.epsilon
