@@ -30,6 +30,14 @@ Formats and unit conversions (internal: angstrom, kJ/mol, rad):
 
 Each file starts with a comment giving the fingerprint of the run it came
 from, which draw it is, the units and what the file does not contain.
+
+Mie chains (``mie_chain`` runs): :func:`chain_topology` is the force field a
+parameter set stands for, ``segments`` tangent beads of one type ``M`` (mass =
+molar mass / segments) joined by fixed bonds of length sigma, Mie n-m between
+beads of different molecules and between beads of one chain three or more bonds
+apart (1-2 and 1-3 pairs excluded); :func:`chain_run_parameters` and
+:func:`render_chain_ensemble` write the posterior mean and draws, each with its
+own bond length. No angle term: SAFT-VR Mie's chain is freely jointed.
 """
 
 from __future__ import annotations
@@ -44,13 +52,22 @@ import numpy as np
 from bayesff import runfile, units
 from bayesff.errors import ProblemError
 from bayesff.io import atomic_write_bytes
-from bayesff.potentials.topology import Topology, parameter_names, parameter_specs
+from bayesff.potentials.topology import (
+    Topology,
+    parameter_names,
+    parameter_specs,
+    topology_from_dict,
+)
 from bayesff.units import CALORIE_J
 
 __all__ = [
+    "CHAIN_PARAMETERS",
     "EXTENSIONS",
     "FORMATS",
+    "chain_run_parameters",
+    "chain_topology",
     "render",
+    "render_chain_ensemble",
     "render_ensemble",
     "run_parameters",
     "write_files",
@@ -238,10 +255,11 @@ def _openmm_nonbonded(topo: Topology, p: dict, lj14: float) -> list[str]:
             "explicit unlike pairs need the LAMMPS or GROMACS format",
             "export.openmm",
         )
-    if lj14 != 0.0:
+    if lj14 not in (0.0, 1.0):
         raise ProblemError(
             "a CustomNonbondedForce (geometric rule or Mie) cannot scale 1-4 pairs in "
-            "OpenMM XML; only molecules with 1-4 LJ excluded (lj14 = 0) export",
+            "OpenMM XML; only molecules with 1-4 LJ excluded (lj14 = 0) or in full "
+            f"(lj14 = 1) export, found lj14 = {lj14:g}",
             "export.openmm",
         )
     sig = "sqrt(sig1*sig2)" if topo.combining_rule == "geometric" else "0.5*(sig1+sig2)"
@@ -254,7 +272,9 @@ def _openmm_nonbonded(topo: Topology, p: dict, lj14: float) -> list[str]:
     else:
         energy = f"4*eps*((sig/r)^12-(sig/r)^6); eps=sqrt(eps1*eps2); sig={sig}"
         per = ("sig", "eps")
-    lines = [f' <CustomNonbondedForce energy="{energy}" bondCutoff="3">']
+    # bondCutoff: pairs within that many bonds are excluded (3: 1-2, 1-3, 1-4; 2: 1-2, 1-3)
+    cutoff = 3 if lj14 == 0.0 else 2
+    lines = [f' <CustomNonbondedForce energy="{energy}" bondCutoff="{cutoff}">']
     lines += [f'  <PerParticleParameter name="{x}"/>' for x in per]
     for t in topo.type_names:
         vals = {"sig": p[f"sigma_{t}"] * _NM, "eps": p[f"epsilon_{t}"]}
@@ -503,3 +523,168 @@ def write_files(
     for path, text in zip(paths, files.values(), strict=True):
         atomic_write_bytes(path, text.encode())
     return paths
+
+
+# --------------------------------------------------------------------------- Mie chains
+
+#: The ``mie_chain`` parameters a chain force field needs (``segments`` is given apart).
+CHAIN_PARAMETERS = ("epsilon", "sigma", "n", "m")
+
+
+def chain_topology(
+    segments: int, molar_mass_g_per_mol: float, sigma_angstrom: float, r_cut_angstrom: float
+) -> Topology:
+    """The tangent Mie chain of a ``mie_chain`` parameter set, as a :class:`Topology`.
+
+    Parameters
+    ----------
+    segments
+        Beads per molecule (an integer >= 1: MD needs whole beads).
+    molar_mass_g_per_mol
+        The molecule's molar mass, g/mol; each bead carries 1/segments of it.
+    sigma_angstrom
+        The bead diameter, angstrom: also the (fixed) bond length of tangent beads.
+    r_cut_angstrom
+        Cut-off of the pair potential, angstrom (with the analytic tail).
+
+    Returns
+    -------
+    Topology
+        One site type ``M`` (parameters ``epsilon_M``, ``sigma_M``, ``n_M``, ``m_M``),
+        one molecule ``chain``; 1-2 and 1-3 pairs excluded, further pairs of one chain
+        interact in full (``lj14 = 1``).
+    """
+    if isinstance(segments, bool) or not isinstance(segments, int | np.integer) or segments < 1:
+        raise ProblemError(
+            f"segments must be a whole number >= 1 for MD, found {segments!r}", "export.segments"
+        )
+    for name, v in (
+        ("molar mass", molar_mass_g_per_mol),
+        ("sigma", sigma_angstrom),
+        ("cut-off", r_cut_angstrom),
+    ):
+        if not (isinstance(v, int | float | np.floating) and math.isfinite(v) and v > 0):
+            raise ProblemError(f"the {name} must be a positive number, found {v!r}", "export")
+    bonds = [
+        {"sites": [i, i + 1], "length": float(sigma_angstrom), "length_unit": "angstrom"}
+        for i in range(int(segments) - 1)
+    ]
+    return topology_from_dict(
+        {
+            "form": "mie",
+            "combining_rule": "geometric",
+            "r_cut": float(r_cut_angstrom),
+            "r_cut_unit": "angstrom",
+            "tail": True,
+            "site_types": {
+                "M": {"mass": molar_mass_g_per_mol / int(segments), "mass_unit": "g/mol"}
+            },
+            "molecules": [
+                {
+                    "name": "chain",
+                    "sites": ["M"] * int(segments),
+                    "bonds": bonds,
+                    "scaling": {"lj14": 1.0},
+                }
+            ],
+        }
+    )
+
+
+def _fixed_values(dt, where: str) -> dict[str, float]:
+    """Parameters the run's problem fixed (``[parameters.X] value = v``), as written."""
+    from bayesff.schemas import parse_toml
+
+    text = str(dt.attrs.get("problem_text", ""))
+    if not text:
+        return {}
+    params = parse_toml(text, where).get("parameters", {})
+    return {
+        k: float(v["value"])
+        for k, v in params.items()
+        if isinstance(v, Mapping) and isinstance(v.get("value"), int | float)
+    }
+
+
+def chain_run_parameters(
+    dt, n_draws: int = 0, where: str = "run file"
+) -> tuple[dict[str, float], dict[str, np.ndarray], float | None]:
+    """Posterior mean and draws of a ``mie_chain`` run's (epsilon, sigma, n, m).
+
+    Parameters
+    ----------
+    dt
+        A run file (:func:`bayesff.runfile.read`) of a ``mie_chain`` problem.
+    n_draws
+        Posterior draws besides the mean, evenly spaced (as :func:`run_parameters`).
+    where
+        Where the run came from, for messages.
+
+    Returns
+    -------
+    mean, draws, segments
+        Internal units (epsilon kJ/mol, sigma angstrom); a parameter the problem fixed
+        (``m`` = 6, usually) is that value in every draw. ``segments``: the problem's
+        fixed value, or ``None`` if it has none (a transferable model fixes it per
+        target).
+    """
+    from bayesff.potentials.chain import MIE_CHAIN
+
+    post = runfile.latents(dt, "posterior")
+    if post is None:
+        raise ProblemError("the run has no posterior group to export", where)
+    fixed = _fixed_values(dt, where)
+    specs = {s.name: s for s in MIE_CHAIN.params}
+    total = int(post.sizes.get("chain", 1) * post.sizes.get("draw", 1))
+    if not isinstance(n_draws, int) or not 0 <= n_draws <= total:
+        raise ProblemError(f"draws must be 0-{total} (the run's draws), found {n_draws}", where)
+    pick = np.unique(np.linspace(0, total - 1, n_draws).round().astype(int)) if n_draws else []
+    mean, draws = {}, {}
+    for name in CHAIN_PARAMETERS:
+        spec = specs[name]
+        if name in post.data_vars:
+            da = post[name]
+            flat = np.asarray(da.values, dtype=float).reshape(-1)
+            unit = str(da.attrs.get("units", spec.prior_unit))
+        elif name in fixed:
+            flat, unit = np.full(total, fixed[name]), spec.prior_unit
+        else:
+            raise ProblemError(
+                f"the run has no posterior of {name!r} and its problem does not fix it; a "
+                f"mie_chain run has {list(CHAIN_PARAMETERS)}",
+                where,
+            )
+        value = units.to_internal(flat, unit, spec.dimension, where=f"{where}: {name}.units")
+        mean[name] = float(np.mean(value))
+        draws[name] = np.asarray(value)[np.asarray(pick, dtype=int)]
+    return mean, draws, fixed.get("segments")
+
+
+def render_chain_ensemble(
+    fmt: str,
+    mean: Mapping[str, float],
+    draws: Mapping[str, np.ndarray],
+    segments: int,
+    molar_mass_g_per_mol: float,
+    r_cut_angstrom: float,
+    fingerprint: str,
+) -> dict[str, str]:
+    """Chain force-field files of the posterior mean and each draw: ``{file name: text}``.
+
+    ``mean`` and ``draws`` as :func:`chain_run_parameters` returns them; each file's
+    topology has its own bond length (sigma of that parameter set).
+    """
+    ext = EXTENSIONS.get(fmt, "txt")
+    k_draws = len(np.asarray(draws["epsilon"]))
+    sets = [("mean", "posterior mean", dict(mean))]
+    for k in range(k_draws):
+        p = {n: float(np.asarray(draws[n])[k]) for n in CHAIN_PARAMETERS}
+        sets.append((f"draw_{k:04d}", f"posterior draw {k + 1} of {k_draws}", p))
+    out = {}
+    for stem, label, p in sets:
+        topo = chain_topology(segments, molar_mass_g_per_mol, p["sigma"], r_cut_angstrom)
+        site = {f"{n}_M": p[n] for n in CHAIN_PARAMETERS}
+        out[f"{stem}.{ext}"] = render(
+            fmt, site, topo, fingerprint, f"{label}; {segments} tangent beads, bond = sigma"
+        )
+    return out

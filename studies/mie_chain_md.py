@@ -42,11 +42,11 @@ import numpy as np
 
 import bayesff
 from bayesff import runfile
+from bayesff.export import chain_topology
 from bayesff.io import atomic_write_bytes
 from bayesff.observables import get_observable
 from bayesff.potentials import forcefield as ff
 from bayesff.potentials import get_potential
-from bayesff.potentials.topology import topology_from_dict
 from bayesff.simulate import engines, timeseries
 from bayesff.simulate.molecules import lattice_configuration
 from bayesff.units import AVOGADRO, GAS_CONSTANT_KJ_PER_MOL_K
@@ -55,23 +55,6 @@ ROOT = Path(__file__).resolve().parent.parent
 MOLAR_MASS_G_PER_MOL = {"n_butane": 58.1222}  # CoolProp 8 (n-Butane), as data/alkanes/
 #: Temperatures of the data rows used (K): 0.60 and 0.775 Tc of n-butane.
 TEMPERATURES_K = (255.07, 329.47)
-
-
-def chain_topology(segments: int, molar_mass: float, sigma: float, r_cut: float) -> dict:
-    """The tangent Mie chain in the dict form of :func:`topology_from_dict`."""
-    bonds = [
-        {"sites": [i, i + 1], "length": sigma, "length_unit": "angstrom"}
-        for i in range(segments - 1)
-    ]
-    return {
-        "form": "mie",
-        "combining_rule": "geometric",
-        "r_cut": r_cut,
-        "r_cut_unit": "angstrom",
-        "tail": True,
-        "site_types": {"M": {"mass": molar_mass / segments, "mass_unit": "g/mol"}},
-        "molecules": [{"name": "chain", "sites": ["M"] * segments, "bonds": bonds}],
-    }
 
 
 def parameter_sets(args) -> list[tuple[str, dict]]:
@@ -112,7 +95,7 @@ def eos_predictions(p: dict, segments: int, T_K: float, p_MPa: float, rho_mol_pe
 
 def simulate(p: dict, segments: int, T_K: float, p_MPa: float, args) -> dict:
     """NPT MD of the chain liquid: density (mol/L) and energy per molecule (kJ/mol)."""
-    topo = topology_from_dict(chain_topology(segments, args.molar_mass, p["sigma"], args.r_cut))
+    topo = chain_topology(segments, args.molar_mass, p["sigma"], args.r_cut)
     system = ff.System(topo, (("chain", args.molecules),))
     params = {
         "epsilon_M": p["epsilon"] * GAS_CONSTANT_KJ_PER_MOL_K,

@@ -304,3 +304,133 @@ def test_export_command_refuses_bad_requests_in_one_line(tmp_path, capsys):
     assert cli.main([*argv, "--out", str(out)]) == 2
     assert re.search(r"draws must be 0-2", capsys.readouterr().err)
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- Mie chains
+
+
+def _mie_pair(r, eps, sig, n, m):
+    """Mie n-m energy written out here (Lafitte et al. 2013, Eq. 1), independent of bayesff."""
+    c = n / (n - m) * (n / m) ** (m / (n - m))
+    return c * eps * ((sig / r) ** n - (sig / r) ** m)
+
+
+def test_chain_export_loads_in_openmm_with_the_chain_energy():
+    """A 4-bead tangent Mie chain (14-6, epsilon 2.1 kJ/mol, sigma 4.0 angstrom), five
+    molecules in a box, through the exported OpenMM XML (Reference platform, cut-off 12
+    angstrom, no tail): the energy equals the Mie sum computed here by hand over every pair
+    of beads of different molecules and the 1-4 pair of each chain (minimum image, within
+    the cut-off) to 1e-9; 1-2 and 1-3 pairs excluded. The bonds are sigma long and fixed."""
+    from bayesff.export import chain_topology
+
+    eps, sig, n, m = 2.1, 4.0, 14.0, 6.0
+    topo = chain_topology(4, 4 * 35.0, sig, 12.0)
+    p = {"epsilon_M": eps, "sigma_M": sig, "n_M": n, "m_M": m}
+    xml = render("openmm", p, dataclasses.replace(topo, tail=False), FP)
+    assert 'bondCutoff="2"' in xml and 'length="0.4"' in xml
+    rng = np.random.default_rng(7)
+    box = np.array([26.0, 26.0, 26.0])
+    mols = []
+    for _ in range(5):  # freely jointed chains of bond length sigma
+        x = [rng.uniform(0, 26.0, 3)]
+        for _ in range(3):
+            d = rng.normal(size=3)
+            x.append(x[-1] + sig * d / np.linalg.norm(d))
+        mols.append(np.array(x))
+    R = np.concatenate(mols)
+    mine = 0.0
+    for a in range(20):
+        for b in range(a + 1, 20):
+            same, ia, ib = a // 4 == b // 4, a % 4, b % 4
+            if same and abs(ia - ib) < 3:
+                continue
+            d = R[a] - R[b]
+            d -= box * np.round(d / box)
+            r = float(np.linalg.norm(d))
+            if r < 12.0:
+                mine += _mie_pair(r, eps, sig, n, m)
+    system = ff.System(topo, (("chain", 5),))
+    assert _openmm_energy(xml, system, R, box, 12.0) == pytest.approx(mine, rel=1e-9)
+
+
+def _chain_run(tmp_path, draws, segments=2.0, name="chain"):
+    """A mie_chain run file: the posterior of epsilon (K), sigma (angstrom) and n (one chain
+    of hand-chosen draws), m and segments fixed in its problem text, as per_molecule.toml
+    fixes them."""
+    import xarray as xr
+
+    from bayesff import runfile
+    from tests.handmade_runs import build_run, target
+
+    k = len(draws["epsilon"])
+    t = target("B2", "second_virial", {"T_K": np.array([300.0, 400.0])}, np.array([-10.0, -5.0]))
+    rows = np.zeros((k, 2))
+    dt = build_run([t], {"B2": {"train": {"model": rows, "rep": rows, "ll": rows}}})
+    post = dt["posterior"].to_dataset()
+    for p, unit in (("epsilon", "K"), ("sigma", "angstrom"), ("n", "1")):
+        post[p] = (("chain", "draw"), np.asarray(draws[p], float)[None])
+        post[p].attrs["units"] = unit
+    dt["posterior"] = xr.DataTree(post)
+    dt.attrs["problem_name"] = name
+    dt.attrs["problem_text"] = (
+        '[problem]\nname = "chain"\n[potential]\nkind = "mie_chain"\n'
+        '[parameters.m]\nunit = "1"\nvalue = 6.0\n'
+        f'[parameters.segments]\nunit = "1"\nvalue = {segments}\n'
+    )
+    path = tmp_path / f"{name}.nc"
+    runfile.write(dt, path)
+    return path
+
+
+@pytest.mark.slow  # builds and writes run files (about 5 s on 2 cores)
+def test_export_command_writes_a_mie_chain_run_and_refuses_what_is_no_chain(tmp_path, capsys):
+    """`bayesff export RUN --format lammps --molar-mass 58.12 --draws 3` of a mie_chain run
+    of 5 draws (segments = 2 fixed): four files, each with pair_style mie/cut, the draw's
+    epsilon in kcal/mol (K x R / 4.184), sigma, n and the fixed m = 6, and a bond length
+    equal to that draw's sigma in the OpenMM file. Refused in one line each: no molar mass,
+    --topology with a chain run, --segments against the calibrated count, and a run
+    calibrated with 2.33 segments (no chain of whole beads)."""
+    from bayesff import cli
+    from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as R
+
+    draws = {
+        "epsilon": [250.0, 252.0, 254.0, 256.0, 258.0],
+        "sigma": [3.96, 3.97, 3.98, 3.99, 4.0],
+        "n": [12.1, 12.3, 12.5, 12.7, 12.9],
+    }
+    run = _chain_run(tmp_path, draws)
+    out = tmp_path / "lmp"
+    argv = ["export", str(run), "--molar-mass", "58.12", "--draws", "3"]
+    assert cli.main([*argv, "--format", "lammps", "--out", str(out)]) == 0
+    names = sorted(x.name for x in out.iterdir())
+    assert names == ["draw_0000.lmp", "draw_0001.lmp", "draw_0002.lmp", "mean.lmp"]
+    for file, pick in (("draw_0001.lmp", [2]), ("mean.lmp", [0, 1, 2, 3, 4])):
+        style, coeffs = _parse_lammps((out / file).read_text())
+        assert style["pair_style"][0] == "mie/cut"
+        eps, sig, n, m = coeffs[(1, 1)]
+        assert eps == pytest.approx(np.mean(np.array(draws["epsilon"])[pick]) * R / CALORIE_J)
+        assert (sig, n, m) == pytest.approx(
+            (np.mean(np.array(draws["sigma"])[pick]), np.mean(np.array(draws["n"])[pick]), 6.0)
+        )
+    xml_out = tmp_path / "xml"
+    assert cli.main([*argv, "--format", "openmm", "--out", str(xml_out)]) == 0
+    assert 'length="0.398"' in (xml_out / "draw_0001.xml").read_text()  # sigma 3.98 A
+    assert 'mass="29.06"' in (xml_out / "mean.xml").read_text()  # 58.12 / 2 beads
+    topo = tmp_path / "topology.toml"
+    topo.write_text(TOPOLOGY_TOML)
+    odd = _chain_run(tmp_path, draws, segments=2.3333333333, name="odd")
+    cases = [
+        ([str(run), "--format", "lammps"], r"--molar-mass: .*molar mass"),
+        ([str(run), "--format", "lammps", "--molar-mass", "58.12", "--topology", str(topo)],
+         r"--topology: a mie_chain run exports its own chain"),
+        ([str(run), "--format", "lammps", "--molar-mass", "58.12", "--segments", "3"],
+         r"--segments: the run was calibrated with segments = 2;"),
+        ([str(odd), "--format", "lammps", "--molar-mass", "72.15"],
+         r"segments = 2.33333: its parameters stand for no chain"),
+    ]  # fmt: skip
+    never = tmp_path / "never"
+    for args, message in cases:
+        assert cli.main(["export", *args, "--out", str(never)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and re.search(message, err), err
+    assert not never.exists()

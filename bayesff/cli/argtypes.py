@@ -42,6 +42,14 @@ def nonnegative(text: str) -> float:
     return v
 
 
+def positive(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    v = _number(text)
+    if not (0.0 < v < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return v
+
+
 def fraction(text: str) -> float:
     """argparse type: a number in [0, 1)."""
     v = _number(text)

@@ -1,14 +1,25 @@
-"""``bayesff export RUN --format F [--topology FILE]``: force-field files of a run's posterior."""
+"""``bayesff export RUN --format F [--topology FILE]``: force-field files of a run's posterior.
+
+A ``mie_chain`` run exports its tangent-bead chain (:func:`bayesff.export.chain_topology`):
+``bayesff export RUN --format lammps --molar-mass 58.12 [--segments 2] [--r-cut 14]``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from bayesff import runfile
-from bayesff.cli.argtypes import count
+from bayesff.cli.argtypes import count, positive
 from bayesff.cli.command import EXIT_OK, Command, logger
 from bayesff.errors import ProblemError
-from bayesff.export import FORMATS, render_ensemble, run_parameters, write_files
+from bayesff.export import (
+    FORMATS,
+    chain_run_parameters,
+    render_chain_ensemble,
+    render_ensemble,
+    run_parameters,
+    write_files,
+)
 from bayesff.potentials.topology import topology_from_dict
 from bayesff.schemas import parse_toml
 
@@ -31,6 +42,26 @@ def _export_arguments(c) -> None:
         default=0,
         metavar="K",
         help="also K posterior draws, evenly spaced (default 0: the mean only)",
+    )
+    c.add_argument(
+        "--molar-mass",
+        type=positive,
+        metavar="G_PER_MOL",
+        help="mie_chain runs: the molecule's molar mass, g/mol (each bead carries 1/segments)",
+    )
+    c.add_argument(
+        "--segments",
+        type=count(1),
+        metavar="N",
+        help="mie_chain runs: beads per molecule (default: the problem's fixed value, if a "
+        "whole number)",
+    )
+    c.add_argument(
+        "--r-cut",
+        type=positive,
+        default=14.0,
+        metavar="ANGSTROM",
+        help="mie_chain runs: cut-off of the pair potential (default 14 angstrom, with tail)",
     )
     c.add_argument("--out", help="folder for the files (default exports/NAME/FORMAT)")
     c.add_argument("--force", action="store_true", help="replace files that exist")
@@ -65,16 +96,66 @@ def _run_topology(dt, where: str):
     return topology_from_dict({**opts, "molecules": doc["molecules"]})
 
 
+def _potential_kind(dt, where: str) -> str:
+    doc = parse_toml(str(dt.attrs.get("problem_text", "")), where)
+    return str(doc.get("potential", {}).get("kind", ""))
+
+
+def _chain_files(args, dt, label: str) -> dict[str, str]:
+    """The files of a mie_chain run: its tangent-bead chain, mean and draws."""
+    if args.topology:
+        raise ProblemError(
+            "a mie_chain run exports its own chain of tangent beads: give --molar-mass "
+            "(and --segments), not --topology",
+            "--topology",
+        )
+    if args.molar_mass is None:
+        raise ProblemError(
+            "a mie_chain run needs the molecule's molar mass for the bead mass: give "
+            "--molar-mass G_PER_MOL (n-butane: 58.12)",
+            "--molar-mass",
+        )
+    mean, draws, fixed = chain_run_parameters(dt, args.draws, where=args.run)
+    segments = args.segments
+    if fixed is not None and fixed != int(fixed):
+        raise ProblemError(
+            f"the run was calibrated with segments = {fixed:g}: its parameters stand for no "
+            "chain of whole beads, so there is no MD force field to export (calibrate with a "
+            "whole number of segments)",
+            args.run,
+        )
+    if segments is None:
+        if fixed is None:
+            raise ProblemError(
+                "the run's problem does not fix one segment count (a transferable model "
+                "fixes it per target): give --segments N for the molecule to export",
+                "--segments",
+            )
+        segments = int(fixed)
+    elif fixed is not None and fixed != segments:
+        raise ProblemError(
+            f"the run was calibrated with segments = {fixed:g}; --segments {segments} would "
+            "export a different molecule",
+            "--segments",
+        )
+    return render_chain_ensemble(
+        args.format, mean, draws, segments, args.molar_mass, args.r_cut, label
+    )
+
+
 def _export(args) -> int:
     # a topology file is read before the run file: the cheaper check first
     topology = _topology(args.topology) if args.topology else None
     dt = runfile.read(args.run)
-    if topology is None:
-        topology = _run_topology(dt, args.run)
-    mean, draws = run_parameters(dt, topology, args.draws, where=args.run)
     name = str(dt.attrs.get("problem_name", "run"))
     fingerprint = str(dt.attrs.get("problem_fingerprint", "")) or "unknown"
-    files = render_ensemble(args.format, mean, draws, topology, f"{name} {fingerprint}")
+    if _potential_kind(dt, args.run) == "mie_chain":
+        files = _chain_files(args, dt, f"{name} {fingerprint}")
+    else:
+        if topology is None:
+            topology = _run_topology(dt, args.run)
+        mean, draws = run_parameters(dt, topology, args.draws, where=args.run)
+        files = render_ensemble(args.format, mean, draws, topology, f"{name} {fingerprint}")
     out = Path(args.out) if args.out else Path("exports") / name / args.format
     paths = write_files(files, out, force=args.force)
     log = logger(args)
