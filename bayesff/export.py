@@ -52,12 +52,14 @@ import numpy as np
 from bayesff import runfile, units
 from bayesff.errors import ProblemError
 from bayesff.io import atomic_write_bytes
+from bayesff.potentials.chain import MIE_CHAIN
 from bayesff.potentials.topology import (
     Topology,
     parameter_names,
     parameter_specs,
     topology_from_dict,
 )
+from bayesff.schemas import parse_toml
 from bayesff.units import CALORIE_J
 
 __all__ = [
@@ -593,8 +595,6 @@ def chain_topology(
 
 def _fixed_values(dt, where: str) -> dict[str, float]:
     """Parameters the run's problem fixed (``[parameters.X] value = v``), as written."""
-    from bayesff.schemas import parse_toml
-
     text = str(dt.attrs.get("problem_text", ""))
     if not text:
         return {}
@@ -628,8 +628,6 @@ def chain_run_parameters(
         fixed value, or ``None`` if it has none (a transferable model fixes it per
         target).
     """
-    from bayesff.potentials.chain import MIE_CHAIN
-
     post = runfile.latents(dt, "posterior")
     if post is None:
         raise ProblemError("the run has no posterior group to export", where)
