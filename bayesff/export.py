@@ -433,6 +433,16 @@ def render_ensemble(
     return out
 
 
+def _evenly_spaced(total: int, n_draws: int, where: str) -> np.ndarray:
+    """Indices of ``n_draws`` draws evenly spaced over ``total`` (first and last included)."""
+    if not isinstance(n_draws, int) or not 0 <= n_draws <= total:
+        raise ProblemError(f"draws must be 0-{total} (the run's draws), found {n_draws}", where)
+    pick = np.unique(np.linspace(0, total - 1, n_draws).round().astype(int))
+    if len(pick) != n_draws:  # only when n_draws is close to total; spacing 1 then
+        pick = np.arange(n_draws)
+    return pick
+
+
 def run_parameters(
     dt, topology: Topology, n_draws: int = 0, where: str = "run file"
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
@@ -479,11 +489,7 @@ def run_parameters(
             where,
         )
     total = int(post.sizes.get("chain", 1) * post.sizes.get("draw", 1))
-    if not isinstance(n_draws, int) or not 0 <= n_draws <= total:
-        raise ProblemError(f"draws must be 0-{total} (the run's draws), found {n_draws}", where)
-    pick = np.unique(np.linspace(0, total - 1, n_draws).round().astype(int)) if n_draws else []
-    if len(pick) != n_draws:  # only when n_draws is close to total; spacing 1 then
-        pick = np.arange(n_draws)
+    pick = _evenly_spaced(total, n_draws, where)
     mean, draws = {}, {}
     for name, spec in specs.items():
         da = post[name]
@@ -634,9 +640,7 @@ def chain_run_parameters(
     fixed = _fixed_values(dt, where)
     specs = {s.name: s for s in MIE_CHAIN.params}
     total = int(post.sizes.get("chain", 1) * post.sizes.get("draw", 1))
-    if not isinstance(n_draws, int) or not 0 <= n_draws <= total:
-        raise ProblemError(f"draws must be 0-{total} (the run's draws), found {n_draws}", where)
-    pick = np.unique(np.linspace(0, total - 1, n_draws).round().astype(int)) if n_draws else []
+    pick = _evenly_spaced(total, n_draws, where)
     mean, draws = {}, {}
     for name in CHAIN_PARAMETERS:
         spec = specs[name]
@@ -654,7 +658,7 @@ def chain_run_parameters(
             )
         value = units.to_internal(flat, unit, spec.dimension, where=f"{where}: {name}.units")
         mean[name] = float(np.mean(value))
-        draws[name] = np.asarray(value)[np.asarray(pick, dtype=int)]
+        draws[name] = np.asarray(value)[pick]
     return mean, draws, fixed.get("segments")
 
 

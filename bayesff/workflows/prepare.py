@@ -490,15 +490,34 @@ def prepare(
         log(f"{label}: no MD targets, nothing to prepare")
         return []
     ensure_configured()  # float64 (md.simulate needs it)
-    headers, paths = [], []
     only = None if molecules is None else {str(m) for m in molecules}
+
+    def simulate(run, where):
+        return _simulate_and_write(run, d, where, reference, pool, origin, expand_about, log)
+
+    headers = _headers(runs, d, only, force or reference is not None, simulate, log)
+    paths = [d / head["npz"] for head in headers]
+    _remove_unused(d, {r.fingerprint for r in runs}, log)
+    script = f"bayesff prepare {label} (bayesff.workflows.prepare)"
+    manifest = prepared.write_manifest(d, headers, script)
+    log(f"prepared {len(runs)} reference run(s) in {d} ({manifest.name})")
+    return paths
+
+
+def _headers(runs, d: Path, only, redo: bool, simulate, log) -> list[dict]:
+    """The header of every planned run: read back where up to date, else ``simulate``d.
+
+    ``redo``: simulate the chosen runs even where up to date; ``only``: the molecules
+    whose runs may be simulated (``None``: all), every other run must be up to date.
+    """
+    headers = []
     for i, run in enumerate(runs, 1):
         where = f"[{i}/{len(runs)}] {run.describe()}"
         chosen = only is None or (
             isinstance(run, prepared_molecular.PlannedMolecularRun)
             and run.settings.molecule in only
         )
-        head = None if (force or reference is not None) and chosen else _header_of(d, run)
+        head = None if redo and chosen else _header_of(d, run)
         if not chosen and head is None:
             raise ProblemError(
                 f"only {sorted(only)} are to be simulated, but this run is not prepared "
@@ -508,14 +527,9 @@ def prepare(
         if head is not None:
             log(f"{where}: up to date ({run.stem}.npz, reference {head['reference']})")
         else:
-            head = _simulate_and_write(run, d, where, reference, pool, origin, expand_about, log)
+            head = simulate(run, where)
         headers.append(head)
-        paths.append(d / head["npz"])
-    _remove_unused(d, {r.fingerprint for r in runs}, log)
-    script = f"bayesff prepare {label} (bayesff.workflows.prepare)"
-    manifest = prepared.write_manifest(d, headers, script)
-    log(f"prepared {len(runs)} reference run(s) in {d} ({manifest.name})")
-    return paths
+    return headers
 
 
 def _simulate_and_write(run, d: Path, where: str, reference, pool, origin, expand_about, log):
