@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from bayesff.potentials import get_potential as get_potential
     from bayesff.potentials import register as register_potential
     from bayesff.priors import Parameter as Parameter
+    from bayesff.priors import Pooling as Pooling
     from bayesff.priors import PriorSpec as PriorSpec
     from bayesff.priors import Support as Support
     from bayesff.problem import Problem as Problem
@@ -69,6 +70,7 @@ __all__ = [
     "PairPotential",
     "ParamSpec",
     "Parameter",
+    "Pooling",
     "PriorSpec",
     "Problem",
     "Run",
@@ -100,6 +102,7 @@ _WHERE = {
     "PairPotential": ("bayesff.potentials", "PairPotential"),
     "ParamSpec": ("bayesff.potentials", "ParamSpec"),
     "Parameter": ("bayesff.priors", "Parameter"),
+    "Pooling": ("bayesff.priors", "Pooling"),
     "PriorSpec": ("bayesff.priors", "PriorSpec"),
     "Problem": ("bayesff.problem", "Problem"),
     "Run": ("bayesff.inference", "Run"),

@@ -151,6 +151,7 @@ class TargetStructure:
     aux_shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
     error_model: str = "independent"
     fixed: tuple[str, ...] = ()  # potential parameters fixed per target (values are data)
+    group: str = ""  # its group under the problem's pooling ("" none)
 
 
 @dataclass(frozen=True)
@@ -159,15 +160,26 @@ class Structure:
 
     params: tuple[ParamStructure, ...]
     targets: tuple[TargetStructure, ...]
+    pooled: tuple[str, ...] = ()  # parameters pooled over groups of targets
+    groups: tuple[str, ...] = ()  # groups with training rows (their eta are sites)
+    new_groups: tuple[str, ...] = ()  # groups predicted from the population
 
     @property
     def free(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params if p.family is not None)
 
+    def pooling_sites(self) -> list[tuple[str, str]]:
+        """The problem-level pooling's latent sites: (site name, role ``omega``/``eta``)."""
+        return [
+            (site(q, sites.POOLED), role)
+            for q in self.pooled
+            for site, role in ((sites.omega, "omega"), (sites.eta, "eta"))
+        ]
+
     @functools.cached_property
     def latent_names(self) -> tuple[str, ...]:
         """Every latent site of the posterior, parameters first, in model order."""
-        names = list(self.free)
+        names = list(self.free) + [n for n, _ in self.pooling_sites()]
         for t in self.targets:
             names += [n for n, _ in _target_sites(t)]
         return tuple(names)
@@ -181,13 +193,15 @@ class Structure:
         """Every latent site of the targets -> (target name, role): ``nuisance``, ``tau``,
         ``omega``, ``eta``, ``alpha``, ``length``, ``beta``, ``delta_amplitude``,
         ``delta_length`` (parameters are not listed)."""
-        return {n: (t.name, role) for t in self.targets for n, role in _target_sites(t)}
+        roles = {n: (sites.POOLED, role) for n, role in self.pooling_sites()}
+        return roles | {n: (t.name, role) for t in self.targets for n, role in _target_sites(t)}
 
     def new_environment_sites(self) -> tuple[str, ...]:
         """Sites drawn only at held-out rows: a hierarchical target's new environment per
-        held-out group (the held-out log-likelihood is evaluated at the same draws as the
-        predictions)."""
-        return tuple(
+        held-out group, and the pooling's new group per draw (the held-out log-likelihood
+        is evaluated at the same draws as the predictions)."""
+        pooled = tuple(sites.znew(q, sites.POOLED) for q in self.pooled if self.new_groups)
+        return pooled + tuple(
             sites.znew(q, t.name)
             for t in self.trained()
             if t.inadequacy == "hierarchical"
@@ -268,9 +282,13 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
                 aux_shapes=tuple((k, np.shape(v)) for k, v in sorted((t.aux or {}).items())),
                 error_model=t.error_model.kind,
                 fixed=tuple(sorted(t.fixed)),
+                group=t.group or "",
             )
         )
-    return Structure(tuple(params), tuple(targets))
+    if problem.pooling is None:
+        return Structure(tuple(params), tuple(targets))
+    trained, new = problem.pooling_groups()
+    return Structure(tuple(params), tuple(targets), problem.pooling.parameters, trained, new)
 
 
 class TargetData(NamedTuple):
@@ -343,6 +361,7 @@ class ModelData(NamedTuple):
     prior: dict
     fixed: dict
     targets: dict
+    pool_scale: Any = None  # HalfNormal scale of the pooling's omegas (None: no pooling)
 
     def without_observations(self) -> ModelData:
         """The same rows with ``y`` removed: the model then samples replicated observations."""
@@ -382,6 +401,11 @@ def arrays(problem, rows: str = "train") -> ModelData:
             )
             for t in problem.targets
         },
+        pool_scale=(
+            None
+            if problem.pooling is None
+            else np.asarray(problem.pooling.prior_scale, dtype=float)
+        ),
     )
 
 
@@ -505,13 +529,13 @@ def _gp_spd(alpha, length, m: int):
 def target_mean(t: TargetStructure, params: dict, latent: dict, td: dict):
     """Model mean of target ``t`` at the rows of ``td`` for one set of latent values.
 
-    Hierarchical targets give each training band its own pooled parameters
-    and each held-out group one new environment (``latent`` holds its z).
+    ``params`` are the target's own: the problem's, with its fixed values and its
+    group's pooled values (:func:`_target_params`). Hierarchical targets give each
+    training band its own pooled parameters and each held-out group one new
+    environment (``latent`` holds its z).
     """
 
     predict = t.forward.build()
-    if td.fixed:  # the target's own fixed values (a molecule's segment count)
-        params = {**params, **td.fixed}
     nuis = {
         **td.nuisance_fixed,
         **{p.name: latent[sites.nuisance(p.name, t.name)] * p.factor for p in t.nuisance},
@@ -564,10 +588,17 @@ def _noise(t: TargetStructure, td: dict, mu, latent: dict):
     """
     floor = td.floor.reshape(td.floor.shape + (1,) * len(t.value_shape))
     var = td.u**2 + floor**2
+    if _log_normal(t):  # the sd of ln y: data and floor relative to the mean
+        return jnp.sqrt(var / mu**2 + latent[sites.tau(t.name)] ** 2)
     if t.inadequacy == "inferred_scale":
         s = jnp.abs(mu) if t.form == "relative" else 1.0
         var = var + (latent[sites.tau(t.name)] * s) ** 2
     return jnp.sqrt(var)
+
+
+def _log_normal(t: TargetStructure) -> bool:
+    """Whether a target's errors are multiplicative (``form = "log"``)."""
+    return t.form == "log" and t.inadequacy == "inferred_scale"
 
 
 def _sample_target_latents(t: TargetStructure, td: dict, latent: dict) -> None:
@@ -612,6 +643,8 @@ def _likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> None:
     mask = td.mask
     event = len(t.value_shape)
     row_ok = jnp.isfinite(mu) & jnp.isfinite(sigma) & (sigma > 0)
+    if _log_normal(t):
+        row_ok = row_ok & (mu > 0)  # a log-normal mean must be positive
     if event:
         row_ok = jnp.all(row_ok.reshape(row_ok.shape[0], -1), axis=1)
     # A non-finite prediction means the forward model failed at these
@@ -628,7 +661,12 @@ def _likelihood(t: TargetStructure, td: dict, mu, sigma, latent: dict) -> None:
     if t.error_model != "independent":
         _curve_likelihood(t, td, mu, sigma, latent)
         return
-    d = dist.Normal(mu, sigma)
+    if _log_normal(t):
+        # rejected rows (mu <= 0) keep a finite density; the valid factor above is -inf
+        # (predictive draws keep a failed forward model's NaN, as the normal does)
+        d = dist.LogNormal(jnp.log(jnp.where(mu > 0, mu, 1.0) if y is not None else mu), sigma)
+    else:
+        d = dist.Normal(mu, sigma)
     if event:
         d = d.to_event(event)
     numpyro.sample(t.name, d.mask(mask), obs=y)
@@ -795,7 +833,7 @@ def _stackable(t: TargetStructure, td) -> bool:
     values or a joint forward model (:func:`_joint_forward`): it may share one vmapped
     forward-model call with the targets of the same forward model."""
     return (
-        (bool(t.fixed) or _joint_forward(t.forward)[1] is not None)
+        (bool(t.fixed) or bool(t.group) or _joint_forward(t.forward)[1] is not None)
         and td.n > 0
         and not t.nuisance
         and not t.aux_shapes
@@ -803,12 +841,12 @@ def _stackable(t: TargetStructure, td) -> bool:
     )
 
 
-def _predict_with(predict, params: dict, fixed: dict, env: dict):
-    """``predict`` at the shared parameters with one target's fixed values."""
-    return predict({**params, **fixed}, env)
+def _predict_with(predict, params: dict, own: dict, env: dict):
+    """``predict`` at the shared parameters with one target's own values."""
+    return predict({**params, **own}, env)
 
 
-def _stacked_means(structure: Structure, data, params: dict) -> dict:
+def _stacked_means(structure: Structure, data, params: dict, own: dict) -> dict:
     """Model means of the targets that differ only in their per-target fixed values.
 
     Targets with the same forward model, the same fixed parameter names and the same
@@ -819,13 +857,15 @@ def _stacked_means(structure: Structure, data, params: dict) -> dict:
     vaporisation: one phase-equilibrium solve gives all four) share that call and each
     takes its own property from it. The result equals the per-target call; what it
     saves is compilation: one traced copy of the forward model (a phase-equilibrium
-    solve) per group instead of one per target and property.
+    solve) per group instead of one per target and property. ``own``: target ->
+    its own parameter values (fixed per target, pooled per group), vmapped over.
     """
     groups: dict = {}
     for t in structure.targets:
         td = data.targets[t.name]
         if _stackable(t, td):
-            key = (_joint_forward(t.forward)[0], t.fixed, t.value_shape, t.env_shapes)
+            names = tuple(sorted(own[t.name]))
+            key = (_joint_forward(t.forward)[0], names, t.value_shape, t.env_shapes)
             groups.setdefault(key, []).append(t)
     out = {}
     for (forward, *_), members in groups.items():
@@ -840,12 +880,57 @@ def _stacked_means(structure: Structure, data, params: dict) -> dict:
             return jnp.concatenate([a, jnp.repeat(a[-1:], extra, axis=0)]) if extra else a
 
         env = {c: jnp.stack([pad(td.env[c]) for td in tds]) for c in tds[0].env}
-        fixed = {n: jnp.stack([td.fixed[n] for td in tds]) for n in members[0].fixed}
-        mu = jax.vmap(functools.partial(_predict_with, forward.build(), params))(fixed, env)
+        values = {n: jnp.stack([own[t.name][n] for t in members]) for n in own[members[0].name]}
+        mu = jax.vmap(functools.partial(_predict_with, forward.build(), params))(values, env)
         for i, (t, td) in enumerate(zip(members, tds, strict=True)):
             field = _joint_forward(t.forward)[1]
             out[t.name] = (mu if field is None else getattr(mu, field))[i, : td.n]
     return out
+
+
+def _sample_pooling(structure: Structure, data, latent: dict) -> dict:
+    """The pooling's log-deviations: group -> {parameter: eta} (empty without pooling).
+
+    Trained groups: ``eta ~ Normal(0, omega)``, centred (each group is pinned by its
+    own training rows, a molecule's saturation curve). Groups without training rows,
+    only where this data has rows of theirs (held-out predictions): a new draw from
+    the population, ``omega z`` with ``z ~ Normal(0, 1)`` (:func:`sites.znew`).
+    """
+    if not structure.pooled:
+        return {}
+    need_new = any(
+        data.targets[t.name].n for t in structure.targets if t.group in structure.new_groups
+    )
+    out = {g: {} for g in (*structure.groups, *structure.new_groups)}
+    for q in structure.pooled:
+        omega = numpyro.sample(sites.omega(q, sites.POOLED), dist.HalfNormal(data.pool_scale))
+        eta = numpyro.sample(
+            sites.eta(q, sites.POOLED), dist.Normal(0.0, omega).expand([len(structure.groups)])
+        )
+        latent[sites.omega(q, sites.POOLED)], latent[sites.eta(q, sites.POOLED)] = omega, eta
+        for i, g in enumerate(structure.groups):
+            out[g][q] = eta[i]
+        if need_new:
+            z = numpyro.sample(
+                sites.znew(q, sites.POOLED),
+                _normal(0.0, 1.0).expand([len(structure.new_groups)]),
+            )
+            for i, g in enumerate(structure.new_groups):
+                out[g][q] = omega * z[i]
+    return out
+
+
+def _target_params(structure: Structure, data, params: dict, eta: dict) -> dict:
+    """Target -> its own parameter values (internal units): its fixed values and, for a
+    target of a pooled group, ``theta exp(eta_group)`` of each pooled parameter."""
+    own = {}
+    for t in structure.targets:
+        td = data.targets[t.name]
+        values = dict(td.fixed or {})
+        for q, e in eta.get(t.group, {}).items():
+            values[q] = params[q] * jnp.exp(e)
+        own[t.name] = values
+    return own
 
 
 def _joint_forward(forward) -> tuple:
@@ -876,13 +961,17 @@ def _model(structure: Structure, data: dict) -> None:
         **data.fixed,
         **{p.name: latent[p.name] * p.factor for p in structure.params if p.family is not None},
     }
-    stacked = _stacked_means(structure, data, params)
+    own = _target_params(structure, data, params, _sample_pooling(structure, data, latent))
+    stacked = _stacked_means(structure, data, params, own)
     for t in structure.targets:
         td = data.targets[t.name]
         _sample_target_latents(t, td, latent)
         if td.n == 0:
             continue  # no rows of this kind (predicted only, or nothing held out)
-        mu = stacked[t.name] if t.name in stacked else target_mean(t, params, latent, td)
+        if t.name in stacked:
+            mu = stacked[t.name]
+        else:
+            mu = target_mean(t, {**params, **own[t.name]}, latent, td)
         numpyro.deterministic(sites.mean(t.name), mu)
         _likelihood(t, td, mu, _noise(t, td, mu, latent), latent)
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import tomli_w
 
-from bayesff import units
+from bayesff import sites, units
 from bayesff.errors import ProblemError
 from bayesff.potentials import plugins
-from bayesff.priors import Parameter
+from bayesff.priors import Parameter, Pooling
 from bayesff.problem_text import build_from_document, describe, document
 from bayesff.schemas import (
     NAME_PATTERN,
@@ -42,6 +42,7 @@ __all__ = [
     "SAMPLERS",
     "InferenceSettings",
     "Parameter",
+    "Pooling",
     "Problem",
     "dump_problem",
     "load_problem",
@@ -87,6 +88,9 @@ class Problem:
     potential_source
         Where the potential comes from: ``{"kind": ..., "module": ...,
         "version": ...}`` (:func:`bayesff.potentials.plugins.describe`).
+    pooling
+        Partial pooling of parameters over groups of targets (:class:`Pooling`),
+        or ``None``.
     """
 
     name: str
@@ -102,6 +106,7 @@ class Problem:
     candidates: tuple[dict, ...] = ()
     base_potential: object = None
     potential_source: dict | None = None
+    pooling: Pooling | None = None
 
     def __post_init__(self):
         where = self.path or f"problem {self.name!r}"
@@ -125,6 +130,7 @@ class Problem:
             )
         self._check_parameters(where)
         self._check_targets(where)
+        self._check_pooling(where)
         self._check_tolerance(where)
         self._check_candidates(where)
         self._apply_floors()
@@ -191,6 +197,8 @@ class Problem:
                     f"{tw}.nuisance.{n.name}",
                 )
             self._check_target_fixed(t, tw)
+            if t.inadequacy.form == "log" and t.inadequacy.kind == "inferred_scale":
+                self._check_log_form(t, tw)
             if t.inadequacy.kind == "hierarchical":
                 self._check_hierarchical(t, tw)
         if not any(t.train.any() for t in self.targets):
@@ -228,6 +236,26 @@ class Problem:
                     fw,
                 )
 
+    @staticmethod
+    def _check_log_form(t: Target, tw: str) -> None:
+        """A multiplicative (log-normal) error needs positive observations and rows that
+        are independent (a curve's covariance is of y, not of ln y)."""
+        if t.error_model.kind != "independent":
+            raise ProblemError(
+                f"inadequacy form 'log' needs the independent error model, got "
+                f"{t.error_model.kind!r}",
+                f"{tw}.inadequacy.form",
+            )
+        bad = np.flatnonzero(~(np.asarray(t.values, float) > 0).reshape(t.n, -1).all(axis=1))
+        if bad.size:
+            i = int(bad[0])
+            at = ", ".join(f"{c} {v[i]:g}" for c, v in t.env.items() if np.ndim(v) == 1)
+            raise ProblemError(
+                f"inadequacy form 'log' needs positive observed values; row {i} ({at}) is "
+                f"{np.asarray(t.values)[i]!r} ({bad.size} such rows)",
+                f"{tw}.inadequacy.form",
+            )
+
     def _check_hierarchical(self, t: Target, tw: str) -> None:
         specs = {p.name: p for p in self.potential.params}
         inad = t.inadequacy
@@ -252,6 +280,63 @@ class Problem:
                 f"got {int(t.train.sum())}",
                 f"{tw}.inadequacy.bands",
             )
+
+    def _check_pooling(self, where: str) -> None:
+        """``[pooling]``: free parameters, a positive scale, groups on the targets, at
+        least one group with training rows; a target's group needs ``[pooling]``."""
+        pw = f"{where}: [pooling]"
+        grouped = [t for t in self.targets if t.group is not None]
+        if self.pooling is None:
+            if grouped:
+                raise ProblemError(
+                    f"target {grouped[0].name!r} names group {grouped[0].group!r}, but the "
+                    "problem has no [pooling] section saying which parameters its groups "
+                    "pool; add [pooling] parameters = [...] or remove the group",
+                    f"{where}: target {grouped[0].name!r}.group",
+                )
+            return
+        pool = self.pooling
+        free = self.free_parameters
+        bad = [q for q in pool.parameters if q not in free]
+        if bad or len(set(pool.parameters)) != len(pool.parameters):
+            raise ProblemError(
+                f"expected distinct sampled parameters of {self.potential.name} "
+                f"({', '.join(free)}), got {list(pool.parameters)}",
+                f"{pw}.parameters",
+            )
+        scale = pool.prior_scale
+        if isinstance(scale, bool) or not (isinstance(scale, (int, float)) and 0 < scale < 10):
+            raise ProblemError(
+                f"expected a log-deviation scale in (0, 10), got {scale!r}", f"{pw}.prior_scale"
+            )
+        if sites.POOLED in {t.name for t in self.targets}:
+            raise ProblemError(
+                f"a target may not be named {sites.POOLED!r} in a problem with [pooling] "
+                "(the pooling's run-file variables end in that name)",
+                f"{where}: target {sites.POOLED!r}",
+            )
+        for t in grouped:
+            if t.inadequacy.kind == "hierarchical":
+                raise ProblemError(
+                    "a target of a pooled group cannot also have a hierarchical inadequacy "
+                    "(both give the parameters their own values); use inferred_scale or none",
+                    f"{where}: target {t.name!r}.inadequacy",
+                )
+        if not any(t.train.any() for t in grouped):
+            raise ProblemError(
+                "no target with a group has training rows: the spread between groups "
+                "cannot be learned; give the trained targets their groups",
+                f"{where}: [[targets]].group",
+            )
+
+    def pooling_groups(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(groups with training rows, groups without), each in order of first appearance."""
+        order = list(dict.fromkeys(t.group for t in self.targets if t.group is not None))
+        trained = {t.group for t in self.targets if t.group is not None and t.train.any()}
+        return (
+            tuple(g for g in order if g in trained),
+            tuple(g for g in order if g not in trained),
+        )
 
     def _check_tolerance(self, where: str) -> None:
         names = [t.name for t in self.targets]

@@ -20,7 +20,7 @@ from bayesff.observables import get_observable
 from bayesff.potentials import plugins
 from bayesff.potentials.cutoff import wrap_cutoff
 from bayesff.potentials.topology import topology_to_dict
-from bayesff.priors import Parameter, PriorSpec
+from bayesff.priors import Parameter, Pooling, PriorSpec
 from bayesff.settings import InferenceSettings
 from bayesff.targets import (
     Conventions,
@@ -92,7 +92,11 @@ def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dir
         settings = InferenceSettings(**doc.get("inference", {}))
     except ProblemError as e:
         raise ProblemError(e.message, f"{path}: [inference]") from None
+    pool = doc.get("pooling")
     problem = cls(
+        pooling=(
+            Pooling(tuple(pool["parameters"]), pool.get("prior_scale", 0.2)) if pool else None
+        ),
         name=prob["name"],
         potential=potential,
         parameters=params,
@@ -190,6 +194,7 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs, base_potential) ->
         repair_reference_T_K=ref_T,
         options=_target_options(t.get("options", {}), obs, f"{where}.options"),
         fixed={k: float(v) for k, v in t.get("fixed", {}).items()},  # checked by the problem
+        group=t.get("group"),  # checked by the problem against its [pooling]
     )
     nuisance = {**target.nuisance, **_nuisance(t, obs, where)}
     em, covariance = _error_model(target, t, base_dirs, where)
@@ -312,6 +317,8 @@ def _target_table(t: Target) -> dict:
         d["options"] = dict(t.options)
     if t.fixed:
         d["fixed"] = {k: float(v) for k, v in t.fixed.items()}
+    if t.group is not None:
+        d["group"] = t.group
     if t.cutoff is not None:
         d["cutoff"] = dict(t.cutoff)
     if t.repair != "none":
@@ -377,6 +384,11 @@ def document(problem) -> dict:
         tr["candidates"] = [{"name": c["name"], **c["values"]} for c in problem.candidates]
     if tr:
         doc["transferability"] = tr
+    if problem.pooling is not None:
+        doc["pooling"] = {
+            "parameters": list(problem.pooling.parameters),
+            "prior_scale": float(problem.pooling.prior_scale),
+        }
     return doc
 
 
@@ -391,6 +403,14 @@ def describe(problem) -> str:
         p = problem.parameters[spec.name]
         what = f"fixed at {p.value:g}" if p.fixed else f"prior {p.prior.describe()}"
         lines.append(f"  {spec.name:<10} [{p.unit}] {what}   ({spec.description})")
+    if problem.pooling is not None:
+        trained, new = problem.pooling_groups()
+        pool = problem.pooling
+        lines.append(
+            f"pooling   {', '.join(pool.parameters)} per group: theta exp(eta), eta ~ "
+            f"Normal(0, omega), omega ~ HalfNormal({pool.prior_scale:g}); trained groups "
+            f"{', '.join(trained)}; predicted from the population: {', '.join(new) or 'none'}"
+        )
     for t in problem.targets:
         lines += _describe_target(t)
     s = problem.inference
@@ -430,6 +450,8 @@ def _describe_target(t: Target) -> list[str]:
         )
     for k, v in t.fixed.items():
         lines.append(f"  parameter {k} fixed at {v:g} for this target")
+    if t.group is not None:
+        lines.append(f"  group {t.group} (pooled parameters of its own)")
     for n in t.nuisance.values():
         what = f"fixed at {n.value:g}" if n.prior is None else f"prior {n.prior.describe()}"
         lines.append(f"  nuisance {n.name} [{n.unit}] {what}")

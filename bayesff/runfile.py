@@ -232,8 +232,12 @@ def latent_units(problem, structure) -> dict[str, str]:
     """Unit of every latent site: parameters in the problem's units, inadequacy terms."""
     out = {n: problem.parameters[n].unit for n in structure.free}
     roles = structure.site_roles()
+    pooled_units = {"omega": "1 (log-deviation)", "eta": "1 (log-deviation)"}
+    out |= {n: pooled_units[role] for n, role in structure.pooling_sites()}
     for t in problem.targets:
-        scale_unit = "1" if t.inadequacy.form == "relative" else t.observable.unit
+        scale_unit = {"relative": "1", "log": "1 (sd of ln)"}.get(
+            t.inadequacy.form, t.observable.unit
+        )
         unit_of_role = {
             "tau": scale_unit,
             "alpha": scale_unit,
@@ -264,11 +268,20 @@ def _latent_dataset(draws: dict, names, units: dict, roles: dict):
             target, role = roles.get(n, (n, ""))
             tn = target
             kind = {"eta": "band", "beta": "basis"}.get(role, "dim")
+            if target == sites.POOLED and role == "eta":
+                kind = "group"  # one value per trained group of targets
             extra.append(f"{kind}_{tn}" if i == 0 else f"{kind}{i}_{tn}")
         ds[n] = xr.DataArray(v, dims=("chain", "draw", *extra))
         if units.get(n):
             ds[n].attrs["units"] = units[n]
     return ds.assign_coords(chain=np.arange(ds.sizes["chain"]), draw=np.arange(ds.sizes["draw"]))
+
+
+def _pooling_coords(structure) -> dict:
+    """The pooling's group names on its ``group_pooled`` dim (none without pooling)."""
+    if not structure.pooled:
+        return {}
+    return {f"group_{sites.POOLED}": list(structure.groups)}
 
 
 def _stats_dataset(stats: dict):
@@ -524,10 +537,16 @@ def build(problem, structure, out: RunContent, settings: dict):
     names = structure.latent_names
     roles = structure.site_roles()
     g = _target_groups(problem, out)
+    latent = {
+        k: _latent_dataset(v, names, u, roles).assign_coords(_pooling_coords(structure))
+        for k, v, u in (
+            ("posterior", out.posterior, units),
+            ("prior", out.prior, units),
+            ("log_prior", out.log_prior, {}),
+        )
+    }
     groups = {
-        "posterior": _latent_dataset(out.posterior, names, units, roles),
-        "prior": _latent_dataset(out.prior, names, units, roles),
-        "log_prior": _latent_dataset(out.log_prior, names, {}, roles),
+        **latent,
         "sample_stats": _stats_dataset(out.stats),
         "observed_data": xr.Dataset(g["obs"]),
         "constant_data": xr.Dataset(g["const"]),

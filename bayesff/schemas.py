@@ -114,6 +114,7 @@ _TARGET = {
         },
         "options": {"type": "object"},
         "fixed": {"type": "object", "additionalProperties": _NUMBER},
+        "group": {"type": "string", "pattern": TARGET_NAME_PATTERN},
         "nuisance": {"type": "object", "additionalProperties": _PARAMETER},
         "duplicates": {"enum": ["error", "drop"]},
         "error_model": {
@@ -216,6 +217,15 @@ PROBLEM_SCHEMA = {
                 },
             },
         },
+        "pooling": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["parameters"],
+            "properties": {
+                "parameters": {"type": "array", "items": _STRING, "minItems": 1},
+                "prior_scale": _NUMBER,
+            },
+        },
         "inference": _INFERENCE,
     },
 }
@@ -296,7 +306,15 @@ SWEEP_SCHEMA = {
 }
 
 
-_SECTIONS = ("problem", "potential", "parameters", "transferability", "inference", "sweep")
+_SECTIONS = (
+    "problem",
+    "potential",
+    "parameters",
+    "transferability",
+    "pooling",
+    "inference",
+    "sweep",
+)
 
 
 def _field(path) -> str:

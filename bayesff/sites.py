@@ -2,12 +2,14 @@
 
 :mod:`bayesff.model` samples its latent variables and records its model means
 under these names, and :mod:`bayesff.runfile` writes and reads them; no other
-module builds a name (``tau_B2``) itself. Every name ends in the target's name.
+module builds a name (``tau_B2``) itself. Every name ends in the target's name, or in
+:data:`POOLED` for the problem-level pooling of parameters over groups of targets.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "POOLED",
     "alpha",
     "beta",
     "delta_amplitude",
@@ -21,6 +23,11 @@ __all__ = [
     "valid",
     "znew",
 ]
+
+
+#: The owner of the problem-level pooling's sites (``omega_epsilon_pooled``): not a
+#: target name (a problem with ``[pooling]`` refuses a target of this name).
+POOLED = "pooled"
 
 
 def mean(target: str) -> str:
@@ -39,17 +46,20 @@ def tau(target: str) -> str:
 
 
 def omega(param: str, target: str) -> str:
-    """The between-band spread of a pooled parameter (hierarchical inadequacy)."""
+    """The between-band spread of a pooled parameter (hierarchical inadequacy), or with
+    ``target`` :data:`POOLED` its spread between groups of targets."""
     return f"omega_{param}_{target}"
 
 
 def eta(param: str, target: str) -> str:
-    """The log-deviations of a pooled parameter per band (hierarchical inadequacy)."""
+    """The log-deviations of a pooled parameter per band (hierarchical inadequacy), or
+    with ``target`` :data:`POOLED` per trained group of targets."""
     return f"eta_{param}_{target}"
 
 
 def znew(param: str, target: str) -> str:
-    """The standard-normal deviation of a new environment per held-out group."""
+    """The standard-normal deviation of a new environment per held-out group (with
+    ``target`` :data:`POOLED`: of each group of targets with no training rows)."""
     return f"znew_{param}_{target}"
 
 

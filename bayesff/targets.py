@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 INADEQUACY_KINDS = ("none", "inferred_scale", "hierarchical", "gp")
+INADEQUACY_FORMS = ("relative", "absolute", "log")
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,12 @@ class Inadequacy:
         an extra error scale in quadrature,
         :math:`y_i \sim N(f_i, \sqrt{u_i^2 + \tau^2 s_i^2})`,
         :math:`\tau \sim \mathrm{HalfNormal}(\tau_0)`; posterior variable
-        ``tau_<target>``. Widens every prediction alike.
+        ``tau_<target>``. Widens every prediction alike. With ``form = "log"`` the
+        error is multiplicative, for positive quantities whose misfit may reach
+        factors of two (vapour pressures of a transferable model):
+        :math:`\ln y_i \sim N(\ln f_i, \sqrt{(u_i^2 + e_i^2)/f_i^2 + \tau^2})`, a
+        log-normal density of :math:`y_i` (its log-likelihood is of y, so it compares
+        with the other forms' by LOO); a row with :math:`f_i \le 0` has density zero.
     ``"hierarchical"``
         per-environment parameters with partial pooling: the training rows
         are cut into ``bands`` contiguous bands of the environment coordinate
@@ -115,8 +121,14 @@ class Inadequacy:
             raise ProblemError(
                 f"unknown inadequacy {self.kind!r}; expected one of {', '.join(INADEQUACY_KINDS)}"
             )
-        if self.form not in ("relative", "absolute"):
-            raise ProblemError(f"inadequacy form must be relative or absolute, got {self.form!r}")
+        if self.form not in INADEQUACY_FORMS:
+            raise ProblemError(
+                f"inadequacy form must be one of {', '.join(INADEQUACY_FORMS)}, got {self.form!r}"
+            )
+        if self.form == "log" and self.kind not in ("none", "inferred_scale"):
+            raise ProblemError(
+                f"inadequacy form 'log' is an error model of inferred_scale, not of {self.kind}"
+            )
         ps = self.prior_scale
         if not (isinstance(ps, (int, float)) and not isinstance(ps, bool) and 0 < ps < np.inf):
             raise ProblemError(f"inadequacy prior_scale must be > 0, got {self.prior_scale!r}")
@@ -429,6 +441,12 @@ class Conventions:
         problem's fixed value: the segment count of each molecule of a
         transferable chain model (``fixed = { segments = 2.0 }``). Checked by the
         problem (a fixed parameter of its potential, a value in its support).
+    group
+        The group of targets this target belongs to under the problem's
+        ``[pooling]`` (a molecule of a series: its saturated density and vapour
+        pressure share one group), or ``None``: predicted with the shared
+        parameters. Each group draws its own values of the pooled parameters
+        around the shared ones (:class:`bayesff.problem.Pooling`).
     """
 
     cutoff: dict | None = None
@@ -436,6 +454,7 @@ class Conventions:
     repair_reference_T_K: float | None = None
     options: dict = field(default_factory=dict)
     fixed: dict = field(default_factory=dict)
+    group: str | None = None
 
     def __post_init__(self):
         if self.cutoff is not None:
@@ -522,6 +541,7 @@ class Target:
     repair_reference_T_K = _part("conventions", "repair_reference_T_K")
     options = _part("conventions", "options")
     fixed = _part("conventions", "fixed")
+    group = _part("conventions", "group")
 
     def replace(self, **changes) -> Target:
         """A copy with some fields changed, named as the flat fields above
