@@ -161,7 +161,7 @@ class Structure:
     params: tuple[ParamStructure, ...]
     targets: tuple[TargetStructure, ...]
     pooled: tuple[str, ...] = ()  # parameters pooled over groups of targets
-    groups: tuple[str, ...] = ()  # groups with training rows (their eta are sites)
+    groups: tuple[str, ...] = ()  # groups with training rows (their values are sites)
     new_groups: tuple[str, ...] = ()  # groups predicted from the population
 
     @property
@@ -169,11 +169,15 @@ class Structure:
         return tuple(p.name for p in self.params if p.family is not None)
 
     def pooling_sites(self) -> list[tuple[str, str]]:
-        """The problem-level pooling's latent sites: (site name, role ``omega``/``eta``)."""
+        """The problem-level pooling's latent sites: (site name, role ``omega`` or
+        ``group_value``)."""
         return [
-            (site(q, sites.POOLED), role)
+            site
             for q in self.pooled
-            for site, role in ((sites.omega, "omega"), (sites.eta, "eta"))
+            for site in (
+                (sites.omega(q, sites.POOLED), "omega"),
+                (sites.group_value(q), "group_value"),
+            )
         ]
 
     @functools.cached_property
@@ -889,48 +893,51 @@ def _stacked_means(structure: Structure, data, params: dict, own: dict) -> dict:
 
 
 def _sample_pooling(structure: Structure, data, latent: dict) -> dict:
-    """The pooling's log-deviations: group -> {parameter: eta} (empty without pooling).
+    """Each group's own values of the pooled parameters: group -> {parameter: value}
+    (internal units; empty without pooling).
 
-    Trained groups: ``eta ~ Normal(0, omega)``, centred (each group is pinned by its
-    own training rows, a molecule's saturation curve). Groups without training rows,
-    only where this data has rows of theirs (held-out predictions): a new draw from
-    the population, ``omega z`` with ``z ~ Normal(0, 1)`` (:func:`sites.znew`).
+    A trained group's value is a site in the problem's unit,
+    ``theta_g ~ LogNormal(ln theta, omega)`` (``theta exp(eta)``, ``eta ~ N(0, omega)``),
+    sampled as ``ln theta_g``: each group is pinned by its own training rows (a
+    molecule's saturation curve), so in these coordinates the groups and the shared
+    theta are nearly uncorrelated, where in (theta, eta) every eta moves against theta
+    (a ridge that stalled NUTS on the n-alkane chains, docs/chains.md). Groups without
+    training rows, only where this data has rows of theirs (held-out predictions): a
+    new draw from the population, ``theta exp(omega z)``, ``z ~ N(0, 1)``.
     """
     if not structure.pooled:
         return {}
     need_new = any(
         data.targets[t.name].n for t in structure.targets if t.group in structure.new_groups
     )
+    factor = {p.name: p.factor for p in structure.params}
     out = {g: {} for g in (*structure.groups, *structure.new_groups)}
     for q in structure.pooled:
         omega = numpyro.sample(sites.omega(q, sites.POOLED), dist.HalfNormal(data.pool_scale))
-        eta = numpyro.sample(
-            sites.eta(q, sites.POOLED), dist.Normal(0.0, omega).expand([len(structure.groups)])
+        own = numpyro.sample(
+            sites.group_value(q),
+            dist.LogNormal(jnp.log(latent[q]), omega).expand([len(structure.groups)]),
         )
-        latent[sites.omega(q, sites.POOLED)], latent[sites.eta(q, sites.POOLED)] = omega, eta
+        latent[sites.omega(q, sites.POOLED)], latent[sites.group_value(q)] = omega, own
         for i, g in enumerate(structure.groups):
-            out[g][q] = eta[i]
+            out[g][q] = own[i] * factor[q]
         if need_new:
             z = numpyro.sample(
                 sites.znew(q, sites.POOLED),
                 _normal(0.0, 1.0).expand([len(structure.new_groups)]),
             )
             for i, g in enumerate(structure.new_groups):
-                out[g][q] = omega * z[i]
+                out[g][q] = latent[q] * jnp.exp(omega * z[i]) * factor[q]
     return out
 
 
-def _target_params(structure: Structure, data, params: dict, eta: dict) -> dict:
+def _target_params(structure: Structure, data, pooled: dict) -> dict:
     """Target -> its own parameter values (internal units): its fixed values and, for a
-    target of a pooled group, ``theta exp(eta_group)`` of each pooled parameter."""
-    own = {}
-    for t in structure.targets:
-        td = data.targets[t.name]
-        values = dict(td.fixed or {})
-        for q, e in eta.get(t.group, {}).items():
-            values[q] = params[q] * jnp.exp(e)
-        own[t.name] = values
-    return own
+    target of a pooled group, that group's values of the pooled parameters."""
+    return {
+        t.name: {**(data.targets[t.name].fixed or {}), **pooled.get(t.group, {})}
+        for t in structure.targets
+    }
 
 
 def _joint_forward(forward) -> tuple:
@@ -961,7 +968,7 @@ def _model(structure: Structure, data: dict) -> None:
         **data.fixed,
         **{p.name: latent[p.name] * p.factor for p in structure.params if p.family is not None},
     }
-    own = _target_params(structure, data, params, _sample_pooling(structure, data, latent))
+    own = _target_params(structure, data, _sample_pooling(structure, data, latent))
     stacked = _stacked_means(structure, data, params, own)
     for t in structure.targets:
         td = data.targets[t.name]

@@ -225,9 +225,10 @@ class Pooling:
     the shared ``theta`` with the problem's prior and ``eta_g ~ Normal(0, omega)``,
     ``omega ~ HalfNormal(prior_scale)`` per parameter (a log-deviation: 0.2 is a
     spread of about 20 % between groups). A group with training rows is pinned by
-    its data (its ``eta`` is a posterior site); a group without any is predicted
-    from the population, a new ``eta`` per draw. Targets without a group use the
-    shared parameters.
+    its data (its ``theta_g`` is a posterior site, ``<param>_pooled``, in the
+    problem's unit); a group without any is predicted from the population, a new
+    ``eta`` per draw. Targets without a group use the shared parameters. Pooled
+    parameters must be positive (they vary by a factor).
 
     Attributes
     ----------

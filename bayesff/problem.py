@@ -304,6 +304,15 @@ class Problem:
                 f"({', '.join(free)}), got {list(pool.parameters)}",
                 f"{pw}.parameters",
             )
+        specs = {sp.name: sp for sp in self.potential.params}
+        signed = [q for q in pool.parameters if not specs[q].support.low >= 0]
+        if signed:
+            raise ProblemError(
+                f"a pooled parameter varies by a factor between groups, so it must be "
+                f"positive; {', '.join(signed)} may be negative "
+                f"({specs[signed[0]].support.describe()})",
+                f"{pw}.parameters",
+            )
         scale = pool.prior_scale
         if isinstance(scale, bool) or not (isinstance(scale, (int, float)) and 0 < scale < 10):
             raise ProblemError(

@@ -232,8 +232,9 @@ def latent_units(problem, structure) -> dict[str, str]:
     """Unit of every latent site: parameters in the problem's units, inadequacy terms."""
     out = {n: problem.parameters[n].unit for n in structure.free}
     roles = structure.site_roles()
-    pooled_units = {"omega": "1 (log-deviation)", "eta": "1 (log-deviation)"}
-    out |= {n: pooled_units[role] for n, role in structure.pooling_sites()}
+    for q in structure.pooled:
+        out[sites.omega(q, sites.POOLED)] = "1 (log-deviation)"
+        out[sites.group_value(q)] = problem.parameters[q].unit
     for t in problem.targets:
         scale_unit = {"relative": "1", "log": "1 (sd of ln)"}.get(
             t.inadequacy.form, t.observable.unit
@@ -268,7 +269,7 @@ def _latent_dataset(draws: dict, names, units: dict, roles: dict):
             target, role = roles.get(n, (n, ""))
             tn = target
             kind = {"eta": "band", "beta": "basis"}.get(role, "dim")
-            if target == sites.POOLED and role == "eta":
+            if role == "group_value":
                 kind = "group"  # one value per trained group of targets
             extra.append(f"{kind}_{tn}" if i == 0 else f"{kind}{i}_{tn}")
         ds[n] = xr.DataArray(v, dims=("chain", "draw", *extra))
@@ -278,7 +279,7 @@ def _latent_dataset(draws: dict, names, units: dict, roles: dict):
 
 
 def _pooling_coords(structure) -> dict:
-    """The pooling's group names on its ``group_pooled`` dim (none without pooling)."""
+    """The pooling's trained groups on its ``group_pooled`` dim (none without pooling)."""
     if not structure.pooled:
         return {}
     return {f"group_{sites.POOLED}": list(structure.groups)}

@@ -15,6 +15,7 @@ __all__ = [
     "delta_amplitude",
     "delta_length",
     "eta",
+    "group_value",
     "length",
     "mean",
     "nuisance",
@@ -52,9 +53,13 @@ def omega(param: str, target: str) -> str:
 
 
 def eta(param: str, target: str) -> str:
-    """The log-deviations of a pooled parameter per band (hierarchical inadequacy), or
-    with ``target`` :data:`POOLED` per trained group of targets."""
+    """The log-deviations of a pooled parameter per band (hierarchical inadequacy)."""
     return f"eta_{param}_{target}"
+
+
+def group_value(param: str) -> str:
+    """A pooled parameter's own value per trained group of targets (the problem's unit)."""
+    return f"{param}_{POOLED}"
 
 
 def znew(param: str, target: str) -> str:

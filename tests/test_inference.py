@@ -1026,3 +1026,25 @@ def test_laplace_optimisations_start_from_draws_with_a_density(monkeypatch):
     assert seen["x"].shape == (1, 8)
     assert np.all(seen["x"] > 0)
     assert np.all(np.isfinite(state.potential_energy))
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_a_dense_mass_matrix_in_many_dimensions_is_noted(dense):
+    """NUTS's warm-up first estimates the mass matrix from 25 draws (NumPyro's first slow
+    window), singular in 25 or more dimensions: the n-alkane model (c) stalled at the
+    largest tree depth right after it (docs/chains.md). The run says so, and how to
+    avoid it; a diagonal mass matrix, or fewer dimensions, is not noted. Here 28
+    dimensions: epsilon, sigma and a GP inadequacy of 24 basis functions, alpha, length."""
+    T = np.linspace(150.0, 400.0, 6)
+    params = {"epsilon": to_internal(119.8, "K", "energy"), "sigma": 3.405}
+    y = np.asarray(SECOND_VIRIAL.build(LENNARD_JONES)(params, {"T_K": T}))
+    t = Target.from_arrays(
+        "B2", SECOND_VIRIAL, {"T_K": T}, y, 0.5, inadequacy=Inadequacy("gp", gp_basis=24)
+    )
+    s = InferenceSettings(chains=1, warmup=4, samples=4, prior_draws=2, dense_mass=dense)
+    lines = []
+    calibrate(lj_problem([t], s, name="dense_note"), progress=False, log=lines.append)
+    noted = [x for x in lines if "dense_mass = false" in x]
+    assert len(noted) == int(dense), lines
+    if dense:
+        assert "28 latent dimensions" in noted[0]

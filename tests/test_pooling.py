@@ -77,16 +77,16 @@ def pooled_run():
 def test_structure_names_trained_and_new_groups():
     s = structure_of(_pooled_problem())
     assert s.groups == tuple(ETA) and s.new_groups == (ETA_NEW[0],)
-    assert sites.eta("epsilon", sites.POOLED) in s.latent_names
+    assert sites.group_value("epsilon") in s.latent_names
     assert sites.znew("epsilon", sites.POOLED) in s.new_environment_sites()
 
 
 def test_pooled_groups_recover_their_own_epsilon(pooled_run):
     post = pooled_run.datatree["posterior"]
-    eta = post[sites.eta("epsilon", sites.POOLED)]
-    assert list(eta[f"group_{sites.POOLED}"].values) == list(ETA)
-    eps = post["epsilon"].values[..., None] * np.exp(eta.values)  # (chain, draw, group)
-    eps = eps.reshape(-1, len(ETA))
+    own = post[sites.group_value("epsilon")]
+    assert list(own[f"group_{sites.POOLED}"].values) == list(ETA)
+    assert own.attrs["units"] == "K"
+    eps = own.values.reshape(-1, len(ETA))  # (chain x draw, group), K
     truth = EPS0 * np.exp(np.array(list(ETA.values())))
     lo, hi = np.quantile(eps, [0.05, 0.95], axis=0)
     assert np.all((lo <= truth) & (truth <= hi)), (lo, truth, hi)

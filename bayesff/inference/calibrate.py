@@ -623,6 +623,11 @@ def _laplace(kernel, batch: Batch, z, log):
     return z, np.stack(invs)
 
 
+#: Draws in the first slow window of NumPyro's warm-up (``build_adaptation_schedule``),
+#: the first estimate of the mass matrix.
+DENSE_WINDOW = 25
+
+
 def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int, resume: bool):
     """Warm-up and sampling of every chain (from a checkpoint if resuming): the kept draws."""
     s = batch.s
@@ -643,6 +648,13 @@ def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int
         f"sampling {', '.join(p.name for p in batch.problems)}: "
         f"{s.sampler.upper()}, {s.chains} chains x ({s.warmup} warm-up + {s.samples} draws)"
     )
+    dim = latent_dim(latent)
+    if s.sampler == "nuts" and s.dense_mass and dim >= DENSE_WINDOW:
+        options.log(
+            f"note: {dim} latent dimensions and a dense mass matrix, which NUTS's warm-up "
+            f"first estimates from {DENSE_WINDOW} draws (singular in {dim} dimensions); if "
+            "the warm-up slows to the largest tree depth, set [inference] dense_mass = false"
+        )
     return run_blocks(
         kernel,
         state,
