@@ -370,6 +370,7 @@ def document(problem) -> dict:
             "max_tree_depth": s.max_tree_depth,
             "prior_draws": s.prior_draws,
             "dense_mass": s.dense_mass,
+            "adapt_mass": s.adapt_mass,
             "thin": s.thin,
             "init": s.init,
             "sampler": s.sampler,

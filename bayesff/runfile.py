@@ -731,6 +731,7 @@ _INT_ATTRS = (
     "chain_devices",
     "max_tree_depth",
     "dense_mass",
+    "adapt_mass",
     "batch_size",
     "float64",
 )

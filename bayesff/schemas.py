@@ -149,6 +149,7 @@ _INFERENCE = {
         "max_tree_depth": {"type": "integer"},
         "prior_draws": {"type": "integer"},
         "dense_mass": {"type": "boolean"},
+        "adapt_mass": {"type": "boolean"},
         "thin": {"type": "integer"},
         "init": _STRING,
         "sampler": _STRING,

@@ -1048,3 +1048,25 @@ def test_a_dense_mass_matrix_in_many_dimensions_is_noted(dense):
     assert len(noted) == int(dense), lines
     if dense:
         assert "28 latent dimensions" in noted[0]
+
+
+def test_the_laplace_mass_matrix_can_be_kept_through_warm_up():
+    """adapt_mass = false keeps the Laplace start's inverse Hessian and adapts only the step
+    size (for data-rich models of many parameters, docs/chains.md). Known truth: exact LJ
+    B2 (epsilon/k 119.8 K, sigma 3.405 angstrom) at 8 temperatures with 0.3 cm3/mol noise:
+    epsilon lies in its 90 % interval. The setting needs the Laplace start."""
+    T = np.linspace(150.0, 500.0, 8)
+    params = {"epsilon": to_internal(119.8, "K", "energy"), "sigma": 3.405}
+    y = np.asarray(SECOND_VIRIAL.build(LENNARD_JONES)(params, {"T_K": T}))
+    y = y + np.random.default_rng(2).normal(0.0, 0.3, T.size)
+    t = Target.from_arrays("B2", SECOND_VIRIAL, {"T_K": T}, y, 0.3)
+    s = InferenceSettings(
+        chains=2, warmup=200, samples=300, prior_draws=5, init="laplace", adapt_mass=False
+    )
+    run = calibrate(lj_problem([t], s, name="laplace_mass"), progress=False, log=None)
+    eps = np.asarray(run.datatree["posterior"]["epsilon"]).ravel()
+    lo, hi = np.quantile(eps, [0.05, 0.95])
+    assert lo < 119.8 < hi
+    assert int(run.datatree.attrs["adapt_mass"]) == 0
+    with pytest.raises(BayesffError, match="needs init = 'laplace'"):
+        InferenceSettings(adapt_mass=False)

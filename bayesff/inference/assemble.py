@@ -95,6 +95,7 @@ def run_attributes(s: InferenceSettings, structure: Structure, chain_devices: in
         "target_accept": float(s.target_accept),
         "max_tree_depth": int(s.max_tree_depth),
         "dense_mass": int(s.dense_mass),
+        "adapt_mass": int(s.adapt_mass),
         "prior_draws": int(s.prior_draws),
         "parameters": list(structure.free),
     }

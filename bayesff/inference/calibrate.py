@@ -126,6 +126,7 @@ def _kernel_settings(s):
         target_accept=float(s.target_accept),
         max_tree_depth=s.max_tree_depth,
         dense_mass=s.dense_mass,
+        adapt_mass=s.adapt_mass,
         sampler=s.sampler,
     )
 
@@ -649,11 +650,12 @@ def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int
         f"{s.sampler.upper()}, {s.chains} chains x ({s.warmup} warm-up + {s.samples} draws)"
     )
     dim = latent_dim(latent)
-    if s.sampler == "nuts" and s.dense_mass and dim >= DENSE_WINDOW:
+    if s.sampler == "nuts" and s.dense_mass and s.adapt_mass and dim >= DENSE_WINDOW:
         options.log(
             f"note: {dim} latent dimensions and a dense mass matrix, which NUTS's warm-up "
             f"first estimates from {DENSE_WINDOW} draws (singular in {dim} dimensions); if "
-            "the warm-up slows to the largest tree depth, set [inference] dense_mass = false"
+            "the warm-up slows to the largest tree depth, set [inference] dense_mass = false, "
+            "or adapt_mass = false with init = 'laplace'"
         )
     return run_blocks(
         kernel,

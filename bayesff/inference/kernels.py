@@ -78,6 +78,7 @@ class SamplerSettings:
     target_accept: float = 0.8
     max_tree_depth: int = 10
     dense_mass: bool = True
+    adapt_mass: bool = True
     block: int = 100
     sampler: str = "nuts"
     #: "auto": one chain after another on each CPU device, vectorised on accelerators
@@ -208,6 +209,7 @@ class Kernel:
             num_warmup=s.warmup,
             inverse_mass_matrix=inverse_mass,
             dense_mass=s.dense_mass,
+            adapt_mass_matrix=s.adapt_mass,
             target_accept_prob=s.target_accept,
             max_tree_depth=s.max_tree_depth,
             model_args=(data,),
