@@ -459,7 +459,8 @@ def _describe_target(t: Target) -> list[str]:
     if t.floor is not None and np.any(t.floor > 0):
         lines.append(
             f"  forward-model error floor {np.min(t.floor):.3g} to {np.max(t.floor):.3g} "
-            f"[{t.observable.unit}] (validated closure error, docs/inadequacy.md)"
+            f"[{t.observable.unit}] (the forward model's validated error: its closure's or "
+            "equation of state's, docs/inadequacy.md, docs/vle.md)"
         )
     for col in t.observable.env_columns:
         if np.ndim(t.env[col]) != 1:

@@ -162,6 +162,33 @@ def test_transferable_model_file_has_the_segment_rule_and_the_split():
     )
 
 
+def test_pooled_model_file_groups_each_molecule_and_predicts_c10_c12_from_the_population():
+    """models/alkane_chains/pooled.toml (model c): every target names its molecule's
+    group, epsilon and sigma are pooled, C1-C8 are the trained groups and n-decane and
+    n-dodecane the groups predicted from the population; the p_sat targets of (b) carry
+    the multiplicative error; the generator writes the same files again."""
+    problem = bayesff.load_problem(MODELS / "pooled.toml", prepared=False)
+    assert problem.pooling.parameters == ("epsilon", "sigma")
+    trained, new = problem.pooling_groups()
+    assert trained == tuple(f"c{c}" for c in range(1, 9)) and new == ("c10", "c12")
+    assert all(t.group == "c" + t.name.rpartition("_c")[2] for t in problem.targets)
+    assert problem.inference.adapt_mass is False and problem.inference.init == "laplace"
+    make = _make_models()
+    text = (MODELS / "pooled.toml").read_text()
+    doc = tomllib.loads(text)
+    again = make.transferable(
+        "alkane_pooled",
+        doc["problem"]["description"],
+        make.HEADER_C,
+        inadequacy='{ kind = "inferred_scale", form = "relative", prior_scale = 0.05 }',
+        pooling=make.POOLING,
+    )
+    assert again == text
+    b = tomllib.loads((MODELS / "transferable.toml").read_text())
+    forms = {t["name"]: t.get("inadequacy", {}).get("form") for t in b["targets"]}
+    assert forms["p_sat_c4"] == "log" and forms["rho_l_c4"] == "relative"
+
+
 # ------------------------------------------------------------------ recovery, end to end
 
 #: Known segment parameters of the synthetic chains (epsilon/k_B in K, sigma in angstrom);
