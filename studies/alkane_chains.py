@@ -15,7 +15,9 @@ Models (problem files in ``models/alkane_chains/``, written by its ``make_models
   by the same rule, trained on the saturated liquid density and vapour pressure of
   C1-C8; n-decane and n-dodecane held out, with the enthalpy of vaporisation and the
   compressed-liquid density of every molecule;
-* (b12) ``transferable_n12``: (b) with n fixed at 12.
+* (b12) ``transferable_n12``: (b) with n fixed at 12;
+* (c) ``pooled``: epsilon and sigma per molecule, partially pooled (``[pooling]``), one
+  shared n; trained as (b); n-decane and n-dodecane predicted from the population.
 
 What it writes: ``reports/alkane_chains/index.html`` (posteriors, diagnostics, the elpd
 table, verdicts per molecule and property), ``reports/alkane_chains/predictions.csv``
@@ -412,31 +414,13 @@ def main(argv=None) -> dict:
             t0 = time.perf_counter()
             per_molecule = bayesff.calibrate_many(problems, outs=outs, force=True)
             _timing("a", time.perf_counter() - t0)
-        for (mol, carbon), run in zip(MOLECULES, per_molecule, strict=False):
-            models[f"a_c{carbon}"] = {
-                "file": "models/alkane_chains/per_molecule.toml",
-                "posterior": _posterior(run.datatree, ["epsilon", "sigma", "n"]),
-                "diagnostics": {**_diagnostics(run), "wall_s": _timing("a")},
-            }
-            res = bayesff.evaluate(run.datatree)
-            states += _state_rows(f"a_c{carbon}", res, molecule=mol)
-            for g in res.groups:
-                groups.append(
-                    {
-                        "model": f"a_c{carbon}",
-                        "molecule": mol,
-                        "property": PROPERTY[g["target"]],
-                        "n": g["n"],
-                        "p_all_within": g["p_all_within_tolerance"],
-                        "coverage90": g["coverage90"],
-                        "verdict": g["verdict"],
-                    }
-                )
+        _per_molecule_rows(per_molecule, models, groups, states)
     elpd, note = _elpd_table(runs, per_molecule)
     summary = {
         "what": "Mie chains (SAFT-VR Mie EOS) for the n-alkanes: per molecule (a), "
-        "transferable with segments m_s = 1 + (C - 1)/3 (b), and (b) with n = 12 (b12). "
-        "Trained on saturated liquid density and vapour pressure (C1-C8 for b, b12).",
+        "transferable with segments m_s = 1 + (C - 1)/3 (b), (b) with n = 12 (b12), and "
+        "epsilon and sigma partially pooled over the molecules (c). Trained on saturated "
+        "liquid density and vapour pressure (C1-C8 for b, b12, c).",
         "command": " ".join(["python -m studies.alkane_chains", *(argv or sys.argv[1:])]),
         "settings": settings,
         "models": models,
@@ -461,6 +445,30 @@ def _common_heldout() -> list[tuple[str, int]]:
         for _, c in MOLECULES
         if c <= 8 and (p != "dH_vap" or c >= 4)
     ]
+
+
+def _per_molecule_rows(per_molecule: list, models: dict, groups: list, states: list) -> None:
+    """Model (a)'s posteriors, diagnostics, held-out groups and states, added in place."""
+    for (mol, carbon), run in zip(MOLECULES, per_molecule, strict=False):
+        models[f"a_c{carbon}"] = {
+            "file": "models/alkane_chains/per_molecule.toml",
+            "posterior": _posterior(run.datatree, ["epsilon", "sigma", "n"]),
+            "diagnostics": {**_diagnostics(run), "wall_s": _timing("a")},
+        }
+        res = bayesff.evaluate(run.datatree)
+        states += _state_rows(f"a_c{carbon}", res, molecule=mol)
+        for g in res.groups:
+            groups.append(
+                {
+                    "model": f"a_c{carbon}",
+                    "molecule": mol,
+                    "property": PROPERTY[g["target"]],
+                    "n": g["n"],
+                    "p_all_within": g["p_all_within_tolerance"],
+                    "coverage90": g["coverage90"],
+                    "verdict": g["verdict"],
+                }
+            )
 
 
 def _elpd_table(runs: dict, per_molecule: list) -> tuple[list[dict], str]:

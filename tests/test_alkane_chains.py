@@ -297,3 +297,26 @@ def test_per_molecule_sweep_gives_each_molecule_its_data_and_segments():
         for t in s["targets"].values():
             assert t["data"].endswith(f"_{molecule[label]}.csv")
             assert (ROOT / t["data"]).is_file()
+
+
+def test_study_counts_states_a_model_cannot_predict():
+    """A held-out state without a finite prediction (model c's drawn molecule above its
+    critical temperature) has no error: the study counts it instead of failing (it crashed
+    on such a state, 2026-11-26), and the errors of the others are summarised."""
+    from types import SimpleNamespace
+
+    from studies import alkane_chains as study
+
+    states = [
+        {"target": "rho_l_c10", "rel_error": 0.1},
+        {"target": "rho_l_c10", "rel_error": None},
+        {"target": "rho_l_c10", "rel_error": -0.3},
+        {"target": "p_sat_c10", "rel_error": None},
+    ]
+    res = SimpleNamespace(states=states)
+    got = study._abs_rel(res, "rho_l_c10")
+    assert got == {"median": pytest.approx(0.2), "max": pytest.approx(0.3), "unpredicted": 1}
+    assert study._abs_rel(res, "p_sat_c10") == {"unpredicted": 1}
+    assert study._abs_rel(res, "dH_vap_c10") == {}
+    assert ("dH_vap", 3) not in study._common_heldout()
+    assert ("rho_comp", 1) in study._common_heldout()
