@@ -163,19 +163,21 @@ class Structure:
     pooled: tuple[str, ...] = ()  # parameters pooled over groups of targets
     groups: tuple[str, ...] = ()  # groups with training rows (their values are sites)
     new_groups: tuple[str, ...] = ()  # groups predicted from the population
+    trend: tuple[str, ...] = ()  # pooled parameters with a trend in a covariate of the groups
 
     @property
     def free(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params if p.family is not None)
 
     def pooling_sites(self) -> list[tuple[str, str]]:
-        """The problem-level pooling's latent sites: (site name, role ``omega`` or
-        ``group_value``)."""
+        """The problem-level pooling's latent sites: (site name, role ``omega``,
+        ``slope`` or ``group_value``)."""
         return [
             site
             for q in self.pooled
             for site in (
                 (sites.omega(q, sites.POOLED), "omega"),
+                *([(sites.slope(q), "slope")] if q in self.trend else []),
                 (sites.group_value(q), "group_value"),
             )
         ]
@@ -292,7 +294,10 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
     if problem.pooling is None:
         return Structure(tuple(params), tuple(targets))
     trained, new = problem.pooling_groups()
-    return Structure(tuple(params), tuple(targets), problem.pooling.parameters, trained, new)
+    trend = tuple(q for q in problem.pooling.parameters if q in (problem.pooling.covariate or {}))
+    return Structure(
+        tuple(params), tuple(targets), problem.pooling.parameters, trained, new, trend
+    )
 
 
 class TargetData(NamedTuple):
@@ -366,6 +371,11 @@ class ModelData(NamedTuple):
     fixed: dict
     targets: dict
     pool_scale: Any = None  # HalfNormal scale of the pooling's omegas (None: no pooling)
+    # the pooling's trends: parameter -> covariate of the trained and of the new groups
+    # (centred on the trained groups' mean), and the slopes' Normal scale (None: no trend)
+    pool_x: Any = None
+    pool_x_new: Any = None
+    trend_scale: Any = None
 
     def without_observations(self) -> ModelData:
         """The same rows with ``y`` removed: the model then samples replicated observations."""
@@ -410,7 +420,20 @@ def arrays(problem, rows: str = "train") -> ModelData:
             if problem.pooling is None
             else np.asarray(problem.pooling.prior_scale, dtype=float)
         ),
+        **_trend_arrays(problem),
     )
+
+
+def _trend_arrays(problem) -> dict:
+    """The pooling trend's fields of :class:`ModelData` (none without a trend)."""
+    if problem.pooling is None or problem.pooling.covariate is None:
+        return {}
+    xs = {q: problem.pooling_covariate(q) for q in problem.pooling.covariate}
+    return {
+        "pool_x": {q: x for q, (x, _) in xs.items()},
+        "pool_x_new": {q: x for q, (_, x) in xs.items()},
+        "trend_scale": np.asarray(problem.pooling.trend_scale, dtype=float),
+    }
 
 
 def _target_arrays(t, rows: str) -> TargetData:
@@ -903,7 +926,9 @@ def _sample_pooling(structure: Structure, data, latent: dict) -> dict:
     theta are nearly uncorrelated, where in (theta, eta) every eta moves against theta
     (a ridge that stalled NUTS on the n-alkane chains, docs/chains.md). Groups without
     training rows, only where this data has rows of theirs (held-out predictions): a
-    new draw from the population, ``theta exp(omega z)``, ``z ~ N(0, 1)``.
+    new draw from the population, ``theta exp(omega z)``, ``z ~ N(0, 1)``. For a
+    parameter with a trend (``structure.trend``) both are centred on ``theta exp(b x)``
+    instead, ``x`` the group's centred covariate and ``b`` the parameter's slope.
     """
     if not structure.pooled:
         return {}
@@ -914,11 +939,17 @@ def _sample_pooling(structure: Structure, data, latent: dict) -> dict:
     out = {g: {} for g in (*structure.groups, *structure.new_groups)}
     for q in structure.pooled:
         omega = numpyro.sample(sites.omega(q, sites.POOLED), dist.HalfNormal(data.pool_scale))
+        latent[sites.omega(q, sites.POOLED)] = omega
+        shift, shift_new = 0.0, jnp.zeros(len(structure.new_groups))
+        if q in structure.trend:
+            b = numpyro.sample(sites.slope(q), _normal(0.0, data.trend_scale))
+            latent[sites.slope(q)] = b
+            shift, shift_new = b * data.pool_x[q], b * data.pool_x_new[q]
         own = numpyro.sample(
             sites.group_value(q),
-            dist.LogNormal(jnp.log(latent[q]), omega).expand([len(structure.groups)]),
+            dist.LogNormal(jnp.log(latent[q]) + shift * jnp.ones(len(structure.groups)), omega),
         )
-        latent[sites.omega(q, sites.POOLED)], latent[sites.group_value(q)] = omega, own
+        latent[sites.group_value(q)] = own
         for i, g in enumerate(structure.groups):
             out[g][q] = own[i] * factor[q]
         if need_new:
@@ -927,7 +958,7 @@ def _sample_pooling(structure: Structure, data, latent: dict) -> dict:
                 _normal(0.0, 1.0).expand([len(structure.new_groups)]),
             )
             for i, g in enumerate(structure.new_groups):
-                out[g][q] = latent[q] * jnp.exp(omega * z[i]) * factor[q]
+                out[g][q] = latent[q] * jnp.exp(shift_new[i] + omega * z[i]) * factor[q]
     return out
 
 

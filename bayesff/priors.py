@@ -230,6 +230,15 @@ class Pooling:
     ``eta`` per draw. Targets without a group use the shared parameters. Pooled
     parameters must be positive (they vary by a factor).
 
+    With a ``covariate`` for a pooled parameter (a number per group: 1/carbon number
+    along a homologous series) its population has a trend,
+    ``theta_g = theta exp(b (x_g - xbar) + eta_g)``, with a slope
+    ``b ~ Normal(0, trend_scale)`` (``slope_<param>_pooled``, log-change per unit of
+    the covariate) and ``xbar`` the mean covariate of the trained groups, so ``theta``
+    is the population's value there. A group without
+    training rows is then predicted along the trend, not from an exchangeable
+    population: what lets a series be extrapolated to longer members.
+
     Attributes
     ----------
     parameters
@@ -237,10 +246,22 @@ class Pooling:
     prior_scale
         Scale of the HalfNormal prior of each ``omega`` (dimensionless: a
         log-deviation).
+    covariate
+        Pooled parameter -> {group name -> its value of that parameter's covariate}
+        (any unit; every group of the problem's targets needs one), for the
+        parameters with a trend; ``None`` for none.
+    trend_scale
+        Standard deviation of the Normal prior of each slope, in log-change per
+        unit of the covariate.
     """
 
     parameters: tuple[str, ...]
     prior_scale: float = 0.2
+    covariate: dict[str, dict[str, float]] | None = field(default=None, hash=False)
+    trend_scale: float = 1.0
 
     def __post_init__(self):
         object.__setattr__(self, "parameters", tuple(self.parameters))
+        if self.covariate is not None:
+            cov = {q: dict(x) for q, x in self.covariate.items()}
+            object.__setattr__(self, "covariate", cov)

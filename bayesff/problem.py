@@ -337,6 +337,61 @@ class Problem:
                 "cannot be learned; give the trained targets their groups",
                 f"{where}: [[targets]].group",
             )
+        self._check_trend(pw)
+
+    def _check_trend(self, pw: str) -> None:
+        """``[pooling] covariate`` and ``trend_scale``: pooled parameters, a finite number
+        for every group and no other name, two distinct values among the trained groups."""
+        pool = self.pooling
+        scale = pool.trend_scale
+        if isinstance(scale, bool) or not (
+            isinstance(scale, (int, float)) and 0 < scale < math.inf
+        ):
+            raise ProblemError(
+                f"expected a positive finite slope scale, got {scale!r}", f"{pw}.trend_scale"
+            )
+        trained, new = self.pooling_groups()
+        for q, cov in (pool.covariate or {}).items():
+            if q not in pool.parameters:
+                raise ProblemError(
+                    f"a trend is for a pooled parameter ({', '.join(pool.parameters)}); got {q!r}",
+                    f"{pw}.covariate.{q}",
+                )
+            for g, x in cov.items():
+                if g not in (*trained, *new):
+                    raise ProblemError(
+                        f"{g!r} is not a group of any target; groups are "
+                        f"{', '.join((*trained, *new))}",
+                        f"{pw}.covariate.{q}.{g}",
+                    )
+                if isinstance(x, bool) or not (isinstance(x, (int, float)) and math.isfinite(x)):
+                    raise ProblemError(
+                        f"expected a finite number, got {x!r}", f"{pw}.covariate.{q}.{g}"
+                    )
+            missing = [g for g in (*trained, *new) if g not in cov]
+            if missing:
+                raise ProblemError(
+                    f"every group needs a value of the trend's covariate; missing for "
+                    f"{', '.join(missing)}",
+                    f"{pw}.covariate.{q}",
+                )
+            if len({float(cov[g]) for g in trained}) < 2:
+                raise ProblemError(
+                    "a trend needs trained groups at two or more values of the covariate; "
+                    f"got {', '.join(f'{g} = {cov[g]}' for g in trained)}",
+                    f"{pw}.covariate.{q}",
+                )
+
+    def pooling_covariate(self, param: str) -> tuple[np.ndarray, np.ndarray]:
+        """(trained groups', new groups') covariate of a pooled parameter's trend, centred
+        on the trained groups' mean (zeros for a parameter without a trend)."""
+        trained, new = self.pooling_groups()
+        cov = (self.pooling.covariate or {}).get(param) if self.pooling is not None else None
+        if not cov:
+            return np.zeros(len(trained)), np.zeros(len(new))
+        x = np.array([float(cov[g]) for g in trained])
+        x_new = np.array([float(cov[g]) for g in new])
+        return x - x.mean(), x_new - x.mean()
 
     def pooling_groups(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(groups with training rows, groups without), each in order of first appearance."""

@@ -92,11 +92,8 @@ def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dir
         settings = InferenceSettings(**doc.get("inference", {}))
     except ProblemError as e:
         raise ProblemError(e.message, f"{path}: [inference]") from None
-    pool = doc.get("pooling")
     problem = cls(
-        pooling=(
-            Pooling(tuple(pool["parameters"]), pool.get("prior_scale", 0.2)) if pool else None
-        ),
+        pooling=_pooling(doc.get("pooling"), path),
         name=prob["name"],
         potential=potential,
         parameters=params,
@@ -386,11 +383,36 @@ def document(problem) -> dict:
     if tr:
         doc["transferability"] = tr
     if problem.pooling is not None:
+        pool = problem.pooling
         doc["pooling"] = {
-            "parameters": list(problem.pooling.parameters),
-            "prior_scale": float(problem.pooling.prior_scale),
+            "parameters": list(pool.parameters),
+            "prior_scale": float(pool.prior_scale),
         }
+        if pool.covariate is not None:
+            doc["pooling"] |= {
+                "trend_scale": pool.trend_scale,
+                "covariate": {q: dict(x) for q, x in pool.covariate.items()},
+            }
     return doc
+
+
+def _pooling(pool: dict | None, path) -> Pooling | None:
+    """``[pooling]`` of a problem document (its types checked by the schema; the values
+    by the problem)."""
+    if not pool:
+        return None
+    if "trend_scale" in pool and "covariate" not in pool:
+        raise ProblemError(
+            "trend_scale is the prior scale of a trend's slope, but there is no trend: give "
+            "each group its value in [pooling.covariate.PARAMETER] or remove trend_scale",
+            f"{path}: [pooling].trend_scale",
+        )
+    return Pooling(
+        tuple(pool["parameters"]),
+        pool.get("prior_scale", 0.2),
+        covariate=pool.get("covariate"),
+        trend_scale=pool.get("trend_scale", 1.0),
+    )
 
 
 def describe(problem) -> str:
@@ -409,7 +431,14 @@ def describe(problem) -> str:
         pool = problem.pooling
         lines.append(
             f"pooling   {', '.join(pool.parameters)} per group: theta exp(eta), eta ~ "
-            f"Normal(0, omega), omega ~ HalfNormal({pool.prior_scale:g}); trained groups "
+            f"Normal(0, omega), omega ~ HalfNormal({pool.prior_scale:g})"
+            + (
+                f", times exp(b (x - mean x)) along a covariate x for "
+                f"{', '.join(pool.covariate)}, b ~ Normal(0, {pool.trend_scale:g})"
+                if pool.covariate is not None
+                else ""
+            )
+            + "; trained groups "
             f"{', '.join(trained)}; predicted from the population: {', '.join(new) or 'none'}"
         )
     for t in problem.targets:

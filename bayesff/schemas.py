@@ -225,6 +225,11 @@ PROBLEM_SCHEMA = {
             "properties": {
                 "parameters": {"type": "array", "items": _STRING, "minItems": 1},
                 "prior_scale": _NUMBER,
+                "trend_scale": _NUMBER,
+                "covariate": {
+                    "type": "object",
+                    "additionalProperties": {"type": "object", "additionalProperties": _NUMBER},
+                },
             },
         },
         "inference": _INFERENCE,

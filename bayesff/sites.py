@@ -20,6 +20,7 @@ __all__ = [
     "mean",
     "nuisance",
     "omega",
+    "slope",
     "tau",
     "valid",
     "znew",
@@ -60,6 +61,12 @@ def eta(param: str, target: str) -> str:
 def group_value(param: str) -> str:
     """A pooled parameter's own value per trained group of targets (the problem's unit)."""
     return f"{param}_{POOLED}"
+
+
+def slope(param: str) -> str:
+    """The slope of a pooled parameter's trend in the groups' covariate (log-change per
+    unit of the covariate)."""
+    return f"slope_{param}_{POOLED}"
 
 
 def znew(param: str, target: str) -> str:

@@ -21,6 +21,8 @@ Gaussian noise of the stated 0.3 cm3/mol.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -198,3 +200,20 @@ def test_a_pooled_problem_file_loads(tmp_path):
     assert p.pooling == Pooling(("epsilon",), 0.1)
     assert p.targets[0].group == "a"
     assert p.pooling_groups() == (("a",), ())
+
+
+def test_a_signed_parameter_cannot_be_pooled(tmp_path):
+    """A pooled value varies by a factor, theta exp(eta): a charge (support: any real
+    number) would keep its sign in every group, so pooling it is refused by name."""
+    text = Path(_toml(tmp_path, '[pooling]\nparameters = ["q_i"]')).read_text()
+    text = text.replace('kind = "lennard_jones"', 'kind = "lj_coulomb"').replace(
+        "[parameters.sigma]",
+        '[parameters.q_i]\nunit = "e"\nprior = { dist = "Normal", loc = 0.5, scale = 0.2 }\n'
+        '[parameters.q_j]\nunit = "e"\nvalue = -0.5\n[parameters.sigma]',
+    )
+    f = tmp_path / "signed.toml"
+    f.write_text(text)
+    with pytest.raises(ProblemError) as e:
+        load_problem(str(f))
+    msg = str(e.value)
+    assert "[pooling].parameters" in msg and "must be positive" in msg and "q_i" in msg, msg
