@@ -1070,3 +1070,28 @@ def test_the_laplace_mass_matrix_can_be_kept_through_warm_up():
     assert int(run.datatree.attrs["adapt_mass"]) == 0
     with pytest.raises(BayesffError, match="needs init = 'laplace'"):
         InferenceSettings(adapt_mass=False)
+
+
+def test_structures_that_differ_only_in_their_pooling_have_different_keys():
+    """The exported-kernel key names every field of the structure: a pooled problem with
+    and without a trend (the same parameters and targets) compile to different models;
+    with one key, a persisted kernel of one was run for the other (found 2026-11-26: a
+    trend problem without spread started from the spread model's kernel and failed)."""
+    import dataclasses as dc
+
+    from bayesff.inference.exported import structure_key
+    from bayesff.model import structure_of
+
+    st = structure_of(Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml"))
+    pooled = dc.replace(st, pooled=("epsilon",), groups=("a", "b"))
+    keys = {
+        structure_key(s)
+        for s in (
+            st,
+            pooled,
+            dc.replace(pooled, trend=("epsilon",)),
+            dc.replace(pooled, trend=("epsilon",), spread=False),
+            dc.replace(pooled, new_groups=("c",)),
+        )
+    }
+    assert len(keys) == 5

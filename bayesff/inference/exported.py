@@ -98,7 +98,14 @@ def structure_key(structure, *extra) -> str | None:
             return None
         fields = {f.name: getattr(t, f.name) for f in dataclasses.fields(t) if f.name != "forward"}
         targets.append((fk, tuple(sorted(fields.items()))))
-    return repr((structure.params, tuple(targets), extra))
+    # every other field too (the pooling's parameters, groups, trends): two structures
+    # that differ only there compile to different models
+    rest = tuple(
+        (f.name, getattr(structure, f.name))
+        for f in dataclasses.fields(structure)
+        if f.name not in ("params", "targets")
+    )
+    return repr((structure.params, tuple(targets), rest, extra))
 
 
 @functools.cache
