@@ -164,6 +164,7 @@ class Structure:
     groups: tuple[str, ...] = ()  # groups with training rows (their values are sites)
     new_groups: tuple[str, ...] = ()  # groups predicted from the population
     trend: tuple[str, ...] = ()  # pooled parameters with a trend in a covariate of the groups
+    spread: bool = True  # False: prior_scale = 0, the groups lie on their trend exactly
 
     @property
     def free(self) -> tuple[str, ...]:
@@ -176,9 +177,9 @@ class Structure:
             site
             for q in self.pooled
             for site in (
-                (sites.omega(q, sites.POOLED), "omega"),
+                *([(sites.omega(q, sites.POOLED), "omega")] if self.spread else []),
                 *([(sites.slope(q), "slope")] if q in self.trend else []),
-                (sites.group_value(q), "group_value"),
+                *([(sites.group_value(q), "group_value")] if self.spread else []),
             )
         ]
 
@@ -206,7 +207,9 @@ class Structure:
         """Sites drawn only at held-out rows: a hierarchical target's new environment per
         held-out group, and the pooling's new group per draw (the held-out log-likelihood
         is evaluated at the same draws as the predictions)."""
-        pooled = tuple(sites.znew(q, sites.POOLED) for q in self.pooled if self.new_groups)
+        pooled = tuple(
+            sites.znew(q, sites.POOLED) for q in self.pooled if self.new_groups and self.spread
+        )
         return pooled + tuple(
             sites.znew(q, t.name)
             for t in self.trained()
@@ -295,8 +298,9 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
         return Structure(tuple(params), tuple(targets))
     trained, new = problem.pooling_groups()
     trend = tuple(q for q in problem.pooling.parameters if q in (problem.pooling.covariate or {}))
+    spread = problem.pooling.prior_scale > 0
     return Structure(
-        tuple(params), tuple(targets), problem.pooling.parameters, trained, new, trend
+        tuple(params), tuple(targets), problem.pooling.parameters, trained, new, trend, spread
     )
 
 
@@ -928,7 +932,8 @@ def _sample_pooling(structure: Structure, data, latent: dict) -> dict:
     training rows, only where this data has rows of theirs (held-out predictions): a
     new draw from the population, ``theta exp(omega z)``, ``z ~ N(0, 1)``. For a
     parameter with a trend (``structure.trend``) both are centred on ``theta exp(b x)``
-    instead, ``x`` the group's centred covariate and ``b`` the parameter's slope.
+    instead, ``x`` the group's centred covariate and ``b`` the parameter's slope; without a
+    spread (``prior_scale = 0``) every group's value is ``theta exp(b x)`` exactly.
     """
     if not structure.pooled:
         return {}
@@ -938,13 +943,18 @@ def _sample_pooling(structure: Structure, data, latent: dict) -> dict:
     factor = {p.name: p.factor for p in structure.params}
     out = {g: {} for g in (*structure.groups, *structure.new_groups)}
     for q in structure.pooled:
-        omega = numpyro.sample(sites.omega(q, sites.POOLED), dist.HalfNormal(data.pool_scale))
-        latent[sites.omega(q, sites.POOLED)] = omega
         shift, shift_new = 0.0, jnp.zeros(len(structure.new_groups))
         if q in structure.trend:
             b = numpyro.sample(sites.slope(q), _normal(0.0, data.trend_scale))
             latent[sites.slope(q)] = b
             shift, shift_new = b * data.pool_x[q], b * data.pool_x_new[q]
+        if not structure.spread:  # every group on its trend (checked: all pooled trended)
+            for x, groups in ((shift, structure.groups), (shift_new, structure.new_groups)):
+                for i, g in enumerate(groups):
+                    out[g][q] = latent[q] * jnp.exp(x[i]) * factor[q]
+            continue
+        omega = numpyro.sample(sites.omega(q, sites.POOLED), dist.HalfNormal(data.pool_scale))
+        latent[sites.omega(q, sites.POOLED)] = omega
         own = numpyro.sample(
             sites.group_value(q),
             dist.LogNormal(jnp.log(latent[q]) + shift * jnp.ones(len(structure.groups)), omega),

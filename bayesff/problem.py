@@ -314,9 +314,16 @@ class Problem:
                 f"{pw}.parameters",
             )
         scale = pool.prior_scale
-        if isinstance(scale, bool) or not (isinstance(scale, (int, float)) and 0 < scale < 10):
+        if isinstance(scale, bool) or not (isinstance(scale, (int, float)) and 0 <= scale < 10):
             raise ProblemError(
-                f"expected a log-deviation scale in (0, 10), got {scale!r}", f"{pw}.prior_scale"
+                f"expected a log-deviation scale in [0, 10), got {scale!r}", f"{pw}.prior_scale"
+            )
+        plain = [q for q in pool.parameters if q not in (pool.covariate or {})]
+        if scale == 0 and plain:
+            raise ProblemError(
+                "prior_scale = 0 puts every group on its parameters' trends exactly, but "
+                f"{', '.join(plain)} has no trend: give it a covariate or a positive scale",
+                f"{pw}.prior_scale",
             )
         if sites.POOLED in {t.name for t in self.targets}:
             raise ProblemError(

@@ -430,8 +430,12 @@ def describe(problem) -> str:
         trained, new = problem.pooling_groups()
         pool = problem.pooling
         lines.append(
-            f"pooling   {', '.join(pool.parameters)} per group: theta exp(eta), eta ~ "
-            f"Normal(0, omega), omega ~ HalfNormal({pool.prior_scale:g})"
+            f"pooling   {', '.join(pool.parameters)} per group: "
+            + (
+                f"theta exp(eta), eta ~ Normal(0, omega), omega ~ HalfNormal({pool.prior_scale:g})"
+                if pool.prior_scale > 0
+                else "theta, no spread about the trend (prior_scale = 0)"
+            )
             + (
                 f", times exp(b (x - mean x)) along a covariate x for "
                 f"{', '.join(pool.covariate)}, b ~ Normal(0, {pool.trend_scale:g})"
@@ -439,7 +443,9 @@ def describe(problem) -> str:
                 else ""
             )
             + "; trained groups "
-            f"{', '.join(trained)}; predicted from the population: {', '.join(new) or 'none'}"
+            f"{', '.join(trained)}; predicted "
+            + ("along the trends" if pool.covariate else "from the population")
+            + f": {', '.join(new) or 'none'}"
         )
     for t in problem.targets:
         lines += _describe_target(t)

@@ -232,9 +232,10 @@ def latent_units(problem, structure) -> dict[str, str]:
     """Unit of every latent site: parameters in the problem's units, inadequacy terms."""
     out = {n: problem.parameters[n].unit for n in structure.free}
     roles = structure.site_roles()
-    for q in structure.pooled:
+    for q in structure.pooled if structure.spread else ():
         out[sites.omega(q, sites.POOLED)] = "1 (log-deviation)"
         out[sites.group_value(q)] = problem.parameters[q].unit
+    for q in structure.pooled:
         if q in structure.trend:
             out[sites.slope(q)] = "1 (log-change per unit of the covariate)"
     for t in problem.targets:
@@ -282,7 +283,7 @@ def _latent_dataset(draws: dict, names, units: dict, roles: dict):
 
 def _pooling_coords(structure) -> dict:
     """The pooling's trained groups on its ``group_pooled`` dim (none without pooling)."""
-    if not structure.pooled:
+    if not (structure.pooled and structure.spread):
         return {}
     return {f"group_{sites.POOLED}": list(structure.groups)}
 

@@ -52,11 +52,12 @@ def _b2(eps_k: float) -> np.ndarray:
     return np.asarray(SECOND_VIRIAL.build(get_potential("lennard_jones"))(params, {"T_K": T}))
 
 
-def _targets() -> list[Target]:
+def _targets(on_trend: bool = False) -> list[Target]:
     rng = np.random.default_rng(8)
     out = []
     for g in X:
-        y = _b2(_eps(g)) + rng.normal(0.0, U, T.size)
+        eps = EPS0 * np.exp(SLOPE * (X[g] - X_MEAN)) if on_trend else _eps(g)
+        y = _b2(eps) + rng.normal(0.0, U, T.size)
         trained = g != NEW
         t = Target.from_arrays(
             f"B2_{g}", SECOND_VIRIAL, {"T_K": T}, y, U, train=np.full(T.size, trained)
@@ -67,11 +68,11 @@ def _targets() -> list[Target]:
     return out
 
 
-def _problem(trend: bool):
-    targets = _targets()
+def _problem(trend: bool, spread: float = 0.2):
+    targets = _targets(on_trend=spread == 0)
     p = lj_problem([t.replace(group=None) for t in targets], SETTINGS, name="trend_lj")
     cov = {"epsilon": dict(X)} if trend else None
-    pooling = Pooling(("epsilon",), 0.2, covariate=cov, trend_scale=0.5)
+    pooling = Pooling(("epsilon",), spread, covariate=cov, trend_scale=0.5)
     return p.replace(targets=targets, pooling=pooling)
 
 
@@ -111,6 +112,22 @@ def test_without_the_trend_the_longer_molecule_is_missed():
     truth = _b2(_eps(NEW))
     # epsilon 219 K against a population centred near 120 K: B2 far more negative
     assert np.all(truth < lo), (lo, truth, hi)
+
+
+def test_without_a_spread_every_group_lies_on_the_trend():
+    """prior_scale = 0: epsilon_g = theta exp(b x_g) exactly (data made so: no eta), one
+    slope and one theta; the held-out molecule is predicted along the line."""
+    p = _problem(trend=True, spread=0.0)
+    s = structure_of(p)
+    assert not s.spread and s.latent_names == ("epsilon", "sigma", sites.slope("epsilon"))
+    assert "no spread about the trend" in p.describe()
+    run = calibrate(p, progress=False, log=None)
+    b = run.datatree["posterior"][sites.slope("epsilon")].values.ravel()
+    lo, hi = np.quantile(b, [0.05, 0.95])
+    assert lo <= SLOPE <= hi and hi - lo < 0.02, (lo, hi)  # ten B2 rows per molecule
+    lo, hi = _held_out_interval(run)
+    truth = _b2(EPS0 * np.exp(SLOPE * (X[NEW] - X_MEAN)))
+    assert np.all((lo <= truth) & (truth <= hi)), (lo, truth, hi)
 
 
 def test_the_trend_round_trips_through_the_problem_file():
@@ -161,6 +178,7 @@ parameters = ["epsilon"]
         ("trend_scale = 0.5", "[pooling].trend_scale", "there is no trend"),
         ("covariate.epsilon = { a = 1, b = 2 }\ntrend_scale = -1", "trend_scale", "got -1"),
         ("covariate.epsilon = { a = 1.0, b = nan }", "covariate.epsilon.b", "finite number"),
+        ("prior_scale = 0", "[pooling].prior_scale", "epsilon has no trend"),
     ],
 )
 def test_a_bad_trend_is_refused_with_the_field(tmp_path, pooling, field, words):
