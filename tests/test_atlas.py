@@ -41,6 +41,11 @@ import pytest
 from bayesff import runfile
 from bayesff.errors import ProblemError
 from bayesff.sweep import _prepare, _spec, build_atlas, expand, run_batch, run_sweep
+from bayesff.units import (
+    COULOMB_KJ_PER_MOL_ANGSTROM,
+    DEBYE_E_ANGSTROM,
+    GAS_CONSTANT_KJ_PER_MOL_K,
+)
 
 from support import ROOT
 
@@ -250,6 +255,18 @@ def test_atlas_priors_follow_the_stated_rules():
                 assert par["L"]["prior"]["dist"] == "TruncatedNormal", t.name
         assert eps == pytest.approx(want_eps, rel=ROUNDING), (t.name, eps, want_eps)
         assert sig == pytest.approx(want_sig, rel=ROUNDING), (t.name, sig, want_sig)
+        if pot == "2cljq":
+            # Q*^2 = Q^2/(4 pi eps0 epsilon sigma^5) = 0.5 at the centre (header of
+            # make_atlas.py: the published 2CLJQ models' range); 1/(4 pi eps0) and the
+            # buckingham from CODATA via bayesff.units
+            q = par["Q"]["prior"]
+            q_star2 = (
+                COULOMB_KJ_PER_MOL_ANGSTROM
+                * (q["median"] * DEBYE_E_ANGSTROM) ** 2
+                / (eps * GAS_CONSTANT_KJ_PER_MOL_K * sig**5)
+            )
+            assert q_star2 == pytest.approx(0.5, rel=3 * ROUNDING), (t.name, q_star2)
+            assert (q["dist"], q["scale"], par["Q"]["unit"]) == ("LogNormal", 0.3, "B")
         assert par["epsilon"]["unit"] == "K" and par["sigma"]["unit"] == "angstrom"
 
 

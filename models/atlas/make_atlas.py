@@ -39,7 +39,10 @@ The prior rules (each form's own corresponding states at the centre of its shape
   at the centre (L = r_e for the diatomics, the heavy-atom separation d otherwise) and
   T*c the critical temperature of the 2CLJ EOS of Lisal et al. (2004) at that L*, solved as
   above (3.49 for N2, 2.23 for CO2); the same epsilon prior for 2CLJQ (Q at its centre,
-  2 B, raises T*c by 0.3-1.5 %). Scale 0.4 (log), as before;
+  Q*^2 = 0.5, raises T*c by 0.4 % at L* = 0.3-0.8). Scale 0.4 (log), as before;
+* Q (2CLJQ): LogNormal(Q_c, 0.3) with Q*^2 = 0.5 at the centre of (epsilon, sigma): the
+  published 2CLJQ models' range, inside the EOS's validated Q*^2 <= 4 (the header says
+  more);
 * L free (ethane, ethylene, CO2): TruncatedNormal(d, 0.3 d) on [0.2 d, 2 d].
 
 Dense supercritical subset, per form: a state is kept when at the prior centre its T* lies
@@ -64,6 +67,11 @@ jax.config.update("jax_enable_x64", True)
 
 from bayesff.observables.eos.thermo import critical_point  # noqa: E402
 from bayesff.observables.vle import FLUID_EOS  # noqa: E402
+from bayesff.units import (  # noqa: E402
+    COULOMB_KJ_PER_MOL_ANGSTROM,
+    DEBYE_E_ANGSTROM,
+    GAS_CONSTANT_KJ_PER_MOL_K,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = ROOT / "models" / "atlas"
@@ -77,6 +85,9 @@ LJ_TC, LJ_RHOC = 1.31, 0.316
 MIE_N = 16.0
 #: site sigma / l for the two-centre forms.
 TWO_CENTRE_SIGMA = 0.59
+#: 2CLJQ quadrupole prior: median where Q*^2 = Q^2 / (4 pi eps0 epsilon sigma^5) is
+#: Q2_CENTRE at the prior centre of (epsilon, sigma), log-scale Q_SCALE (see the header).
+Q2_CENTRE, Q_SCALE = 0.5, 0.3
 #: VLE rows kept: T/Tc at or above this.
 VLE_T_MIN = 0.55
 #: Training range of the VLE targets and the held-out ends.
@@ -151,7 +162,15 @@ def centres() -> dict[tuple[str, str], dict]:
         eps = _sig4(tc / two_centre_critical(length / sig))
         for form in ("2clj", "2cljq"):
             out[name, form] = {"epsilon": eps, "sigma": sig, "L": length, "fixed_L": name in r_e}
+        out[name, "2cljq"]["Q"] = quadrupole_centre(eps, sig)
     return out
+
+
+def quadrupole_centre(epsilon_k: float, sigma: float) -> float:
+    """Q (buckingham) at which Q*^2 = Q2_CENTRE for epsilon/k (K) and sigma (angstrom)."""
+    eps = epsilon_k * GAS_CONSTANT_KJ_PER_MOL_K
+    q = (Q2_CENTRE * eps * sigma**5 / COULOMB_KJ_PER_MOL_ANGSTROM) ** 0.5  # e angstrom^2
+    return _sig4(q / DEBYE_E_ANGSTROM)
 
 
 def _read(path: Path) -> tuple[list[str], list[dict], str]:
@@ -341,7 +360,18 @@ ATLAS_HEADER = """\
 #     for CO2, ethane and ethylene, whose sites stand for groups of atoms, L is free with
 #     TruncatedNormal(d, 0.3 d) on [0.2 d, 2 d], centred on the heavy-atom separation d
 #     (gas-phase structures: M. D. Harmony et al., J. Phys. Chem. Ref. Data 8, 619 (1979),
-#     doi:10.1063/1.555605). Q (2CLJQ): the default prior, LogNormal(2 B, 1.0).
+#     doi:10.1063/1.555605). Q (2CLJQ, buckingham): LogNormal(Q_c, 0.3), Q_c the value at
+#     which the reduced Q*^2 = Q^2 / (4 pi eps0 epsilon sigma^5) is 0.5 at the centre of
+#     (epsilon, sigma). The published 2CLJQ models have Q*^2 of 0.07 (ethane), 0.35 (O2),
+#     0.61 (F2), 1.07 (N2) and 2.35 (ethylene) (Vrabec, Stoll and Hasse 2001, as
+#     models/madin_2cljq/ lists them; ln Q* has mean -0.33, i.e. Q*^2 = 0.52); the VLE EOS
+#     is validated for Q*^2 <= 4 (Stoll et al. 2001; docs/vle.md), 3.5 prior sd above the
+#     centre. The VLE data leave a ridge along which epsilon falls as Q rises, up to that
+#     edge, so the prior decides how close the posterior comes to it: the former
+#     LogNormal(2 B, 1.0) put a third of its mass beyond it for N2 (VLE-trained: 665
+#     divergences, R-hat 1.10), scale 0.5 still let a chain stick at the edge (363, 1.29),
+#     scale 0.3 does not (2; 2026-11-26, docs/atlas.md). Ethane's and ethylene's published
+#     values lie 3.3 and 2.6 sd from the centre: a prior they would have to overcome.
 # tests/test_atlas.py checks that every number below follows these rules.
 #
 # Sweep format: a base problem per form (lj.toml, mie.toml, 2clj.toml, 2cljq.toml), the
@@ -527,6 +557,13 @@ def per_fluid_blocks(cent: dict) -> str:
                 f'p = {{ data = "{dense}" }}\nE_res = {{ data = "{dense}" }}\n\n'
             )
             out.append(block)
+            if form == "2clj" and (name, "2cljq") in cent:
+                q = cent[name, "2cljq"]["Q"]
+                out.append(
+                    f'[[when]]\nmatch = {{ fluid = "{name}", potential = "2cljq" }}\n'
+                    "[when.set.parameters]\n"
+                    f'Q = {{ unit = "B", prior = {_prior(q, Q_SCALE)} }}\n\n'
+                )
     return "".join(out)
 
 
@@ -551,6 +588,42 @@ def sweep_text(cent: dict, *, small: bool) -> str:
     return head + body + tail
 
 
+SAMPLE_HEADER = """\
+# A cross-section of the atlas: argon and nitrogen, every form, trained on B2 or on VLE.
+#
+# The same tasks as models/atlas/atlas.toml (the same problems, settings and sweep name, so
+# the same run files in runs/atlas/: a run of either file reuses the other's), cut down by
+# the two exclude blocks marked SAMPLE below; docs/atlas.md quotes its runs. Its sweep name
+# is "atlas", so give its page another place, or it replaces reports/atlas/:
+#
+#     bayesff sweep models/atlas/atlas_sample.toml --reports /tmp/atlas_sample
+#
+# Written by make_atlas.py as atlas.toml plus the two blocks; everything else is atlas.toml's.
+#
+"""
+SAMPLE_BLOCKS = """\
+# SAMPLE: argon and nitrogen only, trained on B2 or VLE (a cross-section of the atlas)
+[[when]]
+match = { fluid = [
+  "neon", "krypton", "xenon", "methane", "oxygen", "carbon_monoxide", "fluorine", "r14",
+  "sf6", "ethane", "ethylene", "carbon_dioxide",
+] }
+exclude = true
+
+[[when]]
+match = { training = "B2_VLE" }
+exclude = true
+
+"""
+
+
+def sample_text(atlas: str) -> str:
+    """atlas_sample.toml: the atlas cut to argon and nitrogen trained on B2 or VLE."""
+    anchor = "# ------------------------------------------- held-out groups per training value"
+    head, tail = atlas.split(anchor, 1)
+    return SAMPLE_HEADER + head + SAMPLE_BLOCKS + anchor + tail
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="exit 1 if a file would change")
@@ -561,6 +634,7 @@ def main(argv=None) -> int:
     want[SUBSETS / "manifest.toml"] = manifest(files)
     want[HERE / "atlas.toml"] = sweep_text(cent, small=False)
     want[HERE / "atlas_2core.toml"] = sweep_text(cent, small=True)
+    want[HERE / "atlas_sample.toml"] = sample_text(want[HERE / "atlas.toml"])
     changed = [p for p, t in want.items() if not p.is_file() or p.read_text() != t]
     if args.check:
         for p in changed:
