@@ -18,6 +18,9 @@ Models (problem files in ``models/alkane_chains/``, written by its ``make_models
 * (b12) ``transferable_n12``: (b) with n fixed at 12;
 * (c) ``pooled``: epsilon and sigma per molecule, partially pooled (``[pooling]``), one
   shared n; trained as (b); n-decane and n-dodecane predicted from the population.
+* (d) ``trend``: epsilon and sigma on trends along the series (epsilon in 1/C, sigma in
+  1/m_s: ``[pooling] covariate``, no spread about them), one shared n; trained as (b);
+  n-decane and n-dodecane predicted along the trends.
 
 What it writes: ``reports/alkane_chains/index.html`` (posteriors, diagnostics, the elpd
 table, verdicts per molecule and property), ``reports/alkane_chains/predictions.csv``
@@ -72,6 +75,7 @@ TRANSFERABLE = {
     "b": "transferable.toml",
     "b12": "transferable_n12.toml",
     "c": "pooled.toml",
+    "d": "trend.toml",
 }
 
 
@@ -125,12 +129,14 @@ def _heldout_elpd(dt, target: str) -> float:
 
 
 def _pooled_posterior(dt, names) -> dict:
-    """Model (c): each trained molecule's own values ('epsilon c4', the run file's
-    ``epsilon_pooled`` per group) and the spreads omega between molecules ('omega
-    epsilon'), when the run pools."""
+    """Models (c) and (d): each trained molecule's own values ('epsilon c4', the run file's
+    ``epsilon_pooled`` per group), the spreads omega between molecules ('omega epsilon')
+    and the slopes of a trend ('slope epsilon'), where the run has them."""
     post = dt["posterior"]
     out = {}
     for n in names:
+        if f"slope_{n}_pooled" in post:  # model (d): the trend along the series
+            out[f"slope {n}"] = _stats(np.asarray(post[f"slope_{n}_pooled"]).reshape(-1))
         own = f"{n}_pooled"
         if own not in post:
             continue
@@ -344,7 +350,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--skip-per-molecule", action="store_true", help="models (b) only")
     ap.add_argument(
         "--only",
-        choices=["b", "b12", "c", "a"],
+        choices=["b", "b12", "c", "d", "a"],
         action="append",
         help="calibrate only these models (repeatable); the others are read from their "
         "run files in runs/alkane_chains/ when present",
@@ -419,8 +425,9 @@ def main(argv=None) -> dict:
     summary = {
         "what": "Mie chains (SAFT-VR Mie EOS) for the n-alkanes: per molecule (a), "
         "transferable with segments m_s = 1 + (C - 1)/3 (b), (b) with n = 12 (b12), and "
-        "epsilon and sigma partially pooled over the molecules (c). Trained on saturated "
-        "liquid density and vapour pressure (C1-C8 for b, b12, c).",
+        "epsilon and sigma partially pooled over the molecules (c), epsilon and sigma on "
+        "trends in 1/C and 1/m_s (d). Trained on saturated liquid density and vapour "
+        "pressure (C1-C8 for b, b12, c, d).",
         "command": " ".join(["python -m studies.alkane_chains", *(argv or sys.argv[1:])]),
         "settings": settings,
         "models": models,

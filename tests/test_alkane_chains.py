@@ -174,19 +174,43 @@ def test_pooled_model_file_groups_each_molecule_and_predicts_c10_c12_from_the_po
     assert all(t.group == "c" + t.name.rpartition("_c")[2] for t in problem.targets)
     assert problem.inference.adapt_mass is False and problem.inference.init == "laplace"
     make = _make_models()
-    text = (MODELS / "pooled.toml").read_text()
-    doc = tomllib.loads(text)
-    again = make.transferable(
-        "alkane_pooled",
-        doc["problem"]["description"],
-        make.HEADER_C,
-        inadequacy='{ kind = "inferred_scale", form = "relative", prior_scale = 0.05 }',
-        pooling=make.POOLING,
-    )
-    assert again == text
+    assert _written_again("pooled.toml", make.HEADER_C, make.POOLING)
     b = tomllib.loads((MODELS / "transferable.toml").read_text())
     forms = {t["name"]: t.get("inadequacy", {}).get("form") for t in b["targets"]}
     assert forms["p_sat_c4"] == "log" and forms["rho_l_c4"] == "relative"
+
+
+def test_trend_model_file_puts_epsilon_on_1_over_c_and_sigma_on_1_over_segments():
+    """models/alkane_chains/trend.toml (model d): epsilon's covariate is 1/C and sigma's
+    1/m_s, m_s = 1 + (C - 1)/3, for every molecule (C1-C8, C10, C12), no spread about the
+    trends; C1-C8 trained, n-decane and n-dodecane predicted along the trends; the
+    generator writes the same file again."""
+    problem = bayesff.load_problem(MODELS / "trend.toml", prepared=False)
+    pool = problem.pooling
+    assert pool.parameters == ("epsilon", "sigma") and pool.prior_scale == 0.0
+    carbon = {f"c{c}": c for c in (1, 2, 3, 4, 5, 6, 7, 8, 10, 12)}
+    assert pool.covariate["epsilon"] == pytest.approx({g: 1 / c for g, c in carbon.items()})
+    assert pool.covariate["sigma"] == pytest.approx(
+        {g: 1 / (1 + (c - 1) / 3) for g, c in carbon.items()}
+    )
+    assert problem.pooling_groups() == (tuple(f"c{c}" for c in range(1, 9)), ("c10", "c12"))
+    assert "predicted along the trends: c10, c12" in problem.describe()
+    make = _make_models()
+    assert _written_again("trend.toml", make.HEADER_D, make.pooling_with_trend())
+
+
+def _written_again(file: str, header: str, pooling: str) -> bool:
+    """Whether make_models.py's transferable() writes a pooled model file unchanged."""
+    text = (MODELS / file).read_text()
+    doc = tomllib.loads(text)["problem"]
+    again = _make_models().transferable(
+        doc["name"],
+        doc["description"],
+        header,
+        inadequacy='{ kind = "inferred_scale", form = "relative", prior_scale = 0.05 }',
+        pooling=pooling,
+    )
+    return again == text
 
 
 # ------------------------------------------------------------------ recovery, end to end
