@@ -235,9 +235,8 @@ def latent_units(problem, structure) -> dict[str, str]:
     for q in structure.pooled if structure.spread else ():
         out[sites.omega(q, sites.POOLED)] = "1 (log-deviation)"
         out[sites.group_value(q)] = problem.parameters[q].unit
-    for q in structure.pooled:
-        if q in structure.trend:
-            out[sites.slope(q)] = "1 (log-change per unit of the covariate)"
+    for q in structure.trend:
+        out[sites.slope(q)] = "1 (log-change per unit of the covariate)"
     for t in problem.targets:
         scale_unit = {"relative": "1", "log": "1 (sd of ln)"}.get(
             t.inadequacy.form, t.observable.unit

@@ -41,6 +41,31 @@ samples = 100
 """
 
 
+def pooled_lj_toml(tmp_path: Path, pooling: str, targets: str, name: str = "pool_check") -> str:
+    """An LJ B2 problem file (epsilon free, sigma fixed at 3.4 angstrom) for the tests of
+    ``[pooling]``: ``pooling`` and ``targets`` are TOML text, ``{csv}`` in ``targets``
+    the path of a two-row B2 file written beside it with its manifest."""
+    csv = tmp_path / "b2.csv"
+    csv.write_text("T_K,B2_cm3_per_mol,u_B2_cm3_per_mol\n200,-40,1\n300,-15,1\n")
+    write_manifest(tmp_path)
+    f = tmp_path / "p.toml"
+    f.write_text(
+        f"""[problem]
+name = "{name}"
+[potential]
+kind = "lennard_jones"
+[parameters.epsilon]
+unit = "K"
+prior = {{ dist = "LogNormal", median = 120.0, scale = 0.3 }}
+[parameters.sigma]
+unit = "angstrom"
+value = 3.4
+{pooling}
+{targets.format(csv=csv)}"""
+    )
+    return str(f)
+
+
 def write_manifest(data_dir: Path, name: str = "b2.csv", units: dict | None = None) -> None:
     """Write data_dir/manifest.toml listing data_dir/name with its real sha256."""
     units = units or {"T_K": "K", "B2_cm3_per_mol": "cm^3/mol", "u_B2_cm3_per_mol": "cm^3/mol"}

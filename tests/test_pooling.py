@@ -37,7 +37,7 @@ from bayesff.problem import InferenceSettings, load_problem
 from bayesff.targets import Target
 from bayesff.units import to_internal
 
-from support import lj_problem, write_manifest
+from support import lj_problem, pooled_lj_toml
 
 T = np.linspace(150.0, 400.0, 10)
 ETA = {"mol_a": -0.10, "mol_b": -0.02, "mol_c": 0.05, "mol_d": 0.12}
@@ -128,30 +128,8 @@ def test_pooling_round_trips_through_the_problem_file(tmp_path):
 
 
 def _toml(tmp_path, pooling: str, group: str = 'group = "a"', name: str = "B2") -> str:
-    csv = tmp_path / "b2.csv"
-    csv.write_text("T_K,B2_cm3_per_mol,u_B2_cm3_per_mol\n200,-40,1\n300,-15,1\n")
-    write_manifest(tmp_path)
-    f = tmp_path / "p.toml"
-    f.write_text(
-        f"""[problem]
-name = "pool_check"
-[potential]
-kind = "lennard_jones"
-[parameters.epsilon]
-unit = "K"
-prior = {{ dist = "LogNormal", median = 120.0, scale = 0.3 }}
-[parameters.sigma]
-unit = "angstrom"
-value = 3.4
-{pooling}
-[[targets]]
-name = "{name}"
-observable = "second_virial"
-data = "{csv}"
-{group}
-"""
-    )
-    return str(f)
+    target = f'[[targets]]\nname = "{name}"\nobservable = "second_virial"\ndata = "{{csv}}"\n'
+    return pooled_lj_toml(tmp_path, pooling, target + group + "\n")
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ from bayesff.problem import InferenceSettings, load_problem
 from bayesff.targets import Target
 from bayesff.units import to_internal
 
-from support import lj_problem, write_manifest
+from support import lj_problem, pooled_lj_toml
 
 T = np.linspace(150.0, 400.0, 10)
 SLOPE, X_MEAN = 0.12, 2.0
@@ -139,32 +139,13 @@ def test_the_trend_round_trips_through_the_problem_file():
 
 
 def _toml(tmp_path, pooling: str) -> str:
-    csv = tmp_path / "b2.csv"
-    csv.write_text("T_K,B2_cm3_per_mol,u_B2_cm3_per_mol\n200,-40,1\n300,-15,1\n")
-    write_manifest(tmp_path)
     targets = "".join(
-        f'[[targets]]\nname = "B2_{g}"\nobservable = "second_virial"\ndata = "{csv}"\n'
+        f'[[targets]]\nname = "B2_{g}"\nobservable = "second_virial"\ndata = "{{csv}}"\n'
         f'group = "{g}"\n'
         for g in ("a", "b")
     )
-    f = tmp_path / "p.toml"
-    f.write_text(
-        f"""[problem]
-name = "trend_check"
-[potential]
-kind = "lennard_jones"
-[parameters.epsilon]
-unit = "K"
-prior = {{ dist = "LogNormal", median = 120.0, scale = 0.3 }}
-[parameters.sigma]
-unit = "angstrom"
-value = 3.4
-[pooling]
-parameters = ["epsilon"]
-{pooling}
-{targets}"""
-    )
-    return str(f)
+    pooling = f'[pooling]\nparameters = ["epsilon"]\n{pooling}'
+    return pooled_lj_toml(tmp_path, pooling, targets, name="trend_check")
 
 
 @pytest.mark.parametrize(
