@@ -125,6 +125,32 @@ def simulate(p: dict, segments: int, T_K: float, p_MPa: float, args) -> dict:
     return {"rho": rho_avg, "u": u_avg, "ns_per_day": traj.ns_per_day}
 
 
+def done_rows(path) -> list[dict]:
+    """The rows of an earlier run of this study (numbers as floats; none if no file)."""
+    if not Path(path).exists():
+        return []
+    with open(path) as fh:
+        rows = list(csv.DictReader(fh))
+    return [{k: v if k == "parameters" else float(v) for k, v in r.items()} for r in rows]
+
+
+def _same_state(row: dict, p: dict, T_K: float) -> bool:
+    """Whether ``row`` simulated parameters ``p`` at ``T_K`` (to the 6 digits written)."""
+    keys = (("epsilon_K", "epsilon"), ("sigma_angstrom", "sigma"), ("n", "n"))
+    return math.isclose(row["T_K"], T_K, rel_tol=1e-5) and all(
+        math.isclose(row[a], p[b], rel_tol=1e-5) for a, b in keys
+    )
+
+
+def write_rows(rows: list[dict], path) -> None:
+    """Write the table atomically (6 significant digits)."""
+    lines = [",".join(rows[0])]
+    lines += [
+        ",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in r.values()) for r in rows
+    ]
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+
+
 def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", help="a mie_chain run file (posterior mean and draws)")
@@ -150,9 +176,12 @@ def main(argv=None) -> list[dict]:
     with open(ROOT / "data" / "alkanes" / f"saturation_{args.molecule}.csv") as fh:
         for row in csv.DictReader(fh):
             sat[float(row["T_K"])] = float(row["p_sat_MPa"])
-    rows = []
+    rows = done_rows(args.out)
     for label, p in parameter_sets(args):
         for T in TEMPERATURES_K:
+            if any(_same_state(r, p, T) for r in rows):
+                print(f"{label:>15s} T = {T:6.2f} K: in {args.out} already, skipped")
+                continue
             p_MPa = max(sat[T], 0.1)  # below 0.1 MPa the liquid's density hardly changes
             t0 = time.perf_counter()
             md = simulate(p, args.segments, T, p_MPa, args)
@@ -175,6 +204,7 @@ def main(argv=None) -> list[dict]:
                 "wall_s": time.perf_counter() - t0,
             }
             rows.append(row)
+            write_rows(rows, args.out)  # after every state: a stopped study resumes
             print(
                 f"{label:>15s} T = {T:6.2f} K: rho EOS {rho_eos:.4f}, MD {md['rho'].mean:.4f} "
                 f"+- {md['rho'].sem:.4f} mol/L ({100 * row['rho_rel_diff']:+.2f} %); E_res EOS "
@@ -182,11 +212,6 @@ def main(argv=None) -> list[dict]:
                 f"({row['ns_per_day']:.0f} ns/day, {row['wall_s']:.0f} s)",
                 flush=True,
             )
-    lines = [",".join(rows[0])]
-    lines += [
-        ",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in r.values()) for r in rows
-    ]
-    atomic_write_bytes(args.out, ("\n".join(lines) + "\n").encode())
     print(f"wrote {args.out}")
     if not all(math.isfinite(r["rho_eos_mol_per_L"]) for r in rows):
         print("warning: the EOS gave NaN for some state (outside its range at these parameters)")
