@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from bayesff.inference import Run as Run
     from bayesff.inference import calibrate as calibrate
     from bayesff.inference import calibrate_many as calibrate_many
+    from bayesff.inference import repredict as repredict
     from bayesff.observables import Observable as Observable
     from bayesff.observables import get_observable as get_observable
     from bayesff.potentials import PairPotential as PairPotential
@@ -89,6 +90,7 @@ __all__ = [
     "load_run",
     "register_potential",
     "report",
+    "repredict",
     "units",
 ]
 
@@ -120,6 +122,7 @@ _WHERE = {
     "load_run": ("bayesff.runfile", "read"),
     "register_potential": ("bayesff.potentials", "register"),
     "report": ("bayesff.report", "report"),
+    "repredict": ("bayesff.inference", "repredict"),
     "units": ("bayesff.units", None),
 }
 

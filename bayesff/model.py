@@ -152,6 +152,8 @@ class TargetStructure:
     error_model: str = "independent"
     fixed: tuple[str, ...] = ()  # potential parameters fixed per target (values are data)
     group: str = ""  # its group under the problem's pooling ("" none)
+    # no training rows: the trained targets whose inferred scale its held-out rows borrow
+    borrow: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,11 +212,15 @@ class Structure:
         pooled = tuple(
             sites.znew(q, sites.POOLED) for q in self.pooled if self.new_groups and self.spread
         )
-        return pooled + tuple(
-            sites.znew(q, t.name)
-            for t in self.trained()
-            if t.inadequacy == "hierarchical"
-            for q in t.pooled
+        return (
+            pooled
+            + tuple(
+                sites.znew(q, t.name)
+                for t in self.trained()
+                if t.inadequacy == "hierarchical"
+                for q in t.pooled
+            )
+            + tuple(sites.borrowed(t.name) for t in self.targets if t.borrow)
         )
 
     def trained(self) -> tuple[TargetStructure, ...]:
@@ -272,6 +278,7 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
     for t in problem.targets:
         rows = int(t.train.sum()) if n_rows is None else int(n_rows[t.name])
         inad = t.inadequacy
+        borrow = () if rows else problem.borrowed_inadequacy(t)
         nuis = tuple(
             ParamStructure(n.name, n.factor, n.prior.dist) for n in t.nuisance_parameters()
         )
@@ -282,7 +289,7 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
                 n_rows=rows,
                 value_shape=tuple(t.values.shape[1:]),
                 env_shapes=tuple((c, tuple(np.shape(v)[1:])) for c, v in sorted(t.env.items())),
-                inadequacy=inad.kind if rows else "none",
+                inadequacy=inad.kind if rows or borrow else "none",
                 form=inad.form,
                 bands=inad.bands,
                 gp_basis=inad.gp_basis,
@@ -292,6 +299,7 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
                 error_model=t.error_model.kind,
                 fixed=tuple(sorted(t.fixed)),
                 group=t.group or "",
+                borrow=borrow,
             )
         )
     if problem.pooling is None:
@@ -1012,16 +1020,30 @@ def _model(structure: Structure, data: dict) -> None:
     own = _target_params(structure, data, _sample_pooling(structure, data, latent))
     stacked = _stacked_means(structure, data, params, own)
     for t in structure.targets:
+        _sample_target_latents(t, data.targets[t.name], latent)
+    for t in structure.targets:
         td = data.targets[t.name]
-        _sample_target_latents(t, td, latent)
         if td.n == 0:
             continue  # no rows of this kind (predicted only, or nothing held out)
+        if t.borrow:
+            _borrow_scale(t, latent)
         if t.name in stacked:
             mu = stacked[t.name]
         else:
             mu = target_mean(t, {**params, **own[t.name]}, latent, td)
         numpyro.deterministic(sites.mean(t.name), mu)
         _likelihood(t, td, mu, _noise(t, td, mu, latent), latent)
+
+
+def _borrow_scale(t: TargetStructure, latent: dict) -> None:
+    """The inadequacy scale of a target without training rows (a new group's): that of one
+    of the trained targets ``t.borrow``, picked per draw by a uniform site (so a new
+    group's prediction misses the model as a trained group's data do; the held-out
+    log-likelihood uses the same pick, a new-environment site)."""
+    u = numpyro.sample(sites.borrowed(t.name), dist.Uniform(0.0, 1.0))
+    k = len(t.borrow)
+    i = jnp.clip(jnp.floor(u * k).astype(jnp.int32), 0, k - 1)
+    latent[sites.tau(t.name)] = jnp.stack([latent[sites.tau(b)] for b in t.borrow])[i]
 
 
 @functools.cache

@@ -253,12 +253,20 @@ class Pooling:
     trend_scale
         Standard deviation of the Normal prior of each slope, in log-change per
         unit of the covariate.
+    new_group_inadequacy
+        ``"borrowed"`` (default): a target with no training rows whose observable is
+        trained in other groups (n-decane's vapour pressure, when C1-C8's are trained)
+        predicts its held-out rows with the inferred inadequacy scale of one of those
+        trained targets, picked at random per posterior draw (a new group misses the
+        model as a trained group does); ``"none"``: with its stated uncertainty and
+        floor only.
     """
 
     parameters: tuple[str, ...]
     prior_scale: float = 0.2
     covariate: dict[str, dict[str, float]] | None = field(default=None, hash=False)
     trend_scale: float = 1.0
+    new_group_inadequacy: str = "borrowed"
 
     def __post_init__(self):
         object.__setattr__(self, "parameters", tuple(self.parameters))

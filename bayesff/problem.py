@@ -400,6 +400,34 @@ class Problem:
         x_new = np.array([float(cov[g]) for g in new])
         return x - x.mean(), x_new - x.mean()
 
+    def borrowed_inadequacy(self, target) -> tuple[str, ...]:
+        """Names of the trained targets whose inadequacy scale ``target`` borrows.
+
+        A target with no training rows, of a group under ``[pooling]`` with
+        ``new_group_inadequacy = "borrowed"`` and an ``inferred_scale`` inadequacy,
+        borrows from every target of the same observable, inadequacy form and kind that
+        has training rows in a trained group (empty otherwise: its held-out rows then
+        carry only their stated uncertainty and floor).
+        """
+        pool = self.pooling
+        if (
+            pool is None
+            or pool.new_group_inadequacy != "borrowed"
+            or target.group is None
+            or target.train.any()
+            or target.inadequacy.kind != "inferred_scale"
+        ):
+            return ()
+        return tuple(
+            t.name
+            for t in self.targets
+            if t.group is not None
+            and t.train.any()
+            and t.observable.name == target.observable.name
+            and t.inadequacy.kind == "inferred_scale"
+            and t.inadequacy.form == target.inadequacy.form
+        )
+
     def pooling_groups(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(groups with training rows, groups without), each in order of first appearance."""
         order = list(dict.fromkeys(t.group for t in self.targets if t.group is not None))

@@ -387,6 +387,7 @@ def document(problem) -> dict:
         doc["pooling"] = {
             "parameters": list(pool.parameters),
             "prior_scale": float(pool.prior_scale),
+            "new_group_inadequacy": pool.new_group_inadequacy,
         }
         if pool.covariate is not None:
             doc["pooling"] |= {
@@ -412,6 +413,7 @@ def _pooling(pool: dict | None, path) -> Pooling | None:
         pool.get("prior_scale", 0.2),
         covariate=pool.get("covariate"),
         trend_scale=pool.get("trend_scale", 1.0),
+        new_group_inadequacy=pool.get("new_group_inadequacy", "borrowed"),
     )
 
 
@@ -449,6 +451,11 @@ def describe(problem) -> str:
         )
     for t in problem.targets:
         lines += _describe_target(t)
+        if borrowed := problem.borrowed_inadequacy(t):
+            lines.append(
+                f"          held out in a new group: its tau is one of {', '.join(borrowed)}'s, "
+                "picked at random per draw (new_group_inadequacy = borrowed)"
+            )
     s = problem.inference
     lines.append(
         f"inference {s.sampler.upper()}, {s.chains} chains x ({s.warmup} warm-up + {s.samples} "

@@ -226,6 +226,7 @@ PROBLEM_SCHEMA = {
                 "parameters": {"type": "array", "items": _STRING, "minItems": 1},
                 "prior_scale": _NUMBER,
                 "trend_scale": _NUMBER,
+                "new_group_inadequacy": {"enum": ["borrowed", "none"]},
                 "covariate": {
                     "type": "object",
                     "additionalProperties": {"type": "object", "additionalProperties": _NUMBER},

@@ -75,6 +75,12 @@ def znew(param: str, target: str) -> str:
     return f"znew_{param}_{target}"
 
 
+def borrowed(target: str) -> str:
+    """The uniform draw that picks, per posterior draw, which trained target's inadequacy
+    scale a target with no training rows of a new group borrows (held-out rows only)."""
+    return f"borrowed_{target}"
+
+
 def alpha(target: str) -> str:
     """The amplitude of a GP inadequacy."""
     return f"alpha_{target}"

@@ -179,6 +179,18 @@ class _Stored:
         self.datatree = bayesff.load_run(path)
 
 
+def _stored(problem, path: Path) -> _Stored:
+    """A stored run of ``problem``; if the problem has changed since (its held-out side: a
+    new group's inadequacy), its draws predicted again under it (bayesff.repredict, which
+    refuses draws of another training model) and the run file replaced."""
+    run = _Stored(path)
+    if run.datatree.attrs.get("problem_fingerprint") == problem.fingerprint():
+        return run
+    print(f"{path}: the problem has changed since this run; predicting again from its draws")
+    bayesff.repredict(problem, run.datatree, out=path, force=True, progress=True)
+    return _Stored(path)
+
+
 def _timing(label: str, wall_s: float | None = None) -> float | None:
     """Record (or read back) the calibration wall time of a model, s (runs/.../timing.json)."""
     f = RUNS / "timing.json"
@@ -384,7 +396,7 @@ def main(argv=None) -> dict:
         if not wanted(label) or (args.reuse and path.exists()):
             if not path.exists():
                 continue
-            run = _Stored(path)
+            run = _stored(transferable_problem(file, settings), path)
         else:
             run = bayesff.calibrate(transferable_problem(file, settings), out=path, force=True)
             _timing(label, run.wall_time_s)

@@ -122,7 +122,11 @@ def test_one_shared_epsilon_does_not_fit_the_same_data():
 def test_pooling_round_trips_through_the_problem_file(tmp_path):
     p = _pooled_problem()
     doc = p.document()
-    assert doc["pooling"] == {"parameters": ["epsilon"], "prior_scale": 0.2}
+    assert doc["pooling"] == {
+        "parameters": ["epsilon"],
+        "prior_scale": 0.2,
+        "new_group_inadequacy": "borrowed",
+    }
     assert [t.get("group") for t in doc["targets"]] == [*ETA, ETA_NEW[0]]
     assert "pooling   epsilon per group" in p.describe()
 

@@ -2,7 +2,8 @@
 
 :func:`calibrate` (one problem) and :func:`calibrate_many` (many; same-structure
 problems batched) sample with the kernels of :mod:`bayesff.inference.kernels`
-and write run files through :mod:`bayesff.runfile`.
+and write run files through :mod:`bayesff.runfile`; :func:`repredict` post-processes a
+stored run's draws again under a problem whose held-out side changed.
 """
 
 from bayesff.inference.cache import cache_info, clear_cache
@@ -16,6 +17,7 @@ from bayesff.inference.diagnostics import (
     diagnose,
     format_summary,
 )
+from bayesff.inference.repredict import RepredictError, repredict
 
 __all__ = [
     "EBFMI_MIN",
@@ -24,6 +26,7 @@ __all__ = [
     "Diagnostics",
     "DiagnosticsError",
     "Interrupted",
+    "RepredictError",
     "Run",
     "cache_info",
     "calibrate",
@@ -31,4 +34,5 @@ __all__ = [
     "clear_cache",
     "diagnose",
     "format_summary",
+    "repredict",
 ]
