@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bayesff import sweep as sweep_module
 from bayesff.errors import ProblemError
 from bayesff.sweep import expand, run_sweep
 
@@ -88,10 +89,12 @@ def test_tasks_of_one_structure_are_padded_to_its_largest_row_counts(tmp_path):
     assert [sp["pad_rows"]["train"] for sp in specs] == [{"B2": rows[0]}] * 2
 
 
-def test_sweep_runs_four_tasks_and_skips_them_the_second_time(tmp_path):
+def test_sweep_runs_four_tasks_and_skips_them_the_second_time(tmp_path, monkeypatch):
     """4 tasks on a 2-worker LocalCluster write 4 run files; an invalid task (a prior outside
     its support) fails with a clear message in the summary while the others finish; a
-    re-run recomputes nothing (modification times unchanged)."""
+    re-run recomputes nothing (modification times unchanged) and takes the finished tasks'
+    summary rows from the last summary.csv without reading their run files, except for a
+    run file written since (its row is computed from it)."""
     bad = ', { label = "bad", set = { parameters = { sigma = { unit = "angstrom", prior = { dist = "Uniform", low = -1.0, high = 4.0 } } } } }'  # noqa: E501
     path = _sweep_file(tmp_path, extra_values=bad)
     runs = tmp_path / "runs"
@@ -113,6 +116,22 @@ def test_sweep_runs_four_tasks_and_skips_them_the_second_time(tmp_path):
     again = run_sweep(path, out_root=runs, report_root=tmp_path / "reports", workers=2, log=None)
     assert [again.status[t] for t in files] == ["skipped"] * 4
     assert {t: f.stat().st_mtime_ns for t, f in files.items()} == mtimes
+    first = {r["task"]: r for r in res.rows}
+    for r in again.rows:
+        if r["task"] in files:
+            assert {**r, "status": "done"} == first[r["task"]], r["task"]
+    # a third run reads no run file whole; one rewritten since is read (only that one)
+    read, calls = sweep_module.runfile.read, []
+    monkeypatch.setattr(
+        sweep_module.runfile, "read", lambda p, **k: calls.append(p) or read(p, **k)
+    )
+    run_sweep(path, out_root=runs, report_root=tmp_path / "reports", workers=2, log=None)
+    assert calls == []
+    dt = read(files["s0"])
+    dt.attrs["created_utc"] = "2000-01-01T00:00:00+00:00"
+    sweep_module.runfile.write(dt, files["s0"], force=True)
+    run_sweep(path, out_root=runs, report_root=tmp_path / "reports", workers=2, log=None)
+    assert [Path(c).name for c in calls] == ["posterior.nc"] and Path(calls[0]).parent.name == "s0"
 
 
 def _start(path: Path, tmp_path: Path, workers: int = 2) -> subprocess.Popen:
