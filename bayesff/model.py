@@ -275,10 +275,13 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
         for n, p in problem.parameters.items()
     )
     targets = []
+    by_name = {t.name: t for t in problem.targets}
     for t in problem.targets:
         rows = int(t.train.sum()) if n_rows is None else int(n_rows[t.name])
         inad = t.inadequacy
         borrow = () if rows else problem.borrowed_inadequacy(t)
+        # a borrowing target takes its donors' form (its own may be left unset)
+        form = by_name[borrow[0]].inadequacy.form if borrow else inad.form
         nuis = tuple(
             ParamStructure(n.name, n.factor, n.prior.dist) for n in t.nuisance_parameters()
         )
@@ -289,8 +292,8 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
                 n_rows=rows,
                 value_shape=tuple(t.values.shape[1:]),
                 env_shapes=tuple((c, tuple(np.shape(v)[1:])) for c, v in sorted(t.env.items())),
-                inadequacy=inad.kind if rows or borrow else "none",
-                form=inad.form,
+                inadequacy="inferred_scale" if borrow else inad.kind if rows else "none",
+                form=form,
                 bands=inad.bands,
                 gp_basis=inad.gp_basis,
                 pooled=problem.pooled_parameters(t) if inad.kind == "hierarchical" else (),

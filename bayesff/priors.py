@@ -254,12 +254,12 @@ class Pooling:
         Standard deviation of the Normal prior of each slope, in log-change per
         unit of the covariate.
     new_group_inadequacy
-        ``"borrowed"`` (default): a target with no training rows whose observable is
-        trained in other groups (n-decane's vapour pressure, when C1-C8's are trained)
-        predicts its held-out rows with the inferred inadequacy scale of one of those
-        trained targets, picked at random per posterior draw (a new group misses the
-        model as a trained group does); ``"none"``: with its stated uncertainty and
-        floor only.
+        ``"borrowed"`` (default): a target of a group with no training rows whose
+        observable is trained with an ``inferred_scale`` inadequacy in other groups
+        (n-decane's vapour pressure, when C1-C8's are trained) predicts its held-out
+        rows with the scale, and the form, of one of those trained targets, picked at
+        random per posterior draw (a new group misses the model as a trained group
+        does); ``"none"``: with its stated uncertainty and floor only.
     """
 
     parameters: tuple[str, ...]

@@ -404,29 +404,35 @@ class Problem:
         """Names of the trained targets whose inadequacy scale ``target`` borrows.
 
         A target with no training rows, of a group under ``[pooling]`` with
-        ``new_group_inadequacy = "borrowed"`` and an ``inferred_scale`` inadequacy,
-        borrows from every target of the same observable, inadequacy form and kind that
-        has training rows in a trained group (empty otherwise: its held-out rows then
-        carry only their stated uncertainty and floor).
+        ``new_group_inadequacy = "borrowed"``, borrows from every target of the same
+        observable with an ``inferred_scale`` inadequacy and training rows in a trained
+        group, and takes their inadequacy form (all must share one; a target that
+        declares ``inferred_scale`` itself borrows only from those of its own form).
+        Empty otherwise: its held-out rows then carry only their stated uncertainty
+        and floor.
         """
         pool = self.pooling
+        own = target.inadequacy
         if (
             pool is None
             or pool.new_group_inadequacy != "borrowed"
             or target.group is None
             or target.train.any()
-            or target.inadequacy.kind != "inferred_scale"
+            or own.kind not in ("none", "inferred_scale")
         ):
             return ()
-        return tuple(
-            t.name
+        donors = [
+            t
             for t in self.targets
             if t.group is not None
             and t.train.any()
             and t.observable.name == target.observable.name
             and t.inadequacy.kind == "inferred_scale"
-            and t.inadequacy.form == target.inadequacy.form
-        )
+            and (own.kind == "none" or t.inadequacy.form == own.form)
+        ]
+        if len({t.inadequacy.form for t in donors}) != 1:
+            return ()  # none, or forms that do not mix (a relative and a log scale)
+        return tuple(t.name for t in donors)
 
     def pooling_groups(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(groups with training rows, groups without), each in order of first appearance."""

@@ -179,14 +179,15 @@ class _Stored:
         self.datatree = bayesff.load_run(path)
 
 
-def _stored(problem, path: Path) -> _Stored:
+def _stored(problem, path: Path, again: bool = False) -> _Stored:
     """A stored run of ``problem``; if the problem has changed since (its held-out side: a
-    new group's inadequacy), its draws predicted again under it (bayesff.repredict, which
-    refuses draws of another training model) and the run file replaced."""
+    new group's inadequacy), or ``again``, its draws predicted again under it
+    (bayesff.repredict, which refuses draws of another training model) and the run file
+    replaced."""
     run = _Stored(path)
-    if run.datatree.attrs.get("problem_fingerprint") == problem.fingerprint():
+    if run.datatree.attrs.get("problem_fingerprint") == problem.fingerprint() and not again:
         return run
-    print(f"{path}: the problem has changed since this run; predicting again from its draws")
+    print(f"{path}: predicting again from its draws under the current problem and package")
     bayesff.repredict(problem, run.datatree, out=path, force=True, progress=True)
     return _Stored(path)
 
@@ -372,6 +373,14 @@ def main(argv=None) -> dict:
         action="store_true",
         help="read every model whose run file exists instead of calibrating it again",
     )
+    ap.add_argument(
+        "--repredict",
+        choices=["b", "b12", "c", "d"],
+        action="append",
+        default=[],
+        help="with --reuse: predict this model's stored draws again (bayesff.repredict), "
+        "after a change to how the package predicts (repeatable)",
+    )
     args = ap.parse_args(argv)
     # Laplace starts (the mode and its Hessian as the first mass matrix): from the
     # prior-central starts NUTS's warm-up ran at the largest tree depth (65 s per
@@ -396,7 +405,7 @@ def main(argv=None) -> dict:
         if not wanted(label) or (args.reuse and path.exists()):
             if not path.exists():
                 continue
-            run = _stored(transferable_problem(file, settings), path)
+            run = _stored(transferable_problem(file, settings), path, label in args.repredict)
         else:
             run = bayesff.calibrate(transferable_problem(file, settings), out=path, force=True)
             _timing(label, run.wall_time_s)

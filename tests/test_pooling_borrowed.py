@@ -67,9 +67,10 @@ def _problem(borrow: str):
         y = _b2(x, T) * (1.0 + TAU[g] * rng.normal(size=T.size)) + rng.normal(0.0, U, T.size)
         train = np.full(T.size, g != NEW)
         t = Target.from_arrays(f"B2_{g}", SECOND_VIRIAL, {"T_K": T}, y, U, train=train)
-        t = t.replace(group=g, inadequacy=INADEQUACY)
-        if g == NEW:
-            t = t.replace(holdout={"longer molecule": np.ones(T.size, bool)})
+        if g == NEW:  # declares no inadequacy of its own: it has nothing to learn one from
+            t = t.replace(group=g, holdout={"longer molecule": np.ones(T.size, bool)})
+        else:
+            t = t.replace(group=g, inadequacy=INADEQUACY)
         targets.append(t)
     p = lj_problem([t.replace(group=None) for t in targets], SETTINGS, name="borrow_lj")
     pooling = Pooling(
@@ -104,6 +105,17 @@ def test_the_new_group_borrows_the_trained_groups_scales():
     off = next(t for t in structure_of(_problem("none")).targets if t.name == new.name)
     assert off.borrow == () and off.inadequacy == "none"
     assert "picked at random per draw" in _problem("borrowed").describe()
+    assert new.form == "relative"  # the donors' form
+
+
+def test_a_target_that_declares_another_form_borrows_nothing():
+    """A new target that declares an inferred scale of its own form (absolute, in
+    cm3/mol) does not take a relative one: the two scales are not the same number."""
+    p = _problem("borrowed")
+    own = Inadequacy("inferred_scale", form="absolute", prior_scale=0.1)
+    targets = [t.replace(inadequacy=own) if t.name == f"B2_{NEW}" else t for t in p.targets]
+    new = next(t for t in structure_of(p.replace(targets=targets)).targets if t.name.endswith(NEW))
+    assert new.borrow == () and new.inadequacy == "none"
 
 
 def test_borrowed_scales_cover_the_new_molecule_and_none_does_not(runs):
