@@ -453,8 +453,9 @@ def describe(problem) -> str:
         lines += _describe_target(t)
         if borrowed := problem.borrowed_inadequacy(t):
             lines.append(
-                f"          held out in a new group: its tau is one of {', '.join(borrowed)}'s, "
-                "picked at random per draw (new_group_inadequacy = borrowed)"
+                f"          held out in a new group: its tau is that of one of "
+                f"{', '.join(borrowed)}, picked at random per draw (new_group_inadequacy = "
+                "borrowed)"
             )
     s = problem.inference
     lines.append(
