@@ -91,11 +91,13 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import io
 import json
 import math
 import os
 import platform
+import re
 import sys
 import time
 from concurrent.futures import CancelledError
@@ -133,6 +135,7 @@ from bayesff.schemas import (
     parse_toml,
     validate,
 )
+from bayesff.settings import InferenceSettings
 from bayesff.transferability import evaluate
 
 __all__ = [
@@ -463,10 +466,40 @@ def _done(task: Task) -> bool:
         a = runfile.read_attrs(task.out)  # the root attributes only: fast
     except Exception:  # a damaged or foreign file: run the task again (atomically replaced)
         return False
-    return (
-        a.get("problem_fingerprint") == task.fingerprint
-        and a.get("sweep_settings") == task.settings
+    return a.get("problem_fingerprint") == task.fingerprint and same_settings(
+        str(a.get("sweep_settings", "")), task.settings
     )
+
+
+_SETTING = re.compile(r"(\w+)=('[^']*'|[^,()]+)")
+
+
+def _settings_fields(stamp: str) -> dict[str, str] | None:
+    """``InferenceSettings(a=1, b='x')`` -> {"a": "1", "b": "'x'"} (text only; None for
+    any other text)."""
+    stamp = stamp.strip()
+    if not (stamp.startswith("InferenceSettings(") and stamp.endswith(")")):
+        return None
+    return dict(_SETTING.findall(stamp[len("InferenceSettings(") : -1]))
+
+
+def same_settings(stored: str, current: str) -> bool:
+    """Whether a run file's settings stamp (``repr`` of its :class:`InferenceSettings`)
+    names the settings ``current`` names.
+
+    A setting added to the package since the run was written (``adapt_mass``, new on
+    2026-11-25) is absent from its stamp; it matches when ``current`` gives it its
+    default, which is the behaviour the package had before the setting existed (new
+    settings are added that way). Any other difference, a setting that the package no
+    longer has, or a stamp that is not one, does not match.
+    """
+    if stored == current:
+        return True
+    old, new = _settings_fields(stored), _settings_fields(current)
+    if not old or not new or set(old) - set(new):
+        return False
+    defaults = {f.name: repr(f.default) for f in dataclasses.fields(InferenceSettings)}
+    return all(old[k] == v if k in old else defaults.get(k) == v for k, v in new.items())
 
 
 def run_batch(tasks: list[dict], report: bool) -> list[dict]:

@@ -339,3 +339,21 @@ def test_a_connection_closed_while_gathering_is_a_lost_scheduler(monkeypatch):
         == "status connecting: in <TCP (closed) ConnectionPool.gather>: Connection reset by peer"
     )
     assert res.status == {"t0": "done", "t1": "done", "t2": "not run", "t3": "not run"}
+
+
+def test_a_setting_added_since_a_run_matches_its_default_only():
+    """A run file stamped before InferenceSettings had ``adapt_mass`` (added 2026-11-25;
+    its default is the behaviour before) counts as done for a task that leaves it at its
+    default, not for one that sets it; any other difference, a setting the package no
+    longer has, or a stamp that is not one, does not count."""
+    from bayesff.settings import InferenceSettings
+    from bayesff.sweep import same_settings
+
+    now = repr(InferenceSettings(init="laplace", prior_draws=250))
+    before = now.replace(", adapt_mass=True", "")
+    assert before != now
+    assert same_settings(before, now)
+    assert not same_settings(before, repr(InferenceSettings(init="laplace", adapt_mass=False)))
+    assert not same_settings(now.replace("seed=0", "seed=1"), now)
+    assert not same_settings(now.replace(")", ", retired=3)"), now)
+    assert not same_settings("junk", now) and not same_settings("", now)
