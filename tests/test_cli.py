@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import xarray as xr
 
@@ -116,6 +117,16 @@ def test_report_and_compare_end_to_end(tmp_path, capsys):
     assert main(["compare", *map(str, runs)]) == 0
     table = capsys.readouterr().out
     assert "elpd_loo" in table and "argon_lj_b2_none" in table and "argon_lj_b2 " in table
+    # `bayesff repredict`: the same problem gives the same predictions from the same draws;
+    # draws of another training model (no inadequacy term) are refused (exit 2)
+    again = tmp_path / "again.nc"
+    assert main(["repredict", SHIPPED, str(runs[0]), "--out", str(again), "--no-progress"]) == 0
+    assert f"wrote {again}" in capsys.readouterr().out
+    a, b = xr.open_datatree(again, engine="h5netcdf"), xr.open_datatree(runs[0], engine="h5netcdf")
+    for k in b["predictions"].data_vars:
+        np.testing.assert_allclose(a["predictions"][k].values, b["predictions"][k].values)
+    assert main(["repredict", SHIPPED, str(runs[1]), "--out", str(tmp_path / "x.nc")]) == 2
+    assert "its draws are of another model" in capsys.readouterr().err
 
 
 @pytest.mark.slow

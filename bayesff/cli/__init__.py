@@ -47,6 +47,10 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("problem", "validate a problem and its data; print what will be fitted"),
     "calibrate": ("calibrate", "sample the posterior; write runs/NAME/posterior.nc"),
+    "repredict": (
+        "calibrate",
+        "predict a run's draws again under a problem whose held-out side changed",
+    ),
     "report": ("runs", "write reports/NAME/index.html and summary.json"),
     "evaluate": ("runs", "transferability verdicts of a run's held-out groups"),
     "compare": ("runs", "PSIS-LOO and leave-one-environment-out elpd of runs"),

@@ -1,4 +1,5 @@
-"""``bayesff calibrate PROBLEM``: sample the posterior, write the run file, judge it."""
+"""``bayesff calibrate PROBLEM``: sample the posterior, write the run file, judge it;
+``bayesff repredict PROBLEM RUN --out NEW``: the same draws, predicted again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from bayesff.cli.allow import add_allow_plugin, allowing_plugins
 from bayesff.cli.argtypes import count
 from bayesff.cli.command import EXIT_FAILED, EXIT_OK, Command, logger
 from bayesff.errors import DiagnosticsError
-from bayesff.inference import calibrate
+from bayesff.inference import calibrate, repredict
 from bayesff.io import confined
 from bayesff.problem import Problem
 from bayesff.runtime import configure
@@ -95,4 +96,36 @@ def _run(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"calibrate": Command(_arguments, allowing_plugins(_run))}
+def _repredict_arguments(c) -> None:
+    c.add_argument("problem", help="problem file, e.g. models/alkane_chains/trend.toml")
+    c.add_argument("run", help="a run of the same training model, e.g. runs/NAME/posterior.nc")
+    c.add_argument("--out", required=True, help="the new run file (the run itself: --force)")
+    c.add_argument("--force", action="store_true", help="replace an existing file at --out")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.add_argument("--quiet", action="store_true", help="only the verdicts")
+    add_allow_plugin(c)
+
+
+def _repredict(args) -> int:
+    problem = Problem.from_toml(args.problem, prepared=True)
+    configure()
+    run = repredict(
+        problem,
+        args.run,
+        out=args.out,
+        force=args.force,
+        progress=False if args.no_progress else None,
+        log=logger(args),
+    )
+    print(f"wrote {run.path} in {run.wall_time_s:.1f} s from the draws of {args.run}")
+    if "predictions" in run.datatree.children:
+        print("transferability of the held-out environments:")
+        for line in evaluate(run.datatree).verdict_lines():
+            print(f"  {line}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "calibrate": Command(_arguments, allowing_plugins(_run)),
+    "repredict": Command(_repredict_arguments, allowing_plugins(_repredict)),
+}
