@@ -92,6 +92,7 @@ __all__ = [
     "read",
     "read_attrs",
     "rows",
+    "sampler_stats",
     "short_name",
     "targets",
     "versions",
@@ -111,13 +112,6 @@ _PACKAGES = (
     "scipy",
     "h5netcdf",
 )
-_STATS = {
-    "diverging": "diverging",
-    "energy": "energy",
-    "num_steps": "n_steps",
-    "accept_prob": "acceptance_rate",
-    "step_size": "step_size",
-}
 
 
 class RunFileError(BayesffError):
@@ -287,23 +281,40 @@ def _pooling_coords(structure) -> dict:
     return {f"group_{sites.POOLED}": list(structure.groups)}
 
 
+#: sample_stats variable -> (the sampler's statistic it holds, dtype); ``lp`` is
+#: minus the sampler's ``potential_energy`` and ``tree_depth`` is derived from ``n_steps``.
+_STATS = {
+    "diverging": ("diverging", bool),
+    "energy": ("energy", float),
+    "n_steps": ("num_steps", int),
+    "acceptance_rate": ("accept_prob", float),
+    "step_size": ("step_size", float),
+}
+
+
 def _stats_dataset(stats: dict):
 
-    ds = xr.Dataset(
-        {
-            "diverging": (("chain", "draw"), np.asarray(stats["diverging"]).astype(bool)),
-            "energy": (("chain", "draw"), np.asarray(stats["energy"], float)),
-            "n_steps": (("chain", "draw"), np.asarray(stats["num_steps"], int)),
-            "tree_depth": (
-                ("chain", "draw"),
-                np.floor(np.log2(np.asarray(stats["num_steps"]) + 1)).astype(int),
-            ),
-            "acceptance_rate": (("chain", "draw"), np.asarray(stats["accept_prob"], float)),
-            "lp": (("chain", "draw"), -np.asarray(stats["potential_energy"], float)),
-            "step_size": (("chain", "draw"), np.asarray(stats["step_size"], float)),
-        }
-    )
+    cd = ("chain", "draw")
+    data = {k: (cd, np.asarray(stats[name]).astype(kind)) for k, (name, kind) in _STATS.items()}
+    steps = np.asarray(stats["num_steps"])
+    data["tree_depth"] = (cd, np.floor(np.log2(steps + 1)).astype(int))
+    data["lp"] = (cd, -np.asarray(stats["potential_energy"], float))
+    ds = xr.Dataset({k: data[k] for k in _STATS_ORDER})
     return ds.assign_coords(chain=np.arange(ds.sizes["chain"]), draw=np.arange(ds.sizes["draw"]))
+
+
+_STATS_ORDER = (
+    "diverging", "energy", "n_steps", "tree_depth", "acceptance_rate", "lp", "step_size"
+)  # fmt: skip
+
+
+def sampler_stats(dt) -> dict:
+    """A run's sample statistics under the sampler's names (the inverse of what the run
+    file stores): site -> (chain, draw) array, as :func:`build` was given them."""
+    st = dt["sample_stats"]
+    out = {name: np.asarray(st[k].values) for k, (name, _) in _STATS.items()}
+    out["potential_energy"] = -np.asarray(st["lp"].values)
+    return out
 
 
 def _target_groups(problem, out: RunContent):

@@ -66,6 +66,19 @@ value = 3.4
     return str(f)
 
 
+def two_groups_toml(tmp_path: Path, pooling: str, name: str, target: str = "") -> str:
+    """:func:`pooled_lj_toml` with two B2 targets in groups ``a`` and ``b`` and ``[pooling]``
+    of epsilon; ``pooling``: TOML lines added to ``[pooling]``, ``target``: to each target."""
+    target = target.replace("{", "{{").replace("}", "}}")  # pooled_lj_toml formats the text
+    targets = "".join(
+        f'[[targets]]\nname = "B2_{g}"\nobservable = "second_virial"\ndata = "{{csv}}"\n'
+        f'group = "{g}"\n{target}'
+        for g in ("a", "b")
+    )
+    pooling = f'[pooling]\nparameters = ["epsilon"]\n{pooling}'
+    return pooled_lj_toml(tmp_path, pooling, targets, name=name)
+
+
 def write_manifest(data_dir: Path, name: str = "b2.csv", units: dict | None = None) -> None:
     """Write data_dir/manifest.toml listing data_dir/name with its real sha256."""
     units = units or {"T_K": "K", "B2_cm3_per_mol": "cm^3/mol", "u_B2_cm3_per_mol": "cm^3/mol"}

@@ -41,7 +41,7 @@ from bayesff.problem import InferenceSettings, load_problem
 from bayesff.targets import Inadequacy, Target
 from bayesff.units import to_internal
 
-from support import lj_problem, pooled_lj_toml
+from support import lj_problem, two_groups_toml
 
 T_TRAIN = np.linspace(120.0, 280.0, 20)
 T_NEW = np.linspace(120.0, 280.0, 30)
@@ -140,13 +140,9 @@ def test_the_posterior_does_not_depend_on_the_option(runs):
 
 
 def _toml(tmp_path, line: str) -> str:
-    targets = "".join(
-        f'[[targets]]\nname = "B2_{g}"\nobservable = "second_virial"\ndata = "{{csv}}"\n'
-        f'group = "{g}"\ninadequacy = {{{{ kind = "inferred_scale" }}}}\n'
-        for g in ("a", "b")
+    return two_groups_toml(
+        tmp_path, line, "borrow_check", target='inadequacy = { kind = "inferred_scale" }\n'
     )
-    pooling = f'[pooling]\nparameters = ["epsilon"]\n{line}'
-    return pooled_lj_toml(tmp_path, pooling, targets, name="borrow_check")
 
 
 def test_the_option_is_read_from_the_problem_file_and_checked(tmp_path):

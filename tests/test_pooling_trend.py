@@ -32,7 +32,7 @@ from bayesff.problem import InferenceSettings, load_problem
 from bayesff.targets import Target
 from bayesff.units import to_internal
 
-from support import lj_problem, pooled_lj_toml
+from support import lj_problem, two_groups_toml
 
 T = np.linspace(150.0, 400.0, 10)
 SLOPE, X_MEAN = 0.12, 2.0
@@ -139,13 +139,7 @@ def test_the_trend_round_trips_through_the_problem_file():
 
 
 def _toml(tmp_path, pooling: str) -> str:
-    targets = "".join(
-        f'[[targets]]\nname = "B2_{g}"\nobservable = "second_virial"\ndata = "{{csv}}"\n'
-        f'group = "{g}"\n'
-        for g in ("a", "b")
-    )
-    pooling = f'[pooling]\nparameters = ["epsilon"]\n{pooling}'
-    return pooled_lj_toml(tmp_path, pooling, targets, name="trend_check")
+    return two_groups_toml(tmp_path, pooling, "trend_check")
 
 
 @pytest.mark.parametrize(

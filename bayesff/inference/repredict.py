@@ -33,36 +33,12 @@ from bayesff.inference.calibrate import Run, _batch, _prepare_output
 from bayesff.inference.diagnostics import diagnose
 from bayesff.model import model_of
 from bayesff.runtime import ensure_configured
+from bayesff.settings import InferenceSettings
 
 __all__ = ["RepredictError", "repredict"]
 
 #: Relative and absolute tolerance of the log prior and training log-likelihood check.
 TOLERANCE = 1e-8
-
-#: Sampler settings a run records (``run_attributes``) and the type each is read as.
-_SETTINGS = {
-    "seed": int,
-    "chains": int,
-    "warmup": int,
-    "samples": int,
-    "thin": int,
-    "sampler": str,
-    "init": str,
-    "target_accept": float,
-    "max_tree_depth": int,
-    "dense_mass": bool,
-    "adapt_mass": bool,
-    "prior_draws": int,
-}
-
-#: sample_stats variable of a run file -> the sampler's statistic of the same draws.
-_STATS = {
-    "diverging": "diverging",
-    "energy": "energy",
-    "n_steps": "num_steps",
-    "acceptance_rate": "accept_prob",
-    "step_size": "step_size",
-}
 
 
 class RepredictError(BayesffError):
@@ -127,7 +103,7 @@ def _predict(problem, old, settings, where: str, progress, log):
     _check_training_data(problem, old, where)
     drawn = Drawn(
         z=_unconstrained(structure, batch.train[0], post),
-        stats=_stats(old),
+        stats=runfile.sampler_stats(old),
         train=batch.train[0],
         holdout=batch.holdout[0],
         key_post=batch.keys.post[0],
@@ -153,9 +129,12 @@ def _datatree(run):
 
 
 def _settings(problem, dt):
-    """The problem's settings with the sampler settings the run records."""
+    """The problem's settings with the sampler settings the run records (its root
+    attributes named as :class:`InferenceSettings`' fields, read as their types)."""
     given = {
-        k: kind(np.asarray(dt.attrs[k]).item()) for k, kind in _SETTINGS.items() if k in dt.attrs
+        f.name: type(f.default)(np.asarray(dt.attrs[f.name]).item())
+        for f in dataclasses.fields(InferenceSettings)
+        if f.name in dt.attrs
     }
     return dataclasses.replace(problem.inference, **given)
 
@@ -202,19 +181,13 @@ def _unconstrained(structure, train, post) -> dict:
     }
 
 
-def _stats(dt) -> dict:
-    st = dt["sample_stats"]
-    out = {new: np.asarray(st[old].values) for old, new in _STATS.items()}
-    out["potential_energy"] = -np.asarray(st["lp"].values)
-    return out
-
-
 def _check_same_density(old, new, where: str) -> None:
     """The log prior and the training log-likelihood at every draw equal the stored ones."""
     for group in ("log_prior", "log_likelihood"):
         a, b = old[group], new[group]
         for k in a.data_vars:
-            x, y = np.asarray(a[k].values), np.asarray(b[k].values) if k in b.data_vars else None
+            x = np.asarray(a[k].values)
+            y = np.asarray(b[k].values) if k in b.data_vars else None
             if (
                 y is None
                 or x.shape != y.shape
