@@ -154,6 +154,8 @@ class TargetStructure:
     group: str = ""  # its group under the problem's pooling ("" none)
     # no training rows: the trained targets whose inferred scale its held-out rows borrow
     borrow: tuple[str, ...] = ()
+    shared: str = ""  # the name of its shared inferred scale ("" its own)
+    shared_owner: bool = False  # it samples the shared scale (the first trained target)
 
 
 @dataclass(frozen=True)
@@ -233,7 +235,8 @@ def _target_sites(t: TargetStructure) -> list[tuple[str, str]]:
     if t.n_rows == 0:
         return out  # predicted only: no inadequacy term is learned
     if t.inadequacy == "inferred_scale":
-        out.append((sites.tau(t.name), "tau"))
+        if not t.shared or t.shared_owner:
+            out.append((sites.tau(t.shared or t.name), "tau"))
     elif t.inadequacy == "hierarchical":
         for q in t.pooled:
             out += [(sites.omega(q, t.name), "omega"), (sites.eta(q, t.name), "eta")]
@@ -276,9 +279,18 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
     )
     targets = []
     by_name = {t.name: t for t in problem.targets}
+    rows_of = {
+        t.name: int(t.train.sum()) if n_rows is None else int(n_rows[t.name])
+        for t in problem.targets
+    }
+    owners: dict[str, str] = {}  # shared scale -> the first target with training rows
     for t in problem.targets:
-        rows = int(t.train.sum()) if n_rows is None else int(n_rows[t.name])
+        if t.inadequacy.shared and rows_of[t.name]:
+            owners.setdefault(t.inadequacy.shared, t.name)
+    for t in problem.targets:
+        rows = rows_of[t.name]
         inad = t.inadequacy
+        shared = inad.shared or ""
         borrow = () if rows else problem.borrowed_inadequacy(t)
         # a borrowing target takes its donors' form (its own may be left unset)
         form = by_name[borrow[0]].inadequacy.form if borrow else inad.form
@@ -292,7 +304,7 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
                 n_rows=rows,
                 value_shape=tuple(t.values.shape[1:]),
                 env_shapes=tuple((c, tuple(np.shape(v)[1:])) for c, v in sorted(t.env.items())),
-                inadequacy="inferred_scale" if borrow else inad.kind if rows else "none",
+                inadequacy="inferred_scale" if borrow else inad.kind if rows or shared else "none",
                 form=form,
                 bands=inad.bands,
                 gp_basis=inad.gp_basis,
@@ -303,6 +315,8 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
                 fixed=tuple(sorted(t.fixed)),
                 group=t.group or "",
                 borrow=borrow,
+                shared=shared,
+                shared_owner=owners.get(shared) == t.name,
             )
         )
     if problem.pooling is None:
@@ -660,7 +674,9 @@ def _sample_target_latents(t: TargetStructure, td: dict, latent: dict) -> None:
         return
     scale = td.inadequacy_scale
     if t.inadequacy == "inferred_scale":
-        latent[sites.tau(t.name)] = numpyro.sample(sites.tau(t.name), _FoldedHalfNormal(scale))
+        if not t.shared or t.shared_owner:
+            name = sites.tau(t.shared or t.name)
+            latent[name] = numpyro.sample(name, _FoldedHalfNormal(scale))
     elif t.inadequacy == "hierarchical":
         for q in t.pooled:
             omega = numpyro.sample(sites.omega(q, t.name), dist.HalfNormal(scale))
@@ -1024,6 +1040,9 @@ def _model(structure: Structure, data: dict) -> None:
     stacked = _stacked_means(structure, data, params, own)
     for t in structure.targets:
         _sample_target_latents(t, data.targets[t.name], latent)
+    for t in structure.targets:
+        if t.shared:  # every target of a shared scale reads it under its own name
+            latent[sites.tau(t.name)] = latent[sites.tau(t.shared)]
     for t in structure.targets:
         td = data.targets[t.name]
         if td.n == 0:

@@ -205,6 +205,40 @@ class Problem:
             raise ProblemError(
                 "no target has training rows: nothing to calibrate", f"{where}: [[targets]]"
             )
+        self._check_shared_scales(where)
+
+    def _check_shared_scales(self, where: str) -> None:
+        """Targets naming one ``inadequacy.shared`` scale: one form and prior scale, at least
+        one with training rows, and a name no target has (its site is ``tau_<name>``)."""
+        names = {t.name for t in self.targets}
+        first: dict[str, Target] = {}
+        for t in self.targets:
+            inad = t.inadequacy
+            if inad.shared is None:
+                continue
+            sw = f"{where}: target {t.name!r}.inadequacy.shared"
+            if inad.shared in names:
+                raise ProblemError(
+                    f"shared scale {inad.shared!r} is also a target's name; its variable "
+                    f"tau_{inad.shared} would be that target's own: choose another name",
+                    sw,
+                )
+            f = first.setdefault(inad.shared, t)
+            for key in ("form", "prior_scale"):
+                if getattr(inad, key) != getattr(f.inadequacy, key):
+                    raise ProblemError(
+                        f"every target sharing scale {inad.shared!r} needs one {key}: "
+                        f"{f.name!r} has {getattr(f.inadequacy, key)!r}, this one "
+                        f"{getattr(inad, key)!r}",
+                        f"{where}: target {t.name!r}.inadequacy.{key}",
+                    )
+        for share, f in first.items():
+            if not any(t.train.any() for t in self.targets if t.inadequacy.shared == share):
+                raise ProblemError(
+                    f"no target sharing scale {share!r} has training rows, so nothing "
+                    "infers it; train one of them or drop shared",
+                    f"{where}: target {f.name!r}.inadequacy.shared",
+                )
 
     def _check_target_fixed(self, t: Target, tw: str) -> None:
         """A target's own fixed parameter values: fixed parameters of the potential, in
@@ -408,8 +442,8 @@ class Problem:
         observable with an ``inferred_scale`` inadequacy and training rows in a trained
         group, and takes their inadequacy form (all must share one; a target that
         declares ``inferred_scale`` itself borrows only from those of its own form).
-        Empty otherwise: its held-out rows then carry only their stated uncertainty
-        and floor.
+        Empty otherwise: a target of a shared scale (``inadequacy.shared``) predicts
+        with that scale, and any other carries only its stated uncertainty and floor.
         """
         pool = self.pooling
         own = target.inadequacy
@@ -419,6 +453,7 @@ class Problem:
             or target.group is None
             or target.train.any()
             or own.kind not in ("none", "inferred_scale")
+            or own.shared is not None
         ):
             return ()
         donors = [

@@ -294,6 +294,8 @@ def _inadequacy_table(i: Inadequacy):
     if i.kind == "none":
         return "none"
     d = {"kind": i.kind, "form": i.form, "prior_scale": float(i.prior_scale)}
+    if i.shared is not None:
+        d["shared"] = i.shared
     if i.kind == "hierarchical":
         d["bands"] = i.bands
         if i.parameters is not None:
@@ -470,6 +472,8 @@ def _describe_target(t: Target) -> list[str]:
     scale_name = {"inferred_scale": "tau", "hierarchical": "omega", "gp": "alpha"}
     if inad != "none":
         scale = f"{scale_name[inad]} ~ HalfNormal({t.inadequacy.prior_scale:g})"
+        if t.inadequacy.shared:
+            scale += f", shared as tau_{t.inadequacy.shared}"
         inad += f" ({t.inadequacy.form}, {scale})"
     shape = f", rows of shape {t.value_shape}" if t.value_shape else ""
     lines = [

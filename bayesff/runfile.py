@@ -429,6 +429,8 @@ def _target_attrs(problem, t) -> dict:
         "inadequacy_prior_scale": float(inad.prior_scale),
         # the trained targets whose tau its held-out rows borrow ([pooling])
         "inadequacy_borrowed": list(problem.borrowed_inadequacy(t)) or [""],
+        # the name of its shared scale (variable tau_<name>), "" its own
+        "inadequacy_shared": inad.shared or "",
         "tolerance_rel": float(tol.get("rel", math.nan)),
         "tolerance_abs": float(tol.get("abs", math.nan)),
         "env_columns": list(t.observable.env_columns),

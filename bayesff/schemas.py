@@ -79,6 +79,7 @@ _INADEQUACY = {
                 "parameters": {"type": "array", "items": _STRING},
                 "bands": {"type": "integer"},
                 "gp_basis": {"type": "integer"},
+                "shared": _STRING,
             },
         },
     ]

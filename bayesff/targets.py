@@ -28,6 +28,7 @@ from bayesff.observables._spec import Observable, get_observable
 from bayesff.observables.conventions import matched_builder
 from bayesff.potentials.cutoff import wrap_cutoff
 from bayesff.priors import PriorSpec
+from bayesff.schemas import TARGET_NAME_PATTERN, check_name
 
 __all__ = [
     "ERROR_MODELS",
@@ -71,6 +72,10 @@ class Inadequacy:
         :math:`\ln y_i \sim N(\ln f_i, \sqrt{(u_i^2 + e_i^2)/f_i^2 + \tau^2})`, a
         log-normal density of :math:`y_i` (its log-likelihood is of y, so it compares
         with the other forms' by LOO); a row with :math:`f_i \le 0` has density zero.
+        With ``shared = "NAME"`` every target naming NAME has one scale, the
+        posterior variable ``tau_NAME`` (one misfit per property of a transferable
+        model across molecules, instead of one per molecule); a target of the set
+        without training rows predicts with it.
     ``"hierarchical"``
         per-environment parameters with partial pooling: the training rows
         are cut into ``bands`` contiguous bands of the environment coordinate
@@ -107,6 +112,9 @@ class Inadequacy:
         ``hierarchical``: number of environment bands of the training rows.
     gp_basis
         ``gp``: number of HSGP basis functions.
+    shared
+        ``inferred_scale``: the name of a scale shared by every target that names it
+        (``tau_<shared>``); None: the target's own scale.
     """
 
     kind: str = "none"
@@ -115,6 +123,7 @@ class Inadequacy:
     parameters: tuple[str, ...] | None = None
     bands: int = 4
     gp_basis: int = 20
+    shared: str | None = None
 
     def __post_init__(self):
         if self.kind not in INADEQUACY_KINDS:
@@ -142,6 +151,13 @@ class Inadequacy:
             raise ProblemError(
                 f"inadequacy gp_basis must be an integer >= 4, got {self.gp_basis!r}"
             )
+        if self.shared is not None:
+            if self.kind != "inferred_scale":
+                raise ProblemError(
+                    "inadequacy shared names the scale of an inferred_scale inadequacy; "
+                    f"a {self.kind} inadequacy has none"
+                )
+            check_name(self.shared, TARGET_NAME_PATTERN, None, "inadequacy shared")
         if self.parameters is not None:
             if isinstance(self.parameters, str) or not all(
                 isinstance(p, str) for p in self.parameters
@@ -154,7 +170,7 @@ class Inadequacy:
     @classmethod
     def from_value(cls, value, where: str | None = None) -> Inadequacy:
         """From a problem file: a kind name or a table of the fields above."""
-        fields = {"kind", "form", "prior_scale", "parameters", "bands", "gp_basis"}
+        fields = {"kind", "form", "prior_scale", "parameters", "bands", "gp_basis", "shared"}
         try:
             if isinstance(value, str):
                 return cls(kind=value)

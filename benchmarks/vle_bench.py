@@ -36,6 +36,7 @@ Usage (from the repository root)::
     python benchmarks/vle_bench.py               # 50 repeats
     python benchmarks/vle_bench.py --floors      # needs teqp
     python benchmarks/vle_bench.py --draws 4,64,1024 --chain 1024 --out FILE  # as on the GPU
+    python benchmarks/vle_bench.py --alkanes     # 12 n-alkanes x 20 T x 4 chains (issue 30)
 
 Writes ``benchmarks/results/vle_bench.json`` (or ``vle_floors.json``). Timings on a shared
 machine are noisy: the load average is recorded.
@@ -191,6 +192,79 @@ def chain_speed(repeats: int, n_draws: int) -> dict:
             "compile_s": t_compile,
             "finite": finite == n_draws,
             "finite_draws": finite,
+        }
+    }
+
+
+#: The n-alkanes C1-C12 for :func:`alkane_speed`: (carbon number, epsilon/k_B in K, sigma in
+#: angstrom, n, critical temperature in K). epsilon, sigma and n are model (a)'s posterior
+#: means (reports/alkane_chains/summary.json, 2026-11-26), those of C9 and C11 the means of
+#: their neighbours; Tc of the reference equations (data/alkanes/), C9 594.55 K and C11
+#: 638.8 K from NIST's webbook (no data file: only the benchmark uses them).
+ALKANES = (
+    (1, 159.4, 3.745, 13.74, 190.56),
+    (2, 231.9, 3.846, 14.47, 305.32),
+    (3, 243.9, 3.926, 13.30, 369.89),
+    (4, 251.1, 3.967, 12.57, 425.13),
+    (5, 257.3, 3.996, 12.28, 469.70),
+    (6, 263.2, 4.016, 12.20, 507.82),
+    (7, 268.1, 4.029, 12.18, 541.23),
+    (8, 272.2, 4.046, 12.19, 568.74),
+    (9, 275.2, 4.053, 12.20, 594.55),
+    (10, 278.2, 4.060, 12.20, 617.70),
+    (11, 280.9, 4.066, 12.24, 638.80),
+    (12, 283.6, 4.071, 12.28, 658.10),
+)
+
+
+def alkane_speed(repeats: int, chains: int = 4, n_t: int = 20) -> dict:
+    """Issue 30's target: value and gradient of the VLE log-likelihood of the 12 n-alkanes
+    (segments 1 + (C - 1)/3, per-molecule epsilon, sigma, n: :data:`ALKANES`, +-1 % per
+    chain) at 20 temperatures each (0.5-0.9 Tc), saturated liquid density, vapour pressure
+    and enthalpy of vaporisation from one coexistence solve per state, for ``chains``
+    parameter sets at once (jit(vmap) over chains and molecules), gradient in every
+    molecule's epsilon, sigma and n."""
+    fluid = fluid_eos_of(MIE_CHAIN)
+    a = np.array(ALKANES)
+    rng = np.random.default_rng(0)
+
+    def jitter(x):
+        return jnp.asarray(x * (1 + 0.01 * rng.uniform(-1, 1, (chains, len(x)))))
+
+    draws = {
+        "epsilon": jitter(a[:, 1] * GAS_CONSTANT_KJ_PER_MOL_K),
+        "sigma": jitter(a[:, 2]),
+        "n": jitter(a[:, 3]),
+    }
+    seg = jnp.asarray(1.0 + (a[:, 0] - 1.0) / 3.0)
+    T = jnp.asarray(np.linspace(0.5, 0.9, n_t)[None, :] * a[:, 4:5])  # (12, n_t) K
+
+    def predict(eps, sig, n, s, t):
+        p = {"epsilon": eps, "sigma": sig, "n": n, "m": 6.0, "segments": s}
+        v = vle_predictions(fluid, p, t)
+        return jnp.stack([v.rho_l, v.p_sat, v.dH_vap])
+
+    centre = jax.jit(jax.vmap(predict))(*(jnp.asarray(v.mean(0)) for v in draws.values()), seg, T)
+    obs, unc = centre * 1.01, 0.01 * jnp.abs(centre)
+
+    def loglik(p):
+        pred = jax.vmap(predict)(p["epsilon"], p["sigma"], p["n"], seg, T)
+        return -0.5 * jnp.sum(((pred - obs) / unc) ** 2)
+
+    fn = jax.jit(jax.vmap(jax.value_and_grad(loglik)))
+    t0 = time.perf_counter()
+    compiled = fn.lower(draws).compile()
+    t_compile = time.perf_counter() - t0
+    value, grad = compiled(draws)
+    finite = bool(jnp.all(jnp.isfinite(value)) & jnp.all(jnp.isfinite(grad["n"])))
+    return {
+        "alkanes": {
+            **_times(compiled, (draws,), repeats),
+            "compile_s": t_compile,
+            "finite": finite,
+            "molecules": len(ALKANES),
+            "temperatures": n_t,
+            "chains": chains,
         }
     }
 
@@ -564,6 +638,12 @@ def main() -> None:
         help="also time the SAFT-VR Mie chain (mie_chain) at N draws (its program compiles "
         "for ~100 s on a CPU, so one size only)",
     )
+    ap.add_argument(
+        "--alkanes",
+        action="store_true",
+        help="only issue 30's case: 12 n-alkane chains x 20 temperatures x 4 chains "
+        "(writes results/vle_bench_alkanes.json)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="JSON file (default results/)")
     args = ap.parse_args()
     RESULTS.mkdir(exist_ok=True)
@@ -576,6 +656,13 @@ def main() -> None:
         "backend": jax.default_backend(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if args.alkanes:
+        res = {"machine": machine, "speed": alkane_speed(args.repeats)}
+        _report(4, res["speed"])
+        res["machine"]["load_average_after"] = os.getloadavg()
+        out = args.out or RESULTS / "vle_bench_alkanes.json"
+        out.write_text(json.dumps(res, indent=2))
+        return
     if args.saft_floors:
         res = {"machine": machine, "floors": saft_floors()}
         (RESULTS / "saft_vr_mie_floors.json").write_text(json.dumps(res, indent=2))

@@ -154,6 +154,12 @@ def test_transferable_model_file_has_the_segment_rule_and_the_split():
         assert trained == (carbon <= 8 and t["name"].split("_c")[0] in ("rho_l", "p_sat"))
     names = {t["name"] for t in doc["targets"]}
     assert {"rho_l_c10", "p_sat_c10", "dH_vap_c10", "rho_comp_c10", "rho_comp_c12"} <= names
+    # one inadequacy scale per property shared by the molecules, held-out ones included
+    shared = {t["name"]: t.get("inadequacy", {}).get("shared") for t in doc["targets"]}
+    assert {shared[f"rho_l_c{c}"] for c in (1, 2, 3, 4, 5, 6, 7, 8, 10, 12)} == {"rho_l"}
+    assert {shared[f"p_sat_c{c}"] for c in (1, 2, 3, 4, 5, 6, 7, 8, 10, 12)} == {"p_sat"}
+    latent = structure_of(bayesff.load_problem(MODELS / "transferable.toml", prepared=False))
+    assert [n for n in latent.latent_names if n.startswith("tau")] == ["tau_rho_l", "tau_p_sat"]
     # the generator writes the same file again (no hand edits)
     make = _make_models()
     assert (
