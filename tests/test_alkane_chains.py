@@ -163,7 +163,12 @@ def test_transferable_model_file_has_the_segment_rule_and_the_split():
     # the generator writes the same file again (no hand edits)
     make = _make_models()
     assert (
-        make.transferable("alkane_transferable", doc["problem"]["description"], make.HEADER_B)
+        make.transferable(
+            "alkane_transferable",
+            doc["problem"]["description"],
+            make.HEADER_B,
+            inference=make._inference(laplace=True),
+        )
         == text
     )
 
