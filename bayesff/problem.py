@@ -211,16 +211,25 @@ class Problem:
         """Targets naming one ``inadequacy.shared`` scale: one form and prior scale, at least
         one with training rows, and a name no target has (its site is ``tau_<name>``)."""
         names = {t.name for t in self.targets}
+        # the names its variable tau_<shared> must not take: another target's own scale,
+        # a target, a target's model mean, a parameter
+        taken = (
+            {sites.tau(n) for n in names}
+            | names
+            | {sites.mean(n) for n in names}
+            | set(self.parameters)
+        )
         first: dict[str, Target] = {}
         for t in self.targets:
             inad = t.inadequacy
             if inad.shared is None:
                 continue
             sw = f"{where}: target {t.name!r}.inadequacy.shared"
-            if inad.shared in names:
+            if sites.tau(inad.shared) in taken:
                 raise ProblemError(
-                    f"shared scale {inad.shared!r} is also a target's name; its variable "
-                    f"tau_{inad.shared} would be that target's own: choose another name",
+                    f"shared scale {inad.shared!r}: its variable {sites.tau(inad.shared)} "
+                    "is already the name of a target, a target's scale or model mean, or a "
+                    "parameter; choose another name",
                     sw,
                 )
             f = first.setdefault(inad.shared, t)
@@ -232,6 +241,15 @@ class Problem:
                         f"{getattr(inad, key)!r}",
                         f"{where}: target {t.name!r}.inadequacy.{key}",
                     )
+            if inad.form == "absolute" and t.observable.unit != f.observable.unit:
+                # an absolute scale is in the observable's unit: one number for two units
+                # has no meaning (relative and log scales are dimensionless)
+                raise ProblemError(
+                    f"an absolute scale shared as {inad.shared!r} needs one unit: "
+                    f"{f.name!r} is in {f.observable.unit}, this one in "
+                    f"{t.observable.unit}; use form relative or log, or another name",
+                    sw,
+                )
         for share, f in first.items():
             if not any(t.train.any() for t in self.targets if t.inadequacy.shared == share):
                 raise ProblemError(

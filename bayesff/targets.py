@@ -155,9 +155,10 @@ class Inadequacy:
             if self.kind != "inferred_scale":
                 raise ProblemError(
                     "inadequacy shared names the scale of an inferred_scale inadequacy; "
-                    f"a {self.kind} inadequacy has none"
+                    f"a {self.kind} inadequacy has none",
+                    "shared",
                 )
-            check_name(self.shared, TARGET_NAME_PATTERN, None, "inadequacy shared")
+            check_name(self.shared, TARGET_NAME_PATTERN, "shared", "inadequacy shared")
         if self.parameters is not None:
             if isinstance(self.parameters, str) or not all(
                 isinstance(p, str) for p in self.parameters
@@ -177,7 +178,9 @@ class Inadequacy:
             if isinstance(value, dict) and "kind" in value and set(value) <= fields:
                 return cls(**value)
         except ProblemError as e:
-            raise ProblemError(e.message, where) from None
+            # a field's own error (``shared``) is placed under the table's location
+            at = f"{where}.{e.where}" if where and e.where else where or e.where
+            raise ProblemError(e.message, at) from None
         raise ProblemError(
             f"inadequacy must be one of {', '.join(INADEQUACY_KINDS)} or a table with kind and "
             f"optional {', '.join(sorted(fields - {'kind'}))}, got {value!r}",

@@ -30,9 +30,10 @@ from bayesff import runfile, sites
 from bayesff.errors import ProblemError
 from bayesff.inference import calibrate
 from bayesff.model import structure_of
-from bayesff.observables import SECOND_VIRIAL
+from bayesff.observables import SECOND_VIRIAL, get_observable
 from bayesff.potentials import get_potential
 from bayesff.problem import InferenceSettings, load_problem
+from bayesff.report.summary import build_summary, validate_summary
 from bayesff.targets import Inadequacy, Target
 from bayesff.units import to_internal
 
@@ -104,6 +105,11 @@ def test_the_shared_scale_is_recovered_and_predicts_the_held_out_target(run):
     assert str(info["B2_new"].attrs["inadequacy_shared"]) == "B2_misfit"
     assert str(info["B2_m0"].attrs["inadequacy_shared"]) == "B2_misfit"
     assert str(info["B2_new_alone"].attrs["inadequacy_shared"]) == ""
+    # the report says so: one scale, not one per target
+    summary = build_summary(run.datatree, None)
+    validate_summary(summary)
+    assert summary["targets"]["B2_m0"]["inadequacy"]["shared"] == "B2_misfit"
+    assert summary["targets"]["B2_new_alone"]["inadequacy"]["shared"] is None
 
 
 def _toml(tmp_path, a: str, b: str, train_b: str = "") -> str:
@@ -152,7 +158,7 @@ def test_a_problem_file_shares_a_scale_and_round_trips(tmp_path):
             '"none"',
             "",
             "target 'B2_a'.inadequacy.shared",
-            "also a target's name",
+            "its variable tau_B2_b is already the name of a target, a target's scale",
         ),
         (
             '"none"',
@@ -166,14 +172,14 @@ def test_a_problem_file_shares_a_scale_and_round_trips(tmp_path):
             '{ kind = "gp", shared = "m" }',
             '"none"',
             "",
-            "targets[0] (B2_a).inadequacy",
+            "targets[0] (B2_a).inadequacy.shared",
             "a gp inadequacy has none",
         ),
         (
             '{ kind = "inferred_scale", shared = "two words" }',
             '"none"',
             "",
-            "targets[0] (B2_a).inadequacy",
+            "targets[0] (B2_a).inadequacy.shared",
             "inadequacy shared 'two words' is not allowed",
         ),
     ],
@@ -184,3 +190,41 @@ def test_bad_shared_scales_are_refused_with_the_field(tmp_path, a, b, train_b, f
     assert words in str(e.value), e.value
     assert field in str(e.value), e.value
     assert "p.toml" in str(e.value), e.value
+
+
+def test_a_shared_name_that_would_clash_with_a_target_is_refused(tmp_path):
+    """tau_<shared> must not be a target's name (a target called tau_m, shared = "m"):
+    otherwise the model has two sites of one name and fails when traced, naming nothing."""
+    inad = '{{ kind = "inferred_scale", shared = "m" }}'  # pooled_lj_toml formats the text
+    targets = "".join(
+        f'[[targets]]\nname = "{n}"\nobservable = "second_virial"\ndata = "{{csv}}"\n'
+        f"inadequacy = {inad}\n"
+        for n in ("tau_m", "B2_b")
+    )
+    with pytest.raises(ProblemError, match="its variable tau_m is already the name") as e:
+        load_problem(pooled_lj_toml(tmp_path, "", targets, name="shared_clash"))
+    assert "target 'tau_m'.inadequacy.shared" in str(e.value)
+
+
+def test_an_absolute_scale_shared_across_units_is_refused():
+    """An absolute scale is in its observable's unit: B2 (cm3/mol) and a liquid density
+    (mol/L) cannot share one; relative scales can."""
+    rho = get_observable("saturated_liquid_density")
+    T = np.linspace(90.0, 130.0, 5)
+    absolute = Inadequacy("inferred_scale", form="absolute", prior_scale=0.1, shared="s")
+    b2 = Target.from_arrays("B2", SECOND_VIRIAL, {"T_K": T * 2}, _b2(T * 2), U)
+    liquid = Target.from_arrays("rho_l", rho, {"T_K": T}, np.full(5, 30.0), 0.01)
+    with pytest.raises(ProblemError, match="needs one unit") as e:
+        lj_problem(
+            [b2.replace(inadequacy=absolute), liquid.replace(inadequacy=absolute)],
+            SETTINGS,
+            name="shared_units",
+        )
+    assert "target 'rho_l'.inadequacy.shared" in str(e.value)
+    relative = Inadequacy("inferred_scale", form="relative", prior_scale=0.1, shared="s")
+    p = lj_problem(
+        [b2.replace(inadequacy=relative), liquid.replace(inadequacy=relative)],
+        SETTINGS,
+        name="shared_units",
+    )
+    assert [t.inadequacy.shared for t in p.targets] == ["s", "s"]

@@ -230,6 +230,8 @@ def _target_row(s: dict, t: str, info: dict) -> str:
     if inad.get("kind") not in (None, "none"):
         inad_t += f" ({_e(inad.get('form', ''))}, prior scale "
         inad_t += _n(inad.get("prior_scale"), f"targets.{t}.inadequacy.prior_scale") + ")"
+        if inad.get("shared"):
+            inad_t += f", shared as tau_{_e(inad['shared'])}"
     tol_t = _tol_cell(s["tolerance"].get(t), f"tolerance.{t}", info["unit"])
     excl = info["excluded_rows"]
     excl_cls = "num bad" if excl else "num"

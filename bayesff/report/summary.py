@@ -531,6 +531,8 @@ def _target_entry(info: runfile.TargetInfo) -> dict:
             "prior_scale": info.attrs.get("inadequacy_prior_scale")
             if info.inadequacy != "none"
             else None,
+            # the name of the scale it shares with other targets (tau_<shared>), or None
+            "shared": str(info.attrs.get("inadequacy_shared", "")) or None,
         },
         "holdout_groups": list(info.holdout_groups),
         "data": info.data_path,
