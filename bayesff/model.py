@@ -229,14 +229,22 @@ class Structure:
         return tuple(t for t in self.targets if t.n_rows > 0)
 
 
+def _own_tau(t: TargetStructure) -> str | None:
+    """The inferred scale's site a target samples: its own, or its shared scale's when it
+    is that scale's owner; None for the other targets of a shared scale."""
+    if not t.shared:
+        return sites.tau(t.name)
+    return sites.tau(t.shared) if t.shared_owner else None
+
+
 def _target_sites(t: TargetStructure) -> list[tuple[str, str]]:
     """Latent sites a target adds: (site name, role)."""
     out = [(sites.nuisance(p.name, t.name), "nuisance") for p in t.nuisance]
     if t.n_rows == 0:
         return out  # predicted only: no inadequacy term is learned
     if t.inadequacy == "inferred_scale":
-        if not t.shared or t.shared_owner:
-            out.append((sites.tau(t.shared or t.name), "tau"))
+        if tau := _own_tau(t):
+            out.append((tau, "tau"))
     elif t.inadequacy == "hierarchical":
         for q in t.pooled:
             out += [(sites.omega(q, t.name), "omega"), (sites.eta(q, t.name), "eta")]
@@ -674,9 +682,8 @@ def _sample_target_latents(t: TargetStructure, td: dict, latent: dict) -> None:
         return
     scale = td.inadequacy_scale
     if t.inadequacy == "inferred_scale":
-        if not t.shared or t.shared_owner:
-            name = sites.tau(t.shared or t.name)
-            latent[name] = numpyro.sample(name, _FoldedHalfNormal(scale))
+        if tau := _own_tau(t):
+            latent[tau] = numpyro.sample(tau, _FoldedHalfNormal(scale))
     elif t.inadequacy == "hierarchical":
         for q in t.pooled:
             omega = numpyro.sample(sites.omega(q, t.name), dist.HalfNormal(scale))

@@ -208,8 +208,10 @@ class Problem:
         self._check_shared_scales(where)
 
     def _check_shared_scales(self, where: str) -> None:
-        """Targets naming one ``inadequacy.shared`` scale: one form and prior scale, at least
-        one with training rows, and a name no target has (its site is ``tau_<name>``)."""
+        """Targets naming one ``inadequacy.shared`` scale: one form and prior scale (and
+        one unit for an absolute scale), at least one with training rows, and a variable
+        ``tau_<name>`` that no target, target's own scale or model mean, or parameter
+        already has."""
         names = {t.name for t in self.targets}
         # the names its variable tau_<shared> must not take: another target's own scale,
         # a target, a target's model mean, a parameter

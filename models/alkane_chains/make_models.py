@@ -126,8 +126,9 @@ def _inference(chains=4, warmup=500, samples=500, laplace_mass=False, laplace=Fa
     # draws, singular or nearly so in as many dimensions (model c stalled at the largest
     # tree depth right after it), and a diagonal one misses the coupling of every
     # molecule through the shared n (model c ran at 3-6 s per iteration with it)
-    fixed = 'init = "laplace"\nadapt_mass = false\n' if laplace_mass else ""
-    fixed = fixed or ('init = "laplace"\n' if laplace else "")
+    # laplace_mass implies the Laplace start; laplace alone adapts the matrix in warm-up
+    fixed = 'init = "laplace"\n' if laplace or laplace_mass else ""
+    fixed += "adapt_mass = false\n" if laplace_mass else ""
     return f"""[inference]
 chains = {chains}
 warmup = {warmup}
