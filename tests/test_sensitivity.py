@@ -14,6 +14,8 @@ known by construction:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -146,7 +148,7 @@ def test_leave_one_target_out_by_psis_matches_a_refit(two):
 
 
 @pytest.mark.slow
-def test_unreliable_weights_are_refitted_and_kept(two):
+def test_unreliable_weights_are_refitted_and_kept(two, monkeypatch):
     """Leaving the precise target out cannot be done by reweighting (Pareto k > 0.7): it is
     sampled again, written beside the run, and reused on the next call.
 
@@ -164,10 +166,20 @@ def test_unreliable_weights_are_refitted_and_kept(two):
     assert hi.refit_path is not None and (path.parent / "sensitivity").is_dir()
     for p in res.parameters:
         assert hi.widen[p] > 3.0
-    again = sensitivity(path, refit=True, problem=problem)  # the kept refit, no sampling
+    # the kept refit is reused: a second call must not sample (calibrate refuses) nor
+    # rewrite the file (a timing ratio here failed CI on a loaded machine, stop 42)
+    kept_file = Path(hi.refit_path)
+    stamp = kept_file.stat().st_mtime_ns
+    with monkeypatch.context() as m:
+
+        def no_sampling(*a, **k):
+            raise AssertionError("the kept refit was sampled again")
+
+        m.setattr("bayesff.sensitivity.calibrate", no_sampling)
+        again = sensitivity(path, refit=True, problem=problem)
+        cached = sensitivity(path, refit="cached")  # what the report does: never samples
     assert again.left_out["B2_high"].mean == hi.mean
-    assert again.timings["refit_s"] < 0.5 * res.timings["refit_s"]
-    cached = sensitivity(path, refit="cached")  # what the report does: never samples
+    assert kept_file.stat().st_mtime_ns == stamp
     assert cached.left_out["B2_high"].method == "refit"
     # other sampler settings: the kept refit is not theirs, so it is sampled again with them
     short = sensitivity(path, refit=True, problem=problem, refit_settings={"samples": 150})
