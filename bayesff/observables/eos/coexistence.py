@@ -28,11 +28,17 @@ Starts, from the model's own critical point
   rho_l exp(alpha^r_l - 1), which follows the model's own volatility where the LJ
   shape does not (chains).
 
-The zero-pressure start comes first below 0.85 Tc, the ancillary one above; a
-member whose first attempt has not converged in 20 steps, or converged on an
-unstable or trivial pair, restarts from the other within the same loop.
-Tested on the LJ EOS from 0.50 to 0.99 Tc and on PC-SAFT chains of 1-16 segments
-from 0.35 to 0.99 Tc (tests/observables/eos/).
+The zero-pressure start comes first wherever p = 0 has a liquid root (up to
+about 0.9 Tc); where it has none the ancillary serves, and a member whose first
+attempt has not converged in 20 steps, or converged on an unstable or trivial
+pair, restarts from the ancillary within the same loop. Why not the ancillary
+first above 0.85 Tc, as until 2026-11-26: for chains of 3 segments and more its
+LJ shape is far from the model's coexistence curve there, the first attempt
+failed, and in a vmapped batch the slowest member sets every member's cost (25
+Newton steps for one n-alkane state in 240, against at most 9 now). Tested on the
+LJ EOS from 0.50 to 0.99 Tc, on PC-SAFT chains of 1-16 segments from 0.35 to
+0.99 Tc, and on SAFT-VR Mie chains of 1-16 segments from 0.45 to 0.95 Tc
+(tests/observables/eos/).
 
 Failures are values: above the critical temperature, below the EOS's validity,
 unconverged, collapsed onto one density (the trivial solution near Tc) or
@@ -83,6 +89,8 @@ FIRST_ATTEMPT_STEPS = 20
 #: Newton steps of the zero-pressure liquid of a start (where it takes more, p = 0 has
 #: no liquid root nearby: close to Tc, where the ancillary start serves).
 ZERO_PRESSURE_STEPS = 12
+#: Step up in ln rho of the liquid Newton from an iterate between the spinodals.
+UNSTABLE_PUSH = 0.3
 #: Densities closer than this in ln rho are one phase (the trivial solution).
 TRIVIAL_GAP = 1e-4
 
@@ -151,7 +159,9 @@ def _liquid_newton(eos, t, p_target, x0, shape, max_iter, active=True):
     """Newton on p(rho) = p_target in x = ln rho, kept on the liquid branch.
 
     Steps are capped at ``MAX_STEP``; an iterate where dp/drho <= 0 (the unstable
-    branch between the spinodals) is pushed up by 0.1 in ln rho instead. From a
+    branch between the spinodals) is pushed up by ``UNSTABLE_PUSH`` in ln rho instead
+    (0.1 until 2026-11-26: a long chain's liquid from the LJ-shaped ancillary start,
+    at 40 % of its density, then took more steps than the start allows). From a
     start denser than the root Newton descends monotonically where p(rho) is
     convex (the liquid branch); from below it overshoots once and then does.
     Returns (x, last |step|, iterations); an inactive member does not iterate.
@@ -165,7 +175,8 @@ def _liquid_newton(eos, t, p_target, x0, shape, max_iter, active=True):
         dpdx = rho * t * (1.0 + 2.0 * rho * a_r + rho**2 * a_rr)
         dx = jnp.clip(-(p_here - p_target) / dpdx, -MAX_STEP, MAX_STEP)
         stable = dpdx > 0
-        return jnp.where(stable, x + dx, x + 0.1), jnp.where(stable, jnp.abs(dx), jnp.inf), it + 1
+        x_new = jnp.where(stable, x + dx, x + UNSTABLE_PUSH)
+        return x_new, jnp.where(stable, jnp.abs(dx), jnp.inf), it + 1
 
     def cond(c):
         x, size, it = c
@@ -315,11 +326,15 @@ def solve_coexistence(
     sh = jax.lax.stop_gradient(shape)
     t_fixed = jax.lax.stop_gradient(t)
 
-    # Two starts: the zero-pressure one (_zero_pressure_start) below 0.85 Tc and the
-    # scaled ancillary above; the other is the fallback (_newton restarts from it).
+    # Two starts: the zero-pressure one (_zero_pressure_start, which is the scaled
+    # ancillary where p = 0 has no liquid root) and the ancillary as the fallback
+    # (_newton restarts from it).
     x_anc = _ancillary_start(t_fixed, crit)
     x_zero = _zero_pressure_start(eos, t_fixed, x_anc, sh, ZERO_PRESSURE_STEPS)
-    zero_first = t_fixed < 0.85 * crit.T_star
+    # Above 0.85 Tc a zero-pressure liquid less dense than the ancillary's is not trusted:
+    # the Thol LJ EOS has one at 0.93 Tc on a spurious branch, from which Newton
+    # converged on a false coexisting pair (rho_l 0.305 for 0.539).
+    zero_first = (t_fixed < 0.85 * crit.T_star) | (x_zero[0] >= x_anc[0])
     x_first = jnp.where(zero_first, x_zero, x_anc)
     x_fallback = jnp.where(zero_first, x_anc, x_zero)
     x, size, it = _newton(eos, t_fixed, x_first, x_fallback, sh, max_iter + FIRST_ATTEMPT_STEPS)
