@@ -28,17 +28,19 @@ Starts, from the model's own critical point
   rho_l exp(alpha^r_l - 1), which follows the model's own volatility where the LJ
   shape does not (chains).
 
-The zero-pressure start comes first wherever p = 0 has a liquid root (up to
-about 0.9 Tc); where it has none the ancillary serves, and a member whose first
-attempt has not converged in 20 steps, or converged on an unstable or trivial
-pair, restarts from the ancillary within the same loop. Why not the ancillary
-first above 0.85 Tc, as until 2026-11-26: for chains of 3 segments and more its
-LJ shape is far from the model's coexistence curve there, the first attempt
-failed, and in a vmapped batch the slowest member sets every member's cost (25
-Newton steps for one n-alkane state in 240, against at most 9 now). Tested on the
-LJ EOS from 0.50 to 0.99 Tc, on PC-SAFT chains of 1-16 segments from 0.35 to
-0.99 Tc, and on SAFT-VR Mie chains of 1-16 segments from 0.45 to 0.95 Tc
-(tests/observables/eos/).
+The zero-pressure start comes first below 0.85 Tc and, above, wherever p = 0 has a
+liquid root at least as dense as the ancillary's liquid (up to about 0.9 Tc for
+chains); otherwise the ancillary comes first. A member whose first attempt has not
+converged in 20 steps, or converged on an unstable or trivial pair, restarts from the
+other start within the same loop. Why not always the ancillary above 0.85 Tc, as
+until 2026-11-26: for chains of 3 segments and more its LJ shape is far from the
+model's coexistence curve there, the first attempt failed, and in a vmapped batch the
+slowest member sets every member's cost (25 Newton steps for one n-alkane state in
+240, against 5 now). Why the density condition: the Thol LJ EOS has a zero-pressure
+root on a spurious branch at 0.93 Tc, from which Newton converged on a false pair.
+Tested on the LJ EOS from 0.50 to 0.99 Tc, on PC-SAFT chains of 1-16 segments from
+0.35 to 0.99 Tc, and on SAFT-VR Mie chains of 6-16 segments from 0.45 to 0.93 Tc
+against teqp (tests/observables/eos/).
 
 Failures are values: above the critical temperature, below the EOS's validity,
 unconverged, collapsed onto one density (the trivial solution near Tc) or
