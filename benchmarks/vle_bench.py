@@ -265,8 +265,29 @@ def alkane_speed(repeats: int, chains: int = 4, n_t: int = 20) -> dict:
             "molecules": len(ALKANES),
             "temperatures": n_t,
             "chains": chains,
+            "newton_steps": _alkane_newton_steps(seg, T, draws),
         }
     }
+
+
+def _alkane_newton_steps(seg, T, draws) -> dict:
+    """Newton steps of the coexistence solves of :func:`alkane_speed`'s first parameter
+    set: in a vmapped batch the slowest member sets every member's cost, so the maximum
+    is the number that matters."""
+    from bayesff.observables.eos.coexistence import solve_coexistence
+    from bayesff.observables.eos.saft_vr_mie import SAFT_VR_MIE
+    from bayesff.observables.eos.thermo import critical_point
+
+    def steps(s, lr, t_star):
+        shape = {"segments": s, "lambda_r": lr, "lambda_a": 6.0}
+        crit = critical_point(SAFT_VR_MIE, **shape)
+        return jax.vmap(lambda t: solve_coexistence(SAFT_VR_MIE, t, critical=crit, **shape))(
+            t_star
+        ).iterations
+
+    t_star = T * GAS_CONSTANT_KJ_PER_MOL_K / draws["epsilon"][0][:, None]
+    it = np.asarray(jax.jit(jax.vmap(steps))(seg, draws["n"][0], t_star))
+    return {"median": float(np.median(it)), "max": int(it.max()), "states": int(it.size)}
 
 
 def floors() -> dict:
