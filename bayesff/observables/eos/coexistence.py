@@ -38,8 +38,12 @@ model's coexistence curve there, the first attempt failed, and in a vmapped batc
 slowest member sets every member's cost (25 Newton steps for one n-alkane state in
 240, against 5 now). Why the density condition: the Thol LJ EOS has a zero-pressure
 root on a spurious branch at 0.93 Tc, from which Newton converged on a false pair.
+Where p = 0 has no liquid root (near Tc) the restart is the ancillary with its gap
+about ln rho_c widened 1.5 times: chains' coexistence curves are wider than the LJ
+fluid's, and from the LJ gap Newton collapsed onto the trivial solution (6 segments
+at 0.95 Tc, 16 at 0.97 Tc).
 Tested on the LJ EOS from 0.50 to 0.99 Tc, on PC-SAFT chains of 1-16 segments from
-0.35 to 0.99 Tc, and on SAFT-VR Mie chains of 6-16 segments from 0.45 to 0.93 Tc
+0.35 to 0.99 Tc, and on SAFT-VR Mie chains of 6-16 segments from 0.45 to 0.97 Tc
 against teqp (tests/observables/eos/).
 
 Failures are values: above the critical temperature, below the EOS's validity,
@@ -93,6 +97,8 @@ FIRST_ATTEMPT_STEPS = 20
 ZERO_PRESSURE_STEPS = 12
 #: Step up in ln rho of the liquid Newton from an iterate between the spinodals.
 UNSTABLE_PUSH = 0.3
+#: Factor on the ancillary's gap about ln rho_c of the restart where p = 0 has no liquid.
+WIDEN = 1.5
 #: Densities closer than this in ln rho are one phase (the trivial solution).
 TRIVIAL_GAP = 1e-4
 
@@ -195,7 +201,16 @@ def _ancillary_start(t, crit):
     return jnp.stack([jnp.log(rl * crit.rho_star), jnp.log(rv * crit.rho_star)])
 
 
-def _zero_pressure_start(eos, t, x_anc, shape, max_iter):
+def _widened(x_anc, crit):
+    """The ancillary pair with its gap about ln rho_c widened by ``WIDEN``: a chain's
+    coexistence curve is wider than the LJ fluid's in critical-reduced form, and near Tc
+    Newton from the LJ-shaped gap collapsed onto the trivial solution (6 segments at
+    0.95 Tc, 16 at 0.97 Tc)."""
+    x_c = jnp.log(crit.rho_star)
+    return x_c + WIDEN * (x_anc - x_c)
+
+
+def _zero_pressure_start(eos, t, x_anc, shape, max_iter, fallback=None):
     """(ln rho_l, ln rho_v) from the liquid at zero pressure and an ideal-gas vapour.
 
     Well below Tc the saturated liquid is nearly the liquid at zero pressure and the
@@ -203,13 +218,15 @@ def _zero_pressure_start(eos, t, x_anc, shape, max_iter):
     the ancillary liquid density), and equating mu/kT = ln rho + alpha^r + Z (Z_l = 0)
     with the ideal gas's ln rho_v + 1 gives rho_v0 = rho_l0 exp(alpha^r_l - 1). Both
     follow the model's own thermodynamics, where the LJ shape of the ancillary knows
-    nothing of, e.g., a chain's lower volatility. Falls back to ``x_anc`` where p = 0
-    has no liquid root within ``max_iter`` steps (close to Tc).
+    nothing of, e.g., a chain's lower volatility. Falls back to ``fallback`` (default
+    ``x_anc``) where p = 0 has no liquid root within ``max_iter`` steps (close to Tc).
+    Returns (x, whether the zero-pressure pair was found).
     """
     x_l, size, _ = _liquid_newton(eos, t, 0.0, x_anc[0], shape, max_iter)
     x_v = x_l + eos.alphar(t, jnp.exp(x_l), **shape) - 1.0
     ok = (size <= STEP_TOL) & jnp.isfinite(x_v) & (x_v < x_l - 1.0)
-    return jnp.where(ok, jnp.stack([x_l, x_v]), x_anc)
+    x = jnp.where(ok, jnp.stack([x_l, x_v]), x_anc if fallback is None else fallback)
+    return x, ok
 
 
 def _newton(eos, t, x_first, x_fallback, shape, max_iter):
@@ -332,11 +349,14 @@ def solve_coexistence(
     # ancillary where p = 0 has no liquid root) and the ancillary as the fallback
     # (_newton restarts from it).
     x_anc = _ancillary_start(t_fixed, crit)
-    x_zero = _zero_pressure_start(eos, t_fixed, x_anc, sh, ZERO_PRESSURE_STEPS)
+    # where p = 0 has no liquid root the restart is the widened ancillary (_widened)
+    x_zero, zero_ok = _zero_pressure_start(
+        eos, t_fixed, x_anc, sh, ZERO_PRESSURE_STEPS, fallback=_widened(x_anc, crit)
+    )
     # Above 0.85 Tc a zero-pressure liquid less dense than the ancillary's is not trusted:
     # the Thol LJ EOS has one at 0.93 Tc on a spurious branch, from which Newton
     # converged on a false coexisting pair (rho_l 0.305 for 0.539).
-    zero_first = (t_fixed < 0.85 * crit.T_star) | (x_zero[0] >= x_anc[0])
+    zero_first = (t_fixed < 0.85 * crit.T_star) | (zero_ok & (x_zero[0] >= x_anc[0]))
     x_first = jnp.where(zero_first, x_zero, x_anc)
     x_fallback = jnp.where(zero_first, x_anc, x_zero)
     x, size, it = _newton(eos, t_fixed, x_first, x_fallback, sh, max_iter + FIRST_ATTEMPT_STEPS)
