@@ -210,7 +210,7 @@ def _widened(x_anc, crit):
     return x_c + WIDEN * (x_anc - x_c)
 
 
-def _zero_pressure_start(eos, t, x_anc, shape, max_iter, fallback=None):
+def _zero_pressure_start(eos, t, x_anc, shape, max_iter, fallback):
     """(ln rho_l, ln rho_v) from the liquid at zero pressure and an ideal-gas vapour.
 
     Well below Tc the saturated liquid is nearly the liquid at zero pressure and the
@@ -218,14 +218,14 @@ def _zero_pressure_start(eos, t, x_anc, shape, max_iter, fallback=None):
     the ancillary liquid density), and equating mu/kT = ln rho + alpha^r + Z (Z_l = 0)
     with the ideal gas's ln rho_v + 1 gives rho_v0 = rho_l0 exp(alpha^r_l - 1). Both
     follow the model's own thermodynamics, where the LJ shape of the ancillary knows
-    nothing of, e.g., a chain's lower volatility. Falls back to ``fallback`` (default
-    ``x_anc``) where p = 0 has no liquid root within ``max_iter`` steps (close to Tc).
+    nothing of, e.g., a chain's lower volatility. Falls back to ``fallback`` where p = 0
+    has no liquid root within ``max_iter`` steps (close to Tc).
     Returns (x, whether the zero-pressure pair was found).
     """
     x_l, size, _ = _liquid_newton(eos, t, 0.0, x_anc[0], shape, max_iter)
     x_v = x_l + eos.alphar(t, jnp.exp(x_l), **shape) - 1.0
     ok = (size <= STEP_TOL) & jnp.isfinite(x_v) & (x_v < x_l - 1.0)
-    x = jnp.where(ok, jnp.stack([x_l, x_v]), x_anc if fallback is None else fallback)
+    x = jnp.where(ok, jnp.stack([x_l, x_v]), fallback)
     return x, ok
 
 
@@ -345,11 +345,10 @@ def solve_coexistence(
     sh = jax.lax.stop_gradient(shape)
     t_fixed = jax.lax.stop_gradient(t)
 
-    # Two starts: the zero-pressure one (_zero_pressure_start, which is the scaled
-    # ancillary where p = 0 has no liquid root) and the ancillary as the fallback
-    # (_newton restarts from it).
+    # Two starts, the first and the one _newton restarts from: the scaled ancillary and
+    # the zero-pressure pair, which is the widened ancillary (_widened) where p = 0 has
+    # no liquid root.
     x_anc = _ancillary_start(t_fixed, crit)
-    # where p = 0 has no liquid root the restart is the widened ancillary (_widened)
     x_zero, zero_ok = _zero_pressure_start(
         eos, t_fixed, x_anc, sh, ZERO_PRESSURE_STEPS, fallback=_widened(x_anc, crit)
     )
