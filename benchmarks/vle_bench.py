@@ -37,6 +37,7 @@ Usage (from the repository root)::
     python benchmarks/vle_bench.py --floors      # needs teqp
     python benchmarks/vle_bench.py --draws 4,64,1024 --chain 1024 --out FILE  # as on the GPU
     python benchmarks/vle_bench.py --alkanes     # 12 n-alkanes x 20 T x 4 chains (issue 30)
+    python benchmarks/vle_bench.py --alkanes --host-devices 2  # also the chains on 2 devices
 
 Writes ``benchmarks/results/vle_bench.json`` (or ``vle_floors.json``). Timings on a shared
 machine are noisy: the load average is recorded.
@@ -251,23 +252,36 @@ def alkane_speed(repeats: int, chains: int = 4, n_t: int = 20) -> dict:
         pred = jax.vmap(predict)(p["epsilon"], p["sigma"], p["n"], seg, T)
         return -0.5 * jnp.sum(((pred - obs) / unc) ** 2)
 
-    fn = jax.jit(jax.vmap(jax.value_and_grad(loglik)))
-    t0 = time.perf_counter()
-    compiled = fn.lower(draws).compile()
-    t_compile = time.perf_counter() - t0
-    value, grad = compiled(draws)
-    finite = bool(jnp.all(jnp.isfinite(value)) & jnp.all(jnp.isfinite(grad["n"])))
-    return {
-        "alkanes": {
+    out = {}
+    batched = jax.vmap(jax.value_and_grad(loglik))
+    devices = jax.devices()
+    variants = {"alkanes": jax.jit(batched)}
+    if len(devices) > 1 and chains % len(devices) == 0:
+        # the chains split over the CPU's devices, as bayesff's sampler splits them
+        # (bayesff.configure(host_devices=...)): each device runs its share
+        mesh = jax.sharding.Mesh(np.array(devices), ("chain",))
+        spec = jax.sharding.PartitionSpec("chain")
+        # check_vma=False as in bayesff.inference.kernels: the solvers' while loops carry
+        # unsharded counters that the varying-axes checker refuses
+        sharded = jax.shard_map(batched, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
+        variants[f"alkanes_{len(devices)}_devices"] = jax.jit(sharded)
+    for name, fn in variants.items():
+        t0 = time.perf_counter()
+        compiled = fn.lower(draws).compile()
+        t_compile = time.perf_counter() - t0
+        value, grad = compiled(draws)
+        finite = bool(jnp.all(jnp.isfinite(value)) & jnp.all(jnp.isfinite(grad["n"])))
+        out[name] = {
             **_times(compiled, (draws,), repeats),
             "compile_s": t_compile,
             "finite": finite,
             "molecules": len(ALKANES),
             "temperatures": n_t,
             "chains": chains,
-            "newton_steps": _alkane_newton_steps(seg, T, draws),
+            "devices": len(devices) if name != "alkanes" else 1,
         }
-    }
+    out["alkanes"]["newton_steps"] = _alkane_newton_steps(seg, T, draws)
+    return out
 
 
 def _alkane_newton_steps(seg, T, draws) -> dict:
@@ -665,8 +679,18 @@ def main() -> None:
         help="only issue 30's case: 12 n-alkane chains x 20 temperatures x 4 chains "
         "(writes results/vle_bench_alkanes.json)",
     )
+    ap.add_argument(
+        "--host-devices",
+        type=int,
+        default=1,
+        metavar="N",
+        help="split the CPU into N JAX devices (as bayesff.configure does for sampling); "
+        "--alkanes then also times its chains split over them",
+    )
     ap.add_argument("--out", type=Path, default=None, help="JSON file (default results/)")
     args = ap.parse_args()
+    if args.host_devices > 1:
+        jax.config.update("jax_num_cpu_devices", args.host_devices)
     RESULTS.mkdir(exist_ok=True)
     machine = {
         "platform": platform.platform(),
