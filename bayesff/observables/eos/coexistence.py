@@ -24,9 +24,12 @@ Starts, from the model's own critical point
   critical-reduced form (:func:`bayesff.observables.eos.lj.ancillary_reduced`)
   scaled by the model's Tc and rho_c;
 - the zero-pressure start: the liquid at p = 0 (a 1-D Newton from the ancillary
-  liquid density) and an ideal-gas vapour of equal chemical potential, rho_v =
-  rho_l exp(alpha^r_l - 1), which follows the model's own volatility where the LJ
-  shape does not (chains).
+  liquid density, to 1e-3 in ln rho with steps up capped at 0.25: it is only a start,
+  and from an ancillary 16 % too thin the uncapped first step overshot and the last
+  two steps refined what the coexistence Newton refines anyway; the slowest of issue
+  30's 240 alkane states went from 9 steps to 5) and an ideal-gas vapour of equal
+  chemical potential, rho_v = rho_l exp(alpha^r_l - 1), which follows the model's own
+  volatility where the LJ shape does not (chains).
 
 The zero-pressure start comes first below 0.85 Tc and, above, wherever p = 0 has a
 liquid root at least as dense as the ancillary's liquid (up to about 0.9 Tc for
