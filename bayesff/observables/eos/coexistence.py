@@ -451,8 +451,9 @@ def liquid_density(
     Newton's method on p(rho) = p in ln rho from a dense start: 1.15 times the
     scaled ancillary liquid density below Tc, 3 rho*c above. Steps are capped at
     0.5 in ln rho; an iterate where dp/drho <= 0 (the unstable branch) is pushed
-    up by 0.1 in ln rho, so the iteration stays on the liquid branch. Converged
-    when the step is below 1e-10. Differentiable in T*, p* and the shape
+    up by 0.3 in ln rho (``UNSTABLE_PUSH``), so the iteration stays on the liquid
+    branch. Converged when the step is below 1e-8 (``STEP_TOL``; Newton then has the
+    root to rounding). Differentiable in T*, p* and the shape
     parameters (implicit function theorem).
 
     Below Tc at a pressure under the vapour pressure the root found is the
