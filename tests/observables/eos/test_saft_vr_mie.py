@@ -381,6 +381,45 @@ def test_coexistence_of_long_chains_from_045_to_097_tc_equals_teqp():
             assert _molar(float(got.rho_v[i])) == pytest.approx(rv, rel=1e-9), (m, lr, la, f)
 
 
+@pytest.mark.slow
+def test_alkane_chain_batch_slowest_state_needs_few_newton_steps():
+    """In a vmapped batch of coexistence solves every member runs as many Newton steps as
+    the slowest, so the slowest sets the cost (docs/chains.md). Chains of issue 30's
+    n-alkanes (segments 1 + (C - 1)/3 for C = 1-12, lambda_r 12-14, lambda_a 6) at 20
+    temperatures from 0.5 to 0.9 Tc: every state solves; the zero-pressure start takes at
+    most 6 steps (measured 5; 9 before 2026-11-26 night, when it refined a start to 1e-8
+    after an overshooting first step) and the coexistence Newton at most 6 (measured 5; 25
+    before 2026-11-26, when above 0.85 Tc it started from the LJ-shaped ancillary)."""
+    from bayesff.observables.eos import coexistence as cx
+
+    carbons = np.arange(1, 13)
+    segments = jnp.asarray(1.0 + (carbons - 1.0) / 3.0)
+    lambda_r = jnp.asarray(np.linspace(13.7, 12.3, 12))
+    fractions = jnp.linspace(0.5, 0.9, 20)
+
+    @jax.jit
+    @jax.vmap
+    def steps(m, lr):
+        shape = {"segments": m, "lambda_r": lr, "lambda_a": 6.0}
+        crit = thermo.critical_point(SAFT_VR_MIE, **shape)
+
+        def one(t):
+            x_anc = cx._ancillary_start(t, crit)
+            _, _, start_steps = cx._liquid_newton(
+                SAFT_VR_MIE, t, 0.0, x_anc[0], shape, cx.ZERO_PRESSURE_STEPS,
+                tol=cx.START_TOL, max_up=cx.START_MAX_UP,
+            )  # fmt: skip
+            coex = cx.solve_coexistence(SAFT_VR_MIE, t, critical=crit, **shape)
+            return start_steps, coex.iterations, coex.status
+
+        return jax.vmap(one)(fractions * crit.T_star)
+
+    start_steps, newton_steps, status = (np.asarray(a) for a in steps(segments, lambda_r))
+    assert np.all(status == thermo.SolveStatus.OK)
+    assert start_steps.max() <= 6, start_steps
+    assert newton_steps.max() <= 6, newton_steps
+
+
 def test_nan_outside_the_model():
     """Packing fraction >= 1, negative density, fewer than one segment, lambda_r <= lambda_a
     and T* <= 0 give NaN (a value the caller can reject), not a number."""
