@@ -116,6 +116,24 @@ def _times(fn, args, repeats: int) -> dict:
     return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times)}
 
 
+def _compile_and_time(fn, draws, repeats: int, grad_key: str) -> dict:
+    """Compile ``fn`` (jit of a vmapped value and gradient) for ``draws`` and time it: the
+    :func:`_times` figures, the compile time, and whether every draw's value and gradient in
+    ``grad_key`` are finite (``finite_draws``: how many draws are)."""
+    t0 = time.perf_counter()
+    compiled = fn.lower(draws).compile()
+    t_compile = time.perf_counter() - t0
+    value, grad = compiled(draws)
+    g = grad[grad_key].reshape(value.shape[0], -1)
+    ok = int(jnp.sum(jnp.isfinite(value) & jnp.all(jnp.isfinite(g), axis=1)))
+    return {
+        **_times(compiled, (draws,), repeats),
+        "compile_s": t_compile,
+        "finite": ok == value.shape[0],
+        "finite_draws": ok,
+    }
+
+
 def speed(repeats: int, n_draws: int = N_DRAWS) -> dict:
     fluid = fluid_eos_of(LENNARD_JONES)
     T = jnp.linspace(0.70, 1.20, N_T) * EPSILON_K  # K
@@ -147,16 +165,7 @@ def speed(repeats: int, n_draws: int = N_DRAWS) -> dict:
     out = {}
     for name, f in (("shared", loglik_shared), ("observables", loglik_obs), ("B2", loglik_b2)):
         fn = jax.jit(jax.vmap(jax.value_and_grad(f)))
-        t0 = time.perf_counter()
-        compiled = fn.lower(draws).compile()
-        t_compile = time.perf_counter() - t0
-        value, grad = compiled(draws)
-        finite = bool(jnp.all(jnp.isfinite(value)) & jnp.all(jnp.isfinite(grad["epsilon"])))
-        out[name] = {
-            **_times(compiled, (draws,), repeats),
-            "compile_s": t_compile,
-            "finite": finite,
-        }
+        out[name] = _compile_and_time(fn, draws, repeats, "epsilon")
     # value-only cost of the shared solve
     fv = jax.jit(jax.vmap(loglik_shared)).lower(draws).compile()
     out["shared_value_only"] = _times(fv, (draws,), repeats)
@@ -182,19 +191,7 @@ def chain_speed(repeats: int, n_draws: int) -> dict:
         return sum(-0.5 * jnp.sum(((getattr(pred, k) - obs[k]) / unc[k]) ** 2) for k in PROPS)
 
     fn = jax.jit(jax.vmap(jax.value_and_grad(loglik)))
-    t0 = time.perf_counter()
-    compiled = fn.lower(draws).compile()
-    t_compile = time.perf_counter() - t0
-    value, grad = compiled(draws)
-    finite = int(jnp.sum(jnp.isfinite(value) & jnp.isfinite(grad["epsilon"])))
-    return {
-        "chain_shared": {
-            **_times(compiled, (draws,), repeats),
-            "compile_s": t_compile,
-            "finite": finite == n_draws,
-            "finite_draws": finite,
-        }
-    }
+    return {"chain_shared": _compile_and_time(fn, draws, repeats, "epsilon")}
 
 
 #: The n-alkanes C1-C12 for :func:`alkane_speed`: (carbon number, epsilon/k_B in K, sigma in
@@ -255,7 +252,7 @@ def alkane_speed(repeats: int, chains: int = 4, n_t: int = 20) -> dict:
     out = {}
     batched = jax.vmap(jax.value_and_grad(loglik))
     devices = jax.devices()
-    variants = {"alkanes": jax.jit(batched)}
+    variants = {"alkanes": (jax.jit(batched), 1)}
     if len(devices) > 1 and chains % len(devices) == 0:
         # the chains split over the CPU's devices, as bayesff's sampler splits them
         # (bayesff.configure(host_devices=...)): each device runs its share
@@ -264,21 +261,14 @@ def alkane_speed(repeats: int, chains: int = 4, n_t: int = 20) -> dict:
         # check_vma=False as in bayesff.inference.kernels: the solvers' while loops carry
         # unsharded counters that the varying-axes checker refuses
         sharded = jax.shard_map(batched, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
-        variants[f"alkanes_{len(devices)}_devices"] = jax.jit(sharded)
-    for name, fn in variants.items():
-        t0 = time.perf_counter()
-        compiled = fn.lower(draws).compile()
-        t_compile = time.perf_counter() - t0
-        value, grad = compiled(draws)
-        finite = bool(jnp.all(jnp.isfinite(value)) & jnp.all(jnp.isfinite(grad["n"])))
+        variants[f"alkanes_{len(devices)}_devices"] = (jax.jit(sharded), len(devices))
+    for name, (fn, n_devices) in variants.items():
         out[name] = {
-            **_times(compiled, (draws,), repeats),
-            "compile_s": t_compile,
-            "finite": finite,
+            **_compile_and_time(fn, draws, repeats, "n"),
             "molecules": len(ALKANES),
             "temperatures": n_t,
             "chains": chains,
-            "devices": len(devices) if name != "alkanes" else 1,
+            "devices": n_devices,
         }
     out["alkanes"]["newton_steps"] = _alkane_newton_steps(seg, T, draws)
     return out
