@@ -52,7 +52,7 @@ import numpy as np
 from bayesff import runfile, units
 from bayesff.errors import ProblemError
 from bayesff.io import atomic_write_bytes
-from bayesff.potentials.chain import MIE_CHAIN
+from bayesff.potentials.chain import MIE_CHAIN, MIE_CHAIN_VDW, epsilon_from_vdw
 from bayesff.potentials.topology import (
     Topology,
     parameter_names,
@@ -63,6 +63,7 @@ from bayesff.schemas import parse_toml
 from bayesff.units import CALORIE_J
 
 __all__ = [
+    "CHAIN_KINDS",
     "CHAIN_PARAMETERS",
     "EXTENSIONS",
     "FORMATS",
@@ -72,6 +73,7 @@ __all__ = [
     "render_chain_ensemble",
     "render_ensemble",
     "run_parameters",
+    "run_potential_kind",
     "write_files",
 ]
 
@@ -537,6 +539,9 @@ def write_files(
 
 #: The ``mie_chain`` parameters a chain force field needs (``segments`` is given apart).
 CHAIN_PARAMETERS = ("epsilon", "sigma", "n", "m")
+#: The chain potentials a chain force field is exported from: kind -> its potential
+#: (``mie_chain_vdw`` carries epsilon_vdw = alpha(n, m) epsilon in place of epsilon).
+CHAIN_KINDS = {"mie_chain": MIE_CHAIN, "mie_chain_vdw": MIE_CHAIN_VDW}
 
 
 def chain_topology(
@@ -615,12 +620,14 @@ def _fixed_values(dt, where: str) -> dict[str, float]:
 def chain_run_parameters(
     dt, n_draws: int = 0, where: str = "run file"
 ) -> tuple[dict[str, float], dict[str, np.ndarray], float | None]:
-    """Posterior mean and draws of a ``mie_chain`` run's (epsilon, sigma, n, m).
+    """Posterior mean and draws of a chain run's (epsilon, sigma, n, m).
 
     Parameters
     ----------
     dt
-        A run file (:func:`bayesff.runfile.read`) of a ``mie_chain`` problem.
+        A run file (:func:`bayesff.runfile.read`) of a ``mie_chain`` or
+        ``mie_chain_vdw`` problem (the latter's epsilon is epsilon_vdw / alpha(n, m),
+        draw by draw).
     n_draws
         Posterior draws besides the mean, evenly spaced (as :func:`run_parameters`).
     where
@@ -638,28 +645,40 @@ def chain_run_parameters(
     if post is None:
         raise ProblemError("the run has no posterior group to export", where)
     fixed = _fixed_values(dt, where)
-    specs = {s.name: s for s in MIE_CHAIN.params}
+    potential = CHAIN_KINDS.get(run_potential_kind(dt, where), MIE_CHAIN)
+    names = (potential.params[0].name, *CHAIN_PARAMETERS[1:])
     total = int(post.sizes.get("chain", 1) * post.sizes.get("draw", 1))
     pick = _evenly_spaced(total, n_draws, where)
-    mean, draws = {}, {}
-    for name in CHAIN_PARAMETERS:
-        spec = specs[name]
-        if name in post.data_vars:
-            da = post[name]
+    values = {}
+    for spec in (s for s in potential.params if s.name in names):
+        if spec.name in post.data_vars:
+            da = post[spec.name]
             flat = np.asarray(da.values, dtype=float).reshape(-1)
             unit = str(da.attrs.get("units", spec.prior_unit))
-        elif name in fixed:
-            flat, unit = np.full(total, fixed[name]), spec.prior_unit
+        elif spec.name in fixed:
+            flat, unit = np.full(total, fixed[spec.name]), spec.prior_unit
         else:
             raise ProblemError(
-                f"the run has no posterior of {name!r} and its problem does not fix it; a "
-                f"mie_chain run has {list(CHAIN_PARAMETERS)}",
+                f"the run has no posterior of {spec.name!r} and its problem does not fix "
+                f"it; a {potential.name} run has {list(names)}",
                 where,
             )
-        value = units.to_internal(flat, unit, spec.dimension, where=f"{where}: {name}.units")
-        mean[name] = float(np.mean(value))
-        draws[name] = np.asarray(value)[pick]
+        values[spec.name] = np.asarray(
+            units.to_internal(flat, unit, spec.dimension, where=f"{where}: {spec.name}.units")
+        )
+    if "epsilon_vdw" in values:
+        values["epsilon"] = epsilon_from_vdw(values.pop("epsilon_vdw"), values["n"], values["m"])
+    mean = {k: float(np.mean(values[k])) for k in CHAIN_PARAMETERS}
+    draws = {k: values[k][pick] for k in CHAIN_PARAMETERS}
     return mean, draws, fixed.get("segments")
+
+
+def run_potential_kind(dt, where: str) -> str:
+    """The ``[potential] kind`` of a run's problem ("" when the run has no problem text)."""
+    text = str(dt.attrs.get("problem_text", ""))
+    if not text:
+        return ""
+    return str(parse_toml(text, where).get("potential", {}).get("kind", ""))
 
 
 def render_chain_ensemble(

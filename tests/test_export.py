@@ -353,7 +353,7 @@ def test_chain_export_loads_in_openmm_with_the_chain_energy():
     assert _openmm_energy(xml, system, R, box, 12.0) == pytest.approx(mine, rel=1e-9)
 
 
-def _chain_run(tmp_path, draws, segments=2.0, name="chain"):
+def _chain_run(tmp_path, draws, segments=2.0, name="chain", kind="mie_chain"):
     """A mie_chain run file: the posterior of epsilon (K), sigma (angstrom) and n (one chain
     of hand-chosen draws), m and segments fixed in its problem text, as per_molecule.toml
     fixes them."""
@@ -362,24 +362,50 @@ def _chain_run(tmp_path, draws, segments=2.0, name="chain"):
     from bayesff import runfile
     from tests.handmade_runs import build_run, target
 
-    k = len(draws["epsilon"])
+    k = len(draws["sigma"])
     t = target("B2", "second_virial", {"T_K": np.array([300.0, 400.0])}, np.array([-10.0, -5.0]))
     rows = np.zeros((k, 2))
     dt = build_run([t], {"B2": {"train": {"model": rows, "rep": rows, "ll": rows}}})
     post = dt["posterior"].to_dataset()
-    for p, unit in (("epsilon", "K"), ("sigma", "angstrom"), ("n", "1")):
+    energy = "epsilon_vdw" if kind == "mie_chain_vdw" else "epsilon"
+    for p, unit in ((energy, "K"), ("sigma", "angstrom"), ("n", "1")):
         post[p] = (("chain", "draw"), np.asarray(draws[p], float)[None])
         post[p].attrs["units"] = unit
     dt["posterior"] = xr.DataTree(post)
     dt.attrs["problem_name"] = name
     dt.attrs["problem_text"] = (
-        '[problem]\nname = "chain"\n[potential]\nkind = "mie_chain"\n'
+        f'[problem]\nname = "chain"\n[potential]\nkind = "{kind}"\n'
         '[parameters.m]\nunit = "1"\nvalue = 6.0\n'
         f'[parameters.segments]\nunit = "1"\nvalue = {segments}\n'
     )
     path = tmp_path / f"{name}.nc"
     runfile.write(dt, path)
     return path
+
+
+def test_chain_run_parameters_of_a_mie_chain_vdw_run_are_its_well_depths(tmp_path):
+    """A ``mie_chain_vdw`` run exports the Mie well depth draw by draw: epsilon = epsilon_vdw
+    / alpha(n, 6), alpha = C [1/3 - 1/(n - 3)] written out here (Ramrattan et al. 2015,
+    eq. 6), in kJ/mol (K x R); the mean is the mean of those well depths, not the well
+    depth of the mean."""
+    from bayesff.export import chain_run_parameters
+    from bayesff.runfile import read
+    from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as R
+
+    draws = {
+        "epsilon_vdw": [160.0, 170.0, 180.0],
+        "sigma": [3.9, 3.92, 3.94],
+        "n": [8.1, 9.0, 14.0],
+    }
+    run = _chain_run(tmp_path, draws, kind="mie_chain_vdw")
+    mean, got, segments = chain_run_parameters(read(run), 3)
+    n = np.array(draws["n"])
+    c = n / (n - 6) * (n / 6) ** (6 / (n - 6))
+    eps = np.array(draws["epsilon_vdw"]) / (c * (1 / 3 - 1 / (n - 3))) * R
+    np.testing.assert_allclose(got["epsilon"], eps, rtol=1e-12)
+    assert mean["epsilon"] == pytest.approx(np.mean(eps), rel=1e-12)
+    np.testing.assert_allclose(got["m"], 6.0)
+    assert segments == 2.0
 
 
 @pytest.mark.slow  # builds and writes run files (about 5 s on 2 cores)

@@ -13,11 +13,13 @@ from bayesff.cli.argtypes import count, positive
 from bayesff.cli.command import EXIT_OK, Command, logger
 from bayesff.errors import ProblemError
 from bayesff.export import (
+    CHAIN_KINDS,
     FORMATS,
     chain_run_parameters,
     render_chain_ensemble,
     render_ensemble,
     run_parameters,
+    run_potential_kind,
     write_files,
 )
 from bayesff.potentials.topology import topology_from_dict
@@ -96,11 +98,6 @@ def _run_topology(dt, where: str):
     return topology_from_dict({**opts, "molecules": doc["molecules"]})
 
 
-def _potential_kind(dt, where: str) -> str:
-    doc = parse_toml(str(dt.attrs.get("problem_text", "")), where)
-    return str(doc.get("potential", {}).get("kind", ""))
-
-
 def _chain_files(args, dt, label: str) -> dict[str, str]:
     """The files of a mie_chain run: its tangent-bead chain, mean and draws."""
     if args.topology:
@@ -149,7 +146,7 @@ def _export(args) -> int:
     dt = runfile.read(args.run)
     name = str(dt.attrs.get("problem_name", "run"))
     fingerprint = str(dt.attrs.get("problem_fingerprint", "")) or "unknown"
-    if _potential_kind(dt, args.run) == "mie_chain":
+    if run_potential_kind(dt, args.run) in CHAIN_KINDS:
         files = _chain_files(args, dt, f"{name} {fingerprint}")
     else:
         if topology is None:

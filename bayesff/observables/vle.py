@@ -31,6 +31,8 @@ potential                       EOS                          shape parameters
 ``mie``                         SAFT-VR Mie (Lafitte 2013)   segments = 1, lambda_r = n,
                                                              lambda_a = m
 ``mie_chain``                   SAFT-VR Mie (Lafitte 2013)   segments, lambda_r = n, lambda_a = m
+``mie_chain_vdw``               as ``mie_chain``, epsilon =  as ``mie_chain``
+                                epsilon_vdw / alpha(n, m)
 ``two_centre_lj``               2CLJ, Lisal et al. (2004)    L* = L / sigma
 ``two_centre_lj_quadrupole``    2CLJQ, Lisal et al. (2004)   L* = L / sigma, Q*^2 = Q^2 /
                                 + Saager-Fischer (1992)      (4 pi eps0 epsilon sigma^5)
@@ -106,7 +108,7 @@ from bayesff.observables.eos.two_centre import (
     TWO_CENTRE_LJ_QUADRUPOLE,
     reduced_variables,
 )
-from bayesff.potentials.chain import reduced_state
+from bayesff.potentials.chain import epsilon_from_vdw, reduced_state
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA, factor
 
 __all__ = [
@@ -418,6 +420,11 @@ def _mie_chain(p):
     return p["epsilon"], p["sigma"], shape
 
 
+def _mie_chain_vdw(p):
+    eps = epsilon_from_vdw(p["epsilon_vdw"], p["n"], p["m"])
+    return _mie_chain({**p, "epsilon": eps})
+
+
 def _two_centre(p):
     _, _, l_star, _ = reduced_variables(0.0, 0.0, p["epsilon"], p["sigma"], p["L"])
     return p["epsilon"], p["sigma"], {"L_star": l_star}
@@ -439,6 +446,9 @@ register_fluid_eos(
     FluidEOS(SAFT_VR_MIE, _mie, SAFT_VR_MIE_FLOOR, {"lambda_r": "n", "lambda_a": "m"}),
 )
 register_fluid_eos("mie_chain", FluidEOS(SAFT_VR_MIE, _mie_chain, SAFT_VR_MIE_FLOOR, _MIE_SHAPE))
+register_fluid_eos(
+    "mie_chain_vdw", FluidEOS(SAFT_VR_MIE, _mie_chain_vdw, SAFT_VR_MIE_FLOOR, _MIE_SHAPE)
+)
 # 2CLJ / 2CLJQ (Lisal et al. 2004 + Saager and Fischer 1992, as teqp's 2CLJF models):
 # molecules of two LJ sites; densities count molecules
 register_fluid_eos(

@@ -13,6 +13,7 @@ from bayesff.potentials._spec import (
     list_potentials,
     register,
 )
+from bayesff.potentials.chain import MIE_CHAIN, MIE_CHAIN_VDW, epsilon_from_vdw, vdw_alpha
 from bayesff.potentials.cluster import (
     STATUS_MESSAGES,
     STATUS_OK,
@@ -89,6 +90,8 @@ __all__ = [
     "LJ_DEBYE_HUCKEL",
     "LJ_SCREENED_COULOMB",
     "MIE",
+    "MIE_CHAIN",
+    "MIE_CHAIN_VDW",
     "OPLS",
     "POLARISABLE",
     "RYCKAERT_BELLEMANS",
@@ -114,6 +117,7 @@ __all__ = [
     "check_energy",
     "cluster_from_pair",
     "ecc_scaling",
+    "epsilon_from_vdw",
     "fixed_charge_cluster",
     "force_shifted",
     "fourier",
@@ -136,4 +140,5 @@ __all__ = [
     "square_well",
     "tail_correction",
     "truncated",
+    "vdw_alpha",
 ]

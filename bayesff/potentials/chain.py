@@ -30,12 +30,24 @@ Note the names: ``m`` is the Mie attractive exponent, as in the ``mie``
 potential; the number of segments (``m`` in the SAFT literature) is
 ``segments``.
 
+The same chain with its attraction as the parameter, ``mie_chain_vdw``: epsilon
+is replaced by the van der Waals energy :math:`\varepsilon_{vdw} = \alpha(n, m)
+\varepsilon` (:func:`vdw_alpha`), the integrated attraction that sets a Mie
+fluid's vapour-liquid equilibrium nearly alone (Ramrattan et al. 2015). Along
+the ridge of a VLE posterior in (epsilon, n), epsilon_vdw stays constant to a
+fraction of a per cent (docs/chains.md), so a sampler in (epsilon_vdw, sigma,
+n) sees nearly independent coordinates where one in (epsilon, sigma, n) sees a
+curved ridge. Both kinds are the same potential: ``epsilon = epsilon_vdw /
+alpha(n, m)`` exactly.
+
 References
 ----------
 T. Lafitte, A. Apostolakou, C. Avendano, A. Galindo, C. S. Adjiman, E. A. Muller
 and G. Jackson, J. Chem. Phys. 139, 154504 (2013), doi:10.1063/1.4819786;
 A. Mejia, C. Herdes and E. A. Muller, Ind. Eng. Chem. Res. 53, 4131 (2014)
-(force fields of Mie chains from the equation of state).
+(force fields of Mie chains from the equation of state); N. S. Ramrattan, C.
+Avendano, E. A. Muller and A. Galindo, Mol. Phys. 113, 932 (2015),
+doi:10.1080/00268976.2015.1025112 (the corresponding states of Mie fluids in alpha).
 """
 
 from __future__ import annotations
@@ -48,7 +60,16 @@ from bayesff.potentials.pair import mie
 from bayesff.priors import PriorSpec, Support
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
 
-__all__ = ["MIE_CHAIN", "ChainPotential", "mie_chain_segment_energy", "reduced_state"]
+__all__ = [
+    "MIE_CHAIN",
+    "MIE_CHAIN_VDW",
+    "ChainPotential",
+    "epsilon_from_vdw",
+    "mie_chain_segment_energy",
+    "mie_chain_vdw_segment_energy",
+    "reduced_state",
+    "vdw_alpha",
+]
 
 
 @dataclass(frozen=True)
@@ -203,5 +224,109 @@ MIE_CHAIN = register(
         description="segments tangent Mie spheres; segment pair energy "
         "C eps [(sigma/r)^n - (sigma/r)^m]",
         reference="T. Lafitte et al., J. Chem. Phys. 139, 154504 (2013), doi:10.1063/1.4819786",
+    )
+)
+
+
+def vdw_alpha(n, m):
+    r"""The dimensionless van der Waals attraction of the Mie n-m potential.
+
+    .. math::
+
+        \alpha(n, m) = -\frac{1}{\varepsilon \sigma^3} \int_\sigma^\infty u(r) r^2 dr
+                     = C \left[\frac{1}{m - 3} - \frac{1}{n - 3}\right],
+
+    with C the Mie prefactor (:func:`bayesff.potentials.mie`); the van der Waals
+    constant of the fluid is :math:`a = 2 \pi \varepsilon \sigma^3 \alpha`.
+    Lennard-Jones (12, 6): alpha = 8/9.
+
+    Parameters
+    ----------
+    n, m
+        Repulsive and attractive exponents, dimensionless, n > m > 3.
+
+    Returns
+    -------
+    alpha
+        Dimensionless.
+
+    References
+    ----------
+    N. S. Ramrattan, C. Avendano, E. A. Muller and A. Galindo, Mol. Phys. 113, 932
+    (2015), eq. 6.
+    """
+    c = n / (n - m) * (n / m) ** (m / (n - m))
+    return c * (1.0 / (m - 3.0) - 1.0 / (n - 3.0))
+
+
+def epsilon_from_vdw(epsilon_vdw, n, m):
+    """The Mie well depth of a van der Waals energy: epsilon_vdw / alpha(n, m).
+
+    Parameters
+    ----------
+    epsilon_vdw
+        Segment van der Waals energy alpha(n, m) epsilon, in any energy unit.
+    n, m
+        Repulsive and attractive exponents, dimensionless.
+
+    Returns
+    -------
+    epsilon
+        Well depth, in the unit of ``epsilon_vdw``.
+    """
+    return epsilon_vdw / vdw_alpha(n, m)
+
+
+def mie_chain_vdw_segment_energy(r, epsilon_vdw, sigma, n, m, segments=None):
+    """Pair energy of two segments of different Mie chains, from the van der Waals energy.
+
+    :func:`mie_chain_segment_energy` with epsilon = epsilon_vdw / alpha(n, m)
+    (:func:`vdw_alpha`).
+
+    Parameters
+    ----------
+    r
+        Segment-segment distance, angstrom.
+    epsilon_vdw
+        Segment van der Waals energy alpha(n, m) epsilon, kJ/mol.
+    sigma
+        Segment diameter (u = 0), angstrom.
+    n, m
+        Repulsive and attractive exponents, dimensionless, n > m.
+    segments
+        Number of segments per molecule; does not enter the pair energy.
+
+    Returns
+    -------
+    u
+        kJ/mol.
+    """
+    del segments
+    return mie(r, epsilon_from_vdw(epsilon_vdw, n, m), sigma, n, m)
+
+
+MIE_CHAIN_VDW = register(
+    ChainPotential(
+        name="mie_chain_vdw",
+        energy=mie_chain_vdw_segment_energy,
+        params=(
+            ParamSpec(
+                name="epsilon_vdw",
+                dimension="energy",
+                support=Support("positive"),
+                # alpha(12, 6) = 8/9 times mie_chain's epsilon prior median
+                default_prior=PriorSpec("LogNormal", {"median": 180.0, "scale": 1.0}),
+                prior_unit="K",
+                description="segment van der Waals energy alpha(n, m) epsilon (prior quoted "
+                "as /k_B); epsilon = epsilon_vdw / alpha(n, m)",
+            ),
+            *MIE_CHAIN.params[1:],
+        ),
+        length_scale=lambda sigma, **kw: sigma,
+        bond_length=lambda sigma, **kw: sigma,
+        description="mie_chain parameterised by its van der Waals energy alpha(n, m) eps "
+        "(alpha = C [1/(m-3) - 1/(n-3)]) in place of eps",
+        reference="N. S. Ramrattan et al., Mol. Phys. 113, 932 (2015), "
+        "doi:10.1080/00268976.2015.1025112; T. Lafitte et al., J. Chem. Phys. 139, 154504 (2013)",
     )
 )

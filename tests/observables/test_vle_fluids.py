@@ -158,6 +158,25 @@ def test_mie_chain_gradient_matches_finite_differences(chain_run):
     _check_gradient(chain_run, _chain_params(), T_CHAIN[2.0])
 
 
+def test_mie_chain_vdw_vle_equals_teqp_at_epsilon_vdw_over_alpha():
+    """``mie_chain_vdw`` at epsilon_vdw = alpha(15, 6) x 250 K (alpha from its closed form,
+    C [1/(m-3) - 1/(n-3)]; Ramrattan et al. 2015, eq. 6) is teqp's SAFT-VR Mie chain of
+    eps/k = 250 K (2 segments, 15-6) to 1e-9 relative, as ``mie_chain`` is; and its
+    Jacobian in (epsilon_vdw, sigma, n, m, segments) matches central differences, so the
+    chain rule through alpha(n, m) is exact (d/dn at fixed epsilon_vdw differs from
+    mie_chain's d/dn at fixed epsilon)."""
+    n, m = 15.0, 6.0
+    c = n / (n - m) * (n / m) ** (m / (n - m))
+    alpha = c * (1 / (m - 3) - 1 / (n - 3))
+    p = _chain_params(n, m, 2.0)
+    p = {"epsilon_vdw": p.pop("epsilon") * alpha, **p}
+    run = _compiled("mie_chain_vdw")
+    values, status, _ = run(p, jnp.asarray(T_CHAIN[2.0]))
+    assert np.all(np.asarray(status) == SolveStatus.OK)
+    np.testing.assert_allclose(np.asarray(values), _teqp_saft(2.0, n, m), rtol=1e-9)
+    _check_gradient(run, p, T_CHAIN[2.0])
+
+
 def test_mie_is_the_one_segment_mie_chain(chain_run):
     """The ``mie`` potential's map to SAFT-VR Mie is the ``mie_chain`` map at segments = 1
     (so the monomer case of test_mie_chain_vle_equals_teqp_saft_vr_mie and the gradient

@@ -16,7 +16,15 @@ import teqp
 from bayesff.observables import get_observable
 from bayesff.observables.eos.saft_vr_mie import alphar
 from bayesff.potentials import get_potential, mie
-from bayesff.potentials.chain import MIE_CHAIN, mie_chain_segment_energy, reduced_state
+from bayesff.potentials.chain import (
+    MIE_CHAIN,
+    MIE_CHAIN_VDW,
+    epsilon_from_vdw,
+    mie_chain_segment_energy,
+    mie_chain_vdw_segment_energy,
+    reduced_state,
+    vdw_alpha,
+)
 from bayesff.units import INTERNAL_UNITS, known_units, to_internal
 
 jax.config.update("jax_enable_x64", True)
@@ -56,6 +64,47 @@ def test_registry_entry():
     assert (spec["segments"].low, spec["segments"].high) == (1.0, 16.0)
     params = {p.name: p.default_prior.median() for p in MIE_CHAIN.params}
     assert MIE_CHAIN.length_scale(**params) == MIE_CHAIN.bond_length(**params) == 4.0
+
+
+def test_vdw_alpha_is_the_integrated_attraction():
+    """alpha(n, m) = -(1 / (epsilon sigma^3)) int_sigma^inf u(r) r^2 dr: against scipy's
+    adaptive quadrature of the Mie energy to 1e-9 relative at random exponents, and
+    Lennard-Jones's 8/9 exactly (C = 4, 4 (1/3 - 1/9))."""
+    from scipy.integrate import quad
+
+    rng = np.random.default_rng(1)
+    for _ in range(8):
+        n, m = rng.uniform(6.5, 40.0), rng.uniform(4.0, 6.0)
+        integral, _ = quad(lambda r, n=n, m=m: float(mie(r, 1.0, 1.0, n, m)) * r * r, 1.0, np.inf)
+        np.testing.assert_allclose(vdw_alpha(n, m), -integral, rtol=1e-9)
+    assert vdw_alpha(12.0, 6.0) == pytest.approx(8.0 / 9.0, rel=1e-15)
+
+
+def test_mie_chain_vdw_is_mie_chain_at_epsilon_vdw_over_alpha():
+    """``mie_chain_vdw`` is registered (kind ``chain``, epsilon_vdw in place of epsilon, the
+    other parameters mie_chain's own), and its segment energy at epsilon_vdw is mie_chain's
+    at epsilon = epsilon_vdw / alpha(n, m), whose well depth is then -epsilon_vdw / alpha
+    (closed form)."""
+    assert get_potential("mie_chain_vdw") is MIE_CHAIN_VDW
+    assert MIE_CHAIN_VDW.kind == "chain"
+    assert MIE_CHAIN_VDW.param_names == ("epsilon_vdw", "sigma", "n", "m", "segments")
+    assert MIE_CHAIN_VDW.params[1:] == MIE_CHAIN.params[1:]
+    assert MIE_CHAIN_VDW.params[0].dimension == "energy"
+    MIE_CHAIN_VDW.params[0].default_prior.check_within(MIE_CHAIN_VDW.params[0].support)
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        e_vdw, sigma = rng.uniform(0.5, 5.0), rng.uniform(3.0, 5.0)
+        n, m = rng.uniform(8.0, 40.0), rng.uniform(5.0, 6.0)
+        r = np.linspace(0.9, 3.0, 7) * sigma
+        eps = epsilon_from_vdw(e_vdw, n, m)
+        np.testing.assert_allclose(
+            mie_chain_vdw_segment_energy(r, e_vdw, sigma, n, m, 3.0),
+            mie_chain_segment_energy(r, eps, sigma, n, m, 3.0),
+            rtol=1e-14,
+        )
+        r_min = sigma * (n / m) ** (1.0 / (n - m))
+        u = mie_chain_vdw_segment_energy(r_min, e_vdw, sigma, n, m)
+        np.testing.assert_allclose(u, -e_vdw / vdw_alpha(n, m), rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["second_virial", "structure_factor", "liquid_pressure"])
