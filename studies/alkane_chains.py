@@ -44,6 +44,7 @@ import arviz as az
 import numpy as np
 
 import bayesff
+from bayesff.potentials import epsilon_from_vdw
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models" / "alkane_chains"
@@ -155,13 +156,24 @@ def _stats(x) -> dict:
     }
 
 
+def _draws(post, name: str):
+    """A parameter's draws, flat; model (b)'s epsilon (K) from its epsilon_vdw (K) and n
+    (m = 6): epsilon_vdw / alpha(n, 6); None if the run has neither."""
+    if name in post:
+        return np.asarray(post[name]).reshape(-1)
+    if name == "epsilon" and "epsilon_vdw" in post:
+        n = np.asarray(post["n"]).reshape(-1)
+        return np.asarray(epsilon_from_vdw(np.asarray(post["epsilon_vdw"]).reshape(-1), n, 6.0))
+    return None
+
+
 def _posterior(dt, names) -> dict:
     out = _pooled_posterior(dt, names)
     post = dt["posterior"]
-    for n in names:
-        if n not in post:
+    for n in [*names, *(["epsilon_vdw"] if "epsilon_vdw" in post else [])]:
+        x = _draws(post, n)
+        if x is None:
             continue
-        x = np.asarray(post[n]).reshape(-1)
         out[n] = {
             "mean": float(np.mean(x)),
             "sd": float(np.std(x)),
@@ -320,9 +332,14 @@ def _page(summary: dict) -> str:
         for p, s in m["posterior"].items():
             rows.append({"model": label, "parameter": p, **s})
     parts.append(_table(rows, ["model", "parameter", "mean", "sd", "q05", "q95"]))
-    drows = [{"model": k, **v["diagnostics"]} for k, v in summary["models"].items()]
+    drows = [
+        {"model": k, **v["diagnostics"], "source": v.get("carried", "this run")}
+        for k, v in summary["models"].items()
+    ]
     parts.append(
-        _table(drows, ["model", "max_rhat", "min_ess_bulk", "divergences", "ok", "wall_s"])
+        _table(
+            drows, ["model", "max_rhat", "min_ess_bulk", "divergences", "ok", "wall_s", "source"]
+        )
     )
     parts.append("<h2>Model comparison (elpd, nats)</h2>")
     parts.append(f"<p>{html.escape(summary['elpd_note'])}</p>")
@@ -381,7 +398,15 @@ def main(argv=None) -> dict:
         help="with --reuse: predict this model's stored draws again (bayesff.repredict), "
         "after a change to how the package predicts (repeatable)",
     )
+    ap.add_argument(
+        "--carry",
+        action="store_true",
+        help="keep the models that were neither calibrated nor found as run files from "
+        "the report this run replaces (reports/alkane_chains/summary.json and "
+        "predictions.csv), each marked with where it came from",
+    )
     args = ap.parse_args(argv)
+    previous = _previous_report() if args.carry else None
     # Laplace starts (the mode and its Hessian as the first mass matrix): from the
     # prior-central starts NUTS's warm-up ran at the largest tree depth (65 s per
     # iteration for model b12, 2026-11-25; docs/chains.md)
@@ -458,9 +483,43 @@ def main(argv=None) -> dict:
         "elpd_note": note,
         "wall_s": time.perf_counter() - t_start,
     }
+    if previous is not None:
+        _carry(previous, summary, states)
     _write(summary, states)
     print(f"wrote {REPORT / 'index.html'} in {summary['wall_s']:.0f} s")
     return summary
+
+
+def _base(label: str) -> str:
+    """The model of a row's label: 'a_c4' and 'a (sum over C1-C8)' -> 'a', 'b12' -> 'b12'."""
+    return label.split()[0].split("_")[0]
+
+
+def _previous_report() -> tuple[dict, list[dict]] | None:
+    """The summary and predictions.csv rows of the report in reports/alkane_chains/ (read
+    before this run replaces them), or None if there is none."""
+    if not (REPORT / "summary.json").exists():
+        return None
+    with open(REPORT / "predictions.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return json.loads((REPORT / "summary.json").read_text()), rows
+
+
+def _carry(previous: tuple[dict, list[dict]], summary: dict, states: list[dict]) -> None:
+    """Add, in place, every model of the previous report that this run has not computed
+    (its run file absent: a fresh checkout keeps no runs/): its posterior, diagnostics,
+    verdicts, errors, elpd row and predictions.csv rows, as that report had them, each
+    model marked ``carried`` with the command that made it."""
+    old, old_states = previous
+    done = {_base(k) for k in summary["models"]}
+    note = f"carried from the previous report ({old.get('command', '?')})"
+    for key in ("groups", "heldout_errors", "elpd"):
+        summary[key] += [r for r in old.get(key, []) if _base(r["model"]) not in done]
+    for label, m in old.get("models", {}).items():
+        if _base(label) not in done:
+            summary["models"][label] = {**m, "carried": m.get("carried", note)}
+    states += [r for r in old_states if _base(r["model"]) not in done]
+    summary["carried"] = sorted({_base(k) for k in summary["models"]} - done)
 
 
 def _common_heldout() -> list[tuple[str, int]]:

@@ -168,9 +168,18 @@ def test_transferable_model_file_has_the_segment_rule_and_the_split():
             doc["problem"]["description"],
             make.HEADER_B,
             inference=make._inference(laplace=True),
+            kind="mie_chain_vdw",
         )
         == text
     )
+    # (b) samples the van der Waals energy: its prior centre is epsilon/k_B = 295 K at the
+    # centre of n's prior (n = 16), as (b12)'s epsilon prior at n = 12 is
+    assert doc["potential"]["kind"] == "mie_chain_vdw"
+    centre = doc["parameters"]["epsilon_vdw"]["prior"]["median"]
+    n_mid = 0.5 * (
+        doc["parameters"]["n"]["prior"]["low"] + doc["parameters"]["n"]["prior"]["high"]
+    )
+    assert centre / bayesff.potentials.vdw_alpha(n_mid, 6.0) == pytest.approx(295.0, rel=1e-3)
 
 
 def test_pooled_model_file_groups_each_molecule_and_predicts_c10_c12_from_the_population():
@@ -355,3 +364,51 @@ def test_study_counts_states_a_model_cannot_predict():
     assert study._abs_rel(res, "dH_vap_c10") == {}
     assert ("dH_vap", 3) not in study._common_heldout()
     assert ("rho_comp", 1) in study._common_heldout()
+
+
+def test_study_carries_the_models_it_did_not_compute_and_marks_them():
+    """--carry: a model neither calibrated nor read from a run file this time (model a's
+    ten molecules and its elpd sum, c) keeps its rows from the previous report, marked with
+    that report's command; the models computed now (b) replace theirs, never doubled."""
+    from studies import alkane_chains as study
+
+    old = {
+        "command": "python -m studies.alkane_chains",
+        "models": {"a_c1": {"posterior": {}}, "b": {"posterior": {"n": 1}}, "c": {}},
+        "groups": [{"model": "a_c1"}, {"model": "b"}, {"model": "c"}],
+        "heldout_errors": [{"model": "b"}, {"model": "c"}],
+        "elpd": [{"model": "a (sum over C1-C8)"}, {"model": "b"}],
+    }
+    old_states = [{"model": "a_c10"}, {"model": "b"}, {"model": "c"}]
+    new = {
+        "models": {"b": {"posterior": {"n": 2}}},
+        "groups": [{"model": "b"}],
+        "heldout_errors": [{"model": "b"}],
+        "elpd": [{"model": "b", "x": 1}],
+    }
+    states = [{"model": "b", "new": True}]
+    study._carry((old, old_states), new, states)
+    assert set(new["models"]) == {"a_c1", "b", "c"}
+    assert new["models"]["b"] == {"posterior": {"n": 2}}
+    assert new["models"]["c"]["carried"].endswith("(python -m studies.alkane_chains)")
+    assert [r["model"] for r in new["groups"]] == ["b", "a_c1", "c"]
+    assert [r["model"] for r in new["elpd"]] == ["b", "a (sum over C1-C8)"]
+    assert states == [{"model": "b", "new": True}, {"model": "a_c10"}, {"model": "c"}]
+    assert new["carried"] == ["a", "c"]
+
+
+def test_study_reads_model_b_epsilon_from_its_van_der_waals_energy():
+    """Model (b)'s posterior table gives epsilon/k_B = epsilon_vdw / alpha(n, 6) draw by draw
+    (LJ: alpha(12, 6) = 8/9 exactly), next to epsilon_vdw itself."""
+    import xarray as xr
+
+    from studies import alkane_chains as study
+
+    post = xr.Dataset(
+        {
+            "epsilon_vdw": (("chain", "draw"), np.array([[160.0, 200.0]])),
+            "n": (("chain", "draw"), np.array([[12.0, 12.0]])),
+        }
+    )
+    np.testing.assert_allclose(study._draws(post, "epsilon"), [180.0, 225.0], rtol=1e-14)
+    assert study._draws(post, "sigma") is None
