@@ -52,7 +52,7 @@ import numpy as np
 from bayesff import runfile, units
 from bayesff.errors import ProblemError
 from bayesff.io import atomic_write_bytes
-from bayesff.potentials.chain import MIE_CHAIN, MIE_CHAIN_VDW, epsilon_from_vdw
+from bayesff.potentials.chain import MIE_CHAIN, MIE_CHAIN_VDW
 from bayesff.potentials.topology import (
     Topology,
     parameter_names,
@@ -666,8 +666,8 @@ def chain_run_parameters(
         values[spec.name] = np.asarray(
             units.to_internal(flat, unit, spec.dimension, where=f"{where}: {spec.name}.units")
         )
-    if "epsilon_vdw" in values:
-        values["epsilon"] = epsilon_from_vdw(values.pop("epsilon_vdw"), values["n"], values["m"])
+    for d in potential.derived:  # epsilon of a mie_chain_vdw run, draw by draw
+        values[d.name] = d.value(*(values[n] for n in d.inputs))
     mean = {k: float(np.mean(values[k])) for k in CHAIN_PARAMETERS}
     draws = {k: values[k][pick] for k in CHAIN_PARAMETERS}
     return mean, draws, fixed.get("segments")

@@ -73,6 +73,7 @@ import xarray as xr
 from bayesff import sites
 from bayesff.errors import BayesffError, RunExistsError
 from bayesff.io import atomic_write_bytes
+from bayesff.potentials import get_potential
 from bayesff.schemas import parse_toml
 from bayesff.units import INTERNAL_UNITS
 
@@ -1088,6 +1089,53 @@ def latents(dt, which: str = "posterior"):
     if which not in dt.children:
         return None
     return dt[which].to_dataset()
+
+
+def derived_parameters(dt, which: str = "posterior"):
+    """Draws of the parameters of the potential's usual form that the sampled ones
+    determine: ``epsilon`` of a ``mie_vdw`` or ``mie_chain_vdw`` run, epsilon_vdw /
+    alpha(n, m) draw by draw (:class:`bayesff.potentials.DerivedParam`).
+
+    Parameters
+    ----------
+    dt
+        A run file (:func:`read`).
+    which
+        ``"posterior"`` or ``"prior"``, as :func:`latents`.
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per derived parameter, dims as the group's parameters, ``units``
+        those of the parameter it rescales (as the problem gave it); empty when the
+        potential derives none, or the run lacks the group or an input.
+    """
+    post = latents(dt, which)
+    text = str(dt.attrs.get("problem_text", ""))
+    if post is None or not text:
+        return xr.Dataset()
+    try:
+        doc = parse_toml(text, "run file")
+        potential = get_potential(str(doc.get("potential", {}).get("kind", "")))
+    except BayesffError:
+        return xr.Dataset()
+    values, units = {}, {}
+    for name, spec in doc.get("parameters", {}).items():
+        if isinstance(spec, dict) and isinstance(spec.get("value"), int | float):
+            values[name], units[name] = float(spec["value"]), str(spec.get("unit", ""))
+    for name in potential.param_names:
+        if name in post.data_vars:
+            values[name] = post[name].values
+            units[name] = str(post[name].attrs.get("units", ""))
+    out = xr.Dataset()
+    for d in getattr(potential, "derived", ()):
+        if d.unit_from not in post.data_vars or any(n not in values for n in d.inputs):
+            continue
+        v = np.broadcast_to(d.value(*(values[n] for n in d.inputs)), post[d.unit_from].shape)
+        out[d.name] = xr.DataArray(np.asarray(v), dims=post[d.unit_from].dims)
+        out[d.name].attrs["units"] = units[d.unit_from]
+        out[d.name].attrs["derived"] = d.description
+    return out
 
 
 def versions(dt) -> dict[str, str]:

@@ -611,10 +611,13 @@ def _row(name: str, dt, d, page, wall: float) -> dict:
     post = runfile.latents(dt, "posterior")
     row = {"task": name, "status": "done", "message": "", "wall_time_s": round(wall, 2)}
     row["potential"] = str(dt.attrs.get("potential_name", ""))
-    for n in runfile.parameter_names(dt):
-        x = post[n].values.ravel()
-        unit = str(post[n].attrs.get("units", "")).replace("/", "_per_").replace(" ", "")
-        key = f"{n}_{unit}" if unit not in ("", "1") else n
+    # the sampled parameters, then those of the usual form they determine (epsilon of a
+    # mie_vdw run), so that forms sampled differently share columns
+    derived = runfile.derived_parameters(dt)
+    for da in [post[n] for n in runfile.parameter_names(dt)] + list(derived.data_vars.values()):
+        x = da.values.ravel()
+        unit = str(da.attrs.get("units", "")).replace("/", "_per_").replace(" ", "")
+        key = f"{da.name}_{unit}" if unit not in ("", "1") else da.name
         row[f"{key}_mean"] = float(x.mean())
         for q in (5, 50, 95):
             row[f"{key}_q{q:02d}"] = float(_quantile(x, q / 100))

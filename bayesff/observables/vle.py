@@ -30,6 +30,8 @@ potential                       EOS                          shape parameters
 ``lennard_jones``               Thol et al. (2016)           none
 ``mie``                         SAFT-VR Mie (Lafitte 2013)   segments = 1, lambda_r = n,
                                                              lambda_a = m
+``mie_vdw``                     as ``mie``, epsilon =        as ``mie``
+                                epsilon_vdw / alpha(n, m)
 ``mie_chain``                   SAFT-VR Mie (Lafitte 2013)   segments, lambda_r = n, lambda_a = m
 ``mie_chain_vdw``               as ``mie_chain``, epsilon =  as ``mie_chain``
                                 epsilon_vdw / alpha(n, m)
@@ -108,7 +110,8 @@ from bayesff.observables.eos.two_centre import (
     TWO_CENTRE_LJ_QUADRUPOLE,
     reduced_variables,
 )
-from bayesff.potentials.chain import epsilon_from_vdw, reduced_state
+from bayesff.potentials.chain import reduced_state
+from bayesff.potentials.pair import epsilon_from_vdw
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA, factor
 
 __all__ = [
@@ -415,6 +418,10 @@ def _mie(p):
     return p["epsilon"], p["sigma"], {"segments": 1.0, "lambda_r": p["n"], "lambda_a": p["m"]}
 
 
+def _mie_vdw(p):
+    return _mie({**p, "epsilon": epsilon_from_vdw(p["epsilon_vdw"], p["n"], p["m"])})
+
+
 def _mie_chain(p):
     _, _, shape = reduced_state(0.0, 0.0, p["epsilon"], p["sigma"], p["n"], p["m"], p["segments"])
     return p["epsilon"], p["sigma"], shape
@@ -444,6 +451,10 @@ register_fluid_eos("lennard_jones", FluidEOS(LJ_THOL2016, _lj, LJ_THOL2016_FLOOR
 register_fluid_eos(
     "mie",
     FluidEOS(SAFT_VR_MIE, _mie, SAFT_VR_MIE_FLOOR, {"lambda_r": "n", "lambda_a": "m"}),
+)
+register_fluid_eos(
+    "mie_vdw",
+    FluidEOS(SAFT_VR_MIE, _mie_vdw, SAFT_VR_MIE_FLOOR, {"lambda_r": "n", "lambda_a": "m"}),
 )
 register_fluid_eos("mie_chain", FluidEOS(SAFT_VR_MIE, _mie_chain, SAFT_VR_MIE_FLOOR, _MIE_SHAPE))
 register_fluid_eos(

@@ -6,6 +6,7 @@ not branches inside the potentials.
 """
 
 from bayesff.potentials._spec import (
+    DerivedParam,
     PairPotential,
     ParamSpec,
     TorsionPotential,
@@ -13,7 +14,7 @@ from bayesff.potentials._spec import (
     list_potentials,
     register,
 )
-from bayesff.potentials.chain import MIE_CHAIN, MIE_CHAIN_VDW, epsilon_from_vdw, vdw_alpha
+from bayesff.potentials.chain import MIE_CHAIN, MIE_CHAIN_VDW
 from bayesff.potentials.cluster import (
     STATUS_MESSAGES,
     STATUS_OK,
@@ -47,10 +48,14 @@ from bayesff.potentials.molecular_ff import FORCEFIELD, ForceFieldPotential
 from bayesff.potentials.pair import (
     LENNARD_JONES,
     MIE,
+    MIE_VDW,
     SQUARE_WELL,
+    epsilon_from_vdw,
     lennard_jones,
     mie,
+    mie_vdw,
     square_well,
+    vdw_alpha,
 )
 from bayesff.potentials.polarisable import POLARISABLE, induced_dipoles, polarisable_cluster
 from bayesff.potentials.reference import ARGON_HFDID1, hfdid1
@@ -92,6 +97,7 @@ __all__ = [
     "MIE",
     "MIE_CHAIN",
     "MIE_CHAIN_VDW",
+    "MIE_VDW",
     "OPLS",
     "POLARISABLE",
     "RYCKAERT_BELLEMANS",
@@ -106,6 +112,7 @@ __all__ = [
     "ClusterEnergyError",
     "ClusterPotential",
     "Convention",
+    "DerivedParam",
     "ForceFieldPotential",
     "GPPairPotential",
     "LinearPairPotential",
@@ -129,6 +136,7 @@ __all__ = [
     "lennard_jones",
     "list_potentials",
     "mie",
+    "mie_vdw",
     "pair_classes",
     "polarisable_cluster",
     "register",

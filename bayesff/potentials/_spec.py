@@ -15,6 +15,7 @@ from bayesff.priors import PriorSpec, Support
 from bayesff.units import INTERNAL_UNITS
 
 __all__ = [
+    "DerivedParam",
     "PairPotential",
     "ParamSpec",
     "TorsionPotential",
@@ -22,6 +23,37 @@ __all__ = [
     "list_potentials",
     "register",
 ]
+
+
+@dataclass(frozen=True)
+class DerivedParam:
+    """A parameter of a potential's usual form that another form's parameters determine.
+
+    ``mie_vdw`` samples epsilon_vdw = alpha(n, m) epsilon; its derived ``epsilon`` is
+    epsilon_vdw / alpha(n, m), which reports, atlases and exports show beside the
+    sampled parameters (:func:`bayesff.runfile.derived_parameters`).
+
+    Parameters
+    ----------
+    name
+        Its name in the usual form (``"epsilon"``).
+    unit_from
+        The sampled parameter whose unit it has: it rescales that parameter by a
+        dimensionless factor (the other inputs are dimensionless), so it is computed
+        in whatever unit that one is given.
+    inputs
+        The potential's parameters it is computed from, in the order ``value`` takes.
+    value
+        ``value(*inputs) -> array``, elementwise.
+    description
+        One line.
+    """
+
+    name: str
+    unit_from: str
+    inputs: tuple[str, ...]
+    value: Callable
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,6 +136,8 @@ class PairPotential:
     #: Smooth extra B2 panel ends (see ``quadrature_edges`` above); last so that
     #: positional construction is unchanged.
     quadrature_edges: Callable = field(default=lambda **p: ())
+    #: Parameters of the usual form its own determine (:class:`DerivedParam`).
+    derived: tuple[DerivedParam, ...] = ()
 
     @property
     def param_names(self) -> tuple[str, ...]:

@@ -55,8 +55,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bayesff.potentials._spec import ParamSpec, register
-from bayesff.potentials.pair import mie
+from bayesff.potentials._spec import DerivedParam, ParamSpec, register
+from bayesff.potentials.pair import EPSILON_FROM_VDW, epsilon_from_vdw, mie, vdw_alpha
 from bayesff.priors import PriorSpec, Support
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
 
@@ -104,6 +104,8 @@ class ChainPotential:
     kind: str = field(default="chain", init=False)
     #: No discontinuities (a smooth segment potential); kept for code that reads it.
     breakpoints: Callable = field(default=lambda **p: ())
+    #: Parameters of the usual form its own determine (``mie_chain_vdw``: epsilon).
+    derived: tuple[DerivedParam, ...] = ()
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -228,55 +230,6 @@ MIE_CHAIN = register(
 )
 
 
-def vdw_alpha(n, m):
-    r"""The dimensionless van der Waals attraction of the Mie n-m potential.
-
-    .. math::
-
-        \alpha(n, m) = -\frac{1}{\varepsilon \sigma^3} \int_\sigma^\infty u(r) r^2 dr
-                     = C \left[\frac{1}{m - 3} - \frac{1}{n - 3}\right],
-
-    with C the Mie prefactor (:func:`bayesff.potentials.mie`); the van der Waals
-    constant of the fluid is :math:`a = 2 \pi \varepsilon \sigma^3 \alpha`.
-    Lennard-Jones (12, 6): alpha = 8/9.
-
-    Parameters
-    ----------
-    n, m
-        Repulsive and attractive exponents, dimensionless, n > m > 3.
-
-    Returns
-    -------
-    alpha
-        Dimensionless.
-
-    References
-    ----------
-    N. S. Ramrattan, C. Avendano, E. A. Muller and A. Galindo, Mol. Phys. 113, 932
-    (2015), eq. 6.
-    """
-    c = n / (n - m) * (n / m) ** (m / (n - m))
-    return c * (1.0 / (m - 3.0) - 1.0 / (n - 3.0))
-
-
-def epsilon_from_vdw(epsilon_vdw, n, m):
-    """The Mie well depth of a van der Waals energy: epsilon_vdw / alpha(n, m).
-
-    Parameters
-    ----------
-    epsilon_vdw
-        Segment van der Waals energy alpha(n, m) epsilon, in any energy unit.
-    n, m
-        Repulsive and attractive exponents, dimensionless.
-
-    Returns
-    -------
-    epsilon
-        Well depth, in the unit of ``epsilon_vdw``.
-    """
-    return epsilon_vdw / vdw_alpha(n, m)
-
-
 def mie_chain_vdw_segment_energy(r, epsilon_vdw, sigma, n, m, segments=None):
     """Pair energy of two segments of different Mie chains, from the van der Waals energy.
 
@@ -326,6 +279,7 @@ MIE_CHAIN_VDW = register(
         bond_length=lambda sigma, **kw: sigma,
         description="mie_chain parameterised by its van der Waals energy alpha(n, m) eps "
         "(alpha = C [1/(m-3) - 1/(n-3)]) in place of eps",
+        derived=(EPSILON_FROM_VDW,),
         reference="N. S. Ramrattan et al., Mol. Phys. 113, 932 (2015), "
         "doi:10.1080/00268976.2015.1025112; T. Lafitte et al., J. Chem. Phys. 139, 154504 (2013)",
     )

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from bayesff.potentials._spec import PairPotential, ParamSpec, register
+from bayesff.potentials._spec import DerivedParam, PairPotential, ParamSpec, register
 from bayesff.priors import PriorSpec, Support
 
 __all__ = [
     "LENNARD_JONES",
     "MIE",
+    "MIE_VDW",
     "SQUARE_WELL",
+    "epsilon_from_vdw",
     "lennard_jones",
     "mie",
+    "mie_vdw",
     "square_well",
+    "vdw_alpha",
 ]
 
 
@@ -95,6 +99,94 @@ def mie(r, epsilon, sigma, n, m):
     c = n / (n - m) * (n / m) ** (m / (n - m))
     x = sigma / r
     return c * epsilon * (x**n - x**m)
+
+
+def vdw_alpha(n, m):
+    r"""The dimensionless van der Waals attraction of the Mie n-m potential.
+
+    .. math::
+
+        \alpha(n, m) = -\frac{1}{\varepsilon \sigma^3} \int_\sigma^\infty u(r) r^2 dr
+                     = C \left[\frac{1}{m - 3} - \frac{1}{n - 3}\right],
+
+    with C the Mie prefactor (:func:`bayesff.potentials.mie`); the van der Waals
+    constant of the fluid is :math:`a = 2 \pi \varepsilon \sigma^3 \alpha`.
+    Lennard-Jones (12, 6): alpha = 8/9.
+
+    Parameters
+    ----------
+    n, m
+        Repulsive and attractive exponents, dimensionless, n > m > 3.
+
+    Returns
+    -------
+    alpha
+        Dimensionless.
+
+    References
+    ----------
+    N. S. Ramrattan, C. Avendano, E. A. Muller and A. Galindo, Mol. Phys. 113, 932
+    (2015), eq. 6.
+    """
+    c = n / (n - m) * (n / m) ** (m / (n - m))
+    return c * (1.0 / (m - 3.0) - 1.0 / (n - 3.0))
+
+
+def epsilon_from_vdw(epsilon_vdw, n, m):
+    """The Mie well depth of a van der Waals energy: epsilon_vdw / alpha(n, m).
+
+    Parameters
+    ----------
+    epsilon_vdw
+        Segment van der Waals energy alpha(n, m) epsilon, in any energy unit.
+    n, m
+        Repulsive and attractive exponents, dimensionless.
+
+    Returns
+    -------
+    epsilon
+        Well depth, in the unit of ``epsilon_vdw``.
+    """
+    return epsilon_vdw / vdw_alpha(n, m)
+
+
+def mie_vdw(r, epsilon_vdw, sigma, n, m):
+    """Mie n-m pair potential from its van der Waals energy: :func:`mie` at epsilon =
+    epsilon_vdw / alpha(n, m) (:func:`vdw_alpha`).
+
+    VLE and B2 data fix the integrated attraction alpha epsilon more tightly than
+    epsilon and n apart (B2 = b - a / k T + ..., a = 2 pi epsilon sigma^3 alpha), so a
+    sampler in (epsilon_vdw, sigma, n) sees nearly independent coordinates where one in
+    (epsilon, sigma, n) sees a curved ridge.
+
+    Parameters
+    ----------
+    r
+        Pair distance, angstrom.
+    epsilon_vdw
+        Van der Waals energy alpha(n, m) epsilon, kJ/mol.
+    sigma
+        Distance at which u = 0, angstrom.
+    n, m
+        Repulsive and attractive exponents, dimensionless, n > m > 3.
+
+    Returns
+    -------
+    u
+        Pair energy, kJ/mol.
+    """
+    return mie(r, epsilon_from_vdw(epsilon_vdw, n, m), sigma, n, m)
+
+
+#: The well depth of a potential sampled in its van der Waals energy (``mie_vdw``,
+#: ``mie_chain_vdw``).
+EPSILON_FROM_VDW = DerivedParam(
+    "epsilon",
+    "epsilon_vdw",
+    ("epsilon_vdw", "n", "m"),
+    epsilon_from_vdw,
+    "well depth epsilon_vdw / alpha(n, m)",
+)
 
 
 def square_well(r, epsilon, sigma, lam):
@@ -206,6 +298,33 @@ MIE = register(
         breakpoints=lambda **kw: (),
         description="C eps [(sigma/r)^n - (sigma/r)^m], C = n/(n-m) (n/m)^(m/(n-m))",
         reference="G. Mie, Ann. Phys. 316, 657 (1903), doi:10.1002/andp.19033160802",
+    )
+)
+
+MIE_VDW = register(
+    PairPotential(
+        name="mie_vdw",
+        energy=mie_vdw,
+        params=(
+            ParamSpec(
+                name="epsilon_vdw",
+                dimension="energy",
+                support=Support("positive"),
+                # alpha(12, 6) = 8/9 times the epsilon prior median of the other pair potentials
+                default_prior=PriorSpec("LogNormal", {"median": 90.0, "scale": 1.0}),
+                prior_unit="K",
+                description="van der Waals energy alpha(n, m) epsilon (prior quoted as /k_B); "
+                "epsilon = epsilon_vdw / alpha(n, m)",
+            ),
+            *MIE.params[1:],
+        ),
+        length_scale=lambda sigma, **kw: sigma,
+        breakpoints=lambda **kw: (),
+        description="mie parameterised by its van der Waals energy alpha(n, m) eps "
+        "(alpha = C [1/(m-3) - 1/(n-3)]) in place of eps",
+        derived=(EPSILON_FROM_VDW,),
+        reference="N. S. Ramrattan et al., Mol. Phys. 113, 932 (2015), "
+        "doi:10.1080/00268976.2015.1025112; G. Mie, Ann. Phys. 316, 657 (1903)",
     )
 )
 

@@ -252,6 +252,10 @@ def _parameters(dt, fluid: dict | None) -> tuple[dict, dict]:
         params[n] = {"unit": unit, "fixed": False, **_stats(post[n].values)}
     for n, f in _fixed_values(dt).items():
         params.setdefault(n, {"unit": f["unit"], "fixed": True, "value": f["value"]})
+    derived_params = runfile.derived_parameters(dt)  # epsilon of a mie_vdw run
+    for n, da in derived_params.data_vars.items():
+        params[n] = {"unit": str(da.attrs.get("units", "")), "fixed": False, "derived": True}
+        params[n].update(_stats(da.values))
     for n in post.data_vars:  # inadequacy terms (tau_B2, ...)
         if n not in params:
             params[n] = {
@@ -266,11 +270,9 @@ def _parameters(dt, fluid: dict | None) -> tuple[dict, dict]:
             "unit": "cm^3/mol",
             **_stats(_AVOGADRO * _A3_TO_CM3 * post["sigma"].values ** 3),
         }
-    if fluid is not None and "epsilon" in post and str(post["epsilon"].attrs.get("units")) == "K":
-        derived["Tc_over_epsilon"] = {
-            "unit": "1",
-            **_stats(fluid["Tc_K"] / post["epsilon"].values),
-        }
+    eps = post["epsilon"] if "epsilon" in post else derived_params.get("epsilon")
+    if fluid is not None and eps is not None and str(eps.attrs.get("units")) == "K":
+        derived["Tc_over_epsilon"] = {"unit": "1", **_stats(fluid["Tc_K"] / eps.values)}
     return params, derived
 
 

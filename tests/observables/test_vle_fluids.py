@@ -177,6 +177,31 @@ def test_mie_chain_vdw_vle_equals_teqp_at_epsilon_vdw_over_alpha():
     _check_gradient(run, p, T_CHAIN[2.0])
 
 
+def test_mie_vdw_maps_to_the_mie_state_at_epsilon_vdw_over_alpha():
+    """``mie_vdw``'s map to SAFT-VR Mie is ``mie``'s at epsilon = epsilon_vdw / alpha(n, m)
+    (exact algebra, so the teqp comparisons of the Mie monomer cover its numbers), its
+    derivative in n at fixed epsilon_vdw is -epsilon alpha'(n) / alpha (alpha' by central
+    differences of the closed form written here), and the VLE observables accept it."""
+    n, m = 14.0, 6.0
+
+    def alpha(n):
+        c = n / (n - m) * (n / m) ** (m / (n - m))
+        return c * (1 / (m - 3) - 1 / (n - 3))
+
+    vdw = fluid_eos_of(get_potential("mie_vdw"))
+    mie = fluid_eos_of(get_potential("mie"))
+    e_vdw = jnp.float64(2.0)
+    p = {"sigma": jnp.float64(SIGMA), "n": jnp.float64(n), "m": jnp.float64(m)}
+    eps, sigma, shape = vdw.reduce({"epsilon_vdw": e_vdw, **p})
+    assert (eps, sigma, shape) == mie.reduce({"epsilon": e_vdw / alpha(n), **p})
+    d_eps_dn = jax.grad(lambda n: vdw.reduce({"epsilon_vdw": e_vdw, **p, "n": n})[0])(p["n"])
+    h = 1e-5
+    d_alpha = (alpha(n + h) - alpha(n - h)) / (2 * h)
+    np.testing.assert_allclose(d_eps_dn, -float(e_vdw) * d_alpha / alpha(n) ** 2, rtol=1e-8)
+    for name in VLE_OBSERVABLES:
+        get_observable(name).build(get_potential("mie_vdw"))
+
+
 def test_mie_is_the_one_segment_mie_chain(chain_run):
     """The ``mie`` potential's map to SAFT-VR Mie is the ``mie_chain`` map at segments = 1
     (so the monomer case of test_mie_chain_vle_equals_teqp_saft_vr_mie and the gradient

@@ -13,11 +13,14 @@ from jax.test_util import check_grads
 from bayesff.potentials import (
     LENNARD_JONES,
     MIE,
+    MIE_VDW,
     SQUARE_WELL,
     get_potential,
     lennard_jones,
     mie,
+    mie_vdw,
     square_well,
+    vdw_alpha,
 )
 from bayesff.units import INTERNAL_UNITS, known_units
 
@@ -127,7 +130,7 @@ def test_square_well_gradient_in_r_is_zero_away_from_edges():
     np.testing.assert_array_equal(g, [0.0, 0.0])
 
 
-@pytest.mark.parametrize("spec", [LENNARD_JONES, MIE, SQUARE_WELL])
+@pytest.mark.parametrize("spec", [LENNARD_JONES, MIE, MIE_VDW, SQUARE_WELL])
 def test_registry_entries(spec):
     """Registered by name; every parameter has a known unit and a prior inside its support."""
     assert get_potential(spec.name) is spec
@@ -157,3 +160,25 @@ def test_mie_supports_keep_n_above_m_above_3():
     m = next(p for p in MIE.params if p.name == "m").support
     assert n.low > m.high
     assert m.low > 3.0
+
+
+def test_mie_vdw_is_mie_at_epsilon_vdw_over_alpha():
+    """``mie_vdw`` at epsilon_vdw is ``mie`` at epsilon = epsilon_vdw / alpha(n, m), alpha =
+    C [1/(m-3) - 1/(n-3)] written out here (Ramrattan et al. 2015, eq. 6): its well depth
+    is -epsilon_vdw / alpha at r_min = sigma (n/m)^(1/(n-m)) (closed form); the LJ 12-6
+    case has alpha = 8/9 exactly. Its other parameters are mie's."""
+    assert MIE_VDW.param_names == ("epsilon_vdw", "sigma", "n", "m")
+    assert MIE_VDW.params[1:] == MIE.params[1:]
+    assert vdw_alpha(12.0, 6.0) == pytest.approx(8.0 / 9.0, rel=1e-15)
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        e_vdw, sigma = rng.uniform(0.1, 10.0), rng.uniform(2.0, 5.0)
+        n, m = rng.uniform(6.5, 50.0), rng.uniform(4.0, 6.0)
+        c = n / (n - m) * (n / m) ** (m / (n - m))
+        alpha = c * (1.0 / (m - 3.0) - 1.0 / (n - 3.0))
+        r = np.linspace(0.9, 3.0, 9) * sigma
+        np.testing.assert_allclose(
+            mie_vdw(r, e_vdw, sigma, n, m), mie(r, e_vdw / alpha, sigma, n, m), rtol=RTOL
+        )
+        r_min = sigma * (n / m) ** (1.0 / (n - m))
+        np.testing.assert_allclose(mie_vdw(r_min, e_vdw, sigma, n, m), -e_vdw / alpha, rtol=RTOL)
