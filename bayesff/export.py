@@ -73,7 +73,6 @@ __all__ = [
     "render_chain_ensemble",
     "render_ensemble",
     "run_parameters",
-    "run_potential_kind",
     "write_files",
 ]
 
@@ -645,7 +644,7 @@ def chain_run_parameters(
     if post is None:
         raise ProblemError("the run has no posterior group to export", where)
     fixed = _fixed_values(dt, where)
-    potential = CHAIN_KINDS.get(run_potential_kind(dt, where), MIE_CHAIN)
+    potential = CHAIN_KINDS.get(runfile.potential_kind(dt, where), MIE_CHAIN)
     names = (potential.params[0].name, *CHAIN_PARAMETERS[1:])
     total = int(post.sizes.get("chain", 1) * post.sizes.get("draw", 1))
     pick = _evenly_spaced(total, n_draws, where)
@@ -671,14 +670,6 @@ def chain_run_parameters(
     mean = {k: float(np.mean(values[k])) for k in CHAIN_PARAMETERS}
     draws = {k: values[k][pick] for k in CHAIN_PARAMETERS}
     return mean, draws, fixed.get("segments")
-
-
-def run_potential_kind(dt, where: str) -> str:
-    """The ``[potential] kind`` of a run's problem ("" when the run has no problem text)."""
-    text = str(dt.attrs.get("problem_text", ""))
-    if not text:
-        return ""
-    return str(parse_toml(text, where).get("potential", {}).get("kind", ""))
 
 
 def render_chain_ensemble(

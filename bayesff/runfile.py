@@ -1091,6 +1091,14 @@ def latents(dt, which: str = "posterior"):
     return dt[which].to_dataset()
 
 
+def potential_kind(dt, where: str = "run file") -> str:
+    """The ``[potential] kind`` of a run's problem text ("" when the run has none)."""
+    text = str(dt.attrs.get("problem_text", ""))
+    if not text:
+        return ""
+    return str(parse_toml(text, where).get("potential", {}).get("kind", ""))
+
+
 def derived_parameters(dt, which: str = "posterior"):
     """Draws of the parameters of the potential's usual form that the sampled ones
     determine: ``epsilon`` of a ``mie_vdw`` or ``mie_chain_vdw`` run, epsilon_vdw /
@@ -1111,12 +1119,11 @@ def derived_parameters(dt, which: str = "posterior"):
         potential derives none, or the run lacks the group or an input.
     """
     post = latents(dt, which)
-    text = str(dt.attrs.get("problem_text", ""))
-    if post is None or not text:
+    if post is None:
         return xr.Dataset()
     try:
-        doc = parse_toml(text, "run file")
-        potential = get_potential(str(doc.get("potential", {}).get("kind", "")))
+        potential = get_potential(potential_kind(dt))
+        doc = parse_toml(str(dt.attrs.get("problem_text", "")), "run file")
     except BayesffError:
         return xr.Dataset()
     values, units = {}, {}

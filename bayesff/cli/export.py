@@ -19,7 +19,6 @@ from bayesff.export import (
     render_chain_ensemble,
     render_ensemble,
     run_parameters,
-    run_potential_kind,
     write_files,
 )
 from bayesff.potentials.topology import topology_from_dict
@@ -146,7 +145,7 @@ def _export(args) -> int:
     dt = runfile.read(args.run)
     name = str(dt.attrs.get("problem_name", "run"))
     fingerprint = str(dt.attrs.get("problem_fingerprint", "")) or "unknown"
-    if run_potential_kind(dt, args.run) in CHAIN_KINDS:
+    if runfile.potential_kind(dt, args.run) in CHAIN_KINDS:
         files = _chain_files(args, dt, f"{name} {fingerprint}")
     else:
         if topology is None:
