@@ -125,3 +125,20 @@ def test_atlas_reads_the_derived_epsilon_of_a_vdw_run():
     assert params["epsilon"]["derived"] and params["epsilon"]["unit"] == "K"
     assert params["epsilon"]["mean"] == pytest.approx(eps.mean(), rel=1e-12)
     assert derived["Tc_over_epsilon"]["mean"] == pytest.approx(np.mean(150.0 / eps), rel=1e-12)
+
+
+def test_sweep_summary_row_has_the_derived_epsilon_columns():
+    """A sweep's summary row of a mie_vdw run carries epsilon_K_mean and its quantiles
+    (derived: epsilon_vdw / alpha(n, m)) beside epsilon_vdw_K_*, so the forms of an atlas
+    share columns whichever coordinates they were sampled in."""
+    from types import SimpleNamespace
+
+    from bayesff.sweep import _row
+
+    dt, draws = _vdw_run()
+    diagnostics = SimpleNamespace(rhat={"x": 1.0}, ess_bulk={"x": 500.0}, divergences=0, ok=True)
+    row = _row("argon-mie_vdw-B2", dt, diagnostics, None, 1.0)
+    eps = np.array(draws["epsilon_vdw"]) / _alpha(np.array(draws["n"]), 5.5)
+    assert row["epsilon_K_mean"] == pytest.approx(eps.mean(), rel=1e-12)
+    assert row["epsilon_K_q50"] == pytest.approx(np.median(eps), rel=1e-12)
+    assert row["epsilon_vdw_K_mean"] == pytest.approx(110.0, rel=1e-12)
