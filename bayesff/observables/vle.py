@@ -901,10 +901,18 @@ class _Centre(NamedTuple):
     T_c_star: float
     rho_c_star: float
     exact: bool  # critical point solved (True) or the EOS's estimate (False)
+    # the parameter whose prior sets epsilon, and its value per unit of epsilon at the
+    # centre (epsilon_vdw = alpha(n, m) epsilon for mie_vdw): messages name its prior
+    prior_name: str = "epsilon"
+    prior_ratio: float = 1.0
 
     @property
     def epsilon_K(self) -> float:
         return self.epsilon / GAS_CONSTANT_KJ_PER_MOL_K
+
+    def prior_K(self, epsilon_K: float) -> tuple[str, str]:
+        """'the epsilon prior above X K' phrased for the parameter the problem samples."""
+        return f"the {self.prior_name} prior", f"{epsilon_K * self.prior_ratio:.5g} K"
 
 
 def _centre(potential, params, observable: str) -> _Centre:
@@ -936,7 +944,11 @@ def _centre(potential, params, observable: str) -> _Centre:
         else:
             t_c, rho_c = (float(x) for x in eos.critical_estimate(**shape))
             exact = False
-    return _Centre(fluid, float(eps), float(sig), shape, t_c, rho_c, exact)
+    name, ratio = "epsilon", 1.0
+    for d in getattr(potential, "derived", ()):  # e.g. epsilon of mie_vdw's epsilon_vdw
+        if d.name == "epsilon" and d.unit_from in params:
+            name, ratio = d.unit_from, float(params[d.unit_from]) / float(eps)
+    return _Centre(fluid, float(eps), float(sig), shape, t_c, rho_c, exact, name, ratio)
 
 
 def _first_rows(mask: np.ndarray) -> tuple[int, str]:
@@ -956,7 +968,12 @@ def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) 
     t = GAS_CONSTANT_KJ_PER_MOL_K * T_K / c.epsilon
     eos = c.fluid.eos
     t_lo, t_hi = eos.validity.T_star
-    at = f"at the prior centre (epsilon/k_B = {c.epsilon_K:.6g} K)"
+    via = (
+        f", from {c.prior_name}/k_B = {c.epsilon_K * c.prior_ratio:.6g} K"
+        if c.prior_name != "epsilon"
+        else ""
+    )
+    at = f"at the prior centre (epsilon/k_B = {c.epsilon_K:.6g} K{via})"
     if coexistence:
         limit = c.T_c_star * (1.0 if c.exact else ESTIMATE_MARGIN)
         above = t >= limit
@@ -967,8 +984,8 @@ def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) 
                 f"observable {observable!r}, row {i} (T_K = {T_K[i]:g}){more}: {at} the "
                 f"model's critical temperature is {c.T_c_star * c.epsilon_K:.5g} K "
                 f"(T*c = {c.T_c_star:.5g}{how}); there is no coexistence at or above it and "
-                f"the prediction is NaN: centre the epsilon prior above "
-                f"{T_K[i] / c.T_c_star:.5g} K or leave out the rows at or above Tc"
+                f"the prediction is NaN: centre %s above %s or leave out the rows at or "
+                f"above Tc" % c.prior_K(T_K[i] / c.T_c_star)
             )
     else:
         above = t > t_hi
@@ -977,8 +994,8 @@ def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) 
             raise ProblemError(
                 f"observable {observable!r}, row {i} (T_K = {T_K[i]:g}){more}: {at} T* = "
                 f"{t[i]:.5g} is above the highest temperature the {eos.name} EOS was "
-                f"validated at (T* = {t_hi:g}); the prediction is NaN there: centre the "
-                f"epsilon prior above {T_K[i] / t_hi:.5g} K or leave out the row"
+                f"validated at (T* = {t_hi:g}); the prediction is NaN there: centre %s "
+                f"above %s or leave out the row" % c.prior_K(T_K[i] / t_hi)
             )
     below = t < t_lo
     if np.any(below):
@@ -986,8 +1003,8 @@ def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) 
         raise ProblemError(
             f"observable {observable!r}, row {i} (T_K = {T_K[i]:g}){more}: {at} T* = "
             f"{t[i]:.5g} is below the lowest temperature the {eos.name} EOS was validated at "
-            f"(T* = {t_lo:g}); the prediction is NaN there: centre the epsilon prior below "
-            f"{T_K[i] / t_lo:.5g} K or leave out the rows below {t_lo * c.epsilon_K:.5g} K"
+            f"(T* = {t_lo:g}); the prediction is NaN there: centre %s below %s or leave "
+            f"out the rows below {t_lo * c.epsilon_K:.5g} K" % c.prior_K(T_K[i] / t_lo)
         )
     return t
 

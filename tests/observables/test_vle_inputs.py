@@ -190,6 +190,21 @@ def test_estimated_critical_temperature_refuses_only_rows_certainly_above():
         _problem("mie", fixed, eps_sigma, _target("saturated_vapour_density", [1.1 * t_c]))
 
 
+def test_a_vdw_problem_is_told_which_prior_to_move():
+    """A ``mie_vdw`` problem samples epsilon_vdw = alpha(n, m) epsilon (LJ shape: alpha(12, 6)
+    = 8/9, so epsilon_vdw/k = 133.33 K is epsilon/k = 150 K at the centre): a row at 40 K,
+    T* = 0.267 below SAFT-VR Mie's 0.3, is refused naming the epsilon_vdw prior and the
+    centre that admits it, 40 / 0.3 x 8/9 = 118.52 K, not the epsilon it does not sample."""
+    fixed = {"n": ("1", 12.0), "m": ("1", 6.0)}
+    free = {"epsilon_vdw": ("K", 150.0 * 8 / 9), "sigma": ("angstrom", 3.4)}
+    with pytest.raises(ProblemError) as err:
+        _problem("mie_vdw", fixed, free, _target("vapour_pressure", [40.0, 100.0]))
+    msg = str(err.value)
+    assert "(epsilon/k_B = 150 K, from epsilon_vdw/k_B = 133.333 K)" in msg
+    assert "centre the epsilon_vdw prior below 118.52 K" in msg
+    _problem("mie_vdw", fixed, free, _target("vapour_pressure", [100.0]))  # inside: builds
+
+
 def test_single_phase_prediction_is_nan_outside_the_range_at_sampled_parameters():
     """At parameters where a row leaves the EOS's range (T* below 0.661: 100 K at eps/k =
     160 K; rho* above 1.08: 0.03 / angstrom^3 at sigma = 3.5) eos_pressure is NaN; inside
