@@ -4,6 +4,7 @@ Run from the repository root::
 
     python -m studies.alkane_chains_scan          # the grid below
     python -m studies.alkane_chains_scan --fit    # least-squares fits (below)
+    python -m studies.alkane_chains_scan --ridge  # model (b)'s ridge in (epsilon, n)
 
 For a grid of segment epsilon/k (K) and sigma (angstrom) at n = 12, m = 6, with the
 segment rule m_s = 1 + (C - 1)/3, the SAFT-VR Mie saturated liquid density and vapour
@@ -33,6 +34,7 @@ import numpy as np
 
 import bayesff
 from bayesff.observables.vle import fluid_eos_of, vle_predictions
+from bayesff.potentials import vdw_alpha
 from studies.alkane_chains import MOLECULES as CHAIN_MOLECULES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,16 +54,14 @@ def _rows(name: str):
     )
 
 
-def _fit() -> dict:
-    """Least-squares fits of (b12), (b) and (b-lin) (module docstring)."""
-    from scipy.optimize import least_squares
-
-    bayesff.configure()
-    fluid = fluid_eos_of(bayesff.get_potential("mie_chain"))
+def _stacked():
+    """The C1-C8 rows at 0.5-0.9 Tc, one row of arrays per molecule padded to the same
+    length (the last row repeated): carbons, T (K), rho_l (mol/L), p_sat (MPa), and the
+    mask of real rows."""
     data = [(c, *_rows(name)) for name, c in MOLECULES]
     width = max(len(t) for _, t, _, _ in data)
 
-    def pad(x):  # every molecule to the same number of rows (the last row repeated)
+    def pad(x):
         return np.concatenate([x, np.full(width - len(x), x[-1])])
 
     carbons = np.array([c for c, *_ in data], float)
@@ -69,6 +69,57 @@ def _fit() -> dict:
     rho = np.stack([pad(r) for _, _, r, _ in data])
     p_sat = np.stack([pad(q) for _, _, _, q in data])
     real = np.stack([np.arange(width) < len(t) for _, t, _, _ in data])
+    return carbons, T, rho, p_sat, real
+
+
+def _ridge() -> list[dict]:
+    """Model (b)'s ridge (docs/chains.md): at each fixed n, the least-squares epsilon and
+    sigma (segments 1 + (C - 1)/3; residuals the relative error of rho_l over 0.041 and
+    the error of ln p_sat over 0.62, the posterior's inferred scales), and alpha(n, 6)
+    epsilon, the van der Waals energy that model (b) samples."""
+    from scipy.optimize import least_squares
+
+    bayesff.configure()
+    fluid = fluid_eos_of(bayesff.get_potential("mie_chain"))
+    carbons, T, rho, p_sat, real = _stacked()
+    seg = jnp.asarray(1.0 + (carbons - 1.0) / 3.0)
+
+    @jax.jit
+    def predict(eps_k, sigma, n):
+        def one(s, t):
+            p = {"epsilon": eps_k * R_KJ, "sigma": sigma, "n": n, "m": 6.0, "segments": s}
+            v = vle_predictions(fluid, p, t)
+            return v.rho_l, v.p_sat
+
+        return jax.vmap(one)(seg, T)
+
+    def residuals(x, n):
+        r, q = (np.asarray(v) for v in predict(x[0], x[1], n))
+        e = np.concatenate([(r / rho - 1)[real] / 0.041, np.log(q / p_sat)[real] / 0.62])
+        return np.where(np.isfinite(e), e, 30.0)  # a NaN row weighs as a large miss
+
+    out, x = [], np.array([187.0, 3.968])  # model (b)'s posterior mean as the first start
+    for n in (6.6, 7.0, 7.5, 8.0, 8.5, 9.0, 10.0, 12.0):
+        x = least_squares(residuals, x, args=(n,), diff_step=1e-6, x_scale="jac").x
+        out.append(
+            {
+                "n": n,
+                "epsilon_K": float(x[0]),
+                "sigma_A": float(x[1]),
+                "epsilon_vdw_K": float(x[0] * vdw_alpha(n, 6.0)),
+            }
+        )
+        print(json.dumps(out[-1]), flush=True)
+    return out
+
+
+def _fit() -> dict:
+    """Least-squares fits of (b12), (b) and (b-lin) (module docstring)."""
+    from scipy.optimize import least_squares
+
+    bayesff.configure()
+    fluid = fluid_eos_of(bayesff.get_potential("mie_chain"))
+    carbons, T, rho, p_sat, real = _stacked()
 
     @jax.jit
     def predict(eps_k, sigma, n, seg):
@@ -141,7 +192,13 @@ def _fit() -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", action="store_true", help="least-squares fits (module docstring)")
+    ap.add_argument(
+        "--ridge", action="store_true", help="model (b)'s ridge in (epsilon, n) (docs/chains.md)"
+    )
     args = ap.parse_args()
+    if args.ridge:
+        _ridge()
+        return
     if args.fit:
         res = _fit()
         out = ROOT / "reports" / "alkane_chains" / "segment_rule_fit.json"
