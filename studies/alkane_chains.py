@@ -44,7 +44,7 @@ import arviz as az
 import numpy as np
 
 import bayesff
-from bayesff.potentials import epsilon_from_vdw
+from bayesff import runfile
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models" / "alkane_chains"
@@ -156,30 +156,13 @@ def _stats(x) -> dict:
     }
 
 
-def _draws(post, name: str):
-    """A parameter's draws, flat; model (b)'s epsilon (K) from its epsilon_vdw (K) and n
-    (m = 6): epsilon_vdw / alpha(n, 6); None if the run has neither."""
-    if name in post:
-        return np.asarray(post[name]).reshape(-1)
-    if name == "epsilon" and "epsilon_vdw" in post:
-        n = np.asarray(post["n"]).reshape(-1)
-        return np.asarray(epsilon_from_vdw(np.asarray(post["epsilon_vdw"]).reshape(-1), n, 6.0))
-    return None
-
-
 def _posterior(dt, names) -> dict:
     out = _pooled_posterior(dt, names)
-    post = dt["posterior"]
+    # the sampled parameters, and those they determine (model b's epsilon from epsilon_vdw)
+    post = dt["posterior"].to_dataset().merge(runfile.derived_parameters(dt))
     for n in [*names, *(["epsilon_vdw"] if "epsilon_vdw" in post else [])]:
-        x = _draws(post, n)
-        if x is None:
-            continue
-        out[n] = {
-            "mean": float(np.mean(x)),
-            "sd": float(np.std(x)),
-            "q05": float(np.quantile(x, 0.05)),
-            "q95": float(np.quantile(x, 0.95)),
-        }
+        if n in post:
+            out[n] = _stats(np.asarray(post[n]).reshape(-1))
     return out
 
 

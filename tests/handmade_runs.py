@@ -105,3 +105,37 @@ def build_run(
     settings = {"seed": 0, "chains": 1, "warmup": 0, "samples": s}
     settings["parameters"] = list(structure.free)
     return runfile.build(problem, structure, runfile.RunContent(**out), settings)
+
+
+def vdw_run(kind="mie_vdw", m_fixed=True):
+    """A run of ``kind`` whose posterior holds epsilon_vdw (K), sigma and n by hand, m = 5.5
+    fixed in its problem text (or sampled)."""
+    import xarray as xr
+
+    t = target("B2", "second_virial", {"T_K": np.array([300.0, 400.0])}, np.array([-10.0, -5.0]))
+    rows = np.zeros((3, 2))
+    dt = build_run([t], {"B2": {"train": {"model": rows, "rep": rows, "ll": rows}}})
+    post = dt["posterior"].to_dataset().drop_vars(["epsilon", "sigma"])  # the LJ run's
+    draws = {
+        "epsilon_vdw": [100.0, 110.0, 120.0],
+        "sigma": [3.4, 3.41, 3.42],
+        "n": [9.0, 13.0, 20.0],
+    }
+    if not m_fixed:
+        draws["m"] = [5.0, 5.5, 6.0]
+    for p, x in draws.items():
+        post[p] = (("chain", "draw"), np.asarray(x)[None])
+        post[p].attrs["units"] = (
+            "K" if p == "epsilon_vdw" else ("angstrom" if p == "sigma" else "1")
+        )
+    dt["posterior"] = xr.DataTree(post)
+    dt.attrs["parameters"] = list(draws)
+    fixed = '[parameters.m]\nunit = "1"\nvalue = 5.5\n' if m_fixed else ""
+    dt.attrs["problem_text"] = f'[problem]\nname = "x"\n[potential]\nkind = "{kind}"\n{fixed}'
+    return dt, draws
+
+
+def vdw_alpha_closed_form(n, m):
+    # Ramrattan et al. 2015, eq. 6: C [1/(m-3) - 1/(n-3)], C the Mie prefactor
+    c = n / (n - m) * (n / m) ** (m / (n - m))
+    return c * (1 / (m - 3) - 1 / (n - 3))

@@ -398,17 +398,17 @@ def test_study_carries_the_models_it_did_not_compute_and_marks_them():
 
 
 def test_study_reads_model_b_epsilon_from_its_van_der_waals_energy():
-    """Model (b)'s posterior table gives epsilon/k_B = epsilon_vdw / alpha(n, 6) draw by draw
-    (LJ: alpha(12, 6) = 8/9 exactly), next to epsilon_vdw itself."""
-    import xarray as xr
+    """Model (b)'s posterior table gives epsilon/k_B = epsilon_vdw / alpha(n, m) draw by draw
+    (alpha written out in handmade_runs; m fixed at 5.5 in the run's problem), next to
+    epsilon_vdw itself."""
+    from handmade_runs import vdw_alpha_closed_form, vdw_run
 
     from studies import alkane_chains as study
 
-    post = xr.Dataset(
-        {
-            "epsilon_vdw": (("chain", "draw"), np.array([[160.0, 200.0]])),
-            "n": (("chain", "draw"), np.array([[12.0, 12.0]])),
-        }
-    )
-    np.testing.assert_allclose(study._draws(post, "epsilon"), [180.0, 225.0], rtol=1e-14)
-    assert study._draws(post, "sigma") is None
+    dt, draws = vdw_run("mie_chain_vdw")
+    got = study._posterior(dt, ["epsilon", "sigma", "n"])
+    eps = np.array(draws["epsilon_vdw"]) / vdw_alpha_closed_form(np.array(draws["n"]), 5.5)
+    assert got["epsilon"]["mean"] == pytest.approx(eps.mean(), rel=1e-12)
+    assert got["epsilon"]["q05"] == pytest.approx(np.quantile(eps, 0.05), rel=1e-12)
+    assert got["epsilon_vdw"]["mean"] == pytest.approx(110.0, rel=1e-12)
+    assert list(got) == ["epsilon", "sigma", "n", "epsilon_vdw"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-from handmade_runs import build_run, target
+from handmade_runs import build_run, target, vdw_alpha_closed_form, vdw_run
 
 from bayesff import runfile
 from bayesff.runfile import RunFileError
@@ -64,64 +64,30 @@ def test_root_attributes_alone(tmp_path):
         runfile.read_attrs(text)
 
 
-def _vdw_run(kind="mie_vdw", m_fixed=True):
-    """A run of ``kind`` whose posterior holds epsilon_vdw (K), sigma and n by hand, m = 5.5
-    fixed in its problem text (or sampled)."""
-    import xarray as xr
-
-    t = target("B2", "second_virial", {"T_K": np.array([300.0, 400.0])}, np.array([-10.0, -5.0]))
-    rows = np.zeros((3, 2))
-    dt = build_run([t], {"B2": {"train": {"model": rows, "rep": rows, "ll": rows}}})
-    post = dt["posterior"].to_dataset().drop_vars(["epsilon", "sigma"])  # the LJ run's
-    draws = {
-        "epsilon_vdw": [100.0, 110.0, 120.0],
-        "sigma": [3.4, 3.41, 3.42],
-        "n": [9.0, 13.0, 20.0],
-    }
-    if not m_fixed:
-        draws["m"] = [5.0, 5.5, 6.0]
-    for p, x in draws.items():
-        post[p] = (("chain", "draw"), np.asarray(x)[None])
-        post[p].attrs["units"] = (
-            "K" if p == "epsilon_vdw" else ("angstrom" if p == "sigma" else "1")
-        )
-    dt["posterior"] = xr.DataTree(post)
-    dt.attrs["parameters"] = list(draws)
-    fixed = '[parameters.m]\nunit = "1"\nvalue = 5.5\n' if m_fixed else ""
-    dt.attrs["problem_text"] = f'[problem]\nname = "x"\n[potential]\nkind = "{kind}"\n{fixed}'
-    return dt, draws
-
-
-def _alpha(n, m):
-    # Ramrattan et al. 2015, eq. 6: C [1/(m-3) - 1/(n-3)], C the Mie prefactor
-    c = n / (n - m) * (n / m) ** (m / (n - m))
-    return c * (1 / (m - 3) - 1 / (n - 3))
-
-
 @pytest.mark.parametrize("m_fixed", [True, False])
 def test_derived_parameters_give_epsilon_of_a_run_sampled_in_epsilon_vdw(m_fixed):
     """A mie_vdw run's derived epsilon is epsilon_vdw / alpha(n, m) draw by draw, in the unit
     of epsilon_vdw (K), with m fixed in the problem or sampled; a run of a potential that
     derives nothing, or whose problem text names no registered potential, has none."""
-    dt, draws = _vdw_run(m_fixed=m_fixed)
+    dt, draws = vdw_run(m_fixed=m_fixed)
     got = runfile.derived_parameters(dt)
     m = np.array(draws.get("m", [5.5] * 3))
-    want = np.array(draws["epsilon_vdw"]) / _alpha(np.array(draws["n"]), m)
+    want = np.array(draws["epsilon_vdw"]) / vdw_alpha_closed_form(np.array(draws["n"]), m)
     np.testing.assert_allclose(got["epsilon"].values[0], want, rtol=1e-13)
     assert got["epsilon"].attrs["units"] == "K" and got["epsilon"].dims == ("chain", "draw")
     assert list(got.data_vars) == ["epsilon"]
-    assert not runfile.derived_parameters(_vdw_run(kind="lennard_jones")[0]).data_vars
-    assert not runfile.derived_parameters(_vdw_run(kind="no_such_potential")[0]).data_vars
+    assert not runfile.derived_parameters(vdw_run(kind="lennard_jones")[0]).data_vars
+    assert not runfile.derived_parameters(vdw_run(kind="no_such_potential")[0]).data_vars
 
 
-def test_atlas_reads_the_derived_epsilon_of_a_vdw_run():
+def test_atlas_reads_the_derived_epsilon_of_avdw_run():
     """The atlas's parameter table of a mie_vdw run has epsilon (derived, K) and k Tc /
     epsilon from it, as a mie run's has from its sampled epsilon."""
     from bayesff.report.atlas import _parameters
 
-    dt, draws = _vdw_run()
+    dt, draws = vdw_run()
     params, derived = _parameters(dt, {"Tc_K": 150.0})
-    eps = np.array(draws["epsilon_vdw"]) / _alpha(np.array(draws["n"]), 5.5)
+    eps = np.array(draws["epsilon_vdw"]) / vdw_alpha_closed_form(np.array(draws["n"]), 5.5)
     assert params["epsilon"]["derived"] and params["epsilon"]["unit"] == "K"
     assert params["epsilon"]["mean"] == pytest.approx(eps.mean(), rel=1e-12)
     assert derived["Tc_over_epsilon"]["mean"] == pytest.approx(np.mean(150.0 / eps), rel=1e-12)
@@ -135,10 +101,10 @@ def test_sweep_summary_row_has_the_derived_epsilon_columns():
 
     from bayesff.sweep import _row
 
-    dt, draws = _vdw_run()
+    dt, draws = vdw_run()
     diagnostics = SimpleNamespace(rhat={"x": 1.0}, ess_bulk={"x": 500.0}, divergences=0, ok=True)
     row = _row("argon-mie_vdw-B2", dt, diagnostics, None, 1.0)
-    eps = np.array(draws["epsilon_vdw"]) / _alpha(np.array(draws["n"]), 5.5)
+    eps = np.array(draws["epsilon_vdw"]) / vdw_alpha_closed_form(np.array(draws["n"]), 5.5)
     assert row["epsilon_K_mean"] == pytest.approx(eps.mean(), rel=1e-12)
     assert row["epsilon_K_q50"] == pytest.approx(np.median(eps), rel=1e-12)
     assert row["epsilon_vdw_K_mean"] == pytest.approx(110.0, rel=1e-12)

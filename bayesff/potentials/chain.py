@@ -56,7 +56,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bayesff.potentials._spec import DerivedParam, ParamSpec, register
-from bayesff.potentials.pair import EPSILON_FROM_VDW, epsilon_from_vdw, mie, vdw_alpha
+from bayesff.potentials.pair import (
+    EPSILON_FROM_VDW,
+    epsilon_from_vdw,
+    epsilon_vdw_spec,
+    mie,
+    vdw_alpha,
+)
 from bayesff.priors import PriorSpec, Support
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
 
@@ -263,16 +269,8 @@ MIE_CHAIN_VDW = register(
         name="mie_chain_vdw",
         energy=mie_chain_vdw_segment_energy,
         params=(
-            ParamSpec(
-                name="epsilon_vdw",
-                dimension="energy",
-                support=Support("positive"),
-                # alpha(12, 6) = 8/9 times mie_chain's epsilon prior median
-                default_prior=PriorSpec("LogNormal", {"median": 180.0, "scale": 1.0}),
-                prior_unit="K",
-                description="segment van der Waals energy alpha(n, m) epsilon (prior quoted "
-                "as /k_B); epsilon = epsilon_vdw / alpha(n, m)",
-            ),
+            # alpha(12, 6) = 8/9 times mie_chain's epsilon prior median
+            epsilon_vdw_spec(180.0, "segment van der Waals energy"),
             *MIE_CHAIN.params[1:],
         ),
         length_scale=lambda sigma, **kw: sigma,

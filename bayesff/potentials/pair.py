@@ -236,6 +236,20 @@ def square_well(r, epsilon, sigma, lam):
     return jnp.where(r < sigma, jnp.inf, well)
 
 
+def epsilon_vdw_spec(median_K: float, what: str) -> ParamSpec:
+    """The ``epsilon_vdw`` parameter of a potential sampled in its van der Waals energy
+    (``mie_vdw``, ``mie_chain_vdw``), its default prior LogNormal(median_K, 1.0) in K."""
+    return ParamSpec(
+        name="epsilon_vdw",
+        dimension="energy",
+        support=Support("positive"),
+        default_prior=PriorSpec("LogNormal", {"median": median_K, "scale": 1.0}),
+        prior_unit="K",
+        description=f"{what} alpha(n, m) epsilon (prior quoted as /k_B); "
+        "epsilon = epsilon_vdw / alpha(n, m)",
+    )
+
+
 def _epsilon_spec() -> ParamSpec:
     return ParamSpec(
         name="epsilon",
@@ -306,16 +320,8 @@ MIE_VDW = register(
         name="mie_vdw",
         energy=mie_vdw,
         params=(
-            ParamSpec(
-                name="epsilon_vdw",
-                dimension="energy",
-                support=Support("positive"),
-                # alpha(12, 6) = 8/9 times the epsilon prior median of the other pair potentials
-                default_prior=PriorSpec("LogNormal", {"median": 90.0, "scale": 1.0}),
-                prior_unit="K",
-                description="van der Waals energy alpha(n, m) epsilon (prior quoted as /k_B); "
-                "epsilon = epsilon_vdw / alpha(n, m)",
-            ),
+            # alpha(12, 6) = 8/9 times the epsilon prior median of the other pair potentials
+            epsilon_vdw_spec(90.0, "van der Waals energy"),
             *MIE.params[1:],
         ),
         length_scale=lambda sigma, **kw: sigma,
