@@ -757,14 +757,21 @@ def run_sweep(
     log=print,
     progress: bool | None = None,
     max_tasks: int = DEFAULT_MAX_TASKS,
+    only: dict[str, list[str]] | None = None,
 ) -> SweepResult:
     """Run a sweep file (see the module docstring) and write its summary and index.
+
+    ``only`` (axis name -> labels, e.g. ``{"potential": ["lj"]}``) runs only the tasks
+    whose label on every named axis is one of those given; the others are not run (a
+    run file written before still counts), and the summary and the atlas list them as
+    ``not run``.
 
     Raises
     ------
     bayesff.errors.ProblemError
-        For an invalid sweep file or one with more than ``max_tasks`` tasks, before any
-        work (an invalid task's problem is not an error: it is reported in the summary).
+        For an invalid sweep file or one with more than ``max_tasks`` tasks, or an
+        ``only`` that names an axis or label the sweep does not have, before any work (an
+        invalid task's problem is not an error: it is reported in the summary).
     SweepInterrupted
         When the connection to the Dask scheduler was lost, after the summary is written.
     """
@@ -773,6 +780,7 @@ def run_sweep(
     log = log or (lambda *a, **k: None)
     name, tasks = expand(path, out_root, max_tasks=max_tasks)
     doc = read_sweep(path)
+    selected = _selection(doc, only, str(path))
     report = doc["sweep"].get("report", True) if report is None else report
     retries = int(doc["sweep"].get("retries", 2))
     res = SweepResult(name, tasks)
@@ -785,9 +793,14 @@ def run_sweep(
     for t in runnable:
         if t not in todo:
             res.status[t.name] = "skipped"
+        elif not selected(t.labels):
+            res.status[t.name], res.messages[t.name] = NOT_RUN, f"not selected ({_fmt_only(only)})"
+    todo = [t for t in todo if selected(t.labels)]
+    unselected = sum(res.status.get(t.name) == NOT_RUN for t in runnable)
     log(
         f"sweep {name}: {len(tasks)} tasks, {len(todo)} to run, "
-        f"{len(runnable) - len(todo)} done before, {len(tasks) - len(runnable)} invalid"
+        f"{len(runnable) - len(todo) - unselected} done before, {len(tasks) - len(runnable)} "
+        "invalid" + (f", {unselected} not selected ({_fmt_only(only)})" if unselected else "")
     )
     journal = Path(out_root).absolute() / name / "journal.jsonl"
     journal.parent.mkdir(parents=True, exist_ok=True)
@@ -844,6 +857,32 @@ def run_sweep(
             res,
         )
     return res
+
+
+def _fmt_only(only: dict[str, list[str]] | None) -> str:
+    return " ".join(f"--only {a}={','.join(v)}" for a, v in (only or {}).items())
+
+
+def _selection(doc: dict, only: dict[str, list[str]] | None, where: str):
+    """``labels -> bool``: is a task in the selection ``only`` (checked against the axes)."""
+    if not only:
+        return lambda labels: True
+    axes = {a["name"]: [v["label"] for v in a["values"]] for a in doc.get("axes", [])}
+    for axis, want in only.items():
+        if axis not in axes:
+            raise ProblemError(
+                f"--only {axis}=...: the sweep has no axis {axis!r}"
+                + (f"; its axes are {', '.join(axes)}" if axes else " (it lists problems)"),
+                where,
+            )
+        unknown = [w for w in want if w not in axes[axis]]
+        if unknown or not want:
+            raise ProblemError(
+                f"--only {axis}=...: no value labelled {', '.join(map(repr, unknown))} in "
+                f"axis {axis!r}; its labels are {', '.join(axes[axis])}",
+                where,
+            )
+    return lambda labels: all(labels.get(a) in w for a, w in only.items())
 
 
 def _run_on_dask(

@@ -852,3 +852,43 @@ def test_tiny_phase_atlas_training_column_groups_and_mc_marks(tiny_phase):
         )
         assert ans and ans.group(1) == "not transferable", fl
     assert "fitted to the gas (B2)" in html and "fitted to the liquid" in html
+
+
+def test_atlas_tables_prints_what_atlas_csv_says(tmp_path, capsys):
+    """studies/atlas_tables.py (docs/atlas.md's tables): each cell is the verdict's letter and
+    P(all within) of its group, '~' exactly where atlas.csv says 'within MC error', a task
+    without a run (no R-hat) is left out, and the counts add up per training set."""
+    from studies import atlas_tables
+
+    rows = [
+        {
+            "task": "argon-lj-B2",
+            "potential": "lj",
+            "training": "B2",
+            "rhat_max": "1.0041",
+            "ess_bulk_min": "1435.3",
+            "divergences": "0",
+            "verdict[rho_l/rho_l]": "not transferable",
+            "p_all_within[rho_l/rho_l]": "0.0",
+            "verdict_mc[rho_l/rho_l]": "settled",
+            "verdict[dH_vap/dH_vap]": "not transferable",
+            "p_all_within[dH_vap/dH_vap]": "0.0712",
+            "verdict_mc[dH_vap/dH_vap]": "within MC error: uncertain to not transferable",
+        },
+        {"task": "argon-mie-B2", "potential": "mie", "training": "B2", "rhat_max": ""},
+    ]
+    atlas = tmp_path / "atlas.csv"
+    with atlas.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), extrasaction="ignore", restval="")
+        w.writeheader()
+        w.writerows(rows)
+    summary = tmp_path / "summary.csv"
+    summary.write_text("task,wall_time_s\nargon-lj-B2,44.6\n")
+    assert atlas_tables.main(["--atlas", str(atlas), "--summary", str(summary)]) == 0
+    out = capsys.readouterr().out
+    assert "| argon-lj-B2 | 45 | 1.004 | 1435 | 0 | N 0.00 | N~ 0.07 |" in out
+    assert "argon-mie-B2" not in out and "rho_l (all) | dH_vap |" in out
+    atlas_tables.main(["--atlas", str(atlas), "--summary", str(summary), "--counts"])
+    assert capsys.readouterr().out.split() == (
+        "B2 rho_l (all) T 0 U 0 N 1 B2 dH_vap T 0 U 0 N 1".split()
+    )

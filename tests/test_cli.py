@@ -171,3 +171,22 @@ def test_every_command_is_registered_once_and_answers_help(capsys):
             main([name, "--help"])
         assert e.value.code == 0
         assert f"bayesff {name}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arg", ["potential", "potential=", "=lj", "potential=,", "potential lj"])
+def test_sweep_only_refuses_a_malformed_selection(arg, capsys):
+    """--only takes AXIS=LABEL[,LABEL...]; anything else is a usage error naming the form."""
+    with pytest.raises(SystemExit) as e:
+        main(["sweep", "models/atlas/atlas.toml", "--only", arg])
+    assert e.value.code == 2
+    assert "expected AXIS=LABEL[,LABEL...]" in capsys.readouterr().err
+
+
+def test_sweep_only_joins_repeated_axes():
+    """Repeated --only options are one selection; an axis given twice keeps both lists."""
+    from bayesff.cli.argtypes import axis_labels
+    from bayesff.cli.sweep import _only
+
+    pairs = [axis_labels(a) for a in ("potential=lj", "training=B2, VLE", "potential=mie")]
+    assert _only(pairs) == {"potential": ["lj", "mie"], "training": ["B2", "VLE"]}
+    assert _only([]) is None

@@ -134,6 +134,34 @@ def test_sweep_runs_four_tasks_and_skips_them_the_second_time(tmp_path, monkeypa
     assert [Path(c).name for c in calls] == ["posterior.nc"] and Path(calls[0]).parent.name == "s0"
 
 
+def test_only_runs_the_selected_tasks_and_lists_the_others_as_not_run(tmp_path):
+    """--only seed=s1 runs s1 alone; s0 is "not run" (no run file) with the selection named;
+    a later run without --only computes s0 and skips s1. An axis or label the sweep does not
+    have is refused before any work, naming what it has."""
+    path = _sweep_file(tmp_path, seeds=(0, 1))
+    runs = tmp_path / "runs"
+    for bad, says in (({"seeds": ["s1"]}, "its axes are seed"), ({"seed": ["s9"]}, "'s9'")):
+        with pytest.raises(ProblemError, match=says):
+            run_sweep(path, out_root=runs, workers=1, log=None, only=bad)
+    assert not (runs / "tiny").exists()
+    lines = []
+    res = run_sweep(
+        path,
+        out_root=runs,
+        report_root=tmp_path / "r",
+        workers=1,
+        log=lambda *a, **k: lines.append(" ".join(map(str, a))),
+        only={"seed": ["s1"]},
+    )
+    assert res.status == {"s0": "not run", "s1": "done"}
+    assert "2 tasks, 1 to run, 0 done before, 0 invalid, 1 not selected" in lines[0]
+    rows = _summary(runs)
+    assert rows["s0"]["status"] == "not run" and "--only seed=s1" in rows["s0"]["message"]
+    assert rows["s0"]["run"] == "" and not (runs / "tiny" / "s0" / "posterior.nc").exists()
+    again = run_sweep(path, out_root=runs, report_root=tmp_path / "r", workers=1, log=None)
+    assert again.status == {"s0": "done", "s1": "skipped"}
+
+
 def _start(path: Path, tmp_path: Path, workers: int = 2) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     cmd = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["count", "fraction", "nonnegative"]
+__all__ = ["axis_labels", "count", "fraction", "nonnegative"]
 
 
 def count(lo: int):
@@ -56,3 +56,14 @@ def fraction(text: str) -> float:
     if not 0.0 <= v < 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {v}")
     return v
+
+
+def axis_labels(text: str) -> tuple[str, list[str]]:
+    """argparse type: ``AXIS=LABEL[,LABEL...]`` -> (axis, labels)."""
+    axis, sep, rest = text.partition("=")
+    labels = [x.strip() for x in rest.split(",") if x.strip()]
+    if not sep or not axis.strip() or not labels:
+        raise argparse.ArgumentTypeError(
+            f"expected AXIS=LABEL[,LABEL...] (e.g. potential=lj), got {text!r}"
+        )
+    return axis.strip(), labels

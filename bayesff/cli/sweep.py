@@ -6,7 +6,7 @@ import logging
 import sys
 
 from bayesff.cli.allow import add_allow_plugin, allowing_plugins
-from bayesff.cli.argtypes import count
+from bayesff.cli.argtypes import axis_labels, count
 from bayesff.cli.command import EXIT_FAILED, EXIT_OK, Command, logger
 from bayesff.sweep import DEFAULT_MAX_TASKS, build_atlas, run_sweep
 
@@ -45,6 +45,16 @@ def _sweep_arguments(c) -> None:
     c.add_argument("--no-report", action="store_true", help="no per-task reports")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary line")
+    c.add_argument(
+        "--only",
+        action="append",
+        type=axis_labels,
+        default=[],
+        metavar="AXIS=LABEL[,LABEL...]",
+        help="run only the tasks with one of these labels on that axis (repeatable: every "
+        "one must hold), e.g. --only potential=lj --only training=B2,VLE; the others are "
+        "listed as not run",
+    )
     _add_limits(c)
 
 
@@ -64,12 +74,21 @@ def _sweep(args) -> int:
         log=logger(args),
         progress=False if args.no_progress else None,
         max_tasks=args.max_tasks,
+        only=_only(args.only),
     )
     failed = [t for t, st in res.status.items() if st == "failed"]
     print(f"summary {res.summary}; index {res.index}")
     for t in failed:
         print(f"failed: {t}: {res.messages.get(t, '')}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _only(pairs: list[tuple[str, list[str]]]) -> dict[str, list[str]] | None:
+    """--only AXIS=LABELS options as one dict; an axis given twice keeps both label lists."""
+    out: dict[str, list[str]] = {}
+    for axis, labels in pairs:
+        out.setdefault(axis, []).extend(labels)
+    return out or None
 
 
 def _atlas_arguments(c) -> None:
