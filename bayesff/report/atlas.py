@@ -496,7 +496,10 @@ def _rank_heldout(have: dict[str, dict]) -> dict[str, dict]:
     best = same[order[0]]
     out = {}
     for r, k in enumerate(order):
-        diff = best["elpd_i"] - same[k]["elpd_i"]
+        # states where both forms failed at every draw are -inf - -inf: not finite, and the
+        # difference is then reported as infinite below, without a warning
+        with np.errstate(invalid="ignore"):
+            diff = best["elpd_i"] - same[k]["elpd_i"]
         finite = np.isfinite(diff).all()
         elpd_i = np.asarray(same[k]["elpd_i"], float)
         out[k] = {
