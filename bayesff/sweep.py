@@ -785,23 +785,7 @@ def run_sweep(
     retries = int(doc["sweep"].get("retries", 2))
     res = SweepResult(name, tasks)
     built: dict = {}  # task name -> problem: built once, read again by _batches
-    runnable = _prepare(tasks, log, built)
-    for t in tasks:
-        if t.error:
-            res.status[t.name], res.messages[t.name] = "failed", t.error
-    todo = [t for t in runnable if not _done(t)]
-    for t in runnable:
-        if t not in todo:
-            res.status[t.name] = "skipped"
-        elif not selected(t.labels):
-            res.status[t.name], res.messages[t.name] = NOT_RUN, f"not selected ({_fmt_only(only)})"
-    todo = [t for t in todo if selected(t.labels)]
-    unselected = sum(res.status.get(t.name) == NOT_RUN for t in runnable)
-    log(
-        f"sweep {name}: {len(tasks)} tasks, {len(todo)} to run, "
-        f"{len(runnable) - len(todo) - unselected} done before, {len(tasks) - len(runnable)} "
-        "invalid" + (f", {unselected} not selected ({_fmt_only(only)})" if unselected else "")
-    )
+    todo = _to_run(res, _prepare(tasks, log, built), selected, only, log)
     journal = Path(out_root).absolute() / name / "journal.jsonl"
     journal.parent.mkdir(parents=True, exist_ok=True)
     _journal(journal, "sweep", tasks=len(tasks), to_run=len(todo), scheduler=scheduler or "")
@@ -820,43 +804,78 @@ def run_sweep(
         built,
     )
     res.wall_time_s = time.perf_counter() - t0
+    _write_pages(res, rows, doc, Path(path), Path(out_root), Path(report_root), log)
+    if "atlas" in doc["sweep"]:  # the atlas page reads every run file: its time counts
+        res.wall_time_s = time.perf_counter() - t0
+    _end(res, journal, lost, scheduler, log)
+    return res
+
+
+def _to_run(res: SweepResult, runnable: list[Task], selected, only, log) -> list[Task]:
+    """The tasks to compute; every other task gets its status (failed, skipped, not run)."""
+    tasks = res.tasks
+    for t in tasks:
+        if t.error:
+            res.status[t.name], res.messages[t.name] = "failed", t.error
+    todo = [t for t in runnable if not _done(t)]
+    for t in runnable:
+        if t not in todo:
+            res.status[t.name] = "skipped"
+        elif not selected(t.labels):
+            res.status[t.name], res.messages[t.name] = NOT_RUN, f"not selected ({_fmt_only(only)})"
+    todo = [t for t in todo if selected(t.labels)]
+    unselected = sum(res.status.get(t.name) == NOT_RUN for t in runnable)
+    log(
+        f"sweep {res.name}: {len(tasks)} tasks, {len(todo)} to run, "
+        f"{len(runnable) - len(todo) - unselected} done before, {len(tasks) - len(runnable)} "
+        "invalid" + (f", {unselected} not selected ({_fmt_only(only)})" if unselected else "")
+    )
+    return todo
+
+
+def _write_pages(
+    res: SweepResult, rows: dict, doc: dict, path: Path, out_root: Path, report_root: Path, log
+) -> None:
+    """summary.csv, and the sweep's index page or, with ``[sweep.atlas]``, its atlas."""
     res.summary = write_summary(
-        res, rows, Path(out_root) / name / "summary.csv", Path(report_root) / name
+        res, rows, out_root / res.name / "summary.csv", report_root / res.name
     )
     atlas = doc["sweep"].get("atlas")
     if atlas is None:
-        res.index = _index(res, rows, Path(report_root) / name)
-    else:
-        fluids = (Path(path).parent / atlas["fluids"]).resolve()
-        res.index = write_atlas(
-            res,
-            Path(report_root) / name,
-            fluids,
-            fluid_axis=atlas.get("fluid_axis", "fluid"),
-            potential_axis=atlas.get("potential_axis", "potential"),
-            description=doc["sweep"].get("description", ""),
-            log=log,
-        )
-        res.wall_time_s = time.perf_counter() - t0
+        res.index = _index(res, rows, report_root / res.name)
+        return
+    res.index = write_atlas(
+        res,
+        report_root / res.name,
+        (path.parent / atlas["fluids"]).resolve(),
+        fluid_axis=atlas.get("fluid_axis", "fluid"),
+        potential_axis=atlas.get("potential_axis", "potential"),
+        description=doc["sweep"].get("description", ""),
+        log=log,
+    )
+
+
+def _end(res: SweepResult, journal: Path, lost, scheduler: str | None, log) -> None:
+    """The journal's end event and the closing line; a lost scheduler is raised here."""
     counts = {k: sum(s == k for s in res.status.values()) for k in ("done", "skipped", "failed")}
     not_run = sum(s == NOT_RUN for s in res.status.values())
     _journal(journal, "end", **counts, not_run=not_run)
     log(
-        f"sweep {name}: {counts['done']} done, {counts['skipped']} skipped, "
+        f"sweep {res.name}: {counts['done']} done, {counts['skipped']} skipped, "
         f"{counts['failed']} failed"
         + (f", {not_run} not run" if not_run else "")
         + f" in {res.wall_time_s:.1f} s; summary {res.summary}"
     )
     if lost is not None:
         raise SweepInterrupted(
-            f"lost the connection to the Dask scheduler ({lost}); {not_run} of {len(tasks)} "
-            f"tasks were not run, the run files written before are complete and kept, and "
-            f"{res.summary} lists every task: start the scheduler and its workers again and "
-            f"run the same sweep, which computes only the {not_run} tasks not run",
-            f"--scheduler {scheduler}" if scheduler else f"sweep {name}",
+            f"lost the connection to the Dask scheduler ({lost}); {not_run} of "
+            f"{len(res.tasks)} tasks were not run, the run files written before are complete "
+            f"and kept, and {res.summary} lists every task: start the scheduler and its "
+            f"workers again and run the same sweep, which computes only the {not_run} tasks "
+            "not run",
+            f"--scheduler {scheduler}" if scheduler else f"sweep {res.name}",
             res,
         )
-    return res
 
 
 def _fmt_only(only: dict[str, list[str]] | None) -> str:
