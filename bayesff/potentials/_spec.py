@@ -19,6 +19,7 @@ __all__ = [
     "PairPotential",
     "ParamSpec",
     "TorsionPotential",
+    "energy_in_K",
     "get_potential",
     "list_potentials",
     "register",
@@ -88,6 +89,19 @@ class ParamSpec:
     def unit(self) -> str:
         """Internal unit in which ``energy`` receives this parameter."""
         return INTERNAL_UNITS[self.dimension]
+
+
+def energy_in_K(name: str, median_K: float, description: str) -> ParamSpec:
+    """A positive energy parameter (a well depth) whose default prior is quoted in K
+    (E/k_B): LogNormal(median_K, 1.0)."""
+    return ParamSpec(
+        name=name,
+        dimension="energy",
+        support=Support("positive"),
+        default_prior=PriorSpec("LogNormal", {"median": median_K, "scale": 1.0}),
+        prior_unit="K",
+        description=description,
+    )
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from math import comb, factorial, lgamma, log, sinh, sqrt
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff.potentials._spec import ParamSpec, register
+from bayesff.potentials._spec import ParamSpec, energy_in_K, register
 from bayesff.priors import PriorSpec, Support
 from bayesff.units import COULOMB_KJ_PER_MOL_ANGSTROM
 
@@ -542,14 +542,7 @@ def stockmayer_mayer_average(r, beta, epsilon, sigma, mu, *, terms=STOCKMAYER_SE
 
 
 def _epsilon_spec(median_K: float, description: str) -> ParamSpec:
-    return ParamSpec(
-        name="epsilon",
-        dimension="energy",
-        support=Support("positive"),
-        default_prior=PriorSpec("LogNormal", {"median": median_K, "scale": 1.0}),
-        prior_unit="K",
-        description=description,
-    )
+    return energy_in_K("epsilon", median_K, description)
 
 
 def _sigma_spec(description: str) -> ParamSpec:

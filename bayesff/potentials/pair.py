@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from bayesff.potentials._spec import DerivedParam, PairPotential, ParamSpec, register
+from bayesff.potentials._spec import (
+    DerivedParam,
+    PairPotential,
+    ParamSpec,
+    energy_in_K,
+    register,
+)
 from bayesff.priors import PriorSpec, Support
 
 __all__ = [
@@ -239,26 +245,15 @@ def square_well(r, epsilon, sigma, lam):
 def epsilon_vdw_spec(median_K: float, what: str) -> ParamSpec:
     """The ``epsilon_vdw`` parameter of a potential sampled in its van der Waals energy
     (``mie_vdw``, ``mie_chain_vdw``), its default prior LogNormal(median_K, 1.0) in K."""
-    return ParamSpec(
-        name="epsilon_vdw",
-        dimension="energy",
-        support=Support("positive"),
-        default_prior=PriorSpec("LogNormal", {"median": median_K, "scale": 1.0}),
-        prior_unit="K",
-        description=f"{what} alpha(n, m) epsilon (prior quoted as /k_B); "
-        "epsilon = epsilon_vdw / alpha(n, m)",
+    return energy_in_K(
+        "epsilon_vdw",
+        median_K,
+        f"{what} alpha(n, m) epsilon (prior quoted as /k_B); epsilon = epsilon_vdw / alpha(n, m)",
     )
 
 
 def _epsilon_spec() -> ParamSpec:
-    return ParamSpec(
-        name="epsilon",
-        dimension="energy",
-        support=Support("positive"),
-        default_prior=PriorSpec("LogNormal", {"median": 100.0, "scale": 1.0}),
-        prior_unit="K",
-        description="well depth (prior quoted as epsilon/k_B)",
-    )
+    return energy_in_K("epsilon", 100.0, "well depth (prior quoted as epsilon/k_B)")
 
 
 def _sigma_spec(description: str) -> ParamSpec:
