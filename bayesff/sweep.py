@@ -289,19 +289,25 @@ def _check_when(doc: dict, path: Path) -> None:
             raise ProblemError("expected set = {...} or exclude = true", where)
         if w.get("exclude") and not w.get("match"):
             raise ProblemError("exclude = true needs a match (it would remove every task)", where)
-        for axis, want in w.get("match", {}).items():
-            if axis not in labels:
-                raise ProblemError(
-                    f"no axis named {axis!r}; axes are {', '.join(labels) or 'none'}",
-                    f"{where}.match",
-                )
-            unknown = [x for x in _as_list(want) if x not in labels[axis]]
-            if unknown:
-                raise ProblemError(
-                    f"no value labelled {', '.join(map(repr, unknown))} in axis {axis!r}; its "
-                    f"labels are {', '.join(labels[axis])}",
-                    f"{where}.match.{axis}",
-                )
+        _check_labels(labels, w.get("match", {}), f"{where}.match")
+
+
+def _check_labels(labels: dict[str, list[str]], match: dict, where: str, what: str = "") -> None:
+    """Every axis of ``match`` (axis -> label or labels) exists and has those labels;
+    ``what`` prefixes the message (e.g. ``"--only potential=...: "``)."""
+    for axis, want in match.items():
+        if axis not in labels:
+            raise ProblemError(
+                f"{what}no axis named {axis!r}; its axes are {', '.join(labels) or 'none'}",
+                where,
+            )
+        unknown = [x for x in _as_list(want) if x not in labels[axis]]
+        if unknown:
+            raise ProblemError(
+                f"{what}no value labelled {', '.join(map(repr, unknown))} in axis {axis!r}; "
+                f"its labels are {', '.join(labels[axis])}",
+                f"{where}.{axis}" if not what else where,
+            )
 
 
 def _as_list(x) -> list:
@@ -888,19 +894,9 @@ def _selection(doc: dict, only: dict[str, list[str]] | None, where: str):
         return lambda labels: True
     axes = {a["name"]: [v["label"] for v in a["values"]] for a in doc.get("axes", [])}
     for axis, want in only.items():
-        if axis not in axes:
-            raise ProblemError(
-                f"--only {axis}=...: the sweep has no axis {axis!r}"
-                + (f"; its axes are {', '.join(axes)}" if axes else " (it lists problems)"),
-                where,
-            )
-        unknown = [w for w in want if w not in axes[axis]]
-        if unknown or not want:
-            raise ProblemError(
-                f"--only {axis}=...: no value labelled {', '.join(map(repr, unknown))} in "
-                f"axis {axis!r}; its labels are {', '.join(axes[axis])}",
-                where,
-            )
+        if not want:
+            raise ProblemError(f"--only {axis}=...: expected at least one label", where)
+        _check_labels(axes, {axis: want}, where, f"--only {axis}=...: ")
     return lambda labels: all(labels.get(a) in w for a, w in only.items())
 
 
