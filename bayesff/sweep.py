@@ -15,7 +15,7 @@ files::
       { label = "mie", set = { potential = { kind = "mie" } } },
     ]
 
-    [inference]                        # overrides every task's [inference]
+    [inference]                        # every task's, unless a set below says otherwise
     samples = 1000
 
 Each value's ``set`` is merged into the base problem's document (tables
@@ -49,8 +49,12 @@ Three additions serve sweeps whose axes do not combine freely (the atlas of
 
 A label in ``match`` that no value of its axis has, or an axis that does not
 exist, is an error (a typo would otherwise match nothing silently). The merge
-order is: base, the axes' sets in axis order, the matching ``[[when]]`` sets
-in file order, then ``[inference]``. Each task records its axis labels
+order is: base, ``[inference]``, the axes' sets in axis order, then the
+matching ``[[when]]`` sets in file order: the sweep's ``[inference]`` overrides
+the base problem's, and a value or ``[[when]]`` that sets ``inference`` keys
+overrides both for its tasks (``set = { inference = { samples = 3000 } }``:
+longer chains for the runs that need them). A sweep that lists ``problems``
+applies its ``[inference]`` over each problem's. Each task records its axis labels
 (:attr:`Task.labels`).
 
 ``[sweep.atlas]`` asks for the transferability atlas page
@@ -434,12 +438,15 @@ def expand(
             if bpath not in bases:
                 bases[bpath] = _base_document(bpath)
             d, dirs = bases[bpath]
+            # the sweep's [inference] is every task's default; an axis value or a
+            # [[when]] that sets inference keys overrides it for its tasks (longer
+            # chains where a run needs them)
+            d = _merge(d, {"inference": inference}, str(path))
             for axis, v in values.items():
                 d = _merge(d, v.get("set", {}), f"{path}: axis {axis!r}")
             for i, w in enumerate(whens):
                 if "set" in w and _matches(w, labels):
                     d = _merge(d, w["set"], f"{path}: when[{i}]")
-            d = _merge(d, {"inference": inference}, str(path))
             _problem_table(d, bpath)["name"] = f"{name}-{tname}"[:64]
             tasks.append(Task(tname, d, dirs, root / tname / "posterior.nc", labels=labels))
         if not tasks:

@@ -67,6 +67,28 @@ def test_expand_names_tasks_and_merges_by_target_name(tmp_path):
         expand(bad)
 
 
+def test_a_value_or_when_that_sets_inference_overrides_the_sweeps(tmp_path):
+    """The sweep's [inference] is every task's default (over the base problem's); a value
+    or a [[when]] that sets inference keys wins for its tasks (longer chains for the runs
+    that need them), and the other keys stay the sweep's."""
+    path = _sweep_file(tmp_path, seeds=(0, 1, 2))
+    path.write_text(
+        path.read_text().replace(
+            '{ label = "s1", set = { inference = { seed = 1 } } }',
+            '{ label = "s1", set = { inference = { seed = 1, samples = 90 } } }',
+        )
+        + '[[when]]\nmatch = { seed = "s2" }\nset = { inference = { warmup = 75 } }\n'
+    )
+    _, tasks = expand(path, tmp_path / "runs")
+    inf = {t.name: t.document["inference"] for t in tasks}
+    assert (inf["s0"]["samples"], inf["s0"]["warmup"]) == (60, 60)
+    assert (inf["s1"]["samples"], inf["s1"]["warmup"], inf["s1"]["seed"]) == (90, 60, 1)
+    assert (inf["s2"]["samples"], inf["s2"]["warmup"], inf["s2"]["chains"]) == (60, 75, 2)
+    # the sweep's [inference] still overrides the base problem's own (argon_lj_b2.toml
+    # asks for more draws than SHORT)
+    assert inf["s0"]["chains"] == 2 and inf["s0"]["prior_draws"] == 10
+
+
 def test_tasks_of_one_structure_are_padded_to_its_largest_row_counts(tmp_path):
     """Tasks that differ in their training rows (110-500 K: 27 rows; 200-500 K: fewer)
     have one structure up to row counts; every batch of the group is sent the group's
