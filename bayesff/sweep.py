@@ -164,6 +164,8 @@ DEFAULT_MAX_TASKS = 10_000
 
 #: Status of the tasks a sweep did not reach because it lost its scheduler.
 NOT_RUN = "not run"
+#: the message of a task that ``--only`` left out (status :data:`NOT_RUN`)
+_UNSELECTED = "not selected"
 
 
 class SweepInterrupted(BayesffError):
@@ -835,7 +837,10 @@ def _to_run(res: SweepResult, runnable: list[Task], selected, only, log) -> list
         if t not in todo:
             res.status[t.name] = "skipped"
         elif not selected(t.labels):
-            res.status[t.name], res.messages[t.name] = NOT_RUN, f"not selected ({_fmt_only(only)})"
+            res.status[t.name], res.messages[t.name] = (
+                NOT_RUN,
+                f"{_UNSELECTED} ({_fmt_only(only)})",
+            )
     todo = [t for t in todo if selected(t.labels)]
     unselected = sum(res.status.get(t.name) == NOT_RUN for t in runnable)
     log(
@@ -871,21 +876,27 @@ def _write_pages(
 def _end(res: SweepResult, journal: Path, lost, scheduler: str | None, log) -> None:
     """The journal's end event and the closing line; a lost scheduler is raised here."""
     counts = {k: sum(s == k for s in res.status.values()) for k in ("done", "skipped", "failed")}
-    not_run = sum(s == NOT_RUN for s in res.status.values())
-    _journal(journal, "end", **counts, not_run=not_run)
+    unselected = sum(
+        s == NOT_RUN and res.messages.get(t, "").startswith(_UNSELECTED)
+        for t, s in res.status.items()
+    )
+    # tasks that were to run and did not (a lost scheduler), apart from those --only left out
+    not_run = sum(s == NOT_RUN for s in res.status.values()) - unselected
+    _journal(journal, "end", **counts, not_run=not_run, not_selected=unselected)
     log(
         f"sweep {res.name}: {counts['done']} done, {counts['skipped']} skipped, "
         f"{counts['failed']} failed"
         + (f", {not_run} not run" if not_run else "")
+        + (f", {unselected} not selected" if unselected else "")
         + f" in {res.wall_time_s:.1f} s; summary {res.summary}"
     )
     if lost is not None:
         raise SweepInterrupted(
-            f"lost the connection to the Dask scheduler ({lost}); {not_run} of "
-            f"{len(res.tasks)} tasks were not run, the run files written before are complete "
-            f"and kept, and {res.summary} lists every task: start the scheduler and its "
-            f"workers again and run the same sweep, which computes only the {not_run} tasks "
-            "not run",
+            f"lost the connection to the Dask scheduler ({lost}); {not_run} of the "
+            f"{len(res.tasks) - unselected} selected tasks were not run, the run files written "
+            f"before are complete and kept, and {res.summary} lists every task: start the "
+            "scheduler and its workers again and run the same sweep, which computes only the "
+            f"{not_run} tasks not run",
             f"--scheduler {scheduler}" if scheduler else f"sweep {res.name}",
             res,
         )

@@ -8,12 +8,14 @@ skips, retries, messages), not the posteriors, which tests/test_inference.py che
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -343,8 +345,6 @@ def test_a_connection_closed_while_gathering_is_a_lost_scheduler(monkeypatch):
     scheduler: the batch already collected stays done, every other task is 'not run'
     (none 'failed'), and the loop says why. Dask, the batching and the task specs are
     replaced by stand-ins here; test_sweep_scale.py does it with real processes."""
-    from types import SimpleNamespace
-
     from distributed.comm.core import CommClosedError
 
     import bayesff.sweep as sw
@@ -389,6 +389,26 @@ def test_a_connection_closed_while_gathering_is_a_lost_scheduler(monkeypatch):
         == "status connecting: in <TCP (closed) ConnectionPool.gather>: Connection reset by peer"
     )
     assert res.status == {"t0": "done", "t1": "done", "t2": "not run", "t3": "not run"}
+
+
+def test_a_lost_scheduler_counts_only_the_selected_tasks_it_did_not_run(tmp_path):
+    """With --only, the closing line and a lost scheduler's message count the selected tasks
+    that were not run apart from the tasks --only left out (before, both were "not run")."""
+    import bayesff.sweep as sw
+
+    res = sw.SweepResult("s", [SimpleNamespace(name=f"t{k}") for k in range(5)])
+    res.status = {"t0": "done", "t1": "not run", "t2": "not run", "t3": "not run", "t4": "done"}
+    res.messages = {"t1": "not run: the connection to the Dask scheduler was lost"}
+    res.messages |= {t: "not selected (--only form=a)" for t in ("t2", "t3")}
+    res.summary = tmp_path / "summary.csv"
+    lines = []
+    with pytest.raises(sw.SweepInterrupted) as e:
+        sw._end(res, tmp_path / "journal.jsonl", "gone", None, lines.append)
+    assert "2 done, 0 skipped, 0 failed, 1 not run, 2 not selected" in lines[0]
+    assert "1 of the 3 selected tasks were not run" in str(e.value)
+    assert "computes only the 1 tasks not run" in str(e.value)
+    end = json.loads((tmp_path / "journal.jsonl").read_text().splitlines()[-1])
+    assert (end["not_run"], end["not_selected"]) == (1, 2)
 
 
 def test_a_setting_added_since_a_run_matches_its_default_only():
