@@ -466,6 +466,46 @@ def test_resume_after_interruption(tmp_path, monkeypatch):
     )
 
 
+def test_resume_in_scaled_coordinates_is_bit_identical(tmp_path, monkeypatch):
+    """With init = "laplace" NUTS moves in coordinates scaled by the Laplace sd (not 1):
+    the checkpoint keeps that scale, so a resumed run ends with the draws of an
+    uninterrupted one, bit for bit (a resume that rescaled by 1 would not)."""
+    y = b2_true(T_TRAIN)
+    s = InferenceSettings(chains=2, warmup=100, samples=200, prior_draws=10, init="laplace")
+    out = tmp_path / "posterior.nc"
+    with monkeypatch.context() as m:
+        _interrupt_after(m, 100)
+        with pytest.raises(BayesffError):
+            calibrate(synthetic_problem(y, u_of(y), settings=s), out=out, log=None)
+    saved = np.load(tmp_path / "checkpoint.npz")
+    scale = {k: saved[k] for k in saved.files if k.startswith("trace/scale/")}
+    assert scale and all(np.all(v < 0.5) for v in scale.values()), sorted(saved.files)
+    run = calibrate(synthetic_problem(y, u_of(y), settings=s), out=out, resume=True, log=None)
+    whole = calibrate(synthetic_problem(y, u_of(y), settings=s), progress=False, log=None)
+    np.testing.assert_array_equal(
+        run.datatree["posterior"]["sigma"].values, whole.datatree["posterior"]["sigma"].values
+    )
+
+
+def test_a_posterior_far_narrower_than_1_gets_a_step_size_of_order_1():
+    """B2 known to 1e-4 relative: the log well depth and diameter have posterior sd near
+    1e-4, whose variance NumPyro's warm-up would swamp with its 1e-3 * 5/(n + 5)
+    shrinkage of the mass matrix (a metric 100-1000 times too wide: step size ~0.03 and
+    deep trees). NUTS in Laplace-scaled coordinates (bayesff.inference.kernels.Scaled)
+    sees unit scales: for a near-Gaussian 2-d posterior at target acceptance 0.8 the
+    adapted step size is 0.5-1 (threshold 0.3), and the draws recover the truth."""
+    y = b2_true(T_TRAIN)
+    s = InferenceSettings(chains=2, warmup=300, samples=300, prior_draws=10, init="laplace")
+    run = calibrate(synthetic_problem(y, 1e-4 * np.abs(y), settings=s), progress=False, log=None)
+    stats = run.datatree["sample_stats"]
+    assert float(stats["step_size"].min()) > 0.3, stats["step_size"].values[:, 0]
+    assert float(stats["n_steps"].mean()) < 8
+    post = run.datatree["posterior"]
+    sd = float(np.log(post["sigma"]).std())
+    assert sd < 1e-3  # the posterior is as narrow as the test means
+    assert abs(float(post["sigma"].mean()) / SIGMA_A - 1) < 5 * sd
+
+
 def test_checkpoint_fingerprint_sees_data_and_settings():
     """Resuming must never mix two posteriors: the fingerprint changes with the data
     values and their uncertainties; the settings are compared beside it (review finding)."""

@@ -532,34 +532,68 @@ def _template(kernel, batch: Batch) -> dict:
 
 
 def _start(kernel, batch: Batch, log):
-    """Chain states at init_to_central draws (retried) or at Laplace starts."""
+    """Chain states at init_to_central draws (retried) or at Laplace starts, and the
+    sampler's data (:meth:`Kernel.sampler_data`: with the coordinate scale)."""
     z = _template(kernel, batch)
     d = latent_dim(z)
     inv = kernel.unit_inverse_mass(len(batch.problems), d)
+    sdata = kernel.sampler_data(batch.data, kernel.unit_scale(z))
     if batch.s.init == "laplace" or batch.s.sampler == "chees":
         # each optimisation starts from a chain's draw with a density: one started where
         # there is none ends there at once (argon_lj_vle: 3 of 4 prior draws put the
         # data's temperatures above the critical point). Draws still without one after
         # the tries are left to the optimiser, which needs only one to reach a mode.
-        z, _ = _finite_draws(kernel, batch, z, inv)
+        z, _ = _finite_draws(kernel, batch, z, inv, sdata)
         # many chains from the central half of wide priors can start in a secondary
         # mode that ChEES's common trajectory length never leaves: start at the mode
         z, inv = _laplace(kernel, batch, z, log)
-    z, state = _finite_draws(kernel, batch, z, inv)
+        sdata = kernel.sampler_data(batch.data, laplace_scale(z, inv))
+    z, state = _finite_draws(kernel, batch, z, inv, sdata)
     bad = ~_finite_state(state)
     if bad.any():
         raise _start_error(batch.problems[int(np.flatnonzero(bad.any(axis=1))[0])])
-    return state
+    return state, sdata
 
 
-def _finite_draws(kernel, batch: Batch, z, inv):
+def laplace_scale(z: dict, inverse_mass: np.ndarray) -> dict:
+    """The sampler's coordinate scale from the Laplace starts' inverse mass matrices.
+
+    Parameters
+    ----------
+    z
+        Latent values, site -> (P, C, ...) (their layout: NumPyro's ravelling).
+    inverse_mass
+        (P, D, D) or (P, D): each problem's Laplace covariance of the unconstrained
+        coordinates.
+
+    Returns
+    -------
+    dict
+        Site -> (P, ...): each coordinate's Laplace sd, floored at 1e-12 and 1 where
+        not finite (:class:`bayesff.inference.kernels.Scaled` says why NUTS moves in
+        these coordinates).
+    """
+    var = np.diagonal(inverse_mass, axis1=1, axis2=2) if inverse_mass.ndim == 3 else inverse_mass
+    sd = np.sqrt(np.where(np.isfinite(var) & (var > 0), var, 1.0))
+    sd = np.maximum(sd, 1e-12)
+    out, start = {}, 0
+    # NumPyro's (and jax.flatten_util.ravel_pytree's) order: the dict's sorted keys
+    for k in sorted(z):
+        shape = z[k].shape[2:]
+        n = int(np.prod(shape))
+        out[k] = sd[:, start : start + n].reshape(sd.shape[0], *shape).astype(z[k].dtype)
+        start += n
+    return out
+
+
+def _finite_draws(kernel, batch: Batch, z, inv, sdata):
     """``z`` with each chain's draw that has no finite density redrawn (START_TRIES tries).
 
     Returns the draws and their chain states; draws still without a density stay as
     they are (the caller decides).
     """
     keys = batch.keys.chains
-    state = kernel.init_at(keys, batch.data, z, inv)
+    state = kernel.init_at(keys, sdata, z, inv)
     for attempt in range(START_TRIES):
         bad = ~_finite_state(state)
         if not bad.any():
@@ -569,7 +603,7 @@ def _finite_draws(kernel, batch: Batch, z, inv):
         )
         znew = jax.tree.map(np.asarray, kernel.draw(retry, batch.data))
         z = jax.tree.map(lambda a, b, m=bad: np.where(_expand(m, a), b, a), z, znew)
-        state = kernel.init_at(keys, batch.data, z, inv)
+        state = kernel.init_at(keys, sdata, z, inv)
     return z, state
 
 
@@ -640,11 +674,13 @@ def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int
     if resume:
         template = _template(kernel, batch)
         inv = kernel.unit_inverse_mass(len(batch.problems), latent_dim(template))
-        state = kernel.init_at(batch.keys.chains, batch.data, template, inv)
-        state, done, it = ckpt.load_into(state)
+        sdata = kernel.sampler_data(batch.data, kernel.unit_scale(template))
+        state = kernel.init_at(batch.keys.chains, sdata, template, inv)
+        state, done, it, scale = ckpt.load_into(state, kernel.unit_scale(template))
+        sdata = kernel.sampler_data(batch.data, scale)  # the coordinates the state is in
         options.log(f"resuming from {ckpt.path}: {it} of {s.warmup + s.samples} iterations done")
     else:
-        state, done, it = _start(kernel, batch, options.log), {}, 0
+        (state, sdata), done, it = _start(kernel, batch, options.log), {}, 0
     options.log(
         f"sampling {', '.join(p.name for p in batch.problems)}: "
         f"{s.sampler.upper()}, {s.chains} chains x ({s.warmup} warm-up + {s.samples} draws)"
@@ -660,7 +696,7 @@ def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int
     return run_blocks(
         kernel,
         state,
-        batch.data,
+        sdata,
         s,
         it=it,
         done=done,

@@ -70,6 +70,11 @@ class CheesKernel(Kernel):
         super().__init__(structure, settings)
         self.warmup_all = jax.jit(self._warmup_all)
 
+    def sampler_data(self, data, scale: dict):
+        """The model's data alone: ChEES adapts its own diagonal metric over the chains'
+        spread (blackjax's adaptation has no fixed floor), so it moves in z."""
+        return data
+
     # positions are ravelled per chain: blackjax works on flat vectors here
     def _flat(self, z):
 

@@ -20,6 +20,18 @@ device in blocks of ``block`` iterations (:meth:`Kernel.run_block`), so the
 host sees a few large copies, a progress bar can move and a checkpoint can
 be written between blocks, and Ctrl-C is answered within one block.
 
+NUTS moves in scaled coordinates, ``z = scale * w`` (:class:`Scaled`), with
+``scale`` each unconstrained coordinate's posterior sd from the Laplace start
+(``init = "laplace"``; 1 otherwise), so that every coordinate NUTS sees has a
+posterior scale near 1. The reason is numpyro's warm-up (Stan's rule): each
+window's mass-matrix estimate is shrunk towards ``1e-3 * I`` with weight
+``5 / (n + 5)``, which swamps coordinates whose posterior variance is far below
+``1e-5``: the log well depth and diameter of a fit to saturation data
+(argon-LJ trained on VLE: sd 6e-4 and 3e-4) got a metric 10-100 times too wide
+and a step size of 0.06 (17 leapfrog steps per draw) where the posterior's
+curvature allows 0.85 (6 steps). The draws (:class:`Trace`) are in the model's
+coordinates ``z``; the chain state (and a checkpoint) holds ``w``.
+
 On a CPU, each device runs its chains one after another (``lax.map``); on an
 accelerator they are vectorised (``vmap``). Measured on argon B2 (one core, 4
 chains x 2000 iterations): one after another traced in 0.12 s, compiled in
@@ -66,7 +78,27 @@ from bayesff.inference.exported import (
 )
 from bayesff.model import ModelData, Structure, TargetData, model_of
 
-__all__ = ["Kernel", "SamplerSettings", "Trace", "chain_shards", "latent_dim"]
+__all__ = ["Kernel", "SamplerSettings", "Scaled", "Trace", "chain_shards", "latent_dim"]
+
+
+class Scaled(NamedTuple):
+    """The model's data and the scale of the sampler's coordinates: NUTS moves ``w``,
+    the model sees ``z = scale * w`` (the module docstring says why).
+
+    ``scale`` maps each latent site to positive factors of its unconstrained shape,
+    with the leading problem axis P where ``data`` has one.
+    """
+
+    data: ModelData
+    scale: dict
+
+
+def _times(z: dict, scale: dict) -> dict:
+    return {k: v * scale[k] for k, v in z.items()}
+
+
+def _over(z: dict, scale: dict) -> dict:
+    return {k: v / scale[k] for k, v in z.items()}
 
 
 @dataclass(frozen=True)
@@ -136,12 +168,14 @@ class Kernel:
         ``draw(keys (P, C, 2), data) -> z``: unconstrained starting points,
         one :func:`init_to_central` draw per chain.
     init_at
-        ``init_at(keys, data, z (P, C, ...), inverse_mass (P, D, D) or (P, D))
+        ``init_at(keys, sdata, z (P, C, ...), inverse_mass (P, D, D) or (P, D))
         -> state``: chains start at given unconstrained points (drawn,
         Laplace start); a start without a finite log density and gradient
-        shows as a non-finite ``potential_energy`` or ``z_grad``.
+        shows as a non-finite ``potential_energy`` or ``z_grad``. ``sdata``
+        is :meth:`sampler_data` (the model's data and the coordinate scale);
+        ``z`` and ``inverse_mass`` are in the model's coordinates.
     run_block
-        ``run_block(state, data, n) -> (state, Trace)``: ``n <= block``
+        ``run_block(state, sdata, n) -> (state, Trace)``: ``n <= block``
         iterations of every chain; the trace has ``block`` rows, the first
         ``n`` filled. With ``shards > 1`` the chains are split over that many
         devices (:func:`chain_shards`).
@@ -158,11 +192,14 @@ class Kernel:
         self.structure = structure
         self.settings = settings
         # the compiled block's state and trace types, for jax.export (bayesff.inference.exported)
-        register_pytrees(HMCState, HMCAdaptState, Trace, ModelData, TargetData)
+        register_pytrees(HMCState, HMCAdaptState, Trace, ModelData, TargetData, Scaled)
         model = model_of(structure)
         self._model = model
 
         def pe_gen(data):
+            if isinstance(data, Scaled):  # NUTS's coordinates w, z = scale * w
+                pe = functools.partial(potential_energy, model, (data.data,), {})
+                return lambda w: pe(_times(w, data.scale))
             return functools.partial(potential_energy, model, (data,), {})
 
         self._pe_gen = pe_gen
@@ -203,6 +240,10 @@ class Kernel:
     def _chain_state(self, key, data, z, inverse_mass):
 
         s = self.settings
+        if isinstance(data, Scaled):  # the start and its metric in NUTS's coordinates
+            z = _over(z, data.scale)
+            f = ravel_pytree(data.scale)[0]
+            inverse_mass = inverse_mass / (jnp.outer(f, f) if inverse_mass.ndim == 2 else f**2)
         pe, grad = jax.value_and_grad(self._pe_gen(data))(z)
         return self._init_kernel(
             ParamInfo(z, pe, grad),
@@ -247,6 +288,16 @@ class Kernel:
         """Unconstrained starting points: init_to_central draws, (P, C, ...)."""
         return self._over_chains(lambda d, k: self._prototype(k, d), data, keys)
 
+    def sampler_data(self, data, scale: dict):
+        """What :attr:`init_at` and :attr:`run_block` take: ``data`` with the coordinate
+        ``scale`` (site -> (P, ...)), as :class:`Scaled`."""
+        return Scaled(data, scale)
+
+    @staticmethod
+    def unit_scale(z: dict) -> dict:
+        """Scale 1 for latent values ``z`` with leaves (P, C, ...): leaves (P, ...)."""
+        return {k: np.ones(a.shape[:1] + a.shape[2:], a.dtype) for k, a in z.items()}
+
     def _prototype(self, key, data):
         """Unconstrained latent values of one draw (their shapes are what init needs)."""
 
@@ -267,9 +318,9 @@ class Kernel:
     def _run_block(self, state, data, n):
         block = self.settings.block
 
-        def record(st):
+        def record(st, d):
             return Trace(
-                st.z,
+                _times(st.z, d.scale) if isinstance(d, Scaled) else st.z,
                 st.diverging,
                 st.energy,
                 st.num_steps,
@@ -282,10 +333,10 @@ class Kernel:
             def body(i, carry):
                 st, buf = carry
                 st = self._sample_kernel(st, model_args=(d,))
-                buf = jax.tree.map(lambda b, r: b.at[i].set(r), buf, record(st))
+                buf = jax.tree.map(lambda b, r: b.at[i].set(r), buf, record(st, d))
                 return st, buf
 
-            buf0 = jax.tree.map(lambda r: jnp.zeros((block, *r.shape), r.dtype), record(st))
+            buf0 = jax.tree.map(lambda r: jnp.zeros((block, *r.shape), r.dtype), record(st, d))
             return jax.lax.fori_loop(0, n, body, (st, buf0))
 
         state, buf = self._over_chains(chain, data, state)
@@ -331,11 +382,12 @@ class Kernel:
         if not background_compilation() or getattr(self, "warmup_in_one_call", False):
             return z  # ChEES adapts in a call of its own: not compiled ahead
         inverse_mass = self.unit_inverse_mass(keys.shape[0], latent_dim(z))
-        state = jax.eval_shape(_jitted(self.init_at), keys, data, z, inverse_mass)
+        sdata = self.sampler_data(data, self.unit_scale(z))  # its types, not its values
+        state = jax.eval_shape(_jitted(self.init_at), keys, sdata, z, inverse_mass)
         if isinstance(self.run_block, _ShardedRunBlock):
-            self.run_block.prepare(state, data)
+            self.run_block.prepare(state, sdata)
         else:
-            precompile(self.run_block, state, data, 1)
+            precompile(self.run_block, state, sdata, 1)
         return z
 
     def unit_inverse_mass(self, n_problems: int, d: int) -> np.ndarray:

@@ -55,19 +55,26 @@ class Draws(NamedTuple):
 class BatchCheckpoint(Checkpoint):
     """A :class:`Checkpoint` of the block loop: state, kept draws and iteration count."""
 
-    def load_into(self, template):
-        """(state, kept draws (dict of lists of blocks), iteration)."""
+    def load_into(self, template, scale=None):
+        """(state, kept draws (dict of lists of blocks), iteration, coordinate scale).
+
+        ``scale`` (site -> array) is returned where the checkpoint has none (one written
+        by a sampler without scaled coordinates)."""
         state, flat, it = self.load(template)
-        done = {}
+        done, saved = {}, {}
         for k, v in flat.items():
             if k.startswith("z/"):
                 done.setdefault("z", {})[k[2:]] = [v]
+            elif k.startswith("scale/"):
+                saved[k[6:]] = v
             else:
                 done[k] = [v]
-        return state, done, it
+        return state, done, it, saved or scale
 
-    def save_blocks(self, state, done: dict, it: int) -> None:
-        flat = {}
+    def save_blocks(self, state, done: dict, it: int, scale: dict | None = None) -> None:
+        """Save the state, the kept draws and, for a state in scaled coordinates
+        (:class:`~bayesff.inference.kernels.Scaled`), their scale."""
+        flat = {f"scale/{k}": np.asarray(v) for k, v in (scale or {}).items()}
         for k, v in _joined(done).items():
             if k == "z":
                 flat.update({f"z/{s}": a for s, a in v.items()})
@@ -203,6 +210,7 @@ def run_blocks(
         Progress bar, one-line messages, and the wall time one block aims at.
     """
     done = {} if done is None else done
+    scale = getattr(data, "scale", None)  # the state's coordinates, saved with it
     total = s.warmup + s.samples
     bar = Progress(total, it, progress, log, "sampling")
     per_iter, calls = None, 0
@@ -217,7 +225,7 @@ def run_blocks(
             committed = (state, it)
             bar.update(it, "warm-up")
             if ckpt is not None and _due(it, s, checkpoint_every):
-                ckpt.save_blocks(state, done, it)
+                ckpt.save_blocks(state, done, it, scale)
         while it < total:
             n = _next_n(it, s, kernel.settings.block, per_iter, checkpoint_every, block_seconds)
             t = time.perf_counter()
@@ -233,7 +241,7 @@ def run_blocks(
                 per_iter = (time.perf_counter() - t) / n
             bar.update(it, "warm-up" if it <= s.warmup else "sampling")
             if ckpt is not None and _due(it, s, checkpoint_every):
-                ckpt.save_blocks(state, done, it)
+                ckpt.save_blocks(state, done, it, scale)
         bar.close()
         joined = _joined(done)  # inside the try: a Ctrl-C here still saves the draws
         return Draws(joined["z"], {k: joined[k] for k in STAT_FIELDS}, state)
@@ -243,7 +251,7 @@ def run_blocks(
             raise Interrupted(None) from None
         state, it = committed
         _trim(done, max(it - s.warmup, 0))
-        ckpt.save_blocks(state, done, it)
+        ckpt.save_blocks(state, done, it, scale)
         raise Interrupted(str(ckpt.path)) from None
 
 
