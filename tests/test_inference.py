@@ -1028,6 +1028,12 @@ class _HalfLine:
     def unit_inverse_mass(self, problems, d):
         return np.ones((problems, d))
 
+    def sampler_data(self, data, scale):
+        return data
+
+    def unit_scale(self, z):
+        return {k: np.ones(a.shape[:1] + a.shape[2:]) for k, a in z.items()}
+
     def init_at(self, keys, data, z, inv):
         from types import SimpleNamespace
 
@@ -1062,7 +1068,7 @@ def test_laplace_optimisations_start_from_draws_with_a_density(monkeypatch):
     )
     kernel = _HalfLine()
     assert np.any(kernel.draw(keys, None)["x"] <= 0)  # the first draws: some without
-    state = cal._start(kernel, batch, log=lambda msg: None)
+    state, _ = cal._start(kernel, batch, log=lambda msg: None)
     assert seen["x"].shape == (1, 8)
     assert np.all(seen["x"] > 0)
     assert np.all(np.isfinite(state.potential_energy))
