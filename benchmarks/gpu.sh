@@ -10,6 +10,11 @@
 #        and 1024 parameter draws (vle_bench.py);
 # nuts:  NUTS on models/argon_lj_vle.toml, 4 x (1000 + 1000), as on the CPU;
 # chain: the SAFT-VR Mie chain at 1024 draws (its program compiles for minutes);
+# chainmd: NPT MD (the jax-md engine, float64) of the n-butane Mie chain at the three
+#        parameter sets that reports/alkane_chains/md_vs_eos.csv simulated with OpenMM on
+#        the CPU, same settings (150 molecules, 10,000 + 30,000 steps of 2 fs), two
+#        temperatures each: an engine cross-check and the GPU's MD speed; writes
+#        $OUT/md_vs_eos_jaxmd.csv (MD_EQUIL, MD_STEPS, MD_TIMEOUT override);
 # atlas: the atlas cross-section (models/atlas/atlas_sample.toml, 12 tasks) as a sweep of
 #        4 LocalCluster workers sharing the GPU (memory not preallocated); the sweep's
 #        journal (start and end of every task) and atlas.csv go to $OUT.
@@ -19,7 +24,7 @@ OUT=${OUT:?set OUT to a folder for the results}
 STEPS=${*:-vle nuts}
 mkdir -p "$OUT"
 export PYTHONPATH=$PWD
-if ! python3 -c "import arviz_stats, distributed, h5netcdf, tinygp" 2>/dev/null; then
+if ! python3 -c "import arviz_stats, distributed, h5netcdf, tinygp, jax_md, pymbar" 2>/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/site .whl/*.whl || exit 1
     export PYTHONPATH=/tmp/site:$PWD
@@ -41,6 +46,18 @@ if [[ " $STEPS " == *" chain "* ]]; then
     timeout 300 python3 -X faulthandler benchmarks/vle_bench.py --draws 4 --chain 1024 \
         --repeats 10 --out "$OUT/vle_bench_chain_gpu.json" 2>&1 | tee "$OUT/vle_bench_chain_gpu.txt"
     echo "chain: exit status ${PIPESTATUS[0]}"
+fi
+if [[ " $STEPS " == *" chainmd "* ]]; then
+    # label, epsilon/k (K), sigma (angstrom), n: the rows of md_vs_eos.csv (6 digits)
+    for set in "posterior mean:251.135:3.96714:12.5663" "draw 0:245.897:3.97081:12.1206" \
+        "draw 1999:253.472:3.96603:12.7758"; do
+        IFS=: read -r label eps sig n <<< "$set"
+        timeout ${MD_TIMEOUT:-170} python3 -X faulthandler -m studies.mie_chain_md --engine jax-md \
+            --label "$label" --epsilon "$eps" --sigma "$sig" --n "$n" --molecules 150 \
+            --equil ${MD_EQUIL:-10000} --steps ${MD_STEPS:-30000} \
+            --out "$OUT/md_vs_eos_jaxmd.csv" 2>&1 | grep -v "timeseries module" | tee -a "$OUT/chainmd.txt"
+        echo "chainmd $label: exit status ${PIPESTATUS[0]}" | tee -a "$OUT/chainmd.txt"
+    done
 fi
 if [[ " $STEPS " == *" atlas "* ]]; then
     mkdir -p /tmp/gpu-atlas

@@ -12,6 +12,8 @@ with the EOS at the same (T, p) and (T, rho)::
     python -m studies.mie_chain_md --run runs/alkane_chains/transferable/posterior.nc \\
         --molecule n_butane --segments 2 --draws 2
     python -m studies.mie_chain_md --epsilon 280 --sigma 3.95 --n 16 --segments 2
+    python -m studies.mie_chain_md --epsilon 251.135 --sigma 3.96714 --n 12.5663 \\
+        --label "posterior mean" --engine jax-md     # on a GPU: benchmarks/gpu.sh chainmd
 
 The chain force field is the one SAFT-VR Mie describes: beads of one type, the Mie
 n-6 pair potential between beads of different molecules, no intramolecular
@@ -60,7 +62,8 @@ TEMPERATURES_K = (255.07, 329.47)
 def parameter_sets(args) -> list[tuple[str, dict]]:
     """(label, {epsilon K, sigma angstrom, n, m}) from a run or from the command line."""
     if args.run is None:
-        return [("given", {"epsilon": args.epsilon, "sigma": args.sigma, "n": args.n, "m": 6.0})]
+        given = {"epsilon": args.epsilon, "sigma": args.sigma, "n": args.n, "m": 6.0}
+        return [(args.label, given)]
     post = runfile.latents(runfile.read(args.run), "posterior")
     flat = {k: np.asarray(post[k].values, float).reshape(-1) for k in ("epsilon", "sigma", "n")}
     fixed_m = "m" not in post.data_vars
@@ -105,7 +108,13 @@ def simulate(p: dict, segments: int, T_K: float, p_MPa: float, args) -> dict:
     }
     model = engines.SimulatedSystem(system, params)
     R, box = lattice_configuration(system, args.start_density, seed=0)
-    common = {"T_K": T_K, "p_MPa": p_MPa, "dt_fs": 2.0, "threads": args.threads}
+    common = {
+        "T_K": T_K,
+        "p_MPa": p_MPa,
+        "dt_fs": 2.0,
+        "threads": args.threads,
+        "engine": args.engine,
+    }
     start = engines.run(
         model,
         engines.State(R, box),
@@ -131,23 +140,25 @@ def done_rows(path) -> list[dict]:
         return []
     with open(path) as fh:
         rows = list(csv.DictReader(fh))
-    return [{k: v if k == "parameters" else float(v) for k, v in r.items()} for r in rows]
+    text = ("parameters", "engine")
+    out = [{k: v if k in text else float(v) for k, v in r.items()} for r in rows]
+    for r in out:  # rows written before the engine column were OpenMM's
+        r.setdefault("engine", "openmm")
+    return out
 
 
-def _same_state(row: dict, p: dict, T_K: float) -> bool:
-    """Whether ``row`` simulated parameters ``p`` at ``T_K`` (to the 6 digits written)."""
+def _same_state(row: dict, p: dict, T_K: float, engine: str) -> bool:
+    """Whether ``row`` simulated parameters ``p`` at ``T_K`` with ``engine`` (6 digits)."""
     keys = (("epsilon_K", "epsilon"), ("sigma_angstrom", "sigma"), ("n", "n"))
-    return math.isclose(row["T_K"], T_K, rel_tol=1e-5) and all(
-        math.isclose(row[a], p[b], rel_tol=1e-5) for a, b in keys
-    )
+    same = row["engine"] == engine and math.isclose(row["T_K"], T_K, rel_tol=1e-5)
+    return same and all(math.isclose(row[a], p[b], rel_tol=1e-5) for a, b in keys)
 
 
 def write_rows(rows: list[dict], path) -> None:
-    """Write the table atomically (6 significant digits)."""
-    lines = [",".join(rows[0])]
-    lines += [
-        ",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in r.values()) for r in rows
-    ]
+    """Write the table atomically (6 significant digits; the columns of the newest row)."""
+    cols = list(rows[-1])
+    fmt = lambda v: f"{v:.6g}" if isinstance(v, float) else str(v)  # noqa: E731
+    lines = [",".join(cols)] + [",".join(fmt(r[k]) for k in cols) for r in rows]
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
 
 
@@ -158,6 +169,7 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--epsilon", type=float, help="epsilon/k_B, K (without --run)")
     ap.add_argument("--sigma", type=float, help="sigma, angstrom (without --run)")
     ap.add_argument("--n", type=float, help="repulsive exponent (without --run)")
+    ap.add_argument("--label", default="given", help="the parameter set's name in the table")
     ap.add_argument("--molecule", default="n_butane", choices=sorted(MOLAR_MASS_G_PER_MOL))
     ap.add_argument("--segments", type=int, default=2, choices=(2,))
     ap.add_argument("--molecules", type=int, default=200)
@@ -165,7 +177,8 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--equil", type=int, default=20000, help="equilibration steps")
     ap.add_argument("--steps", type=int, default=50000, help="production steps")
     ap.add_argument("--start-density", type=float, default=450.0, help="kg/m^3")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="CPU threads (OpenMM)")
+    ap.add_argument("--engine", default="openmm", choices=("openmm", "jax-md"))
     ap.add_argument("--out", default=str(ROOT / "reports" / "alkane_chains" / "md_vs_eos.csv"))
     args = ap.parse_args(argv)
     if args.run is None and None in (args.epsilon, args.sigma, args.n):
@@ -179,7 +192,7 @@ def main(argv=None) -> list[dict]:
     rows = done_rows(args.out)
     for label, p in parameter_sets(args):
         for T in TEMPERATURES_K:
-            if any(_same_state(r, p, T) for r in rows):
+            if any(_same_state(r, p, T, args.engine) for r in rows):
                 print(f"{label:>15s} T = {T:6.2f} K: in {args.out} already, skipped")
                 continue
             p_MPa = max(sat[T], 0.1)  # below 0.1 MPa the liquid's density hardly changes
@@ -188,6 +201,7 @@ def main(argv=None) -> list[dict]:
             rho_eos, e_eos = eos_predictions(p, args.segments, T, p_MPa, md["rho"].mean)
             row = {
                 "parameters": label,
+                "engine": args.engine,
                 "epsilon_K": p["epsilon"],
                 "sigma_angstrom": p["sigma"],
                 "n": p["n"],
