@@ -107,13 +107,14 @@ def simulate(p: dict, segments: int, T_K: float, p_MPa: float, args) -> dict:
         "m_M": p["m"],
     }
     model = engines.SimulatedSystem(system, params)
-    R, box = lattice_configuration(system, args.start_density, seed=0)
+    R, box = lattice_configuration(system, args.start_density, seed=args.seed)
     common = {
         "T_K": T_K,
         "p_MPa": p_MPa,
         "dt_fs": 2.0,
         "threads": args.threads,
         "engine": args.engine,
+        "seed": args.seed,
     }
     start = engines.run(
         model,
@@ -142,15 +143,17 @@ def done_rows(path) -> list[dict]:
         rows = list(csv.DictReader(fh))
     text = ("parameters", "engine")
     out = [{k: v if k in text else float(v) for k, v in r.items()} for r in rows]
-    for r in out:  # rows written before the engine column were OpenMM's
+    for r in out:  # rows written before the engine and seed columns: OpenMM's, seed 0
         r.setdefault("engine", "openmm")
+        r["seed"] = int(r.get("seed", 0))
     return out
 
 
-def _same_state(row: dict, p: dict, T_K: float, engine: str) -> bool:
-    """Whether ``row`` simulated parameters ``p`` at ``T_K`` with ``engine`` (6 digits)."""
+def _same_state(row: dict, p: dict, T_K: float, engine: str, seed: int = 0) -> bool:
+    """Whether ``row`` simulated parameters ``p`` at ``T_K`` with ``engine`` and ``seed``."""
     keys = (("epsilon_K", "epsilon"), ("sigma_angstrom", "sigma"), ("n", "n"))
-    same = row["engine"] == engine and math.isclose(row["T_K"], T_K, rel_tol=1e-5)
+    same = (row["engine"], row["seed"]) == (engine, seed)
+    same = same and math.isclose(row["T_K"], T_K, rel_tol=1e-5)
     return same and all(math.isclose(row[a], p[b], rel_tol=1e-5) for a, b in keys)
 
 
@@ -179,6 +182,14 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--start-density", type=float, default=450.0, help="kg/m^3")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads (OpenMM)")
     ap.add_argument("--engine", default="openmm", choices=("openmm", "jax-md"))
+    ap.add_argument("--seed", type=int, default=0, help="start lattice, velocities, noise")
+    ap.add_argument(
+        "--temperature",
+        type=float,
+        action="append",
+        choices=TEMPERATURES_K,
+        help="run only this temperature, K (repeatable; default: both)",
+    )
     ap.add_argument("--out", default=str(ROOT / "reports" / "alkane_chains" / "md_vs_eos.csv"))
     args = ap.parse_args(argv)
     if args.run is None and None in (args.epsilon, args.sigma, args.n):
@@ -191,8 +202,8 @@ def main(argv=None) -> list[dict]:
             sat[float(row["T_K"])] = float(row["p_sat_MPa"])
     rows = done_rows(args.out)
     for label, p in parameter_sets(args):
-        for T in TEMPERATURES_K:
-            if any(_same_state(r, p, T, args.engine) for r in rows):
+        for T in args.temperature or TEMPERATURES_K:
+            if any(_same_state(r, p, T, args.engine, args.seed) for r in rows):
                 print(f"{label:>15s} T = {T:6.2f} K: in {args.out} already, skipped")
                 continue
             p_MPa = max(sat[T], 0.1)  # below 0.1 MPa the liquid's density hardly changes
@@ -202,6 +213,7 @@ def main(argv=None) -> list[dict]:
             row = {
                 "parameters": label,
                 "engine": args.engine,
+                "seed": args.seed,
                 "epsilon_K": p["epsilon"],
                 "sigma_angstrom": p["sigma"],
                 "n": p["n"],

@@ -21,9 +21,10 @@ def test_rows_without_an_engine_are_openmms_and_do_not_stand_for_jax_md(tmp_path
     path = tmp_path / "md.csv"
     path.write_text(OLD)
     (row,) = study.done_rows(path)
-    assert row["engine"] == "openmm"
+    assert (row["engine"], row["seed"]) == ("openmm", 0)
     assert study._same_state(row, P, 255.07, "openmm")
     assert not study._same_state(row, P, 255.07, "jax-md")
+    assert not study._same_state(row, P, 255.07, "openmm", seed=1)
     assert not study._same_state(row, P, 329.47, "openmm")
     assert not study._same_state(row, {**P, "n": 12.6}, 255.07, "openmm")
 
@@ -32,11 +33,11 @@ def test_rewriting_a_table_of_old_and_new_rows_keeps_values_under_their_columns(
     path = tmp_path / "md.csv"
     path.write_text(OLD)
     rows = study.done_rows(path)
-    new = {"parameters": "posterior mean", "engine": "jax-md"}
+    new = {"parameters": "posterior mean", "engine": "jax-md", "seed": 0}
     new |= {k: v for k, v in rows[0].items() if k not in new}
     new["rho_md_mol_per_L"] = 10.7585
     study.write_rows([*rows, new], path)
     back = study.done_rows(path)
     assert [r["engine"] for r in back] == ["openmm", "jax-md"]
     assert [r["rho_md_mol_per_L"] for r in back] == [10.5589, 10.7585]
-    assert path.read_text().splitlines()[0].startswith("parameters,engine,epsilon_K")
+    assert path.read_text().splitlines()[0].startswith("parameters,engine,seed,epsilon_K")
