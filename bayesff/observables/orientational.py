@@ -114,7 +114,11 @@ import jax.numpy as jnp
 from bayesff.observables.quadrature import angular_rule, orientation_grid, radial_rule
 from bayesff.observables.quadrature import beta as _beta
 from bayesff.observables.quadrature import expm1_capped as _mayer
-from bayesff.observables.two_centre_table import second_virial_table, table_potentials
+from bayesff.observables.two_centre_table import (
+    second_virial_table,
+    table_name,
+    table_potentials,
+)
 from bayesff.potentials.molecular import LinearPairPotential
 from bayesff.units import AVOGADRO
 
@@ -272,7 +276,7 @@ def _check_method(potential, method, nodes_per_panel, n_cos, n_phi, phi_rule):
     if method == "closed_form" and potential.orientation_average is None:
         raise ValueError(f"{potential.name} has no closed-form orientation average")
     if method == "table":
-        if potential.name not in table_potentials():
+        if table_name(potential) is None:
             usable = ["'auto'", "'quadrature'"]
             if potential.orientation_average is not None:
                 usable.append("'closed_form'")

@@ -151,8 +151,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayesff.observables.quadrature import expm1_capped, orientation_grid
-from bayesff.potentials import get_potential
-from bayesff.potentials.molecular import quadrupole_quadrupole, two_centre_lj
+from bayesff.potentials import get_potential, list_potentials
+from bayesff.potentials.molecular import quadrupole_quadrupole, two_centre_lj, usual_parameters
 from bayesff.units import AVOGADRO, COULOMB_KJ_PER_MOL_ANGSTROM, GAS_CONSTANT_KJ_PER_MOL_K
 
 __all__ = [
@@ -242,8 +242,14 @@ TABLES = {
 
 
 def table_potentials() -> tuple[str, ...]:
-    """Names of the potentials that have a table."""
-    return tuple(TABLES)
+    """Names of the potentials that have a table (a reparameterised form uses its base's)."""
+    return tuple(n for n, pot in list_potentials().items() if table_name(pot) is not None)
+
+
+def table_name(potential) -> str | None:
+    """The table a potential reads: its own, its usual form's (``base``), or ``None``."""
+    name = getattr(potential, "base", "") or getattr(potential, "name", "")
+    return name if name in TABLES else None
 
 
 # ------------------------------------------------------------------ Chebyshev
@@ -516,16 +522,19 @@ def second_virial_table(potential, params: dict, T_K):
         B2 in cm^3/mol, shape of ``T_K``; NaN where (T*, L*, Q*^2) is outside the
         table (:data:`TABLES`).
     """
-    name = potential.name
-    if name not in TABLES:
+    name = table_name(potential)
+    if name is None:
         raise ValueError(
-            f"no B2 table for {name!r}; tables exist for {', '.join(table_potentials())}"
+            f"no B2 table for {potential.name!r}; tables exist for {', '.join(table_potentials())}"
         )
+    # a form sampled in L* reads it as given: L* = (L* sigma) / sigma would round
+    l_star = params.get("L_star")
+    params = usual_parameters(potential, params)
     eps = jnp.asarray(params["epsilon"], dtype=float)
     sig = jnp.asarray(params["sigma"], dtype=float)
     T = jnp.asarray(T_K, dtype=float)
     t_star = GAS_CONSTANT_KJ_PER_MOL_K * T / eps
-    l_star = jnp.asarray(params["L"], dtype=float) / sig
+    l_star = jnp.asarray(params["L"], dtype=float) / sig if l_star is None else l_star
     if TABLES[name].has_quadrupole:
         q = jnp.asarray(params["Q"], dtype=float)
         q_star2 = COULOMB_KJ_PER_MOL_ANGSTROM * q * q / (eps * sig**5)

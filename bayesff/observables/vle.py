@@ -38,6 +38,8 @@ potential                       EOS                          shape parameters
 ``two_centre_lj``               2CLJ, Lisal et al. (2004)    L* = L / sigma
 ``two_centre_lj_quadrupole``    2CLJQ, Lisal et al. (2004)   L* = L / sigma, Q*^2 = Q^2 /
                                 + Saager-Fischer (1992)      (4 pi eps0 epsilon sigma^5)
+``two_centre_lj*_lstar``        as the two above, L sampled  L* as sampled (never L / sigma)
+                                as L* (L = L* sigma)
 ==============================  ===========================  =====================================
 
 The reduced state is then
@@ -442,6 +444,16 @@ def _two_centre_quadrupole(p):
     return p["epsilon"], p["sigma"], {"L_star": l_star, "Q2_star": q2_star}
 
 
+def _two_centre_lstar(p):
+    return p["epsilon"], p["sigma"], {"L_star": p["L_star"]}
+
+
+def _two_centre_quadrupole_lstar(p):
+    l_star = p["L_star"]
+    _, _, _, q2_star = reduced_variables(0.0, 0.0, p["epsilon"], p["sigma"], 0.0, p["Q"])
+    return p["epsilon"], p["sigma"], {"L_star": l_star, "Q2_star": q2_star}
+
+
 _MIE_SHAPE = {"segments": "segments", "lambda_r": "n", "lambda_a": "m"}
 _L_STAR = "L/sigma"
 _Q2_STAR = "Q^2/(4 pi eps0 epsilon sigma^5)"
@@ -471,6 +483,21 @@ register_fluid_eos(
     FluidEOS(
         TWO_CENTRE_LJ_QUADRUPOLE,
         _two_centre_quadrupole,
+        TWO_CENTRE_LJ_QUADRUPOLE_FLOOR,
+        {"L_star": _L_STAR, "Q2_star": _Q2_STAR},
+    ),
+)
+# the same fluids sampled in L* = L / sigma (bayesff.potentials.molecular, *_lstar): the
+# EOS's validated edge L* <= 0.8 is then a bound of one coordinate
+register_fluid_eos(
+    "two_centre_lj_lstar",
+    FluidEOS(TWO_CENTRE_LJ, _two_centre_lstar, TWO_CENTRE_LJ_FLOOR, {"L_star": _L_STAR}),
+)
+register_fluid_eos(
+    "two_centre_lj_quadrupole_lstar",
+    FluidEOS(
+        TWO_CENTRE_LJ_QUADRUPOLE,
+        _two_centre_quadrupole_lstar,
         TWO_CENTRE_LJ_QUADRUPOLE_FLOOR,
         {"L_star": _L_STAR, "Q2_star": _Q2_STAR},
     ),

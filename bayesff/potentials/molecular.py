@@ -50,14 +50,22 @@ from math import comb, factorial, lgamma, log, sinh, sqrt
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff.potentials._spec import ParamSpec, energy_in_K, register
+from bayesff.potentials._spec import (
+    DerivedParam,
+    ParamSpec,
+    energy_in_K,
+    get_potential,
+    register,
+)
 from bayesff.priors import PriorSpec, Support
 from bayesff.units import COULOMB_KJ_PER_MOL_ANGSTROM
 
 __all__ = [
     "STOCKMAYER",
     "TWO_CENTRE_LJ",
+    "TWO_CENTRE_LJ_LSTAR",
     "TWO_CENTRE_LJ_QUADRUPOLE",
+    "TWO_CENTRE_LJ_QUADRUPOLE_LSTAR",
     "LinearPairPotential",
     "dipole_dipole",
     "quadrupole_quadrupole",
@@ -66,6 +74,7 @@ __all__ = [
     "two_centre_contact_distance",
     "two_centre_lj",
     "two_centre_lj_quadrupole",
+    "usual_parameters",
 ]
 
 
@@ -118,6 +127,14 @@ class LinearPairPotential:
         (``tests/observables/test_orientational.py``).
     description, reference
         Formula in words, and the citation.
+    derived
+        Parameters of the usual form that this form's parameters determine
+        (:class:`~bayesff.potentials.DerivedParam`): ``L`` of a two-centre model
+        sampled in L* = L / sigma.
+    base
+        Registry name of the usual form this one reparameterises (``""``: none);
+        observables that dispatch on the usual form's name (the B2 table, the
+        equations of state) read ``base`` and :func:`usual_parameters`.
     """
 
     name: str
@@ -130,6 +147,8 @@ class LinearPairPotential:
     overlap_core: float = 0.0
     description: str = ""
     reference: str = ""
+    derived: tuple[DerivedParam, ...] = ()
+    base: str = ""
     kind: str = field(default="linear", init=False)
 
     @property
@@ -630,6 +649,98 @@ TWO_CENTRE_LJ_QUADRUPOLE = register(
         overlap_core=0.4,
         description="2CLJ plus a point quadrupole Q at the centre, on the axis",
         reference=_VRABEC,
+    )
+)
+
+
+# ------------------------------------ the two-centre forms in L* = L / sigma
+
+#: The two-centre equations of state are validated for L* = L / sigma <= 0.8 (Lisal et al.
+#: 2004, from the simulations of Stoll et al. 2001; :mod:`bayesff.observables.vle`) and are
+#: NaN beyond. Sampled in L, that edge is the curved surface L = 0.8 sigma, which a chain
+#: meets as a wall of divergences (carbon dioxide's atlas runs, docs/atlas.md); sampled in
+#: L*, it is a bound of one coordinate, which the sampler's transform never crosses.
+_L_STAR_SPEC = ParamSpec(
+    name="L_star",
+    dimension="dimensionless",
+    support=Support("interval", 0.0, 2.0),
+    default_prior=PriorSpec("Uniform", {"low": 0.0, "high": 0.8}),
+    prior_unit="1",
+    description="reduced elongation L / sigma (the two-centre EOS: 0 to 0.8)",
+)
+
+
+def l_from_l_star(sigma, L_star):
+    """Site-site distance L = L* sigma, in the unit of ``sigma``."""
+    return L_star * sigma
+
+
+#: L of a two-centre model sampled in L* (``two_centre_lj_lstar``, ...).
+L_FROM_L_STAR = DerivedParam(
+    "L", "sigma", ("sigma", "L_star"), l_from_l_star, "site-site distance L* sigma"
+)
+
+
+def usual_parameters(potential, params: dict) -> dict:
+    """The parameters of ``potential``'s usual form (``potential.base``) from its own.
+
+    Each :class:`~bayesff.potentials.DerivedParam` of ``potential`` is computed from
+    ``params`` (internal units); the potential's own parameters that the usual form does
+    not have are dropped, everything else is passed through. A potential without a
+    ``base`` gets ``params`` back unchanged.
+    """
+    if not getattr(potential, "base", ""):
+        return params
+    usual = set(get_potential(potential.base).param_names)
+    own = set(potential.param_names) - usual
+    out = {k: v for k, v in params.items() if k not in own}
+    for d in potential.derived:
+        out[d.name] = d.value(*(params[k] for k in d.inputs))
+    return out
+
+
+def _two_centre_lj_lstar(r, c1, s1, c2, s2, cphi, *, epsilon, sigma, L_star):
+    return two_centre_lj(r, c1, s1, c2, s2, cphi, epsilon=epsilon, sigma=sigma, L=L_star * sigma)
+
+
+def _two_centre_lj_quadrupole_lstar(r, c1, s1, c2, s2, cphi, *, epsilon, sigma, L_star, Q):
+    return two_centre_lj_quadrupole(
+        r, c1, s1, c2, s2, cphi, epsilon=epsilon, sigma=sigma, L=L_star * sigma, Q=Q
+    )
+
+
+def _contact_lstar(c1, s1, c2, s2, cphi, sigma, L_star, **_):
+    return two_centre_contact_distance(c1, s1, c2, s2, cphi, sigma, L_star * sigma)
+
+
+TWO_CENTRE_LJ_LSTAR = register(
+    LinearPairPotential(
+        name="two_centre_lj_lstar",
+        orientation_energy=_two_centre_lj_lstar,
+        params=(*TWO_CENTRE_LJ.params[:2], _L_STAR_SPEC),
+        length_scale=lambda sigma, **kw: sigma,
+        contact_distance=_contact_lstar,
+        head_tail_symmetric=True,
+        description="two_centre_lj sampled in L* = L / sigma in place of L",
+        reference=TWO_CENTRE_LJ.reference,
+        derived=(L_FROM_L_STAR,),
+        base="two_centre_lj",
+    )
+)
+
+TWO_CENTRE_LJ_QUADRUPOLE_LSTAR = register(
+    LinearPairPotential(
+        name="two_centre_lj_quadrupole_lstar",
+        orientation_energy=_two_centre_lj_quadrupole_lstar,
+        params=(*TWO_CENTRE_LJ_QUADRUPOLE.params[:2], _L_STAR_SPEC, _Q_SPEC),
+        length_scale=lambda sigma, **kw: sigma,
+        contact_distance=_contact_lstar,
+        head_tail_symmetric=True,
+        overlap_core=TWO_CENTRE_LJ_QUADRUPOLE.overlap_core,
+        description="two_centre_lj_quadrupole sampled in L* = L / sigma in place of L",
+        reference=TWO_CENTRE_LJ_QUADRUPOLE.reference,
+        derived=(L_FROM_L_STAR,),
+        base="two_centre_lj_quadrupole",
     )
 )
 

@@ -1,0 +1,48 @@
+"""The atlas-reparameterisation study (studies/atlas_reparameterise.py) builds the task it
+names in the coordinates it names, and nothing else changes.
+
+References: the L* prior is the task's L prior divided by the prior median of sigma,
+bounded at the two-centre EOS's edge L* = 0.8 (Lisal et al. 2004, docs/vle.md); the
+epsilon_vdw prior median is the epsilon median times alpha(16, 6) = C (1/3 - 1/13) with
+C = (16/10) (16/6)^(6/10) (the Mie prefactor; alpha(12, 6) = 8/9 is checked in
+tests/potentials/test_pair.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bayesff.sweep import expand
+from studies import atlas_reparameterise as study
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    return {t.name: t for t in expand("models/atlas/atlas.toml")[1]}
+
+
+def test_lstar_divides_the_l_prior_by_sigma_and_bounds_it_at_the_edge(tasks):
+    doc = tasks["carbon_dioxide-2cljq-VLE"].document
+    d = study.reparameterised(doc, "lstar")
+    L, sig = doc["parameters"]["L"]["prior"], doc["parameters"]["sigma"]["prior"]["median"]
+    p = d["parameters"]["L_star"]["prior"]
+    assert d["potential"]["kind"] == "two_centre_lj_quadrupole_lstar"
+    assert "L" not in d["parameters"]
+    assert p["loc"] == pytest.approx(L["loc"] / sig) and p["high"] == 0.8
+    assert p["scale"] == pytest.approx(L["scale"] / sig)
+    rest = {k: v for k, v in d.items() if k not in ("parameters", "potential")}
+    assert rest == {k: v for k, v in doc.items() if k not in ("parameters", "potential")}
+    assert doc["potential"]["kind"] == "two_centre_lj_quadrupole"  # the task is not changed
+
+
+def test_vdw_scales_the_epsilon_median_by_alpha_16_6(tasks):
+    doc = tasks["argon-mie-VLE"].document
+    d = study.reparameterised(doc, "vdw")
+    c = (16 / 10) * (16 / 6) ** (6 / 10)
+    alpha = c * (1 / 3 - 1 / 13)
+    e = doc["parameters"]["epsilon"]["prior"]
+    assert d["potential"]["kind"] == "mie_vdw"
+    assert d["parameters"]["epsilon_vdw"]["prior"]["median"] == pytest.approx(
+        e["median"] * alpha, rel=1e-12
+    )
+    assert d["parameters"]["epsilon_vdw"]["prior"]["scale"] == e["scale"]
