@@ -527,14 +527,12 @@ def second_virial_table(potential, params: dict, T_K):
         raise ValueError(
             f"no B2 table for {potential.name!r}; tables exist for {', '.join(table_potentials())}"
         )
-    # a form sampled in L* reads it as given: L* = (L* sigma) / sigma would round
-    l_star = params.get("L_star")
-    params = usual_parameters(potential, params)
+    params = usual_parameters(potential, params)  # a form sampled in L*: L = L* sigma
     eps = jnp.asarray(params["epsilon"], dtype=float)
     sig = jnp.asarray(params["sigma"], dtype=float)
     T = jnp.asarray(T_K, dtype=float)
     t_star = GAS_CONSTANT_KJ_PER_MOL_K * T / eps
-    l_star = jnp.asarray(params["L"], dtype=float) / sig if l_star is None else l_star
+    l_star = jnp.asarray(params["L"], dtype=float) / sig
     if TABLES[name].has_quadrupole:
         q = jnp.asarray(params["Q"], dtype=float)
         q_star2 = COULOMB_KJ_PER_MOL_ANGSTROM * q * q / (eps * sig**5)
