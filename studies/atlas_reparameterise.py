@@ -8,6 +8,10 @@ Takes a task of ``models/atlas/atlas.toml`` as the sweep builds it and samples i
 - ``vdw``: the Mie form in its van der Waals energy epsilon_vdw = alpha(n, 6) epsilon
   (``mie_vdw``), the task's epsilon prior median times alpha(16, 6) (16: the n prior's
   centre), same log-scale;
+- ``critical``: a two-centre form in critical-point coordinates (``two_centre_lj_critical``,
+  ``two_centre_lj_quadrupole_critical``): L* as ``lstar``, epsilon_c = epsilon T*c(L*) and
+  l_c = sigma / rho*c(L*)^(1/3) with the task's epsilon and sigma priors moved to those
+  coordinates at L*'s prior centre (same log-scales);
 - ``same``: the task unchanged (the baseline, in the same process),
 
 and prints the diagnostics, the leapfrog steps per draw and the step size per chain::
@@ -29,6 +33,7 @@ import tomli_w
 
 import bayesff
 from bayesff import Problem, calibrate
+from bayesff.potentials.molecular import two_centre_critical_point
 from bayesff.potentials.pair import vdw_alpha
 from bayesff.sweep import expand
 
@@ -40,7 +45,7 @@ def reparameterised(doc: dict, form: str) -> dict:
     """The task's problem document in the coordinates ``form`` names."""
     d = copy.deepcopy(doc)
     par = d["parameters"]
-    if form == "lstar":
+    if form in ("lstar", "critical"):
         L = par.pop("L")["prior"]
         if L.get("dist") != "TruncatedNormal":
             raise SystemExit(f"expected a TruncatedNormal prior on L, found {L}")
@@ -49,6 +54,14 @@ def reparameterised(doc: dict, form: str) -> dict:
         prior |= {"low": L["low"] / sig, "high": L_STAR_EDGE}
         par["L_star"] = {"unit": "1", "prior": prior}
         d["potential"]["kind"] += "_lstar"
+        if form == "critical":
+            tc, rc = (float(x) for x in two_centre_critical_point(prior["loc"]))
+            e, s = par.pop("epsilon"), par.pop("sigma")
+            e_prior = dict(e["prior"]) | {"median": e["prior"]["median"] * tc}
+            s_prior = dict(s["prior"]) | {"median": s["prior"]["median"] / rc ** (1 / 3)}
+            par["epsilon_c"] = {"unit": e["unit"], "prior": e_prior}
+            par["l_c"] = {"unit": s["unit"], "prior": s_prior}
+            d["potential"]["kind"] = d["potential"]["kind"].replace("_lstar", "_critical")
     elif form == "vdw":
         e = par.pop("epsilon")
         prior = dict(e["prior"]) | {"median": e["prior"]["median"] * float(vdw_alpha(16.0, 6.0))}
@@ -60,7 +73,7 @@ def reparameterised(doc: dict, form: str) -> dict:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("task", help="an atlas task, e.g. carbon_dioxide-2cljq-VLE")
-    ap.add_argument("form", choices=("lstar", "vdw", "same"))
+    ap.add_argument("form", choices=("lstar", "critical", "vdw", "same"))
     ap.add_argument("--sweep", default="models/atlas/atlas.toml")
     args = ap.parse_args(argv)
     bayesff.configure()

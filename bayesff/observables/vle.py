@@ -40,6 +40,8 @@ potential                       EOS                          shape parameters
                                 + Saager-Fischer (1992)      (4 pi eps0 epsilon sigma^5)
 ``two_centre_lj*_lstar``        as the two above, L sampled  L* as sampled (never L / sigma)
                                 as L* (L = L* sigma)
+``two_centre_lj*_critical``     as the two above, sampled    L* as sampled; epsilon, sigma
+                                in epsilon_c, l_c and L*     from epsilon_c, l_c, L*
 ==============================  ===========================  =====================================
 
 The reduced state is then
@@ -113,6 +115,7 @@ from bayesff.observables.eos.two_centre import (
     reduced_variables,
 )
 from bayesff.potentials.chain import reduced_state
+from bayesff.potentials.molecular import epsilon_from_critical, sigma_from_critical
 from bayesff.potentials.pair import epsilon_from_vdw
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA, factor
 
@@ -454,6 +457,17 @@ def _two_centre_quadrupole_lstar(p):
     return p["epsilon"], p["sigma"], {"L_star": l_star, "Q2_star": q2_star}
 
 
+def _two_centre_critical(p):
+    eps = epsilon_from_critical(p["epsilon_c"], p["L_star"])
+    return eps, sigma_from_critical(p["l_c"], p["L_star"]), {"L_star": p["L_star"]}
+
+
+def _two_centre_quadrupole_critical(p):
+    eps, sig, shape = _two_centre_critical(p)
+    _, _, _, q2_star = reduced_variables(0.0, 0.0, eps, sig, 0.0, p["Q"])
+    return eps, sig, shape | {"Q2_star": q2_star}
+
+
 _MIE_SHAPE = {"segments": "segments", "lambda_r": "n", "lambda_a": "m"}
 _L_STAR = "L/sigma"
 _Q2_STAR = "Q^2/(4 pi eps0 epsilon sigma^5)"
@@ -498,6 +512,22 @@ register_fluid_eos(
     FluidEOS(
         TWO_CENTRE_LJ_QUADRUPOLE,
         _two_centre_quadrupole_lstar,
+        TWO_CENTRE_LJ_QUADRUPOLE_FLOOR,
+        {"L_star": _L_STAR, "Q2_star": _Q2_STAR},
+    ),
+)
+
+
+# ... and sampled in critical-point coordinates (*_critical): the data's ridge straightened
+register_fluid_eos(
+    "two_centre_lj_critical",
+    FluidEOS(TWO_CENTRE_LJ, _two_centre_critical, TWO_CENTRE_LJ_FLOOR, {"L_star": _L_STAR}),
+)
+register_fluid_eos(
+    "two_centre_lj_quadrupole_critical",
+    FluidEOS(
+        TWO_CENTRE_LJ_QUADRUPOLE,
+        _two_centre_quadrupole_critical,
         TWO_CENTRE_LJ_QUADRUPOLE_FLOOR,
         {"L_star": _L_STAR, "Q2_star": _Q2_STAR},
     ),

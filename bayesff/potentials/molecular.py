@@ -63,8 +63,10 @@ from bayesff.units import COULOMB_KJ_PER_MOL_ANGSTROM
 __all__ = [
     "STOCKMAYER",
     "TWO_CENTRE_LJ",
+    "TWO_CENTRE_LJ_CRITICAL",
     "TWO_CENTRE_LJ_LSTAR",
     "TWO_CENTRE_LJ_QUADRUPOLE",
+    "TWO_CENTRE_LJ_QUADRUPOLE_CRITICAL",
     "TWO_CENTRE_LJ_QUADRUPOLE_LSTAR",
     "LinearPairPotential",
     "dipole_dipole",
@@ -72,6 +74,7 @@ __all__ = [
     "stockmayer",
     "stockmayer_average_coefficients",
     "two_centre_contact_distance",
+    "two_centre_critical_point",
     "two_centre_lj",
     "two_centre_lj_quadrupole",
     "usual_parameters",
@@ -740,6 +743,157 @@ TWO_CENTRE_LJ_QUADRUPOLE_LSTAR = register(
         description="two_centre_lj_quadrupole sampled in L* = L / sigma in place of L",
         reference=TWO_CENTRE_LJ_QUADRUPOLE.reference,
         derived=(L_FROM_L_STAR,),
+        base="two_centre_lj_quadrupole",
+    )
+)
+
+
+# --------------------- the two-centre forms in critical-point coordinates
+
+#: ln T*c and ln rho*c of the 2CLJ fluid as quartics in L* (coefficients of L*^0 ... L*^4):
+#: a least-squares fit to the critical points of the Lisal et al. (2004) EOS that the VLE
+#: observables use (:func:`bayesff.observables.eos.thermo.critical_point` at L* = 0, 0.05,
+#: ..., 0.8; within 0.26 % in T*c and 0.09 % in rho*c there, checked by
+#: ``tests/potentials/test_two_centre_reparameterised.py``). bayesff's fit, not published. They
+#: only define a coordinate (any smooth function of L* would be a valid one): the closer
+#: they follow the fluid's critical point, the straighter the posterior's ridge.
+CRITICAL_LN_T_STAR = (1.67171, -0.21632, -5.15484, 8.01078, -3.80049)
+CRITICAL_LN_RHO_STAR = (-1.16907, -0.16822, -3.35428, 4.99489, -2.25974)
+
+
+def _quartic(c, x):
+    return c[0] + x * (c[1] + x * (c[2] + x * (c[3] + x * c[4])))
+
+
+def two_centre_critical_point(L_star):
+    """Approximate reduced critical point (T*c, rho*c) of the 2CLJ fluid at elongation L*.
+
+    T*c = k_B Tc / epsilon and rho*c = N sigma^3 / V from :data:`CRITICAL_LN_T_STAR` and
+    :data:`CRITICAL_LN_RHO_STAR` (a fit to the Lisal et al. 2004 EOS over 0 <= L* <= 0.8).
+
+    Parameters
+    ----------
+    L_star
+        Reduced elongation L / sigma (array-like).
+
+    Returns
+    -------
+    tuple
+        (T*c, rho*c), dimensionless, the shape of ``L_star``.
+    """
+    x = jnp.asarray(L_star)
+    return jnp.exp(_quartic(CRITICAL_LN_T_STAR, x)), jnp.exp(_quartic(CRITICAL_LN_RHO_STAR, x))
+
+
+def epsilon_from_critical(epsilon_c, L_star):
+    """Site-site epsilon = epsilon_c / T*c(L*), in the unit of ``epsilon_c``."""
+    return epsilon_c / two_centre_critical_point(L_star)[0]
+
+
+def sigma_from_critical(l_c, L_star):
+    """Site-site sigma = l_c rho*c(L*)^(1/3), in the unit of ``l_c``."""
+    return l_c * jnp.cbrt(two_centre_critical_point(L_star)[1])
+
+
+def l_from_critical(l_c, L_star):
+    """Site-site distance L = L* sigma, in the unit of ``l_c``."""
+    return L_star * sigma_from_critical(l_c, L_star)
+
+
+#: The usual form's parameters of a two-centre form sampled in critical-point coordinates.
+EPSILON_FROM_CRITICAL = DerivedParam(
+    "epsilon",
+    "epsilon_c",
+    ("epsilon_c", "L_star"),
+    epsilon_from_critical,
+    "site-site epsilon = epsilon_c / T*c(L*)",
+)
+SIGMA_FROM_CRITICAL = DerivedParam(
+    "sigma",
+    "l_c",
+    ("l_c", "L_star"),
+    sigma_from_critical,
+    "site-site sigma = l_c rho*c(L*)^(1/3)",
+)
+L_FROM_CRITICAL = DerivedParam(
+    "L", "l_c", ("l_c", "L_star"), l_from_critical, "site-site distance L* sigma"
+)
+
+_EPSILON_C_SPEC = energy_in_K(
+    "epsilon_c",
+    250.0,
+    "k_B Tc of the 2CLJ fluid with this L* (epsilon T*c(L*); prior quoted in K)",
+)
+_L_C_SPEC = ParamSpec(
+    name="l_c",
+    dimension="length",
+    support=Support("positive"),
+    default_prior=PriorSpec("LogNormal", {"median": 5.0, "scale": 0.3}),
+    prior_unit="angstrom",
+    description="cube root of the 2CLJ fluid's critical volume per molecule, sigma / rho*c^(1/3)",
+)
+
+
+def _usual_from_critical(epsilon_c, l_c, L_star):
+    sigma = sigma_from_critical(l_c, L_star)
+    return {
+        "epsilon": epsilon_from_critical(epsilon_c, L_star),
+        "sigma": sigma,
+        "L": L_star * sigma,
+    }
+
+
+def _two_centre_lj_critical(r, c1, s1, c2, s2, cphi, *, epsilon_c, l_c, L_star):
+    return two_centre_lj(r, c1, s1, c2, s2, cphi, **_usual_from_critical(epsilon_c, l_c, L_star))
+
+
+def _two_centre_lj_quadrupole_critical(r, c1, s1, c2, s2, cphi, *, epsilon_c, l_c, L_star, Q):
+    usual = _usual_from_critical(epsilon_c, l_c, L_star)
+    return two_centre_lj_quadrupole(r, c1, s1, c2, s2, cphi, Q=Q, **usual)
+
+
+def _contact_critical(c1, s1, c2, s2, cphi, l_c, L_star, **_):
+    sigma = sigma_from_critical(l_c, L_star)
+    return two_centre_contact_distance(c1, s1, c2, s2, cphi, sigma, L_star * sigma)
+
+
+_CRITICAL_DERIVED = (EPSILON_FROM_CRITICAL, SIGMA_FROM_CRITICAL, L_FROM_CRITICAL)
+
+#: Sampled in (epsilon, sigma, L*), a fit to vapour-liquid data is a curved ridge: the data
+#: fix the model's critical temperature and volume, epsilon T*c(L*) and sigma^3 / rho*c(L*),
+#: and leave L* loose, so epsilon and sigma bend with it (ethylene's 2CLJ posterior:
+#: correlations 0.99 among ln epsilon, ln sigma and L*, 146 divergences). These forms sample
+#: those two combinations themselves, epsilon_c and l_c, beside L* (correlations 0.26 or
+#: less on the same posterior; docs/atlas.md).
+TWO_CENTRE_LJ_CRITICAL = register(
+    LinearPairPotential(
+        name="two_centre_lj_critical",
+        orientation_energy=_two_centre_lj_critical,
+        params=(_EPSILON_C_SPEC, _L_C_SPEC, _L_STAR_SPEC),
+        length_scale=lambda l_c, L_star, **kw: sigma_from_critical(l_c, L_star),
+        contact_distance=_contact_critical,
+        head_tail_symmetric=True,
+        description="two_centre_lj sampled in epsilon_c = epsilon T*c(L*), "
+        "l_c = sigma / rho*c(L*)^(1/3) and L* = L / sigma",
+        reference=TWO_CENTRE_LJ.reference,
+        derived=_CRITICAL_DERIVED,
+        base="two_centre_lj",
+    )
+)
+
+TWO_CENTRE_LJ_QUADRUPOLE_CRITICAL = register(
+    LinearPairPotential(
+        name="two_centre_lj_quadrupole_critical",
+        orientation_energy=_two_centre_lj_quadrupole_critical,
+        params=(_EPSILON_C_SPEC, _L_C_SPEC, _L_STAR_SPEC, _Q_SPEC),
+        length_scale=lambda l_c, L_star, **kw: sigma_from_critical(l_c, L_star),
+        contact_distance=_contact_critical,
+        head_tail_symmetric=True,
+        overlap_core=TWO_CENTRE_LJ_QUADRUPOLE.overlap_core,
+        description="two_centre_lj_quadrupole sampled in epsilon_c = epsilon T*c(L*) (of the "
+        "2CLJ fluid: Q does not enter), l_c = sigma / rho*c(L*)^(1/3), L* and Q",
+        reference=TWO_CENTRE_LJ_QUADRUPOLE.reference,
+        derived=_CRITICAL_DERIVED,
         base="two_centre_lj_quadrupole",
     )
 )

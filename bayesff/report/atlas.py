@@ -265,10 +265,12 @@ def _parameters(dt, fluid: dict | None) -> tuple[dict, dict]:
                 **_stats(post[n].values),
             }
     derived = {}
-    if "sigma" in post and str(post["sigma"].attrs.get("units", "")) == "angstrom":
+    # sampled, or derived (a two-centre form in critical-point coordinates)
+    sig = post["sigma"] if "sigma" in post else derived_params.get("sigma")
+    if sig is not None and str(sig.attrs.get("units", "")) == "angstrom":
         derived["NA_sigma3"] = {
             "unit": "cm^3/mol",
-            **_stats(_AVOGADRO * _A3_TO_CM3 * post["sigma"].values ** 3),
+            **_stats(_AVOGADRO * _A3_TO_CM3 * sig.values**3),
         }
     eps = post["epsilon"] if "epsilon" in post else derived_params.get("epsilon")
     if fluid is not None and eps is not None and str(eps.attrs.get("units")) == "K":
