@@ -576,12 +576,17 @@ def laplace_scale(z: dict, inverse_mass: np.ndarray) -> dict:
     var = np.diagonal(inverse_mass, axis1=1, axis2=2) if inverse_mass.ndim == 3 else inverse_mass
     sd = np.sqrt(np.where(np.isfinite(var) & (var > 0), var, 1.0))
     sd = np.maximum(sd, 1e-12)
+    out = _unravel(sd, {k: v.shape[2:] for k, v in z.items()})
+    return {k: v.astype(z[k].dtype) for k, v in out.items()}
+
+
+def _unravel(x: np.ndarray, shapes: dict) -> dict:
+    """Site -> x[..., its part] shaped (..., *shape): ``x``'s last axis ravelled in
+    NumPyro's (and jax.flatten_util.ravel_pytree's) order, the dict's sorted keys."""
     out, start = {}, 0
-    # NumPyro's (and jax.flatten_util.ravel_pytree's) order: the dict's sorted keys
-    for k in sorted(z):
-        shape = z[k].shape[2:]
-        n = int(np.prod(shape))
-        out[k] = sd[:, start : start + n].reshape(sd.shape[0], *shape).astype(z[k].dtype)
+    for k in sorted(shapes):
+        n = int(np.prod(shapes[k]))
+        out[k] = x[..., start : start + n].reshape(*x.shape[:-1], *shapes[k])
         start += n
     return out
 
@@ -628,7 +633,7 @@ def _laplace(kernel, batch: Batch, z, log):
     one = jax.tree.map(lambda a: a[0, 0], z)
     # ravelled as jax.flatten_util.ravel_pytree ravels (leaf order), in NumPy: the
     # JAX version compiles a reshape and a split program in a new process
-    leaves, tree = jax.tree.flatten(z)
+    leaves = jax.tree.leaves(z)
     folded_sites = set(batch.structure.folded_names)
     folded = np.concatenate(
         [
@@ -649,13 +654,10 @@ def _laplace(kernel, batch: Batch, z, log):
             f"evaluations, {time.perf_counter() - t:.1f} s; {_optima_summary(ls.log_densities)}"
             + (f", {ls.modes} competing modes: chains start at each" if ls.modes > 1 else "")
         )
-        cut = np.cumsum([a[i, 0].size for a in leaves])[:-1]
-        parts = np.split(ls.starts, cut, axis=1)
-        starts.append([x.reshape(a[i].shape) for x, a in zip(parts, leaves, strict=True)])
+        starts.append(_unravel(ls.starts, {k: v.shape[2:] for k, v in z.items()}))
         inv = ls.inverse_mass_matrix
         invs.append(inv if s.dense_mass else np.diag(inv))
-    z = jax.tree.unflatten(tree, [np.stack(a) for a in zip(*starts, strict=True)])
-    return z, np.stack(invs)
+    return {k: np.stack([st[k] for st in starts]) for k in z}, np.stack(invs)
 
 
 #: Draws in the first slow window of NumPyro's warm-up (``build_adaptation_schedule``),
