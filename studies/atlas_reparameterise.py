@@ -14,7 +14,11 @@ Takes a task of ``models/atlas/atlas.toml`` as the sweep builds it and samples i
   coordinates at L*'s prior centre (same log-scales);
 - ``same``: the task unchanged (the baseline, in the same process),
 
-and prints the diagnostics, the leapfrog steps per draw and the step size per chain::
+and prints the diagnostics, the leapfrog steps per draw and the step size per chain. The
+two-centre coordinates start from a task with a prior on L: the atlas's own two-centre
+tasks of ethane, ethylene and CO2 were so until they moved to critical-point coordinates
+(2026-11-27; docs/atlas.md quotes the runs made on the earlier file,
+``git show 640136d:models/atlas/atlas.toml``)::
 
     python -m studies.atlas_reparameterise carbon_dioxide-2cljq-VLE lstar
     python -m studies.atlas_reparameterise argon-mie-VLE vdw
@@ -46,6 +50,12 @@ def reparameterised(doc: dict, form: str) -> dict:
     d = copy.deepcopy(doc)
     par = d["parameters"]
     if form in ("lstar", "critical"):
+        if "prior" not in par.get("L", {}):
+            raise SystemExit(
+                f"{form} needs a two-centre task with a prior on L; this one has parameters "
+                f"{sorted(par)} (the atlas samples ethane, ethylene and CO2 in critical-point "
+                "coordinates since 2026-11-27: their tasks are already so)"
+            )
         L = par.pop("L")["prior"]
         if L.get("dist") != "TruncatedNormal":
             raise SystemExit(f"expected a TruncatedNormal prior on L, found {L}")

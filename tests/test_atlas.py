@@ -40,6 +40,7 @@ import pytest
 
 from bayesff import runfile
 from bayesff.errors import ProblemError
+from bayesff.potentials.molecular import two_centre_critical_point
 from bayesff.sweep import _prepare, _spec, build_atlas, expand, run_batch, run_sweep
 from bayesff.units import (
     COULOMB_KJ_PER_MOL_ANGSTROM,
@@ -76,6 +77,9 @@ def _length_scale(f: dict) -> float:
 
 #: The training sets of atlas.toml: label -> (B2 trained, VLE trained).
 TRAININGS = {"B2": (True, False), "VLE": (False, True), "B2_VLE": (True, True)}
+#: Heavy-atom separations (angstrom) of the fluids whose L is free (Harmony et al. 1979).
+L_FREE = {"ethane": 1.535, "ethylene": 1.339, "carbon_dioxide": 2.32}
+L_FREE_FORMS = ("2clj", "2cljq")
 #: The runs the atlas gives 4 x (2000 + 3000) draws: R-hat > 1.01 or bulk ESS < 400 at
 #: 1000 draws with few or no divergences (docs/atlas.md, 2026-11-27).
 SLOW_TO_MIX = {
@@ -86,6 +90,10 @@ SLOW_TO_MIX = {
         ("fluorine", "2cljq", "B2"),
         ("fluorine", "2cljq", "B2_VLE"),
         ("ethane", "2cljq", "B2"),
+        ("carbon_dioxide", "2cljq", "B2"),
+        ("carbon_monoxide", "2cljq", "VLE"),
+        ("neon", "mie", "VLE"),
+        ("oxygen", "mie", "B2_VLE"),
     ]
 }
 #: Its training ranges (T/Tc) and the first saturation row kept (models/atlas/make_atlas.py).
@@ -133,7 +141,9 @@ def test_atlas_sweep_file_expands_to_every_fluid_form_and_training():
         fl, pot, tr = t.labels["fluid"], t.labels["potential"], t.labels["training"]
         d = t.document
         b2_on, vle_on = TRAININGS[tr]
-        assert d["potential"]["kind"] == kinds[pot], t.name
+        # L free (ethane, ethylene, CO2): the two-centre forms in critical-point coordinates
+        want_kind = kinds[pot] + ("_critical" if pot in L_FREE_FORMS and fl in L_FREE else "")
+        assert d["potential"]["kind"] == want_kind, t.name
         inf = d["inference"]
         assert "thin" not in inf, t.name  # every draw kept
         # 4 x (1000 + 1000) draws, seed 0; 4 x (2000 + 3000) for the runs that mixed too
@@ -187,8 +197,7 @@ def test_atlas_data_subsets_are_rows_of_the_data_files_by_the_stated_rule():
         parent = _rows(ROOT / "data" / "vle" / f"saturation_{fl}.csv")
         vle = _rows(SUBSETS / f"vle_{fl}.csv")
         assert vle == [r for r in parent if float(r["T_over_Tc"]) >= VLE_T_MIN], fl
-        par = t.document["parameters"]
-        eps, sig = par["epsilon"]["prior"]["median"], par["sigma"]["prior"]["median"]
+        eps, sig = _centre(t.document["parameters"])
         (t_lo, t_hi), rho_hi = eos[form]
         dense = _rows(SUBSETS / f"dense_{fl}_{form}.csv")
         parent = _rows(DATA / f"liquid_{fl}.csv")
@@ -199,6 +208,16 @@ def test_atlas_data_subsets_are_rows_of_the_data_files_by_the_stated_rule():
             assert 1.1 * t_lo <= t_star <= t_hi / 1.1 and rho_star <= 0.8 * rho_hi, (fl, r)
         for name in (f"vle_{fl}.csv", f"dense_{fl}_{form}.csv"):
             assert f'path = "{name}"' in manifest, name
+
+
+def _centre(par: dict) -> tuple[float, float]:
+    """(epsilon/k in K, sigma in angstrom) at the prior centre; for a form in critical-point
+    coordinates, epsilon = epsilon_c / T*c(L*) and sigma = l_c rho*c(L*)^(1/3) there."""
+    if "epsilon_c" not in par:
+        return par["epsilon"]["prior"]["median"], par["sigma"]["prior"]["median"]
+    tc, rc = (float(x) for x in two_centre_critical_point(par["L_star"]["prior"]["loc"]))
+    eps_c, l_c = par["epsilon_c"]["prior"]["median"], par["l_c"]["prior"]["median"]
+    return eps_c / tc, l_c * rc ** (1 / 3)
 
 
 def _teqp_critical_temperatures(l_stars: dict[str, float]) -> tuple[tuple, dict]:
@@ -243,16 +262,17 @@ def test_atlas_priors_follow_the_stated_rules():
     l_stars = {}
     for t in tasks:
         par = t.document["parameters"]
-        if t.labels["potential"] == "2clj":
-            length = par["L"].get("value") or par["L"]["prior"]["loc"]
-            l_stars[t.labels["fluid"]] = length / par["sigma"]["prior"]["median"]
+        if t.labels["potential"] == "2clj" and "L_star" in par:
+            l_stars[t.labels["fluid"]] = par["L_star"]["prior"]["loc"]
+        elif t.labels["potential"] == "2clj":
+            l_stars[t.labels["fluid"]] = par["L"]["value"] / par["sigma"]["prior"]["median"]
     (tc_mie, rhoc_mie), tc_2clj = _teqp_critical_temperatures(l_stars)
     # the header's figures
     assert (tc_mie, rhoc_mie) == pytest.approx((1.1282, 0.3094), abs=2e-4)
     for t in tasks:
         fl, pot = t.labels["fluid"], t.labels["potential"]
         f, par = fluids[fl], t.document["parameters"]
-        eps, sig = par["epsilon"]["prior"]["median"], par["sigma"]["prior"]["median"]
+        eps, sig = _centre(par)
         tc, ell = float(f["Tc_K"]), _length_scale(f)
         if pot == "lj":
             want_eps, want_sig = tc / T_STAR_C, RHO_STAR_C ** (1 / 3) * ell
@@ -265,13 +285,32 @@ def test_atlas_priors_follow_the_stated_rules():
                 "low": 8.0,
                 "high": 40.0,
             }
-        else:
+        elif fl in r_e:
             want_eps, want_sig = tc / tc_2clj[fl], 0.59 * ell
-            if fl in r_e:
-                assert par["L"] == {"unit": "angstrom", "value": r_e[fl]}, t.name
-            else:
-                assert par["L"]["prior"]["dist"] == "TruncatedNormal", t.name
-        assert eps == pytest.approx(want_eps, rel=ROUNDING), (t.name, eps, want_eps)
+            assert par["L"] == {"unit": "angstrom", "value": r_e[fl]}, t.name
+        else:
+            # critical-point coordinates: epsilon_c = Tc, l_c = l, and L* sigma = d (the
+            # heavy-atom separation) at the centre, below the EOS's edge L* = 0.8; the
+            # model's Tc there is the fluid's to the coordinate fit's 0.3 % (teqp's 2CLJF)
+            assert set(par) >= {"epsilon_c", "l_c", "L_star"} and "epsilon" not in par
+            assert par["epsilon_c"]["prior"] == {
+                "dist": "LogNormal",
+                "median": _sig4(tc),
+                "scale": 0.4,
+            }
+            assert par["l_c"]["prior"] == {
+                "dist": "LogNormal",
+                "median": _sig4(ell),
+                "scale": 0.15,
+            }
+            ls = par["L_star"]["prior"]
+            assert ls["dist"] == "TruncatedNormal" and ls["high"] == min(_sig4(2 * ls["loc"]), 0.8)
+            assert ls["loc"] * sig == pytest.approx(L_FREE[fl], rel=ROUNDING), t.name
+            assert ls["scale"] == pytest.approx(0.3 * ls["loc"], rel=ROUNDING)
+            assert ls["low"] == pytest.approx(0.2 * ls["loc"], rel=ROUNDING)
+            want_eps, want_sig = tc / tc_2clj[fl], sig
+        tol = 3e-3 if "epsilon_c" in par else ROUNDING
+        assert eps == pytest.approx(want_eps, rel=tol), (t.name, eps, want_eps)
         assert sig == pytest.approx(want_sig, rel=ROUNDING), (t.name, sig, want_sig)
         if pot == "2cljq":
             # Q*^2 = Q^2/(4 pi eps0 epsilon sigma^5) = 0.5 at the centre (header of
@@ -285,7 +324,13 @@ def test_atlas_priors_follow_the_stated_rules():
             )
             assert q_star2 == pytest.approx(0.5, rel=3 * ROUNDING), (t.name, q_star2)
             assert (q["dist"], q["scale"], par["Q"]["unit"]) == ("LogNormal", 0.3, "B")
-        assert par["epsilon"]["unit"] == "K" and par["sigma"]["unit"] == "angstrom"
+        units = (par["epsilon_c"]["unit"], par["l_c"]["unit"]) if "epsilon_c" in par else None
+        units = units or (par["epsilon"]["unit"], par["sigma"]["unit"])
+        assert units == ("K", "angstrom"), t.name
+
+
+def _sig4(x: float) -> float:
+    return float(f"{x:.4g}")
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -10,8 +10,11 @@ tests/potentials/test_pair.py).
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
+from bayesff.potentials.molecular import two_centre_critical_point
 from bayesff.sweep import expand
 from studies import atlas_reparameterise as study
 
@@ -21,8 +24,53 @@ def tasks():
     return {t.name: t for t in expand("models/atlas/atlas.toml")[1]}
 
 
+def _usual_form(doc: dict) -> dict:
+    """A carbon-dioxide task in (epsilon, sigma, L), as the atlas had it until 2026-11-27."""
+    d = copy.deepcopy(doc)
+    d["potential"]["kind"] = "two_centre_lj_quadrupole"
+    d["parameters"] = {
+        "epsilon": {"unit": "K", "prior": {"dist": "LogNormal", "median": 136.5, "scale": 0.4}},
+        "sigma": {
+            "unit": "angstrom",
+            "prior": {"dist": "LogNormal", "median": 3.178, "scale": 0.15},
+        },
+        "L": {
+            "unit": "angstrom",
+            "prior": {
+                "dist": "TruncatedNormal",
+                "loc": 2.32,
+                "scale": 0.696,
+                "low": 0.464,
+                "high": 4.64,
+            },
+        },
+        "Q": doc["parameters"]["Q"],
+    }
+    return d
+
+
+def test_a_task_without_an_l_prior_is_refused(tasks):
+    with pytest.raises(SystemExit, match="critical-point"):
+        study.reparameterised(tasks["carbon_dioxide-2cljq-VLE"].document, "lstar")
+
+
+def test_critical_moves_the_epsilon_and_sigma_medians_to_the_critical_coordinates(tasks):
+    """epsilon_c = epsilon T*c(L*_0) and l_c = sigma / rho*c(L*_0)^(1/3) at the L* prior's
+    centre, so that the prior's centre is the same model (the map is the potential's own,
+    checked against the EOS's critical point in tests/potentials/)."""
+    doc = _usual_form(tasks["carbon_dioxide-2cljq-VLE"].document)
+    d = study.reparameterised(doc, "critical")
+    par = d["parameters"]
+    assert d["potential"]["kind"] == "two_centre_lj_quadrupole_critical"
+    assert set(par) == {"epsilon_c", "l_c", "L_star", "Q"}
+    tc, rc = (float(x) for x in two_centre_critical_point(2.32 / 3.178))
+    assert par["epsilon_c"]["prior"]["median"] == pytest.approx(136.5 * tc, rel=1e-12)
+    assert par["l_c"]["prior"]["median"] == pytest.approx(3.178 / rc ** (1 / 3), rel=1e-12)
+    assert par["epsilon_c"]["prior"]["scale"] == 0.4 and par["l_c"]["prior"]["scale"] == 0.15
+
+
 def test_lstar_divides_the_l_prior_by_sigma_and_bounds_it_at_the_edge(tasks):
-    doc = tasks["carbon_dioxide-2cljq-VLE"].document
+    doc = _usual_form(tasks["carbon_dioxide-2cljq-VLE"].document)
     d = study.reparameterised(doc, "lstar")
     L, sig = doc["parameters"]["L"]["prior"], doc["parameters"]["sigma"]["prior"]["median"]
     p = d["parameters"]["L_star"]["prior"]

@@ -43,7 +43,11 @@ The prior rules (each form's own corresponding states at the centre of its shape
 * Q (2CLJQ): LogNormal(Q_c, 0.3) with Q*^2 = 0.5 at the centre of (epsilon, sigma): the
   published 2CLJQ models' range, inside the EOS's validated Q*^2 <= 4 (the header says
   more);
-* L free (ethane, ethylene, CO2): TruncatedNormal(d, 0.3 d) on [0.2 d, 2 d].
+* L free (ethane, ethylene, CO2): the two-centre forms in critical-point coordinates
+  (``two_centre_lj_critical``, ``two_centre_lj_quadrupole_critical``; atlas.toml's header):
+  epsilon_c ~ LogNormal(Tc, 0.4), l_c ~ LogNormal(l, 0.15), L* ~ TruncatedNormal(L*_0,
+  0.3 L*_0) on [0.2 L*_0, min(2 L*_0, 0.8)] with L*_0 sigma = d at the centre
+  (:func:`critical_centre`); the Q prior's centre uses the derived epsilon and sigma there.
 
 Dense supercritical subset, per form: a state is kept when at the prior centre its T* lies
 inside the EOS's validated range divided by 1.1 on each side and its rho* below 0.8 times the
@@ -67,6 +71,7 @@ jax.config.update("jax_enable_x64", True)
 
 from bayesff.observables.eos.thermo import critical_point  # noqa: E402
 from bayesff.observables.vle import FLUID_EOS  # noqa: E402
+from bayesff.potentials.molecular import two_centre_critical_point  # noqa: E402
 from bayesff.units import (  # noqa: E402
     COULOMB_KJ_PER_MOL_ANGSTROM,
     DEBYE_E_ANGSTROM,
@@ -95,11 +100,13 @@ VLE_TRAIN = (0.65, 0.85)
 B2_TRAIN = (0.8, 1.5)
 #: heavy-atom separations d (angstrom) of the fluids with L free (Harmony et al. 1979).
 L_FREE = {"ethane": 1.535, "ethylene": 1.339, "carbon_dioxide": 2.32}
+#: The two-centre EOS's validated edge, L* = L / sigma <= 0.8 (Lisal et al. 2004).
+L_STAR_EDGE = 0.8
 #: Longer chains, 4 x (2000 + 3000) draws, for the runs that did not converge at the
 #: atlas's 4 x (1000 + 1000) by slow mixing along a ridge or between two modes (R-hat
 #: > 1.01 or bulk ESS < 400 with few or no divergences; docs/atlas.md, 2026-11-27). Runs
-#: whose chains diverge at an equation of state's range edge (carbon dioxide's
-#: two-centre runs) need another parameterisation, not more draws, and are not listed.
+#: whose chains diverged along a curved ridge (the two-centre runs with L free) needed
+#: another parameterisation, not more draws: the critical-point coordinates above.
 #: task (FLUID-FORM-TRAINING) -> (R-hat, bulk ESS, divergences) at 1000 draws.
 LONGER_CHAINS = {
     "xenon-mie-B2": (1.012, 452, 0),
@@ -111,6 +118,10 @@ LONGER_CHAINS = {
     "fluorine-2cljq-B2": (1.079, 42, 0),
     "fluorine-2cljq-B2_VLE": (1.011, 585, 6),
     "ethane-2cljq-B2": (1.011, 362, 12),
+    "carbon_dioxide-2cljq-B2": (1.013, 401, 0),
+    "carbon_monoxide-2cljq-VLE": (1.024, 168, 26),
+    "neon-mie-VLE": (1.015, 446, 0),
+    "oxygen-mie-B2_VLE": (1.020, 203, 0),
 }
 LONGER = {"warmup": 2000, "samples": 3000}
 FLUIDS = [
@@ -175,13 +186,38 @@ def centres() -> dict[tuple[str, str], dict]:
         }
         if f["model_class"] != "two-centre":
             continue
-        sig = _sig4(TWO_CENTRE_SIGMA * ell)
-        length = r_e.get(name, L_FREE.get(name))
-        eps = _sig4(tc / two_centre_critical(length / sig))
+        if name in L_FREE:
+            c = critical_centre(tc, ell, L_FREE[name])
+        else:
+            sig = _sig4(TWO_CENTRE_SIGMA * ell)
+            length = r_e[name]
+            eps = _sig4(tc / two_centre_critical(length / sig))
+            c = {"epsilon": eps, "sigma": sig, "L": length, "fixed_L": True}
         for form in ("2clj", "2cljq"):
-            out[name, form] = {"epsilon": eps, "sigma": sig, "L": length, "fixed_L": name in r_e}
-        out[name, "2cljq"]["Q"] = quadrupole_centre(eps, sig)
+            out[name, form] = dict(c)
+        out[name, "2cljq"]["Q"] = quadrupole_centre(c["epsilon"], c["sigma"])
     return out
+
+
+def critical_centre(tc: float, ell: float, d: float) -> dict:
+    """Prior centre of a two-centre form in critical-point coordinates (L free).
+
+    epsilon_c = Tc and l_c = l, the fluid's critical temperature and (Vc / N_A)^(1/3), and
+    L* with L* sigma = d at the centre, sigma = l rho*c(L*)^(1/3) (a fixed point: sigma
+    shrinks as L* grows, by less than L* grows); the centre's epsilon and sigma, which the
+    dense subsets and the Q prior use, are the derived ones there.
+    """
+    l_star = d / (TWO_CENTRE_SIGMA * ell)
+    for _ in range(100):
+        l_star = d / (ell * float(two_centre_critical_point(l_star)[1]) ** (1 / 3))
+    tcs, rcs = (float(x) for x in two_centre_critical_point(l_star))
+    return {
+        "epsilon": _sig4(tc / tcs),
+        "sigma": _sig4(ell * rcs ** (1 / 3)),
+        "L": d,
+        "fixed_L": False,
+        "critical": {"epsilon_c": _sig4(tc), "l_c": _sig4(ell), "L_star": _sig4(l_star)},
+    }
 
 
 def quadrupole_centre(epsilon_k: float, sigma: float) -> float:
@@ -371,16 +407,25 @@ ATLAS_HEADER = """\
 #     the critical point of the SAFT-VR Mie 16-6 fluid (the centre of the n prior;
 #     bayesff.observables.eos.thermo.critical_point). n ~ TruncatedNormal(16, 5) on [8, 40]
 #     (mie.toml says why).
-#   * 2CLJ and 2CLJQ (site-site parameters): sigma ~ LogNormal(0.59 l, 0.15), epsilon/k ~
+#   * 2CLJ and 2CLJQ (site-site parameters; L fixed): sigma ~ LogNormal(0.59 l, 0.15), epsilon/k ~
 #     LogNormal(Tc / T*c(L*), 0.4) with T*c the critical temperature of the 2CLJ EOS (Lisal
 #     et al. 2004) at L* = L / sigma of the prior centre (3.5 for N2 to 2.2 for CO2; published
 #     2CLJQ models have Tc k/epsilon from about 2.3 (CO2) to 3.6 (N2, O2): J. Vrabec,
 #     J. Stoll, H. Hasse, J. Phys. Chem. B 105, 12126 (2001), doi:10.1021/jp012542o).
-#     L: fixed at the bond length r_e for N2, O2, CO and F2 (data/atlas/bond_lengths.csv);
-#     for CO2, ethane and ethylene, whose sites stand for groups of atoms, L is free with
-#     TruncatedNormal(d, 0.3 d) on [0.2 d, 2 d], centred on the heavy-atom separation d
-#     (gas-phase structures: M. D. Harmony et al., J. Phys. Chem. Ref. Data 8, 619 (1979),
-#     doi:10.1063/1.555605). Q (2CLJQ, buckingham): LogNormal(Q_c, 0.3), Q_c the value at
+#     L: fixed at the bond length r_e for N2, O2, CO and F2 (data/atlas/bond_lengths.csv).
+#     For CO2, ethane and ethylene, whose sites stand for groups of atoms, L is free and the
+#     forms are sampled in critical-point coordinates (two_centre_lj_critical,
+#     two_centre_lj_quadrupole_critical): epsilon_c = epsilon T*c(L*) ~ LogNormal(Tc, 0.4),
+#     l_c = sigma / rho*c(L*)^(1/3) ~ LogNormal(l, 0.15) (T*c, rho*c: the 2CLJ fluid's
+#     critical point, Lisal et al. 2004, as a quartic in L* within 0.3 %) and L* = L / sigma
+#     ~ TruncatedNormal(L*_0, 0.3 L*_0) on [0.2 L*_0, min(2 L*_0, 0.8)], L*_0 the value at
+#     which L = L* sigma is the heavy-atom separation d at the centre (gas-phase structures:
+#     M. D. Harmony et al., J. Phys. Chem. Ref. Data 8, 619 (1979), doi:10.1063/1.555605),
+#     0.8 the EOS's validated edge. So the model's critical point at the prior centre is the
+#     fluid's at every L*, and the posterior's ridge (the data fix Tc and Vc and leave L*
+#     loose) lies along one coordinate: sampled in (epsilon, sigma, L) these nine runs had
+#     up to 3199 divergences and 6 of 9 did not converge (docs/atlas.md, 2026-11-27).
+#     Q (2CLJQ, buckingham): LogNormal(Q_c, 0.3), Q_c the value at
 #     which the reduced Q*^2 = Q^2 / (4 pi eps0 epsilon sigma^5) is 0.5 at the centre of
 #     (epsilon, sigma). The published 2CLJQ models have Q*^2 of 0.07 (ethane), 0.35 (O2),
 #     0.61 (F2), 1.07 (N2) and 2.35 (ethylene) (Vrabec, Stoll and Hasse 2001, as
@@ -556,22 +601,22 @@ def per_fluid_blocks(cent: dict) -> str:
             forms = '["2clj", "2cljq"]' if form == "2clj" else f'"{form}"'
             dense = f"models/atlas/subsets/dense_{name}_{form}.csv"
             scale = 0.4 if form == "2clj" else 0.3
-            block = (
+            block = ""
+            if "critical" in c:
+                block = _critical_kind_blocks(name)
+            block += (
                 f'[[when]]\nmatch = {{ fluid = "{name}", potential = {forms} }}\n'
                 "[when.set.parameters]\n"
-                f'epsilon = {{ unit = "K", prior = {_prior(c["epsilon"], scale)} }}\n'
-                f'sigma = {{ unit = "angstrom", prior = {_prior(c["sigma"], 0.15)} }}\n'
             )
-            if form == "2clj":
-                d = c["L"]
-                if c["fixed_L"]:
-                    block += f'L = {{ unit = "angstrom", value = {d} }}\n'
-                else:
-                    block += (
-                        'L = { unit = "angstrom", prior = { dist = "TruncatedNormal", '
-                        f"loc = {d}, scale = {_sig4(0.3 * d)}, low = {_sig4(0.2 * d)}, "
-                        f"high = {_sig4(2 * d)} }} }}\n"
-                    )
+            if "critical" in c:
+                block += _critical_parameters(c["critical"])
+            else:
+                block += (
+                    f'epsilon = {{ unit = "K", prior = {_prior(c["epsilon"], scale)} }}\n'
+                    f'sigma = {{ unit = "angstrom", prior = {_prior(c["sigma"], 0.15)} }}\n'
+                )
+            if form == "2clj" and c["fixed_L"]:
+                block += f'L = {{ unit = "angstrom", value = {c["L"]} }}\n'
             block += (
                 "[when.set.targets]\n"
                 f'p = {{ data = "{dense}" }}\nE_res = {{ data = "{dense}" }}\n\n'
@@ -585,6 +630,29 @@ def per_fluid_blocks(cent: dict) -> str:
                     f'Q = {{ unit = "B", prior = {_prior(q, Q_SCALE)} }}\n\n'
                 )
     return "".join(out)
+
+
+#: The two-centre forms in critical-point coordinates, by atlas label.
+CRITICAL_KINDS = {"2clj": "two_centre_lj_critical", "2cljq": "two_centre_lj_quadrupole_critical"}
+
+
+def _critical_kind_blocks(name: str) -> str:
+    return "".join(
+        f'[[when]]\nmatch = {{ fluid = "{name}", potential = "{form}" }}\n'
+        f'[when.set.potential]\nkind = "{kind}"\n\n'
+        for form, kind in CRITICAL_KINDS.items()
+    )
+
+
+def _critical_parameters(c: dict) -> str:
+    ls = c["L_star"]
+    return (
+        f'epsilon_c = {{ unit = "K", prior = {_prior(c["epsilon_c"], 0.4)} }}\n'
+        f'l_c = {{ unit = "angstrom", prior = {_prior(c["l_c"], 0.15)} }}\n'
+        'L_star = { unit = "1", prior = { dist = "TruncatedNormal", '
+        f"loc = {ls}, scale = {_sig4(0.3 * ls)}, low = {_sig4(0.2 * ls)}, "
+        f"high = {min(_sig4(2 * ls), L_STAR_EDGE)} }} }}\n"
+    )
 
 
 def _has_low_vle(name: str) -> bool:
