@@ -114,8 +114,9 @@ from bayesff.observables.eos.two_centre import (
     TWO_CENTRE_LJ_QUADRUPOLE,
     reduced_variables,
 )
+from bayesff.potentials import get_potential
 from bayesff.potentials.chain import reduced_state
-from bayesff.potentials.molecular import epsilon_from_critical, sigma_from_critical
+from bayesff.potentials.molecular import usual_parameters
 from bayesff.potentials.pair import epsilon_from_vdw
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA, factor
 
@@ -447,25 +448,11 @@ def _two_centre_quadrupole(p):
     return p["epsilon"], p["sigma"], {"L_star": l_star, "Q2_star": q2_star}
 
 
-def _two_centre_lstar(p):
-    return p["epsilon"], p["sigma"], {"L_star": p["L_star"]}
-
-
-def _two_centre_quadrupole_lstar(p):
-    l_star = p["L_star"]
-    _, _, _, q2_star = reduced_variables(0.0, 0.0, p["epsilon"], p["sigma"], 0.0, p["Q"])
-    return p["epsilon"], p["sigma"], {"L_star": l_star, "Q2_star": q2_star}
-
-
-def _two_centre_critical(p):
-    eps = epsilon_from_critical(p["epsilon_c"], p["L_star"])
-    return eps, sigma_from_critical(p["l_c"], p["L_star"]), {"L_star": p["L_star"]}
-
-
-def _two_centre_quadrupole_critical(p):
-    eps, sig, shape = _two_centre_critical(p)
-    _, _, _, q2_star = reduced_variables(0.0, 0.0, eps, sig, 0.0, p["Q"])
-    return eps, sig, shape | {"Q2_star": q2_star}
+def _reparameterised(name: str, usual_adapter):
+    """The adapter of a two-centre form in other coordinates (``*_lstar``, ``*_critical``):
+    its usual form's adapter at the parameters the form derives (``usual_parameters``)."""
+    potential = get_potential(name)
+    return lambda p: usual_adapter(usual_parameters(potential, p))
 
 
 _MIE_SHAPE = {"segments": "segments", "lambda_r": "n", "lambda_a": "m"}
@@ -501,37 +488,24 @@ register_fluid_eos(
         {"L_star": _L_STAR, "Q2_star": _Q2_STAR},
     ),
 )
-# the same fluids sampled in L* = L / sigma (bayesff.potentials.molecular, *_lstar): the
-# EOS's validated edge L* <= 0.8 is then a bound of one coordinate
-register_fluid_eos(
-    "two_centre_lj_lstar",
-    FluidEOS(TWO_CENTRE_LJ, _two_centre_lstar, TWO_CENTRE_LJ_FLOOR, {"L_star": _L_STAR}),
-)
-register_fluid_eos(
-    "two_centre_lj_quadrupole_lstar",
-    FluidEOS(
-        TWO_CENTRE_LJ_QUADRUPOLE,
-        _two_centre_quadrupole_lstar,
-        TWO_CENTRE_LJ_QUADRUPOLE_FLOOR,
-        {"L_star": _L_STAR, "Q2_star": _Q2_STAR},
-    ),
-)
-
-
-# ... and sampled in critical-point coordinates (*_critical): the data's ridge straightened
-register_fluid_eos(
-    "two_centre_lj_critical",
-    FluidEOS(TWO_CENTRE_LJ, _two_centre_critical, TWO_CENTRE_LJ_FLOOR, {"L_star": _L_STAR}),
-)
-register_fluid_eos(
-    "two_centre_lj_quadrupole_critical",
-    FluidEOS(
-        TWO_CENTRE_LJ_QUADRUPOLE,
-        _two_centre_quadrupole_critical,
-        TWO_CENTRE_LJ_QUADRUPOLE_FLOOR,
-        {"L_star": _L_STAR, "Q2_star": _Q2_STAR},
-    ),
-)
+# the same fluids in other coordinates (bayesff.potentials.molecular): in L* = L / sigma
+# (*_lstar) the EOS's validated edge L* <= 0.8 is a bound of one coordinate; in critical-point
+# coordinates (*_critical) the ridge that saturation data leave is straightened
+for _suffix in ("_lstar", "_critical"):
+    for _usual, _adapter, _eos, _floor, _shape in (
+        ("two_centre_lj", _two_centre, TWO_CENTRE_LJ, TWO_CENTRE_LJ_FLOOR, {"L_star": _L_STAR}),
+        (
+            "two_centre_lj_quadrupole",
+            _two_centre_quadrupole,
+            TWO_CENTRE_LJ_QUADRUPOLE,
+            TWO_CENTRE_LJ_QUADRUPOLE_FLOOR,
+            {"L_star": _L_STAR, "Q2_star": _Q2_STAR},
+        ),
+    ):
+        _name = _usual + _suffix
+        register_fluid_eos(
+            _name, FluidEOS(_eos, _reparameterised(_name, _adapter), _floor, _shape)
+        )
 
 
 def fluid_eos_of(potential, observable: str = "this observable") -> FluidEOS:
