@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import json
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -608,19 +609,46 @@ class Problem:
     def fingerprint(self) -> str:
         """sha256 of everything that shapes the posterior except the sampler settings.
 
-        The problem text (or, for a problem built in Python, its document),
-        the data as loaded (values, uncertainties, environments, splits) and
-        prepared arrays (``Target.aux``: MD reference runs).
-        Sweeps skip a task whose run has the same fingerprint; a checkpoint
-        is resumed only under the same fingerprint.
+        The problem's document (:meth:`document`) without its ``[inference]`` table,
+        canonicalised (tables' keys sorted, comments and layout dropped), then the
+        data as loaded (values, uncertainties, environments, splits) and prepared
+        arrays (``Target.aux``: MD reference runs), target by target in name order.
+        Two texts of the same problem, in another key order or with other comments,
+        have the same fingerprint (before 2026-11-27 the text itself was hashed: a
+        sweep whose base files moved a parameter ran its tasks again; docs/runfile.md).
+        Sweeps skip a task whose run has the same fingerprint (and settings); a
+        checkpoint is resumed only under the same fingerprint.
         """
+        doc = {k: v for k, v in self.document().items() if k != "inference"}
+        # sort_keys orders every table; arrays (targets, hold-out groups) keep their order
+        text = json.dumps(doc, sort_keys=True, default=str, separators=(",", ":"))
+        return self._hash(text, sorted(self.targets, key=lambda t: t.name), canonical=True)
+
+    def legacy_fingerprint(self) -> str:
+        """The fingerprint that run files written before 2026-11-27 record: sha256 of
+        the problem text (the file as written, ``[inference]`` and comments included),
+        then the data in the problem's target order."""
+        return self._hash(self.source_text or self.document_text(), self.targets, canonical=False)
+
+    def matches(self, fingerprint: str) -> bool:
+        """Whether a recorded fingerprint is this problem's: :meth:`fingerprint`, or
+        :meth:`legacy_fingerprint` (runs made before 2026-11-27 are still this problem's)."""
+        return bool(fingerprint) and fingerprint in (self.fingerprint(), self.legacy_fingerprint())
+
+    @staticmethod
+    def _hash(text: str, targets, *, canonical: bool) -> str:
+        """sha256 of ``text``, then each target's name, data arrays, splits and aux
+        (environments and hold-out groups by name when ``canonical``)."""
+        order = sorted if canonical else list
         h = hashlib.sha256()
-        h.update((self.source_text or self.document_text()).encode())
-        for t in self.targets:
+        h.update(text.encode())
+        for t in targets:
             h.update(t.name.encode())
-            for a in (t.values, t.uncertainties, t.train, t.floor, *t.env.values()):
+            env = [t.env[k] for k in order(t.env)]
+            for a in (t.values, t.uncertainties, t.train, t.floor, *env):
                 h.update(np.ascontiguousarray(a, dtype=float).tobytes())
-            for g, m in t.holdout.items():
+            for g in order(t.holdout):
+                m = t.holdout[g]
                 h.update(g.encode() + np.asarray(m, bool).tobytes())
             for k, v in sorted((t.aux or {}).items()):
                 h.update(k.encode() + np.ascontiguousarray(v).tobytes())

@@ -515,7 +515,7 @@ def _problem_of(dt, problem, where: str):
         text = str(info.get("problem_text", ""))
         if path.is_file():
             problem = Problem.from_toml(path)
-            if problem.fingerprint() != want and text:
+            if not problem.matches(want) and text:
                 # data paths as Problem.from_toml resolves them: the file's folder, its parent
                 base = (path.resolve().parent, path.resolve().parent.parent, Path.cwd())
                 problem = Problem.from_dict(
@@ -525,7 +525,7 @@ def _problem_of(dt, problem, where: str):
             problem = Problem.from_dict(tomllib.loads(text), path=str(path), source_text=text)
         else:
             raise SensitivityError("the run records no problem to refit", where)
-    if want and problem.fingerprint() != want:
+    if want and not problem.matches(want):
         raise SensitivityError(
             "cannot refit: the problem or its data changed since the run (fingerprints "
             "differ); calibrate again, or pass refit=False",

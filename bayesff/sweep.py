@@ -206,6 +206,7 @@ class Task:
     out: Path
     error: str | None = None
     fingerprint: str = ""
+    legacy_fingerprint: str = ""  # Problem.legacy_fingerprint: run files made before 2026-11-27
     settings: str = ""
     pad_rows: dict | None = None  # row counts of its structure group (calibrate_many)
     labels: dict = field(default_factory=dict)
@@ -481,9 +482,9 @@ def _done(task: Task) -> bool:
         a = runfile.read_attrs(task.out)  # the root attributes only: fast
     except Exception:  # a damaged or foreign file: run the task again (atomically replaced)
         return False
-    return a.get("problem_fingerprint") == task.fingerprint and same_settings(
-        str(a.get("sweep_settings", "")), task.settings
-    )
+    found = a.get("problem_fingerprint")
+    same = found in (task.fingerprint, task.legacy_fingerprint)
+    return bool(found) and same and same_settings(str(a.get("sweep_settings", "")), task.settings)
 
 
 _SETTING = re.compile(r"(\w+)=('[^']*'|[^,()]+)")
@@ -539,6 +540,7 @@ def run_batch(tasks: list[dict], report: bool) -> list[dict]:
             tuple(Path(d) for d in t["base_dirs"]),
             Path(t["out"]),
             fingerprint=t.get("fingerprint", ""),
+            legacy_fingerprint=t.get("legacy_fingerprint", ""),
             settings=t["settings"],
         )
         for t in tasks
@@ -753,6 +755,7 @@ def _prepare(tasks: list[Task], log, built: dict | None = None) -> list[Task]:
             log(f"  task {t.name}: invalid problem: {e}")
             continue
         t.fingerprint = p.fingerprint()
+        t.legacy_fingerprint = p.legacy_fingerprint()
         t.settings = repr(p.inference)
         if built is not None:
             built[t.name] = p
@@ -1005,6 +1008,7 @@ def _spec(
         "settings": t.settings,
         "pad_rows": t.pad_rows,
         "fingerprint": t.fingerprint,
+        "legacy_fingerprint": t.legacy_fingerprint,
         "journal": str(journal) if journal else "",
         "report_root": str(Path(report_root).absolute() / t.out.parent.parent.name),
     }

@@ -545,3 +545,37 @@ def test_named_groups_of_an_untrained_target_replace_the_whole_target_group(prob
     assert t.excluded_mask().sum() == t.n - n_out > 0
     with pytest.raises(ProblemError, match="overlaps held-out group 'cold'"):
         t.with_holdout("again", {"T_K": [85.0, 100.0]})
+
+
+def test_fingerprint_is_the_problem_not_its_text(tmp_path):
+    """The fingerprint names the problem, not how its file is written: the same problem with
+    its parameter tables in another order, other comments and other sampler settings has the
+    same one (a sweep whose base file moved a parameter ran 24 atlas tasks again, 2026-11-27);
+    a changed prior or datum gives another. Run files written before keep matching through
+    Problem.legacy_fingerprint, the hash of the text, which the reordered file changes."""
+    src = ROOT / "models" / "argon_lj_b2.toml"
+    text = src.read_text()
+    eps = '[parameters.epsilon]\nunit = "K"                            # epsilon / k_B\n'
+    eps += 'prior = { dist = "LogNormal", median = 120.0, scale = 0.3 }\n\n'
+    assert eps in text
+    swapped = text.replace(eps, "").replace("[[targets]]", eps + "# another comment\n[[targets]]")
+    swapped = swapped.replace("samples = 1000", "samples = 250")
+
+    def load(t: str) -> Problem:
+        path = tmp_path / "models" / "p.toml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(t)
+        return Problem.from_toml(path)
+
+    a, b = Problem.from_toml(src), load(swapped)
+    assert list(a.document()["parameters"]) == ["epsilon", "sigma"]
+    assert list(b.document()["parameters"]) == ["sigma", "epsilon"]
+    assert a.fingerprint() == b.fingerprint()
+    assert a.legacy_fingerprint() != b.legacy_fingerprint()  # the text changed
+    assert b.matches(a.fingerprint()) and b.matches(b.legacy_fingerprint())
+    assert a.matches(a.legacy_fingerprint()) and not b.matches(a.legacy_fingerprint())
+    assert not a.matches("") and not a.matches("0" * 64)
+    # what shapes the posterior still changes it: a prior, the data's split
+    other_prior = load(text.replace("median = 120.0", "median = 121.0"))
+    other_split = load(text.replace("T_K = [110.0, 500.0]", "T_K = [120.0, 500.0]"))
+    assert len({a.fingerprint(), other_prior.fingerprint(), other_split.fingerprint()}) == 3

@@ -427,3 +427,26 @@ def test_a_setting_added_since_a_run_matches_its_default_only():
     assert not same_settings(now.replace("seed=0", "seed=1"), now)
     assert not same_settings(now.replace(")", ", retired=3)"), now)
     assert not same_settings("junk", now) and not same_settings("", now)
+
+
+def test_a_run_recording_the_legacy_fingerprint_is_still_done(tmp_path):
+    """Run files written before the fingerprint hashed the canonical problem (2026-11-27)
+    record the hash of the task's text: a sweep finds them done through
+    Problem.legacy_fingerprint, and runs a task whose file records neither again."""
+    path = _sweep_file(tmp_path, seeds=(0,))
+    runs = tmp_path / "runs"
+    assert run_sweep(path, out_root=runs, workers=1, log=None).status == {"s0": "done"}
+    out = runs / "tiny" / "s0" / "posterior.nc"
+    (task,) = expand(path, runs)[1]
+    problem = sweep_module._problem(task)
+    assert problem.legacy_fingerprint() != problem.fingerprint()
+    for recorded, status in (
+        (problem.legacy_fingerprint(), "skipped"),
+        ("0" * 64, "done"),
+    ):
+        dt = sweep_module.runfile.read(out)
+        dt.attrs["problem_fingerprint"] = recorded
+        sweep_module.runfile.write(dt, out, force=True)
+        res = run_sweep(path, out_root=runs, workers=1, log=None)
+        assert res.status == {"s0": status}, recorded
+    assert sweep_module.runfile.read_attrs(out)["problem_fingerprint"] == problem.fingerprint()
