@@ -23,7 +23,7 @@ import numpy as np
 import tomli_w
 
 from bayesff import sites, units
-from bayesff.errors import ProblemError
+from bayesff.errors import BayesffError, ProblemError
 from bayesff.potentials import plugins
 from bayesff.priors import Parameter, Pooling
 from bayesff.problem_text import build_from_document, describe, document
@@ -134,7 +134,7 @@ class Problem:
         self._check_pooling(where)
         self._check_tolerance(where)
         self._check_candidates(where)
-        self._apply_floors()
+        self._apply_floors(where)
 
     # ------------------------------------------------------------ validation
     def _check_parameters(self, where: str) -> None:
@@ -545,7 +545,7 @@ class Problem:
         if len(set(names)) != len(names):
             raise ProblemError(f"candidate names must be unique, got {names}", where)
 
-    def _apply_floors(self) -> None:
+    def _apply_floors(self, where: str) -> None:
         """Forward-model error floors (observable hook), at the centre of the priors.
 
         The floor depends on the parameters only through the reduced state
@@ -569,9 +569,15 @@ class Problem:
                 model_floor = np.zeros(t.n)
                 if used.any():
                     env = {c: np.asarray(v)[used] for c, v in t.env.items()}
-                    model_floor[used] = np.asarray(
-                        f(pot, at, env, np.asarray(t.values)[used], t.options), float
-                    )
+                    try:
+                        floor = f(pot, at, env, np.asarray(t.values)[used], t.options)
+                    except BayesffError as e:  # say which target and file, as other checks do
+                        source = f", data {t.data_path}" if t.data_path else ""
+                        here = f"{where}: target {t.name!r}{source}"
+                        raise ProblemError(
+                            e.message, f"{here}: {e.where}" if e.where else here
+                        ) from None
+                    model_floor[used] = np.asarray(floor, float)
                 # a floor the user set is kept where it is larger, never lowered below the
                 # forward model's validated error
                 t = t.replace(floor=np.maximum(np.asarray(t.floor, dtype=float), model_floor))

@@ -635,7 +635,9 @@ def vle_predictions(
         Arrays of shape (n,). NaN with the solver's status where the solve fails
         (:func:`~bayesff.observables.eos.solve_coexistence`), and with
         ``OUTSIDE_VALIDITY`` where a shape parameter lies outside the range the EOS
-        was validated over (``eos.validity.shape``): never an extrapolation.
+        was validated over (``eos.validity.shape``): never an extrapolation. A failed
+        row leaves the others' reverse-mode gradients finite (``jax.grad`` of a sum over
+        the finite rows equals its forward-mode value).
     """
     eps, sig, shape = fluid.reduce(params)
     eos = fluid.eos
@@ -645,8 +647,20 @@ def vle_predictions(
         critical if critical is not None else critical_point(eos, **jax.lax.stop_gradient(shape))
     )
 
+    # a failed member's NaN must not meet anything that depends on the parameters before the
+    # last jnp.where: its cotangent there is 0, and 0 x NaN would make the reverse-mode
+    # gradient NaN for every row of the batch. It is given the critical density (finite at
+    # every shape, chains included) and a zero pressure instead, and is NaN again at the end
+    stand_in = jax.lax.stop_gradient(jnp.where(jnp.isfinite(crit.rho_star), crit.rho_star, 0.1))
+
     def one(t):
         c = solve_coexistence(eos, t, critical=crit, max_iter=max_iter, **shape)
+        good = c.status == SolveStatus.OK
+        c = c._replace(
+            rho_l=jnp.where(good, c.rho_l, stand_in),
+            rho_v=jnp.where(good, c.rho_v, stand_in),
+            p=jnp.where(good, c.p, 0.0),
+        )
         return c, enthalpy_of_vaporisation(eos, t, c, **shape)
 
     coex, dh = jax.vmap(one)(t_star)
@@ -675,7 +689,11 @@ def vle_predictions(
 VLE_METHODS = ("eos", "correlation")
 
 #: Potentials whose coexistence properties the Stoll et al. (2001) correlations describe.
-CORRELATION_POTENTIALS = ("two_centre_lj", "two_centre_lj_quadrupole")
+CORRELATION_POTENTIALS = tuple(
+    f"two_centre_lj{q}{form}"
+    for q in ("", "_quadrupole")
+    for form in ("", "_lstar", "_critical")  # the same models in other coordinates
+)
 
 #: Lowest T / T*c(L*, Q*^2) at which the correlations are used: Stoll et al. simulated 0.55 to
 #: 0.95 T*c; the liquid-density and vapour-pressure correlations are smooth closed forms that
@@ -683,6 +701,11 @@ CORRELATION_POTENTIALS = ("two_centre_lj", "two_centre_lj_quadrupole")
 #: leaves room for the model's T*c to differ from the fluid's by 10 % at the lowest trained
 #: row (0.55 Tc) without a wall in the posterior. Below it the prediction is NaN.
 CORRELATION_T_R_MIN = 0.5
+
+#: A row of a correlation target is refused when the problem is built only where it lies
+#: below CORRELATION_T_R_MIN Tc at the prior centre by this factor (0.4 Tc): nearer, the
+#: draws decide (NaN where their Tc puts it below 0.5 Tc).
+CORRELATION_REFUSAL_MARGIN = 1.25
 
 #: Validated relative error of the correlations against the simulations they were fitted to,
 #: used as the correlation method's forward-model floor: the largest deviation from Stoll et
@@ -798,12 +821,30 @@ def _correlation_floor(prop, observable, potential, params, env, values) -> np.n
             )
     T_K = np.asarray(env["T_K"], float)
     t = GAS_CONSTANT_KJ_PER_MOL_K * T_K / eps
+    # refused only far below: the correlation's Tc depends on L* and Q as well as epsilon,
+    # and a prior centre may sit 10 % off the data's Tc (oxygen's AUA problem in
+    # models/madin_2cljq: 168.7 K at the centre for 154.6 K, its triple-point row held out
+    # at 0.465 Tc of the centre and 0.51 Tc of the fluid); rows below 0.4 Tc at the centre
+    # are NaN for every draw whose Tc is within 25 % of the centre's
+    below = t < CORRELATION_T_R_MIN * tc / CORRELATION_REFUSAL_MARGIN
+    if np.any(below):
+        i, more = _first_rows(below)
+        t_min_K = CORRELATION_T_R_MIN * tc * eps / GAS_CONSTANT_KJ_PER_MOL_K
+        raise ProblemError(
+            f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: at the prior "
+            f"centre (epsilon/k_B = {eps / GAS_CONSTANT_KJ_PER_MOL_K:.6g} K) it lies below "
+            f"{CORRELATION_T_R_MIN:g} Tc = {t_min_K:.5g} K (refused below "
+            f"1/{CORRELATION_REFUSAL_MARGIN:g} of that), below the range the Stoll et al. "
+            "(2001) correlations were fitted over; "
+            f"the prediction is NaN there: leave out the rows below {t_min_K:.5g} K or use "
+            "method = 'eos'"
+        )
     above = t >= tc
     if np.any(above):
         i, more = _first_rows(above)
         eps_K = eps / GAS_CONSTANT_KJ_PER_MOL_K
         raise ProblemError(
-            f"observable {observable!r}, row {i} (T_K = {T_K[i]:g}){more}: at the prior centre "
+            f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: at the prior centre "
             f"(epsilon/k_B = {eps_K:.6g} K) the correlation's critical temperature is "
             f"{tc * eps_K:.5g} K (T*c = {tc:.5g}); there is no coexistence at or above it and "
             f"the prediction is NaN: centre the epsilon prior above {T_K[i] / tc:.5g} K or "
@@ -876,12 +917,17 @@ def _build_single(quantity: str, name: str):
                 & (jax.lax.stop_gradient(t) >= t_lo)
                 & (jax.lax.stop_gradient(t) <= t_hi)
                 & (jax.lax.stop_gradient(rho) <= rho_hi)
+                & (jax.lax.stop_gradient(rho) > 0.0)
             )
+            # rows outside are evaluated at a valid stand-in state (NaN there would make
+            # every row's reverse-mode gradient NaN, 0 x NaN) and are NaN again at the end
+            t_in, rho_in = jnp.where(valid, t, t_lo), jnp.where(valid, rho, 0.5 * rho_hi)
             if quantity == "pressure":
-                p = jax.vmap(lambda a, b: pressure(eos, a, b, **shape))(t, rho)
+                p = jax.vmap(lambda a, b: pressure(eos, a, b, **shape))(t_in, rho_in)
                 out = p * eps / sig**3 * KJ_PER_MOL_PER_A3_IN_MPA
             else:
-                out = jax.vmap(lambda a, b: residual_energy(eos, a, b, **shape))(t, rho) * eps
+                out = jax.vmap(lambda a, b: residual_energy(eos, a, b, **shape))(t_in, rho_in)
+                out = out * eps
             return jnp.where(valid, out, jnp.nan)
 
         return predict
@@ -907,7 +953,10 @@ def _build_compressed(potential):
         sol = jax.vmap(lambda a, b: liquid_density(eos, a, b, critical=crit, **shape))(t, p)
         # liquid_density flags T* below the range and rho* above it; the rest here
         valid = _inside_shape_validity(eos, shape) & (jax.lax.stop_gradient(t) <= t_hi)
-        return jnp.where(valid, sol.rho / (sig**3 * _MOL_PER_L), jnp.nan)
+        valid = valid & jnp.isfinite(sol.rho)
+        # finite before the parameter-dependent unit factor (NaN x 0 in reverse mode)
+        rho = jnp.where(valid, sol.rho, 1.0)
+        return jnp.where(valid, rho / (sig**3 * _MOL_PER_L), jnp.nan)
 
     return predict
 
@@ -1012,7 +1061,7 @@ def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) 
             i, more = _first_rows(above)
             how = "" if c.exact else f", estimated; refused above {ESTIMATE_MARGIN:g} x that"
             raise ProblemError(
-                f"observable {observable!r}, row {i} (T_K = {T_K[i]:g}){more}: {at} the "
+                f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: {at} the "
                 f"model's critical temperature is {c.T_c_star * c.epsilon_K:.5g} K "
                 f"(T*c = {c.T_c_star:.5g}{how}); there is no coexistence at or above it and "
                 f"the prediction is NaN: centre %s above %s or leave out the rows at or "
@@ -1023,7 +1072,7 @@ def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) 
         if np.any(above):
             i, more = _first_rows(above)
             raise ProblemError(
-                f"observable {observable!r}, row {i} (T_K = {T_K[i]:g}){more}: {at} T* = "
+                f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: {at} T* = "
                 f"{t[i]:.5g} is above the highest temperature the {eos.name} EOS was "
                 f"validated at (T* = {t_hi:g}); the prediction is NaN there: centre %s "
                 f"above %s or leave out the row" % c.prior_K(T_K[i] / t_hi)
@@ -1032,12 +1081,25 @@ def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) 
     if np.any(below):
         i, more = _first_rows(below)
         raise ProblemError(
-            f"observable {observable!r}, row {i} (T_K = {T_K[i]:g}){more}: {at} T* = "
+            f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: {at} T* = "
             f"{t[i]:.5g} is below the lowest temperature the {eos.name} EOS was validated at "
             f"(T* = {t_lo:g}); the prediction is NaN there: centre %s below %s or leave "
             f"out the rows below {t_lo * c.epsilon_K:.5g} K" % c.prior_K(T_K[i] / t_lo)
         )
     return t
+
+
+def _require_positive(observable: str, what: str, x, env_T) -> None:
+    """A ProblemError naming the first row whose ``what`` is not > 0 (a sign or unit slip:
+    never a state the EOS can predict, or an observation it can be compared with)."""
+    x, T_K = np.asarray(x, float), np.asarray(env_T, float)
+    bad = ~(x > 0)
+    if np.any(bad):
+        i, more = _first_rows(bad)
+        raise ProblemError(
+            f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: expected {what} "
+            f"> 0, got {float(x[i]):g}"
+        )
 
 
 def _check_densities(c: _Centre, rho_per_A3, observable: str) -> np.ndarray:
@@ -1047,7 +1109,7 @@ def _check_densities(c: _Centre, rho_per_A3, observable: str) -> np.ndarray:
     if np.any(rho > hi):
         i, more = _first_rows(rho > hi)
         raise ProblemError(
-            f"observable {observable!r}, row {i} (rho_per_A3 = {rho_per_A3[i]:g}){more}: at "
+            f"observable {observable!r}, the row at rho_per_A3 = {rho_per_A3[i]:g}{more}: at "
             f"the prior centre (sigma = {c.sigma:.6g} angstrom) rho* = {rho[i]:.5g} is above "
             f"the highest density the {c.fluid.eos.name} EOS was validated at "
             f"(rho* = {hi:g}); the prediction is NaN there: centre the sigma prior below "
@@ -1080,6 +1142,7 @@ def _vle_floor(prop: str, observable: str):
     def floor(potential, params, env, values, options):
         n = np.shape(values)[0]
         method = _method(potential, prop, observable, (options or {}).get("method", "eos"))
+        _require_positive(observable, "an observed value", values, env["T_K"])
         if method == "correlation":
             return _correlation_floor(prop, observable, potential, params, env, values)
         c = _centre(potential, params, observable)
@@ -1103,6 +1166,11 @@ def _single_floor(kind: str, observable: str):
 
     def floor(potential, params, env, values, options):
         n = np.shape(values)[0]
+        if kind == "density":
+            _require_positive(observable, "a pressure p_MPa", env["p_MPa"], env["T_K"])
+            _require_positive(observable, "an observed density", values, env["T_K"])
+        else:
+            _require_positive(observable, "a density rho_per_A3", env["rho_per_A3"], env["T_K"])
         c = _centre(potential, params, observable)
         _check_temperatures(c, env["T_K"], observable, coexistence=False)
         if kind != "density":

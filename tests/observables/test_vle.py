@@ -404,3 +404,78 @@ def test_two_centre_targets_carry_the_eos_floor_of_their_q2_band():
     pot = get_potential("two_centre_lj")
     f = obs.error_floor(pot, {"epsilon": eps, "sigma": 3.32, "L": 1.05}, env, values, {})
     assert f[0] == pytest.approx(TWO_CENTRE_LJ_FLOOR.vle("p_sat", 0.55) * 0.1)
+
+
+def test_a_failed_row_leaves_the_other_rows_gradients_finite():
+    """Reverse mode through a batch with a row above Tc: jax.grad of the sum over the finite
+    rows equals jax.jacfwd's and the gradient of the batch without that row (exact
+    identity: the failed row must contribute nothing). Before 2026-11-27 the failed row's NaN
+    met the parameter-dependent unit factor (0 x NaN): sigma's gradient of rho_l and every
+    gradient of p_sat and Delta H_vap were NaN. Likewise the single-phase observables with a
+    row outside the EOS's range (negative density) and the compressed liquid at p <= 0."""
+    T = jnp.array([100.0, 120.0, 170.0])  # 170 K is above Tc = 1.32 x 120 K = 158 K
+
+    def total(p, prop, temps):
+        v = getattr(vle_predictions(fluid_eos_of(LJ), p, temps), prop)
+        return jnp.sum(jnp.where(jnp.isfinite(v), v, 0.0))
+
+    for prop in ("rho_l", "rho_v", "p_sat", "dH_vap"):
+        rev = jax.grad(total)(PARAMS, prop, T)
+        fwd = jax.jacfwd(total)(PARAMS, prop, T)
+        two = jax.grad(total)(PARAMS, prop, T[:2])
+        for k in PARAMS:
+            assert np.isfinite(rev[k]), (prop, k)
+            assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-10), (prop, k)
+            assert float(rev[k]) == pytest.approx(float(two[k]), rel=1e-10), (prop, k)
+    cases = (
+        (
+            "eos_pressure",
+            {"T_K": jnp.array([150.0, 150.0]), "rho_per_A3": jnp.array([0.02, -0.01])},
+        ),
+        (
+            "eos_residual_energy",
+            {"T_K": jnp.array([150.0, 150.0]), "rho_per_A3": jnp.array([0.02, -0.01])},
+        ),
+        (
+            "compressed_liquid_density",
+            {"T_K": jnp.array([100.0, 100.0]), "p_MPa": jnp.array([10.0, -5.0])},
+        ),
+    )
+    for name, env in cases:
+        f = get_observable(name).build(LJ)
+        vals = np.asarray(f(PARAMS, env))
+        assert np.isfinite(vals[0]) and np.isnan(vals[1]), (name, vals)
+
+        def first(p, f=f, env=env):
+            v = f(p, env)
+            return jnp.sum(jnp.where(jnp.isfinite(v), v, 0.0))
+
+        rev, fwd = jax.grad(first)(PARAMS), jax.jacfwd(first)(PARAMS)
+        for k in PARAMS:
+            assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-10), (name, k)
+
+
+def test_a_liquid_denser_than_the_two_centre_eos_range_is_nan():
+    """The 2CLJ EOS (Lisal et al. 2004) is validated up to rho* = 0.836 (Stoll et al.
+    2001's simulated range, docs/vle.md). At L* = 0.1 its T* floor, 1.13, is 0.23 Tc; the
+    coexisting liquid there is denser (rho* 0.96, 0.93, 0.88 at 0.23, 0.30, 0.40 Tc): NaN
+    with OUTSIDE_VALIDITY, not an extrapolation; at 0.55 and 0.8 Tc (rho* 0.80 and 0.67)
+    the values stand. Before 2026-11-27 only the T* floor was applied."""
+    P = get_potential("two_centre_lj")
+    eps_K, sigma = 100.0, 3.5
+    p = {
+        "epsilon": jnp.float64(eps_K * GAS_CONSTANT_KJ_PER_MOL_K),
+        "sigma": jnp.float64(sigma),
+        "L": jnp.float64(0.35),
+    }
+    fluid = fluid_eos_of(P)
+    tc_K = 4.9965549 * eps_K  # T*c at L* = 0.1 from the EOS (solved; the quartic fit agrees)
+    T = jnp.array([0.23, 0.30, 0.40, 0.55, 0.80]) * tc_K
+    out = vle_predictions(fluid, p, T)
+    rho_star = np.asarray(out.rho_l) * 6.02214076e-4 * sigma**3  # mol/L -> molecules / sigma^3
+    status = np.asarray(out.status)
+    assert list(status[:3]) == [SolveStatus.OUTSIDE_VALIDITY] * 3
+    assert np.all(np.isnan(np.asarray(out.p_sat)[:3]))
+    assert list(status[3:]) == [SolveStatus.OK] * 2
+    assert np.all(rho_star[3:] < fluid.eos.validity.rho_star_max)
+    assert rho_star[3] == pytest.approx(0.797, abs=0.005)

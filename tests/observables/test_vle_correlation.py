@@ -161,7 +161,7 @@ def test_floor_is_the_documented_error_and_rows_above_tc_are_refused():
     values = np.array([20.0, 15.0])
     floor = obs.error_floor(POT, params, env, values, {"method": "correlation"})
     np.testing.assert_allclose(floor, 0.005 * values)
-    with pytest.raises(ProblemError, match=r"row 1 \(T_K"):
+    with pytest.raises(ProblemError, match=r"the row at T_K"):
         obs.error_floor(
             POT,
             params,

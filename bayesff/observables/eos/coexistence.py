@@ -344,8 +344,9 @@ def solve_coexistence(
     -------
     Coexistence
         rho*_l, rho*_v, p*, status, iterations. NaN and a status other than OK
-        where T* >= T*c (``ABOVE_CRITICAL``), T* is below ``eos.validity``
-        (``OUTSIDE_VALIDITY``), the critical point failed (``CRITICAL_FAILED``),
+        where T* >= T*c (``ABOVE_CRITICAL``), T* is below ``eos.validity`` or the
+        liquid is denser than its ``rho_star_max`` (``OUTSIDE_VALIDITY``), the
+        critical point failed (``CRITICAL_FAILED``),
         the iteration did not converge (``NOT_CONVERGED``), the phases collapsed
         (``TRIVIAL``), a phase is mechanically unstable (``UNSTABLE``), or an input
         is not finite (``NONFINITE``).
@@ -386,6 +387,9 @@ def solve_coexistence(
             ~distinct,
             ~converged,
             ~stable,
+            # a liquid denser than the EOS was fitted to (2CLJ at short L* below about
+            # 0.5 Tc, where T* alone is still inside validity.T_star): never extrapolated
+            x[0] > jnp.log(eos.validity.rho_star_max),
         ],
         [
             SolveStatus.NONFINITE,
@@ -396,6 +400,7 @@ def solve_coexistence(
             SolveStatus.TRIVIAL,
             SolveStatus.NOT_CONVERGED,
             SolveStatus.UNSTABLE,
+            SolveStatus.OUTSIDE_VALIDITY,
         ],
         SolveStatus.OK,
     ).astype(jnp.int32)
