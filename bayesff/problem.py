@@ -627,7 +627,7 @@ class Problem:
         """
         doc = {k: v for k, v in self.document().items() if k != "inference"}
         # sort_keys orders every table; arrays (targets, hold-out groups) keep their order
-        text = json.dumps(doc, sort_keys=True, default=str, separators=(",", ":"))
+        text = json.dumps(doc, sort_keys=True, default=_plain, separators=(",", ":"))
         return self._hash(text, sorted(self.targets, key=lambda t: t.name), canonical=True)
 
     def legacy_fingerprint(self) -> str:
@@ -833,3 +833,14 @@ def read_text(path: Path, what: str) -> str:
             f"not UTF-8 text: byte {raw[e.start]:#04x} at offset {e.start} cannot be decoded",
             str(path),
         ) from None
+
+
+def _plain(value):
+    """A value of a problem document as JSON can write it, in full: NumPy arrays and
+    scalars as lists and numbers (``str`` would round and elide a long array), anything
+    else (a TOML date) as its ISO text."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"a problem document holds a {type(value).__name__}: {value!r}")

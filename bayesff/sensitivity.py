@@ -505,6 +505,18 @@ def _psis_leave_out(dt, t: str, params, r_eff) -> tuple[float, np.ndarray]:
     return float(k), w / w.sum()
 
 
+def _same_sampler(kept: dict, inference) -> bool:
+    """Whether a kept refit ran with the problem's other sampler settings (the fingerprint
+    leaves ``[inference]`` out since 2026-11-27; before, a file problem's text held it)."""
+    for k in ("sampler", "init"):
+        if k in kept and str(kept[k]) != str(getattr(inference, k)):
+            return False
+    for k in ("target_accept", "max_tree_depth", "dense_mass", "adapt_mass"):
+        if k in kept and float(kept[k]) != float(getattr(inference, k)):
+            return False
+    return True
+
+
 def _problem_of(dt, problem, where: str):
     """The run's problem, rebuilt from its file (or given), checked against the run."""
 
@@ -582,8 +594,10 @@ def _refit(dt, run_path, problem, t: str, settings: dict | None, log):
             try:
                 old = runfile.read(out)
                 kept = runfile.info(old)
-                same = kept.get("problem_fingerprint") == reduced.fingerprint() and all(
-                    int(kept.get(k, -1)) == v for k, v in kw.items()
+                same = (
+                    reduced.matches(str(kept.get("problem_fingerprint", "")))
+                    and all(int(kept.get(k, -1)) == v for k, v in kw.items())
+                    and _same_sampler(kept, reduced.inference)
                 )
                 if same:
                     log(f"sensitivity: reusing {out}")

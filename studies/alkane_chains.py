@@ -180,7 +180,7 @@ def _stored(problem, path: Path, again: bool = False) -> _Stored:
     (bayesff.repredict, which refuses draws of another training model) and the run file
     replaced."""
     run = _Stored(path)
-    if run.datatree.attrs.get("problem_fingerprint") == problem.fingerprint() and not again:
+    if problem.matches(str(run.datatree.attrs.get("problem_fingerprint", ""))) and not again:
         return run
     print(f"{path}: predicting again from its draws under the current problem and package")
     bayesff.repredict(problem, run.datatree, out=path, force=True, progress=True)

@@ -550,6 +550,22 @@ def test_a_crafted_checkpoint_cannot_run_code(tmp_path):
         ck.load({"a": np.zeros(2)})
 
 
+def test_a_checkpoint_written_under_the_legacy_fingerprint_resumes(tmp_path):
+    """A run interrupted before the fingerprint became the canonical problem (2026-11-27)
+    wrote its checkpoint under the text's fingerprint: it resumes where the problem's
+    legacy fingerprint is the one recorded (Checkpoint's ``also``), and any other is
+    still refused."""
+    from bayesff.inference.checkpoint import Checkpoint, CheckpointError
+
+    path = tmp_path / "checkpoint.npz"
+    Checkpoint(path, {"problem_fingerprint": "legacy"}).save({"a": np.arange(2.0)}, {}, 7)
+    ck = Checkpoint(path, {"problem_fingerprint": "new"}, {"problem_fingerprint": ("legacy",)})
+    state, _, iteration = ck.load({"a": np.zeros(2)})
+    assert iteration == 7 and np.array_equal(state["a"], [0.0, 1.0])
+    with pytest.raises(CheckpointError, match="another problem fingerprint"):
+        Checkpoint(path, {"problem_fingerprint": "new"}).load({"a": np.zeros(2)})
+
+
 def test_prior_predictive_keeps_forward_model_failures_visible():
     """Where the forward model fails (kappa_T of the B2-truncated EOS is NaN when
     1 + 2 B2 rho <= 0, which wide priors reach at 150 K and rho = 0.003), the prior

@@ -435,7 +435,9 @@ def test_a_run_recording_the_legacy_fingerprint_is_still_done(tmp_path):
     Problem.legacy_fingerprint, and runs a task whose file records neither again."""
     path = _sweep_file(tmp_path, seeds=(0,))
     runs = tmp_path / "runs"
-    assert run_sweep(path, out_root=runs, workers=1, log=None).status == {"s0": "done"}
+    reports = tmp_path / "reports"
+    done = run_sweep(path, out_root=runs, report_root=reports, workers=1, log=None)
+    assert done.status == {"s0": "done"}
     out = runs / "tiny" / "s0" / "posterior.nc"
     (task,) = expand(path, runs)[1]
     problem = sweep_module._problem(task)
@@ -447,6 +449,6 @@ def test_a_run_recording_the_legacy_fingerprint_is_still_done(tmp_path):
         dt = sweep_module.runfile.read(out)
         dt.attrs["problem_fingerprint"] = recorded
         sweep_module.runfile.write(dt, out, force=True)
-        res = run_sweep(path, out_root=runs, workers=1, log=None)
+        res = run_sweep(path, out_root=runs, report_root=reports, workers=1, log=None)
         assert res.status == {"s0": status}, recorded
     assert sweep_module.runfile.read_attrs(out)["problem_fingerprint"] == problem.fingerprint()

@@ -731,8 +731,10 @@ def _checkpoint(batch: Batch, paths) -> BatchCheckpoint | None:
     """The checkpoint of a single problem written to a file (else none)."""
     if len(batch.problems) != 1 or paths[0] is None:
         return None
-    header = {"problem_fingerprint": batch.problems[0].fingerprint(), "settings": repr(batch.s)}
-    return BatchCheckpoint(paths[0].with_name("checkpoint.npz"), header)
+    problem = batch.problems[0]
+    header = {"problem_fingerprint": problem.fingerprint(), "settings": repr(batch.s)}
+    also = {"problem_fingerprint": (problem.legacy_fingerprint(),)}
+    return BatchCheckpoint(paths[0].with_name("checkpoint.npz"), header, also)
 
 
 def _runs(kernel, batch: Batch, draws: Draws, options: _Options, timings: dict) -> list[Run]:

@@ -68,11 +68,16 @@ class Checkpoint:
         The ``.npz`` file (beside the run file; one per output).
     header
         What must match for a resume: problem fingerprints and sampler settings.
+    also
+        Other values a header entry may hold in a file written before (key -> values):
+        the problem's legacy fingerprint (``Problem.legacy_fingerprint``), so that a run
+        interrupted before 2026-11-27 resumes.
     """
 
-    def __init__(self, path: str | Path, header: dict):
+    def __init__(self, path: str | Path, header: dict, also: dict | None = None):
         self.path = Path(path)
         self.header = {"format": FORMAT, **header}
+        self.also = {k: tuple(v) for k, v in (also or {}).items()}
 
     def save(self, state, trace: dict, iteration: int) -> None:
         """Write the state, the draws so far and the iteration count atomically."""
@@ -94,7 +99,7 @@ class Checkpoint:
                 f"checkpoint format {meta.get('format')!r}, this bayesff reads {FORMAT}", where
             )
         for k, v in self.header.items():
-            if meta.get(k) != v:
+            if meta.get(k) != v and meta.get(k) not in self.also.get(k, ()):
                 raise CheckpointError(
                     f"the checkpoint was written for another {k.replace('_', ' ')} "
                     f"({meta.get(k)!r}, this run has {v!r}); run without --resume to start again",

@@ -1067,6 +1067,17 @@ def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) 
                 f"the prediction is NaN: centre %s above %s or leave out the rows at or "
                 f"above Tc" % c.prior_K(T_K[i] / c.T_c_star)
             )
+        r_min = eos.validity.T_over_Tc_min  # an EOS fitted over a range of T/Tc
+        far = t < r_min * c.T_c_star / CORRELATION_REFUSAL_MARGIN
+        if r_min > 0 and np.any(far):
+            i, more = _first_rows(far)
+            raise ProblemError(
+                f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: {at} it lies "
+                f"below {r_min:.3g} Tc = {r_min * c.T_c_star * c.epsilon_K:.5g} K (refused "
+                f"below 1/{CORRELATION_REFUSAL_MARGIN:g} of that), below the range the "
+                f"{eos.name} EOS was fitted over; the prediction is NaN there: leave out the "
+                "rows or centre the priors where the model's Tc is lower"
+            )
     else:
         above = t > t_hi
         if np.any(above):

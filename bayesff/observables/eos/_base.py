@@ -46,11 +46,15 @@ class Validity:
         Highest reduced density N sigma^3 / V (molecules).
     shape
         (lowest, highest) of each shape parameter, by name.
+    T_over_Tc_min
+        Lowest T / Tc of a coexistence solve (0: only ``T_star``'s floor), for an EOS
+        fitted over a range of T/Tc rather than of T*.
     """
 
     T_star: tuple[float, float]
     rho_star_max: float
     shape: dict[str, tuple[float, float]] = field(default_factory=dict)
+    T_over_Tc_min: float = 0.0
 
 
 @dataclass(frozen=True)

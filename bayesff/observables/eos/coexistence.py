@@ -344,9 +344,9 @@ def solve_coexistence(
     -------
     Coexistence
         rho*_l, rho*_v, p*, status, iterations. NaN and a status other than OK
-        where T* >= T*c (``ABOVE_CRITICAL``), T* is below ``eos.validity`` or the
-        liquid is denser than its ``rho_star_max`` (``OUTSIDE_VALIDITY``), the
-        critical point failed (``CRITICAL_FAILED``),
+        where T* >= T*c (``ABOVE_CRITICAL``), T* is below ``eos.validity.T_star`` or
+        T*/T*c below its ``T_over_Tc_min`` (``OUTSIDE_VALIDITY``), the critical point
+        failed (``CRITICAL_FAILED``),
         the iteration did not converge (``NOT_CONVERGED``), the phases collapsed
         (``TRIVIAL``), a phase is mechanically unstable (``UNSTABLE``), or an input
         is not finite (``NONFINITE``).
@@ -387,9 +387,9 @@ def solve_coexistence(
             ~distinct,
             ~converged,
             ~stable,
-            # a liquid denser than the EOS was fitted to (2CLJ at short L* below about
-            # 0.5 Tc, where T* alone is still inside validity.T_star): never extrapolated
-            x[0] > jnp.log(eos.validity.rho_star_max),
+            # below the fraction of T*c the EOS was fitted down to (2CLJ(Q): Stoll et al.'s
+            # simulations, 0.55 Tc; at short L* its T* floor alone admitted 0.23 Tc)
+            t < eos.validity.T_over_Tc_min * crit.T_star,
         ],
         [
             SolveStatus.NONFINITE,
@@ -405,9 +405,12 @@ def solve_coexistence(
         SolveStatus.OK,
     ).astype(jnp.int32)
     ok = status == SolveStatus.OK
-    # failed members carry a finite dummy root so that their (masked) tangents stay finite
+    # failed members carry a dummy root, which an EOS may not evaluate (rho* 0.7 is beyond
+    # close packing for a chain of 3 or more segments): their inputs are cut from the
+    # parameters' graph, so the NaN of their implicit derivative never reaches a gradient
     x_safe = jnp.where(ok, x, jnp.log(jnp.array([0.7, 0.01])))
-    x_imp = implicit_solution(_vle_residual(eos), x_safe, (t, shape), _jacobian(eos))
+    t_in, shape_in = _masked(ok, t), {k: _masked(ok, v) for k, v in shape.items()}
+    x_imp = implicit_solution(_vle_residual(eos), x_safe, (t_in, shape_in), _jacobian(eos))
     rho_l, rho_v = jnp.exp(x_imp[0]), jnp.exp(x_imp[1])
     p = pressure(eos, t, rho_v, **shape)
     nan = jnp.nan
@@ -431,6 +434,12 @@ def enthalpy_of_vaporisation(eos: ReducedEOS, T_star, coex: Coexistence, **shape
         jnp.stack([coex.rho_l, coex.rho_v])
     )
     return u_v - u_l + coex.p * (1.0 / coex.rho_v - 1.0 / coex.rho_l)
+
+
+def _masked(ok, v):
+    """``v`` where ``ok``, else ``v`` without its derivative (jnp.where's transpose selects,
+    so a NaN cotangent of a failed member becomes 0 instead of NaN x 0)."""
+    return jnp.where(ok, v, jax.lax.stop_gradient(v))
 
 
 def _liquid_residual(eos):
@@ -525,5 +534,7 @@ def liquid_density(
     ).astype(jnp.int32)
     ok = status == SolveStatus.OK
     x_safe = jnp.where(ok, x, jnp.log(0.7))[None]
-    x_imp = implicit_solution(_liquid_residual(eos), x_safe, (t, p, shape))
+    # a failed member's inputs are cut from the parameters' graph (see solve_coexistence)
+    args = (_masked(ok, t), _masked(ok, p), {k: _masked(ok, v) for k, v in shape.items()})
+    x_imp = implicit_solution(_liquid_residual(eos), x_safe, args)
     return SinglePhase(jnp.where(ok, jnp.exp(x_imp[0]), jnp.nan), status, it)

@@ -312,6 +312,7 @@ def _make(author: str, quadrupole: bool) -> ReducedEOS:
             T_star=validity.T_star,
             rho_star_max=validity.rho_star_max,
             shape={"L_star": validity.shape["L_star"]},
+            T_over_Tc_min=validity.T_over_Tc_min,
         ),
         reference=ref,
     )

@@ -376,6 +376,9 @@ def _validity(block: dict) -> Validity:
         T_star=(lo * tc_min, hi * tc_max),
         rho_star_max=rho_max,
         shape={"L_star": (float(L[0]), float(L[1])), "Q2_star": (float(q[0]), float(q[1]))},
+        # simulated from lo = 0.55 Tc; 1.1 leaves room for an EOS's Tc to differ from the
+        # simulations' (the correlations' own floor, vle.CORRELATION_T_R_MIN, is the same 0.5)
+        T_over_Tc_min=lo / 1.1,
     )
 
 
