@@ -14,6 +14,8 @@ Takes a task of ``models/atlas/atlas.toml`` as the sweep builds it and samples i
   coordinates at L*'s prior centre (same log-scales);
 - ``same``: the task unchanged (the baseline, in the same process),
 
+optionally with other sampler settings (``--target-accept``, ``--warmup``, ``--samples``),
+
 and prints the diagnostics, the leapfrog steps per draw and the step size per chain. The
 two-centre coordinates start from a task with a prior on L: the atlas's own two-centre
 tasks of ethane, ethylene and CO2 were so until they moved to critical-point coordinates
@@ -85,6 +87,11 @@ def main(argv=None) -> None:
     ap.add_argument("task", help="an atlas task, e.g. carbon_dioxide-2cljq-VLE")
     ap.add_argument("form", choices=("lstar", "critical", "vdw", "same"))
     ap.add_argument("--sweep", default="models/atlas/atlas.toml")
+    ap.add_argument(
+        "--target-accept", type=float, help="NUTS's target acceptance (default: the task's)"
+    )
+    ap.add_argument("--warmup", type=int, help="warm-up draws per chain (default: the task's)")
+    ap.add_argument("--samples", type=int, help="kept draws per chain (default: the task's)")
     args = ap.parse_args(argv)
     bayesff.configure()
     tasks = {t.name: t for t in expand(args.sweep)[1]}
@@ -92,6 +99,10 @@ def main(argv=None) -> None:
         raise SystemExit(f"no task {args.task!r} in {args.sweep}")
     t = tasks[args.task]
     d = reparameterised(t.document, args.form)
+    for key in ("target_accept", "warmup", "samples"):
+        if getattr(args, key) is not None:
+            d.setdefault("inference", {})[key] = getattr(args, key)
+    print("inference:", d.get("inference"))
     print("parameters:", d["parameters"])
     problem = Problem.from_dict(
         d, path=f"{args.task} ({args.form})", source_text=tomli_w.dumps(d), base_dirs=t.base_dirs
@@ -102,6 +113,10 @@ def main(argv=None) -> None:
     print(f"wall {time.perf_counter() - t0:.0f} s")
     print(run.diagnostics)
     print("posterior means:", {k: float(v.mean()) for k, v in run.datatree["posterior"].items()})
+    for k, v in run.datatree["posterior"].items():
+        x = np.asarray(v)
+        if x.ndim == 2:  # (chain, draw): where each chain sits, to tell modes from funnels
+            print(f"  {k}: chain means {x.mean(1).round(4)}, chain sds {x.std(1).round(4)}")
     steps = np.asarray(ss["n_steps"]).mean(axis=1).round(1)
     print(f"leapfrog steps per draw {steps}, step size {np.asarray(ss['step_size']).mean(1)}")
 
