@@ -79,24 +79,29 @@ def two_groups_toml(tmp_path: Path, pooling: str, name: str, target: str = "") -
     return pooled_lj_toml(tmp_path, pooling, targets, name=name)
 
 
+def manifest_entry(
+    data_dir: Path,
+    name: str,
+    units: dict,
+    *,
+    title: str = "test copy",
+    source: str = "copy of data/argon/b2.csv for tests",
+    script: str = "tests/conftest.py",
+) -> str:
+    """One ``[[files]]`` entry of a manifest for data_dir/name, with its real sha256."""
+    sha = hashlib.sha256((data_dir / name).read_bytes()).hexdigest()
+    unit_lines = "\n".join(f'{k} = "{v}"' for k, v in units.items())
+    return (
+        f'[[files]]\npath = "{name}"\nkind = "synthetic"\ntitle = "{title}"\n'
+        f'source = "{source}"\nlicence = "MIT"\nscript = "{script}"\nsha256 = "{sha}"\n'
+        f"[files.units]\n{unit_lines}\n"
+    )
+
+
 def write_manifest(data_dir: Path, name: str = "b2.csv", units: dict | None = None) -> None:
     """Write data_dir/manifest.toml listing data_dir/name with its real sha256."""
     units = units or {"T_K": "K", "B2_cm3_per_mol": "cm^3/mol", "u_B2_cm3_per_mol": "cm^3/mol"}
-    sha = hashlib.sha256((data_dir / name).read_bytes()).hexdigest()
-    unit_lines = "\n".join(f'{k} = "{v}"' for k, v in units.items())
-    (data_dir / "manifest.toml").write_text(
-        f"""[[files]]
-path = "{name}"
-kind = "synthetic"
-title = "test copy"
-source = "copy of data/argon/b2.csv for tests"
-licence = "MIT"
-script = "tests/conftest.py"
-sha256 = "{sha}"
-[files.units]
-{unit_lines}
-"""
-    )
+    (data_dir / "manifest.toml").write_text(manifest_entry(data_dir, name, units))
 
 
 def lj_problem(targets, settings, name: str = "synthetic_lj"):

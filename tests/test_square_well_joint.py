@@ -19,7 +19,7 @@ import tomllib
 import numpy as np
 import pytest
 
-from support import ROOT
+from support import ROOT, manifest_entry
 
 FEATURES_SCRIPT = ROOT / "data" / "scripts" / "yarnell_features.py"
 FEATURES_CSV = ROOT / "data" / "argon_yarnell1973" / "features_85K_target.csv"
@@ -158,13 +158,9 @@ def _write_synthetic(tmp_path, r_sigma: float):
             },
         ),
     ):
-        sha = hashlib.sha256((d / name).read_bytes()).hexdigest()
-        unit_lines = "\n".join(f'{k} = "{v}"' for k, v in units.items())
+        here = "tests/test_square_well_joint.py"
         entries.append(
-            f'[[files]]\npath = "{name}"\nkind = "synthetic"\ntitle = "SYNTHETIC square well"\n'
-            f'source = "tests/test_square_well_joint.py"\nlicence = "MIT"\n'
-            f'script = "tests/test_square_well_joint.py"\nsha256 = "{sha}"\n'
-            f"[files.units]\n{unit_lines}\n"
+            manifest_entry(d, name, units, title="SYNTHETIC square well", source=here, script=here)
         )
     (d / "manifest.toml").write_text("\n".join(entries))
     return d

@@ -702,10 +702,11 @@ CORRELATION_POTENTIALS = tuple(
 #: row (0.55 Tc) without a wall in the posterior. Below it the prediction is NaN.
 CORRELATION_T_R_MIN = 0.5
 
-#: A row of a correlation target is refused when the problem is built only where it lies
-#: below CORRELATION_T_R_MIN Tc at the prior centre by this factor (0.4 Tc): nearer, the
+#: A coexistence row below a model's lowest T/Tc (the correlations' CORRELATION_T_R_MIN, a
+#: 2CLJ(Q) EOS's ``validity.T_over_Tc_min``, both 0.5) is refused when the problem is built
+#: only where it lies below that at the prior centre by this factor (0.4 Tc): nearer, the
 #: draws decide (NaN where their Tc puts it below 0.5 Tc).
-CORRELATION_REFUSAL_MARGIN = 1.25
+T_OVER_TC_REFUSAL_MARGIN = 1.25
 
 #: Validated relative error of the correlations against the simulations they were fitted to,
 #: used as the correlation method's forward-model floor: the largest deviation from Stoll et
@@ -826,19 +827,17 @@ def _correlation_floor(prop, observable, potential, params, env, values) -> np.n
     # models/madin_2cljq: 168.7 K at the centre for 154.6 K, its triple-point row held out
     # at 0.465 Tc of the centre and 0.51 Tc of the fluid); rows below 0.4 Tc at the centre
     # are NaN for every draw whose Tc is within 25 % of the centre's
-    below = t < CORRELATION_T_R_MIN * tc / CORRELATION_REFUSAL_MARGIN
-    if np.any(below):
-        i, more = _first_rows(below)
-        t_min_K = CORRELATION_T_R_MIN * tc * eps / GAS_CONSTANT_KJ_PER_MOL_K
-        raise ProblemError(
-            f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: at the prior "
-            f"centre (epsilon/k_B = {eps / GAS_CONSTANT_KJ_PER_MOL_K:.6g} K) it lies below "
-            f"{CORRELATION_T_R_MIN:g} Tc = {t_min_K:.5g} K (refused below "
-            f"1/{CORRELATION_REFUSAL_MARGIN:g} of that), below the range the Stoll et al. "
-            "(2001) correlations were fitted over; "
-            f"the prediction is NaN there: leave out the rows below {t_min_K:.5g} K or use "
-            "method = 'eos'"
-        )
+    at = f"at the prior centre (epsilon/k_B = {eps / GAS_CONSTANT_KJ_PER_MOL_K:.6g} K)"
+    _refuse_far_below_tc(
+        observable,
+        T_K,
+        t / tc,
+        CORRELATION_T_R_MIN,
+        tc * eps / GAS_CONSTANT_KJ_PER_MOL_K,
+        f"{at} it",
+        "the Stoll et al. (2001) correlations were",
+        "use method = 'eos'",
+    )
     above = t >= tc
     if np.any(above):
         i, more = _first_rows(above)
@@ -1067,17 +1066,16 @@ def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) 
                 f"the prediction is NaN: centre %s above %s or leave out the rows at or "
                 f"above Tc" % c.prior_K(T_K[i] / c.T_c_star)
             )
-        r_min = eos.validity.T_over_Tc_min  # an EOS fitted over a range of T/Tc
-        far = t < r_min * c.T_c_star / CORRELATION_REFUSAL_MARGIN
-        if r_min > 0 and np.any(far):
-            i, more = _first_rows(far)
-            raise ProblemError(
-                f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: {at} it lies "
-                f"below {r_min:.3g} Tc = {r_min * c.T_c_star * c.epsilon_K:.5g} K (refused "
-                f"below 1/{CORRELATION_REFUSAL_MARGIN:g} of that), below the range the "
-                f"{eos.name} EOS was fitted over; the prediction is NaN there: leave out the "
-                "rows or centre the priors where the model's Tc is lower"
-            )
+        _refuse_far_below_tc(  # an EOS fitted over a range of T/Tc (0: none)
+            observable,
+            T_K,
+            t / c.T_c_star,
+            eos.validity.T_over_Tc_min,
+            c.T_c_star * c.epsilon_K,
+            f"{at} it",
+            f"the {eos.name} EOS was",
+            "centre the priors where the model's Tc is lower",
+        )
     else:
         above = t > t_hi
         if np.any(above):
@@ -1098,6 +1096,21 @@ def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) 
             f"out the rows below {t_lo * c.epsilon_K:.5g} K" % c.prior_K(T_K[i] / t_lo)
         )
     return t
+
+
+def _refuse_far_below_tc(observable, T_K, t_r, r_min, tc_K, at, fitted, advice) -> None:
+    """A ProblemError naming the first row whose T/Tc at the prior centre, ``t_r``, lies
+    below ``r_min`` by more than :data:`T_OVER_TC_REFUSAL_MARGIN` (nothing where r_min = 0)."""
+    far = t_r < r_min / T_OVER_TC_REFUSAL_MARGIN
+    if r_min > 0 and np.any(far):
+        i, more = _first_rows(far)
+        raise ProblemError(
+            f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: {at} lies below "
+            f"{r_min:.3g} Tc = {r_min * tc_K:.5g} K (refused below 1/"
+            f"{T_OVER_TC_REFUSAL_MARGIN:g} of that), below the range {fitted} fitted over; "
+            f"the prediction is NaN there: leave out the rows below {r_min * tc_K:.5g} K or "
+            f"{advice}"
+        )
 
 
 def _require_positive(observable: str, what: str, x, env_T) -> None:

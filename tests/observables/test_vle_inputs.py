@@ -15,8 +15,6 @@ References: teqp 0.23.2's Thol et al. (2016) LJ EOS (``LJ126_TholJPCRD2016``, it
 
 from __future__ import annotations
 
-import hashlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -35,7 +33,7 @@ from bayesff.problem import InferenceSettings, Problem
 from bayesff.targets import Target
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
 
-from support import lj_problem
+from support import lj_problem, manifest_entry
 
 jax.config.update("jax_enable_x64", True)
 
@@ -262,13 +260,8 @@ def _file_problem(tmp_path, files: dict, targets: str, kind="lennard_jones", pri
     entries = []
     for name, (text, units) in files.items():
         (tmp_path / name).write_text(text)
-        sha = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
-        unit_lines = "\n".join(f'{k} = "{v}"' for k, v in units.items())
-        entries.append(
-            f'[[files]]\npath = "{name}"\nkind = "synthetic"\ntitle = "test"\nsource = "test"\n'
-            f'licence = "MIT"\nscript = "tests/observables/test_vle_inputs.py"\nsha256 = "{sha}"\n'
-            f"[files.units]\n{unit_lines}\n"
-        )
+        here = "tests/observables/test_vle_inputs.py"
+        entries.append(manifest_entry(tmp_path, name, units, source=here, script=here))
     (tmp_path / "manifest.toml").write_text("\n".join(entries))
     path = tmp_path / "p.toml"
     path.write_text(_FILE_PROBLEM.format(kind=kind, parameters=priors, targets=targets))
@@ -352,7 +345,7 @@ def test_correlation_rows_below_its_range_are_refused_and_any_two_centre_form_ma
     tmp_path,
 ):
     """method = "correlation" is NaN below CORRELATION_T_R_MIN = 0.5 Tc of the correlations;
-    rows far below it at the prior centre (below 0.4 Tc: CORRELATION_REFUSAL_MARGIN 1.25)
+    rows far below it at the prior centre (below 0.4 Tc: T_OVER_TC_REFUSAL_MARGIN 1.25)
     are refused as the EOS path refuses its own (2CLJ, eps/k 100 K, L* = 0.1: Tc = 499.5 K
     by Stoll et al.'s correlation, rows at 115 and 150 K below 199.8 K; the shipped Madin
     problems' held-out triple-point rows, 0.465-0.50 Tc at their centres, still load).

@@ -315,6 +315,59 @@ def _assess(eos, t, x, size, shape):
     return converged, distinct, stable, finite
 
 
+def _solve_from_starts(eos, t_fixed, crit, sh, max_iter: int):
+    """Newton from the better of two starts, restarting from the other: (x, size, steps)."""
+    # Two starts, the first and the one _newton restarts from: the scaled ancillary and
+    # the zero-pressure pair, which is the widened ancillary (_widened) where p = 0 has
+    # no liquid root.
+    x_anc = _ancillary_start(t_fixed, crit)
+    x_zero, zero_ok = _zero_pressure_start(
+        eos, t_fixed, x_anc, sh, ZERO_PRESSURE_STEPS, fallback=_widened(x_anc, crit)
+    )
+    # Above 0.85 Tc a zero-pressure liquid less dense than the ancillary's is not trusted:
+    # the Thol LJ EOS has one at 0.93 Tc on a spurious branch, from which Newton
+    # converged on a false coexisting pair (rho_l 0.305 for 0.539).
+    zero_first = (t_fixed < 0.85 * crit.T_star) | (zero_ok & (x_zero[0] >= x_anc[0]))
+    x_first = jnp.where(zero_first, x_zero, x_anc)
+    x_fallback = jnp.where(zero_first, x_anc, x_zero)
+    return _newton(eos, t_fixed, x_first, x_fallback, sh, max_iter + FIRST_ATTEMPT_STEPS)
+
+
+def _status(eos, t, crit, shape, assessed):
+    """The solve's :class:`SolveStatus` (int32): the first reason that applies, else OK."""
+    converged, distinct, stable, finite_out = assessed
+    finite_in = jnp.isfinite(t) & jnp.all(
+        jnp.array([jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(shape)] or [True])
+    )
+    return jnp.select(
+        [
+            ~finite_in,
+            crit.status != SolveStatus.OK,
+            t >= crit.T_star,
+            t < eos.validity.T_star[0],
+            ~finite_out,
+            ~distinct,
+            ~converged,
+            ~stable,
+            # below the fraction of T*c the EOS was fitted down to (2CLJ(Q): Stoll et al.'s
+            # simulations, 0.55 Tc; at short L* its T* floor alone admitted 0.23 Tc)
+            t < eos.validity.T_over_Tc_min * crit.T_star,
+        ],
+        [
+            SolveStatus.NONFINITE,
+            SolveStatus.CRITICAL_FAILED,
+            SolveStatus.ABOVE_CRITICAL,
+            SolveStatus.OUTSIDE_VALIDITY,
+            SolveStatus.NONFINITE,
+            SolveStatus.TRIVIAL,
+            SolveStatus.NOT_CONVERGED,
+            SolveStatus.UNSTABLE,
+            SolveStatus.OUTSIDE_VALIDITY,
+        ],
+        SolveStatus.OK,
+    ).astype(jnp.int32)
+
+
 def solve_coexistence(
     eos: ReducedEOS,
     T_star,
@@ -359,51 +412,8 @@ def solve_coexistence(
     sh = jax.lax.stop_gradient(shape)
     t_fixed = jax.lax.stop_gradient(t)
 
-    # Two starts, the first and the one _newton restarts from: the scaled ancillary and
-    # the zero-pressure pair, which is the widened ancillary (_widened) where p = 0 has
-    # no liquid root.
-    x_anc = _ancillary_start(t_fixed, crit)
-    x_zero, zero_ok = _zero_pressure_start(
-        eos, t_fixed, x_anc, sh, ZERO_PRESSURE_STEPS, fallback=_widened(x_anc, crit)
-    )
-    # Above 0.85 Tc a zero-pressure liquid less dense than the ancillary's is not trusted:
-    # the Thol LJ EOS has one at 0.93 Tc on a spurious branch, from which Newton
-    # converged on a false coexisting pair (rho_l 0.305 for 0.539).
-    zero_first = (t_fixed < 0.85 * crit.T_star) | (zero_ok & (x_zero[0] >= x_anc[0]))
-    x_first = jnp.where(zero_first, x_zero, x_anc)
-    x_fallback = jnp.where(zero_first, x_anc, x_zero)
-    x, size, it = _newton(eos, t_fixed, x_first, x_fallback, sh, max_iter + FIRST_ATTEMPT_STEPS)
-    converged, distinct, stable, finite_out = _assess(eos, t_fixed, x, size, sh)
-    finite_in = jnp.isfinite(t) & jnp.all(
-        jnp.array([jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(shape)] or [True])
-    )
-    status = jnp.select(
-        [
-            ~finite_in,
-            crit.status != SolveStatus.OK,
-            t >= crit.T_star,
-            t < eos.validity.T_star[0],
-            ~finite_out,
-            ~distinct,
-            ~converged,
-            ~stable,
-            # below the fraction of T*c the EOS was fitted down to (2CLJ(Q): Stoll et al.'s
-            # simulations, 0.55 Tc; at short L* its T* floor alone admitted 0.23 Tc)
-            t < eos.validity.T_over_Tc_min * crit.T_star,
-        ],
-        [
-            SolveStatus.NONFINITE,
-            SolveStatus.CRITICAL_FAILED,
-            SolveStatus.ABOVE_CRITICAL,
-            SolveStatus.OUTSIDE_VALIDITY,
-            SolveStatus.NONFINITE,
-            SolveStatus.TRIVIAL,
-            SolveStatus.NOT_CONVERGED,
-            SolveStatus.UNSTABLE,
-            SolveStatus.OUTSIDE_VALIDITY,
-        ],
-        SolveStatus.OK,
-    ).astype(jnp.int32)
+    x, size, it = _solve_from_starts(eos, t_fixed, crit, sh, max_iter)
+    status = _status(eos, t, crit, shape, _assess(eos, t_fixed, x, size, sh))
     ok = status == SolveStatus.OK
     # failed members carry a dummy root, which an EOS may not evaluate (rho* 0.7 is beyond
     # close packing for a chain of 3 or more segments): their inputs are cut from the
