@@ -883,6 +883,48 @@ def test_postprocessing_chunk_is_a_small_power_of_two():
     assert chunk_size(4000, 100) == CHUNK == 256
 
 
+def test_postprocessing_runs_the_prior_only_in_chunks_whose_draws_are_kept(monkeypatch):
+    """2 chains x 300 draws are post-processed in 3 chunks of 256; with 20 prior draws
+    only the first chunk evaluates the prior's model (the other two skip it: for a
+    phase-equilibrium problem it cost 4x the kept prior draws, 2026-11-27), and the 20
+    prior draws are the same as those of a run that keeps 600 (every chunk evaluates it
+    then). Reference: the chunk rule (chunk_size) and the prior's keys (folded per chunk)."""
+    from bayesff.inference import predictive
+
+    calls = []
+    real = predictive.PostProcessor._prior_chunk
+
+    def counted(self, key, data_train, n):
+        out = real(self, key, data_train, n)
+        jax.debug.callback(lambda: calls.append(n))  # runs only where the branch runs
+        return out
+
+    monkeypatch.setattr(predictive.PostProcessor, "_prior_chunk", counted)
+    # plain jit: an exported program from the disk cache would not hold the callback
+    monkeypatch.setattr(predictive, "persistent", lambda jitted, *a, **k: jitted)
+    predictive.get_postprocessor.cache_clear()
+    try:
+        y = b2_true(T_TRAIN)
+        runs = {}
+        for n_prior in (20, 600):
+            calls.clear()
+            s = InferenceSettings(chains=2, warmup=50, samples=300, prior_draws=n_prior, seed=3)
+            runs[n_prior] = calibrate(synthetic_problem(y, u_of(y), settings=s), progress=False)
+            jax.effects_barrier()
+            assert calls == [256] * (1 if n_prior == 20 else 3), (n_prior, calls)
+    finally:
+        predictive.get_postprocessor.cache_clear()  # not the counting one for later tests
+    few, many = (runs[k].datatree["prior"] for k in (20, 600))
+    assert few["epsilon"].size == 20
+    np.testing.assert_array_equal(
+        np.asarray(few["epsilon"]).ravel(), np.asarray(many["epsilon"]).ravel()[:20]
+    )
+    np.testing.assert_array_equal(
+        np.asarray(runs[20].datatree["prior_predictive"]["B2"]).reshape(20, -1),
+        np.asarray(runs[600].datatree["prior_predictive"]["B2"]).reshape(600, -1)[:20],
+    )
+
+
 def test_postprocessing_reports_its_progress(monkeypatch):
     """Post-processing in several chunks says how far it is (held-out liquid predictions
     can take minutes after the sampling bar has finished): one line per ~10 % with the

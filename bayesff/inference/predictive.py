@@ -105,17 +105,30 @@ class PostProcessor:
 
         return jax.vmap(one)(samples)
 
-    def _both_chunks(self, z, key, key_prior, i, data_train, data_holdout):
-        """One compiled call: chunk ``i`` of posterior draws (unconstrained ``z``) and as
-        many prior draws."""
+    def _both_chunks(self, z, key, key_prior, i, with_prior, data_train, data_holdout):
+        """One compiled call: chunk ``i`` of posterior draws (unconstrained ``z``) and, if
+        ``with_prior``, as many prior draws (zeros otherwise).
+
+        A run keeps fewer prior draws than posterior ones (500 against 2000 by
+        default); the chunks past the last prior draw skip the prior's forward
+        model, which for a phase-equilibrium problem costs as much as the
+        posterior's (``lax.cond`` on an unbatched flag runs one branch only).
+        """
 
         key, key_prior = jax.random.fold_in(key, i), jax.random.fold_in(key_prior, i)
         n = next(iter(z.values())).shape[0]  # static: the chunk length
         samples = jax.vmap(lambda x: constrain_fn(self.model, (data_train,), {}, x))(z)
+
+        def prior(k):
+            return self._prior_chunk(k, data_train, n)
+
+        def skipped(k):
+            return jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(prior, k))
+
         return (
             samples,
             self._posterior_chunk(samples, key, data_train, data_holdout),
-            (self._prior_chunk(key_prior, data_train, n)),
+            jax.lax.cond(with_prior, prior, skipped, key_prior),
         )
 
     def _posterior_chunk(self, samples, key, data_train, data_holdout):
@@ -189,7 +202,7 @@ class PostProcessor:
         """
         size = chunk_size(n, n_prior)
         chunk = {k: np.zeros((size, *shape), dtype) for k, (shape, dtype) in latent.items()}
-        precompile(self._chunk, chunk, key, key_prior, 0, data_train, data_holdout)
+        precompile(self._chunk, chunk, key, key_prior, 0, True, data_train, data_holdout)
 
     def run(
         self,
@@ -220,6 +233,7 @@ class PostProcessor:
                 key,
                 key_prior,
                 i,
+                i * size < n_prior,
                 data_train,
                 data_holdout,
             )
