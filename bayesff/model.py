@@ -156,6 +156,10 @@ class TargetStructure:
     borrow: tuple[str, ...] = ()
     shared: str = ""  # the name of its shared inferred scale ("" its own)
     shared_owner: bool = False  # it samples the shared scale (the first trained target)
+    # the target whose joint forward-model call gives its mean too ("" its own): same
+    # forward model, own values and rows (a molecule's saturated density and vapour
+    # pressure at the same temperatures: one phase-equilibrium solve, not two)
+    mean_of: str = ""
 
 
 @dataclass(frozen=True)
@@ -327,6 +331,7 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
                 shared_owner=owners.get(shared) == t.name,
             )
         )
+    targets = _share_means(problem, targets)
     if problem.pooling is None:
         return Structure(tuple(params), tuple(targets))
     trained, new = problem.pooling_groups()
@@ -334,6 +339,50 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
     spread = problem.pooling.prior_scale > 0
     return Structure(
         tuple(params), tuple(targets), problem.pooling.parameters, trained, new, trend, spread
+    )
+
+
+def _share_means(problem, targets: list[TargetStructure]) -> list[TargetStructure]:
+    """``targets`` with ``mean_of`` set where an earlier target's joint forward-model call
+    gives the mean: a stackable target (:func:`_stackable`) of the same joint forward
+    model, fixed values, group and rows (environment, training and held-out masks).
+
+    Saturated densities and vapour pressures are usually tabulated at the same
+    temperatures; each was a phase-equilibrium solve of its own (n-alkane model b12:
+    368 solves per evaluation for 184 states, docs/chains.md).
+    """
+    by_name = {t.name: t for t in problem.targets}
+    seen: list[tuple[tuple, str]] = []
+    out = []
+    for ts in targets:
+        if not _stackable_kind(ts):
+            out.append(ts)
+            continue
+        key = (_joint_forward(ts.forward)[0], ts.fixed, ts.group, ts.value_shape, ts.env_shapes)
+        rep = next(
+            (r for k, r in seen if k == key and _same_rows(by_name[r], by_name[ts.name])), None
+        )
+        if rep is None:
+            seen.append((key, ts.name))
+            out.append(ts)
+        else:
+            out.append(dataclasses.replace(ts, mean_of=rep))
+    return out
+
+
+def _same_rows(a, b) -> bool:
+    """Whether two targets have the same rows (environment, training and held-out masks)
+    and the same own fixed values."""
+    same = (
+        a.env.keys() == b.env.keys()
+        and a.fixed.keys() == b.fixed.keys()
+        and np.array_equal(a.train, b.train)
+        and np.array_equal(a.holdout_mask(), b.holdout_mask())
+    )
+    return (
+        same
+        and all(np.array_equal(a.env[c], b.env[c]) for c in a.env)
+        and all(np.array_equal(a.fixed[n], b.fixed[n]) for n in a.fixed)
     )
 
 
@@ -897,9 +946,13 @@ def _stackable(t: TargetStructure, td) -> bool:
     (no nuisance, prepared arrays, hierarchical or GP term), and that has its own fixed
     values or a joint forward model (:func:`_joint_forward`): it may share one vmapped
     forward-model call with the targets of the same forward model."""
+    return td.n > 0 and _stackable_kind(t)
+
+
+def _stackable_kind(t: TargetStructure) -> bool:
+    """:func:`_stackable`'s conditions on the structure (all but having rows)."""
     return (
         (bool(t.fixed) or bool(t.group) or _joint_forward(t.forward)[1] is not None)
-        and td.n > 0
         and not t.nuisance
         and not t.aux_shapes
         and t.inadequacy in ("none", "inferred_scale")
@@ -922,35 +975,70 @@ def _stacked_means(structure: Structure, data, params: dict, own: dict) -> dict:
     vaporisation: one phase-equilibrium solve gives all four) share that call and each
     takes its own property from it. The result equals the per-target call; what it
     saves is compilation: one traced copy of the forward model (a phase-equilibrium
-    solve) per group instead of one per target and property. ``own``: target ->
-    its own parameter values (fixed per target, pooled per group), vmapped over.
+    solve) per group instead of one per target and property. A target whose rows and
+    own values are another's (``mean_of``, :func:`_share_means`) is not solved again:
+    it takes its property from that target's call, and is NaN should the data it is
+    given differ from that target's after all. ``own``: target -> its own parameter
+    values (fixed per target, pooled per group), vmapped over.
     """
     groups: dict = {}
+    readers: dict = {}  # target -> the targets that read its call (mean_of)
     for t in structure.targets:
         td = data.targets[t.name]
-        if _stackable(t, td):
-            names = tuple(sorted(own[t.name]))
-            key = (_joint_forward(t.forward)[0], names, t.value_shape, t.env_shapes)
-            groups.setdefault(key, []).append(t)
+        if not _stackable(t, td):
+            continue
+        if t.mean_of:
+            readers.setdefault(t.mean_of, []).append(t)
+            continue
+        names = tuple(sorted(own[t.name]))
+        key = (_joint_forward(t.forward)[0], names, t.value_shape, t.env_shapes)
+        groups.setdefault(key, []).append(t)
     out = {}
     for (forward, *_), members in groups.items():
-        if len(members) < 2:
+        if len(members) + sum(len(readers.get(t.name, ())) for t in members) < 2:
             continue
         tds = [data.targets[t.name] for t in members]
-        n_max = max(td.n for td in tds)
-
-        def pad(a, n_max=n_max):
-            a = jnp.asarray(a)
-            extra = n_max - a.shape[0]
-            return jnp.concatenate([a, jnp.repeat(a[-1:], extra, axis=0)]) if extra else a
-
-        env = {c: jnp.stack([pad(td.env[c]) for td in tds]) for c in tds[0].env}
-        values = {n: jnp.stack([own[t.name][n] for t in members]) for n in own[members[0].name]}
-        mu = jax.vmap(functools.partial(_predict_with, forward.build(), params))(values, env)
+        mu = _stacked_call(forward, params, [own[t.name] for t in members], tds)
         for i, (t, td) in enumerate(zip(members, tds, strict=True)):
-            field = _joint_forward(t.forward)[1]
-            out[t.name] = (mu if field is None else getattr(mu, field))[i, : td.n]
+            out[t.name] = _field(t, mu)[i, : td.n]
+            for r in readers.get(t.name, ()):
+                same = _same_data(data.targets[r.name], td, own[r.name], own[t.name])
+                out[r.name] = jnp.where(same, _field(r, mu)[i, : td.n], jnp.nan)
     return out
+
+
+def _stacked_call(forward, params: dict, owns: list[dict], tds: list) -> Any:
+    """The forward model vmapped over targets (own values ``owns``, rows of ``tds``
+    padded to the longest with copies of their last row)."""
+    n_max = max(td.n for td in tds)
+
+    def pad(a):
+        a = jnp.asarray(a)
+        extra = n_max - a.shape[0]
+        return jnp.concatenate([a, jnp.repeat(a[-1:], extra, axis=0)]) if extra else a
+
+    env = {c: jnp.stack([pad(td.env[c]) for td in tds]) for c in tds[0].env}
+    values = {n: jnp.stack([o[n] for o in owns]) for n in owns[0]}
+    return jax.vmap(functools.partial(_predict_with, forward.build(), params))(values, env)
+
+
+def _field(t: TargetStructure, mu):
+    """A target's own property of its (joint) forward model's result."""
+    field = _joint_forward(t.forward)[1]
+    return mu if field is None else getattr(mu, field)
+
+
+def _same_data(a, b, own_a: dict, own_b: dict):
+    """True (traced) where two targets' rows and own values are equal: a guard on
+    ``mean_of``, which the structure set from the problem's data."""
+    if not (a.n == b.n and a.env.keys() == b.env.keys() and own_a.keys() == own_b.keys()):
+        return jnp.asarray(False)
+    same = jnp.asarray(True)
+    for c in a.env:
+        same = same & jnp.all(jnp.asarray(a.env[c]) == jnp.asarray(b.env[c]))
+    for n in own_a:
+        same = same & jnp.all(jnp.asarray(own_a[n]) == jnp.asarray(own_b[n]))
+    return same
 
 
 def _sample_pooling(structure: Structure, data, latent: dict) -> dict:

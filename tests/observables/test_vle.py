@@ -263,6 +263,68 @@ def test_targets_of_several_properties_share_one_coexistence_solve():
     assert loops(p4) == n1
 
 
+def test_targets_at_the_same_states_are_solved_once(monkeypatch):
+    """Saturated density and vapour pressure tabulated at the same temperatures: the
+    second target reads the first one's coexistence solve (``mean_of``), so the model
+    solves 3 states, not 6; at other temperatures, or with another own value of a
+    parameter, it solves its own. The means equal teqp's (Thol et al. 2016 LJ EOS, the
+    model's own EOS: 1e-9 relative, the solver's tolerance). Given data that differ
+    from those the structure was built on, the reading target is NaN, never another
+    target's numbers."""
+    from numpyro.handlers import substitute, trace
+
+    from bayesff import model as bm
+    from bayesff import sites
+
+    t_k = np.array([90.0, 110.0, 125.0])
+    want = np.array([_by_hand(t) for t in t_k]).T
+    names = ("saturated_liquid_density", "vapour_pressure")
+
+    def problem(t_p):
+        targets = [
+            Target.from_arrays(
+                name, name, {"T_K": t}, want[VLE.index(name)], 0.01 * want[VLE.index(name)]
+            )
+            for name, t in zip(names, (t_k, t_p), strict=True)
+        ]
+        return lj_problem(targets, InferenceSettings(chains=1, warmup=10, samples=10))
+
+    solved = []
+    real = bm._stacked_call
+
+    def counted(forward, params, owns, tds):
+        solved.append(sum(td.n for td in tds))
+        return real(forward, params, owns, tds)
+
+    monkeypatch.setattr(bm, "_stacked_call", counted)
+    latent = {"epsilon": EPS_K, "sigma": SIGMA}
+
+    def means(p, data=None):
+        s = bm.structure_of(p)
+        tr = trace(substitute(bm.model_of(s), data=latent)).get_trace(data or bm.arrays(p))
+        return s, {n: np.asarray(tr[sites.mean(n)]["value"]) for n in names}
+
+    same = problem(t_k)
+    s, got = means(same)
+    assert [t.mean_of for t in s.targets] == ["", "saturated_liquid_density"]
+    assert solved == [3]
+    for name in names:
+        np.testing.assert_allclose(got[name], want[VLE.index(name)], rtol=1e-9, err_msg=name)
+
+    solved.clear()
+    s, _ = means(problem(t_k + np.array([0.0, 0.0, 1e-6])))  # one row 1 uK apart
+    assert [t.mean_of for t in s.targets] == ["", ""]
+    assert solved == [6]
+
+    # the structure of `same` given rows that are not the same after all
+    data = bm.arrays(same)
+    moved = data.targets["vapour_pressure"]._replace(env={"T_K": t_k + 1.0})
+    data = data._replace(targets={**data.targets, "vapour_pressure": moved})
+    _, got = means(same, data)
+    assert np.all(np.isnan(got["vapour_pressure"]))
+    np.testing.assert_allclose(got["saturated_liquid_density"], want[0], rtol=1e-9)
+
+
 def test_potentials_without_an_equation_of_state_are_refused():
     """A potential with no EOS (square well), or LJ under a cut-off convention (the EOS
     describes the full potential), is a ProblemError naming the observable, at build time
