@@ -307,7 +307,7 @@ class Problem:
             at = ", ".join(f"{c} {v[i]:g}" for c, v in t.env.items() if np.ndim(v) == 1)
             raise ProblemError(
                 f"inadequacy form 'log' needs positive observed values; row {i} ({at}) is "
-                f"{np.asarray(t.values)[i]!r} ({bad.size} such rows)",
+                f"{np.array2string(np.asarray(t.values, float)[i])} ({bad.size} such rows)",
                 f"{tw}.inadequacy.form",
             )
 

@@ -507,6 +507,12 @@ def _batch(problems, settings, pad_rows=None) -> Batch:
         {k: v for k, v in rows[part].items() if k in names}
         for part in ("train", "holdout", "groups")
     )
+    # a target that reads another's solve (mean_of: the same rows) is padded as that one
+    # is, or the two would differ in length (pad_rows may pad them apart) and it be NaN
+    for t in structure_of(problems[0]).targets:
+        for n in (n_train, n_holdout):
+            if t.mean_of and t.name in n and t.mean_of in n:
+                n[t.name] = n[t.mean_of] = max(n[t.name], n[t.mean_of])
     train = tuple(pad_arrays(arrays(p, "train"), n_train) for p in problems)
     holdout = tuple(pad_arrays(arrays(p, "holdout"), n_holdout, groups=groups) for p in problems)
     keys = [_seed_keys(s.seed, settings[0].chains) for s in settings]

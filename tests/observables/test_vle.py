@@ -324,6 +324,18 @@ def test_targets_at_the_same_states_are_solved_once(monkeypatch):
     assert np.all(np.isnan(got["vapour_pressure"]))
     np.testing.assert_allclose(got["saturated_liquid_density"], want[0], rtol=1e-9)
 
+    # a batch padded to other problems' row counts pads the two alike (a sweep's
+    # pad_rows may come from problems in which they differ)
+    from bayesff.inference.calibrate import _batch
+
+    pad = {"train": {"saturated_liquid_density": 5, "vapour_pressure": 3}}
+    batch = _batch([same], [same.inference], pad_rows=pad)
+    tds = batch.train[0].targets
+    assert tds["saturated_liquid_density"].n == tds["vapour_pressure"].n == 5
+    tr = trace(substitute(bm.model_of(batch.structure), data=latent)).get_trace(batch.train[0])
+    got = np.asarray(tr[sites.mean("vapour_pressure")]["value"])
+    np.testing.assert_allclose(got[:3], want[VLE.index("vapour_pressure")], rtol=1e-9)
+
 
 def test_potentials_without_an_equation_of_state_are_refused():
     """A potential with no EOS (square well), or LJ under a cut-off convention (the EOS
