@@ -17,6 +17,12 @@ Importing bayesff changes nothing global. :func:`configure` switches on
   ``chain_devices``; set ``BAYESFF_HOST_DEVICES`` to repeat a run bit for bit
   on another machine).
 
+A process that compiles the programs of many different problems (a study, a sweep's
+worker) would keep every one: :func:`make_room` forgets the package's compiled
+programs of other problem structures when the process holds many memory mappings
+(each large program holds thousands; Linux allows a process ``vm.max_map_count``,
+65530 by default), before a new one is compiled.
+
 The CLI calls it at start-up and :func:`bayesff.calibrate` calls
 :func:`ensure_configured`, which applies the defaults once, unless you called
 :func:`configure` yourself first: your choice then stands. Environment
@@ -27,14 +33,73 @@ variables give the defaults: ``BAYESFF_X64=0`` (float32, for benchmarks only)
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import jax
 
-__all__ = ["configure", "ensure_configured", "settings", "usable_cores"]
+__all__ = [
+    "configure",
+    "ensure_configured",
+    "make_room",
+    "register_compiled_cache",
+    "settings",
+    "usable_cores",
+]
 
 _STATE: dict = {}
+_CLEARERS: list[Callable[..., None]] = []
+#: Share of ``vm.max_map_count`` above which :func:`make_room` forgets compiled programs.
+#: One n-alkane chain model (docs/chains.md) holds about 18500 mappings with its sampler
+#: and post-processing compiled (1400 once they are freed); a study of four of them in
+#: one process stopped with "LLVM compilation error: Cannot allocate memory" when the
+#: fourth compiled (2026-11-27). At 0.4 a new program of that size still fits.
+MAP_SHARE = 0.4
+
+
+def register_compiled_cache(clear: Callable[..., None]) -> None:
+    """Register ``clear(keep)``, which forgets a cache's compiled programs but those of
+    the structure ``keep`` (all if ``None``), for :func:`make_room`."""
+    if clear not in _CLEARERS:
+        _CLEARERS.append(clear)
+
+
+def _count_lines(path: str) -> int | None:
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return None
+
+
+def _map_limit() -> int | None:
+    try:
+        return int(Path("/proc/sys/vm/max_map_count").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def make_room(keep=None, share: float = MAP_SHARE) -> bool:
+    """Forget the compiled programs of every registered cache but those of the structure
+    ``keep`` if this process holds more than ``share`` of the memory mappings Linux
+    allows it; called before a new program is compiled. Elsewhere (no ``/proc``) it
+    does nothing. Returns whether it cleared.
+
+    A program in use is not freed (its caller holds it); forgotten ones are compiled
+    again, or read back from the persistent cache, if needed later.
+    """
+    limit = _map_limit()
+    if limit is None:
+        return False
+    held = _count_lines(f"/proc/{os.getpid()}/maps")
+    if held is None or held <= share * limit:
+        return False
+    for clear in _CLEARERS:
+        clear(keep)
+    gc.collect()  # the programs go with their last reference (cycles included)
+    return True
 
 
 def _default_cache_dir() -> str | None:

@@ -56,7 +56,7 @@ def _fresh_compiled_state():
     from bayesff.targets import _build
 
     cache.clear_cache()
-    predictive.get_postprocessor.cache_clear()
+    predictive.clear_postprocessors()
     _build.cache_clear()
     jax.clear_caches()
     gc.collect()

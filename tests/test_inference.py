@@ -902,7 +902,7 @@ def test_postprocessing_runs_the_prior_only_in_chunks_whose_draws_are_kept(monke
     monkeypatch.setattr(predictive.PostProcessor, "_prior_chunk", counted)
     # plain jit: an exported program from the disk cache would not hold the callback
     monkeypatch.setattr(predictive, "persistent", lambda jitted, *a, **k: jitted)
-    predictive.get_postprocessor.cache_clear()
+    predictive.clear_postprocessors()
     try:
         y = b2_true(T_TRAIN)
         runs = {}
@@ -913,7 +913,7 @@ def test_postprocessing_runs_the_prior_only_in_chunks_whose_draws_are_kept(monke
             jax.effects_barrier()
             assert calls == [256] * (1 if n_prior == 20 else 3), (n_prior, calls)
     finally:
-        predictive.get_postprocessor.cache_clear()  # not the counting one for later tests
+        predictive.clear_postprocessors()  # not the counting one for later tests
     few, many = (runs[k].datatree["prior"] for k in (20, 600))
     assert few["epsilon"].size == 20
     np.testing.assert_array_equal(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bayesff.inference.kernels import Kernel, SamplerSettings
 from bayesff.model import Structure
+from bayesff.runtime import make_room, register_compiled_cache
 
 __all__ = ["cache_info", "clear_cache", "get_kernel"]
 
@@ -21,6 +22,7 @@ def get_kernel(structure: Structure, settings: SamplerSettings) -> Kernel:
     k = _CACHE.get(key)
     if k is None:
         _STATS["misses"] += 1
+        make_room(structure)  # a long process of many structures: forget the old programs
         if settings.sampler == "chees":
             # Imported on first use, not at the top: importing blackjax starts JAX's
             # backend, which must wait for bayesff.configure() (float64, the CPU's
@@ -41,7 +43,14 @@ def cache_info() -> dict:
     return {**_STATS, "size": len(_CACHE)}
 
 
-def clear_cache() -> None:
-    """Forget every kernel (and its compiled functions)."""
-    _CACHE.clear()
-    _STATS.update(hits=0, misses=0)
+def clear_cache(keep: Structure | None = None) -> None:
+    """Forget every kernel (and its compiled functions), or all but those of ``keep``."""
+    if keep is None:
+        _CACHE.clear()
+        _STATS.update(hits=0, misses=0)
+        return
+    for key in [k for k in _CACHE if k[0] != keep]:
+        del _CACHE[key]
+
+
+register_compiled_cache(clear_cache)

@@ -15,7 +15,6 @@ small task) does not pay for 256 draws of expensive held-out predictions.
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 import jax
@@ -33,6 +32,7 @@ from bayesff.inference.exported import (
     structure_key,
 )
 from bayesff.model import ModelData, Structure, TargetData, model_of
+from bayesff.runtime import make_room, register_compiled_cache
 
 __all__ = ["CHUNK", "PostProcessed", "PostProcessor", "chunk_size", "get_postprocessor"]
 
@@ -88,6 +88,7 @@ class PostProcessor:
     """Compiled post-processing of one structure (see the module docstring)."""
 
     def __init__(self, structure: Structure):
+        make_room(structure)  # a long process of many structures: forget the old programs
         self.structure = structure
         self.model = model_of(structure)
         register_pytrees(ModelData, TargetData)  # the data argument, for jax.export
@@ -275,7 +276,21 @@ def _pad(a, n: int):
     return np.concatenate([a, np.repeat(a[-1:], n - a.shape[0], axis=0)])
 
 
-@functools.lru_cache(maxsize=64)
+_POSTPROCESSORS: dict = {}
+
+
 def get_postprocessor(structure: Structure) -> PostProcessor:
     """The post-processor of a structure, built once per process."""
-    return PostProcessor(structure)
+    post = _POSTPROCESSORS.get(structure)
+    if post is None:
+        post = _POSTPROCESSORS[structure] = PostProcessor(structure)
+    return post
+
+
+def clear_postprocessors(keep: Structure | None = None) -> None:
+    """Forget every post-processor (and its compiled functions), or all but ``keep``'s."""
+    for s in [s for s in _POSTPROCESSORS if s != keep]:
+        del _POSTPROCESSORS[s]
+
+
+register_compiled_cache(clear_postprocessors)
