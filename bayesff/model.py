@@ -424,6 +424,10 @@ class TargetData(NamedTuple):
     fixed
         The target's own fixed potential parameters (name -> value, internal
         units), replacing the problem's for this target's forward model.
+    mean
+        (n, *value shape) the model mean at these rows, given instead of
+        computed (:meth:`ModelData.with_means`); ``None``: the forward model
+        computes it.
     """
 
     env: dict
@@ -443,6 +447,7 @@ class TargetData(NamedTuple):
     n_groups: Any = None
     x_gp: Any = None
     fixed: dict | None = None
+    mean: Any = None
 
     @property
     def n(self) -> int:
@@ -466,6 +471,21 @@ class ModelData(NamedTuple):
     def without_observations(self) -> ModelData:
         """The same rows with ``y`` removed: the model then samples replicated observations."""
         return self._replace(targets={k: v._replace(y=None) for k, v in self.targets.items()})
+
+    def with_means(self, means: dict) -> ModelData:
+        """The same rows with the model means of one draw given: ``means`` maps mean
+        sites (``sites.mean(target)``, as a predictive run returns them) to (n, ...)
+        values; the targets among them skip their forward model.
+
+        The log-likelihood and the prior's log density of a draw whose means a
+        predictive run already computed then trace and compile no second copy of the
+        forward model (a phase-equilibrium solve: most of a post-processing program).
+        """
+        targets = {
+            k: v._replace(mean=means[sites.mean(k)]) if sites.mean(k) in means else v
+            for k, v in self.targets.items()
+        }
+        return self._replace(targets=targets)
 
 
 def arrays(problem, rows: str = "train") -> ModelData:
@@ -946,7 +966,7 @@ def _stackable(t: TargetStructure, td) -> bool:
     (no nuisance, prepared arrays, hierarchical or GP term), and that has its own fixed
     values or a joint forward model (:func:`_joint_forward`): it may share one vmapped
     forward-model call with the targets of the same forward model."""
-    return td.n > 0 and _stackable_kind(t)
+    return td.n > 0 and td.mean is None and _stackable_kind(t)
 
 
 def _stackable_kind(t: TargetStructure) -> bool:
@@ -1144,7 +1164,9 @@ def _model(structure: Structure, data: dict) -> None:
             continue  # no rows of this kind (predicted only, or nothing held out)
         if t.borrow:
             _borrow_scale(t, latent)
-        if t.name in stacked:
+        if td.mean is not None:  # given (ModelData.with_means): not computed again
+            mu = td.mean
+        elif t.name in stacked:
             mu = stacked[t.name]
         else:
             mu = target_mean(t, {**params, **own[t.name]}, latent, td)

@@ -884,24 +884,28 @@ def test_postprocessing_chunk_is_a_small_power_of_two():
 
 
 def test_postprocessing_runs_the_prior_only_in_chunks_whose_draws_are_kept(monkeypatch):
-    """2 chains x 300 draws are post-processed in 3 chunks of 256; with 20 prior draws
-    only the first chunk evaluates the prior's model (the other two skip it: for a
-    phase-equilibrium problem it cost 4x the kept prior draws, 2026-11-27), and the 20
-    prior draws are the same as those of a run that keeps 600 (every chunk evaluates it
-    then). Reference: the chunk rule (chunk_size) and the prior's keys (folded per chunk)."""
+    """2 chains x 300 draws are post-processed in 3 chunks of 256; 20 prior draws take
+    one more chunk and 600 three (the prior's model is evaluated only for the draws
+    kept: for a phase-equilibrium problem the 2048 evaluated for 500 kept cost 4x the
+    kept ones, 2026-11-27), and the 20 prior draws are the same as the first 20 of a run
+    that keeps 600. Reference: the chunk rule (chunk_size) and the prior's keys (folded
+    per chunk)."""
     from bayesff.inference import predictive
 
     calls = []
-    real = predictive.PostProcessor._prior_chunk
+    real = predictive.persistent
 
-    def counted(self, key, data_train, n):
-        out = real(self, key, data_train, n)
-        jax.debug.callback(lambda: calls.append(n))  # runs only where the branch runs
-        return out
+    def counting(jitted, *a, **k):
+        f = real(jitted, *a, **k)
 
-    monkeypatch.setattr(predictive.PostProcessor, "_prior_chunk", counted)
-    # plain jit: an exported program from the disk cache would not hold the callback
-    monkeypatch.setattr(predictive, "persistent", lambda jitted, *a, **k: jitted)
+        def call(*args):
+            calls.append(bool(args[4]))  # is_prior
+            return f(*args)
+
+        call.jitted = jitted
+        return call
+
+    monkeypatch.setattr(predictive, "persistent", counting)
     predictive.clear_postprocessors()
     try:
         y = b2_true(T_TRAIN)
@@ -910,8 +914,8 @@ def test_postprocessing_runs_the_prior_only_in_chunks_whose_draws_are_kept(monke
             calls.clear()
             s = InferenceSettings(chains=2, warmup=50, samples=300, prior_draws=n_prior, seed=3)
             runs[n_prior] = calibrate(synthetic_problem(y, u_of(y), settings=s), progress=False)
-            jax.effects_barrier()
-            assert calls == [256] * (1 if n_prior == 20 else 3), (n_prior, calls)
+            n_pri = 1 if n_prior == 20 else 3
+            assert calls == [False] * 3 + [True] * n_pri, (n_prior, calls)
     finally:
         predictive.clear_postprocessors()  # not the counting one for later tests
     few, many = (runs[k].datatree["prior"] for k in (20, 600))
@@ -1199,3 +1203,126 @@ def test_structures_that_differ_only_in_their_pooling_have_different_keys():
         )
     }
     assert len(keys) == 5
+
+
+def test_postprocessing_runs_each_row_sets_forward_model_once_per_draw(monkeypatch):
+    """The post-processing program holds a target's forward model once per set of rows:
+    the training rows' predictive run (for posterior and prior draws alike) and the
+    held-out rows'. The log-likelihood, the log prior, the constraining of the draws and
+    the drawing of prior ones read the means that a predictive run computed
+    (ModelData.with_means) or skip them; before 2026-11-27 each of those numpyro calls ran
+    the forward model again, eight copies in the program, each traced and compiled (for a
+    phase-equilibrium model most of the program: docs/chains.md). What they compute must
+    not change: the reference is numpyro's own log_likelihood and log_density on the same
+    model and draws, which run the forward model themselves (agreement to rounding)."""
+    from numpyro.infer.util import log_density, log_likelihood, unconstrain_fn
+
+    from bayesff import model as model_module
+    from bayesff import sites
+    from bayesff.inference.predictive import PostProcessor
+    from bayesff.model import arrays, model_of, structure_of
+
+    y = b2_true(T_TRAIN)
+    held = np.zeros(T_TRAIN.size, bool)
+    held[-4:] = True
+    inadequacy = Inadequacy("inferred_scale", form="relative", prior_scale=0.05)
+    target = Target.from_arrays(
+        "B2", SECOND_VIRIAL, {"T_K": T_TRAIN}, y, u_of(y), inadequacy=inadequacy
+    )
+    target = target.replace(train=~held, holdout={**target.holdout, "held out": held})
+    problem = lj_problem([target], InferenceSettings(chains=2, warmup=10, samples=10))
+    structure = structure_of(problem)
+    train, holdout = arrays(problem), arrays(problem, "holdout")
+    assert holdout.targets["B2"].n == 4  # held-out rows: a second row set
+
+    runs = []
+    real = model_module.target_mean
+    monkeypatch.setattr(
+        model_module, "target_mean", lambda *a, **k: runs.append(1) or real(*a, **k)
+    )
+    pp = PostProcessor(structure)
+    n = 6
+    rng = np.random.default_rng(0)
+    truth = {  # draws about the truth, in the model's coordinates and units
+        "epsilon": EPS_K * (1 + 0.01 * rng.standard_normal(n)),
+        "sigma": SIGMA_A * (1 + 0.01 * rng.standard_normal(n)),
+        sites.tau("B2"): 0.02 * np.exp(0.1 * rng.standard_normal(n)),
+    }
+    assert set(truth) == set(structure.latent_names)
+    model = model_of(structure)
+    z = jax.vmap(lambda p: unconstrain_fn(model, (train,), {}, p))(truth)
+    key = jax.random.PRNGKey(1)
+    runs.clear()  # (unconstrain_fn ran the model)
+    samples, ppd, ll, pred, pred_ll, lp = jax.jit(pp._one_chunk)(
+        z, key, key, 0, False, train, holdout
+    )
+    assert len(runs) == 2, f"the forward model was traced {len(runs)} times, not 2"
+
+    ref_ll = log_likelihood(model, samples, train, parallel=True)["B2"]
+    np.testing.assert_allclose(np.asarray(ll["B2"]), np.asarray(ref_ll), rtol=1e-12)
+    assert np.isfinite(np.asarray(ll["B2"])).all()
+    new_env = {k: pred[k] for k in structure.new_environment_sites() if k in pred}
+    ref_held = log_likelihood(model, {**samples, **new_env}, holdout, parallel=True)["B2"]
+    np.testing.assert_allclose(np.asarray(pred_ll["B2"]), np.asarray(ref_held), rtol=1e-12)
+    # the log prior of every latent site: numpyro's joint log density less the likelihood
+    for i in range(n):
+        one = {k: v[i] for k, v in samples.items()}
+        joint = float(log_density(model, (train,), {}, one)[0])
+        total = sum(float(lp[k][i]) for k in structure.latent_names)
+        np.testing.assert_allclose(total, joint - float(jnp.sum(ref_ll[i])), rtol=1e-10)
+    # constrained as numpyro constrains them (the supports do not depend on the means)
+    for k, v in truth.items():
+        np.testing.assert_allclose(np.asarray(samples[k]), v, rtol=1e-12)
+    # and the means the others read are the forward model's at each draw
+    for i in range(n):
+        params = {"epsilon": to_internal(truth["epsilon"][i], "K", "energy")}
+        params["sigma"] = truth["sigma"][i]
+        b2 = np.asarray(second_virial(LENNARD_JONES, params, T_TRAIN[~held]))
+        np.testing.assert_allclose(np.asarray(ppd[sites.mean("B2")][i]), b2, rtol=1e-10)
+
+
+def test_chains_start_from_the_single_point_log_density(monkeypatch):
+    """The chains' start takes each chain's potential energy and gradient from the
+    single-point log density (the Laplace start's program), so that the start's own
+    program holds no copy of the model (for a phase-equilibrium model 28 s of
+    compilation, 2026-11-27). Reference: numpyro's potential_energy and its jax.grad at
+    the same points, in the sampler's scaled coordinates (d pe / d w = d pe / d z *
+    scale); batched over two problems with other data, each chain its own point."""
+    from numpyro.infer.util import potential_energy
+
+    from bayesff import model as model_module
+    from bayesff.inference.cache import get_kernel
+    from bayesff.inference.kernels import SamplerSettings, Scaled
+    from bayesff.model import arrays, model_of, structure_of
+
+    y = b2_true(T_TRAIN)
+    probs = [synthetic_problem(y, u_of(y)), synthetic_problem(1.02 * y, u_of(y))]
+    structure = structure_of(probs[0])
+    kernel = get_kernel(structure, SamplerSettings(chains=3, warmup=10))
+    data = jax.tree.map(lambda *a: np.stack(a), *(arrays(p) for p in probs))
+    rng = np.random.default_rng(4)
+    z = {"epsilon": np.log(EPS_K) + 0.02 * rng.standard_normal((2, 3))}
+    z["sigma"] = 0.3 * rng.standard_normal((2, 3))
+    scale = {"epsilon": np.array([0.5, 2.0]), "sigma": np.array([1.0, 0.1])}
+    keys = np.asarray(jax.random.split(jax.random.PRNGKey(0), 6)).reshape(2, 3, 2)
+    inv = np.stack([np.eye(2)] * 2)
+    runs = []
+    real = model_module.target_mean
+    monkeypatch.setattr(
+        model_module, "target_mean", lambda *a, **k: runs.append(1) or real(*a, **k)
+    )
+    state = kernel.start_from.jitted.lower(keys, Scaled(data, scale), z, inv, np.zeros((2, 3)), z)
+    assert runs == [], "the start's program computes the model"
+    state = kernel.init_at(keys, Scaled(data, scale), z, inv)
+    model = model_of(structure)
+    for p in range(2):
+        d = jax.tree.map(lambda a, p=p: a[p], data)
+        for c in range(3):
+            zc = {k: v[p, c] for k, v in z.items()}
+            pe, g = jax.value_and_grad(lambda q, d=d: potential_energy(model, (d,), {}, q))(zc)
+            assert float(state.potential_energy[p, c]) == pytest.approx(float(pe), rel=1e-10)
+            for k in z:
+                np.testing.assert_allclose(
+                    float(state.z_grad[k][p, c]), float(g[k]) * scale[k][p], rtol=1e-8
+                )
+                np.testing.assert_allclose(float(state.z[k][p, c]), zc[k] / scale[k][p])

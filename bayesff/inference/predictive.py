@@ -2,9 +2,16 @@
 
 From posterior draws: replicated observations and model means at the
 training rows (posterior predictive), the pointwise log-likelihood
-(numpyro's ``log_likelihood``, the one place it is computed), the log prior
+(the model's observed sites' densities, as numpyro's ``log_likelihood``
+computes them; the one place it is computed), the log prior
 density of every latent site, and replicated observations and means at the
 held-out rows (predictions). From the prior: draws and prior predictive.
+
+Each set of rows runs the forward model once per draw: the log-likelihood and
+the log prior read the means the predictive run computed
+(:meth:`~bayesff.model.ModelData.with_means`). For a phase-equilibrium problem a
+forward model is most of the program, and each copy in it is traced and compiled:
+model (b12) of the n-alkane study held eight copies (docs/chains.md).
 
 The functions are compiled once per structure and chunk length and take the
 data as arguments; draws are processed in chunks (the last padded) of
@@ -22,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro.handlers import substitute, trace
 from numpyro.infer import Predictive
-from numpyro.infer.util import constrain_fn, log_likelihood
+from numpyro.infer.util import constrain_fn
 
 from bayesff import sites
 from bayesff.inference.exported import (
@@ -92,69 +99,98 @@ class PostProcessor:
         self.structure = structure
         self.model = model_of(structure)
         register_pytrees(ModelData, TargetData)  # the data argument, for jax.export
-        self._chunk = persistent(
-            jax.jit(self._both_chunks), "postprocess", structure_key(structure)
-        )
+        # jitted so that its trace is cached: lax.cond's skipped branch asks for its output
+        # types, the taken branch for its program, and the model is traced once for both
+        self._heldout = jax.jit(self._heldout_chunk)
+        self._chunk = persistent(jax.jit(self._one_chunk), "postprocess", structure_key(structure))
 
-    def _log_prior(self, samples, data):
+    def _log_prior(self, samples, data, means):
+        """Each latent site's log prior density at each draw (``means``: the draws' model
+        means, so that the forward model is not run again)."""
 
         names = self.structure.latent_names
 
-        def one(s):
-            tr = trace(substitute(self.model, data=s)).get_trace(data)
+        def one(s, m):
+            tr = trace(substitute(self.model, data=s)).get_trace(data.with_means(m))
             return {n: tr[n]["fn"].log_prob(tr[n]["value"]) for n in names}
 
-        return jax.vmap(one)(samples)
+        return jax.vmap(one)(samples, means)
 
-    def _both_chunks(self, z, key, key_prior, i, with_prior, data_train, data_holdout):
-        """One compiled call: chunk ``i`` of posterior draws (unconstrained ``z``) and, if
-        ``with_prior``, as many prior draws (zeros otherwise).
+    def _log_likelihood(self, samples, means, data):
+        """Log density of each observed site at each draw (numpyro's ``log_likelihood``),
+        the model means given (``means``: the draws' predictive means)."""
 
-        A run keeps fewer prior draws than posterior ones (500 against 2000 by
-        default); the chunks past the last prior draw skip the prior's forward
-        model, which for a phase-equilibrium problem costs as much as the
-        posterior's (``lax.cond`` on an unbatched flag runs one branch only).
+        def one(s, m):
+            tr = trace(substitute(self.model, data=s)).get_trace(data.with_means(m))
+            return {
+                name: site["fn"].log_prob(site["value"])
+                for name, site in tr.items()
+                if site["type"] == "sample" and site["is_observed"]
+            }
+
+        return jax.vmap(one)(samples, means)
+
+    def _one_chunk(self, z, key, key_prior, i, is_prior, data_train, data_holdout):
+        """One compiled call: chunk ``i`` of posterior draws (unconstrained ``z``) or, if
+        ``is_prior``, of prior draws (``z`` unused), with their predictive quantities.
+
+        Posterior and prior chunks are one program (the flag is traced): the training
+        rows' forward model is in it once, and the held-out rows' once, skipped for
+        the prior's draws (``lax.cond`` on an unbatched flag runs one branch only).
+        Drawing and constraining the latent sites run the model with its means given
+        (:meth:`~bayesff.model.ModelData.with_means`): without a forward model.
         """
 
-        key, key_prior = jax.random.fold_in(key, i), jax.random.fold_in(key_prior, i)
         n = next(iter(z.values())).shape[0]  # static: the chunk length
-        samples = jax.vmap(lambda x: constrain_fn(self.model, (data_train,), {}, x))(z)
-
-        def prior(k):
-            return self._prior_chunk(k, data_train, n)
-
-        def skipped(k):
-            return jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(prior, k))
-
-        return (
-            samples,
-            self._posterior_chunk(samples, key, data_train, data_holdout),
-            jax.lax.cond(with_prior, prior, skipped, key_prior),
+        # the latent sites' supports and prior draws only: the forward models are skipped
+        blind = data_train.with_means(
+            {sites.mean(k): jnp.zeros(jnp.shape(td.u)) for k, td in data_train.targets.items()}
         )
 
-    def _posterior_chunk(self, samples, key, data_train, data_holdout):
+        def prior(k):
+            names = list(self.structure.latent_names)
+            return Predictive(self.model, num_samples=n, return_sites=names, parallel=True)(
+                jax.random.fold_in(k, i), blind.without_observations()
+            )
 
+        def posterior(zz):
+            return jax.vmap(lambda x: constrain_fn(self.model, (blind,), {}, x))(zz)
+
+        samples = jax.lax.cond(is_prior, lambda: prior(key_prior), lambda: posterior(z))
+        key = jax.random.fold_in(jnp.where(is_prior, key_prior, key), i)
         k1, k2 = jax.random.split(key)
         trained = [t.name for t in self.structure.trained()]
         names = [*trained, *(sites.mean(t) for t in trained)]
         pp = Predictive(self.model, posterior_samples=samples, return_sites=names, parallel=True)(
             k1, data_train.without_observations()
         )
-        ll = log_likelihood(self.model, samples, data_train, parallel=True)
+        means = {k: pp[k] for k in names[len(trained) :] if k in pp}
+        ll = self._log_likelihood(samples, means, data_train)
         ll = {t: ll[t] for t in trained}
+
+        def skipped(*args):
+            return jax.tree.map(
+                lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(self._heldout, *args)
+            )
+
+        args = (samples, k2, data_holdout)
+        pred, pred_ll = jax.lax.cond(is_prior, skipped, self._heldout, *args)
+        return samples, pp, ll, pred, pred_ll, self._log_prior(samples, data_train, means)
+
+    def _heldout_chunk(self, samples, key, data_holdout):
+        """Predictions and the log-likelihood of the held-out rows at the draws."""
         held = [t.name for t in self.structure.targets if data_holdout.targets[t.name].n]
-        pred, pred_ll = {}, {}
-        if held:
-            new_env = list(self.structure.new_environment_sites())
-            pred = Predictive(
-                self.model,
-                posterior_samples=samples,
-                return_sites=[*held, *(sites.mean(t) for t in held), *new_env],
-                parallel=True,
-            )(k2, data_holdout.without_observations())
-            pred_ll = self._heldout_log_likelihood(samples, pred, held, data_holdout)
-            pred = {k: v for k, v in pred.items() if k not in new_env}
-        return pp, ll, pred, pred_ll, self._log_prior(samples, data_train)
+        if not held:
+            return {}, {}
+        new_env = list(self.structure.new_environment_sites())
+        pred = Predictive(
+            self.model,
+            posterior_samples=samples,
+            return_sites=[*held, *(sites.mean(t) for t in held), *new_env],
+            parallel=True,
+        )(key, data_holdout.without_observations())
+        pred_ll = self._heldout_log_likelihood(samples, pred, held, data_holdout)
+        return {k: v for k, v in pred.items() if k not in new_env}, pred_ll
 
     def _heldout_log_likelihood(self, samples, pred, held, data_holdout):
         """The model's log-likelihood of the held-out observations at each draw.
@@ -165,7 +201,8 @@ class PostProcessor:
         (the model rejects it: its ``valid`` factor), so -inf, never a silent number.
         """
         new_env = {k: pred[k] for k in self.structure.new_environment_sites() if k in pred}
-        ll = log_likelihood(self.model, {**samples, **new_env}, data_holdout, parallel=True)
+        means = {sites.mean(t): pred[sites.mean(t)] for t in held}
+        ll = self._log_likelihood({**samples, **new_env}, means, data_holdout)
         out = {}
         for t in held:
             mean = pred[sites.mean(t)]
@@ -174,16 +211,6 @@ class PostProcessor:
                 finite = finite.all(axis=1)
             out[t] = jnp.where(finite, ll[t], -jnp.inf)
         return out
-
-    def _prior_chunk(self, key, data_train, n: int):
-
-        trained = [t.name for t in self.structure.trained()]
-        names = [*self.structure.latent_names, *trained, *(sites.mean(t) for t in trained)]
-        draws = Predictive(self.model, num_samples=n, return_sites=names, parallel=True)(
-            key, data_train.without_observations()
-        )
-        latent = {k: draws[k] for k in self.structure.latent_names}
-        return draws, self._log_prior(latent, data_train)
 
     def prepare(
         self,
@@ -203,7 +230,7 @@ class PostProcessor:
         """
         size = chunk_size(n, n_prior)
         chunk = {k: np.zeros((size, *shape), dtype) for k, (shape, dtype) in latent.items()}
-        precompile(self._chunk, chunk, key, key_prior, 0, True, data_train, data_holdout)
+        precompile(self._chunk, chunk, key, key_prior, 0, False, data_train, data_holdout)
 
     def run(
         self,
@@ -224,47 +251,42 @@ class PostProcessor:
         """
         n = next(iter(z.values())).shape[0]
         size = chunk_size(n, n_prior)
-        chunks = max(-(-n // size), -(-n_prior // size))
+        n_post, n_pri = -(-n // size), -(-n_prior // size)
         post, prior = [], []
-        for i in range(chunks):
-            start = min(i * size, max(n - 1, 0))
+        for j in range(n_post + n_pri):
+            is_prior = j >= n_post
+            i = j - n_post if is_prior else j  # the chunk's index in its own draws
+            start = min(i * size, max(n - 1, 0)) if not is_prior else 0
             chunk = {k: _pad(v[start : start + size], size) for k, v in z.items()}
-            samples, (pp, ll, pred, pred_ll, lp), (pdraws, plp) = self._chunk(
-                chunk,
-                key,
-                key_prior,
-                i,
-                i * size < n_prior,
-                data_train,
-                data_holdout,
-            )
-            if i * size < n:
-                take = min(size, n - i * size)
-                post.append(
-                    jax.tree.map(
-                        lambda a, t=take: np.asarray(a)[:t], (samples, pp, ll, pred, pred_ll, lp)
-                    )
-                )
-            if i * size < n_prior:
-                take = min(size, n_prior - i * size)
-                prior.append(jax.tree.map(lambda a, t=take: np.asarray(a)[:t], (pdraws, plp)))
+            out = self._chunk(chunk, key, key_prior, i, is_prior, data_train, data_holdout)
+            take = min(size, (n_prior if is_prior else n) - i * size)
+            kept = jax.tree.map(lambda a, t=take: np.asarray(a)[:t], out)
+            (prior if is_prior else post).append(kept)
             if progress is not None:
-                done = min((i + 1) * size, n) + min((i + 1) * size, n_prior)
+                done = n + min((i + 1) * size, n_prior) if is_prior else min((i + 1) * size, n)
                 progress(done, n + n_prior)
-        cat = _concat
-        return PostProcessed(
-            posterior=cat([p[0] for p in post]),
-            pp=cat([p[1] for p in post]),
-            ll=cat([p[2] for p in post]),
-            pred=cat([p[3] for p in post]),
-            pred_ll=cat([p[4] for p in post]),
-            log_prior=cat([p[5] for p in post]),
-            prior=cat([p[0] for p in prior]),
-            prior_log=cat([p[1] for p in prior]),
-        )
+        return _collect(post, prior)
+
+
+def _collect(post: list, prior: list) -> PostProcessed:
+    """:class:`PostProcessed` of the chunks' (samples, pp, ll, pred, pred_ll, log prior)."""
+    # a prior draw: its latent sites with the replicated training rows and their means
+    prior_draws = [{**p[0], **p[1]} for p in prior]
+    return PostProcessed(
+        posterior=_concat([p[0] for p in post]),
+        pp=_concat([p[1] for p in post]),
+        ll=_concat([p[2] for p in post]),
+        pred=_concat([p[3] for p in post]),
+        pred_ll=_concat([p[4] for p in post]),
+        log_prior=_concat([p[5] for p in post]),
+        prior=_concat(prior_draws),
+        prior_log=_concat([p[5] for p in prior]),
+    )
 
 
 def _concat(parts: list[dict]) -> dict:
+    if not parts:
+        return {}
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
