@@ -69,6 +69,8 @@ class CheesKernel(Kernel):
     def __init__(self, structure: Structure, settings: SamplerSettings):
         super().__init__(structure, settings)
         self.warmup_all = jax.jit(self._warmup_all)
+        # ChEES's state holds its own energies: its start computes them (not log_density)
+        self.init_at = jax.jit(self._init_at)
 
     def sampler_data(self, data, scale: dict):
         """The model's data alone: ChEES adapts its own diagonal metric over the chains'

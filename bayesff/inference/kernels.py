@@ -220,15 +220,24 @@ class Kernel:
         self.draw = persistent(
             jax.jit(self._draw, compiler_options=ONE_SHOT), "draw", key, ONE_SHOT
         )
-        self.init_at = persistent(
-            jax.jit(self._init_at, compiler_options=ONE_SHOT), "init_at", key, ONE_SHOT
+        # the chains' start from energies computed by log_density: the model is compiled
+        # into one single-point program (which the Laplace start uses too), not also into
+        # the start's (b12 of the n-alkane study: 28 s of compilation, docs/chains.md)
+        self.start_from = persistent(
+            jax.jit(self._start_from, compiler_options=ONE_SHOT), "init_at", key, ONE_SHOT
         )
         self.run_block = (
             self._sharded_run_block(key)
             if self.shards > 1
             else persistent(jax.jit(self._run_block), "run_block", key)
         )
-        self.log_density = persistent(jax.jit(self._log_density), "log_density", key)
+        # compiled without LLVM's optimisation: called a few hundred times at most (the
+        # Laplace start, the chains' start), where XLA's full compilation of a
+        # phase-equilibrium model costs more than the calls gain (b12: 37 s against 21 s
+        # to compile, 8 against 13 ms a call)
+        self.log_density = persistent(
+            jax.jit(self._log_density, compiler_options=ONE_SHOT), "log_density", key, ONE_SHOT
+        )
         self.calls = 0
 
     def _persistent_key(self) -> str | None:
@@ -237,14 +246,16 @@ class Kernel:
         return structure_key(self.structure, self.settings, self.vectorised, self.shards)
 
     # ----------------------------------------------------------- building blocks
-    def _chain_state(self, key, data, z, inverse_mass):
+    def _chain_state(self, key, data, z, inverse_mass, pe, grad):
+        """One chain's NUTS state at ``z`` (model coordinates), whose potential energy
+        ``pe`` and its gradient ``grad`` (in ``z``) are given."""
 
         s = self.settings
         if isinstance(data, Scaled):  # the start and its metric in NUTS's coordinates
             z = _over(z, data.scale)
+            grad = _times(grad, data.scale)  # d pe / d w = d pe / d z * scale
             f = ravel_pytree(data.scale)[0]
             inverse_mass = inverse_mass / (jnp.outer(f, f) if inverse_mass.ndim == 2 else f**2)
-        pe, grad = jax.value_and_grad(self._pe_gen(data))(z)
         return self._init_kernel(
             ParamInfo(z, pe, grad),
             num_warmup=s.warmup,
@@ -309,11 +320,38 @@ class Kernel:
             if site["type"] == "sample" and not site["is_observed"]
         }
 
-    def _init_at(self, keys, data, z, inverse_mass):
+    def _start_from(self, keys, data, z, inverse_mass, pe, grad):
         def one(d_im, k_z):
-            return self._chain_state(k_z[0], d_im[0], k_z[1], d_im[1])
+            return self._chain_state(k_z[0], d_im[0], k_z[1], d_im[1], *k_z[2])
 
-        return self._over_chains(one, (data, inverse_mass), (keys, z))
+        return self._over_chains(one, (data, inverse_mass), (keys, z, (pe, grad)))
+
+    def init_at(self, keys, data, z, inverse_mass):
+        """Chain states at ``z`` (see the class docstring): the energies by
+        :attr:`log_density`, one call per chain, then :attr:`start_from`."""
+        pe, grad = self.energies(data, z)
+        return self.start_from(keys, data, z, inverse_mass, pe, grad)
+
+    def energies(self, data, z) -> tuple[np.ndarray, dict]:
+        """Potential energy (P, C) and its gradient (site -> (P, C, ...)) at latent values
+        ``z`` (site -> (P, C, ...), the model's coordinates) of every chain of every
+        problem of ``data`` (the model's data or :class:`Scaled`), by :attr:`log_density`."""
+        d = data.data if isinstance(data, Scaled) else data
+        leaves, tree = jax.tree.flatten(jax.tree.map(np.asarray, z))
+        n_problems, n_chains = leaves[0].shape[:2]
+        template = jax.tree.unflatten(tree, [a[0, 0] for a in leaves])
+        sizes = [int(np.prod(a.shape[2:])) for a in leaves]
+        pe = np.empty((n_problems, n_chains))
+        grad = np.empty((n_problems, n_chains, sum(sizes)))
+        for p in range(n_problems):
+            data_p = jax.tree.map(lambda a, p=p: a[p], d)
+            for c in range(n_chains):
+                x = np.concatenate([a[p, c].ravel() for a in leaves])
+                v, g = self.log_density(jnp.asarray(x), template, data_p)
+                pe[p, c], grad[p, c] = -float(v), -np.asarray(g)
+        parts = np.split(grad, np.cumsum(sizes)[:-1], axis=2)
+        shaped = [g.reshape(a.shape).astype(a.dtype) for g, a in zip(parts, leaves, strict=True)]
+        return pe.astype(leaves[0].dtype), jax.tree.unflatten(tree, shaped)
 
     def _run_block(self, state, data, n):
         block = self.settings.block
@@ -383,7 +421,8 @@ class Kernel:
             return z  # ChEES adapts in a call of its own: not compiled ahead
         inverse_mass = self.unit_inverse_mass(keys.shape[0], latent_dim(z))
         sdata = self.sampler_data(data, self.unit_scale(z))  # its types, not its values
-        state = jax.eval_shape(_jitted(self.init_at), keys, sdata, z, inverse_mass)
+        pe = jax.ShapeDtypeStruct(keys.shape[:2], jax.tree.leaves(z)[0].dtype)
+        state = jax.eval_shape(_jitted(self.start_from), keys, sdata, z, inverse_mass, pe, z)
         if isinstance(self.run_block, _ShardedRunBlock):
             self.run_block.prepare(state, sdata)
         else:
