@@ -344,8 +344,9 @@ def structure_of(problem, n_rows: dict[str, int] | None = None) -> Structure:
 
 def _share_means(problem, targets: list[TargetStructure]) -> list[TargetStructure]:
     """``targets`` with ``mean_of`` set where an earlier target's joint forward-model call
-    gives the mean: a stackable target (:func:`_stackable`) of the same joint forward
-    model, fixed values, group and rows (environment, training and held-out masks).
+    gives the mean: a target of a stackable kind (:func:`_stackable_kind`) with the same
+    joint forward model, fixed values, group and rows (environment, training and held-out
+    masks).
 
     Saturated densities and vapour pressures are usually tabulated at the same
     temperatures; each was a phase-equilibrium solve of its own (n-alkane model b12:
