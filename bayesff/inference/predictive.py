@@ -46,6 +46,10 @@ __all__ = ["CHUNK", "PostProcessed", "PostProcessor", "chunk_size", "get_postpro
 #: Largest number of draws per call of the compiled post-processing functions.
 CHUNK = 256
 
+#: Prior chunk ``i`` draws its replicated observations with the posterior's key folded with
+#: ``PRIOR_CHUNKS + i`` (posterior chunk ``i`` with ``i``): no run has this many chunks.
+PRIOR_CHUNKS = 1 << 30
+
 
 def chunk_size(n_posterior: int, n_prior: int) -> int:
     """Draws per compiled call for ``n_posterior`` kept and ``n_prior`` prior draws.
@@ -157,7 +161,10 @@ class PostProcessor:
             return jax.vmap(lambda x: constrain_fn(self.model, (blind,), {}, x))(zz)
 
         samples = jax.lax.cond(is_prior, lambda: prior(key_prior), lambda: posterior(z))
-        key = jax.random.fold_in(jnp.where(is_prior, key_prior, key), i)
+        # replicated observations and held-out draws: the posterior's stream, a prior chunk's
+        # past every posterior chunk's counter; its latent draws are the prior's stream. In
+        # one stream they would reuse keys (JAX's split(k, n)[j] is fold_in(k, j))
+        key = jax.random.fold_in(key, i + jnp.where(is_prior, PRIOR_CHUNKS, 0))
         k1, k2 = jax.random.split(key)
         trained = [t.name for t in self.structure.trained()]
         names = [*trained, *(sites.mean(t) for t in trained)]
