@@ -26,6 +26,7 @@ import optax
 from blackjax.mcmc.dynamic_hmc import DynamicHMCState, build_kernel, halton_sequence
 from jax.flatten_util import ravel_pytree
 
+from bayesff.inference.exported import ONE_SHOT
 from bayesff.inference.kernels import Kernel, SamplerSettings, Trace
 from bayesff.model import Structure
 
@@ -70,7 +71,7 @@ class CheesKernel(Kernel):
         super().__init__(structure, settings)
         self.warmup_all = jax.jit(self._warmup_all)
         # ChEES's state holds its own energies: its start computes them (not log_density)
-        self.init_at = jax.jit(self._init_at)
+        self.init_at = jax.jit(self._init_at, compiler_options=ONE_SHOT)
 
     def sampler_data(self, data, scale: dict):
         """The model's data alone: ChEES adapts its own diagonal metric over the chains'

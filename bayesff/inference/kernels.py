@@ -181,7 +181,12 @@ class Kernel:
         devices (:func:`chain_shards`).
     log_density
         ``log_density(z (D,), data) -> (value, gradient)`` of one problem
-        (unbatched, ravelled unconstrained vector; for the Laplace start).
+        (unbatched, ravelled unconstrained vector; for the Laplace start and
+        the chains' start, :meth:`energies`).
+    start_from
+        ``start_from(keys, sdata, z, inverse_mass, pe (P, C), grad) -> state``:
+        the chain states at ``z`` whose potential energies and gradients (in the
+        model's coordinates) are given; no model inside (:meth:`init_at` calls it).
     """
 
     #: whether chains may be split over devices (each chain's state is its own)
@@ -224,7 +229,7 @@ class Kernel:
         # into one single-point program (which the Laplace start uses too), not also into
         # the start's (b12 of the n-alkane study: 28 s of compilation, docs/chains.md)
         self.start_from = persistent(
-            jax.jit(self._start_from, compiler_options=ONE_SHOT), "init_at", key, ONE_SHOT
+            jax.jit(self._start_from, compiler_options=ONE_SHOT), "start_from", key, ONE_SHOT
         )
         self.run_block = (
             self._sharded_run_block(key)
@@ -233,8 +238,8 @@ class Kernel:
         )
         # compiled without LLVM's optimisation: called a few hundred times at most (the
         # Laplace start, the chains' start), where XLA's full compilation of a
-        # phase-equilibrium model costs more than the calls gain (b12: 37 s against 21 s
-        # to compile, 8 against 13 ms a call)
+        # phase-equilibrium model costs more than the calls gain (b12: 33 s against 21 s
+        # to compile, 6.4 against 11.5 ms a call; benchmarks/compile_costs.py)
         self.log_density = persistent(
             jax.jit(self._log_density, compiler_options=ONE_SHOT), "log_density", key, ONE_SHOT
         )
@@ -409,7 +414,7 @@ class Kernel:
     def precompile(self, keys, data) -> dict:
         """Start compiling :attr:`run_block` in the background for these arguments' types.
 
-        The state's types come from tracing ``init_at`` abstractly (no
+        The state's types come from tracing ``start_from`` abstractly (no
         compilation); the calling thread goes on with the chains' start while
         the block compiles (:func:`bayesff.inference.exported.precompile`).
         Returns the abstract unconstrained latent values, site -> (P, C, ...).

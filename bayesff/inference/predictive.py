@@ -154,7 +154,8 @@ class PostProcessor:
         def prior(k):
             names = list(self.structure.latent_names)
             return Predictive(self.model, num_samples=n, return_sites=names, parallel=True)(
-                jax.random.fold_in(k, i), blind.without_observations()
+                jax.random.fold_in(k, i),
+                blind,  # observed sites draw nothing
             )
 
         def posterior(zz):
