@@ -302,6 +302,96 @@ def test_chains_split_over_cpu_devices(tmp_path):
     assert split["rhat"] < 1.02 and single["rhat"] < 1.02
 
 
+POSTPROCESS_CHILD = """
+import json, sys
+import numpy as np
+import bayesff
+bayesff.configure(host_devices=2, compilation_cache=False)
+import jax
+from bayesff.inference import calibrate, predictive
+from bayesff.problem import Problem
+
+problem = Problem.from_toml(sys.argv[1])
+problem = problem.replace(inference=problem.inference.replace(prior_draws=300))
+out = {"devices": jax.local_device_count(), "runs": []}
+for split in (True, False):
+    predictive.clear_postprocessors()
+    if not split:
+        predictive.chunk_devices = lambda n_chunks: 1
+    run = calibrate(problem, progress=False, log=None, chains=2, warmup=100, samples=150,
+                    seed=7)
+    dt = run.datatree
+    groups = {}
+    for g in dt.children:  # every group the run file has
+        groups[g] = {k: np.asarray(v).tolist() for k, v in dt[g].to_dataset().items()}
+    used = max(p.devices for p in predictive._POSTPROCESSORS.values())
+    out["runs"].append({"devices": used, "groups": groups})
+print(json.dumps(out))
+"""
+
+
+def test_postprocessing_splits_its_chunks_over_cpu_devices_with_the_same_results(tmp_path):
+    """With the CPU split into 2 devices, post-processing runs one chunk per device
+    (shard_map): 300 kept and 300 prior draws are 2 + 2 chunks of 256 in 2 calls, the
+    last prior chunk padded. Chunk i is the same program with the same keys on either
+    device, so every group of the run file (replicated observations, log-likelihoods,
+    held-out predictions, prior draws) equals the one-device post-processing of the same
+    draws bit for bit. Reference: the same computation on one device. A new process, so
+    that the split takes effect."""
+    import json
+    import subprocess
+    import sys
+
+    child = tmp_path / "child.py"
+    child.write_text(POSTPROCESS_CHILD)
+    proc = subprocess.run(
+        [sys.executable, str(child), str(ROOT / "models" / "argon_lj_b2.toml")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["devices"] == 2
+    split, single = out["runs"]
+    assert [split["devices"], single["devices"]] == [2, 1]
+    assert split["groups"].keys() == single["groups"].keys()
+    assert {"posterior_predictive", "log_likelihood", "predictions", "prior"} <= set(
+        split["groups"]
+    )
+    for g, sites_ in single["groups"].items():
+        assert sites_.keys() == split["groups"][g].keys(), g
+        for k, v in sites_.items():
+            np.testing.assert_array_equal(split["groups"][g][k], v, err_msg=f"{g}/{k}")
+    assert np.shape(split["groups"]["prior"]["epsilon"]) == (1, 300)
+
+
+def test_postprocessing_plan_puts_one_chunk_per_device_and_pads_the_last_call():
+    """The calls of a run: posterior chunks then prior chunks, ``devices`` per call; a
+    short last call repeats its last chunk with nothing kept. Reference: 600 kept draws
+    in chunks of 256 are 3 chunks (256, 256, 88 kept) and 300 prior draws 2 (256, 44)."""
+    from bayesff.inference.predictive import chunk_plan
+
+    one = chunk_plan(600, 300, 256, 1)
+    assert [[(c.i, c.is_prior, c.start, c.take) for c in call] for call in one] == [
+        [(0, False, 0, 256)],
+        [(1, False, 256, 256)],
+        [(2, False, 512, 88)],
+        [(0, True, 0, 256)],
+        [(1, True, 0, 44)],
+    ]
+    two = chunk_plan(600, 300, 256, 2)
+    assert [[(c.i, c.is_prior, c.take) for c in call] for call in two] == [
+        [(0, False, 256), (1, False, 256)],
+        [(2, False, 88), (0, True, 256)],
+        [(1, True, 44), (1, True, 0)],
+    ]
+    assert sum(c.take for call in two for c in call) == 900
+    assert chunk_plan(40, 0, 64, 2) == [
+        [chunk_plan(40, 0, 64, 1)[0][0]] * 1 + [chunk_plan(40, 0, 64, 1)[0][0]._replace(take=0)]
+    ]
+
+
 EXPORTED_CHILD = """
 import json, sys
 import bayesff
@@ -906,6 +996,9 @@ def test_postprocessing_runs_the_prior_only_in_chunks_whose_draws_are_kept(monke
         return call
 
     monkeypatch.setattr(predictive, "persistent", counting)
+    # one chunk per call, whatever devices this process has (the split over devices:
+    # test_postprocessing_plan_puts_one_chunk_per_device_and_pads_the_last_call)
+    monkeypatch.setattr(predictive, "chunk_devices", lambda n_chunks: 1)
     predictive.clear_postprocessors()
     try:
         y = b2_true(T_TRAIN)

@@ -18,6 +18,14 @@ data as arguments; draws are processed in chunks (the last padded) of
 :func:`chunk_size` draws: a power of two up to :data:`CHUNK`, so that runs of
 any length reuse a few compiled shapes and a short run (thinned, or a sweep's
 small task) does not pay for 256 draws of expensive held-out predictions.
+
+Where the process has several devices (a CPU split into one device per core,
+:func:`bayesff.configure`), each call runs one chunk per device
+(:func:`chunk_devices`, ``jax.shard_map``): chunk ``i`` is the same program with
+the same keys on whichever device it runs, so the results are the same, bit for
+bit, as on one device. Post-processing runs after the chains, alone, so it had
+one core of two idle; held-out phase-equilibrium predictions took minutes of it
+(docs/chains.md).
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as Spec
 from numpyro.handlers import substitute, trace
 from numpyro.infer import Predictive
 from numpyro.infer.util import constrain_fn
@@ -41,7 +51,15 @@ from bayesff.inference.exported import (
 from bayesff.model import ModelData, Structure, TargetData, model_of
 from bayesff.runtime import make_room, register_compiled_cache
 
-__all__ = ["CHUNK", "PostProcessed", "PostProcessor", "chunk_size", "get_postprocessor"]
+__all__ = [
+    "CHUNK",
+    "PostProcessed",
+    "PostProcessor",
+    "chunk_devices",
+    "chunk_plan",
+    "chunk_size",
+    "get_postprocessor",
+]
 
 #: Largest number of draws per call of the compiled post-processing functions.
 CHUNK = 256
@@ -58,6 +76,38 @@ def chunk_size(n_posterior: int, n_prior: int) -> int:
     """
     n = max(int(n_posterior), int(n_prior), 1)
     return min(CHUNK, max(8, 1 << (n - 1).bit_length()))
+
+
+def chunk_devices(n_chunks: int) -> int:
+    """Devices one call spreads its chunks over: the process's devices, at most ``n_chunks``."""
+    return max(1, min(len(jax.devices()), int(n_chunks)))
+
+
+class _Chunk(NamedTuple):
+    """One chunk of draws: its index among its own (posterior or prior) draws, whether it
+    is the prior's, the first posterior draw it holds, and how many of its rows are kept."""
+
+    i: int
+    is_prior: bool
+    start: int
+    take: int
+
+
+def chunk_plan(n: int, n_prior: int, size: int, devices: int) -> list[list[_Chunk]]:
+    """The calls of a run: posterior chunks, then prior chunks, ``devices`` per call.
+
+    A last call with fewer chunks than devices repeats its last chunk (its output is
+    dropped): every call has the compiled shape.
+    """
+    n_post, n_pri = -(-n // size), -(-n_prior // size)
+    chunks = [_Chunk(i, False, min(i * size, max(n - 1, 0)), min(size, n - i * size))
+              for i in range(n_post)]  # fmt: skip
+    chunks += [_Chunk(i, True, 0, min(size, n_prior - i * size)) for i in range(n_pri)]
+    calls = [chunks[j : j + devices] for j in range(0, len(chunks), devices)]
+    if calls and len(calls[-1]) < devices:
+        last = calls[-1][-1]._replace(take=0)
+        calls[-1] += [last] * (devices - len(calls[-1]))
+    return calls
 
 
 class PostProcessed(NamedTuple):
@@ -107,6 +157,38 @@ class PostProcessor:
         # types, the taken branch for its program, and the model is traced once for both
         self._heldout = jax.jit(self._heldout_chunk)
         self._chunk = persistent(jax.jit(self._one_chunk), "postprocess", structure_key(structure))
+        self._sharded: dict = {}  # devices -> _ShardedChunks
+        #: devices the last :meth:`run` spread its chunks over
+        self.devices = 1
+
+    def _program(self, devices: int):
+        """The compiled call for ``devices`` chunks at a time (one: :attr:`_chunk`)."""
+        if devices == 1:
+            return self._chunk
+        if devices not in self._sharded:
+            mesh = jax.make_mesh((devices,), ("chunks",), devices=jax.devices()[:devices])
+
+            def per_device(z, i, is_prior, *rest):  # this device's chunk: leading axis 1
+                out = self._one_chunk(jax.tree.map(lambda a: a[0], z), rest[0], rest[1],
+                                      i[0], is_prior[0], *rest[2:])  # fmt: skip
+                return jax.tree.map(lambda a: a[None], out)
+
+            # check_vma=False: lax.cond's branches (the held-out rows and their skipped
+            # twin) come out with different varying-axes types, as in run_block
+            sharded = jax.shard_map(
+                per_device,
+                mesh=mesh,
+                in_specs=(Spec("chunks"),) * 3 + (Spec(),) * 4,
+                out_specs=Spec("chunks"),
+                check_vma=False,
+            )
+            key = structure_key(self.structure, devices)
+            self._sharded[devices] = _ShardedChunks(
+                persistent(jax.jit(sharded), "postprocess", key),
+                NamedSharding(mesh, Spec("chunks")),
+                NamedSharding(mesh, Spec()),
+            )
+        return self._sharded[devices]
 
     def _log_prior(self, samples, data, means):
         """Each latent site's log prior density at each draw (``means``: the draws' model
@@ -237,6 +319,11 @@ class PostProcessor:
         and ``n_prior`` as :meth:`run` will see them (they fix the chunk length).
         """
         size = chunk_size(n, n_prior)
+        devices = chunk_devices(-(-n // size) + -(-n_prior // size))
+        if devices > 1:
+            types = {k: ((devices, size, *shape), dtype) for k, (shape, dtype) in latent.items()}
+            self._program(devices).prepare(types, key, key_prior, data_train, data_holdout)
+            return
         chunk = {k: np.zeros((size, *shape), dtype) for k, (shape, dtype) in latent.items()}
         precompile(self._chunk, chunk, key, key_prior, 0, False, data_train, data_holdout)
 
@@ -259,21 +346,56 @@ class PostProcessor:
         """
         n = next(iter(z.values())).shape[0]
         size = chunk_size(n, n_prior)
-        n_post, n_pri = -(-n // size), -(-n_prior // size)
-        post, prior = [], []
-        for j in range(n_post + n_pri):
-            is_prior = j >= n_post
-            i = j - n_post if is_prior else j  # the chunk's index in its own draws
-            start = min(i * size, max(n - 1, 0)) if not is_prior else 0
-            chunk = {k: _pad(v[start : start + size], size) for k, v in z.items()}
-            out = self._chunk(chunk, key, key_prior, i, is_prior, data_train, data_holdout)
-            take = min(size, (n_prior if is_prior else n) - i * size)
-            kept = jax.tree.map(lambda a, t=take: np.asarray(a)[:t], out)
-            (prior if is_prior else post).append(kept)
+        calls = chunk_plan(n, n_prior, size, chunk_devices(-(-n // size) + -(-n_prior // size)))
+        self.devices = len(calls[0]) if calls else 1
+        program = self._program(self.devices)
+        post, prior, done = [], [], 0
+        for call in calls:
+            zs = [{k: _pad(v[c.start : c.start + size], size) for k, v in z.items()} for c in call]
+            if self.devices == 1:
+                c = call[0]
+                outs = [program(zs[0], key, key_prior, c.i, c.is_prior, data_train, data_holdout)]
+            else:
+                outs = program(zs, call, key, key_prior, data_train, data_holdout)
+            for c, out in zip(call, outs, strict=True):
+                if c.take > 0:
+                    kept = jax.tree.map(lambda a, t=c.take: np.asarray(a)[:t], out)
+                    (prior if c.is_prior else post).append(kept)
+                    done += c.take
             if progress is not None:
-                done = n + min((i + 1) * size, n_prior) if is_prior else min((i + 1) * size, n)
                 progress(done, n + n_prior)
         return _collect(post, prior)
+
+
+class _ShardedChunks:
+    """The chunk program with one chunk per device: placement, the call, and its outputs
+    split back into chunks (as the chains' ``run_block`` is placed)."""
+
+    def __init__(self, run, by_chunk, replicated):
+        self.run, self.by_chunk, self.replicated = run, by_chunk, replicated
+
+    def __call__(self, zs: list, call: list, key, key_prior, data_train, data_holdout):
+        z = {k: np.stack([c[k] for c in zs]) for k in zs[0]}
+        i = np.asarray([c.i for c in call])
+        is_prior = np.asarray([c.is_prior for c in call])
+        z, i, is_prior = jax.device_put((z, i, is_prior), self.by_chunk)
+        rest = jax.device_put((key, key_prior, data_train, data_holdout), self.replicated)
+        out = jax.tree.map(np.asarray, self.run(z, i, is_prior, *rest))
+        return [jax.tree.map(lambda a, j=j: a[j], out) for j in range(len(call))]
+
+    def prepare(self, types: dict, key, key_prior, data_train, data_holdout) -> None:
+        """Compile ahead for chunks of ``types`` (site -> (shape, dtype), with the device
+        axis first), placed as :meth:`__call__` places them."""
+
+        def placed(shape, dtype):
+            return jax.ShapeDtypeStruct(shape, dtype, sharding=self.by_chunk)
+
+        devices = next(iter(types.values()))[0][0]
+        z = {k: placed(shape, dtype) for k, (shape, dtype) in types.items()}
+        i = placed((devices,), np.asarray(0).dtype)
+        is_prior = placed((devices,), np.bool_)
+        rest = jax.device_put((key, key_prior, data_train, data_holdout), self.replicated)
+        precompile(self.run, z, i, is_prior, *rest)
 
 
 def _collect(post: list, prior: list) -> PostProcessed:
