@@ -11,12 +11,12 @@ of the post-processing's time). The draws are the prior's median in unconstraine
 coordinates plus Normal(0, 0.02) noise (fixed seed): near one point, as a posterior's are.
 
 The CPU is split into two JAX devices. Both programs are compiled first (a call each,
-not timed); then ``PostProcessor.run`` is timed ``--repeat`` times each way, alternating,
-in this one process: the ratio compares the two on the same machine at the same time.
-The two ways' outputs must agree to rounding (else the script stops): the sharded program
-is compiled on its own, and XLA may order its floating-point operations differently
-(2026-11-27: model means within 2e-12 relative; log-likelihoods, which cancel, within
-1e-9 absolute).
+recorded as ``first_call_with_compile_s``, not compared); then ``PostProcessor.run`` is
+timed ``--repeat`` times each way, alternating, in this one process: the ratio compares
+the two on the same machine at the same time.
+The two ways' outputs must agree to rounding, 1e-9 relative (else the script stops): the
+sharded program is compiled on its own, and XLA may order its floating-point operations
+differently (2026-11-27: model means within 1.9e-12 relative).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _agree(one, two) -> float:
     for field in one._fields:
         for k, a in getattr(one, field).items():
             a, b = np.asarray(a), np.asarray(getattr(two, field)[k])
-            np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-9, err_msg=f"{field}/{k}")
+            np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12, err_msg=f"{field}/{k}")
             if k.endswith("_model"):
                 fin = np.isfinite(a) & (a != 0)
                 worst = max(worst, float(np.max(np.abs(b[fin] / a[fin] - 1), initial=0.0)))

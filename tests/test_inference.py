@@ -313,12 +313,14 @@ from bayesff.problem import Problem
 
 problem = Problem.from_toml(sys.argv[1])
 problem = problem.replace(inference=problem.inference.replace(prior_draws=300))
+# 600 kept + 300 prior draws: chunks of 256, 3 + 2 chunks, calls [post 0, post 1],
+# [post 2, prior 0] (a call mixing the two), [prior 1, filler]
 out = {"devices": jax.local_device_count(), "runs": []}
 for split in (True, False):
     predictive.clear_postprocessors()
     if not split:
         predictive.chunk_devices = lambda n_chunks: 1
-    run = calibrate(problem, progress=False, log=None, chains=2, warmup=100, samples=150,
+    run = calibrate(problem, progress=False, log=None, chains=2, warmup=100, samples=300,
                     seed=7)
     dt = run.datatree
     groups = {}
@@ -332,14 +334,16 @@ print(json.dumps(out))
 
 def test_postprocessing_splits_its_chunks_over_cpu_devices_with_the_same_results(tmp_path):
     """With the CPU split into 2 devices, post-processing runs one chunk per device
-    (shard_map): 300 kept and 300 prior draws are 2 + 2 chunks of 256 in 2 calls, the
-    last prior chunk padded. Chunk i is the same computation with the same keys on either
-    device, so every group of the run file (replicated observations, log-likelihoods,
-    held-out predictions, prior draws) equals the one-device post-processing of the same
-    draws to rounding (the sharded program is compiled on its own; XLA may order its
-    operations differently: 1e-12 relative). Wrong keys per device (a chunk's index not
-    passed) fail by far more. Reference: the same computation on one device. A new
-    process, so that the split takes effect."""
+    (shard_map): 600 kept and 300 prior draws are 3 + 2 chunks of 256 in 3 calls, one
+    mixing posterior and prior chunks and the last filled with a chunk whose output is
+    dropped. Chunk i is the same computation with the same keys on either device, so
+    every group of the run file (replicated observations, log-likelihoods, held-out
+    predictions, prior draws) equals the one-device post-processing of the same draws to
+    rounding (the sharded program is compiled on its own and XLA may order its operations
+    differently: 1e-9 relative, as benchmarks/postprocess_devices.py checks; model b12's
+    means differed by 1.9e-12). Wrong keys per device (a chunk's index not passed) fail
+    by far more. Reference: the same computation on one device. A new process, so that
+    the split takes effect."""
     import json
     import subprocess
     import sys
@@ -365,16 +369,21 @@ def test_postprocessing_splits_its_chunks_over_cpu_devices_with_the_same_results
         assert sites_.keys() == split["groups"][g].keys(), g
         for k, v in sites_.items():
             np.testing.assert_allclose(
-                split["groups"][g][k], v, rtol=1e-12, atol=1e-12, err_msg=f"{g}/{k}"
+                split["groups"][g][k], v, rtol=1e-9, atol=1e-12, err_msg=f"{g}/{k}"
             )
     assert np.shape(split["groups"]["prior"]["epsilon"]) == (1, 300)
+    assert np.shape(split["groups"]["posterior"]["epsilon"]) == (2, 300)
 
 
 def test_postprocessing_plan_puts_one_chunk_per_device_and_pads_the_last_call():
     """The calls of a run: posterior chunks then prior chunks, ``devices`` per call; a
-    short last call repeats its last chunk with nothing kept. Reference: 600 kept draws
-    in chunks of 256 are 3 chunks (256, 256, 88 kept) and 300 prior draws 2 (256, 44)."""
-    from bayesff.inference.predictive import chunk_plan
+    short last call is filled with prior chunk 0 with nothing kept (the cheapest: no
+    held-out rows). One chunk stays on one device, more use every device (one compiled
+    shape per count). Reference: 600 kept draws in chunks of 256 are 3 chunks (256, 256,
+    88 kept) and 300 prior draws 2 (256, 44)."""
+    import jax
+
+    from bayesff.inference.predictive import _Chunk, chunk_devices, chunk_plan
 
     one = chunk_plan(600, 300, 256, 1)
     assert [[(c.i, c.is_prior, c.start, c.take) for c in call] for call in one] == [
@@ -388,12 +397,13 @@ def test_postprocessing_plan_puts_one_chunk_per_device_and_pads_the_last_call():
     assert [[(c.i, c.is_prior, c.take) for c in call] for call in two] == [
         [(0, False, 256), (1, False, 256)],
         [(2, False, 88), (0, True, 256)],
-        [(1, True, 44), (1, True, 0)],
+        [(1, True, 44), (0, True, 0)],
     ]
     assert sum(c.take for call in two for c in call) == 900
-    assert chunk_plan(40, 0, 64, 2) == [
-        [chunk_plan(40, 0, 64, 1)[0][0]] * 1 + [chunk_plan(40, 0, 64, 1)[0][0]._replace(take=0)]
-    ]
+    assert chunk_plan(40, 0, 64, 2) == [[_Chunk(0, False, 0, 40), _Chunk(0, True, 0, 0)]]
+    assert chunk_plan(40, 0, 64, 4)[0][1:] == [_Chunk(0, True, 0, 0)] * 3
+    assert chunk_devices(1) == 1
+    assert chunk_devices(2) == chunk_devices(9) == len(jax.devices())
 
 
 EXPORTED_CHILD = """

@@ -21,7 +21,9 @@ small task) does not pay for 256 draws of expensive held-out predictions.
 
 Where the process has several devices (a CPU split into one device per core,
 :func:`bayesff.configure`), each call runs one chunk per device
-(:func:`chunk_devices`, ``jax.shard_map``): chunk ``i`` is the same computation
+(:func:`chunk_devices`, ``jax.shard_map``; a run of one chunk stays on one device, and a
+short last call is filled with a prior chunk whose output is dropped: one compiled shape
+per device count, extra work only on devices that would idle). Chunk ``i`` is the same computation
 with the same keys on whichever device it runs, so the results are those of one
 device to rounding (the sharded program is compiled on its own and XLA may order
 its floating-point operations differently: model b12's means agree within 2e-12
@@ -80,8 +82,9 @@ def chunk_size(n_posterior: int, n_prior: int) -> int:
 
 
 def chunk_devices(n_chunks: int) -> int:
-    """Devices one call spreads its chunks over: the process's devices, at most ``n_chunks``."""
-    return max(1, min(len(jax.devices()), int(n_chunks)))
+    """Devices one call spreads its chunks over: one for a single chunk, else all of the
+    process's devices (never a count between: each count is a program of its own)."""
+    return 1 if int(n_chunks) <= 1 else len(jax.devices())
 
 
 class _Chunk(NamedTuple):
@@ -97,8 +100,9 @@ class _Chunk(NamedTuple):
 def chunk_plan(n: int, n_prior: int, size: int, devices: int) -> list[list[_Chunk]]:
     """The calls of a run: posterior chunks, then prior chunks, ``devices`` per call.
 
-    A last call with fewer chunks than devices repeats its last chunk (its output is
-    dropped): every call has the compiled shape.
+    A call with fewer chunks than devices is filled with prior chunk 0 with nothing
+    kept (its output is dropped): every call has the compiled shape, and a prior chunk
+    is the cheapest (its held-out rows are skipped).
     """
     n_post, n_pri = -(-n // size), -(-n_prior // size)
     chunks = [_Chunk(i, False, min(i * size, max(n - 1, 0)), min(size, n - i * size))
@@ -106,8 +110,7 @@ def chunk_plan(n: int, n_prior: int, size: int, devices: int) -> list[list[_Chun
     chunks += [_Chunk(i, True, 0, min(size, n_prior - i * size)) for i in range(n_pri)]
     calls = [chunks[j : j + devices] for j in range(0, len(chunks), devices)]
     if calls and len(calls[-1]) < devices:
-        last = calls[-1][-1]._replace(take=0)
-        calls[-1] += [last] * (devices - len(calls[-1]))
+        calls[-1] += [_Chunk(0, True, 0, 0)] * (devices - len(calls[-1]))
     return calls
 
 
@@ -342,7 +345,7 @@ class PostProcessor:
 
         ``z``: site -> (N, ...) unconstrained posterior draws. Returns a
         :class:`PostProcessed`. ``progress(done, total)``,
-        if given, is called after each chunk with the draws processed so far
+        if given, is called after each call (a chunk per device) with the draws processed so far
         (posterior and prior counted together).
         """
         n = next(iter(z.values())).shape[0]
@@ -377,7 +380,7 @@ class _ShardedChunks:
 
     def __call__(self, zs: list, call: list, key, key_prior, data_train, data_holdout):
         z = {k: np.stack([c[k] for c in zs]) for k in zs[0]}
-        i = np.asarray([c.i for c in call])
+        i = np.asarray([c.i for c in call], np.int32)  # int32 with or without x64
         is_prior = np.asarray([c.is_prior for c in call])
         z, i, is_prior = jax.device_put((z, i, is_prior), self.by_chunk)
         rest = jax.device_put((key, key_prior, data_train, data_holdout), self.replicated)
@@ -393,7 +396,7 @@ class _ShardedChunks:
 
         devices = next(iter(types.values()))[0][0]
         z = {k: placed(shape, dtype) for k, (shape, dtype) in types.items()}
-        i = placed((devices,), np.asarray(0).dtype)
+        i = placed((devices,), np.int32)
         is_prior = placed((devices,), np.bool_)
         rest = jax.device_put((key, key_prior, data_train, data_holdout), self.replicated)
         precompile(self.run, z, i, is_prior, *rest)
