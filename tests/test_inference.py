@@ -1312,7 +1312,11 @@ def test_structures_that_differ_only_in_their_pooling_have_different_keys():
     assert len(keys) == 5
 
 
-def test_postprocessing_runs_each_row_sets_forward_model_once_per_draw(monkeypatch):
+@pytest.mark.parametrize(
+    "kind",
+    ["inferred_scale", "none", "absolute", "hierarchical", "gp", "discrepancy_gp"],
+)
+def test_postprocessing_runs_each_row_sets_forward_model_once_per_draw(monkeypatch, kind):
     """The post-processing program holds a target's forward model once per set of rows:
     the training rows' predictive run (for posterior and prior draws alike) and the
     held-out rows'. The log-likelihood, the log prior, the constraining of the draws and
@@ -1320,23 +1324,37 @@ def test_postprocessing_runs_each_row_sets_forward_model_once_per_draw(monkeypat
     (ModelData.with_means) or skip them; before 2026-11-27 each of those numpyro calls ran
     the forward model again, eight copies in the program, each traced and compiled (for a
     phase-equilibrium model most of the program: docs/chains.md). What they compute must
-    not change: the reference is numpyro's own log_likelihood and log_density on the same
-    model and draws, which run the forward model themselves (agreement to rounding)."""
-    from numpyro.infer.util import log_density, log_likelihood, unconstrain_fn
+    not change, for every inadequacy (none, an inferred relative or absolute scale,
+    hierarchical bands with a new environment for the held-out rows, an HSGP) and for a
+    correlated error model (a marginalised GP discrepancy): the reference is numpyro's own
+    log_likelihood and log_density on the same model and draws, which run the forward
+    model themselves (agreement to rounding)."""
+    from numpyro.infer import Predictive, init_to_median
+    from numpyro.infer.util import initialize_model, log_density, log_likelihood
 
     from bayesff import model as model_module
     from bayesff import sites
     from bayesff.inference.predictive import PostProcessor
     from bayesff.model import arrays, model_of, structure_of
+    from bayesff.targets import ErrorModel
 
     y = b2_true(T_TRAIN)
     held = np.zeros(T_TRAIN.size, bool)
     held[-4:] = True
-    inadequacy = Inadequacy("inferred_scale", form="relative", prior_scale=0.05)
+    inadequacy = {
+        "none": Inadequacy(),
+        "inferred_scale": Inadequacy("inferred_scale", form="relative", prior_scale=0.05),
+        "absolute": Inadequacy("inferred_scale", form="absolute", prior_scale=1.0),
+        "hierarchical": Inadequacy("hierarchical", bands=2, prior_scale=0.05),
+        "gp": Inadequacy("gp", prior_scale=0.05, gp_basis=10),
+        "discrepancy_gp": Inadequacy(),
+    }[kind]
     target = Target.from_arrays(
         "B2", SECOND_VIRIAL, {"T_K": T_TRAIN}, y, u_of(y), inadequacy=inadequacy
     )
     target = target.replace(train=~held, holdout={**target.holdout, "held out": held})
+    if kind == "discrepancy_gp":
+        target = target.replace(error_model=ErrorModel("discrepancy_gp", amplitude_scale=1.0))
     problem = lj_problem([target], InferenceSettings(chains=2, warmup=10, samples=10))
     structure = structure_of(problem)
     train, holdout = arrays(problem), arrays(problem, "holdout")
@@ -1349,43 +1367,68 @@ def test_postprocessing_runs_each_row_sets_forward_model_once_per_draw(monkeypat
     )
     pp = PostProcessor(structure)
     n = 6
-    rng = np.random.default_rng(0)
-    truth = {  # draws about the truth, in the model's coordinates and units
-        "epsilon": EPS_K * (1 + 0.01 * rng.standard_normal(n)),
-        "sigma": SIGMA_A * (1 + 0.01 * rng.standard_normal(n)),
-        sites.tau("B2"): 0.02 * np.exp(0.1 * rng.standard_normal(n)),
-    }
-    assert set(truth) == set(structure.latent_names)
     model = model_of(structure)
-    z = jax.vmap(lambda p: unconstrain_fn(model, (train,), {}, p))(truth)
+    z0 = initialize_model(  # every latent site at its prior median, then spread a little
+        jax.random.PRNGKey(2), model, model_args=(train,), init_strategy=init_to_median
+    ).param_info.z
+    rng = np.random.default_rng(0)
+    z = {k: v + 0.05 * rng.standard_normal((n, *np.shape(v))) for k, v in z0.items()}
     key = jax.random.PRNGKey(1)
-    runs.clear()  # (unconstrain_fn ran the model)
+    runs.clear()  # (initialize_model ran the model)
     samples, ppd, ll, pred, pred_ll, lp = jax.jit(pp._one_chunk)(
         z, key, key, 0, False, train, holdout
     )
     assert len(runs) == 2, f"the forward model was traced {len(runs)} times, not 2"
+    assert set(samples) == set(structure.latent_names)
+    assert np.isfinite(np.asarray(pred[sites.mean("B2")])).all()
+    assert np.shape(pred[sites.mean("B2")]) == (n, 4)
 
     ref_ll = log_likelihood(model, samples, train, parallel=True)["B2"]
     np.testing.assert_allclose(np.asarray(ll["B2"]), np.asarray(ref_ll), rtol=1e-12)
     assert np.isfinite(np.asarray(ll["B2"])).all()
-    new_env = {k: pred[k] for k in structure.new_environment_sites() if k in pred}
+    # the held-out rows' new environments (hierarchical bands): drawn again as the chunk
+    # draws them, from its held-out key (chunk 0 of the posterior's stream, second half)
+    new_env = {}
+    if structure.new_environment_sites():
+        held_key = jax.random.split(jax.random.fold_in(key, 0))[1]
+        new_env = Predictive(
+            model,
+            posterior_samples=samples,
+            return_sites=list(structure.new_environment_sites()),
+            parallel=True,
+        )(held_key, holdout.without_observations())
+    assert bool(new_env) == (kind == "hierarchical")
     ref_held = log_likelihood(model, {**samples, **new_env}, holdout, parallel=True)["B2"]
     np.testing.assert_allclose(np.asarray(pred_ll["B2"]), np.asarray(ref_held), rtol=1e-12)
+    assert np.isfinite(np.asarray(pred_ll["B2"])).all()
     # the log prior of every latent site: numpyro's joint log density less the likelihood
     for i in range(n):
         one = {k: v[i] for k, v in samples.items()}
         joint = float(log_density(model, (train,), {}, one)[0])
-        total = sum(float(lp[k][i]) for k in structure.latent_names)
+        total = sum(float(jnp.sum(lp[k][i])) for k in structure.latent_names)
         np.testing.assert_allclose(total, joint - float(jnp.sum(ref_ll[i])), rtol=1e-10)
     # constrained as numpyro constrains them (the supports do not depend on the means)
-    for k, v in truth.items():
-        np.testing.assert_allclose(np.asarray(samples[k]), v, rtol=1e-12)
-    # and the means the others read are the forward model's at each draw
-    for i in range(n):
-        params = {"epsilon": to_internal(truth["epsilon"][i], "K", "energy")}
-        params["sigma"] = truth["sigma"][i]
-        b2 = np.asarray(second_virial(LENNARD_JONES, params, T_TRAIN[~held]))
-        np.testing.assert_allclose(np.asarray(ppd[sites.mean("B2")][i]), b2, rtol=1e-10)
+    for k, v in samples.items():
+        want = jax.vmap(lambda q, k=k: constrain_site(model, train, q)[k])(z)
+        np.testing.assert_allclose(np.asarray(v), np.asarray(want), rtol=1e-12)
+    # and the means the others read are the forward model's at each draw (where the mean
+    # is the potential's B2 at the draw's epsilon and sigma: not with per-band parameters
+    # or an HSGP term added)
+    if kind in ("none", "inferred_scale", "absolute", "discrepancy_gp"):
+        for i in range(n):
+            params = {  # the model's sites are in the problem's units (K, angstrom)
+                "epsilon": to_internal(float(samples["epsilon"][i]), "K", "energy"),
+                "sigma": samples["sigma"][i],
+            }
+            b2 = np.asarray(second_virial(LENNARD_JONES, params, T_TRAIN[~held]))
+            np.testing.assert_allclose(np.asarray(ppd[sites.mean("B2")][i]), b2, rtol=1e-10)
+
+
+def constrain_site(model, data, z):
+    """numpyro's constrained values of unconstrained ``z`` (one draw), as a reference."""
+    from numpyro.infer.util import constrain_fn
+
+    return constrain_fn(model, (data,), {}, z)
 
 
 def test_chains_start_from_the_single_point_log_density(monkeypatch):
