@@ -270,6 +270,26 @@ print(json.dumps(out))
 """
 
 
+def _child(tmp_path, script: str, *args: str, env: dict | None = None) -> dict:
+    """Run ``script`` in a new Python process (where JAX has not started, so that its
+    device split takes effect) with ``args``; the JSON of its last line of output."""
+    import json
+    import subprocess
+    import sys
+
+    child = tmp_path / "child.py"
+    child.write_text(script)
+    proc = subprocess.run(
+        [sys.executable, str(child), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=None if env is None else {**os.environ, **env},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def test_chains_split_over_cpu_devices(tmp_path):
     """Issue 12: with the CPU split into 2 devices (bayesff.configure), the 4 chains run 2
     per device (shard_map). The same seed gives the same draws again with the same
@@ -277,20 +297,7 @@ def test_chains_split_over_cpu_devices(tmp_path):
     but the posterior is the same: means within 5 combined Monte Carlo standard errors.
     The run file records the split. Run in a new process, where JAX has not started,
     so that the split takes effect whatever this test process has."""
-    import json
-    import subprocess
-    import sys
-
-    child = tmp_path / "child.py"
-    child.write_text(SHARDED_CHILD)
-    proc = subprocess.run(
-        [sys.executable, str(child), str(ROOT / "models" / "argon_lj_b2.toml")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = _child(tmp_path, SHARDED_CHILD, str(ROOT / "models" / "argon_lj_b2.toml"))
     assert out["devices"] == 2
     split, again, single = out["runs"]
     assert [r["shards"] for r in out["runs"]] == [2, 2, 1]
@@ -344,20 +351,7 @@ def test_postprocessing_splits_its_chunks_over_cpu_devices_with_the_same_results
     means differed by 1.9e-12). Wrong keys per device (a chunk's index not passed) fail
     by far more. Reference: the same computation on one device. A new process, so that
     the split takes effect."""
-    import json
-    import subprocess
-    import sys
-
-    child = tmp_path / "child.py"
-    child.write_text(POSTPROCESS_CHILD)
-    proc = subprocess.run(
-        [sys.executable, str(child), str(ROOT / "models" / "argon_lj_b2.toml")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = _child(tmp_path, POSTPROCESS_CHILD, str(ROOT / "models" / "argon_lj_b2.toml"))
     assert out["devices"] == 2
     split, single = out["runs"]
     assert [split["devices"], single["devices"]] == [2, 1]
@@ -432,30 +426,12 @@ def test_a_new_process_reads_the_compiled_sampler_back_instead_of_tracing_it(tmp
     draws as compiling them in the calling thread. A changed environment (an edited
     bayesff file changes the key) traces and writes them again rather than using stale
     code."""
-    import json
-    import subprocess
-    import sys
-
-    child = tmp_path / "child.py"
-    child.write_text(EXPORTED_CHILD)
     cache = tmp_path / "cache"
 
     def run(mode, background="1"):
-        proc = subprocess.run(
-            [
-                sys.executable,
-                str(child),
-                str(ROOT / "models" / "argon_lj_b2.toml"),
-                str(cache),
-                mode,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ, "BAYESFF_BACKGROUND_COMPILE": background},
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        model = str(ROOT / "models" / "argon_lj_b2.toml")
+        return _child(tmp_path, EXPORTED_CHILD, model, str(cache), mode,
+                      env={"BAYESFF_BACKGROUND_COMPILE": background})  # fmt: skip
 
     first = run("same")
     assert first["stats"]["traced"] == 5 and first["stats"]["exported"] == 0

@@ -40,7 +40,7 @@ from bayesff.errors import (
 from bayesff.inference.assemble import Drawn, assemble, forward_at
 from bayesff.inference.cache import get_kernel
 from bayesff.inference.diagnostics import Diagnostics, diagnose, format_summary
-from bayesff.inference.kernels import SamplerSettings, latent_dim
+from bayesff.inference.kernels import SamplerSettings, latent_dim, ravel_chains, unravel_chains
 from bayesff.inference.laplace import laplace_start
 from bayesff.inference.predictive import get_postprocessor
 from bayesff.inference.sampling import BatchCheckpoint, Draws, run_blocks, save_finished
@@ -582,19 +582,8 @@ def laplace_scale(z: dict, inverse_mass: np.ndarray) -> dict:
     var = np.diagonal(inverse_mass, axis1=1, axis2=2) if inverse_mass.ndim == 3 else inverse_mass
     sd = np.sqrt(np.where(np.isfinite(var) & (var > 0), var, 1.0))
     sd = np.maximum(sd, 1e-12)
-    out = _unravel(sd, {k: v.shape[2:] for k, v in z.items()})
+    out = unravel_chains(sd, {k: v.shape[2:] for k, v in z.items()})
     return {k: v.astype(z[k].dtype) for k, v in out.items()}
-
-
-def _unravel(x: np.ndarray, shapes: dict) -> dict:
-    """Site -> x[..., its part] shaped (..., *shape): ``x``'s last axis ravelled in
-    NumPyro's (and jax.flatten_util.ravel_pytree's) order, the dict's sorted keys."""
-    out, start = {}, 0
-    for k in sorted(shapes):
-        n = int(np.prod(shapes[k]))
-        out[k] = x[..., start : start + n].reshape(*x.shape[:-1], *shapes[k])
-        start += n
-    return out
 
 
 def _finite_draws(kernel, batch: Batch, z, inv, sdata):
@@ -637,20 +626,14 @@ def _laplace(kernel, batch: Batch, z, log):
     """Laplace starts of every chain of every problem, and their inverse mass matrices."""
     s = batch.s
     one = jax.tree.map(lambda a: a[0, 0], z)
-    # ravelled as jax.flatten_util.ravel_pytree ravels (leaf order), in NumPy: the
-    # JAX version compiles a reshape and a split program in a new process
-    leaves = jax.tree.leaves(z)
+    x_all = ravel_chains(z)  # (P, C, D)
     folded_sites = set(batch.structure.folded_names)
-    folded = np.concatenate(
-        [
-            np.full(leaf[0, 0].size, str(getattr(path[0], "key", "")) in folded_sites)
-            for path, leaf in jax.tree_util.tree_flatten_with_path(z)[0]
-        ]
-    )
+    # in ravel_chains's order
+    folded = np.concatenate([np.full(np.size(z[k][0, 0]), k in folded_sites) for k in sorted(z)])
     starts, invs = [], []
     for i, prob in enumerate(batch.problems):
         # one optimisation from each chain's draw: one alone can end in a local mode
-        x0 = np.concatenate([a[i].reshape(s.chains, -1) for a in leaves], axis=1)
+        x0 = x_all[i]
         data_i = jax.tree.map(lambda a, i=i: a[i], batch.data)
         t = time.perf_counter()
         ls = laplace_start(kernel, data_i, x0, one, batch.keys.laplace[i], s.chains, folded=folded)
@@ -660,7 +643,7 @@ def _laplace(kernel, batch: Batch, z, log):
             f"evaluations, {time.perf_counter() - t:.1f} s; {_optima_summary(ls.log_densities)}"
             + (f", {ls.modes} competing modes: chains start at each" if ls.modes > 1 else "")
         )
-        starts.append(_unravel(ls.starts, {k: v.shape[2:] for k, v in z.items()}))
+        starts.append(unravel_chains(ls.starts, {k: v.shape[2:] for k, v in z.items()}))
         inv = ls.inverse_mass_matrix
         invs.append(inv if s.dense_mass else np.diag(inv))
     return {k: np.stack([st[k] for st in starts]) for k in z}, np.stack(invs)

@@ -78,7 +78,16 @@ from bayesff.inference.exported import (
 )
 from bayesff.model import ModelData, Structure, TargetData, model_of
 
-__all__ = ["Kernel", "SamplerSettings", "Scaled", "Trace", "chain_shards", "latent_dim"]
+__all__ = [
+    "Kernel",
+    "SamplerSettings",
+    "Scaled",
+    "Trace",
+    "chain_shards",
+    "latent_dim",
+    "ravel_chains",
+    "unravel_chains",
+]
 
 
 class Scaled(NamedTuple):
@@ -342,21 +351,17 @@ class Kernel:
         ``z`` (site -> (P, C, ...), the model's coordinates) of every chain of every
         problem of ``data`` (the model's data or :class:`Scaled`), by :attr:`log_density`."""
         d = data.data if isinstance(data, Scaled) else data
-        leaves, tree = jax.tree.flatten(jax.tree.map(np.asarray, z))
-        n_problems, n_chains = leaves[0].shape[:2]
-        template = jax.tree.unflatten(tree, [a[0, 0] for a in leaves])
-        sizes = [int(np.prod(a.shape[2:])) for a in leaves]
-        pe = np.empty((n_problems, n_chains))
-        grad = np.empty((n_problems, n_chains, sum(sizes)))
-        for p in range(n_problems):
+        z = {k: np.asarray(v) for k, v in z.items()}
+        x = ravel_chains(z)
+        template = {k: v[0, 0] for k, v in z.items()}
+        pe, grad = np.empty(x.shape[:2]), np.empty(x.shape)
+        for p in range(x.shape[0]):
             data_p = jax.tree.map(lambda a, p=p: a[p], d)
-            for c in range(n_chains):
-                x = np.concatenate([a[p, c].ravel() for a in leaves])
-                v, g = self.log_density(jnp.asarray(x), template, data_p)
+            for c in range(x.shape[1]):
+                v, g = self.log_density(jnp.asarray(x[p, c]), template, data_p)
                 pe[p, c], grad[p, c] = -float(v), -np.asarray(g)
-        parts = np.split(grad, np.cumsum(sizes)[:-1], axis=2)
-        shaped = [g.reshape(a.shape).astype(a.dtype) for g, a in zip(parts, leaves, strict=True)]
-        return pe.astype(leaves[0].dtype), jax.tree.unflatten(tree, shaped)
+        grad = unravel_chains(grad, {k: v.shape[2:] for k, v in z.items()})
+        return pe.astype(x.dtype), {k: grad[k].astype(v.dtype) for k, v in z.items()}
 
     def _run_block(self, state, data, n):
         block = self.settings.block
@@ -443,6 +448,25 @@ class Kernel:
 
         _, unravel = ravel_pytree(unravel_template)
         return jax.value_and_grad(lambda v: -self._pe_gen(data)(unravel(v)))(x)
+
+
+def ravel_chains(z: dict) -> np.ndarray:
+    """Latent values (site -> (P, C, ...)) as (P, C, D) vectors, in NumPy: ravelled in
+    NumPyro's (and jax.flatten_util.ravel_pytree's) order, the sites' sorted names (the
+    JAX version compiles a reshape and a split program in a new process)."""
+    lead = np.shape(z[next(iter(z))])[:2]
+    return np.concatenate([np.asarray(z[k]).reshape(*lead, -1) for k in sorted(z)], axis=-1)
+
+
+def unravel_chains(x: np.ndarray, shapes: dict) -> dict:
+    """Site -> x[..., its part] shaped (..., *shape): the inverse of :func:`ravel_chains`
+    along ``x``'s last axis (``shapes``: site -> its shape in one chain)."""
+    out, start = {}, 0
+    for k in sorted(shapes):
+        n = int(np.prod(shapes[k]))
+        out[k] = x[..., start : start + n].reshape(*x.shape[:-1], *shapes[k])
+        start += n
+    return out
 
 
 def latent_dim(z) -> int:
