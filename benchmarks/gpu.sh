@@ -15,6 +15,12 @@
 #        the CPU, same settings (150 molecules, 10,000 + 30,000 steps of 2 fs), two
 #        temperatures each: an engine cross-check and the GPU's MD speed; writes
 #        $OUT/md_vs_eos_jaxmd.csv (MD_EQUIL, MD_STEPS, MD_TIMEOUT override);
+# alkane: issue 30's forward-model case (12 n-alkane chains x 20 temperatures x 4 chains,
+#        value and gradient; vle_bench.py --alkanes), then the n-alkane model (b12)
+#        (models/alkane_chains/transferable_n12.toml, 4 x (500 + 500), Laplace start) run
+#        twice by `bayesff calibrate`: from an empty compilation cache, then with its
+#        programs on disk (ALKANE_TIMEOUT and ALKANE_WARM_TIMEOUT override the
+#        runs' limits, default 300 s each);
 # atlas: the atlas cross-section (models/atlas/atlas_sample.toml, 12 tasks) as a sweep of
 #        4 LocalCluster workers sharing the GPU (memory not preallocated); the sweep's
 #        journal (start and end of every task) and atlas.csv go to $OUT.
@@ -24,7 +30,7 @@ OUT=${OUT:?set OUT to a folder for the results}
 STEPS=${*:-vle nuts}
 mkdir -p "$OUT"
 export PYTHONPATH=$PWD
-if ! python3 -c "import arviz_stats, distributed, h5netcdf, tinygp, jax_md, pymbar" 2>/dev/null; then
+if ! python3 -c "import arviz_stats, distributed, h5netcdf, tinygp, jax_md, pymbar, jsonschema" 2>/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/site .whl/*.whl || exit 1
     export PYTHONPATH=/tmp/site:$PWD
@@ -57,6 +63,22 @@ if [[ " $STEPS " == *" chainmd "* ]]; then
             --equil ${MD_EQUIL:-10000} --steps ${MD_STEPS:-30000} \
             --out "$OUT/md_vs_eos_jaxmd.csv" 2>&1 | grep -v "timeseries module" | tee -a "$OUT/chainmd.txt"
         echo "chainmd $label: exit status ${PIPESTATUS[0]}" | tee -a "$OUT/chainmd.txt"
+    done
+fi
+if [[ " $STEPS " == *" alkane "* ]]; then
+    timeout ${BENCH_TIMEOUT:-150} python3 -X faulthandler benchmarks/vle_bench.py --alkanes --repeats 30 \
+        --out "$OUT/vle_bench_alkanes_gpu.json" 2>&1 | tee "$OUT/vle_bench_alkanes_gpu.txt"
+    echo "alkane bench: exit status ${PIPESTATUS[0]}"
+    rm -rf "$BAYESFF_CACHE_DIR"
+    for pass in cold warm; do
+        start=$(date +%s.%N)
+        limit=${ALKANE_TIMEOUT:-300}; [[ $pass == warm ]] && limit=${ALKANE_WARM_TIMEOUT:-$limit}
+        timeout $limit python3 -X faulthandler -m bayesff.cli calibrate \
+            models/alkane_chains/transferable_n12.toml --out /tmp/gpu-alkane/posterior.nc \
+            --force 2>&1 | tee "$OUT/alkane_b12_gpu_$pass.txt"
+        status=${PIPESTATUS[0]}
+        echo "alkane b12 $pass: exit status $status, wall $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s" \
+            | tee -a "$OUT/alkane_b12_gpu_$pass.txt"
     done
 fi
 if [[ " $STEPS " == *" atlas "* ]]; then
