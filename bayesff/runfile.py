@@ -75,7 +75,7 @@ from bayesff.errors import BayesffError, RunExistsError
 from bayesff.io import atomic_write_bytes
 from bayesff.potentials import get_potential
 from bayesff.schemas import parse_toml
-from bayesff.units import INTERNAL_UNITS
+from bayesff.units import INTERNAL_UNITS, from_internal, to_internal
 
 __all__ = [
     "VERSION",
@@ -1135,12 +1135,18 @@ def derived_parameters(dt, which: str = "posterior"):
             values[name] = post[name].values
             units[name] = str(post[name].attrs.get("units", ""))
     out = xr.Dataset()
+    dims = {p.name: p.dimension for p in potential.params}
     for d in getattr(potential, "derived", ()):
         if d.unit_from not in post.data_vars or any(n not in values for n in d.inputs):
             continue
-        v = np.broadcast_to(d.value(*(values[n] for n in d.inputs)), post[d.unit_from].shape)
+        if d.dimension:  # computed in internal units (Q of a 2CLJQ form sampled in ln Q*^2)
+            args = [to_internal(values[n], units[n] or None, dims[n]) for n in d.inputs]
+            v, unit = from_internal(d.value(*args), d.unit, d.dimension), d.unit
+        else:  # a dimensionless rescale of unit_from, in its unit
+            v, unit = d.value(*(values[n] for n in d.inputs)), units[d.unit_from]
+        v = np.broadcast_to(v, post[d.unit_from].shape)
         out[d.name] = xr.DataArray(np.asarray(v), dims=post[d.unit_from].dims)
-        out[d.name].attrs["units"] = units[d.unit_from]
+        out[d.name].attrs["units"] = unit
         out[d.name].attrs["derived"] = d.description
     return out
 

@@ -12,6 +12,10 @@ Takes a task of ``models/atlas/atlas.toml`` as the sweep builds it and samples i
   ``two_centre_lj_quadrupole_critical``): L* as ``lstar``, epsilon_c = epsilon T*c(L*) and
   l_c = sigma / rho*c(L*)^(1/3) with the task's epsilon and sigma priors moved to those
   coordinates at L*'s prior centre (same log-scales);
+- ``qstar``: the 2CLJQ form in ln Q*^2 = ln(Q^2 / (4 pi eps0 epsilon sigma^5))
+  (``two_centre_lj_quadrupole_qstar``): the task's LogNormal Q prior moved to Q*^2 at the
+  prior centre of (epsilon, sigma) (median Q*^2 there, twice the log-scale), as a
+  TruncatedNormal in ln Q*^2 bounded at the EOS's edge, Q*^2 <= 4;
 - ``same``: the task unchanged (the baseline, in the same process),
 
 optionally with other sampler settings (``--target-accept``, ``--warmup``, ``--samples``),
@@ -24,6 +28,7 @@ tasks of ethane, ethylene and CO2 were so until they moved to critical-point coo
 
     python -m studies.atlas_reparameterise carbon_dioxide-2cljq-VLE lstar
     python -m studies.atlas_reparameterise argon-mie-VLE vdw
+    python -m studies.atlas_reparameterise fluorine-2cljq-B2 qstar
 
 Nothing is written. docs/atlas.md quotes its results.
 """
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 import time
 
 import numpy as np
@@ -42,9 +48,31 @@ from bayesff import Problem, calibrate
 from bayesff.potentials.molecular import two_centre_critical_point
 from bayesff.potentials.pair import vdw_alpha
 from bayesff.sweep import expand
+from bayesff.units import COULOMB_KJ_PER_MOL_ANGSTROM, to_internal
 
 #: The EOS's validated edge of L* = L / sigma (Lisal et al. 2004; docs/vle.md).
 L_STAR_EDGE = 0.8
+#: The 2CLJQ EOS's validated edge of Q*^2 (Stoll et al. 2001; docs/vle.md).
+Q2_STAR_EDGE = 4.0
+
+
+def _ln_q2_star_prior(par: dict) -> dict:
+    """The task's LogNormal Q prior as a prior of ln Q*^2 at the prior centre of (epsilon,
+    sigma), bounded at ln 4."""
+    q = par.pop("Q")["prior"]
+    if q.get("dist") != "LogNormal":
+        raise SystemExit(f"qstar needs a LogNormal prior on Q, found {q}")
+    eps = to_internal(par["epsilon"]["prior"]["median"], par["epsilon"]["unit"], "energy")
+    sig = to_internal(par["sigma"]["prior"]["median"], par["sigma"]["unit"], "length")
+    q_int = to_internal(q["median"], "B", "quadrupole")
+    ln_q2 = math.log(COULOMB_KJ_PER_MOL_ANGSTROM * q_int**2 / (eps * sig**5))
+    return {
+        "dist": "TruncatedNormal",
+        "loc": ln_q2,
+        "scale": 2 * q["scale"],  # Q*^2 goes as Q^2
+        "low": math.log(1e-3),
+        "high": math.log(Q2_STAR_EDGE),
+    }
 
 
 def reparameterised(doc: dict, form: str) -> dict:
@@ -74,6 +102,15 @@ def reparameterised(doc: dict, form: str) -> dict:
             par["epsilon_c"] = {"unit": e["unit"], "prior": e_prior}
             par["l_c"] = {"unit": s["unit"], "prior": s_prior}
             d["potential"]["kind"] = d["potential"]["kind"].replace("_lstar", "_critical")
+    elif form == "qstar":
+        if d["potential"]["kind"] != "two_centre_lj_quadrupole":
+            raise SystemExit(f"qstar needs a two_centre_lj_quadrupole task, not {d['potential']}")
+        if "prior" not in par.get("Q", {}):
+            raise SystemExit(
+                f"qstar needs a 2CLJQ task with a prior on Q; this one has {sorted(par)}"
+            )
+        par["lnQ2_star"] = {"unit": "1", "prior": _ln_q2_star_prior(par)}
+        d["potential"]["kind"] += "_qstar"
     elif form == "vdw":
         e = par.pop("epsilon")
         prior = dict(e["prior"]) | {"median": e["prior"]["median"] * float(vdw_alpha(16.0, 6.0))}
@@ -85,7 +122,7 @@ def reparameterised(doc: dict, form: str) -> dict:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("task", help="an atlas task, e.g. carbon_dioxide-2cljq-VLE")
-    ap.add_argument("form", choices=("lstar", "critical", "vdw", "same"))
+    ap.add_argument("form", choices=("lstar", "critical", "vdw", "qstar", "same"))
     ap.add_argument("--sweep", default="models/atlas/atlas.toml")
     ap.add_argument(
         "--target-accept", type=float, help="NUTS's target acceptance (default: the task's)"

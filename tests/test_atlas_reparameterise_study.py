@@ -94,3 +94,25 @@ def test_vdw_scales_the_epsilon_median_by_alpha_16_6(tasks):
         e["median"] * alpha, rel=1e-12
     )
     assert d["parameters"]["epsilon_vdw"]["prior"]["scale"] == e["scale"]
+
+
+def test_qstar_moves_the_q_prior_to_ln_q_star2_at_the_prior_centre_bounded_at_4(tasks):
+    """The fluorine task's Q prior, LogNormal(0.778 B, 0.3), whose median the atlas chose to
+    give Q*^2 = 0.5 at the prior centre of (epsilon, sigma) (models/atlas/make_atlas.py),
+    becomes a TruncatedNormal of ln Q*^2 centred at ln 0.5 (to the 3 digits of 0.778),
+    scale 0.6 (Q*^2 goes as Q^2), bounded at ln 4 (the 2CLJQ EOS's validated edge, Stoll
+    et al. 2001). A task of another form is refused."""
+    import math
+
+    doc = tasks["fluorine-2cljq-B2"].document
+    d = study.reparameterised(doc, "qstar")
+    par = d["parameters"]
+    assert d["potential"]["kind"] == "two_centre_lj_quadrupole_qstar"
+    assert "Q" not in par and "Q" in doc["parameters"]  # the task itself is not changed
+    p = par["lnQ2_star"]["prior"]
+    assert p["dist"] == "TruncatedNormal" and p["high"] == pytest.approx(math.log(4.0))
+    assert p["loc"] == pytest.approx(math.log(0.5), abs=0.01)
+    assert p["scale"] == pytest.approx(2 * doc["parameters"]["Q"]["prior"]["scale"])
+    assert par["epsilon"] == doc["parameters"]["epsilon"]
+    with pytest.raises(SystemExit, match="two_centre_lj_quadrupole task"):
+        study.reparameterised(tasks["carbon_dioxide-2cljq-VLE"].document, "qstar")

@@ -506,6 +506,16 @@ for _suffix in ("_lstar", "_critical"):
         register_fluid_eos(
             _name, FluidEOS(_eos, _reparameterised(_name, _adapter), _floor, _shape)
         )
+# 2CLJQ in ln Q*^2 (*_qstar): the EOS's validated edge Q*^2 <= 4 is a bound of one coordinate
+register_fluid_eos(
+    "two_centre_lj_quadrupole_qstar",
+    FluidEOS(
+        TWO_CENTRE_LJ_QUADRUPOLE,
+        _reparameterised("two_centre_lj_quadrupole_qstar", _two_centre_quadrupole),
+        TWO_CENTRE_LJ_QUADRUPOLE_FLOOR,
+        {"L_star": _L_STAR, "Q2_star": _Q2_STAR},
+    ),
+)
 
 
 def fluid_eos_of(potential, observable: str = "this observable") -> FluidEOS:
@@ -689,10 +699,13 @@ def vle_predictions(
 VLE_METHODS = ("eos", "correlation")
 
 #: Potentials whose coexistence properties the Stoll et al. (2001) correlations describe.
-CORRELATION_POTENTIALS = tuple(
-    f"two_centre_lj{q}{form}"
-    for q in ("", "_quadrupole")
-    for form in ("", "_lstar", "_critical")  # the same models in other coordinates
+CORRELATION_POTENTIALS = (
+    *(
+        f"two_centre_lj{q}{form}"
+        for q in ("", "_quadrupole")
+        for form in ("", "_lstar", "_critical")  # the same models in other coordinates
+    ),
+    "two_centre_lj_quadrupole_qstar",
 )
 
 #: Lowest T / T*c(L*, Q*^2) at which the correlations are used: Stoll et al. simulated 0.55 to

@@ -48,6 +48,12 @@ class DerivedParam:
         ``value(*inputs) -> array``, elementwise.
     description
         One line.
+    dimension, unit
+        For a parameter that is not a dimensionless rescale of one input (``Q`` of
+        ``two_centre_lj_quadrupole_qstar``, from epsilon, sigma and ln Q*^2): its physical
+        dimension, when ``value`` takes every input in internal units and returns this
+        dimension's internal unit, and the unit reports show it in. ``unit_from`` is
+        then the sampled input whose draws' shape it has.
     """
 
     name: str
@@ -55,6 +61,8 @@ class DerivedParam:
     inputs: tuple[str, ...]
     value: Callable
     description: str = ""
+    dimension: str = ""
+    unit: str = ""
 
 
 @dataclass(frozen=True)

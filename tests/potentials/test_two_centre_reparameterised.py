@@ -39,7 +39,7 @@ from bayesff.potentials.molecular import (
     two_centre_critical_point,
     usual_parameters,
 )
-from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
+from bayesff.units import COULOMB_KJ_PER_MOL_ANGSTROM, GAS_CONSTANT_KJ_PER_MOL_K
 
 R = GAS_CONSTANT_KJ_PER_MOL_K
 Q = 0.4  # e angstrom^2: Q*^2 of 1-2 at the values below, inside the EOS's Q*^2 <= 4
@@ -59,18 +59,30 @@ def _critical(l_star: float) -> tuple[dict, dict]:
     return own, {"epsilon": 300.0 * R / tc, "sigma": sigma, "L": l_star * sigma}
 
 
+def _qstar(l_star: float, q: float = Q) -> tuple[dict, dict]:
+    """(own, usual) for the ln Q*^2 form: ln Q*^2 = ln(Q^2 / (4 pi eps0 epsilon sigma^5))
+    written out by hand (Q*^2 = 0.86 here)."""
+    eps, sig = 133.0 * R, 2.98
+    usual = {"epsilon": eps, "sigma": sig, "L": l_star * sig, "Q": q}
+    ln_q2 = np.log(COULOMB_KJ_PER_MOL_ANGSTROM * q * q / (eps * sig**5))
+    return {"epsilon": eps, "sigma": sig, "L": l_star * sig, "lnQ2_star": ln_q2}, usual
+
+
 #: form -> (usual form, parameter maker)
 FORMS = {
     "two_centre_lj_lstar": ("two_centre_lj", _lstar),
     "two_centre_lj_quadrupole_lstar": ("two_centre_lj_quadrupole", _lstar),
     "two_centre_lj_critical": ("two_centre_lj", _critical),
     "two_centre_lj_quadrupole_critical": ("two_centre_lj_quadrupole", _critical),
+    "two_centre_lj_quadrupole_qstar": ("two_centre_lj_quadrupole", _qstar),
 }
+#: the names of the usual form's parameters each form derives
+DERIVED = {"lstar": ["L"], "critical": ["epsilon", "sigma", "L"], "qstar": ["Q"]}
 
 
 def _params(name: str, l_star: float = 0.55) -> tuple[dict, dict]:
     own, usual = FORMS[name][1](l_star)
-    if "quadrupole" in name:
+    if "quadrupole" in name and "Q" not in usual:
         own, usual = own | {"Q": Q}, usual | {"Q": Q}
     return own, usual
 
@@ -94,7 +106,7 @@ def test_usual_parameters_are_the_derived_ones(name):
     for k, v in usual.items():
         assert float(got[k]) == pytest.approx(v, rel=1e-14)
     derived = [d.name for d in get_potential(name).derived]
-    assert derived == (["L"] if "lstar" in name else ["epsilon", "sigma", "L"])
+    assert derived == DERIVED[name.rsplit("_", 1)[1]]
     # a form without a base is passed through untouched
     base = get_potential(FORMS[name][0])
     assert usual_parameters(base, usual) is usual
@@ -172,3 +184,61 @@ def test_beyond_the_eos_edge_both_forms_are_nan(name):
 def test_tables_and_equations_of_state_know_every_form():
     assert set(FORMS) <= set(orientational.table_potentials())
     assert set(FORMS) <= set(FLUID_EOS)
+
+
+def test_beyond_q_star2_of_4_the_vle_is_nan_and_the_default_prior_stops_there():
+    """At Q*^2 = 4.4 (beyond the 2CLJQ EOS's validated 4) the VLE is NaN in either form;
+    the ln Q*^2 form's default prior is bounded at ln 4, so its draws never get there
+    (Stoll et al. 2001 simulated Q*^2 up to 4; docs/vle.md)."""
+    own, usual = _qstar(0.55)
+    q44 = float(
+        np.sqrt(4.4 * usual["epsilon"] * usual["sigma"] ** 5 / COULOMB_KJ_PER_MOL_ANGSTROM)
+    )
+    own, usual = _qstar(0.55, q44)
+    assert float(np.exp(own["lnQ2_star"])) == pytest.approx(4.4, rel=1e-12)
+    T = jnp.array([220.0])
+    obs = get_observable("saturated_liquid_density")
+    name = "two_centre_lj_quadrupole_qstar"
+    assert np.isnan(float(obs.build(get_potential(name))(own, {"T_K": T})[0]))
+    assert np.isnan(
+        float(obs.build(get_potential("two_centre_lj_quadrupole"))(usual, {"T_K": T})[0])
+    )
+    prior = {p.name: p for p in get_potential(name).params}["lnQ2_star"].default_prior
+    assert prior.dist == "TruncatedNormal" and prior.args["high"] == pytest.approx(np.log(4.0))
+
+
+def test_the_derived_q_of_a_run_sampled_in_ln_q_star2_is_in_buckingham():
+    """A run sampled in ln Q*^2 reports Q draw by draw, in B (the usual form's unit), from
+    epsilon in K and sigma in angstrom as the run file holds them: Q = sqrt(Q*^2 4 pi eps0
+    epsilon sigma^5), written out here with 1 B = 0.20819434 e angstrom^2 (1 D = 0.20819434
+    e angstrom; CODATA) and k_B / (e^2 / 4 pi eps0) by hand."""
+    import xarray as xr
+    from handmade_runs import build_run, target
+
+    from bayesff import runfile
+
+    t = target("B2", "second_virial", {"T_K": np.array([300.0, 400.0])}, np.array([-10.0, -5.0]))
+    rows = np.zeros((3, 2))
+    dt = build_run([t], {"B2": {"train": {"model": rows, "rep": rows, "ll": rows}}})
+    post = dt["posterior"].to_dataset()
+    draws = {
+        "epsilon": [50.0, 55.0, 60.0],
+        "sigma": [2.8, 2.7, 2.6],
+        "lnQ2_star": [-1.0, 0.0, 1.0],
+    }
+    for p, x in draws.items():
+        post[p] = (("chain", "draw"), np.asarray(x)[None])
+        post[p].attrs["units"] = {"epsilon": "K", "sigma": "angstrom", "lnQ2_star": "1"}[p]
+    dt["posterior"] = xr.DataTree(post)
+    dt.attrs["parameters"] = list(draws)
+    dt.attrs["problem_text"] = (
+        '[problem]\nname = "x"\n[potential]\nkind = "two_centre_lj_quadrupole_qstar"\n'
+        '[parameters.L]\nunit = "angstrom"\nvalue = 1.4\n'
+    )
+    got = runfile.derived_parameters(dt)
+    assert list(got.data_vars) == ["Q"] and got["Q"].attrs["units"] == "B"
+    # epsilon sigma^5 in K angstrom^5 times k_B, over e^2 / (4 pi eps0) = 167101.0 K angstrom
+    k_over_coulomb = 1.0 / 167101.0
+    eps, sig, lnq2 = (np.array(draws[k]) for k in ("epsilon", "sigma", "lnQ2_star"))
+    want = np.sqrt(np.exp(lnq2) * eps * sig**5 * k_over_coulomb) / 0.20819434
+    np.testing.assert_allclose(got["Q"].values[0], want, rtol=1e-5)
