@@ -44,7 +44,7 @@ import numpy as np
 import tomli_w
 
 import bayesff
-from bayesff import Problem, calibrate
+from bayesff import Problem, calibrate, runfile
 from bayesff.potentials.molecular import two_centre_critical_point
 from bayesff.potentials.pair import vdw_alpha
 from bayesff.sweep import expand
@@ -150,6 +150,9 @@ def main(argv=None) -> None:
     print(f"wall {time.perf_counter() - t0:.0f} s")
     print(run.diagnostics)
     print("posterior means:", {k: float(v.mean()) for k, v in run.datatree["posterior"].items()})
+    for k, v in runfile.derived_parameters(run.datatree).items():  # e.g. Q of the qstar form
+        x = np.asarray(v)
+        print(f"  derived {k} ({v.attrs['units']}): mean {x.mean():.4g}, sd {x.std():.3g}")
     for k, v in run.datatree["posterior"].items():
         x = np.asarray(v)
         if x.ndim == 2:  # (chain, draw): where each chain sits, to tell modes from funnels
