@@ -148,11 +148,14 @@ _STATE = {
         "env": {"type": "object", "values": _NUM_OR_NULL},
         "observed": _NUM,
         "u": _NUM_OR_NULL,
-        "pred_mean": _NUM,
+        # null where the forward model gave no value for some draw at this state
+        # (outside its EOS's range, above the model's Tc): a mean over the others would
+        # hide it; the verdict counts those draws as outside the tolerance
+        "pred_mean": _NUM_OR_NULL,
         "pred_sd": _NUM_OR_NULL,
         "pi50": _PAIR,
         "pi90": _PAIR,
-        "model_mean": _NUM,
+        "model_mean": _NUM_OR_NULL,
         "model_pi90": _PAIR,
         "rel_error": _NUM_OR_NULL,
         "z": _NUM_OR_NULL,
@@ -222,10 +225,10 @@ _ROWS = {
             "group": _STR,
             "observed": _NUM,
             "u": _NUM_OR_NULL,
-            "pred_mean": _NUM,
+            "pred_mean": _NUM_OR_NULL,  # null as in _STATE: a draw without a value
             "pi50": _PAIR,
             "pi90": _PAIR,
-            "model_mean": _NUM,
+            "model_mean": _NUM_OR_NULL,
         },
     },
 }

@@ -686,3 +686,48 @@ def test_gp_weights_are_left_out_of_the_parameter_figures():
     assert shown == ["epsilon", "sigma", "amplitude", "length_scale"]
     few = xr.Dataset({n: (("chain", "draw"), np.zeros((1, 3))) for n in names[:MAX_PLOTTED]})
     assert shown_parameters(xr.DataTree.from_dict({"posterior": few})) == names[:MAX_PLOTTED]
+
+
+def test_a_held_out_state_where_a_draw_has_no_value_is_reported_not_refused(tmp_path):
+    """A forward model gives no value (NaN) for some draws at some held-out state when they
+    lie outside its EOS's range or above the model's Tc (a 2CLJQ trained on B2 and asked for
+    the liquid: docs/atlas.md). The report must still be written: that state's predictive
+    and model means are null in summary.json and '-' on the page (a mean over the other
+    draws would hide the failure), its interval comes from the draws that have values, and
+    the state counts as outside the tolerance. Before, the schema refused the null and
+    report() raised SummaryError. Values by hand: 200 draws, one NaN at T = 100 K."""
+    import numpy as np
+    from handmade_runs import build_run, target
+
+    T = np.array([200.0, 300.0, 100.0, 150.0])
+    y = np.array([-50.0, -20.0, -180.0, -90.0])
+    t = target(
+        "B2", "second_virial", {"T_K": T}, y, u=0.1,
+        train=np.array([True, True, False, False]),
+        holdout={"low T": np.array([False, False, True, True])},
+        file_units={"T_K": "K"},
+    )  # fmt: skip
+    s = 200
+    z = np.linspace(-1.0, 1.0, s)
+    held_model = np.ones((s, 2)) * y[2:]
+    held_model[3, 0] = np.nan
+    held_rep = held_model + z[:, None]
+    draws = {
+        "B2": {
+            "train": {"model": np.ones((s, 2)) * y[:2], "rep": y[:2] + z[:, None],
+                      "ll": -0.5 * np.c_[z, z[::-1]] ** 2},
+            "holdout": {"model": held_model, "rep": held_rep},
+        }
+    }  # fmt: skip
+    dt = build_run([t], draws, tolerance={"B2": {"rel": 0.05}})
+    index = report(dt, tmp_path / "nan")
+    summary = json.loads((index.parent / "summary.json").read_text())
+    validate_summary(summary)
+    states = {st["env"]["T_K"]: st for st in summary["transferability"]["states"]}
+    assert states[100.0]["pred_mean"] is None and states[100.0]["model_mean"] is None
+    assert states[150.0]["pred_mean"] == pytest.approx(-90.0)
+    assert states[100.0]["p_within_tolerance"] == pytest.approx(199 / 200)  # NaN: outside
+    page = index.read_text()
+    i = [st["env"]["T_K"] for st in summary["transferability"]["states"]].index(100.0)
+    shown = f'data-ref="transferability.states.{i}.pred_mean" data-value="null">-<'
+    assert shown in page
