@@ -1137,15 +1137,19 @@ def derived_parameters(dt, which: str = "posterior"):
     out = xr.Dataset()
     dims = {p.name: p.dimension for p in potential.params}
     for d in getattr(potential, "derived", ()):
-        if d.unit_from not in post.data_vars or any(n not in values for n in d.inputs):
+        # the draws' shape: unit_from's, or (a dimensional one) any sampled input's
+        like = [n for n in (d.unit_from, *d.inputs) if n in post.data_vars][:1]
+        if not like or (not d.dimension and like[0] != d.unit_from):
+            continue
+        if any(n not in values for n in d.inputs):
             continue
         if d.dimension:  # computed in internal units (Q of a 2CLJQ form sampled in ln Q*^2)
-            args = [to_internal(values[n], units[n] or None, dims[n]) for n in d.inputs]
+            args = [to_internal(values[n], units[n], dims[n]) for n in d.inputs]
             v, unit = from_internal(d.value(*args), d.unit, d.dimension), d.unit
         else:  # a dimensionless rescale of unit_from, in its unit
             v, unit = d.value(*(values[n] for n in d.inputs)), units[d.unit_from]
-        v = np.broadcast_to(v, post[d.unit_from].shape)
-        out[d.name] = xr.DataArray(np.asarray(v), dims=post[d.unit_from].dims)
+        v = np.broadcast_to(v, post[like[0]].shape)
+        out[d.name] = xr.DataArray(np.asarray(v), dims=post[like[0]].dims)
         out[d.name].attrs["units"] = unit
         out[d.name].attrs["derived"] = d.description
     return out

@@ -59,13 +59,19 @@ Q2_STAR_EDGE = 4.0
 def _ln_q2_star_prior(par: dict) -> dict:
     """The task's LogNormal Q prior as a prior of ln Q*^2 at the prior centre of (epsilon,
     sigma), bounded at ln 4."""
-    q = par.pop("Q")["prior"]
+    entry = par.pop("Q")
+    q = entry["prior"]
     if q.get("dist") != "LogNormal":
         raise SystemExit(f"qstar needs a LogNormal prior on Q, found {q}")
     eps = to_internal(par["epsilon"]["prior"]["median"], par["epsilon"]["unit"], "energy")
     sig = to_internal(par["sigma"]["prior"]["median"], par["sigma"]["unit"], "length")
-    q_int = to_internal(q["median"], "B", "quadrupole")
+    q_int = to_internal(q["median"], entry["unit"], "quadrupole")
     ln_q2 = math.log(COULOMB_KJ_PER_MOL_ANGSTROM * q_int**2 / (eps * sig**5))
+    if ln_q2 >= math.log(Q2_STAR_EDGE):
+        raise SystemExit(
+            f"the Q prior's median gives Q*^2 = {math.exp(ln_q2):.3g} at the prior centre of "
+            f"(epsilon, sigma), at or beyond the EOS's edge {Q2_STAR_EDGE:g}"
+        )
     return {
         "dist": "TruncatedNormal",
         "loc": ln_q2,

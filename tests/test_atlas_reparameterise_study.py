@@ -116,3 +116,20 @@ def test_qstar_moves_the_q_prior_to_ln_q_star2_at_the_prior_centre_bounded_at_4(
     assert par["epsilon"] == doc["parameters"]["epsilon"]
     with pytest.raises(SystemExit, match="two_centre_lj_quadrupole task"):
         study.reparameterised(tasks["carbon_dioxide-2cljq-VLE"].document, "qstar")
+
+
+def test_qstar_reads_the_q_prior_in_its_own_unit_and_refuses_a_centre_beyond_the_edge(tasks):
+    """The same Q prior written in e angstrom^2 (1 B = 0.20819434 e angstrom^2) gives the same
+    ln Q*^2 prior; a median three times larger (Q*^2 = 4.5 at the centre) is refused."""
+    import math
+
+    doc = copy.deepcopy(tasks["fluorine-2cljq-B2"].document)
+    want = study.reparameterised(doc, "qstar")["parameters"]["lnQ2_star"]["prior"]["loc"]
+    q = doc["parameters"]["Q"]
+    q["unit"], q["prior"]["median"] = "e*angstrom^2", q["prior"]["median"] * 0.20819434
+    got = study.reparameterised(doc, "qstar")["parameters"]["lnQ2_star"]["prior"]["loc"]
+    assert got == pytest.approx(want, abs=1e-6)
+    q["prior"]["median"] *= 3.0
+    with pytest.raises(SystemExit, match="beyond the EOS's edge"):
+        study.reparameterised(doc, "qstar")
+    assert math.isfinite(want)

@@ -42,6 +42,8 @@ potential                       EOS                          shape parameters
                                 as L* (L = L* sigma)
 ``two_centre_lj*_critical``     as the two above, sampled    L* as sampled; epsilon, sigma
                                 in epsilon_c, l_c and L*     from epsilon_c, l_c, L*
+``two_centre_lj_quadrupole``    2CLJQ, Q sampled as          L* = L / sigma, Q*^2 =
+``_qstar``                      ln Q*^2 (Q derived)          exp(lnQ2_star)
 ==============================  ===========================  =====================================
 
 The reduced state is then

@@ -268,7 +268,10 @@ def _arrays(rows: list[dict]) -> dict[str, np.ndarray]:
         "obs": np.array([r["observed"] for r in rows], float),
         "u": np.array([np.nan if r["u"] is None else r["u"] for r in rows], float),
         # quantiles 5, 25, 75, 95 % of the posterior predictive
-        "q": np.array([[r["pi90"][0], r["pi50"][0], r["pi50"][1], r["pi90"][1]] for r in rows]).T,
+        # float: an interval is null where some draw had no value (numpy makes None NaN)
+        "q": np.array(
+            [[r["pi90"][0], r["pi50"][0], r["pi50"][1], r["pi90"][1]] for r in rows], float
+        ).T,
         "mean": np.array([r["model_mean"] for r in rows], float),
         "group": np.array([r.get("group", "training") for r in rows], dtype=object),
     }

@@ -242,3 +242,12 @@ def test_the_derived_q_of_a_run_sampled_in_ln_q_star2_is_in_buckingham():
     eps, sig, lnq2 = (np.array(draws[k]) for k in ("epsilon", "sigma", "lnQ2_star"))
     want = np.sqrt(np.exp(lnq2) * eps * sig**5 * k_over_coulomb) / 0.20819434
     np.testing.assert_allclose(got["Q"].values[0], want, rtol=1e-5)
+    # ln Q*^2 fixed in the problem, with a blank (dimensionless) unit: Q still varies with
+    # epsilon and sigma draw by draw
+    dt["posterior"] = xr.DataTree(post.drop_vars("lnQ2_star"))
+    dt.attrs["parameters"] = ["epsilon", "sigma"]
+    dt.attrs["problem_text"] += '[parameters.lnQ2_star]\nunit = ""\nvalue = 0.5\n'
+    got = runfile.derived_parameters(dt)
+    want = np.sqrt(np.exp(0.5) * eps * sig**5 * k_over_coulomb) / 0.20819434
+    np.testing.assert_allclose(got["Q"].values[0], want, rtol=1e-5)
+    assert got["Q"].dims == ("chain", "draw")

@@ -691,11 +691,11 @@ def test_gp_weights_are_left_out_of_the_parameter_figures():
 def test_a_held_out_state_where_a_draw_has_no_value_is_reported_not_refused(tmp_path):
     """A forward model gives no value (NaN) for some draws at some held-out state when they
     lie outside its EOS's range or above the model's Tc (a 2CLJQ trained on B2 and asked for
-    the liquid: docs/atlas.md). The report must still be written: that state's predictive
-    and model means are null in summary.json and '-' on the page (a mean over the other
-    draws would hide the failure), its interval comes from the draws that have values, and
-    the state counts as outside the tolerance. Before, the schema refused the null and
-    report() raised SummaryError. Values by hand: 200 draws, one NaN at T = 100 K."""
+    the liquid: docs/atlas.md). The report must still be written, figures included: that
+    state's predictive and model means and intervals are null in summary.json and '-' on the
+    page (a summary over the other draws would hide the failure), and the state counts as
+    outside the tolerance for that draw. Before, the schema refused the null and report()
+    raised SummaryError. Values by hand: 200 draws, one NaN at T = 100 K."""
     import numpy as np
     from handmade_runs import build_run, target
 
@@ -727,6 +727,9 @@ def test_a_held_out_state_where_a_draw_has_no_value_is_reported_not_refused(tmp_
     assert states[100.0]["pred_mean"] is None and states[100.0]["model_mean"] is None
     assert states[150.0]["pred_mean"] == pytest.approx(-90.0)
     assert states[100.0]["p_within_tolerance"] == pytest.approx(199 / 200)  # NaN: outside
+    assert states[100.0]["pi90"] == [None, None]
+    predictive = [f for f in summary["figures"] if f["key"] == "predictive_B2"]
+    assert len(predictive) == 1 and predictive[0]["error"] is None, predictive
     page = index.read_text()
     i = [st["env"]["T_K"] for st in summary["transferability"]["states"]].index(100.0)
     shown = f'data-ref="transferability.states.{i}.pred_mean" data-value="null">-<'
