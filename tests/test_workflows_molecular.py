@@ -304,3 +304,82 @@ def test_gas_runs_start_from_thermal_conformers():
     centres = x.mean(axis=1)
     gaps = np.linalg.norm(centres[1:] - centres[:-1], axis=1)
     assert gaps.min() > 10.0 + 2 * float(np.abs(x - centres[:, None]).max())
+
+
+def _fake_liquid_runs(monkeypatch, densities: list[np.ndarray]):
+    """``engines.run`` replaced by runs whose densities are ``densities`` in turn (the
+    equilibration loop of ``prepare`` without MD); returns the log's lines."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from bayesff.workflows import prepare as prepare_mod
+
+    @dataclasses.dataclass(frozen=True)
+    class Run:
+        positions: np.ndarray
+        box: np.ndarray
+        potential_energy: np.ndarray
+        volume: np.ndarray
+        time_ps: np.ndarray
+        wall_s: float
+        ns_per_day: float
+        settings: SimpleNamespace
+
+        @property
+        def n_frames(self) -> int:
+            return self.positions.shape[0]
+
+        @property
+        def density_kg_per_m3(self):
+            return 1.0e5 / self.volume
+
+    runs = iter(densities)
+
+    def run(model, state, settings):
+        rho = next(runs)
+        n = rho.size
+        return Run(np.zeros((n, 1, 3)), np.ones((n, 3)), -rho, 1.0e5 / rho,
+                   np.arange(1.0, n + 1), 1.0, 1.0, settings)  # fmt: skip
+
+    monkeypatch.setattr(prepare_mod.engines, "run", run)
+    monkeypatch.setattr(prepare_mod.engines, "State", lambda R, box: None)
+    monkeypatch.setattr(
+        prepare_mod.engines, "RunSettings", lambda **kw: SimpleNamespace(ensemble="npt", **kw)
+    )
+    lines: list[str] = []
+    s = SimpleNamespace(n_steps=12000, sample_every=100, dt_fs=2.0, n_equil=6000)
+    out = prepare_mod._equilibrated_liquid(None, None, None, 0.1, s, {"seed": 1}, "here",
+                                           lines.append)  # fmt: skip
+    return out, lines
+
+
+def _ar1(n: int, rng, phi: float = 0.5) -> np.ndarray:
+    x = np.empty(n)
+    x[0] = rng.normal()
+    for t in range(1, n):
+        x[t] = phi * x[t - 1] + np.sqrt(1 - phi**2) * rng.normal()
+    return x
+
+
+def test_a_liquid_run_still_drifting_at_half_its_length_is_continued(monkeypatch):
+    """prepare's equilibration loop (engines.run replaced by given density series): a run
+    whose density falls through its whole length (a start at the search's bound, half the
+    run) is continued once and its start found in the first run's second half; a
+    stationary run is not continued; a drift that outlasts both extensions keeps the second
+    half and says so, without error. Before 2026-11-28 the loop continued only runs whose
+    start left fewer than 20 frames, which pymbar's search over every start gave stationary
+    runs in 20-50 % of cases (docs/molecular.md)."""
+    # density fluctuations of 1 kg/m^3 (AR(1), phi 0.5) about a fall of 8 over the run
+    rng = np.random.default_rng(0)
+    ramps = [600.0 + _ar1(200, rng) + np.linspace(8.0, 0.0, 200) - 8.0 * k for k in range(3)]
+    drift = ramps[0]
+    flat = 600.0 + _ar1(200, np.random.default_rng(7))
+    (traj, av, t0, ext), lines = _fake_liquid_runs(monkeypatch, [drift, flat])
+    assert ext == 1 and traj.n_frames == 400 and 100 <= t0 < 199, (ext, t0)
+    assert any("extending by 12000 steps" in ln for ln in lines)
+    assert av["density_kg_per_m3"].t0 == t0
+    (traj, _, t0, ext), lines = _fake_liquid_runs(monkeypatch, [flat])
+    assert ext == 0 and traj.n_frames == 200 and not lines
+    (traj, _, t0, ext), lines = _fake_liquid_runs(monkeypatch, ramps)
+    assert ext == 2 and t0 == (600 - 1) // 2, t0
+    assert "kept the second half" in lines[-1]

@@ -490,19 +490,26 @@ def test_a_failed_row_leaves_the_other_rows_gradients_finite():
     gradient of p_sat and Delta H_vap were NaN. Likewise the single-phase observables with a
     row outside the EOS's range (negative density) and the compressed liquid at p <= 0."""
     T = jnp.array([100.0, 120.0, 170.0])  # 170 K is above Tc = 1.32 x 120 K = 158 K
+    # "without that row": the failed row replaced by a finite one of weight 0 (one shape,
+    # one compiled program per mode; see the chain's test below)
+    without = jnp.array([100.0, 120.0, 100.0])
+    props = ("rho_l", "rho_v", "p_sat", "dH_vap")
 
-    def total(p, prop, temps):
-        v = getattr(vle_predictions(fluid_eos_of(LJ), p, temps), prop)
-        return jnp.sum(jnp.where(jnp.isfinite(v), v, 0.0))
+    def totals(p, temps, weight):
+        out = vle_predictions(fluid_eos_of(LJ), p, temps)
+        finite = [jnp.where(jnp.isfinite(v), v, 0.0) for v in (getattr(out, n) for n in props)]
+        return jnp.stack([jnp.sum(weight * v) for v in finite])
 
-    for prop in ("rho_l", "rho_v", "p_sat", "dH_vap"):
-        rev = jax.grad(total)(PARAMS, prop, T)
-        fwd = jax.jacfwd(total)(PARAMS, prop, T)
-        two = jax.grad(total)(PARAMS, prop, T[:2])
+    rev_of = jax.jit(jax.jacrev(totals))
+    rev = rev_of(PARAMS, T, jnp.ones(3))
+    fwd = jax.jit(jax.jacfwd(totals))(PARAMS, T, jnp.ones(3))
+    two = rev_of(PARAMS, without, jnp.array([1.0, 1.0, 0.0]))
+    for j, prop in enumerate(props):
         for k in PARAMS:
-            assert np.isfinite(rev[k]), (prop, k)
-            assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-10), (prop, k)
-            assert float(rev[k]) == pytest.approx(float(two[k]), rel=1e-10), (prop, k)
+            r = float(rev[k][j])
+            assert np.isfinite(r), (prop, k)
+            assert r == pytest.approx(float(fwd[k][j]), rel=1e-10), (prop, k)
+            assert r == pytest.approx(float(two[k][j]), rel=1e-10), (prop, k)
     cases = (
         (
             "eos_pressure",
@@ -526,7 +533,7 @@ def test_a_failed_row_leaves_the_other_rows_gradients_finite():
             v = f(p, env)
             return jnp.sum(jnp.where(jnp.isfinite(v), v, 0.0))
 
-        rev, fwd = jax.grad(first)(PARAMS), jax.jacfwd(first)(PARAMS)
+        rev, fwd = jax.jit(jax.grad(first))(PARAMS), jax.jit(jax.jacfwd(first))(PARAMS)
         for k in PARAMS:
             assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-10), (name, k)
 
@@ -548,19 +555,29 @@ def test_a_failed_row_leaves_a_chains_gradients_finite():
     }
     fluid = fluid_eos_of(chain)
     T = jnp.array([300.0, 400.0, 2000.0])  # 2000 K is above the chain's Tc
+    # "Without that row" is the same batch with the failed row replaced by a finite one of
+    # weight 0, so that every call has one shape: two compiled programs (reverse and
+    # forward mode) instead of eight. Outside jit, or one program per shape and property,
+    # this test took 390-416 s with an empty compilation cache (2026-11-28).
+    without = jnp.array([300.0, 400.0, 300.0])
+    props = ("rho_l", "dH_vap")  # p_sat comes from the same solve as rho_l
 
-    def total(q, prop, temps):
-        v = getattr(vle_predictions(fluid, q, temps), prop)
-        return jnp.sum(jnp.where(jnp.isfinite(v), v, 0.0))
+    def totals(q, temps, weight):
+        out = vle_predictions(fluid, q, temps)
+        finite = [jnp.where(jnp.isfinite(v), v, 0.0) for v in (getattr(out, n) for n in props)]
+        return jnp.stack([jnp.sum(weight * v) for v in finite])
 
     assert np.isnan(float(vle_predictions(fluid, p, T).rho_l[2]))
-    for prop in ("rho_l", "dH_vap"):  # p_sat comes from the same solve as rho_l
-        rev = jax.grad(total)(p, prop, T)
-        fwd = jax.jacfwd(total)(p, prop, T)
-        two = jax.grad(total)(p, prop, T[:2])
+    rev_of, fwd_of = jax.jit(jax.jacrev(totals)), jax.jit(jax.jacfwd(totals))
+    rev = rev_of(p, T, jnp.ones(3))
+    fwd = fwd_of(p, T, jnp.ones(3))
+    two = rev_of(p, without, jnp.array([1.0, 1.0, 0.0]))
+    for j, prop in enumerate(props):
         for k in ("epsilon", "sigma", "n", "segments"):
-            assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-8, abs=1e-12), (prop, k)
-            assert float(rev[k]) == pytest.approx(float(two[k]), rel=1e-8, abs=1e-12), (prop, k)
+            r = float(rev[k][j])
+            assert np.isfinite(r), (prop, k)
+            assert r == pytest.approx(float(fwd[k][j]), rel=1e-8, abs=1e-12), (prop, k)
+            assert r == pytest.approx(float(two[k][j]), rel=1e-8, abs=1e-12), (prop, k)
     f = get_observable("compressed_liquid_density").build(chain)
     env = {"T_K": jnp.array([300.0, 300.0]), "p_MPa": jnp.array([10.0, -5.0])}
 
@@ -568,7 +585,7 @@ def test_a_failed_row_leaves_a_chains_gradients_finite():
         v = f(q, env)
         return jnp.sum(jnp.where(jnp.isfinite(v), v, 0.0))
 
-    rev, fwd = jax.grad(first)(p), jax.jacfwd(first)(p)
+    rev, fwd = jax.jit(jax.grad(first))(p), jax.jit(jax.jacfwd(first))(p)
     for k in ("epsilon", "sigma", "n", "segments"):
         assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-8, abs=1e-12), k
 

@@ -39,6 +39,44 @@ def test_equilibration_is_found_after_a_transient():
     assert eq.n_eff == pytest.approx((x.size - eq.t0) / eq.g)
 
 
+def test_a_stationary_series_keeps_at_least_half_its_samples():
+    """Stationary AR(1) series (no transient: x0 drawn from the stationary law), 120
+    samples with a correlation time of 30 samples, like the MD workflow's liquid runs
+    (120 frames): pymbar's ``detect_equilibration``, searching every start, leaves fewer
+    than 20 samples in a large fraction of them (measured 2026-11-28: 50 % of 200 series;
+    here at least 20 % of 60 is required, a band far below that); ``equilibration`` never
+    leaves fewer than half, and its start is at the search's bound in a minority (measured
+    12.5 %; here at most 35 %, the binomial 4-sigma band above that)."""
+    from pymbar import timeseries as ts
+
+    rng = np.random.default_rng(5)
+    phi = math.exp(-1.0 / 30.0)
+    late_pymbar = at_bound = 0
+    for _ in range(60):
+        x = _ar1(120, phi, rng, x0=rng.normal())
+        late_pymbar += x.size - ts.detect_equilibration(x)[0] < 20
+        eq = equilibration(x)
+        assert x.size - eq.t0 >= 60
+        assert eq.n_eff == pytest.approx((x.size - eq.t0) / eq.g)
+        at_bound += eq.at_bound
+    assert late_pymbar >= 12
+    assert at_bound <= 21
+
+
+def test_a_series_drifting_throughout_is_at_the_bound():
+    """A series that drifts over its whole length (AR(1), phi = 0.5, plus a linear fall of
+    8 standard deviations, as a liquid still compressing) has no equilibrated part: the
+    start is the latest searched, half the series, and says so; the whole-series search
+    (max_t0_fraction = 1) finds a later one."""
+    rng = np.random.default_rng(3)
+    x = _ar1(200, 0.5, rng) + np.linspace(8.0, 0.0, 200)
+    eq = equilibration(x)
+    assert eq.t0 == 99 and eq.at_bound
+    assert equilibration(x, max_t0_fraction=1.0).t0 > 99
+    with pytest.raises(ValueError, match="max_t0_fraction"):
+        equilibration(x, max_t0_fraction=0.0)
+
+
 def test_standard_error_covers_the_true_mean():
     """Coverage over 200 AR(1) series (phi = 0.8, 2000 samples, true mean 0): the
     reported +-1 standard error interval holds the true mean in 68 % +- 7 % of them
