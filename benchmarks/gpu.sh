@@ -23,7 +23,11 @@
 #        runs' limits, default 300 s each);
 # atlas: the atlas cross-section (models/atlas/atlas_sample.toml, 12 tasks) as a sweep of
 #        4 LocalCluster workers sharing the GPU (memory not preallocated); the sweep's
-#        journal (start and end of every task) and atlas.csv go to $OUT.
+#        journal (start and end of every task) and atlas.csv go to $OUT. ATLAS_SWEEP
+#        (another sweep file), ATLAS_WORKERS and ATLAS_ONLY (the sweep's --only options,
+#        e.g. "--only potential=lj") choose another slice: with one worker the sweep
+#        batches each structure's tasks into one program (calibrate_many), as it does on
+#        any accelerator.
 set -o pipefail
 export PYTHONUNBUFFERED=1 BAYESFF_CACHE_DIR=/tmp/bayesff-cache
 OUT=${OUT:?set OUT to a folder for the results}
@@ -84,7 +88,8 @@ fi
 if [[ " $STEPS " == *" atlas "* ]]; then
     mkdir -p /tmp/gpu-atlas
     XLA_PYTHON_CLIENT_PREALLOCATE=false timeout ${ATLAS_TIMEOUT:-480} python3 -X faulthandler \
-        -m bayesff.cli sweep models/atlas/atlas_sample.toml --workers ${ATLAS_WORKERS:-4} \
+        -m bayesff.cli sweep ${ATLAS_SWEEP:-models/atlas/atlas_sample.toml} \
+        --workers ${ATLAS_WORKERS:-4} ${ATLAS_ONLY:-} \
         --runs /tmp/gpu-atlas/runs --reports /tmp/gpu-atlas/reports --no-report \
         --no-progress 2>&1 | tee "$OUT/atlas_gpu.txt"
     echo "atlas: exit status ${PIPESTATUS[0]}"
