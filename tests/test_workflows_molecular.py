@@ -155,6 +155,7 @@ def test_prepare_writes_one_file_per_molecule_with_provenance(prepared_problem):
     assert len(head["runs"]) == 2
     for r in head["runs"]:
         assert r["frames"] - r["equilibration_frame"] >= 20
+        assert isinstance(r["equilibration_at_bound"], bool)
         assert 200.0 < r["density_kg_per_m3"] < 1000.0
     manifest = (d / "prepared" / "manifest.toml").read_text()
     assert "simulated, not measured" in manifest and head["sha256"] in manifest
@@ -333,7 +334,9 @@ def _fake_liquid_runs(monkeypatch, densities: list[np.ndarray]):
         def density_kg_per_m3(self):
             return 1.0e5 / self.volume
 
-    runs = iter(densities)
+    spare = densities[-1]
+    runs = iter([*densities, spare, spare, spare])  # more runs than asked: a wrong loop
+    # fails an assertion below, not with StopIteration
 
     def run(model, state, settings):
         rho = next(runs)
@@ -373,13 +376,15 @@ def test_a_liquid_run_still_drifting_at_half_its_length_is_continued(monkeypatch
     rng = np.random.default_rng(0)
     ramps = [600.0 + _ar1(200, rng) + np.linspace(8.0, 0.0, 200) - 8.0 * k for k in range(3)]
     drift = ramps[0]
-    flat = 600.0 + _ar1(200, np.random.default_rng(7))
-    (traj, av, t0, ext), lines = _fake_liquid_runs(monkeypatch, [drift, flat])
-    assert ext == 1 and traj.n_frames == 400 and 100 <= t0 < 199, (ext, t0)
-    assert any("extending by 12000 steps" in ln for ln in lines)
-    assert av["density_kg_per_m3"].t0 == t0
-    (traj, _, t0, ext), lines = _fake_liquid_runs(monkeypatch, [flat])
-    assert ext == 0 and traj.n_frames == 200 and not lines
-    (traj, _, t0, ext), lines = _fake_liquid_runs(monkeypatch, ramps)
-    assert ext == 2 and t0 == (600 - 1) // 2, t0
+    # the extension: 400 frames, so that the joined run's bound (frame 299) lies well past
+    # the end of the drift (frame 199)
+    flat = 600.0 + _ar1(400, np.random.default_rng(7))
+    (traj, av, t0, ext, at_bound), lines = _fake_liquid_runs(monkeypatch, [drift, flat])
+    assert ext == 1 and traj.n_frames == 600 and 100 <= t0 < 250 and not at_bound, (ext, t0)
+    assert "the latest start searched); extending by 12000 steps" in lines[0]
+    assert len(lines) == 1 and av["density_kg_per_m3"].t0 == t0
+    (traj, _, t0, ext, at_bound), lines = _fake_liquid_runs(monkeypatch, [flat[:200]])
+    assert ext == 0 and traj.n_frames == 200 and not at_bound and not lines
+    (traj, _, t0, ext, at_bound), lines = _fake_liquid_runs(monkeypatch, ramps)
+    assert ext == 2 and t0 == (600 - 1) // 2 and at_bound, t0
     assert "kept the second half" in lines[-1]

@@ -23,9 +23,11 @@ then beats the whole series'. pymbar's ``detect_equilibration``, which searches
 every :math:`t_0`, left fewer than 20 of the samples of a *stationary* AR(1)
 series (no transient at all) in 37 % and 50 % of 200 series of 120 samples
 with correlation times of 10 and 30 samples, and in 20 % and 35 % of 360
-samples with 30 and 60 (2026-11-28; tests/simulate/test_timeseries.py): the MD
+samples with 30 and 60 (pymbar's defaults, ``fast=True``; 2026-11-28;
+tests/simulate/test_timeseries.py): the MD
 workflow extended such runs, or refused them, for nothing. Searching
-:math:`t_0 \le N/2` keeps every tail long enough for its g; a start at that
+:math:`t_0 \le (N - 1)/2` keeps every tail long enough for its g (on a
+series of a few samples the bound is met often and means little); a start at that
 bound (``Equilibration.at_bound``) says the transient may last longer, and
 the workflow then continues the run (docs/molecular.md).
 
@@ -134,10 +136,11 @@ def equilibration(
 ) -> Equilibration:
     """Detect equilibration: Chodera's maximum of N_eff over starts up to a bound.
 
-    The criterion of pymbar's ``detect_equilibration`` (t0 maximising
-    (N - t0) / g(x[t0:]), g from pymbar's ``statistical_inefficiency``),
-    searched over t0 <= ``max_t0_fraction`` (N - 1) only: the module docstring
-    says why.
+    Chodera's criterion, as pymbar's ``detect_equilibration`` applies it (t0
+    maximising the effective sample count (N - t0) / g(x[t0:]), g from pymbar's
+    ``statistical_inefficiency``; pymbar counts N - t0 + 1 and rounds g to
+    float32), searched over t0 <= ``max_t0_fraction`` (N - 1) only: the module
+    docstring says why.
 
     Parameters
     ----------
@@ -149,7 +152,7 @@ def equilibration(
         Named in errors.
     max_t0_fraction
         The latest start searched, as a fraction of the series (0 < f <= 1;
-        1 searches every start, as pymbar does).
+        1 searches every start but the last, as pymbar does).
     """
     a = _series(x, where)
     if not 0.0 < max_t0_fraction <= 1.0:
@@ -205,7 +208,7 @@ def trajectory_averages(traj) -> dict[str, Average]:
     dict
         ``{"density_kg_per_m3", "potential_energy_kJ_per_mol", "volume_A3"}``
         (NPT) or ``{"potential_energy_kJ_per_mol"}`` (gas), each an
-        :class:`Average`; ``"t0"`` is the common first production frame.
+        :class:`Average`, each with the common first production frame as ``t0``.
     """
     series = _trajectory_series(traj)
     t0, _ = trajectory_start(traj)

@@ -142,7 +142,8 @@ def _equilibrated_liquid(model, R, box, p, s, common, where, log):
     (fewer than :data:`MIN_KEPT_FRAMES` frames after it, or at the latest start searched:
     :func:`~bayesff.simulate.timeseries.trajectory_start`).
 
-    Returns (trajectory, its averages, detected t0, extensions made); raises
+    Returns (trajectory, its averages, detected t0, extensions made, whether t0 is still
+    the latest start searched); raises
     :class:`BayesffError` if fewer than :data:`MIN_KEPT_FRAMES` frames remain after
     :data:`MAX_EXTENSIONS` extensions.
     """
@@ -166,38 +167,42 @@ def _equilibrated_liquid(model, R, box, p, s, common, where, log):
         # leaves too few frames: continue the run by another n_steps from its last frame
         # and detect again on the whole
         extensions += 1
-        log(f"  {where}: {kept} frames after t0 = {t0}; extending by {s.n_steps} steps")
+        why = "the latest start searched" if at_bound else f"{kept} frames after it"
+        log(f"  {where}: equilibration at frame {t0} ({why}); extending by {s.n_steps} steps")
         more = liquid_run(traj.positions[-1], traj.box[-1], 0, seed + 1000 * extensions)
         traj = _joined(traj, more)
-    if at_bound and kept >= MIN_KEPT_FRAMES:
-        # weak evidence of drift (a stationary series' start falls at the bound by chance
-        # in 4.5-12.5 % of detections, docs/molecular.md): the second half is kept, and said
-        log(
-            f"  {where}: equilibration detected at the latest start searched, frame {t0} "
-            f"of {traj.n_frames}, after {extensions} extension(s): kept the second half"
-        )
-    av = timeseries.trajectory_averages(traj)
-    if kept < MIN_KEPT_FRAMES:
+    if kept < MIN_KEPT_FRAMES:  # a short run: t0 <= (N - 1) / 2 leaves at least half of it
         raise BayesffError(
             f"the liquid run is not equilibrated: equilibration was detected at frame {t0} "
             f"of {traj.n_frames} (after {extensions} extension(s) of {s.n_steps} steps), "
-            f"leaving {kept} frames (at least {MIN_KEPT_FRAMES} are needed); raise n_equil "
-            "or n_steps",
+            f"leaving {kept} frames (at least {MIN_KEPT_FRAMES} are needed); more frames "
+            "are needed: raise n_steps or lower sample_every (or raise n_equil)",
             where,
         )
-    return traj, av, t0, extensions
+    if at_bound:
+        # weak evidence of drift (a stationary series' start falls at the bound by chance,
+        # docs/molecular.md): the second half is kept, said here and in the file's header
+        log(
+            f"  {where}: equilibration detected at the latest start searched, frame {t0} "
+            f"of {traj.n_frames}, after {extensions} extension(s): kept the second half "
+            "(the run may still be drifting; its header records equilibration_at_bound)"
+        )
+    return traj, timeseries.trajectory_averages(traj), t0, extensions, at_bound
 
 
-def _state_record(T, p, traj, gas, av, t0, extensions, gas_molecules, u_gas) -> dict:
+def _state_record(T, p, traj, gas, av, start, gas_molecules, u_gas) -> dict:
     """What the header records of one state's runs (``u_gas``: the gas run's average
-    energy per molecule, a timeseries average)."""
+    energy per molecule, a timeseries average; ``start``: (t0, extensions, at_bound) of
+    :func:`_equilibrated_liquid`)."""
     rho, u = av["density_kg_per_m3"], av["potential_energy_kJ_per_mol"]
+    t0, extensions, at_bound = start
     return {
         "T_K": T,
         "p_MPa": p,
         "engine": traj.engine,
         "equilibration_frame": int(t0),
         "extensions": extensions,
+        "equilibration_at_bound": bool(at_bound),
         "frames": int(traj.n_frames),
         "statistical_inefficiency_density": float(rho.g),
         "density_kg_per_m3": float(rho.mean),
@@ -351,7 +356,8 @@ def _simulate_molecule(run, reference: dict, log, previous=None, anchor=None) ->
             # before, a liquid already, so its equilibration is short (n_equil still applies)
             R, box = last
         model = engines.SimulatedSystem(liquid, reference)
-        traj, av, t0, extensions = _equilibrated_liquid(model, R, box, p, s, common, where, log)
+        traj, av, *start = _equilibrated_liquid(model, R, box, p, s, common, where, log)
+        t0 = start[0]
         kept = traj.n_frames - t0
         last = (traj.positions[-1], traj.box[-1])
         gas_start = _gas_start(topo, s.molecule, reference, T, n_gas_mol, seed, spacing)
@@ -372,7 +378,7 @@ def _simulate_molecule(run, reference: dict, log, previous=None, anchor=None) ->
         m_mol = liquid.total_mass_g_per_mol / liquid.n_molecules
         # the MD statistical error of the reference averages (kg/m^3 = g/L -> mol/L)
         sems.append((rho.sem / m_mol, float(np.hypot(u.sem / liquid.n_molecules, u_gas.sem))))
-        records.append(_state_record(T, p, traj, gas, av, t0, extensions, s.gas_molecules, u_gas))
+        records.append(_state_record(T, p, traj, gas, av, start, s.gas_molecules, u_gas))
         log(
             f"  {where}: rho = {rho.mean:.1f} +- {rho.sem:.1f} kg/m^3 ({kept} frames after "
             f"t0 = {t0}, {traj.ns_per_day:.0f} ns/day); gas {gas.n_frames * s.gas_molecules} "
