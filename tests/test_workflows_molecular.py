@@ -310,39 +310,21 @@ def test_gas_runs_start_from_thermal_conformers():
 def _fake_liquid_runs(monkeypatch, densities: list[np.ndarray]):
     """``engines.run`` replaced by runs whose densities are ``densities`` in turn (the
     equilibration loop of ``prepare`` without MD); returns the log's lines."""
-    import dataclasses
     from types import SimpleNamespace
 
     from bayesff.workflows import prepare as prepare_mod
 
-    @dataclasses.dataclass(frozen=True)
-    class Run:
-        positions: np.ndarray
-        box: np.ndarray
-        potential_energy: np.ndarray
-        volume: np.ndarray
-        time_ps: np.ndarray
-        wall_s: float
-        ns_per_day: float
-        settings: SimpleNamespace
-
-        @property
-        def n_frames(self) -> int:
-            return self.positions.shape[0]
-
-        @property
-        def density_kg_per_m3(self):
-            return 1.0e5 / self.volume
-
     spare = densities[-1]
     runs = iter([*densities, spare, spare, spare])  # more runs than asked: a wrong loop
     # fails an assertion below, not with StopIteration
+    system = SimpleNamespace(total_mass_g_per_mol=1.0)  # density = a constant / volume
 
     def run(model, state, settings):
         rho = next(runs)
         n = rho.size
-        return Run(np.zeros((n, 1, 3)), np.ones((n, 3)), -rho, 1.0e5 / rho,
-                   np.arange(1.0, n + 1), 1.0, 1.0, settings)  # fmt: skip
+        return engines.Trajectory(system, {}, settings, "fake", np.zeros((n, 1, 3)),
+                                  np.ones((n, 3)), -rho, 1.0 / rho, np.arange(1.0, n + 1),
+                                  1.0, 1.0)  # fmt: skip
 
     monkeypatch.setattr(prepare_mod.engines, "run", run)
     monkeypatch.setattr(prepare_mod.engines, "State", lambda R, box: None)

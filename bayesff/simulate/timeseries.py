@@ -192,7 +192,7 @@ def average(x, *, t0: int | None = None, where: str = "time series") -> Average:
     return Average(float(kept.mean()), sem, g, kept.size / g, int(t0))
 
 
-def trajectory_averages(traj) -> dict[str, Average]:
+def trajectory_averages(traj, *, t0: int | None = None) -> dict[str, Average]:
     """Averages of a trajectory's density, potential energy and volume.
 
     One equilibration time for all three (the latest detected), so that the
@@ -202,6 +202,9 @@ def trajectory_averages(traj) -> dict[str, Average]:
     ----------
     traj
         A :class:`~bayesff.simulate.engines.Trajectory`.
+    t0
+        The first production frame, if already known (:func:`trajectory_start`);
+        detected when not given.
 
     Returns
     -------
@@ -211,7 +214,8 @@ def trajectory_averages(traj) -> dict[str, Average]:
         :class:`Average`, each with the common first production frame as ``t0``.
     """
     series = _trajectory_series(traj)
-    t0, _ = trajectory_start(traj)
+    if t0 is None:
+        t0, _ = trajectory_start(traj)
     out = {k: average(x, t0=t0, where=f"trajectory.{k}") for k, x in series.items()}
     return out
 

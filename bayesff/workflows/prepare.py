@@ -187,7 +187,7 @@ def _equilibrated_liquid(model, R, box, p, s, common, where, log):
             f"of {traj.n_frames}, after {extensions} extension(s): kept the second half "
             "(the run may still be drifting; its header records equilibration_at_bound)"
         )
-    return traj, timeseries.trajectory_averages(traj), t0, extensions, at_bound
+    return traj, timeseries.trajectory_averages(traj, t0=t0), t0, extensions, at_bound
 
 
 def _state_record(T, p, traj, gas, av, start, gas_molecules, u_gas) -> dict:
