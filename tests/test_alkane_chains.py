@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import os
 import tomllib
 
 import jax
@@ -243,13 +242,6 @@ HELD_OUT = 14
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    os.environ.get("BAYESFF_EOS_RECOVERY") != "1",
-    reason="compiles SAFT-VR Mie coexistence with its gradient into the sampler and the "
-    "post-processing: 218 s wall alone on an idle 2-core machine (649 s before the joint "
-    "solve and its jit boundary, 2026-11-25), more than CI's remaining budget allows; run "
-    "with BAYESFF_EOS_RECOVERY=1",
-)
 def test_recovers_segment_parameters_from_three_chain_lengths(tmp_path):
     """Synthetic saturated liquid densities and vapour pressures of three chain lengths
     from the package's own SAFT-VR Mie forward model at known (epsilon, sigma) (n = 14,
@@ -260,9 +252,10 @@ def test_recovers_segment_parameters_from_three_chain_lengths(tmp_path):
     rate the noise allows (>= 60 % of 8 states; a fixed seed).
 
     Slow (compilation of the SAFT-VR Mie coexistence with its gradient into the sampler
-    and the post-processing: 218 s for the whole test on an idle 2-core CPU, of which
-    about 130 s XLA compilation and 60 s tracing; docs/chains.md). It is the end-to-end
-    run of a small transferable model: calibrate, held-out predictions, evaluate."""
+    and the post-processing: 218 s for the whole test on an idle 2-core CPU from an empty
+    compilation cache, of which about 130 s XLA compilation and 60 s tracing, docs/chains.md;
+    54 s with the programs in the cache, 2026-11-28). It is the end-to-end run of a small
+    transferable model in CI (issue 30, item 7): calibrate, held-out predictions, evaluate."""
     bayesff.configure()
     pot = bayesff.get_potential("mie_chain")
     eps = TRUE["epsilon"] * 8.314462618e-3

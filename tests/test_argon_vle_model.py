@@ -9,7 +9,6 @@ constant critical point was computed in float64 as NumPy numbers (issue 29).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,16 +68,13 @@ def test_short_calibration_from_the_command_line(tmp_path):
     """`bayesff calibrate` of rho_l and p_sat, 2 chains x (100 + 100), in a new process:
     exit code 0, and the posterior means of epsilon and sigma within TOLERANCE of the
     full run's."""
-    # beside the shipped file, so that its data paths resolve the same way
-    toml = ROOT / "models" / f".test_argon_vle_{os.getpid()}.toml"
-    toml.write_text(_short_problem())
+    # outside the checkout (tests never write into it), its data paths made absolute
+    toml = tmp_path / "argon_lj_vle_short.toml"
+    toml.write_text(_short_problem().replace('data = "data/', f'data = "{ROOT}/data/'))
     out = tmp_path / "posterior.nc"
     cmd = [sys.executable, "-m", "bayesff.cli", "calibrate", str(toml), "--out", str(out)]
     cmd += ["--chains", "2", "--warmup", "100", "--samples", "100", "--no-progress"]
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
-    finally:
-        toml.unlink()
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     post = xr.open_datatree(out, engine="h5netcdf")["posterior"]
     for name, want in FULL_RUN.items():
