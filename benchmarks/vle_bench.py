@@ -487,7 +487,9 @@ def two_centre_floors() -> dict:
     Coexistence, per Q*^2 band (:data:`TWO_CENTRE_Q2_BANDS`) and T/Tc region (Tc: the
     EOS's own critical point at each shape): the largest relative difference of rho_l,
     rho_v and p_sat between the EOS and the Stoll et al. (2001) correlations of their
-    simulations, over L* 0-0.8 (:data:`TWO_CENTRE_L_STARS`) and 0.55-0.99 Tc, plus the
+    simulations, over L* 0-0.8 (:data:`TWO_CENTRE_L_STARS`) and 0.50-0.99 Tc (from the
+    EOS's lowest T/Tc, ``validity.T_over_Tc_min``; below 0.55 the correlations are
+    extrapolated, so region 0.50-0.55 has a floor of its own), plus the
     correlations' measured error against those simulations (``CORRELATION_FLOOR``: 0.5 %,
     18 %, 5.3 %). The vapour-density correlation is poor below 0.6 of its Tc (up to 100 %
     off at 0.55, the paper says) and still loose at 0.6-0.7, so rho_v is compared from
@@ -504,10 +506,14 @@ def two_centre_floors() -> dict:
     from bayesff.observables.eos.lj import LJ_THOL2016
     from bayesff.observables.eos.thermo import critical_point, dp_drho, pressure, residual_energy
     from bayesff.observables.eos.two_centre import TWO_CENTRE_LJ_QUADRUPOLE as E
-    from bayesff.observables.vle import CORRELATION_FLOOR, LJ_THOL2016_FLOOR
+    from bayesff.observables.vle import (
+        CORRELATION_FLOOR,
+        LJ_THOL2016_FLOOR,
+        TWO_CENTRE_T_R_EDGES,
+    )
 
-    edges = LJ_THOL2016_FLOOR.T_r_edges
-    t_r = np.arange(0.55, 0.99001, 0.005)
+    edges = TWO_CENTRE_T_R_EDGES
+    t_r = np.arange(E.validity.T_over_Tc_min, 0.99001, 0.005)
 
     @jax.jit
     def trace(L, q2):
@@ -542,6 +548,9 @@ def two_centre_floors() -> dict:
                     np.maximum.at(worst[:, j], region, d)
         own = np.array([CORRELATION_FLOOR[k] for k in ("rho_l", "rho_v", "p_sat")])
         worst = worst + own
+        # below 0.55 Tc the correlations are extrapolated (and rho_v is not compared): the
+        # distance there is a lower bound, so the floor is at least the region above's
+        worst[0] = np.maximum(worst[0], worst[1])
         worst[:, 1] = np.maximum(worst[:, 1], worst[:, 2])
         vle[str(top)] = worst
 
@@ -557,7 +566,10 @@ def two_centre_floors() -> dict:
     d = np.where(ok, np.abs(dh0 / np.where(ok, th_dh, 1.0) - 1.0), 0.0)
     dh_worst = np.zeros(len(edges) + 1)
     np.maximum.at(dh_worst, region, d)
-    dh_floor = dh_worst + np.asarray(LJ_THOL2016_FLOOR.vle_rel["dH_vap"])
+    # Thol's own floor of the LJ region each two-centre region starts in
+    dh_floor = dh_worst + LJ_THOL2016_FLOOR.vle("dH_vap", np.array([t_r[0], *edges]))
+    # 0.50-0.55 Tc: T*/4 is at the low end of Thol's range, mostly below it; as above
+    dh_floor[0] = max(dh_floor[0], dh_floor[1])
 
     def props(eos, t, r, **shape):
         return (

@@ -184,16 +184,34 @@ class EOSErrorFloor:
         """The floor at these shape parameters: this one (it does not depend on them)."""
         return self
 
-    def vle(self, prop: str, T_r) -> np.ndarray:
-        """Relative floor of a coexistence property at reduced temperatures T/Tc."""
-        idx = np.searchsorted(np.asarray(self.T_r_edges), np.asarray(T_r, float), side="right")
-        return np.asarray(self.vle_rel[prop])[idx]
+    def vle(self, prop: str, T_r, tc_error: float = 0.0) -> np.ndarray:
+        """Relative floor of a coexistence property at reduced temperatures T/Tc.
 
-    def single(self, T_r, rho_r) -> np.ndarray:
-        """(n, 3) single-phase floors (dp*, du*, drho/rho) at T/Tc, rho/rho_c."""
+        ``tc_error``: relative error of the Tc that ``T_r`` was computed with (an EOS's
+        ``critical_estimate_error``; 0 for a solved critical point). The floor is the
+        largest of the regions the row's exact T/Tc may lie in, so that a row near a
+        region's edge never gets the smaller neighbour's floor for want of the exact Tc.
+        """
+        t = np.asarray(T_r, float)
+        edges, rel = np.asarray(self.T_r_edges), np.asarray(self.vle_rel[prop])
+        lo = np.searchsorted(edges, t / (1.0 + tc_error), side="right")
+        hi = np.searchsorted(edges, t / (1.0 - tc_error), side="right")
+        out = np.empty(t.shape)  # the largest floor of regions lo..hi, row by row
+        for i, (a, b) in enumerate(zip(lo.ravel(), hi.ravel(), strict=True)):
+            out.flat[i] = rel[a : b + 1].max()
+        return out
+
+    def single(self, T_r, rho_r, tc_error: float = 0.0) -> np.ndarray:
+        """(n, 3) single-phase floors (dp*, du*, drho/rho) at T/Tc, rho/rho_c (the larger
+        of the sub- and supercritical floors within ``tc_error`` of Tc, as :meth:`vle`)."""
         t, r = np.broadcast_arrays(np.asarray(T_r, float), np.asarray(rho_r, float))
-        region = np.where(t >= 1.0, "supercritical", np.where(r >= 1.0, "liquid", "vapour"))
-        return np.array([self.single_phase[str(g)] for g in region.ravel()]).reshape((*t.shape, 3))
+
+        def at(tt):
+            region = np.where(tt >= 1.0, "supercritical", np.where(r >= 1.0, "liquid", "vapour"))
+            rows = [self.single_phase[str(g)] for g in region.ravel()]
+            return np.array(rows).reshape((*t.shape, 3))
+
+        return np.maximum(at(t / (1.0 + tc_error)), at(t / (1.0 - tc_error)))
 
 
 #: The Thol et al. (2016) LJ EOS's error floor. NOT the paper's own statement of its
@@ -289,9 +307,16 @@ class BandedFloor:
         return self.floors[min(i, len(self.floors) - 1)]
 
 
+#: The two-centre floors' T/Tc regions: 0.50-0.55 (the EOS's lowest T/Tc to the lowest of
+#: Stoll et al.'s simulations: the correlations are extrapolated there, and at L* = 0.8,
+#: Q*^2 = 4 the EOS's vapour pressure is 3.2 times theirs at 0.50 Tc), 0.55-0.8, 0.8-0.9,
+#: 0.9-0.95 and 0.95-1.
+TWO_CENTRE_T_R_EDGES = (0.55, 0.8, 0.9, 0.95)
+
+
 def _two_centre_floor(rho_l, rho_v, p_sat, band: str) -> EOSErrorFloor:
     return EOSErrorFloor(
-        T_r_edges=(0.8, 0.9, 0.95),
+        T_r_edges=TWO_CENTRE_T_R_EDGES,
         vle_rel={"rho_l": rho_l, "rho_v": rho_v, "p_sat": p_sat, "dH_vap": _TWO_CENTRE_DH},
         single_phase=_TWO_CENTRE_SINGLE,
         source=(
@@ -304,9 +329,10 @@ def _two_centre_floor(rho_l, rho_v, p_sat, band: str) -> EOSErrorFloor:
     )
 
 
-#: The two-centre EOS's enthalpy-of-vaporisation floor per T/Tc region: its LJ limit
+#: The two-centre EOS's enthalpy-of-vaporisation floor per T/Tc region (edges
+#: :data:`TWO_CENTRE_T_R_EDGES`): its LJ limit
 #: (L* = Q*^2 = 0) against the Thol et al. (2016) LJ EOS plus Thol's floor. A lower bound.
-_TWO_CENTRE_DH = (0.0039, 0.0085, 0.0082, 0.26)
+_TWO_CENTRE_DH = (0.0039, 0.0039, 0.0085, 0.0082, 0.26)
 #: Single-phase floors (|dp*|, |du*| in the two-centre reduced units, drho/rho), LJ limit.
 _TWO_CENTRE_SINGLE = {
     "vapour": (0.0076, 0.11, 0.0),
@@ -318,17 +344,21 @@ _TWO_CENTRE_SINGLE = {
 #: readable here): per T/Tc region (Tc: the EOS's own), the largest relative difference of
 #: rho_l, rho_v and p_sat between the EOS and the correlations of Stoll, Vrabec, Hasse and
 #: Fischer (Fluid Phase Equilib. 179, 339 (2001)) fitted to their simulations, over L* = 0 to
-#: 0.8 and 0.55-0.99 Tc, plus the correlations' own error against those simulations
-#: (:data:`CORRELATION_FLOOR`). rho_v is compared from 0.7 of the correlation's Tc only (the
-#: correlation is poor below) and is floored at least at p_sat's figure (a near-ideal
-#: vapour). The EOS's critical temperature lies 1-3 % above the correlation's, so the last
-#: region (above 0.95 Tc) carries tens of percent. Delta H_vap and the single-phase floors:
-#: the LJ limit (L* = 0) against the Thol et al. (2016) EOS plus its floor, lower bounds for
-#: elongated molecules. bayesff's EOS and solvers, rounded up to two significant figures, by
+#: 0.8 and 0.50-0.99 Tc, plus the correlations' own error against those simulations
+#: (:data:`CORRELATION_FLOOR`); below 0.55 Tc, where Stoll et al. did not simulate and their
+#: correlations are extrapolated, at least the 0.55-0.8 region's figure. rho_v is compared from 0.7
+#: of the correlation's Tc only (the correlation is poor below) and is floored at least at p_sat's
+#: figure (a near-ideal vapour). The EOS's critical temperature lies 1-3 % above the correlation's,
+#: so the last region (above 0.95 Tc) carries tens of percent. Delta H_vap and the single-phase
+#: floors: the LJ limit (L* = 0) against the Thol et al. (2016) EOS plus its floor, lower bounds
+#: for elongated molecules. bayesff's EOS and solvers, rounded up to two significant figures, by
 #: ``python benchmarks/vle_bench.py --two-centre-floors``
 #: (benchmarks/results/two_centre_floors.json).
 TWO_CENTRE_LJ_FLOOR = _two_centre_floor(
-    (0.017, 0.03, 0.063, 0.39), (0.35, 0.24, 0.28, 0.58), (0.14, 0.093, 0.097, 0.12), "Q = 0"
+    (0.017, 0.017, 0.03, 0.063, 0.39),
+    (0.35, 0.35, 0.24, 0.28, 0.58),
+    (0.15, 0.14, 0.093, 0.097, 0.12),
+    "Q = 0",
 )
 
 #: The 2CLJQ EOS's error floor, as :data:`TWO_CENTRE_LJ_FLOOR`, in two bands of Q*^2 at the
@@ -340,15 +370,15 @@ TWO_CENTRE_LJ_QUADRUPOLE_FLOOR = BandedFloor(
     edges=(1.0, 4.0),
     floors=(
         _two_centre_floor(
-            (0.017, 0.03, 0.063, 0.39),
-            (0.36, 0.25, 0.29, 0.58),
-            (0.18, 0.11, 0.12, 0.13),
+            (0.017, 0.017, 0.03, 0.063, 0.39),
+            (0.36, 0.36, 0.25, 0.29, 0.58),
+            (0.2, 0.18, 0.11, 0.12, 0.13),
             "Q*^2 <= 1",
         ),
         _two_centre_floor(
-            (0.06, 0.081, 0.11, 0.34),
-            (1.1, 0.63, 0.65, 0.73),
-            (1.1, 0.42, 0.38, 0.37),
+            (0.06, 0.06, 0.081, 0.11, 0.34),
+            (2.3, 1.1, 0.63, 0.65, 0.73),
+            (2.3, 1.1, 0.42, 0.38, 0.37),
             "Q*^2 > 1",
         ),
     ),
@@ -1160,16 +1190,23 @@ def _check_densities(c: _Centre, rho_per_A3, observable: str) -> np.ndarray:
 def _floor_critical(c: _Centre) -> tuple[float, float]:
     """(T*c, rho*c) for the floor's regions: the exact point, or the EOS's estimate.
 
-    The estimate (SAFT-VR Mie's ``critical_estimate``: within 0.6 % of the solved T*c)
-    only picks a floor's region (edges 0.8, 0.9, 0.95 Tc), so a row within 0.6 % of an
-    edge may get its neighbour's floor. Solving instead compiled a critical-point program
-    for every new shape when a problem was built (about 20 s each): the shipped sweeps'
-    Mie-chain problems then took minutes to build.
+    The estimate (``critical_estimate``: within 0.6 % of the solved T*c for SAFT-VR Mie,
+    3 % for the two-centre EOS) only picks a floor's region (edges 0.8, 0.9, 0.95 Tc; 0.55
+    too for the two-centre EOS); a row within that error of an edge gets the larger of the
+    two regions' floors (:meth:`EOSErrorFloor.vle`, ``tc_error``). Solving instead
+    compiled a critical-point program for every new shape when a problem was built (about
+    20 s each): the shipped sweeps' Mie-chain problems then took minutes to build.
     """
     return c.T_c_star, c.rho_c_star
 
 
 # ----------------------------------------------------------------------------- floors
+
+
+def _tc_error(c: _Centre) -> float:
+    """Relative error of the Tc a floor's regions are read with: 0 for a solved critical
+    point, else the EOS's ``critical_estimate_error``."""
+    return 0.0 if c.exact else float(c.fluid.eos.critical_estimate_error)
 
 
 def _vle_floor(prop: str, observable: str):
@@ -1192,7 +1229,8 @@ def _vle_floor(prop: str, observable: str):
         if not np.isfinite(t_c):
             return np.zeros(n)
         t_r = GAS_CONSTANT_KJ_PER_MOL_K * np.asarray(env["T_K"], float) / c.epsilon / t_c
-        return c.fluid.floor.at(c.shape).vle(prop, t_r) * np.abs(np.asarray(values, float))
+        floor = c.fluid.floor.at(c.shape).vle(prop, t_r, _tc_error(c))
+        return floor * np.abs(np.asarray(values, float))
 
     return floor
 
@@ -1222,9 +1260,9 @@ def _single_floor(kind: str, observable: str):
         t_r = GAS_CONSTANT_KJ_PER_MOL_K * np.asarray(env["T_K"], float) / c.epsilon / t_c
         if kind == "density":
             rho_r = np.full(n, np.inf)  # a compressed liquid: the liquid/supercritical floors
-            floor = c.fluid.floor.at(c.shape).single(t_r, rho_r)
+            floor = c.fluid.floor.at(c.shape).single(t_r, rho_r, _tc_error(c))
             return floor[:, 2] * np.abs(np.asarray(values, float))
-        f = c.fluid.floor.at(c.shape).single(t_r, rho / rho_c)
+        f = c.fluid.floor.at(c.shape).single(t_r, rho / rho_c, _tc_error(c))
         if kind == "pressure":
             return f[:, 0] * c.epsilon / c.sigma**3 * KJ_PER_MOL_PER_A3_IN_MPA
         return f[:, 1] * c.epsilon

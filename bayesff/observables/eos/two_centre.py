@@ -274,6 +274,12 @@ def reduced_variables(T, rho, epsilon, sigma, L, Q=0.0):
     return T_star, rho * sigma**3, L / sigma, Q2_star
 
 
+#: Largest relative error of the Stoll et al. critical temperature (``critical_estimate``)
+#: against the EOS's solved T*c: -2.9 % to +1.7 % on a grid of L* 0-0.8 x Q*^2 0-4 (17 x 17,
+#: 2026-11-28; 2CLJ: -2.8 % to -0.9 %), rounded up.
+CRITICAL_ESTIMATE_ERROR = 0.03
+
+
 def _critical_2clj(L_star):
     return _corr.critical_temperature(L_star, 0.0), _corr.critical_density(L_star, 0.0)
 
@@ -298,6 +304,7 @@ def _make(author: str, quadrupole: bool) -> ReducedEOS:
             critical_estimate=_critical_2cljq,
             validity=validity,
             reference=ref,
+            critical_estimate_error=CRITICAL_ESTIMATE_ERROR,
         )
 
     def fn(T_star, rho_star, L_star):
@@ -315,6 +322,7 @@ def _make(author: str, quadrupole: bool) -> ReducedEOS:
             T_over_Tc_min=validity.T_over_Tc_min,
         ),
         reference=ref,
+        critical_estimate_error=CRITICAL_ESTIMATE_ERROR,
     )
 
 
