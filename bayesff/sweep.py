@@ -281,8 +281,23 @@ def read_sweep(path: str | Path) -> dict:
         raise ProblemError(
             "axes and [[when]] vary a base problem; a list of problems takes none", str(path)
         )
+    _check_axis_names(doc, path)
     _check_when(doc, path)
     return doc
+
+
+def _check_axis_names(doc: dict, path: Path) -> None:
+    """No two axes share a name (the later would silently replace the earlier's values,
+    settings and labels in every task)."""
+    seen: dict[str, int] = {}
+    for i, a in enumerate(doc.get("axes", [])):
+        if a["name"] in seen:
+            raise ProblemError(
+                f"axis name {a['name']!r} is used by axes[{seen[a['name']]}] and axes[{i}]; "
+                "each axis needs a name of its own",
+                f"{path}: axes[{i}].name",
+            )
+        seen[a["name"]] = i
 
 
 def _check_when(doc: dict, path: Path) -> None:

@@ -452,3 +452,19 @@ def test_a_run_recording_the_legacy_fingerprint_is_still_done(tmp_path):
         res = run_sweep(path, out_root=runs, report_root=reports, workers=1, log=None)
         assert res.status == {"s0": status}, recorded
     assert sweep_module.runfile.read_attrs(out)["problem_fingerprint"] == problem.fingerprint()
+
+
+def test_two_axes_of_one_name_are_refused(tmp_path):
+    """Two [[axes]] named alike: the later used to replace the earlier's values, settings and
+    labels in every task, so that tasks "a-c" and "b-c" were the same problem under two
+    names (found by an input audit). Refused before any task is made, naming both axes."""
+    base = ROOT / "models" / "argon_lj_b2.toml"
+    axis = '[[axes]]\nname = "pot"\nvalues = [{{ label = "{}" }}, {{ label = "{}" }}]\n'
+    text = (
+        f'[sweep]\nname = "x"\nbase = "{base}"\n\n' + axis.format("a", "b") + axis.format("c", "d")
+    )
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    with pytest.raises(ProblemError, match=r"'pot' is used by axes\[0\] and axes\[1\]") as e:
+        expand(path)
+    assert "axes[1].name" in str(e.value)
