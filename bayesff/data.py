@@ -89,6 +89,7 @@ from bayesff.errors import DataError, UnitError
 __all__ = [
     "KINDS",
     "MANIFEST_FIELDS",
+    "UNCERTAINTY_ABS_CEILING",
     "UNCERTAINTY_ABS_FLOOR",
     "UNCERTAINTY_REL_FLOOR",
     "UNIT_SUFFIXES",
@@ -133,6 +134,10 @@ UNCERTAINTY_REL_FLOOR = 1e-12
 #: the Gaussian log-likelihood -(y - f)**2 / (2 u**2) and its gradient overflow to
 #: inf or nan. It is the floor that applies where a value is zero.
 UNCERTAINTY_ABS_FLOOR = 1e-150
+#: Absolute ceiling of a standard uncertainty, in internal units: ``u <= 1e150``. Above it
+#: u**2 (> 1e300), and u**2 plus a forward-model floor or an inadequacy term, overflow
+#: to inf, and the row rejects every draw, after the sampler has been compiled.
+UNCERTAINTY_ABS_CEILING = 1e150
 
 #: Unit suffixes of column names (after the last quantity token, joined by ``_``)
 #: and the unit they name, as spelled in :mod:`bayesff.units`. Case-sensitive (K is
@@ -862,6 +867,17 @@ def _check_floors(columns, header, rows, *, lines, raw, factors, file_units, noi
         if col in pairs:
             floor = np.maximum(
                 floor, UNCERTAINTY_REL_FLOOR * np.abs(raw[pairs[col]] * factors[pairs[col]])
+            )
+        high = np.flatnonzero(u > UNCERTAINTY_ABS_CEILING)
+        if high.size:
+            i = int(high[0])
+            cell = rows[i][header.index(col)].strip()
+            raise DataError(
+                f"a standard uncertainty must be at most {UNCERTAINTY_ABS_CEILING:g} in "
+                f"internal units ({units.INTERNAL_UNITS[columns[col]]}), found {cell} "
+                f"{file_units[col]}: above it u**2 overflows and the likelihood is not "
+                "computable (a row with no information is left out, not given a huge u)",
+                f"{path}, line {lines[i]}, column {col!r}",
             )
         bad = np.flatnonzero(u < floor)
         if bad.size:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesff import prepared
+from bayesff.data import UNCERTAINTY_ABS_CEILING
 from bayesff.errors import ProblemError
 from bayesff.observables import get_observable
 from bayesff.potentials import plugins
@@ -164,9 +165,10 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs, base_potential) ->
     obs = get_observable(t["observable"], f"{where}.observable")
     data_path = _data_path(t["data"], base_dirs, where)
     noise = t.get("noise", {"column": obs.uncertainty_column})
-    if "value" in noise and not (0 < noise["value"] < np.inf):
+    if "value" in noise and not (0 < noise["value"] <= UNCERTAINTY_ABS_CEILING):
         raise ProblemError(
-            f"noise value must be a finite standard uncertainty > 0, got {noise['value']!r}",
+            f"noise value must be a finite standard uncertainty > 0 and at most "
+            f"{UNCERTAINTY_ABS_CEILING:g} (above it u**2 overflows), got {noise['value']!r}",
             f"{where}.noise",
         )
     target = Target.from_file(

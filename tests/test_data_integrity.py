@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from bayesff.data import (
+    UNCERTAINTY_ABS_CEILING,
     UNCERTAINTY_ABS_FLOOR,
     UNCERTAINTY_REL_FLOOR,
     UNIT_SUFFIXES,
@@ -335,6 +336,21 @@ def test_uncertainty_below_the_relative_floor(tmp_path, u):
         r"1e-12 x \|B2_cm3_per_mol\|",
     ):
         load_b2(write(tmp_path, B2_CSV.replace("0.6", u)))
+
+
+def test_uncertainty_above_the_ceiling_is_refused(tmp_path):
+    """u = 1e200 cm^3/mol is finite but u**2 is not: every draw would be rejected after the
+    sampler is compiled (found by an input audit). 1e150 is the ceiling; 1e140 passes."""
+    assert UNCERTAINTY_ABS_CEILING == 1e150
+    with pytest.raises(
+        DataError,
+        match=r"line 3, column 'u_B2_cm3_per_mol': a standard uncertainty must be at most",
+    ):
+        load_b2(write(tmp_path, B2_CSV.replace("0.6", "1e200")))
+    assert (
+        load_b2(write(tmp_path, B2_CSV.replace("0.6", "1e140"))).columns["u_B2_cm3_per_mol"][1]
+        == 1e140
+    )
 
 
 def test_uncertainty_just_above_the_relative_floor_is_accepted(tmp_path):

@@ -579,3 +579,23 @@ def test_fingerprint_is_the_problem_not_its_text(tmp_path):
     other_prior = load(text.replace("median = 120.0", "median = 121.0"))
     other_split = load(text.replace("T_K = [110.0, 500.0]", "T_K = [120.0, 500.0]"))
     assert len({a.fingerprint(), other_prior.fingerprint(), other_split.fingerprint()}) == 3
+
+
+@pytest.mark.parametrize("value", ["0.0", "-1.0", "inf", "1e300"])
+def test_a_noise_value_outside_0_to_1e150_is_refused_with_the_target(tmp_path, value):
+    """noise = { value = U } must be a standard uncertainty in (0, 1e150]: above 1e150 u**2
+    overflows and every draw would be rejected after compilation (an input audit found
+    1e300 accepted)."""
+    from bayesff.problem import load_problem
+
+    text = (ROOT / "models" / "argon_lj_b2.toml").read_text()
+    text = text.replace(
+        'noise = { column = "u_B2_cm3_per_mol" }', f"noise = {{ value = {value} }}"
+    )
+    path = tmp_path / "p.toml"
+    path.write_text(text.replace('data = "data/', f'data = "{ROOT}/data/'))
+    with pytest.raises(
+        ProblemError, match="noise value must be a finite standard uncertainty"
+    ) as e:
+        load_problem(path)
+    assert "targets[0] (B2).noise" in str(e.value)
