@@ -128,7 +128,7 @@ from bayesff.io import atomic_path
 from bayesff.potentials import plugins
 from bayesff.problem import Problem, read_text
 from bayesff.report import report as write_report
-from bayesff.report.atlas import write_atlas
+from bayesff.report.atlas import read_fluids, write_atlas
 from bayesff.report.sweep import write_index
 from bayesff.runtime import ensure_configured
 from bayesff.schemas import (
@@ -283,7 +283,25 @@ def read_sweep(path: str | Path) -> dict:
         )
     _check_axis_names(doc, path)
     _check_when(doc, path)
+    _check_atlas(doc, path)
     return doc
+
+
+def _check_atlas(doc: dict, path: Path) -> None:
+    """A ``[sweep.atlas]`` table is checked before any task runs (the page is written after
+    them all): its fluids table is read, and its fluid and potential axes exist."""
+    atlas = doc["sweep"].get("atlas")
+    if atlas is None:
+        return
+    read_fluids((path.parent / atlas["fluids"]).resolve())
+    names = [a["name"] for a in doc.get("axes", [])]
+    for key, default in (("fluid_axis", "fluid"), ("potential_axis", "potential")):
+        if atlas.get(key, default) not in names:
+            raise ProblemError(
+                f"{key} = {atlas.get(key, default)!r} is not an axis of the sweep; its axes are "
+                f"{', '.join(names) or 'none'}",
+                f"{path}: [sweep.atlas].{key}",
+            )
 
 
 def _check_axis_names(doc: dict, path: Path) -> None:

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import pytest
 
 from bayesff import sweep as sweep_module
-from bayesff.errors import ProblemError
+from bayesff.errors import DataError, ProblemError
 from bayesff.sweep import expand, run_sweep
 
 from support import ROOT
@@ -468,3 +468,31 @@ def test_two_axes_of_one_name_are_refused(tmp_path):
     with pytest.raises(ProblemError, match=r"'pot' is used by axes\[0\] and axes\[1\]") as e:
         expand(path)
     assert "axes[1].name" in str(e.value)
+
+
+def test_a_bad_atlas_table_is_refused_before_any_task_runs(tmp_path):
+    """[sweep.atlas] used to be read only when the page was written, after every task had
+    sampled (an input audit): a missing fluids table, an axis name that is not one of the
+    sweep's, and a fluids table that is not UTF-8 are now refused by expand, which runs
+    before any task."""
+    base = ROOT / "models" / "argon_lj_b2.toml"
+    fluids = ROOT / "data" / "atlas" / "fluids.csv"
+    axes = (
+        '[[axes]]\nname = "fluid"\nvalues = [{ label = "argon" }]\n'
+        '[[axes]]\nname = "potential"\nvalues = [{ label = "lj" }]\n'
+    )
+    bad_utf8 = tmp_path / "latin1.csv"
+    bad_utf8.write_bytes(fluids.read_bytes() + "\nx\u00e9,1,1\n".encode("latin-1"))
+    for atlas, says in (
+        (f'fluids = "{tmp_path / "nope.csv"}"', "fluids table not found"),
+        (f'fluids = "{fluids}"\nfluid_axis = "flud"', "'flud' is not an axis of the sweep"),
+        (f'fluids = "{bad_utf8}"', "not UTF-8 text"),
+    ):
+        path = tmp_path / "sweep.toml"
+        path.write_text(f'[sweep]\nname = "x"\nbase = "{base}"\n[sweep.atlas]\n{atlas}\n\n{axes}')
+        with pytest.raises((ProblemError, DataError), match=says):
+            expand(path)
+    path.write_text(
+        f'[sweep]\nname = "x"\nbase = "{base}"\n[sweep.atlas]\nfluids = "{fluids}"\n\n{axes}'
+    )
+    assert [t.name for t in expand(path)[1]] == ["argon-lj"]

@@ -145,8 +145,11 @@ def read_fluids(path: str | Path) -> dict[str, dict]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"fluids table not found: {path}", "[sweep.atlas].fluids")
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except UnicodeDecodeError as e:
+        raise DataError(f"not UTF-8 text: {e.reason} at byte {e.start}", str(path)) from None
     need = ("fluid", "Tc_K", "Vc_cm3_per_mol")
     missing = [c for c in need if rows and c not in rows[0]]
     if not rows or missing:
