@@ -172,6 +172,13 @@ class Inadequacy:
     def from_value(cls, value, where: str | None = None) -> Inadequacy:
         """From a problem file: a kind name or a table of the fields above."""
         fields = {"kind", "form", "prior_scale", "parameters", "bands", "gp_basis", "shared"}
+        if isinstance(value, dict) and value.get("kind") == "none" and set(value) != {"kind"}:
+            extra = ", ".join(sorted(set(value) - {"kind"}))
+            raise ProblemError(
+                f"inadequacy kind 'none' takes no other fields, got {extra}: they would be "
+                'ignored (did you mean kind = "inferred_scale"?)',
+                where,
+            )
         try:
             if isinstance(value, str):
                 return cls(kind=value)
@@ -241,6 +248,12 @@ class ErrorModel:
         if self.kind not in ERROR_MODELS:
             raise ProblemError(
                 f"unknown error model {self.kind!r}; expected one of {', '.join(ERROR_MODELS)}"
+            )
+        given = [k for k in ("data", "replicates", "block_length") if getattr(self, k) is not None]
+        if self.kind != "covariance" and given:
+            raise ProblemError(
+                f"{', '.join(given)} belong to a covariance error model; a {self.kind} error "
+                "model takes none (they would be ignored)"
             )
         if self.kind == "covariance" and (self.data is None) == (self.replicates is None):
             raise ProblemError(
@@ -836,9 +849,26 @@ class Target:
         """
         if isinstance(observable, str):
             observable = get_observable(observable, f"target {name!r}.observable")
-        values = np.asarray(values, dtype=float)
-        unc = np.broadcast_to(np.asarray(uncertainties, dtype=float), values.shape).copy()
-        env = {k: np.asarray(v, dtype=float) for k, v in env.items()}
+        try:
+            values = np.asarray(values, dtype=float)
+            unc = np.broadcast_to(np.asarray(uncertainties, dtype=float), values.shape).copy()
+            env = {k: np.asarray(v, dtype=float) for k, v in env.items()}
+        except (TypeError, ValueError) as e:
+            raise ProblemError(
+                f"values, uncertainties and environment columns must be numbers, the "
+                f"uncertainties a scalar or of the values' shape {np.shape(values)}: {e}",
+                f"target {name!r}",
+            ) from None
+        # state columns (T_K, p_MPa, ...); configurations carry their own checks
+        for k, v in env.items() if observable.layout != "configurations" else ():
+            bad = np.flatnonzero(~np.isfinite(v) | ((v <= 0) if k == "T_K" else False))
+            if bad.size:
+                rule = "finite and > 0" if k == "T_K" else "finite"
+                got = float(v.ravel()[bad[0]])
+                raise ProblemError(
+                    f"environment column {k!r} must be {rule}, got {got!r} at row {bad[0]}",
+                    f"target {name!r}",
+                )
         missing = [c for c in observable.env_columns if c not in env]
         if missing:
             raise ProblemError(

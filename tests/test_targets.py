@@ -1,0 +1,47 @@
+"""Input checks of bayesff.targets that an input audit (2026-11-28) found missing: settings
+that would be silently ignored, and Python-built targets with unusable environments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bayesff.errors import ProblemError
+from bayesff.targets import ErrorModel, Inadequacy, Target
+
+
+def test_an_inadequacy_of_kind_none_with_other_fields_is_refused():
+    """{ kind = "none", prior_scale = 0.05 } used to be read as no inadequacy, the scale
+    dropped; a user who wrote a scale meant an inferred one."""
+    with pytest.raises(ProblemError, match="kind 'none' takes no other fields, got prior_scale"):
+        Inadequacy.from_value({"kind": "none", "prior_scale": 0.05}, "targets[0].inadequacy")
+    assert Inadequacy.from_value({"kind": "none"}).kind == "none"
+    assert Inadequacy.from_value("none").kind == "none"
+
+
+@pytest.mark.parametrize("kind", ["independent", "discrepancy_gp"])
+def test_covariance_settings_on_another_error_model_are_refused(kind):
+    """data, replicates and block_length mean something only to a covariance error model."""
+    with pytest.raises(ProblemError, match=f"data belong to a covariance error model; a {kind}"):
+        ErrorModel(kind=kind, data="cov.csv")
+
+
+@pytest.mark.parametrize(
+    ("T", "says"),
+    [([90.0, np.nan, 110.0], "'T_K' must be finite and > 0, got nan at row 1"),
+     ([90.0, -5.0, 110.0], "'T_K' must be finite and > 0, got -5.0 at row 1"),
+     ([90.0, "warm", 110.0], "must be numbers")],
+)  # fmt: skip
+def test_from_arrays_refuses_unusable_temperatures_with_the_row(T, says):
+    """A NaN temperature made every draw's prediction NaN; a negative one was caught only
+    by the EOS's range check, in reduced units; text raised NumPy's own error."""
+    with pytest.raises(ProblemError, match=says) as e:
+        Target.from_arrays("B2", "second_virial", {"T_K": T}, [-50.0, -40.0, -30.0], 1.0)
+    assert "target 'B2'" in str(e.value)
+
+
+def test_from_arrays_refuses_uncertainties_of_another_shape():
+    with pytest.raises(ProblemError, match=r"the values' shape \(3,\)"):
+        Target.from_arrays(
+            "B2", "second_virial", {"T_K": [1.0, 2.0, 3.0]}, [1.0, 2.0, 3.0], [1.0, 2.0]
+        )
