@@ -49,12 +49,18 @@ class Validity:
     T_over_Tc_min
         Lowest T / Tc of a coexistence solve (0: only ``T_star``'s floor), for an EOS
         fitted over a range of T/Tc rather than of T*.
+    coexisting_liquid_limit
+        Whether a coexisting liquid denser than ``rho_star_max`` is outside the model
+        (SAFT-VR Mie's steep monomers far below Tc); not for the two-centre EOS, whose
+        ``rho_star_max`` is the non-polar fluid's and which a quadrupole legitimately
+        exceeds inside the fitted range.
     """
 
     T_star: tuple[float, float]
     rho_star_max: float
     shape: dict[str, tuple[float, float]] = field(default_factory=dict)
     T_over_Tc_min: float = 0.0
+    coexisting_liquid_limit: bool = False
 
 
 @dataclass(frozen=True)

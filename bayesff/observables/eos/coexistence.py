@@ -312,7 +312,11 @@ def _assess(eos, t, x, size, shape):
     converged = (size <= STEP_TOL) & f_ok
     distinct = jnp.abs(x[0] - x[1]) >= TRIVIAL_GAP
     stable = (bl > 0.0) & (bv > 0.0) & (x[0] > x[1])
-    return converged, distinct, stable, finite
+    # a liquid denser than the EOS was validated at (SAFT-VR Mie's steep monomers below
+    # about 0.45 Tc: rho* up to 1.12, packing 0.58, almost certainly solid) is no answer
+    v = eos.validity
+    inside = rho_l <= (v.rho_star_max if v.coexisting_liquid_limit else jnp.inf)
+    return converged, distinct, stable, finite, inside
 
 
 def _solve_from_starts(eos, t_fixed, crit, sh, max_iter: int):
@@ -335,7 +339,7 @@ def _solve_from_starts(eos, t_fixed, crit, sh, max_iter: int):
 
 def _status(eos, t, crit, shape, assessed):
     """The solve's :class:`SolveStatus` (int32): the first reason that applies, else OK."""
-    converged, distinct, stable, finite_out = assessed
+    converged, distinct, stable, finite_out, inside = assessed
     finite_in = jnp.isfinite(t) & jnp.all(
         jnp.array([jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(shape)] or [True])
     )
@@ -352,6 +356,7 @@ def _status(eos, t, crit, shape, assessed):
             # below the fraction of T*c the EOS was fitted down to (2CLJ(Q): Stoll et al.'s
             # simulations, 0.55 Tc; at short L* its T* floor alone admitted 0.23 Tc)
             t < eos.validity.T_over_Tc_min * crit.T_star,
+            ~inside,
         ],
         [
             SolveStatus.NONFINITE,
@@ -362,6 +367,7 @@ def _status(eos, t, crit, shape, assessed):
             SolveStatus.TRIVIAL,
             SolveStatus.NOT_CONVERGED,
             SolveStatus.UNSTABLE,
+            SolveStatus.OUTSIDE_VALIDITY,
             SolveStatus.OUTSIDE_VALIDITY,
         ],
         SolveStatus.OK,

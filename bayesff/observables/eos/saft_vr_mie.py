@@ -438,6 +438,7 @@ VALIDITY = Validity(
     T_star=(0.3, 10.0),
     rho_star_max=1.05,
     shape={"segments": (1.0, 16.0), "lambda_r": (6.5, 50.0), "lambda_a": (5.0, 7.0)},
+    coexisting_liquid_limit=True,
 )
 
 SAFT_VR_MIE = ReducedEOS(
