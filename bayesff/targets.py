@@ -176,7 +176,9 @@ class Inadequacy:
             extra = ", ".join(sorted(set(value) - {"kind"}))
             raise ProblemError(
                 f"inadequacy kind 'none' takes no other fields, got {extra}: they would be "
-                'ignored (did you mean kind = "inferred_scale"?)',
+                'ignored (did you mean kind = "inferred_scale"?). To switch a base\'s '
+                'inadequacy off in a sweep\'s set, write inadequacy = "none": a string '
+                "replaces the base's table, a table is merged into it",
                 where,
             )
         try:
@@ -253,7 +255,9 @@ class ErrorModel:
         if self.kind != "covariance" and given:
             raise ProblemError(
                 f"{', '.join(given)} belong to a covariance error model; a {self.kind} error "
-                "model takes none (they would be ignored)"
+                "model takes none (they would be ignored). To replace a base's covariance "
+                f'model in a sweep\'s set, write error_model = "{self.kind}": a string '
+                "replaces the base's table, a table is merged into it"
             )
         if self.kind == "covariance" and (self.data is None) == (self.replicates is None):
             raise ProblemError(
@@ -861,10 +865,12 @@ class Target:
             ) from None
         # state columns (T_K, p_MPa, ...); configurations carry their own checks
         for k, v in env.items() if observable.layout != "configurations" else ():
-            bad = np.flatnonzero(~np.isfinite(v) | ((v <= 0) if k == "T_K" else False))
+            ok = np.isfinite(v) & ((v > 0) if k == "T_K" else True)
+            rows_ok = np.atleast_2d(ok.reshape(ok.shape[0], -1) if ok.ndim else ok)
+            bad = np.flatnonzero(~rows_ok.all(axis=1))
             if bad.size:
                 rule = "finite and > 0" if k == "T_K" else "finite"
-                got = float(v.ravel()[bad[0]])
+                got = float(np.atleast_1d(v[bad[0]])[~np.atleast_1d(ok[bad[0]])][0])
                 raise ProblemError(
                     f"environment column {k!r} must be {rule}, got {got!r} at row {bad[0]}",
                     f"target {name!r}",

@@ -45,3 +45,10 @@ def test_from_arrays_refuses_uncertainties_of_another_shape():
         Target.from_arrays(
             "B2", "second_virial", {"T_K": [1.0, 2.0, 3.0]}, [1.0, 2.0, 3.0], [1.0, 2.0]
         )
+
+
+def test_from_arrays_names_the_row_of_a_two_dimensional_environment_column():
+    """A column of several numbers per row (coefficients): the row, not the flat index."""
+    env = {"T_K": [100.0, 200.0, 300.0], "c": [[1.0, 2.0], [3.0, np.inf], [5.0, 6.0]]}
+    with pytest.raises(ProblemError, match="'c' must be finite, got inf at row 1"):
+        Target.from_arrays("B2", "second_virial", env, [-50.0, -40.0, -30.0], 1.0)

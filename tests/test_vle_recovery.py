@@ -8,8 +8,8 @@ tests/observables/test_vle.py checks against teqp to 1e-9 relative. Gaussian noi
 temperatures 95-135 K (0.60-0.85 of the model's T_c = 1.32 epsilon/k_B = 158 K).
 
 * Recovery: the 90 % central intervals of epsilon and sigma hold the true values, and
-  they are narrow: narrower than +-1 % (epsilon) and +-0.5 % (sigma), about four times
-  the widths measured at this seed (+-0.2 % and +-0.05 %, 2026-11-28) and far inside the
+  they are narrow: narrower than +-1 % (epsilon) and +-0.5 % (sigma), about five times
+  the half-widths measured at this seed (0.2 % and 0.1 %, 2026-11-28) and far inside the
   priors' 90 % ranges (about +-60 % and +-15 %), so a likelihood that ignored the data
   or mapped them with a wrong unit would fail.
 * Held out: enthalpies of vaporisation of the same fluid (1 % noise, tolerance 3 %) are

@@ -86,7 +86,8 @@ class ReducedEOS:
         Citation with DOI.
     critical_estimate_error
         The largest relative error of ``critical_estimate``'s T*c against the solved
-        critical point over ``validity`` (measured; 0.1, the start's bound, if not):
+        critical point over ``validity`` (measured; 0.1, the start's bound, if not), or
+        ``critical_estimate_error(**shape) -> float`` where it depends on the shape:
         where a row's T/Tc is taken from the estimate, the error floor takes the larger
         floor of every T/Tc region the exact value may lie in.
     """
@@ -97,7 +98,7 @@ class ReducedEOS:
     critical_estimate: Callable
     validity: Validity
     reference: str
-    critical_estimate_error: float = 0.1
+    critical_estimate_error: float | Callable = 0.1
 
 
 def load_coefficients(filename: str, sha256: str) -> dict:

@@ -300,7 +300,8 @@ def _jacobian(eos):
 
 
 def _assess(eos, t, x, size, shape):
-    """Checks of a Newton result: (converged, non-trivial, stable, finite)."""
+    """Checks of a Newton result: (converged, non-trivial, stable, finite, inside the
+    validated density)."""
     rho_l = jnp.exp(x[0])
     (pl, ml, bl), (pv, mv, bv) = _both_phases(eos, t, x, shape, vectorised=False)
     # |p_l - p_v|/T against p_v/T, plus the rounding of the liquid's p (a 1e-11 change of
@@ -312,8 +313,10 @@ def _assess(eos, t, x, size, shape):
     converged = (size <= STEP_TOL) & f_ok
     distinct = jnp.abs(x[0] - x[1]) >= TRIVIAL_GAP
     stable = (bl > 0.0) & (bv > 0.0) & (x[0] > x[1])
-    # a liquid denser than the EOS was validated at (SAFT-VR Mie's steep monomers below
-    # about 0.45 Tc: rho* up to 1.12, packing 0.58, almost certainly solid) is no answer
+    # a liquid denser than the EOS was validated at (SAFT-VR Mie's steep monomers from
+    # about 0.5 Tc down: lambda_r = 50 at 0.37 Tc, rho* 1.12, packing 0.58, almost
+    # certainly solid) is no answer. rho* counts molecules: a chain's segments are not
+    # checked (its packing limit is lower, about 1.05 / segments; not done)
     v = eos.validity
     inside = rho_l <= (v.rho_star_max if v.coexisting_liquid_limit else jnp.inf)
     return converged, distinct, stable, finite, inside
