@@ -865,14 +865,13 @@ class Target:
             ) from None
         # state columns (T_K, p_MPa, ...); configurations carry their own checks
         for k, v in env.items() if observable.layout != "configurations" else ():
-            ok = np.isfinite(v) & ((v > 0) if k == "T_K" else True)
-            rows_ok = np.atleast_2d(ok.reshape(ok.shape[0], -1) if ok.ndim else ok)
-            bad = np.flatnonzero(~rows_ok.all(axis=1))
-            if bad.size:
+            v = np.atleast_1d(v)
+            bad = np.argwhere(~(np.isfinite(v) & ((v > 0) if k == "T_K" else True)))
+            if bad.size:  # the first bad cell: its row is its first index
                 rule = "finite and > 0" if k == "T_K" else "finite"
-                got = float(np.atleast_1d(v[bad[0]])[~np.atleast_1d(ok[bad[0]])][0])
+                got = float(v[tuple(bad[0])])
                 raise ProblemError(
-                    f"environment column {k!r} must be {rule}, got {got!r} at row {bad[0]}",
+                    f"environment column {k!r} must be {rule}, got {got!r} at row {bad[0][0]}",
                     f"target {name!r}",
                 )
         missing = [c for c in observable.env_columns if c not in env]

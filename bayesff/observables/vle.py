@@ -200,10 +200,9 @@ class EOSErrorFloor:
         edges, rel = np.asarray(self.T_r_edges), np.asarray(self.vle_rel[prop])
         lo = np.searchsorted(edges, t * (1.0 - tc_error), side="right")
         hi = np.searchsorted(edges, t / (1.0 - tc_error), side="right")
-        out = np.empty(t.shape)  # the largest floor of regions lo..hi, row by row
-        for i, (a, b) in enumerate(zip(lo.ravel(), hi.ravel(), strict=True)):
-            out.flat[i] = rel[a : b + 1].max()
-        return out
+        # the largest floor of regions lo..hi, row by row
+        pairs = zip(lo.ravel(), hi.ravel(), strict=True)
+        return np.array([rel[a : b + 1].max() for a, b in pairs]).reshape(t.shape)
 
     def single(self, T_r, rho_r, tc_error: float = 0.0) -> np.ndarray:
         """(n, 3) single-phase floors (dp*, du*, drho/rho) at T/Tc, rho/rho_c (the larger

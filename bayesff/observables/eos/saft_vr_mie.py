@@ -446,7 +446,7 @@ VALIDITY = Validity(
 #: the fit's lambda_r 8-50, up to 4.3 % at lambda_r 6.5-8 (outside the fit; lambda_a 5,
 #: 4-16 segments); rounded up.
 CRITICAL_ESTIMATE_ERROR = 0.007
-CRITICAL_ESTIMATE_ERROR_STEEPLESS = 0.045
+CRITICAL_ESTIMATE_ERROR_OUTSIDE_FIT = 0.045
 
 SAFT_VR_MIE = ReducedEOS(
     name="saft_vr_mie_lafitte2013",
@@ -456,6 +456,6 @@ SAFT_VR_MIE = ReducedEOS(
     validity=VALIDITY,
     reference=REFERENCE,
     critical_estimate_error=lambda segments, lambda_r, lambda_a: (
-        CRITICAL_ESTIMATE_ERROR if lambda_r >= 8.0 else CRITICAL_ESTIMATE_ERROR_STEEPLESS
+        CRITICAL_ESTIMATE_ERROR if lambda_r >= 8.0 else CRITICAL_ESTIMATE_ERROR_OUTSIDE_FIT
     ),
 )
