@@ -572,7 +572,7 @@ def _target_arrays(t, rows: str) -> TargetData:
         a0 = em.amplitude_scale or 3.0 * float(np.median(tr_u))
         d = d._replace(
             x_curve=np.asarray(t.curve_coordinate()[idx], dtype=float),
-            delta_prior=np.asarray([a0, np.log(em.length_scale)], dtype=float),
+            delta_prior=np.asarray([a0, np.log(em.gp_length_scale)], dtype=float),
         )
     if inad.kind == "hierarchical":
         d = d._replace(band=np.asarray(t.bands()[idx], dtype=np.int32))

@@ -207,6 +207,38 @@ class Problem:
                 "no target has training rows: nothing to calibrate", f"{where}: [[targets]]"
             )
         self._check_shared_scales(where)
+        self._check_counted_twice(where)
+
+    def _check_counted_twice(self, where: str) -> None:
+        """No measurement is trained on twice: two targets of one observable (under one
+        molecule's fixed values and group) whose training rows share a state and an
+        observed value are one data file given twice, and the likelihood would count
+        it twice (halving its uncertainty). Rows within one file are checked when it is
+        read (``duplicates``)."""
+        seen: dict[tuple, tuple[str, int]] = {}
+        for t in self.targets:
+            if np.ndim(t.values) != 1:
+                continue
+            same = (t.observable.name, repr(sorted(t.conventions.fixed.items())), t.group)
+            cols = [np.asarray(t.env[c]) for c in t.observable.env_columns]
+            for i in np.flatnonzero(t.train):
+                row = b"".join(np.ascontiguousarray(c[i]).tobytes() for c in cols)
+                key = (*same, row, np.float64(t.values[i]).tobytes())
+                first = seen.setdefault(key, (t.name, int(i)))
+                if first[0] != t.name:
+                    state = ", ".join(
+                        f"{c} = {t.env_display(c)[i]:g}"
+                        for c in t.observable.env_columns
+                        if np.ndim(t.env[c]) == 1
+                    )
+                    raise ProblemError(
+                        f"training row {i} ({state}) has the same state and observed "
+                        f"value as row {first[1]} of target {first[0]!r}, of the same "
+                        f"observable {t.observable.name!r}: one measurement trained on "
+                        "twice counts twice in the likelihood; give the data once (or "
+                        "hold one of the targets out: train = false)",
+                        f"{where}: target {t.name!r}",
+                    )
 
     def _check_shared_scales(self, where: str) -> None:
         """Targets naming one ``inadequacy.shared`` scale: one form and prior scale (and

@@ -489,7 +489,7 @@ def _describe_target(t: Target) -> list[str]:
         lines.append(
             f"  error model discrepancy_gp: Matern-5/2 GP over the scaled curve coordinate, "
             f"a ~ HalfNormal({a0:.3g}) [{t.observable.unit}], ell ~ LogNormal(ln "
-            f"{em.length_scale:g}, 0.75), plus the stated u"
+            f"{em.gp_length_scale:g}, 0.75), plus the stated u"
         )
     elif em.kind == "covariance" and em.data is not None:
         lines.append(f"  error model covariance: C = diag(u) R diag(u), R from {em.data}")

@@ -48,7 +48,9 @@ Three additions serve sweeps whose axes do not combine freely (the atlas of
   exclude = true }``.
 
 A label in ``match`` that no value of its axis has, or an axis that does not
-exist, is an error (a typo would otherwise match nothing silently). The merge
+exist, is an error (a typo would otherwise match nothing silently); a
+``[[when]]`` whose labels exist but match no task (their combination excluded)
+is a ``UserWarning``: it has no effect. The merge
 order is: base, ``[inference]``, the axes' sets in axis order, then the
 matching ``[[when]]`` sets in file order: the sweep's ``[inference]`` overrides
 the base problem's, and a value or ``[[when]]`` that sets ``inference`` keys
@@ -104,6 +106,7 @@ import platform
 import re
 import sys
 import time
+import warnings
 from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -354,6 +357,21 @@ def _as_list(x) -> list:
     return list(x) if isinstance(x, list) else [x]
 
 
+def _warn_unused_whens(whens: list, used: set[int], path: Path) -> None:
+    """A UserWarning for each ``[[when]]`` that matches no task (its combination does not
+    occur, or is excluded by an earlier block): it has no effect, which is allowed (a
+    sweep's axes may be cut down) but worth a line."""
+    for i, w in enumerate(whens):
+        if i not in used:
+            what = "excludes" if w.get("exclude") else "sets values for"
+            warnings.warn(
+                f"{path}: when[{i}] {what} no task: no task has the labels of its match "
+                f"{w.get('match', {})} (or an exclude removed them); it has no effect",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
 def _matches(when: dict, labels: dict) -> bool:
     return all(labels[a] in _as_list(want) for a, want in when.get("match", {}).items())
 
@@ -466,8 +484,12 @@ def expand(
     else:
         bases: dict[Path, tuple[dict, tuple]] = {}
         whens = doc.get("when", [])
+        used: set[int] = set()  # the [[when]] blocks that match a task
         for tname, values, labels in _combinations(doc.get("axes", [])):
-            if any(w.get("exclude") and _matches(w, labels) for w in whens):
+            hits = {i for i, w in enumerate(whens) if _matches(w, labels)}
+            excluded = {i for i in hits if whens[i].get("exclude")}
+            used |= excluded or hits
+            if excluded:
                 continue
             tname = tname or name
             bpath = _task_base(path, s, values, tname)
@@ -487,6 +509,7 @@ def expand(
             tasks.append(Task(tname, d, dirs, root / tname / "posterior.nc", labels=labels))
         if not tasks:
             raise ProblemError("every combination of the axes is excluded", str(path))
+        _warn_unused_whens(whens, used, path)
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise ProblemError(f"task names repeat: {names}", str(path))

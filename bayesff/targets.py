@@ -200,6 +200,10 @@ class Inadequacy:
 ERROR_MODELS = ("independent", "covariance", "discrepancy_gp")
 
 
+#: The GP discrepancy's prior median length scale over the [0, 1]-scaled coordinate.
+DEFAULT_GP_LENGTH_SCALE = 0.1
+
+
 @dataclass(frozen=True)
 class ErrorModel:
     r"""How the errors of a target's rows are correlated (a curve: S(q), g(r), a scan).
@@ -244,7 +248,7 @@ class ErrorModel:
     replicates: str | None = None
     block_length: int | None = None
     amplitude_scale: float | None = None
-    length_scale: float = 0.1
+    length_scale: float | None = None  # None: DEFAULT_GP_LENGTH_SCALE
 
     def __post_init__(self):
         if self.kind not in ERROR_MODELS:
@@ -257,6 +261,14 @@ class ErrorModel:
                 f"{', '.join(given)} belong to a covariance error model; a {self.kind} error "
                 "model takes none (they would be ignored). To replace a base's covariance "
                 f'model in a sweep\'s set, write error_model = "{self.kind}": a string '
+                "replaces the base's table, a table is merged into it"
+            )
+        gp_only = [k for k in ("amplitude_scale", "length_scale") if getattr(self, k) is not None]
+        if self.kind != "discrepancy_gp" and gp_only:
+            raise ProblemError(
+                f"{', '.join(gp_only)} belong to a discrepancy_gp error model; a {self.kind} "
+                "error model takes none (they would be ignored). To replace a base's GP "
+                f'discrepancy in a sweep\'s set, write error_model = "{self.kind}": a string '
                 "replaces the base's table, a table is merged into it"
             )
         if self.kind == "covariance" and (self.data is None) == (self.replicates is None):
@@ -276,6 +288,11 @@ class ErrorModel:
     @property
     def correlated(self) -> bool:
         return self.kind != "independent"
+
+    @property
+    def gp_length_scale(self) -> float:
+        """The GP discrepancy's prior length scale l_0 (scaled coordinate)."""
+        return DEFAULT_GP_LENGTH_SCALE if self.length_scale is None else float(self.length_scale)
 
 
 @dataclass(frozen=True)

@@ -599,3 +599,21 @@ def test_a_noise_value_outside_0_to_1e150_is_refused_with_the_target(tmp_path, v
     ) as e:
         load_problem(path)
     assert "targets[0] (B2).noise" in str(e.value)
+
+
+def test_a_measurement_trained_on_twice_is_refused(problem_dir):
+    """Two targets reading one data file over overlapping training rows count each shared
+    row twice in the likelihood (an audit of 2026-11-28 found it accepted); targets whose
+    rows differ, or the same file held out, are accepted."""
+    second = (
+        '\n[[targets]]\nname = "B2_again"\nobservable = "second_virial"\n'
+        'data = "data/b2.csv"\ntrain = { T_K = [%s] }\n'
+    )
+    text = (problem_dir / "models" / "toy.toml").read_text()
+    head, tail = text.split("[transferability]")
+    toy = problem_dir / "models" / "toy.toml"
+    toy.write_text(head + second % "300.0, 700.0" + "\n[transferability]" + tail)
+    with pytest.raises(ProblemError, match=r"target 'B2_again'.*training row \d+ \(T_K = 300"):
+        Problem.from_toml(toy)
+    toy.write_text(head + second % "501.0, 700.0" + "\n[transferability]" + tail)
+    assert len(Problem.from_toml(toy).targets) == 2  # no shared training row

@@ -91,6 +91,24 @@ def test_a_value_or_when_that_sets_inference_overrides_the_sweeps(tmp_path):
     assert inf["s0"]["chains"] == 2 and inf["s0"]["prior_draws"] == 10
 
 
+def test_a_when_that_matches_no_task_is_a_warning(tmp_path):
+    """A [[when]] whose match names a combination that an exclude removed (or that no
+    axis value gives) has no effect; it was dropped without a word (input audit,
+    2026-11-28). A warning, not an error: cutting a sweep's axes down leaves such blocks
+    legitimately (models/atlas/atlas_sample.toml)."""
+    path = _sweep_file(tmp_path, seeds=(0, 1, 2))
+    path.write_text(
+        path.read_text()
+        + '[[when]]\nmatch = { seed = "s2" }\nexclude = true\n'
+        + '[[when]]\nmatch = { seed = "s2" }\nset = { inference = { warmup = 75 } }\n'
+        + '[[when]]\nmatch = { seed = "s1" }\nset = { inference = { warmup = 80 } }\n'
+    )
+    with pytest.warns(UserWarning, match=r"when\[1\] sets values for no task") as record:
+        _, tasks = expand(path, tmp_path / "runs")
+    assert len(record) == 1  # when[0] excludes s2, when[2] sets s1's warm-up
+    assert {t.name: t.document["inference"]["warmup"] for t in tasks} == {"s0": 60, "s1": 80}
+
+
 def test_tasks_of_one_structure_are_padded_to_its_largest_row_counts(tmp_path):
     """Tasks that differ in their training rows (110-500 K: 27 rows; 200-500 K: fewer)
     have one structure up to row counts; every batch of the group is sent the group's

@@ -26,6 +26,19 @@ def test_covariance_settings_on_another_error_model_are_refused(kind):
         ErrorModel(kind=kind, data="cov.csv")
 
 
+@pytest.mark.parametrize("kind", ["independent", "covariance"])
+@pytest.mark.parametrize("field", ["amplitude_scale", "length_scale"])
+def test_gp_settings_on_another_error_model_are_refused(kind, field):
+    """amplitude_scale and length_scale set the GP discrepancy's priors; on another error
+    model they were silently ignored (found by the audit of 2026-11-28)."""
+    extra = {"data": "cov.csv"} if kind == "covariance" else {}
+    with pytest.raises(ProblemError, match=f"{field} belong to a discrepancy_gp error model"):
+        ErrorModel(kind=kind, **{field: 0.5}, **extra)
+    gp = ErrorModel(kind="discrepancy_gp", **{field: 0.5})
+    assert getattr(gp, field) == 0.5
+    assert ErrorModel(kind="discrepancy_gp").gp_length_scale == 0.1  # the documented default
+
+
 @pytest.mark.parametrize(
     ("T", "says"),
     [([90.0, np.nan, 110.0], "'T_K' must be finite and > 0, got nan at row 1"),

@@ -1190,6 +1190,38 @@ def _check_densities(c: _Centre, rho_per_A3, observable: str) -> np.ndarray:
     return rho
 
 
+#: A liquid's density (saturated, or compressed below Tc) lies above the critical
+#: density, a saturated vapour's below it: a row more than this factor on the wrong
+#: side of the model's critical density at the prior centre is refused as the other
+#: phase's value (a swapped column, a unit slip). Real fluids: rho_l/rho_c >= 1.3 and
+#: rho_v/rho_c <= 0.7 up to 0.99 Tc; the factor leaves room for a prior centre's sigma
+#: off by 25 % (rho_c by a factor 2).
+PHASE_SIDE_FACTOR = 2.0
+
+
+def _check_phase_side(c: _Centre, values, T_K, observable: str, phase: str) -> None:
+    """A ProblemError naming the first row of a liquid (or vapour) density that lies on
+    the other phase's side of the critical density at the prior centre
+    (:data:`PHASE_SIDE_FACTOR`); values in mol/L."""
+    rho_c = c.rho_c_star / (c.sigma**3 * _MOL_PER_L)  # mol/L
+    v, T_K = np.asarray(values, float), np.asarray(T_K, float)
+    if phase == "vapour":
+        wrong, side, other = v > PHASE_SIDE_FACTOR * rho_c, "below", "a liquid's"
+    else:
+        wrong, side, other = v < rho_c / PHASE_SIDE_FACTOR, "above", "a vapour's"
+        if phase == "compressed":  # above Tc a dense fluid may lie below rho_c
+            wrong &= GAS_CONSTANT_KJ_PER_MOL_K * T_K / c.epsilon < 0.95 * c.T_c_star
+    if np.any(wrong):
+        i, more = _first_rows(wrong)
+        raise ProblemError(
+            f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: the observed "
+            f"density {v[i]:.5g} mol/L is {other} (at the prior centre, sigma = "
+            f"{c.sigma:.6g} angstrom, the model's critical density is {rho_c:.5g} mol/L and "
+            f"a {phase} density lies {side} it below Tc; refused beyond a factor "
+            f"{PHASE_SIDE_FACTOR:g}): check that the column is this phase's and its unit"
+        )
+
+
 def _floor_critical(c: _Centre) -> tuple[float, float]:
     """(T*c, rho*c) for the floor's regions: the exact point, or the EOS's estimate.
 
@@ -1230,6 +1262,9 @@ def _vle_floor(prop: str, observable: str):
             return _correlation_floor(prop, observable, potential, params, env, values)
         c = _centre(potential, params, observable)
         _check_temperatures(c, env["T_K"], observable, coexistence=True)
+        if prop in ("rho_l", "rho_v"):
+            phase = "liquid" if prop == "rho_l" else "vapour"
+            _check_phase_side(c, values, env["T_K"], observable, phase)
         if c.fluid.floor is None:
             return np.zeros(n)
         t_c, _ = _floor_critical(c)
@@ -1259,6 +1294,8 @@ def _single_floor(kind: str, observable: str):
         _check_temperatures(c, env["T_K"], observable, coexistence=False)
         if kind != "density":
             rho = _check_densities(c, env["rho_per_A3"], observable)
+        else:
+            _check_phase_side(c, values, env["T_K"], observable, "compressed")
         if c.fluid.floor is None:
             return np.zeros(n)
         t_c, rho_c = _floor_critical(c)

@@ -43,9 +43,18 @@ SETTINGS = InferenceSettings(chains=1, warmup=10, samples=10)
 KB, NA = 1.380649e-23, 6.02214076e23  # J/K, 1/mol (exact, SI 2019)
 
 
+#: observed values on the right side of the critical density (mol/L; 1 for the others)
+_VALUE = {
+    "saturated_liquid_density": 30.0,
+    "saturated_vapour_density": 0.5,
+    "compressed_liquid_density": 30.0,
+}
+
+
 def _target(observable, t_k, name="t", **env):
     t_k = np.asarray(t_k, float)
-    return Target.from_arrays(name, observable, {"T_K": t_k, **env}, np.ones_like(t_k), 0.1)
+    values = np.full_like(t_k, _VALUE.get(observable, 1.0))
+    return Target.from_arrays(name, observable, {"T_K": t_k, **env}, values, 0.1)
 
 
 def _teqp_critical():
@@ -108,6 +117,34 @@ def test_rows_at_or_above_the_critical_temperature_are_refused():
     assert "'saturated_liquid_density', the row at T_K = 160 (and 1 more rows)" in msg
     assert "critical temperature is 158.4 K" in msg and "above 121.21 K" in msg
     assert "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    ("observable", "value", "says"),
+    [("saturated_liquid_density", 0.9, "is a vapour's"),
+     ("saturated_vapour_density", 30.0, "is a liquid's"),
+     ("compressed_liquid_density", 0.9, "is a vapour's")],
+)  # fmt: skip
+def test_a_density_on_the_other_side_of_the_critical_density_is_refused(observable, value, says):
+    """A swapped rho_l/rho_v column or a unit slip: at the prior centre (sigma 3.5 angstrom,
+    the Thol EOS's rho*c = 0.31 from teqp's solve_pure_critical: rho_c = 12.1 mol/L) a
+    liquid of 0.9 mol/L (argon's saturated vapour near 120 K) or a vapour of 30 mol/L (its
+    liquid) lies beyond the factor 2 the check allows; the message names the row and the
+    critical density. Realistic values (30 and 0.5 mol/L) pass, and a compressed fluid of
+    low density above Tc (200 K, a supercritical gas) is not a liquid's error."""
+    env = {"p_MPa": np.full(2, 5.0)} if observable == "compressed_liquid_density" else {}
+    t = Target.from_arrays(
+        "t", observable, {"T_K": np.array([100.0, 110.0]), **env}, [_VALUE[observable], value], 0.1
+    )
+    with pytest.raises(
+        ProblemError, match=f"the row at T_K = 110: the observed density .* {says}"
+    ) as e:
+        lj_problem([t], SETTINGS)
+    assert "critical density is 12.1" in str(e.value)
+    lj_problem([_target(observable, [100.0, 110.0], **env)], SETTINGS)  # accepted
+    if observable == "compressed_liquid_density":
+        gas = Target.from_arrays("t", observable, {"T_K": [200.0], "p_MPa": [5.0]}, [3.3], 0.1)
+        lj_problem([gas], SETTINGS)
 
 
 def test_rows_below_the_eos_range_are_refused():
@@ -330,7 +367,7 @@ def test_an_error_says_which_of_two_targets_of_one_observable(tmp_path):
     """Two targets of the same observable (as the alkane chains' 8-16): the row above Tc in
     the second file is reported with that target and file, not only the observable."""
     ok = "T_K,rho_l_mol_per_L,u_rho_l_mol_per_L\n100,32.9,0.1\n"
-    hot = "T_K,rho_l_mol_per_L,u_rho_l_mol_per_L\n100,32.9,0.1\n120,29.0,0.1\n160,20,0.1\n"
+    hot = "T_K,rho_l_mol_per_L,u_rho_l_mol_per_L\n100,32.8,0.1\n120,29.0,0.1\n160,20,0.1\n"
     targets = _vle_target("fluid_a", "saturated_liquid_density", "a.csv", "rho_l_mol_per_L")
     targets += _vle_target("fluid_b", "saturated_liquid_density", "b.csv", "rho_l_mol_per_L")
     files = {"a.csv": (ok, _RHO_UNITS), "b.csv": (hot, _RHO_UNITS)}
