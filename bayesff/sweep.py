@@ -55,7 +55,9 @@ order is: base, ``[inference]``, the axes' sets in axis order, then the
 matching ``[[when]]`` sets in file order: the sweep's ``[inference]`` overrides
 the base problem's, and a value or ``[[when]]`` that sets ``inference`` keys
 overrides both for its tasks (``set = { inference = { samples = 3000 } }``:
-longer chains for the runs that need them). A sweep that lists ``problems``
+longer chains for the runs that need them). A parameter set to ``{ prior = ... }``
+loses the base's ``value`` (a fixed parameter is sampled) and one set to ``{ value =
+... }`` loses its ``prior`` (a sampled one is fixed). A sweep that lists ``problems``
 applies its ``[inference]`` over each problem's. Each task records its axis labels
 (:attr:`Task.labels`).
 
@@ -256,10 +258,25 @@ def _merge(base: dict, change: dict, where: str) -> dict:
                         f"{where}.targets.{tname}",
                     )
                 by_name[tname].update(_merge(by_name[tname], tchange, f"{where}.targets.{tname}"))
+        elif k == "parameters" and isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(_free_or_fix(out[k], v), v, f"{where}.{k}")
         elif isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = _merge(out[k], v, f"{where}.{k}")
         else:
             out[k] = copy.deepcopy(v)
+    return out
+
+
+def _free_or_fix(base: dict, change: dict) -> dict:
+    """The base's parameters with ``value`` dropped where ``change`` gives that parameter
+    a ``prior`` only (a fixed parameter sampled), and ``prior`` where it gives a ``value``
+    only (a sampled one fixed): a parameter takes exactly one of the two, and TOML has no
+    way to delete a key."""
+    out = dict(base)
+    for name, c in change.items():
+        b = out.get(name)
+        if isinstance(c, dict) and isinstance(b, dict) and ("prior" in c) != ("value" in c):
+            out[name] = {k: x for k, x in b.items() if k != ("value" if "prior" in c else "prior")}
     return out
 
 

@@ -109,6 +109,33 @@ def test_a_when_that_matches_no_task_is_a_warning(tmp_path):
     assert {t.name: t.document["inference"]["warmup"] for t in tasks} == {"s0": 60, "s1": 80}
 
 
+def test_a_value_frees_a_fixed_parameter_or_fixes_a_sampled_one(tmp_path):
+    """A parameter takes a prior or a value, and a merged set cannot delete the base's
+    key: setting { prior } on a fixed parameter gave "give exactly one of 'prior' or
+    'value'" (input audit, 2026-11-28). Now the set's one replaces the base's other."""
+    base = (ROOT / "models" / "argon_lj_b2.toml").read_text()
+    fixed = base.replace('prior = { dist = "Uniform", low = 3.0, high = 4.0 }', "value = 3.4", 1)
+    assert fixed != base
+    (tmp_path / "fixed.toml").write_text(fixed.replace('"data/', f'"{ROOT}/data/'))
+    prior = '{ dist = "Uniform", low = 3.2, high = 3.6 }'
+    path = tmp_path / "free.toml"
+    path.write_text(
+        f'[sweep]\nname = "free"\nbase = "{tmp_path / "fixed.toml"}"\nreport = false\n'
+        f'[[axes]]\nname = "sigma"\nvalues = [\n'
+        f'  {{ label = "free", set = {{ parameters = {{ sigma = {{ prior = {prior} }} }} }} }},\n'
+        f'  {{ label = "fixed", set = {{ parameters = {{ sigma = {{ value = 3.3 }} }} }} }},\n'
+        f'  {{ label = "kept", set = {{ parameters = {{ sigma = {{ unit = "angstrom" }} }} }} }},'
+        "\n]\n"
+    )
+    _, tasks = expand(path, tmp_path / "runs")
+    problems = {t.name: sweep_module._problem(t) for t in tasks}
+    assert problems["free"].free_parameters == ["epsilon", "sigma"]
+    assert problems["free"].parameters["sigma"].prior.args == {"low": 3.2, "high": 3.6}
+    assert problems["fixed"].free_parameters == ["epsilon"]
+    assert problems["fixed"].parameters["sigma"].value == 3.3
+    assert problems["kept"].parameters["sigma"].value == 3.4
+
+
 def test_tasks_of_one_structure_are_padded_to_its_largest_row_counts(tmp_path):
     """Tasks that differ in their training rows (110-500 K: 27 rows; 200-500 K: fewer)
     have one structure up to row counts; every batch of the group is sent the group's
