@@ -192,9 +192,8 @@ class EOSErrorFloor:
         largest of the regions the row's exact T/Tc may lie in (between T_r (1 - e) and
         T_r / (1 - e): the widest reading of an error e of the estimate, relative to
         either Tc), so that a row near a region's edge never gets the smaller
-        neighbour's floor for want of the exact Tc. The critical density's estimate is
-        not widened so (SAFT-VR Mie's is 5 % off): a single-phase row within that of
-        rho_c may get the other side's floor.
+        neighbour's floor for want of the exact Tc (:meth:`single` reads rho/rho_c so
+        too).
         """
         t = np.asarray(T_r, float)
         edges, rel = np.asarray(self.T_r_edges), np.asarray(self.vle_rel[prop])
@@ -204,17 +203,20 @@ class EOSErrorFloor:
         pairs = zip(lo.ravel(), hi.ravel(), strict=True)
         return np.array([rel[a : b + 1].max() for a, b in pairs]).reshape(t.shape)
 
-    def single(self, T_r, rho_r, tc_error: float = 0.0) -> np.ndarray:
-        """(n, 3) single-phase floors (dp*, du*, drho/rho) at T/Tc, rho/rho_c (the larger
-        of the sub- and supercritical floors within ``tc_error`` of Tc, as :meth:`vle`)."""
+    def single(self, T_r, rho_r, tc_error: float = 0.0, rhoc_error: float = 0.0) -> np.ndarray:
+        """(n, 3) single-phase floors (dp*, du*, drho/rho) at T/Tc, rho/rho_c: the largest
+        of the regions' floors within ``tc_error`` of Tc and ``rhoc_error`` of rho_c (the
+        relative errors of the critical point the ratios were read with, as :meth:`vle`)."""
         t, r = np.broadcast_arrays(np.asarray(T_r, float), np.asarray(rho_r, float))
 
-        def at(tt):
-            region = np.where(tt >= 1.0, "supercritical", np.where(r >= 1.0, "liquid", "vapour"))
+        def at(tt, rr):
+            region = np.where(tt >= 1.0, "supercritical", np.where(rr >= 1.0, "liquid", "vapour"))
             rows = [self.single_phase[str(g)] for g in region.ravel()]
             return np.array(rows).reshape((*t.shape, 3))
 
-        return np.maximum(at(t * (1.0 - tc_error)), at(t / (1.0 - tc_error)))
+        ends_t = (t * (1.0 - tc_error), t / (1.0 - tc_error))
+        ends_r = (r * (1.0 - rhoc_error), r / (1.0 - rhoc_error))
+        return np.maximum.reduce([at(a, b) for a in ends_t for b in ends_r])
 
 
 #: The Thol et al. (2016) LJ EOS's error floor. NOT the paper's own statement of its
@@ -1239,12 +1241,13 @@ def _floor_critical(c: _Centre) -> tuple[float, float]:
 # ----------------------------------------------------------------------------- floors
 
 
-def _tc_error(c: _Centre) -> float:
-    """Relative error of the Tc a floor's regions are read with: 0 for a solved critical
-    point, else the EOS's ``critical_estimate_error``."""
+def _tc_error(c: _Centre, which: str = "critical_estimate_error") -> float:
+    """Relative error of the Tc (or, ``which = "critical_density_estimate_error"``, the
+    rho_c) a floor's regions are read with: 0 for a solved critical point, else the
+    EOS's estimate's error."""
     if c.exact:
         return 0.0
-    e = c.fluid.eos.critical_estimate_error
+    e = getattr(c.fluid.eos, which)
     return float(e(**c.shape) if callable(e) else e)
 
 
@@ -1306,7 +1309,8 @@ def _single_floor(kind: str, observable: str):
             rho_r = np.full(n, np.inf)  # a compressed liquid: the liquid/supercritical floors
             floor = c.fluid.floor.at(c.shape).single(t_r, rho_r, _tc_error(c))
             return floor[:, 2] * np.abs(np.asarray(values, float))
-        f = c.fluid.floor.at(c.shape).single(t_r, rho / rho_c, _tc_error(c))
+        rhoc_error = _tc_error(c, "critical_density_estimate_error")
+        f = c.fluid.floor.at(c.shape).single(t_r, rho / rho_c, _tc_error(c), rhoc_error)
         if kind == "pressure":
             return f[:, 0] * c.epsilon / c.sigma**3 * KJ_PER_MOL_PER_A3_IN_MPA
         return f[:, 1] * c.epsilon

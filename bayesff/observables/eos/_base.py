@@ -90,6 +90,9 @@ class ReducedEOS:
         ``critical_estimate_error(**shape) -> float`` where it depends on the shape:
         where a row's T/Tc is taken from the estimate, the error floor takes the larger
         floor of every T/Tc region the exact value may lie in.
+    critical_density_estimate_error
+        The same for ``critical_estimate``'s rho*c (a single-phase row's rho/rho_c picks
+        its vapour or liquid floor).
     """
 
     name: str
@@ -99,6 +102,7 @@ class ReducedEOS:
     validity: Validity
     reference: str
     critical_estimate_error: float | Callable = 0.1
+    critical_density_estimate_error: float | Callable = 0.1
 
 
 def load_coefficients(filename: str, sha256: str) -> dict:

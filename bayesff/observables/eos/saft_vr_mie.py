@@ -447,6 +447,9 @@ VALIDITY = Validity(
 #: 4-16 segments); rounded up.
 CRITICAL_ESTIMATE_ERROR = 0.007
 CRITICAL_ESTIMATE_ERROR_OUTSIDE_FIT = 0.045
+#: The same for its rho*c: up to 5.3 % (segments 8.5, lambda_r 17.4, lambda_a 6.5) on a
+#: 5 x 5 x 5 grid of the validated box (2026-11-28); rounded up.
+CRITICAL_DENSITY_ESTIMATE_ERROR = 0.06
 
 SAFT_VR_MIE = ReducedEOS(
     name="saft_vr_mie_lafitte2013",
@@ -458,4 +461,5 @@ SAFT_VR_MIE = ReducedEOS(
     critical_estimate_error=lambda segments, lambda_r, lambda_a: (
         CRITICAL_ESTIMATE_ERROR if lambda_r >= 8.0 else CRITICAL_ESTIMATE_ERROR_OUTSIDE_FIT
     ),
+    critical_density_estimate_error=CRITICAL_DENSITY_ESTIMATE_ERROR,
 )

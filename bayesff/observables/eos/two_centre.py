@@ -278,6 +278,9 @@ def reduced_variables(T, rho, epsilon, sigma, L, Q=0.0):
 #: against the EOS's solved T*c: -2.9 % to +1.7 % on a grid of L* 0-0.8 x Q*^2 0-4 (17 x 17,
 #: 2026-11-28; 2CLJ: -2.8 % to -0.9 %), rounded up.
 CRITICAL_ESTIMATE_ERROR = 0.03
+#: The same for Stoll et al.'s critical density: up to 3.0 % (L* 0, Q*^2 4) on a 5 x 5 grid
+#: (2026-11-28); rounded up.
+CRITICAL_DENSITY_ESTIMATE_ERROR = 0.04
 
 
 def _critical_2clj(L_star):
@@ -305,6 +308,7 @@ def _make(author: str, quadrupole: bool) -> ReducedEOS:
             validity=validity,
             reference=ref,
             critical_estimate_error=CRITICAL_ESTIMATE_ERROR,
+            critical_density_estimate_error=CRITICAL_DENSITY_ESTIMATE_ERROR,
         )
 
     def fn(T_star, rho_star, L_star):
@@ -323,6 +327,7 @@ def _make(author: str, quadrupole: bool) -> ReducedEOS:
         ),
         reference=ref,
         critical_estimate_error=CRITICAL_ESTIMATE_ERROR,
+        critical_density_estimate_error=CRITICAL_DENSITY_ESTIMATE_ERROR,
     )
 
 
