@@ -153,6 +153,7 @@ __all__ = [
     "SweepResult",
     "Task",
     "build_atlas",
+    "check_sweep",
     "expand",
     "read_sweep",
     "run_sweep",
@@ -834,6 +835,45 @@ def _prepare(tasks: list[Task], log, built: dict | None = None) -> list[Task]:
             built[t.name] = p
         ok.append(t)
     return ok
+
+
+def check_sweep(
+    path: str | Path,
+    *,
+    max_tasks: int = DEFAULT_MAX_TASKS,
+    only: dict[str, list[str]] | None = None,
+) -> tuple[str, dict[str, Problem], dict[str, str]]:
+    """Build every task's problem (and read its data) without sampling anything.
+
+    What ``bayesff sweep --check`` prints: the check ``run_sweep`` does before its first
+    calibration, with each invalid task's message rather than only a count.
+
+    Parameters
+    ----------
+    path
+        Sweep file.
+    max_tasks
+        Refuse a sweep of more tasks, before any is built.
+    only
+        Axis name -> labels: check only these tasks (as ``run_sweep``'s ``only``).
+
+    Returns
+    -------
+    name, problems, errors
+        The sweep's name; task name -> problem for the valid tasks; task name -> the
+        one-line error of each invalid one.
+
+    Raises
+    ------
+    bayesff.errors.ProblemError
+        For an invalid sweep file, or an ``only`` naming an axis or label it lacks.
+    """
+    name, tasks = expand(path, max_tasks=max_tasks)
+    selected = _selection(read_sweep(path), only, str(path))
+    tasks = [t for t in tasks if selected(t.labels)]
+    built: dict[str, Problem] = {}
+    _prepare(tasks, lambda *a, **k: None, built)
+    return name, built, {t.name: t.error for t in tasks if t.error}
 
 
 def run_sweep(

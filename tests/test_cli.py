@@ -58,6 +58,28 @@ def test_check_reports_bad_input_with_exit_code_2(tmp_path, capsys):
     assert "bad.toml: [parameters.epsilon].unit: unknown energy unit 'Kelvin degrees'" in err
 
 
+def test_sweep_check_builds_every_task_and_names_the_invalid_one(tmp_path, capsys):
+    """`bayesff sweep --check` builds each task's problem and reads its data, samples
+    nothing (no run file is written), prints one line per task and exits 1 when one is
+    invalid: here a value that sets the B2 target's data to a file that does not exist."""
+    base = ROOT / "models" / "argon_lj_b2.toml"
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(
+        f'[sweep]\nname = "s"\nbase = "{base}"\n[[axes]]\nname = "d"\nvalues = [\n'
+        '  { label = "good", set = { inference = { seed = 1 } } },\n'
+        '  { label = "gone", set = { targets = { B2 = { data = "no_such.csv" } } } },\n]\n'
+    )
+    runs = tmp_path / "runs"
+    assert main(["sweep", str(sweep), "--check", "--runs", str(runs)]) == 1
+    out, err = capsys.readouterr()
+    assert "good: ok, 2 sampled parameters (epsilon, sigma), 1 of 1 targets trained" in out
+    assert "sweep s: 2 tasks checked, 1 valid, 1 invalid" in out
+    assert "gone: invalid:" in err and "no_such.csv" in err
+    assert not runs.exists()
+    assert main(["sweep", str(sweep), "--check", "--only", "d=good", "--quiet"]) == 0
+    assert "1 tasks checked, 1 valid, 0 invalid" in capsys.readouterr().out
+
+
 def test_list_shows_potentials_and_units(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out

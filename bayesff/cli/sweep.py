@@ -8,7 +8,7 @@ import sys
 from bayesff.cli.allow import add_allow_plugin, allowing_plugins
 from bayesff.cli.argtypes import axis_labels, count
 from bayesff.cli.command import EXIT_FAILED, EXIT_OK, Command, logger
-from bayesff.sweep import DEFAULT_MAX_TASKS, build_atlas, run_sweep
+from bayesff.sweep import DEFAULT_MAX_TASKS, build_atlas, check_sweep, run_sweep
 
 __all__ = ["COMMANDS"]
 
@@ -46,6 +46,12 @@ def _sweep_arguments(c) -> None:
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary line")
     c.add_argument(
+        "--check",
+        action="store_true",
+        help="build every task's problem and read its data, print one line per task and "
+        "run nothing (exit status 1 if a task is invalid)",
+    )
+    c.add_argument(
         "--only",
         action="append",
         type=axis_labels,
@@ -59,6 +65,8 @@ def _sweep_arguments(c) -> None:
 
 
 def _sweep(args) -> int:
+    if args.check:
+        return _check(args)
     if not getattr(args, "debug", False):
         # distributed logs each failed reconnection to a lost scheduler with a traceback;
         # run_sweep reports a lost scheduler itself, in one line (--debug shows them)
@@ -81,6 +89,28 @@ def _sweep(args) -> int:
     for t in failed:
         print(f"failed: {t}: {res.messages.get(t, '')}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _check(args) -> int:
+    """``bayesff sweep --check``: every task's problem built, one line each."""
+    name, problems, errors = check_sweep(
+        args.sweep, max_tasks=args.max_tasks, only=_only(args.only)
+    )
+    for task, p in problems.items():
+        trained = sum(t.train.any() for t in p.targets)
+        if not args.quiet:
+            print(
+                f"  {task}: ok, {len(p.free_parameters)} sampled parameters "
+                f"({', '.join(p.free_parameters)}), {trained} of {len(p.targets)} targets "
+                "trained"
+            )
+    for task, message in errors.items():
+        print(f"  {task}: invalid: {message}", file=sys.stderr)
+    print(
+        f"sweep {name}: {len(problems) + len(errors)} tasks checked, {len(problems)} valid, "
+        f"{len(errors)} invalid"
+    )
+    return EXIT_FAILED if errors else EXIT_OK
 
 
 def _only(pairs: list[tuple[str, list[str]]]) -> dict[str, list[str]] | None:
