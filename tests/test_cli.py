@@ -78,6 +78,10 @@ def test_sweep_check_builds_every_task_and_names_the_invalid_one(tmp_path, capsy
     assert not runs.exists()
     assert main(["sweep", str(sweep), "--check", "--only", "d=good", "--quiet"]) == 0
     assert "1 tasks checked, 1 valid, 0 invalid" in capsys.readouterr().out
+    assert main(["check", str(sweep)]) == 2  # a sweep given to check: told which command
+    assert "a sweep file, not a problem file: check it with bayesff sweep --check" in (
+        capsys.readouterr().err
+    )
 
 
 def test_list_shows_potentials_and_units(capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bayesff.cli.allow import add_allow_plugin, allowing_plugins
 from bayesff.cli.command import EXIT_OK, Command
+from bayesff.errors import ProblemError
 from bayesff.observables import list_observables
 from bayesff.potentials import list_potentials
 from bayesff.problem import Problem
@@ -17,7 +18,16 @@ def _check_arguments(c) -> None:
 
 
 def _check(args) -> int:
-    problem = Problem.from_toml(args.problem)
+    try:
+        problem = Problem.from_toml(args.problem)
+    except ProblemError as e:
+        if "unknown section(s)" in e.message and "sweep" in e.message.split(";")[0]:
+            raise ProblemError(
+                f"a sweep file, not a problem file: check it with bayesff sweep --check "
+                f"{args.problem}",
+                e.where,
+            ) from None
+        raise
     print(problem.describe())
     print(f"ok: {args.problem} is valid")
     return EXIT_OK
