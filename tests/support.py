@@ -44,10 +44,15 @@ samples = 100
 def pooled_lj_toml(tmp_path: Path, pooling: str, targets: str, name: str = "pool_check") -> str:
     """An LJ B2 problem file (epsilon free, sigma fixed at 3.4 angstrom) for the tests of
     ``[pooling]``: ``pooling`` and ``targets`` are TOML text, ``{csv}`` in ``targets``
-    the path of a two-row B2 file written beside it with its manifest."""
-    csv = tmp_path / "b2.csv"
+    the path of a two-row B2 file written beside it with its manifest, ``{csv2}`` another
+    such file (other values: two targets trained on one file would count it twice)."""
+    csv, csv2 = tmp_path / "b2.csv", tmp_path / "b2_other.csv"
     csv.write_text("T_K,B2_cm3_per_mol,u_B2_cm3_per_mol\n200,-40,1\n300,-15,1\n")
-    write_manifest(tmp_path)
+    csv2.write_text("T_K,B2_cm3_per_mol,u_B2_cm3_per_mol\n200,-41,1\n300,-16,1\n")
+    units = {"T_K": "K", "B2_cm3_per_mol": "cm^3/mol", "u_B2_cm3_per_mol": "cm^3/mol"}
+    (tmp_path / "manifest.toml").write_text(
+        manifest_entry(tmp_path, csv.name, units) + manifest_entry(tmp_path, csv2.name, units)
+    )
     f = tmp_path / "p.toml"
     f.write_text(
         f"""[problem]
@@ -61,7 +66,7 @@ prior = {{ dist = "LogNormal", median = 120.0, scale = 0.3 }}
 unit = "angstrom"
 value = 3.4
 {pooling}
-{targets.format(csv=csv)}"""
+{targets.format(csv=csv, csv2=csv2)}"""
     )
     return str(f)
 

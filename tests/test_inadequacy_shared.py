@@ -118,9 +118,9 @@ def _toml(tmp_path, a: str, b: str, train_b: str = "") -> str:
 
     a, b, train_b = esc(a), esc(b), esc(train_b)
     targets = "".join(
-        f'[[targets]]\nname = "{n}"\nobservable = "second_virial"\ndata = "{{csv}}"\n'
+        f'[[targets]]\nname = "{n}"\nobservable = "second_virial"\ndata = "{{{csv}}}"\n'
         f"inadequacy = {inad}\n{extra}"
-        for n, inad, extra in (("B2_a", a, ""), ("B2_b", b, train_b))
+        for n, csv, inad, extra in (("B2_a", "csv", a, ""), ("B2_b", "csv2", b, train_b))
     )
     return pooled_lj_toml(tmp_path, "", targets, name="shared_check")
 

@@ -294,6 +294,34 @@ def test_evaluate_states_groups_and_verdicts():
     assert r.training["B2"]["n"] == 3 and "p" not in r.training
 
 
+def test_a_group_without_forward_model_values_says_so_in_its_verdict():
+    """Draws whose forward model gave NaN (above the model's Tc, outside its range, an
+    unsolvable mapping) count as outside tolerance, by design; an audit (2026-11-28)
+    found a group whose every value was NaN given a firm NOT TRANSFERABLE with nothing
+    to say why. The group now counts the states and the fraction of values without one,
+    and its verdict line says it: 'very high T' has no value at any draw, 'high T' at
+    half the draws of one state (700 K); 'low T' has all its values."""
+    _, targets = _hand_run()
+    ho = targets[0]["holdout"]
+    for k in ("model", "rep"):
+        ho[k] = ho[k].copy()
+        ho[k][:, 4] = np.nan
+        ho[k][:5, 3] = np.nan
+    r = tf.evaluate(build_run(targets, tolerance={"B2": {"rel": 0.05}}))
+    g = {x["group"]: x for x in r.groups if x["target"] == "B2"}
+    assert (g["very high T"]["n_states_no_value"], g["very high T"]["fraction_no_value"]) == (
+        1,
+        1.0,
+    )
+    assert g["very high T"]["verdict"] == "not transferable"
+    assert (g["high T"]["n_states_no_value"], g["high T"]["fraction_no_value"]) == (1, 0.25)
+    assert g["low T"]["n_states_no_value"] == 0
+    lines = "\n".join(r.verdict_lines())
+    assert "NO VALUE from the forward model for every draw at 1 of 1 states (100 %" in lines
+    assert "NO VALUE from the forward model for some draws at 1 of 2 states (25 %" in lines
+    assert lines.count("NO VALUE") == 2
+
+
 def test_untrained_target_without_tolerance_uses_coverage():
     dt, _ = _hand_run(p_outside=(False, False, False, True))
     g = next(x for x in tf.evaluate(dt).groups if x["target"] == "p")

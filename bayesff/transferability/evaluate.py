@@ -205,12 +205,21 @@ def _group_verdict(st, tol, verdicts, k_out, n, pass_prob, fail_prob) -> tuple[s
     return cr.worse_verdict(tol_verdict, cov_verdict), basis
 
 
+def _no_value(mod: np.ndarray) -> tuple[int, float]:
+    """(states where some draw's forward model gave no finite value, fraction of the
+    (draw, state) values that are not finite): draws (axis 0) x states (axis 1) [x ...]."""
+    bad = ~np.isfinite(np.asarray(mod, dtype=float))
+    bad = bad.reshape(bad.shape[0], bad.shape[1], -1).any(axis=2)
+    return int(bad.any(axis=0).sum()), float(bad.mean()) if bad.size else 0.0
+
+
 def _group_dicts(st: States, a: dict, verdicts, tol, fit, pass_prob, fail_prob) -> list[dict]:
     out = []
     for g in dict.fromkeys(st.group.tolist()):
         sel = st.group == g
         n = int(sel.sum())
         mod, y = st.model[:, sel], st.observed[sel]
+        n_no_value, frac_no_value = _no_value(mod)
         vs = [v for v, s in zip(verdicts, sel, strict=True) if s]
         k_out = int(n - a["in_cov"][sel].sum())
         verdict, basis = _group_verdict(st, tol, vs, k_out, n, pass_prob, fail_prob)
@@ -259,6 +268,10 @@ def _group_dicts(st: States, a: dict, verdicts, tol, fit, pass_prob, fail_prob) 
                 "n_pass": vs.count("pass"),
                 "n_fail": vs.count("fail"),
                 "n_uncertain": vs.count("uncertain"),
+                # forward model without a value (NaN: above the model's Tc, outside its
+                # range, not converged): counted as outside tolerance and intervals
+                "n_states_no_value": n_no_value,
+                "fraction_no_value": frac_no_value,
                 "verdict": verdict,
                 "verdict_basis": basis,
                 # the verdicts Monte Carlo error alone could give (criteria.verdict_range)

@@ -66,6 +66,14 @@ def _group_line(g: dict) -> str:
         # between training and held-out rows; the relative one does not
         rel = "" if ti_rel is None else f", relative {ti_rel:.2g}"
         bits.append(f"transferability index {ti:.2g}{rel}")
+    if g.get("n_states_no_value"):
+        every = g["fraction_no_value"] >= 1.0
+        bits.append(
+            f"NO VALUE from the forward model for {'every draw' if every else 'some draws'} at "
+            f"{g['n_states_no_value']} of {g['n']} states ({100 * g['fraction_no_value']:.3g} "
+            "% of the values: above the model's Tc, outside its range or not converged), "
+            "counted as outside tolerance"
+        )
     mc = g.get("mc_verdict") or {}
     if mc and not mc["settled"]:
         bits.append(
