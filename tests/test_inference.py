@@ -217,6 +217,27 @@ def test_existing_run_is_not_overwritten(shipped_run):
     assert out.read_bytes() == before
 
 
+def test_force_replaces_only_a_run_file(shipped_run, tmp_path):
+    """--out naming the problem file (or any file that is not a run file) with --force
+    replaced it with HDF5 (input audit, 2026-11-28); now refused before any work, and the
+    file is unchanged. A run file, or an unreadable HDF5 *.nc (a damaged run), may be
+    replaced; another format named *.nc may not."""
+    from bayesff.inference.calibrate import _replaceable
+
+    p, _, out = shipped_run
+    toml = tmp_path / "problem.toml"
+    toml.write_text(p.source_text)
+    with pytest.raises(RunExistsError, match=r"problem\.toml: a file that is not a bayesff run"):
+        calibrate(p, out=toml, force=True, progress=False, log=None)
+    assert toml.read_text() == p.source_text
+    damaged = tmp_path / "damaged.nc"
+    damaged.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)
+    text_nc = tmp_path / "notes.nc"
+    text_nc.write_text("my notes")
+    assert _replaceable(out) and _replaceable(damaged)
+    assert not _replaceable(text_nc) and not _replaceable(toml)
+
+
 def test_same_seed_same_draws():
     """Reproducibility: the same problem and seed give identical draws."""
     y = b2_true(T_TRAIN)

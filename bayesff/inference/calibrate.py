@@ -141,15 +141,32 @@ def _prepare_output(out, force: bool, strict: bool, expected_bytes: int):
         return None, None
     path = Path(out)
     check_writable(path, expected_bytes)  # names, permissions, room: before anything else
+    if path.is_dir():
+        raise RunExistsError("a folder is in the way of the run file", str(path))
+    if path.exists() and not _replaceable(path):
+        # never the problem file, a data file or anything else that --out names by mistake
+        raise RunExistsError(
+            "a file that is not a bayesff run file is there, and --force (force=True) "
+            "replaces only a run file (or a damaged *.nc); write elsewhere with --out",
+            str(path),
+        )
     if path.exists() and not force:
         raise RunExistsError(
             "a run file is already there; pass --force (force=True) to replace it, or --out "
             "to write elsewhere",
             str(path),
         )
-    if path.exists() and path.is_dir():
-        raise RunExistsError("a folder is in the way of the run file", str(path))
     return path, Lock(path).acquire()
+
+
+def _replaceable(path: Path) -> bool:
+    """A bayesff run file, or an HDF5 file named *.nc that cannot be read (a damaged one;
+    not another program's readable netCDF, nor a file of another format)."""
+    try:
+        runfile.read_attrs(path)
+    except BayesffError as e:
+        return path.suffix == ".nc" and e.message.startswith("cannot read the run file")
+    return True
 
 
 def _estimate_bytes(problem, s) -> int:
