@@ -977,6 +977,12 @@ def select_rows(target_env_display: dict[str, np.ndarray], select: dict, where: 
         raise ProblemError(
             f"a selection is a table of column = [low, high], got {select!r}", where
         )
+    if not target_env_display:  # configurations: no column a row could be selected by
+        raise ProblemError(
+            "this target has no environment column to select rows by (its rows are "
+            "configurations): train on or hold out the whole file (train = true or false)",
+            where,
+        )
     n = len(next(iter(target_env_display.values())))
     mask = np.ones(n, bool)
     for col, rng in select.items():

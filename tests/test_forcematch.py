@@ -196,3 +196,26 @@ def test_shipped_files_match_the_reference_potential():
         c = reference_configurations(ARGON_HFDID1, AZIZ, x)
         np.testing.assert_allclose(c.energy, a[::n, 5], rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(c.forces.reshape(-1, 3), a[:, 6:9], rtol=1e-10, atol=1e-11)
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [('data = "data/argon_aziz/dimers.csv"\n', "targets[0] (E_dimers).train"),
+     ("[transferability]\n", "[transferability].holdout[0].select")],
+)  # fmt: skip
+def test_a_row_selection_on_configurations_is_a_clear_error(tmp_path, edit, field):
+    """A configuration target has no environment column to select rows by: `train` or a
+    holdout `select` on one raised a bare StopIteration (input audit, 2026-11-28); now a
+    ProblemError naming the field and the way out (the whole file)."""
+    text = (ROOT / "models" / "argon_forcematch.toml").read_text()
+    if edit.startswith("data"):
+        new = edit + "train = { config_id = [0, 10] }\n"
+    else:
+        new = edit + 'holdout = [ { target = "E_trimers", select = { config_id = [0, 3] } } ]\n'
+    assert text.count(edit) == 1
+    text = text.replace(edit, new, 1).replace('data = "data/', f'data = "{ROOT}/data/')
+    path = tmp_path / "fm.toml"
+    path.write_text(text)
+    with pytest.raises(ProblemError, match="no environment column to select rows by") as e:
+        Problem.from_toml(path)
+    assert field in str(e.value)
