@@ -10,6 +10,7 @@ account ``bayesff check`` prints.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from bayesff.potentials import plugins
 from bayesff.potentials.cutoff import wrap_cutoff
 from bayesff.potentials.topology import topology_to_dict
 from bayesff.priors import Parameter, Pooling, PriorSpec
+from bayesff.schemas import GROUP_NAME_PATTERN
 from bayesff.settings import InferenceSettings
 from bayesff.targets import (
     Conventions,
@@ -132,6 +134,13 @@ def _with_holdouts(holdouts: list, targets: list[Target], path: str) -> list[Tar
         if h["target"] not in by_name:
             raise ProblemError(f"no target named {h['target']!r}; targets are {list(by_name)}", hw)
         sel = h["select"]
+        if "name" in h and not re.fullmatch(GROUP_NAME_PATTERN, str(h["name"])):
+            raise ProblemError(
+                f"a held-out group's name must be one line of printable ASCII (a letter or "
+                f"digit first, at most 64 characters; pattern {GROUP_NAME_PATTERN}), got "
+                f"{str(h['name'])[:80]!r}{' (cut)' if len(str(h['name'])) > 80 else ''}",
+                f"{hw}.name",
+            )
         label = h.get("name") or ", ".join(f"{c} {lo:g}-{hi:g}" for c, (lo, hi) in sel.items())
         by_name[h["target"]] = by_name[h["target"]].with_holdout(label, sel, hw)
     return [by_name[t.name] for t in targets]

@@ -24,6 +24,7 @@ import jsonschema
 from bayesff.errors import BayesffError, ProblemError
 
 __all__ = [
+    "GROUP_NAME_PATTERN",
     "MAX_DEPTH",
     "NAME_PATTERN",
     "PROBLEM_SCHEMA",
@@ -42,6 +43,10 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 #: Target names: they become run-file variables and parts of latent names
 #: (``tau_B2``). A letter first, then letters, digits, "_"; at most 48.
 TARGET_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,47}$"
+#: Held-out group names: one line of a verdict and a report's label ("low T", "gas,
+#: 350-400 K", "A = 1 kJ/mol"). A letter or digit first, then printable ASCII (no
+#: control or direction characters, no newline); at most 64 characters.
+GROUP_NAME_PATTERN = r"^[A-Za-z0-9][ -~]{0,63}$"
 
 _NUMBER = {"type": "number"}
 _STRING = {"type": "string"}

@@ -617,3 +617,22 @@ def test_a_measurement_trained_on_twice_is_refused(problem_dir):
         Problem.from_toml(toy)
     toy.write_text(head + second % "501.0, 700.0" + "\n[transferability]" + tail)
     assert len(Problem.from_toml(toy).targets) == 2  # no shared training row
+
+
+@pytest.mark.parametrize(
+    "name", ["high\nT", "high\u202eT", "x" * 65, "../etc", " low T", ""]
+)  # fmt: skip
+def test_a_held_out_group_name_is_one_printable_line(problem_dir, name):
+    """A newline split the one-line verdict, a direction mark could disguise it, and a
+    5000-character name was accepted (input audit, 2026-11-28): the name of a held-out
+    group is printable ASCII, a letter or digit first, at most 64 characters."""
+    toml = problem_dir / "models" / "toy.toml"
+    text = toml.read_text()
+    old = 'holdout = [ { target = "B2", select = { T_K = [85.0, 110.0] } } ]'
+    assert old in text
+    quoted = name.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    toml.write_text(text.replace(old, old.replace("select", f'name = "{quoted}", select')))
+    with pytest.raises(ProblemError, match=r"holdout\[0\]\.name: a held-out group's name"):
+        Problem.from_toml(toml)
+    toml.write_text(text.replace(old, old.replace("select", 'name = "gas, 1 kJ/mol", select')))
+    assert "gas, 1 kJ/mol" in Problem.from_toml(toml).targets[0].holdout
