@@ -418,7 +418,22 @@ class Problem:
                 "(the pooling's run-file variables end in that name)",
                 f"{where}: target {sites.POOLED!r}",
             )
+        first: dict[str, Target] = {}  # group -> its first target
         for t in grouped:
+            f = first.setdefault(t.group, t)
+
+            def value(x: Target, k: str):  # its own fixed value, else the problem's
+                return x.fixed.get(k, self.parameters[k].value)
+
+            clash = [k for k in {**f.fixed, **t.fixed} if value(t, k) != value(f, k)]
+            if clash:  # one molecule with two segment counts: two molecules, one group
+                k = clash[0]
+                raise ProblemError(
+                    f"group {t.group!r} is one molecule, but its targets fix {k} differently: "
+                    f"{f.name!r} at {value(f, k)!r}, this one at {value(t, k)!r}; give them "
+                    "one value or separate groups",
+                    f"{where}: target {t.name!r}.fixed.{k}",
+                )
             if t.inadequacy.kind == "hierarchical":
                 raise ProblemError(
                     "a target of a pooled group cannot also have a hierarchical inadequacy "

@@ -199,3 +199,24 @@ def test_a_signed_parameter_cannot_be_pooled(tmp_path):
         load_problem(str(f))
     msg = str(e.value)
     assert "[pooling].parameters" in msg and "must be positive" in msg and "q_i" in msg, msg
+
+
+def test_one_group_with_two_fixed_values_is_refused(tmp_path):
+    """A group is one molecule: its targets must share their fixed values (a chain's
+    segment count). Two targets of group 'a', one at the problem's sigma (3.4 angstrom)
+    and one fixing 3.5, were accepted (input audit, 2026-11-28); two groups may differ."""
+    targets = "".join(
+        f'[[targets]]\nname = "B2_{n}"\nobservable = "second_virial"\ndata = "{{{csv}}}"\n'
+        f'group = "{g}"\n{extra}'
+        for n, csv, g, extra in (
+            ("x", "csv", "a", ""),
+            ("y", "csv2", "a", "fixed = {{ sigma = 3.5 }}\n"),
+        )
+    )
+    pooling = '[pooling]\nparameters = ["epsilon"]\n'
+    with pytest.raises(ProblemError, match=r"target 'B2_y'.fixed.sigma: group 'a' is one mol"):
+        load_problem(pooled_lj_toml(tmp_path, pooling, targets))
+    other = pooled_lj_toml(
+        tmp_path, pooling, targets.replace('group = "a"\nfixed', 'group = "b"\nfixed')
+    )
+    assert {t.group for t in load_problem(other).targets} == {"a", "b"}
