@@ -23,7 +23,7 @@ import numpy as np
 import tomli_w
 
 from bayesff import sites, units
-from bayesff.errors import ProblemError
+from bayesff.errors import DataError, ProblemError
 from bayesff.potentials import plugins
 from bayesff.priors import Parameter, Pooling
 from bayesff.problem_text import build_from_document, describe, document
@@ -616,14 +616,14 @@ class Problem:
                 model_floor = np.zeros(t.n)
                 if used.any():
                     env = {c: np.asarray(v)[used] for c, v in t.env.items()}
-                    # a ProblemError says which target and file, as other checks do (other
-                    # types, a DataError or a ClusterEnergyError, keep their type and place)
+                    # a ProblemError or DataError (a site column) says which target and file,
+                    # as other checks do (a ClusterEnergyError keeps its own place)
                     try:
                         floor = f(pot, at, env, np.asarray(t.values)[used], t.options)
-                    except ProblemError as e:
+                    except (ProblemError, DataError) as e:
                         source = f", data {t.data_path}" if t.data_path else ""
                         here = f"{where}: target {t.name!r}{source}"
-                        raise ProblemError(
+                        raise type(e)(
                             e.message, f"{here}: {e.where}" if e.where else here
                         ) from None
                     model_floor[used] = np.asarray(floor, float)

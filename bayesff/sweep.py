@@ -434,13 +434,15 @@ def _check_size(path: Path, doc: dict, max_tasks: int) -> None:
         )
 
 
-def _combinations(axes: list[dict]) -> list[tuple[str, dict, dict]]:
+def _combinations(axes: list[dict], path: Path) -> list[tuple[str, dict, dict]]:
     """(task name, axis -> value, axis -> label) for every combination of the axes."""
     combos = [("", {}, {})]
-    for axis in axes:
+    for i, axis in enumerate(axes):
         labels = [v["label"] for v in axis["values"]]
         if len(set(labels)) != len(labels):
-            raise ProblemError(f"labels repeat in axis {axis['name']!r}: {labels}", "[[axes]]")
+            raise ProblemError(
+                f"labels repeat in axis {axis['name']!r}: {labels}", f"{path}: axes[{i}]"
+            )
         combos = [
             (
                 f"{name}-{v['label']}" if name else v["label"],
@@ -503,7 +505,7 @@ def expand(
         bases: dict[Path, tuple[dict, tuple]] = {}
         whens = doc.get("when", [])
         used: set[int] = set()  # the [[when]] blocks that match a task
-        for tname, values, labels in _combinations(doc.get("axes", [])):
+        for tname, values, labels in _combinations(doc.get("axes", []), path):
             hits = {i for i, w in enumerate(whens) if _matches(w, labels)}
             excluded = {i for i in hits if whens[i].get("exclude")}
             used |= excluded or hits

@@ -64,6 +64,13 @@ def test_expand_names_tasks_and_merges_by_target_name(tmp_path):
     )
     with pytest.raises(ProblemError, match="no target named 'B3'"):
         expand(bad)
+    # a repeated label names the file and the axis (it said only "[[axes]]": input audit)
+    bad.write_text(
+        f'[sweep]\nname = "x"\nbase = "{ROOT / "models" / "argon_lj_b2.toml"}"\n[[axes]]\n'
+        'name = "d"\nvalues = [{ label = "a", set = {} }, { label = "a", set = {} }]\n'
+    )
+    with pytest.raises(ProblemError, match=r"bad\.toml: axes\[0\]: labels repeat in axis 'd'"):
+        expand(bad)
     bad.write_text('[sweep]\nname = "../x"\nbase = "a.toml"\n')
     with pytest.raises(ProblemError, match="not an allowed name"):
         expand(bad)

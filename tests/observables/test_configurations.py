@@ -287,8 +287,10 @@ def test_bad_site_data_is_a_clear_error_when_the_problem_is_built():
         _cluster_problem(FIXED_CHARGE, values, bare, free)
     bad = {"charge_e": ION_SITES["charge_e"], "type": np.array([0, 2, 0])}
     c = Configurations.from_arrays(x, np.zeros(2), np.zeros_like(x), name="tri", sites=bad)
-    with pytest.raises(DataError, match=r"'type' must be in 0 \.\. 1 .*got \[0, 2\]"):
+    with pytest.raises(DataError, match=r"'type' must be in 0 \.\. 1 .*got \[0, 2\]") as e:
         _cluster_problem(FIXED_CHARGE, values, c, free)
+    # the message names the problem and the target (it named neither: input audit)
+    assert e.value.where.startswith("problem ") and "target " in e.value.where
 
 
 def test_polarisation_catastrophe_is_an_error_at_check_and_minus_inf_in_the_model():
