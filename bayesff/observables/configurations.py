@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bayesff.errors import ProblemError
+from bayesff.errors import DataError, ProblemError
 from bayesff.observables._spec import EnvField, Observable, register_observable
 from bayesff.potentials._spec import ParamSpec
 from bayesff.potentials.cluster import (
@@ -315,10 +315,11 @@ def check_configuration_sites(potential, params, env, where: str | None = None) 
         A configuration fails at ``params`` (e.g. the polarisation
         catastrophe), naming the configuration row, the sites and parameters.
     """
-    if getattr(potential, "kind", None) != "cluster":
-        return
     where = where or "configuration target"
     x = np.asarray(env["positions_angstrom"], dtype=float)
+    _check_distinct_sites(x, where)
+    if getattr(potential, "kind", None) != "cluster":
+        return
     given = {c: np.asarray(v) for c, v in env.items() if c != "positions_angstrom"}
     check_sites(potential, x, given, where)
     sites = _site_arrays(potential, given)
@@ -333,6 +334,33 @@ def check_configuration_sites(potential, params, env, where: str | None = None) 
         check_energy(potential, params, x[k], {c: v[k] for c, v in sites.items()}, at)
         # check_energy raised unless the status is OK and the energy itself is not finite
         raise ClusterEnergyError(f"the energy is {e[k]!r} (coincident sites?)", at)
+
+
+#: Two sites of one configuration closer than this (angstrom) coincide: every pair
+#: potential is infinite (or NaN) there, so every draw would be rejected.
+COINCIDENT_ANGSTROM = 1e-6
+
+
+def _check_distinct_sites(x: np.ndarray, where: str) -> None:
+    """A DataError naming the first configuration with two sites at one position (a
+    duplicated atom line, a unit slip of 0 positions), before anything is traced."""
+    if x.ndim != 3 or x.shape[1] < 2:
+        return
+    i, j = np.triu_indices(x.shape[1], k=1)
+    # pair distances in blocks of configurations (M x N^2 at once could be large)
+    r = np.concatenate(
+        [np.linalg.norm(b[:, i] - b[:, j], axis=-1) for b in np.array_split(x, -(-len(x) // 256))]
+    )
+    close = r < COINCIDENT_ANGSTROM
+    if close.any():
+        k, p = np.argwhere(close)[0]
+        raise DataError(
+            f"configuration row {k}: sites {i[p]} and {j[p]} coincide (r = {r[k, p]:.3g} "
+            f"angstrom, below {COINCIDENT_ANGSTROM:g}); every energy there is infinite, so "
+            f"every draw would be rejected: check the positions ({int(close.any(axis=1).sum())} "
+            "configuration(s) affected)",
+            where,
+        )
 
 
 def _site_check(potential, params, env, values, _options):

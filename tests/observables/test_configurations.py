@@ -293,6 +293,26 @@ def test_bad_site_data_is_a_clear_error_when_the_problem_is_built():
     assert e.value.where.startswith("problem ") and "target " in e.value.where
 
 
+def test_coincident_sites_are_refused_when_the_problem_is_built():
+    """Two atoms at one position (a duplicated line) make every pair energy infinite, so
+    every draw was rejected after compiling, with advice about the Laplace start (input
+    audit, 2026-11-28): now a DataError naming the configuration row and the sites, for a
+    pair potential as for a cluster one. Distinct sites pass."""
+    from bayesff.configdata import Configurations
+    from bayesff.errors import DataError
+    from bayesff.priors import PriorSpec
+
+    x = _ion_trimers(2)
+    x[1, 2] = x[1, 0]
+    c = Configurations.from_arrays(x, np.zeros(2), np.zeros_like(x), name="tri")
+    free = {"epsilon": PriorSpec("LogNormal", {"median": 1.0, "scale": 0.3})}
+    with pytest.raises(DataError, match=r"configuration row 1: sites 0 and 2 coincide") as e:
+        _cluster_problem(LENNARD_JONES, {"sigma": 3.4}, c, free)
+    assert "target " in e.value.where
+    ok = Configurations.from_arrays(_ion_trimers(2), np.zeros(2), np.zeros_like(x), name="tri")
+    _cluster_problem(LENNARD_JONES, {"sigma": 3.4}, ok, free)
+
+
 def test_polarisation_catastrophe_is_an_error_at_check_and_minus_inf_in_the_model():
     """Undamped point dipoles closer than (4 alpha_0 alpha_1)^(1/6) are at the catastrophe.
 
