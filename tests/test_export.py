@@ -303,6 +303,11 @@ def test_export_command_refuses_bad_requests_in_one_line(tmp_path, capsys):
     argv = ["export", str(run), "--format", "gromacs", "--topology", str(topo), "--draws", "3"]
     assert cli.main([*argv, "--out", str(out)]) == 2
     assert re.search(r"draws must be 0-2", capsys.readouterr().err)
+    # the chain export's options on a forcefield run were silently ignored (input audit)
+    for extra in (["--molar-mass", "58.12"], ["--segments", "4"], ["--r-cut", "10"]):
+        assert cli.main([*argv[:-2], *extra, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert re.search(rf"{extra[0]}: {extra[0]} belong to a mie_chain run's export", err), err
     assert not out.exists()
 
 

@@ -60,13 +60,17 @@ def _export_arguments(c) -> None:
     c.add_argument(
         "--r-cut",
         type=positive,
-        default=14.0,
+        default=None,
         metavar="ANGSTROM",
         help="mie_chain runs: cut-off of the pair potential (default 14 angstrom, with tail)",
     )
     c.add_argument("--out", help="folder for the files (default exports/NAME/FORMAT)")
     c.add_argument("--force", action="store_true", help="replace files that exist")
     c.add_argument("--quiet", action="store_true", help="only the folder's path")
+
+
+#: The chain export's pair cut-off unless --r-cut is given (angstrom, with tail).
+CHAIN_R_CUT_ANGSTROM = 14.0
 
 
 def _topology(path: str):
@@ -134,9 +138,8 @@ def _chain_files(args, dt, label: str) -> dict[str, str]:
             "export a different molecule",
             "--segments",
         )
-    return render_chain_ensemble(
-        args.format, mean, draws, segments, args.molar_mass, args.r_cut, label
-    )
+    r_cut = CHAIN_R_CUT_ANGSTROM if args.r_cut is None else args.r_cut
+    return render_chain_ensemble(args.format, mean, draws, segments, args.molar_mass, r_cut, label)
 
 
 def _export(args) -> int:
@@ -148,6 +151,18 @@ def _export(args) -> int:
     if runfile.potential_kind(dt, args.run) in CHAIN_KINDS:
         files = _chain_files(args, dt, f"{name} {fingerprint}")
     else:
+        chain_only = [
+            f"--{k.replace('_', '-')}"
+            for k in ("molar_mass", "segments", "r_cut")
+            if getattr(args, k) is not None
+        ]
+        if chain_only:  # they would be ignored
+            raise ProblemError(
+                f"{', '.join(chain_only)} belong to a mie_chain run's export; this run's "
+                f"potential is {runfile.potential_kind(dt, args.run)!r} (its cut-off and "
+                "masses come from its problem or --topology)",
+                chain_only[0],
+            )
         if topology is None:
             topology = _run_topology(dt, args.run)
         mean, draws = run_parameters(dt, topology, args.draws, where=args.run)
