@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -615,6 +616,25 @@ def test_checkpoint_fingerprint_sees_data_and_settings():
     assert synthetic_problem(1.3 * y, u_of(y)).fingerprint() != base
     assert synthetic_problem(y, 5 * u_of(y)).fingerprint() != base
     assert synthetic_problem(y, u_of(y)).fingerprint() == base
+
+
+def test_resume_without_a_checkpoint_is_refused_before_compiling(tmp_path, monkeypatch):
+    """--resume with no checkpoint failed only after the sampler was built and compiled
+    (about 10 s; input audit, 2026-11-28). Now refused first: get_kernel, which builds
+    and compiles the sampler, is never called."""
+    from bayesff.inference.checkpoint import CheckpointError
+
+    # the module (bayesff.inference.calibrate the name is the function)
+    calibrate_module = sys.modules["bayesff.inference.calibrate"]
+
+    def never(*a, **k):
+        raise AssertionError("the sampler was built before the checkpoint was checked")
+
+    monkeypatch.setattr(calibrate_module, "get_kernel", never)
+    y = b2_true(T_TRAIN)
+    p = synthetic_problem(y, u_of(y), settings=InferenceSettings(chains=2, warmup=10, samples=10))
+    with pytest.raises(CheckpointError, match=r"checkpoint\.npz: no checkpoint to resume from"):
+        calibrate(p, out=tmp_path / "posterior.nc", resume=True, log=None)
 
 
 def test_a_crafted_checkpoint_cannot_run_code(tmp_path):

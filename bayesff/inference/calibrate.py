@@ -426,6 +426,8 @@ def _calibrate(
         options = _Options(bool(sys.stderr.isatty() if progress is None else progress), log)
         batch = _batch(problems, settings, pad_rows)
         ckpt = _checkpoint(batch, paths)
+        if resume:
+            ckpt.check()  # a checkpoint of this problem is there: before any compiling
         t = time.perf_counter()
         # Ctrl-C: inside the block loop run_blocks saves a checkpoint; before it (compiling,
         # the start) there is nothing to save; after it the finished draws are saved

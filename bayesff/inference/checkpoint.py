@@ -106,6 +106,17 @@ class Checkpoint:
                     where,
                 )
 
+    def check(self) -> None:
+        """Whether there is a checkpoint to resume from, of this problem and settings: the
+        checks of :meth:`load` that need no state, before anything is compiled.
+
+        Raises
+        ------
+        CheckpointError
+            As :meth:`load`.
+        """
+        self._read(header_only=True)
+
     def load(self, state_template):
         """(state, trace arrays, iteration), after checking the header.
 
@@ -115,6 +126,14 @@ class Checkpoint:
             No checkpoint, an old pickle checkpoint, a file that is not one,
             or one written for another problem or settings.
         """
+        meta, arrays = self._read(header_only=False)
+        where = str(self.path)
+        state = _unflatten(state_template, "state", arrays, where)
+        trace = {k[len("trace/") :]: v for k, v in arrays.items() if k.startswith("trace/")}
+        return state, trace, int(meta["iteration"])
+
+    def _read(self, header_only: bool) -> tuple[dict, dict]:
+        """(header, arrays: none when ``header_only``), the header checked."""
         where = str(self.path)
         pkl = self.path.with_suffix(".pkl")
         if not self.path.is_file():
@@ -133,16 +152,15 @@ class Checkpoint:
                 if not isinstance(meta, dict):
                     raise CheckpointError("not a bayesff checkpoint (bad header)", where)
                 self._check_header(meta)
-                arrays = {k: npz[k] for k in npz.files if k != "header"}
+                names = () if header_only else npz.files
+                arrays = {k: npz[k] for k in names if k != "header"}
         except CheckpointError:
             raise
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as e:
             raise CheckpointError(
                 f"cannot read the checkpoint ({type(e).__name__}: {e})", where
             ) from None
-        state = _unflatten(state_template, "state", arrays, where)
-        trace = {k[len("trace/") :]: v for k, v in arrays.items() if k.startswith("trace/")}
-        return state, trace, int(meta["iteration"])
+        return meta, arrays
 
     def remove(self) -> None:
         if self.path.exists():
