@@ -25,6 +25,7 @@ import tomli_w
 from bayesff import sites, units
 from bayesff.errors import DataError, ProblemError
 from bayesff.potentials import plugins
+from bayesff.potentials.cutoff import wrap_cutoff
 from bayesff.priors import Parameter, Pooling
 from bayesff.problem_text import build_from_document, describe, document
 from bayesff.schemas import (
@@ -198,6 +199,16 @@ class Problem:
                     f"{tw}.nuisance.{n.name}",
                 )
             self._check_target_fixed(t, tw)
+            if t.repair != "none" and (
+                wrap_cutoff(self.base_potential, t.cutoff or {"scheme": "none"}, tw)
+                is self.potential
+            ):  # the same convention (wrap_cutoff gives one object per convention)
+                raise ProblemError(
+                    f"repair {t.repair!r} maps B2 between two cut-off conventions, but this "
+                    f"target's cutoff {t.cutoff!r} is the problem's own: the repair would do "
+                    "nothing; give the target another cutoff or remove the repair",
+                    f"{tw}.repair",
+                )
             if t.inadequacy.form == "log" and t.inadequacy.kind == "inferred_scale":
                 self._check_log_form(t, tw)
             if t.inadequacy.kind == "hierarchical":

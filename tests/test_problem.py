@@ -448,6 +448,23 @@ def test_repair_is_only_for_b2(problem_dir):
         Problem.from_toml(path)
 
 
+def test_a_repair_between_one_convention_is_refused(problem_dir):
+    """repair = "match_b2" with the target's cutoff equal to the problem's maps nothing
+    and was accepted (input audit, 2026-11-28); a cutoff of its own is accepted."""
+    path = problem_dir / "models" / "toy.toml"
+    cut = 'cutoff = { scheme = "truncated", r_c = 8.5, unit = "angstrom" }'
+    text = path.read_text().replace('kind = "lennard_jones"\n', f'kind = "lennard_jones"\n{cut}\n')
+    own = f'{cut}\nrepair = "match_b2"'
+    train = "train = { T_K = [110.0, 500.0] }"
+    path.write_text(text.replace(train, f"{train}\n{own}"))
+    with pytest.raises(
+        ProblemError, match=r"B2'\.repair: repair 'match_b2' .* is the problem's own"
+    ):
+        Problem.from_toml(path)
+    path.write_text(text.replace(train, f"{train}\n{own.replace('truncated', 'shifted')}"))
+    assert Problem.from_toml(path).targets[0].repair == "match_b2"
+
+
 def test_target_options_are_checked_against_the_observable(problem_dir):
     # second_virial takes only its quadrature setting: any other key is an error with its place
     path = _break(
