@@ -927,6 +927,13 @@ def _load_rows(
     noise_column = noise_column or obs.uncertainty_column
     cols = {f.column: f.dimension for f in obs.env}
     cols[obs.value_column] = obs.dimension
+    if not noise_given and noise_column in cols:  # it would be read as an uncertainty too
+        raise ProblemError(
+            f"the noise column holds the standard uncertainties of {obs.value_column} "
+            f"(in {obs.unit}); {noise_column!r} is the observable's "
+            f"{'value' if noise_column == obs.value_column else 'environment'} column",
+            f"{where}.noise.column",
+        )
     if not noise_given:
         cols[noise_column] = obs.dimension
     table = load_table(

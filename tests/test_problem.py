@@ -653,3 +653,17 @@ def test_a_held_out_group_name_is_one_printable_line(problem_dir, name):
         Problem.from_toml(toml)
     toml.write_text(text.replace(old, old.replace("select", 'name = "gas, 1 kJ/mol", select')))
     assert "gas, 1 kJ/mol" in Problem.from_toml(toml).targets[0].holdout
+
+
+@pytest.mark.parametrize("column", ["T_K", "B2_cm3_per_mol"])
+def test_a_noise_column_that_is_the_environment_or_the_value_is_refused(problem_dir, column):
+    """noise = { column = "T_K" } read the temperature column as uncertainties in the
+    observable's unit, and the error blamed the manifest ("unknown ... unit 'K'"; input
+    audit, 2026-11-28); now the noise field is named."""
+    _break(
+        problem_dir,
+        "train = { T_K = [110.0, 500.0] }",
+        f'train = {{ T_K = [110.0, 500.0] }}\nnoise = {{ column = "{column}" }}',
+    )
+    with pytest.raises(ProblemError, match=rf"\(B2\)\.noise\.column: .*'{column}' is the obs"):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
