@@ -775,6 +775,22 @@ def _shown(v) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _check_parameter_units(dt, doc: dict, where: str) -> None:
+    """Each sampled parameter's ``units`` is the unit its problem text gives it (reports
+    print the draws in that unit: another would be shown without a word)."""
+    post = dt["posterior"].data_vars if "posterior" in dt.children else {}
+    params = doc.get("parameters", {})
+    for n, spec in params.items() if isinstance(params, dict) else ():
+        said = spec.get("unit") if isinstance(spec, dict) else None
+        have = post[n].attrs.get("units") if n in post else None
+        if said is not None and have is not None and str(have) != str(said):
+            raise RunFileError(
+                f"posterior/{n} is in {_shown(have)}, but the run's problem gives "
+                f"{n} in {_shown(said)}",
+                where,
+            )
+
+
 def check_attributes(dt, where: str = "run file") -> None:
     """Refuse attributes that do not hold what bayesff writes: numbers that are not
     numbers, a ``problem_text`` that is not TOML, ``parameters`` that are not posterior
@@ -798,11 +814,12 @@ def check_attributes(dt, where: str = "run file") -> None:
                 f"attribute 'problem_text' holds {_shown(text)}, expected text", where
             )
         try:  # parse_toml: tomllib's RecursionError and ValueError are "not TOML" too
-            parse_toml(text, where, RunFileError)
+            doc = parse_toml(text, where, RunFileError)
         except RunFileError as e:
             raise RunFileError(
                 f"attribute 'problem_text' is not a TOML problem file ({e.message})", where
             ) from None
+        _check_parameter_units(dt, doc, where)
     if "parameters" in a:
         post = dt["posterior"].data_vars
         for n in _strings(a["parameters"]):

@@ -108,3 +108,17 @@ def test_sweep_summary_row_has_the_derived_epsilon_columns():
     assert row["epsilon_K_mean"] == pytest.approx(eps.mean(), rel=1e-12)
     assert row["epsilon_K_q50"] == pytest.approx(np.median(eps), rel=1e-12)
     assert row["epsilon_vdw_K_mean"] == pytest.approx(110.0, rel=1e-12)
+
+
+def test_a_parameter_in_another_unit_than_its_problem_gives_is_refused():
+    """A run file is data from anyone: posterior/epsilon relabelled 'furlong' was read and
+    reported as furlong (input audit, 2026-11-28). Its unit must be the problem text's."""
+    dt = _run(1.0)
+    said = dt["posterior"]["epsilon"].attrs["units"]
+    runfile.check_attributes(dt, "x.nc")
+    dt["posterior"]["epsilon"].attrs["units"] = "furlong"
+    with pytest.raises(
+        RunFileError,
+        match=rf"x\.nc: posterior/epsilon is in 'furlong', but the run's problem gives epsilon in '{said}'",
+    ):
+        runfile.check_attributes(dt, "x.nc")
