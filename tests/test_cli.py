@@ -167,10 +167,12 @@ def test_strict_turns_diagnostic_warnings_into_exit_code_1(tmp_path, capsys):
     # the failed run is kept beside the output, never in its place (issue 16)
     assert not out.exists() and (tmp_path / "posterior.failed.nc").exists()
     assert "posterior.failed.nc" in captured.err
-    # and with --force it does not replace a good run either
-    out.write_bytes(b"good run")
+    # and with --force it does not replace a good run either (a run file stands for it:
+    # --force replaces nothing else)
+    (tmp_path / "posterior.failed.nc").rename(out)
+    good = out.read_bytes()
     assert main([*args, "--samples", "20", "--no-progress", "--strict", "--force"]) == 1
-    assert out.read_bytes() == b"good run"
+    assert out.read_bytes() == good
 
 
 def test_every_command_is_registered_once_and_answers_help(capsys):

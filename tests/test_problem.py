@@ -316,10 +316,13 @@ def test_noise_column_must_be_positive(problem_dir):
     _break(
         problem_dir,
         'data = "data/b2.csv"',
-        'data = "data/b2.csv"\nnoise = { column = "B2_cm3_per_mol" }',
+        'data = "data/b2.csv"\nnoise = { column = "B2_GERG2008_cm3_per_mol" }',
     )
+    units = {"T_K": "K", "B2_cm3_per_mol": "cm^3/mol", "u_B2_cm3_per_mol": "cm^3/mol"}
+    write_manifest(problem_dir / "data", units={**units, "B2_GERG2008_cm3_per_mol": "cm^3/mol"})
     with pytest.raises(
-        DataError, match=r"line 2, column 'B2_cm3_per_mol': a standard uncertainty must be > 0"
+        DataError,
+        match=r"line 2, column 'B2_GERG2008_cm3_per_mol': a standard uncertainty must be > 0",
     ):
         Problem.from_toml(problem_dir / "models" / "toy.toml")
 
