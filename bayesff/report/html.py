@@ -557,8 +557,19 @@ def _group_row(j: int, g: dict) -> str:
         + '<td class="num">'
         + " / ".join(_n(g.get(k), f"{ref}.{k}") for k in ("n_pass", "n_uncertain", "n_fail"))
         + "</td>"
+        + _no_value_cell(g, ref)
         + f'<td class="verdict">{_e(g["verdict"])}{_mc_range(g, ref)}</td></tr>'
     )
+
+
+def _no_value_cell(g: dict, ref: str) -> str:
+    """States where the forward model gave no value for some draws, and the fraction of
+    values without one (counted as outside tolerance); empty for older runs."""
+    if "n_states_no_value" not in g:
+        return "<td></td>"
+    n = _n(g["n_states_no_value"], f"{ref}.n_states_no_value")
+    frac = _n(g["fraction_no_value"], f"{ref}.fraction_no_value", "prob")
+    return f'<td class="num">{n} ({frac})</td>'
 
 
 def _p_mc(row: dict, key: str, mcse_key: str, ref: str) -> str:
@@ -598,6 +609,7 @@ def _groups_table(tr: dict) -> str:
         "transferability index",
         "index (rel.)",
         "pass / uncertain / fail",
+        "no model value: states (fraction of values)",
         "verdict",
     ]
     out = ["<h3>Held-out groups</h3>", f'<div class="scroll">{_table(head, rows)}</div>']
