@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -154,6 +155,30 @@ def test_ctrl_c_soon_after_start_exits_130_with_one_line(tmp_path, after_s):
     assert proc.returncode == 130, (proc.returncode, err[-2000:])
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     assert len(lines) == 1 and "Traceback" not in err and "interrupted" in lines[0], err
+
+
+def test_ctrl_c_cancels_a_watchdog_timer_left_running_by_a_library(monkeypatch, capsys):
+    """JAX starts a 60 s threading.Timer (its TPU probe's watchdog) just before the try
+    that cancels it; a SIGINT between the two left it running: the process lived on for a
+    minute and printed JAX's warning after the one line (CI, 2026-11-28). The CLI cancels
+    such timers when a command is interrupted: exit 130, one line, the timer finished
+    without firing."""
+    problem_cli = importlib.import_module("bayesff.cli.problem")
+    fired = []
+    watchdog = threading.Timer(60.0, lambda: fired.append("warned"))
+
+    def run(args):
+        watchdog.start()
+        raise KeyboardInterrupt  # between the timer's start and its library's try
+
+    monkeypatch.setitem(problem_cli.COMMANDS, "check", Command(lambda c: None, run))
+    try:
+        assert main(["check"]) == 130
+        watchdog.join(timeout=5.0)
+        assert not watchdog.is_alive() and not fired
+    finally:
+        watchdog.cancel()
+    assert capsys.readouterr().err.strip() == "interrupted (Ctrl-C)"
 
 
 def test_ctrl_c_swallowed_by_a_garbage_collector_callback_still_stops(monkeypatch, capsys):

@@ -150,6 +150,21 @@ class _Redeliver:
             self.timer.cancel()
 
 
+def _cancel_stray_timers() -> None:
+    """Cancel the timers a Ctrl-C left running in a library's start-up.
+
+    JAX probes for a TPU at start-up behind a 60 s watchdog, a ``threading.Timer``
+    started just before the ``try`` that cancels it: a Ctrl-C landing between the two
+    left it running, so the interrupted process lived on for a minute and then printed
+    JAX's "TPU backend initialization is taking more than 60.0 seconds" after the one
+    line (seen once in CI, SIGINT 3 s after start). Nothing of bayesff's own is left
+    to run once a command is interrupted.
+    """
+    for t in threading.enumerate():
+        if isinstance(t, threading.Timer):
+            t.cancel()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bayesff`` command.
 
@@ -168,12 +183,14 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser(_command_of(argv)).parse_args(argv)
         return args.func(args)
     except KeyboardInterrupt:
+        _cancel_stray_timers()
         print("interrupted (Ctrl-C)", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as e:
         if args is None or args.debug:
             raise
         if isinstance(e, Interrupted):
+            _cancel_stray_timers()
             print(str(e), file=sys.stderr)
             return EXIT_INTERRUPTED
         if isinstance(e, DiagnosticsError):
