@@ -108,6 +108,7 @@ from bayesff.observables.eos.thermo import (
     CriticalPoint,
     SolveStatus,
     critical_point,
+    dp_drho,
     pressure,
     residual_energy,
 )
@@ -971,6 +972,11 @@ def _build_single(quantity: str, name: str):
             # rows outside are evaluated at a valid stand-in state (NaN there would make
             # every row's reverse-mode gradient NaN, 0 x NaN) and are NaN again at the end
             t_in, rho_in = jnp.where(valid, t, t_lo), jnp.where(valid, rho, 0.5 * rho_hi)
+            # inside the spinodal (dp/drho <= 0) no homogeneous fluid exists: the EOS's
+            # value there is a van der Waals loop, never what a simulation or a measurement
+            # of that (T, rho) gives (two phases), so NaN, not a silently wrong number
+            slope = jax.vmap(lambda a, b: dp_drho(eos, a, b, **shape))(t_in, rho_in)
+            valid = valid & (jax.lax.stop_gradient(slope) > 0.0)
             if quantity == "pressure":
                 p = jax.vmap(lambda a, b: pressure(eos, a, b, **shape))(t_in, rho_in)
                 out = p * eps / sig**3 * KJ_PER_MOL_PER_A3_IN_MPA
@@ -1192,6 +1198,31 @@ def _check_densities(c: _Centre, rho_per_A3, observable: str) -> np.ndarray:
     return rho
 
 
+def _check_stable(c: _Centre, T_K, rho_per_A3, rho_star, observable: str) -> None:
+    """A ProblemError naming the first (T, rho) row inside the model's spinodal at the
+    prior centre (dp/drho <= 0): no homogeneous fluid has that state (a simulation or a
+    measurement there sees two phases), and the forward model is NaN there."""
+    T_K = np.asarray(T_K, float)
+    t = GAS_CONSTANT_KJ_PER_MOL_K * T_K / c.epsilon
+    with jax.enable_x64(True):
+        slope = jax.vmap(lambda a, b: dp_drho(c.fluid.eos, a, b, **c.shape))(
+            jnp.asarray(t, jnp.float64), jnp.asarray(rho_star, jnp.float64)
+        )
+    bad = ~(np.asarray(slope) > 0.0)
+    if np.any(bad):
+        i, more = _first_rows(bad)
+        raise ProblemError(
+            f"observable {observable!r}, the row at T_K = {T_K[i]:g}, rho_per_A3 = "
+            f"{float(np.asarray(rho_per_A3)[i]):g}{more}: at the prior centre (epsilon/k = "
+            f"{c.epsilon_K:.6g} K, sigma = {c.sigma:.6g} angstrom) the state T* = {t[i]:.5g}, "
+            f"rho* = {float(rho_star[i]):.5g} lies inside the model's spinodal (dp/drho <= 0, "
+            f"below its T*c ~ {c.T_c_star:.4g}): no single-phase fluid has it, a simulation "
+            f"or measurement there sees two phases, and the prediction is NaN; leave out the "
+            f"row, check the density's unit, or centre %s below %s"
+            % c.prior_K(T_K[i] / c.T_c_star)
+        )
+
+
 #: A liquid's density (saturated, or compressed below Tc) lies above the critical
 #: density, a saturated vapour's below it: a row more than this factor on the wrong
 #: side of the model's critical density at the prior centre is refused as the other
@@ -1297,6 +1328,7 @@ def _single_floor(kind: str, observable: str):
         _check_temperatures(c, env["T_K"], observable, coexistence=False)
         if kind != "density":
             rho = _check_densities(c, env["rho_per_A3"], observable)
+            _check_stable(c, env["T_K"], env["rho_per_A3"], rho, observable)
         else:
             _check_phase_side(c, values, env["T_K"], observable, "compressed")
         if c.fluid.floor is None:

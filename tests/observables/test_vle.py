@@ -110,6 +110,44 @@ def test_single_phase_observables_in_reporting_units():
         assert abs(p / pm - 1) < 1e-10
 
 
+def test_single_phase_inside_the_spinodal_is_nan_and_other_rows_keep_their_gradients():
+    """Inside the spinodal no homogeneous fluid exists (a simulation or measurement at that
+    (T, rho) sees two phases; the EOS's value is a van der Waals loop): eos_pressure and
+    eos_residual_energy are NaN there. The reference that the states are inside: teqp's
+    Thol EOS, dp*/drho* = T* (1 + 2 Ar01 + Ar02) < 0, checked here. The vapour (rho* 0.05),
+    liquid (0.75) and supercritical (T* 1.5) rows, where teqp's slope is > 0, equal teqp's
+    values to 1e-10, and their gradient with the NaN rows present is finite and equals
+    forward mode's (1e-10)."""
+    t_star = np.array([1.0, 1.0, 0.8, 1.0, 1.0, 1.5])
+    rho_star = np.array([0.3, 0.1, 0.5, 0.05, 0.75, 0.3])
+    inside = np.array([True, True, True, False, False, False])
+    slope = [t * (1 + 2 * TEQP.get_Ar01(t, r, Z1) + TEQP.get_Ar02(t, r, Z1))
+             for t, r in zip(t_star, rho_star, strict=True)]  # fmt: skip
+    assert np.array_equal(np.array(slope) < 0, inside)
+    env = {"T_K": jnp.asarray(t_star * EPS_K), "rho_per_A3": jnp.asarray(rho_star / SIGMA**3)}
+    mpa = KB * EPS_K / (SIGMA * 1e-10) ** 3 / 1e6
+    for name in ("eos_pressure", "eos_residual_energy"):
+        f = get_observable(name).build(LJ)
+        got = np.asarray(f(PARAMS, env))
+        assert np.array_equal(np.isnan(got), inside), (name, got)
+        for i in np.flatnonzero(~inside):
+            t, r = t_star[i], rho_star[i]
+            if name == "eos_pressure":
+                want = r * t * (1 + TEQP.get_Ar01(t, r, Z1)) * mpa
+            else:
+                want = t * TEQP.get_Ar10(t, r, Z1) * KB * EPS_K * NA / 1000.0
+            assert abs(got[i] / want - 1) < 1e-10, (name, i)
+
+        def total(p, f=f):
+            v = f(p, env)
+            return jnp.sum(jnp.where(jnp.isfinite(v), v, 0.0))
+
+        rev, fwd = jax.jit(jax.grad(total))(PARAMS), jax.jit(jax.jacfwd(total))(PARAMS)
+        for k in PARAMS:
+            assert np.isfinite(float(rev[k])), (name, k)
+            assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-10), (name, k)
+
+
 def test_liquid_density_gradient_finite_differences_and_corresponding_states():
     """d rho_l / d sigma and d rho_l / d epsilon at 90 and 130 K: (i) central differences
     (relative steps 1e-6, truncation ~1e-11: tolerance 1e-7); (ii) the exact corresponding-

@@ -172,6 +172,24 @@ def test_single_phase_rows_above_the_eos_range_are_refused():
         )
 
 
+def test_single_phase_rows_inside_the_spinodal_are_refused():
+    """At the prior centre (eps/k 120 K, sigma 3.5 angstrom) a row at T* = 1, rho* = 0.3
+    lies inside the Thol EOS's spinodal (teqp: dp*/drho* = T* (1 + 2 Ar01 + Ar02) < 0,
+    checked here): no single-phase fluid has that state and the prediction is NaN, so the
+    row is refused when the problem is built, by its T and rho, in one line. The liquid
+    row at rho* = 0.75 (slope > 0) alone builds."""
+    t, r = 1.0, 0.3
+    assert 1 + 2 * TEQP.get_Ar01(t, r, np.array([1.0])) + TEQP.get_Ar02(t, r, np.array([1.0])) < 0
+    rho = np.array([0.75, 0.3]) / 3.5**3
+    for name in ("eos_pressure", "eos_residual_energy"):
+        with pytest.raises(ProblemError) as err:
+            lj_problem([_target(name, [120.0, 120.0], rho_per_A3=rho)], SETTINGS)
+        msg = str(err.value)
+        assert f"the row at T_K = 120, rho_per_A3 = {rho[1]:g}:" in msg, msg
+        assert "inside the model's spinodal" in msg and "\n" not in msg, msg
+        lj_problem([_target(name, [120.0], rho_per_A3=rho[:1])], SETTINGS)
+
+
 def _problem(potential, fixed: dict, free: dict, target):
     params = {n: Parameter(n, u, None, value=v) for n, (u, v) in fixed.items()}
     params |= {
@@ -249,13 +267,15 @@ def test_single_phase_prediction_is_nan_outside_the_range_at_sampled_parameters(
     160 K; rho* above 1.08: 0.03 / angstrom^3 at sigma = 3.5) eos_pressure is NaN; inside
     the range it equals teqp's p = rho* T* (1 + Ar01) eps / sigma^3 (1e-10)."""
     predict = jax.jit(get_observable("eos_pressure").build(LJ))
-    env = {"T_K": jnp.array([100.0, 150.0]), "rho_per_A3": jnp.array([0.01, 0.03])}
+    # 0.019 / angstrom^3: a compressed liquid at 100 K (rho* 0.81 at sigma = 3.5; before
+    # 2026-11-28 this was 0.01, rho* 0.43, a state inside the spinodal, now NaN as well)
+    env = {"T_K": jnp.array([100.0, 150.0]), "rho_per_A3": jnp.array([0.019, 0.03])}
     r = GAS_CONSTANT_KJ_PER_MOL_K
     low_t = np.asarray(predict({"epsilon": 160.0 * r, "sigma": 3.0}, env))
     assert np.isnan(low_t[0]) and np.isfinite(low_t[1])
     dense = np.asarray(predict({"epsilon": 120.0 * r, "sigma": 3.5}, env))
     assert np.isfinite(dense[0]) and np.isnan(dense[1])
-    t, rho = 100.0 / 120.0, 0.01 * 3.5**3
+    t, rho = 100.0 / 120.0, 0.019 * 3.5**3
     p = rho * t * (1 + TEQP.get_Ar01(t, rho, np.array([1.0])))
     want = p * KB * 120.0 / (3.5e-10) ** 3 / 1e6
     assert abs(dense[0] / want - 1) < 1e-10
