@@ -119,6 +119,15 @@ def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dir
 def _with_prepared(problem, directory):
     """The problem with its MD targets' prepared runs, named in a comment of its text."""
     problem, headers = prepared.attach(problem, directory)
+    if directory is not None and not headers:
+        # a directory given for a problem that reads none: the user meant another problem
+        # (or variant) and would otherwise run without noticing it was ignored
+        raise ProblemError(
+            f"prepared runs were given ({directory}), but the problem has no MD target that "
+            f"reads them (no observable run by molecular dynamics): leave out --prepared "
+            f"(prepared=...) or check the problem file",
+            problem.path,
+        )
     if headers and problem.source_text:
         d = directory if directory is not None else prepared.default_directory(problem.name)
         text = prepared.strip_provenance(problem.source_text)

@@ -20,8 +20,10 @@ from pathlib import Path
 import h5py
 import pytest
 
+from bayesff import Problem
 from bayesff.cli import main
 from bayesff.cli.command import Command
+from bayesff.errors import ProblemError
 
 from support import ARGON_B2, PROBLEM_TOML, write_manifest
 
@@ -331,6 +333,25 @@ def test_checkpoint_every_that_does_not_divide_the_draws_is_refused(tmp_path, ca
         "(100); the nearest that do are 25 and 50"
     )
     assert not out.exists()
+
+
+def test_prepared_runs_given_for_a_problem_without_md_targets_are_refused(tmp_path, capsys):
+    """``--prepared DIR`` on a problem that reads no prepared runs (no MD target) was
+    silently ignored (audit, 2026-11-27): the user meant another problem or variant. Now
+    exit 2 before sampling, one line naming the directory and the problem file; the same
+    from ``Problem.from_toml(path, prepared=DIR)``."""
+    problem = _toy_problem(tmp_path)
+    out = tmp_path / "run" / "posterior.nc"
+    elsewhere = tmp_path / "prepared" / "other"
+    args = ["--out", str(out), "--prepared", str(elsewhere), "--quiet"]
+    assert main(["calibrate", str(problem), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {problem}: prepared runs were given ({elsewhere})"), err
+    assert "no MD target" in err and err.count("\n") == 1, err
+    assert not out.exists()
+    with pytest.raises(ProblemError, match="no MD target that reads them"):
+        Problem.from_toml(problem, prepared=elsewhere)
+    Problem.from_toml(problem)  # the default directory: nothing to read, nothing said
 
 
 @pytest.mark.parametrize(
