@@ -293,7 +293,8 @@ def check_configuration_sites(potential, params, env, where: str | None = None) 
     per atom, finite, types within its range
     (:func:`bayesff.potentials.cluster.check_sites`); and every configuration
     has a valid energy at ``params`` (the centre of the priors, where the
-    chains start). Pair potentials need no site data: nothing to check.
+    chains start). Pair potentials read no site data: charges that are not all zero or
+    atoms of more than one type are refused (they would be ignored).
 
     Parameters
     ----------
@@ -319,6 +320,7 @@ def check_configuration_sites(potential, params, env, where: str | None = None) 
     x = np.asarray(env["positions_angstrom"], dtype=float)
     _check_distinct_sites(x, where)
     if getattr(potential, "kind", None) != "cluster":
+        _refuse_ignored_sites(potential, env, where)
         return
     given = {c: np.asarray(v) for c, v in env.items() if c != "positions_angstrom"}
     check_sites(potential, x, given, where)
@@ -334,6 +336,34 @@ def check_configuration_sites(potential, params, env, where: str | None = None) 
         check_energy(potential, params, x[k], {c: v[k] for c, v in sites.items()}, at)
         # check_energy raised unless the status is OK and the energy itself is not finite
         raise ClusterEnergyError(f"the energy is {e[k]!r} (coincident sites?)", at)
+
+
+def _refuse_ignored_sites(potential, env: dict, where: str) -> None:
+    """A DataError where the site columns say more than a pair potential reads: charges
+    that are not all zero, or atoms of more than one type. One pair potential gives every
+    pair the same u(r), so such data would be ignored without a word (the fit of an ionic
+    or mixed cluster by a neutral one-type potential); all-zero charges and one type say
+    nothing the potential does not assume and are accepted."""
+    name = getattr(potential, "name", type(potential).__name__)
+    advice = 'use a cluster potential (kind = "cluster") that reads them, or drop the column'
+    q = env.get("charge_e")
+    if q is not None and np.any(np.asarray(q, float) != 0.0):
+        k = int(np.flatnonzero(np.any(np.asarray(q, float) != 0.0, axis=-1))[0])
+        raise DataError(
+            f"column 'charge_e': configuration row {k} carries nonzero charges, but the "
+            f"potential {name!r} is one pair potential for every pair and reads no charges: "
+            f"they would be ignored; {advice}",
+            where,
+        )
+    t = env.get("type")
+    if t is not None and np.unique(np.asarray(t)).size > 1:
+        kinds = ", ".join(f"{v:g}" for v in np.unique(np.asarray(t, float))[:5])
+        raise DataError(
+            f"column 'type': the configurations have atoms of several types ({kinds}), but "
+            f"the potential {name!r} is one pair potential for every pair and reads no "
+            f"types: they would be ignored; {advice}",
+            where,
+        )
 
 
 #: Two sites of one configuration closer than this (angstrom) coincide: every pair

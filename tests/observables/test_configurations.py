@@ -313,6 +313,30 @@ def test_coincident_sites_are_refused_when_the_problem_is_built():
     _cluster_problem(LENNARD_JONES, {"sigma": 3.4}, ok, free)
 
 
+def test_site_columns_a_pair_potential_would_ignore_are_refused():
+    """An ion trimer file (charges +1, -1, +1; types 0, 1, 0) fitted with one LJ pair
+    potential: the charges and types were read and ignored without a word (audit,
+    2026-11-27). Now a DataError naming the column, the potential and the target; a file
+    whose charges are all zero and whose atoms are of one type says nothing the pair
+    potential does not assume, and builds."""
+    from bayesff.configdata import Configurations
+    from bayesff.errors import DataError
+    from bayesff.priors import PriorSpec
+
+    x = _ion_trimers(2)
+    free = {"epsilon": PriorSpec("LogNormal", {"median": 1.0, "scale": 0.3})}
+    neutral = {"charge_e": np.zeros(3), "type": np.array([0, 1, 0])}
+    for sites, says in ((ION_SITES, "column 'charge_e': configuration row 0 carries nonzero"),
+                        (neutral, r"column 'type': .*several types \(0, 1\)")):  # fmt: skip
+        c = Configurations.from_arrays(x, np.zeros(2), np.zeros_like(x), name="tri", sites=sites)
+        with pytest.raises(DataError, match=says) as e:
+            _cluster_problem(LENNARD_JONES, {"sigma": 3.4}, c, free)
+        assert "'lennard_jones'" in str(e.value) and "target " in e.value.where
+    plain = {"charge_e": np.zeros(3), "type": np.zeros(3, int)}
+    c = Configurations.from_arrays(x, np.zeros(2), np.zeros_like(x), name="tri", sites=plain)
+    _cluster_problem(LENNARD_JONES, {"sigma": 3.4}, c, free)
+
+
 def test_polarisation_catastrophe_is_an_error_at_check_and_minus_inf_in_the_model():
     """Undamped point dipoles closer than (4 alpha_0 alpha_1)^(1/6) are at the catastrophe.
 
