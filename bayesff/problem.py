@@ -24,6 +24,7 @@ import tomli_w
 
 from bayesff import sites, units
 from bayesff.errors import DataError, ProblemError
+from bayesff.observables.conventions import unmatched_temperatures
 from bayesff.potentials import plugins
 from bayesff.potentials.cutoff import wrap_cutoff
 from bayesff.priors import Parameter, Pooling
@@ -136,6 +137,7 @@ class Problem:
         self._check_tolerance(where)
         self._check_candidates(where)
         self._apply_floors(where)
+        self._check_repairs(where)
 
     # ------------------------------------------------------------ validation
     def _check_parameters(self, where: str) -> None:
@@ -603,6 +605,46 @@ class Problem:
         if len(set(names)) != len(names):
             raise ProblemError(f"candidate names must be unique, got {names}", where)
 
+    def _centre(self) -> dict:
+        """Each parameter at its prior median (its value where fixed), internal units."""
+        return {
+            n: self.to_internal(n, p.value if p.fixed else p.prior.median())
+            for n, p in self.parameters.items()
+        }
+
+    def _check_repairs(self, where: str) -> None:
+        """A ``match_b2`` repair must map the prior centre at its temperatures.
+
+        Where the two conventions' B2 cannot be matched by one factor on epsilon (far
+        above B2's maximum, or a factor beyond e^+-3), every draw's prediction of the
+        target is NaN: a held-out group would read "no value" for every draw after the
+        whole run. Solved here once, at the centre, for the reference temperature (or
+        each used row's), before anything is sampled.
+        """
+        centre = self._centre()
+        names = [p.name for p in self.potential.params]
+        for t in self.targets:
+            used = t.train | t.holdout_mask()
+            if t.repair != "match_b2" or not used.any():
+                continue
+            ref = t.repair_reference_T_K
+            T = np.asarray(t.env["T_K"], float)[used] if ref is None else np.array([ref])
+            to = wrap_cutoff(self.base_potential, t.cutoff or {"scheme": "none"}, where)
+            at = {**centre, **{n: self.to_internal(n, v) for n, v in t.fixed.items()}}
+            bad = unmatched_temperatures(self.potential, to, {n: at[n] for n in names}, T)
+            if not bad.any():
+                continue
+            k = int(np.flatnonzero(bad)[0])
+            at_T = f"reference_T_K = {ref:g}" if ref is not None else f"the row at T_K = {T[k]:g}"
+            raise ProblemError(
+                f"repair 'match_b2' has no solution at {at_T} at the prior centre: no factor "
+                f"on epsilon in [e^-3, e^3] makes B2 under the target's cutoff equal B2 under "
+                f"the problem's there (far above B2's maximum, B2 hardly depends on epsilon), "
+                f"so every prediction would be NaN; choose a reference temperature near the "
+                f"data's",
+                f"{where}: target {t.name!r}.repair",
+            )
+
     def _apply_floors(self, where: str) -> None:
         """Forward-model error floors (observable hook), at the centre of the priors.
 
@@ -611,10 +653,7 @@ class Problem:
         once at the prior medians (fixed values where fixed) and recorded in
         the run (constant_data ``<target>_floor``). docs/inadequacy.md.
         """
-        centre = {
-            n: self.to_internal(n, p.value if p.fixed else p.prior.median())
-            for n, p in self.parameters.items()
-        }
+        centre = self._centre()
         targets = []
         for t in self.targets:
             f = t.observable.error_floor

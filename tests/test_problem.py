@@ -468,6 +468,26 @@ def test_a_repair_between_one_convention_is_refused(problem_dir):
     assert Problem.from_toml(path).targets[0].repair == "match_b2"
 
 
+def test_a_repair_without_a_solution_at_the_prior_centre_is_refused(problem_dir):
+    """At reference_T_K = 1e6 K B2 hardly depends on epsilon, and no factor in [e^-3, e^3]
+    maps the shifted cutoff's B2 onto the full potential's: every prediction was NaN and
+    the held-out group read "no value" only after the run (audit, 2026-11-28). Now a
+    ProblemError at the repair field naming the temperature; at 266 K (the data's range,
+    models/argon_lj_cutoff.toml's reference) the problem builds."""
+    path = problem_dir / "models" / "toy.toml"
+    cut = 'cutoff = { scheme = "shifted", r_c = 8.5, unit = "angstrom" }'
+    train = "train = { T_K = [110.0, 500.0] }"
+    text = path.read_text()
+    repair = '{cut}\nrepair = {{ method = "match_b2", reference_T_K = {t} }}'
+    path.write_text(text.replace(train, f"{train}\n{repair.format(cut=cut, t=1e6)}"))
+    with pytest.raises(ProblemError) as err:
+        Problem.from_toml(path)
+    msg = str(err.value)
+    assert "'B2'.repair: repair 'match_b2' has no solution at reference_T_K = 1e+06" in msg, msg
+    path.write_text(text.replace(train, f"{train}\n{repair.format(cut=cut, t=266.0)}"))
+    assert Problem.from_toml(path).targets[0].repair_reference_T_K == 266.0
+
+
 def test_target_options_are_checked_against_the_observable(problem_dir):
     # second_virial takes only its quadrature setting: any other key is an error with its place
     path = _break(

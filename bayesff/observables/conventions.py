@@ -95,6 +95,7 @@ __all__ = [
     "epsilon_scale_factor",
     "matched_builder",
     "matched_predict",
+    "unmatched_temperatures",
 ]
 
 #: Grid of x = ln s on which the root is bracketed (s from e^-3 = 0.05 to e^3 = 20).
@@ -241,6 +242,22 @@ def epsilon_scale_factor(
     p = {k: jnp.asarray(v, dtype=float) for k, v in params.items()}
     x = solve(p, T.reshape(-1))
     return jnp.exp(x).reshape(T.shape)
+
+
+def unmatched_temperatures(potential_full, potential_cut, params, T_K) -> np.ndarray:
+    """Where the B2-matching factor has no solution: a boolean array over ``T_K``.
+
+    :func:`epsilon_scale_factor` at ``params`` (internal units, scalars), solved in
+    float64 whatever JAX's setting (in float32 the bracket's B2 differences lose the
+    root), eagerly: the check a problem makes at its prior centre before sampling.
+    """
+    with jax.enable_x64(True):
+        p = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
+        T = jnp.asarray(np.asarray(T_K, float), jnp.float64)
+        # compiled: eager, the bracket and bisection dispatch op by op (seconds per call)
+        f = jax.jit(lambda q, t: epsilon_scale_factor(potential_full, potential_cut, q, t))
+        s = np.asarray(f(p, T))
+    return ~np.isfinite(s)
 
 
 def matched_predict(
