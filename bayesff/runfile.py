@@ -771,7 +771,8 @@ def _check_numbers(attrs, ints, floats, where: str) -> None:
 
 
 def _shown(v) -> str:
-    text = repr(v.item() if isinstance(v, np.ndarray) and v.size == 1 else v)
+    one = isinstance(v, (np.ndarray, np.generic)) and np.size(v) == 1
+    text = repr(np.asarray(v).item() if one else v)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -787,6 +788,51 @@ def _check_parameter_units(dt, doc: dict, where: str) -> None:
             raise RunFileError(
                 f"posterior/{n} is in {_shown(have)}, but the run's problem gives "
                 f"{n} in {_shown(said)}",
+                where,
+            )
+
+
+#: Data variables whose values a writer keeps finite (a suffix of ``<target>``):
+#: standard uncertainties > 0, floors >= 0, held-out observations any finite number.
+_VALUE_RULES = (("_u", "> 0", np.greater), ("_floor", ">= 0", np.greater_equal))
+
+
+def _first_bad(values: np.ndarray, ok: np.ndarray) -> str:
+    k = np.unravel_index(int(np.flatnonzero(~ok)[0]), values.shape)
+    return f"{_shown(values[k])} at index {tuple(int(i) for i in k)} ({int((~ok).sum())} such)"
+
+
+def _check_values(dt, where: str) -> None:
+    """Refuse the data a run file carries where bayesff never writes it so: latent draws
+    that are not finite, observations that are not finite, uncertainties that are not
+    > 0, floors that are not >= 0. A report built on them would print NaN intervals or
+    divide by zero without a word (tampered or damaged files; forward-model values may
+    be NaN by design, a failed prediction, and are not checked)."""
+    checks = []
+    for group in ("posterior", "prior"):
+        if group in dt.children:
+            checks += [(group, v, None) for v in dt[group].data_vars]
+    if "observed_data" in dt.children:
+        checks += [("observed_data", v, None) for v in dt["observed_data"].data_vars]
+    for group in ("constant_data", "predictions_constant_data"):
+        if group not in dt.children:
+            continue
+        for v in dt[group].data_vars:
+            rule = next((r for r in _VALUE_RULES if v.endswith(r[0])), None)
+            if rule is not None or v.endswith("_observed"):
+                checks.append((group, v, rule))
+    for group, v, rule in checks:
+        values = np.asarray(dt[group][v].values)
+        if values.dtype.kind not in "iuf":
+            continue
+        ok = np.isfinite(values)
+        if rule is not None:
+            ok &= rule[2](np.where(ok, values, 0.0), 0.0)
+        if not ok.all():
+            expected = "finite" if rule is None else f"finite and {rule[1]}"
+            raise RunFileError(
+                f"{group}/{v} holds {_first_bad(values, ok)}, expected {expected} values "
+                "(bayesff writes none else: a damaged or edited run file)",
                 where,
             )
 
@@ -829,6 +875,7 @@ def check_attributes(dt, where: str = "run file") -> None:
                     f"posterior ({', '.join(sorted(post))})",
                     where,
                 )
+    _check_values(dt, where)
     if "targets" not in dt.children:
         return
     pred = dt["predictions"] if "predictions" in dt.children else None
@@ -836,6 +883,14 @@ def check_attributes(dt, where: str = "run file") -> None:
         w = f"{where}: targets/{name}"
         ta = node.attrs
         _check_numbers(ta, _TARGET_INT_ATTRS, _TARGET_FLOAT_ATTRS, w)
+        for k in ("tolerance_rel", "tolerance_abs"):  # NaN: no tolerance of that kind
+            tol = float(np.asarray(ta[k]).item()) if k in ta else math.nan
+            if not (math.isnan(tol) or (0.0 < tol < math.inf)):
+                raise RunFileError(
+                    f"attribute {k!r} holds {_shown(ta[k])}, expected a positive finite "
+                    "number (or NaN for none)",
+                    w,
+                )
         for k in ("env_columns", "value_dims"):
             for c in _strings(ta.get(k)):
                 if not _COLUMN.match(c):

@@ -320,6 +320,44 @@ def test_a_run_file_with_a_malformed_attribute_is_refused(toy_run, tmp_path, cap
     assert not (tmp_path / "report").exists()
 
 
+#: dataset, variable, index, value written, what the one-line error says. Before, the
+#: first three gave a report and exit 0, the NaN draw a schema error deep in the report,
+#: the negative tolerance a line without the file or target (audit, 2026-11-27).
+_BAD_VALUES = {
+    "u zero": ("predictions_constant_data", "B2_u", (0,), 0.0, "holds 0.0 at index (0,)"),
+    "u negative": ("constant_data", "B2_u", (1,), -1.0, "expected finite and > 0"),
+    "floor negative": ("predictions_constant_data", "B2_floor", (1,), -3.0, ">= 0"),
+    "observed NaN": ("observed_data", "B2", (2,), float("nan"), "holds nan at index (2,)"),
+    "draw NaN": ("posterior", "epsilon", (0, 3), float("nan"), "at index (0, 3) (1 such)"),
+    "tolerance": ("targets/B2", "tolerance_rel", None, -0.05, "expected a positive finite"),
+}
+
+
+@pytest.mark.slow  # the fixture calibrates once (~7-15 s on 2 busy cores); each case < 1 s
+@pytest.mark.parametrize("case", sorted(_BAD_VALUES))
+def test_a_run_file_with_values_bayesff_never_writes_is_refused(toy_run, tmp_path, capsys, case):
+    """``bayesff report`` on a run file whose draws, observations, uncertainties, floors or
+    tolerances hold what no run writes (a NaN draw, u <= 0, a negative floor or tolerance):
+    exit 2, one line naming the file, the variable and where, and no report."""
+    group, var, index, value, says = _BAD_VALUES[case]
+    bad = tmp_path / "posterior.nc"
+    shutil.copy(toy_run, bad)
+    with h5py.File(bad, "r+") as f:
+        if index is None:
+            del f[group].attrs[var]
+            f[group].attrs[var] = [value]
+        else:
+            x = f[group][var][...]
+            x[index] = value
+            f[group][var][...] = x
+    code = main(["report", str(bad), "--out", str(tmp_path / "report")])
+    line = [ln for ln in capsys.readouterr().err.strip().splitlines() if ln.strip()]
+    assert code == 2 and len(line) == 1, line
+    assert line[0].startswith(f"error: {bad}: ") and says in line[0], line
+    assert (f"{group}/{var}" if index is not None else repr(var)) in line[0], line
+    assert not (tmp_path / "report").exists()
+
+
 def test_checkpoint_every_that_does_not_divide_the_draws_is_refused(tmp_path, capsys):
     """``--checkpoint-every 30`` with 100 draws: exit 2 before sampling, one line naming the
     flag and the nearest values that divide (25, 50). Before, the run went on (exit 0)."""
