@@ -79,6 +79,7 @@ from bayesff.units import INTERNAL_UNITS, from_internal, to_internal
 
 __all__ = [
     "VERSION",
+    "DamagedRunFileError",
     "Rows",
     "RunContent",
     "RunFileError",
@@ -117,6 +118,10 @@ _PACKAGES = (
 
 class RunFileError(BayesffError):
     """A run file is missing, unreadable, of another schema version, or malformed."""
+
+
+class DamagedRunFileError(RunFileError):
+    """An HDF5 file that cannot be read (truncated or damaged): ``--force`` may replace it."""
 
 
 # ------------------------------------------------------------------------------ names
@@ -646,9 +651,9 @@ def _checked_path(path) -> Path:
     return path
 
 
-def _damaged(path, e: Exception) -> RunFileError:
+def _damaged(path, e: Exception) -> DamagedRunFileError:
     what = " ".join(str(e).split())  # one line, whatever h5py says
-    return RunFileError(
+    return DamagedRunFileError(
         f"cannot read the run file ({type(e).__name__}: {what}); it may be truncated or damaged",
         str(path),
     )

@@ -164,8 +164,10 @@ def _replaceable(path: Path) -> bool:
     not another program's readable netCDF, nor a file of another format)."""
     try:
         runfile.read_attrs(path)
-    except BayesffError as e:
-        return path.suffix == ".nc" and e.message.startswith("cannot read the run file")
+    except runfile.DamagedRunFileError:
+        return path.suffix == ".nc"
+    except BayesffError:
+        return False
     return True
 
 
