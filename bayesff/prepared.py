@@ -337,8 +337,21 @@ def read(directory, run, *, hint: str = "run `bayesff prepare PROBLEM`", where=N
     d = Path(directory)
     js = d / f"{run.stem}.json"
     head = read_header(js) if js.is_file() else None
+    if js.is_file() and head is None:
+        raise ProblemError(
+            f"{js} is there but is not the JSON header of a prepared run (truncated, "
+            f"edited or damaged since it was prepared); {hint}",
+            where,
+        )
     if head is None or head.get("fingerprint") != run.fingerprint:
         raise ProblemError(_missing_message(d, run, hint), where)
+    lacking = [k for k in ("npz", "sha256", "potential") if k not in head]
+    if lacking or not isinstance(head["potential"], dict) or not isinstance(head["npz"], str):
+        raise ProblemError(
+            f"{js}: the header lacks or mangles {', '.join(lacking) or 'npz or potential'} "
+            f"(edited or damaged since it was prepared); {hint}",
+            where,
+        )
 
     npz = d / head["npz"]
     if not npz.is_file() or sha256_of(npz) != head.get("sha256"):
@@ -352,8 +365,9 @@ def read(directory, run, *, hint: str = "run `bayesff prepare PROBLEM`", where=N
     for k, spec in head.get("arrays", {}).items():
         if k not in arrays or list(arrays[k].shape) != spec["shape"]:
             raise ProblemError(f"{npz}: array {k!r} missing or of another shape; {hint}", where)
-    if head["potential"]["param_names"] != list(run.potential.param_names):
-        raise ProblemError(f"{js}: parameters {head['potential']['param_names']}; {hint}", where)
+    if head["potential"].get("param_names") != list(run.potential.param_names):
+        names = head["potential"].get("param_names")
+        raise ProblemError(f"{js}: parameters {names}; {hint}", where)
     return arrays, head
 
 

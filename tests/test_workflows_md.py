@@ -233,8 +233,8 @@ def test_loading_reads_the_prepared_runs_into_aux(prepared_dir):
 
 def test_missing_stale_or_damaged_prepared_data_is_a_clear_error(tmp_path, prepared_dir, data_run):
     """No prepared run, a run for other settings (n_steps changed, or another reference
-    option) and a damaged npz each give a ProblemError naming the target, what is wrong
-    and the command to run."""
+    option), a damaged npz and a damaged header each give a ProblemError naming the
+    target, what is wrong and the command to run."""
     root = make_dir(tmp_path, data_run, TRUTH)
     problem_file = root / "models" / "md.toml"
     with pytest.raises(ProblemError, match=r"target 'p'.*no prepared MD run for T = 240 K"):
@@ -256,6 +256,18 @@ def test_missing_stale_or_damaged_prepared_data_is_a_clear_error(tmp_path, prepa
     npz.write_bytes(npz.read_bytes() + b"\0")
     problem_file.write_text(problem_text(TRUTH))
     with pytest.raises(ProblemError, match="does not match the sha256"):
+        Problem.from_toml(problem_file, prepared=copy)
+    # a truncated header was "no prepared MD run" (audit, 2026-11-27); one without its
+    # npz key a bare KeyError: now each names the header and says it is damaged
+    js = next(copy.glob("*.json"))
+    text = js.read_text()
+    js.write_text(text[: len(text) // 2])
+    with pytest.raises(ProblemError, match=rf"{js.name} is there but is not the JSON header"):
+        Problem.from_toml(problem_file, prepared=copy)
+    head = json.loads(text)
+    del head["npz"]
+    js.write_text(json.dumps(head))
+    with pytest.raises(ProblemError, match=r"the header lacks or mangles npz"):
         Problem.from_toml(problem_file, prepared=copy)
 
 
