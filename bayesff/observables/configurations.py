@@ -399,6 +399,37 @@ def _site_check(potential, params, env, values, _options):
     return np.zeros(len(values))
 
 
+#: Observed forces whose cosine with the model's at the prior centre (over every
+#: component of every configuration) lies below this point against the model: a file of
+#: energy gradients dE/dx (= -F), as several electronic-structure codes print, read as
+#: forces. A model merely off at its centre keeps a clearly positive cosine (the
+#: repulsive walls point the same way); -0.5 leaves room for a poor centre.
+GRADIENT_COSINE = -0.5
+
+
+def _forces_check(potential, params, env, values, options):
+    """The site check, then the sign of the observed forces against the model's at the
+    prior centre (:data:`GRADIENT_COSINE`); no error floor (zeros)."""
+    floor = _site_check(potential, params, env, values, options)
+    observed = np.asarray(values, float)
+    with jax.enable_x64(True):
+        p = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
+        model = np.asarray(jax.jit(_build_configuration_forces(potential))(p, env))
+    ok = np.isfinite(model).all(axis=(1, 2))
+    a, b = observed[ok].ravel(), model[ok].ravel()
+    norm = np.linalg.norm(a) * np.linalg.norm(b)
+    cosine = float(a @ b / norm) if norm > 0 else 1.0
+    if cosine < GRADIENT_COSINE:
+        raise DataError(
+            f"the observed forces point against the model's at the prior centre (cosine "
+            f"{cosine:.2f} over {int(ok.sum())} configurations; below {GRADIENT_COSINE:g} "
+            f"is refused): they look like energy gradients dE/dx = -F, not forces; negate "
+            f"the column (forces are -dE/dr_i) or check its sign convention",
+            "configuration_forces",
+        )
+    return floor
+
+
 # ------------------------------------------------------------- solvent environments
 
 #: How a solvent environment enters the potential's parameters (see
@@ -637,6 +668,6 @@ CONFIGURATION_FORCES = register_observable(
         value_dims=("atom", "xyz"),
         row_dim="config",
         layout="configurations",
-        error_floor=_site_check,
+        error_floor=_forces_check,
     )
 )

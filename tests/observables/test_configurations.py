@@ -337,6 +337,29 @@ def test_site_columns_a_pair_potential_would_ignore_are_refused():
     _cluster_problem(LENNARD_JONES, {"sigma": 3.4}, c, free)
 
 
+def test_forces_that_are_energy_gradients_are_refused():
+    """Reference forces written as energy gradients dE/dx (= -F, as several
+    electronic-structure codes print them) were fitted as forces: the posterior then
+    explains the sign by an absurd potential. Reference: the LJ forces at the true
+    parameters (LJ: epsilon 0.996 kJ/mol, sigma 3.405 angstrom; -dE/dx, checked against
+    central differences above). At a prior centre 9 % off in sigma their cosine with the model's
+    is near 1, the negated file's near -1 (below -0.5): a DataError naming the target and
+    saying what to do; the forces themselves build."""
+    from bayesff.configdata import Configurations
+    from bayesff.errors import DataError
+    from bayesff.priors import PriorSpec
+
+    x = _ion_trimers(4)
+    e, f = (np.asarray(a) for a in energies_and_forces(LENNARD_JONES, LJ, x))
+    free = {"sigma": PriorSpec("LogNormal", {"median": 3.1, "scale": 0.1})}
+    gradients = Configurations.from_arrays(x, e, -f, name="tri")
+    with pytest.raises(DataError, match=r"point against the model's .* energy gradients") as err:
+        _cluster_problem(LENNARD_JONES, {"epsilon": 1.0}, gradients, free)
+    assert "target " in err.value.where and "F_tri" in err.value.where
+    forces = Configurations.from_arrays(x, e, f, name="tri")
+    _cluster_problem(LENNARD_JONES, {"epsilon": 1.0}, forces, free)
+
+
 def test_polarisation_catastrophe_is_an_error_at_check_and_minus_inf_in_the_model():
     """Undamped point dipoles closer than (4 alpha_0 alpha_1)^(1/6) are at the catastrophe.
 
