@@ -23,7 +23,32 @@ from pathlib import Path
 
 from bayesff.errors import BayesffError
 
-__all__ = ["Lock", "LockedError", "OutputError", "atomic_path", "check_writable", "confined"]
+__all__ = [
+    "Lock",
+    "LockedError",
+    "OutputError",
+    "atomic_path",
+    "check_writable",
+    "confined",
+    "not_a_file",
+]
+
+
+def not_a_file(path) -> str | None:
+    """Why an existing ``path`` cannot be read as a file ("is a directory", "is not a
+    regular file": a device, FIFO or socket, where reading would block or never end), or
+    None if it is a regular file or does not exist."""
+    path = Path(path)
+    try:
+        if not path.exists() or path.is_file():
+            return None
+        return (
+            "is a directory"
+            if path.is_dir()
+            else "is not a regular file (a device, FIFO or socket)"
+        )
+    except OSError:
+        return None  # the caller's own lookup says what is wrong
 
 
 class OutputError(BayesffError):

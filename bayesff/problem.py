@@ -24,6 +24,7 @@ import tomli_w
 
 from bayesff import sites, units
 from bayesff.errors import DataError, ProblemError
+from bayesff.io import not_a_file
 from bayesff.observables.conventions import unmatched_temperatures
 from bayesff.potentials import plugins
 from bayesff.potentials.cutoff import wrap_cutoff
@@ -918,6 +919,9 @@ def read_text(path: Path, what: str) -> str:
     """A UTF-8 text file (a leading byte-order mark is dropped), with clear errors."""
     path = Path(path)
     try:
+        why = not_a_file(path)
+        if why is not None:
+            raise ProblemError(f"{what} {why}, expected a TOML file", str(path))
         if not path.is_file():
             raise ProblemError(f"{what} not found: {path}")
         raw = path.read_bytes()

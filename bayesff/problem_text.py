@@ -18,6 +18,7 @@ import numpy as np
 from bayesff import prepared
 from bayesff.data import UNCERTAINTY_ABS_CEILING
 from bayesff.errors import ProblemError
+from bayesff.io import not_a_file
 from bayesff.observables import get_observable
 from bayesff.potentials import plugins
 from bayesff.potentials.cutoff import wrap_cutoff
@@ -91,8 +92,16 @@ def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dir
         {"name": c["name"], "values": {k: v for k, v in c.items() if k != "name"}}
         for c in tr.get("candidates", [])
     ]
+    inf = doc.get("inference", {})
+    stray = [k for k in ("max_tree_depth", "dense_mass") if k in inf]
+    if inf.get("sampler") == "chees" and stray:
+        raise ProblemError(
+            f"sampler 'chees' does not use {' or '.join(stray)} (NUTS settings: ChEES runs "
+            "no trajectory tree and adapts a diagonal metric): it would be ignored; remove it",
+            f"{path}: [inference]",
+        )
     try:
-        settings = InferenceSettings(**doc.get("inference", {}))
+        settings = InferenceSettings(**inf)
     except ProblemError as e:
         raise ProblemError(e.message, f"{path}: [inference]") from None
     problem = cls(
@@ -169,6 +178,12 @@ def _data_path(data_rel: str, base_dirs, where: str) -> Path:
         (b / data_rel for b in base_dirs if _is_file(b / data_rel, f"{where}.data")), None
     )
     if found is None:
+        for b in base_dirs:
+            why = not_a_file(b / data_rel)
+            if why is not None:
+                raise ProblemError(
+                    f"data file {str(b / data_rel)!r} {why}, expected a CSV file", f"{where}.data"
+                )
         raise ProblemError(
             f"data file {data_rel!r} not found (looked in {', '.join(str(b) for b in base_dirs)})",
             f"{where}.data",

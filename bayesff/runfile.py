@@ -72,7 +72,7 @@ import xarray as xr
 
 from bayesff import sites
 from bayesff.errors import BayesffError, RunExistsError
-from bayesff.io import atomic_write_bytes
+from bayesff.io import atomic_write_bytes, not_a_file
 from bayesff.potentials import get_potential
 from bayesff.schemas import parse_toml
 from bayesff.units import INTERNAL_UNITS, from_internal, to_internal
@@ -639,6 +639,9 @@ _READ_CACHE_BYTES = 256 * 2**20
 
 def _checked_path(path) -> Path:
     path = Path(path)
+    why = not_a_file(path)
+    if why is not None:
+        raise RunFileError(f"{why}, expected a run file (posterior.nc)", str(path))
     if not path.is_file():
         raise RunFileError("run file not found", str(path))
     with path.open("rb") as fh:

@@ -716,6 +716,13 @@ def _power_scaling(dt, params: list, targets: list):
     :class:`SensitivityResult` of the same names.
     """
 
+    post = dt["posterior"].to_dataset()
+    stuck = [p for p in params if p in post and float(np.ptp(np.asarray(post[p].values))) == 0.0]
+    if stuck:  # psense divides by the draws' spread: arviz failed with a bare ValueError
+        raise SensitivityError(
+            f"the posterior draws of {', '.join(stuck)} do not vary (the chains never moved): "
+            "power-scaling needs draws that do; run longer or from another start"
+        )
     sites = [s for s in dt["log_prior"].to_dataset().data_vars]
     lp = dt["log_prior"].to_dataset()
     flat = [s for s in sites if float(np.ptp(np.asarray(lp[s].values))) == 0.0]

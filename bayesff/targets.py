@@ -181,6 +181,16 @@ class Inadequacy:
                 "replaces the base's table, a table is merged into it",
                 where,
             )
+        own = {"parameters": "hierarchical", "bands": "hierarchical", "gp_basis": "gp"}
+        if isinstance(value, dict) and value.get("kind") in INADEQUACY_KINDS:
+            stray = sorted(k for k, kind in own.items() if k in value and value["kind"] != kind)
+            if stray:
+                raise ProblemError(
+                    f"inadequacy kind {value['kind']!r} does not use "
+                    + ", ".join(f"{k} (a setting of {own[k]!r})" for k in stray)
+                    + ": it would be ignored; remove it or change the kind",
+                    where,
+                )
         try:
             if isinstance(value, str):
                 return cls(kind=value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -417,3 +418,98 @@ def test_manifest_and_config_past_tomllib_limits_are_one_line_errors(
     monkeypatch.setenv("BAYESFF_CONFIG", str(config))
     with pytest.raises(ProblemError, match=f"not valid TOML: {reason}"):
         plugins.allowed_modules()
+
+
+# ------------------------------------------------------- the fourth audit (2026-11-28)
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["calibrate", "p.toml", "--samples", "0"], "argument --samples: must be an integer"),
+        (["sweep", "s.toml", "--only", "potential="], "argument --only: expected AXIS=LABEL"),
+        (["calibrate"], "the following arguments are required: problem"),
+    ],
+)
+def test_a_usage_error_is_one_line(argv, says, capsys):
+    """argparse printed its usage block before the error (several lines, against the
+    one-line promise); now exit 2 and one line naming the command and the argument."""
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"error: bayesff {argv[0]}: ") and says in err, err
+
+
+def test_a_folder_or_device_given_as_a_file_is_named_so(tmp_path, capsys):
+    """A folder (or /dev/null) given as the problem, run or data file read "not found"
+    (audit, 2026-11-28): now it says what the path is and what was expected."""
+    assert main(["check", str(tmp_path)]) == 2
+    assert f"error: {tmp_path}: problem file is a directory" in capsys.readouterr().err
+    assert main(["report", str(tmp_path)]) == 2
+    assert "is a directory, expected a run file" in capsys.readouterr().err
+    problem = _toy_problem(tmp_path)
+    (tmp_path / "data" / "folder").mkdir()
+    problem.write_text(PROBLEM_TOML.replace("data/b2.csv", "data/folder"))
+    with pytest.raises(ProblemError, match=r"data/folder' is a directory, expected a CSV"):
+        Problem.from_toml(problem)
+
+
+@pytest.mark.parametrize(
+    "edit, says",
+    [
+        ('inadequacy = { kind = "inferred_scale", prior_scale = 0.05, bands = 3 }',
+         "does not use bands (a setting of 'hierarchical')"),
+        ('inadequacy = { kind = "gp", prior_scale = 0.05, parameters = ["epsilon"] }',
+         "does not use parameters"),
+        ('inadequacy = { kind = "hierarchical", gp_basis = 30 }', "gp_basis (a setting of 'gp')"),
+        ("[inference]\nsampler = \"chees\"\nmax_tree_depth = 5", "does not use max_tree_depth"),
+        ("[inference]\nsampler = \"chees\"\ndense_mass = true", "does not use dense_mass"),
+    ],
+)  # fmt: skip
+def test_settings_another_kind_or_sampler_would_ignore_are_refused(tmp_path, edit, says):
+    """Inadequacy fields of another kind (bands, parameters, gp_basis) and NUTS settings
+    under ChEES (max_tree_depth, dense_mass) passed check and were ignored (audit,
+    2026-11-28); now each is a ProblemError naming the field."""
+    problem = _toy_problem(tmp_path)
+    if edit.startswith("[inference]"):
+        text = PROBLEM_TOML.replace("[inference]", edit)
+    else:
+        text = PROBLEM_TOML.replace(
+            "train = { T_K = [110.0, 500.0] }\n", f"train = {{ T_K = [110.0, 500.0] }}\n{edit}\n"
+        )
+    problem.write_text(text)
+    with pytest.raises(ProblemError, match=re.escape(says)):
+        Problem.from_toml(problem)
+
+
+def test_out_ending_in_a_slash_is_refused(tmp_path, capsys):
+    """``--out newdir/`` wrote a file named newdir (Path drops the slash); now exit 2 and
+    one line saying it names a folder, with the run file's name to give instead."""
+    problem = _toy_problem(tmp_path)
+    out = f"{tmp_path}/newdir/"
+    assert main(["calibrate", str(problem), "--out", out, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "names a folder (it ends in '/')" in err and "newdir/posterior.nc" in err, err
+    assert not (tmp_path / "newdir").exists()
+
+
+@pytest.mark.slow  # the toy_run fixture calibrates once
+def test_sensitivity_of_chains_that_never_moved_says_so(toy_run, tmp_path, capsys):
+    """A run whose draws never moved (one value per parameter) crashed ``bayesff
+    sensitivity`` and ``bayesff report`` with arviz's bare "must supply at least one
+    object to concatenate" (audit, 2026-11-28). Now sensitivity exits 2 with one line
+    naming the parameters, and the report is written with the section marked not
+    available and why."""
+    stuck = tmp_path / "posterior.nc"
+    shutil.copy(toy_run, stuck)
+    with h5py.File(stuck, "r+") as f:
+        for p in ("epsilon", "sigma"):
+            x = f["posterior"][p][...]
+            f["posterior"][p][...] = x[0, 0]
+    assert main(["sensitivity", str(stuck)]) == 2
+    err = capsys.readouterr().err
+    assert "the posterior draws of epsilon, sigma do not vary" in err and err.count("\n") == 1
+    assert main(["report", str(stuck), "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert "Not available: the posterior draws of epsilon, sigma do not vary" in page

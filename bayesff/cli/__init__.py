@@ -88,13 +88,22 @@ def _command_of(argv: list[str]) -> str | None:
     return None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a usage error on one line, as every other error
+    (``error: bayesff calibrate: argument --samples: ...``; exit status 2): argparse
+    prints its usage block first, which broke the one-line promise (docs/reliability.md)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The ``bayesff`` parser; ``command``'s own arguments are added when it is named.
 
     Every command is listed (with its help) in any case; only the named one's
     module is imported, to add its arguments.
     """
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="bayesff",
         description="Bayesian calibration of force-field parameters, with transferability.",
     )

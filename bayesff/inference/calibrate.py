@@ -139,6 +139,12 @@ def _prepare_output(out, force: bool, strict: bool, expected_bytes: int):
 
     if out is None:
         return None, None
+    if str(out).endswith(("/", os.sep)):  # Path() drops the slash: "DIR/" was written as file DIR
+        raise RunExistsError(
+            "names a folder (it ends in '/'), expected the run file's name, e.g. "
+            f"{str(out).rstrip('/' + os.sep)}/posterior.nc",
+            str(out),
+        )
     path = Path(out)
     check_writable(path, expected_bytes)  # names, permissions, room: before anything else
     if path.is_dir():
