@@ -1495,3 +1495,38 @@ def test_chains_start_from_the_single_point_log_density(monkeypatch):
                     float(state.z_grad[k][p, c]), float(g[k]) * scale[k][p], rtol=1e-8
                 )
                 np.testing.assert_allclose(float(state.z[k][p, c]), zc[k] / scale[k][p])
+
+
+def _tau_run(tau: float, scale: float = 0.05, form: str = "relative"):
+    """A minimal run tree: one trained target B2 with an inferred scale tau_B2 whose draws
+    are ``tau`` (x 0.9-1.1)."""
+    import xarray as xr
+
+    draws = tau * np.linspace(0.9, 1.1, 200).reshape(2, 100)
+    post = xr.Dataset({"tau_B2": (("chain", "draw"), draws)})
+    attrs = {
+        "inadequacy": "inferred_scale",
+        "inadequacy_form": form,
+        "trained": 1,
+        "inadequacy_prior_scale": scale,
+        "inadequacy_shared": "",
+        "data_path": "d.csv",
+    }
+    return xr.DataTree.from_dict({"posterior": post, "targets/B2": xr.Dataset(attrs=attrs)})
+
+
+def test_a_model_that_misses_its_data_by_far_is_noted():
+    """Data in bar read as MPa fitted with an inferred relative error: the posterior put
+    tau_p at 0.97 and the summary said nothing (audit, 2026-11-28, eos_pressure x 10:
+    exit 0). misfit_notes names the target, the size of the misfit and what to check
+    when tau's median exceeds 0.25 and 5 times its prior scale; 0.14 (methane's liquid
+    mode in the atlas) and 0.3 under a prior scale of 0.1 say nothing."""
+    from bayesff.inference.diagnostics import misfit_notes
+
+    (note,) = misfit_notes(_tau_run(0.97))
+    assert note.startswith("target B2: the model misses these data by about 97 %"), note
+    assert "tau_B2 0.97, prior scale 0.05" in note and "(d.csv)" in note
+    assert misfit_notes(_tau_run(0.14)) == []
+    assert misfit_notes(_tau_run(0.3, scale=0.1)) == []
+    assert len(misfit_notes(_tau_run(0.6, form="log"))) == 1
+    assert misfit_notes(_tau_run(0.97, form="absolute")) == []

@@ -26,6 +26,7 @@ __all__ = [
     "DiagnosticsError",
     "diagnose",
     "format_summary",
+    "misfit_notes",
 ]
 
 #: R-hat above this is a warning (rank-normalised split R-hat; Vehtari et al. 2021,
@@ -131,6 +132,43 @@ def diagnose(dt) -> Diagnostics:
     return Diagnostics(rhat, eb, et, div, bfmi, w)
 
 
+#: An inferred relative model error (posterior median of tau, relative or log form)
+#: above both this and MISFIT_PRIOR_RATIO times its prior scale is noted under the
+#: summary: a model missing its data by that much is more often a unit slip (bar read as
+#: MPa, a prior in kJ/mol meant as K) than a force field that far off.
+MISFIT_TAU = 0.25
+MISFIT_PRIOR_RATIO = 5.0
+
+
+def misfit_notes(dt) -> list[str]:
+    """One line per trained target whose inferred relative error is large (see
+    :data:`MISFIT_TAU`): what the model misses the data by and what to check. Notes,
+    not warnings: the sampling may be fine, and ``--strict`` does not fail on them."""
+    if "targets" not in dt.children or "posterior" not in dt.children:
+        return []
+    post, out = dt["posterior"], []
+    for name, node in dt["targets"].children.items():
+        a = node.attrs
+        if a.get("inadequacy") != "inferred_scale" or not int(a.get("trained", 0)):
+            continue
+        if a.get("inadequacy_form") not in ("relative", "log"):
+            continue
+        var = f"tau_{a.get('inadequacy_shared') or name}"
+        if var not in post.data_vars:
+            continue
+        tau = float(np.median(np.abs(np.asarray(post[var].values))))
+        scale = float(a.get("inadequacy_prior_scale", math.nan))
+        if tau > MISFIT_TAU and tau > MISFIT_PRIOR_RATIO * scale:
+            data = f" ({a['data_path']})" if a.get("data_path") else ""
+            out.append(
+                f"target {name}: the model misses these data by about {100 * tau:.0f} % "
+                f"(posterior median of {var} {tau:.2f}, prior scale {scale:g}); if the force "
+                f"field cannot be that far off, check the unit of the data{data} and of the "
+                "priors"
+            )
+    return out
+
+
 def _fmt(x: float, sd: float) -> str:
     """Format to the precision the posterior spread supports (2 digits of sd)."""
     if not math.isfinite(x):
@@ -181,6 +219,7 @@ def format_summary(dt, diag: Diagnostics | None = None) -> str:
         f"divergences: {diag.divergences}; E-BFMI per chain: "
         + ", ".join(f"{b:.2f}" for b in diag.ebfmi)
     )
+    lines += [f"NOTE: {n}" for n in misfit_notes(dt)]
     if diag.warnings:
         lines += [f"WARNING: {w}" for w in diag.warnings]
     else:
