@@ -513,3 +513,24 @@ def test_sensitivity_of_chains_that_never_moved_says_so(toy_run, tmp_path, capsy
     assert main(["report", str(stuck), "--out", str(tmp_path / "r"), "--quiet"]) == 0
     page = (tmp_path / "r" / "index.html").read_text()
     assert "Not available: the posterior draws of epsilon, sigma do not vary" in page
+
+
+@pytest.mark.slow  # the toy_run fixture calibrates once
+def test_report_replaces_only_its_own_files_and_checks_out_first(toy_run, tmp_path, capsys):
+    """``bayesff report RUN --out site`` replaced a website's own index.html, and an --out
+    naming a file failed only after the figures and sensitivity (about 12 s) with a bare
+    "File exists" (audit, 2026-11-28). Now both are refused before any work (exit 2, one
+    line naming the folder), the user's file is untouched, and a previous report in the
+    folder is still replaced."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<html>mine</html>")
+    assert main(["report", str(toy_run), "--out", str(site)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {site}: index.html there is not a bayesff report's"), err
+    assert (site / "index.html").read_text() == "<html>mine</html>"
+    assert main(["report", str(toy_run), "--out", str(toy_run)]) == 2
+    assert "names a file, expected the report's folder" in capsys.readouterr().err
+    mine = tmp_path / "mine"
+    assert main(["report", str(toy_run), "--out", str(mine), "--quiet"]) == 0
+    assert main(["report", str(toy_run), "--out", str(mine), "--quiet"]) == 0

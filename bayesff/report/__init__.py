@@ -32,7 +32,7 @@ import xarray as xr
 
 from bayesff import runfile
 from bayesff.errors import BayesffError
-from bayesff.io import confined
+from bayesff.io import OutputError, confined
 from bayesff.report import html, plots
 from bayesff.report.sensitivity import sensitivity_record, sensitivity_section
 from bayesff.report.summary import (
@@ -119,7 +119,9 @@ def _folder(dt, run_path: Path | None, out) -> tuple[Path, Path]:
     """
 
     if out is not None:
-        return confined(out, out, "report folder"), Path(out)
+        folder = confined(out, out, "report folder")
+        _check_report_folder(folder, Path(out))
+        return folder, Path(out)
     name = runfile.info(dt).get("problem_name")
     where = str(run_path) if run_path else "run"
     if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name):
@@ -129,7 +131,45 @@ def _folder(dt, run_path: Path | None, out) -> tuple[Path, Path]:
             f"{where}: problem_name",
         )
     folder = Path(REPORTS_ROOT) / name
-    return confined(folder, REPORTS_ROOT, "report folder"), folder
+    resolved = confined(folder, REPORTS_ROOT, "report folder")
+    _check_report_folder(resolved, folder)
+    return resolved, folder
+
+
+def _is_report_summary(path: Path) -> bool:
+    """A ``summary.json`` that a bayesff report wrote (its ``schema`` is one of ours)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and str(doc.get("schema", "")).startswith("bayesff.report.")
+
+
+def _check_report_folder(folder: Path, shown: Path) -> None:
+    """Before any work: the folder is a folder we may write, and the ``index.html`` and
+    ``summary.json`` a report replaces there are a previous report's, never a user's own
+    page (``--out site`` replaced a website's index.html without a word)."""
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(
+            "names a file, expected the report's folder (index.html and summary.json are "
+            "written into it); choose another --out",
+            str(shown),
+        )
+    ours = {"index.html", "summary.json"}
+    present = sorted(f for f in ours if (folder / f).exists())
+    if present and not _is_report_summary(folder / "summary.json"):
+        raise OutputError(
+            f"{' and '.join(present)} there {'is' if len(present) == 1 else 'are'} not a "
+            "bayesff report's (no summary.json of one beside it), and a report replaces "
+            "only its own; choose another --out",
+            str(shown),
+        )
+    # writable, without creating it yet (a bad run to compare must leave no folder behind)
+    here = folder
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    if not os.access(here, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write in {here} (choose another --out)", str(shown))
 
 
 def _write_atomic(files: dict[str, str], out: Path) -> None:
