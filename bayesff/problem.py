@@ -23,7 +23,7 @@ import numpy as np
 import tomli_w
 
 from bayesff import sites, units
-from bayesff.errors import DataError, ProblemError
+from bayesff.errors import BayesffError, DataError, ProblemError
 from bayesff.io import not_a_file
 from bayesff.observables.conventions import unmatched_temperatures
 from bayesff.potentials import plugins
@@ -139,6 +139,7 @@ class Problem:
         self._check_candidates(where)
         self._apply_floors(where)
         self._check_repairs(where)
+        self._check_forward_models(where)
 
     # ------------------------------------------------------------ validation
     def _check_parameters(self, where: str) -> None:
@@ -605,6 +606,24 @@ class Problem:
             names.append(c["name"])
         if len(set(names)) != len(names):
             raise ProblemError(f"candidate names must be unique, got {names}", where)
+
+    def _check_forward_models(self, where: str) -> None:
+        """Each target's forward model builds (cached: the model builds the same one).
+
+        An option value the builder refuses (``nodes_per_panel = 0``, a method for
+        another kind of potential) or a potential its observable cannot predict with (a
+        VLE target under a cut-off) passed ``bayesff check`` and failed in
+        ``calibrate``, naming neither file nor target.
+        """
+        for t in self.targets:
+            tw = f"{where}: target {t.name!r}"
+            try:
+                t.forward(self).build()
+            except BayesffError as e:
+                raise type(e)(e.message, f"{tw}: {e.where}" if e.where else tw) from None
+            except (ValueError, TypeError) as e:
+                at = f"{tw}.options" if t.options else tw
+                raise ProblemError(" ".join(str(e).split()), at) from None
 
     def _centre(self) -> dict:
         """Each parameter at its prior median (its value where fixed), internal units."""

@@ -503,6 +503,50 @@ def test_target_options_are_checked_against_the_observable(problem_dir):
         Problem.from_toml(path)
 
 
+@pytest.mark.parametrize(
+    "options, says",
+    [
+        (
+            "{ nodes_per_panel = 0 }",
+            "nodes_per_panel must be a whole number from 1 to 1000, got 0",
+        ),
+        ("{ nodes_per_panel = 2.5 }", "got 2.5"),
+        ('{ method = "bogus" }', "option(s) method apply to linear molecules only"),
+    ],
+)
+def test_option_values_the_forward_model_refuses_fail_at_check(problem_dir, options, says):
+    """Option values that passed ``bayesff check`` and failed in ``calibrate`` with a bare
+    ValueError naming neither file nor target (audit, 2026-11-28): the problem now builds
+    each target's forward model when it is built, and the error names the target's options."""
+    train = "train = { T_K = [110.0, 500.0] }"
+    path = _break(problem_dir, train, f"{train}\noptions = {options}")
+    with pytest.raises(ProblemError) as err:
+        Problem.from_toml(path)
+    assert err.value.where.endswith("target 'B2'.options") and says in err.value.message
+
+
+def test_a_vle_target_under_a_cutoff_fails_at_check(problem_dir):
+    """A cut-off on a VLE target (the EOS describe the full potential) passed check and
+    failed in calibrate without a place; now the problem names the target."""
+    (problem_dir / "data" / "v.csv").write_text(
+        "T_K,rho_l_mol_per_L,u_rho_l_mol_per_L\n100,33.0,0.1\n110,31.5,0.1\n"
+    )
+    units = {"T_K": "K", "rho_l_mol_per_L": "mol/L", "u_rho_l_mol_per_L": "mol/L"}
+    write_manifest(problem_dir / "data", "v.csv", units)
+    path = problem_dir / "models" / "toy.toml"
+    text = path.read_text()
+    target = (
+        '[[targets]]\nname = "rho_l"\nobservable = "saturated_liquid_density"\n'
+        'data = "data/v.csv"\nnoise = { column = "u_rho_l_mol_per_L" }\n'
+        'cutoff = { scheme = "truncated", r_c = 8.0, unit = "angstrom" }\n\n'
+    )
+    head = text[: text.index("[[targets]]")]
+    path.write_text(head + target + text[text.index("[inference]") :])
+    with pytest.raises(ProblemError, match="predicts from the equation of state of the full") as e:
+        Problem.from_toml(path)
+    assert e.value.where.endswith("target 'rho_l'"), e.value.where
+
+
 def test_structure_target_options_reach_the_forward_model(problem_dir):
     from support import write_manifest
 

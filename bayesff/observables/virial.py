@@ -159,7 +159,15 @@ def isothermal_compressibility(
     return jnp.where(denom > 0, 1.0 / denom, jnp.nan)
 
 
+def _checked_nodes(n):
+    """``nodes_per_panel`` as given in a problem file: a whole number >= 1 (or None)."""
+    if n is not None and not (isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 1000):
+        raise ValueError(f"nodes_per_panel must be a whole number from 1 to 1000, got {n!r}")
+    return n
+
+
 def _build_b2(potential, nodes_per_panel=None, **options):
+    _checked_nodes(nodes_per_panel)
     if potential.kind == "linear":
         # rigid linear molecules: B2 averaged over the relative orientation (None: the
         # default rule, or no rule at all for method = "table")
@@ -179,6 +187,8 @@ def _build_b2(potential, nodes_per_panel=None, **options):
 
 
 def _build_p(potential, nodes_per_panel=DEFAULT_NODES):
+    _checked_nodes(nodes_per_panel)
+
     def predict(params, env):
         return low_density_pressure(
             potential, params, env["T_K"], env["rho_per_A3"], nodes_per_panel=nodes_per_panel
@@ -188,6 +198,8 @@ def _build_p(potential, nodes_per_panel=DEFAULT_NODES):
 
 
 def _build_kappa(potential, nodes_per_panel=DEFAULT_NODES):
+    _checked_nodes(nodes_per_panel)
+
     def predict(params, env):
         return isothermal_compressibility(
             potential, params, env["T_K"], env["rho_per_A3"], nodes_per_panel=nodes_per_panel
