@@ -65,6 +65,12 @@ class Support:
         }[self.kind]
 
 
+#: A TruncatedNormal whose loc lies further than this many scales outside [low, high]
+#: has a normalising mass below 1e-9: numpyro's truncation underflows beyond about 8
+#: (its draws then fall outside the bounds) and such a prior is a typo in any case.
+TRUNCATION_SD = 6.0
+
+
 @dataclass(frozen=True)
 class PriorSpec:
     """A prior distribution, in the unit of the parameter it belongs to.
@@ -113,6 +119,17 @@ class PriorSpec:
             raise ProblemError(
                 f"prior needs low < high, got low={a['low']!r}, high={a['high']!r}", self.where
             )
+        if self.dist == "TruncatedNormal":
+            za, zb = ((a[k] - a["loc"]) / a["scale"] for k in ("low", "high"))
+            if za > TRUNCATION_SD or zb < -TRUNCATION_SD:
+                raise ProblemError(
+                    f"TruncatedNormal(loc={a['loc']:g}, scale={a['scale']:g}) has almost no "
+                    f"mass in [{a['low']:g}, {a['high']:g}] (loc lies "
+                    f"{min(abs(za), abs(zb)):.3g} scales outside; its normalising mass "
+                    f"underflows and draws fall outside the bounds): put loc within "
+                    f"{TRUNCATION_SD:g} scales of the interval, or use a Uniform prior",
+                    self.where,
+                )
 
     def __hash__(self) -> int:
         # frozen with a dict field: hash the arguments as sorted items, so that

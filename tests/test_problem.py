@@ -734,3 +734,18 @@ def test_a_noise_column_that_is_the_environment_or_the_value_is_refused(problem_
     )
     with pytest.raises(ProblemError, match=rf"\(B2\)\.noise\.column: .*'{column}' is the obs"):
         Problem.from_toml(problem_dir / "models" / "toy.toml")
+
+
+def test_a_truncated_normal_without_mass_in_its_bounds_is_refused():
+    """TruncatedNormal(loc 30, scale 0.3) on [3, 4] (a sigma prior in the wrong unit) passed
+    check; numpyro's normalising mass underflowed (it drew 18.7, outside [3, 4]) and the
+    Laplace start failed with advice about init (audit, 2026-11-28). Refused when loc lies
+    more than 6 scales outside the bounds (mass < 1e-9); 5.9 scales is accepted."""
+    from bayesff.priors import PriorSpec
+
+    args = {"loc": 30.0, "scale": 0.3, "low": 3.0, "high": 4.0}
+    with pytest.raises(ProblemError, match=r"has almost no mass in \[3, 4\] \(loc lies 86\.7"):
+        PriorSpec("TruncatedNormal", args, "[parameters.sigma].prior")
+    PriorSpec("TruncatedNormal", {**args, "loc": 4.0 + 5.9 * 0.3})
+    with pytest.raises(ProblemError, match="almost no mass"):
+        PriorSpec("TruncatedNormal", {**args, "loc": 3.0 - 6.1 * 0.3})
