@@ -394,10 +394,18 @@ def _matches(when: dict, labels: dict) -> bool:
     return all(labels[a] in _as_list(want) for a, want in when.get("match", {}).items())
 
 
-def _base_document(path: Path) -> tuple[dict, tuple]:
-
-    text = read_text(path, "problem file")
+def _base_document(path: Path, named_at: str) -> tuple[dict, tuple]:
+    """A base (or listed) problem's document; ``named_at``: the sweep field naming it."""
+    try:
+        text = read_text(path, "problem file")
+    except ProblemError as e:  # missing, a folder: say which field of the sweep named it
+        raise ProblemError(f"{e.message} (the base problem named here)", named_at) from None
     doc = parse_toml(text, str(path))
+    if "sweep" in doc and "problem" not in doc:
+        raise ProblemError(
+            f"{path} is a sweep file, not a problem file: a sweep's base is a problem file",
+            named_at,
+        )
     check_document(doc, str(path))  # before the merges copy and walk it
     d = path.resolve().parent
     return doc, (d, d.parent, Path.cwd())
@@ -495,9 +503,9 @@ def expand(
     inference = doc.get("inference", {})
     tasks = []
     if "problems" in s:
-        for rel in s["problems"]:
+        for i, rel in enumerate(s["problems"]):
             p = (path.parent / rel).resolve()
-            pdoc, dirs = _base_document(p)
+            pdoc, dirs = _base_document(p, f"{path}: [sweep].problems[{i}]")
             pdoc = _merge(pdoc, {"inference": inference}, str(path))
             tname = _problem_table(pdoc, p).get("name", p.stem)
             tasks.append(Task(tname, pdoc, dirs, root / tname / "posterior.nc"))
@@ -514,7 +522,11 @@ def expand(
             tname = tname or name
             bpath = _task_base(path, s, values, tname)
             if bpath not in bases:
-                bases[bpath] = _base_document(bpath)
+                own = [
+                    f"axis {a!r} value {v['label']!r}" for a, v in values.items() if "base" in v
+                ]
+                at = f"{path}: {own[0] if own else '[sweep]'}.base"
+                bases[bpath] = _base_document(bpath, at)
             d, dirs = bases[bpath]
             # the sweep's [inference] is every task's default; an axis value or a
             # [[when]] that sets inference keys overrides it for its tasks (longer

@@ -534,3 +534,35 @@ def test_report_replaces_only_its_own_files_and_checks_out_first(toy_run, tmp_pa
     mine = tmp_path / "mine"
     assert main(["report", str(toy_run), "--out", str(mine), "--quiet"]) == 0
     assert main(["report", str(toy_run), "--out", str(mine), "--quiet"]) == 0
+
+
+def test_a_sweep_base_that_is_missing_a_folder_or_a_sweep_names_the_field(tmp_path, capsys):
+    """A base problem that does not exist, is a folder, or is itself a sweep file gave
+    "problem file not found: PATH" without the sweep file or field, or one error per
+    task about unknown sections (audit, 2026-11-28); now one line naming the sweep file
+    and the field that names the base."""
+    sweep = tmp_path / "s.toml"
+    axes = (
+        '[[axes]]\nname = "d"\nvalues = [ { label = "a", set = { inference = { seed = 1 } } } ]\n'
+    )
+    for base, says in (("nope.toml", "problem file not found"),
+                       (".", "problem file is a directory"),
+                       ("s.toml", "is a sweep file, not a problem file")):  # fmt: skip
+        sweep.write_text(f'[sweep]\nname = "s"\nbase = "{base}"\n{axes}')
+        assert main(["sweep", str(sweep), "--check", "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert f"{sweep}: [sweep].base" in err and says in err and err.count("\n") == 1, err
+    sweep.write_text('[sweep]\nname = "s"\nproblems = ["nope.toml"]\n')
+    assert main(["sweep", str(sweep), "--check", "--quiet"]) == 2
+    assert f"{sweep}: [sweep].problems[0]" in capsys.readouterr().err
+
+
+def test_sweep_runs_naming_a_file_is_a_usage_error(tmp_path, capsys):
+    """``--runs FILE`` failed with a bare "Not a directory" naming neither the flag nor
+    what was expected (audit, 2026-11-28)."""
+    runs = tmp_path / "runsfile"
+    runs.write_text("")
+    with pytest.raises(SystemExit) as e:
+        main(["sweep", "models/sweeps/argon_forms.toml", "--runs", str(runs)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"argument --runs: {runs} is a file, expected a folder" in err

@@ -8,8 +8,9 @@ expected and what was given, so that every numeric flag is checked the same way
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-__all__ = ["axis_labels", "count", "fraction", "nonnegative"]
+__all__ = ["axis_labels", "count", "folder", "fraction", "nonnegative"]
 
 
 def count(lo: int):
@@ -67,3 +68,11 @@ def axis_labels(text: str) -> tuple[str, list[str]]:
             f"expected AXIS=LABEL[,LABEL...] (e.g. potential=lj), got {text!r}"
         )
     return axis.strip(), labels
+
+
+def folder(text: str) -> str:
+    """argparse type: a folder to write into, which may not exist yet but is not a file."""
+    p = Path(text)
+    if p.exists() and not p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, expected a folder")
+    return text

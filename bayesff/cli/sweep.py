@@ -6,7 +6,7 @@ import logging
 import sys
 
 from bayesff.cli.allow import add_allow_plugin, allowing_plugins
-from bayesff.cli.argtypes import axis_labels, count
+from bayesff.cli.argtypes import axis_labels, count, folder
 from bayesff.cli.command import EXIT_FAILED, EXIT_OK, Command, logger
 from bayesff.sweep import DEFAULT_MAX_TASKS, build_atlas, check_sweep, run_sweep
 
@@ -40,8 +40,15 @@ def _sweep_arguments(c) -> None:
         help="start workers through SLURM "
         "(dask-jobqueue, the 'hpc' extra; configure it in ~/.config/dask/jobqueue.yaml)",
     )
-    c.add_argument("--runs", default="runs", help="output root of run files (default runs)")
-    c.add_argument("--reports", default="reports", help="output root of reports (default reports)")
+    c.add_argument(
+        "--runs", default="runs", type=folder, help="output root of run files (default runs)"
+    )
+    c.add_argument(
+        "--reports",
+        default="reports",
+        type=folder,
+        help="output root of reports (default reports)",
+    )
     c.add_argument("--no-report", action="store_true", help="no per-task reports")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary line")
@@ -128,8 +135,15 @@ def _atlas_arguments(c) -> None:
         "without an up-to-date run file are shown as missing."
     )
     c.add_argument("sweep", help="sweep file, e.g. models/atlas/atlas.toml")
-    c.add_argument("--runs", default="runs", help="output root of run files (default runs)")
-    c.add_argument("--reports", default="reports", help="output root of reports (default reports)")
+    c.add_argument(
+        "--runs", default="runs", type=folder, help="output root of run files (default runs)"
+    )
+    c.add_argument(
+        "--reports",
+        default="reports",
+        type=folder,
+        help="output root of reports (default reports)",
+    )
     c.add_argument("--quiet", action="store_true", help="only the page's path")
     _add_limits(c)
 
