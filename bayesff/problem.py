@@ -137,6 +137,7 @@ class Problem:
         self._check_pooling(where)
         self._check_tolerance(where)
         self._check_candidates(where)
+        self._check_cutoffs(where)
         self._apply_floors(where)
         self._check_repairs(where)
         self._check_forward_models(where)
@@ -606,6 +607,35 @@ class Problem:
             names.append(c["name"])
         if len(set(names)) != len(names):
             raise ProblemError(f"candidate names must be unique, got {names}", where)
+
+    def _check_cutoffs(self, where: str) -> None:
+        """A cut-off radius outside the repulsive core at the prior centre.
+
+        r_c below the potential's core size (sigma) cuts away the attraction and part of
+        the repulsion: no cut-off convention means that (WCA's is at 2^(1/6) sigma), and
+        it is a unit slip (r_c in nm read as angstrom) or a typo.
+        """
+        if self.base_potential.kind != "pair":
+            return
+        centre = self._centre()
+        names = [p.name for p in self.base_potential.params]
+        if any(n not in centre for n in names):
+            return
+        places = [(self.cutoff, f"{where}: [potential].cutoff")]
+        places += [(t.cutoff, f"{where}: target {t.name!r}.cutoff") for t in self.targets]
+        for cut, at in places:
+            if not cut or cut.get("scheme", "none") == "none":
+                continue
+            r_c = units.to_internal(float(cut["r_c"]), cut["unit"], "length", where=at)
+            core = float(self.base_potential.length_scale(**{n: centre[n] for n in names}))
+            if r_c < core:
+                raise ProblemError(
+                    f"r_c = {r_c:g} angstrom lies inside the repulsive core (its size at the "
+                    f"prior centre is {core:.4g} angstrom): the cut-off would remove the "
+                    f"attraction and part of the repulsion; cut-offs are 2.5-5 times that "
+                    f"(check r_c's unit)",
+                    at,
+                )
 
     def _check_forward_models(self, where: str) -> None:
         """Each target's forward model builds (cached: the model builds the same one).

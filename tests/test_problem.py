@@ -749,3 +749,22 @@ def test_a_truncated_normal_without_mass_in_its_bounds_is_refused():
     PriorSpec("TruncatedNormal", {**args, "loc": 4.0 + 5.9 * 0.3})
     with pytest.raises(ProblemError, match="almost no mass"):
         PriorSpec("TruncatedNormal", {**args, "loc": 3.0 - 6.1 * 0.3})
+
+
+def test_a_cutoff_inside_the_repulsive_core_is_refused(problem_dir):
+    """r_c = 1 angstrom with sigma's prior centred at 3.5 angstrom (r_c in nm read as
+    angstrom, or a typo) was accepted (audit, 2026-11-28): refused at the cutoff field,
+    for the potential's and a target's. WCA's cut at 2^(1/6) sigma builds."""
+    train = "train = { T_K = [110.0, 500.0] }"
+    cut = 'cutoff = {{ scheme = "shifted", r_c = {r}, unit = "angstrom" }}'
+    path = _break(
+        problem_dir, 'kind = "lennard_jones"\n', f'kind = "lennard_jones"\n{cut.format(r=1.0)}\n'
+    )
+    with pytest.raises(ProblemError, match=r"\[potential\]\.cutoff: r_c = 1 angstrom lies inside"):
+        Problem.from_toml(path)
+    text = path.read_text().replace(cut.format(r=1.0), cut.format(r=3.5 * 2 ** (1 / 6)))
+    path.write_text(text)
+    Problem.from_toml(path)
+    path.write_text(text.replace(train, f'{train}\n{cut.format(r=0.35)}\nrepair = "match_b2"'))
+    with pytest.raises(ProblemError, match=r"target 'B2'\.cutoff: r_c = 0\.35 angstrom"):
+        Problem.from_toml(path)
