@@ -64,8 +64,9 @@ def _sweep_arguments(c) -> None:
         type=axis_labels,
         default=[],
         metavar="AXIS=LABEL[,LABEL...]",
-        help="run only the tasks with one of these labels on that axis (repeatable: every "
-        "one must hold), e.g. --only potential=lj --only training=B2,VLE; the others are "
+        help="run only the tasks with one of these labels on that axis (repeatable: the "
+        "conditions on different axes must all hold, and labels given twice for one axis "
+        "are joined), e.g. --only potential=lj --only training=B2,VLE; the others are "
         "listed as not run",
     )
     _add_limits(c)
