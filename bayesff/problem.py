@@ -23,7 +23,7 @@ import numpy as np
 import tomli_w
 
 from bayesff import sites, units
-from bayesff.errors import BayesffError, DataError, ProblemError
+from bayesff.errors import DataError, ProblemError
 from bayesff.io import not_a_file
 from bayesff.observables.conventions import unmatched_temperatures
 from bayesff.potentials import plugins
@@ -649,7 +649,7 @@ class Problem:
             tw = f"{where}: target {t.name!r}"
             try:
                 t.forward(self).build()
-            except BayesffError as e:
+            except (ProblemError, DataError) as e:
                 raise type(e)(e.message, f"{tw}: {e.where}" if e.where else tw) from None
             except (ValueError, TypeError) as e:
                 at = f"{tw}.options" if t.options else tw
