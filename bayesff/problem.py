@@ -899,6 +899,11 @@ def load_problem(
     path = Path(path)
     text = read_text(path, "problem file")
     doc = parse_toml(text, str(path))
+    if "sweep" in doc and "problem" not in doc:  # a sweep file's own table, no problem's
+        raise ProblemError(
+            f"a sweep file, not a problem file: check it with bayesff sweep --check {path}",
+            str(path),
+        )
     return problem_from_dict(
         doc,
         path=str(path),

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bayesff.cli.allow import add_allow_plugin, allowing_plugins
 from bayesff.cli.command import EXIT_OK, Command
-from bayesff.errors import ProblemError
 from bayesff.observables import list_observables
 from bayesff.potentials import list_potentials
-from bayesff.problem import Problem, read_text
-from bayesff.schemas import parse_toml
+from bayesff.problem import Problem
 
 __all__ = ["COMMANDS"]
 
@@ -21,14 +17,7 @@ def _check_arguments(c) -> None:
 
 
 def _check(args) -> int:
-    path = Path(args.problem)
-    doc = parse_toml(read_text(path, "problem file"), str(path))
-    if "sweep" in doc and "problem" not in doc:  # a sweep file's own table, no problem's
-        raise ProblemError(
-            f"a sweep file, not a problem file: check it with bayesff sweep --check {path}",
-            str(path),
-        )
-    problem = Problem.from_toml(path)
+    problem = Problem.from_toml(args.problem)  # a sweep file is told to use sweep --check
     print(problem.describe())
     print(f"ok: {args.problem} is valid")
     return EXIT_OK

@@ -40,15 +40,7 @@ def _sweep_arguments(c) -> None:
         help="start workers through SLURM "
         "(dask-jobqueue, the 'hpc' extra; configure it in ~/.config/dask/jobqueue.yaml)",
     )
-    c.add_argument(
-        "--runs", default="runs", type=folder, help="output root of run files (default runs)"
-    )
-    c.add_argument(
-        "--reports",
-        default="reports",
-        type=folder,
-        help="output root of reports (default reports)",
-    )
+    _add_roots(c)
     c.add_argument("--no-report", action="store_true", help="no per-task reports")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary line")
@@ -70,6 +62,19 @@ def _sweep_arguments(c) -> None:
         "listed as not run",
     )
     _add_limits(c)
+
+
+def _add_roots(c) -> None:
+    """--runs and --reports: the output roots (folders; a file there is a usage error)."""
+    c.add_argument(
+        "--runs", default="runs", type=folder, help="output root of run files (default runs)"
+    )
+    c.add_argument(
+        "--reports",
+        default="reports",
+        type=folder,
+        help="output root of reports (default reports)",
+    )
 
 
 def _sweep(args) -> int:
@@ -136,15 +141,7 @@ def _atlas_arguments(c) -> None:
         "without an up-to-date run file are shown as missing."
     )
     c.add_argument("sweep", help="sweep file, e.g. models/atlas/atlas.toml")
-    c.add_argument(
-        "--runs", default="runs", type=folder, help="output root of run files (default runs)"
-    )
-    c.add_argument(
-        "--reports",
-        default="reports",
-        type=folder,
-        help="output root of reports (default reports)",
-    )
+    _add_roots(c)
     c.add_argument("--quiet", action="store_true", help="only the page's path")
     _add_limits(c)
 

@@ -79,6 +79,8 @@ optimistix (root finding with implicit differentiation in JAX).
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -254,10 +256,16 @@ def unmatched_temperatures(potential_full, potential_cut, params, T_K) -> np.nda
     with jax.enable_x64(True):
         p = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
         T = jnp.asarray(np.asarray(T_K, float), jnp.float64)
-        # compiled: eager, the bracket and bisection dispatch op by op (seconds per call)
-        f = jax.jit(lambda q, t: epsilon_scale_factor(potential_full, potential_cut, q, t))
-        s = np.asarray(f(p, T))
+        s = np.asarray(_compiled_scale_factor(potential_full, potential_cut)(p, T))
     return ~np.isfinite(s)
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_scale_factor(potential_full, potential_cut):
+    """:func:`epsilon_scale_factor` compiled once per pair of conventions (eager, the
+    bracket and bisection dispatch op by op: seconds per call; a sweep builds the same
+    pair for every task)."""
+    return jax.jit(lambda q, t: epsilon_scale_factor(potential_full, potential_cut, q, t))
 
 
 def matched_predict(
