@@ -576,7 +576,13 @@ def _start(kernel, batch: Batch, log):
         # there is none ends there at once (argon_lj_vle: 3 of 4 prior draws put the
         # data's temperatures above the critical point). Draws still without one after
         # the tries are left to the optimiser, which needs only one to reach a mode.
-        z, _ = _finite_draws(kernel, batch, z, inv, sdata)
+        z, state = _finite_draws(kernel, batch, z, inv, sdata)
+        # a problem none of whose draws has a density gives the optimiser nowhere to
+        # go: say why (the forward model at the priors' centre) rather than that the
+        # optimiser ended without a density (a prior in the wrong unit, say)
+        none = ~_finite_state(state).any(axis=1)
+        if none.any():
+            raise _start_error(batch.problems[int(np.flatnonzero(none)[0])])
         # many chains from the central half of wide priors can start in a secondary
         # mode that ChEES's common trajectory length never leaves: start at the mode
         z, inv = _laplace(kernel, batch, z, log)
@@ -858,10 +864,10 @@ def _start_error(problem) -> BayesffError:
             bad = int(np.flatnonzero(~np.isfinite(np.reshape(f, (t.n, -1))).any(axis=1))[0])
             return BayesffError(
                 f"potential {problem.potential.name!r} gives a non-finite {t.observable.name} "
-                f"(target {t.name!r}, row {bad}: {np.reshape(f, (t.n, -1))[bad][0]!r}) at the "
-                f"centre of the priors ({shown}); the sampler cannot start. Check the "
-                "potential's energy function there (overflow, log of a negative number, a hard "
-                "core everywhere)",
+                f"(target {t.name!r}, row {bad}: {float(np.reshape(f, (t.n, -1))[bad][0])}) at "
+                f"the centre of the priors ({shown}); the sampler cannot start. Check the "
+                "priors' centre (a value in another unit?) and the potential's energy "
+                "function there (overflow, log of a negative number, a hard core everywhere)",
                 f"problem {problem.name!r}",
             )
     return BayesffError(
