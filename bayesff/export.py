@@ -20,7 +20,8 @@ Formats and unit conversions (internal: angstrom, kJ/mol, rad):
   ``constraints=app.AllBonds`` (said in the header).
 - ``"lammps"``: an include file for ``units real`` (kcal/mol, angstrom):
   ``pair_style lj/cut`` or ``mie/cut`` with the cut-off, ``pair_modify tail``,
-  ``special_bonds lj 0 0 s14`` and one ``pair_coeff`` per pair of atom types
+  ``special_bonds lj 0 0 s14``, one ``mass`` per atom type (g/mol) and one
+  ``pair_coeff`` per pair of atom types
   (1..T in the topology's order), unlike pairs written out so that no mixing
   rule is needed.
 - ``"gromacs"``: the nonbonded section of a topology (nm, kJ/mol):
@@ -320,6 +321,8 @@ def _lammps(topo: Topology, p: dict, fingerprint: str, label: str) -> str:
     lines.append(f"pair_modify tail {'yes' if topo.tail else 'no'}")
     lines.append(f"special_bonds lj 0.0 0.0 {_g(lj14)}")
     index = {t: k + 1 for k, t in enumerate(topo.type_names)}
+    masses = {t.name: t.mass_g_per_mol for t in topo.site_types}
+    lines += [f"mass {index[t]} {_g(masses[t])}  # {t}, g/mol" for t in topo.type_names]
     for (a, b), (eps, sig, n, m) in _pair_values(topo, p).items():
         extra = "" if topo.form == "lj" else f" {_g(n)} {_g(m)}"
         lines.append(

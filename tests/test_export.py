@@ -7,6 +7,7 @@ import io
 import re
 from functools import partial
 
+import h5py
 import jax
 import numpy as np
 import pytest
@@ -90,6 +91,8 @@ def _parse_lammps(text):
             continue
         if line[0] == "pair_coeff":
             coeffs[(int(line[1]), int(line[2]))] = [float(x) for x in line[3:]]
+        elif line[0] == "mass":  # one per atom type: type -> g/mol
+            style.setdefault("mass", {})[int(line[1])] = float(line[2])
         else:
             style[line[0]] = line[1:]
     return style, coeffs
@@ -100,9 +103,11 @@ def test_lammps_include_parses_back_to_the_parameters():
     cut-off in angstrom, tail on, special_bonds lj 0 0 0 (TraPPE excludes 1-4), and
     pair_coeff i j eps sigma for every i <= j equal to the Lorentz-Berthelot values
     converted to kcal/mol (1 kcal = 4.184 kJ exactly) to 1e-11 relative (12 digits
-    written)."""
+    written), and one mass per atom type (TraPPE-UA: CH3 15.035, CH2 14.027 g/mol; the
+    masses were missing before 2026-11-28)."""
     topo = trappe_topology([4], r_cut_angstrom=14.0)
     style, coeffs = _parse_lammps(render("lammps", PARAMS, topo, FP))
+    assert style["mass"] == {1: 15.035, 2: 14.027}
     assert style["pair_style"] == ["lj/cut", "14"]
     assert style["pair_modify"] == ["tail", "yes"]
     assert style["special_bonds"] == ["lj", "0.0", "0.0", "0"]
@@ -447,6 +452,7 @@ def test_export_command_writes_a_mie_chain_run_and_refuses_what_is_no_chain(tmp_
     assert cli.main([*argv, "--format", "openmm", "--out", str(xml_out)]) == 0
     assert 'length="0.398"' in (xml_out / "draw_0001.xml").read_text()  # sigma 3.98 A
     assert 'mass="29.06"' in (xml_out / "mean.xml").read_text()  # 58.12 / 2 beads
+    assert _parse_lammps((out / "mean.lmp").read_text())[0]["mass"] == {1: 29.06}
     topo = tmp_path / "topology.toml"
     topo.write_text(TOPOLOGY_TOML)
     odd = _chain_run(tmp_path, draws, segments=2.3333333333, name="odd")
@@ -465,3 +471,41 @@ def test_export_command_writes_a_mie_chain_run_and_refuses_what_is_no_chain(tmp_
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and re.search(message, err), err
     assert not never.exists()
+
+
+@pytest.mark.slow  # builds and writes run files (about 5 s on 2 cores)
+def test_export_writes_only_where_asked_and_refuses_a_cut_off_inside_the_core(
+    tmp_path, capsys, monkeypatch
+):
+    """Audit, 2026-11-28. A run file is data from elsewhere: its problem name chose the
+    default folder exports/NAME/FORMAT, so a name '../../evil' or an absolute path wrote
+    outside exports/; now refused, as report refuses it. ``--out`` naming a file said only
+    "File exists"; ``--r-cut 1`` (inside the beads' repulsive core, sigma 3.96-4.0
+    angstrom) was written as pair_style mie/cut 1. Each is one line, exit 2, nothing
+    written; a plain name still writes exports/NAME/lammps."""
+    from bayesff import cli
+
+    draws = {"epsilon": [250.0, 252.0], "sigma": [3.96, 4.0], "n": [12.1, 12.3]}
+    monkeypatch.chdir(tmp_path)
+    base = ["export", "--format", "lammps", "--molar-mass", "58.12"]
+    for i, name in enumerate(("../../evil", str(tmp_path / "absevil"))):
+        run = _chain_run(tmp_path, draws, name=f"x{i}")
+        with h5py.File(run, "r+") as f:
+            f.attrs["problem_name"] = name
+        assert cli.main([*base, str(run)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "cannot name an export folder" in err and len(err.splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x0.nc", "x1.nc"]
+    run = _chain_run(tmp_path, draws, name="chain")
+    (tmp_path / "afile").write_text("mine")
+    for extra, says in (
+        (["--out", "afile"], "--out: 'afile' is a file: expected a folder"),
+        (["--r-cut", "1"], "--r-cut: a cut-off of 1 angstrom lies inside the beads' repulsive"),
+        (["--r-cut", "3.98", "--draws", "2"], "sigma up to 4 angstrom"),  # a draw's
+    ):
+        assert cli.main([*base, str(run), *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert says in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "exports").exists() and (tmp_path / "afile").read_text() == "mine"
+    assert cli.main([*base, str(run), "--r-cut", "12"]) == 0
+    assert (tmp_path / "exports" / "chain" / "lammps" / "mean.lmp").is_file()

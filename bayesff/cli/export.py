@@ -6,6 +6,7 @@ A ``mie_chain`` run exports its tangent-bead chain (:func:`bayesff.export.chain_
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bayesff import runfile
@@ -21,8 +22,9 @@ from bayesff.export import (
     run_parameters,
     write_files,
 )
+from bayesff.io import confined, not_a_file
 from bayesff.potentials.topology import topology_from_dict
-from bayesff.schemas import parse_toml
+from bayesff.schemas import NAME_PATTERN, parse_toml
 
 __all__ = ["COMMANDS"]
 
@@ -71,6 +73,8 @@ def _export_arguments(c) -> None:
 
 #: The chain export's pair cut-off unless --r-cut is given (angstrom, with tail).
 CHAIN_R_CUT_ANGSTROM = 14.0
+#: Where exports go without --out: ``exports/<problem name>/<format>``.
+EXPORTS_ROOT = "exports"
 
 
 def _topology(path: str):
@@ -139,7 +143,41 @@ def _chain_files(args, dt, label: str) -> dict[str, str]:
             "--segments",
         )
     r_cut = CHAIN_R_CUT_ANGSTROM if args.r_cut is None else args.r_cut
+    sigma = max([float(mean["sigma"]), *(float(s) for s in draws.get("sigma", ()))])
+    if r_cut <= sigma:
+        # the rule a problem's cut-off obeys: a cut-off inside the repulsive core is a
+        # force field with no repulsion left between beads
+        raise ProblemError(
+            f"a cut-off of {r_cut:g} angstrom lies inside the beads' repulsive core (sigma "
+            f"up to {sigma:.4g} angstrom in the exported parameter sets); expected a cut-off "
+            f"above sigma (default {CHAIN_R_CUT_ANGSTROM:g})",
+            "--r-cut",
+        )
     return render_chain_ensemble(args.format, mean, draws, segments, args.molar_mass, r_cut, label)
+
+
+def _out_folder(args, dt, name: str) -> Path:
+    """``--out``, a folder (or one to make); else ``exports/<problem name>/<format>``, the
+    name checked first: a run file is data from elsewhere, and its problem name (``..``,
+    an absolute path) must not choose where bayesff writes."""
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise ProblemError(
+                f"{args.out!r} {not_a_file(out) or 'is a file'}: expected a folder for the "
+                "exported files (made if missing)",
+                "--out",
+            )
+        return out
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise ProblemError(
+            f"the run's problem name {name!r} cannot name an export folder (expected "
+            f"{NAME_PATTERN}); give the folder with --out",
+            f"{args.run}: problem_name",
+        )
+    folder = Path(EXPORTS_ROOT) / name / args.format
+    confined(folder, EXPORTS_ROOT, "export folder")  # a symbolic link out of exports/
+    return folder
 
 
 def _export(args) -> int:
@@ -167,7 +205,7 @@ def _export(args) -> int:
             topology = _run_topology(dt, args.run)
         mean, draws = run_parameters(dt, topology, args.draws, where=args.run)
         files = render_ensemble(args.format, mean, draws, topology, f"{name} {fingerprint}")
-    out = Path(args.out) if args.out else Path("exports") / name / args.format
+    out = _out_folder(args, dt, name)
     paths = write_files(files, out, force=args.force)
     log = logger(args)
     log(f"{len(paths)} {args.format} file(s) in {out}: the posterior mean, {args.draws} draws")
