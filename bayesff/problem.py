@@ -173,6 +173,27 @@ class Problem:
                 "every parameter is fixed: nothing to calibrate", f"{where}: [parameters]"
             )
 
+    def _check_site_names(self, where: str) -> None:
+        """No target is named as a parameter or as a site of another target or of the
+        pooling (``epsilon``, ``tau_B2``, ``B2_model``): the model's sites and the run
+        file's variables would clash (NumPyro's "all sites must have unique names" when
+        the sampler was built, after check had passed)."""
+        params = list(self.parameters)
+        taken = {p: f"parameter {p!r}" for p in params}
+        for name in sites.reserved_by_pooling(params):
+            taken.setdefault(name, "a site of the parameters' pooling")
+        for t in self.targets:
+            nuisances = [n.name for n in t.nuisance.values()]
+            for name in sites.reserved(t.name, params, nuisances):
+                taken.setdefault(name, f"a site of target {t.name!r}")
+        for t in self.targets:
+            if t.name in taken:
+                raise ProblemError(
+                    f"target name {t.name!r} is also the name of {taken[t.name]} in the model "
+                    "and its run file; rename the target",
+                    f"{where}: target {t.name!r}",
+                )
+
     def _check_targets(self, where: str) -> None:
         if not self.targets:
             raise ProblemError("at least one target is needed", f"{where}: [[targets]]")
@@ -181,6 +202,7 @@ class Problem:
             raise ProblemError(
                 f"target names must be unique, got {names}", f"{where}: [[targets]]"
             )
+        self._check_site_names(where)
         for t in self.targets:
             tw = f"{where}: target {t.name!r}"
             check_name(t.name, TARGET_NAME_PATTERN, tw, "target name")

@@ -20,6 +20,8 @@ __all__ = [
     "mean",
     "nuisance",
     "omega",
+    "reserved",
+    "reserved_by_pooling",
     "slope",
     "tau",
     "valid",
@@ -109,3 +111,27 @@ def delta_length(target: str) -> str:
 def valid(target: str) -> str:
     """The factor that rejects parameters where the forward model fails."""
     return f"valid_{target}"
+
+
+def reserved(target: str, parameters, nuisances=()) -> tuple[str, ...]:
+    """Every site name a target can give the model besides its own (its observed site),
+    for any inadequacy, error model or pooling: ``parameters`` are the problem's parameter
+    names, ``nuisances`` the target's. A target or parameter named as one of these (a
+    target ``tau_x`` beside a target ``x``) would make two sites of one name, which
+    NumPyro refuses only when the model is traced."""
+    per_target = (
+        mean, tau, valid, borrowed, alpha, length, beta, delta_amplitude, delta_length,
+    )  # fmt: skip
+    names = [f(target) for f in per_target]
+    names += [nuisance(n, target) for n in nuisances]
+    names += [f(q, target) for q in parameters for f in (omega, eta, znew)]
+    return tuple(names)
+
+
+def reserved_by_pooling(parameters) -> tuple[str, ...]:
+    """The site names the problem-level pooling of ``parameters`` can give the model."""
+    return tuple(
+        name
+        for q in parameters
+        for name in (omega(q, POOLED), group_value(q), slope(q), znew(q, POOLED))
+    )

@@ -606,3 +606,32 @@ def test_a_prior_centre_without_a_forward_model_value_is_named_before_sampling(
     assert "gives a non-finite second_virial (target 'B2', row 0: -inf)" in err, err
     assert "epsilon = 1e+300 K" in err and "priors' centre" in err, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "rename, says",
+    [
+        ({"B2": "epsilon"}, "target name 'epsilon' is also the name of parameter 'epsilon'"),
+        ({"B2": "x", "B2b": "tau_x"}, "'tau_x' is also the name of a site of target 'x'"),
+        ({"B2": "x", "B2b": "x_model"}, "'x_model' is also the name of a site of target 'x'"),
+    ],
+)
+def test_a_target_named_as_another_site_is_refused_at_check(tmp_path, rename, says):
+    """A target named as a parameter (epsilon) or as another target's site (tau_x beside
+    x; x_model, its model mean) passed check and sweep --check; calibrate then failed
+    while building the sampler with NumPyro's AssertionError "all sites must have unique
+    names" as an unexpected error (audit, 2026-11-28). Now a ProblemError at check
+    naming the target and what it clashes with."""
+    problem = _toy_problem(tmp_path)
+    second = PROBLEM_TOML.split("[[targets]]")[1].split("[transferability]")[0]
+    text = PROBLEM_TOML.replace("[transferability]", "[[targets]]" + second.replace(
+        'name = "B2"', 'name = "B2b"').replace("110.0, 500.0", "500.0, 700.0") +
+        "[transferability]")  # fmt: skip
+    text = text.replace('inadequacy = { kind = "inferred_scale", prior_scale = 0.05 }\n', "")
+    for old, new in rename.items():
+        text = text.replace(f'name = "{old}"', f'name = "{new}"')
+        text = text.replace(f'target = "{old}"', f'target = "{new}"')
+        text = text.replace(f"{{ {old} = ", f"{{ {new} = ")
+    problem.write_text(text)
+    with pytest.raises(ProblemError, match=re.escape(says)):
+        Problem.from_toml(problem)
