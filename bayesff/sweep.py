@@ -533,10 +533,12 @@ def expand(
             # chains where a run needs them)
             d = _merge(d, {"inference": inference}, str(path))
             for axis, v in values.items():
-                d = _merge(d, v.get("set", {}), f"{path}: axis {axis!r}")
+                at = f"{path}: axis {axis!r}"
+                d = _merge(d, _no_name_set(v.get("set", {}), f"{at} value {v['label']!r}.set"), at)
             for i, w in enumerate(whens):
                 if "set" in w and _matches(w, labels):
-                    d = _merge(d, w["set"], f"{path}: when[{i}]")
+                    at = f"{path}: when[{i}]"
+                    d = _merge(d, _no_name_set(w["set"], f"{at}.set"), at)
             _problem_table(d, bpath)["name"] = f"{name}-{tname}"[:64]
             tasks.append(Task(tname, d, dirs, root / tname / "posterior.nc", labels=labels))
         if not tasks:
@@ -548,6 +550,19 @@ def expand(
     for t in tasks:
         check_name(t.name, NAME_PATTERN, f"{path}: task", "task name")
     return name, tasks
+
+
+def _no_name_set(setting: dict, where: str) -> dict:
+    """``setting``, refused if it sets the problem's name: a task's problem is named
+    ``<sweep>-<task>`` whatever the set says (the run's folder is the task's name)."""
+    problem = setting.get("problem")
+    if isinstance(problem, dict) and "name" in problem:
+        raise ProblemError(
+            f"sets problem.name = {problem['name']!r}, which would be ignored: each task's "
+            "problem is named after the sweep and the task's labels (runs/SWEEP/TASK/)",
+            where,
+        )
+    return setting
 
 
 # ------------------------------------------------------------------------------ tasks

@@ -14,12 +14,14 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from bayesff import sweep as sweep_module
+from bayesff.cli import main
 from bayesff.errors import DataError, ProblemError
 from bayesff.sweep import expand, run_sweep
 
@@ -114,6 +116,46 @@ def test_a_when_that_matches_no_task_is_a_warning(tmp_path):
         _, tasks = expand(path, tmp_path / "runs")
     assert len(record) == 1  # when[0] excludes s2, when[2] sets s1's warm-up
     assert {t.name: t.document["inference"]["warmup"] for t in tasks} == {"s0": 60, "s1": 80}
+
+
+def test_sweep_check_prints_an_unused_when_as_one_warning_line(tmp_path, capsys):
+    """The CLI showed the warning above as Python does (``/path/bayesff/sweep.py:885:
+    UserWarning: ...`` and a line of bayesff's source; audit, 2026-11-28): now one line,
+    ``warning: ...``."""
+    path = _sweep_file(tmp_path, seeds=(0, 1))
+    when = '[[when]]\nmatch = { seed = "s1" }\nset = { inference = { warmup = 75 } }\n'
+    drop = '[[when]]\nmatch = { seed = "s1" }\nexclude = true\n'
+    path.write_text(path.read_text() + drop + when)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # pytest's filterwarnings = error would raise it
+        assert main(["sweep", str(path), "--check"]) == 0
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if "when[1]" in x]
+    assert lines == [f"warning: {path}: when[1] sets values for no task: no task has the "
+                     "labels of its match {'seed': 's1'} (or an exclude removed them); it has "
+                     "no effect"], err  # fmt: skip
+    assert "UserWarning" not in err and "sweep.py" not in err
+
+
+@pytest.mark.parametrize("where", ["value", "when"])
+def test_a_set_of_the_problem_name_is_refused(tmp_path, where):
+    """A value's or a [[when]]'s ``set = { problem = { name = ... } }`` passed sweep
+    --check and was ignored: the task's problem is named after the sweep and its labels
+    (audit, 2026-11-28). Now a ProblemError naming the set."""
+    path = _sweep_file(tmp_path, seeds=(0, 1))
+    text = path.read_text()
+    if where == "value":
+        text = text.replace(
+            "set = { inference = { seed = 1 } }",
+            'set = { inference = { seed = 1 }, problem = { name = "x/../y" } }',
+        )
+        says = r"axis 'seed' value 's1'\.set: sets problem\.name = 'x/\.\./y', which would be"
+    else:
+        text += '[[when]]\nmatch = { seed = "s0" }\nset = { problem = { name = "other" } }\n'
+        says = r"when\[0\]\.set: sets problem\.name = 'other', which would be ignored"
+    path.write_text(text)  # fmt: skip
+    with pytest.raises(ProblemError, match=says):
+        expand(path, tmp_path / "runs")
 
 
 def test_a_value_frees_a_fixed_parameter_or_fixes_a_sampled_one(tmp_path):

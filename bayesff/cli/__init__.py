@@ -32,10 +32,13 @@ from __future__ import annotations
 
 import _thread
 import argparse
+import functools
 import importlib
 import signal
 import sys
 import threading
+import warnings
+from pathlib import Path
 
 from bayesff._version import __version__
 from bayesff.cli.command import EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED
@@ -174,6 +177,23 @@ def _cancel_stray_timers() -> None:
             t.cancel()
 
 
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def _show_warning(fallback, message, category, filename, lineno, file=None, line=None) -> None:
+    """bayesff's own UserWarnings as one line, ``warning: MESSAGE`` (not Python's
+    ``FILE:LINE: UserWarning: ...`` with a line of source); other warnings as Python
+    shows them."""
+    try:
+        ours = _PACKAGE in Path(filename).resolve().parents
+    except (OSError, ValueError):
+        ours = False
+    if ours and issubclass(category, UserWarning):
+        print(f"warning: {message}", file=sys.stderr if file is None else file)
+        return
+    fallback(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bayesff`` command.
 
@@ -188,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     args = None
     previous = sys.unraisablehook
     sys.unraisablehook = redeliver = _Redeliver(previous)
+    shown = warnings.showwarning
+    warnings.showwarning = functools.partial(_show_warning, shown)
     try:
         args = build_parser(_command_of(argv)).parse_args(argv)
         return args.func(args)
@@ -210,5 +232,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_one_line(e)}{hint}", file=sys.stderr)
         return EXIT_ERROR
     finally:
+        warnings.showwarning = shown
         redeliver.cancel()
         sys.unraisablehook = previous
