@@ -35,14 +35,18 @@ from __future__ import annotations
 
 import gc
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import jax
 
+from bayesff.errors import BayesffError
+
 __all__ = [
     "configure",
     "ensure_configured",
+    "env_flag",
     "make_room",
     "register_compiled_cache",
     "settings",
@@ -102,11 +106,51 @@ def make_room(keep=None, share: float = MAP_SHARE) -> bool:
     return True
 
 
+#: Words an on/off environment variable (``BAYESFF_X64``) accepts, lower case.
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """An on/off environment variable: 1/true/yes/on or 0/false/no/off (any case);
+    unset or empty: ``default``. Any other value is an error naming the variable (a
+    ``BAYESFF_X64=no`` read as "not 0", so on, was a silent float64)."""
+    v = os.environ.get(name)
+    if v is None or not v.strip():
+        return default
+    w = v.strip().lower()
+    if w in _ON or w in _OFF:
+        return w in _ON
+    raise BayesffError(
+        f"expected one of {', '.join(_ON)} (on) or {', '.join(_OFF)} (off), got {v!r}", name
+    )
+
+
 def _default_cache_dir() -> str | None:
     v = os.environ.get("BAYESFF_CACHE_DIR")
     if v is not None and v.strip().lower() in ("", "0", "off", "none", "false"):
         return None
-    return str(Path(v) if v else Path.home() / ".cache" / "bayesff" / "jax")
+    # ~ as a shell would expand it (a quoted '~/cache' made a folder named ~ here)
+    return str(Path(v).expanduser() if v else Path.home() / ".cache" / "bayesff" / "jax")
+
+
+def _usable_cache(cache: str) -> str | None:
+    """``cache``, made if missing, or None with a warning where it cannot hold the
+    compiled programs (a file, a path under a file, a folder without write access): the
+    calibration goes on, compiling afresh in every process, but says so."""
+    try:
+        Path(cache).mkdir(parents=True, exist_ok=True)
+        if not os.access(cache, os.W_OK | os.X_OK):
+            raise PermissionError(13, "no write access")
+    except OSError as e:
+        warnings.warn(
+            f"the compilation cache folder {cache!r} cannot be used ({e.strerror or e}): "
+            "compiled programs are not kept for the next process; set BAYESFF_CACHE_DIR to "
+            "a writable folder, or to 'off'",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    return cache
 
 
 def _default_host_devices() -> int:
@@ -115,11 +159,12 @@ def _default_host_devices() -> int:
         try:
             n = int(v)
         except ValueError:
-            raise ValueError(
-                f"BAYESFF_HOST_DEVICES must be a whole number of CPU devices >= 1, got {v!r}"
+            raise BayesffError(
+                f"expected a whole number of CPU devices >= 1, got {v!r}",
+                "BAYESFF_HOST_DEVICES",
             ) from None
         if n < 1:
-            raise ValueError(f"BAYESFF_HOST_DEVICES must be >= 1, got {n}")
+            raise BayesffError(f"expected >= 1 CPU devices, got {n}", "BAYESFF_HOST_DEVICES")
         return n
     return max(1, min(usable_cores(), 8))
 
@@ -164,7 +209,7 @@ def configure(
     """
 
     if x64 is None:
-        x64 = os.environ.get("BAYESFF_X64", "1") != "0"
+        x64 = env_flag("BAYESFF_X64", True)
     jax.config.update("jax_enable_x64", bool(x64))
     if compilation_cache is None or compilation_cache is True:
         cache = _default_cache_dir()
@@ -173,10 +218,7 @@ def configure(
     else:
         cache = str(compilation_cache)
     if cache is not None:
-        try:
-            Path(cache).mkdir(parents=True, exist_ok=True)
-        except OSError:
-            cache = None  # an unwritable cache directory must not stop a calibration
+        cache = _usable_cache(cache)  # an unusable one must not stop a calibration
     if cache is not None:
         jax.config.update("jax_compilation_cache_dir", cache)
         # every program, however small: a new process otherwise compiles again the ~20

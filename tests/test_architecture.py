@@ -271,7 +271,7 @@ def test_configure_splits_the_cpu_only_before_jax_starts():
         env=env,
     )
     assert bad.returncode != 0
-    assert "BAYESFF_HOST_DEVICES must be a whole number" in bad.stderr and "'two'" in bad.stderr
+    assert "BAYESFF_HOST_DEVICES: expected a whole number" in bad.stderr and "'two'" in bad.stderr
 
 
 def test_importing_every_module_leaves_jax_unstarted():

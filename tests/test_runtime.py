@@ -67,3 +67,42 @@ def test_make_room_calls_every_registered_cache(monkeypatch):
     assert runtime.make_room(share=0.4) is False and calls == ["mine"]
     monkeypatch.setattr(runtime, "_map_limit", lambda: None)  # no /proc: nothing to do
     assert runtime.make_room(share=0.0) is False and calls == ["mine"]
+
+
+def _configure_in_a_new_process(tmp_path, **env):
+    """``bayesff.configure()`` in a fresh process with ``env`` added, run in ``tmp_path``:
+    (return code, stdout lines, stderr)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import bayesff, jax; s = bayesff.configure();"
+        "print(s['compilation_cache']); print(jax.config.jax_enable_x64)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "HOME": str(tmp_path), **env},
+    )
+    return out.returncode, out.stdout.split(), out.stderr
+
+
+def test_environment_variables_are_read_strictly_and_an_unusable_cache_is_said(tmp_path):
+    """Audit, 2026-11-28: BAYESFF_X64=no (or false, off) kept float64, as only "0" was
+    read as off; BAYESFF_CACHE_DIR naming a file (or a path under one) turned the
+    compilation cache off without a word; a quoted '~/cache' made a folder named ~ in
+    the working folder. Now the on/off words are read, another value is an error naming
+    the variable, an unusable cache is a warning, and ~ is the home folder."""
+    (tmp_path / "afile").write_text("")
+    rc, out, err = _configure_in_a_new_process(tmp_path, BAYESFF_X64="no")
+    assert rc == 0 and out[1] == "False", err
+    rc, out, err = _configure_in_a_new_process(tmp_path, BAYESFF_X64="maybe")
+    assert rc != 0 and "BAYESFF_X64: expected one of 1, true, yes, on (on)" in err, err
+    for bad in ("afile", "afile/cache"):
+        rc, out, err = _configure_in_a_new_process(tmp_path, BAYESFF_CACHE_DIR=bad)
+        assert rc == 0 and out[0] == "None", (out, err)
+        assert f"the compilation cache folder '{bad}' cannot be used" in err, err
+    rc, out, err = _configure_in_a_new_process(tmp_path, BAYESFF_CACHE_DIR="~/jaxcache")
+    assert rc == 0 and out[0] == str(tmp_path / "jaxcache") and not (tmp_path / "~").exists()

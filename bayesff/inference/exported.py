@@ -40,7 +40,7 @@ from jax.api_util import shaped_abstractify
 from bayesff.io import atomic_write_bytes
 from bayesff.observables._spec import list_observables
 from bayesff.potentials import list_potentials
-from bayesff.runtime import settings
+from bayesff.runtime import env_flag, settings
 
 __all__ = [
     "ONE_SHOT",
@@ -282,7 +282,7 @@ def _executor():
 
 def background_compilation() -> bool:
     """Whether :func:`precompile` compiles ahead (``BAYESFF_BACKGROUND_COMPILE=0``: no)."""
-    return os.environ.get("BAYESFF_BACKGROUND_COMPILE", "1").strip() != "0"
+    return env_flag("BAYESFF_BACKGROUND_COMPILE", True)
 
 
 def precompile(function, *args) -> None:
