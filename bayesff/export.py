@@ -148,9 +148,13 @@ def _g(x: float) -> str:
     return f"{float(x) + 0.0:.12g}"  # + 0.0 turns -0.0 into 0
 
 
+#: What every exported file says in its first lines (:func:`_header`).
+_MARK = "bayesff export: run"
+
+
 def _header(comment: str, fingerprint: str, label: str, lines: list[str]) -> list[str]:
     body = [
-        f"bayesff export: run {fingerprint}",
+        f"{_MARK} {fingerprint}",
         f"parameters: {label}",
         *lines,
     ]
@@ -511,6 +515,15 @@ def run_parameters(
     return mean, draws
 
 
+def _written_by_export(path: Path) -> bool:
+    """Whether ``path`` is a regular file whose first lines carry :data:`_MARK`."""
+    try:
+        with path.open("rb") as fh:
+            return path.is_file() and _MARK.encode() in fh.read(512)
+    except OSError:
+        return False
+
+
 def write_files(
     files: Mapping[str, str], out_dir: str | os.PathLike, *, force: bool = False
 ) -> list[Path]:
@@ -530,6 +543,13 @@ def write_files(
         raise ProblemError(
             f"{len(existing)} file(s) exist already (first {existing[0]}); pass --force "
             "to replace them",
+            str(out),
+        )
+    foreign = [p for p in existing if not _written_by_export(Path(p))]
+    if foreign:  # --force replaces earlier exports, never a file of the user's own
+        raise ProblemError(
+            f"{foreign[0]} exists and is not a bayesff export (its first lines do not say "
+            f"{_MARK!r}); --force replaces only earlier exports: choose another --out",
             str(out),
         )
     for path, text in zip(paths, files.values(), strict=True):

@@ -155,7 +155,8 @@ def _with_holdouts(holdouts: list, targets: list[Target], path: str) -> list[Tar
         if "name" in h and not re.fullmatch(GROUP_NAME_PATTERN, str(h["name"])):
             raise ProblemError(
                 f"a held-out group's name must be one line of printable ASCII (a letter or "
-                f"digit first, at most 64 characters; pattern {GROUP_NAME_PATTERN}), got "
+                f"digit first, no space at the end, at most 64 characters; pattern "
+                f"{GROUP_NAME_PATTERN}), got "
                 f"{str(h['name'])[:80]!r}{' (cut)' if len(str(h['name'])) > 80 else ''}",
                 f"{hw}.name",
             )

@@ -45,8 +45,9 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 TARGET_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,47}$"
 #: Held-out group names: one line of a verdict and a report's label ("low T", "gas,
 #: 350-400 K", "A = 1 kJ/mol"). A letter or digit first, then printable ASCII (no
-#: control or direction characters, no newline); at most 64 characters.
-GROUP_NAME_PATTERN = r"^[A-Za-z0-9][ -~]{0,63}$"
+#: control or direction characters, no newline), not ending in a space ("low T " beside
+#: "low T" would be two groups that read the same); at most 64 characters.
+GROUP_NAME_PATTERN = r"^[A-Za-z0-9]([ -~]{0,62}[!-~])?$"
 
 _NUMBER = {"type": "number"}
 _STRING = {"type": "string"}
@@ -384,8 +385,8 @@ def _message(err) -> str:
         return f"missing {name!r}" if err.absolute_path else f"missing section [{name}]"
     if v == "pattern":
         return (
-            f"{inst!r} is not an allowed name: letters, digits and '_' (pattern "
-            f"{err.validator_value})"
+            f"{inst!r} is not an allowed name: {describe_pattern(err.validator_value)} "
+            f"(pattern {err.validator_value})"
         )
     if v in ("minItems", "maxItems") and err.schema.get("minItems") == 2 == err.schema.get(
         "maxItems"
@@ -502,11 +503,22 @@ def validate(doc: dict, schema: dict, path: str) -> None:
     raise ProblemError(_message(err), f"{path}: {field}" if field else path)
 
 
+def describe_pattern(pattern: str) -> str:
+    """A name pattern of this module in words (others: the pattern itself)."""
+    return {
+        NAME_PATTERN: "letters, digits, '_', '.' and '-', a letter or digit first, at most "
+        "64 characters",
+        TARGET_NAME_PATTERN: "letters, digits and '_', a letter first, at most 48 characters",
+        GROUP_NAME_PATTERN: "printable ASCII on one line, a letter or digit first, no space "
+        "at the end, at most 64 characters",
+    }.get(pattern, f"a name matching {pattern}")
+
+
 def check_name(name, pattern: str, where: str, what: str = "name") -> str:
     """Check a name against a pattern (:data:`NAME_PATTERN`, ...) and return it."""
     if not isinstance(name, str) or not re.fullmatch(pattern, name):
         raise ProblemError(
-            f"{what} {name!r} is not allowed: expected letters, digits and '_' (pattern "
+            f"{what} {name!r} is not allowed: expected {describe_pattern(pattern)} (pattern "
             f"{pattern})",
             where,
         )

@@ -22,7 +22,13 @@ import numpy as np
 
 from bayesff import units
 from bayesff.configdata import Configurations, configuration_rows, site_units
-from bayesff.data import LoadedRows, ManifestEntry, load_table
+from bayesff.data import (
+    UNCERTAINTY_ABS_FLOOR,
+    UNCERTAINTY_REL_FLOOR,
+    LoadedRows,
+    ManifestEntry,
+    load_table,
+)
 from bayesff.errors import ProblemError
 from bayesff.observables._spec import Observable, get_observable
 from bayesff.observables.conventions import matched_builder
@@ -540,6 +546,23 @@ def _part(part: str, name: str):
     return property(lambda self: getattr(getattr(self, part), name), doc=f"``{part}.{name}``.")
 
 
+def _check_noise_value(u: float, values: np.ndarray, obs: Observable, where: str) -> None:
+    """A constant uncertainty obeys the data files' floors (:data:`bayesff.data.
+    UNCERTAINTY_REL_FLOOR` of each value, :data:`bayesff.data.UNCERTAINTY_ABS_FLOOR`):
+    below them the residuals measure round-off, not physics."""
+    need = np.maximum(UNCERTAINTY_ABS_FLOOR, UNCERTAINTY_REL_FLOOR * np.abs(values))
+    low = np.flatnonzero(np.reshape(u < need, (len(values), -1)).any(axis=1))
+    if low.size:
+        i = int(low[0])
+        raise ProblemError(
+            f"noise value {u:g} {obs.unit} is below {UNCERTAINTY_REL_FLOOR:g} x the observed "
+            f"value of row {i} ({float(np.max(np.abs(values[i]))):g} {obs.unit}; "
+            f"{low.size} such row(s)), as a data file's uncertainty may not be: the residuals "
+            "would measure round-off; expected a standard uncertainty of the measurement",
+            f"{where}.noise",
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class Target:
     """An observable with observed values at a set of environments (an immutable record).
@@ -779,6 +802,7 @@ class Target:
         unc = rows.uncertainties
         if noise_value is not None:
             unc = np.full(np.shape(rows.values), float(noise_value))
+            _check_noise_value(float(noise_value), np.asarray(rows.values, float), obs, where)
         elif unc is None:
             raise ProblemError(
                 f"{path} has no uncertainty column; give noise = {{ value = U }} "

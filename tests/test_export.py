@@ -273,6 +273,11 @@ def test_export_command_writes_the_posterior_mean_and_evenly_spaced_draws(tmp_pa
     assert cli.main([*argv, "--out", str(out)]) == 2
     assert (out / "mean.lmp").read_bytes() == before
     assert cli.main([*argv, "--out", str(out), "--force"]) == 0
+    # --force replaced a file of the user's own as readily (audit, 2026-11-28): not now
+    (out / "mean.lmp").write_text("precious\n")
+    assert cli.main([*argv, "--out", str(out), "--force"]) == 2
+    assert (out / "mean.lmp").read_text() == "precious\n"
+    assert (out / "draw_0000.lmp").read_bytes().startswith(b"# bayesff export: run")
 
 
 @pytest.mark.slow  # builds and writes a run file (about 5 s on 2 cores)

@@ -1530,3 +1530,30 @@ def test_a_model_that_misses_its_data_by_far_is_noted():
     assert misfit_notes(_tau_run(0.3, scale=0.1)) == []
     assert len(misfit_notes(_tau_run(0.6, form="log"))) == 1
     assert misfit_notes(_tau_run(0.97, form="absolute")) == []
+
+
+def test_diagnostics_say_why_r_hat_cannot_be_computed():
+    """One chain (or one draw per chain) has no R-hat: the warning said "R-hat above
+    1.01: epsilon (nan)" (audit, 2026-11-28); now it says R-hat cannot be computed and
+    why. Four chains of 100 independent normal draws give no warning."""
+    import xarray as xr
+
+    from bayesff.inference.diagnostics import diagnose
+
+    rng = np.random.default_rng(0)
+
+    def run(chains, draws):
+        def x():
+            return (("chain", "draw"), rng.normal(size=(chains, draws)))
+
+        post = xr.Dataset({"epsilon": x()})
+        stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((chains, draws), bool)),
+                            "energy": x()})  # fmt: skip
+        return xr.DataTree.from_dict({"posterior": post, "sample_stats": stats})
+
+    one = diagnose(run(1, 100)).warnings
+    assert one[0].startswith("R-hat cannot be computed (one chain: run 2 or more chains"), one
+    assert not any("R-hat above" in w for w in one), one
+    short = diagnose(run(4, 1)).warnings
+    assert short[0].startswith("R-hat cannot be computed (1 draw(s) per chain"), short
+    assert diagnose(run(4, 100)).warnings == []

@@ -635,3 +635,57 @@ def test_a_target_named_as_another_site_is_refused_at_check(tmp_path, rename, sa
     problem.write_text(text)
     with pytest.raises(ProblemError, match=re.escape(says)):
         Problem.from_toml(problem)
+
+
+def test_name_errors_describe_the_pattern_they_check():
+    """A problem or task name may hold '.' and '-', but the error said "letters, digits
+    and '_'" for every pattern (audit, 2026-11-28); each pattern is now said in words."""
+    from bayesff.schemas import NAME_PATTERN, TARGET_NAME_PATTERN, check_name
+
+    with pytest.raises(ProblemError, match=re.escape("letters, digits, '_', '.' and '-', a ")):
+        check_name("a/b", NAME_PATTERN, "here", "task name")
+    with pytest.raises(ProblemError, match=re.escape("letters, digits and '_', a letter first")):
+        check_name("B2-x", TARGET_NAME_PATTERN, "here", "target name")
+    assert check_name("argon_lj-1.2", NAME_PATTERN, "here") == "argon_lj-1.2"
+
+
+def test_compare_refuses_one_run_given_twice(tmp_path, capsys, monkeypatch):
+    """``bayesff compare R R`` (or R and ./R) compared a run with itself and ranked the two
+    as equals without a word (audit, 2026-11-28); now one line naming both spellings,
+    before any run file is read."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.nc").write_bytes(b"not even read")
+    assert main(["compare", "r.nc", "./r.nc"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: compare: './r.nc' is the same run file as 'r.nc'; give each run once"
+
+
+def test_a_held_out_group_name_ending_in_a_space_is_refused(tmp_path):
+    """Groups "low T" and "low T " were two groups that read the same in every output
+    (audit, 2026-11-28); a name ending in a space is refused, one of one character and
+    one with inner spaces are not."""
+    problem = _toy_problem(tmp_path)
+    for name, ok in (("low T ", False), ("L", True), ("low T", True)):
+        problem.write_text(PROBLEM_TOML.replace(
+            '{ target = "B2", select', f'{{ target = "B2", name = "{name}", select'))  # fmt: skip
+        if ok:
+            assert Problem.from_toml(problem).targets[0].holdout.keys() == {name}
+        else:
+            with pytest.raises(ProblemError, match="no space at the end"):
+                Problem.from_toml(problem)
+
+
+def test_a_noise_value_below_the_data_files_floor_is_refused(tmp_path):
+    """``noise = { value = 1e-30 }`` passed, although a data file's uncertainty below 1e-12
+    of its value is refused (audit, 2026-11-28): the same floor now holds for a constant
+    uncertainty, naming the field and the row. 0.5 cm^3/mol builds."""
+    problem = _toy_problem(tmp_path)
+    for value, ok in (("1e-30", False), ("0.5", True)):
+        problem.write_text(PROBLEM_TOML.replace(
+            "train = { T_K = [110.0, 500.0] }\n",
+            f"train = {{ T_K = [110.0, 500.0] }}\nnoise = {{ value = {value} }}\n"))  # fmt: skip
+        if ok:
+            assert Problem.from_toml(problem).targets[0].uncertainties.max() == 0.5
+        else:
+            with pytest.raises(ProblemError, match=r"\(B2\)\.noise: noise value 1e-30 cm\^3/mol"):
+                Problem.from_toml(problem)

@@ -320,6 +320,9 @@ def test_a_group_without_forward_model_values_says_so_in_its_verdict():
     assert "NO VALUE from the forward model for every draw at 1 of 1 states (100 %" in lines
     assert "NO VALUE from the forward model for some draws at 1 of 2 states (25 %" in lines
     assert lines.count("NO VALUE") == 2
+    # its transferability index has no prediction to measure (it said "zero training error")
+    very = next(x for x in lines.splitlines() if "very high T" in x)
+    assert "transferability index undefined (no prediction)" in very, very
 
 
 def test_untrained_target_without_tolerance_uses_coverage():

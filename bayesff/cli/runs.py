@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from bayesff import runfile
 from bayesff.cli.allow import add_allow_plugin, allowing_plugins
 from bayesff.cli.argtypes import count
 from bayesff.cli.command import EXIT_OK, Command, logger
+from bayesff.errors import BayesffError
 from bayesff.report import report
 from bayesff.runtime import configure
 from bayesff.sensitivity import sensitivity
@@ -49,6 +51,15 @@ def _compare_arguments(c) -> None:
 
 
 def _compare(args) -> int:
+    seen: dict = {}
+    for path in args.runs:  # the same run twice compares it with itself: a slip
+        key = Path(path).resolve()
+        if key in seen:
+            raise BayesffError(
+                f"{path!r} is the same run file as {seen[key]!r}; give each run once",
+                "compare",
+            )
+        seen[key] = path
     runs = {}
     for path in args.runs:
         dt = runfile.read(path)

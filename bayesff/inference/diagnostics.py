@@ -107,7 +107,9 @@ def diagnose(dt) -> Diagnostics:
         rhat[n] = eb[n] = et[n] = math.nan
     div = int(dt["sample_stats"]["diverging"].values.sum())
     try:
-        bfmi = [float(x) for x in np.atleast_1d(az.bfmi(dt)["energy"].values)]
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # one draw per chain: no variance
+            bfmi = [float(x) for x in np.atleast_1d(az.bfmi(dt)["energy"].values)]
     except (KeyError, ValueError):
         bfmi = []
     w = []
@@ -117,7 +119,18 @@ def diagnose(dt) -> Diagnostics:
             "size collapsed): "
             + ", ".join(f"{n} (chain {', '.join(map(str, c))})" for n, c in stuck.items())
         )
-    bad_r = [f"{n} ({v:.3f})" for n, v in rhat.items() if not v <= RHAT_MAX]
+    # NaN without a stuck chain: ArviZ has too little to compute R-hat from
+    unknown = [n for n, v in rhat.items() if math.isnan(v) and n not in stuck]
+    if unknown:
+        post = dt["posterior"]
+        chains, draws = post.sizes.get("chain", 1), post.sizes.get("draw", 0)
+        why = "one chain" if chains < 2 else f"{draws} draw(s) per chain"
+        w.append(
+            f"R-hat cannot be computed ({why}: run 2 or more chains of 4 or more draws to "
+            f"check convergence): {', '.join(unknown)}"
+        )
+    bad_r = [f"{n} ({v:.3f})" for n, v in rhat.items() if v > RHAT_MAX]
+    bad_r += [f"{n} (nan)" for n in rhat if math.isnan(rhat[n]) and n in stuck]
     if bad_r:
         w.append(f"R-hat above {RHAT_MAX}: {', '.join(bad_r)}")
     bad_e = [f"{n} ({v:.0f})" for n, v in eb.items() if not v >= ESS_BULK_MIN]

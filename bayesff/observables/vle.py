@@ -1230,6 +1230,39 @@ def _check_stable(c: _Centre, T_K, rho_per_A3, rho_star, observable: str) -> Non
         )
 
 
+#: A compressed-liquid row whose pressure lies more than this factor above the model's
+#: pressure at the EOS's highest validated density (at the row's T, prior centre) is
+#: refused: no liquid the EOS answers for has it at any draw near the centre (a pressure
+#: in Pa or kPa in the MPa column). The factor leaves room for a centre off in epsilon
+#: and sigma (p scales as epsilon / sigma^3).
+PRESSURE_REACH_FACTOR = 30.0
+
+
+def _check_reachable_pressure(c: _Centre, T_K, p_MPa, observable: str) -> None:
+    """A ProblemError naming the first row whose pressure the model cannot reach within
+    its EOS's validated densities at the prior centre (:data:`PRESSURE_REACH_FACTOR`)."""
+    T_K, p_MPa = np.asarray(T_K, float), np.asarray(p_MPa, float)
+    t = GAS_CONSTANT_KJ_PER_MOL_K * T_K / c.epsilon
+    # a chain's packing limit lies near rho* = 1 / segments (docs/vle.md)
+    rho_max = c.fluid.eos.validity.rho_star_max / float(c.shape.get("segments", 1.0))
+    with jax.enable_x64(True):
+        p_star = jax.vmap(lambda a: pressure(c.fluid.eos, a, rho_max, **c.shape))(
+            jnp.asarray(t, jnp.float64)
+        )
+    p_top = np.asarray(p_star) * c.epsilon / c.sigma**3 * KJ_PER_MOL_PER_A3_IN_MPA
+    wrong = np.isfinite(p_top) & (p_top > 0) & (p_MPa > PRESSURE_REACH_FACTOR * p_top)
+    if np.any(wrong):
+        i, more = _first_rows(wrong)
+        raise ProblemError(
+            f"observable {observable!r}, the row at T_K = {T_K[i]:g}, p_MPa = {p_MPa[i]:g}"
+            f"{more}: at the prior centre (epsilon/k = {c.epsilon_K:.6g} K, sigma = "
+            f"{c.sigma:.6g} angstrom) the model reaches {p_top[i]:.4g} MPa at the highest "
+            f"density its EOS is validated for (rho* = {rho_max:.4g}); a pressure more than "
+            f"{PRESSURE_REACH_FACTOR:g} times that has no liquid the EOS answers for, and the "
+            "prediction is NaN: check the pressure's unit (MPa, not kPa or Pa)"
+        )
+
+
 #: A liquid's density (saturated, or compressed below Tc) lies above the critical
 #: density, a saturated vapour's below it: a row more than this factor on the wrong
 #: side of the model's critical density at the prior centre is refused as the other
@@ -1338,6 +1371,7 @@ def _single_floor(kind: str, observable: str):
             _check_stable(c, env["T_K"], env["rho_per_A3"], rho, observable)
         else:
             _check_phase_side(c, values, env["T_K"], observable, "compressed")
+            _check_reachable_pressure(c, env["T_K"], env["p_MPa"], observable)
         if c.fluid.floor is None:
             return np.zeros(n)
         t_c, rho_c = _floor_critical(c)

@@ -255,8 +255,9 @@ def run_pool(run, target: str | None = None, group: str | None = None) -> RunPoo
         if len(held) != 1:
             raise BayesffError(
                 f"the run's targets with held-out rows are {held or 'none'}: name one with "
-                "target= (put the candidate environments in the problem as a held-out group "
-                "or a target with train = false)"
+                "target= (bayesff active --target; put the candidate environments in the "
+                "problem as a held-out group or a target with train = false)",
+                str(run) if isinstance(run, (str, os.PathLike)) else None,
             )
         target = held[0]
     if target not in names:

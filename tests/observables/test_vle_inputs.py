@@ -190,6 +190,26 @@ def test_single_phase_rows_inside_the_spinodal_are_refused():
         lj_problem([_target(name, [120.0], rho_per_A3=rho[:1])], SETTINGS)
 
 
+def test_a_compressed_liquid_pressure_in_pa_is_refused():
+    """A compressed-liquid pressure in Pa read as MPa (audit, 2026-11-28: 6.5 minutes of
+    sampling, then "no value at 27 of 27 states"): at the prior centre (eps/k 120 K, sigma
+    3.5 angstrom) the Thol EOS at its highest validated density, rho* = 1.08, at 100 K
+    gives teqp's p* = rho* T* (1 + Ar01), computed here, in MPa (x eps/sigma^3); 30
+    times that is refused, naming the row and the unit. 5 and 100 MPa (a real compressed
+    liquid) build."""
+    t, r = 100.0 / 120.0, 1.08
+    p_top = r * t * (1 + TEQP.get_Ar01(t, r, np.array([1.0])))
+    p_top *= 120.0 * KB / (3.5e-10) ** 3 / 1e6  # MPa
+    ok = {"p_MPa": np.array([5.0, 100.0])}
+    lj_problem([_target("compressed_liquid_density", [100.0, 100.0], **ok)], SETTINGS)
+    bad = {"p_MPa": np.array([5.0, 31.0 * p_top])}
+    with pytest.raises(ProblemError) as err:
+        lj_problem([_target("compressed_liquid_density", [100.0, 100.0], **bad)], SETTINGS)
+    msg = str(err.value)
+    assert f"the row at T_K = 100, p_MPa = {31.0 * p_top:g}:" in msg, msg
+    assert f"reaches {p_top:.4g} MPa" in msg and "(MPa, not kPa or Pa)" in msg, msg
+
+
 def _problem(potential, fixed: dict, free: dict, target):
     params = {n: Parameter(n, u, None, value=v) for n, (u, v) in fixed.items()}
     params |= {

@@ -205,6 +205,48 @@ def _liquid_newton(eos, t, p_target, x0, shape, max_iter, tol=STEP_TOL, max_up=M
     return jax.lax.while_loop(cond, body, (x0, jnp.inf, jnp.int32(0)))
 
 
+def _vapour_below(eos, t, p_target, rho_l, shape, max_iter):
+    """Whether a vapour at (t, p_target) exists with a lower chemical potential than the
+    liquid root ``rho_l`` (True: that liquid is metastable, p below the vapour pressure).
+
+    Newton on p(rho) = p_target in rho (not ln rho) from the ideal-gas density p/T: the
+    vapour branch's p(rho) is increasing and concave and the start lies below its root
+    (Z < 1 below Tc), so the iterates rise to the root without overshooting. Where no
+    vapour root exists (p above the vapour spinodal) they leave the branch (dp/drho <= 0,
+    or onto the liquid root itself) and the answer is False: a failed search never makes
+    a liquid metastable. Not differentiated (a status, not a value).
+    """
+    rho0 = p_target / t
+
+    def body(c):
+        rho, _, it = c
+        _, a_r, a_rr = alphar_density_derivatives(eos, t, rho, shape)
+        p_here = rho * t * (1.0 + rho * a_r)
+        dpdrho = t * (1.0 + 2.0 * rho * a_r + rho**2 * a_rr)
+        step = -(p_here - p_target) / dpdrho
+        stable = dpdrho > 0
+        # left the vapour branch: stop, with a size that says so (negative)
+        return (
+            jnp.where(stable, rho + step, rho),
+            jnp.where(stable, jnp.abs(step / rho), -1.0),
+            it + 1,
+        )
+
+    def cond(c):
+        rho, size, it = c
+        return (size > STEP_TOL) & jnp.isfinite(rho) & (rho > 0) & (it < max_iter)
+
+    # only a vapour below the liquid's density is sought (at 10-100 MPa p/T is dense)
+    size0 = jnp.where(rho0 < 0.5 * rho_l, jnp.inf, -1.0)
+    rho_v, size, _ = jax.lax.while_loop(cond, body, (rho0, size0, jnp.int32(0)))
+    found = (size >= 0) & (size <= STEP_TOL) & (rho_v > 0) & (rho_v < 0.5 * rho_l)
+    (_, mu_l, _), (_, mu_v, _) = (
+        _phase_terms(eos, t, rho_l, shape),
+        _phase_terms(eos, t, jnp.where(found, rho_v, rho_l), shape),
+    )
+    return found & (mu_v < mu_l)
+
+
 def _ancillary_start(t, crit):
     """(ln rho_l, ln rho_v) of the LJ ancillary curve scaled by the model's critical point."""
     t_r = jnp.clip(t / crit.T_star, 0.05, 0.999)
@@ -489,8 +531,12 @@ def liquid_density(
     root to rounding). Differentiable in T*, p* and the shape
     parameters (implicit function theorem).
 
-    Below Tc at a pressure under the vapour pressure the root found is the
-    metastable (superheated) liquid if there is one; this is not checked.
+    Below Tc at a pressure under the model's vapour pressure there is no stable
+    liquid: the status is then ``BELOW_VAPOUR_PRESSURE`` and the density NaN. The root
+    found is a superheated liquid (the vapour at the same T and p, found by
+    :func:`_vapour_below`, has the lower chemical potential; no coexistence solve is
+    needed) or, below the liquid's spinodal pressure, the vapour itself (a root below
+    the critical density, which was returned as the liquid before 2026-11-28).
 
     Parameters
     ----------
@@ -510,7 +556,7 @@ def liquid_density(
     SinglePhase
         rho*, status (``OK``, ``NOT_CONVERGED``, ``UNSTABLE``, ``OUTSIDE_VALIDITY``
         (T* below the EOS's range or rho* above its highest density),
-        ``CRITICAL_FAILED`` or ``NONFINITE``), iterations.
+        ``CRITICAL_FAILED``, ``NONFINITE`` or ``BELOW_VAPOUR_PRESSURE``), iterations.
     """
     t = jnp.asarray(T_star, dtype=float)
     p = jnp.asarray(p_star, dtype=float)
@@ -530,6 +576,14 @@ def liquid_density(
     _, a_r, a_rr = alphar_density_derivatives(eos, t_fixed, rho, sh)
     b = 1.0 + 2.0 * rho * a_r + rho**2 * a_rr
     finite_in = jnp.isfinite(t) & jnp.isfinite(p) & (p > 0)
+    below_tc = (t_fixed < crit.T_star) & jnp.isfinite(rho) & (rho > 0)
+    # below Tc a root under the critical density is the vapour (p below the liquid's
+    # spinodal: no liquid at all); one above it may still be a superheated liquid
+    vapour_root = below_tc & (rho < crit.rho_star)
+    metastable = vapour_root | (
+        below_tc
+        & _vapour_below(eos, t_fixed, p_fixed, jnp.where(below_tc, rho, 1.0), sh, max_iter)
+    )
     status = jnp.select(
         [
             ~finite_in,
@@ -539,6 +593,7 @@ def liquid_density(
             size > STEP_TOL,
             b <= 0.0,
             rho > eos.validity.rho_star_max,
+            metastable,
         ],
         [
             SolveStatus.NONFINITE,
@@ -548,6 +603,7 @@ def liquid_density(
             SolveStatus.NOT_CONVERGED,
             SolveStatus.UNSTABLE,
             SolveStatus.OUTSIDE_VALIDITY,
+            SolveStatus.BELOW_VAPOUR_PRESSURE,
         ],
         SolveStatus.OK,
     ).astype(jnp.int32)

@@ -76,6 +76,11 @@ class SolveStatus(enum.IntEnum):
         The model's critical point, needed for the starts, could not be found.
     NONFINITE
         A non-finite input (temperature, pressure, shape parameter) or EOS value.
+    BELOW_VAPOUR_PRESSURE
+        A liquid asked at (T, p) below Tc and below the model's vapour pressure: the
+        stable phase there is the vapour. The liquid root is a superheated liquid
+        (the vapour at that T and p has the lower chemical potential), or there is
+        none and the root found is the vapour's (below the critical density).
     """
 
     OK = 0
@@ -86,6 +91,7 @@ class SolveStatus(enum.IntEnum):
     UNSTABLE = 5
     CRITICAL_FAILED = 6
     NONFINITE = 7
+    BELOW_VAPOUR_PRESSURE = 8
 
 
 def status_counts(status) -> dict[str, int]:

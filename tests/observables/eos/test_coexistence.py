@@ -165,6 +165,28 @@ def test_compressed_liquid_density_solves_p_of_rho():
         assert abs(float(drho_dp[i]) * dpdrho - 1) < 1e-8
 
 
+def test_a_liquid_below_the_vapour_pressure_is_metastable(teqp_curve):
+    """Below teqp's vapour pressure (0.98 and 0.5 p_sat, and 1e-3 of it) there is no stable
+    liquid at (T*, p*): status BELOW_VAPOUR_PRESSURE and NaN. The root was returned as the
+    compressed liquid (audit, 2026-11-28: 1/200 of argon's p_sat gave 31.8 mol/L, a
+    superheated liquid), and near Tc, below the liquid's spinodal pressure, the vapour's
+    density was. At 1.02 p_sat it is the stable liquid. T* = 0.70-1.30 (0.53-0.98 Tc);
+    reference: teqp's coexistence pressure (the fixture), so the threshold is the EOS's own
+    binodal; a root that does not converge (NOT_CONVERGED) is NaN too."""
+    idx = [int(np.argmin(np.abs(T_GRID - t))) for t in (0.7, 0.9, 1.1, 1.25, 1.3)]
+    ts = np.repeat(T_GRID[idx], 4)
+    ps = np.repeat(teqp_curve[idx, 2], 4) * np.tile([1e-3, 0.5, 0.98, 1.02], len(idx))
+    sol = jax.jit(jax.vmap(lambda t, p: liquid_density(E, t, p, critical=CRIT)))(
+        jnp.asarray(ts), jnp.asarray(ps)
+    )
+    status = np.asarray(sol.status).reshape(len(idx), 4)
+    below = np.isin(status[:, :3], [SolveStatus.BELOW_VAPOUR_PRESSURE, SolveStatus.NOT_CONVERGED])
+    assert np.all(below) and np.all(status[:, 1:3] == SolveStatus.BELOW_VAPOUR_PRESSURE), status
+    assert np.all(status[:, 3] == SolveStatus.OK), status
+    rho = np.asarray(sol.rho).reshape(len(idx), 4)
+    assert np.all(np.isnan(rho[:, :3])) and np.all(rho[:, 3] > teqp_curve[idx, 0])
+
+
 def test_compressed_liquid_failures_are_values():
     """p* <= 0 or non-finite: NONFINITE; T* below the EOS's validity: OUTSIDE_VALIDITY."""
     sol = jax.vmap(lambda t, p: liquid_density(E, t, p, critical=CRIT))(
