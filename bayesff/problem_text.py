@@ -165,17 +165,6 @@ def _with_holdouts(holdouts: list, targets: list[Target], path: str) -> list[Tar
     return [by_name[t.name] for t in targets]
 
 
-def _same_content(a: Path, b: Path) -> bool:
-    """Whether two files are one file (links, the same folder reached twice) or equal
-    byte for byte."""
-    try:
-        if a.resolve() == b.resolve() or a.samefile(b):
-            return True
-        return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
-    except OSError:
-        return False
-
-
 def _is_file(path: Path, where: str) -> bool:
     try:
         return path.is_file()
@@ -187,20 +176,10 @@ def _is_file(path: Path, where: str) -> bool:
 
 def _data_path(data_rel: str, base_dirs, where: str) -> Path:
     """The data file a relative path names: the first of ``base_dirs`` (the problem
-    file's folder, its parent, the working folder) that holds it. Where two of them hold
-    different files of that name the path is ambiguous (the result would depend on the
-    folder the command ran in) and is refused."""
-    hits = [b / data_rel for b in base_dirs if _is_file(b / data_rel, f"{where}.data")]
-    found = hits[0] if hits else None
-    for other in hits[1:]:
-        if not _same_content(found, other):
-            raise ProblemError(
-                f"data file {data_rel!r} names two different files: {str(found)!r} and "
-                f"{str(other)!r} (relative paths are looked up in "
-                f"{', '.join(str(b) for b in base_dirs)}); write the path relative to the "
-                f"problem file's folder without the other match, or give it absolute",
-                f"{where}.data",
-            )
+    file's folder, its parent, the working folder) that holds it."""
+    found = next(
+        (b / data_rel for b in base_dirs if _is_file(b / data_rel, f"{where}.data")), None
+    )
     if found is None:
         for b in base_dirs:
             why = not_a_file(b / data_rel)

@@ -208,6 +208,8 @@ def configure(
         ``host_devices``).
     """
 
+    # read later, when a sampler compiles: a bad value fails here, before any work
+    env_flag("BAYESFF_BACKGROUND_COMPILE", True)
     if x64 is None:
         x64 = env_flag("BAYESFF_X64", True)
     jax.config.update("jax_enable_x64", bool(x64))

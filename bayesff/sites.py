@@ -116,9 +116,10 @@ def valid(target: str) -> str:
 def reserved(target: str, parameters, nuisances=()) -> tuple[str, ...]:
     """Every site name a target can give the model besides its own (its observed site),
     for any inadequacy, error model or pooling: ``parameters`` are the problem's parameter
-    names, ``nuisances`` the target's. A target or parameter named as one of these (a
-    target ``tau_x`` beside a target ``x``) would make two sites of one name, which
-    NumPyro refuses only when the model is traced."""
+    names, ``nuisances`` the target's. A target named as one of these (``tau_x`` beside a
+    target ``x``) would make two sites of one name, which NumPyro refuses only when the
+    model is traced. Every name a target could give is reserved, whether or not its
+    settings use it (parameter and nuisance names come from the package, not the file)."""
     per_target = (
         mean, tau, valid, borrowed, alpha, length, beta, delta_amplitude, delta_length,
     )  # fmt: skip

@@ -100,6 +100,9 @@ def test_environment_variables_are_read_strictly_and_an_unusable_cache_is_said(t
     assert rc == 0 and out[1] == "False", err
     rc, out, err = _configure_in_a_new_process(tmp_path, BAYESFF_X64="maybe")
     assert rc != 0 and "BAYESFF_X64: expected one of 1, true, yes, on (on)" in err, err
+    # read only when a sampler compiles, so checked by configure, before any work
+    rc, out, err = _configure_in_a_new_process(tmp_path, BAYESFF_BACKGROUND_COMPILE="later")
+    assert rc != 0 and "BAYESFF_BACKGROUND_COMPILE: expected one of" in err, err
     for bad in ("afile", "afile/cache"):
         rc, out, err = _configure_in_a_new_process(tmp_path, BAYESFF_CACHE_DIR=bad)
         assert rc == 0 and out[0] == "None", (out, err)

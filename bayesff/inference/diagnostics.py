@@ -124,11 +124,12 @@ def diagnose(dt) -> Diagnostics:
     if unknown:
         post = dt["posterior"]
         chains, draws = post.sizes.get("chain", 1), post.sizes.get("draw", 0)
-        why = "one chain" if chains < 2 else f"{draws} draw(s) per chain"
-        w.append(
-            f"R-hat cannot be computed ({why}: run 2 or more chains of 4 or more draws to "
-            f"check convergence): {', '.join(unknown)}"
-        )
+        if chains < 2 or draws < 4:
+            why = "one chain" if chains < 2 else f"{draws} draw(s) per chain"
+            why += ": run 2 or more chains of 4 or more draws to check convergence"
+        else:
+            why = "draws that are not all finite"
+        w.append(f"R-hat cannot be computed ({why}): {', '.join(unknown)}")
     bad_r = [f"{n} ({v:.3f})" for n, v in rhat.items() if v > RHAT_MAX]
     bad_r += [f"{n} (nan)" for n in rhat if math.isnan(rhat[n]) and n in stuck]
     if bad_r:

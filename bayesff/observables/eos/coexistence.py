@@ -205,16 +205,20 @@ def _liquid_newton(eos, t, p_target, x0, shape, max_iter, tol=STEP_TOL, max_up=M
     return jax.lax.while_loop(cond, body, (x0, jnp.inf, jnp.int32(0)))
 
 
-def _vapour_below(eos, t, p_target, rho_l, shape, max_iter):
+def _vapour_below(eos, t, p_target, rho_l, rho_c, shape, max_iter):
     """Whether a vapour at (t, p_target) exists with a lower chemical potential than the
-    liquid root ``rho_l`` (True: that liquid is metastable, p below the vapour pressure).
+    liquid root ``rho_l`` (True: that liquid is superheated, p below the vapour pressure).
 
-    Newton on p(rho) = p_target in rho (not ln rho) from the ideal-gas density p/T: the
+    Newton on p(rho) = p_target in rho (not ln rho) from the ideal-gas density p/T. The
     vapour branch's p(rho) is increasing and concave and the start lies below its root
-    (Z < 1 below Tc), so the iterates rise to the root without overshooting. Where no
-    vapour root exists (p above the vapour spinodal) they leave the branch (dp/drho <= 0,
-    or onto the liquid root itself) and the answer is False: a failed search never makes
-    a liquid metastable. Not differentiated (a status, not a value).
+    (Z < 1 below Tc), so there the iterates rise to the root without ever passing it.
+    An iterate above the target pressure (an overshoot), one where dp/drho <= 0, or one
+    at or above the critical density ``rho_c`` has left the vapour branch: p is above
+    the vapour spinodal, and the answer is False. A failed search never makes a liquid
+    superheated: without the overshoot test, the Thol LJ EOS's spurious loops near
+    0.8-0.93 Tc gave a stable-looking root near rho_c with a lower mu than the liquid,
+    and stable liquids at 1.6-10 p_sat were marked (review, 2026-11-28). Not
+    differentiated (a status, not a value).
     """
     rho0 = p_target / t
 
@@ -224,22 +228,19 @@ def _vapour_below(eos, t, p_target, rho_l, shape, max_iter):
         p_here = rho * t * (1.0 + rho * a_r)
         dpdrho = t * (1.0 + 2.0 * rho * a_r + rho**2 * a_rr)
         step = -(p_here - p_target) / dpdrho
-        stable = dpdrho > 0
-        # left the vapour branch: stop, with a size that says so (negative)
-        return (
-            jnp.where(stable, rho + step, rho),
-            jnp.where(stable, jnp.abs(step / rho), -1.0),
-            it + 1,
-        )
+        on_branch = (dpdrho > 0) & (p_here <= p_target * (1.0 + 1e-9)) & (rho < rho_c)
+        # off the branch: stop, with a size that says so (negative)
+        size = jnp.where(on_branch, jnp.abs(step / rho), -1.0)
+        return jnp.where(on_branch, rho + step, rho), size, it + 1
 
     def cond(c):
         rho, size, it = c
         return (size > STEP_TOL) & jnp.isfinite(rho) & (rho > 0) & (it < max_iter)
 
-    # only a vapour below the liquid's density is sought (at 10-100 MPa p/T is dense)
-    size0 = jnp.where(rho0 < 0.5 * rho_l, jnp.inf, -1.0)
+    # a vapour lies below the critical density (at 10-100 MPa p/T is dense: no search)
+    size0 = jnp.where(rho0 < rho_c, jnp.inf, -1.0)
     rho_v, size, _ = jax.lax.while_loop(cond, body, (rho0, size0, jnp.int32(0)))
-    found = (size >= 0) & (size <= STEP_TOL) & (rho_v > 0) & (rho_v < 0.5 * rho_l)
+    found = (size >= 0) & (size <= STEP_TOL) & (rho_v > 0) & (rho_v < rho_c)
     (_, mu_l, _), (_, mu_v, _) = (
         _phase_terms(eos, t, rho_l, shape),
         _phase_terms(eos, t, jnp.where(found, rho_v, rho_l), shape),
@@ -582,7 +583,9 @@ def liquid_density(
     vapour_root = below_tc & (rho < crit.rho_star)
     metastable = vapour_root | (
         below_tc
-        & _vapour_below(eos, t_fixed, p_fixed, jnp.where(below_tc, rho, 1.0), sh, max_iter)
+        & _vapour_below(
+            eos, t_fixed, p_fixed, jnp.where(below_tc, rho, 1.0), crit.rho_star, sh, max_iter
+        )
     )
     status = jnp.select(
         [

@@ -187,6 +187,27 @@ def test_a_liquid_below_the_vapour_pressure_is_metastable(teqp_curve):
     assert np.all(np.isnan(rho[:, :3])) and np.all(rho[:, 3] > teqp_curve[idx, 0])
 
 
+def test_a_stable_liquid_is_not_taken_for_one_below_the_vapour_pressure(teqp_curve):
+    """Review, 2026-11-28: at 0.79-0.93 Tc and 1.6-10 p_sat the vapour search of the first
+    version overshot the vapour spinodal into the Thol EOS's spurious loop near rho_c,
+    found a root there with a lower mu than the liquid, and marked 77 stable compressed
+    liquids (argon 2.7-16.5 MPa at 125-147 K) as below the vapour pressure. Each of these
+    states is the stable liquid, denser than teqp's saturated liquid. And at 0.99 Tc, 0.999
+    p_sat (where rho_v/rho_l > 0.5, which the first version's cut skipped) the liquid is
+    superheated."""
+    idx = [int(np.argmin(np.abs(T_GRID - t))) for t in (1.05, 1.15, 1.2, 1.22)]
+    facs = [1.6, 2.0, 4.7, 10.0]
+    ts = np.repeat(T_GRID[idx], len(facs))
+    ps = np.repeat(teqp_curve[idx, 2], len(facs)) * np.tile(facs, len(idx))
+    solve = jax.jit(jax.vmap(lambda t, p: liquid_density(E, t, p, critical=CRIT)))
+    sol = solve(jnp.asarray(ts), jnp.asarray(ps))
+    assert np.all(np.asarray(sol.status) == SolveStatus.OK), np.asarray(sol.status)
+    assert np.all(np.asarray(sol.rho) > np.repeat(teqp_curve[idx, 0], len(facs)))
+    k = int(np.argmin(np.abs(T_GRID - 1.31)))
+    near = solve(jnp.asarray([T_GRID[k]]), jnp.asarray([0.999 * teqp_curve[k, 2]]))
+    assert int(near.status[0]) == SolveStatus.BELOW_VAPOUR_PRESSURE
+
+
 def test_compressed_liquid_failures_are_values():
     """p* <= 0 or non-finite: NONFINITE; T* below the EOS's validity: OUTSIDE_VALIDITY."""
     sol = jax.vmap(lambda t, p: liquid_density(E, t, p, critical=CRIT))(
