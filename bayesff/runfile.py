@@ -55,6 +55,7 @@ and ``version_<package>`` for every package that shaped the run.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import os
 import platform
@@ -475,6 +476,12 @@ def _installed_versions() -> tuple[tuple[str, str], ...]:
     return tuple(out.items())
 
 
+def text_sha256(text: str) -> str:
+    """sha256 of a text's UTF-8 bytes (``problem_text_sha256``: the problem text as
+    written, so that a reader can tell an edited text from the run's own)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def run_attrs(problem, settings: dict) -> dict:
     """Root attributes of a run (see the module docstring)."""
 
@@ -485,6 +492,7 @@ def run_attrs(problem, settings: dict) -> dict:
         "problem_name": problem.name,
         "problem_path": str(problem.path or ""),
         "problem_text": problem.document_text(),
+        "problem_text_sha256": text_sha256(problem.document_text()),
         "problem_fingerprint": problem.fingerprint(),
         "potential_name": problem.potential.name,
         "potential_kind": str(src.get("kind", "")),
@@ -874,6 +882,14 @@ def check_attributes(dt, where: str = "run file") -> None:
                 f"attribute 'problem_text' is not a TOML problem file ({e.message})", where
             ) from None
         _check_parameter_units(dt, doc, where)
+        want = a.get("problem_text_sha256")  # runs written before 2026-11-28 have none
+        if want is not None and str(want) != text_sha256(text):
+            raise RunFileError(
+                "attribute 'problem_text' is not the text the run was made from (its sha256 "
+                "differs from 'problem_text_sha256'): the problem was edited in the run file; "
+                "use the run as written, or calibrate the edited problem",
+                where,
+            )
     if "parameters" in a:
         post = dt["posterior"].data_vars
         for n in _strings(a["parameters"]):

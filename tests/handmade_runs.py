@@ -112,6 +112,8 @@ def vdw_run(kind="mie_vdw", m_fixed=True):
     fixed in its problem text (or sampled)."""
     import xarray as xr
 
+    from bayesff.runfile import text_sha256
+
     t = target("B2", "second_virial", {"T_K": np.array([300.0, 400.0])}, np.array([-10.0, -5.0]))
     rows = np.zeros((3, 2))
     dt = build_run([t], {"B2": {"train": {"model": rows, "rep": rows, "ll": rows}}})
@@ -132,6 +134,7 @@ def vdw_run(kind="mie_vdw", m_fixed=True):
     dt.attrs["parameters"] = list(draws)
     fixed = '[parameters.m]\nunit = "1"\nvalue = 5.5\n' if m_fixed else ""
     dt.attrs["problem_text"] = f'[problem]\nname = "x"\n[potential]\nkind = "{kind}"\n{fixed}'
+    dt.attrs["problem_text_sha256"] = text_sha256(dt.attrs["problem_text"])  # as written
     return dt, draws
 
 

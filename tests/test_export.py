@@ -393,6 +393,7 @@ def _chain_run(tmp_path, draws, segments=2.0, name="chain", kind="mie_chain"):
         '[parameters.m]\nunit = "1"\nvalue = 6.0\n'
         f'[parameters.segments]\nunit = "1"\nvalue = {segments}\n'
     )
+    dt.attrs["problem_text_sha256"] = runfile.text_sha256(dt.attrs["problem_text"])
     path = tmp_path / f"{name}.nc"
     runfile.write(dt, path)
     return path

@@ -297,7 +297,11 @@ _BAD_ATTRS = {
     "seed": ("/", "seed", '{"seed": 1}', "expected an integer"),
     "tolerance": ("/targets/B2", "tolerance_rel", '{"rel": 0.05}', "expected a number"),
     "parameters": ("/", "parameters", '["epsilon", ', "not a variable of the posterior"),
-}
+    # valid TOML, but not the run's own text (audit, 2026-11-28: export wrote another
+    # molecule from an edited segment count); runs record the text's sha256 since then
+    "problem_text edited": ("/", "problem_text", PROBLEM_TOML.replace("120.0", "130.0"),
+                            "is not the text the run was made from"),
+}  # fmt: skip
 
 
 @pytest.mark.slow  # the fixture calibrates once (~7-15 s on 2 busy cores); each case < 1 s

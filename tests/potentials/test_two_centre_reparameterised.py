@@ -235,6 +235,7 @@ def test_the_derived_q_of_a_run_sampled_in_ln_q_star2_is_in_buckingham():
         '[problem]\nname = "x"\n[potential]\nkind = "two_centre_lj_quadrupole_qstar"\n'
         '[parameters.L]\nunit = "angstrom"\nvalue = 1.4\n'
     )
+    dt.attrs["problem_text_sha256"] = runfile.text_sha256(dt.attrs["problem_text"])
     got = runfile.derived_parameters(dt)
     assert list(got.data_vars) == ["Q"] and got["Q"].attrs["units"] == "B"
     # epsilon sigma^5 in K angstrom^5 times k_B, over e^2 / (4 pi eps0) = 167101.0 K angstrom
