@@ -612,6 +612,11 @@ def test_compare_leave_one_environment_out():
     assert res2["loeo"]["runs"]["a"]["elpd"] == pytest.approx(_is_elpd(grouped2).sum(), abs=1e-3)
     with pytest.raises(tf.CompareError, match="labels for 10 training rows"):
         tf.compare(runs, env_groups=["x"] * 9)
+    assert not any("one training row" in w for w in res["warnings"] + res2["warnings"])
+    # more bands than rows (audit, 2026-11-28: --bands 1000 on 27 rows was LOO, unsaid)
+    res3 = tf.compare(runs, env_groups=1000)
+    assert len(res3["loeo"]["groups"]) == 10
+    assert any("one training row (10 groups for 10 rows)" in w for w in res3["warnings"])
 
 
 def test_compare_refuses_different_data():

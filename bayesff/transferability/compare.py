@@ -320,6 +320,12 @@ def compare(
     group_names = list(dict.fromkeys(row_labels))
     members = [row_labels == g for g in group_names]
     (loo, loo_i), (loeo, loeo_i), msgs, trees = _elpd_all(runs, data, members, group_names)
+    if len(group_names) == row_labels.size and row_labels.size > 1:
+        # more bands asked than rows (--bands 1000 with 27 rows): LOEO is LOO
+        msgs.append(
+            f"every environment group holds one training row ({row_labels.size} groups for "
+            f"{row_labels.size} rows), so elpd_loeo is elpd_loo: ask for fewer bands"
+        )
     return {
         "runs": list(runs),
         "targets": targets,
