@@ -156,7 +156,7 @@ def _chain_files(args, dt, label: str) -> dict[str, str]:
     return render_chain_ensemble(args.format, mean, draws, segments, args.molar_mass, r_cut, label)
 
 
-def _out_folder(args, dt, name: str) -> Path:
+def _out_folder(args, name: str) -> Path:
     """``--out``, a folder (or one to make); else ``exports/<problem name>/<format>``, the
     name checked first: a run file is data from elsewhere, and its problem name (``..``,
     an absolute path) must not choose where bayesff writes."""
@@ -205,7 +205,7 @@ def _export(args) -> int:
             topology = _run_topology(dt, args.run)
         mean, draws = run_parameters(dt, topology, args.draws, where=args.run)
         files = render_ensemble(args.format, mean, draws, topology, f"{name} {fingerprint}")
-    out = _out_folder(args, dt, name)
+    out = _out_folder(args, name)
     paths = write_files(files, out, force=args.force)
     log = logger(args)
     log(f"{len(paths)} {args.format} file(s) in {out}: the posterior mean, {args.draws} draws")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import arviz_stats as az
 import numpy as np
 
+from bayesff import sites
 from bayesff.errors import DiagnosticsError
 
 __all__ = [
@@ -167,7 +168,7 @@ def misfit_notes(dt) -> list[str]:
             continue
         if a.get("inadequacy_form") not in ("relative", "log"):
             continue
-        var = f"tau_{a.get('inadequacy_shared') or name}"
+        var = sites.tau(a.get("inadequacy_shared") or name)  # the run file's name
         if var not in post.data_vars:
             continue
         tau = float(np.median(np.abs(np.asarray(post[var].values))))

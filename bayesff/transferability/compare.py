@@ -156,6 +156,17 @@ def _env_labels(dt, rows: Mapping[str, runfile.Rows], env_groups) -> dict[str, n
 # ------------------------------------------------------------------------------ elpd
 
 
+def _one_row_groups(n_groups: int, n_rows: int) -> list[str]:
+    """The warning when every environment group holds one row (more bands asked than
+    rows, ``--bands 1000`` with 27 rows): LOEO is then LOO."""
+    if n_groups != n_rows or n_rows < 2:
+        return []
+    return [
+        f"every environment group holds one training row ({n_groups} groups for {n_rows} "
+        "rows), so elpd_loeo is elpd_loo: ask for fewer bands"
+    ]
+
+
 def _loo_tree(dt, ll: np.ndarray, dim: str, coord):
     """A DataTree in ArviZ's layout (posterior, log_likelihood) for ``arviz.loo``."""
 
@@ -320,12 +331,7 @@ def compare(
     group_names = list(dict.fromkeys(row_labels))
     members = [row_labels == g for g in group_names]
     (loo, loo_i), (loeo, loeo_i), msgs, trees = _elpd_all(runs, data, members, group_names)
-    if len(group_names) == row_labels.size and row_labels.size > 1:
-        # more bands asked than rows (--bands 1000 with 27 rows): LOEO is LOO
-        msgs.append(
-            f"every environment group holds one training row ({row_labels.size} groups for "
-            f"{row_labels.size} rows), so elpd_loeo is elpd_loo: ask for fewer bands"
-        )
+    msgs += _one_row_groups(len(group_names), int(row_labels.size))
     return {
         "runs": list(runs),
         "targets": targets,

@@ -248,6 +248,18 @@ def _vapour_below(eos, t, p_target, rho_l, rho_c, shape, max_iter):
     return found & (mu_v < mu_l)
 
 
+def _below_vapour_pressure(eos, t, p_target, rho, crit, shape, max_iter):
+    """Whether the root ``rho`` found at (t, p_target) stands for no stable liquid: below
+    Tc, a root under the critical density is the vapour (p below the liquid's spinodal:
+    no liquid at all), and one above it may be a superheated liquid
+    (:func:`_vapour_below`)."""
+    below_tc = (t < crit.T_star) & jnp.isfinite(rho) & (rho > 0)
+    vapour_root = below_tc & (rho < crit.rho_star)
+    liquid = jnp.where(below_tc, rho, 1.0)
+    superheated = _vapour_below(eos, t, p_target, liquid, crit.rho_star, shape, max_iter)
+    return vapour_root | (below_tc & superheated)
+
+
 def _ancillary_start(t, crit):
     """(ln rho_l, ln rho_v) of the LJ ancillary curve scaled by the model's critical point."""
     t_r = jnp.clip(t / crit.T_star, 0.05, 0.999)
@@ -577,16 +589,7 @@ def liquid_density(
     _, a_r, a_rr = alphar_density_derivatives(eos, t_fixed, rho, sh)
     b = 1.0 + 2.0 * rho * a_r + rho**2 * a_rr
     finite_in = jnp.isfinite(t) & jnp.isfinite(p) & (p > 0)
-    below_tc = (t_fixed < crit.T_star) & jnp.isfinite(rho) & (rho > 0)
-    # below Tc a root under the critical density is the vapour (p below the liquid's
-    # spinodal: no liquid at all); one above it may still be a superheated liquid
-    vapour_root = below_tc & (rho < crit.rho_star)
-    metastable = vapour_root | (
-        below_tc
-        & _vapour_below(
-            eos, t_fixed, p_fixed, jnp.where(below_tc, rho, 1.0), crit.rho_star, sh, max_iter
-        )
-    )
+    metastable = _below_vapour_pressure(eos, t_fixed, p_fixed, rho, crit, sh, max_iter)
     status = jnp.select(
         [
             ~finite_in,
