@@ -19,8 +19,10 @@ files::
     samples = 1000
 
 Each value's ``set`` is merged into the base problem's document (tables
-merge key by key; targets are addressed by name: ``set = { targets = { B2 =
-{ data = "..." } } }``). The tasks are the product of the axes, named by their
+merge key by key, except a target's ``train``, ``select`` and ``noise`` and a
+parameter's ``prior``, which a ``set`` replaces whole: ``train = { T_K = [80,
+120] }`` selects on T_K alone, whatever the base selected on; targets are
+addressed by name: ``set = { targets = { B2 = { data = "..." } } }``). The tasks are the product of the axes, named by their
 labels (``lj``, ``mie``; ``lj-argon`` for two axes), and each is an ordinary
 problem whose run file is ``runs/SWEEP/TASK/posterior.nc``.
 
@@ -231,10 +233,22 @@ class SweepResult:
     wall_time_s: float = 0.0
 
 
+#: Tables that a sweep's ``set`` replaces whole instead of merging key by key: a target's
+#: row selection (``train``, ``select``: merged, a new column's range was added to the
+#: base's, and the task trained on the intersection, silently fewer rows than asked for)
+#: and uncertainty (``noise``: a column could not become a value), and a parameter's
+#: ``prior`` (a family could not change: a Normal kept the base LogNormal's median).
+REPLACED_TABLES = frozenset({"train", "select", "noise", "prior"})
+
+
 def _merge(base: dict, change: dict, where: str) -> dict:
-    """``change`` merged into ``base`` (tables key by key; targets by name)."""
+    """``change`` merged into ``base`` (tables key by key, but :data:`REPLACED_TABLES`
+    whole; targets by name)."""
     out = copy.deepcopy(base)
     for k, v in change.items():
+        if k in REPLACED_TABLES:
+            out[k] = copy.deepcopy(v)
+            continue
         if k == "targets" and isinstance(v, dict):
             base_targets = out.get("targets", [])
             if not isinstance(base_targets, list) or not all(

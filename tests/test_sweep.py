@@ -185,6 +185,36 @@ def test_a_value_frees_a_fixed_parameter_or_fixes_a_sampled_one(tmp_path):
     assert problems["kept"].parameters["sigma"].value == 3.4
 
 
+def test_a_set_replaces_a_targets_train_and_noise_and_a_parameters_prior_whole(tmp_path):
+    """A value's ``set`` of ``train``, ``noise`` or a ``prior`` replaces the base's table
+    (models/argon_lj_b2.toml: train T_K [110, 500], noise from a column, epsilon LogNormal).
+    Merged key by key (an input audit, 2026-11-28), a selection on another column was
+    added to the base's, and the task trained on the intersection of the two without a
+    word; a noise column could not become a value, nor a prior change its family."""
+    from bayesff.sweep import _problem
+
+    extra = (
+        ', { label = "p", set = { targets = { B2 = { '
+        "train = { B2_GERG2008_cm3_per_mol = [-100.0, 0.0] }, "
+        "noise = { value = 0.5 } } }, parameters = { epsilon = { prior = "
+        '{ dist = "TruncatedNormal", loc = 120.0, scale = 10.0, low = 0.0, high = 1000.0 } } } } }'
+    )
+    _, tasks = expand(_sweep_file(tmp_path, seeds=(0,), extra_values=extra), tmp_path / "runs")
+    doc = {t.name: t.document for t in tasks}["p"]
+    b2 = doc["targets"][0]
+    assert b2["train"] == {"B2_GERG2008_cm3_per_mol": [-100.0, 0.0]}  # not also T_K
+    assert b2["noise"] == {"value": 0.5}
+    assert doc["parameters"]["epsilon"]["prior"] == {
+        "dist": "TruncatedNormal",
+        "loc": 120.0,
+        "scale": 10.0,
+        "low": 0.0,
+        "high": 1000.0,
+    }
+    # and the task builds (before, the merged noise and prior were refused)
+    assert _problem({t.name: t for t in tasks}["p"]).targets[0].train.sum() > 0
+
+
 def test_tasks_of_one_structure_are_padded_to_its_largest_row_counts(tmp_path):
     """Tasks that differ in their training rows (110-500 K: 27 rows; 200-500 K: fewer)
     have one structure up to row counts; every batch of the group is sent the group's
