@@ -11,10 +11,12 @@ model, so that problems with the same forward model share a compiled sampler.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -27,9 +29,11 @@ from bayesff.data import (
     UNCERTAINTY_REL_FLOOR,
     LoadedRows,
     ManifestEntry,
+    find_manifest,
     load_table,
+    read_manifest,
 )
-from bayesff.errors import ProblemError
+from bayesff.errors import DataError, ProblemError, UnitError
 from bayesff.observables._spec import Observable, get_observable
 from bayesff.observables.conventions import matched_builder
 from bayesff.potentials.cutoff import wrap_cutoff
@@ -969,16 +973,22 @@ def _load_rows(
             f"{where}.noise.column",
         )
     if not noise_given:
+        _check_noise_column(obs, path, noise_column, f"{where}.noise.column")
         cols[noise_column] = obs.dimension
-    table = load_table(
-        path,
-        cols,
-        where=f"{where}.data",
-        positive=() if noise_given else (noise_column,),
-        key_columns=tuple(obs.env_columns),
-        duplicates=duplicates,
-        uncertainty_pairs=None if noise_given else {noise_column: obs.value_column},
-    )
+    try:
+        table = load_table(
+            path,
+            cols,
+            where=f"{where}.data",
+            positive=() if noise_given else (noise_column,),
+            key_columns=tuple(obs.env_columns),
+            duplicates=duplicates,
+            uncertainty_pairs=None if noise_given else {noise_column: obs.value_column},
+        )
+    except UnitError:
+        if not noise_given:  # a noise column in a unit of another quantity: the field's fault
+            _check_noise_unit(obs, path, noise_column, f"{where}.noise.column")
+        raise
     # values in the observable's reporting unit
     rep = units.factor(obs.unit, obs.dimension)
     return LoadedRows(
@@ -990,6 +1000,73 @@ def _load_rows(
         excluded=[f"line {e.line}: {e.reason}" for e in table.excluded],
         extra=_extra_columns(path, table, set(cols), duplicates, where),
     )
+
+
+def _header(path) -> list[str] | None:
+    """The column names of a CSV data file; ``None`` if its first line cannot be read
+    (:func:`~bayesff.data.load_table` then says why)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except (OSError, UnicodeError):
+        return None
+    return [h.strip() for h in next(csv.reader([first]), [])]
+
+
+def _check_noise_column(obs: Observable, path, column: str, where: str) -> None:
+    """Refuse a noise column that holds another column's uncertainties or is a value.
+
+    The uncertainty column of a value column ``X`` is ``u_X`` (docs/vle.md), so
+    ``u_X`` with ``X`` another column of the file holds X's uncertainties (the vapour
+    density's on a liquid-density target), and a column ``C`` beside a ``u_C`` is a
+    value with its own uncertainties. Other names (``sigma_B2``) are not judged.
+    """
+    header = _header(path)
+    if header is None:
+        return
+    expected = (
+        f"expected {obs.uncertainty_column!r} or another column of standard uncertainties "
+        f"of {obs.value_column} (in a {obs.dimension} unit such as {obs.unit})"
+    )
+    other = column.removeprefix("u_")
+    if column.startswith("u_") and other in header and other != obs.value_column:
+        raise ProblemError(
+            f"{column!r} holds the uncertainties of {other!r} in {path} (the uncertainty "
+            f"column is 'u_' + the value column), not of this target's value column "
+            f"{obs.value_column!r}; {expected}",
+            where,
+        )
+    if f"u_{column}" in header:
+        raise ProblemError(
+            f"{column!r} is a value column of {path} (it has its own uncertainty column "
+            f"'u_{column}' beside it), not a column of uncertainties; {expected}",
+            where,
+        )
+
+
+def _check_noise_unit(obs: Observable, path, column: str, where: str) -> None:
+    """Blame the noise field when the manifest gives its column a unit of another quantity.
+
+    Called when loading raised a :class:`~bayesff.errors.UnitError` (which names the
+    manifest); an unknown unit is the manifest's fault and is left to that error.
+    """
+    try:
+        manifest = find_manifest(Path(path))
+        rel = Path(path).resolve().relative_to(manifest.parent).as_posix()
+        entry = read_manifest(manifest).get(rel)
+    except (DataError, OSError, ValueError):
+        return
+    unit = entry.units.get(column) if entry is not None else None
+    dims = units.dimensions_of(unit) if isinstance(unit, str) else ()
+    if dims and obs.dimension not in dims:
+        raise ProblemError(
+            f"column {column!r} of {path} is in {unit!r} (a {' or '.join(dims)} unit, "
+            f"{manifest}), but the noise column holds the standard uncertainties of "
+            f"{obs.value_column} (a {obs.dimension}, in a unit such as {obs.unit}); expected "
+            f"{obs.uncertainty_column!r} or another column of uncertainties of "
+            f"{obs.value_column}",
+            where,
+        ) from None
 
 
 def _extra_columns(path, table, used: set, duplicates: str, where: str) -> dict:
