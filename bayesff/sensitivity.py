@@ -61,6 +61,7 @@ from bayesff.errors import BayesffError
 from bayesff.inference import calibrate
 from bayesff.inference.diagnostics import diagnose
 from bayesff.problem import Problem
+from bayesff.transferability.compare import PSIS_MIN_DRAWS, psis_shortfall
 
 __all__ = [
     "K_REFIT",
@@ -396,6 +397,19 @@ def _check_groups(dt, where: str) -> None:
             )
 
 
+def _check_draws(dt, where: str) -> None:
+    """SensitivityError for a run with too few draws to Pareto-smooth: power-scaling and
+    leave-one-target-out both reweight the draws by PSIS (:data:`PSIS_MIN_DRAWS`, ArviZ's
+    rule); with fewer, arviz warns and then fails with a bare ValueError."""
+    why = psis_shortfall(dt)
+    if why is not None:
+        raise SensitivityError(
+            f"power-scaling sensitivity cannot be computed ({why}): calibrate with more "
+            f"draws (at least {PSIS_MIN_DRAWS} over all chains)",
+            where,
+        )
+
+
 def _summary(draws: np.ndarray, w: np.ndarray | None = None) -> dict:
     """Mean, sd, 5 % and 95 % of flat draws with optional normalised weights."""
     x = np.ravel(draws)
@@ -648,7 +662,8 @@ def sensitivity(
     Raises
     ------
     SensitivityError
-        A run without ``log_prior`` or ``log_likelihood`` groups, or (refitting)
+        A run without ``log_prior`` or ``log_likelihood`` groups, with too few draws to
+        Pareto-smooth (``PSIS_MIN_DRAWS``), whose draws do not vary, or (refitting)
         whose problem or data changed since it was written.
     """
 
@@ -657,6 +672,7 @@ def sensitivity(
     dt, run_path = read_run(run_or_path)
     where = str(run_path) if run_path else str(runfile.info(dt).get("problem_name", "run"))
     _check_groups(dt, where)
+    _check_draws(dt, where)
     params = runfile.parameter_names(dt)
     post = dt["posterior"].to_dataset()
     units = {p: str(post[p].attrs.get("units", "")) for p in params}

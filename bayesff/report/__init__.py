@@ -209,7 +209,7 @@ def _comparison(dt, run_path, compare, log):
     )
 
 
-def _sensitivity(dt, run_path, summary: dict) -> str:
+def _sensitivity(dt, run_path, summary: dict, log) -> str:
     """The sensitivity section's HTML; its numbers go to ``summary["sensitivity"]``.
 
     Kept leave-one-target-out refits beside the run are used, nothing is sampled
@@ -220,6 +220,7 @@ def _sensitivity(dt, run_path, summary: dict) -> str:
         res = sensitivity(run_path if run_path is not None else dt, refit="cached")
     except SensitivityError as e:
         summary["sensitivity"] = None
+        log(f"report: sensitivity not available: {e.message}")
         return (
             '<h2 id="sensitivity">Sensitivity: which data drive which parameter</h2>'
             f"<p>Not available: {html_lib.escape(str(e))}.</p>"
@@ -286,7 +287,7 @@ def report(
     sections = {}
     if "log_prior" in dt.children and "log_likelihood" in dt.children:
         log("report: sensitivity (power-scaling, leave one target out)")
-        sections["sensitivity"] = _sensitivity(dt, run_path, summary)
+        sections["sensitivity"] = _sensitivity(dt, run_path, summary, log)
     validate_summary(summary)
     page = html.render(summary, figures, sections=sections)
     _write_atomic(

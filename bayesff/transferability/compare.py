@@ -20,7 +20,18 @@ from bayesff.errors import BayesffError
 from bayesff.transferability.states import as_run
 from bayesff.transferability.thresholds import LOEO_BANDS
 
-__all__ = ["CompareError", "DifferentDataError", "compare"]
+__all__ = ["PSIS_MIN_DRAWS", "CompareError", "DifferentDataError", "compare", "psis_shortfall"]
+
+#: Fewest posterior draws S (chains x draws, pooled) that ArviZ can Pareto-smooth. arviz_stats
+#: 1.3 (base/diagnostics.py, ``_get_ps_tails``) fits the generalized Pareto distribution to
+#: the largest ``floor(S / 5)`` draws when ``S * r_eff <= 225``, else to
+#: ``floor(3 sqrt(S / r_eff))``; below 5 tail draws ``_ps_tail`` raises "n_draws_tail must be
+#: at least 5" (``psislw`` of PSIS-LOO, ``pareto_khat`` of log weights) and the two-tailed fit
+#: of ``psense`` (``_power_scale_lw``) warns "Number of tail draws cannot be less than 5" and
+#: pads to 5. ``floor(S / 5) >= 5`` needs S >= 25. The other branch needs
+#: ``S * r_eff > 225`` with ``r_eff <= log10(S)`` (``_ess`` caps the ESS at ``S log10(S)``:
+#: ``tau_hat >= 1 / log10(S)``), so S >= 111, where ``floor(3 sqrt(S / log10 S)) >= 22``.
+PSIS_MIN_DRAWS = 25
 
 
 class CompareError(BayesffError):
@@ -32,6 +43,39 @@ class DifferentDataError(CompareError):
 
 
 # ------------------------------------------------------------------------------ data
+
+
+def psis_shortfall(dt) -> str | None:
+    """Why Pareto-smoothed importance sampling cannot use a run's posterior draws, or None.
+
+    E.g. "20 draws, 1 chain x 20; Pareto-smoothed importance sampling needs at least 25"
+    (:data:`PSIS_MIN_DRAWS`). None also for a run without a posterior (other checks say so).
+    """
+    if "posterior" not in dt.children:
+        return None
+    sizes = dt["posterior"].sizes
+    c, d = int(sizes.get("chain", 1)), int(sizes.get("draw", 0))
+    if c * d >= PSIS_MIN_DRAWS:
+        return None
+    return (
+        f"{c * d} draws, {c} chain{'' if c == 1 else 's'} x {d}; Pareto-smoothed importance "
+        f"sampling needs at least {PSIS_MIN_DRAWS}"
+    )
+
+
+def _check_draws(runs: Mapping) -> None:
+    """CompareError naming the first run (its file where known) with too few draws for PSIS."""
+    for label, dt in runs.items():
+        why = psis_shortfall(dt)
+        if why is None:
+            continue
+        source = dt.encoding.get("source")
+        run = f" for run {label!r}" if source and str(source) != label else ""
+        raise CompareError(
+            f"PSIS-LOO cannot be computed{run} ({why}): calibrate it with more draws (at "
+            f"least {PSIS_MIN_DRAWS} over all chains)",
+            str(source or label),
+        )
 
 
 def _training(dt, label: str) -> dict[str, runfile.Rows]:
@@ -296,8 +340,8 @@ def compare(
     Raises
     ------
     CompareError
-        No run given, a run without training rows or log-likelihood, or
-        environment groups that do not fit the rows.
+        No run given, a run with fewer than :data:`PSIS_MIN_DRAWS` draws, without training
+        rows or log-likelihood, or environment groups that do not fit the rows.
     DifferentDataError
         The runs' training observations differ (elpd values are only
         comparable on the same observations).
@@ -323,6 +367,7 @@ def compare(
     if not runs:
         raise CompareError("compare needs at least one run")
     runs = {str(k): as_run(v) for k, v in runs.items()}
+    _check_draws(runs)
     data = {n: _training(dt, n) for n, dt in runs.items()}
     targets = _check_same_data(data)
     first = next(iter(runs))
