@@ -20,11 +20,13 @@ files::
 
 Each value's ``set`` is merged into the base problem's document (tables
 merge key by key, except a target's ``train``, ``select`` and ``noise`` and a
-parameter's ``prior``, which a ``set`` replaces whole: ``train = { T_K = [80,
-120] }`` selects on T_K alone, whatever the base selected on; targets are
-addressed by name: ``set = { targets = { B2 = { data = "..." } } }``). The tasks are the product of the axes, named by their
-labels (``lj``, ``mie``; ``lj-argon`` for two axes), and each is an ordinary
-problem whose run file is ``runs/SWEEP/TASK/posterior.nc``.
+parameter's ``prior`` that names its ``dist``, which a ``set`` replaces whole:
+``train = { T_K = [80, 120] }`` selects on T_K alone, whatever the base selected
+on, and ``prior = { median = 150.0 }`` changes only the base prior's median; targets are
+addressed by name: ``set = { targets = { B2 = { data = "..." } } }``). The
+tasks are the product of the axes, named by their labels (``lj``, ``mie``;
+``lj-argon`` for two axes), and each is an ordinary problem whose run file is
+``runs/SWEEP/TASK/posterior.nc``.
 
 Three additions serve sweeps whose axes do not combine freely (the atlas of
 ``models/atlas/atlas.toml``: fluids x potential forms):
@@ -136,7 +138,7 @@ from bayesff.potentials import plugins
 from bayesff.problem import Problem, read_text
 from bayesff.report import report as write_report
 from bayesff.report.atlas import read_fluids, write_atlas
-from bayesff.report.sweep import write_index
+from bayesff.report.sweep import check_sweep_outputs, write_index
 from bayesff.runtime import ensure_configured
 from bayesff.schemas import (
     NAME_PATTERN,
@@ -236,17 +238,18 @@ class SweepResult:
 #: Tables that a sweep's ``set`` replaces whole instead of merging key by key: a target's
 #: row selection (``train``, ``select``: merged, a new column's range was added to the
 #: base's, and the task trained on the intersection, silently fewer rows than asked for)
-#: and uncertainty (``noise``: a column could not become a value), and a parameter's
-#: ``prior`` (a family could not change: a Normal kept the base LogNormal's median).
-REPLACED_TABLES = frozenset({"train", "select", "noise", "prior"})
+#: and uncertainty (``noise``: a column could not become a value). A ``prior`` that
+#: names its ``dist`` is replaced whole too (merged, a Normal kept the base LogNormal's
+#: median); one without (``prior = { median = 33.9 }``) changes the base's numbers.
+REPLACED_TABLES = frozenset({"train", "select", "noise"})
 
 
 def _merge(base: dict, change: dict, where: str) -> dict:
     """``change`` merged into ``base`` (tables key by key, but :data:`REPLACED_TABLES`
-    whole; targets by name)."""
+    and a prior naming its ``dist`` whole; targets by name)."""
     out = copy.deepcopy(base)
     for k, v in change.items():
-        if k in REPLACED_TABLES:
+        if k in REPLACED_TABLES or (k == "prior" and isinstance(v, dict) and "dist" in v):
             out[k] = copy.deepcopy(v)
             continue
         if k == "targets" and isinstance(v, dict):
@@ -957,6 +960,9 @@ def run_sweep(
     selected = _selection(doc, only, str(path))
     report = doc["sweep"].get("report", True) if report is None else report
     retries = int(doc["sweep"].get("retries", 2))
+    check_sweep_outputs(
+        Path(report_root) / name, Path(out_root) / name / "summary.csv", "atlas" in doc["sweep"]
+    )
     res = SweepResult(name, tasks)
     built: dict = {}  # task name -> problem: built once, read again by _batches
     todo = _to_run(res, _prepare(tasks, log, built), selected, only, log)
@@ -1324,6 +1330,7 @@ def build_atlas(
     name, tasks = expand(sweep, out_root, max_tasks=max_tasks)
     res = SweepResult(name, tasks)
     folder = Path(report_root) / name
+    check_sweep_outputs(folder, None, atlas=True)
     ok = _prepare(tasks, log)
     rows = []
     for t in tasks:

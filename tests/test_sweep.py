@@ -190,14 +190,16 @@ def test_a_set_replaces_a_targets_train_and_noise_and_a_parameters_prior_whole(t
     (models/argon_lj_b2.toml: train T_K [110, 500], noise from a column, epsilon LogNormal).
     Merged key by key (an input audit, 2026-11-28), a selection on another column was
     added to the base's, and the task trained on the intersection of the two without a
-    word; a noise column could not become a value, nor a prior change its family."""
+    word; a noise column could not become a value, nor a prior change its family. A prior
+    that does not name its dist still changes only the numbers it names."""
     from bayesff.sweep import _problem
 
     extra = (
         ', { label = "p", set = { targets = { B2 = { '
         "train = { B2_GERG2008_cm3_per_mol = [-100.0, 0.0] }, "
         "noise = { value = 0.5 } } }, parameters = { epsilon = { prior = "
-        '{ dist = "TruncatedNormal", loc = 120.0, scale = 10.0, low = 0.0, high = 1000.0 } } } } }'
+        '{ dist = "TruncatedNormal", loc = 120.0, scale = 10.0, low = 0.0, high = 1000.0 } }, '
+        "sigma = { prior = { high = 4.5 } } } } }"
     )
     _, tasks = expand(_sweep_file(tmp_path, seeds=(0,), extra_values=extra), tmp_path / "runs")
     doc = {t.name: t.document for t in tasks}["p"]
@@ -211,6 +213,8 @@ def test_a_set_replaces_a_targets_train_and_noise_and_a_parameters_prior_whole(t
         "low": 0.0,
         "high": 1000.0,
     }
+    # a prior without dist changes the base's numbers (sigma: Uniform(3, 4) angstrom)
+    assert doc["parameters"]["sigma"]["prior"] == {"dist": "Uniform", "low": 3.0, "high": 4.5}
     # and the task builds (before, the merged noise and prior were refused)
     assert _problem({t.name: t for t in tasks}["p"]).targets[0].train.sum() > 0
 
@@ -620,3 +624,43 @@ def test_a_bad_atlas_table_is_refused_before_any_task_runs(tmp_path):
         f'[sweep]\nname = "x"\nbase = "{base}"\n[sweep.atlas]\nfluids = "{fluids}"\n\n{axes}'
     )
     assert [t.name for t in expand(path)[1]] == ["argon-lj"]
+
+
+def test_a_sweep_and_an_atlas_replace_only_pages_a_sweep_wrote(tmp_path):
+    """A foreign index.html in reports/SWEEP or summary.csv in runs/SWEEP (a user's own
+    website or table) is refused before any task runs, naming the file; so are a foreign
+    atlas.csv and fluid page for ``bayesff atlas``. Before (input audit, 2026-11-28) both
+    were replaced without a word, while ``bayesff report`` already refused such a folder
+    (docs/reliability.md). The committed atlas's files are recognised as a sweep's."""
+    from bayesff.io import OutputError
+    from bayesff.sweep import build_atlas
+
+    path = _sweep_file(tmp_path, seeds=(0,))
+    runs, reports = tmp_path / "runs", tmp_path / "reports"
+    (reports / "tiny").mkdir(parents=True)
+    (reports / "tiny" / "index.html").write_text("<html>MY OWN WEBSITE</html>")
+    with pytest.raises(OutputError, match=r"index\.html there is not one that a bayesff sweep"):
+        run_sweep(path, out_root=runs, report_root=reports, workers=1, log=None)
+    assert not (runs / "tiny" / "s0").exists()  # nothing ran
+    (reports / "tiny" / "index.html").unlink()
+    (runs / "tiny").mkdir(parents=True, exist_ok=True)
+    (runs / "tiny" / "summary.csv").write_text("my,own,csv\n1,2,3\n")
+    with pytest.raises(OutputError, match=r"summary\.csv there is not one"):
+        run_sweep(path, out_root=runs, report_root=reports, workers=1, log=None)
+    assert (runs / "tiny" / "summary.csv").read_text() == "my,own,csv\n1,2,3\n"
+    # the atlas page: a foreign atlas.csv or fluid page is refused before any problem is built
+    atlas = ROOT / "models" / "atlas" / "atlas_sample.toml"
+    for name in ("atlas.csv", "fluid_argon.html"):
+        folder = tmp_path / "atlas_reports" / name / "atlas"
+        folder.mkdir(parents=True)
+        (folder / name).write_text("precious\n")
+        with pytest.raises(OutputError, match=name.replace(".", r"\.")):
+            with warnings.catch_warnings():  # the sample's [[when]] blocks of other fluids
+                warnings.filterwarnings("ignore", ".*sets values for no task")
+                build_atlas(atlas, out_root=runs, report_root=folder.parent, log=None)
+        assert (folder / name).read_text() == "precious\n"
+    from bayesff.report.sweep import _ours
+
+    committed = ROOT / "reports" / "atlas"
+    for name in ("index.html", "tasks.html", "atlas.csv", "atlas.json", "fluid_argon.html"):
+        assert _ours(committed / name), name

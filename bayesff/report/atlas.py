@@ -1149,6 +1149,7 @@ def _page(title: str, body: str) -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="generator" content="bayesff">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_CSS}{_ATLAS_CSS}</style>"
         f"<script>{_CHECK_JS}</script></head>"

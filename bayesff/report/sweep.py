@@ -12,10 +12,62 @@ import os
 from html import escape
 from pathlib import Path
 
-from bayesff.io import atomic_path
+from bayesff.io import OutputError, atomic_path
 from bayesff.report.html import _CSS, fmt_number
 
-__all__ = ["write_index"]
+__all__ = ["check_sweep_outputs", "write_index"]
+
+#: How a page of a sweep (index.html, and the atlas's tasks.html and fluid_*.html) is
+#: known for one that bayesff wrote, in its first 4 kB: the sweep index's and the atlas's
+#: titles, and the atlas pages' render check (pages written before the generator tag).
+_PAGE_MARKS = ("<title>sweep ", "<title>atlas ", "data-render-check=", 'content="bayesff"')
+#: The first columns of a sweep's summary.csv and of an atlas's atlas.csv.
+_CSV_HEADS = {"summary.csv": ("task", "status"), "atlas.csv": ("fluid", "potential")}
+
+
+def _ours(path: Path) -> bool:
+    """Whether ``path`` is a file a sweep or an atlas wrote (and may replace)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return False
+    if path.suffix == ".html":
+        return any(m in head for m in _PAGE_MARKS)
+    if path.name in _CSV_HEADS:
+        first = head.splitlines()[0] if head else ""
+        return tuple(first.split(",")[:2]) == _CSV_HEADS[path.name]
+    if path.name == "atlas.json":
+        return head.lstrip().startswith('{\n "sweep"')
+    return False
+
+
+def check_sweep_outputs(report_folder: Path, summary: Path | None, atlas: bool) -> None:
+    """Before any work: the pages a sweep (or ``bayesff atlas``) replaces in
+    ``report_folder``, and its ``summary`` (``runs/SWEEP/summary.csv``; None: not
+    written), are files a sweep wrote, never a user's own (``--reports site`` replaced a
+    website's index.html without a word: input audit).
+
+    Raises
+    ------
+    bayesff.io.OutputError
+        Naming the first file that is not a sweep's, or a folder that is a file.
+    """
+    report_folder = Path(report_folder)
+    if report_folder.exists() and not report_folder.is_dir():
+        raise OutputError("names a file, expected the sweep's report folder", str(report_folder))
+    names = ["index.html"] + (["tasks.html", "atlas.csv", "atlas.json"] if atlas else [])
+    files = [report_folder / n for n in names] + ([Path(summary)] if summary else [])
+    if atlas and report_folder.is_dir():
+        files += sorted(report_folder.glob("fluid_*.html"))
+    for f in files:
+        if f.exists() and (not f.is_file() or not _ours(f)):
+            raise OutputError(
+                f"{f.name} there is not one that a bayesff sweep wrote, and a sweep replaces "
+                "only its own; move it or choose another folder (--reports, --runs)",
+                str(f),
+            )
+
 
 _VERDICT_CLASS = {
     "TRANSFERABLE": "v-transferable",
@@ -62,7 +114,9 @@ def render_index(res, rows: list[dict], folder: Path) -> str:
         counts[r.get("status", "")] = counts.get(r.get("status", ""), 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>sweep {escape(res.name)}"
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        '<meta name="generator" content="bayesff">'
+        f"<title>sweep {escape(res.name)}"
         f"</title><style>{_CSS}</style></head><body>"
         f"<h1>Sweep {escape(res.name)}</h1><p>{len(rows)} tasks: {escape(summary)}; wall time "
         f"{res.wall_time_s:.1f} s. Columns: posterior mean and 5 / 95 % quantiles of each "
