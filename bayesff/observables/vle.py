@@ -69,7 +69,11 @@ When a problem is built, the same limits are checked at the centre of the
 priors (fixed values where fixed), in float64 whatever JAX's setting: a shape
 parameter outside the range, or a row outside the EOS's temperature range or
 at or above the model's critical temperature there, is a
-:class:`~bayesff.errors.ProblemError` naming the observable and the row. The
+:class:`~bayesff.errors.ProblemError` naming the observable and the row. So is an
+observation far above anything the model gives there (a unit slip: a liquid density
+above 3 times the EOS's highest validated density, a vapour pressure above 5 times the
+critical pressure, an enthalpy of vaporisation above 50 R Tc) and a compressed-liquid
+row more than 10 times below the model's vapour pressure there. The
 EOS observables need float64 (``bayesff.configure()``); traced in float32
 they raise a ProblemError.
 
@@ -102,7 +106,7 @@ from bayesff.observables.eos.coexistence import (
     liquid_density,
     solve_coexistence,
 )
-from bayesff.observables.eos.lj import LJ_THOL2016
+from bayesff.observables.eos.lj import LJ_THOL2016, THOL2016_CRITICAL, ancillary_reduced
 from bayesff.observables.eos.saft_vr_mie import SAFT_VR_MIE
 from bayesff.observables.eos.thermo import (
     CriticalPoint,
@@ -1295,6 +1299,216 @@ def _check_phase_side(c: _Centre, values, T_K, observable: str, phase: str) -> N
         )
 
 
+#: An observed liquid density (saturated, or compressed at any T) above this factor times
+#: the highest density the model's EOS was validated at, at the prior centre, is refused as
+#: a unit slip. A real liquid lies below that density (the LJ fluid's triple-point liquid
+#: has rho* = 0.845, the Thol EOS is validated to 1.08; argon's 35.5 mol/L at 83.8 K,
+#: data/vle/saturation_argon.csv, is rho* 0.83 at sigma 3.4 angstrom), and the factor 3
+#: leaves room for a prior centre's sigma 50 % too large (rho* ~ sigma^3). A density in
+#: mol/m^3 is 1000 times too large, one in kg/m^3 (g/L) M/(g/mol) times: 20 for neon, 40
+#: for argon, 16-170 for methane to n-dodecane. Not caught: kg/m^3 for hydrogen or helium.
+LIQUID_DENSITY_FACTOR = 3.0
+
+#: An observed vapour pressure above this factor times the model's critical pressure at the
+#: prior centre is refused: no vapour pressure exceeds p_c (the shipped fluids' data end at
+#: or below 0.95 Tc, under 0.8 p_c), and as p_c ~ epsilon / sigma^3 the factor 5 leaves room
+#: for a centre's sigma 40 % too large and epsilon 40 % too small at once (4.6). A vapour
+#: pressure in kPa is 1000 times, one in bar 10 times too large (the bar slip is caught
+#: near Tc only).
+CRITICAL_PRESSURE_FACTOR = 5.0
+
+#: Where the critical point at the prior centre is the EOS's estimate (shape parameters
+#: free: a solve compiles for ~20 s, :data:`ESTIMATE_MARGIN`), p*c is taken as
+#: Z_c rho*c T*c with van der Waals' Z_c = 3/8: measured against the solved p*c
+#: (SAFT-VR Mie over segments 1-16, lambda_r 6.5-50, lambda_a 5-7; 2CLJQ over L* 0-0.8,
+#: Q*^2 0-4; 2026-11-29), 0.97 to 1.38 times it.
+CRITICAL_COMPRESSIBILITY = 0.375
+
+#: An observed enthalpy of vaporisation above this factor times R Tc of the model at the
+#: prior centre is refused. Real fluids stay below 12 R Tc down to 0.4 Tc: argon 5.2 R Tc
+#: at its triple point, CO2 6.1 at its (0.71 Tc), n-dodecane 11.9 at 0.40 Tc (the largest of
+#: the shipped data files, data/vle/ and data/alkanes/saturation_*.csv: reference EOS via
+#: CoolProp); Pitzer's correlation, 7.08 (1 - Tr)^0.354 + 10.95 omega (1 - Tr)^0.456, gives
+#: 15.5 R Tc for an acentric factor of 1 at 0.3 Tc (beyond its fitted range). The Thol LJ
+#: EOS gives 6.8 epsilon = 5.1 R Tc at its triple point (T* 0.694). The factor 50 leaves room
+#: for a centre's Tc 4 times too low; a value in J/mol (x 1000, at least 4800 R Tc of the
+#: fluid) exceeds it unless the centre's Tc is 100 times too high.
+ENTHALPY_OF_VAPORISATION_FACTOR = 50.0
+
+
+def _top_density(c: _Centre) -> tuple[float, str]:
+    """The EOS's highest validated density at the prior centre (mol/L, molecules) and how
+    it is counted: a chain's packing limit lies near rho* = 1 / segments (docs/vle.md)."""
+    hi, segments = c.fluid.eos.validity.rho_star_max, float(c.shape.get("segments", 1.0))
+    per = f" ({hi:g} / {segments:g} segments)" if segments != 1.0 else ""
+    top = hi / segments / (c.sigma**3 * _MOL_PER_L)
+    return top, f"rho* = {hi / segments:.4g} per molecule{per}"
+
+
+def _critical_pressure(c: _Centre) -> tuple[float, str]:
+    """The model's critical pressure at the prior centre (MPa): the solved one where the
+    EOS has no shape parameters, else :data:`CRITICAL_COMPRESSIBILITY` rho*c T*c from the
+    critical estimate; and how it was had, for messages."""
+    crit = constant_critical_point(c.fluid.eos) if c.exact else None
+    if crit is not None:
+        p_star, how = float(crit.p_star), ""
+    else:
+        p_star = CRITICAL_COMPRESSIBILITY * c.rho_c_star * c.T_c_star
+        how = f", estimated as {CRITICAL_COMPRESSIBILITY:g} rho_c R Tc"
+    return p_star * c.epsilon / c.sigma**3 * KJ_PER_MOL_PER_A3_IN_MPA, how
+
+
+def _check_observed_scale(c: _Centre, prop: str, values, T_K, observable: str) -> None:
+    """A ProblemError naming the first row whose observed liquid density (``prop``
+    ``rho_l`` or ``compressed``), vapour pressure (``p_sat``) or enthalpy of vaporisation
+    (``dH_vap``) lies far above anything the model can give at the prior centre: a unit
+    slip (:data:`LIQUID_DENSITY_FACTOR`, :data:`CRITICAL_PRESSURE_FACTOR`,
+    :data:`ENTHALPY_OF_VAPORISATION_FACTOR`). Closed forms at the centre: no EOS solve."""
+    v, T_K = np.asarray(values, float), np.asarray(T_K, float)
+    at = f"at the prior centre (epsilon/k = {c.epsilon_K:.6g} K, sigma = {c.sigma:.6g} angstrom)"
+    if prop in ("rho_l", "compressed"):
+        top, how = _top_density(c)
+        factor, what, unit = LIQUID_DENSITY_FACTOR, "density", "mol/L"
+        bound = (
+            f"is above any liquid's of the model: {at} the highest density its "
+            f"{c.fluid.eos.name} EOS was validated at, {how}, is {top:.4g} mol/L"
+        )
+        hint = "mol/L, not mol/m^3 or kg/m^3"
+    elif prop == "p_sat":
+        top, how = _critical_pressure(c)
+        factor, what, unit = CRITICAL_PRESSURE_FACTOR, "vapour pressure", "MPa"
+        bound = (
+            f"is above the model's critical pressure, which no vapour pressure exceeds: {at} "
+            f"the critical pressure is {top:.4g} MPa{how}"
+        )
+        hint = "MPa, not kPa or bar"
+    elif prop == "dH_vap":
+        top = c.T_c_star * c.epsilon  # R Tc, kJ/mol
+        factor, what, unit = ENTHALPY_OF_VAPORISATION_FACTOR, "enthalpy of vaporisation", "kJ/mol"
+        how = "" if c.exact else ", estimated"
+        bound = (
+            f"is above any the model can give: {at} its critical temperature "
+            f"{c.T_c_star * c.epsilon_K:.5g} K{how} gives R Tc = {top:.4g} kJ/mol, and real "
+            f"fluids stay below 12 R Tc down to 0.4 Tc"
+        )
+        hint = "kJ/mol, not J/mol"
+    else:
+        return
+    wrong = np.isfinite(top) & (v > factor * top)
+    if np.any(wrong):
+        i, more = _first_rows(wrong)
+        raise ProblemError(
+            f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: the observed "
+            f"{what} {v[i]:.5g} {unit} {bound}, and values above {factor:g} times that "
+            f"({factor * top:.4g} {unit}) are refused; check the column's unit ({hint})"
+        )
+
+
+#: A compressed-liquid row whose pressure lies this factor below the model's vapour
+#: pressure at the prior centre is refused: at the centre it has no stable liquid (the
+#: forward model's BELOW_VAPOUR_PRESSURE, NaN), and calibrate could not start there. Nearer
+#: the draws decide (docs/vle.md): the LJ fluid's p_sat at a given T falls 10 times for an
+#: epsilon 23 % (at 0.5 Tc) to 45 % (at 0.85 Tc) deeper than the centre's (the Thol EOS's
+#: ancillary equation), so a row within the factor may be a real liquid that the centre
+#: puts below its vapour pressure.
+BELOW_VAPOUR_PRESSURE_FACTOR = 10.0
+
+#: Only rows below this factor times the LJ-shaped estimate of the vapour pressure
+#: (the Thol EOS's ancillary p/p_c at T/Tc, times the centre's p_c) over
+#: :data:`BELOW_VAPOUR_PRESSURE_FACTOR` are solved for (a coexistence solve compiles for
+#: 4-8 s, 20 s or more with a critical-point solve): the model's p_sat is at most 2.6 times
+#: the estimate (measured over the grid of :data:`CRITICAL_COMPRESSIBILITY` at 0.45-0.99 Tc:
+#: SAFT-VR Mie lambda_r 6.5, lambda_a 5, one segment, at 0.45 Tc; chains, steep Mie and
+#: 2CLJQ lie below the LJ shape, down to 1e-3 of it).
+P_SAT_ESTIMATE_MARGIN = 3.0
+
+
+def _saturation_solver(eos: ReducedEOS):
+    """``solve(t, shape, critical) -> (p*, status)`` at reduced temperatures ``t``, jitted
+    once per EOS (``critical`` None: solved in the same program)."""
+    solver = _SATURATION_SOLVERS.get(eos.name)
+    if solver is None:
+
+        def solve(t, shape, critical):
+            crit = critical if critical is not None else critical_point(eos, **shape)
+            coex = jax.vmap(lambda x: solve_coexistence(eos, x, critical=crit, **shape))(t)
+            return coex.p, coex.status
+
+        solver = _SATURATION_SOLVERS[eos.name] = jax.jit(solve)
+    return solver
+
+
+#: Jitted coexistence solves of the build-time check, by EOS name (_saturation_solver).
+_SATURATION_SOLVERS: dict[str, Callable] = {}
+
+
+#: The LJ ancillary's p/p_c at one T/Tc, jitted: evaluated op by op it compiled each
+#: operation for ~2 s when a problem was built.
+_ancillary_jit = jax.jit(ancillary_reduced)
+
+
+def _ancillary_p_r(t_r: np.ndarray) -> np.ndarray:
+    """p/p_c of the Thol LJ EOS's ancillary equation at each T/Tc (NaN at or above 1): one
+    call of a jitted scalar function per distinct value (one compilation per process)."""
+    u, inv = np.unique(np.asarray(t_r, float), return_inverse=True)
+    with jax.enable_x64(True):
+        p_r = np.array([float(_ancillary_jit(jnp.float64(x))[0]) for x in u])
+    return p_r[inv]
+
+
+def _saturation_pressure_star(c: _Centre, t: np.ndarray) -> tuple[np.ndarray, str]:
+    """The model's p*_sat at reduced temperatures ``t`` at the prior centre (NaN where there
+    is none), and its source for messages. The Thol LJ EOS has the paper's ancillary
+    equation, within 0.07 % of the EOS's own curve at T* 0.661-1.31 (teqp's pure_VLE_T,
+    2026-11-29): no solve. Other EOS: a coexistence solve (and a critical point where it
+    depends on the shape), compiled once per EOS and process."""
+    eos = c.fluid.eos
+    if eos.name == LJ_THOL2016.name:  # reduced by the paper's critical point (ancillary)
+        t_c, _, p_c = THOL2016_CRITICAL
+        return p_c * _ancillary_p_r(t / t_c), " (the Thol EOS's ancillary equation)"
+    with jax.enable_x64(True):
+        shape = {k: jnp.asarray(v, jnp.float64) for k, v in c.shape.items()}
+        p_star, status = _saturation_solver(eos)(
+            jnp.asarray(t, jnp.float64), shape, constant_critical_point(eos)
+        )
+    return np.where(np.asarray(status) == SolveStatus.OK, np.asarray(p_star), np.nan), ""
+
+
+def _check_above_vapour_pressure(c: _Centre, T_K, p_MPa, observable: str) -> None:
+    """A ProblemError naming the first compressed-liquid row whose pressure lies more than
+    :data:`BELOW_VAPOUR_PRESSURE_FACTOR` below the model's vapour pressure at its T at the
+    prior centre; a coexistence solve there only for rows the LJ-shaped estimate flags
+    (:data:`P_SAT_ESTIMATE_MARGIN`), so a problem of real liquids solves nothing."""
+    T_K, p = np.asarray(T_K, float), np.asarray(p_MPa, float)
+    t = GAS_CONSTANT_KJ_PER_MOL_K * T_K / c.epsilon
+    below = t < c.T_c_star
+    if not np.any(below):
+        return
+    p_c, _ = _critical_pressure(c)
+    p_r = _ancillary_p_r(np.clip(t / c.T_c_star, 0.05, 0.999))
+    suspect = below & (p * BELOW_VAPOUR_PRESSURE_FACTOR < P_SAT_ESTIMATE_MARGIN * p_c * p_r)
+    if not np.any(suspect):
+        return
+    temps = np.unique(t[suspect])
+    p_star, how = _saturation_pressure_star(c, temps)
+    p_sat = np.full(t.shape, np.nan)
+    p_sat[suspect] = p_star[np.searchsorted(temps, t[suspect])]
+    p_sat *= c.epsilon / c.sigma**3 * KJ_PER_MOL_PER_A3_IN_MPA
+    wrong = suspect & np.isfinite(p_sat) & (p * BELOW_VAPOUR_PRESSURE_FACTOR < p_sat)
+    if np.any(wrong):
+        i, more = _first_rows(wrong)
+        raise ProblemError(
+            f"observable {observable!r}, the row at T_K = {T_K[i]:g}, p_MPa = {p[i]:g}{more}: "
+            f"at the prior centre (epsilon/k = {c.epsilon_K:.6g} K, sigma = {c.sigma:.6g} "
+            f"angstrom) the model's vapour pressure at {T_K[i]:g} K is {p_sat[i]:.4g} MPa{how}, "
+            f"{p_sat[i] / p[i]:.3g} times this row's pressure (refused beyond a factor "
+            f"{BELOW_VAPOUR_PRESSURE_FACTOR:g}): below it there is no stable liquid and the "
+            "prediction is NaN (BELOW_VAPOUR_PRESSURE); check the pressure's unit (MPa: a "
+            "value in GPa reads 1000 times too low) and that the row is a compressed "
+            "liquid's, not a vapour's"
+        )
+
+
 def _floor_critical(c: _Centre) -> tuple[float, float]:
     """(T*c, rho*c) for the floor's regions: the exact point, or the EOS's estimate.
 
@@ -1333,12 +1547,16 @@ def _vle_floor(prop: str, observable: str):
         method = _method(potential, prop, observable, (options or {}).get("method", "eos"))
         _require_positive(observable, "an observed value", values, env["T_K"])
         if method == "correlation":
-            return _correlation_floor(prop, observable, potential, params, env, values)
+            out = _correlation_floor(prop, observable, potential, params, env, values)
+            c = _centre(potential, params, observable)  # its Tc: the correlation's (Stoll)
+            _check_observed_scale(c, prop, values, env["T_K"], observable)
+            return out
         c = _centre(potential, params, observable)
         _check_temperatures(c, env["T_K"], observable, coexistence=True)
         if prop in ("rho_l", "rho_v"):
             phase = "liquid" if prop == "rho_l" else "vapour"
             _check_phase_side(c, values, env["T_K"], observable, phase)
+        _check_observed_scale(c, prop, values, env["T_K"], observable)
         if c.fluid.floor is None:
             return np.zeros(n)
         t_c, _ = _floor_critical(c)
@@ -1371,7 +1589,9 @@ def _single_floor(kind: str, observable: str):
             _check_stable(c, env["T_K"], env["rho_per_A3"], rho, observable)
         else:
             _check_phase_side(c, values, env["T_K"], observable, "compressed")
+            _check_observed_scale(c, "compressed", values, env["T_K"], observable)
             _check_reachable_pressure(c, env["T_K"], env["p_MPa"], observable)
+            _check_above_vapour_pressure(c, env["T_K"], env["p_MPa"], observable)
         if c.fluid.floor is None:
             return np.zeros(n)
         t_c, rho_c = _floor_critical(c)
