@@ -20,9 +20,9 @@ files::
 
 Each value's ``set`` is merged into the base problem's document (tables
 merge key by key, except a target's ``train``, ``select`` and ``noise`` and a
-parameter's ``prior`` that names its ``dist``, which a ``set`` replaces whole:
-``train = { T_K = [80, 120] }`` selects on T_K alone, whatever the base selected
-on, and ``prior = { median = 150.0 }`` changes only the base prior's median; targets are
+parameter's ``prior`` of another family (``dist``), which a ``set`` replaces
+whole: ``train = { T_K = [80, 120] }`` selects on T_K alone, whatever the base
+selected on, and ``prior = { median = 150.0 }`` changes only the median; targets are
 addressed by name: ``set = { targets = { B2 = { data = "..." } } }``). The
 tasks are the product of the axes, named by their labels (``lj``, ``mie``;
 ``lj-argon`` for two axes), and each is an ordinary problem whose run file is
@@ -235,21 +235,33 @@ class SweepResult:
     wall_time_s: float = 0.0
 
 
-#: Tables that a sweep's ``set`` replaces whole instead of merging key by key: a target's
-#: row selection (``train``, ``select``: merged, a new column's range was added to the
-#: base's, and the task trained on the intersection, silently fewer rows than asked for)
-#: and uncertainty (``noise``: a column could not become a value). A ``prior`` that
-#: names its ``dist`` is replaced whole too (merged, a Normal kept the base LogNormal's
-#: median); one without (``prior = { median = 33.9 }``) changes the base's numbers.
+#: A target's tables that a sweep's ``set`` replaces whole instead of merging key by
+#: key: its row selection (``train``, ``select``: merged, a new column's range was added
+#: to the base's, and the task trained on the intersection, silently fewer rows than asked
+#: for) and uncertainty (``noise``: a column could not become a value). A ``prior`` that
+#: names another ``dist`` than the base's is replaced whole too (merged, a Normal kept the
+#: base LogNormal's median); one of the same family (``prior = { median = 33.9 }``, or
+#: with its ``dist`` restated) changes the base's numbers.
 REPLACED_TABLES = frozenset({"train", "select", "noise"})
 
 
-def _merge(base: dict, change: dict, where: str) -> dict:
-    """``change`` merged into ``base`` (tables key by key, but :data:`REPLACED_TABLES`
-    and a prior naming its ``dist`` whole; targets by name)."""
+def _new_family(old, new) -> bool:
+    """Whether ``new`` is a prior table of another family than ``old``."""
+    return (
+        isinstance(old, dict)
+        and isinstance(new, dict)
+        and "dist" in new
+        and new["dist"] != old.get("dist")
+    )
+
+
+def _merge(base: dict, change: dict, where: str, replace: frozenset = frozenset()) -> dict:
+    """``change`` merged into ``base`` (tables key by key, but the keys in ``replace``, a
+    target's :data:`REPLACED_TABLES`, and a prior of a new family whole; targets by
+    name)."""
     out = copy.deepcopy(base)
     for k, v in change.items():
-        if k in REPLACED_TABLES or (k == "prior" and isinstance(v, dict) and "dist" in v):
+        if k in replace or (k == "prior" and _new_family(out.get(k), v)):
             out[k] = copy.deepcopy(v)
             continue
         if k == "targets" and isinstance(v, dict):
@@ -275,7 +287,9 @@ def _merge(base: dict, change: dict, where: str) -> dict:
                         f"expected a table of the target's keys, got {tchange!r}",
                         f"{where}.targets.{tname}",
                     )
-                by_name[tname].update(_merge(by_name[tname], tchange, f"{where}.targets.{tname}"))
+                by_name[tname].update(
+                    _merge(by_name[tname], tchange, f"{where}.targets.{tname}", REPLACED_TABLES)
+                )
         elif k == "parameters" and isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = _merge(_free_or_fix(out[k], v), v, f"{where}.{k}")
         elif isinstance(v, dict) and isinstance(out.get(k), dict):
@@ -961,7 +975,10 @@ def run_sweep(
     report = doc["sweep"].get("report", True) if report is None else report
     retries = int(doc["sweep"].get("retries", 2))
     check_sweep_outputs(
-        Path(report_root) / name, Path(out_root) / name / "summary.csv", "atlas" in doc["sweep"]
+        Path(report_root) / name,
+        Path(out_root) / name / "summary.csv",
+        "atlas" in doc["sweep"],
+        _fluid_labels(doc, tasks),
     )
     res = SweepResult(name, tasks)
     built: dict = {}  # task name -> problem: built once, read again by _batches
@@ -1278,6 +1295,15 @@ def _typed_row(r: dict) -> dict:
     return out
 
 
+def _fluid_labels(doc: dict, tasks: list[Task]) -> list[str]:
+    """The labels of an atlas sweep's fluid axis (none without ``[sweep.atlas]``)."""
+    atlas = doc["sweep"].get("atlas")
+    if atlas is None:
+        return []
+    axis = atlas.get("fluid_axis", "fluid")
+    return [str(t.labels[axis]) for t in tasks if axis in t.labels]
+
+
 def build_atlas(
     sweep: str | Path,
     *,
@@ -1330,7 +1356,7 @@ def build_atlas(
     name, tasks = expand(sweep, out_root, max_tasks=max_tasks)
     res = SweepResult(name, tasks)
     folder = Path(report_root) / name
-    check_sweep_outputs(folder, None, atlas=True)
+    check_sweep_outputs(folder, None, atlas=True, fluids=_fluid_labels(doc, tasks))
     ok = _prepare(tasks, log)
     rows = []
     for t in tasks:

@@ -1008,9 +1008,9 @@ def _header(path) -> list[str] | None:
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             first = fh.readline()
-    except (OSError, UnicodeError):
+        return [h.strip() for h in next(csv.reader([first]), [])]
+    except (OSError, UnicodeError, csv.Error):  # an oversized field: load_table says so
         return None
-    return [h.strip() for h in next(csv.reader([first]), [])]
 
 
 def _check_noise_column(obs: Observable, path, column: str, where: str) -> None:

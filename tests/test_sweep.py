@@ -200,6 +200,8 @@ def test_a_set_replaces_a_targets_train_and_noise_and_a_parameters_prior_whole(t
         "noise = { value = 0.5 } } }, parameters = { epsilon = { prior = "
         '{ dist = "TruncatedNormal", loc = 120.0, scale = 10.0, low = 0.0, high = 1000.0 } }, '
         "sigma = { prior = { high = 4.5 } } } } }"
+        ', { label = "q", set = { parameters = '
+        '{ epsilon = { prior = { dist = "LogNormal", median = 150.0 } } } } }'
     )
     _, tasks = expand(_sweep_file(tmp_path, seeds=(0,), extra_values=extra), tmp_path / "runs")
     doc = {t.name: t.document for t in tasks}["p"]
@@ -217,6 +219,13 @@ def test_a_set_replaces_a_targets_train_and_noise_and_a_parameters_prior_whole(t
     assert doc["parameters"]["sigma"]["prior"] == {"dist": "Uniform", "low": 3.0, "high": 4.5}
     # and the task builds (before, the merged noise and prior were refused)
     assert _problem({t.name: t for t in tasks}["p"]).targets[0].train.sum() > 0
+    # the same family restated keeps the base's scale (found by a review of this change)
+    q = {t.name: t.document for t in tasks}["q"]
+    assert q["parameters"]["epsilon"]["prior"] == {
+        "dist": "LogNormal",
+        "median": 150.0,
+        "scale": 0.3,
+    }
 
 
 def test_tasks_of_one_structure_are_padded_to_its_largest_row_counts(tmp_path):
@@ -659,8 +668,18 @@ def test_a_sweep_and_an_atlas_replace_only_pages_a_sweep_wrote(tmp_path):
                 warnings.filterwarnings("ignore", ".*sets values for no task")
                 build_atlas(atlas, out_root=runs, report_root=folder.parent, log=None)
         assert (folder / name).read_text() == "precious\n"
-    from bayesff.report.sweep import _ours
+    from bayesff.report.sweep import _ours, check_sweep_outputs
 
     committed = ROOT / "reports" / "atlas"
     for name in ("index.html", "tasks.html", "atlas.csv", "atlas.json", "fluid_argon.html"):
         assert _ours(committed / name), name
+    # a single problem's report is not a sweep's page, and a user's own fluid_notes.html
+    # beside an atlas is not one the atlas writes (a review of this change)
+    assert not _ours(ROOT / "reports" / "argon_lj_b2" / "index.html")
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "fluid_notes.html").write_text("<html>my notes</html>")
+    check_sweep_outputs(folder, None, atlas=True, fluids=["argon", "neon"])
+    (folder / "fluid_neon.html").write_text("<html>my notes</html>")
+    with pytest.raises(OutputError, match=r"fluid_neon\.html"):
+        check_sweep_outputs(folder, None, atlas=True, fluids=["argon", "neon"])

@@ -9,6 +9,7 @@ reports. Everything shown is also in ``runs/SWEEP/summary.csv``.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from html import escape
 from pathlib import Path
 
@@ -18,9 +19,10 @@ from bayesff.report.html import _CSS, fmt_number
 __all__ = ["check_sweep_outputs", "write_index"]
 
 #: How a page of a sweep (index.html, and the atlas's tasks.html and fluid_*.html) is
-#: known for one that bayesff wrote, in its first 4 kB: the sweep index's and the atlas's
-#: titles, and the atlas pages' render check (pages written before the generator tag).
-_PAGE_MARKS = ("<title>sweep ", "<title>atlas ", "data-render-check=", 'content="bayesff"')
+#: known for one that a sweep wrote, in its first 4 kB: the generator tag, or (pages
+#: written before it) the sweep index's, the atlas's and a fluid page's titles. A
+#: single problem's report ("bayesff report: NAME") is not a sweep's page.
+_PAGE_MARKS = ("<title>sweep ", "<title>atlas ", "<title>atlas: ", 'content="bayesff"')
 #: The first columns of a sweep's summary.csv and of an atlas's atlas.csv.
 _CSV_HEADS = {"summary.csv": ("task", "status"), "atlas.csv": ("fluid", "potential")}
 
@@ -42,11 +44,14 @@ def _ours(path: Path) -> bool:
     return False
 
 
-def check_sweep_outputs(report_folder: Path, summary: Path | None, atlas: bool) -> None:
+def check_sweep_outputs(
+    report_folder: Path, summary: Path | None, atlas: bool, fluids: Iterable[str] = ()
+) -> None:
     """Before any work: the pages a sweep (or ``bayesff atlas``) replaces in
     ``report_folder``, and its ``summary`` (``runs/SWEEP/summary.csv``; None: not
     written), are files a sweep wrote, never a user's own (``--reports site`` replaced a
-    website's index.html without a word: input audit).
+    website's index.html without a word: input audit). ``fluids``: the atlas's fluid
+    labels, whose ``fluid_NAME.html`` it writes.
 
     Raises
     ------
@@ -58,8 +63,8 @@ def check_sweep_outputs(report_folder: Path, summary: Path | None, atlas: bool) 
         raise OutputError("names a file, expected the sweep's report folder", str(report_folder))
     names = ["index.html"] + (["tasks.html", "atlas.csv", "atlas.json"] if atlas else [])
     files = [report_folder / n for n in names] + ([Path(summary)] if summary else [])
-    if atlas and report_folder.is_dir():
-        files += sorted(report_folder.glob("fluid_*.html"))
+    if atlas:
+        files += [report_folder / f"fluid_{f}.html" for f in sorted(set(fluids))]
     for f in files:
         if f.exists() and (not f.is_file() or not _ours(f)):
             raise OutputError(
