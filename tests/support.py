@@ -103,6 +103,64 @@ def manifest_entry(
     )
 
 
+#: Prior centre of the VLE input tests' LJ problems (argon's: epsilon/k 120 K, sigma
+#: 3.4 angstrom).
+VLE_LJ_PRIORS = """[parameters.epsilon]
+unit = "K"
+prior = { dist = "LogNormal", median = 120.0, scale = 0.3 }
+[parameters.sigma]
+unit = "angstrom"
+prior = { dist = "LogNormal", median = 3.4, scale = 0.15 }
+"""
+
+_VLE_FILE_PROBLEM = """[problem]
+name = "{name}"
+[potential]
+kind = "{kind}"
+cutoff = {{ scheme = "none" }}
+{parameters}
+{targets}
+[inference]
+chains = 1
+warmup = 10
+samples = 10
+"""
+
+
+def vle_target(name: str, observable: str, data: str, column: str, extra: str = "") -> str:
+    """A ``[[targets]]`` table reading COLUMN of DATA with its ``u_`` column as noise."""
+    return (
+        f'[[targets]]\nname = "{name}"\nobservable = "{observable}"\ndata = "{data}"\n'
+        f'noise = {{ column = "u_{column}" }}\n{extra}'
+    )
+
+
+def vle_file_problem(
+    tmp_path: Path,
+    files: dict,
+    targets: str,
+    *,
+    source: str,
+    name: str,
+    kind: str = "lennard_jones",
+    priors: str = VLE_LJ_PRIORS,
+):
+    """A problem file in tmp_path with its data files (name -> (csv text, column units))
+    and their manifest (``source``: the test module that made them), loaded."""
+    from bayesff.problem import Problem
+
+    entries = []
+    for fname, (text, units) in files.items():
+        (tmp_path / fname).write_text(text)
+        entries.append(manifest_entry(tmp_path, fname, units, source=source, script=source))
+    (tmp_path / "manifest.toml").write_text("\n".join(entries))
+    path = tmp_path / "p.toml"
+    path.write_text(
+        _VLE_FILE_PROBLEM.format(name=name, kind=kind, parameters=priors, targets=targets)
+    )
+    return Problem.from_toml(path)
+
+
 def write_manifest(data_dir: Path, name: str = "b2.csv", units: dict | None = None) -> None:
     """Write data_dir/manifest.toml listing data_dir/name with its real sha256."""
     units = units or {"T_K": "K", "B2_cm3_per_mol": "cm^3/mol", "u_B2_cm3_per_mol": "cm^3/mol"}

@@ -33,7 +33,7 @@ from bayesff.problem import InferenceSettings, Problem
 from bayesff.targets import Target
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
 
-from support import lj_problem, manifest_entry
+from support import VLE_LJ_PRIORS, lj_problem, vle_file_problem, vle_target
 
 jax.config.update("jax_enable_x64", True)
 
@@ -301,25 +301,7 @@ def test_single_phase_prediction_is_nan_outside_the_range_at_sampled_parameters(
     assert abs(dense[0] / want - 1) < 1e-10
 
 
-_FILE_PROBLEM = """[problem]
-name = "vle_inputs"
-[potential]
-kind = "{kind}"
-cutoff = {{ scheme = "none" }}
-{parameters}
-{targets}
-[inference]
-chains = 1
-warmup = 10
-samples = 10
-"""
-_LJ_PRIORS = """[parameters.epsilon]
-unit = "K"
-prior = { dist = "LogNormal", median = 120.0, scale = 0.3 }
-[parameters.sigma]
-unit = "angstrom"
-prior = { dist = "LogNormal", median = 3.4, scale = 0.15 }
-"""
+_LJ_PRIORS = VLE_LJ_PRIORS
 _2CLJ_PRIORS = """[parameters.epsilon]
 unit = "K"
 prior = {{ dist = "LogNormal", median = 100.0, scale = 0.3 }}
@@ -333,24 +315,18 @@ value = {L_value}
 
 
 def _file_problem(tmp_path, files: dict, targets: str, kind="lennard_jones", priors=_LJ_PRIORS):
-    """A problem file with data files (name -> (csv text, column units)) and their manifest."""
-    entries = []
-    for name, (text, units) in files.items():
-        (tmp_path / name).write_text(text)
-        here = "tests/observables/test_vle_inputs.py"
-        entries.append(manifest_entry(tmp_path, name, units, source=here, script=here))
-    (tmp_path / "manifest.toml").write_text("\n".join(entries))
-    path = tmp_path / "p.toml"
-    path.write_text(_FILE_PROBLEM.format(kind=kind, parameters=priors, targets=targets))
-    return Problem.from_toml(path)
-
-
-def _vle_target(name, observable, data, column):
-    return (
-        f'[[targets]]\nname = "{name}"\nobservable = "{observable}"\ndata = "{data}"\n'
-        f'noise = {{ column = "u_{column}" }}\n'
+    return vle_file_problem(
+        tmp_path,
+        files,
+        targets,
+        source="tests/observables/test_vle_inputs.py",
+        name="vle_inputs",
+        kind=kind,
+        priors=priors,
     )
 
+
+_vle_target = vle_target
 
 _RHO_UNITS = {"T_K": "K", "rho_l_mol_per_L": "mol/L", "u_rho_l_mol_per_L": "mol/L"}
 

@@ -33,7 +33,7 @@ from bayesff.priors import Parameter, PriorSpec
 from bayesff.problem import InferenceSettings, Problem
 from bayesff.targets import Target
 
-from support import ROOT, manifest_entry
+from support import ROOT, VLE_LJ_PRIORS, vle_file_problem, vle_target
 
 jax.config.update("jax_enable_x64", True)
 
@@ -44,25 +44,7 @@ EPS_K, SIGMA = 120.0, 3.4  # the prior centre of the problems below (argon's LJ)
 MPA_PER_EPS_SIGMA3 = KB * EPS_K / (SIGMA * 1e-10) ** 3 / 1e6  # p* = 1 in MPa
 R_KJ = KB * NA / 1000.0
 
-_HEAD = """[problem]
-name = "slips"
-[potential]
-kind = "{kind}"
-cutoff = {{ scheme = "none" }}
-{priors}
-{targets}
-[inference]
-chains = 1
-warmup = 10
-samples = 10
-"""
-_LJ_PRIORS = """[parameters.epsilon]
-unit = "K"
-prior = { dist = "LogNormal", median = 120.0, scale = 0.3 }
-[parameters.sigma]
-unit = "angstrom"
-prior = { dist = "LogNormal", median = 3.4, scale = 0.15 }
-"""
+_LJ_PRIORS = VLE_LJ_PRIORS
 _SAT_COLUMNS = (
     "T_K,rho_l_mol_per_L,u_rho_l_mol_per_L,p_sat_MPa,u_p_sat_MPa,"
     "dH_vap_kJ_per_mol,u_dH_vap_kJ_per_mol,rho_v_mol_per_L,u_rho_v_mol_per_L\n"
@@ -97,24 +79,19 @@ _GOOD_TARGET = (
 )
 
 
-def _target(name, observable, data, column, extra=""):
-    return (
-        f'[[targets]]\nname = "{name}"\nobservable = "{observable}"\ndata = "{data}"\n'
-        f'noise = {{ column = "u_{column}" }}\n{extra}'
-    )
+_target = vle_target
 
 
 def _file_problem(tmp_path, files: dict, targets: str, kind="lennard_jones", priors=_LJ_PRIORS):
-    """A problem file in tmp_path with its data files (name -> (csv, units)) and manifest."""
-    here = "tests/observables/test_vle_unit_slips.py"
-    entries = []
-    for name, (text, units) in files.items():
-        (tmp_path / name).write_text(text)
-        entries.append(manifest_entry(tmp_path, name, units, source=here, script=here))
-    (tmp_path / "manifest.toml").write_text("\n".join(entries))
-    path = tmp_path / "p.toml"
-    path.write_text(_HEAD.format(kind=kind, priors=priors, targets=targets))
-    return Problem.from_toml(path)
+    return vle_file_problem(
+        tmp_path,
+        files,
+        targets,
+        source="tests/observables/test_vle_unit_slips.py",
+        name="slips",
+        kind=kind,
+        priors=priors,
+    )
 
 
 def _teqp_critical():
