@@ -11,7 +11,9 @@ Takes a task of ``models/atlas/atlas.toml`` as the sweep builds it and samples i
 - ``critical``: a two-centre form in critical-point coordinates (``two_centre_lj_critical``,
   ``two_centre_lj_quadrupole_critical``): L* as ``lstar``, epsilon_c = epsilon T*c(L*) and
   l_c = sigma / rho*c(L*)^(1/3) with the task's epsilon and sigma priors moved to those
-  coordinates at L*'s prior centre (same log-scales);
+  coordinates at L*'s prior centre (same log-scales); the Mie n-6 form in
+  ``mie_critical``, epsilon_c = epsilon T*c(n) and l_c = sigma / rho*c(n)^(1/3) with the
+  priors moved at n's prior centre;
 - ``qstar``: the 2CLJQ form in ln Q*^2 = ln(Q^2 / (4 pi eps0 epsilon sigma^5))
   (``two_centre_lj_quadrupole_qstar``): the task's LogNormal Q prior moved to Q*^2 at the
   prior centre of (epsilon, sigma) (median Q*^2 there, twice the log-scale), as a
@@ -46,7 +48,7 @@ import tomli_w
 import bayesff
 from bayesff import Problem, calibrate, runfile
 from bayesff.potentials.molecular import two_centre_critical_point
-from bayesff.potentials.pair import vdw_alpha
+from bayesff.potentials.pair import mie_critical_point, vdw_alpha
 from bayesff.sweep import expand
 from bayesff.units import COULOMB_KJ_PER_MOL_ANGSTROM, to_internal
 
@@ -81,11 +83,33 @@ def _ln_q2_star_prior(par: dict) -> dict:
     }
 
 
+def _mie_critical(d: dict) -> None:
+    """Move a Mie n-6 task to ``mie_critical`` in place: its epsilon and sigma priors moved
+    to epsilon_c = epsilon T*c(n) and l_c = sigma / rho*c(n)^(1/3) at n's prior centre."""
+    par = d["parameters"]
+    if par.get("m", {}).get("value") != 6.0:
+        raise SystemExit(f"mie_critical is the Mie n-6 form; this task has m = {par.get('m')}")
+    n0 = par["n"]["prior"].get("loc", 16.0)
+    tc, rc = (float(x) for x in mie_critical_point(n0))
+    e, s = par.pop("epsilon"), par.pop("sigma")
+    par.pop("m")
+    e_prior = dict(e["prior"]) | {"median": e["prior"]["median"] * tc}
+    s_prior = dict(s["prior"]) | {"median": s["prior"]["median"] / rc ** (1 / 3)}
+    d["parameters"] = {
+        "epsilon_c": {"unit": e["unit"], "prior": e_prior},
+        "l_c": {"unit": s["unit"], "prior": s_prior},
+        **par,
+    }
+    d["potential"]["kind"] = "mie_critical"
+
+
 def reparameterised(doc: dict, form: str) -> dict:
     """The task's problem document in the coordinates ``form`` names."""
     d = copy.deepcopy(doc)
     par = d["parameters"]
-    if form in ("lstar", "critical"):
+    if form == "critical" and d["potential"]["kind"] == "mie":
+        _mie_critical(d)
+    elif form in ("lstar", "critical"):
         if "prior" not in par.get("L", {}):
             raise SystemExit(
                 f"{form} needs a two-centre task with a prior on L; this one has parameters "

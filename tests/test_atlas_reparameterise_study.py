@@ -14,6 +14,7 @@ import copy
 
 import pytest
 
+from bayesff.potentials import mie_critical_point
 from bayesff.potentials.molecular import two_centre_critical_point
 from bayesff.sweep import expand
 from studies import atlas_reparameterise as study
@@ -67,6 +68,29 @@ def test_critical_moves_the_epsilon_and_sigma_medians_to_the_critical_coordinate
     assert par["epsilon_c"]["prior"]["median"] == pytest.approx(136.5 * tc, rel=1e-12)
     assert par["l_c"]["prior"]["median"] == pytest.approx(3.178 / rc ** (1 / 3), rel=1e-12)
     assert par["epsilon_c"]["prior"]["scale"] == 0.4 and par["l_c"]["prior"]["scale"] == 0.15
+
+
+def test_critical_moves_a_mie_task_to_mie_critical_at_the_n_prior_centre(tasks):
+    """epsilon_c = epsilon T*c(16) and l_c = sigma / rho*c(16)^(1/3) at the n prior's centre
+    (16), m = 6 dropped (the form is n-6), n's prior and everything else kept."""
+    doc = tasks["argon-mie-VLE"].document
+    d = study.reparameterised(doc, "critical")
+    par, old = d["parameters"], doc["parameters"]
+    assert d["potential"]["kind"] == "mie_critical"
+    assert list(par) == ["epsilon_c", "l_c", "n"]
+    tc, rc = (float(x) for x in mie_critical_point(16.0))
+    e, s = old["epsilon"]["prior"], old["sigma"]["prior"]
+    assert par["epsilon_c"]["prior"]["median"] == pytest.approx(e["median"] * tc, rel=1e-12)
+    assert par["l_c"]["prior"]["median"] == pytest.approx(s["median"] / rc ** (1 / 3), rel=1e-12)
+    assert par["epsilon_c"]["prior"]["scale"] == e["scale"]
+    assert par["n"] == old["n"]
+    assert {k: v for k, v in d.items() if k != "parameters" and k != "potential"} == {
+        k: v for k, v in doc.items() if k != "parameters" and k != "potential"
+    }
+    bad = copy.deepcopy(doc)
+    bad["parameters"]["m"] = {"unit": "1", "value": 5.0}
+    with pytest.raises(SystemExit, match="n-6"):
+        study.reparameterised(bad, "critical")
 
 
 def test_lstar_divides_the_l_prior_by_sigma_and_bounds_it_at_the_edge(tasks):

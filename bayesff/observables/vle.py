@@ -32,6 +32,8 @@ potential                       EOS                          shape parameters
                                                              lambda_a = m
 ``mie_vdw``                     as ``mie``, epsilon =        as ``mie``
                                 epsilon_vdw / alpha(n, m)
+``mie_critical``                as ``mie``, m = 6, epsilon,  lambda_r = n, lambda_a = 6
+                                sigma from epsilon_c, l_c, n
 ``mie_chain``                   SAFT-VR Mie (Lafitte 2013)   segments, lambda_r = n, lambda_a = m
 ``mie_chain_vdw``               as ``mie_chain``, epsilon =  as ``mie_chain``
                                 epsilon_vdw / alpha(n, m)
@@ -124,7 +126,11 @@ from bayesff.observables.eos.two_centre import (
 from bayesff.potentials import get_potential
 from bayesff.potentials.chain import reduced_state
 from bayesff.potentials.molecular import usual_parameters
-from bayesff.potentials.pair import epsilon_from_vdw
+from bayesff.potentials.pair import (
+    epsilon_from_mie_critical,
+    epsilon_from_vdw,
+    sigma_from_mie_critical,
+)
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA, factor
 
 __all__ = [
@@ -470,6 +476,13 @@ def _mie_vdw(p):
     return _mie({**p, "epsilon": epsilon_from_vdw(p["epsilon_vdw"], p["n"], p["m"])})
 
 
+def _mie_critical(p):
+    eps = epsilon_from_mie_critical(p["epsilon_c"], p["n"])
+    return _mie(
+        {"epsilon": eps, "sigma": sigma_from_mie_critical(p["l_c"], p["n"]), "n": p["n"], "m": 6.0}
+    )
+
+
 def _mie_chain(p):
     _, _, shape = reduced_state(0.0, 0.0, p["epsilon"], p["sigma"], p["n"], p["m"], p["segments"])
     return p["epsilon"], p["sigma"], shape
@@ -510,6 +523,9 @@ register_fluid_eos(
 register_fluid_eos(
     "mie_vdw",
     FluidEOS(SAFT_VR_MIE, _mie_vdw, SAFT_VR_MIE_FLOOR, {"lambda_r": "n", "lambda_a": "m"}),
+)
+register_fluid_eos(
+    "mie_critical", FluidEOS(SAFT_VR_MIE, _mie_critical, SAFT_VR_MIE_FLOOR, {"lambda_r": "n"})
 )
 register_fluid_eos("mie_chain", FluidEOS(SAFT_VR_MIE, _mie_chain, SAFT_VR_MIE_FLOOR, _MIE_SHAPE))
 register_fluid_eos(

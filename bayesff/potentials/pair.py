@@ -22,11 +22,14 @@ from bayesff.priors import PriorSpec, Support
 __all__ = [
     "LENNARD_JONES",
     "MIE",
+    "MIE_CRITICAL",
     "MIE_VDW",
     "SQUARE_WELL",
     "epsilon_from_vdw",
     "lennard_jones",
     "mie",
+    "mie_critical",
+    "mie_critical_point",
     "mie_vdw",
     "square_well",
     "vdw_alpha",
@@ -195,6 +198,97 @@ EPSILON_FROM_VDW = DerivedParam(
 )
 
 
+#: ln T*c and ln rho*c of the Mie n-6 fluid (SAFT-VR Mie, one segment: the EOS of the VLE
+#: observables) as quintics in x = 12 / n (coefficients of x^0 ... x^5): a least-squares fit
+#: by ``scripts/fit_mie_critical_coordinate.py`` to the critical points that
+#: :func:`bayesff.observables.eos.thermo.critical_point` solves at 175 n in [6.5, 50];
+#: within 0.08 % in T*c and 0.6 % in rho*c there (rho*c has a kink near n = 15, the
+#: model's gamma_c switch, that a quintic smooths). bayesff's fit, not published. They only
+#: define a coordinate: any smooth function of n would be a valid one; the closer they
+#: follow the fluid's critical point, the straighter the posterior's ridge.
+MIE_CRITICAL_LN_T_STAR = (-0.44933, 1.08497, -0.77471, 0.61963, -0.25334, 0.04427)
+MIE_CRITICAL_LN_RHO_STAR = (-0.38393, -3.2682, 5.49731, -4.67741, 1.94006, -0.31022)
+
+
+def _quintic(c, x):
+    return c[0] + x * (c[1] + x * (c[2] + x * (c[3] + x * (c[4] + x * c[5]))))
+
+
+def mie_critical_point(n):
+    """Approximate reduced critical point (T*c, rho*c) of the Mie n-6 fluid.
+
+    T*c = k_B Tc / epsilon and rho*c = N sigma^3 / V of SAFT-VR Mie's monomer (Lafitte et
+    al. 2013) from :data:`MIE_CRITICAL_LN_T_STAR` and :data:`MIE_CRITICAL_LN_RHO_STAR`
+    (a fit over 6.5 <= n <= 50).
+
+    Parameters
+    ----------
+    n
+        Repulsive exponent, dimensionless (array-like).
+
+    Returns
+    -------
+    tuple
+        (T*c, rho*c), dimensionless, the shape of ``n``.
+    """
+    x = 12.0 / jnp.asarray(n)
+    return jnp.exp(_quintic(MIE_CRITICAL_LN_T_STAR, x)), jnp.exp(
+        _quintic(MIE_CRITICAL_LN_RHO_STAR, x)
+    )
+
+
+def epsilon_from_mie_critical(epsilon_c, n):
+    """Mie n-6 well depth epsilon = epsilon_c / T*c(n), in the unit of ``epsilon_c``."""
+    return epsilon_c / mie_critical_point(n)[0]
+
+
+def sigma_from_mie_critical(l_c, n):
+    """Mie n-6 sigma = l_c rho*c(n)^(1/3), in the unit of ``l_c``."""
+    return l_c * jnp.cbrt(mie_critical_point(n)[1])
+
+
+def mie_critical(r, epsilon_c, l_c, n):
+    """Mie n-6 pair potential in critical-point coordinates: :func:`mie` at epsilon =
+    epsilon_c / T*c(n), sigma = l_c rho*c(n)^(1/3) and m = 6 (:func:`mie_critical_point`).
+
+    Saturation data fix the model fluid's critical temperature and volume, epsilon T*c(n)
+    and sigma^3 / rho*c(n), and leave n loose; sampled in (epsilon, sigma, n) the
+    posterior is a ridge that bends with n (through the logit of n's bounded prior), which
+    this form straightens (docs/atlas.md).
+
+    Parameters
+    ----------
+    r
+        Pair distance, angstrom.
+    epsilon_c
+        k_B Tc of the Mie n-6 fluid of this n, epsilon T*c(n), kJ/mol.
+    l_c
+        Cube root of its critical volume per molecule, sigma / rho*c(n)^(1/3), angstrom.
+    n
+        Repulsive exponent, dimensionless, n > 6.
+
+    Returns
+    -------
+    u
+        Pair energy, kJ/mol.
+    """
+    epsilon = epsilon_from_mie_critical(epsilon_c, n)
+    return mie(r, epsilon, sigma_from_mie_critical(l_c, n), n, 6.0)
+
+
+#: The usual Mie form's parameters of ``mie_critical``.
+EPSILON_FROM_MIE_CRITICAL = DerivedParam(
+    "epsilon",
+    "epsilon_c",
+    ("epsilon_c", "n"),
+    epsilon_from_mie_critical,
+    "well depth epsilon_c / T*c(n)",
+)
+SIGMA_FROM_MIE_CRITICAL = DerivedParam(
+    "sigma", "l_c", ("l_c", "n"), sigma_from_mie_critical, "sigma = l_c rho*c(n)^(1/3)"
+)
+
+
 def square_well(r, epsilon, sigma, lam):
     r"""Square-well pair potential: a hard core with a flat attractive well.
 
@@ -326,6 +420,37 @@ MIE_VDW = register(
         derived=(EPSILON_FROM_VDW,),
         reference="N. S. Ramrattan et al., Mol. Phys. 113, 932 (2015), "
         "doi:10.1080/00268976.2015.1025112; G. Mie, Ann. Phys. 316, 657 (1903)",
+    )
+)
+
+MIE_CRITICAL = register(
+    PairPotential(
+        name="mie_critical",
+        energy=mie_critical,
+        params=(
+            energy_in_K(
+                "epsilon_c",
+                150.0,
+                "k_B Tc of the Mie n-6 fluid with this n (epsilon T*c(n); prior quoted in K)",
+            ),
+            ParamSpec(
+                name="l_c",
+                dimension="length",
+                support=Support("positive"),
+                default_prior=PriorSpec("LogNormal", {"median": 5.0, "scale": 0.3}),
+                prior_unit="angstrom",
+                description="cube root of the Mie n-6 fluid's critical volume per molecule, "
+                "sigma / rho*c(n)^(1/3)",
+            ),
+            MIE.params[2],
+        ),
+        length_scale=lambda l_c, n, **kw: sigma_from_mie_critical(l_c, n),
+        breakpoints=lambda **kw: (),
+        description="mie (m = 6) sampled in epsilon_c = epsilon T*c(n), "
+        "l_c = sigma / rho*c(n)^(1/3) and n",
+        derived=(EPSILON_FROM_MIE_CRITICAL, SIGMA_FROM_MIE_CRITICAL),
+        reference="G. Mie, Ann. Phys. 316, 657 (1903); T*c, rho*c: SAFT-VR Mie, T. Lafitte "
+        "et al., J. Chem. Phys. 139, 154504 (2013), doi:10.1063/1.4819786",
     )
 )
 
