@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import difflib
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1028,6 +1029,14 @@ def _check_noise_column(obs: Observable, path, column: str, where: str) -> None:
         f"expected {obs.uncertainty_column!r} or another column of standard uncertainties "
         f"of {obs.value_column} (in a {obs.dimension} unit such as {obs.unit})"
     )
+    if column not in header:  # a typo in the problem file, not a fault of the data file
+        near = difflib.get_close_matches(column, header, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ProblemError(
+            f"no column {column!r} in {path}{hint}; its columns are {', '.join(header)}; "
+            f"{expected}",
+            where,
+        )
     other = column.removeprefix("u_")
     if column.startswith("u_") and other in header and other != obs.value_column:
         raise ProblemError(

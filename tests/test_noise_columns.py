@@ -10,7 +10,9 @@ vapour density's uncertainties (240 x too small); ``noise = { column = "rho_v_mo
 (a value column read as uncertainties) passed too. F9: a noise column in a unit of another
 quantity (``u_p_sat_MPa``, ``err_MPa`` in MPa on a density) failed with an error blaming
 data/manifest.toml ("unknown number_density unit 'MPa'"); the fault is the problem file's
-noise field. Each test below failed on the code before the fix.
+noise field. A misspelled noise column (absent from the file) was reported as the data
+file's missing column, without the problem file's field. Each test below failed on the
+code before the fix.
 """
 
 from __future__ import annotations
@@ -121,6 +123,16 @@ def test_a_noise_column_of_another_quantity_names_the_noise_field(tmp_path, colu
     e = _refused(path)
     assert says in e.message, e.message
     assert "manifest" not in e.where
+
+
+def test_a_misspelled_noise_column_names_the_noise_field_and_the_near_name(tmp_path):
+    """A noise column the file lacks (wrong case) is the problem file's typo: the error
+    names the noise field and the file's own column, not only the data file (which the
+    loader's missing-column error named)."""
+    path = _problem(tmp_path, "u_rho_l_mol_per_l")
+    e = _refused(path)
+    assert e.where.endswith("targets[0] (rho_l).noise.column"), e.where
+    assert "did you mean 'u_rho_l_mol_per_L'?" in e.message, e.message
 
 
 @pytest.mark.parametrize("column", ["u_rho_l_mol_per_L", "sigma_rho_l"])
