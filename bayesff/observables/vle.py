@@ -1564,7 +1564,9 @@ def _vle_floor(prop: str, observable: str):
         _require_positive(observable, "an observed value", values, env["T_K"])
         if method == "correlation":
             out = _correlation_floor(prop, observable, potential, params, env, values)
-            c = _centre(potential, params, observable)  # its Tc: the correlation's (Stoll)
+            # the EOS's centre (its Tc from the EOS's critical estimate, not the Stoll
+            # correlation's, within a few %): enough for the unit-slip scale check
+            c = _centre(potential, params, observable)
             _check_observed_scale(c, prop, values, env["T_K"], observable)
             return out
         c = _centre(potential, params, observable)
