@@ -251,6 +251,17 @@ def _rank(dt, n):
     )
 
 
+def _one_chain():
+    return Figure(
+        key="rank",
+        title="Rank plot",
+        caption="",
+        error="not drawn: a rank plot compares chains and this run has one (run with "
+        "chains >= 2 to see whether the chains sample the same distribution)",
+        made_with="",
+    )
+
+
 def _segments(x: np.ndarray, labels: np.ndarray):
     """Index arrays of consecutive runs of the same label (x sorted)."""
     out, start = [], 0
@@ -440,6 +451,9 @@ def make_figures(dt, summary: dict, log=None) -> list[Figure]:
     ]
     if runfile.latents(dt, "prior") is None:
         makers.pop(1)
+    chains = dt["posterior"].sizes.get("chain", 1) if "posterior" in dt.children else 1
+    if chains < 2:  # ranks compare chains; arviz-plots' test needs two or more
+        makers = [(k, t, _one_chain) if k == "rank" else (k, t, m) for k, t, m in makers]
     for t, pred in summary["predictive"].items():
         makers.append(
             (

@@ -734,3 +734,22 @@ def test_a_held_out_state_where_a_draw_has_no_value_is_reported_not_refused(tmp_
     i = [st["env"]["T_K"] for st in summary["transferability"]["states"]].index(100.0)
     shown = f'data-ref="transferability.states.{i}.pred_mean" data-value="null">-<'
     assert shown in page
+
+
+def test_a_one_chain_run_says_why_it_has_no_rank_plot():
+    """A rank plot compares chains (Vehtari et al. 2021): with one chain arviz-plots raised
+    "_mtc_c requires at least 2 chains", which the page showed as the figure's error. Now
+    the page says the plot is not drawn and why; the other figures are drawn."""
+    import numpy as np
+    from handmade_runs import build_run, target
+
+    from bayesff.report.plots import make_figures
+
+    t = target("B2", "second_virial", {"T_K": np.array([300.0, 400.0])}, np.array([-10.0, -5.0]))
+    rows = np.zeros((50, 2))
+    dt = build_run([t], {"B2": {"train": {"model": rows, "rep": rows, "ll": rows}}})
+    figs = {
+        f["key"]: f for f in make_figures(dt, {"predictive": {}, "targets": {}, "tolerance": {}})
+    }
+    assert figs["rank"]["error"].startswith("not drawn: a rank plot compares chains"), figs
+    assert all(f.get("error") is None for k, f in figs.items() if k != "rank")
