@@ -260,6 +260,81 @@ class MoleculeType:
     def _where(self, what: str) -> str:
         return f"molecules[{self.name}].{what}"
 
+    def _check_angles(self, is_bond) -> None:
+        angled = {}
+        for a, angle in enumerate(self.angles):
+            where = self._where(f"angles[{a}]")
+            self._indices(where, (angle.i, angle.j, angle.k))
+            if angle.i == angle.k:
+                raise ProblemError(
+                    f"an angle on sites ({angle.i}, {angle.j}, {angle.k}) is one bond taken "
+                    "twice; an angle needs three different sites",
+                    where,
+                )
+            key = (min(angle.i, angle.k), angle.j, max(angle.i, angle.k))
+            if key in angled:  # the same angle read backwards is the same term
+                raise ProblemError(
+                    f"duplicates angles[{angled[key]}] (sites {key[0]}-{key[1]}-{key[2]}): its "
+                    "energy would count twice",
+                    where,
+                )
+            angled[key] = a
+            for x, y in ((angle.i, angle.j), (angle.j, angle.k)):
+                if not is_bond(x, y):
+                    raise ProblemError(
+                        f"an angle on sites ({angle.i}, {angle.j}, {angle.k}) needs bonds "
+                        f"{angle.i}-{angle.j} and {angle.j}-{angle.k}; sites {x} and {y} "
+                        "are not bonded",
+                        where,
+                    )
+            if not 0.0 < angle.theta0_rad <= math.pi:
+                raise ProblemError(
+                    f"theta0 must be in (0, pi] rad, found {angle.theta0_rad}", where
+                )
+            _positive(angle.k_kJ_per_mol_rad2, "k", where)
+
+    def _check_torsions(self, is_bond) -> None:
+        twisted = {}
+        for t, tor in enumerate(self.torsions):
+            where = self._where(f"torsions[{t}]")
+            idx = (tor.i, tor.j, tor.k, tor.l)
+            self._indices(where, idx)
+            if len(set(idx)) < 4:
+                raise ProblemError(
+                    f"a torsion on sites {idx} repeats a site; a torsion needs four different "
+                    "sites",
+                    where,
+                )
+            key = min(idx, idx[::-1])
+            if key in twisted:  # each entry is a whole series: two would count twice
+                raise ProblemError(
+                    f"duplicates torsions[{twisted[key]}] (sites {key}); give one entry per "
+                    "torsion with all its coefficients",
+                    where,
+                )
+            twisted[key] = t
+            for x, y in itertools.pairwise(idx):
+                if not is_bond(x, y):
+                    raise ProblemError(
+                        f"a torsion on sites {idx} needs the chain {idx[0]}-{idx[1]}-{idx[2]}-"
+                        f"{idx[3]} bonded; sites {x} and {y} are not bonded",
+                        where,
+                    )
+            size = _TORSION_SIZES.get(tor.form)
+            if size is None:
+                raise ProblemError(
+                    f"unknown torsion form {tor.form!r}; expected one of {sorted(_TORSION_SIZES)}",
+                    where,
+                )
+            if len(tor.coefficients_kJ_per_mol) != size:
+                raise ProblemError(
+                    f"form {tor.form!r} takes {size} coefficients, found "
+                    f"{len(tor.coefficients_kJ_per_mol)}",
+                    where,
+                )
+            if not all(math.isfinite(float(c)) for c in tor.coefficients_kJ_per_mol):
+                raise ProblemError("torsion coefficients must be finite numbers", where)
+
     def _check(self):
         n = len(self.sites)
         if n == 0:
@@ -283,47 +358,8 @@ class MoleculeType:
         def is_bond(a, b):
             return (min(a, b), max(a, b)) in bonded
 
-        for a, angle in enumerate(self.angles):
-            where = self._where(f"angles[{a}]")
-            self._indices(where, (angle.i, angle.j, angle.k))
-            for x, y in ((angle.i, angle.j), (angle.j, angle.k)):
-                if not is_bond(x, y):
-                    raise ProblemError(
-                        f"an angle on sites ({angle.i}, {angle.j}, {angle.k}) needs bonds "
-                        f"{angle.i}-{angle.j} and {angle.j}-{angle.k}; sites {x} and {y} "
-                        "are not bonded",
-                        where,
-                    )
-            if not 0.0 < angle.theta0_rad <= math.pi:
-                raise ProblemError(
-                    f"theta0 must be in (0, pi] rad, found {angle.theta0_rad}", where
-                )
-            _positive(angle.k_kJ_per_mol_rad2, "k", where)
-        for t, tor in enumerate(self.torsions):
-            where = self._where(f"torsions[{t}]")
-            idx = (tor.i, tor.j, tor.k, tor.l)
-            self._indices(where, idx)
-            for x, y in itertools.pairwise(idx):
-                if not is_bond(x, y):
-                    raise ProblemError(
-                        f"a torsion on sites {idx} needs the chain {idx[0]}-{idx[1]}-{idx[2]}-"
-                        f"{idx[3]} bonded; sites {x} and {y} are not bonded",
-                        where,
-                    )
-            size = _TORSION_SIZES.get(tor.form)
-            if size is None:
-                raise ProblemError(
-                    f"unknown torsion form {tor.form!r}; expected one of {sorted(_TORSION_SIZES)}",
-                    where,
-                )
-            if len(tor.coefficients_kJ_per_mol) != size:
-                raise ProblemError(
-                    f"form {tor.form!r} takes {size} coefficients, found "
-                    f"{len(tor.coefficients_kJ_per_mol)}",
-                    where,
-                )
-            if not all(math.isfinite(float(c)) for c in tor.coefficients_kJ_per_mol):
-                raise ProblemError("torsion coefficients must be finite numbers", where)
+        self._check_angles(is_bond)
+        self._check_torsions(is_bond)
         if n > 1 and (self.distances() < 0).any():
             raise ProblemError(
                 "the bonds leave the molecule in several pieces; a molecule type must be one "

@@ -179,6 +179,18 @@ def test_dict_form_builds_the_same_molecule_as_the_builder():
          r"molecules\[butane-by-hand\]\.(angles|torsions)\[\d\]: .* not bonded"),
         (lambda d: d.__setitem__("combining_rule", "waldman_hagler"),
          r"unknown combining rule 'waldman_hagler'"),
+        # the same angle twice, forwards and backwards: its energy counted twice
+        (lambda d: d["molecules"][0]["angles"].append(
+            dict(d["molecules"][0]["angles"][0], sites=[2, 1, 0])),
+         r"angles\[2\]: duplicates angles\[0\] \(sites 0-1-2\)"),
+        # one bond taken twice (sites 0-1-0)
+        (lambda d: d["molecules"][0]["angles"][0].__setitem__("sites", [0, 1, 0]),
+         r"angles\[0\]: an angle on sites \(0, 1, 0\) is one bond taken twice"),
+        (lambda d: d["molecules"][0]["torsions"].append(
+            dict(d["molecules"][0]["torsions"][0], sites=[3, 2, 1, 0])),
+         r"torsions\[1\]: duplicates torsions\[0\] \(sites \(0, 1, 2, 3\)\)"),
+        (lambda d: d["molecules"][0]["torsions"][0].__setitem__("sites", [0, 1, 2, 1]),
+         r"torsions\[0\]: a torsion on sites \(0, 1, 2, 1\) repeats a site"),
     ],
 )  # fmt: skip
 def test_dict_form_errors_name_the_field(edit, message):
