@@ -10,6 +10,7 @@ account ``bayesff check`` prints.
 
 from __future__ import annotations
 
+import collections
 import re
 from pathlib import Path
 
@@ -489,6 +490,7 @@ def describe(problem) -> str:
             + ("along the trends" if pool.covariate else "from the population")
             + f": {', '.join(new) or 'none'}"
         )
+        lines += _describe_groups(problem)
     for t in problem.targets:
         lines += _describe_target(t)
         if borrowed := problem.borrowed_inadequacy(t):
@@ -503,6 +505,24 @@ def describe(problem) -> str:
         f"draws), seed {s.seed}, init {s.init}"
     )
     return "\n".join(lines)
+
+
+def _describe_groups(problem) -> list[str]:
+    """The pooling groups with their target counts (a misspelled ``group`` makes a group of
+    its own, which the list shows), and a note on a group whose name equals another's but
+    for case and separators ("N-decane" and "n_decane")."""
+    sizes = collections.Counter(t.group for t in problem.targets if t.group is not None)
+    lines = ["          groups: " + ", ".join(f"{g} ({n})" for g, n in sizes.items())]
+    seen = {}
+    for g in sizes:
+        key = re.sub(r"[\s_\-.]", "", g).casefold()
+        if key in seen:
+            lines.append(
+                f"  NOTE: groups {seen[key]!r} and {g!r} differ only in case or separators; "
+                "they are two groups with parameters of their own (a typo?)"
+            )
+        seen.setdefault(key, g)
+    return lines
 
 
 def _describe_target(t: Target) -> list[str]:

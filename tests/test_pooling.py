@@ -131,6 +131,23 @@ def test_pooling_round_trips_through_the_problem_file(tmp_path):
     assert "pooling   epsilon per group" in p.describe()
 
 
+def test_check_lists_the_groups_and_notes_names_that_differ_only_in_case():
+    """Audit F11: a typo in a target's group ("mol_bb" for "mol_b") made a group of its own
+    without a word. `bayesff check` (Problem.describe) now lists every group with its
+    number of targets, and notes two groups whose names differ only in case or separators
+    ("Mol-B" and "mol_b"). Names that differ otherwise (mol_a, mol_b) are legitimate groups."""
+    p = _pooled_problem()
+    assert "groups: mol_a (1), mol_b (1), mol_c (1), mol_d (1), mol_e (1)" in p.describe()
+    assert "NOTE" not in p.describe()
+    extra = [t.replace(name=t.name + "_again").with_train(False, "t") for t in p.targets[:2]]
+    q = p.replace(targets=[*p.targets, extra[0], extra[1].replace(group="mol_bb")])
+    text = q.describe()
+    assert "mol_a (2), mol_b (1)" in text and "mol_bb (1)" in text
+    assert "NOTE" not in text
+    q = p.replace(targets=[*p.targets, extra[1].replace(group="Mol-B")])
+    assert "NOTE: groups 'mol_b' and 'Mol-B' differ only in case or separators" in q.describe()
+
+
 def _toml(tmp_path, pooling: str, group: str = 'group = "a"', name: str = "B2") -> str:
     target = f'[[targets]]\nname = "{name}"\nobservable = "second_virial"\ndata = "{{csv}}"\n'
     return pooled_lj_toml(tmp_path, pooling, target + group + "\n")
