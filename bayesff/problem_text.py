@@ -595,7 +595,11 @@ def _describe_target(t: Target) -> list[str]:
     for line in t.file_excluded:
         lines.append(f"  EXCLUDED {line}")
     if t.provenance is not None:
-        lines.append(f"  data {t.data_path} ({t.provenance.kind}): {t.provenance.source}")
+        # the file a relative path resolved to (the problem file's folder, its parent or
+        # the working folder, the first that holds it), so a second copy elsewhere is seen
+        man = t.provenance.manifest
+        found = f" = {Path(man).parent / t.provenance.path}" if man else ""
+        lines.append(f"  data {t.data_path}{found} ({t.provenance.kind}): {t.provenance.source}")
     if t.aux is not None and "reference" in t.aux:
         # (states, parameters) for pair MD; one vector for a molecule's MBAR file
         refs = np.unique(np.atleast_2d(np.asarray(t.aux["reference"])), axis=0)

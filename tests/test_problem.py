@@ -768,3 +768,18 @@ def test_a_cutoff_inside_the_repulsive_core_is_refused(problem_dir):
     path.write_text(text.replace(train, f'{train}\n{cut.format(r=0.35)}\nrepair = "match_b2"'))
     with pytest.raises(ProblemError, match=r"target 'B2'\.cutoff: r_c = 0\.35 angstrom"):
         Problem.from_toml(path)
+
+
+def test_check_prints_the_data_file_a_relative_path_resolved_to(problem_dir, monkeypatch):
+    """Audit F10: a relative data path is looked up in the problem file's folder, then its
+    parent, then the working folder (bayesff.problem_text._data_path), and the first copy
+    wins; `bayesff check` printed only the path as written, so a stale second copy went
+    unseen. It now prints the file it found: here the parent's copy, although the working
+    folder holds another."""
+    other = problem_dir / "elsewhere"
+    (other / "data").mkdir(parents=True)
+    (other / "data" / "b2.csv").write_text((problem_dir / "data" / "b2.csv").read_text())
+    write_manifest(other / "data")
+    monkeypatch.chdir(other)
+    text = Problem.from_toml(problem_dir / "models" / "toy.toml").describe()
+    assert f"data data/b2.csv = {problem_dir / 'data' / 'b2.csv'} (" in text, text
