@@ -804,6 +804,7 @@ class Target:
             rows = configuration_rows(obs, path, f"{where}.data")
         else:
             rows = _load_rows(obs, path, noise_column, noise_value is not None, where, duplicates)
+            _check_subcritical(obs, rows, path, where)
         unc = rows.uncertainties
         if noise_value is not None:
             unc = np.full(np.shape(rows.values), float(noise_value))
@@ -1001,6 +1002,26 @@ def _load_rows(
         excluded=[f"line {e.line}: {e.reason}" for e in table.excluded],
         extra=_extra_columns(path, table, set(cols), duplicates, where),
     )
+
+
+def _check_subcritical(obs: Observable, rows: LoadedRows, path, where: str) -> None:
+    """Refuse a saturation row that its own file puts above the fluid's critical point
+    (``T_over_Tc`` > 1): two coexisting phases do not exist there, so the file mixes up
+    fluids or columns."""
+    t_over = rows.extra.get("T_over_Tc")
+    if not obs.subcritical or t_over is None:
+        return
+    above = np.flatnonzero(np.asarray(t_over) > 1.0)
+    if above.size:
+        i = int(above[0])
+        env = ", ".join(f"{c} = {float(v[i]):g}" for c, v in rows.env.items())
+        raise ProblemError(
+            f"{path}: {above.size} row(s) with T_over_Tc > 1, the first ({env}) at "
+            f"T_over_Tc = {float(t_over[i]):g}: a {obs.name} exists only below the fluid's "
+            "critical temperature (T_over_Tc < 1); is the file, or its T_over_Tc column, "
+            "another fluid's?",
+            f"{where}.data",
+        )
 
 
 def _header(path) -> list[str] | None:

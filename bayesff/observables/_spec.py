@@ -100,6 +100,9 @@ class Observable:
     layout: str = "rows"
     curve: bool = False
     error_floor: Callable | None = None
+    #: Rows describe two coexisting phases, which exist only below the fluid's critical
+    #: temperature: a data file's ``T_over_Tc`` column above 1 is refused when read.
+    subcritical: bool = False
 
     def accepts(self, kind: str) -> bool:
         """Whether a potential of this kind (``"pair"``, ``"torsion"``, ...) can be used."""

@@ -1646,6 +1646,8 @@ _KINDS = ("pair", "linear", "chain")
 
 
 def _register(name, env, column, dimension, unit, build, description, floor, options=None):
+    # the four saturation properties of T alone; the single-phase ones take (T, rho) or (T, p)
+    subcritical = env == (_T,)
     return register_observable(
         Observable(
             name=name,
@@ -1660,6 +1662,7 @@ def _register(name, env, column, dimension, unit, build, description, floor, opt
             reference=_REF,
             options=options,
             error_floor=floor,
+            subcritical=subcritical,
         )
     )
 

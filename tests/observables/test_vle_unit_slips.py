@@ -302,3 +302,22 @@ def test_a_compressed_liquid_below_the_vapour_pressure_of_a_shaped_eos_is_solved
     assert abs(_p_sat_named(msg, 300.0) / p_sat - 1) < 2e-4, (p_sat, msg)  # 4 digits shown
     near = {"c.csv": (_CLD_COLUMNS + f"300,{p_sat / 2:.6g},25,0.1\n", _CLD_UNITS)}
     _file_problem(tmp_path, near, target, "two_centre_lj", _2CLJ_PRIORS)
+
+
+@pytest.mark.parametrize(
+    ("observable", "column"),
+    [(o, c) for o, c, _ in _SLIPS[:3]] + [("saturated_vapour_density", "rho_v_mol_per_L")],
+)
+def test_a_saturation_row_its_file_puts_above_tc_is_refused(tmp_path, observable, column):
+    """Audit: argon's saturation file with one row's T_over_Tc set to 1.05 (the file's own
+    statement that the row is above argon's Tc = 150.687 K, Tegeler et al. 1999, where no
+    two phases coexist) was read: the model's Tc at the prior centre lay above the row's
+    T_K. Each saturation observable now refuses it when the file is read, naming the row."""
+    lines = (ROOT / "data" / "vle" / "saturation_argon.csv").read_text().splitlines()
+    head = lines[0].split(",")
+    row = lines[5].split(",")
+    row[head.index("T_over_Tc")] = "1.05"
+    lines[5] = ",".join(row)
+    files = {"sat.csv": ("\n".join(lines) + "\n", {**_SAT_UNITS, "T_over_Tc": "1"})}
+    with pytest.raises(ProblemError, match=r"1 row\(s\) with T_over_Tc > 1, the first \(T_K = "):
+        _file_problem(tmp_path, files, _target("t", observable, "sat.csv", column))
