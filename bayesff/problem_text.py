@@ -493,6 +493,7 @@ def describe(problem) -> str:
         lines += _describe_groups(problem)
     for t in problem.targets:
         lines += _describe_target(t)
+        lines += _describe_tolerance(t, problem.tolerance.get(t.name))
         if borrowed := problem.borrowed_inadequacy(t):
             lines.append(
                 f"          held out in a new group: its tau is that of one of "
@@ -505,6 +506,21 @@ def describe(problem) -> str:
         f"draws), seed {s.seed}, init {s.init}"
     )
     return "\n".join(lines)
+
+
+def _describe_tolerance(t: Target, tol: dict | None) -> list[str]:
+    """The target's tolerance (its verdicts on held-out rows, its band in the report's
+    figures), with a note where it passes anything (rel >= 1: off by 100 % passes)."""
+    if tol is None:
+        return []
+    parts = [f"{k} {v:g}{' ' + t.observable.unit if k == 'abs' else ''}" for k, v in tol.items()]
+    lines = [f"  tolerance {', '.join(parts)} (passes if |pred - obs| <= abs + rel |obs|)"]
+    if tol.get("rel", 0.0) >= 1.0:
+        lines.append(
+            f"  NOTE: rel = {tol['rel']:g} lets a prediction off by {100 * tol['rel']:g} % or "
+            "more pass (rel is a fraction: 0.05 is 5 %)"
+        )
+    return lines
 
 
 def _describe_groups(problem) -> list[str]:

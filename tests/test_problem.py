@@ -783,3 +783,18 @@ def test_check_prints_the_data_file_a_relative_path_resolved_to(problem_dir, mon
     monkeypatch.chdir(other)
     text = Problem.from_toml(problem_dir / "models" / "toy.toml").describe()
     assert f"data data/b2.csv = {problem_dir / 'data' / 'b2.csv'} (" in text, text
+
+
+def test_check_shows_each_tolerance_and_notes_a_relative_one_of_100_percent_or_more(problem_dir):
+    """Audit F8: `tolerance = { B2 = { rel = 5.0 } }` (500 %, perhaps meant as 5 %) was
+    accepted without a word. `bayesff check` now shows every target's tolerance and notes a
+    relative one >= 1 (a prediction off by 100 % or more passes); 0.05 gets no note."""
+    path = problem_dir / "models" / "toy.toml"
+    text = path.read_text()
+    assert "tolerance = { B2 = { rel = 0.05 } }" in text
+    shown = Problem.from_toml(path).describe()
+    assert "  tolerance rel 0.05 (passes if |pred - obs| <= abs + rel |obs|)" in shown, shown
+    assert "NOTE" not in shown
+    path.write_text(text.replace("rel = 0.05 }", "rel = 5.0 }"))
+    shown = Problem.from_toml(path).describe()
+    assert "NOTE: rel = 5 lets a prediction off by 500 % or more pass" in shown, shown
