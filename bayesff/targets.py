@@ -964,6 +964,8 @@ def _load_rows(
     obs: Observable, path, noise_column, noise_given: bool, where, duplicates="error"
 ) -> LoadedRows:
     """The standard layout: one row per observation, env columns, value, uncertainty."""
+    # another column than the default u_X, named by the problem file's noise field
+    named = noise_column not in (None, obs.uncertainty_column)
     noise_column = noise_column or obs.uncertainty_column
     cols = {f.column: f.dimension for f in obs.env}
     cols[obs.value_column] = obs.dimension
@@ -975,7 +977,7 @@ def _load_rows(
             f"{where}.noise.column",
         )
     if not noise_given:
-        _check_noise_column(obs, path, noise_column, f"{where}.noise.column")
+        _check_noise_column(obs, path, noise_column, f"{where}.noise.column", named)
         cols[noise_column] = obs.dimension
     try:
         table = load_table(
@@ -1035,13 +1037,15 @@ def _header(path) -> list[str] | None:
         return None
 
 
-def _check_noise_column(obs: Observable, path, column: str, where: str) -> None:
+def _check_noise_column(obs: Observable, path, column: str, where: str, named: bool) -> None:
     """Refuse a noise column that holds another column's uncertainties or is a value.
 
     The uncertainty column of a value column ``X`` is ``u_X`` (docs/vle.md), so
     ``u_X`` with ``X`` another column of the file holds X's uncertainties (the vapour
     density's on a liquid-density target), and a column ``C`` beside a ``u_C`` is a
-    value with its own uncertainties. Other names (``sigma_B2``) are not judged.
+    value with its own uncertainties. Other names (``sigma_B2``) are not judged. A column
+    the file lacks is the noise field's typo when the problem file ``named`` it (not the
+    default ``u_X``, whose absence is the data file's fault, which the loader reports).
     """
     header = _header(path)
     if header is None:
@@ -1050,8 +1054,9 @@ def _check_noise_column(obs: Observable, path, column: str, where: str) -> None:
         f"expected {obs.uncertainty_column!r} or another column of standard uncertainties "
         f"of {obs.value_column} (in a {obs.dimension} unit such as {obs.unit})"
     )
-    if column not in header:  # a typo in the problem file, not a fault of the data file
-        near = difflib.get_close_matches(column, header, n=1)
+    if column not in header and named:  # a typo in the problem file's noise field
+        others = [h for h in header if h != obs.value_column and h not in obs.env_columns]
+        near = difflib.get_close_matches(column, others, n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
         raise ProblemError(
             f"no column {column!r} in {path}{hint}; its columns are {', '.join(header)}; "
