@@ -30,6 +30,7 @@ tasks of ethane, ethylene and CO2 were so until they moved to critical-point coo
 
     python -m studies.atlas_reparameterise carbon_dioxide-2cljq-VLE lstar
     python -m studies.atlas_reparameterise argon-mie-VLE vdw
+    python -m studies.atlas_reparameterise neon-mie-VLE critical --warmup 1000 --samples 1000
     python -m studies.atlas_reparameterise fluorine-2cljq-B2 qstar
 
 Nothing is written. docs/atlas.md quotes its results.
