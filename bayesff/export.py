@@ -69,11 +69,13 @@ __all__ = [
     "EXTENSIONS",
     "FORMATS",
     "chain_run_parameters",
+    "chain_segments",
     "chain_topology",
     "render",
     "render_chain_ensemble",
     "render_ensemble",
     "run_parameters",
+    "stale_exports",
     "write_files",
 ]
 
@@ -524,13 +526,31 @@ def _written_by_export(path: Path) -> bool:
         return False
 
 
+def stale_exports(names, out_dir: str | os.PathLike) -> list[Path]:
+    """Files of an earlier export in ``out_dir`` that writing ``names`` would leave beside
+    the new ones: bayesff exports (:data:`_MARK`) of the same format (file extension)
+    whose names are not among ``names`` (an earlier export's extra draws)."""
+    out, names = Path(out_dir), set(names)
+    if not out.is_dir():
+        return []
+    exts = {Path(n).suffix for n in names}
+    return sorted(
+        p
+        for p in out.iterdir()
+        if p.suffix in exts and p.name not in names and _written_by_export(p)
+    )
+
+
 def write_files(
     files: Mapping[str, str], out_dir: str | os.PathLike, *, force: bool = False
 ) -> list[Path]:
     """Write ``{file name: text}`` into ``out_dir``, each file atomically.
 
     Refuses (before writing anything) when a file exists and ``force`` is not
-    given, or when a name is not a plain file name; returns the paths written.
+    given, or when a name is not a plain file name; returns the paths written. With
+    ``force``, an earlier export in ``out_dir`` is replaced whole: its files this one does
+    not write (:func:`stale_exports`, e.g. its extra draws) are removed after the new
+    files are written, so no folder mixes two runs' files.
     """
     out = Path(out_dir)
     paths = []
@@ -552,8 +572,11 @@ def write_files(
             f"{_MARK!r}); --force replaces only earlier exports: choose another --out",
             str(out),
         )
+    stale = stale_exports(files, out) if force else []
     for path, text in zip(paths, files.values(), strict=True):
         atomic_write_bytes(path, text.encode())
+    for path in stale:
+        path.unlink(missing_ok=True)
     return paths
 
 
@@ -626,14 +649,15 @@ def chain_topology(
     )
 
 
-def _fixed_values(dt, where: str) -> dict[str, float]:
-    """Parameters the run's problem fixed (``[parameters.X] value = v``), as written."""
+def _fixed_values(dt, where: str) -> dict[str, tuple[float, str | None]]:
+    """Parameters the run's problem fixed (``[parameters.X] value = v``): ``{name: (v,
+    unit)}`` as written (``unit`` ``None`` where the problem gives none)."""
     text = str(dt.attrs.get("problem_text", ""))
     if not text:
         return {}
     params = parse_toml(text, where).get("parameters", {})
     return {
-        k: float(v["value"])
+        k: (float(v["value"]), v.get("unit") if isinstance(v.get("unit"), str) else None)
         for k, v in params.items()
         if isinstance(v, Mapping) and isinstance(v.get("value"), int | float)
     }
@@ -677,8 +701,9 @@ def chain_run_parameters(
             da = post[spec.name]
             flat = np.asarray(da.values, dtype=float).reshape(-1)
             unit = str(da.attrs.get("units", spec.prior_unit))
-        elif spec.name in fixed:
-            flat, unit = np.full(total, fixed[spec.name]), spec.prior_unit
+        elif spec.name in fixed:  # in the unit the problem fixed it in (sigma in nm, ...)
+            value, unit = fixed[spec.name]
+            flat, unit = np.full(total, value), unit or spec.prior_unit
         else:
             raise ProblemError(
                 f"the run has no posterior of {spec.name!r} and its problem does not fix "
@@ -692,7 +717,75 @@ def chain_run_parameters(
         values[d.name] = d.value(*(values[n] for n in d.inputs))
     mean = {k: float(np.mean(values[k])) for k in CHAIN_PARAMETERS}
     draws = {k: values[k][pick] for k in CHAIN_PARAMETERS}
-    return mean, draws, fixed.get("segments")
+    return mean, draws, fixed["segments"][0] if "segments" in fixed else None
+
+
+def chain_segments(dt, requested: int | None, where: str = "run file") -> int:
+    """The whole number of beads a chain run's force field is exported with.
+
+    Parameters
+    ----------
+    dt
+        A ``mie_chain`` run file.
+    requested
+        ``--segments``, or ``None``.
+    where
+        Where the run came from, for messages.
+
+    Returns
+    -------
+    int
+        The problem's fixed ``segments``; or ``requested`` where the problem fixes none
+        (a transferable model fixes it per target) or sampled it, in which case
+        ``requested`` must lie inside the posterior's 90 % interval of ``segments``
+        (epsilon, sigma and n were fitted for that many beads, not any other).
+
+    Raises
+    ------
+    ProblemError
+        A fixed non-integer count (no chain of whole beads), a ``requested`` count that
+        differs from the fixed one or lies outside the sampled interval, or none given
+        where one is needed.
+    """
+    fixed = _fixed_values(dt, where).get("segments", (None, None))[0]
+    post = runfile.latents(dt, "posterior")
+    if fixed is not None and fixed != int(fixed):
+        raise ProblemError(
+            f"the run was calibrated with segments = {fixed:g}: its parameters stand for no "
+            "chain of whole beads, so there is no MD force field to export (calibrate with a "
+            "whole number of segments)",
+            where,
+        )
+    if fixed is not None:
+        if requested is not None and requested != fixed:
+            raise ProblemError(
+                f"the run was calibrated with segments = {fixed:g}; --segments {requested} "
+                "would export a different molecule",
+                "--segments",
+            )
+        return int(fixed)
+    if post is not None and "segments" in post.data_vars:
+        draws = np.asarray(post["segments"].values, dtype=float).reshape(-1)
+        lo, hi = (float(q) for q in np.quantile(draws, [0.05, 0.95]))
+        whole = list(range(math.ceil(lo), math.floor(hi) + 1))
+        fits = f"whole numbers inside it: {whole}" if whole else "no whole number lies inside it"
+        if requested is None or not lo <= requested <= hi:
+            given = "no --segments was given" if requested is None else f"--segments {requested}"
+            raise ProblemError(
+                f"the run sampled segments (posterior mean {float(np.mean(draws)):.4g}, 90 % "
+                f"interval [{lo:.4g}, {hi:.4g}]; {fits}) and {given}: epsilon, sigma and n "
+                "were fitted for that many beads, so expected --segments N inside the "
+                "interval (or a calibration with segments fixed at a whole number)",
+                "--segments",
+            )
+        return int(requested)
+    if requested is None:
+        raise ProblemError(
+            "the run's problem does not fix one segment count (a transferable model "
+            "fixes it per target): give --segments N for the molecule to export",
+            "--segments",
+        )
+    return int(requested)
 
 
 def render_chain_ensemble(

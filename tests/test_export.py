@@ -272,7 +272,10 @@ def test_export_command_writes_the_posterior_mean_and_evenly_spaced_draws(tmp_pa
     before = (out / "mean.lmp").read_bytes()
     assert cli.main([*argv, "--out", str(out)]) == 2
     assert (out / "mean.lmp").read_bytes() == before
-    assert cli.main([*argv, "--out", str(out), "--force"]) == 0
+    assert cli.main([*argv, "--draws", "1", "--out", str(out), "--force"]) == 0
+    # the earlier export is replaced whole: its draws 1 and 2 are not left beside the new
+    # export's one draw (audit, 2026-11-29)
+    assert sorted(p.name for p in out.iterdir()) == ["draw_0000.lmp", "mean.lmp"]
     # --force replaced a file of the user's own as readily (audit, 2026-11-28): not now
     (out / "mean.lmp").write_text("precious\n")
     assert cli.main([*argv, "--out", str(out), "--force"]) == 2
@@ -368,30 +371,35 @@ def test_chain_export_loads_in_openmm_with_the_chain_energy():
     assert _openmm_energy(xml, system, R, box, 12.0) == pytest.approx(mine, rel=1e-9)
 
 
-def _chain_run(tmp_path, draws, segments=2.0, name="chain", kind="mie_chain"):
+def _chain_run(tmp_path, draws, segments=2.0, name="chain", kind="mie_chain", fixed_more=None):
     """A mie_chain run file: the posterior of epsilon (K), sigma (angstrom) and n (one chain
     of hand-chosen draws), m and segments fixed in its problem text, as per_molecule.toml
-    fixes them."""
+    fixes them. ``fixed_more``: more ``{name: (value, unit)}`` fixed in the problem text instead
+    of drawn; ``segments=None`` leaves segments unfixed (drawn if ``draws`` has it)."""
     import xarray as xr
 
     from bayesff import runfile
     from tests.handmade_runs import build_run, target
 
-    k = len(draws["sigma"])
+    k = len(next(iter(draws.values())))
     t = target("B2", "second_virial", {"T_K": np.array([300.0, 400.0])}, np.array([-10.0, -5.0]))
     rows = np.zeros((k, 2))
     dt = build_run([t], {"B2": {"train": {"model": rows, "rep": rows, "ll": rows}}})
     post = dt["posterior"].to_dataset()
     energy = "epsilon_vdw" if kind == "mie_chain_vdw" else "epsilon"
-    for p, unit in ((energy, "K"), ("sigma", "angstrom"), ("n", "1")):
-        post[p] = (("chain", "draw"), np.asarray(draws[p], float)[None])
-        post[p].attrs["units"] = unit
+    for p, unit in ((energy, "K"), ("sigma", "angstrom"), ("n", "1"), ("segments", "1")):
+        if p in draws:
+            post[p] = (("chain", "draw"), np.asarray(draws[p], float)[None])
+            post[p].attrs["units"] = unit
+    post = post.drop_vars([p for p in fixed_more or {} if p in post.data_vars])
     dt["posterior"] = xr.DataTree(post)
+    dt.attrs["parameters"] = [p for p in post.data_vars if p in (energy, "sigma", "n", "segments")]
     dt.attrs["problem_name"] = name
+    fixed = {"m": (6.0, "1"), **({} if segments is None else {"segments": (segments, "1")})}
+    fixed.update(fixed_more or {})
     dt.attrs["problem_text"] = (
         f'[problem]\nname = "chain"\n[potential]\nkind = "{kind}"\n'
-        '[parameters.m]\nunit = "1"\nvalue = 6.0\n'
-        f'[parameters.segments]\nunit = "1"\nvalue = {segments}\n'
+        + "".join(f'[parameters.{k}]\nunit = "{u}"\nvalue = {v}\n' for k, (v, u) in fixed.items())
     )
     dt.attrs["problem_text_sha256"] = runfile.text_sha256(dt.attrs["problem_text"])
     path = tmp_path / f"{name}.nc"
@@ -422,6 +430,62 @@ def test_chain_run_parameters_of_a_mie_chain_vdw_run_are_its_well_depths(tmp_pat
     assert mean["epsilon"] == pytest.approx(np.mean(eps), rel=1e-12)
     np.testing.assert_allclose(got["m"], 6.0)
     assert segments == 2.0
+
+
+@pytest.mark.slow  # builds and writes run files (about 5 s on 2 cores)
+def test_chain_export_reads_fixed_units_and_sampled_segments(tmp_path):
+    """Audit, 2026-11-29. (1) A problem that fixed sigma = 0.385 nm and epsilon = 2.12
+    kJ/mol was exported as sigma = 0.385 angstrom and epsilon = 2.12 K x R (the unit was
+    dropped): now 3.85 angstrom and 2.12 kJ/mol (internal units). (2) A run that sampled
+    segments (draws 1.6-1.7) was exported as a chain of any --segments, e.g. 7: now refused
+    outside the posterior's 90 % interval, naming it, and without --segments; a count
+    inside it (segments 1.97-2.03, --segments 2) is exported."""
+    from bayesff.export import chain_run_parameters, chain_segments
+    from bayesff.runfile import read
+
+    n = {"n": [12.0, 12.5, 13.0, 13.5, 14.0]}
+    run = _chain_run(tmp_path, n, fixed_more={"epsilon": (2.12, "kJ/mol"), "sigma": (0.385, "nm")})
+    mean, draws, segments = chain_run_parameters(read(run), 2)
+    assert (mean["epsilon"], mean["sigma"], segments) == pytest.approx((2.12, 3.85, 2.0))
+    np.testing.assert_allclose(draws["sigma"], 3.85)
+    base = {"epsilon": [250.0] * 5, "sigma": [4.0] * 5, **n}
+    odd = read(_chain_run(tmp_path, {**base, "segments": [1.6, 1.62, 1.65, 1.68, 1.7]},
+                          segments=None, name="odd"))  # fmt: skip
+    for requested, says in (
+        (7, r"--segments 7: .* expected --segments N inside the interval"),
+        (None, r"no --segments was given"),
+        (2, r"90 % interval \[1\.604, 1\.696\]; no whole number lies inside it"),
+    ):
+        with pytest.raises(ProblemError, match=says):
+            chain_segments(odd, requested)
+    near = read(_chain_run(tmp_path, {**base, "segments": [1.97, 1.99, 2.0, 2.01, 2.03]},
+                           segments=None, name="near"))  # fmt: skip
+    assert chain_segments(near, 2) == 2
+    with pytest.raises(ProblemError, match=r"whole numbers inside it: \[2\]"):
+        chain_segments(near, 3)
+
+
+def test_forced_export_replaces_an_earlier_export_whole(tmp_path):
+    """Audit, 2026-11-29: ``--force`` over an export of 3 draws with one of 1 draw left
+    draw_0001.lmp and draw_0002.lmp of the earlier run beside the new files. Now the
+    earlier export's files are removed after the new ones are written; a file of the
+    user's own and an export of another format (.xml) in the folder stay."""
+    from bayesff.export import _MARK, write_files
+
+    def marked(run):
+        return f"# {_MARK} {run}\n"
+
+    old = {f: marked("A") for f in ("mean.lmp", "draw_0000.lmp", "draw_0001.lmp", "draw_0002.lmp")}
+    write_files({**old, "mean.xml": f"<!-- {_MARK} A -->"}, tmp_path)
+    (tmp_path / "notes.lmp").write_text("mine")
+    new = {"mean.lmp": marked("B"), "draw_0000.lmp": marked("B")}
+    with pytest.raises(ProblemError, match="exist already"):
+        write_files(new, tmp_path)
+    assert (tmp_path / "draw_0002.lmp").read_text() == marked("A")
+    write_files(new, tmp_path, force=True)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["draw_0000.lmp", "mean.lmp", "mean.xml", "notes.lmp"]
+    assert (tmp_path / "mean.lmp").read_text() == marked("B")
 
 
 @pytest.mark.slow  # builds and writes run files (about 5 s on 2 cores)

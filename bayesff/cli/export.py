@@ -17,9 +17,11 @@ from bayesff.export import (
     CHAIN_KINDS,
     FORMATS,
     chain_run_parameters,
+    chain_segments,
     render_chain_ensemble,
     render_ensemble,
     run_parameters,
+    stale_exports,
     write_files,
 )
 from bayesff.io import confined, not_a_file
@@ -119,29 +121,8 @@ def _chain_files(args, dt, label: str) -> dict[str, str]:
             "--molar-mass G_PER_MOL (n-butane: 58.12)",
             "--molar-mass",
         )
-    mean, draws, fixed = chain_run_parameters(dt, args.draws, where=args.run)
-    segments = args.segments
-    if fixed is not None and fixed != int(fixed):
-        raise ProblemError(
-            f"the run was calibrated with segments = {fixed:g}: its parameters stand for no "
-            "chain of whole beads, so there is no MD force field to export (calibrate with a "
-            "whole number of segments)",
-            args.run,
-        )
-    if segments is None:
-        if fixed is None:
-            raise ProblemError(
-                "the run's problem does not fix one segment count (a transferable model "
-                "fixes it per target): give --segments N for the molecule to export",
-                "--segments",
-            )
-        segments = int(fixed)
-    elif fixed is not None and fixed != segments:
-        raise ProblemError(
-            f"the run was calibrated with segments = {fixed:g}; --segments {segments} would "
-            "export a different molecule",
-            "--segments",
-        )
+    mean, draws, _ = chain_run_parameters(dt, args.draws, where=args.run)
+    segments = chain_segments(dt, args.segments, where=args.run)
     r_cut = CHAIN_R_CUT_ANGSTROM if args.r_cut is None else args.r_cut
     sigma = max([float(mean["sigma"]), *(float(s) for s in draws.get("sigma", ()))])
     if r_cut <= sigma:
@@ -206,9 +187,13 @@ def _export(args) -> int:
         mean, draws = run_parameters(dt, topology, args.draws, where=args.run)
         files = render_ensemble(args.format, mean, draws, topology, f"{name} {fingerprint}")
     out = _out_folder(args, name)
+    stale = stale_exports(files, out) if args.force else []
     paths = write_files(files, out, force=args.force)
     log = logger(args)
     log(f"{len(paths)} {args.format} file(s) in {out}: the posterior mean, {args.draws} draws")
+    if stale:
+        names = ", ".join(p.name for p in stale[:3]) + (", ..." if len(stale) > 3 else "")
+        log(f"removed {len(stale)} file(s) of the earlier export this one replaced: {names}")
     if getattr(args, "quiet", False):
         print(out)
     return EXIT_OK
