@@ -974,11 +974,13 @@ def _build_single(quantity: str, name: str):
     def build(potential):
         fluid = fluid_eos_of(potential, f"observable {name!r}")
         eos = fluid.eos
-        (t_lo, t_hi), rho_hi = eos.validity.T_star, eos.validity.rho_star_max
+        t_lo, t_hi = eos.validity.T_star
 
         def predict(params, env):
             _require_float64(name)
             eps, sig, shape = fluid.reduce(params)
+            # molecules per sigma^3 (a chain's segments pack closer: 1.05 / segments)
+            rho_hi = jax.lax.stop_gradient(eos.validity.rho_star_limit(shape))
             t = GAS_CONSTANT_KJ_PER_MOL_K * jnp.asarray(env["T_K"], dtype=float) / eps
             rho = jnp.asarray(env["rho_per_A3"], dtype=float) * sig**3
             # outside the EOS's validated (T*, rho*, shape) the value is NaN, not extrapolated
@@ -1205,14 +1207,21 @@ def _require_positive(observable: str, what: str, x, env_T) -> None:
 def _check_densities(c: _Centre, rho_per_A3, observable: str) -> np.ndarray:
     """rho* at the centre; a ProblemError naming the first row above the EOS's range."""
     rho = np.asarray(rho_per_A3, float) * c.sigma**3
-    hi = c.fluid.eos.validity.rho_star_max
+    v = c.fluid.eos.validity
+    hi = float(v.rho_star_limit(c.shape))
     if np.any(rho > hi):
         i, more = _first_rows(rho > hi)
+        per = (
+            f": {v.rho_star_max:g} / {v.rho_star_max / hi:g} segments"
+            if hi != v.rho_star_max
+            else ""
+        )
         raise ProblemError(
             f"observable {observable!r}, the row at rho_per_A3 = {rho_per_A3[i]:g}{more}: at "
-            f"the prior centre (sigma = {c.sigma:.6g} angstrom) rho* = {rho[i]:.5g} is above "
-            f"the highest density the {c.fluid.eos.name} EOS was validated at "
-            f"(rho* = {hi:g}); the prediction is NaN there: centre the sigma prior below "
+            f"the prior centre (sigma = {c.sigma:.6g} angstrom) rho* = {rho[i]:.5g} molecules "
+            f"per sigma^3 is above the highest density the {c.fluid.eos.name} EOS was "
+            f"validated at (rho* = {hi:.4g}{per}); the prediction is NaN there: "
+            "centre the sigma prior below "
             f"{(hi / rho_per_A3[i]) ** (1 / 3):.5g} angstrom or leave out the row"
         )
     return rho
@@ -1264,7 +1273,7 @@ def _check_reachable_pressure(c: _Centre, T_K, p_MPa, observable: str) -> None:
     T_K, p_MPa = np.asarray(T_K, float), np.asarray(p_MPa, float)
     t = GAS_CONSTANT_KJ_PER_MOL_K * T_K / c.epsilon
     # a chain's packing limit lies near rho* = 1 / segments (docs/vle.md)
-    rho_max = c.fluid.eos.validity.rho_star_max / float(c.shape.get("segments", 1.0))
+    rho_max = float(c.fluid.eos.validity.rho_star_limit(c.shape))
     with jax.enable_x64(True):
         p_star = jax.vmap(lambda a: pressure(c.fluid.eos, a, rho_max, **c.shape))(
             jnp.asarray(t, jnp.float64)
@@ -1278,8 +1287,35 @@ def _check_reachable_pressure(c: _Centre, T_K, p_MPa, observable: str) -> None:
             f"{more}: at the prior centre (epsilon/k = {c.epsilon_K:.6g} K, sigma = "
             f"{c.sigma:.6g} angstrom) the model reaches {p_top[i]:.4g} MPa at the highest "
             f"density its EOS is validated for (rho* = {rho_max:.4g}); a pressure more than "
-            f"{PRESSURE_REACH_FACTOR:g} times that has no liquid the EOS answers for, and the "
-            "prediction is NaN: check the pressure's unit (MPa, not kPa or Pa)"
+            f"{PRESSURE_REACH_FACTOR:g} times that has no fluid state the EOS answers for, "
+            "and the prediction is NaN: check the pressure's unit (MPa, not kPa or Pa)"
+        )
+
+
+#: A residual energy per molecule larger in size than this many epsilon per segment (at
+#: the prior centre) is refused as a unit slip (J/mol in the kJ/mol column): a dense
+#: Lennard-Jones liquid has u_res = -7.5 epsilon (rho* 1.08, T* 0.7), a two-centre
+#: molecule with its four site pairs a few times that; 200 leaves room for a centre's
+#: epsilon 5 times too small, and J/mol gives 1000 times the kJ/mol value.
+RESIDUAL_ENERGY_FACTOR = 200.0
+
+
+def _check_energy_scale(c: _Centre, E_kJ_per_mol, T_K, observable: str) -> None:
+    """A ProblemError naming the first row whose observed residual energy is larger in
+    size than :data:`RESIDUAL_ENERGY_FACTOR` epsilon per segment at the prior centre."""
+    E, T_K = np.asarray(E_kJ_per_mol, float), np.asarray(T_K, float)
+    segments = float(c.shape.get("segments", 1.0))
+    top = RESIDUAL_ENERGY_FACTOR * c.epsilon * segments
+    wrong = np.abs(E) > top
+    if np.any(wrong):
+        i, more = _first_rows(wrong)
+        per = f" x {segments:g} segments" if segments != 1.0 else ""
+        raise ProblemError(
+            f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: the observed "
+            f"residual energy {E[i]:.5g} kJ/mol is larger in size than "
+            f"{RESIDUAL_ENERGY_FACTOR:g} epsilon{per} = {top:.4g} kJ/mol at the prior centre "
+            f"(epsilon/k = {c.epsilon_K:.6g} K), far beyond any fluid's (a dense LJ liquid: "
+            "-7.5 epsilon): check the column's unit (kJ/mol, not J/mol)"
         )
 
 
@@ -1355,10 +1391,11 @@ ENTHALPY_OF_VAPORISATION_FACTOR = 50.0
 def _top_density(c: _Centre) -> tuple[float, str]:
     """The EOS's highest validated density at the prior centre (mol/L, molecules) and how
     it is counted: a chain's packing limit lies near rho* = 1 / segments (docs/vle.md)."""
-    hi, segments = c.fluid.eos.validity.rho_star_max, float(c.shape.get("segments", 1.0))
-    per = f" ({hi:g} / {segments:g} segments)" if segments != 1.0 else ""
-    top = hi / segments / (c.sigma**3 * _MOL_PER_L)
-    return top, f"rho* = {hi / segments:.4g} per molecule{per}"
+    v = c.fluid.eos.validity
+    hi, per_molecule = v.rho_star_max, float(v.rho_star_limit(c.shape))
+    per = f" ({hi:g} / {hi / per_molecule:g} segments)" if per_molecule != hi else ""
+    top = per_molecule / (c.sigma**3 * _MOL_PER_L)
+    return top, f"rho* = {per_molecule:.4g} per molecule{per}"
 
 
 def _critical_pressure(c: _Centre) -> tuple[float, str]:
@@ -1552,6 +1589,15 @@ def _tc_error(c: _Centre, which: str = "critical_estimate_error") -> float:
     return float(e(**c.shape) if callable(e) else e)
 
 
+def _check_phase_and_scale(c: _Centre, prop: str, values, T_K, observable: str) -> None:
+    """The phase side of a saturated density (a swapped liquid/vapour column) and the
+    observed value's scale (a unit slip), at the prior centre ``c``."""
+    if prop in ("rho_l", "rho_v"):
+        phase = "liquid" if prop == "rho_l" else "vapour"
+        _check_phase_side(c, values, T_K, observable, phase)
+    _check_observed_scale(c, prop, values, T_K, observable)
+
+
 def _vle_floor(prop: str, observable: str):
     """floor(potential, params, env, values, options): relative EOS error x |value|.
 
@@ -1564,17 +1610,15 @@ def _vle_floor(prop: str, observable: str):
         _require_positive(observable, "an observed value", values, env["T_K"])
         if method == "correlation":
             out = _correlation_floor(prop, observable, potential, params, env, values)
-            # the EOS's centre (its Tc from the EOS's critical estimate, not the Stoll
-            # correlation's, within a few %): enough for the unit-slip scale check
+            # the EOS's centre (its Tc and rho_c from the EOS's critical estimate, not the
+            # Stoll correlations', within a few %): enough for the unit-slip and phase-side
+            # checks, whose factors are far wider
             c = _centre(potential, params, observable)
-            _check_observed_scale(c, prop, values, env["T_K"], observable)
+            _check_phase_and_scale(c, prop, values, env["T_K"], observable)
             return out
         c = _centre(potential, params, observable)
         _check_temperatures(c, env["T_K"], observable, coexistence=True)
-        if prop in ("rho_l", "rho_v"):
-            phase = "liquid" if prop == "rho_l" else "vapour"
-            _check_phase_side(c, values, env["T_K"], observable, phase)
-        _check_observed_scale(c, prop, values, env["T_K"], observable)
+        _check_phase_and_scale(c, prop, values, env["T_K"], observable)
         if c.fluid.floor is None:
             return np.zeros(n)
         t_c, _ = _floor_critical(c)
@@ -1605,6 +1649,10 @@ def _single_floor(kind: str, observable: str):
         if kind != "density":
             rho = _check_densities(c, env["rho_per_A3"], observable)
             _check_stable(c, env["T_K"], env["rho_per_A3"], rho, observable)
+            if kind == "pressure":  # a unit slip: kPa or Pa in the MPa column
+                _check_reachable_pressure(c, env["T_K"], values, observable)
+            else:  # J/mol in the kJ/mol column
+                _check_energy_scale(c, values, env["T_K"], observable)
         else:
             _check_phase_side(c, values, env["T_K"], observable, "compressed")
             _check_observed_scale(c, "compressed", values, env["T_K"], observable)

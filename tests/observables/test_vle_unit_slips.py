@@ -246,6 +246,66 @@ def test_a_vapour_pressure_in_kpa_is_refused_with_the_correlations(tmp_path):
     _file_problem(tmp_path, good, target, "two_centre_lj", _2CLJ_PRIORS)
 
 
+def test_swapped_saturated_densities_are_refused_with_the_correlations(tmp_path):
+    """Audit, 2026-11-29: with method = "correlation" a saturated-liquid column holding
+    the vapour's densities (0.3 and 0.6 mol/L at 0.6-0.7 Tc of 2CLJ at eps/k 100 K,
+    sigma 3.5 angstrom, L* 0.1, whose critical density is about 10 mol/L) built, while the
+    EOS method refused it. Now both refuse it; the liquid's values (19 and 17 mol/L)
+    build."""
+    cols = "T_K,rho_l_mol_per_L,u_rho_l_mol_per_L\n"
+    units = {"T_K": "K", "rho_l_mol_per_L": "mol/L", "u_rho_l_mol_per_L": "mol/L"}
+    target = _target("rho_l", "saturated_liquid_density", "d.csv", "rho_l_mol_per_L")
+    target += 'options = { method = "correlation" }\n'
+    swapped = {"d.csv": (cols + "300,0.3,0.01\n350,0.6,0.01\n", units)}
+    with pytest.raises(ProblemError, match=r"the row at T_K = 300 .*0.3 mol/L is a vapour's"):
+        _file_problem(tmp_path, swapped, target, "two_centre_lj", _2CLJ_PRIORS)
+    good = {"d.csv": (cols + "300,19,0.1\n350,17,0.1\n", units)}
+    _file_problem(tmp_path, good, target, "two_centre_lj", _2CLJ_PRIORS)
+
+
+def test_single_phase_pressure_in_kpa_and_energy_in_j_per_mol_are_refused(tmp_path):
+    """Audit, 2026-11-29: eos_pressure rows in kPa and eos_residual_energy rows in J/mol
+    (x 1000) built, as the saturation observables' slips did before F3. At the prior
+    centre (eps/k 120 K, sigma 3.4 angstrom) two supercritical dense states, T* 1.67 and
+    2.08 at rho* 0.8 and 0.9: their pressures and energies from teqp's Thol LJ EOS build;
+    x 1000 each is refused, the pressure against 30 times teqp's pressure at the EOS's
+    highest validated density (rho* 1.08) at that T, the energy against 200 epsilon."""
+    t_k, rho_star = np.array([200.0, 250.0]), np.array([0.8, 0.9])
+    t = t_k / EPS_K
+    p = [
+        r * x * (1 + TEQP.get_Ar01(x, r, Z1)) * MPA_PER_EPS_SIGMA3
+        for x, r in zip(t, rho_star, strict=True)
+    ]
+    e = [x * TEQP.get_Ar10(x, r, Z1) * EPS_K * R_KJ for x, r in zip(t, rho_star, strict=True)]
+    top = 1.08 * t[0] * (1 + TEQP.get_Ar01(t[0], 1.08, Z1)) * MPA_PER_EPS_SIGMA3
+    cols = "T_K,rho_per_A3,p_MPa,u_p_MPa,E_res_kJ_per_mol,u_E_res_kJ_per_mol\n"
+    units = dict.fromkeys(cols.strip().split(","), "1") | {
+        "T_K": "K", "rho_per_A3": "1/angstrom^3", "p_MPa": "MPa", "u_p_MPa": "MPa",
+        "E_res_kJ_per_mol": "kJ/mol", "u_E_res_kJ_per_mol": "kJ/mol",
+    }  # fmt: skip
+
+    def data(fp, fe):
+        rows = zip(t_k, rho_star / SIGMA**3, p, e, strict=True)
+        return cols + "".join(
+            ",".join(repr(float(x)) for x in (tk, r, pi * fp, fp, ei * fe, 0.01 * fe)) + "\n"
+            for tk, r, pi, ei in rows
+        )
+
+    pt = _target("p", "eos_pressure", "d.csv", "p_MPa")
+    et = _target("E", "eos_residual_energy", "d.csv", "E_res_kJ_per_mol")
+    _file_problem(tmp_path, {"d.csv": (data(1, 1), units)}, pt + et)
+    with pytest.raises(ProblemError) as err:
+        _file_problem(tmp_path, {"d.csv": (data(1000, 1), units)}, pt + et)
+    msg = str(err.value)
+    assert f"the row at T_K = 200, p_MPa = {p[0] * 1000:g} (and 1 more rows)" in msg, msg
+    assert f"the model reaches {top:.4g} MPa" in msg and "(MPa, not kPa or Pa)" in msg, msg
+    with pytest.raises(ProblemError) as err:
+        _file_problem(tmp_path, {"d.csv": (data(1, 1000), units)}, pt + et)
+    msg = str(err.value)
+    assert f"residual energy {e[0] * 1000:.5g} kJ/mol" in msg, msg
+    assert f"200 epsilon = {200 * EPS_K * R_KJ:.4g} kJ/mol" in msg and "not J/mol" in msg, msg
+
+
 def _p_sat_named(msg: str, T_K: float) -> float:
     """The vapour pressure (MPa) a refusal names at T_K."""
     m = re.search(rf"vapour pressure at {T_K:g} K is ([0-9.e+-]+) MPa", msg)

@@ -54,6 +54,10 @@ class Validity:
         (SAFT-VR Mie's steep monomers far below Tc); not for the two-centre EOS, whose
         ``rho_star_max`` is the non-polar fluid's and which a quadrupole legitimately
         exceeds inside the fitted range.
+    sites_per_molecule
+        The shape parameter that counts sites per molecule when ``rho_star_max`` is a
+        density of sites (SAFT-VR Mie's ``segments``: a chain of m tangent segments packs
+        m times as many sites), else ``None``; :meth:`rho_star_limit` applies it.
     """
 
     T_star: tuple[float, float]
@@ -61,6 +65,17 @@ class Validity:
     shape: dict[str, tuple[float, float]] = field(default_factory=dict)
     T_over_Tc_min: float = 0.0
     coexisting_liquid_limit: bool = False
+    sites_per_molecule: str | None = None
+
+    def rho_star_limit(self, shape):
+        """Highest molecule density rho* = N sigma^3 / V at ``shape`` (a float or array).
+
+        ``rho_star_max`` divided by the sites per molecule where it counts sites
+        (``sites_per_molecule``), else ``rho_star_max``.
+        """
+        if self.sites_per_molecule is None:
+            return self.rho_star_max
+        return self.rho_star_max / shape[self.sites_per_molecule]
 
 
 @dataclass(frozen=True)

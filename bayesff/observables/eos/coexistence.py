@@ -370,10 +370,10 @@ def _assess(eos, t, x, size, shape):
     stable = (bl > 0.0) & (bv > 0.0) & (x[0] > x[1])
     # a liquid denser than the EOS was validated at (SAFT-VR Mie's steep monomers from
     # about 0.5 Tc down: lambda_r = 50 at 0.37 Tc, rho* 1.12, packing 0.58, almost
-    # certainly solid) is no answer. rho* counts molecules: a chain's segments are not
-    # checked (its packing limit is lower, about 1.05 / segments; not done)
+    # certainly solid) is no answer. rho* counts molecules, the limit a chain's segments
+    # (Validity.rho_star_limit: 1.05 / segments)
     v = eos.validity
-    inside = rho_l <= (v.rho_star_max if v.coexisting_liquid_limit else jnp.inf)
+    inside = rho_l <= (v.rho_star_limit(shape) if v.coexisting_liquid_limit else jnp.inf)
     return converged, distinct, stable, finite, inside
 
 
@@ -598,7 +598,7 @@ def liquid_density(
             ~jnp.isfinite(x),
             size > STEP_TOL,
             b <= 0.0,
-            rho > eos.validity.rho_star_max,
+            rho > eos.validity.rho_star_limit(sh),
             metastable,
         ],
         [

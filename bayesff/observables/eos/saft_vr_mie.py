@@ -439,6 +439,7 @@ VALIDITY = Validity(
     rho_star_max=1.05,
     shape={"segments": (1.0, 16.0), "lambda_r": (6.5, 50.0), "lambda_a": (5.0, 7.0)},
     coexisting_liquid_limit=True,
+    sites_per_molecule="segments",  # 1.05 is the monomers' (segments') density
 )
 
 #: Largest relative error of :func:`critical_estimate`'s T*c against the solved critical

@@ -127,15 +127,26 @@ def alphar_density_derivatives(eos: ReducedEOS, T_star, rho_star, shape: dict):
         return jax.jvp(lambda x: eos.alphar(T_star, x, **shape), (r,), (jnp.ones_like(r),))
 
     (a, a_r), (_, a_rr) = jax.jvp(first, (rho_star,), (jnp.ones_like(rho_star),))
-    return a, a_r, a_rr
+    return a, _outside_as_nan(a, a_r), _outside_as_nan(a, a_rr)
+
+
+def _outside_as_nan(a, x):
+    """``x`` where alpha^r ``a`` is a number, else NaN.
+
+    An EOS marks a state outside its model by a NaN alpha^r (``jnp.where``); the tangent
+    of that ``where`` is 0, so a derivative taken by ``jax.jvp`` would be a finite number
+    there (for a chain beyond close packing, the ideal gas's pressure). Reverse-mode
+    gradients stay finite: ``where`` sends none into the discarded branch.
+    """
+    return jnp.where(jnp.isnan(a), jnp.nan, x)
 
 
 def compressibility_factor(eos: ReducedEOS, T_star, rho_star, **shape):
     """Z = p / (rho k_B T) = 1 + rho* d(alpha^r)/d(rho*) (dimensionless)."""
-    _, a_r = jax.jvp(
+    a, a_r = jax.jvp(
         lambda r: eos.alphar(T_star, r, **shape), (rho_star,), (jnp.ones_like(rho_star),)
     )
-    return 1.0 + rho_star * a_r
+    return 1.0 + rho_star * _outside_as_nan(a, a_r)
 
 
 def pressure(eos: ReducedEOS, T_star, rho_star, **shape):
@@ -159,10 +170,10 @@ def ln_fugacity_coefficient(eos: ReducedEOS, T_star, rho_star, **shape):
 
 def residual_energy(eos: ReducedEOS, T_star, rho_star, **shape):
     """Residual internal energy per molecule in units of epsilon: u_res* = -T*^2 d(alpha^r)/dT*."""
-    _, a_t = jax.jvp(
+    a, a_t = jax.jvp(
         lambda t: eos.alphar(t, rho_star, **shape), (T_star,), (jnp.ones_like(T_star),)
     )
-    return -(T_star**2) * a_t
+    return -(T_star**2) * _outside_as_nan(a, a_t)
 
 
 def dp_drho(eos: ReducedEOS, T_star, rho_star, **shape):

@@ -435,6 +435,59 @@ def test_nan_outside_the_model():
         assert np.isnan(float(_ALPHAR(*args))), args
 
 
+def test_pressure_energy_and_slope_are_nan_beyond_close_packing():
+    """Audit, 2026-11-29: alpha^r is NaN at packing fraction >= 1 (no fluid), but pressure,
+    residual energy and dp/drho are its density and temperature derivatives by forward
+    mode, whose tangent through the NaN guard is 0: an 8-segment chain at packing fraction
+    1.2-3 gave the ideal gas's p* = rho* T* and u* = -0 (finite and wrong). Now NaN;
+    at packing fraction 0.3 (a dense fluid) they equal teqp's (Ar01, Ar10, Ar02), 1e-10."""
+    segments, lr, la, t = 8.0, 15.0, 6.0, 2.0
+    shape = {"segments": segments, "lambda_r": lr, "lambda_a": la}
+    d = float(barker_henderson_diameter(t, lr, la))
+    for eta in (1.2, 2.0, 3.0):
+        r = float(_rho_star(eta, segments, d))
+        for f in (thermo.pressure, thermo.residual_energy, thermo.dp_drho):
+            assert np.isnan(float(f(SAFT_VR_MIE, t, r, **shape))), (eta, f.__name__)
+    r = float(_rho_star(0.3, segments, d))
+    model, temp, rho = _teqp(segments, lr, la), t * EPS_K, _molar(r)
+    a01, a10, a02 = (model.get_Ar01(temp, rho, Z1), model.get_Ar10(temp, rho, Z1),
+                     model.get_Ar02(temp, rho, Z1))  # fmt: skip
+    # u* = -T*^2 d(alpha^r)/dT* = T* Ar10 (Ar10 = (1/T) d alpha^r / d(1/T))
+    want = (r * t * (1 + a01), t * a10, t * (1 + 2 * a01 + a02))
+    for f, w in zip((thermo.pressure, thermo.residual_energy, thermo.dp_drho), want, strict=True):
+        assert float(f(SAFT_VR_MIE, t, r, **shape)) == pytest.approx(w, rel=1e-10), f.__name__
+
+
+def test_a_chains_density_limit_is_per_segment():
+    """The validated density rho* <= 1.05 is the segments' (packing fraction 0.55, the
+    range verified against teqp above): a chain of m segments reaches it at rho* = 1.05 / m
+    molecules per sigma^3 (audit, 2026-11-29: it was applied per molecule, so an 8-segment
+    chain at packing 0.93 passed with p* = 4e36). The eos_pressure observable of mie_chain
+    is NaN above 1.05 / 8 and a number below it; the problem check refuses such a row
+    before sampling."""
+    from bayesff.errors import ProblemError
+    from bayesff.observables import get_observable
+    from bayesff.potentials import get_potential
+    from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
+
+    assert SAFT_VR_MIE.validity.rho_star_limit({"segments": 8.0}) == pytest.approx(1.05 / 8)
+    chain = get_potential("mie_chain")
+    params = {"epsilon": 300.0 * GAS_CONSTANT_KJ_PER_MOL_K, "sigma": 4.0, "n": 15.0, "m": 6.0,
+              "segments": 8.0}  # fmt: skip
+    rho_star = np.array([0.05, 0.12, 0.14, 0.26])
+    env = {"T_K": jnp.full(4, 1085.0), "rho_per_A3": jnp.asarray(rho_star / 4.0**3)}
+    got = np.asarray(get_observable("eos_pressure").build(chain)(params, env))
+    assert np.array_equal(np.isnan(got), rho_star > 1.05 / 8), got
+    check = get_observable("eos_pressure").error_floor
+    rows = {k: np.asarray(v) for k, v in env.items()}
+    with pytest.raises(
+        ProblemError, match=r"rho\* = 0.14 .*\(rho\* = 0.131[23]: 1.05 / 8 segments\)"
+    ):
+        check(chain, params, rows, np.full(4, 100.0), {})
+    ok = {k: v[:2] for k, v in rows.items()}
+    assert np.all(np.isfinite(check(chain, params, ok, np.full(2, 100.0), {})))
+
+
 def test_contract():
     """The ReducedEOS record: shape names match alphar's keywords, alphar -> 0 at zero
     density (the residual of an ideal gas), and the critical estimate lies inside the
