@@ -31,7 +31,11 @@ tasks of ethane, ethylene and CO2 were so until they moved to critical-point coo
     python -m studies.atlas_reparameterise carbon_dioxide-2cljq-VLE lstar
     python -m studies.atlas_reparameterise argon-mie-VLE vdw
     python -m studies.atlas_reparameterise neon-mie-VLE critical --warmup 1000 --samples 1000
-    python -m studies.atlas_reparameterise fluorine-2cljq-B2 qstar
+
+The 2CLJQ tasks with L fixed are sampled in ln Q*^2 by the atlas itself since 2026-11-28
+(make_atlas.py's ``LN_Q2_STAR``), so ``qstar`` takes a task in Q (as in
+``git show a8e40a8:models/atlas/atlas.toml``; docs/atlas.md quotes the fluorine-2CLJQ-B2
+runs made from it).
 
 Nothing is written. docs/atlas.md quotes its results.
 """
@@ -134,6 +138,11 @@ def reparameterised(doc: dict, form: str) -> dict:
             par["l_c"] = {"unit": s["unit"], "prior": s_prior}
             d["potential"]["kind"] = d["potential"]["kind"].replace("_lstar", "_critical")
     elif form == "qstar":
+        if d["potential"]["kind"].endswith("_qstar"):
+            raise SystemExit(
+                "the task is already sampled in ln Q*^2 (the atlas's 2CLJQ tasks with L fixed "
+                "since 2026-11-28): qstar needs a task in Q"
+            )
         if d["potential"]["kind"] != "two_centre_lj_quadrupole":
             raise SystemExit(f"qstar needs a two_centre_lj_quadrupole task, not {d['potential']}")
         if "prior" not in par.get("Q", {}):

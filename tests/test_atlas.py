@@ -27,6 +27,7 @@ Three kinds of check:
 from __future__ import annotations
 
 import csv
+import math
 import re
 import shutil
 import subprocess
@@ -143,8 +144,11 @@ def test_atlas_sweep_file_expands_to_every_fluid_form_and_training():
         fl, pot, tr = t.labels["fluid"], t.labels["potential"], t.labels["training"]
         d = t.document
         b2_on, vle_on = TRAININGS[tr]
-        # L free (ethane, ethylene, CO2): the two-centre forms in critical-point coordinates
+        # L free (ethane, ethylene, CO2): the two-centre forms in critical-point coordinates;
+        # L fixed: 2CLJQ in ln Q*^2 (make_atlas.py's LN_Q2_STAR)
         want_kind = kinds[pot] + ("_critical" if pot in L_FREE_FORMS and fl in L_FREE else "")
+        if pot == "2cljq" and fl not in L_FREE:
+            want_kind += "_qstar"
         assert d["potential"]["kind"] == want_kind, t.name
         inf = d["inference"]
         assert "thin" not in inf, t.name  # every draw kept
@@ -314,10 +318,21 @@ def test_atlas_priors_follow_the_stated_rules():
         tol = 3e-3 if "epsilon_c" in par else ROUNDING
         assert eps == pytest.approx(want_eps, rel=tol), (t.name, eps, want_eps)
         assert sig == pytest.approx(want_sig, rel=ROUNDING), (t.name, sig, want_sig)
-        if pot == "2cljq":
+        if pot == "2cljq" and "lnQ2_star" in par:
+            # L fixed: ln Q*^2 ~ TruncatedNormal(ln 0.5, 2 x 0.3) (Q*^2 goes as Q^2, so the
+            # width of ln Q's prior doubles) on [ln 1e-3, ln 4], the upper bound at or inside
+            # the 2CLJQ EOS's validated edge Q*^2 = 4 (Stoll et al. 2001); Q is derived
+            lq = par["lnQ2_star"]["prior"]
+            assert "Q" not in par and par["lnQ2_star"]["unit"] == "1", t.name
+            assert lq["dist"] == "TruncatedNormal" and lq["scale"] == 0.6, t.name
+            assert math.exp(lq["loc"]) == pytest.approx(0.5, rel=ROUNDING), t.name
+            assert math.exp(lq["low"]) == pytest.approx(1e-3, rel=ROUNDING), t.name
+            assert 4.0 * (1 - ROUNDING) <= math.exp(lq["high"]) <= 4.0, t.name
+        elif pot == "2cljq":
             # Q*^2 = Q^2/(4 pi eps0 epsilon sigma^5) = 0.5 at the centre (header of
             # make_atlas.py: the published 2CLJQ models' range); 1/(4 pi eps0) and the
             # buckingham from CODATA via bayesff.units
+            assert fl in L_FREE, t.name
             q = par["Q"]["prior"]
             q_star2 = (
                 COULOMB_KJ_PER_MOL_ANGSTROM

@@ -50,6 +50,20 @@ def _usual_form(doc: dict) -> dict:
     return d
 
 
+def _in_q(doc: dict) -> dict:
+    """A fluorine 2CLJQ task in Q, as the atlas had it until 2026-11-28 (LogNormal(0.778 B,
+    0.3): Q*^2 = 0.5 at the prior centre of (epsilon, sigma); git show
+    a8e40a8:models/atlas/atlas.toml)."""
+    d = copy.deepcopy(doc)
+    d["potential"]["kind"] = "two_centre_lj_quadrupole"
+    del d["parameters"]["lnQ2_star"]
+    d["parameters"]["Q"] = {
+        "unit": "B",
+        "prior": {"dist": "LogNormal", "median": 0.778, "scale": 0.3},
+    }
+    return d
+
+
 def test_a_task_without_an_l_prior_is_refused(tasks):
     with pytest.raises(SystemExit, match="critical-point"):
         study.reparameterised(tasks["carbon_dioxide-2cljq-VLE"].document, "lstar")
@@ -128,7 +142,7 @@ def test_qstar_moves_the_q_prior_to_ln_q_star2_at_the_prior_centre_bounded_at_4(
     et al. 2001). A task of another form is refused."""
     import math
 
-    doc = tasks["fluorine-2cljq-B2"].document
+    doc = _in_q(tasks["fluorine-2cljq-B2"].document)
     d = study.reparameterised(doc, "qstar")
     par = d["parameters"]
     assert d["potential"]["kind"] == "two_centre_lj_quadrupole_qstar"
@@ -140,6 +154,8 @@ def test_qstar_moves_the_q_prior_to_ln_q_star2_at_the_prior_centre_bounded_at_4(
     assert par["epsilon"] == doc["parameters"]["epsilon"]
     with pytest.raises(SystemExit, match="two_centre_lj_quadrupole task"):
         study.reparameterised(tasks["carbon_dioxide-2cljq-VLE"].document, "qstar")
+    with pytest.raises(SystemExit, match="already sampled in ln Q"):
+        study.reparameterised(tasks["fluorine-2cljq-B2"].document, "qstar")
 
 
 def test_qstar_reads_the_q_prior_in_its_own_unit_and_refuses_a_centre_beyond_the_edge(tasks):
@@ -147,7 +163,7 @@ def test_qstar_reads_the_q_prior_in_its_own_unit_and_refuses_a_centre_beyond_the
     ln Q*^2 prior; a median three times larger (Q*^2 = 4.5 at the centre) is refused."""
     import math
 
-    doc = copy.deepcopy(tasks["fluorine-2cljq-B2"].document)
+    doc = _in_q(tasks["fluorine-2cljq-B2"].document)
     want = study.reparameterised(doc, "qstar")["parameters"]["lnQ2_star"]["prior"]["loc"]
     q = doc["parameters"]["Q"]
     q["unit"], q["prior"]["median"] = "e*angstrom^2", q["prior"]["median"] * 0.20819434

@@ -42,7 +42,8 @@ The prior rules (each form's own corresponding states at the centre of its shape
   Q*^2 = 0.5, raises T*c by 0.4 % at L* = 0.3-0.8). Scale 0.4 (log), as before;
 * Q (2CLJQ): LogNormal(Q_c, 0.3) with Q*^2 = 0.5 at the centre of (epsilon, sigma): the
   published 2CLJQ models' range, inside the EOS's validated Q*^2 <= 4 (the header says
-  more);
+  more); with L fixed, since 2026-11-28, the same centre and width in ln Q*^2
+  (``two_centre_lj_quadrupole_qstar``, :data:`LN_Q2_STAR`), bounded at ln 4;
 * L free (ethane, ethylene, CO2): the two-centre forms in critical-point coordinates
   (``two_centre_lj_critical``, ``two_centre_lj_quadrupole_critical``; atlas.toml's header):
   epsilon_c ~ LogNormal(Tc, 0.4), l_c ~ LogNormal(l, 0.15), L* ~ TruncatedNormal(L*_0,
@@ -62,6 +63,7 @@ import argparse
 import csv
 import hashlib
 import io
+import math
 import sys
 from pathlib import Path
 
@@ -93,6 +95,20 @@ TWO_CENTRE_SIGMA = 0.59
 #: 2CLJQ quadrupole prior: median where Q*^2 = Q^2 / (4 pi eps0 epsilon sigma^5) is
 #: Q2_CENTRE at the prior centre of (epsilon, sigma), log-scale Q_SCALE (see the header).
 Q2_CENTRE, Q_SCALE = 0.5, 0.3
+#: The 2CLJQ EOS's validated edge, Q*^2 <= 4 (Stoll, Vrabec and Hasse 2001; docs/vle.md).
+Q2_STAR_EDGE = 4.0
+#: 2CLJQ with L fixed is sampled in ln Q*^2 (``two_centre_lj_quadrupole_qstar``), with the
+#: Q prior's centre and width carried over: TruncatedNormal(ln Q2_CENTRE, 2 Q_SCALE) on
+#: [ln 1e-3, ln Q2_STAR_EDGE] (Q*^2 goes as Q^2), 4 significant digits. In Q, B2 alone let
+#: chains reach the wall that B2's Q^4 / T term makes near Q*^2 = 4.5 (fluorine-2CLJQ-B2:
+#: R-hat 1.033 at 12000 draws); in ln Q*^2 the wall lies outside the support (R-hat 1.002;
+#: docs/atlas.md, 2026-11-28).
+LN_Q2_STAR = {
+    "loc": float(f"{math.log(Q2_CENTRE):.4g}"),
+    "scale": 2 * Q_SCALE,
+    "low": float(f"{math.log(1e-3):.4g}"),
+    "high": float(f"{math.log(Q2_STAR_EDGE):.4g}"),
+}
 #: VLE rows kept: T/Tc at or above this.
 VLE_T_MIN = 0.55
 #: Training range of the VLE targets and the held-out ends.
@@ -447,6 +463,13 @@ ATLAS_HEADER = """\
 #     divergences, R-hat 1.10), scale 0.5 still let a chain stick at the edge (363, 1.29),
 #     scale 0.3 does not (2; 2026-11-26, docs/atlas.md). Ethane's and ethylene's published
 #     values lie 3.3 and 2.6 sd from the centre: a prior they would have to overcome.
+#     With L fixed (N2, O2, CO, F2) the form is sampled in ln Q*^2
+#     (two_centre_lj_quadrupole_qstar; Q derived, in B) with the same centre and width:
+#     ln Q*^2 ~ TruncatedNormal(ln 0.5, 0.6) on [ln 1e-3, ln 4], so the EOS's edge bounds
+#     the support at every (epsilon, sigma), not only at the prior centre. In Q, B2 alone
+#     let fluorine's chains lower sigma until Q*^2 reached the wall that B2's Q^4 / T term
+#     makes near 4.5 (R-hat 1.033 at 4 x 12000 draws); in ln Q*^2 R-hat 1.002
+#     (2026-11-28, docs/atlas.md).
 # tests/test_atlas.py checks that every number below follows these rules.
 #
 # Sweep format: a base problem per form (lj.toml, mie.toml, 2clj.toml, 2cljq.toml), the
@@ -633,13 +656,24 @@ def per_fluid_blocks(cent: dict) -> str:
             )
             out.append(block)
             if form == "2clj" and (name, "2cljq") in cent:
-                q = cent[name, "2cljq"]["Q"]
-                out.append(
-                    f'[[when]]\nmatch = {{ fluid = "{name}", potential = "2cljq" }}\n'
-                    "[when.set.parameters]\n"
-                    f'Q = {{ unit = "B", prior = {_prior(q, Q_SCALE)} }}\n\n'
-                )
+                out.append(_quadrupole_block(name, cent[name, "2cljq"]))
     return "".join(out)
+
+
+def _quadrupole_block(name: str, c: dict) -> str:
+    """The 2CLJQ form's quadrupole: in ln Q*^2 where L is fixed (:data:`LN_Q2_STAR`), a
+    LogNormal Q prior in critical-point coordinates (no such form in ln Q*^2)."""
+    head = f'[[when]]\nmatch = {{ fluid = "{name}", potential = "2cljq" }}\n'
+    if "critical" in c:
+        return head + (
+            f'[when.set.parameters]\nQ = {{ unit = "B", prior = {_prior(c["Q"], Q_SCALE)} }}\n\n'
+        )
+    prior = ", ".join(f"{k} = {v}" for k, v in LN_Q2_STAR.items())
+    return head + (
+        '[when.set.potential]\nkind = "two_centre_lj_quadrupole_qstar"\n'
+        "[when.set.parameters]\n"
+        f'lnQ2_star = {{ unit = "1", prior = {{ dist = "TruncatedNormal", {prior} }} }}\n\n'
+    )
 
 
 #: The two-centre forms in critical-point coordinates, by atlas label.
