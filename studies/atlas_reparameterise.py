@@ -92,6 +92,11 @@ def _mie_critical(d: dict) -> None:
     """Move a Mie n-6 task to ``mie_critical`` in place: its epsilon and sigma priors moved
     to epsilon_c = epsilon T*c(n) and l_c = sigma / rho*c(n)^(1/3) at n's prior centre."""
     par = d["parameters"]
+    if "epsilon" not in par:
+        raise SystemExit(
+            f"critical needs a Mie task in (epsilon, sigma, n); this one has {sorted(par)} "
+            "(the atlas samples Mie in critical-point coordinates since 2026-11-28)"
+        )
     if par.get("m", {}).get("value") != 6.0:
         raise SystemExit(f"mie_critical is the Mie n-6 form; this task has m = {par.get('m')}")
     n0 = par["n"]["prior"].get("loc", 16.0)
@@ -112,7 +117,7 @@ def reparameterised(doc: dict, form: str) -> dict:
     """The task's problem document in the coordinates ``form`` names."""
     d = copy.deepcopy(doc)
     par = d["parameters"]
-    if form == "critical" and d["potential"]["kind"] == "mie":
+    if form == "critical" and d["potential"]["kind"] in ("mie", "mie_critical"):
         _mie_critical(d)
     elif form in ("lstar", "critical"):
         if "prior" not in par.get("L", {}):
@@ -152,6 +157,8 @@ def reparameterised(doc: dict, form: str) -> dict:
         par["lnQ2_star"] = {"unit": "1", "prior": _ln_q2_star_prior(par)}
         d["potential"]["kind"] += "_qstar"
     elif form == "vdw":
+        if d["potential"]["kind"] != "mie":
+            raise SystemExit(f"vdw needs a Mie task in (epsilon, sigma, n), not {d['potential']}")
         e = par.pop("epsilon")
         prior = dict(e["prior"]) | {"median": e["prior"]["median"] * float(vdw_alpha(16.0, 6.0))}
         d["parameters"] = {"epsilon_vdw": {"unit": e["unit"], "prior": prior}, **par}

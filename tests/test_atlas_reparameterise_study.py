@@ -64,6 +64,22 @@ def _in_q(doc: dict) -> dict:
     return d
 
 
+def _usual_mie(doc: dict) -> dict:
+    """An argon Mie task in (epsilon, sigma, n), as the atlas had it until 2026-11-28."""
+    d = copy.deepcopy(doc)
+    d["potential"]["kind"] = "mie"
+    d["parameters"] = {
+        "epsilon": {"unit": "K", "prior": {"dist": "LogNormal", "median": 133.6, "scale": 0.3}},
+        "sigma": {
+            "unit": "angstrom",
+            "prior": {"dist": "LogNormal", "median": 3.377, "scale": 0.15},
+        },
+        "n": doc["parameters"]["n"],
+        "m": {"unit": "1", "value": 6.0},
+    }
+    return d
+
+
 def test_a_task_without_an_l_prior_is_refused(tasks):
     with pytest.raises(SystemExit, match="critical-point"):
         study.reparameterised(tasks["carbon_dioxide-2cljq-VLE"].document, "lstar")
@@ -87,7 +103,7 @@ def test_critical_moves_the_epsilon_and_sigma_medians_to_the_critical_coordinate
 def test_critical_moves_a_mie_task_to_mie_critical_at_the_n_prior_centre(tasks):
     """epsilon_c = epsilon T*c(16) and l_c = sigma / rho*c(16)^(1/3) at the n prior's centre
     (16), m = 6 dropped (the form is n-6), n's prior and everything else kept."""
-    doc = tasks["argon-mie-VLE"].document
+    doc = _usual_mie(tasks["argon-mie-VLE"].document)
     d = study.reparameterised(doc, "critical")
     par, old = d["parameters"], doc["parameters"]
     assert d["potential"]["kind"] == "mie_critical"
@@ -105,6 +121,10 @@ def test_critical_moves_a_mie_task_to_mie_critical_at_the_n_prior_centre(tasks):
     bad["parameters"]["m"] = {"unit": "1", "value": 5.0}
     with pytest.raises(SystemExit, match="n-6"):
         study.reparameterised(bad, "critical")
+    # the atlas's own Mie tasks are already so
+    for form in ("critical", "vdw"):
+        with pytest.raises(SystemExit, match=r"\(epsilon, sigma, n\)"):
+            study.reparameterised(tasks["argon-mie-VLE"].document, form)
 
 
 def test_lstar_divides_the_l_prior_by_sigma_and_bounds_it_at_the_edge(tasks):
@@ -122,7 +142,7 @@ def test_lstar_divides_the_l_prior_by_sigma_and_bounds_it_at_the_edge(tasks):
 
 
 def test_vdw_scales_the_epsilon_median_by_alpha_16_6(tasks):
-    doc = tasks["argon-mie-VLE"].document
+    doc = _usual_mie(tasks["argon-mie-VLE"].document)
     d = study.reparameterised(doc, "vdw")
     c = (16 / 10) * (16 / 6) ** (6 / 10)
     alpha = c * (1 / 3 - 1 / 13)

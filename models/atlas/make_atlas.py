@@ -30,11 +30,13 @@ The prior rules (each form's own corresponding states at the centre of its shape
 * LJ: epsilon/k = Tc / 1.31, sigma = 0.316^(1/3) l, l = (Vc / N_A)^(1/3) (the LJ critical
   point of J. J. Potoff and A. Z. Panagiotopoulos, J. Chem. Phys. 109, 10914 (1998),
   doi:10.1063/1.477787);
-* Mie n-6, n ~ TruncatedNormal(16, 5): epsilon/k = Tc / T*c(16-6), sigma = rho*c(16-6)^(1/3) l,
-  with the critical point of the SAFT-VR Mie 16-6 monomer (the EOS of the VLE
-  observables), solved by bayesff.observables.eos.thermo.critical_point: T*c = 1.1282,
-  rho*c = 0.3094. Centred on the LJ point instead, the Mie model's Tc at the prior centre
-  is 0.86 Tc and the saturation rows up to 0.95 Tc have no coexistence there;
+* Mie n-6, n ~ TruncatedNormal(16, 5), in critical-point coordinates (``mie_critical``):
+  epsilon_c = Tc and l_c = l at the centre, i.e. epsilon/k = Tc / T*c(n), sigma =
+  rho*c(n)^(1/3) l at every n, with T*c(n), rho*c(n) the critical point of the SAFT-VR Mie
+  n-6 monomer (the EOS of the VLE observables). The dense subsets use the centre at n = 16,
+  solved by bayesff.observables.eos.thermo.critical_point: T*c = 1.1282, rho*c = 0.3094.
+  Centred on the LJ point instead, the Mie model's Tc at the prior centre is 0.86 Tc and
+  the saturation rows up to 0.95 Tc have no coexistence there;
 * 2CLJ and 2CLJQ (site-site): sigma = 0.59 l, epsilon/k = Tc / T*c(L*) with L* = L / sigma
   at the centre (L = r_e for the diatomics, the heavy-atom separation d otherwise) and
   T*c the critical temperature of the 2CLJ EOS of Lisal et al. (2004) at that L*, solved as
@@ -122,7 +124,10 @@ L_STAR_EDGE = 0.8
 #: atlas's 4 x (1000 + 1000) by slow mixing along a ridge or between two modes (R-hat
 #: > 1.01 or bulk ESS < 400 with few or no divergences; docs/atlas.md, 2026-11-27). Runs
 #: whose chains diverged along a curved ridge (the two-centre runs with L free) needed
-#: another parameterisation, not more draws: the critical-point coordinates above.
+#: another parameterisation, not more draws: the critical-point coordinates above. The
+#: Mie entries were measured in (epsilon, sigma, n), before the Mie form moved to critical-
+#: point coordinates (mie_critical); kept until re-measured, but for neon-Mie-VLE, which
+#: converges at 1000 draws there (R-hat 1.0033, bulk ESS 1052; docs/atlas.md).
 #: task (FLUID-FORM-TRAINING) -> (R-hat, bulk ESS, divergences) at 1000 draws.
 LONGER_CHAINS = {
     "xenon-mie-B2": (1.012, 452, 0),
@@ -136,7 +141,6 @@ LONGER_CHAINS = {
     "ethane-2cljq-B2": (1.011, 362, 12),
     "carbon_dioxide-2cljq-B2": (1.013, 401, 0),
     "carbon_monoxide-2cljq-VLE": (1.024, 168, 26),
-    "neon-mie-VLE": (1.015, 446, 0),
     "oxygen-mie-B2_VLE": (1.020, 203, 0),
     "ethane-mie-B2_VLE": (1.031, 76, 0),
 }
@@ -209,6 +213,7 @@ def centres() -> dict[tuple[str, str], dict]:
         out[name, "mie"] = {
             "epsilon": _sig4(tc / mie_tc),
             "sigma": _sig4(mie_rhoc ** (1 / 3) * ell),
+            "mie_critical": {"epsilon_c": _sig4(tc), "l_c": _sig4(ell)},
         }
         if f["model_class"] != "two-centre":
             continue
@@ -429,10 +434,15 @@ ATLAS_HEADER = """\
 #   * LJ: epsilon/k ~ LogNormal(Tc / 1.31, 0.3), sigma ~ LogNormal(0.316^(1/3) l, 0.15): the
 #     LJ critical point T* = 1.31, rho* = 0.316 (J. J. Potoff and A. Z. Panagiotopoulos,
 #     J. Chem. Phys. 109, 10914 (1998), doi:10.1063/1.477787).
-#   * Mie: epsilon/k ~ LogNormal(Tc / 1.1282, 0.3), sigma ~ LogNormal(0.3094^(1/3) l, 0.15):
-#     the critical point of the SAFT-VR Mie 16-6 fluid (the centre of the n prior;
-#     bayesff.observables.eos.thermo.critical_point). n ~ TruncatedNormal(16, 5) on [8, 40]
-#     (mie.toml says why).
+#   * Mie n-6, sampled in critical-point coordinates (mie_critical, since 2026-11-28):
+#     epsilon_c = epsilon T*c(n) ~ LogNormal(Tc, 0.3), l_c = sigma / rho*c(n)^(1/3) ~
+#     LogNormal(l, 0.15), with T*c(n), rho*c(n) the critical point of the SAFT-VR Mie n-6
+#     monomer (bayesff.potentials.mie_critical_point), so the model's critical point at
+#     the centre of (epsilon_c, l_c) is the fluid's at every n. n ~ TruncatedNormal(16, 5)
+#     on [8, 40] (mie.toml says why). Sampled in (epsilon, sigma, n) with epsilon/k ~
+#     LogNormal(Tc / T*c(16), 0.3), the VLE-trained posteriors bent with n (through the
+#     logit of its bounded prior): neon-Mie-VLE needed 4 x (2000 + 3000) draws at some 100
+#     leapfrog steps each; in these coordinates 4 x (1000 + 1000) at 20-30 (docs/atlas.md).
 #   * 2CLJ and 2CLJQ (site-site parameters; L fixed): sigma ~ LogNormal(0.59 l, 0.15), epsilon/k ~
 #     LogNormal(Tc / T*c(L*), 0.4) with T*c the critical temperature of the 2CLJ EOS (Lisal
 #     et al. 2004) at L* = L / sigma of the prior centre (3.5 for N2 to 2.2 for CO2; published
@@ -643,6 +653,12 @@ def per_fluid_blocks(cent: dict) -> str:
             )
             if "critical" in c:
                 block += _critical_parameters(c["critical"])
+            elif "mie_critical" in c:
+                m = c["mie_critical"]
+                block += (
+                    f'epsilon_c = {{ unit = "K", prior = {_prior(m["epsilon_c"], 0.3)} }}\n'
+                    f'l_c = {{ unit = "angstrom", prior = {_prior(m["l_c"], 0.15)} }}\n'
+                )
             else:
                 block += (
                     f'epsilon = {{ unit = "K", prior = {_prior(c["epsilon"], scale)} }}\n'
