@@ -96,6 +96,8 @@ SLOW_TO_MIX = {
         ("carbon_monoxide", "2cljq", "VLE"),
         ("oxygen", "mie", "B2_VLE"),
         ("ethane", "mie", "B2_VLE"),
+        ("methane", "mie", "B2_VLE"),
+        ("ethylene", "mie", "B2_VLE"),
     ]
 }
 #: Of those, the ones whose chains pass rarely between two modes and keep more draws.

@@ -143,6 +143,10 @@ LONGER_CHAINS = {
     "carbon_monoxide-2cljq-VLE": (1.024, 168, 26),
     "oxygen-mie-B2_VLE": (1.020, 203, 0),
     "ethane-mie-B2_VLE": (1.031, 76, 0),
+    # two modes (tau_B2 against tau_p_sat); in mie_critical at 1000 draws (2026-11-28)
+    "methane-mie-B2_VLE": (1.061, 50, 0),
+    # the same two modes in (epsilon, sigma, n); not yet measured in mie_critical
+    "ethylene-mie-B2_VLE": (1.163, 21, 0),
 }
 LONGER = {"warmup": 2000, "samples": 3000}
 #: Kept draws per chain for the runs that 3000 did not converge (2026-11-27, fourth
