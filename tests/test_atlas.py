@@ -97,6 +97,9 @@ SLOW_TO_MIX = {
         ("oxygen", "mie", "B2_VLE"),
         ("ethane", "mie", "B2_VLE"),
         ("methane", "mie", "B2_VLE"),
+        ("carbon_monoxide", "mie", "B2"),
+        ("fluorine", "mie", "B2"),
+        ("methane", "mie", "B2"),
         ("ethylene", "mie", "B2_VLE"),
     ]
 }

@@ -143,6 +143,11 @@ LONGER_CHAINS = {
     "carbon_monoxide-2cljq-VLE": (1.024, 168, 26),
     "oxygen-mie-B2_VLE": (1.020, 203, 0),
     "ethane-mie-B2_VLE": (1.031, 76, 0),
+    # slow mixing along n (B2 alone fixes n weakly); in mie_critical at 1000 draws
+    # (2026-11-28), where 6 of the other 9 Mie-B2 runs converge
+    "carbon_monoxide-mie-B2": (1.011, 443, 0),
+    "fluorine-mie-B2": (1.012, 615, 0),
+    "methane-mie-B2": (1.012, 402, 0),
     # two modes (tau_B2 against tau_p_sat); in mie_critical at 1000 draws (2026-11-28)
     "methane-mie-B2_VLE": (1.061, 50, 0),
     # the same two modes in (epsilon, sigma, n); not yet measured in mie_critical
