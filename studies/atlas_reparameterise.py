@@ -31,7 +31,11 @@ tasks of ethane, ethylene and CO2 were so until they moved to critical-point coo
     python -m studies.atlas_reparameterise carbon_dioxide-2cljq-VLE lstar
     python -m studies.atlas_reparameterise argon-mie-VLE vdw
     python -m studies.atlas_reparameterise neon-mie-VLE critical --warmup 1000 --samples 1000
-    python -m studies.atlas_reparameterise fluorine-2cljq-B2 qstar
+
+The 2CLJQ tasks with L fixed are sampled in ln Q*^2 by the atlas itself since 2026-11-28
+(make_atlas.py's ``LN_Q2_STAR``), so ``qstar`` takes a task in Q (as in
+``git show a8e40a8:models/atlas/atlas.toml``; docs/atlas.md quotes the fluorine-2CLJQ-B2
+runs made from it).
 
 Nothing is written. docs/atlas.md quotes its results.
 """
@@ -88,6 +92,11 @@ def _mie_critical(d: dict) -> None:
     """Move a Mie n-6 task to ``mie_critical`` in place: its epsilon and sigma priors moved
     to epsilon_c = epsilon T*c(n) and l_c = sigma / rho*c(n)^(1/3) at n's prior centre."""
     par = d["parameters"]
+    if "epsilon" not in par:
+        raise SystemExit(
+            f"critical needs a Mie task in (epsilon, sigma, n); this one has {sorted(par)} "
+            "(the atlas samples Mie in critical-point coordinates since 2026-11-28)"
+        )
     if par.get("m", {}).get("value") != 6.0:
         raise SystemExit(f"mie_critical is the Mie n-6 form; this task has m = {par.get('m')}")
     n0 = par["n"]["prior"].get("loc", 16.0)
@@ -108,7 +117,7 @@ def reparameterised(doc: dict, form: str) -> dict:
     """The task's problem document in the coordinates ``form`` names."""
     d = copy.deepcopy(doc)
     par = d["parameters"]
-    if form == "critical" and d["potential"]["kind"] == "mie":
+    if form == "critical" and d["potential"]["kind"] in ("mie", "mie_critical"):
         _mie_critical(d)
     elif form in ("lstar", "critical"):
         if "prior" not in par.get("L", {}):
@@ -134,6 +143,11 @@ def reparameterised(doc: dict, form: str) -> dict:
             par["l_c"] = {"unit": s["unit"], "prior": s_prior}
             d["potential"]["kind"] = d["potential"]["kind"].replace("_lstar", "_critical")
     elif form == "qstar":
+        if d["potential"]["kind"].endswith("_qstar"):
+            raise SystemExit(
+                "the task is already sampled in ln Q*^2 (the atlas's 2CLJQ tasks with L fixed "
+                "since 2026-11-28): qstar needs a task in Q"
+            )
         if d["potential"]["kind"] != "two_centre_lj_quadrupole":
             raise SystemExit(f"qstar needs a two_centre_lj_quadrupole task, not {d['potential']}")
         if "prior" not in par.get("Q", {}):
@@ -143,6 +157,8 @@ def reparameterised(doc: dict, form: str) -> dict:
         par["lnQ2_star"] = {"unit": "1", "prior": _ln_q2_star_prior(par)}
         d["potential"]["kind"] += "_qstar"
     elif form == "vdw":
+        if d["potential"]["kind"] != "mie":
+            raise SystemExit(f"vdw needs a Mie task in (epsilon, sigma, n), not {d['potential']}")
         e = par.pop("epsilon")
         prior = dict(e["prior"]) | {"median": e["prior"]["median"] * float(vdw_alpha(16.0, 6.0))}
         d["parameters"] = {"epsilon_vdw": {"unit": e["unit"], "prior": prior}, **par}

@@ -50,6 +50,36 @@ def _usual_form(doc: dict) -> dict:
     return d
 
 
+def _in_q(doc: dict) -> dict:
+    """A fluorine 2CLJQ task in Q, as the atlas had it until 2026-11-28 (LogNormal(0.778 B,
+    0.3): Q*^2 = 0.5 at the prior centre of (epsilon, sigma); git show
+    a8e40a8:models/atlas/atlas.toml)."""
+    d = copy.deepcopy(doc)
+    d["potential"]["kind"] = "two_centre_lj_quadrupole"
+    del d["parameters"]["lnQ2_star"]
+    d["parameters"]["Q"] = {
+        "unit": "B",
+        "prior": {"dist": "LogNormal", "median": 0.778, "scale": 0.3},
+    }
+    return d
+
+
+def _usual_mie(doc: dict) -> dict:
+    """An argon Mie task in (epsilon, sigma, n), as the atlas had it until 2026-11-28."""
+    d = copy.deepcopy(doc)
+    d["potential"]["kind"] = "mie"
+    d["parameters"] = {
+        "epsilon": {"unit": "K", "prior": {"dist": "LogNormal", "median": 133.6, "scale": 0.3}},
+        "sigma": {
+            "unit": "angstrom",
+            "prior": {"dist": "LogNormal", "median": 3.377, "scale": 0.15},
+        },
+        "n": doc["parameters"]["n"],
+        "m": {"unit": "1", "value": 6.0},
+    }
+    return d
+
+
 def test_a_task_without_an_l_prior_is_refused(tasks):
     with pytest.raises(SystemExit, match="critical-point"):
         study.reparameterised(tasks["carbon_dioxide-2cljq-VLE"].document, "lstar")
@@ -73,7 +103,7 @@ def test_critical_moves_the_epsilon_and_sigma_medians_to_the_critical_coordinate
 def test_critical_moves_a_mie_task_to_mie_critical_at_the_n_prior_centre(tasks):
     """epsilon_c = epsilon T*c(16) and l_c = sigma / rho*c(16)^(1/3) at the n prior's centre
     (16), m = 6 dropped (the form is n-6), n's prior and everything else kept."""
-    doc = tasks["argon-mie-VLE"].document
+    doc = _usual_mie(tasks["argon-mie-VLE"].document)
     d = study.reparameterised(doc, "critical")
     par, old = d["parameters"], doc["parameters"]
     assert d["potential"]["kind"] == "mie_critical"
@@ -91,6 +121,10 @@ def test_critical_moves_a_mie_task_to_mie_critical_at_the_n_prior_centre(tasks):
     bad["parameters"]["m"] = {"unit": "1", "value": 5.0}
     with pytest.raises(SystemExit, match="n-6"):
         study.reparameterised(bad, "critical")
+    # the atlas's own Mie tasks are already so
+    for form in ("critical", "vdw"):
+        with pytest.raises(SystemExit, match=r"\(epsilon, sigma, n\)"):
+            study.reparameterised(tasks["argon-mie-VLE"].document, form)
 
 
 def test_lstar_divides_the_l_prior_by_sigma_and_bounds_it_at_the_edge(tasks):
@@ -108,7 +142,7 @@ def test_lstar_divides_the_l_prior_by_sigma_and_bounds_it_at_the_edge(tasks):
 
 
 def test_vdw_scales_the_epsilon_median_by_alpha_16_6(tasks):
-    doc = tasks["argon-mie-VLE"].document
+    doc = _usual_mie(tasks["argon-mie-VLE"].document)
     d = study.reparameterised(doc, "vdw")
     c = (16 / 10) * (16 / 6) ** (6 / 10)
     alpha = c * (1 / 3 - 1 / 13)
@@ -128,7 +162,7 @@ def test_qstar_moves_the_q_prior_to_ln_q_star2_at_the_prior_centre_bounded_at_4(
     et al. 2001). A task of another form is refused."""
     import math
 
-    doc = tasks["fluorine-2cljq-B2"].document
+    doc = _in_q(tasks["fluorine-2cljq-B2"].document)
     d = study.reparameterised(doc, "qstar")
     par = d["parameters"]
     assert d["potential"]["kind"] == "two_centre_lj_quadrupole_qstar"
@@ -140,6 +174,8 @@ def test_qstar_moves_the_q_prior_to_ln_q_star2_at_the_prior_centre_bounded_at_4(
     assert par["epsilon"] == doc["parameters"]["epsilon"]
     with pytest.raises(SystemExit, match="two_centre_lj_quadrupole task"):
         study.reparameterised(tasks["carbon_dioxide-2cljq-VLE"].document, "qstar")
+    with pytest.raises(SystemExit, match="already sampled in ln Q"):
+        study.reparameterised(tasks["fluorine-2cljq-B2"].document, "qstar")
 
 
 def test_qstar_reads_the_q_prior_in_its_own_unit_and_refuses_a_centre_beyond_the_edge(tasks):
@@ -147,7 +183,7 @@ def test_qstar_reads_the_q_prior_in_its_own_unit_and_refuses_a_centre_beyond_the
     ln Q*^2 prior; a median three times larger (Q*^2 = 4.5 at the centre) is refused."""
     import math
 
-    doc = copy.deepcopy(tasks["fluorine-2cljq-B2"].document)
+    doc = _in_q(tasks["fluorine-2cljq-B2"].document)
     want = study.reparameterised(doc, "qstar")["parameters"]["lnQ2_star"]["prior"]["loc"]
     q = doc["parameters"]["Q"]
     q["unit"], q["prior"]["median"] = "e*angstrom^2", q["prior"]["median"] * 0.20819434

@@ -30,11 +30,13 @@ The prior rules (each form's own corresponding states at the centre of its shape
 * LJ: epsilon/k = Tc / 1.31, sigma = 0.316^(1/3) l, l = (Vc / N_A)^(1/3) (the LJ critical
   point of J. J. Potoff and A. Z. Panagiotopoulos, J. Chem. Phys. 109, 10914 (1998),
   doi:10.1063/1.477787);
-* Mie n-6, n ~ TruncatedNormal(16, 5): epsilon/k = Tc / T*c(16-6), sigma = rho*c(16-6)^(1/3) l,
-  with the critical point of the SAFT-VR Mie 16-6 monomer (the EOS of the VLE
-  observables), solved by bayesff.observables.eos.thermo.critical_point: T*c = 1.1282,
-  rho*c = 0.3094. Centred on the LJ point instead, the Mie model's Tc at the prior centre
-  is 0.86 Tc and the saturation rows up to 0.95 Tc have no coexistence there;
+* Mie n-6, n ~ TruncatedNormal(16, 5), in critical-point coordinates (``mie_critical``):
+  epsilon_c = Tc and l_c = l at the centre, i.e. epsilon/k = Tc / T*c(n), sigma =
+  rho*c(n)^(1/3) l at every n, with T*c(n), rho*c(n) the critical point of the SAFT-VR Mie
+  n-6 monomer (the EOS of the VLE observables). The dense subsets use the centre at n = 16,
+  solved by bayesff.observables.eos.thermo.critical_point: T*c = 1.1282, rho*c = 0.3094.
+  Centred on the LJ point instead, the Mie model's Tc at the prior centre is 0.86 Tc and
+  the saturation rows up to 0.95 Tc have no coexistence there;
 * 2CLJ and 2CLJQ (site-site): sigma = 0.59 l, epsilon/k = Tc / T*c(L*) with L* = L / sigma
   at the centre (L = r_e for the diatomics, the heavy-atom separation d otherwise) and
   T*c the critical temperature of the 2CLJ EOS of Lisal et al. (2004) at that L*, solved as
@@ -42,7 +44,8 @@ The prior rules (each form's own corresponding states at the centre of its shape
   Q*^2 = 0.5, raises T*c by 0.4 % at L* = 0.3-0.8). Scale 0.4 (log), as before;
 * Q (2CLJQ): LogNormal(Q_c, 0.3) with Q*^2 = 0.5 at the centre of (epsilon, sigma): the
   published 2CLJQ models' range, inside the EOS's validated Q*^2 <= 4 (the header says
-  more);
+  more); with L fixed, since 2026-11-28, the same centre and width in ln Q*^2
+  (``two_centre_lj_quadrupole_qstar``, :data:`LN_Q2_STAR`), bounded at ln 4;
 * L free (ethane, ethylene, CO2): the two-centre forms in critical-point coordinates
   (``two_centre_lj_critical``, ``two_centre_lj_quadrupole_critical``; atlas.toml's header):
   epsilon_c ~ LogNormal(Tc, 0.4), l_c ~ LogNormal(l, 0.15), L* ~ TruncatedNormal(L*_0,
@@ -62,6 +65,7 @@ import argparse
 import csv
 import hashlib
 import io
+import math
 import sys
 from pathlib import Path
 
@@ -93,6 +97,20 @@ TWO_CENTRE_SIGMA = 0.59
 #: 2CLJQ quadrupole prior: median where Q*^2 = Q^2 / (4 pi eps0 epsilon sigma^5) is
 #: Q2_CENTRE at the prior centre of (epsilon, sigma), log-scale Q_SCALE (see the header).
 Q2_CENTRE, Q_SCALE = 0.5, 0.3
+#: The 2CLJQ EOS's validated edge, Q*^2 <= 4 (Stoll, Vrabec and Hasse 2001; docs/vle.md).
+Q2_STAR_EDGE = 4.0
+#: 2CLJQ with L fixed is sampled in ln Q*^2 (``two_centre_lj_quadrupole_qstar``), with the
+#: Q prior's centre and width carried over: TruncatedNormal(ln Q2_CENTRE, 2 Q_SCALE) on
+#: [ln 1e-3, ln Q2_STAR_EDGE] (Q*^2 goes as Q^2), 4 significant digits. In Q, B2 alone let
+#: chains reach the wall that B2's Q^4 / T term makes near Q*^2 = 4.5 (fluorine-2CLJQ-B2:
+#: R-hat 1.033 at 12000 draws); in ln Q*^2 the wall lies outside the support (R-hat 1.002;
+#: docs/atlas.md, 2026-11-28).
+LN_Q2_STAR = {
+    "loc": float(f"{math.log(Q2_CENTRE):.4g}"),
+    "scale": 2 * Q_SCALE,
+    "low": float(f"{math.log(1e-3):.4g}"),
+    "high": float(f"{math.log(Q2_STAR_EDGE):.4g}"),
+}
 #: VLE rows kept: T/Tc at or above this.
 VLE_T_MIN = 0.55
 #: Training range of the VLE targets and the held-out ends.
@@ -106,7 +124,10 @@ L_STAR_EDGE = 0.8
 #: atlas's 4 x (1000 + 1000) by slow mixing along a ridge or between two modes (R-hat
 #: > 1.01 or bulk ESS < 400 with few or no divergences; docs/atlas.md, 2026-11-27). Runs
 #: whose chains diverged along a curved ridge (the two-centre runs with L free) needed
-#: another parameterisation, not more draws: the critical-point coordinates above.
+#: another parameterisation, not more draws: the critical-point coordinates above. The
+#: Mie entries were measured in (epsilon, sigma, n), before the Mie form moved to critical-
+#: point coordinates (mie_critical); kept until re-measured, but for neon-Mie-VLE, which
+#: converges at 1000 draws there (R-hat 1.0033, bulk ESS 1052; docs/atlas.md).
 #: task (FLUID-FORM-TRAINING) -> (R-hat, bulk ESS, divergences) at 1000 draws.
 LONGER_CHAINS = {
     "xenon-mie-B2": (1.012, 452, 0),
@@ -120,9 +141,17 @@ LONGER_CHAINS = {
     "ethane-2cljq-B2": (1.011, 362, 12),
     "carbon_dioxide-2cljq-B2": (1.013, 401, 0),
     "carbon_monoxide-2cljq-VLE": (1.024, 168, 26),
-    "neon-mie-VLE": (1.015, 446, 0),
     "oxygen-mie-B2_VLE": (1.020, 203, 0),
     "ethane-mie-B2_VLE": (1.031, 76, 0),
+    # slow mixing along n (B2 alone fixes n weakly); in mie_critical at 1000 draws
+    # (2026-11-28), where 6 of the other 9 Mie-B2 runs converge
+    "carbon_monoxide-mie-B2": (1.011, 443, 0),
+    "fluorine-mie-B2": (1.012, 615, 0),
+    "methane-mie-B2": (1.012, 402, 0),
+    # two modes (tau_B2 against tau_p_sat); in mie_critical at 1000 draws (2026-11-28)
+    "methane-mie-B2_VLE": (1.061, 50, 0),
+    # the same two modes in (epsilon, sigma, n); not yet measured in mie_critical
+    "ethylene-mie-B2_VLE": (1.163, 21, 0),
 }
 LONGER = {"warmup": 2000, "samples": 3000}
 #: Kept draws per chain for the runs that 3000 did not converge (2026-11-27, fourth
@@ -193,6 +222,7 @@ def centres() -> dict[tuple[str, str], dict]:
         out[name, "mie"] = {
             "epsilon": _sig4(tc / mie_tc),
             "sigma": _sig4(mie_rhoc ** (1 / 3) * ell),
+            "mie_critical": {"epsilon_c": _sig4(tc), "l_c": _sig4(ell)},
         }
         if f["model_class"] != "two-centre":
             continue
@@ -413,10 +443,15 @@ ATLAS_HEADER = """\
 #   * LJ: epsilon/k ~ LogNormal(Tc / 1.31, 0.3), sigma ~ LogNormal(0.316^(1/3) l, 0.15): the
 #     LJ critical point T* = 1.31, rho* = 0.316 (J. J. Potoff and A. Z. Panagiotopoulos,
 #     J. Chem. Phys. 109, 10914 (1998), doi:10.1063/1.477787).
-#   * Mie: epsilon/k ~ LogNormal(Tc / 1.1282, 0.3), sigma ~ LogNormal(0.3094^(1/3) l, 0.15):
-#     the critical point of the SAFT-VR Mie 16-6 fluid (the centre of the n prior;
-#     bayesff.observables.eos.thermo.critical_point). n ~ TruncatedNormal(16, 5) on [8, 40]
-#     (mie.toml says why).
+#   * Mie n-6, sampled in critical-point coordinates (mie_critical, since 2026-11-28):
+#     epsilon_c = epsilon T*c(n) ~ LogNormal(Tc, 0.3), l_c = sigma / rho*c(n)^(1/3) ~
+#     LogNormal(l, 0.15), with T*c(n), rho*c(n) the critical point of the SAFT-VR Mie n-6
+#     monomer (bayesff.potentials.mie_critical_point), so the model's critical point at
+#     the centre of (epsilon_c, l_c) is the fluid's at every n. n ~ TruncatedNormal(16, 5)
+#     on [8, 40] (mie.toml says why). Sampled in (epsilon, sigma, n) with epsilon/k ~
+#     LogNormal(Tc / T*c(16), 0.3), the VLE-trained posteriors bent with n (through the
+#     logit of its bounded prior): neon-Mie-VLE needed 4 x (2000 + 3000) draws at some 100
+#     leapfrog steps each; in these coordinates 4 x (1000 + 1000) at 20-30 (docs/atlas.md).
 #   * 2CLJ and 2CLJQ (site-site parameters; L fixed): sigma ~ LogNormal(0.59 l, 0.15), epsilon/k ~
 #     LogNormal(Tc / T*c(L*), 0.4) with T*c the critical temperature of the 2CLJ EOS (Lisal
 #     et al. 2004) at L* = L / sigma of the prior centre (3.5 for N2 to 2.2 for CO2; published
@@ -447,6 +482,13 @@ ATLAS_HEADER = """\
 #     divergences, R-hat 1.10), scale 0.5 still let a chain stick at the edge (363, 1.29),
 #     scale 0.3 does not (2; 2026-11-26, docs/atlas.md). Ethane's and ethylene's published
 #     values lie 3.3 and 2.6 sd from the centre: a prior they would have to overcome.
+#     With L fixed (N2, O2, CO, F2) the form is sampled in ln Q*^2
+#     (two_centre_lj_quadrupole_qstar; Q derived, in B) with the same centre and width:
+#     ln Q*^2 ~ TruncatedNormal(ln 0.5, 0.6) on [ln 1e-3, ln 4], so the EOS's edge bounds
+#     the support at every (epsilon, sigma), not only at the prior centre. In Q, B2 alone
+#     let fluorine's chains lower sigma until Q*^2 reached the wall that B2's Q^4 / T term
+#     makes near 4.5 (R-hat 1.033 at 4 x 12000 draws); in ln Q*^2 R-hat 1.002
+#     (2026-11-28, docs/atlas.md).
 # tests/test_atlas.py checks that every number below follows these rules.
 #
 # Sweep format: a base problem per form (lj.toml, mie.toml, 2clj.toml, 2cljq.toml), the
@@ -620,6 +662,12 @@ def per_fluid_blocks(cent: dict) -> str:
             )
             if "critical" in c:
                 block += _critical_parameters(c["critical"])
+            elif "mie_critical" in c:
+                m = c["mie_critical"]
+                block += (
+                    f'epsilon_c = {{ unit = "K", prior = {_prior(m["epsilon_c"], 0.3)} }}\n'
+                    f'l_c = {{ unit = "angstrom", prior = {_prior(m["l_c"], 0.15)} }}\n'
+                )
             else:
                 block += (
                     f'epsilon = {{ unit = "K", prior = {_prior(c["epsilon"], scale)} }}\n'
@@ -633,13 +681,24 @@ def per_fluid_blocks(cent: dict) -> str:
             )
             out.append(block)
             if form == "2clj" and (name, "2cljq") in cent:
-                q = cent[name, "2cljq"]["Q"]
-                out.append(
-                    f'[[when]]\nmatch = {{ fluid = "{name}", potential = "2cljq" }}\n'
-                    "[when.set.parameters]\n"
-                    f'Q = {{ unit = "B", prior = {_prior(q, Q_SCALE)} }}\n\n'
-                )
+                out.append(_quadrupole_block(name, cent[name, "2cljq"]))
     return "".join(out)
+
+
+def _quadrupole_block(name: str, c: dict) -> str:
+    """The 2CLJQ form's quadrupole: in ln Q*^2 where L is fixed (:data:`LN_Q2_STAR`), a
+    LogNormal Q prior in critical-point coordinates (no such form in ln Q*^2)."""
+    head = f'[[when]]\nmatch = {{ fluid = "{name}", potential = "2cljq" }}\n'
+    if "critical" in c:
+        return head + (
+            f'[when.set.parameters]\nQ = {{ unit = "B", prior = {_prior(c["Q"], Q_SCALE)} }}\n\n'
+        )
+    prior = ", ".join(f"{k} = {v}" for k, v in LN_Q2_STAR.items())
+    return head + (
+        '[when.set.potential]\nkind = "two_centre_lj_quadrupole_qstar"\n'
+        "[when.set.parameters]\n"
+        f'lnQ2_star = {{ unit = "1", prior = {{ dist = "TruncatedNormal", {prior} }} }}\n\n'
+    )
 
 
 #: The two-centre forms in critical-point coordinates, by atlas label.
