@@ -162,6 +162,25 @@ def test_mie_supports_keep_n_above_m_above_3():
     assert m.low > 3.0
 
 
+@pytest.mark.parametrize(("n", "m"), [(6.0, 6.0), (5.0, 6.0), (12.0, 0.0), (12.0, -1.0)])
+def test_mie_is_nan_without_a_repulsive_exponent_above_the_attractive(n, m):
+    """n <= m (C = n/(n-m) (n/m)^(m/(n-m)) is undefined at n = m, and below it the curve
+    has no well) or m <= 0 is no Mie potential: NaN, not a ZeroDivisionError (Python
+    floats, n = m) or a curve; its gradient stays finite (zero) so a masked row cannot
+    poison the gradient of the rows beside it. Beside it, a valid pair is unchanged."""
+    r = jnp.linspace(3.0, 8.0, 5)
+    assert np.all(np.isnan(mie(r, 1.0, 3.4, n, m)))
+    g = jax.grad(lambda e: jnp.nansum(mie(r, e, 3.4, n, m)))(1.0)
+    assert np.isfinite(g)
+    both = jax.vmap(lambda nn, mm: mie(4.0, 1.0, 3.4, nn, mm))(
+        jnp.array([n, 12.0]), jnp.array([m, 6.0])
+    )
+    assert np.isnan(both[0])
+    np.testing.assert_allclose(both[1], lennard_jones(4.0, 1.0, 3.4), rtol=RTOL)
+    d = jax.grad(lambda nn: jnp.nansum(mie(r, 1.0, 3.4, nn, m)))(n)
+    assert np.isfinite(d)
+
+
 def test_mie_vdw_is_mie_at_epsilon_vdw_over_alpha():
     """``mie_vdw`` at epsilon_vdw is ``mie`` at epsilon = epsilon_vdw / alpha(n, m), alpha =
     C [1/(m-3) - 1/(n-3)] written out here (Ramrattan et al. 2015, eq. 6): its well depth
