@@ -150,6 +150,7 @@ from bayesff.schemas import (
 )
 from bayesff.settings import InferenceSettings
 from bayesff.transferability import evaluate
+from bayesff.transferability.criteria import mc_label
 
 __all__ = [
     "DEFAULT_MAX_TASKS",
@@ -772,8 +773,8 @@ def _row(name: str, dt, d, page, wall: float) -> dict:
         row[f"{key}_mean"] = float(x.mean())
         for q in (5, 50, 95):
             row[f"{key}_q{q:02d}"] = float(_quantile(x, q / 100))
-    row["rhat_max"] = max(d.rhat.values())
-    row["ess_bulk_min"] = min(d.ess_bulk.values())
+    row["rhat_max"] = d.rhat_max  # NaN where a chain never moved
+    row["ess_bulk_min"] = d.ess_bulk_min
     row["divergences"] = d.divergences
     row["diagnostics_ok"] = bool(d.ok)
     row.update(_verdicts(dt))
@@ -793,6 +794,8 @@ def _verdicts(dt) -> dict:
         key = f"{g['target']}/{g['group']}"
         out[f"verdict[{key}]"] = g["verdict"]
         out[f"p_all_within[{key}]"] = g["p_all_within_tolerance"]
+        # a verdict Monte Carlo error alone could change says so (as atlas.csv does)
+        out[f"verdict_mc[{key}]"] = mc_label(g.get("mc_verdict"))
     return out
 
 
@@ -1368,7 +1371,12 @@ def build_atlas(
         else:
             res.status[t.name] = "missing"
             res.messages[t.name] = f"not run: no up-to-date run file {t.out}"
+        if res.status[t.name] != "skipped":  # the task list shows every task
+            rows.append(
+                {"task": t.name, "status": res.status[t.name], "message": res.messages[t.name]}
+            )
     res.rows = rows
+    res.summary = folder / "atlas.csv"  # the numbers of tasks.html (no summary.csv here)
     have = sum(s == "skipped" for s in res.status.values())
     log(f"atlas {name}: {have} of {len(tasks)} tasks have a run file")
     return write_atlas(

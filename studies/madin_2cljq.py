@@ -205,8 +205,8 @@ def posterior_rows(tree, fluid: str, model: str) -> dict:
         else:
             row[name], row[f"{name}_90"] = float("nan"), "fixed"
     d = diagnose(tree)
-    row["rhat_max"] = max(d.rhat.values())
-    row["ess_bulk_min"] = min(d.ess_bulk.values())
+    row["rhat_max"] = d.rhat_max
+    row["ess_bulk_min"] = d.ess_bulk_min
     row["divergences"] = d.divergences
     return row
 

@@ -101,10 +101,16 @@ SLOW_TO_MIX = {
         ("fluorine", "mie", "B2"),
         ("methane", "mie", "B2"),
         ("ethylene", "mie", "B2_VLE"),
+        ("sf6", "mie", "VLE"),  # in mie_critical: R-hat 1.011 at 1000 draws (2026-11-29)
     ]
 }
 #: Of those, the ones whose chains pass rarely between two modes and keep more draws.
-MUCH_LONGER = {"oxygen-lj-B2_VLE": 30000, "fluorine-2cljq-B2": 12000, "ethane-mie-B2_VLE": 8000}
+MUCH_LONGER = {
+    "oxygen-lj-B2_VLE": 30000,
+    "fluorine-2cljq-B2": 12000,
+    "ethane-mie-B2_VLE": 8000,
+    "methane-mie-B2_VLE": 6000,
+}
 #: Its training ranges (T/Tc) and the first saturation row kept (models/atlas/make_atlas.py).
 B2_TRAIN, VLE_TRAIN, VLE_T_MIN = [0.8, 1.5], [0.65, 0.85], 0.55
 SUBSETS = ROOT / "models" / "atlas" / "subsets"
@@ -701,6 +707,82 @@ def test_bayesff_atlas_rebuilds_the_page_from_run_files_and_marks_missing_ones(t
     assert rows[("argon", "hs")]["status"] == "skipped"
     html = index.read_text(encoding="utf-8")
     assert re.search(r'data-fluid="neon" data-potential="hs"[^>]*data-verdict="missing"', html)
+    # the task list lists every task, the missing one too (audit 2026-11-29: it listed the
+    # tasks with a run file only and said "Every number is in None.")
+    tasks = (index.parent / "tasks.html").read_text(encoding="utf-8")
+    assert "neon-hs" in tasks and "no up-to-date run file" in tasks
+    assert "None" not in tasks and "atlas.csv" in tasks
+    # the sweep's summary.csv (and so tasks.html) says when a verdict is within Monte Carlo
+    # error, as atlas.csv does
+    with (runs / "tiny_atlas" / "summary.csv").open() as fh:
+        summary = {r["task"]: r for r in csv.DictReader(fh)}
+    for name, r in summary.items():
+        mc = r["verdict_mc[B2/low T]"]
+        assert mc == "settled" or mc.startswith("within MC error: "), (name, mc)
+
+
+def test_a_run_with_a_stuck_chain_is_flagged_not_converged(tmp_path):
+    """Audit (2026-11-29): ``diagnose`` gives R-hat and ESS NaN for a parameter one chain
+    never moved in; the atlas took max() and min() of the values, which skip a NaN that does
+    not come first, so the run showed as converged (no flag, and the page's note "Every run
+    has R-hat <= 1.01"). Diagnostics.rhat_max / ess_bulk_min keep the NaN, and a NaN is not
+    ok."""
+    import xarray as xr
+    from handmade_runs import build_run, target
+
+    from bayesff.inference import diagnose
+    from bayesff.report import atlas
+
+    s = 400
+    rng = np.random.default_rng(0)
+    t = target(
+        "B2", "second_virial", {"T_K": np.array([300.0, 400.0, 500.0])},
+        np.array([-10.0, -5.0, -2.0]), holdout={"high T": [False, False, True]},
+        train=np.array([True, True, False]),
+    )  # fmt: skip
+    m_tr = np.array([-10.0, -5.0]) + 0.01 * rng.standard_normal((s, 2))
+    m_ho = -2.0 + 0.01 * rng.standard_normal((s, 1))
+    dt = build_run(
+        [t],
+        {"B2": {"train": {"model": m_tr, "rep": m_tr, "ll": np.zeros((s, 2))},
+                "holdout": {"model": m_ho, "rep": m_ho}}},
+        tolerance={"B2": {"rel": 0.05}},
+    )  # fmt: skip
+    stuck = np.r_[[rng.normal(3.4, 0.01, s // 2)], np.full((1, s // 2), 3.4)]
+    post = xr.Dataset(
+        {
+            "epsilon": (("chain", "draw"), rng.normal(120, 1, (2, s // 2))),
+            "sigma": (("chain", "draw"), stuck),  # chain 1 never moved
+        }
+    )
+    post["epsilon"].attrs["units"] = "K"
+    post["sigma"].attrs["units"] = "angstrom"
+    dt["posterior"] = xr.DataTree(post)
+    d = diagnose(dt)
+    assert math.isnan(d.rhat["sigma"]) and not math.isnan(d.rhat["epsilon"])
+    assert math.isnan(d.rhat_max) and math.isnan(d.ess_bulk_min) and not d.ok
+    path = tmp_path / "posterior.nc"
+    runfile.write(dt, path)
+    task = SimpleNamespace(name="argon-lj", out=path, labels={"fluid": "argon", "potential": "lj"})
+    e = atlas._entry(task, "skipped", "", tmp_path, {}, "fluid", "potential")
+    assert not e.diagnostics["rhat_ok"] and not e.diagnostics["ess_ok"]
+    note = atlas._atlas_notes([e], {}, ["argon"])[0]
+    assert "argon-lj" in note and "Every run has" not in note
+
+
+def test_text_in_the_fluids_table_is_escaped_on_the_page(tmp_path):
+    """Audit (2026-11-29): a non-numeric q1_over_u_max in the fluids table went into a title
+    attribute as it was (fmt_number returns text unchanged), so a cell could end the
+    attribute and add markup."""
+    from bayesff.report import atlas
+
+    p = tmp_path / "fluids.csv"
+    p.write_text(
+        "fluid,Tc_K,Vc_cm3_per_mol,quantum_flag,q1_over_u_max,note\n"
+        'neon,44.4,41.9,1,"x""><script>alert(1)</script>",quantum\n'
+    )
+    html = atlas._fluid_label("neon", atlas.read_fluids(p))
+    assert "<script>" not in html and "&lt;script&gt;" in html
 
 
 def test_heldout_ranking_names_states_without_a_prediction():

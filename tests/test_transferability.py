@@ -325,6 +325,116 @@ def test_a_group_without_forward_model_values_says_so_in_its_verdict():
     assert "transferability index undefined (no prediction)" in very, very
 
 
+def _coverage_run(nan_draws: int, s: int = 1000):
+    """Three held-out B2 states, 2 far outside their predictive (y 5 and 4.5 sd from it)
+    and one at its centre; ``nan_draws`` draws of the centred state have no value."""
+    rng = np.random.default_rng(3)
+    y = np.array([-10.0, -5.0, -100.0, -90.0, -80.0])
+    ho_model = np.column_stack([np.full(s, -95.0), np.full(s, -85.5), np.full(s, -80.0)])
+    ho_rep = ho_model + 0.5 * rng.standard_normal((s, 3))
+    nan = rng.choice(s, nan_draws, replace=False)  # scattered, as independent failures
+    ho_model[nan, 2] = ho_rep[nan, 2] = np.nan
+    train = y[:2] + 0.01 * rng.standard_normal((s, 2))
+    return build_run(
+        [
+            {
+                "name": "B2",
+                "env_units": {"T_K": "K"},
+                "train": {
+                    "env": {"T_K": np.array([300.0, 400.0])},
+                    "y": y[:2],
+                    "model": train,
+                    "rep": train,
+                    "ll": np.zeros((s, 2)),
+                },
+                "holdout": {
+                    "env": {"T_K": np.array([100.0, 110.0, 120.0])},
+                    "group": ["low T"] * 3,
+                    "y": y[2:],
+                    "u": np.full(3, 0.1),
+                    "model": ho_model,
+                    "rep": ho_rep,
+                },
+            }
+        ],
+        tolerance={"B2": {"rel": 0.1, "abs": 1.0}},
+    )
+
+
+def test_one_draw_without_a_value_does_not_flip_a_coverage_verdict():
+    """Audit (2026-11-29): one NaN draw of 1000 at a state centred in its predictive put the
+    state outside its 90 % interval (np.quantile propagates NaN), turning the group from
+    UNCERTAIN (2 of 3 outside, binomial P = 0.028) to NOT TRANSFERABLE (3 of 3), and the
+    Monte Carlo check called it settled. Draws without a value now count as outside the
+    interval, half in each tail (the interval holds 90 % of all draws): 1 in 1000 moves the
+    state's place by 0.0005, not across the interval's end. When more than 10 % of its
+    draws lack a value no interval of values holds 90 %, and the state is outside."""
+    verdicts = {}
+    for k in (0, 1, 50, 101, 1000):
+        g = tf.evaluate(_coverage_run(k)).groups[0]
+        verdicts[k] = (g["verdict"], g["n_inside90"], g["mc_verdict"]["settled"])
+    assert verdicts[0] == ("uncertain", 1, True)
+    assert verdicts[1] == verdicts[50] == verdicts[0]
+    # > 10 % without a value: outside every 90 % interval, 3 of 3 outside
+    assert verdicts[101][:2] == verdicts[1000][:2] == ("not transferable", 0)
+    st = tf.evaluate(_coverage_run(50)).states[2]
+    assert st["fraction_no_value"] == 0.05 and st["inside90"]
+    assert st["pred_mean"] == pytest.approx(-80.0, abs=0.1)  # over the 950 with a value
+
+
+def test_central_interval_counts_draws_without_a_value_in_its_tails():
+    """By hand: 95 draws 1..95 and 5 NaN (f = 0.05). The interval holding 90 % of all
+    100 draws is the central 0.9 / 0.95 of the 95 values (np.quantile, linear); with
+    f = 0.11 > 1 - 0.9 none exists (NaN). Without NaN it is np.quantile's interval."""
+    from bayesff.transferability.criteria import central_interval, predictive_place
+
+    x = np.r_[np.arange(1.0, 96.0), np.full(5, np.nan)][:, None]
+    q = 0.9 / 0.95
+    lo, hi = central_interval(x, 0.9)
+    np.testing.assert_allclose(
+        [lo[0], hi[0]], np.quantile(np.arange(1.0, 96.0), [(1 - q) / 2, (1 + q) / 2])
+    )
+    y = np.r_[np.arange(1.0, 90.0), np.full(11, np.nan)][:, None]
+    assert np.isnan(central_interval(y, 0.9)[0][0])
+    z = np.arange(1.0, 101.0)[:, None]
+    np.testing.assert_allclose(central_interval(z, 0.9), np.quantile(z, [0.05, 0.95], axis=0))
+    # place: values <= 50 count 1, NaN 0.5: (50 + 2.5) / 100
+    assert predictive_place(x, [50.0]).mean() == pytest.approx(0.525)
+
+
+def test_a_fraction_without_value_near_its_bound_is_within_monte_carlo_error():
+    """A state with 10 % of its draws without a value sits on the bound above which it is
+    outside every 90 % interval: which side another seed gives is chance, so verdict_range
+    counts it as open; at 1 % (far from the bound) it does not."""
+    from bayesff.transferability.criteria import verdict_range
+
+    common = dict(p_within=None, p_mcse=None, outside_cdf=[0.5], cdf_mcse=[0.01], inside=[True])
+    near = verdict_range(**common, no_value=[0.1], no_value_mcse=[0.01])
+    far = verdict_range(**common, no_value=[0.01], no_value_mcse=[0.003])
+    assert near["n_states"] == 1 and far["n_states"] == 0
+
+
+def test_a_state_without_any_value_says_why_its_index_is_undefined():
+    """Audit (2026-11-29): with some held-out draws NaN the verdict line said "transferability
+    index undefined (zero training error)" although the training RMSE was 1. The index is
+    now over the draws with a value; it is undefined only when a state has none, and the
+    line says that."""
+    _, targets = _hand_run()
+    ho = targets[0]["holdout"]
+    for k in ("model", "rep"):
+        ho[k] = ho[k].copy()
+        ho[k][:3, 3] = np.nan  # some draws at 700 K: the index is still defined
+        ho[k][:, 2] = np.nan  # every draw at 600 K (same group, 'high T'): undefined
+    r = tf.evaluate(build_run(targets, tolerance={"B2": {"rel": 0.05}}))
+    line = next(x for x in r.verdict_lines() if "B2 high T" in x)
+    assert "transferability index undefined (no prediction at some state)" in line, line
+    assert "zero training error" not in line
+    ho["model"][:, 2], ho["rep"][:, 2] = -0.0 + 10.0, 10.0 + Z10 * 0.5
+    r = tf.evaluate(build_run(targets, tolerance={"B2": {"rel": 0.05}}))
+    g = next(x for x in r.groups if x["group"] == "high T")
+    assert g["transferability_index"] is not None and g["n_states_no_value"] == 1
+
+
 def test_untrained_target_without_tolerance_uses_coverage():
     dt, _ = _hand_run(p_outside=(False, False, False, True))
     g = next(x for x in tf.evaluate(dt).groups if x["target"] == "p")

@@ -54,6 +54,19 @@ class Diagnostics:
     def ok(self) -> bool:
         return not self.warnings
 
+    @property
+    def rhat_max(self) -> float:
+        """Largest R-hat over the parameters: NaN if any is NaN (a chain that never moved,
+        which Python's ``max`` would skip unless it came first) or there are none."""
+        v = np.array(list(self.rhat.values()), float)
+        return float(np.max(v)) if v.size else float("nan")
+
+    @property
+    def ess_bulk_min(self) -> float:
+        """Smallest bulk ESS over the parameters: NaN if any is NaN or there are none."""
+        v = np.array(list(self.ess_bulk.values()), float)
+        return float(np.min(v)) if v.size else float("nan")
+
     def as_dict(self) -> dict:
         return {
             "rhat": self.rhat,
@@ -227,8 +240,8 @@ def format_summary(dt, diag: Diagnostics | None = None) -> str:
     if vector:
         lines.append(
             f"vector latents {', '.join(vector)}: worst R-hat "
-            f"{max(diag.rhat[n] for n in vector):.3f}, min bulk ESS "
-            f"{min(diag.ess_bulk[n] for n in vector):.0f}"
+            f"{np.max([diag.rhat[n] for n in vector]):.3f}, min bulk ESS "
+            f"{np.min([diag.ess_bulk[n] for n in vector]):.0f}"
         )
     lines.append(
         f"divergences: {diag.divergences}; E-BFMI per chain: "

@@ -87,7 +87,7 @@ from bayesff.report.plots import png_bytes as _png
 from bayesff.report.sweep import render_index
 from bayesff.transferability import compare, evaluate
 from bayesff.transferability.compare import CompareError
-from bayesff.transferability.criteria import worse_verdict
+from bayesff.transferability.criteria import mc_label, worse_verdict
 
 __all__ = [
     "AtlasEntry",
@@ -379,11 +379,12 @@ def _entry(
     e.params, e.derived = _parameters(dt, fluids.get(fluid))
     d = diagnose(dt)
     e.diagnostics = {
-        "rhat_max": float(max(d.rhat.values())),
-        "ess_bulk_min": float(min(d.ess_bulk.values())),
+        "rhat_max": d.rhat_max,
+        "ess_bulk_min": d.ess_bulk_min,
         "divergences": int(d.divergences),
-        "rhat_ok": bool(max(d.rhat.values()) <= RHAT_LIMIT),
-        "ess_ok": bool(min(d.ess_bulk.values()) >= ESS_LIMIT),
+        # False for NaN (a chain that never moved)
+        "rhat_ok": bool(d.rhat_max <= RHAT_LIMIT),
+        "ess_ok": bool(d.ess_bulk_min >= ESS_LIMIT),
         "ok": bool(d.ok),
         "warnings": list(d.warnings),
         "draws": int(np.prod([dt["posterior"].sizes[k] for k in ("chain", "draw")])),
@@ -606,13 +607,7 @@ def atlas_rows(entries: list[AtlasEntry], fluids: dict) -> list[dict]:
             # that error alone could give (transferability.criteria.verdict_range)
             mc = grp.get("mc_verdict") or {}
             r[f"p_all_within_mcse[{key}]"] = _num(grp.get("p_all_within_mcse"))
-            r[f"verdict_mc[{key}]"] = (
-                ""
-                if not mc
-                else "settled"
-                if mc["settled"]
-                else f"within MC error: {mc['best']} to {mc['worst']}"
-            )
+            r[f"verdict_mc[{key}]"] = mc_label(mc)
             r[f"n_states_within_mc_error[{key}]"] = _num(mc.get("n_states"))
             for k in (
                 "n",
@@ -778,7 +773,9 @@ def _e(x) -> str:
 
 
 def _fmt(x, digits=4) -> str:
-    return fmt_number(x, digits) if x is not None else "-"
+    # escaped: a value read from a data file (fluids.csv) may be text, which fmt_number
+    # returns as it is
+    return _e(fmt_number(x, digits)) if x is not None else "-"
 
 
 def _col_label(t: str, g: str) -> str:

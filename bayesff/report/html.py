@@ -656,8 +656,17 @@ def _state_row(s: dict, i: int, st: dict) -> str:
         + _td(st["z"], f"{ref}.z", text=fmt_number(st["z"], 3))
         + _td(st["tail_p"], f"{ref}.tail_p", "prob")
         + _p_mc(st, "p_within_tolerance", "p_within_mcse", ref)
+        + _no_value_td(st, ref)
         + f'<td class="verdict">{_e(st["verdict"])}</td></tr>'
     )
+
+
+def _no_value_td(st: dict, ref: str) -> str:
+    """The fraction of draws at which the forward model gave no value (the state's means
+    are over the others); absent from summaries written before 2026-11-29."""
+    if "fraction_no_value" not in st:
+        return "<td></td>"
+    return _td(st["fraction_no_value"], f"{ref}.fraction_no_value", "pct")
 
 
 def _states_table(s: dict) -> str:
@@ -677,6 +686,7 @@ def _states_table(s: dict) -> str:
         "z",
         "tail p",
         "P(within tolerance)",
+        "no value",
         "verdict",
     ]
     return (
@@ -687,7 +697,10 @@ def _states_table(s: dict) -> str:
         "predicted: posterior predictive mean, sd and central intervals; model: the noise-free "
         "forward model over posterior draws; rel. error = (predicted mean - observed)/"
         "|observed|; z = (observed - predicted mean)/predicted sd; tail p: two-sided posterior "
-        "predictive tail probability. Units: those of each target (table above).</p>"
+        "predictive tail probability; no value: the fraction of draws at which the forward "
+        "model gave none (outside its range, above the model's Tc, not converged), counted "
+        "as outside tolerance and outside the predictive intervals, the means, sd, z and "
+        "tail p being over the other draws. Units: those of each target (table above).</p>"
     )
 
 

@@ -148,15 +148,17 @@ _STATE = {
         "env": {"type": "object", "values": _NUM_OR_NULL},
         "observed": _NUM,
         "u": _NUM_OR_NULL,
-        # null where the forward model gave no value for some draw at this state
-        # (outside its EOS's range, above the model's Tc): a mean over the others would
-        # hide it; the verdict counts those draws as outside the tolerance
+        # over the draws with a value; null where no draw has one. How many draws the
+        # forward model gave no value (outside its EOS's range, above the model's Tc) is
+        # fraction_no_value; the verdict counts those draws as outside the tolerance and
+        # the predictive intervals
         "pred_mean": _NUM_OR_NULL,
         "pred_sd": _NUM_OR_NULL,
         "pi50": _PAIR,
         "pi90": _PAIR,
         "model_mean": _NUM_OR_NULL,
         "model_pi90": _PAIR,
+        "fraction_no_value": {"type": "number", "minimum": 0, "maximum": 1},
         "rel_error": _NUM_OR_NULL,
         "z": _NUM_OR_NULL,
         "tail_p": {"type": ["number", "null"], "minimum": 0, "maximum": 1},

@@ -244,12 +244,50 @@ def joint_tolerance_probability(parts: Mapping[str, tuple]) -> float:
     return float(ok.mean())
 
 
+def no_value_fraction(draws) -> np.ndarray:
+    """``(N,)`` fraction of each column's draws without a value (NaN or infinite: the
+    forward model above its Tc, outside its range, not converged)."""
+    x = np.asarray(draws, dtype=float)
+    x = x[:, None] if x.ndim == 1 else x
+    return (~np.isfinite(x)).mean(axis=0)
+
+
 def central_interval(draws, prob: float) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-tailed interval ``[q_{(1-prob)/2}, q_{(1+prob)/2}]`` per column (linear quantiles)."""
+    """Equal-tailed interval holding ``prob`` of the draws, per column (linear quantiles).
+
+    With every draw a value this is ``[q_{(1-prob)/2}, q_{(1+prob)/2}]``. Draws without a
+    value (NaN or infinite, a fraction ``f``) lie outside every interval of values, half
+    in each tail: the interval is the central ``prob / (1 - f)`` of the draws with a
+    value, so that it holds ``prob`` of all draws, and it is NaN (no interval of values
+    holds ``prob``) when ``f > 1 - prob``. A state's coverage then changes by about
+    ``f`` when a few draws lose their value, instead of from covered to not covered at
+    the first such draw.
+    """
     if not 0 < prob < 1:
         raise CriteriaError(f"prob must be in (0, 1), got {prob}")
-    lo, hi = np.quantile(np.asarray(draws, dtype=float), [(1 - prob) / 2, (1 + prob) / 2], axis=0)
+    x = np.asarray(draws, dtype=float)
+    x = x[:, None] if x.ndim == 1 else x
+    f = no_value_fraction(x)
+    if not f.any():
+        return tuple(np.quantile(x, [(1 - prob) / 2, (1 + prob) / 2], axis=0))
+    lo, hi = np.full(x.shape[1], np.nan), np.full(x.shape[1], np.nan)
+    for j in np.flatnonzero(f <= 1.0 - prob):
+        q = prob / (1.0 - f[j])
+        lo[j], hi[j] = np.quantile(x[np.isfinite(x[:, j]), j], [(1 - q) / 2, (1 + q) / 2])
     return lo, hi
+
+
+def predictive_place(pred_draws, observed) -> np.ndarray:
+    """``(S, N)`` indicator whose column means are each state's place in its predictive.
+
+    1 where a draw is at or below the observation, 0 above it, 0.5 for a draw without a
+    value (split between the tails, as :func:`central_interval` counts it). Its mean
+    ``u`` puts the state inside the central ``prob`` interval when ``(1 - prob) / 2 <= u
+    <= (1 + prob) / 2`` (and no more than ``1 - prob`` of the draws lack a value); with
+    :func:`indicator_mcse` it gives the Monte Carlo error of that place.
+    """
+    x, y = _draws_obs(pred_draws, observed)
+    return np.where(np.isfinite(x), (x <= y).astype(float), 0.5)
 
 
 def interval_coverage(pred_draws, observed, prob: float = 0.9) -> tuple[float, np.ndarray]:
@@ -289,12 +327,29 @@ def standardized_residuals(pred_draws, observed) -> np.ndarray:
     Mean and standard deviation (``ddof=1``) of the posterior predictive
     draws; dimensionless. For a calibrated predictive ``z`` is roughly
     standard normal; ``|z| > 2`` flags a state the model does not explain.
-    Zero predictive spread gives ``±inf`` (or NaN when the residual is 0).
+    Zero predictive spread gives ``±inf`` (or NaN when the residual is 0). Over the
+    draws with a value (:func:`finite_mean_sd`); NaN for a state with none.
     """
     x, y = _draws_obs(pred_draws, observed)
-    sd = x.std(axis=0, ddof=1) if x.shape[0] > 1 else np.zeros(x.shape[1])
+    mean, sd = finite_mean_sd(x)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (y - x.mean(axis=0)) / sd
+        return (y - mean) / sd
+
+
+def finite_mean_sd(draws) -> tuple[np.ndarray, np.ndarray]:
+    """``(N,)`` mean and standard deviation (``ddof=1``; 0 for one draw) per column over
+    the draws with a value (NaN for a column with none); how many lack one is
+    :func:`no_value_fraction`."""
+    x = np.asarray(draws, dtype=float)
+    x = x[:, None] if x.ndim == 1 else x
+    ok = np.isfinite(x)
+    k = ok.sum(axis=0)
+    xz = np.where(ok, x, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = xz.sum(axis=0) / k
+        ss = (np.where(ok, x - mean, 0.0) ** 2).sum(axis=0)
+        sd = np.where(k > 1, np.sqrt(ss / (k - 1)), np.where(k == 1, 0.0, np.nan))
+    return mean, sd
 
 
 def tail_probability(pred_draws, observed) -> np.ndarray:
@@ -305,13 +360,15 @@ def tail_probability(pred_draws, observed) -> np.ndarray:
         p_n = \\min\\left(1,\\; 2 \\min\\left(P(\\tilde y_n \\ge y_n),\\;
               P(\\tilde y_n \\le y_n)\\right)\\right)
 
-    with the probabilities estimated as fractions of predictive draws. Small
-    values (e.g. < 0.05) mean the observation is in a tail of the predictive;
-    the resolution is ``2/S``.
+    with the probabilities estimated as fractions of the predictive draws with a value
+    (NaN for a state with none). Small values (e.g. < 0.05) mean the observation is in
+    a tail of the predictive; the resolution is ``2/S``.
     """
     x, y = _draws_obs(pred_draws, observed)
-    upper = (x >= y).mean(axis=0)
-    lower = (x <= y).mean(axis=0)
+    k = np.isfinite(x).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        upper = (x >= y).sum(axis=0) / k
+        lower = (x <= y).sum(axis=0) / k
     return np.minimum(1.0, 2.0 * np.minimum(upper, lower))
 
 
@@ -454,6 +511,14 @@ def indicator_mcse(indicator, chains: int = 1) -> np.ndarray:
     return np.where(np.isfinite(se), se, iid)
 
 
+def mc_label(mc: Mapping | None) -> str:
+    """A group's ``mc_verdict`` (:func:`verdict_range`) as a table cell: ``settled``, or
+    ``within MC error: BEST to WORST``; empty for none."""
+    if not mc:
+        return ""
+    return "settled" if mc["settled"] else f"within MC error: {mc['best']} to {mc['worst']}"
+
+
 def verdict_range(
     p_within,
     p_mcse,
@@ -465,6 +530,8 @@ def verdict_range(
     fail_prob: float = FAIL_PROB,
     coverage_prob: float = COVERAGE_PROB,
     z: float = MC_ERROR_Z,
+    no_value=None,
+    no_value_mcse=None,
 ) -> dict:
     """The group verdicts that Monte Carlo error alone could give (best and worst).
 
@@ -482,12 +549,18 @@ def verdict_range(
         ``(N,)`` tolerance probabilities and their Monte Carlo standard errors, or None for
         a target without a tolerance (the coverage verdict alone).
     outside_cdf, cdf_mcse
-        ``(N,)`` ``F`` of each state and its standard error.
+        ``(N,)`` ``F`` of each state and its standard error (:func:`predictive_place`:
+        draws without a value count half).
     inside
         ``(N,)`` whether each state is inside its central interval (as counted).
     pass_prob, fail_prob, coverage_prob, z
         Thresholds, and the half-width of the Monte Carlo interval in standard errors
         (:data:`~bayesff.transferability.thresholds.MC_ERROR_Z`).
+    no_value, no_value_mcse
+        ``(N,)`` fraction of each state's draws without a value and its standard error,
+        or None: a state with more than ``1 - coverage_prob`` of them is outside every
+        interval (:func:`central_interval`), so one whose fraction is within Monte Carlo
+        error of that bound may be inside or outside.
 
     Returns
     -------
@@ -502,6 +575,9 @@ def verdict_range(
     inside = np.asarray(inside, bool)
     # the F interval straddles an interval end: inside or outside by chance
     cov_amb = ((f - fe <= lo_q) & (f + fe >= lo_q)) | ((f - fe <= hi_q) & (f + fe >= hi_q))
+    if no_value is not None:
+        nv, nve = np.asarray(no_value, float), z * np.asarray(no_value_mcse, float)
+        cov_amb |= (nv > 0) & (nv - nve <= 1 - coverage_prob) & (nv + nve >= 1 - coverage_prob)
     n = inside.size
     k_out = int(n - inside.sum())
     k_best = k_out - int((cov_amb & ~inside).sum())

@@ -123,13 +123,22 @@ def _training(dt, infos: Mapping, tols: Mapping):
 def _state_arrays(st: States, tol) -> dict:
     """Per-state summaries of one target's held-out states, as arrays."""
     rep, mod, y = st.replicated, st.model, st.observed
+    pred_mean, pred_sd = cr.finite_mean_sd(rep)
+    place = cr.predictive_place(rep, y)
+    no_value = ~np.isfinite(rep)
+    # Draws without a value (NaN: above the model's Tc, outside its range, not
+    # converged) count as outside tolerance per draw, and as outside every predictive
+    # interval, half in each tail (criteria.central_interval); means, sds, z and tail
+    # probabilities are over the draws with a value.
     a = {
-        "pred_mean": rep.mean(axis=0),
-        "pred_sd": rep.std(axis=0, ddof=1) if rep.shape[0] > 1 else np.zeros(st.n),
+        "pred_mean": pred_mean,
+        "pred_sd": pred_sd,
+        "no_value": no_value.mean(axis=0),
+        "no_value_mcse": cr.indicator_mcse(no_value, st.chains),
         "pi50": cr.central_interval(rep, 0.5),
         "pi90": cr.central_interval(rep, 0.9),
         "model_pi90": cr.central_interval(mod, 0.9),
-        "model_mean": mod.mean(axis=0),
+        "model_mean": cr.finite_mean_sd(mod)[0],
         "in50": cr.interval_coverage(rep, y, 0.5)[1],
         "in90": cr.interval_coverage(rep, y, 0.9)[1],
         "in_cov": cr.interval_coverage(rep, y, COVERAGE_PROB)[1],
@@ -141,8 +150,8 @@ def _state_arrays(st: States, tol) -> dict:
         "ptol_mcse": (
             None if tol is None else cr.indicator_mcse(cr.within_tolerance(mod, y, tol), st.chains)
         ),
-        "cdf": (rep <= y).mean(axis=0),
-        "cdf_mcse": cr.indicator_mcse(rep <= y, st.chains),
+        "cdf": place.mean(axis=0),
+        "cdf_mcse": cr.indicator_mcse(place, st.chains),
     }
     return a
 
@@ -168,6 +177,7 @@ def _state_dicts(st: States, a: dict, tol, pass_prob, fail_prob) -> list[dict]:
                 "pi50": [_f(a["pi50"][0][i]), _f(a["pi50"][1][i])],
                 "pi90": [_f(a["pi90"][0][i]), _f(a["pi90"][1][i])],
                 "model_mean": _f(a["model_mean"][i]),
+                "fraction_no_value": float(a["no_value"][i]),
                 "model_pi90": [_f(a["model_pi90"][0][i]), _f(a["model_pi90"][1][i])],
                 "rel_error": _rel_error(a["pred_mean"][i], y),
                 "z": _f(a["z"][i]),
@@ -231,6 +241,8 @@ def _group_dicts(st: States, a: dict, verdicts, tol, fit, pass_prob, fail_prob) 
             a["in_cov"][sel],
             pass_prob=pass_prob,
             fail_prob=fail_prob,
+            no_value=a["no_value"][sel],
+            no_value_mcse=a["no_value_mcse"][sel],
         )
         ti = ti_rel = None
         if fit is not None:
@@ -269,7 +281,8 @@ def _group_dicts(st: States, a: dict, verdicts, tol, fit, pass_prob, fail_prob) 
                 "n_fail": vs.count("fail"),
                 "n_uncertain": vs.count("uncertain"),
                 # forward model without a value (NaN: above the model's Tc, outside its
-                # range, not converged): counted as outside tolerance and intervals
+                # range, not converged): counted as outside tolerance per draw and as
+                # outside the predictive intervals (criteria.central_interval)
                 "n_states_no_value": n_no_value,
                 "fraction_no_value": frac_no_value,
                 "verdict": verdict,

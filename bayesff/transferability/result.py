@@ -61,6 +61,8 @@ def _group_line(g: dict) -> str:
         bits.append("transferability index n/a (target not trained)")
     elif ti is None and g.get("fraction_no_value", 0.0) >= 1.0:
         bits.append("transferability index undefined (no prediction)")
+    elif ti is None and g.get("n_states_no_value", 0):
+        bits.append("transferability index undefined (no prediction at some state)")
     elif ti is None:
         bits.append("transferability index undefined (zero training error)")
     else:

@@ -691,11 +691,14 @@ def test_gp_weights_are_left_out_of_the_parameter_figures():
 def test_a_held_out_state_where_a_draw_has_no_value_is_reported_not_refused(tmp_path):
     """A forward model gives no value (NaN) for some draws at some held-out state when they
     lie outside its EOS's range or above the model's Tc (a 2CLJQ trained on B2 and asked for
-    the liquid: docs/atlas.md). The report must still be written, figures included: that
-    state's predictive and model means and intervals are null in summary.json and '-' on the
-    page (a summary over the other draws would hide the failure), and the state counts as
-    outside the tolerance for that draw. Before, the schema refused the null and report()
-    raised SummaryError. Values by hand: 200 draws, one NaN at T = 100 K."""
+    the liquid: docs/atlas.md). The report must still be written, figures included. The
+    state's means and intervals are over the draws with a value, the fraction without one is
+    in summary.json and in the page's "no value" column (2026-11-29: before, one NaN draw
+    made them null and the state outside its intervals, so a verdict turned on whether one
+    rare draw of a thousand failed), and the state counts as outside the tolerance for that
+    draw. Before 2026-11-27 the schema refused the null and report() raised SummaryError.
+    Values by hand: 200 draws, one NaN at T = 100 K; a state with no value at any draw
+    keeps null means."""
     import numpy as np
     from handmade_runs import build_run, target
 
@@ -724,16 +727,33 @@ def test_a_held_out_state_where_a_draw_has_no_value_is_reported_not_refused(tmp_
     summary = json.loads((index.parent / "summary.json").read_text())
     validate_summary(summary)
     states = {st["env"]["T_K"]: st for st in summary["transferability"]["states"]}
-    assert states[100.0]["pred_mean"] is None and states[100.0]["model_mean"] is None
-    assert states[150.0]["pred_mean"] == pytest.approx(-90.0)
-    assert states[100.0]["p_within_tolerance"] == pytest.approx(199 / 200)  # NaN: outside
-    assert states[100.0]["pi90"] == [None, None]
+    low = states[100.0]
+    assert low["model_mean"] == pytest.approx(-180.0)
+    assert low["pred_mean"] == pytest.approx(-180.0 - z[3] / 199)  # the other 199 draws
+    assert low["fraction_no_value"] == pytest.approx(1 / 200)
+    assert states[150.0]["fraction_no_value"] == 0.0
+    assert low["p_within_tolerance"] == pytest.approx(199 / 200)  # NaN: outside
+    # the interval holds 90 % of all 200 draws: 0.9 / 0.995 of the 199 with a value
+    finite = held_rep[np.isfinite(held_rep[:, 0]), 0]
+    q = 0.9 / (1 - 1 / 200)
+    assert low["pi90"] == pytest.approx(list(np.quantile(finite, [(1 - q) / 2, (1 + q) / 2])))
     predictive = [f for f in summary["figures"] if f["key"] == "predictive_B2"]
     assert len(predictive) == 1 and predictive[0]["error"] is None, predictive
     page = index.read_text()
     i = [st["env"]["T_K"] for st in summary["transferability"]["states"]].index(100.0)
+    assert f'data-ref="transferability.states.{i}.fraction_no_value"' in page
+    assert ">0.5 %<" in page
+
+    held_model[:, 0] = np.nan  # no value at any draw: null means and intervals, '-'
+    draws["B2"]["holdout"] = {"model": held_model, "rep": held_model + z[:, None]}
+    index = report(build_run([t], draws, tolerance={"B2": {"rel": 0.05}}), tmp_path / "all")
+    summary = json.loads((index.parent / "summary.json").read_text())
+    validate_summary(summary)
+    low = next(st for st in summary["transferability"]["states"] if st["env"]["T_K"] == 100.0)
+    assert low["pred_mean"] is None and low["pi90"] == [None, None]
+    assert low["fraction_no_value"] == 1.0 and not low["inside90"]
     shown = f'data-ref="transferability.states.{i}.pred_mean" data-value="null">-<'
-    assert shown in page
+    assert shown in index.read_text()
 
 
 def test_a_one_chain_run_says_why_it_has_no_rank_plot():
