@@ -152,6 +152,8 @@ LONGER_CHAINS = {
     "methane-mie-B2_VLE": (1.061, 50, 0),
     # the same two modes in (epsilon, sigma, n); not yet measured in mie_critical
     "ethylene-mie-B2_VLE": (1.163, 21, 0),
+    # slow mixing along n and l_c, in mie_critical at 1000 draws (2026-11-29)
+    "sf6-mie-VLE": (1.011, 580, 0),
 }
 LONGER = {"warmup": 2000, "samples": 3000}
 #: Kept draws per chain for the runs that 3000 did not converge (2026-11-27, fourth
@@ -162,6 +164,11 @@ LONGER_SAMPLES = {
     "oxygen-lj-B2_VLE": 30000,
     "fluorine-2cljq-B2": 12000,
     "ethane-mie-B2_VLE": 8000,
+    # in mie_critical at 3000 (2026-11-29): R-hat 1.009 but bulk ESS 328 (n and the
+    # inadequacy scales tau_B2, tau_p_sat, heavy-tailed). oxygen-Mie-B2+VLE (R-hat 1.019,
+    # one chain slow in tau_rho_l and (epsilon_c, l_c)) is not yet given more draws: at
+    # 12000 it would take about 110 minutes (docs/atlas.md, "What is not done")
+    "methane-mie-B2_VLE": 6000,
 }
 FLUIDS = [
     "neon",
