@@ -109,7 +109,6 @@ MUCH_LONGER = {
     "oxygen-lj-B2_VLE": 30000,
     "fluorine-2cljq-B2": 12000,
     "ethane-mie-B2_VLE": 8000,
-    "methane-mie-B2_VLE": 6000,
 }
 #: Its training ranges (T/Tc) and the first saturation row kept (models/atlas/make_atlas.py).
 B2_TRAIN, VLE_TRAIN, VLE_T_MIN = [0.8, 1.5], [0.65, 0.85], 0.55
