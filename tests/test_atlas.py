@@ -102,6 +102,8 @@ SLOW_TO_MIX = {
         ("methane", "mie", "B2"),
         ("ethylene", "mie", "B2_VLE"),
         ("sf6", "mie", "VLE"),  # in mie_critical: R-hat 1.011 at 1000 draws (2026-11-29)
+        ("carbon_dioxide", "2clj", "B2"),  # R-hat 1.017 in the full re-run (2026-11-29)
+        ("ethane", "2cljq", "B2_VLE"),  # 1.011, bulk ESS 368 in the full re-run
     ]
 }
 #: Of those, the ones whose chains pass rarely between two modes and keep more draws.

@@ -154,6 +154,9 @@ LONGER_CHAINS = {
     "ethylene-mie-B2_VLE": (1.163, 21, 0),
     # slow mixing along n and l_c, in mie_critical at 1000 draws (2026-11-29)
     "sf6-mie-VLE": (1.011, 580, 0),
+    # converged at 1000 draws on the 2026-11-27 page, not in the full re-run (2026-11-29)
+    "carbon_dioxide-2clj-B2": (1.017, 512, 0),
+    "ethane-2cljq-B2_VLE": (1.011, 368, 19),
 }
 LONGER = {"warmup": 2000, "samples": 3000}
 #: Kept draws per chain for the runs that 3000 did not converge (2026-11-27, fourth
