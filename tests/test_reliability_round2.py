@@ -140,6 +140,10 @@ def test_ctrl_c_soon_after_start_exits_130_with_one_line(tmp_path, after_s):
     built outside the ``try`` and the KeyboardInterrupt escaped with a traceback (seen
     1.5, 4 and 8 s after start on a loaded 2-core machine)."""
     problem = _toy_problem(tmp_path)
+    # 20000 draws per chain, so that the run is still going at 3 s: with every program in
+    # the compile cache the toy's 100 draws finished in under 3 s on an idle machine (exit
+    # 0, CI 2026-11-29), and the test interrupted nothing
+    problem.write_text(PROBLEM_TOML.replace("samples = 100", "samples = 20000"))
     proc = subprocess.Popen(
         [sys.executable, "-c", _CLI, "calibrate", str(problem), "--out", "run/posterior.nc"],
         stdout=subprocess.PIPE,

@@ -97,12 +97,13 @@ def test_sweep_summary_row_has_the_derived_epsilon_columns():
     """A sweep's summary row of a mie_vdw run carries epsilon_K_mean and its quantiles
     (derived: epsilon_vdw / alpha(n, m)) beside epsilon_vdw_K_*, so the forms of an atlas
     share columns whichever coordinates they were sampled in."""
-    from types import SimpleNamespace
-
+    from bayesff.inference.diagnostics import Diagnostics
     from bayesff.sweep import _row
 
     dt, draws = vdw_run()
-    diagnostics = SimpleNamespace(rhat={"x": 1.0}, ess_bulk={"x": 500.0}, divergences=0, ok=True)
+    diagnostics = Diagnostics(
+        rhat={"x": 1.0}, ess_bulk={"x": 500.0}, ess_tail={"x": 500.0}, divergences=0, ebfmi=[]
+    )
     row = _row("argon-mie_vdw-B2", dt, diagnostics, None, 1.0)
     eps = np.array(draws["epsilon_vdw"]) / vdw_alpha_closed_form(np.array(draws["n"]), 5.5)
     assert row["epsilon_K_mean"] == pytest.approx(eps.mean(), rel=1e-12)
