@@ -396,6 +396,9 @@ def test_central_interval_counts_draws_without_a_value_in_its_tails():
     )
     y = np.r_[np.arange(1.0, 90.0), np.full(11, np.nan)][:, None]
     assert np.isnan(central_interval(y, 0.9)[0][0])
+    # f = 0.1 exactly (1 of 10): the interval is the whole range of the 9 values
+    w = np.r_[np.arange(1.0, 10.0), np.nan][:, None]
+    np.testing.assert_allclose(np.ravel(central_interval(w, 0.9)), [1.0, 9.0])
     z = np.arange(1.0, 101.0)[:, None]
     np.testing.assert_allclose(central_interval(z, 0.9), np.quantile(z, [0.05, 0.95], axis=0))
     # place: values <= 50 count 1, NaN 0.5: (50 + 2.5) / 100

@@ -271,8 +271,10 @@ def central_interval(draws, prob: float) -> tuple[np.ndarray, np.ndarray]:
     if not f.any():
         return tuple(np.quantile(x, [(1 - prob) / 2, (1 + prob) / 2], axis=0))
     lo, hi = np.full(x.shape[1], np.nan), np.full(x.shape[1], np.nan)
-    for j in np.flatnonzero(f <= 1.0 - prob):
-        q = prob / (1.0 - f[j])
+    # f = 1 - prob exactly (say 1 draw of 10 at prob 0.9) still has an interval, the full
+    # range: 1.0 - 0.9 is 0.0999..., so the bound needs a rounding margin
+    for j in np.flatnonzero(f <= 1.0 - prob + 1e-12):
+        q = min(prob / (1.0 - f[j]), 1.0)
         lo[j], hi[j] = np.quantile(x[np.isfinite(x[:, j]), j], [(1 - q) / 2, (1 + q) / 2])
     return lo, hi
 
