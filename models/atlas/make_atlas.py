@@ -455,7 +455,7 @@ ATLAS_HEADER = """\
 #     (1000 warm-up + 1000 draws), seed 0, every draw kept (R-hat <= 1.01 and bulk ESS >= 400
 #     are required of every run, docs/architecture.md, Inference defaults); 250 prior draws.
 #     The runs that mixed too slowly at that length get 4 x (2000 + 3000) or more draws,
-#     two of them with target_accept 0.9 (the "longer chains" blocks at the end, each with
+#     one of them with target_accept 0.9 (the "longer chains" blocks at the end, each with
 #     its diagnostics at 1000 draws; make_atlas.py says why).
 #
 # Priors (the same rule for every fluid, from its critical temperature Tc and molar critical
