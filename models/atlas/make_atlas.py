@@ -177,8 +177,8 @@ LONGER_SAMPLES = {
 #: with tau_p_sat ~ 0.02, and a valley between); oxygen (1.019, 515) had one chain slow.
 #: Other sampler settings for these, chosen by bulk ESS per second in a 4 x (2000 + 3000)
 #: trial at target_accept 0.9 against the 0.99 run (2026-11-29): oxygen 734 in 637 s
-#: against 515 in 2352 s, ethylene 34 in 574 s against 61 in 2255 s, so both take 0.9;
-#: methane 61 in 604 s against 328 in 1895 s keeps 0.99. Ethylene at 0.9 would need about
+#: against 515 in 2352 s (so oxygen takes 0.9), ethylene 34 in 574 s against 61 in 2255 s,
+#: methane 61 in 604 s against 328 in 1895 s (keeps 0.99). Ethylene at 0.9 would need about
 #: 4 x 40000 draws (bulk ESS 34 at 3000); that run, started on 2026-11-29, had not finished
 #: after 115 CPU-minutes, so ethylene keeps its 4 x 3000 at 0.99 and stays flagged.
 LONGER_SETTINGS: dict[str, dict] = {
