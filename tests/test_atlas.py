@@ -113,10 +113,11 @@ MUCH_LONGER = {
     "ethane-mie-B2_VLE": 8000,
     "oxygen-mie-B2_VLE": 8000,
     "methane-mie-B2_VLE": 20000,
+    "ethylene-mie-B2_VLE": 40000,
 }
-#: Of those, the one that mixes faster per second with shorter trajectories (target_accept
+#: Of those, the ones that mix faster per second with shorter trajectories (target_accept
 #: 0.9 instead of the Mie and 2CLJQ files' 0.99; make_atlas.py's LONGER_SETTINGS).
-SHORTER_STEPS = {"oxygen-mie-B2_VLE"}
+SHORTER_STEPS = {"oxygen-mie-B2_VLE", "ethylene-mie-B2_VLE"}
 #: Its training ranges (T/Tc) and the first saturation row kept (models/atlas/make_atlas.py).
 B2_TRAIN, VLE_TRAIN, VLE_T_MIN = [0.8, 1.5], [0.65, 0.85], 0.55
 SUBSETS = ROOT / "models" / "atlas" / "subsets"
