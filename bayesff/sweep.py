@@ -234,6 +234,7 @@ class SweepResult:
     summary: Path | None = None
     index: Path | None = None
     wall_time_s: float = 0.0
+    runs: Path | None = None  # runs/SWEEP: the run folder its pages are made from
 
 
 #: A target's tables that a sweep's ``set`` replaces whole instead of merging key by
@@ -982,8 +983,9 @@ def run_sweep(
         Path(out_root) / name / "summary.csv",
         "atlas" in doc["sweep"],
         _fluid_labels(doc, tasks),
+        runs=Path(out_root) / name,
     )
-    res = SweepResult(name, tasks)
+    res = SweepResult(name, tasks, runs=Path(out_root) / name)
     built: dict = {}  # task name -> problem: built once, read again by _batches
     todo = _to_run(res, _prepare(tasks, log, built), selected, only, log)
     journal = Path(out_root).absolute() / name / "journal.jsonl"
@@ -1357,9 +1359,9 @@ def build_atlas(
             f"{sweep}: [sweep]",
         )
     name, tasks = expand(sweep, out_root, max_tasks=max_tasks)
-    res = SweepResult(name, tasks)
+    res = SweepResult(name, tasks, runs=Path(out_root) / name)
     folder = Path(report_root) / name
-    check_sweep_outputs(folder, None, atlas=True, fluids=_fluid_labels(doc, tasks))
+    check_sweep_outputs(folder, None, atlas=True, fluids=_fluid_labels(doc, tasks), runs=res.runs)
     ok = _prepare(tasks, log)
     rows = []
     for t in tasks:

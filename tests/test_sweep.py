@@ -683,3 +683,46 @@ def test_a_sweep_and_an_atlas_replace_only_pages_a_sweep_wrote(tmp_path):
     (folder / "fluid_neon.html").write_text("<html>my notes</html>")
     with pytest.raises(OutputError, match=r"fluid_neon\.html"):
         check_sweep_outputs(folder, None, atlas=True, fluids=["argon", "neon"])
+
+
+def test_a_page_made_from_another_run_folder_is_not_replaced(tmp_path, monkeypatch):
+    """A sweep's index page records the run folder it was made from, and a sweep or
+    ``bayesff atlas`` whose run files are elsewhere refuses to replace it, before any
+    work, naming both folders. Before, a slice of the atlas run with ``--runs
+    /tmp/x`` replaced the committed page of 126 runs by one of 2 runs and 124 shown as
+    missing (2026-11-29). The same folder given relative or absolute is the same."""
+    from bayesff.io import OutputError
+    from bayesff.report.sweep import check_sweep_outputs, runs_tag
+    from bayesff.sweep import build_atlas
+
+    path = _sweep_file(tmp_path, seeds=(0,))
+    runs, reports = tmp_path / "runs", tmp_path / "reports"
+    run_sweep(path, out_root=runs, report_root=reports, workers=1, log=None)
+    page = reports / "tiny" / "index.html"
+    before = page.read_text()
+    assert runs_tag(runs / "tiny") in before
+    other = tmp_path / "elsewhere"
+    with pytest.raises(OutputError, match=r"made from the run files in .*runs.tiny") as e:
+        run_sweep(path, out_root=other, report_root=reports, workers=1, log=None)
+    assert str(page) in str(e.value) and "elsewhere" in str(e.value)
+    assert page.read_text() == before and not (other / "tiny" / "s0").exists()
+    # the same run folder again, relative this time: accepted, the task is skipped
+    monkeypatch.chdir(tmp_path)
+    again = run_sweep(path, out_root="runs", report_root=reports, workers=1, log=None)
+    assert again.status == {"s0": "skipped"}
+    assert runs_tag(Path("runs") / "tiny") in page.read_text()
+    check_sweep_outputs(reports / "tiny", None, atlas=False, runs=runs / "tiny")
+    # an atlas page made from another folder: refused before any problem is built
+    folder = tmp_path / "atlas_reports" / "atlas"
+    folder.mkdir(parents=True)
+    (folder / "index.html").write_text(
+        f'<html><head><meta name="generator" content="bayesff">{runs_tag(runs / "atlas")}'
+    )
+    atlas = ROOT / "models" / "atlas" / "atlas_sample.toml"
+    with pytest.raises(OutputError, match=r"index\.html there was made from the run files"):
+        with warnings.catch_warnings():  # the sample's [[when]] blocks of other fluids
+            warnings.filterwarnings("ignore", ".*sets values for no task")
+            build_atlas(atlas, out_root=other, report_root=folder.parent, log=None)
+    # a page written before the tag is replaced as before
+    (folder / "index.html").write_text('<html><meta name="generator" content="bayesff">')
+    check_sweep_outputs(folder, None, atlas=True, runs=other / "atlas")

@@ -84,7 +84,7 @@ from bayesff.io import atomic_path
 from bayesff.report.html import _CHECK_JS, _CSS, fmt_number, fmt_probability
 from bayesff.report.plots import agg_backend
 from bayesff.report.plots import png_bytes as _png
-from bayesff.report.sweep import render_index
+from bayesff.report.sweep import render_index, runs_tag
 from bayesff.transferability import compare, evaluate
 from bayesff.transferability.compare import CompareError
 from bayesff.transferability.criteria import mc_label, worse_verdict
@@ -1142,11 +1142,12 @@ def _figure_html(f: dict | None) -> str:
     )
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, runs: str | Path | None = None) -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="generator" content="bayesff">'
+        f"{runs_tag(runs)}"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_CSS}{_ATLAS_CSS}</style>"
         f"<script>{_CHECK_JS}</script></head>"
@@ -1248,8 +1249,10 @@ def render_atlas(
     figures,
     wall_time_s: float,
     description: str = "",
+    runs: str | Path | None = None,
 ) -> str:
-    """The atlas page (``index.html``) as one string."""
+    """The atlas page (``index.html``) as one string; ``runs``: the run folder it is made
+    from, recorded in a tag (:func:`bayesff.report.sweep.runs_tag`)."""
     diag, fail_note, qnote = _atlas_notes(entries, fluids, fluid_order)
     nav = " ".join(f'<a href="fluid_{_e(f)}.html">{_e(f)}</a>' for f in fluid_order)
     body = "".join(
@@ -1285,7 +1288,7 @@ def render_atlas(
             _heldout_table(comparisons, list(comparisons)),
         ]
     )
-    return _page(f"atlas {name}", body)
+    return _page(f"atlas {name}", body, runs)
 
 
 def _fluid_page(fluid, entries, fluids, potentials, comparison, folder: Path) -> str:
@@ -1465,6 +1468,7 @@ def write_atlas(
         figures=figures,
         wall_time_s=res.wall_time_s,
         description=description,
+        runs=getattr(res, "runs", None),
     )
     with atomic_path(index) as tmp:
         tmp.write_text(html, encoding="utf-8")

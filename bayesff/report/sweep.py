@@ -9,14 +9,15 @@ reports. Everything shown is also in ``runs/SWEEP/summary.csv``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 
 from bayesff.io import OutputError, atomic_path
 from bayesff.report.html import _CSS, fmt_number
 
-__all__ = ["check_sweep_outputs", "write_index"]
+__all__ = ["check_sweep_outputs", "runs_tag", "write_index"]
 
 #: How a page of a sweep (index.html, and the atlas's tasks.html and fluid_*.html) is
 #: known for one that a sweep wrote, in its first 4 kB: the generator tag, or (pages
@@ -25,6 +26,15 @@ __all__ = ["check_sweep_outputs", "write_index"]
 _PAGE_MARKS = ("<title>sweep ", "<title>atlas ", "<title>atlas: ", 'content="bayesff"')
 #: The first columns of a sweep's summary.csv and of an atlas's atlas.csv.
 _CSV_HEADS = {"summary.csv": ("task", "status"), "atlas.csv": ("fluid", "potential")}
+#: The tag in a sweep's or an atlas's index.html that records the run folder it was made
+#: from (``runs/SWEEP``, as given: a relative one stays relative, so a committed page
+#: holds no machine path).
+_RUNS_TAG = re.compile(r'<meta name="bayesff-runs" content="([^"]*)">')
+
+
+def runs_tag(runs: str | Path | None) -> str:
+    """The ``<meta>`` tag by which an index page records its run folder ("" for None)."""
+    return "" if runs is None else f'<meta name="bayesff-runs" content="{escape(str(runs))}">'
 
 
 def _ours(path: Path) -> bool:
@@ -45,18 +55,24 @@ def _ours(path: Path) -> bool:
 
 
 def check_sweep_outputs(
-    report_folder: Path, summary: Path | None, atlas: bool, fluids: Iterable[str] = ()
+    report_folder: Path,
+    summary: Path | None,
+    atlas: bool,
+    fluids: Iterable[str] = (),
+    runs: Path | None = None,
 ) -> None:
     """Before any work: the pages a sweep (or ``bayesff atlas``) replaces in
     ``report_folder``, and its ``summary`` (``runs/SWEEP/summary.csv``; None: not
     written), are files a sweep wrote, never a user's own (``--reports site`` replaced a
     website's index.html without a word: input audit). ``fluids``: the atlas's fluid
-    labels, whose ``fluid_NAME.html`` it writes.
+    labels, whose ``fluid_NAME.html`` it writes. ``runs``: the run folder the new pages
+    are made from (``runs/SWEEP``); an index.html made from another one is not replaced.
 
     Raises
     ------
     bayesff.io.OutputError
-        Naming the first file that is not a sweep's, or a folder that is a file.
+        Naming the first file that is not a sweep's, or a folder that is a file, or an
+        index.html made from another run folder.
     """
     report_folder = Path(report_folder)
     if report_folder.exists() and not report_folder.is_dir():
@@ -72,6 +88,30 @@ def check_sweep_outputs(
                 "only its own; move it or choose another folder (--reports, --runs)",
                 str(f),
             )
+    if runs is not None:
+        _check_same_runs(report_folder / "index.html", Path(runs))
+
+
+def _check_same_runs(page: Path, runs: Path) -> None:
+    """An index page made from the run files in another folder is not replaced: a slice
+    of the atlas run with ``--runs`` elsewhere replaced the page of 126 runs by one of 2
+    runs and 124 shown as missing (2026-11-29). A page without the tag (written before
+    it) is replaced as before. A relative folder is taken from the working directory."""
+    if not page.is_file():
+        return
+    with page.open("rb") as fh:
+        found = _RUNS_TAG.search(fh.read(4096).decode("utf-8", "replace"))
+    if found is None:
+        return
+    made = Path(unescape(found.group(1)))
+    if made.resolve() != runs.resolve():
+        raise OutputError(
+            f"index.html there was made from the run files in {made}, and these pages would "
+            f"be made from those in {runs}, showing the runs of {made} as missing; choose "
+            "another folder for the pages (--reports), or the same run folder (--runs), or "
+            "move the old pages",
+            str(page),
+        )
 
 
 _VERDICT_CLASS = {
@@ -121,6 +161,7 @@ def render_index(res, rows: list[dict], folder: Path) -> str:
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         '<meta name="generator" content="bayesff">'
+        f"{runs_tag(getattr(res, 'runs', None))}"
         f"<title>sweep {escape(res.name)}"
         f"</title><style>{_CSS}</style></head><body>"
         f"<h1>Sweep {escape(res.name)}</h1><p>{len(rows)} tasks: {escape(summary)}; wall time "
