@@ -978,14 +978,15 @@ def run_sweep(
     selected = _selection(doc, only, str(path))
     report = doc["sweep"].get("report", True) if report is None else report
     retries = int(doc["sweep"].get("retries", 2))
+    runs = Path(out_root) / name
     check_sweep_outputs(
         Path(report_root) / name,
-        Path(out_root) / name / "summary.csv",
+        runs / "summary.csv",
         "atlas" in doc["sweep"],
         _fluid_labels(doc, tasks),
-        runs=Path(out_root) / name,
+        runs=runs,
     )
-    res = SweepResult(name, tasks, runs=Path(out_root) / name)
+    res = SweepResult(name, tasks, runs=runs)
     built: dict = {}  # task name -> problem: built once, read again by _batches
     todo = _to_run(res, _prepare(tasks, log, built), selected, only, log)
     journal = Path(out_root).absolute() / name / "journal.jsonl"

@@ -37,12 +37,19 @@ def runs_tag(runs: str | Path | None) -> str:
     return "" if runs is None else f'<meta name="bayesff-runs" content="{escape(str(runs))}">'
 
 
-def _ours(path: Path) -> bool:
-    """Whether ``path`` is a file a sweep or an atlas wrote (and may replace)."""
+def _head(path: Path) -> str | None:
+    """The first 4 kB of ``path`` as text (None where it cannot be read)."""
     try:
         with path.open("rb") as fh:
-            head = fh.read(4096).decode("utf-8", "replace")
+            return fh.read(4096).decode("utf-8", "replace")
     except OSError:
+        return None
+
+
+def _ours(path: Path) -> bool:
+    """Whether ``path`` is a file a sweep or an atlas wrote (and may replace)."""
+    head = _head(path)
+    if head is None:
         return False
     if path.suffix == ".html":
         return any(m in head for m in _PAGE_MARKS)
@@ -97,10 +104,8 @@ def _check_same_runs(page: Path, runs: Path) -> None:
     of the atlas run with ``--runs`` elsewhere replaced the page of 126 runs by one of 2
     runs and 124 shown as missing (2026-11-29). A page without the tag (written before
     it) is replaced as before. A relative folder is taken from the working directory."""
-    if not page.is_file():
-        return
-    with page.open("rb") as fh:
-        found = _RUNS_TAG.search(fh.read(4096).decode("utf-8", "replace"))
+    head = _head(page) if page.is_file() else None
+    found = _RUNS_TAG.search(head) if head else None
     if found is None:
         return
     made = Path(unescape(found.group(1)))

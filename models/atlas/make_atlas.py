@@ -181,7 +181,8 @@ LONGER_SAMPLES = {
 #: against 515 in 2352 s (so oxygen takes 0.9), ethylene 34 in 574 s against 61 in 2255 s,
 #: methane 61 in 604 s against 328 in 1895 s (keeps 0.99). Ethylene at 0.9 needs
 #: 4 x 40000 draws (bulk ESS 34 at 3000): R-hat 1.005, bulk ESS 1366, 7 divergences in
-#: 160,000 draws, 6967 s at nice 19 beside other runs (2026-11-29, eighteenth session).
+#: 160,000 draws, 6967 s at nice 19 beside other runs (started in the eighteenth session,
+#: put on the page in the nineteenth, 2026-11-29).
 LONGER_SETTINGS: dict[str, dict] = {
     "oxygen-mie-B2_VLE": {"target_accept": 0.9},
     "ethylene-mie-B2_VLE": {"target_accept": 0.9},
