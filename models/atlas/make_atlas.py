@@ -187,6 +187,22 @@ LONGER_SETTINGS: dict[str, dict] = {
     "oxygen-mie-B2_VLE": {"target_accept": 0.9},
     "ethylene-mie-B2_VLE": {"target_accept": 0.9},
 }
+#: Sampler settings for every task of a form and training set, written before the
+#: LONGER_CHAINS blocks (which add draws to them). The Mie file's target_accept 0.99 was
+#: chosen in (epsilon, sigma, n), where at 0.9 the B2-trained runs diverged along a curved
+#: ridge (mie.toml). In critical-point coordinates (mie_critical) the runs trained on VLE
+#: or on B2 and VLE take about half the leapfrog steps per draw at 0.9 with as much bulk
+#: ESS and no divergence (docs/atlas.md, "Mie trained on VLE at target_accept 0.9",
+#: 2026-11-29). Fluids left out keep the base file's settings: neon-Mie-VLE mixes slower
+#: along n and l_c at 0.9 (bulk ESS 301 at 1000 draws; 1975 at 3000, with more leapfrog
+#: steps in all than at 0.99's 1000), nitrogen-Mie-B2+VLE did not converge there (R-hat
+#: 1.0106, bulk ESS 576), methane- and ethane-Mie-B2+VLE have LONGER_CHAINS blocks at 0.99
+#: (methane mixed worse at 0.9; ethane not tried). (form, training) -> (settings, fluids
+#: left out)
+KIND_SETTINGS: dict[tuple[str, str], tuple[dict, tuple[str, ...]]] = {
+    ("mie", "VLE"): ({"target_accept": 0.9}, ("neon",)),
+    ("mie", "B2_VLE"): ({"target_accept": 0.9}, ("nitrogen", "methane", "ethane")),
+}
 FLUIDS = [
     "neon",
     "argon",
@@ -457,9 +473,12 @@ ATLAS_HEADER = """\
 #   * sampler: NUTS from the Laplace start (init = "laplace" in every base file), 4 chains x
 #     (1000 warm-up + 1000 draws), seed 0, every draw kept (R-hat <= 1.01 and bulk ESS >= 400
 #     are required of every run, docs/architecture.md, Inference defaults); 250 prior draws.
+#     target_accept 0.99 for the Mie and 2CLJQ forms (their base files), but 0.9 for most
+#     Mie runs trained on VLE or B2+VLE (the "sampler settings" blocks; make_atlas.py's
+#     KIND_SETTINGS).
 #     The runs that mixed too slowly at that length get 4 x (2000 + 3000) or more draws,
-#     two of them with target_accept 0.9 (the "longer chains" blocks at the end, each with
-#     its diagnostics at 1000 draws; make_atlas.py says why).
+#     two more of them with target_accept 0.9 (the "longer chains" blocks at the end, each
+#     with its diagnostics at 1000 draws; make_atlas.py says why).
 #
 # Priors (the same rule for every fluid, from its critical temperature Tc and molar critical
 # volume Vc, data/atlas/fluids.csv; l = (Vc / N_A)^(1/3)): each form centred on its own
@@ -754,6 +773,20 @@ def _has_low_vle(name: str) -> bool:
     return any(VLE_T_MIN <= float(r["T_over_Tc"]) < VLE_TRAIN[0] for r in rows)
 
 
+def kind_blocks() -> str:
+    """[[when]] blocks with KIND_SETTINGS, one per form and training set."""
+    out = ["# ------------------------------ sampler settings per form and training set\n"]
+    for (form, training), (settings, left_out) in KIND_SETTINGS.items():
+        sets = ", ".join(f"{k} = {v}" for k, v in settings.items())
+        fluids = ", ".join(f'"{n}"' for n in FLUIDS if n not in left_out)
+        out.append(
+            f"# make_atlas.py's KIND_SETTINGS (why there); not for {', '.join(left_out)}\n"
+            f'[[when]]\nmatch = {{ potential = "{form}", training = "{training}", '
+            f"fluid = [{fluids}] }}\nset = {{ inference = {{ {sets} }} }}\n\n"
+        )
+    return "".join(out)
+
+
 def longer_chain_blocks() -> str:
     """[[when]] blocks giving the LONGER_CHAINS tasks LONGER draws (the full atlas only:
     they would undo the 2-core atlas's short chains)."""
@@ -783,7 +816,7 @@ def sweep_text(cent: dict, *, small: bool) -> str:
     head = ATLAS_HEADER.format(fluid_values=values)
     if small:
         head = SMALL_HEADER + head
-    body = per_fluid_blocks(cent) + ("" if small else longer_chain_blocks())
+    body = per_fluid_blocks(cent) + kind_blocks() + ("" if small else longer_chain_blocks())
     tail = (
         "[inference]\nchains = 2\nwarmup = 300\nsamples = 300\nprior_draws = 20\nseed = 0\n"
         if small
