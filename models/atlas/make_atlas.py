@@ -176,17 +176,14 @@ LONGER_SAMPLES = {
 #: (1.052, 61) have two modes, one trusting the gas or the liquid density and one the
 #: vapour pressure (ethylene: tau_rho_l ~ 0 with tau_p_sat ~ 0.13, or tau_rho_l ~ 0.08
 #: with tau_p_sat ~ 0.02, and a valley between); oxygen (1.019, 515) had one chain slow.
-#: Other sampler settings for these, chosen by bulk ESS per second in a 4 x (2000 + 3000)
-#: trial at target_accept 0.9 against the 0.99 run (2026-11-29): oxygen 734 in 637 s
-#: against 515 in 2352 s (so oxygen takes 0.9), ethylene 34 in 574 s against 61 in 2255 s,
-#: methane 61 in 604 s against 328 in 1895 s (keeps 0.99). Ethylene at 0.9 needs
+#: Their target_accept, chosen by bulk ESS per second in a 4 x (2000 + 3000) trial at 0.9
+#: against the 0.99 run (2026-11-29): oxygen 734 in 637 s against 515 in 2352 s (so oxygen
+#: takes 0.9), ethylene 34 in 574 s against 61 in 2255 s, methane 61 in 604 s against 328
+#: in 1895 s (keeps 0.99); oxygen's and ethylene's 0.9 come from KIND_SETTINGS below (they
+#: were this file's LONGER_SETTINGS until the twentieth session). Ethylene at 0.9 needs
 #: 4 x 40000 draws (bulk ESS 34 at 3000): R-hat 1.005, bulk ESS 1366, 7 divergences in
 #: 160,000 draws, 6967 s at nice 19 beside other runs (started in the eighteenth session,
 #: put on the page in the nineteenth, 2026-11-29).
-LONGER_SETTINGS: dict[str, dict] = {
-    "oxygen-mie-B2_VLE": {"target_accept": 0.9},
-    "ethylene-mie-B2_VLE": {"target_accept": 0.9},
-}
 #: Sampler settings for every task of a form and training set, written before the
 #: LONGER_CHAINS blocks (which add draws to them). The Mie file's target_accept 0.99 was
 #: chosen in (epsilon, sigma, n), where at 0.9 the B2-trained runs diverged along a curved
@@ -476,9 +473,9 @@ ATLAS_HEADER = """\
 #     target_accept 0.99 for the Mie and 2CLJQ forms (their base files), but 0.9 for most
 #     Mie runs trained on VLE or B2+VLE (the "sampler settings" blocks; make_atlas.py's
 #     KIND_SETTINGS).
-#     The runs that mixed too slowly at that length get 4 x (2000 + 3000) or more draws,
-#     two more of them with target_accept 0.9 (the "longer chains" blocks at the end, each
-#     with its diagnostics at 1000 draws; make_atlas.py says why).
+#     The runs that mixed too slowly at that length get 4 x (2000 + 3000) or more draws
+#     (the "longer chains" blocks at the end, each with its diagnostics at 1000 draws;
+#     make_atlas.py says why).
 #
 # Priors (the same rule for every fluid, from its critical temperature Tc and molar critical
 # volume Vc, data/atlas/fluids.csv; l = (Vc / N_A)^(1/3)): each form centred on its own
@@ -798,7 +795,6 @@ def longer_chain_blocks() -> str:
         draws = {
             **LONGER,
             "samples": LONGER_SAMPLES.get(task, LONGER["samples"]),
-            **LONGER_SETTINGS.get(task, {}),
         }
         sets = ", ".join(f"{k} = {v}" for k, v in draws.items())
         fluid, form, training = task.split("-")
