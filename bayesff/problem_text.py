@@ -101,6 +101,14 @@ def build_from_document(cls, doc: dict, *, path: str, source_text: str, base_dir
             "no trajectory tree and adapts a diagonal metric): it would be ignored; remove it",
             f"{path}: [inference]",
         )
+    ladder = [k for k in ("temperatures", "max_temperature") if k in inf]
+    if inf.get("sampler", "nuts") != "tempered" and ladder:
+        raise ProblemError(
+            f"{' and '.join(ladder)} set the replicas of sampler = 'tempered', but the "
+            f"sampler is {inf.get('sampler', 'nuts')!r}: it would be ignored; set "
+            "sampler = 'tempered' or remove it",
+            f"{path}: [inference]",
+        )
     try:
         settings = InferenceSettings(**inf)
     except ProblemError as e:

@@ -768,8 +768,9 @@ _INT_ATTRS = (
     "adapt_mass",
     "batch_size",
     "float64",
+    "temperatures",
 )
-_FLOAT_ATTRS = ("wall_time_s", "sampling_time_s", "target_accept")
+_FLOAT_ATTRS = ("wall_time_s", "sampling_time_s", "target_accept", "max_temperature")
 _TARGET_INT_ATTRS = ("trained", "n_rows", "n_train", "excluded_rows")
 _TARGET_FLOAT_ATTRS = ("inadequacy_prior_scale", "tolerance_rel", "tolerance_abs")
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

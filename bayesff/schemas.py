@@ -160,6 +160,8 @@ _INFERENCE = {
         "thin": {"type": "integer"},
         "init": _STRING,
         "sampler": _STRING,
+        "temperatures": {"type": "integer"},
+        "max_temperature": _NUMBER,
     },
 }
 

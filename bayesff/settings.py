@@ -12,7 +12,7 @@ __all__ = ["INIT_STRATEGIES", "SAMPLERS", "InferenceSettings"]
 #: Values of ``[inference] init`` (see :class:`InferenceSettings`).
 INIT_STRATEGIES = ("central", "laplace")
 #: Values of ``[inference] sampler``.
-SAMPLERS = ("nuts", "chees")
+SAMPLERS = ("nuts", "chees", "tempered")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,16 @@ class InferenceSettings:
         ``"chees"`` (ChEES-HMC, blackjax: many short chains in lockstep, for
         GPUs; use 32-256 chains). ChEES always starts from the Laplace start
         (chains from wide priors can settle in a secondary mode that a common
-        trajectory length never leaves).
+        trajectory length never leaves). ``"tempered"``: NUTS within parallel
+        tempering (:mod:`bayesff.inference.tempering`), for posteriors with modes
+        between which NUTS passes rarely; each chain runs ``temperatures`` replicas.
+    temperatures
+        Replicas per chain of ``sampler = "tempered"`` (default 4; the cold one
+        included): each iteration costs that many NUTS steps.
+    max_temperature
+        The hottest replica's temperature (``sampler = "tempered"``, default 10): its
+        likelihood is raised to 1 / max_temperature. The others lie between it and 1
+        in geometric steps.
     """
 
     chains: int = 4
@@ -74,6 +83,8 @@ class InferenceSettings:
     thin: int = 1
     init: str = "central"
     sampler: str = "nuts"
+    temperatures: int = 4
+    max_temperature: float = 10.0
 
     def __post_init__(self):
         limits = {
@@ -111,6 +122,7 @@ class InferenceSettings:
                 f"sampler must be one of {', '.join(map(repr, SAMPLERS))}, got {self.sampler!r}",
                 "[inference]",
             )
+        self._check_tempering()
         if not isinstance(self.dense_mass, bool):
             raise ProblemError(
                 f"dense_mass must be true or false, got {self.dense_mass!r}", "[inference]"
@@ -129,6 +141,17 @@ class InferenceSettings:
         if self.thin > self.samples:
             raise ProblemError(
                 f"thin ({self.thin}) keeps no draw of {self.samples} samples", "[inference]"
+            )
+
+    def _check_tempering(self) -> None:
+        k, t = self.temperatures, self.max_temperature
+        if not isinstance(k, int) or isinstance(k, bool) or not 2 <= k <= 64:
+            raise ProblemError(
+                f"temperatures must be an integer in [2, 64], got {k!r}", "[inference]"
+            )
+        if not isinstance(t, (int, float)) or isinstance(t, bool) or not 1.0 < t <= 1e6:
+            raise ProblemError(
+                f"max_temperature must be a number in (1, 1e6], got {t!r}", "[inference]"
             )
 
     def replace(self, **changes) -> InferenceSettings:

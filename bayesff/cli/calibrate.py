@@ -28,7 +28,11 @@ def _arguments(c) -> None:
     c.add_argument("--samples", type=count(1), metavar="N", help="kept draws per chain (>= 1)")
     c.add_argument("--seed", type=count(0), metavar="N", help="PRNG seed (>= 0)")
     c.add_argument("--thin", type=count(1), metavar="N", help="keep every N-th draw")
-    c.add_argument("--sampler", choices=("nuts", "chees"), help="NUTS (default) or ChEES-HMC")
+    c.add_argument(
+        "--sampler",
+        choices=("nuts", "chees", "tempered"),
+        help="NUTS (default), ChEES-HMC, or NUTS within parallel tempering",
+    )
     c.add_argument(
         "--checkpoint-every",
         type=count(0),

@@ -98,6 +98,11 @@ def run_attributes(s: InferenceSettings, structure: Structure, chain_devices: in
         "adapt_mass": int(s.adapt_mass),
         "prior_draws": int(s.prior_draws),
         "parameters": list(structure.free),
+        **(
+            {"temperatures": int(s.temperatures), "max_temperature": float(s.max_temperature)}
+            if s.sampler == "tempered"
+            else {}
+        ),
     }
 
 

@@ -7,6 +7,7 @@ other priors or seeds) finds its kernel here and compiles nothing.
 from __future__ import annotations
 
 from bayesff.inference.kernels import Kernel, SamplerSettings
+from bayesff.inference.tempering import TemperedKernel
 from bayesff.model import Structure
 from bayesff.runtime import make_room, register_compiled_cache
 
@@ -30,6 +31,8 @@ def get_kernel(structure: Structure, settings: SamplerSettings) -> Kernel:
             from bayesff.inference.chees import CheesKernel
 
             k = CheesKernel(structure, settings)
+        elif settings.sampler == "tempered":
+            k = TemperedKernel(structure, settings)
         else:
             k = Kernel(structure, settings)
         _CACHE[key] = k

@@ -44,6 +44,7 @@ from bayesff.inference.kernels import SamplerSettings, latent_dim, ravel_chains,
 from bayesff.inference.laplace import laplace_start
 from bayesff.inference.predictive import get_postprocessor
 from bayesff.inference.sampling import BatchCheckpoint, Draws, run_blocks, save_finished
+from bayesff.inference.tempering import TemperedState, swap_acceptance
 from bayesff.io import Lock, check_writable
 from bayesff.model import ModelData, Structure, arrays, pad_arrays, structure_of
 from bayesff.runtime import ensure_configured
@@ -128,6 +129,9 @@ def _kernel_settings(s):
         dense_mass=s.dense_mass,
         adapt_mass=s.adapt_mass,
         sampler=s.sampler,
+        # the ladder is compiled in only where it is used: NUTS's settings stay as before
+        temperatures=s.temperatures if s.sampler == "tempered" else 1,
+        max_temperature=float(s.max_temperature) if s.sampler == "tempered" else 1.0,
     )
 
 
@@ -322,9 +326,10 @@ def calibrate_many(
 
 def default_batch_size(sampler: str, n: int) -> int:
     """Problems per batched program when none is given: ``n`` (all) for ChEES, whose
-    chains share one trajectory length, or on an accelerator; 1 for NUTS on a CPU."""
+    chains share one trajectory length, or on an accelerator; 1 for NUTS (tempered or not)
+    on a CPU."""
 
-    if sampler == "nuts" and jax.default_backend() == "cpu":
+    if sampler in ("nuts", "tempered") and jax.default_backend() == "cpu":
         return 1
     return n
 
@@ -446,9 +451,12 @@ def _calibrate(
             raise _interrupted_before(ckpt, resume) from None
         try:
             timings = {"batch_size": len(problems), "sampling_s": time.perf_counter() - t}
+            swaps = _swap_acceptance(draws.state, batch, options.log)
             runs = _runs(kernel, batch, draws.thinned(batch.s.thin), options, timings)
             wall = time.perf_counter() - t0
-            for run, path in zip(runs, paths, strict=True):
+            for i, (run, path) in enumerate(zip(runs, paths, strict=True)):
+                if swaps is not None:
+                    run.datatree.attrs["swap_acceptance"] = [float(a) for a in swaps[i]]
                 run.wall_time_s = wall
                 run.timings = dict(timings)
                 run.datatree.attrs.update(
@@ -465,6 +473,22 @@ def _calibrate(
         if ckpt is not None:
             ckpt.remove()
         return runs
+
+
+def _swap_acceptance(state, batch: Batch, log) -> np.ndarray | None:
+    """Parallel tempering's exchange acceptance between neighbouring replicas, (P, K - 1),
+    logged per problem (None for the other samplers)."""
+    if not isinstance(state, TemperedState):
+        return None
+    rates = swap_acceptance(state)
+    for prob, r in zip(batch.problems, rates, strict=True):
+        shown = ", ".join(f"{a:.2f}" for a in r)
+        log(
+            f"tempering ({prob.name}): exchange acceptance between neighbouring replicas "
+            f"(coldest first): {shown}"
+            + ("; below 0.1: add temperatures" if np.nanmin(r) < 0.1 else "")
+        )
+    return rates
 
 
 def _divisors_near(n: int, k: int) -> tuple[int, ...]:
@@ -693,7 +717,7 @@ def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int
     # the sampler's block and then the post-processing compile in the background
     # while the start is found and the chains run
     latent = kernel.precompile(batch.keys.chains, batch.data)
-    if s.sampler == "nuts":
+    if s.sampler in ("nuts", "tempered"):
         _postprocess_ahead(batch, latent)
     if resume:
         template = _template(kernel, batch)

@@ -122,6 +122,9 @@ class SamplerSettings:
     adapt_mass: bool = True
     block: int = 100
     sampler: str = "nuts"
+    #: replicas per chain and the hottest's temperature (sampler "tempered")
+    temperatures: int = 1
+    max_temperature: float = 1.0
     #: "auto": one chain after another on each CPU device, vectorised on accelerators
     chain_method: str = "auto"
 
