@@ -203,6 +203,9 @@ def test_nuts_alone_is_flagged_and_tempering_recovers_the_weights(mirror, monkey
     assert attrs["sampler"] == "tempered" and int(attrs["temperatures"]) == 4
     rates = np.asarray(attrs["swap_acceptance"])
     assert rates.shape == (3,) and np.all((rates > 0) & (rates <= 1)), rates
+    steps = np.asarray(attrs["replica_leapfrog_steps"])
+    cold = int(run.datatree["sample_stats"]["n_steps"].sum())  # kept draws only
+    assert steps.shape == (4,) and steps[0] > cold, (steps, cold)
     assert any("exchange acceptance" in str(line) for line in lines)
 
 

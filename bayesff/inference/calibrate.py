@@ -44,7 +44,7 @@ from bayesff.inference.kernels import SamplerSettings, latent_dim, ravel_chains,
 from bayesff.inference.laplace import laplace_start
 from bayesff.inference.predictive import get_postprocessor
 from bayesff.inference.sampling import BatchCheckpoint, Draws, run_blocks, save_finished
-from bayesff.inference.tempering import TemperedState, swap_acceptance
+from bayesff.inference.tempering import TemperedState, replica_steps, swap_acceptance
 from bayesff.io import Lock, check_writable
 from bayesff.model import ModelData, Structure, arrays, pad_arrays, structure_of
 from bayesff.runtime import ensure_configured
@@ -451,12 +451,11 @@ def _calibrate(
             raise _interrupted_before(ckpt, resume) from None
         try:
             timings = {"batch_size": len(problems), "sampling_s": time.perf_counter() - t}
-            swaps = _swap_acceptance(draws.state, batch, options.log)
+            tempering = _tempering_attrs(draws.state, batch, options.log)
             runs = _runs(kernel, batch, draws.thinned(batch.s.thin), options, timings)
             wall = time.perf_counter() - t0
             for i, (run, path) in enumerate(zip(runs, paths, strict=True)):
-                if swaps is not None:
-                    run.datatree.attrs["swap_acceptance"] = [float(a) for a in swaps[i]]
+                run.datatree.attrs.update(tempering[i])
                 run.wall_time_s = wall
                 run.timings = dict(timings)
                 run.datatree.attrs.update(
@@ -475,20 +474,30 @@ def _calibrate(
         return runs
 
 
-def _swap_acceptance(state, batch: Batch, log) -> np.ndarray | None:
-    """Parallel tempering's exchange acceptance between neighbouring replicas, (P, K - 1),
-    logged per problem (None for the other samplers)."""
+def _tempering_attrs(state, batch: Batch, log) -> list[dict]:
+    """Per problem, the run-file attributes of parallel tempering (empty for the other
+    samplers): the exchange acceptance between neighbouring replicas and each replica's
+    leapfrog steps, both logged."""
     if not isinstance(state, TemperedState):
-        return None
-    rates = swap_acceptance(state)
-    for prob, r in zip(batch.problems, rates, strict=True):
-        shown = ", ".join(f"{a:.2f}" for a in r)
+        return [{} for _ in batch.problems]
+    out = []
+    for prob, rates, steps in zip(
+        batch.problems, swap_acceptance(state), replica_steps(state), strict=True
+    ):
         log(
             f"tempering ({prob.name}): exchange acceptance between neighbouring replicas "
-            f"(coldest first): {shown}"
-            + ("; below 0.1: add temperatures" if np.nanmin(r) < 0.1 else "")
+            f"(coldest first): {', '.join(f'{a:.2f}' for a in rates)}"
+            + ("; below 0.1: add temperatures" if np.nanmin(rates) < 0.1 else "")
+            + f"; leapfrog steps of all replicas {int(steps.sum())} "
+            f"({steps.sum() / max(int(steps[0]), 1):.2f}x the cold one's)"
         )
-    return rates
+        out.append(
+            {
+                "swap_acceptance": [float(a) for a in rates],
+                "replica_leapfrog_steps": [int(n) for n in steps],
+            }
+        )
+    return out
 
 
 def _divisors_near(n: int, k: int) -> tuple[int, ...]:

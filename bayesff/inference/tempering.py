@@ -58,7 +58,7 @@ from bayesff.inference.exported import register_pytrees
 from bayesff.inference.kernels import Kernel, SamplerSettings, Scaled, Trace, _over, _times
 from bayesff.model import Structure
 
-__all__ = ["TemperedKernel", "TemperedState", "ladder", "swap_acceptance"]
+__all__ = ["TemperedKernel", "TemperedState", "ladder", "replica_steps", "swap_acceptance"]
 
 
 def ladder(temperatures: int, max_temperature: float) -> np.ndarray:
@@ -75,13 +75,15 @@ class TemperedState(NamedTuple):
 
     ``nuts`` leaves are (P, C, K, ...) (K replicas, the cold one first); ``key`` (P, C, 2)
     draws the exchanges; ``tried`` and ``accepted`` (P, C, K - 1) count the exchanges
-    proposed and accepted between replicas k and k + 1 since the start.
+    proposed and accepted between replicas k and k + 1 since the start; ``steps`` (P, C,
+    K) each replica's leapfrog steps since the start (what the run cost).
     """
 
     nuts: HMCState
     key: jax.Array
     tried: jax.Array
     accepted: jax.Array
+    steps: jax.Array
 
     @property
     def potential_energy(self):
@@ -117,6 +119,12 @@ def swap_acceptance(state: TemperedState) -> np.ndarray:
     accepted = np.asarray(state.accepted).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(tried > 0, accepted / np.maximum(tried, 1), np.nan)
+
+
+def replica_steps(state: TemperedState) -> np.ndarray:
+    """Leapfrog steps of each replica since the start, warm-up included, summed over
+    chains: (P, K), the cold replica first."""
+    return np.asarray(state.steps).sum(axis=1)
 
 
 def _rungs(x, n: int):
@@ -191,7 +199,8 @@ class TemperedKernel(Kernel):
 
         nuts, swap_keys = self._over_chains(one, (data, inverse_mass), (keys, z, (pe, grad)))
         counts = jnp.zeros((*swap_keys.shape[:2], k - 1), jnp.int32)
-        return TemperedState(nuts, swap_keys, counts, counts)
+        steps = jnp.zeros((*swap_keys.shape[:2], k), jnp.int32)
+        return TemperedState(nuts, swap_keys, counts, counts, steps)
 
     def sampler_data(self, data, scale: dict):
         """Always :class:`~bayesff.inference.kernels.Scaled` (scale 1 without a Laplace
@@ -291,6 +300,7 @@ class TemperedKernel(Kernel):
                 keys[:, :, 0],
                 st.tried + proposed.astype(jnp.int32),
                 st.accepted + accepted.astype(jnp.int32),
+                st.steps + pre.num_steps.astype(jnp.int32),
             )
             return st, buf
 
