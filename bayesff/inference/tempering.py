@@ -36,8 +36,11 @@ position gets its potential and gradient at its own beta the same way.
 Cost: K NUTS steps per iteration (each replica's trees), against the cold chain's
 alone for NUTS; a posterior with well-separated modes pays that back when NUTS would
 need K times the draws or more to pass between them (docs/atlas.md measures it). The
-run's ``num_steps`` are the cold replica's; the exchange acceptance of each pair is
-logged and recorded in the run file (``swap_acceptance``).
+run's ``num_steps`` are the cold replica's; each replica's leapfrog steps and the exchange
+acceptance of each pair are logged and recorded in the run file
+(``replica_leapfrog_steps``, ``swap_acceptance``). The cold replica's energies include
+the jumps of the exchanges, so its E-BFMI reads higher than the NUTS transitions alone
+would give.
 """
 
 from __future__ import annotations
@@ -136,7 +139,8 @@ class TemperedKernel(Kernel):
     """A compiled replica-exchange NUTS sampler (module docstring); the interface of
     :class:`~bayesff.inference.kernels.Kernel`, whose draws are the cold replicas'."""
 
-    shardable = False  # the replicas of a chain meet at every iteration
+    # chains may be split over devices as NUTS's are: a chain's replicas, which meet at
+    # every iteration, stay on one device (the state's leaves are (P, C, K, ...))
 
     def __init__(self, structure: Structure, settings: SamplerSettings):
         register_pytrees(TemperedState)
