@@ -107,7 +107,7 @@ class _Tempered(Messenger):
         super().__init__(fn)
 
     def process_message(self, msg):
-        if msg["type"] == "sample" and msg["is_observed"]:
+        if _observed(msg):
             msg["scale"] = self.beta if msg["scale"] is None else self.beta * msg["scale"]
 
 
