@@ -420,6 +420,12 @@ def document(problem) -> dict:
             "thin": s.thin,
             "init": s.init,
             "sampler": s.sampler,
+            # the ladder only where it is used: the reader refuses it for another sampler
+            **(
+                {"temperatures": s.temperatures, "max_temperature": s.max_temperature}
+                if s.sampler == "tempered"
+                else {}
+            ),
         },
     }
     if molecules is not None:

@@ -1023,6 +1023,11 @@ def test_tempering_gives_the_nuts_posterior_and_resumes_bit_identically(tmp_path
         run.datatree["posterior"]["sigma"].values, whole.datatree["posterior"]["sigma"].values
     )
     assert whole.datatree.attrs["sampler"] == "tempered"
+    # a problem built in Python writes its ladder into the run's problem text (only there)
+    inf = synthetic_problem(y, u_of(y), settings=s).document()["inference"]
+    assert (inf["temperatures"], inf["max_temperature"]) == (3, 5.0)
+    assert "temperatures" not in synthetic_problem(y, u_of(y)).document()["inference"]
+    assert "temperatures = 3" in whole.datatree.attrs["problem_text"]
     assert max(whole.diagnostics.rhat.values()) <= 1.01 and whole.diagnostics.divergences == 0
     rates = np.asarray(whole.datatree.attrs["swap_acceptance"])
     assert rates.shape == (2,) and np.all(rates > 0.2), rates  # a ladder of near posteriors
