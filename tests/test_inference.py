@@ -572,21 +572,29 @@ def test_resume_in_scaled_coordinates_is_bit_identical(tmp_path, monkeypatch):
     """With init = "laplace" NUTS moves in coordinates scaled by the Laplace sd (not 1):
     the checkpoint keeps that scale, so a resumed run ends with the draws of an
     uninterrupted one, bit for bit (a resume that rescaled by 1 would not)."""
-    y = b2_true(T_TRAIN)
     s = InferenceSettings(chains=2, warmup=100, samples=200, prior_draws=10, init="laplace")
+    saved, _ = _interrupted_resumed_and_whole(tmp_path, monkeypatch, s)
+    scale = {k: saved[k] for k in saved.files if k.startswith("trace/scale/")}
+    assert scale and all(np.all(v < 0.5) for v in scale.values()), sorted(saved.files)
+
+
+def _interrupted_resumed_and_whole(tmp_path, monkeypatch, s):
+    """Interrupt a run of settings ``s`` after 100 draws, resume it, run it whole, and
+    check the resumed draws equal the whole run's bit for bit. Returns (the checkpoint's
+    arrays, the whole run)."""
+    y = b2_true(T_TRAIN)
     out = tmp_path / "posterior.nc"
     with monkeypatch.context() as m:
         _interrupt_after(m, 100)
         with pytest.raises(BayesffError):
             calibrate(synthetic_problem(y, u_of(y), settings=s), out=out, log=None)
     saved = np.load(tmp_path / "checkpoint.npz")
-    scale = {k: saved[k] for k in saved.files if k.startswith("trace/scale/")}
-    assert scale and all(np.all(v < 0.5) for v in scale.values()), sorted(saved.files)
     run = calibrate(synthetic_problem(y, u_of(y), settings=s), out=out, resume=True, log=None)
     whole = calibrate(synthetic_problem(y, u_of(y), settings=s), progress=False, log=None)
     np.testing.assert_array_equal(
         run.datatree["posterior"]["sigma"].values, whole.datatree["posterior"]["sigma"].values
     )
+    return saved, whole
 
 
 def test_a_posterior_far_narrower_than_1_gets_a_step_size_of_order_1():
@@ -1010,18 +1018,8 @@ def test_tempering_gives_the_nuts_posterior_and_resumes_bit_identically(tmp_path
         temperatures=3,
         max_temperature=5.0,
     )
-    out = tmp_path / "posterior.nc"
-    with monkeypatch.context() as m:
-        _interrupt_after(m, 100)
-        with pytest.raises(BayesffError):
-            calibrate(synthetic_problem(y, u_of(y), settings=s), out=out, log=None)
-    saved = np.load(tmp_path / "checkpoint.npz")
+    saved, whole = _interrupted_resumed_and_whole(tmp_path, monkeypatch, s)
     assert any("accepted" in k for k in saved.files), sorted(saved.files)
-    run = calibrate(synthetic_problem(y, u_of(y), settings=s), out=out, resume=True, log=None)
-    whole = calibrate(synthetic_problem(y, u_of(y), settings=s), progress=False, log=None)
-    np.testing.assert_array_equal(
-        run.datatree["posterior"]["sigma"].values, whole.datatree["posterior"]["sigma"].values
-    )
     assert whole.datatree.attrs["sampler"] == "tempered"
     # a problem built in Python writes its ladder into the run's problem text (only there)
     inf = synthetic_problem(y, u_of(y), settings=s).document()["inference"]

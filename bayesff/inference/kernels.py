@@ -263,27 +263,39 @@ class Kernel:
         return structure_key(self.structure, self.settings, self.vectorised, self.shards)
 
     # ----------------------------------------------------------- building blocks
-    def _chain_state(self, key, data, z, inverse_mass, pe, grad):
-        """One chain's NUTS state at ``z`` (model coordinates), whose potential energy
-        ``pe`` and its gradient ``grad`` (in ``z``) are given."""
+    @staticmethod
+    def _sampler_coordinates(data, z, grad, inverse_mass):
+        """A start ``z``, its gradient and metric (model coordinates) in NUTS's coordinates
+        ``w = z / scale`` (unchanged for data without a scale)."""
+        if not isinstance(data, Scaled):
+            return z, grad, inverse_mass
+        f = ravel_pytree(data.scale)[0]
+        return (
+            _over(z, data.scale),
+            _times(grad, data.scale),  # d pe / d w = d pe / d z * scale
+            inverse_mass / (jnp.outer(f, f) if inverse_mass.ndim == 2 else f**2),
+        )
 
+    def _nuts_init(self, init_kernel, key, w, inverse_mass, pe, grad_w, model_args):
+        """numpyro's NUTS state at ``w`` (NUTS's coordinates) with these settings."""
         s = self.settings
-        if isinstance(data, Scaled):  # the start and its metric in NUTS's coordinates
-            z = _over(z, data.scale)
-            grad = _times(grad, data.scale)  # d pe / d w = d pe / d z * scale
-            f = ravel_pytree(data.scale)[0]
-            inverse_mass = inverse_mass / (jnp.outer(f, f) if inverse_mass.ndim == 2 else f**2)
-        return self._init_kernel(
-            ParamInfo(z, pe, grad),
+        return init_kernel(
+            ParamInfo(w, pe, grad_w),
             num_warmup=s.warmup,
             inverse_mass_matrix=inverse_mass,
             dense_mass=s.dense_mass,
             adapt_mass_matrix=s.adapt_mass,
             target_accept_prob=s.target_accept,
             max_tree_depth=s.max_tree_depth,
-            model_args=(data,),
+            model_args=model_args,
             rng_key=key,
         )
+
+    def _chain_state(self, key, data, z, inverse_mass, pe, grad):
+        """One chain's NUTS state at ``z`` (model coordinates), whose potential energy
+        ``pe`` and its gradient ``grad`` (in ``z``) are given."""
+        w, grad_w, inverse_mass = self._sampler_coordinates(data, z, grad, inverse_mass)
+        return self._nuts_init(self._init_kernel, key, w, inverse_mass, pe, grad_w, (data,))
 
     def _over_chains(self, fn, per_problem, per_chain):
         """``fn(per_problem_p, per_chain_pc)`` for every chain of every problem.

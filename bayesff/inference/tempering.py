@@ -51,14 +51,13 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 from numpyro.handlers import block
 from numpyro.infer.hmc import HMCState, hmc
-from numpyro.infer.util import ParamInfo, potential_energy
+from numpyro.infer.util import potential_energy
 from numpyro.primitives import Messenger
 
 from bayesff.inference.exported import register_pytrees
-from bayesff.inference.kernels import Kernel, SamplerSettings, Scaled, Trace, _over, _times
+from bayesff.inference.kernels import Kernel, SamplerSettings, Scaled, Trace, _times
 from bayesff.model import Structure
 
 __all__ = ["TemperedKernel", "TemperedState", "ladder", "replica_steps", "swap_acceptance"]
@@ -162,20 +161,6 @@ class TemperedKernel(Kernel):
         self._init_t, self._sample_t = hmc(potential_fn_gen=tempered_gen, algo="NUTS")
 
     # ------------------------------------------------------------------- start
-    def _replica(self, key, data, w, inverse_mass, pe, grad_w, beta):
-        s = self.settings
-        return self._init_t(
-            ParamInfo(w, pe, grad_w),
-            num_warmup=s.warmup,
-            inverse_mass_matrix=inverse_mass,
-            dense_mass=s.dense_mass,
-            adapt_mass_matrix=s.adapt_mass,
-            target_accept_prob=s.target_accept,
-            max_tree_depth=s.max_tree_depth,
-            model_args=(data, beta),
-            rng_key=key,
-        )
-
     def _start_from(self, keys, data, z, inverse_mass, pe, grad):
         """Every replica of a chain at the chain's start ``z`` (model coordinates), with
         its tempered potential and gradient from the full ones (``pe``, ``grad``) and the
@@ -186,17 +171,14 @@ class TemperedKernel(Kernel):
         def one(d_im, k_z):
             d, im = d_im
             key, zz, (u1, g1) = k_z
-            w = _over(zz, d.scale)
-            f = ravel_pytree(d.scale)[0]
-            im = im / (jnp.outer(f, f) if im.ndim == 2 else f**2)
-            g1 = _times(g1, d.scale)  # d pe / d w
+            w, g1, im = self._sampler_coordinates(d, zz, g1, im)
             u0, g0 = jax.value_and_grad(self._prior_gen(d))(w)
             keys_k = jax.random.split(key, k + 1)
 
             def replica(kk, beta):
                 pe_b = u0 + beta * (u1 - u0)
                 g_b = jax.tree.map(lambda a, b: a + beta * (b - a), g0, g1)
-                return self._replica(kk, d, w, im, pe_b, g_b, beta)
+                return self._nuts_init(self._init_t, kk, w, im, pe_b, g_b, (d, beta))
 
             nuts = jax.vmap(replica)(keys_k[1:], betas)
             return nuts, keys_k[0]
