@@ -28,6 +28,12 @@
 #        e.g. "--only potential=lj") choose another slice: with one worker the sweep
 #        batches each structure's tasks into one program (calibrate_many), as it does on
 #        any accelerator.
+# tempered: one of the atlas's two-mode runs (docs/atlas.md, "Parallel tempering") with
+#        sampler = "tempered", 4 replicas to T = 10, in one process with progress
+#        (benchmarks/tempered_task.py), then its figures (benchmarks/run_diagnostics.py).
+#        TEMPERED_RUNS lists task:warmup:samples:timeout_s (default
+#        "oxygen-lj-B2_VLE:300:300:180"); the same command with PATH=.venv/bin:$PATH is
+#        the CPU column.
 set -o pipefail
 export PYTHONUNBUFFERED=1 BAYESFF_CACHE_DIR=/tmp/bayesff-cache
 OUT=${OUT:?set OUT to a folder for the results}
@@ -95,4 +101,15 @@ if [[ " $STEPS " == *" atlas "* ]]; then
     echo "atlas: exit status ${PIPESTATUS[0]}"
     find /tmp/gpu-atlas -name "journal*" -exec cp {} "$OUT/" \;
     find /tmp/gpu-atlas -name "atlas.csv" -exec cp {} "$OUT/" \;
+fi
+if [[ " $STEPS " == *" tempered "* ]]; then
+    for run in ${TEMPERED_RUNS:-oxygen-lj-B2_VLE:300:300:180}; do
+        IFS=: read -r task warmup samples limit <<< "$run"
+        timeout $limit python3 -X faulthandler benchmarks/tempered_task.py "$task" \
+            --warmup "$warmup" --samples "$samples" --out "/tmp/gpu-tempered/$task.nc" 2>&1 \
+            | tr '\r' '\n' | tee "$OUT/tempered_$task.txt"
+        echo "tempered $task: exit status ${PIPESTATUS[0]}" | tee -a "$OUT/tempered_$task.txt"
+    done
+    python3 benchmarks/run_diagnostics.py /tmp/gpu-tempered/*.nc --json "$OUT/tempered.json" \
+        2>&1 | tee "$OUT/tempered_figures.txt"
 fi
