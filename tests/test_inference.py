@@ -1579,6 +1579,39 @@ def test_a_model_that_misses_its_data_by_far_is_noted():
     assert misfit_notes(_tau_run(0.97, form="absolute")) == []
 
 
+def test_an_r_hat_warning_whose_chains_sit_apart_points_to_tempering():
+    """Two of four chains held in another mode (x near 3 against near 0): the R-hat
+    warning names the chains that sit apart and the tempered sampler. Chains that
+    disagree without separating (one chain's draws shifted by a third of their sd, R-hat
+    still above 1.01) get the plain warning, and so does a run that was tempered."""
+    import xarray as xr
+
+    from bayesff.inference.diagnostics import diagnose
+
+    rng = np.random.default_rng(1)
+
+    def run(shift, sampler="nuts"):
+        x = rng.normal(size=(4, 400)) + np.asarray(shift)[:, None]
+        post = xr.Dataset({"x": (("chain", "draw"), x), "y": (("chain", "draw"), x[::-1])})
+        stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((4, 400), bool))})
+        dt = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats})
+        dt.attrs["sampler"] = sampler
+        return dt
+
+    def rhat_warning(dt):
+        (w,) = [w for w in diagnose(dt).warnings if w.startswith("R-hat above")]
+        return w
+
+    w = rhat_warning(run([0.0, 0.0, 3.0, 3.0]))
+    assert "sit apart in" in w and "(their interquartile ranges do not overlap)" in w, w
+    assert "chains 0 and 2" in w or "chains 1 and 2" in w or "chains 0 and 3" in w, w
+    assert "sampler = 'tempered'" in w, w
+    near = rhat_warning(run([0.0, 0.0, 0.0, 0.6]))
+    assert "sit apart" not in near, near
+    tempered = rhat_warning(run([0.0, 0.0, 3.0, 3.0], sampler="tempered"))
+    assert "sit apart" not in tempered, tempered
+
+
 def test_diagnostics_say_why_r_hat_cannot_be_computed():
     """One chain (or one draw per chain) has no R-hat: the warning said "R-hat above
     1.01: epsilon (nan)" (audit, 2026-11-28); now it says R-hat cannot be computed and

@@ -147,7 +147,7 @@ def diagnose(dt) -> Diagnostics:
     bad_r = [f"{n} ({v:.3f})" for n, v in rhat.items() if v > RHAT_MAX]
     bad_r += [f"{n} (nan)" for n in rhat if math.isnan(rhat[n]) and n in stuck]
     if bad_r:
-        w.append(f"R-hat above {RHAT_MAX}: {', '.join(bad_r)}")
+        w.append(f"R-hat above {RHAT_MAX}: {', '.join(bad_r)}" + _modes_hint(dt, rhat))
     bad_e = [f"{n} ({v:.0f})" for n, v in eb.items() if not v >= ESS_BULK_MIN]
     if bad_e:
         w.append(f"bulk ESS below {ESS_BULK_MIN}: {', '.join(bad_e)}")
@@ -158,6 +158,33 @@ def diagnose(dt) -> Diagnostics:
     if low:
         w.append(f"E-BFMI below {EBFMI_MIN}: {', '.join(low)}")
     return Diagnostics(rhat, eb, et, div, bfmi, w)
+
+
+def _modes_hint(dt, rhat: dict) -> str:
+    """A hint for R-hat warnings whose chains sit apart: two chains of the worst variable
+    whose interquartile ranges do not overlap are each held in a region (often a mode)
+    the other does not visit, which more draws of the same sampler cross slowly or never;
+    parallel tempering moves between modes. Empty when the run was tempered already or no
+    two chains sit apart."""
+
+    if dt.attrs.get("sampler") == "tempered":
+        return ""
+    finite = {n: v for n, v in rhat.items() if math.isfinite(v)}
+    if not finite:
+        return ""
+    name = max(finite, key=finite.get)
+    v = np.asarray(dt["posterior"][name].values, dtype=float)
+    v = v.reshape(v.shape[0], v.shape[1], -1)
+    q25, q75 = np.percentile(v, 25, axis=1), np.percentile(v, 75, axis=1)  # (chain, k)
+    apart = (q25[:, None] > q75[None, :]).any(axis=-1)  # chain i wholly above chain j
+    if not apart.any():
+        return ""
+    i, j = (int(x) for x in np.argwhere(apart)[0])
+    return (
+        f"; chains {j} and {i} sit apart in {name} (their interquartile ranges do not "
+        "overlap): the posterior may have modes the sampler does not pass between; "
+        "[inference] sampler = 'tempered' (parallel tempering) moves between them"
+    )
 
 
 #: An inferred relative model error (posterior median of tau, relative or log form)
