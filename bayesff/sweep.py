@@ -118,6 +118,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import jax
 import numpy as np
 import tomli_w
 from dask.distributed import Client, LocalCluster, as_completed
@@ -828,13 +829,33 @@ def _cluster(scheduler: str | None, workers: int | None, cluster: str | None):
         # None still binds the default port 8787, and a second sweep on the machine
         # (another user's, a test's) then fails to start: any free port
         dashboard_address=":0",
-        # and one JAX device per worker (bayesff.configure would split the CPU in each)
+        # and one JAX device per worker (bayesff.configure would split the CPU in each);
+        # the workers inherit GPU memory on demand from run_sweep (_gpu_memory_on_demand)
         env={
             "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
             "BAYESFF_HOST_DEVICES": "1",
         },
     )
     return Client(c), c
+
+
+def _gpu_memory_on_demand() -> None:
+    """Let this process and the LocalCluster workers it starts take GPU memory as they
+    need it, unless ``XLA_PYTHON_CLIENT_PREALLOCATE`` is set. JAX's default gives 75 % of
+    the card to the first process that uses it: the sweep's own process (building the
+    problems puts their data on the device) then held it idle, and each worker retried
+    ever smaller allocations, logging a CUDA out-of-memory error each time (measured on
+    an H200, benchmarks/RESULTS.md Part N). No effect on a CPU, nor in a process whose
+    GPU is already in use."""
+
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+
+def _worker_backend() -> str:
+    """The JAX backend (``"cpu"``, ``"gpu"``, ...) of the process it runs in: submitted to
+    a sweep's worker, where its batches will run."""
+
+    return jax.default_backend()
 
 
 def slurm_cluster():
@@ -857,11 +878,15 @@ def slurm_cluster():
     )
 
 
-def _batches(tasks: list[Task], n_workers: int, built: dict | None = None) -> list[list[Task]]:
+def _batches(
+    tasks: list[Task], n_workers: int, built: dict | None = None, backend: str | None = None
+) -> list[list[Task]]:
     """Same-structure tasks in batches, about one per worker per structure; one task per
     batch where batching does not pay (NUTS on a CPU: :func:`default_batch_size`), the
     worker process then reusing its compiled sampler from task to task. ``built`` (task
-    name -> problem, from :func:`_prepare`) spares building each problem a second time."""
+    name -> problem, from :func:`_prepare`) spares building each problem a second time;
+    ``backend`` is the workers' JAX backend (:func:`_worker_backend`; default this
+    process's)."""
 
     built = built or {}
     problems = [built[t.name] if t.name in built else _problem(t) for t in tasks]
@@ -870,7 +895,7 @@ def _batches(tasks: list[Task], n_workers: int, built: dict | None = None) -> li
     for idx in _groups(problems, {}, len(problems)):
         sampler = _kernel_settings(problems[idx[0]].inference).sampler
         size = max(1, math.ceil(len(idx) / n_workers))
-        size = min(size, default_batch_size(sampler, size))
+        size = min(size, default_batch_size(sampler, size, backend))
         # every batch of the group is padded to the group's largest row counts: a worker
         # then compiles one sampler per structure, not one per row count (a bootstrap's
         # resamples differ in their distinct rows; benchmarks/RESULTS.md)
@@ -961,6 +986,11 @@ def run_sweep(
     run file written before still counts), and the summary and the atlas list them as
     ``not run``.
 
+    On a GPU, this process and the LocalCluster workers take the card's memory as they
+    need it (``XLA_PYTHON_CLIENT_PREALLOCATE=false`` unless that is set), so that the
+    workers can share it; same-structure tasks are batched when the workers' backend is
+    an accelerator.
+
     Raises
     ------
     bayesff.errors.ProblemError
@@ -987,6 +1017,7 @@ def run_sweep(
         runs=runs,
     )
     res = SweepResult(name, tasks, runs=runs)
+    _gpu_memory_on_demand()  # before the problems below put their data on a device
     built: dict = {}  # task name -> problem: built once, read again by _batches
     todo = _to_run(res, _prepare(tasks, log, built), selected, only, log)
     journal = Path(out_root).absolute() / name / "journal.jsonl"
@@ -1126,7 +1157,10 @@ def _run_on_dask(
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
         futures = {}
         allowed = plugins.allowed_modules()  # the workers get the parent's list
-        for batch in _batches(todo, n_workers, built):
+        # batching pays on the workers' accelerators, whatever this process runs on (a
+        # login node without a GPU, say)
+        backend = client.submit(_worker_backend, pure=False).result()
+        for batch in _batches(todo, n_workers, built, backend):
             specs = [_spec(t, report_root, allowed, journal) for t in batch]
             f = client.submit(run_batch, specs, report, retries=retries, pure=False)
             futures[f] = batch

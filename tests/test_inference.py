@@ -1139,6 +1139,10 @@ def test_default_batch_size_by_sampler_and_backend():
     assert default_batch_size("chees", 20) == 20
     if jax.default_backend() == "cpu":
         assert default_batch_size("tempered", 20) == 1
+    # sized for where the batch runs when that is given (a sweep's workers)
+    assert default_batch_size("nuts", 20, backend="gpu") == 20
+    assert default_batch_size("tempered", 20, backend="gpu") == 20
+    assert default_batch_size("nuts", 20, backend="cpu") == 1
     y = b2_true(T_TRAIN)
     s = InferenceSettings(chains=2, warmup=100, samples=100, prior_draws=5)
     runs = calibrate_many(

@@ -248,6 +248,9 @@ def test_tasks_of_one_structure_are_padded_to_its_largest_row_counts(tmp_path):
     assert len(batches) == 2  # NUTS on a CPU: one task per batch
     specs = [_spec(t, tmp_path / "reports") for b in batches for t in b]
     assert [sp["pad_rows"]["train"] for sp in specs] == [{"B2": rows[0]}] * 2
+    # workers on a GPU (a login node's sweep, say): the group is one batch per worker
+    assert [len(b) for b in _batches(tasks, 1, built, backend="gpu")] == [2]
+    assert [len(b) for b in _batches(tasks, 1, built, backend="cpu")] == [1, 1]
 
 
 def test_sweep_runs_four_tasks_and_skips_them_the_second_time(tmp_path, monkeypatch):
@@ -475,6 +478,34 @@ def test_slurm_cluster_is_constructed_from_the_jobqueue_config():
     assert "intra_op_parallelism_threads=1" in script
 
 
+def test_a_sweep_takes_gpu_memory_on_demand_in_every_process(monkeypatch):
+    """On an H200 the sweep's own process, building the problems, took JAX's default 75 %
+    of the card and its worker logged a CUDA out-of-memory error for every smaller
+    allocation it retried (benchmarks/RESULTS.md Part N). run_sweep now sets
+    XLA_PYTHON_CLIENT_PREALLOCATE=false unless the user set it, and the LocalCluster's
+    workers inherit it; they report the backend their batches are sized for."""
+    import os
+
+    import bayesff.sweep as sw
+
+    monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE", raising=False)
+    sw._gpu_memory_on_demand()
+    assert os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE", "true")  # the user's choice stands
+    sw._gpu_memory_on_demand()
+    assert os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] == "true"
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    client, cluster = sw._cluster(None, 1, None)
+    try:
+        (seen,) = client.run(os.environ.get, "XLA_PYTHON_CLIENT_PREALLOCATE").values()
+        backend = client.submit(sw._worker_backend, pure=False).result()
+    finally:
+        client.close()
+        cluster.close()
+    assert seen == "false"
+    assert backend == "cpu"  # CI has no GPU
+
+
 def test_a_connection_closed_while_gathering_is_a_lost_scheduler(monkeypatch):
     """A scheduler killed while a batch's result is being gathered surfaces as
     CommClosedError, not CancelledError (seen in a loaded run of tests/test_sweep_scale.py:
@@ -507,14 +538,14 @@ def test_a_connection_closed_while_gathering_is_a_lost_scheduler(monkeypatch):
         def scheduler_info(self):
             return {"workers": {"w": {}}}
 
-        def submit(self, *args, **kwargs):
-            return queue.pop(0)
+        def submit(self, fn, *args, **kwargs):
+            return Future(rows="cpu") if fn is sw._worker_backend else queue.pop(0)
 
         def close(self):
             pass
 
     monkeypatch.setattr(sw, "_cluster", lambda *a: (Client(), None))
-    monkeypatch.setattr(sw, "_batches", lambda todo, n, built=None: [todo[:2], todo[2:]])
+    monkeypatch.setattr(sw, "_batches", lambda todo, n, built, backend: [todo[:2], todo[2:]])
     monkeypatch.setattr(sw, "_spec", lambda t, *a: {"name": t.name})
     monkeypatch.setattr(sw, "as_completed", list)
     monkeypatch.setattr(sw, "_done", lambda t: False)

@@ -324,12 +324,13 @@ def calibrate_many(
     return runs
 
 
-def default_batch_size(sampler: str, n: int) -> int:
+def default_batch_size(sampler: str, n: int, backend: str | None = None) -> int:
     """Problems per batched program when none is given: ``n`` (all) for ChEES, whose
     chains share one trajectory length, or on an accelerator; 1 for NUTS (tempered or not)
-    on a CPU."""
+    on a CPU. ``backend`` is where the batch will run (``"cpu"``, ``"gpu"``, ...; default
+    this process's JAX backend): a sweep asks its workers (:mod:`bayesff.sweep`)."""
 
-    if sampler in ("nuts", "tempered") and jax.default_backend() == "cpu":
+    if sampler in ("nuts", "tempered") and (backend or jax.default_backend()) == "cpu":
         return 1
     return n
 
