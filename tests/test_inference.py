@@ -1036,6 +1036,34 @@ def test_tempering_gives_the_nuts_posterior_and_resumes_bit_identically(tmp_path
         assert abs(m[0] - m[1]) < 5 * math.hypot(*se), (name, m, se)
 
 
+def test_tempered_problems_batched_into_one_program_give_each_alone():
+    """On an accelerator a sweep batches same-structure tempered tasks into one program
+    (leaves (P, C, K, ...)); the replicas, exchanges and counts of each problem must stay
+    its own. Two problems (B2 and B2 x 1.02) in one batch of calibrate_many give the draws
+    and exchange acceptance of the second calibrated alone, bit for bit (the CPU maps the
+    problems' chains one after another, so nothing but the batching differs)."""
+    y = b2_true(T_TRAIN)
+    s = InferenceSettings(
+        chains=2, warmup=150, samples=150, prior_draws=5, init="laplace",
+        sampler="tempered", temperatures=3, max_temperature=5.0,
+    )  # fmt: skip
+    p1 = synthetic_problem(y, u_of(y), settings=s)
+    p2 = synthetic_problem(1.02 * y, u_of(y), settings=s)
+    batched = calibrate_many([p1, p2], batch_size=2, progress=False, log=None)
+    assert [int(r.datatree.attrs["batch_size"]) for r in batched] == [2, 2]
+    alone = calibrate(p2, progress=False, log=None)
+    for name in ("epsilon", "sigma"):
+        np.testing.assert_array_equal(
+            batched[1].datatree["posterior"][name].values, alone.datatree["posterior"][name].values
+        )
+    assert list(batched[1].datatree.attrs["swap_acceptance"]) == list(
+        alone.datatree.attrs["swap_acceptance"]
+    )
+    # and the two problems' posteriors are their own (B2 x 1.02 moves epsilon)
+    m = [float(r.datatree["posterior"]["epsilon"].mean()) for r in batched]
+    assert m[0] != m[1]
+
+
 def test_postprocessing_chunk_is_a_small_power_of_two():
     """Post-processing pads draws to a power of two up to 256 (few compiled shapes), never
     far beyond the draws asked for: 60 kept + 20 prior draws -> one chunk of 64, not 256
