@@ -306,13 +306,49 @@ def _provenance(s: dict) -> str:
     return "".join(out)
 
 
+#: The run's ``sampler`` as the page names it.
+_SAMPLERS = {
+    "nuts": "NUTS",
+    "chees": "ChEES-HMC",
+    "tempered": "NUTS within parallel tempering",
+}
+
+
+def _tempering_row(t: dict | None) -> str:
+    """The replica ladder of a tempered run and how often neighbours exchanged."""
+
+    if not t:
+        return ""
+    rates = " / ".join(
+        _n(x, f"run.tempering.swap_acceptance.{i}", "prob")
+        for i, x in enumerate(t["swap_acceptance"])
+    )
+    steps = " / ".join(
+        _n(x, f"run.tempering.replica_leapfrog_steps.{i}", text=f"{x:,}")
+        for i, x in enumerate(t["replica_leapfrog_steps"])
+    )
+    return (
+        "<tr><th>replicas</th><td>"
+        + _n(t["temperatures"], "run.tempering.temperatures")
+        + " per chain, temperatures 1 to "
+        + _n(t["max_temperature"], "run.tempering.max_temperature")
+        + " (geometric); exchange acceptance between neighbours, coldest first: "
+        + (rates or "none")
+        + "; leapfrog steps per replica, coldest first: "
+        + (steps or "none")
+        + "</td></tr>"
+    )
+
+
 def _run(s: dict) -> str:
     r = s["run"]
     rows = [
         f"<tr><th>run file</th><td>{_e(r['path'])}</td></tr>",
         f"<tr><th>sha256</th><td><code>{_e(r['sha256'])}</code></td></tr>",
         f"<tr><th>created</th><td>{_e(r.get('created_utc', ''))}</td></tr>",
-        "<tr><th>sampler</th><td>NUTS, "
+        "<tr><th>sampler</th><td>"
+        + _e(_SAMPLERS.get(r.get("sampler", "nuts"), r.get("sampler", "nuts")))
+        + ", "
         + _n(r["chains"], "run.chains")
         + " chains x ("
         + _n(r["warmup"], "run.warmup")
@@ -322,6 +358,7 @@ def _run(s: dict) -> str:
         + _n(r["seed"], "run.seed")
         + ("" if r.get("float64", True) else ", float32")
         + "</td></tr>",
+        _tempering_row(r.get("tempering")),
         f"<tr><th>device</th><td>{_e(r['device'])} on {_e(r.get('host', ''))}</td></tr>",
         "<tr><th>wall time</th><td>"
         + _n(r.get("wall_time_s"), "run.wall_time_s")

@@ -278,6 +278,22 @@ SCHEMA = {
                 "wall_time_s": _NUM_OR_NULL,
                 "sampling_time_s": _NUM_OR_NULL,
                 "package_versions": {"type": "object", "values": _STR},
+                "sampler": _STR,
+                "tempering": {
+                    "type": ["object", "null"],
+                    "required": [
+                        "temperatures",
+                        "max_temperature",
+                        "swap_acceptance",
+                        "replica_leapfrog_steps",
+                    ],
+                    "properties": {
+                        "temperatures": {"type": "integer", "minimum": 2},
+                        "max_temperature": _NUM,
+                        "swap_acceptance": {"type": "array", "items": _NUM},
+                        "replica_leapfrog_steps": {"type": "array", "items": _INT},
+                    },
+                },
             },
         },
         "problem": {
@@ -504,6 +520,23 @@ def _run_section(dt, run_path: Path | None) -> dict:
         "created_utc": str(a.get("created_utc", "")),
         "runfile_version": int(a.get("bayesff_runfile_version", 0)),
         "package_versions": runfile.versions(dt),
+        "tempering": _tempering(a),
+    }
+
+
+def _tempering(a) -> dict | None:
+    """The replica ladder and its exchange figures of a ``sampler = "tempered"`` run
+    (docs/runfile.md); ``None`` for the other samplers."""
+
+    if str(a.get("sampler", "nuts")) != "tempered":
+        return None
+    return {
+        "temperatures": int(a.get("temperatures", 0)),
+        "max_temperature": float(a.get("max_temperature", math.nan)),
+        "swap_acceptance": [float(x) for x in np.atleast_1d(a.get("swap_acceptance", []))],
+        "replica_leapfrog_steps": [
+            int(x) for x in np.atleast_1d(a.get("replica_leapfrog_steps", []))
+        ],
     }
 
 

@@ -20,6 +20,7 @@ import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bayesff import runfile
@@ -359,6 +360,41 @@ def test_unversioned_and_future_run_files_are_refused(run_file, tmp_path):
     assert "\n" not in msg and str(future) in msg
     assert "schema version 99 is newer than this bayesff reads (1); upgrade bayesff" in msg
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_tempered_run_is_named_with_its_ladder(run_file, page_file, tmp_path):
+    """The page said "NUTS" for every run. A run of sampler = "tempered" is named as
+    such, with its ladder, its neighbours' exchange acceptance and each replica's leapfrog
+    steps (the run file's attributes, docs/runfile.md), each number from summary.json;
+    a NUTS run's page has no replicas row and its summary no ladder."""
+    tempered = _crafted(
+        run_file, tmp_path, "tempered.nc", sampler="tempered", temperatures=4,
+        max_temperature=10.0, swap_acceptance=np.array([0.2, 0.43, 0.53]),
+        replica_leapfrog_steps=np.array([162000, 151000, 140000, 139000]),
+    )  # fmt: skip
+    index = report(tempered, tmp_path / "out", log=None)
+    s = json.loads((index.parent / "summary.json").read_text())
+    validate_summary(s)
+    assert s["run"]["sampler"] == "tempered"
+    assert s["run"]["tempering"] == {
+        "temperatures": 4,
+        "max_temperature": 10.0,
+        "swap_acceptance": [0.2, 0.43, 0.53],
+        "replica_leapfrog_steps": [162000, 151000, 140000, 139000],
+    }
+    text = index.read_text(encoding="utf-8")
+    assert "<td>NUTS within parallel tempering, " in text
+    page = _Spans()
+    page.feed(text)
+    for ref in ("run.tempering.swap_acceptance.2", "run.tempering.replica_leapfrog_steps.0",
+                "run.tempering.temperatures", "run.tempering.max_temperature"):  # fmt: skip
+        assert json.loads(page.refs[ref][0]) == _resolve(s, ref), ref
+    assert page.refs["run.tempering.replica_leapfrog_steps.0"][1] == "162,000"
+    nuts = json.loads((page_file.parent / "summary.json").read_text())
+    assert nuts["run"]["tempering"] is None
+    assert "<td>NUTS, " in page_file.read_text(encoding="utf-8")
+    assert "<th>replicas</th>" not in page_file.read_text(encoding="utf-8")
 
 
 def test_missing_run_file_is_an_error(tmp_path):
