@@ -844,17 +844,20 @@ def _gpu_memory_on_demand() -> None:
     need it, unless ``XLA_PYTHON_CLIENT_PREALLOCATE`` is set. JAX's default gives 75 % of
     the card to the first process that uses it: the sweep's own process (building the
     problems puts their data on the device) then held it idle, and each worker retried
-    ever smaller allocations, logging a CUDA out-of-memory error each time (measured on
+    ever smaller allocations, logging a CUDA out-of-memory error each time (seen on
     an H200, benchmarks/RESULTS.md Part N). No effect on a CPU, nor in a process whose
-    GPU is already in use."""
+    GPU is already in use; the setting stays in this process's environment."""
 
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 
 def _worker_backend() -> str:
     """The JAX backend (``"cpu"``, ``"gpu"``, ...) of the process it runs in: submitted to
-    a sweep's worker, where its batches will run."""
+    a sweep's worker, where its batches will run. It configures the worker first, as
+    :func:`run_batch` does: asking JAX for its backend starts it, after which the CPU's
+    device count can no longer be set."""
 
+    ensure_configured()
     return jax.default_backend()
 
 

@@ -483,10 +483,12 @@ def test_a_sweep_takes_gpu_memory_on_demand_in_every_process(monkeypatch):
     of the card and its worker logged a CUDA out-of-memory error for every smaller
     allocation it retried (benchmarks/RESULTS.md Part N). run_sweep now sets
     XLA_PYTHON_CLIENT_PREALLOCATE=false unless the user set it, and the LocalCluster's
-    workers inherit it; they report the backend their batches are sized for."""
+    workers inherit it; they report the backend their batches are sized for, configured
+    first (asking JAX for its backend starts it, and the CPU's devices are fixed then)."""
     import os
 
     import bayesff.sweep as sw
+    from bayesff import runtime
 
     monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE", raising=False)
     sw._gpu_memory_on_demand()
@@ -499,11 +501,14 @@ def test_a_sweep_takes_gpu_memory_on_demand_in_every_process(monkeypatch):
     try:
         (seen,) = client.run(os.environ.get, "XLA_PYTHON_CLIENT_PREALLOCATE").values()
         backend = client.submit(sw._worker_backend, pure=False).result()
+        # configured before its backend started, as for a batch (float64, its devices)
+        (state,) = client.run(runtime.settings).values()
     finally:
         client.close()
         cluster.close()
     assert seen == "false"
     assert backend == "cpu"  # CI has no GPU
+    assert state["x64"] is True and state["host_devices"] == 1, state
 
 
 def test_a_connection_closed_while_gathering_is_a_lost_scheduler(monkeypatch):
