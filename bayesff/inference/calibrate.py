@@ -709,6 +709,12 @@ def _laplace(kernel, batch: Batch, z, log):
             f"laplace start ({prob.name}): {len(x0)} optimisations, {ls.evaluations} "
             f"evaluations, {time.perf_counter() - t:.1f} s; {_optima_summary(ls.log_densities)}"
             + (f", {ls.modes} competing modes: chains start at each" if ls.modes > 1 else "")
+            + (
+                " (should R-hat flag the run, its chains may not pass between them: "
+                "[inference] sampler = 'tempered' does)"
+                if ls.modes > 1 and s.sampler != "tempered"
+                else ""
+            )
         )
         starts.append(unravel_chains(ls.starts, {k: v.shape[2:] for k, v in z.items()}))
         inv = ls.inverse_mass_matrix
