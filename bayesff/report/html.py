@@ -342,12 +342,13 @@ def _tempering_row(t: dict | None) -> str:
 
 def _run(s: dict) -> str:
     r = s["run"]
+    sampler = r.get("sampler", "nuts")
     rows = [
         f"<tr><th>run file</th><td>{_e(r['path'])}</td></tr>",
         f"<tr><th>sha256</th><td><code>{_e(r['sha256'])}</code></td></tr>",
         f"<tr><th>created</th><td>{_e(r.get('created_utc', ''))}</td></tr>",
         "<tr><th>sampler</th><td>"
-        + _e(_SAMPLERS.get(r.get("sampler", "nuts"), r.get("sampler", "nuts")))
+        + _e(_SAMPLERS.get(sampler, sampler))
         + ", "
         + _n(r["chains"], "run.chains")
         + " chains x ("
