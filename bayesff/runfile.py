@@ -14,7 +14,10 @@ Groups
     terms (``tau_<target>``, ``omega_<param>_<target>``, ``offset_<target>``...).
 ``sample_stats``
     ``diverging``, ``energy``, ``n_steps``, ``tree_depth``,
-    ``acceptance_rate``, ``lp``, ``step_size``.
+    ``acceptance_rate``, ``lp``, ``step_size``; and ``laplace_mode`` where the
+    Laplace start found several competing modes: the index of each draw's
+    nearest one (0 the best; :func:`bayesff.inference.diagnostics.diagnose`
+    checks how well the chains estimate the modes' shares).
 ``observed_data``, ``log_likelihood``, ``posterior_predictive``, ``prior_predictive``,
 ``constant_data``
     training rows of each target: ``<target>`` (observed, pointwise
@@ -306,7 +309,12 @@ def _stats_dataset(stats: dict):
     steps = np.asarray(stats["num_steps"])
     data["tree_depth"] = (cd, np.floor(np.log2(steps + 1)).astype(int))
     data["lp"] = (cd, -np.asarray(stats["potential_energy"], float))
-    ds = xr.Dataset({k: data[k] for k in _STATS_ORDER})
+    order = _STATS_ORDER
+    # -1 throughout: a problem batched with others that had several modes, itself one
+    if sites.LAPLACE_MODE in stats and np.any(np.asarray(stats[sites.LAPLACE_MODE]) >= 0):
+        data[sites.LAPLACE_MODE] = (cd, np.asarray(stats[sites.LAPLACE_MODE]).astype(np.int8))
+        order = (*order, sites.LAPLACE_MODE)
+    ds = xr.Dataset({k: data[k] for k in order})
     return ds.assign_coords(chain=np.arange(ds.sizes["chain"]), draw=np.arange(ds.sizes["draw"]))
 
 
@@ -321,6 +329,8 @@ def sampler_stats(dt) -> dict:
     st = dt["sample_stats"]
     out = {name: np.asarray(st[k].values) for k, (name, _) in _STATS.items()}
     out["potential_energy"] = -np.asarray(st["lp"].values)
+    if sites.LAPLACE_MODE in st:
+        out[sites.LAPLACE_MODE] = np.asarray(st[sites.LAPLACE_MODE].values)
     return out
 
 

@@ -9,6 +9,7 @@ module builds a name (``tau_B2``) itself. Every name ends in the target's name, 
 from __future__ import annotations
 
 __all__ = [
+    "LAPLACE_MODE",
     "POOLED",
     "alpha",
     "beta",
@@ -32,6 +33,10 @@ __all__ = [
 #: The owner of the problem-level pooling's sites (``omega_epsilon_pooled``): not a
 #: target name (a problem with ``[pooling]`` refuses a target of this name).
 POOLED = "pooled"
+
+#: The run file's sample statistic of each draw's nearest competing mode of the Laplace
+#: start (0 the best), where it found several (not a model site).
+LAPLACE_MODE = "laplace_mode"
 
 
 def mean(target: str) -> str:

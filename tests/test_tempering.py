@@ -247,3 +247,63 @@ def test_the_ladder_is_geometric():
     b = ladder(4, 27.0)
     np.testing.assert_allclose(b, [1.0, 1 / 3, 1 / 9, 1 / 27])
     np.testing.assert_allclose(ladder(1, 10.0), [1.0])
+
+
+@pytest.mark.slow
+def test_the_draws_record_their_laplace_mode_and_a_poorly_mixed_split_is_flagged(
+    mirror, monkeypatch
+):
+    """With both modes found by the Laplace start (seed 2), every kept draw records its
+    nearest mode (``sample_stats.laplace_mode``): here the side of x = 0, the best mode
+    labelled 0. NUTS's chains each keep the mode they start in, and the diagnostics say
+    the split between the modes is poorly estimated (the negative control); tempering
+    passes between them often enough that its split (P(x > 0) = 0.643 by quadrature)
+    is not flagged, and every chain visits both."""
+    from bayesff import sites
+    from bayesff.inference import calibrate
+
+    root, _, _ = mirror
+    _import_path(root, monkeypatch)
+    runs = {}
+    for sampler, samples, ladder in (
+        ("nuts", 300, ""),
+        ("tempered", 3000, "temperatures = 4\nmax_temperature = 30.0"),
+    ):
+        problem = _problem(root, sampler, samples, f'init = "laplace"\n{ladder}', seed=2)
+        runs[sampler] = run = calibrate(problem, progress=False, log=None)
+        x = run.datatree["posterior"]["x"].values
+        labels = run.datatree["sample_stats"][sites.LAPLACE_MODE].values
+        assert labels.shape == x.shape
+        best_positive = (x[labels == 0] > 0).mean() > 0.5
+        assert np.array_equal(labels == 0, (x > 0) == best_positive), sampler
+    flagged = [w for w in runs["nuts"].diagnostics.warnings if "competing modes" in w]
+    assert len(flagged) == 1 and "sampler = 'tempered'" in flagged[0], flagged
+    tempered = runs["tempered"]
+    assert not [w for w in tempered.diagnostics.warnings if "competing modes" in w]
+    labels = tempered.datatree["sample_stats"][sites.LAPLACE_MODE].values
+    assert np.all((labels == 1).any(axis=1) & (labels == 0).any(axis=1))
+
+
+@pytest.mark.slow
+def test_a_batch_labels_only_the_problems_whose_laplace_start_found_several_modes(
+    mirror, monkeypatch, tmp_path
+):
+    """Two problems in one batch (one program): seed 2's Laplace start finds both modes,
+    seed 3's one. The first run file records each draw's mode and reads it back (and a
+    re-prediction keeps it); the second, whose draws the batch labels -1, has no such
+    statistic."""
+    from bayesff import runfile, sites
+    from bayesff.inference import calibrate_many, repredict
+
+    root, _, _ = mirror
+    _import_path(root, monkeypatch)
+    problems = [_problem(root, "nuts", 100, 'init = "laplace"', seed=s) for s in (2, 3)]
+    outs = [tmp_path / "two.nc", tmp_path / "one.nc"]
+    runs = calibrate_many(problems, outs=outs, batch_size=2, progress=False, log=None)
+    two, one = (runfile.read(o)["sample_stats"] for o in outs)
+    assert sites.LAPLACE_MODE in two and sites.LAPLACE_MODE not in one
+    labels = two[sites.LAPLACE_MODE].values
+    assert set(np.unique(labels)) == {0, 1}
+    again = repredict(problems[0], runs[0], out=tmp_path / "again.nc", log=None)
+    kept = again.datatree["sample_stats"][sites.LAPLACE_MODE].values
+    assert np.array_equal(kept, labels)

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from bayesff import runfile
+from bayesff import runfile, sites
 from bayesff.errors import (
     BayesffError,
     DiagnosticsError,
@@ -447,13 +447,14 @@ def _calibrate(
         # the start) there is nothing to save; after it the finished draws are saved
         try:
             kernel = get_kernel(batch.structure, _kernel_settings(batch.s))
-            draws = _sample(kernel, batch, ckpt, options, checkpoint_every, resume)
+            draws, maps = _sample(kernel, batch, ckpt, options, checkpoint_every, resume)
         except KeyboardInterrupt:
             raise _interrupted_before(ckpt, resume) from None
         try:
             timings = {"batch_size": len(problems), "sampling_s": time.perf_counter() - t}
             tempering = _tempering_attrs(draws.state, batch, options.log)
-            runs = _runs(kernel, batch, draws.thinned(batch.s.thin), options, timings)
+            kept = _with_modes(draws.thinned(batch.s.thin), maps)
+            runs = _runs(kernel, batch, kept, options, timings)
             wall = time.perf_counter() - t0
             for i, (run, path) in enumerate(zip(runs, paths, strict=True)):
                 run.datatree.attrs.update(tempering[i])
@@ -599,12 +600,14 @@ def _template(kernel, batch: Batch) -> dict:
 
 
 def _start(kernel, batch: Batch, log):
-    """Chain states at init_to_central draws (retried) or at Laplace starts, and the
-    sampler's data (:meth:`Kernel.sampler_data`: with the coordinate scale)."""
+    """Chain states at init_to_central draws (retried) or at Laplace starts, the
+    sampler's data (:meth:`Kernel.sampler_data`: with the coordinate scale), and each
+    problem's competing modes (:func:`_laplace`; ``None`` without a Laplace start)."""
     z = _template(kernel, batch)
     d = latent_dim(z)
     inv = kernel.unit_inverse_mass(len(batch.problems), d)
     sdata = kernel.sampler_data(batch.data, kernel.unit_scale(z))
+    maps = [None] * len(batch.problems)
     if batch.s.init == "laplace" or batch.s.sampler == "chees":
         # each optimisation starts from a chain's draw with a density: one started where
         # there is none ends there at once (argon_lj_vle: 3 of 4 prior draws put the
@@ -619,13 +622,13 @@ def _start(kernel, batch: Batch, log):
             raise _start_error(batch.problems[int(np.flatnonzero(none)[0])])
         # many chains from the central half of wide priors can start in a secondary
         # mode that ChEES's common trajectory length never leaves: start at the mode
-        z, inv = _laplace(kernel, batch, z, log)
+        z, inv, maps = _laplace(kernel, batch, z, log)
         sdata = kernel.sampler_data(batch.data, laplace_scale(z, inv))
     z, state = _finite_draws(kernel, batch, z, inv, sdata)
     bad = ~_finite_state(state)
     if bad.any():
         raise _start_error(batch.problems[int(np.flatnonzero(bad.any(axis=1))[0])])
-    return state, sdata
+    return state, sdata, maps
 
 
 def laplace_scale(z: dict, inverse_mass: np.ndarray) -> dict:
@@ -690,14 +693,15 @@ def _optima_summary(log_densities: np.ndarray) -> str:
 
 
 def _laplace(kernel, batch: Batch, z, log):
-    """Laplace starts of every chain of every problem, and their inverse mass matrices."""
+    """Laplace starts of every chain of every problem, their inverse mass matrices, and
+    each problem's competing modes (a :class:`ModeMap`, or ``None`` where it has one)."""
     s = batch.s
     one = jax.tree.map(lambda a: a[0, 0], z)
     x_all = ravel_chains(z)  # (P, C, D)
     folded_sites = set(batch.structure.folded_names)
     # in ravel_chains's order
     folded = np.concatenate([np.full(np.size(z[k][0, 0]), k in folded_sites) for k in sorted(z)])
-    starts, invs = [], []
+    starts, invs, maps = [], [], []
     for i, prob in enumerate(batch.problems):
         # one optimisation from each chain's draw: one alone can end in a local mode
         x0 = x_all[i]
@@ -719,7 +723,8 @@ def _laplace(kernel, batch: Batch, z, log):
         starts.append(unravel_chains(ls.starts, {k: v.shape[2:] for k, v in z.items()}))
         inv = ls.inverse_mass_matrix
         invs.append(inv if s.dense_mass else np.diag(inv))
-    return {k: np.stack([st[k] for st in starts]) for k in z}, np.stack(invs)
+        maps.append(ls.mode_map if ls.modes > 1 else None)
+    return {k: np.stack([st[k] for st in starts]) for k in z}, np.stack(invs), maps
 
 
 #: Draws in the first slow window of NumPyro's warm-up (``build_adaptation_schedule``),
@@ -728,7 +733,9 @@ DENSE_WINDOW = 25
 
 
 def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int, resume: bool):
-    """Warm-up and sampling of every chain (from a checkpoint if resuming): the kept draws."""
+    """Warm-up and sampling of every chain (from a checkpoint if resuming): the kept draws,
+    and each problem's competing modes from its Laplace start (``None`` where it found
+    one, or when resuming: a checkpoint does not keep them)."""
     s = batch.s
     # the sampler's block and then the post-processing compile in the background
     # while the start is found and the chains run
@@ -743,8 +750,9 @@ def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int
         state, done, it, scale = ckpt.load_into(state, kernel.unit_scale(template))
         sdata = kernel.sampler_data(batch.data, scale)  # the coordinates the state is in
         options.log(f"resuming from {ckpt.path}: {it} of {s.warmup + s.samples} iterations done")
+        maps = [None] * len(batch.problems)
     else:
-        (state, sdata), done, it = _start(kernel, batch, options.log), {}, 0
+        (state, sdata, maps), done, it = _start(kernel, batch, options.log), {}, 0
     options.log(
         f"sampling {', '.join(p.name for p in batch.problems)}: "
         f"{s.sampler.upper()}, {s.chains} chains x ({s.warmup} warm-up + {s.samples} draws)"
@@ -757,7 +765,7 @@ def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int
             "the warm-up slows to the largest tree depth, set [inference] dense_mass = false, "
             "or adapt_mass = false with init = 'laplace'"
         )
-    return run_blocks(
+    draws = run_blocks(
         kernel,
         state,
         sdata,
@@ -770,6 +778,7 @@ def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int
         log=options.log,
         block_seconds=BLOCK_SECONDS,
     )
+    return draws, maps
 
 
 def _postprocess_ahead(batch: Batch, z) -> None:
@@ -797,6 +806,24 @@ def _checkpoint(batch: Batch, paths) -> BatchCheckpoint | None:
     header = {"problem_fingerprint": problem.fingerprint(), "settings": repr(batch.s)}
     also = {"problem_fingerprint": (problem.legacy_fingerprint(),)}
     return BatchCheckpoint(paths[0].with_name("checkpoint.npz"), header, also)
+
+
+def _with_modes(draws: Draws, maps: list) -> Draws:
+    """``draws`` with the statistic ``laplace_mode`` (each draw's nearest competing mode of
+    its problem's Laplace start: :meth:`ModeMap.labels`) where a problem had several.
+
+    Problems of a batch have the same statistics, so where only some had several modes
+    the others' draws are all labelled -1 (no modes to tell apart), and the run file
+    leaves them out (:func:`bayesff.runfile.build`).
+    """
+    if all(m is None for m in maps):
+        return draws
+    lead = np.shape(next(iter(draws.z.values())))[:3]  # (P, C, N)
+    # ravelled as ravel_chains does (the sites' sorted names), with a draw axis
+    x = np.concatenate([np.asarray(draws.z[k]).reshape(*lead, -1) for k in sorted(draws.z)], -1)
+    none = np.full(lead[1:], -1, np.int8)
+    labels = np.stack([none if m is None else m.labels(x[i]) for i, m in enumerate(maps)])
+    return draws._replace(stats={**draws.stats, sites.LAPLACE_MODE: labels})
 
 
 def _runs(kernel, batch: Batch, draws: Draws, options: _Options, timings: dict) -> list[Run]:

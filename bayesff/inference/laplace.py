@@ -16,7 +16,7 @@ from scipy.optimize import minimize
 
 from bayesff.errors import BayesffError
 
-__all__ = ["LaplaceStart", "laplace_start"]
+__all__ = ["LaplaceStart", "ModeMap", "laplace_start"]
 
 
 #: Eigenvalues of the Hessian at the mode are floored at this fraction of the largest, so
@@ -60,6 +60,9 @@ class LaplaceStart:
     modes
         Number of distinct competing modes among ``optima`` (1 when every
         optimisation ended at the best mode or far below it).
+    mode_map
+        The competing modes as a :class:`ModeMap` (the best first), which
+        labels each draw with its nearest one.
     """
 
     mode: np.ndarray
@@ -69,6 +72,35 @@ class LaplaceStart:
     optima: np.ndarray
     log_densities: np.ndarray
     modes: int
+    mode_map: ModeMap | None = None
+
+
+@dataclass
+class ModeMap:
+    """The distinct competing modes a Laplace start found, to label draws by.
+
+    Attributes
+    ----------
+    centres
+        (M, D) the modes, unconstrained and ravelled, the best first (coordinates
+        sampled as |x| taken as |x|).
+    precision
+        (D, D) the floored Hessian at the best mode: distances are in its Laplace sd.
+    folded
+        (D,) boolean: coordinates sampled as |x|, whose sign is not part of a point.
+    """
+
+    centres: np.ndarray
+    precision: np.ndarray
+    folded: np.ndarray
+
+    def labels(self, x: np.ndarray) -> np.ndarray:
+        """Index of the nearest mode (Mahalanobis distance under ``precision``) of each
+        point of ``x`` (..., D): an integer array of shape ``x.shape[:-1]``."""
+        x = np.where(self.folded, np.abs(x), x)
+        diff = x[..., None, :] - self.centres  # (..., M, D)
+        d2 = np.einsum("...md,de,...me->...m", diff, self.precision, diff)
+        return np.argmin(d2, axis=-1).astype(np.int8)
 
 
 def laplace_start(
@@ -167,8 +199,9 @@ def laplace_start(
     for c in range(chains):
         if fun(starts[c])[0] >= 1e30:
             starts[c] = centres[c]
-    modes = 1 + _distinct(canon[competing], prec)
-    return LaplaceStart(x_map, starts, cov, count[0], optima, -energy, modes)
+    others = _distinct(canon[competing], prec)
+    mode_map = ModeMap(np.stack([best_c, *others]), prec, mirror)
+    return LaplaceStart(x_map, starts, cov, count[0], optima, -energy, 1 + len(others), mode_map)
 
 
 def _optimise(fun, x: np.ndarray) -> tuple[np.ndarray, float]:
@@ -203,10 +236,10 @@ def _distance(x: np.ndarray, y: np.ndarray, prec: np.ndarray) -> float:
     return float(np.sqrt(max((x - y) @ prec @ (x - y), 0.0)))
 
 
-def _distinct(points: np.ndarray, prec: np.ndarray) -> int:
-    """Number of clusters of ``points`` more than 3 Laplace sd apart (greedy)."""
+def _distinct(points: np.ndarray, prec: np.ndarray) -> list[np.ndarray]:
+    """One point of each cluster of ``points`` more than 3 Laplace sd apart (greedy)."""
     kept: list[np.ndarray] = []
     for x in points:
         if all(_distance(x, y, prec) > 3.0 for y in kept):
             kept.append(x)
-    return len(kept)
+    return kept
