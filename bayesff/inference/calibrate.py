@@ -694,7 +694,8 @@ def _optima_summary(log_densities: np.ndarray) -> str:
 
 def _laplace(kernel, batch: Batch, z, log):
     """Laplace starts of every chain of every problem, their inverse mass matrices, and
-    each problem's competing modes (a :class:`ModeMap`, or ``None`` where it has one)."""
+    each problem's competing modes (a :class:`ModeMap`; ``None`` where it found a single
+    mode)."""
     s = batch.s
     one = jax.tree.map(lambda a: a[0, 0], z)
     x_all = ravel_chains(z)  # (P, C, D)
@@ -734,8 +735,8 @@ DENSE_WINDOW = 25
 
 def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int, resume: bool):
     """Warm-up and sampling of every chain (from a checkpoint if resuming): the kept draws,
-    and each problem's competing modes from its Laplace start (``None`` where it found
-    one, or when resuming: a checkpoint does not keep them)."""
+    and each problem's competing modes from its Laplace start (``None`` where it found a
+    single mode, or when resuming: a checkpoint does not keep them)."""
     s = batch.s
     # the sampler's block and then the post-processing compile in the background
     # while the start is found and the chains run
