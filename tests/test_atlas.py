@@ -787,6 +787,74 @@ def test_a_run_with_a_stuck_chain_is_flagged_not_converged(tmp_path):
     assert "argon-lj" in note and "Every run has" not in note
 
 
+def test_a_run_whose_chains_disagree_on_a_modes_share_is_flagged_not_converged(tmp_path):
+    """Every parameter mixes (R-hat and ESS pass), but the draws' Laplace modes
+    (``sample_stats.laplace_mode``) show each chain in the minor mode in one stay: the
+    methane-Mie-B2+VLE case (docs/atlas.md). The atlas marks the run not converged
+    (``modes_ok`` False, in atlas.csv's column too), its cells say why, and the note names
+    it; the same run without the labels is converged."""
+    import xarray as xr
+    from handmade_runs import build_run, target
+
+    from bayesff.report import atlas
+
+    s = 4000
+    rng = np.random.default_rng(0)
+    t = target(
+        "B2", "second_virial", {"T_K": np.array([300.0, 400.0, 500.0])},
+        np.array([-10.0, -5.0, -2.0]), holdout={"high T": [False, False, True]},
+        train=np.array([True, True, False]),
+    )  # fmt: skip
+    m_tr = np.array([-10.0, -5.0]) + 0.01 * rng.standard_normal((s, 2))
+    m_ho = -2.0 + 0.01 * rng.standard_normal((s, 1))
+    dt = build_run(
+        [t],
+        {"B2": {"train": {"model": m_tr, "rep": m_tr, "ll": np.zeros((s, 2))},
+                "holdout": {"model": m_ho, "rep": m_ho}}},
+        tolerance={"B2": {"rel": 0.05}},
+    )  # fmt: skip
+    cd = ("chain", "draw")
+    post = xr.Dataset(
+        {
+            "epsilon": (cd, rng.normal(120, 1, (4, s // 4))),
+            "sigma": (cd, rng.normal(3.4, 0.01, (4, s // 4))),
+        }
+    )
+    post["epsilon"].attrs["units"] = "K"
+    post["sigma"].attrs["units"] = "angstrom"
+    dt["posterior"] = xr.DataTree(post)
+    labels = np.zeros((4, s // 4), np.int8)
+    for c in range(4):
+        labels[c, 200 * c + 50 : 200 * c + 80] = 1  # one stay of 30 draws per chain
+    stats = xr.Dataset(
+        {"diverging": (cd, np.zeros(labels.shape, bool)), "laplace_mode": (cd, labels)}
+    )
+    dt["sample_stats"] = xr.DataTree(stats)
+
+    entries = []
+    for name, keep in (("argon-lj", True), ("neon-lj", False)):
+        run = dt.copy()
+        if not keep:
+            run["sample_stats"] = xr.DataTree(stats.drop_vars("laplace_mode"))
+        path = tmp_path / name / "posterior.nc"
+        path.parent.mkdir()
+        runfile.write(run, path)
+        task = SimpleNamespace(
+            name=name, out=path, labels={"fluid": name.split("-")[0], "potential": "lj"}
+        )
+        entries.append(atlas._entry(task, "skipped", "", tmp_path, {}, "fluid", "potential"))
+    flagged, fine = entries
+    assert flagged.diagnostics["rhat_ok"] and flagged.diagnostics["ess_ok"]
+    assert not flagged.diagnostics["modes_ok"] and fine.diagnostics["modes_ok"]
+    note = atlas._atlas_notes(entries, {}, ["argon", "neon"])[0]
+    assert "argon-lj" in note and "neon-lj" not in note, note
+    cell = atlas._cell(flagged, "B2", "high T", "argon", "lj")
+    assert "FLAG: R-hat" in cell and "shares poorly estimated" in cell, cell
+    assert "shares poorly estimated" not in atlas._cell(fine, "B2", "high T", "neon", "lj")
+    rows = atlas.atlas_rows(entries, {})
+    assert [r["modes_ok"] for r in rows] == [False, True]
+
+
 def test_text_in_the_fluids_table_is_escaped_on_the_page(tmp_path):
     """Audit (2026-11-29): a non-numeric q1_over_u_max in the fluids table went into a title
     attribute as it was (fmt_number returns text unchanged), so a cell could end the

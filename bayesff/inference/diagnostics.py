@@ -49,6 +49,9 @@ class Diagnostics:
     divergences: int
     ebfmi: list[float]
     warnings: list[str] = field(default_factory=list)
+    #: False when the share of the draws in the Laplace start's modes is poorly estimated
+    #: (its ESS or R-hat fails: :func:`_mode_shares`); True without competing modes
+    modes_ok: bool = True
 
     @property
     def ok(self) -> bool:
@@ -75,6 +78,7 @@ class Diagnostics:
             "divergences": self.divergences,
             "ebfmi": self.ebfmi,
             "warnings": self.warnings,
+            "modes_ok": self.modes_ok,
             "thresholds": {
                 "rhat_max": RHAT_MAX,
                 "ess_bulk_min": ESS_BULK_MIN,
@@ -160,7 +164,7 @@ def diagnose(dt) -> Diagnostics:
     shares = _mode_shares(dt)
     if shares:
         w.append(shares)
-    return Diagnostics(rhat, eb, et, div, bfmi, w)
+    return Diagnostics(rhat, eb, et, div, bfmi, w, modes_ok=not shares)
 
 
 def _mode_shares(dt) -> str:
