@@ -307,3 +307,37 @@ def test_a_batch_labels_only_the_problems_whose_laplace_start_found_several_mode
     again = repredict(problems[0], runs[0], out=tmp_path / "again.nc", log=None)
     kept = again.datatree["sample_stats"][sites.LAPLACE_MODE].values
     assert np.array_equal(kept, labels)
+
+
+@pytest.mark.slow
+def test_a_resumed_run_labels_its_draws_as_the_uninterrupted_one(mirror, monkeypatch, tmp_path):
+    """The Laplace start's modes go into the checkpoint: a run interrupted (Ctrl-C) after
+    100 kept draws and resumed ends with the uninterrupted run's draws and mode labels,
+    bit for bit (without them in the checkpoint it had no labels at all)."""
+    from bayesff import sites
+    from bayesff.errors import BayesffError
+    from bayesff.inference import calibrate, sampling
+
+    root, _, _ = mirror
+    _import_path(root, monkeypatch)
+    out = tmp_path / "posterior.nc"
+    real = sampling._append
+
+    def append(done, block):
+        real(done, block)
+        if sum(a.shape[2] for a in done["energy"]) >= 100:
+            raise KeyboardInterrupt
+
+    def problem():
+        return _problem(root, "nuts", 300, 'init = "laplace"', seed=2)
+
+    with monkeypatch.context() as m:
+        m.setattr(sampling, "_append", append)
+        with pytest.raises(BayesffError):
+            calibrate(problem(), out=out, checkpoint_every=50, progress=False, log=None)
+    resumed = calibrate(problem(), out=out, resume=True, progress=False, log=None)
+    whole = calibrate(problem(), progress=False, log=None)
+    for group, name in (("posterior", "x"), ("sample_stats", sites.LAPLACE_MODE)):
+        np.testing.assert_array_equal(
+            resumed.datatree[group][name].values, whole.datatree[group][name].values
+        )

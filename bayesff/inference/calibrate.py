@@ -41,7 +41,7 @@ from bayesff.inference.assemble import Drawn, assemble, forward_at
 from bayesff.inference.cache import get_kernel
 from bayesff.inference.diagnostics import Diagnostics, diagnose, format_summary
 from bayesff.inference.kernels import SamplerSettings, latent_dim, ravel_chains, unravel_chains
-from bayesff.inference.laplace import laplace_start
+from bayesff.inference.laplace import ModeMap, laplace_start
 from bayesff.inference.predictive import get_postprocessor
 from bayesff.inference.sampling import BatchCheckpoint, Draws, run_blocks, save_finished
 from bayesff.inference.tempering import TemperedState, replica_steps, swap_acceptance
@@ -736,7 +736,7 @@ DENSE_WINDOW = 25
 def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int, resume: bool):
     """Warm-up and sampling of every chain (from a checkpoint if resuming): the kept draws,
     and each problem's competing modes from its Laplace start (``None`` where it found a
-    single mode, or when resuming: a checkpoint does not keep them)."""
+    single mode; a resumed run reads them from its checkpoint)."""
     s = batch.s
     # the sampler's block and then the post-processing compile in the background
     # while the start is found and the chains run
@@ -751,9 +751,11 @@ def _sample(kernel, batch: Batch, ckpt, options: _Options, checkpoint_every: int
         state, done, it, scale = ckpt.load_into(state, kernel.unit_scale(template))
         sdata = kernel.sampler_data(batch.data, scale)  # the coordinates the state is in
         options.log(f"resuming from {ckpt.path}: {it} of {s.warmup + s.samples} iterations done")
-        maps = [None] * len(batch.problems)
+        maps = [None if ckpt.modes is None else ModeMap(**ckpt.modes)]  # one problem
     else:
         (state, sdata, maps), done, it = _start(kernel, batch, options.log), {}, 0
+        if ckpt is not None and maps[0] is not None:
+            ckpt.modes = dataclasses.asdict(maps[0])
     options.log(
         f"sampling {', '.join(p.name for p in batch.problems)}: "
         f"{s.sampler.upper()}, {s.chains} chains x ({s.warmup} warm-up + {s.samples} draws)"

@@ -53,7 +53,15 @@ class Draws(NamedTuple):
 
 
 class BatchCheckpoint(Checkpoint):
-    """A :class:`Checkpoint` of the block loop: state, kept draws and iteration count."""
+    """A :class:`Checkpoint` of the block loop: state, kept draws and iteration count.
+
+    ``modes`` (name -> array, or ``None``): the competing modes of the problem's Laplace
+    start (:class:`~bayesff.inference.laplace.ModeMap`'s fields), saved with every block
+    and read back by :meth:`load_into`, so a resumed run labels its draws as the
+    uninterrupted one does.
+    """
+
+    modes: dict | None = None
 
     def load_into(self, template, scale=None):
         """(state, kept draws (dict of lists of blocks), iteration, coordinate scale).
@@ -61,20 +69,24 @@ class BatchCheckpoint(Checkpoint):
         ``scale`` (site -> array) is returned where the checkpoint has none (one written
         by a sampler without scaled coordinates)."""
         state, flat, it = self.load(template)
-        done, saved = {}, {}
+        done, saved, modes = {}, {}, {}
         for k, v in flat.items():
             if k.startswith("z/"):
                 done.setdefault("z", {})[k[2:]] = [v]
             elif k.startswith("scale/"):
                 saved[k[6:]] = v
+            elif k.startswith("modes/"):
+                modes[k[6:]] = v
             else:
                 done[k] = [v]
+        self.modes = modes or None
         return state, done, it, saved or scale
 
     def save_blocks(self, state, done: dict, it: int, scale: dict | None = None) -> None:
         """Save the state, the kept draws and, for a state in scaled coordinates
         (:class:`~bayesff.inference.kernels.Scaled`), their scale."""
         flat = {f"scale/{k}": np.asarray(v) for k, v in (scale or {}).items()}
+        flat.update({f"modes/{k}": np.asarray(v) for k, v in (self.modes or {}).items()})
         for k, v in _joined(done).items():
             if k == "z":
                 flat.update({f"z/{s}": a for s, a in v.items()})
