@@ -25,7 +25,9 @@ disagreed on the minor mode's weight::
         --split tau_rho_l=0.03 [--draws 40000] [--seed 0]
 
 ``RUN.nc`` is any run file of the task (its draws shape the proposal); the
-problem is the sweep's task (``--sweep``, default models/atlas/atlas.toml).
+problem is the sweep's task (``--sweep``, default models/atlas/atlas.toml), or a problem
+file given instead of the task (``--allow-plugin MODULE`` for a plugin it names).
+tests/test_tempering.py checks it on a posterior whose split is known by quadrature.
 """
 
 from __future__ import annotations
@@ -53,19 +55,30 @@ DEFENSIVE = 0.1
 NU, WIDEN = 5.0, 1.0
 
 
+#: prior families whose support is the whole real line (without low and high)
+REAL_LINE = ("Normal", "StudentT", "Cauchy", "Logistic", "Laplace")
+
+
 def _bounds(problem, name: str) -> tuple[float, float]:
-    """The support (low, high) of a parameter's prior: (0, inf) for a positive one."""
+    """The support (low, high) of a latent site's prior: bounded where it has low and high,
+    the real line for the families of :data:`REAL_LINE`, else (0, inf) (the positive
+    parameters and the inadequacy scales)."""
     p = problem.parameters.get(name)
     if p is not None and "low" in p.prior.args and "high" in p.prior.args:
         return float(p.prior.args["low"]), float(p.prior.args["high"])
+    if p is not None and p.prior.dist in REAL_LINE:
+        return -np.inf, np.inf
     return 0.0, np.inf
 
 
 def to_y(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Unbounded coordinate of a value in (lo, hi): logit if bounded, log if positive."""
+    """Unbounded coordinate of a value in (lo, hi): logit if bounded, log if positive, the
+    value itself on the real line."""
     if np.isfinite(hi):
         return special.logit((x - lo) / (hi - lo))
-    return np.log(x - lo)
+    if np.isfinite(lo):
+        return np.log(x - lo)
+    return np.asarray(x, float)
 
 
 def from_y(y, lo: float, hi: float):
@@ -73,7 +86,9 @@ def from_y(y, lo: float, hi: float):
     if np.isfinite(hi):
         s = jax.nn.sigmoid(y)
         return lo + (hi - lo) * s, jnp.log(hi - lo) + jnp.log(s) + jnp.log1p(-s)
-    return lo + jnp.exp(y), y
+    if np.isfinite(lo):
+        return lo + jnp.exp(y), y
+    return y, jnp.zeros_like(y)
 
 
 def _student(y: np.ndarray, nu: float, widen: float):
@@ -101,7 +116,7 @@ def _proposal(y: np.ndarray, minor: np.ndarray, widen: float, n: int, seed: int)
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("task")
+    ap.add_argument("task", help="a task of --sweep, or a problem file (.toml)")
     ap.add_argument("run", help="a run file of the task: its draws shape the proposal")
     ap.add_argument("--split", required=True, help="NAME=VALUE: the minor mode is NAME > VALUE")
     ap.add_argument("--sweep", default="models/atlas/atlas.toml")
@@ -109,13 +124,19 @@ def main(argv=None) -> None:
     ap.add_argument("--chunk", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--widen", type=float, default=WIDEN, help="each mode's scale factor")
+    ap.add_argument(
+        "--allow-plugin", action="append", default=[], help="a module a problem file may name"
+    )
     args = ap.parse_args(argv)
     split_name, split_value = args.split.split("=")
     split_value = float(split_value)
     bayesff.configure()
 
-    _, tasks = expand(args.sweep)
-    problem = _problem({t.name: t for t in tasks}[args.task])
+    if args.task.endswith(".toml"):
+        problem = bayesff.load_problem(args.task, allow_plugins=tuple(args.allow_plugin))
+    else:
+        _, tasks = expand(args.sweep)
+        problem = _problem({t.name: t for t in tasks}[args.task])
     structure = structure_of(problem)
     names = list(structure.latent_names)
     model, data = model_of(structure), arrays(problem)
@@ -139,9 +160,8 @@ def main(argv=None) -> None:
         return log_density(model, (data,), {}, params)[0] + jac
 
     t0 = time.perf_counter()
-    log_p = np.concatenate(
-        [np.asarray(log_target(jnp.asarray(c))) for c in np.array_split(yq, len(yq) // args.chunk)]
-    )
+    chunks = np.array_split(yq, max(1, len(yq) // args.chunk))
+    log_p = np.concatenate([np.asarray(log_target(jnp.asarray(c))) for c in chunks])
     wall = time.perf_counter() - t0
     bad = ~np.isfinite(log_p)
     log_w = np.where(bad, -np.inf, log_p - log_q)
