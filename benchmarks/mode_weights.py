@@ -5,17 +5,19 @@ how well any Markov chain passes between the modes: draws from a proposal
 built around each mode's draws (a mixture of multivariate Student-t
 densities, with a wide defensive component) are weighted by the problem's own
 unnormalised posterior density, and the mass of a region is the weighted
-fraction of the proposal's draws in it. Importance sampling is unbiased for
-any proposal that covers the posterior; the run's draws only shape the
+fraction of the proposal's draws in it. Self-normalised importance sampling is
+consistent for any proposal that covers the posterior; the run's draws only shape the
 proposal, so a sampler that under- or over-weights a mode does not carry its
 error into the estimate. Pareto-smoothed importance weights (arviz-stats'
 ``psislw``) give the Pareto k that says whether the estimate can be trusted
 (k < 0.7).
 
-The coordinates are the logarithm of each positive parameter and the logit of
-each bounded one (the Jacobian added), so that the Student-t proposal sees
-unbounded, roughly elliptical modes. The density is the problem's NumPyro
-model (``bayesff.model``), evaluated on its training rows.
+The coordinates are the logarithm of each positive parameter, the logit of
+each bounded one (the Jacobian added) and the value of one on the real line, so
+that the Student-t proposal sees unbounded, roughly elliptical modes. The
+density is the problem's NumPyro model (``bayesff.model``), evaluated on its
+training rows: this script reads the package's internals, as a benchmark may
+and a study (studies/) does not.
 
 Used for the methane-Mie-B2+VLE run of the atlas (docs/atlas.md, "Parallel
 tempering for the runs with two modes"), whose NUTS and tempered runs

@@ -1709,7 +1709,7 @@ def test_draws_are_labelled_by_their_nearest_laplace_mode():
     """ModeMap.labels: the nearest centre in the Laplace precision's metric, a folded
     coordinate compared by |x|. Modes at (0, 0) and (2, 6), sd 1 in the first coordinate
     and 10 in the second: (0, 4) is 0.4 sd from the first and 2 sd from the second
-    (nearer the second in plain distance); (2, 5) is at the second. With unit sd, (2, -6)
+    (nearer the second in plain distance); (2, 5) is near the second. With unit sd, (2, -6)
     is nearer (0, 0) unless the second coordinate is folded (sampled as |x|)."""
     from bayesff.inference.laplace import ModeMap
 
