@@ -738,20 +738,11 @@ def test_bayesff_atlas_rebuilds_the_page_from_run_files_and_marks_missing_ones(t
         assert mc == "settled" or mc.startswith("within MC error: "), (name, mc)
 
 
-def test_a_run_with_a_stuck_chain_is_flagged_not_converged(tmp_path):
-    """Audit (2026-11-29): ``diagnose`` gives R-hat and ESS NaN for a parameter one chain
-    never moved in; the atlas took max() and min() of the values, which skip a NaN that does
-    not come first, so the run showed as converged (no flag, and the page's note "Every run
-    has R-hat <= 1.01"). Diagnostics.rhat_max / ess_bulk_min keep the NaN, and a NaN is not
-    ok."""
-    import xarray as xr
+def _b2_run(s: int, rng):
+    """A hand-made run of ``s`` draws: B2 at 300 and 400 K trained, 500 K held out ("high
+    T"), the model within 0.01 of the data (made here, not measurements)."""
     from handmade_runs import build_run, target
 
-    from bayesff.inference import diagnose
-    from bayesff.report import atlas
-
-    s = 400
-    rng = np.random.default_rng(0)
     t = target(
         "B2", "second_virial", {"T_K": np.array([300.0, 400.0, 500.0])},
         np.array([-10.0, -5.0, -2.0]), holdout={"high T": [False, False, True]},
@@ -759,12 +750,28 @@ def test_a_run_with_a_stuck_chain_is_flagged_not_converged(tmp_path):
     )  # fmt: skip
     m_tr = np.array([-10.0, -5.0]) + 0.01 * rng.standard_normal((s, 2))
     m_ho = -2.0 + 0.01 * rng.standard_normal((s, 1))
-    dt = build_run(
+    return build_run(
         [t],
         {"B2": {"train": {"model": m_tr, "rep": m_tr, "ll": np.zeros((s, 2))},
                 "holdout": {"model": m_ho, "rep": m_ho}}},
         tolerance={"B2": {"rel": 0.05}},
     )  # fmt: skip
+
+
+def test_a_run_with_a_stuck_chain_is_flagged_not_converged(tmp_path):
+    """Audit (2026-11-29): ``diagnose`` gives R-hat and ESS NaN for a parameter one chain
+    never moved in; the atlas took max() and min() of the values, which skip a NaN that does
+    not come first, so the run showed as converged (no flag, and the page's note "Every run
+    has R-hat <= 1.01"). Diagnostics.rhat_max / ess_bulk_min keep the NaN, and a NaN is not
+    ok."""
+    import xarray as xr
+
+    from bayesff.inference import diagnose
+    from bayesff.report import atlas
+
+    s = 400
+    rng = np.random.default_rng(0)
+    dt = _b2_run(s, rng)
     stuck = np.r_[[rng.normal(3.4, 0.01, s // 2)], np.full((1, s // 2), 3.4)]
     post = xr.Dataset(
         {
@@ -794,25 +801,12 @@ def test_a_run_whose_chains_disagree_on_a_modes_share_is_flagged_not_converged(t
     (``modes_ok`` False, in atlas.csv's column too), its cells say why, and the note names
     it; the same run without the labels is converged."""
     import xarray as xr
-    from handmade_runs import build_run, target
 
     from bayesff.report import atlas
 
     s = 4000
     rng = np.random.default_rng(0)
-    t = target(
-        "B2", "second_virial", {"T_K": np.array([300.0, 400.0, 500.0])},
-        np.array([-10.0, -5.0, -2.0]), holdout={"high T": [False, False, True]},
-        train=np.array([True, True, False]),
-    )  # fmt: skip
-    m_tr = np.array([-10.0, -5.0]) + 0.01 * rng.standard_normal((s, 2))
-    m_ho = -2.0 + 0.01 * rng.standard_normal((s, 1))
-    dt = build_run(
-        [t],
-        {"B2": {"train": {"model": m_tr, "rep": m_tr, "ll": np.zeros((s, 2))},
-                "holdout": {"model": m_ho, "rep": m_ho}}},
-        tolerance={"B2": {"rel": 0.05}},
-    )  # fmt: skip
+    dt = _b2_run(s, rng)
     cd = ("chain", "draw")
     post = xr.Dataset(
         {

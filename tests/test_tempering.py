@@ -117,19 +117,25 @@ def _b2(mod, x, T):
     return np.asarray(one(np.atleast_1d(np.asarray(x, float))))
 
 
-@pytest.fixture(scope="module")
-def mirror(tmp_path_factory):
-    """(directory with data/ and models/, reference P(x > 0), reference valley depth)."""
+def _mirror_module(root):
+    """The test potential's module, written into ``root`` by the fixture."""
     import importlib
     import sys
 
-    root = tmp_path_factory.mktemp("tempering")
-    (root / "tempering_mirror.py").write_text(MODULE)
     sys.path.insert(0, str(root))
     try:
-        mod = importlib.import_module("tempering_mirror")
+        return importlib.import_module("tempering_mirror")
     finally:
         sys.path.remove(str(root))
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory):
+    """(directory with data/ and models/, reference P(x > 0), reference valley depth)."""
+
+    root = tmp_path_factory.mktemp("tempering")
+    (root / "tempering_mirror.py").write_text(MODULE)
+    mod = _mirror_module(root)
     b2 = _b2(mod, 1.0, T_K)[0]
     u = REL_ERROR * np.abs(b2)
     (root / "data").mkdir()
@@ -357,7 +363,6 @@ def test_importance_sampling_weighs_the_modes_as_quadrature_does(mirror, tmp_pat
     proposal is shaped by a NUTS run whose chains each keep one mode (two and two: 0.5 of
     its draws at x > 0), so a weight borrowed from the chains would not pass; nor do
     weights without the proposal's density (tried: P(x > 1) off by far more)."""
-    import importlib
     import os
     import re
     import subprocess
@@ -372,11 +377,7 @@ def test_importance_sampling_weighs_the_modes_as_quadrature_does(mirror, tmp_pat
     calibrate(problem, out=run, progress=False, log=None)
     repo = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(repo)])}
-    sys.path.insert(0, str(root))
-    try:
-        mod = importlib.import_module("tempering_mirror")
-    finally:
-        sys.path.remove(str(root))
+    mod = _mirror_module(root)
     b2 = _b2(mod, 1.0, T_K)[0]
     grid, w, _ = _exact_posterior(mod, b2, REL_ERROR * np.abs(b2))
     assert abs(w[grid > 0].sum() / w.sum() - p_positive) < 1e-12

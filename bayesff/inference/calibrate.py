@@ -821,10 +821,8 @@ def _with_modes(draws: Draws, maps: list) -> Draws:
     """
     if all(m is None for m in maps):
         return draws
-    lead = np.shape(next(iter(draws.z.values())))[:3]  # (P, C, N)
-    # ravelled as ravel_chains does (the sites' sorted names), with a draw axis
-    x = np.concatenate([np.asarray(draws.z[k]).reshape(*lead, -1) for k in sorted(draws.z)], -1)
-    none = np.full(lead[1:], -1, np.int8)
+    x = ravel_chains(draws.z, lead_dims=3)  # (P, C, N, D)
+    none = np.full(x.shape[1:3], -1, np.int8)
     labels = np.stack([none if m is None else m.labels(x[i]) for i, m in enumerate(maps)])
     return draws._replace(stats={**draws.stats, sites.LAPLACE_MODE: labels})
 

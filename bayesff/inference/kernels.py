@@ -465,11 +465,12 @@ class Kernel:
         return jax.value_and_grad(lambda v: -self._pe_gen(data)(unravel(v)))(x)
 
 
-def ravel_chains(z: dict) -> np.ndarray:
+def ravel_chains(z: dict, lead_dims: int = 2) -> np.ndarray:
     """Latent values (site -> (P, C, ...)) as (P, C, D) vectors, in NumPy: ravelled in
     NumPyro's (and jax.flatten_util.ravel_pytree's) order, the sites' sorted names (the
-    JAX version compiles a reshape and a split program in a new process)."""
-    lead = np.shape(z[next(iter(z))])[:2]
+    JAX version compiles a reshape and a split program in a new process). ``lead_dims``:
+    the leading axes kept, 3 for kept draws (P, C, N, ...) -> (P, C, N, D)."""
+    lead = np.shape(z[next(iter(z))])[:lead_dims]
     return np.concatenate([np.asarray(z[k]).reshape(*lead, -1) for k in sorted(z)], axis=-1)
 
 
