@@ -138,7 +138,13 @@ from bayesff.io import atomic_path
 from bayesff.potentials import plugins
 from bayesff.problem import Problem, read_text
 from bayesff.report import report as write_report
-from bayesff.report.atlas import read_fluids, write_atlas
+from bayesff.report.atlas import (
+    RESULT_STATUSES,
+    carried_entry,
+    read_fluids,
+    read_previous,
+    write_atlas,
+)
 from bayesff.report.sweep import check_sweep_outputs, write_index
 from bayesff.runtime import ensure_configured
 from bayesff.schemas import (
@@ -619,9 +625,13 @@ def _done(task: Task) -> bool:
         a = runfile.read_attrs(task.out)  # the root attributes only: fast
     except Exception:  # a damaged or foreign file: run the task again (atomically replaced)
         return False
-    found = a.get("problem_fingerprint")
-    same = found in (task.fingerprint, task.legacy_fingerprint)
-    return bool(found) and same and same_settings(str(a.get("sweep_settings", "")), task.settings)
+    return _same_stamp(a.get("problem_fingerprint"), a.get("sweep_settings", ""), task)
+
+
+def _same_stamp(fingerprint, settings, task: Task) -> bool:
+    """Whether a run's problem fingerprint and settings stamp are the task's."""
+    same = fingerprint in (task.fingerprint, task.legacy_fingerprint)
+    return bool(fingerprint) and same and same_settings(str(settings), task.settings)
 
 
 _SETTING = re.compile(r"(\w+)=('[^']*'|[^,()]+)")
@@ -1354,6 +1364,7 @@ def build_atlas(
     report_root: str | Path = "reports",
     log=print,
     max_tasks: int = DEFAULT_MAX_TASKS,
+    previous: str | Path | None = None,
 ) -> Path:
     """Write ``report_root/NAME/index.html`` (and ``atlas.csv``, ...) from existing runs.
 
@@ -1375,6 +1386,14 @@ def build_atlas(
         the atlas goes, as for ``bayesff sweep``.
     max_tasks
         The most tasks the sweep may have (:data:`DEFAULT_MAX_TASKS`).
+    previous
+        The ``atlas.json`` of an earlier page of this sweep. A task without an up-to-date
+        run file here takes that page's entry, shown as ``carried``, when the entry was made
+        from the same problem fingerprint and sampler settings as the task now (the rule by
+        which a sweep skips a task); otherwise it is ``missing``, as without ``previous``.
+        So a page can be brought up to date after re-running some of its tasks on a
+        machine that does not hold the others' run files. The page says which entries are
+        carried over and from where. The file is read before the new page replaces it.
 
     Returns
     -------
@@ -1397,20 +1416,30 @@ def build_atlas(
             f"{sweep}: [sweep]",
         )
     name, tasks = expand(sweep, out_root, max_tasks=max_tasks)
+    before, comparisons = read_previous(previous, name) if previous else ({}, {})
+    # the file is usually the page's own atlas.json, which this page replaces: say when
+    source = f"{previous} as read on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     res = SweepResult(name, tasks, runs=Path(out_root) / name)
     folder = Path(report_root) / name
     check_sweep_outputs(folder, None, atlas=True, fluids=_fluid_labels(doc, tasks), runs=res.runs)
     ok = _prepare(tasks, log)
-    rows = []
+    rows, carried = [], {}
     for t in tasks:
         if t.error:
             res.status[t.name], res.messages[t.name] = "failed", t.error
         elif t in ok and _done(t):
             res.status[t.name] = "skipped"
             rows.append({**_existing_row(t, folder), "status": "skipped"})
+        elif t in ok and _same_run(before.get(t.name), t):
+            carried[t.name] = carried_entry(before[t.name], source)
+            res.status[t.name], res.messages[t.name] = "carried", carried[t.name].message
         else:
             res.status[t.name] = "missing"
             res.messages[t.name] = f"not run: no up-to-date run file {t.out}"
+            if t.name in before:
+                res.messages[t.name] += (
+                    f" (the entry of {previous} is of another problem or sampler settings)"
+                )
         if res.status[t.name] != "skipped":  # the task list shows every task
             rows.append(
                 {"task": t.name, "status": res.status[t.name], "message": res.messages[t.name]}
@@ -1418,7 +1447,10 @@ def build_atlas(
     res.rows = rows
     res.summary = folder / "atlas.csv"  # the numbers of tasks.html (no summary.csv here)
     have = sum(s == "skipped" for s in res.status.values())
-    log(f"atlas {name}: {have} of {len(tasks)} tasks have a run file")
+    log(
+        f"atlas {name}: {have} of {len(tasks)} tasks have a run file"
+        + (f", {len(carried)} carried over from {previous}" if previous else "")
+    )
     return write_atlas(
         res,
         folder,
@@ -1427,7 +1459,16 @@ def build_atlas(
         potential_axis=atlas.get("potential_axis", "potential"),
         description=doc["sweep"].get("description", ""),
         log=log,
+        carried=carried,
+        previous_comparisons=comparisons,
     )
+
+
+def _same_run(entry: dict | None, task: Task) -> bool:
+    """Whether an earlier page's entry has results of the task's problem and settings."""
+    if not entry or entry.get("status") not in RESULT_STATUSES:
+        return False
+    return _same_stamp(entry.get("fingerprint"), entry.get("settings", ""), task)
 
 
 def write_summary(

@@ -27,6 +27,7 @@ Three kinds of check:
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
 import shutil
@@ -39,10 +40,20 @@ import numpy as np
 import pytest
 
 from bayesff import runfile
-from bayesff.errors import ProblemError
+from bayesff.cli import main
+from bayesff.cli.command import EXIT_ERROR
+from bayesff.errors import DataError, ProblemError
 from bayesff.potentials import mie_critical_point
 from bayesff.potentials.molecular import two_centre_critical_point
-from bayesff.sweep import _prepare, _spec, build_atlas, expand, run_batch, run_sweep
+from bayesff.sweep import (
+    _prepare,
+    _spec,
+    build_atlas,
+    expand,
+    run_batch,
+    run_sweep,
+    same_settings,
+)
 from bayesff.units import (
     COULOMB_KJ_PER_MOL_ANGSTROM,
     DEBYE_E_ANGSTROM,
@@ -210,6 +221,26 @@ def test_atlas_sweep_file_expands_to_every_fluid_form_and_training():
             want_groups |= {(n, e) for n in ("rho_l", "p_sat") for e in ends}
         assert groups == want_groups, t.name
         assert set(d["transferability"]["tolerance"]) == set(observables), t.name
+
+
+@pytest.mark.slow
+def test_the_committed_atlas_page_is_of_the_sweep_file_as_it_is():
+    """Every entry of reports/atlas/atlas.json was made from its task's problem and sampler
+    settings in models/atlas/atlas.toml as committed (the rule by which a sweep skips a
+    task and ``bayesff atlas --previous`` carries an entry over): a change to the sweep
+    file without re-made runs, or a page left behind, fails here. Every entry has results,
+    and the runs made since the check of the Laplace modes' shares passed it."""
+    page = json.loads((ROOT / "reports" / "atlas" / "atlas.json").read_text(encoding="utf-8"))
+    entries = {e["task"]: e for e in page["entries"]}
+    _, tasks = expand(ATLAS)
+    assert _prepare(tasks, log=lambda *a: None) == tasks
+    assert set(entries) == {t.name for t in tasks}
+    for t in tasks:
+        e = entries[t.name]
+        assert e["status"] in ("done", "skipped", "carried"), t.name
+        assert e["fingerprint"] in (t.fingerprint, t.legacy_fingerprint), t.name
+        assert same_settings(e["settings"], t.settings), (t.name, e["settings"], t.settings)
+        assert e["diagnostics"].get("modes_ok", True), t.name
 
 
 def test_atlas_data_subsets_are_rows_of_the_data_files_by_the_stated_rule():
@@ -736,6 +767,100 @@ def test_bayesff_atlas_rebuilds_the_page_from_run_files_and_marks_missing_ones(t
     for name, r in summary.items():
         mc = r["verdict_mc[B2/low T]"]
         assert mc == "settled" or mc.startswith("within MC error: "), (name, mc)
+
+
+@pytest.mark.slow
+def test_bayesff_atlas_carries_over_an_earlier_page_s_entries_without_their_run_files(
+    tiny, tmp_path, capsys
+):
+    """``bayesff atlas --previous atlas.json``: a task whose run file is not here shows the
+    earlier page's entry, with every number as that page had it, when that entry was made
+    from the task's problem and sampler settings (each entry records them); otherwise it is
+    missing. Forms are compared by PSIS-LOO where a fluid's runs are all carried over (the
+    earlier comparison) or none is, never on a mixture; held-out ranks need only the entries."""
+
+    _, folder = tiny
+    sweep_file = folder.parent.parent / "tiny.toml"
+    runs = tmp_path / "runs"
+    shutil.copytree(folder.parent.parent / "runs", runs)
+    page = json.loads((folder / "atlas.json").read_text(encoding="utf-8"))
+    assert all(e["fingerprint"] and "InferenceSettings(" in e["settings"] for e in page["entries"])
+    for task in ("neon-lj", "neon-hs", "argon-hs"):
+        (runs / "tiny_atlas" / task / "posterior.nc").unlink()
+    index = build_atlas(
+        sweep_file,
+        out_root=runs,
+        report_root=tmp_path / "a",
+        log=None,
+        previous=folder / "atlas.json",
+    )
+    before, rows = _csv_rows(folder), _csv_rows(index.parent)
+    for key in (("neon", "lj"), ("neon", "hs"), ("argon", "hs")):
+        assert rows[key]["status"] == "carried", key
+        assert "carried over from" in rows[key]["message"], key
+    assert rows[("argon", "lj")]["status"] == "skipped"
+    for key, row in before.items():
+        for col in row:
+            if col.startswith(("sigma_", "verdict", "p_all_within", "heldout_elpd", "rhat")):
+                assert rows[key][col] == row[col], (key, col)
+    # neon: both runs carried over, the earlier comparison; argon: one carried, no LOO
+    made = json.loads((index.parent / "atlas.json").read_text(encoding="utf-8"))
+    assert made["comparisons"]["neon"] == page["comparisons"]["neon"]
+    argon = made["comparisons"]["argon"]["argon"]
+    assert argon["loo"] is None and "argon-hs" in argon["loo_error"]
+    assert argon["heldout"] == page["comparisons"]["argon"]["argon"]["heldout"]
+    assert rows[("argon", "lj")]["loo_elpd_nats"] == rows[("argon", "hs")]["loo_elpd_nats"] == ""
+    assert before[("neon", "lj")]["loo_elpd_nats"] == rows[("neon", "lj")]["loo_elpd_nats"] != ""
+    html = index.read_text(encoding="utf-8")
+    assert "3 of 4 runs are carried over from an earlier page" in html
+    assert "neon-hs" in (index.parent / "tasks.html").read_text(encoding="utf-8")
+    # carried over again from that page, an entry keeps where it first came from
+    again = build_atlas(
+        sweep_file, out_root=runs, report_root=tmp_path / "a2", log=None,
+        previous=index.parent / "atlas.json",
+    )  # fmt: skip
+    msg = _csv_rows(again.parent)[("neon", "hs")]["message"]
+    assert msg.startswith(f"carried over from {folder / 'atlas.json'} as read on "), msg
+
+    # an entry of other sampler settings or another problem is not carried over
+    for e in page["entries"]:
+        if e["task"] == "neon-lj":
+            e["settings"] = e["settings"].replace("samples=150", "samples=151")
+            assert "samples=151" in e["settings"]
+        if e["task"] == "neon-hs":
+            e["fingerprint"] = "0" * 64
+        if e["task"] == "argon-hs":  # an entry of a page made before the modes' check
+            del e["diagnostics"]["modes_ok"]
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(page), encoding="utf-8")
+    index = build_atlas(
+        sweep_file, out_root=runs, report_root=tmp_path / "b", log=None, previous=other
+    )
+    rows = _csv_rows(index.parent)
+    for key in (("neon", "lj"), ("neon", "hs")):
+        assert rows[key]["status"] == "missing", key
+        assert "another problem or sampler settings" in rows[key]["message"], key
+    assert rows[("argon", "hs")]["status"] == "carried"
+    html = index.read_text(encoding="utf-8")
+    assert "1 run was made before the share of the draws in each Laplace mode" in html
+    assert "1 of 4 runs are carried over" in html  # one carried over, two missing
+
+    # bad files: not JSON, another sweep's page (nothing is written)
+    bad = tmp_path / "bad.json"
+    for text, says in (("{not json", "not JSON"), (json.dumps({**page, "sweep": "x"}), "'x'")):
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(DataError, match=says) as err:
+            build_atlas(
+                sweep_file, out_root=runs, report_root=tmp_path / "c", log=None, previous=bad
+            )
+        assert str(bad) in str(err.value)
+    assert not (tmp_path / "c").exists()
+    # the same through the command line: an error line naming the file, no traceback
+    argv = ["atlas", str(sweep_file), "--runs", str(runs), "--reports", str(tmp_path / "c")]
+    assert main([*argv, "--previous", str(bad), "--quiet"]) == EXIT_ERROR
+    assert str(bad) in capsys.readouterr().err and not (tmp_path / "c").exists()
+    assert main([*argv, "--previous", str(folder / "atlas.json"), "--quiet"]) == 0
+    assert _csv_rows(tmp_path / "c" / "tiny_atlas")[("neon", "hs")]["status"] == "carried"
 
 
 def _b2_run(s: int, rng):

@@ -138,10 +138,18 @@ def _atlas_arguments(c) -> None:
     c.description = (
         "Write the atlas page (index.html, atlas.csv, a page per fluid) of a sweep file "
         "with a [sweep.atlas] table from the run files it has, sampling nothing: tasks "
-        "without an up-to-date run file are shown as missing."
+        "without an up-to-date run file are shown as missing (or, with --previous, as "
+        "carried over from an earlier page)."
     )
     c.add_argument("sweep", help="sweep file, e.g. models/atlas/atlas.toml")
     _add_roots(c)
+    c.add_argument(
+        "--previous",
+        metavar="ATLAS_JSON",
+        help="an earlier page's atlas.json (e.g. reports/atlas/atlas.json): a task without "
+        "a run file here shows that page's entry when it was made from the same problem "
+        "and sampler settings, marked as carried over",
+    )
     c.add_argument("--quiet", action="store_true", help="only the page's path")
     _add_limits(c)
 
@@ -153,6 +161,7 @@ def _atlas(args) -> int:
         report_root=args.reports,
         log=None if args.quiet else print,
         max_tasks=args.max_tasks,
+        previous=args.previous,
     )
     print(f"atlas {index}")
     return EXIT_OK

@@ -70,7 +70,7 @@ import json
 import math
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from html import escape
 from pathlib import Path
 
@@ -91,9 +91,11 @@ from bayesff.transferability.criteria import mc_label, worse_verdict
 
 __all__ = [
     "AtlasEntry",
+    "carried_entry",
     "collect",
     "heldout_elpd",
     "read_fluids",
+    "read_previous",
     "render_atlas",
     "write_atlas",
 ]
@@ -107,6 +109,9 @@ RHAT_LIMIT = 1.01
 ESS_LIMIT = 400
 #: The sweep axis that names the training set, when the sweep has one (models/atlas/atlas.toml).
 TRAINING_AXIS = "training"
+#: Entry statuses with results: a run file of this sweep (``done`` now, ``skipped`` as
+#: written before), or an entry of an earlier page carried over (:func:`carried_entry`).
+RESULT_STATUSES = ("done", "skipped", "carried")
 #: The questions across the phase boundary: (trained on, held-out targets that answer it).
 GAS_TARGETS = ("B2",)
 LIQUID_TARGETS = ("rho_l", "p_sat")
@@ -206,10 +211,13 @@ class AtlasEntry:
     groups: list = field(default_factory=list)
     training: dict = field(default_factory=dict)
     loo: dict = field(default_factory=dict)
+    fingerprint: str = ""  # the run file's problem fingerprint (Problem.fingerprint)
+    settings: str = ""  # ... and its sweep settings stamp (repr of InferenceSettings)
+    carried_from: str = ""  # the earlier atlas.json this entry was read from, if any
 
     @property
     def ok(self) -> bool:
-        return self.status in ("done", "skipped") and bool(self.groups or self.params)
+        return self.status in RESULT_STATUSES and bool(self.groups or self.params)
 
     def group(self, target: str, group: str) -> dict | None:
         return next(
@@ -376,6 +384,8 @@ def _entry(
     e.report = str(page) if page.is_file() else ""
     e.potential_name = str(runfile.info(dt).get("potential_name", ""))
     e.wall_time_s = float(dt.attrs.get("wall_time_s", 0.0))
+    e.fingerprint = str(dt.attrs.get("problem_fingerprint", ""))
+    e.settings = str(dt.attrs.get("sweep_settings", ""))
     e.params, e.derived = _parameters(dt, fluids.get(fluid))
     d = diagnose(dt)
     e.diagnostics = {
@@ -405,17 +415,109 @@ def _entry(
     return e
 
 
+def _arrays(elpd: dict | None) -> dict | None:
+    """A held-out elpd read back from JSON, where a non-finite number was written as null:
+    ``elpd`` and ``elpd_i`` are log densities, so null there was -inf (every draw's forward
+    model failed); ``observed`` null was NaN."""
+    if not elpd:
+        return elpd
+    out = dict(elpd)
+    for k, fill in (("elpd_i", -np.inf), ("observed", np.nan)):
+        if k in out:
+            out[k] = np.array([fill if v is None else v for v in out[k]], dtype=float)
+    if out.get("elpd", 0.0) is None:
+        out["elpd"] = -np.inf
+    return out
+
+
+def carried_entry(d: dict, source: str) -> AtlasEntry:
+    """An entry of an earlier page's ``atlas.json`` (``d``), shown again without its run file.
+
+    Its numbers are the earlier page's; what needs the run file itself (PSIS-LOO against
+    forms run since) is not recomputed (:func:`write_atlas`). ``source`` names the file
+    (and when it was read: the file is usually the page's own, which the new page
+    replaces); an entry that page had itself carried over keeps its first source.
+    """
+
+    names = {f.name for f in fields(AtlasEntry)}
+    e = AtlasEntry(**{k: v for k, v in d.items() if k in names})
+    e.status, e.carried_from = "carried", str(d.get("carried_from") or source)
+    e.message = f"carried over from {e.carried_from} (its run file is not here)"
+    e.groups = [{**g, "elpd": _arrays(g.get("elpd"))} for g in e.groups]
+    for g in e.groups:
+        if g.get("elpd_rank"):
+            _finite_again(g["elpd_rank"])
+    return e
+
+
+def read_previous(path: str | Path, sweep: str) -> tuple[dict[str, dict], dict]:
+    """The entries (task -> entry) and comparisons of an earlier page's ``atlas.json``.
+
+    Raises
+    ------
+    bayesff.errors.DataError
+        For a file that is not such a page's JSON, or one of another sweep than ``sweep``.
+    """
+
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(
+            "no such file: expected an atlas.json written by bayesff", str(path)
+        ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(f"not JSON: {err}", str(path)) from None
+    entries = doc.get("entries") if isinstance(doc, dict) else None
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("task"), str) for e in entries
+    ):
+        raise DataError(
+            "expected an atlas.json written by bayesff: an object whose 'entries' is a list "
+            "of objects with a 'task'",
+            str(path),
+        )
+    if doc.get("sweep") != sweep:
+        raise DataError(
+            f"this page is of sweep {doc.get('sweep')!r}, not {sweep!r}", f"{path}: sweep"
+        )
+    comparisons = doc.get("comparisons")
+    if not isinstance(comparisons, dict):
+        comparisons = {}
+    for per_fluid in comparisons.values():
+        for c in per_fluid.values() if isinstance(per_fluid, dict) else ():
+            for ranks in (c.get("heldout") or {}).values():
+                for r in ranks.values():
+                    _finite_again(r)
+    return {e["task"]: e for e in entries}, comparisons
+
+
+def _finite_again(rank: dict) -> dict:
+    """A held-out rank read back from JSON: a difference written as null was +inf (a state
+    where every draw of this form failed), an elpd written as null -inf."""
+    if "elpd_diff" in rank and rank["elpd_diff"] is None:
+        rank["elpd_diff"] = math.inf
+    if "elpd" in rank and rank["elpd"] is None:
+        rank["elpd"] = -math.inf
+    return rank
+
+
 def collect(
     res,
     report_folder: Path,
     fluids: dict,
     fluid_axis: str = "fluid",
     potential_axis: str = "potential",
+    carried: dict[str, AtlasEntry] | None = None,
 ) -> list[AtlasEntry]:
-    """One :class:`AtlasEntry` per task of a :class:`~bayesff.sweep.SweepResult`."""
+    """One :class:`AtlasEntry` per task of a :class:`~bayesff.sweep.SweepResult`; a task
+    of status ``carried`` takes its entry from ``carried`` (task -> entry)."""
 
     out = []
     for t in res.tasks:
+        if res.status.get(t.name) == "carried":
+            out.append(carried[t.name])
+            continue
         for a in (fluid_axis, potential_axis):
             if a not in t.labels:
                 raise ProblemError(
@@ -440,12 +542,28 @@ def collect(
 # ---------------------------------------------------------------------------- comparison
 
 
-def _compare_fluid(entries: list[AtlasEntry]) -> dict:
-    """PSIS-LOO on the training data and held-out elpd per group, across one fluid's forms."""
+def _compare_fluid(entries: list[AtlasEntry], previous: dict | None = None) -> dict:
+    """PSIS-LOO on the training data and held-out elpd per group, across one fluid's forms.
 
+    Entries carried over from an earlier page have no run file. When every entry is one
+    of them, the earlier page's comparison (``previous``) is shown again; when only some
+    are, PSIS-LOO is not computed (it needs every form's pointwise log-likelihood) and the
+    forms' earlier LOO figures are dropped; the held-out ranking needs only the entries.
+    """
+
+    carried = [e.task for e in entries if e.status == "carried"]
+    if carried and previous is not None and len(carried) == len(entries):
+        return previous
     runs = {e.potential: e._dt for e in entries if e.ok and hasattr(e, "_dt")}
     out = {"loo": None, "loo_error": "", "heldout": {}}
-    if runs:
+    if carried:
+        for e in entries:
+            e.loo = {}
+        out["loo_error"] = (
+            "not compared: the runs of " + ", ".join(carried) + " are carried over from an "
+            "earlier page without their run files; run them again to compare"
+        )
+    elif runs:
         try:
             c = compare(runs)
             out["loo"] = {
@@ -1179,6 +1297,24 @@ def _converged(diag: dict) -> bool:
     )
 
 
+def _carried_note(entries) -> str:
+    """Which entries are an earlier page's, and from where ("" when none is)."""
+    carried = [e for e in entries if e.status == "carried"]
+    if not carried:
+        return ""
+    sources = ", ".join(dict.fromkeys(e.carried_from for e in carried))
+    return (
+        f"<p class='warn'>{len(carried)} of {len(entries)} runs are carried over from an "
+        f"earlier page ({_e(sources)}): their run files are not here, and their figures are "
+        "that page's, each for the same problem and sampler settings as this sweep file's "
+        "task (the rule by which a sweep skips a task). Forms are compared by PSIS-LOO only "
+        "where all of a fluid's runs of a training set are carried over (that page's "
+        "comparison) or none is; the runs made for this page: "
+        + _e(", ".join(e.task for e in entries if e.ok and e.status != "carried") or "none")
+        + ".</p>"
+    )
+
+
 def _atlas_notes(entries, fluids, fluid_order) -> tuple[str, str, str]:
     """The notes under the matrices: convergence, failed states and MC error, quantum fluids."""
     flagged = [e.task for e in entries if e.ok and not _converged(e.diagnostics)]
@@ -1201,14 +1337,26 @@ def _atlas_notes(entries, fluids, fluid_order) -> tuple[str, str, str]:
             "[quantum] below). The potentials here are classical: their low-T B2 verdicts test "
             "a classical model against a quantum fluid.</p>"
         )
+    unchecked = sum(e.ok and "modes_ok" not in e.diagnostics for e in entries)
     diag = (
-        f"<p class='ok'>Every run has R-hat &lt;= {RHAT_LIMIT} and bulk ESS &gt;= {ESS_LIMIT}, "
-        "and so has the share of its draws in each of its Laplace start's modes.</p>"
+        (
+            f"<p class='ok'>Every run has R-hat &lt;= {RHAT_LIMIT} and bulk ESS &gt;= "
+            f"{ESS_LIMIT}, and so has the share of its draws in each of its Laplace start's "
+            "modes" + (", where that was checked" if unchecked else "") + ".</p>"
+        )
         if not flagged
         else f"<p class='warn'>R-hat &gt; {RHAT_LIMIT} or bulk ESS &lt; {ESS_LIMIT}, of a "
         "parameter or of the share of the draws in a Laplace mode (flagged "
         f"in the matrix with a red outline and '!'): {_e(', '.join(flagged))}.</p>"
     )
+    if unchecked:
+        diag += (
+            f"<p>{unchecked} "
+            + ("run was" if unchecked == 1 else "runs were")
+            + " made before the share of the draws in each Laplace mode was checked "
+            "(diagnostics without modes_ok): only R-hat and bulk ESS are checked there.</p>"
+        )
+    diag += _carried_note(entries)
     fail_note = (
         f"<p>Held-out states where the forward model gave no value for some posterior draws "
         f"(outside its equation of state's validated range, no coexistence above the model's "
@@ -1400,6 +1548,8 @@ def write_atlas(
     potential_axis: str = "potential",
     description: str = "",
     log=print,
+    carried: dict[str, AtlasEntry] | None = None,
+    previous_comparisons: dict | None = None,
 ) -> Path:
     """Write the atlas of a finished sweep into ``folder`` (see the module docstring).
 
@@ -1416,6 +1566,10 @@ def write_atlas(
         The sweep's axes that name the fluid and the potential form.
     description
         One line shown under the title (the sweep's description).
+    carried, previous_comparisons
+        Entries of an earlier page for the tasks of status ``carried`` (task -> entry,
+        :func:`carried_entry`) and that page's comparisons (fluid -> key -> comparison,
+        :func:`read_previous`): :func:`bayesff.sweep.build_atlas` with ``previous``.
 
     Returns
     -------
@@ -1426,20 +1580,20 @@ def write_atlas(
     log = log or (lambda *a, **k: None)
     folder = Path(folder)
     fluids = read_fluids(fluids_csv)
-    entries = collect(res, folder, fluids, fluid_axis, potential_axis)
+    entries = collect(res, folder, fluids, fluid_axis, potential_axis, carried)
     fluid_order = list(dict.fromkeys(e.fluid for e in entries))
     potentials = list(dict.fromkeys(e.potential for e in entries))
     trainings = _trainings(entries)
+    before = previous_comparisons or {}
     # forms are compared on the same training data only: per fluid and training set
-    comparisons = {
-        fl: {
-            (f"{fl} ({tr})" if tr else fl): _compare_fluid(
-                [e for e in entries if e.fluid == fl and e.training_set == tr]
+    comparisons = {fl: {} for fl in fluid_order}
+    for fl in fluid_order:
+        for tr in trainings:
+            key = f"{fl} ({tr})" if tr else fl
+            comparisons[fl][key] = _compare_fluid(
+                [e for e in entries if e.fluid == fl and e.training_set == tr],
+                (before.get(fl) or {}).get(key),
             )
-            for tr in trainings
-        }
-        for fl in fluid_order
-    }
     figures = []
     for tr in trainings:
         sub = [e for e in entries if e.training_set == tr]
