@@ -818,6 +818,10 @@ def test_bayesff_atlas_carries_over_an_earlier_page_s_entries_without_their_run_
     assert before[("neon", "lj")]["loo_elpd_nats"] == rows[("neon", "lj")]["loo_elpd_nats"] != ""
     html = index.read_text(encoding="utf-8")
     assert "3 of 4 runs are carried over from an earlier page" in html
+    cell = re.search(r'<td class="cell[^"]*" data-fluid="neon" data-potential="hs"[^>]*>', html)
+    assert "carried over from" in cell.group(0)  # the hover text says so too
+    cell = re.search(r'<td class="cell[^"]*" data-fluid="argon" data-potential="lj"[^>]*>', html)
+    assert "carried over from" not in cell.group(0)
     assert "neon-hs" in (index.parent / "tasks.html").read_text(encoding="utf-8")
     # carried over again from that page, an entry keeps where it first came from
     again = build_atlas(

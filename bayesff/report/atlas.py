@@ -961,6 +961,8 @@ def _cell(e: AtlasEntry | None, t: str, g: str, fluid: str, pot: str) -> str:
             f"forward model gave no value (outside its EOS's range, above the model's Tc, "
             f"not converged) for some draws at {nf} state(s): see the fluid's page"
         )
+    if e.status == "carried":
+        lines.append(e.message)
     diag = e.diagnostics
     bad = not _converged(diag)
     if bad:
