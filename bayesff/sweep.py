@@ -140,6 +140,7 @@ from bayesff.problem import Problem, read_text
 from bayesff.report import report as write_report
 from bayesff.report.atlas import (
     RESULT_STATUSES,
+    AtlasEntry,
     carried_entry,
     read_fluids,
     read_previous,
@@ -1417,14 +1418,41 @@ def build_atlas(
         )
     name, tasks = expand(sweep, out_root, max_tasks=max_tasks)
     before, comparisons = read_previous(previous, name) if previous else ({}, {})
-    # the file is usually the page's own atlas.json, which this page replaces: say when
-    source = f"{previous} as read on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     res = SweepResult(name, tasks, runs=Path(out_root) / name)
     folder = Path(report_root) / name
     check_sweep_outputs(folder, None, atlas=True, fluids=_fluid_labels(doc, tasks), runs=res.runs)
-    ok = _prepare(tasks, log)
+    carried = _atlas_statuses(res, _prepare(tasks, log), folder, before, previous)
+    res.summary = folder / "atlas.csv"  # the numbers of tasks.html (no summary.csv here)
+    have = sum(s == "skipped" for s in res.status.values())
+    log(
+        f"atlas {name}: {have} of {len(tasks)} tasks have a run file"
+        + (f", {len(carried)} carried over from {previous}" if previous else "")
+    )
+    return write_atlas(
+        res,
+        folder,
+        (sweep.parent / atlas["fluids"]).resolve(),
+        fluid_axis=atlas.get("fluid_axis", "fluid"),
+        potential_axis=atlas.get("potential_axis", "potential"),
+        description=doc["sweep"].get("description", ""),
+        log=log,
+        carried=carried,
+        previous_comparisons=comparisons,
+    )
+
+
+def _atlas_statuses(
+    res: SweepResult, ok: list[Task], folder: Path, before: dict, previous
+) -> dict[str, AtlasEntry]:
+    """Each task's status for a page made from existing runs (``build_atlas``), in
+    ``res.status``, ``res.messages`` and the task list's ``res.rows``: ``failed``
+    (invalid), ``skipped`` (an up-to-date run file), ``carried`` (the entry of the earlier
+    page ``before``, task -> entry, read from ``previous``) or ``missing``. Returns the
+    carried entries, task -> entry."""
+    # the file is usually the page's own atlas.json, which this page replaces: say when
+    source = f"{previous} as read on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     rows, carried = [], {}
-    for t in tasks:
+    for t in res.tasks:
         if t.error:
             res.status[t.name], res.messages[t.name] = "failed", t.error
         elif t in ok and _done(t):
@@ -1445,23 +1473,7 @@ def build_atlas(
                 {"task": t.name, "status": res.status[t.name], "message": res.messages[t.name]}
             )
     res.rows = rows
-    res.summary = folder / "atlas.csv"  # the numbers of tasks.html (no summary.csv here)
-    have = sum(s == "skipped" for s in res.status.values())
-    log(
-        f"atlas {name}: {have} of {len(tasks)} tasks have a run file"
-        + (f", {len(carried)} carried over from {previous}" if previous else "")
-    )
-    return write_atlas(
-        res,
-        folder,
-        (sweep.parent / atlas["fluids"]).resolve(),
-        fluid_axis=atlas.get("fluid_axis", "fluid"),
-        potential_axis=atlas.get("potential_axis", "potential"),
-        description=doc["sweep"].get("description", ""),
-        log=log,
-        carried=carried,
-        previous_comparisons=comparisons,
-    )
+    return carried
 
 
 def _same_run(entry: dict | None, task: Task) -> bool:

@@ -6,10 +6,10 @@ A page shows a run only when the run file's fingerprint and settings are those o
 file's task at the time the page is written (the rule by which a sweep skips a task). So an
 entry of a page committed at COMMIT was made from the problem of its task in COMMIT's sweep
 file; this script expands that sweep file (a temporary git worktree of COMMIT), builds each
-task's problem with the package as it is now (the fingerprint has not changed since
-2026-11-27, Problem.fingerprint) and writes each entry's ``fingerprint`` and ``settings``.
-It refuses a page that is not COMMIT's own (byte for byte), and touches no entry that
-already has a fingerprint or has no results.
+task's problem as a sweep does, with the package as it is now (the fingerprint has not
+changed since 2026-11-27, Problem.fingerprint), and writes each entry's ``fingerprint``
+and ``settings``. It refuses a page that is not COMMIT's own (byte for byte), and
+touches no entry that already has a fingerprint or has no results.
 
     python scripts/stamp_atlas_json.py reports/atlas/atlas.json --commit 3a82c63 \
         --sweep models/atlas/atlas.toml
@@ -26,11 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import tomli_w
-
-from bayesff import Problem
 from bayesff.io import atomic_path
-from bayesff.sweep import expand
+from bayesff.sweep import _prepare, expand
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,16 +43,8 @@ def stamps(commit: str, sweep: str) -> dict[str, tuple[str, str]]:
         _git("worktree", "add", "--detach", str(tree), commit)
         try:
             _, tasks = expand(tree / sweep)
-            out = {}
-            for t in tasks:
-                p = Problem.from_dict(
-                    t.document,
-                    path=f"task {t.name}",
-                    source_text=tomli_w.dumps(t.document),
-                    base_dirs=t.base_dirs,
-                )
-                out[t.name] = (p.fingerprint(), repr(p.inference))
-            return out
+            _prepare(tasks, log=print)  # the sweep's own fingerprint and settings stamp
+            return {t.name: (t.fingerprint, t.settings) for t in tasks if not t.error}
         finally:
             _git("worktree", "remove", "--force", str(tree))
 
