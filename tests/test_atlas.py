@@ -27,6 +27,7 @@ Three kinds of check:
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import math
 import re
@@ -226,6 +227,35 @@ def test_atlas_sweep_file_expands_to_every_fluid_form_and_training():
             want_groups |= {(n, e) for n in ("rho_l", "p_sat") for e in ends}
         assert groups == want_groups, t.name
         assert set(d["transferability"]["tolerance"]) == set(observables), t.name
+
+
+@pytest.mark.slow
+def test_laplace_modes_script_finds_the_competing_modes_a_calibration_labels(tmp_path):
+    """scripts/atlas_laplace_modes.py runs a task's Laplace start as its calibration does
+    (the task's seed, keys and starting draws). References: oxygen-LJ-B2+VLE's
+    calibration by ``bayesff sweep`` (2026-11-30, the page's tempered run) labelled its
+    draws with two competing modes (17.1 % nearest the second; docs/atlas.md), and
+    oxygen-LJ-B2's with none; neon-LJ-B2+VLE has one optimisation ending 12.8 nats below
+    the best, which is not a competing mode (``COMPETING_NATS`` = 10 nats,
+    bayesff.inference.laplace), so a count of distinct optima would give 2 there."""
+    spec = importlib.util.spec_from_file_location(
+        "atlas_laplace_modes", ROOT / "scripts" / "atlas_laplace_modes.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "modes.csv"
+    only = ["fluid=oxygen,neon", "potential=lj", "training=B2,B2_VLE"]
+    assert mod.main([str(ATLAS), str(out), *(a for o in only for a in ("--only", o))]) == 0
+    with out.open() as fh:
+        rows = {r["task"]: r for r in csv.DictReader(fh)}
+    assert {k: int(r["modes"]) for k, r in rows.items()} == {
+        "neon-lj-B2": 1,
+        "oxygen-lj-B2": 1,
+        "neon-lj-B2_VLE": 1,
+        "oxygen-lj-B2_VLE": 2,
+    }
+    assert "4 reached the best optimum" in rows["oxygen-lj-B2"]["log_density_gaps"]
+    assert "12.8" in rows["neon-lj-B2_VLE"]["log_density_gaps"]
 
 
 @pytest.mark.slow

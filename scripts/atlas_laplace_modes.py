@@ -1,0 +1,112 @@
+"""The competing modes each task of a sweep starts from: its Laplace start alone, no sampling.
+
+A run's check of the modes' shares (``bayesff.inference.diagnostics``: the share of the
+draws nearest each competing mode of its Laplace start gets R-hat and ESS like any other
+function of the draws) has something to check only where the Laplace start found more than
+one competing mode. Runs made before that check existed, whose run files are gone, can be
+sorted without sampling again: this script runs each task's Laplace start exactly as its
+calibration does (the task's problem and settings, the same seed and keys, the same
+starting draws, the sweep's row padding) and writes one row per task:
+
+    task, sampler, modes, optima, log_density_gaps, seconds
+
+where ``modes`` is the number of distinct competing modes (1: the check would have had
+nothing to check) and ``log_density_gaps`` how far below the best optimum each
+optimisation ended (nats). A task with ``modes`` > 1 that was sampled with NUTS is one
+whose modes' shares are not known to be converged unless it is run again.
+
+    PYTHONPATH=. python scripts/atlas_laplace_modes.py models/atlas/atlas.toml OUT.csv \
+        [--only potential=mie --only training=B2_VLE]
+
+Tasks are taken structure by structure, so each log density compiles once (about 20-60 s
+each on the 2-core CPU; the optimisations take seconds). Used on 2026-11-30 for the 112 runs
+the atlas page carries over (docs/atlas.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+import time
+from pathlib import Path
+
+from bayesff.inference.cache import get_kernel
+from bayesff.inference.calibrate import (
+    _batch,
+    _groups,
+    _kernel_settings,
+    _settings,
+    _start,
+    row_counts,
+)
+from bayesff.io import atomic_path
+from bayesff.runtime import ensure_configured
+from bayesff.sweep import check_sweep
+
+FIELDS = ["task", "sampler", "modes", "optima", "log_density_gaps", "seconds"]
+
+
+def _only(pairs: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for p in pairs:
+        axis, _, labels = p.partition("=")
+        out.setdefault(axis, []).extend(labels.split(","))
+    return out
+
+
+def task_modes(problems: dict, log=print) -> list[dict]:
+    """One row per task (task name -> problem): its Laplace start's competing modes."""
+    ensure_configured()  # as calibrate: 64-bit, the compilation cache
+    names = list(problems)
+    probs = [problems[n] for n in names]
+    rows = []
+    for idx in _groups(probs, {}, len(probs)):
+        pad = row_counts([probs[i] for i in idx])  # as the sweep pads a structure's batches
+        for i in idx:
+            p = probs[i]
+            s = _settings(p, {})
+            batch = _batch([p], [s], pad)
+            kernel = get_kernel(batch.structure, _kernel_settings(s))
+            lines: list[str] = []
+            t = time.perf_counter()
+            _, _, maps = _start(kernel, batch, lines.append)
+            summary = next((x for x in lines if x.startswith("laplace start")), "")
+            # how the optimisations ended, without the log's hint on sampling
+            gaps = re.sub(r", \d+ competing modes.*", "", summary.split("; ", 1)[-1])
+            rows.append(
+                {
+                    "task": names[i],
+                    "sampler": s.sampler,
+                    "modes": 1 if maps[0] is None else len(maps[0].centres),
+                    "optima": s.chains,
+                    "log_density_gaps": gaps,
+                    "seconds": round(time.perf_counter() - t, 1),
+                }
+            )
+            log(f"{names[i]}: {rows[-1]['modes']} mode(s); {summary}")
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sweep")
+    ap.add_argument("out", help="CSV to write (replaced atomically)")
+    ap.add_argument("--only", action="append", default=[], help="AXIS=LABEL[,LABEL...]")
+    args = ap.parse_args(argv)
+    _, problems, errors = check_sweep(args.sweep, only=_only(args.only) or None)
+    if errors:
+        sys.exit("invalid tasks: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
+    rows = task_modes(problems)
+    with atomic_path(Path(args.out)) as tmp, tmp.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    several = [r["task"] for r in rows if r["modes"] > 1]
+    print(f"{len(rows)} tasks; {len(several)} with competing modes: {', '.join(several)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
