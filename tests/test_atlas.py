@@ -119,13 +119,14 @@ SLOW_TO_MIX = {
     ]
 }
 #: Of those, the ones whose chains pass rarely between two modes and keep more draws.
-MUCH_LONGER = {"ethane-mie-B2_VLE": 8000, "oxygen-mie-B2_VLE": 8000}
+MUCH_LONGER = {"oxygen-mie-B2_VLE": 8000}
 #: Of those, the ones sampled with parallel tempering instead (make_atlas.py's TEMPERED),
 #: with their warm-up and draws per chain: methane-Mie-B2+VLE, whose NUTS chains did not
-#: agree on its minor mode's share, and three that NUTS needed 12000-40000 draws for
+#: agree on its minor mode's share, and four that NUTS needed 8000-40000 draws for
 #: (docs/atlas.md).
 TEMPERED = {
     "methane-mie-B2_VLE": (1000, 5000),
+    "ethane-mie-B2_VLE": (1000, 5000),
     "oxygen-lj-B2_VLE": (1000, 3000),
     "ethylene-mie-B2_VLE": (1000, 4000),
     "fluorine-2cljq-B2": (1000, 3000),
