@@ -129,7 +129,7 @@ TEMPERED = {
     "ethane-mie-B2_VLE": (1000, 5000),
     "oxygen-lj-B2_VLE": (1000, 3000),
     "ethylene-mie-B2_VLE": (1000, 4000),
-    "fluorine-2cljq-B2": (1000, 3000),
+    "fluorine-2cljq-B2": (1000, 6000),
 }
 #: Every task of these (form, training) runs at target_accept 0.9 instead of the Mie file's
 #: 0.99 but for the fluids named (make_atlas.py's KIND_SETTINGS: slower to mix there, or
