@@ -11,9 +11,10 @@ starting draws, the sweep's row padding) and writes one row per task:
     task, sampler, modes, optima, log_density_gaps, seconds
 
 where ``modes`` is the number of distinct competing modes (1: the check would have had
-nothing to check) and ``log_density_gaps`` how far below the best optimum each
-optimisation ended (nats). A task with ``modes`` > 1 that was sampled with NUTS is one
-whose modes' shares are not known to be converged unless it is run again.
+nothing to check; empty for a task without a Laplace start, ``init = "central"``) and
+``log_density_gaps`` how far below the best optimum each optimisation ended (nats). A
+task with ``modes`` > 1 that was sampled with NUTS is one whose modes' shares are not
+known to be converged unless it is run again.
 
     PYTHONPATH=. python scripts/atlas_laplace_modes.py models/atlas/atlas.toml OUT.csv \
         [--only potential=mie --only training=B2_VLE]
@@ -72,7 +73,12 @@ def task_modes(problems: dict, log=print) -> list[dict]:
             lines: list[str] = []
             t = time.perf_counter()
             _, _, maps = _start(kernel, batch, lines.append)
-            summary = next((x for x in lines if x.startswith("laplace start")), "")
+            # no Laplace start (init = "central"): no modes to label, none to report
+            summary = next((x for x in lines if x.startswith("laplace start")), None)
+            if summary is None:
+                rows.append({"task": names[i], "sampler": s.sampler, "modes": ""})
+                log(f"{names[i]}: no Laplace start (init = {s.init!r})")
+                continue
             # how the optimisations ended, without the log's hint on sampling
             gaps = re.sub(r", \d+ competing modes.*", "", summary.split("; ", 1)[-1])
             rows.append(
@@ -103,7 +109,7 @@ def main(argv=None) -> int:
         w = csv.DictWriter(fh, FIELDS)
         w.writeheader()
         w.writerows(rows)
-    several = [r["task"] for r in rows if r["modes"] > 1]
+    several = [r["task"] for r in rows if r["modes"] != "" and r["modes"] > 1]
     print(f"{len(rows)} tasks; {len(several)} with competing modes: {', '.join(several)}")
     return 0
 
