@@ -33,17 +33,9 @@ import sys
 import time
 from pathlib import Path
 
-from bayesff.inference.cache import get_kernel
-from bayesff.inference.calibrate import (
-    _batch,
-    _groups,
-    _kernel_settings,
-    _settings,
-    _start,
-    row_counts,
-)
+from bayesff.inference import laplace_modes
+from bayesff.inference.calibrate import _groups, row_counts
 from bayesff.io import atomic_path
-from bayesff.runtime import ensure_configured
 from bayesff.sweep import check_sweep
 
 FIELDS = ["task", "sampler", "modes", "optima", "log_density_gaps", "seconds"]
@@ -58,40 +50,30 @@ def _only(pairs: list[str]) -> dict[str, list[str]]:
 
 
 def task_modes(problems: dict, log=print) -> list[dict]:
-    """One row per task (task name -> problem): its Laplace start's competing modes."""
-    ensure_configured()  # as calibrate: 64-bit, the compilation cache
+    """One row per task (task name -> problem): its Laplace start's competing modes
+    (:func:`bayesff.inference.laplace_modes`)."""
     names = list(problems)
     probs = [problems[n] for n in names]
     rows = []
+    # structure by structure (each log density compiles once), each padded as the sweep
+    # pads a structure's batches
     for idx in _groups(probs, {}, len(probs)):
-        pad = row_counts([probs[i] for i in idx])  # as the sweep pads a structure's batches
+        pad = row_counts([probs[i] for i in idx])
         for i in idx:
-            p = probs[i]
-            s = _settings(p, {})
-            batch = _batch([p], [s], pad)
-            kernel = get_kernel(batch.structure, _kernel_settings(s))
-            lines: list[str] = []
             t = time.perf_counter()
-            _, _, maps = _start(kernel, batch, lines.append)
-            # no Laplace start (init = "central"): no modes to label, none to report
-            summary = next((x for x in lines if x.startswith("laplace start")), None)
-            if summary is None:
-                rows.append({"task": names[i], "sampler": s.sampler, "modes": ""})
-                log(f"{names[i]}: no Laplace start (init = {s.init!r})")
-                continue
-            # how the optimisations ended, without the log's hint on sampling
-            gaps = re.sub(r", \d+ competing modes.*", "", summary.split("; ", 1)[-1])
-            rows.append(
-                {
-                    "task": names[i],
-                    "sampler": s.sampler,
-                    "modes": 1 if maps[0] is None else len(maps[0].centres),
-                    "optima": s.chains,
-                    "log_density_gaps": gaps,
-                    "seconds": round(time.perf_counter() - t, 1),
-                }
-            )
-            log(f"{names[i]}: {rows[-1]['modes']} mode(s); {summary}")
+            found = laplace_modes(probs[i], pad_rows=pad)
+            row = {"task": names[i], "sampler": probs[i].inference.sampler, "modes": ""}
+            if found.modes is not None:
+                # how the optimisations ended, without the log's hint on sampling
+                gaps = re.sub(r", \d+ competing modes.*", "", found.summary.split("; ", 1)[-1])
+                row.update(
+                    modes=found.modes,
+                    optima=probs[i].inference.chains,
+                    log_density_gaps=gaps,
+                    seconds=round(time.perf_counter() - t, 1),
+                )
+            rows.append(row)
+            log(f"{names[i]}: {row['modes'] or 'no'} mode(s); {found.summary}")
     return rows
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import sys
 
 import jax
@@ -20,7 +21,7 @@ import xarray as xr
 from scipy import stats
 
 from bayesff.errors import BayesffError, RunExistsError
-from bayesff.inference import calibrate, calibrate_many
+from bayesff.inference import calibrate, calibrate_many, laplace_modes
 from bayesff.observables import SECOND_VIRIAL, second_virial
 from bayesff.potentials import LENNARD_JONES
 from bayesff.problem import InferenceSettings, Problem
@@ -137,6 +138,28 @@ def test_negative_control_lj_cannot_fit_argon_over_85_to_700_K():
         samples=500,
     )
     assert np.quantile(ok.datatree["posterior"]["tau_B2"].values, 0.95) < 0.01
+
+
+def test_laplace_modes_is_the_start_a_calibration_logs():
+    """laplace_modes runs the Laplace start a calibration runs, and nothing more: its log
+    line (optimisations, evaluations, where they ended) is the one calibrate writes for
+    the same problem and seed, but for the seconds; a problem with ``init = "central"``
+    has no Laplace start to report. (The count of competing modes against run files
+    with two: tests/test_atlas.py's laplace-modes test.)"""
+    p = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
+    found = laplace_modes(p, chains=2)
+    assert found.modes == 1 and found.mode_map is None
+    lines = []
+    calibrate(p, progress=False, log=lines.append, chains=2, warmup=20, samples=20)
+    logged = next(x for x in lines if x.startswith("laplace start"))
+
+    def drop_seconds(x):
+        return re.sub(r", [0-9.]+ s;", ";", x)
+
+    assert drop_seconds(found.summary) == drop_seconds(logged)
+    assert "2 optimisations" in found.summary
+    central = dataclasses.replace(p, inference=dataclasses.replace(p.inference, init="central"))
+    assert laplace_modes(central).modes is None
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,19 @@
 :func:`calibrate` (one problem) and :func:`calibrate_many` (many; same-structure
 problems batched) sample with the kernels of :mod:`bayesff.inference.kernels`
 and write run files through :mod:`bayesff.runfile`; :func:`repredict` post-processes a
-stored run's draws again under a problem whose held-out side changed.
+stored run's draws again under a problem whose held-out side changed; :func:`laplace_modes`
+runs a calibration's Laplace start alone, to see its competing modes before sampling.
 """
 
 from bayesff.inference.cache import cache_info, clear_cache
-from bayesff.inference.calibrate import Interrupted, Run, calibrate, calibrate_many
+from bayesff.inference.calibrate import (
+    Interrupted,
+    Run,
+    StartModes,
+    calibrate,
+    calibrate_many,
+    laplace_modes,
+)
 from bayesff.inference.diagnostics import (
     EBFMI_MIN,
     ESS_BULK_MIN,
@@ -28,11 +36,13 @@ __all__ = [
     "Interrupted",
     "RepredictError",
     "Run",
+    "StartModes",
     "cache_info",
     "calibrate",
     "calibrate_many",
     "clear_cache",
     "diagnose",
     "format_summary",
+    "laplace_modes",
     "repredict",
 ]

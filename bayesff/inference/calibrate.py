@@ -50,7 +50,16 @@ from bayesff.model import ModelData, Structure, arrays, pad_arrays, structure_of
 from bayesff.runtime import ensure_configured
 from bayesff.settings import SAMPLERS, InferenceSettings
 
-__all__ = ["Interrupted", "Run", "calibrate", "calibrate_many", "merge_row_counts", "row_counts"]
+__all__ = [
+    "Interrupted",
+    "Run",
+    "StartModes",
+    "calibrate",
+    "calibrate_many",
+    "laplace_modes",
+    "merge_row_counts",
+    "row_counts",
+]
 
 #: Wall time one block of iterations aims at: the progress bar moves, Ctrl-C is
 #: answered and checkpoints are written at this pace.
@@ -322,6 +331,64 @@ def calibrate_many(
         for i, r in zip(idx, batch, strict=True):
             runs[i] = r
     return runs
+
+
+class StartModes(NamedTuple):
+    """Result of :func:`laplace_modes`.
+
+    Attributes
+    ----------
+    modes
+        Distinct competing modes the Laplace start found (1: one; ``None``: the problem
+        has no Laplace start, ``init = "central"``).
+    mode_map
+        The competing modes (:class:`~bayesff.inference.laplace.ModeMap`, the best
+        first, unconstrained coordinates) where there are several; else ``None``.
+    summary
+        The calibration's log line: how many optimisations reached the best optimum
+        and how far below it (nats) the others ended.
+    """
+
+    modes: int | None
+    mode_map: ModeMap | None
+    summary: str
+
+
+def laplace_modes(problem, *, pad_rows: dict | None = None, **overrides) -> StartModes:
+    """The competing modes a calibration of ``problem`` starts from, without sampling.
+
+    Runs the problem's Laplace start as :func:`calibrate` does (its settings, seed and
+    keys, the same starting draws; one optimisation per chain) and stops there. A
+    posterior whose start finds several competing modes (local optima within
+    :data:`~bayesff.inference.laplace.COMPETING_NATS` of the best and more than 3 Laplace
+    sd from it) gets its draws labelled by them, and the diagnostics check the modes'
+    shares; with one there is nothing for that check to check. Costs the compilation of
+    the log density and a few hundred evaluations of it.
+
+    Parameters
+    ----------
+    problem
+        A validated problem.
+    pad_rows
+        Row counts to pad to, as :func:`calibrate_many` takes them (a sweep's workers pad
+        each structure's tasks to the group's; the optima do not depend on it).
+    overrides
+        ``chains``, ``seed``, ... as for :func:`calibrate`.
+
+    Returns
+    -------
+    StartModes
+    """
+    ensure_configured()
+    s = _settings(problem, overrides)
+    batch = _batch([problem], [s], pad_rows)
+    kernel = get_kernel(batch.structure, _kernel_settings(s))
+    lines: list[str] = []
+    _, _, maps = _start(kernel, batch, lines.append)
+    summary = next((x for x in lines if x.startswith("laplace start")), None)
+    if summary is None:
+        return StartModes(None, None, f"no Laplace start (init = {s.init!r})")
+    return StartModes(1 if maps[0] is None else len(maps[0].centres), maps[0], summary)
 
 
 def default_batch_size(sampler: str, n: int, backend: str | None = None) -> int:
