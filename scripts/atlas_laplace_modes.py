@@ -33,20 +33,14 @@ import sys
 import time
 from pathlib import Path
 
+from bayesff.cli.argtypes import axis_labels
+from bayesff.cli.sweep import _only
 from bayesff.inference import laplace_modes
 from bayesff.inference.calibrate import _groups, row_counts
 from bayesff.io import atomic_path
 from bayesff.sweep import check_sweep
 
 FIELDS = ["task", "sampler", "modes", "optima", "log_density_gaps", "seconds"]
-
-
-def _only(pairs: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for p in pairs:
-        axis, _, labels = p.partition("=")
-        out.setdefault(axis, []).extend(labels.split(","))
-    return out
 
 
 def task_modes(problems: dict, log=print) -> list[dict]:
@@ -81,9 +75,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sweep")
     ap.add_argument("out", help="CSV to write (replaced atomically)")
-    ap.add_argument("--only", action="append", default=[], help="AXIS=LABEL[,LABEL...]")
+    ap.add_argument(
+        "--only", action="append", default=[], type=axis_labels, help="AXIS=LABEL[,LABEL...]"
+    )
     args = ap.parse_args(argv)
-    _, problems, errors = check_sweep(args.sweep, only=_only(args.only) or None)
+    _, problems, errors = check_sweep(args.sweep, only=_only(args.only))
     if errors:
         sys.exit("invalid tasks: " + "; ".join(f"{k}: {v}" for k, v in errors.items()))
     rows = task_modes(problems)
