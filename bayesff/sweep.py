@@ -126,7 +126,7 @@ from distributed.comm.core import CommClosedError
 from tqdm.auto import tqdm
 
 from bayesff import runfile
-from bayesff.errors import BayesffError, ProblemError
+from bayesff.errors import BayesffError, ProblemError, RunExistsError
 from bayesff.inference import calibrate_many, diagnose
 from bayesff.inference.calibrate import (
     _groups,
@@ -355,7 +355,8 @@ def _check_atlas(doc: dict, path: Path) -> None:
     atlas = doc["sweep"].get("atlas")
     if atlas is None:
         return
-    read_fluids((path.parent / atlas["fluids"]).resolve())
+    fluids_path = (path.parent / atlas["fluids"]).resolve()
+    fluids = read_fluids(fluids_path)
     names = [a["name"] for a in doc.get("axes", [])]
     for key, default in (("fluid_axis", "fluid"), ("potential_axis", "potential")):
         if atlas.get(key, default) not in names:
@@ -363,6 +364,18 @@ def _check_atlas(doc: dict, path: Path) -> None:
                 f"{key} = {atlas.get(key, default)!r} is not an axis of the sweep; its axes are "
                 f"{', '.join(names) or 'none'}",
                 f"{path}: [sweep.atlas].{key}",
+            )
+    # every fluid of the axis needs its row (Tc, Vc): the page's corresponding-states
+    # figure and each fluid's page read it; a missing one used to be left out silently
+    axis = atlas.get("fluid_axis", "fluid")
+    (fluid_axis,) = [a for a in doc["axes"] if a["name"] == axis]
+    for i, v in enumerate(fluid_axis["values"]):
+        label = str(v["label"])
+        if label not in fluids:
+            raise ProblemError(
+                f"fluid {label!r} has no row in the atlas's fluids table {fluids_path} "
+                f"(its fluids: {', '.join(sorted(fluids))})",
+                f"{path}: axis {axis!r}, value {i}",
             )
 
 
@@ -627,6 +640,47 @@ def _done(task: Task) -> bool:
     except Exception:  # a damaged or foreign file: run the task again (atomically replaced)
         return False
     return _same_stamp(a.get("problem_fingerprint"), a.get("sweep_settings", ""), task)
+
+
+def _why_stale(task: Task) -> str:
+    """Why a task's existing run file is not the task's (it is not :func:`_done`)."""
+    try:
+        a = runfile.read_attrs(task.out)
+    except Exception:
+        return "not readable as a run file"
+    fingerprint = a.get("problem_fingerprint")
+    if fingerprint not in (task.fingerprint, task.legacy_fingerprint) or not fingerprint:
+        return "made from another problem (its data, priors or model changed)"
+    old, new = _settings_fields(str(a.get("sweep_settings", ""))), _settings_fields(task.settings)
+    if old is None or new is None:
+        return "made with other settings"
+    changed = [
+        f"{k} {old.get(k, '(absent)')} -> {new.get(k, '(absent)')}"
+        for k in sorted(set(old) | set(new))
+        if old.get(k) != new.get(k)
+    ]
+    return "made with other settings: " + ", ".join(changed)
+
+
+def _refuse_replacing(todo: list[Task], force: bool, log) -> None:
+    """Run files that a sweep would replace (made from another problem or settings): an
+    error without ``force``, before any sampling; with it, each is named in the log."""
+    stale = [t for t in todo if t.out.exists()]
+    if not stale:
+        return
+    lines = [f"  {t.name}: {t.out}: {_why_stale(t)}" for t in stale]
+    if not force:
+        shown = lines[:20] + ([f"  ... and {len(lines) - 20} more"] if len(lines) > 20 else [])
+        raise RunExistsError(
+            f"{len(stale)} task(s) to run have a run file made from another problem or other "
+            "settings, which the sweep would replace:\n"
+            + "\n".join(shown)
+            + "\npass --force (force=True) to replace them, or move them away first",
+            str(stale[0].out.parent.parent),
+        )
+    log(f"replacing {len(stale)} run file(s) made from another problem or settings (--force):")
+    for line in lines:
+        log(line)
 
 
 def _same_stamp(fingerprint, settings, task: Task) -> bool:
@@ -992,6 +1046,7 @@ def run_sweep(
     progress: bool | None = None,
     max_tasks: int = DEFAULT_MAX_TASKS,
     only: dict[str, list[str]] | None = None,
+    force: bool = False,
 ) -> SweepResult:
     """Run a sweep file (see the module docstring) and write its summary and index.
 
@@ -999,6 +1054,11 @@ def run_sweep(
     whose label on every named axis is one of those given; the others are not run (a
     run file written before still counts), and the summary and the atlas list them as
     ``not run``.
+
+    A task whose run file is there but was made from another problem or with other
+    settings (a changed data file, prior or ``[inference]``) is run again only with
+    ``force``: without it the sweep stops before any sampling and names each such file
+    and what changed, so that no run file is replaced unasked.
 
     On a GPU, this process and the LocalCluster workers take the card's memory as they
     need it (``XLA_PYTHON_CLIENT_PREALLOCATE=false`` unless that is set), so that the
@@ -1011,6 +1071,9 @@ def run_sweep(
         For an invalid sweep file or one with more than ``max_tasks`` tasks, or an
         ``only`` that names an axis or label the sweep does not have, before any work (an
         invalid task's problem is not an error: it is reported in the summary).
+    bayesff.errors.RunExistsError
+        Without ``force``, when a task to run has a run file made from another problem
+        or settings, before any sampling.
     SweepInterrupted
         When the connection to the Dask scheduler was lost, after the summary is written.
     """
@@ -1034,6 +1097,7 @@ def run_sweep(
     _gpu_memory_on_demand()  # before the problems below put their data on a device
     built: dict = {}  # task name -> problem: built once, read again by _batches
     todo = _to_run(res, _prepare(tasks, log, built), selected, only, log)
+    _refuse_replacing(todo, force, log)
     journal = Path(out_root).absolute() / name / "journal.jsonl"
     journal.parent.mkdir(parents=True, exist_ok=True)
     _journal(journal, "sweep", tasks=len(tasks), to_run=len(todo), scheduler=scheduler or "")

@@ -22,7 +22,7 @@ import pytest
 
 from bayesff import sweep as sweep_module
 from bayesff.cli import main
-from bayesff.errors import DataError, ProblemError
+from bayesff.errors import DataError, ProblemError, RunExistsError
 from bayesff.sweep import expand, run_sweep
 
 from support import ROOT
@@ -622,9 +622,48 @@ def test_a_run_recording_the_legacy_fingerprint_is_still_done(tmp_path):
         dt = sweep_module.runfile.read(out)
         dt.attrs["problem_fingerprint"] = recorded
         sweep_module.runfile.write(dt, out, force=True)
-        res = run_sweep(path, out_root=runs, report_root=reports, workers=1, log=None)
+        res = run_sweep(path, out_root=runs, report_root=reports, workers=1, log=None, force=True)
         assert res.status == {"s0": status}, recorded
     assert sweep_module.runfile.read_attrs(out)["problem_fingerprint"] == problem.fingerprint()
+
+
+def test_a_run_file_of_other_settings_or_problem_is_replaced_only_with_force(tmp_path):
+    """A task whose run file was made with other settings (here the seed) or from another
+    problem is not run again silently: without force the sweep stops before any sampling,
+    naming the file and what changed, and leaves the file as it was; with force it is
+    replaced and the log says so. Before (input audit, 2026-11-30) a changed seed replaced
+    the run file and the sweep said only "1 done", while ``bayesff calibrate`` refused."""
+    path = _sweep_file(tmp_path, seeds=(0,))
+    runs, reports = tmp_path / "runs", tmp_path / "reports"
+    run_sweep(path, out_root=runs, report_root=reports, workers=1, log=None)
+    out = runs / "tiny" / "s0" / "posterior.nc"
+    before = out.read_bytes()
+    changed = tmp_path / "sweep_seed7.toml"
+    text = path.read_text()
+    assert "seed = 0" in text
+    changed.write_text(text.replace("seed = 0", "seed = 7"))
+    says = r"s0: .*posterior\.nc: made with other settings: seed 0 -> 7"
+    with pytest.raises(RunExistsError, match=says) as e:
+        run_sweep(changed, out_root=runs, report_root=reports, workers=1, log=None)
+    assert out.read_bytes() == before and "--force" in str(e.value)
+    # another problem: its fingerprint is not the task's
+    dt = sweep_module.runfile.read(out)
+    dt.attrs["problem_fingerprint"] = "0" * 64
+    sweep_module.runfile.write(dt, out, force=True)
+    with pytest.raises(RunExistsError, match="made from another problem"):
+        run_sweep(path, out_root=runs, report_root=reports, workers=1, log=None)
+    lines = []
+    res = run_sweep(
+        changed,
+        out_root=runs,
+        report_root=reports,
+        workers=1,
+        log=lambda *a, **k: lines.append(" ".join(map(str, a))),
+        force=True,
+    )
+    assert res.status == {"s0": "done"}
+    assert any(line.startswith("replacing 1 run file") for line in lines)
+    assert sweep_module.runfile.read_attrs(out)["sweep_settings"].count("seed=7") == 1
 
 
 def test_two_axes_of_one_name_are_refused(tmp_path):

@@ -41,6 +41,12 @@ def _sweep_arguments(c) -> None:
         "(dask-jobqueue, the 'hpc' extra; configure it in ~/.config/dask/jobqueue.yaml)",
     )
     _add_roots(c)
+    c.add_argument(
+        "--force",
+        action="store_true",
+        help="run again the tasks whose run file was made from another problem or other "
+        "settings, replacing it (without it the sweep names them and stops before any work)",
+    )
     c.add_argument("--no-report", action="store_true", help="no per-task reports")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--quiet", action="store_true", help="only the summary line")
@@ -96,6 +102,7 @@ def _sweep(args) -> int:
         progress=False if args.no_progress else None,
         max_tasks=args.max_tasks,
         only=_only(args.only),
+        force=args.force,
     )
     failed = [t for t, st in res.status.items() if st == "failed"]
     print(f"summary {res.summary}; index {res.index}")
