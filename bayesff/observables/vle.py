@@ -668,6 +668,13 @@ def _inside_shape_validity(eos: ReducedEOS, shape: dict):
     return inside
 
 
+def _positive_scales(eps, sig):
+    """True where epsilon and sigma are positive (no gradient): a sigma <= 0 reduces to a
+    density and pressure of the wrong sign (or infinite) that the solver itself accepts."""
+    eps, sig = jax.lax.stop_gradient(eps), jax.lax.stop_gradient(sig)
+    return (eps > 0.0) & (sig > 0.0)
+
+
 def _require_float64(observable: str) -> None:
     """The EOS solvers converge to 1e-8 and take finite differences: float32 cannot."""
     if not jax.config.jax_enable_x64:
@@ -734,7 +741,9 @@ def vle_predictions(
     coex, dh = jax.vmap(one)(t_star)
     # outside the validated shape range the solve's own verdict is moot
     status = jnp.where(
-        _inside_shape_validity(eos, shape), coex.status, jnp.int32(SolveStatus.OUTSIDE_VALIDITY)
+        _inside_shape_validity(eos, shape) & _positive_scales(eps, sig),
+        coex.status,
+        jnp.int32(SolveStatus.OUTSIDE_VALIDITY),
     )
     ok = status == SolveStatus.OK
     to_mol_per_L = 1.0 / (sig**3 * _MOL_PER_L)
@@ -837,7 +846,7 @@ def correlation_predictions(fluid: FluidEOS, params: dict, T_K) -> VLEPrediction
     t = GAS_CONSTANT_KJ_PER_MOL_K * jnp.asarray(T_K, dtype=float) / eps
     tc = stoll.critical_temperature(L, q)
     t_ng, tc_ng = jax.lax.stop_gradient(t), jax.lax.stop_gradient(tc)
-    inside = jnp.asarray(True)
+    inside = _positive_scales(eps, sig)
     for name, (lo, hi) in stoll.STOLL2001_VALIDITY.shape.items():
         v = jax.lax.stop_gradient(jnp.asarray(shape.get(name, 0.0), dtype=float))
         inside = inside & (v >= lo) & (v <= hi)

@@ -209,10 +209,11 @@ EPSILON_FROM_VDW = DerivedParam(
 #: observables) as quintics in x = 12 / n (coefficients of x^0 ... x^5): a least-squares fit
 #: by ``scripts/fit_mie_critical_coordinate.py`` to the critical points that
 #: :func:`bayesff.observables.eos.thermo.critical_point` solves at 175 n in [6.5, 50];
-#: within 0.08 % in T*c and 0.6 % in rho*c there (rho*c has a kink near n = 15, the
-#: model's gamma_c switch, that a quintic smooths). bayesff's fit, not published. They only
-#: define a coordinate: any smooth function of n would be a valid one; the closer they
-#: follow the fluid's critical point, the straighter the posterior's ridge.
+#: within 0.09 % in T*c (0.082 % at n = 6.5) and 0.6 % in rho*c there (rho*c has a kink
+#: near n = 15, the model's gamma_c switch, that a quintic smooths). bayesff's fit, not
+#: published. They only define a coordinate: any smooth function of n would be a valid
+#: one; the closer they follow the fluid's critical point, the straighter the posterior's
+#: ridge.
 MIE_CRITICAL_LN_T_STAR = (-0.44933, 1.08497, -0.77471, 0.61963, -0.25334, 0.04427)
 MIE_CRITICAL_LN_RHO_STAR = (-0.38393, -3.2682, 5.49731, -4.67741, 1.94006, -0.31022)
 

@@ -199,6 +199,26 @@ def test_one_solve_feeds_all_four_properties_and_counts_failures():
         assert np.all(np.isnan(v[above])) and np.all(np.isfinite(v[~above])), k
 
 
+def test_a_failure_near_tc_and_a_nonpositive_sigma_are_labelled_as_such():
+    """Within 3e-6 of Tc (T*c = 1.32, Thol et al. 2016) Newton's iterates diverge: the row
+    is NaN and labelled NOT_CONVERGED (finite inputs), not NONFINITE, which names a
+    non-finite input; 0.999 Tc still converges. sigma <= 0 reduces to a negative or infinite
+    density that the solver accepts (an input audit, 2026-11-30, found rho_l = -33 mol/L
+    with status OK at sigma = -3.4): NaN with OUTSIDE_VALIDITY instead."""
+    fluid = fluid_eos_of(LJ)
+    t_c = 1.3200003 * EPS_K
+    out = vle_predictions(fluid, PARAMS, jnp.array([0.999, 1 - 3e-6, 1 - 1e-7]) * t_c)
+    status = [SolveStatus(int(s)) for s in out.status]
+    assert status[0] == SolveStatus.OK and np.isfinite(float(out.rho_l[0]))
+    assert SolveStatus.NONFINITE not in status[1:], status
+    assert all(s in (SolveStatus.OK, SolveStatus.NOT_CONVERGED) for s in status[1:]), status
+    assert SolveStatus.NOT_CONVERGED in status[1:], status  # the divergence this is about
+    for sigma in (0.0, -3.4):
+        out = vle_predictions(fluid, {**PARAMS, "sigma": jnp.float64(sigma)}, jnp.array([100.0]))
+        assert int(out.status[0]) == SolveStatus.OUTSIDE_VALIDITY, sigma
+        assert all(np.isnan(float(getattr(out, k)[0])) for k in ("rho_l", "p_sat", "dH_vap"))
+
+
 def test_observables_through_a_problem_built_in_python():
     """A problem with the four VLE targets and an eos_pressure target (synthetic values
     from the same EOS at eps/k = 120 K, sigma = 3.4): each target's forward model predicts

@@ -407,6 +407,9 @@ def _status(eos, t, crit, shape, assessed):
             crit.status != SolveStatus.OK,
             t >= crit.T_star,
             t < eos.validity.T_star[0],
+            # finite inputs and a non-finite result: Newton's iterates diverged (within
+            # about 1e-5 of Tc for LJ), a failure to converge, not a non-finite input
+            ~finite_out & ~converged,
             ~finite_out,
             ~distinct,
             ~converged,
@@ -421,6 +424,7 @@ def _status(eos, t, crit, shape, assessed):
             SolveStatus.CRITICAL_FAILED,
             SolveStatus.ABOVE_CRITICAL,
             SolveStatus.OUTSIDE_VALIDITY,
+            SolveStatus.NOT_CONVERGED,
             SolveStatus.NONFINITE,
             SolveStatus.TRIVIAL,
             SolveStatus.NOT_CONVERGED,
