@@ -41,7 +41,8 @@ Numbers
     so is a non-zero number below the smallest normal float64 (2.2e-308) in
     magnitude, which float64 cannot hold to full precision.
 Ranges
-    Temperatures are > 0 K. A standard uncertainty (a loaded ``u_*`` column
+    Temperatures, densities and wave numbers are > 0 (:data:`POSITIVE_DIMENSIONS`). A
+    standard uncertainty (a loaded ``u_*`` column
     or a column in ``positive``) is > 0 and, in internal units,
     ``u >= max(UNCERTAINTY_REL_FLOOR * |value|, UNCERTAINTY_ABS_FLOOR)``
     (see the constants for the reasons); the relative part applies where the
@@ -89,6 +90,7 @@ from bayesff.errors import DataError, UnitError
 __all__ = [
     "KINDS",
     "MANIFEST_FIELDS",
+    "POSITIVE_DIMENSIONS",
     "UNCERTAINTY_ABS_CEILING",
     "UNCERTAINTY_ABS_FLOOR",
     "UNCERTAINTY_REL_FLOOR",
@@ -134,6 +136,16 @@ UNCERTAINTY_REL_FLOOR = 1e-12
 #: the Gaussian log-likelihood -(y - f)**2 / (2 u**2) and its gradient overflow to
 #: inf or nan. It is the floor that applies where a value is zero.
 UNCERTAINTY_ABS_FLOOR = 1e-150
+#: Dimensions whose every number is > 0 (what a row of that dimension is called): a
+#: temperature, a number density (mol/L data are converted to it) and a wave number q. A
+#: zero or negative one is a typo or a sign slip that no forward model can use (a density
+#: of -0.001 reached the compressibility's solver and failed there as a prior's fault;
+#: q = 0 and q < 0 were trained on; input audit, 2026-11-30).
+POSITIVE_DIMENSIONS = {
+    "temperature": "temperature",
+    "number_density": "density",
+    "inverse_length": "wave number",
+}
 #: Absolute ceiling of a standard uncertainty, in internal units: ``u <= 1e150``. Above it
 #: u**2 (> 1e300), and u**2 plus a forward-model floor or an inadequacy term, overflow
 #: to inf, and the row rejects every draw, after the sampler has been compiled.
@@ -838,14 +850,13 @@ def _parse_columns(columns, header, rows, lines, factors, file_units, noise, pat
     for col, dim in columns.items():
         j = header.index(col)
         vals = np.empty(len(rows))
-        f, positive_only = factors[col], dim == "temperature" or col in noise
+        f, positive_only = factors[col], dim in POSITIVE_DIMENSIONS or col in noise
+        what = "a standard uncertainty" if col in noise else POSITIVE_DIMENSIONS.get(dim)
         for i, row in enumerate(rows):
             try:
                 v = _parse_number(row[j])
                 if positive_only and v <= 0:
-                    what = "temperature" if dim == "temperature" else "a standard uncertainty"
-                    unit = " K" if dim == "temperature" else ""
-                    raise _NotANumber(f"{what} must be > 0{unit}, found {v!r}")
+                    raise _NotANumber(f"{what} must be > 0 {file_units[col]}, found {v!r}")
                 if not math.isfinite(v * f):
                     raise _NotANumber(
                         f"{row[j].strip()} {file_units[col]} is beyond the float64 range once "

@@ -10,6 +10,7 @@ the model layer, after conversion to the parameter's unit.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 
 from bayesff.errors import ProblemError
@@ -71,6 +72,18 @@ class Support:
 TRUNCATION_SD = 6.0
 
 
+#: A prior whose scale is below this fraction of its centre (LogNormal: the scale of ln x
+#: itself) is a point: its draws agree to 12 digits, the sampler's step in the parameter
+#: underflows and its diagnostics are NaN (input audit, 2026-11-30: scale = 1e-300 ran and
+#: wrote R-hat NaN). The same floor as the data's relative uncertainty floor.
+DEGENERATE_SCALE = 1e-12
+#: A prior must stay finite (and a LogNormal above zero) this many scales from its centre,
+#: where its mass is 6e-7: LogNormal scale = 500 reaches exp(2500), beyond float64.
+PRIOR_TAIL_SD = 5.0
+_LN_MAX = math.log(sys.float_info.max)  # 709.8
+_LN_MIN = math.log(sys.float_info.min)  # -708.4: the smallest normal float64
+
+
 @dataclass(frozen=True)
 class PriorSpec:
     """A prior distribution, in the unit of the parameter it belongs to.
@@ -119,6 +132,7 @@ class PriorSpec:
             raise ProblemError(
                 f"prior needs low < high, got low={a['low']!r}, high={a['high']!r}", self.where
             )
+        self._check_width()
         if self.dist == "TruncatedNormal":
             za, zb = ((a[k] - a["loc"]) / a["scale"] for k in ("low", "high"))
             if za > TRUNCATION_SD or zb < -TRUNCATION_SD:
@@ -130,6 +144,39 @@ class PriorSpec:
                     f"{TRUNCATION_SD:g} scales of the interval, or use a Uniform prior",
                     self.where,
                 )
+
+    def _check_width(self) -> None:
+        """Neither a point (:data:`DEGENERATE_SCALE`) nor wider than float64 holds
+        (:data:`PRIOR_TAIL_SD`)."""
+        a = self.args
+        if "scale" not in a:
+            return
+        centre = 1.0 if self.dist == "LogNormal" else abs(a.get("loc", 0.0))
+        if a["scale"] < DEGENERATE_SCALE * centre or a["scale"] < 1e-150:
+            below = "1e-150" if a["scale"] < 1e-150 else f"{DEGENERATE_SCALE:g} of its centre"
+            raise ProblemError(
+                f"prior scale {a['scale']:g} makes the prior a point (below {below}): the "
+                "sampler cannot move in it; fix the parameter with value = ... instead",
+                self.where,
+            )
+        reach = PRIOR_TAIL_SD * a["scale"]
+        if self.dist == "LogNormal":  # ln x from ln(median) - reach to ln(median) + reach
+            ln_m = math.log(a["median"])
+            inside = ln_m + reach < _LN_MAX and ln_m - reach > _LN_MIN
+        else:
+            inside = math.isfinite(abs(a.get("loc", 0.0)) + reach)
+        if not inside:
+            hint = (
+                f" (median x exp(+-{reach:.3g})); the scale of a LogNormal is that of ln x: "
+                "0.3 is a factor of 1.35"
+                if self.dist == "LogNormal"
+                else ""
+            )
+            raise ProblemError(
+                f"prior scale {a['scale']:g} is too wide: {PRIOR_TAIL_SD:g} scales from its "
+                f"centre the prior leaves the float64 range{hint}",
+                self.where,
+            )
 
     def __hash__(self) -> int:
         # frozen with a dict field: hash the arguments as sorted items, so that

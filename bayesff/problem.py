@@ -637,6 +637,8 @@ class Problem:
         the repulsion: no cut-off convention means that (WCA's is at 2^(1/6) sigma), and
         it is a unit slip (r_c in nm read as angstrom) or a typo.
         """
+        if self.base_potential.kind == "molecular":
+            self._check_molecular_cutoff(where)
         if self.base_potential.kind != "pair":
             return
         centre = self._centre()
@@ -658,6 +660,28 @@ class Problem:
                     f"(check r_c's unit)",
                     at,
                 )
+
+    def _check_molecular_cutoff(self, where: str) -> None:
+        """A force field's r_cut outside every site's repulsive core at the prior centre.
+
+        Otherwise ``bayesff check`` passed and the reference MD failed minutes later with
+        NaN coordinates (input audit, 2026-11-30: r_cut = 1 angstrom for sigma 3.75).
+        """
+        topology = getattr(self.base_potential, "topology", None)
+        centre = self._centre()
+        sigmas = {n: v for n, v in centre.items() if n.startswith("sigma_")}
+        if topology is None or not sigmas:
+            return
+        name, core = max(sigmas.items(), key=lambda kv: kv[1])
+        r_cut = float(topology.r_cut_angstrom)
+        if r_cut < core:
+            raise ProblemError(
+                f"r_cut = {r_cut:g} angstrom lies inside the repulsive core ({name} is "
+                f"{core:.4g} angstrom at the prior centre): the cut-off would remove the "
+                "attraction and part of the repulsion; cut-offs are 2.5-5 times sigma "
+                "(check r_cut's unit)",
+                f"{where}: [potential].r_cut",
+            )
 
     def _check_forward_models(self, where: str) -> None:
         """Each target's forward model builds (cached: the model builds the same one).

@@ -186,6 +186,11 @@ def _is_file(path: Path, where: str) -> bool:
 def _data_path(data_rel: str, base_dirs, where: str) -> Path:
     """The data file a relative path names: the first of ``base_dirs`` (the problem
     file's folder, its parent, the working folder) that holds it."""
+    if not str(data_rel).strip():  # "" names the problem's own folder, not a file
+        raise ProblemError(
+            "data is empty, expected the path of a CSV file (e.g. data/argon/b2.csv)",
+            f"{where}.data",
+        )
     found = next(
         (b / data_rel for b in base_dirs if _is_file(b / data_rel, f"{where}.data")), None
     )

@@ -26,6 +26,7 @@ import numpy as np
 from bayesff import units
 from bayesff.configdata import Configurations, configuration_rows, site_units
 from bayesff.data import (
+    POSITIVE_DIMENSIONS,
     UNCERTAINTY_ABS_FLOOR,
     UNCERTAINTY_REL_FLOOR,
     LoadedRows,
@@ -921,11 +922,13 @@ class Target:
                 f"target {name!r}",
             ) from None
         # state columns (T_K, p_MPa, ...); configurations carry their own checks
+        dims = {f.column: f.dimension for f in observable.env}
         for k, v in env.items() if observable.layout != "configurations" else ():
             v = np.atleast_1d(v)
-            bad = np.argwhere(~(np.isfinite(v) & ((v > 0) if k == "T_K" else True)))
+            positive = k == "T_K" or dims.get(k) in POSITIVE_DIMENSIONS
+            bad = np.argwhere(~(np.isfinite(v) & ((v > 0) if positive else True)))
             if bad.size:  # the first bad cell: its row is its first index
-                rule = "finite and > 0" if k == "T_K" else "finite"
+                rule = "finite and > 0" if positive else "finite"
                 got = float(v[tuple(bad[0])])
                 raise ProblemError(
                     f"environment column {k!r} must be {rule}, got {got!r} at row {bad[0][0]}",

@@ -1029,6 +1029,34 @@ def test_text_in_the_fluids_table_is_escaped_on_the_page(tmp_path):
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
+def test_a_fluids_table_with_a_fluid_twice_or_without_an_axis_fluid_is_refused(tmp_path):
+    """Input audit (2026-11-30): a second argon row with another Tc was read, the last row
+    winning (the page showed Tc = 999 K); a fluid label with no row passed ``sweep --check``
+    and its page left it out of the corresponding-states figure. Both are refused when the
+    sweep file is read, before any task: the row, or the axis value, is named."""
+    from bayesff.errors import DataError, ProblemError
+    from bayesff.report import atlas
+    from bayesff.sweep import read_sweep
+
+    rows = (DATA / "fluids.csv").read_text().splitlines()
+    twice = tmp_path / "twice.csv"
+    argon = next(r for r in rows if r.startswith("argon,"))
+    twice.write_text("\n".join([*rows, argon]) + "\n")
+    with pytest.raises(
+        DataError, match=rf"twice\.csv: row {len(rows) + 1}: fluid 'argon' has a second row"
+    ):
+        atlas.read_fluids(twice)
+    for name, text in (("lj.toml", _LJ), ("hs.toml", _HS)):
+        (tmp_path / name).write_text(text.replace("DATA", str(DATA)))
+    sweep = tmp_path / "tiny.toml"
+    text = _TINY.replace("DATA", str(DATA))
+    sweep.write_text(text.replace('"neon"', '"neonx"'))
+    with pytest.raises(ProblemError, match=r"axis 'fluid', value 1: fluid 'neonx' has no row"):
+        read_sweep(sweep)
+    sweep.write_text(text)
+    assert read_sweep(sweep)["sweep"]["atlas"]
+
+
 def test_heldout_ranking_names_states_without_a_prediction():
     """A form whose forward model failed at every draw of a held-out state has elpd -inf
     there; the table says at how many states instead of printing '-inf' and 'inf +- -'

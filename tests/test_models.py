@@ -12,6 +12,7 @@ import warnings
 
 import pytest
 
+from bayesff.errors import ProblemError
 from bayesff.inference import calibrate
 from bayesff.problem import Problem
 
@@ -60,7 +61,6 @@ def test_argon_md_loads_and_builds(tmp_path):
     them; nothing is simulated), it needs four reference runs (one per liquid state,
     shared by the pressure and energy targets), and loaded for calibration without them
     it says to run `bayesff prepare models/argon_md.toml`."""
-    from bayesff.errors import ProblemError
     from bayesff.model import structure_of
     from bayesff.prepared import plan
 
@@ -84,7 +84,6 @@ def test_alkane_md_problems_load_and_plan(tmp_path):
     (3 per training molecule, 2 per held-out one: 15 liquid runs), the CH3-fixed variant
     plans the very same files (so it can use the main model's runs), and without them
     loading says to run `bayesff prepare`."""
-    from bayesff.errors import ProblemError
     from bayesff.model import structure_of
     from bayesff.prepared_molecular import plan_molecular
 
@@ -106,6 +105,25 @@ def test_alkane_md_problems_load_and_plan(tmp_path):
                                                                       "pentane")}  # fmt: skip
     with pytest.raises(ProblemError, match=r"run `bayesff prepare .*trappe_ua.toml`"):
         Problem.from_toml(ROOT / "models" / "alkanes" / "trappe_ua.toml", prepared=tmp_path)
+
+
+def test_a_force_field_cutoff_inside_the_core_is_refused_before_any_md():
+    """r_cut below the largest site sigma at the prior centre (TraPPE-UA's CH2: 3.95
+    angstrom) is refused when the problem is read, naming [potential].r_cut; before (input
+    audit, 2026-11-30) ``bayesff check`` passed and ``bayesff prepare`` failed in OpenMM with
+    NaN coordinates. 4 angstrom (just outside) is accepted: the rule is the core, not a
+    convention."""
+    path = ROOT / "models" / "alkanes" / "trappe_ua.toml"
+    doc = tomllib.loads(path.read_text())
+    base = (ROOT,)
+    for r_cut, ok in ((1.0, False), (3.9, False), (4.0, True)):
+        doc["potential"]["r_cut"] = r_cut
+        if ok:
+            Problem.from_dict(doc, base_dirs=base, prepared=False)
+            continue
+        says = r"\[potential\]\.r_cut: r_cut = .*\(sigma_CH2 is 3\.95"
+        with pytest.raises(ProblemError, match=says):
+            Problem.from_dict(doc, base_dirs=base, prepared=False)
 
 
 SWEEPS = sorted(

@@ -153,6 +153,12 @@ def _edit_csv(problem_dir, fn):
             ProblemError,
             r"targets\[0\] \(B2\)\.data: data file 'data/missing.csv' not found",
         ),
+        (  # was "'.../models' is a directory" (input audit, 2026-11-30)
+            'data = "data/b2.csv"',
+            'data = ""',
+            ProblemError,
+            r"targets\[0\] \(B2\)\.data: data is empty, expected the path of a CSV file",
+        ),
         (
             "[inference]",
             "[inferense]",
@@ -798,3 +804,27 @@ def test_check_shows_each_tolerance_and_notes_a_relative_one_of_100_percent_or_m
     path.write_text(text.replace("rel = 0.05 }", "rel = 5.0 }"))
     shown = Problem.from_toml(path).describe()
     assert "NOTE: rel = 5 lets a prediction off by 500 % or more pass" in shown, shown
+
+
+@pytest.mark.parametrize(
+    ("dist", "args", "says"),
+    [
+        ("LogNormal", {"median": 120.0, "scale": 1e-300}, r"makes the prior a point"),
+        ("Normal", {"loc": 3.4, "scale": 1e-13}, r"below 1e-12 of its centre"),
+        ("HalfNormal", {"scale": 1e-200}, r"below 1e-150"),
+        ("LogNormal", {"median": 120.0, "scale": 500.0}, r"too wide.*exp\(\+-2\.5e\+03\)"),
+        ("Normal", {"loc": 1.0, "scale": 1e308}, r"too wide: 5 scales"),
+    ],
+)
+def test_a_prior_that_is_a_point_or_wider_than_float64_is_refused(dist, args, says):
+    """Input audit (2026-11-30): LogNormal scale = 1e-300 was accepted and its run written
+    with R-hat NaN; scale = 500 ran with 29 % divergent transitions, its tail at exp(2500)
+    beyond float64. Refused where the prior is read, naming the field. The edges accepted:
+    a 1e-9 relative scale and a LogNormal scale of 100 (finite 5 scales out)."""
+    from bayesff.priors import PriorSpec
+
+    with pytest.raises(ProblemError, match=says) as e:
+        PriorSpec(dist, args, where="p.toml: [parameters.epsilon].prior")
+    assert "[parameters.epsilon].prior" in str(e.value)
+    PriorSpec("Normal", {"loc": 3.4, "scale": 3.4e-9})
+    PriorSpec("LogNormal", {"median": 120.0, "scale": 100.0})

@@ -53,6 +53,18 @@ def test_from_arrays_refuses_unusable_temperatures_with_the_row(T, says):
     assert "target 'B2'" in str(e.value)
 
 
+def test_from_arrays_refuses_a_density_not_above_zero_with_the_row():
+    """The density of an (T, rho) observable is > 0 like T (bayesff.data.POSITIVE_DIMENSIONS;
+    input audit, 2026-11-30: a negative one reached the solver)."""
+    env = {"T_K": [100.0, 120.0], "rho_per_A3": [0.02, -0.001]}
+    with pytest.raises(
+        ProblemError, match=r"'rho_per_A3' must be finite and > 0, got -0\.001 at row 1"
+    ):
+        Target.from_arrays("p", "eos_pressure", env, [1.0, 2.0], 0.1)
+    env["rho_per_A3"] = [0.02, 0.001]
+    assert len(Target.from_arrays("p", "eos_pressure", env, [1.0, 2.0], 0.1).values) == 2
+
+
 def test_from_arrays_refuses_uncertainties_of_another_shape():
     with pytest.raises(ProblemError, match=r"the values' shape \(3,\)"):
         Target.from_arrays(

@@ -176,7 +176,15 @@ def read_fluids(path: str | Path) -> dict[str, dict]:
                 raise DataError(
                     f"{c} must be a positive number, got {r[c]!r}", f"{path}: row {i + 2}"
                 )
-        out[str(r["fluid"])] = d
+        name = str(r["fluid"])
+        if name in out:  # the last row would silently replace the first's Tc and Vc
+            first = next(j for j, q in enumerate(rows) if str(q["fluid"]) == name)
+            raise DataError(
+                f"fluid {name!r} has a second row (the first is row {first + 2}): one row "
+                "per fluid",
+                f"{path}: row {i + 2}",
+            )
+        out[name] = d
     return out
 
 
