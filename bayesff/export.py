@@ -175,9 +175,10 @@ def _openmm(topo: Topology, p: dict, fingerprint: str, label: str) -> str:
         fingerprint,
         label,
         [
-            "units: nm, kJ/mol, rad, amu (OpenMM); cut-off "
-            f"{topo.r_cut_angstrom * _NM:g} nm and the tail (useDispersionCorrection) are "
-            "createSystem arguments",
+            "units: nm, kJ/mol, rad, amu (OpenMM); the cut-off "
+            f"{topo.r_cut_angstrom * _NM:g} nm is a createSystem argument "
+            "(nonbondedCutoff)",
+            _openmm_tail_note(topo),
             "fixed bonds are written with k = 0: createSystem(..., constraints=app.AllBonds)",
         ],
     )
@@ -186,6 +187,33 @@ def _openmm(topo: Topology, p: dict, fingerprint: str, label: str) -> str:
     lines += _openmm_nonbonded(topo, p, lj14)
     lines.append("</ForceField>")
     return "\n".join(lines) + "\n"
+
+
+def _uses_nonbonded_force(topo: Topology) -> bool:
+    """LJ with Lorentz-Berthelot: OpenMM's NonbondedForce; the rest a CustomNonbondedForce."""
+    return topo.form == "lj" and topo.combining_rule == "lorentz_berthelot"
+
+
+def _openmm_tail_note(topo: Topology) -> str:
+    """How the calibration's tail correction is switched on or off in OpenMM.
+
+    A NonbondedForce carries it in the XML (``useDispersionCorrection``, which OpenMM
+    turns on when absent); a CustomNonbondedForce's long-range correction cannot be set
+    from a ForceField XML (createSystem refuses ``useDispersionCorrection`` for it) and is
+    off unless the user switches it on.
+    """
+    if _uses_nonbonded_force(topo):
+        state = "on" if topo.tail else "off"
+        return (
+            f"tail correction {state} as calibrated: the NonbondedForce's useDispersionCorrection"
+        )
+    if not topo.tail:
+        return "no tail correction, as calibrated (a CustomNonbondedForce has none by default)"
+    return (
+        "the calibration used the tail correction, which OpenMM cannot read from this XML: "
+        "after createSystem, call setUseLongRangeCorrection(True) on the "
+        "CustomNonbondedForce (without it energies and pressures lack the tail)"
+    )
 
 
 def _openmm_types_and_residues(topo: Topology) -> list[str]:
@@ -251,8 +279,12 @@ def _openmm_bonded(bonds: dict, angles: dict, torsions: dict) -> list[str]:
 
 
 def _openmm_nonbonded(topo: Topology, p: dict, lj14: float) -> list[str]:
-    if topo.form == "lj" and topo.combining_rule == "lorentz_berthelot":
-        lines = [f' <NonbondedForce coulomb14scale="1" lj14scale="{_g(lj14)}">']
+    if _uses_nonbonded_force(topo):
+        # the tail as calibrated: OpenMM turns the dispersion correction on when absent
+        lines = [
+            f' <NonbondedForce coulomb14scale="1" lj14scale="{_g(lj14)}" '
+            f'useDispersionCorrection="{bool(topo.tail)}">'
+        ]
         for t in topo.type_names:
             lines.append(
                 f'  <Atom type="{t}" charge="0" sigma="{_g(p[f"sigma_{t}"] * _NM)}" '
@@ -655,11 +687,22 @@ def _fixed_values(dt, where: str) -> dict[str, tuple[float, str | None]]:
     text = str(dt.attrs.get("problem_text", ""))
     if not text:
         return {}
-    params = parse_toml(text, where).get("parameters", {})
+    doc = parse_toml(text, where)
+    params = doc.get("parameters", {})
+    # a value some target fixes for itself (a transferable chain model's segments, one per
+    # molecule) is only the default of the others: not the value of the run's molecule
+    per_target = {
+        k
+        for t in doc.get("targets", [])
+        if isinstance(t, Mapping) and isinstance(t.get("fixed"), Mapping)
+        for k in t["fixed"]
+    }
     return {
         k: (float(v["value"]), v.get("unit") if isinstance(v.get("unit"), str) else None)
         for k, v in params.items()
-        if isinstance(v, Mapping) and isinstance(v.get("value"), int | float)
+        if isinstance(v, Mapping)
+        and isinstance(v.get("value"), int | float)
+        and k not in per_target
     }
 
 

@@ -623,11 +623,12 @@ def _no_name_set(setting: dict, where: str) -> dict:
 
 
 def _problem(task: Task):
-
+    """The task's problem; its errors name the task and its axis labels (the values whose
+    ``set`` made it), e.g. ``task q (a = q): [inference]: unknown key(s) seeed``."""
     text = tomli_w.dumps(task.document)
-    return Problem.from_dict(
-        task.document, path=f"task {task.name}", source_text=text, base_dirs=task.base_dirs
-    )
+    labels = ", ".join(f"{a} = {v}" for a, v in task.labels.items())
+    where = f"task {task.name}" + (f" ({labels})" if labels else "")
+    return Problem.from_dict(task.document, path=where, source_text=text, base_dirs=task.base_dirs)
 
 
 def _done(task: Task) -> bool:

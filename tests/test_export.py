@@ -83,6 +83,80 @@ def test_openmm_xml_loads_and_gives_the_same_energy(form, rule):
     assert _openmm_energy(xml, system, R, box, 7.0) == pytest.approx(mine, rel=1e-8)
 
 
+def _openmm_as_the_header_says(xml: str, system: ff.System, R, box, r_cut):
+    """The energy of OpenMM's system built as the exported file's header tells a user:
+    createSystem with the cut-off only, and, where the header says so, the
+    CustomNonbondedForce's long-range correction switched on by hand."""
+    openmm = pytest.importorskip("openmm", reason="OpenMM is not installed (optional extra)")
+    from openmm import app, unit
+
+    forcefield = app.ForceField(io.StringIO(xml))
+    top = app.Topology()
+    chain = top.addChain()
+    for name, count in system.counts:
+        mol = system.topology.molecule(name)
+        for _ in range(count):
+            res = top.addResidue(name, chain)
+            atoms = [top.addAtom(f"S{k}", None, res) for k in range(mol.n_sites)]
+            for b in mol.bonds:
+                top.addBond(atoms[b.i], atoms[b.j])
+    top.setPeriodicBoxVectors(np.diag(box) * 0.1 * unit.nanometer)
+    oms = forcefield.createSystem(
+        top,
+        nonbondedMethod=app.CutoffPeriodic,
+        nonbondedCutoff=r_cut * 0.1 * unit.nanometer,
+        constraints=app.AllBonds,
+    )
+    if "setUseLongRangeCorrection(True)" in xml:
+        for f in oms.getForces():
+            if isinstance(f, openmm.CustomNonbondedForce):
+                f.setUseLongRangeCorrection(True)
+    ctx = openmm.Context(
+        oms, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference")
+    )
+    ctx.setPositions(R * 0.1)
+    return ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
+
+
+@pytest.mark.parametrize(
+    ("form", "rule", "tail"),
+    [
+        ("lj", "lorentz_berthelot", True),
+        ("lj", "lorentz_berthelot", False),
+        ("mie", "geometric", True),
+        ("mie", "geometric", False),
+    ],
+)
+def test_openmm_xml_carries_the_tail_as_calibrated(form, rule, tail):
+    """Export audit (2026-11-30): the header said the tail was createSystem's
+    useDispersionCorrection, which OpenMM refuses for a CustomNonbondedForce (Mie, the
+    geometric rule, every chain), so its tail was lost; and the NonbondedForce XML did not
+    say, so OpenMM's default (on) added a tail to a model calibrated without one. Built as
+    the header says, OpenMM's energy equals bayesff's with or without the tail: to 1e-8
+    without it, and with it to 2 % of the tail (OpenMM's correction averages over the
+    type pairs of all sites, intramolecular ones included; 0.05-0.25 % of the tail here,
+    as the audit measured)."""
+    topo = dataclasses.replace(
+        trappe_topology([4, 5], r_cut_angstrom=7.0, tail=tail), form=form, combining_rule=rule
+    )
+    p = dict(PARAMS)
+    if form == "mie":
+        p |= {"n_CH3": 16.0, "m_CH3": 6.0, "n_CH2": 14.0, "m_CH2": 6.0}
+    system = ff.System(topo, (("n-butane", 10), ("n-pentane", 6)))
+    R, box = lattice_configuration(system, 450.0, seed=2)
+    R = R + np.random.default_rng(2).normal(0, 0.1, R.shape)
+    xml = render("openmm", p, topo, FP)
+    mine = float(jax.jit(partial(ff.energy, system))(R, box, p))
+    theirs = _openmm_as_the_header_says(xml, system, R, box, 7.0)
+    if not tail:
+        assert theirs == pytest.approx(mine, rel=1e-8)
+        return
+    bare = ff.System(dataclasses.replace(topo, tail=False), system.counts)
+    tail_mine = mine - float(jax.jit(partial(ff.energy, bare))(R, box, p))
+    assert tail_mine < -0.05  # a tail worth testing
+    assert theirs - mine == pytest.approx(0.0, abs=0.02 * abs(tail_mine))
+
+
 def _parse_lammps(text):
     coeffs, style = {}, {}
     for line in text.splitlines():
@@ -463,6 +537,83 @@ def test_chain_export_reads_fixed_units_and_sampled_segments(tmp_path):
     assert chain_segments(near, 2) == 2
     with pytest.raises(ProblemError, match=r"whole numbers inside it: \[2\]"):
         chain_segments(near, 3)
+
+
+def test_a_transferable_chain_run_exports_the_molecule_named_by_segments(tmp_path):
+    """Export audit (2026-11-30): a transferable model fixes segments per target (1 + (C -
+    1)/3) and gives [parameters.segments] only a default (1.0); the export read that
+    default as the run's molecule, wrote one bead and refused --segments 2 ("calibrated
+    with segments = 1"). A value some target fixes for itself is no run-wide value: the
+    export asks for --segments and uses it."""
+    from bayesff.export import chain_run_parameters, chain_segments
+    from bayesff.runfile import read, text_sha256, write
+
+    run = _chain_run(tmp_path, {"epsilon": [250.0, 251.0], "sigma": [4.0, 4.01], "n": [13, 14]})
+    dt = read(run)
+    dt.attrs["problem_text"] += (
+        '[[targets]]\nname = "rho_c4"\nfixed = { segments = 2.0 }\n'
+        '[[targets]]\nname = "rho_c7"\nfixed = { segments = 3.0 }\n'
+    )
+    dt.attrs["problem_text_sha256"] = text_sha256(dt.attrs["problem_text"])
+    write(dt, run, force=True)
+    dt = read(run)
+    with pytest.raises(ProblemError, match="give --segments N for the molecule to export"):
+        chain_segments(dt, None)
+    assert chain_segments(dt, 2) == 2 and chain_segments(dt, 3) == 3
+    mean, _, segments = chain_run_parameters(dt, 1)
+    assert segments is None and mean["m"] == 6.0  # m is fixed for every target alike
+
+
+@pytest.mark.slow  # builds and writes a run file (about 5 s on 2 cores)
+def test_a_topology_file_with_another_nonbonded_model_is_refused(tmp_path, capsys):
+    """Export audit (2026-11-30): --topology replaced the run's combining rule, cut-off and
+    tail silently (a TraPPE run re-mixed with another rule, exported with lj/cut 14 and no
+    tail). The topology may name other molecules, not another model: refused naming each
+    difference; the run's own model with another molecule is exported."""
+    from bayesff import cli
+    from bayesff.runfile import read, text_sha256, write
+
+    draws = {
+        "epsilon_CH3": [98.0, 99.0],
+        "sigma_CH3": [3.75, 3.76],
+        "epsilon_CH2": [46.0, 47.0],
+        "sigma_CH2": [3.95, 3.96],
+    }
+    run = _molecular_run(tmp_path, draws)
+    dt = read(run)
+    dt.attrs["problem_text"] = """[problem]
+name = "butane"
+[potential]
+kind = "forcefield"
+form = "lj"
+combining_rule = "lorentz_berthelot"
+r_cut = 14.0
+r_cut_unit = "angstrom"
+tail = true
+site_types.CH3 = { mass = 15.035, mass_unit = "g/mol" }
+site_types.CH2 = { mass = 14.027, mass_unit = "g/mol" }
+[[molecules]]
+name = "n-butane"
+alkane = { carbons = 4 }
+"""
+    dt.attrs["problem_text_sha256"] = text_sha256(dt.attrs["problem_text"])
+    write(dt, run, force=True)
+    other = tmp_path / "other.toml"
+    other.write_text(
+        "tail = false\n"
+        + TOPOLOGY_TOML.replace("lorentz_berthelot", "geometric").replace("14.0", "10.0")
+    )
+    argv = ["export", str(run), "--format", "lammps", "--out", str(tmp_path / "x")]
+    assert cli.main([*argv, "--topology", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "--topology" in err
+        and "combining_rule 'geometric' (the run's: 'lorentz_berthelot')" in err
+    )
+    assert "r_cut_angstrom 10.0 (the run's: 14.0)" in err and "tail False" in err
+    decane = tmp_path / "decane.toml"
+    decane.write_text(TOPOLOGY_TOML.replace("n-butane", "n-decane").replace("= 4", "= 10"))
+    assert cli.main([*argv, "--topology", str(decane)]) == 0
 
 
 def test_forced_export_replaces_an_earlier_export_whole(tmp_path):

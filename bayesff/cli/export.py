@@ -107,6 +107,33 @@ def _run_topology(dt, where: str):
     return topology_from_dict({**opts, "molecules": doc["molecules"]})
 
 
+#: The nonbonded model a force field's parameters were calibrated with: a --topology file
+#: exports other molecules with them, never another model.
+_NONBONDED_MODEL = ("form", "combining_rule", "r_cut_angstrom", "tail")
+
+
+def _check_same_model(topology, dt, args) -> None:
+    """A ``--topology`` file keeps the run's nonbonded model (when the run has one): its
+    form, combining rule, cut-off and tail. Before (export audit, 2026-11-30) a file with
+    another rule or cut-off re-mixed the unlike pairs and changed the cut-off silently."""
+    try:
+        run_topo = _run_topology(dt, args.run)
+    except ProblemError:  # the run's problem has no molecules: nothing to compare
+        return
+    differ = [
+        f"{k} {getattr(topology, k)!r} (the run's: {getattr(run_topo, k)!r})"
+        for k in _NONBONDED_MODEL
+        if getattr(topology, k) != getattr(run_topo, k)
+    ]
+    if differ:
+        raise ProblemError(
+            f"the topology's nonbonded model differs from the one the run was calibrated "
+            f"with: {'; '.join(differ)}; its parameters hold for the run's model only, so "
+            "give the run's values in the topology file (its molecules may differ)",
+            f"--topology {args.topology}",
+        )
+
+
 def _chain_files(args, dt, label: str) -> dict[str, str]:
     """The files of a mie_chain run: its tangent-bead chain, mean and draws."""
     if args.topology:
@@ -184,6 +211,8 @@ def _export(args) -> int:
             )
         if topology is None:
             topology = _run_topology(dt, args.run)
+        else:
+            _check_same_model(topology, dt, args)
         mean, draws = run_parameters(dt, topology, args.draws, where=args.run)
         files = render_ensemble(args.format, mean, draws, topology, f"{name} {fingerprint}")
     out = _out_folder(args, name)
