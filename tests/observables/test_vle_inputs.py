@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import teqp
 
-from bayesff.errors import ProblemError
+from bayesff.errors import BayesffError, DataError, ProblemError
 from bayesff.observables import get_observable, vle
 from bayesff.observables.eos import LJ_THOL2016, SolveStatus
 from bayesff.observables.eos.lj import ancillary
@@ -335,8 +335,10 @@ _RHO_UNITS = {"T_K": "K", "rho_l_mol_per_L": "mol/L", "u_rho_l_mol_per_L": "mol/
     ("observable", "column", "unit", "rows", "says"),
     [
         # a sign slip and a zero in an observed saturated density, vapour pressure, Delta H_vap
+        # a density (a number density, mol/L converted) <= 0 is refused by the data file's
+        # reader already, at its line (bayesff.data.POSITIVE_DIMENSIONS, 2026-11-30)
         ("saturated_liquid_density", "rho_l_mol_per_L", "mol/L", "100,32.9,0.1\n110,-29.0,0.1\n",
-         "expected an observed value > 0, got -29"),
+         "d.csv, line 3, column 'rho_l_mol_per_L': density must be > 0 mol/L, found -29"),
         ("vapour_pressure", "p_sat_MPa", "MPa", "100,0.0,0.01\n",
          "expected an observed value > 0, got 0"),
         ("enthalpy_of_vaporisation", "dH_vap_kJ_per_mol", "kJ/mol", "100,-6.4,0.1\n",
@@ -352,10 +354,11 @@ def test_an_impossible_observation_is_refused_naming_target_and_file(
     row by its temperature (review of 2026-11-27: these loaded)."""
     units = {"T_K": "K", column: unit, f"u_{column}": unit}
     files = {"d.csv": (f"T_K,{column},u_{column}\n{rows}", units)}
-    with pytest.raises(ProblemError) as err:
+    with pytest.raises(BayesffError) as err:
         _file_problem(tmp_path, files, _vle_target("mine", observable, "d.csv", column))
     msg = str(err.value)
-    assert says in msg and "p.toml: target 'mine', data d.csv" in msg, msg
+    where = "d.csv, line" if "line" in says else "p.toml: target 'mine', data d.csv"
+    assert says in msg and where in msg, msg
     assert "\n" not in msg
 
 
@@ -373,7 +376,8 @@ def test_single_phase_states_that_cannot_be_predicted_are_refused(tmp_path):
         )
     eos = {"T_K": "K", "rho_per_A3": "1/angstrom^3", "p_MPa": "MPa", "u_p_MPa": "MPa"}
     text = "T_K,rho_per_A3,p_MPa,u_p_MPa\n150,0.02,30,1\n150,0.0,0.0,1\n"
-    with pytest.raises(ProblemError, match=r"expected a density rho_per_A3 > 0, got 0"):
+    # refused by the data file's reader already, at its line (2026-11-30)
+    with pytest.raises(DataError, match=r"line 3, column 'rho_per_A3': density must be > 0"):
         _file_problem(
             tmp_path, {"e.csv": (text, eos)}, _vle_target("e", "eos_pressure", "e.csv", "p_MPa")
         )
