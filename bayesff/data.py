@@ -41,8 +41,8 @@ Numbers
     so is a non-zero number below the smallest normal float64 (2.2e-308) in
     magnitude, which float64 cannot hold to full precision.
 Ranges
-    Temperatures, densities and wave numbers are > 0 (:data:`POSITIVE_DIMENSIONS`). A
-    standard uncertainty (a loaded ``u_*`` column
+    Temperatures and densities are > 0 (:data:`POSITIVE_DIMENSIONS`), wave numbers >= 0
+    (:data:`NONNEGATIVE_DIMENSIONS`). A standard uncertainty (a loaded ``u_*`` column
     or a column in ``positive``) is > 0 and, in internal units,
     ``u >= max(UNCERTAINTY_REL_FLOOR * |value|, UNCERTAINTY_ABS_FLOOR)``
     (see the constants for the reasons); the relative part applies where the
@@ -90,6 +90,7 @@ from bayesff.errors import DataError, UnitError
 __all__ = [
     "KINDS",
     "MANIFEST_FIELDS",
+    "NONNEGATIVE_DIMENSIONS",
     "POSITIVE_DIMENSIONS",
     "UNCERTAINTY_ABS_CEILING",
     "UNCERTAINTY_ABS_FLOOR",
@@ -137,15 +138,15 @@ UNCERTAINTY_REL_FLOOR = 1e-12
 #: inf or nan. It is the floor that applies where a value is zero.
 UNCERTAINTY_ABS_FLOOR = 1e-150
 #: Dimensions whose every number is > 0 (what a row of that dimension is called): a
-#: temperature, a number density (mol/L data are converted to it) and a wave number q. A
-#: zero or negative one is a typo or a sign slip that no forward model can use (a density
-#: of -0.001 reached the compressibility's solver and failed there as a prior's fault;
-#: q = 0 and q < 0 were trained on; input audit, 2026-11-30).
-POSITIVE_DIMENSIONS = {
-    "temperature": "temperature",
-    "number_density": "density",
-    "inverse_length": "wave number",
-}
+#: temperature and a number density (mol/L data are converted to it). A zero or negative
+#: one is a typo or a sign slip that no forward model can use (a density of -0.001 reached
+#: the compressibility's solver and failed there as a prior's fault; input audit,
+#: 2026-11-30). Columns read only for selections (``load_table(..., signed=True)``) keep
+#: the temperature rule alone.
+POSITIVE_DIMENSIONS = {"temperature": "temperature", "number_density": "density"}
+#: Dimensions whose every number is >= 0: a wave number q (S(0) is the compressibility
+#: route's limit; q < 0 was trained on before 2026-11-30).
+NONNEGATIVE_DIMENSIONS = {"inverse_length": "wave number"}
 #: Absolute ceiling of a standard uncertainty, in internal units: ``u <= 1e150``. Above it
 #: u**2 (> 1e300), and u**2 plus a forward-model floor or an inadequacy term, overflow
 #: to inf, and the row rejects every draw, after the sampler has been compiled.
@@ -691,6 +692,7 @@ def load_table(
     key_columns: tuple[str, ...] | None = None,
     duplicates: str = "error",
     uncertainty_pairs: dict[str, str] | None = None,
+    signed: bool = False,
 ) -> Table:
     """Load the given columns of a CSV data file, checked and in internal units.
 
@@ -716,6 +718,10 @@ def load_table(
     uncertainty_pairs
         Uncertainty column -> the value column it is the uncertainty of, for
         the relative floor. ``u_X`` pairs with ``X`` without being listed.
+    signed
+        Densities and wave numbers may be any sign (columns read beside a target's own,
+        for selections, which may hold differences such as ``drho_mol_per_L``); only
+        temperatures must be > 0.
 
     Returns
     -------
@@ -738,7 +744,8 @@ def load_table(
     entry, header, rows, lines, excluded = _read_checked(path, columns, where)
     factors, file_units = _column_units(columns, entry, path)
     noise, pairs = _noise_columns(columns, positive, uncertainty_pairs, where)
-    raw = _parse_columns(columns, header, rows, lines, factors, file_units, noise, path)
+    ranged = {"temperature"} if signed else set(POSITIVE_DIMENSIONS) | set(NONNEGATIVE_DIMENSIONS)
+    raw = _parse_columns(columns, header, rows, lines, factors, file_units, noise, path, ranged)
     _check_floors(
         columns,
         header,
@@ -843,20 +850,29 @@ def _noise_columns(columns, positive, uncertainty_pairs, where):
     return noise, pairs
 
 
-def _parse_columns(columns, header, rows, lines, factors, file_units, noise, path):
-    """Each column's numbers in file units; errors name the line and column."""
+def _parse_columns(columns, header, rows, lines, factors, file_units, noise, path, ranged):
+    """Each column's numbers in file units; errors name the line and column. ``ranged``:
+    the dimensions whose sign is checked (:data:`POSITIVE_DIMENSIONS`,
+    :data:`NONNEGATIVE_DIMENSIONS`)."""
 
     raw: dict[str, np.ndarray] = {}
     for col, dim in columns.items():
         j = header.index(col)
         vals = np.empty(len(rows))
-        f, positive_only = factors[col], dim in POSITIVE_DIMENSIONS or col in noise
+        f = factors[col]
+        positive_only = col in noise or (dim in ranged and dim in POSITIVE_DIMENSIONS)
+        nonnegative = dim in ranged and dim in NONNEGATIVE_DIMENSIONS
         what = "a standard uncertainty" if col in noise else POSITIVE_DIMENSIONS.get(dim)
         for i, row in enumerate(rows):
             try:
                 v = _parse_number(row[j])
                 if positive_only and v <= 0:
                     raise _NotANumber(f"{what} must be > 0 {file_units[col]}, found {v!r}")
+                if nonnegative and v < 0:
+                    raise _NotANumber(
+                        f"{NONNEGATIVE_DIMENSIONS[dim]} must be >= 0 {file_units[col]}, "
+                        f"found {v!r}"
+                    )
                 if not math.isfinite(v * f):
                     raise _NotANumber(
                         f"{row[j].strip()} {file_units[col]} is beyond the float64 range once "

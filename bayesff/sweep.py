@@ -647,8 +647,8 @@ def _why_stale(task: Task) -> str:
     """Why a task's existing run file is not the task's (it is not :func:`_done`)."""
     try:
         a = runfile.read_attrs(task.out)
-    except Exception:
-        return "not readable as a run file"
+    except Exception as e:  # damaged, another program's file, a newer format: say which
+        return f"not readable as a run file ({e})"
     fingerprint = a.get("problem_fingerprint")
     if fingerprint not in (task.fingerprint, task.legacy_fingerprint) or not fingerprint:
         return "made from another problem (its data, priors or model changed)"
@@ -669,19 +669,18 @@ def _refuse_replacing(todo: list[Task], force: bool, log) -> None:
     stale = [t for t in todo if t.out.exists()]
     if not stale:
         return
-    lines = [f"  {t.name}: {t.out}: {_why_stale(t)}" for t in stale]
-    if not force:
-        shown = lines[:20] + ([f"  ... and {len(lines) - 20} more"] if len(lines) > 20 else [])
+    lines = [f"{t.name}: {t.out}: {_why_stale(t)}" for t in stale]
+    if not force:  # one line, as every error (docs/reliability.md)
+        shown = lines[:20] + ([f"... and {len(lines) - 20} more"] if len(lines) > 20 else [])
         raise RunExistsError(
             f"{len(stale)} task(s) to run have a run file made from another problem or other "
-            "settings, which the sweep would replace:\n"
-            + "\n".join(shown)
-            + "\npass --force (force=True) to replace them, or move them away first",
+            f"settings, which the sweep would replace ({'; '.join(shown)}); pass --force "
+            "(force=True) to replace them, or move them away first",
             str(stale[0].out.parent.parent),
         )
     log(f"replacing {len(stale)} run file(s) made from another problem or settings (--force):")
     for line in lines:
-        log(line)
+        log(f"  {line}")
 
 
 def _same_stamp(fingerprint, settings, task: Task) -> bool:

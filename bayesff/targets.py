@@ -26,6 +26,7 @@ import numpy as np
 from bayesff import units
 from bayesff.configdata import Configurations, configuration_rows, site_units
 from bayesff.data import (
+    NONNEGATIVE_DIMENSIONS,
     POSITIVE_DIMENSIONS,
     UNCERTAINTY_ABS_FLOOR,
     UNCERTAINTY_REL_FLOOR,
@@ -926,9 +927,17 @@ class Target:
         for k, v in env.items() if observable.layout != "configurations" else ():
             v = np.atleast_1d(v)
             positive = k == "T_K" or dims.get(k) in POSITIVE_DIMENSIONS
-            bad = np.argwhere(~(np.isfinite(v) & ((v > 0) if positive else True)))
+            nonnegative = dims.get(k) in NONNEGATIVE_DIMENSIONS
+            in_range = (v > 0) if positive else (v >= 0) if nonnegative else True
+            bad = np.argwhere(~(np.isfinite(v) & in_range))
             if bad.size:  # the first bad cell: its row is its first index
-                rule = "finite and > 0" if positive else "finite"
+                rule = (
+                    "finite and > 0"
+                    if positive
+                    else "finite and >= 0"
+                    if nonnegative
+                    else "finite"
+                )
                 got = float(v[tuple(bad[0])])
                 raise ProblemError(
                     f"environment column {k!r} must be {rule}, got {got!r} at row {bad[0][0]}",
@@ -1118,7 +1127,8 @@ def _extra_columns(path, table, used: set, duplicates: str, where: str) -> dict:
             extra[col] = "temperature" if "temperature" in dims else dims[0]
     if not extra:
         return {}
-    t2 = load_table(path, extra, where=f"{where}.data", duplicates=duplicates)
+    # any sign: a column beside the target's own may hold differences (drho_mol_per_L)
+    t2 = load_table(path, extra, where=f"{where}.data", duplicates=duplicates, signed=True)
     return {
         c: units.from_internal(t2.columns[c], t2.file_units[c], dim) for c, dim in extra.items()
     }

@@ -317,23 +317,21 @@ def test_overflow_on_conversion_is_an_error(tmp_path):
     ("cells", "column", "says"),
     [
         ("120,-0.001,0.5,0.01", "rho_per_A3", r"density must be > 0 1/angstrom\^3, found -0\.001"),
-        ("120,0.02,0,0.01", "q_inv_angstrom", r"wave number must be > 0 1/angstrom, found 0"),
-        (
-            "120,0.02,-0.5,0.01",
-            "q_inv_angstrom",
-            r"wave number must be > 0 1/angstrom, found -0\.5",
-        ),
+        ("120,0.0,0.5,0.01", "rho_per_A3", r"density must be > 0 1/angstrom\^3, found 0\.0"),
+        ("120,0.02,-0.5,0.01", "q_inv_angstrom", r"wave number must be >= 0 1/angstrom, .*-0\.5"),
         ("-120,0.02,0.5,0.01", "T_K", r"temperature must be > 0 K, found -120"),
     ],
-)
-def test_a_density_or_wave_number_not_above_zero_is_refused_at_its_line(
+)  # fmt: skip
+def test_a_density_or_wave_number_out_of_range_is_refused_at_its_line(
     tmp_path, cells, column, says
 ):
-    """Densities and wave numbers are > 0 like temperatures (bayesff.data.POSITIVE_DIMENSIONS).
-    Before (input audit, 2026-11-30) a density of -0.001 was read, and the compressibility's
-    forward model failed at sampling time naming the priors' centre; q = 0 and q < 0 rows of
-    S(q) were trained on. The error names the file, line and column."""
-    csv = f"T_K,rho_per_A3,q_inv_angstrom,S\n100,0.02,1.5,0.9\n{cells}\n"
+    """Densities are > 0 like temperatures, wave numbers >= 0 (S(0) is the compressibility
+    route's limit; bayesff.data.POSITIVE_DIMENSIONS, NONNEGATIVE_DIMENSIONS). Before (input
+    audit, 2026-11-30) a density of -0.001 was read, and the compressibility's forward model
+    failed at sampling time naming the priors' centre; q < 0 rows of S(q) were trained on.
+    The error names the file, line and column. Columns read beside a target's own, for
+    selections (``signed=True``), may hold signed differences: only T must be > 0 there."""
+    csv = f"T_K,rho_per_A3,q_inv_angstrom,S\n100,0.02,0.0,0.9\n{cells}\n"
     units = {"T_K": "K", "rho_per_A3": "1/angstrom^3", "q_inv_angstrom": "1/angstrom", "S": "1"}
     cols = {
         "T_K": "temperature",
@@ -344,6 +342,11 @@ def test_a_density_or_wave_number_not_above_zero_is_refused_at_its_line(
     assert load_table(write(tmp_path, csv.replace(cells, "90,0.01,2.5,1.1"), units), cols)
     with pytest.raises(DataError, match=rf"d\.csv, line 3, column '{column}': {says}"):
         load_table(write(tmp_path, csv, units), cols)
+    if column != "T_K":
+        assert load_table(write(tmp_path, csv, units), cols, signed=True)
+    else:
+        with pytest.raises(DataError, match=says):
+            load_table(write(tmp_path, csv, units), cols, signed=True)
 
 
 # ------------------------------------------------------------------ uncertainty floors

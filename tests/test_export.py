@@ -587,7 +587,7 @@ name = "butane"
 kind = "forcefield"
 form = "lj"
 combining_rule = "lorentz_berthelot"
-r_cut = 14.0
+r_cut = 11.2
 r_cut_unit = "angstrom"
 tail = true
 site_types.CH3 = { mass = 15.035, mass_unit = "g/mol" }
@@ -610,9 +610,15 @@ alkane = { carbons = 4 }
         "--topology" in err
         and "combining_rule 'geometric' (the run's: 'lorentz_berthelot')" in err
     )
-    assert "r_cut_angstrom 10.0 (the run's: 14.0)" in err and "tail False" in err
+    assert "r_cut_angstrom 10.0 (the run's: 11.2)" in err and "tail False" in err
+    # another molecule with the run's model, its cut-off in nm (1.12 nm is 11.200000000000001
+    # angstrom once converted: the same cut-off, not another)
     decane = tmp_path / "decane.toml"
-    decane.write_text(TOPOLOGY_TOML.replace("n-butane", "n-decane").replace("= 4", "= 10"))
+    text = TOPOLOGY_TOML.replace("n-butane", "n-decane").replace("= 4", "= 10")
+    decane.write_text(
+        text.replace('r_cut = 14.0\nr_cut_unit = "angstrom"', 'r_cut = 1.12\nr_cut_unit = "nm"')
+    )
+    assert "1.12" in decane.read_text()
     assert cli.main([*argv, "--topology", str(decane)]) == 0
 
 

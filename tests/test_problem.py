@@ -828,3 +828,17 @@ def test_a_prior_that_is_a_point_or_wider_than_float64_is_refused(dist, args, sa
     assert "[parameters.epsilon].prior" in str(e.value)
     PriorSpec("Normal", {"loc": 3.4, "scale": 3.4e-9})
     PriorSpec("LogNormal", {"median": 120.0, "scale": 100.0})
+
+
+def test_a_signed_density_column_beside_the_target_still_loads(problem_dir):
+    """A column the target does not fit (read for selections only) may hold a signed density
+    difference; only the target's own columns obey bayesff.data.POSITIVE_DIMENSIONS (a
+    review of 2026-11-30 found such files refused by the new rule)."""
+    f = problem_dir / "data" / "b2.csv"
+    lines = f.read_text().splitlines()
+    rows = [ln + (",-0.02" if i % 2 else ",0.01") for i, ln in enumerate(lines[1:])]
+    f.write_text("\n".join([lines[0] + ",drho_mol_per_L", *rows]) + "\n")
+    units = {"T_K": "K", "B2_cm3_per_mol": "cm^3/mol", "u_B2_cm3_per_mol": "cm^3/mol"}
+    write_manifest(problem_dir / "data", units={**units, "drho_mol_per_L": "mol/L"})
+    problem = Problem.from_toml(problem_dir / "models" / "toy.toml")
+    assert problem.targets[0].values.size > 0

@@ -646,6 +646,7 @@ def test_a_run_file_of_other_settings_or_problem_is_replaced_only_with_force(tmp
     with pytest.raises(RunExistsError, match=says) as e:
         run_sweep(changed, out_root=runs, report_root=reports, workers=1, log=None)
     assert out.read_bytes() == before and "--force" in str(e.value)
+    assert "\n" not in str(e.value)  # one line, as every error
     # another problem: its fingerprint is not the task's
     dt = sweep_module.runfile.read(out)
     dt.attrs["problem_fingerprint"] = "0" * 64

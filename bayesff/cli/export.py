@@ -6,6 +6,7 @@ A ``mie_chain`` run exports its tangent-bead chain (:func:`bayesff.export.chain_
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -116,14 +117,20 @@ def _check_same_model(topology, dt, args) -> None:
     """A ``--topology`` file keeps the run's nonbonded model (when the run has one): its
     form, combining rule, cut-off and tail. Before (export audit, 2026-11-30) a file with
     another rule or cut-off re-mixed the unlike pairs and changed the cut-off silently."""
-    try:
-        run_topo = _run_topology(dt, args.run)
-    except ProblemError:  # the run's problem has no molecules: nothing to compare
-        return
+    doc = parse_toml(str(dt.attrs.get("problem_text", "")), args.run)
+    if doc.get("potential", {}).get("kind") != "forcefield" or "molecules" not in doc:
+        return  # the run's problem has no molecules: nothing to compare
+    run_topo = _run_topology(dt, args.run)
+
+    def same(k):
+        a, b = getattr(topology, k), getattr(run_topo, k)
+        # a cut-off given in nm is the run's angstrom to a float step, not exactly
+        return math.isclose(a, b, rel_tol=1e-9) if k == "r_cut_angstrom" else a == b
+
     differ = [
         f"{k} {getattr(topology, k)!r} (the run's: {getattr(run_topo, k)!r})"
         for k in _NONBONDED_MODEL
-        if getattr(topology, k) != getattr(run_topo, k)
+        if not same(k)
     ]
     if differ:
         raise ProblemError(

@@ -851,7 +851,7 @@ def correlation_predictions(fluid: FluidEOS, params: dict, T_K) -> VLEPrediction
         v = jax.lax.stop_gradient(jnp.asarray(shape.get(name, 0.0), dtype=float))
         inside = inside & (v >= lo) & (v <= hi)
     status = jnp.where(
-        t_ng >= tc_ng,
+        (t_ng >= tc_ng) & _positive_scales(eps, sig),
         jnp.int32(SolveStatus.ABOVE_CRITICAL),
         jnp.where(
             inside & (t_ng >= CORRELATION_T_R_MIN * tc_ng),
