@@ -125,7 +125,7 @@ MUCH_LONGER = {"oxygen-mie-B2_VLE": 8000}
 #: agree on its minor mode's share, and four that NUTS needed 8000-40000 draws for
 #: (docs/atlas.md).
 TEMPERED = {
-    "methane-mie-B2_VLE": (1000, 5000),
+    "methane-mie-B2_VLE": (1000, 10000),
     "ethane-mie-B2_VLE": (1000, 5000),
     "oxygen-lj-B2_VLE": (1000, 3000),
     "ethylene-mie-B2_VLE": (1000, 4000),

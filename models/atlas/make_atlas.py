@@ -178,7 +178,9 @@ LONGER_SAMPLES = {
 #: and 1.5x fewer leapfrog steps, warm-up included (R-hat 1.0031, 1.0053, 1.0012; bulk ESS
 #: 1239, 673, 767), their chains passing between the modes hundreds of times.
 TEMPERED = {
-    "methane-mie-B2_VLE": {"warmup": 1000, "samples": 5000},
+    # 5000 on the page of 2026-11-30 gave its minor mode's share an ESS of 404, at the
+    # check's 400: twice the draws (2026-11-30, twenty-sixth session)
+    "methane-mie-B2_VLE": {"warmup": 1000, "samples": 10000},
     "oxygen-lj-B2_VLE": {"warmup": 1000, "samples": 3000},
     "ethylene-mie-B2_VLE": {"warmup": 1000, "samples": 4000},
     # 3000 on the page of 2026-11-30 gave R-hat 1.0091, near the line: twice the draws
