@@ -24,9 +24,12 @@ PARAMS = {k: PUB[k] for k in ("epsilon_CH3", "sigma_CH3", "epsilon_CH2", "sigma_
 FP = "sha256:0123abcd runs/alkanes/posterior.nc"
 
 
-def _openmm_energy(xml: str, system: ff.System, R, box, r_cut):
+def _openmm_energy(xml: str, system: ff.System, R, box, r_cut, *, as_the_header_says=False):
     """Load the XML with OpenMM's ForceField, build the same molecules, and return the
-    Reference-platform energy of the configuration (kJ/mol)."""
+    Reference-platform energy of the configuration (kJ/mol). By default the tail is off
+    on both sides; ``as_the_header_says``: the system is built as the exported file's
+    header tells a user (createSystem with the cut-off only, and, where the header says
+    so, the CustomNonbondedForce's long-range correction switched on by hand)."""
     openmm = pytest.importorskip("openmm", reason="OpenMM is not installed (optional extra)")
     from openmm import app, unit
 
@@ -41,8 +44,12 @@ def _openmm_energy(xml: str, system: ff.System, R, box, r_cut):
             for b in mol.bonds:
                 top.addBond(atoms[b.i], atoms[b.j])
     top.setPeriodicBoxVectors(np.diag(box) * 0.1 * unit.nanometer)
-    # the tail is off on both sides (useDispersionCorrection is a NonbondedForce option)
-    tail = {"useDispersionCorrection": False} if "<NonbondedForce" in xml else {}
+    # the tail off: useDispersionCorrection is a NonbondedForce option
+    tail = (
+        {}
+        if as_the_header_says or "<NonbondedForce" not in xml
+        else {"useDispersionCorrection": False}
+    )
     oms = forcefield.createSystem(
         top,
         nonbondedMethod=app.CutoffPeriodic,
@@ -50,9 +57,10 @@ def _openmm_energy(xml: str, system: ff.System, R, box, r_cut):
         constraints=app.AllBonds,
         **tail,
     )
+    long_range = as_the_header_says and "setUseLongRangeCorrection(True)" in xml
     for f in oms.getForces():
         if isinstance(f, openmm.CustomNonbondedForce):
-            f.setUseLongRangeCorrection(False)
+            f.setUseLongRangeCorrection(long_range)
     ctx = openmm.Context(
         oms, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference")
     )
@@ -81,41 +89,6 @@ def test_openmm_xml_loads_and_gives_the_same_energy(form, rule):
     assert FP in xml and "constraints=app.AllBonds" in xml
     mine = float(jax.jit(partial(ff.energy, system))(R, box, p))
     assert _openmm_energy(xml, system, R, box, 7.0) == pytest.approx(mine, rel=1e-8)
-
-
-def _openmm_as_the_header_says(xml: str, system: ff.System, R, box, r_cut):
-    """The energy of OpenMM's system built as the exported file's header tells a user:
-    createSystem with the cut-off only, and, where the header says so, the
-    CustomNonbondedForce's long-range correction switched on by hand."""
-    openmm = pytest.importorskip("openmm", reason="OpenMM is not installed (optional extra)")
-    from openmm import app, unit
-
-    forcefield = app.ForceField(io.StringIO(xml))
-    top = app.Topology()
-    chain = top.addChain()
-    for name, count in system.counts:
-        mol = system.topology.molecule(name)
-        for _ in range(count):
-            res = top.addResidue(name, chain)
-            atoms = [top.addAtom(f"S{k}", None, res) for k in range(mol.n_sites)]
-            for b in mol.bonds:
-                top.addBond(atoms[b.i], atoms[b.j])
-    top.setPeriodicBoxVectors(np.diag(box) * 0.1 * unit.nanometer)
-    oms = forcefield.createSystem(
-        top,
-        nonbondedMethod=app.CutoffPeriodic,
-        nonbondedCutoff=r_cut * 0.1 * unit.nanometer,
-        constraints=app.AllBonds,
-    )
-    if "setUseLongRangeCorrection(True)" in xml:
-        for f in oms.getForces():
-            if isinstance(f, openmm.CustomNonbondedForce):
-                f.setUseLongRangeCorrection(True)
-    ctx = openmm.Context(
-        oms, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference")
-    )
-    ctx.setPositions(R * 0.1)
-    return ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +120,7 @@ def test_openmm_xml_carries_the_tail_as_calibrated(form, rule, tail):
     R = R + np.random.default_rng(2).normal(0, 0.1, R.shape)
     xml = render("openmm", p, topo, FP)
     mine = float(jax.jit(partial(ff.energy, system))(R, box, p))
-    theirs = _openmm_as_the_header_says(xml, system, R, box, 7.0)
+    theirs = _openmm_energy(xml, system, R, box, 7.0, as_the_header_says=True)
     if not tail:
         assert theirs == pytest.approx(mine, rel=1e-8)
         return
