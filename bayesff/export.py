@@ -19,7 +19,7 @@ Formats and unit conversions (internal: angstrom, kJ/mol, rad):
   Fixed bonds are written with k = 0: create the system with
   ``constraints=app.AllBonds`` (said in the header).
 - ``"lammps"``: an include file for ``units real`` (kcal/mol, angstrom):
-  ``pair_style lj/cut`` or ``mie/cut`` with the cut-off, ``pair_modify tail``,
+  ``pair_style lj/cut`` or ``mie/cut`` with the cut-off, ``pair_modify shift no tail``,
   ``special_bonds lj 0 0 s14``, one ``mass`` per atom type (g/mol) and one
   ``pair_coeff`` per pair of atom types
   (1..T in the topology's order), unlike pairs written out so that no mixing
@@ -27,7 +27,8 @@ Formats and unit conversions (internal: angstrom, kJ/mol, rad):
 - ``"gromacs"``: the nonbonded section of a topology (nm, kJ/mol):
   ``[ defaults ]`` (fudgeLJ = the 1-4 factor), ``[ atomtypes ]`` and
   ``[ nonbond_params ]`` for every unlike pair. LJ only (GROMACS has no Mie
-  form).
+  form); the header names the .mdp settings of the calibrated, truncated
+  potential (``vdw-modifier = None``).
 
 Each file starts with a comment giving the fingerprint of the run it came
 from, which draw it is, the units and what the file does not contain.
@@ -356,7 +357,8 @@ def _lammps(topo: Topology, p: dict, fingerprint: str, label: str) -> str:
     )
     style = "lj/cut" if topo.form == "lj" else "mie/cut"
     lines.append(f"pair_style {style} {_g(topo.r_cut_angstrom)}")
-    lines.append(f"pair_modify tail {'yes' if topo.tail else 'no'}")
+    # shift no is LAMMPS's default; said here because the calibrated potential is truncated
+    lines.append(f"pair_modify shift no tail {'yes' if topo.tail else 'no'}")
     lines.append(f"special_bonds lj 0.0 0.0 {_g(lj14)}")
     index = {t: k + 1 for k, t in enumerate(topo.type_names)}
     masses = {t.name: t.mass_g_per_mol for t in topo.site_types}
@@ -385,6 +387,10 @@ def _gromacs(topo: Topology, p: dict, fingerprint: str, label: str) -> str:
             "and the bonded terms are not included)",
             f"cut-off {topo.r_cut_angstrom * _NM:g} nm (rvdw), "
             f"DispCorr = {'EnerPres' if topo.tail else 'no'} in the .mdp file",
+            # GROMACS's Verlet scheme shifts the potential to zero at rvdw by default;
+            # the calibrated potential is truncated, not shifted
+            "vdwtype = Cut-off and vdw-modifier = None in the .mdp file (the default, "
+            "Potential-shift, is not the calibrated potential)",
         ],
     )
     comb = 3 if topo.combining_rule == "geometric" else 2
@@ -683,27 +689,55 @@ def chain_topology(
 
 def _fixed_values(dt, where: str) -> dict[str, tuple[float, str | None]]:
     """Parameters the run's problem fixed (``[parameters.X] value = v``): ``{name: (v,
-    unit)}`` as written (``unit`` ``None`` where the problem gives none)."""
+    unit)}`` as written (``unit`` ``None`` where the problem gives none).
+
+    A value some target fixes for itself (a transferable chain model's segments, one per
+    molecule) is only the default of the other targets: the parameter is left out unless
+    every target ends up with the same value (:func:`_per_target_values`)."""
     text = str(dt.attrs.get("problem_text", ""))
     if not text:
         return {}
     doc = parse_toml(text, where)
     params = doc.get("parameters", {})
-    # a value some target fixes for itself (a transferable chain model's segments, one per
-    # molecule) is only the default of the others: not the value of the run's molecule
-    per_target = {
-        k
-        for t in doc.get("targets", [])
-        if isinstance(t, Mapping) and isinstance(t.get("fixed"), Mapping)
-        for k in t["fixed"]
-    }
-    return {
-        k: (float(v["value"]), v.get("unit") if isinstance(v.get("unit"), str) else None)
-        for k, v in params.items()
-        if isinstance(v, Mapping)
-        and isinstance(v.get("value"), int | float)
-        and k not in per_target
-    }
+    per_target = _per_target_values(doc)
+    out = {}
+    for k, v in params.items():
+        if not (isinstance(v, Mapping) and isinstance(v.get("value"), int | float)):
+            continue
+        if k in per_target and len(set(per_target[k].values())) > 1:
+            continue
+        value = next(iter(per_target[k].values())) if k in per_target else v["value"]
+        out[k] = (float(value), v.get("unit") if isinstance(v.get("unit"), str) else None)
+    return out
+
+
+def _per_target_values(doc: Mapping) -> dict[str, dict[str, float]]:
+    """``{parameter: {target: value}}`` for each parameter some target of a problem's
+    TOML fixes for itself; targets that do not fix it hold the problem's value."""
+    targets = [t for t in doc.get("targets", []) if isinstance(t, Mapping)]
+    params = doc.get("parameters", {})
+    names = {k for t in targets if isinstance(t.get("fixed"), Mapping) for k in t["fixed"]}
+    out: dict[str, dict[str, float]] = {}
+    for k in names:
+        default = params.get(k, {}).get("value") if isinstance(params.get(k), Mapping) else None
+        out[k] = {}
+        for i, t in enumerate(targets):
+            own = t.get("fixed") if isinstance(t.get("fixed"), Mapping) else {}
+            value = own.get(k, default)
+            if isinstance(value, int | float):
+                out[k][str(t.get("name", f"targets[{i}]"))] = float(value)
+    return out
+
+
+def _per_target_note(dt, name: str, where: str) -> str:
+    """Why a parameter has no single fixed value: the targets' own values, or ''."""
+    text = str(dt.attrs.get("problem_text", ""))
+    values = _per_target_values(parse_toml(text, where)).get(name, {}) if text else {}
+    if len(set(values.values())) < 2:
+        return ""
+    shown = ", ".join(f"{t}: {v:g}" for t, v in list(values.items())[:6])
+    more = f", ... ({len(values)} targets)" if len(values) > 6 else ""
+    return f"its targets fix {name} each for itself, to different values ({shown}{more})"
 
 
 def chain_run_parameters(
@@ -748,11 +782,14 @@ def chain_run_parameters(
             value, unit = fixed[spec.name]
             flat, unit = np.full(total, value), unit or spec.prior_unit
         else:
-            raise ProblemError(
-                f"the run has no posterior of {spec.name!r} and its problem does not fix "
-                f"it; a {potential.name} run has {list(names)}",
-                where,
+            note = _per_target_note(dt, spec.name, where)
+            why = (
+                f"the run has no one value of {spec.name!r}: {note}, so its parameters are "
+                f"no single force field (export a run with one {spec.name})"
+                if note
+                else f"the run has no posterior of {spec.name!r} and its problem does not fix it"
             )
+            raise ProblemError(f"{why}; a {potential.name} run has {list(names)}", where)
         values[spec.name] = np.asarray(
             units.to_internal(flat, unit, spec.dimension, where=f"{where}: {spec.name}.units")
         )
@@ -823,9 +860,11 @@ def chain_segments(dt, requested: int | None, where: str = "run file") -> int:
             )
         return int(requested)
     if requested is None:
+        values = _per_target_note(dt, "segments", where)
         raise ProblemError(
-            "the run's problem does not fix one segment count (a transferable model "
-            "fixes it per target): give --segments N for the molecule to export",
+            "the run's problem does not fix one segment count "
+            f"({values or 'a transferable model fixes it per target'}): "
+            "give --segments N for the molecule to export",
             "--segments",
         )
     return int(requested)

@@ -147,7 +147,7 @@ def _parse_lammps(text):
 
 def test_lammps_include_parses_back_to_the_parameters():
     """An independent parser of the LAMMPS include: pair_style lj/cut with the
-    cut-off in angstrom, tail on, special_bonds lj 0 0 0 (TraPPE excludes 1-4), and
+    cut-off in angstrom, shift off and tail on, special_bonds lj 0 0 0 (TraPPE excludes 1-4), and
     pair_coeff i j eps sigma for every i <= j equal to the Lorentz-Berthelot values
     converted to kcal/mol (1 kcal = 4.184 kJ exactly) to 1e-11 relative (12 digits
     written), and one mass per atom type (TraPPE-UA: CH3 15.035, CH2 14.027 g/mol; the
@@ -156,7 +156,8 @@ def test_lammps_include_parses_back_to_the_parameters():
     style, coeffs = _parse_lammps(render("lammps", PARAMS, topo, FP))
     assert style["mass"] == {1: 15.035, 2: 14.027}
     assert style["pair_style"] == ["lj/cut", "14"]
-    assert style["pair_modify"] == ["tail", "yes"]
+    # truncated, not shifted, as calibrated (shift no is LAMMPS's default; written anyway)
+    assert style["pair_modify"] == ["shift", "no", "tail", "yes"]
     assert style["special_bonds"] == ["lj", "0.0", "0.0", "0"]
     e3, e2 = PARAMS["epsilon_CH3"], PARAMS["epsilon_CH2"]
     s3, s2 = PARAMS["sigma_CH3"], PARAMS["sigma_CH2"]
@@ -191,7 +192,11 @@ def test_gromacs_itp_parses_back_to_the_parameters():
     in nm and epsilon in kJ/mol with the masses; [ nonbond_params ] the unlike pair;
     values to 1e-11 relative."""
     topo = trappe_topology([4])
-    sec = _parse_gromacs(render("gromacs", PARAMS, topo, FP))
+    text = render("gromacs", PARAMS, topo, FP)
+    # GROMACS's default vdw-modifier (Potential-shift) is not the calibrated, truncated
+    # potential: the header must say so (missing before 2026-11-30)
+    assert "vdw-modifier = None" in text and "DispCorr = EnerPres" in text
+    sec = _parse_gromacs(text)
     assert sec["defaults"] == [["1", "2", "yes", "0", "1.0"]]
     types = {row[0]: [float(x) for x in (row[1], row[4], row[5])] for row in sec["atomtypes"]}
     np.testing.assert_allclose(types["CH3"], [15.035, 0.375, PARAMS["epsilon_CH3"]], rtol=1e-11)
@@ -519,22 +524,58 @@ def test_a_transferable_chain_run_exports_the_molecule_named_by_segments(tmp_pat
     with segments = 1"). A value some target fixes for itself is no run-wide value: the
     export asks for --segments and uses it."""
     from bayesff.export import chain_run_parameters, chain_segments
-    from bayesff.runfile import read, text_sha256, write
 
     run = _chain_run(tmp_path, {"epsilon": [250.0, 251.0], "sigma": [4.0, 4.01], "n": [13, 14]})
-    dt = read(run)
-    dt.attrs["problem_text"] += (
+    dt = _with_targets(
+        run,
         '[[targets]]\nname = "rho_c4"\nfixed = { segments = 2.0 }\n'
-        '[[targets]]\nname = "rho_c7"\nfixed = { segments = 3.0 }\n'
+        '[[targets]]\nname = "rho_c7"\nfixed = { segments = 3.0 }\n',
     )
-    dt.attrs["problem_text_sha256"] = text_sha256(dt.attrs["problem_text"])
-    write(dt, run, force=True)
-    dt = read(run)
     with pytest.raises(ProblemError, match="give --segments N for the molecule to export"):
         chain_segments(dt, None)
     assert chain_segments(dt, 2) == 2 and chain_segments(dt, 3) == 3
     mean, _, segments = chain_run_parameters(dt, 1)
     assert segments is None and mean["m"] == 6.0  # m is fixed for every target alike
+
+
+def _with_targets(run, text):
+    """The run file at ``run`` with ``text`` (``[[targets]]`` tables) added to its problem."""
+    from bayesff.runfile import read, text_sha256, write
+
+    dt = read(run)
+    dt.attrs["problem_text"] += text
+    dt.attrs["problem_text_sha256"] = text_sha256(dt.attrs["problem_text"])
+    write(dt, run, force=True)
+    return read(run)
+
+
+def test_a_chain_run_whose_targets_fix_m_each_for_itself_says_why_it_cannot_export(tmp_path):
+    """Audit leftover (2026-11-30): a run whose targets fix the attractive exponent m
+    each for itself (6 and 7) failed with "the run has no posterior of 'm' and its problem
+    does not fix it", which is untrue and says nothing of why. Now the message names the
+    targets' values. Where every target fixes the same value, or some keep the problem's
+    and the others fix that same value, it is the run's value and the export goes on."""
+    from bayesff.export import chain_run_parameters, chain_segments
+
+    draws = {"epsilon": [250.0, 251.0], "sigma": [4.0, 4.01], "n": [13, 14]}
+    two = _with_targets(
+        _chain_run(tmp_path, draws, name="two_m"),
+        '[[targets]]\nname = "rho_a"\nfixed = { m = 6.0, segments = 2.0 }\n'
+        '[[targets]]\nname = "rho_b"\nfixed = { m = 7.0, segments = 3.0 }\n',
+    )
+    with pytest.raises(ProblemError, match=r"fix m each for itself, to different values "
+                       r"\(rho_a: 6, rho_b: 7\).*export a run with one m"):  # fmt: skip
+        chain_run_parameters(two, 1)
+    with pytest.raises(ProblemError, match=r"segments each for itself.*rho_a: 2, rho_b: 3"):
+        chain_segments(two, None)
+    same = _with_targets(
+        _chain_run(tmp_path, draws, name="same_m"),
+        '[[targets]]\nname = "rho_a"\nfixed = { m = 6.0, segments = 2.0 }\n'
+        '[[targets]]\nname = "rho_b"\nfixed = { segments = 2.0 }\n',
+    )
+    mean, _, segments = chain_run_parameters(same, 1)
+    assert (mean["m"], segments) == (6.0, 2.0)  # one value for every target: the run's
+    assert chain_segments(same, None) == 2
 
 
 @pytest.mark.slow  # builds and writes a run file (about 5 s on 2 cores)
