@@ -485,6 +485,11 @@ def read_manifest(path: str | Path) -> dict[str, ManifestEntry]:
     return entries
 
 
+#: Largest unlisted file whose sha256 the "not listed in the manifest" error computes for the
+#: user (bytes); the tables in data/ are at most a few hundred kB
+HASHED_IN_MESSAGE_BYTES = 16 * 2**20
+
+
 def _refuse_link_out_of_its_folder(data_file: Path) -> None:
     """A data file reached through a symbolic link that leaves its manifest's folder.
 
@@ -517,9 +522,17 @@ def _manifest_entry(data_file: Path) -> ManifestEntry:
     rel = Path(data_file).resolve().relative_to(mpath.parent).as_posix()
     if rel in entries:
         return entries[rel]
+    # the refusal reads the file only to offer its sha256, and only a file of table size:
+    # a path that names some large unlisted file is refused without reading it
+    size = Path(data_file).stat().st_size
+    sha = (
+        repr(sha256_of(data_file))
+        if size <= HASHED_IN_MESSAGE_BYTES
+        else f"its sha256 ({size} bytes, not read: sha256sum prints it)"
+    )
     raise DataError(
         f"not listed in {mpath}; add a [[files]] entry with path = {rel!r}, kind, title, "
-        f"source, licence, script, units and sha256 = {sha256_of(data_file)!r}",
+        f"source, licence, script, units and sha256 = {sha}",
         str(data_file),
     )
 

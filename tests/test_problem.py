@@ -252,12 +252,25 @@ def test_sha256_mismatch(problem_dir):
         Problem.from_toml(problem_dir / "models" / "toy.toml")
 
 
-def test_file_not_in_manifest(problem_dir):
+def test_file_not_in_manifest(problem_dir, monkeypatch):
+    """An unlisted file is refused with its sha256 to paste into the manifest; a file
+    larger than a table (here the limit is lowered to 10 bytes) is refused unread, the
+    message saying how to get its sha256 (audit leftover, 2026-11-30: the refusal read
+    any file a path named, whatever its size)."""
+    from bayesff import data
+
     (problem_dir / "data" / "manifest.toml").write_text("files = []\n")
+    sha = data.sha256_of(problem_dir / "data" / "b2.csv")
     with pytest.raises(
-        DataError, match=r"not listed in .*manifest\.toml; add a \[\[files\]\] entry"
+        DataError, match=rf"not listed in .*manifest\.toml; add a \[\[files\]\] entry.*'{sha}'"
     ):
         Problem.from_toml(problem_dir / "models" / "toy.toml")
+    read = []
+    monkeypatch.setattr(data, "HASHED_IN_MESSAGE_BYTES", 10)
+    monkeypatch.setattr(data, "sha256_of", lambda p: read.append(p))
+    with pytest.raises(DataError, match=r"sha256 = its sha256 \(\d+ bytes, not read"):
+        Problem.from_toml(problem_dir / "models" / "toy.toml")
+    assert read == []
 
 
 def test_unknown_unit_in_manifest(problem_dir):
