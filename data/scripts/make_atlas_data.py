@@ -253,7 +253,10 @@ FLUIDS: tuple[Fluid, ...] = (
         T_lo_K=115.775,
         T_hi_K=750.0,
         p_hi_MPa=200.0,
-        validity="CoolProp's limits of this EOS (Tmin, Tmax, pmax)",
+        validity=(
+            "CoolProp's limits of this EOS (Tmax, pmax); lower limit the triple point "
+            "115.775 K of the EOS paper (CoolProp's Tmin rounds it to 115.77 K)"
+        ),
         tier="assumed",
         density_rule=_assumed_density,
         density_source=NOT_FOUND,
@@ -270,7 +273,10 @@ FLUIDS: tuple[Fluid, ...] = (
         T_lo_K=161.405,
         T_hi_K=750.0,
         p_hi_MPa=700.0,
-        validity="CoolProp's limits of this EOS (Tmin, Tmax, pmax)",
+        validity=(
+            "CoolProp's limits of this EOS (Tmax, pmax); lower limit the triple point "
+            "161.405 K of the EOS paper (CoolProp's Tmin rounds it to 161.4 K)"
+        ),
         tier="assumed",
         density_rule=_assumed_density,
         density_source=NOT_FOUND,
@@ -1155,7 +1161,11 @@ def manifest_text(
                     if name.startswith("b2_")
                     else "imposed-phase (T, rho) evaluation of p and u_res = R T tau "
                     "d(alpha_r)/d(tau); saturated-liquid densities from CoolProp's saturation "
-                    "solver"
+                    "solver, written to 7 significant figures in 1/angstrom^3, and p and u_res "
+                    "of branch 0 are the EOS's at the density as written, not p_sat: near the "
+                    "triple point that rounding leaves a slightly stretched or compressed "
+                    "liquid (ethane at 90.37 K: p = -9.5e-5 MPa against p_sat = 1.1e-6 MPa), "
+                    "far inside u_p"
                 )
                 + f").{gerg} EOS stated validity {fluid.T_lo_K:g}-{fluid.T_hi_K:g} K, "
                 f"<= {fluid.p_hi_MPa:g} MPa ({fluid.validity}). {vtext}. N_A = 6.02214076e23 /mol."
