@@ -89,11 +89,7 @@ _NM = 0.1  # nm per angstrom
 def _check(fmt: str, params: Mapping, topology: Topology, fingerprint: str) -> dict[str, float]:
     if fmt not in FORMATS:
         raise ProblemError(f"unknown format {fmt!r}; expected one of {FORMATS}", "export.format")
-    if not isinstance(fingerprint, str) or not fingerprint.strip() or "\n" in fingerprint:
-        raise ProblemError(
-            f"the fingerprint must be a non-empty single-line string, found {fingerprint!r}",
-            "export.fingerprint",
-        )
+    _check_header_text(fingerprint)
     names = parameter_names(topology)
     missing = [n for n in names if n not in params]
     extra = sorted(set(params) - set(names))
@@ -155,6 +151,23 @@ def _g(x: float) -> str:
 _MARK = "bayesff export: run"
 
 
+def _check_header_text(fingerprint) -> None:
+    """The run's name and fingerprint, written into a comment line: one printable line.
+
+    A line break would end the comment and make the rest of a run file's problem name a
+    LAMMPS command or GROMACS directive (a run file is data from elsewhere)."""
+    if (
+        not isinstance(fingerprint, str)
+        or not fingerprint.strip()
+        or not fingerprint.isprintable()
+    ):
+        raise ProblemError(
+            "the fingerprint must be a non-empty single-line string of printable characters, "
+            f"found {fingerprint!r}",
+            "export.fingerprint",
+        )
+
+
 def _header(comment: str, fingerprint: str, label: str, lines: list[str]) -> list[str]:
     body = [
         f"{_MARK} {fingerprint}",
@@ -162,7 +175,9 @@ def _header(comment: str, fingerprint: str, label: str, lines: list[str]) -> lis
         *lines,
     ]
     if comment == "<!--":
-        return ["<!--", *(f"  {x}" for x in body), "-->"]
+        # "--" may not appear inside an XML comment, and "-->" would end it early: markup
+        # from a run file's problem name must stay comment text
+        return ["<!--", *(f"  {x.replace('--', '- -')}" for x in body), "-->"]
     return [f"{comment} {x}" for x in body]
 
 
