@@ -131,10 +131,11 @@ from bayesff.inference import calibrate_many, diagnose
 from bayesff.inference.calibrate import (
     _groups,
     _kernel_settings,
+    _replaceable,
     default_batch_size,
     row_counts,
 )
-from bayesff.io import atomic_path
+from bayesff.io import atomic_path, confined
 from bayesff.potentials import plugins
 from bayesff.problem import Problem, read_text
 from bayesff.report import report as write_report
@@ -669,6 +670,14 @@ def _refuse_replacing(todo: list[Task], force: bool, log) -> None:
     stale = [t for t in todo if t.out.exists()]
     if not stale:
         return
+    foreign = [t for t in stale if not t.out.is_file() or not _replaceable(t.out)]
+    if foreign:  # never replaced, --force or not: as calibrate --force
+        raise RunExistsError(
+            f"{len(foreign)} task(s) have at their run file's place a file that is not a "
+            f"bayesff run file ({'; '.join(f'{t.name}: {t.out}' for t in foreign[:5])}), and "
+            "a sweep replaces only run files, even with --force; move it away",
+            str(foreign[0].out),
+        )
     lines = [f"{t.name}: {t.out}: {_why_stale(t)}" for t in stale]
     if not force:  # one line, as every error (docs/reliability.md)
         shown = lines[:20] + ([f"... and {len(lines) - 20} more"] if len(lines) > 20 else [])
@@ -1086,6 +1095,7 @@ def run_sweep(
     report = doc["sweep"].get("report", True) if report is None else report
     retries = int(doc["sweep"].get("retries", 2))
     runs = Path(out_root) / name
+    _confine_outputs(tasks, runs, Path(out_root), Path(report_root) / name, Path(report_root))
     check_sweep_outputs(
         Path(report_root) / name,
         runs / "summary.csv",
@@ -1116,11 +1126,44 @@ def run_sweep(
         built,
     )
     res.wall_time_s = time.perf_counter() - t0
+    if report:
+        _missing_reports(res, Path(report_root) / name, log)
     _write_pages(res, rows, doc, Path(path), Path(out_root), Path(report_root), log)
     if "atlas" in doc["sweep"]:  # the atlas page reads every run file: its time counts
         res.wall_time_s = time.perf_counter() - t0
     _end(res, journal, lost, scheduler, log)
     return res
+
+
+def _confine_outputs(tasks, runs: Path, out_root: Path, reports: Path, report_root: Path) -> None:
+    """Before any work: the sweep's run and report folders, and each task's run file and
+    report folder, lie inside ``out_root`` and ``report_root`` with symbolic links
+    followed (a ``runs/SWEEP`` linked elsewhere had the sweep write there, where
+    ``calibrate`` and ``report`` refuse the same: audit, 2026-11-30)."""
+    confined(runs, out_root, "sweep run folder")
+    confined(reports, report_root, "sweep report folder")
+    for t in tasks:
+        confined(t.out, runs, f"task {t.name}'s run file")
+        confined(reports / t.name, reports, f"task {t.name}'s report folder")
+
+
+def _missing_reports(res: SweepResult, reports: Path, log) -> None:
+    """The report of each finished or skipped task whose report is not there.
+
+    A worker killed between writing a run file and its report left the task with no
+    report for good: the retry, and every later sweep, skipped the task as done (audit,
+    2026-11-30). A report that cannot be made is logged; the sweep goes on."""
+    for t in res.tasks:
+        page = reports / t.name / "index.html"
+        if res.status.get(t.name) not in ("done", "skipped") or page.is_file():
+            continue
+        if not t.out.is_file():
+            continue
+        try:
+            write_report(t.out, reports / t.name, log=None)
+            log(f"{t.name}: its report was missing and was written ({page})")
+        except BayesffError as e:
+            log(f"{t.name}: its report is missing and could not be written: {e}")
 
 
 def _to_run(res: SweepResult, runnable: list[Task], selected, only, log) -> list[Task]:

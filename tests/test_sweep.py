@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -665,6 +666,49 @@ def test_a_run_file_of_other_settings_or_problem_is_replaced_only_with_force(tmp
     assert res.status == {"s0": "done"}
     assert any(line.startswith("replacing 1 run file") for line in lines)
     assert sweep_module.runfile.read_attrs(out)["sweep_settings"].count("seed=7") == 1
+    # a file that is no run file is never replaced, --force or not (audit, 2026-11-30: it
+    # was replaced with --force, where calibrate --force refuses it)
+    out.write_text("precious user data\n")
+    for force in (False, True):
+        with pytest.raises(RunExistsError, match=r"not a bayesff run file .*even with --force"):
+            run_sweep(
+                changed, out_root=runs, report_root=reports, workers=1, log=None, force=force
+            )
+    assert out.read_text() == "precious user data\n"
+
+
+def test_a_missing_task_report_is_written_and_no_output_leaves_its_folder(tmp_path):
+    """Audit, 2026-11-30. (1) A worker killed between writing a task's run file and its
+    report left the task without a report for good: every later sweep skipped the task
+    as done. Here the report is deleted after a sweep; the next sweep skips the task and
+    writes its report again. (2) A run or report folder that is a symbolic link out of
+    --runs / --reports made the sweep write there (calibrate and report refuse it): now
+    refused before any work, the file outside untouched."""
+    from bayesff.io import OutputError
+
+    path = _sweep_file(tmp_path, seeds=(0,))
+    runs, reports = tmp_path / "runs", tmp_path / "reports"
+    run_sweep(path, out_root=runs, report_root=reports, workers=1, log=None, report=True)
+    page = reports / "tiny" / "s0" / "index.html"
+    assert page.is_file()
+    shutil.rmtree(page.parent)
+    lines = []
+    res = run_sweep(
+        path, out_root=runs, report_root=reports, workers=1, log=lines.append, report=True
+    )
+    assert res.status == {"s0": "skipped"} and page.is_file()
+    assert any("its report was missing and was written" in line for line in lines)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    linked = ((tmp_path / "runs2", "sweep run folder"), (tmp_path / "rep2", "sweep report folder"))
+    for root, what in linked:
+        root.mkdir()
+        (root / "tiny").symlink_to(elsewhere, target_is_directory=True)
+        kw = {"out_root": runs, "report_root": reports}
+        kw["out_root" if what.endswith("run folder") else "report_root"] = root
+        with pytest.raises(OutputError, match=rf"{what} .* outside its output folder"):
+            run_sweep(path, workers=1, log=None, **kw)
+        assert list(elsewhere.iterdir()) == []
 
 
 def test_two_axes_of_one_name_are_refused(tmp_path):
