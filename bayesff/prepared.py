@@ -49,6 +49,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +59,7 @@ import tomli_w
 
 from bayesff.data import sha256_of
 from bayesff.errors import ProblemError
-from bayesff.io import atomic_path
+from bayesff.io import atomic_path, confined
 from bayesff.observables import md_targets as mdt
 from bayesff.potentials import plugins
 from bayesff.prepared_molecular import attach_molecular
@@ -71,6 +73,7 @@ __all__ = [
     "attach",
     "default_directory",
     "md_targets",
+    "output_directory",
     "plan",
     "provenance_comment",
     "read",
@@ -153,9 +156,12 @@ class PlannedRun:
 
     def same_state(self, header: dict) -> bool:
         """Whether a header is of this run's state (another fingerprint: stale)."""
-        return bool(
-            np.isclose(header.get("T_K", np.nan), self.T_K, rtol=1e-9)
-            and np.isclose(header.get("rho_per_A3", np.nan), self.rho_per_A3, rtol=1e-9)
+        T, rho = header.get("T_K"), header.get("rho_per_A3")
+        return (
+            _finite(T)
+            and _finite(rho)
+            and bool(np.isclose(T, self.T_K, rtol=1e-9))
+            and bool(np.isclose(rho, self.rho_per_A3, rtol=1e-9))
         )
 
     def record_keys(self) -> tuple[str, ...]:
@@ -242,14 +248,38 @@ def _where(problem, target) -> str:
 # ----------------------------------------------------------------------------- files
 
 
+def output_directory(directory) -> Path:
+    """The prepared folder ``directory``, refused if it resolves outside its parent folder.
+
+    ``prepared/<name>`` that is a symbolic link to a folder elsewhere would have
+    ``bayesff prepare`` write there: refused as ``calibrate``, ``report`` and
+    ``export`` refuse theirs (:func:`bayesff.io.confined`). ``prepared/`` itself
+    may be a link (as ``runs/`` may).
+
+    Raises
+    ------
+    bayesff.io.OutputError
+        If ``directory`` resolves (symbolic links followed) outside its parent.
+    """
+    d = Path(directory)
+    confined(d, d.parent, "prepared folder")
+    return d
+
+
 def write(directory, run, arrays: dict, header: dict) -> tuple[Path, Path]:
     """Write one run's arrays (npz) and header (JSON) atomically; returns both paths.
 
     ``header`` adds to what this function records itself (format, version,
     fingerprint, state, the fingerprint's record, array shapes and units, sha256).
+
+    Raises
+    ------
+    bayesff.io.OutputError
+        If ``directory`` resolves outside its parent folder (:func:`output_directory`),
+        before anything is written.
     """
 
-    d = Path(directory)
+    d = output_directory(directory)
     d.mkdir(parents=True, exist_ok=True)
     npz = d / f"{run.stem}.npz"
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
@@ -278,14 +308,25 @@ def write(directory, run, arrays: dict, header: dict) -> tuple[Path, Path]:
     return npz, js
 
 
-def read_header(path) -> dict | None:
-    """The header (JSON) of a prepared run, or None if the file is not one."""
+def _load_header(path) -> dict | None:
+    """A JSON object of a prepared format from ``path``, its fields not yet checked."""
     try:
-        path = Path(path)
-        h = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        h = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
     return h if isinstance(h, dict) and h.get("format") in FORMATS else None
+
+
+def read_header(path) -> dict | None:
+    """The header (JSON) of a prepared run, or None if the file is not one.
+
+    Not one: unreadable, not JSON, of another format, or with a field that is not
+    what :func:`write` records (a control character or line break in its text, an
+    ``npz`` that is not a plain file name, a field of another type, ...);
+    :func:`read` says which field.
+    """
+    h = _load_header(path)
+    return h if h is not None and _header_problem(h) is None else None
 
 
 def _prepare_hint(problem) -> str:
@@ -324,19 +365,146 @@ def _missing_message(directory: Path, run, hint: str) -> str:
     return f"no prepared MD run for {state} in {directory}; {hint}"
 
 
-def read(directory, run, *, hint: str = "run `bayesff prepare PROBLEM`", where=None):
-    """One run's arrays and header, checked against the plan.
+# ----------------------------------------------------------------------------- header fields
 
-    Raises
-    ------
-    ProblemError
-        If the files are missing or stale (another fingerprint: the message
-        lists what changed), the npz does not match its sha256, or an array
-        is missing or of another shape; each message ends with ``hint``.
-    """
-    d = Path(directory)
-    js = d / f"{run.stem}.json"
-    head = read_header(js) if js.is_file() else None
+#: Characters no string of a header may hold: C0 and C1 controls (line breaks, tabs,
+#: NUL), DEL, and Unicode's line and paragraph separators. ``bayesff prepare`` writes
+#: none; one would break a line of the provenance comment (TOML) out of its comment.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SHA256 = re.compile("[0-9a-f]{64}")
+#: What every header must hold (``write`` records them all).
+_REQUIRED = ("npz", "sha256", "potential", "reference", "arrays", "simulate")
+#: What a pair MD header must hold besides (its state; :meth:`PlannedRun.header_fields`).
+_REQUIRED_PAIR = ("T_K", "rho_per_A3")
+
+
+def _finite(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _text_list(v) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _npz_name(v) -> bool:
+    """A plain file name ``<stem>.npz``: no folder, no ``..``, not absolute."""
+    return isinstance(v, str) and "\\" not in v and Path(v).name == v and Path(v).suffix == ".npz"
+
+
+def _potential(v) -> bool:
+    return (
+        isinstance(v, dict) and isinstance(v.get("name"), str) and _text_list(v.get("param_names"))
+    )
+
+
+def _numbers(v) -> bool:
+    return isinstance(v, dict) and all(_finite(x) for x in v.values())
+
+
+def _array_specs(v) -> bool:
+    return isinstance(v, dict) and all(
+        isinstance(s, dict)
+        and isinstance(s.get("shape"), list)
+        and all(_count(n) for n in s["shape"])
+        and isinstance(s.get("dtype"), str)
+        and isinstance(s.get("unit"), str)
+        for s in v.values()
+    )
+
+
+#: Each header field that :func:`write` and ``bayesff prepare`` write: (name, check,
+#: what it must be). Checked where present; those of ``_REQUIRED`` must be.
+_FIELDS = (
+    ("npz", _npz_name, "a file name <stem>.npz in the header's folder (no folder, no '..')"),
+    ("sha256", lambda v: isinstance(v, str) and bool(_SHA256.fullmatch(v)), "64 hex digits"),
+    ("potential", _potential, "a table with name (text) and param_names (list of text)"),
+    ("reference", _numbers, "a table of finite numbers (parameter = value)"),
+    ("arrays", _array_specs, "a table of {shape = list of counts, dtype = text, unit = text}"),
+    ("simulate", lambda v: isinstance(v, dict), "a table (the run settings)"),
+    ("version", _count, "a count"),
+    ("T_K", _finite, "a finite number"),
+    ("rho_per_A3", _finite, "a finite number"),
+    ("state_text", lambda v: isinstance(v, str), "text"),
+    ("origin", lambda v: isinstance(v, str), "text"),
+    ("targets", _text_list, "a list of text (target names)"),
+    ("versions", lambda v: isinstance(v, dict), "a table (package = version)"),
+    (
+        "manifest",
+        lambda v: (
+            isinstance(v, dict)
+            and set(v) <= {"title", "source"}
+            and all(isinstance(x, str) for x in v.values())
+        ),
+        "a table of title and source (text)",
+    ),
+)
+
+
+def _control_field(head: dict) -> str | None:
+    """A field (dotted path) of a header with a control character in a key or text, or None."""
+    stack: list[tuple[str, object]] = [("", head)]
+    while stack:
+        field, value = stack.pop()
+        if isinstance(value, str):
+            if _CONTROL.search(value):
+                return field
+            continue
+        if isinstance(value, dict):
+            items = [(f"{field}.{k}" if field else str(k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            items = [(f"{field}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            continue
+        for name, v in reversed(items):
+            if _CONTROL.search(name):
+                return name
+            stack.append((name, v))
+    return None
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _header_problem(head: dict) -> str | None:
+    """What is wrong with a header's fields (None: each is what ``write`` gives it)."""
+    field = _control_field(head)
+    if field is not None:
+        return (
+            f"field {field!r} holds a control character or line break; a header's text must "
+            "be printable characters on one line"
+        )
+    required = _REQUIRED + (_REQUIRED_PAIR if head.get("format") == FORMAT else ())
+    lacking = [k for k in required if k not in head]
+    if lacking:
+        return f"the header lacks or mangles {', '.join(lacking)}"
+    for name, ok, expected in _FIELDS:
+        if name in head and not ok(head[name]):
+            return f"field {name!r} is {_shown(head[name])}, expected {expected}"
+    return None
+
+
+def _checked_npz(d: Path, js: Path, head: dict, hint: str, where) -> Path:
+    """The npz a checked header names, refused unless it resolves inside the header's folder."""
+    npz = d / head["npz"]
+    root = d.resolve()
+    if root not in npz.resolve().parents:
+        raise ProblemError(
+            f"{js}: field 'npz' {head['npz']!r} resolves to {npz.resolve()}, outside the "
+            f"header's folder {root} (check any symbolic links); {hint}",
+            where,
+        )
+    return npz
+
+
+def _matching_header(d: Path, js: Path, run, hint: str, where) -> dict:
+    """The header of ``run`` in ``d``, its fields checked; ProblemError if missing or stale."""
+    head = _load_header(js) if js.is_file() else None
     if js.is_file() and head is None:
         raise ProblemError(
             f"{js} is there but is not the JSON header of a prepared run (truncated, "
@@ -345,16 +513,36 @@ def read(directory, run, *, hint: str = "run `bayesff prepare PROBLEM`", where=N
         )
     if head is None or head.get("fingerprint") != run.fingerprint:
         raise ProblemError(_missing_message(d, run, hint), where)
-    lacking = [k for k in ("npz", "sha256", "potential") if k not in head]
-    if lacking or not isinstance(head["potential"], dict) or not isinstance(head["npz"], str):
+    problem = _header_problem(head)
+    if problem is not None:
         raise ProblemError(
-            f"{js}: the header lacks or mangles {', '.join(lacking) or 'npz or potential'} "
-            f"(edited or damaged since it was prepared); {hint}",
-            where,
+            f"{js}: {problem} (edited or damaged since it was prepared); {hint}", where
         )
+    return head
 
-    npz = d / head["npz"]
-    if not npz.is_file() or sha256_of(npz) != head.get("sha256"):
+
+def read(directory, run, *, hint: str = "run `bayesff prepare PROBLEM`", where=None):
+    """One run's arrays and header, checked against the plan.
+
+    The header is data from a file: each field it has is checked against what
+    :func:`write` records (types; text on one line, without control characters;
+    ``npz`` a plain file name in the header's folder, which it must resolve
+    inside, symbolic links followed) before the npz is hashed or read.
+
+    Raises
+    ------
+    ProblemError
+        If the files are missing or stale (another fingerprint: the message
+        lists what changed), a header field is missing or not what ``write``
+        records (the message names the header and the field), the npz lies
+        outside the folder or does not match its sha256, or an array is
+        missing or of another shape; each message ends with ``hint``.
+    """
+    d = Path(directory)
+    js = d / f"{run.stem}.json"
+    head = _matching_header(d, js, run, hint, where)
+    npz = _checked_npz(d, js, head, hint, where)
+    if not npz.is_file() or sha256_of(npz) != head["sha256"]:
         raise ProblemError(
             f"{npz} is missing or does not match the sha256 of its header {js.name} "
             f"(changed or damaged since it was prepared); {hint}",
@@ -362,11 +550,11 @@ def read(directory, run, *, hint: str = "run `bayesff prepare PROBLEM`", where=N
         )
     with np.load(npz, allow_pickle=False) as f:
         arrays = {k: np.asarray(f[k]) for k in f.files}
-    for k, spec in head.get("arrays", {}).items():
+    for k, spec in head["arrays"].items():
         if k not in arrays or list(arrays[k].shape) != spec["shape"]:
             raise ProblemError(f"{npz}: array {k!r} missing or of another shape; {hint}", where)
-    if head["potential"].get("param_names") != list(run.potential.param_names):
-        names = head["potential"].get("param_names")
+    if head["potential"]["param_names"] != list(run.potential.param_names):
+        names = head["potential"]["param_names"]
         raise ProblemError(f"{js}: parameters {names}; {hint}", where)
     return arrays, head
 
@@ -506,12 +694,20 @@ def strip_provenance(text: str) -> str:
     return text if i < 0 else text[:i].rstrip("\n") + "\n"
 
 
+def _one_line(text: str) -> str:
+    """``text`` with every control character or line break escaped as Python writes it."""
+    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
 def provenance_comment(directory, headers: list[dict]) -> str:
     """A TOML comment naming the prepared runs a problem was loaded with.
 
     Appended to the problem's text (so it goes into the run file and the
     problem's fingerprint): the directory, and for each run its state, file,
-    sha256, the reference it was made at and where that came from.
+    sha256, the reference it was made at and where that came from. Every line
+    is a comment: a control character or line break in a value (which
+    :func:`read` refuses in a header) is written escaped (``\\n``), so that no
+    value can end its comment line and add TOML of its own.
     """
     lines = [MARKER, f"# directory: {Path(directory)}"]
     for h in headers:
@@ -521,4 +717,4 @@ def provenance_comment(directory, headers: list[dict]) -> str:
             f"# {state}: {h['npz']} sha256 {h['sha256']}; "
             f"reference {{ {ref} }} ({h.get('origin', '')})"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(_one_line(line) for line in lines) + "\n"

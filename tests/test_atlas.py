@@ -1043,7 +1043,7 @@ def test_a_fluids_table_with_a_fluid_twice_or_without_an_axis_fluid_is_refused(t
     argon = next(r for r in rows if r.startswith("argon,"))
     twice.write_text("\n".join([*rows, argon]) + "\n")
     with pytest.raises(
-        DataError, match=rf"twice\.csv: row {len(rows) + 1}: fluid 'argon' has a second row"
+        DataError, match=rf"twice\.csv: line {len(rows) + 1}: fluid 'argon' has a second row"
     ):
         atlas.read_fluids(twice)
     for name, text in (("lj.toml", _LJ), ("hs.toml", _HS)):
@@ -1055,6 +1055,107 @@ def test_a_fluids_table_with_a_fluid_twice_or_without_an_axis_fluid_is_refused(t
         read_sweep(sweep)
     sweep.write_text(text)
     assert read_sweep(sweep)["sweep"]["atlas"]
+
+
+def test_a_fluids_table_with_loose_numbers_extra_fields_or_formulas_is_refused(tmp_path):
+    """Input audit: read_fluids took Tc_K = inf or 1_50 (Python's float() reads both), a
+    row with more fields than the header, and a header naming a column twice (the last
+    column won: a misleading "no row" error later); and a model_class such as =HYPERLINK(..)
+    went into atlas.csv, where a spreadsheet runs it as a formula. Each is refused naming
+    the file, line and column (a quoted note over two lines counts as two); numbers are
+    plain finite decimals; the committed table still reads."""
+    from bayesff.report import atlas
+
+    head = "fluid,Tc_K,Vc_cm3_per_mol,model_class,note"
+    p = tmp_path / "fluids.csv"
+    plain = r"expected a plain finite decimal number \(e\.g\. 150\.687 or 1\.5e-3\), got"
+    for text, says in (
+        (f"{head}\nargon,inf,74.6,spherical,x\n", rf"line 2, column 2 \(Tc_K\): {plain} 'inf'"),
+        (f"{head}\nargon,1_50,74.6,spherical,x\n", rf"line 2, column 2 \(Tc_K\): {plain} '1_50'"),
+        (
+            f"{head}\nargon,150.7,NaN,spherical,x\n",
+            rf"line 2, column 3 \(Vc_cm3_per_mol\): {plain} 'NaN'",
+        ),
+        (
+            f"{head}\nargon,1e999,74.6,spherical,x\n",
+            r"line 2, column 2 \(Tc_K\): expected a finite",
+        ),
+        (f"{head}\nargon,150.7,74.6,spherical,x,y\n", r"line 2, column 6: 6 fields, expected 5"),
+        (f"{head}\nargon,150.7,74.6,spherical\n", r"line 2: 4 fields, expected 5"),
+        (
+            "fluid,Tc_K,Vc_cm3_per_mol,fluid\nargon,150.7,74.6,neon\n",
+            r"line 1, column 4: column 'fluid' is named twice in the header \(columns 1 and 4\)",
+        ),
+        (
+            f'{head}\nargon,150.7,74.6,"=HYPERLINK(""http://x"")",x\n',
+            r"line 2, column 4 \(model_class\): expected one of spherical, two-centre, polar "
+            r"\(or empty\), got '=HYPERLINK",
+        ),
+        (
+            f'{head}\nargon,150.7,74.6,spherical,"a\nb"\nneon,44.4,41.5,,@SUM(A1)\n',
+            r"line 4, column 5 \(note\): text beginning with '@' would be a formula",
+        ),
+    ):
+        p.write_text(text, encoding="utf-8")
+        with pytest.raises(DataError, match=rf"fluids\.csv: {says}"):
+            atlas.read_fluids(p)
+    p.write_text(f"{head}\nargon,150.687,74.6,spherical,- not a formula\nneon,44.4,4.15e1,,\n")
+    with pytest.raises(DataError, match=r"line 2, column 5 \(note\): text beginning with '-'"):
+        atlas.read_fluids(p)
+    p.write_text(f"{head}\nargon,150.687,74.6,spherical,a note\nneon,44.4,4.15e1,,\n")
+    got = atlas.read_fluids(p)
+    assert got["argon"]["Tc_K"] == 150.687 and got["neon"]["Vc_cm3_per_mol"] == 41.5
+    assert got["neon"]["model_class"] == "" and got["argon"]["note"] == "a note"
+    assert len(atlas.read_fluids(DATA / "fluids.csv")) == 14
+
+
+def test_a_malformed_previous_page_is_refused_naming_the_field(tmp_path, capsys):
+    """Input audit: `bayesff atlas SWEEP --previous FILE` with a page whose comparisons
+    were not as write_atlas writes them (``{"argon": {"x": 5}}``, a held-out ranking
+    ``{"g": [1]}``) failed with an AttributeError "(unexpected)". Now the file, the
+    field's path and what was expected there are named, for entries too, through the
+    command line before anything is written; the committed atlas page still reads."""
+    from bayesff.report import atlas
+
+    page = json.loads((ROOT / "reports" / "atlas" / "atlas.json").read_text(encoding="utf-8"))
+    assert len(atlas.read_previous(ROOT / "reports" / "atlas" / "atlas.json", "atlas")[0]) == 126
+    entry = page["entries"][0]
+    bad = tmp_path / "p.json"
+    comparison = {"loo": None, "loo_error": "", "heldout": {"g": [1]}}
+    for doc, says in (
+        (
+            {"comparisons": {"argon": {"x": 5}}},
+            r"comparisons\.argon\.x: expected an object with loo, loo_error, heldout, got 5",
+        ),
+        (
+            {"comparisons": {"argon": {"x": comparison}}},
+            r"comparisons\.argon\.x\.heldout\.g: expected an object, got \[1\]",
+        ),
+        (
+            {"entries": [entry, {**entry, "params": {"epsilon": 5}}]},
+            r"entries\[1\]\.params\.epsilon: expected an object with unit, got 5",
+        ),
+        (
+            {"entries": [{**entry, "groups": [{**entry["groups"][0], "elpd_rank": {"rank": 0}}]}]},
+            r"entries\[0\]\.groups\[0\]\.elpd_rank: expected an object with rank, elpd, "
+            r"elpd_diff; 'elpd' is missing",
+        ),
+    ):
+        bad.write_text(json.dumps({"sweep": "sx", "entries": [], **doc}), encoding="utf-8")
+        with pytest.raises(DataError, match=rf"p\.json: {says}"):
+            atlas.read_previous(bad, "sx")
+    # through the command line: one error line naming the field, not "(unexpected)"
+    for name, text in (("lj.toml", _LJ), ("hs.toml", _HS), ("tiny.toml", _TINY)):
+        (tmp_path / name).write_text(text.replace("DATA", str(DATA)))
+    bad.write_text(
+        json.dumps({"sweep": "tiny_atlas", "entries": [], "comparisons": {"argon": {"x": 5}}})
+    )
+    argv = ["atlas", str(tmp_path / "tiny.toml"), "--runs", str(tmp_path / "runs")]
+    argv += ["--reports", str(tmp_path / "reports"), "--previous", str(bad), "--quiet"]
+    assert main(argv) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "comparisons.argon.x: expected an object" in err and "unexpected" not in err, err
+    assert not (tmp_path / "reports").exists()
 
 
 def test_heldout_ranking_names_states_without_a_prediction():

@@ -291,6 +291,148 @@ def test_prepare_and_refine_subcommands(prepared_dir, monkeypatch, capsys, tmp_p
     assert cli.main(["prepare", str(tmp_path / "missing.toml")]) == 2
 
 
+def _run_file(path: Path) -> Path:
+    """A real (tiny) bayesff run file at ``path``, written by bayesff's own writer."""
+    from handmade_runs import build_run, target
+
+    from bayesff import runfile
+
+    t = target("B2", "second_virial", {"T_K": np.array([300.0, 400.0])}, np.array([-10.0, -5.0]))
+    rows = np.zeros((3, 2))
+    dt = build_run([t], {"B2": {"train": {"model": rows, "rep": rows, "ll": rows}}})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return runfile.write(dt, path)
+
+
+def test_refine_force_replaces_only_its_own_round_files(prepared_dir, tmp_path, monkeypatch):
+    """Audit: `refine --force` removed whole round folders (shutil.rmtree), a user's notes
+    and a posterior.nc that was no run file with them. Now, before any work, a file named
+    like a round file that refine did not write is refused and nothing is removed; with
+    only refine's own files there (run files, checkpoint, prepared copies, in any round,
+    also beyond --rounds) those go and the user's notes stay; a round folder, or its
+    prepared folder, that is a symbolic link out of the rounds' folder is refused and
+    what it points to is left as it is."""
+    from bayesff.errors import RunExistsError
+    from bayesff.inference.checkpoint import Checkpoint
+    from bayesff.io import OutputError
+
+    root, _ = prepared_dir
+    problem, d = root / "models" / "md.toml", root / "prepared" / "md_small"
+    started = []
+
+    class Started(Exception):
+        pass
+
+    def work(*a, **k):
+        started.append(k)
+        raise Started
+
+    monkeypatch.setattr(refine_mod, "prepare", work)
+    out = tmp_path / "refine"
+    r1 = out / "round-1"
+    (r1 / "prepared").mkdir(parents=True)
+    (r1 / "notes.txt").write_text("my notes")
+    (r1 / "posterior.nc").write_text("not a run file")
+    with pytest.raises(
+        RunExistsError,
+        match=r"round-1/posterior\.nc: not a file bayesff refine wrote \(expected a bayesff run",
+    ):
+        refine_mod.refine(problem, max_rounds=1, out=out, force=True, directory=d)
+    assert (r1 / "notes.txt").read_text() == "my notes"
+    assert (r1 / "posterior.nc").read_text() == "not a run file" and not started
+    # only refine's own files: they go (round-3 too: it would mix with the new rounds)
+    (r1 / "posterior.nc").unlink()
+    _run_file(r1 / "posterior.nc")
+    _run_file(out / "round-3" / "posterior.nc")
+    Checkpoint(r1 / "checkpoint.npz", {"problem_fingerprint": "x"}).save({"x": np.zeros(2)}, {}, 3)
+    (r1 / "prepared" / "p_T240.json").write_text("{}")
+    (r1 / "prepared" / "manifest.toml").write_text("")
+    with pytest.raises(Started):
+        refine_mod.refine(problem, max_rounds=1, out=out, force=True, directory=d)
+    left = sorted(str(f.relative_to(out)) for f in out.rglob("*"))
+    assert left == ["round-1", "round-1/notes.txt"], left
+    # symbolic links out of the rounds' folder: refused, their targets untouched
+    elsewhere = tmp_path / "elsewhere"
+    _run_file(elsewhere / "posterior.nc")
+    (out / "round-2").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(OutputError, match=r"round-2.* outside its output folder"):
+        refine_mod.refine(problem, max_rounds=1, out=out, force=True, directory=d)
+    assert (elsewhere / "posterior.nc").is_file()
+    (out / "round-2").unlink()
+    (r1 / "prepared").symlink_to(d, target_is_directory=True)
+    with pytest.raises(OutputError, match=r"round-1/prepared.* outside its output folder"):
+        refine_mod.refine(problem, max_rounds=1, out=out, force=True, directory=d)
+    assert (d / "manifest.toml").is_file() and list(d.glob("*.json"))
+    assert len(started) == 1  # only the run with refine's own files got past the check
+
+
+def test_refine_resume_continues_the_interrupted_round(
+    prepared_dir, tmp_path, monkeypatch, capsys
+):
+    """Audit: Ctrl-C in `bayesff refine` said "run the same command with --resume", which
+    refine did not accept, and the same command without it started again, dropping the
+    checkpoint. Now (calibration, trust check and simulation stubbed, round 2 interrupted
+    after round 1 asked for a re-simulation): the message names the round and --resume;
+    the command without --resume refuses while the checkpoint is there and keeps it;
+    with --resume round 2 continues from it (calibrate(resume=True), nothing simulated or
+    prepared again, round 1 kept), and the result counts both rounds. --resume with no
+    checkpoint is an error before any work."""
+    from types import SimpleNamespace
+
+    from bayesff import cli
+    from bayesff.errors import Interrupted
+    from bayesff.inference.checkpoint import Checkpoint
+
+    root, _ = prepared_dir
+    monkeypatch.chdir(root)
+    out = tmp_path / "refine"
+    calls, prepared_with = [], []
+
+    def calibrate(prob, *, out, force, resume, progress, log, **kw):
+        out = Path(out)
+        calls.append((out.parent.name, resume))
+        out.parent.mkdir(parents=True, exist_ok=True)  # as calibrate's output check does
+        ckpt = out.with_name("checkpoint.npz")
+        if out.parent.name == "round-2" and not resume:
+            Checkpoint(ckpt, {"problem_fingerprint": "x"}).save({"x": np.zeros(2)}, {}, 5)
+            raise Interrupted(str(ckpt))
+        if resume:
+            assert ckpt.is_file()
+            ckpt.unlink()  # as calibrate does once the run is written
+        out.write_text("a run")
+        return SimpleNamespace(path=out, summary=lambda: "summary", diagnostics=None)
+
+    def check_trust(prob, run, **kw):
+        return refine_mod.TrustReport(
+            states=[],
+            reference=dict(TRUTH),
+            reference_problem_units={},
+            needs_resimulation=run.path.parent.name == "round-1",
+            reasons=["stub"],
+            n_draws=1,
+            max_outside=0.05,
+        )
+
+    monkeypatch.setattr(refine_mod, "calibrate", calibrate)
+    monkeypatch.setattr(refine_mod, "check_trust", check_trust)
+    monkeypatch.setattr(refine_mod, "prepare", lambda *a, **k: prepared_with.append(k))
+    argv = ["refine", "models/md.toml", "--rounds", "2", "--out", str(out), "--no-progress"]
+    assert cli.main([*argv, "--resume"]) == 2
+    assert "no checkpoint of an interrupted refine to resume" in capsys.readouterr().err
+    assert cli.main(argv) == 130
+    err = capsys.readouterr().err
+    assert "interrupted in round 2" in err and "--resume" in err, err
+    assert calls == [("round-1", False), ("round-2", False)] and len(prepared_with) == 2
+    ckpt = out / "round-2" / "checkpoint.npz"
+    assert cli.main(argv) == 2  # the same command again: refused, the checkpoint kept
+    assert "pass --resume" in capsys.readouterr().err
+    assert ckpt.is_file() and (out / "round-1" / "posterior.nc").is_file()
+    assert cli.main([*argv, "--resume"]) == 0
+    assert "converged after 2 round(s)" in capsys.readouterr().out
+    assert calls[2:] == [("round-2", True)] and len(prepared_with) == 2
+    assert (out / "round-1" / "posterior.nc").read_text() == "a run" and not ckpt.exists()
+
+
 # ------------------------------------------------------------------- no simulation in NUTS
 
 

@@ -56,7 +56,16 @@ def _refine_arguments(c) -> None:
         help=f"largest fraction of a state's draws outside the trust region ({MAX_OUTSIDE})",
     )  # fmt: skip
     c.add_argument("--out", help="folder of the rounds' runs (default runs/NAME/refine)")
-    c.add_argument("--force", action="store_true", help="replace existing round files")
+    c.add_argument(
+        "--force", action="store_true",
+        help="replace the round files of an earlier refine (its run files, checkpoint and "
+        "prepared copies; nothing else)",
+    )  # fmt: skip
+    c.add_argument(
+        "--resume", action="store_true",
+        help="continue the round that Ctrl-C interrupted from its checkpoint "
+        "(round-K/checkpoint.npz), the rounds before it kept",
+    )  # fmt: skip
     c.add_argument(
         "--replace-runs", action="store_true",
         help="re-simulated molecular runs replace the earlier ones (default: pooled by MBAR)",
@@ -73,6 +82,7 @@ def _refine(args) -> int:
         max_rounds=args.rounds,
         out=args.out,
         force=args.force,
+        resume=args.resume,
         n_draws=args.draws,
         max_outside=args.max_outside,
         progress=False if args.no_progress else None,
@@ -85,7 +95,7 @@ def _refine(args) -> int:
     )
     last = res.rounds[-1]
     print(
-        f"refine: {res.status} after {len(res.rounds)} round(s); last run {res.run_path}; "
+        f"refine: {res.status} after {last.round} round(s); last run {res.run_path}; "
         f"prepared runs now at {res.reference}"
     )
     if not res.converged:

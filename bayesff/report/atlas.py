@@ -69,8 +69,9 @@ import io
 import json
 import math
 import os
+import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from html import escape
 from pathlib import Path
 
@@ -90,6 +91,7 @@ from bayesff.transferability.compare import CompareError
 from bayesff.transferability.criteria import mc_label, worse_verdict
 
 __all__ = [
+    "MODEL_CLASSES",
     "AtlasEntry",
     "carried_entry",
     "collect",
@@ -145,47 +147,119 @@ def read_fluids(path: str | Path) -> dict[str, dict]:
 
     Needs the columns ``fluid``, ``Tc_K`` and ``Vc_cm3_per_mol``; ``quantum_flag``,
     ``q1_over_u_max``, ``model_class``, ``formula`` and ``note`` are used when present.
+    A cell is a number when it is a plain finite decimal (``150.687``, ``1.5e-3``); one
+    that only Python's ``float`` reads (``inf``, ``nan``, ``1_50``, `` 1.5``) is refused,
+    and so are a column named twice, a row with another number of fields than the
+    header, a ``model_class`` not in :data:`MODEL_CLASSES` and text that a spreadsheet
+    would read as a formula (it begins with ``=``, ``+``, ``-`` or ``@``; some of it is
+    copied into ``atlas.csv``), each naming the file, line and column.
     """
 
     path = Path(path)
     if not path.is_file():
         raise DataError(f"fluids table not found: {path}", "[sweep.atlas].fluids")
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except UnicodeDecodeError as e:
-        raise DataError(f"not UTF-8 text: {e.reason} at byte {e.start}", str(path)) from None
+    lines = _csv_lines(path)
     need = ("fluid", "Tc_K", "Vc_cm3_per_mol")
-    missing = [c for c in need if rows and c not in rows[0]]
-    if not rows or missing:
+    header = lines[0][1] if lines else []
+    missing = [c for c in need if lines and c not in header]
+    if len(lines) < 2 or missing:
         raise DataError(
             f"expected a table with columns {', '.join(need)}; "
             f"missing {', '.join(missing) or 'rows'}",
             str(path),
         )
-    out = {}
-    for i, r in enumerate(rows):
-        d = dict(r)
-        for k, v in r.items():
-            try:
-                d[k] = float(v)
-            except (TypeError, ValueError):
-                d[k] = v
+    _check_header(header, path, lines[0][0])
+    out, first = {}, {}
+    for n, r in lines[1:]:
+        if len(r) != len(header):
+            raise DataError(
+                f"{len(r)} fields, expected {len(header)}: one per column of the header "
+                f"(line {lines[0][0]})",
+                f"{path}: line {n}"
+                + (f", column {len(header) + 1}" if len(r) > len(header) else ""),
+            )
+        d = {
+            k: _fluid_cell(v, k, f"{path}: line {n}, column {j + 1} ({k})")
+            for j, (k, v) in enumerate(zip(header, r, strict=True))
+        }
         for c in ("Tc_K", "Vc_cm3_per_mol"):
             if not isinstance(d[c], float) or not d[c] > 0:
                 raise DataError(
-                    f"{c} must be a positive number, got {r[c]!r}", f"{path}: row {i + 2}"
+                    f"{c} must be a positive number, got {r[header.index(c)]!r}",
+                    f"{path}: line {n}, column {header.index(c) + 1} ({c})",
                 )
-        name = str(r["fluid"])
+        name = str(d["fluid"])
         if name in out:  # the last row would silently replace the first's Tc and Vc
-            first = next(j for j, q in enumerate(rows) if str(q["fluid"]) == name)
             raise DataError(
-                f"fluid {name!r} has a second row (the first is row {first + 2}): one row "
+                f"fluid {name!r} has a second row (the first is line {first[name]}): one row "
                 "per fluid",
-                f"{path}: row {i + 2}",
+                f"{path}: line {n}",
             )
-        out[name] = d
+        out[name], first[name] = d, n
     return out
+
+
+#: The model classes a fluids table may give (``model_class``; the atlas's tables are made
+#: by data/scripts/make_atlas_data.py and make_polar_gases_data.py), or none (empty).
+MODEL_CLASSES = ("spherical", "two-centre", "polar")
+#: A number in a fluids table: a plain decimal, sign and exponent allowed.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: How text that a spreadsheet reads as a formula begins.
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def _csv_lines(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of every non-empty record of a CSV file (UTF-8)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            try:
+                return [(reader.line_num, r) for r in reader if r]
+            except csv.Error as e:
+                raise DataError(
+                    f"not a CSV table: {e}", f"{path}: line {reader.line_num}"
+                ) from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"not UTF-8 text: {e.reason} at byte {e.start}", str(path)) from None
+
+
+def _check_header(header: list[str], path: Path, line: int) -> None:
+    """A fluids table's header names each column once (else the last one read would win)."""
+    seen: dict[str, int] = {}
+    for j, name in enumerate(header):
+        if name in seen:
+            raise DataError(
+                f"column {name!r} is named twice in the header (columns {seen[name] + 1} and "
+                f"{j + 1}): expected each column once",
+                f"{path}: line {line}, column {j + 1}",
+            )
+        seen[name] = j
+
+
+def _fluid_cell(v: str, column: str, where: str) -> float | str:
+    """One cell of a fluids table: a finite plain decimal as a float, else checked text."""
+    if _PLAIN_NUMBER.fullmatch(v):
+        x = float(v)
+        if not math.isfinite(x):
+            raise DataError(f"expected a finite number, got {v!r} (too large)", where)
+        return x
+    try:
+        float(v)
+    except ValueError:
+        pass
+    else:
+        raise DataError(
+            f"expected a plain finite decimal number (e.g. 150.687 or 1.5e-3), got {v!r}", where
+        )
+    if column == "model_class" and v not in ("", *MODEL_CLASSES):
+        raise DataError(f"expected one of {', '.join(MODEL_CLASSES)} (or empty), got {v!r}", where)
+    if v.startswith(_FORMULA_START):
+        raise DataError(
+            f"text beginning with {v[0]!r} would be a formula in a spreadsheet (atlas.csv); "
+            f"expected text that does not begin with {', '.join(_FORMULA_START)}, got {v!r}",
+            where,
+        )
+    return v
 
 
 # ------------------------------------------------------------------------------- one run
@@ -464,7 +538,9 @@ def read_previous(path: str | Path, sweep: str) -> tuple[dict[str, dict], dict]:
     Raises
     ------
     bayesff.errors.DataError
-        For a file that is not such a page's JSON, or one of another sweep than ``sweep``.
+        For a file that is not such a page's JSON (naming the field that is not as
+        :func:`write_atlas` writes it, e.g. ``comparisons.argon.x``, and what was
+        expected there), or one of another sweep than ``sweep``.
     """
 
     path = Path(path)
@@ -476,28 +552,156 @@ def read_previous(path: str | Path, sweep: str) -> tuple[dict[str, dict], dict]:
         ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise DataError(f"not JSON: {err}", str(path)) from None
-    entries = doc.get("entries") if isinstance(doc, dict) else None
-    if not isinstance(entries, list) or not all(
-        isinstance(e, dict) and isinstance(e.get("task"), str) for e in entries
-    ):
-        raise DataError(
-            "expected an atlas.json written by bayesff: an object whose 'entries' is a list "
-            "of objects with a 'task'",
-            str(path),
-        )
-    if doc.get("sweep") != sweep:
-        raise DataError(
-            f"this page is of sweep {doc.get('sweep')!r}, not {sweep!r}", f"{path}: sweep"
-        )
-    comparisons = doc.get("comparisons")
-    if not isinstance(comparisons, dict):
-        comparisons = {}
-    for per_fluid in comparisons.values():
-        for c in per_fluid.values() if isinstance(per_fluid, dict) else ():
-            for ranks in (c.get("heldout") or {}).values():
+    _check_json(doc, _PAGE, "", path)
+    if doc["sweep"] != sweep:
+        raise DataError(f"this page is of sweep {doc['sweep']!r}, not {sweep!r}", f"{path}: sweep")
+    comparisons = doc.get("comparisons") or {}
+    for fl, per_fluid in comparisons.items():
+        for key, c in per_fluid.items():
+            for i, r in enumerate((c["loo"] or {}).get("ranking", [])):
+                if r["run"] not in c["loo"]["runs"]:
+                    raise DataError(
+                        f"names the form {r['run']!r}, which loo.runs lacks: expected one of "
+                        f"{', '.join(map(repr, c['loo']['runs'])) or 'none'}",
+                        f"{path}: comparisons.{fl}.{key}.loo.ranking[{i}].run",
+                    )
+            for ranks in c["heldout"].values():
                 for r in ranks.values():
                     _finite_again(r)
-    return {e["task"]: e for e in entries}, comparisons
+    return {e["task"]: e for e in doc["entries"]}, comparisons
+
+
+# The structure of an earlier page's atlas.json that read_previous reads (_check_json), as
+# {field: kind}: a field ending in "?" may be missing, a kind ending in "?" may be null; a
+# kind that is a dict is an object with those fields, ("each", kind) an object whose every
+# value is of that kind, ("items", kind) a list whose every item is, ("nullable", kind)
+# null or of that kind.
+_NUMBERS = ("items", "number?")
+_RANK = {
+    "rank": "int",
+    "elpd": "number?",
+    "elpd_diff": "number?",
+    "n_failed?": "int",
+    "dse?": "number?",
+}
+_ELPD = {
+    "elpd": "number?",
+    "se?": "number?",
+    "n?": "int",
+    "elpd_i?": _NUMBERS,
+    "observed?": _NUMBERS,
+}
+_FAILED_STATE = {
+    "env": ("each", "number"),
+    "env_units?": ("each", "text"),
+    "fraction_failed": "number",
+}
+_GROUP = {
+    "target": "text",
+    "group": "text",
+    "verdict": "text",
+    "p_all_within_tolerance": "number?",
+    "n": "int",
+    "n_pass": "int",
+    "n_uncertain": "int",
+    "n_fail": "int",
+    "coverage90": "number?",
+    "env_range": "text",
+    "tolerance": "object?",
+    "failed_states": ("items", _FAILED_STATE),
+    "p_all_within_mcse?": "number?",
+    "mc_verdict?": "object?",
+    "elpd?": ("nullable", _ELPD),
+    "elpd_rank?": ("nullable", _RANK),
+}
+_PARAM = {
+    "unit": "text",
+    "fixed?": "bool",
+    "value?": "number?",
+    "mean?": "number?",
+    "sd?": "number?",
+    "q05?": "number?",
+    "q50?": "number?",
+    "q95?": "number?",
+}
+_FIELD_KINDS = {"str": "text", "float": "number", "dict": "object", "list": "list"}
+_ENTRY = {
+    **{
+        f.name + ("" if f.default is MISSING and f.default_factory is MISSING else "?"): (
+            _FIELD_KINDS[str(f.type)]
+        )
+        for f in fields(AtlasEntry)
+    },
+    "params?": ("each", _PARAM),
+    "derived?": ("each", _PARAM),
+    "groups?": ("items", _GROUP),
+    "training?": ("each", "object"),
+}
+_LOO_RANK = {"run": "text", "rank": "int", "elpd_diff": "number?", "dse": "number?"}
+_LOO = {
+    "ranking": ("items", _LOO_RANK),
+    "runs": ("each", {"elpd": "number?", "se": "number?", "reliable": "bool"}),
+    "weights?": ("nullable", ("each", "number?")),
+}
+_COMPARISON = {
+    "loo": ("nullable", _LOO),
+    "loo_error": "text",
+    "heldout": ("each", ("each", _RANK)),
+}
+_PAGE = {
+    "sweep": "text",
+    "entries": ("items", _ENTRY),
+    "comparisons?": ("each", ("each", _COMPARISON)),
+}
+_BASIC = {
+    "object": (lambda v: isinstance(v, dict), "an object"),
+    "list": (lambda v: isinstance(v, list), "a list"),
+    "text": (lambda v: isinstance(v, str), "text (a string)"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    "number": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+}
+
+
+def _check_json(v, kind, where: str, path: Path) -> None:
+    """Refuse ``v``, the field ``where`` (dotted, e.g. ``comparisons.argon.x``) of the JSON
+    file ``path``, unless it is of ``kind`` (see :data:`_PAGE`), naming what was expected."""
+    at = f"{path}: {where}" if where else str(path)
+    if isinstance(kind, dict):
+        need = [k for k in kind if not k.endswith("?")]
+        if not isinstance(v, dict):
+            raise DataError(f"expected an object with {', '.join(need)}, got {_shown(v)}", at)
+        for key, k in kind.items():
+            name = key.removesuffix("?")
+            if name in v:
+                _check_json(v[name], k, f"{where}.{name}" if where else name, path)
+            elif name == key:
+                raise DataError(
+                    f"expected an object with {', '.join(need)}; {name!r} is missing", at
+                )
+        return
+    if isinstance(kind, tuple):
+        how, inner = kind
+        if how == "nullable":
+            if v is not None:
+                _check_json(v, inner, where, path)
+            return
+        items = how == "items"
+        if not isinstance(v, list if items else dict):
+            raise DataError(f"expected {'a list' if items else 'an object'}, got {_shown(v)}", at)
+        for key, item in enumerate(v) if items else v.items():
+            _check_json(item, inner, f"{where}[{key}]" if items else f"{where}.{key}", path)
+        return
+    test, words = _BASIC[kind.removesuffix("?")]
+    if not (test(v) or (v is None and kind.endswith("?"))):
+        nullable = " or null" if kind.endswith("?") else ""
+        raise DataError(f"expected {words}{nullable}, got {_shown(v)}", at)
+
+
+def _shown(v) -> str:
+    """A JSON value as it is written, cut short."""
+    text = json.dumps(v)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _finite_again(rank: dict) -> dict:

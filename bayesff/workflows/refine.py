@@ -43,10 +43,21 @@ reference) for the molecules whose trained states need them, and calibrates agai
 
 After ``bayesff refine`` the prepared runs stay at the last reference, so a
 plain ``bayesff calibrate`` uses them.
+
+**The rounds' folder** (``runs/<name>/refine``). Refine writes there only its
+own round files (:data:`RUN_FILE`, :data:`CHECKPOINT_FILE` and the copies in
+:data:`PREPARED_COPY`), never through a symbolic link that leads out of it;
+``force`` removes an earlier refine's round files and nothing else, and refuses
+a file of that name that refine did not write. Ctrl-C during a calibration
+saves its state in ``round-<k>/checkpoint.npz``; ``resume`` continues that
+round from it (the rounds before it kept), and a refine without ``resume``
+refuses to start while a checkpoint is there (``force`` discards it).
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,8 +67,11 @@ import jax
 import numpy as np
 
 from bayesff import prepared, prepared_molecular, runfile
-from bayesff.errors import ProblemError, RunExistsError
+from bayesff.errors import Interrupted, ProblemError, RunExistsError
 from bayesff.inference import calibrate
+from bayesff.inference.calibrate import _replaceable
+from bayesff.inference.checkpoint import Checkpoint, CheckpointError
+from bayesff.io import confined
 from bayesff.observables import md_targets
 from bayesff.observables.molecular_reweight import reweightable_parameters
 from bayesff.observables.molecular_targets import state_index
@@ -66,8 +80,11 @@ from bayesff.problem import Problem
 from bayesff.workflows.prepare import prepare
 
 __all__ = [
+    "CHECKPOINT_FILE",
     "MAX_OUTSIDE",
     "N_DRAWS",
+    "PREPARED_COPY",
+    "RUN_FILE",
     "STALL_ESS",
     "Decision",
     "RefineResult",
@@ -87,6 +104,10 @@ MAX_OUTSIDE = 0.05
 STALL_ESS = 0.9
 #: Posterior draws at which the ESS fractions are evaluated (evenly thinned).
 N_DRAWS = 200
+#: What refine writes in a round's folder ``round-<k>``: the run file, the checkpoint of
+#: an interrupted calibration, and the folder of the prepared headers' copies.
+RUN_FILE, CHECKPOINT_FILE, PREPARED_COPY = "posterior.nc", "checkpoint.npz", "prepared"
+_ROUND = re.compile(r"round-([1-9][0-9]*)")
 
 
 # ----------------------------------------------------------------------------- the check
@@ -577,6 +598,7 @@ def refine(
     max_rounds: int = 3,
     out=None,
     force: bool = False,
+    resume: bool = False,
     n_draws: int = N_DRAWS,
     max_outside: float = MAX_OUTSIDE,
     progress: bool | None = None,
@@ -599,7 +621,16 @@ def refine(
         round writes ``round-<k>/posterior.nc`` and a copy of the prepared
         runs' headers and manifest (``round-<k>/prepared/``).
     force
-        Replace round files that exist (else an error before any work).
+        Remove the round files of an earlier refine in ``out`` (run files,
+        checkpoints, prepared copies; else an error before any work). Any
+        other file is left as it is, and a file with a round file's name that
+        refine did not write is refused.
+    resume
+        Continue the round that was interrupted (Ctrl-C) from its
+        ``round-<k>/checkpoint.npz``, with the prepared runs as they are; the
+        rounds before it are kept and not repeated (``RefineResult.rounds``
+        starts at the resumed round). The same problem and sampler settings as
+        before, else an error before any sampling.
     n_draws, max_outside
         As for :func:`check_trust`.
     progress, log
@@ -618,7 +649,7 @@ def refine(
     Returns
     -------
     RefineResult
-        Every round (run file, reference used, :class:`TrustReport`,
+        Every round run now (run file, reference used, :class:`TrustReport`,
         :class:`Decision`), the final status (``converged``, ``stalled`` or
         ``max_rounds``) and the reference the prepared runs are now at.
     """
@@ -632,21 +663,21 @@ def refine(
         raise ProblemError("the problem has no MD target: nothing to refine", str(problem))
     d = Path(directory) if directory is not None else prepared.default_directory(base.name)
     out = Path(out) if out is not None else Path("runs") / base.name / "refine"
-    paths = [out / f"round-{k}" / "posterior.nc" for k in range(1, max_rounds + 1)]
-    _clear_rounds(out, force)
-    prepare(given or problem, log=log, directory=d)
+    paths = [out / f"round-{k}" / RUN_FILE for k in range(1, max_rounds + 1)]
+    start = _check_rounds(out, max_rounds, force, bool(resume))
+    if resume:  # the checkpoint was made with the prepared runs as they are now
+        log(f"refine: resuming round {start} from {paths[start - 1].with_name(CHECKPOINT_FILE)}")
+    else:
+        prepare(given or problem, log=log, directory=d)
     result = RefineResult()
-    for k in range(1, max_rounds + 1):
-        if given is not None:
-            prob = prepared.attach(given, d)[0]
-        else:
-            prob = Problem.from_toml(Path(problem), prepared=d)
+    for k in range(start, max_rounds + 1):
+        prob = prepared.attach(given, d)[0] if given else Problem.from_toml(problem, prepared=d)
         ref = _reference_in_use(prob)
         log(f"refine round {k}/{max_rounds}: calibrating with the MD reference {ref}")
-        run = calibrate(
-            prob, out=paths[k - 1], force=True, progress=progress, log=log, **overrides
+        run = _calibrate_round(
+            prob, paths[k - 1], k, bool(resume) and k == start, progress, log, overrides
         )
-        _keep_prepared(d, paths[k - 1].parent / "prepared")
+        _keep_prepared(d, paths[k - 1].parent / PREPARED_COPY)
         log(run.summary())
         report = check_trust(prob, run, n_draws=n_draws, max_outside=max_outside)
         decision = decide(report, k, max_rounds, pool=pool)
@@ -663,17 +694,157 @@ def refine(
     return result
 
 
-def _clear_rounds(out: Path, force: bool) -> None:
-    """Refuse (or, with ``force``, remove) the rounds of an earlier refine in ``out``."""
-    existing = sorted(out.glob("round-*/posterior.nc")) if out.is_dir() else []
-    if existing and not force:
-        raise RunExistsError(
-            "a round's run file is already there; pass --force (force=True) to replace the "
-            "rounds, or --out to write elsewhere",
-            str(existing[0]),
+def _calibrate_round(prob, path: Path, k: int, resume: bool, progress, log, overrides):
+    """Round ``k``'s calibration into ``path``; on Ctrl-C, an :class:`Interrupted` that
+    says how to go on with ``bayesff refine`` (resume the round, or start again)."""
+    try:
+        return calibrate(
+            prob, out=path, force=True, resume=resume, progress=progress, log=log, **overrides
         )
-    for old in existing:  # force: an earlier refine's rounds would mix with these
-        shutil.rmtree(old.parent)
+    except Interrupted as e:
+        if e.checkpoint:
+            msg = (
+                f"interrupted in round {k}; its state is saved in {e.checkpoint}: run the same "
+                "bayesff refine command with --resume (resume=True) to continue that round"
+            )
+        elif k == 1:
+            msg = "interrupted before sampling began; nothing to save: run the same command again"
+        else:
+            msg = (
+                f"interrupted in round {k} before sampling began; nothing to save for it (rounds "
+                f"1-{k - 1} are in {path.parent.parent}): run the same command with --force to "
+                "start again from round 1"
+            )
+        raise Interrupted(e.checkpoint, msg) from None
+
+
+def _check_rounds(out: Path, max_rounds: int, force: bool, resume: bool) -> int:
+    """Check the rounds' folder before any work; return the round to start from.
+
+    A fresh refine starts at round 1: the round files an earlier one wrote in ``out``
+    (any round) are refused, or with ``force`` removed; nothing else is touched. With
+    ``resume`` it starts at the round whose checkpoint is there: the rounds before it
+    are kept, and the files of that round (but its checkpoint) and of later ones are
+    handled as for a fresh refine. No path that leads out of ``out`` is written or removed.
+    """
+    for k in range(1, max_rounds + 1):  # calibrate writes here: never through a link out
+        confined(out / f"round-{k}" / RUN_FILE, out, "round file")
+    rounds = _round_folders(out)
+    start = _interrupted_round(out, rounds, max_rounds) if resume else 1
+    found = []
+    for k, folder in rounds.items():
+        if k >= start:
+            found += [
+                (path, kind)
+                for path, kind in _round_files(folder, out)
+                if not (resume and k == start and kind == CHECKPOINT_FILE)
+            ]
+    if found and not force:
+        kinds = {kind for _, kind in found}
+        raise RunExistsError(
+            "a checkpoint of an interrupted refine is there: pass --resume (resume=True) to "
+            "continue its round, or --force (force=True) to start again, which removes it and "
+            "the earlier rounds' files"
+            if CHECKPOINT_FILE in kinds
+            else "a round file of an earlier refine is already there; pass --force (force=True) "
+            "to replace the rounds, or --out to write elsewhere",
+            str(next((p for p, kind in found if kind == CHECKPOINT_FILE), found[0][0])),
+        )
+    for path, kind in found:  # every one checked before any is removed
+        if not _written_by_refine(path, kind):
+            raise RunExistsError(
+                f"not a file bayesff refine wrote (expected {_EXPECTED[kind]}); --force "
+                "(force=True) replaces only refine's own round files: move it away, or write "
+                "elsewhere with --out",
+                str(path),
+            )
+    for path, _ in found:
+        path.unlink()
+    for k, folder in rounds.items():  # folders the removal left empty
+        for f in (folder / PREPARED_COPY, folder):
+            if k >= start and f.is_dir() and not f.is_symlink() and not any(f.iterdir()):
+                f.rmdir()
+    return start
+
+
+#: What a round file is expected to be, by kind (:func:`_round_files`).
+_EXPECTED = {
+    RUN_FILE: "a bayesff run file",
+    CHECKPOINT_FILE: "a bayesff checkpoint",
+    PREPARED_COPY: "a copy of a prepared header (*.json) or manifest.toml",
+}
+
+
+def _round_folders(out: Path) -> dict[int, Path]:
+    """The round folders ``round-<k>`` in ``out``, by k (other names are not refine's)."""
+    if not out.is_dir():
+        return {}
+    found = {}
+    for f in out.iterdir():
+        m = _ROUND.fullmatch(f.name)
+        if m:
+            found[int(m.group(1))] = f
+    return dict(sorted(found.items()))
+
+
+def _round_files(folder: Path, out: Path) -> list[tuple[Path, str]]:
+    """(path, kind) of the round files in a round's folder: its run file, its checkpoint
+    and the copies in its prepared folder; refused where one leads out of ``out``."""
+    confined(folder, out, "round folder")
+    names = [(folder / RUN_FILE, RUN_FILE), (folder / CHECKPOINT_FILE, CHECKPOINT_FILE)]
+    copies = folder / PREPARED_COPY
+    if os.path.lexists(copies):
+        confined(copies, out, "round folder")
+        if copies.is_dir():
+            names += [(f, PREPARED_COPY) for f in sorted(copies.glob("*.json"))]
+            names.append((copies / "manifest.toml", PREPARED_COPY))
+        else:
+            names.append((copies, PREPARED_COPY))  # refused below: not a folder of copies
+    found = [(p, kind) for p, kind in names if os.path.lexists(p)]
+    for p, _ in found:
+        confined(p, out, "round file")
+    return found
+
+
+def _written_by_refine(path: Path, kind: str) -> bool:
+    """Whether ``path`` is what refine writes there (a run file that reads as one, a
+    checkpoint with a bayesff header, a plain file among the prepared copies)."""
+    if not path.is_file():
+        return False
+    if kind == RUN_FILE:
+        return _replaceable(path)
+    if kind == CHECKPOINT_FILE:
+        try:
+            Checkpoint(path, {}).check()
+        except CheckpointError:
+            return False
+        return True
+    return path.parent.name == PREPARED_COPY
+
+
+def _interrupted_round(out: Path, rounds: dict[int, Path], max_rounds: int) -> int:
+    """The round whose checkpoint ``resume`` continues (exactly one must be there)."""
+    found = [k for k, f in rounds.items() if os.path.lexists(f / CHECKPOINT_FILE)]
+    if not found:
+        raise CheckpointError(
+            f"no checkpoint of an interrupted refine to resume: expected "
+            f"round-<k>/{CHECKPOINT_FILE} in this folder; run without --resume to start",
+            str(out),
+        )
+    if len(found) > 1:
+        raise CheckpointError(
+            f"checkpoints in rounds {', '.join(map(str, found))}: expected one, of the round "
+            "that was interrupted; pass --force without --resume to start again",
+            str(out),
+        )
+    k = found[0]
+    if k > max_rounds:
+        raise ProblemError(
+            f"the checkpoint is of round {k}, but at most {max_rounds} round(s) were asked "
+            f"for: pass --rounds {k} or more to resume it",
+            str(rounds[k] / CHECKPOINT_FILE),
+        )
+    return k
 
 
 def _resimulate(problem, d: Path, report, run, k: int, pool: bool, max_outside, log):
