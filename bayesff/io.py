@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -59,13 +60,24 @@ class LockedError(BayesffError):
     """Another live process holds the lock of an output."""
 
 
+def _host_tag() -> str:
+    """This machine's name as it goes into a temporary file's name (letters, digits, -)."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:64] or "host"
+
+
 def _remove_stale_temporaries(path: Path) -> None:
-    """Temporary files of ``path`` left by processes that died (SIGKILL, power loss)."""
+    """Temporary files of ``path`` left by processes of this machine that died (SIGKILL,
+    power loss). A temporary file is named ``.NAME.HOST.PID.tmp``: on a folder shared
+    between machines, another machine's file is never taken for a dead process's (its
+    pid means nothing here). The names before 2026-11-30, ``.NAME.PID.tmp``, are
+    taken as this machine's, as they were."""
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        pid = tmp.name[len(path.name) + 2 : -len(".tmp")]
-        if pid.isdigit() and not _alive(int(pid)):
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        middle = tmp.name[len(path.name) + 2 : -len(".tmp")]
+        host, _, pid = middle.rpartition(".")
+        if host not in ("", _host_tag()) or not pid.isdigit() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 @contextlib.contextmanager
@@ -77,7 +89,7 @@ def atomic_path(path: str | os.PathLike):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{_host_tag()}.{os.getpid()}.tmp")
     try:
         yield tmp
         os.replace(tmp, path)
@@ -157,6 +169,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
+#: Seconds an empty lock file is left to its holder to write its name into (an empty
+#: lock that old is a holder that died in between, and is taken over)
+LOCK_WRITE_GRACE_S = 10.0
+
+
 class Lock:
     """An exclusive lock file beside an output (``.NAME.lock``), naming its holder.
 
@@ -176,6 +193,13 @@ class Lock:
         except (OSError, ValueError):
             return {}
 
+    def _age(self) -> float:
+        """Seconds since the lock file was last changed (0 if it cannot be read)."""
+        try:
+            return time.time() - self.path.stat().st_mtime
+        except OSError:
+            return 0.0
+
     def acquire(self) -> Lock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         me = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
@@ -185,10 +209,18 @@ class Lock:
             except FileExistsError:
                 h = self._holder()
                 stale = h.get("host") == me["host"] and not _alive(int(h.get("pid", -1)))
-                if stale or not h:
+                # an empty lock is its holder's between its creation and its first write:
+                # stale only once it has stayed empty (else two processes held it)
+                if stale or (not h and self._age() > LOCK_WRITE_GRACE_S):
                     with contextlib.suppress(OSError):
                         self.path.unlink()
                     continue
+                if not h:
+                    raise LockedError(
+                        "another bayesff process is taking the lock of this output just now; "
+                        f"wait, or remove {self.path} if it stays empty",
+                        str(self.path),
+                    ) from None
                 raise LockedError(
                     f"another bayesff process is writing this output (pid {h.get('pid')} on "
                     f"{h.get('host')}, since "

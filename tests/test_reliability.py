@@ -10,6 +10,7 @@ test (signals to a subprocess) and by injection where it is not (ENOSPC).
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import signal
@@ -372,6 +373,47 @@ def test_a_second_run_on_the_same_output_is_refused_by_the_lock(tmp_path):
     with Lock(out):
         pass
     assert not lock.exists()
+
+
+def test_an_empty_lock_is_its_holders_until_it_has_stayed_empty(tmp_path):
+    """Audit, 2026-11-30: an empty lock file was taken over at once, but a lock is empty
+    between its holder's O_EXCL create and its first write: a second process reading it
+    then deleted the lock and took it, and both held it. Now an empty lock is refused
+    ("just now"); one that has stayed empty past the grace period (a holder that died
+    in between) is taken over."""
+    from bayesff.io import LOCK_WRITE_GRACE_S, Lock, LockedError
+
+    out = tmp_path / "posterior.nc"
+    lock = out.with_name(f".{out.name}.lock")
+    lock.write_text("")
+    with pytest.raises(LockedError, match="taking the lock of this output just now"):
+        Lock(out).acquire()
+    assert lock.exists()
+    old = time.time() - LOCK_WRITE_GRACE_S - 5
+    os.utime(lock, (old, old))
+    with Lock(out):
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+    assert not lock.exists()
+
+
+def test_a_temporary_file_of_another_machine_is_not_removed(tmp_path):
+    """Audit, 2026-11-30: a temporary file ``.NAME.PID.tmp`` was removed when no process
+    of that pid lived on this machine, so on a folder shared between machines another
+    machine's file was deleted while it was being written. Temporary files now carry the
+    machine's name; only this machine's dead processes' files (and the old names, which
+    were this machine's) are removed."""
+    from bayesff.io import _host_tag, atomic_write_bytes
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    out = tmp_path / "summary.csv"
+    mine = tmp_path / f".summary.csv.{_host_tag()}.{dead.pid}.tmp"
+    legacy = tmp_path / f".summary.csv.{dead.pid}.tmp"
+    other = tmp_path / f".summary.csv.node-7.cluster.{dead.pid}.tmp"
+    for f in (mine, legacy, other):
+        f.write_text("partial")
+    atomic_write_bytes(out, b"a,b\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, other.name])
 
 
 #: ``python -m bayesff.cli`` with SIGINT handled as at a terminal. A shell without job
