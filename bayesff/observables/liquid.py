@@ -205,6 +205,8 @@ __all__ = [
     "STATUS_MESSAGES",
     "ClosureErrorFloor",
     "LiquidSolution",
+    "boltzmann_factor",
+    "boltzmann_limits",
     "closure_error_floor",
     "solve",
     "solve_batch",
@@ -985,6 +987,43 @@ def _potential_and_boltzmann(potential, params, x, beta):
         u = jnp.where(core, 0.0, u)
         return u, jnp.where(core, 0.0, jnp.exp(-beta * u))
     return u, jnp.exp(-beta * u)
+
+
+def boltzmann_limits(potential, params, r, T_K, dr):
+    """exp(-u/kT) at radii ``r`` from below and from above each breakpoint.
+
+    Parameters
+    ----------
+    potential, params
+        The pair potential and its parameters (internal units).
+    r
+        Radii, angstrom (a solution's grid).
+    T_K
+        Temperature, K.
+    dr
+        The grid's spacing, angstrom: the limits are taken 1e-7 dr either side of ``r``,
+        as the solver takes them (its node value at a breakpoint is their mean).
+
+    Returns
+    -------
+    (below, above)
+        Equal arrays for a potential without breakpoints (no discontinuity).
+    """
+    beta = 1.0 / (GAS_CONSTANT_KJ_PER_MOL_K * jnp.asarray(T_K, dtype=float))
+    if not tuple(potential.breakpoints(**params)):
+        e = _potential_and_boltzmann(potential, params, r, beta)[1]
+        return e, e
+    delta = 1e-7 * dr
+    return (
+        _potential_and_boltzmann(potential, params, r - delta, beta)[1],
+        _potential_and_boltzmann(potential, params, r + delta, beta)[1],
+    )
+
+
+def boltzmann_factor(potential, params, r, T_K):
+    """exp(-u(r)/kT) at radii ``r`` (angstrom), 0 inside a hard core; ``T_K`` in K."""
+    beta = 1.0 / (GAS_CONSTANT_KJ_PER_MOL_K * jnp.asarray(T_K, dtype=float))
+    return _potential_and_boltzmann(potential, params, r, beta)[1]
 
 
 def _boltzmann(potential, params, r, beta, dr):

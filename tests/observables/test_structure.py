@@ -304,3 +304,50 @@ def test_many_states_give_each_state_its_own_solution_and_failures_stay_local():
     g_many = np.asarray(jax.jacrev(many)(e0))
     g_one = np.array([float(jax.grad(one)(e0, i)) for i in np.flatnonzero(ok)])
     np.testing.assert_allclose(g_many[ok], g_one, rtol=1e-6)
+
+
+@pytest.mark.parametrize("eta", [0.1, 0.3, 0.45, 0.49])
+def test_hard_sphere_contact_peak_and_g_beyond_contact_equal_percus_yevick(eta):
+    """Hard spheres (square well with epsilon = 0), PY closure: the first peak of g(r) is
+    the contact value, exactly (1 + eta/2) / (1 - eta)^2 for PY (Wertheim, Phys. Rev.
+    Lett. 10, 321 (1963)), at r = sigma; g just beyond contact is that value too (to the
+    grid's error). Tolerance 0.3 %: the default grid (dr = sigma/100) gives 2e-6 at eta
+    = 0.1 and 0.1 % at 0.49. Before 2026-11-30 (audit) the parabola through the
+    solver's mean value at the jump gave +5.5 % at eta = 0.1 and a peak 1.5 dr out,
+    and g(sigma+) was half the contact value."""
+    from bayesff.observables import get_observable
+    from bayesff.potentials import get_potential
+
+    sw = get_potential("square_well")
+    hs = {"epsilon": 0.0, "sigma": 1.0, "lam": 1.5}
+    one = {"T_K": jnp.array([300.0]), "rho_per_A3": jnp.array([6 * eta / np.pi])}
+    contact = (1 + eta / 2) / (1 - eta) ** 2
+    height = get_observable("first_peak_height").build(sw, closure="py")(hs, one)
+    where = get_observable("first_peak_position").build(sw, closure="py")(hs, one)
+    assert float(height[0]) == pytest.approx(contact, rel=3e-3)
+    assert float(where[0]) == pytest.approx(1.0, abs=1e-12)
+    gr = get_observable("radial_distribution").build(sw, closure="py")
+    env = {"T_K": jnp.full(2, 300.0), "rho_per_A3": jnp.full(2, 6 * eta / np.pi)}
+    g = gr(hs, {**env, "r_angstrom": jnp.array([1.0 + 1e-9, 0.999])})
+    assert float(g[0]) == pytest.approx(contact, rel=3e-3) and float(g[1]) == 0.0
+
+
+def test_a_smooth_potential_keeps_the_parabola_and_the_square_well_peak_is_differentiable():
+    """A potential without breakpoints (LJ) takes the same path as before (no one-sided
+    limits: identical peak); the square well's contact peak moves with sigma as r = sigma
+    (d r_peak / d sigma = 1, the grid scales with sigma) and its height has a finite
+    gradient in epsilon."""
+    from bayesff.observables import get_observable
+    from bayesff.potentials import get_potential
+
+    sol = liquid.solve(LENNARD_JONES, ARGON, T_K, RHO, n=N)
+    assert st.one_sided_g(LENNARD_JONES, ARGON, T_K, sol) is None
+    sw = get_potential("square_well")
+    env = {"T_K": jnp.array([85.0]), "rho_per_A3": jnp.array([RHO])}
+    pos = get_observable("first_peak_position").build(sw, n=512)
+    hgt = get_observable("first_peak_height").build(sw, n=512)
+    p = {"epsilon": units.to_internal(100.0, "K", "energy"), "sigma": 3.3, "lam": 1.5}
+    d_sigma = jax.grad(lambda s: pos({**p, "sigma": s}, env)[0])(3.3)
+    d_eps = jax.grad(lambda e: hgt({**p, "epsilon": e}, env)[0])(p["epsilon"])
+    assert float(pos(p, env)[0]) == pytest.approx(3.3, abs=1e-12)
+    assert float(d_sigma) == pytest.approx(1.0, abs=1e-9) and np.isfinite(float(d_eps))
