@@ -405,7 +405,7 @@ def build(
     _check_method(potential, method, nodes_per_panel, n_cos, n_phi, phi_rule)
 
     def predict(params, env):
-        return second_virial_linear(
+        b2 = second_virial_linear(
             potential,
             params,
             env["T_K"],
@@ -415,5 +415,10 @@ def build(
             phi_rule=phi_rule,
             method=method,
         )
+        # sigma <= 0 gave the B2 of |sigma| (even powers) and T <= 0 a number: NaN, as
+        # for pair potentials (physics audit, 2026-11-30)
+        scale = jax.lax.stop_gradient(potential.length_scale(**params))
+        T = jax.lax.stop_gradient(jnp.asarray(env["T_K"], dtype=float))
+        return jnp.where((scale > 0.0) & (T > 0.0), b2, jnp.nan)
 
     return predict

@@ -37,6 +37,7 @@ number density in 1/angstrom^3, pressure in MPa, kappa_T in 1/MPa.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from bayesff.observables import orientational
@@ -107,7 +108,12 @@ def second_virial(
     r, w = quadrature_rule(potential, params, nodes_per_panel)
     f = _mayer(potential, params, r, T.reshape(-1))
     b2_a3 = -2.0 * jnp.pi * jnp.sum(w * f * r**2, axis=-1)
-    return (b2_a3 * _A3_TO_CM3_PER_MOL).reshape(T.shape)
+    # a length scale <= 0 (sigma < 0) runs the quadrature's panels backwards, giving B2
+    # with its sign flipped, and T <= 0 has no Boltzmann factor: NaN, not a number
+    # (physics audit, 2026-11-30)
+    scale = jax.lax.stop_gradient(potential.length_scale(**params))
+    ok = (scale > 0.0) & (jax.lax.stop_gradient(T.reshape(-1)) > 0.0)
+    return (jnp.where(ok, b2_a3, jnp.nan) * _A3_TO_CM3_PER_MOL).reshape(T.shape)
 
 
 def low_density_pressure(potential, params, T_K, rho_per_A3, *, nodes_per_panel=DEFAULT_NODES):

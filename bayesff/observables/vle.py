@@ -668,6 +668,20 @@ def _inside_shape_validity(eos: ReducedEOS, shape: dict):
     return inside
 
 
+def _above_fitted_fraction_of_tc(eos, t, shape):
+    """True where T* is at or above the fraction of the model's T*c that its EOS was
+    fitted down to (``validity.T_over_Tc_min``; 0: no such floor), with T*c from the
+    model's ``critical_estimate`` (2CLJ(Q): Stoll et al., within 3 %; no gradient).
+
+    A single-phase state of a 2CLJ fluid at L* = 0 and 0.22 T*c (T* = 0.3 in LJ terms,
+    far below the triple point) was inside the EOS's T* box, built for every L* at
+    once, and gave -493 MPa (audit, 2026-11-30); coexistence stopped at 0.5 T*c."""
+    if eos.validity.T_over_Tc_min <= 0.0:
+        return jnp.ones(jnp.shape(t), dtype=bool)
+    tc = eos.critical_estimate(**jax.lax.stop_gradient(shape))[0]
+    return jax.lax.stop_gradient(t) >= eos.validity.T_over_Tc_min * tc
+
+
 def _positive_scales(eps, sig):
     """True where epsilon and sigma are positive (no gradient): a sigma <= 0 reduces to a
     density and pressure of the wrong sign (or infinite) that the solver itself accepts."""
@@ -995,6 +1009,8 @@ def _build_single(quantity: str, name: str):
             # outside the EOS's validated (T*, rho*, shape) the value is NaN, not extrapolated
             valid = (
                 _inside_shape_validity(eos, shape)
+                & _positive_scales(eps, sig)
+                & _above_fitted_fraction_of_tc(eos, t, shape)
                 & (jax.lax.stop_gradient(t) >= t_lo)
                 & (jax.lax.stop_gradient(t) <= t_hi)
                 & (jax.lax.stop_gradient(rho) <= rho_hi)
@@ -1039,6 +1055,10 @@ def _build_compressed(potential):
         sol = jax.vmap(lambda a, b: liquid_density(eos, a, b, critical=crit, **shape))(t, p)
         # liquid_density flags T* below the range and rho* above it; the rest here
         valid = _inside_shape_validity(eos, shape) & (jax.lax.stop_gradient(t) <= t_hi)
+        # sigma <= 0 gave a density of the wrong sign (audit, 2026-11-30); below the T/Tc
+        # the EOS was fitted down to, NaN as for coexistence
+        valid = valid & _positive_scales(eps, sig)
+        valid = valid & (jax.lax.stop_gradient(t) >= eos.validity.T_over_Tc_min * crit.T_star)
         valid = valid & jnp.isfinite(sol.rho)
         # finite before the parameter-dependent unit factor (NaN x 0 in reverse mode)
         rho = jnp.where(valid, sol.rho, 1.0)

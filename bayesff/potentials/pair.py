@@ -91,16 +91,18 @@ def mie(r, epsilon, sigma, n, m):
     sigma
         Distance at which u = 0, angstrom.
     n, m
-        Repulsive and attractive exponents, dimensionless, n > m > 0. The
-        registered supports (n in [6.5, 50], m in [4, 6]) are disjoint, so
-        every allowed pair has n > m > 3, which a finite second virial
-        coefficient (and a finite tail correction) requires.
+        Repulsive and attractive exponents, dimensionless, n > m > 3: a finite
+        second virial coefficient, a finite tail correction and a fluid with a
+        thermodynamic limit all need the attraction to decay faster than r^-3. The
+        registered supports (n in [6.5, 50], m in [4, 6]) keep every allowed pair
+        there.
 
     Returns
     -------
     u
-        Pair energy, kJ/mol; NaN where n <= m or m <= 0 (no Mie potential: C is
-        undefined at n = m and the curve has no well below it), as bayesff's forward
+        Pair energy, kJ/mol; NaN where n <= m (C is undefined at n = m and the curve
+        has no well below it) or m <= 3 (before 2026-11-30 m > 0: B2 at m = 3 came out
+        as a finite -2356 cm^3/mol where the integral diverges), as bayesff's forward
         models mark a state outside their domain.
 
     References
@@ -108,10 +110,10 @@ def mie(r, epsilon, sigma, n, m):
     G. Mie, Ann. Phys. 316, 657 (1903), doi:10.1002/andp.19033160802.
     """
     n, m = jnp.asarray(n), jnp.asarray(m)
-    ok = (n > m) & (m > 0.0)
+    ok = (n > m) & (m > 3.0)
     # safe stand-ins where the pair is refused, so that C and its gradient stay finite
     # in the branch jnp.where discards (its tangent is multiplied by 0, not NaN)
-    n_ok, m_ok = jnp.where(ok, n, 2.0), jnp.where(ok, m, 1.0)
+    n_ok, m_ok = jnp.where(ok, n, 12.0), jnp.where(ok, m, 6.0)
     c = n_ok / (n_ok - m_ok) * (n_ok / m_ok) ** (m_ok / (n_ok - m_ok))
     x = sigma / r
     return jnp.where(ok, c * epsilon * (x**n_ok - x**m_ok), jnp.nan)

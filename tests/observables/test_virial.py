@@ -649,3 +649,33 @@ def test_compressibility_nan_beyond_validity():
     assert np.all(np.isnan(kappa[2:]))
     # The pressure itself is not masked (a formula, not a validity claim).
     assert np.all(np.isfinite(np.asarray(low_density_pressure(LENNARD_JONES, ARGON, T, rhos))))
+
+
+def test_b2_outside_the_potentials_domain_is_nan_not_a_number():
+    """Physics audit, 2026-11-30: sigma < 0 ran the radial quadrature's panels backwards
+    and gave the true B2 with its sign flipped (LJ, 120 K: +125.82 for -125.82
+    cm^3/mol); a two-centre molecule with sigma < 0 gave the B2 of |sigma|; T <= 0 gave
+    -inf; a Mie attraction r^-3 (m = 3), whose B2 integral diverges (the integrand goes
+    as r^(2-m)), gave a finite -2356 cm^3/mol. Each is NaN now; the same potentials
+    inside their domain are unchanged (LJ at 120 K: B2* = -2.538 b0 with b0 = 2 pi N_A
+    sigma^3 / 3, the LJ series of the tests above)."""
+    from bayesff.observables import get_observable
+    from bayesff.potentials import get_potential
+    from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as R
+
+    def b2(name, params, T):
+        build = get_observable("second_virial").build(get_potential(name))
+        return np.asarray(build(params, {"T_K": jnp.asarray(T, dtype=float)}))
+
+    lj = {"epsilon": 120 * R, "sigma": 3.4}
+    good = b2("lennard_jones", lj, [120.0])[0]
+    b0 = 2 * np.pi * 6.02214076e23 * (3.4e-8) ** 3 / 3
+    assert good / b0 == pytest.approx(-2.538, abs=2e-3)
+    assert np.all(np.isnan(b2("lennard_jones", {**lj, "sigma": -3.4}, [120.0, 300.0])))
+    assert np.all(np.isnan(b2("lennard_jones", lj, [0.0, -5.0])))
+    mie = {**lj, "n": 12.0, "m": 3.0}
+    assert np.isnan(b2("mie", mie, [120.0])[0])
+    assert b2("mie", {**mie, "m": 6.0}, [120.0])[0] == pytest.approx(good, rel=1e-12)
+    tc = {"epsilon": 100 * R, "sigma": 3.4, "L": 1.0}
+    assert np.isfinite(b2("two_centre_lj", tc, [300.0])[0])
+    assert np.isnan(b2("two_centre_lj", {**tc, "sigma": -3.4}, [300.0])[0])

@@ -713,6 +713,34 @@ def test_two_centre_coexistence_below_its_fitted_t_over_tc_is_nan():
     assert rho_q > fluid.eos.validity.rho_star_max and rho_q == pytest.approx(ref, rel=0.05)
 
 
+def test_two_centre_single_phase_below_its_fitted_t_over_tc_is_nan_and_sigma_must_be_positive():
+    """Physics audit, 2026-11-30: the single-phase pressure and energy of a 2CLJ fluid
+    were gated by the EOS's T* box alone, built for every L* at once, so at L* = 0 a
+    liquid at 0.22 and 0.25 T*c (T* = 1.13, 1.30; T* 0.28-0.33 in LJ terms, far below
+    LJ's triple point 0.69) gave -493 and -423 MPa (teqp's 2CLJF agrees: the EOS
+    extrapolated, not a bug in it), and a compressed-liquid density at 0.31 T*c a number.
+    Now NaN below the 0.5 T*c the EOS was fitted down to, as coexistence is (T*c from
+    Stoll et al.'s correlation, 5.24 at L* = 0); a gas at 0.8 T*c stays finite. A sigma
+    <= 0 gave a compressed-liquid density of -35.3 mol/L (LJ, p = -30 MPa): NaN."""
+    R = GAS_CONSTANT_KJ_PER_MOL_K
+    tc = get_potential("two_centre_lj")
+    p = {"epsilon": jnp.float64(100 * R), "sigma": jnp.float64(3.4), "L": jnp.float64(0.0)}
+    env = {
+        "T_K": jnp.array([113.0, 130.0, 420.0]),
+        "rho_per_A3": jnp.array([0.83, 0.83, 0.02]) / 3.4**3,
+    }
+    for name in ("eos_pressure", "eos_residual_energy"):
+        out = np.asarray(get_observable(name).build(tc)(p, env))
+        assert np.all(np.isnan(out[:2])) and np.isfinite(out[2]), (name, out)
+    rho = get_observable("compressed_liquid_density").build(tc)
+    dense = {"T_K": jnp.array([0.31 * 5.24 * 100.0 * 1.0]), "p_MPa": jnp.array([50.0])}
+    assert np.isnan(np.asarray(rho({**p, "L": jnp.float64(0.3 * 3.4)}, dense))[0])
+    lj = get_observable("compressed_liquid_density").build(get_potential("lennard_jones"))
+    bad = {"epsilon": jnp.float64(120 * R), "sigma": jnp.float64(-3.4)}
+    low = {"T_K": jnp.array([100.0]), "p_MPa": jnp.array([-30.0])}
+    assert np.isnan(np.asarray(jax.jit(lj)(bad, low))[0])
+
+
 @pytest.mark.parametrize("name", ["saft_vr_mie", "two_centre_lj_quadrupole"])
 def test_critical_estimates_are_within_their_stated_error(name):
     """The floors read a row's T/Tc with the EOS's critical estimate and widen its region by
