@@ -27,7 +27,10 @@ any B2 data, but use integer exponents where 1e-8 matters.
 The Mayer function is evaluated with ``expm1`` so that the tail keeps its
 digits. With the default 16 nodes (112 in all) the
 result agrees with the exact LJ series to <= 1e-11 relative over T* = 0.3 to 100
-(``tests/observables/test_virial.py``); a piecewise-constant Boltzmann factor
+(``tests/observables/test_virial.py``). Other repulsive exponents are less smooth on
+the panels: Mie n-6 against a 30-digit reference (physics audit, 2026-11-30) is within
+1.5e-7 at n = 7-8, 1.4e-8 at n = 36 and 6.4e-7 at n = 50, T* = 0.3 (2e-15 with 32
+nodes, ``nodes_per_panel``). A piecewise-constant Boltzmann factor
 (square well, truncated potentials) is integrated exactly, and so is its
 gradient with respect to the breakpoints.
 
