@@ -46,8 +46,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
@@ -175,9 +177,9 @@ def _header(comment: str, fingerprint: str, label: str, lines: list[str]) -> lis
         *lines,
     ]
     if comment == "<!--":
-        # "--" may not appear inside an XML comment, and "-->" would end it early: markup
-        # from a run file's problem name must stay comment text
-        return ["<!--", *(f"  {x.replace('--', '- -')}" for x in body), "-->"]
+        # "--" may not appear inside an XML comment, and "-->" would end it early: every
+        # dash followed by a dash gets a space ("---" -> "- - -"), so no "--" is left
+        return ["<!--", *(f"  {re.sub(r'-(?=-)', '- ', x)}" for x in body), "-->"]
     return [f"{comment} {x}" for x in body]
 
 
@@ -238,7 +240,7 @@ def _openmm_types_and_residues(topo: Topology) -> list[str]:
         lines.append(f'  <Type name="{t.name}" class="{t.name}" mass="{_g(t.mass_g_per_mol)}"/>')
     lines += [" </AtomTypes>", " <Residues>"]
     for m in topo.molecules:
-        lines.append(f'  <Residue name="{m.name}">')
+        lines.append(f"  <Residue name={quoteattr(m.name)}>")
         for k, s in enumerate(m.sites):
             lines.append(f'   <Atom name="S{k}" type="{s}"/>')
         for b in m.bonds:

@@ -208,6 +208,8 @@ class Lock:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 h = self._holder()
+                if not h and not os.path.lexists(self.path):
+                    continue  # released between our create and our read: try again
                 stale = h.get("host") == me["host"] and not _alive(int(h.get("pid", -1)))
                 # an empty lock is its holder's between its creation and its first write:
                 # stale only once it has stayed empty (else two processes held it)

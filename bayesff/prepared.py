@@ -249,12 +249,13 @@ def _where(problem, target) -> str:
 
 
 def output_directory(directory) -> Path:
-    """The prepared folder ``directory``, refused if it resolves outside its parent folder.
+    """The default prepared folder ``directory``, refused if it resolves outside its parent.
 
     ``prepared/<name>`` that is a symbolic link to a folder elsewhere would have
     ``bayesff prepare`` write there: refused as ``calibrate``, ``report`` and
-    ``export`` refuse theirs (:func:`bayesff.io.confined`). ``prepared/`` itself
-    may be a link (as ``runs/`` may).
+    ``export`` refuse their default folders (:func:`bayesff.io.confined`).
+    ``prepared/`` itself may be a link (as ``runs/`` may), and a folder the user
+    names explicitly is not checked (as ``--out`` is not).
 
     Raises
     ------
@@ -272,14 +273,12 @@ def write(directory, run, arrays: dict, header: dict) -> tuple[Path, Path]:
     ``header`` adds to what this function records itself (format, version,
     fingerprint, state, the fingerprint's record, array shapes and units, sha256).
 
-    Raises
-    ------
-    bayesff.io.OutputError
-        If ``directory`` resolves outside its parent folder (:func:`output_directory`),
-        before anything is written.
+    The default folder ``prepared/NAME`` is checked by ``bayesff prepare`` and
+    ``bayesff refine`` before any simulation (:func:`output_directory`); a folder given
+    explicitly is the caller's choice, links included.
     """
 
-    d = output_directory(directory)
+    d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     npz = d / f"{run.stem}.npz"
     arrays = {k: np.asarray(v) for k, v in arrays.items()}

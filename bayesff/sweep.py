@@ -1127,7 +1127,7 @@ def run_sweep(
     )
     res.wall_time_s = time.perf_counter() - t0
     if report:
-        _missing_reports(res, Path(report_root) / name, log)
+        _missing_reports(res, rows, Path(report_root) / name, log)
     _write_pages(res, rows, doc, Path(path), Path(out_root), Path(report_root), log)
     if "atlas" in doc["sweep"]:  # the atlas page reads every run file: its time counts
         res.wall_time_s = time.perf_counter() - t0
@@ -1147,7 +1147,7 @@ def _confine_outputs(tasks, runs: Path, out_root: Path, reports: Path, report_ro
         confined(reports / t.name, reports, f"task {t.name}'s report folder")
 
 
-def _missing_reports(res: SweepResult, reports: Path, log) -> None:
+def _missing_reports(res: SweepResult, rows: dict, reports: Path, log) -> None:
     """The report of each finished or skipped task whose report is not there.
 
     A worker killed between writing a run file and its report left the task with no
@@ -1162,6 +1162,8 @@ def _missing_reports(res: SweepResult, reports: Path, log) -> None:
         try:
             write_report(t.out, reports / t.name, log=None)
             log(f"{t.name}: its report was missing and was written ({page})")
+            if t.name in rows:  # a row of this sweep's workers: link the report now
+                rows[t.name]["report"] = str(page)
         except BayesffError as e:
             log(f"{t.name}: its report is missing and could not be written: {e}")
 

@@ -249,29 +249,36 @@ def test_bad_requests_are_refused():
 def test_names_from_a_run_file_cannot_become_markup_or_commands():
     """Audit, 2026-11-30: a molecule named ``x"/></Residues><InitializationScript>...`` was
     written into the OpenMM XML unescaped, and OpenMM ran the script when it loaded the
-    file. Now a molecule name is letters, digits and _ . + - only (refused where the
-    topology is read, naming the field); a problem name holding "-->" stays comment
-    text in the XML (parsed by the standard library: the header is one comment and the
-    root is ForceField with no other children than bayesff writes); a name with a line
-    break or another control character, which would end a LAMMPS or GROMACS comment and
-    make the rest a command, is refused."""
+    file. Now the residue name is an escaped XML attribute (the file parses, the name
+    reads back as given, no element but those bayesff writes); a molecule name that is
+    not one printable line is refused where the topology is read; a problem name holding
+    "-->" or runs of dashes ("---", a valid name) stays comment text (parsed by the
+    standard library); a name with a line break or another control character, which
+    would end a LAMMPS or GROMACS comment and make the rest a command, is refused."""
     import xml.etree.ElementTree as ET
 
     from bayesff.potentials.topology import molecule_from_dict
 
-    bad = 'x"/></Residues><InitializationScript>open("p","w")</InitializationScript><R n="'
-    for name in (bad, "a b", "-lead", "tab\tname", "é"):
-        with pytest.raises(ProblemError, match=r"molecule name .* must be ASCII letters"):
-            molecule_from_dict({"name": name, "alkane": {"carbons": 4}})
-    assert molecule_from_dict({"name": "n-C4.b+1_x", "alkane": {"carbons": 4}}).sites
-    topo = trappe_topology([4])
-    text = render("openmm", PARAMS, topo, "run--><InitializationScript>x</InitializationScript> F")
-    root = ET.fromstring(text)
-    assert root.tag == "ForceField"
-    assert [c.tag for c in root] == [
+    written = [
         "AtomTypes", "Residues", "HarmonicBondForce", "HarmonicAngleForce",
         "RBTorsionForce", "NonbondedForce",
     ]  # fmt: skip
+    bad = 'x"/></Residues><InitializationScript>open("p","w")</InitializationScript><R n="'
+    for name in (bad, "2,2-dimethylpropane", "CO2(l) & <gas>"):
+        topo = dataclasses.replace(
+            trappe_topology([4]),
+            molecules=(molecule_from_dict({"name": name, "alkane": {"carbons": 4}}),),
+        )
+        root = ET.fromstring(render("openmm", PARAMS, topo, FP))
+        assert [c.tag for c in root] == written
+        assert [r.get("name") for r in root.iter("Residue")] == [name]
+    for name in ("tab\tname", "two\nlines", "   ", "sep\u2028x"):
+        with pytest.raises(ProblemError, match=r"must be one line of printable characters"):
+            molecule_from_dict({"name": name, "alkane": {"carbons": 4}})
+    topo = trappe_topology([4])
+    for fp in ("run--><InitializationScript>x</InitializationScript> F", "argon---v2 F", "a--->"):
+        root = ET.fromstring(render("openmm", PARAMS, topo, fp))
+        assert root.tag == "ForceField" and [c.tag for c in root] == written
     for fmt in ("lammps", "gromacs", "openmm"):
         for fp in ("run\nshell touch p", "run\rx", "run\x0bx", "run\u2028x"):
             with pytest.raises(ProblemError, match="single-line string of printable"):

@@ -210,29 +210,29 @@ def test_damaged_neighbour_header_gives_the_missing_message(written):
         prepared.read(d, run, hint=HINT)
 
 
-def test_write_refuses_a_prepared_folder_linked_elsewhere(tmp_path):
+def test_the_default_prepared_folder_linked_elsewhere_is_refused(tmp_path):
     """prepared/NAME as a symbolic link to a folder elsewhere had `bayesff prepare` write
-    there; write now refuses it in the words calibrate, report and export use for their
-    output folders (bayesff.io.confined), and nothing is written there."""
+    there; output_directory (which prepare and refine call on the default folder) refuses
+    it in the words calibrate, report and export use for their default output folders
+    (bayesff.io.confined). A folder the caller names is the caller's choice: write goes
+    there, links included (review, 2026-11-30: an explicit scratch link was refused)."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (tmp_path / "prepared").mkdir()
     (tmp_path / "prepared" / "x").symlink_to(elsewhere, target_is_directory=True)
-    arrays = {"r": np.zeros((3, 4))}
-    with pytest.raises(
-        OutputError, match=r"prepared folder .* resolves to .*, outside its output"
-    ):
-        prepared.write(tmp_path / "prepared" / "x", _run(), arrays, {"reference": REF})
-    assert list(elsewhere.iterdir()) == []
-    with pytest.raises(OutputError, match="bayesff writes only inside it"):
+    with pytest.raises(OutputError, match=r"prepared folder .* resolves to .*, outside"):
         prepared.output_directory(tmp_path / "prepared" / "x")
     assert prepared.output_directory(tmp_path / "prepared" / "y") == tmp_path / "prepared" / "y"
+    prepared.write(
+        tmp_path / "prepared" / "x", _run(), {"r": np.zeros((3, 4))}, {"reference": REF}
+    )
+    assert len(list(elsewhere.iterdir())) == 2  # the npz and its header
 
 
 def test_prepare_refuses_a_linked_folder_before_any_simulation(tmp_path, monkeypatch):
-    """The same refusal from `bayesff prepare` itself, before any simulation (write runs
-    only after the runs are simulated, minutes later): the simulation step is replaced
-    by one that fails the test if it is reached."""
+    """The same refusal of the default folder from `bayesff prepare` itself, before any
+    simulation (the runs are written only after they are simulated, minutes later): the
+    simulation step is replaced by one that fails the test if it is reached."""
     from bayesff.workflows import prepare as prepare_module
 
     from support import ROOT
@@ -240,13 +240,13 @@ def test_prepare_refuses_a_linked_folder_before_any_simulation(tmp_path, monkeyp
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (tmp_path / "prepared").mkdir()
-    linked = tmp_path / "prepared" / "argon_md"
-    linked.symlink_to(elsewhere, target_is_directory=True)
+    (tmp_path / "prepared" / "argon_md").symlink_to(elsewhere, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)  # the default folder prepared/argon_md is relative to it
 
     def reached(*args, **kwargs):
         raise AssertionError("simulated before the output folder was checked")
 
     monkeypatch.setattr(prepare_module, "_simulate_and_write", reached)
     with pytest.raises(OutputError, match=r"prepared folder .* outside its output folder"):
-        prepare_module.prepare(ROOT / "models" / "argon_md.toml", directory=linked)
+        prepare_module.prepare(ROOT / "models" / "argon_md.toml")
     assert list(elsewhere.iterdir()) == []

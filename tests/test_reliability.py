@@ -394,6 +394,19 @@ def test_an_empty_lock_is_its_holders_until_it_has_stayed_empty(tmp_path):
     with Lock(out):
         assert json.loads(lock.read_text())["pid"] == os.getpid()
     assert not lock.exists()
+    # a lock released between our create and our read of it is taken, not refused (review)
+    lock.write_text("")
+    first = Lock(out)
+    real = first._holder
+
+    def released():
+        lock.unlink()  # its holder finished just now
+        first._holder = real
+        return {}
+
+    first._holder = released
+    with first:
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
 
 
 def test_a_temporary_file_of_another_machine_is_not_removed(tmp_path):

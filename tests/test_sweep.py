@@ -698,6 +698,7 @@ def test_a_missing_task_report_is_written_and_no_output_leaves_its_folder(tmp_pa
     )
     assert res.status == {"s0": "skipped"} and page.is_file()
     assert any("its report was missing and was written" in line for line in lines)
+    assert _summary(runs)["s0"]["report"] == str(page)  # linked in this sweep's summary
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     linked = ((tmp_path / "runs2", "sweep run folder"), (tmp_path / "rep2", "sweep report folder"))

@@ -205,7 +205,6 @@ __all__ = [
     "STATUS_MESSAGES",
     "ClosureErrorFloor",
     "LiquidSolution",
-    "boltzmann_factor",
     "boltzmann_limits",
     "closure_error_floor",
     "solve",
@@ -1018,12 +1017,6 @@ def boltzmann_limits(potential, params, r, T_K, dr):
         _potential_and_boltzmann(potential, params, r - delta, beta)[1],
         _potential_and_boltzmann(potential, params, r + delta, beta)[1],
     )
-
-
-def boltzmann_factor(potential, params, r, T_K):
-    """exp(-u(r)/kT) at radii ``r`` (angstrom), 0 inside a hard core; ``T_K`` in K."""
-    beta = 1.0 / (GAS_CONSTANT_KJ_PER_MOL_K * jnp.asarray(T_K, dtype=float))
-    return _potential_and_boltzmann(potential, params, r, beta)[1]
 
 
 def _boltzmann(potential, params, r, beta, dr):

@@ -285,12 +285,10 @@ def _build_sq(potential, **options):
     return predict
 
 
-#: Relative difference of g's one-sided limits at a node above which g jumps there (a
-#: discontinuity of u: a hard core, a square well's edge, a truncation); a smooth g's
-#: limits 1e-7 dr apart differ by far less.
+#: Relative difference of exp(-beta u)'s one-sided limits at a node above which u jumps
+#: there (a hard core, a square well's edge, a truncation); a kink (a shifted cut-off) or
+#: a smooth u gives limits 1e-7 dr apart that differ by far less.
 JUMP_TOLERANCE = 1e-3
-#: exp(-beta u) below which g carries no cavity value (a hard or steep core).
-_TINY_BOLTZMANN = 1e-250
 
 
 def _discontinuous(potential, params) -> bool:
@@ -298,26 +296,34 @@ def _discontinuous(potential, params) -> bool:
     return bool(tuple(potential.breakpoints(**params)))
 
 
-def _cavity(sol, below, above):
-    """y = g / exp(-beta u), continuous across a jump of u; 0 where exp(-beta u) is."""
-    e = 0.5 * (below + above)  # what the solver used at the nodes
-    ok = e > _TINY_BOLTZMANN
-    return jnp.where(ok, sol.g / jnp.where(ok, e, 1.0), 0.0)
-
-
 def one_sided_g(potential, params, T_K, sol):
     """g's limits from below and from above at each node of a solution's grid.
 
-    At a breakpoint of u the solver's node value of g is the mean of the limits (it
-    takes exp(-beta u) as the mean there); the cavity function y = g exp(beta u) is
-    continuous, so the limits are y times the one-sided Boltzmann factors. ``None`` for
-    a potential without breakpoints (g is continuous).
+    At a node where u jumps the solver's g is the mean of the two limits (it takes
+    exp(-beta u) as the mean there); the cavity function y = g exp(beta u) is
+    continuous, so the limits are y times the one-sided Boltzmann factors. Elsewhere both
+    are g itself (no division: in a steep core exp(-beta u) underflows, and dividing by
+    it made every gradient NaN). ``None`` for a potential without breakpoints. A jump
+    that falls between nodes (a ``dr`` that does not put it on one) is not seen.
     """
     if not _discontinuous(potential, params):
         return None
     below, above = liquid.boltzmann_limits(potential, params, sol.r, T_K, sol.r[1] - sol.r[0])
-    y = _cavity(sol, below, above)
-    return y * below, y * above
+    mean = 0.5 * (below + above)  # > 0 wherever the limits differ
+    jump = jax.lax.stop_gradient(jnp.abs(above - below) > JUMP_TOLERANCE * mean)
+    y = sol.g / jnp.where(jump, mean, 1.0)
+    return jnp.where(jump, y * below, sol.g), jnp.where(jump, y * above, sol.g)
+
+
+def _interp_one_sided(r, grid, below, above):
+    """g at radii ``r`` by linear interpolation within each grid cell between the limit from
+    above at its left node and the limit from below at its right node: across a node where
+    u jumps, the branch of g on the cell's side of it (plain linear interpolation where g
+    is continuous)."""
+    dr = grid[1] - grid[0]
+    i = jnp.clip(jnp.searchsorted(grid, r, side="right") - 1, 0, grid.shape[0] - 2)
+    t = jnp.clip((r - grid[i]) / dr, 0.0, 1.0)
+    return (1.0 - t) * above[i] + t * below[i + 1]
 
 
 def _build_gr(potential, **options):
@@ -327,13 +333,11 @@ def _build_gr(potential, **options):
         T, rho, same = _one_state(env)
         sol = _solve(potential, params, T, rho, opts)
         r = jnp.asarray(env["r_angstrom"], dtype=float)
-        if _discontinuous(potential, params):
-            # interpolate the continuous cavity function and multiply by exp(-beta u)
-            # at r: across a jump of u, interpolating g itself went through the node's
-            # mean value (25-50 % low in the first cell beyond a hard core)
-            dr = sol.r[1] - sol.r[0]
-            y = _cavity(sol, *liquid.boltzmann_limits(potential, params, sol.r, T, dr))
-            g = jnp.interp(r, sol.r, y) * liquid.boltzmann_factor(potential, params, r, T)
+        limits = one_sided_g(potential, params, T, sol)
+        if limits is not None:
+            # across a jump of u, interpolating g itself went through the node's mean value
+            # (25-50 % low in the first cell beyond a hard core)
+            g = _interp_one_sided(r, sol.r, *limits)
         else:
             g = jnp.interp(r, sol.r, sol.g)
         ok = same & (sol.status == liquid.CONVERGED) & (r <= sol.r[-1])

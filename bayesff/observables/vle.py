@@ -1057,8 +1057,7 @@ def _build_compressed(potential):
         valid = _inside_shape_validity(eos, shape) & (jax.lax.stop_gradient(t) <= t_hi)
         # sigma <= 0 gave a density of the wrong sign (audit, 2026-11-30); below the T/Tc
         # the EOS was fitted down to, NaN as for coexistence
-        valid = valid & _positive_scales(eps, sig)
-        valid = valid & (jax.lax.stop_gradient(t) >= eos.validity.T_over_Tc_min * crit.T_star)
+        valid = valid & _positive_scales(eps, sig) & _above_fitted_fraction_of_tc(eos, t, shape)
         valid = valid & jnp.isfinite(sol.rho)
         # finite before the parameter-dependent unit factor (NaN x 0 in reverse mode)
         rho = jnp.where(valid, sol.rho, 1.0)

@@ -36,7 +36,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -216,10 +215,6 @@ class Torsion:
 _TORSION_SIZES = {"fourier": 4, "ryckaert_bellemans": 6}
 
 
-#: What a molecule's name may hold (it names a residue in exported force fields).
-MOLECULE_NAME = r"[A-Za-z0-9][A-Za-z0-9_.+-]*"
-
-
 @dataclass(frozen=True)
 class MoleculeType:
     """A molecule: typed sites, bonds, angles, torsions and its 1-4 convention.
@@ -341,13 +336,11 @@ class MoleculeType:
                 raise ProblemError("torsion coefficients must be finite numbers", where)
 
     def _check(self):
-        if not isinstance(self.name, str) or not re.fullmatch(MOLECULE_NAME, self.name):
-            # the name becomes an OpenMM residue name in an exported force field (XML): a
-            # quote or markup in it would be markup there (audit, 2026-11-30)
+        if not isinstance(self.name, str) or not self.name.strip() or not self.name.isprintable():
+            # the name goes into exported force fields (an OpenMM residue name, escaped
+            # there) and messages: one line, no control characters (audit, 2026-11-30)
             raise ProblemError(
-                f"molecule name {self.name!r} must be ASCII letters, digits and _ . + - "
-                "(starting with a letter or digit): it names the residue in exported force "
-                "fields",
+                f"molecule name {self.name!r} must be one line of printable characters",
                 f"molecules[{self.name!r}].name",
             )
         n = len(self.sites)

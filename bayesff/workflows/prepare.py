@@ -502,7 +502,8 @@ def prepare(
     prob, label = _load(problem)
     runs = prepared.plan(prob) + prepared_molecular.plan_molecular(prob)
     d = Path(directory) if directory is not None else prepared.default_directory(prob.name)
-    prepared.output_directory(d)  # a folder linked elsewhere: refused before any simulation
+    if directory is None:  # prepared/NAME linked elsewhere: refused before any simulation
+        prepared.output_directory(d)
     if not runs:
         log(f"{label}: no MD targets, nothing to prepare")
         return []

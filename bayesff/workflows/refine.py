@@ -662,6 +662,8 @@ def refine(
     if not prepared.plan(base) and not prepared_molecular.plan_molecular(base):
         raise ProblemError("the problem has no MD target: nothing to refine", str(problem))
     d = Path(directory) if directory is not None else prepared.default_directory(base.name)
+    if directory is None:  # prepared/NAME linked elsewhere: refused before any work
+        prepared.output_directory(d)
     out = Path(out) if out is not None else Path("runs") / base.name / "refine"
     paths = [out / f"round-{k}" / RUN_FILE for k in range(1, max_rounds + 1)]
     start = _check_rounds(out, max_rounds, force, bool(resume))

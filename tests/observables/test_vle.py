@@ -718,7 +718,8 @@ def test_two_centre_single_phase_below_its_fitted_t_over_tc_is_nan_and_sigma_mus
     were gated by the EOS's T* box alone, built for every L* at once, so at L* = 0 a
     liquid at 0.22 and 0.25 T*c (T* = 1.13, 1.30; T* 0.28-0.33 in LJ terms, far below
     LJ's triple point 0.69) gave -493 and -423 MPa (teqp's 2CLJF agrees: the EOS
-    extrapolated, not a bug in it), and a compressed-liquid density at 0.31 T*c a number.
+    extrapolated, not a bug in it), and a compressed-liquid density at 0.44 T*c (L* = 0.3,
+    T*c 3.66 by Stoll et al.'s correlation) a number.
     Now NaN below the 0.5 T*c the EOS was fitted down to, as coexistence is (T*c from
     Stoll et al.'s correlation, 5.24 at L* = 0); a gas at 0.8 T*c stays finite. A sigma
     <= 0 gave a compressed-liquid density of -35.3 mol/L (LJ, p = -30 MPa): NaN."""
