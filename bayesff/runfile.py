@@ -97,6 +97,7 @@ __all__ = [
     "parameter_names",
     "read",
     "read_attrs",
+    "replaceable",
     "rows",
     "sampler_stats",
     "short_name",
@@ -734,6 +735,20 @@ def read_attrs(path: str | os.PathLike) -> dict:
             str(path),
         )
     return attrs
+
+
+def replaceable(path: str | os.PathLike) -> bool:
+    """Whether ``--force`` may replace the file at ``path``: a bayesff run file, or an HDF5
+    file named ``*.nc`` that cannot be read (a damaged one); not another program's
+    readable netCDF, nor a file of another format (a problem file, a user's notes)."""
+    path = Path(path)
+    try:
+        read_attrs(path)
+    except DamagedRunFileError:
+        return path.suffix == ".nc"
+    except BayesffError:
+        return False
+    return True
 
 
 def check_version(dt, where: str = "run file") -> None:

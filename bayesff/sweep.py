@@ -131,7 +131,6 @@ from bayesff.inference import calibrate_many, diagnose
 from bayesff.inference.calibrate import (
     _groups,
     _kernel_settings,
-    _replaceable,
     default_batch_size,
     row_counts,
 )
@@ -670,7 +669,7 @@ def _refuse_replacing(todo: list[Task], force: bool, log) -> None:
     stale = [t for t in todo if t.out.exists()]
     if not stale:
         return
-    foreign = [t for t in stale if not t.out.is_file() or not _replaceable(t.out)]
+    foreign = [t for t in stale if not t.out.is_file() or not runfile.replaceable(t.out)]
     if foreign:  # never replaced, --force or not: as calibrate --force
         raise RunExistsError(
             f"{len(foreign)} task(s) have at their run file's place a file that is not a "

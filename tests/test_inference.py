@@ -246,7 +246,7 @@ def test_force_replaces_only_a_run_file(shipped_run, tmp_path):
     replaced it with HDF5 (input audit, 2026-11-28); now refused before any work, and the
     file is unchanged. A run file, or an unreadable HDF5 *.nc (a damaged run), may be
     replaced; another format named *.nc may not."""
-    from bayesff.inference.calibrate import _replaceable
+    from bayesff.runfile import replaceable as _replaceable
 
     p, _, out = shipped_run
     toml = tmp_path / "problem.toml"

@@ -162,7 +162,7 @@ def _prepare_output(out, force: bool, strict: bool, expected_bytes: int):
     check_writable(path, expected_bytes)  # names, permissions, room: before anything else
     if path.is_dir():
         raise RunExistsError("a folder is in the way of the run file", str(path))
-    if path.exists() and not _replaceable(path):
+    if path.exists() and not runfile.replaceable(path):
         # never the problem file, a data file or anything else that --out names by mistake
         raise RunExistsError(
             "a file that is not a bayesff run file is there, and --force (force=True) "
@@ -176,18 +176,6 @@ def _prepare_output(out, force: bool, strict: bool, expected_bytes: int):
             str(path),
         )
     return path, Lock(path).acquire()
-
-
-def _replaceable(path: Path) -> bool:
-    """A bayesff run file, or an HDF5 file named *.nc that cannot be read (a damaged one;
-    not another program's readable netCDF, nor a file of another format)."""
-    try:
-        runfile.read_attrs(path)
-    except runfile.DamagedRunFileError:
-        return path.suffix == ".nc"
-    except BayesffError:
-        return False
-    return True
 
 
 def _estimate_bytes(problem, s) -> int:

@@ -69,7 +69,6 @@ import numpy as np
 from bayesff import prepared, prepared_molecular, runfile
 from bayesff.errors import Interrupted, ProblemError, RunExistsError
 from bayesff.inference import calibrate
-from bayesff.inference.calibrate import _replaceable
 from bayesff.inference.checkpoint import Checkpoint, CheckpointError
 from bayesff.io import confined
 from bayesff.observables import md_targets
@@ -814,7 +813,7 @@ def _written_by_refine(path: Path, kind: str) -> bool:
     if not path.is_file():
         return False
     if kind == RUN_FILE:
-        return _replaceable(path)
+        return runfile.replaceable(path)
     if kind == CHECKPOINT_FILE:
         try:
             Checkpoint(path, {}).check()
