@@ -348,8 +348,16 @@ def _missing_message(directory: Path, run, hint: str) -> str:
     state = run.describe()
     if directory.is_dir():
         for js in sorted(directory.glob("*.json")):
-            h = read_header(js)
+            h = _load_header(js)
             if h is None or h.get("fingerprint") == run.fingerprint or h["format"] != run.format:
+                continue
+            problem = _header_problem(h)
+            if problem is not None:  # another version's header, or a damaged one
+                if run.same_state(h):
+                    return (
+                        f"the prepared MD run for {state} in {directory} is of another "
+                        f"version of bayesff or damaged ({js.name}: {problem}); {hint}"
+                    )
                 continue
             if run.same_state(h):
                 found = {k: h.get(k) for k in run.record_keys()}

@@ -210,6 +210,21 @@ def test_damaged_neighbour_header_gives_the_missing_message(written):
         prepared.read(d, run, hint=HINT)
 
 
+def test_a_header_of_another_version_at_the_same_state_is_named(written):
+    """Review, 2026-11-30: a header of the same state that lacks a field this version
+    records (an older bayesff's, or a damaged one) was skipped by the search for stale
+    runs, so the message said "no prepared MD run"; it now names the file and the field."""
+    d, run, js = written
+    head = json.loads(js.read_text())
+    old = {k: v for k, v in head.items() if k != "simulate"}
+    (d / "older.json").write_text(json.dumps({**old, "fingerprint": "0" * 64}))
+    js.unlink()
+    with pytest.raises(
+        ProblemError, match=r"of another version of bayesff or damaged \(older\.json: .*simulate"
+    ):
+        prepared.read(d, run, hint=HINT)
+
+
 def test_the_default_prepared_folder_linked_elsewhere_is_refused(tmp_path):
     """prepared/NAME as a symbolic link to a folder elsewhere had `bayesff prepare` write
     there; output_directory (which prepare and refine call on the default folder) refuses
