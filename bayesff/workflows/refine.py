@@ -654,22 +654,7 @@ def refine(
     """
 
     log = log or (lambda *a, **k: None)
-    if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
-        raise ProblemError(f"max_rounds must be an integer >= 1, got {max_rounds!r}", "refine")
-    given = problem if isinstance(problem, Problem) else None
-    base = given or Problem.from_toml(Path(problem), prepared=False)
-    if not prepared.plan(base) and not prepared_molecular.plan_molecular(base):
-        raise ProblemError("the problem has no MD target: nothing to refine", str(problem))
-    d = Path(directory) if directory is not None else prepared.default_directory(base.name)
-    if directory is None:  # prepared/NAME linked elsewhere: refused before any work
-        prepared.output_directory(d)
-    out = Path(out) if out is not None else Path("runs") / base.name / "refine"
-    paths = [out / f"round-{k}" / RUN_FILE for k in range(1, max_rounds + 1)]
-    start = _check_rounds(out, max_rounds, force, bool(resume))
-    if resume:  # the checkpoint was made with the prepared runs as they are now
-        log(f"refine: resuming round {start} from {paths[start - 1].with_name(CHECKPOINT_FILE)}")
-    else:
-        prepare(given or problem, log=log, directory=d)
+    given, d, paths, start = _set_up(problem, max_rounds, out, directory, force, resume, log)
     result = RefineResult()
     for k in range(start, max_rounds + 1):
         prob = prepared.attach(given, d)[0] if given else Problem.from_toml(problem, prepared=d)
@@ -693,6 +678,29 @@ def refine(
         if moved is not None:
             result.reference = moved
     return result
+
+
+def _set_up(problem, max_rounds, out, directory, force: bool, resume: bool, log):
+    """Everything before the first round, checked before any work: the problem given as
+    a :class:`Problem` (or None), the prepared directory, each round's run file and the
+    round to start from; the MD references prepared unless a round is resumed."""
+    if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
+        raise ProblemError(f"max_rounds must be an integer >= 1, got {max_rounds!r}", "refine")
+    given = problem if isinstance(problem, Problem) else None
+    base = given or Problem.from_toml(Path(problem), prepared=False)
+    if not prepared.plan(base) and not prepared_molecular.plan_molecular(base):
+        raise ProblemError("the problem has no MD target: nothing to refine", str(problem))
+    d = Path(directory) if directory is not None else prepared.default_directory(base.name)
+    if directory is None:  # prepared/NAME linked elsewhere: refused before any work
+        prepared.output_directory(d)
+    out = Path(out) if out is not None else Path("runs") / base.name / "refine"
+    paths = [out / f"round-{k}" / RUN_FILE for k in range(1, max_rounds + 1)]
+    start = _check_rounds(out, max_rounds, force, bool(resume))
+    if resume:  # the checkpoint was made with the prepared runs as they are now
+        log(f"refine: resuming round {start} from {paths[start - 1].with_name(CHECKPOINT_FILE)}")
+    else:
+        prepare(given or problem, log=log, directory=d)
+    return given, d, paths, start
 
 
 def _calibrate_round(prob, path: Path, k: int, resume: bool, progress, log, overrides):
