@@ -1012,10 +1012,16 @@ def boltzmann_limits(potential, params, r, T_K, dr):
     if not tuple(potential.breakpoints(**params)):
         e = _potential_and_boltzmann(potential, params, r, beta)[1]
         return e, e
+    (_, below), (_, above) = _one_sided(potential, params, r, beta, dr)
+    return below, above
+
+
+def _one_sided(potential, params, r, beta, dr):
+    """(u, exp(-beta u)) 1e-7 dr below and above the radii ``r``: a breakpoint's limits."""
     delta = 1e-7 * dr
     return (
-        _potential_and_boltzmann(potential, params, r - delta, beta)[1],
-        _potential_and_boltzmann(potential, params, r + delta, beta)[1],
+        _potential_and_boltzmann(potential, params, r - delta, beta),
+        _potential_and_boltzmann(potential, params, r + delta, beta),
     )
 
 
@@ -1024,9 +1030,7 @@ def _boltzmann(potential, params, r, beta, dr):
     if not tuple(potential.breakpoints(**params)):
         u, e = _potential_and_boltzmann(potential, params, r, beta)
         return e, u
-    delta = 1e-7 * dr
-    u_lo, e_lo = _potential_and_boltzmann(potential, params, r - delta, beta)
-    u_hi, e_hi = _potential_and_boltzmann(potential, params, r + delta, beta)
+    (u_lo, e_lo), (u_hi, e_hi) = _one_sided(potential, params, r, beta, dr)
     return 0.5 * (e_lo + e_hi), 0.5 * (u_lo + u_hi)
 
 

@@ -111,7 +111,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from bayesff.observables.quadrature import angular_rule, orientation_grid, radial_rule
+from bayesff.observables.quadrature import (
+    angular_rule,
+    inside_domain,
+    orientation_grid,
+    radial_rule,
+)
 from bayesff.observables.quadrature import beta as _beta
 from bayesff.observables.quadrature import expm1_capped as _mayer
 from bayesff.observables.two_centre_table import (
@@ -415,10 +420,6 @@ def build(
             phi_rule=phi_rule,
             method=method,
         )
-        # sigma <= 0 gave the B2 of |sigma| (even powers) and T <= 0 a number: NaN, as
-        # for pair potentials (physics audit, 2026-11-30)
-        scale = jax.lax.stop_gradient(potential.length_scale(**params))
-        T = jax.lax.stop_gradient(jnp.asarray(env["T_K"], dtype=float))
-        return jnp.where((scale > 0.0) & (T > 0.0), b2, jnp.nan)
+        return jnp.where(inside_domain(potential, params, env["T_K"]), b2, jnp.nan)
 
     return predict

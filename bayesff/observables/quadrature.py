@@ -28,6 +28,7 @@ __all__ = [
     "beta",
     "expm1_capped",
     "gauss_legendre",
+    "inside_domain",
     "orientation_grid",
     "radial_nodes",
     "radial_rule",
@@ -215,3 +216,16 @@ def orientation_grid(potential, params, nodes_per_panel, n_cos, n_phi, phi_rule)
     weight = (w_ang[:, None] * w_r * r * r).ravel()
     ang = tuple(jnp.repeat(a, n_in + n_t) for a in (c1, s1, c2, s2, cphi))
     return r.ravel(), weight, ang, core_volume
+
+
+def inside_domain(potential, params: dict, T_K):
+    """True where a B2 quadrature means something: a positive length scale and T > 0.
+
+    A length scale <= 0 (sigma < 0) runs the radial panels backwards, giving B2 with its
+    sign flipped (or, for a two-centre molecule, the B2 of |sigma|), and T <= 0 has no
+    Boltzmann factor: the B2 observables are NaN there (physics audit, 2026-11-30). No
+    gradient; the shape of ``T_K``.
+    """
+    scale = jax.lax.stop_gradient(potential.length_scale(**params))
+    T = jax.lax.stop_gradient(jnp.asarray(T_K, dtype=float))
+    return (scale > 0.0) & (T > 0.0)

@@ -40,12 +40,11 @@ number density in 1/angstrom^3, pressure in MPa, kappa_T in 1/MPa.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
 from bayesff.observables import orientational
 from bayesff.observables._spec import EnvField, Observable, register_observable
-from bayesff.observables.quadrature import DEFAULT_NODES, PANEL_EDGES
+from bayesff.observables.quadrature import DEFAULT_NODES, PANEL_EDGES, inside_domain
 from bayesff.observables.quadrature import radial_rule as quadrature_rule
 from bayesff.potentials._spec import PairPotential
 from bayesff.units import AVOGADRO, GAS_CONSTANT_KJ_PER_MOL_K, KJ_PER_MOL_PER_A3_IN_MPA
@@ -111,11 +110,7 @@ def second_virial(
     r, w = quadrature_rule(potential, params, nodes_per_panel)
     f = _mayer(potential, params, r, T.reshape(-1))
     b2_a3 = -2.0 * jnp.pi * jnp.sum(w * f * r**2, axis=-1)
-    # a length scale <= 0 (sigma < 0) runs the quadrature's panels backwards, giving B2
-    # with its sign flipped, and T <= 0 has no Boltzmann factor: NaN, not a number
-    # (physics audit, 2026-11-30)
-    scale = jax.lax.stop_gradient(potential.length_scale(**params))
-    ok = (scale > 0.0) & (jax.lax.stop_gradient(T.reshape(-1)) > 0.0)
+    ok = inside_domain(potential, params, T.reshape(-1))  # else NaN, not a number
     return (jnp.where(ok, b2_a3, jnp.nan) * _A3_TO_CM3_PER_MOL).reshape(T.shape)
 
 
