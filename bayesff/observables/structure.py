@@ -70,8 +70,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayesff.errors import ProblemError
 from bayesff.observables import liquid
 from bayesff.observables._spec import EnvField, Observable, register_observable
+from bayesff.observables.eos.lj import LJ_THOL2016, THOL2016_CRITICAL
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K as GAS_CONSTANT
 from bayesff.units import KJ_PER_MOL_PER_A3_IN_MPA
 
@@ -425,6 +427,56 @@ def _closure_floor(quantity: str):
     return floor
 
 
+#: The lowest temperature of a dense Lennard-Jones state an OZ observable accepts at the
+#: prior centre: the triple point T* = 0.661 that Thol et al. (2016) take as their EOS's
+#: lower limit. Below it the stable phase is the solid, no reference exists for the
+#: liquid, and the closure's error is unknown (VM at T* = 0.5, rho* = 0.9: p* = -1.09
+#: against the Thol EOS's extrapolated -0.55; the liquid floor of
+#: :func:`~bayesff.observables.liquid.closure_error_floor` is 0.072).
+LJ_LOWEST_LIQUID_T_STAR = LJ_THOL2016.validity.T_star[0]
+
+
+def _refuse_supercooled_lj(name, potential, params, env) -> None:
+    """A ProblemError naming the first row of a Lennard-Jones target that lies, at the
+    prior centre, below :data:`LJ_LOWEST_LIQUID_T_STAR` at a liquid-side density
+    (rho* >= the Thol EOS's critical density 0.31); a dilute gas there is kept."""
+    if potential.name != "lennard_jones":
+        return
+    eps, sig = float(params["epsilon"]), float(params["sigma"])
+    T_K = np.asarray(env["T_K"], float)
+    t_star = GAS_CONSTANT * T_K / eps
+    rho_star = np.asarray(env["rho_per_A3"], float) * sig**3
+    bad = (t_star < LJ_LOWEST_LIQUID_T_STAR) & (rho_star >= THOL2016_CRITICAL[1])
+    if np.any(bad):
+        rows = np.flatnonzero(bad)
+        i = int(rows[0])
+        more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
+        raise ProblemError(
+            f"observable {name!r}, the row at T_K = {T_K[i]:g}, rho_per_A3 = "
+            f"{float(np.asarray(env['rho_per_A3'])[i]):g}{more}: at the prior centre "
+            f"(epsilon/k_B = {eps / GAS_CONSTANT:.6g} K, sigma = {sig:.6g} angstrom) it is "
+            f"T* = {t_star[i]:.4g}, rho* = {rho_star[i]:.4g}: a liquid below the "
+            f"Lennard-Jones triple point T* = {LJ_LOWEST_LIQUID_T_STAR:g}, where no reference "
+            f"exists and the closure's error is not known (validated for T* >= 0.72 against "
+            f"the Thol et al. 2016 EOS); leave out the row or centre epsilon below "
+            f"{T_K[i] / LJ_LOWEST_LIQUID_T_STAR:.5g} K"
+        )
+
+
+def _checked_floor(name, floor):
+    """The observable's error floor (zeros without one), after the build-time check of
+    its rows (:func:`_refuse_supercooled_lj`)."""
+
+    def checked(potential, params, env, values, options):
+        if "epsilon" in params and "sigma" in params:
+            _refuse_supercooled_lj(name, potential, params, env)
+        if floor is None:
+            return np.zeros(np.shape(values)[0])
+        return floor(potential, params, env, values, options)
+
+    return checked
+
+
 def _oz_observable(
     name, env, value_column, dimension, unit, build, description, *, curve=False, floor=None
 ):
@@ -443,7 +495,7 @@ def _oz_observable(
             reference=_REF,
             options=_OPTION_NAMES,
             curve=curve,
-            error_floor=floor,
+            error_floor=_checked_floor(name, floor),
         )
     )
 

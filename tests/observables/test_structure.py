@@ -20,10 +20,11 @@ import pytest
 
 from bayesff import units
 from bayesff.data import load_table
-from bayesff.errors import UnitError
+from bayesff.errors import ProblemError, UnitError
 from bayesff.observables import liquid
 from bayesff.observables import structure as st
 from bayesff.potentials.pair import LENNARD_JONES
+from bayesff.problem import InferenceSettings
 from bayesff.targets import Target
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "argon_yarnell1973"
@@ -247,6 +248,41 @@ def test_liquid_pressure_and_energy_against_thol_within_the_vm_error():
     u = st.LIQUID_ENERGY.build(LENNARD_JONES, n=N)(ARGON, env)[0] / eps_kj
     assert abs(float(p) - p_ref) < 0.3, (float(p), p_ref)
     assert abs(float(u) / u_ref - 1.0) < 0.02, (float(u), u_ref)
+
+
+def test_a_liquid_state_below_the_lj_triple_point_is_refused_before_any_solve():
+    """At T* = 0.5, rho* = 0.9 (below the LJ triple point T* = 0.661 that Thol et al. 2016
+    take as their EOS's lower limit) VM gives p* = -1.09 where the Thol EOS (teqp 0.23.2's
+    LJ126_TholJPCRD2016) extrapolates to -0.55: 7x the validated liquid floor of
+    closure_error_floor (0.072). Such a row, at the prior centre of lj_problem (eps/k =
+    120 K, sigma = 3.5 angstrom), is a one-line ProblemError naming the observable, the
+    row and the count, for every OZ observable; a dilute gas at the same temperature and
+    a liquid at T* = 0.708 (argon's 85 K) are kept."""
+    from support import lj_problem
+
+    settings = InferenceSettings(chains=1, warmup=10, samples=10)
+    rho = lambda r: r / 3.5**3  # noqa: E731  (rho* -> 1/angstrom^3 at the centre)
+    for name in ("liquid_pressure", "liquid_energy", "first_peak_height"):
+        col = {"liquid_pressure": 1.0, "liquid_energy": -5.0}.get(name, 3.0)
+        env = {"T_K": np.array([85.0, 60.0, 60.0, 55.0]),
+               "rho_per_A3": np.array([rho(0.84), rho(0.05), rho(0.9), rho(0.95)])}  # fmt: skip
+        bad = Target.from_arrays("t", name, env, np.full(4, col), 0.1)
+        with pytest.raises(ProblemError) as err:
+            lj_problem([bad], settings)
+        msg = str(err.value)
+        assert f"{name!r}, the row at T_K = 60, rho_per_A3 = 0.0209913 (and 1 more rows)" in msg
+        assert "T* = 0.5" in msg and "triple point T* = 0.661" in msg and "\n" not in msg
+        ok = {c: v[:2] for c, v in env.items()}
+        lj_problem([Target.from_arrays("t", name, ok, np.full(2, col), 0.1)], settings)
+    # the premise: the closure's error there exceeds its validated liquid floor
+    pytest.importorskip("teqp")
+    from support import lj_reference_eos
+
+    p_ref, _ = lj_reference_eos(0.5, 0.9)
+    env = {"T_K": np.array([0.5 * _EPS_K]), "rho_per_A3": np.array([0.9 / _SIG**3])}
+    p = float(st.LIQUID_PRESSURE.build(LENNARD_JONES, n=N)(ARGON, env)[0]) / _P_UNIT_MPA
+    floor = float(liquid.closure_error_floor("vm", 0.5, 0.9).dp_star)
+    assert abs(p - p_ref) > 5 * floor, (p, p_ref, floor)
 
 
 def test_s0_is_rho_kT_kappa_T():
