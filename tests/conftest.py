@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
+import hypothesis.configuration
 import pytest
 
 import bayesff
@@ -25,6 +27,12 @@ bayesff.configure(
     host_devices=None
     if "BAYESFF_HOST_DEVICES" in os.environ
     else max(1, usable_cores() // _WORKERS)
+)
+
+# Hypothesis keeps its example database and collected constants in ./.hypothesis, which is
+# the repository when the suite runs from its root: tests never write into the repository
+hypothesis.configuration.set_hypothesis_home_dir(
+    Path(tempfile.gettempdir()) / f"bayesff-tests-hypothesis-{os.getuid()}"
 )
 
 

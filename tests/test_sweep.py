@@ -377,7 +377,8 @@ def test_a_sweep_killed_in_the_middle_resumes_with_only_the_missing_tasks(tmp_pa
         proc.wait()
         proc.stdout.close()
     done = {f: f.stat().st_mtime_ns for f in out.glob("*/posterior.nc")}
-    assert 2 <= len(done) < 6 or len(done) == 6
+    # killed within 0.5 s of the second file: two workers cannot write the other four in it
+    assert 2 <= len(done) < 6, len(done)
     res = run_sweep(
         path,
         out_root=tmp_path / "runs",

@@ -81,6 +81,8 @@ def test_matches_stoll_simulations_in_real_units(row):
     exact = float(corr.saturated_liquid_density(t, L, q)) * to_mol_per_L
     assert rho_l == pytest.approx(exact, rel=1e-12)
     assert p_sat == pytest.approx(float(corr.vapour_pressure(t, L, q)) * to_MPa, rel=1e-12)
+    exact_v = float(corr.saturated_vapour_density(t, L, q)) * to_mol_per_L
+    assert rho_v == pytest.approx(exact_v, rel=1e-12)
 
 
 @pytest.mark.slow

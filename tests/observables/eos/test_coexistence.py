@@ -72,7 +72,10 @@ def test_coexistence_agrees_with_simulation_data_correlations(ours):
     (ln p* = 1.2629 T* - 4.8095/T* - 0.15115/T*^4, NpT + test-particle simulations), and the
     saturated densities correlated from the assessed simulation database of Stephan, Thol,
     Vrabec and Hasse, J. Chem. Inf. Model. 59, 4248 (2019) (T*c = 1.321, rho*c = 0.316;
-    coefficients as transcribed in a public code repository). Tolerances: 3 % in p_sat,
+    the paper's correlations of rho' and rho'' in theta = 1 - T*/T*c; the coefficients
+    were transcribed from a public code file citing the paper, not read from the paper,
+    and are confirmed only by this agreement: a mis-copied coefficient or exponent moves
+    the curve by far more than the tolerances). Tolerances: 3 % in p_sat,
     0.5 % in rho_l, 5 % in rho_v, the observed maxima (2.1 %, 0.30 %, 3.9 %, the EOS's own
     deviation from the simulations) rounded up; a wrong root or reduced-unit slip fails by
     far more."""
