@@ -660,12 +660,21 @@ _CONSTANT_CRITICAL: dict[str, CriticalPoint] = {}
 
 
 def _inside_shape_validity(eos: ReducedEOS, shape: dict):
-    """True where every shape parameter lies in ``eos.validity.shape`` (no gradient)."""
+    """True where every shape parameter lies in ``eos.validity.shape`` and the shape's
+    ``shape_gaps`` hold (no gradient)."""
     inside = jnp.asarray(True)
+    value = {k: jax.lax.stop_gradient(jnp.asarray(v, dtype=float)) for k, v in shape.items()}
     for name, (lo, hi) in eos.validity.shape.items():
-        v = jax.lax.stop_gradient(jnp.asarray(shape[name], dtype=float))
-        inside = inside & (v >= lo) & (v <= hi)
+        inside = inside & (value[name] >= lo) & (value[name] <= hi)
+    for larger, smaller, gap in eos.validity.shape_gaps:
+        inside = inside & (value[larger] - value[smaller] >= gap)
     return inside
+
+
+def _box_middle(eos: ReducedEOS, name: str) -> float:
+    """The middle of a shape parameter's validated range (a stand-in value: finite EOS)."""
+    lo, hi = eos.validity.shape[name]
+    return 0.5 * (lo + hi)
 
 
 def _above_fitted_fraction_of_tc(eos, t, shape):
@@ -730,7 +739,17 @@ def vle_predictions(
     """
     eps, sig, shape = fluid.reduce(params)
     eos = fluid.eos
-    t_star = GAS_CONSTANT_KJ_PER_MOL_K * jnp.asarray(T_K, dtype=float) / eps
+    # outside the validated box (where the EOS may be NaN), and at a temperature that is not
+    # finite and > 0, the solve runs at a stand-in (the box's middle, T* = 1) and the row is
+    # OUTSIDE_VALIDITY at the end: a NaN inside would make every row's gradient NaN (below;
+    # T itself is replaced first, or d(T / eps)/d eps would be NaN under the jnp.where)
+    T_K = jnp.asarray(T_K, dtype=float)
+    t_ok = jnp.isfinite(T_K) & (T_K > 0.0)
+    t_star = GAS_CONSTANT_KJ_PER_MOL_K * jnp.where(t_ok, T_K, 1.0) / eps
+    t_ok = jax.lax.stop_gradient(t_ok & jnp.isfinite(t_star) & (t_star > 0.0))
+    t_star = jnp.where(t_ok, t_star, 1.0)
+    inside = _inside_shape_validity(eos, shape) & _positive_scales(eps, sig)
+    shape = {k: jnp.where(inside, v, _box_middle(eos, k)) for k, v in shape.items()}
     # only the solver's starts and its above-Tc test use the critical point
     crit = (
         critical if critical is not None else critical_point(eos, **jax.lax.stop_gradient(shape))
@@ -753,12 +772,8 @@ def vle_predictions(
         return c, enthalpy_of_vaporisation(eos, t, c, **shape)
 
     coex, dh = jax.vmap(one)(t_star)
-    # outside the validated shape range the solve's own verdict is moot
-    status = jnp.where(
-        _inside_shape_validity(eos, shape) & _positive_scales(eps, sig),
-        coex.status,
-        jnp.int32(SolveStatus.OUTSIDE_VALIDITY),
-    )
+    # outside the validated shape range, or at a stand-in T, the solve's own verdict is moot
+    status = jnp.where(inside & t_ok, coex.status, jnp.int32(SolveStatus.OUTSIDE_VALIDITY))
     ok = status == SolveStatus.OK
     to_mol_per_L = 1.0 / (sig**3 * _MOL_PER_L)
     return VLEPrediction(
@@ -1123,6 +1138,16 @@ def _centre(potential, params, observable: str) -> _Centre:
                     f"was validated over, {lo:g} to {hi:g}; predictions there are NaN, not "
                     f"extrapolations: centre the prior (or fix the value) inside that range"
                 )
+        for larger, smaller, gap in eos.validity.shape_gaps:
+            if not shape[larger] - shape[smaller] >= gap:
+                names = (fluid.shape_from.get(n, n) for n in (larger, smaller))
+                raise ProblemError(
+                    f"observable {observable!r}: at the prior centre (or fixed value) the "
+                    f"{eos.name} EOS's {larger} - {smaller} = %s - %s = "
+                    f"{shape[larger] - shape[smaller]:.6g} is below {gap:g}, the least gap "
+                    f"it answers for (the EOS is NaN as they meet): centre the priors (or fix "
+                    f"the values) further apart" % tuple(names)
+                )
         crit = constant_critical_point(eos)
         if crit is not None:
             t_c, rho_c, exact = float(crit.T_star), float(crit.rho_star), True
@@ -1344,6 +1369,63 @@ def _check_energy_scale(c: _Centre, E_kJ_per_mol, T_K, observable: str) -> None:
             f"{RESIDUAL_ENERGY_FACTOR:g} epsilon{per} = {top:.4g} kJ/mol at the prior centre "
             f"(epsilon/k = {c.epsilon_K:.6g} K), far beyond any fluid's (a dense LJ liquid: "
             "-7.5 epsilon): check the column's unit (kJ/mol, not J/mol)"
+        )
+
+
+#: Rows at or above this factor times the model's critical temperature (prior centre) are
+#: supercritical whatever a centre's few-percent error: there every fluid state has p > 0
+#: (dp/drho > 0 at every density above Tc, and p = 0 at rho = 0).
+SUPERCRITICAL_MARGIN = 1.1
+
+
+def _check_supercritical_pressure_sign(c: _Centre, p_MPa, T_K, observable: str) -> None:
+    """A ProblemError naming the first row with an observed pressure <= 0 at a temperature
+    :data:`SUPERCRITICAL_MARGIN` above the model's Tc at the prior centre (a sign slip)."""
+    p, T_K = np.asarray(p_MPa, float), np.asarray(T_K, float)
+    t = GAS_CONSTANT_KJ_PER_MOL_K * T_K / c.epsilon
+    wrong = (p <= 0.0) & (t >= SUPERCRITICAL_MARGIN * c.T_c_star)
+    if np.any(wrong):
+        i, more = _first_rows(wrong)
+        raise ProblemError(
+            f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: the observed "
+            f"pressure {p[i]:g} MPa is not > 0, but the row lies {t[i] / c.T_c_star:.3g} "
+            f"times above the model's critical temperature at the prior centre "
+            f"({c.T_c_star * c.epsilon_K:.5g} K), where every fluid state has p > 0: check "
+            "the value's sign and unit"
+        )
+
+
+#: An observed residual energy > 0 is refused where the model's at the prior centre is
+#: below minus this many epsilon per molecule (a flipped sign): a centre's error cannot
+#: turn so attractive a state repulsive (the LJ fluid's u_res stays negative up to T* ~ 30
+#: at liquid densities).
+ATTRACTIVE_ENERGY_EPSILON = 1.0
+
+
+def _check_energy_sign(c: _Centre, E_kJ_per_mol, T_K, rho_star, observable: str) -> None:
+    """A ProblemError naming the first row whose observed residual energy is > 0 where the
+    model's at the prior centre is below -:data:`ATTRACTIVE_ENERGY_EPSILON` epsilon (the
+    EOS is evaluated only at such rows: real data seldom have them)."""
+    E, T_K = np.asarray(E_kJ_per_mol, float), np.asarray(T_K, float)
+    suspect = np.flatnonzero(E > 0.0)
+    if suspect.size == 0:
+        return
+    t = GAS_CONSTANT_KJ_PER_MOL_K * T_K[suspect] / c.epsilon
+    with jax.enable_x64(True):
+        u_star = jax.vmap(lambda a, b: residual_energy(c.fluid.eos, a, b, **c.shape))(
+            jnp.asarray(t, jnp.float64), jnp.asarray(np.asarray(rho_star)[suspect], jnp.float64)
+        )
+    wrong = np.zeros(E.shape, bool)
+    wrong[suspect] = np.asarray(u_star) < -ATTRACTIVE_ENERGY_EPSILON
+    if np.any(wrong):
+        i, more = _first_rows(wrong)
+        u = float(np.asarray(u_star)[list(suspect).index(i)])
+        raise ProblemError(
+            f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: the observed "
+            f"residual energy {E[i]:.5g} kJ/mol is > 0 where the model's at the prior centre "
+            f"is {u * c.epsilon:.4g} kJ/mol ({u:.3g} epsilon, epsilon/k = {c.epsilon_K:.6g} "
+            "K): residual energies of such states are negative (attraction); check the "
+            "value's sign"
         )
 
 
@@ -1617,6 +1699,55 @@ def _tc_error(c: _Centre, which: str = "critical_estimate_error") -> float:
     return float(e(**c.shape) if callable(e) else e)
 
 
+#: Vapour pressures whose ratio to the model's at the prior centre lies between these
+#: factors at both the coldest and the warmest row below Tc, the two ratios within
+#: :data:`VAPOUR_PRESSURE_RATIO_SPREAD` of each other, are refused: a value in bar in the
+#: MPa column is 10 times too large at every row alike. A centre off in epsilon moves
+#: p_sat most at the coldest row and least near Tc (the LJ fluid's p_sat at a given T
+#: falls 10 times for an epsilon 23 % deeper at 0.5 Tc, 45 % at 0.85 Tc: the Thol EOS's
+#: ancillary equation), so ratios that differ between the ends, or far beyond 10 (a
+#: transferable chain model's centre can be thousands of times off for one molecule),
+#: are a centre's, not a unit's. Rows are solved for only where the LJ-shaped estimate
+#: flags them (:data:`P_SAT_ESTIMATE_MARGIN`); a chain's p_sat lies far below that shape,
+#: so a bar slip in a chain's data is caught only where the estimate flags it too.
+VAPOUR_PRESSURE_RATIO_BAND = (5.0, 50.0)
+VAPOUR_PRESSURE_RATIO_SPREAD = 2.0
+
+
+def _check_vapour_pressure_ratio(c: _Centre, values, T_K, observable: str) -> None:
+    """A ProblemError when the observed vapour pressures at the coldest and the warmest
+    row below the model's Tc are alike many times the model's at the prior centre
+    (:data:`VAPOUR_PRESSURE_RATIO_BAND`, :data:`VAPOUR_PRESSURE_RATIO_SPREAD`): a unit slip,
+    bar in the MPa column."""
+    v, T_K = np.asarray(values, float), np.asarray(T_K, float)
+    t = GAS_CONSTANT_KJ_PER_MOL_K * T_K / c.epsilon
+    below = np.flatnonzero(t < c.T_c_star)
+    if below.size == 0:
+        return
+    ends = np.unique(below[[np.argmax(t[below]), np.argmin(t[below])]])
+    p_c, _ = _critical_pressure(c)
+    estimate = p_c * _ancillary_p_r(np.clip(t[ends] / c.T_c_star, 0.05, 0.999))
+    low, high = VAPOUR_PRESSURE_RATIO_BAND
+    if not np.all(v[ends] * P_SAT_ESTIMATE_MARGIN > low * estimate):
+        return
+    temps = np.unique(t[ends])
+    p_star, how = _saturation_pressure_star(c, temps)
+    p_sat = p_star[np.searchsorted(temps, t[ends])] * c.epsilon / c.sigma**3
+    ratio = v[ends] / (p_sat * KJ_PER_MOL_PER_A3_IN_MPA)
+    alike = ratio.max() <= VAPOUR_PRESSURE_RATIO_SPREAD * ratio.min()
+    if np.all(np.isfinite(ratio) & (ratio > low) & (ratio < high)) and alike:
+        rows = " and ".join(f"{T_K[i]:g}" for i in ends)
+        times = " and ".join(f"{r:.3g}" for r in ratio)
+        raise ProblemError(
+            f"observable {observable!r}, the rows at T_K = {rows}: the observed vapour "
+            f"pressures are {times} times the model's at the prior centre (epsilon/k = "
+            f"{c.epsilon_K:.6g} K, sigma = {c.sigma:.6g} angstrom){how}: refused where the "
+            f"coldest and the warmest row are alike {low:g} to {high:g} times it (a centre "
+            f"off in epsilon moves the coldest row most): check the column's unit (MPa, not "
+            f"bar: 1 bar = 0.1 MPa) or centre epsilon's prior nearer"
+        )
+
+
 def _check_phase_and_scale(c: _Centre, prop: str, values, T_K, observable: str) -> None:
     """The phase side of a saturated density (a swapped liquid/vapour column) and the
     observed value's scale (a unit slip), at the prior centre ``c``."""
@@ -1624,6 +1755,8 @@ def _check_phase_and_scale(c: _Centre, prop: str, values, T_K, observable: str) 
         phase = "liquid" if prop == "rho_l" else "vapour"
         _check_phase_side(c, values, T_K, observable, phase)
     _check_observed_scale(c, prop, values, T_K, observable)
+    if prop == "p_sat":
+        _check_vapour_pressure_ratio(c, values, T_K, observable)
 
 
 def _vle_floor(prop: str, observable: str):
@@ -1679,8 +1812,10 @@ def _single_floor(kind: str, observable: str):
             _check_stable(c, env["T_K"], env["rho_per_A3"], rho, observable)
             if kind == "pressure":  # a unit slip: kPa or Pa in the MPa column
                 _check_reachable_pressure(c, env["T_K"], values, observable)
+                _check_supercritical_pressure_sign(c, values, env["T_K"], observable)
             else:  # J/mol in the kJ/mol column
                 _check_energy_scale(c, values, env["T_K"], observable)
+                _check_energy_sign(c, values, env["T_K"], rho, observable)
         else:
             _check_phase_side(c, values, env["T_K"], observable, "compressed")
             _check_observed_scale(c, "compressed", values, env["T_K"], observable)

@@ -681,6 +681,36 @@ def test_a_failed_row_leaves_a_chains_gradients_finite():
         assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-8, abs=1e-12), k
 
 
+def test_rows_and_shapes_the_eos_cannot_evaluate_leave_the_gradients_finite():
+    """Physics audit, 2026-11-30: a row at T = 0 or NaN (the EOS is NaN at T* <= 0) made
+    the reverse-mode gradient of the other rows' p_sat and Delta H_vap NaN in epsilon
+    (forward mode: -1.9472 and 9.6967 for p_sat and Delta H_vap at 100 K), and a Mie shape
+    with lambda_r within 1 of lambda_a (n 6.95, m 6.9: the Barker-Henderson diameter has no
+    solution; teqp fails alike) was CRITICAL_FAILED with a NaN gradient. Now such rows and
+    shapes are OUTSIDE_VALIDITY, and jax.grad equals jax.jacfwd (finite); a problem centred
+    there is refused when it is built (test_vle_inputs.py)."""
+    T = jnp.array([100.0, 0.0, jnp.nan])
+    fluid = fluid_eos_of(LJ)
+
+    def total(p):
+        out = vle_predictions(fluid, p, T)
+        return jnp.nansum(out.p_sat) + jnp.nansum(out.dH_vap) + jnp.nansum(out.rho_l)
+
+    out = vle_predictions(fluid, PARAMS, T)
+    assert list(np.asarray(out.status)) == [SolveStatus.OK] + [SolveStatus.OUTSIDE_VALIDITY] * 2
+    rev, fwd = jax.jit(jax.grad(total))(PARAMS), jax.jit(jax.jacfwd(total))(PARAMS)
+    for k in PARAMS:
+        assert np.isfinite(float(rev[k])), k
+        assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-10), k
+
+    mie = fluid_eos_of(get_potential("mie"))
+    near = {**PARAMS, "n": jnp.float64(6.95), "m": jnp.float64(6.9)}
+    out = vle_predictions(mie, near, jnp.array([100.0, 120.0]))
+    assert np.all(np.asarray(out.status) == SolveStatus.OUTSIDE_VALIDITY)
+    grad = jax.jit(jax.grad(lambda p: jnp.nansum(vle_predictions(mie, p, T[:1]).rho_l)))(near)
+    assert all(np.isfinite(float(g)) for g in grad.values()), grad
+
+
 def test_two_centre_coexistence_below_its_fitted_t_over_tc_is_nan():
     """The 2CLJ(Q) EOS (Lisal et al. 2004) was fitted to Stoll et al. (2001)'s simulations
     from 0.55 Tc; its validity's T_over_Tc_min is 0.5 (0.55 / 1.1, as the correlations'

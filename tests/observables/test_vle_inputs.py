@@ -33,7 +33,7 @@ from bayesff.problem import InferenceSettings, Problem
 from bayesff.targets import Target
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
 
-from support import VLE_LJ_PRIORS, lj_problem, vle_file_problem, vle_target
+from support import ROOT, VLE_LJ_PRIORS, lj_problem, vle_file_problem, vle_target
 
 jax.config.update("jax_enable_x64", True)
 
@@ -48,6 +48,8 @@ _VALUE = {
     "saturated_liquid_density": 30.0,
     "saturated_vapour_density": 0.5,
     "compressed_liquid_density": 30.0,
+    "eos_residual_energy": -5.0,  # kJ/mol: attractive, as every state of these tests
+    "vapour_pressure": 0.05,  # MPa: near the models' own at T* 0.67 (checked within 5x)
 }
 
 
@@ -251,6 +253,18 @@ def test_shape_parameter_outside_the_validated_range_is_refused():
     )
 
 
+def test_a_mie_shape_with_exponents_within_one_of_each_other_is_refused():
+    """SAFT-VR Mie is NaN where lambda_r nears lambda_a (no Barker-Henderson diameter:
+    lambda_a 7, lambda_r 7.05 at T* 0.3-2; teqp fails alike): its validity asks lambda_r -
+    lambda_a >= 1, and a Mie problem with n 6.5, m 6 fixed is refused naming the gap (the
+    EOS is NaN there at T* 0.3); n 7, m 6 builds."""
+    eps_sigma = {"epsilon": ("K", 150.0), "sigma": ("angstrom", 3.4)}
+    target = _target("saturated_liquid_density", [110.0])
+    with pytest.raises(ProblemError, match=r"lambda_r - lambda_a = n - m = 0.5 is below 1"):
+        _problem("mie", {"n": ("1", 6.5), "m": ("1", 6.0)}, eps_sigma, target)
+    _problem("mie", {"n": ("1", 7.0), "m": ("1", 6.0)}, eps_sigma, target)
+
+
 def test_estimated_critical_temperature_refuses_only_rows_certainly_above():
     """For an EOS with shape parameters the check at the prior centre uses the EOS's
     critical estimate (no solve when a problem is built): a row at 0.99 x the estimated
@@ -422,3 +436,74 @@ def test_correlation_rows_below_its_range_are_refused_and_any_two_centre_form_ma
         tmp_path, {"d.csv": (inside, _RHO_UNITS)}, target, "two_centre_lj_lstar", lstar
     )
     assert problem.targets[0].options == {"method": "correlation"}
+
+
+def _argon_saturation(column: str, t_max: float = 125.0):
+    """(T_K, values) of a column of data/vle/saturation_argon.csv (Tegeler-Span-Wagner via
+    CoolProp, data/manifest.toml) up to t_max."""
+    import csv
+
+    with open(ROOT / "data" / "vle" / "saturation_argon.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if float(r["T_K"]) <= t_max]
+    return np.array([float(r["T_K"]) for r in rows]), np.array([float(r[column]) for r in rows])
+
+
+def test_a_vapour_pressure_in_bar_is_refused_and_a_centre_off_is_not():
+    """Argon's vapour pressure (83.8-122.5 K, 0.55-0.81 Tc) in bar in the MPa column is 10
+    times the LJ model's at the prior centre of lj_problem (eps/k 120 K, sigma 3.5
+    angstrom: p_sat from the Thol EOS's ancillary equation) at its warmest and coldest rows:
+    refused, naming both rows and 'bar' (input audit, 2026-11-30: it loaded). The same data
+    in MPa load, and so do they under a centre 15 % off in epsilon either way (p_sat
+    wrong by up to 3-4 times at the coldest row, less at the warmest), which the factor 5
+    at both rows leaves room for."""
+    T, p = _argon_saturation("p_sat_MPa")
+    bar = Target.from_arrays("p_sat", "vapour_pressure", {"T_K": T}, 10.0 * p, 0.01 * p)
+    with pytest.raises(ProblemError) as err:
+        lj_problem([bar], SETTINGS)
+    msg = str(err.value)
+    assert "'vapour_pressure', the rows at T_K = 83.81 and 122.51: the observed" in msg, msg
+    assert "are 13.3 and 12.6 times the model's" in msg
+    assert "MPa, not bar" in msg and "\n" not in msg
+    ok = Target.from_arrays("p_sat", "vapour_pressure", {"T_K": T}, p, 0.01 * p)
+    lj_problem([ok], SETTINGS)
+    warm = T >= 92.0  # at eps/k 138 K the rows below are under the Thol EOS's T* 0.661
+    ok = Target.from_arrays("p_sat", "vapour_pressure", {"T_K": T[warm]}, p[warm], 0.01 * p[warm])
+    for eps_k in (102.0, 138.0):
+        problem = lj_problem([ok], SETTINGS)
+        moved = dict(problem.parameters)
+        moved["epsilon"] = Parameter(
+            "epsilon", "K", PriorSpec("LogNormal", {"median": eps_k, "scale": 0.3})
+        )
+        problem.replace(parameters=moved)
+
+
+def test_a_negative_supercritical_pressure_and_a_positive_liquid_energy_are_refused():
+    """Sign slips in the single-phase EOS observables (input audit, 2026-11-30: they
+    loaded). At the prior centre (eps/k 120 K: the Thol EOS's Tc = 158.4 K) a pressure <= 0
+    at 200 K (1.26 Tc) is refused: above Tc dp/drho > 0 at every density and p(0) = 0, so
+    every fluid state has p > 0; at 100 K a stretched liquid's negative pressure is kept. A
+    residual energy > 0 at rho* 0.8, 100 K, where the model's is about -5.7 epsilon (Thol
+    EOS at T* 0.83), is refused; a dilute gas's small positive value (rho* 0.001 at 300 K,
+    the model's u about -0.005 epsilon, within noise of 0) is kept."""
+    rho = np.array([0.8, 0.8]) / 3.5**3  # rho* 0.8 at sigma 3.5 angstrom
+    env = {"T_K": np.array([100.0, 200.0]), "rho_per_A3": rho}
+    negative = Target.from_arrays("p", "eos_pressure", env, np.array([-5.0, -1.0]), 1.0)
+    with pytest.raises(ProblemError) as err:
+        lj_problem([negative], SETTINGS)
+    msg = str(err.value)
+    assert "'eos_pressure', the row at T_K = 200:" in msg and "not > 0" in msg, msg
+    assert "1.26 times above the model's critical temperature" in msg and "\n" not in msg
+    cold = {"T_K": np.array([100.0]), "rho_per_A3": rho[:1]}
+    lj_problem([Target.from_arrays("p", "eos_pressure", cold, np.array([-5.0]), 1.0)], SETTINGS)
+
+    env = {"T_K": np.array([100.0, 300.0]), "rho_per_A3": np.array([0.8, 0.001]) / 3.5**3}
+    flipped = Target.from_arrays("u", "eos_residual_energy", env, np.array([5.6, 0.01]), 0.1)
+    with pytest.raises(ProblemError) as err:
+        lj_problem([flipped], SETTINGS)
+    msg = str(err.value)
+    assert (
+        "'eos_residual_energy', the row at T_K = 100:" in msg and "check the value's sign" in msg
+    )
+    assert "(1 more rows)" not in msg and "\n" not in msg
+    kept = Target.from_arrays("u", "eos_residual_energy", env, np.array([-5.6, 0.01]), 0.1)
+    lj_problem([kept], SETTINGS)

@@ -58,6 +58,10 @@ class Validity:
         The shape parameter that counts sites per molecule when ``rho_star_max`` is a
         density of sites (SAFT-VR Mie's ``segments``: a chain of m tangent segments packs
         m times as many sites), else ``None``; :meth:`rho_star_limit` applies it.
+    shape_gaps
+        ``(larger, smaller, gap)`` triples: ``shape[larger] - shape[smaller] >= gap`` too
+        (SAFT-VR Mie's repulsive exponent must exceed the attractive one: as they meet,
+        the Barker-Henderson diameter has no solution and the EOS is NaN).
     """
 
     T_star: tuple[float, float]
@@ -66,6 +70,7 @@ class Validity:
     T_over_Tc_min: float = 0.0
     coexisting_liquid_limit: bool = False
     sites_per_molecule: str | None = None
+    shape_gaps: tuple[tuple[str, str, float], ...] = ()
 
     def rho_star_limit(self, shape):
         """Highest molecule density rho* = N sigma^3 / V at ``shape`` (a float or array).
