@@ -71,6 +71,7 @@ Hash
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import math
@@ -253,15 +254,23 @@ def unit_from_column_name(name: str) -> str | None:
     >>> unit_from_column_name("B2_cm3_per_mol"), unit_from_column_name("S_q")
     ('cm^3/mol', None)
     """
+    split = _split_unit(name)
+    return None if split is None else UNIT_SUFFIXES[split[1]]
+
+
+def _split_unit(name: str) -> tuple[str, str] | None:
+    """``(stem, suffix)`` of a column name that ends in a unit of :data:`UNIT_SUFFIXES`
+    (``p_sat_MPa`` -> ``("p_sat", "MPa")``), else ``None`` (see
+    :func:`unit_from_column_name`)."""
     tokens = name.split("_")
     for n in range(len(tokens) - 1, 0, -1):
-        unit = UNIT_SUFFIXES.get("_".join(tokens[-n:]))
-        if unit is None:
+        suffix = "_".join(tokens[-n:])
+        if suffix not in UNIT_SUFFIXES:
             continue
         before = tokens[-n - 1]
         if not before or before in _UNIT_TOKENS:
             return None
-        return unit
+        return "_".join(tokens[:-n]), suffix
     return None
 
 
@@ -827,14 +836,49 @@ def _read_checked(path: Path, columns, where):
     header, rows, lines, excluded = _read_csv(_decode(data, path), path)
     missing = [c for c in columns if c not in header]
     if missing:
+        # the field that asked for the file (a problem file's target) comes first
+        at = f"{where}: {path}" if where else str(path)
+        seps = [s for s in (";", "\t") if len(header) == 1 and s in header[0]]
+        if seps:
+            raise DataError(
+                f"not comma-separated: the header is one field holding {seps[0]!r} "
+                f"({_show_name(header[0])}); expected the columns {', '.join(columns)} "
+                "separated by commas",
+                at,
+            )
+        shown = [c + _near_column(c, header, columns) for c in missing]
         raise DataError(
-            f"missing column(s) {', '.join(missing)}; expected {', '.join(columns)}, "
+            f"missing column(s) {', '.join(shown)}; expected {', '.join(columns)}, "
             f"found {', '.join(_show_name(h) for h in header)}",
-            str(path),
+            at,
         )
     if not rows:
         raise DataError("file has a header but no rows", str(path))
     return entry, header, rows, lines, excluded
+
+
+def _near_column(missing: str, header, columns) -> str:
+    """`` (the file has X: ...)`` for a column of the file that is not asked for and is
+    near ``missing``: the same quantity in another unit (``p_sat_kPa`` for ``p_sat_MPa``,
+    ``T_C`` for ``T_K``) or a close spelling, an uncertainty (``u_``) for an uncertainty
+    only; else ``""``."""
+    u = missing.startswith("u_")
+    others = [h for h in header if h not in columns and h.startswith("u_") == u]
+    split = _split_unit(missing)
+    near = []
+    if split is not None:
+        stem = split[0]
+        near = [
+            h
+            for h in others
+            if (_split_unit(h) or ("",))[0] == stem
+            or (h.startswith(f"{stem}_") and "_" not in h[len(stem) + 1 :])
+        ]
+    near = near or difflib.get_close_matches(missing, others, n=1, cutoff=0.8)
+    if not near:
+        return ""
+    must = f"hold {UNIT_SUFFIXES[split[1]]}, named" if split else "be named"
+    return f" (the file has {_show_name(near[0])}: the column must {must} {missing})"
 
 
 def _column_units(columns, entry: ManifestEntry, path: Path):

@@ -328,6 +328,11 @@ def read_sweep(path: str | Path) -> dict:
     path = Path(path)
     text = read_text(path, "sweep file")
     doc = parse_toml(text, str(path))
+    if "problem" in doc and "sweep" not in doc:  # a problem file's own table, no sweep's
+        raise ProblemError(
+            f"a problem file, not a sweep file: run it with bayesff calibrate {path}",
+            str(path),
+        )
     validate(doc, SWEEP_SCHEMA, str(path))
     s = doc["sweep"]
     value_bases = any("base" in v for a in doc.get("axes", []) for v in a["values"])
@@ -356,7 +361,7 @@ def _check_atlas(doc: dict, path: Path) -> None:
     if atlas is None:
         return
     fluids_path = (path.parent / atlas["fluids"]).resolve()
-    fluids = read_fluids(fluids_path)
+    fluids = read_fluids(fluids_path, f"{path}: [sweep.atlas].fluids")
     names = [a["name"] for a in doc.get("axes", [])]
     for key, default in (("fluid_axis", "fluid"), ("potential_axis", "potential")):
         if atlas.get(key, default) not in names:
@@ -1031,10 +1036,11 @@ def check_sweep(
     Raises
     ------
     bayesff.errors.ProblemError
-        For an invalid sweep file, or an ``only`` naming an axis or label it lacks.
+        For an invalid sweep file, or an ``only`` naming an axis or label it lacks or
+        selecting no task (an exclude removed every task with its labels).
     """
     name, tasks = expand(path, max_tasks=max_tasks)
-    selected = _selection(read_sweep(path), only, str(path))
+    selected = _selection(read_sweep(path), only, Path(path), tasks)
     tasks = [t for t in tasks if selected(t.labels)]
     built: dict[str, Problem] = {}
     _prepare(tasks, lambda *a, **k: None, built)
@@ -1077,8 +1083,9 @@ def run_sweep(
     ------
     bayesff.errors.ProblemError
         For an invalid sweep file or one with more than ``max_tasks`` tasks, or an
-        ``only`` that names an axis or label the sweep does not have, before any work (an
-        invalid task's problem is not an error: it is reported in the summary).
+        ``only`` that names an axis or label the sweep does not have or selects no task,
+        before any work (an invalid task's problem is not an error: it is reported in the
+        summary; a selection whose tasks are all done is not empty).
     bayesff.errors.RunExistsError
         Without ``force``, when a task to run has a run file made from another problem
         or settings, before any sampling.
@@ -1090,7 +1097,7 @@ def run_sweep(
     log = log or (lambda *a, **k: None)
     name, tasks = expand(path, out_root, max_tasks=max_tasks)
     doc = read_sweep(path)
-    selected = _selection(doc, only, str(path))
+    selected = _selection(doc, only, Path(path), tasks)
     report = doc["sweep"].get("report", True) if report is None else report
     retries = int(doc["sweep"].get("retries", 2))
     runs = Path(out_root) / name
@@ -1247,16 +1254,56 @@ def _fmt_only(only: dict[str, list[str]] | None) -> str:
     return " ".join(f"--only {a}={','.join(v)}" for a, v in (only or {}).items())
 
 
-def _selection(doc: dict, only: dict[str, list[str]] | None, where: str):
-    """``labels -> bool``: is a task in the selection ``only`` (checked against the axes)."""
+def _selection(doc: dict, only: dict[str, list[str]] | None, path: Path, tasks: list[Task]):
+    """``labels -> bool``: is a task in the selection ``only`` (checked against the axes,
+    and refused when no task of ``tasks`` is in it)."""
     if not only:
         return lambda labels: True
     axes = {a["name"]: [v["label"] for v in a["values"]] for a in doc.get("axes", [])}
     for axis, want in only.items():
         if not want:
-            raise ProblemError(f"--only {axis}=...: expected at least one label", where)
-        _check_labels(axes, {axis: want}, where, f"--only {axis}=...: ")
-    return lambda labels: all(labels.get(a) in w for a, w in only.items())
+            raise ProblemError(f"--only {axis}=...: expected at least one label", str(path))
+        _check_labels(axes, {axis: want}, str(path), f"--only {axis}=...: ")
+
+    def selected(labels: dict) -> bool:
+        return all(labels.get(a) in w for a, w in only.items())
+
+    if not any(selected(t.labels) for t in tasks):
+        _refuse_empty_selection(doc, only, selected, path)
+    return selected
+
+
+def _refuse_empty_selection(doc: dict, only: dict[str, list[str]], selected, path: Path):
+    """Raise for an ``only`` that selects no task: each label is one of its axis's, but an
+    exclude removed their combination. It ran nothing, exited 0 and wrote an empty summary
+    and index (input audit): now it names the ``[[when]]`` blocks that excluded it."""
+    whens = doc.get("when", [])
+    blocks = sorted(
+        {
+            i
+            for _, _, labels in _combinations(doc.get("axes", []), path)
+            if selected(labels)
+            for i, w in enumerate(whens)
+            if w.get("exclude") and _matches(w, labels)
+        }
+    )
+    why = (
+        "every task with these labels is excluded by "
+        + "; ".join(
+            f"when[{i}] (match = {_fmt_match(whens[i]['match'])}, exclude = true)" for i in blocks
+        )
+        if blocks
+        else "the sweep has no task with these labels"
+    )
+    raise ProblemError(
+        f"{_fmt_only(only)} selects no task: {why}; expected labels that select at least one task",
+        str(path),
+    )
+
+
+def _fmt_match(match: dict) -> str:
+    """A ``[[when]]`` match as written in the sweep file: ``{ axis = "label", ... }``."""
+    return "{ " + ", ".join(f"{a} = {json.dumps(v)}" for a, v in match.items()) + " }"
 
 
 def _run_on_dask(

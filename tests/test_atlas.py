@@ -514,6 +514,28 @@ def test_when_blocks_set_and_exclude_and_refuse_typos(tmp_path):
         assert "when[0]" in str(e.value)
 
 
+def test_a_missing_fluids_table_names_the_sweep_file(tmp_path, capsys):
+    """Input audit: a [sweep.atlas] fluids table that is not there was reported as
+    "[sweep.atlas].fluids: fluids table not found: ..." without the sweep file the field is
+    in; ``expand``, ``bayesff sweep --check`` and ``bayesff atlas`` now name it."""
+    p = _write(
+        tmp_path,
+        _TWO_AXES.replace("\n\n[[axes]]", '\n[sweep.atlas]\nfluids = "nope.csv"\n\n[[axes]]', 1),
+    )
+    says = f"{p}: [sweep.atlas].fluids: fluids table not found: {tmp_path / 'nope.csv'}"
+    with pytest.raises(DataError) as err:
+        expand(p)
+    assert str(err.value) == says
+    reports = tmp_path / "reports"
+    assert main(["sweep", "--check", str(p)]) == EXIT_ERROR
+    assert (
+        main(["atlas", str(p), "--runs", str(tmp_path / "runs"), "--reports", str(reports)])
+        == EXIT_ERROR
+    )
+    assert capsys.readouterr().err.splitlines() == [f"error: {says}"] * 2
+    assert not reports.exists()
+
+
 def test_a_base_per_value_and_two_bases_for_one_task(tmp_path):
     """A value's own base replaces [sweep].base; two axes naming a base for one task fail."""
     mie = ROOT / "models" / "atlas" / "mie.toml"

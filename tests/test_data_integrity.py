@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import tempfile
 import tracemalloc
 from pathlib import Path
@@ -657,6 +658,60 @@ def test_invisible_characters_in_the_header_are_shown(tmp_path):
     csv = B2_CSV.replace("T_K", "T_K\u200b", 1)
     with pytest.raises(DataError, match=r"missing column\(s\) T_K.*found 'T_K\\u200b'"):
         load_b2(write(tmp_path, csv, {**B2_UNITS, "T_K\u200b": "K"}))
+
+
+def test_a_renamed_column_is_named_with_the_column_it_must_be(tmp_path):
+    """Input audit: a value column renamed with another unit (p_sat_MPa -> p_sat_kPa) gave
+    "missing column(s) p_sat_MPa; expected ..." naming neither the file's near-miss column
+    nor the field that asked for the file. The column of the same quantity in another unit
+    (or a close spelling) is named with what the column must hold, after the field."""
+    csv = B2_CSV.replace("B2_cm3_per_mol,", "B2_L_per_mol,", 1)
+    units = {**B2_UNITS, "B2_L_per_mol": "L/mol"}
+    where = "p.toml: targets[0] (B2).data"
+    with pytest.raises(DataError) as e:
+        load_b2(write(tmp_path, csv, units), where=where)
+    assert str(e.value).startswith(
+        f"{where}: {tmp_path / 'd.csv'}: missing column(s) B2_cm3_per_mol (the file has "
+        "B2_L_per_mol: the column must hold cm^3/mol, named B2_cm3_per_mol); expected T_K, "
+        "B2_cm3_per_mol, u_B2_cm3_per_mol, found T_K, B2_L_per_mol, u_B2_cm3_per_mol"
+    ), e.value
+    # a unit suffix the table does not know (T in Celsius), and a close spelling
+    for old, new, hint in (
+        ("T_K", "T_C", "(the file has T_C: the column must hold K, named T_K)"),
+        (
+            "u_B2_cm3_per_mol",
+            "u_B2_cm3_per_mo1",
+            "(the file has u_B2_cm3_per_mo1: the column must hold cm^3/mol, named "
+            "u_B2_cm3_per_mol)",
+        ),
+    ):
+        with pytest.raises(DataError, match=re.escape(hint)):
+            load_b2(write(tmp_path, B2_CSV.replace(old, new, 1), {**B2_UNITS, new: "K"}))
+    # an uncertainty column is no near miss of a value column (u_p_sat_kPa: 0.8 alike)
+    csv = "T_K,u_p_sat_kPa\n100,0.1\n200,0.2\n"
+    units = {"T_K": "K", "u_p_sat_kPa": "kPa"}
+    with pytest.raises(DataError, match=r"missing column\(s\) p_sat_MPa; expected"):
+        load_table(write(tmp_path, csv, units), {"T_K": "temperature", "p_sat_MPa": "pressure"})
+    # a column of another quantity is no near miss (T_over_Tc for T_K), nor a loaded one
+    csv = B2_CSV.replace("T_K", "T_over_Tc", 1)
+    with pytest.raises(DataError, match=r"missing column\(s\) T_K; expected") as e:
+        load_b2(write(tmp_path, csv, {**B2_UNITS, "T_over_Tc": "dimensionless"}))
+    assert "the file has" not in str(e.value)
+
+
+@pytest.mark.parametrize(("sep", "shown"), [(";", "';'"), ("\t", "'\\t'")])
+def test_a_file_not_separated_by_commas_says_so(tmp_path, sep, shown):
+    """Input audit: a file separated by semicolons (or tabs) was "missing column(s) T_K,
+    ...; ... found T_K;B2_cm3_per_mol;...": its header is one field. It says the file is
+    not comma-separated."""
+    with pytest.raises(DataError) as e:
+        load_b2(write(tmp_path, B2_CSV.replace(",", sep)))
+    assert str(e.value).startswith(
+        f"{tmp_path / 'd.csv'}: not comma-separated: the header is one field holding {shown} "
+    ), e.value
+    assert str(e.value).endswith(
+        "expected the columns T_K, B2_cm3_per_mol, u_B2_cm3_per_mol separated by commas"
+    )
 
 
 def test_nul_byte(tmp_path):

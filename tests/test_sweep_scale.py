@@ -33,7 +33,7 @@ from bayesff import runfile
 from bayesff import sweep as sweep_module
 from bayesff.cli import main
 from bayesff.errors import BayesffError, ProblemError
-from bayesff.sweep import expand, run_sweep
+from bayesff.sweep import check_sweep, expand, read_sweep, run_sweep
 
 from support import ARGON_B2
 
@@ -400,3 +400,98 @@ def test_an_unreachable_scheduler_is_one_error_naming_it(tmp_path):
             run_sweep(path, out_root=tmp_path / "runs", scheduler=address, log=None)
     assert str(err.value).startswith(f"--scheduler {address}: ")
     assert not list((tmp_path / "runs").glob("one/*/posterior.nc"))
+
+
+def _no_cluster(*args, **kwargs):
+    raise AssertionError("a Dask cluster was started for a sweep with nothing to run")
+
+
+_SELECTION = """\
+[sweep]
+name = "sel"
+base = "base.toml"
+report = false
+
+[[axes]]
+name = "potential"
+values = [{ label = "lj" }, { label = "mie" }]
+
+[[axes]]
+name = "training"
+values = [{ label = "b2" }, { label = "rho" }]
+
+[[when]]
+match = { potential = "mie" }
+set = { inference = { seed = 3 } }
+
+[[when]]
+match = { training = "rho", potential = "lj" }
+exclude = true
+"""
+
+
+def test_an_only_that_selects_no_task_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    """Input audit: ``--only potential=lj --only training=rho``, each label one of its axis's
+    but their combination removed by a [[when]] exclude, ran nothing, exited 0 and wrote a
+    summary and an index of no task (``--check``: "0 tasks checked", exit 0). Now refused
+    before any work (no cluster, no folder), naming the selection and the block; a selection
+    whose tasks are all done is not empty and runs as before (nothing to compute)."""
+    _data(tmp_path)
+    (tmp_path / "base.toml").write_text(BASE)
+    path = tmp_path / "sel.toml"
+    path.write_text(_SELECTION)
+    runs, reports = tmp_path / "runs", tmp_path / "reports"
+    monkeypatch.setattr(sweep_module, "_cluster", _no_cluster)
+    says = (
+        f"{path}: --only potential=lj --only training=rho selects no task: every task with "
+        'these labels is excluded by when[1] (match = { training = "rho", potential = "lj" }, '
+        "exclude = true); expected labels that select at least one task"
+    )
+    only = {"potential": ["lj"], "training": ["rho"]}
+    with pytest.raises(ProblemError) as err:
+        run_sweep(path, out_root=runs, report_root=reports, log=None, only=only)
+    assert str(err.value) == says
+    with pytest.raises(ProblemError) as err:
+        check_sweep(path, only=only)
+    assert str(err.value) == says
+    argv = ["--only", "potential=lj", "--only", "training=rho", str(path)]
+    roots = ["--runs", str(runs), "--reports", str(reports)]
+    assert main(["sweep", *argv, *roots]) == 2
+    assert main(["sweep", "--check", *argv]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: {says}"] * 2
+    assert not runs.exists() and not reports.exists()
+    # the same labels with another: one task selected; all done (skipped) is not empty (a
+    # stand-in for its run file: the summary's row and stamp of a skipped task read it)
+    monkeypatch.setattr(sweep_module, "_done", lambda t: t.name == "mie-rho")
+    monkeypatch.setattr(sweep_module, "_existing_row", lambda t, *a: {"task": t.name})
+    monkeypatch.setattr(sweep_module, "_run_stamp", lambda path: "stamp")
+    res = run_sweep(
+        path,
+        out_root=runs,
+        report_root=reports,
+        log=None,
+        only={"potential": ["lj", "mie"], "training": ["rho"]},
+    )
+    assert res.status == {"lj-b2": "not run", "mie-b2": "not run", "mie-rho": "skipped"}
+    assert {t: r["status"] for t, r in _summary(runs / "sel").items()} == res.status
+
+
+def test_a_problem_file_given_as_a_sweep_file_says_so(tmp_path, capsys):
+    """Input audit: a problem file given to ``bayesff sweep`` or ``bayesff atlas`` was
+    refused as "unknown section(s) parameters, potential, problem, ..."; as the reverse
+    case (a sweep file given to a problem command) it now says what the file is and which
+    command takes it."""
+    _data(tmp_path)
+    base = tmp_path / "base.toml"
+    base.write_text(BASE)
+    says = f"{base}: a problem file, not a sweep file: run it with bayesff calibrate {base}"
+    for call in (read_sweep, expand, check_sweep):
+        with pytest.raises(ProblemError) as err:
+            call(base)
+        assert str(err.value) == says
+    runs = ["--runs", str(tmp_path / "runs"), "--reports", str(tmp_path / "reports")]
+    assert main(["sweep", str(base), *runs]) == 2
+    assert main(["sweep", "--check", str(base)]) == 2
+    assert main(["atlas", str(base), *runs]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: {says}"] * 3
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "reports").exists()

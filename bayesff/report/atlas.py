@@ -142,7 +142,7 @@ repeating-linear-gradient(45deg, transparent 0 6px, rgba(255,255,255,.55) 6px 9p
 # ------------------------------------------------------------------------------------ fluids
 
 
-def read_fluids(path: str | Path) -> dict[str, dict]:
+def read_fluids(path: str | Path, where: str = "[sweep.atlas].fluids") -> dict[str, dict]:
     """Fluid -> its row of a fluids table (``data/atlas/fluids.csv``), numbers as floats.
 
     Needs the columns ``fluid``, ``Tc_K`` and ``Vc_cm3_per_mol``; ``quantum_flag``,
@@ -152,12 +152,13 @@ def read_fluids(path: str | Path) -> dict[str, dict]:
     and so are a column named twice, a row with another number of fields than the
     header, a ``model_class`` not in :data:`MODEL_CLASSES` and text that a spreadsheet
     would read as a formula (it begins with ``=``, ``+``, ``-`` or ``@``; some of it is
-    copied into ``atlas.csv``), each naming the file, line and column.
+    copied into ``atlas.csv``), each naming the file, line and column. ``where``: the
+    field that names the table (``SWEEP: [sweep.atlas].fluids``), for a missing table.
     """
 
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"fluids table not found: {path}", "[sweep.atlas].fluids")
+        raise DataError(f"fluids table not found: {path}", where)
     lines = _csv_lines(path)
     need = ("fluid", "Tc_K", "Vc_cm3_per_mol")
     header = lines[0][1] if lines else []
