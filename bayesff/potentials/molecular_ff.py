@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bayesff.errors import ProblemError
+from bayesff.errors import ProblemError, UnitError
 from bayesff.potentials import forcefield as ff
 from bayesff.potentials._spec import ParamSpec, register
 from bayesff.potentials.topology import Topology, parameter_specs, topology_from_dict
@@ -98,8 +98,11 @@ class ForceFieldPotential:
         Raises
         ------
         ProblemError
-            Naming the field: unknown keys, missing site types or molecules,
-            and every error of :func:`~bayesff.potentials.topology.topology_from_dict`.
+            Naming the file (``where``) and the field: unknown keys, missing site
+            types or molecules, and every error of
+            :func:`~bayesff.potentials.topology.topology_from_dict`.
+        UnitError
+            A unit that is unknown or of the wrong dimension, named the same way.
         """
         extra = sorted(set(options) - set(OPTION_KEYS))
         if extra:
@@ -118,7 +121,9 @@ class ForceFieldPotential:
             )
         try:
             topo = topology_from_dict(options)
-        except ProblemError as e:
+        except (ProblemError, UnitError) as e:  # a unit's error too: it names the file
+            # UnitError is ProblemError's sibling (both BayesffError): without it here a
+            # bad mass_unit or r_cut_unit lost the file name (input audit)
             field_ = e.where or ""
             if field_.startswith("topology."):
                 field_ = field_[len("topology.") :]
@@ -128,7 +133,7 @@ class ForceFieldPotential:
                 loc = f"{file_}{field_}"
             else:
                 loc = f"{where}.{field_}".rstrip(".")
-            raise ProblemError(e.message, loc) from None
+            raise type(e)(e.message, loc) from None
         return ForceFieldPotential(topo)
 
 

@@ -57,10 +57,14 @@ from bayesff.priors import PriorSpec, Support
 from bayesff.schemas import check_document
 
 __all__ = [
+    "BOND_LENGTH_RANGE_ANGSTROM",
     "COMBINING_RULES",
+    "COORDINATE_BOND_TOLERANCE",
     "FORMS",
     "MAX_ALKANE_CARBONS",
+    "MIN_THETA0_DEG",
     "SCALING",
+    "SITE_MASS_RANGE_G_PER_MOL",
     "TRAPPE_UA",
     "TRAPPE_UA_ALKANE",
     "Angle",
@@ -214,6 +218,27 @@ class Torsion:
 
 _TORSION_SIZES = {"fourier": 4, "ryckaert_bellemans": 6}
 
+#: Plausible bond lengths, angstrom: covalent bonds are 0.74 (H-H) to about 3 (I-I 2.67),
+#: coarse-grained bonds (MARTINI and its like) up to about 5. Outside this range a
+#: length is a unit slip (1.54 with ``length_unit = "nm"`` is a 15.4 angstrom C-C bond).
+BOND_LENGTH_RANGE_ANGSTROM = (0.5, 10.0)
+#: Smallest plausible equilibrium bond angle, deg (cyclopropane's 60 deg is the smallest
+#: in a molecule); below it theta0 is a unit slip (1.99 rad written as 1.99 deg).
+MIN_THETA0_DEG = 30.0
+#: Plausible site masses, g/mol: the lightest atom is H (1.008), a coarse-grained bead
+#: weighs a few hundred; outside, a unit slip (15.035 with ``mass_unit = "kg/mol"``).
+SITE_MASS_RANGE_G_PER_MOL = (0.5, 1000.0)
+#: Largest relative difference between a bonded pair's distance in given start
+#: coordinates and its bond length. The coordinates only start a run: the engines
+#: project them onto the constraints (SHAKE, OpenMM applyConstraints) and minimise
+#: before any frame is kept, so a hand-typed geometry need not be exact (the branched
+#: test molecule of tests/simulate/test_molecules.py is 12.5 % off); what must be
+#: refused is a geometry the projection cannot repair or that belongs to another
+#: molecule: two sites at one point (a division by zero in SHAKE), a unit slip (a
+#: factor 1.89 or more: bohr, nm) or rows out of order (a 1-3 distance is 1.4 or more
+#: times a bond). 20 % lies well between the two.
+COORDINATE_BOND_TOLERANCE = 0.2
+
 
 @dataclass(frozen=True)
 class MoleculeType:
@@ -221,7 +246,11 @@ class MoleculeType:
 
     Validated on construction (:class:`~bayesff.errors.ProblemError` naming
     ``molecules[<name>].<field>``): indices in range, every angle and torsion
-    on bonded sites, positive lengths and masses, one connected molecule.
+    on bonded sites, one connected molecule, and plausible values, so that a
+    unit slip is refused with a hint to the unit: bond lengths in
+    :data:`BOND_LENGTH_RANGE_ANGSTROM`, theta0 from :data:`MIN_THETA0_DEG` to
+    180 deg, 1-4 factors in [0, 1], and given coordinates that place every
+    bonded pair within :data:`COORDINATE_BOND_TOLERANCE` of its bond length.
 
     Parameters
     ----------
@@ -287,10 +316,7 @@ class MoleculeType:
                         "are not bonded",
                         where,
                     )
-            if not 0.0 < angle.theta0_rad <= math.pi:
-                raise ProblemError(
-                    f"theta0 must be in (0, pi] rad, found {angle.theta0_rad}", where
-                )
+            _check_theta0(angle.theta0_rad, f"{where}.theta0")
             _positive(angle.k_kJ_per_mol_rad2, "k", where)
 
     def _check_torsions(self, is_bond) -> None:
@@ -348,19 +374,7 @@ class MoleculeType:
             raise ProblemError(
                 "a molecule needs at least one site, found none", self._where("sites")
             )
-        bonded = set()
-        for b, bond in enumerate(self.bonds):
-            where = self._where(f"bonds[{b}]")
-            self._indices(where, (bond.i, bond.j))
-            if bond.i == bond.j:
-                raise ProblemError(f"bonds site {bond.i} to itself", where)
-            key = (min(bond.i, bond.j), max(bond.i, bond.j))
-            if key in bonded:
-                raise ProblemError(f"duplicates the bond between sites {key}", where)
-            bonded.add(key)
-            _positive(bond.length_angstrom, "length", where)
-            if bond.k_kJ_per_mol_A2 is not None:
-                _positive(bond.k_kJ_per_mol_A2, "k", where)
+        bonded = self._check_bonds()
 
         def is_bond(a, b):
             return (min(a, b), max(a, b)) in bonded
@@ -373,20 +387,64 @@ class MoleculeType:
                 "connected molecule",
                 self._where("bonds"),
             )
-        lj14 = self.scaling.lj14
-        if not (math.isfinite(lj14) and lj14 >= 0.0):
-            raise ProblemError(
-                f"the 1-4 LJ factor must be >= 0, found {lj14}", self._where("scaling")
-            )
+        for what, factor in (("LJ", self.scaling.lj14), ("Coulomb", self.scaling.coulomb14)):
+            _check_factor14(factor, f"the 1-4 {what} factor", self._where("scaling"))
         if self.coordinates_angstrom is not None:
-            try:
-                xyz = np.asarray(self.coordinates_angstrom, dtype=float)
-            except (TypeError, ValueError, OverflowError):  # ragged rows, text, 10**400
-                xyz = np.full((0,), np.nan)
-            if xyz.shape != (n, 3) or not np.all(np.isfinite(xyz)):
+            self._check_coordinates()
+
+    def _check_bonds(self) -> set[tuple[int, int]]:
+        """Indices, duplicates, lengths (:data:`BOND_LENGTH_RANGE_ANGSTROM`) and k of
+        the bonds; returns the bonded pairs (i < j)."""
+        bonded = set()
+        lo, hi = BOND_LENGTH_RANGE_ANGSTROM
+        for b, bond in enumerate(self.bonds):
+            where = self._where(f"bonds[{b}]")
+            self._indices(where, (bond.i, bond.j))
+            if bond.i == bond.j:
+                raise ProblemError(f"bonds site {bond.i} to itself", where)
+            key = (min(bond.i, bond.j), max(bond.i, bond.j))
+            if key in bonded:
+                raise ProblemError(f"duplicates the bond between sites {key}", where)
+            bonded.add(key)
+            length = _positive(bond.length_angstrom, "length", where)
+            if not lo <= length <= hi:
                 raise ProblemError(
-                    f"coordinates must be {n} rows of 3 finite numbers, found shape {xyz.shape}",
-                    self._where("coordinates"),
+                    f"expected a bond length of {lo:g}-{hi:g} angstrom (covalent bonds "
+                    f"0.74-3, coarse-grained up to about 5), found {length:.6g} angstrom "
+                    "(check length_unit)",
+                    f"{where}.length",
+                )
+            if bond.k_kJ_per_mol_A2 is not None:
+                _positive(bond.k_kJ_per_mol_A2, "k", where)
+        return bonded
+
+    def _check_coordinates(self) -> None:
+        """Shape and finiteness of the start coordinates, and every bonded pair's
+        distance within :data:`COORDINATE_BOND_TOLERANCE` of its bond length."""
+        n = len(self.sites)
+        where = self._where("coordinates")
+        try:
+            xyz = np.asarray(self.coordinates_angstrom, dtype=float)
+        except (TypeError, ValueError, OverflowError):  # ragged rows, text, 10**400
+            xyz = np.full((0,), np.nan)
+        if xyz.shape != (n, 3) or not np.all(np.isfinite(xyz)):
+            raise ProblemError(
+                f"coordinates must be {n} rows of 3 finite numbers, found shape {xyz.shape}",
+                where,
+            )
+        tol = COORDINATE_BOND_TOLERANCE
+        for b, bond in enumerate(self.bonds):
+            # in Python floats: coordinates near 1e308 give inf here, not a NumPy overflow
+            (xi, yi, zi), (xj, yj, zj) = xyz[bond.i].tolist(), xyz[bond.j].tolist()
+            r = math.hypot(xi - xj, yi - yj, zi - zj)
+            length = float(bond.length_angstrom)
+            if abs(r - length) > tol * length:
+                raise ProblemError(
+                    f"sites {bond.i} and {bond.j} are {r:.4g} angstrom apart, but bonds[{b}] "
+                    f"is {length:.4g} angstrom long; expected the distance within "
+                    f"{tol:.0%} of the bond length (check the rows' order and that the "
+                    "coordinates are in angstrom)",
+                    where,
                 )
 
     def _indices(self, where, idx):
@@ -449,6 +507,53 @@ def _positive(value, name, where):
     return v
 
 
+def _check_mass(mass, where) -> None:
+    """A site mass in :data:`SITE_MASS_RANGE_G_PER_MOL`."""
+    v = _positive(mass, "mass", where)
+    lo, hi = SITE_MASS_RANGE_G_PER_MOL
+    if not lo <= v <= hi:
+        raise ProblemError(
+            f"expected a site mass of {lo:g}-{hi:g} g/mol (an atom or united atom 1-250, a "
+            f"coarse-grained bead a few hundred), found {v:.6g} g/mol (check mass_unit)",
+            where,
+        )
+
+
+def _check_theta0(theta0_rad, where) -> None:
+    """An equilibrium bond angle in [:data:`MIN_THETA0_DEG`, 180] deg (given in rad)."""
+    try:
+        v = float(theta0_rad)
+    except (TypeError, ValueError):
+        raise ProblemError(f"theta0 must be a number, found {theta0_rad!r}", where) from None
+    lo = math.radians(MIN_THETA0_DEG)
+    if not (math.isfinite(v) and lo <= v <= math.pi):
+        # the number read in the other unit, where that is a bond angle: the likely slip
+        hint = ""
+        if math.isfinite(v) and lo <= math.degrees(v) <= math.pi:
+            hint = f": {math.degrees(v):.6g} rad would be {math.degrees(math.degrees(v)):.4g} deg"
+        elif math.isfinite(v) and lo <= math.radians(v) <= math.pi:
+            hint = f": {v:.6g} deg would be {math.radians(v):.4g} rad"
+        raise ProblemError(
+            f"expected a bond angle theta0 of {MIN_THETA0_DEG:g}-180 deg, found "
+            f"{math.degrees(v):.6g} deg = {v:.6g} rad (check theta0_unit{hint})",
+            where,
+        )
+
+
+def _check_factor14(value, what, where) -> None:
+    """A 1-4 scaling factor in [0, 1] (0: excluded, 1: full strength)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ProblemError(f"{what} must be a number, found {value!r}", where) from None
+    if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+        raise ProblemError(
+            f"expected {what} in [0, 1] (0: 1-4 pairs excluded, 1: full strength), "
+            f"found {value!r}",
+            where,
+        )
+
+
 @dataclass(frozen=True)
 class Topology:
     """Site types, molecule types and the nonbonded model of a system.
@@ -456,7 +561,8 @@ class Topology:
     Parameters
     ----------
     site_types
-        The site types; every site of every molecule must name one.
+        The site types; every site of every molecule must name one. Their masses
+        must lie in :data:`SITE_MASS_RANGE_G_PER_MOL` (g/mol).
     molecules
         Molecule types (unique names).
     form
@@ -502,7 +608,7 @@ class Topology:
                     f"site type name {t.name!r} must be letters, digits and _ only",
                     f"site_types.{t.name}",
                 )
-            _positive(t.mass_g_per_mol, "mass", f"site_types.{t.name}.mass")
+            _check_mass(t.mass_g_per_mol, f"site_types.{t.name}.mass")
         if len(set(names)) != len(names):
             raise ProblemError(f"site type names must be unique, found {names}", "site_types")
         if not self.molecules:
@@ -683,7 +789,7 @@ MAX_ALKANE_CARBONS = 1000
 TRAPPE_UA_ALKANE = _TrappeAlkane()
 
 
-def trappe_alkane(n_carbons: int) -> MoleculeType:
+def trappe_alkane(n_carbons: int, *, where: str = "n_carbons") -> MoleculeType:
     """The TraPPE-UA united-atom n-alkane with ``n_carbons`` carbons.
 
     Sites CH3-(CH2)_{n-2}-CH3 (methane: one CH4 site), fixed bonds of
@@ -695,6 +801,9 @@ def trappe_alkane(n_carbons: int) -> MoleculeType:
     ----------
     n_carbons
         Number of carbon atoms, >= 1.
+    where
+        The field named by the error for a bad count (``molecules[<name>].alkane.carbons``
+        for a problem file's molecule).
 
     Returns
     -------
@@ -714,7 +823,7 @@ def trappe_alkane(n_carbons: int) -> MoleculeType:
         raise ProblemError(
             f"an n-alkane needs a whole number of carbons from 1 to {MAX_ALKANE_CARBONS}, "
             f"found {n_carbons!r}",
-            "molecules.alkane.carbons",
+            where,
         )
     c = TRAPPE_UA_ALKANE
     n = n_carbons
@@ -760,7 +869,7 @@ def trappe_topology(
     r_cut_angstrom, tail
         Nonbonded cut-off (angstrom) and whether the long-range tail is added.
     """
-    mols = tuple(trappe_alkane(int(n)) for n in carbons)
+    mols = tuple(trappe_alkane(int(n), where=f"carbons[{k}]") for k, n in enumerate(carbons))
     used = sorted({s for m in mols for s in m.sites}, key=("CH3", "CH2", "CH4").index)
     types = tuple(SiteType(t, TRAPPE_UA_ALKANE.mass_g_per_mol[t]) for t in used)
     return Topology(types, mols, "lj", "lorentz_berthelot", r_cut_angstrom, tail)
@@ -902,9 +1011,8 @@ def _scaling_from(value, where) -> Convention:
                 where,
             ) from None
     _keys(value, ("lj14",), ("lj14",), where)
-    lj14 = _number(value["lj14"], where, "lj14")
-    if lj14 < 0:
-        raise ProblemError(f"lj14 must be >= 0, found {lj14}", where)
+    lj14 = _number(value["lj14"], f"{where}.lj14", "lj14")
+    _check_factor14(lj14, "lj14", f"{where}.lj14")
     return Convention("custom", lj14, 1.0)
 
 
@@ -944,7 +1052,7 @@ def molecule_from_dict(entry: Mapping, index: int = 0) -> MoleculeType:
                 where,
             )
         _keys(entry["alkane"], ("carbons",), ("carbons",), f"{where}.alkane")
-        mol = trappe_alkane(entry["alkane"]["carbons"])
+        mol = trappe_alkane(entry["alkane"]["carbons"], where=f"{where}.alkane.carbons")
         return MoleculeType(name, mol.sites, mol.bonds, mol.angles, mol.torsions, mol.scaling)
     if "sites" not in entry:
         raise ProblemError("missing key sites (or alkane = { carbons = N })", where)
@@ -1008,9 +1116,13 @@ def topology_from_dict(doc: Mapping) -> Topology:
         name = "n-butane"
         alkane = { carbons = 4 }
 
-    Every error is a one-line :class:`~bayesff.errors.ProblemError` naming the
-    field: an unknown site type, a bond to a missing site, a torsion on sites
-    that are not bonded, unknown keys or units.
+    Every error is a one-line :class:`~bayesff.errors.ProblemError` (a
+    :class:`~bayesff.errors.UnitError` for a unit) naming the field: an unknown
+    site type, a bond to a missing site, a torsion on sites that are not bonded,
+    unknown keys or units, and values no molecule has (a unit slip: a bond
+    length outside 0.5-10 angstrom, theta0 below 30 deg, a site mass above
+    1000 g/mol, a 1-4 factor outside [0, 1], coordinates that disagree with the
+    bond lengths).
     """
     check_document(doc, "topology")  # depth, keys and integers, before anything walks it
     _keys(doc, _TOPOLOGY_KEYS, ("site_types", "molecules", "r_cut", "r_cut_unit"), "topology")
