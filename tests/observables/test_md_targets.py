@@ -166,15 +166,38 @@ def test_trust_weight_is_a_c2_switch():
     assert float(ds(jnp.array([0.3]))[0]) == pytest.approx(15.0 / 8.0 / 0.2, rel=1e-12)
 
 
-def test_smooth_trust_region_is_finite_and_differentiable_across_ess_min(pressure, reference_run):
+def test_smooth_trust_region_is_finite_and_differentiable_across_ess_min(
+    pressure, reference_run, state
+):
     """Along sigma from the reference to +3 % the ESS fraction falls from 1 to ~0.02,
     crossing the band [0.2, 0.4] around ess_min = 0.3. Everywhere the prediction and its
     gradient are finite; above the band it is exactly the reweighted average, below it
     exactly the linear fallback value0 + gradient0 . dtheta (same arithmetic: 1e-12);
     and jax.grad matches central differences (h = 1e-6 angstrom: truncation
     O(h^2 p''') < 1e-6 relative, rounding 1e-16 p / h ~ 1e-8) at points inside the band,
-    where the switch is active, so the log density NUTS sees is C^1 across ess_min."""
+    where the switch is active, so the log density NUTS sees is C^1 across ess_min.
+
+    The fallback's value0 and gradient0 (which state_arrays fills with jax.jacfwd) are
+    first checked against md.reweight on the reference frames, not against themselves:
+    value0 is md.reweight's pressure at the reference (1e-10, summation order), and
+    gradient0, the pressure's and the energy's, is the central difference of md.reweight
+    in each parameter, in the potential's order (epsilon, sigma), with h = 1e-6 relative.
+    Measured on this run: the difference is 1.4e-7 relative at h = 1e-5 and falls as h^2,
+    so the truncation at h = 1e-6 is ~1.4e-9, and rounding left <= 1e-9 at h = 1e-6 and
+    1e-7; rtol 1e-6. A flipped sign, swapped parameters or a unit slip (per K instead of
+    per kJ/mol: a factor 120) miss by 100 % or more."""
     predict, aux = pressure
+    at_ref = md.reweight(reference_run.trajectory, TRUTH)
+    assert aux["value0"][0] == pytest.approx(float(at_ref.pressure_MPa), rel=1e-10)
+    energy_aux = aux_for("md_energy", state)
+    for field, grad0 in (("pressure_MPa", aux["gradient0"][0]),
+                         ("energy_kJ_per_mol", energy_aux["gradient0"][0])):  # fmt: skip
+        for k, name in enumerate(LJ.param_names):
+            h = 1e-6 * TRUTH[name]
+            up = md.reweight(reference_run.trajectory, {**TRUTH, name: TRUTH[name] + h})
+            down = md.reweight(reference_run.trajectory, {**TRUTH, name: TRUTH[name] - h})
+            fd = (float(getattr(up, field)) - float(getattr(down, field))) / (2 * h)
+            assert grad0[k] == pytest.approx(fd, rel=1e-6), (field, name, grad0, fd)
 
     def p_of(sig):
         return predict({**TRUTH, "sigma": sig}, ENV, aux=aux)[0]
