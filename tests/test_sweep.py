@@ -367,7 +367,7 @@ def _wait(cond, timeout: float) -> bool:
 def test_a_sweep_killed_in_the_middle_resumes_with_only_the_missing_tasks(tmp_path):
     """Kill the whole sweep (SIGKILL to its process group) once some run files exist; the
     re-run leaves those files untouched and writes the others."""
-    path = _sweep_file(tmp_path, seeds=range(6))
+    path = _sweep_file(tmp_path, seeds=range(12))
     out = tmp_path / "runs" / "tiny"
     proc = _start(path, tmp_path, workers=2)
     try:
@@ -377,8 +377,9 @@ def test_a_sweep_killed_in_the_middle_resumes_with_only_the_missing_tasks(tmp_pa
         proc.wait()
         proc.stdout.close()
     done = {f: f.stat().st_mtime_ns for f in out.glob("*/posterior.nc")}
-    # killed within 0.5 s of the second file: two workers cannot write the other four in it
-    assert 2 <= len(done) < 6, len(done)
+    # killed within a poll (0.5 s) of the second file: two workers cannot write the other
+    # ten in it, even if a loaded machine delays the poll several times over
+    assert 2 <= len(done) < 12, len(done)
     res = run_sweep(
         path,
         out_root=tmp_path / "runs",
@@ -388,9 +389,9 @@ def test_a_sweep_killed_in_the_middle_resumes_with_only_the_missing_tasks(tmp_pa
         log=None,
     )
     assert all(res.status[f.parent.name] == "skipped" for f in done)
-    assert sum(s == "done" for s in res.status.values()) == 6 - len(done)
+    assert sum(s == "done" for s in res.status.values()) == 12 - len(done)
     assert {f: f.stat().st_mtime_ns for f in done} == done
-    assert len(list(out.glob("*/posterior.nc"))) == 6
+    assert len(list(out.glob("*/posterior.nc"))) == 12
     # a temporary file of a killed writer is removed when its task is written again; one
     # of a task that was already complete may stay (its pid is dead, the next write of
     # that path removes it) but never replaces the run file

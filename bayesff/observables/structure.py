@@ -427,26 +427,33 @@ def _closure_floor(quantity: str):
     return floor
 
 
-#: The lowest temperature of a dense Lennard-Jones state an OZ observable accepts at the
-#: prior centre: the triple point T* = 0.661 that Thol et al. (2016) take as their EOS's
-#: lower limit. Below it the stable phase is the solid, no reference exists for the
-#: liquid, and the closure's error is unknown (VM at T* = 0.5, rho* = 0.9: p* = -1.09
-#: against the Thol EOS's extrapolated -0.55; the liquid floor of
-#: :func:`~bayesff.observables.liquid.closure_error_floor` is 0.072).
-LJ_LOWEST_LIQUID_T_STAR = LJ_THOL2016.validity.T_star[0]
+#: The Lennard-Jones triple point that Thol et al. (2016) take as their EOS's lower limit,
+#: T* = 0.661. Below it the stable phase is the solid, no reference exists for the liquid,
+#: and the closure's error is unknown: VM at T* = 0.5, rho* = 0.9 gives p* = -1.09 where
+#: the Thol EOS extrapolates to -0.55, and at T* = 0.6 0.10 against 0.30, where the liquid
+#: floor of :func:`~bayesff.observables.liquid.closure_error_floor` is 0.072.
+LJ_TRIPLE_POINT_T_STAR = LJ_THOL2016.validity.T_star[0]
+#: A liquid-side LJ row is refused when its T* at the prior centre lies below the triple
+#: point by this factor (T* 0.601): it is then below the triple point even for an epsilon
+#: 10 % shallower than the centre's, while argon's 85 K liquid (T* 0.708 at 120 K) builds
+#: for centres up to 141 K. Cut-off LJ, whose triple point lies lower (about 0.62 for the
+#: truncated and shifted potential at 2.5 sigma), is held to the same line.
+SUPERCOOLED_MARGIN = 1.1
 
 
 def _refuse_supercooled_lj(name, potential, params, env) -> None:
-    """A ProblemError naming the first row of a Lennard-Jones target that lies, at the
-    prior centre, below :data:`LJ_LOWEST_LIQUID_T_STAR` at a liquid-side density
-    (rho* >= the Thol EOS's critical density 0.31); a dilute gas there is kept."""
-    if potential.name != "lennard_jones":
+    """A ProblemError naming the first row of a Lennard-Jones target (cut off or not) that
+    lies, at the prior centre, below :data:`LJ_TRIPLE_POINT_T_STAR` /
+    :data:`SUPERCOOLED_MARGIN` at a liquid-side density (rho* >= the Thol EOS's critical
+    density 0.31); a dilute gas there is kept."""
+    if potential.name.split("+")[0] != "lennard_jones":  # "lennard_jones+shifted(r_c=...)"
         return
     eps, sig = float(params["epsilon"]), float(params["sigma"])
     T_K = np.asarray(env["T_K"], float)
     t_star = GAS_CONSTANT * T_K / eps
     rho_star = np.asarray(env["rho_per_A3"], float) * sig**3
-    bad = (t_star < LJ_LOWEST_LIQUID_T_STAR) & (rho_star >= THOL2016_CRITICAL[1])
+    lowest = LJ_TRIPLE_POINT_T_STAR / SUPERCOOLED_MARGIN
+    bad = (t_star < lowest) & (rho_star >= THOL2016_CRITICAL[1])
     if np.any(bad):
         rows = np.flatnonzero(bad)
         i = int(rows[0])
@@ -456,10 +463,10 @@ def _refuse_supercooled_lj(name, potential, params, env) -> None:
             f"{float(np.asarray(env['rho_per_A3'])[i]):g}{more}: at the prior centre "
             f"(epsilon/k_B = {eps / GAS_CONSTANT:.6g} K, sigma = {sig:.6g} angstrom) it is "
             f"T* = {t_star[i]:.4g}, rho* = {rho_star[i]:.4g}: a liquid below the "
-            f"Lennard-Jones triple point T* = {LJ_LOWEST_LIQUID_T_STAR:g}, where no reference "
-            f"exists and the closure's error is not known (validated for T* >= 0.72 against "
-            f"the Thol et al. 2016 EOS); leave out the row or centre epsilon below "
-            f"{T_K[i] / LJ_LOWEST_LIQUID_T_STAR:.5g} K"
+            f"Lennard-Jones triple point T* = {LJ_TRIPLE_POINT_T_STAR:g} (refused below "
+            f"{lowest:.3g}), where no reference exists and the closure's error is not known "
+            f"(validated for T* >= 0.72 against the Thol et al. 2016 EOS); leave out the rows "
+            f"or centre epsilon below {T_K[rows].min() / lowest:.5g} K"
         )
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "BOND_LENGTH_RANGE_ANGSTROM",
     "COMBINING_RULES",
     "COORDINATE_BOND_TOLERANCE",
+    "COORDINATE_FLEXIBLE_BOND_TOLERANCE",
     "FORMS",
     "MAX_ALKANE_CARBONS",
     "MIN_THETA0_DEG",
@@ -226,8 +227,10 @@ BOND_LENGTH_RANGE_ANGSTROM = (0.5, 10.0)
 #: in a molecule); below it theta0 is a unit slip (1.99 rad written as 1.99 deg).
 MIN_THETA0_DEG = 30.0
 #: Plausible site masses, g/mol: the lightest atom is H (1.008), a coarse-grained bead
-#: weighs a few hundred; outside, a unit slip (15.035 with ``mass_unit = "kg/mol"``).
-SITE_MASS_RANGE_G_PER_MOL = (0.5, 1000.0)
+#: weighs a few hundred, a heavy one (C60 as one site, 720; a polymer's Kuhn segment) up
+#: to a few thousand; outside, a unit slip (15.035 with ``mass_unit = "kg/mol"`` is 15035
+#: g/mol; review 2026-11-30: 1000 refused heavy beads).
+SITE_MASS_RANGE_G_PER_MOL = (0.5, 5000.0)
 #: Largest relative difference between a bonded pair's distance in given start
 #: coordinates and its bond length. The coordinates only start a run: the engines
 #: project them onto the constraints (SHAKE, OpenMM applyConstraints) and minimise
@@ -236,8 +239,12 @@ SITE_MASS_RANGE_G_PER_MOL = (0.5, 1000.0)
 #: refused is a geometry the projection cannot repair or that belongs to another
 #: molecule: two sites at one point (a division by zero in SHAKE), a unit slip (a
 #: factor 1.89 or more: bohr, nm) or rows out of order (a 1-3 distance is 1.4 or more
-#: times a bond). 20 % lies well between the two.
+#: times a bond). 20 % lies well between the two, for a fixed bond (a constraint).
 COORDINATE_BOND_TOLERANCE = 0.2
+#: The same for a flexible (harmonic) bond, whose length in a snapshot of a soft
+#: coarse-grained model spreads by 10 % or more at one sd (review, 2026-11-30): a unit
+#: slip (a factor 1.89 or more) and two sites at one point are still refused.
+COORDINATE_FLEXIBLE_BOND_TOLERANCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -420,7 +427,8 @@ class MoleculeType:
 
     def _check_coordinates(self) -> None:
         """Shape and finiteness of the start coordinates, and every bonded pair's
-        distance within :data:`COORDINATE_BOND_TOLERANCE` of its bond length."""
+        distance within :data:`COORDINATE_BOND_TOLERANCE` of its bond length
+        (:data:`COORDINATE_FLEXIBLE_BOND_TOLERANCE` for a harmonic bond)."""
         n = len(self.sites)
         where = self._where("coordinates")
         try:
@@ -432,8 +440,8 @@ class MoleculeType:
                 f"coordinates must be {n} rows of 3 finite numbers, found shape {xyz.shape}",
                 where,
             )
-        tol = COORDINATE_BOND_TOLERANCE
         for b, bond in enumerate(self.bonds):
+            tol = COORDINATE_BOND_TOLERANCE if bond.fixed else COORDINATE_FLEXIBLE_BOND_TOLERANCE
             # in Python floats: coordinates near 1e308 give inf here, not a NumPy overflow
             (xi, yi, zi), (xj, yj, zj) = xyz[bond.i].tolist(), xyz[bond.j].tolist()
             r = math.hypot(xi - xj, yi - yj, zi - zj)

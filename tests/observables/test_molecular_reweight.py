@@ -183,7 +183,7 @@ def test_reweighting_to_the_reference_returns_the_plain_averages(runs):
 def test_reweighting_to_new_parameters_reproduces_a_direct_run_there(long_runs):
     """Known truth on real frames: the density and the intermolecular energy per molecule
     at THETA2 (both epsilons + 7 %) reweighted from THETA0's ~600 frames equal THETA2's
-    own plain averages within 4 combined standard errors, each run's error from pymbar's
+    own plain averages within 5 combined standard errors, each run's error from pymbar's
     statistical inefficiency (the reweighted one by the delta method, _reweighted_sem).
     The overlap is good: liquid ESS fraction above 0.4, where the targets use the
     reweighted value unblended (ess_min 0.3 + ess_width / 2). The package's estimate is
@@ -204,11 +204,13 @@ def test_reweighting_to_new_parameters_reproduces_a_direct_run_there(long_runs):
     ESS 0.51-0.60, z = (reweighted - direct) / combined SE -0.5 to +2.4 for the density
     (e.g. 637.3 +- 2.5 against 638.2 +- 3.7 kg/m^3) and -1.3 to +0.8 for the energy (4
     of them). The same frames with wrong weights: a flipped sign gives |z| 4.8-9.6
-    (density) and 6.4-11.1 (energy), kT ten times too small 4.4-12.2: both fail every
-    time; weights ignored (THETA0's plain average) 2.8-4.9, failing in 2 of 5, and kT
-    twice too large <= 2.7, passing: what 4 SE of ~4.5 kg/m^3 and ~0.17 kJ/mol can
-    resolve. The 50-frame runs of ``runs`` could not do this at all: their combined
-    density error (~10 kg/m^3) exceeds the weights' whole shift at THETA1 (+4 kg/m^3).
+    (density) and 6.4-11.1 (energy), so the energy fails it every time; kT ten times too
+    small 4.4-12.2; weights ignored (THETA0's plain average) 2.8-4.9, and kT twice too
+    large <= 2.7, passing: what 5 SE of ~4.5 kg/m^3 and ~0.17 kJ/mol can resolve. 5, not
+    4: the density's z ran up to 2.4 in 5 runs, and the torsions' slow turns may make its
+    error understated (review, 2026-11-30), so 4 could fail a correct estimator. The
+    50-frame runs of ``runs`` could not do this at all: their combined density error
+    (~10 kg/m^3) exceeds the weights' whole shift at THETA1 (+4 kg/m^3).
     """
     system, (run0, run2), gas = long_runs
     n_mol = system.n_molecules
@@ -235,7 +237,7 @@ def test_reweighting_to_new_parameters_reproduces_a_direct_run_there(long_runs):
         direct = timeseries.average(x_direct, t0=0)
         se = float(np.hypot(_reweighted_sem(w, x_rw), direct.sem))
         z = (got - direct.mean) / se
-        assert abs(z) < 4.0, (name, got, direct.mean, se, z, ess)
+        assert abs(z) < 5.0, (name, got, direct.mean, se, z, ess)
 
 
 @pytest.mark.slow

@@ -23,7 +23,9 @@ from bayesff.data import load_table
 from bayesff.errors import ProblemError, UnitError
 from bayesff.observables import liquid
 from bayesff.observables import structure as st
+from bayesff.potentials.cutoff import wrap_cutoff
 from bayesff.potentials.pair import LENNARD_JONES
+from bayesff.priors import Parameter, PriorSpec
 from bayesff.problem import InferenceSettings
 from bayesff.targets import Target
 
@@ -256,24 +258,37 @@ def test_a_liquid_state_below_the_lj_triple_point_is_refused_before_any_solve():
     LJ126_TholJPCRD2016) extrapolates to -0.55: 7x the validated liquid floor of
     closure_error_floor (0.072). Such a row, at the prior centre of lj_problem (eps/k =
     120 K, sigma = 3.5 angstrom), is a one-line ProblemError naming the observable, the
-    row and the count, for every OZ observable; a dilute gas at the same temperature and
-    a liquid at T* = 0.708 (argon's 85 K) are kept."""
+    row and the count, for every OZ observable of a state, with the epsilon that would
+    admit the coldest row (55 K / (0.661 / 1.1) = 91.53 K). A dilute gas at the same temperature
+    and a liquid at T* = 0.708 (argon's 85 K) are kept; so is the 85 K liquid under a
+    centre of 130 K (T* 0.654: refused only below 0.661 / 1.1 = 0.601, review of
+    2026-11-30). A cut-off LJ is held to the same line."""
     from support import lj_problem
 
     settings = InferenceSettings(chains=1, warmup=10, samples=10)
     rho = lambda r: r / 3.5**3  # noqa: E731  (rho* -> 1/angstrom^3 at the centre)
+    env = {"T_K": np.array([85.0, 60.0, 60.0, 55.0]),
+           "rho_per_A3": np.array([rho(0.84), rho(0.05), rho(0.9), rho(0.95)])}  # fmt: skip
     for name in ("liquid_pressure", "liquid_energy", "first_peak_height"):
         col = {"liquid_pressure": 1.0, "liquid_energy": -5.0}.get(name, 3.0)
-        env = {"T_K": np.array([85.0, 60.0, 60.0, 55.0]),
-               "rho_per_A3": np.array([rho(0.84), rho(0.05), rho(0.9), rho(0.95)])}  # fmt: skip
         bad = Target.from_arrays("t", name, env, np.full(4, col), 0.1)
         with pytest.raises(ProblemError) as err:
             lj_problem([bad], settings)
         msg = str(err.value)
         assert f"{name!r}, the row at T_K = 60, rho_per_A3 = 0.0209913 (and 1 more rows)" in msg
-        assert "T* = 0.5" in msg and "triple point T* = 0.661" in msg and "\n" not in msg
+        assert "T* = 0.5" in msg and "triple point T* = 0.661 (refused below 0.601)" in msg
+        assert "centre epsilon below 91.528 K" in msg and "\n" not in msg
         ok = {c: v[:2] for c, v in env.items()}
-        lj_problem([Target.from_arrays("t", name, ok, np.full(2, col), 0.1)], settings)
+        problem = lj_problem([Target.from_arrays("t", name, ok, np.full(2, col), 0.1)], settings)
+    moved = dict(problem.parameters)
+    moved["epsilon"] = Parameter(
+        "epsilon", "K", PriorSpec("LogNormal", {"median": 130.0, "scale": 0.3})
+    )
+    problem.replace(parameters=moved)  # 85 K at T* 0.654: kept
+    cut = wrap_cutoff(LENNARD_JONES, {"scheme": "shifted", "r_c": 8.5, "unit": "angstrom"})
+    params = {"epsilon": units.to_internal(120.0, "K", "energy"), "sigma": 3.5}
+    with pytest.raises(ProblemError, match="below the Lennard-Jones triple point"):
+        st._refuse_supercooled_lj("liquid_pressure", cut, params, env)
     # the premise: the closure's error there exceeds its validated liquid floor
     pytest.importorskip("teqp")
     from support import lj_reference_eos

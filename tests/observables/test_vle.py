@@ -685,8 +685,9 @@ def test_rows_and_shapes_the_eos_cannot_evaluate_leave_the_gradients_finite():
     """Physics audit, 2026-11-30: a row at T = 0 or NaN (the EOS is NaN at T* <= 0) made
     the reverse-mode gradient of the other rows' p_sat and Delta H_vap NaN in epsilon
     (forward mode: -1.9472 and 9.6967 for p_sat and Delta H_vap at 100 K), and a Mie shape
-    with lambda_r within 1 of lambda_a (n 6.95, m 6.9: the Barker-Henderson diameter has no
-    solution; teqp fails alike) was CRITICAL_FAILED with a NaN gradient. Now such rows and
+    with lambda_r within 0.75 of lambda_a (n 6.95, m 6.9: the Barker-Henderson diameter has
+    no solution; teqp fails alike) was CRITICAL_FAILED with a NaN gradient, and NaN in value
+    and gradient in eos_pressure. Now such rows and
     shapes are OUTSIDE_VALIDITY, and jax.grad equals jax.jacfwd (finite); a problem centred
     there is refused when it is built (test_vle_inputs.py)."""
     T = jnp.array([100.0, 0.0, jnp.nan])
@@ -708,6 +709,12 @@ def test_rows_and_shapes_the_eos_cannot_evaluate_leave_the_gradients_finite():
     out = vle_predictions(mie, near, jnp.array([100.0, 120.0]))
     assert np.all(np.asarray(out.status) == SolveStatus.OUTSIDE_VALIDITY)
     grad = jax.jit(jax.grad(lambda p: jnp.nansum(vle_predictions(mie, p, T[:1]).rho_l)))(near)
+    assert all(np.isfinite(float(g)) for g in grad.values()), grad
+    # the single-phase observables likewise (review, 2026-11-30: value and gradient NaN)
+    single = get_observable("eos_pressure").build(get_potential("mie"))
+    env = {"T_K": jnp.array([120.0]), "rho_per_A3": jnp.array([0.02])}
+    assert np.isnan(float(single(near, env)[0]))
+    grad = jax.jit(jax.grad(lambda p: jnp.nansum(single(p, env))))(near)
     assert all(np.isfinite(float(g)) for g in grad.values()), grad
 
 

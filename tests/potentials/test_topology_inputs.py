@@ -280,14 +280,14 @@ def test_theta0_range(theta_deg, ok):
             topology_from_dict(doc)
 
 
-@pytest.mark.parametrize(("mass", "ok"), [(0.49, False), (1.008, True), (300.0, True),
-                                          (1000.0, True), (1000.1, False)])  # fmt: skip
+@pytest.mark.parametrize(("mass", "ok"), [(0.49, False), (1.008, True), (1200.0, True),
+                                          (5000.0, True), (5000.1, False)])  # fmt: skip
 def test_site_mass_range(mass, ok):
     """H (1.008 g/mol) and a coarse-grained bead of 300 g/mol pass."""
     if ok:
         Topology((SiteType("A", mass),), (MoleculeType("m", ("A",)),))
     else:
-        with pytest.raises(ProblemError, match=r"^site_types\.A\.mass: .*0\.5-1000 g/mol"):
+        with pytest.raises(ProblemError, match=r"^site_types\.A\.mass: .*0\.5-5000 g/mol"):
             Topology((SiteType("A", mass),), (MoleculeType("m", ("A",)),))
 
 
@@ -310,9 +310,17 @@ def test_14_factors_in_the_unit_interval(lj14, coulomb14, ok):
 
 
 def test_coordinates_tolerance_is_relative_to_each_bond():
-    """A bond 1.2 times its length (the tolerance) passes, 1.21 times is refused."""
+    """A fixed bond 1.2 times its length (the tolerance) passes, 1.21 times is refused; a
+    harmonic bond (a soft coarse-grained one: MARTINI-like 4.7 angstrom, review of
+    2026-11-30) may be 1.26 times its length in a snapshot, and is refused at 1.89 times
+    (bohr for angstrom) and at one point."""
     bonds = (Bond(0, 1, 1.54),)
     edge = 1.54 * (1.0 + COORDINATE_BOND_TOLERANCE) - 1e-9
     MoleculeType("m", ("A", "A"), bonds, coordinates_angstrom=((0, 0, 0), (edge, 0, 0)))
     with pytest.raises(ProblemError, match=r"^molecules\[m\]\.coordinates: sites 0 and 1"):
         MoleculeType("m", ("A", "A"), bonds, coordinates_angstrom=((0, 0, 0), (1.87, 0, 0)))
+    soft = (Bond(0, 1, 4.7, 12.5),)
+    MoleculeType("cg", ("B", "B"), soft, coordinates_angstrom=((0, 0, 0), (5.9, 0, 0)))
+    for x in (4.7 * 1.89, 0.0):
+        with pytest.raises(ProblemError, match=r"^molecules\[cg\]\.coordinates: sites 0 and 1"):
+            MoleculeType("cg", ("B", "B"), soft, coordinates_angstrom=((0, 0, 0), (x, 0, 0)))
