@@ -153,6 +153,9 @@ class Problem:
                 f"{where}: [parameters]",
             )
         params = dict(self.parameters)
+        defaulted = tuple(n for n in specs if n not in params)
+        # the build-time checks at the prior centre say when a default took part
+        object.__setattr__(self, "_defaulted", defaulted)
         for pname, spec in specs.items():
             if pname not in params:
                 params[pname] = Parameter(pname, spec.prior_unit, spec.default_prior)
@@ -708,6 +711,29 @@ class Problem:
             for n, p in self.parameters.items()
         }
 
+    def _defaults_note(self, t: Target) -> str:
+        """``"; note: ..."`` naming the free parameters whose prior is the potential's
+        default (no ``[parameters.NAME]`` table) and its centre, for a build-time check at
+        the prior centre that failed (input audit: a ``mie_chain`` problem without
+        ``[parameters.segments]`` was told to check its density's unit); else ``""``."""
+        free = [
+            n
+            for n in getattr(self, "_defaulted", ())
+            if not self.parameters[n].fixed and n not in t.fixed
+        ]
+        if not free:
+            return ""
+        said = [
+            f"{n} {p.prior.describe()}, centre {p.prior.median():.4g}"
+            + ("" if p.unit in ("", "1") else f" {p.unit}")
+            for n, p in ((n, self.parameters[n]) for n in free)
+        ]
+        return (
+            f"; note: the problem gives no [parameters.{free[0]}]"
+            + "".join(f", [parameters.{n}]" for n in free[1:])
+            + f", so the potential's default prior was used ({'; '.join(said)})"
+        )
+
     def _check_repairs(self, where: str) -> None:
         """A ``match_b2`` repair must map the prior centre at its temperatures.
 
@@ -770,7 +796,8 @@ class Problem:
                         source = f", data {t.data_path}" if t.data_path else ""
                         here = f"{where}: target {t.name!r}{source}"
                         raise type(e)(
-                            e.message, f"{here}: {e.where}" if e.where else here
+                            e.message + self._defaults_note(t),
+                            f"{here}: {e.where}" if e.where else here,
                         ) from None
                     model_floor[used] = np.asarray(floor, float)
                 # a floor the user set is kept where it is larger, never lowered below the

@@ -265,6 +265,30 @@ def test_a_mie_shape_with_exponents_within_one_of_each_other_is_refused():
     _problem("mie", {"n": ("1", 6.8), "m": ("1", 6.0)}, eps_sigma, target)
 
 
+def test_a_check_that_fails_under_a_default_prior_says_so():
+    """A mie_chain problem without [parameters.segments] takes the potential's default
+    prior, Uniform(1, 16), centre 8.5 segments: methane's liquid density (27.6 mol/L) is
+    then above the chain's highest validated density (4.05 mol/L at sigma 3.7 angstrom),
+    and the refusal told the user only to check the density's unit (input audit,
+    2026-11-30). It now also names the parameter whose default prior was used and its
+    centre; with segments fixed at 1 the same problem builds."""
+    eps_sigma = {"epsilon": ("K", 150.0), "sigma": ("angstrom", 3.7)}
+    shape = {"n": ("1", 16.0), "m": ("1", 6.0)}
+    target = Target.from_arrays(
+        "rho_l", "saturated_liquid_density", {"T_K": np.array([100.0, 150.0])},
+        np.array([27.6, 23.0]), 0.1,
+    )  # fmt: skip
+    with pytest.raises(ProblemError) as err:
+        _problem("mie_chain", shape, eps_sigma, target)
+    msg = str(err.value)
+    assert "check the column's unit" in msg and "\n" not in msg
+    assert msg.endswith(
+        "note: the problem gives no [parameters.segments], so the potential's default prior "
+        "was used (segments Uniform(low=1, high=16), centre 8.5)"
+    ), msg
+    _problem("mie_chain", {**shape, "segments": ("1", 1.0)}, eps_sigma, target)
+
+
 def test_estimated_critical_temperature_refuses_only_rows_certainly_above():
     """For an EOS with shape parameters the check at the prior centre uses the EOS's
     critical estimate (no solve when a problem is built): a row at 0.99 x the estimated
