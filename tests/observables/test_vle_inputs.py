@@ -253,7 +253,7 @@ def test_shape_parameter_outside_the_validated_range_is_refused():
     )
 
 
-def test_a_mie_shape_with_exponents_within_one_of_each_other_is_refused():
+def test_a_mie_shape_with_exponents_too_close_to_each_other_is_refused():
     """SAFT-VR Mie is NaN where lambda_r nears lambda_a (no Barker-Henderson diameter:
     lambda_a 7, lambda_r 7.05 at T* 0.3-2; teqp fails alike): its validity asks lambda_r -
     lambda_a >= 0.75 (NaN up to 0.6 at T* 0.3), and a Mie problem with n 6.5, m 6 fixed is
