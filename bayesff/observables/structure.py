@@ -446,7 +446,7 @@ def _refuse_supercooled_lj(name, potential, params, env) -> None:
     lies, at the prior centre, below :data:`LJ_TRIPLE_POINT_T_STAR` /
     :data:`SUPERCOOLED_MARGIN` at a liquid-side density (rho* >= the Thol EOS's critical
     density 0.31); a dilute gas there is kept."""
-    if potential.name.split("+")[0] != "lennard_jones":  # "lennard_jones+shifted(r_c=...)"
+    if (getattr(potential, "unwrapped", None) or potential).name != "lennard_jones":
         return
     eps, sig = float(params["epsilon"]), float(params["sigma"])
     T_K = np.asarray(env["T_K"], float)

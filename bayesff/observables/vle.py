@@ -1421,11 +1421,12 @@ def _check_energy_sign(c: _Centre, E_kJ_per_mol, T_K, rho_star, observable: str)
         u_star = jax.vmap(lambda a, b: residual_energy(c.fluid.eos, a, b, **c.shape))(
             jnp.asarray(t, jnp.float64), jnp.asarray(np.asarray(rho_star)[suspect], jnp.float64)
         )
-    wrong = np.zeros(E.shape, bool)
-    wrong[suspect] = np.asarray(u_star) < -ATTRACTIVE_ENERGY_EPSILON
+    u_all = np.full(E.shape, np.nan)
+    u_all[suspect] = np.asarray(u_star)
+    wrong = u_all < -ATTRACTIVE_ENERGY_EPSILON
     if np.any(wrong):
         i, more = _first_rows(wrong)
-        u = float(np.asarray(u_star)[list(suspect).index(i)])
+        u = float(u_all[i])
         raise ProblemError(
             f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: the observed "
             f"residual energy {E[i]:.5g} kJ/mol is > 0 where the model's at the prior centre "
