@@ -1045,7 +1045,9 @@ class LoadedRows:
     ``uncertainties`` ((n, *value shape), the observable's unit; ``None``
     uncertainties when the file has none: the target must give a constant),
     ``file_units`` of the environment columns, ``entry`` (manifest),
-    ``labels`` (n,) row labels for the run file (e.g. configuration ids).
+    ``labels`` (n,) row labels for the run file (e.g. configuration ids),
+    ``excluded`` rows left out (``"line N: reason"``), ``extra`` the file's
+    other numeric columns (file units), ``lines`` each row's file line.
     """
 
     env: dict
@@ -1056,3 +1058,4 @@ class LoadedRows:
     labels: np.ndarray | None = None
     excluded: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    lines: tuple = ()

@@ -796,7 +796,7 @@ class Problem:
                         source = f", data {t.data_path}" if t.data_path else ""
                         here = f"{where}: target {t.name!r}{source}"
                         raise type(e)(
-                            e.message + self._defaults_note(t),
+                            e.message + _rows_hint(t, e.message) + self._defaults_note(t),
                             f"{here}: {e.where}" if e.where else here,
                         ) from None
                     model_floor[used] = np.asarray(floor, float)
@@ -1074,3 +1074,17 @@ def _plain(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     raise TypeError(f"a problem document holds a {type(value).__name__}: {value!r}")
+
+
+def _rows_hint(t: Target, message: str) -> str:
+    """``"; ..."`` pointing a refusal that asks to leave rows out to the target's ``rows``
+    filter (a file need not be edited or copied for it); ``""`` where it does not apply."""
+    if t.data_path is None or "leave out the row" not in message:
+        return ""
+    col = next((c for c in t.observable.env_columns if np.ndim(t.env[c]) == 1), None)
+    if col is None:
+        return ""
+    return (
+        f"; a filter on the target, rows = {{ {col} = [low, high] }} in the file's units, "
+        "leaves rows of its file out"
+    )

@@ -232,6 +232,7 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs, base_potential) ->
         data_label=t["data"],
         where=where,
         duplicates=t.get("duplicates", "error"),
+        rows=t.get("rows"),
     )
     if "cutoff" in t:
         # validated now against the problem's own potential; applied by the model

@@ -99,6 +99,7 @@ _TARGET = {
         "observable": _STRING,
         "data": _STRING,
         "train": {"oneOf": [_SELECTION, {"const": False}]},
+        "rows": _SELECTION,
         "noise": {
             "type": "object",
             "additionalProperties": False,

@@ -766,6 +766,7 @@ class Target:
         data_label: str | None = None,
         where: str | None = None,
         duplicates: str = "error",
+        rows: dict | None = None,
     ) -> Target:
         """Build a target from a data file listed in a ``manifest.toml``.
 
@@ -795,6 +796,13 @@ class Target:
         duplicates
             ``"error"`` (default): rows repeated exactly in the file are an
             error; ``"drop"``: keep the first, report the others as excluded.
+        rows
+            Row filter ``{column: [low, high]}`` in the file's units (inclusive):
+            the target holds only these rows of the file, and the others are
+            reported as excluded (``None``: every row). Applied before the
+            observable's checks of the rows and before ``train``, so a file
+            with states outside an equation of state's range can be used as it
+            is.
         """
         where = where or f"target {name!r}"
         obs = (
@@ -802,10 +810,15 @@ class Target:
             if isinstance(observable, str)
             else observable
         )
+        selection = rows
         if obs.layout == "configurations":
+            if selection is not None:
+                select_rows({}, selection, f"{where}.rows")  # says why it cannot
             rows = configuration_rows(obs, path, f"{where}.data")
         else:
             rows = _load_rows(obs, path, noise_column, noise_value is not None, where, duplicates)
+            if selection is not None:
+                rows = _filter_rows(obs, rows, selection, path, f"{where}.rows")
             _check_subcritical(obs, rows, path, where)
         unc = rows.uncertainties
         if noise_value is not None:
@@ -1015,7 +1028,63 @@ def _load_rows(
         entry=table.entry,
         excluded=[f"line {e.line}: {e.reason}" for e in table.excluded],
         extra=_extra_columns(path, table, set(cols), duplicates, where),
+        lines=tuple(table.lines),
     )
+
+
+def _filter_rows(obs: Observable, rows: LoadedRows, selection, path, where: str) -> LoadedRows:
+    """The rows of a file that a target's ``rows`` filter keeps (file units, inclusive);
+    the others become one excluded entry naming the filter and their file lines."""
+    display = {
+        f.column: units.from_internal(
+            np.asarray(rows.env[f.column], float), rows.file_units[f.column], f.dimension
+        )
+        for f in obs.env
+        if np.ndim(rows.env[f.column]) == 1
+    }
+    keep = select_rows({**display, **rows.extra}, selection, where)
+    n = keep.size
+    if not keep.any():
+        spans = "; ".join(
+            f"the file's {c} spans [{np.min(v):g}, {np.max(v):g}]"
+            for c, v in {**display, **rows.extra}.items()
+            if c in selection
+        )
+        raise ProblemError(
+            f"the rows filter {_selection_text(selection)} keeps none of the {n} rows of "
+            f"{path} ({spans}); the bounds are in the file's units",
+            where,
+        )
+    if keep.all():
+        return rows
+    dropped = np.flatnonzero(~keep)
+    lines = [rows.lines[i] for i in dropped] if len(rows.lines) == n else []
+    at = f" (file lines {_spans(lines)})" if lines else ""
+    note = f"{dropped.size} rows outside the rows filter {_selection_text(selection)}{at}"
+    return dataclasses.replace(
+        rows,
+        env={c: np.asarray(v)[keep] for c, v in rows.env.items()},
+        values=np.asarray(rows.values)[keep],
+        uncertainties=None if rows.uncertainties is None else np.asarray(rows.uncertainties)[keep],
+        labels=None if rows.labels is None else np.asarray(rows.labels)[keep],
+        extra={c: np.asarray(v)[keep] for c, v in rows.extra.items()},
+        excluded=[*rows.excluded, note],
+        lines=tuple(rows.lines[i] for i in np.flatnonzero(keep)) if lines else (),
+    )
+
+
+def _selection_text(selection: dict) -> str:
+    return ", ".join(f"{c} = [{lo:g}, {hi:g}]" for c, (lo, hi) in selection.items())
+
+
+def _spans(lines: list[int]) -> str:
+    """``[2, 3, 4, 9]`` -> ``"2-4, 9"``."""
+    out, start = [], lines[0]
+    for a, b in zip(lines, [*lines[1:], None], strict=True):
+        if b != a + 1:
+            out.append(f"{start}-{a}" if a != start else f"{a}")
+            start = b
+    return ", ".join(out)
 
 
 def _check_subcritical(obs: Observable, rows: LoadedRows, path, where: str) -> None:

@@ -3,11 +3,16 @@ that would be silently ignored, and Python-built targets with unusable environme
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from bayesff.errors import ProblemError
+from bayesff.problem import Problem
 from bayesff.targets import ErrorModel, Inadequacy, Target
+
+from .support import ROOT
 
 
 def test_an_inadequacy_of_kind_none_with_other_fields_is_refused():
@@ -77,3 +82,95 @@ def test_from_arrays_names_the_row_of_a_two_dimensional_environment_column():
     env = {"T_K": [100.0, 200.0, 300.0], "c": [[1.0, 2.0], [3.0, np.inf], [5.0, 6.0]]}
     with pytest.raises(ProblemError, match="'c' must be finite, got inf at row 1"):
         Target.from_arrays("B2", "second_virial", env, [-50.0, -40.0, -30.0], 1.0)
+
+
+# --- the rows filter (2026-11-30): a target may use part of its file, without a copy ---
+
+ARGON_VLE_PROBLEM = ROOT / "models" / "argon_lj_vle.toml"
+ARGON_SATURATION = ROOT / "data" / "vle" / "saturation_argon.csv"
+
+
+def _argon_vle(tmp_path, *, median_K: float = 120.0, rows: str | None = None) -> Path:
+    """The shipped argon VLE problem with absolute data paths, its epsilon centre at
+    ``median_K`` and, if given, ``rows = ROWS`` on each of its four VLE targets."""
+    text = ARGON_VLE_PROBLEM.read_text().replace('data = "data/', f'data = "{ROOT}/data/')
+    text = text.replace("median = 120.0", f"median = {median_K}")
+    if rows is not None:
+        text = text.replace(
+            f'data = "{ARGON_SATURATION}"', f'data = "{ARGON_SATURATION}"\nrows = {rows}'
+        )
+    path = tmp_path / "argon_vle_rows.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_rows_filter_keeps_only_its_rows_and_reports_the_others_by_file_line(tmp_path):
+    """The expected rows come from the CSV itself (NumPy), not from bayesff: T_K in
+    [90, 130] inclusive; the others are one excluded entry naming their file lines (the
+    header is line 1)."""
+    T = np.loadtxt(ARGON_SATURATION, delimiter=",", skiprows=1, usecols=0)
+    keep = (T >= 90) & (T <= 130)
+    assert 0 < keep.sum() < T.size  # the filter must drop rows at both ends to test this
+    problem = Problem.from_toml(_argon_vle(tmp_path, rows="{ T_K = [90, 130] }"))
+    rho_l = next(t for t in problem.targets if t.name == "rho_l")
+    assert rho_l.n == keep.sum()
+    np.testing.assert_allclose(rho_l.env_display("T_K"), T[keep])
+    assert rho_l.train.all()
+    lines = np.flatnonzero(~keep) + 2
+    low, high = lines[lines < 10], lines[lines >= 10]
+    assert rho_l.file_excluded == (
+        f"{(~keep).sum()} rows outside the rows filter T_K = [90, 130] (file lines "
+        f"{low[0]}-{low[-1]}, {high[0]}-{high[-1]})",
+    )
+    assert "EXCLUDED" in problem.describe() and "rows filter" in problem.describe()
+
+
+def test_a_rows_filter_selects_by_another_column_of_the_file_and_trains_within(tmp_path):
+    """T_over_Tc is a column of the file beside T_K; train then selects among kept rows."""
+    t_over = np.loadtxt(ARGON_SATURATION, delimiter=",", skiprows=1, usecols=1)
+    path = _argon_vle(tmp_path, rows="{ T_over_Tc = [0.6, 0.9] }")
+    text = path.read_text().replace(
+        'name = "rho_l"', 'name = "rho_l"\ntrain = { T_over_Tc = [0.6, 0.75] }'
+    )
+    path.write_text(text)
+    rho_l = next(t for t in Problem.from_toml(path).targets if t.name == "rho_l")
+    kept = t_over[(t_over >= 0.6) & (t_over <= 0.9)]
+    assert rho_l.n == kept.size
+    assert rho_l.train.sum() == ((kept >= 0.6) & (kept <= 0.75)).sum()
+
+
+def test_a_rows_filter_lets_a_file_reaching_outside_the_eos_range_be_used(tmp_path):
+    """At an epsilon centre of 135 K argon's coldest rows (83.8-88.97 K) lie below the
+    Thol LJ EOS's validated T* 0.661 (Thol et al. 2016): refused, and the refusal points
+    to the filter; with the filter from 90 K the same file builds."""
+    with pytest.raises(ProblemError, match=r"leave out the rows below .*rows = \{ T_K"):
+        Problem.from_toml(_argon_vle(tmp_path, median_K=135.0))
+    problem = Problem.from_toml(_argon_vle(tmp_path, median_K=135.0, rows="{ T_K = [90, 150] }"))
+    assert all(t.env_display("T_K").min() >= 90 for t in problem.targets[:4])
+
+
+@pytest.mark.parametrize(
+    ("rows", "says"),
+    [
+        (
+            "{ T_K = [10, 20] }",
+            r"rows filter T_K = \[10, 20\] keeps none of the 24 rows of .*saturation_argon"
+            r"\.csv \(the file's T_K spans \[83.81, 143.15\]\)",
+        ),
+        ("{ T = [90, 130] }", "cannot select on 'T'"),
+        ("{ T_K = [130, 90] }", r"T_K must be \[low, high\] with finite low <= high"),
+    ],
+)
+def test_a_rows_filter_that_cannot_be_applied_is_refused_naming_the_field(tmp_path, rows, says):
+    with pytest.raises(ProblemError, match=says) as e:
+        Problem.from_toml(_argon_vle(tmp_path, rows=rows))
+    assert "targets[0] (rho_l).rows" in str(e.value)
+
+
+def test_a_rows_filter_on_a_target_of_configurations_is_refused_before_reading():
+    """Configurations have no environment column to filter by (the file is never read:
+    its path need not exist)."""
+    with pytest.raises(ProblemError, match="no environment column to select rows by"):
+        Target.from_file(
+            "E", "configuration_energy", "no_such.csv", rows={"T_K": [1, 2]}, where="t"
+        )
