@@ -173,6 +173,13 @@ def _alive(pid: int) -> bool:
 #: lock that old is a holder that died in between, and is taken over)
 LOCK_WRITE_GRACE_S = 10.0
 
+#: Seconds an empty lock that looks older than :data:`LOCK_WRITE_GRACE_S` is watched on
+#: this process's own clock before it is taken over: its age comes from the file's mtime,
+#: which a shared folder's server stamps by its clock, so a server clock running behind
+#: made a lock created just now look old (a holder writes its name within microseconds
+#: of creating the file: seconds of emptiness are a holder that died)
+LOCK_WRITE_CONFIRM_S = 2.0
+
 
 class Lock:
     """An exclusive lock file beside an output (``.NAME.lock``), naming its holder.
@@ -200,6 +207,29 @@ class Lock:
         except OSError:
             return 0.0
 
+    def _watch_empty(self) -> dict | None:
+        """Watch an empty lock for :data:`LOCK_WRITE_CONFIRM_S` of this process's
+        monotonic clock: ``{}`` if it stayed empty and the same file (its holder died
+        before writing: take it over), its holder if one wrote its name, ``None`` if it
+        was released or replaced meanwhile (try again)."""
+        try:
+            first = self.path.stat().st_ino
+        except OSError:
+            return None
+        end = time.monotonic() + LOCK_WRITE_CONFIRM_S
+        while time.monotonic() < end:
+            time.sleep(0.05)
+            h = self._holder()
+            try:
+                same = self.path.stat().st_ino == first
+            except OSError:
+                return None
+            if not same:
+                return None
+            if h:
+                return h
+        return {}
+
     def acquire(self) -> Lock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         me = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
@@ -213,7 +243,12 @@ class Lock:
                 stale = h.get("host") == me["host"] and not _alive(int(h.get("pid", -1)))
                 # an empty lock is its holder's between its creation and its first write:
                 # stale only once it has stayed empty (else two processes held it)
-                if stale or (not h and self._age() > LOCK_WRITE_GRACE_S):
+                if not stale and not h and self._age() > LOCK_WRITE_GRACE_S:
+                    h = self._watch_empty()
+                    if h is None:
+                        continue  # released or replaced while watched: try again
+                    stale = not h
+                if stale:
                     with contextlib.suppress(OSError):
                         self.path.unlink()
                     continue

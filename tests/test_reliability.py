@@ -414,6 +414,42 @@ def test_an_empty_lock_is_its_holders_until_it_has_stayed_empty(tmp_path):
         assert json.loads(lock.read_text())["pid"] == os.getpid()
 
 
+def test_an_empty_lock_that_looks_old_by_a_skewed_clock_is_not_taken_from_its_holder(
+    tmp_path,
+):
+    """Review, 2026-11-30: an empty lock's age came from its mtime, which a shared
+    folder's server stamps by its own clock; with that clock behind, a lock created just
+    now looked older than the grace period and was taken over while its holder was about
+    to write its name, and both held it. Now a lock that looks old is watched on this
+    process's clock first: here (mtime an hour back, the holder's name written 0.3 s
+    later, within the 2 s watch) the lock is refused naming its holder, and it keeps
+    that holder's name."""
+    import threading
+
+    from bayesff.io import LOCK_WRITE_CONFIRM_S, Lock, LockedError
+
+    assert LOCK_WRITE_CONFIRM_S > 0.3
+    out = tmp_path / "posterior.nc"
+    lock = out.with_name(f".{out.name}.lock")
+    lock.write_text("")
+    old = time.time() - 3600
+    os.utime(lock, (old, old))
+    holder = {"host": "node-7", "pid": 4242, "started": time.time()}
+
+    def write_name():
+        with open(lock, "w") as fh:  # the same file (inode): its holder's first write
+            json.dump(holder, fh)
+
+    timer = threading.Timer(0.3, write_name)
+    timer.start()
+    try:
+        with pytest.raises(LockedError, match="pid 4242 on node-7"):
+            Lock(out).acquire()
+    finally:
+        timer.join()
+    assert json.loads(lock.read_text()) == holder
+
+
 def test_a_temporary_file_of_another_machine_is_not_removed(tmp_path):
     """Audit, 2026-11-30: a temporary file ``.NAME.PID.tmp`` was removed when no process
     of that pid lived on this machine, so on a folder shared between machines another
