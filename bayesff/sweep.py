@@ -19,8 +19,8 @@ files::
     samples = 1000
 
 Each value's ``set`` is merged into the base problem's document (tables
-merge key by key, except a target's ``train``, ``select`` and ``noise`` and a
-parameter's ``prior`` of another family (``dist``), which a ``set`` replaces
+merge key by key, except a target's ``train``, ``select``, ``rows`` and ``noise``
+and a parameter's ``prior`` of another family (``dist``), which a ``set`` replaces
 whole: ``train = { T_K = [80, 120] }`` selects on T_K alone, whatever the base
 selected on, and ``prior = { median = 150.0 }`` changes only the median; targets are
 addressed by name: ``set = { targets = { B2 = { data = "..." } } }``). The
@@ -54,7 +54,12 @@ Three additions serve sweeps whose axes do not combine freely (the atlas of
 A label in ``match`` that no value of its axis has, or an axis that does not
 exist, is an error (a typo would otherwise match nothing silently); a
 ``[[when]]`` whose labels exist but match no task (their combination excluded)
-is a ``UserWarning``: it has no effect. The merge
+is a ``UserWarning``: it has no effect. Two ``[[when]]`` blocks that match one task
+and set one key of it to different values are a :class:`WhenConflictWarning` (one per
+pair of blocks and key, naming both, the key, both values and the tasks): the later
+block's value is used, but the earlier block's was lost without a word. A later block
+that matches only some of the earlier block's tasks (a narrower ``match``) overrides
+it without a warning: a rule for many tasks, then its exceptions. The merge
 order is: base, ``[inference]``, the axes' sets in axis order, then the
 matching ``[[when]]`` sets in file order: the sweep's ``[inference]`` overrides
 the base problem's, and a value or ``[[when]]`` that sets ``inference`` keys
@@ -63,7 +68,11 @@ longer chains for the runs that need them). A parameter set to ``{ prior = ... }
 loses the base's ``value`` (a fixed parameter is sampled) and one set to ``{ value =
 ... }`` loses its ``prior`` (a sampled one is fixed). A sweep that lists ``problems``
 applies its ``[inference]`` over each problem's. Each task records its axis labels
-(:attr:`Task.labels`).
+(:attr:`Task.labels`) and which value or block set each key of its document
+(:attr:`Task.sources`): a task whose problem is refused for a key that an axis value,
+a ``[[when]]`` block or the sweep's ``[inference]`` set says which, e.g. ``... (set by
+[[when]] block 3 of atlas.toml (when[2], line 225), which matches potential=mie,
+training=VLE)``; an error in a key of the base problem is left as it is.
 
 ``[sweep.atlas]`` asks for the transferability atlas page
 (:mod:`bayesff.report.atlas`) as ``reports/SWEEP/index.html``, the task list
@@ -165,6 +174,7 @@ __all__ = [
     "SweepInterrupted",
     "SweepResult",
     "Task",
+    "WhenConflictWarning",
     "build_atlas",
     "check_sweep",
     "expand",
@@ -185,6 +195,11 @@ DEFAULT_MAX_TASKS = 10_000
 NOT_RUN = "not run"
 #: the message of a task that ``--only`` left out (status :data:`NOT_RUN`)
 _UNSELECTED = "not selected"
+
+
+class WhenConflictWarning(UserWarning):
+    """Two ``[[when]]`` blocks of a sweep match one task and set one key of it to different
+    values (the later block's value is used)."""
 
 
 class SweepInterrupted(BayesffError):
@@ -217,6 +232,11 @@ class Task:
         Why the task cannot run (an invalid problem), or ``None``.
     labels
         Axis name -> this task's label on it (empty for a list of problems).
+    sources
+        Key path of :attr:`document` (targets by name: ``("targets", "B2", "train")``)
+        -> what in the sweep file set it last (an axis value, a ``[[when]]`` block, the
+        sweep's ``[inference]``); keys of the base problem are not listed. A refused
+        problem's error names the source of the key it names.
     """
 
     name: str
@@ -229,6 +249,7 @@ class Task:
     settings: str = ""
     pad_rows: dict | None = None  # row counts of its structure group (calibrate_many)
     labels: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -246,13 +267,14 @@ class SweepResult:
 
 
 #: A target's tables that a sweep's ``set`` replaces whole instead of merging key by
-#: key: its row selection (``train``, ``select``: merged, a new column's range was added
-#: to the base's, and the task trained on the intersection, silently fewer rows than asked
-#: for) and uncertainty (``noise``: a column could not become a value). A ``prior`` that
-#: names another ``dist`` than the base's is replaced whole too (merged, a Normal kept the
-#: base LogNormal's median); one of the same family (``prior = { median = 33.9 }``, or
-#: with its ``dist`` restated) changes the base's numbers.
-REPLACED_TABLES = frozenset({"train", "select", "noise"})
+#: key: its row selection (``train``, ``select``, the row filter ``rows``: merged, a new
+#: column's range was added to the base's, and the task trained on the intersection,
+#: silently fewer rows than asked for) and uncertainty (``noise``: a column could not
+#: become a value). A ``prior`` that names another ``dist`` than the base's is replaced
+#: whole too (merged, a Normal kept the base LogNormal's median); one of the same family
+#: (``prior = { median = 33.9 }``, or with its ``dist`` restated) changes the base's
+#: numbers.
+REPLACED_TABLES = frozenset({"train", "select", "rows", "noise"})
 
 
 def _new_family(old, new) -> bool:
@@ -320,6 +342,259 @@ def _free_or_fix(base: dict, change: dict) -> dict:
         if isinstance(c, dict) and isinstance(b, dict) and ("prior" in c) != ("value" in c):
             out[name] = {k: x for k, x in b.items() if k != ("value" if "prior" in c else "prior")}
     return out
+
+
+# --------------------------------------------------------------- where a task's keys came from
+
+#: a key a value lacks (:func:`_get`)
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class _Removed:
+    """The "value" of a parameter's ``prior`` or ``value`` that a set removes by giving
+    it the other (:func:`_free_or_fix`); ``by``: the key given."""
+
+    by: str
+
+
+def _set_paths(base: dict, change: dict, replace: frozenset = frozenset(), prefix=()) -> list:
+    """The key paths that merging ``change`` into ``base`` (:func:`_merge`) sets, each with
+    the value it gets: a leaf, or a table replaced whole (a new table, one of ``replace``,
+    a prior of a new family); targets by name: ``(("targets", "B2", "train"), {...})``."""
+    out = []
+    for k, v in change.items():
+        p = (*prefix, k)
+        old = base.get(k) if isinstance(base, dict) else None
+        if k in replace or (k == "prior" and _new_family(old, v)):
+            out.append((p, v))
+        elif k == "targets" and isinstance(v, dict):
+            olds = old if isinstance(old, list) else []
+            by_name = {t.get("name"): t for t in olds if isinstance(t, dict)}
+            for tname, tchange in v.items():
+                if isinstance(tchange, dict):
+                    target = by_name.get(tname, {})
+                    out += _set_paths(target, tchange, REPLACED_TABLES, (*p, tname))
+        elif k == "parameters" and isinstance(v, dict) and isinstance(old, dict):
+            out += _removed_keys(old, v, p)
+            out += _set_paths(_free_or_fix(old, v), v, frozenset(), p)
+        elif isinstance(v, dict) and isinstance(old, dict):
+            out += _set_paths(old, v, frozenset(), p)
+        else:
+            out.append((p, v))
+    return out
+
+
+def _removed_keys(base: dict, change: dict, prefix: tuple) -> list:
+    """The parameters' ``value`` or ``prior`` keys that ``change`` removes from ``base``
+    (:func:`_free_or_fix`), as :func:`_set_paths` entries of a :class:`_Removed`."""
+    out = []
+    for name, c in change.items():
+        b = base.get(name)
+        if isinstance(c, dict) and isinstance(b, dict) and ("prior" in c) != ("value" in c):
+            given = "prior" if "prior" in c else "value"
+            other = "value" if given == "prior" else "prior"
+            if other in b:
+                out.append(((*prefix, name, other), _Removed(given)))
+    return out
+
+
+def _under(key: tuple, path: tuple) -> bool:
+    """Whether ``path`` lies strictly inside ``key``."""
+    return len(path) > len(key) and path[: len(key)] == key
+
+
+def _traced_merge(d: dict, change: dict, at: str, source: str, sources: dict):
+    """:func:`_merge`, recording ``source`` as the setter of each key path it sets (in
+    ``sources``, key path -> source; what an earlier source set inside a table replaced
+    whole is dropped). Returns the merged document and the paths set, with their values."""
+    paths = _set_paths(d, change)
+    merged = _merge(d, change, at)
+    for p, v in paths:
+        for gone in [q for q in sources if q == p or _under(p, q)]:
+            del sources[gone]
+        if not isinstance(v, _Removed):
+            sources[p] = source
+    return merged, paths
+
+
+def _get(value, rel: tuple):
+    """``value`` at the key path ``rel`` inside it, or :data:`_MISSING`."""
+    for k in rel:
+        if not isinstance(value, dict) or k not in value:
+            return _MISSING
+        value = value[k]
+    return value
+
+
+def _nest(leaves: dict) -> dict:
+    """Key paths -> values as nested tables."""
+    out: dict = {}
+    for rel, v in leaves.items():
+        node = out
+        for k in rel[:-1]:
+            node = node.setdefault(k, {})
+        node[rel[-1]] = v
+    return out
+
+
+def _when_clashes(set_by: dict, paths: list, block: int) -> list[tuple]:
+    """``(earlier block, key path, its value, this block's value)`` for each key that
+    ``paths`` (the set of the ``[[when]]`` block ``block``, :func:`_set_paths`) gives a
+    value other than the one an earlier block of the same task gave it; ``set_by`` (key
+    path -> (block, value), the blocks' keys so far) is updated. A block that replaces a
+    table whole clashes with an earlier block's keys inside it that it does not repeat;
+    one that sets a key inside a table an earlier block set whole, only where that table
+    gave the key another value."""
+    out = []
+    for key, new in paths:
+        inside: dict[int, dict] = {}  # earlier block -> its keys inside `key`
+        for path, (j, old) in set_by.items():
+            if path == key or _under(path, key):
+                sub = _get(old, key[len(path) :])
+                if sub is not _MISSING and sub != new:
+                    out.append((j, key, sub, new))
+            elif _under(key, path):
+                inside.setdefault(j, {})[path[len(key) :]] = old
+        for j, leaves in inside.items():
+            if any(_get(new, rel) != v for rel, v in leaves.items()):
+                out.append((j, key, _nest(leaves), new))
+        for gone in [q for q in set_by if q == key or _under(key, q)]:
+            del set_by[gone]
+        if not isinstance(new, _Removed):
+            set_by[key] = (block, new)
+    return out
+
+
+def _short_match(match: dict) -> str:
+    """A ``[[when]]`` match in a line: ``potential=2clj|2cljq, training=VLE``."""
+    parts = []
+    for axis, want in match.items():
+        labels = [str(x) for x in _as_list(want)]
+        shown = "|".join(labels) if len(labels) <= 4 else "|".join(labels[:3]) + "|..."
+        parts.append(f"{axis}={shown}" + (f" ({len(labels)} labels)" if len(labels) > 4 else ""))
+    return ", ".join(parts) or "every task"
+
+
+#: a ``[[when]]`` header line of a sweep file
+_WHEN_HEADER = re.compile(r"\s*\[\[\s*when\s*\]\]\s*(#.*)?$")
+
+
+def _when_refs(path: Path, whens: list) -> list[str]:
+    """Each ``[[when]]`` block's index and line: ``when[2], line 225`` (``when[2]`` where
+    the file's ``[[when]]`` header lines are not one per block: ``when = [...]``)."""
+    text = read_text(path, "sweep file")
+    heads = [n for n, x in enumerate(text.splitlines(), 1) if _WHEN_HEADER.match(x)]
+    lines = [f", line {n}" for n in heads] if len(heads) == len(whens) else [""] * len(whens)
+    return [f"when[{i}]{line}" for i, line in enumerate(lines)]
+
+
+def _when_names(path: Path, whens: list, refs: list[str]) -> list[str]:
+    """Each ``[[when]]`` block as a task's error names it: ``[[when]] block 3 of atlas.toml
+    (when[2], line 225), which matches potential=mie, training=VLE``."""
+    return [
+        f"[[when]] block {i + 1} of {path.name} ({refs[i]}), which matches "
+        + _short_match(w.get("match", {}))
+        for i, w in enumerate(whens)
+    ]
+
+
+#: one part of an error's field: ``[[targets]]``, ``[0]``, ``[parameters.sigma]``,
+#: ``target 'B2'``, `` (B2)`` (a target's name after its index), ``.train``
+_FIELD_PART = re.compile(
+    r"\[\[(?P<array>[\w.-]+)\]\]|\[(?P<index>\d+)\]|\[(?P<table>[\w.-]+)\]"
+    r"|target '(?P<target>[^']*)'| \((?P<name>[\w.-]+)\)|\.?(?P<key>[\w-]+)"
+)
+
+
+def _field_path(field: str, doc: dict) -> tuple:
+    """An error's field (``targets[1] (p_sat).train``, ``[parameters.sigma].unit``,
+    ``target 'B2'.noise``) as a key path of the task's document, targets by name
+    (``("targets", "p_sat", "train")``); it ends where the field does (``": "``)."""
+    out: list = []
+    pos = 0
+    while m := _FIELD_PART.match(field, pos):
+        pos, kind, text = m.end(), m.lastgroup, m.group(m.lastgroup)
+        if kind in ("array", "table"):
+            out += text.split(".")
+        elif kind == "index":
+            out.append(int(text))
+        elif kind == "target":
+            out += ["targets", text]
+        elif kind == "name" and out and isinstance(out[-1], int):
+            out[-1] = text
+        elif kind == "key":
+            out.append(text)
+        else:
+            break
+    if len(out) > 1 and out[0] == "targets" and isinstance(out[1], int):
+        target = _node(doc, tuple(out[:2]))
+        if isinstance(target, dict):
+            out[1] = target.get("name", out[1])
+    return tuple(out)
+
+
+def _node(doc: dict, key: tuple):
+    """The document's value at ``key`` (targets by name or index), or :data:`_MISSING`."""
+    node = doc
+    for k in key:
+        if isinstance(node, dict):
+            node = node.get(k, _MISSING)
+        elif isinstance(node, list) and isinstance(k, int) and k < len(node):
+            node = node[k]
+        elif isinstance(node, list):
+            node = next((t for t in node if isinstance(t, dict) and t.get("name") == k), _MISSING)
+        else:
+            return _MISSING
+    return node
+
+
+def _source_of(sources: dict, key: tuple) -> str | None:
+    """What set ``key`` or the nearest table around it that was set whole, if anything."""
+    for n in range(len(key), 0, -1):
+        if key[:n] in sources:
+            return sources[key[:n]]
+    return None
+
+
+def _source_note(sources: dict, key: tuple, message: str, doc: dict) -> str | None:
+    """Which entry of the sweep file set the key an error names, or ``None`` (the base
+    problem's key). Of a table, the keys the message names (before its ``; expected``
+    list: ``unknown key(s) seeed``, ``target_accept must be in (0, 1)``) are looked up;
+    if it names none, the table itself, else the sources of the keys set inside it."""
+    node = _node(doc, key)
+    said = re.split(r";\s*expected\b", message, maxsplit=1)[0]
+    named = [
+        k
+        for k in (node if isinstance(node, dict) else ())
+        if isinstance(k, str) and re.search(rf"(?<!\w){re.escape(k)}(?!\w)", said)
+    ]
+    if named:
+        by: dict[str, list[str]] = {}
+        for k in named:
+            if (s := _source_of(sources, (*key, k))) is not None:
+                by.setdefault(s, []).append(k)
+        return "; ".join(f"{', '.join(ks)} set by {s}" for s, ks in by.items()) or None
+    if (s := _source_of(sources, key)) is not None:
+        return f"set by {s}"
+    inside = list(dict.fromkeys(s for p, s in sources.items() if _under(key, p)))
+    if not isinstance(node, dict) or not inside:
+        return None
+    more = f"; and {len(inside) - 3} more" if len(inside) > 3 else ""
+    return "keys of it set by " + "; ".join(inside[:3]) + more
+
+
+def _name_source(e: BayesffError, task: Task, where: str) -> None:
+    """Add to ``e`` (refusing ``task``'s problem, built at ``where``) the axis value or
+    ``[[when]]`` block that set the key it names (:attr:`Task.sources`), if one did."""
+    head = f"{where}: "
+    if not task.sources or not e.where or not e.where.startswith(head):
+        return
+    key = _field_path(e.where[len(head) :], task.document)
+    note = _source_note(task.sources, key, e.message, task.document) if key else None
+    if note:
+        e.message = f"{e.message} ({note})"
+        e.args = (f"{e.where}: {e.message}",)
 
 
 def read_sweep(path: str | Path) -> dict:
@@ -445,7 +720,7 @@ def _warn_unused_whens(whens: list, used: set[int], path: Path) -> None:
                 f"{path}: when[{i}] {what} no task: no task has the labels of its match "
                 f"{w.get('match', {})} (or an exclude removed them); it has no effect",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,  # the caller of expand
             )
 
 
@@ -546,6 +821,15 @@ def expand(
 ) -> tuple[str, list[Task]]:
     """The sweep's name and its tasks (nothing is built or sampled).
 
+    Warns
+    -----
+    UserWarning
+        For a ``[[when]]`` block that matches no task.
+    WhenConflictWarning
+        For two ``[[when]]`` blocks that set one key of a task to different values, the
+        later not matching only some of the earlier's tasks (one warning per pair of
+        blocks and key).
+
     Raises
     ------
     bayesff.errors.ProblemError
@@ -565,50 +849,126 @@ def expand(
         for i, rel in enumerate(s["problems"]):
             p = (path.parent / rel).resolve()
             pdoc, dirs = _base_document(p, f"{path}: [sweep].problems[{i}]")
-            pdoc = _merge(pdoc, {"inference": inference}, str(path))
+            sources: dict = {}
+            pdoc = _with_inference(pdoc, inference, path, sources)
             tname = _problem_table(pdoc, p).get("name", p.stem)
-            tasks.append(Task(tname, pdoc, dirs, root / tname / "posterior.nc"))
+            tasks.append(Task(tname, pdoc, dirs, root / tname / "posterior.nc", sources=sources))
     else:
-        bases: dict[Path, tuple[dict, tuple]] = {}
-        whens = doc.get("when", [])
-        used: set[int] = set()  # the [[when]] blocks that match a task
-        for tname, values, labels in _combinations(doc.get("axes", []), path):
-            hits = {i for i, w in enumerate(whens) if _matches(w, labels)}
-            excluded = {i for i in hits if whens[i].get("exclude")}
-            used |= excluded or hits
-            if excluded:
-                continue
-            tname = tname or name
-            bpath = _task_base(path, s, values, tname)
-            if bpath not in bases:
-                own = [
-                    f"axis {a!r} value {v['label']!r}" for a, v in values.items() if "base" in v
-                ]
-                at = f"{path}: {own[0] if own else '[sweep]'}.base"
-                bases[bpath] = _base_document(bpath, at)
-            d, dirs = bases[bpath]
-            # the sweep's [inference] is every task's default; an axis value or a
-            # [[when]] that sets inference keys overrides it for its tasks (longer
-            # chains where a run needs them)
-            d = _merge(d, {"inference": inference}, str(path))
-            for axis, v in values.items():
-                at = f"{path}: axis {axis!r}"
-                d = _merge(d, _no_name_set(v.get("set", {}), f"{at} value {v['label']!r}.set"), at)
-            for i, w in enumerate(whens):
-                if "set" in w and _matches(w, labels):
-                    at = f"{path}: when[{i}]"
-                    d = _merge(d, _no_name_set(w["set"], f"{at}.set"), at)
-            _problem_table(d, bpath)["name"] = f"{name}-{tname}"[:64]
-            tasks.append(Task(tname, d, dirs, root / tname / "posterior.nc", labels=labels))
-        if not tasks:
-            raise ProblemError("every combination of the axes is excluded", str(path))
-        _warn_unused_whens(whens, used, path)
+        tasks = _axes_tasks(doc, path, root)
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise ProblemError(f"task names repeat: {names}", str(path))
     for t in tasks:
         check_name(t.name, NAME_PATTERN, f"{path}: task", "task name")
     return name, tasks
+
+
+def _with_inference(d: dict, inference: dict, path: Path, sources: dict) -> dict:
+    """The sweep's ``[inference]`` merged into a task's document (over its base's)."""
+    if not inference:  # nothing of the sweep's to name in an error
+        return _merge(d, {"inference": inference}, str(path))
+    source = f"the [inference] table of {path.name}"
+    return _traced_merge(d, {"inference": inference}, str(path), source, sources)[0]
+
+
+def _axes_tasks(doc: dict, path: Path, root: Path) -> list[Task]:
+    """The tasks of a sweep of axes (:func:`expand`): every combination not excluded,
+    its document merged from its base, the axes' sets and its ``[[when]]`` blocks'."""
+    s, name = doc["sweep"], doc["sweep"]["name"]
+    bases: dict[Path, tuple[dict, tuple]] = {}
+    whens = doc.get("when", [])
+    refs = _when_refs(path, whens) if whens else []
+    block_names = _when_names(path, whens, refs)
+    used: set[int] = set()  # the [[when]] blocks that match a task
+    matched: dict[int, list[str]] = {}  # [[when]] block -> the tasks it sets values of
+    clashes: dict[tuple, list] = {}  # (earlier block, block, key) -> [old, new, tasks]
+    tasks = []
+    for tname, values, labels in _combinations(doc.get("axes", []), path):
+        hits = {i for i, w in enumerate(whens) if _matches(w, labels)}
+        excluded = {i for i in hits if whens[i].get("exclude")}
+        used |= excluded or hits
+        if excluded:
+            continue
+        tname = tname or name
+        for i in hits:
+            matched.setdefault(i, []).append(tname)
+        bpath = _task_base(path, s, values, tname)
+        if bpath not in bases:
+            own = [f"axis {a!r} value {v['label']!r}" for a, v in values.items() if "base" in v]
+            at = f"{path}: {own[0] if own else '[sweep]'}.base"
+            bases[bpath] = _base_document(bpath, at)
+        d, dirs = bases[bpath]
+        # the sweep's [inference] is every task's default; an axis value or a [[when]]
+        # that sets inference keys overrides it for its tasks (longer chains where a run
+        # needs them)
+        sources: dict = {}
+        d = _with_inference(d, doc.get("inference", {}), path, sources)
+        for axis, v in values.items():
+            at = f"{path}: axis {axis!r}"
+            change = _no_name_set(v.get("set", {}), f"{at} value {v['label']!r}.set")
+            source = f"axis {axis!r} value {v['label']!r} of {path.name}"
+            d = _traced_merge(d, change, at, source, sources)[0]
+        set_by: dict = {}  # key path -> ([[when]] block, value): the blocks' keys so far
+        for i in sorted(i for i in hits if "set" in whens[i]):
+            at = f"{path}: when[{i}]"
+            change = _no_name_set(whens[i]["set"], f"{at}.set")
+            d, paths = _traced_merge(d, change, at, block_names[i], sources)
+            for j, key, old, new in _when_clashes(set_by, paths, i):
+                clashes.setdefault((j, i, key), [old, new, []])[2].append(tname)
+        _problem_table(d, bpath)["name"] = f"{name}-{tname}"[:64]
+        tasks.append(
+            Task(tname, d, dirs, root / tname / "posterior.nc", labels=labels, sources=sources)
+        )
+    if not tasks:
+        raise ProblemError("every combination of the axes is excluded", str(path))
+    _warn_unused_whens(whens, used, path)
+    _warn_clashes(clashes, whens, matched, path, refs)
+    return tasks
+
+
+def _narrower(later: dict, earlier: dict) -> bool:
+    """Whether the match ``later`` is narrower than ``earlier``: it names every axis that
+    ``earlier`` names, with some of its labels, and more axes or fewer labels."""
+    sub = {a: set(_as_list(x)) for a, x in later.items()}
+    sup = {a: set(_as_list(x)) for a, x in earlier.items()}
+    if any(a not in sub or not sub[a] <= sup[a] for a in sup):
+        return False
+    return any(a not in sup for a in sub) or any(sub[a] < sup[a] for a in sup)
+
+
+def _warn_clashes(clashes: dict, whens: list, matched: dict, path: Path, refs: list) -> None:
+    """A :class:`WhenConflictWarning` for each pair of ``[[when]]`` blocks and key that
+    they set to different values in some task (``clashes``: (earlier, later, key) ->
+    [earlier's value, later's, tasks]), unless the later block is narrower (its match, or
+    the tasks it matches, ``matched``, inside the earlier's): the usual way to make an
+    exception to a rule. ``refs``: each block's ``when[i], line N`` (:func:`_when_refs`)."""
+    for (j, i, key), (old, new, tasks) in clashes.items():
+        narrower = _narrower(whens[i].get("match", {}), whens[j].get("match", {}))
+        if narrower or set(matched[i]) < set(matched[j]):
+            continue
+        n = len(tasks)
+        shown = ", ".join(tasks[:3]) + (f" and {n - 3} more" if n > 3 else "")
+        warnings.warn(
+            f"{path}: [[when]] blocks {j + 1} ({refs[j]}) and {i + 1} ({refs[i]}) both set "
+            f"{'.'.join(map(str, key))} for {n} task{'s' * (n > 1)} ({shown}), to different "
+            f"values: block {j + 1} sets {_fmt_value(old)}, block {i + 1} sets "
+            f"{_fmt_value(new)}; block {i + 1}'s value is used (blocks are merged in file "
+            f"order); if block {i + 1} is meant to override block {j + 1}, give it a narrower "
+            "match (a later block that matches only some of an earlier block's tasks "
+            "overrides it without a warning), else remove one of the two settings",
+            WhenConflictWarning,
+            stacklevel=4,
+        )
+
+
+def _fmt_value(value) -> str:
+    """A setting's value in a line: JSON (``false``, ``{"T_K": [90.0, 140.0]}``), cut at
+    120 characters; a removed key says so."""
+    if isinstance(value, _Removed):
+        gone = "value" if value.by == "prior" else "prior"
+        return f"none (its {value.by} for the parameter removes the {gone})"
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _no_name_set(setting: dict, where: str) -> dict:
@@ -629,11 +989,19 @@ def _no_name_set(setting: dict, where: str) -> dict:
 
 def _problem(task: Task):
     """The task's problem; its errors name the task and its axis labels (the values whose
-    ``set`` made it), e.g. ``task q (a = q): [inference]: unknown key(s) seeed``."""
+    ``set`` made it), e.g. ``task q (a = q): [inference]: unknown key(s) seeed``, and the
+    axis value or ``[[when]]`` block that set the key they name, if one did
+    (:func:`_name_source`): ``... (seeed set by axis 'a' value 'q' of sweep.toml)``."""
     text = tomli_w.dumps(task.document)
     labels = ", ".join(f"{a} = {v}" for a, v in task.labels.items())
     where = f"task {task.name}" + (f" ({labels})" if labels else "")
-    return Problem.from_dict(task.document, path=where, source_text=text, base_dirs=task.base_dirs)
+    try:
+        return Problem.from_dict(
+            task.document, path=where, source_text=text, base_dirs=task.base_dirs
+        )
+    except BayesffError as e:  # name the value or [[when]] block that set the key
+        _name_source(e, task, where)
+        raise
 
 
 def _done(task: Task) -> bool:
