@@ -1639,12 +1639,34 @@ def test_a_model_that_misses_its_data_by_far_is_noted():
     from bayesff.inference.diagnostics import misfit_notes
 
     (note,) = misfit_notes(_tau_run(0.97))
-    assert note.startswith("target B2: the model misses these data by about 97 %"), note
+    assert note.startswith("target B2: the inferred relative model error is about 97 %"), note
     assert "tau_B2 0.97, prior scale 0.05" in note and "(d.csv)" in note
+    assert "misses the observed" not in note  # no model draws in this run tree
     assert misfit_notes(_tau_run(0.14)) == []
     assert misfit_notes(_tau_run(0.3, scale=0.1)) == []
     assert len(misfit_notes(_tau_run(0.6, form="log"))) == 1
     assert misfit_notes(_tau_run(0.97, form="absolute")) == []
+
+
+def test_the_misfit_note_gives_the_observed_miss_beside_tau():
+    """Audit, 2026-11-30 (water with LJ): the note said "misses these data by about 26 %"
+    from tau, while the model's vapour pressure was 4.1 times the data at the cold end.
+    With model draws in the run, the note gives the median and the worst relative miss
+    of the posterior-median model, computed here by hand: model 0.219, 1.1, 2.0 against
+    data 0.0529, 1.0, 2.0: misses 314 %, 10 %, 0 %: median 10 %, worst a factor 4.1."""
+    import xarray as xr
+
+    from bayesff.inference.diagnostics import misfit_notes
+
+    run = _tau_run(0.26, scale=0.05)
+    model = np.broadcast_to(np.array([0.219, 1.1, 2.0]), (2, 100, 3))
+    run["posterior_predictive"] = xr.DataTree(
+        xr.Dataset({"B2_model": (("chain", "draw", "T"), model)})
+    )
+    run["observed_data"] = xr.DataTree(xr.Dataset({"B2": (("T",), [0.0529, 1.0, 2.0])}))
+    (note,) = misfit_notes(run)
+    assert "relative model error is about 26 %" in note, note
+    assert "misses the observed values by a median 10 %, at worst by a factor 4.1" in note
 
 
 def test_an_r_hat_warning_whose_chains_sit_apart_points_to_tempering():

@@ -736,6 +736,24 @@ def vle_predictions(
         was validated over (``eos.validity.shape``): never an extrapolation. A failed
         row leaves the others' reverse-mode gradients finite (``jax.grad`` of a sum over
         the finite rows equals its forward-mode value).
+
+    Notes
+    -----
+    Call it under :func:`jax.jit` (with ``fluid`` closed over, the parameters and
+    temperatures as arguments) when it is called more than once: run eagerly, its
+    solver loops are compiled again at every call (about 15 s each on a 2-core CPU, and a
+    hundred such calls exhausted the compiler's memory in an audit, 2026-11-30); jitted,
+    the compilation is paid once and a call takes milliseconds.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from bayesff.potentials import get_potential
+    >>> fluid = fluid_eos_of(get_potential("lennard_jones"))
+    >>> predict = jax.jit(lambda p, T: vle_predictions(fluid, p, T))
+    >>> out = predict({"epsilon": 0.9977, "sigma": 3.405}, jnp.array([90.0, 110.0]))
+    >>> out.rho_l.shape
+    (2,)
     """
     eps, sig, shape = fluid.reduce(params)
     eos = fluid.eos
@@ -949,7 +967,7 @@ def _correlation_floor(prop, observable, potential, params, env, values) -> np.n
     )
     above = t >= tc
     if np.any(above):
-        i, more = _first_rows(above)
+        i, more = _extreme_row(above, T_K, largest=True)
         eps_K = eps / GAS_CONSTANT_KJ_PER_MOL_K
         raise ProblemError(
             f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: at the prior centre "
@@ -1171,8 +1189,22 @@ def _first_rows(mask: np.ndarray) -> tuple[int, str]:
     return int(rows[0]), more
 
 
+def _extreme_row(mask: np.ndarray, key, *, largest: bool) -> tuple[int, str]:
+    """Like :func:`_first_rows`, but the flagged row with the largest (or smallest)
+    ``key``: a refusal's advice ("centre the epsilon prior above X K") must hold for every
+    flagged row, whatever the file's row order (audit, 2026-11-30: propane's rows above
+    the model's Tc were answered from the coldest of them, and the advised centre was
+    refused again at the hottest)."""
+    rows = np.flatnonzero(mask)
+    k = np.asarray(key, float)[rows]
+    i = rows[int(np.argmax(k) if largest else np.argmin(k))]
+    more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
+    return int(i), more
+
+
 def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) -> np.ndarray:
-    """T* at the centre; a ProblemError naming the first row outside the EOS's range.
+    """T* at the centre; a ProblemError naming the row outside the EOS's range that its advice
+    is for (the hottest above the range, the coldest below it).
 
     Coexistence rows must lie below the model's critical temperature (certainly below
     for an estimated one, :data:`ESTIMATE_MARGIN`) and at or above the EOS's lowest
@@ -1192,7 +1224,7 @@ def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) 
         limit = c.T_c_star * (1.0 if c.exact else ESTIMATE_MARGIN)
         above = t >= limit
         if np.any(above):
-            i, more = _first_rows(above)
+            i, more = _extreme_row(above, T_K, largest=True)
             how = "" if c.exact else f", estimated; refused above {ESTIMATE_MARGIN:g} x that"
             raise ProblemError(
                 f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: {at} the "
@@ -1214,7 +1246,7 @@ def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) 
     else:
         above = t > t_hi
         if np.any(above):
-            i, more = _first_rows(above)
+            i, more = _extreme_row(above, T_K, largest=True)
             raise ProblemError(
                 f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: {at} T* = "
                 f"{t[i]:.5g} is above the highest temperature the {eos.name} EOS was "
@@ -1223,7 +1255,7 @@ def _check_temperatures(c: _Centre, T_K, observable: str, *, coexistence: bool) 
             )
     below = t < t_lo
     if np.any(below):
-        i, more = _first_rows(below)
+        i, more = _extreme_row(below, T_K, largest=False)
         raise ProblemError(
             f"observable {observable!r}, the row at T_K = {T_K[i]:g}{more}: {at} T* = "
             f"{t[i]:.5g} is below the lowest temperature the {eos.name} EOS was validated at "
@@ -1267,7 +1299,7 @@ def _check_densities(c: _Centre, rho_per_A3, observable: str) -> np.ndarray:
     v = c.fluid.eos.validity
     hi = float(v.rho_star_limit(c.shape))
     if np.any(rho > hi):
-        i, more = _first_rows(rho > hi)
+        i, more = _extreme_row(rho > hi, rho, largest=True)
         per = (
             f": {v.rho_star_max:g} / {v.rho_star_max / hi:g} segments"
             if hi != v.rho_star_max
@@ -1303,7 +1335,7 @@ def _check_stable(c: _Centre, T_K, rho_per_A3, rho_star, observable: str) -> Non
     bad = np.zeros(t.shape, bool)
     bad[below] = ~(np.asarray(slope) > 0.0)
     if np.any(bad):
-        i, more = _first_rows(bad)
+        i, more = _extreme_row(bad, T_K, largest=False)
         raise ProblemError(
             f"observable {observable!r}, the row at T_K = {T_K[i]:g}, rho_per_A3 = "
             f"{float(np.asarray(rho_per_A3)[i]):g}{more}: at the prior centre (epsilon/k = "

@@ -112,13 +112,40 @@ def test_tracing_in_float32_is_a_problem_error():
 def test_rows_at_or_above_the_critical_temperature_are_refused():
     """At the prior centre (eps/k = 120 K) the Thol EOS's Tc* = 1.32 gives Tc = 158.4 K:
     the rows at 160 and 170 K of a coexistence target are a ProblemError naming the
-    first row, the count, Tc and the epsilon that would put the row below Tc."""
+    hottest of them, the count, Tc and the epsilon that would put every row below Tc
+    (170 / 1.32 = 128.79 K)."""
     with pytest.raises(ProblemError) as err:
         lj_problem([_target("saturated_liquid_density", [100.0, 160.0, 170.0])], SETTINGS)
     msg = str(err.value)
-    assert "'saturated_liquid_density', the row at T_K = 160 (and 1 more rows)" in msg
-    assert "critical temperature is 158.4 K" in msg and "above 121.21 K" in msg
+    assert "'saturated_liquid_density', the row at T_K = 170 (and 1 more rows)" in msg
+    assert "critical temperature is 158.4 K" in msg and "above 128.79 K" in msg
     assert "\n" not in msg
+
+
+def _lj_centred(epsilon_K: float, target):
+    return _problem(
+        "lennard_jones", {"sigma": ("angstrom", 3.5)}, {"epsilon": ("K", epsilon_K)}, target
+    )
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_the_advised_centre_holds_for_every_flagged_row_in_either_row_order(order):
+    """Audit, 2026-11-30 (propane with LJ): the advice was computed from the first flagged
+    row in file order, the coldest of those above Tc in an ascending file, so the advised
+    centre was refused again at the hottest. Now, in either order, the advice (Thol Tc* =
+    1.32: 170 K / 1.32 = 128.79 K; the lowest T* 0.661: 65 K / 0.661 = 98.336 K) names the
+    row it is for, and a centre just beyond it builds, where the old advice (160 / 1.32 =
+    121.21 K) is refused again."""
+    hot = _target("saturated_liquid_density", np.array([100.0, 160.0, 170.0])[::order])
+    with pytest.raises(ProblemError, match=r"T_K = 170 \(and 1 more rows\).*above 128.79 K"):
+        _lj_centred(120.0, hot)
+    with pytest.raises(ProblemError, match="the row at T_K = 170"):
+        _lj_centred(121.3, hot)
+    _lj_centred(128.79 * 1.001, hot)
+    cold = _target("vapour_pressure", np.array([100.0, 70.0, 65.0])[::order])
+    with pytest.raises(ProblemError, match=r"T_K = 65 \(and 1 more rows\).*below 98.336 K"):
+        _lj_centred(120.0, cold)
+    _lj_centred(98.34 * 0.999, cold)
 
 
 @pytest.mark.parametrize(
