@@ -243,7 +243,9 @@ class Lock:
                 stale = h.get("host") == me["host"] and not _alive(int(h.get("pid", -1)))
                 # an empty lock is its holder's between its creation and its first write:
                 # stale only once it has stayed empty (else two processes held it)
-                if not stale and not h and self._age() > LOCK_WRITE_GRACE_S:
+                # an mtime in the future (the server's clock ahead) is no age at all
+                age = self._age()
+                if not stale and not h and (age > LOCK_WRITE_GRACE_S or age < 0.0):
                     h = self._watch_empty()
                     if h is None:
                         continue  # released or replaced while watched: try again

@@ -922,29 +922,19 @@ def _axes_tasks(doc: dict, path: Path, root: Path) -> list[Task]:
     if not tasks:
         raise ProblemError("every combination of the axes is excluded", str(path))
     _warn_unused_whens(whens, used, path)
-    _warn_clashes(clashes, whens, matched, path, refs)
+    _warn_clashes(clashes, matched, path, refs)
     return tasks
 
 
-def _narrower(later: dict, earlier: dict) -> bool:
-    """Whether the match ``later`` is narrower than ``earlier``: it names every axis that
-    ``earlier`` names, with some of its labels, and more axes or fewer labels."""
-    sub = {a: set(_as_list(x)) for a, x in later.items()}
-    sup = {a: set(_as_list(x)) for a, x in earlier.items()}
-    if any(a not in sub or not sub[a] <= sup[a] for a in sup):
-        return False
-    return any(a not in sup for a in sub) or any(sub[a] < sup[a] for a in sup)
-
-
-def _warn_clashes(clashes: dict, whens: list, matched: dict, path: Path, refs: list) -> None:
+def _warn_clashes(clashes: dict, matched: dict, path: Path, refs: list) -> None:
     """A :class:`WhenConflictWarning` for each pair of ``[[when]]`` blocks and key that
     they set to different values in some task (``clashes``: (earlier, later, key) ->
-    [earlier's value, later's, tasks]), unless the later block is narrower (its match, or
-    the tasks it matches, ``matched``, inside the earlier's): the usual way to make an
-    exception to a rule. ``refs``: each block's ``when[i], line N`` (:func:`_when_refs`)."""
+    [earlier's value, later's, tasks]), unless the later block is narrower (the tasks it
+    matches, ``matched``, a strict subset of the earlier's, whatever its match names:
+    review, 2026-11-30): the usual way to make an exception to a rule. ``refs``: each
+    block's ``when[i], line N`` (:func:`_when_refs`)."""
     for (j, i, key), (old, new, tasks) in clashes.items():
-        narrower = _narrower(whens[i].get("match", {}), whens[j].get("match", {}))
-        if narrower or set(matched[i]) < set(matched[j]):
+        if set(matched[i]) < set(matched[j]):
             continue
         n = len(tasks)
         shown = ", ".join(tasks[:3]) + (f" and {n - 3} more" if n > 3 else "")

@@ -799,10 +799,10 @@ class Target:
         rows
             Row filter ``{column: [low, high]}`` in the file's units (inclusive):
             the target holds only these rows of the file, and the others are
-            reported as excluded (``None``: every row). Applied before the
-            observable's checks of the rows and before ``train``, so a file
-            with states outside an equation of state's range can be used as it
-            is.
+            reported as excluded (``None``: every row). Every row of the file is
+            still read and checked as data (numbers, units, duplicates); the
+            filter then applies before the observable's checks of the rows (an
+            equation of state's range at the prior centre) and before ``train``.
         """
         where = where or f"target {name!r}"
         obs = (
@@ -861,8 +861,10 @@ class Target:
             return self
         mask = select_rows(self._env_file_units(), train, f"{where}.train")
         if not mask.any():
+            filtered = any("rows filter" in e for e in self.file_excluded)
+            of = f", of the {self.n} its rows filter kept," if filtered else ""
             raise ProblemError(
-                "the training selection keeps no rows (use train = false for a target "
+                f"the training selection keeps no rows{of} (use train = false for a target "
                 "that is only predicted)",
                 f"{where}.train",
             )
@@ -1027,7 +1029,7 @@ def _load_rows(
         file_units={c: table.file_units[c] for c in obs.env_columns},
         entry=table.entry,
         excluded=[f"line {e.line}: {e.reason}" for e in table.excluded],
-        extra=_extra_columns(path, table, set(cols), duplicates, where),
+        extra=_extra_columns(path, table, set(cols), duplicates, where, obs.env_columns),
         lines=tuple(table.lines),
     )
 
@@ -1185,8 +1187,10 @@ def _check_noise_unit(obs: Observable, path, column: str, where: str) -> None:
         ) from None
 
 
-def _extra_columns(path, table, used: set, duplicates: str, where: str) -> dict:
-    """The file's other numeric columns, in their file units, for selections (T_over_Tc)."""
+def _extra_columns(path, table, used: set, duplicates: str, where: str, keys=()) -> dict:
+    """The file's other numeric columns, in their file units, for selections (T_over_Tc),
+    for the rows ``table`` kept (picked by file line: with ``duplicates = "drop"`` the
+    target's load drops rows by its key columns that this second load keeps)."""
     extra = {}
     for col, unit in table.entry.units.items():
         if col in used or unit == "text":
@@ -1198,8 +1202,13 @@ def _extra_columns(path, table, used: set, duplicates: str, where: str) -> dict:
         return {}
     # any sign: a column beside the target's own may hold differences (drho_mol_per_L)
     t2 = load_table(path, extra, where=f"{where}.data", duplicates=duplicates, signed=True)
+    at = {line: i for i, line in enumerate(t2.lines)}
+    if not all(line in at for line in table.lines):
+        return {}  # not expected: the rows cannot be matched, so no column is offered
+    pick = np.array([at[line] for line in table.lines], int)
     return {
-        c: units.from_internal(t2.columns[c], t2.file_units[c], dim) for c, dim in extra.items()
+        c: units.from_internal(np.asarray(t2.columns[c])[pick], t2.file_units[c], dim)
+        for c, dim in extra.items()
     }
 
 

@@ -855,3 +855,31 @@ def test_a_signed_density_column_beside_the_target_still_loads(problem_dir):
     write_manifest(problem_dir / "data", units={**units, "drho_mol_per_L": "mol/L"})
     problem = Problem.from_toml(problem_dir / "models" / "toy.toml")
     assert problem.targets[0].values.size > 0
+
+
+@pytest.mark.parametrize(("observed_MPa", "noted"), [(1.0, True), (100.0, False)])
+def test_describe_notes_a_floor_that_dwarfs_the_data(observed_MPa, noted):
+    """Audit, 2026-11-30: an eos_pressure target whose forward-model floor (SAFT-VR Mie's
+    1.4-2.0 epsilon/sigma^3: 78-145 MPa for propane) exceeds its observed pressures
+    (5-121 MPa) was described as any other, and its coverage verdict rested on the floor.
+    Here the LJ liquid floor, 0.15 epsilon/sigma^3 (Thol against Kolafa-Nezbeda,
+    docs/vle.md) = 5.8 MPa at 120 K / 3.5 angstrom, is noted against 1 MPa of data, not
+    against 100 MPa."""
+    from bayesff.problem import InferenceSettings
+    from bayesff.targets import Target
+
+    from support import lj_problem
+
+    rho = np.array([0.75, 0.8]) / 3.5**3
+    t = Target.from_arrays(
+        "p",
+        "eos_pressure",
+        {"T_K": np.array([120.0, 120.0]), "rho_per_A3": rho},
+        np.full(2, observed_MPa),
+        0.1,
+    )
+    text = lj_problem([t], InferenceSettings(chains=1, warmup=10, samples=10)).describe()
+    assert "forward-model error floor 5.8 to 5.8 [MPa]" in text
+    note = "NOTE: the floor's median (5.8 MPa) exceeds 0.5 x the median observed value (1 MPa)"
+    assert (note in text) is noted, text
+    assert ("compressed_liquid_density has a floor in density" in text) is noted

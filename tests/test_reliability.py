@@ -450,6 +450,23 @@ def test_an_empty_lock_that_looks_old_by_a_skewed_clock_is_not_taken_from_its_ho
     assert json.loads(lock.read_text()) == holder
 
 
+def test_an_empty_lock_stamped_in_the_future_by_a_skewed_clock_is_taken_over(tmp_path):
+    """Review, 2026-11-30: with the file server's clock ahead, a dead holder's empty lock
+    had a negative age and was refused ("just now") until the skew had passed, hours for
+    a clock hours ahead. Now it is watched on this process's clock like an old one, and
+    taken over when it stays empty."""
+    from bayesff.io import Lock
+
+    out = tmp_path / "posterior.nc"
+    lock = out.with_name(f".{out.name}.lock")
+    lock.write_text("")
+    ahead = time.time() + 3600
+    os.utime(lock, (ahead, ahead))
+    with Lock(out):
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+    assert not lock.exists()
+
+
 def test_a_temporary_file_of_another_machine_is_not_removed(tmp_path):
     """Audit, 2026-11-30: a temporary file ``.NAME.PID.tmp`` was removed when no process
     of that pid lived on this machine, so on a folder shared between machines another

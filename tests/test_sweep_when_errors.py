@@ -284,3 +284,19 @@ def test_a_block_that_frees_a_parameter_another_fixed_is_a_conflict(tmp_path):
     ) in w, w
     sigma = {t.name: t.document["parameters"]["sigma"] for t in tasks}
     assert "value" not in sigma["lj-VLE"] and sigma["lj-all"]["value"] == 3.4
+
+
+def test_a_later_block_whose_match_names_more_axes_but_the_same_tasks_is_a_conflict(
+    tmp_path,
+):
+    """Review, 2026-11-30: a later match that names more axes was taken for narrower
+    even when it picks the same tasks (training = every label), so it overrode the
+    earlier block without a warning. Narrower is by the tasks matched."""
+    path = _sweep(
+        tmp_path,
+        '[[when]]\nmatch = { form = "mie" }\nset = { inference = { warmup = 70 } }\n\n'
+        '[[when]]\nmatch = { form = "mie", training = ["VLE", "all"] }\n'
+        "set = { inference = { warmup = 80 } }\n",
+    )
+    with pytest.warns(sweep_module.WhenConflictWarning, match="both set inference.warmup"):
+        expand(path, tmp_path / "runs")

@@ -174,3 +174,42 @@ def test_a_rows_filter_on_a_target_of_configurations_is_refused_before_reading()
         Target.from_file(
             "E", "configuration_energy", "no_such.csv", rows={"T_K": [1, 2]}, where="t"
         )
+
+
+def test_a_rows_filter_on_another_column_with_dropped_duplicates_keeps_the_right_rows(
+    tmp_path,
+):
+    """Review, 2026-11-30: with duplicates = "drop" the target's load drops a row whose
+    key (T_K) and values repeat an earlier one's while another column (a text reference)
+    differs; the file's other numeric columns, read by a second load, kept it, so a
+    filter on one of them failed with an IndexError (and a train selection on one was
+    one row off). The kept rows are those of the file by hand: 300 and 400 K."""
+    from support import manifest_entry
+
+    (tmp_path / "b2.csv").write_text(
+        "T_K,B2_cm3_per_mol,u_B2_cm3_per_mol,B2_alt_cm3_per_mol,ref\n"
+        "200,-40,1,-41,a\n200,-40,1,-41,b\n300,-15,1,-16,a\n400,-5,1,-6,a\n"
+    )
+    units = {
+        "T_K": "K",
+        "B2_cm3_per_mol": "cm^3/mol",
+        "u_B2_cm3_per_mol": "cm^3/mol",
+        "B2_alt_cm3_per_mol": "cm^3/mol",
+        "ref": "text",
+    }
+    (tmp_path / "manifest.toml").write_text(manifest_entry(tmp_path, "b2.csv", units))
+    t = Target.from_file(
+        "B2",
+        "second_virial",
+        tmp_path / "b2.csv",
+        duplicates="drop",
+        rows={"B2_alt_cm3_per_mol": [-20, 0]},
+        where="t",
+    )
+    np.testing.assert_allclose(t.env_display("T_K"), [300.0, 400.0])
+    np.testing.assert_allclose(t.values, [-15.0, -5.0])
+    assert any("line 3" in e for e in t.file_excluded)  # the dropped duplicate
+    assert (
+        t.file_excluded[-1]
+        == "1 rows outside the rows filter B2_alt_cm3_per_mol = [-20, 0] (file lines 2)"
+    )
