@@ -1029,7 +1029,7 @@ def _load_rows(
         file_units={c: table.file_units[c] for c in obs.env_columns},
         entry=table.entry,
         excluded=[f"line {e.line}: {e.reason}" for e in table.excluded],
-        extra=_extra_columns(path, table, set(cols), duplicates, where, obs.env_columns),
+        extra=_extra_columns(path, table, set(cols), duplicates, where),
         lines=tuple(table.lines),
     )
 
@@ -1187,7 +1187,7 @@ def _check_noise_unit(obs: Observable, path, column: str, where: str) -> None:
         ) from None
 
 
-def _extra_columns(path, table, used: set, duplicates: str, where: str, keys=()) -> dict:
+def _extra_columns(path, table, used: set, duplicates: str, where: str) -> dict:
     """The file's other numeric columns, in their file units, for selections (T_over_Tc),
     for the rows ``table`` kept (picked by file line: with ``duplicates = "drop"`` the
     target's load drops rows by its key columns that this second load keeps)."""

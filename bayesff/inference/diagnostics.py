@@ -274,10 +274,11 @@ def misfit_notes(dt) -> list[str]:
 
 
 def _observed_miss(dt, name: str) -> str:
-    """``", and the model ... misses the observed values by a median X %, at worst ..."``
-    from the run's model draws (``posterior_predictive/<name>_model``), or ``""`` where
-    the run file lacks them. tau is a typical miss: the worst row can be far off
-    (audit, 2026-11-30: water with LJ, tau 0.26, vapour pressure 4.1 times the data)."""
+    """``"; the posterior-median model misses the observed values by a median X %, at
+    worst by ..."`` from the run's model draws (``posterior_predictive/<name>_model``),
+    or ``""`` where the run file lacks them. tau is a typical miss: the worst row can be
+    far off (audit, 2026-11-30: water with LJ, tau 0.26, vapour pressure 4.1 times the
+    data)."""
     if "posterior_predictive" not in dt.children or "observed_data" not in dt.children:
         return ""
     pp, obs = dt["posterior_predictive"], dt["observed_data"]

@@ -464,7 +464,8 @@ def test_a_chains_density_limit_is_per_segment():
     molecules per sigma^3 (audit, 2026-11-29: it was applied per molecule, so an 8-segment
     chain at packing 0.93 passed with p* = 4e36). The eos_pressure observable of mie_chain
     is NaN above 1.05 / 8 and a number below it; the problem check refuses such a row
-    before sampling."""
+    before sampling, naming the densest row (its advice, a sigma centre below
+    (0.1313 / 0.0040625)^(1/3) = 3.1849 angstrom, must hold for every flagged row)."""
     from bayesff.errors import ProblemError
     from bayesff.observables import get_observable
     from bayesff.potentials import get_potential
@@ -481,7 +482,8 @@ def test_a_chains_density_limit_is_per_segment():
     check = get_observable("eos_pressure").error_floor
     rows = {k: np.asarray(v) for k, v in env.items()}
     with pytest.raises(
-        ProblemError, match=r"rho\* = 0.14 .*\(rho\* = 0.131[23]: 1.05 / 8 segments\)"
+        ProblemError,
+        match=r"rho\* = 0.26 .*\(rho\* = 0.131[23]: 1.05 / 8 segments\).*below 3.18",
     ):
         check(chain, params, rows, np.full(4, 100.0), {})
     ok = {k: v[:2] for k, v in rows.items()}
