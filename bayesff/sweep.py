@@ -592,6 +592,12 @@ def _name_source(e: BayesffError, task: Task, where: str) -> None:
         return
     key = _field_path(e.where[len(head) :], task.document)
     note = _source_note(task.sources, key, e.message, task.document) if key else None
+    if key and key[-1] == "train" and "rows filter" in e.message:
+        # the training selection was left nothing by the target's rows filter: its
+        # setter is as much the cause (review, 2026-11-30)
+        by = _source_of(task.sources, (*key[:-1], "rows"))
+        if by is not None:
+            note = "; ".join(x for x in (note, f"the rows filter set by {by}") if x)
     if note:
         e.message = f"{e.message} ({note})"
         e.args = (f"{e.where}: {e.message}",)

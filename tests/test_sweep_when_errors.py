@@ -300,3 +300,27 @@ def test_a_later_block_whose_match_names_more_axes_but_the_same_tasks_is_a_confl
     )
     with pytest.warns(sweep_module.WhenConflictWarning, match="both set inference.warmup"):
         expand(path, tmp_path / "runs")
+
+
+def test_a_training_selection_emptied_by_a_rows_filter_names_both_setters(tmp_path):
+    """Review, 2026-11-30: a block set rho_l's rows filter to 85-115 K and an axis value
+    its training selection to 130-140 K; the refusal named only the axis value, though
+    the filter removed the rows. Now it says the filter left them (the 12 rows of
+    data/vle/saturation_argon.csv at 85-115 K) and names its block."""
+    axes = AXES.replace(
+        '{ label = "all" }',
+        '{ label = "all" }, { label = "hot", set = { targets = { rho_l = { train = '
+        "{ T_K = [130.0, 140.0] } } } } }",
+    )
+    path = _sweep(
+        tmp_path,
+        '[[when]]\nmatch = { form = "mie" }\n'
+        "set = { targets = { rho_l = { rows = { T_K = [85.0, 115.0] } } } }\n",
+        axes=axes,
+    )
+    _, problems, errors = check_sweep(path)
+    assert "lj-hot" in problems and "mie-hot" not in problems
+    msg = errors["mie-hot"]
+    assert "training selection keeps no rows, of the 12 its rows filter kept," in msg, msg
+    assert "set by axis 'training' value 'hot'" in msg, msg
+    assert "the rows filter set by [[when]] block 1 of sweep.toml" in msg, msg
