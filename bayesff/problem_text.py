@@ -571,8 +571,9 @@ FLOOR_NOTE_FRACTION = 0.5
 
 def _floor_dwarfs_data(t: Target) -> list[str]:
     """A NOTE line where the target's floor is large beside its observed values."""
-    y = np.abs(np.asarray(t.values, float)).ravel()
-    f = np.broadcast_to(np.asarray(t.floor, float), np.shape(t.values)).ravel()
+    floor = np.asarray(t.floor, float).reshape(-1)  # one per row, a row may be a vector
+    y = np.abs(np.asarray(t.values, float)).reshape(floor.size, -1)
+    y, f = y.ravel(), np.broadcast_to(floor[:, None], y.shape).ravel()
     ok = np.isfinite(y) & np.isfinite(f)
     if not ok.any() or np.median(f[ok]) <= FLOOR_NOTE_FRACTION * np.median(y[ok]):
         return []
