@@ -18,11 +18,12 @@ from support import ROOT
 PKG = ROOT / "bayesff"
 
 #: Layer of each module (prefix match, longest first); docs/architecture.md, Layers, with the
-#: utility modules (errors, units, io, runtime, schemas) at the bottom.
+#: utility modules (errors, interrupts, units, io, runtime, schemas) at the bottom.
 LAYERS = {
     "bayesff._version": 0,
     "bayesff.sites": 0,
     "bayesff.errors": 0,
+    "bayesff.interrupts": 0,
     "bayesff.units": 0,
     "bayesff.io": 0,
     "bayesff.runtime": 0,

@@ -40,6 +40,7 @@ import threading
 import warnings
 from pathlib import Path
 
+from bayesff import interrupts
 from bayesff._version import __version__
 from bayesff.cli.command import EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED
 from bayesff.errors import BayesffError, DiagnosticsError, Interrupted
@@ -202,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     exit status 130, never a traceback: the parser is built inside the same
     ``try`` as the command, because importing the numerical stack takes
     seconds, and a Ctrl-C swallowed by a garbage-collector callback is raised
-    again (:class:`_Redeliver`).
+    again (:class:`_Redeliver`). One swallowed anywhere else is raised again
+    between two blocks of sampling, or reported when the command has finished
+    (:mod:`bayesff.interrupts`).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     args = None
@@ -211,9 +214,21 @@ def main(argv: list[str] | None = None) -> int:
     shown = warnings.showwarning
     warnings.showwarning = functools.partial(_show_warning, shown)
     try:
-        args = build_parser(_command_of(argv)).parse_args(argv)
-        return args.func(args)
+        with interrupts.counting():
+            args = build_parser(_command_of(argv)).parse_args(argv)
+            code = args.func(args)
+        if interrupts.lost():
+            # a library swallowed the Ctrl-C until the command had finished
+            interrupts.acknowledge()
+            print(
+                "interrupted (Ctrl-C), but too late to stop the command: it finished, "
+                "and what it writes was written",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
+        return code
     except KeyboardInterrupt:
+        interrupts.acknowledge()
         _cancel_stray_timers()
         print("interrupted (Ctrl-C)", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -221,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         if args is None or args.debug:
             raise
         if isinstance(e, Interrupted):
+            interrupts.acknowledge()
             _cancel_stray_timers()
             print(str(e), file=sys.stderr)
             return EXIT_INTERRUPTED

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from bayesff import runfile, sites
+from bayesff import interrupts, runfile, sites
 from bayesff.errors import (
     BayesffError,
     DiagnosticsError,
@@ -504,6 +504,7 @@ def _calibrate(
             kernel = get_kernel(batch.structure, _kernel_settings(batch.s))
             draws, maps = _sample(kernel, batch, ckpt, options, checkpoint_every, resume)
         except KeyboardInterrupt:
+            interrupts.acknowledge()
             raise _interrupted_before(ckpt, resume) from None
         try:
             timings = {"batch_size": len(problems), "sampling_s": time.perf_counter() - t}
@@ -522,6 +523,7 @@ def _calibrate(
                 )
                 run.path = _write(run, path, strict)
         except KeyboardInterrupt:
+            interrupts.acknowledge()
             if ckpt is None:
                 raise Interrupted(None) from None
             save_finished(ckpt, draws, batch.s.warmup + batch.s.samples)

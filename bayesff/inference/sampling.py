@@ -18,6 +18,7 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
+from bayesff import interrupts
 from bayesff.errors import Interrupted
 from bayesff.inference.checkpoint import Checkpoint
 
@@ -239,6 +240,7 @@ def run_blocks(
             if ckpt is not None and _due(it, s, checkpoint_every):
                 ckpt.save_blocks(state, done, it, scale)
         while it < total:
+            interrupts.raise_if_lost()  # a Ctrl-C a library swallowed while compiling
             n = _next_n(it, s, kernel.settings.block, per_iter, checkpoint_every, block_seconds)
             t = time.perf_counter()
             state, trace = kernel.run_block(state, data, n)
@@ -258,6 +260,7 @@ def run_blocks(
         joined = _joined(done)  # inside the try: a Ctrl-C here still saves the draws
         return Draws(joined["z"], {k: joined[k] for k in STAT_FIELDS}, state)
     except KeyboardInterrupt:
+        interrupts.acknowledge()
         bar.close()
         if ckpt is None:
             raise Interrupted(None) from None
