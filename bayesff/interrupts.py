@@ -24,6 +24,7 @@ import signal
 import threading
 from collections.abc import Iterator
 
+_active = False  # inside counting(), with this module's handler in place
 _received = 0
 _acknowledged = 0
 #: seconds before a Ctrl-C that arrived during a C extension's initialisation is delivered
@@ -54,15 +55,23 @@ def _count_and_raise(signum, frame) -> None:
     every ``DEFER_S`` until that initialisation is done (a fraction of a second).
     Holding it back through every import instead delayed a Ctrl-C at start-up by the
     3-6 s the command's imports take on a busy machine."""
-    global _received, _deferred
+    global _received
     _received += 1
     if _in_extension_init(frame):
-        if _deferred is None or not _deferred.is_alive():
-            _deferred = threading.Timer(DEFER_S, _thread.interrupt_main, (signal.SIGINT,))
-            _deferred.daemon = True
-            _deferred.start()
+        redeliver_soon(DEFER_S)
         return
     raise KeyboardInterrupt
+
+
+def redeliver_soon(delay_s: float) -> None:
+    """Deliver SIGINT to the main thread again in ``delay_s`` seconds, from a timer
+    thread (raised at once, where it was held back or swallowed, it would be lost
+    again), unless :func:`acknowledge` comes first; one pending delivery at a time."""
+    global _deferred
+    if _deferred is None or not _deferred.is_alive():
+        _deferred = threading.Timer(delay_s, _thread.interrupt_main, (signal.SIGINT,))
+        _deferred.daemon = True
+        _deferred.start()
 
 
 @contextlib.contextmanager
@@ -77,11 +86,14 @@ def counting() -> Iterator[None]:
     if not ours:
         yield
         return
+    global _active
     previous = signal.signal(signal.SIGINT, _count_and_raise)
     acknowledge()  # a Ctrl-C of an earlier command is not this one's
+    _active = True
     try:
         yield
     finally:
+        _active = False
         if _deferred is not None:
             _deferred.cancel()  # one still held back is lost(): the CLI reports it
         signal.signal(signal.SIGINT, previous)
@@ -92,12 +104,13 @@ def acknowledge() -> None:
     global _acknowledged
     _acknowledged = _received
     if _deferred is not None:
-        _deferred.cancel()  # held back during an import, then raised by raise_if_lost
+        _deferred.cancel()  # a pending redelivery would land in the code handling this one
 
 
 def lost() -> bool:
-    """Whether a Ctrl-C arrived that no handling code acknowledged."""
-    return _received > _acknowledged
+    """Whether a Ctrl-C arrived, inside :func:`counting`, that no handling code
+    acknowledged (always ``False`` outside it)."""
+    return _active and _received > _acknowledged
 
 
 def raise_if_lost() -> None:

@@ -30,11 +30,9 @@ and says how to resume).
 
 from __future__ import annotations
 
-import _thread
 import argparse
 import functools
 import importlib
-import signal
 import sys
 import threading
 import warnings
@@ -142,25 +140,19 @@ class _Redeliver:
     ``__del__``) is delivered to the main thread again, instead of being printed as
     "Exception ignored" and lost (the run then went on and exited 0).
 
-    It is delivered from a timer thread a moment later: raised at once, it would land
-    inside this hook, where it would be lost again.
+    It is delivered from a timer thread a moment later (raised at once, it would land
+    inside this hook, where it would be lost again), unless the code that handles a
+    Ctrl-C acknowledges one first (:func:`bayesff.interrupts.redeliver_soon`).
     """
 
     def __init__(self, previous):
         self.previous = previous
-        self.timer: threading.Timer | None = None
 
     def __call__(self, unraisable) -> None:
         if not issubclass(unraisable.exc_type, KeyboardInterrupt):
             self.previous(unraisable)
-        elif self.timer is None or not self.timer.is_alive():
-            self.timer = threading.Timer(0.01, _thread.interrupt_main, (signal.SIGINT,))
-            self.timer.daemon = True
-            self.timer.start()
-
-    def cancel(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
+        else:
+            interrupts.redeliver_soon(0.01)
 
 
 def _cancel_stray_timers() -> None:
@@ -210,22 +202,22 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = None
     previous = sys.unraisablehook
-    sys.unraisablehook = redeliver = _Redeliver(previous)
+    sys.unraisablehook = _Redeliver(previous)
     shown = warnings.showwarning
     warnings.showwarning = functools.partial(_show_warning, shown)
     try:
         with interrupts.counting():
             args = build_parser(_command_of(argv)).parse_args(argv)
             code = args.func(args)
-        if interrupts.lost():
-            # a library swallowed the Ctrl-C until the command had finished
-            interrupts.acknowledge()
-            print(
-                "interrupted (Ctrl-C), but too late to stop the command: it finished, "
-                "and what it writes was written",
-                file=sys.stderr,
-            )
-            return EXIT_INTERRUPTED
+            if interrupts.lost():
+                # a library swallowed the Ctrl-C until the command had finished
+                interrupts.acknowledge()
+                print(
+                    "interrupted (Ctrl-C), but too late to stop the command: it finished, "
+                    "and what it writes was written",
+                    file=sys.stderr,
+                )
+                return EXIT_INTERRUPTED
         return code
     except KeyboardInterrupt:
         interrupts.acknowledge()
@@ -249,5 +241,5 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     finally:
         warnings.showwarning = shown
-        redeliver.cancel()
+        interrupts.acknowledge()  # and cancel a redelivery still pending
         sys.unraisablehook = previous

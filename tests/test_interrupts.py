@@ -1,0 +1,87 @@
+"""bayesff.interrupts: Ctrl-C counted, held back, raised again, acknowledged.
+
+The CLI's behaviour (exit 130, one line) is tested in tests/test_reliability_round2.py;
+these are the module's own contracts.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from bayesff import interrupts
+
+
+@pytest.fixture
+def python_handler():
+    """Python's own SIGINT handler, as in a new process (an earlier test in this worker,
+    a Dask cluster, may have left another)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def _wait(seconds: float) -> None:
+    for _ in range(int(seconds / 0.01)):
+        time.sleep(0.01)
+
+
+def test_a_swallowed_ctrl_c_is_raised_at_the_next_safe_point(python_handler):
+    with interrupts.counting():
+        try:
+            signal.raise_signal(signal.SIGINT)
+            _wait(0.2)
+        except KeyboardInterrupt:
+            pass  # a library that drops it
+        assert interrupts.lost()
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.raise_if_lost()
+        assert not interrupts.lost()
+        interrupts.raise_if_lost()  # once only
+
+
+def test_a_handled_ctrl_c_is_not_raised_again(python_handler):
+    with interrupts.counting():
+        try:
+            signal.raise_signal(signal.SIGINT)
+            _wait(0.2)
+        except KeyboardInterrupt:
+            interrupts.acknowledge()  # the code that handles it
+        interrupts.raise_if_lost()
+        assert not interrupts.lost()
+
+
+def test_acknowledging_cancels_a_pending_redelivery(python_handler):
+    """A redelivery still pending when the Ctrl-C is handled would land inside the
+    handling code (a checkpoint being saved): acknowledging cancels it."""
+    with interrupts.counting():
+        interrupts.redeliver_soon(0.1)
+        interrupts.acknowledge()
+        _wait(0.4)  # a KeyboardInterrupt here fails the test
+
+
+def test_a_redelivery_not_acknowledged_arrives(python_handler):
+    with interrupts.counting(), pytest.raises(KeyboardInterrupt):
+        interrupts.redeliver_soon(0.05)
+        _wait(2.0)
+
+
+def test_outside_a_command_nothing_is_counted(python_handler):
+    """bayesff used as a library: the calling program owns SIGINT; the handler is
+    Python's, and a Ctrl-C it swallows is its business."""
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    try:
+        signal.raise_signal(signal.SIGINT)
+        _wait(0.2)
+    except KeyboardInterrupt:
+        pass
+    interrupts.raise_if_lost()
+    assert not interrupts.lost()
+
+
+def test_the_handler_is_restored_after_the_command(python_handler):
+    with interrupts.counting():
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
