@@ -442,8 +442,8 @@ SUPERCOOLED_MARGIN = 1.1
 
 
 def _refuse_supercooled_lj(name, potential, params, env) -> None:
-    """A ProblemError naming the first row of a Lennard-Jones target (cut off or not) that
-    lies, at the prior centre, below :data:`LJ_TRIPLE_POINT_T_STAR` /
+    """A ProblemError naming the coldest row of a Lennard-Jones target (cut off or not)
+    that lies, at the prior centre, below :data:`LJ_TRIPLE_POINT_T_STAR` /
     :data:`SUPERCOOLED_MARGIN` at a liquid-side density (rho* >= the Thol EOS's critical
     density 0.31); a dilute gas there is kept."""
     if (getattr(potential, "unwrapped", None) or potential).name != "lennard_jones":
@@ -456,7 +456,7 @@ def _refuse_supercooled_lj(name, potential, params, env) -> None:
     bad = (t_star < lowest) & (rho_star >= THOL2016_CRITICAL[1])
     if np.any(bad):
         rows = np.flatnonzero(bad)
-        i = int(rows[0])
+        i = int(rows[np.argmin(T_K[rows])])  # the row the advised epsilon is set by
         more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
         raise ProblemError(
             f"observable {name!r}, the row at T_K = {T_K[i]:g}, rho_per_A3 = "

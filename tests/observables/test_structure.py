@@ -258,7 +258,7 @@ def test_a_liquid_state_below_the_lj_triple_point_is_refused_before_any_solve():
     LJ126_TholJPCRD2016) extrapolates to -0.55: 7x the validated liquid floor of
     closure_error_floor (0.072). Such a row, at the prior centre of lj_problem (eps/k =
     120 K, sigma = 3.5 angstrom), is a one-line ProblemError naming the observable, the
-    row and the count, for every OZ observable of a state, with the epsilon that would
+    coldest such row and the count, for every OZ observable of a state, with the epsilon that would
     admit the coldest row (55 K / (0.661 / 1.1) = 91.53 K). A dilute gas at the same temperature
     and a liquid at T* = 0.708 (argon's 85 K) are kept; so is the 85 K liquid under a
     centre of 130 K (T* 0.654: refused only below 0.661 / 1.1 = 0.601, review of
@@ -275,8 +275,9 @@ def test_a_liquid_state_below_the_lj_triple_point_is_refused_before_any_solve():
         with pytest.raises(ProblemError) as err:
             lj_problem([bad], settings)
         msg = str(err.value)
-        assert f"{name!r}, the row at T_K = 60, rho_per_A3 = 0.0209913 (and 1 more rows)" in msg
-        assert "T* = 0.5" in msg and "triple point T* = 0.661 (refused below 0.601)" in msg
+        # the coldest row, whose T* sets the advice (the first, 60 K, was named before)
+        assert f"{name!r}, the row at T_K = 55, rho_per_A3 = 0.0221574 (and 1 more rows)" in msg
+        assert "T* = 0.4583" in msg and "triple point T* = 0.661 (refused below 0.601)" in msg
         assert "centre epsilon below 91.528 K" in msg and "\n" not in msg
         ok = {c: v[:2] for c, v in env.items()}
         problem = lj_problem([Target.from_arrays("t", name, ok, np.full(2, col), 0.1)], settings)
