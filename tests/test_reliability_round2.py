@@ -457,6 +457,43 @@ def test_ctrl_c_while_the_run_is_written_keeps_the_draws(tmp_path, monkeypatch, 
     assert out.is_file() and not (out.parent / "checkpoint.npz").exists()
 
 
+@pytest.mark.slow  # one real calibration (compiling its sampler: ~20 s on 2 busy cores)
+def test_ctrl_c_swallowed_in_the_last_block_keeps_the_draws_and_writes_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    """A Ctrl-C a library swallowed while the last block of draws ran (no block boundary
+    follows to raise it again) is raised before the run is post-processed: exit 130, a
+    checkpoint of the finished draws, no run file, and --resume writes the run without
+    sampling again. Without it the run was written and only then reported 'too late'."""
+    problem = _toy_problem(tmp_path)
+    out = tmp_path / "run" / "posterior.nc"
+    real = calibrate_module.run_blocks
+
+    def last_block(*a, **k):
+        draws = real(*a, **k)
+        _swallowed_ctrl_c()
+        return draws
+
+    monkeypatch.setattr(calibrate_module, "run_blocks", last_block)
+    args = ["calibrate", str(problem), "--out", str(out), "--no-progress"]
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code = main(args)
+        err = capsys.readouterr().err
+        assert code == 130, err
+        assert err.strip() == (
+            f"interrupted; the state is saved in {out.parent / 'checkpoint.npz'}: run the "
+            "same command with --resume to continue"
+        )
+        assert (out.parent / "checkpoint.npz").is_file() and not out.exists()
+        monkeypatch.setattr(calibrate_module, "run_blocks", real)
+        assert main([*args, "--resume"]) == 0
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert "200 of 200 iterations done" in capsys.readouterr().out  # none redone
+    assert out.is_file()
+
+
 # ------------------------------------------------------------- run-file attributes
 
 

@@ -507,6 +507,7 @@ def _calibrate(
             interrupts.acknowledge()
             raise _interrupted_before(ckpt, resume) from None
         try:
+            interrupts.raise_if_lost()  # one swallowed in the last block: draws saved below
             timings = {"batch_size": len(problems), "sampling_s": time.perf_counter() - t}
             tempering = _tempering_attrs(draws.state, batch, options.log)
             kept = _with_modes(draws.thinned(batch.s.thin), maps)
