@@ -253,6 +253,24 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs, base_potential) ->
     )
 
 
+def _refuse_filtered_covariance(target: Target, em: ErrorModel, where: str) -> None:
+    """A covariance read from a file of the target's rows (a correlation file's row
+    indices, replicate curves) with a ``rows`` filter that left rows out: the file's rows
+    no longer line up with the target's, and a correlation file's indices were silently
+    taken as the kept rows' (audit, 2026-11-30)."""
+    note = next((e for e in target.file_excluded if "rows filter" in e), None)
+    if note is None:
+        return
+    what = "correlation file's row indices" if em.data is not None else "replicate curves"
+    raise ProblemError(
+        f"a covariance error model's {what} count the rows of the target's data file, "
+        f"and its rows filter left {note}: they would no longer line up; cut the data file "
+        f"and the {'correlation' if em.data is not None else 'replicates'} file to the "
+        "same rows instead of filtering",
+        where,
+    )
+
+
 def _error_model(target: Target, t: dict, base_dirs, where: str) -> tuple[ErrorModel, object]:
     """The target's error model (independent by default; discrepancy GP for dense curves)
     and, for a ``covariance`` one, its covariance matrix."""
@@ -271,6 +289,7 @@ def _error_model(target: Target, t: dict, base_dirs, where: str) -> tuple[ErrorM
         raise ProblemError("correlated error models are for curves of scalar rows", ew)
     if em.kind != "covariance":
         return em, None
+    _refuse_filtered_covariance(target, em, ew)
     if em.data is not None:
         path = _data_path(em.data, base_dirs, ew)
         return em, correlation_covariance(path, target.uncertainties, f"{ew}.data")

@@ -287,48 +287,76 @@ def _new_family(old, new) -> bool:
     )
 
 
-def _merge(base: dict, change: dict, where: str, replace: frozenset = frozenset()) -> dict:
+def _merge(
+    base: dict,
+    change: dict,
+    where: str,
+    replace: frozenset = frozenset(),
+    paths: list | None = None,
+    prefix: tuple = (),
+) -> dict:
     """``change`` merged into ``base`` (tables key by key, but the keys in ``replace``, a
     target's :data:`REPLACED_TABLES`, and a prior of a new family whole; targets by
-    name)."""
+    name).
+
+    With ``paths`` (a list), the key paths the merge sets are appended to it, each with
+    the value it gets: a leaf, or a table replaced whole (a new table, one of
+    ``replace``, a prior of a new family); targets by name (``(("targets", "B2",
+    "train"), {...})``); a parameter's ``value`` or ``prior`` that the other removes as
+    a :class:`_Removed`. ``prefix`` is where ``base`` lies in the whole document.
+    """
     out = copy.deepcopy(base)
     for k, v in change.items():
+        p = (*prefix, k)
         if k in replace or (k == "prior" and _new_family(out.get(k), v)):
             out[k] = copy.deepcopy(v)
-            continue
-        if k == "targets" and isinstance(v, dict):
-            base_targets = out.get("targets", [])
-            if not isinstance(base_targets, list) or not all(
-                isinstance(t, dict) for t in base_targets
-            ):
-                raise ProblemError(
-                    "targets are set by name, but the base problem's targets are not an "
-                    "array of [[targets]] tables",
-                    f"{where}.targets",
-                )
-            by_name = {t.get("name"): t for t in base_targets}
-            for tname, tchange in v.items():
-                if tname not in by_name:
-                    raise ProblemError(
-                        f"no target named {tname!r} in the base problem; targets are "
-                        f"{', '.join(map(repr, by_name))}",
-                        f"{where}.targets",
-                    )
-                if not isinstance(tchange, dict):
-                    raise ProblemError(
-                        f"expected a table of the target's keys, got {tchange!r}",
-                        f"{where}.targets.{tname}",
-                    )
-                by_name[tname].update(
-                    _merge(by_name[tname], tchange, f"{where}.targets.{tname}", REPLACED_TABLES)
-                )
+            _note(paths, p, v)
+        elif k == "targets" and isinstance(v, dict):
+            _merge_targets(out, v, f"{where}.targets", paths, p)
         elif k == "parameters" and isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(_free_or_fix(out[k], v), v, f"{where}.{k}")
+            if paths is not None:
+                paths += _removed_keys(out[k], v, p)
+            out[k] = _merge(_free_or_fix(out[k], v), v, f"{where}.{k}", frozenset(), paths, p)
         elif isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v, f"{where}.{k}")
+            out[k] = _merge(out[k], v, f"{where}.{k}", frozenset(), paths, p)
         else:
             out[k] = copy.deepcopy(v)
+            _note(paths, p, v)
     return out
+
+
+def _note(paths: list | None, path: tuple, value) -> None:
+    if paths is not None:
+        paths.append((path, value))
+
+
+def _merge_targets(out: dict, change: dict, where: str, paths: list | None, p: tuple) -> None:
+    """The targets of ``change`` (a table by name) merged into ``out``'s array of
+    ``[[targets]]`` tables, in place (:func:`_merge`)."""
+    base_targets = out.get("targets", [])
+    if not isinstance(base_targets, list) or not all(isinstance(t, dict) for t in base_targets):
+        raise ProblemError(
+            "targets are set by name, but the base problem's targets are not an "
+            "array of [[targets]] tables",
+            where,
+        )
+    by_name = {t.get("name"): t for t in base_targets}
+    for tname, tchange in change.items():
+        if tname not in by_name:
+            raise ProblemError(
+                f"no target named {tname!r} in the base problem; targets are "
+                f"{', '.join(map(repr, by_name))}",
+                where,
+            )
+        if not isinstance(tchange, dict):
+            raise ProblemError(
+                f"expected a table of the target's keys, got {tchange!r}", f"{where}.{tname}"
+            )
+        by_name[tname].update(
+            _merge(
+                by_name[tname], tchange, f"{where}.{tname}", REPLACED_TABLES, paths, (*p, tname)
+            )
+        )
 
 
 def _free_or_fix(base: dict, change: dict) -> dict:
@@ -358,36 +386,9 @@ class _Removed:
     by: str
 
 
-def _set_paths(base: dict, change: dict, replace: frozenset = frozenset(), prefix=()) -> list:
-    """The key paths that merging ``change`` into ``base`` (:func:`_merge`) sets, each with
-    the value it gets: a leaf, or a table replaced whole (a new table, one of ``replace``,
-    a prior of a new family); targets by name: ``(("targets", "B2", "train"), {...})``."""
-    out = []
-    for k, v in change.items():
-        p = (*prefix, k)
-        old = base.get(k) if isinstance(base, dict) else None
-        if k in replace or (k == "prior" and _new_family(old, v)):
-            out.append((p, v))
-        elif k == "targets" and isinstance(v, dict):
-            olds = old if isinstance(old, list) else []
-            by_name = {t.get("name"): t for t in olds if isinstance(t, dict)}
-            for tname, tchange in v.items():
-                if isinstance(tchange, dict):
-                    target = by_name.get(tname, {})
-                    out += _set_paths(target, tchange, REPLACED_TABLES, (*p, tname))
-        elif k == "parameters" and isinstance(v, dict) and isinstance(old, dict):
-            out += _removed_keys(old, v, p)
-            out += _set_paths(_free_or_fix(old, v), v, frozenset(), p)
-        elif isinstance(v, dict) and isinstance(old, dict):
-            out += _set_paths(old, v, frozenset(), p)
-        else:
-            out.append((p, v))
-    return out
-
-
 def _removed_keys(base: dict, change: dict, prefix: tuple) -> list:
     """The parameters' ``value`` or ``prior`` keys that ``change`` removes from ``base``
-    (:func:`_free_or_fix`), as :func:`_set_paths` entries of a :class:`_Removed`."""
+    (:func:`_free_or_fix`), as :func:`_merge`'s ``paths`` entries of a :class:`_Removed`."""
     out = []
     for name, c in change.items():
         b = base.get(name)
@@ -408,8 +409,8 @@ def _traced_merge(d: dict, change: dict, at: str, source: str, sources: dict):
     """:func:`_merge`, recording ``source`` as the setter of each key path it sets (in
     ``sources``, key path -> source; what an earlier source set inside a table replaced
     whole is dropped). Returns the merged document and the paths set, with their values."""
-    paths = _set_paths(d, change)
-    merged = _merge(d, change, at)
+    paths = []
+    merged = _merge(d, change, at, paths=paths)
     for p, v in paths:
         for gone in [q for q in sources if q == p or _under(p, q)]:
             del sources[gone]
@@ -440,7 +441,7 @@ def _nest(leaves: dict) -> dict:
 
 def _when_clashes(set_by: dict, paths: list, block: int) -> list[tuple]:
     """``(earlier block, key path, its value, this block's value)`` for each key that
-    ``paths`` (the set of the ``[[when]]`` block ``block``, :func:`_set_paths`) gives a
+    ``paths`` (the set of the ``[[when]]`` block ``block``, :func:`_merge`) gives a
     value other than the one an earlier block of the same task gave it; ``set_by`` (key
     path -> (block, value), the blocks' keys so far) is updated. A block that replaces a
     table whole clashes with an earlier block's keys inside it that it does not repeat;
@@ -592,15 +593,28 @@ def _name_source(e: BayesffError, task: Task, where: str) -> None:
         return
     key = _field_path(e.where[len(head) :], task.document)
     note = _source_note(task.sources, key, e.message, task.document) if key else None
-    if key and key[-1] == "train" and "rows filter" in e.message:
-        # the training selection was left nothing by the target's rows filter: its
-        # setter is as much the cause (review, 2026-11-30)
-        by = _source_of(task.sources, (*key[:-1], "rows"))
+    filtered = _filtered_target(key, task.document) if "rows filter" in e.message else None
+    if filtered is not None:
+        # a training or held-out selection was left nothing by the target's rows filter:
+        # its setter is as much the cause (review and audit, 2026-11-30)
+        by = _source_of(task.sources, ("targets", filtered, "rows"))
         if by is not None:
             note = "; ".join(x for x in (note, f"the rows filter set by {by}") if x)
     if note:
         e.message = f"{e.message} ({note})"
         e.args = (f"{e.where}: {e.message}",)
+
+
+def _filtered_target(key: tuple, doc: dict) -> str | None:
+    """The target whose rows filter a refusal at ``key`` blames: a target's ``train``
+    (``("targets", NAME, "train")``) or a ``[transferability]`` held-out group's."""
+    if len(key) >= 3 and key[0] == "targets" and key[-1] == "train":
+        return key[1]
+    if key[:2] == ("transferability", "holdout") and len(key) >= 3:
+        group = _node(doc, key[:3])
+        if isinstance(group, dict) and isinstance(group.get("target"), str):
+            return group["target"]
+    return None
 
 
 def read_sweep(path: str | Path) -> dict:

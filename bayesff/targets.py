@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import difflib
 import functools
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -870,6 +871,21 @@ class Target:
             )
         return self.replace(train=mask)
 
+    def _empty_holdout(self, chosen: int) -> str:
+        """Why a held-out selection kept no row: it selects none of the target's rows
+        (of those its rows filter kept, where one did), or only trained ones."""
+        filtered = any("rows filter" in e for e in self.file_excluded)
+        of = " that its rows filter kept" if filtered else ""
+        if chosen == 0:
+            return (
+                f"the selection keeps no rows: none of the {self.n} rows of target "
+                f"{self.name!r}{of} lies in it"
+            )
+        return (
+            f"the selection keeps no rows outside the training set: its {chosen} rows of "
+            f"target {self.name!r}{of} are all trained on"
+        )
+
     def _env_file_units(self) -> dict[str, np.ndarray]:
         """Columns a selection may name: 1-D environment columns and the file's other ones."""
         cols = {
@@ -895,9 +911,10 @@ class Target:
             holdout = {}
         if label in holdout:
             raise ProblemError(f"a held-out group named {label!r} exists already", where)
-        mask = select_rows(self._env_file_units(), select, f"{where}.select") & ~self.train
+        chosen = select_rows(self._env_file_units(), select, f"{where}.select")
+        mask = chosen & ~self.train
         if not mask.any():
-            raise ProblemError("the selection keeps no rows outside the training set", where)
+            raise ProblemError(self._empty_holdout(int(chosen.sum())), where)
         for other, m in holdout.items():
             if (m & mask).any():
                 raise ProblemError(
@@ -1048,7 +1065,7 @@ def _filter_rows(obs: Observable, rows: LoadedRows, selection, path, where: str)
     n = keep.size
     if not keep.any():
         spans = "; ".join(
-            f"the file's {c} spans [{np.min(v):g}, {np.max(v):g}]"
+            f"the file's {c} spans [{np.min(v):.15g}, {np.max(v):.15g}]"
             for c, v in {**display, **rows.extra}.items()
             if c in selection
         )
@@ -1076,7 +1093,9 @@ def _filter_rows(obs: Observable, rows: LoadedRows, selection, path, where: str)
 
 
 def _selection_text(selection: dict) -> str:
-    return ", ".join(f"{c} = [{lo:g}, {hi:g}]" for c, (lo, hi) in selection.items())
+    """A selection as given (``:g`` rounded 101.8701 to 101.87, so that a refusal showed
+    a file's 101.87 inside bounds that excluded it)."""
+    return ", ".join(f"{c} = [{lo:.15g}, {hi:.15g}]" for c, (lo, hi) in selection.items())
 
 
 def _spans(lines: list[int]) -> str:
@@ -1236,11 +1255,15 @@ def select_rows(target_env_display: dict[str, np.ndarray], select: dict, where: 
                 f"{', '.join(target_env_display)}",
                 where,
             )
+        if isinstance(rng, (tuple, np.ndarray)):  # from Python: a pair of any real type
+            rng = list(np.asarray(rng).tolist()) if isinstance(rng, np.ndarray) else list(rng)
         ok = (
             isinstance(rng, list)
             and len(rng) == 2
             and all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
+                isinstance(x, numbers.Real)
+                and not isinstance(x, (bool, np.bool_))
+                and np.isfinite(x)
                 for x in rng
             )
             and rng[0] <= rng[1]

@@ -324,3 +324,22 @@ def test_a_training_selection_emptied_by_a_rows_filter_names_both_setters(tmp_pa
     assert "training selection keeps no rows, of the 12 its rows filter kept," in msg, msg
     assert "set by axis 'training' value 'hot'" in msg, msg
     assert "the rows filter set by [[when]] block 1 of sweep.toml" in msg, msg
+
+
+def test_a_held_out_group_emptied_by_a_rows_filter_names_the_filters_setter(tmp_path):
+    """Audit, 2026-11-30: a block set B2's rows filter to 120-700 K, which leaves the
+    base problem's held-out group 'low T' (85-110 K) nothing; the refusal blamed the
+    training set and named no setter. It now says the filter kept the rows, and names
+    the block that set the filter."""
+    path = _sweep(
+        tmp_path,
+        '[[when]]\nmatch = { form = "mie" }\n'
+        "set = { targets = { B2 = { rows = { T_K = [120.0, 700.0] } } } }\n",
+        base=B2,
+    )
+    _, problems, errors = check_sweep(path)
+    assert "lj-VLE" in problems and "mie-VLE" not in problems
+    msg = errors["mie-VLE"]
+    assert "[transferability].holdout[0]" in msg, msg
+    assert "of target 'B2' that its rows filter kept lies in it" in msg, msg
+    assert "the rows filter set by [[when]] block 1 of sweep.toml" in msg, msg

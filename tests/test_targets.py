@@ -213,3 +213,78 @@ def test_a_rows_filter_on_another_column_with_dropped_duplicates_keeps_the_right
         t.file_excluded[-1]
         == "1 rows outside the rows filter B2_alt_cm3_per_mol = [-20, 0] (file lines 2)"
     )
+
+
+def _b2_file(tmp_path) -> Path:
+    """Four B2 rows at 200-500 K in a folder with its manifest."""
+    from support import manifest_entry
+
+    (tmp_path / "b2.csv").write_text(
+        "T_K,B2_cm3_per_mol,u_B2_cm3_per_mol\n200,-40,1\n300,-15,1\n400,-5,1\n500,1,1\n"
+    )
+    units = {"T_K": "K", "B2_cm3_per_mol": "cm^3/mol", "u_B2_cm3_per_mol": "cm^3/mol"}
+    (tmp_path / "manifest.toml").write_text(manifest_entry(tmp_path, "b2.csv", units))
+    return tmp_path / "b2.csv"
+
+
+def test_a_held_out_selection_emptied_by_the_rows_filter_says_so(tmp_path):
+    """Audit, 2026-11-30: a held-out group that selects none of the rows the filter kept
+    was refused as keeping 'no rows outside the training set', though nothing was
+    trained on (train = false) or trained there; it now names the target and the filter.
+    A group whose rows are all trained on still says that."""
+    t = Target.from_file(
+        "B2", "second_virial", _b2_file(tmp_path), rows={"T_K": [300, 500]}, train=False
+    )
+    with pytest.raises(ProblemError) as e:
+        t.with_holdout("cold", {"T_K": [150, 250]})
+    assert "none of the 3 rows of target 'B2' that its rows filter kept lies in it" in str(e.value)
+    trained = Target.from_file(
+        "B2", "second_virial", _b2_file(tmp_path), train={"T_K": [300, 500]}
+    )
+    with pytest.raises(ProblemError) as e:
+        trained.with_holdout("warm", {"T_K": [350, 450]})
+    assert "keeps no rows outside the training set: its 1 rows of target 'B2' are all" in str(
+        e.value
+    )
+
+
+def test_rows_bounds_are_shown_as_given_and_any_real_pair_is_accepted(tmp_path):
+    """Audit, 2026-11-30: bounds were printed to 6 digits (101.8701 as 101.87, beside a
+    file value of 101.87 that they excluded), and a tuple or NumPy pair from Python was
+    refused as 'not finite low <= high'."""
+    path = _b2_file(tmp_path)
+    t = Target.from_file("B2", "second_virial", path, rows={"T_K": [200.0001, 450]})
+    assert t.file_excluded[-1] == (
+        "2 rows outside the rows filter T_K = [200.0001, 450] (file lines 2, 5)"
+    )
+    for pair in ((250, 450), np.array([250.0, 450.0]), [np.int64(250), np.float32(450)]):
+        t = Target.from_file("B2", "second_virial", path, rows={"T_K": pair})
+        np.testing.assert_allclose(t.env_display("T_K"), [300.0, 400.0])
+    with pytest.raises(ProblemError, match="finite low <= high"):
+        Target.from_file("B2", "second_virial", path, rows={"T_K": (True, 450)})
+
+
+def test_a_covariance_file_with_a_rows_filter_is_refused(tmp_path):
+    """Audit, 2026-11-30: a correlation file's row indices count the data file's rows; with
+    a rows filter they were silently taken as the kept rows' (the correlation of file
+    lines 2-11 landed on lines 7-16). Refused, naming the filter; without the filter
+    the same file is used."""
+    from support import manifest_entry
+
+    corr = tmp_path / "corr.csv"
+    corr.write_text("i,j,R\n0,1,0.4\n")
+    units = {"i": "1", "j": "1", "R": "1"}
+    (tmp_path / "manifest.toml").write_text(manifest_entry(tmp_path, "corr.csv", units))
+    base = _argon_vle(tmp_path).read_text()
+    block = f'error_model = {{ kind = "covariance", data = "{corr}" }}'
+    text = base.replace(f'data = "{ARGON_SATURATION}"', f'data = "{ARGON_SATURATION}"\n{block}', 1)
+    plain = tmp_path / "plain.toml"
+    plain.write_text(text)
+    Problem.from_toml(plain)  # no filter: used
+    filtered = tmp_path / "filtered.toml"
+    filtered.write_text(text.replace(block, f"{block}\nrows = {{ T_K = [90, 130] }}", 1))
+    with pytest.raises(ProblemError) as e:
+        Problem.from_toml(filtered)
+    msg = str(e.value)
+    assert "targets[0] (rho_l).error_model" in msg and "rows outside the rows filter" in msg
+    assert "would no longer line up" in msg
