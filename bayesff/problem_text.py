@@ -254,19 +254,21 @@ def _target_from_table(t: dict, i: int, path: str, base_dirs, base_potential) ->
 
 
 def _refuse_filtered_covariance(target: Target, em: ErrorModel, where: str) -> None:
-    """A covariance read from a file of the target's rows (a correlation file's row
-    indices, replicate curves) with a ``rows`` filter that left rows out: the file's rows
-    no longer line up with the target's, and a correlation file's indices were silently
-    taken as the kept rows' (audit, 2026-11-30)."""
-    note = next((e for e in target.file_excluded if "rows filter" in e), None)
-    if note is None:
+    """A covariance read from a file of the target's data-file rows (a correlation file's
+    row indices, replicate curves) where some of those rows are not used (a ``rows``
+    filter, a dropped duplicate): the files' rows would no longer line up, and a
+    correlation file's indices were silently taken as the kept rows' (audit and review,
+    2026-11-30). Rows without values (blank lines) are not data rows and do not count."""
+    left = [e for e in target.file_excluded if not e.endswith("no values (empty cells only)")]
+    if not left:
         return
     what = "correlation file's row indices" if em.data is not None else "replicate curves"
+    other = "correlation" if em.data is not None else "replicates"
+    more = f" and {len(left) - 1} more" if len(left) > 1 else ""
     raise ProblemError(
-        f"a covariance error model's {what} count the rows of the target's data file, "
-        f"and its rows filter left {note}: they would no longer line up; cut the data file "
-        f"and the {'correlation' if em.data is not None else 'replicates'} file to the "
-        "same rows instead of filtering",
+        f"a covariance error model's {what} count the rows of the target's data file, but "
+        f"not every row of it is used ({left[0]}{more}), so they would no longer line up; "
+        f"cut the data file and the {other} file to the same rows instead",
         where,
     )
 

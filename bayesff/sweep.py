@@ -606,9 +606,10 @@ def _name_source(e: BayesffError, task: Task, where: str) -> None:
 
 
 def _filtered_target(key: tuple, doc: dict) -> str | None:
-    """The target whose rows filter a refusal at ``key`` blames: a target's ``train``
-    (``("targets", NAME, "train")``) or a ``[transferability]`` held-out group's."""
-    if len(key) >= 3 and key[0] == "targets" and key[-1] == "train":
+    """The target whose rows filter a refusal at ``key`` blames: a target's ``train`` or
+    ``error_model`` (``("targets", NAME, "train")``) or a ``[transferability]`` held-out
+    group's."""
+    if len(key) >= 3 and key[0] == "targets" and key[2] in ("train", "error_model"):
         return key[1]
     if key[:2] == ("transferability", "holdout") and len(key) >= 3:
         group = _node(doc, key[:3])

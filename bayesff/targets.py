@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import difflib
 import functools
+import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -874,16 +875,17 @@ class Target:
     def _empty_holdout(self, chosen: int) -> str:
         """Why a held-out selection kept no row: it selects none of the target's rows
         (of those its rows filter kept, where one did), or only trained ones."""
-        filtered = any("rows filter" in e for e in self.file_excluded)
-        of = " that its rows filter kept" if filtered else ""
         if chosen == 0:
+            filtered = any("rows filter" in e for e in self.file_excluded)
+            of = " that its rows filter kept" if filtered else ""
             return (
                 f"the selection keeps no rows: none of the {self.n} rows of target "
                 f"{self.name!r}{of} lies in it"
             )
+        # the training selection is the cause, not a filter (the sweep names its setter)
         return (
             f"the selection keeps no rows outside the training set: its {chosen} rows of "
-            f"target {self.name!r}{of} are all trained on"
+            f"target {self.name!r} are all trained on"
         )
 
     def _env_file_units(self) -> dict[str, np.ndarray]:
@@ -1094,8 +1096,18 @@ def _filter_rows(obs: Observable, rows: LoadedRows, selection, path, where: str)
 
 def _selection_text(selection: dict) -> str:
     """A selection as given (``:g`` rounded 101.8701 to 101.87, so that a refusal showed
-    a file's 101.87 inside bounds that excluded it)."""
-    return ", ".join(f"{c} = [{lo:.15g}, {hi:.15g}]" for c, (lo, hi) in selection.items())
+    a file's 101.87 inside bounds that excluded it): integers as integers, other numbers
+    by their shortest exact text."""
+    return ", ".join(
+        f"{c} = [{_number_text(lo)}, {_number_text(hi)}]" for c, (lo, hi) in selection.items()
+    )
+
+
+def _number_text(x) -> str:
+    if isinstance(x, numbers.Integral):
+        return str(int(x))
+    x = float(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
 
 
 def _spans(lines: list[int]) -> str:
@@ -1255,22 +1267,11 @@ def select_rows(target_env_display: dict[str, np.ndarray], select: dict, where: 
                 f"{', '.join(target_env_display)}",
                 where,
             )
-        if isinstance(rng, (tuple, np.ndarray)):  # from Python: a pair of any real type
-            rng = list(np.asarray(rng).tolist()) if isinstance(rng, np.ndarray) else list(rng)
-        ok = (
-            isinstance(rng, list)
-            and len(rng) == 2
-            and all(
-                isinstance(x, numbers.Real)
-                and not isinstance(x, (bool, np.bool_))
-                and np.isfinite(x)
-                for x in rng
-            )
-            and rng[0] <= rng[1]
-        )
-        if not ok:
+        given = rng
+        rng = _pair(rng)
+        if rng is None:
             raise ProblemError(
-                f"{col} must be [low, high] with finite low <= high, got {rng!r}", where
+                f"{col} must be [low, high] with finite low <= high, got {given!r}", where
             )
         v = target_env_display[col]
         # the file-unit values come back from internal units: allow a few ulp so
@@ -1279,6 +1280,22 @@ def select_rows(target_env_display: dict[str, np.ndarray], select: dict, where: 
         hi = rng[1] + 1e-9 * abs(rng[1])
         mask &= (v >= lo) & (v <= hi)
     return mask
+
+
+def _pair(rng) -> list[float] | None:
+    """A selection's ``[low, high]`` as two floats, or ``None`` if it is not one: a list
+    (TOML) or, from Python, a tuple or 1-D array, of two finite real numbers (not
+    booleans), low <= high."""
+    if isinstance(rng, np.ndarray) and rng.ndim == 1:
+        rng = rng.tolist()
+    if not isinstance(rng, (list, tuple)) or len(rng) != 2:
+        return None
+    if not all(isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)) for x in rng):
+        return None
+    lo, hi = (float(x) for x in rng)
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        return None
+    return [lo, hi]
 
 
 def correlation_covariance(path, u: np.ndarray, where: str) -> np.ndarray:

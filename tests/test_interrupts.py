@@ -62,10 +62,70 @@ def test_acknowledging_cancels_a_pending_redelivery(python_handler):
         _wait(0.4)  # a KeyboardInterrupt here fails the test
 
 
+def _swallow() -> None:
+    try:
+        signal.raise_signal(signal.SIGINT)
+        _wait(0.2)
+    except KeyboardInterrupt:
+        pass
+
+
 def test_a_redelivery_not_acknowledged_arrives(python_handler):
     with interrupts.counting(), pytest.raises(KeyboardInterrupt):
+        _swallow()
         interrupts.redeliver_soon(0.05)
         _wait(2.0)
+
+
+def test_a_redelivery_with_nothing_lost_is_not_sent(python_handler):
+    with interrupts.counting():
+        interrupts.redeliver_soon(0.05)
+        _wait(0.3)  # a KeyboardInterrupt here fails the test
+
+
+def test_a_redelivery_that_fired_before_the_acknowledgement_is_dropped(python_handler):
+    """The timer thread may have sent SIGINT just before the main thread acknowledged
+    the Ctrl-C (Timer.cancel cannot stop it then): the handler drops that delivery, so it
+    does not land in the code handling the Ctrl-C."""
+    with interrupts.counting():
+        _swallow()
+        with interrupts._lock:  # the timer's work, as if it had just fired
+            interrupts._redelivering = True
+        interrupts.acknowledge()
+        interrupts._count_and_raise(signal.SIGINT, None)  # returns: dropped
+        assert not interrupts.lost()
+        with pytest.raises(KeyboardInterrupt):  # a new Ctrl-C is not
+            interrupts._count_and_raise(signal.SIGINT, None)
+
+
+def test_a_keyboardinterrupt_dropped_by_a_gc_callback_counts_as_lost(python_handler):
+    """What the CLI's unraisable hook reports (a KeyboardInterrupt raised inside a
+    garbage-collector callback, counted or not) is lost, and delivered again."""
+    with interrupts.counting(), pytest.raises(KeyboardInterrupt):
+        interrupts.swallowed()
+        assert interrupts.lost()
+        _wait(2.0)
+
+
+def test_a_sigint_pending_when_the_command_ends_still_restores_the_handler(python_handler):
+    """Python runs a pending handler before signal.signal swaps it: a Ctrl-C at the very
+    end of a command ended it, and the restore never happened (review, 2026-11-30)."""
+    real = signal.signal
+    calls = []
+
+    def pending_on_restore(signum, handler):
+        calls.append(handler)
+        if handler is signal.default_int_handler and calls.count(handler) == 1:
+            raise KeyboardInterrupt  # the pending Ctrl-C, run before the swap
+        return real(signum, handler)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(signal, "signal", pending_on_restore)
+        with pytest.raises(KeyboardInterrupt), interrupts.counting():
+            pass
+    assert calls.count(signal.default_int_handler) == 2  # tried again after the Ctrl-C
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert not interrupts.lost()
 
 
 def test_outside_a_command_nothing_is_counted(python_handler):

@@ -3,6 +3,7 @@ that would be silently ignored, and Python-built targets with unusable environme
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -257,11 +258,13 @@ def test_rows_bounds_are_shown_as_given_and_any_real_pair_is_accepted(tmp_path):
     assert t.file_excluded[-1] == (
         "2 rows outside the rows filter T_K = [200.0001, 450] (file lines 2, 5)"
     )
-    for pair in ((250, 450), np.array([250.0, 450.0]), [np.int64(250), np.float32(450)]):
+    accepted = ((250, 450), np.array([250.0, 450.0]), [np.int64(250), np.float32(450)])
+    for pair in (*accepted, (Fraction(500, 2), 450)):
         t = Target.from_file("B2", "second_virial", path, rows={"T_K": pair})
         np.testing.assert_allclose(t.env_display("T_K"), [300.0, 400.0])
-    with pytest.raises(ProblemError, match="finite low <= high"):
-        Target.from_file("B2", "second_virial", path, rows={"T_K": (True, 450)})
+    for bad in ((True, 450), np.array(300.0), (450, 250), [250, float("nan")]):
+        with pytest.raises(ProblemError, match="finite low <= high"):
+            Target.from_file("B2", "second_virial", path, rows={"T_K": bad})
 
 
 def test_a_covariance_file_with_a_rows_filter_is_refused(tmp_path):
@@ -288,3 +291,33 @@ def test_a_covariance_file_with_a_rows_filter_is_refused(tmp_path):
     msg = str(e.value)
     assert "targets[0] (rho_l).error_model" in msg and "rows outside the rows filter" in msg
     assert "would no longer line up" in msg
+
+
+def test_a_covariance_file_with_a_dropped_duplicate_is_refused(tmp_path):
+    """Review, 2026-11-30: duplicates = "drop" also removes a row of the data file, so a
+    correlation file's indices shift past it in the same way; refused, naming the line."""
+    from support import manifest_entry
+
+    path = _b2_file(tmp_path)
+    path.write_text(path.read_text() + "300,-15,1\n")  # line 6 repeats line 3
+    (tmp_path / "corr.csv").write_text("i,j,R\n0,1,0.4\n")
+    units = {"T_K": "K", "B2_cm3_per_mol": "cm^3/mol", "u_B2_cm3_per_mol": "cm^3/mol"}
+    (tmp_path / "manifest.toml").write_text(
+        manifest_entry(tmp_path, "b2.csv", units)
+        + manifest_entry(tmp_path, "corr.csv", {"i": "1", "j": "1", "R": "1"})
+    )
+    problem = tmp_path / "p.toml"
+    problem.write_text(
+        '[problem]\nname = "dup"\n\n[potential]\nkind = "lennard_jones"\n\n'
+        '[parameters.epsilon]\nunit = "K"\n'
+        'prior = { dist = "LogNormal", median = 120.0, scale = 0.3 }\n\n'
+        '[parameters.sigma]\nunit = "angstrom"\n'
+        'prior = { dist = "Uniform", low = 3.0, high = 4.0 }\n\n'
+        f'[[targets]]\nname = "B2"\nobservable = "second_virial"\ndata = "{path}"\n'
+        'duplicates = "drop"\n'
+        f'error_model = {{ kind = "covariance", data = "{tmp_path / "corr.csv"}" }}\n'
+    )
+    with pytest.raises(ProblemError) as e:
+        Problem.from_toml(problem)
+    msg = str(e.value)
+    assert "not every row of it is used (line 6: exact duplicate of line 3)" in msg, msg

@@ -142,7 +142,7 @@ class _Redeliver:
 
     It is delivered from a timer thread a moment later (raised at once, it would land
     inside this hook, where it would be lost again), unless the code that handles a
-    Ctrl-C acknowledges one first (:func:`bayesff.interrupts.redeliver_soon`).
+    Ctrl-C acknowledges one first (:func:`bayesff.interrupts.swallowed`).
     """
 
     def __init__(self, previous):
@@ -152,7 +152,7 @@ class _Redeliver:
         if not issubclass(unraisable.exc_type, KeyboardInterrupt):
             self.previous(unraisable)
         else:
-            interrupts.redeliver_soon(0.01)
+            interrupts.swallowed()
 
 
 def _cancel_stray_timers() -> None:
@@ -241,5 +241,4 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     finally:
         warnings.showwarning = shown
-        interrupts.acknowledge()  # and cancel a redelivery still pending
         sys.unraisablehook = previous
