@@ -1292,7 +1292,10 @@ def _pair(rng) -> list[float] | None:
         return None
     if not all(isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)) for x in rng):
         return None
-    lo, hi = (float(x) for x in rng)
+    try:
+        lo, hi = (float(x) for x in rng)
+    except OverflowError:  # an integer beyond float64 (from Python)
+        return None
     if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
         return None
     return [lo, hi]

@@ -262,7 +262,7 @@ def test_rows_bounds_are_shown_as_given_and_any_real_pair_is_accepted(tmp_path):
     for pair in (*accepted, (Fraction(500, 2), 450)):
         t = Target.from_file("B2", "second_virial", path, rows={"T_K": pair})
         np.testing.assert_allclose(t.env_display("T_K"), [300.0, 400.0])
-    for bad in ((True, 450), np.array(300.0), (450, 250), [250, float("nan")]):
+    for bad in ((True, 450), np.array(300.0), (450, 250), [250, float("nan")], [250, 10**400]):
         with pytest.raises(ProblemError, match="finite low <= high"):
             Target.from_file("B2", "second_virial", path, rows={"T_K": bad})
 
