@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -34,6 +35,15 @@ bayesff.configure(
 hypothesis.configuration.set_hypothesis_home_dir(
     Path(tempfile.gettempdir()) / f"bayesff-tests-hypothesis-{os.getuid()}"
 )
+
+
+@pytest.fixture
+def python_sigint():
+    """Python's own SIGINT handler for the test, as in a new ``bayesff`` process (an
+    earlier test in this worker, a Dask cluster, may have left another), restored after."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

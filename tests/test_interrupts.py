@@ -14,27 +14,22 @@ import pytest
 from bayesff import interrupts
 
 
-@pytest.fixture
-def python_handler():
-    """Python's own SIGINT handler, as in a new process (an earlier test in this worker,
-    a Dask cluster, may have left another)."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
 def _wait(seconds: float) -> None:
     for _ in range(int(seconds / 0.01)):
         time.sleep(0.01)
 
 
-def test_a_swallowed_ctrl_c_is_raised_at_the_next_safe_point(python_handler):
+def _swallow() -> None:
+    try:
+        signal.raise_signal(signal.SIGINT)
+        _wait(0.2)
+    except KeyboardInterrupt:
+        pass  # a library that drops it
+
+
+def test_a_swallowed_ctrl_c_is_raised_at_the_next_safe_point(python_sigint):
     with interrupts.counting():
-        try:
-            signal.raise_signal(signal.SIGINT)
-            _wait(0.2)
-        except KeyboardInterrupt:
-            pass  # a library that drops it
+        _swallow()
         assert interrupts.lost()
         with pytest.raises(KeyboardInterrupt):
             interrupts.raise_if_lost()
@@ -42,7 +37,7 @@ def test_a_swallowed_ctrl_c_is_raised_at_the_next_safe_point(python_handler):
         interrupts.raise_if_lost()  # once only
 
 
-def test_a_handled_ctrl_c_is_not_raised_again(python_handler):
+def test_a_handled_ctrl_c_is_not_raised_again(python_sigint):
     with interrupts.counting():
         try:
             signal.raise_signal(signal.SIGINT)
@@ -53,7 +48,7 @@ def test_a_handled_ctrl_c_is_not_raised_again(python_handler):
         assert not interrupts.lost()
 
 
-def test_acknowledging_cancels_a_pending_redelivery(python_handler):
+def test_acknowledging_cancels_a_pending_redelivery(python_sigint):
     """A redelivery still pending when the Ctrl-C is handled would land inside the
     handling code (a checkpoint being saved): acknowledging cancels it."""
     with interrupts.counting():
@@ -62,28 +57,20 @@ def test_acknowledging_cancels_a_pending_redelivery(python_handler):
         _wait(0.4)  # a KeyboardInterrupt here fails the test
 
 
-def _swallow() -> None:
-    try:
-        signal.raise_signal(signal.SIGINT)
-        _wait(0.2)
-    except KeyboardInterrupt:
-        pass
-
-
-def test_a_redelivery_not_acknowledged_arrives(python_handler):
+def test_a_redelivery_not_acknowledged_arrives(python_sigint):
     with interrupts.counting(), pytest.raises(KeyboardInterrupt):
         _swallow()
         interrupts.redeliver_soon(0.05)
         _wait(2.0)
 
 
-def test_a_redelivery_with_nothing_lost_is_not_sent(python_handler):
+def test_a_redelivery_with_nothing_lost_is_not_sent(python_sigint):
     with interrupts.counting():
         interrupts.redeliver_soon(0.05)
         _wait(0.3)  # a KeyboardInterrupt here fails the test
 
 
-def test_a_redelivery_that_fired_before_the_acknowledgement_is_dropped(python_handler):
+def test_a_redelivery_that_fired_before_the_acknowledgement_is_dropped(python_sigint):
     """The timer thread may have sent SIGINT just before the main thread acknowledged
     the Ctrl-C (Timer.cancel cannot stop it then): the handler drops that delivery, so it
     does not land in the code handling the Ctrl-C."""
@@ -98,7 +85,7 @@ def test_a_redelivery_that_fired_before_the_acknowledgement_is_dropped(python_ha
             interrupts._count_and_raise(signal.SIGINT, None)
 
 
-def test_a_keyboardinterrupt_dropped_by_a_gc_callback_counts_as_lost(python_handler):
+def test_a_keyboardinterrupt_dropped_by_a_gc_callback_counts_as_lost(python_sigint):
     """What the CLI's unraisable hook reports (a KeyboardInterrupt raised inside a
     garbage-collector callback, counted or not) is lost, and delivered again."""
     with interrupts.counting(), pytest.raises(KeyboardInterrupt):
@@ -107,7 +94,7 @@ def test_a_keyboardinterrupt_dropped_by_a_gc_callback_counts_as_lost(python_hand
         _wait(2.0)
 
 
-def test_a_sigint_pending_when_the_command_ends_still_restores_the_handler(python_handler):
+def test_a_sigint_pending_when_the_command_ends_still_restores_the_handler(python_sigint):
     """Python runs a pending handler before signal.signal swaps it: a Ctrl-C at the very
     end of a command ended it, and the restore never happened (review, 2026-11-30)."""
     real = signal.signal
@@ -128,7 +115,7 @@ def test_a_sigint_pending_when_the_command_ends_still_restores_the_handler(pytho
     assert not interrupts.lost()
 
 
-def test_outside_a_command_nothing_is_counted(python_handler):
+def test_outside_a_command_nothing_is_counted(python_sigint):
     """bayesff used as a library: the calling program owns SIGINT; the handler is
     Python's, and a Ctrl-C it swallows is its business."""
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
@@ -141,7 +128,7 @@ def test_outside_a_command_nothing_is_counted(python_handler):
     assert not interrupts.lost()
 
 
-def test_the_handler_is_restored_after_the_command(python_handler):
+def test_the_handler_is_restored_after_the_command(python_sigint):
     with interrupts.counting():
         assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

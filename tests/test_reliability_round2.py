@@ -165,13 +165,18 @@ def test_ctrl_c_soon_after_start_exits_130_with_one_line(tmp_path, after_s):
     assert len(lines) == 1 and "Traceback" not in err and "interrupted" in lines[0], err
 
 
+def _as_check(monkeypatch, run) -> None:
+    """``run(args)`` in place of ``bayesff check`` for this test."""
+    problem_cli = importlib.import_module("bayesff.cli.problem")
+    monkeypatch.setitem(problem_cli.COMMANDS, "check", Command(lambda c: None, run))
+
+
 def test_ctrl_c_cancels_a_watchdog_timer_left_running_by_a_library(monkeypatch, capsys):
     """JAX starts a 60 s threading.Timer (its TPU probe's watchdog) just before the try
     that cancels it; a SIGINT between the two left it running: the process lived on for a
     minute and printed JAX's warning after the one line (CI, 2026-11-28). The CLI cancels
     such timers when a command is interrupted: exit 130, one line, the timer finished
     without firing."""
-    problem_cli = importlib.import_module("bayesff.cli.problem")
     fired = []
     watchdog = threading.Timer(60.0, lambda: fired.append("warned"))
 
@@ -179,7 +184,7 @@ def test_ctrl_c_cancels_a_watchdog_timer_left_running_by_a_library(monkeypatch, 
         watchdog.start()
         raise KeyboardInterrupt  # between the timer's start and its library's try
 
-    monkeypatch.setitem(problem_cli.COMMANDS, "check", Command(lambda c: None, run))
+    _as_check(monkeypatch, run)
     try:
         assert main(["check"]) == 130
         watchdog.join(timeout=5.0)
@@ -189,13 +194,13 @@ def test_ctrl_c_cancels_a_watchdog_timer_left_running_by_a_library(monkeypatch, 
     assert capsys.readouterr().err.strip() == "interrupted (Ctrl-C)"
 
 
-def test_ctrl_c_swallowed_by_a_garbage_collector_callback_still_stops(monkeypatch, capsys):
+def test_ctrl_c_swallowed_by_a_garbage_collector_callback_still_stops(
+    monkeypatch, capsys, python_sigint
+):
     """JAX registers a garbage-collector callback; a SIGINT whose KeyboardInterrupt is
     raised inside it is 'ignored' by Python (printed with a traceback) and, before the
     fix, the run went on and exited 0 (seen with SIGINT 3 s after start). The CLI raises
     it again: exit 130, one line, nothing printed about an ignored exception."""
-    problem_cli = importlib.import_module("bayesff.cli.problem")
-
     fired = []
 
     def raise_in_gc(phase, info):
@@ -219,14 +224,8 @@ def test_ctrl_c_swallowed_by_a_garbage_collector_callback_still_stops(monkeypatc
             time.sleep(0.01)
         return 0
 
-    monkeypatch.setitem(problem_cli.COMMANDS, "check", Command(lambda c: None, run))
-    # Python's own SIGINT handler, as in a new `bayesff` process: an earlier test in this
-    # worker (a Dask cluster) may have left another, and the redelivery raises SIGINT
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        code = main(["check"])
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    _as_check(monkeypatch, run)
+    code = main(["check"])  # under python_sigint: the redelivery raises SIGINT
     assert code == 130
     err = capsys.readouterr().err
     assert err.strip() == "interrupted (Ctrl-C)", err
@@ -241,25 +240,22 @@ def _swallowed_ctrl_c() -> None:
         pass
 
 
-def test_ctrl_c_a_library_swallowed_is_reported_when_the_command_ends(monkeypatch, capsys):
+def test_ctrl_c_a_library_swallowed_is_reported_when_the_command_ends(
+    monkeypatch, capsys, python_sigint
+):
     """A library that catches the KeyboardInterrupt and goes on (not in a gc callback, so
     the unraisable hook never sees it): before, the command ran to its end and exited 0
     (CI, SIGINT 3 s after start, not reproduced on an idle machine). Now the CLI, which
     counts SIGINTs, says that it was interrupted too late to stop the command: exit 130,
     one line."""
-    problem_cli = importlib.import_module("bayesff.cli.problem")
 
     def run(args):
         _swallowed_ctrl_c()
         return 0
 
-    monkeypatch.setitem(problem_cli.COMMANDS, "check", Command(lambda c: None, run))
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a new process
-    try:
-        code = main(["check"])
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    _as_check(monkeypatch, run)
+    code = main(["check"])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
     err = capsys.readouterr().err
     assert code == 130, err
     lines = err.strip().splitlines()
@@ -284,13 +280,14 @@ class _StandInExtensionLoader(importlib.machinery.ExtensionFileLoader):
         self.steps.append("init finished")
 
 
-def test_ctrl_c_while_a_c_extension_initialises_waits_until_it_is_done(monkeypatch, capsys):
+def test_ctrl_c_while_a_c_extension_initialises_waits_until_it_is_done(
+    monkeypatch, capsys, python_sigint
+):
     """A SIGINT while a C extension module initialises is held back until it is done,
     then ends the command: exit 130, one line. Raised inside it, it broke numpy's
     initialisation ("numpy.core.multiarray failed to import", exit 1) or aborted the
     process in jaxlib's (exit -6): a Ctrl-C 0.28-0.38 s after start, 10 of 18 tries
     (measured 2026-11-30). Before, the stand-in's initialisation stopped half-way."""
-    problem_cli = importlib.import_module("bayesff.cli.problem")
     steps = []
 
     def run(args):
@@ -300,22 +297,17 @@ def test_ctrl_c_while_a_c_extension_initialises_waits_until_it_is_done(monkeypat
         steps.append("not interrupted")
         return 0
 
-    monkeypatch.setitem(problem_cli.COMMANDS, "check", Command(lambda c: None, run))
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        code = main(["check"])
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    _as_check(monkeypatch, run)
+    code = main(["check"])
     assert steps == ["init started", "init finished"]
     assert code == 130
     assert capsys.readouterr().err.strip() == "interrupted (Ctrl-C)"
 
 
-def test_ctrl_c_while_a_python_module_imports_is_not_held_back(monkeypatch, capsys):
+def test_ctrl_c_while_a_python_module_imports_is_not_held_back(monkeypatch, capsys, python_sigint):
     """Control: a Python module's import is interrupted where it is (holding a Ctrl-C
     back through every import delayed it by the 3-6 s a command's imports take on a
     busy machine)."""
-    problem_cli = importlib.import_module("bayesff.cli.problem")
     steps = []
 
     class PythonLoader(importlib.machinery.SourceFileLoader):
@@ -330,21 +322,18 @@ def test_ctrl_c_while_a_python_module_imports_is_not_held_back(monkeypatch, caps
         PythonLoader("stand_in", "/nonexistent/stand_in.py").exec_module(None)
         return 0
 
-    monkeypatch.setitem(problem_cli.COMMANDS, "check", Command(lambda c: None, run))
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        assert main(["check"]) == 130
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    _as_check(monkeypatch, run)
+    assert main(["check"]) == 130
     assert steps == ["import started"]
     assert capsys.readouterr().err.strip() == "interrupted (Ctrl-C)"
 
 
-def test_a_command_after_an_interrupted_one_is_not_reported_interrupted(monkeypatch, capsys):
+def test_a_command_after_an_interrupted_one_is_not_reported_interrupted(
+    monkeypatch, capsys, python_sigint
+):
     """The count starts again with each command: a Ctrl-C that a library swallowed in one
     call of main (reported 'too late') is not reported by the next (a program or test
     calling main twice)."""
-    problem_cli = importlib.import_module("bayesff.cli.problem")
     calls = []
 
     def run(args):
@@ -353,21 +342,16 @@ def test_a_command_after_an_interrupted_one_is_not_reported_interrupted(monkeypa
             _swallowed_ctrl_c()
         return 0
 
-    monkeypatch.setitem(problem_cli.COMMANDS, "check", Command(lambda c: None, run))
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        assert main(["check"]) == 130
-        assert "too late" in capsys.readouterr().err
-        assert main(["check"]) == 0
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    _as_check(monkeypatch, run)
+    assert main(["check"]) == 130
+    assert "too late" in capsys.readouterr().err
+    assert main(["check"]) == 0
     assert capsys.readouterr().err == ""
 
 
 def test_a_sigint_handler_of_the_calling_program_is_left_alone(monkeypatch):
     """Where SIGINT is ignored (nohup, a background job) or handled by the program that
     calls main, the CLI does not replace the handler, and a signal stays ignored."""
-    problem_cli = importlib.import_module("bayesff.cli.problem")
     seen = []
 
     def run(args):
@@ -375,7 +359,7 @@ def test_a_sigint_handler_of_the_calling_program_is_left_alone(monkeypatch):
         signal.raise_signal(signal.SIGINT)
         return 0
 
-    monkeypatch.setitem(problem_cli.COMMANDS, "check", Command(lambda c: None, run))
+    _as_check(monkeypatch, run)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         assert main(["check"]) == 0
@@ -386,7 +370,7 @@ def test_a_sigint_handler_of_the_calling_program_is_left_alone(monkeypatch):
 
 @pytest.mark.slow  # one real compile of the sampler (~20 s on 2 busy cores)
 def test_ctrl_c_swallowed_while_compiling_stops_before_the_first_block(
-    tmp_path, monkeypatch, capsys
+    tmp_path, monkeypatch, capsys, python_sigint
 ):
     """A Ctrl-C a library swallowed while the sampler compiled is raised again between two
     blocks of sampling: exit 130, one line, no run file. Before, the run sampled every
@@ -401,11 +385,7 @@ def test_ctrl_c_swallowed_while_compiling_stops_before_the_first_block(
     monkeypatch.setattr(calibrate_module, "get_kernel", compiling)
     problem = _toy_problem(tmp_path)
     out = tmp_path / "run" / "posterior.nc"
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        code = main(["calibrate", str(problem), "--out", str(out), "--no-progress"])
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    code = main(["calibrate", str(problem), "--out", str(out), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 130, err
     lines = err.strip().splitlines()
@@ -414,12 +394,8 @@ def test_ctrl_c_swallowed_while_compiling_stops_before_the_first_block(
     # no block ran: the checkpoint is of iteration 0 (the check after the last block would
     # give the same line, but with every iteration done)
     monkeypatch.setattr(calibrate_module, "get_kernel", real)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        assert main(["calibrate", str(problem), "--out", str(out), "--no-progress",
-                     "--resume"]) == 0  # fmt: skip
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    assert main(["calibrate", str(problem), "--out", str(out), "--no-progress",
+                 "--resume"]) == 0  # fmt: skip
     assert "0 of 200 iterations done" in capsys.readouterr().out
 
 
@@ -471,7 +447,7 @@ def test_ctrl_c_while_the_run_is_written_keeps_the_draws(tmp_path, monkeypatch, 
 
 @pytest.mark.slow  # one real calibration (compiling its sampler: ~20 s on 2 busy cores)
 def test_ctrl_c_swallowed_in_the_last_block_keeps_the_draws_and_writes_nothing(
-    tmp_path, monkeypatch, capsys
+    tmp_path, monkeypatch, capsys, python_sigint
 ):
     """A Ctrl-C a library swallowed while the last block of draws ran (no block boundary
     follows to raise it again) is raised before the run is post-processed: exit 130, a
@@ -488,20 +464,16 @@ def test_ctrl_c_swallowed_in_the_last_block_keeps_the_draws_and_writes_nothing(
 
     monkeypatch.setattr(calibrate_module, "run_blocks", last_block)
     args = ["calibrate", str(problem), "--out", str(out), "--no-progress"]
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        code = main(args)
-        err = capsys.readouterr().err
-        assert code == 130, err
-        assert err.strip() == (
-            f"interrupted; the state is saved in {out.parent / 'checkpoint.npz'}: run the "
-            "same command with --resume to continue"
-        )
-        assert (out.parent / "checkpoint.npz").is_file() and not out.exists()
-        monkeypatch.setattr(calibrate_module, "run_blocks", real)
-        assert main([*args, "--resume"]) == 0
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 130, err
+    assert err.strip() == (
+        f"interrupted; the state is saved in {out.parent / 'checkpoint.npz'}: run the "
+        "same command with --resume to continue"
+    )
+    assert (out.parent / "checkpoint.npz").is_file() and not out.exists()
+    monkeypatch.setattr(calibrate_module, "run_blocks", real)
+    assert main([*args, "--resume"]) == 0
     assert "200 of 200 iterations done" in capsys.readouterr().out  # none redone
     assert out.is_file()
 

@@ -219,8 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 return EXIT_INTERRUPTED
         return code
-    except KeyboardInterrupt:
-        interrupts.acknowledge()
+    except KeyboardInterrupt:  # counting() has ended and cancelled any redelivery
         _cancel_stray_timers()
         print("interrupted (Ctrl-C)", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -228,7 +227,6 @@ def main(argv: list[str] | None = None) -> int:
         if args is None or args.debug:
             raise
         if isinstance(e, Interrupted):
-            interrupts.acknowledge()
             _cancel_stray_timers()
             print(str(e), file=sys.stderr)
             return EXIT_INTERRUPTED
