@@ -549,6 +549,10 @@ def _manifest_entry(data_file: Path) -> ManifestEntry:
 # ---------------------------------------------------------------- tables
 
 
+#: The reason given for a row with empty cells only: not a data row (a blank line).
+EMPTY_ROW = "no values (empty cells only)"
+
+
 class Excluded(NamedTuple):
     """A data row that :func:`load_table` did not return, and why."""
 
@@ -663,7 +667,7 @@ def _read_csv(text: str, path: Path):
             if not row:
                 continue  # a blank line
             if not any(c.strip() for c in row):
-                excluded.append(Excluded(start, "no values (empty cells only)"))
+                excluded.append(Excluded(start, EMPTY_ROW))
                 continue
             if len(row) != len(header):
                 raise DataError(

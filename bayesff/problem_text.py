@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bayesff import prepared
-from bayesff.data import UNCERTAINTY_ABS_CEILING
+from bayesff.data import EMPTY_ROW, UNCERTAINTY_ABS_CEILING
 from bayesff.errors import ProblemError
 from bayesff.io import not_a_file
 from bayesff.observables import get_observable
@@ -259,7 +259,7 @@ def _refuse_filtered_covariance(target: Target, em: ErrorModel, where: str) -> N
     filter, a dropped duplicate): the files' rows would no longer line up, and a
     correlation file's indices were silently taken as the kept rows' (audit and review,
     2026-11-30). Rows without values (blank lines) are not data rows and do not count."""
-    left = [e for e in target.file_excluded if not e.endswith("no values (empty cells only)")]
+    left = [e for e in target.file_excluded if not e.endswith(EMPTY_ROW)]
     if not left:
         return
     what = "correlation file's row indices" if em.data is not None else "replicate curves"
