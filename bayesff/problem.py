@@ -807,8 +807,21 @@ class Problem:
         object.__setattr__(self, "targets", tuple(targets))
 
     def replace(self, **changes) -> Problem:
-        """A copy with some fields changed (checked again, as a new problem)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields changed (checked again, as a new problem).
+
+        A problem read from a file keeps the file's text (:meth:`document`, recorded in
+        its runs and hashed by :meth:`fingerprint`) only while the text still says what
+        the problem is: a change to a parameter, a target (its data, split, error model,
+        inadequacy), the pooling or the potential drops it, and the copy's document is
+        written from its objects. Changes to ``inference``, ``path`` and the targets'
+        prepared runs (``aux``) keep it. Before 2026-11-30 the text was always kept, so a
+        file's problem changed in Python recorded the file, and two error models or
+        poolings of it had one fingerprint (a checkpoint of one resumed as the other).
+        """
+        new = dataclasses.replace(self, **changes)
+        if new.source_text and "source_text" not in changes and new._content() != self._content():
+            new = dataclasses.replace(new, source_text="")
+        return new
 
     def with_target(self, target: Target) -> Problem:
         """A copy in which ``target`` replaces the target of the same name."""
@@ -864,9 +877,11 @@ class Problem:
         return bool(fingerprint) and fingerprint in (self.fingerprint(), self.legacy_fingerprint())
 
     @staticmethod
-    def _hash(text: str, targets, *, canonical: bool) -> str:
-        """sha256 of ``text``, then each target's name, data arrays, splits and aux
-        (environments and hold-out groups by name when ``canonical``)."""
+    def _hash(text: str, targets, *, canonical: bool, aux: bool = True) -> str:
+        """sha256 of ``text``, then each target's name, data arrays, splits, covariance
+        (only where it has one, so that other fingerprints are unchanged) and aux
+        (environments and hold-out groups by name when ``canonical``; no aux when not
+        ``aux``)."""
         order = sorted if canonical else list
         h = hashlib.sha256()
         h.update(text.encode())
@@ -878,9 +893,21 @@ class Problem:
             for g in order(t.holdout):
                 m = t.holdout[g]
                 h.update(g.encode() + np.asarray(m, bool).tobytes())
-            for k, v in sorted((t.aux or {}).items()):
+            if t.covariance is not None:
+                # read from a file the text only names: another file's matrix is another problem
+                h.update(b"covariance" + np.ascontiguousarray(t.covariance, dtype=float).tobytes())
+            for k, v in sorted((t.aux or {}).items()) if aux else ():
                 h.update(k.encode() + np.ascontiguousarray(v).tobytes())
         return h.hexdigest()
+
+    def _content(self) -> str:
+        """A hash of what the problem is, written from its objects, whatever its text says:
+        its document less ``[inference]`` (:func:`~bayesff.problem_text.document`) and its
+        targets' data, splits and covariances, without the prepared runs (``aux``)."""
+        doc = {k: v for k, v in document(self).items() if k != "inference"}
+        text = json.dumps(doc, sort_keys=True, default=_plain, separators=(",", ":"))
+        targets = sorted(self.targets, key=lambda t: t.name)
+        return self._hash(text, targets, canonical=True, aux=False)
 
     def describe(self) -> str:
         """Human-readable account of what will be fitted (``bayesff check``)."""

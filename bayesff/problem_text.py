@@ -386,6 +386,9 @@ def _target_table(t: Target) -> dict:
         "data": t.data_path or "<arrays given in Python: see the run file's observed data>",
         "inadequacy": _inadequacy_table(t.inadequacy),
     }
+    em = _error_model_entry(t)
+    if em is not None:
+        d["error_model"] = em
     if t.options:
         d["options"] = dict(t.options)
     if t.fixed:
@@ -407,6 +410,17 @@ def _target_table(t: Target) -> dict:
             for n in t.nuisance.values()
         }
     return d
+
+
+def _error_model_entry(t: Target):
+    """A target's ``error_model`` as a problem file writes it, or ``None`` where it is
+    the reader's default for the observable (so problems without one keep their text)."""
+    em = t.error_model
+    if em == ErrorModel("discrepancy_gp" if t.observable.curve else "independent"):
+        return None
+    keys = ("data", "replicates", "block_length", "amplitude_scale", "length_scale")
+    given = {k: getattr(em, k) for k in keys if getattr(em, k) is not None}
+    return {"kind": em.kind, **given} if given else em.kind
 
 
 def document(problem) -> dict:

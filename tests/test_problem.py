@@ -684,6 +684,39 @@ def test_fingerprint_is_the_problem_not_its_text(tmp_path):
     assert len({a.fingerprint(), other_prior.fingerprint(), other_split.fingerprint()}) == 3
 
 
+def test_a_file_problem_changed_in_python_records_and_hashes_the_change():
+    """Review, 2026-11-30: Problem.replace kept the file's text whatever changed, so a
+    file's problem given another error model, split or pooling in Python recorded the file
+    in its run, and the error model did not change its fingerprint (a checkpoint of one
+    resumed as the other). A change to what the text says now drops the text and the
+    document is written from the objects; sampler settings keep it."""
+    import dataclasses
+
+    from bayesff.targets import ErrorModel
+
+    a = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
+    t = a.targets[0]
+    gp = dataclasses.replace(t.likelihood, error_model=ErrorModel("discrepancy_gp"))
+    b = a.with_target(t.replace(likelihood=gp))
+    assert b.source_text == "" and b.path == a.path
+    assert b.document()["targets"][0]["error_model"] == "discrepancy_gp"
+    assert b.fingerprint() != a.fingerprint()
+    # the split alone: its masks were hashed before, but the recorded text was the file's
+    c = a.with_target(t.with_train({"T_K": [150.0, 500.0]}, "test"))
+    assert c.source_text == "" and c.fingerprint() != a.fingerprint()
+    assert "error_model" not in a.document()["targets"][0]  # the file's text
+    # what the text does not say keeps it, and the fingerprint with it
+    for same in (
+        a.replace(inference=a.inference.replace(seed=7)),
+        a.replace(path="elsewhere.toml"),
+        a.with_target(t.replace(aux={})),
+    ):
+        assert same.source_text == a.source_text and same.fingerprint() == a.fingerprint()
+    # back to what the file says: one problem, one fingerprint less the text
+    back = b.with_target(t)
+    assert back.source_text == "" and back._content() == a._content()
+
+
 @pytest.mark.parametrize("value", ["0.0", "-1.0", "inf", "1e300"])
 def test_a_noise_value_outside_0_to_1e150_is_refused_with_the_target(tmp_path, value):
     """noise = { value = U } must be a standard uncertainty in (0, 1e150]: above 1e150 u**2

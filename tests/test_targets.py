@@ -293,6 +293,32 @@ def test_a_covariance_file_with_a_rows_filter_is_refused(tmp_path):
     assert "would no longer line up" in msg
 
 
+def test_another_correlation_file_of_the_same_name_is_another_fingerprint(tmp_path):
+    """Review, 2026-11-30: the problem's text only names its correlation file, so two
+    files of one name (edited between a run and its resume) gave one fingerprint and a
+    checkpoint of one resumed as the other. The covariance is hashed with the data."""
+    from support import manifest_entry
+
+    corr = tmp_path / "corr.csv"
+    units = {"i": "1", "j": "1", "R": "1"}
+
+    def load(r: float) -> Problem:
+        corr.write_text(f"i,j,R\n0,1,{r}\n")
+        (tmp_path / "manifest.toml").write_text(manifest_entry(tmp_path, "corr.csv", units))
+        return Problem.from_toml(path)
+
+    base = _argon_vle(tmp_path).read_text()
+    block = f'error_model = {{ kind = "covariance", data = "{corr}" }}'
+    path = tmp_path / "p.toml"
+    path.write_text(
+        base.replace(f'data = "{ARGON_SATURATION}"', f'data = "{ARGON_SATURATION}"\n{block}', 1)
+    )
+    a, b, again = load(0.4), load(0.6), load(0.4)
+    assert a.document() == b.document()  # one text
+    assert a.fingerprint() != b.fingerprint()
+    assert a.fingerprint() == again.fingerprint()
+
+
 def test_a_covariance_file_with_a_dropped_duplicate_is_refused(tmp_path):
     """Review, 2026-11-30: duplicates = "drop" also removes a row of the data file, so a
     correlation file's indices shift past it in the same way; refused, naming the line."""
