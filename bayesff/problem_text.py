@@ -427,6 +427,9 @@ def document(problem) -> dict:
     """A problem-file document for a problem built in Python (see the module docstring)."""
     src = problem.potential_source or {}
     pot = {"kind": src.get("kind") or problem.base_potential.name}
+    file_options = getattr(problem.base_potential, "file_options", None)
+    if callable(file_options):  # a configured potential (the GP: base, basis, box)
+        pot.update(file_options())
     if problem.cutoff and problem.cutoff.get("scheme", "none") != "none":
         pot["cutoff"] = dict(problem.cutoff)
     params = {}

@@ -175,6 +175,17 @@ class GPPairPotential(PairPotential):
             raise ValueError(f"expected {self.basis} weights (last axis), got shape {w.shape}")
         return {n: w[..., j] for j, n in enumerate(self.weight_names)}
 
+    def file_options(self) -> dict:
+        """The ``[potential]`` options that :meth:`configure` builds this potential from
+        (what a problem written from its objects records: two boxes are two problems)."""
+        return {
+            "base": self.base.name,
+            "basis": self.basis,
+            "r_min_angstrom": self.r_min,
+            "r_c_angstrom": self.r_c,
+            "switch_angstrom": self.switch_width,
+        }
+
     def configure(self, options: dict, where: str = "[potential]") -> GPPairPotential:
         """A GP potential from a problem file's ``[potential]`` options (validated).
 

@@ -329,6 +329,21 @@ def test_problem_file_builds_a_gp_potential():
     assert np.isfinite(predict(params, {"T_K": jnp.array([100.0, 300.0])})).all()
 
 
+def test_a_gp_problem_written_from_its_objects_keeps_its_box():
+    """Review, 2026-11-30: the document of a problem built in Python wrote the GP
+    potential as kind = "gp" alone, so two boxes (or bases) had one document and one
+    fingerprint, and the document could not be read back. Its options are written, and
+    they build the same potential."""
+    prob = Problem.from_dict(_doc())
+    wide = Problem.from_dict(_doc(r_c_angstrom=12.0))
+    assert prob.source_text == ""  # no text given: the document is written from the objects
+    written = prob.document()["potential"]
+    assert written == {**_doc()["potential"], "switch_angstrom": prob.potential.switch_width}
+    again = Problem.from_dict({**_doc(), "potential": written}).potential
+    assert again.file_options() == prob.potential.file_options()
+    assert prob.fingerprint() != wide.fingerprint()
+
+
 @pytest.mark.parametrize(
     ("change", "match"),
     [
