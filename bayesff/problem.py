@@ -126,6 +126,7 @@ class Problem:
             set_("base_potential", getattr(self.potential, "unwrapped", None) or self.potential)
         if self.potential_source is None:
             set_("potential_source", plugins.describe(self.base_potential))
+        self._agree_cutoff(where)
         check_name(self.name, NAME_PATTERN, f"{where}: [problem].name", "problem name")
         if not isinstance(self.description, str):
             raise ProblemError(
@@ -143,6 +144,33 @@ class Problem:
         self._check_forward_models(where)
 
     # ------------------------------------------------------------ validation
+    def _agree_cutoff(self, where: str) -> None:
+        """The cut-off table (recorded, and applied to targets' own conventions' bases) says
+        what the potential solved: a wrapper given without its table
+        (``Problem(potential=truncated(LJ, 8.5))``) gains its table; a table naming another
+        convention than the potential's is refused (review, 2026-11-30: the document said
+        the table, the sampler solved the potential)."""
+        cut = getattr(self.potential, "cut_off", None)
+        given = self.cutoff or {"scheme": "none"}
+        at = f"{where}: [potential].cutoff"
+        if cut is not None and given.get("scheme") == "none":
+            table = {"scheme": cut[0], "r_c": cut[1], "unit": "angstrom"}
+            object.__setattr__(self, "cutoff", table)
+            return
+        expected = getattr(wrap_cutoff(self.base_potential, given, at), "cut_off", None)
+        if expected != cut:
+
+            def say(c):
+                return "no cut-off" if c is None else f"{c[0]} at r_c = {c[1]:g} angstrom"
+
+            raise ProblemError(
+                f"the potential {self.potential.name!r} has {say(cut)}, but the cut-off table "
+                f"{given!r} says {say(expected)}: give the table the potential was wrapped "
+                "with, or change the cut-off with Problem.replace(cutoff=...), which wraps the "
+                "base potential again",
+                at,
+            )
+
     def _check_parameters(self, where: str) -> None:
         specs = {p.name: p for p in self.potential.params}
         unknown = [p for p in self.parameters if p not in specs]
@@ -818,6 +846,14 @@ class Problem:
         file's problem changed in Python recorded the file, and two error models or
         poolings of it had one fingerprint (a checkpoint of one resumed as the other).
         """
+        if "potential" in changes:
+            # the new potential's own base, source and cut-off, not the old one's
+            for k, v in (("base_potential", None), ("potential_source", None)):
+                changes.setdefault(k, v)
+            changes.setdefault("cutoff", {"scheme": "none"})  # a wrapper's own is taken
+        elif "cutoff" in changes:
+            where = f"problem {self.name!r}: [potential].cutoff"
+            changes["potential"] = wrap_cutoff(self.base_potential, changes["cutoff"], where)
         new = dataclasses.replace(self, **changes)
         if new.source_text and "source_text" not in changes and new._content() != self._content():
             new = dataclasses.replace(new, source_text="")
@@ -863,6 +899,7 @@ class Problem:
         doc = {k: v for k, v in self.document().items() if k != "inference"}
         # sort_keys orders every table; arrays (targets, hold-out groups) keep their order
         text = json.dumps(doc, sort_keys=True, default=_plain, separators=(",", ":"))
+        text += self._plugin_source()
         return self._hash(text, sorted(self.targets, key=lambda t: t.name), canonical=True)
 
     def legacy_fingerprint(self) -> str:
@@ -877,18 +914,19 @@ class Problem:
         return bool(fingerprint) and fingerprint in (self.fingerprint(), self.legacy_fingerprint())
 
     @staticmethod
-    def _hash(text: str, targets, *, canonical: bool, aux: bool = True) -> str:
-        """sha256 of ``text``, then each target's name, data arrays, splits, covariance
-        (only where it has one, so that other fingerprints are unchanged) and aux
-        (environments and hold-out groups by name when ``canonical``; no aux when not
-        ``aux``)."""
+    def _hash(text: str, targets, *, canonical: bool, prepared: bool = True) -> str:
+        """sha256 of ``text``, then each target's name, data arrays, splits, floor,
+        covariance (only where it has one, so that other fingerprints are unchanged) and
+        aux (environments and hold-out groups by name when ``canonical``; neither aux nor
+        floor when not ``prepared``: both come from prepared runs and the forward model)."""
         order = sorted if canonical else list
         h = hashlib.sha256()
         h.update(text.encode())
         for t in targets:
             h.update(t.name.encode())
             env = [t.env[k] for k in order(t.env)]
-            for a in (t.values, t.uncertainties, t.train, t.floor, *env):
+            floor = (t.floor,) if prepared else ()
+            for a in (t.values, t.uncertainties, t.train, *floor, *env):
                 h.update(np.ascontiguousarray(a, dtype=float).tobytes())
             for g in order(t.holdout):
                 m = t.holdout[g]
@@ -896,18 +934,31 @@ class Problem:
             if t.covariance is not None:
                 # read from a file the text only names: another file's matrix is another problem
                 h.update(b"covariance" + np.ascontiguousarray(t.covariance, dtype=float).tobytes())
-            for k, v in sorted((t.aux or {}).items()) if aux else ():
+            for k, v in sorted((t.aux or {}).items()) if prepared else ():
                 h.update(k.encode() + np.ascontiguousarray(v).tobytes())
         return h.hexdigest()
 
     def _content(self) -> str:
         """A hash of what the problem is, written from its objects, whatever its text says:
-        its document less ``[inference]`` (:func:`~bayesff.problem_text.document`) and its
-        targets' data, splits and covariances, without the prepared runs (``aux``)."""
+        its document less ``[inference]`` (:func:`~bayesff.problem_text.document`), a
+        plug-in's source and its targets' data, splits and covariances; not what prepared
+        runs add (``aux``, and the floors of their standard errors), which the text names
+        in a comment."""
         doc = {k: v for k, v in document(self).items() if k != "inference"}
         text = json.dumps(doc, sort_keys=True, default=_plain, separators=(",", ":"))
         targets = sorted(self.targets, key=lambda t: t.name)
-        return self._hash(text, targets, canonical=True, aux=False)
+        return self._hash(text + self._plugin_source(), targets, canonical=True, prepared=False)
+
+    def _plugin_source(self) -> str:
+        """A plug-in potential's module, qualname and version as text; ``""`` for bayesff's
+        own potentials (so that their fingerprints are unchanged). Another version of a
+        plug-in is another problem (review, 2026-11-30: an upgraded plug-in resumed the old
+        one's checkpoint)."""
+        src = self.potential_source or {}
+        if (src.get("module") or "bayesff").split(".")[0] == "bayesff":
+            return ""
+        keys = ("module", "qualname", "version")
+        return json.dumps({k: src.get(k, "") for k in keys}, sort_keys=True)
 
     def describe(self) -> str:
         """Human-readable account of what will be fitted (``bayesff check``)."""

@@ -569,8 +569,8 @@ def _without(problem, target: str):
             continue
         keep.append(t.replace(holdout={}))
     names = {t.name for t in keep}
-    return dataclasses.replace(
-        problem,
+    # Problem.replace: the refit's run records the problem it solved, not the file's text
+    return problem.replace(
         targets=keep,
         tolerance={k: v for k, v in problem.tolerance.items() if k in names},
         candidates=[],

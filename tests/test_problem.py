@@ -717,6 +717,37 @@ def test_a_file_problem_changed_in_python_records_and_hashes_the_change():
     assert back.source_text == "" and back._content() == a._content()
 
 
+def test_the_cutoff_table_and_the_potential_agree():
+    """Review, 2026-11-30: Problem.replace(potential=...) kept the old base potential,
+    source and cut-off table (a truncated LJ, or another potential, was recorded and
+    fingerprinted as the file's plain LJ), replace(cutoff=...) changed the record but not
+    the potential solved, and Problem(potential=truncated(LJ, 8)) recorded no cut-off."""
+    from bayesff.potentials import LENNARD_JONES, get_potential, truncated
+
+    a = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
+    cut = {"scheme": "truncated", "r_c": 8.0, "unit": "angstrom"}
+    b = a.replace(potential=truncated(LENNARD_JONES, 8.0))
+    assert b.cutoff == cut and b.base_potential is a.base_potential
+    assert b.document()["potential"]["cutoff"] == cut and b.source_text == ""
+    assert b.fingerprint() != a.fingerprint()
+    c = a.replace(cutoff={"scheme": "truncated", "r_c": 0.8, "unit": "nm"})
+    assert c.potential.name == "lennard_jones+truncated(r_c=8)"
+    assert c.fingerprint() != a.fingerprint()
+    mie = a.replace(
+        potential=get_potential("mie"),
+        parameters={**a.parameters, "n": a.parameters["epsilon"].__class__("n", "1", value=12.0)},
+    )
+    assert mie.base_potential.name == "mie" and mie.potential_source["kind"] == "mie"
+    assert mie.document()["potential"]["kind"] == "mie"
+    # the table given with a wrapper must be the wrapper's
+    with pytest.raises(ProblemError, match=r"has truncated at r_c = 8 angstrom.*says shifted"):
+        b.replace(potential=b.potential, cutoff={**cut, "scheme": "shifted"})
+    # built in Python from a wrapper alone: its table is recorded
+    same = Problem(**{f: getattr(a, f) for f in ("name", "parameters", "targets")},
+                   potential=truncated(LENNARD_JONES, 8.0))  # fmt: skip
+    assert same.cutoff == cut and same.document()["potential"]["cutoff"] == cut
+
+
 @pytest.mark.parametrize("value", ["0.0", "-1.0", "inf", "1e300"])
 def test_a_noise_value_outside_0_to_1e150_is_refused_with_the_target(tmp_path, value):
     """noise = { value = U } must be a standard uncertainty in (0, 1e150]: above 1e150 u**2

@@ -283,3 +283,19 @@ def test_cli_refit_settings_are_checked(capsys):
         main(["sensitivity", "no/such/run.nc", "--warmup", "0"])
     assert e.value.code == 2
     assert "must be an integer >= 1, got 0" in capsys.readouterr().err
+
+
+def test_a_refit_without_a_target_records_the_problem_it_solved():
+    """Review, 2026-11-30: the leave-one-target-out refit of a problem read from a file kept
+    the file's text, so its run recorded (and its fingerprint hashed) the target it left
+    out and that target's tolerance."""
+    from bayesff.problem import Problem
+    from bayesff.sensitivity import _without
+
+    from support import ROOT
+
+    full = Problem.from_toml(ROOT / "models" / "argon_lj_vle.toml")
+    refit = _without(full, "p_sat")
+    assert [t.name for t in refit.targets] == ["rho_l"]
+    assert [t["name"] for t in refit.document()["targets"]] == ["rho_l"]
+    assert refit.fingerprint() != full.fingerprint()

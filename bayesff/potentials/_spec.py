@@ -160,6 +160,8 @@ class PairPotential:
     quadrature_edges: Callable = field(default=lambda **p: ())
     #: Parameters of the usual form its own determine (:class:`DerivedParam`).
     derived: tuple[DerivedParam, ...] = ()
+    #: The cut-off a wrapper applies: ``(scheme, r_c in angstrom)``; ``None``: not wrapped.
+    cut_off: tuple[str, float] | None = None
 
     @property
     def param_names(self) -> tuple[str, ...]:

@@ -77,6 +77,7 @@ def _wrap(pot: PairPotential, r_c: float, scheme: str, energy, what: str) -> Pai
         description=f"{pot.description}; {what} at r_c = {r_c:g} angstrom",
         reference=f"{pot.reference}; cut-off: {_REFERENCE}".lstrip("; "),
         unwrapped=pot.unwrapped or pot,
+        cut_off=(scheme, float(r_c)),
     )
 
 

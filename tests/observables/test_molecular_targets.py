@@ -395,6 +395,10 @@ def test_prepared_files_attach_and_go_stale(tmp_path, pot):
     assert dh.floor[dh.train][0] == pytest.approx(0.05)
     # `bayesff check` describes it (one prepared file, one state, its reference)
     assert "prepared reference runs (bayesff prepare): 1 state(s)" in prob.describe()
+    # the run records the file, with the prepared runs named in a comment (review,
+    # 2026-11-30: the floors the runs set made Problem.replace drop the file's text)
+    assert prob.source_text.startswith(path.read_text()) and prob.source_text != path.read_text()
+    assert prob.fingerprint() != bare.fingerprint()  # the runs and their floors are hashed
     # a file prepared before the per-state gas averages existed gains them on attach
     old = tmp_path / "old"
     prepared.write(old, run, {k: v for k, v in arrays.items() if k not in mt.GAS_CONSTANT_KEYS},

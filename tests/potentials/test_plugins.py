@@ -23,10 +23,10 @@ import pytest
 from bayesff.cli import main
 from bayesff.errors import ProblemError
 from bayesff.potentials import plugins
-from bayesff.problem import load_problem
+from bayesff.problem import Problem, load_problem
 from bayesff.sweep import run_batch
 
-from support import ARGON_B2, PROBLEM_TOML, write_manifest
+from support import ARGON_B2, PROBLEM_TOML, ROOT, write_manifest
 
 #: A plug-in module that leaves a mark when imported, with one declared factory and one
 #: function that is not declared.
@@ -162,6 +162,26 @@ def test_the_python_api_allows_for_one_call_or_a_block(tmp_path, monkeypatch):
     assert plugins.allowed_modules() == ()
     with pytest.raises(ProblemError, match="expected a module name"):
         load_problem(path, allow_plugins=("../evil",))
+
+
+def test_another_version_of_a_plugin_is_another_fingerprint(tmp_path, monkeypatch):
+    """Review, 2026-11-30: an upgraded plug-in potential (same name, another energy) kept the
+    fingerprint, so a checkpoint or a sweep's run of the old version was resumed or skipped
+    as the new one's. A plug-in's module, qualname and version are hashed; bayesff's own
+    potentials' fingerprints do not depend on them (they are unchanged)."""
+    path = _project(tmp_path, monkeypatch, "markplugin_xyz:lj")
+    loaded = load_problem(path, allow_plugins=("markplugin_xyz",))
+    # (the toy module's factory returns bayesff's LJ; a real plug-in's energy is its own)
+    src = {**loaded.potential_source, "module": "markplugin_xyz", "qualname": "energy"}
+    p = loaded.replace(potential_source={**src, "version": "1.0"})
+    upgraded = p.replace(potential_source={**src, "version": "2.0"})
+    assert upgraded.fingerprint() != p.fingerprint()
+    assert upgraded.source_text == ""  # the text no longer says which potential ran
+    builtin = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
+    bsrc = builtin.potential_source
+    assert bsrc["module"].startswith("bayesff.")
+    same = builtin.replace(potential_source={**bsrc, "version": "0.0"})
+    assert same.fingerprint() == builtin.fingerprint()
 
 
 def test_sweep_workers_allow_exactly_what_the_parent_allowed(tmp_path, monkeypatch):
