@@ -262,7 +262,8 @@ def _md_floor(target, arrays) -> np.ndarray:
     p = np.asarray(target.env[pcol], float).ravel()
     idx, found = mt.state_index(T, p, arrays["state_T_K"], arrays["state_p_MPa"], np)
     sem = np.where(found, np.asarray(arrays[key], float)[idx], 0.0)
-    return np.maximum(np.asarray(target.floor, dtype=float), sem)
+    given = target.floor if target.floor_given is None else target.floor_given
+    return np.maximum(np.asarray(given, dtype=float), sem)
 
 
 def _check_exponents(problem, target, settings) -> None:

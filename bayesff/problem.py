@@ -829,8 +829,12 @@ class Problem:
                         ) from None
                     model_floor[used] = np.asarray(floor, float)
                 # a floor the user set is kept where it is larger, never lowered below the
-                # forward model's validated error
-                t = t.replace(floor=np.maximum(np.asarray(t.floor, dtype=float), model_floor))
+                # forward model's validated error; from the floor as given, not as raised by
+                # an earlier problem (review, 2026-11-30: a closure changed in Python kept the
+                # old closure's larger floor)
+                given = t.floor if t.floor_given is None else t.floor_given
+                floor = np.maximum(np.asarray(given, dtype=float), model_floor)
+                t = t.replace(floor=floor, floor_given=given)
             targets.append(t)
         object.__setattr__(self, "targets", tuple(targets))
 

@@ -477,6 +477,11 @@ class Likelihood:
     nuisance
         Nuisance parameters of the observation by name (defaults from the
         observable's table).
+    floor_given
+        The floor as given (by the user, or by prepared MD runs) before the
+        problem raised it to the forward model's validated error (``None``:
+        ``floor`` is as given). A problem changed later raises this one again,
+        so a forward model with a smaller error lowers the floor.
     """
 
     inadequacy: Inadequacy = field(default_factory=Inadequacy)
@@ -484,12 +489,12 @@ class Likelihood:
     covariance: np.ndarray | None = None
     floor: np.ndarray | None = None
     nuisance: dict = field(default_factory=dict)
+    floor_given: np.ndarray | None = None
 
     def __post_init__(self):
-        if self.covariance is not None:
-            object.__setattr__(self, "covariance", _read_only(self.covariance, float))
-        if self.floor is not None:
-            object.__setattr__(self, "floor", _read_only(self.floor, float))
+        for k in ("covariance", "floor", "floor_given"):
+            if getattr(self, k) is not None:
+                object.__setattr__(self, k, _read_only(getattr(self, k), float))
         object.__setattr__(self, "nuisance", dict(self.nuisance))
 
 
@@ -630,6 +635,7 @@ class Target:
     error_model = _part("likelihood", "error_model")
     covariance = _part("likelihood", "covariance")
     floor = _part("likelihood", "floor")
+    floor_given = _part("likelihood", "floor_given")
     nuisance = _part("likelihood", "nuisance")
     cutoff = _part("conventions", "cutoff")
     repair = _part("conventions", "repair")
@@ -642,6 +648,9 @@ class Target:
         """A copy with some fields changed, named as the flat fields above
         (``t.replace(floor=f, inadequacy=Inadequacy("gp"))``) or as parts."""
         top, parts = {}, {}
+        if "floor" in changes:
+            # a floor set here is the given one (the problem raises it to the model's error)
+            changes = {"floor_given": None, **changes}
         for k, v in changes.items():
             if k in self.__dataclass_fields__:
                 top[k] = v

@@ -748,6 +748,42 @@ def test_the_cutoff_table_and_the_potential_agree():
     assert same.cutoff == cut and same.document()["potential"]["cutoff"] == cut
 
 
+def test_a_forward_model_changed_in_python_gets_its_own_floor(tmp_path):
+    """Review, 2026-11-30: Problem.replace raised each floor to the forward model's error
+    from the floor as already raised, so a closure with a smaller validated error kept the
+    old closure's floor (0.0124 for VM instead of 0.0114 for its consistent variant): the
+    problem changed in Python solved another likelihood than its own document read back.
+    A floor the user sets is still kept where it is larger."""
+    import tomllib
+
+    a = Problem.from_toml(ROOT / "models" / "argon_joint_b2.toml")
+    s0 = next(t for t in a.targets if t.name == "S0")
+    assert s0.options["closure"] == "vm"
+    swapped = {**s0.options, "closure": "vm_consistent"}
+    b = a.with_target(s0.replace(options=swapped))
+    doc = tomllib.loads(b.document_text().replace("<arrays", "x"))
+    text = (ROOT / "models" / "argon_joint_b2.toml").read_text()
+    path = tmp_path / "models" / "p.toml"
+    path.parent.mkdir()
+    s0_text = 'name = "S0"\n' + text.split('name = "S0"\n')[1].split("[[targets]]")[0]
+    assert s0_text.count('closure = "vm"') == 1
+    swapped_text = s0_text.replace('closure = "vm"', 'closure = "vm_consistent"')
+    path.write_text(text.replace(s0_text, swapped_text))
+    read = Problem.from_toml(path)
+    assert next(t for t in doc["targets"] if t["name"] == "S0")["options"] == swapped
+
+    def floor(p):
+        return np.asarray(next(t for t in p.targets if t.name == "S0").floor)
+
+    assert floor(b) == pytest.approx(floor(read), rel=1e-12)
+    assert floor(b) < floor(a)
+    user = 0.02  # above both closures' floors: kept through the change
+    c = a.with_target(s0.replace(floor=np.full(s0.n, user)))
+    assert floor(c) == pytest.approx(user)
+    c2 = c.with_target(next(t for t in c.targets if t.name == "S0").replace(options=swapped))
+    assert floor(c2) == pytest.approx(user)
+
+
 @pytest.mark.parametrize("value", ["0.0", "-1.0", "inf", "1e300"])
 def test_a_noise_value_outside_0_to_1e150_is_refused_with_the_target(tmp_path, value):
     """noise = { value = U } must be a standard uncertainty in (0, 1e150]: above 1e150 u**2
