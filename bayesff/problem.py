@@ -150,14 +150,18 @@ class Problem:
         (``Problem(potential=truncated(LJ, 8.5))``) gains its table; a table naming another
         convention than the potential's is refused (review, 2026-11-30: the document said
         the table, the sampler solved the potential)."""
-        cut = getattr(self.potential, "cut_off", None)
+        # the cut-off the problem applies to its base potential (a plug-in may return a
+        # cut-off potential: that one is its base, cut by the plug-in, not by the problem)
+        applied = self.potential is not self.base_potential
+        cut = getattr(self.potential, "cut_off", None) if applied else None
         given = self.cutoff or {"scheme": "none"}
         at = f"{where}: [potential].cutoff"
         if cut is not None and given.get("scheme") == "none":
             table = {"scheme": cut[0], "r_c": cut[1], "unit": "angstrom"}
             object.__setattr__(self, "cutoff", table)
             return
-        expected = getattr(wrap_cutoff(self.base_potential, given, at), "cut_off", None)
+        wrapped = wrap_cutoff(self.base_potential, given, at)
+        expected = None if wrapped is self.base_potential else wrapped.cut_off
         if expected != cut:
 
             def say(c):
@@ -850,14 +854,26 @@ class Problem:
         file's problem changed in Python recorded the file, and two error models or
         poolings of it had one fingerprint (a checkpoint of one resumed as the other).
         """
+        where = f"problem {self.name!r}: [potential]"
+        if "base_potential" in changes and "potential" not in changes:
+            raise ProblemError(
+                "base_potential follows the potential: give potential= (and cutoff= for a "
+                "cut-off), not base_potential alone, which would leave the potential solved",
+                where,
+            )
         if "potential" in changes:
-            # the new potential's own base, source and cut-off, not the old one's
-            for k, v in (("base_potential", None), ("potential_source", None)):
-                changes.setdefault(k, v)
+            pot = changes["potential"]
+            base = getattr(pot, "unwrapped", None) or pot
+            if pot is not self.potential and base is not self.base_potential:
+                # the new potential's own base and source, not the old one's
+                changes.setdefault("base_potential", None)
+                changes.setdefault("potential_source", None)
+            if "cutoff" in changes and getattr(pot, "cut_off", None) is None:
+                changes["potential"] = wrap_cutoff(base, changes["cutoff"], f"{where}.cutoff")
             changes.setdefault("cutoff", {"scheme": "none"})  # a wrapper's own is taken
         elif "cutoff" in changes:
-            where = f"problem {self.name!r}: [potential].cutoff"
-            changes["potential"] = wrap_cutoff(self.base_potential, changes["cutoff"], where)
+            pot = wrap_cutoff(self.base_potential, changes["cutoff"], f"{where}.cutoff")
+            changes["potential"] = pot
         new = dataclasses.replace(self, **changes)
         if new.source_text and "source_text" not in changes and new._content() != self._content():
             new = dataclasses.replace(new, source_text="")
@@ -959,10 +975,15 @@ class Problem:
         plug-in is another problem (review, 2026-11-30: an upgraded plug-in resumed the old
         one's checkpoint)."""
         src = self.potential_source or {}
-        if (src.get("module") or "bayesff").split(".")[0] == "bayesff":
+        own = (src.get("module") or "bayesff").split(".")[0] == "bayesff"
+        if own and "provider" not in src:
             return ""
-        keys = ("module", "qualname", "version")
-        return json.dumps({k: src.get(k, "") for k in keys}, sort_keys=True)
+        keys = ("module", "qualname", "version", "provider", "provider_version")
+        # with the potential solved: a plug-in that returns a truncated LJ names the
+        # cut-off only there (the file's text says kind = "module:factory")
+        return json.dumps(
+            {"name": self.potential.name, **{k: src.get(k, "") for k in keys}}, sort_keys=True
+        )
 
     def describe(self) -> str:
         """Human-readable account of what will be fitted (``bayesff check``)."""

@@ -742,6 +742,15 @@ def test_the_cutoff_table_and_the_potential_agree():
     # the table given with a wrapper must be the wrapper's
     with pytest.raises(ProblemError, match=r"has truncated at r_c = 8 angstrom.*says shifted"):
         b.replace(potential=b.potential, cutoff={**cut, "scheme": "shifted"})
+    # the same potential passed back keeps the text and source; a bare potential with a
+    # table is wrapped; base_potential alone would leave the potential solved: refused
+    assert a.replace(potential=a.potential).source_text == a.source_text
+    assert a.replace(potential=LENNARD_JONES, cutoff=cut).potential.name == b.potential.name
+    with pytest.raises(ProblemError, match="base_potential follows the potential"):
+        a.replace(base_potential=truncated(LENNARD_JONES, 9.0))
+    # one convention per potential: a cut-off potential is not cut off again
+    with pytest.raises(ValueError, match="already cut off"):
+        truncated(truncated(LENNARD_JONES, 9.0), 8.0)
     # built in Python from a wrapper alone: its table is recorded
     same = Problem(**{f: getattr(a, f) for f in ("name", "parameters", "targets")},
                    potential=truncated(LENNARD_JONES, 8.0))  # fmt: skip

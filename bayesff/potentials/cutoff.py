@@ -69,6 +69,12 @@ def _derivative(energy, r, params):
 
 
 def _wrap(pot: PairPotential, r_c: float, scheme: str, energy, what: str) -> PairPotential:
+    if getattr(pot, "cut_off", None) is not None:
+        # one convention per potential: the record (Problem.cutoff) holds one table
+        raise ValueError(
+            f"{pot.name} is already cut off ({pot.cut_off[0]} at r_c = {pot.cut_off[1]:g} "
+            f"angstrom); cut off its unwrapped potential instead ({what} at r_c = {r_c:g})"
+        )
     return dataclasses.replace(
         pot,
         name=f"{pot.name}+{scheme}(r_c={r_c:g})",
@@ -319,6 +325,13 @@ def wrap_cutoff(base, cut: dict, where: str = "cutoff"):
         return base
     if base.kind != "pair":
         raise ProblemError(f"a cut-off applies to pair potentials, not {base.kind}", where)
+    if getattr(base, "cut_off", None) is not None:
+        # a plug-in that returns a cut-off potential: a second convention is not recorded
+        raise ProblemError(
+            f"the potential {base.name} is already cut off ({base.cut_off[0]} at r_c = "
+            f"{base.cut_off[1]:g} angstrom): a cut-off applies to an uncut potential",
+            where,
+        )
     extra = set(cut) - {"scheme", "r_c", "unit"}
     if extra:
         raise ProblemError(

@@ -251,7 +251,8 @@ def resolve(kind: str, where: str | None = None):
     -------
     potential, source
         ``source`` is a dict with ``kind`` (as written), ``module``,
-        ``qualname`` and ``version`` of the providing package.
+        ``qualname`` and ``version`` of the energy's package; for a plug-in also
+        ``provider`` and ``provider_version``, the module its name points to.
 
     Raises
     ------
@@ -264,7 +265,7 @@ def resolve(kind: str, where: str | None = None):
         return pot, describe(pot, kind)
     if _QUALIFIED.match(kind):
         pot = _qualified(kind, where)
-        return pot, describe(pot, kind)
+        return pot, {**describe(pot, kind), **_provider(kind)}
     eps = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
     if kind in eps:
         try:
@@ -276,13 +277,25 @@ def resolve(kind: str, where: str | None = None):
                 where,
             ) from None
         pot = _load(target, eps[kind].value, where)
-        return pot, describe(pot, kind)
+        return pot, {**describe(pot, kind), **_provider(eps[kind].value)}
     known = sorted(list_potentials()) + sorted(eps)
     raise ProblemError(
         f"unknown potential {kind!r}; expected one of {', '.join(known)}, an entry point "
         f"of the group {ENTRY_POINT_GROUP!r}, or an allowed 'package.module:factory' name",
         where,
     )
+
+
+def _provider(target: str) -> dict:
+    """The module a plug-in's ``module:factory`` names and its package's version: what
+    provides the potential, even where the factory returns bayesff's own pieces (a
+    truncated LJ), whose energy's module is bayesff's."""
+    module = target.split(":")[0]
+    try:
+        ver = version(module.split(".")[0])
+    except PackageNotFoundError:
+        ver = ""
+    return {"provider": module, "provider_version": ver}
 
 
 def describe(potential, kind: str | None = None) -> dict:

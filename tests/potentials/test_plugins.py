@@ -171,12 +171,31 @@ def test_another_version_of_a_plugin_is_another_fingerprint(tmp_path, monkeypatc
     potentials' fingerprints do not depend on them (they are unchanged)."""
     path = _project(tmp_path, monkeypatch, "markplugin_xyz:lj")
     loaded = load_problem(path, allow_plugins=("markplugin_xyz",))
-    # (the toy module's factory returns bayesff's LJ; a real plug-in's energy is its own)
+    assert loaded.potential_source["provider"] == "markplugin_xyz"
     src = {**loaded.potential_source, "module": "markplugin_xyz", "qualname": "energy"}
     p = loaded.replace(potential_source={**src, "version": "1.0"})
     upgraded = p.replace(potential_source={**src, "version": "2.0"})
     assert upgraded.fingerprint() != p.fingerprint()
     assert upgraded.source_text == ""  # the text no longer says which potential ran
+    # a plug-in made of bayesff's pieces (its energy's module is bayesff's): another
+    # cut-off of it is another problem, and its provider's version is hashed
+    fps = set()
+    for body in ("return LENNARD_JONES", "return truncated(LENNARD_JONES, 8.0)",
+                 "return truncated(LENNARD_JONES, 12.0)"):  # fmt: skip
+        text = MODULE.replace("return LENNARD_JONES", body, 1)
+        text = text.replace("import LENNARD_JONES", "import LENNARD_JONES, truncated")
+        (tmp_path / "markplugin_xyz.py").write_text(text)
+        sys.modules.pop("markplugin_xyz", None)
+        q = load_problem(path, allow_plugins=("markplugin_xyz",))
+        assert q.potential_source["module"].startswith("bayesff.")
+        fps.add(q.fingerprint())
+        assert (
+            q.replace(
+                potential_source={**q.potential_source, "provider_version": "9"}
+            ).fingerprint()
+            != q.fingerprint()
+        )
+    assert len(fps) == 3
     builtin = Problem.from_toml(ROOT / "models" / "argon_lj_b2.toml")
     bsrc = builtin.potential_source
     assert bsrc["module"].startswith("bayesff.")
