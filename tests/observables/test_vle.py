@@ -30,7 +30,7 @@ from bayesff.targets import Target
 from bayesff.units import COULOMB_KJ_PER_MOL_ANGSTROM as COULOMB
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K
 
-from support import ROOT, lj_problem
+from support import ROOT, jit_once, lj_problem
 
 jax.config.update("jax_enable_x64", True)
 
@@ -142,7 +142,7 @@ def test_single_phase_inside_the_spinodal_is_nan_and_other_rows_keep_their_gradi
             v = f(p, env)
             return jnp.sum(jnp.where(jnp.isfinite(v), v, 0.0))
 
-        rev, fwd = jax.jit(jax.grad(total))(PARAMS), jax.jit(jax.jacfwd(total))(PARAMS)
+        rev, fwd = jit_once(jax.grad(total))(PARAMS), jit_once(jax.jacfwd(total))(PARAMS)
         for k in PARAMS:
             assert np.isfinite(float(rev[k])), (name, k)
             assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-10), (name, k)
@@ -157,7 +157,7 @@ def test_liquid_density_gradient_finite_differences_and_corresponding_states():
     predict = get_observable("saturated_liquid_density").build(LJ)
     t_k = jnp.array([90.0, 130.0])
     jac = jax.jacfwd(lambda p: predict(p, {"T_K": t_k}))(PARAMS)
-    f = jax.jit(lambda e, s: predict({"epsilon": e, "sigma": s}, {"T_K": t_k}))
+    f = jit_once(lambda e, s: predict({"epsilon": e, "sigma": s}, {"T_K": t_k}))
     e0, s0 = PARAMS["epsilon"], PARAMS["sigma"]
     fd_e = (f(e0 * (1 + 1e-6), s0) - f(e0 * (1 - 1e-6), s0)) / (2e-6 * e0)
     fd_s = (f(e0, s0 * (1 + 1e-6)) - f(e0, s0 * (1 - 1e-6))) / (2e-6 * s0)
@@ -187,7 +187,7 @@ def test_one_solve_feeds_all_four_properties_and_counts_failures():
         "epsilon": jnp.array([0.98, 1.0, 1.02]) * PARAMS["epsilon"],
         "sigma": jnp.array([3.3, 3.4, 3.5]),
     }
-    out = jax.jit(jax.vmap(lambda p: vle_predictions(fluid, p, t_k)))(draws)
+    out = jit_once(jax.vmap(lambda p: vle_predictions(fluid, p, t_k)))(draws)
     status = np.asarray(out.status)
     assert status.shape == (3, 4)
     t_c = 1.3200003 * np.asarray(draws["epsilon"]) / GAS_CONSTANT_KJ_PER_MOL_K
@@ -591,9 +591,9 @@ def test_a_failed_row_leaves_the_other_rows_gradients_finite():
         finite = [jnp.where(jnp.isfinite(v), v, 0.0) for v in (getattr(out, n) for n in props)]
         return jnp.stack([jnp.sum(weight * v) for v in finite])
 
-    rev_of = jax.jit(jax.jacrev(totals))
+    rev_of = jit_once(jax.jacrev(totals))
     rev = rev_of(PARAMS, T, jnp.ones(3))
-    fwd = jax.jit(jax.jacfwd(totals))(PARAMS, T, jnp.ones(3))
+    fwd = jit_once(jax.jacfwd(totals))(PARAMS, T, jnp.ones(3))
     two = rev_of(PARAMS, without, jnp.array([1.0, 1.0, 0.0]))
     for j, prop in enumerate(props):
         for k in PARAMS:
@@ -624,7 +624,7 @@ def test_a_failed_row_leaves_the_other_rows_gradients_finite():
             v = f(p, env)
             return jnp.sum(jnp.where(jnp.isfinite(v), v, 0.0))
 
-        rev, fwd = jax.jit(jax.grad(first))(PARAMS), jax.jit(jax.jacfwd(first))(PARAMS)
+        rev, fwd = jit_once(jax.grad(first))(PARAMS), jit_once(jax.jacfwd(first))(PARAMS)
         for k in PARAMS:
             assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-10), (name, k)
 
@@ -659,7 +659,7 @@ def test_a_failed_row_leaves_a_chains_gradients_finite():
         return jnp.stack([jnp.sum(weight * v) for v in finite])
 
     assert np.isnan(float(vle_predictions(fluid, p, T).rho_l[2]))
-    rev_of, fwd_of = jax.jit(jax.jacrev(totals)), jax.jit(jax.jacfwd(totals))
+    rev_of, fwd_of = jit_once(jax.jacrev(totals)), jit_once(jax.jacfwd(totals))
     rev = rev_of(p, T, jnp.ones(3))
     fwd = fwd_of(p, T, jnp.ones(3))
     two = rev_of(p, without, jnp.array([1.0, 1.0, 0.0]))
@@ -676,7 +676,7 @@ def test_a_failed_row_leaves_a_chains_gradients_finite():
         v = f(q, env)
         return jnp.sum(jnp.where(jnp.isfinite(v), v, 0.0))
 
-    rev, fwd = jax.jit(jax.grad(first))(p), jax.jit(jax.jacfwd(first))(p)
+    rev, fwd = jit_once(jax.grad(first))(p), jit_once(jax.jacfwd(first))(p)
     for k in ("epsilon", "sigma", "n", "segments"):
         assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-8, abs=1e-12), k
 
@@ -699,7 +699,7 @@ def test_rows_and_shapes_the_eos_cannot_evaluate_leave_the_gradients_finite():
 
     out = vle_predictions(fluid, PARAMS, T)
     assert list(np.asarray(out.status)) == [SolveStatus.OK] + [SolveStatus.OUTSIDE_VALIDITY] * 2
-    rev, fwd = jax.jit(jax.grad(total))(PARAMS), jax.jit(jax.jacfwd(total))(PARAMS)
+    rev, fwd = jit_once(jax.grad(total))(PARAMS), jit_once(jax.jacfwd(total))(PARAMS)
     for k in PARAMS:
         assert np.isfinite(float(rev[k])), k
         assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-10), k
@@ -708,13 +708,13 @@ def test_rows_and_shapes_the_eos_cannot_evaluate_leave_the_gradients_finite():
     near = {**PARAMS, "n": jnp.float64(6.95), "m": jnp.float64(6.9)}
     out = vle_predictions(mie, near, jnp.array([100.0, 120.0]))
     assert np.all(np.asarray(out.status) == SolveStatus.OUTSIDE_VALIDITY)
-    grad = jax.jit(jax.grad(lambda p: jnp.nansum(vle_predictions(mie, p, T[:1]).rho_l)))(near)
+    grad = jit_once(jax.grad(lambda p: jnp.nansum(vle_predictions(mie, p, T[:1]).rho_l)))(near)
     assert all(np.isfinite(float(g)) for g in grad.values()), grad
     # the single-phase observables likewise (review, 2026-11-30: value and gradient NaN)
     single = get_observable("eos_pressure").build(get_potential("mie"))
     env = {"T_K": jnp.array([120.0]), "rho_per_A3": jnp.array([0.02])}
     assert np.isnan(float(single(near, env)[0]))
-    grad = jax.jit(jax.grad(lambda p: jnp.nansum(single(p, env))))(near)
+    grad = jit_once(jax.grad(lambda p: jnp.nansum(single(p, env))))(near)
     assert all(np.isfinite(float(g)) for g in grad.values()), grad
 
 
@@ -786,7 +786,7 @@ def test_two_centre_single_phase_below_its_fitted_t_over_tc_is_nan_and_sigma_mus
     lj = get_observable("compressed_liquid_density").build(get_potential("lennard_jones"))
     bad = {"epsilon": jnp.float64(120 * R), "sigma": jnp.float64(-3.4)}
     low = {"T_K": jnp.array([100.0]), "p_MPa": jnp.array([-30.0])}
-    assert np.isnan(np.asarray(jax.jit(lj)(bad, low))[0])
+    assert np.isnan(np.asarray(jit_once(lj)(bad, low))[0])
 
 
 @pytest.mark.parametrize("name", ["saft_vr_mie", "two_centre_lj_quadrupole"])
@@ -804,7 +804,7 @@ def test_critical_estimates_are_within_their_stated_error(name):
 
     eos = SAFT_VR_MIE if name == "saft_vr_mie" else TWO_CENTRE_LJ_QUADRUPOLE
     axes = {k: np.linspace(lo, hi, 4) for k, (lo, hi) in eos.validity.shape.items()}
-    solve = jax.jit(lambda **sh: thermo.critical_point(eos, **sh))
+    solve = jit_once(lambda **sh: thermo.critical_point(eos, **sh))
     worst = 0.0
     for values in itertools.product(*axes.values()):
         shape = dict(zip(axes, (float(v) for v in values), strict=True))

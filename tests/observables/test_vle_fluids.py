@@ -34,6 +34,8 @@ from bayesff.observables.vle import fluid_eos_of, vle_predictions
 from bayesff.potentials import get_potential
 from bayesff.units import GAS_CONSTANT_KJ_PER_MOL_K, factor
 
+from support import jit_once
+
 jax.config.update("jax_enable_x64", True)
 
 pytestmark = pytest.mark.slow  # compiles two coexistence solves with their Jacobians
@@ -67,7 +69,7 @@ def _compiled(potential_name: str):
         j, (v, status) = jac(p, t)
         return v, status, j
 
-    return jax.jit(run)
+    return jit_once(run)
 
 
 def _check_gradient(run, params: dict, T_K, rel_step: float = 1e-6, rtol: float = 1e-6):
@@ -309,8 +311,8 @@ def test_two_centre_lj_pressure_equals_teqp_and_its_gradient_differences():
     rho_star = np.array([0.02, 0.35, 0.25])
     env = {"T_K": jnp.asarray(t_k), "rho_per_A3": jnp.asarray(rho_star / SIGMA2**3)}
     params = _two_centre_params(None)
-    run = jax.jit(jax.jacfwd(lambda p: predict(p, env), has_aux=False))
-    value = jax.jit(lambda p: predict(p, env))
+    run = jit_once(jax.jacfwd(lambda p: predict(p, env), has_aux=False))
+    value = jit_once(lambda p: predict(p, env))
     model, _ = _teqp_two_centre_model(None)
     t_star = t_k / EPS2_K
     want = [r * t * (1 + model.get_Ar01(t, r, Z1)) for t, r in zip(t_star, rho_star, strict=True)]
