@@ -617,14 +617,14 @@ def test_a_failed_row_leaves_the_other_rows_gradients_finite():
     )
     for name, env in cases:
         f = get_observable(name).build(LJ)
-        vals = np.asarray(f(PARAMS, env))
-        assert np.isfinite(vals[0]) and np.isnan(vals[1]), (name, vals)
 
         def first(p, f=f, env=env):
             v = f(p, env)
-            return jnp.sum(jnp.where(jnp.isfinite(v), v, 0.0))
+            return jnp.sum(jnp.where(jnp.isfinite(v), v, 0.0)), v
 
-        rev, fwd = jit_once(jax.grad(first))(PARAMS), jit_once(jax.jacfwd(first))(PARAMS)
+        rev, vals = jit_once(jax.grad(first, has_aux=True))(PARAMS)
+        assert np.isfinite(vals[0]) and np.isnan(vals[1]), (name, vals)
+        fwd, _ = jit_once(jax.jacfwd(first, has_aux=True))(PARAMS)
         for k in PARAMS:
             assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-10), (name, k)
 
@@ -656,13 +656,14 @@ def test_a_failed_row_leaves_a_chains_gradients_finite():
     def totals(q, temps, weight):
         out = vle_predictions(fluid, q, temps)
         finite = [jnp.where(jnp.isfinite(v), v, 0.0) for v in (getattr(out, n) for n in props)]
-        return jnp.stack([jnp.sum(weight * v) for v in finite])
+        # the values ride along (has_aux): evaluated outside jit, op by op, they took 74 s
+        return jnp.stack([jnp.sum(weight * v) for v in finite]), out.rho_l
 
-    assert np.isnan(float(vle_predictions(fluid, p, T).rho_l[2]))
-    rev_of, fwd_of = jit_once(jax.jacrev(totals)), jit_once(jax.jacfwd(totals))
-    rev = rev_of(p, T, jnp.ones(3))
-    fwd = fwd_of(p, T, jnp.ones(3))
-    two = rev_of(p, without, jnp.array([1.0, 1.0, 0.0]))
+    rev_of = jit_once(jax.jacrev(totals, has_aux=True))
+    rev, rho_l = rev_of(p, T, jnp.ones(3))
+    assert np.isnan(float(rho_l[2])) and np.all(np.isfinite(np.asarray(rho_l[:2])))
+    fwd, _ = jit_once(jax.jacfwd(totals, has_aux=True))(p, T, jnp.ones(3))
+    two, _ = rev_of(p, without, jnp.array([1.0, 1.0, 0.0]))
     for j, prop in enumerate(props):
         for k in ("epsilon", "sigma", "n", "segments"):
             r = float(rev[k][j])
@@ -695,26 +696,33 @@ def test_rows_and_shapes_the_eos_cannot_evaluate_leave_the_gradients_finite():
 
     def total(p):
         out = vle_predictions(fluid, p, T)
-        return jnp.nansum(out.p_sat) + jnp.nansum(out.dH_vap) + jnp.nansum(out.rho_l)
+        # the status rides along (has_aux): no separate, op-by-op evaluation
+        return jnp.nansum(out.p_sat) + jnp.nansum(out.dH_vap) + jnp.nansum(out.rho_l), out.status
 
-    out = vle_predictions(fluid, PARAMS, T)
-    assert list(np.asarray(out.status)) == [SolveStatus.OK] + [SolveStatus.OUTSIDE_VALIDITY] * 2
-    rev, fwd = jit_once(jax.grad(total))(PARAMS), jit_once(jax.jacfwd(total))(PARAMS)
+    rev, status = jit_once(jax.grad(total, has_aux=True))(PARAMS)
+    assert list(np.asarray(status)) == [SolveStatus.OK] + [SolveStatus.OUTSIDE_VALIDITY] * 2
+    fwd, _ = jit_once(jax.jacfwd(total, has_aux=True))(PARAMS)
     for k in PARAMS:
         assert np.isfinite(float(rev[k])), k
         assert float(rev[k]) == pytest.approx(float(fwd[k]), rel=1e-10), k
 
     mie = fluid_eos_of(get_potential("mie"))
     near = {**PARAMS, "n": jnp.float64(6.95), "m": jnp.float64(6.9)}
-    out = vle_predictions(mie, near, jnp.array([100.0, 120.0]))
-    assert np.all(np.asarray(out.status) == SolveStatus.OUTSIDE_VALIDITY)
-    grad = jit_once(jax.grad(lambda p: jnp.nansum(vle_predictions(mie, p, T[:1]).rho_l)))(near)
+
+    def mie_total(p):
+        out = vle_predictions(mie, p, jnp.array([100.0, 120.0]))
+        return jnp.nansum(out.rho_l), out.status
+
+    grad, status = jit_once(jax.grad(mie_total, has_aux=True))(near)
+    assert np.all(np.asarray(status) == SolveStatus.OUTSIDE_VALIDITY)
     assert all(np.isfinite(float(g)) for g in grad.values()), grad
     # the single-phase observables likewise (review, 2026-11-30: value and gradient NaN)
     single = get_observable("eos_pressure").build(get_potential("mie"))
     env = {"T_K": jnp.array([120.0]), "rho_per_A3": jnp.array([0.02])}
-    assert np.isnan(float(single(near, env)[0]))
-    grad = jit_once(jax.grad(lambda p: jnp.nansum(single(p, env))))(near)
+    grad, value = jit_once(
+        jax.grad(lambda p: (jnp.nansum(single(p, env)), single(p, env)), has_aux=True)
+    )(near)
+    assert np.isnan(float(value[0]))
     assert all(np.isfinite(float(g)) for g in grad.values()), grad
 
 
