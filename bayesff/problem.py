@@ -916,11 +916,7 @@ class Problem:
         Sweeps skip a task whose run has the same fingerprint (and settings); a
         checkpoint is resumed only under the same fingerprint.
         """
-        doc = {k: v for k, v in self.document().items() if k != "inference"}
-        # sort_keys orders every table; arrays (targets, hold-out groups) keep their order
-        text = json.dumps(doc, sort_keys=True, default=_plain, separators=(",", ":"))
-        text += self._plugin_source()
-        return self._hash(text, sorted(self.targets, key=lambda t: t.name), canonical=True)
+        return self._canonical_hash(self.document(), prepared=True)
 
     def legacy_fingerprint(self) -> str:
         """The fingerprint that run files written before 2026-11-27 record: sha256 of
@@ -964,10 +960,16 @@ class Problem:
         plug-in's source and its targets' data, splits and covariances; not what prepared
         runs add (``aux``, and the floors of their standard errors), which the text names
         in a comment."""
-        doc = {k: v for k, v in document(self).items() if k != "inference"}
+        return self._canonical_hash(document(self), prepared=False)
+
+    def _canonical_hash(self, doc: dict, *, prepared: bool) -> str:
+        """:meth:`_hash` of ``doc`` less ``[inference]`` as canonical JSON with the
+        plug-in's source, then the targets in name order."""
+        doc = {k: v for k, v in doc.items() if k != "inference"}
+        # sort_keys orders every table; arrays (targets, hold-out groups) keep their order
         text = json.dumps(doc, sort_keys=True, default=_plain, separators=(",", ":"))
         targets = sorted(self.targets, key=lambda t: t.name)
-        return self._hash(text + self._plugin_source(), targets, canonical=True, prepared=False)
+        return self._hash(text + self._plugin_source(), targets, canonical=True, prepared=prepared)
 
     def _plugin_source(self) -> str:
         """A plug-in potential's module, qualname and version as text; ``""`` for bayesff's

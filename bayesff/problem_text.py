@@ -11,6 +11,7 @@ account ``bayesff check`` prints.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import re
 from pathlib import Path
 
@@ -418,8 +419,8 @@ def _error_model_entry(t: Target):
     em = t.error_model
     if em == ErrorModel("discrepancy_gp" if t.observable.curve else "independent"):
         return None
-    keys = ("data", "replicates", "block_length", "amplitude_scale", "length_scale")
-    given = {k: getattr(em, k) for k in keys if getattr(em, k) is not None}
+    fields = (f.name for f in dataclasses.fields(em) if f.name != "kind")
+    given = {k: getattr(em, k) for k in fields if getattr(em, k) is not None}
     return {"kind": em.kind, **given} if given else em.kind
 
 

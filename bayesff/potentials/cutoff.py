@@ -325,13 +325,6 @@ def wrap_cutoff(base, cut: dict, where: str = "cutoff"):
         return base
     if base.kind != "pair":
         raise ProblemError(f"a cut-off applies to pair potentials, not {base.kind}", where)
-    if getattr(base, "cut_off", None) is not None:
-        # a plug-in that returns a cut-off potential: a second convention is not recorded
-        raise ProblemError(
-            f"the potential {base.name} is already cut off ({base.cut_off[0]} at r_c = "
-            f"{base.cut_off[1]:g} angstrom): a cut-off applies to an uncut potential",
-            where,
-        )
     extra = set(cut) - {"scheme", "r_c", "unit"}
     if extra:
         raise ProblemError(
@@ -344,7 +337,10 @@ def wrap_cutoff(base, cut: dict, where: str = "cutoff"):
     if "unit" not in cut:
         raise ProblemError("r_c needs its unit (for example unit = 'angstrom')", where)
     r_c = units.to_internal(float(r_c), cut["unit"], "length", where=f"{where}.unit")
-    return _wrapped(base, scheme, float(r_c))
+    try:
+        return _wrapped(base, scheme, float(r_c))
+    except ValueError as e:  # a cut-off potential (a plug-in's) cut off again: _wrap says so
+        raise ProblemError(str(e), where) from None
 
 
 @functools.lru_cache(maxsize=256)
