@@ -614,6 +614,21 @@ def test_read_manifest_returns_entries(tmp_path):
     assert list(entries) == ["d.csv"] and entries["d.csv"].units == B2_UNITS
 
 
+def test_an_edited_manifest_is_read_again_and_the_returned_entries_are_the_callers(tmp_path):
+    """Parsed manifests are kept by their text (bayesff.data._parsed_manifest): an edit is
+    read at the next call (a new title, then an entry gone), and a caller's change to the
+    returned mapping does not reach the next reader."""
+    write(tmp_path, B2_CSV)
+    m = tmp_path / "manifest.toml"
+    first = read_manifest(m)
+    first.pop("d.csv")
+    assert list(read_manifest(m)) == ["d.csv"]
+    write(tmp_path, B2_CSV, entry={"title": "edited title"})
+    assert read_manifest(m)["d.csv"].title == "edited title"
+    m.write_text("files = []\n")
+    assert read_manifest(m) == {}
+
+
 # ------------------------------------------------------------------ encodings
 
 
