@@ -225,18 +225,20 @@ def test_a_compressed_liquid_pressure_in_pa_is_refused():
     3.5 angstrom) the Thol EOS at its highest validated density, rho* = 1.08, at 100 K
     gives teqp's p* = rho* T* (1 + Ar01), computed here, in MPa (x eps/sigma^3); 30
     times that is refused, naming the row and the unit. 5 and 100 MPa (a real compressed
-    liquid) build."""
-    t, r = 100.0 / 120.0, 1.08
-    p_top = r * t * (1 + TEQP.get_Ar01(t, r, np.array([1.0])))
-    p_top *= 120.0 * KB / (3.5e-10) ** 3 / 1e6  # MPa
-    ok = {"p_MPa": np.array([5.0, 100.0])}
-    lj_problem([_target("compressed_liquid_density", [100.0, 100.0], **ok)], SETTINGS)
-    bad = {"p_MPa": np.array([5.0, 31.0 * p_top])}
-    with pytest.raises(ProblemError) as err:
-        lj_problem([_target("compressed_liquid_density", [100.0, 100.0], **bad)], SETTINGS)
-    msg = str(err.value)
-    assert f"the row at T_K = 100, p_MPa = {31.0 * p_top:g}:" in msg, msg
-    assert f"reaches {p_top:.4g} MPa" in msg and "(MPa, not kPa or Pa)" in msg, msg
+    liquid) build. Then the same at 90 K, in the same process: the check keeps the EOS's
+    pressures by state (vle._top_pressure_star), and must not answer 90 K with 100 K's."""
+    for T in (100.0, 90.0):
+        t, r = T / 120.0, 1.08
+        p_top = r * t * (1 + TEQP.get_Ar01(t, r, np.array([1.0])))
+        p_top *= 120.0 * KB / (3.5e-10) ** 3 / 1e6  # MPa
+        ok = {"p_MPa": np.array([5.0, 100.0])}
+        lj_problem([_target("compressed_liquid_density", [T, T], **ok)], SETTINGS)
+        bad = {"p_MPa": np.array([5.0, 31.0 * p_top])}
+        with pytest.raises(ProblemError) as err:
+            lj_problem([_target("compressed_liquid_density", [T, T], **bad)], SETTINGS)
+        msg = str(err.value)
+        assert f"the row at T_K = {T:g}, p_MPa = {31.0 * p_top:g}:" in msg, msg
+        assert f"reaches {p_top:.4g} MPa" in msg and "(MPa, not kPa or Pa)" in msg, msg
 
 
 def _problem(potential, fixed: dict, free: dict, target):
