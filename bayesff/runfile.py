@@ -1,8 +1,8 @@
 """The run file: the only module that knows its groups, names, dims, coords and attributes.
 
 A run file (``posterior.nc``) is an ArviZ DataTree (netCDF-4/HDF5, written and read with
-the netCDF4 library: seven times faster to write and five times faster to read than
-h5netcdf on a 12-group run file, the same file read back identical; benchmarks/RESULTS.md).
+the netCDF4 library: about five times faster to write and to read than h5netcdf, the same
+file read back identical; benchmarks/RESULTS.md, Part O).
 docs/runfile.md is the written schema; this module writes it
 (:func:`build`, :func:`write`) and reads it (:func:`read`,
 :func:`targets`, :func:`rows`, :func:`info`). Everything else in bayesff
