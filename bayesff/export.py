@@ -54,6 +54,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from bayesff import runfile, units
+from bayesff.defaults import EXPORT_FORMATS
 from bayesff.errors import ProblemError
 from bayesff.io import atomic_write_bytes
 from bayesff.potentials.chain import MIE_CHAIN, MIE_CHAIN_VDW
@@ -82,7 +83,7 @@ __all__ = [
     "write_files",
 ]
 
-FORMATS = ("openmm", "lammps", "gromacs")
+FORMATS = EXPORT_FORMATS
 EXTENSIONS = {"openmm": "xml", "lammps": "lmp", "gromacs": "itp"}
 
 _NM = 0.1  # nm per angstrom

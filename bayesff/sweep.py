@@ -135,6 +135,7 @@ from distributed.comm.core import CommClosedError
 from tqdm.auto import tqdm
 
 from bayesff import runfile
+from bayesff.defaults import DEFAULT_MAX_TASKS
 from bayesff.errors import BayesffError, ProblemError, RunExistsError
 from bayesff.inference import calibrate_many, diagnose
 from bayesff.inference.calibrate import (
@@ -182,14 +183,6 @@ __all__ = [
     "run_sweep",
     "write_summary",
 ]
-
-
-#: Tasks a sweep may have unless told otherwise (``max_tasks``, ``--max-tasks``). Every
-#: task's problem is built and its data read before any sampling (about 15 ms each on a
-#: laptop core), its document kept in memory and its row written to the summary and the
-#: index page: 10,000 tasks take minutes to check, while axes that multiply into
-#: millions would exhaust the memory before a single calibration.
-DEFAULT_MAX_TASKS = 10_000
 
 #: Status of the tasks a sweep did not reach because it lost its scheduler.
 NOT_RUN = "not run"

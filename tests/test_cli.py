@@ -18,17 +18,22 @@ from support import ROOT
 SHIPPED = str(ROOT / "models" / "argon_lj_b2.toml")
 
 
-def test_help_does_not_import_the_numerical_stack():
-    """`bayesff --help` must answer at once: jax, numpyro and arviz load lazily."""
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["calibrate", "--help"], ["sweep", "--help"], ["calibrate", "--samples", "0"]],
+)
+def test_help_and_usage_errors_do_not_import_the_numerical_stack(argv):
+    """`bayesff --help`, a command's --help and a usage error must answer at once: jax,
+    numpyro and arviz load only when a command runs (a command's help took 7-10 s)."""
     code = (
         "import sys, bayesff.cli as c\n"
-        "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"try:\n    c.main({argv!r})\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('jax', 'numpyro', 'arviz', 'xarray') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "calibrate" in r.stdout
+    assert "bayesff" in r.stdout + r.stderr
 
 
 def test_check_prints_what_will_be_fitted(capsys):
@@ -177,11 +182,13 @@ def test_strict_turns_diagnostic_warnings_into_exit_code_1(tmp_path, capsys):
 
 def test_every_command_is_registered_once_and_answers_help(capsys):
     """One registry (bayesff.cli.COMMANDS) names the module of each command; that module
-    defines it, no command module defines one the registry lacks, and each answers --help."""
+    runs it, no command module defines one the registry lacks, each has its arguments
+    (bayesff.cli.arguments) and answers --help."""
     import importlib
     import pkgutil
 
     import bayesff.cli as cli
+    from bayesff.cli.arguments import ARGUMENTS
 
     defined = {}
     for m in pkgutil.iter_modules(cli.__path__):
@@ -192,6 +199,7 @@ def test_every_command_is_registered_once_and_answers_help(capsys):
             assert name not in defined, f"{name} defined in {defined.get(name)} and {m.name}"
             defined[name] = m.name
     assert defined == {k: module for k, (module, _) in cli.COMMANDS.items()}
+    assert set(ARGUMENTS) == set(cli.COMMANDS)
     for name in cli.COMMANDS:
         with pytest.raises(SystemExit) as e:
             main([name, "--help"])

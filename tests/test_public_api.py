@@ -150,8 +150,7 @@ def test_pip_install_outside_the_checkout_runs_every_command_and_a_calibration(t
         [bayesff_cmd, "--help"], capture_output=True, text=True, cwd=work, env=env
     )
     assert out.returncode == 0 and all(c in out.stdout for c in COMMANDS), out.stderr
-    # every command's own help from the installed package, in one process (a process per
-    # command imported the numerical stack 14 times: ~110 s of this test on 2 cores)
+    # every command's own help from the installed package, in one process
     helps = json.loads(run("-c", _EVERY_HELP).stdout)
     assert set(helps) == set(COMMANDS)
     for command, (code, text) in helps.items():

@@ -24,7 +24,6 @@ import pytest
 
 from bayesff import Problem
 from bayesff.cli import main
-from bayesff.cli.command import Command
 from bayesff.errors import ProblemError
 
 from support import ARGON_B2, PROBLEM_TOML, write_manifest
@@ -168,7 +167,9 @@ def test_ctrl_c_soon_after_start_exits_130_with_one_line(tmp_path, after_s):
 def _as_check(monkeypatch, run) -> None:
     """``run(args)`` in place of ``bayesff check`` for this test."""
     problem_cli = importlib.import_module("bayesff.cli.problem")
-    monkeypatch.setitem(problem_cli.COMMANDS, "check", Command(lambda c: None, run))
+    monkeypatch.setitem(problem_cli.COMMANDS, "check", run)
+    arguments = importlib.import_module("bayesff.cli.arguments")
+    monkeypatch.setitem(arguments.ARGUMENTS, "check", lambda c: None)
 
 
 def test_ctrl_c_cancels_a_watchdog_timer_left_running_by_a_library(monkeypatch, capsys):

@@ -1,15 +1,16 @@
 """Command line: ``bayesff check | calibrate | report | evaluate | compare | ...``.
 
 Every command is registered once, in :data:`COMMANDS` (its name, the module of
-this package that defines it, and its one-line help); the module holds a
-:class:`~bayesff.cli.command.Command` of the same name (its arguments and what
-it runs). One module per group of commands:
+this package that runs it, and its one-line help). Its arguments are in
+:data:`bayesff.cli.arguments.ARGUMENTS`; the module holds ``COMMANDS``, name ->
+the function that runs it (``run(args) -> exit status``). One module per group of
+commands:
 
 ================  ======================================================
 module            commands
 ================  ======================================================
 ``problem``       ``check``, ``list``
-``calibrate``     ``calibrate``
+``calibrate``     ``calibrate``, ``repredict``
 ``runs``          ``report``, ``evaluate``, ``compare``, ``sensitivity``
 ``sweep``         ``sweep``, ``atlas``
 ``md``            ``prepare``, ``refine``
@@ -17,10 +18,12 @@ module            commands
 ``export``        ``export``
 ================  ======================================================
 
-Start-up. This entry imports the module of the one command being run, and
-nothing else: the command modules import the numerical stack at their top
-(jax, numpyro, arviz: about 2-3 s in a new process), which ``bayesff --help``
-and ``bayesff check`` do not need. This is the package's one lazy import.
+Start-up. The parser (every command's arguments) imports only the standard
+library, so ``bayesff --help``, ``bayesff COMMAND --help`` and a usage error are
+answered at once. The module of the one command being run is imported after its
+arguments are parsed, and no other: the command modules import the numerical
+stack at their top (jax, numpyro, arviz: about 2-3 s in a new process). This is
+the package's one lazy import.
 
 Every error that bad input or the environment can cause is printed as one line
 (``error: WHERE: WHAT``) with exit status 2; ``--debug`` shows the traceback
@@ -36,10 +39,12 @@ import importlib
 import sys
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from bayesff import interrupts
 from bayesff._version import __version__
+from bayesff.cli.arguments import ARGUMENTS
 from bayesff.cli.command import EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED
 from bayesff.errors import BayesffError, DiagnosticsError, Interrupted
 
@@ -82,14 +87,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _command_of(argv: list[str]) -> str | None:
-    """The command named in ``argv`` (the first word that is not an option), if any."""
-    for word in argv:
-        if not word.startswith("-"):
-            return word if word in COMMANDS else None
-    return None
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse with a usage error on one line, as every other error
     (``error: bayesff calibrate: argument --samples: ...``; exit status 2): argparse
@@ -99,12 +96,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The ``bayesff`` parser; ``command``'s own arguments are added when it is named.
-
-    Every command is listed (with its help) in any case; only the named one's
-    module is imported, to add its arguments.
-    """
+def build_parser() -> argparse.ArgumentParser:
+    """The ``bayesff`` parser: every command with its help and its arguments
+    (:mod:`bayesff.cli.arguments`; no command module is imported)."""
     p = _Parser(
         prog="bayesff",
         description="Bayesian calibration of force-field parameters, with transferability.",
@@ -112,13 +106,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"bayesff {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = p.add_subparsers(dest="command", required=True)
-    for name, (module, text) in COMMANDS.items():
-        c = sub.add_parser(name, help=text)
-        if name == command:
-            spec = importlib.import_module(f"bayesff.cli.{module}").COMMANDS[name]
-            spec.arguments(c)
-            c.set_defaults(func=spec.run)
+    for name, (_, text) in COMMANDS.items():
+        ARGUMENTS[name](sub.add_parser(name, help=text))
     return p
+
+
+def _runner(command: str) -> Callable[[argparse.Namespace], int]:
+    """The function that runs ``command``: its module is imported now (seconds)."""
+    module = importlib.import_module(f"bayesff.cli.{COMMANDS[command][0]}")
+    return module.COMMANDS[command]
 
 
 def _one_line(e: BaseException) -> str:
@@ -207,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = functools.partial(_show_warning, shown)
     try:
         with interrupts.counting():
-            args = build_parser(_command_of(argv)).parse_args(argv)
-            code = args.func(args)
+            args = build_parser().parse_args(argv)
+            code = _runner(args.command)(args)
             if interrupts.lost():
                 # a library swallowed the Ctrl-C until the command had finished
                 interrupts.acknowledge()

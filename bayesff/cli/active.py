@@ -4,31 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayesff.cli.argtypes import count, nonnegative
-from bayesff.cli.command import EXIT_OK, Command
+from bayesff.cli.command import EXIT_OK
 from bayesff.workflows.active import query, run_pool
 
 __all__ = ["COMMANDS"]
-
-
-def _arguments(c) -> None:
-    c.description = (
-        "Rank a run's held-out rows (the candidate pool: a held-out group or a "
-        "target with train = false) by the spread of the posterior draws there."
-    )
-    c.add_argument("run", help="run file, e.g. runs/NAME/posterior.nc")
-    c.add_argument("--target", help="target whose held-out rows are the pool")
-    c.add_argument("--group", help="only this held-out group")
-    c.add_argument("-k", type=count(1), default=5, help="how many to choose (default 5)")
-    c.add_argument(
-        "--method",
-        choices=("committee", "variance"),
-        default="committee",
-        help="score: sd of the draws (committee, default) or their variance",
-    )
-    c.add_argument(
-        "--threshold", type=nonnegative, help="choose nothing scoring below this (score unit)"
-    )
 
 
 def _run(args) -> int:
@@ -52,4 +31,4 @@ def _run(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"active": Command(_arguments, _run)}
+COMMANDS = {"active": _run}

@@ -1,29 +1,20 @@
-"""What a command of :mod:`bayesff.cli` is, and what the commands share.
+"""What the commands of :mod:`bayesff.cli` share: exit statuses and the log.
 
-A command module holds ``COMMANDS``, name -> :class:`Command`; the entry
-(:data:`bayesff.cli.COMMANDS`) names the module and the help of each. This
-module imports only the standard library, so that building the parser stays
-fast.
+A command module holds ``COMMANDS``, name -> the function that runs the command
+(``run(args) -> exit status``); the entry (:data:`bayesff.cli.COMMANDS`) names the
+module and the help of each, :data:`bayesff.cli.arguments.ARGUMENTS` its
+arguments. This module imports only the standard library.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import NamedTuple
 
-__all__ = ["EXIT_ERROR", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "Command", "logger"]
+__all__ = ["EXIT_ERROR", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "logger"]
 
 #: Exit statuses.
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class Command(NamedTuple):
-    """One subcommand: ``arguments(parser)`` adds its options, ``run(args)`` runs it and
-    returns the exit status."""
-
-    arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
 
 
 def logger(args: argparse.Namespace) -> Callable[..., None]:

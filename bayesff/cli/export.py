@@ -11,12 +11,11 @@ import re
 from pathlib import Path
 
 from bayesff import runfile
-from bayesff.cli.argtypes import count, positive
-from bayesff.cli.command import EXIT_OK, Command, logger
+from bayesff.cli.command import EXIT_OK, logger
+from bayesff.defaults import CHAIN_R_CUT_ANGSTROM
 from bayesff.errors import ProblemError
 from bayesff.export import (
     CHAIN_KINDS,
-    FORMATS,
     chain_run_parameters,
     chain_segments,
     render_chain_ensemble,
@@ -32,50 +31,6 @@ from bayesff.schemas import NAME_PATTERN, parse_toml
 __all__ = ["COMMANDS"]
 
 
-def _export_arguments(c) -> None:
-    c.add_argument("run", help="run file, e.g. runs/butane/posterior.nc")
-    c.add_argument("--format", required=True, choices=FORMATS, help="the engine's file format")
-    c.add_argument(
-        "--topology",
-        metavar="FILE",
-        help="TOML file of the molecules and site types (docs/molecular.md, dict form); "
-        "its parameter names must be the run's. Default: the molecules of the run's own "
-        "problem (a forcefield potential)",
-    )
-    c.add_argument(
-        "--draws",
-        type=count(0),
-        default=0,
-        metavar="K",
-        help="also K posterior draws, evenly spaced (default 0: the mean only)",
-    )
-    c.add_argument(
-        "--molar-mass",
-        type=positive,
-        metavar="G_PER_MOL",
-        help="mie_chain runs: the molecule's molar mass, g/mol (each bead carries 1/segments)",
-    )
-    c.add_argument(
-        "--segments",
-        type=count(1),
-        metavar="N",
-        help="mie_chain runs: beads per molecule (default: the problem's fixed value, if a "
-        "whole number)",
-    )
-    c.add_argument(
-        "--r-cut",
-        type=positive,
-        default=None,
-        metavar="ANGSTROM",
-        help="mie_chain runs: cut-off of the pair potential (default 14 angstrom, with tail)",
-    )
-    c.add_argument("--out", help="folder for the files (default exports/NAME/FORMAT)")
-    c.add_argument("--force", action="store_true", help="replace files that exist")
-    c.add_argument("--quiet", action="store_true", help="only the folder's path")
-
-
-#: The chain export's pair cut-off unless --r-cut is given (angstrom, with tail).
-CHAIN_R_CUT_ANGSTROM = 14.0
 #: Where exports go without --out: ``exports/<problem name>/<format>``.
 EXPORTS_ROOT = "exports"
 
@@ -235,4 +190,4 @@ def _export(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"export": Command(_export_arguments, _export)}
+COMMANDS = {"export": _export}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bayesff.cli.allow import add_allow_plugin, allowing_plugins
-from bayesff.cli.command import EXIT_OK, Command
+from bayesff.cli.allow import allowing_plugins
+from bayesff.cli.command import EXIT_OK
 from bayesff.observables import list_observables
 from bayesff.potentials import list_potentials
 from bayesff.problem import Problem
@@ -11,20 +11,11 @@ from bayesff.problem import Problem
 __all__ = ["COMMANDS"]
 
 
-def _check_arguments(c) -> None:
-    c.add_argument("problem", help="problem file, e.g. models/argon_lj_b2.toml")
-    add_allow_plugin(c)
-
-
 def _check(args) -> int:
     problem = Problem.from_toml(args.problem)  # a sweep file is told to use sweep --check
     print(problem.describe())
     print(f"ok: {args.problem} is valid")
     return EXIT_OK
-
-
-def _list_arguments(c) -> None:
-    pass
 
 
 def _list(args) -> int:
@@ -58,6 +49,6 @@ def _list(args) -> int:
 
 
 COMMANDS = {
-    "check": Command(_check_arguments, allowing_plugins(_check)),
-    "list": Command(_list_arguments, _list),
+    "check": allowing_plugins(_check),
+    "list": _list,
 }

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 from bayesff import runfile
-from bayesff.cli.allow import add_allow_plugin, allowing_plugins
-from bayesff.cli.argtypes import count
-from bayesff.cli.command import EXIT_OK, Command, logger
+from bayesff.cli.allow import allowing_plugins
+from bayesff.cli.command import EXIT_OK, logger
 from bayesff.errors import BayesffError
 from bayesff.report import report
 from bayesff.runtime import configure
@@ -18,21 +17,10 @@ from bayesff.transferability import compare, evaluate
 __all__ = ["COMMANDS"]
 
 
-def _report_arguments(c) -> None:
-    c.add_argument("run", help="run file, e.g. runs/argon_lj_b2/posterior.nc")
-    c.add_argument("--out", help="report folder (default reports/NAME)")
-    c.add_argument("--compare", nargs="+", metavar="RUN", help="other runs on the same data")
-    c.add_argument("--quiet", action="store_true", help="only the page's path")
-
-
 def _report(args) -> int:
     page = report(args.run, args.out, tuple(args.compare or ()), log=logger(args))
     print(page)
     return EXIT_OK
-
-
-def _evaluate_arguments(c) -> None:
-    c.add_argument("run", help="run file")
 
 
 def _evaluate(args) -> int:
@@ -43,11 +31,6 @@ def _evaluate(args) -> int:
     for line in lines:
         print(line)
     return EXIT_OK
-
-
-def _compare_arguments(c) -> None:
-    c.add_argument("runs", nargs="+", help="run files fitted to the same data")
-    c.add_argument("--bands", type=count(2), default=None, help="environment bands for LOEO")
 
 
 def _compare(args) -> int:
@@ -81,26 +64,6 @@ def _compare(args) -> int:
     return EXIT_OK
 
 
-def _sensitivity_arguments(c) -> None:
-    c.add_argument("run", help="run file, e.g. runs/argon_joint/posterior.nc")
-    c.add_argument(
-        "--no-refit",
-        dest="refit",
-        action="store_false",
-        help="never sample again: leave-one-target-out by importance sampling only "
-        "(flagged where Pareto k > 0.7)",
-    )
-    c.add_argument(
-        "--warmup", type=count(1), metavar="N", help="warm-up draws per chain of refits (>= 1)"
-    )
-    c.add_argument(
-        "--samples", type=count(1), metavar="N", help="kept draws per chain of refits (>= 1)"
-    )
-    c.add_argument("--json", action="store_true", help="every number as JSON")
-    c.add_argument("--quiet", action="store_true", help="no progress lines")
-    add_allow_plugin(c)
-
-
 def _sensitivity(args) -> int:
     if args.refit:
         configure()
@@ -119,8 +82,8 @@ def _sensitivity(args) -> int:
 
 
 COMMANDS = {
-    "report": Command(_report_arguments, _report),
-    "evaluate": Command(_evaluate_arguments, _evaluate),
-    "compare": Command(_compare_arguments, _compare),
-    "sensitivity": Command(_sensitivity_arguments, allowing_plugins(_sensitivity)),
+    "report": _report,
+    "evaluate": _evaluate,
+    "compare": _compare,
+    "sensitivity": allowing_plugins(_sensitivity),
 }

@@ -67,6 +67,7 @@ import jax
 import numpy as np
 
 from bayesff import prepared, prepared_molecular, runfile
+from bayesff.defaults import REFINE_MAX_OUTSIDE, REFINE_N_DRAWS
 from bayesff.errors import Interrupted, ProblemError, RunExistsError
 from bayesff.inference import calibrate
 from bayesff.inference.checkpoint import Checkpoint, CheckpointError
@@ -97,12 +98,12 @@ __all__ = [
 ]
 
 #: Largest fraction of posterior draws of a trained state allowed outside the trust region.
-MAX_OUTSIDE = 0.05
+MAX_OUTSIDE = REFINE_MAX_OUTSIDE
 #: ESS fraction of the current runs at the posterior mean above which the reference counts
 #: as already there (re-simulating would change nothing: the loop has stalled).
 STALL_ESS = 0.9
 #: Posterior draws at which the ESS fractions are evaluated (evenly thinned).
-N_DRAWS = 200
+N_DRAWS = REFINE_N_DRAWS
 #: What refine writes in a round's folder ``round-<k>``: the run file, the checkpoint of
 #: an interrupted calibration, and the folder of the prepared headers' copies.
 RUN_FILE, CHECKPOINT_FILE, PREPARED_COPY = "posterior.nc", "checkpoint.npz", "prepared"
