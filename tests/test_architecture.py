@@ -18,7 +18,7 @@ from support import ROOT
 PKG = ROOT / "bayesff"
 
 #: Layer of each module (prefix match, longest first); docs/architecture.md, Layers, with the
-#: utility modules (errors, interrupts, units, io, runtime, schemas) at the bottom.
+#: utility modules (errors, interrupts, units, io, runtime, schemas, defaults) at the bottom.
 LAYERS = {
     "bayesff._version": 0,
     "bayesff.sites": 0,
@@ -28,6 +28,8 @@ LAYERS = {
     "bayesff.io": 0,
     "bayesff.runtime": 0,
     "bayesff.schemas": 0,
+    # the defaults the library and the command line's help share (imports nothing)
+    "bayesff.defaults": 0,
     "bayesff.priors": 1,
     "bayesff.potentials": 1,
     "bayesff.observables": 2,
