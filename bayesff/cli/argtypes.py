@@ -8,9 +8,10 @@ expected and what was given, so that every numeric flag is checked the same way
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
-__all__ = ["axis_labels", "count", "folder", "fraction", "nonnegative"]
+__all__ = ["axis_labels", "count", "folder", "fraction", "module_name", "nonnegative"]
 
 
 def count(lo: int):
@@ -75,4 +76,16 @@ def folder(text: str) -> str:
     p = Path(text)
     if p.exists() and not p.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file, expected a folder")
+    return text
+
+
+_MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+def module_name(text: str) -> str:
+    """argparse type: a dotted Python module name (``--allow-plugin``)."""
+    if not _MODULE.match(text):
+        raise argparse.ArgumentTypeError(
+            f"expected a module name such as 'mypackage.potentials', got {text!r}"
+        )
     return text

@@ -10,10 +10,17 @@ module (which imports jax, numpyro and arviz: seconds) is imported only to run i
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Callable
 
-from bayesff.cli.argtypes import axis_labels, count, folder, fraction, nonnegative, positive
+from bayesff.cli.argtypes import (
+    axis_labels,
+    count,
+    folder,
+    fraction,
+    module_name,
+    nonnegative,
+    positive,
+)
 from bayesff.defaults import (
     CHAIN_R_CUT_ANGSTROM,
     DEFAULT_MAX_TASKS,
@@ -24,16 +31,6 @@ from bayesff.defaults import (
 
 __all__ = ["ARGUMENTS"]
 
-_MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
-
-
-def _module(text: str) -> str:
-    if not _MODULE.match(text):
-        raise argparse.ArgumentTypeError(
-            f"expected a module name such as 'mypackage.potentials', got {text!r}"
-        )
-    return text
-
 
 def _add_allow_plugin(parser: argparse.ArgumentParser) -> None:
     """Add the repeatable ``--allow-plugin MODULE`` flag."""
@@ -41,7 +38,7 @@ def _add_allow_plugin(parser: argparse.ArgumentParser) -> None:
         "--allow-plugin",
         action="append",
         default=[],
-        type=_module,
+        type=module_name,
         metavar="MODULE",
         help="let the problem or sweep file name kind = 'MODULE:factory' (imports MODULE: "
         "allow only code you trust; repeatable; also [plugins] allow in "
