@@ -154,9 +154,10 @@ def _both_phases(eos, t, x, shape, *, vectorised=True):
     differentiated uses (the implicit tangents) take it: the compiled program then holds
     one copy of the EOS's second density derivatives where it held two, and for a
     SAFT-VR Mie chain the compiled gradient's HLO is 29 % smaller and compiles in 32 s
-    instead of 44 s (idle 2-core CPU, 2026-11-25; docs/chains.md). The Newton loop and
-    its checks, which are never differentiated, take two calls: they run about 20 %
-    faster so (12 n-alkanes x 20 T x 4 draws, median 25 -> 20 ms, 2026-11-26).
+    instead of 44 s (idle 2-core CPU, 2026-11-25; docs/chains.md). The Newton loop,
+    never differentiated, takes two calls: it runs about 20 % faster so (12 n-alkanes x
+    20 T x 4 draws, median 25 -> 20 ms, 2026-11-26). The checks of its result run once
+    and take the one call (2026-12-01: one copy of the EOS fewer to compile).
     Returns ((p_l, mu_l, B_l), (p_v, mu_v, B_v)).
     """
     if not vectorised:
@@ -165,11 +166,17 @@ def _both_phases(eos, t, x, shape, *, vectorised=True):
     return (p[0], mu[0], b[0]), (p[1], mu[1], b[1])
 
 
-def _vle_residual(eos):
+def _vle_residual_and_jacobian(eos):
+    """The coexistence residual F and its Jacobian dF/d(ln rho_l, ln rho_v), in closed
+    form, from one vmapped call of the EOS (the implicit tangents' forward pass: F's
+    tangent in the parameters and J's value share the EOS's derivatives)."""
+
     def residual(x, args):
         t, shape = args
-        (pl, ml, _), (pv, mv, _) = _both_phases(eos, t, x, shape)
-        return jnp.stack([pl - pv, ml - mv])
+        rho_l, rho_v = jnp.exp(x[0]), jnp.exp(x[1])
+        (pl, ml, bl), (pv, mv, bv) = _both_phases(eos, t, x, shape)
+        jac = jnp.array([[rho_l * bl, -rho_v * bv], [bl, -bv]])
+        return jnp.stack([pl - pv, ml - mv]), jac
 
     return residual
 
@@ -205,9 +212,10 @@ def _liquid_newton(eos, t, p_target, x0, shape, max_iter, tol=STEP_TOL, max_up=M
     return jax.lax.while_loop(cond, body, (x0, jnp.inf, jnp.int32(0)))
 
 
-def _vapour_below(eos, t, p_target, rho_l, rho_c, shape, max_iter):
-    """Whether a vapour at (t, p_target) exists with a lower chemical potential than the
-    liquid root ``rho_l`` (True: that liquid is superheated, p below the vapour pressure).
+def _vapour_below(eos, t, p_target, mu_l, rho_c, shape, max_iter):
+    """Whether a vapour at (t, p_target) exists with a lower chemical potential than
+    ``mu_l``, the liquid root's (True: that liquid is superheated, p below the vapour
+    pressure).
 
     Newton on p(rho) = p_target in rho (not ln rho) from the ideal-gas density p/T. The
     vapour branch's p(rho) is increasing and concave and the start lies below its root
@@ -241,22 +249,19 @@ def _vapour_below(eos, t, p_target, rho_l, rho_c, shape, max_iter):
     size0 = jnp.where(rho0 < rho_c, jnp.inf, -1.0)
     rho_v, size, _ = jax.lax.while_loop(cond, body, (rho0, size0, jnp.int32(0)))
     found = (size >= 0) & (size <= STEP_TOL) & (rho_v > 0) & (rho_v < rho_c)
-    (_, mu_l, _), (_, mu_v, _) = (
-        _phase_terms(eos, t, rho_l, shape),
-        _phase_terms(eos, t, jnp.where(found, rho_v, rho_l), shape),
-    )
+    # where none was found, any vapour-like density will do: the answer is False
+    _, mu_v, _ = _phase_terms(eos, t, jnp.where(found, rho_v, 0.5 * rho_c), shape)
     return found & (mu_v < mu_l)
 
 
-def _below_vapour_pressure(eos, t, p_target, rho, crit, shape, max_iter):
-    """Whether the root ``rho`` found at (t, p_target) stands for no stable liquid: below
-    Tc, a root under the critical density is the vapour (p below the liquid's spinodal:
-    no liquid at all), and one above it may be a superheated liquid
-    (:func:`_vapour_below`)."""
+def _below_vapour_pressure(eos, t, p_target, rho, mu, crit, shape, max_iter):
+    """Whether the root ``rho`` found at (t, p_target), of chemical potential ``mu``
+    (:func:`_phase_terms`), stands for no stable liquid: below Tc, a root under the
+    critical density is the vapour (p below the liquid's spinodal: no liquid at all), and
+    one above it may be a superheated liquid (:func:`_vapour_below`)."""
     below_tc = (t < crit.T_star) & jnp.isfinite(rho) & (rho > 0)
     vapour_root = below_tc & (rho < crit.rho_star)
-    liquid = jnp.where(below_tc, rho, 1.0)
-    superheated = _vapour_below(eos, t, p_target, liquid, crit.rho_star, shape, max_iter)
+    superheated = _vapour_below(eos, t, p_target, mu, crit.rho_star, shape, max_iter)
     return vapour_root | (below_tc & superheated)
 
 
@@ -342,23 +347,13 @@ def _newton(eos, t, x_first, x_fallback, shape, max_iter):
     return x, size, it
 
 
-def _jacobian(eos):
-    """dF/d(ln rho_l, ln rho_v) of the coexistence residual in closed form."""
-
-    def jac(x, args):
-        t, shape = args
-        rho_l, rho_v = jnp.exp(x[0]), jnp.exp(x[1])
-        (_, _, bl), (_, _, bv) = _both_phases(eos, t, x, shape)
-        return jnp.array([[rho_l * bl, -rho_v * bv], [bl, -bv]])
-
-    return jac
-
-
 def _assess(eos, t, x, size, shape):
     """Checks of a Newton result: (converged, non-trivial, stable, finite, inside the
     validated density)."""
     rho_l = jnp.exp(x[0])
-    (pl, ml, bl), (pv, mv, bv) = _both_phases(eos, t, x, shape, vectorised=False)
+    # one vmapped call: run once per solve, so the two-call speed of the loop buys nothing
+    # here, and one copy of the EOS's second density derivatives fewer is compiled
+    (pl, ml, bl), (pv, mv, bv) = _both_phases(eos, t, x, shape)
     # |p_l - p_v|/T against p_v/T, plus the rounding of the liquid's p (a 1e-11 change of
     # rho_l moves it by 1e-11 rho_l B_l): at low T the vapour pressure is far below it
     f_ok = (jnp.abs(pl - pv) <= RESIDUAL_TOL * jnp.abs(pv) + 1e-11 * rho_l * jnp.abs(bl)) & (
@@ -488,7 +483,9 @@ def solve_coexistence(
     # parameters' graph, so the NaN of their implicit derivative never reaches a gradient
     x_safe = jnp.where(ok, x, jnp.log(jnp.array([0.7, 0.01])))
     t_in, shape_in = _masked(ok, t), {k: _masked(ok, v) for k, v in shape.items()}
-    x_imp = implicit_solution(_vle_residual(eos), x_safe, (t_in, shape_in), _jacobian(eos))
+    x_imp = implicit_solution(
+        _vle_residual_and_jacobian(eos), x_safe, (t_in, shape_in), jacobian="with_residual"
+    )
     rho_l, rho_v = jnp.exp(x_imp[0]), jnp.exp(x_imp[1])
     p = pressure(eos, t, rho_v, **shape)
     nan = jnp.nan
@@ -590,10 +587,11 @@ def liquid_density(
 
     x, size, it = _liquid_newton(eos, t_fixed, p_fixed, jnp.log(rho0), sh, max_iter)
     rho = jnp.exp(x)
-    _, a_r, a_rr = alphar_density_derivatives(eos, t_fixed, rho, sh)
-    b = 1.0 + 2.0 * rho * a_r + rho**2 * a_rr
+    # B and mu of the root from one call: the stability check and the superheated-liquid
+    # test share it (one copy of the EOS's second density derivatives, not two)
+    _, mu, b = _phase_terms(eos, t_fixed, rho, sh)
     finite_in = jnp.isfinite(t) & jnp.isfinite(p) & (p > 0)
-    metastable = _below_vapour_pressure(eos, t_fixed, p_fixed, rho, crit, sh, max_iter)
+    metastable = _below_vapour_pressure(eos, t_fixed, p_fixed, rho, mu, crit, sh, max_iter)
     status = jnp.select(
         [
             ~finite_in,

@@ -196,6 +196,10 @@ _implicit = jax.custom_jvp(_implicit_primal, nondiff_argnums=(0, 1))
 def _implicit_jvp(residual, jacobian, primals, tangents):
     x, args = primals
     _, dargs = tangents
+    if jacobian == "with_residual":
+        # one pass gives F's tangent and J's value (J's own tangent is never used)
+        (_, jac), (df, _) = jax.jvp(lambda a: residual(x, a), (args,), (dargs,))
+        return x, -jnp.linalg.solve(jac, df)
     if jacobian is None:
         jac = jax.jacfwd(residual, argnums=0)(x, args)
     else:
@@ -226,7 +230,10 @@ def implicit_solution(residual, x, args, jacobian=None):
         Pytree of the parameters the root depends on.
     jacobian
         ``jacobian(x, args) -> (n, n)``, dF/dx in closed form if known (cheaper to
-        compile than the forward-mode Jacobian used otherwise).
+        compile than the forward-mode Jacobian used otherwise); or ``"with_residual"``:
+        ``residual(x, args)`` returns ``(F, dF/dx)``, and the tangent pass that gives
+        F's tangent gives J's value too (one copy of the model in the compiled
+        program where a separate ``jacobian`` adds a second).
 
     Returns
     -------
@@ -368,7 +375,7 @@ def critical_point(
         ).astype(jnp.int32)
 
     def body(c):
-        x, it, k, _, total = c
+        x, it, k, _, total, _ = c
         b0, b_s, b_ss, b_t, b_st = _critical_terms(eos, x, sh)
         status = verdict(b0, b_s, b_ss, x)
         jac = jnp.array([[b_t, b_s], [b_st, b_ss]])
@@ -381,19 +388,20 @@ def critical_point(
             (status == SolveStatus.UNSTABLE) | ~jnp.all(jnp.isfinite(x_new)) | (it >= max_iter)
         )
         nxt = failed & (k + 1 < n_starts)
+        # the last start, failed, stops where it was judged: on every exit the carried
+        # status is the verdict at the returned x, so the stencil is not compiled a second
+        # time after the loop to judge it again (docs/chains.md, "Compile time")
+        stop = failed & ~nxt
+        x_new = jnp.where(stop, x, x_new)
         x_new = jnp.where(nxt, starts[jnp.minimum(k + 1, n_starts - 1)], x_new)
-        return x_new, jnp.where(nxt, 0, it + 1), k + nxt.astype(jnp.int32), status, total + 1
+        return x_new, jnp.where(nxt, 0, it + 1), k + nxt.astype(jnp.int32), status, total + 1, stop
 
     def cond(c):
-        x, it, k, status, _ = c
-        exhausted = (k == n_starts - 1) & ((it > max_iter) | ~jnp.all(jnp.isfinite(x)))
-        last_spurious = (k == n_starts - 1) & (status == SolveStatus.UNSTABLE)
-        return (status != SolveStatus.OK) & ~exhausted & ~last_spurious
+        return (c[3] != SolveStatus.OK) & ~c[5]
 
-    init = (starts[0], jnp.int32(0), jnp.int32(0), jnp.int32(SolveStatus.NOT_CONVERGED), 0)
-    x, _, _, _, total = jax.lax.while_loop(cond, body, init)
-    b0, b_s, b_ss, _, _ = _critical_terms(eos, x, sh)
-    status = verdict(b0, b_s, b_ss, x)
+    not_yet = jnp.int32(SolveStatus.NOT_CONVERGED)
+    init = (starts[0], jnp.int32(0), jnp.int32(0), not_yet, 0, jnp.bool_(False))
+    x, _, _, status, total, _ = jax.lax.while_loop(cond, body, init)
     ok = status == SolveStatus.OK
     x_safe = jnp.where(ok, x, starts[0])
     x_imp = implicit_solution(_critical_residual(eos), x_safe, shape)
