@@ -390,7 +390,7 @@ def critical_point(
         nxt = failed & (k + 1 < n_starts)
         # the last start, failed, stops where it was judged: on every exit the carried
         # status is the verdict at the returned x, so the stencil is not compiled a second
-        # time after the loop to judge it again (docs/chains.md, "Compile time")
+        # time after the loop to judge it again (docs/chains.md, "Fewer copies of the EOS")
         stop = failed & ~nxt
         x_new = jnp.where(stop, x, x_new)
         x_new = jnp.where(nxt, starts[jnp.minimum(k + 1, n_starts - 1)], x_new)
