@@ -199,12 +199,12 @@ def _implicit_jvp(residual, jacobian, primals, tangents):
     if jacobian == "with_residual":
         # one pass gives F's tangent and J's value (J's own tangent is never used)
         (_, jac), (df, _) = jax.jvp(lambda a: residual(x, a), (args,), (dargs,))
-        return x, -jnp.linalg.solve(jac, df)
-    if jacobian is None:
-        jac = jax.jacfwd(residual, argnums=0)(x, args)
     else:
-        jac = jacobian(x, args)
-    _, df = jax.jvp(lambda a: residual(x, a), (args,), (dargs,))
+        if jacobian is None:
+            jac = jax.jacfwd(residual, argnums=0)(x, args)
+        else:
+            jac = jacobian(x, args)
+        _, df = jax.jvp(lambda a: residual(x, a), (args,), (dargs,))
     return x, -jnp.linalg.solve(jac, df)
 
 
