@@ -387,6 +387,13 @@ def _target_table(t: Target) -> dict:
         "data": t.data_path or "<arrays given in Python: see the run file's observed data>",
         "inadequacy": _inadequacy_table(t.inadequacy),
     }
+    # how the file was read and split (rules that still make the masks): read back, the
+    # document gives the same rows (before 2026-12-01 a problem built in Python wrote
+    # neither, and its run's problem read back trained on every row of the file)
+    d.update(t.read_options)
+    selection = _file_selection(t)
+    if selection is not None and selection["train"] is not None:
+        d["train"] = selection["train"]
     em = _error_model_entry(t)
     if em is not None:
         d["error_model"] = em
@@ -411,6 +418,29 @@ def _target_table(t: Target) -> dict:
             for n in t.nuisance.values()
         }
     return d
+
+
+def _file_selection(t: Target) -> dict | None:
+    """The target's recorded split rules (:meth:`Target.recorded_selection`) where a
+    problem file can say them: a data file's target, held-out groups named as the
+    reader accepts."""
+    if not t.read_options and t.provenance is None:
+        return None  # arrays given in Python: the document cannot read them back anyway
+    rules = t.recorded_selection()
+    if rules is None or not all(re.fullmatch(GROUP_NAME_PATTERN, g) for g in rules["holdout"]):
+        return None
+    return rules
+
+
+def _holdout_entries(targets) -> list[dict]:
+    """``[transferability].holdout`` of a problem built in Python, target by target in the
+    targets' order and each target's groups in theirs (the order of the groups' index)."""
+    out = []
+    for t in targets:
+        rules = _file_selection(t)
+        for label, select in (rules or {"holdout": {}})["holdout"].items():
+            out.append({"target": t.name, "name": label, "select": select})
+    return out
 
 
 def _error_model_entry(t: Target):
@@ -476,6 +506,8 @@ def document(problem) -> dict:
     if molecules is not None:
         doc["molecules"] = molecules
     tr = {}
+    if holdouts := _holdout_entries(problem.targets):
+        tr["holdout"] = holdouts
     if problem.tolerance:
         tr["tolerance"] = {k: dict(v) for k, v in problem.tolerance.items()}
     if problem.candidates:

@@ -416,6 +416,11 @@ class Observations:
     aux
         Prepared arrays the forward model reads (MD reference runs,
         :mod:`bayesff.prepared`), or ``None``.
+    read_options
+        How the file was read, as a problem file's target writes it (``rows``,
+        ``duplicates``, ``noise``), only where not the reader's default: a problem
+        built in Python records them in its document, so that the run's problem can
+        be read back from the run (``{}`` for arrays given in Python).
     """
 
     env: dict
@@ -428,6 +433,7 @@ class Observations:
     data_path: str | None = None
     file_excluded: tuple = ()
     aux: dict | None = None
+    read_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "env", {k: _read_only(v) for k, v in self.env.items()})
@@ -448,10 +454,16 @@ class Split:
 
     ``train`` is a boolean mask; ``holdout`` maps a group label to a boolean
     mask of rows outside training (each held-out row in one group).
+    ``selection`` holds the rules the masks were made by, as a problem file writes
+    them: ``"train"`` (a ``{column: [low, high]}`` table, ``False`` or ``None`` for
+    every row) and ``"holdout"`` (label -> table), where they are known (``{}``: masks
+    given in Python). A problem's document writes them only where they still give
+    the masks (:meth:`Target.recorded_selection`).
     """
 
     train: np.ndarray
     holdout: dict = field(default_factory=dict)
+    selection: dict = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "train", _read_only(self.train, bool))
@@ -629,8 +641,10 @@ class Target:
     data_path = _part("data", "data_path")
     file_excluded = _part("data", "file_excluded")
     aux = _part("data", "aux")
+    read_options = _part("data", "read_options")
     train = _part("split", "train")
     holdout = _part("split", "holdout")
+    selection = _part("split", "selection")
     inadequacy = _part("likelihood", "inadequacy")
     error_model = _part("likelihood", "error_model")
     covariance = _part("likelihood", "covariance")
@@ -855,8 +869,9 @@ class Target:
                 provenance=rows.entry,
                 data_path=data_label or str(path),
                 file_excluded=tuple(rows.excluded),
+                read_options=_read_options(selection, duplicates, noise_column, noise_value, obs),
             ),
-            split=Split(np.ones(n, bool)),
+            split=Split(np.ones(n, bool), selection={"train": None, "holdout": {}}),
             likelihood=Likelihood(inadequacy=inadequacy or Inadequacy()),
         )
         return target.with_train(train, where)
@@ -866,7 +881,9 @@ class Target:
         if train is False:
             # a target never used in training: every row is held out
             return self.replace(
-                train=np.zeros(self.n, bool), holdout={self.name: np.ones(self.n, bool)}
+                train=np.zeros(self.n, bool),
+                holdout={self.name: np.ones(self.n, bool)},
+                selection={"train": False, "holdout": {}},
             )
         if train is None:
             return self
@@ -879,7 +896,36 @@ class Target:
                 "that is only predicted)",
                 f"{where}.train",
             )
-        return self.replace(train=mask)
+        rules = _plain_rule(train)
+        known = {"train": rules, "holdout": {}} if self.selection.get("holdout") == {} else {}
+        return self.replace(train=mask, selection=known)
+
+    def recorded_selection(self) -> dict | None:
+        """The rules of :attr:`Split.selection` where they still make this target's masks
+        (``{"train": rule, "holdout": {label: table}}``), else ``None``: masks set in
+        Python, or a split changed after the rules made it. A problem's document writes
+        them, so that a problem built in Python can be read back from its run's document
+        (a sensitivity refit) as the problem it was."""
+        rules = self.selection
+        if "train" not in rules or "holdout" not in rules:
+            return None
+        train, groups = rules["train"], rules["holdout"]
+        try:
+            if isinstance(train, dict):
+                mask = select_rows(self._env_file_units(), train, "")
+            else:
+                mask = np.full(self.n, train is not False)
+            want = {self.name: ~mask} if train is False and not groups else {}
+            for label, select in groups.items():
+                want[label] = select_rows(self._env_file_units(), select, "") & ~mask
+        except ProblemError:
+            return None
+        same = (
+            np.array_equal(mask, self.train)
+            and list(want) == list(self.holdout)
+            and all(np.array_equal(want[g], self.holdout[g]) for g in want)
+        )
+        return {"train": train, "holdout": dict(groups)} if same else None
 
     def _empty_holdout(self, chosen: int) -> str:
         """Why a held-out selection kept no row: it selects none of the target's rows
@@ -911,6 +957,7 @@ class Target:
         out as group ``label``; raises if it selects no row or overlaps another group."""
         where = where or f"target {self.name!r} holdout {label!r}"
         holdout = self.holdout
+        rules = dict(self.selection.get("holdout", {}))
         if (
             not self.train.any()
             and set(holdout) == {self.name}
@@ -919,7 +966,7 @@ class Target:
         ):
             # train = false held every row out as one group; named groups replace it, so
             # a predicted-only target can predict some of its file's rows
-            holdout = {}
+            holdout, rules = {}, {}
         if label in holdout:
             raise ProblemError(f"a held-out group named {label!r} exists already", where)
         chosen = select_rows(self._env_file_units(), select, f"{where}.select")
@@ -933,7 +980,11 @@ class Target:
                     "each held-out row belongs to one group",
                     where,
                 )
-        return self.replace(holdout={**holdout, label: mask})
+        known = {}
+        if "train" in self.selection and set(rules) == set(holdout):
+            rules[label] = _plain_rule(select)
+            known = {"train": self.selection["train"], "holdout": rules}
+        return self.replace(holdout={**holdout, label: mask}, selection=known)
 
     @classmethod
     def from_arrays(
@@ -1250,6 +1301,29 @@ def _extra_columns(path, table, used: set, duplicates: str, where: str) -> dict:
         c: units.from_internal(np.asarray(t2.columns[c])[pick], t2.file_units[c], dim)
         for c, dim in extra.items()
     }
+
+
+def _plain_rule(rule):
+    """A selection rule (``{column: [low, high]}``, ``True``/``False``/``None``) as plain
+    Python numbers, as a problem document writes it (numpy scalars would not serialise)."""
+    if isinstance(rule, dict):
+        return {str(c): [float(x) for x in _pair(r) or r] for c, r in rule.items()}
+    return rule if rule is None else bool(rule)
+
+
+def _read_options(rows, duplicates, noise_column, noise_value, obs: Observable) -> dict:
+    """How a data file was read, as a problem file's target writes it: only what is not
+    the reader's default (see :attr:`Observations.read_options`)."""
+    out = {}
+    if rows is not None:
+        out["rows"] = _plain_rule(rows)
+    if duplicates != "error":
+        out["duplicates"] = duplicates
+    if noise_value is not None:
+        out["noise"] = {"value": float(noise_value)}
+    elif noise_column is not None and noise_column != obs.uncertainty_column:
+        out["noise"] = {"column": noise_column}
+    return out
 
 
 def select_rows(target_env_display: dict[str, np.ndarray], select: dict, where: str) -> np.ndarray:

@@ -992,3 +992,83 @@ def test_describe_notes_a_floor_that_dwarfs_the_data(observed_MPa, noted):
     note = "NOTE: the floor's median (5.8 MPa) exceeds 0.5 x the median observed value (1 MPa)"
     assert (note in text) is noted, text
     assert ("compressed_liquid_density has a floor in density" in text) is noted
+
+
+def _python_b2_problem(**train_kw):
+    """models/argon_lj_b2.py's problem with every file-reading option a problem file can
+    write: a rows filter, duplicates dropped, a constant noise, a training range, two
+    held-out groups, and a second, predicted-only target of the same file."""
+    from bayesff.targets import Inadequacy, Target
+
+    base = _load_python_problem()
+    data = ROOT / "data" / "argon" / "b2.csv"
+    b2 = Target.from_file(
+        "B2",
+        "second_virial",
+        data,
+        train=train_kw.get("train", {"T_K": [110.0, 400.0]}),
+        rows={"T_K": [90.0, 600.0]},
+        duplicates="drop",
+        noise_value=2.0,
+        inadequacy=Inadequacy("inferred_scale", form="relative", prior_scale=0.05),
+        data_label="data/argon/b2.csv",
+    )
+    b2 = b2.with_holdout("low T", {"T_K": [85.0, 110.0]})
+    b2 = b2.with_holdout("high T", {"T_K": [400.0, 700.0]})
+    predicted = Target.from_file(
+        "B2_all", "second_virial", data, train=False, data_label="data/argon/b2.csv"
+    )
+    return base.replace(targets=[b2, predicted], tolerance={})
+
+
+def test_a_python_problems_document_reads_back_as_the_problem():
+    """Before 2026-12-01 the document of a problem built in Python left out its targets'
+    rows filter, duplicate rule, noise, training range and held-out groups: read back
+    from its run (what a sensitivity refit does) it trained on every row of the file, and
+    the refit was refused as 'the problem changed'. The document now says them, and read
+    back it is the problem (same masks, same uncertainties, same fingerprint)."""
+    import tomllib
+
+    p = _python_b2_problem()
+    assert not p.source_text  # written from the objects
+    doc = p.document()
+    b2 = doc["targets"][0]
+    assert b2["rows"] == {"T_K": [90.0, 600.0]} and b2["duplicates"] == "drop"
+    assert b2["noise"] == {"value": 2.0} and b2["train"] == {"T_K": [110.0, 400.0]}
+    assert doc["targets"][1]["train"] is False
+    assert [(h["target"], h["name"]) for h in doc["transferability"]["holdout"]] == [
+        ("B2", "low T"),
+        ("B2", "high T"),
+    ]
+    text = p.document_text()
+    q = Problem.from_dict(tomllib.loads(text), path="", source_text=text, base_dirs=(ROOT,))
+    assert q.matches(p.fingerprint())
+    for a, b in zip(p.targets, q.targets, strict=True):
+        np.testing.assert_array_equal(a.train, b.train)
+        np.testing.assert_array_equal(a.uncertainties, b.uncertainties)
+        assert list(a.holdout) == list(b.holdout)
+        for g in a.holdout:
+            np.testing.assert_array_equal(a.holdout[g], b.holdout[g])
+    # the rows filter held: 90-600 K of the file's 85-700 K
+    T = p.targets[0].env["T_K"]
+    assert T.min() == 90.0 and T.max() == 600.0
+
+
+def test_a_split_set_by_hand_is_not_written_as_the_rules_it_replaced():
+    """A training mask set in Python after the rules made the split is not what the rules
+    say: the document leaves the split out (as before), and read back the problem is not
+    the run's (a refit is refused, never run on other rows)."""
+    import tomllib
+
+    p = _python_b2_problem()
+    t = p.targets[0]
+    hand = t.train.copy()
+    hand[np.flatnonzero(hand)[0]] = False  # one training row dropped by hand
+    changed = p.with_target(t.replace(train=hand))
+    assert changed.targets[0].recorded_selection() is None
+    doc = changed.document()
+    assert "train" not in doc["targets"][0]
+    assert "holdout" not in doc.get("transferability", {})
+    text = changed.document_text()
+    q = Problem.from_dict(tomllib.loads(text), path="", source_text=text, base_dirs=(ROOT,))
+    assert not q.matches(changed.fingerprint())

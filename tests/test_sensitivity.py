@@ -299,3 +299,32 @@ def test_a_refit_without_a_target_records_the_problem_it_solved():
     assert [t.name for t in refit.targets] == ["rho_l"]
     assert [t["name"] for t in refit.document()["targets"]] == ["rho_l"]
     assert refit.fingerprint() != full.fingerprint()
+
+
+def test_a_python_problems_run_gives_back_its_problem_for_a_refit(monkeypatch):
+    """Before 2026-12-01 the run of a problem built in Python (models/argon_lj_b2.py) could
+    not be refitted from its file: its recorded document left out the training range and
+    the held-out groups, so the problem read back trained on every row and was refused
+    as changed. Read back from the run's attributes (as `bayesff sensitivity RUN` does),
+    it is now the run's problem."""
+    import importlib.util
+
+    import xarray as xr
+
+    from bayesff import runfile
+    from bayesff.sensitivity import _problem_of
+
+    from support import ROOT
+
+    spec = importlib.util.spec_from_file_location("argon_py", ROOT / "models" / "argon_lj_b2.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    problem = mod.build()
+    attrs = runfile.run_attrs(problem, {})
+    dt = xr.DataTree()
+    dt.attrs.update(attrs)
+    monkeypatch.chdir(ROOT)  # the problem names its data relative to the repository
+    back = _problem_of(dt, None, "run")
+    assert back.matches(problem.fingerprint())
+    np.testing.assert_array_equal(back.targets[0].train, problem.targets[0].train)
+    assert list(back.targets[0].holdout) == ["low T", "high T"]
