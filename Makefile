@@ -7,21 +7,21 @@
 
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 BAYESFF_PYTHON ?=
 export BAYESFF_PYTHON
 # OpenBLAS worker threads behind JAX's CPU linear algebra stall under load (a 3 ms
 # Cholesky measured at ~480 ms on 2 busy cores); one thread each avoids it
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: demo test bench lint format clean venv
+.PHONY: demo test bench lint format clean venv constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@base=$$(scripts/find-python.sh) || exit 1; \
 	  echo "Using $$base ($$($$base --version))"; \
 	  rm -rf $(VENV) && $$base -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e . --group dev
+	$(PY) -m pip install -q -c constraints.txt -e . --group dev
 	@touch $@
 
 venv: $(STAMP)
@@ -45,6 +45,11 @@ lint: $(STAMP)
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+# the versions the suite passed with, after an upgrade in .venv (pip install -U ...)
+constraints:
+	@{ sed -n '/^#/p' constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
